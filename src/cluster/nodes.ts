@@ -1,0 +1,238 @@
+// The node workers as the coordinator sees them: spawning with a full mesh of MessageChannels,
+// leader tracking from the nodes' state reports, crash (abrupt terminate) and restart (a new worker
+// on the same directory, with fresh channels to every live peer).
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import type { NodeId, Role } from '../raft/types.js';
+import type { NodeOptions } from '../node/config.js';
+import type { FromNode, LinkFaults, ToNode } from '../node/protocol.js';
+import type { NodeControl } from '../node/control.js';
+import { portEndpoint } from '../util/comlink-port.js';
+import { ClusterError, ErrorCode } from '../errors.js';
+
+const WORKER_URL = new URL('../../workers/node-worker.js', import.meta.url);
+
+export interface NodeHandle {
+  id: NodeId;
+  options: NodeOptions;
+  worker: Worker | undefined;
+  control: Comlink.Remote<NodeControl> | undefined;
+  controlPort: MessagePort | undefined;
+  alive: boolean;
+  role: Role;
+  leader: NodeId;
+  term: number;
+  /** Resolves when the worker reported 'ready' (or rejects on a fatal error before that). */
+  started: Promise<void>;
+  fatal: string | undefined;
+}
+
+export interface NodeEvents {
+  message(id: NodeId, msg: FromNode): void;
+  down(id: NodeId, reason: string): void;
+  leaderChanged(leader: NodeId | undefined): void;
+}
+
+export class NodeSet {
+  readonly handles = new Map<NodeId, NodeHandle>();
+  private faults = new Map<NodeId, LinkFaults>();
+  private leaderId: NodeId | undefined;
+  private leaderTerm = 0;
+
+  constructor(private readonly events: NodeEvents) {}
+
+  get leader(): NodeId | undefined {
+    return this.leaderId;
+  }
+
+  ids(): NodeId[] {
+    return [...this.handles.keys()];
+  }
+
+  alive(): NodeHandle[] {
+    return [...this.handles.values()].filter((h) => h.alive);
+  }
+
+  get(id: NodeId): NodeHandle {
+    const h = this.handles.get(id);
+    if (!h) throw new ClusterError(ErrorCode.NODE_UNAVAILABLE, `no node ${id}`);
+    return h;
+  }
+
+  /** Start every node with a full mesh of channels. */
+  startAll(options: NodeOptions[]): Promise<void[]> {
+    const peers = new Map<NodeId, Array<[NodeId, MessagePort]>>();
+    for (const o of options) peers.set(o.id, []);
+    for (let i = 0; i < options.length; i++) {
+      for (let j = i + 1; j < options.length; j++) {
+        const a = options[i]!.id;
+        const b = options[j]!.id;
+        const ch = new MessageChannel();
+        peers.get(a)!.push([b, ch.port1]);
+        peers.get(b)!.push([a, ch.port2]);
+      }
+    }
+    return Promise.all(options.map((o) => this.spawn(o, peers.get(o.id)!)));
+  }
+
+  private spawn(options: NodeOptions, peers: Array<[NodeId, MessagePort]>): Promise<void> {
+    const ctrl = new MessageChannel();
+    const worker = new Worker(WORKER_URL, {
+      workerData: { options, peers, control: ctrl.port2 },
+      transferList: [ctrl.port2, ...peers.map(([, p]) => p)],
+    });
+    let resolveStarted!: () => void;
+    let rejectStarted!: (e: Error) => void;
+    const started = new Promise<void>((res, rej) => {
+      resolveStarted = res;
+      rejectStarted = rej;
+    });
+    started.catch(() => undefined);
+    const h: NodeHandle = {
+      id: options.id,
+      options,
+      worker,
+      control: Comlink.wrap<NodeControl>(portEndpoint(ctrl.port1)),
+      controlPort: ctrl.port1,
+      alive: true,
+      role: 'follower',
+      leader: 0,
+      term: 0,
+      started,
+      fatal: undefined,
+    };
+    this.handles.set(options.id, h);
+    worker.on('message', (msg: FromNode) => {
+      if (h.worker !== worker) return; // a message from a worker we already crashed
+      if (msg.t === 'ready') resolveStarted();
+      else if (msg.t === 'fatal') {
+        h.fatal = msg.error.message;
+        rejectStarted(new ClusterError(ErrorCode.STORAGE, `node ${h.id} failed: ${msg.error.message}`, { cause: msg.error }));
+        this.markDown(h, `fatal: ${msg.error.message}`);
+        void worker.terminate();
+        return;
+      } else if (msg.t === 'state') this.onState(h, msg.role, msg.leader, msg.term);
+      this.events.message(h.id, msg);
+    });
+    worker.on('error', (err) => {
+      if (h.worker !== worker) return;
+      h.fatal = String(err);
+      rejectStarted(new ClusterError(ErrorCode.STORAGE, `node ${h.id} worker error: ${String(err)}`));
+      this.markDown(h, `worker error: ${String(err)}`);
+    });
+    worker.on('exit', (code) => {
+      if (h.worker !== worker) return;
+      rejectStarted(new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${h.id} exited with code ${code}`));
+      this.markDown(h, `exited with code ${code}`);
+    });
+    const f = this.faults.get(options.id);
+    if (f) void started.then(() => h.control?.setFaults(f)).catch(() => undefined);
+    return started;
+  }
+
+  private onState(h: NodeHandle, role: Role, leader: NodeId, term: number): void {
+    h.role = role;
+    h.leader = leader;
+    h.term = term;
+    if (role === 'leader' && term >= this.leaderTerm) return this.setLeader(h.id, term);
+    if (this.leaderId === h.id && role !== 'leader') {
+      // Our leader stepped down: follow its hint when it names a live node of a newer term.
+      const hint = leader !== 0 && leader !== h.id && this.handles.get(leader)?.alive ? leader : undefined;
+      this.setLeader(hint, term);
+      return;
+    }
+    if (this.leaderId === undefined && leader !== 0 && this.handles.get(leader)?.alive && term >= this.leaderTerm) {
+      this.setLeader(leader, term);
+    }
+  }
+
+  private setLeader(id: NodeId | undefined, term: number): void {
+    this.leaderTerm = Math.max(this.leaderTerm, term);
+    if (this.leaderId === id) return;
+    this.leaderId = id;
+    this.events.leaderChanged(id);
+  }
+
+  /** Follow a NOT_LEADER hint from a node. */
+  hint(leader: NodeId | undefined): void {
+    if (leader !== undefined && leader !== 0 && this.handles.get(leader)?.alive) this.setLeader(leader, this.leaderTerm);
+    else if (this.leaderId !== undefined) this.setLeader(undefined, this.leaderTerm);
+  }
+
+  private markDown(h: NodeHandle, reason: string): void {
+    if (!h.alive) return;
+    h.alive = false;
+    h.role = 'follower';
+    this.closeControl(h);
+    if (this.leaderId === h.id) this.setLeader(undefined, this.leaderTerm);
+    this.events.down(h.id, reason);
+  }
+
+  private closeControl(h: NodeHandle): void {
+    if (h.control) h.control[Comlink.releaseProxy]();
+    h.controlPort?.close();
+    h.control = undefined;
+    h.controlPort = undefined;
+  }
+
+  post(id: NodeId, msg: ToNode, transfer?: ArrayBuffer[]): boolean {
+    const h = this.handles.get(id);
+    if (!h || !h.alive || !h.worker) return false;
+    h.worker.postMessage(msg, transfer);
+    return true;
+  }
+
+  /** Terminate the worker abruptly: whatever it had not persisted is lost, as in a process crash. */
+  async crash(id: NodeId): Promise<void> {
+    const h = this.get(id);
+    if (!h.alive || !h.worker) return;
+    const w = h.worker;
+    this.markDown(h, 'crashed');
+    h.worker = undefined;
+    await w.terminate();
+  }
+
+  /** A new worker on the same directory, with new channels to every live peer. */
+  async restart(id: NodeId): Promise<void> {
+    const h = this.get(id);
+    if (h.alive) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} is running; crash it first`);
+    const peers: Array<[NodeId, MessagePort]> = [];
+    for (const other of this.handles.values()) {
+      if (other.id === id) continue;
+      const ch = new MessageChannel();
+      peers.push([other.id, ch.port1]);
+      // A peer that is down gets its side when it restarts (its own restart makes new channels).
+      if (other.alive && other.worker) other.worker.postMessage({ t: 'peer', id, port: ch.port2 } satisfies ToNode, [ch.port2]);
+      else ch.port2.close();
+    }
+    await this.spawn(h.options, peers);
+  }
+
+  setFaults(id: NodeId, faults: LinkFaults): Promise<void> {
+    this.faults.set(id, faults);
+    const h = this.handles.get(id);
+    if (!h || !h.alive || !h.control) return Promise.resolve();
+    return h.control.setFaults(faults);
+  }
+
+  faultsOf(id: NodeId): LinkFaults {
+    return this.faults.get(id) ?? { blocked: [], dropRate: 0, delayMs: 0 };
+  }
+
+  async stopAll(timeoutMs: number): Promise<void> {
+    await Promise.all(
+      [...this.handles.values()].map(async (h) => {
+        const w = h.worker;
+        if (!w) return;
+        if (h.alive && h.control) {
+          const graceful = h.control.stop().catch(() => undefined);
+          await Promise.race([graceful, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+        }
+        h.alive = false;
+        this.closeControl(h);
+        h.worker = undefined;
+        await w.terminate();
+      }),
+    );
+  }
+}

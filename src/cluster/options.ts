@@ -1,0 +1,147 @@
+// Cluster options: defaults, validation, and the per-node options derived from them.
+import { ClusterError, ErrorCode } from '../errors.js';
+import { NODE_DEFAULTS, TIMING_PRESETS, type LogLevel, type NodeOptions, type Timing, type TimingPreset } from '../node/config.js';
+import { oneOf, positiveInt } from './validate.js';
+
+export interface ClusterOptions {
+  /** Number of voting nodes (1–7). Default 3. */
+  nodes?: number;
+  /** Where each node keeps its LMDB environment (`<dir>/node-<id>`). Default: a new temporary directory, removed by stop(). */
+  dir?: string;
+  /** Default 'lmdb'. 'memory' keeps everything in the node threads (nothing survives a crash of a node). */
+  storage?: 'lmdb' | 'memory';
+  /** Where synchronous storage work runs: 'piscina' (a blocking pool per node, default) or 'inline' (the node thread). */
+  pool?: 'piscina' | 'inline';
+  /** Synced writes (default true). false is UNSAFE for durability: acknowledged writes may be lost on a machine crash. */
+  sync?: boolean;
+  /** 'fast' (default: heartbeat 100 ms, election 500–1000 ms), 'seed' (500 ms, 1500–3000 ms), or explicit ticks. */
+  timing?: TimingPreset | Timing;
+  /** Deadline of one client call, queueing and retries included. Default 10 000 ms. */
+  requestTimeoutMs?: number;
+  /** Bounds of one coordinator batch (one raft entry). Defaults 1024 operations, 1 MiB. */
+  maxBatchOps?: number;
+  maxBatchBytes?: number;
+  /** Operations queued or in flight before new calls get BUSY. Default 65 536. */
+  maxPendingOps?: number;
+  /** Default 1 MiB. */
+  maxValueBytes?: number;
+  /** Take a snapshot point every this many applied entries (default 10 000). */
+  snapshotEveryEntries?: number;
+  /** Record per-stage latency of every write (default true). */
+  instrument?: boolean;
+  /** pino level for node logs (default 'silent'); logFile for a destination other than stderr. */
+  logLevel?: LogLevel;
+  logFile?: string;
+  /** Seed for the nodes' random sources. */
+  seed?: number;
+  /** Time to wait for the first leader in start(). Default 15 000 ms. */
+  startTimeoutMs?: number;
+}
+
+export interface ResolvedOptions {
+  nodes: number;
+  dir: string | undefined;
+  storage: 'lmdb' | 'memory';
+  pool: 'piscina' | 'inline';
+  sync: boolean;
+  timing: Timing;
+  requestTimeoutMs: number;
+  maxBatchOps: number;
+  maxBatchBytes: number;
+  maxPendingOps: number;
+  maxValueBytes: number;
+  snapshotEveryEntries: number;
+  instrument: boolean;
+  logLevel: LogLevel;
+  logFile: string | undefined;
+  seed: number;
+  startTimeoutMs: number;
+}
+
+const KNOWN = new Set([
+  'nodes', 'dir', 'storage', 'pool', 'sync', 'timing', 'requestTimeoutMs', 'maxBatchOps', 'maxBatchBytes',
+  'maxPendingOps', 'maxValueBytes', 'snapshotEveryEntries', 'instrument', 'logLevel', 'logFile', 'seed', 'startTimeoutMs',
+]);
+
+function invalid(message: string): ClusterError {
+  return new ClusterError(ErrorCode.INVALID_ARGUMENT, message);
+}
+
+function bool(name: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw invalid(`${name} must be a boolean, got ${typeof v}`);
+  return v;
+}
+
+function int(name: string, v: unknown, dflt: number, min: number, max: number): number {
+  return v === undefined ? dflt : positiveInt(name, v, min, max);
+}
+
+function timing(v: unknown): Timing {
+  if (v === undefined) return TIMING_PRESETS.fast;
+  if (typeof v === 'string') return TIMING_PRESETS[oneOf('timing', v, ['fast', 'seed'] as const)];
+  if (typeof v !== 'object' || v === null) throw invalid('timing must be a preset name or an object');
+  const t = v as Record<string, unknown>;
+  const out: Timing = {
+    tickMs: positiveInt('timing.tickMs', t.tickMs, 1, 10_000),
+    heartbeatTicks: positiveInt('timing.heartbeatTicks', t.heartbeatTicks, 1, 10_000),
+    electionTimeoutMinTicks: positiveInt('timing.electionTimeoutMinTicks', t.electionTimeoutMinTicks, 2, 100_000),
+    electionTimeoutMaxTicks: positiveInt('timing.electionTimeoutMaxTicks', t.electionTimeoutMaxTicks, 3, 100_000),
+  };
+  if (out.electionTimeoutMinTicks <= out.heartbeatTicks) throw invalid('timing: the election timeout must exceed the heartbeat interval');
+  if (out.electionTimeoutMaxTicks <= out.electionTimeoutMinTicks) throw invalid('timing: electionTimeoutMaxTicks must exceed electionTimeoutMinTicks');
+  return out;
+}
+
+export function resolveOptions(input: unknown): ResolvedOptions {
+  if (input === undefined) input = {};
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid('options must be an object');
+  const o = input as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw invalid(`unknown option ${k}`);
+  if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir.length === 0)) throw invalid('dir must be a non-empty string');
+  if (o.logFile !== undefined && typeof o.logFile !== 'string') throw invalid('logFile must be a string');
+  return {
+    nodes: int('nodes', o.nodes, 3, 1, 7),
+    dir: o.dir as string | undefined,
+    storage: o.storage === undefined ? 'lmdb' : oneOf('storage', o.storage, ['lmdb', 'memory'] as const),
+    pool: o.pool === undefined ? 'piscina' : oneOf('pool', o.pool, ['piscina', 'inline'] as const),
+    sync: bool('sync', o.sync, true),
+    timing: timing(o.timing),
+    requestTimeoutMs: int('requestTimeoutMs', o.requestTimeoutMs, 10_000, 1, 3_600_000),
+    maxBatchOps: int('maxBatchOps', o.maxBatchOps, 1024, 1, 1 << 20),
+    maxBatchBytes: int('maxBatchBytes', o.maxBatchBytes, 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxPendingOps: int('maxPendingOps', o.maxPendingOps, 65_536, 1, 1 << 24),
+    maxValueBytes: int('maxValueBytes', o.maxValueBytes, NODE_DEFAULTS.maxValueBytes, 1, 64 * 1024 * 1024),
+    snapshotEveryEntries: int('snapshotEveryEntries', o.snapshotEveryEntries, NODE_DEFAULTS.snapshotEveryEntries, 0, 1 << 30),
+    instrument: bool('instrument', o.instrument, true),
+    logLevel: o.logLevel === undefined ? 'silent' : oneOf('logLevel', o.logLevel, ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
+    logFile: o.logFile as string | undefined,
+    seed: int('seed', o.seed, 1, 0, 0xffffffff),
+    startTimeoutMs: int('startTimeoutMs', o.startTimeoutMs, 15_000, 1, 600_000),
+  };
+}
+
+export function nodeOptions(o: ResolvedOptions, id: number, voters: number[], dir: string): NodeOptions {
+  const n: NodeOptions = {
+    id,
+    voters,
+    dir,
+    storage: o.storage,
+    pool: o.pool,
+    sync: o.sync,
+    timing: o.timing,
+    snapshotEveryEntries: o.snapshotEveryEntries,
+    snapshotChunkBytes: NODE_DEFAULTS.snapshotChunkBytes,
+    snapshotInstallTimeoutMs: NODE_DEFAULTS.snapshotInstallTimeoutMs,
+    maxInflightMsgs: NODE_DEFAULTS.maxInflightMsgs,
+    maxInflightBytes: NODE_DEFAULTS.maxInflightBytes,
+    maxMsgBytes: NODE_DEFAULTS.maxMsgBytes,
+    maxApplyBytes: NODE_DEFAULTS.maxApplyBytes,
+    maxValueBytes: o.maxValueBytes,
+    instrument: o.instrument,
+    logLevel: o.logLevel,
+    seed: (o.seed * 7919 + id * 104_729) >>> 0,
+  };
+  if (o.logFile !== undefined) n.logFile = o.logFile;
+  return n;
+}

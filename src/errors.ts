@@ -1,0 +1,61 @@
+// Public errors. Every error a user can see has a stable `code`. Errors cross thread boundaries as
+// plain data (`toJSON`) and are rebuilt with `fromJSON`: Node 20 turns custom error classes sent
+// through a MessagePort into plain Errors, losing code and fields.
+
+export const ErrorCode = {
+  /** The node asked is not the leader; `leader` carries the leader it knows (0 = unknown). */
+  NOT_LEADER: 'NOT_LEADER',
+  /** The operation did not complete in time. Its outcome is unknown: it may still take effect. */
+  TIMEOUT: 'TIMEOUT',
+  /** No leader with a quorum could be reached before the deadline. Its outcome is unknown as for TIMEOUT. */
+  NO_QUORUM: 'NO_QUORUM',
+  /** A storage failure (see `cause`). */
+  STORAGE: 'STORAGE',
+  /** The call's arguments are invalid; nothing was written. */
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** The cluster was stopped (or is stopping); nothing was written by this call. */
+  CLUSTER_STOPPED: 'CLUSTER_STOPPED',
+  /** Too many operations are queued; nothing was written by this call. Retry later. */
+  BUSY: 'BUSY',
+  /** The node named is crashed or unknown. */
+  NODE_UNAVAILABLE: 'NODE_UNAVAILABLE',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface ClusterErrorData {
+  name: 'ClusterError';
+  code: ErrorCode;
+  message: string;
+  leader?: number;
+  cause?: unknown;
+}
+
+export class ClusterError extends Error {
+  override readonly name = 'ClusterError';
+  readonly code: ErrorCode;
+  readonly leader: number | undefined;
+
+  constructor(code: ErrorCode, message: string, extra: { leader?: number; cause?: unknown } = {}) {
+    super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
+    this.code = code;
+    this.leader = extra.leader;
+  }
+
+  toJSON(): ClusterErrorData {
+    const data: ClusterErrorData = { name: 'ClusterError', code: this.code, message: this.message };
+    if (this.leader !== undefined) data.leader = this.leader;
+    if (this.cause !== undefined) data.cause = this.cause;
+    return data;
+  }
+
+  static fromJSON(data: ClusterErrorData): ClusterError {
+    const extra: { leader?: number; cause?: unknown } = {};
+    if (data.leader !== undefined) extra.leader = data.leader;
+    if (data.cause !== undefined) extra.cause = data.cause;
+    return new ClusterError(data.code, data.message, extra);
+  }
+}
+
+export function isClusterError(e: unknown, code?: ErrorCode): e is ClusterError {
+  return e instanceof ClusterError && (code === undefined || e.code === code);
+}

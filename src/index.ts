@@ -1,0 +1,14 @@
+// threadraft's public API. Everything not exported here is internal and may change.
+export { Cluster } from './cluster/cluster.js';
+export type { BatchOp, BatchResult, CasResult, ClusterMetrics, Consistency, GetOptions, NodeStatus, CoordinatorCounters } from './cluster/cluster.js';
+export type { ClusterOptions } from './cluster/options.js';
+export { ClusterError, ErrorCode, isClusterError } from './errors.js';
+export type { ClusterErrorData } from './errors.js';
+export { TIMING_PRESETS } from './node/config.js';
+export type { Timing, TimingPreset, LogLevel } from './node/config.js';
+export type { Value, OpResult } from './storage/command.js';
+export type { KeyInput } from './cluster/validate.js';
+export type { NodeId } from './raft/types.js';
+export { STAGES } from './cluster/profile.js';
+export type { Stage } from './cluster/profile.js';
+export type { LatencySummaryMs } from './util/histogram.js';

@@ -1,0 +1,62 @@
+// Node configuration: what the coordinator passes to each node worker.
+import type { NodeId } from '../raft/types.js';
+
+/** Timing in ticks of `tickMs`. Elections draw a timeout in [min, max) ticks. */
+export interface Timing {
+  tickMs: number;
+  heartbeatTicks: number;
+  electionTimeoutMinTicks: number;
+  electionTimeoutMaxTicks: number;
+}
+
+/**
+ * `fast` (default): fit for one process, where a "network" hop is a thread hop of ~0.1 ms:
+ * heartbeat 100 ms, election timeout 500–1000 ms.
+ * `seed`: the seed guide's values: heartbeat 500 ms, election timeout 1500–3000 ms.
+ */
+export const TIMING_PRESETS = {
+  fast: { tickMs: 10, heartbeatTicks: 10, electionTimeoutMinTicks: 50, electionTimeoutMaxTicks: 100 },
+  seed: { tickMs: 50, heartbeatTicks: 10, electionTimeoutMinTicks: 30, electionTimeoutMaxTicks: 60 },
+} as const satisfies Record<string, Timing>;
+export type TimingPreset = keyof typeof TIMING_PRESETS;
+
+export type LogLevel = 'silent' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+export interface NodeOptions {
+  id: NodeId;
+  voters: NodeId[];
+  /** The node's own directory (its LMDB environment). */
+  dir: string;
+  storage: 'lmdb' | 'memory';
+  pool: 'piscina' | 'inline';
+  /** Synced writes. false is UNSAFE for durability (acknowledged writes may be lost on a machine crash). */
+  sync: boolean;
+  timing: Timing;
+  /** Take a snapshot point every this many applied entries; the log behind the previous point is purged. */
+  snapshotEveryEntries: number;
+  snapshotChunkBytes: number;
+  snapshotInstallTimeoutMs: number;
+  maxInflightMsgs: number;
+  maxInflightBytes: number;
+  maxMsgBytes: number;
+  maxApplyBytes: number;
+  maxValueBytes: number;
+  /** Record per-stage timestamps of the write path (small cost; see docs/profiling.md). */
+  instrument: boolean;
+  logLevel: LogLevel;
+  /** A file path for logs; stderr when absent. */
+  logFile?: string;
+  /** Seed of the node's random source (election timeouts). */
+  seed: number;
+}
+
+export const NODE_DEFAULTS = {
+  snapshotEveryEntries: 10_000,
+  snapshotChunkBytes: 1024 * 1024,
+  snapshotInstallTimeoutMs: 30_000,
+  maxInflightMsgs: 64,
+  maxInflightBytes: 16 * 1024 * 1024,
+  maxMsgBytes: 1024 * 1024,
+  maxApplyBytes: 8 * 1024 * 1024,
+  maxValueBytes: 1024 * 1024,
+} as const;

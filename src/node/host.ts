@@ -1,0 +1,558 @@
+// NodeHost: drives one pure raft core with real timers, the storage adaptors and a transport.
+// The Ready loop (ARCHITECTURE.md): send leader messages → persist (one transaction: snapshot
+// install aside, entries + hard state + apply + purge) → send acknowledgements → answer clients → advance.
+import type { Logger } from 'pino';
+import { Raft } from '../raft/index.js';
+import type { Entry, LogId, Message, NodeId, RaftConfig, Ready, Role, SnapshotMeta } from '../raft/types.js';
+import { openNodeStorage, type NodeStorage } from '../adaptor/index.js';
+import type { WriteBatch } from '../storage/types.js';
+import type { CommandResult, Value } from '../storage/command.js';
+import { ClusterError, ErrorCode } from '../errors.js';
+import { LatencyHistogram, nowMs } from '../util/histogram.js';
+import { mulberry32 } from '../util/random.js';
+import type { NodeOptions } from './config.js';
+import type { FromNode, LinkFaults, StageTimes, ToNode } from './protocol.js';
+import type { PeerFrame, Transport } from '../transport/types.js';
+import { SnapshotSender, SnapshotReceiverSlot } from './snapshots.js';
+
+interface PendingProposal {
+  id: number;
+  received: number;
+  persistStart: number;
+  persistEnd: number;
+  committed: number;
+}
+
+interface PendingRead {
+  id: number;
+  index: number;
+  keys: Uint8Array[] | null;
+}
+
+export interface NodeCounters {
+  proposals: number;
+  proposedEntries: number;
+  rejectedProposals: number;
+  commits: number;
+  applies: number;
+  readIndexRequests: number;
+  elections: number;
+  leaderChanges: number;
+  snapshotsSent: number;
+  snapshotsReceived: number;
+  snapshotPoints: number;
+  readyRounds: number;
+  storageWrites: number;
+  badFrames: number;
+}
+
+export interface NodeHistograms {
+  /** proposal received → its Ready starts persisting (waits behind the previous fsync). */
+  leaderQueue: LatencyHistogram;
+  /** the leader's storage transaction (entries + hard state + apply), fsync included. */
+  leaderFsync: LatencyHistogram;
+  /** leader persisted → commit known (waiting for a quorum of follower acknowledgements). */
+  replication: LatencyHistogram;
+  /** commit known → applied (the next transaction). */
+  apply: LatencyHistogram;
+  /** follower storage transactions (fsync included). */
+  followerFsync: LatencyHistogram;
+  /** append sent → acknowledgement received, per follower message. */
+  appendRoundTrip: LatencyHistogram;
+}
+
+export class NodeHost {
+  readonly id: NodeId;
+  private core!: Raft;
+  private storage!: NodeStorage;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private driving = false;
+  /** Counts core.ready() calls: a snapshot stepped in during round r is installed by a Ready of round > r. */
+  private readyRound = 0;
+  private kickScheduled = false;
+  private stopped = false;
+  private role: Role = 'follower';
+  private leader: NodeId = 0;
+  private term = 0;
+  private applied = 0;
+  private lastAppliedTerm = 0;
+  /** Snapshot points: every snapshotEveryEntries applied entries we remember a point and compact at the previous one. */
+  private nextSnapshotPoint: LogId | undefined;
+  private snapshotIndex = 0;
+  private purgeTo: LogId | undefined;
+  private readonly pendingProposals = new Map<number, PendingProposal>(); // by log index
+  private readonly readsById = new Map<number, Uint8Array[] | null>();
+  private readonly readsWaiting: PendingRead[] = [];
+  private readonly appendSentAt = new Map<NodeId, Array<[number, number]>>(); // peer → [lastIndex, sentAt]
+  private readonly sender: SnapshotSender;
+  private readonly receiver: SnapshotReceiverSlot;
+  readonly counters: NodeCounters = {
+    proposals: 0, proposedEntries: 0, rejectedProposals: 0, commits: 0, applies: 0, readIndexRequests: 0,
+    elections: 0, leaderChanges: 0, snapshotsSent: 0, snapshotsReceived: 0, snapshotPoints: 0, readyRounds: 0,
+    storageWrites: 0, badFrames: 0,
+  };
+  readonly histograms: NodeHistograms = {
+    leaderQueue: new LatencyHistogram(),
+    leaderFsync: new LatencyHistogram(),
+    replication: new LatencyHistogram(),
+    apply: new LatencyHistogram(),
+    followerFsync: new LatencyHistogram(),
+    appendRoundTrip: new LatencyHistogram(),
+  };
+
+  private constructor(
+    private readonly opts: NodeOptions,
+    private readonly transport: Transport & { setFaults(f: LinkFaults): void },
+    private readonly toMain: (msg: FromNode, transfer?: ArrayBuffer[]) => void,
+    private readonly log: Logger,
+  ) {
+    this.id = opts.id;
+    this.sender = new SnapshotSender(this.id, transport, opts, log, {
+      build: () => this.storage.stateMachine.getSnapshotBuilder().then((b) => b.buildSnapshot()),
+      report: (to, ok) => {
+        this.core.reportSnapshot(to, ok);
+        if (ok) this.counters.snapshotsSent++;
+        this.kick();
+      },
+    });
+    this.receiver = new SnapshotReceiverSlot(this.id, transport, opts, log, {
+      begin: () => this.storage.stateMachine.beginReceivingSnapshot(),
+      deliver: (msg) => this.stepMessage(msg),
+      round: () => this.readyRound,
+    });
+  }
+
+  static async open(
+    opts: NodeOptions,
+    transport: Transport & { setFaults(f: LinkFaults): void },
+    toMain: (msg: FromNode, transfer?: ArrayBuffer[]) => void,
+    log: Logger,
+  ): Promise<NodeHost> {
+    const host = new NodeHost(opts, transport, toMain, log);
+    await host.init();
+    return host;
+  }
+
+  private async init(): Promise<void> {
+    const o = this.opts;
+    this.storage = await openNodeStorage({
+      kind: o.storage,
+      pool: o.pool,
+      dir: o.dir,
+      sync: o.sync,
+      maxValueBytes: o.maxValueBytes,
+      membership: { voters: o.voters },
+      chunkBytes: o.snapshotChunkBytes,
+    });
+    const initial = await this.storage.loadInitialState();
+    const rand = mulberry32(o.seed);
+    const config: RaftConfig = {
+      id: o.id,
+      voters: o.voters,
+      heartbeatTicks: o.timing.heartbeatTicks,
+      electionTimeoutMinTicks: o.timing.electionTimeoutMinTicks,
+      electionTimeoutMaxTicks: o.timing.electionTimeoutMaxTicks,
+      preVote: true,
+      checkQuorum: true,
+      maxInflightMsgs: o.maxInflightMsgs,
+      maxInflightBytes: o.maxInflightBytes,
+      maxMsgBytes: o.maxMsgBytes,
+      maxApplyBytes: o.maxApplyBytes,
+      random: (n) => Math.floor(rand() * n),
+    };
+    this.core = new Raft(config, initial);
+    this.applied = initial.applied;
+    this.snapshotIndex = initial.snapshot?.index ?? 0;
+    this.term = initial.hardState.term;
+    this.transport.onFrame((from, frame) => this.onFrame(from, frame));
+    this.log.info({ node: o.id, applied: this.applied, term: this.term, entries: initial.entries.length }, 'node opened');
+  }
+
+  start(): void {
+    this.tickTimer = setInterval(() => {
+      this.core.tick();
+      this.kick();
+    }, this.opts.timing.tickMs);
+    this.toMain({ t: 'ready', id: this.id });
+    this.kick();
+  }
+
+  setFaults(f: LinkFaults): void {
+    this.transport.setFaults(f);
+  }
+
+  // ───────────────────────────── inputs ─────────────────────────────
+
+  onMain(msg: ToNode): void {
+    if (this.stopped) return;
+    switch (msg.t) {
+      case 'propose':
+        this.propose(msg.id, msg.data);
+        break;
+      case 'read':
+        this.read(msg.id, msg.mode, msg.keys);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private propose(id: number, data: Uint8Array): void {
+    const received = nowMs();
+    const r = this.core.propose([data]);
+    if (!r.ok) {
+      this.counters.rejectedProposals++;
+      const err = new ClusterError(ErrorCode.NOT_LEADER, `node ${this.id} is not the leader`, { leader: r.leader });
+      this.toMain({ t: 'proposal-failed', id, error: err.toJSON() });
+      return;
+    }
+    this.counters.proposals++;
+    this.counters.proposedEntries += r.lastIndex - r.firstIndex + 1;
+    if (this.opts.instrument) {
+      this.pendingProposals.set(r.firstIndex, { id, received, persistStart: 0, persistEnd: 0, committed: 0 });
+    }
+    if (this.log.isLevelEnabled('trace')) this.log.trace({ id, index: r.firstIndex, term: r.term }, 'proposed');
+    this.kick();
+  }
+
+  private read(id: number, mode: 'linearizable' | 'lease' | 'stale', keys: Uint8Array[] | null): void {
+    if (mode === 'stale') {
+      void this.readKeys({ id, index: this.applied, keys: keys ?? [] });
+      return;
+    }
+    this.counters.readIndexRequests++;
+    const r = mode === 'lease' ? this.core.leaseRead(id) : this.core.readIndex(id);
+    if (!r.ok) {
+      const err = new ClusterError(ErrorCode.NOT_LEADER, `node ${this.id} is not the leader`, { leader: r.leader });
+      this.toMain({ t: 'read-failed', id, error: err.toJSON() });
+      return;
+    }
+    this.readsById.set(id, keys);
+    this.kick();
+  }
+
+  private onFrame(from: NodeId, frame: PeerFrame): void {
+    if (this.stopped) return;
+    switch (frame.k) {
+      case 'raft':
+        if (!Array.isArray(frame.msgs)) return this.badFrame(from, 'raft frame without messages');
+        for (const m of frame.msgs) this.stepMessage(m);
+        break;
+      case 'snap-begin':
+      case 'snap-chunk':
+      case 'snap-end':
+      case 'snap-abort':
+        this.receiver.onFrame(from, frame);
+        if (frame.k === 'snap-abort') this.sender.onFrame(from, frame);
+        break;
+      case 'snap-ack':
+        this.sender.onFrame(from, frame);
+        break;
+      default:
+        this.badFrame(from, 'unknown frame kind');
+    }
+  }
+
+  badFrame(from: NodeId, reason: unknown): void {
+    this.counters.badFrames++;
+    this.log.warn({ node: this.id, from, reason: String(reason) }, 'dropped a malformed frame');
+  }
+
+  private stepMessage(m: Message): void {
+    if (m === null || typeof m !== 'object') return this.badFrame(0, 'message is not an object');
+    if (m.type === 'append-response' && m.success && this.opts.instrument) this.recordRoundTrip(m.from, m.index);
+    this.core.step(m); // the core validates and drops malformed or stale messages itself
+    this.kick();
+  }
+
+  // ───────────────────────────── the Ready loop ─────────────────────────────
+
+  private kick(): void {
+    if (this.driving || this.kickScheduled || this.stopped) return;
+    this.kickScheduled = true;
+    // setImmediate: gather every message that arrived in this event-loop turn into one Ready.
+    setImmediate(() => {
+      this.kickScheduled = false;
+      void this.drive();
+    });
+  }
+
+  private async drive(): Promise<void> {
+    if (this.driving) return;
+    this.driving = true;
+    try {
+      while (!this.stopped && this.core.hasReady()) {
+        this.readyRound++;
+        await this.handleReady(this.core.ready());
+      }
+    } catch (err) {
+      this.fatal(err);
+    } finally {
+      this.driving = false;
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    this.counters.readyRounds++;
+    if (rd.softState) this.onSoftState(rd.softState.role, rd.softState.leader);
+    if (rd.hardState) this.term = rd.hardState.term;
+    this.sendMessages(rd.messages);
+    if (rd.snapshot) await this.installSnapshot(rd.snapshot);
+    this.receiver.afterReady(this.readyRound);
+
+    const persistStart = nowMs();
+    const batch = this.writeBatch(rd);
+    let applied: CommandResult[][] = [];
+    if (batch) {
+      const res = await this.storage.write(batch);
+      this.counters.storageWrites++;
+      applied = res.applied;
+      if (res.appliedState.lastApplied) this.lastAppliedTerm = res.appliedState.lastApplied.term;
+    }
+    if (this.stopped) return;
+    const persistEnd = nowMs();
+    if (batch && (batch.entries.length > 0 || batch.hardState)) {
+      (this.role === 'leader' ? this.histograms.leaderFsync : this.histograms.followerFsync).recordMs(persistEnd - persistStart);
+    }
+    this.sendMessages(rd.persistedMessages);
+    if (this.opts.instrument && this.role === 'leader') this.markPersisted(rd.entries, persistStart, persistEnd);
+    this.onApplied(rd.committedEntries, applied, persistStart, persistEnd);
+    for (const rs of rd.readStates) {
+      const keys = this.readsById.get(rs.id);
+      if (keys === undefined) continue;
+      this.readsById.delete(rs.id);
+      this.readsWaiting.push({ id: rs.id, index: rs.index, keys });
+    }
+    this.answerReads();
+    this.core.advance(rd);
+    this.maybeSnapshotPoint();
+  }
+
+  private writeBatch(rd: Ready): WriteBatch | undefined {
+    const purgeTo = this.purgeTo;
+    if (rd.entries.length === 0 && !rd.hardState && rd.committedEntries.length === 0 && !purgeTo) return undefined;
+    const batch: WriteBatch = { entries: rd.entries, apply: rd.committedEntries };
+    if (rd.hardState) batch.hardState = rd.hardState;
+    if (purgeTo) {
+      batch.purgeTo = purgeTo;
+      this.purgeTo = undefined;
+    }
+    return batch;
+  }
+
+  private async installSnapshot(meta: SnapshotMeta): Promise<void> {
+    const receiving = await this.receiver.take(meta);
+    if (!receiving) throw new Error(`core asked to install snapshot ${meta.index} that was not received`);
+    await this.storage.stateMachine.installSnapshot(meta, receiving);
+    this.counters.snapshotsReceived++;
+    this.applied = meta.index;
+    this.lastAppliedTerm = meta.term;
+    this.snapshotIndex = meta.index;
+    this.nextSnapshotPoint = undefined;
+    this.purgeTo = undefined;
+    this.log.info({ node: this.id, index: meta.index, term: meta.term }, 'installed snapshot');
+  }
+
+  private sendMessages(msgs: Message[]): void {
+    if (msgs.length === 0) return;
+    if (this.opts.instrument) {
+      const t = nowMs();
+      for (const m of msgs) {
+        if (m.type !== 'append' || m.entries.length === 0) continue;
+        let q = this.appendSentAt.get(m.to);
+        if (!q) this.appendSentAt.set(m.to, (q = []));
+        if (q.length >= 256) q.shift();
+        q.push([m.entries[m.entries.length - 1]!.index, t]);
+      }
+    }
+    for (const m of msgs) {
+      if (m.type === 'snapshot') {
+        this.sender.send(m);
+      }
+    }
+    const raft = msgs.some((m) => m.type === 'snapshot') ? msgs.filter((m) => m.type !== 'snapshot') : msgs;
+    this.transport.sendRaft(raft);
+  }
+
+  private recordRoundTrip(peer: NodeId, index: number): void {
+    const q = this.appendSentAt.get(peer);
+    if (!q) return;
+    const t = nowMs();
+    while (q.length > 0 && q[0]![0] <= index) {
+      const [, sentAt] = q.shift()!;
+      if (q.length === 0 || q[0]![0] > index) this.histograms.appendRoundTrip.recordMs(t - sentAt);
+    }
+  }
+
+  private markPersisted(entries: Entry[], start: number, end: number): void {
+    for (const e of entries) {
+      const p = this.pendingProposals.get(e.index);
+      if (p && p.persistStart === 0) {
+        p.persistStart = start;
+        p.persistEnd = end;
+      }
+    }
+  }
+
+  private onApplied(entries: Entry[], results: CommandResult[][], applyStart: number, appliedAt: number): void {
+    if (entries.length === 0) return;
+    const last = entries[entries.length - 1]!;
+    this.counters.commits += entries.length;
+    this.counters.applies += entries.length;
+    this.applied = last.index;
+    this.lastAppliedTerm = last.term;
+    if (this.role !== 'leader') return;
+    // Only the leader answers the coordinator; after a leader change the coordinator retries and
+    // the state machine's sessions answer a retried command with its remembered result.
+    const flat: CommandResult[] = [];
+    for (const r of results) for (const c of r) flat.push(c);
+    let stages: StageTimes[] | null = null;
+    if (this.opts.instrument) {
+      stages = [];
+      for (const e of entries) {
+        const p = this.pendingProposals.get(e.index);
+        if (!p) continue;
+        this.pendingProposals.delete(e.index);
+        if (p.persistStart === 0) continue; // persisted while not leader: no stage times
+        const s: StageTimes = { id: p.id, received: p.received, persistStart: p.persistStart, persistEnd: p.persistEnd, committed: applyStart, applied: appliedAt };
+        stages.push(s);
+        this.histograms.leaderQueue.recordMs(s.persistStart - s.received);
+        this.histograms.replication.recordMs(s.committed - s.persistEnd);
+        this.histograms.apply.recordMs(s.applied - s.committed);
+      }
+    }
+    if (flat.length > 0 || (stages && stages.length > 0)) this.toMain({ t: 'applied', results: flat, stages });
+  }
+
+  private answerReads(): void {
+    if (this.readsWaiting.length === 0) return;
+    let kept = 0;
+    for (const r of this.readsWaiting) {
+      if (r.index > this.applied) {
+        this.readsWaiting[kept++] = r;
+        continue;
+      }
+      if (r.keys === null) {
+        this.toMain({ t: 'read-ok', id: r.id, index: r.index, values: null });
+      } else {
+        void this.readKeys(r);
+      }
+    }
+    this.readsWaiting.length = kept;
+  }
+
+  private async readKeys(r: PendingRead): Promise<void> {
+    try {
+      const values: (Value | undefined)[] = [];
+      for (const k of r.keys ?? []) values.push(await this.storage.get(k));
+      this.toMain({ t: 'read-ok', id: r.id, index: r.index, values });
+    } catch (err) {
+      const e = new ClusterError(ErrorCode.STORAGE, `read failed on node ${this.id}`, { cause: String(err) });
+      this.toMain({ t: 'read-failed', id: r.id, error: e.toJSON() });
+    }
+  }
+
+  private onSoftState(role: Role, leader: NodeId): void {
+    const wasLeader = this.role === 'leader';
+    if (role === 'candidate' && this.role !== 'candidate') this.counters.elections++;
+    if (leader !== this.leader) this.counters.leaderChanges++;
+    this.role = role;
+    this.leader = leader;
+    if (wasLeader && role !== 'leader') {
+      this.pendingProposals.clear();
+      this.failReads(ErrorCode.NOT_LEADER, 'lost leadership before the read was confirmed');
+    }
+    this.log.info({ node: this.id, role, leader, term: this.term }, 'role changed');
+    this.toMain({ t: 'state', id: this.id, role, leader, term: this.term });
+  }
+
+  private failReads(code: ErrorCode, message: string): void {
+    const err = new ClusterError(code, message, { leader: this.leader }).toJSON();
+    for (const id of this.readsById.keys()) this.toMain({ t: 'read-failed', id, error: err });
+    for (const r of this.readsWaiting) this.toMain({ t: 'read-failed', id: r.id, error: err });
+    this.readsById.clear();
+    this.readsWaiting.length = 0;
+  }
+
+  /**
+   * The state machine lives in storage and is durable with its applied index, so a "snapshot" is a
+   * point: every snapshotEveryEntries applied entries we remember (applied, term) and compact the log
+   * at the point remembered the time before. Followers lagging less than that catch up from the log;
+   * others get the state machine streamed (SnapshotSender).
+   */
+  private maybeSnapshotPoint(): void {
+    const every = this.opts.snapshotEveryEntries;
+    if (every <= 0 || this.applied - this.snapshotIndex < every) return;
+    if (this.nextSnapshotPoint && this.applied - this.nextSnapshotPoint.index < every) return;
+    const prev = this.nextSnapshotPoint;
+    this.nextSnapshotPoint = { index: this.applied, term: this.lastAppliedTerm };
+    if (!prev || prev.index <= this.snapshotIndex) return;
+    this.core.compact({ index: prev.index, term: prev.term, membership: { voters: this.opts.voters } });
+    this.snapshotIndex = prev.index;
+    this.purgeTo = prev;
+    this.counters.snapshotPoints++;
+    this.log.debug({ node: this.id, index: prev.index }, 'compacted log at snapshot point');
+  }
+
+  // ───────────────────────────── control ─────────────────────────────
+
+  status(): Record<string, unknown> {
+    return {
+      ...this.core.status(),
+      applied: this.applied,
+      driving: this.driving,
+      pendingReads: this.readsById.size + this.readsWaiting.length,
+      snapshotSending: this.sender.active(),
+      coreStats: { ...this.core.stats },
+    };
+  }
+
+  metrics(): { counters: NodeCounters; histograms: Record<keyof NodeHistograms, string> } {
+    const h = this.histograms;
+    return {
+      counters: { ...this.counters, elections: Math.max(this.counters.elections, this.core.stats.elections ?? 0) },
+      histograms: {
+        leaderQueue: h.leaderQueue.encode(),
+        leaderFsync: h.leaderFsync.encode(),
+        replication: h.replication.encode(),
+        apply: h.apply.encode(),
+        followerFsync: h.followerFsync.encode(),
+        appendRoundTrip: h.appendRoundTrip.encode(),
+      },
+    };
+  }
+
+  resetMetrics(): void {
+    for (const h of Object.values(this.histograms)) h.reset();
+  }
+
+  transferLeadership(to: NodeId): boolean {
+    const ok = this.core.transferLeadership(to);
+    this.kick();
+    return ok;
+  }
+
+  campaign(): void {
+    this.core.campaign();
+    this.kick();
+  }
+
+  private fatal(err: unknown): void {
+    const e = err as { message?: string; code?: string; stack?: string };
+    this.log.error({ node: this.id, err: e.message, code: e.code }, 'node failed');
+    this.toMain({ t: 'fatal', id: this.id, error: { message: String(e.message ?? err), ...(e.code ? { code: e.code } : {}), ...(e.stack ? { stack: e.stack } : {}) } });
+    void this.stop();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.sender.close();
+    this.receiver.close();
+    this.transport.close();
+    // Let an in-flight storage write finish before closing the environment.
+    for (let i = 0; i < 500 && this.driving; i++) await new Promise((r) => setTimeout(r, 10));
+    await this.storage.close();
+  }
+}

@@ -1,0 +1,48 @@
+// The data plane between the coordinator (main thread) and a node worker: raw postMessage records.
+// The control plane (status, metrics, faults, snapshot, transfer) goes through comlink (src/node/control.ts).
+import type { NodeId, Role } from '../raft/types.js';
+import type { CommandResult, Value } from '../storage/command.js';
+import type { ClusterErrorData } from '../errors.js';
+
+/** Milestones of one proposal on the leader, in ms on the shared clock (performance.timeOrigin + now()). */
+export interface StageTimes {
+  /** Coordinator batch id. */
+  id: number;
+  received: number;
+  persistStart: number;
+  persistEnd: number;
+  committed: number; // start of the write that applies it (commit known)
+  applied: number;
+}
+
+export type ToNode =
+  /** One coordinator batch = one raft entry (data is an encoded Command[]). `sentAt` for stage timing. */
+  | { t: 'propose'; id: number; data: Uint8Array; sentAt: number }
+  /**
+   * A read barrier: answered once applied >= read index. With `keys`, the node reads them itself
+   * (memory storage, whose state only the node's thread can see). 'stale' answers at once from local state.
+   */
+  | { t: 'read'; id: number; mode: 'linearizable' | 'lease' | 'stale'; keys: Uint8Array[] | null }
+  /** A new port to a peer (after that peer restarted). */
+  | { t: 'peer'; id: NodeId; port: import('node:worker_threads').MessagePort }
+  | { t: 'stop' };
+
+export type FromNode =
+  | { t: 'ready'; id: NodeId }
+  | { t: 'proposal-failed'; id: number; error: ClusterErrorData }
+  | { t: 'applied'; results: CommandResult[]; stages: StageTimes[] | null }
+  | { t: 'read-ok'; id: number; index: number; values: (Value | undefined)[] | null }
+  | { t: 'read-failed'; id: number; error: ClusterErrorData }
+  | { t: 'state'; id: NodeId; role: Role; leader: NodeId; term: number }
+  | { t: 'fatal'; id: NodeId; error: { message: string; code?: string; stack?: string } }
+  | { t: 'stopped'; id: NodeId };
+
+/** Per-link fault injection, applied by the sender. */
+export interface LinkFaults {
+  /** Peers this node cannot reach (partition). */
+  blocked: NodeId[];
+  /** Probability in [0, 1] that a message to a peer is dropped. */
+  dropRate: number;
+  /** Added one-way delay in ms for messages to peers. */
+  delayMs: number;
+}

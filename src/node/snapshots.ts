@@ -1,0 +1,221 @@
+// Streaming snapshots between nodes: the core emits a `snapshot` message carrying metadata only;
+// the sender streams the state machine in chunks beside it (one LMDB read view, bounded window of
+// chunks in flight), and the receiver stages the chunks and steps the message into its core only
+// when every chunk is stored. A stream that does not finish within the install timeout is aborted.
+import type { Logger } from 'pino';
+import type { Message, NodeId, SnapshotMeta, SnapshotRequest } from '../raft/types.js';
+import type { SnapshotStream } from '../storage/types.js';
+import type { PeerFrame, Transport } from '../transport/types.js';
+import type { NodeOptions } from './config.js';
+
+/** Chunks in flight per stream: bounds the receiver's queue to WINDOW × chunk size. */
+const WINDOW = 4;
+
+interface Receiving {
+  write(chunk: Uint8Array): Promise<void>;
+  abort(): Promise<void> | void;
+}
+
+interface OutgoingSession {
+  sid: number;
+  acked: number;
+  wake: (() => void) | undefined;
+  failed: string | undefined;
+  timer: NodeJS.Timeout;
+}
+
+export class SnapshotSender {
+  private readonly sessions = new Map<NodeId, OutgoingSession>();
+  private nextSid = 1;
+  private closed = false;
+
+  constructor(
+    private readonly self: NodeId,
+    private readonly transport: Transport,
+    private readonly opts: Pick<NodeOptions, 'snapshotInstallTimeoutMs'>,
+    private readonly log: Logger,
+    private readonly deps: { build(): Promise<SnapshotStream>; report(to: NodeId, ok: boolean): void },
+  ) {}
+
+  active(): NodeId[] {
+    return [...this.sessions.keys()];
+  }
+
+  send(msg: SnapshotRequest): void {
+    if (this.closed || this.sessions.has(msg.to)) return;
+    const sid = this.nextSid++;
+    const session: OutgoingSession = {
+      sid,
+      acked: -1,
+      wake: undefined,
+      failed: undefined,
+      timer: setTimeout(() => this.fail(msg.to, 'install timeout'), this.opts.snapshotInstallTimeoutMs),
+    };
+    this.sessions.set(msg.to, session);
+    void this.run(msg, session);
+  }
+
+  onFrame(from: NodeId, frame: PeerFrame): void {
+    const s = this.sessions.get(from);
+    if (!s || !('sid' in frame) || frame.sid !== s.sid) return;
+    if (frame.k === 'snap-ack') {
+      s.acked = Math.max(s.acked, frame.seq);
+    } else if (frame.k === 'snap-abort') {
+      s.failed = frame.reason;
+    }
+    s.wake?.();
+  }
+
+  private async run(msg: SnapshotRequest, s: OutgoingSession): Promise<void> {
+    const to = msg.to;
+    let stream: SnapshotStream | undefined;
+    try {
+      stream = await this.deps.build();
+      this.transport.sendFrame(to, { k: 'snap-begin', sid: s.sid, from: this.self });
+      let seq = 0;
+      for await (const chunk of stream.chunks) {
+        await this.waitFor(s, () => seq - s.acked <= WINDOW);
+        this.transport.sendFrame(to, { k: 'snap-chunk', sid: s.sid, from: this.self, seq, data: chunk });
+        seq++;
+      }
+      await this.waitFor(s, () => s.acked >= seq - 1);
+      // The stream is a newer point than the core's compaction point: send its real metadata.
+      const end: SnapshotRequest = { ...msg, snapshot: stream.meta };
+      this.transport.sendFrame(to, { k: 'snap-end', sid: s.sid, from: this.self, msg: end });
+      this.log.info({ node: this.self, to, index: stream.meta.index, chunks: seq }, 'snapshot sent');
+      this.finish(to, s, true);
+    } catch (err) {
+      this.log.warn({ node: this.self, to, err: String(err) }, 'snapshot send failed');
+      this.transport.sendFrame(to, { k: 'snap-abort', sid: s.sid, from: this.self, reason: String(err) });
+      this.finish(to, s, false);
+    }
+  }
+
+  private async waitFor(s: OutgoingSession, cond: () => boolean): Promise<void> {
+    while (!cond()) {
+      if (s.failed !== undefined || this.closed) throw new Error(s.failed ?? 'closed');
+      await new Promise<void>((resolve) => (s.wake = resolve));
+      s.wake = undefined;
+    }
+    if (s.failed !== undefined || this.closed) throw new Error(s.failed ?? 'closed');
+  }
+
+  private fail(to: NodeId, reason: string): void {
+    const s = this.sessions.get(to);
+    if (!s) return;
+    s.failed = reason;
+    s.wake?.();
+  }
+
+  private finish(to: NodeId, s: OutgoingSession, ok: boolean): void {
+    clearTimeout(s.timer);
+    if (this.sessions.get(to) === s) this.sessions.delete(to);
+    if (!this.closed) this.deps.report(to, ok);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const [to, s] of this.sessions) {
+      clearTimeout(s.timer);
+      this.fail(to, 'closed');
+    }
+  }
+}
+
+interface IncomingSession {
+  sid: number;
+  from: NodeId;
+  receiving: Promise<Receiving>;
+  chain: Promise<void>;
+  timer: NodeJS.Timeout;
+  /** Set once every chunk is stored and the message was stepped into the core. */
+  deliveredAtRound: number | undefined;
+  failed: boolean;
+}
+
+export class SnapshotReceiverSlot {
+  private current: IncomingSession | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly self: NodeId,
+    private readonly transport: Transport,
+    private readonly opts: Pick<NodeOptions, 'snapshotInstallTimeoutMs'>,
+    private readonly log: Logger,
+    private readonly deps: { begin(): Promise<Receiving>; deliver(msg: Message): void; round(): number },
+  ) {}
+
+  onFrame(from: NodeId, frame: PeerFrame): void {
+    if (this.closed) return;
+    if (frame.k === 'snap-begin') return this.begin(from, frame.sid);
+    const s = this.current;
+    if (!s || s.from !== from || !('sid' in frame) || frame.sid !== s.sid || s.failed) return;
+    if (frame.k === 'snap-chunk') {
+      const { seq, data } = frame;
+      s.chain = s.chain
+        .then(async () => {
+          if (s.failed) return;
+          if (!(data instanceof Uint8Array)) throw new Error('snapshot chunk is not bytes');
+          await (await s.receiving).write(data);
+          this.transport.sendFrame(from, { k: 'snap-ack', sid: s.sid, from: this.self, seq });
+        })
+        .catch((err) => this.abort(s, String(err), true));
+    } else if (frame.k === 'snap-end') {
+      const msg = frame.msg;
+      s.chain = s.chain.then(() => {
+        if (s.failed || this.current !== s) return;
+        s.deliveredAtRound = this.deps.round();
+        this.deps.deliver(msg);
+      });
+    } else if (frame.k === 'snap-abort') {
+      this.abort(s, `sender aborted: ${frame.reason}`, false);
+    }
+  }
+
+  private begin(from: NodeId, sid: number): void {
+    if (this.current) this.abort(this.current, 'superseded by a newer snapshot', false);
+    const s: IncomingSession = {
+      sid,
+      from,
+      receiving: this.deps.begin(),
+      chain: Promise.resolve(),
+      timer: setTimeout(() => this.abort(s, 'install timeout', true), this.opts.snapshotInstallTimeoutMs),
+      deliveredAtRound: undefined,
+      failed: false,
+    };
+    s.receiving.catch((err) => this.abort(s, String(err), true));
+    this.current = s;
+  }
+
+  /** The core accepted a snapshot: hand over the staged data for installation. */
+  async take(meta: SnapshotMeta): Promise<Receiving | undefined> {
+    const s = this.current;
+    if (!s || s.deliveredAtRound === undefined) return undefined;
+    clearTimeout(s.timer);
+    this.current = undefined;
+    this.log.debug({ node: this.self, from: s.from, index: meta.index }, 'installing received snapshot');
+    await s.chain; // every chunk was written before delivery; this only settles the chain
+    return s.receiving;
+  }
+
+  /** Called after each Ready: a delivered snapshot the core did not install (stale) is discarded. */
+  afterReady(round: number): void {
+    const s = this.current;
+    if (s && s.deliveredAtRound !== undefined && round > s.deliveredAtRound) this.abort(s, 'rejected by the core', false);
+  }
+
+  private abort(s: IncomingSession, reason: string, tellSender: boolean): void {
+    if (s.failed) return;
+    s.failed = true;
+    clearTimeout(s.timer);
+    if (this.current === s) this.current = undefined;
+    this.log.warn({ node: this.self, from: s.from, reason }, 'snapshot receive aborted');
+    if (tellSender) this.transport.sendFrame(s.from, { k: 'snap-abort', sid: s.sid, from: this.self, reason });
+    void s.receiving.then((r) => r.abort()).catch(() => undefined);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.current) this.abort(this.current, 'closed', false);
+  }
+}

@@ -1,0 +1,81 @@
+// Latency histograms (HdrHistogram) recorded in microseconds, summarized in milliseconds.
+import * as hdr from 'hdr-histogram-js';
+
+export interface LatencySummaryMs {
+  count: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+const HIGHEST_US = 3_600_000_000; // one hour
+const BUCKETS_PER_DECADE = 10;
+
+export class LatencyHistogram {
+  private h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 3 });
+  /** Counts per log-spaced bucket, for plots (HdrHistogram's JS API has no range counts). Not encoded. */
+  private readonly logBuckets = new Float64Array(Math.ceil(Math.log10(HIGHEST_US) * BUCKETS_PER_DECADE) + 1);
+
+  /** Record a duration given in milliseconds (negative values, from clock skew between threads, count as 0). */
+  recordMs(ms: number): void {
+    const us = Math.round(ms * 1000);
+    const v = us < 1 ? 1 : us > HIGHEST_US ? HIGHEST_US : us;
+    this.h.recordValue(v);
+    this.logBuckets[Math.floor(Math.log10(v) * BUCKETS_PER_DECADE)]!++;
+  }
+
+  get count(): number {
+    return this.h.totalCount;
+  }
+
+  summary(): LatencySummaryMs {
+    const h = this.h;
+    const q = (p: number): number => (h.totalCount === 0 ? 0 : h.getValueAtPercentile(p) / 1000);
+    return {
+      count: h.totalCount,
+      mean: h.totalCount === 0 ? 0 : h.mean / 1000,
+      p50: q(50),
+      p95: q(95),
+      p99: q(99),
+      p999: q(99.9),
+      max: h.totalCount === 0 ? 0 : h.maxValue / 1000,
+    };
+  }
+
+  /** Log-spaced buckets [upper bound ms, count] (10 per decade of microseconds) for plotting. */
+  buckets(): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    this.logBuckets.forEach((count, i) => {
+      if (count > 0) out.push([Math.pow(10, (i + 1) / BUCKETS_PER_DECADE) / 1000, count]);
+    });
+    return out;
+  }
+
+  add(other: LatencyHistogram): void {
+    this.h.add(other.h);
+    for (let i = 0; i < this.logBuckets.length; i++) this.logBuckets[i]! += other.logBuckets[i]!;
+  }
+
+  reset(): void {
+    this.h.reset();
+    this.logBuckets.fill(0);
+  }
+
+  encode(): string {
+    return hdr.encodeIntoCompressedBase64(this.h);
+  }
+
+  static decode(s: string): LatencyHistogram {
+    const out = new LatencyHistogram();
+    out.h.add(hdr.decodeFromCompressedBase64(s));
+    return out;
+  }
+}
+
+/** The shared clock: milliseconds comparable across worker threads of one process. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
