@@ -29,6 +29,8 @@ export interface OpResult {
   ok: boolean;
   existed?: boolean;
   current?: Value | null;
+  /** Set when the op was rejected before evaluation (the whole command then applies nothing): INVALID_KEY, INVALID_VALUE, VALUE_TOO_LARGE, INVALID_COMMAND. */
+  error?: string;
 }
 
 export interface CommandResult {
@@ -38,6 +40,8 @@ export interface CommandResult {
   results: OpResult[];
   /** True when this (client, seq) had already been applied: `results` are the remembered ones. */
   duplicate: boolean;
+  /** SESSION_STALE: seq is below the session's floor (never re-applied, result forgotten); INVALID_COMMAND: the entry did not decode as Command[]. */
+  error?: string;
 }
 
 /** An entry's data is a msgpackr-encoded Command[] (one coordinator batch per entry). */

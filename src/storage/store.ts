@@ -1,0 +1,32 @@
+// The synchronous store both implementations provide: LogStorage + StateMachine + the write batch,
+// the initial state, and snapshot streams. Adaptors run it in the pool thread or inline.
+import type { InitialState, SnapshotMeta } from '../raft/types.js';
+import type { LogStorage, StateMachine, StorageKind, WriteBatch, WriteBatchResult } from './types.js';
+
+/** A snapshot being read from one consistent view, one chunk at a time. */
+export interface SnapshotSource {
+  readonly meta: SnapshotMeta;
+  /** The next chunk (its own buffer), or undefined at the end. */
+  next(): Uint8Array | undefined;
+  /** Release the read view (idempotent). */
+  close(): void;
+}
+
+/** A snapshot being received: chunks are staged beside the live state, which `install` replaces atomically. */
+export interface SnapshotSink {
+  write(chunk: Uint8Array): void;
+  /** Replace the state machine with the staged one and reset the log to (meta.index, meta.term), in one transaction. */
+  install(meta: SnapshotMeta): void;
+  abort(): void;
+}
+
+export interface SyncStore extends LogStorage, StateMachine {
+  readonly kind: StorageKind;
+  /** Entries (truncating a conflicting suffix first), hard state, apply, purge: one transaction. */
+  write(batch: WriteBatch): WriteBatchResult;
+  initialState(): InitialState;
+  openSnapshot(): SnapshotSource;
+  /** Starts receiving; a sink from an earlier call becomes invalid (SNAPSHOT_ABORTED). */
+  receiveSnapshot(): SnapshotSink;
+  close(): void;
+}
