@@ -1,0 +1,31 @@
+// A node that missed more writes than the log keeps catches up by snapshot (issue 5 §4).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { key, waitFor, withCluster } from './helpers.js';
+
+const WRITES = Number(process.env.SNAPSHOT_TEST_WRITES ?? 100_000);
+
+test(`a node restarted after missing ${WRITES} writes catches up by snapshot`, async () => {
+  await withCluster({ nodes: 3, snapshotEveryEntries: 200 }, async (c) => {
+    const lagging = c.members().map((m) => m.id).find((id) => id !== c.leader())!;
+    await c.crash(lagging);
+    const inFlight = 512;
+    let next = 0;
+    await Promise.all(Array.from({ length: inFlight }, async () => {
+      while (next < WRITES) {
+        const i = next++;
+        await c.put(key(i), `v${i}`);
+      }
+    }));
+    await c.restart(lagging);
+    await waitFor('the lagging node has the last write', async () => (await c.get(key(WRITES - 1), { consistency: 'stale', node: lagging })) === `v${WRITES - 1}` || undefined, 60_000);
+    const m = await c.metrics();
+    const sent = m.nodes.reduce((acc, n) => acc + (n.counters.snapshotsSent ?? 0), 0);
+    const received = m.nodes.find((n) => n.id === lagging)!.counters.snapshotsReceived ?? 0;
+    assert.ok(sent >= 1, `a snapshot was streamed (sent ${sent})`);
+    assert.ok(received >= 1, `the lagging node installed a snapshot (received ${received})`);
+    for (const i of [0, 1, Math.floor(WRITES / 2), WRITES - 2]) {
+      assert.equal(await c.get(key(i), { consistency: 'stale', node: lagging }), `v${i}`);
+    }
+  });
+});
