@@ -1,0 +1,49 @@
+// The terminal summary: plain text, columns aligned (text left, numbers right).
+
+import { formatInt, formatMs } from './format.js';
+import type { Results } from './types.js';
+
+type Align = 'left' | 'right';
+
+/** Aligns rows of cells under a header; the first column is left-aligned, the rest right-aligned. */
+export function alignColumns(header: string[], rows: string[][]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, c) => pad(cell, widths[c] ?? cell.length, c === 0 ? 'left' : 'right'))
+      .join('  ')
+      .trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+function pad(text: string, width: number, align: Align): string {
+  return align === 'left' ? text.padEnd(width) : text.padStart(width);
+}
+
+export function renderTable(results: Results): string {
+  const header = ['scenario', 'ops', 'errors', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max ms'];
+  const rows = results.scenarios.map((s) => {
+    const l = s.latencyMs;
+    return [s.name, formatInt(s.ops), formatInt(s.errors), formatInt(s.opsPerSec), ...[l.p50, l.p95, l.p99, l.p999, l.max].map(formatMs)];
+  });
+  const parts = [alignColumns(header, rows)];
+  for (const s of results.scenarios) {
+    if (s.stages === undefined || s.stages.length === 0) continue;
+    const stageRows = s.stages.map((st) => [st.name, ...[st.p50, st.p95, st.p99, st.mean].map(formatMs)]);
+    const sum = s.stageSumP50Ms ?? s.stages.reduce((acc, st) => acc + st.p50, 0);
+    const total = s.totalP50Ms ?? s.latencyMs.p50;
+    stageRows.push(['sum of p50s', formatMs(sum), '', '', '']);
+    stageRows.push(['end-to-end p50', formatMs(total), '', '', '']);
+    parts.push(`stages of ${s.name}\n${alignColumns(['stage', 'p50 ms', 'p95 ms', 'p99 ms', 'mean ms'], stageRows)}`);
+  }
+  if (results.compare !== undefined && results.compare.length > 0) {
+    const compareRows = results.compare.map((r) => [r.name, formatInt(r.opsPerSec), formatMs(r.latencyMs.p50), formatMs(r.latencyMs.p99), r.ratioToRawLmdb.toFixed(3)]);
+    parts.push(`compare\n${alignColumns(['system', 'ops/s', 'p50 ms', 'p99 ms', 'x raw LMDB'], compareRows)}`);
+  }
+  const o = results.instrumentationOverhead;
+  if (o !== undefined) {
+    parts.push(`instrumentation: on ${formatInt(o.onOpsPerSec)} ops/s, off ${formatInt(o.offOpsPerSec)} ops/s, cost ${o.costPct.toFixed(1)}%`);
+  }
+  return parts.join('\n\n') + '\n';
+}

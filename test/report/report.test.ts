@@ -1,0 +1,282 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { cdfPoints, renderReport } from '../../bench/report/html.js';
+import { renderTable } from '../../bench/report/table.js';
+import type { Results, ScenarioResult, StageSummary } from '../../bench/report/types.js';
+import { writeReport } from '../../bench/report/write.js';
+
+// ---- a realistic sample run ------------------------------------------------------------------
+
+/** Seeded PRNG (mulberry32) so the sample is the same every run. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Log-spaced buckets (8 per decade from 10 µs to 10 s) of a log-normal latency around `medianMs`. */
+function histogram(rand: () => number, ops: number, medianMs: number): Array<[number, number]> {
+  const bounds: number[] = [];
+  for (let i = 0; i <= 48; i++) bounds.push(0.01 * 10 ** (i / 8));
+  const counts = new Array<number>(bounds.length).fill(0);
+  for (let i = 0; i < ops; i++) {
+    const gauss = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    const ms = medianMs * Math.exp(0.6 * gauss) * (rand() < 0.002 ? 20 : 1);
+    const b = bounds.findIndex((ub) => ms <= ub);
+    counts[b === -1 ? bounds.length - 1 : b]! += 1;
+  }
+  return bounds.map((ub, i) => [Number(ub.toPrecision(4)), counts[i] ?? 0]);
+}
+
+function scenario(name: string, description: string, seed: number, opsPerSec: number, p50: number, stages?: StageSummary[]): ScenarioResult {
+  const rand = rng(seed);
+  const durationMs = 10_000;
+  const ops = Math.round((opsPerSec * durationMs) / 1000);
+  const s: ScenarioResult = {
+    name,
+    description,
+    ops,
+    errors: Math.floor(rand() * 3),
+    durationMs,
+    opsPerSec,
+    latencyMs: { p50, p95: p50 * 2.7, p99: p50 * 4.1, p999: p50 * 9, max: p50 * 31, mean: p50 * 1.2 },
+    histogram: histogram(rand, 20_000, p50),
+    throughput: Array.from({ length: 20 }, (_, i) => [(i + 1) * 0.5, Math.round(opsPerSec * (0.85 + 0.3 * rand()))] as [number, number]),
+    params: { clients: 64, nodes: 3, valueBytes: 128, fsync: true, storage: 'lmdb' },
+  };
+  if (stages !== undefined) {
+    s.stages = stages;
+    s.stageSumP50Ms = stages.reduce((sum, st) => sum + st.p50, 0);
+    s.totalP50Ms = p50;
+  }
+  return s;
+}
+
+const stage = (name: string, p50: number): StageSummary => ({ name, p50, p95: p50 * 2.5, p99: p50 * 4, mean: p50 * 1.3 });
+
+function sampleResults(): Results {
+  const writeStages = [stage('queue', 0.08), stage('batch', 0.21), stage('append+fsync', 0.95), stage('replicate', 0.42), stage('apply', 0.05)];
+  return {
+    version: 1,
+    startedAt: '2025-11-25T17:50:00.000Z',
+    finishedAt: '2025-11-25T17:51:10.000Z',
+    command: 'node dist/bench/cli.js --scenarios write-heavy,mixed,read-heavy --compare',
+    machine: { cpus: 16, cpuModel: 'AMD EPYC 7B13', node: 'v20.19.0', platform: 'linux x64', memGiB: 62.8 },
+    scenarios: [
+      scenario('write-heavy', 'All clients write 128-byte values; batched proposals, fsync on append.', 1, 48_210, 1.9, writeStages),
+      scenario('mixed <50/50> & "quoted"', 'Half reads (leader lease), half writes.', 2, 91_530, 0.84, writeStages.map((s) => ({ ...s, p50: s.p50 * 0.8 }))),
+      scenario('read-heavy', 'Linearizable reads through the leader with ReadIndex.', 3, 232_400, 0.31),
+    ],
+    compare: [
+      { name: 'raw LMDB (1 writer)', opsPerSec: 310_000, latencyMs: { p50: 0.02, p95: 0.05, p99: 0.09, p999: 0.4, max: 3.1, mean: 0.03 }, ratioToRawLmdb: 1 },
+      { name: 'threadraft 1 node', opsPerSec: 88_000, latencyMs: { p50: 0.6, p95: 1.2, p99: 2.4, p999: 6, max: 21, mean: 0.7 }, ratioToRawLmdb: 88 / 310 },
+      { name: 'threadraft 3 nodes', opsPerSec: 48_210, latencyMs: { p50: 1.9, p95: 5.1, p99: 7.8, p999: 17, max: 59, mean: 2.3 }, ratioToRawLmdb: 48.21 / 310 },
+    ],
+    instrumentationOverhead: { onOpsPerSec: 47_100, offOpsPerSec: 48_210, costPct: 2.3 },
+    notes: ['fsync on every append (durable mode).', 'Latency measured at the client, including <queueing> & batching.'],
+  };
+}
+
+// ---- structure -------------------------------------------------------------------------------
+
+/** The `<svg class="plot" ...>...</svg>` blocks of a page. */
+function plots(html: string): Array<{ name: string; scenario: string | undefined; svg: string }> {
+  return [...html.matchAll(/<svg class="plot" data-plot="([^"]+)"(?: data-scenario="([^"]*)")?[^>]*>[\s\S]*?<\/svg>/g)].map((m) => ({
+    name: m[1] ?? '',
+    scenario: m[2],
+    svg: m[0],
+  }));
+}
+
+test('report has one plot per chart: CDF and throughput per scenario, stages where profiled, compare, overview', () => {
+  const html = renderReport(sampleResults());
+  const found = plots(html);
+  const count = (name: string): number => found.filter((p) => p.name === name).length;
+  assert.equal(count('latency-cdf'), 3);
+  assert.equal(count('throughput'), 3);
+  assert.equal(count('stages'), 2);
+  assert.equal(count('compare'), 1);
+  assert.equal(count('latency-cdf-all'), 1);
+  assert.equal(found.length, 10);
+  assert.equal((html.match(/<svg/g) ?? []).length, found.length);
+  assert.deepEqual(
+    found.filter((p) => p.name === 'stages').map((p) => p.scenario),
+    ['write-heavy', 'mixed &#60;50/50&#62; &#38; &#34;quoted&#34;'],
+  );
+  for (const p of found) {
+    const paths = [...p.svg.matchAll(/<path class="series" d="([^"]*)"/g)].map((m) => m[1] ?? '');
+    const rects = [...p.svg.matchAll(/<rect class="series"[^>]* width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    assert.ok(paths.length + rects.length > 0, `${p.name} has no series`);
+    assert.ok(paths.every((d) => d.length > 10 && !d.includes('NaN')), `${p.name} has an empty or NaN path`);
+    assert.ok(rects.every((w) => w > 0), `${p.name} has an empty bar`);
+  }
+  // The overview overlays all three scenarios; stage bars: 5 stages + the total.
+  assert.equal((plots(html).find((p) => p.name === 'latency-cdf-all')?.svg.match(/class="series"/g) ?? []).length, 3);
+  assert.equal((plots(html).find((p) => p.name === 'stages')?.svg.match(/class="series"/g) ?? []).length, 6);
+});
+
+test('report is self-contained and escapes all text', () => {
+  const results = sampleResults();
+  const first = results.scenarios[0];
+  assert.ok(first !== undefined);
+  first.description = '<script>alert(1)</script> & <img src=x onerror=alert(2)>';
+  first.params['note'] = '"quoted" <b>';
+  results.notes.push('</li></ul><script>bad()</script>');
+  const html = renderReport(results);
+  assert.doesNotMatch(html, /https?:\/\//);
+  assert.doesNotMatch(html, /<script|<img|<link|@import|url\(/i);
+  assert.match(html, /&#60;script&#62;alert\(1\)&#60;\/script&#62; &#38; &#60;img/);
+  assert.match(html, /mixed &#60;50\/50&#62; &#38; &#34;quoted&#34;/);
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+  // Summary table: one row per scenario with the formatted numbers.
+  const summary = html.match(/<table class="summary"[\s\S]*?<\/table>/)?.[0] ?? '';
+  assert.equal((summary.match(/<tr>/g) ?? []).length, 4);
+  assert.match(summary, /48,210/);
+  assert.match(summary, /<td>1\.90<\/td>/);
+});
+
+test('CDF from a histogram rises monotonically to 1, ignoring empty and invalid buckets', () => {
+  const points = cdfPoints([
+    [4, 10],
+    [1, 0],
+    [2, 30],
+    [8, 60],
+    [Infinity, 5],
+    [16, 0],
+  ]);
+  assert.deepEqual(points, [
+    [1, 0],
+    [2, 30 / 100],
+    [4, 40 / 100],
+    [8, 1],
+  ]);
+  assert.deepEqual(cdfPoints([]), []);
+  // A scenario without data still renders (a "no data" plot, no series).
+  const results = sampleResults();
+  const s = results.scenarios[2];
+  assert.ok(s !== undefined);
+  s.histogram = [];
+  s.throughput = [];
+  const html = renderReport(results);
+  assert.equal(plots(html).filter((p) => p.scenario === 'read-heavy' && p.svg.includes('no data')).length, 2);
+});
+
+test('terminal table aligns columns', () => {
+  const text = renderTable(sampleResults());
+  const lines = text.split('\n');
+  const header = lines[0] ?? '';
+  assert.match(header, /^scenario\s+ops\s+errors\s+ops\/s\s+p50 ms\s+p95 ms\s+p99 ms\s+p99\.9 ms\s+max ms$/);
+  const table = lines.slice(0, 5);
+  // Right-aligned columns end at the same offset on every line.
+  const ends = (line: string): number[] => [...line.matchAll(/\S+(?=\s{2,}|$)/g)].map((m) => (m.index ?? 0) + m[0].length);
+  const rule = ends(lines[1] ?? '');
+  for (const line of table.slice(2)) assert.deepEqual(ends(line).slice(-8), rule.slice(-8), line);
+  assert.match(text, /write-heavy\s+482,100\s+1\s+48,210\s+1\.90/);
+  assert.match(text, /stages of write-heavy/);
+  assert.match(text, /raw LMDB \(1 writer\)\s+310,000/);
+  assert.match(text, /cost 2\.3%/);
+  assert.doesNotMatch(text, /\x1b\[/);
+});
+
+test('writeReport writes results.json and report.html', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'threadraft-report-'));
+  try {
+    const results = sampleResults();
+    const paths = await writeReport(join(dir, 'run'), results);
+    assert.equal(paths.jsonPath, join(dir, 'run', 'results.json'));
+    assert.equal(paths.htmlPath, join(dir, 'run', 'report.html'));
+    assert.deepEqual(JSON.parse(await readFile(paths.jsonPath, 'utf8')), results);
+    assert.equal(await readFile(paths.htmlPath, 'utf8'), renderReport(results));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- rendered in a real browser --------------------------------------------------------------
+
+function findChromium(): string | undefined {
+  const candidates = ['/usr/bin/chromium', ...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'chromium'))];
+  for (const path of candidates) {
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+interface PlotGeometry {
+  name: string;
+  width: number;
+  height: number;
+  series: number;
+  drawn: number;
+}
+
+// Runs in the page (passed as a string: the test is compiled without DOM types).
+const MEASURE_PLOTS = `[...document.querySelectorAll('svg.plot')].map((svg) => {
+  const box = svg.getBoundingClientRect();
+  const series = [...svg.querySelectorAll('.series')];
+  const drawn = series.filter((el) => {
+    const b = el.getBBox();
+    if (el.tagName === 'path') return (el.getAttribute('d') || '').length > 10 && b.width + b.height > 0;
+    return el.tagName === 'rect' && b.width > 0 && b.height > 0;
+  });
+  return { name: svg.dataset.plot, width: box.width, height: box.height, series: series.length, drawn: drawn.length };
+})`;
+
+test('report renders in headless Chromium without errors, every plot drawn', { timeout: 120_000 }, async (t) => {
+  const executablePath = findChromium();
+  if (executablePath === undefined) {
+    t.skip('chromium not installed: apt-get install chromium (CI installs it)');
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const dir = await mkdtemp(join(tmpdir(), 'threadraft-report-browser-'));
+  let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
+  try {
+    const { htmlPath } = await writeReport(dir, sampleResults());
+    browser = await chromium.launch({
+      executablePath,
+      timeout: 60_000,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const page = await browser.newPage();
+    page.setDefaultTimeout(30_000);
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+    page.on('request', (req) => {
+      if (!req.url().startsWith('file:')) requests.push(req.url());
+    });
+    await page.goto(pathToFileURL(htmlPath).href, { waitUntil: 'load', timeout: 30_000 });
+    const geometry = (await page.evaluate(MEASURE_PLOTS)) as PlotGeometry[];
+    assert.deepEqual(errors, []);
+    assert.deepEqual(requests, []);
+    assert.equal(geometry.length, 10);
+    for (const g of geometry) {
+      assert.ok(g.width > 0 && g.height > 0, `${g.name} has no size`);
+      assert.ok(g.series > 0 && g.drawn === g.series, `${g.name}: ${g.drawn} of ${g.series} series drawn`);
+    }
+    const title = await page.title();
+    assert.match(title, /threadraft benchmark/);
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
