@@ -12,3 +12,7 @@ export type { NodeId } from './raft/types.js';
 export { STAGES } from './cluster/profile.js';
 export type { Stage } from './cluster/profile.js';
 export type { LatencySummaryMs } from './util/histogram.js';
+export { RecordingClient } from './cluster/recording.js';
+export { HistoryRecorder, readHistory, parseHistory } from './history/recorder.js';
+export { checkLinearizable } from './history/checker.js';
+export type { HistoryEvent } from './history/types.js';

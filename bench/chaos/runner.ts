@@ -1,0 +1,324 @@
+// Chaos: a real worker-thread LMDB cluster, concurrent clients recording a history, and a nemesis
+// that partitions, crashes, restarts, kills the leader, delays and drops messages. At the end: heal,
+// converge, compare every node's state machine, restart the whole cluster from its directories, read
+// every key, and check the history for linearizability and lost acknowledged writes.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, ClusterError, ErrorCode, RecordingClient, HistoryRecorder, checkLinearizable, readHistory } from '../../src/index.js';
+import type { HistoryEvent, NodeId } from '../../src/index.js';
+import { mulberry32 } from '../../src/util/random.js';
+
+export interface ChaosOptions {
+  durationMs: number;
+  seed: number;
+  historyPath: string;
+  clients: number;
+  keys: number;
+  nodes: number;
+  /** Keep the cluster directory (for inspection); default: removed. */
+  keepDir?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ChaosReport {
+  seed: number;
+  ok: boolean;
+  violations: string[];
+  operations: { total: number; ok: number; fail: number; info: number; checked: number };
+  unrecordedReads: { lease: number; stale: number };
+  faults: Record<string, number>;
+  lostAcknowledgedWrites: number;
+  convergenceMs: number;
+  checkerMs: number;
+  durationMs: number;
+}
+
+type Rand = () => number;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function pickOne<T>(rand: Rand, xs: readonly T[]): T {
+  return xs[Math.floor(rand() * xs.length)]!;
+}
+
+function keyName(i: number): string {
+  return `k${i}`;
+}
+
+async function clientLoop(cluster: Cluster, c: RecordingClient, o: ChaosOptions, stop: () => boolean, unrecorded: ChaosReport['unrecordedReads']): Promise<void> {
+  const rand = mulberry32(o.seed * 7 + c.process);
+  let seq = 0;
+  const lastSeen = new Map<string, string | null>();
+  while (!stop()) {
+    const key = keyName(Math.floor(rand() * o.keys));
+    const r = rand();
+    try {
+      if (r < 0.35) {
+        const v = `v-${c.process}-${seq++}`;
+        await c.write(key, v);
+        lastSeen.set(key, v);
+      } else if (r < 0.65) {
+        lastSeen.set(key, await c.read(key, 'linearizable'));
+      } else if (r < 0.75) {
+        // Lease and stale reads run under the same faults but are not held to linearizability.
+        const consistency = rand() < 0.5 ? 'lease' : 'stale';
+        await cluster.get(key, { consistency });
+        unrecorded[consistency]++;
+      } else if (r < 0.85) {
+        await c.delete(key);
+        lastSeen.set(key, null);
+      } else {
+        const v = `v-${c.process}-${seq++}`;
+        if (await c.cas(key, lastSeen.get(key) ?? null, v)) lastSeen.set(key, v);
+      }
+    } catch (err) {
+      if (err instanceof ClusterError && err.code === ErrorCode.CLUSTER_STOPPED) return;
+      await sleep(5 + rand() * 20);
+    }
+  }
+}
+
+class Nemesis {
+  readonly faults: Record<string, number> = {};
+  private readonly crashed = new Set<NodeId>();
+  private readonly rand: Rand;
+
+  constructor(private readonly cluster: Cluster, private readonly o: ChaosOptions) {
+    this.rand = mulberry32(o.seed * 31 + 17);
+  }
+
+  private count(name: string): void {
+    this.faults[name] = (this.faults[name] ?? 0) + 1;
+    this.o.log?.(`nemesis: ${name}`);
+  }
+
+  async run(stop: () => boolean): Promise<void> {
+    while (!stop()) {
+      await sleep(600 + this.rand() * 1400);
+      if (stop()) break;
+      try {
+        await this.step();
+      } catch (err) {
+        this.o.log?.(`nemesis step failed: ${String(err)}`);
+      }
+    }
+  }
+
+  private async step(): Promise<void> {
+    const ids = this.cluster.members().map((m) => m.id);
+    const maxDown = Math.floor((ids.length - 1) / 2);
+    const r = this.rand();
+    if (r < 0.15) {
+      const shuffled = [...ids].sort(() => this.rand() - 0.5);
+      const cut = 1 + Math.floor(this.rand() * (ids.length - 1));
+      await this.cluster.partition(shuffled.slice(0, cut), shuffled.slice(cut));
+      this.count('partition');
+    } else if (r < 0.27) {
+      const leader = this.cluster.leader();
+      if (leader === undefined) return;
+      await this.cluster.partition([leader], ids.filter((i) => i !== leader));
+      this.count('isolate-leader');
+    } else if (r < 0.42) {
+      await this.cluster.heal();
+      this.count('heal');
+    } else if (r < 0.54 && this.crashed.size < maxDown) {
+      const up = ids.filter((i) => !this.crashed.has(i));
+      const victim = pickOne(this.rand, up);
+      await this.cluster.crash(victim);
+      this.crashed.add(victim);
+      this.count('crash');
+    } else if (r < 0.64 && this.crashed.size < maxDown) {
+      const leader = this.cluster.leader();
+      if (leader === undefined) return;
+      await this.cluster.crash(leader);
+      this.crashed.add(leader);
+      this.count('kill-leader');
+    } else if (r < 0.78 && this.crashed.size > 0) {
+      await this.restartOne();
+    } else if (r < 0.85) {
+      await this.cluster.setLinkFaults({ delayMs: Math.floor(2 + this.rand() * 30) });
+      this.count('delay');
+    } else if (r < 0.92) {
+      await this.cluster.setLinkFaults({ dropRate: 0.05 + this.rand() * 0.25 });
+      this.count('drop');
+    } else if (r < 0.96) {
+      await this.cluster.setLinkFaults({});
+      this.count('clear-links');
+    } else {
+      const target = pickOne(this.rand, ids.filter((i) => !this.crashed.has(i)));
+      await this.cluster.transferLeadership(target, 2000).catch(() => undefined);
+      this.count('transfer-leadership');
+    }
+  }
+
+  private async restartOne(): Promise<void> {
+    const id = [...this.crashed][0]!;
+    this.crashed.delete(id);
+    await this.cluster.restart(id);
+    this.count('restart');
+  }
+
+  async healAll(): Promise<void> {
+    await this.cluster.heal();
+    await this.cluster.setLinkFaults({});
+    while (this.crashed.size > 0) await this.restartOne();
+  }
+}
+
+/** Wait until every node has applied everything the leader committed. */
+async function converge(cluster: Cluster, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  // A write after healing gives the new term an entry so every node can commit and apply up to it.
+  while (Date.now() < deadline) {
+    try {
+      await cluster.put('__converge', String(Date.now()));
+      break;
+    } catch {
+      await sleep(50);
+    }
+  }
+  while (Date.now() < deadline) {
+    const s = await cluster.status();
+    const leader = s.find((x) => x.role === 'leader');
+    if (leader && s.every((x) => x.alive && x.applied !== undefined && x.applied >= (leader.commit ?? Infinity))) return true;
+    await sleep(50);
+  }
+  return false;
+}
+
+async function compareReplicas(cluster: Cluster, keys: number): Promise<string[]> {
+  const out: string[] = [];
+  const ids = cluster.members().map((m) => m.id);
+  for (let k = 0; k < keys; k++) {
+    const values = await Promise.all(ids.map(async (id) => {
+      const v = await cluster.get(keyName(k), { consistency: 'stale', node: id });
+      return v === undefined ? null : String(v);
+    }));
+    if (new Set(values).size > 1) out.push(`${keyName(k)}: nodes disagree: ${ids.map((id, i) => `${id}=${values[i]}`).join(' ')}`);
+  }
+  return out;
+}
+
+/**
+ * Acknowledged writes lost: for each key, the final value must come from a write that could be
+ * ordered after the last acknowledged write to that key (not completed before it was invoked).
+ */
+export function countLostWrites(events: readonly HistoryEvent[], finals: Map<string, string | null>): number {
+  interface W { value: string | null; invoke: number; complete: number; ok: boolean }
+  const open = new Map<number, { f: string; key: string; value: HistoryEvent['value']; invoke: number }>();
+  const writes = new Map<string, W[]>();
+  const add = (key: string, w: W): void => {
+    let list = writes.get(key);
+    if (!list) writes.set(key, (list = []));
+    list.push(w);
+  };
+  for (const e of events) {
+    if (e.type === 'invoke') {
+      open.set(e.process, { f: e.f, key: e.key, value: e.value, invoke: e.time });
+      continue;
+    }
+    const inv = open.get(e.process);
+    open.delete(e.process);
+    if (!inv || inv.f === 'read' || e.type === 'fail') continue;
+    const value = inv.f === 'write' ? (inv.value as string) : inv.f === 'delete' ? null : (inv.value as [string | null, string | null])[1];
+    add(inv.key, { value, invoke: inv.invoke, complete: e.type === 'ok' ? e.time : Infinity, ok: e.type === 'ok' });
+  }
+  for (const inv of open.values()) {
+    if (inv.f === 'read') continue;
+    const value = inv.f === 'write' ? (inv.value as string) : inv.f === 'delete' ? null : (inv.value as [string | null, string | null])[1];
+    add(inv.key, { value, invoke: inv.invoke, complete: Infinity, ok: false });
+  }
+  let lost = 0;
+  for (const [key, final] of finals) {
+    const list = writes.get(key) ?? [];
+    const acked = list.filter((w) => w.ok);
+    if (acked.length === 0) continue;
+    const last = acked.reduce((a, b) => (b.complete > a.complete ? b : a));
+    const candidates = list.filter((w) => w.value === final && w.complete >= last.invoke);
+    if (candidates.length === 0) lost++;
+  }
+  return lost;
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const started = Date.now();
+  const dir = mkdtempSync(join(tmpdir(), 'threadraft-chaos-'));
+  const violations: string[] = [];
+  const recorder = new HistoryRecorder(o.historyPath);
+  const unrecorded = { lease: 0, stale: 0 };
+  const common = { dir, nodes: o.nodes, seed: o.seed, requestTimeoutMs: 3000, snapshotEveryEntries: 300 } as const;
+  let cluster = await Cluster.start(common);
+  const nemesis = new Nemesis(cluster, o);
+  let convergenceMs = 0;
+  try {
+    let stopped = false;
+    const stop = (): boolean => stopped;
+    const clients = Array.from({ length: o.clients }, (_, p) => new RecordingClient(cluster, recorder, p));
+    const loops = clients.map((c) => clientLoop(cluster, c, o, stop, unrecorded));
+    const nem = nemesis.run(stop);
+    await sleep(o.durationMs);
+    stopped = true;
+    await nem;
+    await Promise.all(loops);
+    await nemesis.healAll();
+    const t0 = Date.now();
+    if (!(await converge(cluster, 30_000))) violations.push('the cluster did not converge within 30 s after healing');
+    convergenceMs = Date.now() - t0;
+    violations.push(...(await compareReplicas(cluster, o.keys)));
+    await cluster.stop();
+
+    // Every node from its directory: acknowledged writes must all be there.
+    cluster = await Cluster.start(common);
+    const finals = new Map<string, string | null>();
+    const reader = new RecordingClient(cluster, recorder, o.clients);
+    for (let k = 0; k < o.keys; k++) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          finals.set(keyName(k), await reader.read(keyName(k)));
+          break;
+        } catch (err) {
+          if (attempt >= 20) throw err;
+          await sleep(100);
+        }
+      }
+    }
+    if (await converge(cluster, 30_000)) violations.push(...(await compareReplicas(cluster, o.keys)));
+    else violations.push('the restarted cluster did not converge within 30 s');
+    recorder.close();
+
+    const events = await readHistory(o.historyPath);
+    const tc = Date.now();
+    const check = checkLinearizable(events);
+    const checkerMs = Date.now() - tc;
+    if (!check.ok) violations.push(...check.failures.map((f) => `not linearizable: key ${f.key}: ${f.reason}`));
+    if (check.timedOut) violations.push('the linearizability check ran out of budget');
+    const lost = countLostWrites(events, finals);
+    if (lost > 0) violations.push(`${lost} acknowledged writes lost`);
+    const completions = events.filter((e) => e.type !== 'invoke');
+    return {
+      seed: o.seed,
+      ok: violations.length === 0,
+      violations,
+      operations: {
+        total: events.filter((e) => e.type === 'invoke').length,
+        ok: completions.filter((e) => e.type === 'ok').length,
+        fail: completions.filter((e) => e.type === 'fail').length,
+        info: completions.filter((e) => e.type === 'info').length,
+        checked: check.operations,
+      },
+      unrecordedReads: unrecorded,
+      faults: nemesis.faults,
+      lostAcknowledgedWrites: lost,
+      convergenceMs,
+      checkerMs,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    recorder.close();
+    await cluster.stop();
+    if (!o.keepDir) rmSync(dir, { recursive: true, force: true });
+  }
+}
