@@ -1,0 +1,873 @@
+// The pure Raft core: state, step(message), tick(), propose(), readIndex(); it emits a Ready and is told advance().
+// No I/O, no timers, no Math.random (config.random), no async, no Date.
+import { assert } from './assert.js';
+import { entryBytes, RaftLog } from './log.js';
+import { Progress } from './progress.js';
+import { majority, quorumValue, voteResult } from './quorum.js';
+import { messageProblem } from './validate.js';
+import {
+  EntryType,
+  NONE,
+  type AppendRequest,
+  type AppendResponse,
+  type Entry,
+  type HardState,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type InitialState,
+  type Message,
+  type NodeId,
+  type ProposeResult,
+  type RaftConfig,
+  type RaftStatus,
+  type ReadIndexResult,
+  type ReadState,
+  type Ready,
+  type Role,
+  type SnapshotMeta,
+  type SnapshotRequest,
+  type SoftState,
+  type VoteRequest,
+  type VoteResponse,
+} from './types.js';
+
+export interface RaftStats {
+  /** Messages dropped by step(): malformed, misaddressed, from unknown nodes, stale terms, unexpected. */
+  droppedMessages: number;
+  /** Real elections started (term incremented as candidate). */
+  elections: number;
+  /** Pre-vote rounds started (thesis §9.6). */
+  preVotes: number;
+  /** Times this node became leader. */
+  leaderships: number;
+  snapshotsSent: number;
+  /** Check-quorum step-downs (thesis §6.2). */
+  checkQuorumStepDowns: number;
+  /** (Pre)vote requests ignored because a live leader was heard from recently (leader stickiness). */
+  votesIgnoredInLease: number;
+  transfersStarted: number;
+  transfersAborted: number;
+  /** ReadIndex heartbeat rounds broadcast (every heartbeat is a round). */
+  heartbeatRounds: number;
+  leaseReads: number;
+  appendsSent: number;
+  /** Why the last dropped message was dropped (for tests and logs). */
+  lastDropReason: string;
+}
+
+interface PendingRead {
+  id: number;
+  index: number;
+  /** Served once a majority answered a heartbeat round >= this. */
+  round: number;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class Raft {
+  readonly id: NodeId;
+  readonly voters: readonly NodeId[];
+  private readonly voterSet: ReadonlySet<NodeId>;
+  private readonly peers: readonly NodeId[];
+  private readonly cfg: RaftConfig;
+  /** Exposed read-only for the host and the simulator's property checks. */
+  readonly log: RaftLog;
+
+  // Figure 2 persistent state.
+  private term: number;
+  private vote: NodeId;
+  // Soft state.
+  private role: Role = 'follower';
+  private leader: NodeId = NONE;
+
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  /** Logical clock: ticks since construction. */
+  private now = 0;
+  /** After a restart the node does not remember whether a leader holds a lease: it refuses votes for one minimum election timeout. */
+  private bootLease: boolean;
+
+  private votes = new Map<NodeId, boolean>();
+  private progress = new Map<NodeId, Progress>();
+
+  private leadTransferee: NodeId = NONE;
+  private transferElapsed = 0;
+  /** The term in which this leader sent timeout-now: its lease is void for the rest of that term. */
+  private timeoutNowTerm = 0;
+
+  // ReadIndex (§6.4) and leases.
+  private readRound = 0;
+  private roundNeeded = false;
+  private roundSentTick = new Map<number, number>();
+  private pendingReads: PendingRead[] = [];
+  private deferredReads: number[] = [];
+  private readStates: ReadState[] = [];
+
+  private msgs: Message[] = [];
+  private persistedMsgs: Message[] = [];
+  /** A snapshot received from the leader that the host must install. */
+  private snapshotToInstall: SnapshotMeta | undefined;
+  /** The newest local snapshot (taken by compact() or restored): what a lagging follower is sent. */
+  private snapshotMeta: SnapshotMeta | undefined;
+
+  private prevSoft: SoftState;
+  private prevHard: HardState;
+  private outstanding: Ready | undefined;
+
+  readonly stats: RaftStats = {
+    droppedMessages: 0,
+    elections: 0,
+    preVotes: 0,
+    leaderships: 0,
+    snapshotsSent: 0,
+    checkQuorumStepDowns: 0,
+    votesIgnoredInLease: 0,
+    transfersStarted: 0,
+    transfersAborted: 0,
+    heartbeatRounds: 0,
+    leaseReads: 0,
+    appendsSent: 0,
+    lastDropReason: '',
+  };
+
+  constructor(config: RaftConfig, initial: InitialState) {
+    checkConfig(config);
+    this.cfg = config;
+    this.id = config.id;
+    this.voters = [...config.voters].sort((a, b) => a - b);
+    this.voterSet = new Set(this.voters);
+    this.peers = this.voters.filter((v) => v !== this.id);
+    const snap = initial.snapshot;
+    const snapIndex = snap?.index ?? 0;
+    assert(initial.applied >= snapIndex, () => `initial applied ${initial.applied} < snapshot index ${snapIndex}`);
+    const commit = Math.max(initial.hardState.commit, snapIndex, initial.applied);
+    this.log = new RaftLog(snapIndex, snap?.term ?? 0, initial.entries, commit, initial.applied);
+    this.snapshotMeta = snap === undefined ? undefined : cloneMeta(snap);
+    this.term = initial.hardState.term;
+    this.vote = initial.hardState.vote;
+    this.bootLease = config.checkQuorum && this.term > 0;
+    this.resetElectionTimer();
+    this.prevSoft = { leader: NONE, role: 'follower' };
+    this.prevHard = { ...initial.hardState };
+    this.checkInvariants();
+  }
+
+  // ───────────────────────────── Public API ─────────────────────────────
+
+  tick(): void {
+    this.now++;
+    if (this.role === 'leader') this.tickLeader();
+    else this.tickElection();
+    this.checkInvariants();
+  }
+
+  step(msg: Message): void {
+    const problem = messageProblem(msg, this.id, this.voterSet);
+    if (problem !== undefined) return this.drop(problem);
+    if (msg.term > this.term && !this.stepHigherTerm(msg)) return;
+    if (msg.term < this.term) return this.stepLowerTerm(msg);
+    this.dispatch(msg);
+    this.checkInvariants();
+  }
+
+  propose(datas: Uint8Array[]): ProposeResult {
+    if (this.role !== 'leader') return { ok: false, code: 'NOT_LEADER', leader: this.leader };
+    // §3.10: a leader handing over stops accepting proposals so the target can catch up.
+    if (this.leadTransferee !== NONE) return { ok: false, code: 'TRANSFERRING', leader: this.id };
+    const firstIndex = this.log.lastIndex + 1;
+    this.appendEntries(datas.map((data) => ({ type: EntryType.Normal, data })));
+    this.bcastAppend(false);
+    this.checkInvariants();
+    return { ok: true, term: this.term, firstIndex, lastIndex: this.log.lastIndex };
+  }
+
+  readIndex(id: number): ReadIndexResult {
+    if (this.role !== 'leader') return { ok: false, code: 'NOT_LEADER', leader: this.leader };
+    // §6.4 step 1: the leader's commit index is only known to be current once an entry of its term committed.
+    if (!this.committedInCurrentTerm()) this.deferredReads.push(id);
+    else this.queueRead(id);
+    return { ok: true };
+  }
+
+  leaseRead(id: number): ReadIndexResult {
+    if (this.role !== 'leader') return { ok: false, code: 'NOT_LEADER', leader: this.leader };
+    if (!this.leaseValid()) return this.readIndex(id);
+    this.stats.leaseReads++;
+    this.readStates.push({ id, index: this.log.commit });
+    return { ok: true };
+  }
+
+  transferLeadership(to: NodeId): boolean {
+    if (this.role !== 'leader' || to === this.id || !this.voterSet.has(to)) return false;
+    if (this.leadTransferee === to) return true;
+    this.leadTransferee = to;
+    this.transferElapsed = 0;
+    this.stats.transfersStarted++;
+    const pr = this.prOf(to);
+    if (pr.match === this.log.lastIndex) this.sendTimeoutNow(to);
+    else this.maybeSendAppend(to, true);
+    return true;
+  }
+
+  campaign(): void {
+    this.hup(false);
+    this.checkInvariants();
+  }
+
+  hasReady(): boolean {
+    if (this.outstanding !== undefined) return false;
+    return (
+      this.roundNeeded ||
+      this.softChanged() ||
+      this.hardChanged() ||
+      this.snapshotToInstall !== undefined ||
+      this.log.unstableEntries().length > 0 ||
+      this.log.hasNextCommittedEntries() ||
+      this.msgs.length > 0 ||
+      this.persistedMsgs.length > 0 ||
+      this.readStates.length > 0
+    );
+  }
+
+  ready(): Ready {
+    assert(this.outstanding === undefined, 'ready() called again before advance()');
+    // Every read queued since the last Ready shares one heartbeat round (§6.4 batching).
+    if (this.roundNeeded && this.role === 'leader') this.bcastHeartbeat();
+    this.roundNeeded = false;
+    const soft = this.softState();
+    const hard = this.hardState();
+    const rd: Ready = {
+      softState: this.softChanged() ? soft : undefined,
+      hardState: this.hardChanged() ? hard : undefined,
+      snapshot: this.snapshotToInstall,
+      entries: this.log.unstableEntries(),
+      committedEntries: this.log.nextCommittedEntries(this.cfg.maxApplyBytes),
+      messages: this.msgs,
+      persistedMessages: this.persistedMsgs,
+      readStates: this.readStates,
+    };
+    this.prevSoft = soft;
+    this.prevHard = hard;
+    this.snapshotToInstall = undefined;
+    this.msgs = [];
+    this.persistedMsgs = [];
+    this.readStates = [];
+    this.outstanding = rd;
+    return rd;
+  }
+
+  advance(rd: Ready): void {
+    assert(rd === this.outstanding, 'advance() with a Ready that is not the outstanding one');
+    this.outstanding = undefined;
+    if (rd.snapshot !== undefined) {
+      this.log.stabled = Math.max(this.log.stabled, Math.min(rd.snapshot.index, this.log.lastIndex));
+      this.log.applied = Math.max(this.log.applied, rd.snapshot.index);
+    }
+    this.log.stableTo(rd.entries);
+    const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastApplied !== undefined) {
+      const first = rd.committedEntries[0];
+      assert(first !== undefined && first.index <= this.log.applied + 1, 'applied entries not contiguous');
+      this.log.applied = Math.max(this.log.applied, lastApplied.index);
+    }
+    // The leader counts its own entries toward the quorum only now that they are durable.
+    if (this.role === 'leader' && this.maybeCommit()) this.bcastAppend(true);
+    this.checkInvariants();
+  }
+
+  compact(meta: SnapshotMeta): void {
+    if (meta.index <= this.log.snapshotIndex) return;
+    this.log.compact(meta.index, meta.term);
+    this.snapshotMeta = cloneMeta(meta);
+    this.checkInvariants();
+  }
+
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    const pr = this.role === 'leader' ? this.progress.get(to) : undefined;
+    if (pr === undefined || pr.state !== 'snapshot') return;
+    if (!ok) pr.pendingSnapshot = 0;
+    // Wait for the follower's answer (or the next heartbeat response) before probing again.
+    pr.becomeProbe();
+    pr.probeSent = true;
+  }
+
+  status(): RaftStatus {
+    const s: RaftStatus = {
+      id: this.id,
+      term: this.term,
+      vote: this.vote,
+      role: this.role,
+      leader: this.leader,
+      commit: this.log.commit,
+      applied: this.log.applied,
+      lastIndex: this.log.lastIndex,
+      firstIndex: this.log.firstIndex,
+      snapshotIndex: this.log.snapshotIndex,
+    };
+    if (this.role === 'leader') {
+      const progress: NonNullable<RaftStatus['progress']> = {};
+      for (const [id, pr] of this.progress) {
+        progress[id] = { match: pr.match, next: pr.next, state: pr.state, inflight: pr.inflights.count };
+      }
+      s.progress = progress;
+    }
+    return s;
+  }
+
+  /** Inflight bytes toward `to` (leader only; tests and metrics). */
+  inflightBytes(to: NodeId): number {
+    return this.progress.get(to)?.inflights.bytes ?? 0;
+  }
+
+  // ───────────────────────────── Ticks ─────────────────────────────
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.bootLease && this.electionElapsed >= this.cfg.electionTimeoutMinTicks) this.bootLease = false;
+    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.hup(false);
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.cfg.electionTimeoutMinTicks) {
+      this.electionElapsed = 0;
+      if (this.cfg.checkQuorum && !this.quorumActive()) {
+        // Thesis §6.2: a leader that heard from no majority for an election timeout steps down.
+        this.stats.checkQuorumStepDowns++;
+        this.becomeFollower(this.term, NONE);
+        return;
+      }
+    }
+    if (this.leadTransferee !== NONE && ++this.transferElapsed >= this.cfg.electionTimeoutMinTicks) {
+      // §3.10: abort a transfer that did not complete within an election timeout.
+      this.stats.transfersAborted++;
+      this.leadTransferee = NONE;
+    }
+    if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.bcastHeartbeat();
+    }
+  }
+
+  private quorumActive(): boolean {
+    let active = 1;
+    for (const id of this.peers) {
+      const pr = this.prOf(id);
+      if (pr.recentActive) active++;
+      pr.recentActive = false;
+    }
+    return active >= majority(this.voters.length);
+  }
+
+  // ───────────────────────────── Roles ─────────────────────────────
+
+  private resetElectionTimer(): void {
+    const span = this.cfg.electionTimeoutMaxTicks - this.cfg.electionTimeoutMinTicks;
+    this.randomizedElectionTimeout = this.cfg.electionTimeoutMinTicks + this.cfg.random(span);
+    assert(
+      this.randomizedElectionTimeout >= this.cfg.electionTimeoutMinTicks && this.randomizedElectionTimeout < this.cfg.electionTimeoutMaxTicks,
+      'config.random returned a value outside [0, n)',
+    );
+  }
+
+  private reset(term: number): void {
+    if (term !== this.term) {
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.leader = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetElectionTimer();
+    this.votes = new Map();
+    this.progress = new Map();
+    this.leadTransferee = NONE;
+    this.transferElapsed = 0;
+    this.pendingReads = [];
+    this.deferredReads = [];
+    this.roundNeeded = false;
+    this.roundSentTick.clear();
+  }
+
+  private becomeFollower(term: number, leader: NodeId): void {
+    this.reset(term);
+    this.role = 'follower';
+    this.leader = leader;
+  }
+
+  private becomePreCandidate(): void {
+    assert(this.role !== 'leader', 'leader cannot become pre-candidate');
+    // Thesis §9.6: ask first whether an election could be won, without disturbing anyone's term.
+    this.reset(this.term);
+    this.role = 'pre-candidate';
+    this.stats.preVotes++;
+    this.votes.set(this.id, true);
+    if (voteResult(this.votes, this.voters.length) === 'won') return this.becomeCandidate(false);
+    for (const to of this.peers) this.send(this.voteRequest(to, this.term + 1, true, false));
+  }
+
+  private becomeCandidate(transfer: boolean): void {
+    assert(this.role !== 'leader', 'leader cannot become candidate');
+    this.reset(this.term + 1);
+    this.role = 'candidate';
+    this.vote = this.id;
+    this.stats.elections++;
+    this.votes.set(this.id, true);
+    if (voteResult(this.votes, this.voters.length) === 'won') return this.becomeLeader();
+    for (const to of this.peers) this.send(this.voteRequest(to, this.term, false, transfer));
+  }
+
+  private becomeLeader(): void {
+    assert(this.role === 'candidate', 'only a candidate becomes leader');
+    this.reset(this.term);
+    this.role = 'leader';
+    this.leader = this.id;
+    this.stats.leaderships++;
+    this.timeoutNowTerm = 0;
+    for (const id of this.voters) {
+      const pr = new Progress(this.log.lastIndex + 1, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes);
+      if (id === this.id) pr.state = 'replicate';
+      this.progress.set(id, pr);
+    }
+    // §5.4.2 / §8: a no-op of the new term lets earlier entries commit and ReadIndex start.
+    this.appendEntries([{ type: EntryType.Noop, data: EMPTY }]);
+    this.bcastAppend(true);
+  }
+
+  private hup(transfer: boolean): void {
+    if (this.role === 'leader') return;
+    if (this.cfg.preVote && !transfer) this.becomePreCandidate();
+    else this.becomeCandidate(transfer);
+  }
+
+  // ───────────────────────────── step ─────────────────────────────
+
+  private drop(reason: string): void {
+    this.stats.droppedMessages++;
+    this.stats.lastDropReason = reason;
+  }
+
+  /** Leader stickiness: a node that heard from a live leader within the minimum election timeout ignores (pre)votes. */
+  private inLease(): boolean {
+    if (this.role === 'leader') return this.cfg.checkQuorum;
+    return this.bootLease || (this.leader !== NONE && this.electionElapsed < this.cfg.electionTimeoutMinTicks);
+  }
+
+  /** Returns whether the message should still be dispatched. */
+  private stepHigherTerm(m: Message): boolean {
+    if (m.type === 'vote') {
+      if (!m.transfer && this.inLease()) {
+        this.stats.votesIgnoredInLease++;
+        this.drop('vote ignored: leader lease');
+        return false;
+      }
+      if (m.preVote) return true; // a pre-vote never changes our term
+      this.becomeFollower(m.term, NONE);
+      return true;
+    }
+    // A granted pre-vote carries the term the pre-candidate would use, not a real term.
+    if (m.type === 'vote-response' && m.preVote && m.granted) return true;
+    const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot';
+    this.becomeFollower(m.term, fromLeader ? m.from : NONE);
+    return true;
+  }
+
+  private stepLowerTerm(m: Message): void {
+    if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
+      // A leader cut off long enough for us to move on learns our term and steps down (otherwise, with
+      // pre-vote or check-quorum, a node with a higher term could never rejoin).
+      this.send(this.appendResponse(m.from, false, 0, 0, 0));
+    } else if (m.type === 'vote' && m.preVote) {
+      this.send({ type: 'vote-response', term: this.term, from: this.id, to: m.from, preVote: true, granted: false });
+    }
+    this.drop('stale term');
+  }
+
+  private dispatch(m: Message): void {
+    switch (m.type) {
+      case 'vote':
+        return this.handleVote(m);
+      case 'vote-response':
+        return this.handleVoteResponse(m);
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        return this.handleFromLeader(m);
+      case 'timeout-now':
+        if (this.role !== 'follower' || this.leader !== m.from) return this.drop('timeout-now not from our leader');
+        return this.hup(true);
+      case 'append-response':
+      case 'heartbeat-response':
+        if (this.role !== 'leader') return this.drop(`${m.type} while not leader`);
+        return m.type === 'append-response' ? this.handleAppendResponse(m) : this.handleHeartbeatResponse(m);
+    }
+  }
+
+  private handleVote(m: VoteRequest): void {
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NONE && this.leader === NONE) ||
+      (m.preVote && m.term > this.term) ||
+      (this.cfg.testBreak === 'double-vote' && !m.preVote && this.role !== 'leader');
+    // §5.4.1: grant only to a candidate whose log is at least as up-to-date as ours.
+    const lastTerm = this.log.lastTerm();
+    const upToDate = m.lastLogTerm > lastTerm || (m.lastLogTerm === lastTerm && m.lastLogIndex >= this.log.lastIndex);
+    if (canVote && upToDate) {
+      this.send({ type: 'vote-response', term: m.term, from: this.id, to: m.from, preVote: m.preVote, granted: true });
+      if (!m.preVote) {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send({ type: 'vote-response', term: this.term, from: this.id, to: m.from, preVote: m.preVote, granted: false });
+    }
+  }
+
+  private handleVoteResponse(m: VoteResponse): void {
+    const expecting = (this.role === 'pre-candidate' && m.preVote) || (this.role === 'candidate' && !m.preVote);
+    if (!expecting) return this.drop('unexpected vote-response');
+    if (!this.votes.has(m.from)) this.votes.set(m.from, m.granted);
+    const result = voteResult(this.votes, this.voters.length);
+    if (result === 'won') {
+      if (this.role === 'pre-candidate') this.becomeCandidate(false);
+      else this.becomeLeader();
+    } else if (result === 'lost') {
+      this.becomeFollower(this.term, NONE);
+    }
+  }
+
+  private handleFromLeader(m: AppendRequest | HeartbeatRequest | SnapshotRequest): void {
+    // Election Safety: two leaders in one term cannot exist, so this message is a forgery or a bug elsewhere.
+    if (this.role === 'leader') return this.drop(`${m.type} from another leader in our term`);
+    if (this.role !== 'follower') this.becomeFollower(this.term, m.from);
+    this.electionElapsed = 0;
+    this.leader = m.from;
+    if (m.type === 'append') this.handleAppend(m);
+    else if (m.type === 'heartbeat') this.handleHeartbeat(m);
+    else this.handleSnapshot(m);
+  }
+
+  private handleAppend(m: AppendRequest): void {
+    if (m.prevLogIndex < this.log.commit) {
+      // Everything up to commit already matches the leader (Leader Completeness).
+      return this.send(this.appendResponse(m.from, true, this.log.commit, 0, 0));
+    }
+    const lastNew = this.log.maybeAppend(m.prevLogIndex, m.prevLogTerm, m.commit, m.entries);
+    if (lastNew !== undefined) return this.send(this.appendResponse(m.from, true, lastNew, 0, 0));
+    // Fast backtracking: point the leader at the last entry that could match in one step.
+    const hintIndex = this.log.findConflictByTerm(Math.min(m.prevLogIndex, this.log.lastIndex), m.prevLogTerm);
+    const hintTerm = this.log.term(hintIndex) ?? 0;
+    this.send(this.appendResponse(m.from, false, m.prevLogIndex, hintTerm, hintIndex));
+  }
+
+  private handleHeartbeat(m: HeartbeatRequest): void {
+    // The leader sends min(match, commit): every index up to it matches the leader's log.
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex));
+    this.send({
+      type: 'heartbeat-response',
+      term: this.term,
+      from: this.id,
+      to: m.from,
+      readRound: m.readRound,
+      lastIndex: this.log.lastIndex,
+    });
+  }
+
+  private handleSnapshot(m: SnapshotRequest): void {
+    const meta = m.snapshot;
+    if (meta.index <= this.log.commit) {
+      return this.send(this.appendResponse(m.from, true, this.log.commit, 0, 0));
+    }
+    // §7: the snapshot supersedes the whole log.
+    this.log.restore(meta.index, meta.term);
+    this.snapshotToInstall = cloneMeta(meta);
+    this.snapshotMeta = cloneMeta(meta);
+    this.send(this.appendResponse(m.from, true, meta.index, 0, 0));
+  }
+
+  private handleAppendResponse(m: AppendResponse): void {
+    const pr = this.prOf(m.from);
+    pr.recentActive = true;
+    if (m.index > this.log.lastIndex) return this.drop('append-response index beyond our log');
+    if (!m.success) return this.handleAppendReject(m, pr);
+    if (!pr.maybeUpdate(m.index)) {
+      if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
+      return;
+    }
+    if (pr.state === 'probe') pr.becomeReplicate();
+    else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
+      pr.becomeProbe();
+      pr.becomeReplicate();
+    } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
+    if (this.maybeCommit()) this.bcastAppend(true);
+    else this.sendAppends(m.from);
+    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex) this.sendTimeoutNow(m.from);
+  }
+
+  private handleAppendReject(m: AppendResponse, pr: Progress): void {
+    let probeIndex = m.conflictIndex;
+    if (m.conflictTerm > 0) probeIndex = this.log.findConflictByTerm(Math.min(m.conflictIndex, this.log.lastIndex), m.conflictTerm);
+    if (pr.maybeDecrTo(m.index, probeIndex + 1)) this.maybeSendAppend(m.from, true);
+  }
+
+  private handleHeartbeatResponse(m: HeartbeatResponse): void {
+    const pr = this.prOf(m.from);
+    pr.recentActive = true;
+    pr.probeSent = false;
+    if (m.readRound > pr.ackedRound && m.readRound <= this.readRound) {
+      pr.ackedRound = m.readRound;
+      this.releaseReads();
+    }
+    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
+    if (pr.state === 'probe' && m.lastIndex + 1 < pr.next) pr.next = Math.max(pr.match + 1, m.lastIndex + 1);
+    if (pr.match < this.log.lastIndex) {
+      this.maybeSendAppend(m.from, true);
+      this.sendAppends(m.from);
+    }
+  }
+
+  // ───────────────────────────── Replication ─────────────────────────────
+
+  private appendEntries(ents: { type: EntryType; data: Uint8Array }[]): void {
+    let index = this.log.lastIndex;
+    const full: Entry[] = ents.map((e) => ({ term: this.term, index: ++index, type: e.type, data: e.data }));
+    this.log.append(full);
+  }
+
+  /**
+   * §5.4.2: only an entry of the current term is committed by counting replicas; earlier ones commit with it.
+   * The leader's own replica counts only once persisted (advance()).
+   */
+  private maybeCommit(): boolean {
+    const matches = this.voters.map((id) => (id === this.id ? Math.min(this.log.stabled, this.log.lastIndex) : this.prOf(id).match));
+    const index = quorumValue(matches);
+    if (index <= this.log.commit) return false;
+    if (this.log.term(index) !== this.term && this.cfg.testBreak !== 'commit-old-term') return false;
+    const hadCurrentTerm = this.committedInCurrentTerm();
+    this.log.commitTo(index);
+    if (!hadCurrentTerm && this.committedInCurrentTerm()) this.releaseDeferredReads();
+    return true;
+  }
+
+  private bcastAppend(sendIfEmpty: boolean): void {
+    for (const to of this.peers) {
+      this.maybeSendAppend(to, sendIfEmpty);
+      this.sendAppends(to);
+    }
+  }
+
+  /** Pipelining: keep sending while the follower's window is open and there is something to send. */
+  private sendAppends(to: NodeId): void {
+    for (let i = 0; i <= this.cfg.maxInflightMsgs; i++) {
+      if (!this.maybeSendAppend(to, false)) return;
+    }
+  }
+
+  /** Sends one append (or a snapshot when the entries are compacted away). Returns whether an append went out. */
+  private maybeSendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.prOf(to);
+    if (pr.isPaused()) return false;
+    assert(pr.next >= 1 && pr.next <= this.log.lastIndex + 1, () => `progress of ${to}: next ${pr.next} outside the log`);
+    const prevLogIndex = pr.next - 1;
+    const prevLogTerm = this.log.term(prevLogIndex);
+    if (prevLogTerm === undefined) {
+      this.sendSnapshot(to, pr);
+      return false;
+    }
+    const entries = this.entriesToSend(pr);
+    if (entries === undefined || (entries.length === 0 && !sendIfEmpty)) return false;
+    // The follower commits min(commit, index of its last new entry) (Figure 2).
+    const commit = this.log.commit;
+    this.send({ type: 'append', term: this.term, from: this.id, to, prevLogIndex, prevLogTerm, entries, commit });
+    this.stats.appendsSent++;
+    pr.sentEntries(entries[entries.length - 1]?.index, entries.reduce((n, e) => n + entryBytes(e), 0));
+    return true;
+  }
+
+  /** The next batch for `pr`, bounded by maxMsgBytes and the bytes left in its window; undefined when the window is too full. */
+  private entriesToSend(pr: Progress): Entry[] | undefined {
+    if (pr.next > this.log.lastIndex) return [];
+    const windowLeft = pr.state === 'replicate' ? this.cfg.maxInflightBytes - pr.inflights.bytes : Infinity;
+    const budget = Math.min(this.cfg.maxMsgBytes, windowLeft);
+    // A single entry larger than the budget still goes, but only alone in an otherwise empty window.
+    const entries = this.log.sliceBytes(pr.next, budget, pr.state !== 'replicate' || pr.inflights.count === 0);
+    return entries.length === 0 ? undefined : entries;
+  }
+
+  private sendSnapshot(to: NodeId, pr: Progress): void {
+    const meta = this.snapshotMeta;
+    assert(meta !== undefined && meta.index === this.log.snapshotIndex, 'follower needs compacted entries but no snapshot is known');
+    this.send({ type: 'snapshot', term: this.term, from: this.id, to, snapshot: cloneMeta(meta) });
+    this.stats.snapshotsSent++;
+    pr.becomeSnapshot(meta.index);
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.timeoutNowTerm = this.term;
+    this.send({ type: 'timeout-now', term: this.term, from: this.id, to });
+  }
+
+  // ───────────────────────────── Reads ─────────────────────────────
+
+  private committedInCurrentTerm(): boolean {
+    return this.log.term(this.log.commit) === this.term;
+  }
+
+  private queueRead(id: number): void {
+    if (this.voters.length === 1) {
+      this.readStates.push({ id, index: this.log.commit });
+      return;
+    }
+    this.pendingReads.push({ id, index: this.log.commit, round: this.readRound + 1 });
+    this.roundNeeded = true;
+  }
+
+  private releaseDeferredReads(): void {
+    const ids = this.deferredReads;
+    this.deferredReads = [];
+    for (const id of ids) this.queueRead(id);
+  }
+
+  private bcastHeartbeat(): void {
+    this.readRound++;
+    this.stats.heartbeatRounds++;
+    this.roundNeeded = false;
+    this.roundSentTick.set(this.readRound, this.now);
+    this.pruneRoundTicks();
+    for (const to of this.peers) {
+      const commit = Math.min(this.prOf(to).match, this.log.commit);
+      this.send({ type: 'heartbeat', term: this.term, from: this.id, to, commit, readRound: this.readRound });
+    }
+  }
+
+  private pruneRoundTicks(): void {
+    for (const [round, tick] of this.roundSentTick) {
+      if (this.now - tick < this.cfg.electionTimeoutMinTicks) break;
+      this.roundSentTick.delete(round);
+    }
+  }
+
+  /** Serve the reads whose heartbeat round a majority has answered (§6.4 step 3). */
+  private releaseReads(): void {
+    const confirmed = quorumValue(this.voters.map((id) => (id === this.id ? this.readRound : this.prOf(id).ackedRound)));
+    let served = 0;
+    for (const r of this.pendingReads) {
+      if (r.round > confirmed) break;
+      this.readStates.push({ id: r.id, index: r.index });
+      served++;
+    }
+    if (served > 0) this.pendingReads = this.pendingReads.slice(served);
+  }
+
+  /**
+   * A lease holds while a majority answered heartbeats *sent* less than electionTimeoutMin - 1 ticks ago:
+   * those followers will not vote for anyone else until electionTimeoutMin ticks after they received them
+   * (leader stickiness). Assumes tick rates do not drift apart; void once timeout-now was sent this term.
+   */
+  private leaseValid(): boolean {
+    if (!this.cfg.checkQuorum || this.role !== 'leader') return false;
+    if (this.leadTransferee !== NONE || this.timeoutNowTerm === this.term || !this.committedInCurrentTerm()) return false;
+    let fresh = 1;
+    for (const id of this.peers) {
+      const sent = this.roundSentTick.get(this.prOf(id).ackedRound);
+      if (sent !== undefined && this.now - sent < this.cfg.electionTimeoutMinTicks - 1) fresh++;
+    }
+    return fresh >= majority(this.voters.length);
+  }
+
+  // ───────────────────────────── Helpers ─────────────────────────────
+
+  private prOf(id: NodeId): Progress {
+    const pr = this.progress.get(id);
+    assert(pr !== undefined, () => `no progress for ${id}`);
+    return pr;
+  }
+
+  private voteRequest(to: NodeId, term: number, preVote: boolean, transfer: boolean): VoteRequest {
+    return {
+      type: 'vote',
+      term,
+      from: this.id,
+      to,
+      preVote,
+      lastLogIndex: this.log.lastIndex,
+      lastLogTerm: this.log.lastTerm(),
+      transfer,
+    };
+  }
+
+  private appendResponse(to: NodeId, success: boolean, index: number, conflictTerm: number, conflictIndex: number): AppendResponse {
+    return { type: 'append-response', term: this.term, from: this.id, to, success, index, conflictTerm, conflictIndex };
+  }
+
+  /** Persistence discipline: anything that promises durable state waits for the Ready's persistence. */
+  private send(m: Message): void {
+    if (needsPersistence(m)) this.persistedMsgs.push(m);
+    else this.msgs.push(m);
+  }
+
+  private softState(): SoftState {
+    return { leader: this.leader, role: this.role };
+  }
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.commit };
+  }
+
+  private softChanged(): boolean {
+    return this.prevSoft.leader !== this.leader || this.prevSoft.role !== this.role;
+  }
+
+  private hardChanged(): boolean {
+    const h = this.prevHard;
+    return h.term !== this.term || h.vote !== this.vote || h.commit !== this.log.commit;
+  }
+
+  private checkInvariants(): void {
+    this.log.checkInvariants();
+    assert(this.role !== 'leader' || this.leader === this.id, 'a leader must know itself as leader');
+    assert(this.role !== 'candidate' || this.vote === this.id, 'a candidate votes for itself');
+    if (this.role !== 'leader') return;
+    for (const [id, pr] of this.progress) {
+      if (id === this.id) continue;
+      assert(pr.match <= this.log.lastIndex, () => `match of ${id} (${pr.match}) beyond lastIndex ${this.log.lastIndex}`);
+      assert(pr.next <= this.log.lastIndex + 1, () => `next of ${id} (${pr.next}) beyond lastIndex + 1`);
+      assert(pr.match < pr.next || pr.state === 'snapshot', () => `match ${pr.match} >= next ${pr.next} for ${id}`);
+    }
+  }
+}
+
+/** Votes, vote grants and acknowledgements promise durable state: send them only after the Ready is persisted. */
+function needsPersistence(m: Message): boolean {
+  switch (m.type) {
+    case 'vote':
+    case 'vote-response':
+      return !m.preVote;
+    case 'append-response':
+    case 'heartbeat-response':
+      return true;
+    default:
+      return false;
+  }
+}
+
+function cloneMeta(meta: SnapshotMeta): SnapshotMeta {
+  return { index: meta.index, term: meta.term, membership: { voters: [...meta.membership.voters] } };
+}
+
+function checkConfig(c: RaftConfig): void {
+  const pos = (x: number): boolean => Number.isSafeInteger(x) && x > 0;
+  assert(pos(c.id), 'config.id must be a positive integer');
+  assert(c.voters.includes(c.id), 'config.voters must include config.id');
+  assert(c.voters.every(pos) && new Set(c.voters).size === c.voters.length, 'config.voters must be distinct positive integers');
+  assert(pos(c.heartbeatTicks) && pos(c.electionTimeoutMinTicks), 'tick counts must be positive');
+  assert(c.heartbeatTicks < c.electionTimeoutMinTicks, 'heartbeatTicks must be below electionTimeoutMinTicks');
+  assert(c.electionTimeoutMinTicks < c.electionTimeoutMaxTicks, 'electionTimeoutMinTicks must be below electionTimeoutMaxTicks');
+  assert(pos(c.maxInflightMsgs) && pos(c.maxInflightBytes), 'inflight bounds must be positive');
+  assert(pos(c.maxMsgBytes) && pos(c.maxApplyBytes), 'message and apply bounds must be positive');
+}
