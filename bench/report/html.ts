@@ -103,11 +103,14 @@ function latencyAxisRange(series: Array<Array<[number, number]>>): { min: number
   return { min, max: max > min ? max : min * 10 };
 }
 
+/** Two scenario plots side by side fit the page width. */
+const SCENARIO_PLOT_WIDTH = 520;
+
 const percentAxis = { min: 0, max: 1, label: 'fraction of operations ≤ latency', format: (v: number) => `${Math.round(v * 100)}%` };
 
 function cdfPlot(s: ScenarioResult, i: number): string {
   const points = cdfPoints(s.histogram);
-  const frame = { name: 'latency-cdf', data: { scenario: s.name }, title: `${s.name}: latency distribution (CDF)` };
+  const frame = { name: 'latency-cdf', data: { scenario: s.name }, title: `${s.name}: latency distribution (CDF)`, width: SCENARIO_PLOT_WIDTH };
   const range = points.length > 0 ? latencyAxisRange([points]) : { min: 0.01, max: 1 };
   const l = s.latencyMs;
   const markers = [
@@ -120,7 +123,7 @@ function cdfPlot(s: ScenarioResult, i: number): string {
 
 function throughputPlot(s: ScenarioResult, i: number): string {
   const points = s.throughput.filter(([t, v]) => Number.isFinite(t) && Number.isFinite(v)).sort((a, b) => a[0] - b[0]);
-  const frame = { name: 'throughput', data: { scenario: s.name }, title: `${s.name}: throughput over time` };
+  const frame = { name: 'throughput', data: { scenario: s.name }, title: `${s.name}: throughput over time`, width: SCENARIO_PLOT_WIDTH };
   const maxT = Math.max(1, ...points.map(([t]) => t));
   const maxV = Math.max(1, s.opsPerSec, ...points.map(([, v]) => v));
   const series: LineSeries[] = [{ label: s.name, points, color: color(i) }];
@@ -165,7 +168,7 @@ function scenarioSection(s: ScenarioResult, i: number): string {
     `<section class="scenario" id="${anchor(s.name)}">`,
     `<h2>${esc(s.name)}</h2>`,
     `<p>${esc(s.description)}</p>`,
-    `<p class="muted">${esc(`${formatInt(s.ops)} ops, ${formatInt(s.errors)} errors in ${formatMs(s.durationMs / 1000)} s: ${formatInt(s.opsPerSec)} ops/s; mean latency ${formatMs(s.latencyMs.mean)} ms`)}</p>`,
+    `<p class="muted">${esc(`${formatInt(s.ops)} ops in ${formatMs(s.durationMs / 1000)} s (errors: ${formatInt(s.errors)}): ${formatInt(s.opsPerSec)} ops/s; mean latency ${formatMs(s.latencyMs.mean)} ms`)}</p>`,
     paramsTable(s.params),
     `<div class="plots">${cdfPlot(s, i)}${throughputPlot(s, i)}</div>`,
     stagesPlot(s),

@@ -128,24 +128,32 @@ export function linePlot(frame: PlotFrame, x: Axis, y: Axis, series: LineSeries[
     if (!(m.x >= x.min && m.x <= x.max)) continue;
     const px = n(sx(m.x));
     parts.push(`<line class="marker" x1="${px}" x2="${px}" y1="${y1}" y2="${y0}"/>`);
-    parts.push(`<text class="marker-label" x="${px}" y="${y1 - 3}" text-anchor="middle">${escapeHtml(m.label)}</text>`);
+    // Inside the frame at the bottom: above it sits the title, and CDFs are empty down there past p50.
+    parts.push(`<text class="marker-label" x="${n(sx(m.x) + 3)}" y="${y0 - 4}">${escapeHtml(m.label)}</text>`);
   }
   for (const s of drawn) {
     const d = s.points.map(([px, py], i) => `${i === 0 ? 'M' : 'L'}${n(sx(px))} ${n(sy(py))}`).join('');
     parts.push(`<path class="series" d="${d}" stroke="${s.color}" data-label="${escapeHtml(s.label)}"><title>${escapeHtml(s.label)}</title></path>`);
   }
-  if (drawn.length > 1) parts.push(legend(drawn.map((s) => [s.label, s.color]), x1, y1));
+  if (drawn.length > 1) parts.push(legend(drawn.map((s) => [s.label, s.color]), x1, y0));
   parts.push('</svg>');
   return parts.join('');
 }
 
-function legend(items: Array<[string, string]>, right: number, top: number): string {
+/** Shortens a label to `max` characters so it stays inside the plot; the full text goes in a tooltip. */
+export function clip(label: string, max: number): string {
+  return label.length <= max ? label : `${label.slice(0, max - 1)}…`;
+}
+
+/** Legend in the lower right corner, where CDFs and throughput lines rarely are. */
+function legend(items: Array<[string, string]>, right: number, bottom: number): string {
+  const top = bottom - 8 - items.length * 16;
   const rows = items.map(
     ([label, c], i) =>
-      `<rect x="${right - 150}" y="${top + 8 + i * 16}" width="10" height="10" fill="${c}"/>` +
-      `<text class="legend" x="${right - 136}" y="${top + 17 + i * 16}">${escapeHtml(label)}</text>`,
+      `<rect x="${right - 190}" y="${top + i * 16}" width="10" height="10" fill="${c}"/>` +
+      `<text class="legend" x="${right - 176}" y="${top + 9 + i * 16}">${escapeHtml(clip(label, 28))}<title>${escapeHtml(label)}</title></text>`,
   );
-  return `<g class="legend">${rows.join('')}</g>`;
+  return `<g class="legend"><rect x="${right - 196}" y="${top - 6}" width="190" height="${items.length * 16 + 6}" fill="#fff" opacity="0.85"/>${rows.join('')}</g>`;
 }
 
 export interface Bar {
@@ -177,7 +185,7 @@ export function barPlot(frame: PlotFrame, bars: Bar[], axisLabel: string, format
   parts.push(`<text class="axis-label" x="${(x0 + x1) / 2}" y="${height - 8}" text-anchor="middle">${escapeHtml(axisLabel)}</text>`);
   bars.forEach((bar, i) => {
     const y = MARGIN.top + i * rowHeight + 4;
-    parts.push(`<text class="bar-label" x="${x0 - 8}" y="${y + 15}" text-anchor="end">${escapeHtml(bar.label)}</text>`);
+    parts.push(`<text class="bar-label" x="${x0 - 8}" y="${y + 15}" text-anchor="end">${escapeHtml(clip(bar.label, 22))}<title>${escapeHtml(bar.label)}</title></text>`);
     let at = 0;
     for (const s of bar.segments) {
       const v = Math.max(0, s.value);
