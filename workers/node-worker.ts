@@ -44,6 +44,10 @@ const control: NodeControl = {
   setFaults: (f) => host!.setFaults(f),
   transferLeadership: (to) => host!.transferLeadership(to),
   campaign: () => host!.campaign(),
+  inject: (from, frames) => {
+    for (const f of frames) transport.inject(from, f);
+    return transport.stats.badFrames;
+  },
   stop: async () => {
     await host?.stop();
     toMain({ t: 'stopped', id: init.options.id });

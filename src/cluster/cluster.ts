@@ -657,6 +657,14 @@ export class Cluster {
     await Promise.all(ids.map((id) => this.nodes.setFaults(id, { ...this.nodes.faultsOf(id), dropRate, delayMs })));
   }
 
+  /** Test-only: deliver raw frames to node `id` as if peer `from` had sent them. Resolves to that node's count of malformed frames. */
+  async injectFramesForTest(id: NodeId, from: NodeId, frames: unknown[]): Promise<number> {
+    this.checkOpen();
+    const h = this.nodes.get(id);
+    if (!h.alive || !h.control) throw new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${id} is down`);
+    return h.control.inject(from, frames);
+  }
+
   /** Node ids and whether each is running. */
   members(): Array<{ id: NodeId; alive: boolean }> {
     return this.nodes.ids().map((id) => ({ id, alive: this.nodes.get(id).alive }));

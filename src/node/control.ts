@@ -10,5 +10,7 @@ export interface NodeControl {
   setFaults(faults: LinkFaults): void;
   transferLeadership(to: NodeId): boolean;
   campaign(): void;
+  /** Test-only: deliver raw frames as if they came from peer `from` (fuzzing). Returns the node's bad-frame count. */
+  inject(from: NodeId, frames: unknown[]): number;
   stop(): Promise<void>;
 }

@@ -92,6 +92,11 @@ export class PortTransport implements Transport {
     port.postMessage(bytes, [bytes.buffer as ArrayBuffer]);
   }
 
+  /** Test-only: handle `data` as if it had arrived from `from` (fuzzing the receive path of a live node). */
+  inject(from: NodeId, data: unknown): void {
+    this.receive(from, data);
+  }
+
   private receive(from: NodeId, data: unknown): void {
     if (this.closed || !this.handler) return;
     this.stats.framesReceived++;

@@ -1,0 +1,20 @@
+// The storage pool's task file (piscina): ONE thread per node, which owns the node's LMDB store and
+// runs its synchronous transactions off the node's event loop. Replies carry errors as plain data.
+import { Piscina } from 'piscina';
+import { Dispatcher } from '../src/adaptor/dispatch.js';
+import type { Task } from '../src/adaptor/protocol.js';
+
+const dispatcher = new Dispatcher();
+
+export default function storageTask(task: Task): unknown {
+  const { reply, transfer } = dispatcher.handle(task);
+  if (transfer.length === 0) return reply;
+  return {
+    get [Piscina.transferableSymbol]() {
+      return transfer;
+    },
+    get [Piscina.valueSymbol]() {
+      return reply;
+    },
+  };
+}
