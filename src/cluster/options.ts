@@ -131,6 +131,7 @@ export function nodeOptions(o: ResolvedOptions, id: number, voters: number[], di
     sync: o.sync,
     timing: o.timing,
     snapshotEveryEntries: o.snapshotEveryEntries,
+    snapshotEveryBytes: NODE_DEFAULTS.snapshotEveryBytes,
     snapshotChunkBytes: NODE_DEFAULTS.snapshotChunkBytes,
     snapshotInstallTimeoutMs: NODE_DEFAULTS.snapshotInstallTimeoutMs,
     maxInflightMsgs: NODE_DEFAULTS.maxInflightMsgs,

@@ -34,6 +34,8 @@ export interface NodeOptions {
   timing: Timing;
   /** Take a snapshot point every this many applied entries; the log behind the previous point is purged. */
   snapshotEveryEntries: number;
+  /** ...or every this many bytes of applied entry data, whichever comes first (bounds the in-memory log). */
+  snapshotEveryBytes: number;
   snapshotChunkBytes: number;
   snapshotInstallTimeoutMs: number;
   maxInflightMsgs: number;
@@ -52,6 +54,7 @@ export interface NodeOptions {
 
 export const NODE_DEFAULTS = {
   snapshotEveryEntries: 10_000,
+  snapshotEveryBytes: 64 * 1024 * 1024,
   snapshotChunkBytes: 1024 * 1024,
   snapshotInstallTimeoutMs: 30_000,
   maxInflightMsgs: 64,

@@ -80,6 +80,7 @@ export class NodeHost {
   private nextSnapshotPoint: LogId | undefined;
   private snapshotIndex = 0;
   private purgeTo: LogId | undefined;
+  private bytesSincePoint = 0;
   private readonly pendingProposals = new Map<number, PendingProposal>(); // by log index
   private readonly readsById = new Map<number, Uint8Array[] | null>();
   private readonly readsWaiting: PendingRead[] = [];
@@ -398,6 +399,7 @@ export class NodeHost {
     if (entries.length === 0) return;
     const last = entries[entries.length - 1]!;
     this.counters.commits += entries.length;
+    for (const e of entries) this.bytesSincePoint += e.data.length;
     this.counters.applies += entries.length;
     this.applied = last.index;
     this.lastAppliedTerm = last.term;
@@ -476,18 +478,21 @@ export class NodeHost {
 
   /**
    * The state machine lives in storage and is durable with its applied index, so a "snapshot" is a
-   * point: every snapshotEveryEntries applied entries we remember (applied, term) and compact the log
-   * at the point remembered the time before. Followers lagging less than that catch up from the log;
-   * others get the state machine streamed (SnapshotSender).
+   * point: every snapshotEveryEntries applied entries (or snapshotEveryBytes of entry data, whichever
+   * comes first) we remember (applied, term) and compact the log at the point remembered the time
+   * before. Followers lagging less than that catch up from the log; others get the state machine
+   * streamed (SnapshotSender). The in-memory log is thus bounded by about two intervals.
    */
   private maybeSnapshotPoint(): void {
-    const every = this.opts.snapshotEveryEntries;
-    if (every <= 0 || this.applied - this.snapshotIndex < every) return;
-    if (this.nextSnapshotPoint && this.applied - this.nextSnapshotPoint.index < every) return;
+    const o = this.opts;
+    if (o.snapshotEveryEntries <= 0) return;
+    const entries = this.applied - (this.nextSnapshotPoint?.index ?? this.snapshotIndex);
+    if (entries < o.snapshotEveryEntries && this.bytesSincePoint < o.snapshotEveryBytes) return;
     const prev = this.nextSnapshotPoint;
     this.nextSnapshotPoint = { index: this.applied, term: this.lastAppliedTerm };
+    this.bytesSincePoint = 0;
     if (!prev || prev.index <= this.snapshotIndex) return;
-    this.core.compact({ index: prev.index, term: prev.term, membership: { voters: this.opts.voters } });
+    this.core.compact({ index: prev.index, term: prev.term, membership: { voters: o.voters } });
     this.snapshotIndex = prev.index;
     this.purgeTo = prev;
     this.counters.snapshotPoints++;

@@ -1,0 +1,97 @@
+// The bridge from the node's async world to the synchronous store: a piscina pool with ONE thread
+// (LMDB writes serialize anyway, and the thread owns the snapshot read transactions), or inline.
+import { Piscina } from 'piscina';
+import { StorageError, StorageErrorCode } from '../storage/errors.js';
+import { Dispatcher } from './dispatch.js';
+import type { OpenParams, Reply, Task } from './protocol.js';
+
+export interface Backend {
+  readonly mode: 'piscina' | 'inline';
+  /** Run a task; buffers in `transfer` are moved to the other thread (the caller must not use them again). */
+  call(task: Task, transfer?: ArrayBuffer[]): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+function unwrap(reply: Reply): unknown {
+  if (reply.ok) return reply.v;
+  throw StorageError.fromJSON(reply.e);
+}
+
+export class InlineBackend implements Backend {
+  readonly mode = 'inline' as const;
+  private readonly dispatcher = new Dispatcher();
+
+  static open(params: OpenParams): InlineBackend {
+    const b = new InlineBackend();
+    unwrap(b.dispatcher.handle({ op: 'open', params }).reply);
+    return b;
+  }
+
+  /** Synchronous call, for the inline fast path. */
+  callSync(task: Task): unknown {
+    return unwrap(this.dispatcher.handle(task).reply);
+  }
+
+  call(task: Task): Promise<unknown> {
+    try {
+      return Promise.resolve(this.callSync(task));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  close(): Promise<void> {
+    this.dispatcher.close();
+    return Promise.resolve();
+  }
+}
+
+/** Where the compiled task file is, from dist/src/adaptor/. */
+export const STORAGE_TASK_URL = new URL('../../workers/storage-task.js', import.meta.url);
+
+export class PoolBackend implements Backend {
+  readonly mode = 'piscina' as const;
+  private closed = false;
+
+  private constructor(private readonly pool: Piscina) {}
+
+  static async open(params: OpenParams): Promise<PoolBackend> {
+    const pool = new Piscina({
+      filename: STORAGE_TASK_URL.href,
+      minThreads: 1,
+      maxThreads: 1,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      maxQueue: 'auto',
+    });
+    const b = new PoolBackend(pool);
+    try {
+      await b.call({ op: 'open', params });
+    } catch (err) {
+      await pool.destroy();
+      throw err;
+    }
+    return b;
+  }
+
+  async call(task: Task, transfer?: ArrayBuffer[]): Promise<unknown> {
+    if (this.closed) throw new StorageError(StorageErrorCode.CLOSED, 'store', 'read', 'storage pool is closed');
+    let reply: Reply;
+    try {
+      reply = (await this.pool.run(task, transfer ? { transferList: transfer } : {})) as Reply;
+    } catch (err) {
+      throw StorageError.wrap(err, 'store', task.op === 'write' || task.op === 'write-packed' ? 'write' : 'read');
+    }
+    return unwrap(reply);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.call({ op: 'close' });
+    } finally {
+      this.closed = true;
+      await this.pool.destroy();
+    }
+  }
+}

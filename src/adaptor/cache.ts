@@ -1,0 +1,78 @@
+// An LRU cache of recent log entries in front of tryGetLogEntries (the leader re-reads what it just
+// appended to replicate it), bounded in entries and in bytes, kept coherent on truncate and purge.
+import { LRUCache } from 'lru-cache';
+import type { Entry } from '../raft/types.js';
+
+export const CACHE_DEFAULTS = { entries: 16_384, bytes: 64 * 1024 * 1024 } as const;
+
+/** Approximate bytes an entry holds: its data plus the object. */
+function entryBytes(e: Entry): number {
+  return e.data.byteLength + 64;
+}
+
+export class LogCache {
+  private readonly lru: LRUCache<number, Entry>;
+  private maxIndex = 0;
+  /** Bumped on every change that removes entries: a read started before it must not fill the cache. */
+  epoch = 0;
+
+  constructor(maxEntries: number = CACHE_DEFAULTS.entries, maxBytes: number = CACHE_DEFAULTS.bytes) {
+    if (!(maxEntries >= 1) || !(maxBytes >= 1)) throw new Error(`cache bounds must be >= 1 (entries ${maxEntries}, bytes ${maxBytes})`);
+    this.lru = new LRUCache<number, Entry>({ max: maxEntries, maxSize: maxBytes, sizeCalculation: entryBytes });
+  }
+
+  get size(): number {
+    return this.lru.size;
+  }
+
+  get bytes(): number {
+    return this.lru.calculatedSize;
+  }
+
+  /** Every entry of [start, end) or undefined (all or nothing). */
+  range(start: number, end: number): Entry[] | undefined {
+    if (end - start > this.lru.size) return undefined;
+    const out: Entry[] = [];
+    for (let i = start; i < end; i++) {
+      const e = this.lru.get(i);
+      if (!e) return undefined;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** Entries just appended: anything cached at or after the first is stale (truncated suffix). */
+  appended(entries: Entry[]): void {
+    const first = entries[0];
+    if (!first) return;
+    if (first.index <= this.maxIndex) {
+      this.epoch++;
+      for (let i = first.index; i <= this.maxIndex; i++) this.lru.delete(i);
+    }
+    this.fill(entries);
+  }
+
+  /** Entries read from storage; skipped when the log changed since the read began. */
+  filled(entries: Entry[], epochAtRead: number): void {
+    if (epochAtRead === this.epoch) this.fill(entries);
+  }
+
+  private fill(entries: Entry[]): void {
+    for (const e of entries) {
+      if (entryBytes(e) > this.lru.maxSize) continue;
+      this.lru.set(e.index, e);
+      if (e.index > this.maxIndex) this.maxIndex = e.index;
+    }
+  }
+
+  purged(upTo: number): void {
+    this.epoch++;
+    for (const k of [...this.lru.keys()]) if (k <= upTo) this.lru.delete(k);
+  }
+
+  clear(): void {
+    this.epoch++;
+    this.lru.clear();
+    this.maxIndex = 0;
+  }
+}

@@ -1,0 +1,205 @@
+// The adaptor layer (the seed's LogReaderAdaptor / StateMachineAdaptor / SnapshotBuilderAdaptor) and
+// the entry point the node host uses: openNodeStorage. Everything is async; the synchronous store
+// runs in the node's one-thread piscina pool, or inline on the calling thread.
+import type { Entry, InitialState, SnapshotMeta } from '../raft/types.js';
+import type { CommandResult, Value } from '../storage/command.js';
+import { packCopy, unpack } from '../storage/codec.js';
+import { StorageError, StorageErrorCode } from '../storage/errors.js';
+import type { AppliedState, LogState, SnapshotStream, StoreOptions, WriteBatch, WriteBatchResult } from '../storage/types.js';
+import { validateKey, validateRange } from '../storage/validate.js';
+import { type Backend, InlineBackend, PoolBackend } from './backend.js';
+import { CACHE_DEFAULTS, LogCache } from './cache.js';
+import type { OpenParams, TransferMode } from './protocol.js';
+
+export { StorageError, StorageErrorCode, isStorageError } from '../storage/errors.js';
+export type { StorageErrorData, StorageSubject, StorageVerb } from '../storage/errors.js';
+export { validateKey, validateValue } from '../storage/validate.js';
+export { LmdbStateReader } from '../storage/lmdb.js';
+export { LogCache, CACHE_DEFAULTS } from './cache.js';
+export type { TransferMode } from './protocol.js';
+
+export interface NodeStorageOptions extends StoreOptions {
+  kind: 'lmdb' | 'memory';
+  /** `piscina`: the store runs in a one-thread pool off the node's event loop. Memory storage always runs inline (its state lives on the node's thread). */
+  pool: 'piscina' | 'inline';
+  /** LRU log cache bounds (default 16384 entries, 64 MiB). */
+  cacheEntries?: number;
+  cacheBytes?: number;
+  /** How batches and entries cross to the pool thread (default 'pack', by measurement: docs/benchmarks.md). */
+  transfer?: TransferMode;
+  /** Client sessions kept for exactly-once (default 4096, least recently used evicted). */
+  maxSessions?: number;
+}
+
+export class LogReaderAdaptor {
+  constructor(private readonly backend: Backend, private readonly cache: LogCache, private readonly transfer: TransferMode) {}
+
+  /**
+   * Entries with start <= index < end that the log holds (an empty store returns []); entries past the
+   * last index are simply not returned. start at or below the last purged index → StorageError LOG_PURGED.
+   */
+  async tryGetLogEntries(start: number, end: number): Promise<Entry[]> {
+    validateRange(start, end);
+    if (start >= end) return [];
+    const hit = this.cache.range(start, end);
+    if (hit) return hit;
+    const epoch = this.cache.epoch;
+    const packed = this.backend.mode === 'piscina' && this.transfer === 'pack';
+    const v = await this.backend.call({ op: 'entries', start, end, packed });
+    const entries = packed ? unpack<Entry[]>(v as Uint8Array) : (v as Entry[]);
+    this.cache.filled(entries, epoch);
+    return entries;
+  }
+
+  async getLogState(): Promise<LogState> {
+    return (await this.backend.call({ op: 'log-state' })) as LogState;
+  }
+}
+
+export class SnapshotBuilderAdaptor {
+  constructor(private readonly backend: Backend, private readonly open: Set<number>) {}
+
+  /**
+   * A snapshot of the applied state as a stream of chunks read from ONE read transaction in the
+   * storage thread, one chunk per pull: memory stays bounded by about a chunk. The read transaction
+   * is released when the stream ends, when the consumer stops iterating, or at close().
+   */
+  async buildSnapshot(): Promise<SnapshotStream> {
+    const { id, meta } = (await this.backend.call({ op: 'snap-open' })) as { id: number; meta: SnapshotMeta };
+    this.open.add(id);
+    const backend = this.backend;
+    const open = this.open;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      try {
+        for (;;) {
+          const c = (await backend.call({ op: 'snap-next', id })) as Uint8Array | undefined;
+          if (!c) return;
+          yield c;
+        }
+      } finally {
+        open.delete(id);
+        await backend.call({ op: 'snap-close', id });
+      }
+    }
+    return { meta, chunks: chunks() };
+  }
+}
+
+/** A snapshot being received: chunks are staged beside the live state until installSnapshot. */
+export interface SnapshotReceiver {
+  write(chunk: Uint8Array): Promise<void>;
+  abort(): Promise<void>;
+  /** Internal: the receive id in the storage thread. */
+  readonly id: number;
+}
+
+export class StateMachineAdaptor {
+  constructor(private readonly storage: NodeStorageImpl) {}
+
+  async appliedState(): Promise<AppliedState> {
+    return (await this.storage.backend.call({ op: 'applied-state' })) as AppliedState;
+  }
+
+  /** Apply committed entries in order (entries at or below lastApplied are skipped: []). One transaction. */
+  async apply(entries: Entry[]): Promise<CommandResult[][]> {
+    return (await this.storage.write({ entries: [], apply: entries })).applied;
+  }
+
+  async getSnapshotBuilder(): Promise<SnapshotBuilderAdaptor> {
+    return new SnapshotBuilderAdaptor(this.storage.backend, this.storage.openSnapshots);
+  }
+
+  async beginReceivingSnapshot(): Promise<SnapshotReceiver> {
+    const backend = this.storage.backend;
+    const id = (await backend.call({ op: 'recv-open' })) as number;
+    return {
+      id,
+      write: async (chunk: Uint8Array) => {
+        await backend.call({ op: 'recv-write', id, chunk });
+      },
+      abort: async () => {
+        await backend.call({ op: 'recv-abort', id });
+      },
+    };
+  }
+
+  /** Replace the state machine with the received one and reset the log to (meta.index, meta.term), atomically. */
+  async installSnapshot(meta: SnapshotMeta, receiver: SnapshotReceiver): Promise<void> {
+    await this.storage.backend.call({ op: 'recv-install', id: receiver.id, meta });
+    this.storage.cache.clear();
+  }
+}
+
+export interface NodeStorage {
+  readonly logReader: LogReaderAdaptor;
+  readonly stateMachine: StateMachineAdaptor;
+  /** Hard state, snapshot meta (the last purged / installed point, membership), entries after it, applied index. */
+  loadInitialState(): Promise<InitialState>;
+  /** ONE transaction per Ready: truncate + append entries, hard state, apply, purge. Synced unless sync: false. */
+  write(batch: WriteBatch): Promise<WriteBatchResult>;
+  get(key: Uint8Array): Promise<Value | undefined>;
+  /** Closes the pool and the environment; idempotent. */
+  close(): Promise<void>;
+}
+
+class NodeStorageImpl implements NodeStorage {
+  readonly logReader: LogReaderAdaptor;
+  readonly stateMachine: StateMachineAdaptor;
+  readonly openSnapshots = new Set<number>();
+  private closing: Promise<void> | undefined;
+
+  constructor(readonly backend: Backend, readonly cache: LogCache, private readonly transfer: TransferMode) {
+    this.logReader = new LogReaderAdaptor(backend, cache, transfer);
+    this.stateMachine = new StateMachineAdaptor(this);
+  }
+
+  async loadInitialState(): Promise<InitialState> {
+    return (await this.backend.call({ op: 'initial' })) as InitialState;
+  }
+
+  async write(batch: WriteBatch): Promise<WriteBatchResult> {
+    let res: WriteBatchResult;
+    if (this.backend.mode === 'piscina' && this.transfer === 'pack') {
+      // One copy into a buffer of its own, moved (not cloned) to the pool thread.
+      const buf = packCopy(batch);
+      res = unpack<WriteBatchResult>((await this.backend.call({ op: 'write-packed', buf }, [buf.buffer as ArrayBuffer])) as Uint8Array);
+    } else {
+      res = (await this.backend.call({ op: 'write', batch })) as WriteBatchResult;
+    }
+    // The store accepted the batch: keep the cache coherent (truncated suffix, new entries, purge).
+    this.cache.appended(batch.entries);
+    if (batch.purgeTo) this.cache.purged(batch.purgeTo.index);
+    return res;
+  }
+
+  async get(key: Uint8Array): Promise<Value | undefined> {
+    validateKey(key);
+    return (await this.backend.call({ op: 'get', key })) as Value | undefined;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const id of [...this.openSnapshots]) {
+        this.openSnapshots.delete(id);
+        await this.backend.call({ op: 'snap-close', id }).catch(() => undefined);
+      }
+      await this.backend.close();
+      this.cache.clear();
+    })();
+    return this.closing;
+  }
+}
+
+export async function openNodeStorage(opts: NodeStorageOptions): Promise<NodeStorage> {
+  if (opts.kind === 'lmdb' && !opts.dir) throw new StorageError(StorageErrorCode.IO, 'store', 'open', 'kind lmdb needs `dir`');
+  const params: OpenParams = { kind: opts.kind, membership: opts.membership };
+  if (opts.dir !== undefined) params.dir = opts.dir;
+  if (opts.sync !== undefined) params.sync = opts.sync;
+  if (opts.maxValueBytes !== undefined) params.maxValueBytes = opts.maxValueBytes;
+  if (opts.chunkBytes !== undefined) params.chunkBytes = opts.chunkBytes;
+  if (opts.maxSessions !== undefined) params.maxSessions = opts.maxSessions;
+  // Memory storage lives on the node's thread: `pool: 'piscina'` runs it inline.
+  const backend = opts.pool === 'piscina' && opts.kind === 'lmdb' ? await PoolBackend.open(params) : InlineBackend.open(params);
+  const cache = new LogCache(opts.cacheEntries ?? CACHE_DEFAULTS.entries, opts.cacheBytes ?? CACHE_DEFAULTS.bytes);
+  return new NodeStorageImpl(backend, cache, opts.transfer ?? 'pack');
+}

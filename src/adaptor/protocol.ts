@@ -1,0 +1,44 @@
+// Tasks the node thread sends to its storage pool thread, and the replies. Plain data only.
+import type { Entry, Membership, SnapshotMeta } from '../raft/types.js';
+import type { StorageErrorData } from '../storage/errors.js';
+import type { StorageKind, WriteBatch } from '../storage/types.js';
+
+/**
+ * How entries cross the thread boundary. `pack`: one msgpackr buffer, transferred (zero-copy move);
+ * entry data come back as views of that buffer. `clone`: structured clone of the objects.
+ * Chosen by measurement (bench/adaptor.ts, docs/benchmarks.md).
+ */
+export type TransferMode = 'pack' | 'clone';
+
+export interface OpenParams {
+  kind: StorageKind;
+  dir?: string;
+  sync?: boolean;
+  maxValueBytes?: number;
+  membership: Membership;
+  chunkBytes?: number;
+  maxSessions?: number;
+}
+
+export type Task =
+  | { op: 'open'; params: OpenParams }
+  | { op: 'write'; batch: WriteBatch }
+  | { op: 'write-packed'; buf: Uint8Array }
+  | { op: 'entries'; start: number; end: number; packed: boolean }
+  | { op: 'log-state' }
+  | { op: 'applied-state' }
+  | { op: 'initial' }
+  | { op: 'get'; key: Uint8Array }
+  | { op: 'snap-open' }
+  | { op: 'snap-next'; id: number }
+  | { op: 'snap-close'; id: number }
+  | { op: 'recv-open' }
+  | { op: 'recv-write'; id: number; chunk: Uint8Array }
+  | { op: 'recv-install'; id: number; meta: SnapshotMeta }
+  | { op: 'recv-abort'; id: number }
+  | { op: 'close' }
+  | { op: 'noop' }
+  | { op: 'echo-clone'; entries: Entry[] }
+  | { op: 'echo-packed'; buf: Uint8Array };
+
+export type Reply = { ok: true; v: unknown } | { ok: false; e: StorageErrorData };
