@@ -9,12 +9,13 @@ const dispatcher = new Dispatcher();
 export default function storageTask(task: Task): unknown {
   const { reply, transfer } = dispatcher.handle(task);
   if (transfer.length === 0) return reply;
-  return {
+  // A transferable wrapper marked movable: piscina sends `reply` with `transfer` moved, not copied.
+  return Piscina.move({
     get [Piscina.transferableSymbol]() {
       return transfer;
     },
     get [Piscina.valueSymbol]() {
       return reply;
     },
-  };
+  } as unknown as ArrayBuffer);
 }

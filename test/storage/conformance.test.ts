@@ -1,0 +1,19 @@
+// The conformance suite, run through the adaptors against each implementation and bridge.
+import { describe, it } from 'node:test';
+import { cases, runCase, type SuiteConfig } from './suite.js';
+
+const configs: SuiteConfig[] = [
+  { name: 'lmdb via piscina (pack)', kind: 'lmdb', pool: 'piscina' },
+  { name: 'lmdb via piscina (clone)', kind: 'lmdb', pool: 'piscina', transfer: 'clone' },
+  { name: 'lmdb inline', kind: 'lmdb', pool: 'inline' },
+  { name: 'memory inline', kind: 'memory', pool: 'inline' },
+];
+
+for (const config of configs) {
+  describe(`storage conformance: ${config.name}`, () => {
+    for (const kase of cases) {
+      const skip = kase.durable && config.kind === 'memory' ? 'memory storage is not durable' : false;
+      it(kase.name, { skip, timeout: 30_000 }, () => runCase(config, kase));
+    }
+  });
+}
