@@ -583,7 +583,13 @@ export class Raft {
     if (meta.index <= this.log.commit) {
       return this.send(this.appendResponse(m.from, true, this.log.commit, 0, 0));
     }
-    // §7: the snapshot supersedes the whole log.
+    if (this.log.term(meta.index) === meta.term) {
+      // §7: "If existing log entry has same index and term as snapshot's last included entry, retain log
+      // entries following it": entries this follower acknowledged must stay, or the leader's match would lie.
+      this.log.commitTo(meta.index);
+      return this.send(this.appendResponse(m.from, true, this.log.commit, 0, 0));
+    }
+    // §7: otherwise the snapshot supersedes the whole log.
     this.log.restore(meta.index, meta.term);
     this.snapshotToInstall = cloneMeta(meta);
     this.snapshotMeta = cloneMeta(meta);
@@ -623,7 +629,8 @@ export class Raft {
       pr.ackedRound = m.readRound;
       this.releaseReads();
     }
-    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
+    // A heartbeat round trip while the window is closed: free one slot so lost appends cannot stall it forever.
+    if (pr.state === 'replicate' && (pr.inflights.full() || this.entriesToSend(pr) === undefined)) pr.inflights.freeFirstOne();
     if (pr.state === 'probe' && m.lastIndex + 1 < pr.next) pr.next = Math.max(pr.match + 1, m.lastIndex + 1);
     if (pr.match < this.log.lastIndex) {
       this.maybeSendAppend(m.from, true);
@@ -679,8 +686,10 @@ export class Raft {
       this.sendSnapshot(to, pr);
       return false;
     }
-    const entries = this.entriesToSend(pr);
-    if (entries === undefined || (entries.length === 0 && !sendIfEmpty)) return false;
+    // An empty append still goes when asked for: it carries commit and, if earlier appends were lost,
+    // draws the rejection that puts the follower back into probe.
+    const entries = this.entriesToSend(pr) ?? [];
+    if (entries.length === 0 && !sendIfEmpty) return false;
     // The follower commits min(commit, index of its last new entry) (Figure 2).
     const commit = this.log.commit;
     this.send({ type: 'append', term: this.term, from: this.id, to, prevLogIndex, prevLogTerm, entries, commit });

@@ -1,0 +1,26 @@
+// Replay one simulation: SEED=<n> [NODES=3|5] [STEPS=2000] [BREAK=commit-old-term|double-vote] npm run sim
+import { replayCommand, runSimulation } from './sim.js';
+import type { RaftConfig } from '../../src/raft/index.js';
+
+function envInt(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${v}`);
+  return n;
+}
+
+const seed = envInt('SEED', 1);
+const nodes = envInt('NODES', 3);
+const steps = envInt('STEPS', 2000);
+const brk = process.env['BREAK'];
+const testBreak = brk === 'commit-old-term' || brk === 'double-vote' ? (brk as RaftConfig['testBreak']) : undefined;
+const started = process.hrtime.bigint();
+const s = runSimulation({ seed, nodes, steps, ...(testBreak === undefined ? {} : { testBreak }) });
+const ms = Number(process.hrtime.bigint() - started) / 1e6;
+console.log(JSON.stringify({ ...s, ms: Math.round(ms) }, null, 2));
+if (!s.ok) {
+  console.error(`VIOLATION: ${s.violation?.message ?? 'unknown'}`);
+  console.error(`replay: ${replayCommand(s)}${testBreak === undefined ? '' : ` (with BREAK=${testBreak})`}`);
+  process.exit(1);
+}
