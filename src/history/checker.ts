@@ -120,7 +120,12 @@ export function checkLinearizable(events: readonly HistoryEvent[], opts: CheckOp
       timedOutKeys.push(key);
       continue;
     }
-    const outcome = new RegisterSearch(ops, maxSteps, deadline).run();
+    const ghost = unwrittenObservation(ops);
+    if (ghost !== undefined) {
+      failures.push({ key, reason: `not linearizable: ${describeOp(ghost)} observed a value no operation wrote`, ops: [ghost] });
+      continue;
+    }
+    const outcome = new RegisterSearch(ops, returnBounds(ops), maxSteps, deadline).run();
     if (outcome.kind === 'timedOut') timedOutKeys.push(key);
     else if (outcome.kind === 'illegal') failures.push(describeFailure(key, ops, outcome, maxFailureOps));
   }
@@ -151,6 +156,50 @@ function searchableOperations(all: readonly HistoryOperation[]): HistoryOperatio
     if (op.status === 'ok') return true;
     if (op.f === 'read') return false;
     return observed.has(resultingValue(op));
+  });
+}
+
+/** The value an ok read returned or an ok cas required, if any (ok cas required the register to hold it). */
+function observedValue(op: HistoryOperation): string | null | undefined {
+  if (op.status !== 'ok') return undefined;
+  if (op.f === 'read') return op.result ?? null;
+  if (op.f === 'cas') return (op.value as CasValue)[0];
+  return undefined;
+}
+
+/** An operation that observed a value (other than absent) that nothing in the history wrote. */
+function unwrittenObservation(ops: readonly HistoryOperation[]): HistoryOperation | undefined {
+  const written = new Set<string | null>([null]);
+  for (const op of ops) if (op.f !== 'read') written.add(resultingValue(op));
+  return ops.find((op) => {
+    const seen = observedValue(op);
+    return seen !== undefined && !written.has(seen);
+  });
+}
+
+/**
+ * Latest time each operation can take effect: its completion, or +∞ for info. An info operation
+ * whose value no other operation produces must take effect before the first completion of an
+ * operation that observed that value (only it could have put the value there), so that completion
+ * bounds it. Without this every observed info write stays a candidate to the end of the history.
+ */
+function returnBounds(ops: readonly HistoryOperation[]): Float64Array {
+  const producers = new Map<string, number>();
+  for (const op of ops) {
+    const v = op.f === 'read' ? null : resultingValue(op);
+    if (v !== null) producers.set(v, (producers.get(v) ?? 0) + 1);
+  }
+  const firstObserved = new Map<string, number>();
+  for (const op of ops) {
+    const seen = observedValue(op);
+    if (seen === undefined || seen === null || op.completeTime === null) continue;
+    firstObserved.set(seen, Math.min(firstObserved.get(seen) ?? Infinity, op.completeTime));
+  }
+  return Float64Array.from(ops, (op) => {
+    if (op.completeTime !== null) return op.completeTime;
+    const v = op.f === 'read' ? null : resultingValue(op);
+    if (v === null || producers.get(v) !== 1) return Infinity;
+    return Math.max(op.invokeTime, firstObserved.get(v) ?? Infinity);
   });
 }
 
@@ -190,12 +239,6 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-interface CacheEntry {
-  lo: number;
-  words: Uint32Array;
-  state: number;
-}
-
 const FULL_WORD = 0xffffffff;
 const TWO_POW_32 = 4294967296;
 
@@ -222,10 +265,21 @@ class RegisterSearch {
   private readonly valueZ2: Uint32Array;
   private h1 = 0;
   private h2 = 0;
-  private readonly cache = new Map<number, CacheEntry[]>();
+  // Memo of visited (linearized set, state): a hash map to chains of entries whose bitset words live
+  // in one growing arena, so millions of entries cost a few numbers each rather than an object each.
+  private readonly cache = new Map<number, number>();
+  private readonly entryLo: number[] = [];
+  private readonly entryState: number[] = [];
+  private readonly entryOffset: number[] = [];
+  private readonly entrySize: number[] = [];
+  private readonly entryNext: number[] = [];
+  private arena = new Uint32Array(1024);
+  private arenaUsed = 0;
 
   constructor(
     private readonly ops: readonly HistoryOperation[],
+    /** Latest time each op can take effect (see returnBounds). */
+    private readonly returnTimes: Float64Array,
     private readonly maxSteps: number,
     private readonly deadline: number,
   ) {
@@ -284,10 +338,7 @@ class RegisterSearch {
   /** Orders entries by time; at equal times calls come first, so touching operations count as concurrent. */
   private linkEntries(): void {
     const n = this.n;
-    const time = (e: number): number => {
-      const op = this.ops[e >> 1] as HistoryOperation;
-      return (e & 1) === 0 ? op.invokeTime : op.completeTime ?? Infinity;
-    };
+    const time = (e: number): number => ((e & 1) === 0 ? (this.ops[e >> 1] as HistoryOperation).invokeTime : (this.returnTimes[e >> 1] as number));
     const order = Array.from({ length: 2 * n }, (_, e) => e);
     order.sort((a, b) => time(a) - time(b) || (a & 1) - (b & 1) || a - b);
     let last = this.head;
@@ -327,6 +378,7 @@ class RegisterSearch {
       if (steps > this.maxSteps) return { kind: 'timedOut' };
       if ((steps & CLOCK_CHECK_MASK) === 0 && Date.now() > this.deadline) return { kind: 'timedOut' };
       if (entry < 0) throw new Error('linearizability search ran off the entry list'); // every call has a later return
+      let levelFailed = false;
       if ((entry & 1) === 0) {
         const i = entry >> 1;
         const after = this.step(state, i);
@@ -337,20 +389,32 @@ class RegisterSearch {
           state = after;
           this.lift(entry);
           entry = next[head] as number;
-        } else {
-          entry = next[entry] as number;
+          continue;
         }
-        continue;
+        // A read that fits the state is safe to linearize first (see `backtrack`); its configuration
+        // was already explored and failed, so this whole level fails too.
+        levelFailed = after >= 0 && this.kind[i] === K_READ;
+        if (!levelFailed) {
+          entry = next[entry] as number;
+          continue;
+        }
+      } else if (illegal === undefined || depth > illegal.depth) {
+        // A return entry: its operation had to be linearized by now. Keep the deepest dead end as the report.
+        illegal = this.deadEnd(entry >> 1, depth, state, callOp);
       }
-      // A return entry: its operation had to be linearized by now. Keep the deepest dead end as the report.
-      if (illegal === undefined || depth > illegal.depth) illegal = this.deadEnd(entry >> 1, depth, state, callOp);
-      if (depth === 0) return illegal;
-      depth--;
-      const i = callOp[depth] as number;
-      state = callState[depth] as number;
-      this.setBit(i, false);
-      this.unlift(2 * i);
-      entry = next[2 * i] as number;
+      // Backtrack. Popping a read means its level fails as well: a read that fits the current state
+      // can be moved to the front of any linearization from that level (it changes no state and all
+      // its real-time predecessors are linearized), so if none exists with it first, none exists.
+      let popped: number;
+      do {
+        if (depth === 0) return illegal ?? this.deadEnd(entry >> 1, 0, state, callOp);
+        depth--;
+        popped = callOp[depth] as number;
+        state = callState[depth] as number;
+        this.setBit(popped, false);
+        this.unlift(2 * popped);
+      } while (this.kind[popped] === K_READ);
+      entry = next[2 * popped] as number;
     }
     return { kind: 'linearizable' };
   }
@@ -360,23 +424,32 @@ class RegisterSearch {
     this.setBit(i, true);
     const key = ((this.h1 ^ (this.valueZ1[state] as number)) >>> 0) + ((this.h2 ^ (this.valueZ2[state] as number)) & 0x1fffff) * TWO_POW_32;
     const size = Math.max(0, this.hi - this.lo + 1);
-    const bucket = this.cache.get(key);
-    if (bucket !== undefined) {
-      for (const c of bucket) {
-        if (c.state === state && c.lo === this.lo && c.words.length === size && this.sameWords(c.words)) {
-          this.setBit(i, false);
-          return false;
-        }
+    const head = this.cache.get(key);
+    for (let c = head ?? -1; c !== -1; c = this.entryNext[c] as number) {
+      if (this.entryState[c] === state && this.entryLo[c] === this.lo && this.entrySize[c] === size && this.sameWords(this.entryOffset[c] as number, size)) {
+        this.setBit(i, false);
+        return false;
       }
     }
-    const entry: CacheEntry = { lo: this.lo, words: this.words.slice(this.lo, this.lo + size), state };
-    if (bucket === undefined) this.cache.set(key, [entry]);
-    else bucket.push(entry);
+    if (this.arenaUsed + size > this.arena.length) {
+      const grown = new Uint32Array(Math.max(this.arena.length * 2, this.arenaUsed + size));
+      grown.set(this.arena.subarray(0, this.arenaUsed));
+      this.arena = grown;
+    }
+    for (let w = 0; w < size; w++) this.arena[this.arenaUsed + w] = this.words[this.lo + w] as number;
+    const id = this.entryLo.length;
+    this.entryLo.push(this.lo);
+    this.entryState.push(state);
+    this.entryOffset.push(this.arenaUsed);
+    this.entrySize.push(size);
+    this.entryNext.push(head ?? -1);
+    this.arenaUsed += size;
+    this.cache.set(key, id);
     return true;
   }
 
-  private sameWords(saved: Uint32Array): boolean {
-    for (let w = 0; w < saved.length; w++) if (saved[w] !== this.words[this.lo + w]) return false;
+  private sameWords(offset: number, size: number): boolean {
+    for (let w = 0; w < size; w++) if (this.arena[offset + w] !== this.words[this.lo + w]) return false;
     return true;
   }
 

@@ -159,6 +159,17 @@ test('rejects a read before the write it saw was invoked', () => {
   assertNotLinearizable(history(r(1, 'a', 0, 10), w(2, 'a', 20, 30)));
 });
 
+test('rejects going back to an older value after an info write was seen', () => {
+  // b (info) was seen by 30, so it took effect after a; a cannot come back.
+  assertNotLinearizable(history(w(1, 'a', 0, 10), w(2, 'b', 12, 14, 'info'), r(3, 'b', 20, 30), r(3, 'a', 40, 50)));
+});
+
+test('names a read of a never-written value as such', () => {
+  const res = checkLinearizable(history(w(1, 'a', 0, 10), w(2, 'b', 5, 15, 'fail'), r(2, 'b', 20, 30)));
+  assert.match(res.failures[0]?.reason ?? '', /observed a value no operation wrote/);
+  assert.equal(res.failures[0]?.ops?.[0]?.result, 'b');
+});
+
 test('reports only the failing key of a multi-key history, with the stuck operation first', () => {
   const good = history({ ...w(1, 'a', 0, 10), key: 'good' }, { ...r(2, 'a', 20, 30), key: 'good' });
   const bad = history({ ...w(1, 'a', 40, 50), key: 'bad' }, { ...w(2, 'b', 60, 70), key: 'bad' }, { ...r(3, 'a', 80, 90), key: 'bad' });
@@ -180,6 +191,26 @@ test('reports timedOut instead of searching past the per-key budget', () => {
   assert.equal(res.timedOut, true);
   assert.deepEqual(res.timedOutKeys, ['x']);
   assert.deepEqual(res.failures, []);
+});
+
+test('a search that would take exponential time stops at the budget and reports timedOut', () => {
+  // 20 concurrent writes, then reads a, b, a: impossible (a is written once), but refuting it means
+  // trying every subset of the writes. The budget turns that into a quick "unknown".
+  const writes = Array.from({ length: 20 }, (_, i) => w(i, `v${i}`, i, 100 + i));
+  const events = history(...writes, r(50, 'v0', 200, 210), r(50, 'v1', 220, 230), r(50, 'v0', 240, 250));
+  const started = performance.now();
+  const res = checkLinearizable(events, { maxStepsPerKey: 200_000 });
+  console.log(`checker: budget of 200,000 steps used up in ${(performance.now() - started).toFixed(0)} ms`);
+  assert.equal(res.ok, false);
+  assert.equal(res.timedOut, true);
+  assert.deepEqual(res.failures, []);
+  // A wall-clock budget works the same way.
+  const timed = checkLinearizable(events, { timeoutMs: 50 });
+  assert.equal(timed.timedOut, true);
+  // With few enough writes the same shape is refuted outright.
+  const small = history(...writes.slice(0, 6), r(50, 'v0', 200, 210), r(50, 'v1', 220, 230), r(50, 'v0', 240, 250));
+  assert.equal(checkLinearizable(small).ok, false);
+  assert.equal(checkLinearizable(small).timedOut, undefined);
 });
 
 test('rejects histories whose events do not pair up', () => {
