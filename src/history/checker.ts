@@ -8,7 +8,11 @@
 // search linearizes a call whose operation the model accepts, lifts it out of the list and starts
 // over from the head; meeting a return entry means the operation it closes should have taken effect
 // already, so the search backtracks. A (linearized set, state) pair seen before is never explored
-// twice, which keeps typical histories near linear time.
+// twice, which keeps typical histories near linear time. Three register-specific prunings on top,
+// each argued where it is made: reads are linearized greedily, info operations nobody observed are
+// dropped, and an observed info write must take effect before its first observer completes.
+// The problem is NP-complete in general, so each key has a step budget (about 5 s and a few
+// hundred MB at the default) and is reported as timed out, never as a verdict, when it runs out.
 
 import {
   HistoryError,
