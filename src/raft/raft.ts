@@ -513,7 +513,7 @@ export class Raft {
       this.vote === m.from ||
       (this.vote === NONE && this.leader === NONE) ||
       (m.preVote && m.term > this.term) ||
-      (this.cfg.testBreak === 'double-vote' && !m.preVote && this.role !== 'leader');
+      (this.cfg.testBreak === 'double-vote' && !m.preVote && this.role === 'follower');
     // §5.4.1: grant only to a candidate whose log is at least as up-to-date as ours.
     const lastTerm = this.log.lastTerm();
     const upToDate = m.lastLogTerm > lastTerm || (m.lastLogTerm === lastTerm && m.lastLogIndex >= this.log.lastIndex);
@@ -700,7 +700,7 @@ export class Raft {
 
   /** The next batch for `pr`, bounded by maxMsgBytes and the bytes left in its window; undefined when the window is too full. */
   private entriesToSend(pr: Progress): Entry[] | undefined {
-    if (pr.next > this.log.lastIndex) return [];
+    if (pr.next > this.log.lastIndex || pr.next <= this.log.snapshotIndex) return [];
     const windowLeft = pr.state === 'replicate' ? this.cfg.maxInflightBytes - pr.inflights.bytes : Infinity;
     const budget = Math.min(this.cfg.maxMsgBytes, windowLeft);
     // A single entry larger than the budget still goes, but only alone in an otherwise empty window.

@@ -34,6 +34,8 @@ export interface SimOptions {
   testBreak?: RaftConfig['testBreak'];
   /** Fault intensity multiplier (1 = default). */
   chaos?: number;
+  /** Fixed config values instead of the seed's random choice (e.g. maxMsgBytes: 1 for one entry per append). */
+  overrides?: Partial<Pick<RaftConfig, 'preVote' | 'checkQuorum' | 'maxInflightMsgs' | 'maxInflightBytes' | 'maxMsgBytes' | 'maxApplyBytes'>>;
 }
 
 export interface SimSummary {
@@ -148,6 +150,7 @@ export class Simulation {
       maxMsgBytes: 8 + r.int(32),
       maxApplyBytes: 8 + r.int(32),
       ...(opts.testBreak === undefined ? {} : { testBreak: opts.testBreak }),
+      ...opts.overrides,
     };
     this.summary = {
       seed: opts.seed,
@@ -269,18 +272,24 @@ export class Simulation {
   private chaosStep(): void {
     const x = this.rng.next();
     const c = this.chaos;
-    if (x < 0.25) return this.tickAll();
-    if (x < 0.8) return this.deliverOne();
-    const y = this.rng.next();
-    if (y < 0.3) return this.clientPropose();
-    if (y < 0.45) return this.clientRead();
-    if (y < 0.5) return this.compactSome();
-    if (y < 0.52) return this.transfer();
-    if (y < 0.52 + 0.03 * c) return this.crashSome();
-    if (y < 0.6 + 0.03 * c) return this.restartSome();
-    if (y < 0.62 + 0.03 * c) return this.partition();
-    if (y < 0.66 + 0.03 * c) return this.heal();
-    if (y < 0.67 + 0.02 * c) return this.crashMidReady();
+    if (x < 0.15) return this.tickAll();
+    if (x < 0.8) return this.deliverSome(1 + this.rng.int(this.opts.nodes));
+    const actions: [number, () => void][] = [
+      [0.3, () => this.clientPropose()],
+      [0.15, () => this.clientRead()],
+      [0.05, () => this.compactSome()],
+      [0.02, () => this.transfer()],
+      [0.03 * c, () => this.crashSome()],
+      [0.03 * c, () => this.crashMidReady()],
+      [0.08, () => this.restartSome()],
+      [0.02 * c, () => this.partition()],
+      [0.04, () => this.heal()],
+    ];
+    let y = this.rng.next();
+    for (const [weight, action] of actions) {
+      if (y < weight) return action();
+      y -= weight;
+    }
     return this.tickAll();
   }
 
@@ -327,13 +336,19 @@ export class Simulation {
     throw new Error(`sim: node ${from.id} has no snapshot data for index ${msg.snapshot.index}`);
   }
 
-  private deliverOne(): void {
+  /** Delivers up to `count` due messages, each picked at random among the due ones (reordering). */
+  private deliverSome(count: number): void {
     const due: number[] = [];
     for (let i = 0; i < this.net.length; i++) if ((this.net[i]?.deliverAt ?? Infinity) <= this.now) due.push(i);
-    const i = this.rng.pick(due);
-    if (i === undefined) return this.tickAll();
-    const [f] = this.net.splice(i, 1);
-    if (f !== undefined) this.deliver(f);
+    if (due.length === 0) return this.tickAll();
+    const picked = new Set<number>();
+    for (let k = 0; k < count && picked.size < due.length; k++) {
+      const i = this.rng.pick(due);
+      if (i !== undefined) picked.add(i);
+    }
+    const batch = [...picked].sort((a, b) => a - b).map((i) => this.net[i]);
+    this.net = this.net.filter((_, i) => !picked.has(i));
+    for (const f of batch) if (f !== undefined) this.deliver(f);
   }
 
   private deliver(f: InFlight): void {
@@ -352,8 +367,14 @@ export class Simulation {
     if (ok) to.raft?.step(msg);
   }
 
+  /** Clients mostly find the leader (some node that believes it leads), sometimes ask anyone. */
+  private clientTarget(): SimNode | undefined {
+    const leaders = this.alive().filter((n) => n.raft?.status().role === 'leader');
+    return this.rng.chance(0.8) && leaders.length > 0 ? this.rng.pick(leaders) : this.rng.pick(this.alive());
+  }
+
   private clientPropose(): void {
-    const target = this.rng.pick(this.alive());
+    const target = this.clientTarget();
     if (target?.raft === undefined) return;
     const count = 1 + this.rng.int(3);
     const datas = Array.from({ length: count }, () => new TextEncoder().encode(`v${this.nextValue++}`));
@@ -362,7 +383,7 @@ export class Simulation {
   }
 
   private clientRead(): void {
-    const target = this.rng.pick(this.alive());
+    const target = this.clientTarget();
     if (target?.raft === undefined) return;
     const id = this.nextReadId++;
     this.readMin.set(id, this.maxCommitted);
