@@ -68,6 +68,8 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from since the last check-quorum round (thesis §6.2). */
   recentActive = false;
+  /** The highest commit index sent to this follower (in an append or heartbeat). */
+  commitSent = 0;
   /** The highest heartbeat round this follower answered in the current term (§6.4 ReadIndex, leases). */
   ackedRound = 0;
   readonly inflights: Inflights;

@@ -612,6 +612,8 @@ export class Raft {
     } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
     if (this.maybeCommit()) this.bcastAppend(true);
     else this.sendAppends(m.from);
+    // A follower that missed the commit broadcast (it was paused) learns the commit index now.
+    if (pr.commitSent < this.log.commit) this.maybeSendAppend(m.from, true);
     if (m.from === this.leadTransferee && pr.match === this.log.lastIndex) this.sendTimeoutNow(m.from);
   }
 
@@ -694,6 +696,7 @@ export class Raft {
     const commit = this.log.commit;
     this.send({ type: 'append', term: this.term, from: this.id, to, prevLogIndex, prevLogTerm, entries, commit });
     this.stats.appendsSent++;
+    pr.commitSent = Math.max(pr.commitSent, Math.min(commit, prevLogIndex + entries.length));
     pr.sentEntries(entries[entries.length - 1]?.index, entries.reduce((n, e) => n + entryBytes(e), 0));
     return true;
   }
@@ -749,7 +752,9 @@ export class Raft {
     this.roundSentTick.set(this.readRound, this.now);
     this.pruneRoundTicks();
     for (const to of this.peers) {
-      const commit = Math.min(this.prOf(to).match, this.log.commit);
+      const pr = this.prOf(to);
+      const commit = Math.min(pr.match, this.log.commit);
+      pr.commitSent = Math.max(pr.commitSent, commit);
       this.send({ type: 'heartbeat', term: this.term, from: this.id, to, commit, readRound: this.readRound });
     }
   }
