@@ -1,5 +1,5 @@
 // Test harness for the pure core: build nodes, run Ready loops by hand, deliver messages with filters.
-import { Raft, type Entry, type InitialState, type Message, type NodeId, type RaftConfig, type Ready } from '../../src/raft/index.js';
+import { Raft, type Entry, type InitialState, type Message, type NodeId, type RaftConfig, type Ready, type ReadState } from '../../src/raft/index.js';
 import { Prng } from '../sim/prng.js';
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -47,6 +47,7 @@ export class Cluster {
   /** Messages for which this returns false are dropped. */
   filter: Filter = () => true;
   readonly applied = new Map<NodeId, Entry[]>();
+  readonly reads = new Map<NodeId, ReadState[]>();
 
   constructor(
     readonly ids: NodeId[],
@@ -56,6 +57,7 @@ export class Cluster {
     for (const id of ids) {
       this.nodes.set(id, new Raft(config(id, ids, over), initial(id)));
       this.applied.set(id, []);
+      this.reads.set(id, []);
     }
   }
 
@@ -72,6 +74,7 @@ export class Cluster {
         const rd = r.ready();
         this.queue.push(...rd.messages, ...rd.persistedMessages);
         this.applied.get(id)?.push(...rd.committedEntries);
+        this.reads.get(id)?.push(...rd.readStates);
         r.advance(rd);
       }
     }
