@@ -14,11 +14,9 @@ interface Batch {
 function runBatch(b: Batch): { runs: number; elections: number; committed: number; snapshots: number; reads: number } {
   const totals = { runs: 0, elections: 0, committed: 0, snapshots: 0, reads: 0 };
   for (let seed = b.seeds[0]; seed < b.seeds[1]; seed++) {
-    const s = runSimulation({ seed, nodes: b.nodes, steps: b.steps, ...(b.chaos === undefined ? {} : { chaos: b.chaos }), ...(b.overrides === undefined ? {} : { overrides: b.overrides }) });
-    if (!s.ok) {
-      const extra = b.chaos !== undefined || b.overrides !== undefined ? ` (options: chaos=${b.chaos ?? 1} overrides=${JSON.stringify(b.overrides ?? {})})` : '';
-      assert.fail(`seed ${seed}: ${s.violation?.message ?? 'violation'}\nreplay: ${replayCommand(s)}${extra}`);
-    }
+    const opts: SimOptions = { seed, nodes: b.nodes, steps: b.steps, ...(b.chaos === undefined ? {} : { chaos: b.chaos }), ...(b.overrides === undefined ? {} : { overrides: b.overrides }) };
+    const s = runSimulation(opts);
+    if (!s.ok) assert.fail(`seed ${seed}: ${s.violation?.message ?? 'violation'}\nreplay: ${replayCommand(opts)}`);
     totals.runs++;
     totals.elections += s.elections;
     totals.committed += s.committed;

@@ -719,6 +719,11 @@ export function runSimulation(opts: SimOptions): SimSummary {
   return new Simulation(opts).run();
 }
 
-export function replayCommand(s: { seed: number; nodes: number; steps: number }): string {
-  return `SEED=${s.seed} NODES=${s.nodes} STEPS=${s.steps} npm run sim`;
+export function replayCommand(o: SimOptions): string {
+  const extra = [
+    o.chaos !== undefined && o.chaos !== 1 ? `CHAOS=${o.chaos}` : '',
+    o.overrides !== undefined && Object.keys(o.overrides).length > 0 ? `OVERRIDES='${JSON.stringify(o.overrides)}'` : '',
+    o.testBreak !== undefined ? `BREAK=${o.testBreak}` : '',
+  ].filter((x) => x !== '');
+  return ['SEED=' + o.seed, 'NODES=' + o.nodes, 'STEPS=' + o.steps, ...extra, 'npm run sim'].join(' ');
 }
