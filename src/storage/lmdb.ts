@@ -1,7 +1,7 @@
 // The LMDB store: one environment per node directory holding the log, the hard state, the state
 // machine (two key/value slots + client sessions, with an active pointer) and metadata.
 // Every write is ONE `transactionSync` with a block body: synced (durable on return) unless opened
-// with sync: false (UNSAFE for durability).
+// with sync: false (UNSAFE for durability): see docs/storage.md.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
