@@ -13,7 +13,7 @@ import { Bench } from 'tinybench';
 import { openNodeStorage, type NodeStorage, type NodeStorageOptions } from '../src/adaptor/index.js';
 import { PoolBackend } from '../src/adaptor/backend.js';
 import type { Entry } from '../src/raft/types.js';
-import { encodeLogRecord, logKey, packCopy } from '../src/storage/codec.js';
+import { encodeHardState, encodeLogRecord, logKey, packCopy } from '../src/storage/codec.js';
 import { LmdbStore } from '../src/storage/lmdb.js';
 
 const args = process.argv.slice(2);
@@ -21,6 +21,8 @@ const timeMs = Number(args[args.indexOf('--time') + 1] ?? 0) || 1500;
 const asJson = args.includes('--json');
 const membership = { voters: [1] };
 const DATA_BYTES = 100;
+/** Every append also saves the hard state, as a Ready does. */
+const hs = { term: 1, vote: 1, commit: 0 };
 const root = mkdtempSync(join(tmpdir(), 'threadraft-bench-'));
 let dirN = 0;
 const newDir = (): string => join(root, `d${dirN++}`);
@@ -71,6 +73,7 @@ async function main(): Promise<void> {
       // direct: a raw lmdb transactionSync with n puts of encoded records (no validation, no adaptor)
       const env = open({ path: join(newDir(), 'raw.mdb'), noSync: !sync, maxDbs: 2 });
       const db = env.openDB<Buffer, Buffer>({ name: 'log', keyEncoding: 'binary', encoding: 'binary' });
+      const meta = env.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
       cleanups.push(() => env.close());
       let rawNext = 1;
       bench.add(`append ${n} ${tag}: direct lmdb`, () => {
@@ -78,12 +81,13 @@ async function main(): Promise<void> {
         rawNext += n;
         env.transactionSync(() => {
           for (const e of es) db.put(logKey(e.index), encodeLogRecord(e));
+          meta.put('hardState', encodeHardState(hs));
         });
       });
       const st = store(sync);
       let stNext = 1;
       bench.add(`append ${n} ${tag}: store (sync call)`, () => {
-        st.write({ entries: mkEntries(stNext, n), apply: [] });
+        st.write({ entries: mkEntries(stNext, n), hardState: hs, apply: [] });
         stNext += n;
       });
       for (const [label, pool, transfer] of [['adaptor inline', 'inline', 'pack'], ['adaptor pool pack', 'piscina', 'pack'], ['adaptor pool clone', 'piscina', 'clone']] as const) {
@@ -92,7 +96,7 @@ async function main(): Promise<void> {
         bench.add(`append ${n} ${tag}: ${label}`, async () => {
           const es = mkEntries(next, n);
           next += n;
-          await s.write({ entries: es, hardState: { term: 1, vote: 1, commit: 0 }, apply: [] });
+          await s.write({ entries: es, hardState: hs, apply: [] });
         });
       }
     }
