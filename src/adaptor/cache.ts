@@ -3,7 +3,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Entry } from '../raft/types.js';
 
-export const CACHE_DEFAULTS = { entries: 16_384, bytes: 64 * 1024 * 1024 } as const;
+export const CACHE_DEFAULTS = { entries: 1024, bytes: 16 * 1024 * 1024 } as const;
 
 /** Approximate bytes an entry holds: its data plus the object. */
 function entryBytes(e: Entry): number {

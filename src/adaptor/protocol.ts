@@ -6,7 +6,7 @@ import type { StorageKind, WriteBatch } from '../storage/types.js';
 /**
  * How entries cross the thread boundary. `pack`: one msgpackr buffer, transferred (zero-copy move);
  * entry data come back as views of that buffer. `clone`: structured clone of the objects.
- * Chosen by measurement (bench/adaptor.ts, docs/benchmarks.md).
+ * Default 'clone', chosen by measurement (bench/adaptor.ts, docs/benchmarks.md).
  */
 export type TransferMode = 'pack' | 'clone';
 

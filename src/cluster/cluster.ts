@@ -4,7 +4,6 @@
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Packr } from 'msgpackr';
 import type { NodeId } from '../raft/types.js';
 import type { Command, CommandResult, Op, OpResult, Value } from '../storage/command.js';
 import type { FromNode, StageTimes } from '../node/protocol.js';
@@ -12,6 +11,7 @@ import { ClusterError, ErrorCode } from '../errors.js';
 import { nowMs, type LatencySummaryMs } from '../util/histogram.js';
 import { LatencyHistogram } from '../util/histogram.js';
 import { NodeSet } from './nodes.js';
+import { packCopy } from '../util/pack.js';
 import { nodeOptions, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import { toKey, toValue, valueBytes, oneOf, positiveInt, type KeyInput } from './validate.js';
 import { WriteProfile, type Stage } from './profile.js';
@@ -98,7 +98,6 @@ interface SentGroup<T> {
   sentAt: number;
 }
 
-const packr = new Packr({ useRecords: false });
 const SWEEP_MS = 50;
 
 export class Cluster {
@@ -332,7 +331,7 @@ export class Cluster {
 
   private sendBatch(leader: NodeId, batch: PendingWrite[], floor: number): void {
     const commands: Command[] = batch.map((w) => ({ client: this.clientId, seq: w.seq, floor, ops: w.ops }));
-    const data = packr.pack(commands).slice();
+    const data = packCopy(commands); // its own ArrayBuffer: safe to transfer
     const id = this.nextBatchId++;
     const sentAt = nowMs();
     for (const w of batch) {

@@ -120,6 +120,7 @@ export class NodeHost {
       begin: () => this.storage.stateMachine.beginReceivingSnapshot(),
       deliver: (msg) => this.stepMessage(msg),
       round: () => this.readyRound,
+      leader: () => this.leader,
     });
   }
 

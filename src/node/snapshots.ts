@@ -5,16 +5,14 @@
 import type { Logger } from 'pino';
 import type { Message, NodeId, SnapshotMeta, SnapshotRequest } from '../raft/types.js';
 import type { SnapshotStream } from '../storage/types.js';
+import type { SnapshotReceiver } from '../adaptor/index.js';
 import type { PeerFrame, Transport } from '../transport/types.js';
 import type { NodeOptions } from './config.js';
 
 /** Chunks in flight per stream: bounds the receiver's queue to WINDOW × chunk size. */
 const WINDOW = 4;
 
-interface Receiving {
-  write(chunk: Uint8Array): Promise<void>;
-  abort(): Promise<void> | void;
-}
+type Receiving = SnapshotReceiver;
 
 interface OutgoingSession {
   sid: number;
@@ -125,8 +123,13 @@ export class SnapshotSender {
 interface IncomingSession {
   sid: number;
   from: NodeId;
-  receiving: Promise<Receiving>;
+  /** Opened lazily on the first chunk, so a flood of begin frames costs no storage work. */
+  receiving: Promise<Receiving> | undefined;
+  /** Storage work of this session runs one step at a time on this chain. */
   chain: Promise<void>;
+  /** Chunks queued on the chain and not yet written: bounded by the sender's window. */
+  queued: number;
+  nextSeq: number;
   timer: NodeJS.Timeout;
   /** Set once every chunk is stored and the message was stepped into the core. */
   deliveredAtRound: number | undefined;
@@ -142,7 +145,7 @@ export class SnapshotReceiverSlot {
     private readonly transport: Transport,
     private readonly opts: Pick<NodeOptions, 'snapshotInstallTimeoutMs'>,
     private readonly log: Logger,
-    private readonly deps: { begin(): Promise<Receiving>; deliver(msg: Message): void; round(): number },
+    private readonly deps: { begin(): Promise<Receiving>; deliver(msg: Message): void; round(): number; leader(): NodeId },
   ) {}
 
   onFrame(from: NodeId, frame: PeerFrame): void {
@@ -150,51 +153,71 @@ export class SnapshotReceiverSlot {
     if (frame.k === 'snap-begin') return this.begin(from, frame.sid);
     const s = this.current;
     if (!s || s.from !== from || !('sid' in frame) || frame.sid !== s.sid || s.failed) return;
-    if (frame.k === 'snap-chunk') {
-      const { seq, data } = frame;
-      s.chain = s.chain
-        .then(async () => {
-          if (s.failed) return;
-          if (!(data instanceof Uint8Array)) throw new Error('snapshot chunk is not bytes');
-          await (await s.receiving).write(data);
-          this.transport.sendFrame(from, { k: 'snap-ack', sid: s.sid, from: this.self, seq });
-        })
-        .catch((err) => this.abort(s, String(err), true));
-    } else if (frame.k === 'snap-end') {
-      const msg = frame.msg;
-      s.chain = s.chain.then(() => {
-        if (s.failed || this.current !== s) return;
-        s.deliveredAtRound = this.deps.round();
-        this.deps.deliver(msg);
-      });
-    } else if (frame.k === 'snap-abort') {
-      this.abort(s, `sender aborted: ${frame.reason}`, false);
-    }
+    if (frame.k === 'snap-chunk') this.chunk(s, frame.seq, frame.data);
+    else if (frame.k === 'snap-end') this.end(s, frame.msg);
+    else if (frame.k === 'snap-abort') this.abort(s, `sender aborted: ${String(frame.reason)}`, false);
   }
 
-  private begin(from: NodeId, sid: number): void {
-    if (this.current) this.abort(this.current, 'superseded by a newer snapshot', false);
+  private begin(from: NodeId, sid: unknown): void {
+    // Snapshots come from the leader only (§7); from anyone else they are stale or hostile. (A node that
+    // does not know the leader yet accepts the stream; the core still judges the snapshot message.)
+    const leader = this.deps.leader();
+    if (typeof sid !== 'number' || !Number.isSafeInteger(sid) || (leader !== 0 && from !== leader)) return;
+    if (this.current) {
+      if (this.current.from === from && this.current.sid === sid) return; // duplicate
+      this.abort(this.current, 'superseded by a newer snapshot', false);
+    }
     const s: IncomingSession = {
       sid,
       from,
-      receiving: this.deps.begin(),
+      receiving: undefined,
       chain: Promise.resolve(),
+      queued: 0,
+      nextSeq: 0,
       timer: setTimeout(() => this.abort(s, 'install timeout', true), this.opts.snapshotInstallTimeoutMs),
       deliveredAtRound: undefined,
       failed: false,
     };
-    s.receiving.catch((err) => this.abort(s, String(err), true));
     this.current = s;
+  }
+
+  private chunk(s: IncomingSession, seq: unknown, data: unknown): void {
+    if (seq !== s.nextSeq || !(data instanceof Uint8Array)) return this.abort(s, 'chunk out of order or malformed', true);
+    if (s.queued >= 2 * WINDOW) return this.abort(s, 'sender ignored the chunk window', true);
+    s.nextSeq++;
+    s.queued++;
+    s.receiving ??= this.deps.begin();
+    const receiving = s.receiving;
+    this.run(s, async () => {
+      await (await receiving).write(data);
+      s.queued--;
+      this.transport.sendFrame(s.from, { k: 'snap-ack', sid: s.sid, from: this.self, seq: seq as number });
+    });
+  }
+
+  private end(s: IncomingSession, msg: Message): void {
+    this.run(s, async () => {
+      if (!s.receiving) throw new Error('snapshot ended before any chunk');
+      await s.receiving;
+      if (this.current !== s) return;
+      s.deliveredAtRound = this.deps.round();
+      this.deps.deliver(msg);
+    });
+  }
+
+  private run(s: IncomingSession, step: () => Promise<void>): void {
+    s.chain = s.chain
+      .then(() => (s.failed ? undefined : step()))
+      .catch((err) => this.abort(s, String(err), true));
   }
 
   /** The core accepted a snapshot: hand over the staged data for installation. */
   async take(meta: SnapshotMeta): Promise<Receiving | undefined> {
     const s = this.current;
-    if (!s || s.deliveredAtRound === undefined) return undefined;
+    if (!s || s.deliveredAtRound === undefined || !s.receiving) return undefined;
     clearTimeout(s.timer);
     this.current = undefined;
     this.log.debug({ node: this.self, from: s.from, index: meta.index }, 'installing received snapshot');
-    await s.chain; // every chunk was written before delivery; this only settles the chain
     return s.receiving;
   }
 
@@ -211,7 +234,8 @@ export class SnapshotReceiverSlot {
     if (this.current === s) this.current = undefined;
     this.log.warn({ node: this.self, from: s.from, reason }, 'snapshot receive aborted');
     if (tellSender) this.transport.sendFrame(s.from, { k: 'snap-abort', sid: s.sid, from: this.self, reason });
-    void s.receiving.then((r) => r.abort()).catch(() => undefined);
+    const receiving = s.receiving;
+    if (receiving) s.chain = s.chain.then(() => receiving).then((r) => r.abort()).catch(() => undefined);
   }
 
   close(): void {

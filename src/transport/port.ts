@@ -2,20 +2,17 @@
 // Raft messages are grouped per destination and encoded once per Ready (msgpackr); the encoded
 // bytes are copied out of msgpackr's shared buffer and transferred, not cloned.
 import type { MessagePort } from 'node:worker_threads';
-import { Packr } from 'msgpackr';
 import type { Message, NodeId } from '../raft/types.js';
+import { packCopy, unpackBytes } from '../util/pack.js';
 import type { LinkFaults } from '../node/protocol.js';
 import type { PeerFrame, Transport } from './types.js';
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
-
 export function encodeFrame(frame: PeerFrame): Uint8Array {
-  // slice(): own ArrayBuffer, so the transfer does not drag msgpackr's shared buffer along.
-  return packr.pack(frame).slice();
+  return packCopy(frame); // its own ArrayBuffer: safe to transfer
 }
 
 export function decodeFrame(bytes: Uint8Array): PeerFrame {
-  return packr.unpack(bytes) as PeerFrame;
+  return unpackBytes<PeerFrame>(bytes);
 }
 
 export interface PortTransportStats {

@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { cases, runCase, type SuiteConfig } from './suite.js';
 
 const configs: SuiteConfig[] = [
-  { name: 'lmdb via piscina (pack)', kind: 'lmdb', pool: 'piscina' },
-  { name: 'lmdb via piscina (clone)', kind: 'lmdb', pool: 'piscina', transfer: 'clone' },
+  { name: 'lmdb via piscina (pack)', kind: 'lmdb', pool: 'piscina', transfer: 'pack' },
+  { name: 'lmdb via piscina (clone, the default)', kind: 'lmdb', pool: 'piscina' },
   { name: 'lmdb inline', kind: 'lmdb', pool: 'inline' },
   { name: 'memory inline', kind: 'memory', pool: 'inline' },
 ];

@@ -1,0 +1,16 @@
+import { Packr } from 'msgpackr';
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+/**
+ * msgpackr-encode into a buffer of its own. msgpackr's pack() returns a view of a shared buffer, and
+ * Buffer#slice is a view too: posting that view drags (and transferring it detaches) the shared buffer.
+ * Uint8Array's slice copies.
+ */
+export function packCopy(value: unknown): Uint8Array {
+  return Uint8Array.prototype.slice.call(packr.pack(value));
+}
+
+export function unpackBytes<T>(bytes: Uint8Array): T {
+  return packr.unpack(bytes) as T;
+}
