@@ -108,7 +108,7 @@ async function main(): Promise<void> {
         st.write({ entries: [], apply: mkCommandEntries(next, 64) });
         next += 64;
       });
-      for (const [label, pool] of [['adaptor inline', 'inline'], ['adaptor pool pack', 'piscina']] as const) {
+      for (const [label, pool] of [['adaptor inline', 'inline'], ['adaptor pool clone', 'piscina']] as const) {
         const s = await adaptor(pool, sync);
         let n2 = 1;
         bench.add(`apply 64 ${tag}: ${label}`, async () => {
