@@ -1,7 +1,7 @@
 // The LRU log cache at its bounds, and StorageError as plain data (through the pool: conformance suite).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LogCache, StorageError } from '../../src/adaptor/index.js';
+import { LogCache, openNodeStorage, StorageError } from '../../src/adaptor/index.js';
 import { entries, raw } from './helpers.js';
 
 test('the log cache is bounded in entries', () => {
@@ -45,4 +45,12 @@ test('StorageError round-trips as plain data (structured clone) and is rebuilt a
   // what happens without toJSON: a plain Error, code lost (why we send data)
   const cloned = structuredClone(e) as Error & { code?: string };
   assert.equal(cloned instanceof StorageError, false);
+});
+
+test("memory storage with pool: 'piscina' runs inline (its state lives on the node's thread)", async () => {
+  const s = await openNodeStorage({ kind: 'memory', pool: 'piscina', membership: { voters: [1] } });
+  await s.write({ entries: entries(1, 3), apply: [] });
+  assert.equal((await s.logReader.tryGetLogEntries(1, 4)).length, 3);
+  assert.equal((s as unknown as { backend: { mode: string } }).backend.mode, 'inline');
+  await s.close();
 });

@@ -528,6 +528,25 @@ export const cases: Case[] = [
       assert.equal(init.applied, 2);
     },
   },
+  {
+    name: 'a receive interrupted before install (a crash before the flip) leaves the old state after reopen',
+    durable: true,
+    async run(c) {
+      const src = await c.other({ chunkBytes: 512 });
+      await src.stateMachine.apply([cmdEntry(1, [cmd(1, 1, Array.from({ length: 40 }, (_, i) => put(`n${i}`, 'new'.repeat(10))))], 5)]);
+      await c.s.write({ entries: [raw(1, 1), raw(2, 1)], apply: [cmdEntry(1, [cmd(1, 1, [put('n0', 'old')])])] });
+      const stream = await (await src.stateMachine.getSnapshotBuilder()).buildSnapshot();
+      const recv = await c.s.stateMachine.beginReceivingSnapshot();
+      const it = stream.chunks[Symbol.asyncIterator]();
+      for (let i = 0; i < 3; i++) await recv.write((await it.next()).value as Uint8Array);
+      await it.return?.();
+      const s = await c.reopen();
+      assert.equal(await s.get(k('n0')), 'old');
+      assert.equal(await s.get(k('n39')), undefined);
+      assert.deepEqual((await s.stateMachine.appliedState()).lastApplied, { index: 1, term: 1 });
+      assert.deepEqual(indexes(await s.logReader.tryGetLogEntries(1, 10)), [1, 2]);
+    },
+  },
   // ── lifecycle and errors ──
   {
     name: 'close is idempotent; calls after close fail with a StorageError',
