@@ -347,8 +347,8 @@ async function main(): Promise<void> {
   if (run.compare.length > 0) results.compare = run.compare;
   if (run.instrumentation) results.instrumentationOverhead = run.instrumentation;
   process.stdout.write(`\n${renderTable(results)}\n`);
-  const paths = writeReport(a.out, results);
-  process.stdout.write(`\nwrote ${paths.json}\nwrote ${paths.html}\n`);
+  const paths = await writeReport(a.out, results);
+  process.stdout.write(`\nwrote ${paths.jsonPath}\nwrote ${paths.htmlPath}\n`);
 }
 
 main().catch((err) => {

@@ -62,7 +62,9 @@ export class PoolBackend implements Backend {
       maxThreads: 1,
       concurrentTasksPerWorker: 1,
       idleTimeout: Number.MAX_SAFE_INTEGER,
-      maxQueue: 'auto',
+      // The host keeps only a few calls in flight (one write per Ready, snapshot steps, reads); the
+      // queue bound is a backstop, not flow control ('auto' would be maxThreads² = 1).
+      maxQueue: 1024,
     });
     const b = new PoolBackend(pool);
     try {

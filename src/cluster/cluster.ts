@@ -5,8 +5,9 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeId } from '../raft/types.js';
-import type { Command, CommandResult, Op, OpResult, Value } from '../storage/command.js';
-import type { FromNode, StageTimes } from '../node/protocol.js';
+import type { Command, Op, OpResult, Value } from '../storage/command.js';
+import type { FromNode } from '../node/protocol.js';
+import { decodeApplied, type DecodedApplied } from '../node/applied.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { nowMs, type LatencySummaryMs } from '../util/histogram.js';
 import { LatencyHistogram } from '../util/histogram.js';
@@ -400,7 +401,7 @@ export class Cluster {
   private onNodeMessage(from: NodeId, msg: FromNode): void {
     switch (msg.t) {
       case 'applied':
-        this.onApplied(msg.results, msg.stages);
+        this.onApplied(decodeApplied(msg.bytes));
         break;
       case 'proposal-failed': {
         const g = this.batches.get(msg.id);
@@ -431,18 +432,17 @@ export class Cluster {
     }
   }
 
-  private onApplied(results: CommandResult[], stages: StageTimes[] | null): void {
+  private onApplied(a: DecodedApplied): void {
     const reply = nowMs();
-    let byBatch: Map<number, StageTimes> | undefined;
-    if (stages && stages.length > 0) byBatch = new Map(stages.map((s) => [s.id, s]));
-    for (const r of results) {
-      if (r.client !== this.clientId) continue;
-      const w = this.pending.get(r.seq);
+    const byBatch = a.stages.length > 0 ? new Map(a.stages.map((s) => [s.id, s])) : undefined;
+    for (let i = 0; i < a.count; i++) {
+      if (a.client(i) !== this.clientId) continue;
+      const w = this.pending.get(a.seq(i));
       if (!w) continue;
-      this.pending.delete(r.seq);
+      this.pending.delete(w.seq);
       const st = byBatch?.get(w.batchId);
-      if (st && !r.duplicate) this.profile.record(w.enqueuedAt, w.sentAt, st, reply);
-      w.resolve(r.results);
+      if (st && !a.duplicate(i)) this.profile.record(w.enqueuedAt, w.sentAt, st, reply);
+      w.resolve(a.results(i) as OpResult[]);
     }
   }
 

@@ -14,6 +14,7 @@ import type { NodeOptions } from './config.js';
 import type { FromNode, LinkFaults, StageTimes, ToNode } from './protocol.js';
 import type { PeerFrame, Transport } from '../transport/types.js';
 import { SnapshotSender, SnapshotReceiverSlot } from './snapshots.js';
+import { encodeApplied } from './applied.js';
 
 interface PendingProposal {
   id: number;
@@ -81,6 +82,10 @@ export class NodeHost {
   private snapshotIndex = 0;
   private purgeTo: LogId | undefined;
   private bytesSincePoint = 0;
+  /** The term and vote known durable: a Ready that changes neither (nor appends) needs no fsync. */
+  private durableHardState = { term: 0, vote: 0 };
+  /** The last log index durable in this node's storage. */
+  private persistedLast = 0;
   private readonly pendingProposals = new Map<number, PendingProposal>(); // by log index
   private readonly readsById = new Map<number, Uint8Array[] | null>();
   private readonly readsWaiting: PendingRead[] = [];
@@ -166,6 +171,8 @@ export class NodeHost {
     this.applied = initial.applied;
     this.snapshotIndex = initial.snapshot?.index ?? 0;
     this.term = initial.hardState.term;
+    this.durableHardState = { term: initial.hardState.term, vote: initial.hardState.vote };
+    this.persistedLast = initial.entries[initial.entries.length - 1]?.index ?? initial.snapshot?.index ?? 0;
     this.transport.onFrame((from, frame) => this.onFrame(from, frame));
     this.log.info({ node: o.id, applied: this.applied, term: this.term, entries: initial.entries.length }, 'node opened');
   }
@@ -302,8 +309,22 @@ export class NodeHost {
     if (rd.snapshot) await this.installSnapshot(rd.snapshot);
     this.receiver.afterReady(this.readyRound);
 
+    let toApply = rd.committedEntries;
+    const durable = this.needsDurability(rd);
+    if (durable && toApply.length > 0 && toApply[0]!.index <= this.persistedLast) {
+      // Committed entries already on this node's disk need not wait for this Ready's fsync: apply them
+      // first in a transaction of their own (no fsync: a crash replays them from the log), and answer.
+      const cut = toApply.findIndex((e) => e.index > this.persistedLast);
+      const early = cut < 0 ? toApply : toApply.slice(0, cut);
+      toApply = cut < 0 ? [] : toApply.slice(cut);
+      const t0 = nowMs();
+      const res = await this.storage.write({ entries: [], apply: early, durable: false });
+      this.counters.storageWrites++;
+      if (this.stopped) return;
+      this.onApplied(early, res.applied, t0, nowMs());
+    }
     const persistStart = nowMs();
-    const batch = this.writeBatch(rd);
+    const batch = this.writeBatch(rd, toApply, durable);
     let applied: CommandResult[][] = [];
     if (batch) {
       const res = await this.storage.write(batch);
@@ -313,12 +334,14 @@ export class NodeHost {
     }
     if (this.stopped) return;
     const persistEnd = nowMs();
-    if (batch && (batch.entries.length > 0 || batch.hardState)) {
+    const last = rd.entries[rd.entries.length - 1];
+    if (last) this.persistedLast = last.index;
+    if (batch && durable) {
       (this.role === 'leader' ? this.histograms.leaderFsync : this.histograms.followerFsync).recordMs(persistEnd - persistStart);
     }
     this.sendMessages(rd.persistedMessages);
     if (this.opts.instrument && this.role === 'leader') this.markPersisted(rd.entries, persistStart, persistEnd);
-    this.onApplied(rd.committedEntries, applied, persistStart, persistEnd);
+    this.onApplied(toApply, applied, persistStart, persistEnd);
     for (const rs of rd.readStates) {
       const keys = this.readsById.get(rs.id);
       if (keys === undefined) continue;
@@ -330,11 +353,25 @@ export class NodeHost {
     this.maybeSnapshotPoint();
   }
 
-  private writeBatch(rd: Ready): WriteBatch | undefined {
+  /**
+   * Only new entries and a new term or vote must be on disk before the node goes on; applying, the commit
+   * index and purging are replayed or redone after a crash, so Readies with nothing else skip the fsync.
+   */
+  private needsDurability(rd: Ready): boolean {
+    if (rd.entries.length > 0) return true;
+    const hs = rd.hardState;
+    return hs !== undefined && (hs.term !== this.durableHardState.term || hs.vote !== this.durableHardState.vote);
+  }
+
+  private writeBatch(rd: Ready, apply: Entry[], durable: boolean): WriteBatch | undefined {
     const purgeTo = this.purgeTo;
-    if (rd.entries.length === 0 && !rd.hardState && rd.committedEntries.length === 0 && !purgeTo) return undefined;
-    const batch: WriteBatch = { entries: rd.entries, apply: rd.committedEntries };
-    if (rd.hardState) batch.hardState = rd.hardState;
+    if (rd.entries.length === 0 && !rd.hardState && apply.length === 0 && !purgeTo) return undefined;
+    const batch: WriteBatch = { entries: rd.entries, apply };
+    if (rd.hardState) {
+      batch.hardState = rd.hardState;
+      if (durable) this.durableHardState = { term: rd.hardState.term, vote: rd.hardState.vote };
+    }
+    if (!durable) batch.durable = false;
     if (purgeTo) {
       batch.purgeTo = purgeTo;
       this.purgeTo = undefined;
@@ -350,6 +387,7 @@ export class NodeHost {
     this.applied = meta.index;
     this.lastAppliedTerm = meta.term;
     this.snapshotIndex = meta.index;
+    this.persistedLast = meta.index;
     this.nextSnapshotPoint = undefined;
     this.purgeTo = undefined;
     this.log.info({ node: this.id, index: meta.index, term: meta.term }, 'installed snapshot');
@@ -407,8 +445,6 @@ export class NodeHost {
     if (this.role !== 'leader') return;
     // Only the leader answers the coordinator; after a leader change the coordinator retries and
     // the state machine's sessions answer a retried command with its remembered result.
-    const flat: CommandResult[] = [];
-    for (const r of results) for (const c of r) flat.push(c);
     let stages: StageTimes[] | null = null;
     if (this.opts.instrument) {
       stages = [];
@@ -424,7 +460,10 @@ export class NodeHost {
         this.histograms.apply.recordMs(s.applied - s.committed);
       }
     }
-    if (flat.length > 0 || (stages && stages.length > 0)) this.toMain({ t: 'applied', results: flat, stages });
+    if (results.some((r) => r.length > 0) || (stages && stages.length > 0)) {
+      const bytes = encodeApplied(results, stages);
+      this.toMain({ t: 'applied', bytes }, [bytes.buffer as ArrayBuffer]);
+    }
   }
 
   private answerReads(): void {

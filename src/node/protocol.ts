@@ -1,7 +1,7 @@
 // The data plane between the coordinator (main thread) and a node worker: raw postMessage records.
 // The control plane (status, metrics, faults, snapshot, transfer) goes through comlink (src/node/control.ts).
 import type { NodeId, Role } from '../raft/types.js';
-import type { CommandResult, Value } from '../storage/command.js';
+import type { Value } from '../storage/command.js';
 import type { ClusterErrorData } from '../errors.js';
 
 /** Milestones of one proposal on the leader, in ms on the shared clock (performance.timeOrigin + now()). */
@@ -30,7 +30,8 @@ export type ToNode =
 export type FromNode =
   | { t: 'ready'; id: NodeId }
   | { t: 'proposal-failed'; id: number; error: ClusterErrorData }
-  | { t: 'applied'; results: CommandResult[]; stages: StageTimes[] | null }
+  /** Apply results of one Ready on the leader, packed by src/node/applied.ts. */
+  | { t: 'applied'; bytes: Uint8Array }
   | { t: 'read-ok'; id: number; index: number; values: (Value | undefined)[] | null }
   | { t: 'read-failed'; id: number; error: ClusterErrorData }
   | { t: 'state'; id: NodeId; role: Role; leader: NodeId; term: number }

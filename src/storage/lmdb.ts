@@ -48,9 +48,19 @@ export interface LmdbHandles {
 }
 
 /** Open (or create) the environment and its dbs; checks the format version. */
+/**
+ * lmdb-js transaction flags: ABORTABLE | SYNCHRONOUS_COMMIT (its default), and the same with MDB_NOSYNC for
+ * this transaction only (measured here: ~20 µs instead of 400–900 µs; the next synced commit's fdatasync
+ * makes it durable too).
+ */
+const TXN_SYNCED = 3;
+const TXN_NO_SYNC = 3 | 0x10000;
+
 export function openEnv(dir: string, sync: boolean): LmdbHandles {
   mkdirSync(dir, { recursive: true });
-  const env = open({ path: join(dir, DATA_FILE), maxDbs: 8, noSync: !sync, compression: false, encoding: 'binary' });
+  // overlappingSync off: every synced transactionSync is one plain LMDB commit with its fdatasync, and the
+  // per-transaction MDB_NOSYNC flag (TXN_NO_SYNC) takes effect (with overlappingSync it is ignored).
+  const env = open({ path: join(dir, DATA_FILE), maxDbs: 8, noSync: !sync, overlappingSync: false, compression: false, encoding: 'binary' });
   const binary = { encoding: 'binary' as const, compression: false };
   const h: LmdbHandles = {
     env,
@@ -162,13 +172,16 @@ export class LmdbStore implements SyncStore {
     if (this.closed) throw new StorageError(StorageErrorCode.CLOSED, 'store', verb, 'LMDB store is closed');
   }
 
-  /** One write transaction: synced and durable on return (unless sync: false). On failure nothing is written and the mirrors are reloaded. */
-  private txn<T>(subject: StorageSubject, verb: StorageVerb, body: () => T): T {
+  /**
+   * One write transaction: synced and durable on return (unless sync: false, or durable: false for a
+   * transaction whose loss a restart repairs). On failure nothing is written and the mirrors are reloaded.
+   */
+  private txn<T>(subject: StorageSubject, verb: StorageVerb, body: () => T, durable = true): T {
     let out: T | undefined;
     try {
       this.h.env.transactionSync(() => {
         out = body();
-      });
+      }, durable ? TXN_SYNCED : TXN_NO_SYNC);
     } catch (err) {
       this.reload();
       throw StorageError.wrap(err, subject, verb);
@@ -274,7 +287,7 @@ export class LmdbStore implements SyncStore {
       const results = batch.apply.length > 0 ? this.applyInTxn(batch.apply) : [];
       if (batch.purgeTo) this.doPurge(batch.purgeTo);
       return results;
-    });
+    }, batch.durable !== false);
     return { applied, appliedState: this.appliedState() };
   }
 

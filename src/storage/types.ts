@@ -51,6 +51,12 @@ export interface WriteBatch {
   hardState?: HardState;
   apply: Entry[];
   purgeTo?: LogId;
+  /**
+   * Default true: durable when the write returns. false skips the fsync for a batch whose loss a restart
+   * repairs (no new entries and no new term or vote: only applying, the commit index, purging); the next
+   * durable batch makes it durable too.
+   */
+  durable?: boolean;
 }
 
 export interface WriteBatchResult {
