@@ -265,7 +265,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(loops);
     await nemesis.healAll();
     const t0 = Date.now();
-    if (!(await converge(cluster, 30_000))) violations.push('the cluster did not converge within 30 s after healing');
+    if (!(await converge(cluster, 30_000))) {
+      violations.push(`the cluster did not converge within 30 s after healing: ${JSON.stringify(await cluster.status())}`);
+    }
     convergenceMs = Date.now() - t0;
     violations.push(...(await compareReplicas(cluster, o.keys)));
     await cluster.stop();

@@ -406,7 +406,7 @@ export class Cluster {
       case 'proposal-failed': {
         const g = this.batches.get(msg.id);
         this.batches.delete(msg.id);
-        this.nodes.hint(msg.error.leader);
+        this.nodes.hint(from, msg.error.leader);
         if (g) {
           this.counters.retries++;
           this.requeue(g.items);
@@ -418,7 +418,7 @@ export class Cluster {
         break;
       case 'read-failed': {
         if (msg.error.code === ErrorCode.NOT_LEADER) {
-          this.nodes.hint(msg.error.leader);
+          this.nodes.hint(from, msg.error.leader);
           this.requeueReads(msg.id);
         } else {
           const g = this.readGroups.get(msg.id);
@@ -487,6 +487,7 @@ export class Cluster {
   private sweep(): void {
     if (this.stopped) return;
     const now = nowMs();
+    this.nodes.recoverLeader();
     const leader = this.nodes.leader;
     const code = leader === undefined ? ErrorCode.NO_QUORUM : ErrorCode.TIMEOUT;
     const retry: PendingWrite[] = [];

@@ -153,10 +153,25 @@ export class NodeSet {
     this.events.leaderChanged(id);
   }
 
-  /** Follow a NOT_LEADER hint from a node. */
-  hint(leader: NodeId | undefined): void {
-    if (leader !== undefined && leader !== 0 && this.handles.get(leader)?.alive) this.setLeader(leader, this.leaderTerm);
-    else if (this.leaderId !== undefined) this.setLeader(undefined, this.leaderTerm);
+  /**
+   * Follow a NOT_LEADER reply from node `from`. Only the node we believe leads can unseat itself: a late
+   * reply from an earlier leader must not make us forget the leader we know now.
+   */
+  hint(from: NodeId, leader: NodeId | undefined): void {
+    if (this.leaderId !== undefined && from !== this.leaderId) return;
+    if (leader !== undefined && leader !== 0 && leader !== from && this.handles.get(leader)?.alive) this.setLeader(leader, this.leaderTerm);
+    else this.setLeader(undefined, this.leaderTerm);
+    if (this.leaderId === undefined) this.recoverLeader();
+  }
+
+  /** With no leader known, adopt the live node whose last report says it leads, in the highest term. */
+  recoverLeader(): void {
+    if (this.leaderId !== undefined) return;
+    let best: NodeHandle | undefined;
+    for (const h of this.handles.values()) {
+      if (h.alive && h.role === 'leader' && (!best || h.term > best.term)) best = h;
+    }
+    if (best) this.setLeader(best.id, best.term);
   }
 
   private markDown(h: NodeHandle, reason: string): void {

@@ -6,7 +6,7 @@ import { key, waitFor, withCluster } from './helpers.js';
 const WRITES = Number(process.env.SNAPSHOT_TEST_WRITES ?? 100_000);
 
 test(`a node restarted after missing ${WRITES} writes catches up by snapshot`, async () => {
-  await withCluster({ nodes: 3, snapshotEveryEntries: 200 }, async (c) => {
+  await withCluster({ nodes: 3, snapshotEveryEntries: 20 }, async (c) => {
     const lagging = c.members().map((m) => m.id).find((id) => id !== c.leader())!;
     await c.crash(lagging);
     const inFlight = 512;
