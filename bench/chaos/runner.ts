@@ -192,6 +192,8 @@ async function converge(cluster: Cluster, timeoutMs: number): Promise<boolean> {
 async function compareReplicas(cluster: Cluster, keys: number): Promise<string[]> {
   const out: string[] = [];
   const ids = cluster.members().map((m) => m.id);
+  const down = cluster.members().filter((m) => !m.alive);
+  if (down.length > 0) return [`nodes down at the end: ${JSON.stringify((await cluster.status()).filter((s) => !s.alive))}`];
   for (let k = 0; k < keys; k++) {
     const values = await Promise.all(ids.map(async (id) => {
       const v = await cluster.get(keyName(k), { consistency: 'stale', node: id });

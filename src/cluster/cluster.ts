@@ -551,6 +551,7 @@ export class Cluster {
       this.nodes.ids().map(async (id): Promise<NodeStatus> => {
         const h = this.nodes.get(id);
         const base: NodeStatus = { id, alive: h.alive, role: h.alive ? h.role : 'down', term: h.term, leader: h.leader };
+        if (h.fatal !== undefined) base.error = h.fatal;
         if (!h.alive || !h.control) return base;
         try {
           const s = (await h.control.status()) as Record<string, number>;
