@@ -44,6 +44,8 @@ export interface NodeCounters {
   snapshotPoints: number;
   readyRounds: number;
   storageWrites: number;
+  /** Readies whose already-durable committed entries were applied before their fsync. */
+  earlyApplies: number;
   badFrames: number;
 }
 
@@ -95,7 +97,7 @@ export class NodeHost {
   readonly counters: NodeCounters = {
     proposals: 0, proposedEntries: 0, rejectedProposals: 0, commits: 0, applies: 0, readIndexRequests: 0,
     elections: 0, leaderChanges: 0, snapshotsSent: 0, snapshotsReceived: 0, snapshotPoints: 0, readyRounds: 0,
-    storageWrites: 0, badFrames: 0,
+    storageWrites: 0, earlyApplies: 0, badFrames: 0,
   };
   readonly histograms: NodeHistograms = {
     leaderQueue: new LatencyHistogram(),
@@ -320,6 +322,7 @@ export class NodeHost {
       const t0 = nowMs();
       const res = await this.storage.write({ entries: [], apply: early, durable: false });
       this.counters.storageWrites++;
+      this.counters.earlyApplies++;
       if (this.stopped) return;
       this.onApplied(early, res.applied, t0, nowMs());
     }
