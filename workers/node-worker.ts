@@ -44,6 +44,7 @@ const control: NodeControl = {
   setFaults: (f) => host!.setFaults(f),
   transferLeadership: (to) => host!.transferLeadership(to),
   campaign: () => host!.campaign(),
+  requestSnapshot: () => host!.requestSnapshot(),
   inject: (from, frames) => {
     for (const f of frames) transport.inject(from, f);
     return transport.stats.badFrames;

@@ -613,6 +613,27 @@ export class Cluster {
     throw new ClusterError(ErrorCode.TIMEOUT, `leadership did not move to node ${id} within ${timeoutMs} ms`);
   }
 
+  /**
+   * Take a snapshot point on node `id` (default: every live node): its log is compacted and purged up to
+   * what it has applied. Resolves with the node's new snapshot index.
+   */
+  async snapshot(id?: NodeId, timeoutMs = 5_000): Promise<Array<{ id: NodeId; snapshotIndex: number }>> {
+    this.checkOpen();
+    const targets = id === undefined ? this.nodes.alive() : [this.nodes.get(id)];
+    return Promise.all(targets.map(async (h) => {
+      if (!h.alive || !h.control) throw new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${h.id} is down`);
+      const before = (await h.control.status()) as { applied?: number };
+      await h.control.requestSnapshot();
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const s = (await h.control.status()) as { snapshotIndex?: number };
+        if ((s.snapshotIndex ?? 0) >= (before.applied ?? 0)) return { id: h.id, snapshotIndex: s.snapshotIndex ?? 0 };
+        if (Date.now() > deadline) throw new ClusterError(ErrorCode.TIMEOUT, `node ${h.id} took no snapshot within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }));
+  }
+
   /** Terminate node `id`'s worker abruptly, as a process crash would. */
   async crash(id: NodeId): Promise<void> {
     this.checkOpen();

@@ -106,7 +106,7 @@ export class NodeSet {
       if (h.worker !== worker) return; // a message from a worker we already crashed
       if (msg.t === 'ready') resolveStarted();
       else if (msg.t === 'fatal') {
-        h.fatal = msg.error.message;
+        h.fatal = msg.error.stack ?? msg.error.message;
         rejectStarted(new ClusterError(ErrorCode.STORAGE, `node ${h.id} failed: ${msg.error.message}`, { cause: msg.error }));
         this.markDown(h, `fatal: ${msg.error.message}`);
         void worker.terminate();
@@ -116,7 +116,7 @@ export class NodeSet {
     });
     worker.on('error', (err) => {
       if (h.worker !== worker) return;
-      h.fatal = String(err);
+      h.fatal = err instanceof Error ? (err.stack ?? String(err)) : String(err);
       rejectStarted(new ClusterError(ErrorCode.STORAGE, `node ${h.id} worker error: ${String(err)}`));
       this.markDown(h, `worker error: ${String(err)}`);
     });

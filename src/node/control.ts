@@ -10,6 +10,8 @@ export interface NodeControl {
   setFaults(faults: LinkFaults): void;
   transferLeadership(to: NodeId): boolean;
   campaign(): void;
+  /** Take a snapshot point (compact the log up to the applied index) after the next Ready. */
+  requestSnapshot(): void;
   /** Test-only: deliver raw frames as if they came from peer `from` (fuzzing). Returns the node's bad-frame count. */
   inject(from: NodeId, frames: unknown[]): number;
   stop(): Promise<void>;

@@ -84,6 +84,7 @@ export class NodeHost {
   private snapshotIndex = 0;
   private purgeTo: LogId | undefined;
   private bytesSincePoint = 0;
+  private snapshotRequested = false;
   /** The term and vote known durable: a Ready that changes neither (nor appends) needs no fsync. */
   private durableHardState = { term: 0, vote: 0 };
   /** The last log index durable in this node's storage. */
@@ -528,6 +529,7 @@ export class NodeHost {
    */
   private maybeSnapshotPoint(): void {
     const o = this.opts;
+    if (this.snapshotRequested) return this.snapshotAtApplied();
     if (o.snapshotEveryEntries <= 0) return;
     const entries = this.applied - (this.nextSnapshotPoint?.index ?? this.snapshotIndex);
     if (entries < o.snapshotEveryEntries && this.bytesSincePoint < o.snapshotEveryBytes) return;
@@ -542,7 +544,27 @@ export class NodeHost {
     this.log.debug({ node: this.id, index: prev.index }, 'compacted log at snapshot point');
   }
 
+  /** A requested snapshot point: compact the core and purge the log up to the applied index now. */
+  private snapshotAtApplied(): void {
+    this.snapshotRequested = false;
+    if (this.applied <= this.snapshotIndex) return;
+    const point = { index: this.applied, term: this.lastAppliedTerm };
+    this.core.compact({ ...point, membership: { voters: this.opts.voters } });
+    this.snapshotIndex = point.index;
+    this.purgeTo = point;
+    this.nextSnapshotPoint = undefined;
+    this.bytesSincePoint = 0;
+    this.counters.snapshotPoints++;
+    this.log.info({ node: this.id, index: point.index }, 'snapshot point taken on request');
+  }
+
   // ───────────────────────────── control ─────────────────────────────
+
+  /** Control plane: take a snapshot point after the next Ready (between Readies the core and storage agree). */
+  requestSnapshot(): void {
+    this.snapshotRequested = true;
+    this.kick();
+  }
 
   status(): Record<string, unknown> {
     return {

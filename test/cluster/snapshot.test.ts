@@ -29,3 +29,18 @@ test(`a node restarted after missing ${WRITES} writes catches up by snapshot`, a
     }
   });
 });
+
+test('the control plane takes a snapshot point on request; a node that then missed writes catches up by snapshot', async () => {
+  await withCluster({ nodes: 3, snapshotEveryEntries: 0 }, async (c) => {
+    const lagging = c.members().map((m) => m.id).find((id) => id !== c.leader())!;
+    await c.crash(lagging);
+    for (let i = 0; i < 50; i++) await c.put(key(i), `v${i}`);
+    const points = await c.snapshot();
+    assert.equal(points.length, 2);
+    for (const p of points) assert.ok(p.snapshotIndex >= 50, `node ${p.id} compacted up to ${p.snapshotIndex}`);
+    await c.restart(lagging);
+    await waitFor('the lagging node has every write', async () => (await c.get(key(49), { consistency: 'stale', node: lagging })) === 'v49' || undefined, 30_000);
+    const m = await c.metrics();
+    assert.ok((m.nodes.find((n) => n.id === lagging)!.counters.snapshotsReceived ?? 0) >= 1, 'it installed a snapshot');
+  });
+});
