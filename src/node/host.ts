@@ -3,7 +3,7 @@
 // install aside, entries + hard state + apply + purge) → send acknowledgements → answer clients → advance.
 import type { Logger } from 'pino';
 import { Raft } from '../raft/index.js';
-import type { Entry, LogId, Message, NodeId, RaftConfig, Ready, Role, SnapshotMeta } from '../raft/types.js';
+import type { Entry, InitialState, LogId, Message, NodeId, RaftConfig, Ready, Role, SnapshotMeta } from '../raft/types.js';
 import { openNodeStorage, type NodeStorage } from '../adaptor/index.js';
 import type { WriteBatch } from '../storage/types.js';
 import type { CommandResult, Value } from '../storage/command.js';
@@ -62,6 +62,18 @@ export interface NodeHistograms {
   followerFsync: LatencyHistogram;
   /** append sent → acknowledgement received, per follower message. */
   appendRoundTrip: LatencyHistogram;
+}
+
+/** The term of the entry at `index` in a node's initial state (0 for index 0). */
+function termAt(initial: InitialState, index: number): number {
+  if (initial.snapshot && initial.snapshot.index === index) return initial.snapshot.term;
+  for (let i = initial.entries.length - 1; i >= 0; i--) {
+    const e = initial.entries[i]!;
+    if (e.index === index) return e.term;
+    if (e.index < index) break;
+  }
+  if (index !== 0) throw new Error(`no term known for applied index ${index}`);
+  return 0;
 }
 
 export class NodeHost {
@@ -172,6 +184,7 @@ export class NodeHost {
     };
     this.core = new Raft(config, initial);
     this.applied = initial.applied;
+    this.lastAppliedTerm = termAt(initial, initial.applied);
     this.snapshotIndex = initial.snapshot?.index ?? 0;
     this.term = initial.hardState.term;
     this.durableHardState = { term: initial.hardState.term, vote: initial.hardState.vote };

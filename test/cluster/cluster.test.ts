@@ -158,3 +158,17 @@ test('partition the leader away: the minority side commits no writes, the majori
     await waitFor('the old leader catches up after heal', async () => (await c.get('during', { consistency: 'stale', node: old })) === '2' || undefined);
   });
 });
+
+test('a restarted node takes snapshot points at terms its log really has (regression: it died compacting at term 0)', async () => {
+  await withCluster({ nodes: 3, snapshotEveryEntries: 5 }, async (c) => {
+    for (let i = 0; i < 30; i++) await c.put(key(i), `v${i}`);
+    const follower = c.members().map((m) => m.id).find((id) => id !== c.leader())!;
+    await c.crash(follower);
+    await c.restart(follower);
+    for (let i = 30; i < 60; i++) await c.put(key(i), `v${i}`);
+    await waitFor('the restarted node applied every write', async () => (await c.get(key(59), { consistency: 'stale', node: follower })) === 'v59' || undefined);
+    const s = (await c.status()).find((x) => x.id === follower)!;
+    assert.ok(s.alive, `node ${follower} is alive (${s.error ?? ''})`);
+    assert.ok((s.snapshotIndex ?? 0) > 30, `it took snapshot points after the restart (snapshot index ${s.snapshotIndex})`);
+  });
+});
