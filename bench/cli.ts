@@ -50,6 +50,7 @@ Scenarios
   read-linearizable  --clients reads in flight, ReadIndex through the leader
   read-lease         the leader's lease, no round trip
   read-stale         a node's state machine as it is (LMDB read on the main thread)
+  read-peek          the same through the synchronous peek(), one caller
   mixed-90-10        90 % linearizable reads, 10 % writes
   sustained          write-N for 60 s (or --duration)
   custom             exactly the load given by the options above
@@ -146,9 +147,9 @@ function parse(argv: string[]): Args {
 }
 
 const SUITES: Record<Args['suite'], string[]> = {
-  quick: ['write-1', 'write-N', 'read-linearizable', 'read-stale', 'compare'],
-  standard: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'mixed-90-10', 'compare'],
-  full: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'mixed-90-10', 'sustained', 'custom', 'compare'],
+  quick: ['write-1', 'write-N', 'read-linearizable', 'read-stale', 'read-peek', 'compare'],
+  standard: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'compare'],
+  full: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'sustained', 'custom', 'compare'],
 };
 const KNOWN = new Set([...SUITES.full]);
 
@@ -197,6 +198,8 @@ function scenarioSpec(a: Args, name: string): LoadSpec {
       return baseSpec(a, name, `${a.clients} lease reads in flight`, { readRatio: 1, consistency: 'lease' });
     case 'read-stale':
       return baseSpec(a, name, `${a.clients} stale reads in flight (main-thread LMDB)`, { readRatio: 1, consistency: 'stale' });
+    case 'read-peek':
+      return baseSpec(a, name, 'synchronous stale reads with peek(), one caller', { readRatio: 1, consistency: 'stale', clients: 1, peek: true });
     case 'mixed-90-10':
       return baseSpec(a, name, '90 % linearizable reads, 10 % puts', { readRatio: 0.9 });
     case 'sustained':

@@ -19,6 +19,8 @@ export interface LoadSpec {
   /** Fraction of calls that are reads. */
   readRatio: number;
   consistency: Consistency;
+  /** Stale reads through the synchronous peek() instead of get(). */
+  peek?: boolean;
   /** Operations per write call: 1 = put(), more = batch() of that many puts. */
   batchSize: number;
   seed: number;
@@ -76,7 +78,11 @@ async function drive(cluster: Cluster, spec: LoadSpec, durationMs: number, maxOp
       const isRead = spec.readRatio > 0 && rand() < spec.readRatio;
       const t0 = nowMs();
       try {
-        if (isRead) {
+        if (isRead && spec.peek) {
+          cluster.peek(k);
+          w.ops++;
+          if ((w.ops & 1023) === 0) await new Promise((r) => setImmediate(r)); // let timers and replies run
+        } else if (isRead) {
           await cluster.get(k, { consistency: spec.consistency });
           w.ops++;
         } else if (spec.batchSize <= 1) {

@@ -246,15 +246,32 @@ export class Cluster {
     return v;
   }
 
-  private async staleRead(key: Uint8Array, node: NodeId | undefined): Promise<Value | undefined> {
+  private staleRead(key: Uint8Array, node: NodeId | undefined): Value | undefined | Promise<Value | undefined> {
+    const id = this.staleNode(node);
+    const reader = this.reader(id);
+    if (reader) return reader.get(key);
+    return this.queueRead([key], 'stale', id).then((v) => v[0]);
+  }
+
+  private staleNode(node: NodeId | undefined): NodeId {
     const id = node ?? this.nodes.leader ?? this.nodes.alive()[0]?.id;
     if (id === undefined) throw new ClusterError(ErrorCode.NO_QUORUM, 'no live node to read from');
     const h = this.nodes.get(id);
     if (!h.alive) throw new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${id} is down`);
-    const reader = this.reader(id);
-    if (reader) return reader.get(key);
-    const [v] = await this.queueRead([key], 'stale', id);
-    return v;
+    return id;
+  }
+
+  /**
+   * A stale read, synchronously: `key` as node `node` (default: the leader) has applied it, read from its
+   * LMDB environment on this thread with no round trip and no promise. For the in-process cache use; LMDB
+   * storage only (memory storage lives in the node threads: use get(key, { consistency: 'stale' })).
+   */
+  peek(key: KeyInput, node?: NodeId): Value | undefined {
+    this.checkOpen();
+    const k = toKey(key);
+    if (this.opts.storage !== 'lmdb') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, "peek() needs storage 'lmdb'; use get(key, { consistency: 'stale' })");
+    this.counters.reads++;
+    return this.reader(this.staleNode(node))!.get(k);
   }
 
   private reader(id: NodeId): StateReader | undefined {

@@ -38,6 +38,8 @@ test('values keep their type; delete, cas and atomic batches behave as documente
     assert.equal(await c.get('c'), 'v3');
     assert.equal(await c.get('b'), undefined);
     assert.equal(await c.get('x', { consistency: 'lease' }), '1');
+    assert.equal(c.peek('x', c.leader()!), '1', 'peek() reads the leader synchronously');
+    assert.equal(c.peek('never-written'), undefined);
     await waitFor('stale read on every node', async () => {
       for (const m of c.members()) if ((await c.get('x', { consistency: 'stale', node: m.id })) !== '1') return undefined;
       return true;
