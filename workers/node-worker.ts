@@ -57,7 +57,11 @@ const control: NodeControl = {
 Comlink.expose(control, portEndpoint(init.control));
 
 try {
-  host = await NodeHost.open(init.options, transport, toMain, log);
+  host = await NodeHost.open(init.options, transport, (msg, transfer) => {
+    toMain(msg, transfer);
+    // After a fatal error the host stops itself (storage work in flight completes); then this thread ends.
+    if (msg.t === 'fatal') void host?.whenStopped().then(() => process.exit(1));
+  }, log);
   for (const m of early.splice(0)) host.onMain(m);
   host.start();
 } catch (err) {

@@ -11,6 +11,19 @@ import { portEndpoint } from '../util/comlink-port.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 
 const WORKER_URL = new URL('../../workers/node-worker.js', import.meta.url);
+/** How long a stopping or crashing node may take to finish its storage work before it is terminated. */
+const STOP_GRACE_MS = 5_000;
+/** How long a node may take to open its storage and report ready. */
+const START_TIMEOUT_MS = 30_000;
+
+/** `p`, or after `ms` the error made by `onTimeout` (or just undefined when there is none). */
+function withTimeout<T>(p: Promise<T>, ms: number, onTimeout?: () => Error): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve, reject) => {
+    timer = setTimeout(() => (onTimeout ? reject(onTimeout()) : resolve(undefined)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
 
 export interface NodeHandle {
   id: NodeId;
@@ -60,7 +73,7 @@ export class NodeSet {
   }
 
   /** Start every node with a full mesh of channels. */
-  startAll(options: NodeOptions[]): Promise<void[]> {
+  startAll(options: NodeOptions[]): Promise<unknown> {
     const peers = new Map<NodeId, Array<[NodeId, MessagePort]>>();
     for (const o of options) peers.set(o.id, []);
     for (let i = 0; i < options.length; i++) {
@@ -72,7 +85,8 @@ export class NodeSet {
         peers.get(b)!.push([a, ch.port2]);
       }
     }
-    return Promise.all(options.map((o) => this.spawn(o, peers.get(o.id)!)));
+    const all = Promise.all(options.map((o) => this.spawn(o, peers.get(o.id)!)));
+    return withTimeout(all, START_TIMEOUT_MS, () => new ClusterError(ErrorCode.TIMEOUT, `nodes did not start within ${START_TIMEOUT_MS} ms`));
   }
 
   private spawn(options: NodeOptions, peers: Array<[NodeId, MessagePort]>): Promise<void> {
@@ -108,8 +122,12 @@ export class NodeSet {
       else if (msg.t === 'fatal') {
         h.fatal = msg.error.stack ?? msg.error.message;
         rejectStarted(new ClusterError(ErrorCode.STORAGE, `node ${h.id} failed: ${msg.error.message}`, { cause: msg.error }));
+        // The node stops itself (its storage finishes what is in flight, then it exits); terminate it
+        // only if it does not: killing a thread inside an LMDB transaction leaves the environment's
+        // writer lock held for every later thread of this process.
+        h.worker = undefined;
         this.markDown(h, `fatal: ${msg.error.message}`);
-        void worker.terminate();
+        setTimeout(() => void worker.terminate(), STOP_GRACE_MS).unref();
         return;
       } else if (msg.t === 'state') this.onState(h, msg.role, msg.leader, msg.term);
       this.events.message(h.id, msg);
@@ -197,13 +215,20 @@ export class NodeSet {
     return true;
   }
 
-  /** Terminate the worker abruptly: whatever it had not persisted is lost, as in a process crash. */
+  /**
+   * Crash node `id`: from now on it sends, persists and applies nothing more; whatever it had not
+   * persisted is lost, as in a process crash. The storage transaction in flight, if any, completes (or
+   * not) atomically first, then the worker is terminated: terminating a thread inside an LMDB
+   * transaction would leave the environment's writer lock held for every later thread of this process.
+   */
   async crash(id: NodeId): Promise<void> {
     const h = this.get(id);
     if (!h.alive || !h.worker) return;
     const w = h.worker;
+    const control = h.control;
+    h.worker = undefined; // ignore everything it still says
+    if (control) await withTimeout(control.stop().catch(() => undefined), STOP_GRACE_MS);
     this.markDown(h, 'crashed');
-    h.worker = undefined;
     await w.terminate();
   }
 
@@ -220,7 +245,13 @@ export class NodeSet {
       if (other.alive && other.worker) other.worker.postMessage({ t: 'peer', id, port: ch.port2 } satisfies ToNode, [ch.port2]);
       else ch.port2.close();
     }
-    await this.spawn(h.options, peers);
+    await withTimeout(this.spawn(h.options, peers), START_TIMEOUT_MS, () => {
+      const w = h.worker;
+      h.worker = undefined;
+      this.markDown(h, 'did not start');
+      void w?.terminate();
+      return new ClusterError(ErrorCode.TIMEOUT, `node ${id} did not start within ${START_TIMEOUT_MS} ms`);
+    });
   }
 
   setFaults(id: NodeId, faults: LinkFaults): Promise<void> {
@@ -239,10 +270,7 @@ export class NodeSet {
       [...this.handles.values()].map(async (h) => {
         const w = h.worker;
         if (!w) return;
-        if (h.alive && h.control) {
-          const graceful = h.control.stop().catch(() => undefined);
-          await Promise.race([graceful, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
-        }
+        if (h.alive && h.control) await withTimeout(h.control.stop().catch(() => undefined), timeoutMs);
         h.alive = false;
         this.closeControl(h);
         h.worker = undefined;

@@ -86,6 +86,8 @@ export class NodeHost {
   private readyRound = 0;
   private kickScheduled = false;
   private stopped = false;
+  private stopping = false;
+  private stopDone: Promise<void> = new Promise(() => undefined);
   private role: Role = 'follower';
   private leader: NodeId = 0;
   private term = 0;
@@ -623,12 +625,24 @@ export class NodeHost {
   private fatal(err: unknown): void {
     const e = err as { message?: string; code?: string; stack?: string };
     this.log.error({ node: this.id, err: e.message, code: e.code }, 'node failed');
+    const stopping = this.stop(); // first, so whenStopped() is the real stop when the worker hears of the failure
     this.toMain({ t: 'fatal', id: this.id, error: { message: String(e.message ?? err), ...(e.code ? { code: e.code } : {}), ...(e.stack ? { stack: e.stack } : {}) } });
-    void this.stop();
+    stopping.catch(() => undefined);
+  }
+
+  /** Resolves once stop() has finished (storage closed). */
+  whenStopped(): Promise<void> {
+    return this.stopDone;
   }
 
   async stop(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopping) return this.stopDone;
+    this.stopping = true;
+    this.stopDone = this.doStop();
+    return this.stopDone;
+  }
+
+  private async doStop(): Promise<void> {
     this.stopped = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.sender.close();
