@@ -14,6 +14,7 @@
 // The problem is NP-complete in general, so each key has a step budget (about 5 s and a few
 // hundred MB at the default) and is reported as timed out, never as a verdict, when it runs out.
 
+import { mulberry32u32 } from '../util/random.js';
 import {
   HistoryError,
   HistoryErrorCode,
@@ -231,17 +232,6 @@ interface DeadEnd {
 
 type SearchOutcome = { kind: 'linearizable' } | { kind: 'timedOut' } | DeadEnd;
 
-/** Deterministic 32-bit generator (mulberry32) for Zobrist hash keys: same history, same search. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 const FULL_WORD = 0xffffffff;
 const TWO_POW_32 = 4294967296;
@@ -308,7 +298,7 @@ class RegisterSearch {
     this.prev = new Int32Array(2 * n + 1);
     this.linkEntries();
     this.words = new Uint32Array(Math.ceil(n / 32));
-    const rand = mulberry32(0x5eed ^ n);
+    const rand = mulberry32u32(0x5eed ^ n); // Zobrist hash keys: same history, same search
     this.opZ1 = Uint32Array.from({ length: n }, rand);
     this.opZ2 = Uint32Array.from({ length: n }, rand);
     this.valueZ1 = Uint32Array.from({ length: this.values.length }, rand);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkLinearizable, pairOperations } from '../../src/history/checker.js';
 import { HistoryError, type CasValue, type HistoryEvent, type HistoryFunction, type HistoryValue } from '../../src/history/types.js';
+import { mulberry32 as rng } from '../../src/util/random.js';
 
 // ---- building histories by hand -------------------------------------------------------------
 
@@ -227,17 +228,6 @@ test('rejects histories whose events do not pair up', () => {
 
 // ---- randomized: the search agrees with brute force on small histories ------------------------
 
-/** Seeded PRNG (mulberry32); failures print the seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface SmallOp {
   f: HistoryFunction;

@@ -9,20 +9,10 @@ import { cdfPoints, renderReport } from '../../bench/report/html.js';
 import { renderTable } from '../../bench/report/table.js';
 import type { Results, ScenarioResult, StageSummary } from '../../bench/report/types.js';
 import { writeReport } from '../../bench/report/write.js';
+import { mulberry32 as rng } from '../../src/util/random.js';
 
 // ---- a realistic sample run ------------------------------------------------------------------
 
-/** Seeded PRNG (mulberry32) so the sample is the same every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Log-spaced buckets (8 per decade from 10 µs to 10 s) of a log-normal latency around `medianMs`. */
 function histogram(rand: () => number, ops: number, medianMs: number): Array<[number, number]> {
