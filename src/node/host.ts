@@ -44,8 +44,6 @@ export interface NodeCounters {
   snapshotPoints: number;
   readyRounds: number;
   storageWrites: number;
-  /** Readies whose already-durable committed entries were applied before their fsync. */
-  earlyApplies: number;
   badFrames: number;
 }
 
@@ -101,8 +99,6 @@ export class NodeHost {
   private snapshotRequested = false;
   /** The term and vote known durable: a Ready that changes neither (nor appends) needs no fsync. */
   private durableHardState = { term: 0, vote: 0 };
-  /** The last log index durable in this node's storage. */
-  private persistedLast = 0;
   private readonly pendingProposals = new Map<number, PendingProposal>(); // by log index
   private readonly readsById = new Map<number, Uint8Array[] | null>();
   private readonly readsWaiting: PendingRead[] = [];
@@ -112,7 +108,7 @@ export class NodeHost {
   readonly counters: NodeCounters = {
     proposals: 0, proposedEntries: 0, rejectedProposals: 0, commits: 0, applies: 0, readIndexRequests: 0,
     elections: 0, leaderChanges: 0, snapshotsSent: 0, snapshotsReceived: 0, snapshotPoints: 0, readyRounds: 0,
-    storageWrites: 0, earlyApplies: 0, badFrames: 0,
+    storageWrites: 0, badFrames: 0,
   };
   readonly histograms: NodeHistograms = {
     leaderQueue: new LatencyHistogram(),
@@ -190,7 +186,6 @@ export class NodeHost {
     this.snapshotIndex = initial.snapshot?.index ?? 0;
     this.term = initial.hardState.term;
     this.durableHardState = { term: initial.hardState.term, vote: initial.hardState.vote };
-    this.persistedLast = initial.entries[initial.entries.length - 1]?.index ?? initial.snapshot?.index ?? 0;
     this.transport.onFrame((from, frame) => this.onFrame(from, frame));
     this.log.info({ node: o.id, applied: this.applied, term: this.term, entries: initial.entries.length }, 'node opened');
   }
@@ -327,21 +322,8 @@ export class NodeHost {
     if (rd.snapshot) await this.installSnapshot(rd.snapshot);
     this.receiver.afterReady(this.readyRound);
 
-    let toApply = rd.committedEntries;
+    const toApply = rd.committedEntries;
     const durable = this.needsDurability(rd);
-    if (durable && toApply.length > 0 && toApply[0]!.index <= this.persistedLast) {
-      // Committed entries already on this node's disk need not wait for this Ready's fsync: apply them
-      // first in a transaction of their own (no fsync: a crash replays them from the log), and answer.
-      const cut = toApply.findIndex((e) => e.index > this.persistedLast);
-      const early = cut < 0 ? toApply : toApply.slice(0, cut);
-      toApply = cut < 0 ? [] : toApply.slice(cut);
-      const t0 = nowMs();
-      const res = await this.storage.write({ entries: [], apply: early, durable: false });
-      this.counters.storageWrites++;
-      this.counters.earlyApplies++;
-      if (this.stopped) return;
-      this.onApplied(early, res.applied, t0, nowMs());
-    }
     const persistStart = nowMs();
     const batch = this.writeBatch(rd, toApply, durable);
     let applied: CommandResult[][] = [];
@@ -353,8 +335,6 @@ export class NodeHost {
     }
     if (this.stopped) return;
     const persistEnd = nowMs();
-    const last = rd.entries[rd.entries.length - 1];
-    if (last) this.persistedLast = last.index;
     if (batch && durable) {
       (this.role === 'leader' ? this.histograms.leaderFsync : this.histograms.followerFsync).recordMs(persistEnd - persistStart);
     }
@@ -374,7 +354,8 @@ export class NodeHost {
 
   /**
    * Only new entries and a new term or vote must be on disk before the node goes on; applying, the commit
-   * index and purging are replayed or redone after a crash, so Readies with nothing else skip the fsync.
+   * index and purging are replayed or redone after a crash, so Readies with nothing else are committed
+   * without waiting for the meta page to reach the disk (see WriteBatch.durable).
    */
   private needsDurability(rd: Ready): boolean {
     if (rd.entries.length > 0) return true;
@@ -406,7 +387,6 @@ export class NodeHost {
     this.applied = meta.index;
     this.lastAppliedTerm = meta.term;
     this.snapshotIndex = meta.index;
-    this.persistedLast = meta.index;
     this.nextSnapshotPoint = undefined;
     this.purgeTo = undefined;
     this.log.info({ node: this.id, index: meta.index, term: meta.term }, 'installed snapshot');

@@ -52,9 +52,10 @@ export interface WriteBatch {
   apply: Entry[];
   purgeTo?: LogId;
   /**
-   * Default true: durable when the write returns. false skips the fsync for a batch whose loss a restart
-   * repairs (no new entries and no new term or vote: only applying, the commit index, purging); the next
-   * durable batch makes it durable too.
+   * Default true: durable when the write returns. false, for a batch whose loss a restart repairs (no new
+   * entries and no new term or vote: only applying, the commit index, purging), lets a system crash undo
+   * this batch (never corrupt the store): LMDB skips waiting for the meta page; the next durable batch
+   * makes it durable too.
    */
   durable?: boolean;
 }
