@@ -37,6 +37,13 @@ export function valueBytes(v: Value | null): number {
   return v === null ? 0 : typeof v === 'string' ? v.length * 3 : v.length;
 }
 
+/** A value for an error message; never throws (String() does on objects with a broken toString). */
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === undefined) return String(v);
+  return describe(v);
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
@@ -45,14 +52,14 @@ function describe(v: unknown): string {
 
 export function positiveInt(name: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw invalid(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+    throw invalid(`${name} must be an integer in [${min}, ${max}], got ${show(v)}`);
   }
   return v;
 }
 
 export function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]): T {
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw invalid(`${name} must be one of ${allowed.join(', ')}, got ${String(v)}`);
+    throw invalid(`${name} must be one of ${allowed.join(', ')}, got ${show(v)}`);
   }
   return v as T;
 }
