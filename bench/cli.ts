@@ -16,7 +16,7 @@ import { writeReport } from './report/write.js';
 
 const HELP = `threadraft benchmark: a real in-process Raft cluster, measured.
 
-Usage: npm start                      the standard suite (about 3 minutes)
+Usage: npm start                      the standard suite (2–4 minutes)
        npm run bench -- [options]
 
 Cluster
