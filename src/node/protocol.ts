@@ -38,12 +38,4 @@ export type FromNode =
   | { t: 'fatal'; id: NodeId; error: { message: string; code?: string; stack?: string } }
   | { t: 'stopped'; id: NodeId };
 
-/** Per-link fault injection, applied by the sender. */
-export interface LinkFaults {
-  /** Peers this node cannot reach (partition). */
-  blocked: NodeId[];
-  /** Probability in [0, 1] that a message to a peer is dropped. */
-  dropRate: number;
-  /** Added one-way delay in ms for messages to peers. */
-  delayMs: number;
-}
+export type { LinkFaults } from '../transport/types.js';

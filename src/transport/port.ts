@@ -4,8 +4,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Message, NodeId } from '../raft/types.js';
 import { packCopy, unpackBytes } from '../util/pack.js';
-import type { LinkFaults } from '../node/protocol.js';
-import type { PeerFrame, Transport } from './types.js';
+import type { LinkFaults, PeerFrame, Transport } from './types.js';
 
 export function encodeFrame(frame: PeerFrame): Uint8Array {
   return packCopy(frame); // its own ArrayBuffer: safe to transfer

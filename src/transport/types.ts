@@ -17,3 +17,13 @@ export interface Transport {
   onFrame(handler: (from: NodeId, frame: PeerFrame) => void): void;
   close(): void;
 }
+
+/** Per-link fault injection, applied by the sender. */
+export interface LinkFaults {
+  /** Peers this node cannot reach (partition). */
+  blocked: NodeId[];
+  /** Probability in [0, 1] that a message to a peer is dropped. */
+  dropRate: number;
+  /** Added one-way delay in ms for messages to peers. */
+  delayMs: number;
+}
