@@ -50,7 +50,7 @@ export class MemoryStore implements SyncStore {
   private receiveGen = 0;
   private closed = false;
 
-  constructor(private readonly opts: StoreOptions & StoreTuning) {
+  constructor(opts: StoreOptions & StoreTuning) {
     this.membership = opts.membership;
     this.maxValueBytes = opts.maxValueBytes ?? LIMITS.defaultMaxValueBytes;
     this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
