@@ -1,26 +1,16 @@
 // Encodings shared by the stores, the snapshot format and the pool bridge (msgpackr).
-import { Packr } from 'msgpackr';
 import type { Entry, EntryType, HardState, LogId, Membership } from '../raft/types.js';
 import type { OpResult, Value } from './command.js';
+import { packr, unpackBytes } from '../util/pack.js';
 
-/**
- * One msgpackr instance for everything we persist or send: plain msgpack (no records, no shared
- * structures), so that what is on disk never depends on state kept outside the record. Binary data
- * decodes as a view of the input buffer (no copy).
- */
-export const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: 'number' });
+export { packr, packCopy } from '../util/pack.js';
 
 export function pack(v: unknown): Buffer {
   return packr.pack(v);
 }
 
-/** pack() returns a view of msgpackr's shared buffer: copy it into its own buffer before keeping or transferring it. */
-export function packCopy(v: unknown): Uint8Array {
-  return Uint8Array.prototype.slice.call(packr.pack(v));
-}
-
 export function unpack<T>(b: Uint8Array): T {
-  return packr.unpack(b) as T;
+  return unpackBytes<T>(b);
 }
 
 // ── log keys: big-endian u64 indexes, so LMDB's byte order is index order ──

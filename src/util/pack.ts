@@ -1,6 +1,11 @@
 import { Packr } from 'msgpackr';
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
+/**
+ * One msgpackr instance for everything we persist or send: plain msgpack (no records, no shared
+ * structures), so that what is on disk or on the wire never depends on state kept outside the record.
+ * Binary data decodes as a view of the input buffer (no copy).
+ */
+export const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: 'number' });
 
 /**
  * msgpackr-encode into a buffer of its own. msgpackr's pack() returns a view of a shared buffer, and
