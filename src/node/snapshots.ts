@@ -133,11 +133,25 @@ interface IncomingSession {
   timer: NodeJS.Timeout;
   /** Set once every chunk is stored and the message was stepped into the core. */
   deliveredAtRound: number | undefined;
+  /** The metadata of the snapshot message delivered: take(meta) hands over only a matching stream. */
+  meta: SnapshotMeta | undefined;
+  /** take() handed the staged data to the host for installation. */
+  taken: boolean;
   failed: boolean;
 }
 
 export class SnapshotReceiverSlot {
+  /** The stream being received. */
   private current: IncomingSession | undefined;
+  /**
+   * The stream stepped into the core, until the next Ready installs it (take) or passes it by
+   * (afterReady). A new stream neither aborts it nor touches storage meanwhile: the store stages one
+   * receive at a time, so a new one would supersede the data the core is about to install.
+   */
+  private handover: IncomingSession | undefined;
+  /** Resolves when no hand-over is pending: a new stream's storage work waits on it. */
+  private handoverDone: Promise<void> = Promise.resolve();
+  private endHandover: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -163,6 +177,7 @@ export class SnapshotReceiverSlot {
     // does not know the leader yet accepts the stream; the core still judges the snapshot message.)
     const leader = this.deps.leader();
     if (typeof sid !== 'number' || !Number.isSafeInteger(sid) || (leader !== 0 && from !== leader)) return;
+    if (this.handover && this.handover.from === from && this.handover.sid === sid) return; // duplicate of the delivered one
     if (this.current) {
       if (this.current.from === from && this.current.sid === sid) return; // duplicate
       this.abort(this.current, 'superseded by a newer snapshot', false);
@@ -176,8 +191,11 @@ export class SnapshotReceiverSlot {
       nextSeq: 0,
       timer: setTimeout(() => this.abort(s, 'install timeout', true), this.opts.snapshotInstallTimeoutMs),
       deliveredAtRound: undefined,
+      meta: undefined,
+      taken: false,
       failed: false,
     };
+    s.chain = this.handoverDone;
     this.current = s;
   }
 
@@ -186,10 +204,9 @@ export class SnapshotReceiverSlot {
     if (s.queued >= 2 * WINDOW) return this.abort(s, 'sender ignored the chunk window', true);
     s.nextSeq++;
     s.queued++;
-    s.receiving ??= this.deps.begin();
-    const receiving = s.receiving;
     this.run(s, async () => {
-      await (await receiving).write(data);
+      s.receiving ??= this.deps.begin(); // on the chain: after any pending hand-over
+      await (await s.receiving).write(data);
       s.queued--;
       this.transport.sendFrame(s.from, { k: 'snap-ack', sid: s.sid, from: this.self, seq: seq as number });
     });
@@ -200,6 +217,12 @@ export class SnapshotReceiverSlot {
       if (!s.receiving) throw new Error('snapshot ended before any chunk');
       await s.receiving;
       if (this.current !== s) return;
+      // Complete: from now on only the core decides (within its next Ready), not the install timer.
+      clearTimeout(s.timer);
+      this.current = undefined;
+      this.handover = s;
+      this.handoverDone = new Promise((resolve) => (this.endHandover = resolve));
+      s.meta = typeof msg === 'object' && msg !== null && msg.type === 'snapshot' ? msg.snapshot : undefined;
       s.deliveredAtRound = this.deps.round();
       this.deps.deliver(msg);
     });
@@ -211,20 +234,27 @@ export class SnapshotReceiverSlot {
       .catch((err) => this.abort(s, String(err), true));
   }
 
-  /** The core accepted a snapshot: hand over the staged data for installation. */
+  /** The core accepted snapshot `meta`: hand over the staged data of the stream delivered with that metadata. */
   async take(meta: SnapshotMeta): Promise<Receiving | undefined> {
-    const s = this.current;
-    if (!s || s.deliveredAtRound === undefined || !s.receiving) return undefined;
-    clearTimeout(s.timer);
-    this.current = undefined;
+    const s = this.handover;
+    if (!s || s.failed || s.taken || !s.receiving || !s.meta || s.meta.index !== meta.index || s.meta.term !== meta.term) return undefined;
+    s.taken = true;
     this.log.debug({ node: this.self, from: s.from, index: meta.index }, 'installing received snapshot');
     return s.receiving;
   }
 
-  /** Called after each Ready: a delivered snapshot the core did not install (stale) is discarded. */
+  /**
+   * Called after each Ready (and after its install, if any): the hand-over ends. A delivered snapshot
+   * the core did not install (stale) is discarded; then the next stream may use storage.
+   */
   afterReady(round: number): void {
-    const s = this.current;
-    if (s && s.deliveredAtRound !== undefined && round > s.deliveredAtRound) this.abort(s, 'rejected by the core', false);
+    const s = this.handover;
+    if (!s || (!s.taken && round <= s.deliveredAtRound!)) return;
+    this.handover = undefined;
+    if (!s.taken) this.abort(s, 'rejected by the core', false);
+    const done = this.endHandover;
+    this.endHandover = undefined;
+    void s.chain.then(done, done);
   }
 
   private abort(s: IncomingSession, reason: string, tellSender: boolean): void {
@@ -241,5 +271,8 @@ export class SnapshotReceiverSlot {
   close(): void {
     this.closed = true;
     if (this.current) this.abort(this.current, 'closed', false);
+    if (this.handover && !this.handover.taken) this.abort(this.handover, 'closed', false);
+    this.handover = undefined;
+    this.endHandover?.();
   }
 }
