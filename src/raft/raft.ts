@@ -85,8 +85,13 @@ export class Raft {
   private randomizedElectionTimeout = 0;
   /** Logical clock: ticks since construction. */
   private now = 0;
-  /** After a restart the node does not remember whether a leader holds a lease: it refuses votes for one minimum election timeout. */
-  private bootLease: boolean;
+  /**
+   * The tick (on `now`) at which this node last heard from a leader of its term: the start of its
+   * leader-stickiness promise (§4.2.3), which a leader's lease counts on (§6.4.1). Unlike `leader` and
+   * `electionElapsed` it survives term changes and reset(): a message of a higher term from anyone but
+   * a leader says nothing about whether the leader we acknowledged is still alive and counting on us.
+   */
+  private leaderHeardTick: number | undefined;
 
   private votes = new Map<NodeId, boolean>();
   private progress = new Map<NodeId, Progress>();
@@ -146,7 +151,9 @@ export class Raft {
     this.snapshotMeta = snap === undefined ? undefined : cloneMeta(snap);
     this.term = initial.hardState.term;
     this.vote = initial.hardState.vote;
-    this.bootLease = config.checkQuorum && this.term > 0;
+    // After a restart the node cannot remember whether it underwrote a leader's lease: it behaves as if it
+    // had just heard from one, refusing votes for its first minimum election timeout.
+    this.leaderHeardTick = config.checkQuorum && this.term > 0 ? 0 : undefined;
     this.resetElectionTimer();
     this.prevSoft = { leader: NONE, role: 'follower' };
     this.prevHard = { ...initial.hardState };
@@ -324,7 +331,6 @@ export class Raft {
 
   private tickElection(): void {
     this.electionElapsed++;
-    if (this.bootLease && this.electionElapsed >= this.cfg.electionTimeoutMinTicks) this.bootLease = false;
     if (this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       this.hup(false);
@@ -452,10 +458,15 @@ export class Raft {
     this.stats.lastDropReason = reason;
   }
 
-  /** Leader stickiness: a node that heard from a live leader within the minimum election timeout ignores (pre)votes. */
+  /**
+   * Leader stickiness (§4.2.3, §9.6 disruptive servers): a node that heard from a leader within the minimum
+   * election timeout ignores (pre)votes. A leader's lease (§6.4.1, leaseValid) relies on this promise, so it
+   * is kept on the logical clock from the moment the leader was heard, not on `leader`/`electionElapsed`,
+   * which any higher-term message (a stale rejection, a heartbeat response, a timeout-now) resets.
+   */
   private inLease(): boolean {
     if (this.role === 'leader') return this.cfg.checkQuorum;
-    return this.bootLease || (this.leader !== NONE && this.electionElapsed < this.cfg.electionTimeoutMinTicks);
+    return this.leaderHeardTick !== undefined && this.now - this.leaderHeardTick < this.cfg.electionTimeoutMinTicks;
   }
 
   /** Returns whether the message should still be dispatched. */
@@ -514,6 +525,12 @@ export class Raft {
       (this.vote === NONE && this.leader === NONE) ||
       (m.preVote && m.term > this.term) ||
       (this.cfg.testBreak === 'double-vote' && !m.preVote && this.role === 'follower');
+    // Stickiness holds within our term too: a message of the candidate's term may have moved us to it
+    // (and cleared `leader`) within the lease of the leader we acknowledged (§4.2.3, §6.4.1).
+    if (canVote && this.vote !== m.from && !m.transfer && this.inLease()) {
+      this.stats.votesIgnoredInLease++;
+      return this.drop('vote ignored: leader lease');
+    }
     // §5.4.1: grant only to a candidate whose log is at least as up-to-date as ours.
     const lastTerm = this.log.lastTerm();
     const upToDate = m.lastLogTerm > lastTerm || (m.lastLogTerm === lastTerm && m.lastLogIndex >= this.log.lastIndex);
@@ -547,6 +564,7 @@ export class Raft {
     if (this.role !== 'follower') this.becomeFollower(this.term, m.from);
     this.electionElapsed = 0;
     this.leader = m.from;
+    this.leaderHeardTick = this.now;
     if (m.type === 'append') this.handleAppend(m);
     else if (m.type === 'heartbeat') this.handleHeartbeat(m);
     else this.handleSnapshot(m);

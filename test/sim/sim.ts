@@ -493,7 +493,7 @@ export class Simulation {
         return;
       case 5:
         for (const e of rd.committedEntries) this.apply(n, e);
-        for (const rs of rd.readStates) this.checkRead(rs.id, rs.index);
+        for (const rs of rd.readStates) this.checkRead(n, raft, rs.id, rs.index);
         return;
       case 6:
         return raft.advance(rd);
@@ -652,14 +652,23 @@ export class Simulation {
     }
   }
 
-  /** A read served at `index` must see every write committed before the read was requested. */
-  private checkRead(id: number, index: number): void {
+  /**
+   * A read served at `index` must see every write committed before the read was requested: `index` reaches
+   * that write's index and, in the reader's log, names the same entry (a deposed leader serving a lease read
+   * from a diverged log may well have a high enough index).
+   */
+  private checkRead(n: SimNode, raft: Raft, id: number, index: number): void {
     const min = this.readMin.get(id);
     if (min === undefined) return;
     this.readMin.delete(id);
     this.summary.readsServed++;
     if (index < min) {
       throw new SimViolation('Read Linearizability', `read ${id} served at index ${index} but ${min} was committed before it was requested`, this.stepNo);
+    }
+    const c = this.committed.get(min);
+    const missing = c === undefined ? undefined : this.missingFrom(raft, min, c);
+    if (missing !== undefined) {
+      throw new SimViolation('Read Linearizability', `read ${id} served by node ${n.id} at index ${index}: committed entry ${min} ${missing} in its log`, this.stepNo);
     }
   }
 
