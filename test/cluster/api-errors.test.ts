@@ -1,0 +1,135 @@
+// The error codes TIMEOUT, NO_QUORUM, NODE_UNAVAILABLE and STORAGE provoked through the public API, and
+// direct tests of transferLeadership and setLinkFaults (chaos runs them but swallows their failures).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, ClusterError, ErrorCode, type NodeId } from '../../src/index.js';
+import { withCluster, withTempDir } from './helpers.js';
+
+function isCode(code: ErrorCode): (e: unknown) => boolean {
+  return (e: unknown) => {
+    assert.ok(e instanceof ClusterError, `a ClusterError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    return true;
+  };
+}
+
+function followers(c: Cluster): NodeId[] {
+  const leader = c.leader();
+  return c.members().filter((m) => m.alive && m.id !== leader).map((m) => m.id);
+}
+
+test('NODE_UNAVAILABLE for a crashed or unknown node; NO_QUORUM when a majority is down; writes again once it is back', { timeout: 60_000 }, async () => {
+  await withCluster({ nodes: 3, requestTimeoutMs: 1000 }, async (c) => {
+    await c.put('k', 'v1');
+    const [down] = followers(c);
+    await c.crash(down!);
+    await assert.rejects(c.get('k', { consistency: 'stale', node: down! }), isCode(ErrorCode.NODE_UNAVAILABLE));
+    await assert.rejects(c.get('k', { consistency: 'stale', node: 99 }), isCode(ErrorCode.NODE_UNAVAILABLE));
+    assert.throws(() => c.peek('k', down!), isCode(ErrorCode.NODE_UNAVAILABLE));
+    await assert.rejects(c.transferLeadership(down!), isCode(ErrorCode.NODE_UNAVAILABLE));
+    await assert.rejects(c.snapshot(down!), isCode(ErrorCode.NODE_UNAVAILABLE));
+    await c.put('k', 'v2'); // two of three: still a quorum
+
+    const leader = c.leader()!;
+    await c.crash(leader); // one node of three left: no leader can be elected
+    assert.equal(c.leader(), undefined);
+    await assert.rejects(c.put('k', 'v3'), isCode(ErrorCode.NO_QUORUM));
+    await assert.rejects(c.get('k'), isCode(ErrorCode.NO_QUORUM));
+    await assert.rejects(c.get('k', { consistency: 'lease' }), isCode(ErrorCode.NO_QUORUM));
+
+    await c.restart(down!);
+    await c.waitForLeader(10_000);
+    const v = await c.get('k');
+    assert.ok(v === 'v2' || v === 'v3', `the acknowledged write or the later one of unknown outcome, got ${String(v)}`);
+  });
+});
+
+test('TIMEOUT while a leader is known but cannot commit; dropRate 1 on one follower leaves the other to commit', { timeout: 60_000 }, async () => {
+  // The 'seed' timing (election timeout 1.5–3 s): the leader keeps leading (check-quorum) well past the 600 ms deadline.
+  await withCluster({ nodes: 3, timing: 'seed', requestTimeoutMs: 600 }, async (c) => {
+    await c.put('a', '1');
+    const leader = c.leader()!;
+    const [mute, other] = followers(c);
+    await c.setLinkFaults({ dropRate: 1, nodes: [mute!] }); // every message node `mute` sends is dropped
+    await c.put('b', '2'); // leader + `other`
+    assert.equal(await c.get('b'), '2');
+
+    await c.crash(other!); // left: the leader and a follower whose acknowledgements never arrive
+    await assert.rejects(c.put('c', '3'), isCode(ErrorCode.TIMEOUT));
+    assert.equal(c.leader(), leader, 'the leader was known all along (TIMEOUT, not NO_QUORUM)');
+
+    await c.setLinkFaults({ nodes: [mute!] }); // clear: the follower's acknowledgements arrive again
+    await c.put('d', '4');
+    assert.equal(await c.get('d'), '4');
+  });
+});
+
+test('STORAGE when a node cannot open its store (its directory is held by another live process)', { timeout: 60_000 }, async () => {
+  // (A corrupt data.mdb would be the other honest way, but LMDB answers one with SIGSEGV, which takes the
+  // whole process down, test runner included: measured with 64 KiB of 0xab.)
+  await withTempDir(async (dir) => {
+    mkdirSync(join(dir, 'node-2'), { recursive: true });
+    writeFileSync(join(dir, 'node-2', 'threadraft.lock'), `${process.ppid}\n`); // the test runner: alive, not us
+    await assert.rejects(Cluster.start({ dir, nodes: 3 }), (e: unknown) => {
+      isCode(ErrorCode.STORAGE)(e);
+      assert.match((e as Error).message, /node 2/);
+      return true;
+    });
+    // Once the other process lets go, the same directory starts.
+    rmSync(join(dir, 'node-2', 'threadraft.lock'));
+    const c = await Cluster.start({ dir, nodes: 3 });
+    try {
+      await c.put('k', 'v');
+      assert.equal(await c.get('k'), 'v');
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+test('transferLeadership to each follower in turn: the leader moves there and writes continue', { timeout: 60_000 }, async () => {
+  await withCluster({ nodes: 3 }, async (c) => {
+    await c.put('x', 'start');
+    const first = c.leader()!;
+    const order = [...followers(c), first];
+    for (const target of order) {
+      await c.transferLeadership(target);
+      assert.equal(c.leader(), target);
+      const status = await c.status();
+      assert.equal(status.find((s) => s.id === target)?.role, 'leader', `node ${target} reports itself leader`);
+      await c.put('x', `led-by-${target}`);
+      assert.equal(await c.get('x'), `led-by-${target}`);
+    }
+  });
+});
+
+test('setLinkFaults: a link delay holds writes back by at least the delay; clearing it restores; invalid faults are rejected', { timeout: 60_000 }, async () => {
+  await withCluster({ nodes: 3 }, async (c) => {
+    await c.put('w', '0');
+    const delayMs = 150;
+    await c.setLinkFaults({ delayMs });
+    // A commit needs the leader's append to reach a follower and its acknowledgement to come back: two delayed hops.
+    for (let i = 1; i <= 3; i++) {
+      const t0 = performance.now();
+      await c.put('w', String(i));
+      const took = performance.now() - t0;
+      assert.ok(took >= delayMs, `write ${i} took ${took.toFixed(1)} ms with a ${delayMs} ms link delay`);
+    }
+    await c.setLinkFaults({});
+    await c.put('w', 'after');
+    assert.equal(await c.get('w'), 'after');
+
+    const invalid = isCode(ErrorCode.INVALID_ARGUMENT);
+    await assert.rejects(c.setLinkFaults({ dropRate: 1.5 }), invalid);
+    await assert.rejects(c.setLinkFaults({ dropRate: -0.1 }), invalid);
+    await assert.rejects(c.setLinkFaults({ dropRate: Number.NaN }), invalid);
+    await assert.rejects(c.setLinkFaults({ dropRate: '0.5' as unknown as number }), invalid);
+    await assert.rejects(c.setLinkFaults({ delayMs: -1 }), invalid);
+    await assert.rejects(c.setLinkFaults({ delayMs: 1.5 }), invalid);
+    await assert.rejects(c.setLinkFaults({ delayMs: 60_001 }), invalid);
+    await c.put('w', 'end');
+    assert.equal(await c.get('w'), 'end');
+  });
+});
