@@ -42,6 +42,8 @@ export interface NodeOptions {
   maxInflightBytes: number;
   maxMsgBytes: number;
   maxApplyBytes: number;
+  /** Readies whose storage writes may be in flight at once (asynchronous storage writes; 1 = the classic loop). */
+  maxOutstandingReadies: number;
   maxValueBytes: number;
   /** Record per-stage timestamps of the write path (small cost; see docs/profiling.md). */
   instrument: boolean;
@@ -61,5 +63,6 @@ export const NODE_DEFAULTS = {
   maxInflightBytes: 16 * 1024 * 1024,
   maxMsgBytes: 1024 * 1024,
   maxApplyBytes: 8 * 1024 * 1024,
+  maxOutstandingReadies: 4,
   maxValueBytes: 1024 * 1024,
 } as const;

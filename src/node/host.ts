@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { Raft } from '../raft/index.js';
 import type { Entry, InitialState, LogId, Message, NodeId, RaftConfig, Ready, Role, SnapshotMeta } from '../raft/types.js';
 import { openNodeStorage, type NodeStorage } from '../adaptor/index.js';
-import type { WriteBatch } from '../storage/types.js';
+import type { WriteBatch, WriteBatchResult } from '../storage/types.js';
 import type { CommandResult, Value } from '../storage/command.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
@@ -28,6 +28,16 @@ interface PendingRead {
   id: number;
   index: number;
   keys: Uint8Array[] | null;
+}
+
+/** A Ready handed out whose storage write is in flight; finished in hand-out order. */
+interface InFlightReady {
+  rd: Ready;
+  durable: boolean;
+  hasBatch: boolean;
+  persistStart: number;
+  done: boolean;
+  result: WriteBatchResult | undefined;
 }
 
 export interface NodeCounters {
@@ -74,11 +84,16 @@ function termAt(initial: InitialState, index: number): number {
   return 0;
 }
 
+/** Bound of the ticks one tickByClock() catches up, in maximum election timeouts. */
+const MAX_CATCH_UP_ELECTION_TIMEOUTS = 3;
+
 export class NodeHost {
   readonly id: NodeId;
   private core!: Raft;
   private storage!: NodeStorage;
   private tickTimer: NodeJS.Timeout | undefined;
+  /** performance.now() up to which elapsed time has been turned into core ticks (see tickByClock). */
+  private tickedUntilMs = 0;
   private driving = false;
   /** Counts core.ready() calls: a snapshot stepped in during round r is installed by a Ready of round > r. */
   private readyRound = 0;
@@ -99,6 +114,9 @@ export class NodeHost {
   private snapshotRequested = false;
   /** The term and vote known durable: a Ready that changes neither (nor appends) needs no fsync. */
   private durableHardState = { term: 0, vote: 0 };
+  /** Readies whose storage writes are in flight, oldest first (asynchronous storage writes). */
+  private readonly inflight: InFlightReady[] = [];
+  private drained: (() => void) | undefined;
   private readonly pendingProposals = new Map<number, PendingProposal>(); // by log index
   private readonly readsById = new Map<number, Uint8Array[] | null>();
   private readonly readsWaiting: PendingRead[] = [];
@@ -178,6 +196,7 @@ export class NodeHost {
       maxInflightBytes: o.maxInflightBytes,
       maxMsgBytes: o.maxMsgBytes,
       maxApplyBytes: o.maxApplyBytes,
+      maxOutstandingReadies: o.maxOutstandingReadies,
       random: (n) => Math.floor(rand() * n),
     };
     this.core = new Raft(config, initial);
@@ -191,11 +210,26 @@ export class NodeHost {
   }
 
   start(): void {
-    this.tickTimer = setInterval(() => {
-      this.core.tick();
-      this.kick();
-    }, this.opts.timing.tickMs);
+    this.tickedUntilMs = performance.now();
+    this.tickTimer = setInterval(() => this.tickByClock(), this.opts.timing.tickMs);
     this.toMain({ t: 'ready', id: this.id });
+    this.kick();
+  }
+
+  /**
+   * Ticks the core once per whole tickMs of monotonic time elapsed. A setInterval drops the callbacks an
+   * event-loop stall swallows, and a leader's lease (§6.4.1) is counted in ticks: a stalled leader would keep
+   * it for longer in real time than its followers' election timeouts. Catch-up is bounded to a few election
+   * timeouts (more than any lease or check-quorum interval); the rest is dropped, which only makes this node
+   * wait longer before voting, never shorter.
+   */
+  private tickByClock(): void {
+    const t = this.opts.timing;
+    const due = Math.floor((performance.now() - this.tickedUntilMs) / t.tickMs);
+    if (due <= 0) return;
+    this.tickedUntilMs += due * t.tickMs;
+    const ticks = Math.min(due, MAX_CATCH_UP_ELECTION_TIMEOUTS * t.electionTimeoutMaxTicks);
+    for (let i = 0; i < ticks; i++) this.core.tick();
     this.kick();
   }
 
@@ -299,13 +333,28 @@ export class NodeHost {
     });
   }
 
+  /**
+   * Hand out Readies while the core has them and fewer than maxOutstandingReadies are in flight: while the pool
+   * syncs one Ready, this thread keeps stepping and starts the next (etcd's AsyncStorageWrites). Writes run in
+   * order on the storage thread; each Ready is finished (acknowledgements sent, clients answered, advance())
+   * only once its own write and every earlier one completed.
+   */
   private async drive(): Promise<void> {
     if (this.driving) return;
     this.driving = true;
     try {
       while (!this.stopped && this.core.hasReady()) {
         this.readyRound++;
-        await this.handleReady(this.core.ready());
+        const rd = this.core.ready();
+        if (rd.snapshot) {
+          // Installing replaces the state machine and the log: every earlier write must be done first.
+          this.sendMessages(rd.messages);
+          rd.messages = [];
+          await this.drainWrites();
+          if (this.stopped) return;
+          await this.installSnapshot(rd.snapshot);
+        }
+        this.startReady(rd);
       }
     } catch (err) {
       this.fatal(err);
@@ -314,33 +363,63 @@ export class NodeHost {
     }
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
+  /** The first half of a Ready: send what needs no persistence, start its storage write. */
+  private startReady(rd: Ready): void {
     this.counters.readyRounds++;
     if (rd.softState) this.onSoftState(rd.softState.role, rd.softState.leader);
     if (rd.hardState) this.term = rd.hardState.term;
     this.sendMessages(rd.messages);
-    if (rd.snapshot) await this.installSnapshot(rd.snapshot);
     this.receiver.afterReady(this.readyRound);
-
-    const toApply = rd.committedEntries;
     const durable = this.needsDurability(rd);
-    const persistStart = nowMs();
-    const batch = this.writeBatch(rd, toApply, durable);
-    let applied: CommandResult[][] = [];
-    if (batch) {
-      const res = await this.storage.write(batch);
-      this.counters.storageWrites++;
-      applied = res.applied;
-      if (res.appliedState.lastApplied) this.lastAppliedTerm = res.appliedState.lastApplied.term;
+    const batch = this.writeBatch(rd, rd.committedEntries, durable);
+    const f: InFlightReady = { rd, durable, hasBatch: batch !== undefined, persistStart: nowMs(), done: batch === undefined, result: undefined };
+    this.inflight.push(f);
+    if (!batch) return this.finishReadies();
+    this.storage.write(batch).then(
+      (res) => {
+        f.result = res;
+        f.done = true;
+        this.finishReadies();
+      },
+      (err: unknown) => this.fatal(err),
+    );
+  }
+
+  /** Finish every Ready at the head of the queue whose write completed, in hand-out order. */
+  private finishReadies(): void {
+    try {
+      while (!this.stopped && this.inflight[0]?.done) this.finishReady(this.inflight.shift()!);
+    } catch (err) {
+      this.fatal(err);
+      return;
     }
-    if (this.stopped) return;
+    if (this.inflight.length === 0 && this.drained) {
+      const d = this.drained;
+      this.drained = undefined;
+      d();
+    }
+    this.kick();
+  }
+
+  private drainWrites(): Promise<void> {
+    if (this.inflight.length === 0 || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drained = resolve;
+    });
+  }
+
+  /** The second half: the Ready is durable (and applied): acknowledge, answer clients and reads, advance. */
+  private finishReady(f: InFlightReady): void {
+    const { rd, result } = f;
+    this.counters.storageWrites += f.hasBatch ? 1 : 0;
+    if (result?.appliedState.lastApplied) this.lastAppliedTerm = result.appliedState.lastApplied.term;
     const persistEnd = nowMs();
-    if (batch && durable) {
-      (this.role === 'leader' ? this.histograms.leaderFsync : this.histograms.followerFsync).recordMs(persistEnd - persistStart);
+    if (f.hasBatch && f.durable) {
+      (this.role === 'leader' ? this.histograms.leaderFsync : this.histograms.followerFsync).recordMs(persistEnd - f.persistStart);
     }
     this.sendMessages(rd.persistedMessages);
-    if (this.opts.instrument && this.role === 'leader') this.markPersisted(rd.entries, persistStart, persistEnd);
-    this.onApplied(toApply, applied, persistStart, persistEnd);
+    if (this.opts.instrument && this.role === 'leader') this.markPersisted(rd.entries, f.persistStart, persistEnd);
+    this.onApplied(rd.committedEntries, result?.applied ?? [], f.persistStart, persistEnd);
     for (const rs of rd.readStates) {
       const keys = this.readsById.get(rs.id);
       if (keys === undefined) continue;
@@ -629,7 +708,16 @@ export class NodeHost {
     this.receiver.close();
     this.transport.close();
     // Let an in-flight storage write finish before closing the environment.
-    for (let i = 0; i < 500 && this.driving; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && (this.driving || this.inflight.some((f) => !f.done)); i++) await new Promise((r) => setTimeout(r, 10));
+    this.drained?.();
     await this.storage.close();
+  }
+
+  /** Test-only: block this node's thread for `ms` (a busy loop), as a long GC pause or a stuck handler would. */
+  stallForTest(ms: number): void {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      // busy: no timer, message or I/O callback of this thread runs meanwhile
+    }
   }
 }

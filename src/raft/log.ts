@@ -18,6 +18,13 @@ export class RaftLog {
   applied: number;
   /** The host persisted the log up to here (told by advance()). */
   stabled: number;
+  /**
+   * Entries up to here were handed out in a Ready for persisting (stabled <= handedOut): with several Readies
+   * in flight (asynchronous storage writes), a new Ready carries only what no earlier one did.
+   */
+  handedOut: number;
+  /** Committed entries up to here were handed out in a Ready for applying (applied <= applying <= commit). */
+  applying: number;
 
   constructor(snapshotIndex: number, snapshotTerm: number, entries: readonly Entry[], commit: number, applied: number) {
     this.snapshotIndex = snapshotIndex;
@@ -26,10 +33,14 @@ export class RaftLog {
     this.commit = 0;
     this.applied = 0;
     this.stabled = snapshotIndex;
+    this.handedOut = snapshotIndex;
+    this.applying = 0;
     if (entries.length > 0) this.appendContiguous(entries);
     this.stabled = this.lastIndex;
+    this.handedOut = this.lastIndex;
     this.commit = commit;
     this.applied = applied;
+    this.applying = applied;
     this.checkInvariants();
   }
 
@@ -108,6 +119,7 @@ export class RaftLog {
       this.entries.length = first.index - this.snapshotIndex - 1;
       // The host truncates its stored log at ents[0].index too; those entries must be persisted again.
       this.stabled = Math.min(this.stabled, first.index - 1);
+      this.handedOut = Math.min(this.handedOut, first.index - 1);
     }
     this.appendContiguous(ents);
   }
@@ -164,15 +176,23 @@ export class RaftLog {
     }
   }
 
-  /** Entries the host has not persisted yet. */
+  /** Entries not yet handed out for persisting. */
   unstableEntries(): Entry[] {
-    const from = Math.max(this.stabled, this.snapshotIndex) + 1;
+    const from = Math.max(this.handedOut, this.snapshotIndex) + 1;
     return from > this.lastIndex ? [] : this.slice(from, this.lastIndex);
   }
 
-  /** Committed entries not yet applied, at most maxBytes of data (at least one entry). */
+  /** A Ready took `entries` to persist and `committed` to apply: the next Ready starts after them. */
+  handOut(entries: readonly Entry[], committed: readonly Entry[]): void {
+    const lastEntry = entries[entries.length - 1];
+    if (lastEntry !== undefined) this.handedOut = Math.max(this.handedOut, lastEntry.index);
+    const lastCommitted = committed[committed.length - 1];
+    if (lastCommitted !== undefined) this.applying = Math.max(this.applying, lastCommitted.index);
+  }
+
+  /** Committed entries not yet handed out for applying, at most maxBytes of data (at least one entry). */
   nextCommittedEntries(maxBytes: number): Entry[] {
-    const from = Math.max(this.applied, this.snapshotIndex) + 1;
+    const from = Math.max(this.applying, this.snapshotIndex) + 1;
     if (from > this.commit) return [];
     const out: Entry[] = [];
     let bytes = 0;
@@ -187,7 +207,7 @@ export class RaftLog {
   }
 
   hasNextCommittedEntries(): boolean {
-    return Math.max(this.applied, this.snapshotIndex) < this.commit;
+    return Math.max(this.applying, this.snapshotIndex) < this.commit;
   }
 
   /** The state machine covers everything up to `index`: drop those entries (log compaction, §7). */
@@ -208,6 +228,7 @@ export class RaftLog {
     this.snapshotTerm = term;
     this.commit = index;
     this.stabled = Math.min(this.stabled, index);
+    this.handedOut = Math.min(this.handedOut, index);
   }
 
   checkInvariants(): void {
@@ -215,6 +236,8 @@ export class RaftLog {
     assert(this.applied <= this.commit, () => `applied ${this.applied} > commit ${this.commit}`);
     assert(this.snapshotIndex <= this.commit, () => `snapshotIndex ${this.snapshotIndex} > commit ${this.commit}`);
     assert(this.stabled <= this.lastIndex, () => `stabled ${this.stabled} > lastIndex ${this.lastIndex}`);
+    assert(this.handedOut <= this.lastIndex, () => `handedOut ${this.handedOut} > lastIndex ${this.lastIndex}`);
+    assert(this.applying <= this.commit, () => `applying ${this.applying} > commit ${this.commit}`);
     const first = this.entries[0];
     assert(first === undefined || first.index === this.snapshotIndex + 1, 'first entry does not follow the snapshot');
     const last = this.entries[this.entries.length - 1];

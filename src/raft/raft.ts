@@ -118,7 +118,9 @@ export class Raft {
 
   private prevSoft: SoftState;
   private prevHard: HardState;
-  private outstanding: Ready | undefined;
+  /** Readies handed out and not yet advanced, oldest first (more than one only with asynchronous storage writes). */
+  private outstanding: Ready[] = [];
+  private readonly maxOutstanding: number;
 
   readonly stats: RaftStats = {
     droppedMessages: 0,
@@ -139,6 +141,7 @@ export class Raft {
   constructor(config: RaftConfig, initial: InitialState) {
     checkConfig(config);
     this.cfg = config;
+    this.maxOutstanding = config.maxOutstandingReadies ?? 1;
     this.id = config.id;
     this.voters = [...config.voters].sort((a, b) => a - b);
     this.voterSet = new Set(this.voters);
@@ -223,7 +226,7 @@ export class Raft {
   }
 
   hasReady(): boolean {
-    if (this.outstanding !== undefined) return false;
+    if (this.outstanding.length >= this.maxOutstanding) return false;
     return (
       this.roundNeeded ||
       this.softChanged() ||
@@ -238,7 +241,7 @@ export class Raft {
   }
 
   ready(): Ready {
-    assert(this.outstanding === undefined, 'ready() called again before advance()');
+    assert(this.outstanding.length < this.maxOutstanding, 'ready() called with maxOutstandingReadies not yet advanced');
     // Every read queued since the last Ready shares one heartbeat round (§6.4 batching).
     if (this.roundNeeded && this.role === 'leader') this.bcastHeartbeat();
     this.roundNeeded = false;
@@ -254,19 +257,24 @@ export class Raft {
       persistedMessages: this.persistedMsgs,
       readStates: this.readStates,
     };
+    this.log.handOut(rd.entries, rd.committedEntries);
     this.prevSoft = soft;
     this.prevHard = hard;
     this.snapshotToInstall = undefined;
     this.msgs = [];
     this.persistedMsgs = [];
     this.readStates = [];
-    this.outstanding = rd;
+    this.outstanding.push(rd);
     return rd;
   }
 
+  /**
+   * The host persisted and applied `rd`. With several Readies outstanding (asynchronous storage writes), they are
+   * advanced in the order they were handed out: storage writes complete in that order.
+   */
   advance(rd: Ready): void {
-    assert(rd === this.outstanding, 'advance() with a Ready that is not the outstanding one');
-    this.outstanding = undefined;
+    assert(rd === this.outstanding[0], 'advance() with a Ready that is not the oldest outstanding one');
+    this.outstanding.shift();
     if (rd.snapshot !== undefined) {
       this.log.stabled = Math.max(this.log.stabled, Math.min(rd.snapshot.index, this.log.lastIndex));
       this.log.applied = Math.max(this.log.applied, rd.snapshot.index);
@@ -278,6 +286,7 @@ export class Raft {
       assert(first !== undefined && first.index <= this.log.applied + 1, 'applied entries not contiguous');
       this.log.applied = Math.max(this.log.applied, lastApplied.index);
     }
+    this.log.applying = Math.max(this.log.applying, this.log.applied);
     // The leader counts its own entries toward the quorum only now that they are durable.
     if (this.role === 'leader' && this.maybeCommit()) this.bcastAppend(true);
     this.checkInvariants();
@@ -902,4 +911,5 @@ function checkConfig(c: RaftConfig): void {
   assert(c.electionTimeoutMinTicks < c.electionTimeoutMaxTicks, 'electionTimeoutMinTicks must be below electionTimeoutMaxTicks');
   assert(pos(c.maxInflightMsgs) && pos(c.maxInflightBytes), 'inflight bounds must be positive');
   assert(pos(c.maxMsgBytes) && pos(c.maxApplyBytes), 'message and apply bounds must be positive');
+  assert(c.maxOutstandingReadies === undefined || pos(c.maxOutstandingReadies), 'maxOutstandingReadies must be positive');
 }

@@ -195,6 +195,13 @@ export interface RaftConfig {
   maxMsgBytes: number;
   /** Upper bound of committedEntries bytes per Ready (at least one entry). */
   maxApplyBytes: number;
+  /**
+   * Readies that may be handed out before the oldest is advanced: 1 is the classic loop (persist, then ask
+   * again); more lets the host step and hand out the next Ready while earlier storage writes are in flight
+   * (etcd's AsyncStorageWrites). Acknowledgements and the leader's own vote toward commit still wait for
+   * advance(), which must follow the order the Readies were handed out. Default 1.
+   */
+  maxOutstandingReadies?: number;
   /** Injected randomness: returns an integer in [0, n). Must be deterministic in the simulation. */
   random: (n: number) => number;
   /** Test-only: break one safety rule so the simulator can show it catches the violation. */
