@@ -15,26 +15,51 @@ export const STAGES = [
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** One write's stages and its total, in ms (test-only, see keepSamplesForTest). */
+export interface WriteSample {
+  stagesMs: Record<Stage, number>;
+  totalMs: number;
+}
+
 export class WriteProfile {
   readonly stages: Record<Stage, LatencyHistogram>;
   readonly total = new LatencyHistogram();
   profiled = 0;
+  private samples: WriteSample[] | undefined;
+  private maxSamples = 0;
 
   constructor() {
     this.stages = Object.fromEntries(STAGES.map((s) => [s, new LatencyHistogram()])) as Record<Stage, LatencyHistogram>;
   }
 
   record(enqueued: number, sent: number, t: StageTimes, reply: number): void {
-    const s = this.stages;
-    s.queue.recordMs(sent - enqueued);
-    s.toLeader.recordMs(t.received - sent);
-    s.leaderQueue.recordMs(t.persistStart - t.received);
-    s.leaderFsync.recordMs(t.persistEnd - t.persistStart);
-    s.replication.recordMs(t.committed - t.persistEnd);
-    s.apply.recordMs(t.applied - t.committed);
-    s.reply.recordMs(reply - t.applied);
+    const ms: Record<Stage, number> = {
+      queue: sent - enqueued,
+      toLeader: t.received - sent,
+      leaderQueue: t.persistStart - t.received,
+      leaderFsync: t.persistEnd - t.persistStart,
+      replication: t.committed - t.persistEnd,
+      apply: t.applied - t.committed,
+      reply: reply - t.applied,
+    };
+    for (const s of STAGES) this.stages[s].recordMs(ms[s]);
     this.total.recordMs(reply - enqueued);
     this.profiled++;
+    if (this.samples !== undefined && this.samples.length < this.maxSamples) this.samples.push({ stagesMs: ms, totalMs: reply - enqueued });
+  }
+
+  /**
+   * Test-only: keep the unrounded breakdown of the next `max` profiled writes (the histograms clamp and
+   * round, which would hide a negative stage or stages that do not add up to the total).
+   */
+  keepSamplesForTest(max: number): void {
+    this.samples = [];
+    this.maxSamples = max;
+  }
+
+  /** Test-only: the writes kept since keepSamplesForTest(). */
+  samplesForTest(): readonly WriteSample[] {
+    return this.samples ?? [];
   }
 
   summary(): { stages: Record<Stage, LatencySummaryMs>; total: LatencySummaryMs; stageSumP50Ms: number } {
