@@ -80,7 +80,8 @@ interface SimNode {
   storage: Storage;
   /** Durable, like an LMDB state machine: applied entries survive a crash. */
   sm: SmState;
-  pending: { rd: Ready; stage: number } | undefined;
+  /** Readies handed out whose host stages are not all done, oldest first (several with asynchronous storage writes). */
+  pending: Array<{ rd: Ready; stage: number }>;
   /** Snapshot data streamed beside a snapshot message, awaiting installation (keyed index:term). */
   incoming: Map<string, SmState>;
   /** Highest commit index already registered as committed. */
@@ -149,6 +150,8 @@ export class Simulation {
       maxInflightBytes: 16 + r.int(64),
       maxMsgBytes: 8 + r.int(32),
       maxApplyBytes: 8 + r.int(32),
+      // Asynchronous storage writes (the host's default): up to this many Readies in flight at once.
+      maxOutstandingReadies: 1 + r.int(4),
       ...(opts.testBreak === undefined ? {} : { testBreak: opts.testBreak }),
       ...opts.overrides,
     };
@@ -184,7 +187,7 @@ export class Simulation {
         raft: undefined,
         storage: { hardState: { term: 0, vote: 0, commit: 0 }, snapshot: undefined, entries: [] },
         sm: { index: 0, term: 0, hash: 0 },
-        pending: undefined,
+        pending: [],
         incoming: new Map(),
         commitChecked: 0,
         leaderMark: undefined,
@@ -239,7 +242,7 @@ export class Simulation {
     if (node.raft === undefined) return;
     this.collectStats(node.raft);
     node.raft = undefined;
-    node.pending = undefined;
+    node.pending = [];
     node.incoming.clear();
     this.summary.faults.crashes++;
   }
@@ -393,7 +396,7 @@ export class Simulation {
 
   private compactSome(): void {
     const n = this.rng.pick(this.alive());
-    if (n?.raft === undefined || n.pending !== undefined) return;
+    if (n?.raft === undefined || n.pending.length > 0) return;
     const snapIndex = n.raft.log.snapshotIndex;
     if (n.sm.index - snapIndex < 5) return;
     const meta: SnapshotMeta = { index: n.sm.index, term: n.sm.term, membership: { voters: [...this.ids] } };
@@ -431,7 +434,7 @@ export class Simulation {
 
   /** A crash between any two steps of the host's Ready loop loses everything after it. */
   private crashMidReady(): void {
-    const n = this.rng.pick(this.alive().filter((x) => x.pending !== undefined));
+    const n = this.rng.pick(this.alive().filter((x) => x.pending.length > 0));
     if (n === undefined) return;
     this.runStages(n, 1 + this.rng.int(5));
     this.crash(n);
@@ -444,12 +447,13 @@ export class Simulation {
   private processReadies(asyncChance: number): void {
     for (const n of this.nodes) {
       for (let round = 0; round < 4 && n.raft !== undefined; round++) {
-        if (n.pending !== undefined) {
+        const canTake = n.raft.hasReady();
+        if (n.pending.length > 0 && (!canTake || this.rng.chance(0.5))) {
           if (this.rng.chance(asyncChance)) break;
           this.runStages(n, 6);
           continue;
         }
-        if (!n.raft.hasReady()) break;
+        if (!canTake) break;
         this.takeReady(n);
       }
     }
@@ -460,20 +464,22 @@ export class Simulation {
     if (raft === undefined) return;
     const rd = raft.ready();
     this.checkLogMatching(n, rd.entries);
-    n.pending = { rd, stage: 0 };
+    // As the host does: installing a snapshot waits until every earlier storage write is done.
+    if (rd.snapshot !== undefined) while (n.pending.length > 0 && n.raft !== undefined) this.runStages(n, 6);
+    n.pending.push({ rd, stage: 0 });
     // Stage 0: leader appends/heartbeats/snapshots/timeout-now may leave before persistence (§10.2.1).
     for (const m of rd.messages) this.send(n, m, true);
   }
 
   /** Runs the pending Ready's stages up to and including `upto` (1 snapshot, 2 entries, 3 hard state, 4 persisted messages, 5 apply, 6 advance). */
   private runStages(n: SimNode, upto: number): void {
-    const p = n.pending;
+    const p = n.pending[0];
     if (p === undefined) return;
     while (p.stage < upto && n.raft !== undefined) {
       p.stage++;
       this.runStage(n, p.rd, p.stage);
     }
-    if (p.stage >= 6) n.pending = undefined;
+    if (p.stage >= 6 && n.pending[0] === p) n.pending.shift();
   }
 
   private runStage(n: SimNode, rd: Ready, stage: number): void {
@@ -703,7 +709,7 @@ export class Simulation {
         return;
       }
     }
-    const states = this.nodes.map((n) => JSON.stringify({ ...n.raft?.status(), sm: n.sm.index, pending: n.pending?.stage }));
+    const states = this.nodes.map((n) => JSON.stringify({ ...n.raft?.status(), sm: n.sm.index, pending: n.pending.map((p) => p.stage) }));
     throw new SimViolation('Liveness', `no proposal committed on all nodes within ${boundTicks} ticks after healing; nodes: ${states.join(' ')}`, this.stepNo);
   }
 
