@@ -1,5 +1,7 @@
-// An LRU cache of recent log entries in front of tryGetLogEntries (the leader re-reads what it just
-// appended to replicate it), bounded in entries and in bytes, kept coherent on truncate and purge.
+// An LRU cache of log entries read through tryGetLogEntries (LogReaderAdaptor), bounded in entries and in
+// bytes, kept coherent on truncate and purge. It is filled by reads only: a running node replicates from the
+// raft core's own in-memory log (bounded by the snapshot interval), so filling it on every append cost a set
+// per entry that no reader used (docs/storage.md).
 import { LRUCache } from 'lru-cache';
 import type { Entry } from '../raft/types.js';
 
@@ -41,15 +43,13 @@ export class LogCache {
     return out;
   }
 
-  /** Entries just appended: anything cached at or after the first is stale (truncated suffix). */
+  /** Entries just appended: anything cached at or after the first is stale (a truncated suffix). Not cached. */
   appended(entries: Entry[]): void {
     const first = entries[0];
-    if (!first) return;
-    if (first.index <= this.maxIndex) {
-      this.epoch++;
-      for (let i = first.index; i <= this.maxIndex; i++) this.lru.delete(i);
-    }
-    this.fill(entries);
+    if (!first || first.index > this.maxIndex) return;
+    this.epoch++;
+    for (let i = first.index; i <= this.maxIndex; i++) this.lru.delete(i);
+    this.maxIndex = first.index - 1;
   }
 
   /** Entries read from storage; skipped when the log changed since the read began. */

@@ -6,7 +6,7 @@ import { entries, raw } from './helpers.js';
 
 test('the log cache is bounded in entries', () => {
   const c = new LogCache(10, 1 << 30);
-  c.appended(entries(1, 25));
+  c.filled(entries(1, 25), c.epoch);
   assert.equal(c.size, 10);
   assert.equal(c.range(1, 2), undefined, 'oldest evicted');
   assert.equal(c.range(16, 26)?.length, 10);
@@ -14,25 +14,28 @@ test('the log cache is bounded in entries', () => {
 
 test('the log cache is bounded in bytes', () => {
   const c = new LogCache(1000, 10 * (100 + 64));
-  for (let i = 1; i <= 50; i++) c.appended([raw(i, 1, 100)]);
+  for (let i = 1; i <= 50; i++) c.filled([raw(i, 1, 100)], c.epoch);
   assert.ok(c.bytes <= 10 * (100 + 64), `holds ${c.bytes} bytes`);
   assert.equal(c.size, 10);
-  c.appended([raw(51, 1, 100_000)]); // larger than the whole cache: not cached, nothing else lost
+  c.filled([raw(51, 1, 100_000)], c.epoch); // larger than the whole cache: not cached, nothing else lost
   assert.equal(c.size, 10);
 });
 
-test('the log cache drops a truncated suffix and purged entries, and refuses fills from before a change', () => {
+test('the log cache is filled by reads only, drops a truncated suffix and purged entries, and refuses fills from before a change', () => {
   const c = new LogCache(100, 1 << 20);
-  c.appended(entries(1, 10, 1));
+  c.appended(entries(1, 3, 1));
+  assert.equal(c.size, 0, 'appends are not cached');
+  c.filled(entries(1, 10, 1), c.epoch);
   const epoch = c.epoch;
   c.appended([raw(5, 2)]);
-  assert.deepEqual(c.range(1, 6)?.map((e) => e.term), [1, 1, 1, 1, 2]);
+  assert.deepEqual(c.range(1, 5)?.map((e) => e.term), [1, 1, 1, 1]);
+  assert.equal(c.range(5, 6), undefined, 'the truncated suffix is gone');
   assert.equal(c.range(6, 7), undefined);
   c.filled(entries(6, 10, 1), epoch); // a read that started before the truncation
   assert.equal(c.range(6, 7), undefined);
   c.purged(3);
   assert.equal(c.range(3, 4), undefined);
-  assert.equal(c.range(4, 6)?.length, 2);
+  assert.equal(c.range(4, 5)?.length, 1);
 });
 
 test('StorageError round-trips as plain data (structured clone) and is rebuilt as the same class', () => {
