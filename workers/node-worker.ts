@@ -5,7 +5,7 @@ import * as Comlink from 'comlink';
 import { NodeHost } from '../src/node/host.js';
 import type { NodeOptions } from '../src/node/config.js';
 import type { FromNode, ToNode } from '../src/node/protocol.js';
-import type { NodeControl } from '../src/node/control.js';
+import type { LeaseReadForTest, NodeControl } from '../src/node/control.js';
 import { PortTransport } from '../src/transport/port.js';
 import { portEndpoint } from '../src/util/comlink-port.js';
 import { createLogger } from '../src/util/logger.js';
@@ -24,6 +24,17 @@ const log = createLogger(init.options.logLevel, init.options.logFile, { node: in
 
 let host: NodeHost | undefined;
 const early: ToNode[] = [];
+
+// Test-only lease reads sent straight to this node: negative ids, answered to the control plane, never to the coordinator.
+const testReads = new Map<number, (r: LeaseReadForTest) => void>();
+let lastTestReadId = 0;
+function answerTestRead(msg: FromNode): boolean {
+  if ((msg.t !== 'read-ok' && msg.t !== 'read-failed') || msg.id >= 0) return false;
+  const done = testReads.get(msg.id);
+  testReads.delete(msg.id);
+  done?.(msg.t === 'read-ok' ? { ok: true, value: msg.values?.[0] } : { ok: false, error: msg.error });
+  return true;
+}
 
 const transport = new PortTransport(mulberry32(init.options.seed ^ 0x5f3759df), (from, err) => host?.badFrame(from, err));
 for (const [peer, p] of init.peers) transport.setPort(peer, p);
@@ -49,6 +60,13 @@ const control: NodeControl = {
     for (const f of frames) transport.inject(from, f);
     return transport.stats.badFrames;
   },
+  stallForTest: (ms) => host!.stallForTest(ms),
+  leaseReadForTest: (key) =>
+    new Promise<LeaseReadForTest>((resolve) => {
+      const id = --lastTestReadId;
+      testReads.set(id, resolve);
+      host!.onMain({ t: 'read', id, mode: 'lease', keys: [key] });
+    }),
   stop: async () => {
     await host?.stop();
     toMain({ t: 'stopped', id: init.options.id });
@@ -58,6 +76,7 @@ Comlink.expose(control, portEndpoint(init.control));
 
 try {
   host = await NodeHost.open(init.options, transport, (msg, transfer) => {
+    if (answerTestRead(msg)) return;
     toMain(msg, transfer);
     // After a fatal error the host stops itself (storage work in flight completes); then this thread ends.
     if (msg.t === 'fatal') void host?.whenStopped().then(() => process.exit(1));

@@ -704,6 +704,27 @@ export class Cluster {
     return h.control.inject(from, frames);
   }
 
+  /** Test-only: block node `id`'s thread for `ms` (a busy loop). Resolves when the node is responsive again. */
+  async stallNodeForTest(id: NodeId, ms: number): Promise<void> {
+    this.checkOpen();
+    const h = this.nodes.get(id);
+    if (!h.alive || !h.control) throw new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${id} is down`);
+    await h.control.stallForTest(ms);
+  }
+
+  /**
+   * Test-only: a lease read of `key` sent to node `id` itself, bypassing leader routing and retries.
+   * Resolves to what that node read, or rejects with its error (NOT_LEADER when it is no longer leader).
+   */
+  async leaseReadOnNodeForTest(id: NodeId, key: KeyInput): Promise<Value | undefined> {
+    this.checkOpen();
+    const h = this.nodes.get(id);
+    if (!h.alive || !h.control) throw new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${id} is down`);
+    const r = await h.control.leaseReadForTest(toKey(key));
+    if (!r.ok) throw ClusterError.fromJSON(r.error);
+    return r.value;
+  }
+
   /** Node ids and whether each is running. */
   members(): Array<{ id: NodeId; alive: boolean }> {
     return this.nodes.ids().map((id) => ({ id, alive: this.nodes.get(id).alive }));

@@ -1,6 +1,8 @@
 // The control plane of a node (comlink): status, metrics, faults, snapshot, leadership transfer.
 import type { NodeId } from '../raft/types.js';
 import type { LinkFaults } from './protocol.js';
+import type { Value } from '../storage/command.js';
+import type { ClusterErrorData } from '../errors.js';
 import type { NodeCounters, NodeHistograms } from './host.js';
 
 export interface NodeControl {
@@ -14,5 +16,12 @@ export interface NodeControl {
   requestSnapshot(): void;
   /** Test-only: deliver raw frames as if they came from peer `from` (fuzzing). Returns the node's bad-frame count. */
   inject(from: NodeId, frames: unknown[]): number;
+  /** Test-only: block the node's thread for `ms` (a busy loop); what arrives meanwhile waits behind it. */
+  stallForTest(ms: number): void;
+  /** Test-only: a lease read of `key` on this node itself, whatever the coordinator believes about leadership. */
+  leaseReadForTest(key: Uint8Array): Promise<LeaseReadForTest>;
   stop(): Promise<void>;
 }
+
+/** What a node answered to leaseReadForTest: the value it read, or its error (NOT_LEADER, ...). */
+export type LeaseReadForTest = { ok: true; value: Value | undefined } | { ok: false; error: ClusterErrorData };

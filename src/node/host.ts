@@ -224,6 +224,7 @@ export class NodeHost {
    * wait longer before voting, never shorter.
    */
   private tickByClock(): void {
+    if (this.tickTimer === undefined) return; // not started: time counts from start()
     const t = this.opts.timing;
     const due = Math.floor((performance.now() - this.tickedUntilMs) / t.tickMs);
     if (due <= 0) return;
@@ -277,6 +278,9 @@ export class NodeHost {
       return;
     }
     this.counters.readIndexRequests++;
+    // The lease is judged on the core's clock (§6.4.1): first count the time a stall kept the timer from
+    // firing (what was queued behind a stall is handled before the timer callback runs).
+    if (mode === 'lease') this.tickByClock();
     const r = mode === 'lease' ? this.core.leaseRead(id) : this.core.readIndex(id);
     if (!r.ok) {
       const err = new ClusterError(ErrorCode.NOT_LEADER, `node ${this.id} is not the leader`, { leader: r.leader });
@@ -292,6 +296,9 @@ export class NodeHost {
     switch (frame.k) {
       case 'raft':
         if (!Array.isArray(frame.msgs)) return this.badFrame(from, 'raft frame without messages');
+        // Count elapsed time first: the tick a follower hears its leader on starts its stickiness promise
+        // (§4.2.3) that the leader's lease relies on, so it must not be a tick from before a stall.
+        this.tickByClock();
         for (const m of frame.msgs) this.stepMessage(m);
         break;
       case 'snap-begin':
