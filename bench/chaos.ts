@@ -17,7 +17,10 @@ Usage: npm run chaos -- [options]
   -h, --help
 
 Exits 0 when the history is linearizable, no acknowledged write is lost after restarting every node
-from its directory, and all nodes' state machines are identical; 1 otherwise.
+from its directory, and all nodes' state machines are identical; 1 otherwise. Linearizable and lease
+reads are recorded and checked (lease reads carry "consistency": "lease"); stale reads are run, not
+recorded. Nemesis actions that fail (a transfer that times out, a restart that fails) are counted in
+the report's nemesisFailures, with the first errors in nemesisErrors.
 `;
 
 function num(name: string, v: string | undefined, dflt: number, min: number, max: number): number {

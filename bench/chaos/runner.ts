@@ -26,8 +26,15 @@ export interface ChaosReport {
   ok: boolean;
   violations: string[];
   operations: { total: number; ok: number; fail: number; info: number; checked: number };
-  unrecordedReads: { lease: number; stale: number };
+  /** Reads in the history by how they were served (lease reads are checked as reads too). */
+  recordedReads: { linearizable: number; lease: number };
+  /** Stale reads run under the same faults but are not linearizable, so not recorded. */
+  unrecordedReads: { stale: number };
+  /** Nemesis actions that completed, by name. */
   faults: Record<string, number>;
+  /** Nemesis actions (transfers of leadership included) that threw, by name, and the first few errors. */
+  nemesisFailures: Record<string, number>;
+  nemesisErrors: string[];
   lostAcknowledgedWrites: number;
   convergenceMs: number;
   checkerMs: number;
@@ -48,7 +55,21 @@ function keyName(i: number): string {
   return `k${i}`;
 }
 
-async function clientLoop(cluster: Cluster, c: RecordingClient, o: ChaosOptions, stop: () => boolean, unrecorded: ChaosReport['unrecordedReads']): Promise<void> {
+/** A lease read recorded as a read with `"consistency": "lease"`: held to linearizability like any read. */
+async function leaseRead(cluster: Cluster, recorder: HistoryRecorder, process: number, key: string): Promise<string | null> {
+  const op = recorder.invoke(process, 'read', key, null, 'lease');
+  try {
+    const v = await cluster.get(key, { consistency: 'lease' });
+    const seen = v === undefined ? null : typeof v === 'string' ? v : Buffer.from(v).toString('utf8');
+    op.ok(seen);
+    return seen;
+  } catch (err) {
+    op.fail(); // a read has no effect
+    throw err;
+  }
+}
+
+async function clientLoop(cluster: Cluster, recorder: HistoryRecorder, c: RecordingClient, o: ChaosOptions, stop: () => boolean, unrecorded: ChaosReport['unrecordedReads']): Promise<void> {
   const rand = mulberry32(o.seed * 7 + c.process);
   let seq = 0;
   const lastSeen = new Map<string, string | null>();
@@ -63,10 +84,12 @@ async function clientLoop(cluster: Cluster, c: RecordingClient, o: ChaosOptions,
       } else if (r < 0.65) {
         lastSeen.set(key, await c.read(key, 'linearizable'));
       } else if (r < 0.75) {
-        // Lease and stale reads run under the same faults but are not held to linearizability.
-        const consistency = rand() < 0.5 ? 'lease' : 'stale';
-        await cluster.get(key, { consistency });
-        unrecorded[consistency]++;
+        if (rand() < 0.5) {
+          lastSeen.set(key, await leaseRead(cluster, recorder, c.process, key));
+        } else {
+          await cluster.get(key, { consistency: 'stale' }); // not linearizable: run, not recorded
+          unrecorded.stale++;
+        }
       } else if (r < 0.85) {
         await c.delete(key);
         lastSeen.set(key, null);
@@ -81,8 +104,12 @@ async function clientLoop(cluster: Cluster, c: RecordingClient, o: ChaosOptions,
   }
 }
 
+const MAX_NEMESIS_ERRORS = 10;
+
 class Nemesis {
   readonly faults: Record<string, number> = {};
+  readonly failures: Record<string, number> = {};
+  readonly errors: string[] = [];
   private readonly crashed = new Set<NodeId>();
   private readonly rand: Rand;
 
@@ -90,7 +117,16 @@ class Nemesis {
     this.rand = mulberry32(o.seed * 31 + 17);
   }
 
-  private count(name: string): void {
+  /** Run one action: counted in `faults` when it completes, in `failures` (with its error) when it throws. */
+  private async act(name: string, action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+    } catch (err) {
+      this.failures[name] = (this.failures[name] ?? 0) + 1;
+      if (this.errors.length < MAX_NEMESIS_ERRORS) this.errors.push(`${name}: ${String(err)}`);
+      this.o.log?.(`nemesis: ${name} failed: ${String(err)}`);
+      return;
+    }
     this.faults[name] = (this.faults[name] ?? 0) + 1;
     this.o.log?.(`nemesis: ${name}`);
   }
@@ -99,11 +135,7 @@ class Nemesis {
     while (!stop()) {
       await sleep(600 + this.rand() * 1400);
       if (stop()) break;
-      try {
-        await this.step();
-      } catch (err) {
-        this.o.log?.(`nemesis step failed: ${String(err)}`);
-      }
+      await this.step();
     }
   }
 
@@ -114,57 +146,53 @@ class Nemesis {
     if (r < 0.15) {
       const shuffled = [...ids].sort(() => this.rand() - 0.5);
       const cut = 1 + Math.floor(this.rand() * (ids.length - 1));
-      await this.cluster.partition(shuffled.slice(0, cut), shuffled.slice(cut));
-      this.count('partition');
+      await this.act('partition', () => this.cluster.partition(shuffled.slice(0, cut), shuffled.slice(cut)));
     } else if (r < 0.27) {
       const leader = this.cluster.leader();
       if (leader === undefined) return;
-      await this.cluster.partition([leader], ids.filter((i) => i !== leader));
-      this.count('isolate-leader');
+      await this.act('isolate-leader', () => this.cluster.partition([leader], ids.filter((i) => i !== leader)));
     } else if (r < 0.42) {
-      await this.cluster.heal();
-      this.count('heal');
+      await this.act('heal', () => this.cluster.heal());
     } else if (r < 0.54 && this.crashed.size < maxDown) {
       const up = ids.filter((i) => !this.crashed.has(i));
       const victim = pickOne(this.rand, up);
-      await this.cluster.crash(victim);
-      this.crashed.add(victim);
-      this.count('crash');
+      this.crashed.add(victim); // even if crash() throws, the node may be down: restart it later
+      await this.act('crash', () => this.cluster.crash(victim));
     } else if (r < 0.64 && this.crashed.size < maxDown) {
       const leader = this.cluster.leader();
       if (leader === undefined) return;
-      await this.cluster.crash(leader);
       this.crashed.add(leader);
-      this.count('kill-leader');
+      await this.act('kill-leader', () => this.cluster.crash(leader));
     } else if (r < 0.78 && this.crashed.size > 0) {
       await this.restartOne();
     } else if (r < 0.85) {
-      await this.cluster.setLinkFaults({ delayMs: Math.floor(2 + this.rand() * 30) });
-      this.count('delay');
+      const delayMs = Math.floor(2 + this.rand() * 30);
+      await this.act('delay', () => this.cluster.setLinkFaults({ delayMs }));
     } else if (r < 0.92) {
-      await this.cluster.setLinkFaults({ dropRate: 0.05 + this.rand() * 0.25 });
-      this.count('drop');
+      const dropRate = 0.05 + this.rand() * 0.25;
+      await this.act('drop', () => this.cluster.setLinkFaults({ dropRate }));
     } else if (r < 0.96) {
-      await this.cluster.setLinkFaults({});
-      this.count('clear-links');
+      await this.act('clear-links', () => this.cluster.setLinkFaults({}));
     } else {
       const target = pickOne(this.rand, ids.filter((i) => !this.crashed.has(i)));
-      await this.cluster.transferLeadership(target, 2000).catch(() => undefined);
-      this.count('transfer-leadership');
+      await this.act('transfer-leadership', () => this.cluster.transferLeadership(target, 2000));
     }
   }
 
   private async restartOne(): Promise<void> {
     const id = [...this.crashed][0]!;
     this.crashed.delete(id);
-    await this.cluster.restart(id);
-    this.count('restart');
+    if (this.cluster.members().find((m) => m.id === id)?.alive) return; // its crash() failed before taking it down
+    await this.act('restart', () => this.cluster.restart(id));
+    if (!this.cluster.members().find((m) => m.id === id)?.alive) this.crashed.add(id); // try again later
   }
 
   async healAll(): Promise<void> {
     await this.cluster.heal();
     await this.cluster.setLinkFaults({});
-    while (this.crashed.size > 0) await this.restartOne();
+    for (let attempt = 0; attempt < 5 && this.crashed.size > 0; attempt++) {
+      for (let n = this.crashed.size; n > 0; n--) await this.restartOne();
+    }
   }
 }
 
@@ -250,7 +278,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const dir = mkdtempSync(join(tmpdir(), 'threadraft-chaos-'));
   const violations: string[] = [];
   const recorder = new HistoryRecorder(o.historyPath);
-  const unrecorded = { lease: 0, stale: 0 };
+  const unrecorded = { stale: 0 };
   const common = { dir, nodes: o.nodes, seed: o.seed, requestTimeoutMs: 3000, snapshotEveryEntries: 300 } as const;
   let cluster = await Cluster.start(common);
   const nemesis = new Nemesis(cluster, o);
@@ -259,7 +287,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     let stopped = false;
     const stop = (): boolean => stopped;
     const clients = Array.from({ length: o.clients }, (_, p) => new RecordingClient(cluster, recorder, p));
-    const loops = clients.map((c) => clientLoop(cluster, c, o, stop, unrecorded));
+    const loops = clients.map((c) => clientLoop(cluster, recorder, c, o, stop, unrecorded));
     const nem = nemesis.run(stop);
     await sleep(o.durationMs);
     stopped = true;
@@ -302,6 +330,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const lost = countLostWrites(events, finals);
     if (lost > 0) violations.push(`${lost} acknowledged writes lost`);
     const completions = events.filter((e) => e.type !== 'invoke');
+    const readsOk = completions.filter((e) => e.f === 'read' && e.type === 'ok');
+    const leaseOk = readsOk.filter((e) => e.consistency === 'lease').length;
     return {
       seed: o.seed,
       ok: violations.length === 0,
@@ -313,8 +343,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         info: completions.filter((e) => e.type === 'info').length,
         checked: check.operations,
       },
+      recordedReads: { linearizable: readsOk.length - leaseOk, lease: leaseOk },
       unrecordedReads: unrecorded,
       faults: nemesis.faults,
+      nemesisFailures: nemesis.failures,
+      nemesisErrors: nemesis.errors,
       lostAcknowledgedWrites: lost,
       convergenceMs,
       checkerMs,

@@ -7,12 +7,14 @@ import { readFile } from 'node:fs/promises';
 import {
   HISTORY_EVENT_TYPES,
   HISTORY_FUNCTIONS,
+  READ_CONSISTENCIES,
   HistoryError,
   HistoryErrorCode,
   type HistoryEvent,
   type HistoryEventType,
   type HistoryFunction,
   type HistoryValue,
+  type ReadConsistency,
 } from './types.js';
 
 export interface HistoryRecorderOptions {
@@ -73,14 +75,19 @@ export class HistoryRecorder {
     return this.buffer.length;
   }
 
-  invoke(process: number, f: HistoryFunction, key: string, value: HistoryValue = null): OperationHandle {
+  /** `consistency` (reads only) is written on the invoke and its completion. */
+  invoke(process: number, f: HistoryFunction, key: string, value: HistoryValue = null, consistency?: ReadConsistency): OperationHandle {
     this.assertOpen();
+    if (consistency !== undefined && (f !== 'read' || !READ_CONSISTENCIES.includes(consistency))) {
+      throw new HistoryError(HistoryErrorCode.MISUSE, `consistency ${JSON.stringify(consistency)} on a ${f}: only linearizable or lease reads belong in a history`);
+    }
+    const extra = consistency === undefined ? {} : { consistency };
     if (this.outstanding.has(process)) {
       throw new HistoryError(HistoryErrorCode.MISUSE, `process ${process} already has an operation outstanding`);
     }
     checkValue(f, 'invoke', value);
     this.outstanding.add(process);
-    this.push({ process, type: 'invoke', f, key, value, time: this.now() });
+    this.push({ process, type: 'invoke', f, key, value, time: this.now(), ...extra });
     let done = false;
     const complete = (type: HistoryEventType, completion: HistoryValue): void => {
       if (done) throw new HistoryError(HistoryErrorCode.MISUSE, `operation of process ${process} completed twice`);
@@ -88,7 +95,7 @@ export class HistoryRecorder {
       checkValue(f, type, completion);
       done = true;
       this.outstanding.delete(process);
-      this.push({ process, type, f, key, value: completion, time: this.now() });
+      this.push({ process, type, f, key, value: completion, time: this.now(), ...extra });
     };
     return {
       process,
@@ -180,7 +187,7 @@ export function toHistoryEvent(raw: unknown, line?: number): HistoryEvent {
   }
   const value = r['value'] === undefined ? null : r['value'];
   checkValue(f as HistoryFunction, type as HistoryEventType, value, line);
-  return {
+  const event: HistoryEvent = {
     process,
     type: type as HistoryEventType,
     f: f as HistoryFunction,
@@ -188,6 +195,14 @@ export function toHistoryEvent(raw: unknown, line?: number): HistoryEvent {
     value: value as HistoryValue,
     time,
   };
+  const consistency = r['consistency'];
+  if (consistency !== undefined) {
+    if (f !== 'read' || !READ_CONSISTENCIES.includes(consistency as ReadConsistency)) {
+      throw new HistoryError(HistoryErrorCode.PARSE, `consistency ${JSON.stringify(consistency)} on a ${String(f)}: only linearizable or lease reads belong in a history`, line);
+    }
+    event.consistency = consistency as ReadConsistency;
+  }
+  return event;
 }
 
 /** Parses JSON Lines text; blank lines are skipped. Throws `HistoryError` (code PARSE) with the line. */

@@ -28,7 +28,17 @@ export interface HistoryEvent {
   value: HistoryValue;
   /** Nanoseconds from a monotonic clock (`process.hrtime.bigint()` as a number). */
   time: number;
+  /**
+   * Optional, reads only: how the read was served when not linearizable by ReadIndex. `'lease'` reads are
+   * checked as reads all the same: under the clock assumption (docs/reliability.md) they are linearizable.
+   * Stale reads are not linearizable and must not be recorded as reads.
+   */
+  consistency?: ReadConsistency;
 }
+
+/** Read modes a history may hold: both must be linearizable. */
+export type ReadConsistency = 'linearizable' | 'lease';
+export const READ_CONSISTENCIES: readonly ReadConsistency[] = ['linearizable', 'lease'];
 
 export const HISTORY_FUNCTIONS: readonly HistoryFunction[] = ['write', 'read', 'delete', 'cas'];
 export const HISTORY_EVENT_TYPES: readonly HistoryEventType[] = ['invoke', 'ok', 'fail', 'info'];

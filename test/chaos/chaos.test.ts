@@ -15,12 +15,20 @@ for (const seed of SEEDS) {
     const dir = mkdtempSync(join(tmpdir(), 'threadraft-chaos-test-'));
     try {
       const report = await runChaos({ durationMs: DURATION_MS, seed, historyPath: join(dir, 'history.jsonl'), clients: 10, keys: 5, nodes: 3 });
-      const faults = Object.values(report.faults).reduce((a, b) => a + b, 0);
-      console.log(`chaos seed ${seed}: ${report.operations.total} operations (${report.operations.checked} checked), ${faults} faults ${JSON.stringify(report.faults)}, lost ${report.lostAcknowledgedWrites}`);
+      const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
+      const faults = sum(report.faults);
+      const failed = sum(report.nemesisFailures);
+      console.log(`chaos seed ${seed}: ${report.operations.total} operations (${report.operations.checked} checked; reads recorded ${JSON.stringify(report.recordedReads)}), ${faults} faults ${JSON.stringify(report.faults)}, ${failed} nemesis actions failed ${JSON.stringify(report.nemesisFailures)} ${JSON.stringify(report.nemesisErrors)}, lost ${report.lostAcknowledgedWrites}`);
       assert.deepEqual(report.violations, [], `seed ${seed}: replay with npm run chaos -- --seed ${seed} --duration ${DURATION_MS / 1000}`);
       assert.ok(report.operations.ok > 100, 'the clients made progress');
       assert.ok(faults >= 3, 'the nemesis injected faults');
       assert.equal(report.lostAcknowledgedWrites, 0);
+      // Lease reads are in the history, held to linearizability with the rest (violations above).
+      assert.ok(report.recordedReads.lease > 0, `lease reads recorded: ${report.recordedReads.lease}`);
+      assert.ok(report.recordedReads.linearizable > 0);
+      // Failed nemesis actions (transfers included) are counted and reported, not swallowed.
+      for (const [name, n] of Object.entries(report.nemesisFailures)) assert.ok(Number.isInteger(n) && n > 0, `${name}: ${n}`);
+      assert.ok(report.nemesisErrors.length === Math.min(failed, 10), 'each failure up to ten comes with its error');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -126,3 +126,28 @@ test('parseHistory skips blank lines and names the line of a bad event', async (
     await assert.rejects(readHistory(path), /line 2/);
   });
 });
+
+test('lease reads: recorded with "consistency": "lease", parsed back, and checked as reads (a stale one is rejected)', async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'lease.jsonl');
+    const rec = new HistoryRecorder(path, { now: ticks() });
+    let op = rec.invoke(1, 'write', 'x', 'a');
+    op.ok();
+    op = rec.invoke(1, 'write', 'x', 'b');
+    op.ok();
+    op = rec.invoke(2, 'read', 'x', null, 'lease');
+    op.ok('a'); // after b was acknowledged: stale
+    assert.throws(() => rec.invoke(3, 'write', 'x', 'c', 'lease'), (e: unknown) => e instanceof HistoryError && e.code === 'MISUSE');
+    assert.throws(() => rec.invoke(3, 'read', 'x', null, 'stale' as 'lease'), (e: unknown) => e instanceof HistoryError && e.code === 'MISUSE');
+    rec.close();
+    const events = await readHistory(path);
+    assert.deepEqual(events.map((e) => e.consistency), [undefined, undefined, undefined, undefined, 'lease', 'lease']);
+    const res = checkLinearizable(events);
+    assert.equal(res.ok, false, 'a lease read that saw an overwritten value is a violation');
+    assert.equal(res.operations, 3);
+    const fine = events.map((e) => (e.type === 'ok' && e.f === 'read' ? { ...e, value: 'b' } : e));
+    assert.equal(checkLinearizable(fine).ok, true);
+  });
+  assert.throws(() => parseHistory('{"process":1,"type":"invoke","f":"read","key":"x","value":null,"time":1,"consistency":"stale"}'), /line 1: consistency "stale"/);
+  assert.throws(() => parseHistory('{"process":1,"type":"invoke","f":"write","key":"x","value":"v","time":1,"consistency":"lease"}'), /line 1/);
+});
