@@ -19,6 +19,10 @@ export const ErrorCode = {
   BUSY: 'BUSY',
   /** The node named is crashed or unknown. */
   NODE_UNAVAILABLE: 'NODE_UNAVAILABLE',
+  /** start(): `dir` holds a cluster created with another `nodes` (its node folders or the voters its stores recorded differ). Nothing was changed. */
+  MEMBERSHIP_MISMATCH: 'MEMBERSHIP_MISMATCH',
+  /** start(): `dir` is in use by another running cluster, of this process or another one. */
+  DIR_LOCKED: 'DIR_LOCKED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

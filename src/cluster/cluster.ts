@@ -13,7 +13,10 @@ import { nowMs, type LatencySummaryMs } from '../util/histogram.js';
 import { LatencyHistogram } from '../util/histogram.js';
 import { NodeSet } from './nodes.js';
 import { packCopy } from '../util/pack.js';
-import { nodeOptions, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
+import { checkNodeFolders, nodeOptions, prepareDir, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
+import { acquireClusterLock, type DirLock } from '../storage/lock.js';
+import { DATA_FILE } from '../storage/lmdb.js';
+import { isStorageError } from '../storage/errors.js';
 import { toKey, toValue, valueBytes, oneOf, positiveInt, type KeyInput } from './validate.js';
 import { WriteProfile, type Stage } from './profile.js';
 import { openStateReader, type StateReader } from './reader.js';
@@ -101,6 +104,13 @@ interface SentGroup<T> {
 
 const SWEEP_MS = 50;
 
+/** start(): a refusal by a node's storage (reported as STORAGE from its thread) with the stable code users can act on. */
+function startError(err: unknown): unknown {
+  const code = isStorageError(err) ? err.code : err instanceof ClusterError ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
+  if (code !== ErrorCode.DIR_LOCKED && code !== ErrorCode.MEMBERSHIP_MISMATCH) return err;
+  return new ClusterError(code, (err as Error).message, { cause: err });
+}
+
 export class Cluster {
   private readonly nodes: NodeSet;
   private readonly clientId = (Math.random() * 0xffffffff) >>> 0 || 1;
@@ -117,6 +127,8 @@ export class Cluster {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly readers = new Map<NodeId, StateReader>();
   private readonly retryAfterMs: number;
+  /** LMDB: this cluster's hold on `dir` against other clusters (released by stop()). */
+  private dirLock: DirLock | undefined;
   readonly profile = new WriteProfile();
   private readonly readLatency = new LatencyHistogram();
   readonly counters: CoordinatorCounters = { writes: 0, reads: 0, batchesSent: 0, readRoundsSent: 0, retries: 0, timeouts: 0, busy: 0, leaderChanges: 0 };
@@ -142,7 +154,9 @@ export class Cluster {
     const o = resolveOptions(options);
     const ownDir = o.dir === undefined;
     const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'threadraft-'));
+    const dirLock = o.storage === 'lmdb' ? Cluster.holdDir(dir, o.nodes, ownDir) : undefined;
     const cluster = new Cluster(o, dir, ownDir);
+    cluster.dirLock = dirLock;
     try {
       const voters = Array.from({ length: o.nodes }, (_, i) => i + 1);
       const all = voters.map((id) => {
@@ -155,8 +169,26 @@ export class Cluster {
       return cluster;
     } catch (err) {
       await cluster.stop();
+      throw startError(err);
+    }
+  }
+
+  /** LMDB: check `dir` before anything is created in it, hold it against other clusters, check its node folders against `nodes`. */
+  private static holdDir(dir: string, nodes: number, ownDir: boolean): DirLock {
+    if (!ownDir) prepareDir(dir);
+    let lock: DirLock;
+    try {
+      lock = acquireClusterLock(dir);
+    } catch (err) {
+      throw startError(err);
+    }
+    try {
+      checkNodeFolders(dir, nodes, DATA_FILE);
+    } catch (err) {
+      lock.release();
       throw err;
     }
+    return lock;
   }
 
   // ───────────────────────────── writes ─────────────────────────────
@@ -760,6 +792,7 @@ export class Cluster {
     await this.nodes.stopAll(5_000);
     for (const r of this.readers.values()) r.close();
     this.readers.clear();
+    this.dirLock?.release();
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

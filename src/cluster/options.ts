@@ -1,4 +1,6 @@
 // Cluster options: defaults, validation, and the per-node options derived from them.
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, statSync, statfsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { NODE_DEFAULTS, TIMING_PRESETS, type LogLevel, type NodeOptions, type Timing, type TimingPreset } from '../node/config.js';
 import { oneOf, positiveInt } from './validate.js';
@@ -100,6 +102,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw invalid(`unknown option ${k}`);
   if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir.length === 0)) throw invalid('dir must be a non-empty string');
   if (o.logFile !== undefined && typeof o.logFile !== 'string') throw invalid('logFile must be a string');
+  if (o.logFile !== undefined) checkLogFile(o.logFile);
   return {
     nodes: int('nodes', o.nodes, 3, 1, 7),
     dir: o.dir as string | undefined,
@@ -121,6 +124,93 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   };
 }
 
+/** Kernel filesystems where a directory can never hold a store (recursive mkdir under /proc never returns). */
+const VIRTUAL_FS = new Map([[0x9fa0, 'procfs'], [0x62656572, 'sysfs']]);
+
+/** The nearest existing ancestor of `path` (itself if it exists). */
+function existingAncestor(path: string): string {
+  let p = resolve(path);
+  while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
+  return p;
+}
+
+function refuseVirtual(name: string, path: string, ancestor: string): void {
+  let real = ancestor;
+  try {
+    real = realpathSync(ancestor);
+  } catch {
+    // keep the path as given
+  }
+  const fs = VIRTUAL_FS.get(statfsSync(real).type);
+  if (fs !== undefined || /^\/(proc|sys)(\/|$)/.test(real)) throw invalid(`${name} ${path} is on ${fs ?? real}, a kernel filesystem`);
+}
+
+/**
+ * The cluster directory of LMDB storage, checked before anything is created (INVALID_ARGUMENT at once
+ * instead of a raw ENOTDIR/EPERM from a node, or a recursive mkdir that never returns under /proc),
+ * then created. Returns its real path.
+ */
+export function prepareDir(dir: string): string {
+  const ancestor = existingAncestor(dir);
+  refuseVirtual('dir', dir, ancestor);
+  if (!statSync(ancestor).isDirectory()) throw invalid(`dir ${dir}: ${ancestor} is a file, not a directory`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `dir ${dir} is not a writable directory: ${(err as Error).message}`, { cause: err });
+  }
+  return realpathSync(dir);
+}
+
+/**
+ * The voters are fixed when a directory is created: its node-<id> folders holding a store must be
+ * exactly those of nodes 1..`nodes` (an empty directory is a new cluster). A missing node folder is
+ * refused too: an empty node rejoining could vote a second time in a term it already voted in.
+ */
+export function checkNodeFolders(dir: string, nodes: number, dataFile: string): void {
+  const found = readdirSync(dir)
+    .map((f) => /^node-(\d+)$/.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null && existsSync(join(dir, m[0], dataFile)))
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  if (found.length === 0) return;
+  if (found.length !== nodes || found.some((id, i) => id !== i + 1)) {
+    throw new ClusterError(
+      ErrorCode.MEMBERSHIP_MISMATCH,
+      `${dir} holds the stores of nodes [${found.join(', ')}]: reopen it with the nodes it was created with, not nodes: ${nodes}`,
+    );
+  }
+}
+
+/** logFile: a file path (not a directory) whose parent directory exists and is writable; refused at once otherwise. */
+function checkLogFile(path: string): void {
+  if (path.length === 0) throw invalid('logFile must be a non-empty path');
+  refuseVirtual('logFile', path, existingAncestor(path));
+  const parent = dirname(resolve(path));
+  let parentIsDir = false;
+  try {
+    parentIsDir = statSync(parent).isDirectory();
+  } catch {
+    // missing
+  }
+  if (!parentIsDir) throw invalid(`logFile ${path}: its directory ${parent} does not exist`);
+  if (existsSync(path)) {
+    if (statSync(path).isDirectory()) throw invalid(`logFile ${path} is a directory`);
+    try {
+      accessSync(path, constants.W_OK);
+    } catch {
+      throw invalid(`logFile ${path} is not writable`);
+    }
+    return;
+  }
+  try {
+    accessSync(parent, constants.W_OK | constants.X_OK);
+  } catch {
+    throw invalid(`logFile ${path}: its directory ${parent} is not writable`);
+  }
+}
+
 export function nodeOptions(o: ResolvedOptions, id: number, voters: number[], dir: string): NodeOptions {
   const n: NodeOptions = {
     id,
@@ -138,6 +228,7 @@ export function nodeOptions(o: ResolvedOptions, id: number, voters: number[], di
     maxInflightBytes: NODE_DEFAULTS.maxInflightBytes,
     maxMsgBytes: NODE_DEFAULTS.maxMsgBytes,
     maxApplyBytes: NODE_DEFAULTS.maxApplyBytes,
+    maxOutstandingReadies: NODE_DEFAULTS.maxOutstandingReadies,
     maxValueBytes: o.maxValueBytes,
     instrument: o.instrument,
     logLevel: o.logLevel,

@@ -103,6 +103,27 @@ function checkFormat(h: LmdbHandles): void {
   }
 }
 
+/**
+ * The voters are fixed when a store is created: record them then, and refuse to open the store for
+ * other voters (MEMBERSHIP_MISMATCH). Reopened with fewer voters, a node could elect itself without the
+ * nodes that hold acknowledged writes; with more, new empty voters could form a majority of their own.
+ * A store of an older version without the record adopts the voters it is opened with.
+ */
+function checkMembership(h: LmdbHandles, membership: Membership): void {
+  const wanted = [...membership.voters].sort((a, b) => a - b);
+  const b = h.meta.getBinary(META.membership);
+  if (b === undefined) {
+    h.env.transactionSync(() => {
+      h.meta.put(META.membership, encodeMembership({ voters: wanted }));
+    });
+    return;
+  }
+  const stored = [...decodeMembership(b).voters].sort((x, y) => x - y);
+  if (stored.length !== wanted.length || stored.some((v, i) => v !== wanted[i])) {
+    throw new StorageError(StorageErrorCode.MEMBERSHIP_MISMATCH, 'store', 'open', `the store was created for voters [${stored.join(', ')}], opened for [${wanted.join(', ')}]`);
+  }
+}
+
 /** A meta record, optionally from an explicit read transaction (lmdb-js copies binary values on get). */
 function metaGet(h: LmdbHandles, key: string, transaction?: Transaction): Buffer | undefined {
   return transaction ? h.meta.get(key, { transaction }) : h.meta.getBinary(key);
@@ -144,7 +165,14 @@ export class LmdbStore implements SyncStore {
     mkdirSync(dir, { recursive: true });
     const lock = acquireDirLock(dir);
     try {
-      return new LmdbStore(openEnv(dir, opts.sync ?? true), lock, opts);
+      const h = openEnv(dir, opts.sync ?? true);
+      try {
+        checkMembership(h, opts.membership);
+      } catch (err) {
+        h.env.close();
+        throw err;
+      }
+      return new LmdbStore(h, lock, opts);
     } catch (err) {
       lock.release();
       throw StorageError.wrap(err, 'store', 'open');

@@ -1,6 +1,7 @@
 // A directory lock against other processes: `threadraft.lock` holds the owner's pid. Threads of the
 // same process share it (the node thread, its pool thread and the main thread's reader open the same
 // environment). A lock whose pid is dead is stale and taken over.
+import { randomUUID } from 'node:crypto';
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
@@ -89,6 +90,59 @@ function once(path: string): DirLock {
         } catch {
           // already gone
         }
+      }
+    },
+  };
+}
+
+export const CLUSTER_LOCK_FILE = 'threadraft-cluster.lock';
+
+/**
+ * A cluster's hold on its directory, against every other cluster, of this process or another: the
+ * node-store locks above are shared by the threads of a process (a node's thread, its pool thread and
+ * the coordinator's reader open the same environment), so they cannot tell two clusters of one process
+ * apart. The file is created exclusively (linked into place) with `pid token`; any existing file whose
+ * pid is alive, ours included, means DIR_LOCKED: the cluster holding it releases it in stop(). A file
+ * whose pid is dead is stale and taken over. Release removes the file only if it still holds our token.
+ */
+export function acquireClusterLock(dir: string): DirLock {
+  const path = join(dir, CLUSTER_LOCK_FILE);
+  const token = `${process.pid} ${threadId} ${randomUUID()}`;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const tmp = join(dir, `${CLUSTER_LOCK_FILE}.${randomUUID()}`);
+    writeFileSync(tmp, `${token}\n`);
+    try {
+      linkSync(tmp, path);
+      return clusterRelease(path, token);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw StorageError.wrap(err, 'store', 'open');
+    } finally {
+      unlinkSync(tmp);
+    }
+    const pid = readPid(path);
+    if (pid !== undefined && pidAlive(pid)) {
+      const who = pid === process.pid ? 'another cluster of this process' : `live process ${pid}`;
+      throw new StorageError(StorageErrorCode.DIR_LOCKED, 'store', 'open', `${dir} is in use by ${who} (${path})`);
+    }
+    try {
+      unlinkSync(path); // stale: its owner is dead
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw StorageError.wrap(err, 'store', 'open');
+    }
+  }
+  throw new StorageError(StorageErrorCode.DIR_LOCKED, 'store', 'open', `could not take the lock of ${dir}`);
+}
+
+function clusterRelease(path: string, token: string): DirLock {
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        if (readFileSync(path, 'utf8').trim() === token) unlinkSync(path);
+      } catch {
+        // already gone
       }
     },
   };

@@ -1,0 +1,66 @@
+// Clear errors (issue #10, "clear errors"): each misuse is a ClusterError with a stable code, returned
+// at once: never a raw errno, a wait of startTimeoutMs, or a hang.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
+import { withTempDir } from './helpers.js';
+
+function isCode(code: ErrorCode, says?: RegExp): (e: unknown) => boolean {
+  return (e: unknown) => {
+    assert.ok(e instanceof ClusterError, `a ClusterError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (says) assert.match(e.message, says);
+    return true;
+  };
+}
+
+/** `start` must reject with `code` well before startTimeoutMs (set to 20 s here). */
+async function refusedAtOnce(options: Parameters<typeof Cluster.start>[0], code: ErrorCode, says?: RegExp): Promise<void> {
+  const t0 = Date.now();
+  await assert.rejects(Cluster.start({ startTimeoutMs: 20_000, ...options }), isCode(code, says));
+  assert.ok(Date.now() - t0 < 3_000, `refused at once, took ${Date.now() - t0} ms`);
+}
+
+test('start: a dir that is a file, under a file, or under /sys is INVALID_ARGUMENT at once', async () => {
+  await withTempDir(async (tmp) => {
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    await refusedAtOnce({ dir: file, nodes: 1 }, ErrorCode.INVALID_ARGUMENT, /not a directory/);
+    await refusedAtOnce({ dir: join(file, 'sub'), nodes: 1 }, ErrorCode.INVALID_ARGUMENT, /not a directory/);
+    await refusedAtOnce({ dir: '/sys/threadraft-test', nodes: 1 }, ErrorCode.INVALID_ARGUMENT, /kernel filesystem/);
+  });
+});
+
+test('start: a dir that is not writable is INVALID_ARGUMENT at once', { skip: process.getuid?.() === 0 ? 'root may write anywhere' : false }, async () => {
+  await withTempDir(async (tmp) => {
+    const ro = join(tmp, 'ro');
+    mkdirSync(ro, { mode: 0o500 });
+    await refusedAtOnce({ dir: join(ro, 'cluster'), nodes: 1 }, ErrorCode.INVALID_ARGUMENT, /not a writable directory/);
+  });
+});
+
+test('start: a dir under /proc is INVALID_ARGUMENT at once (a recursive mkdir there never returned)', () => {
+  // In a child with a deadline: before the fix the child's event loop froze forever.
+  const index = new URL('../../src/index.js', import.meta.url).href;
+  const script = `import { Cluster } from ${JSON.stringify(index)};
+    Cluster.start({ dir: '/proc/threadraft-test/x', nodes: 1 }).then(
+      (c) => { console.log('started'); return c.stop(); },
+      (e) => console.log(e.code));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, encoding: 'utf8' });
+  assert.equal(r.signal, null, 'the child finished (it was not killed at the deadline)');
+  assert.equal(r.stdout.trim(), ErrorCode.INVALID_ARGUMENT, r.stderr);
+});
+
+test('start: a bad logFile (a directory, under a file, in a missing directory) is INVALID_ARGUMENT at once', async () => {
+  await withTempDir(async (tmp) => {
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    const base = { storage: 'memory' as const, nodes: 1, logLevel: 'info' as const };
+    await refusedAtOnce({ ...base, logFile: tmp }, ErrorCode.INVALID_ARGUMENT, /is a directory/);
+    await refusedAtOnce({ ...base, logFile: join(file, 'log') }, ErrorCode.INVALID_ARGUMENT, /does not exist/);
+    await refusedAtOnce({ ...base, logFile: join(tmp, 'missing', 'log') }, ErrorCode.INVALID_ARGUMENT, /does not exist/);
+  });
+});

@@ -1,0 +1,120 @@
+// Reopening a directory (issue #10 item 3): the voters are fixed when a node's store is created, so a
+// directory may only be reopened with the `nodes` it was created with. Reopened with fewer nodes, a
+// lone node elected itself and answered a linearizable read without an acknowledged write; reopened
+// with more, the logs diverged. Both must be refused at once with MEMBERSHIP_MISMATCH. And a directory
+// is used by one cluster at a time (issue #10 item 5): a second one in the same process gets DIR_LOCKED.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
+import { LmdbStore, StorageError, StorageErrorCode } from '../../src/storage/index.js';
+import { withTempDir } from './helpers.js';
+
+function isCode(code: ErrorCode): (err: unknown) => boolean {
+  return (err: unknown) => {
+    assert.ok(err instanceof ClusterError, `a ClusterError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    return true;
+  };
+}
+const isMismatch = isCode(ErrorCode.MEMBERSHIP_MISMATCH);
+
+async function startWrite(dir: string, nodes: number, key: string, value: string): Promise<void> {
+  const c = await Cluster.start({ dir, nodes });
+  try {
+    await c.put(key, value);
+  } finally {
+    await c.stop();
+  }
+}
+
+test('membership: a directory of 3 nodes reopened with nodes: 1 is refused, and reopens with nodes: 3 holding every write', async () => {
+  await withTempDir(async (dir) => {
+    await startWrite(dir, 3, 'z', 'acknowledged');
+    const t0 = Date.now();
+    await assert.rejects(Cluster.start({ dir, nodes: 1 }), isMismatch);
+    assert.ok(Date.now() - t0 < 5_000, 'refused at once, not after startTimeoutMs');
+    const c = await Cluster.start({ dir, nodes: 3 });
+    try {
+      assert.equal(await c.get('z'), 'acknowledged');
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+test('membership: a directory of 1 node reopened with nodes: 3 (node-2, node-3 missing) is refused and left untouched', async () => {
+  await withTempDir(async (dir) => {
+    await startWrite(dir, 1, 'a', '1');
+    await assert.rejects(Cluster.start({ dir, nodes: 3 }), isMismatch);
+    assert.equal(existsSync(join(dir, 'node-2')), false, 'no folder was created for the refused nodes');
+    assert.equal(existsSync(join(dir, 'node-3')), false);
+    const c = await Cluster.start({ dir, nodes: 1 });
+    try {
+      assert.equal(await c.get('a'), '1');
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+test('membership: node stores that recorded other voters are refused (node folders copied from a 1-node cluster)', async () => {
+  await withTempDir(async (dir) => {
+    await startWrite(dir, 1, 'a', '1');
+    for (const id of [2, 3]) {
+      cpSync(join(dir, 'node-1'), join(dir, `node-${id}`), { recursive: true });
+      for (const f of readdirSync(join(dir, `node-${id}`))) if (f.includes('lock')) rmSync(join(dir, `node-${id}`, f));
+    }
+    await assert.rejects(Cluster.start({ dir, nodes: 3 }), isMismatch);
+  });
+});
+
+test('membership: an LMDB store records its voters when created and refuses to open with others (StorageError MEMBERSHIP_MISMATCH)', async () => {
+  await withTempDir(async (dir) => {
+    const s = LmdbStore.open({ dir, membership: { voters: [1, 2, 3] } });
+    s.close();
+    assert.throws(
+      () => LmdbStore.open({ dir, membership: { voters: [1] } }),
+      (err: unknown) => err instanceof StorageError && err.code === StorageErrorCode.MEMBERSHIP_MISMATCH,
+    );
+    const again = LmdbStore.open({ dir, membership: { voters: [3, 2, 1] } }); // the same set, in any order
+    assert.deepEqual(again.appliedState().membership.voters, [1, 2, 3]);
+    again.close();
+  });
+});
+
+test('one directory, one cluster: a second Cluster.start on the same dir in this process is refused with DIR_LOCKED, the first keeps working', async () => {
+  await withTempDir(async (dir) => {
+    // A lock left by a dead process is stale and taken over.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(join(dir, 'threadraft-cluster.lock'), `${dead} 0 stale\n`);
+    const a = await Cluster.start({ dir, nodes: 3 });
+    try {
+      await a.put('k', 'v1');
+      const t0 = Date.now();
+      await assert.rejects(Cluster.start({ dir, nodes: 3 }), isCode(ErrorCode.DIR_LOCKED));
+      const link = join(dir, '..', `${basename(dir)}-link`);
+      symlinkSync(dir, link);
+      try {
+        await assert.rejects(Cluster.start({ dir: link, nodes: 3 }), isCode(ErrorCode.DIR_LOCKED), 'the same directory by another path');
+      } finally {
+        rmSync(link);
+      }
+      await assert.rejects(Cluster.start({ dir, nodes: 3, storage: 'lmdb', pool: 'inline' }), isCode(ErrorCode.DIR_LOCKED));
+      assert.ok(Date.now() - t0 < 5_000, 'refused at once');
+      await a.put('k', 'v2');
+      assert.equal(await a.get('k'), 'v2');
+      assert.equal(a.peek('k'), 'v2', "the first cluster's own reader still opens its directories");
+    } finally {
+      await a.stop();
+    }
+    const b = await Cluster.start({ dir, nodes: 3 }); // released by stop()
+    try {
+      assert.equal(await b.get('k'), 'v2');
+    } finally {
+      await b.stop();
+    }
+  });
+});
