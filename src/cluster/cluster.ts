@@ -235,12 +235,17 @@ export class Cluster {
   }
 
   private submit(ops: Op[]): Promise<OpResult[]> {
-    let bytes = 16;
-    for (const op of ops) {
-      bytes += op.key.length + 8;
-      if (op.t === 'put') bytes += valueBytes(op.value);
-      else if (op.t === 'cas') bytes += valueBytes(op.expected) + valueBytes(op.value);
-    }
+    const size = (exact: boolean): number => {
+      let bytes = 16;
+      for (const op of ops) {
+        bytes += op.key.length + 8;
+        if (op.t === 'put') bytes += valueBytes(op.value, exact);
+        else if (op.t === 'cas') bytes += valueBytes(op.expected, exact) + valueBytes(op.value, exact);
+      }
+      return bytes;
+    };
+    let bytes = size(false);
+    if (bytes > this.opts.maxBatchBytes) bytes = size(true); // strings were estimated at 3 bytes per UTF-16 unit
     if (bytes > this.opts.maxBatchBytes) {
       return Promise.reject(new ClusterError(ErrorCode.INVALID_ARGUMENT, `operation is ${bytes} bytes; maxBatchBytes is ${this.opts.maxBatchBytes}`));
     }
@@ -272,6 +277,9 @@ export class Cluster {
     if (options === null || typeof options !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'get options must be an object');
     const k = toKey(key);
     const consistency = options.consistency === undefined ? 'linearizable' : oneOf('consistency', options.consistency, ['linearizable', 'lease', 'stale'] as const);
+    if (options.node !== undefined && consistency !== 'stale') {
+      throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `get: node applies to consistency 'stale' only (a ${consistency} read goes through the leader)`);
+    }
     this.counters.reads++;
     if (consistency === 'stale') return this.staleRead(k, options.node);
     const [v] = await this.queueRead([k], consistency);
@@ -575,15 +583,18 @@ export class Cluster {
 
   // ───────────────────────────── leader, status, metrics ─────────────────────────────
 
-  /** The leader the coordinator currently sends to, or undefined during an election. */
+  /** The leader the coordinator currently sends to, or undefined during an election and after stop(). */
   leader(): NodeId | undefined {
-    return this.nodes.leader;
+    return this.stopped ? undefined : this.nodes.leader;
   }
 
-  /** Wait until a leader is known (rejects with NO_QUORUM after timeoutMs). */
+  /** Wait until a leader is known (rejects with NO_QUORUM after timeoutMs, a finite number >= 0). */
   async waitForLeader(timeoutMs = this.opts.startTimeoutMs): Promise<NodeId> {
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'waitForLeader: timeoutMs must be a finite number >= 0');
+    }
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
+    for (let first = true; first || Date.now() < deadline; first = false) {
       this.checkOpen();
       const l = this.nodes.leader;
       if (l !== undefined) return l;
@@ -700,10 +711,14 @@ export class Cluster {
     this.checkOpen();
     const ids = this.nodes.ids();
     const groupOf = new Map<NodeId, number>();
-    groups.forEach((g, i) => g.forEach((id) => {
-      this.nodes.get(id);
-      groupOf.set(id, i);
-    }));
+    groups.forEach((g, i) => {
+      if (!Array.isArray(g)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'partition: each group must be an array of node ids');
+      g.forEach((id) => {
+        this.nodes.get(id);
+        if (groupOf.has(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `partition: node ${id} is in more than one group`);
+        groupOf.set(id, i);
+      });
+    });
     await Promise.all(ids.map((id) => {
       const mine = groupOf.get(id);
       const blocked = ids.filter((o) => o !== id && groupOf.get(o) !== mine);

@@ -26,15 +26,20 @@ export function toValue(value: unknown, maxValueBytes: number, nullable: true): 
 export function toValue(value: unknown, maxValueBytes: number, nullable: boolean): Value | null {
   if (value === null && nullable) return null;
   let size: number;
-  if (typeof value === 'string') size = Buffer.byteLength(value, 'utf8');
-  else if (value instanceof Uint8Array) size = value.length;
+  if (typeof value === 'string') {
+    if (value.length * 3 <= maxValueBytes) return value; // a UTF-16 unit is at most 3 UTF-8 bytes: no need to count
+    size = Buffer.byteLength(value, 'utf8');
+  } else if (value instanceof Uint8Array) size = value.length;
   else throw invalid(`value must be a string or a Uint8Array${nullable ? ' or null' : ''}, got ${describe(value)}`);
   if (size > maxValueBytes) throw invalid(`value is ${size} bytes; the limit is ${maxValueBytes}`);
   return value;
 }
 
-export function valueBytes(v: Value | null): number {
-  return v === null ? 0 : typeof v === 'string' ? v.length * 3 : v.length;
+/** Bytes of a value for the batch bounds: strings estimated at 3 bytes per UTF-16 unit (no pass over them) unless `exact`. */
+export function valueBytes(v: Value | null, exact = false): number {
+  if (v === null) return 0;
+  if (typeof v !== 'string') return v.length;
+  return exact ? Buffer.byteLength(v, 'utf8') : v.length * 3;
 }
 
 /** A value for an error message; never throws (String() does on objects with a broken toString). */
@@ -47,6 +52,11 @@ function show(v: unknown): string {
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
+    // Object.prototype.toString reads the built-in tag (Uint16Array, Float32Array, DataView, ...): never user code.
+    const kind = Object.prototype.toString.call(v).slice(8, -1);
+    return `a ${kind}: only Uint8Array (or Buffer) bytes are accepted; pass new Uint8Array(x.buffer, x.byteOffset, x.byteLength) to store its bytes`;
+  }
   return typeof v;
 }
 

@@ -26,8 +26,10 @@ export function validateValue(value: unknown, maxValueBytes: number = LIMITS.def
 
 export function valueProblem(value: unknown, maxValueBytes: number): { code: StorageErrorCode; message: string } | undefined {
   let bytes: number;
-  if (typeof value === 'string') bytes = Buffer.byteLength(value, 'utf8');
-  else if (value instanceof Uint8Array) bytes = value.byteLength;
+  if (typeof value === 'string') {
+    if (value.length * 3 <= maxValueBytes) return undefined; // a UTF-16 unit is at most 3 UTF-8 bytes: no need to count
+    bytes = Buffer.byteLength(value, 'utf8');
+  } else if (value instanceof Uint8Array) bytes = value.byteLength;
   else return { code: StorageErrorCode.INVALID_VALUE, message: `value must be a string or a Uint8Array, got ${value === null ? 'null' : typeof value}` };
   if (bytes > maxValueBytes) return { code: StorageErrorCode.VALUE_TOO_LARGE, message: `value is ${bytes} bytes, over ${maxValueBytes}` };
   return undefined;

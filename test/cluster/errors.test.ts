@@ -64,3 +64,30 @@ test('start: a bad logFile (a directory, under a file, in a missing directory) i
     await refusedAtOnce({ ...base, logFile: join(tmp, 'missing', 'log') }, ErrorCode.INVALID_ARGUMENT, /does not exist/);
   });
 });
+
+test('API misuse is INVALID_ARGUMENT saying why; string values count their UTF-8 bytes; leader() after stop() is undefined', async () => {
+  const c = await Cluster.start({ nodes: 3, storage: 'memory' });
+  try {
+    const ascii = 'a'.repeat(400_000); // 400 kB of UTF-8, under the 1 MiB limit (was counted as 1.2 MB)
+    await c.put('big', ascii);
+    assert.equal(((await c.get('big')) as string).length, 400_000);
+    assert.deepEqual(await c.cas('big', ascii, ascii), { ok: true, current: ascii });
+    await assert.rejects(c.put('big', 'é'.repeat(600_000)), isCode(ErrorCode.INVALID_ARGUMENT, /1200000 bytes/), '1.2 MB of UTF-8 is over the limit');
+
+    await assert.rejects(c.partition([1, 2], [2, 3]), isCode(ErrorCode.INVALID_ARGUMENT, /more than one group/));
+    await assert.rejects(c.get('big', { node: 1 }), isCode(ErrorCode.INVALID_ARGUMENT, /stale/));
+    await assert.rejects(c.get('big', { consistency: 'lease', node: 1 }), isCode(ErrorCode.INVALID_ARGUMENT, /stale/));
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await assert.rejects(c.waitForLeader(bad), isCode(ErrorCode.INVALID_ARGUMENT), `waitForLeader(${bad})`);
+    }
+    assert.equal(typeof (await c.waitForLeader(0)), 'number', 'waitForLeader(0) returns the known leader');
+    await assert.rejects(c.put('k', new Uint16Array([1, 2]) as unknown as Uint8Array), isCode(ErrorCode.INVALID_ARGUMENT, /Uint16Array.*only Uint8Array/));
+    await assert.rejects(c.put('k', new Float32Array([1]) as unknown as Uint8Array), isCode(ErrorCode.INVALID_ARGUMENT, /Float32Array.*only Uint8Array/));
+    await assert.rejects(c.put(new Uint16Array([1]) as unknown as Uint8Array, 'v'), isCode(ErrorCode.INVALID_ARGUMENT, /key.*Uint16Array/));
+    assert.equal(await c.get('k'), undefined, 'nothing was written');
+    assert.equal(typeof c.leader(), 'number');
+  } finally {
+    await c.stop();
+  }
+  assert.equal(c.leader(), undefined, 'no stale leader id after stop()');
+});
