@@ -17,6 +17,7 @@ import { checkNodeFolders, nodeOptions, prepareDir, resolveOptions, type Cluster
 import { acquireClusterLock, type DirLock } from '../storage/lock.js';
 import { DATA_FILE } from '../storage/lmdb.js';
 import { isStorageError } from '../storage/errors.js';
+import { SESSION_WINDOW } from '../storage/apply.js';
 import { toKey, toValue, valueBytes, oneOf, positiveInt, type KeyInput } from './validate.js';
 import { WriteProfile, type Stage } from './profile.js';
 import { openStateReader, type StateReader } from './reader.js';
@@ -103,6 +104,11 @@ interface SentGroup<T> {
 }
 
 const SWEEP_MS = 50;
+
+/** Exactly once (SESSION_WINDOW): a write is sent only while its seq is within the window above the floor. */
+export function inSessionWindow(seq: number, floor: number): boolean {
+  return seq < floor + SESSION_WINDOW;
+}
 
 /** start(): a refusal by a node's storage (reported as STORAGE from its thread) with the stable code users can act on. */
 function startError(err: unknown): unknown {
@@ -364,10 +370,11 @@ export class Cluster {
   }
 
   private flushWrites(leader: NodeId): void {
-    const queue = this.sendQueue;
-    if (queue.length === 0) return;
-    this.sendQueue = [];
     const floor = this.floor();
+    // Writes beyond the session window wait (their deadline runs) until the floor advances.
+    const queue = this.sendQueue.filter((w) => inSessionWindow(w.seq, floor));
+    if (queue.length === 0) return;
+    this.sendQueue = queue.length === this.sendQueue.length ? [] : this.sendQueue.filter((w) => !inSessionWindow(w.seq, floor));
     let i = 0;
     while (i < queue.length) {
       const batch: PendingWrite[] = [];
@@ -501,6 +508,7 @@ export class Cluster {
       if (st && !a.duplicate(i)) this.profile.record(w.enqueuedAt, w.sentAt, st, reply);
       w.resolve(a.results(i) as OpResult[]);
     }
+    if (this.sendQueue.length > 0) this.scheduleFlush(); // the floor may have advanced: writes held by the session window
   }
 
   private onReadOk(from: NodeId, id: number, values: (Value | undefined)[] | null): void {
@@ -562,6 +570,7 @@ export class Cluster {
       this.requeue(retry);
     }
     this.sendQueue = this.sendQueue.filter((w) => this.pending.has(w.seq));
+    if (this.sendQueue.length > 0) this.scheduleFlush(); // expired writes may have moved the floor
     for (const [id, b] of this.batches) if (now - b.sentAt > this.opts.requestTimeoutMs) this.batches.delete(id);
     this.expireReads(now, code);
   }

@@ -10,9 +10,18 @@ import { keyProblem, valueProblem } from './validate.js';
 export const SESSION_DEFAULTS = {
   /** Sessions beyond this are evicted, least recently used first (deterministically: same order on every replica). */
   maxSessions: 4096,
-  /** Remembered results per session beyond this drop the oldest seq (a client with more requests in flight loses dedup for the oldest). */
+  /** Remembered results per session beyond this drop the oldest seq; the coordinator's SESSION_WINDOW keeps it from happening. */
   maxResultsPerSession: 1024,
 } as const;
+
+/**
+ * The session window, one constant for both sides: the coordinator sends a write only if its
+ * seq < floor + SESSION_WINDOW (floor: its lowest unresolved seq). Every seq a state machine applied
+ * was sent with some floor f <= the session's floor F (the highest seen), so the results kept, all at
+ * seqs >= F, span fewer than SESSION_WINDOW seqs and none is dropped by size; and every seq the
+ * coordinator may still retry is >= its floor >= F, so its result is found and it applies once.
+ */
+export const SESSION_WINDOW = SESSION_DEFAULTS.maxResultsPerSession;
 
 /** What the apply rules need from a store: the active key/value data. */
 export interface KvAccess {
