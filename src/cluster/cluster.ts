@@ -16,7 +16,7 @@ import { packCopy } from '../util/pack.js';
 import { checkNodeFolders, nodeOptions, prepareDir, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import { acquireClusterLock, type DirLock } from '../storage/lock.js';
 import { DATA_FILE } from '../storage/lmdb.js';
-import { isStorageError } from '../storage/errors.js';
+import { isStorageError, StorageErrorCode } from '../storage/errors.js';
 import { SESSION_WINDOW } from '../storage/apply.js';
 import { toKey, toValue, valueBytes, oneOf, positiveInt, type KeyInput } from './validate.js';
 import { WriteProfile, type Stage } from './profile.js';
@@ -110,10 +110,15 @@ export function inSessionWindow(seq: number, floor: number): boolean {
   return seq < floor + SESSION_WINDOW;
 }
 
-/** start(): a refusal by a node's storage (reported as STORAGE from its thread) with the stable code users can act on. */
+/**
+ * start(): the cluster lock's DIR_LOCKED, and a node store's MEMBERSHIP_MISMATCH (reported as STORAGE from
+ * its thread), as the stable codes users can act on. (A node store's own lock held by another process
+ * stays STORAGE: the cluster lock reports a directory in use first.)
+ */
 function startError(err: unknown): unknown {
-  const code = isStorageError(err) ? err.code : err instanceof ClusterError ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
-  if (code !== ErrorCode.DIR_LOCKED && code !== ErrorCode.MEMBERSHIP_MISMATCH) return err;
+  if (isStorageError(err, StorageErrorCode.DIR_LOCKED)) return new ClusterError(ErrorCode.DIR_LOCKED, err.message, { cause: err });
+  const code = err instanceof ClusterError ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
+  if (code !== ErrorCode.MEMBERSHIP_MISMATCH) return err;
   return new ClusterError(code, (err as Error).message, { cause: err });
 }
 
