@@ -2,9 +2,11 @@
 // direct tests of transferLeadership and setLinkFaults (chaos runs them but swallows their failures).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'lmdb';
+import { pack } from 'msgpackr';
 import { join } from 'node:path';
 import { Cluster, ClusterError, ErrorCode, type NodeId } from '../../src/index.js';
+import { DATA_FILE, FORMAT_VERSION } from '../../src/storage/lmdb.js';
 import { withCluster, withTempDir } from './helpers.js';
 
 function isCode(code: ErrorCode): (e: unknown) => boolean {
@@ -66,25 +68,35 @@ test('TIMEOUT while a leader is known but cannot commit; dropRate 1 on one follo
   });
 });
 
-test('STORAGE when a node cannot open its store (its directory is held by another live process)', { timeout: 60_000 }, async () => {
+test('STORAGE when a node cannot open its store (written in a format this code does not read)', { timeout: 60_000 }, async () => {
   // (A corrupt data.mdb would be the other honest way, but LMDB answers one with SIGSEGV, which takes the
-  // whole process down, test runner included: measured with 64 KiB of 0xab.)
+  // whole process down, test runner included: measured with 64 KiB of 0xab. A directory held by another
+  // process is refused before any node starts, with DIR_LOCKED.)
   await withTempDir(async (dir) => {
-    mkdirSync(join(dir, 'node-2'), { recursive: true });
-    writeFileSync(join(dir, 'node-2', 'threadraft.lock'), `${process.ppid}\n`); // the test runner: alive, not us
+    const c = await Cluster.start({ dir, nodes: 3 });
+    await c.put('k', 'v');
+    await c.stop();
+    const setFormat = async (v: number): Promise<unknown> => {
+      const env = open({ path: join(dir, 'node-2', DATA_FILE), maxDbs: 8 });
+      const meta = env.openDB({ name: 'meta', encoding: 'binary' });
+      const old = meta.get('format');
+      await meta.put('format', pack(v));
+      await env.close();
+      return old;
+    };
+    const original = await setFormat(99); // as a future version would leave it
+    assert.ok(original !== undefined, 'node 2 records its format under meta/format');
     await assert.rejects(Cluster.start({ dir, nodes: 3 }), (e: unknown) => {
       isCode(ErrorCode.STORAGE)(e);
-      assert.match((e as Error).message, /node 2/);
+      assert.match((e as Error).message, /node 2 .*FORMAT_VERSION/);
       return true;
     });
-    // Once the other process lets go, the same directory starts.
-    rmSync(join(dir, 'node-2', 'threadraft.lock'));
-    const c = await Cluster.start({ dir, nodes: 3 });
+    await setFormat(FORMAT_VERSION); // put back: the same directory starts and has the write
+    const again = await Cluster.start({ dir, nodes: 3 });
     try {
-      await c.put('k', 'v');
-      assert.equal(await c.get('k'), 'v');
+      assert.equal(await again.get('k'), 'v');
     } finally {
-      await c.stop();
+      await again.stop();
     }
   });
 });
