@@ -61,6 +61,10 @@ export class PoolBackend implements Backend {
       minThreads: 1,
       maxThreads: 1,
       concurrentTasksPerWorker: 1,
+      // Tasks run in the order they were submitted: the host keeps several Ready writes in flight and a
+      // write must never overtake an earlier one. Without this, piscina puts a task it could not hand to
+      // the busy thread back at the TAIL of its queue, and the writes of two Readies swap (seen: a log gap).
+      stricterFIFO: true,
       idleTimeout: Number.MAX_SAFE_INTEGER,
       // The host keeps only a few calls in flight (one write per Ready, snapshot steps, reads); the
       // queue bound is a backstop, not flow control ('auto' would be maxThreads² = 1).

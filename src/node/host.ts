@@ -538,7 +538,10 @@ export class NodeHost {
         if (!p) continue;
         this.pendingProposals.delete(e.index);
         if (p.persistStart === 0) continue; // persisted while not leader: no stage times
-        const s: StageTimes = { id: p.id, received: p.received, persistStart: p.persistStart, persistEnd: p.persistEnd, committed: applyStart, applied: appliedAt };
+        // Two followers can commit an entry before the leader's own write of it ends; its apply then waits behind
+        // that write (writes run in order), so the apply stage starts when both are true.
+        const committed = Math.max(applyStart, p.persistEnd);
+        const s: StageTimes = { id: p.id, received: p.received, persistStart: p.persistStart, persistEnd: p.persistEnd, committed, applied: appliedAt };
         stages.push(s);
         this.histograms.leaderQueue.recordMs(s.persistStart - s.received);
         this.histograms.replication.recordMs(s.committed - s.persistEnd);
