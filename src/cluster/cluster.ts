@@ -18,7 +18,7 @@ import { acquireClusterLock, type DirLock } from '../storage/lock.js';
 import { DATA_FILE } from '../storage/lmdb.js';
 import { isStorageError, StorageErrorCode } from '../storage/errors.js';
 import { SESSION_WINDOW } from '../storage/apply.js';
-import { toKey, toValue, valueBytes, oneOf, positiveInt, type KeyInput } from './validate.js';
+import { checkKey, toKey, toValue, valueBytes, oneOf, positiveInt, type KeyInput } from './validate.js';
 import { WriteProfile, type Stage } from './profile.js';
 import { openStateReader, type StateReader } from './reader.js';
 
@@ -319,7 +319,7 @@ export class Cluster {
    */
   peek(key: KeyInput, node?: NodeId): Value | undefined {
     this.checkOpen();
-    const k = toKey(key);
+    const k = checkKey(key);
     if (this.opts.storage !== 'lmdb') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, "peek() needs storage 'lmdb'; use get(key, { consistency: 'stale' })");
     this.counters.reads++;
     return this.reader(this.staleNode(node))!.get(k);

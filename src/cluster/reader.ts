@@ -5,7 +5,8 @@ import type { Value } from '../storage/command.js';
 import { LmdbStateReader } from '../storage/index.js';
 
 export interface StateReader {
-  get(key: Uint8Array): Value | undefined;
+  /** A string key stands for its UTF-8 bytes. */
+  get(key: string | Uint8Array): Value | undefined;
   close(): void;
 }
 

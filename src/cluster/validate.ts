@@ -73,3 +73,16 @@ export function oneOf<T extends string>(name: string, v: unknown, allowed: reado
   }
   return v as T;
 }
+
+/**
+ * A key for the read fast path (peek, stale get): the same rules as toKey, but a string is checked without
+ * being encoded (its UTF-8 bytes are written straight into LMDB's key buffer by the reader).
+ */
+export function checkKey(key: unknown): string | Uint8Array {
+  if (typeof key === 'string') {
+    if (key.length === 0) throw invalid('key must not be empty');
+    if (key.length * 3 > LIMITS.maxKeyBytes && Buffer.byteLength(key, 'utf8') > LIMITS.maxKeyBytes) return toKey(key);
+    return key;
+  }
+  return toKey(key);
+}

@@ -65,6 +65,13 @@ export function decodeValue(b: Uint8Array): Value {
   throw new Error(`unknown value tag ${String(buf[0])}`);
 }
 
+/** decodeValue for a buffer lmdb-js reuses (getBinaryFast): the result never aliases it. */
+export function decodeValueCopy(b: Buffer): Value {
+  if (b[0] === TAG_STRING) return b.toString('utf8', 1);
+  if (b[0] === TAG_BYTES) return Buffer.from(b.subarray(1));
+  throw new Error(`unknown value tag ${String(b[0])}`);
+}
+
 export function valuesEqual(a: Value | undefined | null, b: Value | undefined | null): boolean {
   if (a === undefined || a === null) return b === undefined || b === null;
   if (b === undefined || b === null) return false;

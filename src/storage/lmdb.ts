@@ -1,8 +1,13 @@
-// The LMDB store: one environment per node directory holding the log, the hard state, the state
-// machine (two key/value slots + client sessions, with an active pointer) and metadata.
-// Every write is ONE `transactionSync` with a block body: synced (durable on return) unless opened
-// with sync: false (UNSAFE for durability): see docs/storage.md.
-import { mkdirSync } from 'node:fs';
+// The LMDB store: two environments per node directory.
+// - data.mdb, the LOG environment: the Raft log, the hard state, the voters, the last purge point, the state
+//   machine's last checkpoint. Every transaction here is ONE `transactionSync` with a block body, synced
+//   (durable on return) unless the store is opened with sync: false (UNSAFE for durability).
+// - state.mdb, the STATE MACHINE environment: two key/value slots + client sessions, the active slot and the
+//   applied index. Written WITHOUT fsync (MDB_NOSYNC): the log is the durability point, as in etcd (a WAL and
+//   batched backend commits). A process crash keeps every committed state transaction (the page cache
+//   survives) and a restart re-applies the log after the applied index; after a crash of the machine the
+//   state is rebuilt from its last checkpoint, a synced copy, and the log after it. See docs/storage.md.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import type { Entry, HardState, InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
@@ -10,64 +15,93 @@ import type { CommandResult, Key, Value } from './command.js';
 import { LIMITS } from './command.js';
 import { applyEntry, type KvAccess, SessionTable } from './apply.js';
 import {
-  decodeHardState, decodeLogId, decodeLogRecord, decodeMembership, decodeSession, decodeValue, encodeHardState,
+  decodeHardState, decodeLogId, decodeLogRecord, decodeMembership, decodeSession, decodeValue, decodeValueCopy, encodeHardState,
   encodeLogId, encodeLogRecord, encodeMembership, encodeSession, encodeValue, logKey, logKeyIndex, pack, unpack,
 } from './codec.js';
 import { StorageError, StorageErrorCode, type StorageSubject, type StorageVerb } from './errors.js';
 import { acquireDirLock, type DirLock } from './lock.js';
-import { checkApplyOrder, checkHardState, type StoreTuning } from './memory.js';
+import { checkApplyOrder, checkHardState, checkPurge, type StoreTuning } from './memory.js';
 import { DEFAULT_CHUNK_BYTES, SnapshotAssembler, snapshotChunks } from './snapshot-format.js';
 import type { SnapshotSink, SnapshotSource, SyncStore } from './store.js';
 import type { AppliedState, LogState, StoreOptions, WriteBatch, WriteBatchResult } from './types.js';
 import { validateAppend, validateKey, validateRange } from './validate.js';
 
-/** The on-disk format this code reads and writes; any other → FORMAT_VERSION. */
-export const FORMAT_VERSION = 1;
+/** The on-disk format this code reads and writes; any other → FORMAT_VERSION. 2: the state machine has an environment of its own. */
+export const FORMAT_VERSION = 2;
 export const DATA_FILE = 'data.mdb';
+export const STATE_FILE = 'state.mdb';
+/** The last checkpoint of the state machine: a copy of state.mdb, synced, then renamed into place. */
+export const CHECKPOINT_FILE = 'state.checkpoint.mdb';
 
-/** Keys of the `meta` db. */
+/** Keys of the log environment's `meta` db. */
 export const META = {
   format: 'format',
   hardState: 'hardState',
   lastPurged: 'lastPurged',
-  applied: 'applied',
   membership: 'membership',
+  /** The LogId the last checkpoint covers: the log is never purged past it. */
+  checkpoint: 'checkpoint',
+  /** The boot id of the machine while the state environment is open for writing; removed at a clean close. */
+  stateOpen: 'stateOpen',
+} as const;
+
+/** Keys of the state environment's `meta` db: written in the same transaction as the data they describe. */
+export const STATE_META = {
+  applied: 'applied',
   active: 'active',
+  /** The voters of the last installed snapshot. */
+  membership: 'membership',
 } as const;
 
 type Slot = 0 | 1;
 
-export interface LmdbHandles {
+export interface StateHandles {
   env: RootDatabase;
   meta: Database<Buffer, string>;
-  log: Database<Buffer, Buffer>;
   kv: [Database<Buffer, Buffer>, Database<Buffer, Buffer>];
   sessions: [Database<Buffer, number>, Database<Buffer, number>];
   /** A counter shared by every thread of the process that opened this env: bumped after each commit. */
   commitSeq: Int32Array;
 }
 
-/** Open (or create) the environment and its dbs; checks the format version. */
-/**
- * lmdb-js transaction flags: ABORTABLE | SYNCHRONOUS_COMMIT (its default: data fdatasync'd, then the meta
- * page written synchronously), and the same with MDB_NOMETASYNC for this transaction only: the data is
- * fdatasync'd but the meta page is not waited for, so a system crash may undo this one transaction but
- * never corrupts the database (measured here: ~230 µs instead of ~390 µs). Not MDB_NOSYNC (~20 µs): its
- * meta page could reach the disk before its data pages, and a system crash then corrupts the tree.
- */
-const TXN_SYNCED = 3;
-const TXN_NO_META_SYNC = 3 | 0x40000;
+export interface LmdbHandles {
+  /** The log environment. */
+  env: RootDatabase;
+  meta: Database<Buffer, string>;
+  log: Database<Buffer, Buffer>;
+  /** The state machine environment. */
+  sm: StateHandles;
+}
 
-export function openEnv(dir: string, sync: boolean): LmdbHandles {
-  mkdirSync(dir, { recursive: true });
-  // overlappingSync off: every synced transactionSync is one plain LMDB commit with its fdatasync, and the
-  // per-transaction flag (TXN_NO_META_SYNC) takes effect.
-  const env = open({ path: join(dir, DATA_FILE), maxDbs: 8, noSync: !sync, overlappingSync: false, compression: false, encoding: 'binary' });
-  const binary = { encoding: 'binary' as const, compression: false };
-  const h: LmdbHandles = {
+const binary = { encoding: 'binary' as const, compression: false };
+
+/** Open (or create) the log environment; checks the format version. */
+function openLogEnv(dir: string, sync: boolean): Pick<LmdbHandles, 'env' | 'meta' | 'log'> {
+  // overlappingSync off: every synced transactionSync is one plain LMDB commit with its fdatasync.
+  const env = open({ path: join(dir, DATA_FILE), maxDbs: 4, noSync: !sync, overlappingSync: false, compression: false, encoding: 'binary' });
+  const h = {
     env,
     meta: env.openDB<Buffer, string>({ name: 'meta', ...binary }),
     log: env.openDB<Buffer, Buffer>({ name: 'log', keyEncoding: 'binary', ...binary }),
+  };
+  try {
+    checkFormat(h);
+  } catch (err) {
+    env.close();
+    throw err;
+  }
+  return h;
+}
+
+/**
+ * Open the state environment: MDB_NOSYNC (no fsync per transaction; LMDB keeps it intact across a process
+ * crash, not across a machine crash, hence the checkpoints). Every opener in the process uses the same flags.
+ */
+function openStateEnv(dir: string): StateHandles {
+  const env = open({ path: join(dir, STATE_FILE), maxDbs: 8, noSync: true, overlappingSync: false, compression: false, encoding: 'binary' });
+  const s: StateHandles = {
+    env,
+    meta: env.openDB<Buffer, string>({ name: 'meta', ...binary }),
     kv: [
       env.openDB<Buffer, Buffer>({ name: 'kv0', keyEncoding: 'binary', ...binary }),
       env.openDB<Buffer, Buffer>({ name: 'kv1', keyEncoding: 'binary', ...binary }),
@@ -78,18 +112,24 @@ export function openEnv(dir: string, sync: boolean): LmdbHandles {
     ],
     commitSeq: new Int32Array(1),
   };
-  const shared = (h.meta as unknown as { getUserSharedBuffer(k: string, b: ArrayBuffer): ArrayBuffer }).getUserSharedBuffer('commit-seq', new ArrayBuffer(4));
-  h.commitSeq = new Int32Array(shared);
-  try {
-    checkFormat(h);
-  } catch (err) {
-    env.close();
-    throw err;
-  }
-  return h;
+  const shared = (s.meta as unknown as { getUserSharedBuffer(k: string, b: ArrayBuffer): ArrayBuffer }).getUserSharedBuffer('commit-seq', new ArrayBuffer(4));
+  s.commitSeq = new Int32Array(shared);
+  return s;
 }
 
-function checkFormat(h: LmdbHandles): void {
+/** Open both environments (a reader: no recovery; the store recovers before it calls this). */
+export function openEnv(dir: string, sync: boolean): LmdbHandles {
+  mkdirSync(dir, { recursive: true });
+  const log = openLogEnv(dir, sync);
+  try {
+    return { ...log, sm: openStateEnv(dir) };
+  } catch (err) {
+    log.env.close();
+    throw err;
+  }
+}
+
+function checkFormat(h: Pick<LmdbHandles, 'env' | 'meta'>): void {
   const b = h.meta.getBinary(META.format);
   if (b === undefined) {
     h.env.transactionSync(() => {
@@ -109,7 +149,7 @@ function checkFormat(h: LmdbHandles): void {
  * nodes that hold acknowledged writes; with more, new empty voters could form a majority of their own.
  * A store of an older version without the record adopts the voters it is opened with.
  */
-function checkMembership(h: LmdbHandles, membership: Membership): void {
+function checkMembership(h: Pick<LmdbHandles, 'env' | 'meta'>, membership: Membership): void {
   const wanted = [...membership.voters].sort((a, b) => a - b);
   const b = h.meta.getBinary(META.membership);
   if (b === undefined) {
@@ -124,14 +164,87 @@ function checkMembership(h: LmdbHandles, membership: Membership): void {
   }
 }
 
-/** A meta record, optionally from an explicit read transaction (lmdb-js copies binary values on get). */
-function metaGet(h: LmdbHandles, key: string, transaction?: Transaction): Buffer | undefined {
-  return transaction ? h.meta.get(key, { transaction }) : h.meta.getBinary(key);
+/** A state meta record, optionally from an explicit read transaction (lmdb-js copies binary values on get). */
+function stateMetaGet(s: StateHandles, key: string, transaction?: Transaction): Buffer | undefined {
+  return transaction ? s.meta.get(key, { transaction }) : s.meta.getBinary(key);
 }
 
-export function readActive(h: LmdbHandles, transaction?: Transaction): Slot {
-  const b = metaGet(h, META.active, transaction);
+export function readActive(s: StateHandles, transaction?: Transaction): Slot {
+  const b = stateMetaGet(s, STATE_META.active, transaction);
   return b === undefined ? 0 : (unpack<number>(b) === 1 ? 1 : 0);
+}
+
+/** The machine's boot id (THREADRAFT_BOOT_ID overrides it, so a test can stand for a reboot). */
+export function bootId(): string {
+  const forced = process.env['THREADRAFT_BOOT_ID'];
+  if (forced) return forced;
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown'; // then every unclean stop is treated as a machine crash: always safe
+  }
+}
+
+/** Copy `from` to `to` with plain reads and writes, then fsync `to` (kept simple so a power-loss shim sees every byte). */
+function copyDurably(from: string, to: string): void {
+  const src = openSync(from, 'r');
+  let dst: number | undefined;
+  try {
+    dst = openSync(to, 'w');
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let pos = 0; ; ) {
+      const n = readSync(src, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      for (let off = 0; off < n; ) off += writeSync(dst, buf, off, n - off, pos + off);
+      pos += n;
+    }
+    fsyncSync(dst);
+  } finally {
+    closeSync(src);
+    if (dst !== undefined) closeSync(dst);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function removeIfExists(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+/**
+ * Before the state environment is opened for writing: if it was left open by a process that ran on an
+ * earlier boot (the machine crashed), its unsynced pages may be lost or torn, so it is replaced by the last
+ * checkpoint (or removed, when none was taken: then the log was never purged and replays from index 1).
+ * After a crash of the process alone, the page cache held every commit: the state is kept as it is.
+ */
+function recoverStateEnv(dir: string, log: Pick<LmdbHandles, 'env' | 'meta'>): boolean {
+  const b = log.meta.getBinary(META.stateOpen);
+  const openedOnBoot = b === undefined ? undefined : unpack<string>(b);
+  const boot = bootId();
+  const rebuild = openedOnBoot !== undefined && (openedOnBoot !== boot || boot === 'unknown');
+  if (rebuild) {
+    const state = join(dir, STATE_FILE);
+    const checkpoint = join(dir, CHECKPOINT_FILE);
+    removeIfExists(`${state}-lock`);
+    if (existsSync(checkpoint)) copyDurably(checkpoint, state);
+    else removeIfExists(state);
+    fsyncDir(dir);
+  }
+  log.env.transactionSync(() => {
+    log.meta.put(META.stateOpen, pack(boot));
+  });
+  return rebuild;
 }
 
 export class LmdbStore implements SyncStore {
@@ -140,23 +253,31 @@ export class LmdbStore implements SyncStore {
   private last: LogId | undefined;
   private lastPurged: LogId | undefined;
   private lastApplied: LogId | undefined;
+  private checkpointed: LogId | undefined;
+  /** A commit-index-only hard state from a batch marked durable: false, written with the next log transaction. */
+  private pendingHardState: HardState | undefined;
   private readonly sessions: SessionTable;
   private readonly maxValueBytes: number;
   private readonly chunkBytes: number;
   private receiveGen = 0;
   private closed = false;
   private readonly snapshotsOpen = new Set<SnapshotSource>();
+  /** Whether the state was rebuilt from a checkpoint at open (tests and logs). */
+  readonly rebuiltAtOpen: boolean;
 
   private constructor(
     private readonly h: LmdbHandles,
     private readonly lock: DirLock,
-    private readonly opts: StoreOptions & StoreTuning,
+    private readonly opts: StoreOptions & StoreTuning & { dir: string },
+    rebuilt: boolean,
   ) {
     this.maxValueBytes = opts.maxValueBytes ?? LIMITS.defaultMaxValueBytes;
     this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     this.sessions = new SessionTable(opts.maxSessions);
     this.active = 0;
+    this.rebuiltAtOpen = rebuilt;
     this.reload();
+    this.repairInterruptedInstall();
   }
 
   static open(opts: StoreOptions & StoreTuning): LmdbStore {
@@ -165,14 +286,18 @@ export class LmdbStore implements SyncStore {
     mkdirSync(dir, { recursive: true });
     const lock = acquireDirLock(dir);
     try {
-      const h = openEnv(dir, opts.sync ?? true);
+      const log = openLogEnv(dir, opts.sync ?? true);
+      let sm: StateHandles;
+      let rebuilt: boolean;
       try {
-        checkMembership(h, opts.membership);
+        checkMembership(log, opts.membership);
+        rebuilt = recoverStateEnv(dir, log);
+        sm = openStateEnv(dir);
       } catch (err) {
-        h.env.close();
+        log.env.close();
         throw err;
       }
-      return new LmdbStore(h, lock, opts);
+      return new LmdbStore({ ...log, sm }, lock, { ...opts, dir }, rebuilt);
     } catch (err) {
       lock.release();
       throw StorageError.wrap(err, 'store', 'open');
@@ -183,10 +308,13 @@ export class LmdbStore implements SyncStore {
   private reload(): void {
     const h = this.h;
     h.env.resetReadTxn();
-    this.active = readActive(h);
+    h.sm.env.resetReadTxn();
+    this.active = readActive(h.sm);
     const p = h.meta.getBinary(META.lastPurged);
     this.lastPurged = p ? decodeLogId(p) : undefined;
-    const a = h.meta.getBinary(META.applied);
+    const c = h.meta.getBinary(META.checkpoint);
+    this.checkpointed = c ? decodeLogId(c) : undefined;
+    const a = h.sm.meta.getBinary(STATE_META.applied);
     this.lastApplied = a ? decodeLogId(a) : undefined;
     let last: LogId | undefined;
     for (const { key, value } of h.log.getRange({ reverse: true, limit: 1 })) {
@@ -194,31 +322,65 @@ export class LmdbStore implements SyncStore {
     }
     this.last = last ?? this.lastPurged;
     const sessions: Array<[number, ReturnType<typeof decodeSession>]> = [];
-    for (const { key, value } of h.sessions[this.active].getRange({})) sessions.push([key, decodeSession(value)]);
+    for (const { key, value } of h.sm.sessions[this.active].getRange({})) sessions.push([key, decodeSession(value)]);
     this.sessions.load(sessions);
+  }
+
+  /**
+   * A snapshot install switches the state first, then resets the log (two environments): a crash between
+   * the two leaves a state applied past the log's history. Finish the install: the log restarts at the
+   * state's applied point. A state behind the purge point cannot be caught up from the log: refuse to open.
+   */
+  private repairInterruptedInstall(): void {
+    const applied = this.lastApplied;
+    const purged = this.lastPurged?.index ?? 0;
+    if ((applied?.index ?? 0) < purged) {
+      throw new StorageError(StorageErrorCode.IO, 'state-machine', 'open', `the state is applied to ${applied?.index ?? 0}, behind the log purged to ${purged}: it cannot be replayed`);
+    }
+    if (applied === undefined || applied.index === purged) return;
+    const b = applied.index <= (this.last?.index ?? 0) ? this.h.log.getBinary(logKey(applied.index)) : undefined;
+    if (b !== undefined && decodeLogRecord(applied.index, b).term === applied.term) return;
+    this.logTxn('snapshot', 'install', () => this.resetLog(applied, this.stateMembership()));
   }
 
   private check(verb: StorageVerb): void {
     if (this.closed) throw new StorageError(StorageErrorCode.CLOSED, 'store', verb, 'LMDB store is closed');
   }
 
-  /**
-   * One write transaction: synced and durable on return (unless sync: false, or durable: false for a
-   * transaction whose loss a restart repairs). On failure nothing is written and the mirrors are reloaded.
-   */
-  private txn<T>(subject: StorageSubject, verb: StorageVerb, body: () => T, durable = true): T {
+  /** One log transaction: synced and durable on return (unless sync: false). On failure nothing is written and the mirrors are reloaded. */
+  private logTxn<T>(subject: StorageSubject, verb: StorageVerb, body: () => T): T {
     let out: T | undefined;
     try {
+      // lmdb-js's default flags: abortable, and synchronous (data fdatasync'd, then the meta page written synchronously).
       this.h.env.transactionSync(() => {
+        if (this.pendingHardState) {
+          this.h.meta.put(META.hardState, encodeHardState(this.pendingHardState));
+          this.pendingHardState = undefined;
+        }
         out = body();
-      }, durable ? TXN_SYNCED : TXN_NO_META_SYNC);
+      });
     } catch (err) {
       this.reload();
       throw StorageError.wrap(err, subject, verb);
     }
     // Reads on this thread after the commit must see it (lmdb-js would renew its read txn only on a later turn).
     this.h.env.resetReadTxn();
-    Atomics.add(this.h.commitSeq, 0, 1);
+    return out as T;
+  }
+
+  /** One state transaction: visible on return, not synced (the log is the durability point). */
+  private stateTxn<T>(subject: StorageSubject, verb: StorageVerb, body: () => T): T {
+    let out: T | undefined;
+    try {
+      this.h.sm.env.transactionSync(() => {
+        out = body();
+      });
+    } catch (err) {
+      this.reload();
+      throw StorageError.wrap(err, subject, verb);
+    }
+    this.h.sm.env.resetReadTxn();
+    Atomics.add(this.h.sm.commitSeq, 0, 1);
     return out as T;
   }
 
@@ -255,7 +417,7 @@ export class LmdbStore implements SyncStore {
     this.check('write');
     const first = (this.lastPurged?.index ?? 0) + 1;
     if (from < first) throw new StorageError(StorageErrorCode.LOG_PURGED, 'log', 'write', `cannot truncate at ${from}: purged up to ${first - 1}`);
-    this.txn('log', 'write', () => this.removeFrom(from));
+    this.logTxn('log', 'write', () => this.removeFrom(from));
   }
 
   private removeFrom(from: number): void {
@@ -291,40 +453,82 @@ export class LmdbStore implements SyncStore {
 
   loadHardState(): HardState {
     this.check('read');
+    if (this.pendingHardState) return { ...this.pendingHardState };
     const b = this.h.meta.getBinary(META.hardState);
     return b ? decodeHardState(b) : { term: 0, vote: 0, commit: 0 };
   }
 
-  // ── the write batch: one transaction per Ready ──
+  // ── the write batch: one per Ready ──
 
+  /**
+   * 1. The log (entries, hard state): one synced transaction, the durability point. 2. Apply: one state
+   * transaction, not synced; every entry it applies is in the log already (committed entries were appended
+   * by this batch or an earlier one). 3. Purge: a checkpoint of the state covers the purge point first, then
+   * one synced log transaction. A batch marked durable: false carries no entries and no new term or vote:
+   * its commit index is written with the next log transaction (a lost commit index is learnt again).
+   */
   write(batch: WriteBatch): WriteBatchResult {
     this.check('write');
-    // Validate everything before the transaction: a rejected batch writes nothing.
+    // Validate everything first: a rejected batch writes nothing.
     validateAppend(batch.entries, this.last, this.lastPurged);
     if (batch.hardState) checkHardState(batch.hardState);
     checkApplyOrder(batch.apply, this.lastApplied?.index ?? 0);
-    const applied = this.txn('log', 'write', () => {
-      const first = batch.entries[0];
-      if (first) {
-        // Truncate the conflicting suffix, then append (§5.3).
-        const lastIndex = this.last?.index ?? 0;
-        const newLast = batch.entries[batch.entries.length - 1]!;
-        for (let i = newLast.index + 1; i <= lastIndex; i++) this.h.log.remove(logKey(i));
-        for (const e of batch.entries) this.h.log.put(logKey(e.index), encodeLogRecord(e));
-        this.last = { index: newLast.index, term: newLast.term };
-      }
-      if (batch.hardState) this.h.meta.put(META.hardState, encodeHardState(batch.hardState));
-      const results = batch.apply.length > 0 ? this.applyInTxn(batch.apply) : [];
-      if (batch.purgeTo) this.doPurge(batch.purgeTo);
-      return results;
-    }, batch.durable !== false);
+    const appliedTo = batch.apply.length > 0 ? Math.max(this.lastApplied?.index ?? 0, batch.apply[batch.apply.length - 1]!.index) : (this.lastApplied?.index ?? 0);
+    if (batch.purgeTo) checkPurge(batch.purgeTo, appliedTo);
+    const first = batch.entries[0];
+    if (first || (batch.hardState && batch.durable !== false)) {
+      this.logTxn('log', 'write', () => {
+        if (first) {
+          // Truncate the conflicting suffix, then append (§5.3).
+          const lastIndex = this.last?.index ?? 0;
+          const newLast = batch.entries[batch.entries.length - 1]!;
+          for (let i = newLast.index + 1; i <= lastIndex; i++) this.h.log.remove(logKey(i));
+          for (const e of batch.entries) this.h.log.put(logKey(e.index), encodeLogRecord(e));
+          this.last = { index: newLast.index, term: newLast.term };
+        }
+        if (batch.hardState) this.h.meta.put(META.hardState, encodeHardState(batch.hardState));
+      });
+    } else if (batch.hardState) {
+      this.pendingHardState = { ...batch.hardState };
+    }
+    const applied = batch.apply.length > 0 ? this.stateTxn('state-machine', 'apply', () => this.applyInTxn(batch.apply)) : [];
+    if (batch.purgeTo) this.purgeBehindCheckpoint(batch.purgeTo);
     return { applied, appliedState: this.appliedState() };
+  }
+
+  /** Never purge the log past the last checkpoint: take one first when the purge point is beyond it. */
+  private purgeBehindCheckpoint(upTo: LogId): void {
+    if (upTo.index <= (this.lastPurged?.index ?? 0)) return;
+    if (upTo.index > (this.checkpointed?.index ?? 0)) this.checkpoint();
+    this.logTxn('log', 'write', () => {
+      this.doPurge(upTo);
+      if (this.checkpointed) this.h.meta.put(META.checkpoint, encodeLogId(this.checkpointed));
+    });
+  }
+
+  /**
+   * A checkpoint: the state environment copied as it is now (this thread is its only writer and no write
+   * transaction is open, so the file's pages, in the page cache, hold exactly the last commit), synced, and
+   * renamed into place. The caller records what it covers in a synced log transaction.
+   */
+  private checkpoint(): void {
+    const dir = this.opts.dir;
+    const tmp = join(dir, `${CHECKPOINT_FILE}.tmp`);
+    try {
+      copyDurably(join(dir, STATE_FILE), tmp);
+      renameSync(tmp, join(dir, CHECKPOINT_FILE));
+      fsyncDir(dir);
+    } catch (err) {
+      removeIfExists(tmp);
+      throw StorageError.wrap(err, 'snapshot', 'build');
+    }
+    this.checkpointed = this.lastApplied ? { ...this.lastApplied } : { index: 0, term: 0 };
   }
 
   // ── state machine ──
 
   private kvAccess(): KvAccess {
-    const kv = this.h.kv[this.active];
+    const kv = this.h.sm.kv[this.active];
     return {
       get: (k) => {
         const b = kv.getBinary(k as Buffer);
@@ -339,7 +543,7 @@ export class LmdbStore implements SyncStore {
     };
   }
 
-  /** Inside a write transaction: apply, persist touched sessions and the applied index. */
+  /** Inside a state transaction: apply, persist touched sessions and the applied index. */
   private applyInTxn(entries: Entry[]): CommandResult[][] {
     const kv = this.kvAccess();
     const out: CommandResult[][] = [];
@@ -353,11 +557,11 @@ export class LmdbStore implements SyncStore {
       this.lastApplied = { index: e.index, term: e.term };
       advanced = true;
     }
-    const sdb = this.h.sessions[this.active];
+    const sdb = this.h.sm.sessions[this.active];
     for (const c of this.sessions.dirty) sdb.put(c, encodeSession(this.sessions.get(c)!));
     for (const c of this.sessions.evicted) sdb.remove(c);
     this.sessions.clearChanges();
-    if (advanced && this.lastApplied) this.h.meta.put(META.applied, encodeLogId(this.lastApplied));
+    if (advanced && this.lastApplied) this.h.sm.meta.put(STATE_META.applied, encodeLogId(this.lastApplied));
     return out;
   }
 
@@ -368,23 +572,26 @@ export class LmdbStore implements SyncStore {
   get(key: Key): Value | undefined {
     this.check('read');
     validateKey(key);
-    const b = this.h.kv[this.active].getBinary(key as Buffer);
+    const b = this.h.sm.kv[this.active].getBinary(key as Buffer);
     return b === undefined ? undefined : decodeValue(b);
   }
 
-  private membership(): Membership {
+  /** The voters of the last installed snapshot, else those the store was created for. */
+  private stateMembership(): Membership {
+    const s = this.h.sm.meta.getBinary(STATE_META.membership);
+    if (s) return decodeMembership(s);
     const m = this.h.meta.getBinary(META.membership);
     return m ? decodeMembership(m) : this.opts.membership;
   }
 
   appliedState(): AppliedState {
-    return { lastApplied: this.lastApplied, membership: this.membership() };
+    return { lastApplied: this.lastApplied, membership: this.stateMembership() };
   }
 
   initialState(): InitialState {
     this.check('read');
     const first = (this.lastPurged?.index ?? 0) + 1;
-    const snapshot: SnapshotMeta | undefined = this.lastPurged ? { ...this.lastPurged, membership: this.membership() } : undefined;
+    const snapshot: SnapshotMeta | undefined = this.lastPurged ? { ...this.lastPurged, membership: this.stateMembership() } : undefined;
     return {
       hardState: this.loadHardState(),
       snapshot,
@@ -398,11 +605,12 @@ export class LmdbStore implements SyncStore {
   /** Read the whole state machine from ONE read transaction, one chunk at a time. */
   openSnapshot(): SnapshotSource {
     this.check('build');
-    const h = this.h;
-    const transaction = h.env.useReadTransaction();
+    const s = this.h.sm;
+    const membership = this.stateMembership();
+    const transaction = s.env.useReadTransaction();
     let closed = false;
     const source: SnapshotSource = {
-      meta: { index: 0, term: 0, membership: this.opts.membership },
+      meta: { index: 0, term: 0, membership },
       next: () => {
         if (closed) return undefined;
         const r = gen.next();
@@ -422,14 +630,13 @@ export class LmdbStore implements SyncStore {
     };
     let gen: Generator<Uint8Array, void, undefined>;
     try {
-      const slot = readActive(h, transaction);
-      const a = metaGet(h, META.applied, transaction);
-      const m = metaGet(h, META.membership, transaction);
+      const slot = readActive(s, transaction);
+      const a = stateMetaGet(s, STATE_META.applied, transaction);
       const applied = a ? decodeLogId(a) : { index: 0, term: 0 };
-      const meta: SnapshotMeta = { index: applied.index, term: applied.term, membership: m ? decodeMembership(m) : this.opts.membership };
+      const meta: SnapshotMeta = { index: applied.index, term: applied.term, membership };
       (source as { meta: SnapshotMeta }).meta = meta;
-      const kv = h.kv[slot].getRange({ transaction });
-      const sessions = h.sessions[slot].getRange({ transaction });
+      const kv = s.kv[slot].getRange({ transaction });
+      const sessions = s.sessions[slot].getRange({ transaction });
       gen = snapshotChunks(
         meta,
         (function* () { for (const { key, value } of kv) yield [key, value] as [Uint8Array, Uint8Array]; })(),
@@ -444,19 +651,31 @@ export class LmdbStore implements SyncStore {
     return source;
   }
 
+  /** The log restarts after `point`: every entry removed, the purge point and checkpoint set. Inside a log transaction. */
+  private resetLog(point: LogId, membership: Membership): void {
+    for (const { key } of this.h.log.getRange({})) this.h.log.remove(key);
+    this.h.meta.put(META.lastPurged, encodeLogId(point));
+    this.h.meta.put(META.checkpoint, encodeLogId(point));
+    this.h.meta.put(META.membership, encodeMembership(membership));
+    this.lastPurged = { ...point };
+    this.last = { ...point };
+    this.checkpointed = { ...point };
+  }
+
   /**
-   * Stage the received state in the inactive slot (a synced transaction per chunk: the live state is
-   * untouched), then flip the active pointer, set the applied index and reset the log in ONE
-   * transaction. A crash before the flip leaves the old state; the stale staging is cleared next time.
+   * Stage the received state in the inactive slot (the live state is untouched), then flip the active
+   * pointer and set the applied index in ONE state transaction, take a checkpoint of it, and reset the log
+   * in ONE synced log transaction. A crash before the flip leaves the old state (the stale staging is
+   * cleared next time); a crash between the flip and the log reset is finished at the next open.
    */
   receiveSnapshot(): SnapshotSink {
     this.check('install');
     const gen = ++this.receiveGen;
     const slot: Slot = this.active === 0 ? 1 : 0;
-    const h = this.h;
+    const s = this.h.sm;
     try {
-      h.kv[slot].clearSync();
-      h.sessions[slot].clearSync();
+      s.kv[slot].clearSync();
+      s.sessions[slot].clearSync();
     } catch (err) {
       throw StorageError.wrap(err, 'snapshot', 'install');
     }
@@ -470,13 +689,13 @@ export class LmdbStore implements SyncStore {
     return {
       write: (chunk) => {
         live();
-        this.txn('snapshot', 'install', () => {
+        this.stateTxn('snapshot', 'install', () => {
           asm.accept(chunk, {
             putKv: (k, v) => {
-              h.kv[slot].put(k as Buffer, v as Buffer);
+              s.kv[slot].put(k as Buffer, v as Buffer);
             },
             putSession: (c, r) => {
-              h.sessions[slot].put(c, r as Buffer);
+              s.sessions[slot].put(c, r as Buffer);
             },
           });
         });
@@ -484,21 +703,21 @@ export class LmdbStore implements SyncStore {
       install: (meta) => {
         live();
         asm.finish(meta);
-        this.txn('snapshot', 'install', () => {
-          h.meta.put(META.active, pack(slot));
-          const point = { index: meta.index, term: meta.term };
-          h.meta.put(META.applied, encodeLogId(point));
-          h.meta.put(META.membership, encodeMembership(meta.membership));
-          h.meta.put(META.lastPurged, encodeLogId(point));
-          for (const { key } of h.log.getRange({})) h.log.remove(key);
+        const point = { index: meta.index, term: meta.term };
+        this.stateTxn('snapshot', 'install', () => {
+          s.meta.put(STATE_META.active, pack(slot));
+          s.meta.put(STATE_META.applied, encodeLogId(point));
+          s.meta.put(STATE_META.membership, encodeMembership(meta.membership));
         });
         this.receiveGen++;
         this.reload();
+        this.checkpoint();
+        this.logTxn('snapshot', 'install', () => this.resetLog(point, meta.membership));
         // The old slot is garbage now; clear it (not needed for safety: the next receive clears it too).
         const old: Slot = slot === 0 ? 1 : 0;
         try {
-          h.kv[old].clearSync();
-          h.sessions[old].clearSync();
+          s.kv[old].clearSync();
+          s.sessions[old].clearSync();
         } catch {
           // left for the next receive
         }
@@ -509,17 +728,40 @@ export class LmdbStore implements SyncStore {
     };
   }
 
+  /** A clean close: the state is synced, and the next open need not distrust it whatever the boot. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const s of [...this.snapshotsOpen]) s.close();
+    for (const src of [...this.snapshotsOpen]) src.close();
     try {
-      this.h.env.close();
+      (this.h.sm.env as unknown as { env: { sync(): void } }).env.sync();
+      this.h.env.transactionSync(() => {
+        if (this.pendingHardState) this.h.meta.put(META.hardState, encodeHardState(this.pendingHardState));
+        this.h.meta.remove(META.stateOpen);
+      });
     } finally {
-      this.lock.release();
+      try {
+        this.h.sm.env.close();
+        this.h.env.close();
+      } finally {
+        this.lock.release();
+      }
     }
   }
 }
+
+/** Key encoding of the reader's dbs: the same bytes as the writer's binary keys, strings written as UTF-8 in place. */
+const READER_KEYS = {
+  writeKey(key: string | Uint8Array, target: Buffer, start: number): number {
+    // Buffer#utf8Write (undocumented, what Buffer#write calls) skips write()'s argument parsing on this hot path.
+    if (typeof key === 'string') return start + (target as Buffer & { utf8Write(s: string, offset: number): number }).utf8Write(key, start);
+    target.set(key, start);
+    return start + key.length;
+  },
+  readKey(target: Buffer, start: number, end: number): Uint8Array {
+    return Uint8Array.prototype.slice.call(target, start, end);
+  },
+};
 
 /**
  * A reader for the main thread (or any thread) of the same process: synchronous gets that always see
@@ -532,8 +774,13 @@ export class LmdbStateReader {
   private seen = -1;
   private active: Slot = 0;
   private closed = false;
+  /** The state machine's key/value dbs again, with READER_KEYS: string keys go in without a Buffer of their own. */
+  private readonly kvFast: [Database<Buffer, string | Uint8Array>, Database<Buffer, string | Uint8Array>];
 
-  private constructor(private readonly h: LmdbHandles, private readonly lock: DirLock) {}
+  private constructor(private readonly h: LmdbHandles, private readonly lock: DirLock) {
+    const opts = { encoding: 'binary' as const, compression: false as const, keyEncoder: READER_KEYS };
+    this.kvFast = [h.sm.env.openDB<Buffer, string | Uint8Array>({ name: 'kv0', ...opts }), h.sm.env.openDB<Buffer, string | Uint8Array>({ name: 'kv1', ...opts })];
+  }
 
   static open(dir: string): LmdbStateReader {
     const lock = acquireDirLock(dir);
@@ -547,24 +794,28 @@ export class LmdbStateReader {
 
   private refresh(): void {
     if (this.closed) throw new StorageError(StorageErrorCode.CLOSED, 'state-machine', 'read', 'reader is closed');
-    const seq = Atomics.load(this.h.commitSeq, 0);
+    const seq = Atomics.load(this.h.sm.commitSeq, 0);
     if (seq !== this.seen) {
       this.seen = seq;
-      this.h.env.resetReadTxn();
-      this.active = readActive(this.h);
+      this.h.sm.env.resetReadTxn();
+      this.active = readActive(this.h.sm);
     }
   }
 
-  get(key: Uint8Array): Value | undefined {
-    validateKey(key);
+  /**
+   * A string key stands for its UTF-8 bytes (the caller checked its size). No allocation but the value:
+   * getBinaryFast returns lmdb-js's shared buffer, decoded (copied) at once.
+   */
+  get(key: string | Uint8Array): Value | undefined {
+    if (typeof key !== 'string') validateKey(key);
     this.refresh();
-    const b = this.h.kv[this.active].getBinary(key as Buffer);
-    return b === undefined ? undefined : decodeValue(b);
+    const b = this.kvFast[this.active].getBinaryFast(key);
+    return b === undefined ? undefined : decodeValueCopy(b);
   }
 
   appliedIndex(): number {
     this.refresh();
-    const a = this.h.meta.getBinary(META.applied);
+    const a = this.h.sm.meta.getBinary(STATE_META.applied);
     return a ? decodeLogId(a).index : 0;
   }
 
@@ -572,6 +823,7 @@ export class LmdbStateReader {
     if (this.closed) return;
     this.closed = true;
     try {
+      this.h.sm.env.close();
       this.h.env.close();
     } finally {
       this.lock.release();

@@ -30,6 +30,13 @@ export function checkApplyOrder(entries: Entry[], lastApplied: number): void {
   }
 }
 
+/** The log is purged only behind the applied index: what is purged must be in the state machine (docs/storage.md). */
+export function checkPurge(upTo: LogId, applied: number): void {
+  if (!Number.isSafeInteger(upTo.index) || upTo.index < 0 || upTo.index > applied) {
+    throw new StorageError(StorageErrorCode.INVALID_RANGE, 'log', 'write', `cannot purge to ${upTo.index}: the state machine is applied to ${applied}`);
+  }
+}
+
 export function checkHardState(hs: HardState): void {
   if (!Number.isSafeInteger(hs.term) || !Number.isSafeInteger(hs.vote) || !Number.isSafeInteger(hs.commit) || hs.term < 0 || hs.vote < 0 || hs.commit < 0) {
     throw new StorageError(StorageErrorCode.INVALID_ENTRIES, 'vote', 'write', `bad hard state ${JSON.stringify(hs)}`);
@@ -128,6 +135,10 @@ export class MemoryStore implements SyncStore {
     validateAppend(batch.entries, this.lastId(), this.lastPurged);
     if (batch.hardState) checkHardState(batch.hardState);
     checkApplyOrder(batch.apply, this.lastApplied?.index ?? 0);
+    if (batch.purgeTo) {
+      const last = batch.apply[batch.apply.length - 1];
+      checkPurge(batch.purgeTo, Math.max(this.lastApplied?.index ?? 0, last?.index ?? 0));
+    }
     const first = batch.entries[0];
     if (first) {
       this.log.length = first.index - this.firstIndex();

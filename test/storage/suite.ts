@@ -155,7 +155,7 @@ export const cases: Case[] = [
     name: 'purge then read: purged indexes are LOG_PURGED, the rest reads',
     async run({ s }) {
       await appendLog(s, entries(1, 10));
-      await s.write({ entries: [], apply: [], purgeTo: { index: 4, term: 1 } });
+      await s.write({ entries: [], apply: entries(1, 4), purgeTo: { index: 4, term: 1 } });
       const err = await rejectsWith(s.logReader.tryGetLogEntries(4, 6), 'LOG_PURGED');
       assert.equal(err.subject, 'log');
       assert.deepEqual(indexes(await s.logReader.tryGetLogEntries(5, 7)), [5, 6]);
@@ -163,17 +163,26 @@ export const cases: Case[] = [
     },
   },
   {
-    name: 'purge at or past the last entry empties the log; last = lastPurged; appends continue after it',
+    name: 'purge at the last entry empties the log; last = lastPurged; appends continue after it',
     async run({ s }) {
-      await appendLog(s, entries(1, 3));
-      await s.write({ entries: [], apply: [], purgeTo: { index: 8, term: 2 } });
-      assert.deepEqual(await s.logReader.getLogState(), { lastPurged: { index: 8, term: 2 }, last: { index: 8, term: 2 } });
-      await rejectsWith(appendLog(s, [raw(8, 2)]), 'INVALID_ENTRIES');
-      await appendLog(s, [raw(9, 2)]);
-      assert.deepEqual(indexes(await s.logReader.tryGetLogEntries(9, 20)), [9]);
+      await appendLog(s, [...entries(1, 2), raw(3, 2)]);
+      await s.write({ entries: [], apply: [...entries(1, 2), raw(3, 2)], purgeTo: { index: 3, term: 2 } });
+      assert.deepEqual(await s.logReader.getLogState(), { lastPurged: { index: 3, term: 2 }, last: { index: 3, term: 2 } });
+      await rejectsWith(appendLog(s, [raw(3, 2)]), 'INVALID_ENTRIES');
+      await appendLog(s, [raw(4, 2)]);
+      assert.deepEqual(indexes(await s.logReader.tryGetLogEntries(4, 20)), [4]);
       const init = await s.loadInitialState();
-      assert.deepEqual(init.snapshot, { index: 8, term: 2, membership });
-      assert.deepEqual(indexes(init.entries), [9]);
+      assert.deepEqual(init.snapshot, { index: 3, term: 2, membership });
+      assert.deepEqual(indexes(init.entries), [4]);
+    },
+  },
+  {
+    name: 'the log is never purged past the applied index (what is purged must be in the state machine): INVALID_RANGE, nothing written',
+    async run({ s }) {
+      await appendLog(s, entries(1, 5));
+      await s.write({ entries: [], apply: entries(1, 2) });
+      await rejectsWith(s.write({ entries: [], apply: [], purgeTo: { index: 3, term: 1 } }), 'INVALID_RANGE');
+      assert.deepEqual(await s.logReader.getLogState(), { lastPurged: undefined, last: { index: 5, term: 1 } });
     },
   },
   {
@@ -181,7 +190,7 @@ export const cases: Case[] = [
     async run({ s }) {
       await appendLog(s, entries(1, 5));
       await s.logReader.tryGetLogEntries(1, 6);
-      await s.write({ entries: [], apply: [], purgeTo: { index: 2, term: 1 } });
+      await s.write({ entries: [], apply: entries(1, 2), purgeTo: { index: 2, term: 1 } });
       await rejectsWith(s.logReader.tryGetLogEntries(1, 3), 'LOG_PURGED');
       assert.deepEqual(indexes(await s.logReader.tryGetLogEntries(3, 6)), [3, 4, 5]);
     },
