@@ -174,9 +174,13 @@ export function readActive(s: StateHandles, transaction?: Transaction): Slot {
   return b === undefined ? 0 : (unpack<number>(b) === 1 ? 1 : 0);
 }
 
-/** The machine's boot id (THREADRAFT_BOOT_ID overrides it, so a test can stand for a reboot). */
+/**
+ * The machine's boot id. THREADRAFT_BOOT_ID overrides it so that a test can stand for a reboot; the value
+ * `per-process` gives every process a boot of its own (a simulated power loss between two runs).
+ */
 export function bootId(): string {
   const forced = process.env['THREADRAFT_BOOT_ID'];
+  if (forced === 'per-process') return `process-${process.pid}`;
   if (forced) return forced;
   try {
     return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
