@@ -55,7 +55,7 @@ Scenarios
   sustained          write-N for 60 s (or --duration)
   custom             exactly the load given by the options above
   compare            in one run: raw LMDB synced (the floor), memory vs LMDB, piscina vs inline,
-                     1/3/5 nodes, instrumentation on vs off
+                     256 vs 1024 in flight, 1/3/5 nodes, instrumentation on vs off
 `;
 
 interface Args {
@@ -277,8 +277,9 @@ async function runCompare(run: Run): Promise<void> {
   const floor = rawTxn.opsPerSec;
   run.compare.push(row('raw LMDB, synced txns of 64 puts (floor)', rawTxn.opsPerSec, rawTxn.latencyMs, floor));
   run.compare.push(row('raw LMDB, synced single puts', rawPut.opsPerSec, rawPut.latencyMs, floor));
-  const variants: Array<[string, Partial<ClusterOptions>]> = [
+  const variants: Array<[string, Partial<ClusterOptions>, number?]> = [
     [`3 nodes, lmdb, piscina (${a.clients} in flight)`, { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: true }],
+    ['3 nodes, lmdb, piscina (1024 in flight)', { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: true }, 1024],
     ['3 nodes, lmdb, inline', { nodes: 3, storage: 'lmdb', pool: 'inline', instrument: true }],
     ['3 nodes, memory', { nodes: 3, storage: 'memory', instrument: true }],
     ['1 node, lmdb, piscina', { nodes: 1, storage: 'lmdb', pool: 'piscina', instrument: true }],
@@ -286,8 +287,8 @@ async function runCompare(run: Run): Promise<void> {
     ['3 nodes, lmdb, piscina, instrumentation off', { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: false }],
   ];
   const results: number[] = [];
-  for (const [label, over] of variants) {
-    const spec = baseSpec(a, `compare: ${label}`, label, { durationMs: dur });
+  for (const [label, over, clients] of variants) {
+    const spec = baseSpec(a, `compare: ${label}`, label, { durationMs: dur, ...(clients === undefined ? {} : { clients }) });
     const r = await measure(spec, clusterOptions(a, run.dir, over), params(a, over as Record<string, string | number | boolean>));
     results.push(r.opsPerSec);
     run.compare.push(row(label, r.opsPerSec, r.latencyMs, floor));
