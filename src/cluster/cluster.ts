@@ -753,7 +753,9 @@ export class Cluster {
     const delayMs = faults.delayMs ?? 0;
     if (typeof dropRate !== 'number' || !(dropRate >= 0 && dropRate <= 1)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'dropRate must be in [0, 1]');
     positiveInt('delayMs', delayMs, 0, 60_000);
+    if (faults.nodes !== undefined && !Array.isArray(faults.nodes)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'nodes must be an array of node ids');
     const ids = faults.nodes ?? this.nodes.ids();
+    for (const id of ids) this.nodes.get(id); // an unknown node is NODE_UNAVAILABLE, before any fault is set
     await Promise.all(ids.map((id) => this.nodes.setFaults(id, { ...this.nodes.faultsOf(id), dropRate, delayMs })));
   }
 

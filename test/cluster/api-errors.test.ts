@@ -141,6 +141,8 @@ test('setLinkFaults: a link delay holds writes back by at least the delay; clear
     await assert.rejects(c.setLinkFaults({ delayMs: -1 }), invalid);
     await assert.rejects(c.setLinkFaults({ delayMs: 1.5 }), invalid);
     await assert.rejects(c.setLinkFaults({ delayMs: 60_001 }), invalid);
+    await assert.rejects(c.setLinkFaults({ dropRate: 1, nodes: [42] }), isCode(ErrorCode.NODE_UNAVAILABLE)); // not silently ignored
+    await assert.rejects(c.setLinkFaults({ dropRate: 1, nodes: 1 as unknown as number[] }), invalid);
     await c.put('w', 'end');
     assert.equal(await c.get('w'), 'end');
   });
