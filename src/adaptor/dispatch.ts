@@ -109,6 +109,11 @@ export class Dispatcher {
 
   private runMisc(task: Task): Outcome {
     switch (task.op) {
+      case 'checkpoint':
+        return this.ok(this.s().checkpoint());
+      case 'reset-log':
+        this.s().resetLogTo(task.point, task.membership);
+        return this.ok(undefined);
       case 'close':
         this.close();
         return this.ok(undefined);
@@ -161,7 +166,10 @@ function verbOf(task: Task): 'read' | 'write' | 'open' | 'close' | 'build' | 'in
     case 'recv-write':
     case 'recv-install':
     case 'recv-abort':
+    case 'reset-log':
       return 'install';
+    case 'checkpoint':
+      return 'build';
     default:
       return 'read';
   }

@@ -1,7 +1,8 @@
 // The adaptor layer (the seed's LogReaderAdaptor / StateMachineAdaptor / SnapshotBuilderAdaptor) and
 // the entry point the node host uses: openNodeStorage. Everything is async; the synchronous store
 // runs in the node's one-thread piscina pool, or inline on the calling thread.
-import type { Entry, InitialState, SnapshotMeta } from '../raft/types.js';
+import type { Entry, InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
+import type { StoreRole } from '../storage/memory.js';
 import type { CommandResult, Value } from '../storage/command.js';
 import { packCopy, unpack } from '../storage/codec.js';
 import { StorageError, StorageErrorCode } from '../storage/errors.js';
@@ -29,6 +30,8 @@ export interface NodeStorageOptions extends StoreOptions {
   transfer?: TransferMode;
   /** Client sessions kept for exactly-once (default 4096, least recently used evicted). */
   maxSessions?: number;
+  /** LMDB: which environment this storage writes (default 'all'; see StoreRole). */
+  role?: StoreRole;
 }
 
 export class LogReaderAdaptor {
@@ -138,6 +141,15 @@ export interface NodeStorage {
   /** ONE transaction per Ready: truncate + append entries, hard state, apply, purge. Synced unless sync: false. */
   write(batch: WriteBatch): Promise<WriteBatchResult>;
   get(key: Uint8Array): Promise<Value | undefined>;
+  /** Make the state durable up to its applied index; the log may then be purged up to the point returned. */
+  checkpoint(): Promise<LogId>;
+  /** The log restarts after `point` (a snapshot was installed by the state's writer). */
+  resetLogTo(point: LogId, membership: Membership): Promise<void>;
+  /**
+   * Inline storage only (undefined through a pool): the same calls, synchronously, on this thread: what a
+   * node uses to apply committed entries without a thread hop.
+   */
+  readonly sync: { apply(entries: Entry[]): WriteBatchResult; checkpoint(): LogId } | undefined;
   /** Closes the pool and the environment; idempotent. */
   close(): Promise<void>;
 }
@@ -177,6 +189,24 @@ class NodeStorageImpl implements NodeStorage {
     return (await this.backend.call({ op: 'get', key })) as Value | undefined;
   }
 
+  async checkpoint(): Promise<LogId> {
+    return (await this.backend.call({ op: 'checkpoint' })) as LogId;
+  }
+
+  async resetLogTo(point: LogId, membership: Membership): Promise<void> {
+    await this.backend.call({ op: 'reset-log', point, membership });
+    this.cache.clear();
+  }
+
+  get sync(): NodeStorage['sync'] {
+    const b = this.backend;
+    if (!(b instanceof InlineBackend)) return undefined;
+    return {
+      apply: (entries) => b.callSync({ op: 'write', batch: { entries: [], apply: entries } }) as WriteBatchResult,
+      checkpoint: () => b.callSync({ op: 'checkpoint' }) as LogId,
+    };
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       for (const id of [...this.openSnapshots]) {
@@ -198,6 +228,7 @@ export async function openNodeStorage(opts: NodeStorageOptions): Promise<NodeSto
   if (opts.maxValueBytes !== undefined) params.maxValueBytes = opts.maxValueBytes;
   if (opts.chunkBytes !== undefined) params.chunkBytes = opts.chunkBytes;
   if (opts.maxSessions !== undefined) params.maxSessions = opts.maxSessions;
+  if (opts.role !== undefined) params.role = opts.role;
   // Memory storage lives on the node's thread: `pool: 'piscina'` runs it inline.
   const backend = opts.pool === 'piscina' && opts.kind === 'lmdb' ? await PoolBackend.open(params) : InlineBackend.open(params);
   const cache = new LogCache(opts.cacheEntries ?? CACHE_DEFAULTS.entries, opts.cacheBytes ?? CACHE_DEFAULTS.bytes);

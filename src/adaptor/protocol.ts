@@ -1,5 +1,6 @@
 // Tasks the node thread sends to its storage pool thread, and the replies. Plain data only.
-import type { Entry, Membership, SnapshotMeta } from '../raft/types.js';
+import type { Entry, LogId, Membership, SnapshotMeta } from '../raft/types.js';
+import type { StoreRole } from '../storage/memory.js';
 import type { StorageErrorData } from '../storage/errors.js';
 import type { StorageKind, WriteBatch } from '../storage/types.js';
 
@@ -18,6 +19,7 @@ export interface OpenParams {
   membership: Membership;
   chunkBytes?: number;
   maxSessions?: number;
+  role?: StoreRole;
 }
 
 export type Task =
@@ -36,6 +38,8 @@ export type Task =
   | { op: 'recv-write'; id: number; chunk: Uint8Array }
   | { op: 'recv-install'; id: number; meta: SnapshotMeta }
   | { op: 'recv-abort'; id: number }
+  | { op: 'checkpoint' }
+  | { op: 'reset-log'; point: LogId; membership: Membership }
   | { op: 'close' }
   | { op: 'noop' }
   | { op: 'echo-clone'; entries: Entry[] }

@@ -1,11 +1,14 @@
 // NodeHost: drives one pure raft core with real timers, the storage adaptors and a transport.
-// The Ready loop (ARCHITECTURE.md): send leader messages → persist (one transaction: snapshot
-// install aside, entries + hard state + apply + purge) → send acknowledgements → answer clients → advance.
+// The Ready loop (ARCHITECTURE.md): send leader messages → the log write (entries + hard state + purge,
+// synced, on the storage pool; up to maxOutstandingReadies in flight) → apply committed entries whose log
+// is durable (on this thread, unsynced) → when the write completes: send acknowledgements, answer clients
+// and reads, advance().
 import type { Logger } from 'pino';
 import { Raft } from '../raft/index.js';
-import type { Entry, InitialState, LogId, Message, NodeId, RaftConfig, Ready, Role, SnapshotMeta } from '../raft/types.js';
+import type { Entry, HardState, InitialState, LogId, Message, NodeId, RaftConfig, Ready, Role, SnapshotMeta } from '../raft/types.js';
+import { assert } from '../raft/assert.js';
 import { openNodeStorage, type NodeStorage } from '../adaptor/index.js';
-import type { WriteBatch, WriteBatchResult } from '../storage/types.js';
+import type { WriteBatch } from '../storage/types.js';
 import type { CommandResult, Value } from '../storage/command.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
@@ -37,7 +40,6 @@ interface InFlightReady {
   hasBatch: boolean;
   persistStart: number;
   done: boolean;
-  result: WriteBatchResult | undefined;
 }
 
 export interface NodeCounters {
@@ -90,7 +92,20 @@ const MAX_CATCH_UP_ELECTION_TIMEOUTS = 3;
 export class NodeHost {
   readonly id: NodeId;
   private core!: Raft;
+  /** The log's storage: with LMDB and a pool, a 'log' store in the pool thread (the fsync blocks there). */
   private storage!: NodeStorage;
+  /**
+   * The state machine's storage, on this thread: with LMDB and a pool, a 'state' store of its own (applying
+   * is CPU work without an fsync: it need not queue behind the log's fsyncs); otherwise the same storage.
+   */
+  private state!: NodeStorage;
+  private stateSync!: NonNullable<NodeStorage['sync']>;
+  /** The log is durable up to here (the last entry of the last finished Ready): committed entries up to it may be applied. */
+  private persistedTo = 0;
+  /** Committed entries handed out but not applied yet (they wait for their own log write), in order. */
+  private applyQueue: Entry[] = [];
+  /** A hard state that only moved the commit index, written with the next log write. */
+  private pendingHardState: HardState | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   /** performance.now() up to which elapsed time has been turned into core ticks (see tickByClock). */
   private tickedUntilMs = 0;
@@ -145,7 +160,7 @@ export class NodeHost {
   ) {
     this.id = opts.id;
     this.sender = new SnapshotSender(this.id, transport, opts, log, {
-      build: () => this.storage.stateMachine.getSnapshotBuilder().then((b) => b.buildSnapshot()),
+      build: () => this.state.stateMachine.getSnapshotBuilder().then((b) => b.buildSnapshot()),
       report: (to, ok) => {
         this.core.reportSnapshot(to, ok);
         if (ok) this.counters.snapshotsSent++;
@@ -153,7 +168,7 @@ export class NodeHost {
       },
     });
     this.receiver = new SnapshotReceiverSlot(this.id, transport, opts, log, {
-      begin: () => this.storage.stateMachine.beginReceivingSnapshot(),
+      begin: () => this.state.stateMachine.beginReceivingSnapshot(),
       deliver: (msg) => this.stepMessage(msg),
       round: () => this.readyRound,
       leader: () => this.leader,
@@ -173,16 +188,32 @@ export class NodeHost {
 
   private async init(): Promise<void> {
     const o = this.opts;
-    this.storage = await openNodeStorage({
+    const common = {
       kind: o.storage,
-      pool: o.pool,
       dir: o.dir,
       sync: o.sync,
       maxValueBytes: o.maxValueBytes,
       membership: { voters: o.voters },
       chunkBytes: o.snapshotChunkBytes,
-    });
+    };
+    if (o.storage === 'lmdb' && o.pool === 'piscina') {
+      // The state's writer opens first: it recovers the state (and finishes an interrupted install).
+      this.state = await openNodeStorage({ ...common, pool: 'inline', role: 'state' });
+      try {
+        this.storage = await openNodeStorage({ ...common, pool: 'piscina', role: 'log' });
+      } catch (err) {
+        await this.state.close();
+        throw err;
+      }
+    } else {
+      this.storage = await openNodeStorage({ ...common, pool: o.pool });
+      this.state = this.storage;
+    }
+    const sync = this.state.sync;
+    if (!sync) throw new Error('the state storage must run on the node thread');
+    this.stateSync = sync;
     const initial = await this.storage.loadInitialState();
+    this.persistedTo = initial.entries[initial.entries.length - 1]?.index ?? initial.snapshot?.index ?? 0;
     const rand = mulberry32(o.seed);
     const config: RaftConfig = {
       id: o.id,
@@ -378,18 +409,38 @@ export class NodeHost {
     this.sendMessages(rd.messages);
     this.receiver.afterReady(this.readyRound);
     const durable = this.needsDurability(rd);
-    const batch = this.writeBatch(rd, rd.committedEntries, durable);
-    const f: InFlightReady = { rd, durable, hasBatch: batch !== undefined, persistStart: nowMs(), done: batch === undefined, result: undefined };
+    const batch = this.writeBatch(rd, durable);
+    const f: InFlightReady = { rd, durable, hasBatch: batch !== undefined, persistStart: nowMs(), done: batch === undefined };
     this.inflight.push(f);
+    // Committed entries already in the durable log are applied now, on this thread; the rest after their write.
+    for (const e of rd.committedEntries) this.applyQueue.push(e);
+    this.applyDurable();
     if (!batch) return this.finishReadies();
     this.storage.write(batch).then(
-      (res) => {
-        f.result = res;
+      () => {
         f.done = true;
         this.finishReadies();
       },
       (err: unknown) => this.fatal(err),
     );
+  }
+
+  /**
+   * Apply the committed entries whose log write completed (§5.3: a committed entry is durable on a majority;
+   * here also locally, so that the state never runs ahead of this node's own log). One state transaction,
+   * not synced (the log is the durability point); their clients and the reads they unblock are answered now.
+   */
+  private applyDurable(): void {
+    let n = 0;
+    while (n < this.applyQueue.length && this.applyQueue[n]!.index <= this.persistedTo) n++;
+    if (n === 0) return;
+    const entries = this.applyQueue.splice(0, n);
+    const start = nowMs();
+    const res = this.stateSync.apply(entries);
+    this.counters.storageWrites++;
+    if (res.appliedState.lastApplied) this.lastAppliedTerm = res.appliedState.lastApplied.term;
+    this.onApplied(entries, res.applied, start, nowMs());
+    this.answerReads();
   }
 
   /** Finish every Ready at the head of the queue whose write completed, in hand-out order. */
@@ -417,16 +468,19 @@ export class NodeHost {
 
   /** The second half: the Ready is durable (and applied): acknowledge, answer clients and reads, advance. */
   private finishReady(f: InFlightReady): void {
-    const { rd, result } = f;
+    const { rd } = f;
     this.counters.storageWrites += f.hasBatch ? 1 : 0;
-    if (result?.appliedState.lastApplied) this.lastAppliedTerm = result.appliedState.lastApplied.term;
+    // The log ends where this write left it (a truncating append can shorten it; never below commit).
+    const lastEntry = rd.entries[rd.entries.length - 1];
+    if (lastEntry) this.persistedTo = lastEntry.index;
     const persistEnd = nowMs();
     if (f.hasBatch && f.durable) {
       (this.role === 'leader' ? this.histograms.leaderFsync : this.histograms.followerFsync).recordMs(persistEnd - f.persistStart);
     }
     this.sendMessages(rd.persistedMessages);
     if (this.opts.instrument && this.role === 'leader') this.markPersisted(rd.entries, f.persistStart, persistEnd);
-    this.onApplied(rd.committedEntries, result?.applied ?? [], f.persistStart, persistEnd);
+    this.applyDurable();
+    assert(this.applyQueue.length === 0 || this.applyQueue[0]!.index > (rd.committedEntries[rd.committedEntries.length - 1]?.index ?? 0), 'a finished Ready left committed entries unapplied');
     for (const rs of rd.readStates) {
       const keys = this.readsById.get(rs.id);
       if (keys === undefined) continue;
@@ -449,13 +503,22 @@ export class NodeHost {
     return hs !== undefined && (hs.term !== this.durableHardState.term || hs.vote !== this.durableHardState.vote);
   }
 
-  private writeBatch(rd: Ready, apply: Entry[], durable: boolean): WriteBatch | undefined {
+  /**
+   * The log part of a Ready: entries, a new term or vote, a purge. A hard state that only moves the commit
+   * index goes with the next of those (a lost commit index is learnt again), so it costs no write of its own.
+   */
+  private writeBatch(rd: Ready, durable: boolean): WriteBatch | undefined {
     const purgeTo = this.purgeTo;
-    if (rd.entries.length === 0 && !rd.hardState && apply.length === 0 && !purgeTo) return undefined;
-    const batch: WriteBatch = { entries: rd.entries, apply };
-    if (rd.hardState) {
-      batch.hardState = rd.hardState;
-      if (durable) this.durableHardState = { term: rd.hardState.term, vote: rd.hardState.vote };
+    const hardState = rd.hardState ?? this.pendingHardState;
+    if (rd.entries.length === 0 && !durable && !purgeTo) {
+      this.pendingHardState = hardState;
+      return undefined;
+    }
+    const batch: WriteBatch = { entries: rd.entries, apply: [] };
+    if (hardState) {
+      batch.hardState = hardState;
+      this.pendingHardState = undefined;
+      if (durable) this.durableHardState = { term: hardState.term, vote: hardState.vote };
     }
     if (!durable) batch.durable = false;
     if (purgeTo) {
@@ -468,7 +531,11 @@ export class NodeHost {
   private async installSnapshot(meta: SnapshotMeta): Promise<void> {
     const receiving = await this.receiver.take(meta);
     if (!receiving) throw new Error(`core asked to install snapshot ${meta.index} that was not received`);
-    await this.storage.stateMachine.installSnapshot(meta, receiving);
+    await this.state.stateMachine.installSnapshot(meta, receiving);
+    // Two stores: the state installed it (and took a checkpoint of it); now the log restarts after it.
+    if (this.state !== this.storage) await this.storage.resetLogTo({ index: meta.index, term: meta.term }, meta.membership);
+    this.persistedTo = meta.index;
+    this.applyQueue = this.applyQueue.filter((e) => e.index > meta.index);
     this.counters.snapshotsReceived++;
     this.applied = meta.index;
     this.lastAppliedTerm = meta.term;
@@ -574,7 +641,7 @@ export class NodeHost {
   private async readKeys(r: PendingRead): Promise<void> {
     try {
       const values: (Value | undefined)[] = [];
-      for (const k of r.keys ?? []) values.push(await this.storage.get(k));
+      for (const k of r.keys ?? []) values.push(await this.state.get(k));
       this.toMain({ t: 'read-ok', id: r.id, index: r.index, values });
     } catch (err) {
       const e = new ClusterError(ErrorCode.STORAGE, `read failed on node ${this.id}`, { cause: String(err) });
@@ -615,26 +682,41 @@ export class NodeHost {
     const o = this.opts;
     if (this.snapshotRequested) return this.snapshotAtApplied();
     if (o.snapshotEveryEntries <= 0) return;
-    const entries = this.applied - (this.nextSnapshotPoint?.index ?? this.snapshotIndex);
+    const applied = this.coreApplied();
+    const entries = applied.index - (this.nextSnapshotPoint?.index ?? this.snapshotIndex);
     if (entries < o.snapshotEveryEntries && this.bytesSincePoint < o.snapshotEveryBytes) return;
     const prev = this.nextSnapshotPoint;
-    this.nextSnapshotPoint = { index: this.applied, term: this.lastAppliedTerm };
+    this.nextSnapshotPoint = applied;
     this.bytesSincePoint = 0;
     if (!prev || prev.index <= this.snapshotIndex) return;
     this.core.compact({ index: prev.index, term: prev.term, membership: { voters: o.voters } });
     this.snapshotIndex = prev.index;
+    // The log is purged only behind a checkpoint of the state (docs/storage.md): take it here, on the state's thread.
+    this.stateSync.checkpoint();
     this.purgeTo = prev;
     this.counters.snapshotPoints++;
     this.log.debug({ node: this.id, index: prev.index }, 'compacted log at snapshot point');
   }
 
+  /**
+   * What the core counts as applied (advance() of finished Readies): a snapshot point never passes it. The
+   * state itself may be ahead (entries of Readies still in flight are applied as soon as their log is durable).
+   */
+  private coreApplied(): LogId {
+    const index = this.core.log.applied;
+    const term = this.core.log.term(index);
+    assert(term !== undefined, () => `no term for applied index ${index}`);
+    return { index, term };
+  }
+
   /** A requested snapshot point: compact the core and purge the log up to the applied index now. */
   private snapshotAtApplied(): void {
     this.snapshotRequested = false;
-    if (this.applied <= this.snapshotIndex) return;
-    const point = { index: this.applied, term: this.lastAppliedTerm };
+    const point = this.coreApplied();
+    if (point.index <= this.snapshotIndex) return;
     this.core.compact({ ...point, membership: { voters: this.opts.voters } });
     this.snapshotIndex = point.index;
+    this.stateSync.checkpoint();
     this.purgeTo = point;
     this.nextSnapshotPoint = undefined;
     this.bytesSincePoint = 0;
@@ -653,7 +735,7 @@ export class NodeHost {
   status(): Record<string, unknown> {
     return {
       ...this.core.status(),
-      applied: this.applied,
+      stateApplied: this.applied,
       driving: this.driving,
       pendingReads: this.readsById.size + this.readsWaiting.length,
       snapshotSending: this.sender.active(),
@@ -721,6 +803,7 @@ export class NodeHost {
     for (let i = 0; i < 500 && (this.driving || this.inflight.some((f) => !f.done)); i++) await new Promise((r) => setTimeout(r, 10));
     this.drained?.();
     await this.storage.close();
+    if (this.state !== this.storage) await this.state.close();
   }
 
   /** Test-only: block this node's thread for `ms` (a busy loop), as a long GC pause or a stuck handler would. */

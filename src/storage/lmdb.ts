@@ -20,7 +20,7 @@ import {
 } from './codec.js';
 import { StorageError, StorageErrorCode, type StorageSubject, type StorageVerb } from './errors.js';
 import { acquireDirLock, type DirLock } from './lock.js';
-import { checkApplyOrder, checkHardState, checkPurge, type StoreTuning } from './memory.js';
+import { checkApplyOrder, checkHardState, checkPurge, type StoreRole, type StoreTuning } from './memory.js';
 import { DEFAULT_CHUNK_BYTES, SnapshotAssembler, snapshotChunks } from './snapshot-format.js';
 import type { SnapshotSink, SnapshotSource, SyncStore } from './store.js';
 import type { AppliedState, LogState, StoreOptions, WriteBatch, WriteBatchResult } from './types.js';
@@ -268,6 +268,8 @@ export class LmdbStore implements SyncStore {
   private readonly snapshotsOpen = new Set<SnapshotSource>();
   /** Whether the state was rebuilt from a checkpoint at open (tests and logs). */
   readonly rebuiltAtOpen: boolean;
+  /** Which environment this store writes (StoreRole): the log, the state, or both. */
+  private readonly role: StoreRole;
 
   private constructor(
     private readonly h: LmdbHandles,
@@ -280,8 +282,15 @@ export class LmdbStore implements SyncStore {
     this.sessions = new SessionTable(opts.maxSessions);
     this.active = 0;
     this.rebuiltAtOpen = rebuilt;
+    this.role = opts.role ?? 'all';
     this.reload();
-    this.repairInterruptedInstall();
+    // The state's writer recovers: a 'log' store is opened after it (NodeHost opens the state first).
+    if (this.role !== 'log') this.repairInterruptedInstall();
+  }
+
+  private writes(env: 'log' | 'state', what: string): void {
+    if (this.role === 'all' || this.role === env) return;
+    throw new StorageError(StorageErrorCode.IO, env === 'log' ? 'log' : 'state-machine', 'write', `${what}: this store writes the ${this.role} environment only`);
   }
 
   static open(opts: StoreOptions & StoreTuning): LmdbStore {
@@ -295,7 +304,7 @@ export class LmdbStore implements SyncStore {
       let rebuilt: boolean;
       try {
         checkMembership(log, opts.membership);
-        rebuilt = recoverStateEnv(dir, log);
+        rebuilt = opts.role === 'log' ? false : recoverStateEnv(dir, log);
         sm = openStateEnv(dir);
       } catch (err) {
         log.env.close();
@@ -421,6 +430,7 @@ export class LmdbStore implements SyncStore {
     this.check('write');
     const first = (this.lastPurged?.index ?? 0) + 1;
     if (from < first) throw new StorageError(StorageErrorCode.LOG_PURGED, 'log', 'write', `cannot truncate at ${from}: purged up to ${first - 1}`);
+    this.writes('log', 'truncate');
     this.logTxn('log', 'write', () => this.removeFrom(from));
   }
 
@@ -474,11 +484,17 @@ export class LmdbStore implements SyncStore {
   write(batch: WriteBatch): WriteBatchResult {
     this.check('write');
     // Validate everything first: a rejected batch writes nothing.
+    if (batch.entries.length > 0 || batch.hardState || batch.purgeTo) this.writes('log', 'append, hard state or purge');
+    if (batch.apply.length > 0) this.writes('state', 'apply');
     validateAppend(batch.entries, this.last, this.lastPurged);
     if (batch.hardState) checkHardState(batch.hardState);
     checkApplyOrder(batch.apply, this.lastApplied?.index ?? 0);
-    const appliedTo = batch.apply.length > 0 ? Math.max(this.lastApplied?.index ?? 0, batch.apply[batch.apply.length - 1]!.index) : (this.lastApplied?.index ?? 0);
-    if (batch.purgeTo) checkPurge(batch.purgeTo, appliedTo);
+    if (batch.purgeTo) {
+      // A 'log' store sees the state's applied index only by reading it: the state is written by another thread.
+      if (this.role === 'log') this.refreshApplied();
+      const appliedTo = Math.max(this.lastApplied?.index ?? 0, batch.apply[batch.apply.length - 1]?.index ?? 0);
+      checkPurge(batch.purgeTo, appliedTo);
+    }
     const first = batch.entries[0];
     if (first || (batch.hardState && batch.durable !== false)) {
       this.logTxn('log', 'write', () => {
@@ -500,22 +516,41 @@ export class LmdbStore implements SyncStore {
     return { applied, appliedState: this.appliedState() };
   }
 
-  /** Never purge the log past the last checkpoint: take one first when the purge point is beyond it. */
+  /**
+   * Never purge the log past the last checkpoint: a store that writes the state takes one first when the
+   * purge point is beyond it; a 'log' store refuses (the state's writer must checkpoint first).
+   */
   private purgeBehindCheckpoint(upTo: LogId): void {
     if (upTo.index <= (this.lastPurged?.index ?? 0)) return;
-    if (upTo.index > (this.checkpointed?.index ?? 0)) this.checkpoint();
-    this.logTxn('log', 'write', () => {
-      this.doPurge(upTo);
-      if (this.checkpointed) this.h.meta.put(META.checkpoint, encodeLogId(this.checkpointed));
-    });
+    if (this.role === 'log') {
+      this.h.env.resetReadTxn();
+      const c = this.h.meta.getBinary(META.checkpoint);
+      this.checkpointed = c ? decodeLogId(c) : undefined;
+    }
+    if (upTo.index > (this.checkpointed?.index ?? 0)) {
+      if (this.role === 'log') {
+        throw new StorageError(StorageErrorCode.INVALID_RANGE, 'log', 'write', `cannot purge to ${upTo.index}: the last checkpoint of the state covers ${this.checkpointed?.index ?? 0}`);
+      }
+      this.checkpoint();
+    }
+    this.logTxn('log', 'write', () => this.doPurge(upTo));
+  }
+
+  private refreshApplied(): void {
+    this.h.sm.env.resetReadTxn();
+    const a = this.h.sm.meta.getBinary(STATE_META.applied);
+    this.lastApplied = a ? decodeLogId(a) : undefined;
   }
 
   /**
    * A checkpoint: the state environment copied as it is now (this thread is its only writer and no write
    * transaction is open, so the file's pages, in the page cache, hold exactly the last commit), synced, and
-   * renamed into place. The caller records what it covers in a synced log transaction.
+   * renamed into place; then what it covers is recorded in a synced log transaction. Returns that point.
    */
-  private checkpoint(): void {
+  checkpoint(): LogId {
+    this.check('build');
+    this.writes('state', 'checkpoint');
+    if (this.checkpointed && (this.lastApplied?.index ?? 0) <= this.checkpointed.index) return { ...this.checkpointed };
     const dir = this.opts.dir;
     const tmp = join(dir, `${CHECKPOINT_FILE}.tmp`);
     try {
@@ -526,7 +561,22 @@ export class LmdbStore implements SyncStore {
       removeIfExists(tmp);
       throw StorageError.wrap(err, 'snapshot', 'build');
     }
-    this.checkpointed = this.lastApplied ? { ...this.lastApplied } : { index: 0, term: 0 };
+    const point = this.lastApplied ? { ...this.lastApplied } : { index: 0, term: 0 };
+    this.logTxn('snapshot', 'build', () => {
+      this.h.meta.put(META.checkpoint, encodeLogId(point));
+    });
+    this.checkpointed = point;
+    return { ...point };
+  }
+
+  /**
+   * The log restarts after `point` (a snapshot was installed in the state): every entry removed, the purge
+   * point and checkpoint set, in ONE synced log transaction. What a 'state' store's install leaves to the log's writer.
+   */
+  resetLogTo(point: LogId, membership: Membership): void {
+    this.check('install');
+    this.writes('log', 'reset the log');
+    this.logTxn('snapshot', 'install', () => this.resetLog(point, membership));
   }
 
   // ── state machine ──
@@ -674,6 +724,7 @@ export class LmdbStore implements SyncStore {
    */
   receiveSnapshot(): SnapshotSink {
     this.check('install');
+    this.writes('state', 'receive a snapshot');
     const gen = ++this.receiveGen;
     const slot: Slot = this.active === 0 ? 1 : 0;
     const s = this.h.sm;
@@ -716,7 +767,8 @@ export class LmdbStore implements SyncStore {
         this.receiveGen++;
         this.reload();
         this.checkpoint();
-        this.logTxn('snapshot', 'install', () => this.resetLog(point, meta.membership));
+        // A 'state' store leaves the log to its writer (resetLogTo); until then the next open would finish it.
+        if (this.role === 'all') this.logTxn('snapshot', 'install', () => this.resetLog(point, meta.membership));
         // The old slot is garbage now; clear it (not needed for safety: the next receive clears it too).
         const old: Slot = slot === 0 ? 1 : 0;
         try {
@@ -738,11 +790,14 @@ export class LmdbStore implements SyncStore {
     this.closed = true;
     for (const src of [...this.snapshotsOpen]) src.close();
     try {
-      (this.h.sm.env as unknown as { env: { sync(): void } }).env.sync();
-      this.h.env.transactionSync(() => {
-        if (this.pendingHardState) this.h.meta.put(META.hardState, encodeHardState(this.pendingHardState));
-        this.h.meta.remove(META.stateOpen);
-      });
+      if (this.role !== 'log') (this.h.sm.env as unknown as { env: { sync(): void } }).env.sync();
+      const pending = this.role !== 'state' ? this.pendingHardState : undefined;
+      if (pending || this.role !== 'log') {
+        this.h.env.transactionSync(() => {
+          if (pending) this.h.meta.put(META.hardState, encodeHardState(pending));
+          if (this.role !== 'log') this.h.meta.remove(META.stateOpen);
+        });
+      }
     } finally {
       try {
         this.h.sm.env.close();

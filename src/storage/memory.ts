@@ -13,7 +13,15 @@ import { validateAppend, validateKey, validateRange } from './validate.js';
 
 export interface StoreTuning {
   maxSessions?: number;
+  /**
+   * Which environment an LMDB store writes (LMDB only; default 'all'). A node with a storage pool opens two
+   * stores on its directory: 'log' in the pool thread (the synced log: what blocks) and 'state' on the node
+   * thread (applying, snapshots, checkpoints: CPU work, no fsync). Each environment has one writer thread.
+   */
+  role?: StoreRole;
 }
+
+export type StoreRole = 'all' | 'log' | 'state';
 
 function copyValue(v: Value): Value {
   return typeof v === 'string' ? v : Uint8Array.prototype.slice.call(v);
@@ -240,6 +248,17 @@ export class MemoryStore implements SyncStore {
         if (gen === this.receiveGen) this.receiveGen++;
       },
     };
+  }
+
+  /** Nothing to copy: the state lives in memory and nothing survives a crash. */
+  checkpoint(): LogId {
+    return this.lastApplied ? { ...this.lastApplied } : { index: 0, term: 0 };
+  }
+
+  resetLogTo(point: LogId, membership: Membership): void {
+    this.membership = membership;
+    this.log = [];
+    this.lastPurged = { ...point };
   }
 
   close(): void {

@@ -1,6 +1,6 @@
 // The synchronous store both implementations provide: LogStorage + StateMachine + the write batch,
 // the initial state, and snapshot streams. Adaptors run it in the pool thread or inline.
-import type { InitialState, SnapshotMeta } from '../raft/types.js';
+import type { InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
 import type { LogStorage, StateMachine, StorageKind, WriteBatch, WriteBatchResult } from './types.js';
 
 /** A snapshot being read from one consistent view, one chunk at a time. */
@@ -28,5 +28,9 @@ export interface SyncStore extends LogStorage, StateMachine {
   openSnapshot(): SnapshotSource;
   /** Starts receiving; a sink from an earlier call becomes invalid (SNAPSHOT_ABORTED). */
   receiveSnapshot(): SnapshotSink;
+  /** Make the state machine durable up to its applied index (LMDB: a synced copy); the log may then be purged up to it. */
+  checkpoint(): LogId;
+  /** The log restarts after `point` (a snapshot was installed by the state's writer). */
+  resetLogTo(point: LogId, membership: Membership): void;
   close(): void;
 }
