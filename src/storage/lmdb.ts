@@ -270,6 +270,7 @@ export class LmdbStore implements SyncStore {
   readonly rebuiltAtOpen: boolean;
   /** Which environment this store writes (StoreRole): the log, the state, or both. */
   private readonly role: StoreRole;
+  private membership: Membership;
 
   private constructor(
     private readonly h: LmdbHandles,
@@ -283,6 +284,7 @@ export class LmdbStore implements SyncStore {
     this.active = 0;
     this.rebuiltAtOpen = rebuilt;
     this.role = opts.role ?? 'all';
+    this.membership = opts.membership;
     this.reload();
     // The state's writer recovers: a 'log' store is opened after it (NodeHost opens the state first).
     if (this.role !== 'log') this.repairInterruptedInstall();
@@ -337,6 +339,18 @@ export class LmdbStore implements SyncStore {
     const sessions: Array<[number, ReturnType<typeof decodeSession>]> = [];
     for (const { key, value } of h.sm.sessions[this.active].getRange({})) sessions.push([key, decodeSession(value)]);
     this.sessions.load(sessions);
+    this.membership = this.readMembership();
+    this.releaseReads();
+  }
+
+  /**
+   * Release this thread's read snapshots of both environments now. lmdb-js releases them on a later
+   * macrotask, which a pool thread waiting for its next task never runs: a snapshot held there keeps every
+   * page written since from being reused, and the file grows without bound (seen: 900 MB in 8 s).
+   */
+  private releaseReads(): void {
+    this.h.env.resetReadTxn();
+    this.h.sm.env.resetReadTxn();
   }
 
   /**
@@ -540,6 +554,7 @@ export class LmdbStore implements SyncStore {
     this.h.sm.env.resetReadTxn();
     const a = this.h.sm.meta.getBinary(STATE_META.applied);
     this.lastApplied = a ? decodeLogId(a) : undefined;
+    this.h.sm.env.resetReadTxn();
   }
 
   /**
@@ -630,8 +645,12 @@ export class LmdbStore implements SyncStore {
     return b === undefined ? undefined : decodeValue(b);
   }
 
-  /** The voters of the last installed snapshot, else those the store was created for. */
+  /** The voters (of the last installed snapshot, else those the store was created for), read at reload. */
   private stateMembership(): Membership {
+    return this.membership;
+  }
+
+  private readMembership(): Membership {
     const s = this.h.sm.meta.getBinary(STATE_META.membership);
     if (s) return decodeMembership(s);
     const m = this.h.meta.getBinary(META.membership);

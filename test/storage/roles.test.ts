@@ -2,7 +2,9 @@
 // snapshots, checkpoints) and 'log' in the pool thread (the synced log). Each environment has one writer.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LmdbStore } from '../../src/storage/lmdb.js';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { LmdbStore, STATE_FILE } from '../../src/storage/lmdb.js';
 import { cmd, cmdEntry, k, put, rejectsWith, tempDir } from './helpers.js';
 
 const membership = { voters: [1] };
@@ -26,6 +28,31 @@ test("a 'state' and a 'log' store share a directory: each writes its own environ
     await rejectsWith(() => log.write({ entries: [], apply: [], purgeTo: { index: 4, term: 1 } }), 'INVALID_RANGE'); // past the applied index
     assert.deepEqual(log.logState(), { lastPurged: { index: 2, term: 1 }, last: { index: 4, term: 1 } });
     assert.equal(log.initialState().applied, 3, "the log store reads the state's applied index");
+  } finally {
+    log.close();
+    state.close();
+    d.remove();
+  }
+});
+
+test("a 'log' store does not pin old pages of the state: the state file stays bounded while it is rewritten (a pool thread never yields to lmdb-js's read-snapshot release)", () => {
+  const d = tempDir();
+  const state = LmdbStore.open({ dir: d.dir, membership, role: 'state' });
+  const log = LmdbStore.open({ dir: d.dir, membership, role: 'log' });
+  try {
+    const big = 'x'.repeat(8000);
+    let index = 0;
+    // Synchronously, as in a pool thread: no macrotask runs between these writes.
+    for (let round = 0; round < 300; round++) {
+      const es = Array.from({ length: 4 }, () => {
+        index++;
+        return cmdEntry(index, [cmd(3, index, [put(`key${index % 8}`, big)])]);
+      });
+      log.write({ entries: es, apply: [] });
+      state.apply(es);
+    }
+    const bytes = statSync(join(d.dir, STATE_FILE)).size;
+    assert.ok(bytes < 8 * 1024 * 1024, `state.mdb is ${bytes} bytes for 8 keys of 8 kB rewritten 1,200 times`);
   } finally {
     log.close();
     state.close();
