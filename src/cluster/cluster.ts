@@ -286,22 +286,22 @@ export class Cluster {
   async get(key: KeyInput, options: GetOptions = {}): Promise<Value | undefined> {
     this.checkOpen();
     if (options === null || typeof options !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'get options must be an object');
-    const k = toKey(key);
     const consistency = options.consistency === undefined ? 'linearizable' : oneOf('consistency', options.consistency, ['linearizable', 'lease', 'stale'] as const);
     if (options.node !== undefined && consistency !== 'stale') {
       throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `get: node applies to consistency 'stale' only (a ${consistency} read goes through the leader)`);
     }
     this.counters.reads++;
-    if (consistency === 'stale') return this.staleRead(k, options.node);
-    const [v] = await this.queueRead([k], consistency);
+    // A stale read of LMDB storage takes a string key as is (the reader writes it into LMDB's key buffer).
+    if (consistency === 'stale') return this.staleRead(this.opts.storage === 'lmdb' ? checkKey(key) : toKey(key), options.node);
+    const [v] = await this.queueRead([toKey(key)], consistency);
     return v;
   }
 
-  private staleRead(key: Uint8Array, node: NodeId | undefined): Value | undefined | Promise<Value | undefined> {
+  private staleRead(key: string | Uint8Array, node: NodeId | undefined): Value | undefined | Promise<Value | undefined> {
     const id = this.staleNode(node);
     const reader = this.reader(id);
     if (reader) return reader.get(key);
-    return this.queueRead([key], 'stale', id).then((v) => v[0]);
+    return this.queueRead([typeof key === 'string' ? toKey(key) : key], 'stale', id).then((v) => v[0]);
   }
 
   private staleNode(node: NodeId | undefined): NodeId {

@@ -13,7 +13,9 @@ test('peek: a string key and its UTF-8 bytes name the same entry; byte values ar
     for (const [i, k] of keys.entries()) {
       assert.equal(c.peek(k), `v${i}`, k);
       assert.equal(c.peek(Buffer.from(k, 'utf8')), `v${i}`);
+      assert.equal(await c.get(k, { consistency: 'stale' }), `v${i}`, `stale get ${k}`);
     }
+    await assert.rejects(c.get('é'.repeat(513), { consistency: 'stale' }), { code: 'INVALID_ARGUMENT' });
     const first = c.peek('bytes-1') as Uint8Array;
     const second = c.peek('bytes-2') as Uint8Array;
     assert.deepEqual([...first], [1, 2, 3], 'the first value is unchanged by the next read');
