@@ -3,6 +3,7 @@
 import { Piscina } from 'piscina';
 import { StorageError, StorageErrorCode } from '../storage/errors.js';
 import { Dispatcher } from './dispatch.js';
+import type { SyncStore } from '../storage/store.js';
 import type { OpenParams, Reply, Task } from './protocol.js';
 
 export interface Backend {
@@ -25,6 +26,11 @@ export class InlineBackend implements Backend {
     const b = new InlineBackend();
     unwrap(b.dispatcher.handle({ op: 'open', params }).reply);
     return b;
+  }
+
+  /** The store on this thread (inline only): for what is neither a task nor synchronous. */
+  store(): SyncStore {
+    return this.dispatcher.storeForInline();
   }
 
   /** Synchronous call, for the inline fast path. */

@@ -27,6 +27,11 @@ export class Dispatcher {
     }
   }
 
+  /** The store itself, for a caller on its own thread (the inline backend). */
+  storeForInline(): SyncStore {
+    return this.s();
+  }
+
   private s(): SyncStore {
     if (!this.store) throw new StorageError(StorageErrorCode.CLOSED, 'store', 'read', 'storage is not open');
     return this.store;

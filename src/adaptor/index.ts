@@ -149,7 +149,7 @@ export interface NodeStorage {
    * Inline storage only (undefined through a pool): the same calls, synchronously, on this thread: what a
    * node uses to apply committed entries without a thread hop.
    */
-  readonly sync: { apply(entries: Entry[]): WriteBatchResult; checkpoint(): LogId } | undefined;
+  readonly sync: { apply(entries: Entry[]): WriteBatchResult; checkpoint(): LogId; checkpointAsync(): Promise<LogId> } | undefined;
   /** Closes the pool and the environment; idempotent. */
   close(): Promise<void>;
 }
@@ -204,6 +204,13 @@ class NodeStorageImpl implements NodeStorage {
     return {
       apply: (entries) => b.callSync({ op: 'write', batch: { entries: [], apply: entries } }) as WriteBatchResult,
       checkpoint: () => b.callSync({ op: 'checkpoint' }) as LogId,
+      checkpointAsync: async () => {
+        try {
+          return await b.store().checkpointAsync();
+        } catch (err) {
+          throw StorageError.wrap(err, 'snapshot', 'build');
+        }
+      },
     };
   }
 

@@ -104,6 +104,9 @@ export class NodeHost {
   private persistedTo = 0;
   /** Committed entries handed out but not applied yet (they wait for their own log write), in order. */
   private applyQueue: Entry[] = [];
+  /** An asynchronous checkpoint of the state under way, and the purge point that waits for the next one. */
+  private checkpointing: Promise<void> | undefined;
+  private purgeAfterCheckpoint: LogId | undefined;
   /** A hard state that only moved the commit index, written with the next log write. */
   private pendingHardState: HardState | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -691,11 +694,37 @@ export class NodeHost {
     if (!prev || prev.index <= this.snapshotIndex) return;
     this.core.compact({ index: prev.index, term: prev.term, membership: { voters: o.voters } });
     this.snapshotIndex = prev.index;
-    // The log is purged only behind a checkpoint of the state (docs/storage.md): take it here, on the state's thread.
-    this.stateSync.checkpoint();
-    this.purgeTo = prev;
+    this.purgeBehindCheckpoint(prev);
     this.counters.snapshotPoints++;
     this.log.debug({ node: this.id, index: prev.index }, 'compacted log at snapshot point');
+  }
+
+  /**
+   * The log is purged only behind a checkpoint of the state (docs/storage.md). The checkpoint is LMDB's hot
+   * copy in a libuv thread: a synchronous copy of a large state would stall this thread, and its heartbeats,
+   * for longer than an election timeout. The purge goes with the first log write after it completes; the
+   * checkpoint covers `point` (it covers at least the state's applied index, which is past every point).
+   */
+  private purgeBehindCheckpoint(point: LogId): void {
+    if (this.checkpointing) {
+      this.purgeAfterCheckpoint = point; // the next checkpoint, when this one completes
+      return;
+    }
+    this.checkpointing = this.stateSync.checkpointAsync().then(
+      () => {
+        this.checkpointing = undefined;
+        if (this.stopped) return;
+        this.purgeTo = point;
+        const next = this.purgeAfterCheckpoint;
+        this.purgeAfterCheckpoint = undefined;
+        if (next) this.purgeBehindCheckpoint(next);
+        this.kick();
+      },
+      (err: unknown) => {
+        this.checkpointing = undefined;
+        this.fatal(err);
+      },
+    );
   }
 
   /**
@@ -716,8 +745,7 @@ export class NodeHost {
     if (point.index <= this.snapshotIndex) return;
     this.core.compact({ ...point, membership: { voters: this.opts.voters } });
     this.snapshotIndex = point.index;
-    this.stateSync.checkpoint();
-    this.purgeTo = point;
+    this.purgeBehindCheckpoint(point);
     this.nextSnapshotPoint = undefined;
     this.bytesSincePoint = 0;
     this.counters.snapshotPoints++;
@@ -802,6 +830,8 @@ export class NodeHost {
     // Let an in-flight storage write finish before closing the environment.
     for (let i = 0; i < 500 && (this.driving || this.inflight.some((f) => !f.done)); i++) await new Promise((r) => setTimeout(r, 10));
     this.drained?.();
+    // The checkpoint copy reads the state environment: let it finish before the environment closes.
+    await this.checkpointing?.catch(() => undefined);
     await this.storage.close();
     if (this.state !== this.storage) await this.state.close();
   }

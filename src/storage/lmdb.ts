@@ -7,7 +7,7 @@
 //   batched backend commits). A process crash keeps every committed state transaction (the page cache
 //   survives) and a restart re-applies the log after the applied index; after a crash of the machine the
 //   state is rebuilt from its last checkpoint, a synced copy, and the log after it. See docs/storage.md.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, promises as fsPromises, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import type { Entry, HardState, InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
@@ -268,6 +268,8 @@ export class LmdbStore implements SyncStore {
   private readonly snapshotsOpen = new Set<SnapshotSource>();
   /** Whether the state was rebuilt from a checkpoint at open (tests and logs). */
   readonly rebuiltAtOpen: boolean;
+  private checkpointGen = 0;
+  private checkpointsRunning = 0;
   /** Which environment this store writes (StoreRole): the log, the state, or both. */
   private readonly role: StoreRole;
   private membership: Membership;
@@ -567,21 +569,75 @@ export class LmdbStore implements SyncStore {
     this.writes('state', 'checkpoint');
     if (this.checkpointed && (this.lastApplied?.index ?? 0) <= this.checkpointed.index) return { ...this.checkpointed };
     const dir = this.opts.dir;
-    const tmp = join(dir, `${CHECKPOINT_FILE}.tmp`);
+    const gen = ++this.checkpointGen;
+    const tmp = join(dir, `${CHECKPOINT_FILE}.${gen}.tmp`);
     try {
       copyDurably(join(dir, STATE_FILE), tmp);
+    } catch (err) {
+      removeIfExists(tmp);
+      throw StorageError.wrap(err, 'snapshot', 'build');
+    }
+    const point = this.lastApplied ? { ...this.lastApplied } : { index: 0, term: 0 };
+    this.putCheckpoint(tmp, point);
+    return { ...point };
+  }
+
+  /**
+   * The checkpoint without blocking this thread: LMDB's own hot copy (mdb_env_copy2, consistent from one
+   * read transaction, in a libuv thread) while applies go on; then synced and renamed into place. The copy's
+   * snapshot starts after this call, so it covers at least the applied index read now, which is what it
+   * records. A checkpoint taken meanwhile (a snapshot install) supersedes it: this one is then dropped.
+   */
+  async checkpointAsync(): Promise<LogId> {
+    this.check('build');
+    this.writes('state', 'checkpoint');
+    const point = this.lastApplied ? { ...this.lastApplied } : { index: 0, term: 0 };
+    if (this.checkpointed && point.index <= this.checkpointed.index) return { ...this.checkpointed };
+    const dir = this.opts.dir;
+    const gen = ++this.checkpointGen;
+    const tmp = join(dir, `${CHECKPOINT_FILE}.${gen}.tmp`);
+    this.checkpointsRunning++;
+    try {
+      await this.h.sm.env.backup(tmp, false);
+      const fh = await fsPromises.open(tmp, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      removeIfExists(tmp);
+      throw StorageError.wrap(err, 'snapshot', 'build');
+    } finally {
+      this.checkpointsRunning--;
+    }
+    if (this.closed || gen !== this.checkpointGen) {
+      removeIfExists(tmp);
+      return this.checkpointed ? { ...this.checkpointed } : point;
+    }
+    this.putCheckpoint(tmp, point);
+    return { ...point };
+  }
+
+  /** Rename a synced copy into place and record, in a synced log transaction, what it covers. */
+  private putCheckpoint(tmp: string, point: LogId): void {
+    const dir = this.opts.dir;
+    try {
       renameSync(tmp, join(dir, CHECKPOINT_FILE));
       fsyncDir(dir);
     } catch (err) {
       removeIfExists(tmp);
       throw StorageError.wrap(err, 'snapshot', 'build');
     }
-    const point = this.lastApplied ? { ...this.lastApplied } : { index: 0, term: 0 };
     this.logTxn('snapshot', 'build', () => {
       this.h.meta.put(META.checkpoint, encodeLogId(point));
     });
-    this.checkpointed = point;
-    return { ...point };
+    this.checkpointed = { ...point };
+  }
+
+  /** Whether an asynchronous checkpoint copy is running (close waits for it: the copy reads the environment). */
+  get checkpointBusy(): boolean {
+    return this.checkpointsRunning > 0;
   }
 
   /**

@@ -255,6 +255,10 @@ export class MemoryStore implements SyncStore {
     return this.lastApplied ? { ...this.lastApplied } : { index: 0, term: 0 };
   }
 
+  checkpointAsync(): Promise<LogId> {
+    return Promise.resolve(this.checkpoint());
+  }
+
   resetLogTo(point: LogId, membership: Membership): void {
     this.membership = membership;
     this.log = [];

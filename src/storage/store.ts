@@ -30,6 +30,8 @@ export interface SyncStore extends LogStorage, StateMachine {
   receiveSnapshot(): SnapshotSink;
   /** Make the state machine durable up to its applied index (LMDB: a synced copy); the log may then be purged up to it. */
   checkpoint(): LogId;
+  /** The same without blocking the calling thread (LMDB: a hot copy in a libuv thread while applies go on). */
+  checkpointAsync(): Promise<LogId>;
   /** The log restarts after `point` (a snapshot was installed by the state's writer). */
   resetLogTo(point: LogId, membership: Membership): void;
   close(): void;
