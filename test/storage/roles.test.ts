@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { LmdbStore, STATE_FILE } from '../../src/storage/lmdb.js';
+import { open } from 'lmdb';
+import { CHECKPOINT_FILE, LmdbStore, STATE_FILE } from '../../src/storage/lmdb.js';
+import { decodeLogId } from '../../src/storage/codec.js';
 import { cmd, cmdEntry, k, put, rejectsWith, tempDir } from './helpers.js';
 
 const membership = { voters: [1] };
@@ -53,6 +55,39 @@ test("a 'log' store does not pin old pages of the state: the state file stays bo
     }
     const bytes = statSync(join(d.dir, STATE_FILE)).size;
     assert.ok(bytes < 8 * 1024 * 1024, `state.mdb is ${bytes} bytes for 8 keys of 8 kB rewritten 1,200 times`);
+  } finally {
+    log.close();
+    state.close();
+    d.remove();
+  }
+});
+
+test('an asynchronous checkpoint (a hot copy) covers the applied index it started at, lets the log purge behind it, and a later synchronous one supersedes it', async () => {
+  const d = tempDir();
+  const state = LmdbStore.open({ dir: d.dir, membership, role: 'state' });
+  const log = LmdbStore.open({ dir: d.dir, membership, role: 'log' });
+  try {
+    const es = [1, 2, 3, 4, 5, 6].map(entry);
+    log.write({ entries: es, apply: [] });
+    state.apply(es.slice(0, 4));
+    const copying = state.checkpointAsync();
+    state.apply(es.slice(4)); // applies go on while it copies
+    assert.deepEqual(await copying, { index: 4, term: 1 });
+    log.write({ entries: [], apply: [], purgeTo: { index: 4, term: 1 } });
+    await rejectsWith(() => log.write({ entries: [], apply: [], purgeTo: { index: 6, term: 1 } }), 'INVALID_RANGE');
+    // The copy is an LMDB environment of its own, applied at least to the point it recorded.
+    const copy = open({ path: join(d.dir, CHECKPOINT_FILE), readOnly: true, compression: false, encoding: 'binary' });
+    try {
+      const applied = copy.openDB<Buffer, string>({ name: 'meta', encoding: 'binary', compression: false }).getBinary('applied');
+      assert.ok(applied !== undefined && decodeLogId(applied).index >= 4, 'the checkpoint holds the applied index');
+    } finally {
+      await copy.close();
+    }
+    const superseded = state.checkpointAsync();
+    assert.deepEqual(state.checkpoint(), { index: 6, term: 1 });
+    assert.deepEqual(await superseded, { index: 6, term: 1 }, 'the later checkpoint stands');
+    log.write({ entries: [], apply: [], purgeTo: { index: 6, term: 1 } });
+    assert.deepEqual(log.logState().lastPurged, { index: 6, term: 1 });
   } finally {
     log.close();
     state.close();
