@@ -1,0 +1,255 @@
+// The mutations of `npm run mutate` (issue #12 item 5): each breaks one rule in the compiled code under dist/src.
+// `find` must occur exactly once in `file` (the runner reports it as stale otherwise: a refactor moved the code
+// and the mutation must be rewritten, not skipped). Compiled JS is indented by 4 spaces per level.
+
+export interface Mutation {
+  /** Unique, file-system safe: the mutant's directory is .tmp/mutants/<name>. */
+  name: string;
+  /** A compiled file relative to dist/, e.g. src/raft/raft.js. */
+  file: string;
+  find: string;
+  replace: string;
+  /** The rule the mutation breaks (thesis / paper section where there is one). */
+  rule: string;
+  /** Host mutants also run dist/test/cluster/ (the simulator drives the core, not the host). */
+  host?: boolean;
+}
+
+const RAFT = 'src/raft/raft.js';
+const LOG = 'src/raft/log.js';
+const QUORUM = 'src/raft/quorum.js';
+const HOST = 'src/node/host.js';
+
+export const MUTATIONS: readonly Mutation[] = [
+  // ── Persistence ordering: what promises durable state is sent only after the Ready is persisted ──
+  {
+    name: 'ack-before-persist',
+    file: RAFT,
+    find: "        case 'append-response':\n        case 'heartbeat-response':\n            return true;",
+    replace: "        case 'append-response':\n        case 'heartbeat-response':\n            return false;",
+    rule: 'a follower acknowledges appended entries only once they are persisted',
+  },
+  {
+    name: 'grant-before-persist',
+    file: RAFT,
+    find: "        case 'vote':\n        case 'vote-response':\n            return !m.preVote;",
+    replace: "        case 'vote':\n            return !m.preVote;\n        case 'vote-response':\n            return false;",
+    rule: 'a voter grants its vote only once the vote is persisted',
+  },
+  {
+    name: 'campaign-before-persist',
+    file: RAFT,
+    find: "        case 'vote':\n        case 'vote-response':\n            return !m.preVote;",
+    replace: "        case 'vote-response':\n            return !m.preVote;\n        case 'vote':\n            return false;",
+    rule: "a candidate's vote requests go only once its new term and self-vote are persisted",
+  },
+  {
+    name: 'leader-counts-unpersisted',
+    file: RAFT,
+    find: 'Math.min(this.log.stabled, this.log.lastIndex)',
+    replace: 'Math.min(this.log.lastIndex, this.log.lastIndex)',
+    rule: "the leader counts its own entries toward commit only once persisted (maybeCommit)",
+  },
+  // ── Commit rules ──
+  {
+    name: 'commit-old-term',
+    file: RAFT,
+    find: "        if (this.log.term(index) !== this.term && this.cfg.testBreak !== 'commit-old-term')\n            return false;\n",
+    replace: '',
+    rule: '§5.4.2: only an entry of the current term commits by counting replicas',
+  },
+  {
+    name: 'commit-quorum-off-by-one',
+    file: QUORUM,
+    find: 'const v = sorted[majority(values.length) - 1];',
+    replace: 'const v = sorted[majority(values.length) - 2];',
+    rule: '§5.3: commit (and read rounds) need a majority, not one fewer',
+  },
+  {
+    name: 'vote-quorum-off-by-one',
+    file: QUORUM,
+    find: '    if (granted >= q)\n',
+    replace: '    if (granted >= q - 1)\n',
+    rule: '§5.2: an election is won with a majority of votes, not one fewer',
+  },
+  {
+    name: 'vote-log-up-to-date-ignored',
+    file: RAFT,
+    find: 'if (canVote && upToDate) {',
+    replace: 'if (canVote) {',
+    rule: "§5.4.1: grant only to a candidate whose log is at least as up-to-date",
+  },
+  // ── Conflict truncation ──
+  {
+    name: 'append-no-truncate',
+    file: LOG,
+    find: '            this.entries.length = first.index - this.snapshotIndex - 1;\n',
+    replace: '',
+    rule: '§5.3: a conflicting entry and all that follow it are deleted (RaftLog.append)',
+  },
+  {
+    name: 'find-conflict-blind',
+    file: LOG,
+    find: 'if (this.term(e.index) !== e.term)',
+    replace: 'if (this.term(e.index) === undefined)',
+    rule: '§5.3: an existing entry with another term is a conflict (RaftLog.findConflict)',
+  },
+  // ── Snapshots ──
+  {
+    name: 'stale-snapshot-accepted',
+    file: RAFT,
+    find: 'if (meta.index <= this.log.commit) {',
+    replace: 'if (false) {',
+    rule: '§7: a snapshot at or below the commit index is ignored',
+  },
+  {
+    name: 'snapshot-always-replaces-log',
+    file: RAFT,
+    find: 'if (this.log.term(meta.index) === meta.term) {',
+    replace: 'if (false) {',
+    rule: '§7: when the entry at the snapshot index matches, the entries after it are kept',
+  },
+  // ── ReadIndex (§6.4) ──
+  {
+    name: 'read-without-heartbeat-round',
+    file: RAFT,
+    find: 'if (this.voters.length === 1) {',
+    replace: 'if (true) {',
+    rule: '§6.4 step 3: a read is served only after a majority answered a heartbeat round',
+  },
+  {
+    name: 'read-before-current-term-commit',
+    file: RAFT,
+    find: '        if (!this.committedInCurrentTerm())\n            this.deferredReads.push(id);',
+    replace: '        if (false)\n            this.deferredReads.push(id);',
+    rule: "§6.4 step 1: a read waits until an entry of the leader's term is committed",
+  },
+  // ── Leases (§6.4.1) and leader stickiness (§4.2.3) ──
+  {
+    name: 'lease-without-check-quorum',
+    file: RAFT,
+    find: "if (!this.cfg.checkQuorum || this.role !== 'leader')",
+    replace: "if (this.role !== 'leader')",
+    rule: 'a lease needs check-quorum (followers keep the stickiness promise only with it)',
+  },
+  {
+    name: 'lease-during-transfer',
+    file: RAFT,
+    find: 'if (this.leadTransferee !== NONE || this.timeoutNowTerm === this.term ||',
+    replace: 'if (this.timeoutNowTerm === this.term ||',
+    rule: 'no lease while a leadership transfer is under way',
+  },
+  {
+    name: 'lease-after-timeout-now',
+    file: RAFT,
+    find: 'this.timeoutNowTerm === this.term || !this.committedInCurrentTerm())',
+    replace: '!this.committedInCurrentTerm())',
+    rule: 'no lease for the rest of a term in which timeout-now was sent',
+  },
+  {
+    name: 'lease-before-current-term-commit',
+    file: RAFT,
+    find: 'this.timeoutNowTerm === this.term || !this.committedInCurrentTerm())',
+    replace: 'this.timeoutNowTerm === this.term)',
+    rule: "a lease read, like ReadIndex, needs an entry of the leader's term committed",
+  },
+  {
+    name: 'lease-window-off-by-one',
+    file: RAFT,
+    find: 'this.now - sent < this.cfg.electionTimeoutMinTicks - 1)',
+    replace: 'this.now - sent <= this.cfg.electionTimeoutMinTicks - 1)',
+    rule: 'a lease lasts less than electionTimeoutMin - 1 ticks after the heartbeat was sent',
+  },
+  {
+    name: 'lease-window-too-long',
+    file: RAFT,
+    find: 'this.now - sent < this.cfg.electionTimeoutMinTicks - 1)',
+    replace: 'this.now - sent < this.cfg.electionTimeoutMaxTicks)',
+    rule: 'a lease lasts at most the minimum election timeout (not the maximum)',
+  },
+  {
+    name: 'stickiness-ignored',
+    file: RAFT,
+    find: 'if (!m.transfer && this.inLease()) {',
+    replace: 'if (false) {',
+    rule: '§4.2.3: a node that heard from a leader within the minimum election timeout ignores higher-term (pre)votes',
+  },
+  {
+    name: 'stickiness-ignored-in-term',
+    file: RAFT,
+    find: 'if (canVote && this.vote !== m.from && !m.transfer && this.inLease()) {',
+    replace: 'if (false) {',
+    rule: '§4.2.3: stickiness also holds for a vote request of our own term',
+  },
+  {
+    name: 'stickiness-window-off-by-one',
+    file: RAFT,
+    find: 'this.now - this.leaderHeardTick < this.cfg.electionTimeoutMinTicks;',
+    replace: 'this.now - this.leaderHeardTick < this.cfg.electionTimeoutMinTicks - 1;',
+    rule: '§4.2.3: stickiness lasts the full minimum election timeout after hearing from the leader',
+  },
+  {
+    name: 'stickiness-forgotten-on-restart',
+    file: RAFT,
+    find: 'this.leaderHeardTick = config.checkQuorum && this.term > 0 ? 0 : undefined;',
+    replace: 'this.leaderHeardTick = undefined;',
+    rule: 'a restarted node refuses votes for its first minimum election timeout (it may underwrite a lease)',
+  },
+  // ── Pre-vote (§9.6), check-quorum (§6.2), leadership transfer (§3.10) ──
+  {
+    name: 'pre-vote-bumps-term',
+    file: RAFT,
+    find: '            if (m.preVote)\n                return true; // a pre-vote never changes our term\n',
+    replace: '',
+    rule: '§9.6: a pre-vote request does not change the receiver\'s term',
+  },
+  {
+    name: 'check-quorum-never-steps-down',
+    file: RAFT,
+    find: 'if (this.cfg.checkQuorum && !this.quorumActive()) {',
+    replace: 'if (false) {',
+    rule: '§6.2: a leader that heard from no majority for an election timeout steps down',
+  },
+  {
+    name: 'timeout-now-before-caught-up',
+    file: RAFT,
+    find: '        if (pr.match === this.log.lastIndex)\n            this.sendTimeoutNow(to);',
+    replace: '        if (true)\n            this.sendTimeoutNow(to);',
+    rule: '§3.10: timeout-now goes only once the target has the whole log',
+  },
+  // ── The host's Ready loop (also run against dist/test/cluster/) ──
+  {
+    name: 'host-ack-before-write',
+    file: HOST,
+    find: '        this.sendMessages(rd.messages);\n        this.receiver.afterReady(this.readyRound);',
+    replace:
+      '        this.sendMessages(rd.messages);\n        this.sendMessages(rd.persistedMessages);\n        rd.persistedMessages = [];\n        this.receiver.afterReady(this.readyRound);',
+    rule: "the host sends a Ready's acknowledgements and votes only once its storage write completed",
+    host: true,
+  },
+  {
+    name: 'host-finish-out-of-order',
+    file: HOST,
+    find: '            while (!this.stopped && this.inflight[0]?.done)\n                this.finishReady(this.inflight.shift());',
+    replace:
+      '            for (let i = 0; !this.stopped && i < this.inflight.length; i++)\n                if (this.inflight[i].done)\n                    this.finishReady(this.inflight.splice(i--, 1)[0]);',
+    rule: 'Readies are finished (acknowledged, advanced) in the order they were handed out',
+    host: true,
+  },
+  {
+    name: 'host-apply-before-durable',
+    file: HOST,
+    find: 'this.applyQueue[n].index <= this.persistedTo)',
+    replace: 'true)',
+    rule: "a committed entry is applied only once this node's own log write of it completed",
+    host: true,
+  },
+  {
+    name: 'host-entries-not-synced',
+    file: HOST,
+    find: '        if (rd.entries.length > 0)\n            return true;\n        const hs = rd.hardState;',
+    replace: '        if (rd.entries.length > 0)\n            return false;\n        const hs = rd.hardState;',
+    rule: 'a log write with new entries is synced (durable) before it counts as persisted',
+    host: true,
+  },
+];
