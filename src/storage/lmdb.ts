@@ -269,7 +269,6 @@ export class LmdbStore implements SyncStore {
   /** Whether the state was rebuilt from a checkpoint at open (tests and logs). */
   readonly rebuiltAtOpen: boolean;
   private checkpointGen = 0;
-  private checkpointsRunning = 0;
   /** Which environment this store writes (StoreRole): the log, the state, or both. */
   private readonly role: StoreRole;
   private membership: Membership;
@@ -596,7 +595,6 @@ export class LmdbStore implements SyncStore {
     const dir = this.opts.dir;
     const gen = ++this.checkpointGen;
     const tmp = join(dir, `${CHECKPOINT_FILE}.${gen}.tmp`);
-    this.checkpointsRunning++;
     try {
       await this.h.sm.env.backup(tmp, false);
       const fh = await fsPromises.open(tmp, 'r+');
@@ -608,8 +606,6 @@ export class LmdbStore implements SyncStore {
     } catch (err) {
       removeIfExists(tmp);
       throw StorageError.wrap(err, 'snapshot', 'build');
-    } finally {
-      this.checkpointsRunning--;
     }
     if (this.closed || gen !== this.checkpointGen) {
       removeIfExists(tmp);
@@ -633,11 +629,6 @@ export class LmdbStore implements SyncStore {
       this.h.meta.put(META.checkpoint, encodeLogId(point));
     });
     this.checkpointed = { ...point };
-  }
-
-  /** Whether an asynchronous checkpoint copy is running (close waits for it: the copy reads the environment). */
-  get checkpointBusy(): boolean {
-    return this.checkpointsRunning > 0;
   }
 
   /**
