@@ -114,8 +114,6 @@ export class Dispatcher {
 
   private runMisc(task: Task): Outcome {
     switch (task.op) {
-      case 'checkpoint':
-        return this.ok(this.s().checkpoint());
       case 'reset-log':
         this.s().resetLogTo(task.point, task.membership);
         return this.ok(undefined);
@@ -173,8 +171,6 @@ function verbOf(task: Task): 'read' | 'write' | 'open' | 'close' | 'build' | 'in
     case 'recv-abort':
     case 'reset-log':
       return 'install';
-    case 'checkpoint':
-      return 'build';
     default:
       return 'read';
   }

@@ -141,15 +141,13 @@ export interface NodeStorage {
   /** ONE transaction per Ready: truncate + append entries, hard state, apply, purge. Synced unless sync: false. */
   write(batch: WriteBatch): Promise<WriteBatchResult>;
   get(key: Uint8Array): Promise<Value | undefined>;
-  /** Make the state durable up to its applied index; the log may then be purged up to the point returned. */
-  checkpoint(): Promise<LogId>;
   /** The log restarts after `point` (a snapshot was installed by the state's writer). */
   resetLogTo(point: LogId, membership: Membership): Promise<void>;
   /**
    * Inline storage only (undefined through a pool): the same calls, synchronously, on this thread: what a
    * node uses to apply committed entries without a thread hop.
    */
-  readonly sync: { apply(entries: Entry[]): WriteBatchResult; checkpoint(): LogId; checkpointAsync(): Promise<LogId> } | undefined;
+  readonly sync: { apply(entries: Entry[]): WriteBatchResult; checkpointAsync(): Promise<LogId> } | undefined;
   /** Closes the pool and the environment; idempotent. */
   close(): Promise<void>;
 }
@@ -189,10 +187,6 @@ class NodeStorageImpl implements NodeStorage {
     return (await this.backend.call({ op: 'get', key })) as Value | undefined;
   }
 
-  async checkpoint(): Promise<LogId> {
-    return (await this.backend.call({ op: 'checkpoint' })) as LogId;
-  }
-
   async resetLogTo(point: LogId, membership: Membership): Promise<void> {
     await this.backend.call({ op: 'reset-log', point, membership });
     this.cache.clear();
@@ -203,7 +197,6 @@ class NodeStorageImpl implements NodeStorage {
     if (!(b instanceof InlineBackend)) return undefined;
     return {
       apply: (entries) => b.callSync({ op: 'write', batch: { entries: [], apply: entries } }) as WriteBatchResult,
-      checkpoint: () => b.callSync({ op: 'checkpoint' }) as LogId,
       checkpointAsync: async () => {
         try {
           return await b.store().checkpointAsync();

@@ -38,7 +38,6 @@ export type Task =
   | { op: 'recv-write'; id: number; chunk: Uint8Array }
   | { op: 'recv-install'; id: number; meta: SnapshotMeta }
   | { op: 'recv-abort'; id: number }
-  | { op: 'checkpoint' }
   | { op: 'reset-log'; point: LogId; membership: Membership }
   | { op: 'close' }
   | { op: 'noop' }

@@ -5,7 +5,7 @@
 // and reads, advance().
 import type { Logger } from 'pino';
 import { Raft } from '../raft/index.js';
-import type { Entry, HardState, InitialState, LogId, Message, NodeId, RaftConfig, Ready, Role, SnapshotMeta } from '../raft/types.js';
+import type { Entry, HardState, LogId, Message, NodeId, RaftConfig, Ready, Role, SnapshotMeta } from '../raft/types.js';
 import { assert } from '../raft/assert.js';
 import { openNodeStorage, type NodeStorage } from '../adaptor/index.js';
 import type { WriteBatch } from '../storage/types.js';
@@ -74,18 +74,6 @@ export interface NodeHistograms {
   appendRoundTrip: LatencyHistogram;
 }
 
-/** The term of the entry at `index` in a node's initial state (0 for index 0). */
-function termAt(initial: InitialState, index: number): number {
-  if (initial.snapshot && initial.snapshot.index === index) return initial.snapshot.term;
-  for (let i = initial.entries.length - 1; i >= 0; i--) {
-    const e = initial.entries[i]!;
-    if (e.index === index) return e.term;
-    if (e.index < index) break;
-  }
-  if (index !== 0) throw new Error(`no term known for applied index ${index}`);
-  return 0;
-}
-
 /** Bound of the ticks one tickByClock() catches up, in maximum election timeouts. */
 const MAX_CATCH_UP_ELECTION_TIMEOUTS = 3;
 
@@ -123,7 +111,6 @@ export class NodeHost {
   private leader: NodeId = 0;
   private term = 0;
   private applied = 0;
-  private lastAppliedTerm = 0;
   /** Snapshot points: every snapshotEveryEntries applied entries we remember a point and compact at the previous one. */
   private nextSnapshotPoint: LogId | undefined;
   private snapshotIndex = 0;
@@ -235,7 +222,6 @@ export class NodeHost {
     };
     this.core = new Raft(config, initial);
     this.applied = initial.applied;
-    this.lastAppliedTerm = termAt(initial, initial.applied);
     this.snapshotIndex = initial.snapshot?.index ?? 0;
     this.term = initial.hardState.term;
     this.durableHardState = { term: initial.hardState.term, vote: initial.hardState.vote };
@@ -441,7 +427,6 @@ export class NodeHost {
     const start = nowMs();
     const res = this.stateSync.apply(entries);
     this.counters.storageWrites++;
-    if (res.appliedState.lastApplied) this.lastAppliedTerm = res.appliedState.lastApplied.term;
     this.onApplied(entries, res.applied, start, nowMs());
     this.answerReads();
   }
@@ -541,7 +526,6 @@ export class NodeHost {
     this.applyQueue = this.applyQueue.filter((e) => e.index > meta.index);
     this.counters.snapshotsReceived++;
     this.applied = meta.index;
-    this.lastAppliedTerm = meta.term;
     this.snapshotIndex = meta.index;
     this.nextSnapshotPoint = undefined;
     this.purgeTo = undefined;
@@ -596,7 +580,6 @@ export class NodeHost {
     for (const e of entries) this.bytesSincePoint += e.data.length;
     this.counters.applies += entries.length;
     this.applied = last.index;
-    this.lastAppliedTerm = last.term;
     if (this.role !== 'leader') return;
     // Only the leader answers the coordinator; after a leader change the coordinator retries and
     // the state machine's sessions answer a retried command with its remembered result.

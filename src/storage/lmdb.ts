@@ -368,7 +368,7 @@ export class LmdbStore implements SyncStore {
     if (applied === undefined || applied.index === purged) return;
     const b = applied.index <= (this.last?.index ?? 0) ? this.h.log.getBinary(logKey(applied.index)) : undefined;
     if (b !== undefined && decodeLogRecord(applied.index, b).term === applied.term) return;
-    this.logTxn('snapshot', 'install', () => this.resetLog(applied, this.stateMembership()));
+    this.logTxn('snapshot', 'install', () => this.resetLog(applied, this.membership));
   }
 
   private check(verb: StorageVerb): void {
@@ -692,11 +692,7 @@ export class LmdbStore implements SyncStore {
     return b === undefined ? undefined : decodeValue(b);
   }
 
-  /** The voters (of the last installed snapshot, else those the store was created for), read at reload. */
-  private stateMembership(): Membership {
-    return this.membership;
-  }
-
+  /** The voters of the last installed snapshot, else those the store was created for. */
   private readMembership(): Membership {
     const s = this.h.sm.meta.getBinary(STATE_META.membership);
     if (s) return decodeMembership(s);
@@ -705,13 +701,13 @@ export class LmdbStore implements SyncStore {
   }
 
   appliedState(): AppliedState {
-    return { lastApplied: this.lastApplied, membership: this.stateMembership() };
+    return { lastApplied: this.lastApplied, membership: this.membership };
   }
 
   initialState(): InitialState {
     this.check('read');
     const first = (this.lastPurged?.index ?? 0) + 1;
-    const snapshot: SnapshotMeta | undefined = this.lastPurged ? { ...this.lastPurged, membership: this.stateMembership() } : undefined;
+    const snapshot: SnapshotMeta | undefined = this.lastPurged ? { ...this.lastPurged, membership: this.membership } : undefined;
     return {
       hardState: this.loadHardState(),
       snapshot,
@@ -726,7 +722,7 @@ export class LmdbStore implements SyncStore {
   openSnapshot(): SnapshotSource {
     this.check('build');
     const s = this.h.sm;
-    const membership = this.stateMembership();
+    const membership = this.membership;
     const transaction = s.env.useReadTransaction();
     let closed = false;
     const source: SnapshotSource = {
