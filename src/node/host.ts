@@ -482,8 +482,8 @@ export class NodeHost {
 
   /**
    * Only new entries and a new term or vote must be on disk before the node goes on; applying, the commit
-   * index and purging are replayed or redone after a crash, so Readies with nothing else are committed
-   * without waiting for the meta page to reach the disk (see WriteBatch.durable).
+   * index and purging are replayed or redone after a crash, so Readies with nothing else write no log
+   * transaction of their own (see writeBatch).
    */
   private needsDurability(rd: Ready): boolean {
     if (rd.entries.length > 0) return true;
@@ -498,17 +498,16 @@ export class NodeHost {
   private writeBatch(rd: Ready, durable: boolean): WriteBatch | undefined {
     const purgeTo = this.purgeTo;
     const hardState = rd.hardState ?? this.pendingHardState;
-    if (rd.entries.length === 0 && !durable && !purgeTo) {
+    if (!durable) {
       this.pendingHardState = hardState;
-      return undefined;
+      if (!purgeTo) return undefined;
     }
     const batch: WriteBatch = { entries: rd.entries, apply: [] };
-    if (hardState) {
+    if (durable && hardState) {
       batch.hardState = hardState;
       this.pendingHardState = undefined;
-      if (durable) this.durableHardState = { term: hardState.term, vote: hardState.vote };
+      this.durableHardState = { term: hardState.term, vote: hardState.vote };
     }
-    if (!durable) batch.durable = false;
     if (purgeTo) {
       batch.purgeTo = purgeTo;
       this.purgeTo = undefined;

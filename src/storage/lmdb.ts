@@ -258,8 +258,6 @@ export class LmdbStore implements SyncStore {
   private lastPurged: LogId | undefined;
   private lastApplied: LogId | undefined;
   private checkpointed: LogId | undefined;
-  /** A commit-index-only hard state from a batch marked durable: false, written with the next log transaction. */
-  private pendingHardState: HardState | undefined;
   private readonly sessions: SessionTable;
   private readonly maxValueBytes: number;
   private readonly chunkBytes: number;
@@ -271,6 +269,7 @@ export class LmdbStore implements SyncStore {
   private checkpointGen = 0;
   /** Which environment this store writes (StoreRole): the log, the state, or both. */
   private readonly role: StoreRole;
+  /** The voters (of the last installed snapshot, else those the store was created for), read at reload. */
   private membership: Membership;
 
   private constructor(
@@ -381,10 +380,6 @@ export class LmdbStore implements SyncStore {
     try {
       // lmdb-js's default flags: abortable, and synchronous (data fdatasync'd, then the meta page written synchronously).
       this.h.env.transactionSync(() => {
-        if (this.pendingHardState) {
-          this.h.meta.put(META.hardState, encodeHardState(this.pendingHardState));
-          this.pendingHardState = undefined;
-        }
         out = body();
       });
     } catch (err) {
@@ -482,7 +477,6 @@ export class LmdbStore implements SyncStore {
 
   loadHardState(): HardState {
     this.check('read');
-    if (this.pendingHardState) return { ...this.pendingHardState };
     const b = this.h.meta.getBinary(META.hardState);
     return b ? decodeHardState(b) : { term: 0, vote: 0, commit: 0 };
   }
@@ -493,8 +487,7 @@ export class LmdbStore implements SyncStore {
    * 1. The log (entries, hard state): one synced transaction, the durability point. 2. Apply: one state
    * transaction, not synced; every entry it applies is in the log already (committed entries were appended
    * by this batch or an earlier one). 3. Purge: a checkpoint of the state covers the purge point first, then
-   * one synced log transaction. A batch marked durable: false carries no entries and no new term or vote:
-   * its commit index is written with the next log transaction (a lost commit index is learnt again).
+   * one synced log transaction.
    */
   write(batch: WriteBatch): WriteBatchResult {
     this.check('write');
@@ -511,7 +504,7 @@ export class LmdbStore implements SyncStore {
       checkPurge(batch.purgeTo, appliedTo);
     }
     const first = batch.entries[0];
-    if (first || (batch.hardState && batch.durable !== false)) {
+    if (first || batch.hardState) {
       this.logTxn('log', 'write', () => {
         if (first) {
           // Truncate the conflicting suffix, then append (§5.3).
@@ -523,8 +516,6 @@ export class LmdbStore implements SyncStore {
         }
         if (batch.hardState) this.h.meta.put(META.hardState, encodeHardState(batch.hardState));
       });
-    } else if (batch.hardState) {
-      this.pendingHardState = { ...batch.hardState };
     }
     const applied = batch.apply.length > 0 ? this.stateTxn('state-machine', 'apply', () => this.applyInTxn(batch.apply)) : [];
     if (batch.purgeTo) this.purgeBehindCheckpoint(batch.purgeTo);
@@ -853,11 +844,9 @@ export class LmdbStore implements SyncStore {
     for (const src of [...this.snapshotsOpen]) src.close();
     try {
       if (this.role !== 'log') (this.h.sm.env as unknown as { env: { sync(): void } }).env.sync();
-      const pending = this.role !== 'state' ? this.pendingHardState : undefined;
-      if (pending || this.role !== 'log') {
+      if (this.role !== 'log') {
         this.h.env.transactionSync(() => {
-          if (pending) this.h.meta.put(META.hardState, encodeHardState(pending));
-          if (this.role !== 'log') this.h.meta.remove(META.stateOpen);
+          this.h.meta.remove(META.stateOpen);
         });
       }
     } finally {

@@ -51,13 +51,6 @@ export interface WriteBatch {
   hardState?: HardState;
   apply: Entry[];
   purgeTo?: LogId;
-  /**
-   * Default true: durable when the write returns. false, for a batch whose loss a restart repairs (no new
-   * entries and no new term or vote: only applying, the commit index, purging), lets a system crash undo
-   * this batch (never corrupt the store): LMDB skips waiting for the meta page; the next durable batch
-   * makes it durable too.
-   */
-  durable?: boolean;
 }
 
 export interface WriteBatchResult {

@@ -246,9 +246,10 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     name: 'host-entries-not-synced',
-    file: HOST,
-    find: '        if (rd.entries.length > 0)\n            return true;\n        const hs = rd.hardState;',
-    replace: '        if (rd.entries.length > 0)\n            return false;\n        const hs = rd.hardState;',
+    // The log environment opened without fsync (the storage, not the host, decides what is synced).
+    file: 'src/storage/lmdb.js',
+    find: 'maxDbs: 4, noSync: !sync,',
+    replace: 'maxDbs: 4, noSync: true,',
     rule: 'a log write with new entries is synced (durable) before it counts as persisted',
     host: true,
   },
