@@ -291,12 +291,12 @@ export class Cluster {
       throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `get: node applies to consistency 'stale' only (a ${consistency} read goes through the leader)`);
     }
     this.counters.reads++;
-    // A stale read of LMDB storage takes a string key as is (the reader writes it into LMDB's key buffer).
-    if (consistency === 'stale') return this.staleRead(this.opts.storage === 'lmdb' ? checkKey(key) : toKey(key), options.node);
+    if (consistency === 'stale') return this.staleRead(checkKey(key), options.node);
     const [v] = await this.queueRead([toKey(key)], consistency);
     return v;
   }
 
+  /** A string key goes as is to an LMDB reader (which writes it into LMDB's key buffer); memory storage needs bytes. */
   private staleRead(key: string | Uint8Array, node: NodeId | undefined): Value | undefined | Promise<Value | undefined> {
     const id = this.staleNode(node);
     const reader = this.reader(id);
