@@ -19,9 +19,16 @@ test(`a node restarted after missing ${WRITES} writes catches up by snapshot`, a
     }));
     await c.restart(lagging);
     await waitFor('the lagging node has the last write', async () => (await c.get(key(WRITES - 1), { consistency: 'stale', node: lagging })) === `v${WRITES - 1}` || undefined, 60_000);
-    const m = await c.metrics();
-    const sent = m.nodes.reduce((acc, n) => acc + (n.counters.snapshotsSent ?? 0), 0);
-    const received = m.nodes.find((n) => n.id === lagging)!.counters.snapshotsReceived ?? 0;
+    // The installed state is readable (stale reads go to the state environment) a moment before the node has
+    // reset its log and counted the install, so wait for the counters rather than reading them once.
+    let sent = 0;
+    let received = 0;
+    await waitFor('the lagging node counts the snapshot it installed', async () => {
+      const m = await c.metrics();
+      sent = m.nodes.reduce((acc, n) => acc + (n.counters.snapshotsSent ?? 0), 0);
+      received = m.nodes.find((n) => n.id === lagging)!.counters.snapshotsReceived ?? 0;
+      return (sent >= 1 && received >= 1) || undefined;
+    }, 10_000).catch(() => undefined);
     assert.ok(sent >= 1, `a snapshot was streamed (sent ${sent})`);
     assert.ok(received >= 1, `the lagging node installed a snapshot (received ${received})`);
     for (const i of [0, 1, Math.floor(WRITES / 2), WRITES - 2]) {
