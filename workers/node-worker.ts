@@ -3,6 +3,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { NodeHost } from '../src/node/host.js';
+import { openHostStorage, realRuntime } from '../src/node/runtime.js';
 import type { NodeOptions } from '../src/node/config.js';
 import type { FromNode, ToNode } from '../src/node/protocol.js';
 import type { LeaseReadForTest, NodeControl } from '../src/node/control.js';
@@ -75,12 +76,18 @@ const control: NodeControl = {
 Comlink.expose(control, portEndpoint(init.control));
 
 try {
-  host = await NodeHost.open(init.options, transport, (msg, transfer) => {
-    if (answerTestRead(msg)) return;
-    toMain(msg, transfer);
-    // After a fatal error the host stops itself (storage work in flight completes); then this thread ends.
-    if (msg.t === 'fatal') void host?.whenStopped().then(() => process.exit(1));
-  }, log);
+  host = await NodeHost.open(init.options, {
+    runtime: realRuntime,
+    transport,
+    openStorage: () => openHostStorage(init.options),
+    toMain: (msg, transfer) => {
+      if (answerTestRead(msg)) return;
+      toMain(msg, transfer);
+      // After a fatal error the host stops itself (storage work in flight completes); then this thread ends.
+      if (msg.t === 'fatal') void host?.whenStopped().then(() => process.exit(1));
+    },
+    log,
+  });
   for (const m of early.splice(0)) host.onMain(m);
   host.start();
 } catch (err) {

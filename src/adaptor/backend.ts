@@ -20,12 +20,18 @@ function unwrap(reply: Reply): unknown {
 
 export class InlineBackend implements Backend {
   readonly mode = 'inline' as const;
-  private readonly dispatcher = new Dispatcher();
+
+  private constructor(private readonly dispatcher: Dispatcher) {}
 
   static open(params: OpenParams): InlineBackend {
-    const b = new InlineBackend();
+    const b = new InlineBackend(new Dispatcher());
     unwrap(b.dispatcher.handle({ op: 'open', params }).reply);
     return b;
+  }
+
+  /** Serve a store opened elsewhere (the simulation's), on this thread. */
+  static over(store: SyncStore): InlineBackend {
+    return new InlineBackend(new Dispatcher(store));
   }
 
   /** The store on this thread (inline only): for what is neither a task nor synchronous. */

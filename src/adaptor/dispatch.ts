@@ -14,7 +14,8 @@ export interface Outcome {
 }
 
 export class Dispatcher {
-  private store: SyncStore | undefined;
+  /** `store`: an open store to serve (the simulation's); otherwise the 'open' task opens one. */
+  constructor(private store?: SyncStore) {}
   private nextId = 1;
   private readonly sources = new Map<number, SnapshotSource>();
   private readonly sinks = new Map<number, SnapshotSink>();

@@ -17,7 +17,8 @@ export type { StorageErrorData, StorageSubject, StorageVerb } from '../storage/e
 export { validateKey, validateValue } from '../storage/validate.js';
 export { LmdbStateReader } from '../storage/lmdb.js';
 export { LogCache, CACHE_DEFAULTS } from './cache.js';
-export type { TransferMode } from './protocol.js';
+export type { TransferMode, Task } from './protocol.js';
+export { type Backend, InlineBackend } from './backend.js';
 
 export interface NodeStorageOptions extends StoreOptions {
   kind: 'lmdb' | 'memory';
@@ -218,6 +219,11 @@ class NodeStorageImpl implements NodeStorage {
     })();
     return this.closing;
   }
+}
+
+/** A NodeStorage over a backend built elsewhere (the simulation's stores). */
+export function nodeStorageOver(backend: Backend, cache = new LogCache(CACHE_DEFAULTS.entries, CACHE_DEFAULTS.bytes)): NodeStorage {
+  return new NodeStorageImpl(backend, cache, 'clone');
 }
 
 export async function openNodeStorage(opts: NodeStorageOptions): Promise<NodeStorage> {

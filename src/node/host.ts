@@ -1,4 +1,5 @@
-// NodeHost: drives one pure raft core with real timers, the storage adaptors and a transport.
+// NodeHost: drives one pure raft core with the timers, storage and transport it is given (runtime.ts): the
+// worker gives it real ones, the deterministic simulation (test/sim/) simulated ones.
 // The Ready loop (ARCHITECTURE.md): send leader messages → the log write (entries + hard state + purge,
 // synced, on the storage pool; up to maxOutstandingReadies in flight) → apply committed entries whose log
 // is durable (on this thread, unsynced) → when the write completes: send acknowledgements, answer clients
@@ -7,7 +8,7 @@ import type { Logger } from 'pino';
 import { Raft } from '../raft/index.js';
 import type { Entry, HardState, LogId, Message, NodeId, RaftConfig, Ready, Role, SnapshotMeta } from '../raft/types.js';
 import { assert } from '../raft/assert.js';
-import { openNodeStorage, type NodeStorage } from '../adaptor/index.js';
+import type { NodeStorage } from '../adaptor/index.js';
 import type { WriteBatch } from '../storage/types.js';
 import type { CommandResult, Value } from '../storage/command.js';
 import { ClusterError, ErrorCode } from '../errors.js';
@@ -17,6 +18,7 @@ import type { NodeOptions } from './config.js';
 import type { FromNode, LinkFaults, StageTimes, ToNode } from './protocol.js';
 import type { PeerFrame, Transport } from '../transport/types.js';
 import { SnapshotSender, SnapshotReceiverSlot } from './snapshots.js';
+import type { HostRuntime, HostStorage, TimerHandle } from './runtime.js';
 import { encodeApplied } from './applied.js';
 
 interface PendingProposal {
@@ -74,12 +76,27 @@ export interface NodeHistograms {
   appendRoundTrip: LatencyHistogram;
 }
 
+/** What a host is given: its clock and timers, its transport, its storage, and where its outputs go. */
+export interface HostDeps {
+  runtime: HostRuntime;
+  transport: Transport & { setFaults(f: LinkFaults): void };
+  openStorage(): Promise<HostStorage>;
+  toMain(msg: FromNode, transfer?: ArrayBuffer[]): void;
+  log: Logger;
+  /** Simulation and tests only: core settings the host otherwise fixes (pre-vote and check-quorum are always on). */
+  core?: Partial<Pick<RaftConfig, 'preVote' | 'checkQuorum' | 'testBreak'>>;
+}
+
 /** Bound of the ticks one tickByClock() catches up, in maximum election timeouts. */
 const MAX_CATCH_UP_ELECTION_TIMEOUTS = 3;
 
 export class NodeHost {
   readonly id: NodeId;
   private core!: Raft;
+  /** The core, for observers (the simulation's property checks read its log and role). Never step it from outside. */
+  get raft(): Raft {
+    return this.core;
+  }
   /** The log's storage: with LMDB and a pool, a 'log' store in the pool thread (the fsync blocks there). */
   private storage!: NodeStorage;
   /**
@@ -97,7 +114,7 @@ export class NodeHost {
   private purgeAfterCheckpoint: LogId | undefined;
   /** A hard state that only moved the commit index, written with the next log write. */
   private pendingHardState: HardState | undefined;
-  private tickTimer: NodeJS.Timeout | undefined;
+  private tickTimer: TimerHandle | undefined;
   /** performance.now() up to which elapsed time has been turned into core ticks (see tickByClock). */
   private tickedUntilMs = 0;
   private driving = false;
@@ -142,14 +159,22 @@ export class NodeHost {
     appendRoundTrip: new LatencyHistogram(),
   };
 
+  private readonly runtime: HostRuntime;
+  private readonly transport: HostDeps['transport'];
+  private readonly toMain: HostDeps['toMain'];
+  private readonly log: Logger;
+
   private constructor(
     private readonly opts: NodeOptions,
-    private readonly transport: Transport & { setFaults(f: LinkFaults): void },
-    private readonly toMain: (msg: FromNode, transfer?: ArrayBuffer[]) => void,
-    private readonly log: Logger,
+    private readonly deps: HostDeps,
   ) {
     this.id = opts.id;
-    this.sender = new SnapshotSender(this.id, transport, opts, log, {
+    this.runtime = deps.runtime;
+    this.transport = deps.transport;
+    this.toMain = deps.toMain;
+    this.log = deps.log;
+    const { transport, log, runtime } = deps;
+    this.sender = new SnapshotSender(this.id, transport, runtime, opts, log, {
       build: () => this.state.stateMachine.getSnapshotBuilder().then((b) => b.buildSnapshot()),
       report: (to, ok) => {
         this.core.reportSnapshot(to, ok);
@@ -157,7 +182,7 @@ export class NodeHost {
         this.kick();
       },
     });
-    this.receiver = new SnapshotReceiverSlot(this.id, transport, opts, log, {
+    this.receiver = new SnapshotReceiverSlot(this.id, transport, runtime, opts, log, {
       begin: () => this.state.stateMachine.beginReceivingSnapshot(),
       deliver: (msg) => this.stepMessage(msg),
       round: () => this.readyRound,
@@ -165,42 +190,23 @@ export class NodeHost {
     });
   }
 
-  static async open(
-    opts: NodeOptions,
-    transport: Transport & { setFaults(f: LinkFaults): void },
-    toMain: (msg: FromNode, transfer?: ArrayBuffer[]) => void,
-    log: Logger,
-  ): Promise<NodeHost> {
-    const host = new NodeHost(opts, transport, toMain, log);
+  static async open(opts: NodeOptions, deps: HostDeps): Promise<NodeHost> {
+    const host = new NodeHost(opts, deps);
     await host.init();
     return host;
   }
 
   private async init(): Promise<void> {
     const o = this.opts;
-    const common = {
-      kind: o.storage,
-      dir: o.dir,
-      sync: o.sync,
-      maxValueBytes: o.maxValueBytes,
-      membership: { voters: o.voters },
-      chunkBytes: o.snapshotChunkBytes,
-    };
-    if (o.storage === 'lmdb' && o.pool === 'piscina') {
-      // The state's writer opens first: it recovers the state (and finishes an interrupted install).
-      this.state = await openNodeStorage({ ...common, pool: 'inline', role: 'state' });
-      try {
-        this.storage = await openNodeStorage({ ...common, pool: 'piscina', role: 'log' });
-      } catch (err) {
-        await this.state.close();
-        throw err;
-      }
-    } else {
-      this.storage = await openNodeStorage({ ...common, pool: o.pool });
-      this.state = this.storage;
-    }
+    const storage = await this.deps.openStorage();
+    this.storage = storage.log;
+    this.state = storage.state;
     const sync = this.state.sync;
-    if (!sync) throw new Error('the state storage must run on the node thread');
+    if (!sync) {
+      await this.storage.close();
+      if (this.state !== this.storage) await this.state.close();
+      throw new Error('the state storage must run on the node thread');
+    }
     this.stateSync = sync;
     const initial = await this.storage.loadInitialState();
     this.persistedTo = initial.entries[initial.entries.length - 1]?.index ?? initial.snapshot?.index ?? 0;
@@ -219,6 +225,7 @@ export class NodeHost {
       maxApplyBytes: o.maxApplyBytes,
       maxOutstandingReadies: o.maxOutstandingReadies,
       random: (n) => Math.floor(rand() * n),
+      ...this.deps.core,
     };
     this.core = new Raft(config, initial);
     this.applied = initial.applied;
@@ -230,8 +237,8 @@ export class NodeHost {
   }
 
   start(): void {
-    this.tickedUntilMs = performance.now();
-    this.tickTimer = setInterval(() => this.tickByClock(), this.opts.timing.tickMs);
+    this.tickedUntilMs = this.runtime.now();
+    this.tickTimer = this.runtime.setInterval(() => this.tickByClock(), this.opts.timing.tickMs);
     this.toMain({ t: 'ready', id: this.id });
     this.kick();
   }
@@ -246,7 +253,7 @@ export class NodeHost {
   private tickByClock(): void {
     if (this.tickTimer === undefined) return; // not started: time counts from start()
     const t = this.opts.timing;
-    const due = Math.floor((performance.now() - this.tickedUntilMs) / t.tickMs);
+    const due = Math.floor((this.runtime.now() - this.tickedUntilMs) / t.tickMs);
     if (due <= 0) return;
     this.tickedUntilMs += due * t.tickMs;
     const ticks = Math.min(due, MAX_CATCH_UP_ELECTION_TIMEOUTS * t.electionTimeoutMaxTicks);
@@ -354,7 +361,7 @@ export class NodeHost {
     if (this.driving || this.kickScheduled || this.stopped) return;
     this.kickScheduled = true;
     // setImmediate: gather every message that arrived in this event-loop turn into one Ready.
-    setImmediate(() => {
+    this.runtime.setImmediate(() => {
       this.kickScheduled = false;
       void this.drive();
     });
@@ -665,6 +672,9 @@ export class NodeHost {
    */
   private maybeSnapshotPoint(): void {
     const o = this.opts;
+    // A snapshot the core accepted is still to be installed (an earlier Ready finished first): the core's log
+    // starts after it, so no point behind it can be named; the install resets the points.
+    if (this.core.log.applied < this.core.log.snapshotIndex) return;
     if (this.snapshotRequested) return this.snapshotAtApplied();
     if (o.snapshotEveryEntries <= 0) return;
     const applied = this.coreApplied();
@@ -716,7 +726,7 @@ export class NodeHost {
   private coreApplied(): LogId {
     const index = this.core.log.applied;
     const term = this.core.log.term(index);
-    assert(term !== undefined, () => `no term for applied index ${index}`);
+    assert(term !== undefined, () => `no term for applied index ${index} (log ${JSON.stringify({ first: this.core.log.firstIndex, last: this.core.log.lastIndex, snap: this.core.log.snapshotIndex, commit: this.core.log.commit })})`);
     return { index, term };
   }
 
@@ -805,12 +815,12 @@ export class NodeHost {
 
   private async doStop(): Promise<void> {
     this.stopped = true;
-    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.tickTimer !== undefined) this.runtime.clearInterval(this.tickTimer);
     this.sender.close();
     this.receiver.close();
     this.transport.close();
     // Let an in-flight storage write finish before closing the environment.
-    for (let i = 0; i < 500 && (this.driving || this.inflight.some((f) => !f.done)); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && (this.driving || this.inflight.some((f) => !f.done)); i++) await new Promise<void>((r) => void this.runtime.setTimeout(r, 10));
     this.drained?.();
     // The checkpoint copy reads the state environment: let it finish before the environment closes.
     await this.checkpointing?.catch(() => undefined);

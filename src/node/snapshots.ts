@@ -8,6 +8,7 @@ import type { SnapshotStream } from '../storage/types.js';
 import type { SnapshotReceiver } from '../adaptor/index.js';
 import type { PeerFrame, Transport } from '../transport/types.js';
 import type { NodeOptions } from './config.js';
+import type { HostRuntime, TimerHandle } from './runtime.js';
 
 /** Chunks in flight per stream: bounds the receiver's queue to WINDOW × chunk size. */
 const WINDOW = 4;
@@ -19,7 +20,7 @@ interface OutgoingSession {
   acked: number;
   wake: (() => void) | undefined;
   failed: string | undefined;
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
 }
 
 export class SnapshotSender {
@@ -30,6 +31,7 @@ export class SnapshotSender {
   constructor(
     private readonly self: NodeId,
     private readonly transport: Transport,
+    private readonly runtime: Pick<HostRuntime, 'setTimeout' | 'clearTimeout'>,
     private readonly opts: Pick<NodeOptions, 'snapshotInstallTimeoutMs'>,
     private readonly log: Logger,
     private readonly deps: { build(): Promise<SnapshotStream>; report(to: NodeId, ok: boolean): void },
@@ -47,7 +49,7 @@ export class SnapshotSender {
       acked: -1,
       wake: undefined,
       failed: undefined,
-      timer: setTimeout(() => this.fail(msg.to, 'install timeout'), this.opts.snapshotInstallTimeoutMs),
+      timer: this.runtime.setTimeout(() => this.fail(msg.to, 'install timeout'), this.opts.snapshotInstallTimeoutMs),
     };
     this.sessions.set(msg.to, session);
     void this.run(msg, session);
@@ -106,7 +108,7 @@ export class SnapshotSender {
   }
 
   private finish(to: NodeId, s: OutgoingSession, ok: boolean): void {
-    clearTimeout(s.timer);
+    this.runtime.clearTimeout(s.timer);
     if (this.sessions.get(to) === s) this.sessions.delete(to);
     if (!this.closed) this.deps.report(to, ok);
   }
@@ -114,7 +116,7 @@ export class SnapshotSender {
   close(): void {
     this.closed = true;
     for (const [to, s] of this.sessions) {
-      clearTimeout(s.timer);
+      this.runtime.clearTimeout(s.timer);
       this.fail(to, 'closed');
     }
   }
@@ -130,7 +132,7 @@ interface IncomingSession {
   /** Chunks queued on the chain and not yet written: bounded by the sender's window. */
   queued: number;
   nextSeq: number;
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
   /** Set once every chunk is stored and the message was stepped into the core. */
   deliveredAtRound: number | undefined;
   /** The metadata of the snapshot message delivered: take(meta) hands over only a matching stream. */
@@ -157,6 +159,7 @@ export class SnapshotReceiverSlot {
   constructor(
     private readonly self: NodeId,
     private readonly transport: Transport,
+    private readonly runtime: Pick<HostRuntime, 'setTimeout' | 'clearTimeout'>,
     private readonly opts: Pick<NodeOptions, 'snapshotInstallTimeoutMs'>,
     private readonly log: Logger,
     private readonly deps: { begin(): Promise<Receiving>; deliver(msg: Message): void; round(): number; leader(): NodeId },
@@ -189,7 +192,7 @@ export class SnapshotReceiverSlot {
       chain: Promise.resolve(),
       queued: 0,
       nextSeq: 0,
-      timer: setTimeout(() => this.abort(s, 'install timeout', true), this.opts.snapshotInstallTimeoutMs),
+      timer: this.runtime.setTimeout(() => this.abort(s, 'install timeout', true), this.opts.snapshotInstallTimeoutMs),
       deliveredAtRound: undefined,
       meta: undefined,
       taken: false,
@@ -218,7 +221,7 @@ export class SnapshotReceiverSlot {
       await s.receiving;
       if (this.current !== s) return;
       // Complete: from now on only the core decides (within its next Ready), not the install timer.
-      clearTimeout(s.timer);
+      this.runtime.clearTimeout(s.timer);
       this.current = undefined;
       this.handover = s;
       this.handoverDone = new Promise((resolve) => (this.endHandover = resolve));
@@ -260,7 +263,7 @@ export class SnapshotReceiverSlot {
   private abort(s: IncomingSession, reason: string, tellSender: boolean): void {
     if (s.failed) return;
     s.failed = true;
-    clearTimeout(s.timer);
+    this.runtime.clearTimeout(s.timer);
     if (this.current === s) this.current = undefined;
     this.log.warn({ node: this.self, from: s.from, reason }, 'snapshot receive aborted');
     if (tellSender) this.transport.sendFrame(s.from, { k: 'snap-abort', sid: s.sid, from: this.self, reason });

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { SnapshotReceiverSlot } from '../../src/node/snapshots.js';
+import { realRuntime } from '../../src/node/runtime.js';
 import type { Message, SnapshotMeta } from '../../src/raft/types.js';
 import type { PeerFrame, Transport } from '../../src/transport/types.js';
 import type { SnapshotReceiver } from '../../src/adaptor/index.js';
@@ -37,7 +38,7 @@ function harness(installTimeoutMs = 30_000) {
     onFrame: () => undefined,
     close: () => undefined,
   };
-  const slot = new SnapshotReceiverSlot(1, transport, { snapshotInstallTimeoutMs: installTimeoutMs }, pino({ enabled: false }), {
+  const slot = new SnapshotReceiverSlot(1, transport, realRuntime, { snapshotInstallTimeoutMs: installTimeoutMs }, pino({ enabled: false }), {
     begin: async () => {
       const r: FakeReceiver = {
         id: receivers.length + 1,

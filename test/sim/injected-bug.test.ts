@@ -11,10 +11,10 @@ interface Found {
   message: string;
 }
 
-function violations(opts: Omit<SimOptions, 'seed'>, from: number, to: number): Found[] {
+async function violations(opts: Omit<SimOptions, 'seed'>, from: number, to: number): Promise<Found[]> {
   const found: Found[] = [];
   for (let seed = from; seed < to; seed++) {
-    const s = runSimulation({ ...opts, seed });
+    const s = await runSimulation({ ...opts, seed });
     if (s.violation !== undefined) found.push({ seed, property: s.violation.property, message: s.violation.message });
   }
   return found;
@@ -25,17 +25,17 @@ const doubleVote = { nodes: 3, steps: 2000, testBreak: 'double-vote' } as const;
 // (maxMsgBytes 1) and triple fault rates make that common enough.
 const commitOldTerm = { nodes: 3, steps: 3000, chaos: 3, testBreak: 'commit-old-term', overrides: { maxMsgBytes: 1 } } as const;
 
-test("'double-vote' (a node grants two votes in one term) is reported as an Election Safety violation", () => {
-  const found = violations(doubleVote, 1, 41);
+test("'double-vote' (a node grants two votes in one term) is reported as an Election Safety violation", async () => {
+  const found = await violations(doubleVote, 1, 41);
   assert.ok(found.length >= 3, `only ${found.length} of 40 seeds caught the double vote`);
   for (const f of found) assert.equal(f.property, 'Election Safety', `seed ${f.seed}: ${f.message}`);
   // And the same seeds are clean with the rule intact: the violations come from the injected bug.
   const { testBreak: _ignored, ...intact } = doubleVote;
-  for (const f of found.slice(0, 5)) assert.equal(runSimulation({ ...intact, seed: f.seed }).ok, true, `seed ${f.seed} fails without the bug`);
+  for (const f of found.slice(0, 5)) assert.equal((await runSimulation({ ...intact, seed: f.seed })).ok, true, `seed ${f.seed} fails without the bug`);
 });
 
-test("'commit-old-term' (§5.4.2 broken: old-term entries commit by counting replicas) is reported as a Leader Completeness violation", () => {
-  const found = violations(commitOldTerm, 100, 250);
+test("'commit-old-term' (§5.4.2 broken: old-term entries commit by counting replicas) is reported as a Leader Completeness violation", async () => {
+  const found = await violations(commitOldTerm, 100, 250);
   assert.ok(found.length >= 1, 'no seed in 100..249 caught the Figure 8 commit');
   const byProperty = new Set(found.map((f) => f.property));
   assert.ok(byProperty.has('Leader Completeness'), `properties reported: ${[...byProperty].join(', ')}`);
@@ -43,5 +43,5 @@ test("'commit-old-term' (§5.4.2 broken: old-term entries commit by counting rep
     assert.ok(['Leader Completeness', 'Committed Entry Lost', 'State Machine Safety'].includes(f.property), `seed ${f.seed}: ${f.message}`);
   }
   const { testBreak: _ignored, ...intact } = commitOldTerm;
-  for (const f of found.slice(0, 5)) assert.equal(runSimulation({ ...intact, seed: f.seed }).ok, true, `seed ${f.seed} fails without the bug`);
+  for (const f of found.slice(0, 5)) assert.equal((await runSimulation({ ...intact, seed: f.seed })).ok, true, `seed ${f.seed} fails without the bug`);
 });

@@ -1,4 +1,4 @@
-// Replay one simulation: SEED=<n> [NODES=3|5] [STEPS=2000] [CHAOS=1] [OVERRIDES='{"maxMsgBytes":1}']
+// Replay one simulation: SEED=<n> [NODES=3|5] [STEPS=3000] [CHAOS=1] [OVERRIDES='{"maxMsgBytes":1}']
 //   [BREAK=commit-old-term|double-vote] npm run sim
 import { replayCommand, runSimulation, type SimOptions } from './sim.js';
 import type { RaftConfig } from '../../src/raft/index.js';
@@ -13,14 +13,14 @@ function envInt(name: string, fallback: number): number {
 
 const seed = envInt('SEED', 1);
 const nodes = envInt('NODES', 3);
-const steps = envInt('STEPS', 2000);
+const steps = envInt('STEPS', 3000);
 const brk = process.env['BREAK'];
 const testBreak = brk === 'commit-old-term' || brk === 'double-vote' ? (brk as RaftConfig['testBreak']) : undefined;
 const chaos = Number(process.env['CHAOS'] ?? '1');
 const overrides = JSON.parse(process.env['OVERRIDES'] ?? '{}') as SimOptions['overrides'];
 const opts: SimOptions = { seed, nodes, steps, chaos, ...(overrides === undefined ? {} : { overrides }), ...(testBreak === undefined ? {} : { testBreak }) };
 const started = process.hrtime.bigint();
-const s = runSimulation(opts);
+const s = await runSimulation(opts);
 const ms = Number(process.hrtime.bigint() - started) / 1e6;
 console.log(JSON.stringify({ ...s, ms: Math.round(ms) }, null, 2));
 if (!s.ok) {

@@ -1,8 +1,22 @@
-// Deterministic simulation of a whole cluster on one thread (TigerBeetle's VOPR, FoundationDB style):
-// seeded randomness, a simulated clock and network, crashes that keep only what was persisted, and the
-// safety properties of Raft's Figure 3 checked after every step. Replay any seed with `SEED=<n> npm run sim`.
-import { Raft, RaftInvariantError } from '../../src/raft/index.js';
-import type { Entry, HardState, InitialState, Message, NodeId, RaftConfig, Ready, SnapshotMeta } from '../../src/raft/index.js';
+// Deterministic simulation of a whole cluster on one thread (TigerBeetle's VOPR, FoundationDB style), running
+// the real NodeHost: the one Ready loop that ships, with a simulated clock and timers per node (drifting,
+// dropping ticks, pausing), a simulated network (loss, duplication, delay, one-way partitions, snapshot streams
+// included) and a simulated disk whose unsynced writes a crash loses (disk.ts). Raft's Figure 3 properties,
+// committed-entry-lost, read linearizability (lease reads included, checked on the values returned),
+// acknowledged-write durability, non-disruption and liveness are checked as it runs.
+// Replay any seed with `SEED=<n> npm run sim`.
+import { pino } from 'pino';
+import { RaftInvariantError } from '../../src/raft/index.js';
+import type { Entry, NodeId, Raft, RaftConfig, SnapshotMeta } from '../../src/raft/index.js';
+import { NodeHost } from '../../src/node/host.js';
+import type { NodeOptions } from '../../src/node/config.js';
+import type { FromNode } from '../../src/node/protocol.js';
+import { decodeApplied } from '../../src/node/applied.js';
+import type { MemoryStore } from '../../src/storage/memory.js';
+import type { Command, Value } from '../../src/storage/command.js';
+import { pack, unpack } from '../../src/storage/codec.js';
+import { SimDisk, type CrashKind } from './disk.js';
+import { World } from './world.js';
 import { Prng } from './prng.js';
 
 export type Property =
@@ -13,7 +27,10 @@ export type Property =
   | 'State Machine Safety'
   | 'Committed Entry Lost'
   | 'Read Linearizability'
+  | 'Acknowledged Write Lost'
+  | 'Non-disruption'
   | 'Liveness'
+  | 'Host Failure'
   | 'Core Invariant';
 
 export class SimViolation extends Error {
@@ -34,7 +51,7 @@ export interface SimOptions {
   testBreak?: RaftConfig['testBreak'];
   /** Fault intensity multiplier (1 = default). */
   chaos?: number;
-  /** Fixed config values instead of the seed's random choice (e.g. maxMsgBytes: 1 for one entry per append). */
+  /** Fixed values instead of the seed's random choice (e.g. maxMsgBytes: 1 for one entry per append). */
   overrides?: Partial<Pick<RaftConfig, 'preVote' | 'checkQuorum' | 'maxInflightMsgs' | 'maxInflightBytes' | 'maxMsgBytes' | 'maxApplyBytes'>>;
 }
 
@@ -45,115 +62,158 @@ export interface SimSummary {
   ok: boolean;
   violation?: { property: Property; message: string; step: number };
   elections: number;
-  leaderships: number;
   maxTerm: number;
   committed: number;
   applied: number;
   proposals: number;
+  acknowledged: number;
   readsServed: number;
-  snapshotsSent: number;
+  leaseReadsServed: number;
   snapshotsInstalled: number;
-  compactions: number;
+  snapshotPoints: number;
   transfers: number;
-  faults: { crashes: number; crashesMidReady: number; restarts: number; partitions: number; dropped: number; duplicated: number };
-  livenessTicks: number;
-  config: { preVote: boolean; checkQuorum: boolean; maxInflightMsgs: number; maxMsgBytes: number };
+  faults: {
+    crashes: number;
+    powerLosses: number;
+    restarts: number;
+    restartsDuringSnapshot: number;
+    partitions: number;
+    oneWayPartitions: number;
+    pauses: number;
+    slowDisks: number;
+    lostWrites: number;
+    keptUnsyncedWrites: number;
+    dropped: number;
+    duplicated: number;
+    snapFramesDropped: number;
+    snapFramesDuplicated: number;
+    ticksDropped: number;
+  };
+  livenessMs: number;
+  nonDisruption: 'checked' | 'skipped';
+  config: { preVote: boolean; checkQuorum: boolean; maxInflightMsgs: number; maxMsgBytes: number; maxOutstandingReadies: number; snapshotEveryEntries: number; drift: boolean };
 }
 
-/** The state machine: a hash chain over applied entries, so two replicas agree iff they applied the same sequence. */
-interface SmState {
-  index: number;
-  term: number;
-  hash: number;
-}
-
-interface Storage {
-  hardState: HardState;
-  snapshot: { meta: SnapshotMeta; sm: SmState } | undefined;
-  entries: Entry[];
-}
-
-interface SimNode {
-  id: NodeId;
-  incarnation: number;
-  raft: Raft | undefined;
-  storage: Storage;
-  /** Durable, like an LMDB state machine: applied entries survive a crash. */
-  sm: SmState;
-  /** Readies handed out whose host stages are not all done, oldest first (several with asynchronous storage writes). */
-  pending: Array<{ rd: Ready; stage: number }>;
-  /** Snapshot data streamed beside a snapshot message, awaiting installation (keyed index:term). */
-  incoming: Map<string, SmState>;
-  /** Highest commit index already registered as committed. */
-  commitChecked: number;
-  leaderMark: { term: number; lastIndex: number; last: Entry | undefined } | undefined;
-}
-
-interface InFlight {
-  msg: Message;
-  deliverAt: number;
-  /** Snapshot data travelling with a snapshot message, and the sender's incarnation for reportSnapshot. */
-  snap?: SmState;
-  senderIncarnation: number;
-}
-
+/** SIM_LOG=debug|info: the hosts' logs on stdout (replaying one seed). */
+const SIM_LOG = process.env['SIM_LOG'];
+const TICK_MS = 10;
 const HEARTBEAT = 2;
 const ELECTION_MIN = 10;
 const ELECTION_MAX = 20;
+const KEYS = 12;
+const enc = new TextEncoder();
+const KEY_BYTES = Array.from({ length: KEYS }, (_, i) => enc.encode(`k${i}`));
 
-function dataKey(e: { type: number; data: Uint8Array }): string {
-  return `${e.type}:${String.fromCharCode(...e.data)}`;
+interface SimNode {
+  id: NodeId;
+  disk: SimDisk;
+  host: NodeHost | undefined;
+  /** Applied index and a digest of the state after it, as last observed (process crashes keep them). */
+  applied: number;
+  commitChecked: number;
+  leaderMark: { term: number; lastIndex: number; last: Entry | undefined } | undefined;
+  /** A slow disk: syncs take this many ms until `slowUntil`. */
+  slowSyncMs: number;
+  slowUntil: number;
+  syncScheduled: boolean;
 }
 
-function mix(hash: number, e: Entry): number {
-  let h = (hash ^ Math.imul(e.index, 0x9e3779b1) ^ Math.imul(e.term, 0x85ebca6b)) >>> 0;
+interface PendingRead {
+  key: number;
+  mode: 'lease' | 'linearizable';
+  node: NodeId;
+  /** Highest index committed, and the index of the key's last acknowledged write, when the read was sent. */
+  minIndex: number;
+  minKeyIndex: number;
+}
+
+function dataKey(e: { type: number; data: Uint8Array }): string {
+  let h = 0x811c9dc5 ^ e.type;
   for (const b of e.data) h = Math.imul(h ^ b, 0x01000193) >>> 0;
-  return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+  return `${e.type}:${e.data.length}:${h}`;
+}
+
+/** A digest of a state machine's key/value pairs (order-independent). */
+function stateDigest(store: MemoryStore): number {
+  let d = 0;
+  for (let i = 0; i < KEYS; i++) {
+    const v = store.get(KEY_BYTES[i]!);
+    if (v === undefined) continue;
+    let h = Math.imul(i + 1, 0x9e3779b1) >>> 0;
+    const s = typeof v === 'string' ? v : String.fromCharCode(...v);
+    for (let j = 0; j < s.length; j++) h = Math.imul(h ^ s.charCodeAt(j), 0x01000193) >>> 0;
+    d = (d + h) >>> 0;
+  }
+  return d;
 }
 
 export class Simulation {
   private readonly rng: Prng;
+  private readonly world: World;
   private readonly nodes: SimNode[] = [];
   private readonly ids: NodeId[];
-  private net: InFlight[] = [];
-  private group = new Map<NodeId, number>();
-  private now = 0;
-  private stepNo = 0;
   private readonly chaos: number;
-  private readonly base: Omit<RaftConfig, 'id' | 'random'>;
+  private readonly core: Partial<RaftConfig>;
+  private readonly nodeOpts: Omit<NodeOptions, 'id' | 'seed'>;
+  private readonly drift: boolean;
+  private stepNo = 0;
+  private violation: SimViolation | undefined;
 
-  // Global observations for the property checks.
+  // Observations for the property checks.
   private leaderOfTerm = new Map<number, NodeId>();
   private logIds = new Map<string, { data: string; prevTerm: number | undefined }>();
   private committed = new Map<number, { term: number; data: string; observerTerm: number }>();
   private maxCommitted = 0;
-  private smHashAt = new Map<number, number>();
-  private readMin = new Map<number, number>();
+  private digestAt = new Map<number, number>();
+  /** Each written value's log index once applied anywhere ('v<n>' → index). */
+  private valueIndex = new Map<string, number>();
+  /** Proposals by (client, seq): the value they write. */
+  private proposalsByKey = new Map<string, { key: number; value: string }>();
+  /** Per key, the highest log index of an acknowledged write. */
+  private lastAcked = new Array<number>(KEYS).fill(0);
+  private reads = new Map<number, PendingRead>();
   private nextReadId = 1;
   private nextValue = 1;
+  private clientSeq = new Map<number, number>();
+  private proposalId = 1;
 
   readonly summary: SimSummary;
 
   constructor(private readonly opts: SimOptions) {
     this.rng = new Prng(opts.seed);
+    this.world = new World(Prng.derive(opts.seed, 777));
     this.chaos = opts.chaos ?? 1;
     this.ids = Array.from({ length: opts.nodes }, (_, i) => i + 1);
     const r = Prng.derive(opts.seed, 999);
-    this.base = {
-      voters: this.ids,
-      heartbeatTicks: HEARTBEAT,
-      electionTimeoutMinTicks: ELECTION_MIN,
-      electionTimeoutMaxTicks: ELECTION_MAX,
-      preVote: r.chance(0.7),
-      checkQuorum: r.chance(0.7),
-      maxInflightMsgs: 1 + r.int(4),
-      maxInflightBytes: 16 + r.int(64),
-      maxMsgBytes: 8 + r.int(32),
-      maxApplyBytes: 8 + r.int(32),
-      // Asynchronous storage writes (the host's default): up to this many Readies in flight at once.
-      maxOutstandingReadies: 1 + r.int(4),
+    const preVote = r.chance(0.7);
+    const checkQuorum = r.chance(0.7);
+    this.drift = r.chance(0.5);
+    this.core = {
+      preVote,
+      checkQuorum,
       ...(opts.testBreak === undefined ? {} : { testBreak: opts.testBreak }),
-      ...opts.overrides,
+      ...(opts.overrides?.preVote === undefined ? {} : { preVote: opts.overrides.preVote }),
+      ...(opts.overrides?.checkQuorum === undefined ? {} : { checkQuorum: opts.overrides.checkQuorum }),
+    };
+    this.nodeOpts = {
+      voters: this.ids,
+      dir: '',
+      storage: 'memory',
+      pool: 'inline',
+      sync: true,
+      timing: { tickMs: TICK_MS, heartbeatTicks: HEARTBEAT, electionTimeoutMinTicks: ELECTION_MIN, electionTimeoutMaxTicks: ELECTION_MAX },
+      snapshotEveryEntries: 4 + r.int(40),
+      snapshotEveryBytes: 1 << 30,
+      snapshotChunkBytes: 32 + r.int(200),
+      snapshotInstallTimeoutMs: 40 * TICK_MS * ELECTION_MAX,
+      maxInflightMsgs: opts.overrides?.maxInflightMsgs ?? 1 + r.int(4),
+      maxInflightBytes: opts.overrides?.maxInflightBytes ?? 64 + r.int(512),
+      maxMsgBytes: opts.overrides?.maxMsgBytes ?? 32 + r.int(256),
+      maxApplyBytes: opts.overrides?.maxApplyBytes ?? 32 + r.int(256),
+      maxOutstandingReadies: 1 + r.int(4),
+      maxValueBytes: 1024,
+      instrument: r.chance(0.5),
+      logLevel: 'silent',
     };
     this.summary = {
       seed: opts.seed,
@@ -161,439 +221,471 @@ export class Simulation {
       steps: opts.steps,
       ok: true,
       elections: 0,
-      leaderships: 0,
       maxTerm: 0,
       committed: 0,
       applied: 0,
       proposals: 0,
+      acknowledged: 0,
       readsServed: 0,
-      snapshotsSent: 0,
+      leaseReadsServed: 0,
       snapshotsInstalled: 0,
-      compactions: 0,
+      snapshotPoints: 0,
       transfers: 0,
-      faults: { crashes: 0, crashesMidReady: 0, restarts: 0, partitions: 0, dropped: 0, duplicated: 0 },
-      livenessTicks: 0,
+      faults: {
+        crashes: 0, powerLosses: 0, restarts: 0, restartsDuringSnapshot: 0, partitions: 0, oneWayPartitions: 0, pauses: 0, slowDisks: 0,
+        lostWrites: 0, keptUnsyncedWrites: 0, dropped: 0, duplicated: 0, snapFramesDropped: 0, snapFramesDuplicated: 0, ticksDropped: 0,
+      },
+      livenessMs: 0,
+      nonDisruption: 'skipped',
       config: {
-        preVote: this.base.preVote,
-        checkQuorum: this.base.checkQuorum,
-        maxInflightMsgs: this.base.maxInflightMsgs,
-        maxMsgBytes: this.base.maxMsgBytes,
+        preVote: this.core.preVote ?? true,
+        checkQuorum: this.core.checkQuorum ?? true,
+        maxInflightMsgs: this.nodeOpts.maxInflightMsgs,
+        maxMsgBytes: this.nodeOpts.maxMsgBytes,
+        maxOutstandingReadies: this.nodeOpts.maxOutstandingReadies,
+        snapshotEveryEntries: this.nodeOpts.snapshotEveryEntries,
+        drift: this.drift,
       },
     };
     for (const id of this.ids) {
       const node: SimNode = {
         id,
-        incarnation: 0,
-        raft: undefined,
-        storage: { hardState: { term: 0, vote: 0, commit: 0 }, snapshot: undefined, entries: [] },
-        sm: { index: 0, term: 0, hash: 0 },
-        pending: [],
-        incoming: new Map(),
+        disk: undefined as unknown as SimDisk,
+        host: undefined,
+        applied: 0,
         commitChecked: 0,
         leaderMark: undefined,
+        slowSyncMs: 0,
+        slowUntil: 0,
+        syncScheduled: false,
       };
+      node.disk = new SimDisk({ voters: this.ids }, {
+        applied: (store, entries) => this.onApplied(node, store, entries),
+        installed: (store, meta) => this.onInstalled(node, store, meta),
+        logWrite: (entries, prevTerm) => this.checkLogMatching(node, entries, prevTerm),
+        pending: () => this.scheduleSync(node),
+      });
+      // Drift within ±5 %: one process shares one monotonic clock, so real drift is nil; this stands for timer
+      // lateness and tick quantization, and stays inside the lease's margin (docs/reliability.md).
+      const rate = this.drift ? 0.95 + r.next() * 0.1 : 1;
+      this.world.clocks.set(id, { rate, offset: r.int(1000), incarnation: 0, alive: false, pausedUntil: 0, dropTickRate: 0 });
       this.nodes.push(node);
-      this.start(node);
-      this.group.set(id, 0);
     }
   }
 
-  /** Runs the chaos phase then the liveness phase; never throws (violations go into the summary). */
-  run(): SimSummary {
+  /** Runs the chaos phase, then liveness and non-disruption; never throws (violations go into the summary). */
+  async run(): Promise<SimSummary> {
     try {
+      for (const n of this.nodes) await this.start(n);
       for (this.stepNo = 1; this.stepNo <= this.opts.steps; this.stepNo++) {
+        await this.world.runUntil(this.world.now + this.rng.next() * 4);
+        this.throwIfViolated();
         this.chaosStep();
-        this.processReadies(0.3);
         this.checkSafety();
       }
-      this.checkLiveness();
+      await this.checkLiveness();
+      await this.checkNonDisruption();
+      this.checkDurability();
+      this.throwIfViolated();
     } catch (err) {
       this.summary.ok = false;
-      if (err instanceof SimViolation) {
-        this.summary.violation = { property: err.property, message: err.message, step: err.step };
+      const v = this.violation ?? err;
+      if (v instanceof SimViolation) {
+        this.summary.violation = { property: v.property, message: v.message, step: v.step };
       } else {
-        const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-        const property: Property = err instanceof RaftInvariantError ? 'Core Invariant' : 'Core Invariant';
-        this.summary.violation = { property, message: `at step ${this.stepNo}: ${message}`, step: this.stepNo };
+        const message = v instanceof Error ? `${v.name}: ${v.message}` : String(v);
+        this.summary.violation = { property: v instanceof RaftInvariantError ? 'Core Invariant' : 'Host Failure', message: `at step ${this.stepNo}: ${message}`, step: this.stepNo };
       }
     }
     this.finishSummary();
     return this.summary;
   }
 
+  private fail(property: Property, detail: string): never {
+    const v = new SimViolation(property, detail, this.stepNo);
+    this.violation ??= v;
+    throw v;
+  }
+
+  /** A violation seen inside a host callback (which must not throw into the host) ends the run at the next step. */
+  private throwIfViolated(): void {
+    if (this.violation) throw this.violation;
+  }
+
+  private record(property: Property, detail: string): void {
+    this.violation ??= new SimViolation(property, detail, this.stepNo);
+  }
+
   // ───────────────────────────── Nodes ─────────────────────────────
 
-  private start(node: SimNode): void {
-    const random = Prng.derive(this.opts.seed, node.id * 1000 + node.incarnation);
-    const config: RaftConfig = { ...this.base, id: node.id, random: (n) => random.int(n) };
-    const st = node.storage;
-    const initial: InitialState = {
-      hardState: { ...st.hardState },
-      snapshot: st.snapshot?.meta,
-      entries: [...st.entries],
-      applied: node.sm.index,
-    };
-    node.raft = new Raft(config, initial);
-    node.commitChecked = Math.max(node.raft.log.snapshotIndex, node.commitChecked === 0 ? 0 : 0);
-    node.leaderMark = undefined;
+  private async start(n: SimNode): Promise<void> {
+    const clock = this.world.clock(n.id);
+    clock.incarnation++;
+    clock.alive = true;
+    clock.pausedUntil = 0;
+    const incarnation = clock.incarnation;
+    const opts: NodeOptions = { ...this.nodeOpts, id: n.id, seed: (this.opts.seed * 7919 + n.id * 104729 + incarnation) >>> 0 };
+    const host = await NodeHost.open(opts, {
+      runtime: this.world.runtime(n.id),
+      transport: this.world.transport(n.id, incarnation),
+      openStorage: () => Promise.resolve(n.disk.open()),
+      toMain: (msg) => this.fromNode(n, incarnation, msg),
+      log: SIM_LOG ? pino({ level: SIM_LOG, base: { node: n.id, t: () => Math.round(this.world.now) } }) : pino({ enabled: false }),
+      core: this.core,
+    });
+    n.host = host;
+    n.commitChecked = host.raft.log.snapshotIndex;
+    n.leaderMark = undefined;
+    host.start();
+    if (n.disk.pendingSyncs() > 0) this.scheduleSync(n);
   }
 
-  private crash(node: SimNode): void {
-    if (node.raft === undefined) return;
-    this.collectStats(node.raft);
-    node.raft = undefined;
-    node.pending = [];
-    node.incoming.clear();
+  private crash(n: SimNode, kind: CrashKind): void {
+    if (!n.host) return;
+    this.collectStats(n.host);
+    const clock = this.world.clock(n.id);
+    clock.alive = false;
+    clock.incarnation++; // what the old incarnation scheduled never runs
+    this.world.forget(n.id);
+    n.disk.crash(kind, this.rng.int(n.disk.pendingSyncs() + 1));
+    n.host = undefined;
+    n.syncScheduled = false;
     this.summary.faults.crashes++;
+    if (kind === 'power') this.summary.faults.powerLosses++;
   }
 
-  private restart(node: SimNode): void {
-    if (node.raft !== undefined) return;
-    node.incarnation++;
-    this.start(node);
-    this.summary.faults.restarts++;
+  private collectStats(h: NodeHost): void {
+    this.summary.elections += h.raft.stats.elections;
+    this.summary.snapshotsInstalled += h.counters.snapshotsReceived;
+    this.summary.snapshotPoints += h.counters.snapshotPoints;
   }
 
   private alive(): SimNode[] {
-    return this.nodes.filter((n) => n.raft !== undefined);
+    return this.nodes.filter((n) => n.host !== undefined);
   }
 
-  private node(id: NodeId): SimNode {
-    const n = this.nodes[id - 1];
-    if (n === undefined) throw new Error(`no node ${id}`);
-    return n;
+  private scheduleSync(n: SimNode): void {
+    if (n.syncScheduled || !n.host) return;
+    n.syncScheduled = true;
+    const slow = this.world.now < n.slowUntil ? n.slowSyncMs : 0;
+    this.world.schedule(0, 0.05 + this.rng.next() * 0.5 + slow, () => {
+      n.syncScheduled = false;
+      if (!n.host) return;
+      n.disk.syncOne();
+      if (n.disk.pendingSyncs() > 0) this.scheduleSync(n);
+    });
   }
 
-  private collectStats(r: Raft): void {
-    this.summary.elections += r.stats.elections;
-    this.summary.leaderships += r.stats.leaderships;
-    this.summary.snapshotsSent += r.stats.snapshotsSent;
+  /** What a node tells the coordinator: acknowledgements, read answers, failures. */
+  private fromNode(n: SimNode, incarnation: number, msg: FromNode): void {
+    if (this.world.clock(n.id).incarnation !== incarnation) return;
+    switch (msg.t) {
+      case 'applied': {
+        const d = decodeApplied(msg.bytes);
+        for (let i = 0; i < d.count; i++) this.acknowledge(d.client(i), d.seq(i));
+        break;
+      }
+      case 'read-ok':
+        this.readAnswered(n, msg.id, msg.index, msg.values);
+        break;
+      case 'read-failed':
+        this.reads.delete(msg.id);
+        break;
+      case 'fatal':
+        this.record('Host Failure', `node ${n.id} failed: ${msg.error.message}`);
+        break;
+      default:
+        break;
+    }
   }
 
-  // ───────────────────────────── The chaos phase ─────────────────────────────
+  // ───────────────────────────── Chaos ─────────────────────────────
 
   private chaosStep(): void {
-    const x = this.rng.next();
     const c = this.chaos;
-    if (x < 0.15) return this.tickAll();
-    if (x < 0.8) return this.deliverSome(1 + this.rng.int(this.opts.nodes));
     const actions: [number, () => void][] = [
-      [0.3, () => this.clientPropose()],
-      [0.15, () => this.clientRead()],
-      [0.05, () => this.compactSome()],
-      [0.02, () => this.transfer()],
-      [0.03 * c, () => this.crashSome()],
-      [0.03 * c, () => this.crashMidReady()],
-      [0.08, () => this.restartSome()],
-      [0.02 * c, () => this.partition()],
-      [0.04, () => this.heal()],
+      [0.25, () => this.clientPropose()],
+      [0.1, () => this.clientRead()],
+      [0.004, () => this.requestSnapshot()],
+      [0.004, () => this.transfer()],
+      [0.006 * c, () => this.crashSome('process')],
+      [0.004 * c, () => this.crashSome('power')],
+      [0.003 * c, () => this.crashDuringSnapshot()],
+      [0.03, () => void this.restartSome()],
+      [0.004 * c, () => this.partition()],
+      [0.003 * c, () => this.oneWayPartition()],
+      [0.008, () => this.heal()],
+      [0.003 * c, () => this.pause()],
+      [0.003 * c, () => this.slowDisk()],
+      [0.005, () => this.setNetworkWeather()],
     ];
     let y = this.rng.next();
     for (const [weight, action] of actions) {
       if (y < weight) return action();
       y -= weight;
     }
-    return this.tickAll();
   }
 
-  private tickAll(): void {
-    this.now++;
-    for (const n of this.alive()) n.raft?.tick();
+  private leaders(): SimNode[] {
+    return this.alive().filter((n) => n.host!.raft.status().role === 'leader');
   }
 
-  private connected(a: NodeId, b: NodeId): boolean {
-    return this.group.get(a) === this.group.get(b);
-  }
-
-  private send(from: SimNode, msg: Message, lossy: boolean): void {
-    const delay = this.rng.int(4);
-    const entry: InFlight = { msg, deliverAt: this.now + delay, senderIncarnation: from.incarnation };
-    if (msg.type === 'snapshot') {
-      entry.snap = this.attachSnapshot(from, msg);
-      this.net.push(entry);
-      return;
-    }
-    if (lossy && this.rng.chance(0.05 * this.chaos)) {
-      this.summary.faults.dropped++;
-      return;
-    }
-    this.net.push(entry);
-    if (lossy && this.rng.chance(0.03 * this.chaos)) {
-      this.summary.faults.duplicated++;
-      this.net.push({ ...entry, deliverAt: this.now + this.rng.int(6) });
-    }
-  }
-
-  /** The host streams snapshot data beside the message; it may rewrite the meta to its newer applied point. */
-  private attachSnapshot(from: SimNode, msg: Message & { type: 'snapshot' }): SmState {
-    const stored = from.storage.snapshot;
-    if (from.sm.index > msg.snapshot.index && this.rng.chance(0.5)) {
-      msg.snapshot = { index: from.sm.index, term: from.sm.term, membership: { voters: [...this.ids] } };
-      return { ...from.sm };
-    }
-    if (stored !== undefined && stored.meta.index === msg.snapshot.index) return { ...stored.sm };
-    if (from.sm.index >= msg.snapshot.index) {
-      msg.snapshot = { index: from.sm.index, term: from.sm.term, membership: { voters: [...this.ids] } };
-      return { ...from.sm };
-    }
-    throw new Error(`sim: node ${from.id} has no snapshot data for index ${msg.snapshot.index}`);
-  }
-
-  /** Delivers up to `count` due messages, each picked at random among the due ones (reordering). */
-  private deliverSome(count: number): void {
-    const due: number[] = [];
-    for (let i = 0; i < this.net.length; i++) if ((this.net[i]?.deliverAt ?? Infinity) <= this.now) due.push(i);
-    if (due.length === 0) return this.tickAll();
-    const picked = new Set<number>();
-    for (let k = 0; k < count && picked.size < due.length; k++) {
-      const i = this.rng.pick(due);
-      if (i !== undefined) picked.add(i);
-    }
-    const batch = [...picked].sort((a, b) => a - b).map((i) => this.net[i]);
-    this.net = this.net.filter((_, i) => !picked.has(i));
-    for (const f of batch) if (f !== undefined) this.deliver(f);
-  }
-
-  private deliver(f: InFlight): void {
-    const { msg } = f;
-    const to = this.node(msg.to);
-    const sender = this.node(msg.from);
-    const ok = to.raft !== undefined && this.connected(msg.from, msg.to);
-    if (msg.type === 'snapshot') {
-      if (ok && f.snap !== undefined) {
-        to.incoming.set(`${msg.snapshot.index}:${msg.snapshot.term}`, f.snap);
-        to.raft?.step(msg);
-      }
-      if (sender.raft !== undefined && sender.incarnation === f.senderIncarnation) sender.raft.reportSnapshot(msg.to, ok);
-      return;
-    }
-    if (ok) to.raft?.step(msg);
-  }
-
-  /** Clients mostly find the leader (some node that believes it leads), sometimes ask anyone. */
   private clientTarget(): SimNode | undefined {
-    const leaders = this.alive().filter((n) => n.raft?.status().role === 'leader');
-    return this.rng.chance(0.8) && leaders.length > 0 ? this.rng.pick(leaders) : this.rng.pick(this.alive());
+    const leaders = this.leaders();
+    return this.rng.chance(0.85) && leaders.length > 0 ? this.rng.pick(leaders) : this.rng.pick(this.alive());
   }
 
   private clientPropose(): void {
     const target = this.clientTarget();
-    if (target?.raft === undefined) return;
+    if (!target?.host) return;
     const count = 1 + this.rng.int(3);
-    const datas = Array.from({ length: count }, () => new TextEncoder().encode(`v${this.nextValue++}`));
-    const r = target.raft.propose(datas);
-    if (r.ok) this.summary.proposals += count;
+    const cmds: Command[] = [];
+    for (let i = 0; i < count; i++) {
+      const client = 1 + this.rng.int(4);
+      const seq = (this.clientSeq.get(client) ?? 0) + 1;
+      this.clientSeq.set(client, seq);
+      const key = this.rng.int(KEYS);
+      const value = `v${this.nextValue++}`;
+      this.proposalsByKey.set(`${client}:${seq}`, { key, value });
+      cmds.push({ client, seq, floor: seq, ops: [{ t: 'put', key: KEY_BYTES[key]!, value }] });
+    }
+    target.host.onMain({ t: 'propose', id: this.proposalId++, data: pack(cmds), sentAt: 0 });
+    this.summary.proposals += count;
+  }
+
+  private acknowledge(client: number, seq: number): void {
+    const p = this.proposalsByKey.get(`${client}:${seq}`);
+    if (!p) return;
+    this.proposalsByKey.delete(`${client}:${seq}`);
+    const index = this.valueIndex.get(p.value);
+    if (index === undefined) return this.record('Acknowledged Write Lost', `${p.value} acknowledged but never applied`);
+    this.lastAcked[p.key] = Math.max(this.lastAcked[p.key]!, index);
+    this.summary.acknowledged++;
   }
 
   private clientRead(): void {
     const target = this.clientTarget();
-    if (target?.raft === undefined) return;
+    if (!target?.host) return;
     const id = this.nextReadId++;
-    this.readMin.set(id, this.maxCommitted);
-    const r = this.rng.chance(0.5) ? target.raft.leaseRead(id) : target.raft.readIndex(id);
-    if (!r.ok) this.readMin.delete(id);
+    const key = this.rng.int(KEYS);
+    const mode = this.rng.chance(0.6) ? 'lease' : 'linearizable';
+    this.reads.set(id, { key, mode, node: target.id, minIndex: this.maxCommitted, minKeyIndex: this.lastAcked[key]! });
+    target.host.onMain({ t: 'read', id, mode, keys: [KEY_BYTES[key]!] });
   }
 
-  private compactSome(): void {
-    const n = this.rng.pick(this.alive());
-    if (n?.raft === undefined || n.pending.length > 0) return;
-    const snapIndex = n.raft.log.snapshotIndex;
-    if (n.sm.index - snapIndex < 5) return;
-    const meta: SnapshotMeta = { index: n.sm.index, term: n.sm.term, membership: { voters: [...this.ids] } };
-    n.storage.snapshot = { meta, sm: { ...n.sm } };
-    n.storage.entries = n.storage.entries.filter((e) => e.index > meta.index);
-    n.raft.compact(meta);
-    this.summary.compactions++;
+  /**
+   * A read served at `index` must see every write committed before it was sent, and the value returned must be
+   * the key's acknowledged write or a later one: a lease read from a deposed leader would return an older one.
+   */
+  private readAnswered(n: SimNode, id: number, index: number, values: (Value | undefined)[] | null): void {
+    const r = this.reads.get(id);
+    if (!r) return;
+    this.reads.delete(id);
+    this.summary.readsServed++;
+    if (r.mode === 'lease') this.summary.leaseReadsServed++;
+    if (index < r.minIndex) return this.record('Read Linearizability', `${r.mode} read ${id} on node ${n.id} served at index ${index} but ${r.minIndex} was committed before it was sent`);
+    const v = values?.[0];
+    const vi = v === undefined ? 0 : this.valueIndex.get(String(v));
+    if (vi === undefined) return this.record('Read Linearizability', `${r.mode} read ${id} on node ${n.id} returned ${String(v)}, never applied anywhere`);
+    if (vi < r.minKeyIndex) {
+      this.record('Read Linearizability', `${r.mode} read ${id} of k${r.key} on node ${n.id} returned the write at index ${vi}; the write at ${r.minKeyIndex} was acknowledged before the read was sent`);
+    }
+  }
+
+  private requestSnapshot(): void {
+    this.rng.pick(this.alive())?.host?.requestSnapshot();
   }
 
   private transfer(): void {
-    const leader = this.alive().find((n) => n.raft?.status().role === 'leader');
+    const leader = this.leaders()[0];
     const to = this.rng.pick(this.ids.filter((id) => id !== leader?.id));
-    if (leader?.raft === undefined || to === undefined) return;
-    if (leader.raft.transferLeadership(to)) this.summary.transfers++;
+    if (!leader?.host || to === undefined) return;
+    if (leader.host.transferLeadership(to)) this.summary.transfers++;
   }
 
-  private crashSome(): void {
+  private crashSome(kind: CrashKind): void {
     const n = this.rng.pick(this.alive());
-    if (n !== undefined && this.alive().length > 1) this.crash(n);
+    if (n && this.alive().length > 1) this.crash(n, kind);
   }
 
-  private restartSome(): void {
-    const n = this.rng.pick(this.nodes.filter((x) => x.raft === undefined));
-    if (n !== undefined) this.restart(n);
+  /** Restarts during snapshot transfer: crash a node that is sending or receiving a stream. */
+  private crashDuringSnapshot(): void {
+    const busy = this.alive().filter((n) => {
+      const s = n.host!.status() as { snapshotSending?: number[] };
+      return (s.snapshotSending?.length ?? 0) > 0 || this.alive().some((m) => ((m.host!.status() as { snapshotSending?: number[] }).snapshotSending ?? []).includes(n.id));
+    });
+    const n = this.rng.pick(busy);
+    if (!n) return;
+    this.crash(n, this.rng.chance(0.5) ? 'power' : 'process');
+    this.summary.faults.restartsDuringSnapshot++;
+    this.world.schedule(0, this.rng.next() * TICK_MS * ELECTION_MIN, () => void this.restart(n));
+  }
+
+  private async restart(n: SimNode): Promise<void> {
+    if (n.host) return;
+    this.summary.faults.restarts++;
+    await this.start(n);
+  }
+
+  private async restartSome(): Promise<void> {
+    const n = this.rng.pick(this.nodes.filter((x) => !x.host));
+    if (n) await this.restart(n);
   }
 
   private partition(): void {
-    for (const id of this.ids) this.group.set(id, this.rng.int(2));
+    const side = new Map(this.ids.map((id) => [id, this.rng.int(2)]));
+    this.world.net.blocked.clear();
+    for (const a of this.ids) for (const b of this.ids) if (side.get(a) !== side.get(b)) this.world.net.blocked.add(`${a}>${b}`);
     this.summary.faults.partitions++;
   }
 
+  private oneWayPartition(): void {
+    const a = this.rng.pick(this.ids)!;
+    const b = this.rng.pick(this.ids.filter((x) => x !== a))!;
+    this.world.net.blocked.add(`${a}>${b}`);
+    this.summary.faults.oneWayPartitions++;
+  }
+
   private heal(): void {
-    for (const id of this.ids) this.group.set(id, 0);
+    this.world.net.blocked.clear();
   }
 
-  /** A crash between any two steps of the host's Ready loop loses everything after it. */
-  private crashMidReady(): void {
-    const n = this.rng.pick(this.alive().filter((x) => x.pending.length > 0));
-    if (n === undefined) return;
-    this.runStages(n, 1 + this.rng.int(5));
-    this.crash(n);
-    this.summary.faults.crashesMidReady++;
+  /** A long pause of one node's event loop (a GC or a blocking handler): up to three election timeouts. */
+  private pause(): void {
+    const n = this.rng.pick(this.alive());
+    if (!n) return;
+    const c = this.world.clock(n.id);
+    c.pausedUntil = this.world.now + this.rng.next() * 3 * ELECTION_MAX * TICK_MS;
+    this.summary.faults.pauses++;
   }
 
-  // ───────────────────────────── The host's Ready loop ─────────────────────────────
+  /** A slow disk: a node's syncs take up to several election timeouts for a while. */
+  private slowDisk(): void {
+    const n = this.rng.pick(this.nodes);
+    if (!n) return;
+    n.slowSyncMs = this.rng.next() * 2 * ELECTION_MAX * TICK_MS;
+    n.slowUntil = this.world.now + this.rng.next() * 5 * ELECTION_MAX * TICK_MS;
+    this.summary.faults.slowDisks++;
+  }
 
-  /** `asyncChance`: probability that a node's persistence is still "in flight" this step (the core keeps stepping). */
-  private processReadies(asyncChance: number): void {
+  private setNetworkWeather(): void {
+    const c = this.chaos;
+    const net = this.world.net;
+    net.dropRate = this.rng.chance(0.5) ? 0 : Math.min(0.5, this.rng.next() * 0.1 * c);
+    net.duplicateRate = this.rng.chance(0.5) ? 0 : Math.min(0.5, this.rng.next() * 0.06 * c);
+    net.maxExtraDelayMs = this.rng.chance(0.7) ? 0 : this.rng.next() * 4 * TICK_MS;
+    for (const id of this.ids) this.world.clock(id).dropTickRate = this.rng.chance(0.7) ? 0 : this.rng.next() * 0.3;
+  }
+
+  private calm(): void {
+    this.heal();
+    const net = this.world.net;
+    net.dropRate = 0;
+    net.duplicateRate = 0;
+    net.maxExtraDelayMs = 0;
     for (const n of this.nodes) {
-      for (let round = 0; round < 4 && n.raft !== undefined; round++) {
-        const canTake = n.raft.hasReady();
-        if (n.pending.length > 0 && (!canTake || this.rng.chance(0.5))) {
-          if (this.rng.chance(asyncChance)) break;
-          this.runStages(n, 6);
-          continue;
+      n.slowUntil = 0;
+      const c = this.world.clock(n.id);
+      c.dropTickRate = 0;
+      c.pausedUntil = Math.min(c.pausedUntil, this.world.now);
+    }
+  }
+
+  // ───────────────────────────── Observations ─────────────────────────────
+
+  private onApplied(n: SimNode, store: MemoryStore, entries: Entry[]): void {
+    for (const e of entries) {
+      if (e.index <= n.applied) continue;
+      if (e.index !== n.applied + 1) this.record('State Machine Safety', `node ${n.id} applies ${e.index} after ${n.applied}`);
+      n.applied = e.index;
+      try {
+        this.registerCommitted(n, e);
+      } catch {
+        return; // recorded
+      }
+      if (e.type === 0 && e.data.length > 0) {
+        for (const c of unpack<Command[]>(e.data)) {
+          for (const op of c.ops) if (op.t === 'put' && typeof op.value === 'string' && !this.valueIndex.has(op.value)) this.valueIndex.set(op.value, e.index);
         }
-        if (!canTake) break;
-        this.takeReady(n);
       }
     }
+    this.summary.applied = Math.max(this.summary.applied, n.applied);
+    const last = entries[entries.length - 1];
+    if (last && last.index === n.applied) this.checkDigest(n, n.applied, stateDigest(store));
   }
 
-  private takeReady(n: SimNode): void {
-    const raft = n.raft;
-    if (raft === undefined) return;
-    const rd = raft.ready();
-    this.checkLogMatching(n, rd.entries);
-    // As the host does: installing a snapshot waits until every earlier storage write is done.
-    if (rd.snapshot !== undefined) while (n.pending.length > 0 && n.raft !== undefined) this.runStages(n, 6);
-    n.pending.push({ rd, stage: 0 });
-    // Stage 0: leader appends/heartbeats/snapshots/timeout-now may leave before persistence (§10.2.1).
-    for (const m of rd.messages) this.send(n, m, true);
+  private onInstalled(n: SimNode, store: MemoryStore, meta: SnapshotMeta): void {
+    n.applied = meta.index;
+    this.checkDigest(n, meta.index, stateDigest(store));
   }
 
-  /** Runs the pending Ready's stages up to and including `upto` (1 snapshot, 2 entries, 3 hard state, 4 persisted messages, 5 apply, 6 advance). */
-  private runStages(n: SimNode, upto: number): void {
-    const p = n.pending[0];
-    if (p === undefined) return;
-    while (p.stage < upto && n.raft !== undefined) {
-      p.stage++;
-      this.runStage(n, p.rd, p.stage);
+  /** State Machine Safety: every replica applied up to index i holds the same state. */
+  private checkDigest(n: SimNode, index: number, digest: number): void {
+    const known = this.digestAt.get(index);
+    if (known === undefined) this.digestAt.set(index, digest);
+    else if (known !== digest) this.record('State Machine Safety', `node ${n.id}'s state after index ${index} differs from another replica's`);
+  }
+
+  /** Log Matching, on what reaches the disk: the same (index, term) always names the same entry and predecessor term. */
+  private checkLogMatching(n: SimNode, ents: readonly Entry[], prevTerm: number | undefined): void {
+    let prev = prevTerm;
+    for (const e of ents) {
+      const key = `${e.index}:${e.term}`;
+      const data = dataKey(e);
+      const known = this.logIds.get(key);
+      if (known === undefined) this.logIds.set(key, { data, prevTerm: prev });
+      else if (known.data !== data || (known.prevTerm !== undefined && prev !== undefined && known.prevTerm !== prev)) {
+        this.record('Log Matching', `node ${n.id} writes a different entry at (${e.index}, term ${e.term})`);
+      }
+      prev = e.term;
     }
-    if (p.stage >= 6 && n.pending[0] === p) n.pending.shift();
-  }
-
-  private runStage(n: SimNode, rd: Ready, stage: number): void {
-    const raft = n.raft;
-    if (raft === undefined) return;
-    switch (stage) {
-      case 1:
-        if (rd.snapshot !== undefined) this.installSnapshot(n, rd.snapshot);
-        return;
-      case 2:
-        return this.persistEntries(n, rd.entries);
-      case 3:
-        if (rd.hardState !== undefined) n.storage.hardState = { ...rd.hardState };
-        return;
-      case 4:
-        for (const m of rd.persistedMessages) this.send(n, m, true);
-        return;
-      case 5:
-        for (const e of rd.committedEntries) this.apply(n, e);
-        for (const rs of rd.readStates) this.checkRead(n, raft, rs.id, rs.index);
-        return;
-      case 6:
-        return raft.advance(rd);
-    }
-  }
-
-  private installSnapshot(n: SimNode, meta: SnapshotMeta): void {
-    const key = `${meta.index}:${meta.term}`;
-    const data = n.incoming.get(key);
-    if (data === undefined) throw new Error(`sim: node ${n.id} must install snapshot ${key} but has no data for it`);
-    this.checkSmHash(n.id, data);
-    n.storage.snapshot = { meta, sm: { ...data } };
-    n.storage.entries = [];
-    n.sm = { ...data };
-    for (const k of [...n.incoming.keys()]) if (Number(k.split(':')[0]) <= meta.index) n.incoming.delete(k);
-    this.summary.snapshotsInstalled++;
-  }
-
-  private persistEntries(n: SimNode, ents: Entry[]): void {
-    const first = ents[0];
-    if (first === undefined) return;
-    const st = n.storage;
-    const base = st.snapshot?.meta.index ?? 0;
-    const keep = first.index - base - 1;
-    if (keep < 0 || keep > st.entries.length) {
-      throw new Error(`sim: node ${n.id} persists entries from ${first.index} but storage holds (${base}, ${base + st.entries.length}]`);
-    }
-    st.entries.length = keep;
-    st.entries.push(...ents);
-  }
-
-  private apply(n: SimNode, e: Entry): void {
-    if (e.index !== n.sm.index + 1) {
-      throw new SimViolation('State Machine Safety', `node ${n.id} applies ${e.index} after ${n.sm.index}`, this.stepNo);
-    }
-    this.registerCommitted(n, e);
-    n.sm = { index: e.index, term: e.term, hash: mix(n.sm.hash, e) };
-    this.checkSmHash(n.id, n.sm);
-    this.summary.applied = Math.max(this.summary.applied, e.index);
   }
 
   // ───────────────────────────── Properties (Figure 3 and more) ─────────────────────────────
 
   private checkSafety(): void {
-    for (const n of this.nodes) {
-      const raft = n.raft;
-      if (raft === undefined) continue;
+    for (const n of this.alive()) {
+      const raft = n.host!.raft;
       const s = raft.status();
       this.summary.maxTerm = Math.max(this.summary.maxTerm, s.term);
       if (s.role === 'leader') this.checkLeader(n, raft, s.term);
       else n.leaderMark = undefined;
       this.registerCommits(n, raft, s.term);
     }
+    this.throwIfViolated();
   }
 
   private checkLeader(n: SimNode, raft: Raft, term: number): void {
-    // Election Safety: at most one leader per term.
     const other = this.leaderOfTerm.get(term);
-    if (other !== undefined && other !== n.id) {
-      throw new SimViolation('Election Safety', `nodes ${other} and ${n.id} are both leaders of term ${term}`, this.stepNo);
-    }
+    if (other !== undefined && other !== n.id) this.fail('Election Safety', `nodes ${other} and ${n.id} are both leaders of term ${term}`);
     const log = raft.log;
     const mark = n.leaderMark;
     if (mark === undefined || mark.term !== term) {
       this.leaderOfTerm.set(term, n.id);
       this.checkLeaderCompleteness(n, raft, term);
     } else if (log.lastIndex < mark.lastIndex || (mark.last !== undefined && mark.lastIndex > log.snapshotIndex && log.entry(mark.lastIndex) !== mark.last)) {
-      // Leader Append-Only: a leader never overwrites or deletes entries in its log.
-      throw new SimViolation('Leader Append-Only', `leader ${n.id} of term ${term} changed its log below ${mark.lastIndex}`, this.stepNo);
+      this.fail('Leader Append-Only', `leader ${n.id} of term ${term} changed its log below ${mark.lastIndex}`);
     }
     n.leaderMark = { term, lastIndex: log.lastIndex, last: log.entry(log.lastIndex) };
   }
 
-  /** Leader Completeness: a new leader's log holds every entry committed in earlier terms. */
   private checkLeaderCompleteness(n: SimNode, raft: Raft, term: number): void {
     for (const [index, c] of this.committed) {
       if (c.observerTerm >= term) continue;
       const missing = this.missingFrom(raft, index, c);
-      if (missing !== undefined) {
-        throw new SimViolation('Leader Completeness', `leader ${n.id} of term ${term}: committed entry ${index} (term ${c.term}) ${missing}`, this.stepNo);
-      }
+      if (missing !== undefined) this.fail('Leader Completeness', `leader ${n.id} of term ${term}: committed entry ${index} (term ${c.term}) ${missing}`);
     }
   }
 
   private missingFrom(raft: Raft, index: number, c: { term: number; data: string }): string | undefined {
     const log = raft.log;
-    if (index <= log.snapshotIndex) return undefined; // covered by its snapshot, whose hash the state machine checks pin down
+    if (index <= log.snapshotIndex) return undefined; // covered by its snapshot, whose state the digest checks pin down
     const e = log.entry(index);
     if (e === undefined) return 'is missing';
     if (e.term !== c.term || dataKey(e) !== c.data) return `is replaced by term ${e.term}`;
     return undefined;
   }
 
-  /** Registers every index a node now considers committed; committed entries never change. */
   private registerCommits(n: SimNode, raft: Raft, term: number): void {
     const log = raft.log;
     if (n.commitChecked < log.snapshotIndex) n.commitChecked = log.snapshotIndex;
@@ -610,7 +702,7 @@ export class Simulation {
     const data = dataKey(e);
     if (known !== undefined) {
       if (known.term !== e.term || known.data !== data) {
-        throw new SimViolation('State Machine Safety', `node ${n.id} commits (${e.index}, term ${e.term}) but (${e.index}, term ${known.term}) was committed`, this.stepNo);
+        this.fail('State Machine Safety', `node ${n.id} commits (${e.index}, term ${e.term}) but (${e.index}, term ${known.term}) was committed`);
       }
       known.observerTerm = Math.min(known.observerTerm, observerTerm);
       return;
@@ -618,119 +710,106 @@ export class Simulation {
     const c = { term: e.term, data, observerTerm };
     this.committed.set(e.index, c);
     this.maxCommitted = Math.max(this.maxCommitted, e.index);
-    // No committed entry is ever lost: every current leader of a later term must hold it.
-    for (const other of this.nodes) {
-      const r = other.raft;
-      if (r === undefined) continue;
+    for (const other of this.alive()) {
+      const r = other.host!.raft;
       const s = r.status();
       if (s.role !== 'leader' || s.term <= observerTerm) continue;
       const missing = this.missingFrom(r, e.index, c);
-      if (missing !== undefined) {
-        throw new SimViolation('Committed Entry Lost', `entry ${e.index} (term ${e.term}) ${missing} on leader ${other.id} of term ${s.term}`, this.stepNo);
-      }
+      if (missing !== undefined) this.fail('Committed Entry Lost', `entry ${e.index} (term ${e.term}) ${missing} on leader ${other.id} of term ${s.term}`);
     }
   }
 
-  /** Log Matching: the same (index, term) always names the same entry with the same predecessor term. */
-  private checkLogMatching(n: SimNode, ents: Entry[]): void {
-    const log = n.raft?.log;
-    if (log === undefined) return;
-    let prevTerm = ents[0] === undefined ? undefined : log.term(ents[0].index - 1);
-    for (const e of ents) {
-      const key = `${e.index}:${e.term}`;
-      const data = dataKey(e);
-      const known = this.logIds.get(key);
-      if (known === undefined) this.logIds.set(key, { data, prevTerm });
-      else if (known.data !== data || (known.prevTerm !== undefined && prevTerm !== undefined && known.prevTerm !== prevTerm)) {
-        throw new SimViolation('Log Matching', `node ${n.id} holds a different entry at (${e.index}, term ${e.term})`, this.stepNo);
+  // ───────────────────────────── Liveness, non-disruption, durability ─────────────────────────────
+
+  /** After the network heals and every node is up, a leader is elected and a new write commits everywhere in bounded time. */
+  private async checkLiveness(): Promise<void> {
+    this.calm();
+    for (const n of this.nodes) await this.restart(n);
+    const boundMs = 40 * ELECTION_MAX * TICK_MS;
+    const start = this.world.now;
+    let proposed: { value: string; at: number; term: number } | undefined;
+    while (this.world.now - start < boundMs) {
+      await this.world.runUntil(this.world.now + TICK_MS);
+      this.throwIfViolated();
+      this.checkSafety();
+      const leader = this.leaders()[0];
+      const term = leader?.host?.raft.status().term;
+      if (leader?.host && (proposed === undefined || proposed.term !== term || this.world.now - proposed.at > 4 * ELECTION_MAX * TICK_MS)) {
+        const value = `live-${this.nextValue++}`;
+        const seq = (this.clientSeq.get(99) ?? 0) + 1;
+        this.clientSeq.set(99, seq);
+        leader.host.onMain({ t: 'propose', id: this.proposalId++, data: pack([{ client: 99, seq, floor: seq, ops: [{ t: 'put', key: KEY_BYTES[0]!, value }] }]), sentAt: 0 });
+        proposed = { value, at: this.world.now, term: term! };
       }
-      prevTerm = e.term;
-    }
-  }
-
-  /** State Machine Safety: every replica that applied up to index i is in the same state. */
-  private checkSmHash(id: NodeId, sm: SmState): void {
-    if (sm.index === 0) return;
-    const h = this.smHashAt.get(sm.index);
-    if (h === undefined) this.smHashAt.set(sm.index, sm.hash);
-    else if (h !== sm.hash) {
-      throw new SimViolation('State Machine Safety', `node ${id}'s state after index ${sm.index} differs from another replica's`, this.stepNo);
-    }
-  }
-
-  /**
-   * A read served at `index` must see every write committed before the read was requested: `index` reaches
-   * that write's index and, in the reader's log, names the same entry (a deposed leader serving a lease read
-   * from a diverged log may well have a high enough index).
-   */
-  private checkRead(n: SimNode, raft: Raft, id: number, index: number): void {
-    const min = this.readMin.get(id);
-    if (min === undefined) return;
-    this.readMin.delete(id);
-    this.summary.readsServed++;
-    if (index < min) {
-      throw new SimViolation('Read Linearizability', `read ${id} served at index ${index} but ${min} was committed before it was requested`, this.stepNo);
-    }
-    const c = this.committed.get(min);
-    const missing = c === undefined ? undefined : this.missingFrom(raft, min, c);
-    if (missing !== undefined) {
-      throw new SimViolation('Read Linearizability', `read ${id} served by node ${n.id} at index ${index}: committed entry ${min} ${missing} in its log`, this.stepNo);
-    }
-  }
-
-  // ───────────────────────────── Liveness ─────────────────────────────
-
-  /** After the network heals and every node is up, a leader is elected and a new proposal commits everywhere in bounded time. */
-  private checkLiveness(): void {
-    this.heal();
-    for (const n of this.nodes) this.restart(n);
-    const boundTicks = 40 * ELECTION_MAX;
-    const marker = new TextEncoder().encode(`live-${this.opts.seed}`);
-    let proposedAt = -1;
-    let proposal: { index: number; term: number } | undefined;
-    for (let t = 0; t < boundTicks; t++) {
-      this.tickAll();
-      for (let k = 0; k < 6; k++) {
-        for (const f of this.takeDue()) this.deliver(f);
-        this.processReadies(0);
-        this.checkSafety();
-      }
-      const leader = this.alive().find((n) => n.raft?.status().role === 'leader');
-      if (leader?.raft !== undefined && (proposal === undefined || leader.raft.status().term !== proposal.term || t - proposedAt > 4 * ELECTION_MAX)) {
-        const r = leader.raft.propose([marker]);
-        if (r.ok) {
-          proposal = { index: r.lastIndex, term: r.term };
-          proposedAt = t;
-        }
-      }
-      const p = proposal;
-      if (p !== undefined && this.nodes.every((n) => this.appliedMarker(n, p))) {
-        this.summary.livenessTicks = t + 1;
+      const index = proposed === undefined ? undefined : this.valueIndex.get(proposed.value);
+      if (index !== undefined && this.nodes.every((n) => n.applied >= index)) {
+        this.summary.livenessMs = Math.round(this.world.now - start);
         return;
       }
     }
-    const states = this.nodes.map((n) => JSON.stringify({ ...n.raft?.status(), sm: n.sm.index, pending: n.pending.map((p) => p.stage) }));
-    throw new SimViolation('Liveness', `no proposal committed on all nodes within ${boundTicks} ticks after healing; nodes: ${states.join(' ')}`, this.stepNo);
+    const states = this.nodes.map((n) => JSON.stringify({ ...n.host?.raft.status(), applied: n.applied, pendingSyncs: n.disk.pendingSyncs() }));
+    this.fail('Liveness', `no write committed on all nodes within ${boundMs} ms after healing; nodes: ${states.join(' ')}`);
   }
 
-  private appliedMarker(n: SimNode, p: { index: number; term: number }): boolean {
-    const c = this.committed.get(p.index);
-    return n.sm.index >= p.index && c !== undefined && c.term === p.term;
+  /**
+   * With pre-vote and check-quorum (the host's settings), a follower cut off for several election timeouts and
+   * then reconnected does not raise the term of the majority or unseat its leader (§9.6).
+   */
+  private async checkNonDisruption(): Promise<void> {
+    if (!(this.core.preVote ?? true) || !(this.core.checkQuorum ?? true)) return;
+    const leader = this.leaders()[0];
+    if (!leader?.host) return;
+    const term = leader.host.raft.status().term;
+    const isolated = this.rng.pick(this.ids.filter((id) => id !== leader.id))!;
+    for (const id of this.ids) {
+      if (id === isolated) continue;
+      this.world.net.blocked.add(`${id}>${isolated}`);
+      this.world.net.blocked.add(`${isolated}>${id}`);
+    }
+    await this.world.runUntil(this.world.now + 4 * ELECTION_MAX * TICK_MS);
+    this.heal();
+    await this.world.runUntil(this.world.now + 4 * ELECTION_MAX * TICK_MS);
+    this.throwIfViolated();
+    for (const n of this.alive()) {
+      if (n.id === isolated) continue;
+      const s = n.host!.raft.status();
+      if (s.term !== term) this.fail('Non-disruption', `node ${isolated} rejoined after a partition and node ${n.id}'s term went from ${term} to ${s.term}`);
+    }
+    if (leader.host?.raft.status().role !== 'leader') this.fail('Non-disruption', `node ${isolated} rejoined after a partition and leader ${leader.id} lost leadership`);
+    this.summary.nonDisruption = 'checked';
   }
 
-  private takeDue(): InFlight[] {
-    const due = this.net.filter((f) => f.deliverAt <= this.now);
-    this.net = this.net.filter((f) => f.deliverAt > this.now);
-    return due;
+  /** Every acknowledged write is in every replica's state, or overwritten by a later write of the same key. */
+  private checkDurability(): void {
+    for (const n of this.nodes) {
+      const store = n.disk.stateForChecks();
+      if (!store) continue;
+      for (let k = 0; k < KEYS; k++) {
+        if (this.lastAcked[k] === 0) continue;
+        const v = store.get(KEY_BYTES[k]!);
+        const vi = v === undefined ? 0 : (this.valueIndex.get(String(v)) ?? 0);
+        if (vi < this.lastAcked[k]!) this.fail('Acknowledged Write Lost', `node ${n.id} holds k${k} from index ${vi}; the write at ${this.lastAcked[k]} was acknowledged`);
+      }
+    }
   }
 
   private finishSummary(): void {
-    for (const n of this.nodes) if (n.raft !== undefined) this.collectStats(n.raft);
+    for (const n of this.nodes) {
+      if (n.host) this.collectStats(n.host);
+      this.summary.faults.lostWrites += n.disk.stats.lostWrites;
+      this.summary.faults.keptUnsyncedWrites += n.disk.stats.keptUnsynced;
+    }
+    const w = this.world.stats;
+    this.summary.faults.dropped = w.framesDropped;
+    this.summary.faults.duplicated = w.framesDuplicated;
+    this.summary.faults.snapFramesDropped = w.snapFramesDropped;
+    this.summary.faults.snapFramesDuplicated = w.snapFramesDuplicated;
+    this.summary.faults.ticksDropped = w.ticksDropped;
     this.summary.committed = this.maxCommitted;
   }
 }
 
-export function runSimulation(opts: SimOptions): SimSummary {
+export function runSimulation(opts: SimOptions): Promise<SimSummary> {
   return new Simulation(opts).run();
 }
 
