@@ -221,6 +221,8 @@ export class SimDisk {
   }
 
   checkpointAsync(cp: Checkpoint): Promise<LogId> {
+    const have = this.checkpoint?.meta;
+    if (have && cp.meta.index <= have.index) return Promise.resolve({ index: have.index, term: have.term });
     const p = new Promise<LogId>((resolve) => this.checkpoints.push({ cp, resolve }));
     this.observer.pending();
     return p;
@@ -229,6 +231,8 @@ export class SimDisk {
   /** An install takes its checkpoint synchronously (as the LMDB state store does). */
   installedCheckpoint(cp: Checkpoint): void {
     this.checkpoint = cp;
+    // It supersedes the copies still being made (of the state before the install), as in the LMDB store.
+    for (const c of this.checkpoints.splice(0)) c.resolve({ index: cp.meta.index, term: cp.meta.term });
   }
 
   /** The state machine as the node's thread holds it (undefined after a power loss until the next open). */

@@ -116,6 +116,8 @@ interface SimNode {
   slowSyncMs: number;
   slowUntil: number;
   syncScheduled: boolean;
+  /** A restart is opening the node's storage (opening is asynchronous: no second one meanwhile). */
+  starting: boolean;
 }
 
 interface PendingRead {
@@ -185,8 +187,10 @@ export class Simulation {
     this.chaos = opts.chaos ?? 1;
     this.ids = Array.from({ length: opts.nodes }, (_, i) => i + 1);
     const r = Prng.derive(opts.seed, 999);
-    const preVote = r.chance(0.7);
-    const checkQuorum = r.chance(0.7);
+    // The host's own settings (both on) most of the time; the core's other combinations otherwise.
+    const production = r.chance(0.6);
+    const preVote = production || r.chance(0.5);
+    const checkQuorum = production || r.chance(0.5);
     this.drift = r.chance(0.5);
     this.core = {
       preVote,
@@ -205,7 +209,7 @@ export class Simulation {
       snapshotEveryEntries: 4 + r.int(40),
       snapshotEveryBytes: 1 << 30,
       snapshotChunkBytes: 32 + r.int(200),
-      snapshotInstallTimeoutMs: 40 * TICK_MS * ELECTION_MAX,
+      snapshotInstallTimeoutMs: 10 * TICK_MS * ELECTION_MAX, // a stream that lost a frame stalls until then
       maxInflightMsgs: opts.overrides?.maxInflightMsgs ?? 1 + r.int(4),
       maxInflightBytes: opts.overrides?.maxInflightBytes ?? 64 + r.int(512),
       maxMsgBytes: opts.overrides?.maxMsgBytes ?? 32 + r.int(256),
@@ -258,6 +262,7 @@ export class Simulation {
         slowSyncMs: 0,
         slowUntil: 0,
         syncScheduled: false,
+        starting: false,
       };
       node.disk = new SimDisk({ voters: this.ids }, {
         applied: (store, entries) => this.onApplied(node, store, entries),
@@ -330,7 +335,7 @@ export class Simulation {
       transport: this.world.transport(n.id, incarnation),
       openStorage: () => Promise.resolve(n.disk.open()),
       toMain: (msg) => this.fromNode(n, incarnation, msg),
-      log: SIM_LOG ? pino({ level: SIM_LOG, base: { node: n.id, t: () => Math.round(this.world.now) } }) : pino({ enabled: false }),
+      log: SIM_LOG ? pino({ level: SIM_LOG, base: { node: n.id }, mixin: () => ({ ms: Math.round(this.world.now * 10) / 10 }) }) : pino({ enabled: false }),
       core: this.core,
     });
     n.host = host;
@@ -522,13 +527,22 @@ export class Simulation {
   }
 
   private async restart(n: SimNode): Promise<void> {
-    if (n.host) return;
+    if (n.host || n.starting) return;
     this.summary.faults.restarts++;
-    await this.start(n);
+    n.starting = true;
+    try {
+      await this.start(n);
+    } catch (err) {
+      // The disk a crash left must always reopen: a refusal means the host let storage get ahead of itself.
+      this.world.clock(n.id).alive = false;
+      this.record('Host Failure', `node ${n.id} cannot reopen its storage: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      n.starting = false;
+    }
   }
 
   private async restartSome(): Promise<void> {
-    const n = this.rng.pick(this.nodes.filter((x) => !x.host));
+    const n = this.rng.pick(this.nodes.filter((x) => !x.host && !x.starting));
     if (n) await this.restart(n);
   }
 
@@ -586,8 +600,7 @@ export class Simulation {
     for (const n of this.nodes) {
       n.slowUntil = 0;
       const c = this.world.clock(n.id);
-      c.dropTickRate = 0;
-      c.pausedUntil = Math.min(c.pausedUntil, this.world.now);
+      c.dropTickRate = 0; // a pause under way runs to its end (its events are already deferred to then)
     }
   }
 
@@ -757,6 +770,10 @@ export class Simulation {
    */
   private async checkNonDisruption(): Promise<void> {
     if (!(this.core.preVote ?? true) || !(this.core.checkQuorum ?? true)) return;
+    // Let every pause end and the cluster settle first: only the partition may act in this phase.
+    const pausesEnd = Math.max(...this.ids.map((id) => this.world.clock(id).pausedUntil));
+    await this.world.runUntil(Math.max(this.world.now, pausesEnd) + 2 * ELECTION_MAX * TICK_MS);
+    this.throwIfViolated();
     const leader = this.leaders()[0];
     if (!leader?.host) return;
     const term = leader.host.raft.status().term;

@@ -203,6 +203,7 @@ export class World {
   }
 
   private send(from: NodeId, to: NodeId, frame: PeerFrame): void {
+    if (process.env["SIM_TRACE"]) console.log(JSON.stringify({ ms: Math.round(this.now * 10) / 10, from, to, k: frame.k, blocked: this.net.blocked.has(`${from}>${to}`), t: frame.k === "raft" ? frame.msgs.map((m) => m.type).join(",") : "" }));
     this.stats.frames++;
     const snap = frame.k !== 'raft';
     if (this.net.blocked.has(`${from}>${to}`) || this.rng.chance(this.net.dropRate)) {
