@@ -1,4 +1,5 @@
-// Deterministic simulation: many seeds of whole-cluster runs under faults; every failure names its seed and replay command.
+// Deterministic simulation of the real NodeHost: 1,300 seeds of whole-cluster runs under faults; every failure
+// names its seed and replay command.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { replayCommand, runSimulation, type SimOptions } from './sim.js';
@@ -11,41 +12,52 @@ interface Batch {
   overrides?: SimOptions['overrides'];
 }
 
-async function runBatch(b: Batch): Promise<{ runs: number; elections: number; committed: number; snapshots: number; reads: number }> {
-  const totals = { runs: 0, elections: 0, committed: 0, snapshots: 0, reads: 0 };
+type Totals = Record<'runs' | 'elections' | 'committed' | 'acknowledged' | 'snapshots' | 'reads' | 'leaseReads' | 'nonDisruption', number> & { faults: Record<string, number> };
+
+async function runBatch(b: Batch): Promise<Totals> {
+  const t: Totals = { runs: 0, elections: 0, committed: 0, acknowledged: 0, snapshots: 0, reads: 0, leaseReads: 0, nonDisruption: 0, faults: {} };
   for (let seed = b.seeds[0]; seed < b.seeds[1]; seed++) {
     const opts: SimOptions = { seed, nodes: b.nodes, steps: b.steps, ...(b.chaos === undefined ? {} : { chaos: b.chaos }), ...(b.overrides === undefined ? {} : { overrides: b.overrides }) };
     const s = await runSimulation(opts);
     if (!s.ok) assert.fail(`seed ${seed}: ${s.violation?.message ?? 'violation'}\nreplay: ${replayCommand(opts)}`);
-    totals.runs++;
-    totals.elections += s.elections;
-    totals.committed += s.committed;
-    totals.snapshots += s.snapshotsInstalled;
-    totals.reads += s.readsServed;
+    t.runs++;
+    t.elections += s.elections;
+    t.committed += s.committed;
+    t.acknowledged += s.acknowledged;
+    t.snapshots += s.snapshotsInstalled;
+    t.reads += s.readsServed;
+    t.leaseReads += s.leaseReadsServed;
+    if (s.nonDisruption === 'checked') t.nonDisruption++;
+    for (const [k, v] of Object.entries(s.faults)) t.faults[k] = (t.faults[k] ?? 0) + v;
   }
-  return totals;
+  return t;
 }
 
-function assertExercised(t: Awaited<ReturnType<typeof runBatch>>): void {
-  // A simulation that never elects, commits, snapshots or reads checks nothing.
+/** A simulation that never elects, commits, snapshots, reads or injects a fault checks nothing. */
+function assertExercised(t: Totals, opts: { nonDisruption: boolean }): void {
   assert.ok(t.elections > t.runs, `too few elections: ${t.elections} in ${t.runs} runs`);
   assert.ok(t.committed > 20 * t.runs, `too few commits: ${t.committed} in ${t.runs} runs`);
-  assert.ok(t.snapshots > 0, 'no snapshot was ever installed');
-  assert.ok(t.reads > 0, 'no read was ever served');
+  assert.ok(t.acknowledged > 20 * t.runs, `too few acknowledged writes: ${t.acknowledged} in ${t.runs} runs`);
+  assert.ok(t.snapshots > t.runs / 10, `too few snapshots installed: ${t.snapshots} in ${t.runs} runs`);
+  assert.ok(t.reads > t.runs && t.leaseReads > t.runs, `too few reads served: ${t.reads} (${t.leaseReads} lease) in ${t.runs} runs`);
+  if (opts.nonDisruption) assert.ok(t.nonDisruption > t.runs / 4, `non-disruption checked in only ${t.nonDisruption} of ${t.runs} runs`);
+  for (const f of ['crashes', 'powerLosses', 'restartsDuringSnapshot', 'oneWayPartitions', 'pauses', 'slowDisks', 'lostWrites', 'keptUnsyncedWrites', 'snapFramesDropped', 'snapFramesDuplicated', 'ticksDropped']) {
+    assert.ok((t.faults[f] ?? 0) > 0, `fault ${f} never happened in ${t.runs} runs`);
+  }
 }
 
 test('Figure 3 safety + liveness after healing: 3-node clusters, 500 seeds × 3000 steps', async () => {
-  assertExercised(await runBatch({ nodes: 3, seeds: [1, 501], steps: 3000 }));
+  assertExercised(await runBatch({ nodes: 3, seeds: [1, 501], steps: 3000 }), { nonDisruption: true });
 });
 
 test('Figure 3 safety + liveness after healing: 5-node clusters, 400 seeds × 3000 steps', async () => {
-  assertExercised(await runBatch({ nodes: 5, seeds: [1, 401], steps: 3000 }));
+  assertExercised(await runBatch({ nodes: 5, seeds: [1, 401], steps: 3000 }), { nonDisruption: true });
 });
 
 test('Figure 3 safety under triple fault rates, one entry per append, no pre-vote/check-quorum: 3 and 5 nodes, 200 seeds each × 2000 steps', async () => {
   const overrides = { maxMsgBytes: 1, preVote: false, checkQuorum: false };
-  assertExercised(await runBatch({ nodes: 3, seeds: [1001, 1201], steps: 2000, chaos: 3, overrides }));
-  assertExercised(await runBatch({ nodes: 5, seeds: [1001, 1201], steps: 2000, chaos: 3, overrides }));
+  assertExercised(await runBatch({ nodes: 3, seeds: [1001, 1201], steps: 2000, chaos: 3, overrides }), { nonDisruption: false });
+  assertExercised(await runBatch({ nodes: 5, seeds: [1001, 1201], steps: 2000, chaos: 3, overrides }), { nonDisruption: false });
 });
 
 test('a replayed seed reproduces the same run exactly', async () => {
