@@ -11,7 +11,7 @@ export interface Mutation {
   replace: string;
   /** The rule the mutation breaks (thesis / paper section where there is one). */
   rule: string;
-  /** Host mutants also run dist/test/cluster/ (the simulator drives the core, not the host). */
+  /** Host mutants also run dist/test/cluster/ when the unit tests and the simulation (which drives the host) pass. */
   host?: boolean;
 }
 
@@ -242,6 +242,38 @@ export const MUTATIONS: readonly Mutation[] = [
     find: 'this.applyQueue[n].index <= this.persistedTo)',
     replace: 'true)',
     rule: "a committed entry is applied only once this node's own log write of it completed",
+    host: true,
+  },
+  {
+    name: 'host-purge-before-checkpoint',
+    file: HOST,
+    find: '        if (this.checkpointing) {\n            this.purgeAfterCheckpoint = point;',
+    replace: '        this.purgeTo = point;\n        if (this.checkpointing) {\n            this.purgeAfterCheckpoint = point;',
+    rule: 'the log is purged only behind a durable checkpoint of the state (docs/storage.md)',
+    host: true,
+  },
+  {
+    name: 'host-install-without-drain',
+    file: HOST,
+    find: '                    await this.drainWrites();',
+    replace: '                    await Promise.resolve();',
+    rule: 'a snapshot is installed only once every earlier storage write of this node completed',
+    host: true,
+  },
+  {
+    name: 'host-lease-on-stale-ticks',
+    file: HOST,
+    find: "        if (mode === 'lease')\n            this.tickByClock();",
+    replace: "        if (mode === 'lease')\n            void 0;",
+    rule: '§6.4.1: a lease is judged on the elapsed clock, not on ticks a stalled event loop has not run yet',
+    host: true,
+  },
+  {
+    name: 'host-frames-on-stale-ticks',
+    file: HOST,
+    find: "                this.tickByClock();\n                for (const m of frame.msgs)",
+    replace: "                for (const m of frame.msgs)",
+    rule: '§4.2.3: the tick a follower hears its leader on is counted after the time a stall swallowed',
     host: true,
   },
   {

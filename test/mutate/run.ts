@@ -1,14 +1,14 @@
 // `npm run mutate` (issue #12 item 5): measures whether the tests would notice a broken rule. For each mutation
 // (mutations.ts) it copies dist/ to .tmp/mutants/<name>/dist, applies the one replacement there, runs the raft unit
-// tests and the simulation against the copy (host mutants also dist/test/cluster/), and records caught (a test
-// failed or timed out) or survived. One mutant at a time. A measurement: exit 0 with survivors, 1 if a mutation
+// tests and the simulation (which drives the real NodeHost) against the copy, one file at a time until one fails
+// (host mutants then also dist/test/cluster/), and records caught (a test failed or timed out) or survived. One mutant at a time. A measurement: exit 0 with survivors, 1 if a mutation
 // is stale (its `find` is missing or ambiguous) or the unmutated copy fails its tests.
 // Registers no tests and does nothing unless executed directly. Node 20's `node --test dist/test/` collects every
 // .js file under a directory named test and runs it as `node <file>` with NODE_TEST_CONTEXT set: this file is then
 // an empty test file that passes at once (like test/cluster/helpers.js), because main() also checks that variable.
 //   node dist/test/mutate/run.js [--list] [--only <name>[,<name>...]] [--timeout <seconds>]
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MUTATIONS, type Mutation } from './mutations.js';
@@ -106,6 +106,17 @@ function runSuites(dist: string, suites: string[], timeoutMs: number): Promise<S
   });
 }
 
+/** The test files of `suites` in the copy, relative to it: the unit tests first, then the simulation's. */
+function testFiles(dist: string, suites: string[]): string[] {
+  const out: string[] = [];
+  for (const suite of suites) {
+    const files = readdirSync(join(dist, suite)).filter((f) => f.endsWith('.test.js')).sort();
+    // The simulation's injected-bug test runs the core with its own breaks: it says nothing about a mutant.
+    for (const f of files) if (f !== 'injected-bug.test.js') out.push(join(suite, f));
+  }
+  return out;
+}
+
 async function runMutant(m: Mutation, timeoutMs: number): Promise<Result> {
   const start = performance.now();
   const seconds = (): number => (performance.now() - start) / 1000;
@@ -115,11 +126,15 @@ async function runMutant(m: Mutation, timeoutMs: number): Promise<Result> {
   try {
     const dist = join(dir, 'dist');
     const stages = m.host ? [CORE_SUITES, HOST_SUITES] : [CORE_SUITES];
+    // One test file at a time, fastest first, stopping at the first that fails: a caught mutant costs only
+    // the files up to the one that caught it (the whole simulation takes about 90 s).
     for (const suites of stages) {
-      const r = await runSuites(dist, suites, timeoutMs);
-      if (!r.passed) {
-        const what = r.timedOut ? `timed out after ${timeoutMs / 1000} s` : r.failures.slice(0, 3).join('; ') || 'test run failed';
-        return { m, outcome: 'caught', seconds: seconds(), detail: `${suites.join(' ')}: ${what}` };
+      for (const file of testFiles(dist, suites)) {
+        const r = await runSuites(dist, [file], timeoutMs);
+        if (!r.passed) {
+          const what = r.timedOut ? `timed out after ${timeoutMs / 1000} s` : r.failures.slice(0, 3).join('; ') || 'test run failed';
+          return { m, outcome: 'caught', seconds: seconds(), detail: `${file}: ${what}` };
+        }
       }
     }
     return { m, outcome: 'survived', seconds: seconds(), detail: `passed ${stages.flat().join(' ')}` };

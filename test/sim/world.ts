@@ -9,6 +9,9 @@ import type { Message } from '../../src/raft/index.js';
 import { decodeFrame, encodeFrame } from '../../src/transport/port.js';
 import { Prng } from './prng.js';
 
+/** SIM_TRACE=1: print every frame sent (replaying one seed). */
+const TRACE = process.env['SIM_TRACE'] === '1';
+
 interface SimEvent {
   at: number;
   seq: number;
@@ -203,7 +206,7 @@ export class World {
   }
 
   private send(from: NodeId, to: NodeId, frame: PeerFrame): void {
-    if (process.env["SIM_TRACE"]) console.log(JSON.stringify({ ms: Math.round(this.now * 10) / 10, from, to, k: frame.k, blocked: this.net.blocked.has(`${from}>${to}`), t: frame.k === "raft" ? frame.msgs.map((m) => m.type).join(",") : "" }));
+    if (TRACE) console.log(JSON.stringify({ ms: Math.round(this.now * 10) / 10, from, to, k: frame.k, blocked: this.net.blocked.has(`${from}>${to}`), msgs: frame.k === 'raft' ? frame.msgs.map((m) => m.type).join(',') : '' }));
     this.stats.frames++;
     const snap = frame.k !== 'raft';
     if (this.net.blocked.has(`${from}>${to}`) || this.rng.chance(this.net.dropRate)) {
