@@ -647,8 +647,9 @@ export class Cluster {
           const m = await h.control!.metrics();
           const histograms = Object.fromEntries(Object.entries(m.histograms).map(([k, v]) => [k, LatencyHistogram.decode(v).summary()]));
           return { id: h.id, role: h.role, term: h.term, counters: m.counters as unknown as Record<string, number>, histograms };
-        } catch {
-          return { id: h.id, role: h.role, term: h.term, counters: {}, histograms: {} };
+        } catch (err) {
+          // A node that did not answer (it is stopping, or died meanwhile) is reported as such, not as zeros.
+          return { id: h.id, role: h.role, term: h.term, counters: {}, histograms: {}, unavailable: err instanceof Error ? err.message : String(err) };
         }
       }),
     );
@@ -835,5 +836,6 @@ export interface ClusterMetrics {
   writeTotal: LatencySummaryMs;
   stageSumP50Ms: number;
   readIndexRound: LatencySummaryMs;
-  nodes: Array<{ id: NodeId; role: string; term: number; counters: Record<string, number>; histograms: Record<string, LatencySummaryMs> }>;
+  /** Per live node; `unavailable` (with empty counters and histograms) when the node did not answer. */
+  nodes: Array<{ id: NodeId; role: string; term: number; counters: Record<string, number>; histograms: Record<string, LatencySummaryMs>; unavailable?: string }>;
 }

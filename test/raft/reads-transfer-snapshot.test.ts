@@ -142,6 +142,30 @@ test('§7 receiving a snapshot beyond commit resets the log, sets commit, and ac
   assert.deepEqual([f.status().applied, f.status().firstIndex, f.status().lastIndex], [10, 11, 10]);
 });
 
+test('§7 a snapshot at or below the commit index (a late or duplicated one) is ignored: the log stays, the reply acks the commit', () => {
+  // The follower already compacted past the late snapshot's index: its log no longer holds that entry.
+  const voters = { voters: [1, 2, 3] };
+  const later = entries(2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2).slice(10);
+  const f = new Raft(config(2, [1, 2, 3]), empty({ hardState: { term: 2, vote: 0, commit: 12 }, snapshot: { index: 10, term: 2, membership: voters }, entries: later, applied: 12 }));
+  f.step({ type: 'snapshot', term: 2, from: 1, to: 2, snapshot: { index: 8, term: 2, membership: voters } });
+  const rd = f.ready();
+  assert.equal(rd.snapshot, undefined, 'nothing to install');
+  assert.deepEqual(rd.persistedMessages.map((m) => m.type === 'append-response' && [m.success, m.index]), [[true, 12]]);
+  f.advance(rd);
+  assert.deepEqual([f.status().commit, f.status().firstIndex, f.status().lastIndex, f.status().applied], [12, 11, 12, 12]);
+});
+
+test('§7 a snapshot whose last entry the follower holds keeps the entries after it (entries it acknowledged stay)', () => {
+  const f = new Raft(config(2, [1, 2, 3]), empty({ hardState: { term: 2, vote: 0, commit: 1 }, entries: entries(1, 1, 2, 2, 2), applied: 1 }));
+  f.step({ type: 'snapshot', term: 2, from: 1, to: 2, snapshot: { index: 3, term: 2, membership: { voters: [1, 2, 3] } } });
+  const rd = f.ready();
+  assert.equal(rd.snapshot, undefined, 'the log already holds the snapshot\'s last entry: no install');
+  assert.equal(rd.hardState?.commit, 3);
+  assert.deepEqual(rd.persistedMessages.map((m) => m.type === 'append-response' && [m.success, m.index]), [[true, 3]]);
+  f.advance(rd);
+  assert.equal(f.status().lastIndex, 5, 'entries 4 and 5 kept');
+});
+
 test('§7 a snapshot ack with a higher index than sent (the host sent a newer applied point) resumes replication', () => {
   const c = elected();
   c.isolate(3);
