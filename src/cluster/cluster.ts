@@ -249,7 +249,7 @@ export class Cluster {
     const size = (exact: boolean): number => {
       let bytes = 16;
       for (const op of ops) {
-        bytes += op.key.length + 8;
+        bytes += ('key' in op ? op.key.length : 0) + 8;
         if (op.t === 'put') bytes += valueBytes(op.value, exact);
         else if (op.t === 'cas') bytes += valueBytes(op.expected, exact) + valueBytes(op.value, exact);
       }

@@ -145,7 +145,7 @@ export function runOps(ops: Op[], kv: KvAccess, maxValueBytes: number): OpResult
       const existed = read(op.key) !== undefined;
       overlay.set(keyString(op.key), { key: op.key, value: null });
       results.push({ ok: true, existed });
-    } else {
+    } else if (op.t === 'cas') {
       const current = read(op.key);
       if (!valuesEqual(current, op.expected)) {
         // The command is rejected as a whole: nothing applies; the failing cas says what it found.
@@ -153,6 +153,8 @@ export function runOps(ops: Op[], kv: KvAccess, maxValueBytes: number): OpResult
       }
       overlay.set(keyString(op.key), { key: op.key, value: op.value });
       results.push({ ok: true });
+    } else {
+      return ops.map(() => ({ ok: false, error: 'INVALID_COMMAND' })); // not supported yet
     }
   }
   for (const { key, value } of overlay.values()) {

@@ -6,11 +6,34 @@ export type Key = Uint8Array;
 /** Values keep their type: a string written is a string read, bytes written are bytes read. */
 export type Value = string | Uint8Array;
 
+/**
+ * Ops of a command. Time-to-live: `ttlMs` counts from the entry's time (stamped by the leader when it proposed the
+ * entry, see entryTime), so every replica computes the same expiry; a key whose expiry has passed is absent for
+ * every op and every read. A put or cas without `ttlMs` clears the key's expiry unless `keepTtl` (Redis's SET
+ * semantics).
+ */
 export type Op =
-  | { t: 'put'; key: Key; value: Value }
+  | { t: 'put'; key: Key; value: Value; ttlMs?: number; keepTtl?: boolean }
   | { t: 'del'; key: Key }
   /** Compare-and-set: if the current value equals `expected` (null = absent), set `value` (null = delete). */
-  | { t: 'cas'; key: Key; expected: Value | null; value: Value | null };
+  | { t: 'cas'; key: Key; expected: Value | null; value: Value | null; ttlMs?: number; keepTtl?: boolean }
+  /** Set the expiry of an existing key (ok: false when absent). */
+  | { t: 'expire'; key: Key; ttlMs: number }
+  /** Remove the expiry of an existing key (ok: whether it had one). */
+  | { t: 'persist'; key: Key }
+  /** Add `by` (a safe integer) to the key's value, a decimal integer string (absent = "0"); result `value` is the new one. NOT_INTEGER otherwise. */
+  | { t: 'incr'; key: Key; by: number; ttlMs?: number }
+  /** Remove every key. */
+  | { t: 'clear' };
+
+/** A change the state machine made, for watchers: `revision` is the index of the entry that applied it. */
+export interface ChangeEvent {
+  type: 'put' | 'delete' | 'expire' | 'evict';
+  key: Key;
+  /** The new value (put only). */
+  value?: Value;
+  revision: number;
+}
 
 /**
  * One client request. `ops` apply atomically, all or nothing: a failed cas in `ops` leaves every key unchanged.
@@ -29,7 +52,9 @@ export interface OpResult {
   ok: boolean;
   existed?: boolean;
   current?: Value | null;
-  /** Set when the op was rejected before evaluation (the whole command then applies nothing): INVALID_KEY, INVALID_VALUE, VALUE_TOO_LARGE, INVALID_COMMAND. */
+  /** incr: the new value. */
+  value?: Value;
+  /** Set when the op was rejected (the whole command then applies nothing): INVALID_KEY, INVALID_VALUE, VALUE_TOO_LARGE, INVALID_COMMAND, NOT_INTEGER. */
   error?: string;
 }
 
@@ -51,3 +76,30 @@ export const LIMITS = {
   maxKeyBytes: 1024,
   defaultMaxValueBytes: 1024 * 1024,
 } as const;
+
+/**
+ * Entry time: the leader stamps the wall-clock time (ms since the epoch; all threads of the process share the
+ * clock) into the data of each Normal entry it proposes: the byte 0xC1 (never used by msgpack), then the time
+ * as a float64 little-endian, then the encoded Command[]. Unstamped data (older logs) carries no time.
+ */
+export const STAMP_MARK = 0xc1;
+export const STAMP_BYTES = 9;
+
+export function stampEntryData(data: Uint8Array, time: number): Uint8Array {
+  const out = new Uint8Array(STAMP_BYTES + data.byteLength);
+  out[0] = STAMP_MARK;
+  new DataView(out.buffer).setFloat64(1, time, true);
+  out.set(data, STAMP_BYTES);
+  return out;
+}
+
+/** The stamped time of an entry's data, or undefined for unstamped data. */
+export function entryTime(data: Uint8Array): number | undefined {
+  if (data.byteLength < STAMP_BYTES || data[0] !== STAMP_MARK) return undefined;
+  return new DataView(data.buffer, data.byteOffset, data.byteLength).getFloat64(1, true);
+}
+
+/** The encoded Command[] of an entry's data, without its stamp. */
+export function entryPayload(data: Uint8Array): Uint8Array {
+  return data.byteLength >= STAMP_BYTES && data[0] === STAMP_MARK ? data.subarray(STAMP_BYTES) : data;
+}
