@@ -14,6 +14,17 @@ export function decodeFrame(bytes: Uint8Array): PeerFrame {
   return unpackBytes<PeerFrame>(bytes);
 }
 
+/** Raft messages grouped per destination, in order: one frame per peer. */
+export function groupByPeer(msgs: Message[]): Map<NodeId, Message[]> {
+  const byPeer = new Map<NodeId, Message[]>();
+  for (const m of msgs) {
+    let list = byPeer.get(m.to);
+    if (!list) byPeer.set(m.to, (list = []));
+    list.push(m);
+  }
+  return byPeer;
+}
+
 export interface PortTransportStats {
   framesSent: number;
   framesDropped: number;
@@ -58,13 +69,7 @@ export class PortTransport implements Transport {
       this.sendFrame(m.to, { k: 'raft', msgs });
       return;
     }
-    const byPeer = new Map<NodeId, Message[]>();
-    for (const m of msgs) {
-      let list = byPeer.get(m.to);
-      if (!list) byPeer.set(m.to, (list = []));
-      list.push(m);
-    }
-    for (const [to, list] of byPeer) this.sendFrame(to, { k: 'raft', msgs: list });
+    for (const [to, list] of groupByPeer(msgs)) this.sendFrame(to, { k: 'raft', msgs: list });
   }
 
   sendFrame(to: NodeId, frame: PeerFrame): void {

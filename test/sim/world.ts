@@ -6,7 +6,7 @@ import type { NodeId } from '../../src/raft/index.js';
 import type { HostRuntime, TimerHandle } from '../../src/node/runtime.js';
 import type { LinkFaults, PeerFrame, Transport } from '../../src/transport/types.js';
 import type { Message } from '../../src/raft/index.js';
-import { decodeFrame, encodeFrame } from '../../src/transport/port.js';
+import { decodeFrame, encodeFrame, groupByPeer } from '../../src/transport/port.js';
 import { Prng } from './prng.js';
 
 /** SIM_TRACE=1: print every frame sent (replaying one seed). */
@@ -185,13 +185,7 @@ export class World {
     const world = this;
     return {
       sendRaft(msgs: Message[]): void {
-        const byPeer = new Map<NodeId, Message[]>();
-        for (const m of msgs) {
-          let l = byPeer.get(m.to);
-          if (!l) byPeer.set(m.to, (l = []));
-          l.push(m);
-        }
-        for (const [to, l] of byPeer) this.sendFrame(to, { k: 'raft', msgs: l });
+        for (const [to, l] of groupByPeer(msgs)) this.sendFrame(to, { k: 'raft', msgs: l });
       },
       sendFrame(to: NodeId, frame: PeerFrame): void {
         if (world.clock(id).incarnation !== incarnation) return;
