@@ -148,7 +148,7 @@ export interface KvAccess {
   /** Store `rec` (a new write revision); `old` is what get returned, for the store to update its indexes. */
   put(key: Key, rec: StoredRecord, old: StoredRecord | undefined): void;
   del(key: Key, old: StoredRecord): void;
-  /** Remove every record; `each` (when given) sees each one first. */
+  /** Remove every record; `each` (when given) sees each one first, in key byte order. */
   clear(each?: (key: Key, rec: StoredRecord) => void): void;
   /** Up to `limit` keys whose expiry is <= `time`, in (expiresAt, key bytes) order. The caller removes each one. */
   expired(time: number, limit: number): Key[];

@@ -85,7 +85,8 @@ class MemoryKv implements KvAccess {
   }
 
   clear(each?: (key: Key, rec: StoredRecord) => void): void {
-    if (each) for (const [ks, rec] of this.records) each(keyFromString(ks), rec);
+    // In key byte order, as the LMDB store walks its records: the same events on every replica.
+    if (each) for (const ks of [...this.records.keys()].sort()) each(keyFromString(ks), this.records.get(ks)!);
     this.records = new Map();
     this.heap.clear();
   }
