@@ -66,8 +66,26 @@ export class Dispatcher {
         return this.ok(this.s().appliedState());
       case 'initial':
         return this.ok(this.s().initialState());
+      default:
+        return this.runRead(task);
+    }
+  }
+
+  private runRead(task: Task): Outcome {
+    switch (task.op) {
       case 'get':
-        return this.ok(this.s().get(task.key));
+        return this.ok(this.s().get(task.key, task.now));
+      case 'ttl':
+        return this.ok(this.s().ttl(task.key, task.now));
+      case 'scan':
+        return this.ok(this.s().scan(task.range, task.opts));
+      case 'size':
+        return this.ok(this.s().size(task.now));
+      case 'stats':
+        return this.ok(this.s().stats());
+      case 'record-events':
+        this.s().recordEvents(task.on);
+        return this.ok(undefined);
       default:
         return this.runSnapshot(task);
     }

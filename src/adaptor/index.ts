@@ -3,10 +3,10 @@
 // runs in the node's one-thread piscina pool, or inline on the calling thread.
 import type { Entry, InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
 import type { StoreRole } from '../storage/memory.js';
-import type { CommandResult, Value } from '../storage/command.js';
+import type { CommandResult, Key, Value } from '../storage/command.js';
 import { packCopy, unpack } from '../storage/codec.js';
 import { StorageError, StorageErrorCode } from '../storage/errors.js';
-import type { AppliedState, LogState, SnapshotStream, StoreOptions, WriteBatch, WriteBatchResult } from '../storage/types.js';
+import type { AppliedState, LogState, ScanOptions, ScanRange, SnapshotStream, StoreOptions, StoreStats, WriteBatch, WriteBatchResult } from '../storage/types.js';
 import { validateKey, validateRange } from '../storage/validate.js';
 import { type Backend, InlineBackend, PoolBackend } from './backend.js';
 import { CACHE_DEFAULTS, LogCache } from './cache.js';
@@ -141,7 +141,17 @@ export interface NodeStorage {
   loadInitialState(): Promise<InitialState>;
   /** ONE transaction per Ready: truncate + append entries, hard state, apply, purge. Synced unless sync: false. */
   write(batch: WriteBatch): Promise<WriteBatchResult>;
-  get(key: Uint8Array): Promise<Value | undefined>;
+  /** The value, undefined when absent or expired at max(log clock, now ?? Date.now()). */
+  get(key: Uint8Array, now?: number): Promise<Value | undefined>;
+  /** Remaining ms of the key's time-to-live, -1 without expiry, undefined when absent. */
+  ttl(key: Uint8Array, now?: number): Promise<number | undefined>;
+  /** Live pairs in key byte order (SyncStore.scan: at most opts.limit, default 1000; `after` resumes). */
+  scan(range: ScanRange, opts?: ScanOptions): Promise<Array<[Key, Value]>>;
+  /** Live keys. */
+  size(now?: number): Promise<number>;
+  stats(): Promise<StoreStats>;
+  /** While on, write results carry the batch's ChangeEvents (WriteBatchResult.events). */
+  recordEvents(on: boolean): Promise<void>;
   /** The log restarts after `point` (a snapshot was installed by the state's writer). */
   resetLogTo(point: LogId, membership: Membership): Promise<void>;
   /**
@@ -183,9 +193,30 @@ class NodeStorageImpl implements NodeStorage {
     return res;
   }
 
-  async get(key: Uint8Array): Promise<Value | undefined> {
+  async get(key: Uint8Array, now?: number): Promise<Value | undefined> {
     validateKey(key);
-    return (await this.backend.call({ op: 'get', key })) as Value | undefined;
+    return (await this.backend.call(now === undefined ? { op: 'get', key } : { op: 'get', key, now })) as Value | undefined;
+  }
+
+  async ttl(key: Uint8Array, now?: number): Promise<number | undefined> {
+    validateKey(key);
+    return (await this.backend.call(now === undefined ? { op: 'ttl', key } : { op: 'ttl', key, now })) as number | undefined;
+  }
+
+  async scan(range: ScanRange, opts?: ScanOptions): Promise<Array<[Key, Value]>> {
+    return (await this.backend.call(opts === undefined ? { op: 'scan', range } : { op: 'scan', range, opts })) as Array<[Key, Value]>;
+  }
+
+  async size(now?: number): Promise<number> {
+    return (await this.backend.call(now === undefined ? { op: 'size' } : { op: 'size', now })) as number;
+  }
+
+  async stats(): Promise<StoreStats> {
+    return (await this.backend.call({ op: 'stats' })) as StoreStats;
+  }
+
+  async recordEvents(on: boolean): Promise<void> {
+    await this.backend.call({ op: 'record-events', on });
   }
 
   async resetLogTo(point: LogId, membership: Membership): Promise<void> {
@@ -235,6 +266,8 @@ export async function openNodeStorage(opts: NodeStorageOptions): Promise<NodeSto
   if (opts.chunkBytes !== undefined) params.chunkBytes = opts.chunkBytes;
   if (opts.maxSessions !== undefined) params.maxSessions = opts.maxSessions;
   if (opts.role !== undefined) params.role = opts.role;
+  if (opts.maxKeys !== undefined) params.maxKeys = opts.maxKeys;
+  if (opts.maxBytes !== undefined) params.maxBytes = opts.maxBytes;
   // Memory storage lives on the node's thread: `pool: 'piscina'` runs it inline.
   const backend = opts.pool === 'piscina' && opts.kind === 'lmdb' ? await PoolBackend.open(params) : InlineBackend.open(params);
   const cache = new LogCache(opts.cacheEntries ?? CACHE_DEFAULTS.entries, opts.cacheBytes ?? CACHE_DEFAULTS.bytes);

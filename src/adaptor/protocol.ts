@@ -2,7 +2,7 @@
 import type { Entry, LogId, Membership, SnapshotMeta } from '../raft/types.js';
 import type { StoreRole } from '../storage/memory.js';
 import type { StorageErrorData } from '../storage/errors.js';
-import type { StorageKind, WriteBatch } from '../storage/types.js';
+import type { ScanOptions, ScanRange, StorageKind, WriteBatch } from '../storage/types.js';
 
 /**
  * How entries cross the thread boundary. `pack`: one msgpackr buffer, transferred (zero-copy move);
@@ -20,6 +20,8 @@ export interface OpenParams {
   chunkBytes?: number;
   maxSessions?: number;
   role?: StoreRole;
+  maxKeys?: number;
+  maxBytes?: number;
 }
 
 export type Task =
@@ -30,7 +32,12 @@ export type Task =
   | { op: 'log-state' }
   | { op: 'applied-state' }
   | { op: 'initial' }
-  | { op: 'get'; key: Uint8Array }
+  | { op: 'get'; key: Uint8Array; now?: number }
+  | { op: 'ttl'; key: Uint8Array; now?: number }
+  | { op: 'scan'; range: ScanRange; opts?: ScanOptions }
+  | { op: 'size'; now?: number }
+  | { op: 'stats' }
+  | { op: 'record-events'; on: boolean }
   | { op: 'snap-open' }
   | { op: 'snap-next'; id: number }
   | { op: 'snap-close'; id: number }

@@ -11,6 +11,7 @@ import { assert } from '../raft/assert.js';
 import type { NodeStorage } from '../adaptor/index.js';
 import type { WriteBatch } from '../storage/types.js';
 import type { CommandResult, Value } from '../storage/command.js';
+import { stampEntryData } from '../storage/command.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
 import { mulberry32 } from '../util/random.js';
@@ -283,7 +284,8 @@ export class NodeHost {
 
   private propose(id: number, data: Uint8Array): void {
     const received = nowMs();
-    const r = this.core.propose([data]);
+    // The entry's time: every replica computes the same expiries from it (the log clock, docs/storage.md).
+    const r = this.core.propose([stampEntryData(data, this.runtime.wallNow())]);
     if (!r.ok) {
       this.counters.rejectedProposals++;
       const err = new ClusterError(ErrorCode.NOT_LEADER, `node ${this.id} is not the leader`, { leader: r.leader });

@@ -10,6 +10,8 @@ export type TimerHandle = unknown;
 export interface HostRuntime {
   /** Monotonic milliseconds (performance.now() in production; the simulated node's drifting clock in simulation). */
   now(): number;
+  /** Wall-clock milliseconds since the epoch: the leader stamps it into each entry it proposes (the log clock of TTLs). */
+  wallNow(): number;
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
   setInterval(fn: () => void, ms: number): TimerHandle;
@@ -20,6 +22,7 @@ export interface HostRuntime {
 
 export const realRuntime: HostRuntime = {
   now: () => performance.now(),
+  wallNow: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
   setInterval: (fn, ms) => setInterval(fn, ms),

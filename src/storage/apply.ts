@@ -1,10 +1,14 @@
 // The state machine's apply rules, shared by the LMDB and the in-memory store so both behave the same:
 // decode Command[] per Normal entry, apply each command's ops atomically (a failed cas → none apply),
-// exactly-once per (client, seq) with a bounded LRU of client sessions (thesis §6.3).
+// exactly-once per (client, seq) with a bounded LRU of client sessions (thesis §6.3); the log clock, key
+// expiry, the bounded purge of expired keys, and eviction of the least recently written keys (issue 13).
 import type { Entry } from '../raft/types.js';
 import { EntryType } from '../raft/types.js';
-import type { Command, CommandResult, Key, Op, OpResult, Value } from './command.js';
-import { keyString, type Session, unpack, valuesEqual } from './codec.js';
+import type { ChangeEvent, Command, CommandResult, Key, Op, OpResult, Value } from './command.js';
+import { entryPayload, entryTime } from './command.js';
+import { isExpired, keyString, type Session, type StoredRecord, unpack, valueBytes, valuesEqual } from './codec.js';
+import { StorageError, StorageErrorCode } from './errors.js';
+import type { ScanOptions, ScanRange } from './types.js';
 import { keyProblem, valueProblem } from './validate.js';
 
 export const SESSION_DEFAULTS = {
@@ -22,13 +26,6 @@ export const SESSION_DEFAULTS = {
  * coordinator may still retry is >= its floor >= F, so its result is found and it applies once.
  */
 export const SESSION_WINDOW = SESSION_DEFAULTS.maxResultsPerSession;
-
-/** What the apply rules need from a store: the active key/value data. */
-export interface KvAccess {
-  get(key: Key): Value | undefined;
-  put(key: Key, value: Value): void;
-  del(key: Key): void;
-}
 
 /**
  * Client sessions in LRU order (a Map iterates in insertion order: touching re-inserts at the end).
@@ -100,71 +97,277 @@ export class SessionTable {
   }
 }
 
+/** Cache rules (docs/storage.md, "The state machine"). */
+export const CACHE_LIMITS = {
+  /** Expired keys removed per applied entry at most: an entry's apply cost stays bounded; the rest stay absent by rule and go with the next entries. */
+  maxPurgePerEntry: 256,
+  /** scan() returns at most this many pairs when no limit is given (page on with `after`). */
+  scanLimit: 1000,
+} as const;
+
+/**
+ * The state machine's scalars, persisted with the applied index (same transaction) and, for the first two,
+ * sent in snapshots: every replica has the same values after the same entries.
+ */
+export interface MachineState {
+  /** The log clock: the latest entry time applied (ms since the epoch, whole ms); 0 before any stamped entry. */
+  clock: number;
+  /** Write revisions handed out: a record carries the one of its last write, so eviction order is the same everywhere. */
+  writeSeq: number;
+  /** Records held (expired ones not yet purged included) and their key + value bytes: what the bounds count. */
+  keys: number;
+  bytes: number;
+  /** Counted by this replica (not sent in snapshots). */
+  evictions: number;
+  expirations: number;
+}
+
+export function emptyMachine(): MachineState {
+  return { clock: 0, writeSeq: 0, keys: 0, bytes: 0, evictions: 0, expirations: 0 };
+}
+
+export interface CacheBounds {
+  maxKeys: number;
+  maxBytes: number;
+}
+
+/** maxKeys / maxBytes from the store options: positive safe integers, unbounded when absent. */
+export function cacheBounds(opts: { maxKeys?: number; maxBytes?: number }): CacheBounds {
+  const check = (name: string, v: number | undefined): number => {
+    if (v === undefined) return Infinity;
+    if (!Number.isSafeInteger(v) || v < 1) throw new StorageError(StorageErrorCode.IO, 'store', 'open', `${name} must be a positive integer, got ${String(v)}`);
+    return v;
+  };
+  return { maxKeys: check('maxKeys', opts.maxKeys), maxBytes: check('maxBytes', opts.maxBytes) };
+}
+
+/** What the apply rules need from a store: the active records, and the two indexes over them. */
+export interface KvAccess {
+  /** The record as stored, expired or not. */
+  get(key: Key): StoredRecord | undefined;
+  /** Store `rec` (a new write revision); `old` is what get returned, for the store to update its indexes. */
+  put(key: Key, rec: StoredRecord, old: StoredRecord | undefined): void;
+  del(key: Key, old: StoredRecord): void;
+  /** Remove every record; `each` (when given) sees each one first, in key byte order. */
+  clear(each?: (key: Key, rec: StoredRecord) => void): void;
+  /** Up to `limit` keys whose expiry is <= `time`, in (expiresAt, key bytes) order. The caller removes each one. */
+  expired(time: number, limit: number): Key[];
+  /** The least recently written key (lowest write revision, then key bytes), or undefined when empty. */
+  oldest(): Key | undefined;
+}
+
+export interface ApplyContext {
+  kv: KvAccess;
+  sessions: SessionTable;
+  machine: MachineState;
+  maxValueBytes: number;
+  bounds: CacheBounds;
+  /** The batch's change events while recording (recordEvents), else undefined: nothing is allocated per op. */
+  events: ChangeEvent[] | undefined;
+}
+
+function recordBytes(key: Key, rec: StoredRecord): number {
+  return key.byteLength + valueBytes(rec.value);
+}
+
 function isCommand(c: unknown): c is Command {
   if (typeof c !== 'object' || c === null) return false;
   const x = c as Record<string, unknown>;
   return Number.isSafeInteger(x.client) && Number.isSafeInteger(x.seq) && Number.isSafeInteger(x.floor) && Array.isArray(x.ops);
 }
 
+/** A time-to-live is a positive safe integer of ms; absent (undefined or null) is allowed where optional. */
+function ttlProblem(ttlMs: unknown, required: boolean): boolean {
+  if (ttlMs === undefined || ttlMs === null) return required;
+  return !Number.isSafeInteger(ttlMs) || (ttlMs as number) <= 0;
+}
+
+/** put/cas: `ttlMs` sets an expiry, `keepTtl` keeps the current one; both at once is contradictory. */
+function ttlOptionsProblem(o: Record<string, unknown>): boolean {
+  if (ttlProblem(o.ttlMs, false)) return true;
+  if (o.keepTtl !== undefined && o.keepTtl !== null && typeof o.keepTtl !== 'boolean') return true;
+  return o.keepTtl === true && o.ttlMs !== undefined && o.ttlMs !== null;
+}
+
 /** Shape and limits of one op; returns an error code or undefined. */
 function opProblem(op: unknown, maxValueBytes: number): string | undefined {
   if (typeof op !== 'object' || op === null) return 'INVALID_COMMAND';
   const o = op as Record<string, unknown>;
+  if (o.t === 'clear') return undefined;
   if (keyProblem(o.key)) return 'INVALID_KEY';
   const check = (v: unknown): string | undefined => valueProblem(v, maxValueBytes)?.code;
   switch (o.t) {
     case 'put':
-      return check(o.value);
+      return check(o.value) ?? (ttlOptionsProblem(o) ? 'INVALID_COMMAND' : undefined);
     case 'del':
+    case 'persist':
       return undefined;
     case 'cas':
-      return (o.expected === null ? undefined : check(o.expected)) ?? (o.value === null ? undefined : check(o.value));
+      return (o.expected === null ? undefined : check(o.expected)) ?? (o.value === null ? undefined : check(o.value)) ?? (ttlOptionsProblem(o) ? 'INVALID_COMMAND' : undefined);
+    case 'expire':
+      return ttlProblem(o.ttlMs, true) ? 'INVALID_COMMAND' : undefined;
+    case 'incr':
+      return !Number.isSafeInteger(o.by) || ttlProblem(o.ttlMs, false) ? 'INVALID_COMMAND' : undefined;
     default:
       return 'INVALID_COMMAND';
   }
 }
 
+type Live = { value: Value; expiresAt: number | undefined };
+
+/** A command's view: its own writes over the store's live records (expired records are absent). */
+class Overlay {
+  readonly writes = new Map<string, { key: Key; rec: Live | null }>();
+  cleared = false;
+
+  constructor(private readonly kv: KvAccess, private readonly clock: number) {}
+
+  read(key: Key): Live | undefined {
+    const o = this.writes.get(keyString(key));
+    if (o) return o.rec ?? undefined;
+    if (this.cleared) return undefined;
+    const r = this.kv.get(key);
+    return r && !isExpired(r.expiresAt, this.clock) ? r : undefined;
+  }
+
+  set(key: Key, rec: Live | null): void {
+    this.writes.set(keyString(key), { key, rec });
+  }
+
+  clear(): void {
+    this.writes.clear();
+    this.cleared = true;
+  }
+}
+
+/** Redis's integer strings: an optional minus, no leading zeros or spaces, and a safe integer. */
+function parseInteger(v: Value): number | undefined {
+  if (typeof v !== 'string' || !/^(0|-?[1-9][0-9]{0,15})$/.test(v)) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** A failed cas or incr rejects its whole command: `result` is the failing op's. */
+interface Rejection {
+  reject: OpResult;
+}
+
+/** Evaluate one op against the overlay; the clock gives new expiries. */
+function evalOp(op: Op, ov: Overlay, clock: number): OpResult | Rejection {
+  const expiry = (o: { ttlMs?: number; keepTtl?: boolean }, cur: Live | undefined): number | undefined =>
+    o.ttlMs !== undefined && o.ttlMs !== null ? clock + o.ttlMs : o.keepTtl ? cur?.expiresAt : undefined;
+  switch (op.t) {
+    case 'put':
+      ov.set(op.key, { value: op.value, expiresAt: expiry(op, ov.read(op.key)) });
+      return { ok: true };
+    case 'del': {
+      const existed = ov.read(op.key) !== undefined;
+      ov.set(op.key, null); // also drops a record that expired but was not purged yet
+      return { ok: true, existed };
+    }
+    case 'cas': {
+      const cur = ov.read(op.key);
+      if (!valuesEqual(cur?.value, op.expected)) return { reject: { ok: false, current: cur?.value ?? null } };
+      ov.set(op.key, op.value === null ? null : { value: op.value, expiresAt: expiry(op, cur) });
+      return { ok: true };
+    }
+    case 'expire': {
+      const cur = ov.read(op.key);
+      if (!cur) return { ok: false };
+      ov.set(op.key, { value: cur.value, expiresAt: clock + op.ttlMs });
+      return { ok: true };
+    }
+    case 'persist': {
+      const cur = ov.read(op.key);
+      if (!cur || cur.expiresAt === undefined) return { ok: false };
+      ov.set(op.key, { value: cur.value, expiresAt: undefined });
+      return { ok: true };
+    }
+    case 'incr':
+      return evalIncr(op, ov, clock);
+    case 'clear':
+      ov.clear();
+      return { ok: true };
+  }
+}
+
+/** Redis INCRBY: the expiry of an existing key is kept; `ttlMs` applies only to a key it creates. */
+function evalIncr(op: Extract<Op, { t: 'incr' }>, ov: Overlay, clock: number): OpResult | Rejection {
+  const cur = ov.read(op.key);
+  const n = cur ? parseInteger(cur.value) : 0;
+  const next = n === undefined ? undefined : n + op.by;
+  if (next === undefined || !Number.isSafeInteger(next)) return { reject: { ok: false, error: 'NOT_INTEGER' } };
+  const value = String(next);
+  const expiresAt = cur ? cur.expiresAt : op.ttlMs !== undefined && op.ttlMs !== null ? clock + op.ttlMs : undefined;
+  ov.set(op.key, { value, expiresAt });
+  return { ok: true, value };
+}
+
+/** Remove one record, counting it and telling watchers why. */
+function removeRecord(ctx: ApplyContext, key: Key, old: StoredRecord, why: 'delete' | 'expire' | 'evict', revision: number): void {
+  ctx.kv.del(key, old);
+  ctx.machine.keys--;
+  ctx.machine.bytes -= recordBytes(key, old);
+  if (why === 'expire') ctx.machine.expirations++;
+  else if (why === 'evict') ctx.machine.evictions++;
+  ctx.events?.push({ type: why, key, revision });
+}
+
+function writeRecord(ctx: ApplyContext, key: Key, rec: Live, revision: number): void {
+  const m = ctx.machine;
+  let old = ctx.kv.get(key);
+  if (old && isExpired(old.expiresAt, m.clock)) {
+    removeRecord(ctx, key, old, 'expire', revision); // it ended before this write: watchers see both
+    old = undefined;
+  }
+  const stored: StoredRecord = { value: rec.value, expiresAt: rec.expiresAt, rev: ++m.writeSeq };
+  ctx.kv.put(key, stored, old);
+  m.keys += old ? 0 : 1;
+  m.bytes += recordBytes(key, stored) - (old ? recordBytes(key, old) : 0);
+  ctx.events?.push({ type: 'put', key, value: rec.value, revision });
+}
+
+function deleteRecord(ctx: ApplyContext, key: Key, revision: number): void {
+  const old = ctx.kv.get(key);
+  if (old) removeRecord(ctx, key, old, isExpired(old.expiresAt, ctx.machine.clock) ? 'expire' : 'delete', revision);
+}
+
+/** clear: one `delete` event per live key while recording; records already expired go silently. */
+function clearRecords(ctx: ApplyContext, revision: number): void {
+  const { events, machine } = ctx;
+  ctx.kv.clear(events ? (key, rec) => {
+    if (!isExpired(rec.expiresAt, machine.clock)) events.push({ type: 'delete', key, revision });
+  } : undefined);
+  machine.keys = 0;
+  machine.bytes = 0;
+}
+
 /** Run a command's ops all or nothing: evaluate against an overlay, write the overlay only if every op succeeded. */
-export function runOps(ops: Op[], kv: KvAccess, maxValueBytes: number): OpResult[] {
+export function runOps(ops: Op[], ctx: ApplyContext, revision: number): OpResult[] {
   for (const op of ops) {
-    const error = opProblem(op, maxValueBytes);
+    const error = opProblem(op, ctx.maxValueBytes);
     if (error) return ops.map(() => ({ ok: false, error }));
   }
-  const overlay = new Map<string, { key: Key; value: Value | null }>();
-  const read = (key: Key): Value | undefined => {
-    const o = overlay.get(keyString(key));
-    return o ? (o.value ?? undefined) : kv.get(key);
-  };
+  const ov = new Overlay(ctx.kv, ctx.machine.clock);
   const results: OpResult[] = [];
   for (let i = 0; i < ops.length; i++) {
-    const op = ops[i]!;
-    if (op.t === 'put') {
-      overlay.set(keyString(op.key), { key: op.key, value: op.value });
-      results.push({ ok: true });
-    } else if (op.t === 'del') {
-      const existed = read(op.key) !== undefined;
-      overlay.set(keyString(op.key), { key: op.key, value: null });
-      results.push({ ok: true, existed });
-    } else if (op.t === 'cas') {
-      const current = read(op.key);
-      if (!valuesEqual(current, op.expected)) {
-        // The command is rejected as a whole: nothing applies; the failing cas says what it found.
-        return ops.map((_, j) => (j === i ? { ok: false, current: current ?? null } : { ok: false }));
-      }
-      overlay.set(keyString(op.key), { key: op.key, value: op.value });
-      results.push({ ok: true });
-    } else {
-      return ops.map(() => ({ ok: false, error: 'INVALID_COMMAND' })); // not supported yet
+    const r = evalOp(ops[i]!, ov, ctx.machine.clock);
+    if ('reject' in r) {
+      // The command is rejected as a whole: nothing applies; the failing op says why.
+      return ops.map((_, j) => (j === i ? r.reject : { ok: false }));
     }
+    results.push(r);
   }
-  for (const { key, value } of overlay.values()) {
-    if (value === null) kv.del(key);
-    else kv.put(key, value);
+  if (ov.cleared) clearRecords(ctx, revision);
+  for (const { key, rec } of ov.writes.values()) {
+    if (rec === null) deleteRecord(ctx, key, revision);
+    else writeRecord(ctx, key, rec, revision);
   }
   return results;
 }
 
-export function applyCommand(cmd: Command, kv: KvAccess, sessions: SessionTable, maxValueBytes: number): CommandResult {
+export function applyCommand(cmd: Command, ctx: ApplyContext, revision: number): CommandResult {
+  const sessions = ctx.sessions;
   const s = sessions.get(cmd.client);
   if (s) {
     const remembered = s.results.get(cmd.seq);
@@ -178,22 +381,121 @@ export function applyCommand(cmd: Command, kv: KvAccess, sessions: SessionTable,
       return { client: cmd.client, seq: cmd.seq, results: [], duplicate: true, error: 'SESSION_STALE' };
     }
   }
-  const results = runOps(cmd.ops, kv, maxValueBytes);
+  const results = runOps(cmd.ops, ctx, revision);
   sessions.remember(cmd.client, cmd.seq, cmd.floor, results);
   return { client: cmd.client, seq: cmd.seq, results, duplicate: false };
 }
 
-/** Apply one entry: [] for a Noop; one result per command for a Normal entry. Never throws on bad data (deterministic rejection). */
-export function applyEntry(e: Entry, kv: KvAccess, sessions: SessionTable, maxValueBytes: number): CommandResult[] {
-  if (e.type !== EntryType.Normal || e.data.byteLength === 0) return [];
+/** The log clock only moves forward: a leader whose wall clock is behind an earlier one's cannot move it back. */
+function advanceClock(m: MachineState, data: Uint8Array): void {
+  const t = entryTime(data);
+  if (t !== undefined && t > m.clock) m.clock = Math.floor(t);
+}
+
+/** Remove keys expired at the clock, at most maxPurgePerEntry: the rest are absent by rule and go with the next entries. */
+function purgeExpired(ctx: ApplyContext, revision: number): void {
+  for (const key of ctx.kv.expired(ctx.machine.clock, CACHE_LIMITS.maxPurgePerEntry)) {
+    const old = ctx.kv.get(key);
+    if (old) removeRecord(ctx, key, old, 'expire', revision);
+  }
+}
+
+/** Evict least recently written keys until within the bounds (an expired one found on the way counts as expired). */
+function evictToBounds(ctx: ApplyContext, revision: number): void {
+  const m = ctx.machine;
+  while (m.keys > ctx.bounds.maxKeys || m.bytes > ctx.bounds.maxBytes) {
+    const key = ctx.kv.oldest();
+    const old = key && ctx.kv.get(key);
+    if (!key || !old) throw new Error(`eviction found no record with ${m.keys} keys counted`); // the counts are wrong: stop loudly
+    removeRecord(ctx, key, old, isExpired(old.expiresAt, m.clock) ? 'expire' : 'evict', revision);
+  }
+}
+
+/**
+ * Apply one entry: move the log clock to its time, purge keys expired at it, run its commands (a Normal entry:
+ * one result per command; a Noop: []), then evict to the bounds. Never throws on bad data (deterministic rejection).
+ */
+export function applyEntry(e: Entry, ctx: ApplyContext): CommandResult[] {
+  advanceClock(ctx.machine, e.data);
+  purgeExpired(ctx, e.index);
+  const results = e.type === EntryType.Normal && e.data.byteLength > 0 ? applyCommands(e, ctx) : [];
+  evictToBounds(ctx, e.index);
+  return results;
+}
+
+function applyCommands(e: Entry, ctx: ApplyContext): CommandResult[] {
   let cmds: unknown;
   try {
-    cmds = unpack(e.data);
+    cmds = unpack(entryPayload(e.data));
   } catch {
     cmds = undefined;
   }
   if (!Array.isArray(cmds) || !cmds.every(isCommand)) {
     return [{ client: 0, seq: 0, results: [], duplicate: false, error: 'INVALID_COMMAND' }];
   }
-  return cmds.map((c) => applyCommand(c, kv, sessions, maxValueBytes));
+  return cmds.map((c) => applyCommand(c, ctx, e.index));
+}
+
+// ── reads ──
+
+/** A read's time: never before the log clock, so a follower whose clock lags never returns what expired on the leader. */
+export function readTime(clock: number, now: number | undefined): number {
+  return Math.max(clock, now ?? Date.now());
+}
+
+/** ttl(): the remaining ms, -1 for a key without expiry, undefined when absent (or expired). */
+export function remainingTtl(expiresAt: number | undefined, time: number): number {
+  return expiresAt === undefined ? -1 : expiresAt - time;
+}
+
+/** A scan as byte bounds: keys k with lo <= k < hi (either open), past `after`, at most `limit`. */
+export interface ScanBounds {
+  lo: Buffer | undefined;
+  hi: Buffer | undefined;
+  after: Buffer | undefined;
+  reverse: boolean;
+  limit: number;
+}
+
+const asBuf = (k: Uint8Array): Buffer => Buffer.from(k.buffer, k.byteOffset, k.byteLength);
+
+/** The first key after every key starting with `prefix` (undefined: none, the prefix is all 0xff). */
+function prefixEnd(prefix: Uint8Array): Buffer | undefined {
+  const b = Buffer.from(prefix);
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i]! < 0xff) {
+      b[i]!++;
+      return b.subarray(0, i + 1);
+    }
+  }
+  return undefined;
+}
+
+function badScan(message: string): StorageError {
+  return new StorageError(StorageErrorCode.INVALID_RANGE, 'state-machine', 'read', message);
+}
+
+export function scanBounds(range: ScanRange, opts: ScanOptions = {}): ScanBounds {
+  const limit = opts.limit ?? CACHE_LIMITS.scanLimit;
+  if (!Number.isSafeInteger(limit) || limit < 0) throw badScan(`scan limit must be a non-negative integer, got ${String(limit)}`);
+  const bytes = (k: unknown, what: string): Buffer | undefined => {
+    if (k === undefined) return undefined;
+    if (!(k instanceof Uint8Array)) throw badScan(`scan ${what} must be a Uint8Array`);
+    return asBuf(k);
+  };
+  const after = bytes(opts.after, 'after');
+  if ('prefix' in range) {
+    const prefix = bytes(range.prefix, 'prefix');
+    return { lo: prefix, hi: prefix && prefixEnd(prefix), after, reverse: opts.reverse === true, limit };
+  }
+  return { lo: bytes(range.start, 'start'), hi: bytes(range.end, 'end'), after, reverse: opts.reverse === true, limit };
+}
+
+/** Whether `key` is inside the bounds (ignoring the limit). */
+export function inScan(b: ScanBounds, key: Uint8Array): boolean {
+  const k = asBuf(key);
+  if (b.lo && Buffer.compare(k, b.lo) < 0) return false;
+  if (b.hi && Buffer.compare(k, b.hi) >= 0) return false;
+  if (b.after && Buffer.compare(k, b.after) * (b.reverse ? -1 : 1) <= 0) return false;
+  return true;
 }

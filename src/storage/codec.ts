@@ -38,38 +38,91 @@ export function decodeLogRecord(index: number, rec: Uint8Array): Entry {
   return { index, term, type, data };
 }
 
-// ── values keep their type: one tag byte, then the UTF-8 string or the raw bytes ──
+// ── stored records: one tag byte, then the expiry and write revision when present, then the value ──
+// Tag bits: 1 = bytes (else a UTF-8 string), 2 = a float64 expiresAt follows, 4 = a float64 write revision
+// follows. Tags 0 and 1 (a bare string or bytes) are what stores wrote before expiries: they still decode.
 
-const TAG_STRING = 0;
 const TAG_BYTES = 1;
+const TAG_EXPIRY = 2;
+const TAG_REV = 4;
 
-export function encodeValue(v: Value): Buffer {
-  if (typeof v === 'string') {
-    const len = Buffer.byteLength(v, 'utf8');
-    const b = Buffer.allocUnsafe(len + 1);
-    b[0] = TAG_STRING;
-    b.write(v, 1, 'utf8');
-    return b;
+/** A key's record: its value, its expiry on the log clock (ms since the epoch; undefined: none), its write revision (eviction order). */
+export interface StoredRecord {
+  value: Value;
+  expiresAt: number | undefined;
+  rev: number;
+}
+
+/** What a record holds besides the value, read without decoding the value. */
+export interface RecordHeader {
+  expiresAt: number | undefined;
+  rev: number;
+  /** Where the value's bytes start. */
+  offset: number;
+  bytes: boolean;
+}
+
+export function recordHeader(b: Uint8Array): RecordHeader {
+  const tag = b[0];
+  if (tag === undefined || tag > 7) throw new Error(`unknown value tag ${String(tag)}`);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let offset = 1;
+  let expiresAt: number | undefined;
+  let rev = 0;
+  if (tag & TAG_EXPIRY) {
+    expiresAt = view.getFloat64(offset);
+    offset += 8;
   }
-  const b = Buffer.allocUnsafe(v.byteLength + 1);
-  b[0] = TAG_BYTES;
-  b.set(v, 1);
+  if (tag & TAG_REV) {
+    rev = view.getFloat64(offset);
+    offset += 8;
+  }
+  return { expiresAt, rev, offset, bytes: (tag & TAG_BYTES) !== 0 };
+}
+
+export function encodeRecord(r: StoredRecord): Buffer {
+  const isString = typeof r.value === 'string';
+  const len = isString ? Buffer.byteLength(r.value as string, 'utf8') : (r.value as Uint8Array).byteLength;
+  const head = 1 + (r.expiresAt === undefined ? 0 : 8) + 8;
+  const b = Buffer.allocUnsafe(head + len);
+  b[0] = (isString ? 0 : TAG_BYTES) | (r.expiresAt === undefined ? 0 : TAG_EXPIRY) | TAG_REV;
+  let offset = 1;
+  if (r.expiresAt !== undefined) offset = b.writeDoubleBE(r.expiresAt, offset);
+  offset = b.writeDoubleBE(r.rev, offset);
+  if (isString) b.write(r.value as string, offset, 'utf8');
+  else b.set(r.value as Uint8Array, offset);
   return b;
 }
 
-/** Decode a stored value; bytes come back as a view of `b` (no copy). */
-export function decodeValue(b: Uint8Array): Value {
-  const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  if (buf[0] === TAG_STRING) return buf.toString('utf8', 1);
-  if (buf[0] === TAG_BYTES) return buf.subarray(1);
-  throw new Error(`unknown value tag ${String(buf[0])}`);
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** decodeValue for a buffer lmdb-js reuses (getBinaryFast): the result never aliases it. */
-export function decodeValueCopy(b: Buffer): Value {
-  if (b[0] === TAG_STRING) return b.toString('utf8', 1);
-  if (b[0] === TAG_BYTES) return Buffer.from(b.subarray(1));
-  throw new Error(`unknown value tag ${String(b[0])}`);
+/** Decode a stored record; bytes come back as a view of `b` (no copy). */
+export function decodeRecord(b: Uint8Array): StoredRecord {
+  const h = recordHeader(b);
+  const buf = asBuffer(b);
+  return { value: h.bytes ? buf.subarray(h.offset) : buf.toString('utf8', h.offset), expiresAt: h.expiresAt, rev: h.rev };
+}
+
+/** The value of a stored record; bytes come back as a view of `b` (no copy). */
+export function decodeValue(b: Uint8Array): Value {
+  return decodeRecord(b).value;
+}
+
+/** The value of a record in a buffer lmdb-js reuses (getBinaryFast): the result never aliases it. */
+export function decodeValueCopy(b: Buffer, h: RecordHeader = recordHeader(b)): Value {
+  return h.bytes ? Buffer.from(b.subarray(h.offset)) : b.toString('utf8', h.offset);
+}
+
+/** The bytes a value counts for in `maxBytes` (its UTF-8 or raw length). */
+export function valueBytes(v: Value): number {
+  return typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.byteLength;
+}
+
+/** A key / record's expiry has passed at `time`. */
+export function isExpired(expiresAt: number | undefined, time: number): boolean {
+  return expiresAt !== undefined && expiresAt <= time;
 }
 
 export function valuesEqual(a: Value | undefined | null, b: Value | undefined | null): boolean {

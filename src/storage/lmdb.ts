@@ -11,19 +11,23 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, promises as fsPr
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import type { Entry, HardState, InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
-import type { CommandResult, Key, Value } from './command.js';
+import type { ChangeEvent, CommandResult, Key, Value } from './command.js';
 import { LIMITS } from './command.js';
-import { applyEntry, type KvAccess, SessionTable } from './apply.js';
 import {
-  decodeHardState, decodeLogId, decodeLogRecord, decodeMembership, decodeSession, decodeValue, decodeValueCopy, encodeHardState,
-  encodeLogId, encodeLogRecord, encodeMembership, encodeSession, encodeValue, logKey, logKeyIndex, pack, unpack,
+  type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, type KvAccess, type MachineState, readTime,
+  remainingTtl, type ScanBounds, scanBounds, SessionTable,
+} from './apply.js';
+import {
+  decodeHardState, decodeLogId, decodeLogRecord, decodeMembership, decodeRecord, decodeSession, decodeValueCopy, encodeHardState,
+  encodeLogId, encodeLogRecord, encodeMembership, encodeRecord, encodeSession, isExpired, logKey, logKeyIndex, pack, recordHeader,
+  type StoredRecord, unpack,
 } from './codec.js';
 import { StorageError, StorageErrorCode, type StorageSubject, type StorageVerb } from './errors.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import { checkApplyOrder, checkHardState, checkPurge, type StoreRole, type StoreTuning } from './memory.js';
 import { DEFAULT_CHUNK_BYTES, SnapshotAssembler, snapshotChunks } from './snapshot-format.js';
 import type { SnapshotSink, SnapshotSource, SyncStore } from './store.js';
-import type { AppliedState, LogState, StoreOptions, WriteBatch, WriteBatchResult } from './types.js';
+import type { AppliedState, LogState, ScanOptions, ScanRange, StoreOptions, StoreStats, WriteBatch, WriteBatchResult } from './types.js';
 import { validateAppend, validateKey, validateRange } from './validate.js';
 
 /** The on-disk format this code reads and writes; any other → FORMAT_VERSION. 2: the state machine has an environment of its own. */
@@ -51,6 +55,8 @@ export const STATE_META = {
   active: 'active',
   /** The voters of the last installed snapshot. */
   membership: 'membership',
+  /** [clock, writeSeq, keys, bytes, evictions, expirations]: MachineState, with the applied index it goes with. */
+  machine: 'machine',
 } as const;
 
 type Slot = 0 | 1;
@@ -60,6 +66,10 @@ export interface StateHandles {
   meta: Database<Buffer, string>;
   kv: [Database<Buffer, Buffer>, Database<Buffer, Buffer>];
   sessions: [Database<Buffer, number>, Database<Buffer, number>];
+  /** Per slot, the expiry index: orderedKey(expiresAt, key) → empty. */
+  exp: [Database<Buffer, Buffer>, Database<Buffer, Buffer>];
+  /** Per slot, the write order (eviction) index: orderedKey(rev, key) → empty. */
+  lru: [Database<Buffer, Buffer>, Database<Buffer, Buffer>];
   /** A counter shared by every thread of the process that opened this env: bumped after each commit. */
   commitSeq: Int32Array;
 }
@@ -98,7 +108,7 @@ function openLogEnv(dir: string, sync: boolean): Pick<LmdbHandles, 'env' | 'meta
  * crash, not across a machine crash, hence the checkpoints). Every opener in the process uses the same flags.
  */
 function openStateEnv(dir: string): StateHandles {
-  const env = open({ path: join(dir, STATE_FILE), maxDbs: 8, noSync: true, overlappingSync: false, compression: false, encoding: 'binary' });
+  const env = open({ path: join(dir, STATE_FILE), maxDbs: 16, noSync: true, overlappingSync: false, compression: false, encoding: 'binary' });
   const s: StateHandles = {
     env,
     meta: env.openDB<Buffer, string>({ name: 'meta', ...binary }),
@@ -109,6 +119,14 @@ function openStateEnv(dir: string): StateHandles {
     sessions: [
       env.openDB<Buffer, number>({ name: 'sessions0', ...binary }),
       env.openDB<Buffer, number>({ name: 'sessions1', ...binary }),
+    ],
+    exp: [
+      env.openDB<Buffer, Buffer>({ name: 'exp0', keyEncoding: 'binary', ...binary }),
+      env.openDB<Buffer, Buffer>({ name: 'exp1', keyEncoding: 'binary', ...binary }),
+    ],
+    lru: [
+      env.openDB<Buffer, Buffer>({ name: 'lru0', keyEncoding: 'binary', ...binary }),
+      env.openDB<Buffer, Buffer>({ name: 'lru1', keyEncoding: 'binary', ...binary }),
     ],
     commitSeq: new Int32Array(1),
   };
@@ -172,6 +190,132 @@ function stateMetaGet(s: StateHandles, key: string, transaction?: Transaction): 
 export function readActive(s: StateHandles, transaction?: Transaction): Slot {
   const b = stateMetaGet(s, STATE_META.active, transaction);
   return b === undefined ? 0 : (unpack<number>(b) === 1 ? 1 : 0);
+}
+
+type MachineRecord = [clock: number, writeSeq: number, keys: number, bytes: number, evictions: number, expirations: number];
+
+/** The machine's scalars, or undefined in a state written before they existed. */
+function readMachine(s: StateHandles, transaction?: Transaction): MachineState | undefined {
+  const b = stateMetaGet(s, STATE_META.machine, transaction);
+  if (b === undefined) return undefined;
+  const [clock, writeSeq, keys, bytes, evictions, expirations] = unpack<MachineRecord>(b);
+  return { clock, writeSeq, keys, bytes, evictions, expirations };
+}
+
+function encodeMachine(m: MachineState): Buffer {
+  const rec: MachineRecord = [m.clock, m.writeSeq, m.keys, m.bytes, m.evictions, m.expirations];
+  return pack(rec);
+}
+
+/**
+ * Index keys: a non-negative number as a float64 big-endian (for non-negative doubles byte order is numeric
+ * order), then the key bytes: the expiry index orders by (expiresAt, key), the write order index by (rev, key).
+ */
+function orderedKey(n: number, key: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafe(8 + key.byteLength);
+  b.writeDoubleBE(n, 0);
+  b.set(key, 8);
+  return b;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The records of one slot and their two indexes, kept exact inside the apply transaction. */
+class LmdbKv implements KvAccess {
+  constructor(private readonly s: StateHandles, private readonly slot: Slot) {}
+
+  get(key: Key): StoredRecord | undefined {
+    const b = this.s.kv[this.slot].getBinary(key as Buffer);
+    return b === undefined ? undefined : decodeRecord(b);
+  }
+
+  put(key: Key, rec: StoredRecord, old: StoredRecord | undefined): void {
+    if (old) this.unindex(key, old);
+    this.s.kv[this.slot].put(key as Buffer, encodeRecord(rec));
+    this.index(key, rec);
+  }
+
+  del(key: Key, old: StoredRecord): void {
+    this.s.kv[this.slot].remove(key as Buffer);
+    this.unindex(key, old);
+  }
+
+  index(key: Uint8Array, h: { expiresAt: number | undefined; rev: number }): void {
+    this.s.lru[this.slot].put(orderedKey(h.rev, key), EMPTY);
+    if (h.expiresAt !== undefined) this.s.exp[this.slot].put(orderedKey(h.expiresAt, key), EMPTY);
+  }
+
+  private unindex(key: Key, old: StoredRecord): void {
+    this.s.lru[this.slot].remove(orderedKey(old.rev, key));
+    if (old.expiresAt !== undefined) this.s.exp[this.slot].remove(orderedKey(old.expiresAt, key));
+  }
+
+  clear(each?: (key: Key, rec: StoredRecord) => void): void {
+    if (each) for (const { key, value } of this.s.kv[this.slot].getRange({})) each(key, decodeRecord(value));
+    clearSlotData(this.s, this.slot);
+  }
+
+  expired(time: number, limit: number): Key[] {
+    const out: Key[] = [];
+    for (const { key } of this.s.exp[this.slot].getRange({})) {
+      if (out.length >= limit || key.readDoubleBE(0) > time) break;
+      out.push(key.subarray(8));
+    }
+    return out;
+  }
+
+  oldest(): Key | undefined {
+    for (const { key } of this.s.lru[this.slot].getRange({ limit: 1 })) return key.subarray(8);
+    return undefined;
+  }
+}
+
+/** Empty a slot's records and indexes (inside a state transaction, or as transactions of their own outside one). */
+function clearSlotData(s: StateHandles, slot: Slot): void {
+  s.kv[slot].clearSync();
+  s.exp[slot].clearSync();
+  s.lru[slot].clearSync();
+}
+
+// ── reads shared by the store and the main thread's reader ──
+
+function slotTtl(s: StateHandles, slot: Slot, key: Key, time: number): number | undefined {
+  const b = s.kv[slot].getBinary(key as Buffer);
+  if (b === undefined) return undefined;
+  const h = recordHeader(b);
+  return isExpired(h.expiresAt, time) ? undefined : remainingTtl(h.expiresAt, time);
+}
+
+/** Live pairs in the bounds: lmdb-js's range, with the bounds it cannot express (reverse lower bound, after) checked here. */
+function slotScan(s: StateHandles, slot: Slot, b: ScanBounds, time: number): Array<[Key, Value]> {
+  const out: Array<[Key, Value]> = [];
+  if (b.limit === 0) return out;
+  const later = (x: Buffer | undefined, y: Buffer | undefined): Buffer | undefined => (x && y ? (Buffer.compare(x, y) > 0 ? x : y) : (x ?? y));
+  const earlier = (x: Buffer | undefined, y: Buffer | undefined): Buffer | undefined => (x && y ? (Buffer.compare(x, y) < 0 ? x : y) : (x ?? y));
+  // lmdb-js: forward, start inclusive and end exclusive; reverse, from `start` (inclusive) down.
+  const start = b.reverse ? earlier(b.hi, b.after) : later(b.lo, b.after);
+  const range: { start?: Buffer; end?: Buffer; reverse?: boolean } = b.reverse ? { reverse: true } : {};
+  if (start) range.start = start;
+  if (!b.reverse && b.hi) range.end = b.hi;
+  for (const { key, value } of s.kv[slot].getRange(range)) {
+    if (b.reverse && b.lo && Buffer.compare(key, b.lo) < 0) break;
+    if (!inScan(b, key)) continue;
+    const h = recordHeader(value);
+    if (isExpired(h.expiresAt, time)) continue;
+    out.push([key, decodeValueCopy(value, h)]);
+    if (out.length >= b.limit) break;
+  }
+  return out;
+}
+
+/** Live keys: the records held, less those expired at `time` (the expiry index's first entries). */
+function slotSize(s: StateHandles, slot: Slot, keys: number, time: number): number {
+  let expired = 0;
+  for (const { key } of s.exp[slot].getRange({})) {
+    if (key.readDoubleBE(0) > time) break;
+    expired++;
+  }
+  return keys - expired;
 }
 
 /**
@@ -271,6 +415,10 @@ export class LmdbStore implements SyncStore {
   private readonly role: StoreRole;
   /** The voters (of the last installed snapshot, else those the store was created for), read at reload. */
   private membership: Membership;
+  /** The machine's scalars as of the applied index (reloaded with it after a failed transaction). */
+  private machine: MachineState = emptyMachine();
+  private readonly bounds: CacheBounds;
+  private recording = false;
 
   private constructor(
     private readonly h: LmdbHandles,
@@ -285,9 +433,33 @@ export class LmdbStore implements SyncStore {
     this.rebuiltAtOpen = rebuilt;
     this.role = opts.role ?? 'all';
     this.membership = opts.membership;
+    this.bounds = cacheBounds(opts);
     this.reload();
     // The state's writer recovers: a 'log' store is opened after it (NodeHost opens the state first).
-    if (this.role !== 'log') this.repairInterruptedInstall();
+    if (this.role !== 'log') {
+      this.repairInterruptedInstall();
+      if (!readMachine(this.h.sm)) this.indexOlderState();
+    }
+  }
+
+  /**
+   * A state written before expiries and bounds has records of tags 0/1 and no indexes: index them (write
+   * revision 0: they are the least recently written) and count them, once, in one state transaction.
+   */
+  private indexOlderState(): void {
+    const s = this.h.sm;
+    const m = emptyMachine();
+    this.stateTxn('state-machine', 'open', () => {
+      const kv = new LmdbKv(s, this.active);
+      for (const { key, value } of s.kv[this.active].getRange({})) {
+        const h = recordHeader(value);
+        kv.index(key, h);
+        m.keys++;
+        m.bytes += key.byteLength + value.byteLength - h.offset;
+      }
+      s.meta.put(STATE_META.machine, encodeMachine(m));
+    });
+    this.machine = m;
   }
 
   private writes(env: 'log' | 'state', what: string): void {
@@ -331,6 +503,7 @@ export class LmdbStore implements SyncStore {
     this.checkpointed = c ? decodeLogId(c) : undefined;
     const a = h.sm.meta.getBinary(STATE_META.applied);
     this.lastApplied = a ? decodeLogId(a) : undefined;
+    this.machine = readMachine(h.sm) ?? emptyMachine();
     let last: LogId | undefined;
     for (const { key, value } of h.log.getRange({ reverse: true, limit: 1 })) {
       last = { index: logKeyIndex(key), term: decodeLogRecord(0, value).term };
@@ -517,9 +690,12 @@ export class LmdbStore implements SyncStore {
         if (batch.hardState) this.h.meta.put(META.hardState, encodeHardState(batch.hardState));
       });
     }
-    const applied = batch.apply.length > 0 ? this.stateTxn('state-machine', 'apply', () => this.applyInTxn(batch.apply)) : [];
+    const events = this.recording ? [] : undefined;
+    const applied = batch.apply.length > 0 ? this.stateTxn('state-machine', 'apply', () => this.applyInTxn(batch.apply, events)) : [];
     if (batch.purgeTo) this.purgeBehindCheckpoint(batch.purgeTo);
-    return { applied, appliedState: this.appliedState() };
+    const res: WriteBatchResult = { applied, appliedState: this.appliedState() };
+    if (events) res.events = events;
+    return res;
   }
 
   /**
@@ -634,25 +810,10 @@ export class LmdbStore implements SyncStore {
 
   // ── state machine ──
 
-  private kvAccess(): KvAccess {
-    const kv = this.h.sm.kv[this.active];
-    return {
-      get: (k) => {
-        const b = kv.getBinary(k as Buffer);
-        return b === undefined ? undefined : decodeValue(b);
-      },
-      put: (k, v) => {
-        kv.put(k as Buffer, encodeValue(v));
-      },
-      del: (k) => {
-        kv.remove(k as Buffer);
-      },
-    };
-  }
-
-  /** Inside a state transaction: apply, persist touched sessions and the applied index. */
-  private applyInTxn(entries: Entry[]): CommandResult[][] {
-    const kv = this.kvAccess();
+  /** Inside a state transaction: apply, persist touched sessions, the applied index and the machine's scalars. */
+  private applyInTxn(entries: Entry[], events: ChangeEvent[] | undefined): CommandResult[][] {
+    const kv = new LmdbKv(this.h.sm, this.active);
+    const ctx: ApplyContext = { kv, sessions: this.sessions, machine: this.machine, maxValueBytes: this.maxValueBytes, bounds: this.bounds, events };
     const out: CommandResult[][] = [];
     let advanced = false;
     for (const e of entries) {
@@ -660,7 +821,7 @@ export class LmdbStore implements SyncStore {
         out.push([]); // idempotent replay after a restart
         continue;
       }
-      out.push(applyEntry(e, kv, this.sessions, this.maxValueBytes));
+      out.push(applyEntry(e, ctx));
       this.lastApplied = { index: e.index, term: e.term };
       advanced = true;
     }
@@ -668,19 +829,50 @@ export class LmdbStore implements SyncStore {
     for (const c of this.sessions.dirty) sdb.put(c, encodeSession(this.sessions.get(c)!));
     for (const c of this.sessions.evicted) sdb.remove(c);
     this.sessions.clearChanges();
-    if (advanced && this.lastApplied) this.h.sm.meta.put(STATE_META.applied, encodeLogId(this.lastApplied));
+    if (advanced && this.lastApplied) {
+      this.h.sm.meta.put(STATE_META.applied, encodeLogId(this.lastApplied));
+      this.h.sm.meta.put(STATE_META.machine, encodeMachine(this.machine));
+    }
     return out;
+  }
+
+  recordEvents(on: boolean): void {
+    this.recording = on;
   }
 
   apply(entries: Entry[]): CommandResult[][] {
     return this.write({ entries: [], apply: entries }).applied;
   }
 
-  get(key: Key): Value | undefined {
+  get(key: Key, now?: number): Value | undefined {
     this.check('read');
     validateKey(key);
     const b = this.h.sm.kv[this.active].getBinary(key as Buffer);
-    return b === undefined ? undefined : decodeValue(b);
+    if (b === undefined) return undefined;
+    const rec = decodeRecord(b);
+    return isExpired(rec.expiresAt, readTime(this.machine.clock, now)) ? undefined : rec.value;
+  }
+
+  ttl(key: Key, now?: number): number | undefined {
+    this.check('read');
+    validateKey(key);
+    return slotTtl(this.h.sm, this.active, key, readTime(this.machine.clock, now));
+  }
+
+  scan(range: ScanRange, opts?: ScanOptions): Array<[Key, Value]> {
+    this.check('read');
+    return slotScan(this.h.sm, this.active, scanBounds(range, opts), readTime(this.machine.clock, undefined));
+  }
+
+  size(now?: number): number {
+    this.check('read');
+    return slotSize(this.h.sm, this.active, this.machine.keys, readTime(this.machine.clock, now));
+  }
+
+  stats(): StoreStats {
+    this.check('read');
+    const m = this.machine;
+    return { keys: m.keys, bytes: m.bytes, evictions: m.evictions, expirations: m.expirations, clock: m.clock };
   }
 
   /** The voters of the last installed snapshot, else those the store was created for. */
@@ -742,6 +934,7 @@ export class LmdbStore implements SyncStore {
       const applied = a ? decodeLogId(a) : { index: 0, term: 0 };
       const meta: SnapshotMeta = { index: applied.index, term: applied.term, membership };
       (source as { meta: SnapshotMeta }).meta = meta;
+      const machine = readMachine(s, transaction) ?? emptyMachine();
       const kv = s.kv[slot].getRange({ transaction });
       const sessions = s.sessions[slot].getRange({ transaction });
       gen = snapshotChunks(
@@ -749,6 +942,7 @@ export class LmdbStore implements SyncStore {
         (function* () { for (const { key, value } of kv) yield [key, value] as [Uint8Array, Uint8Array]; })(),
         (function* () { for (const { key, value } of sessions) yield [key, value] as [number, Uint8Array]; })(),
         this.chunkBytes,
+        machine,
       );
     } catch (err) {
       transaction.done();
@@ -782,12 +976,15 @@ export class LmdbStore implements SyncStore {
     const slot: Slot = this.active === 0 ? 1 : 0;
     const s = this.h.sm;
     try {
-      s.kv[slot].clearSync();
+      clearSlotData(s, slot);
       s.sessions[slot].clearSync();
     } catch (err) {
       throw StorageError.wrap(err, 'snapshot', 'install');
     }
     const asm = new SnapshotAssembler();
+    const staged = new LmdbKv(s, slot);
+    let keys = 0;
+    let bytes = 0;
     const live = (): void => {
       this.check('install');
       if (gen !== this.receiveGen || slot === this.active) {
@@ -801,6 +998,10 @@ export class LmdbStore implements SyncStore {
           asm.accept(chunk, {
             putKv: (k, v) => {
               s.kv[slot].put(k as Buffer, v as Buffer);
+              const h = recordHeader(v);
+              staged.index(k, h);
+              keys++;
+              bytes += k.byteLength + v.byteLength - h.offset;
             },
             putSession: (c, r) => {
               s.sessions[slot].put(c, r as Buffer);
@@ -812,10 +1013,13 @@ export class LmdbStore implements SyncStore {
         live();
         asm.finish(meta);
         const point = { index: meta.index, term: meta.term };
+        // The clock and revision counter come with the data; evictions and expirations are this replica's own counts.
+        const machine: MachineState = { ...this.machine, clock: asm.machine.clock, writeSeq: asm.machine.writeSeq, keys, bytes };
         this.stateTxn('snapshot', 'install', () => {
           s.meta.put(STATE_META.active, pack(slot));
           s.meta.put(STATE_META.applied, encodeLogId(point));
           s.meta.put(STATE_META.membership, encodeMembership(meta.membership));
+          s.meta.put(STATE_META.machine, encodeMachine(machine));
         });
         this.receiveGen++;
         this.reload();
@@ -825,7 +1029,7 @@ export class LmdbStore implements SyncStore {
         // The old slot is garbage now; clear it (not needed for safety: the next receive clears it too).
         const old: Slot = slot === 0 ? 1 : 0;
         try {
-          s.kv[old].clearSync();
+          clearSlotData(s, old);
           s.sessions[old].clearSync();
         } catch {
           // left for the next receive
@@ -883,6 +1087,7 @@ const READER_KEYS = {
 export class LmdbStateReader {
   private seen = -1;
   private active: Slot = 0;
+  private machine: MachineState = emptyMachine();
   private closed = false;
   /** The state machine's key/value dbs again, with READER_KEYS: string keys go in without a Buffer of their own. */
   private readonly kvFast: [Database<Buffer, string | Uint8Array>, Database<Buffer, string | Uint8Array>];
@@ -909,6 +1114,7 @@ export class LmdbStateReader {
       this.seen = seq;
       this.h.sm.env.resetReadTxn();
       this.active = readActive(this.h.sm);
+      this.machine = readMachine(this.h.sm) ?? emptyMachine();
     }
   }
 
@@ -916,11 +1122,29 @@ export class LmdbStateReader {
    * A string key stands for its UTF-8 bytes (the caller checked its size). No allocation but the value:
    * getBinaryFast returns lmdb-js's shared buffer, decoded (copied) at once.
    */
-  get(key: string | Uint8Array): Value | undefined {
+  get(key: string | Uint8Array, now?: number): Value | undefined {
     if (typeof key !== 'string') validateKey(key);
     this.refresh();
     const b = this.kvFast[this.active].getBinaryFast(key);
-    return b === undefined ? undefined : decodeValueCopy(b);
+    if (b === undefined) return undefined;
+    const h = recordHeader(b);
+    return isExpired(h.expiresAt, readTime(this.machine.clock, now)) ? undefined : decodeValueCopy(b, h);
+  }
+
+  ttl(key: Uint8Array, now?: number): number | undefined {
+    validateKey(key);
+    this.refresh();
+    return slotTtl(this.h.sm, this.active, key, readTime(this.machine.clock, now));
+  }
+
+  scan(range: ScanRange, opts?: ScanOptions): Array<[Key, Value]> {
+    this.refresh();
+    return slotScan(this.h.sm, this.active, scanBounds(range, opts), readTime(this.machine.clock, undefined));
+  }
+
+  size(now?: number): number {
+    this.refresh();
+    return slotSize(this.h.sm, this.active, this.machine.keys, readTime(this.machine.clock, now));
   }
 
   appliedIndex(): number {

@@ -1,14 +1,18 @@
 // The in-memory store: the same semantics as the LMDB store (shared validation and apply rules), for
 // tests and for the cache use case. State lives on the thread that created it.
 import type { Entry, HardState, InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
-import type { CommandResult, Key, Value } from './command.js';
+import type { ChangeEvent, CommandResult, Key, Value } from './command.js';
 import { LIMITS } from './command.js';
-import { applyEntry, type KvAccess, SessionTable } from './apply.js';
-import { decodeSession, decodeValue, encodeSession, encodeValue, keyFromString, keyString } from './codec.js';
+import {
+  type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, type KvAccess, type MachineState, readTime,
+  remainingTtl, scanBounds, SessionTable,
+} from './apply.js';
+import { decodeRecord, decodeSession, encodeRecord, encodeSession, isExpired, keyFromString, keyString, type StoredRecord, valueBytes } from './codec.js';
 import { StorageError, StorageErrorCode } from './errors.js';
+import { type ExpiryNode, ExpiryHeap } from './expiry-heap.js';
 import { DEFAULT_CHUNK_BYTES, SnapshotAssembler, snapshotChunks } from './snapshot-format.js';
 import type { SnapshotSink, SnapshotSource, SyncStore } from './store.js';
-import type { AppliedState, LogState, StoreOptions, WriteBatch, WriteBatchResult } from './types.js';
+import type { AppliedState, LogState, ScanOptions, ScanRange, StoreOptions, StoreStats, WriteBatch, WriteBatchResult } from './types.js';
 import { validateAppend, validateKey, validateRange } from './validate.js';
 
 export interface StoreTuning {
@@ -51,12 +55,82 @@ export function checkHardState(hs: HardState): void {
   }
 }
 
+/** A record in memory: its expiry node in the heap, when it has one (a node another record replaced is stale). */
+interface MemRecord extends StoredRecord {
+  node: ExpiryNode | undefined;
+}
+
+/** Records in write order (a Map iterates in insertion order: a write re-inserts at the end) and the expiry heap. */
+class MemoryKv implements KvAccess {
+  records = new Map<string, MemRecord>();
+  readonly heap = new ExpiryHeap();
+
+  get(key: Key): MemRecord | undefined {
+    return this.records.get(keyString(key));
+  }
+
+  put(key: Key, rec: StoredRecord): void {
+    this.set(keyString(key), rec);
+  }
+
+  /** Store a record last in write order; values are copied (the caller's may be views of an entry's buffer). */
+  set(ks: string, rec: StoredRecord): void {
+    this.records.delete(ks);
+    const node = rec.expiresAt === undefined ? undefined : this.heap.push(rec.expiresAt, ks);
+    this.records.set(ks, { value: copyValue(rec.value), expiresAt: rec.expiresAt, rev: rec.rev, node });
+  }
+
+  del(key: Key): void {
+    this.records.delete(keyString(key)); // its heap node, if any, is stale now
+  }
+
+  clear(each?: (key: Key, rec: StoredRecord) => void): void {
+    // In key byte order, as the LMDB store walks its records: the same events on every replica.
+    if (each) for (const ks of [...this.records.keys()].sort()) each(keyFromString(ks), this.records.get(ks)!);
+    this.records = new Map();
+    this.heap.clear();
+  }
+
+  private live(n: ExpiryNode): boolean {
+    return this.records.get(n.key)?.node === n;
+  }
+
+  expired(time: number, limit: number): Key[] {
+    const out: Key[] = [];
+    for (let top = this.heap.peek(); top && top.at <= time && out.length < limit; top = this.heap.peek()) {
+      this.heap.pop();
+      if (this.live(top)) out.push(keyFromString(top.key));
+    }
+    return out;
+  }
+
+  oldest(): Key | undefined {
+    const first = this.records.keys().next();
+    return first.done ? undefined : keyFromString(first.value);
+  }
+
+  /** Records expired at `time` (not yet purged): the live nodes at or before it. */
+  expiredCount(time: number): number {
+    let n = 0;
+    for (const node of this.heap.all()) if (node.at <= time && this.live(node)) n++;
+    return n;
+  }
+
+  /** Stale nodes beyond the live records are dropped once they outnumber them (amortized O(1) per write). */
+  compact(): void {
+    if (this.heap.size > 2 * this.records.size + 1024) this.heap.retain((n) => this.live(n));
+  }
+}
+
 export class MemoryStore implements SyncStore {
   readonly kind = 'memory' as const;
   private log: Entry[] = [];
   private lastPurged: LogId | undefined;
   private hardState: HardState = { term: 0, vote: 0, commit: 0 };
-  private kv = new Map<string, Value>();
+  private kv = new MemoryKv();
+  private machine: MachineState = emptyMachine();
+  private readonly bounds: CacheBounds;
+  private recording = false;
   private sessions: SessionTable;
   private lastApplied: LogId | undefined;
   private membership: Membership;
@@ -70,6 +144,7 @@ export class MemoryStore implements SyncStore {
     this.maxValueBytes = opts.maxValueBytes ?? LIMITS.defaultMaxValueBytes;
     this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     this.sessions = new SessionTable(opts.maxSessions);
+    this.bounds = cacheBounds(opts);
   }
 
   private check(): void {
@@ -129,14 +204,6 @@ export class MemoryStore implements SyncStore {
     this.lastPurged = { index: upTo.index, term: upTo.term };
   }
 
-  private kvAccess(): KvAccess {
-    return {
-      get: (k) => this.kv.get(keyString(k)),
-      put: (k, v) => void this.kv.set(keyString(k), copyValue(v)),
-      del: (k) => void this.kv.delete(keyString(k)),
-    };
-  }
-
   write(batch: WriteBatch): WriteBatchResult {
     this.check();
     // Validate everything first: a rejected batch changes nothing.
@@ -153,34 +220,78 @@ export class MemoryStore implements SyncStore {
       for (const e of batch.entries) this.log.push({ index: e.index, term: e.term, type: e.type, data: e.data });
     }
     if (batch.hardState) this.hardState = { ...batch.hardState };
-    const applied = this.applyEntries(batch.apply);
+    const events = this.recording ? [] : undefined;
+    const applied = this.applyEntries(batch.apply, events);
     if (batch.purgeTo) this.doPurge(batch.purgeTo);
-    return { applied, appliedState: this.appliedState() };
+    const res: WriteBatchResult = { applied, appliedState: this.appliedState() };
+    if (events) res.events = events;
+    return res;
   }
 
-  private applyEntries(entries: Entry[]): CommandResult[][] {
-    const kv = this.kvAccess();
+  private applyEntries(entries: Entry[], events: ChangeEvent[] | undefined): CommandResult[][] {
+    const ctx: ApplyContext = { kv: this.kv, sessions: this.sessions, machine: this.machine, maxValueBytes: this.maxValueBytes, bounds: this.bounds, events };
     const out: CommandResult[][] = [];
     for (const e of entries) {
       if (e.index <= (this.lastApplied?.index ?? 0)) {
         out.push([]);
         continue;
       }
-      out.push(applyEntry(e, kv, this.sessions, this.maxValueBytes));
+      out.push(applyEntry(e, ctx));
       this.lastApplied = { index: e.index, term: e.term };
     }
     this.sessions.clearChanges();
+    this.kv.compact();
     return out;
+  }
+
+  recordEvents(on: boolean): void {
+    this.recording = on;
   }
 
   apply(entries: Entry[]): CommandResult[][] {
     return this.write({ entries: [], apply: entries }).applied;
   }
 
-  get(key: Key): Value | undefined {
+  /** The record of `key` if it is live at the read time. */
+  private live(key: Key, now: number | undefined): MemRecord | undefined {
     this.check();
     validateKey(key);
-    return this.kv.get(keyString(key));
+    const rec = this.kv.get(key);
+    return rec && !isExpired(rec.expiresAt, readTime(this.machine.clock, now)) ? rec : undefined;
+  }
+
+  get(key: Key, now?: number): Value | undefined {
+    return this.live(key, now)?.value;
+  }
+
+  ttl(key: Key, now?: number): number | undefined {
+    const rec = this.live(key, now);
+    return rec && remainingTtl(rec.expiresAt, readTime(this.machine.clock, now));
+  }
+
+  /** O(records): the Map is in write order, not key order; the matches are sorted. */
+  scan(range: ScanRange, opts?: ScanOptions): Array<[Key, Value]> {
+    this.check();
+    const b = scanBounds(range, opts);
+    const time = readTime(this.machine.clock, undefined);
+    const keys: string[] = [];
+    for (const [ks, rec] of this.kv.records) {
+      if (!isExpired(rec.expiresAt, time) && inScan(b, keyFromString(ks))) keys.push(ks);
+    }
+    keys.sort();
+    if (b.reverse) keys.reverse();
+    return keys.slice(0, b.limit).map((ks) => [keyFromString(ks), this.kv.records.get(ks)!.value]);
+  }
+
+  size(now?: number): number {
+    this.check();
+    return this.kv.records.size - this.kv.expiredCount(readTime(this.machine.clock, now));
+  }
+
+  stats(): StoreStats {
+    this.check();
+    const m = this.machine;
+    return { keys: m.keys, bytes: m.bytes, evictions: m.evictions, expirations: m.expirations, clock: m.clock };
   }
 
   appliedState(): AppliedState {
@@ -196,14 +307,16 @@ export class MemoryStore implements SyncStore {
   openSnapshot(): SnapshotSource {
     this.check();
     // A consistent view: the current pairs (references, no value copies); values are immutable once stored.
-    const pairs = [...this.kv];
+    // Records are replaced on write, never changed in place.
+    const pairs = [...this.kv.records];
     const sessions = [...this.sessions.map].map(([c, s]) => [c, { ...s, results: new Map(s.results) }] as const);
     const meta: SnapshotMeta = { index: this.lastApplied?.index ?? 0, term: this.lastApplied?.term ?? 0, membership: this.membership };
     const gen = snapshotChunks(
       meta,
-      (function* () { for (const [k, v] of pairs) yield [keyFromString(k), encodeValue(v)] as [Uint8Array, Uint8Array]; })(),
+      (function* () { for (const [k, r] of pairs) yield [keyFromString(k), encodeRecord(r)] as [Uint8Array, Uint8Array]; })(),
       (function* () { for (const [c, s] of sessions) yield [c, encodeSession(s)] as [number, Uint8Array]; })(),
       this.chunkBytes,
+      { clock: this.machine.clock, writeSeq: this.machine.writeSeq },
     );
     return {
       meta,
@@ -218,7 +331,7 @@ export class MemoryStore implements SyncStore {
   receiveSnapshot(): SnapshotSink {
     this.check();
     const gen = ++this.receiveGen;
-    const kv = new Map<string, Value>();
+    const records: Array<[string, StoredRecord]> = [];
     const sessions: Array<[number, ReturnType<typeof decodeSession>]> = [];
     const asm = new SnapshotAssembler();
     const live = (): void => {
@@ -229,14 +342,14 @@ export class MemoryStore implements SyncStore {
       write: (chunk) => {
         live();
         asm.accept(chunk, {
-          putKv: (k, v) => void kv.set(keyString(k), copyValue(decodeValue(v))),
+          putKv: (k, v) => void records.push([keyString(k), decodeRecord(v)]),
           putSession: (c, r) => void sessions.push([c, decodeSession(r)]),
         });
       },
       install: (meta) => {
         live();
         asm.finish(meta);
-        this.kv = kv;
+        this.installRecords(records, asm.machine);
         this.sessions.load(sessions);
         this.lastApplied = { index: meta.index, term: meta.term };
         this.membership = meta.membership;
@@ -248,6 +361,24 @@ export class MemoryStore implements SyncStore {
         if (gen === this.receiveGen) this.receiveGen++;
       },
     };
+  }
+
+  /** A received state: records in write order (revision, then key bytes: the LMDB store's order), the machine's scalars. */
+  private installRecords(records: Array<[string, StoredRecord]>, from: { clock: number; writeSeq: number }): void {
+    records.sort((a, b) => a[1].rev - b[1].rev || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const kv = new MemoryKv();
+    const m = this.machine;
+    m.keys = 0;
+    m.bytes = 0;
+    m.writeSeq = from.writeSeq;
+    m.clock = from.clock;
+    for (const [ks, rec] of records) {
+      kv.set(ks, rec);
+      m.keys++;
+      m.bytes += ks.length + valueBytes(rec.value);
+      m.writeSeq = Math.max(m.writeSeq, rec.rev);
+    }
+    this.kv = kv;
   }
 
   /** Nothing to copy: the state lives in memory and nothing survives a crash. */

@@ -1,6 +1,7 @@
 // The snapshot stream format: a sequence of self-contained msgpack chunks, each ≈ chunkBytes.
-//   [0, SNAPSHOT_FORMAT, meta]                 header (first)
-//   [1, key, storedValue, key, storedValue...] key/value pairs (storedValue = tag byte + bytes, as on disk)
+//   [0, SNAPSHOT_FORMAT, meta, machine]        header (first); machine: {clock, writeSeq} (format 2)
+//   [1, key, storedValue, key, storedValue...] key/value pairs (storedValue = the record as on disk: tag byte,
+//                                              expiry and write revision, value bytes)
 //   [2, client, sessionRecord, ...]            client sessions (exactly-once state travels with the data)
 //   [3, kvCount, sessionCount]                 trailer (last): the receiver checks the counts
 // A producer holds one consistent read view and encodes one chunk at a time, so memory stays
@@ -9,7 +10,14 @@ import type { SnapshotMeta } from '../raft/types.js';
 import { packCopy, unpack } from './codec.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 
-export const SNAPSHOT_FORMAT = 1;
+/** 2: the header carries the log clock and write revision counter. Format 1 (without them) is still read. */
+export const SNAPSHOT_FORMAT = 2;
+
+/** The state machine's scalars that travel with a snapshot (every replica must agree on them). */
+export interface SnapshotMachine {
+  clock: number;
+  writeSeq: number;
+}
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 
 const HEADER = 0;
@@ -23,8 +31,9 @@ export function* snapshotChunks(
   kv: Iterable<[Uint8Array, Uint8Array]>,
   sessions: Iterable<[number, Uint8Array]>,
   chunkBytes: number,
+  machine: SnapshotMachine,
 ): Generator<Uint8Array, void, undefined> {
-  yield packCopy([HEADER, SNAPSHOT_FORMAT, meta]);
+  yield packCopy([HEADER, SNAPSHOT_FORMAT, meta, { clock: machine.clock, writeSeq: machine.writeSeq }]);
   let kvCount = 0;
   let sessionCount = 0;
   let items: unknown[] = [KV];
@@ -68,6 +77,8 @@ function bad(message: string): StorageError {
 /** Checks the order and counts of a received stream and hands its records to a target. */
 export class SnapshotAssembler {
   private header: SnapshotMeta | undefined;
+  /** The header's machine scalars (zero for a format-1 stream). */
+  machine: SnapshotMachine = { clock: 0, writeSeq: 0 };
   private done = false;
   private kvCount = 0;
   private sessionCount = 0;
@@ -101,9 +112,14 @@ export class SnapshotAssembler {
 
   private acceptHeader(items: unknown[]): void {
     if (this.header !== undefined) throw bad('second header');
-    if (items[1] !== SNAPSHOT_FORMAT) throw bad(`unknown snapshot format ${String(items[1])}`);
+    if (items[1] !== SNAPSHOT_FORMAT && items[1] !== 1) throw bad(`unknown snapshot format ${String(items[1])}`);
     const meta = items[2] as SnapshotMeta | undefined;
     if (!meta || typeof meta.index !== 'number' || typeof meta.term !== 'number') throw bad('header without meta');
+    if (items[1] === SNAPSHOT_FORMAT) {
+      const m = items[3] as Partial<SnapshotMachine> | undefined;
+      if (!m || !Number.isFinite(m.clock) || !Number.isSafeInteger(m.writeSeq)) throw bad('header without the machine scalars');
+      this.machine = { clock: m.clock!, writeSeq: m.writeSeq! };
+    }
     this.header = meta;
   }
 

@@ -34,5 +34,7 @@ export interface SyncStore extends LogStorage, StateMachine {
   checkpointAsync(): Promise<LogId>;
   /** The log restarts after `point` (a snapshot was installed by the state's writer). */
   resetLogTo(point: LogId, membership: Membership): void;
+  /** While on, each write's result lists its ChangeEvents (WriteBatchResult.events). Off by default. */
+  recordEvents(on: boolean): void;
   close(): void;
 }

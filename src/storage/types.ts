@@ -1,7 +1,7 @@
 // The custom storage layer (the seed's LogStorage / StateMachine / SnapshotBuilder), synchronous:
 // implementations run inside the blocking pool (or inline), never on a node's event loop directly.
 import type { Entry, HardState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
-import type { CommandResult, Key, Value } from './command.js';
+import type { ChangeEvent, CommandResult, Key, Value } from './command.js';
 
 export interface LogState {
   /** The last entry purged (covered by a snapshot), or undefined if nothing was purged. */
@@ -32,8 +32,39 @@ export interface AppliedState {
 export interface StateMachine {
   /** Apply committed entries in order, one result array per entry (empty for Noop). Entries at or below lastApplied are skipped (idempotent replay) and return []. */
   apply(entries: Entry[]): CommandResult[][];
-  get(key: Key): Value | undefined;
+  /** The value, or undefined when absent or expired at max(log clock, now ?? Date.now()). */
+  get(key: Key, now?: number): Value | undefined;
+  /** Remaining ms of the key's time-to-live, -1 when it has no expiry, undefined when absent (as get). */
+  ttl(key: Key, now?: number): number | undefined;
+  /** Live pairs in key byte order (reverse: descending); at most opts.limit (default 1000), after opts.after (exclusive). */
+  scan(range: ScanRange, opts?: ScanOptions): Array<[Key, Value]>;
+  /** Live keys (expired ones excluded, as get). */
+  size(now?: number): number;
+  stats(): StoreStats;
   appliedState(): AppliedState;
+}
+
+/** scan()'s range: keys starting with `prefix`, or start <= key < end (byte order; either end open). */
+export type ScanRange = { prefix: Key } | { start?: Key; end?: Key };
+
+export interface ScanOptions {
+  /** At most this many pairs (default 1000: page on with `after`). */
+  limit?: number;
+  reverse?: boolean;
+  /** Exclusive resume point: the last key of the previous page. */
+  after?: Key;
+}
+
+export interface StoreStats {
+  /** Records held, expired ones not purged yet included (what maxKeys counts). */
+  keys: number;
+  /** Their key + value bytes (what maxBytes counts). */
+  bytes: number;
+  /** Keys evicted by the bounds, and expired keys removed, by this replica since it was created. */
+  evictions: number;
+  expirations: number;
+  /** The log clock: the latest entry time applied (ms since the epoch). */
+  clock: number;
 }
 
 /** A snapshot as a stream of chunks, produced from one consistent read view. */
@@ -57,6 +88,8 @@ export interface WriteBatchResult {
   /** One result array per entry of `apply`. */
   applied: CommandResult[][];
   appliedState: AppliedState;
+  /** The changes the batch applied, in order, while the store records events (SyncStore.recordEvents). */
+  events?: ChangeEvent[];
 }
 
 export type StorageKind = 'lmdb' | 'memory';
@@ -70,4 +103,8 @@ export interface StoreOptions {
   membership: Membership;
   /** Snapshot chunk size in bytes (default 1 MiB). */
   chunkBytes?: number;
+  /** Bounds of the key/value data (default unbounded): after each entry the least recently written keys are evicted until within them. */
+  maxKeys?: number;
+  /** Key + value bytes (UTF-8 bytes for strings). */
+  maxBytes?: number;
 }

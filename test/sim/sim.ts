@@ -14,6 +14,7 @@ import type { FromNode } from '../../src/node/protocol.js';
 import { decodeApplied } from '../../src/node/applied.js';
 import type { MemoryStore } from '../../src/storage/memory.js';
 import type { Command, Value } from '../../src/storage/command.js';
+import { entryPayload } from '../../src/storage/command.js';
 import { pack, unpack } from '../../src/storage/codec.js';
 import { SimDisk, type CrashKind } from './disk.js';
 import { World } from './world.js';
@@ -135,11 +136,11 @@ function dataKey(e: { type: number; data: Uint8Array }): string {
   return `${e.type}:${e.data.length}:${h}`;
 }
 
-/** A digest of a state machine's key/value pairs (order-independent). */
+/** A digest of a state machine's key/value pairs (order-independent), read at the log clock (now 0) so it is the same on every replica. */
 function stateDigest(store: MemoryStore): number {
   let d = 0;
   for (let i = 0; i < KEYS; i++) {
-    const v = store.get(KEY_BYTES[i]!);
+    const v = store.get(KEY_BYTES[i]!, 0);
     if (v === undefined) continue;
     let h = Math.imul(i + 1, 0x9e3779b1) >>> 0;
     const s = typeof v === 'string' ? v : String.fromCharCode(...v);
@@ -617,7 +618,7 @@ export class Simulation {
         return; // recorded
       }
       if (e.type === 0 && e.data.length > 0) {
-        for (const c of unpack<Command[]>(e.data)) {
+        for (const c of unpack<Command[]>(entryPayload(e.data))) {
           for (const op of c.ops) if (op.t === 'put' && typeof op.value === 'string' && !this.valueIndex.has(op.value)) this.valueIndex.set(op.value, e.index);
         }
       }

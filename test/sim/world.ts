@@ -11,6 +11,8 @@ import { Prng } from './prng.js';
 
 /** SIM_TRACE=1: print every frame sent (replaying one seed). */
 const TRACE = process.env['SIM_TRACE'] === '1';
+/** The wall clock of every simulated node at simulated time 0 (ms since the epoch). */
+const SIM_EPOCH_MS = 1_700_000_000_000;
 
 interface SimEvent {
   at: number;
@@ -156,6 +158,8 @@ export class World {
     const toSim = (ms: number): number => ms / c.rate;
     return {
       now: () => c.offset + this.now * c.rate,
+      // A fixed epoch plus the simulated time: entry stamps, and so every run, stay deterministic.
+      wallNow: () => SIM_EPOCH_MS + this.now,
       setTimeout: (fn, ms) => this.schedule(id, toSim(ms), fn),
       clearTimeout: (h: TimerHandle) => {
         (h as SimEvent).cancelled = true;

@@ -1,5 +1,6 @@
 // The conformance suite, run through the adaptors against each implementation and bridge.
 import { describe, it } from 'node:test';
+import { cacheCases } from './cache-cases.js';
 import { cases, runCase, type SuiteConfig } from './suite.js';
 
 const configs: SuiteConfig[] = [
@@ -11,7 +12,7 @@ const configs: SuiteConfig[] = [
 
 for (const config of configs) {
   describe(`storage conformance: ${config.name}`, () => {
-    for (const kase of cases) {
+    for (const kase of [...cases, ...cacheCases]) {
       const skip = kase.durable && config.kind === 'memory' ? 'memory storage is not durable' : false;
       it(kase.name, { skip, timeout: 30_000 }, () => runCase(config, kase));
     }

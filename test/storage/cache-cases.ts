@@ -1,0 +1,305 @@
+// Conformance cases for the cache rules (issue 13): the log clock, TTL, the bounded purge, incr, clear,
+// eviction, change events and the ttl/scan/size reads. Run by conformance.test.ts against every store and
+// bridge with the same assertions, so LMDB and memory are checked to behave identically.
+import assert from 'node:assert/strict';
+import { pack } from 'msgpackr';
+import type { NodeStorage } from '../../src/adaptor/index.js';
+import type { Entry } from '../../src/raft/types.js';
+import { type ChangeEvent, type Command, type Op, stampEntryData, type Value } from '../../src/storage/command.js';
+import { CACHE_LIMITS } from '../../src/storage/apply.js';
+import { cmd, cmdEntry, del, k, put } from './helpers.js';
+import type { Case } from './suite.js';
+
+/** An entry time in the past: reads without `now` (Date.now()) see its short TTLs as expired. */
+const T0 = 1_700_000_000_000;
+/** A TTL that outlives any test run from T0 (about 30 years). */
+const LONG = 1_000_000_000_000;
+
+/** A Normal entry stamped with `time`, as the leader proposes it. */
+export function at(index: number, time: number, cmds: Command[]): Entry {
+  return { index, term: 1, type: 0, data: stampEntryData(pack(cmds), time) };
+}
+
+let seq = 0;
+/** One command of `ops` (a fresh seq each time: exactly-once never gets in the way). */
+const c = (...ops: Op[]): Command => cmd(1, ++seq, ops);
+
+const putTtl = (key: string, value: Value, ttlMs: number): Op => ({ t: 'put', key: k(key), value, ttlMs });
+const expire = (key: string, ttlMs: number): Op => ({ t: 'expire', key: k(key), ttlMs });
+const persist = (key: string): Op => ({ t: 'persist', key: k(key) });
+const incr = (key: string, by: number, ttlMs?: number): Op => (ttlMs === undefined ? { t: 'incr', key: k(key), by } : { t: 'incr', key: k(key), by, ttlMs });
+const clear = (): Op => ({ t: 'clear' });
+
+async function apply(s: NodeStorage, ...es: Entry[]): Promise<Awaited<ReturnType<NodeStorage['write']>>> {
+  return s.write({ entries: [], apply: es });
+}
+
+const str = (key: Uint8Array): string => Buffer.from(key).toString();
+const summary = (events: ChangeEvent[] | undefined): string[] =>
+  (events ?? []).map((e) => `${e.type} ${str(e.key)}${e.value === undefined ? '' : `=${String(e.value)}`} @${e.revision}`);
+const keysOf = (pairs: Array<[Uint8Array, Value]>): string[] => pairs.map(([key]) => str(key));
+
+export const cacheCases: Case[] = [
+  {
+    name: 'ttl: a put with ttlMs expires at its entry time + ttlMs; ttl() counts down; without ttlMs there is no expiry',
+    async run({ s }) {
+      await apply(s, at(1, T0, [c(putTtl('a', 'x', 1000), put('b', 'y'))]));
+      assert.equal(await s.get(k('a'), T0 + 999), 'x');
+      assert.equal(await s.get(k('a'), T0 + 1000), undefined);
+      assert.equal(await s.get(k('a')), undefined, 'Date.now() is long past T0 + 1 s');
+      assert.equal(await s.ttl(k('a'), T0 + 400), 600);
+      assert.equal(await s.ttl(k('a'), T0 + 1000), undefined);
+      assert.equal(await s.ttl(k('b'), T0), -1);
+      assert.equal(await s.ttl(k('nope'), T0), undefined);
+      assert.equal(await s.get(k('b')), 'y');
+      assert.equal((await s.stats()).clock, T0);
+    },
+  },
+  {
+    name: 'ttl: reads never go before the log clock (a lagging reader clock still sees the expiry)',
+    async run({ s }) {
+      await apply(s, at(1, T0, [c(putTtl('a', 'x', 100))]), at(2, T0 + 5000, []));
+      assert.equal(await s.get(k('a'), T0), undefined, 'the log clock is at T0 + 5 s');
+      assert.equal(await s.ttl(k('a'), T0), undefined);
+    },
+  },
+  {
+    name: 'ttl: the log clock only moves forward; unstamped entries (older logs) apply and leave it',
+    async run({ s }) {
+      await apply(s, at(1, T0 + 1000, [c(put('a', '1'))]), at(2, T0, [c(putTtl('b', '2', 100))]), cmdEntry(3, [c(put('old', 'log'))]));
+      assert.equal((await s.stats()).clock, T0 + 1000);
+      assert.equal(await s.ttl(k('b'), 0), 100, 'expiresAt = clock (T0 + 1 s) + ttlMs');
+      assert.equal(await s.get(k('old')), 'log');
+    },
+  },
+  {
+    name: 'ttl: put without ttlMs clears the expiry, keepTtl keeps it; cas takes the same options; expire and persist',
+    async run({ s }) {
+      await apply(s, at(1, T0, [c(putTtl('a', '1', LONG), putTtl('b', '1', LONG), putTtl('c', '1', LONG), put('d', '1'))]));
+      const r = await apply(s, at(2, T0, [
+        c(put('a', '2'), { t: 'put', key: k('b'), value: '2', keepTtl: true }, { t: 'cas', key: k('c'), expected: '1', value: '2', keepTtl: true }, { t: 'cas', key: k('d'), expected: '1', value: '2', ttlMs: 500 }),
+        c(expire('a', 300), expire('zz', 300)),
+        c(persist('b'), persist('d2')),
+      ]));
+      assert.deepEqual(r.applied[0]!.map((x) => x.results), [[{ ok: true }, { ok: true }, { ok: true }, { ok: true }], [{ ok: true }, { ok: false }], [{ ok: true }, { ok: false }]]);
+      assert.equal(await s.ttl(k('a'), T0), 300);
+      assert.equal(await s.ttl(k('b'), T0), -1);
+      assert.equal(await s.ttl(k('c'), T0), LONG);
+      assert.equal(await s.ttl(k('d'), T0), 500);
+      const again = await apply(s, at(3, T0, [c(persist('b'))]));
+      assert.deepEqual(again.applied[0]![0]!.results, [{ ok: false }], 'persist says whether there was an expiry');
+    },
+  },
+  {
+    name: 'ttl: ttlMs must be a positive safe integer (INVALID_COMMAND, nothing applies); keepTtl with ttlMs is contradictory',
+    async run({ s }) {
+      const bad: Op[] = [
+        putTtl('a', 'x', 0), putTtl('a', 'x', -5), putTtl('a', 'x', 1.5), { t: 'put', key: k('a'), value: 'x', ttlMs: 'soon' as unknown as number },
+        { t: 'put', key: k('a'), value: 'x', ttlMs: 10, keepTtl: true }, { t: 'expire', key: k('a') } as unknown as Op,
+        incr('a', 1.5), incr('a', 1, 0), { t: 'cas', key: k('a'), expected: null, value: 'x', ttlMs: Number.MAX_SAFE_INTEGER + 2 },
+      ];
+      const r = await apply(s, at(1, T0, bad.map((op) => c(put('other', 'y'), op))));
+      for (const res of r.applied[0]!) assert.deepEqual(res.results, [{ ok: false, error: 'INVALID_COMMAND' }, { ok: false, error: 'INVALID_COMMAND' }]);
+      assert.equal(await s.get(k('other')), undefined);
+    },
+  },
+  {
+    name: 'ttl: an expired key is absent for every op inside apply (cas, del existed, incr, expire, persist, keepTtl), purged or not',
+    async run({ s }) {
+      // More keys expire at once than one entry purges: the last ones are still stored when the next ops run.
+      const n = CACHE_LIMITS.maxPurgePerEntry + 20;
+      const keys = Array.from({ length: n }, (_, i) => `k${String(i).padStart(4, '0')}`);
+      await apply(s, at(1, T0, [c(...keys.map((key) => putTtl(key, '7', 100)))]));
+      const last = keys.slice(-6);
+      const r = await apply(s, at(2, T0 + 100, [
+        c({ t: 'cas', key: k(last[0]!), expected: null, value: 'new' }),
+        c(del(last[1]!)),
+        c(incr(last[2]!, 1)),
+        c(expire(last[3]!, 1000)),
+        c(persist(last[4]!)),
+        c({ t: 'put', key: k(last[5]!), value: 'v', keepTtl: true }),
+      ]));
+      assert.deepEqual(r.applied[0]!.map((x) => x.results[0]), [{ ok: true }, { ok: true, existed: false }, { ok: true, value: '1' }, { ok: false }, { ok: false }, { ok: true }]);
+      assert.equal(await s.get(k(last[0]!), T0 + 100), 'new');
+      assert.equal(await s.get(k(last[2]!), T0 + 100), '1');
+      assert.equal(await s.ttl(k(last[5]!), T0 + 100), -1, 'keepTtl keeps no expiry from an expired key');
+    },
+  },
+  {
+    name: 'purge: each entry removes at most maxPurgePerEntry expired keys, in (expiresAt, key) order, emitting expire events',
+    async run({ s }) {
+      await s.recordEvents(true);
+      const max = CACHE_LIMITS.maxPurgePerEntry;
+      const keys = Array.from({ length: max + 44 }, (_, i) => `k${String(i).padStart(4, '0')}`);
+      // Two expiry times: the later-expiring keys sort first by key but must go last.
+      await apply(s, at(1, T0, [c(...keys.map((key, i) => putTtl(key, 'v', i < 100 ? 200 : 100)))]));
+      const r2 = await apply(s, at(2, T0 + 200, []));
+      const ev = r2.events!;
+      assert.equal(ev.length, max);
+      assert.ok(ev.every((e) => e.type === 'expire' && e.revision === 2));
+      assert.deepEqual(ev.slice(0, 2).map((e) => str(e.key)), ['k0100', 'k0101'], 'expiresAt first, then key bytes');
+      let st = await s.stats();
+      assert.deepEqual([st.keys, st.expirations], [44, max]);
+      assert.equal(await s.size(T0 + 200), 0, 'the rest are absent by rule');
+      const r3 = await apply(s, at(3, T0 + 200, []));
+      assert.equal(r3.events!.length, 44);
+      st = await s.stats();
+      assert.deepEqual([st.keys, st.bytes, st.expirations], [0, 0, max + 44]);
+    },
+  },
+  {
+    name: 'incr: decimal integer strings (absent = 0), result as a string; NOT_INTEGER rejects the whole command; ttlMs only on create',
+    async run({ s }) {
+      const r = await apply(s, at(1, T0, [
+        c(incr('n', 5, LONG)),
+        c(incr('n', -7, 10)),
+        c(put('s', 'abc'), put('b', new Uint8Array([0x31])), put('z', '007'), put('max', String(Number.MAX_SAFE_INTEGER))),
+        c(put('side', 'effect'), incr('s', 1)),
+        c(incr('b', 1)),
+        c(incr('z', 1)),
+        c(incr('max', 1)),
+      ]));
+      const res = r.applied[0]!;
+      assert.deepEqual(res[0]!.results, [{ ok: true, value: '5' }]);
+      assert.deepEqual(res[1]!.results, [{ ok: true, value: '-2' }]);
+      assert.deepEqual(res[3]!.results, [{ ok: false }, { ok: false, error: 'NOT_INTEGER' }]);
+      for (const i of [4, 5, 6]) assert.deepEqual(res[i]!.results, [{ ok: false, error: 'NOT_INTEGER' }]);
+      assert.equal(await s.get(k('side')), undefined, 'a failed incr applies nothing of its command');
+      assert.equal(await s.get(k('n')), '-2');
+      assert.equal(await s.ttl(k('n'), T0), LONG, 'the second ttlMs does not apply to an existing key');
+      assert.equal(await s.get(k('max')), String(Number.MAX_SAFE_INTEGER));
+    },
+  },
+  {
+    name: 'clear: removes every key (one delete event per live key, in key order, when recording); ops after it in the command apply',
+    async run({ s }) {
+      await apply(s, at(1, T0, [c(put('b', '1'), put('a', '2'), putTtl('x', 'gone', 1))]));
+      await s.recordEvents(true);
+      const r = await apply(s, at(2, T0 + 1, [c(put('c', 'early'), clear(), put('d', 'after'))]));
+      assert.deepEqual(summary(r.events), ['expire x @2', 'delete a @2', 'delete b @2', 'put d=after @2'], 'x expired first (the purge runs before the commands)');
+      assert.equal(await s.get(k('a')), undefined);
+      assert.equal(await s.get(k('c')), undefined);
+      assert.equal(await s.get(k('d')), 'after');
+      assert.equal(await s.size(), 1);
+      const st = await s.stats();
+      assert.deepEqual([st.keys, st.bytes], [1, 6]);
+      // A failed cas after a clear rejects it too.
+      const r3 = await apply(s, at(3, T0, [c(clear(), { t: 'cas', key: k('d'), expected: 'wrong', value: 'x' })]));
+      assert.deepEqual(r3.applied[0]![0]!.results, [{ ok: false }, { ok: false, current: null }]);
+      assert.equal(await s.get(k('d')), 'after');
+    },
+  },
+  {
+    name: 'bounds: maxKeys evicts the least recently written keys after each entry (a rewrite makes a key recent), with evict events',
+    options: { maxKeys: 3 },
+    async run({ s }) {
+      await s.recordEvents(true);
+      await apply(s, at(1, T0, [c(put('a', '1'), put('b', '1'), put('c', '1'))]));
+      const r2 = await apply(s, at(2, T0, [c(put('d', '1'))]));
+      assert.deepEqual(summary(r2.events), ['put d=1 @2', 'evict a @2']);
+      await apply(s, at(3, T0, [c(put('b', '2'))]));
+      const r4 = await apply(s, at(4, T0, [c(put('y', '1'), put('x', '1'))]), at(5, T0, [c(put('c', '3'))]));
+      assert.deepEqual(summary(r4.events), ['put y=1 @4', 'put x=1 @4', 'evict c @4', 'evict d @4', 'put c=3 @5', 'evict b @5']);
+      assert.deepEqual(keysOf(await s.scan({})), ['c', 'x', 'y']);
+      const st = await s.stats();
+      assert.deepEqual([st.keys, st.evictions], [3, 4]);
+    },
+  },
+  {
+    name: 'bounds: maxBytes counts key + value bytes (UTF-8); a record larger than the bound evicts everything older, then itself',
+    options: { maxBytes: 10 },
+    async run({ s }) {
+      await apply(s, at(1, T0, [c(put('a', '1234'), put('b', new Uint8Array(4)))]));
+      assert.equal((await s.stats()).bytes, 10);
+      await apply(s, at(2, T0, [c(put('c', 'é'))]));
+      assert.deepEqual(keysOf(await s.scan({})), ['b', 'c']);
+      assert.equal((await s.stats()).bytes, 8);
+      await apply(s, at(3, T0, [c(put('big', 'x'.repeat(20)))]));
+      assert.equal(await s.get(k('big')), undefined);
+      const st = await s.stats();
+      assert.deepEqual([st.keys, st.bytes, st.evictions], [0, 0, 4]);
+    },
+  },
+  {
+    name: 'events: off by default (no events field); while on, put/delete/expire in order with the entry index as revision',
+    async run({ s }) {
+      const r1 = await apply(s, at(1, T0, [c(put('a', '1'), putTtl('t', '1', 50))]));
+      assert.equal(r1.events, undefined);
+      await s.recordEvents(true);
+      const r2 = await apply(s, at(2, T0 + 50, [c(del('a'), del('missing'), put('b', '2'))]), at(3, T0 + 50, [c(put('t', 'x'))]));
+      assert.deepEqual(summary(r2.events), ['expire t @2', 'delete a @2', 'put b=2 @2', 'put t=x @3']);
+      await s.recordEvents(false);
+      assert.equal((await apply(s, at(4, T0, [c(put('c', '1'))]))).events, undefined);
+    },
+  },
+  {
+    name: 'scan: prefix, start/end (end exclusive), limit, reverse, after (pagination both ways); expired keys skipped',
+    async run({ s }) {
+      const keys = ['a', 'ab', 'abc', 'b', 'ba', 'c'];
+      await apply(s, at(1, T0, [c(...keys.map((key) => putTtl(key, key.toUpperCase(), LONG)), putTtl('abd', 'gone', 1), { t: 'put', key: new Uint8Array([0xff, 1]), value: 'ff' })]));
+      // Keys come back as bytes (a Buffer inline, a Uint8Array from a pool thread).
+      assert.deepEqual((await s.scan({ prefix: k('a') })).map(([key, v]) => [str(key), v]), [['a', 'A'], ['ab', 'AB'], ['abc', 'ABC']]);
+      assert.deepEqual(keysOf(await s.scan({ prefix: k('ab') }, { reverse: true })), ['abc', 'ab']);
+      assert.deepEqual(keysOf(await s.scan({ start: k('ab'), end: k('ba') })), ['ab', 'abc', 'b']);
+      assert.deepEqual(keysOf(await s.scan({ start: k('ab'), end: k('ba') }, { reverse: true })), ['b', 'abc', 'ab']);
+      assert.deepEqual(keysOf(await s.scan({ end: k('b') })), ['a', 'ab', 'abc']);
+      assert.deepEqual(keysOf(await s.scan({ start: k('b') })).slice(0, 3), ['b', 'ba', 'c']);
+      assert.equal((await s.scan({ prefix: new Uint8Array([0xff]) })).length, 1, 'a prefix of 0xff has no end key');
+      const pages: string[][] = [];
+      let after: Uint8Array | undefined;
+      for (;;) {
+        const page = await s.scan({}, after ? { limit: 3, after } : { limit: 3 });
+        if (page.length === 0) break;
+        pages.push(keysOf(page));
+        after = page[page.length - 1]![0];
+      }
+      assert.deepEqual(pages, [['a', 'ab', 'abc'], ['b', 'ba', 'c'], [str(new Uint8Array([0xff, 1]))]]);
+      assert.deepEqual(keysOf(await s.scan({}, { reverse: true, after: k('b'), limit: 2 })), ['abc', 'ab']);
+      assert.deepEqual(await s.scan({}, { limit: 0 }), []);
+    },
+  },
+  {
+    name: 'size: live keys at max(log clock, now)',
+    async run({ s }) {
+      await apply(s, at(1, T0, [c(put('a', '1'), putTtl('b', '1', 100), putTtl('c', '1', 200))]));
+      assert.equal(await s.size(T0), 3);
+      assert.equal(await s.size(T0 + 100), 2);
+      assert.equal(await s.size(T0 + 200), 1);
+      assert.equal(await s.size(), 1);
+    },
+  },
+  {
+    name: 'snapshot: expiries, the log clock and the write order travel (the receiver evicts and expires as the sender would)',
+    async run(c0) {
+      await apply(c0.s, at(1, T0, [c(put('old', '1'), putTtl('t', '1', 500), put('mid', '1'))]), at(2, T0 + 100, [c(put('new', '1'))]));
+      const stream = await (await c0.s.stateMachine.getSnapshotBuilder()).buildSnapshot();
+      const dst = await c0.other({ maxKeys: 3, chunkBytes: 64 });
+      const recv = await dst.stateMachine.beginReceivingSnapshot();
+      for await (const chunk of stream.chunks) await recv.write(chunk);
+      await dst.stateMachine.installSnapshot(stream.meta, recv);
+      const st = await dst.stats();
+      assert.deepEqual([st.clock, st.keys, st.bytes], [T0 + 100, 4, 14]);
+      assert.equal(await dst.ttl(k('t'), 0), 400, 'expiresAt kept, read at the received clock');
+      await dst.recordEvents(true);
+      const r = await apply(dst, at(3, T0 + 100, [c(put('x', '1'))]));
+      assert.deepEqual(summary(r.events), ['put x=1 @3', 'evict old @3', 'evict t @3'], 'the sender\'s write order');
+      const r2 = await apply(dst, at(4, T0 + 500, [c(putTtl('y', '1', 1))]));
+      assert.deepEqual(summary(r2.events), ['put y=1 @4', 'evict mid @4']);
+    },
+  },
+  {
+    name: 'ttl state survives a reopen: expiries, the log clock, the counts and the indexes',
+    durable: true,
+    options: { maxKeys: 2 },
+    async run(c0) {
+      await apply(c0.s, at(1, T0, [c(putTtl('a', '1', 1000), put('b', '22'))]), at(2, T0 + 10, []));
+      const s = await c0.reopen();
+      assert.equal(await s.ttl(k('a'), 0), 990);
+      const st = await s.stats();
+      assert.deepEqual([st.clock, st.keys, st.bytes], [T0 + 10, 2, 5]);
+      await s.recordEvents(true);
+      const r = await apply(s, at(3, T0 + 1000, [c(put('c', '1'), put('d', '1'))]));
+      assert.deepEqual(summary(r.events), ['expire a @3', 'put c=1 @3', 'put d=1 @3', 'evict b @3']);
+    },
+  },
+];

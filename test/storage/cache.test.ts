@@ -1,0 +1,112 @@
+// Cache rules outside the conformance suite: the main-thread reader honours expiry, the in-memory expiry heap
+// stays bounded under TTL churn, a format-1 snapshot stream still installs, an older LMDB state is indexed at open.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { open } from 'lmdb';
+import { pack } from 'msgpackr';
+import { LmdbStateReader } from '../../src/adaptor/index.js';
+import type { Value } from '../../src/storage/command.js';
+import { LmdbStore, STATE_FILE } from '../../src/storage/lmdb.js';
+import { MemoryStore } from '../../src/storage/memory.js';
+import type { SyncStore } from '../../src/storage/store.js';
+import { at } from './cache-cases.js';
+import { cmd, k, put, tempDir } from './helpers.js';
+
+const membership = { voters: [1] };
+const T0 = 1_700_000_000_000;
+const str = (b: Uint8Array): string => Buffer.from(b).toString();
+
+test('LmdbStateReader honours expiry: get, ttl, scan and size at max(log clock, now)', () => {
+  const d = tempDir();
+  const s = LmdbStore.open({ dir: d.dir, membership });
+  const reader = LmdbStateReader.open(d.dir);
+  try {
+    s.apply([at(1, T0, [cmd(1, 1, [{ t: 'put', key: k('a'), value: 'x', ttlMs: 1000 }, put('b', 'y'), { t: 'put', key: k('c'), value: 'z', ttlMs: 10 }])])]);
+    assert.equal(reader.get('a', T0 + 999), 'x');
+    assert.equal(reader.get(k('a'), T0 + 1000), undefined);
+    assert.equal(reader.get('a'), undefined, 'Date.now() is past T0 + 1 s');
+    assert.equal(reader.ttl(k('a'), T0 + 1), 999);
+    assert.equal(reader.ttl(k('b'), T0), -1);
+    assert.equal(reader.size(T0), 3);
+    assert.equal(reader.size(T0 + 10), 2);
+    assert.deepEqual(reader.scan({}).map(([key]) => str(key)), ['b']);
+    // The log clock moves past a's expiry: even a reader asked for an earlier time sees it gone.
+    s.apply([at(2, T0 + 2000, [])]);
+    assert.equal(reader.get('a', T0), undefined);
+    assert.equal(reader.ttl(k('b'), T0), -1);
+  } finally {
+    reader.close();
+    s.close();
+    d.remove();
+  }
+});
+
+test('memory: the expiry heap stays bounded when the same keys are rewritten with TTLs (stale nodes are dropped)', () => {
+  const s = new MemoryStore({ membership });
+  let index = 0;
+  for (let round = 0; round < 100; round++) {
+    const ops = Array.from({ length: 100 }, (_, i) => ({ t: 'put' as const, key: k(`k${i}`), value: 'v', ttlMs: 1_000_000_000 }));
+    s.apply([at(++index, T0, [cmd(1, index, ops)])]);
+  }
+  const heapSize = (s as unknown as { kv: { heap: { size: number } } }).kv.heap.size;
+  assert.ok(heapSize <= 2 * 100 + 1024 + 100, `heap holds ${heapSize} nodes for 100 keys after 10,000 writes`);
+  assert.equal(s.size(T0), 100);
+});
+
+function formatOneStream(): Uint8Array[] {
+  // A stream as stores wrote it before expiries: header without the machine scalars, values tag 0 (string) / 1 (bytes).
+  return [
+    pack([0, 1, { index: 3, term: 1, membership }]),
+    pack([1, Buffer.from('s'), Buffer.from([0, 0x68, 0x69]), Buffer.from('b'), Buffer.from([1, 7, 8])]),
+    pack([3, 2, 0]),
+  ];
+}
+
+test('a format-1 snapshot stream (no clock, tag 0/1 values) installs in both stores', () => {
+  const d = tempDir();
+  const stores: SyncStore[] = [new MemoryStore({ membership }), LmdbStore.open({ dir: d.dir, membership, maxKeys: 2 })];
+  try {
+    for (const s of stores) {
+      const sink = s.receiveSnapshot();
+      for (const chunk of formatOneStream()) sink.write(chunk);
+      sink.install({ index: 3, term: 1, membership });
+      assert.equal(s.get(k('s')), 'hi');
+      assert.deepEqual([...(s.get(k('b')) as Uint8Array)], [7, 8]);
+      assert.deepEqual([s.stats().keys, s.stats().bytes, s.stats().clock], [2, 6, 0]);
+      assert.equal(s.ttl(k('s')), -1);
+    }
+  } finally {
+    for (const s of stores) s.close();
+    d.remove();
+  }
+});
+
+test('an LMDB state written before expiries (tag 0/1 records, no indexes, no counts) is indexed at open, oldest first', () => {
+  const d = tempDir();
+  const s = LmdbStore.open({ dir: d.dir, membership });
+  s.apply([at(1, T0, [cmd(1, 1, [put('a', 'old')])])]);
+  s.close();
+  // Make it look like an older store: a bare tag-0 record, no machine record, no write-order index.
+  const env = open({ path: join(d.dir, STATE_FILE), maxDbs: 16, noSync: true, compression: false, encoding: 'binary' });
+  const bin = { keyEncoding: 'binary' as const, encoding: 'binary' as const, compression: false as const };
+  env.transactionSync(() => {
+    env.openDB({ name: 'kv0', ...bin }).put(Buffer.from('a'), Buffer.from([0, ...Buffer.from('old')]));
+    env.openDB({ name: 'lru0', ...bin }).clearSync();
+    env.openDB({ name: 'meta', encoding: 'binary', compression: false }).remove('machine');
+  });
+  env.close();
+  const again = LmdbStore.open({ dir: d.dir, membership, maxKeys: 1 });
+  try {
+    assert.equal(again.get(k('a')), 'old');
+    assert.deepEqual([again.stats().keys, again.stats().bytes], [1, 4]);
+    again.recordEvents(true);
+    const res = again.write({ entries: [], apply: [at(2, T0, [cmd(1, 2, [put('b', 'new')])])] });
+    assert.deepEqual(res.events!.map((e) => `${e.type} ${str(e.key)}`), ['put b', 'evict a']);
+    const v: Value | undefined = again.get(k('b'));
+    assert.equal(v, 'new');
+  } finally {
+    again.close();
+    d.remove();
+  }
+});
