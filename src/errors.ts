@@ -23,6 +23,8 @@ export const ErrorCode = {
   MEMBERSHIP_MISMATCH: 'MEMBERSHIP_MISMATCH',
   /** start(): `dir` is in use by another running cluster, of this process or another one. */
   DIR_LOCKED: 'DIR_LOCKED',
+  /** incr()/decr(): the key's value is not a decimal integer, or the result would not be a safe integer. Nothing was written. */
+  NOT_INTEGER: 'NOT_INTEGER',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

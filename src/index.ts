@@ -1,6 +1,10 @@
 // threadraft's public API. Everything not exported here is internal and may change.
 export { Cluster } from './cluster/cluster.js';
-export type { BatchOp, BatchResult, CasResult, ClusterMetrics, Consistency, GetOptions, NodeStatus, CoordinatorCounters } from './cluster/cluster.js';
+export type {
+  BatchOp, BatchResult, CasResult, ClusterMetrics, Consistency, GetOptions, NodeStatus, CoordinatorCounters,
+  PutOptions, ReadOptions, ScanOptions, ScanRangeInput, ScanPage, IncrOptions, GetOrSetOptions,
+} from './cluster/cluster.js';
+export type { CodecName } from './cluster/codec.js';
 export type { ClusterOptions } from './cluster/options.js';
 export { ClusterError, ErrorCode, isClusterError } from './errors.js';
 export type { ClusterErrorData } from './errors.js';

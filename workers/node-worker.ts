@@ -6,6 +6,7 @@ import { NodeHost } from '../src/node/host.js';
 import { openHostStorage, realRuntime } from '../src/node/runtime.js';
 import type { NodeOptions } from '../src/node/config.js';
 import type { FromNode, ToNode } from '../src/node/protocol.js';
+import type { Value } from '../src/storage/command.js';
 import type { LeaseReadForTest, NodeControl } from '../src/node/control.js';
 import { PortTransport } from '../src/transport/port.js';
 import { portEndpoint } from '../src/util/comlink-port.js';
@@ -33,7 +34,7 @@ function answerTestRead(msg: FromNode): boolean {
   if ((msg.t !== 'read-ok' && msg.t !== 'read-failed') || msg.id >= 0) return false;
   const done = testReads.get(msg.id);
   testReads.delete(msg.id);
-  done?.(msg.t === 'read-ok' ? { ok: true, value: msg.values?.[0] } : { ok: false, error: msg.error });
+  done?.(msg.t === 'read-ok' ? { ok: true, value: msg.values?.[0] as Value | undefined } : { ok: false, error: msg.error });
   return true;
 }
 
@@ -66,7 +67,7 @@ const control: NodeControl = {
     new Promise<LeaseReadForTest>((resolve) => {
       const id = --lastTestReadId;
       testReads.set(id, resolve);
-      host!.onMain({ t: 'read', id, mode: 'lease', keys: [key] });
+      host!.onMain({ t: 'read', id, mode: 'lease', queries: [{ q: 'get', key }] });
     }),
   stop: async () => {
     await host?.stop();

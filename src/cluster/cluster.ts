@@ -1,52 +1,77 @@
-// The coordinator: the public client API on the main thread. Writes from every caller are gathered
-// into one proposal (one raft entry) per event-loop turn; reads share one ReadIndex round per turn.
-// Every write carries (client, seq) so that retries after a leader change apply exactly once.
+// The coordinator's public face: the client API on the main thread. Writes go through the write pipeline
+// (./writes.ts: one proposal per event-loop turn, exactly once), reads through the read pipeline (./reads.ts:
+// one barrier round per turn, answered by the state reader of the storage kind); this file checks arguments,
+// encodes values with the cluster's codec, and runs the control plane.
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeId } from '../raft/types.js';
-import type { Command, Op, OpResult, Value } from '../storage/command.js';
+import type { Op, OpResult, Value } from '../storage/command.js';
 import type { FromNode } from '../node/protocol.js';
-import { decodeApplied, type DecodedApplied } from '../node/applied.js';
+import { decodeApplied } from '../node/applied.js';
+import type { QueryResult, ReadQuery } from '../node/queries.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { nowMs, type LatencySummaryMs } from '../util/histogram.js';
 import { LatencyHistogram } from '../util/histogram.js';
 import { NodeSet } from './nodes.js';
-import { packCopy } from '../util/pack.js';
 import { checkNodeFolders, nodeOptions, prepareDir, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import { acquireClusterLock, type DirLock } from '../storage/lock.js';
 import { DATA_FILE } from '../storage/lmdb.js';
 import { isStorageError, StorageErrorCode } from '../storage/errors.js';
-import { SESSION_WINDOW } from '../storage/apply.js';
-import { checkKey, toKey, toValue, valueBytes, oneOf, positiveInt, type KeyInput } from './validate.js';
+import { checkKey, toKey, toValue, oneOf, positiveInt, type KeyInput } from './validate.js';
 import { WriteProfile, type Stage } from './profile.js';
-import { openStateReader, type StateReader } from './reader.js';
+import type { CoordinatorCounters, PipelineContext } from './pipeline.js';
+import { WritePipeline } from './writes.js';
+import { LmdbReaders, NodeReaders, ReadPipeline, type Consistency } from './reads.js';
+import { codecFor, type ValueCodec } from './codec.js';
+import {
+  keyOut, opResult, optionsObject, putOptions, readOptions, scanOptions, scanRange, encodeCursor, ttlMs,
+  type PutOptions, type ReadOptions, type ScanOptions, type ScanRangeInput,
+} from './cache-args.js';
 
-export type Consistency = 'linearizable' | 'lease' | 'stale';
+export type { Consistency } from './reads.js';
+export type { CoordinatorCounters } from './pipeline.js';
+export type { PutOptions, ReadOptions, ScanOptions, ScanRangeInput } from './cache-args.js';
+export { inSessionWindow } from './writes.js';
 
-export interface GetOptions {
-  /** Default 'linearizable' (ReadIndex through the leader). 'lease': the leader's lease, no round trip. 'stale': a node's state machine as it is. */
-  consistency?: Consistency;
-  /** For 'stale' reads: the node to read from (default: the leader if known, else any live node). */
-  node?: NodeId;
-}
+/** get()'s options: those of every read. */
+export type GetOptions = ReadOptions;
 
 export type BatchOp =
   | { type: 'put'; key: KeyInput; value: Value }
   | { type: 'delete'; key: KeyInput }
   | { type: 'cas'; key: KeyInput; expected: Value | null; value: Value | null };
 
-export interface CasResult {
+export interface CasResult<V = Value> {
   /** Whether the value matched `expected` and was replaced. */
   ok: boolean;
-  /** The value found when it did not match (null: absent). */
-  current: Value | null;
+  /** The value now (undefined: absent): `value` when ok, else the value found. */
+  current: V | undefined;
 }
 
 export interface BatchResult {
   /** False when a cas in the batch did not match: then no operation of the batch was applied. */
   ok: boolean;
   results: OpResult[];
+}
+
+export interface ScanPage<V = Value> {
+  /** [key, value] in byte order of the keys (descending with `reverse`); a key is a string when its bytes are UTF-8, else a Buffer. */
+  items: Array<[string | Uint8Array, V]>;
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  cursor?: string;
+}
+
+export interface IncrOptions {
+  /** Set this expiry with the increment (without it the key's expiry is left as it is). */
+  ttlMs?: number;
+}
+
+export interface GetOrSetOptions {
+  /** The loaded value's time-to-live. */
+  ttlMs?: number;
+  /** Of the first read (default 'linearizable'). */
+  consistency?: Consistency;
 }
 
 export interface NodeStatus {
@@ -62,53 +87,7 @@ export interface NodeStatus {
   error?: string;
 }
 
-export interface CoordinatorCounters {
-  writes: number;
-  reads: number;
-  batchesSent: number;
-  readRoundsSent: number;
-  retries: number;
-  timeouts: number;
-  busy: number;
-  leaderChanges: number;
-}
-
-interface PendingWrite {
-  seq: number;
-  ops: Op[];
-  bytes: number;
-  resolve: (r: OpResult[]) => void;
-  reject: (e: Error) => void;
-  enqueuedAt: number;
-  deadline: number;
-  queued: boolean;
-  batchId: number;
-  sentAt: number;
-  sentTo: NodeId;
-}
-
-interface PendingRead {
-  keys: Uint8Array[];
-  mode: 'linearizable' | 'lease';
-  resolve: (v: (Value | undefined)[]) => void;
-  reject: (e: Error) => void;
-  deadline: number;
-  queued: boolean;
-  sentAt: number;
-}
-
-interface SentGroup<T> {
-  node: NodeId;
-  items: T[];
-  sentAt: number;
-}
-
 const SWEEP_MS = 50;
-
-/** Exactly once (SESSION_WINDOW): a write is sent only while its seq is within the window above the floor. */
-export function inSessionWindow(seq: number, floor: number): boolean {
-  return seq < floor + SESSION_WINDOW;
-}
 
 /**
  * start(): the cluster lock's DIR_LOCKED, and a node store's MEMBERSHIP_MISMATCH (reported as STORAGE from
@@ -122,26 +101,28 @@ function startError(err: unknown): unknown {
   return new ClusterError(code, (err as Error).message, { cause: err });
 }
 
-export class Cluster {
+/** A key's bytes as a map key (one string per byte sequence). */
+function keyId(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+}
+
+/**
+ * A cluster whose values are `V`: strings and bytes with the 'raw' codec (the default), any value its codec
+ * serialises with 'json' or 'msgpack'. Absence is `undefined` everywhere.
+ */
+export class Cluster<V = Value> {
   private readonly nodes: NodeSet;
-  private readonly clientId = (Math.random() * 0xffffffff) >>> 0 || 1;
-  private nextSeq = 1;
-  private nextBatchId = 1;
-  private nextReadId = 1;
-  private readonly pending = new Map<number, PendingWrite>(); // unresolved writes, ascending seq
-  private sendQueue: PendingWrite[] = [];
-  private readonly batches = new Map<number, SentGroup<PendingWrite>>();
-  private readQueue: PendingRead[] = [];
-  private readonly readGroups = new Map<number, SentGroup<PendingRead> & { mode: 'linearizable' | 'lease' }>();
-  private flushScheduled = false;
   private stopped = false;
+  private flushScheduled = false;
   private readonly sweepTimer: NodeJS.Timeout;
-  private readonly readers = new Map<NodeId, StateReader>();
-  private readonly retryAfterMs: number;
+  private readonly writes: WritePipeline;
+  private readonly reads: ReadPipeline;
+  private readonly codec: ValueCodec;
+  /** getOrSet(): the loads in flight, by key; concurrent callers share one. */
+  private readonly loading = new Map<string, Promise<unknown>>();
   /** LMDB: this cluster's hold on `dir` against other clusters (released by stop()). */
   private dirLock: DirLock | undefined;
   readonly profile = new WriteProfile();
-  private readonly readLatency = new LatencyHistogram();
   readonly counters: CoordinatorCounters = { writes: 0, reads: 0, batchesSent: 0, readRoundsSent: 0, retries: 0, timeouts: 0, busy: 0, leaderChanges: 0 };
 
   private constructor(
@@ -155,18 +136,33 @@ export class Cluster {
       leaderChanged: () => this.onLeaderChanged(),
     });
     const t = opts.timing;
-    this.retryAfterMs = 2 * t.electionTimeoutMaxTicks * t.tickMs;
+    const ctx: PipelineContext = {
+      opts,
+      nodes: this.nodes,
+      counters: this.counters,
+      retryAfterMs: 2 * t.electionTimeoutMaxTicks * t.tickMs,
+      scheduleFlush: () => this.scheduleFlush(),
+      pendingOps: () => this.writes.size + this.reads.size,
+    };
+    this.writes = new WritePipeline(ctx, this.profile);
+    const readers = opts.storage === 'lmdb' ? new LmdbReaders((id) => this.nodes.get(id).options.dir) : new NodeReaders();
+    this.reads = new ReadPipeline(ctx, readers);
+    this.codec = codecFor(opts.codec);
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
   }
 
   /** Start a cluster: one worker thread per node, each with its own storage; resolves once a leader is elected. */
-  static async start(options?: ClusterOptions): Promise<Cluster> {
+  static start(options?: ClusterOptions & { codec?: 'raw' }): Promise<Cluster<Value>>;
+  static start<V = unknown>(options: ClusterOptions & { codec: 'json' | 'msgpack' }): Promise<Cluster<V>>;
+  /** Options whose codec is known only at run time: `V` is the caller's word (default: the raw codec's values). */
+  static start<V = Value>(options?: ClusterOptions): Promise<Cluster<V>>;
+  static async start(options?: ClusterOptions): Promise<Cluster<unknown>> {
     const o = resolveOptions(options);
     const ownDir = o.dir === undefined;
     const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'threadraft-'));
     const dirLock = o.storage === 'lmdb' ? Cluster.holdDir(dir, o.nodes, ownDir) : undefined;
-    const cluster = new Cluster(o, dir, ownDir);
+    const cluster = new Cluster<unknown>(o, dir, ownDir);
     cluster.dirLock = dirLock;
     try {
       const voters = Array.from({ length: o.nodes }, (_, i) => i + 1);
@@ -204,30 +200,37 @@ export class Cluster {
 
   // ───────────────────────────── writes ─────────────────────────────
 
-  /** Write `value` under `key`. Resolves once the write is committed by a majority and applied on the leader. */
-  async put(key: KeyInput, value: Value): Promise<void> {
+  /**
+   * Write `value` under `key`, with an expiry `ttlMs` after the write (else none, unless `keepTtl` keeps the
+   * current one). Resolves once the write is committed by a majority and applied on the leader.
+   */
+  async put(key: KeyInput, value: V, options?: PutOptions): Promise<void> {
     this.checkOpen();
-    const op: Op = { t: 'put', key: toKey(key), value: toValue(value, this.opts.maxValueBytes, false) };
-    await this.submit([op]);
+    const op: Op = { t: 'put', key: toKey(key), value: this.encode(value), ...putOptions('put', options) };
+    const [r] = await this.writes.submit([op]);
+    opResult('put', r);
   }
 
   /** Delete `key`. Resolves to whether it existed. */
   async delete(key: KeyInput): Promise<boolean> {
     this.checkOpen();
-    const [r] = await this.submit([{ t: 'del', key: toKey(key) }]);
+    const [r] = await this.writes.submit([{ t: 'del', key: toKey(key) }]);
     return r?.existed === true;
   }
 
-  /** Compare-and-set: replace the value of `key` with `value` (null: delete) if it is `expected` (null: absent). */
-  async cas(key: KeyInput, expected: Value | null, value: Value | null): Promise<CasResult> {
+  /**
+   * Compare-and-set: replace the value of `key` with `value` (undefined: delete) if it is `expected` (undefined:
+   * absent). With the 'raw' codec `null` means absent too, as it did before `undefined` did.
+   */
+  async cas(key: KeyInput, expected: V | undefined | null, value: V | undefined | null, options?: PutOptions): Promise<CasResult<V>> {
     this.checkOpen();
-    const max = this.opts.maxValueBytes;
-    const op: Op = { t: 'cas', key: toKey(key), expected: toValue(expected, max, true), value: toValue(value, max, true) };
-    const [r] = await this.submit([op]);
-    return { ok: r?.ok === true, current: r?.ok ? (op.value ?? null) : (r?.current ?? null) };
+    const op: Op = { t: 'cas', key: toKey(key), expected: this.encodeOrAbsent(expected), value: this.encodeOrAbsent(value), ...putOptions('cas', options) };
+    const r = opResult('cas', (await this.writes.submit([op]))[0]);
+    const current = r.ok ? op.value : (r.current ?? null);
+    return { ok: r.ok, current: current === null ? undefined : (this.codec.decode(current) as V) };
   }
 
-  /** Many operations as one atomic unit: all apply, or (when a cas does not match) none does. */
+  /** Many operations as one atomic unit: all apply, or (when a cas does not match) none does. Values are stored as given (no codec). */
   async batch(ops: BatchOp[]): Promise<BatchResult> {
     this.checkOpen();
     if (!Array.isArray(ops) || ops.length === 0) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch needs a non-empty array of operations');
@@ -239,77 +242,175 @@ export class Cluster {
       if (type === 'put') return { t: 'put', key: toKey(o.key), value: toValue((o as { value: unknown }).value, max, false) };
       if (type === 'delete') return { t: 'del', key: toKey(o.key) };
       const c = o as { expected: unknown; value: unknown };
-      return { t: 'cas', key: toKey(o.key), expected: toValue(c.expected, max, true), value: toValue(c.value, max, true) };
+      return { t: 'cas', key: toKey(o.key), expected: toValue(c.expected ?? null, max, true), value: toValue(c.value ?? null, max, true) };
     });
-    const results = await this.submit(converted);
+    const results = await this.writes.submit(converted);
     return { ok: results.every((r) => r.ok), results };
   }
 
-  private submit(ops: Op[]): Promise<OpResult[]> {
-    const size = (exact: boolean): number => {
-      let bytes = 16;
-      for (const op of ops) {
-        bytes += ('key' in op ? op.key.length : 0) + 8;
-        if (op.t === 'put') bytes += valueBytes(op.value, exact);
-        else if (op.t === 'cas') bytes += valueBytes(op.expected, exact) + valueBytes(op.value, exact);
-      }
-      return bytes;
-    };
-    let bytes = size(false);
-    if (bytes > this.opts.maxBatchBytes) bytes = size(true); // strings were estimated at 3 bytes per UTF-16 unit
-    if (bytes > this.opts.maxBatchBytes) {
-      return Promise.reject(new ClusterError(ErrorCode.INVALID_ARGUMENT, `operation is ${bytes} bytes; maxBatchBytes is ${this.opts.maxBatchBytes}`));
-    }
-    if (this.pending.size + this.readQueue.length >= this.opts.maxPendingOps) {
-      this.counters.busy++;
-      return Promise.reject(new ClusterError(ErrorCode.BUSY, `${this.pending.size} operations pending (maxPendingOps ${this.opts.maxPendingOps}); retry later`));
-    }
-    this.counters.writes++;
-    return new Promise<OpResult[]>((resolve, reject) => {
-      const now = nowMs();
-      const w: PendingWrite = {
-        seq: this.nextSeq++, ops, bytes, resolve, reject, enqueuedAt: now, deadline: now + this.opts.requestTimeoutMs,
-        queued: true, batchId: 0, sentAt: 0, sentTo: 0,
-      };
-      this.pending.set(w.seq, w);
-      this.sendQueue.push(w);
-      this.scheduleFlush();
-    });
+  /** Set `key` to expire `ttlMs` from now. Resolves to false when the key is absent (nothing is written). */
+  async expire(key: KeyInput, ttl: number): Promise<boolean> {
+    this.checkOpen();
+    const [r] = await this.writes.submit([{ t: 'expire', key: toKey(key), ttlMs: ttlMs(ttl) }]);
+    return opResult('expire', r).ok;
+  }
+
+  /** Remove `key`'s expiry. Resolves to whether it had one. */
+  async persist(key: KeyInput): Promise<boolean> {
+    this.checkOpen();
+    const [r] = await this.writes.submit([{ t: 'persist', key: toKey(key) }]);
+    return opResult('persist', r).ok;
+  }
+
+  /**
+   * Add `by` (a safe integer, default 1) to the integer stored under `key` (absent counts as 0), atomically;
+   * resolves to the new value. NOT_INTEGER when the value is not a decimal integer or the result not a safe
+   * integer. With `ttlMs` the key gets that expiry; without it, its expiry stays.
+   */
+  async incr(key: KeyInput, by = 1, options?: IncrOptions): Promise<number> {
+    this.checkOpen();
+    if (!Number.isSafeInteger(by)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `incr: by must be a safe integer, got ${String(by)}`);
+    const o = optionsObject<IncrOptions>('incr', options, ['ttlMs']);
+    const op: Op = o.ttlMs === undefined ? { t: 'incr', key: toKey(key), by } : { t: 'incr', key: toKey(key), by, ttlMs: ttlMs(o.ttlMs) };
+    const r = opResult('incr', (await this.writes.submit([op]))[0]);
+    const n = Number(r.value);
+    if (typeof r.value !== 'string' || !Number.isSafeInteger(n)) throw new ClusterError(ErrorCode.STORAGE, `incr: the state machine returned ${String(r.value)}`);
+    return n;
+  }
+
+  /** incr(key, -by). */
+  async decr(key: KeyInput, by = 1, options?: IncrOptions): Promise<number> {
+    if (!Number.isSafeInteger(by)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `decr: by must be a safe integer, got ${String(by)}`);
+    return this.incr(key, -by, options);
+  }
+
+  /** Remove every key. */
+  async clear(): Promise<void> {
+    this.checkOpen();
+    const [r] = await this.writes.submit([{ t: 'clear' }]);
+    opResult('clear', r);
+  }
+
+  /**
+   * Read-through: the value of `key`, else `loader()`'s, written with `ttlMs` unless the key was set meanwhile
+   * (then the value found is returned). One load per key at a time in this process: concurrent callers share
+   * it (and the options of the first). A loader resolving to undefined writes nothing; one that throws rejects
+   * every caller sharing it, and the next call loads again.
+   */
+  async getOrSet<T extends V = V>(key: KeyInput, loader: () => T | undefined | Promise<T | undefined>, options?: GetOrSetOptions): Promise<T | undefined> {
+    this.checkOpen();
+    const k = toKey(key);
+    if (typeof loader !== 'function') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'getOrSet: loader must be a function');
+    const o = optionsObject<GetOrSetOptions>('getOrSet', options, ['ttlMs', 'consistency']);
+    const write: PutOptions = o.ttlMs === undefined ? {} : { ttlMs: ttlMs(o.ttlMs) };
+    const read = readOptions('getOrSet', o.consistency === undefined ? {} : { consistency: o.consistency });
+    const id = keyId(k);
+    const shared = this.loading.get(id);
+    if (shared) return shared as Promise<T | undefined>;
+    if (this.loading.size >= this.opts.maxPendingOps) throw new ClusterError(ErrorCode.BUSY, `${this.loading.size} loads in flight; retry later`);
+    const load = (async (): Promise<T | undefined> => {
+      const found = await this.get<T>(k, { consistency: read.consistency });
+      if (found !== undefined) return found;
+      const loaded = await loader();
+      if (loaded === undefined) return undefined;
+      const r = await this.cas(k, undefined, loaded, write);
+      return r.ok ? loaded : ((r.current as T | undefined) ?? loaded);
+    })().finally(() => this.loading.delete(id));
+    this.loading.set(id, load);
+    return load;
+  }
+
+  /** getOrSet(). */
+  fetch<T extends V = V>(key: KeyInput, loader: () => T | undefined | Promise<T | undefined>, options?: GetOrSetOptions): Promise<T | undefined> {
+    return this.getOrSet(key, loader, options);
+  }
+
+  private encode(value: unknown): Value {
+    return this.codec.encode(value, this.opts.maxValueBytes);
+  }
+
+  /** undefined (and with the raw codec null) is absence. */
+  private encodeOrAbsent(value: unknown): Value | null {
+    if (value === undefined || (value === null && this.codec.name === 'raw')) return null;
+    return this.encode(value);
   }
 
   // ───────────────────────────── reads ─────────────────────────────
 
   /**
-   * Read `key`. Resolves to the value (a string if a string was written, a Uint8Array (Buffer) if bytes
-   * were written) or undefined when absent.
+   * Read `key`. Resolves to the value (raw codec: a string if a string was written, a Uint8Array (Buffer) if
+   * bytes were written) or undefined when absent (or expired).
    */
-  async get(key: KeyInput, options: GetOptions = {}): Promise<Value | undefined> {
+  async get<T extends V = V>(key: KeyInput, options: GetOptions = {}): Promise<T | undefined> {
     this.checkOpen();
     if (options === null || typeof options !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'get options must be an object');
     const consistency = options.consistency === undefined ? 'linearizable' : oneOf('consistency', options.consistency, ['linearizable', 'lease', 'stale'] as const);
     if (options.node !== undefined && consistency !== 'stale') {
       throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `get: node applies to consistency 'stale' only (a ${consistency} read goes through the leader)`);
     }
+    // A string key goes as is to an LMDB reader (which writes it into LMDB's key buffer); the rest need bytes.
+    const v = await this.reads.get(consistency === 'stale' ? checkKey(key) : toKey(key), consistency, options.node);
+    return this.decode(v) as T | undefined;
+  }
+
+  /** Whether `key` is present (and not expired). */
+  async has(key: KeyInput, options?: ReadOptions): Promise<boolean> {
+    const [r] = await this.query('has', [{ q: 'has', key: toKey(key) }], options);
+    return r === true;
+  }
+
+  /** The values of `keys` (at most maxBatchOps), read from one state: undefined where absent. */
+  async getMany<T extends V = V>(keys: KeyInput[], options?: ReadOptions): Promise<Array<T | undefined>> {
+    this.checkOpen();
+    if (!Array.isArray(keys)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'getMany needs an array of keys');
+    if (keys.length === 0) return [];
+    positiveInt('getMany length', keys.length, 1, this.opts.maxBatchOps);
+    const values = await this.query('getMany', keys.map((k): ReadQuery => ({ q: 'get', key: toKey(k) })), options);
+    return values.map((v) => this.decode(v as Value | undefined) as T | undefined);
+  }
+
+  /** Remaining time-to-live of `key` in ms; Infinity when it has no expiry; undefined when absent. */
+  async ttl(key: KeyInput, options?: ReadOptions): Promise<number | undefined> {
+    const [r] = await this.query('ttl', [{ q: 'ttl', key: toKey(key) }], options);
+    if (r === undefined) return undefined;
+    if (typeof r !== 'number') throw new ClusterError(ErrorCode.STORAGE, `ttl: the state machine returned ${typeof r}`);
+    return r < 0 ? Infinity : r;
+  }
+
+  /** Live keys (expired ones not counted). */
+  async size(options?: ReadOptions): Promise<number> {
+    const [r] = await this.query('size', [{ q: 'size' }], options);
+    if (typeof r !== 'number') throw new ClusterError(ErrorCode.STORAGE, `size: the state machine returned ${typeof r}`);
+    return r;
+  }
+
+  /**
+   * One page of the keys in `range` ({ prefix } or { start?, end? }, end exclusive, byte order) with their
+   * values: at most `limit` items, then a `cursor` for the next page when there may be more.
+   */
+  async scan<T extends V = V>(range: ScanRangeInput, options?: ScanOptions): Promise<ScanPage<T>> {
+    this.checkOpen();
+    const r = scanRange(range);
+    const o = scanOptions(options);
+    const opts = { limit: o.limit + 1, reverse: o.reverse, ...(o.after === undefined ? {} : { after: o.after }) };
+    const [found] = await this.query('scan', [{ q: 'scan', range: r, opts }], { consistency: o.consistency, ...(o.node === undefined ? {} : { node: o.node }) });
+    if (!Array.isArray(found)) throw new ClusterError(ErrorCode.STORAGE, `scan: the state machine returned ${typeof found}`);
+    const items = found.slice(0, o.limit);
+    const page: ScanPage<T> = { items: items.map(([k, v]) => [keyOut(k), this.codec.decode(v) as T]) };
+    const last = items[items.length - 1];
+    if (found.length > o.limit && last) page.cursor = encodeCursor(last[0]);
+    return page;
+  }
+
+  private async query(call: string, queries: ReadQuery[], options: unknown): Promise<QueryResult[]> {
+    this.checkOpen();
+    const { consistency, node } = readOptions(call, options);
     this.counters.reads++;
-    if (consistency === 'stale') return this.staleRead(checkKey(key), options.node);
-    const [v] = await this.queueRead([toKey(key)], consistency);
-    return v;
+    return this.reads.query(queries, consistency, node);
   }
 
-  /** A string key goes as is to an LMDB reader (which writes it into LMDB's key buffer); memory storage needs bytes. */
-  private staleRead(key: string | Uint8Array, node: NodeId | undefined): Value | undefined | Promise<Value | undefined> {
-    const id = this.staleNode(node);
-    const reader = this.reader(id);
-    if (reader) return reader.get(key);
-    return this.queueRead([typeof key === 'string' ? toKey(key) : key], 'stale', id).then((v) => v[0]);
-  }
-
-  private staleNode(node: NodeId | undefined): NodeId {
-    const id = node ?? this.nodes.leader ?? this.nodes.alive()[0]?.id;
-    if (id === undefined) throw new ClusterError(ErrorCode.NO_QUORUM, 'no live node to read from');
-    const h = this.nodes.get(id);
-    if (!h.alive) throw new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${id} is down`);
-    return id;
+  private decode(v: Value | undefined): V | undefined {
+    return v === undefined ? undefined : (this.codec.decode(v) as V);
   }
 
   /**
@@ -317,42 +418,11 @@ export class Cluster {
    * LMDB environment on this thread with no round trip and no promise. For the in-process cache use; LMDB
    * storage only (memory storage lives in the node threads: use get(key, { consistency: 'stale' })).
    */
-  peek(key: KeyInput, node?: NodeId): Value | undefined {
+  peek<T extends V = V>(key: KeyInput, node?: NodeId): T | undefined {
     this.checkOpen();
     const k = checkKey(key);
     if (this.opts.storage !== 'lmdb') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, "peek() needs storage 'lmdb'; use get(key, { consistency: 'stale' })");
-    this.counters.reads++;
-    return this.reader(this.staleNode(node))!.get(k);
-  }
-
-  private reader(id: NodeId): StateReader | undefined {
-    if (this.opts.storage !== 'lmdb') return undefined;
-    let r = this.readers.get(id);
-    if (!r) {
-      r = openStateReader(this.nodes.get(id).options.dir);
-      this.readers.set(id, r);
-    }
-    return r;
-  }
-
-  private queueRead(keys: Uint8Array[], mode: 'linearizable' | 'lease' | 'stale', node?: NodeId): Promise<(Value | undefined)[]> {
-    if (this.pending.size + this.readQueue.length >= this.opts.maxPendingOps) {
-      this.counters.busy++;
-      return Promise.reject(new ClusterError(ErrorCode.BUSY, 'too many operations pending; retry later'));
-    }
-    return new Promise((resolve, reject) => {
-      const now = nowMs();
-      if (mode === 'stale') {
-        // Memory storage: only the node's thread can read its state machine.
-        const id = this.nextReadId++;
-        const r: PendingRead = { keys, mode: 'linearizable', resolve, reject, deadline: now + this.opts.requestTimeoutMs, queued: false, sentAt: now };
-        this.readGroups.set(id, { node: node!, items: [r], sentAt: now, mode: 'linearizable' });
-        this.nodes.post(node!, { t: 'read', id, mode: 'stale', keys });
-        return;
-      }
-      this.readQueue.push({ keys, mode, resolve, reject, deadline: now + this.opts.requestTimeoutMs, queued: true, sentAt: 0 });
-      this.scheduleFlush();
-    });
+    return this.decode(this.reads.get(k, 'stale', node) as Value | undefined) as T | undefined;
   }
 
   // ───────────────────────────── the flush: one message per leader per turn ─────────────────────────────
@@ -369,100 +439,9 @@ export class Cluster {
   private flush(): void {
     if (this.stopped) return;
     const leader = this.nodes.leader;
-    if (leader === undefined) return; // writes wait for a leader (or their deadline)
-    this.flushWrites(leader);
-    this.flushReads(leader);
-  }
-
-  private flushWrites(leader: NodeId): void {
-    const floor = this.floor();
-    // Writes beyond the session window wait (their deadline runs) until the floor advances.
-    const queue = this.sendQueue.filter((w) => inSessionWindow(w.seq, floor));
-    if (queue.length === 0) return;
-    this.sendQueue = queue.length === this.sendQueue.length ? [] : this.sendQueue.filter((w) => !inSessionWindow(w.seq, floor));
-    let i = 0;
-    while (i < queue.length) {
-      const batch: PendingWrite[] = [];
-      let bytes = 0;
-      while (i < queue.length && batch.length < this.opts.maxBatchOps) {
-        const w = queue[i]!;
-        if (!this.pending.has(w.seq)) {
-          i++; // resolved or expired meanwhile
-          continue;
-        }
-        if (batch.length > 0 && bytes + w.bytes > this.opts.maxBatchBytes) break;
-        batch.push(w);
-        bytes += w.bytes;
-        i++;
-      }
-      if (batch.length > 0) this.sendBatch(leader, batch, floor);
-    }
-  }
-
-  private sendBatch(leader: NodeId, batch: PendingWrite[], floor: number): void {
-    const commands: Command[] = batch.map((w) => ({ client: this.clientId, seq: w.seq, floor, ops: w.ops }));
-    const data = packCopy(commands); // its own ArrayBuffer: safe to transfer
-    const id = this.nextBatchId++;
-    const sentAt = nowMs();
-    for (const w of batch) {
-      w.queued = false;
-      w.batchId = id;
-      w.sentAt = sentAt;
-      w.sentTo = leader;
-    }
-    this.batches.set(id, { node: leader, items: batch, sentAt });
-    this.counters.batchesSent++;
-    if (!this.nodes.post(leader, { t: 'propose', id, data, sentAt }, [data.buffer as ArrayBuffer])) this.requeue(batch);
-  }
-
-  private flushReads(leader: NodeId): void {
-    if (this.readQueue.length === 0) return;
-    const queue = this.readQueue;
-    this.readQueue = [];
-    const now = nowMs();
-    for (const mode of ['linearizable', 'lease'] as const) {
-      const items = queue.filter((r) => r.mode === mode);
-      if (items.length === 0) continue;
-      const id = this.nextReadId++;
-      for (const r of items) {
-        r.queued = false;
-        r.sentAt = now;
-      }
-      this.readGroups.set(id, { node: leader, items, sentAt: now, mode });
-      this.counters.readRoundsSent++;
-      const keys = this.opts.storage === 'lmdb' ? null : items.flatMap((r) => r.keys);
-      if (!this.nodes.post(leader, { t: 'read', id, mode, keys })) this.requeueReads(id);
-    }
-  }
-
-  /** The lowest seq still unresolved: the state machine may forget results below it. */
-  private floor(): number {
-    const first = this.pending.keys().next();
-    return first.done ? this.nextSeq : first.value;
-  }
-
-  private requeue(writes: PendingWrite[]): void {
-    let any = false;
-    for (const w of writes) {
-      if (w.queued || !this.pending.has(w.seq)) continue;
-      w.queued = true;
-      this.sendQueue.push(w);
-      any = true;
-    }
-    if (!any) return;
-    this.sendQueue.sort((a, b) => a.seq - b.seq);
-    this.scheduleFlush();
-  }
-
-  private requeueReads(groupId: number): void {
-    const g = this.readGroups.get(groupId);
-    if (!g) return;
-    this.readGroups.delete(groupId);
-    for (const r of g.items) {
-      r.queued = true;
-      this.readQueue.push(r);
-    }
-    this.scheduleFlush();
+    if (leader === undefined) return; // calls wait for a leader (or their deadline)
+    this.writes.flush(leader);
+    this.reads.flush(leader);
   }
 
   // ───────────────────────────── replies from nodes ─────────────────────────────
@@ -470,86 +449,28 @@ export class Cluster {
   private onNodeMessage(from: NodeId, msg: FromNode): void {
     switch (msg.t) {
       case 'applied':
-        this.onApplied(decodeApplied(msg.bytes));
+        this.writes.onApplied(decodeApplied(msg.bytes));
         break;
-      case 'proposal-failed': {
-        const g = this.batches.get(msg.id);
-        this.batches.delete(msg.id);
-        this.nodes.hint(from, msg.error.leader);
-        if (g) {
-          this.counters.retries++;
-          this.requeue(g.items);
-        }
+      case 'proposal-failed':
+        this.writes.onProposalFailed(from, msg.id, msg.error);
         break;
-      }
       case 'read-ok':
-        this.onReadOk(from, msg.id, msg.values);
+        this.reads.onReadOk(from, msg.id, msg.values);
         break;
-      case 'read-failed': {
-        if (msg.error.code === ErrorCode.NOT_LEADER) {
-          this.nodes.hint(from, msg.error.leader);
-          this.requeueReads(msg.id);
-        } else {
-          const g = this.readGroups.get(msg.id);
-          this.readGroups.delete(msg.id);
-          for (const r of g?.items ?? []) r.reject(ClusterError.fromJSON(msg.error));
-        }
+      case 'read-failed':
+        this.reads.onReadFailed(from, msg.id, msg.error);
         break;
-      }
       default:
         break;
     }
   }
 
-  private onApplied(a: DecodedApplied): void {
-    const reply = nowMs();
-    const byBatch = a.stages.length > 0 ? new Map(a.stages.map((s) => [s.id, s])) : undefined;
-    for (let i = 0; i < a.count; i++) {
-      if (a.client(i) !== this.clientId) continue;
-      const w = this.pending.get(a.seq(i));
-      if (!w) continue;
-      this.pending.delete(w.seq);
-      const st = byBatch?.get(w.batchId);
-      if (st && !a.duplicate(i)) this.profile.record(w.enqueuedAt, w.sentAt, st, reply);
-      w.resolve(a.results(i) as OpResult[]);
-    }
-    if (this.sendQueue.length > 0) this.scheduleFlush(); // the floor may have advanced: writes held by the session window
-  }
-
-  private onReadOk(from: NodeId, id: number, values: (Value | undefined)[] | null): void {
-    const g = this.readGroups.get(id);
-    if (!g) return;
-    this.readGroups.delete(id);
-    const now = nowMs();
-    let offset = 0;
-    const reader = values === null ? this.reader(from) : undefined;
-    for (const r of g.items) {
-      this.readLatency.recordMs(now - r.sentAt);
-      try {
-        if (values !== null) {
-          r.resolve(values.slice(offset, offset + r.keys.length));
-          offset += r.keys.length;
-        } else {
-          // The leader has applied up to the read index: its LMDB state machine answers on this thread.
-          r.resolve(r.keys.map((k) => reader!.get(k)));
-        }
-      } catch (err) {
-        r.reject(new ClusterError(ErrorCode.STORAGE, `read failed: ${String(err)}`, { cause: err }));
-      }
-    }
-  }
-
   private onLeaderChanged(): void {
     this.counters.leaderChanges++;
-    if (this.nodes.leader === undefined) return;
-    // Resend what the previous leader may have lost; the state machine deduplicates by (client, seq).
-    const sent = [...this.pending.values()].filter((w) => !w.queued);
-    if (sent.length > 0) this.counters.retries++;
-    this.requeue(sent);
-    for (const id of [...this.readGroups.keys()]) {
-      const g = this.readGroups.get(id)!;
-      if (g.node !== this.nodes.leader) this.requeueReads(id);
-    }
+    const leader = this.nodes.leader;
+    if (leader === undefined) return;
+    this.writes.onLeaderChanged();
+    this.reads.onLeaderChanged(leader);
     this.scheduleFlush();
   }
 
@@ -558,41 +479,9 @@ export class Cluster {
     if (this.stopped) return;
     const now = nowMs();
     this.nodes.recoverLeader();
-    const leader = this.nodes.leader;
-    const code = leader === undefined ? ErrorCode.NO_QUORUM : ErrorCode.TIMEOUT;
-    const retry: PendingWrite[] = [];
-    for (const w of this.pending.values()) {
-      if (w.deadline <= now) {
-        this.pending.delete(w.seq);
-        this.counters.timeouts++;
-        w.reject(new ClusterError(code, `write not acknowledged within ${this.opts.requestTimeoutMs} ms; it may still take effect`));
-      } else if (!w.queued && now - w.sentAt > this.retryAfterMs) {
-        retry.push(w);
-      }
-    }
-    if (retry.length > 0) {
-      this.counters.retries++;
-      this.requeue(retry);
-    }
-    this.sendQueue = this.sendQueue.filter((w) => this.pending.has(w.seq));
-    if (this.sendQueue.length > 0) this.scheduleFlush(); // expired writes may have moved the floor
-    for (const [id, b] of this.batches) if (now - b.sentAt > this.opts.requestTimeoutMs) this.batches.delete(id);
-    this.expireReads(now, code);
-  }
-
-  private expireReads(now: number, code: ErrorCode): void {
-    const expired = (r: PendingRead): boolean => {
-      if (r.deadline > now) return false;
-      this.counters.timeouts++;
-      r.reject(new ClusterError(code, `read not answered within ${this.opts.requestTimeoutMs} ms`));
-      return true;
-    };
-    this.readQueue = this.readQueue.filter((r) => !expired(r));
-    for (const [id, g] of this.readGroups) {
-      g.items = g.items.filter((r) => !expired(r));
-      if (g.items.length === 0) this.readGroups.delete(id);
-      else if (now - g.sentAt > this.retryAfterMs) this.requeueReads(id);
-    }
+    const code = this.nodes.leader === undefined ? ErrorCode.NO_QUORUM : ErrorCode.TIMEOUT;
+    this.writes.sweep(now, code);
+    this.reads.sweep(now, code);
   }
 
   // ───────────────────────────── leader, status, metrics ─────────────────────────────
@@ -655,11 +544,11 @@ export class Cluster {
     );
     return {
       leader: this.nodes.leader,
-      coordinator: { ...this.counters, pending: this.pending.size },
+      coordinator: { ...this.counters, pending: this.writes.size },
       writeStages: prof.stages,
       writeTotal: prof.total,
       stageSumP50Ms: prof.stageSumP50Ms,
-      readIndexRound: this.readLatency.summary(),
+      readIndexRound: this.reads.latency.summary(),
       nodes,
     };
   }
@@ -667,7 +556,7 @@ export class Cluster {
   /** Forget recorded latencies (e.g. after a warm-up), on the coordinator and every live node. */
   async resetMetrics(): Promise<void> {
     this.profile.reset();
-    this.readLatency.reset();
+    this.reads.latency.reset();
     await Promise.all(this.nodes.alive().map((h) => h.control?.resetMetrics().catch(() => undefined)));
   }
 
@@ -814,18 +703,17 @@ export class Cluster {
     this.stopped = true;
     clearInterval(this.sweepTimer);
     const err = new ClusterError(ErrorCode.CLUSTER_STOPPED, 'the cluster was stopped');
-    for (const w of this.pending.values()) w.reject(err);
-    this.pending.clear();
-    this.sendQueue = [];
-    for (const r of this.readQueue) r.reject(err);
-    for (const g of this.readGroups.values()) for (const r of g.items) r.reject(err);
-    this.readQueue = [];
-    this.readGroups.clear();
+    this.writes.rejectAll(err);
+    this.reads.rejectAll(err);
     await this.nodes.stopAll(5_000);
-    for (const r of this.readers.values()) r.close();
-    this.readers.clear();
+    this.reads.close();
     this.dirLock?.release();
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** stop(), for `await using cluster = await Cluster.start()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
   }
 }
 

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { NODE_DEFAULTS, TIMING_PRESETS, type LogLevel, type NodeOptions, type Timing, type TimingPreset } from '../node/config.js';
 import { oneOf, positiveInt } from './validate.js';
+import { CODECS, type CodecName } from './codec.js';
 
 export interface ClusterOptions {
   /** Number of voting nodes (1–7). Default 3. */
@@ -38,6 +39,8 @@ export interface ClusterOptions {
   seed?: number;
   /** Time to wait for the first leader in start(). Default 15 000 ms. */
   startTimeoutMs?: number;
+  /** How values are stored: 'raw' (default: strings and bytes as they are), 'json' or 'msgpack' (any serialisable value). */
+  codec?: CodecName;
 }
 
 export interface ResolvedOptions {
@@ -58,11 +61,12 @@ export interface ResolvedOptions {
   logFile: string | undefined;
   seed: number;
   startTimeoutMs: number;
+  codec: CodecName;
 }
 
 const KNOWN = new Set([
   'nodes', 'dir', 'storage', 'pool', 'sync', 'timing', 'requestTimeoutMs', 'maxBatchOps', 'maxBatchBytes',
-  'maxPendingOps', 'maxValueBytes', 'snapshotEveryEntries', 'instrument', 'logLevel', 'logFile', 'seed', 'startTimeoutMs',
+  'maxPendingOps', 'maxValueBytes', 'snapshotEveryEntries', 'instrument', 'logLevel', 'logFile', 'seed', 'startTimeoutMs', 'codec',
 ]);
 
 function invalid(message: string): ClusterError {
@@ -121,6 +125,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     logFile: o.logFile as string | undefined,
     seed: int('seed', o.seed, 1, 0, 0xffffffff),
     startTimeoutMs: int('startTimeoutMs', o.startTimeoutMs, 15_000, 1, 600_000),
+    codec: o.codec === undefined ? 'raw' : oneOf('codec', o.codec, CODECS),
   };
 }
 

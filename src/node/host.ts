@@ -10,8 +10,9 @@ import type { Entry, HardState, LogId, Message, NodeId, RaftConfig, Ready, Role,
 import { assert } from '../raft/assert.js';
 import type { NodeStorage } from '../adaptor/index.js';
 import type { WriteBatch } from '../storage/types.js';
-import type { CommandResult, Value } from '../storage/command.js';
+import type { CommandResult } from '../storage/command.js';
 import { stampEntryData } from '../storage/command.js';
+import { runQuery, type QueryResult, type ReadQuery } from './queries.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
 import { mulberry32 } from '../util/random.js';
@@ -30,10 +31,16 @@ interface PendingProposal {
   committed: number;
 }
 
+/** A read's queries (memory storage: answered here), or null (LMDB: the coordinator reads once told the index is applied). */
+interface ReadWork {
+  queries: ReadQuery[];
+  now: number | undefined;
+}
+
 interface PendingRead {
   id: number;
   index: number;
-  keys: Uint8Array[] | null;
+  work: ReadWork | null;
 }
 
 /** A Ready handed out whose storage write is in flight; finished in hand-out order. */
@@ -141,7 +148,7 @@ export class NodeHost {
   private readonly inflight: InFlightReady[] = [];
   private drained: (() => void) | undefined;
   private readonly pendingProposals = new Map<number, PendingProposal>(); // by log index
-  private readonly readsById = new Map<number, Uint8Array[] | null>();
+  private readonly readsById = new Map<number, ReadWork | null>();
   private readonly readsWaiting: PendingRead[] = [];
   private readonly appendSentAt = new Map<NodeId, Array<[number, number]>>(); // peer → [lastIndex, sentAt]
   private readonly sender: SnapshotSender;
@@ -275,7 +282,7 @@ export class NodeHost {
         this.propose(msg.id, msg.data);
         break;
       case 'read':
-        this.read(msg.id, msg.mode, msg.keys);
+        this.read(msg.id, msg.mode, msg.queries === null ? null : { queries: msg.queries, now: msg.now });
         break;
       default:
         break;
@@ -301,9 +308,9 @@ export class NodeHost {
     this.kick();
   }
 
-  private read(id: number, mode: 'linearizable' | 'lease' | 'stale', keys: Uint8Array[] | null): void {
+  private read(id: number, mode: 'linearizable' | 'lease' | 'stale', work: ReadWork | null): void {
     if (mode === 'stale') {
-      void this.readKeys({ id, index: this.applied, keys: keys ?? [] });
+      void this.runQueries({ id, index: this.applied, work });
       return;
     }
     this.counters.readIndexRequests++;
@@ -316,7 +323,7 @@ export class NodeHost {
       this.toMain({ t: 'read-failed', id, error: err.toJSON() });
       return;
     }
-    this.readsById.set(id, keys);
+    this.readsById.set(id, work);
     this.kick();
   }
 
@@ -479,10 +486,10 @@ export class NodeHost {
     this.applyDurable();
     assert(this.applyQueue.length === 0 || this.applyQueue[0]!.index > (rd.committedEntries[rd.committedEntries.length - 1]?.index ?? 0), 'a finished Ready left committed entries unapplied');
     for (const rs of rd.readStates) {
-      const keys = this.readsById.get(rs.id);
-      if (keys === undefined) continue;
+      const work = this.readsById.get(rs.id);
+      if (work === undefined) continue;
       this.readsById.delete(rs.id);
-      this.readsWaiting.push({ id: rs.id, index: rs.index, keys });
+      this.readsWaiting.push({ id: rs.id, index: rs.index, work });
     }
     this.answerReads();
     this.core.advance(rd);
@@ -623,19 +630,19 @@ export class NodeHost {
         this.readsWaiting[kept++] = r;
         continue;
       }
-      if (r.keys === null) {
+      if (r.work === null) {
         this.toMain({ t: 'read-ok', id: r.id, index: r.index, values: null });
       } else {
-        void this.readKeys(r);
+        void this.runQueries(r);
       }
     }
     this.readsWaiting.length = kept;
   }
 
-  private async readKeys(r: PendingRead): Promise<void> {
+  private async runQueries(r: PendingRead): Promise<void> {
     try {
-      const values: (Value | undefined)[] = [];
-      for (const k of r.keys ?? []) values.push(await this.state.get(k));
+      const values: QueryResult[] = [];
+      for (const q of r.work?.queries ?? []) values.push(await runQuery(this.state, q, r.work?.now));
       this.toMain({ t: 'read-ok', id: r.id, index: r.index, values });
     } catch (err) {
       const e = new ClusterError(ErrorCode.STORAGE, `read failed on node ${this.id}`, { cause: String(err) });

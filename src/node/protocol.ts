@@ -1,7 +1,7 @@
 // The data plane between the coordinator (main thread) and a node worker: raw postMessage records.
 // The control plane (status, metrics, faults, snapshot, transfer) goes through comlink (src/node/control.ts).
 import type { NodeId, Role } from '../raft/types.js';
-import type { Value } from '../storage/command.js';
+import type { QueryResult, ReadQuery } from './queries.js';
 import type { ClusterErrorData } from '../errors.js';
 
 /** Milestones of one proposal on the leader, in ms on the shared clock (performance.timeOrigin + now()). */
@@ -19,10 +19,11 @@ export type ToNode =
   /** One coordinator batch = one raft entry (data is an encoded Command[]). `sentAt` for stage timing. */
   | { t: 'propose'; id: number; data: Uint8Array; sentAt: number }
   /**
-   * A read barrier: answered once applied >= read index. With `keys`, the node reads them itself
-   * (memory storage, whose state only the node's thread can see). 'stale' answers at once from local state.
+   * A read barrier: answered once applied >= read index. With `queries`, the node answers them itself
+   * (memory storage, whose state only the node's thread can see), at the coordinator's wall clock `now`.
+   * 'stale' answers at once from local state.
    */
-  | { t: 'read'; id: number; mode: 'linearizable' | 'lease' | 'stale'; keys: Uint8Array[] | null }
+  | { t: 'read'; id: number; mode: 'linearizable' | 'lease' | 'stale'; queries: ReadQuery[] | null; now?: number }
   /** A new port to a peer (after that peer restarted). */
   | { t: 'peer'; id: NodeId; port: import('node:worker_threads').MessagePort }
   | { t: 'stop' };
@@ -32,7 +33,7 @@ export type FromNode =
   | { t: 'proposal-failed'; id: number; error: ClusterErrorData }
   /** Apply results of one Ready on the leader, packed by src/node/applied.ts. */
   | { t: 'applied'; bytes: Uint8Array }
-  | { t: 'read-ok'; id: number; index: number; values: (Value | undefined)[] | null }
+  | { t: 'read-ok'; id: number; index: number; values: QueryResult[] | null }
   | { t: 'read-failed'; id: number; error: ClusterErrorData }
   | { t: 'state'; id: NodeId; role: Role; leader: NodeId; term: number }
   | { t: 'fatal'; id: NodeId; error: { message: string; code?: string; stack?: string } }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster } from '../../src/index.js';
-import { inSessionWindow } from '../../src/cluster/cluster.js';
+import { inSessionWindow } from '../../src/cluster/writes.js';
 import { SESSION_WINDOW } from '../../src/storage/apply.js';
 import { MemoryStore } from '../../src/storage/memory.js';
 import { pack } from '../../src/storage/codec.js';

@@ -13,8 +13,9 @@ import type { NodeOptions } from '../../src/node/config.js';
 import type { FromNode } from '../../src/node/protocol.js';
 import { decodeApplied } from '../../src/node/applied.js';
 import type { MemoryStore } from '../../src/storage/memory.js';
-import type { Command, Value } from '../../src/storage/command.js';
+import type { Command } from '../../src/storage/command.js';
 import { entryPayload } from '../../src/storage/command.js';
+import type { QueryResult } from '../../src/node/queries.js';
 import { pack, unpack } from '../../src/storage/codec.js';
 import { SimDisk, type CrashKind } from './disk.js';
 import { World } from './world.js';
@@ -476,14 +477,14 @@ export class Simulation {
     const key = this.rng.int(KEYS);
     const mode = this.rng.chance(0.6) ? 'lease' : 'linearizable';
     this.reads.set(id, { key, mode, node: target.id, minIndex: this.maxCommitted, minKeyIndex: this.lastAcked[key]! });
-    target.host.onMain({ t: 'read', id, mode, keys: [KEY_BYTES[key]!] });
+    target.host.onMain({ t: 'read', id, mode, queries: [{ q: 'get', key: KEY_BYTES[key]! }] });
   }
 
   /**
    * A read served at `index` must see every write committed before it was sent, and the value returned must be
    * the key's acknowledged write or a later one: a lease read from a deposed leader would return an older one.
    */
-  private readAnswered(n: SimNode, id: number, index: number, values: (Value | undefined)[] | null): void {
+  private readAnswered(n: SimNode, id: number, index: number, values: QueryResult[] | null): void {
     const r = this.reads.get(id);
     if (!r) return;
     this.reads.delete(id);

@@ -1,0 +1,260 @@
+// The read pipeline: linearizable and lease reads share one barrier round (ReadIndex §6.4, or the leader's
+// lease §6.4.1) per mode per event-loop turn; once the leader has applied the read index, the read's queries
+// are answered by the state reader of the storage kind: LMDB on this thread, memory by the node itself.
+// Stale reads skip the barrier.
+import type { NodeId } from '../raft/types.js';
+import type { Value } from '../storage/command.js';
+import type { ClusterErrorData } from '../errors.js';
+import { ClusterError, ErrorCode } from '../errors.js';
+import { LatencyHistogram, nowMs } from '../util/histogram.js';
+import { LmdbStateReader } from '../storage/index.js';
+import { runQuerySync, type QueryResult, type ReadQuery } from '../node/queries.js';
+import { toKey } from './validate.js';
+import { checkBusy, type PipelineContext, type SentGroup } from './pipeline.js';
+
+export type Consistency = 'linearizable' | 'lease' | 'stale';
+type BarrierMode = 'linearizable' | 'lease';
+
+interface PendingRead {
+  queries: ReadQuery[];
+  resolve: (v: QueryResult[]) => void;
+  reject: (e: Error) => void;
+  deadline: number;
+  queued: boolean;
+  sentAt: number;
+  mode: BarrierMode;
+}
+
+type ReadGroup = SentGroup<PendingRead> & { mode: BarrierMode };
+
+/** Where a node's state machine is read, by storage kind. */
+export interface StateReaders {
+  /** True: reads are answered on this thread (`answer`, `get`); false: the node answers the queries sent with the read. */
+  readonly local: boolean;
+  /** The queries against node `id`'s state as it is now, at this thread's Date.now(). */
+  answer(id: NodeId, queries: ReadQuery[]): QueryResult[];
+  /** The stale get fast path: a string key is written into the reader's key buffer as UTF-8, no Buffer made. */
+  get(id: NodeId, key: string | Uint8Array): Value | undefined;
+  close(): void;
+}
+
+/**
+ * LMDB: the node's state environment opened read-only on the main thread (LMDB allows many reader threads), so
+ * once the leader has applied a read index the coordinator answers without a hop to a worker.
+ */
+export class LmdbReaders implements StateReaders {
+  readonly local = true;
+  private readonly readers = new Map<NodeId, LmdbStateReader>();
+
+  constructor(private readonly dirOf: (id: NodeId) => string) {}
+
+  private reader(id: NodeId): LmdbStateReader {
+    let r = this.readers.get(id);
+    if (!r) {
+      r = LmdbStateReader.open(this.dirOf(id));
+      this.readers.set(id, r);
+    }
+    return r;
+  }
+
+  answer(id: NodeId, queries: ReadQuery[]): QueryResult[] {
+    const r = this.reader(id);
+    const now = Date.now();
+    return queries.map((q) => runQuerySync(r, q, now));
+  }
+
+  get(id: NodeId, key: string | Uint8Array): Value | undefined {
+    return this.reader(id).get(key);
+  }
+
+  close(): void {
+    for (const r of this.readers.values()) r.close();
+    this.readers.clear();
+  }
+}
+
+/** Memory storage lives in the node threads: every read's queries go to the node. */
+export class NodeReaders implements StateReaders {
+  readonly local = false;
+
+  answer(): never {
+    throw new Error('memory storage is read by its node thread only');
+  }
+
+  get(): never {
+    throw new Error('memory storage is read by its node thread only');
+  }
+
+  close(): void {}
+}
+
+export class ReadPipeline {
+  private nextReadId = 1;
+  private queue: PendingRead[] = [];
+  private readonly groups = new Map<number, ReadGroup>();
+  /** Round trips of barrier reads (the coordinator's readIndexRound metric). */
+  readonly latency = new LatencyHistogram();
+
+  constructor(private readonly ctx: PipelineContext, private readonly readers: StateReaders) {}
+
+  /** Reads queued, not yet sent. */
+  get size(): number {
+    return this.queue.length;
+  }
+
+  /** One key's value. A stale read on LMDB is answered synchronously, with no promise made. */
+  get(key: string | Uint8Array, consistency: Consistency, node: NodeId | undefined): Value | undefined | Promise<Value | undefined> {
+    this.ctx.counters.reads++;
+    if (consistency === 'stale' && this.readers.local) return this.readers.get(this.staleNode(node), key);
+    return this.query([{ q: 'get', key: typeof key === 'string' ? toKey(key) : key }], consistency, node).then((r) => r[0] as Value | undefined);
+  }
+
+  /** Many queries, answered from one state (one read index, or one stale view). */
+  query(queries: ReadQuery[], consistency: Consistency, node: NodeId | undefined): Promise<QueryResult[]> {
+    if (consistency !== 'stale') return this.enqueue(queries, consistency);
+    const id = this.staleNode(node);
+    if (!this.readers.local) return this.sendStale(id, queries);
+    try {
+      return Promise.resolve(this.readers.answer(id, queries));
+    } catch (err) {
+      return Promise.reject(readFailed(err));
+    }
+  }
+
+  /** The node a stale read goes to: `node`, else the leader, else any live node. */
+  staleNode(node: NodeId | undefined): NodeId {
+    const id = node ?? this.ctx.nodes.leader ?? this.ctx.nodes.alive()[0]?.id;
+    if (id === undefined) throw new ClusterError(ErrorCode.NO_QUORUM, 'no live node to read from');
+    const h = this.ctx.nodes.get(id);
+    if (!h.alive) throw new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${id} is down`);
+    return id;
+  }
+
+  private enqueue(queries: ReadQuery[], mode: BarrierMode): Promise<QueryResult[]> {
+    const busy = checkBusy(this.ctx, () => 'too many operations pending; retry later');
+    if (busy) return Promise.reject(busy);
+    return new Promise((resolve, reject) => {
+      const deadline = nowMs() + this.ctx.opts.requestTimeoutMs;
+      this.queue.push({ queries, mode, resolve, reject, deadline, queued: true, sentAt: 0 });
+      this.ctx.scheduleFlush();
+    });
+  }
+
+  /** Memory storage: only the node's thread can read its state machine; no barrier. */
+  private sendStale(node: NodeId, queries: ReadQuery[]): Promise<QueryResult[]> {
+    const busy = checkBusy(this.ctx, () => 'too many operations pending; retry later');
+    if (busy) return Promise.reject(busy);
+    return new Promise((resolve, reject) => {
+      const now = nowMs();
+      const id = this.nextReadId++;
+      const r: PendingRead = { queries, mode: 'linearizable', resolve, reject, deadline: now + this.ctx.opts.requestTimeoutMs, queued: false, sentAt: now };
+      this.groups.set(id, { node, items: [r], sentAt: now, mode: 'linearizable' });
+      this.ctx.nodes.post(node, { t: 'read', id, mode: 'stale', queries, now: Date.now() });
+    });
+  }
+
+  /** One barrier round per mode to `leader`, for every read queued. */
+  flush(leader: NodeId): void {
+    if (this.queue.length === 0) return;
+    const queue = this.queue;
+    this.queue = [];
+    const now = nowMs();
+    for (const mode of ['linearizable', 'lease'] as const) {
+      const items = queue.filter((r) => r.mode === mode);
+      if (items.length === 0) continue;
+      const id = this.nextReadId++;
+      for (const r of items) {
+        r.queued = false;
+        r.sentAt = now;
+      }
+      this.groups.set(id, { node: leader, items, sentAt: now, mode });
+      this.ctx.counters.readRoundsSent++;
+      const queries = this.readers.local ? null : items.flatMap((r) => r.queries);
+      if (!this.ctx.nodes.post(leader, { t: 'read', id, mode, queries, now: Date.now() })) this.requeue(id);
+    }
+  }
+
+  private requeue(groupId: number): void {
+    const g = this.groups.get(groupId);
+    if (!g) return;
+    this.groups.delete(groupId);
+    for (const r of g.items) {
+      r.queued = true;
+      this.queue.push(r);
+    }
+    this.ctx.scheduleFlush();
+  }
+
+  /** Node `from` passed the barrier of round `id`: `values` are its answers, or null when this thread answers. */
+  onReadOk(from: NodeId, id: number, values: QueryResult[] | null): void {
+    const g = this.groups.get(id);
+    if (!g) return;
+    this.groups.delete(id);
+    const now = nowMs();
+    let offset = 0;
+    for (const r of g.items) {
+      this.latency.recordMs(now - r.sentAt);
+      try {
+        if (values !== null) {
+          r.resolve(values.slice(offset, offset + r.queries.length));
+          offset += r.queries.length;
+        } else {
+          // The leader has applied up to the read index: its LMDB state machine answers on this thread.
+          r.resolve(this.readers.answer(from, r.queries));
+        }
+      } catch (err) {
+        r.reject(readFailed(err));
+      }
+    }
+  }
+
+  onReadFailed(from: NodeId, id: number, error: ClusterErrorData): void {
+    if (error.code === ErrorCode.NOT_LEADER) {
+      this.ctx.nodes.hint(from, error.leader);
+      this.requeue(id);
+      return;
+    }
+    const g = this.groups.get(id);
+    this.groups.delete(id);
+    for (const r of g?.items ?? []) r.reject(ClusterError.fromJSON(error));
+  }
+
+  /** Rounds sent to a node that no longer leads go again to the new leader. */
+  onLeaderChanged(leader: NodeId): void {
+    for (const [id, g] of [...this.groups]) if (g.node !== leader) this.requeue(id);
+  }
+
+  /** Deadlines (rejected with `code`) and rounds sent too long ago, sent again. */
+  sweep(now: number, code: ErrorCode): void {
+    const expired = (r: PendingRead): boolean => {
+      if (r.deadline > now) return false;
+      this.ctx.counters.timeouts++;
+      r.reject(new ClusterError(code, `read not answered within ${this.ctx.opts.requestTimeoutMs} ms`));
+      return true;
+    };
+    this.queue = this.queue.filter((r) => !expired(r));
+    for (const [id, g] of this.groups) {
+      g.items = g.items.filter((r) => !expired(r));
+      if (g.items.length === 0) this.groups.delete(id);
+      else if (now - g.sentAt > this.ctx.retryAfterMs) this.requeue(id);
+    }
+  }
+
+  /** Reject every pending read with `err` (stop()). */
+  rejectAll(err: Error): void {
+    for (const r of this.queue) r.reject(err);
+    for (const g of this.groups.values()) for (const r of g.items) r.reject(err);
+    this.queue = [];
+    this.groups.clear();
+  }
+
+  /** Close the state readers, once the nodes are stopped. */
+  close(): void {
+    this.readers.close();
+  }
+}
+
+function readFailed(err: unknown): ClusterError {
+  if (err instanceof ClusterError) return err;
+  return new ClusterError(ErrorCode.STORAGE, `read failed: ${String(err)}`, { cause: err });
+}

@@ -1,0 +1,207 @@
+// The write pipeline: writes from every caller are gathered into one proposal (one raft entry) per
+// event-loop turn, bounded by maxBatchOps and maxBatchBytes. Every write carries (client, seq) so that
+// retries after a leader change apply exactly once; a write is sent only within the session window.
+import type { NodeId } from '../raft/types.js';
+import type { Command, Op, OpResult } from '../storage/command.js';
+import type { DecodedApplied } from '../node/applied.js';
+import type { ClusterErrorData } from '../errors.js';
+import { ClusterError, ErrorCode } from '../errors.js';
+import { nowMs } from '../util/histogram.js';
+import { packCopy } from '../util/pack.js';
+import { SESSION_WINDOW } from '../storage/apply.js';
+import { valueBytes } from './validate.js';
+import type { WriteProfile } from './profile.js';
+import { checkBusy, type PipelineContext, type SentGroup } from './pipeline.js';
+
+interface PendingWrite {
+  seq: number;
+  ops: Op[];
+  bytes: number;
+  resolve: (r: OpResult[]) => void;
+  reject: (e: Error) => void;
+  enqueuedAt: number;
+  deadline: number;
+  queued: boolean;
+  batchId: number;
+  sentAt: number;
+  sentTo: NodeId;
+}
+
+/** Exactly once (SESSION_WINDOW): a write is sent only while its seq is within the window above the floor. */
+export function inSessionWindow(seq: number, floor: number): boolean {
+  return seq < floor + SESSION_WINDOW;
+}
+
+/** Bytes of `ops` in a batch: strings estimated at 3 bytes per UTF-16 unit unless `exact`. */
+function opsBytes(ops: Op[], exact: boolean): number {
+  let bytes = 16;
+  for (const op of ops) {
+    bytes += ('key' in op ? op.key.length : 0) + 8;
+    if (op.t === 'put') bytes += valueBytes(op.value, exact);
+    else if (op.t === 'cas') bytes += valueBytes(op.expected, exact) + valueBytes(op.value, exact);
+  }
+  return bytes;
+}
+
+export class WritePipeline {
+  private readonly clientId = (Math.random() * 0xffffffff) >>> 0 || 1;
+  private nextSeq = 1;
+  private nextBatchId = 1;
+  private readonly pending = new Map<number, PendingWrite>(); // unresolved writes, ascending seq
+  private sendQueue: PendingWrite[] = [];
+  private readonly batches = new Map<number, SentGroup<PendingWrite>>();
+
+  constructor(private readonly ctx: PipelineContext, private readonly profile: WriteProfile) {}
+
+  /** Writes not yet resolved. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** `ops` as one atomic command; resolves to their results once applied on the leader. */
+  submit(ops: Op[]): Promise<OpResult[]> {
+    const { opts } = this.ctx;
+    let bytes = opsBytes(ops, false);
+    if (bytes > opts.maxBatchBytes) bytes = opsBytes(ops, true);
+    if (bytes > opts.maxBatchBytes) {
+      return Promise.reject(new ClusterError(ErrorCode.INVALID_ARGUMENT, `operation is ${bytes} bytes; maxBatchBytes is ${opts.maxBatchBytes}`));
+    }
+    const busy = checkBusy(this.ctx, () => `${this.pending.size} operations pending (maxPendingOps ${opts.maxPendingOps}); retry later`);
+    if (busy) return Promise.reject(busy);
+    this.ctx.counters.writes++;
+    return new Promise<OpResult[]>((resolve, reject) => {
+      const now = nowMs();
+      const w: PendingWrite = {
+        seq: this.nextSeq++, ops, bytes, resolve, reject, enqueuedAt: now, deadline: now + opts.requestTimeoutMs,
+        queued: true, batchId: 0, sentAt: 0, sentTo: 0,
+      };
+      this.pending.set(w.seq, w);
+      this.sendQueue.push(w);
+      this.ctx.scheduleFlush();
+    });
+  }
+
+  /** Send what is queued to `leader`: as few batches as the bounds allow. */
+  flush(leader: NodeId): void {
+    const floor = this.floor();
+    // Writes beyond the session window wait (their deadline runs) until the floor advances.
+    const queue = this.sendQueue.filter((w) => inSessionWindow(w.seq, floor));
+    if (queue.length === 0) return;
+    this.sendQueue = queue.length === this.sendQueue.length ? [] : this.sendQueue.filter((w) => !inSessionWindow(w.seq, floor));
+    const { maxBatchOps, maxBatchBytes } = this.ctx.opts;
+    let i = 0;
+    while (i < queue.length) {
+      const batch: PendingWrite[] = [];
+      let bytes = 0;
+      while (i < queue.length && batch.length < maxBatchOps) {
+        const w = queue[i]!;
+        if (!this.pending.has(w.seq)) {
+          i++; // resolved or expired meanwhile
+          continue;
+        }
+        if (batch.length > 0 && bytes + w.bytes > maxBatchBytes) break;
+        batch.push(w);
+        bytes += w.bytes;
+        i++;
+      }
+      if (batch.length > 0) this.sendBatch(leader, batch, floor);
+    }
+  }
+
+  private sendBatch(leader: NodeId, batch: PendingWrite[], floor: number): void {
+    const commands: Command[] = batch.map((w) => ({ client: this.clientId, seq: w.seq, floor, ops: w.ops }));
+    const data = packCopy(commands); // its own ArrayBuffer: safe to transfer
+    const id = this.nextBatchId++;
+    const sentAt = nowMs();
+    for (const w of batch) {
+      w.queued = false;
+      w.batchId = id;
+      w.sentAt = sentAt;
+      w.sentTo = leader;
+    }
+    this.batches.set(id, { node: leader, items: batch, sentAt });
+    this.ctx.counters.batchesSent++;
+    if (!this.ctx.nodes.post(leader, { t: 'propose', id, data, sentAt }, [data.buffer as ArrayBuffer])) this.requeue(batch);
+  }
+
+  /** The lowest seq still unresolved: the state machine may forget results below it. */
+  private floor(): number {
+    const first = this.pending.keys().next();
+    return first.done ? this.nextSeq : first.value;
+  }
+
+  private requeue(writes: PendingWrite[]): void {
+    let any = false;
+    for (const w of writes) {
+      if (w.queued || !this.pending.has(w.seq)) continue;
+      w.queued = true;
+      this.sendQueue.push(w);
+      any = true;
+    }
+    if (!any) return;
+    this.sendQueue.sort((a, b) => a.seq - b.seq);
+    this.ctx.scheduleFlush();
+  }
+
+  /** The leader applied entries: resolve this client's writes among them. */
+  onApplied(a: DecodedApplied): void {
+    const reply = nowMs();
+    const byBatch = a.stages.length > 0 ? new Map(a.stages.map((s) => [s.id, s])) : undefined;
+    for (let i = 0; i < a.count; i++) {
+      if (a.client(i) !== this.clientId) continue;
+      const w = this.pending.get(a.seq(i));
+      if (!w) continue;
+      this.pending.delete(w.seq);
+      const st = byBatch?.get(w.batchId);
+      if (st && !a.duplicate(i)) this.profile.record(w.enqueuedAt, w.sentAt, st, reply);
+      w.resolve(a.results(i) as OpResult[]);
+    }
+    if (this.sendQueue.length > 0) this.ctx.scheduleFlush(); // the floor may have advanced: writes held by the session window
+  }
+
+  /** A node refused a batch (not the leader): follow its hint and send the batch again. */
+  onProposalFailed(from: NodeId, id: number, error: ClusterErrorData): void {
+    const g = this.batches.get(id);
+    this.batches.delete(id);
+    this.ctx.nodes.hint(from, error.leader);
+    if (!g) return;
+    this.ctx.counters.retries++;
+    this.requeue(g.items);
+  }
+
+  /** Resend what the previous leader may have lost; the state machine deduplicates by (client, seq). */
+  onLeaderChanged(): void {
+    const sent = [...this.pending.values()].filter((w) => !w.queued);
+    if (sent.length > 0) this.ctx.counters.retries++;
+    this.requeue(sent);
+  }
+
+  /** Deadlines (rejected with `code`) and retries of writes sent too long ago. */
+  sweep(now: number, code: ErrorCode): void {
+    const { requestTimeoutMs } = this.ctx.opts;
+    const retry: PendingWrite[] = [];
+    for (const w of this.pending.values()) {
+      if (w.deadline <= now) {
+        this.pending.delete(w.seq);
+        this.ctx.counters.timeouts++;
+        w.reject(new ClusterError(code, `write not acknowledged within ${requestTimeoutMs} ms; it may still take effect`));
+      } else if (!w.queued && now - w.sentAt > this.ctx.retryAfterMs) {
+        retry.push(w);
+      }
+    }
+    if (retry.length > 0) {
+      this.ctx.counters.retries++;
+      this.requeue(retry);
+    }
+    this.sendQueue = this.sendQueue.filter((w) => this.pending.has(w.seq));
+    if (this.sendQueue.length > 0) this.ctx.scheduleFlush(); // expired writes may have moved the floor
+    for (const [id, b] of this.batches) if (now - b.sentAt > requestTimeoutMs) this.batches.delete(id);
+  }
+
+  /** Reject every pending write with `err` (stop()). */
+  rejectAll(err: Error): void {
+    for (const w of this.pending.values()) w.reject(err);
+    this.pending.clear();
+    this.sendQueue = [];
+  }
+}

@@ -1,0 +1,110 @@
+// threadraft/keyv: a Keyv store (Keyv's KeyvStoreAdapter) over a Cluster, so Keyv and the libraries built on it
+// (cacheable, cache-manager) can use the replicated cache. Keyv prefixes keys with its namespace ('keyv:' by
+// default) and serialises values itself (to strings by default), so any codec of the cluster works; Keyv also
+// stores its own `expires` beside the value, and the cluster's time-to-live removes expired keys for good.
+import { EventEmitter } from 'node:events';
+import type { KeyvStoreAdapter, StoredData } from 'keyv';
+import type { Cluster, Consistency, ScanRangeInput } from './cluster/cluster.js';
+
+export interface KeyvThreadraftOptions {
+  /** Of every read (default 'linearizable'); 'lease' saves the round trip, 'stale' reads the leader's state as it is. */
+  consistency?: Consistency;
+  /** Stop the cluster on disconnect() (default false: the cluster is the caller's). */
+  stopOnDisconnect?: boolean;
+}
+
+/** Keys per call to the cluster (one batch, one read round) in getMany, deleteMany and clear. */
+const CHUNK = 256;
+
+/**
+ * A Keyv store over `cluster`. Keyv sets `namespace`; clear() and iterator() then touch only the keys of that
+ * namespace (`<namespace>:*`), and clear() without a namespace removes every key of the cluster.
+ */
+export class KeyvThreadraft extends EventEmitter implements KeyvStoreAdapter {
+  /** Keyv reads `dialect` (and `url`) to decide whether to use iterator() (docs/cache.md, "Keyv"). */
+  readonly opts: { dialect: 'threadraft'; url: string; consistency: Consistency; stopOnDisconnect: boolean; [k: string]: unknown };
+  namespace?: string | undefined;
+
+  constructor(readonly cluster: Cluster<unknown>, options: KeyvThreadraftOptions = {}) {
+    super();
+    this.opts = { dialect: 'threadraft', url: 'threadraft://', consistency: options.consistency ?? 'linearizable', stopOnDisconnect: options.stopOnDisconnect ?? false };
+  }
+
+  private get read(): { consistency: Consistency } {
+    return { consistency: this.opts.consistency };
+  }
+
+  async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
+    return (await this.cluster.get(key, this.read)) as StoredData<Value> | undefined;
+  }
+
+  async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
+    const out: unknown[] = [];
+    for (let i = 0; i < keys.length; i += CHUNK) out.push(...(await this.cluster.getMany(keys.slice(i, i + CHUNK), this.read)));
+    return out as Array<StoredData<Value | undefined>>;
+  }
+
+  /** `ttl` in ms (Keyv's unit); 0 or undefined: no expiry. Resolves to true once the write is committed. */
+  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+    const ttlMs = typeof ttl === 'number' && ttl > 0 ? Math.ceil(ttl) : undefined;
+    await this.cluster.put(key, value, ttlMs === undefined ? {} : { ttlMs });
+    return true;
+  }
+
+  async setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<void> {
+    await Promise.all(entries.map((e) => this.set(e.key, e.value, e.ttl)));
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.cluster.delete(key);
+  }
+
+  /** Whether every key existed (Keyv's own rule for stores without deleteMany). */
+  async deleteMany(keys: string[]): Promise<boolean> {
+    let all = keys.length > 0;
+    for (let i = 0; i < keys.length; i += CHUNK) {
+      const r = await this.cluster.batch(keys.slice(i, i + CHUNK).map((key) => ({ type: 'delete' as const, key })));
+      if (!r.results.every((x) => x.existed === true)) all = false;
+    }
+    return all;
+  }
+
+  async has(key: string): Promise<boolean> {
+    return this.cluster.has(key, this.read);
+  }
+
+  async hasMany(keys: string[]): Promise<boolean[]> {
+    const values = await this.getMany(keys);
+    return values.map((v) => v !== undefined);
+  }
+
+  /** The namespace's keys (a page at a time, deleted in batches), or with no namespace every key. */
+  async clear(): Promise<void> {
+    if (this.namespace === undefined) return this.cluster.clear();
+    for (;;) {
+      const page = await this.cluster.scan({ prefix: `${this.namespace}:` }, { limit: CHUNK, ...this.read });
+      if (page.items.length === 0) return;
+      await this.cluster.batch(page.items.map(([key]) => ({ type: 'delete' as const, key })));
+      if (page.cursor === undefined) return;
+    }
+  }
+
+  /** [key, stored value] of every key of `namespace` (every key without one), in byte order, a page at a time. */
+  async *iterator<Value>(namespace?: string): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
+    const range: ScanRangeInput = namespace === undefined ? {} : { prefix: `${namespace}:` };
+    let cursor: string | undefined;
+    do {
+      const page = await this.cluster.scan(range, { limit: CHUNK, ...this.read, ...(cursor === undefined ? {} : { cursor }) });
+      for (const [key, value] of page.items) {
+        if (typeof key === 'string') yield [key, value as Awaited<Value>];
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.opts.stopOnDisconnect) await this.cluster.stop();
+  }
+}
+
+export default KeyvThreadraft;

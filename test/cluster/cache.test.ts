@@ -1,0 +1,204 @@
+// The cache API (issue 13) on real clusters of both storages: expiry read at the caller's Date.now(), counters,
+// reads of every consistency, scan pages, read-through, codecs, and argument checks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cluster, ClusterError, ErrorCode, type Consistency } from '../../src/index.js';
+
+const isCode = (code: string) => (e: unknown) => e instanceof ClusterError && e.code === code;
+const CONSISTENCIES: Consistency[] = ['linearizable', 'lease', 'stale'];
+
+for (const storage of ['lmdb', 'memory'] as const) {
+  test(`${storage}: a key is absent at every consistency once the caller's Date.now() passes its expiry`, async () => {
+    const c = await Cluster.start({ nodes: 3, storage });
+    const realNow = Date.now;
+    try {
+      await c.put('k', 'v', { ttlMs: 60_000 });
+      await c.put('forever', 'v');
+      for (const consistency of CONSISTENCIES) assert.equal(await c.get('k', { consistency }), 'v');
+      Date.now = () => realNow() + 61_000;
+      for (const consistency of CONSISTENCIES) {
+        assert.equal(await c.get('k', { consistency }), undefined, consistency);
+        assert.equal(await c.has('k', { consistency }), false, consistency);
+        assert.equal(await c.ttl('k', { consistency }), undefined, consistency);
+        assert.equal(await c.ttl('forever', { consistency }), Infinity, consistency);
+        assert.equal(await c.size({ consistency }), 1, consistency);
+      }
+    } finally {
+      Date.now = realNow;
+      await c.stop();
+    }
+  });
+
+  test(`${storage}: scan pages through a prefix with cursors, both directions, at every consistency`, async () => {
+    const c = await Cluster.start({ nodes: 3, storage });
+    try {
+      const keys = Array.from({ length: 25 }, (_, i) => `p:${String(i).padStart(2, '0')}`);
+      await Promise.all(keys.map((k) => c.put(k, k.toUpperCase())));
+      await c.put('q:1', 'other');
+      await c.put(new Uint8Array([0x70, 0x3a, 0xff]), 'not utf-8'); // 'p:' then a byte that is not UTF-8
+      for (const consistency of CONSISTENCIES) {
+        for (const reverse of [false, true]) {
+          const seen: Array<string | Uint8Array> = [];
+          let cursor: string | undefined;
+          let pages = 0;
+          do {
+            const page = await c.scan({ prefix: 'p:' }, { limit: 10, reverse, consistency, ...(cursor === undefined ? {} : { cursor }) });
+            assert.ok(page.items.length <= 10);
+            seen.push(...page.items.map(([k]) => k));
+            cursor = page.cursor;
+            pages++;
+          } while (cursor !== undefined);
+          assert.equal(pages, 3);
+          const strings = seen.filter((k): k is string => typeof k === 'string');
+          assert.deepEqual(strings, reverse ? [...keys].reverse() : keys);
+          const bytes = seen.filter((k) => typeof k !== 'string');
+          assert.equal(bytes.length, 1, 'the key that is not UTF-8 comes back as bytes');
+        }
+      }
+      const range = await c.scan({ start: 'p:10', end: 'p:13' });
+      assert.deepEqual(range.items, [['p:10', 'P:10'], ['p:11', 'P:11'], ['p:12', 'P:12']]);
+      assert.equal(range.cursor, undefined);
+      assert.deepEqual(await c.getMany(['p:00', 'nope', 'q:1']), ['P:00', undefined, 'other']);
+    } finally {
+      await c.stop();
+    }
+  });
+}
+
+test('expire, persist and keepTtl; incr/decr and NOT_INTEGER; clear and size', async () => {
+  const c = await Cluster.start({ nodes: 3, storage: 'memory' });
+  try {
+    assert.equal(await c.expire('absent', 1000), false);
+    await c.put('k', 'v');
+    assert.equal(await c.persist('k'), false, 'no expiry to remove');
+    assert.equal(await c.expire('k', 60_000), true);
+    await c.put('k', 'v2', { keepTtl: true });
+    const left = await c.ttl('k');
+    assert.ok(left !== undefined && left > 0 && left <= 60_000);
+    await c.put('k', 'v3');
+    assert.equal(await c.ttl('k'), Infinity, 'a put without keepTtl clears the expiry');
+    assert.equal(await c.incr('n'), 1);
+    assert.equal(await c.incr('n', 41), 42);
+    assert.equal(await c.decr('n', 50), -8);
+    await assert.rejects(c.incr('k'), isCode(ErrorCode.NOT_INTEGER));
+    await c.put('big', String(Number.MAX_SAFE_INTEGER));
+    await assert.rejects(c.incr('big'), isCode(ErrorCode.NOT_INTEGER));
+    assert.equal(await c.get('big'), String(Number.MAX_SAFE_INTEGER), 'a refused incr writes nothing');
+    assert.equal(await c.size(), 3);
+    await c.clear();
+    assert.equal(await c.size(), 0);
+    assert.equal(await c.get('n'), undefined);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('cas: undefined means absent (null too, with the raw codec), and current is undefined when absent', async () => {
+  const c = await Cluster.start({ nodes: 1, storage: 'memory' });
+  try {
+    assert.deepEqual(await c.cas('k', undefined, 'a'), { ok: true, current: 'a' });
+    assert.deepEqual(await c.cas('k', undefined, 'b'), { ok: false, current: 'a' });
+    assert.deepEqual(await c.cas('k', 'a', undefined), { ok: true, current: undefined });
+    assert.deepEqual(await c.cas('k', null, 'c'), { ok: true, current: 'c' });
+    assert.deepEqual(await c.cas('gone', 'x', 'y'), { ok: false, current: undefined });
+  } finally {
+    await c.stop();
+  }
+});
+
+test('getOrSet: concurrent callers share one load; a failed load rejects them all and the next call loads again', async () => {
+  const c = await Cluster.start({ nodes: 1, storage: 'memory' });
+  try {
+    let loads = 0;
+    const slow = async (): Promise<string> => {
+      loads++;
+      await new Promise((r) => setTimeout(r, 30));
+      return `loaded-${loads}`;
+    };
+    const got = await Promise.all(Array.from({ length: 10 }, () => c.getOrSet('k', slow)));
+    assert.deepEqual(new Set(got), new Set(['loaded-1']));
+    assert.equal(loads, 1);
+    assert.equal(await c.get('k'), 'loaded-1');
+    let failures = 0;
+    const failing = async (): Promise<string> => {
+      failures++;
+      await new Promise((r) => setTimeout(r, 10));
+      throw new Error('database down');
+    };
+    const results = await Promise.allSettled([c.getOrSet('f', failing), c.getOrSet('f', failing)]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    assert.equal(failures, 1);
+    assert.equal(await c.getOrSet('f', async () => 'ok'), 'ok');
+    // A key set while the loader ran keeps its value: the load is written only if the key is still absent.
+    const raced = c.getOrSet('r', async () => {
+      await c.put('r', 'written meanwhile');
+      return 'loaded';
+    });
+    assert.equal(await raced, 'written meanwhile');
+    assert.equal(await c.get('r'), 'written meanwhile');
+  } finally {
+    await c.stop();
+  }
+});
+
+test('codecs: json and msgpack values round-trip; integers are counters; null is a value', async () => {
+  for (const codec of ['json', 'msgpack'] as const) {
+    const c = await Cluster.start<Record<string, unknown> | number | null | string>({ nodes: 1, storage: 'memory', codec });
+    try {
+      const doc = { name: 'ada', tags: ['x', 'y'], n: 1.5, nested: { ok: true } };
+      await c.put('doc', doc);
+      assert.deepEqual(await c.get('doc'), doc);
+      await c.put('s', 'a string');
+      assert.equal(await c.get('s'), 'a string');
+      await c.put('count', 5);
+      assert.equal(await c.incr('count'), 6);
+      assert.equal(await c.get('count'), 6);
+      await c.put('nil', null);
+      assert.equal(await c.get('nil'), null);
+      assert.deepEqual(await c.cas('nil', null, 1), { ok: true, current: 1 });
+      assert.deepEqual((await c.scan({ prefix: 'do' })).items, [['doc', doc]]);
+      await assert.rejects(c.put('u', undefined as unknown as null), isCode(ErrorCode.INVALID_ARGUMENT));
+    } finally {
+      await c.stop();
+    }
+  }
+  const m = await Cluster.start<unknown>({ nodes: 1, storage: 'memory', codec: 'msgpack' });
+  try {
+    const withBytes = { buf: Buffer.from('bytes') };
+    await m.put('b', withBytes);
+    assert.deepEqual(Buffer.from((await m.get<{ buf: Uint8Array }>('b'))!.buf), withBytes.buf);
+  } finally {
+    await m[Symbol.asyncDispose]();
+    assert.equal(m.isStopped, true);
+  }
+});
+
+test('cache calls check their arguments before anything is queued (INVALID_ARGUMENT)', async () => {
+  const c = await Cluster.start({ nodes: 1, storage: 'memory' });
+  try {
+    const bad: Array<() => Promise<unknown>> = [
+      () => c.put('k', 'v', { ttlMs: 0 }),
+      () => c.put('k', 'v', { ttlMs: 1.5 }),
+      () => c.put('k', 'v', { ttlMs: 10, keepTtl: true }),
+      () => c.put('k', 'v', { ttl: 5 } as never),
+      () => c.expire('k', -1),
+      () => c.incr('k', 1.5),
+      () => c.incr('k', Number.MAX_SAFE_INTEGER + 2),
+      () => c.has('k', { node: 1 }),
+      () => c.getMany('k' as never),
+      () => c.getMany(Array.from({ length: c.options.maxBatchOps + 1 }, (_, i) => `k${i}`)),
+      () => c.scan({ prefix: 'a', start: 'b' } as never),
+      () => c.scan({ prefix: '' }),
+      () => c.scan({}, { limit: 0 }),
+      () => c.scan({}, { limit: 10_001 }),
+      () => c.scan({}, { cursor: 'not a cursor' }),
+      () => c.size({ consistency: 'eventual' as never }),
+      () => c.getOrSet('k', 'not a function' as never),
+      () => Cluster.start({ codec: 'yaml' as never }),
+    ];
+    for (const [i, call] of bad.entries()) await assert.rejects(call(), isCode(ErrorCode.INVALID_ARGUMENT), `call ${i}`);
+    assert.equal(await c.size(), 0, 'nothing was written');
+  } finally {
+    await c.stop();
+  }
+});
