@@ -38,9 +38,9 @@ export { inSessionWindow } from './writes.js';
 export type GetOptions = ReadOptions;
 
 export type BatchOp =
-  | { type: 'put'; key: KeyInput; value: Value }
+  | { type: 'put'; key: KeyInput; value: Value; ttlMs?: number; keepTtl?: boolean }
   | { type: 'delete'; key: KeyInput }
-  | { type: 'cas'; key: KeyInput; expected: Value | null; value: Value | null };
+  | { type: 'cas'; key: KeyInput; expected: Value | null; value: Value | null; ttlMs?: number; keepTtl?: boolean };
 
 export interface CasResult<V = Value> {
   /** Whether the value matched `expected` and was replaced. */
@@ -239,10 +239,15 @@ export class Cluster<V = Value> {
     const converted = ops.map((o): Op => {
       if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
       const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas'] as const);
-      if (type === 'put') return { t: 'put', key: toKey(o.key), value: toValue((o as { value: unknown }).value, max, false) };
+      // Expiry options of a put or cas: the same rules as put()'s options (ttlMs, keepTtl).
+      const expiry = (x: object): ReturnType<typeof putOptions> => {
+        const { ttlMs: t, keepTtl: k } = x as { ttlMs?: unknown; keepTtl?: unknown };
+        return putOptions('batch', { ...(t === undefined ? {} : { ttlMs: t }), ...(k === undefined ? {} : { keepTtl: k }) });
+      };
+      if (type === 'put') return { t: 'put', key: toKey(o.key), value: toValue((o as { value: unknown }).value, max, false), ...expiry(o) };
       if (type === 'delete') return { t: 'del', key: toKey(o.key) };
       const c = o as { expected: unknown; value: unknown };
-      return { t: 'cas', key: toKey(o.key), expected: toValue(c.expected ?? null, max, true), value: toValue(c.value ?? null, max, true) };
+      return { t: 'cas', key: toKey(o.key), expected: toValue(c.expected ?? null, max, true), value: toValue(c.value ?? null, max, true), ...expiry(o) };
     });
     const results = await this.writes.submit(converted);
     return { ok: results.every((r) => r.ok), results };

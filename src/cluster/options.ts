@@ -41,6 +41,13 @@ export interface ClusterOptions {
   startTimeoutMs?: number;
   /** How values are stored: 'raw' (default: strings and bytes as they are), 'json' or 'msgpack' (any serialisable value). */
   codec?: CodecName;
+  /**
+   * Bounds of the cache (default unbounded): after each entry every replica evicts its least recently written keys
+   * until it holds at most maxKeys keys and maxBytes bytes of keys and values. Fixed when the directory is created:
+   * every replica must apply the same bounds.
+   */
+  maxKeys?: number;
+  maxBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -62,11 +69,14 @@ export interface ResolvedOptions {
   seed: number;
   startTimeoutMs: number;
   codec: CodecName;
+  maxKeys: number | undefined;
+  maxBytes: number | undefined;
 }
 
 const KNOWN = new Set([
   'nodes', 'dir', 'storage', 'pool', 'sync', 'timing', 'requestTimeoutMs', 'maxBatchOps', 'maxBatchBytes',
   'maxPendingOps', 'maxValueBytes', 'snapshotEveryEntries', 'instrument', 'logLevel', 'logFile', 'seed', 'startTimeoutMs', 'codec',
+  'maxKeys', 'maxBytes',
 ]);
 
 function invalid(message: string): ClusterError {
@@ -126,6 +136,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     seed: int('seed', o.seed, 1, 0, 0xffffffff),
     startTimeoutMs: int('startTimeoutMs', o.startTimeoutMs, 15_000, 1, 600_000),
     codec: o.codec === undefined ? 'raw' : oneOf('codec', o.codec, CODECS),
+    maxKeys: o.maxKeys === undefined ? undefined : int('maxKeys', o.maxKeys, 0, 1, Number.MAX_SAFE_INTEGER),
+    maxBytes: o.maxBytes === undefined ? undefined : int('maxBytes', o.maxBytes, 0, 1, Number.MAX_SAFE_INTEGER),
   };
 }
 
@@ -240,5 +252,7 @@ export function nodeOptions(o: ResolvedOptions, id: number, voters: number[], di
     seed: (o.seed * 7919 + id * 104_729) >>> 0,
   };
   if (o.logFile !== undefined) n.logFile = o.logFile;
+  if (o.maxKeys !== undefined) n.maxKeys = o.maxKeys;
+  if (o.maxBytes !== undefined) n.maxBytes = o.maxBytes;
   return n;
 }

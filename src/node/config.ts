@@ -52,6 +52,9 @@ export interface NodeOptions {
   logFile?: string;
   /** Seed of the node's random source (election timeouts). */
   seed: number;
+  /** Cache bounds of the state machine (least recently written keys evicted in apply); unbounded when absent. */
+  maxKeys?: number;
+  maxBytes?: number;
 }
 
 export const NODE_DEFAULTS = {

@@ -3,11 +3,11 @@ import type { NodeId } from '../raft/types.js';
 import type { LinkFaults } from './protocol.js';
 import type { Value } from '../storage/command.js';
 import type { ClusterErrorData } from '../errors.js';
-import type { NodeCounters, NodeHistograms } from './host.js';
+import type { CacheCounters, NodeCounters, NodeHistograms } from './host.js';
 
 export interface NodeControl {
   status(): Record<string, unknown>;
-  metrics(): { counters: NodeCounters; histograms: Record<keyof NodeHistograms, string> };
+  metrics(): Promise<{ counters: NodeCounters & CacheCounters; histograms: Record<keyof NodeHistograms, string> }>;
   resetMetrics(): void;
   setFaults(faults: LinkFaults): void;
   transferLeadership(to: NodeId): boolean;

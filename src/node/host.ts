@@ -69,6 +69,15 @@ export interface NodeCounters {
   badFrames: number;
 }
 
+/** The state machine's cache figures, in a node's metrics. */
+export interface CacheCounters {
+  /** Records held (expired ones not purged yet included). */
+  keys: number;
+  /** Keys evicted by maxKeys/maxBytes, and expired keys purged, by this replica since its state was created. */
+  evictions: number;
+  expirations: number;
+}
+
 export interface NodeHistograms {
   /** proposal received → its Ready starts persisting (waits behind the previous fsync). */
   leaderQueue: LatencyHistogram;
@@ -772,10 +781,18 @@ export class NodeHost {
     };
   }
 
-  metrics(): { counters: NodeCounters; histograms: Record<keyof NodeHistograms, string> } {
+  /** Counters (with the state machine's cache figures: keys held, evictions, expirations) and encoded histograms. */
+  async metrics(): Promise<{ counters: NodeCounters & CacheCounters; histograms: Record<keyof NodeHistograms, string> }> {
     const h = this.histograms;
+    const st = await this.state.stats();
     return {
-      counters: { ...this.counters, elections: Math.max(this.counters.elections, this.core.stats.elections ?? 0) },
+      counters: {
+        ...this.counters,
+        elections: Math.max(this.counters.elections, this.core.stats.elections ?? 0),
+        keys: st.keys,
+        evictions: st.evictions,
+        expirations: st.expirations,
+      },
       histograms: {
         leaderQueue: h.leaderQueue.encode(),
         leaderFsync: h.leaderFsync.encode(),

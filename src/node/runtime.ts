@@ -49,6 +49,8 @@ export async function openHostStorage(o: NodeOptions): Promise<HostStorage> {
     maxValueBytes: o.maxValueBytes,
     membership: { voters: o.voters },
     chunkBytes: o.snapshotChunkBytes,
+    ...(o.maxKeys === undefined ? {} : { maxKeys: o.maxKeys }),
+    ...(o.maxBytes === undefined ? {} : { maxBytes: o.maxBytes }),
   };
   if (o.storage === 'lmdb' && o.pool === 'piscina') {
     // The state's writer opens first: it recovers the state (and finishes an interrupted install).

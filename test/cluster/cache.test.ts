@@ -202,3 +202,33 @@ test('cache calls check their arguments before anything is queued (INVALID_ARGUM
     await c.stop();
   }
 });
+
+for (const storage of ['lmdb', 'memory'] as const) {
+  test(`${storage}: maxKeys evicts the least recently written keys on every replica alike; evictions and expirations show in metrics`, async () => {
+    const c = await Cluster.start({ nodes: 3, storage, maxKeys: 100 });
+    try {
+      for (let i = 0; i < 300; i += 50) await c.batch(Array.from({ length: 50 }, (_, j) => ({ type: 'put' as const, key: `k${String(i + j).padStart(3, '0')}`, value: `v${i + j}` })));
+      await c.put('k000', 'rewritten'); // the oldest key, written again: now the most recent, so it stays
+      await c.get('k299'); // a linearizable read: every replica applied what the leader had
+      for (const m of c.members()) {
+        const page = await c.scan({ prefix: 'k' }, { limit: 1000, consistency: 'stale', node: m.id });
+        const keys = page.items.map(([k]) => String(k));
+        assert.equal(keys.length, 100, `node ${m.id} holds ${keys.length} keys`);
+        assert.ok(keys.includes('k000') && keys.includes('k299') && !keys.includes('k001') && !keys.includes('k200'), `node ${m.id}: ${keys.slice(0, 3).join(',')}…`);
+      }
+      // Expiry through the log: keys whose time passed are purged by the next entries on every replica.
+      await c.batch(Array.from({ length: 20 }, (_, j) => ({ type: 'put' as const, key: `t${j}`, value: 'x', ttlMs: 20 })));
+      await new Promise((r) => setTimeout(r, 60));
+      await c.put('tick', 'advances the log clock past their expiry');
+      await c.get('tick');
+      const m = await c.metrics();
+      for (const n of m.nodes) {
+        assert.ok((n.counters.evictions ?? 0) >= 201, `node ${n.id} evictions ${n.counters.evictions}`);
+        assert.equal(n.counters.expirations, 20, `node ${n.id} expirations`);
+        assert.equal(n.counters.keys, 81, `node ${n.id} keys`); // 100, less the 20 expired, plus 'tick'
+      }
+    } finally {
+      await c.stop();
+    }
+  });
+}
