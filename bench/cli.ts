@@ -52,10 +52,13 @@ Scenarios
   read-stale         a node's state machine as it is (LMDB read on the main thread)
   read-peek          the same through the synchronous peek(), one caller
   mixed-90-10        90 % linearizable reads, 10 % writes
+  cache-ttl-churn    cache: 90 % lease reads, 10 % puts with a TTL of 0.5–1.5 s
+  cache-evict        cache: puts over 10 × --keys keys into a cache bounded to --keys keys (maxKeys)
   sustained          write-N for 60 s (or --duration)
   custom             exactly the load given by the options above
   compare            in one run: raw LMDB synced (the floor), memory vs LMDB, piscina vs inline,
-                     256 vs 1024 in flight, 1/3/5 nodes, instrumentation on vs off
+                     256 vs 1024 in flight, puts with and without a TTL, 1/3/5 nodes,
+                     instrumentation on vs off
 `;
 
 interface Args {
@@ -148,8 +151,8 @@ function parse(argv: string[]): Args {
 
 const SUITES: Record<Args['suite'], string[]> = {
   quick: ['write-1', 'write-N', 'read-linearizable', 'read-stale', 'read-peek', 'compare'],
-  standard: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'compare'],
-  full: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'sustained', 'custom', 'compare'],
+  standard: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'compare'],
+  full: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'sustained', 'custom', 'compare'],
 };
 const KNOWN = new Set([...SUITES.full]);
 
@@ -202,6 +205,14 @@ function scenarioSpec(a: Args, name: string): LoadSpec {
       return baseSpec(a, name, 'synchronous stale reads with peek(), one caller', { readRatio: 1, consistency: 'stale', clients: 1, peek: true });
     case 'mixed-90-10':
       return baseSpec(a, name, '90 % linearizable reads, 10 % puts', { readRatio: 0.9 });
+    case 'cache-ttl-churn':
+      return baseSpec(a, name, `cache: ${a.clients} in flight, 90 % lease reads, 10 % puts with a TTL of 0.5–1.5 s (keys expire and are purged as the load runs)`, {
+        readRatio: 0.9, consistency: 'lease', ttlMs: 1000,
+      });
+    case 'cache-evict':
+      return baseSpec(a, name, `cache: ${a.clients} puts in flight over ${a.keys * 10} keys into a cache bounded to ${a.keys} keys (every put past the bound evicts)`, {
+        keySpace: a.keys * 10,
+      });
     case 'sustained':
       return baseSpec(a, name, `${a.clients} puts in flight, sustained`, { durationMs: (a.durationS ?? 60) * 1000 });
     case 'custom':
@@ -260,7 +271,8 @@ async function measure(spec: LoadSpec, opts: ClusterOptions, p: Record<string, s
 async function runScenario(run: Run, name: string): Promise<void> {
   const a = run.args;
   const spec = scenarioSpec(a, name);
-  run.scenarios.push(await measure(spec, clusterOptions(a, run.dir), params(a)));
+  const over: Partial<ClusterOptions> = name === 'cache-evict' ? { maxKeys: a.keys } : {};
+  run.scenarios.push(await measure(spec, clusterOptions(a, run.dir, over), params(a, over as Record<string, string | number | boolean>)));
 }
 
 function row(name: string, opsPerSec: number, latencyMs: CompareRow['latencyMs'], floor: number): CompareRow {
@@ -277,8 +289,9 @@ async function runCompare(run: Run): Promise<void> {
   const floor = rawTxn.opsPerSec;
   run.compare.push(row('raw LMDB, synced txns of 64 puts (floor)', rawTxn.opsPerSec, rawTxn.latencyMs, floor));
   run.compare.push(row('raw LMDB, synced single puts', rawPut.opsPerSec, rawPut.latencyMs, floor));
-  const variants: Array<[string, Partial<ClusterOptions>, number?]> = [
+  const variants: Array<[string, Partial<ClusterOptions>, (number | undefined)?, number?]> = [
     [`3 nodes, lmdb, piscina (${a.clients} in flight)`, { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: true }],
+    [`3 nodes, lmdb, piscina, puts with a TTL of 0.5–1.5 s (${a.clients} in flight)`, { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: true }, undefined, 1000],
     ['3 nodes, lmdb, piscina (1024 in flight)', { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: true }, 1024],
     ['3 nodes, lmdb, inline', { nodes: 3, storage: 'lmdb', pool: 'inline', instrument: true }],
     ['3 nodes, memory', { nodes: 3, storage: 'memory', instrument: true }],
@@ -287,8 +300,8 @@ async function runCompare(run: Run): Promise<void> {
     ['3 nodes, lmdb, piscina, instrumentation off', { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: false }],
   ];
   const results: number[] = [];
-  for (const [label, over, clients] of variants) {
-    const spec = baseSpec(a, `compare: ${label}`, label, { durationMs: dur, ...(clients === undefined ? {} : { clients }) });
+  for (const [label, over, clients, ttlMs] of variants) {
+    const spec = baseSpec(a, `compare: ${label}`, label, { durationMs: dur, ...(clients === undefined ? {} : { clients }), ...(ttlMs === undefined ? {} : { ttlMs }) });
     const r = await measure(spec, clusterOptions(a, run.dir, over), params(a, over as Record<string, string | number | boolean>));
     results.push(r.opsPerSec);
     run.compare.push(row(label, r.opsPerSec, r.latencyMs, floor));

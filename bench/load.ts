@@ -23,6 +23,8 @@ export interface LoadSpec {
   peek?: boolean;
   /** Operations per write call: 1 = put(), more = batch() of that many puts. */
   batchSize: number;
+  /** Puts carry a time-to-live drawn in [ttlMs / 2, 3 ttlMs / 2) (cache scenarios); none when absent. */
+  ttlMs?: number;
   seed: number;
   /** Called about every 250 ms with the operations done so far. */
   onProgress?: (opsDone: number, elapsedMs: number) => void;
@@ -86,7 +88,8 @@ async function drive(cluster: Cluster, spec: LoadSpec, durationMs: number, maxOp
           await cluster.get(k, { consistency: spec.consistency });
           w.ops++;
         } else if (spec.batchSize <= 1) {
-          await cluster.put(k, value);
+          if (spec.ttlMs === undefined) await cluster.put(k, value);
+          else await cluster.put(k, value, { ttlMs: Math.max(1, Math.round(spec.ttlMs * (0.5 + rand()))) });
           w.ops++;
         } else {
           const ops = [];
@@ -135,6 +138,14 @@ export async function runLoad(cluster: Cluster, spec: LoadSpec, params: Record<s
     params: { ...params, clients: spec.clients, valueSize: spec.valueSize, keySpace: spec.keySpace, readRatio: spec.readRatio, consistency: spec.consistency, batchSize: spec.batchSize },
   };
   if (w.firstError !== undefined) result.params.firstError = w.firstError;
+  if (spec.ttlMs !== undefined) result.params.ttlMs = spec.ttlMs;
+  // The cache's own work during the scenario, on the leader: keys held at the end, evictions and expirations.
+  const leader = m.nodes.find((n) => n.role === 'leader') ?? m.nodes[0];
+  if (leader && (leader.counters.evictions || leader.counters.expirations)) {
+    result.params.keysHeld = leader.counters.keys ?? 0;
+    result.params.evictions = leader.counters.evictions ?? 0;
+    result.params.expirations = leader.counters.expirations ?? 0;
+  }
   if (spec.readRatio < 1 && m.writeTotal.count > 0) {
     result.stages = Object.entries(m.writeStages).map(([name, s]) => ({ name, p50: s.p50, p95: s.p95, p99: s.p99, mean: s.mean }));
     result.stageSumP50Ms = m.stageSumP50Ms;
