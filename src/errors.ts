@@ -23,6 +23,10 @@ export const ErrorCode = {
   MEMBERSHIP_MISMATCH: 'MEMBERSHIP_MISMATCH',
   /** start(): `dir` is in use by another running cluster, of this process or another one. */
   DIR_LOCKED: 'DIR_LOCKED',
+  /** watch(): `fromRevision` is older than the oldest revision the nodes retain (etcd's ErrCompacted). */
+  WATCH_COMPACTED: 'WATCH_COMPACTED',
+  /** watch(): the watcher's buffer was full (a slow consumer); resume from its `nextRevision`. */
+  WATCH_OVERFLOW: 'WATCH_OVERFLOW',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -2,6 +2,7 @@
 export { Cluster } from './cluster/cluster.js';
 export type { BatchOp, BatchResult, CasResult, ClusterMetrics, Consistency, GetOptions, NodeStatus, CoordinatorCounters } from './cluster/cluster.js';
 export type { ClusterOptions } from './cluster/options.js';
+export type { Watch, WatchEvent, WatchOptions, WatchTarget } from './cluster/watch.js';
 export { ClusterError, ErrorCode, isClusterError } from './errors.js';
 export type { ClusterErrorData } from './errors.js';
 export { TIMING_PRESETS } from './node/config.js';

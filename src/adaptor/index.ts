@@ -3,6 +3,7 @@
 // runs in the node's one-thread piscina pool, or inline on the calling thread.
 import type { Entry, InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
 import type { StoreRole } from '../storage/memory.js';
+import type { SyncStore } from '../storage/store.js';
 import type { CommandResult, Value } from '../storage/command.js';
 import { packCopy, unpack } from '../storage/codec.js';
 import { StorageError, StorageErrorCode } from '../storage/errors.js';
@@ -148,7 +149,14 @@ export interface NodeStorage {
    * Inline storage only (undefined through a pool): the same calls, synchronously, on this thread: what a
    * node uses to apply committed entries without a thread hop.
    */
-  readonly sync: { apply(entries: Entry[]): WriteBatchResult; checkpointAsync(): Promise<LogId> } | undefined;
+  readonly sync:
+    | {
+        apply(entries: Entry[]): WriteBatchResult;
+        checkpointAsync(): Promise<LogId>;
+        /** Whether applies return their change events (`WriteBatchResult.events`); false when the store cannot record them. */
+        recordEvents(on: boolean): boolean;
+      }
+    | undefined;
   /** Closes the pool and the environment; idempotent. */
   close(): Promise<void>;
 }
@@ -204,6 +212,12 @@ class NodeStorageImpl implements NodeStorage {
         } catch (err) {
           throw StorageError.wrap(err, 'snapshot', 'build');
         }
+      },
+      recordEvents: (on) => {
+        const store = b.store() as SyncStore & { recordEvents?(on: boolean): void };
+        if (typeof store.recordEvents !== 'function') return false;
+        store.recordEvents(on);
+        return true;
       },
     };
   }

@@ -21,6 +21,7 @@ import { SESSION_WINDOW } from '../storage/apply.js';
 import { checkKey, toKey, toValue, valueBytes, oneOf, positiveInt, type KeyInput } from './validate.js';
 import { WriteProfile, type Stage } from './profile.js';
 import { openStateReader, type StateReader } from './reader.js';
+import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './watch.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
 
@@ -142,6 +143,7 @@ export class Cluster {
   private dirLock: DirLock | undefined;
   readonly profile = new WriteProfile();
   private readonly readLatency = new LatencyHistogram();
+  private readonly watches: WatchHub;
   readonly counters: CoordinatorCounters = { writes: 0, reads: 0, batchesSent: 0, readRoundsSent: 0, retries: 0, timeouts: 0, busy: 0, leaderChanges: 0 };
 
   private constructor(
@@ -151,8 +153,16 @@ export class Cluster {
   ) {
     this.nodes = new NodeSet({
       message: (id, msg) => this.onNodeMessage(id, msg),
-      down: () => this.scheduleFlush(),
+      down: (id) => {
+        this.scheduleFlush();
+        this.watches.nodeDown(id);
+      },
       leaderChanged: () => this.onLeaderChanged(),
+    });
+    this.watches = new WatchHub({
+      leader: () => this.nodes.leader,
+      alive: () => this.nodes.alive().map((h) => h.id),
+      post: (id, msg) => this.nodes.post(id, msg),
     });
     const t = opts.timing;
     this.retryAfterMs = 2 * t.electionTimeoutMaxTicks * t.tickMs;
@@ -355,6 +365,14 @@ export class Cluster {
     });
   }
 
+  // ───────────────────────────── watch ─────────────────────────────
+
+  /** Change events of a key or a prefix, as an async iterable (docs/api.md, "Watch"). */
+  watch(target: WatchTarget, options?: WatchOptions): Watch {
+    this.checkOpen();
+    return this.watches.watch(target, options);
+  }
+
   // ───────────────────────────── the flush: one message per leader per turn ─────────────────────────────
 
   private scheduleFlush(): void {
@@ -484,6 +502,13 @@ export class Cluster {
       }
       case 'read-ok':
         this.onReadOk(from, msg.id, msg.values);
+        break;
+      case 'watch-events':
+      case 'watch-compacted':
+        this.watches.onMessage(from, msg);
+        break;
+      case 'ready':
+        this.watches.nodeReady(from);
         break;
       case 'read-failed': {
         if (msg.error.code === ErrorCode.NOT_LEADER) {
@@ -813,6 +838,7 @@ export class Cluster {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.sweepTimer);
+    this.watches.close();
     const err = new ClusterError(ErrorCode.CLUSTER_STOPPED, 'the cluster was stopped');
     for (const w of this.pending.values()) w.reject(err);
     this.pending.clear();

@@ -10,7 +10,8 @@ import type { Entry, HardState, LogId, Message, NodeId, RaftConfig, Ready, Role,
 import { assert } from '../raft/assert.js';
 import type { NodeStorage } from '../adaptor/index.js';
 import type { WriteBatch } from '../storage/types.js';
-import type { CommandResult, Value } from '../storage/command.js';
+import { entryPayload, type ChangeEvent, type Command, type CommandResult, type Value } from '../storage/command.js';
+import { unpack } from '../storage/codec.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
 import { mulberry32 } from '../util/random.js';
@@ -20,6 +21,7 @@ import type { PeerFrame, Transport } from '../transport/types.js';
 import { SnapshotSender, SnapshotReceiverSlot } from './snapshots.js';
 import type { HostRuntime, HostStorage, TimerHandle } from './runtime.js';
 import { encodeApplied } from './applied.js';
+import { WatchFeed } from './watch.js';
 
 interface PendingProposal {
   id: number;
@@ -105,6 +107,10 @@ export class NodeHost {
    */
   private state!: NodeStorage;
   private stateSync!: NonNullable<NodeStorage['sync']>;
+  /** Watch: the ring of recent change events and the coordinator's subscriptions (off until someone watches). */
+  private watch!: WatchFeed;
+  /** Whether the state machine hands in its change events (false: the store predates recordEvents; see deriveEventsTemporary). */
+  private storeRecordsEvents = false;
   /** The log is durable up to here (the last entry of the last finished Ready): committed entries up to it may be applied. */
   private persistedTo = 0;
   /** Committed entries handed out but not applied yet (they wait for their own log write), in order. */
@@ -208,6 +214,7 @@ export class NodeHost {
       throw new Error('the state storage must run on the node thread');
     }
     this.stateSync = sync;
+    this.watch = new WatchFeed((on) => void (this.storeRecordsEvents = sync.recordEvents(on)), (m) => this.toMain(m));
     const initial = await this.storage.loadInitialState();
     this.persistedTo = initial.entries[initial.entries.length - 1]?.index ?? initial.snapshot?.index ?? 0;
     const rand = mulberry32(o.seed);
@@ -275,6 +282,15 @@ export class NodeHost {
         break;
       case 'read':
         this.read(msg.id, msg.mode, msg.keys);
+        break;
+      case 'watch-retain':
+        this.watch.retain(msg.on, this.applied);
+        break;
+      case 'watch-sub':
+        this.watch.subscribe(msg.sub, msg.from, { keys: msg.keys, prefixes: msg.prefixes }, this.applied);
+        break;
+      case 'watch-unsub':
+        this.watch.unsubscribe(msg.sub);
         break;
       default:
         break;
@@ -434,6 +450,11 @@ export class NodeHost {
     const start = nowMs();
     const res = this.stateSync.apply(entries);
     this.counters.storageWrites++;
+    if (this.watch.recording) {
+      // Before the results: a write's events reach the coordinator before the write resolves.
+      const events = this.storeRecordsEvents ? ((res as { events?: ChangeEvent[] }).events ?? []) : deriveEventsTemporary(entries, res.applied);
+      this.watch.onApplied(events, entries[entries.length - 1]!.index);
+    }
     this.onApplied(entries, res.applied, start, nowMs());
     this.answerReads();
   }
@@ -529,6 +550,7 @@ export class NodeHost {
     // Two stores: the state installed it (and took a checkpoint of it); now the log restarts after it.
     if (this.state !== this.storage) await this.storage.resetLogTo({ index: meta.index, term: meta.term }, meta.membership);
     this.persistedTo = meta.index;
+    this.watch.onReset(meta.index);
     this.applyQueue = this.applyQueue.filter((e) => e.index > meta.index);
     this.counters.snapshotsReceived++;
     this.applied = meta.index;
@@ -759,6 +781,7 @@ export class NodeHost {
       driving: this.driving,
       pendingReads: this.readsById.size + this.readsWaiting.length,
       snapshotSending: this.sender.active(),
+      watch: this.watch.stats(),
       coreStats: { ...this.core.stats },
     };
   }
@@ -835,4 +858,34 @@ export class NodeHost {
       // busy: no timer, message or I/O callback of this thread runs meanwhile
     }
   }
+}
+
+/**
+ * TEMPORARY, until the storage branch's `SyncStore.recordEvents` is merged (then the store always records and this
+ * goes): put and delete events derived from the apply results of put, del and cas. It knows nothing of expiry,
+ * eviction or the newer ops.
+ */
+function deriveEventsTemporary(entries: Entry[], applied: CommandResult[][]): ChangeEvent[] {
+  const events: ChangeEvent[] = [];
+  entries.forEach((e, i) => {
+    const results = applied[i] ?? [];
+    if (results.length === 0) return;
+    let cmds: Command[];
+    try {
+      cmds = unpack<Command[]>(entryPayload(e.data));
+    } catch {
+      return;
+    }
+    cmds.forEach((c, j) => {
+      const r = results[j];
+      if (!r || r.duplicate || r.error || !r.results.every((x) => x.ok)) return;
+      c.ops.forEach((op, k) => {
+        if (op.t === 'put') events.push({ type: 'put', key: op.key, value: op.value, revision: e.index });
+        else if (op.t === 'del' && r.results[k]?.existed) events.push({ type: 'delete', key: op.key, revision: e.index });
+        else if (op.t === 'cas' && op.value !== null) events.push({ type: 'put', key: op.key, value: op.value, revision: e.index });
+        else if (op.t === 'cas' && op.expected !== null) events.push({ type: 'delete', key: op.key, revision: e.index });
+      });
+    });
+  });
+  return events;
 }
