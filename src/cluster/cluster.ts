@@ -157,11 +157,14 @@ export class Cluster {
         this.scheduleFlush();
         this.watches.nodeDown(id);
       },
-      leaderChanged: () => this.onLeaderChanged(),
+      leaderChanged: () => {
+        this.onLeaderChanged();
+        this.watches.leaderChanged();
+      },
     });
     this.watches = new WatchHub({
       leader: () => this.nodes.leader,
-      alive: () => this.nodes.alive().map((h) => h.id),
+      alive: () => this.nodes.alive().filter((h) => h.worker !== undefined).map((h) => h.id), // not one being crashed
       post: (id, msg) => this.nodes.post(id, msg),
     });
     const t = opts.timing;

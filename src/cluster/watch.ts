@@ -42,6 +42,8 @@ export const WATCH_DEFAULTS = {
   maxWatchers: 1024,
   /** The nodes keep their rings this long after the last watcher ended, so it can resume. */
   retainLingerMs: 30_000,
+  /** With no node to subscribe to, try again this often. */
+  retryMs: 100,
 } as const;
 
 /** What the hub needs of the node set. */
@@ -240,6 +242,7 @@ export class WatchHub {
   private retaining = false;
   private lingerTimer: NodeJS.Timeout | undefined;
   private resubscribeScheduled = false;
+  private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly nodes: WatchNodes) {}
@@ -302,6 +305,12 @@ export class WatchHub {
     if (!this.sub && this.watchers.size > 0) this.scheduleResubscribe();
   }
 
+  /** A new leader: serve from it (a partitioned or lagging node would hold watchers back). */
+  leaderChanged(): void {
+    const leader = this.nodes.leader();
+    if (this.sub && leader !== undefined && this.sub.node !== leader) this.scheduleResubscribe();
+  }
+
   /** The serving node went down (crash, failure): subscribe to another from what the watchers still need. */
   nodeDown(id: NodeId): void {
     if (this.sub?.node !== id) return;
@@ -313,6 +322,7 @@ export class WatchHub {
   close(): void {
     this.closed = true;
     clearTimeout(this.lingerTimer);
+    clearTimeout(this.retryTimer);
     for (const w of [...this.watchers]) w.end(undefined);
     this.sub = undefined;
   }
@@ -345,18 +355,25 @@ export class WatchHub {
     return from;
   }
 
+  /** Subscribe to the leader if it is live and not in `tried`, else to another live node; none: try again soon. */
   private resubscribe(tried: Set<NodeId>, oldest: number): void {
     this.unsubscribe();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     if (this.closed || this.watchers.size === 0) return;
     const leader = this.nodes.leader();
     const candidates = this.nodes.alive().filter((id) => !tried.has(id));
-    const node = leader !== undefined && candidates.includes(leader) ? leader : candidates[0];
-    if (node === undefined) return; // no live node: nodeReady() subscribes again
+    if (leader !== undefined && candidates.includes(leader)) candidates.unshift(leader);
     const from = this.neededFrom();
     const filter = this.unionFilter();
-    const sub: Subscription = { id: this.nextSubId++, node, from, started: false, tried, oldest };
-    this.sub = sub;
-    if (!this.nodes.post(node, { t: 'watch-sub', sub: sub.id, from, keys: filter.keys, prefixes: filter.prefixes })) this.nodeDown(node);
+    for (const node of candidates) {
+      const sub: Subscription = { id: this.nextSubId++, node, from, started: false, tried, oldest };
+      if (!this.nodes.post(node, { t: 'watch-sub', sub: sub.id, from, keys: filter.keys, prefixes: filter.prefixes })) continue;
+      this.sub = sub;
+      return;
+    }
+    this.retryTimer = setTimeout(() => this.scheduleResubscribe(), WATCH_DEFAULTS.retryMs);
+    this.retryTimer.unref();
   }
 
   /**
