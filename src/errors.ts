@@ -25,6 +25,10 @@ export const ErrorCode = {
   DIR_LOCKED: 'DIR_LOCKED',
   /** incr()/decr(): the key's value is not a decimal integer, or the result would not be a safe integer. Nothing was written. */
   NOT_INTEGER: 'NOT_INTEGER',
+  /** watch(): `fromRevision` is older than the oldest revision the nodes retain (etcd's ErrCompacted). */
+  WATCH_COMPACTED: 'WATCH_COMPACTED',
+  /** watch(): the watcher's buffer was full (a slow consumer); resume from its `nextRevision`. */
+  WATCH_OVERFLOW: 'WATCH_OVERFLOW',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

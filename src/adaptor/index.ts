@@ -158,7 +158,14 @@ export interface NodeStorage {
    * Inline storage only (undefined through a pool): the same calls, synchronously, on this thread: what a
    * node uses to apply committed entries without a thread hop.
    */
-  readonly sync: { apply(entries: Entry[]): WriteBatchResult; checkpointAsync(): Promise<LogId> } | undefined;
+  readonly sync:
+    | {
+        apply(entries: Entry[]): WriteBatchResult;
+        checkpointAsync(): Promise<LogId>;
+        /** While on, applies return their change events (`WriteBatchResult.events`). */
+        recordEvents(on: boolean): void;
+      }
+    | undefined;
   /** Closes the pool and the environment; idempotent. */
   close(): Promise<void>;
 }
@@ -236,6 +243,7 @@ class NodeStorageImpl implements NodeStorage {
           throw StorageError.wrap(err, 'snapshot', 'build');
         }
       },
+      recordEvents: (on) => b.store().recordEvents(on),
     };
   }
 

@@ -28,6 +28,7 @@ import {
   keyOut, opResult, optionsObject, putOptions, readOptions, scanOptions, scanRange, encodeCursor, ttlMs,
   type PutOptions, type ReadOptions, type ScanOptions, type ScanRangeInput,
 } from './cache-args.js';
+import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './watch.js';
 
 export type { Consistency } from './reads.js';
 export type { CoordinatorCounters } from './pipeline.js';
@@ -123,6 +124,7 @@ export class Cluster<V = Value> {
   /** LMDB: this cluster's hold on `dir` against other clusters (released by stop()). */
   private dirLock: DirLock | undefined;
   readonly profile = new WriteProfile();
+  private readonly watches: WatchHub;
   readonly counters: CoordinatorCounters = { writes: 0, reads: 0, batchesSent: 0, readRoundsSent: 0, retries: 0, timeouts: 0, busy: 0, leaderChanges: 0 };
 
   private constructor(
@@ -132,8 +134,19 @@ export class Cluster<V = Value> {
   ) {
     this.nodes = new NodeSet({
       message: (id, msg) => this.onNodeMessage(id, msg),
-      down: () => this.scheduleFlush(),
-      leaderChanged: () => this.onLeaderChanged(),
+      down: (id) => {
+        this.scheduleFlush();
+        this.watches.nodeDown(id);
+      },
+      leaderChanged: () => {
+        this.onLeaderChanged();
+        this.watches.leaderChanged();
+      },
+    });
+    this.watches = new WatchHub({
+      leader: () => this.nodes.leader,
+      alive: () => this.nodes.alive().filter((h) => h.worker !== undefined).map((h) => h.id), // not one being crashed
+      post: (id, msg) => this.nodes.post(id, msg),
     });
     const t = opts.timing;
     const ctx: PipelineContext = {
@@ -430,6 +443,14 @@ export class Cluster<V = Value> {
     return this.decode(this.reads.get(k, 'stale', node) as Value | undefined) as T | undefined;
   }
 
+  // ───────────────────────────── watch ─────────────────────────────
+
+  /** Change events of a key or a prefix, as an async iterable (docs/api.md, "Watch"). */
+  watch(target: WatchTarget, options?: WatchOptions): Watch {
+    this.checkOpen();
+    return this.watches.watch(target, options);
+  }
+
   // ───────────────────────────── the flush: one message per leader per turn ─────────────────────────────
 
   private scheduleFlush(): void {
@@ -461,6 +482,13 @@ export class Cluster<V = Value> {
         break;
       case 'read-ok':
         this.reads.onReadOk(from, msg.id, msg.values);
+        break;
+      case 'watch-events':
+      case 'watch-compacted':
+        this.watches.onMessage(from, msg);
+        break;
+      case 'ready':
+        this.watches.nodeReady(from);
         break;
       case 'read-failed':
         this.reads.onReadFailed(from, msg.id, msg.error);
@@ -707,6 +735,7 @@ export class Cluster<V = Value> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.sweepTimer);
+    this.watches.close();
     const err = new ClusterError(ErrorCode.CLUSTER_STOPPED, 'the cluster was stopped');
     this.writes.rejectAll(err);
     this.reads.rejectAll(err);

@@ -10,8 +10,7 @@ import type { Entry, HardState, LogId, Message, NodeId, RaftConfig, Ready, Role,
 import { assert } from '../raft/assert.js';
 import type { NodeStorage } from '../adaptor/index.js';
 import type { WriteBatch } from '../storage/types.js';
-import type { CommandResult } from '../storage/command.js';
-import { stampEntryData } from '../storage/command.js';
+import { stampEntryData, type CommandResult } from '../storage/command.js';
 import { runQuery, type QueryResult, type ReadQuery } from './queries.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
@@ -22,6 +21,7 @@ import type { PeerFrame, Transport } from '../transport/types.js';
 import { SnapshotSender, SnapshotReceiverSlot } from './snapshots.js';
 import type { HostRuntime, HostStorage, TimerHandle } from './runtime.js';
 import { encodeApplied } from './applied.js';
+import { WatchFeed } from './watch.js';
 
 interface PendingProposal {
   id: number;
@@ -122,6 +122,8 @@ export class NodeHost {
    */
   private state!: NodeStorage;
   private stateSync!: NonNullable<NodeStorage['sync']>;
+  /** Watch: the ring of recent change events and the coordinator's subscriptions (off until someone watches). */
+  private watch!: WatchFeed;
   /** The log is durable up to here (the last entry of the last finished Ready): committed entries up to it may be applied. */
   private persistedTo = 0;
   /** Committed entries handed out but not applied yet (they wait for their own log write), in order. */
@@ -225,6 +227,7 @@ export class NodeHost {
       throw new Error('the state storage must run on the node thread');
     }
     this.stateSync = sync;
+    this.watch = new WatchFeed((on) => sync.recordEvents(on), (m) => this.toMain(m));
     const initial = await this.storage.loadInitialState();
     this.persistedTo = initial.entries[initial.entries.length - 1]?.index ?? initial.snapshot?.index ?? 0;
     const rand = mulberry32(o.seed);
@@ -292,6 +295,15 @@ export class NodeHost {
         break;
       case 'read':
         this.read(msg.id, msg.mode, msg.queries === null ? null : { queries: msg.queries, now: msg.now });
+        break;
+      case 'watch-retain':
+        this.watch.retain(msg.on, this.applied);
+        break;
+      case 'watch-sub':
+        this.watch.subscribe(msg.sub, msg.from, { keys: msg.keys, prefixes: msg.prefixes }, this.applied);
+        break;
+      case 'watch-unsub':
+        this.watch.unsubscribe(msg.sub);
         break;
       default:
         break;
@@ -452,6 +464,10 @@ export class NodeHost {
     const start = nowMs();
     const res = this.stateSync.apply(entries);
     this.counters.storageWrites++;
+    if (this.watch.recording) {
+      // Before the results: a write's events reach the coordinator before the write resolves.
+      this.watch.onApplied(res.events ?? [], entries[entries.length - 1]!.index);
+    }
     this.onApplied(entries, res.applied, start, nowMs());
     this.answerReads();
   }
@@ -547,6 +563,7 @@ export class NodeHost {
     // Two stores: the state installed it (and took a checkpoint of it); now the log restarts after it.
     if (this.state !== this.storage) await this.storage.resetLogTo({ index: meta.index, term: meta.term }, meta.membership);
     this.persistedTo = meta.index;
+    this.watch.onReset(meta.index);
     this.applyQueue = this.applyQueue.filter((e) => e.index > meta.index);
     this.counters.snapshotsReceived++;
     this.applied = meta.index;
@@ -777,6 +794,7 @@ export class NodeHost {
       driving: this.driving,
       pendingReads: this.readsById.size + this.readsWaiting.length,
       snapshotSending: this.sender.active(),
+      watch: this.watch.stats(),
       coreStats: { ...this.core.stats },
     };
   }

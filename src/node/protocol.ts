@@ -2,6 +2,7 @@
 // The control plane (status, metrics, faults, snapshot, transfer) goes through comlink (src/node/control.ts).
 import type { NodeId, Role } from '../raft/types.js';
 import type { QueryResult, ReadQuery } from './queries.js';
+import type { ChangeEvent, Key, Value } from '../storage/command.js';
 import type { ClusterErrorData } from '../errors.js';
 
 /** Milestones of one proposal on the leader, in ms on the shared clock (performance.timeOrigin + now()). */
@@ -26,6 +27,11 @@ export type ToNode =
   | { t: 'read'; id: number; mode: 'linearizable' | 'lease' | 'stale'; queries: ReadQuery[] | null; now?: number }
   /** A new port to a peer (after that peer restarted). */
   | { t: 'peer'; id: NodeId; port: import('node:worker_threads').MessagePort }
+  /** Watch (src/node/watch.ts): keep a ring of recent change events (on), or stop and forget it (off). */
+  | { t: 'watch-retain'; on: boolean }
+  /** Send the events of keys in `keys` or under `prefixes` from revision `from` (null: after what the node applied). */
+  | { t: 'watch-sub'; sub: number; from: number | null; keys: Key[]; prefixes: Key[] }
+  | { t: 'watch-unsub'; sub: number }
   | { t: 'stop' };
 
 export type FromNode =
@@ -36,6 +42,10 @@ export type FromNode =
   | { t: 'read-ok'; id: number; index: number; values: QueryResult[] | null }
   | { t: 'read-failed'; id: number; error: ClusterErrorData }
   | { t: 'state'; id: NodeId; role: Role; leader: NodeId; term: number }
+  /** A subscription's events (the first message answers 'watch-sub', possibly empty); the node has applied up to `upTo`. */
+  | { t: 'watch-events'; sub: number; events: ChangeEvent[]; upTo: number }
+  /** The node no longer holds the subscription's revisions: it retains from `oldest`. The subscription is over. */
+  | { t: 'watch-compacted'; sub: number; oldest: number }
   | { t: 'fatal'; id: NodeId; error: { message: string; code?: string; stack?: string } }
   | { t: 'stopped'; id: NodeId };
 
