@@ -147,6 +147,7 @@ export class Cluster<V = Value> {
       leader: () => this.nodes.leader,
       alive: () => this.nodes.alive().filter((h) => h.worker !== undefined).map((h) => h.id), // not one being crashed
       post: (id, msg) => this.nodes.post(id, msg),
+      decode: (v) => this.codec.decode(v),
     });
     const t = opts.timing;
     const ctx: PipelineContext = {
@@ -446,9 +447,9 @@ export class Cluster<V = Value> {
   // ───────────────────────────── watch ─────────────────────────────
 
   /** Change events of a key or a prefix, as an async iterable (docs/api.md, "Watch"). */
-  watch(target: WatchTarget, options?: WatchOptions): Watch {
+  watch<T extends V = V>(target: WatchTarget, options?: WatchOptions): Watch<T> {
     this.checkOpen();
-    return this.watches.watch(target, options);
+    return this.watches.watch<T>(target, options);
   }
 
   // ───────────────────────────── the flush: one message per leader per turn ─────────────────────────────

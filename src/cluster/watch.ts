@@ -23,12 +23,12 @@ export interface WatchOptions {
   bufferSize?: number;
 }
 
-export interface WatchEvent {
+export interface WatchEvent<V = Value> {
   type: ChangeEvent['type'];
   /** A string when the watch was given a string (decoded as UTF-8), else a Buffer. */
   key: string | Uint8Array;
-  /** The new value (put only): a string if written as a string, else a Buffer. */
-  value?: Value;
+  /** The new value (put only), decoded by the cluster's codec (raw: a string if written as a string, else a Buffer). */
+  value?: V;
   /** The log index of the entry that applied it; the events of one entry share it and come together. */
   revision: number;
 }
@@ -51,6 +51,8 @@ export interface WatchNodes {
   leader(): NodeId | undefined;
   alive(): NodeId[];
   post(id: NodeId, msg: ToNode): boolean;
+  /** The cluster's value codec. */
+  decode(v: Value): unknown;
 }
 
 function invalid(message: string): ClusterError {
@@ -83,16 +85,16 @@ function asBuffer(b: Uint8Array): Buffer {
 }
 
 /** One watcher: a filter, the next revision it wants, and its bounded buffer. Iterate it with `for await`. */
-export class Watch implements AsyncIterableIterator<WatchEvent> {
+export class Watch<V = Value> implements AsyncIterableIterator<WatchEvent<V>> {
   /** The first subscription whose events this watcher may take (one made after it joined). */
   readonly sinceSub: number;
   /** Every event below this revision was buffered (or was not watched); undefined until the start is known. */
   want: number | undefined;
-  private buffer: Array<{ e: WatchEvent; bytes: number }> = [];
+  private buffer: Array<{ e: WatchEvent<V>; bytes: number }> = [];
   private head = 0;
   private bytes = 0;
   private ended: { error?: ClusterError } | undefined;
-  private readonly waiters: Array<{ resolve: (r: IteratorResult<WatchEvent>) => void; reject: (e: Error) => void }> = [];
+  private readonly waiters: Array<{ resolve: (r: IteratorResult<WatchEvent<V>>) => void; reject: (e: Error) => void }> = [];
   private readonly onAbort = (): void => void this.return();
 
   constructor(
@@ -125,7 +127,7 @@ export class Watch implements AsyncIterableIterator<WatchEvent> {
     return this.buffer.length - this.head;
   }
 
-  next(): Promise<IteratorResult<WatchEvent>> {
+  next(): Promise<IteratorResult<WatchEvent<V>>> {
     try {
       const r = this.take();
       if (r) return Promise.resolve(r);
@@ -136,7 +138,7 @@ export class Watch implements AsyncIterableIterator<WatchEvent> {
   }
 
   /** `break` out of `for await`, or cancel: ends now, dropping what is buffered, and releases the subscription. */
-  return(): Promise<IteratorResult<WatchEvent>> {
+  return(): Promise<IteratorResult<WatchEvent<V>>> {
     if (this.head < this.buffer.length) this.want = this.buffer[this.head]!.e.revision;
     this.buffer = [];
     this.head = 0;
@@ -184,10 +186,10 @@ export class Watch implements AsyncIterableIterator<WatchEvent> {
     this.wake();
   }
 
-  private take(): IteratorResult<WatchEvent> | undefined {
+  private take(): IteratorResult<WatchEvent<V>> | undefined {
     if (this.head < this.buffer.length) {
       const slot = this.buffer[this.head]!;
-      this.buffer[this.head++] = undefined as unknown as { e: WatchEvent; bytes: number };
+      this.buffer[this.head++] = undefined as unknown as { e: WatchEvent<V>; bytes: number };
       this.bytes -= slot.bytes;
       if (this.head === this.buffer.length) {
         this.buffer = [];
@@ -204,7 +206,7 @@ export class Watch implements AsyncIterableIterator<WatchEvent> {
 
   private wake(): void {
     while (this.waiters.length > 0) {
-      let r: IteratorResult<WatchEvent> | undefined;
+      let r: IteratorResult<WatchEvent<V>> | undefined;
       try {
         r = this.take();
       } catch (err) {
@@ -216,10 +218,10 @@ export class Watch implements AsyncIterableIterator<WatchEvent> {
     }
   }
 
-  private toPublic(e: ChangeEvent): WatchEvent {
+  private toPublic(e: ChangeEvent): WatchEvent<V> {
     const key = this.strings ? asBuffer(e.key).toString('utf8') : asBuffer(e.key);
-    const out: WatchEvent = { type: e.type, key, revision: e.revision };
-    if (e.value !== undefined) out.value = typeof e.value === 'string' ? e.value : asBuffer(e.value);
+    const out: WatchEvent<V> = { type: e.type, key, revision: e.revision };
+    if (e.value !== undefined) out.value = this.hub.decode(typeof e.value === 'string' ? e.value : asBuffer(e.value)) as V;
     return out;
   }
 }
@@ -236,7 +238,8 @@ interface Subscription {
 
 /** The coordinator's side: watchers, the one subscription, and the nodes' retention. */
 export class WatchHub {
-  private readonly watchers = new Set<Watch>();
+  /** Watchers of any value type (the codec decoded their values). */
+  private readonly watchers = new Set<Watch<any>>();
   private sub: Subscription | undefined;
   nextSubId = 1;
   private retaining = false;
@@ -247,7 +250,11 @@ export class WatchHub {
 
   constructor(private readonly nodes: WatchNodes) {}
 
-  watch(target: WatchTarget, options: WatchOptions = {}): Watch {
+  decode(v: Value): unknown {
+    return this.nodes.decode(v);
+  }
+
+  watch<V>(target: WatchTarget, options: WatchOptions = {}): Watch<V> {
     if (this.closed) throw new ClusterError(ErrorCode.CLUSTER_STOPPED, 'the cluster was stopped');
     if (options === null || typeof options !== 'object') throw invalid('watch options must be an object');
     const t = targetBytes(target);
@@ -257,7 +264,7 @@ export class WatchHub {
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('signal must be an AbortSignal');
     if (this.watchers.size >= WATCH_DEFAULTS.maxWatchers) throw new ClusterError(ErrorCode.BUSY, `${this.watchers.size} watchers (the limit); end one first`);
     const filter = t.prefix ? { keys: [], prefixes: [t.bytes] } : { keys: [t.bytes], prefixes: [] };
-    const w = new Watch(this, filter, t.strings, from, bufferSize, signal);
+    const w = new Watch<V>(this, filter, t.strings, from, bufferSize, signal);
     if (signal?.aborted) {
       w.end(undefined);
       return w;
@@ -269,7 +276,7 @@ export class WatchHub {
   }
 
   /** A watcher ended: when none is left, drop the subscription; the nodes keep their rings for a while. */
-  remove(w: Watch): void {
+  remove(w: Watch<any>): void {
     if (!this.watchers.delete(w) || this.watchers.size > 0) return;
     this.unsubscribe();
     if (this.closed) return;

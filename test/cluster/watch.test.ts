@@ -250,3 +250,13 @@ test('watch: a crash of the node serving the subscription loses and duplicates n
 test('watch: a crash and restart of the node serving the subscription loses and duplicates nothing (LMDB)', { timeout: 120_000 }, async () => {
   await withCluster({ nodes: 3, storage: 'lmdb', sync: false }, (c) => crashServingNode(c, true));
 });
+
+test('watch decodes values with the cluster codec (json)', async () => {
+  await withCluster({ nodes: 3, storage: 'memory', codec: 'json' }, async (c) => {
+    const w = (c as unknown as Cluster<unknown>).watch<{ n: number }>({ prefix: 'j/' });
+    await (c as unknown as Cluster<unknown>).put('j/1', { n: 1 });
+    const first = await w.next();
+    assert.deepEqual(first.value?.value, { n: 1 });
+    await w.return();
+  });
+});
