@@ -54,6 +54,8 @@ Scenarios
   mixed-90-10        90 % linearizable reads, 10 % writes
   cache-ttl-churn    cache: 90 % lease reads, 10 % puts with a TTL of 0.5–1.5 s
   cache-evict        cache: puts over 10 × --keys keys into a cache bounded to --keys keys (maxKeys)
+  watch-fanout-1 watch-fanout-100   batch() of 100 puts, 4 in flight, watched by 1 or 100 prefix watchers:
+                     events/s delivered, and the time from a node's apply to the watcher's next()
   sustained          write-N for 60 s (or --duration)
   custom             exactly the load given by the options above
   compare            in one run: raw LMDB synced (the floor), memory vs LMDB, piscina vs inline,
@@ -151,8 +153,8 @@ function parse(argv: string[]): Args {
 
 const SUITES: Record<Args['suite'], string[]> = {
   quick: ['write-1', 'write-N', 'read-linearizable', 'read-stale', 'read-peek', 'compare'],
-  standard: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'compare'],
-  full: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'sustained', 'custom', 'compare'],
+  standard: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'compare'],
+  full: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'sustained', 'custom', 'compare'],
 };
 const KNOWN = new Set([...SUITES.full]);
 
@@ -268,8 +270,40 @@ async function measure(spec: LoadSpec, opts: ClusterOptions, p: Record<string, s
   }
 }
 
+/** Writers under watch: every put is an event for each of `watchers` prefix watchers (issue 13's fan-out). */
+async function runWatchFanout(run: Run, name: string, watchers: number): Promise<void> {
+  const a = run.args;
+  const spec = baseSpec(a, name, `batch() of 100 puts, 4 in flight, ${watchers} watcher${watchers === 1 ? '' : 's'} of every key`, { clients: 4, batchSize: 100 });
+  const opts = clusterOptions(a, run.dir);
+  const cluster = await Cluster.start(opts);
+  const prog = progress(spec.name, spec.durationMs);
+  const ws = Array.from({ length: watchers }, () => cluster.watch({ prefix: 'key-' }, { bufferSize: 100_000 }));
+  const consumers = ws.map(async (w) => {
+    for await (const e of w) void e; // a consumer that keeps up: the cost measured is the delivery's
+  });
+  try {
+    const r = await runLoad(cluster, prog.onProgress ? { ...spec, onProgress: prog.onProgress } : spec, params(a));
+    const m = await cluster.metrics();
+    const seconds = r.durationMs / 1000;
+    r.params.watchers = watchers;
+    r.params.eventsPerSec = Math.round(m.watch.delivered / seconds);
+    r.params.eventsPerSecPerWatcher = Math.round(m.watch.delivered / seconds / watchers);
+    r.params.deliveryP50Ms = Math.round(m.watch.deliveryMs.p50 * 1000) / 1000;
+    r.params.deliveryP99Ms = Math.round(m.watch.deliveryMs.p99 * 1000) / 1000;
+    run.scenarios.push(r);
+  } finally {
+    prog.stop();
+    for (const w of ws) await w.return();
+    await Promise.allSettled(consumers);
+    await cluster.stop();
+    if (opts.dir) rmSync(opts.dir, { recursive: true, force: true });
+  }
+}
+
 async function runScenario(run: Run, name: string): Promise<void> {
   const a = run.args;
+  const fanout = /^watch-fanout-(\d+)$/.exec(name);
+  if (fanout) return runWatchFanout(run, name, Number(fanout[1]));
   const spec = scenarioSpec(a, name);
   const over: Partial<ClusterOptions> = name === 'cache-evict' ? { maxKeys: a.keys } : {};
   run.scenarios.push(await measure(spec, clusterOptions(a, run.dir, over), params(a, over as Record<string, string | number | boolean>)));

@@ -37,6 +37,16 @@ export function renderTable(results: Results): string {
     stageRows.push(['end-to-end p50', formatMs(total), '', '', '']);
     parts.push(`stages of ${s.name}\n${alignColumns(['stage', 'p50 ms', 'p95 ms', 'p99 ms', 'mean ms'], stageRows)}`);
   }
+  const cache = results.scenarios.filter((s) => s.params.evictions !== undefined || s.params.expirations !== undefined || s.params.watchers !== undefined);
+  if (cache.length > 0) {
+    const num = (v: unknown): string => (typeof v === 'number' ? formatInt(v) : '');
+    const ms = (v: unknown): string => (typeof v === 'number' ? formatMs(v) : '');
+    const cacheRows = cache.map((s) => {
+      const p = s.params;
+      return [s.name, num(p.keysHeld), num(p.evictions), num(p.expirations), num(p.watchers), num(p.eventsPerSecPerWatcher), num(p.eventsPerSec), ms(p.deliveryP50Ms), ms(p.deliveryP99Ms)];
+    });
+    parts.push(`cache and watch (on the leader; events/s as the watchers' iterators returned them; delivery = the node's apply → next())\n${alignColumns(['scenario', 'keys', 'evictions', 'expirations', 'watchers', 'events/s each', 'events/s all', 'delivery p50 ms', 'p99 ms'], cacheRows)}`);
+  }
   if (results.compare !== undefined && results.compare.length > 0) {
     const compareRows = results.compare.map((r) => [r.name, formatInt(r.opsPerSec), formatMs(r.latencyMs.p50), formatMs(r.latencyMs.p99), r.ratioToRawLmdb.toFixed(3)]);
     parts.push(`compare\n${alignColumns(['system', 'ops/s', 'p50 ms', 'p99 ms', 'x raw LMDB'], compareRows)}`);

@@ -583,6 +583,7 @@ export class Cluster<V = Value> {
       writeTotal: prof.total,
       stageSumP50Ms: prof.stageSumP50Ms,
       readIndexRound: this.reads.latency.summary(),
+      watch: (({ watchers, delivered, deliveryMs }) => ({ watchers, delivered, deliveryMs }))(this.watches.stats()),
       nodes,
     };
   }
@@ -591,6 +592,7 @@ export class Cluster<V = Value> {
   async resetMetrics(): Promise<void> {
     this.profile.reset();
     this.reads.latency.reset();
+    this.watches.resetStats();
     await Promise.all(this.nodes.alive().map((h) => h.control?.resetMetrics().catch(() => undefined)));
   }
 
@@ -759,6 +761,8 @@ export interface ClusterMetrics {
   writeTotal: LatencySummaryMs;
   stageSumP50Ms: number;
   readIndexRound: LatencySummaryMs;
+  /** Watchers open, events their iterators returned, and the time from the node's apply to that return. */
+  watch: { watchers: number; delivered: number; deliveryMs: LatencySummaryMs };
   /** Per live node; `unavailable` (with empty counters and histograms) when the node did not answer. */
   nodes: Array<{ id: NodeId; role: string; term: number; counters: Record<string, number>; histograms: Record<string, LatencySummaryMs>; unavailable?: string }>;
 }

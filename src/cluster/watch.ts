@@ -4,6 +4,7 @@
 // watchers watch, and fans the events out to per-watcher bounded buffers. Every replica applies the same events at
 // the same revisions, so when that node goes down the coordinator subscribes to another from the oldest revision a
 // watcher still needs; each watcher skips revisions below its own `next`, so none sees a gap or a duplicate.
+import { LatencyHistogram, nowMs } from '../util/histogram.js';
 import type { NodeId } from '../raft/types.js';
 import type { ChangeEvent, Key, Value } from '../storage/command.js';
 import { LIMITS } from '../storage/command.js';
@@ -90,7 +91,7 @@ export class Watch<V = Value> implements AsyncIterableIterator<WatchEvent<V>> {
   readonly sinceSub: number;
   /** Every event below this revision was buffered (or was not watched); undefined until the start is known. */
   want: number | undefined;
-  private buffer: Array<{ e: WatchEvent<V>; bytes: number }> = [];
+  private buffer: Array<{ e: WatchEvent<V>; bytes: number; at: number }> = [];
   private head = 0;
   private bytes = 0;
   private ended: { error?: ClusterError } | undefined;
@@ -153,7 +154,7 @@ export class Watch<V = Value> implements AsyncIterableIterator<WatchEvent<V>> {
    * The events of one revision matching this watcher: buffered together or not at all. A full buffer ends the
    * watcher with WATCH_OVERFLOW (after what it holds is consumed); an empty one always takes a whole revision.
    */
-  offer(revision: number, events: readonly ChangeEvent[]): void {
+  offer(revision: number, events: readonly ChangeEvent[], at: number): void {
     if (this.ended || this.want === undefined || revision < this.want) return;
     const matched = events.filter((e) => filterMatches(this.filter, e.key));
     if (matched.length > 0) {
@@ -165,7 +166,7 @@ export class Watch<V = Value> implements AsyncIterableIterator<WatchEvent<V>> {
         this.end(new ClusterError(ErrorCode.WATCH_OVERFLOW, msg));
         return;
       }
-      matched.forEach((e, i) => this.buffer.push({ e: this.toPublic(e), bytes: sizes[i]! }));
+      matched.forEach((e, i) => this.buffer.push({ e: this.toPublic(e), bytes: sizes[i]!, at }));
       this.bytes += bytes;
     }
     this.want = revision + 1;
@@ -189,8 +190,9 @@ export class Watch<V = Value> implements AsyncIterableIterator<WatchEvent<V>> {
   private take(): IteratorResult<WatchEvent<V>> | undefined {
     if (this.head < this.buffer.length) {
       const slot = this.buffer[this.head]!;
-      this.buffer[this.head++] = undefined as unknown as { e: WatchEvent<V>; bytes: number };
+      this.buffer[this.head++] = undefined as unknown as { e: WatchEvent<V>; bytes: number; at: number };
       this.bytes -= slot.bytes;
+      this.hub.delivered(slot.at);
       if (this.head === this.buffer.length) {
         this.buffer = [];
         this.head = 0;
@@ -254,6 +256,25 @@ export class WatchHub {
     return this.nodes.decode(v);
   }
 
+  /** Events handed to watchers (next() returned them), and how long after their node applied them. */
+  private readonly latency = new LatencyHistogram();
+  private deliveredCount = 0;
+
+  delivered(at: number): void {
+    this.deliveredCount++;
+    this.latency.recordMs(nowMs() - at);
+  }
+
+  /** For metrics(): watchers now, the node serving them, events delivered, and the apply → delivery latency (ms). */
+  stats(): { watchers: number; node: NodeId | undefined; retaining: boolean; delivered: number; deliveryMs: ReturnType<LatencyHistogram['summary']> } {
+    return { watchers: this.watchers.size, node: this.sub?.node, retaining: this.retaining, delivered: this.deliveredCount, deliveryMs: this.latency.summary() };
+  }
+
+  resetStats(): void {
+    this.deliveredCount = 0;
+    this.latency.reset();
+  }
+
   watch<V>(target: WatchTarget, options: WatchOptions = {}): Watch<V> {
     if (this.closed) throw new ClusterError(ErrorCode.CLUSTER_STOPPED, 'the cluster was stopped');
     if (options === null || typeof options !== 'object') throw invalid('watch options must be an object');
@@ -300,7 +321,7 @@ export class WatchHub {
       let j = i;
       while (j < events.length && events[j]!.revision === revision) j++;
       const group = events.slice(i, j);
-      for (const w of targets) w.offer(revision, group);
+      for (const w of targets) w.offer(revision, group, msg.at);
       i = j;
     }
     for (const w of targets) w.reached(msg.upTo);
@@ -334,9 +355,6 @@ export class WatchHub {
     this.sub = undefined;
   }
 
-  stats(): { watchers: number; node: NodeId | undefined; retaining: boolean } {
-    return { watchers: this.watchers.size, node: this.sub?.node, retaining: this.retaining };
-  }
 
   private retain(on: boolean): void {
     clearTimeout(this.lingerTimer);

@@ -43,7 +43,8 @@ export type FromNode =
   | { t: 'read-failed'; id: number; error: ClusterErrorData }
   | { t: 'state'; id: NodeId; role: Role; leader: NodeId; term: number }
   /** A subscription's events (the first message answers 'watch-sub', possibly empty); the node has applied up to `upTo`. */
-  | { t: 'watch-events'; sub: number; events: ChangeEvent[]; upTo: number }
+  /** `at`: when the node sent them (ms on the shared clock, nowMs()): for the apply → delivery latency in metrics(). */
+  | { t: 'watch-events'; sub: number; events: ChangeEvent[]; upTo: number; at: number }
   /** The node no longer holds the subscription's revisions: it retains from `oldest`. The subscription is over. */
   | { t: 'watch-compacted'; sub: number; oldest: number }
   | { t: 'fatal'; id: NodeId; error: { message: string; code?: string; stack?: string } }

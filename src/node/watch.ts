@@ -2,6 +2,7 @@
 // the coordinator's subscriptions to them. Every replica applies the same entries, so every replica has the same
 // events at the same revisions (log indexes): the coordinator may read them from any node, and move to another
 // node at any revision that node still retains.
+import { nowMs } from '../util/histogram.js';
 import type { ChangeEvent, Key } from '../storage/command.js';
 import { assert } from '../raft/assert.js';
 import type { FromNode } from './protocol.js';
@@ -87,7 +88,7 @@ export class WatchFeed {
     const sub: Subscription = { id, from: start, filter };
     this.subs.set(id, sub);
     const history = this.select(sub, this.events, this.firstAtOrAfter(start));
-    this.toMain({ t: 'watch-events', sub: id, events: history, upTo: applied });
+    this.toMain({ t: 'watch-events', sub: id, events: history, upTo: applied, at: nowMs() });
   }
 
   unsubscribe(id: number): void {
@@ -107,7 +108,7 @@ export class WatchFeed {
     if (events.length === 0) return;
     for (const sub of this.subs.values()) {
       const matched = this.select(sub, events, 0);
-      if (matched.length > 0) this.toMain({ t: 'watch-events', sub: sub.id, events: matched, upTo });
+      if (matched.length > 0) this.toMain({ t: 'watch-events', sub: sub.id, events: matched, upTo, at: nowMs() });
     }
   }
 
