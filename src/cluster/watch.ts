@@ -107,8 +107,24 @@ export class Watch<V = Value> implements AsyncIterableIterator<WatchEvent<V>> {
     private readonly signal: AbortSignal | undefined,
   ) {
     this.sinceSub = hub.nextSubId;
-    this.want = fromRevision;
+    this.started = new Promise<number>((resolve, reject) => (this.settleStart = { resolve, reject }));
+    this.started.catch(() => undefined); // a watch that ends before it starts need not be awaited
+    if (fromRevision !== undefined) this.begin(fromRevision);
     signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /**
+   * Resolves to the first revision this watch delivers once it is known (at once with `fromRevision`; otherwise
+   * when the serving node answered: every change applied from then on is delivered). Rejects if the watch ends first.
+   */
+  readonly started: Promise<number>;
+  private settleStart: { resolve: (rev: number) => void; reject: (e: Error) => void } | undefined;
+
+  /** The watch starts at `revision` (the hub learnt where, or the caller said). */
+  begin(revision: number): void {
+    this.want = revision;
+    this.settleStart?.resolve(revision);
+    this.settleStart = undefined;
   }
 
   [Symbol.asyncIterator](): this {
@@ -182,6 +198,8 @@ export class Watch<V = Value> implements AsyncIterableIterator<WatchEvent<V>> {
   end(error: ClusterError | undefined): void {
     if (this.ended) return;
     this.ended = error ? { error } : {};
+    this.settleStart?.reject(error ?? new ClusterError(ErrorCode.CLUSTER_STOPPED, 'the watch ended before it started'));
+    this.settleStart = undefined;
     this.signal?.removeEventListener('abort', this.onAbort);
     this.hub.remove(this);
     this.wake();
@@ -312,7 +330,7 @@ export class WatchHub {
     if (msg.t === 'watch-compacted') return this.onCompacted(sub, msg.oldest);
     if (!sub.started) {
       sub.started = true;
-      for (const w of this.watchers) if (w.want === undefined && w.sinceSub <= sub.id) w.want = msg.upTo + 1;
+      for (const w of this.watchers) if (w.want === undefined && w.sinceSub <= sub.id) w.begin(msg.upTo + 1);
     }
     const targets = [...this.watchers].filter((w) => w.sinceSub <= sub.id);
     const events = msg.events;
