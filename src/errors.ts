@@ -21,6 +21,8 @@ export const ErrorCode = {
   NODE_UNAVAILABLE: 'NODE_UNAVAILABLE',
   /** start(): `dir` holds a cluster created with another `nodes` (its node folders or the voters its stores recorded differ). Nothing was changed. */
   MEMBERSHIP_MISMATCH: 'MEMBERSHIP_MISMATCH',
+  /** start(): the directory's stores were created with other cache bounds (maxKeys, maxBytes), which are fixed at creation. */
+  BOUNDS_MISMATCH: 'BOUNDS_MISMATCH',
   /** start(): `dir` is in use by another running cluster, of this process or another one. */
   DIR_LOCKED: 'DIR_LOCKED',
   /** incr()/decr(): the key's value is not a decimal integer, or the result would not be a safe integer. Nothing was written. */

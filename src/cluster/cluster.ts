@@ -91,14 +91,14 @@ export interface NodeStatus {
 const SWEEP_MS = 50;
 
 /**
- * start(): the cluster lock's DIR_LOCKED, and a node store's MEMBERSHIP_MISMATCH (reported as STORAGE from
+ * start(): the cluster lock's DIR_LOCKED, and a node store's MEMBERSHIP_MISMATCH or BOUNDS_MISMATCH (reported as STORAGE from
  * its thread), as the stable codes users can act on. (A node store's own lock held by another process
  * stays STORAGE: the cluster lock reports a directory in use first.)
  */
 function startError(err: unknown): unknown {
   if (isStorageError(err, StorageErrorCode.DIR_LOCKED)) return new ClusterError(ErrorCode.DIR_LOCKED, err.message, { cause: err });
   const code = err instanceof ClusterError ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
-  if (code !== ErrorCode.MEMBERSHIP_MISMATCH) return err;
+  if (code !== ErrorCode.MEMBERSHIP_MISMATCH && code !== ErrorCode.BOUNDS_MISMATCH) return err;
   return new ClusterError(code, (err as Error).message, { cause: err });
 }
 

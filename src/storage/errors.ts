@@ -8,6 +8,7 @@ export const StorageErrorCode = {
   DIR_LOCKED: 'DIR_LOCKED',
   /** The store was created for other voters than the ones it is opened with (the voter set is fixed at creation). */
   MEMBERSHIP_MISMATCH: 'MEMBERSHIP_MISMATCH',
+  BOUNDS_MISMATCH: 'BOUNDS_MISMATCH',
   /** The environment was written by an unknown on-disk format version. */
   FORMAT_VERSION: 'FORMAT_VERSION',
   /** Entries to append are not contiguous, leave a gap, overwrite purged entries, or are malformed. Nothing was written. */

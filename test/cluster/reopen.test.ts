@@ -118,3 +118,19 @@ test('one directory, one cluster: a second Cluster.start on the same dir in this
     }
   });
 });
+
+test('cache bounds: a directory reopened with other maxKeys/maxBytes is refused with BOUNDS_MISMATCH; with the same ones it holds every write', async () => {
+  await withTempDir(async (dir) => {
+    const c = await Cluster.start({ dir, nodes: 3, maxKeys: 10 });
+    await c.put('a', '1');
+    await c.stop();
+    await assert.rejects(Cluster.start({ dir, nodes: 3 }), isCode(ErrorCode.BOUNDS_MISMATCH));
+    await assert.rejects(Cluster.start({ dir, nodes: 3, maxKeys: 20 }), isCode(ErrorCode.BOUNDS_MISMATCH));
+    const again = await Cluster.start({ dir, nodes: 3, maxKeys: 10 });
+    try {
+      assert.equal(await again.get('a'), '1');
+    } finally {
+      await again.stop();
+    }
+  });
+});
