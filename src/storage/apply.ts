@@ -145,9 +145,11 @@ export function cacheBounds(opts: { maxKeys?: number; maxBytes?: number }): Cach
 export interface KvAccess {
   /** The record as stored, expired or not. */
   get(key: Key): StoredRecord | undefined;
-  /** Store `rec` (a new write revision); `old` is what get returned, for the store to update its indexes. */
-  put(key: Key, rec: StoredRecord, old: StoredRecord | undefined): void;
-  del(key: Key, old: StoredRecord): void;
+  /** What the record holds besides its value (expired or not): what a write or a removal needs, without decoding the value. */
+  meta(key: Key): RecordMeta | undefined;
+  /** Store `rec` (a new write revision); `old` is what meta returned, for the store to update its indexes. */
+  put(key: Key, rec: StoredRecord, old: RecordMeta | undefined): void;
+  del(key: Key, old: RecordMeta): void;
   /** Remove every record; `each` (when given) sees each one first, in key byte order. */
   clear(each?: (key: Key, rec: StoredRecord) => void): void;
   /** Up to `limit` keys whose expiry is <= `time`, in (expiresAt, key bytes) order. The caller removes each one. */
@@ -164,6 +166,13 @@ export interface ApplyContext {
   bounds: CacheBounds;
   /** The batch's change events while recording (recordEvents), else undefined: nothing is allocated per op. */
   events: ChangeEvent[] | undefined;
+}
+
+/** A record's expiry, write revision and value size: enough to write over it or remove it. */
+export interface RecordMeta {
+  expiresAt: number | undefined;
+  rev: number;
+  valueBytes: number;
 }
 
 function recordBytes(key: Key, rec: StoredRecord): number {
@@ -258,7 +267,7 @@ function evalOp(op: Op, ov: Overlay, clock: number): OpResult | Rejection {
     o.ttlMs !== undefined && o.ttlMs !== null ? clock + o.ttlMs : o.keepTtl ? cur?.expiresAt : undefined;
   switch (op.t) {
     case 'put':
-      ov.set(op.key, { value: op.value, expiresAt: expiry(op, ov.read(op.key)) });
+      ov.set(op.key, { value: op.value, expiresAt: expiry(op, op.keepTtl ? ov.read(op.key) : undefined) });
       return { ok: true };
     case 'del': {
       const existed = ov.read(op.key) !== undefined;
@@ -304,10 +313,10 @@ function evalIncr(op: Extract<Op, { t: 'incr' }>, ov: Overlay, clock: number): O
 }
 
 /** Remove one record, counting it and telling watchers why. */
-function removeRecord(ctx: ApplyContext, key: Key, old: StoredRecord, why: 'delete' | 'expire' | 'evict', revision: number): void {
+function removeRecord(ctx: ApplyContext, key: Key, old: RecordMeta, why: 'delete' | 'expire' | 'evict', revision: number): void {
   ctx.kv.del(key, old);
   ctx.machine.keys--;
-  ctx.machine.bytes -= recordBytes(key, old);
+  ctx.machine.bytes -= key.byteLength + old.valueBytes;
   if (why === 'expire') ctx.machine.expirations++;
   else if (why === 'evict') ctx.machine.evictions++;
   ctx.events?.push({ type: why, key, revision });
@@ -315,7 +324,7 @@ function removeRecord(ctx: ApplyContext, key: Key, old: StoredRecord, why: 'dele
 
 function writeRecord(ctx: ApplyContext, key: Key, rec: Live, revision: number): void {
   const m = ctx.machine;
-  let old = ctx.kv.get(key);
+  let old = ctx.kv.meta(key);
   if (old && isExpired(old.expiresAt, m.clock)) {
     removeRecord(ctx, key, old, 'expire', revision); // it ended before this write: watchers see both
     old = undefined;
@@ -323,12 +332,12 @@ function writeRecord(ctx: ApplyContext, key: Key, rec: Live, revision: number): 
   const stored: StoredRecord = { value: rec.value, expiresAt: rec.expiresAt, rev: ++m.writeSeq };
   ctx.kv.put(key, stored, old);
   m.keys += old ? 0 : 1;
-  m.bytes += recordBytes(key, stored) - (old ? recordBytes(key, old) : 0);
+  m.bytes += recordBytes(key, stored) - (old ? key.byteLength + old.valueBytes : 0);
   ctx.events?.push({ type: 'put', key, value: rec.value, revision });
 }
 
 function deleteRecord(ctx: ApplyContext, key: Key, revision: number): void {
-  const old = ctx.kv.get(key);
+  const old = ctx.kv.meta(key);
   if (old) removeRecord(ctx, key, old, isExpired(old.expiresAt, ctx.machine.clock) ? 'expire' : 'delete', revision);
 }
 
@@ -395,7 +404,7 @@ function advanceClock(m: MachineState, data: Uint8Array): void {
 /** Remove keys expired at the clock, at most maxPurgePerEntry: the rest are absent by rule and go with the next entries. */
 function purgeExpired(ctx: ApplyContext, revision: number): void {
   for (const key of ctx.kv.expired(ctx.machine.clock, CACHE_LIMITS.maxPurgePerEntry)) {
-    const old = ctx.kv.get(key);
+    const old = ctx.kv.meta(key);
     if (old) removeRecord(ctx, key, old, 'expire', revision);
   }
 }
@@ -405,7 +414,7 @@ function evictToBounds(ctx: ApplyContext, revision: number): void {
   const m = ctx.machine;
   while (m.keys > ctx.bounds.maxKeys || m.bytes > ctx.bounds.maxBytes) {
     const key = ctx.kv.oldest();
-    const old = key && ctx.kv.get(key);
+    const old = key && ctx.kv.meta(key);
     if (!key || !old) throw new Error(`eviction found no record with ${m.keys} keys counted`); // the counts are wrong: stop loudly
     removeRecord(ctx, key, old, isExpired(old.expiresAt, m.clock) ? 'expire' : 'evict', revision);
   }

@@ -15,7 +15,7 @@ import type { ChangeEvent, CommandResult, Key, Value } from './command.js';
 import { LIMITS } from './command.js';
 import {
   type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, type KvAccess, type MachineState, readTime,
-  remainingTtl, type ScanBounds, scanBounds, SessionTable,
+  type RecordMeta, remainingTtl, type ScanBounds, scanBounds, SessionTable,
 } from './apply.js';
 import {
   decodeHardState, decodeLogId, decodeLogRecord, decodeMembership, decodeRecord, decodeSession, decodeValueCopy, encodeHardState,
@@ -235,13 +235,21 @@ class LmdbKv implements KvAccess {
     return b === undefined ? undefined : decodeRecord(b);
   }
 
-  put(key: Key, rec: StoredRecord, old: StoredRecord | undefined): void {
+  /** The header only, from lmdb-js's reused buffer (getBinaryFast): no copy, no value decoded. */
+  meta(key: Key): RecordMeta | undefined {
+    const b = this.s.kv[this.slot].getBinaryFast(key as Buffer);
+    if (b === undefined) return undefined;
+    const h = recordHeader(b);
+    return { expiresAt: h.expiresAt, rev: h.rev, valueBytes: b.length - h.offset }; // length: lmdb-js reuses one large buffer (byteLength is its size)
+  }
+
+  put(key: Key, rec: StoredRecord, old: RecordMeta | undefined): void {
     if (old) this.unindex(key, old);
     this.s.kv[this.slot].put(key as Buffer, encodeRecord(rec));
     this.index(key, rec);
   }
 
-  del(key: Key, old: StoredRecord): void {
+  del(key: Key, old: RecordMeta): void {
     this.s.kv[this.slot].remove(key as Buffer);
     this.unindex(key, old);
   }
@@ -251,7 +259,7 @@ class LmdbKv implements KvAccess {
     if (h.expiresAt !== undefined) this.s.exp[this.slot].put(orderedKey(h.expiresAt, key), EMPTY);
   }
 
-  private unindex(key: Key, old: StoredRecord): void {
+  private unindex(key: Key, old: RecordMeta): void {
     if (this.ordered) this.s.lru[this.slot].remove(orderedKey(old.rev, key));
     if (old.expiresAt !== undefined) this.s.exp[this.slot].remove(orderedKey(old.expiresAt, key));
   }

@@ -5,7 +5,7 @@ import type { ChangeEvent, CommandResult, Key, Value } from './command.js';
 import { LIMITS } from './command.js';
 import {
   type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, type KvAccess, type MachineState, readTime,
-  remainingTtl, scanBounds, SessionTable,
+  type RecordMeta, remainingTtl, scanBounds, SessionTable,
 } from './apply.js';
 import { decodeRecord, decodeSession, encodeRecord, encodeSession, isExpired, keyFromString, keyString, type StoredRecord, valueBytes } from './codec.js';
 import { StorageError, StorageErrorCode } from './errors.js';
@@ -67,6 +67,11 @@ class MemoryKv implements KvAccess {
 
   get(key: Key): MemRecord | undefined {
     return this.records.get(keyString(key));
+  }
+
+  meta(key: Key): RecordMeta | undefined {
+    const r = this.records.get(keyString(key));
+    return r && { expiresAt: r.expiresAt, rev: r.rev, valueBytes: valueBytes(r.value) };
   }
 
   put(key: Key, rec: StoredRecord): void {
