@@ -56,7 +56,7 @@ export function checkHardState(hs: HardState): void {
 }
 
 /** A record in memory: its expiry node in the heap, when it has one (a node another record replaced is stale). */
-interface MemRecord extends StoredRecord {
+interface MemRecord extends StoredRecord, RecordMeta {
   node: ExpiryNode | undefined;
 }
 
@@ -70,8 +70,7 @@ class MemoryKv implements KvAccess {
   }
 
   meta(key: Key): RecordMeta | undefined {
-    const r = this.records.get(keyString(key));
-    return r && { expiresAt: r.expiresAt, rev: r.rev, valueBytes: valueBytes(r.value) };
+    return this.records.get(keyString(key));
   }
 
   put(key: Key, rec: StoredRecord): void {
@@ -82,7 +81,7 @@ class MemoryKv implements KvAccess {
   set(ks: string, rec: StoredRecord): void {
     this.records.delete(ks);
     const node = rec.expiresAt === undefined ? undefined : this.heap.push(rec.expiresAt, ks);
-    this.records.set(ks, { value: copyValue(rec.value), expiresAt: rec.expiresAt, rev: rec.rev, node });
+    this.records.set(ks, { value: copyValue(rec.value), expiresAt: rec.expiresAt, rev: rec.rev, valueBytes: valueBytes(rec.value), node });
   }
 
   del(key: Key): void {
