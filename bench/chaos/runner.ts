@@ -2,6 +2,7 @@
 // that partitions, crashes, restarts, kills the leader, delays and drops messages. At the end: heal,
 // converge, compare every node's state machine, restart the whole cluster from its directories, read
 // every key, and check the history for linearizability and lost acknowledged writes.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,8 @@ export interface ChaosReport {
   nemesisFailures: Record<string, number>;
   nemesisErrors: string[];
   lostAcknowledgedWrites: number;
+  /** The cache workload beside the history (issue 13): puts with a TTL and reads of them, and puts into the bound. */
+  cache: { ttlPuts: number; ttlReads: number; expiredReadsSeen: number; evictionPuts: number; evictions: number; expirations: number };
   convergenceMs: number;
   checkerMs: number;
   durationMs: number;
@@ -55,6 +58,52 @@ function keyName(i: number): string {
   return `k${i}`;
 }
 
+/**
+ * The cache workload (not in the history: the checker does not model expiry or eviction). TTL keys: a value must
+ * never be read after it expired. Its expiry is at most its put's completion + ttl (the leader stamps the entry
+ * before the put completes), so a linearizable or lease read that starts later than that and returns the value
+ * read an expired one. Eviction keys: many keys over a cache bound (CHAOS_BOUNDS.maxKeys), so every replica evicts
+ * as the run goes; the history's few keys are written far more often than any of them, so they are never the
+ * least recently written.
+ */
+const CACHE_TTL_KEYS = 20;
+const CACHE_EVICT_KEYS = 2_000;
+const CHAOS_BOUNDS = { maxKeys: 600 } as const;
+
+interface CacheState {
+  /** Per TTL key: value → the latest time it may still be live (its put's completion + ttl). */
+  liveUntil: Map<string, number>;
+  stats: ChaosReport['cache'];
+  violations: string[];
+}
+
+async function cacheOp(cluster: Cluster, rand: Rand, c: number, seq: number, st: CacheState): Promise<void> {
+  const r = rand();
+  if (r < 0.4) {
+    const key = `ttl${Math.floor(rand() * CACHE_TTL_KEYS)}`;
+    const value = `t-${c}-${seq}`;
+    const ttlMs = 20 + Math.floor(rand() * 200);
+    await cluster.put(key, value, { ttlMs });
+    st.liveUntil.set(value, Date.now() + ttlMs);
+    st.stats.ttlPuts++;
+  } else if (r < 0.8) {
+    const key = `ttl${Math.floor(rand() * CACHE_TTL_KEYS)}`;
+    const consistency = rand() < 0.5 ? 'linearizable' : 'lease';
+    const started = Date.now();
+    const v = await cluster.get(key, { consistency });
+    st.stats.ttlReads++;
+    if (v === undefined) return;
+    const until = st.liveUntil.get(String(v));
+    if (until !== undefined && started > until + 1) {
+      st.stats.expiredReadsSeen++;
+      if (st.violations.length < 10) st.violations.push(`a ${consistency} read of ${key} started ${started - until} ms after ${String(v)} expired and returned it`);
+    }
+  } else {
+    await cluster.put(`ev${Math.floor(rand() * CACHE_EVICT_KEYS)}`, `e-${c}-${seq}`);
+    st.stats.evictionPuts++;
+  }
+}
+
 /** A lease read recorded as a read with `"consistency": "lease"`: held to linearizability like any read. */
 async function leaseRead(cluster: Cluster, recorder: HistoryRecorder, process: number, key: string): Promise<string | null> {
   const op = recorder.invoke(process, 'read', key, null, 'lease');
@@ -69,7 +118,7 @@ async function leaseRead(cluster: Cluster, recorder: HistoryRecorder, process: n
   }
 }
 
-async function clientLoop(cluster: Cluster, recorder: HistoryRecorder, c: RecordingClient, o: ChaosOptions, stop: () => boolean, unrecorded: ChaosReport['unrecordedReads']): Promise<void> {
+async function clientLoop(cluster: Cluster, recorder: HistoryRecorder, c: RecordingClient, o: ChaosOptions, stop: () => boolean, unrecorded: ChaosReport['unrecordedReads'], cache: CacheState): Promise<void> {
   const rand = mulberry32(o.seed * 7 + c.process);
   let seq = 0;
   const lastSeen = new Map<string, string | null>();
@@ -77,7 +126,9 @@ async function clientLoop(cluster: Cluster, recorder: HistoryRecorder, c: Record
     const key = keyName(Math.floor(rand() * o.keys));
     const r = rand();
     try {
-      if (r < 0.35) {
+      if (rand() < 0.15) {
+        await cacheOp(cluster, rand, c.process, seq++, cache);
+      } else if (r < 0.35) {
         const v = `v-${c.process}-${seq++}`;
         await c.write(key, v);
         lastSeen.set(key, v);
@@ -217,11 +268,38 @@ async function converge(cluster: Cluster, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
+/** A digest of a node's whole state machine (every live key and value, in key order, read page by page). */
+async function stateDigest(cluster: Cluster, id: NodeId): Promise<string> {
+  const h = createHash('sha256');
+  let count = 0;
+  let cursor: string | undefined;
+  for (let pages = 0; pages < 10_000; pages++) {
+    const page = await cluster.scan({ start: '\u0001', end: '\u{10ffff}' }, { limit: 1000, consistency: 'stale', node: id, ...(cursor === undefined ? {} : { cursor }) });
+    for (const [k, v] of page.items) {
+      h.update(String(k)).update('\0').update(typeof v === 'string' ? v : Buffer.from(v)).update('\0');
+      count++;
+    }
+    if (page.cursor === undefined) break;
+    cursor = page.cursor;
+  }
+  return `${count}:${h.digest('hex').slice(0, 16)}`;
+}
+
 async function compareReplicas(cluster: Cluster, keys: number): Promise<string[]> {
   const out: string[] = [];
   const ids = cluster.members().map((m) => m.id);
   const down = cluster.members().filter((m) => !m.alive);
   if (down.length > 0) return [`nodes down at the end: ${JSON.stringify((await cluster.status()).filter((s) => !s.alive))}`];
+  // Whole states (TTL keys included: one Date.now() for every node, so a key expiring meanwhile is read again).
+  for (let attempt = 0; ; attempt++) {
+    const digests = await Promise.all(ids.map((id) => stateDigest(cluster, id)));
+    if (new Set(digests).size === 1) break;
+    if (attempt >= 3) {
+      out.push(`replicas' states differ: ${ids.map((id, i) => `${id}=${digests[i]}`).join(' ')}`);
+      break;
+    }
+    await sleep(300); // a TTL key that expired between two nodes' scans differs for a moment: wait past the TTLs
+  }
   for (let k = 0; k < keys; k++) {
     const values = await Promise.all(ids.map(async (id) => {
       const v = await cluster.get(keyName(k), { consistency: 'stale', node: id });
@@ -279,7 +357,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const violations: string[] = [];
   const recorder = new HistoryRecorder(o.historyPath);
   const unrecorded = { stale: 0 };
-  const common = { dir, nodes: o.nodes, seed: o.seed, requestTimeoutMs: 3000, snapshotEveryEntries: 300 } as const;
+  const common = { dir, nodes: o.nodes, seed: o.seed, requestTimeoutMs: 3000, snapshotEveryEntries: 300, ...CHAOS_BOUNDS } as const;
+  const cache: CacheState = { liveUntil: new Map(), stats: { ttlPuts: 0, ttlReads: 0, expiredReadsSeen: 0, evictionPuts: 0, evictions: 0, expirations: 0 }, violations: [] };
   let cluster = await Cluster.start(common);
   const nemesis = new Nemesis(cluster, o);
   let convergenceMs = 0;
@@ -287,7 +366,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     let stopped = false;
     const stop = (): boolean => stopped;
     const clients = Array.from({ length: o.clients }, (_, p) => new RecordingClient(cluster, recorder, p));
-    const loops = clients.map((c) => clientLoop(cluster, recorder, c, o, stop, unrecorded));
+    const loops = clients.map((c) => clientLoop(cluster, recorder, c, o, stop, unrecorded, cache));
     const nem = nemesis.run(stop);
     await sleep(o.durationMs);
     stopped = true;
@@ -300,6 +379,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     convergenceMs = Date.now() - t0;
     violations.push(...(await compareReplicas(cluster, o.keys)));
+    violations.push(...cache.violations);
+    const m = await cluster.metrics();
+    const leaderCounters = m.nodes.find((n) => n.id === m.leader)?.counters ?? {};
+    cache.stats.evictions = leaderCounters.evictions ?? 0;
+    cache.stats.expirations = leaderCounters.expirations ?? 0;
     await cluster.stop();
 
     // Every node from its directory: acknowledged writes must all be there.
@@ -349,6 +433,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       nemesisFailures: nemesis.failures,
       nemesisErrors: nemesis.errors,
       lostAcknowledgedWrites: lost,
+      cache: cache.stats,
       convergenceMs,
       checkerMs,
       durationMs: Date.now() - started,

@@ -26,6 +26,11 @@ for (const seed of SEEDS) {
       // Lease reads are in the history, held to linearizability with the rest (violations above).
       assert.ok(report.recordedReads.lease > 0, `lease reads recorded: ${report.recordedReads.lease}`);
       assert.ok(report.recordedReads.linearizable > 0);
+      // The cache workload ran beside the history: TTL puts and reads (none returned an expired value: that is a
+      // violation above), and puts over the bound that every replica evicted alike (the state digests above).
+      const cache = report.cache;
+      assert.ok(cache.ttlPuts > 0 && cache.ttlReads > 0 && cache.evictionPuts > 0, `cache workload ran: ${JSON.stringify(cache)}`);
+      assert.equal(cache.expiredReadsSeen, 0);
       // Failed nemesis actions (transfers included) are counted and reported, not swallowed.
       for (const [name, n] of Object.entries(report.nemesisFailures)) assert.ok(Number.isInteger(n) && n > 0, `${name}: ${n}`);
       assert.ok(report.nemesisErrors.length === Math.min(failed, 10), 'each failure up to ten comes with its error');
