@@ -3,16 +3,9 @@
 // LmdbStateReader, or sends them with the read to a memory node, whose state only its thread can see;
 // both evaluate them here, so a query means the same thing on either storage.
 import type { Key, Value } from '../storage/command.js';
+import type { ScanOptions, ScanRange } from '../storage/types.js';
 
-/** Byte order; `end` is exclusive. A prefix stands for [prefix, the next prefix). */
-export type ScanRange = { prefix: Key } | { start?: Key; end?: Key };
-
-export interface ScanOptions {
-  limit?: number;
-  reverse?: boolean;
-  /** Resume after this key, in the scan's direction. */
-  after?: Key;
-}
+export type { ScanOptions, ScanRange };
 
 export type ReadQuery =
   | { q: 'get'; key: Key }
@@ -37,22 +30,8 @@ export interface StateView<R> {
   size(now?: number): R extends 'sync' ? number : Promise<number>;
 }
 
-const CACHE_METHODS = ['get', 'ttl', 'scan', 'size'] as const;
-
-/**
- * The store seen as a StateView. Asserts the cache reads are there: a store without them (before the storage
- * side of issue 13) fails such a query loudly instead of answering wrongly.
- */
-export function stateView<R extends 'sync' | 'async'>(store: object, query: ReadQuery['q']): StateView<R> {
-  const s = store as Partial<Record<(typeof CACHE_METHODS)[number], unknown>>;
-  const needed = query === 'scan' ? 'scan' : query === 'size' ? 'size' : query === 'ttl' ? 'ttl' : 'get';
-  if (typeof s[needed] !== 'function') throw new Error(`this state machine has no ${needed}(): the ${query} query needs the cache storage (issue 13)`);
-  return store as StateView<R>;
-}
-
 /** One query against a synchronous store (the main thread's LMDB reader). */
-export function runQuerySync(store: object, query: ReadQuery, now: number | undefined): QueryResult {
-  const s = stateView<'sync'>(store, query.q);
+export function runQuerySync(s: StateView<'sync'>, query: ReadQuery, now: number | undefined): QueryResult {
   switch (query.q) {
     case 'get':
       return s.get(query.key, now);
@@ -68,8 +47,7 @@ export function runQuerySync(store: object, query: ReadQuery, now: number | unde
 }
 
 /** One query against the node's asynchronous storage (memory storage, on the node's thread). */
-export async function runQuery(store: object, query: ReadQuery, now: number | undefined): Promise<QueryResult> {
-  const s = stateView<'async'>(store, query.q);
+export async function runQuery(s: StateView<'async'>, query: ReadQuery, now: number | undefined): Promise<QueryResult> {
   switch (query.q) {
     case 'get':
       return s.get(query.key, now);
