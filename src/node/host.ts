@@ -134,7 +134,7 @@ export class NodeHost {
   /** A hard state that only moved the commit index, written with the next log write. */
   private pendingHardState: HardState | undefined;
   private tickTimer: TimerHandle | undefined;
-  /** performance.now() up to which elapsed time has been turned into core ticks (see tickByClock). */
+  /** runtime.now() up to which elapsed time has been turned into core ticks (see tickByClock). */
   private tickedUntilMs = 0;
   private driving = false;
   /** Counts core.ready() calls: a snapshot stepped in during round r is installed by a Ready of round > r. */
