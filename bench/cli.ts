@@ -56,6 +56,8 @@ Scenarios
   cache-evict        cache: puts over 10 × --keys keys into a cache bounded to --keys keys (maxKeys)
   watch-fanout-1 watch-fanout-100   batch() of 100 puts, 4 in flight, watched by 1 or 100 prefix watchers:
                      events/s delivered, and the time from a node's apply to the watcher's next()
+  watch-capacity     watch-fanout-1 fed by a 1-node memory cluster: what the watch path delivers when the
+                     writes are not the limit (the 3-node LMDB write path is, in watch-fanout-1)
   sustained          write-N for 60 s (or --duration)
   custom             exactly the load given by the options above
   compare            in one run: raw LMDB synced (the floor), memory vs LMDB, piscina vs inline,
@@ -153,8 +155,8 @@ function parse(argv: string[]): Args {
 
 const SUITES: Record<Args['suite'], string[]> = {
   quick: ['write-1', 'write-N', 'read-linearizable', 'read-stale', 'read-peek', 'compare'],
-  standard: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'compare'],
-  full: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'sustained', 'custom', 'compare'],
+  standard: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'watch-capacity', 'compare'],
+  full: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'watch-capacity', 'sustained', 'custom', 'compare'],
 };
 const KNOWN = new Set([...SUITES.full]);
 
@@ -271,10 +273,11 @@ async function measure(spec: LoadSpec, opts: ClusterOptions, p: Record<string, s
 }
 
 /** Writers under watch: every put is an event for each of `watchers` prefix watchers (issue 13's fan-out). */
-async function runWatchFanout(run: Run, name: string, watchers: number): Promise<void> {
+async function runWatchFanout(run: Run, name: string, watchers: number, over: Partial<ClusterOptions> = {}): Promise<void> {
   const a = run.args;
-  const spec = baseSpec(a, name, `batch() of 100 puts, 4 in flight, ${watchers} watcher${watchers === 1 ? '' : 's'} of every key`, { clients: 4, batchSize: 100 });
-  const opts = clusterOptions(a, run.dir);
+  const source = over.nodes !== undefined ? ` (${over.nodes} node, ${over.storage ?? a.storage})` : '';
+  const spec = baseSpec(a, name, `batch() of 100 puts, 4 in flight${source}, ${watchers} watcher${watchers === 1 ? '' : 's'} of every key`, { clients: 4, batchSize: 100 });
+  const opts = clusterOptions(a, run.dir, over);
   const cluster = await Cluster.start(opts);
   const prog = progress(spec.name, spec.durationMs);
   const ws = Array.from({ length: watchers }, () => cluster.watch({ prefix: 'key-' }, { bufferSize: 100_000 }));
@@ -282,7 +285,7 @@ async function runWatchFanout(run: Run, name: string, watchers: number): Promise
     for await (const e of w) void e; // a consumer that keeps up: the cost measured is the delivery's
   });
   try {
-    const r = await runLoad(cluster, prog.onProgress ? { ...spec, onProgress: prog.onProgress } : spec, params(a));
+    const r = await runLoad(cluster, prog.onProgress ? { ...spec, onProgress: prog.onProgress } : spec, params(a, over as Record<string, string | number | boolean>));
     const m = await cluster.metrics();
     const seconds = r.durationMs / 1000;
     r.params.watchers = watchers;
@@ -304,6 +307,7 @@ async function runScenario(run: Run, name: string): Promise<void> {
   const a = run.args;
   const fanout = /^watch-fanout-(\d+)$/.exec(name);
   if (fanout) return runWatchFanout(run, name, Number(fanout[1]));
+  if (name === 'watch-capacity') return runWatchFanout(run, name, 1, { nodes: 1, storage: 'memory' });
   const spec = scenarioSpec(a, name);
   const over: Partial<ClusterOptions> = name === 'cache-evict' ? { maxKeys: a.keys } : {};
   run.scenarios.push(await measure(spec, clusterOptions(a, run.dir, over), params(a, over as Record<string, string | number | boolean>)));
