@@ -3,6 +3,7 @@
 // runs in the node's one-thread piscina pool, or inline on the calling thread.
 import type { Entry, InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
 import type { StoreRole } from '../storage/memory.js';
+import type { SyncStore } from '../storage/store.js';
 import type { CommandResult, Key, Value } from '../storage/command.js';
 import { packCopy, unpack } from '../storage/codec.js';
 import { StorageError, StorageErrorCode } from '../storage/errors.js';
@@ -164,6 +165,8 @@ export interface NodeStorage {
         checkpointAsync(): Promise<LogId>;
         /** While on, applies return their change events (`WriteBatchResult.events`). */
         recordEvents(on: boolean): void;
+        /** The state's reads (get, ttl, scan, size), answered at once on this thread. */
+        reads(): Pick<SyncStore, 'get' | 'ttl' | 'scan' | 'size'>;
       }
     | undefined;
   /** Closes the pool and the environment; idempotent. */
@@ -244,6 +247,7 @@ class NodeStorageImpl implements NodeStorage {
         }
       },
       recordEvents: (on) => b.store().recordEvents(on),
+      reads: () => b.store(),
     };
   }
 

@@ -8,7 +8,7 @@ import type { ClusterErrorData } from '../errors.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
 import { LmdbStateReader } from '../storage/index.js';
-import { runQuerySync, type QueryResult, type ReadQuery } from '../node/queries.js';
+import { runQuery, type QueryResult, type ReadQuery } from '../node/queries.js';
 import { toKey } from './validate.js';
 import { checkBusy, type PipelineContext, type SentGroup } from './pipeline.js';
 
@@ -60,7 +60,7 @@ export class LmdbReaders implements StateReaders {
   answer(id: NodeId, queries: ReadQuery[]): QueryResult[] {
     const r = this.reader(id);
     const now = Date.now();
-    return queries.map((q) => runQuerySync(r, q, now));
+    return queries.map((q) => runQuery(r, q, now));
   }
 
   get(id: NodeId, key: string | Uint8Array): Value | undefined {

@@ -331,7 +331,7 @@ export class NodeHost {
 
   private read(id: number, mode: 'linearizable' | 'lease' | 'stale', work: ReadWork | null): void {
     if (mode === 'stale') {
-      void this.runQueries({ id, index: this.applied, work });
+      this.runQueries({ id, index: this.applied, work });
       return;
     }
     this.counters.readIndexRequests++;
@@ -659,16 +659,18 @@ export class NodeHost {
       if (r.work === null) {
         this.toMain({ t: 'read-ok', id: r.id, index: r.index, values: null });
       } else {
-        void this.runQueries(r);
+        this.runQueries(r);
       }
     }
     this.readsWaiting.length = kept;
   }
 
-  private async runQueries(r: PendingRead): Promise<void> {
+  /** A read's queries against this node's state (on this thread: the state's store is always inline). */
+  private runQueries(r: PendingRead): void {
     try {
+      const store = this.stateSync.reads();
       const values: QueryResult[] = [];
-      for (const q of r.work?.queries ?? []) values.push(await runQuery(this.state, q, r.work?.now));
+      for (const q of r.work?.queries ?? []) values.push(runQuery(store, q, r.work?.now));
       this.toMain({ t: 'read-ok', id: r.id, index: r.index, values });
     } catch (err) {
       const e = new ClusterError(ErrorCode.STORAGE, `read failed on node ${this.id}`, { cause: String(err) });

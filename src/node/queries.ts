@@ -23,36 +23,20 @@ export type QueryResult = Value | undefined | boolean | number | Array<[Key, Val
  * <= max(the log's clock, `now`)). `now` is the caller's wall clock: the coordinator's, so that a test freezing
  * Date.now() on the main thread sees its keys expire.
  */
-export interface StateView<R> {
-  get(key: Key, now?: number): R extends 'sync' ? Value | undefined : Promise<Value | undefined>;
-  ttl(key: Key, now?: number): R extends 'sync' ? number | undefined : Promise<number | undefined>;
-  scan(range: ScanRange, opts: ScanOptions): R extends 'sync' ? Array<[Key, Value]> : Promise<Array<[Key, Value]>>;
-  size(now?: number): R extends 'sync' ? number : Promise<number>;
+export interface StateView {
+  get(key: Key, now?: number): Value | undefined;
+  ttl(key: Key, now?: number): number | undefined;
+  scan(range: ScanRange, opts: ScanOptions): Array<[Key, Value]>;
+  size(now?: number): number;
 }
 
-/** One query against a synchronous store (the main thread's LMDB reader). */
-export function runQuerySync(s: StateView<'sync'>, query: ReadQuery, now: number | undefined): QueryResult {
+/** One query against a state machine read on the calling thread: the main thread's LMDB reader, or a memory node's own store. */
+export function runQuery(s: StateView, query: ReadQuery, now: number | undefined): QueryResult {
   switch (query.q) {
     case 'get':
       return s.get(query.key, now);
     case 'has':
       return s.get(query.key, now) !== undefined;
-    case 'ttl':
-      return s.ttl(query.key, now);
-    case 'scan':
-      return s.scan(query.range, query.opts);
-    case 'size':
-      return s.size(now);
-  }
-}
-
-/** One query against the node's asynchronous storage (memory storage, on the node's thread). */
-export async function runQuery(s: StateView<'async'>, query: ReadQuery, now: number | undefined): Promise<QueryResult> {
-  switch (query.q) {
-    case 'get':
-      return s.get(query.key, now);
-    case 'has':
-      return (await s.get(query.key, now)) !== undefined;
     case 'ttl':
       return s.ttl(query.key, now);
     case 'scan':
