@@ -80,7 +80,7 @@ class MemoryKv implements KvAccess {
   /** Store a record last in write order; values are copied (the caller's may be views of an entry's buffer). */
   set(ks: string, rec: StoredRecord): void {
     this.records.delete(ks);
-    const node = rec.expiresAt === undefined ? undefined : this.heap.push(rec.expiresAt, ks);
+    const node = rec.expiresAt === undefined ? undefined : this.heap.pushAt(rec.expiresAt, ks);
     this.records.set(ks, { value: copyValue(rec.value), expiresAt: rec.expiresAt, rev: rec.rev, valueBytes: valueBytes(rec.value), node });
   }
 

@@ -8,6 +8,7 @@ import type { LinkFaults, PeerFrame, Transport } from '../../src/transport/types
 import type { Message } from '../../src/raft/index.js';
 import { decodeFrame, encodeFrame, groupByPeer } from '../../src/transport/port.js';
 import { Prng } from './prng.js';
+import { MinHeap } from '../../src/util/heap.js';
 
 /** SIM_TRACE=1: print every frame sent (replaying one seed). */
 const TRACE = process.env['SIM_TRACE'] === '1';
@@ -24,52 +25,7 @@ interface SimEvent {
   cancelled: boolean;
 }
 
-/** A binary heap of events ordered by (at, seq): equal times run in the order they were scheduled. */
-class EventQueue {
-  private heap: SimEvent[] = [];
-
-  get size(): number {
-    return this.heap.length;
-  }
-
-  push(e: SimEvent): void {
-    const h = this.heap;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  peek(): SimEvent | undefined {
-    return this.heap[0];
-  }
-
-  pop(): SimEvent | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && before(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
+/** Events in (at, seq) order: equal times run in the order they were scheduled. */
 function before(a: SimEvent, b: SimEvent): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
@@ -99,7 +55,7 @@ export interface NetFaults {
 export class World {
   now = 0;
   private seq = 0;
-  private readonly queue = new EventQueue();
+  private readonly queue = new MinHeap<SimEvent>(before);
   readonly clocks = new Map<NodeId, NodeClock>();
   private readonly handlers = new Map<NodeId, (from: NodeId, frame: PeerFrame) => void>();
   /** Per directed link, when its last frame lands (links are FIFO). */
@@ -235,12 +191,11 @@ export class World {
 
   private deliverLater(to: NodeId, delay: number, deliver: () => void): void {
     // Scheduled as a world event that hands the frame to whichever incarnation of `to` is up when it lands.
-    const e = this.schedule(0, delay, () => {
+    this.schedule(0, delay, () => {
       const c = this.clock(to);
       if (!c.alive) return;
       this.schedule(to, 0, deliver);
     });
-    void e;
   }
 
   forget(id: NodeId): void {
