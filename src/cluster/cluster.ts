@@ -255,8 +255,8 @@ export class Cluster<V = Value> {
       const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas'] as const);
       // Expiry options of a put or cas: the same rules as put()'s options (ttlMs, keepTtl).
       const expiry = (x: object): ReturnType<typeof putOptions> => {
-        const { ttlMs: t, keepTtl: k } = x as { ttlMs?: unknown; keepTtl?: unknown };
-        return putOptions('batch', { ...(t === undefined ? {} : { ttlMs: t }), ...(k === undefined ? {} : { keepTtl: k }) });
+        const { ttlMs, keepTtl } = x as { ttlMs?: unknown; keepTtl?: unknown };
+        return putOptions('batch', { ttlMs, keepTtl }); // an absent option is undefined to putOptions too
       };
       if (type === 'put') return { t: 'put', key: toKey(o.key), value: toValue((o as { value: unknown }).value, max, false), ...expiry(o) };
       if (type === 'delete') return { t: 'del', key: toKey(o.key) };
