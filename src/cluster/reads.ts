@@ -8,7 +8,7 @@ import type { ClusterErrorData } from '../errors.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
 import { LmdbStateReader } from '../storage/index.js';
-import { runQuery, type QueryResult, type ReadQuery } from '../node/queries.js';
+import { needsNode, runQuery, type QueryResult, type ReadQuery } from '../node/queries.js';
 import { toKey } from './validate.js';
 import { checkBusy, type PipelineContext, type SentGroup } from './pipeline.js';
 
@@ -113,7 +113,7 @@ export class ReadPipeline {
   query(queries: ReadQuery[], consistency: Consistency, node: NodeId | undefined): Promise<QueryResult[]> {
     if (consistency !== 'stale') return this.enqueue(queries, consistency);
     const id = this.staleNode(node);
-    if (!this.readers.local) return this.sendStale(id, queries);
+    if (!this.readers.local || needsNode(queries)) return this.sendStale(id, queries);
     try {
       return Promise.resolve(this.readers.answer(id, queries));
     } catch (err) {
@@ -140,7 +140,7 @@ export class ReadPipeline {
     });
   }
 
-  /** Memory storage: only the node's thread can read its state machine; no barrier. */
+  /** Queries only the node's thread answers (memory storage, or size()): sent to it, no barrier. */
   private sendStale(node: NodeId, queries: ReadQuery[]): Promise<QueryResult[]> {
     const busy = checkBusy(this.ctx, () => 'too many operations pending; retry later');
     if (busy) return Promise.reject(busy);
@@ -169,7 +169,7 @@ export class ReadPipeline {
       }
       this.groups.set(id, { node: leader, items, sentAt: now, mode });
       this.ctx.counters.readRoundsSent++;
-      const queries = this.readers.local ? null : items.flatMap((r) => r.queries);
+      const queries = this.readers.local && !items.some((r) => needsNode(r.queries)) ? null : items.flatMap((r) => r.queries);
       if (!this.ctx.nodes.post(leader, { t: 'read', id, mode, queries, now: Date.now() })) this.requeue(id);
     }
   }

@@ -27,7 +27,13 @@ export interface StateView {
   get(key: Key, now?: number): Value | undefined;
   ttl(key: Key, now?: number): number | undefined;
   scan(range: ScanRange, opts: ScanOptions): Array<[Key, Value]>;
-  size(now?: number): number;
+  /** Only the store that applies has it: it counts expired keys not yet purged through its expiry index, kept in memory. */
+  size?(now?: number): number;
+}
+
+/** Queries that only the node's own thread can answer (see StateView.size): the coordinator sends them to the node. */
+export function needsNode(queries: readonly ReadQuery[]): boolean {
+  return queries.some((q) => q.q === 'size');
 }
 
 /** One query against a state machine read on the calling thread: the main thread's LMDB reader, or a memory node's own store. */
@@ -42,6 +48,7 @@ export function runQuery(s: StateView, query: ReadQuery, now: number | undefined
     case 'scan':
       return s.scan(query.range, query.opts);
     case 'size':
+      if (!s.size) throw new Error('size is answered by the node that applies');
       return s.size(now);
   }
 }

@@ -152,8 +152,8 @@ export interface KvAccess {
   del(key: Key, old: RecordMeta): void;
   /** Remove every record; `each` (when given) sees each one first, in key byte order. */
   clear(each?: (key: Key, rec: StoredRecord) => void): void;
-  /** Up to `limit` keys whose expiry is <= `time`, in (expiresAt, key bytes) order. The caller removes each one. */
-  expired(time: number, limit: number): Key[];
+  /** Take up to `limit` keys whose expiry is <= `time` out of the expiry index, in (expiresAt, key bytes) order. The caller removes each one's record. */
+  takeExpired(time: number, limit: number): Key[];
   /** The least recently written key (lowest write revision, then key bytes), or undefined when empty. */
   oldest(): Key | undefined;
 }
@@ -403,7 +403,7 @@ function advanceClock(m: MachineState, data: Uint8Array): void {
 
 /** Remove keys expired at the clock, at most maxPurgePerEntry: the rest are absent by rule and go with the next entries. */
 function purgeExpired(ctx: ApplyContext, revision: number): void {
-  for (const key of ctx.kv.expired(ctx.machine.clock, CACHE_LIMITS.maxPurgePerEntry)) {
+  for (const key of ctx.kv.takeExpired(ctx.machine.clock, CACHE_LIMITS.maxPurgePerEntry)) {
     const old = ctx.kv.meta(key);
     if (old) removeRecord(ctx, key, old, 'expire', revision);
   }

@@ -20,9 +20,10 @@ import {
 import {
   decodeHardState, decodeLogId, decodeLogRecord, decodeMembership, decodeRecord, decodeSession, decodeValueCopy, encodeHardState,
   encodeLogId, encodeLogRecord, encodeMembership, encodeRecord, encodeSession, isExpired, logKey, logKeyIndex, pack, recordHeader,
-  type StoredRecord, unpack,
+  type StoredRecord, keyFromString, keyString, unpack,
 } from './codec.js';
 import { StorageError, StorageErrorCode, type StorageSubject, type StorageVerb } from './errors.js';
+import { ExpiryIndex } from './expiry-index.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import { checkApplyOrder, checkHardState, checkPurge, type StoreRole, type StoreTuning } from './memory.js';
 import { DEFAULT_CHUNK_BYTES, SnapshotAssembler, snapshotChunks } from './snapshot-format.js';
@@ -68,8 +69,6 @@ export interface StateHandles {
   meta: Database<Buffer, string>;
   kv: [Database<Buffer, Buffer>, Database<Buffer, Buffer>];
   sessions: [Database<Buffer, number>, Database<Buffer, number>];
-  /** Per slot, the expiry index: orderedKey(expiresAt, key) → empty. */
-  exp: [Database<Buffer, Buffer>, Database<Buffer, Buffer>];
   /** Per slot, the write order (eviction) index: orderedKey(rev, key) → empty. */
   lru: [Database<Buffer, Buffer>, Database<Buffer, Buffer>];
   /** A counter shared by every thread of the process that opened this env: bumped after each commit. */
@@ -121,10 +120,6 @@ function openStateEnv(dir: string): StateHandles {
     sessions: [
       env.openDB<Buffer, number>({ name: 'sessions0', ...binary }),
       env.openDB<Buffer, number>({ name: 'sessions1', ...binary }),
-    ],
-    exp: [
-      env.openDB<Buffer, Buffer>({ name: 'exp0', keyEncoding: 'binary', ...binary }),
-      env.openDB<Buffer, Buffer>({ name: 'exp1', keyEncoding: 'binary', ...binary }),
     ],
     lru: [
       env.openDB<Buffer, Buffer>({ name: 'lru0', keyEncoding: 'binary', ...binary }),
@@ -211,7 +206,7 @@ function encodeMachine(m: MachineState): Buffer {
 
 /**
  * Index keys: a non-negative number as a float64 big-endian (for non-negative doubles byte order is numeric
- * order), then the key bytes: the expiry index orders by (expiresAt, key), the write order index by (rev, key).
+ * order), then the key bytes: the write order index orders by (rev, key).
  */
 function orderedKey(n: number, key: Uint8Array): Buffer {
   const b = Buffer.allocUnsafe(8 + key.byteLength);
@@ -228,7 +223,13 @@ const EMPTY = Buffer.alloc(0);
  * (measured: write-256 fell from about 62k to 37k puts/s with it always on).
  */
 class LmdbKv implements KvAccess {
-  constructor(private readonly s: StateHandles, private readonly slot: Slot, private readonly ordered: boolean) {}
+  constructor(
+    private readonly s: StateHandles,
+    private readonly slot: Slot,
+    private readonly ordered: boolean,
+    /** The slot's expiry index, in memory (see ExpiryIndex; rebuilt from the records when the store loads its state). */
+    private readonly expiries: ExpiryIndex,
+  ) {}
 
   get(key: Key): StoredRecord | undefined {
     const b = this.s.kv[this.slot].getBinary(key as Buffer);
@@ -244,9 +245,10 @@ class LmdbKv implements KvAccess {
   }
 
   put(key: Key, rec: StoredRecord, old: RecordMeta | undefined): void {
-    if (old) this.unindex(key, old);
+    const ks = old?.expiresAt !== undefined || rec.expiresAt !== undefined ? keyString(key) : '';
+    if (old) this.unindex(key, old, ks);
     this.s.kv[this.slot].put(key as Buffer, encodeRecord(rec));
-    this.index(key, rec);
+    this.index(key, rec, ks);
   }
 
   del(key: Key, old: RecordMeta): void {
@@ -254,28 +256,25 @@ class LmdbKv implements KvAccess {
     this.unindex(key, old);
   }
 
-  index(key: Uint8Array, h: { expiresAt: number | undefined; rev: number }): void {
+  /** `ks`: the key as a latin1 string when the caller has it already. */
+  index(key: Uint8Array, h: { expiresAt: number | undefined; rev: number }, ks?: string): void {
     if (this.ordered) this.s.lru[this.slot].put(orderedKey(h.rev, key), EMPTY);
-    if (h.expiresAt !== undefined) this.s.exp[this.slot].put(orderedKey(h.expiresAt, key), EMPTY);
+    if (h.expiresAt !== undefined) this.expiries.add(ks || keyString(key), h.expiresAt);
   }
 
-  private unindex(key: Key, old: RecordMeta): void {
+  private unindex(key: Key, old: RecordMeta, ks?: string): void {
     if (this.ordered) this.s.lru[this.slot].remove(orderedKey(old.rev, key));
-    if (old.expiresAt !== undefined) this.s.exp[this.slot].remove(orderedKey(old.expiresAt, key));
+    if (old.expiresAt !== undefined) this.expiries.remove(ks || keyString(key), old.expiresAt);
   }
 
   clear(each?: (key: Key, rec: StoredRecord) => void): void {
     if (each) for (const { key, value } of this.s.kv[this.slot].getRange({})) each(key, decodeRecord(value));
     clearSlotData(this.s, this.slot);
+    this.expiries.clear();
   }
 
-  expired(time: number, limit: number): Key[] {
-    const out: Key[] = [];
-    for (const { key } of this.s.exp[this.slot].getRange({})) {
-      if (out.length >= limit || key.readDoubleBE(0) > time) break;
-      out.push(key.subarray(8));
-    }
-    return out;
+  takeExpired(time: number, limit: number): Key[] {
+    return this.expiries.take(time, limit).map(keyFromString);
   }
 
   oldest(): Key | undefined {
@@ -284,10 +283,19 @@ class LmdbKv implements KvAccess {
   }
 }
 
+/** A slot's expiry index, from its records' headers (one pass over the records: at open, install, or after a failed transaction). */
+function indexExpiries(s: StateHandles, slot: Slot): ExpiryIndex {
+  const index = new ExpiryIndex();
+  for (const { key, value } of s.kv[slot].getRange({})) {
+    const h = recordHeader(value);
+    if (h.expiresAt !== undefined) index.add(keyString(key), h.expiresAt);
+  }
+  return index;
+}
+
 /** Empty a slot's records and indexes (inside a state transaction, or as transactions of their own outside one). */
 function clearSlotData(s: StateHandles, slot: Slot): void {
   s.kv[slot].clearSync();
-  s.exp[slot].clearSync();
   s.lru[slot].clearSync();
 }
 
@@ -320,16 +328,6 @@ function slotScan(s: StateHandles, slot: Slot, b: ScanBounds, time: number): Arr
     if (out.length >= b.limit) break;
   }
   return out;
-}
-
-/** Live keys: the records held, less those expired at `time` (the expiry index's first entries). */
-function slotSize(s: StateHandles, slot: Slot, keys: number, time: number): number {
-  let expired = 0;
-  for (const { key } of s.exp[slot].getRange({})) {
-    if (key.readDoubleBE(0) > time) break;
-    expired++;
-  }
-  return keys - expired;
 }
 
 /**
@@ -434,6 +432,8 @@ export class LmdbStore implements SyncStore {
   private readonly bounds: CacheBounds;
   /** Bounded: the write-order index is kept (see LmdbKv). */
   private readonly ordered: boolean;
+  /** The active slot's expiry index (a state writer's only: rebuilt from the records' headers by reload()). */
+  private expiries = new ExpiryIndex();
   private recording = false;
 
   private constructor(
@@ -491,7 +491,7 @@ export class LmdbStore implements SyncStore {
     const s = this.h.sm;
     const m = emptyMachine();
     this.stateTxn('state-machine', 'open', () => {
-      const kv = new LmdbKv(s, this.active, this.ordered);
+      const kv = new LmdbKv(s, this.active, this.ordered, this.expiries);
       for (const { key, value } of s.kv[this.active].getRange({})) {
         const h = recordHeader(value);
         kv.index(key, h);
@@ -554,6 +554,7 @@ export class LmdbStore implements SyncStore {
     for (const { key, value } of h.sm.sessions[this.active].getRange({})) sessions.push([key, decodeSession(value)]);
     this.sessions.load(sessions);
     this.membership = this.readMembership();
+    if (this.role !== 'log') this.expiries = indexExpiries(h.sm, this.active);
     this.releaseReads();
   }
 
@@ -853,7 +854,7 @@ export class LmdbStore implements SyncStore {
 
   /** Inside a state transaction: apply, persist touched sessions, the applied index and the machine's scalars. */
   private applyInTxn(entries: Entry[], events: ChangeEvent[] | undefined): CommandResult[][] {
-    const kv = new LmdbKv(this.h.sm, this.active, this.ordered);
+    const kv = new LmdbKv(this.h.sm, this.active, this.ordered, this.expiries);
     const ctx: ApplyContext = { kv, sessions: this.sessions, machine: this.machine, maxValueBytes: this.maxValueBytes, bounds: this.bounds, events };
     const out: CommandResult[][] = [];
     let advanced = false;
@@ -907,7 +908,7 @@ export class LmdbStore implements SyncStore {
 
   size(now?: number): number {
     this.check('read');
-    return slotSize(this.h.sm, this.active, this.machine.keys, readTime(this.machine.clock, now));
+    return this.machine.keys - this.expiries.countExpired(readTime(this.machine.clock, now));
   }
 
   stats(): StoreStats {
@@ -1023,7 +1024,7 @@ export class LmdbStore implements SyncStore {
       throw StorageError.wrap(err, 'snapshot', 'install');
     }
     const asm = new SnapshotAssembler();
-    const staged = new LmdbKv(s, slot, this.ordered);
+    const staged = new LmdbKv(s, slot, this.ordered, new ExpiryIndex()); // reload() indexes the slot once it is active
     let keys = 0;
     let bytes = 0;
     const live = (): void => {
@@ -1181,11 +1182,6 @@ export class LmdbStateReader {
   scan(range: ScanRange, opts?: ScanOptions): Array<[Key, Value]> {
     this.refresh();
     return slotScan(this.h.sm, this.active, scanBounds(range, opts), readTime(this.machine.clock, undefined));
-  }
-
-  size(now?: number): number {
-    this.refresh();
-    return slotSize(this.h.sm, this.active, this.machine.keys, readTime(this.machine.clock, now));
   }
 
   appliedIndex(): number {

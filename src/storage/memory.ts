@@ -9,7 +9,7 @@ import {
 } from './apply.js';
 import { decodeRecord, decodeSession, encodeRecord, encodeSession, isExpired, keyFromString, keyString, type StoredRecord, valueBytes } from './codec.js';
 import { StorageError, StorageErrorCode } from './errors.js';
-import { type ExpiryNode, ExpiryHeap } from './expiry-heap.js';
+import { ExpiryIndex } from './expiry-index.js';
 import { DEFAULT_CHUNK_BYTES, SnapshotAssembler, snapshotChunks } from './snapshot-format.js';
 import type { SnapshotSink, SnapshotSource, SyncStore } from './store.js';
 import type { AppliedState, LogState, ScanOptions, ScanRange, StoreOptions, StoreStats, WriteBatch, WriteBatchResult } from './types.js';
@@ -55,15 +55,13 @@ export function checkHardState(hs: HardState): void {
   }
 }
 
-/** A record in memory: its expiry node in the heap, when it has one (a node another record replaced is stale). */
-interface MemRecord extends StoredRecord, RecordMeta {
-  node: ExpiryNode | undefined;
-}
+/** A record in memory: what the apply rules read of it (RecordMeta) besides the record. */
+interface MemRecord extends StoredRecord, RecordMeta {}
 
-/** Records in write order (a Map iterates in insertion order: a write re-inserts at the end) and the expiry heap. */
+/** Records in write order (a Map iterates in insertion order: a write re-inserts at the end) and the expiry index. */
 class MemoryKv implements KvAccess {
   records = new Map<string, MemRecord>();
-  readonly heap = new ExpiryHeap();
+  readonly expiries = new ExpiryIndex();
 
   get(key: Key): MemRecord | undefined {
     return this.records.get(keyString(key));
@@ -79,33 +77,32 @@ class MemoryKv implements KvAccess {
 
   /** Store a record last in write order; values are copied (the caller's may be views of an entry's buffer). */
   set(ks: string, rec: StoredRecord): void {
-    this.records.delete(ks);
-    const node = rec.expiresAt === undefined ? undefined : this.heap.pushAt(rec.expiresAt, ks);
-    this.records.set(ks, { value: copyValue(rec.value), expiresAt: rec.expiresAt, rev: rec.rev, valueBytes: valueBytes(rec.value), node });
+    const old = this.records.get(ks);
+    if (old !== undefined) {
+      this.records.delete(ks);
+      if (old.expiresAt !== undefined) this.expiries.remove(ks, old.expiresAt);
+    }
+    if (rec.expiresAt !== undefined) this.expiries.add(ks, rec.expiresAt);
+    this.records.set(ks, { value: copyValue(rec.value), expiresAt: rec.expiresAt, rev: rec.rev, valueBytes: valueBytes(rec.value) });
   }
 
   del(key: Key): void {
-    this.records.delete(keyString(key)); // its heap node, if any, is stale now
+    const ks = keyString(key);
+    const old = this.records.get(ks);
+    if (old === undefined) return;
+    this.records.delete(ks);
+    if (old.expiresAt !== undefined) this.expiries.remove(ks, old.expiresAt);
   }
 
   clear(each?: (key: Key, rec: StoredRecord) => void): void {
     // In key byte order, as the LMDB store walks its records: the same events on every replica.
     if (each) for (const ks of [...this.records.keys()].sort()) each(keyFromString(ks), this.records.get(ks)!);
     this.records = new Map();
-    this.heap.clear();
+    this.expiries.clear();
   }
 
-  private live(n: ExpiryNode): boolean {
-    return this.records.get(n.key)?.node === n;
-  }
-
-  expired(time: number, limit: number): Key[] {
-    const out: Key[] = [];
-    for (let top = this.heap.peek(); top && top.at <= time && out.length < limit; top = this.heap.peek()) {
-      this.heap.pop();
-      if (this.live(top)) out.push(keyFromString(top.key));
-    }
-    return out;
+  takeExpired(time: number, limit: number): Key[] {
+    return this.expiries.take(time, limit).map(keyFromString);
   }
 
   oldest(): Key | undefined {
@@ -113,16 +110,9 @@ class MemoryKv implements KvAccess {
     return first.done ? undefined : keyFromString(first.value);
   }
 
-  /** Records expired at `time` (not yet purged): the live nodes at or before it. */
+  /** Records expired at `time` (not yet purged). */
   expiredCount(time: number): number {
-    let n = 0;
-    for (const node of this.heap.all()) if (node.at <= time && this.live(node)) n++;
-    return n;
-  }
-
-  /** Stale nodes beyond the live records are dropped once they outnumber them (amortized O(1) per write). */
-  compact(): void {
-    if (this.heap.size > 2 * this.records.size + 1024) this.heap.retain((n) => this.live(n));
+    return this.expiries.countExpired(time);
   }
 }
 
@@ -244,7 +234,6 @@ export class MemoryStore implements SyncStore {
       this.lastApplied = { index: e.index, term: e.term };
     }
     this.sessions.clearChanges();
-    this.kv.compact();
     return out;
   }
 

@@ -1,0 +1,82 @@
+// The in-memory expiry index (src/storage/expiry-index.ts): the keys it hands out to purge, their order (the same
+// on every replica), its count of expired keys, and its memory under TTL churn, checked against a plain model.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ExpiryIndex } from '../../src/storage/expiry-index.js';
+import { mulberry32 } from '../../src/util/random.js';
+
+/** The model: key → expiry, purged in (expiry, key) order. */
+function modelTake(model: Map<string, number>, time: number, limit: number): string[] {
+  const due = [...model].filter(([, at]) => at <= time).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out = due.slice(0, limit).map(([k]) => k);
+  for (const k of out) model.delete(k);
+  return out;
+}
+
+test('take hands out due keys in (expiry, key) order, at most `limit`, and leaves the rest for next time', () => {
+  const x = new ExpiryIndex();
+  x.add('b', 10);
+  x.add('a', 10);
+  x.add('c', 5);
+  x.add('d', 20);
+  assert.deepEqual(x.take(4, 10), []);
+  assert.deepEqual(x.take(10, 2), ['c', 'a']);
+  assert.equal(x.countExpired(10), 1);
+  assert.deepEqual(x.take(10, 2), ['b']);
+  assert.equal(x.size, 1);
+  x.remove('d', 20);
+  assert.deepEqual(x.take(100, 10), []);
+  assert.equal(x.size, 0);
+});
+
+test('random adds, rewrites, removals and takes agree with a plain model (order included)', () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const rand = mulberry32(seed);
+    const x = new ExpiryIndex();
+    const model = new Map<string, number>();
+    let time = 0;
+    for (let step = 0; step < 3000; step++) {
+      const key = `k${Math.floor(rand() * 200)}`;
+      const r = rand();
+      if (r < 0.5) {
+        const old = model.get(key);
+        if (old !== undefined) x.remove(key, old);
+        const at = time + 1 + Math.floor(rand() * 50);
+        x.add(key, at);
+        model.set(key, at);
+      } else if (r < 0.65) {
+        const old = model.get(key);
+        if (old !== undefined) {
+          x.remove(key, old);
+          model.delete(key);
+        }
+      } else if (r < 0.9) {
+        time += Math.floor(rand() * 5);
+        const limit = 1 + Math.floor(rand() * 8);
+        assert.deepEqual(x.take(time, limit), modelTake(model, time, limit), `seed ${seed} step ${step}`);
+      } else {
+        const t = time + Math.floor(rand() * 30);
+        assert.equal(x.countExpired(t), [...model.values()].filter((at) => at <= t).length);
+      }
+      assert.equal(x.size, model.size);
+    }
+  }
+});
+
+test('memory stays bounded when the same keys are rewritten with ever later expiries', () => {
+  const x = new ExpiryIndex();
+  const at = new Map<string, number>();
+  for (let i = 0; i < 100_000; i++) {
+    const key = `k${i % 100}`;
+    const old = at.get(key);
+    if (old !== undefined) x.remove(key, old);
+    x.add(key, 1_000_000 + i); // a new expiry each time: every older one is emptied, and never due
+    at.set(key, 1_000_000 + i);
+  }
+  const held = (x as unknown as { byTime: Map<number, unknown> }).byTime.size;
+  const heap = (x as unknown as { heap: { size: number } }).heap.size;
+  assert.equal(held, 100);
+  assert.ok(heap <= 2 * held + 1024 + 1, `${heap} heap items held for 100 keys`);
+  assert.equal(x.size, 100);
+  assert.equal(x.countExpired(1_000_000 + 100_000), 100);
+});
