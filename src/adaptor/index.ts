@@ -165,8 +165,8 @@ export interface NodeStorage {
         checkpointAsync(): Promise<LogId>;
         /** While on, applies return their change events (`WriteBatchResult.events`). */
         recordEvents(on: boolean): void;
-        /** The state's reads (get, ttl, scan, size), answered at once on this thread. */
-        reads(): Pick<SyncStore, 'get' | 'ttl' | 'scan' | 'size'>;
+        /** The state's reads (get, ttl, scan, size, revision), answered at once on this thread. */
+        reads(): Pick<SyncStore, 'get' | 'ttl' | 'scan' | 'size' | 'revision'>;
       }
     | undefined;
   /** Closes the pool and the environment; idempotent. */

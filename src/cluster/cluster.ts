@@ -25,7 +25,7 @@ import { WritePipeline } from './writes.js';
 import { LmdbReaders, NodeReaders, ReadPipeline, type Consistency } from './reads.js';
 import { codecFor, type ValueCodec } from './codec.js';
 import {
-  keyOut, opResult, optionsObject, putOptions, readOptions, scanOptions, scanRange, encodeCursor, ttlMs,
+  keyOut, MAX_TTL_MS, opResult, optionsObject, putOptions, readOptions, scanOptions, scanRange, encodeCursor, ttlMs,
   type PutOptions, type ReadOptions, type ScanOptions, type ScanRangeInput,
 } from './cache-args.js';
 import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './watch.js';
@@ -38,10 +38,29 @@ export { inSessionWindow } from './writes.js';
 /** get()'s options: those of every read. */
 export type GetOptions = ReadOptions;
 
+/**
+ * One operation of batch(). A batch is one log entry, applied atomically; ops see the writes of the ops before
+ * them. A failed `cas` or `check` rejects the whole batch (nothing applies, BatchResult.ok false); an op whose own
+ * condition fails (put's `condition`, expire's, persist of a key without expiry, incr of a value that is not an
+ * integer: NOT_INTEGER, append past the value limit: VALUE_TOO_LARGE) has ok false, writes nothing, and the
+ * others still apply, as in a Redis MULTI/EXEC.
+ */
 export type BatchOp =
-  | { type: 'put'; key: KeyInput; value: Value; ttlMs?: number; keepTtl?: boolean }
+  /** `condition`: write only if the key is 'absent' (Redis SET NX) or 'present' (SET XX). */
+  | { type: 'put'; key: KeyInput; value: Value; ttlMs?: number; keepTtl?: boolean; condition?: 'absent' | 'present' }
   | { type: 'delete'; key: KeyInput }
-  | { type: 'cas'; key: KeyInput; expected: Value | null; value: Value | null; ttlMs?: number; keepTtl?: boolean };
+  | { type: 'cas'; key: KeyInput; expected: Value | null; value: Value | null; ttlMs?: number; keepTtl?: boolean }
+  /** Read the key as the batch sees it so far: `current` (null: absent), ok says whether it is present. */
+  | { type: 'get'; key: KeyInput }
+  /** Reject the batch unless the key's revision (revision()) before the batch is `revision` (0: absent). */
+  | { type: 'check'; key: KeyInput; revision: number }
+  /** Expire `ttlMs` after the write (<= 0: delete now) or at `atMs` (ms since the epoch; past: delete now); `condition`: Redis's NX, XX, GT, LT. */
+  | { type: 'expire'; key: KeyInput; ttlMs?: number; atMs?: number; condition?: 'nx' | 'xx' | 'gt' | 'lt' }
+  | { type: 'persist'; key: KeyInput }
+  /** `value` of the result: the new integer as a decimal string. */
+  | { type: 'incr'; key: KeyInput; by?: number }
+  /** `n` of the result: the new length in bytes. */
+  | { type: 'append'; key: KeyInput; value: Value };
 
 export interface CasResult<V = Value> {
   /** Whether the value matched `expected` and was replaced. */
@@ -51,7 +70,7 @@ export interface CasResult<V = Value> {
 }
 
 export interface BatchResult {
-  /** False when a cas in the batch did not match: then no operation of the batch was applied. */
+  /** False when a cas did not match or a check failed: then no operation of the batch was applied. */
   ok: boolean;
   results: OpResult[];
 }
@@ -100,6 +119,45 @@ function startError(err: unknown): unknown {
   const code = err instanceof ClusterError ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
   if (code !== ErrorCode.MEMBERSHIP_MISMATCH && code !== ErrorCode.BOUNDS_MISMATCH) return err;
   return new ClusterError(code, (err as Error).message, { cause: err });
+}
+
+/** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
+function batchOp(o: BatchOp, maxValueBytes: number): Op {
+  if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
+  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'check', 'expire', 'persist', 'incr', 'append'] as const);
+  const x = o as Record<string, unknown>;
+  const key = toKey(x.key);
+  // Expiry options of a put or cas: the same rules as put()'s options (ttlMs, keepTtl); an absent one is undefined to putOptions too.
+  const expiry = (): ReturnType<typeof putOptions> => putOptions('batch', { ttlMs: x.ttlMs, keepTtl: x.keepTtl });
+  switch (type) {
+    case 'put': {
+      const op: Op = { t: 'put', key, value: toValue(x.value, maxValueBytes, false), ...expiry() };
+      if (x.condition !== undefined) op.cond = oneOf('put condition', x.condition, ['absent', 'present'] as const) === 'absent' ? 'nx' : 'xx';
+      return op;
+    }
+    case 'delete':
+      return { t: 'del', key };
+    case 'cas':
+      return { t: 'cas', key, expected: toValue(x.expected ?? null, maxValueBytes, true), value: toValue(x.value ?? null, maxValueBytes, true), ...expiry() };
+    case 'get':
+      return { t: 'get', key };
+    case 'check':
+      return { t: 'check', key, rev: positiveInt('check revision', x.revision, 0, Number.MAX_SAFE_INTEGER) };
+    case 'expire': {
+      if ((x.ttlMs === undefined) === (x.atMs === undefined)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch expire: give ttlMs or atMs (one of them)');
+      const op: Op = x.ttlMs !== undefined
+        ? { t: 'expire', key, ttlMs: positiveInt('expire ttlMs', x.ttlMs, -MAX_TTL_MS, MAX_TTL_MS) }
+        : { t: 'expire', key, atMs: positiveInt('expire atMs', x.atMs, 0, Date.now() + MAX_TTL_MS) };
+      if (x.condition !== undefined) op.cond = oneOf('expire condition', x.condition, ['nx', 'xx', 'gt', 'lt'] as const);
+      return op;
+    }
+    case 'persist':
+      return { t: 'persist', key };
+    case 'incr':
+      return { t: 'incr', key, by: x.by === undefined ? 1 : positiveInt('incr by', x.by, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) };
+    case 'append':
+      return { t: 'append', key, value: toValue(x.value, maxValueBytes, false) };
+  }
 }
 
 /** A key's bytes as a map key (one string per byte sequence). */
@@ -244,27 +302,16 @@ export class Cluster<V = Value> {
     return { ok: r.ok, current: current === null ? undefined : (this.codec.decode(current) as V) };
   }
 
-  /** Many operations as one atomic unit: all apply, or (when a cas does not match) none does. Values are stored as given (no codec). */
+  /** Many operations as one atomic unit (see BatchOp). Values are stored and returned as given (no codec). */
   async batch(ops: BatchOp[]): Promise<BatchResult> {
     this.checkOpen();
     if (!Array.isArray(ops) || ops.length === 0) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch needs a non-empty array of operations');
     positiveInt('batch length', ops.length, 1, this.opts.maxBatchOps);
-    const max = this.opts.maxValueBytes;
-    const converted = ops.map((o): Op => {
-      if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
-      const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas'] as const);
-      // Expiry options of a put or cas: the same rules as put()'s options (ttlMs, keepTtl).
-      const expiry = (x: object): ReturnType<typeof putOptions> => {
-        const { ttlMs, keepTtl } = x as { ttlMs?: unknown; keepTtl?: unknown };
-        return putOptions('batch', { ttlMs, keepTtl }); // an absent option is undefined to putOptions too
-      };
-      if (type === 'put') return { t: 'put', key: toKey(o.key), value: toValue((o as { value: unknown }).value, max, false), ...expiry(o) };
-      if (type === 'delete') return { t: 'del', key: toKey(o.key) };
-      const c = o as { expected: unknown; value: unknown };
-      return { t: 'cas', key: toKey(o.key), expected: toValue(c.expected ?? null, max, true), value: toValue(c.value ?? null, max, true), ...expiry(o) };
-    });
+    const converted = ops.map((o) => batchOp(o, this.opts.maxValueBytes));
     const results = await this.writes.submit(converted);
-    return { ok: results.every((r) => r.ok), results };
+    // A cas or check fails only by rejecting the batch; any other op's ok: false is its own outcome.
+    const rejected = results.some((r, i) => !r.ok && (converted[i]!.t === 'cas' || converted[i]!.t === 'check'));
+    return { ok: !rejected, results };
   }
 
   /** Set `key` to expire `ttlMs` from now. Resolves to false when the key is absent (nothing is written). */
@@ -394,6 +441,17 @@ export class Cluster<V = Value> {
     if (r === undefined) return undefined;
     if (typeof r !== 'number') throw new ClusterError(ErrorCode.STORAGE, `ttl: the state machine returned ${typeof r}`);
     return r < 0 ? Infinity : r;
+  }
+
+  /**
+   * The revision of `key`: 0 when absent, else a number that every write of the key changes (an expire or
+   * persist included) and no other key's write reuses. With a `check` op in batch() it makes optimistic
+   * transactions (Redis's WATCH).
+   */
+  async revision(key: KeyInput, options?: ReadOptions): Promise<number> {
+    const [r] = await this.query('revision', [{ q: 'rev', key: toKey(key) }], options);
+    if (typeof r !== 'number') throw new ClusterError(ErrorCode.STORAGE, `revision: the state machine returned ${typeof r}`);
+    return r;
   }
 
   /** Live keys (expired ones not counted). */

@@ -37,7 +37,7 @@ function opsBytes(ops: Op[], exact: boolean): number {
   let bytes = 16;
   for (const op of ops) {
     bytes += ('key' in op ? op.key.length : 0) + 8;
-    if (op.t === 'put') bytes += valueBytes(op.value, exact);
+    if (op.t === 'put' || op.t === 'append') bytes += valueBytes(op.value, exact);
     else if (op.t === 'cas') bytes += valueBytes(op.expected, exact) + valueBytes(op.value, exact);
   }
   return bytes;

@@ -14,7 +14,9 @@ export type ReadQuery =
   | { q: 'ttl'; key: Key }
   | { q: 'scan'; range: ScanRange; opts: ScanOptions }
   /** Live keys. */
-  | { q: 'size' };
+  | { q: 'size' }
+  /** The key's revision (0: absent). */
+  | { q: 'rev'; key: Key };
 
 export type QueryResult = Value | undefined | boolean | number | Array<[Key, Value]>;
 
@@ -27,6 +29,7 @@ export interface StateView {
   get(key: Key, now?: number): Value | undefined;
   ttl(key: Key, now?: number): number | undefined;
   scan(range: ScanRange, opts: ScanOptions): Array<[Key, Value]>;
+  revision(key: Key, now?: number): number;
   /** Only the store that applies has it: it counts expired keys not yet purged through its expiry index, kept in memory. */
   size?(now?: number): number;
 }
@@ -47,6 +50,8 @@ export function runQuery(s: StateView, query: ReadQuery, now: number | undefined
       return s.ttl(query.key, now);
     case 'scan':
       return s.scan(query.range, query.opts);
+    case 'rev':
+      return s.revision(query.key, now);
     case 'size':
       if (!s.size) throw new Error('size is answered by the node that applies');
       return s.size(now);

@@ -198,6 +198,20 @@ function ttlOptionsProblem(o: Record<string, unknown>): boolean {
   return o.keepTtl === true && o.ttlMs !== undefined && o.ttlMs !== null;
 }
 
+/** An optional condition: absent, or one of `allowed`. */
+function condProblem(cond: unknown, allowed: readonly string[]): boolean {
+  return cond !== undefined && cond !== null && !allowed.includes(cond as string);
+}
+
+/** expire: exactly one of `ttlMs` (any safe integer: <= 0 deletes) and `atMs` (a safe integer >= 0). */
+function expireProblem(o: Record<string, unknown>): boolean {
+  const has = (v: unknown): boolean => v !== undefined && v !== null;
+  if (has(o.ttlMs) === has(o.atMs)) return true;
+  if (has(o.ttlMs) && !Number.isSafeInteger(o.ttlMs)) return true;
+  if (has(o.atMs) && (!Number.isSafeInteger(o.atMs) || (o.atMs as number) < 0)) return true;
+  return condProblem(o.cond, ['nx', 'xx', 'gt', 'lt']);
+}
+
 /** Shape and limits of one op; returns an error code or undefined. */
 function opProblem(op: unknown, maxValueBytes: number): string | undefined {
   if (typeof op !== 'object' || op === null) return 'INVALID_COMMAND';
@@ -207,14 +221,19 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
   const check = (v: unknown): string | undefined => valueProblem(v, maxValueBytes)?.code;
   switch (o.t) {
     case 'put':
-      return check(o.value) ?? (ttlOptionsProblem(o) ? 'INVALID_COMMAND' : undefined);
+      return check(o.value) ?? (ttlOptionsProblem(o) || condProblem(o.cond, ['nx', 'xx']) ? 'INVALID_COMMAND' : undefined);
     case 'del':
     case 'persist':
+    case 'get':
       return undefined;
+    case 'append':
+      return check(o.value);
+    case 'check':
+      return Number.isSafeInteger(o.rev) && (o.rev as number) >= 0 ? undefined : 'INVALID_COMMAND';
     case 'cas':
       return (o.expected === null ? undefined : check(o.expected)) ?? (o.value === null ? undefined : check(o.value)) ?? (ttlOptionsProblem(o) ? 'INVALID_COMMAND' : undefined);
     case 'expire':
-      return ttlProblem(o.ttlMs, true) ? 'INVALID_COMMAND' : undefined;
+      return expireProblem(o) ? 'INVALID_COMMAND' : undefined;
     case 'incr':
       return !Number.isSafeInteger(o.by) || ttlProblem(o.ttlMs, false) ? 'INVALID_COMMAND' : undefined;
     default:
@@ -223,6 +242,15 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
 }
 
 type Live = { value: Value; expiresAt: number | undefined };
+
+/**
+ * A key's revision as clients see it (a check op, the revision read): 0 when absent or expired, else one more
+ * than the record's write revision (records written before revisions existed have revision 0: they read as 1).
+ * Every write of the key changes it, an expiry or a persist included.
+ */
+export function liveRevision(meta: { expiresAt: number | undefined; rev: number } | undefined, time: number): number {
+  return meta === undefined || isExpired(meta.expiresAt, time) ? 0 : meta.rev + 1;
+}
 
 /** A command's view: its own writes over the store's live records (expired records are absent). */
 class Overlay {
@@ -243,6 +271,14 @@ class Overlay {
     this.writes.set(keyString(key), { key, rec });
   }
 
+  /** The key's revision before this command (liveRevision); -1 after a write of it in this command (not assigned yet). */
+  revision(key: Key): number {
+    const o = this.writes.get(keyString(key));
+    if (o) return o.rec === null ? 0 : -1;
+    if (this.cleared) return 0;
+    return liveRevision(this.kv.meta(key), this.clock);
+  }
+
   clear(): void {
     this.writes.clear();
     this.cleared = true;
@@ -256,19 +292,22 @@ function parseInteger(v: Value): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** A failed cas or incr rejects its whole command: `result` is the failing op's. */
+/** A failed cas or check rejects its whole command: `result` is the failing op's. */
 interface Rejection {
   reject: OpResult;
 }
 
 /** Evaluate one op against the overlay; the clock gives new expiries. */
-function evalOp(op: Op, ov: Overlay, clock: number): OpResult | Rejection {
+function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number): OpResult | Rejection {
   const expiry = (o: { ttlMs?: number; keepTtl?: boolean }, cur: Live | undefined): number | undefined =>
     o.ttlMs !== undefined && o.ttlMs !== null ? clock + o.ttlMs : o.keepTtl ? cur?.expiresAt : undefined;
   switch (op.t) {
-    case 'put':
-      ov.set(op.key, { value: op.value, expiresAt: expiry(op, op.keepTtl ? ov.read(op.key) : undefined) });
+    case 'put': {
+      const cur = op.keepTtl || op.cond ? ov.read(op.key) : undefined;
+      if (op.cond && (op.cond === 'nx') === (cur !== undefined)) return { ok: false };
+      ov.set(op.key, { value: op.value, expiresAt: expiry(op, cur) });
       return { ok: true };
+    }
     case 'del': {
       const existed = ov.read(op.key) !== undefined;
       ov.set(op.key, null); // also drops a record that expired but was not purged yet
@@ -280,12 +319,8 @@ function evalOp(op: Op, ov: Overlay, clock: number): OpResult | Rejection {
       ov.set(op.key, op.value === null ? null : { value: op.value, expiresAt: expiry(op, cur) });
       return { ok: true };
     }
-    case 'expire': {
-      const cur = ov.read(op.key);
-      if (!cur) return { ok: false };
-      ov.set(op.key, { value: cur.value, expiresAt: clock + op.ttlMs });
-      return { ok: true };
-    }
+    case 'expire':
+      return evalExpire(op, ov, clock);
     case 'persist': {
       const cur = ov.read(op.key);
       if (!cur || cur.expiresAt === undefined) return { ok: false };
@@ -294,18 +329,57 @@ function evalOp(op: Op, ov: Overlay, clock: number): OpResult | Rejection {
     }
     case 'incr':
       return evalIncr(op, ov, clock);
+    case 'append':
+      return evalAppend(op, ov, maxValueBytes);
+    case 'get': {
+      const cur = ov.read(op.key);
+      return { ok: cur !== undefined, current: cur?.value ?? null };
+    }
+    case 'check':
+      return ov.revision(op.key) === op.rev ? { ok: true } : { reject: { ok: false } };
     case 'clear':
       ov.clear();
       return { ok: true };
   }
 }
 
+/** Redis EXPIRE / PEXPIREAT with NX, XX, GT, LT: a key without expiry counts as expiring never. */
+function evalExpire(op: Extract<Op, { t: 'expire' }>, ov: Overlay, clock: number): OpResult {
+  const cur = ov.read(op.key);
+  if (!cur) return { ok: false };
+  const at = op.atMs ?? clock + op.ttlMs!;
+  const has = cur.expiresAt !== undefined;
+  if (op.cond === 'nx' && has) return { ok: false };
+  if (op.cond === 'xx' && !has) return { ok: false };
+  if (op.cond === 'gt' && (!has || at <= cur.expiresAt!)) return { ok: false };
+  if (op.cond === 'lt' && has && at >= cur.expiresAt!) return { ok: false };
+  ov.set(op.key, at <= clock ? null : { value: cur.value, expiresAt: at }); // an expiry already passed deletes
+  return { ok: true };
+}
+
+/** Redis APPEND: strings stay strings; bytes on either side give bytes. */
+function evalAppend(op: Extract<Op, { t: 'append' }>, ov: Overlay, maxValueBytes: number): OpResult {
+  const cur = ov.read(op.key);
+  let value: Value;
+  if (cur === undefined) value = op.value;
+  else if (typeof cur.value === 'string' && typeof op.value === 'string') value = cur.value + op.value;
+  else value = Buffer.concat([asBytes(cur.value), asBytes(op.value)]);
+  const n = valueBytes(value);
+  if (n > maxValueBytes) return { ok: false, error: 'VALUE_TOO_LARGE' };
+  ov.set(op.key, { value, expiresAt: cur?.expiresAt });
+  return { ok: true, n };
+}
+
+function asBytes(v: Value): Uint8Array {
+  return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
+}
+
 /** Redis INCRBY: the expiry of an existing key is kept; `ttlMs` applies only to a key it creates. */
-function evalIncr(op: Extract<Op, { t: 'incr' }>, ov: Overlay, clock: number): OpResult | Rejection {
+function evalIncr(op: Extract<Op, { t: 'incr' }>, ov: Overlay, clock: number): OpResult {
   const cur = ov.read(op.key);
   const n = cur ? parseInteger(cur.value) : 0;
   const next = n === undefined ? undefined : n + op.by;
-  if (next === undefined || !Number.isSafeInteger(next)) return { reject: { ok: false, error: 'NOT_INTEGER' } };
+  if (next === undefined || !Number.isSafeInteger(next)) return { ok: false, error: 'NOT_INTEGER' };
   const value = String(next);
   const expiresAt = cur ? cur.expiresAt : op.ttlMs !== undefined && op.ttlMs !== null ? clock + op.ttlMs : undefined;
   ov.set(op.key, { value, expiresAt });
@@ -360,7 +434,7 @@ export function runOps(ops: Op[], ctx: ApplyContext, revision: number): OpResult
   const ov = new Overlay(ctx.kv, ctx.machine.clock);
   const results: OpResult[] = [];
   for (let i = 0; i < ops.length; i++) {
-    const r = evalOp(ops[i]!, ov, ctx.machine.clock);
+    const r = evalOp(ops[i]!, ov, ctx.machine.clock, ctx.maxValueBytes);
     if ('reject' in r) {
       // The command is rejected as a whole: nothing applies; the failing op says why.
       return ops.map((_, j) => (j === i ? r.reject : { ok: false }));

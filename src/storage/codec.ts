@@ -134,7 +134,8 @@ export function valuesEqual(a: Value | undefined | null, b: Value | undefined | 
 
 /** Keys of JS Maps: the key bytes as a latin1 string (one char per byte, reversible). */
 export function keyString(k: Uint8Array): string {
-  return Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1');
+  // A Buffer (what msgpackr and lmdb-js hand out) converts in place; a plain Uint8Array needs a Buffer view first.
+  return (Buffer.isBuffer(k) ? k : Buffer.from(k.buffer, k.byteOffset, k.byteLength)).toString('latin1');
 }
 
 export function keyFromString(s: string): Buffer {

@@ -13,16 +13,27 @@ export type Value = string | Uint8Array;
  * semantics).
  */
 export type Op =
-  | { t: 'put'; key: Key; value: Value; ttlMs?: number; keepTtl?: boolean }
+  /** `cond`: write only if the key is absent ('nx') or present ('xx'); otherwise this op is ok: false and writes nothing. */
+  | { t: 'put'; key: Key; value: Value; ttlMs?: number; keepTtl?: boolean; cond?: 'nx' | 'xx' }
   | { t: 'del'; key: Key }
   /** Compare-and-set: if the current value equals `expected` (null = absent), set `value` (null = delete). */
   | { t: 'cas'; key: Key; expected: Value | null; value: Value | null; ttlMs?: number; keepTtl?: boolean }
-  /** Set the expiry of an existing key (ok: false when absent). */
-  | { t: 'expire'; key: Key; ttlMs: number }
+  /**
+   * Set the expiry of an existing key (ok: false when absent): `ttlMs` after the entry's time, or at `atMs` (ms
+   * since the epoch). An expiry at or before the entry's time deletes the key (Redis's EXPIRE with a ttl <= 0).
+   * `cond` (Redis's NX / XX / GT / LT; a key without expiry counts as an infinite one): otherwise ok: false.
+   */
+  | { t: 'expire'; key: Key; ttlMs?: number; atMs?: number; cond?: 'nx' | 'xx' | 'gt' | 'lt' }
   /** Remove the expiry of an existing key (ok: whether it had one). */
   | { t: 'persist'; key: Key }
-  /** Add `by` (a safe integer) to the key's value, a decimal integer string (absent = "0"); result `value` is the new one. NOT_INTEGER otherwise. */
+  /** Add `by` (a safe integer) to the key's value, a decimal integer string (absent = "0"); result `value` is the new one. Else this op fails with NOT_INTEGER and writes nothing. */
   | { t: 'incr'; key: Key; by: number; ttlMs?: number }
+  /** Append `value` to the key's value (absent = empty); result `n`: the new length in bytes. VALUE_TOO_LARGE (this op only) past the value limit. */
+  | { t: 'append'; key: Key; value: Value }
+  /** Read the key as the command sees it so far: ok says whether it is present, `current` its value (null: absent). */
+  | { t: 'get'; key: Key }
+  /** Reject the whole command unless the key's revision (see liveRevision) before the command is `rev` (0: absent). */
+  | { t: 'check'; key: Key; rev: number }
   /** Remove every key. */
   | { t: 'clear' };
 
@@ -47,14 +58,21 @@ export interface Command {
   ops: Op[];
 }
 
-/** put/del: ok true (del: `existed`). cas: ok says whether it matched; `current` is the value found when it did not. */
+/**
+ * put/del: ok true (del: `existed`). cas: ok says whether it matched; `current` is the value found when it did not.
+ * get: `current`. A command is all or nothing when an op is invalid or a cas or check fails (every result ok: false,
+ * the cause's with `current` or `error`); an op whose own condition fails (put's cond, expire's, persist, incr's
+ * NOT_INTEGER, append's VALUE_TOO_LARGE) writes nothing and the others still apply, as in a Redis MULTI/EXEC.
+ */
 export interface OpResult {
   ok: boolean;
   existed?: boolean;
   current?: Value | null;
   /** incr: the new value. */
   value?: Value;
-  /** Set when the op was rejected (the whole command then applies nothing): INVALID_KEY, INVALID_VALUE, VALUE_TOO_LARGE, INVALID_COMMAND, NOT_INTEGER. */
+  /** append: the new length in bytes. */
+  n?: number;
+  /** INVALID_KEY, INVALID_VALUE, VALUE_TOO_LARGE, INVALID_COMMAND (the whole command applied nothing), NOT_INTEGER (this op only). */
   error?: string;
 }
 

@@ -14,7 +14,7 @@ import type { Entry, HardState, InitialState, LogId, Membership, SnapshotMeta } 
 import type { ChangeEvent, CommandResult, Key, Value } from './command.js';
 import { LIMITS } from './command.js';
 import {
-  type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, type KvAccess, type MachineState, readTime,
+  type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, type KvAccess, liveRevision, type MachineState, readTime,
   type RecordMeta, remainingTtl, type ScanBounds, scanBounds, SessionTable,
 } from './apply.js';
 import {
@@ -286,9 +286,12 @@ class LmdbKv implements KvAccess {
 /** A slot's expiry index, from its records' headers (one pass over the records: at open, install, or after a failed transaction). */
 function indexExpiries(s: StateHandles, slot: Slot): ExpiryIndex {
   const index = new ExpiryIndex();
-  for (const { key, value } of s.kv[slot].getRange({})) {
-    const h = recordHeader(value);
-    if (h.expiresAt !== undefined) index.add(keyString(key), h.expiresAt);
+  const db = s.kv[slot];
+  // Keys only, each record's header read from lmdb-js's reused buffer: a range with values would copy every value.
+  for (const key of db.getKeys({})) {
+    const b = db.getBinaryFast(key);
+    const at = b === undefined ? undefined : recordHeader(b).expiresAt;
+    if (at !== undefined) index.add(keyString(key), at);
   }
   return index;
 }
@@ -306,6 +309,11 @@ function slotTtl(s: StateHandles, slot: Slot, key: Key, time: number): number | 
   if (b === undefined) return undefined;
   const h = recordHeader(b);
   return isExpired(h.expiresAt, time) ? undefined : remainingTtl(h.expiresAt, time);
+}
+
+function slotRevision(s: StateHandles, slot: Slot, key: Key, time: number): number {
+  const b = s.kv[slot].getBinaryFast(key as Buffer);
+  return liveRevision(b === undefined ? undefined : recordHeader(b), time);
 }
 
 /** Live pairs in the bounds: lmdb-js's range, with the bounds it cannot express (reverse lower bound, after) checked here. */
@@ -906,6 +914,12 @@ export class LmdbStore implements SyncStore {
     return slotScan(this.h.sm, this.active, scanBounds(range, opts), readTime(this.machine.clock, undefined));
   }
 
+  revision(key: Key, now?: number): number {
+    this.check('read');
+    validateKey(key);
+    return slotRevision(this.h.sm, this.active, key, readTime(this.machine.clock, now));
+  }
+
   size(now?: number): number {
     this.check('read');
     return this.machine.keys - this.expiries.countExpired(readTime(this.machine.clock, now));
@@ -1177,6 +1191,12 @@ export class LmdbStateReader {
     validateKey(key);
     this.refresh();
     return slotTtl(this.h.sm, this.active, key, readTime(this.machine.clock, now));
+  }
+
+  revision(key: Uint8Array, now?: number): number {
+    validateKey(key);
+    this.refresh();
+    return slotRevision(this.h.sm, this.active, key, readTime(this.machine.clock, now));
   }
 
   scan(range: ScanRange, opts?: ScanOptions): Array<[Key, Value]> {

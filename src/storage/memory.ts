@@ -5,7 +5,7 @@ import type { ChangeEvent, CommandResult, Key, Value } from './command.js';
 import { LIMITS } from './command.js';
 import {
   type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, type KvAccess, type MachineState, readTime,
-  type RecordMeta, remainingTtl, scanBounds, SessionTable,
+  liveRevision, type RecordMeta, remainingTtl, scanBounds, SessionTable,
 } from './apply.js';
 import { decodeRecord, decodeSession, encodeRecord, encodeSession, isExpired, keyFromString, keyString, type StoredRecord, valueBytes } from './codec.js';
 import { StorageError, StorageErrorCode } from './errors.js';
@@ -274,6 +274,12 @@ export class MemoryStore implements SyncStore {
     keys.sort();
     if (b.reverse) keys.reverse();
     return keys.slice(0, b.limit).map((ks) => [keyFromString(ks), this.kv.records.get(ks)!.value]);
+  }
+
+  revision(key: Key, now?: number): number {
+    this.check();
+    validateKey(key);
+    return liveRevision(this.kv.get(key), readTime(this.machine.clock, now));
   }
 
   size(now?: number): number {

@@ -40,6 +40,8 @@ export interface StateMachine {
   scan(range: ScanRange, opts?: ScanOptions): Array<[Key, Value]>;
   /** Live keys (expired ones excluded, as get). */
   size(now?: number): number;
+  /** The key's revision (apply.ts liveRevision): 0 when absent (as get), else a number every write of the key changes. */
+  revision(key: Key, now?: number): number;
   stats(): StoreStats;
   appliedState(): AppliedState;
 }

@@ -148,7 +148,7 @@ export const cacheCases: Case[] = [
     },
   },
   {
-    name: 'incr: decimal integer strings (absent = 0), result as a string; NOT_INTEGER rejects the whole command; ttlMs only on create',
+    name: 'incr: decimal integer strings (absent = 0), result as a string; NOT_INTEGER fails that op only; ttlMs only on create',
     async run({ s }) {
       const r = await apply(s, at(1, T0, [
         c(incr('n', 5, LONG)),
@@ -162,9 +162,10 @@ export const cacheCases: Case[] = [
       const res = r.applied[0]!;
       assert.deepEqual(res[0]!.results, [{ ok: true, value: '5' }]);
       assert.deepEqual(res[1]!.results, [{ ok: true, value: '-2' }]);
-      assert.deepEqual(res[3]!.results, [{ ok: false }, { ok: false, error: 'NOT_INTEGER' }]);
+      assert.deepEqual(res[3]!.results, [{ ok: true }, { ok: false, error: 'NOT_INTEGER' }]);
       for (const i of [4, 5, 6]) assert.deepEqual(res[i]!.results, [{ ok: false, error: 'NOT_INTEGER' }]);
-      assert.equal(await s.get(k('side')), undefined, 'a failed incr applies nothing of its command');
+      assert.equal(await s.get(k('side')), 'effect', 'a failed incr writes nothing itself; the other ops of its command apply (Redis MULTI/EXEC)');
+      assert.equal(await s.get(k('s')), 'abc');
       assert.equal(await s.get(k('n')), '-2');
       assert.equal(await s.ttl(k('n'), T0), LONG, 'the second ttlMs does not apply to an existing key');
       assert.equal(await s.get(k('max')), String(Number.MAX_SAFE_INTEGER));
@@ -300,6 +301,95 @@ export const cacheCases: Case[] = [
       await s.recordEvents(true);
       const r = await apply(s, at(3, T0 + 1000, [c(put('c', '1'), put('d', '1'))]));
       assert.deepEqual(summary(r.events), ['expire a @3', 'put c=1 @3', 'put d=1 @3', 'evict b @3']);
+    },
+  },
+  {
+    name: 'put cond: nx writes only an absent (or expired) key, xx only a present one; a failed condition writes nothing and the other ops apply',
+    async run({ s }) {
+      const r = await apply(s, at(1, T0, [
+        c({ t: 'put', key: k('a'), value: '1', cond: 'nx' }, { t: 'put', key: k('b'), value: '1', cond: 'xx' }, put('side', 'x')),
+        c({ t: 'put', key: k('a'), value: '2', cond: 'nx' }, { t: 'put', key: k('a'), value: '3', cond: 'xx', ttlMs: 10 }),
+      ]));
+      assert.deepEqual(r.applied[0]![0]!.results, [{ ok: true }, { ok: false }, { ok: true }]);
+      assert.deepEqual(r.applied[0]![1]!.results, [{ ok: false }, { ok: true }]);
+      assert.equal(await s.get(k('a'), T0), '3');
+      assert.equal(await s.get(k('b'), T0), undefined);
+      assert.equal(await s.get(k('side'), T0), 'x');
+      // 'a' expired at T0 + 10: nx sees it absent.
+      const r2 = await apply(s, at(2, T0 + 20, [c({ t: 'put', key: k('a'), value: '4', cond: 'nx' })]));
+      assert.deepEqual(r2.applied[0]![0]!.results, [{ ok: true }]);
+      assert.equal(await s.get(k('a'), T0 + 20), '4');
+    },
+  },
+  {
+    name: 'get op: reads the key as the command sees it (after the ops before it); current null when absent',
+    async run({ s }) {
+      const r = await apply(s, at(1, T0, [c({ t: 'get', key: k('a') }, put('a', 'v'), { t: 'get', key: k('a') }, del('a'), { t: 'get', key: k('a') })]));
+      assert.deepEqual(r.applied[0]![0]!.results, [{ ok: false, current: null }, { ok: true }, { ok: true, current: 'v' }, { ok: true, existed: true }, { ok: false, current: null }]);
+    },
+  },
+  {
+    name: 'check: rejects the whole command unless the key\'s revision is the one given (0: absent or expired)',
+    async run({ s }) {
+      const check = (key: string, rev: number): Op => ({ t: 'check', key: k(key), rev });
+      const r = await apply(s, at(1, T0, [
+        c(check('a', 0), put('a', '1'), putTtl('t', 'x', 5)),
+        c(check('a', 0), put('b', 'no')),
+      ]));
+      assert.deepEqual(r.applied[0]![0]!.results, [{ ok: true }, { ok: true }, { ok: true }]);
+      assert.deepEqual(r.applied[0]![1]!.results, [{ ok: false }, { ok: false }], 'a exists now: rejected');
+      assert.equal(await s.get(k('b'), T0), undefined);
+      const r2 = await apply(s, at(2, T0 + 10, [c(check('t', 0), put('b', 'yes'))]));
+      assert.deepEqual(r2.applied[0]![0]!.results, [{ ok: true }, { ok: true }], 't expired: revision 0');
+      assert.equal(await s.get(k('b'), T0 + 10), 'yes');
+      const bad = await apply(s, at(3, T0 + 10, [c({ t: 'check', key: k('a'), rev: -1 } as Op)]));
+      assert.equal(bad.applied[0]![0]!.results[0]!.error, 'INVALID_COMMAND');
+    },
+  },
+  {
+    name: 'expire: atMs, a past expiry deletes, and the conditions nx / xx / gt / lt (no expiry counts as infinite)',
+    async run({ s }) {
+      const ex = (key: string, o: { ttlMs?: number; atMs?: number; cond?: 'nx' | 'xx' | 'gt' | 'lt' }): Op => ({ t: 'expire', key: k(key), ...o });
+      await apply(s, at(1, T0, [c(put('p', '1'), putTtl('v', '1', 1000), put('gone', '1'), put('gone2', '1'))]));
+      const r = await apply(s, at(2, T0, [
+        c(ex('p', { ttlMs: 500, cond: 'xx' })), // p has no expiry: xx fails
+        c(ex('p', { ttlMs: 500, cond: 'gt' })), // gt against infinite: fails
+        c(ex('p', { ttlMs: 5000, cond: 'lt' })), // lt against infinite: sets
+        c(ex('v', { ttlMs: 500, cond: 'nx' })), // v has one: nx fails
+        c(ex('v', { atMs: T0 + 2000, cond: 'gt' })), // later: sets
+        c(ex('v', { ttlMs: 3000, cond: 'lt' })), // later than T0 + 2000: fails
+        c(ex('gone', { ttlMs: 0 })),
+        c(ex('gone2', { atMs: T0 - 1 })),
+        c(ex('nope', { ttlMs: 10 })),
+      ]));
+      assert.deepEqual(r.applied[0]!.map((x) => x.results[0]!.ok), [false, false, true, false, true, false, true, true, false]);
+      assert.equal(await s.ttl(k('p'), T0), 5000);
+      assert.equal(await s.ttl(k('v'), T0), 2000);
+      assert.equal(await s.get(k('gone'), T0), undefined);
+      assert.equal(await s.get(k('gone2'), T0), undefined);
+      let index = 3;
+      for (const o of [{}, { ttlMs: 1, atMs: 1 }, { atMs: -1 }, { ttlMs: 1.5 }, { ttlMs: 1, cond: 'zz' }]) {
+        const bad = await apply(s, at(index++, T0, [c({ t: 'expire', key: k('p'), ...o } as Op)]));
+        assert.equal(bad.applied[0]![0]!.results[0]!.error, 'INVALID_COMMAND', JSON.stringify(o));
+      }
+    },
+  },
+  {
+    name: 'append: to absent, string and bytes values (keeps the expiry), n is the new length; past the value limit that op fails alone',
+    options: { maxValueBytes: 100 },
+    async run({ s }) {
+      const app = (key: string, value: Value): Op => ({ t: 'append', key: k(key), value });
+      const r = await apply(s, at(1, T0, [
+        c(app('s', 'ab'), app('s', 'cé'), putTtl('t', 'x', 1000), app('t', 'y'), put('b', new Uint8Array([1])), app('b', new Uint8Array([2])), app('b', 'z')),
+        c(app('big', 'x'.repeat(60)), app('big', 'y'.repeat(60)), put('side', '1')),
+      ]));
+      assert.deepEqual(r.applied[0]![0]!.results.map((x) => x.n), [2, 5, undefined, 2, undefined, 2, 3]);
+      assert.equal(await s.get(k('s'), T0), 'abcé');
+      assert.equal(await s.get(k('t'), T0), 'xy');
+      assert.equal(await s.ttl(k('t'), T0), 1000);
+      assert.deepEqual([...(await s.get(k('b'), T0) as Uint8Array)], [1, 2, 0x7a]);
+      assert.deepEqual(r.applied[0]![1]!.results, [{ ok: true, n: 60 }, { ok: false, error: 'VALUE_TOO_LARGE' }, { ok: true }]);
+      assert.equal((await s.get(k('big'), T0) as string).length, 60);
     },
   },
 ];

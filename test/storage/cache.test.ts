@@ -98,3 +98,65 @@ test('an LMDB state written before expiries (tag 0/1 records, no indexes, no cou
     d.remove();
   }
 });
+
+test('revision: 0 when absent or expired, changed by every write of the key (expire and persist included), the same in the LMDB reader', () => {
+  const d = tempDir();
+  const lmdb = LmdbStore.open({ dir: d.dir, membership });
+  const reader = LmdbStateReader.open(d.dir);
+  const stores: SyncStore[] = [new MemoryStore({ membership }), lmdb];
+  try {
+    for (const s of stores) {
+      const seen: number[] = [];
+      const rev = (key: string, now = T0): number => {
+        const r = s.revision(k(key), now);
+        if (s === lmdb) assert.equal(reader.revision(k(key), now), r, 'the reader agrees');
+        return r;
+      };
+      assert.equal(rev('a'), 0);
+      let index = 0;
+      const write = (...ops: Parameters<typeof cmd>[2]): void => void s.apply([at(++index, T0, [cmd(1, index, ops)])]);
+      write(put('a', '1'));
+      seen.push(rev('a'));
+      write(put('a', '1')); // the same value again: a write all the same
+      seen.push(rev('a'));
+      write({ t: 'expire', key: k('a'), ttlMs: 100 });
+      seen.push(rev('a'));
+      write({ t: 'persist', key: k('a') });
+      seen.push(rev('a'));
+      write(put('b', '1')); // another key: a's revision stays
+      assert.equal(rev('a'), seen[seen.length - 1]);
+      seen.push(rev('b'));
+      assert.ok(seen.every((r) => r > 0) && new Set(seen).size === seen.length, `revisions ${seen.join(', ')}`);
+      write({ t: 'expire', key: k('b'), ttlMs: 5 });
+      assert.ok(rev('b', T0 + 4) > 0);
+      assert.equal(rev('b', T0 + 5), 0, 'expired: absent');
+      write({ t: 'del', key: k('a') });
+      assert.equal(rev('a'), 0);
+    }
+  } finally {
+    reader.close();
+    for (const s of stores) s.close();
+    d.remove();
+  }
+});
+
+test('LMDB: the in-memory expiry index is rebuilt at open: keys expire, are counted and purged after a reopen', () => {
+  const d = tempDir();
+  try {
+    let s = LmdbStore.open({ dir: d.dir, membership });
+    s.apply([at(1, T0, [cmd(1, 1, [{ t: 'put', key: k('a'), value: 'x', ttlMs: 100 }, { t: 'put', key: k('b'), value: 'y', ttlMs: 200 }, put('c', 'z')])])]);
+    s.close();
+    s = LmdbStore.open({ dir: d.dir, membership });
+    try {
+      assert.equal(s.size(T0), 3);
+      assert.equal(s.size(T0 + 150), 2, 'a expired: counted through the rebuilt index');
+      s.apply([at(2, T0 + 250, [])]);
+      assert.equal(s.stats().keys, 1, 'a and b purged by the next entry');
+      assert.equal(s.stats().expirations, 2);
+    } finally {
+      s.close();
+    }
+  } finally {
+    d.remove();
+  }
+});

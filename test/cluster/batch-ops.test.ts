@@ -1,0 +1,81 @@
+// batch()'s Redis-shaped ops on real clusters: reads inside the atomic batch, conditional puts, expiry by time and
+// condition, counters and appends, and optimistic transactions with revision() + check (what WATCH/MULTI/EXEC,
+// MSETNX, SET NX GET and GETDEL of the RESP front end are made of).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
+
+const isCode = (code: string) => (e: unknown) => e instanceof ClusterError && e.code === code;
+
+for (const storage of ['lmdb', 'memory'] as const) {
+  test(`${storage}: batch ops get, put condition, expire, persist, incr, append; per-op outcomes apply the rest`, async () => {
+    const c = await Cluster.start({ nodes: 3, storage });
+    try {
+      // SET k v NX GET: the old value and the conditional write in one entry.
+      let r = await c.batch([{ type: 'get', key: 'k' }, { type: 'put', key: 'k', value: 'v1', condition: 'absent' }]);
+      assert.deepEqual(r, { ok: true, results: [{ ok: false, current: null }, { ok: true }] });
+      r = await c.batch([{ type: 'get', key: 'k' }, { type: 'put', key: 'k', value: 'v2', condition: 'absent' }, { type: 'put', key: 'other', value: 'x', condition: 'present' }, { type: 'put', key: 'side', value: 's' }]);
+      assert.deepEqual(r.results, [{ ok: true, current: 'v1' }, { ok: false }, { ok: false }, { ok: true }]);
+      assert.equal(r.ok, true, 'a failed condition is the op\'s own outcome, not a rejection');
+      assert.equal(await c.get('k'), 'v1');
+      assert.equal(await c.get('side'), 's');
+      // GETDEL, INCRBY, APPEND in one MULTI-like batch; INCR of a non-integer fails alone.
+      r = await c.batch([{ type: 'get', key: 'side' }, { type: 'delete', key: 'side' }, { type: 'incr', key: 'n', by: 5 }, { type: 'incr', key: 'k' }, { type: 'append', key: 'k', value: '+' }]);
+      assert.deepEqual(r.results, [{ ok: true, current: 's' }, { ok: true, existed: true }, { ok: true, value: '5' }, { ok: false, error: 'NOT_INTEGER' }, { ok: true, n: 3 }]);
+      assert.equal(await c.get('side'), undefined);
+      assert.equal(await c.get('k'), 'v1+');
+      // EXPIRE with conditions, PEXPIREAT, a past expiry deletes, PERSIST.
+      r = await c.batch([
+        { type: 'expire', key: 'k', ttlMs: 60_000, condition: 'xx' },
+        { type: 'expire', key: 'k', ttlMs: 60_000, condition: 'nx' },
+        { type: 'expire', key: 'n', atMs: Date.now() + 120_000 },
+        { type: 'expire', key: 'n', ttlMs: 1_000, condition: 'gt' },
+      ]);
+      assert.deepEqual(r.results.map((x) => x.ok), [false, true, true, false]);
+      const ttl = await c.ttl('n');
+      assert.ok(ttl !== undefined && ttl > 100_000 && ttl <= 120_000, `ttl ${ttl}`);
+      r = await c.batch([{ type: 'persist', key: 'k' }, { type: 'persist', key: 'k' }, { type: 'expire', key: 'n', ttlMs: -1 }]);
+      assert.deepEqual(r.results.map((x) => x.ok), [true, false, true]);
+      assert.equal(await c.ttl('k'), Infinity);
+      assert.equal(await c.get('n'), undefined);
+      await assert.rejects(c.batch([{ type: 'expire', key: 'k' }]), isCode(ErrorCode.INVALID_ARGUMENT));
+      await assert.rejects(c.batch([{ type: 'expire', key: 'k', ttlMs: 1, atMs: 1 }]), isCode(ErrorCode.INVALID_ARGUMENT));
+      await assert.rejects(c.batch([{ type: 'put', key: 'k', value: 'v', condition: 'maybe' as 'absent' }]), isCode(ErrorCode.INVALID_ARGUMENT));
+      await assert.rejects(c.batch([{ type: 'check', key: 'k', revision: -1 }]), isCode(ErrorCode.INVALID_ARGUMENT));
+      await assert.rejects(c.batch([{ type: 'incr', key: 'k', by: 0.5 }]), isCode(ErrorCode.INVALID_ARGUMENT));
+    } finally {
+      await c.stop();
+    }
+  });
+
+  test(`${storage}: revision() + check make optimistic transactions: a concurrent write rejects the whole batch`, async () => {
+    const c = await Cluster.start({ nodes: 3, storage });
+    try {
+      assert.equal(await c.revision('w'), 0);
+      await c.put('w', '1');
+      const rev = await c.revision('w');
+      assert.ok(rev > 0);
+      for (const consistency of ['lease', 'stale'] as const) assert.equal(await c.revision('w', { consistency }), rev, consistency);
+      // WATCH w; (nothing changes) MULTI; SET w 2; EXEC: applies.
+      let r = await c.batch([{ type: 'check', key: 'w', revision: rev }, { type: 'put', key: 'w', value: '2' }]);
+      assert.equal(r.ok, true);
+      const rev2 = await c.revision('w');
+      assert.notEqual(rev2, rev);
+      // Someone else writes w (the same value even) between WATCH and EXEC: the batch applies nothing.
+      await c.put('w', '2');
+      r = await c.batch([{ type: 'check', key: 'w', revision: rev2 }, { type: 'put', key: 'w', value: '3' }, { type: 'put', key: 'x', value: '3' }]);
+      assert.equal(r.ok, false);
+      assert.equal(await c.get('w'), '2');
+      assert.equal(await c.get('x'), undefined);
+      // MSETNX: every key absent, or nothing.
+      r = await c.batch([{ type: 'check', key: 'm1', revision: 0 }, { type: 'check', key: 'w', revision: 0 }, { type: 'put', key: 'm1', value: 'a' }]);
+      assert.equal(r.ok, false);
+      assert.equal(await c.get('m1'), undefined);
+      r = await c.batch([{ type: 'check', key: 'm1', revision: 0 }, { type: 'check', key: 'm2', revision: 0 }, { type: 'put', key: 'm1', value: 'a' }, { type: 'put', key: 'm2', value: 'b' }]);
+      assert.equal(r.ok, true);
+      assert.deepEqual(await c.getMany(['m1', 'm2']), ['a', 'b']);
+    } finally {
+      await c.stop();
+    }
+  });
+}
