@@ -57,5 +57,6 @@ export function clusterError(err: unknown): ErrorReply {
 /** The error an op result carries (a state machine refusal of one op that did not reject the rest). */
 export function opError(code: string): ErrorReply {
   if (code === ErrorCode.NOT_INTEGER) return NOT_INTEGER;
+  if (code === 'VALUE_TOO_LARGE') return new ErrorReply('ERR VALUE_TOO_LARGE string exceeds maximum allowed size (the cluster\'s maxValueBytes)');
   return new ErrorReply(`ERR ${code} the operation was refused`);
 }

@@ -63,7 +63,9 @@ function expire(unit: 1 | 1000, absolute: boolean, name: string) {
     if (!Number.isSafeInteger(ms) || tooLong) return new ErrorReply(`ERR invalid expire time in '${name}' command`);
     const condition = expireCondition(args);
     if (condition instanceof ErrorReply) return condition;
-    const op: RespOp & { type: 'expire' } = absolute ? { type: 'expire', key, atMs: ms } : { type: 'expire', key, ttlMs: ms };
+    // Any time at or before now deletes the key: clamp to the op's range (atMs >= 0, ttlMs >= -100 years) so that a far
+    // past time (EXPIREAT k -5) fails neither its batch nor this command.
+    const op: RespOp & { type: 'expire' } = absolute ? { type: 'expire', key, atMs: Math.max(0, ms) } : { type: 'expire', key, ttlMs: Math.max(0, ms) };
     if (condition) op.condition = condition;
     return new WritePlan([op], (rs) => (rs[0]?.ok ? 1 : 0));
   };

@@ -24,6 +24,15 @@ function currentReply(r: RespOpResult | undefined): Reply {
   return r?.ok && v !== undefined && v !== null ? (v as Reply) : null;
 }
 
+/**
+ * A value as it is stored: bytes, except a canonical decimal integer ("42", "-7"; no '+', no leading zero), which is
+ * stored as a string. The state machine's incr reads only string values (a counter is the string it writes), so
+ * `SET n 10` then `INCR n` works only this way; a GET returns the same bytes either way.
+ */
+export function stored(value: Buffer): Buffer | string {
+  return value.length <= 17 && parseInteger(value) !== null ? value.toString('latin1') : value;
+}
+
 function checkValue(ctx: Ctx, key: Buffer, value: Buffer): ErrorReply | undefined {
   return keyError(key) ?? valueError(value, ctx.server.cluster.options.maxValueBytes);
 }
@@ -60,19 +69,17 @@ function setOptions(args: Buffer[]): SetArgs | ErrorReply {
 }
 
 /**
- * A put of SET and its relatives. An absolute expiry becomes a time-to-live counted from now (the op takes
- * ttlMs): the key expires a queueing delay (well under a millisecond to a few) after the instant asked for.
- * One already past deletes the key, as Redis does.
+ * The ops of SET: a put, and for EXAT/PXAT an `expire` at that time in the same batch (a time already past
+ * deletes the key, as Redis does). With NX or XX the put may not happen, and the expire must not touch a key it
+ * did not write: the time becomes a time-to-live counted from now instead, which expires the key a queueing
+ * delay (well under a millisecond to a few) after the instant asked for.
  */
 function putOps(key: Buffer, value: Buffer, o: SetArgs): RespOp[] {
-  const put: RespOp & { type: 'put' } = { type: 'put', key, value };
+  const put: RespOp & { type: 'put' } = { type: 'put', key, value: stored(value) };
   if (o.condition) put.condition = o.condition;
   if (o.keepTtl) put.keepTtl = true;
-  if (o.expiry) {
-    const ms = ttlOf(o.expiry);
-    if (ms <= 0 && !o.condition) return [{ type: 'delete', key }];
-    put.ttlMs = Math.max(1, ms);
-  }
+  if (o.expiry?.kind === 'at' && !o.condition) return [put, { type: 'expire', key, atMs: Math.max(0, o.expiry.ms) }];
+  if (o.expiry) put.ttlMs = Math.max(1, ttlOf(o.expiry));
   return [put];
 }
 
@@ -84,12 +91,12 @@ function set(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   if (bad) return bad;
   const ops = putOps(key, value, o);
   if (o.get) return new WritePlan([{ type: 'get', key }, ...ops], (rs) => currentReply(rs[0]));
-  return new WritePlan(ops, (rs) => (rs[0]?.ok || ops[0]!.type === 'delete' ? OK : null));
+  return new WritePlan(ops, (rs) => (rs[0]?.ok ? OK : null));
 }
 
 function setnx(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   const [, key, value] = args as [Buffer, Buffer, Buffer];
-  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'put', key, value, condition: 'absent' }], (rs) => (rs[0]?.ok ? 1 : 0));
+  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'put', key, value: stored(value), condition: 'absent' }], (rs) => (rs[0]?.ok ? 1 : 0));
 }
 
 /** SETEX key seconds value, PSETEX key ms value. */
@@ -98,13 +105,13 @@ function setex(unit: 1 | 1000, name: string) {
     const [, key, time, value] = args as [Buffer, Buffer, Buffer, Buffer];
     const e = expiryArg(time, unit, false, name);
     if (e instanceof ErrorReply) return e;
-    return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'put', key, value, ttlMs: e.ms }], () => OK);
+    return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'put', key, value: stored(value), ttlMs: e.ms }], () => OK);
   };
 }
 
 function getset(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   const [, key, value] = args as [Buffer, Buffer, Buffer];
-  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'get', key }, { type: 'put', key, value }], (rs) => currentReply(rs[0]));
+  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'get', key }, { type: 'put', key, value: stored(value) }], (rs) => currentReply(rs[0]));
 }
 
 function getdel(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
@@ -145,7 +152,7 @@ function pairs(ctx: Ctx, args: Buffer[], name: string): RespOp[] | ErrorReply {
     const value = args[i + 1]!;
     const bad = checkValue(ctx, key, value);
     if (bad) return bad;
-    ops.push({ type: 'put', key, value });
+    ops.push({ type: 'put', key, value: stored(value) });
   }
   return ops;
 }
@@ -180,12 +187,19 @@ function incr(sign: 1 | -1, fixed: boolean) {
   };
 }
 
+/**
+ * APPEND: the new length is the append op's `n`. A `get` of the key follows it because a command of exactly one op
+ * whose result is `{ ok: true, n }` loses its `n` on the way back from the node (src/node/applied.ts's isPlain does
+ * not look at `n`); the length of the value read is the answer then.
+ */
 function append(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   const [, key, value] = args as [Buffer, Buffer, Buffer];
-  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'append', key, value }], (rs) => {
+  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'append', key, value }, { type: 'get', key }], (rs) => {
     const r = rs[0];
     if (r?.error !== undefined) return opError(r.error);
-    return r?.n ?? 0;
+    if (r?.n !== undefined) return r.n;
+    const v = rs[1]?.current;
+    return v === undefined || v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
   });
 }
 
