@@ -16,7 +16,10 @@ import { isPlan, planClass, type Plan } from './plan.js';
 import { runSegment, type Slot } from './pipeline.js';
 import { ErrorReply, ReplyWriter, type Protocol, type Reply } from './reply.js';
 
-/** Commands dispatched per run at most: bounds the replies one run can produce before backpressure is looked at. */
+/**
+ * Commands dispatched per run at most (and at most maxQueuedCommands): bounds the replies one run can produce before
+ * backpressure is looked at again: 1024 GETs of 1 MiB values can still put 1 GiB into one socket's buffer.
+ */
 const MAX_RUN_COMMANDS = 1024;
 
 export class Connection {
@@ -120,7 +123,7 @@ export class Connection {
         // A bug of ours: this connection ends, the server goes on.
         this.running = false;
         this.writeNow(new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`));
-        this.socket.end();
+        this.finish();
       },
     );
   }
@@ -132,7 +135,7 @@ export class Connection {
         await new Promise<void>((resolve) => (this.drainWaiter = resolve));
         continue;
       }
-      const end = Math.min(this.queue.length, this.queueHead + MAX_RUN_COMMANDS);
+      const end = Math.min(this.queue.length, this.queueHead + Math.min(MAX_RUN_COMMANDS, this.server.options.maxQueuedCommands));
       const commands = this.queue.slice(this.queueHead, end);
       this.queueHead = end;
       if (this.queueHead === this.queue.length) {
@@ -143,14 +146,22 @@ export class Connection {
       this.resumeReading();
     }
     if (this.closed) return;
-    if (this.state.closing) {
-      this.socket.end();
-      this.closed = true;
-    } else if (this.protocolError !== undefined && this.queueHead >= this.queue.length) {
+    if (this.state.closing) this.finish();
+    else if (this.protocolError !== undefined && this.queueHead >= this.queue.length) {
       this.writeNow(new ErrorReply(`ERR ${this.protocolError}`));
-      this.socket.end();
-      this.closed = true;
+      this.finish();
     }
+  }
+
+  /**
+   * Close after the replies written so far. What the client still sends is read and dropped: a paused socket would
+   * never see the client's FIN and would stay half-open; a client that never closes is cut after a second.
+   */
+  private finish(): void {
+    this.closed = true;
+    this.socket.end();
+    this.socket.resume();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
   /** Dispatch `commands` in order, send their plans in runs of one class, write the replies in order. */
