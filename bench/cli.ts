@@ -70,7 +70,8 @@ Scenarios
   resp               redis-benchmark -t set,get at -c 1, -c 64, -c 64 -P 16 against 'threadraft serve'
                      (--nodes/--storage/--sync/--pool), beside Redis with AOF always, Redis + 2 replicas
                      with SET + WAIT 1 0 (bench/resp-load.ts), Redis without persistence; each row about
-                     --duration s (default 3; -n sized by a probe run) or -n = --ops; -r --keys, -d --value-size.
+                     --duration s (default 3; -n sized by a probe run), or -n = --ops (at least 4 × -c × -P);
+                     -r = --keys, -d = --value-size.
                      Targets that are not built or not installed are reported and skipped.
 `;
 

@@ -85,6 +85,7 @@ export async function runRedisBenchmark(s: RedisBenchmarkSpec, timeoutMs: number
   if (timedOut) throw new Error(`${command}: no result in ${timeoutMs} ms`);
   if (how !== 'exit code 0') throw new Error(`${command}: ${how}\n${child.tail()}`);
   const row = parseCsv(out).find((r) => r.test.toUpperCase() === s.test.toUpperCase());
+  if (row !== undefined && row.rps === Infinity) throw new Error(`${command}: finished too fast to be measured (rps "inf"): raise -n`);
   if (row === undefined || !(row.rps > 0)) throw new Error(`${command}: no ${s.test.toUpperCase()} row in its output:\n${out.slice(0, 2000)}`);
   return { row, command };
 }

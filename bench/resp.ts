@@ -31,7 +31,7 @@ export interface RespBenchOptions {
   pool: string;
   /** Seconds per row: redis-benchmark's -n is sized from a probe run to last about this long. */
   durationS: number;
-  /** redis-benchmark -n when > 0 (no probe); 0: sized to durationS. */
+  /** redis-benchmark -n when > 0 (no probe; at least 4 × -c × -P); 0: sized to durationS. */
   requests: number;
   keyspace: number;
   valueSize: number;
@@ -208,9 +208,11 @@ async function measure(t: Target, load: Load, o: RespBenchOptions): Promise<Resp
 async function measureRb(t: Target, load: Load, o: RespBenchOptions): Promise<RespRow> {
   const test = load.test === 'GET' ? 'get' : 'set';
   const base = { port: t.port, test, connections: load.connections, pipeline: load.pipeline, keyspace: o.keyspace, valueSize: o.valueSize } as const;
-  let requests = o.requests;
+  // Fewer requests than a few pipelines per connection is over in a millisecond (redis-benchmark then says "inf").
+  const minN = 4 * load.connections * load.pipeline;
+  let requests = o.requests > 0 ? Math.max(o.requests, minN) : 0;
   if (requests <= 0) {
-    const probeN = Math.max(500, 16 * load.connections * load.pipeline);
+    const probeN = Math.max(500, 4 * minN);
     const probe = await runRedisBenchmark({ ...base, requests: probeN }, 120_000);
     requests = Math.min(50_000_000, Math.max(probeN, Math.round(probe.row.rps * o.durationS)));
   }
