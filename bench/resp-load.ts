@@ -4,7 +4,7 @@
 import { connect, type Socket } from 'node:net';
 import { LatencyHistogram } from '../src/util/histogram.js';
 import { mulberry32u32 } from '../src/util/random.js';
-import { encodeCommand, parseReply, RespError } from './resp-proto.js';
+import { encodeCommand, parseReply, ReplyReader, RespError, type RespValue } from './resp-proto.js';
 import { HOST, shellWord, spawnChild, stopChild } from './resp-targets.js';
 
 // ---- redis-benchmark --------------------------------------------------------------------------
@@ -161,8 +161,45 @@ export async function runGenerator(s: GenSpec): Promise<GenResult> {
     for (const sock of sockets) sock.destroy();
   }
   state.opsPerSec = state.ops / (s.durationMs / 1000);
-  state.throughput = perSecond.map((n, i) => [i + 1, n] as [number, number]);
+  // The last second may be a part of one: its rate is its count over its length.
+  state.throughput = perSecond.map((n, i) => [i + 1, n / Math.min(1, s.durationMs / 1000 - i)] as [number, number]);
   return state;
+}
+
+/** Writes every key of the key space once (pipelined, `chunk` at a time), so that GETs find values. */
+export async function preloadKeys(port: number, keyspace: number, valueSize: number, chunk = 500): Promise<void> {
+  const value = Buffer.alloc(valueSize, 'x');
+  const sock = await openSocket(port);
+  const reader = new ReplyReader();
+  try {
+    for (let from = 0; from < keyspace; from += chunk) {
+      const n = Math.min(chunk, keyspace - from);
+      const cmds = Array.from({ length: n }, (_, i) => encodeCommand(['SET', keyName(from + i), value]));
+      const replies = await new Promise<RespValue[]>((resolve, reject) => {
+        const got: RespValue[] = [];
+        const onData = (c: Buffer): void => {
+          got.push(...reader.push(c));
+          if (got.length >= n) done(null);
+        };
+        const timer = setTimeout(() => done(new Error(`preload: no reply to ${n - got.length} of ${n} SETs in 30 s`)), 30_000);
+        const done = (err: Error | null): void => {
+          clearTimeout(timer);
+          sock.off('data', onData);
+          sock.off('close', onClose);
+          if (err) reject(err);
+          else resolve(got);
+        };
+        const onClose = (): void => done(new Error('preload: connection closed'));
+        sock.on('data', onData);
+        sock.once('close', onClose);
+        sock.write(Buffer.concat(cmds));
+      });
+      const bad = replies.find((r) => r !== 'OK');
+      if (bad !== undefined) throw new Error(`preload: SET answered ${bad instanceof RespError ? `-${bad.message}` : JSON.stringify(bad)}`);
+    }
+  } finally {
+    sock.destroy();
+  }
 }
 
 function openSocket(port: number): Promise<Socket> {

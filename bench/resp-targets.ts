@@ -20,8 +20,10 @@ export interface Child {
   proc: ChildProcess;
   /** stdout and stderr, last TAIL_LINES lines. */
   tail(): string;
-  /** Resolves with the exit code (or signal) once the process has exited. */
+  /** Resolves with the exit code (or signal) once the process has exited, or with why it did not start. */
   exited: Promise<string>;
+  /** True once `exited` has resolved. */
+  gone(): boolean;
 }
 
 const liveChildren = new Set<Child>();
@@ -88,11 +90,12 @@ export function spawnChild(name: string, command: string, args: string[], cwd?: 
   };
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
+  let gone = false;
   const exited = new Promise<string>((resolve) => {
     proc.once('error', (e) => resolve(`failed to start: ${e.message}`));
     proc.once('exit', (code, signal) => resolve(signal ?? `exit code ${String(code)}`));
-  });
-  const child: Child = { name, proc, tail: () => lines.join('\n'), exited };
+  }).finally(() => (gone = true));
+  const child: Child = { name, proc, tail: () => lines.join('\n'), exited, gone: () => gone };
   liveChildren.add(child);
   void exited.then(() => liveChildren.delete(child));
   return child;
@@ -100,7 +103,7 @@ export function spawnChild(name: string, command: string, args: string[], cwd?: 
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
 export async function stopChild(c: Child, graceMs = 5000): Promise<void> {
-  if (c.proc.exitCode === null && c.proc.signalCode === null) {
+  if (!c.gone()) {
     c.proc.kill('SIGTERM');
     const timer = setTimeout(() => c.proc.kill('SIGKILL'), graceMs);
     await c.exited;
@@ -134,7 +137,7 @@ async function until(what: string, children: Child[], timeoutMs: number, check: 
   let last = '';
   for (;;) {
     for (const c of children) {
-      if (c.proc.exitCode !== null || c.proc.signalCode !== null) throw new Error(`${c.name} exited while waiting for ${what}:\n${c.tail()}`);
+      if (c.gone()) throw new Error(`${c.name} exited while waiting for ${what}:\n${c.tail()}`);
     }
     try {
       if (await check()) return;

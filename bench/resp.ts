@@ -11,7 +11,7 @@ import { formatInt, formatMs } from './report/format.js';
 import { alignColumns } from './report/table.js';
 import { writeReport } from './report/write.js';
 import { callOnce, RespError } from './resp-proto.js';
-import { genCommandLine, runGenerator, runRedisBenchmark, type GenMode } from './resp-load.js';
+import { genCommandLine, preloadKeys, runGenerator, runRedisBenchmark, type GenMode } from './resp-load.js';
 import {
   HOST, NotBuilt, onPath, startRedisAof, startRedisNoPersist, startRedisReplicas, startThreadraft,
   TARGET_IDS, TARGET_LABELS, type Target, type TargetId, type Unavailable,
@@ -146,6 +146,7 @@ export async function benchResp(o: RespBenchOptions): Promise<RespRun> {
     try {
       run.setups[id] = target.setup;
       await sanityCheck(target, o.valueSize);
+      await preloadKeys(target.port, o.keyspace, o.valueSize);
       for (const load of loadsFor(id)) {
         if (load.tool === 'redis-benchmark' && !haveRb) {
           run.failures.push(`${label} ${describeLoad(load)}: redis-benchmark is not on PATH (Debian: apt-get install redis-tools)`);
