@@ -42,7 +42,7 @@ Run
   --scenarios <a,b,...>      run only these (see the list below)
   --out <dir>                where results.json, report.html and profiles go (default ./bench-results)
   --profile                  record a CPU profile of every thread into <out>/profiles
-  --resp                     run the 'resp' scenario (same as adding it to --scenarios)
+  --resp                     run the 'resp' scenario (alone, or after those given by --scenarios)
   --resp-targets <a,b,...>   for 'resp': threadraft, redis-aof, redis-replicas, redis-nopersist (default all)
   --resp-server <path>       for 'resp': the built CLI with 'serve' (default dist/src/cli/threadraft.js)
   -h, --help                 this text
@@ -142,10 +142,10 @@ function parse(argv: string[]): Args {
     process.exit(0);
   }
   const nodes = num('nodes', v.nodes, 3, 1, 7);
+  if (![1, 3, 5].includes(nodes)) fail('--nodes must be 1, 3 or 5');
   const respTargets = v['resp-targets']?.split(',').map((s) => s.trim()).filter(Boolean) ?? [...TARGET_IDS];
   for (const t of respTargets) if (!(TARGET_IDS as readonly string[]).includes(t)) fail(`--resp-targets: unknown target ${t} (${TARGET_IDS.join(', ')})`);
   const scenarios = v.scenarios?.split(',').map((s) => s.trim()).filter(Boolean);
-  if (![1, 3, 5].includes(nodes)) fail('--nodes must be 1, 3 or 5');
   return {
     nodes,
     storage: pick('storage', v.storage, 'lmdb', ['lmdb', 'memory'] as const),
