@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchRespReport, defaultRespOptions } from '../../bench/resp.js';
 import { parseCsv } from '../../bench/resp-load.js';
 import { ReplyReader, RespError } from '../../bench/resp-proto.js';
 import type { Results } from '../../bench/report/types.js';
@@ -93,6 +94,23 @@ test('resp: a target whose server is not built is reported as such, and the run 
     const results = JSON.parse(readFileSync(join(tmp, 'out', 'results.json'), 'utf8')) as Results;
     assert.ok(results.notes.some((n) => /threadraft serve: not built/.test(n)));
     assert.deepEqual(leftovers(tmp, ['out']), []);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('benchRespReport (the function behind the resp scenario) measures a server and writes results.json', { skip: onPath('redis-benchmark') ? false : NO_REDIS }, async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'resp-test-'));
+  try {
+    const lines: string[] = [];
+    const o = defaultRespOptions({ targets: ['threadraft'], serverScript: FAKE_SERVE, requests: 200, durationS: 0.2, keyspace: 50, log: (l) => lines.push(l) });
+    const run = await benchRespReport(o, join(tmp, 'out'), 'test');
+    assert.equal(run.rows.length, 8, lines.join('\n'));
+    assert.deepEqual(run.failures, []);
+    const results = JSON.parse(readFileSync(join(tmp, 'out', 'results.json'), 'utf8')) as Results;
+    assert.equal(results.scenarios.length, 8);
+    assert.ok(results.scenarios.every((s) => s.opsPerSec > 0));
+    assert.ok(existsSync(join(tmp, 'out', 'report.html')));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
