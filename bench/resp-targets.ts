@@ -149,6 +149,12 @@ async function until(what: string, children: Child[], timeoutMs: number, check: 
   }
 }
 
+/** No fork at work (a replica rewrites its AOF just after its first sync): the load must not meet one. */
+async function persistenceIdle(port: number): Promise<boolean> {
+  const info = infoFields(await callOnce(HOST, port, ['INFO', 'persistence']));
+  return ['loading', 'rdb_bgsave_in_progress', 'aof_rewrite_in_progress', 'aof_rewrite_scheduled'].every((f) => info.get(f) === '0');
+}
+
 async function pingOk(port: number): Promise<boolean> {
   const r = await callOnce(HOST, port, ['PING'], 1000);
   if (r instanceof RespError) throw new Error(r.message); // e.g. LOADING
@@ -200,6 +206,7 @@ async function startRedis(name: string, extra: string[]): Promise<RedisProc> {
     const child = spawnChild(name, 'redis-server', args, dir);
     try {
       await until(`${name} to answer PING`, [child], 10_000, () => pingOk(port));
+      await until(`${name} to finish loading and rewriting`, [child], 30_000, () => persistenceIdle(port));
       return { child, port, dir, command: `redis-server ${args.map(shellWord).join(' ')}` };
     } catch (e) {
       await stopChild(child);
@@ -211,8 +218,10 @@ async function startRedis(name: string, extra: string[]): Promise<RedisProc> {
   }
 }
 
+/** Replicas (all but the first) first: a primary stopped before them waits for them (shutdown-timeout). */
 async function stopRedis(procs: RedisProc[]): Promise<void> {
-  await Promise.all(procs.map((p) => stopChild(p.child)));
+  await Promise.all(procs.slice(1).map((p) => stopChild(p.child)));
+  if (procs[0]) await stopChild(procs[0].child);
   for (const p of procs) removeTempDir(p.dir);
 }
 
@@ -232,7 +241,8 @@ export async function startRedisNoPersist(): Promise<Target> {
 export async function startRedisReplicas(): Promise<Target> {
   const procs: RedisProc[] = [];
   try {
-    const primary = await startRedis('redis-primary', AOF_ALWAYS);
+    // Without the delay the primary waits 5 s for more replicas before the first (diskless) full sync.
+    const primary = await startRedis('redis-primary', [...AOF_ALWAYS, '--repl-diskless-sync-delay', '0']);
     procs.push(primary);
     for (const n of [1, 2]) procs.push(await startRedis(`redis-replica${n}`, [...AOF_ALWAYS, '--replicaof', HOST, String(primary.port)]));
     const children = procs.map((p) => p.child);
@@ -244,6 +254,7 @@ export async function startRedisReplicas(): Promise<Target> {
       }
       return true;
     });
+    await until('the replicas to finish their first sync (AOF rewrite)', children, 30_000, async () => (await Promise.all(procs.map((p) => persistenceIdle(p.port)))).every(Boolean));
     return { id: 'redis-replicas', label: TARGET_LABELS['redis-replicas'], setup: procs.map((p) => p.command), port: primary.port, stop: () => stopRedis(procs) };
   } catch (e) {
     await stopRedis(procs);
