@@ -285,9 +285,10 @@ class Overlay {
   }
 }
 
-/** Redis's integer strings: an optional minus, no leading zeros or spaces, and a safe integer. */
-function parseInteger(v: Value): number | undefined {
-  if (typeof v !== 'string' || !/^(0|-?[1-9][0-9]{0,15})$/.test(v)) return undefined;
+/** Redis's integer strings: an optional minus, no leading zeros or spaces, and a safe integer; as a string or as its ASCII bytes. */
+function parseInteger(value: Value): number | undefined {
+  const v = typeof value === 'string' ? value : value.byteLength <= 17 ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1') : '';
+  if (!/^(0|-?[1-9][0-9]{0,15})$/.test(v)) return undefined;
   const n = Number(v);
   return Number.isSafeInteger(n) ? n : undefined;
 }
