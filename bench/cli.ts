@@ -10,6 +10,7 @@ import cliProgress from 'cli-progress';
 import { Cluster, type ClusterOptions, type Consistency } from '../src/index.js';
 import { preload, runLoad, type LoadSpec } from './load.js';
 import { rawLmdb } from './raw-lmdb.js';
+import { benchResp, defaultRespOptions, renderRespTable, respNotes, respScenarios, TARGET_IDS, type TargetId } from './resp.js';
 import type { CompareRow, Results, ScenarioResult } from './report/types.js';
 import { renderTable } from './report/table.js';
 import { writeReport } from './report/write.js';
@@ -41,6 +42,9 @@ Run
   --scenarios <a,b,...>      run only these (see the list below)
   --out <dir>                where results.json, report.html and profiles go (default ./bench-results)
   --profile                  record a CPU profile of every thread into <out>/profiles
+  --resp                     run the 'resp' scenario (alone, or after those given by --scenarios)
+  --resp-targets <a,b,...>   for 'resp': threadraft, redis-aof, redis-replicas, redis-nopersist (default all)
+  --resp-server <path>       for 'resp': the built CLI with 'serve' (default dist/src/cli/threadraft.js)
   -h, --help                 this text
 
 Scenarios
@@ -63,6 +67,12 @@ Scenarios
   compare            in one run: raw LMDB synced (the floor), memory vs LMDB, piscina vs inline,
                      256 vs 1024 in flight, puts with and without a TTL, 1/3/5 nodes,
                      instrumentation on vs off
+  resp               redis-benchmark -t set,get at -c 1, -c 64, -c 64 -P 16 against 'threadraft serve'
+                     (--nodes/--storage/--sync/--pool), beside Redis with AOF always, Redis + 2 replicas
+                     with SET + WAIT 1 0 (bench/resp-load.ts), Redis without persistence; each row about
+                     --duration s (default 3; -n sized by a probe run), or -n = --ops (at least 4 × -c × -P);
+                     -r = --keys, -d = --value-size.
+                     Targets that are not built or not installed are reported and skipped.
 `;
 
 interface Args {
@@ -85,6 +95,8 @@ interface Args {
   scenarios: string[] | undefined;
   out: string;
   profile: boolean;
+  respTargets: TargetId[];
+  respServer: string | undefined;
 }
 
 function fail(message: string): never {
@@ -118,6 +130,7 @@ function parse(argv: string[]): Args {
         duration: { type: 'string' }, ops: { type: 'string' }, warmup: { type: 'string' }, seed: { type: 'string' },
         suite: { type: 'string' }, scenarios: { type: 'string' }, out: { type: 'string' }, profile: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        resp: { type: 'boolean' }, 'resp-targets': { type: 'string' }, 'resp-server': { type: 'string' },
       },
     });
   } catch (err) {
@@ -130,6 +143,9 @@ function parse(argv: string[]): Args {
   }
   const nodes = num('nodes', v.nodes, 3, 1, 7);
   if (![1, 3, 5].includes(nodes)) fail('--nodes must be 1, 3 or 5');
+  const respTargets = v['resp-targets']?.split(',').map((s) => s.trim()).filter(Boolean) ?? [...TARGET_IDS];
+  for (const t of respTargets) if (!(TARGET_IDS as readonly string[]).includes(t)) fail(`--resp-targets: unknown target ${t} (${TARGET_IDS.join(', ')})`);
+  const scenarios = v.scenarios?.split(',').map((s) => s.trim()).filter(Boolean);
   return {
     nodes,
     storage: pick('storage', v.storage, 'lmdb', ['lmdb', 'memory'] as const),
@@ -147,9 +163,11 @@ function parse(argv: string[]): Args {
     warmupS: num('warmup', v.warmup, 1, 0, 600),
     seed: num('seed', v.seed, 1, 0, 0xffffffff),
     suite: pick('suite', v.suite, 'standard', ['quick', 'standard', 'full'] as const),
-    scenarios: v.scenarios?.split(',').map((s) => s.trim()).filter(Boolean),
+    scenarios: v.resp ? [...(scenarios ?? []).filter((s) => s !== 'resp'), 'resp'] : scenarios,
     out: resolve(v.out ?? 'bench-results'),
     profile: v.profile ?? false,
+    respTargets: respTargets as TargetId[],
+    respServer: v['resp-server'],
   };
 }
 
@@ -158,7 +176,7 @@ const SUITES: Record<Args['suite'], string[]> = {
   standard: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'watch-capacity', 'compare'],
   full: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'watch-capacity', 'sustained', 'custom', 'compare'],
 };
-const KNOWN = new Set([...SUITES.full]);
+const KNOWN = new Set([...SUITES.full, 'resp']);
 
 interface Run {
   args: Args;
@@ -349,6 +367,19 @@ async function runCompare(run: Run): Promise<void> {
   run.instrumentation = { onOpsPerSec: on, offOpsPerSec: off, costPct: off > 0 ? ((off - on) / off) * 100 : 0 };
 }
 
+/** threadraft serve beside Redis, through redis-benchmark (bench/resp.ts). */
+async function runResp(run: Run): Promise<void> {
+  const a = run.args;
+  const o = defaultRespOptions({
+    targets: a.respTargets, nodes: a.nodes, storage: a.storage, sync: a.sync, pool: a.pool, durationS: a.durationS ?? (a.suite === 'quick' ? 1 : 3),
+    requests: a.ops, keyspace: a.keys, valueSize: a.valueSize, seed: a.seed, ...(a.respServer === undefined ? {} : { serverScript: resolve(a.respServer) }),
+  });
+  const r = await benchResp(o);
+  process.stdout.write(`\n${renderRespTable(r)}\n`);
+  run.scenarios.push(...respScenarios(r, o));
+  run.notes.push(...respNotes(r));
+}
+
 function machine(): Results['machine'] {
   const c = cpus();
   return { cpus: c.length, cpuModel: c[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}`, memGiB: Math.round(totalmem() / 2 ** 30) };
@@ -385,6 +416,7 @@ async function main(): Promise<void> {
   try {
     for (const name of names) {
       if (name === 'compare') await runCompare(run);
+      else if (name === 'resp') await runResp(run);
       else await runScenario(run, name);
     }
   } finally {
