@@ -27,8 +27,8 @@ export class Connection {
   private readonly ctx: Ctx;
   private readonly parser: RequestParser;
   private readonly writer = new ReplyWriter(2);
+  /** Commands parsed and not yet dispatched (at most about maxQueuedCommands, plus one socket read's worth). */
   private queue: Buffer[][] = [];
-  private queueHead = 0;
   private running = false;
   private closed = false;
   private readPaused = false;
@@ -86,7 +86,7 @@ export class Connection {
       this.server.stats.protocolErrors++;
       this.socket.pause(); // nothing after a protocol error is read
     }
-    if (this.queue.length - this.queueHead >= this.server.options.maxQueuedCommands) this.pauseReading();
+    if (this.queue.length >= this.server.options.maxQueuedCommands) this.pauseReading();
     this.pump();
   }
 
@@ -99,7 +99,7 @@ export class Connection {
   private resumeReading(): void {
     if (!this.readPaused || this.closed || this.protocolError !== undefined) return;
     if (this.socket.writableLength > this.server.options.outputHighWaterBytes) return;
-    if (this.queue.length - this.queueHead >= this.server.options.maxQueuedCommands) return;
+    if (this.queue.length >= this.server.options.maxQueuedCommands) return;
     this.readPaused = false;
     this.socket.resume();
   }
@@ -117,7 +117,7 @@ export class Connection {
     this.run().then(
       () => {
         this.running = false;
-        if (!this.closed && this.queueHead < this.queue.length) this.pump();
+        if (!this.closed && this.queue.length > 0) this.pump();
       },
       (err: unknown) => {
         // A bug of ours: this connection ends, the server goes on.
@@ -129,25 +129,19 @@ export class Connection {
   }
 
   private async run(): Promise<void> {
-    while (!this.closed && this.queueHead < this.queue.length && !this.state.closing) {
+    while (!this.closed && this.queue.length > 0 && !this.state.closing) {
       if (this.socket.writableLength > this.server.options.outputHighWaterBytes) {
         this.pauseReading();
         await new Promise<void>((resolve) => (this.drainWaiter = resolve));
         continue;
       }
-      const end = Math.min(this.queue.length, this.queueHead + Math.min(MAX_RUN_COMMANDS, this.server.options.maxQueuedCommands));
-      const commands = this.queue.slice(this.queueHead, end);
-      this.queueHead = end;
-      if (this.queueHead === this.queue.length) {
-        this.queue = [];
-        this.queueHead = 0;
-      }
+      const commands = this.queue.splice(0, Math.min(MAX_RUN_COMMANDS, this.server.options.maxQueuedCommands));
       await this.execute(commands);
       this.resumeReading();
     }
     if (this.closed) return;
     if (this.state.closing) this.finish();
-    else if (this.protocolError !== undefined && this.queueHead >= this.queue.length) {
+    else if (this.protocolError !== undefined && this.queue.length === 0) {
       this.writeNow(new ErrorReply(`ERR ${this.protocolError}`));
       this.finish();
     }
