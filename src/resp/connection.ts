@@ -98,10 +98,15 @@ export class Connection {
 
   private resumeReading(): void {
     if (!this.readPaused || this.closed || this.protocolError !== undefined) return;
-    if (this.socket.writableLength > this.server.options.outputHighWaterBytes) return;
+    if (this.outputFull()) return;
     if (this.queue.length >= this.server.options.maxQueuedCommands) return;
     this.readPaused = false;
     this.socket.resume();
+  }
+
+  /** Over the output bound, and a 'drain' will come (one comes only after a write was refused: past the socket's own mark). */
+  private outputFull(): boolean {
+    return this.socket.writableLength > this.server.options.outputHighWaterBytes && this.socket.writableNeedDrain;
   }
 
   private onDrain(): void {
@@ -130,7 +135,7 @@ export class Connection {
 
   private async run(): Promise<void> {
     while (!this.closed && this.queue.length > 0 && !this.state.closing) {
-      if (this.socket.writableLength > this.server.options.outputHighWaterBytes) {
+      if (this.outputFull()) {
         this.pauseReading();
         await new Promise<void>((resolve) => (this.drainWaiter = resolve));
         continue;
@@ -166,6 +171,8 @@ export class Connection {
     let written = 0;
     let run: Slot[] = [];
     let runClass: 'read' | 'write' | undefined;
+    // A run's reads use the consistency of the connection when they were dispatched (READONLY may come between).
+    let runRead = this.state.readOptions;
     const flushReady = (): void => {
       while (written < replies.length && replies[written] !== undefined) {
         this.writer.protocol = protocols[written]!;
@@ -177,7 +184,7 @@ export class Connection {
       flushReady(); // the replies known so far go out before waiting
       const slots = run;
       run = [];
-      await runSegment(this.server.cluster, this.state.readOptions, slots);
+      await runSegment(this.server.cluster, runRead, slots);
     };
     let n = 0;
     for (; n < commands.length && !this.state.closing; n++) {
@@ -188,9 +195,10 @@ export class Connection {
         continue;
       }
       const cls = planClass(r);
-      if (run.length > 0 && cls !== runClass) await send();
+      if (run.length > 0 && (cls !== runClass || this.state.readOptions !== runRead)) await send();
       if (this.closed) return;
       runClass = cls;
+      runRead = this.state.readOptions;
       const i = n;
       run.push({ plan: r as Plan, set: (reply) => (replies[i] = reply) });
     }
