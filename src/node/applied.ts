@@ -22,7 +22,7 @@ export const PLAIN_OK: readonly OpResult[] = Object.freeze([Object.freeze({ ok: 
 function isPlain(results: OpResult[]): boolean {
   if (results.length !== 1) return false;
   const r = results[0]!;
-  return r.ok && r.existed === undefined && r.current === undefined && r.value === undefined && r.error === undefined;
+  return r.ok && r.existed === undefined && r.current === undefined && r.value === undefined && r.n === undefined && r.error === undefined;
 }
 
 export function encodeApplied(results: CommandResult[][], stages: StageTimes[] | null): Uint8Array {

@@ -178,19 +178,14 @@ function incr(sign: 1 | -1, fixed: boolean) {
   };
 }
 
-/**
- * APPEND: the new length is the append op's `n`. A `get` of the key follows it because a command of exactly one op
- * whose result is `{ ok: true, n }` loses its `n` on the way back from the node (src/node/applied.ts's isPlain does
- * not look at `n`); the length of the value read is the answer then.
- */
+/** APPEND: the new length is the append op's `n`. */
 function append(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   const [, key, value] = args as [Buffer, Buffer, Buffer];
-  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'append', key, value }, { type: 'get', key }], (rs) => {
+  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'append', key, value }], (rs) => {
     const r = rs[0];
     if (r?.error !== undefined) return opError(r.error);
-    if (r?.n !== undefined) return r.n;
-    const v = rs[1]?.current;
-    return v === undefined || v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+    if (r?.n === undefined) return new ErrorReply('ERR INTERNAL append returned no length');
+    return r.n;
   });
 }
 
