@@ -46,8 +46,8 @@ export type GetOptions = ReadOptions;
  * others still apply, as in a Redis MULTI/EXEC.
  */
 export type BatchOp =
-  /** `condition`: write only if the key is 'absent' (Redis SET NX) or 'present' (SET XX). */
-  | { type: 'put'; key: KeyInput; value: Value; ttlMs?: number; keepTtl?: boolean; condition?: 'absent' | 'present' }
+  /** `condition`: write only if the key is 'absent' (Redis SET NX) or 'present' (SET XX). `atMs`: expire at that time (ms since the epoch; already past: the key is deleted), instead of `ttlMs`. */
+  | { type: 'put'; key: KeyInput; value: Value; ttlMs?: number; atMs?: number; keepTtl?: boolean; condition?: 'absent' | 'present' }
   | { type: 'delete'; key: KeyInput }
   | { type: 'cas'; key: KeyInput; expected: Value | null; value: Value | null; ttlMs?: number; keepTtl?: boolean }
   /** Read the key as the batch sees it so far: `current` (null: absent), ok says whether it is present. */
@@ -132,6 +132,10 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
   switch (type) {
     case 'put': {
       const op: Op = { t: 'put', key, value: toValue(x.value, maxValueBytes, false), ...expiry() };
+      if (x.atMs !== undefined) {
+        if (op.ttlMs !== undefined || op.keepTtl) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch put: atMs goes without ttlMs and keepTtl');
+        op.atMs = positiveInt('put atMs', x.atMs, 0, Date.now() + MAX_TTL_MS);
+      }
       if (x.condition !== undefined) op.cond = oneOf('put condition', x.condition, ['absent', 'present'] as const) === 'absent' ? 'nx' : 'xx';
       return op;
     }

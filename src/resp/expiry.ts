@@ -20,8 +20,3 @@ export function expiryArg(b: Buffer | undefined, unit: 1 | 1000, absolute: boole
   if (absolute) return ms - Date.now() > MAX_TTL_MS ? invalidExpire(command) : { kind: 'at', ms };
   return ms > MAX_TTL_MS ? invalidExpire(command) : { kind: 'ttl', ms };
 }
-
-/** Milliseconds left until `e` from now (<= 0: already past). */
-export function ttlOf(e: Expiry): number {
-  return e.kind === 'ttl' ? e.ms : e.ms - Date.now();
-}

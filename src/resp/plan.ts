@@ -13,7 +13,7 @@ import type { Reply } from './reply.js';
 
 /** The batch() operations the RESP commands use (docs/api.md, batch). Keys and values are bytes. */
 export type RespOp =
-  | { type: 'put'; key: Buffer; value: Buffer; ttlMs?: number; keepTtl?: boolean; condition?: 'absent' | 'present' }
+  | { type: 'put'; key: Buffer; value: Buffer; ttlMs?: number; atMs?: number; keepTtl?: boolean; condition?: 'absent' | 'present' }
   | { type: 'delete'; key: Buffer }
   | { type: 'get'; key: Buffer }
   | { type: 'check'; key: Buffer; revision: number }

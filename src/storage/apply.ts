@@ -198,6 +198,13 @@ function ttlOptionsProblem(o: Record<string, unknown>): boolean {
   return o.keepTtl === true && o.ttlMs !== undefined && o.ttlMs !== null;
 }
 
+/** put's `atMs`: absent, or a safe integer >= 0 without `ttlMs` or `keepTtl`. */
+function atProblem(o: Record<string, unknown>): boolean {
+  if (o.atMs === undefined || o.atMs === null) return false;
+  if (!Number.isSafeInteger(o.atMs) || (o.atMs as number) < 0) return true;
+  return (o.ttlMs !== undefined && o.ttlMs !== null) || o.keepTtl === true;
+}
+
 /** An optional condition: absent, or one of `allowed`. */
 function condProblem(cond: unknown, allowed: readonly string[]): boolean {
   return cond !== undefined && cond !== null && !allowed.includes(cond as string);
@@ -221,7 +228,7 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
   const check = (v: unknown): string | undefined => valueProblem(v, maxValueBytes)?.code;
   switch (o.t) {
     case 'put':
-      return check(o.value) ?? (ttlOptionsProblem(o) || condProblem(o.cond, ['nx', 'xx']) ? 'INVALID_COMMAND' : undefined);
+      return check(o.value) ?? (ttlOptionsProblem(o) || atProblem(o) || condProblem(o.cond, ['nx', 'xx']) ? 'INVALID_COMMAND' : undefined);
     case 'del':
     case 'persist':
     case 'get':
@@ -306,6 +313,10 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number): OpRe
     case 'put': {
       const cur = op.keepTtl || op.cond ? ov.read(op.key) : undefined;
       if (op.cond && (op.cond === 'nx') === (cur !== undefined)) return { ok: false };
+      if (op.atMs !== undefined && op.atMs !== null) {
+        ov.set(op.key, op.atMs <= clock ? null : { value: op.value, expiresAt: op.atMs }); // a time already past deletes (Redis)
+        return { ok: true };
+      }
       ov.set(op.key, { value: op.value, expiresAt: expiry(op, cur) });
       return { ok: true };
     }

@@ -13,8 +13,11 @@ export type Value = string | Uint8Array;
  * semantics).
  */
 export type Op =
-  /** `cond`: write only if the key is absent ('nx') or present ('xx'); otherwise this op is ok: false and writes nothing. */
-  | { t: 'put'; key: Key; value: Value; ttlMs?: number; keepTtl?: boolean; cond?: 'nx' | 'xx' }
+  /**
+   * `cond`: write only if the key is absent ('nx') or present ('xx'); otherwise this op is ok: false and writes
+   * nothing. `atMs`: expire at that time (ms since the epoch; at or before the entry's time: the key is deleted).
+   */
+  | { t: 'put'; key: Key; value: Value; ttlMs?: number; atMs?: number; keepTtl?: boolean; cond?: 'nx' | 'xx' }
   | { t: 'del'; key: Key }
   /** Compare-and-set: if the current value equals `expected` (null = absent), set `value` (null = delete). */
   | { t: 'cas'; key: Key; expected: Value | null; value: Value | null; ttlMs?: number; keepTtl?: boolean }

@@ -395,4 +395,24 @@ export const cacheCases: Case[] = [
       assert.equal((await s.get(k('big'), T0) as string).length, 60);
     },
   },
+  {
+    name: 'put atMs: expires at that time (with cond too); a time already past deletes the key; not with ttlMs or keepTtl',
+    async run({ s }) {
+      const r = await apply(s, at(1, T0, [
+        c({ t: 'put', key: k('a'), value: '1', atMs: T0 + 500 }),
+        c(put('b', 'old'), { t: 'put', key: k('b'), value: 'new', atMs: T0 + 700, cond: 'xx' }),
+        c(put('gone', 'x'), { t: 'put', key: k('gone'), value: 'y', atMs: T0 }),
+      ]));
+      assert.deepEqual(r.applied[0]!.map((x) => x.results.map((o) => o.ok)), [[true], [true, true], [true, true]]);
+      assert.equal(await s.ttl(k('a'), T0), 500);
+      assert.equal(await s.ttl(k('b'), T0 + 100), 600);
+      assert.equal(await s.get(k('b'), T0), 'new');
+      assert.equal(await s.get(k('gone'), T0), undefined);
+      let index = 2;
+      for (const o of [{ atMs: -1 }, { atMs: 1.5 }, { atMs: T0 + 1, ttlMs: 5 }, { atMs: T0 + 1, keepTtl: true }]) {
+        const bad = await apply(s, at(index++, T0, [c({ t: 'put', key: k('a'), value: 'v', ...o } as Op)]));
+        assert.equal(bad.applied[0]![0]!.results[0]!.error, 'INVALID_COMMAND', JSON.stringify(o));
+      }
+    },
+  },
 ];

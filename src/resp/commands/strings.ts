@@ -4,7 +4,7 @@ import { keyError, keysError, keyword, parseInteger, valueError } from '../args.
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, NOT_INTEGER, opError, SYNTAX } from '../errors.js';
-import { expiryArg, ttlOf, type Expiry } from '../expiry.js';
+import { expiryArg, type Expiry } from '../expiry.js';
 import { KeysPlan, WritePlan, type RespOp, type RespOpResult } from '../plan.js';
 import { ErrorReply, OK, type Reply } from '../reply.js';
 
@@ -59,18 +59,13 @@ function setOptions(args: Buffer[]): SetArgs | ErrorReply {
   return o;
 }
 
-/**
- * The ops of SET: a put, and for EXAT/PXAT an `expire` at that time in the same batch (a time already past
- * deletes the key, as Redis does). With NX or XX the put may not happen, and the expire must not touch a key it
- * did not write: the time becomes a time-to-live counted from now instead, which expires the key a queueing
- * delay (well under a millisecond to a few) after the instant asked for.
- */
+/** The op of SET: a put, its expiry a time-to-live (EX/PX) or a time (EXAT/PXAT: already past, the key is deleted, as Redis does). */
 function putOps(key: Buffer, value: Buffer, o: SetArgs): RespOp[] {
   const put: RespOp & { type: 'put' } = { type: 'put', key, value };
   if (o.condition) put.condition = o.condition;
   if (o.keepTtl) put.keepTtl = true;
-  if (o.expiry?.kind === 'at' && !o.condition) return [put, { type: 'expire', key, atMs: Math.max(0, o.expiry.ms) }];
-  if (o.expiry) put.ttlMs = Math.max(1, ttlOf(o.expiry));
+  if (o.expiry?.kind === 'at') put.atMs = Math.max(0, o.expiry.ms);
+  else if (o.expiry) put.ttlMs = o.expiry.ms;
   return [put];
 }
 
