@@ -257,16 +257,13 @@ function defaultHelp(o: OptionSpec): string {
   return ` (default ${String(o.default)}${o.type === 'time' ? o.unit : ''})`;
 }
 
-/** One help line per option: `  --name <arg>   help (default x)`. */
-export function helpLines(table: OptionTable, names: readonly string[] = Object.keys(table)): string {
-  const rows = names.map((name) => {
+function helpRows(table: OptionTable, names: readonly string[]): Array<readonly [string, string]> {
+  return names.map((name) => {
     const o = table[name];
-    if (o === undefined) throw new Error(`helpLines: no option ${name}`);
+    if (o === undefined) throw new Error(`help: no option ${name}`);
     const left = o.type === 'flag' ? (o.negatable ? `--${name} / --no-${name}` : `--${name}`) : `--${name} ${placeholder(o)}`;
     return [left, `${o.help}${defaultHelp(o)}${o.env !== undefined ? ` [env ${o.env}]` : ''}`] as const;
   });
-  const width = Math.max(26, ...rows.map(([l]) => l.length + 1));
-  return rows.map(([l, r]) => `  ${l.padEnd(width)} ${r}`).join('\n');
 }
 
 export interface CommandHelp {
@@ -280,13 +277,19 @@ export interface CommandHelp {
   epilogue?: string;
 }
 
+const MAX_LEFT = 34;
+
 export function formatHelp(table: OptionTable, h: CommandHelp): string {
   const listed = new Set((h.sections ?? []).flatMap(([, names]) => names));
   const rest = Object.keys(table).filter((n) => !listed.has(n));
   const sections = [...(h.sections ?? []), ...(rest.length > 0 ? [['Options', rest] as const] : [])];
-  const body = sections.map(([heading, names]) => `${heading}\n${helpLines(table, names)}`).join('\n');
-  const std = `  ${'--version'.padEnd(26)} print the version\n  ${'-h, --help'.padEnd(26)} this text`;
-  return `${h.command}: ${h.summary}\n\nUsage: ${h.usage}\n\n${body}\n${std}\n${h.epilogue !== undefined ? `\n${h.epilogue.trimEnd()}\n` : ''}`;
+  const rows = sections.map(([heading, names]) => [heading, helpRows(table, names)] as const);
+  const std = ['', [['--version', 'print the version'], ['-h, --help', 'this text']]] as const;
+  // Options longer than MAX_LEFT put their help on the next line.
+  const width = Math.min(MAX_LEFT, Math.max(26, ...rows.flatMap(([, r]) => r.map(([l]) => l.length + 1))));
+  const line = ([l, text]: readonly [string, string]): string => (l.length < width ? `  ${l.padEnd(width)} ${text}` : `  ${l}\n  ${' '.repeat(width)} ${text}`);
+  const body = [...rows, std].map(([heading, r]) => `${heading === '' ? '' : `${heading}\n`}${r.map(line).join('\n')}`).join('\n');
+  return `${h.command}: ${h.summary}\n\nUsage: ${h.usage}\n\n${body}\n${h.epilogue !== undefined ? `\n${h.epilogue.trimEnd()}\n` : ''}`;
 }
 
 /**
