@@ -1,0 +1,192 @@
+// Connection commands: PING, ECHO, HELLO, AUTH, CLIENT, SELECT, QUIT, RESET, READONLY/READWRITE.
+import { timingSafeEqual } from 'node:crypto';
+import { keyword, parseInteger, upper } from '../args.js';
+import { command, type CommandSpec } from '../command.js';
+import type { ConnectionState, Ctx } from '../context.js';
+import { arityError, DB_RANGE, NOAUTH, NOT_INTEGER, SYNTAX, unknownSubcommand, WRONGPASS } from '../errors.js';
+import { ErrorReply, MapReply, OK, PONG, SimpleString, type Reply } from '../reply.js';
+
+/** The Redis version clients are told (they enable features by it); threadraft's own is in INFO and HELLO. */
+export const REDIS_VERSION = '7.2.0';
+
+function ping(_ctx: Ctx, args: Buffer[]): Reply {
+  if (args.length > 2) return arityError('ping');
+  if (args.length === 2) return args[1]!;
+  return PONG;
+}
+
+function echo(_ctx: Ctx, args: Buffer[]): Reply {
+  return args[1]!;
+}
+
+/** Whether `user`/`password` are the default user's credentials (any password when none is required). */
+function credentialsOk(ctx: Ctx, user: Buffer, password: Buffer): boolean {
+  if (user.toString('utf8') !== 'default') return false;
+  const want = ctx.server.options.requirepass;
+  if (want === undefined) return true;
+  const a = Buffer.from(want, 'utf8');
+  return a.length === password.length && timingSafeEqual(a, password);
+}
+
+function auth(ctx: Ctx, args: Buffer[]): Reply {
+  if (args.length > 3) return SYNTAX;
+  if (args.length === 2 && ctx.server.options.requirepass === undefined) {
+    return new ErrorReply('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
+  }
+  const user = args.length === 3 ? args[1]! : Buffer.from('default');
+  if (!credentialsOk(ctx, user, args[args.length - 1]!)) return WRONGPASS;
+  ctx.conn.authenticated = true;
+  return OK;
+}
+
+function helloMap(ctx: Ctx): MapReply {
+  return new MapReply([
+    ['server', 'redis'],
+    ['version', REDIS_VERSION],
+    ['proto', ctx.conn.protocol],
+    ['id', ctx.conn.id],
+    ['mode', 'standalone'],
+    ['role', 'master'],
+    ['modules', []],
+  ]);
+}
+
+/** HELLO [protover [AUTH username password] [SETNAME clientname]]: switches the protocol, replies a map. */
+function hello(ctx: Ctx, args: Buffer[]): Reply {
+  let protocol = ctx.conn.protocol;
+  if (args.length >= 2) {
+    const v = parseInteger(args[1]!);
+    if (v === null) return new ErrorReply('ERR Protocol version is not an integer or out of range');
+    if (v !== 2 && v !== 3) return new ErrorReply('NOPROTO unsupported protocol version');
+    protocol = v;
+  }
+  let name: Buffer | undefined;
+  let authed = false;
+  for (let i = 2; i < args.length; i++) {
+    if (keyword(args[i], 'AUTH') && i + 2 < args.length) {
+      if (!credentialsOk(ctx, args[i + 1]!, args[i + 2]!)) return WRONGPASS;
+      authed = true;
+      i += 2;
+    } else if (keyword(args[i], 'SETNAME') && i + 1 < args.length) {
+      name = args[++i]!;
+      if (!validName(name)) return badName();
+    } else return new ErrorReply(`ERR Syntax error in HELLO option '${args[i]!.toString('utf8', 0, 64)}'`);
+  }
+  if (authed) ctx.conn.authenticated = true;
+  if (!ctx.conn.authenticated) {
+    return new ErrorReply('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
+  }
+  if (name) ctx.conn.name = name.toString('utf8');
+  ctx.conn.protocol = protocol;
+  return helloMap(ctx);
+}
+
+/** Redis: client names are printable ASCII without spaces. */
+function validName(b: Buffer): boolean {
+  for (const c of b) if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
+function badName(): ErrorReply {
+  return new ErrorReply('ERR Client names cannot contain spaces, newlines or special characters.');
+}
+
+/** One line of CLIENT LIST / CLIENT INFO, with the fields this server knows. */
+export function clientLine(c: ConnectionState): string {
+  const now = Date.now();
+  const flags = `${c.multi ? 'x' : ''}${c.readOptions.consistency === 'lease' ? 'r' : ''}` || 'N';
+  return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} ` +
+    `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${flags} db=0 sub=0 psub=0 ssub=0 ` +
+    `multi=${c.multi ? c.multi.items.length : -1} watch=${c.watched.size} omem=${c.outputBytes()} cmd=${c.lastCommand} ` +
+    `user=default resp=${c.protocol} lib-name=${c.libName} lib-ver=${c.libVer}\n`;
+}
+
+function client(ctx: Ctx, args: Buffer[]): Reply {
+  const sub = upper(args[1]!);
+  const c = ctx.conn;
+  const n = args.length;
+  switch (sub) {
+    case 'ID':
+      return n === 2 ? c.id : arityError('client|id');
+    case 'GETNAME':
+      return n === 2 ? (c.name === '' ? null : c.name) : arityError('client|getname');
+    case 'SETNAME':
+      if (n !== 3) return arityError('client|setname');
+      if (!validName(args[2]!)) return badName();
+      c.name = args[2]!.toString('utf8');
+      return OK;
+    case 'INFO':
+      return n === 2 ? clientLine(c) : arityError('client|info');
+    case 'LIST':
+      return n === 2 ? [...ctx.server.clients.values()].map(clientLine).join('') : SYNTAX;
+    case 'SETINFO': {
+      if (n !== 4) return arityError('client|setinfo');
+      const attr = upper(args[2]!);
+      if (attr !== 'LIB-NAME' && attr !== 'LIB-VER') return new ErrorReply(`ERR Unrecognized option '${args[2]!.toString('utf8', 0, 64)}'`);
+      if (!validName(args[3]!)) return new ErrorReply(`ERR ${attr} cannot contain spaces, newlines or special characters.`);
+      if (attr === 'LIB-NAME') c.libName = args[3]!.toString('utf8');
+      else c.libVer = args[3]!.toString('utf8');
+      return OK;
+    }
+    case 'NO-EVICT':
+    case 'NO-TOUCH':
+      // Nothing to do: eviction and recency are decided in apply, never by a client's reads (docs/cache.md).
+      return n === 3 && (keyword(args[2], 'ON') || keyword(args[2], 'OFF')) ? OK : SYNTAX;
+    case 'HELP':
+      return ['CLIENT <subcommand>. Subcommands: ID, GETNAME, SETNAME <name>, INFO, LIST, SETINFO <LIB-NAME|LIB-VER> <value>, NO-EVICT, NO-TOUCH, HELP'];
+    default:
+      return unknownSubcommand(args[1]!, 'client');
+  }
+}
+
+function select(_ctx: Ctx, args: Buffer[]): Reply {
+  const db = parseInteger(args[1]!);
+  if (db === null) return NOT_INTEGER;
+  return db === 0 ? OK : DB_RANGE;
+}
+
+function quit(ctx: Ctx): Reply {
+  ctx.conn.closing = true;
+  return OK;
+}
+
+/** RESET: back to a new connection's state (RESP2, no name, not authenticated when a password is set). */
+function reset(ctx: Ctx): Reply {
+  const c = ctx.conn;
+  c.multi = null;
+  c.watched = new Map();
+  c.protocol = 2;
+  c.name = '';
+  c.readOptions = LINEARIZABLE;
+  c.authenticated = ctx.server.options.requirepass === undefined;
+  return new SimpleString('RESET');
+}
+
+export const LINEARIZABLE = { consistency: 'linearizable' } as const;
+export const LEASE = { consistency: 'lease' } as const;
+
+/** READONLY: this connection's reads become lease reads (the leader answers while its lease holds; docs/resp.md). */
+function readonly(ctx: Ctx): Reply {
+  ctx.conn.readOptions = LEASE;
+  return OK;
+}
+
+function readwrite(ctx: Ctx): Reply {
+  ctx.conn.readOptions = LINEARIZABLE;
+  return OK;
+}
+
+const C = ['noscript', 'loading', 'stale', 'fast'];
+
+export const CONNECTION_COMMANDS: CommandSpec[] = [
+  command('ping', -1, C, 'connection', 'Returns the server\'s liveliness response.', ping),
+  command('echo', 2, C, 'connection', 'Returns the given string.', echo),
+  command('hello', -1, [...C, 'no_auth'], 'connection', 'Handshakes with the Redis server.', hello, { since: '6.0.0', noAuth: true }),
+  command('auth', -2, [...C, 'no_auth'], 'connection', 'Authenticates the connection.', auth, { noAuth: true }),
+  command('client', -2, ['noscript', 'loading', 'stale'], 'connection', 'A container for client connection commands.', client, { since: '2.4.0' }),
+  command('select', 2, C, 'connection', 'Changes the selected database.', select),
+  command('quit', -1, ['noscript', 'loading', 'stale', 'fast', 'no_auth'], 'connection', 'Closes the connection.', quit, { noAuth: true, runsInMulti: true }),
+  command('reset', 1, ['noscript', 'loading', 'stale', 'fast', 'no_auth'], 'connection', 'Resets the connection.', reset, { since: '6.2.0', noAuth: true, runsInMulti: true }),
+  command('readonly', 1, ['loading', 'stale', 'fast'], 'cluster', 'Enables read-only queries for a connection (here: lease reads).', readonly, { since: '3.0.0' }),
+  command('readwrite', 1, ['loading', 'stale', 'fast'], 'cluster', 'Enables read-write queries for a connection (here: linearizable reads).', readwrite, { since: '3.0.0' }),
+];

@@ -1,0 +1,216 @@
+// Key commands: DEL/UNLINK, EXISTS, the EXPIRE family, TTL/PTTL, PERSIST, TYPE, KEYS, SCAN, DBSIZE, FLUSHDB.
+import type { ScanPage, ScanRangeInput } from '../../index.js';
+import { keyError, keysError, keyword, parseInteger } from '../args.js';
+import { command, type CommandSpec } from '../command.js';
+import type { Ctx } from '../context.js';
+import { NOT_INTEGER, SYNTAX } from '../errors.js';
+import { MAX_TTL_MS } from '../expiry.js';
+import { globMatch, literalPrefix } from '../glob.js';
+import { CallPlan, KeysPlan, ReadPlan, WritePlan, type ExpireCondition, type RespOp } from '../plan.js';
+import { ErrorReply, OK, SimpleString, type Reply } from '../reply.js';
+
+function del(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
+  const keys = args.slice(1);
+  return keysError(keys) ?? new WritePlan(keys.map((key): RespOp => ({ type: 'delete', key })), (rs) => rs.filter((r) => r.existed === true).length);
+}
+
+function exists(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
+  const keys = args.slice(1);
+  return keysError(keys) ?? new KeysPlan(keys, (vs) => vs.filter((v) => v !== undefined).length);
+}
+
+const STRING_TYPE = new SimpleString('string');
+const NONE_TYPE = new SimpleString('none');
+
+function type(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
+  const key = args[1]!;
+  return keyError(key) ?? new KeysPlan([key], (vs) => (vs[0] === undefined ? NONE_TYPE : STRING_TYPE));
+}
+
+/** EXPIRE's NX | XX | GT | LT, with Redis's errors for the combinations it refuses. */
+function expireCondition(args: Buffer[]): ExpireCondition | undefined | ErrorReply {
+  const seen = new Set<ExpireCondition>();
+  for (const a of args.slice(3)) {
+    if (keyword(a, 'NX')) seen.add('nx');
+    else if (keyword(a, 'XX')) seen.add('xx');
+    else if (keyword(a, 'GT')) seen.add('gt');
+    else if (keyword(a, 'LT')) seen.add('lt');
+    else return new ErrorReply(`ERR Unsupported option ${a.toString('utf8', 0, 64)}`);
+  }
+  if (seen.has('nx') && seen.size > 1) return new ErrorReply('ERR NX and XX, GT or LT options at the same time are not compatible');
+  if (seen.has('gt') && seen.has('lt')) return new ErrorReply('ERR GT and LT options at the same time are not compatible');
+  // The op takes one condition. XX GT is GT (a key without expiry counts as an infinite one, never "greater");
+  // XX LT is not LT (LT sets an expiry on a key without one), and has no op of its own.
+  if (seen.has('xx') && seen.has('lt')) return new ErrorReply('ERR XX and LT together are not supported by threadraft (the expire op takes one condition)');
+  if (seen.has('gt')) return 'gt';
+  if (seen.has('lt')) return 'lt';
+  return seen.has('xx') ? 'xx' : seen.has('nx') ? 'nx' : undefined;
+}
+
+/**
+ * EXPIRE key seconds, PEXPIRE key ms, EXPIREAT key unix-seconds, PEXPIREAT key unix-ms, each with NX|XX|GT|LT.
+ * A time at or before now deletes the key (Redis's rule); the reply is 1 when the expiry was set (or the key deleted).
+ */
+function expire(unit: 1 | 1000, absolute: boolean, name: string) {
+  return (_ctx: Ctx, args: Buffer[]): Reply | WritePlan => {
+    const key = args[1]!;
+    const bad = keyError(key);
+    if (bad) return bad;
+    const n = parseInteger(args[2]!);
+    if (n === null) return NOT_INTEGER;
+    const ms = n * unit;
+    const tooLong = absolute ? ms - Date.now() > MAX_TTL_MS : ms > MAX_TTL_MS;
+    if (!Number.isSafeInteger(ms) || tooLong) return new ErrorReply(`ERR invalid expire time in '${name}' command`);
+    const condition = expireCondition(args);
+    if (condition instanceof ErrorReply) return condition;
+    // Any time at or before now deletes the key: clamp to the op's range (atMs >= 0, ttlMs >= -100 years) so that a far
+    // past time (EXPIREAT k -5) fails neither its batch nor this command.
+    const op: RespOp & { type: 'expire' } = absolute ? { type: 'expire', key, atMs: Math.max(0, ms) } : { type: 'expire', key, ttlMs: Math.max(0, ms) };
+    if (condition) op.condition = condition;
+    return new WritePlan([op], (rs) => (rs[0]?.ok ? 1 : 0));
+  };
+}
+
+function persist(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
+  const key = args[1]!;
+  return keyError(key) ?? new WritePlan([{ type: 'persist', key }], (rs) => (rs[0]?.ok ? 1 : 0));
+}
+
+/** TTL (seconds, rounded as Redis: (ms + 500) / 1000) and PTTL; -1 without expiry, -2 when absent. */
+function ttl(ms: boolean) {
+  return (ctx: Ctx, args: Buffer[]): Reply | ReadPlan => {
+    const key = args[1]!;
+    const bad = keyError(key);
+    if (bad) return bad;
+    const { cluster } = ctx.server;
+    const opts = ctx.conn.readOptions;
+    return new ReadPlan(async () => {
+      const left = await cluster.ttl(key, opts);
+      if (left === undefined) return -2;
+      if (left === Infinity) return -1;
+      return ms ? left : Math.floor((left + 500) / 1000);
+    });
+  };
+}
+
+function dbsize(ctx: Ctx): ReadPlan {
+  const { cluster } = ctx.server;
+  const opts = ctx.conn.readOptions;
+  return new ReadPlan(() => cluster.size(opts));
+}
+
+function flushdb(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
+  if (args.length > 2 || (args.length === 2 && !keyword(args[1], 'ASYNC') && !keyword(args[1], 'SYNC'))) return SYNTAX;
+  const { cluster } = ctx.server;
+  return new CallPlan(async () => {
+    await cluster.clear();
+    return OK;
+  });
+}
+
+/** Scan pages of this many keys while KEYS walks the whole key space. */
+const KEYS_PAGE = 10_000;
+
+function range(prefix: Buffer): ScanRangeInput {
+  return prefix.length > 0 ? { prefix } : {};
+}
+
+function keyBytes(k: string | Uint8Array): Buffer {
+  return typeof k === 'string' ? Buffer.from(k, 'utf8') : Buffer.from(k.buffer, k.byteOffset, k.byteLength);
+}
+
+/** KEYS pattern: every page of the range the pattern's literal prefix allows, filtered by the pattern. */
+function keys(ctx: Ctx, args: Buffer[]): ReadPlan {
+  const pattern = args[1]!;
+  const { cluster } = ctx.server;
+  const opts = ctx.conn.readOptions;
+  return new ReadPlan(async () => {
+    const out: Buffer[] = [];
+    const r = range(literalPrefix(pattern));
+    let cursor: string | undefined;
+    do {
+      const page: ScanPage = await cluster.scan(r, { limit: KEYS_PAGE, ...opts, ...(cursor === undefined ? {} : { cursor }) });
+      for (const [k] of page.items) {
+        const b = keyBytes(k);
+        if (globMatch(pattern, b)) out.push(b);
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    return out;
+  });
+}
+
+interface ScanArgs {
+  match: Buffer | undefined;
+  count: number;
+  type: string | undefined;
+}
+
+function scanArgs(args: Buffer[]): ScanArgs | ErrorReply {
+  const o: ScanArgs = { match: undefined, count: 10, type: undefined };
+  for (let i = 2; i < args.length; i += 2) {
+    const v = args[i + 1];
+    if (v === undefined) return SYNTAX;
+    if (keyword(args[i], 'MATCH')) o.match = v;
+    else if (keyword(args[i], 'COUNT')) {
+      const n = parseInteger(v);
+      if (n === null) return NOT_INTEGER;
+      if (n < 1) return SYNTAX;
+      o.count = Math.min(n, 10_000);
+    } else if (keyword(args[i], 'TYPE')) o.type = v.toString('latin1').toLowerCase();
+    else return SYNTAX;
+  }
+  return o;
+}
+
+/**
+ * SCAN cursor [MATCH p] [COUNT n] [TYPE t]. The cluster's cursor is an opaque string; the client gets an integer
+ * that names it in a bounded table (context.ts). A MATCH pattern's literal prefix narrows the range scanned, and
+ * COUNT keys of that range are read per call (Redis's meaning: work done, not keys returned).
+ */
+function scan(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
+  const id = parseInteger(args[1]!);
+  if (id === null || id < 0) return new ErrorReply('ERR invalid cursor');
+  const o = scanArgs(args);
+  if (o instanceof ErrorReply) return o;
+  const { cluster, cursors } = ctx.server;
+  let from: { cursor: string; prefix: Buffer } | undefined;
+  if (id !== 0) {
+    from = cursors.take(id);
+    if (!from) return new ErrorReply('ERR invalid cursor (unknown or forgotten: the server keeps the most recent SCAN cursors only)');
+  }
+  if (o.type !== undefined && o.type !== 'string') return ['0', []];
+  const prefix = from?.prefix ?? (o.match ? literalPrefix(o.match) : Buffer.alloc(0));
+  const opts = ctx.conn.readOptions;
+  return new ReadPlan(async () => {
+    const page = await cluster.scan(range(prefix), { limit: o.count, ...opts, ...(from ? { cursor: from.cursor } : {}) });
+    const found: Buffer[] = [];
+    for (const [k] of page.items) {
+      const b = keyBytes(k);
+      if (!o.match || globMatch(o.match, b)) found.push(b);
+    }
+    const next = page.cursor === undefined ? 0 : cursors.add(page.cursor, prefix);
+    return [String(next), found];
+  });
+}
+
+const WG = ['write'];
+
+export const KEY_COMMANDS: CommandSpec[] = [
+  command('del', -2, WG, 'generic', 'Deletes one or more keys.', del, { keys: [1, -1, 1] }),
+  command('unlink', -2, ['write', 'fast'], 'generic', 'Asynchronously deletes one or more keys.', del, { keys: [1, -1, 1], since: '4.0.0' }),
+  command('exists', -2, ['readonly', 'fast'], 'generic', 'Determines whether one or more keys exist.', exists, { keys: [1, -1, 1] }),
+  command('expire', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key in seconds.', expire(1000, false, 'expire')),
+  command('pexpire', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key in milliseconds.', expire(1, false, 'pexpire'), { since: '2.6.0' }),
+  command('expireat', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key to a Unix timestamp.', expire(1000, true, 'expireat'), { since: '1.2.0' }),
+  command('pexpireat', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key to a Unix milliseconds timestamp.', expire(1, true, 'pexpireat'), { since: '2.6.0' }),
+  command('ttl', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time in seconds of a key.', ttl(false)),
+  command('pttl', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time in milliseconds of a key.', ttl(true), { since: '2.6.0' }),
+  command('persist', 2, ['write', 'fast'], 'generic', 'Removes the expiration time of a key.', persist, { since: '2.2.0' }),
+  command('type', 2, ['readonly', 'fast'], 'generic', 'Determines the type of value stored at a key.', type),
+  command('keys', 2, ['readonly'], 'generic', 'Returns all key names that match a pattern.', keys, { keys: [0, 0, 0] }),
+  command('scan', -2, ['readonly'], 'generic', 'Iterates over the key names in the database.', scan, { keys: [0, 0, 0], since: '2.8.0' }),
+  command('dbsize', 1, ['readonly', 'fast'], 'server', 'Returns the number of keys in the database.', dbsize),
+  command('flushdb', -1, ['write'], 'server', 'Remove all keys from the current database.', flushdb),
+  command('flushall', -1, ['write'], 'server', 'Removes all keys from all databases.', flushdb),
+];

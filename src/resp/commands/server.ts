@@ -1,0 +1,133 @@
+// Server commands: INFO (real figures from status() and metrics()) and COMMAND (from the command table).
+import { arch, platform, release } from 'node:os';
+import type { LatencySummaryMs } from '../../index.js';
+import { upper } from '../args.js';
+import { command, type CommandSpec } from '../command.js';
+import type { Ctx } from '../context.js';
+import { clusterError, unknownSubcommand } from '../errors.js';
+import { ReadPlan } from '../plan.js';
+import { MapReply, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
+import { REDIS_VERSION } from './connection.js';
+
+export const THREADRAFT_VERSION = '0.1.0';
+
+type Section = [name: string, fields: Array<[string, string | number]>];
+
+function ms(v: number): string {
+  return v.toFixed(3);
+}
+
+function latencyFields(prefix: string, s: LatencySummaryMs): Array<[string, string | number]> {
+  return [[prefix, `count=${s.count},p50=${ms(s.p50)},p99=${ms(s.p99)},max=${ms(s.max)}`]];
+}
+
+async function sections(ctx: Ctx): Promise<Section[]> {
+  const { cluster, stats, options } = ctx.server;
+  const [status, metrics, keys] = await Promise.all([cluster.status(), cluster.metrics(), cluster.size(ctx.conn.readOptions)]);
+  const uptime = Math.floor((Date.now() - ctx.server.startedAt) / 1000);
+  const mem = process.memoryUsage();
+  const leader = status.find((s) => s.role === 'leader');
+  const replication: Array<[string, string | number]> = [
+    ['role', 'master'],
+    ['connected_slaves', 0],
+    ['raft_nodes', status.length],
+    ['raft_leader', metrics.leader ?? 0],
+    ['raft_term', leader?.term ?? Math.max(0, ...status.map((s) => s.term))],
+    ['raft_commit_index', leader?.commit ?? 0],
+    ['raft_applied_index', leader?.applied ?? 0],
+    ...status.map((s): [string, string] => [
+      `raft_node${s.id}`,
+      `role=${s.role},alive=${s.alive ? 1 : 0},term=${s.term},commit=${s.commit ?? 0},applied=${s.applied ?? 0},last_index=${s.lastIndex ?? 0},snapshot_index=${s.snapshotIndex ?? 0}`,
+    ]),
+  ];
+  const latency: Array<[string, string | number]> = [
+    ...Object.entries(metrics.writeStages).flatMap(([stage, s]) => latencyFields(`write_stage_${stage}_ms`, s)),
+    ...latencyFields('write_total_ms', metrics.writeTotal),
+    ...latencyFields('read_index_round_ms', metrics.readIndexRound),
+  ];
+  const o = cluster.options;
+  return [
+    ['server', [
+      ['redis_version', REDIS_VERSION], ['threadraft_version', THREADRAFT_VERSION], ['redis_mode', 'standalone'],
+      ['os', `${platform()} ${release()} ${arch()}`], ['arch_bits', 64], ['process_id', process.pid],
+      ['tcp_port', ctx.server.port()], ['uptime_in_seconds', uptime], ['uptime_in_days', Math.floor(uptime / 86400)],
+      ['node_version', process.version],
+    ]],
+    ['clients', [['connected_clients', ctx.server.clients.size], ['maxclients', options.maxClients], ['blocked_clients', 0]]],
+    ['memory', [['used_memory', mem.heapUsed + mem.external], ['used_memory_rss', mem.rss]]],
+    ['persistence', [
+      ['loading', 0], ['storage', o.storage], ['sync', o.sync ? 1 : 0], ['pool', o.pool],
+      ['snapshot_every_entries', o.snapshotEveryEntries],
+    ]],
+    ['stats', [
+      ['total_connections_received', stats.connectionsReceived], ['total_commands_processed', stats.commandsProcessed],
+      ['total_net_input_bytes', stats.netInputBytes], ['total_net_output_bytes', stats.netOutputBytes],
+      ['rejected_connections', stats.rejectedConnections], ['keyspace_hits', stats.keyspaceHits],
+      ['keyspace_misses', stats.keyspaceMisses], ['protocol_errors', stats.protocolErrors],
+      ['raft_writes', metrics.coordinator.writes], ['raft_reads', metrics.coordinator.reads],
+      ['raft_batches_sent', metrics.coordinator.batchesSent], ['raft_read_rounds_sent', metrics.coordinator.readRoundsSent],
+      ['raft_leader_changes', metrics.coordinator.leaderChanges],
+    ]],
+    ['replication', replication],
+    ['latency', latency],
+    // Keys only: how many of them have an expiry is not kept anywhere, and INFO does not scan to count it.
+    ['keyspace', keys > 0 ? [['db0', `keys=${keys}`]] : []],
+  ];
+}
+
+function render(list: Section[]): string {
+  return list
+    .map(([name, fields]) => `# ${name[0]!.toUpperCase()}${name.slice(1)}\r\n${fields.map(([k, v]) => `${k}:${v}\r\n`).join('')}`)
+    .join('\r\n');
+}
+
+/** INFO [section ...]: all sections for none, `all`, `everything` or `default`. */
+function info(ctx: Ctx, args: Buffer[]): ReadPlan {
+  const wanted = args.slice(1).map((a) => a.toString('latin1').toLowerCase());
+  const all = wanted.length === 0 || wanted.some((w) => w === 'all' || w === 'everything' || w === 'default');
+  return new ReadPlan(async () => {
+    try {
+      const list = (await sections(ctx)).filter(([name]) => all || wanted.includes(name));
+      return new VerbatimReply('txt', render(list));
+    } catch (err) {
+      return clusterError(err);
+    }
+  });
+}
+
+/** COMMAND's description of one command (Redis 7's ten fields; ACL categories, tips, key specs and subcommands left empty). */
+function commandInfo(c: CommandSpec): Reply {
+  return [c.name, c.arity, new SetReply(c.flags.map((f) => new SimpleString(f))), c.firstKey, c.lastKey, c.step, new SetReply([]), new SetReply([]), [], []];
+}
+
+function commandDocs(c: CommandSpec): Reply {
+  return new MapReply([['summary', c.summary], ['since', c.since], ['group', c.group]]);
+}
+
+export function serverCommands(table: () => Map<string, CommandSpec>): CommandSpec[] {
+  const lookup = (b: Buffer): CommandSpec | undefined => table().get(b.toString('latin1').toLowerCase());
+  const commandCmd = (_ctx: Ctx, args: Buffer[]): Reply => {
+    const all = [...table().values()];
+    if (args.length === 1) return all.map(commandInfo);
+    const sub = upper(args[1]!);
+    const names = args.slice(2);
+    switch (sub) {
+      case 'COUNT':
+        return all.length;
+      case 'LIST':
+        return all.map((c) => c.name);
+      case 'INFO':
+        return (names.length === 0 ? all : names.map(lookup)).map((c) => (c ? commandInfo(c) : null));
+      case 'DOCS': {
+        const found = names.length === 0 ? all : names.map(lookup).filter((c): c is CommandSpec => c !== undefined);
+        return new MapReply(found.map((c) => [c.name, commandDocs(c)]));
+      }
+      default:
+        return unknownSubcommand(args[1]!, 'command');
+    }
+  };
+  return [
+    command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info),
+    command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13' }),
+  ];
+}

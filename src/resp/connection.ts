@@ -1,0 +1,221 @@
+// One client socket: parse what arrives, dispatch every command in order, send the data commands of a run to
+// the cluster together, write the replies of the run with one socket write.
+//
+// Order: dispatch is synchronous and in order; sends are grouped into runs of one class (reads or writes), and a
+// run starts only once the run before it has its replies. So `SET k v` then `GET k` in one pipeline reads the
+// write, and `GET k` then `SET k v` does not see it, as on Redis; a pipeline of SETs (or of GETs) is one run.
+//
+// Backpressure: while more than outputHighWaterBytes of replies wait in the socket, or maxQueuedCommands
+// commands wait to be sent, the socket is not read (and no new run is sent); 'drain' resumes it.
+import type { Socket } from 'node:net';
+import { LINEARIZABLE } from './commands/connection.js';
+import type { ConnectionState, Ctx, ServerContext } from './context.js';
+import { dispatch } from './dispatch.js';
+import { RequestParser } from './parser.js';
+import { isPlan, planClass, type Plan } from './plan.js';
+import { runSegment, type Slot } from './pipeline.js';
+import { ErrorReply, ReplyWriter, type Protocol, type Reply } from './reply.js';
+
+/** Commands dispatched per run at most: bounds the replies one run can produce before backpressure is looked at. */
+const MAX_RUN_COMMANDS = 1024;
+
+export class Connection {
+  readonly state: ConnectionState;
+  private readonly ctx: Ctx;
+  private readonly parser: RequestParser;
+  private readonly writer = new ReplyWriter(2);
+  private queue: Buffer[][] = [];
+  private queueHead = 0;
+  private running = false;
+  private closed = false;
+  private readPaused = false;
+  private protocolError: string | undefined;
+  private drainWaiter: (() => void) | undefined;
+
+  constructor(private readonly server: ServerContext, private readonly socket: Socket, id: number, onClose: (c: Connection) => void) {
+    const o = server.options;
+    this.parser = new RequestParser({ maxBulkBytes: o.maxBulkBytes, maxArgs: o.maxArgs, maxInlineBytes: o.maxInlineBytes });
+    const now = Date.now();
+    this.state = {
+      id,
+      addr: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
+      laddr: `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`,
+      createdAt: now,
+      name: '',
+      libName: '',
+      libVer: '',
+      protocol: 2,
+      authenticated: o.requirepass === undefined,
+      readOptions: LINEARIZABLE,
+      multi: null,
+      watched: new Map(),
+      lastCommand: 'NULL',
+      lastCommandAt: now,
+      closing: false,
+      outputBytes: () => socket.writableLength,
+    };
+    this.ctx = { server, conn: this.state };
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => undefined); // a reset by the peer: 'close' follows
+    socket.on('close', () => {
+      this.closed = true;
+      this.queue = [];
+      this.drainWaiter?.();
+      onClose(this);
+    });
+  }
+
+  /** Close at once (server shutdown). */
+  destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.server.stats.netInputBytes += chunk.length;
+    const out = this.parser.feed(chunk);
+    for (const c of out.commands) this.queue.push(c);
+    if (out.error !== undefined) {
+      this.protocolError = out.error;
+      this.server.stats.protocolErrors++;
+      this.socket.pause(); // nothing after a protocol error is read
+    }
+    if (this.queue.length - this.queueHead >= this.server.options.maxQueuedCommands) this.pauseReading();
+    this.pump();
+  }
+
+  private pauseReading(): void {
+    if (this.readPaused) return;
+    this.readPaused = true;
+    this.socket.pause();
+  }
+
+  private resumeReading(): void {
+    if (!this.readPaused || this.closed || this.protocolError !== undefined) return;
+    if (this.socket.writableLength > this.server.options.outputHighWaterBytes) return;
+    if (this.queue.length - this.queueHead >= this.server.options.maxQueuedCommands) return;
+    this.readPaused = false;
+    this.socket.resume();
+  }
+
+  private onDrain(): void {
+    const w = this.drainWaiter;
+    this.drainWaiter = undefined;
+    w?.();
+    this.resumeReading();
+  }
+
+  private pump(): void {
+    if (this.running || this.closed) return;
+    this.running = true;
+    this.run().then(
+      () => {
+        this.running = false;
+        if (!this.closed && this.queueHead < this.queue.length) this.pump();
+      },
+      (err: unknown) => {
+        // A bug of ours: this connection ends, the server goes on.
+        this.running = false;
+        this.writeNow(new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`));
+        this.socket.end();
+      },
+    );
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed && this.queueHead < this.queue.length && !this.state.closing) {
+      if (this.socket.writableLength > this.server.options.outputHighWaterBytes) {
+        this.pauseReading();
+        await new Promise<void>((resolve) => (this.drainWaiter = resolve));
+        continue;
+      }
+      const end = Math.min(this.queue.length, this.queueHead + MAX_RUN_COMMANDS);
+      const commands = this.queue.slice(this.queueHead, end);
+      this.queueHead = end;
+      if (this.queueHead === this.queue.length) {
+        this.queue = [];
+        this.queueHead = 0;
+      }
+      await this.execute(commands);
+      this.resumeReading();
+    }
+    if (this.closed) return;
+    if (this.state.closing) {
+      this.socket.end();
+      this.closed = true;
+    } else if (this.protocolError !== undefined && this.queueHead >= this.queue.length) {
+      this.writeNow(new ErrorReply(`ERR ${this.protocolError}`));
+      this.socket.end();
+      this.closed = true;
+    }
+  }
+
+  /** Dispatch `commands` in order, send their plans in runs of one class, write the replies in order. */
+  private async execute(commands: Buffer[][]): Promise<void> {
+    const replies: Array<Reply | undefined> = new Array(commands.length);
+    // Each reply in the protocol of its own command: HELLO 3's reply and those after it in RESP3, those before in RESP2.
+    const protocols: Protocol[] = new Array(commands.length);
+    let written = 0;
+    let run: Slot[] = [];
+    let runClass: 'read' | 'write' | undefined;
+    const flushReady = (): void => {
+      while (written < replies.length && replies[written] !== undefined) {
+        this.writer.protocol = protocols[written]!;
+        this.writer.write(replies[written++]!);
+      }
+      this.flushWriter();
+    };
+    const send = async (): Promise<void> => {
+      flushReady(); // the replies known so far go out before waiting
+      const slots = run;
+      run = [];
+      await runSegment(this.server.cluster, this.state.readOptions, slots);
+    };
+    let n = 0;
+    for (; n < commands.length && !this.state.closing; n++) {
+      const r = dispatch(this.ctx, commands[n]!);
+      protocols[n] = this.state.protocol;
+      if (!isPlan(r)) {
+        replies[n] = r;
+        continue;
+      }
+      const cls = planClass(r);
+      if (run.length > 0 && cls !== runClass) await send();
+      if (this.closed) return;
+      runClass = cls;
+      const i = n;
+      run.push({ plan: r as Plan, set: (reply) => (replies[i] = reply) });
+    }
+    replies.length = n; // after QUIT nothing more is answered
+    if (run.length > 0) await send();
+    if (this.closed) return;
+    flushReady();
+  }
+
+  private writeNow(r: Reply): void {
+    this.writer.protocol = this.state.protocol;
+    this.writer.write(r);
+    this.flushWriter();
+  }
+
+  private flushWriter(): void {
+    const chunks = this.writer.take();
+    if (chunks.length === 0 || this.closed) return;
+    let bytes = 0;
+    if (chunks.length === 1) {
+      bytes = chunks[0]!.length;
+      this.socket.write(chunks[0]!);
+    } else {
+      this.socket.cork();
+      for (const c of chunks) {
+        bytes += c.length;
+        this.socket.write(c);
+      }
+      this.socket.uncork();
+    }
+    this.server.stats.netOutputBytes += bytes;
+  }
+}

@@ -1,0 +1,94 @@
+// What command handlers see: the server's shared state and the calling connection's state.
+import type { Cluster, Consistency } from '../index.js';
+import type { ResolvedRespOptions } from './options.js';
+import type { Protocol, Reply } from './reply.js';
+import type { WritePlan } from './plan.js';
+
+export interface ServerStats {
+  connectionsReceived: number;
+  rejectedConnections: number;
+  commandsProcessed: number;
+  netInputBytes: number;
+  netOutputBytes: number;
+  keyspaceHits: number;
+  keyspaceMisses: number;
+  protocolErrors: number;
+}
+
+/** A watched key: its revision once WATCH's read is answered (undefined until then, or when it failed). */
+export interface WatchEntry {
+  key: Buffer;
+  revision: number | undefined;
+}
+
+/** MULTI's queue: per command a plan of the transaction's batch or a reply already known (PING, an error). */
+export interface MultiState {
+  items: Array<WritePlan | Reply>;
+  /** A command was refused while queueing: EXEC replies EXECABORT. */
+  aborted: boolean;
+}
+
+export interface ConnectionState {
+  readonly id: number;
+  readonly addr: string;
+  readonly laddr: string;
+  readonly createdAt: number;
+  name: string;
+  libName: string;
+  libVer: string;
+  protocol: Protocol;
+  authenticated: boolean;
+  /** READONLY: lease reads; READWRITE (default): linearizable. */
+  readOptions: { consistency: Consistency };
+  multi: MultiState | null;
+  watched: Map<string, WatchEntry>;
+  lastCommand: string;
+  lastCommandAt: number;
+  /** QUIT: close once the replies before it are written. */
+  closing: boolean;
+  /** Reply bytes waiting in the socket (for CLIENT INFO/LIST). */
+  outputBytes(): number;
+}
+
+/** Integer SCAN cursors to the cluster's opaque ones, bounded: the oldest is forgotten first. */
+export class CursorTable {
+  private next = 1;
+  private readonly map = new Map<number, { cursor: string; prefix: Buffer }>();
+
+  constructor(private readonly max: number) {}
+
+  add(cursor: string, prefix: Buffer): number {
+    const id = this.next;
+    this.next = this.next >= Number.MAX_SAFE_INTEGER ? 1 : this.next + 1;
+    this.map.set(id, { cursor, prefix });
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+    return id;
+  }
+
+  /** The cursor (and the MATCH prefix it scans) of `id`; each cursor is used once. */
+  take(id: number): { cursor: string; prefix: Buffer } | undefined {
+    const c = this.map.get(id);
+    this.map.delete(id);
+    return c;
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+export interface ServerContext {
+  readonly cluster: Cluster;
+  readonly options: ResolvedRespOptions;
+  readonly stats: ServerStats;
+  readonly clients: Map<number, ConnectionState>;
+  readonly cursors: CursorTable;
+  readonly startedAt: number;
+  /** The TCP port listened on. */
+  port(): number;
+}
+
+export interface Ctx {
+  readonly server: ServerContext;
+  readonly conn: ConnectionState;
+}

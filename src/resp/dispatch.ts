@@ -1,0 +1,72 @@
+// The command table and dispatch: name lookup, AUTH gate, arity, MULTI queueing. Dispatch is synchronous and
+// in the order commands arrived, so connection state (AUTH, MULTI, READONLY, HELLO) always applies in order;
+// data commands come back as plans that ./pipeline.ts sends.
+import type { CommandSpec } from './command.js';
+import { CONNECTION_COMMANDS } from './commands/connection.js';
+import { KEY_COMMANDS } from './commands/keys.js';
+import { serverCommands } from './commands/server.js';
+import { STRING_COMMANDS } from './commands/strings.js';
+import { TRANSACTION_COMMANDS } from './commands/transactions.js';
+import type { Ctx } from './context.js';
+import { arityError, NOAUTH, unknownCommand } from './errors.js';
+import { KeysPlan, keysAsWrite, WritePlan, isPlan, type Plan } from './plan.js';
+import { ErrorReply, QUEUED, type Reply } from './reply.js';
+
+const TABLE = new Map<string, CommandSpec>();
+for (const c of [...CONNECTION_COMMANDS, ...STRING_COMMANDS, ...KEY_COMMANDS, ...TRANSACTION_COMMANDS, ...serverCommands(() => TABLE)]) {
+  if (TABLE.has(c.name)) throw new Error(`command ${c.name} defined twice`);
+  TABLE.set(c.name, c);
+}
+
+export const COMMANDS: ReadonlyMap<string, CommandSpec> = TABLE;
+
+/** Lower-case ASCII name of a command (names are short: one latin1 decode). */
+function nameOf(b: Buffer): string {
+  return b.length > 32 ? '' : b.toString('latin1').toLowerCase();
+}
+
+function arityOk(spec: CommandSpec, n: number): boolean {
+  return spec.arity >= 0 ? n === spec.arity : n >= -spec.arity;
+}
+
+/** One command: its reply, or a plan to send. Never throws (a handler's bug becomes `-ERR INTERNAL`). */
+export function dispatch(ctx: Ctx, args: Buffer[]): Reply | Plan {
+  const conn = ctx.conn;
+  ctx.server.stats.commandsProcessed++;
+  const spec = TABLE.get(nameOf(args[0]!));
+  conn.lastCommandAt = Date.now();
+  if (spec === undefined) return refuse(ctx, unknownCommand(args));
+  conn.lastCommand = spec.name;
+  if (!conn.authenticated && !spec.noAuth) return refuse(ctx, NOAUTH);
+  if (!arityOk(spec, args.length)) return refuse(ctx, arityError(spec.name));
+  try {
+    if (conn.multi && !spec.runsInMulti) return queue(ctx, spec, args);
+    return spec.handler(ctx, args);
+  } catch (err) {
+    return new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** An error before the command ran: inside MULTI it also dooms the transaction (EXEC replies EXECABORT). */
+function refuse(ctx: Ctx, e: ErrorReply): ErrorReply {
+  if (ctx.conn.multi) ctx.conn.multi.aborted = true;
+  return e;
+}
+
+/**
+ * Inside MULTI: compile the command now, keep its plan (or its reply: PING, a syntax error, which EXEC returns
+ * in its array as Redis does) for EXEC. Reads other than of keys' values (TTL, SCAN, KEYS, DBSIZE, INFO) and
+ * FLUSHDB have no batch op, and MSETNX's all-or-nothing check would reject the whole transaction: they are refused and the transaction aborted.
+ */
+function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
+  const m = ctx.conn.multi!;
+  const r = spec.handler(ctx, args);
+  if (!isPlan(r)) m.items.push(r);
+  else if (r instanceof WritePlan && !r.alone) m.items.push(r);
+  else if (r instanceof KeysPlan) m.items.push(keysAsWrite(r));
+  else {
+    // MSETNX too: its `check`s would reject the whole transaction, where Redis's MSETNX inside MULTI replies 0 alone.
+    return refuse(ctx, new ErrorReply(`ERR '${spec.name}' inside MULTI is not supported by threadraft (it has no atomic batch operation)`));
+  }
+  return QUEUED;
+}

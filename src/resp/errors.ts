@@ -1,0 +1,62 @@
+// Error replies: Redis's own texts for Redis's errors (clients and tests match on them), and the cluster's
+// errors mapped onto a Redis error prefix that says what a client may do, followed by the stable code.
+//
+//   BUSY                          -> -TRYAGAIN BUSY ...         (nothing was written: retry)
+//   NO_QUORUM, CLUSTER_STOPPED,
+//   NODE_UNAVAILABLE              -> -CLUSTERDOWN <CODE> ...    (no leader / stopping: the outcome of a write is unknown)
+//   NOT_INTEGER                   -> -ERR value is not an integer or out of range   (Redis's text)
+//   everything else               -> -ERR <CODE> <message>       (TIMEOUT, STORAGE, INVALID_ARGUMENT, ...)
+import { ClusterError, ErrorCode } from '../index.js';
+import { ErrorReply } from './reply.js';
+
+export const SYNTAX = new ErrorReply('ERR syntax error');
+export const NOT_INTEGER = new ErrorReply('ERR value is not an integer or out of range');
+export const NOT_FLOAT = new ErrorReply('ERR value is not a valid float');
+export const NOAUTH = new ErrorReply('NOAUTH Authentication required.');
+export const WRONGPASS = new ErrorReply('WRONGPASS invalid username-password pair or user is disabled.');
+export const EXECABORT = new ErrorReply('EXECABORT Transaction discarded because of previous errors.');
+export const DB_RANGE = new ErrorReply('ERR DB index is out of range');
+
+/** `-ERR wrong number of arguments for 'get' command` (the command's lower-case full name, as Redis 7). */
+export function arityError(name: string): ErrorReply {
+  return new ErrorReply(`ERR wrong number of arguments for '${name}' command`);
+}
+
+/** `-ERR unknown command 'x', with args beginning with: 'a' 'b' ` (each argument quoted and followed by a space). */
+export function unknownCommand(args: Buffer[]): ErrorReply {
+  const name = args[0]!.toString('utf8', 0, Math.min(args[0]!.length, 128));
+  let rest = '';
+  for (let i = 1; i < args.length && rest.length < 128; i++) rest += `'${args[i]!.toString('utf8', 0, 128 - rest.length)}' `;
+  return new ErrorReply(`ERR unknown command '${name}', with args beginning with: ${rest}`);
+}
+
+export function unknownSubcommand(sub: Buffer, command: string): ErrorReply {
+  return new ErrorReply(`ERR unknown subcommand '${sub.toString('utf8', 0, 128)}'. Try ${command.toUpperCase()} HELP.`);
+}
+
+export function invalidExpire(command: string): ErrorReply {
+  return new ErrorReply(`ERR invalid expire time in '${command}' command`);
+}
+
+const PREFIX: Partial<Record<string, string>> = {
+  [ErrorCode.BUSY]: 'TRYAGAIN',
+  [ErrorCode.NO_QUORUM]: 'CLUSTERDOWN',
+  [ErrorCode.CLUSTER_STOPPED]: 'CLUSTERDOWN',
+  [ErrorCode.NODE_UNAVAILABLE]: 'CLUSTERDOWN',
+};
+
+/** A cluster call's rejection as an error reply (a bug of ours, not a ClusterError, is `-ERR INTERNAL`). */
+export function clusterError(err: unknown): ErrorReply {
+  if (err instanceof ClusterError) {
+    if (err.code === ErrorCode.NOT_INTEGER) return NOT_INTEGER;
+    return new ErrorReply(`${PREFIX[err.code] ?? 'ERR'} ${err.code} ${err.message}`);
+  }
+  return new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`);
+}
+
+/** The error an op result carries (a state machine refusal of one op that did not reject the rest). */
+export function opError(code: string): ErrorReply {
+  if (code === ErrorCode.NOT_INTEGER) return NOT_INTEGER;
+  if (code === 'VALUE_TOO_LARGE') return new ErrorReply('ERR VALUE_TOO_LARGE string exceeds maximum allowed size (the cluster\'s maxValueBytes)');
+  return new ErrorReply(`ERR ${code} the operation was refused`);
+}

@@ -1,0 +1,63 @@
+// The RESP server's options: declared, defaulted and validated once (resolveRespOptions), then handed down whole.
+import { ClusterError, ErrorCode } from '../index.js';
+
+export interface RespServerOptions {
+  /** TCP port on 127.0.0.1 (default 6379; 0: any free port, see RespServer.port). */
+  port?: number;
+  /** The address to listen on. Default 127.0.0.1: the server has no TLS and one password at most. */
+  host?: string;
+  /** AUTH password of the `default` user (Redis's requirepass); unset: no authentication. */
+  requirepass?: string;
+  /** Connections at a time; one more is answered `-ERR max number of clients reached` and closed. Default 10 000. */
+  maxClients?: number;
+  /** Largest bulk string of a request (Redis's proto-max-bulk-len). Default 64 MiB (Redis: 512 MiB). */
+  maxBulkBytes?: number;
+  /** Most arguments of one request. Default 1 048 576 (as Redis). */
+  maxArgs?: number;
+  /** Longest inline request or header line. Default 64 KiB (as Redis). */
+  maxInlineBytes?: number;
+  /** Stop reading a socket and sending its commands while this many reply bytes wait to be written. Default 1 MiB. */
+  outputHighWaterBytes?: number;
+  /** Commands parsed but not yet sent before a socket stops being read. Default 4 096. */
+  maxQueuedCommands?: number;
+  /** SCAN cursors remembered (an older one gets `-ERR invalid cursor`). Default 10 000. */
+  maxScanCursors?: number;
+}
+
+export type ResolvedRespOptions = Required<Omit<RespServerOptions, 'requirepass'>> & { requirepass: string | undefined };
+
+const KNOWN = new Set([
+  'port', 'host', 'requirepass', 'maxClients', 'maxBulkBytes', 'maxArgs', 'maxInlineBytes', 'outputHighWaterBytes',
+  'maxQueuedCommands', 'maxScanCursors',
+]);
+
+function invalid(message: string): ClusterError {
+  return new ClusterError(ErrorCode.INVALID_ARGUMENT, message);
+}
+
+function int(name: string, v: unknown, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  return v;
+}
+
+export function resolveRespOptions(input: RespServerOptions = {}): ResolvedRespOptions {
+  if (typeof input !== 'object' || input === null) throw invalid('RESP server options must be an object');
+  for (const k of Object.keys(input)) if (!KNOWN.has(k)) throw invalid(`unknown RESP server option ${k}`);
+  if (input.requirepass !== undefined && (typeof input.requirepass !== 'string' || input.requirepass.length === 0)) {
+    throw invalid('requirepass must be a non-empty string');
+  }
+  if (input.host !== undefined && typeof input.host !== 'string') throw invalid('host must be a string');
+  return {
+    port: int('port', input.port, 6379, 0, 65535),
+    host: input.host ?? '127.0.0.1',
+    requirepass: input.requirepass,
+    maxClients: int('maxClients', input.maxClients, 10_000, 1, 1_000_000),
+    maxBulkBytes: int('maxBulkBytes', input.maxBulkBytes, 64 * 1024 * 1024, 1, 512 * 1024 * 1024),
+    maxArgs: int('maxArgs', input.maxArgs, 1024 * 1024, 1, 1024 * 1024 * 1024),
+    maxInlineBytes: int('maxInlineBytes', input.maxInlineBytes, 64 * 1024, 16, 64 * 1024 * 1024),
+    outputHighWaterBytes: int('outputHighWaterBytes', input.outputHighWaterBytes, 1024 * 1024, 1, 1024 * 1024 * 1024),
+    maxQueuedCommands: int('maxQueuedCommands', input.maxQueuedCommands, 4096, 1, 1 << 24),
+    maxScanCursors: int('maxScanCursors', input.maxScanCursors, 10_000, 1, 1 << 24),
+  };
+}

@@ -1,0 +1,122 @@
+// Sending a run of plans to the cluster together: one batch() for the write plans (bounded by maxBatchOps and
+// maxBatchBytes), one getMany() for the key reads, every call started in the same event-loop turn so the
+// coordinator puts them into one proposal and one read-index round. Replies land in their slots in order.
+import { ClusterError, ErrorCode, type Cluster, type ReadOptions, type Value } from '../index.js';
+import { batch } from './cluster-api.js';
+import { clusterError } from './errors.js';
+import { CallPlan, KeysPlan, opsBytes, ReadPlan, WritePlan, type Plan, type RespOp } from './plan.js';
+import { ErrorReply, type Reply } from './reply.js';
+
+export interface Slot {
+  plan: Plan;
+  /** Where the reply goes. */
+  set(r: Reply): void;
+}
+
+/** The coordinator adds 16 bytes per batch to the ops' bytes: keep a margin under maxBatchBytes. */
+const BATCH_OVERHEAD_BYTES = 64;
+
+function safeReply(f: () => Reply): Reply {
+  try {
+    return f();
+  } catch (err) {
+    return new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Send `slots` (all of one class: reads or writes) and resolve once every slot has its reply. */
+export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[]): Promise<unknown> {
+  const calls: Array<Promise<void>> = [];
+  const keyReads: Slot[] = [];
+  let group: Slot[] = [];
+  let ops: RespOp[] = [];
+  let bytes = 0;
+  const { maxBatchOps, maxBatchBytes } = cluster.options;
+  const send = (): void => {
+    if (group.length > 0) calls.push(sendBatch(cluster, group, ops));
+    group = [];
+    ops = [];
+    bytes = 0;
+  };
+  for (const s of slots) {
+    const p = s.plan;
+    if (p instanceof KeysPlan) keyReads.push(s);
+    else if (p instanceof ReadPlan || p instanceof CallPlan) {
+      send(); // a call keeps its place among the writes (FLUSHDB between two SETs)
+      calls.push(p.run().then((r) => s.set(r), (err: unknown) => s.set(clusterError(err))));
+    } else {
+      const early = p.prepare?.();
+      if (early !== undefined) {
+        s.set(early);
+        continue;
+      }
+      if (p.ops.length === 0) {
+        s.set(safeReply(() => p.reply([])));
+        continue;
+      }
+      const b = opsBytes(p.ops);
+      if (p.alone || ops.length + p.ops.length > maxBatchOps || bytes + b > maxBatchBytes - BATCH_OVERHEAD_BYTES) send();
+      group.push(s);
+      ops.push(...p.ops);
+      bytes += b;
+      if (p.alone) send();
+    }
+  }
+  send();
+  if (keyReads.length > 0) calls.push(...readKeys(cluster, read, keyReads));
+  return Promise.all(calls);
+}
+
+/**
+ * One batch for `group`'s ops; each plan's reply from its slice of the results. A batch the cluster refuses as a
+ * whole (INVALID_ARGUMENT: a limit the plans did not check) is sent again plan by plan, so only the guilty
+ * command gets the error.
+ */
+function sendBatch(cluster: Cluster, group: Slot[], ops: RespOp[]): Promise<void> {
+  return batch(cluster, ops).then(
+    (res) => {
+      let offset = 0;
+      for (const s of group) {
+        const p = s.plan as WritePlan;
+        const mine = res.results.slice(offset, offset + p.ops.length);
+        offset += p.ops.length;
+        s.set(safeReply(() => p.reply(mine)));
+      }
+    },
+    (err: unknown) => {
+      if (group.length > 1 && err instanceof ClusterError && err.code === ErrorCode.INVALID_ARGUMENT) {
+        return Promise.all(group.map((s) => sendBatch(cluster, [s], (s.plan as WritePlan).ops))).then(() => undefined);
+      }
+      const e = clusterError(err);
+      for (const s of group) s.set(e);
+      return undefined;
+    },
+  );
+}
+
+/** The key reads of a run as getMany() calls of at most maxBatchOps keys, answered from one read state each. */
+function readKeys(cluster: Cluster, read: ReadOptions, slots: Slot[]): Array<Promise<void>> {
+  const keys: Buffer[] = [];
+  for (const s of slots) keys.push(...(s.plan as KeysPlan).keys);
+  const max = cluster.options.maxBatchOps;
+  const parts: Array<Promise<Array<Value | undefined>>> = [];
+  for (let i = 0; i < keys.length; i += max) parts.push(cluster.getMany(keys.slice(i, i + max), read));
+  const all = parts.length === 1 ? parts[0]! : Promise.all(parts).then((ps) => ps.flat());
+  return [
+    all.then(
+      (values) => {
+        let offset = 0;
+        for (const s of slots) {
+          const p = s.plan as KeysPlan;
+          const mine = values.slice(offset, offset + p.keys.length);
+          offset += p.keys.length;
+          s.set(safeReply(() => p.reply(mine)));
+        }
+      },
+      (err: unknown) => {
+        const e = clusterError(err);
+        for (const s of slots) s.set(e);
+      },
+    ),
+  ];
+}

@@ -1,0 +1,80 @@
+// What a data command compiles to, before anything is sent: the connection gathers the plans of every
+// command read from a socket in one turn and sends them to the cluster together (./pipeline.ts).
+//
+// - WritePlan: batch() operations and how to turn their results into the reply. The write plans of a run of
+//   commands go to the cluster as one batch() (one atomic log entry), bounded by maxBatchOps/maxBatchBytes;
+//   a plan whose ops can reject the whole batch (a `check`: MSETNX, EXEC after WATCH) goes alone.
+// - KeysPlan: a read of some keys' values; the key reads of a run of commands are one getMany() (one read
+//   index). Inside MULTI the same plan becomes `get` ops of the transaction's batch.
+// - ReadPlan / CallPlan: any other read (TTL, SCAN, DBSIZE, ...) or write call (FLUSHDB), run as a call of its
+//   own in the run's order; they cannot be part of MULTI.
+import type { OpResult, Value } from '../index.js';
+import type { Reply } from './reply.js';
+
+/** The batch() operations the RESP commands use (docs/api.md, batch). Keys and values are bytes (a put of an integer: its ASCII digits as a string, see commands/strings.ts). */
+export type RespOp =
+  | { type: 'put'; key: Buffer; value: Buffer | string; ttlMs?: number; keepTtl?: boolean; condition?: 'absent' | 'present' }
+  | { type: 'delete'; key: Buffer }
+  | { type: 'get'; key: Buffer }
+  | { type: 'check'; key: Buffer; revision: number }
+  | { type: 'expire'; key: Buffer; ttlMs?: number; atMs?: number; condition?: ExpireCondition }
+  | { type: 'persist'; key: Buffer }
+  | { type: 'incr'; key: Buffer; by: number }
+  | { type: 'append'; key: Buffer; value: Buffer };
+
+export type ExpireCondition = 'nx' | 'xx' | 'gt' | 'lt';
+
+/** An op's result as the RESP layer reads it (`n`: append's new length). */
+export type RespOpResult = OpResult & { n?: number };
+
+export class WritePlan {
+  constructor(
+    public ops: RespOp[],
+    readonly reply: (results: RespOpResult[]) => Reply,
+    /** Ops that can reject the whole batch: sent as a batch of their own. */
+    readonly alone = false,
+    /** Called when the plan is sent (EXEC: its WATCH checks are known only then). */
+    readonly prepare?: () => Reply | undefined,
+  ) {}
+}
+
+export class KeysPlan {
+  constructor(readonly keys: Buffer[], readonly reply: (values: Array<Value | undefined>) => Reply) {}
+}
+
+export class ReadPlan {
+  constructor(readonly run: () => Promise<Reply>) {}
+}
+
+export class CallPlan {
+  constructor(readonly run: () => Promise<Reply>) {}
+}
+
+export type Plan = WritePlan | KeysPlan | ReadPlan | CallPlan;
+
+export function isPlan(r: unknown): r is Plan {
+  return r instanceof WritePlan || r instanceof KeysPlan || r instanceof ReadPlan || r instanceof CallPlan;
+}
+
+/** Reads and writes: a plan of one class waits for the plans of the other class sent before it. */
+export function planClass(p: Plan): 'read' | 'write' {
+  return p instanceof KeysPlan || p instanceof ReadPlan ? 'read' : 'write';
+}
+
+/** A KeysPlan as `get` ops (inside MULTI): the values are the ops' `current`. */
+export function keysAsWrite(p: KeysPlan): WritePlan {
+  return new WritePlan(
+    p.keys.map((key) => ({ type: 'get', key })),
+    (results) => p.reply(results.map((r) => (r.ok && r.current !== null && r.current !== undefined ? r.current : undefined))),
+  );
+}
+
+/** Bytes of ops for the maxBatchBytes bound, as the coordinator counts them (key + 8 per op, values, 16 per batch). */
+export function opsBytes(ops: RespOp[]): number {
+  let bytes = 0;
+  for (const op of ops) {
+    bytes += op.key.length + 8;
+    if (op.type === 'put' || op.type === 'append') bytes += op.value.length;
+  }
+  return bytes;
+}

@@ -1,0 +1,205 @@
+// Replies: a small value tree a command handler returns, and the writer that encodes a run of them as
+// RESP2 or RESP3 into one buffer (one socket.write per batch of replies).
+//
+// A handler returns plain values where it can (a Buffer or string is a bulk string, a number an integer,
+// null a null bulk, an array an array), and the wrapper classes below for the other types. The protocol of
+// the connection decides how nulls, maps, sets, doubles and booleans look on the wire.
+
+export class SimpleString {
+  constructor(readonly text: string) {}
+}
+
+export class ErrorReply {
+  /** `text` is the whole line after '-', with its prefix: "ERR syntax error", "WRONGPASS ...". */
+  constructor(readonly text: string) {}
+}
+
+/** RESP3 map (`%`); RESP2: a flat array of keys and values. */
+export class MapReply {
+  constructor(readonly entries: Array<[Reply, Reply]>) {}
+}
+
+/** RESP3 set (`~`); RESP2: an array. */
+export class SetReply {
+  constructor(readonly items: Reply[]) {}
+}
+
+/** RESP3 boolean (`#`); RESP2: the integer 1 or 0. */
+export class BoolReply {
+  constructor(readonly value: boolean) {}
+}
+
+/** RESP3 verbatim string (`=` with a format, e.g. INFO's "txt"); RESP2: a bulk string. */
+export class VerbatimReply {
+  constructor(readonly format: string, readonly text: string) {}
+}
+
+/** The null array (RESP2 `*-1`, RESP3 `_`): EXEC aborted by WATCH. */
+export const NULL_ARRAY = Symbol('null array');
+
+/** Bytes already encoded, written as they are (the same in both protocols): the common constant replies. */
+export class RawReply {
+  constructor(readonly bytes: Buffer) {}
+}
+
+export type Reply =
+  | Buffer
+  | string
+  | number
+  | null
+  | Reply[]
+  | SimpleString
+  | ErrorReply
+  | MapReply
+  | SetReply
+  | BoolReply
+  | VerbatimReply
+  | RawReply
+  | typeof NULL_ARRAY;
+
+export const OK = new RawReply(Buffer.from('+OK\r\n'));
+export const QUEUED = new RawReply(Buffer.from('+QUEUED\r\n'));
+export const PONG = new RawReply(Buffer.from('+PONG\r\n'));
+
+export function error(text: string): ErrorReply {
+  return new ErrorReply(text);
+}
+
+export function isError(r: Reply): r is ErrorReply {
+  return r instanceof ErrorReply;
+}
+
+export type Protocol = 2 | 3;
+
+const CRLF = Buffer.from('\r\n');
+const NULL_BULK_2 = Buffer.from('$-1\r\n');
+const NULL_ARRAY_2 = Buffer.from('*-1\r\n');
+const NULL_3 = Buffer.from('_\r\n');
+/** Values at least this long are written as their own chunk (a view), not copied into the reply buffer. */
+const LARGE_BYTES = 16 * 1024;
+const SMALL_INTS: Buffer[] = Array.from({ length: 64 }, (_, i) => Buffer.from(`:${i}\r\n`));
+
+/**
+ * Encodes replies into a growing buffer; `take()` returns what was written as one Buffer or, when large
+ * values were appended as views, a list of chunks (for cork/writev).
+ */
+export class ReplyWriter {
+  private buf: Buffer = Buffer.allocUnsafe(16 * 1024);
+  private len = 0;
+  private chunks: Buffer[] = [];
+  private chunkBytes = 0;
+
+  constructor(public protocol: Protocol = 2) {}
+
+  /** Bytes written and not yet taken. */
+  get size(): number {
+    return this.chunkBytes + this.len;
+  }
+
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  private ascii(s: string): void {
+    this.room(s.length);
+    this.len += this.buf.write(s, this.len, 'latin1');
+  }
+
+  private bytes(b: Uint8Array): void {
+    if (b.length >= LARGE_BYTES) {
+      this.seal();
+      this.chunks.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+      this.chunkBytes += b.length;
+      return;
+    }
+    this.room(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  /** Move what is in `buf` to the chunk list (its own copy: `buf` is reused). */
+  private seal(): void {
+    if (this.len === 0) return;
+    this.chunks.push(Buffer.from(this.buf.subarray(0, this.len)));
+    this.chunkBytes += this.len;
+    this.len = 0;
+  }
+
+  /** Everything written since the last take, as chunks to write in order; [] when nothing. */
+  take(): Buffer[] {
+    if (this.chunks.length === 0) {
+      if (this.len === 0) return [];
+      const one = Buffer.allocUnsafe(this.len);
+      this.buf.copy(one, 0, 0, this.len);
+      this.len = 0;
+      return [one];
+    }
+    this.seal();
+    const out = this.chunks;
+    this.chunks = [];
+    this.chunkBytes = 0;
+    return out;
+  }
+
+  bulk(b: Uint8Array): void {
+    this.ascii(`$${b.length}\r\n`);
+    this.bytes(b);
+    this.bytes(CRLF);
+  }
+
+  write(r: Reply): void {
+    if (r === null) return this.bytes(this.protocol === 3 ? NULL_3 : NULL_BULK_2);
+    if (r instanceof Uint8Array) return this.bulk(r);
+    if (r instanceof RawReply) return this.bytes(r.bytes);
+    switch (typeof r) {
+      case 'string':
+        return this.bulk(Buffer.from(r, 'utf8'));
+      case 'number':
+        if (Number.isInteger(r) && r >= 0 && r < SMALL_INTS.length) return this.bytes(SMALL_INTS[r]!);
+        return this.ascii(`:${Number.isFinite(r) ? Math.trunc(r) : 0}\r\n`);
+      case 'symbol':
+        return this.bytes(this.protocol === 3 ? NULL_3 : NULL_ARRAY_2);
+      default:
+        break;
+    }
+    if (Array.isArray(r)) {
+      this.ascii(`*${r.length}\r\n`);
+      for (const item of r) this.write(item);
+      return;
+    }
+    this.writeTyped(r);
+  }
+
+  private writeTyped(r: SimpleString | ErrorReply | MapReply | SetReply | BoolReply | VerbatimReply): void {
+    if (r instanceof SimpleString) return this.line('+', r.text);
+    if (r instanceof ErrorReply) return this.line('-', r.text);
+    if (r instanceof MapReply) {
+      this.ascii(this.protocol === 3 ? `%${r.entries.length}\r\n` : `*${r.entries.length * 2}\r\n`);
+      for (const [k, v] of r.entries) {
+        this.write(k);
+        this.write(v);
+      }
+      return;
+    }
+    if (r instanceof SetReply) {
+      this.ascii(`${this.protocol === 3 ? '~' : '*'}${r.items.length}\r\n`);
+      for (const item of r.items) this.write(item);
+      return;
+    }
+    if (r instanceof BoolReply) return this.ascii(this.protocol === 3 ? (r.value ? '#t\r\n' : '#f\r\n') : r.value ? ':1\r\n' : ':0\r\n');
+    const text = Buffer.from(r.text, 'utf8');
+    if (this.protocol === 2) return this.bulk(text);
+    this.ascii(`=${text.length + 4}\r\n${r.format}:`);
+    this.bytes(text);
+    this.bytes(CRLF);
+  }
+
+  /** A simple string or error line: CR and LF inside would break the framing, so they become spaces. */
+  private line(prefix: string, text: string): void {
+    const safe = /[\r\n]/.test(text) ? text.replace(/[\r\n]/g, ' ') : text;
+    this.bytes(Buffer.from(`${prefix}${safe}\r\n`, 'utf8'));
+  }
+}

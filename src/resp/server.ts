@@ -1,0 +1,86 @@
+// The RESP server: a TCP listener on 127.0.0.1 in front of a Cluster, with a bound on connections.
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Cluster } from '../index.js';
+import { Connection } from './connection.js';
+import { CursorTable, type ServerContext, type ServerStats } from './context.js';
+import { resolveRespOptions, type ResolvedRespOptions, type RespServerOptions } from './options.js';
+
+const MAX_CLIENTS_REPLY = Buffer.from('-ERR max number of clients reached\r\n');
+
+export class RespServer {
+  private readonly net: Server;
+  private readonly connections = new Set<Connection>();
+  private nextClientId = 1;
+  private readonly context: ServerContext;
+  private closing: Promise<void> | undefined;
+
+  private constructor(readonly cluster: Cluster, readonly options: ResolvedRespOptions) {
+    const stats: ServerStats = {
+      connectionsReceived: 0, rejectedConnections: 0, commandsProcessed: 0, netInputBytes: 0, netOutputBytes: 0,
+      keyspaceHits: 0, keyspaceMisses: 0, protocolErrors: 0,
+    };
+    this.context = {
+      cluster,
+      options,
+      stats,
+      clients: new Map(),
+      cursors: new CursorTable(options.maxScanCursors),
+      startedAt: Date.now(),
+      port: () => this.port,
+    };
+    this.net = createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  /** Listen in front of `cluster` (which the caller starts and stops). Resolves once listening. */
+  static async start(cluster: Cluster, options?: RespServerOptions): Promise<RespServer> {
+    const server = new RespServer(cluster, resolveRespOptions(options));
+    await new Promise<void>((resolve, reject) => {
+      server.net.once('error', reject);
+      server.net.listen(server.options.port, server.options.host, () => {
+        server.net.off('error', reject);
+        resolve();
+      });
+    });
+    return server;
+  }
+
+  /** The port listened on (the one chosen by the system when started with port 0). */
+  get port(): number {
+    return (this.net.address() as AddressInfo | null)?.port ?? this.options.port;
+  }
+
+  get stats(): Readonly<ServerStats> {
+    return this.context.stats;
+  }
+
+  /** Connections open now. */
+  get clientCount(): number {
+    return this.connections.size;
+  }
+
+  private accept(socket: Socket): void {
+    const stats = this.context.stats;
+    stats.connectionsReceived++;
+    if (this.closing || this.connections.size >= this.options.maxClients) {
+      stats.rejectedConnections++;
+      socket.on('error', () => undefined);
+      socket.end(MAX_CLIENTS_REPLY);
+      return;
+    }
+    const c = new Connection(this.context, socket, this.nextClientId++, (gone) => {
+      this.connections.delete(gone);
+      this.context.clients.delete(gone.state.id);
+    });
+    this.connections.add(c);
+    this.context.clients.set(c.state.id, c.state);
+  }
+
+  /** Stop listening and close every connection (the cluster is left running). */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.net.close(() => resolve());
+      for (const c of this.connections) c.destroy();
+    });
+    return this.closing;
+  }
+}

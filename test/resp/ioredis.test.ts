@@ -1,0 +1,328 @@
+// The RESP server through ioredis (RESP2), against a 3-node LMDB cluster (linearizable reads answered from the
+// leader's LMDB on the main thread): the commands of issue 14 with Redis's reply shapes, pipelines, MULTI/EXEC,
+// WATCH conflicts, errors and their texts.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { serve, type Served } from './helpers.js';
+
+let s: Served;
+let r: Redis;
+
+before(async () => {
+  s = await serve({ storage: 'lmdb' });
+  r = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  await r.connect();
+});
+
+after(async () => {
+  r.disconnect();
+  await s.stop();
+});
+
+async function replyError(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected an error reply');
+}
+
+test('SET and GET, binary-safe, with EX, PX, EXAT, PXAT, NX, XX, GET, KEEPTTL', async () => {
+  assert.equal(await r.set('s:a', 'hello'), 'OK');
+  assert.equal(await r.get('s:a'), 'hello');
+  const bytes = Buffer.from([0, 255, 13, 10, 36, 42]);
+  await r.set(Buffer.from([1, 0, 2]), bytes);
+  assert.ok((await r.getBuffer(Buffer.from([1, 0, 2])))!.equals(bytes));
+  assert.equal(await r.get('s:none'), null);
+  assert.equal(await r.set('s:a', 'x', 'NX'), null);
+  assert.equal(await r.set('s:b', 'x', 'XX'), null);
+  assert.equal(await r.set('s:b', 'b1', 'NX'), 'OK');
+  assert.equal(await r.set('s:b', 'b2', 'XX', 'GET'), 'b1');
+  assert.equal(await r.set('s:c', 'c', 'GET'), null);
+  assert.equal(await r.set('s:ex', 'v', 'EX', 100), 'OK');
+  const ttl = await r.ttl('s:ex');
+  assert.ok(ttl >= 99 && ttl <= 100, `ttl ${ttl}`);
+  await r.set('s:ex', 'v2', 'KEEPTTL');
+  assert.ok((await r.pttl('s:ex')) > 90_000);
+  await r.set('s:ex', 'v3');
+  assert.equal(await r.ttl('s:ex'), -1, 'a plain SET clears the expiry');
+  await r.set('s:px', 'v', 'PX', 50_000);
+  assert.ok((await r.pttl('s:px')) > 40_000);
+  await r.set('s:exat', 'v', 'EXAT', Math.floor(Date.now() / 1000) + 200);
+  assert.ok((await r.ttl('s:exat')) > 190);
+  await r.set('s:pxat', 'v', 'PXAT', Date.now() - 1000);
+  assert.equal(await r.exists('s:pxat'), 0, 'a time in the past deletes the key');
+  assert.equal(await replyError(r.set('s:a', 'v', 'EX', 0)), "ERR invalid expire time in 'set' command");
+  assert.equal(await replyError(r.set('s:a', 'v', 'EX', 'x')), 'ERR value is not an integer or out of range');
+  assert.equal(await replyError(r.call('SET', 's:a', 'v', 'NX', 'XX')), 'ERR syntax error');
+  assert.equal(await replyError(r.call('SET', 's:a', 'v', 'EX', '10', 'PX', '10')), 'ERR syntax error');
+  assert.equal(await replyError(r.call('SET', 's:a', 'v', 'BOGUS')), 'ERR syntax error');
+});
+
+test('SETNX, SETEX, PSETEX, GETSET, GETDEL, GETEX', async () => {
+  assert.equal(await r.setnx('g:a', '1'), 1);
+  assert.equal(await r.setnx('g:a', '2'), 0);
+  assert.equal(await r.setex('g:b', 30, 'b'), 'OK');
+  assert.ok((await r.ttl('g:b')) > 25);
+  assert.equal(await r.psetex('g:c', 30_000, 'c'), 'OK');
+  assert.ok((await r.pttl('g:c')) > 25_000);
+  assert.equal(await replyError(r.setex('g:b', -1, 'b')), "ERR invalid expire time in 'setex' command");
+  assert.equal(await r.getset('g:a', 'new'), '1');
+  assert.equal(await r.getset('g:fresh', 'v'), null);
+  assert.equal(await r.getdel('g:a'), 'new');
+  assert.equal(await r.getdel('g:a'), null);
+  assert.equal(await r.exists('g:a'), 0);
+  assert.equal(await r.getex('g:b'), 'b');
+  assert.equal(await r.getex('g:b', 'PERSIST'), 'b');
+  assert.equal(await r.ttl('g:b'), -1);
+  assert.equal(await r.getex('g:b', 'EX', 500), 'b');
+  assert.ok((await r.ttl('g:b')) > 490);
+  assert.equal(await r.getex('g:b', 'PXAT', Date.now() + 60_000), 'b');
+  assert.ok((await r.pttl('g:b')) <= 60_000);
+  assert.equal(await r.getex('g:none', 'EX', 5), null);
+  assert.equal(await replyError(r.call('GETEX', 'g:b', 'EX')), 'ERR syntax error');
+});
+
+test('MGET, MSET, MSETNX (all or nothing)', async () => {
+  assert.equal(await r.mset('m:a', '1', 'm:b', '2'), 'OK');
+  assert.deepEqual(await r.mget('m:a', 'm:none', 'm:b'), ['1', null, '2']);
+  assert.equal(await r.msetnx('m:c', '3', 'm:a', 'x'), 0);
+  assert.equal(await r.exists('m:c'), 0, 'MSETNX wrote nothing because m:a exists');
+  assert.equal(await r.msetnx('m:c', '3', 'm:d', '4'), 1);
+  assert.deepEqual(await r.mget('m:c', 'm:d'), ['3', '4']);
+  assert.equal(await replyError(r.call('MSET', 'm:a', '1', 'm:b')), "ERR wrong number of arguments for 'mset' command");
+});
+
+test('INCR, DECR, INCRBY, DECRBY, APPEND, STRLEN', async () => {
+  assert.equal(await r.incr('n:a'), 1);
+  assert.equal(await r.incrby('n:a', 10), 11);
+  assert.equal(await r.decr('n:a'), 10);
+  assert.equal(await r.decrby('n:a', 15), -5);
+  assert.equal(await r.get('n:a'), '-5');
+  await r.set('n:s', 'abc');
+  assert.equal(await replyError(r.incr('n:s')), 'ERR value is not an integer or out of range');
+  assert.equal(await replyError(r.incrby('n:a', 'x' as unknown as number)), 'ERR value is not an integer or out of range');
+  assert.equal(await replyError(r.call('INCRBY', 'n:a', '9007199254740992')), 'ERR value is not an integer or out of range', 'past the safe integers');
+  await r.set('n:max', '9007199254740991');
+  assert.equal(await replyError(r.incr('n:max')), 'ERR value is not an integer or out of range', 'overflow');
+  assert.equal(await r.append('n:s', 'de'), 5);
+  assert.equal(await r.append('n:new', 'xyz'), 3);
+  assert.equal(await r.get('n:s'), 'abcde');
+  assert.equal(await r.strlen('n:s'), 5);
+  assert.equal(await r.strlen('n:none'), 0);
+  await r.set('n:utf', 'é');
+  assert.equal(await r.strlen('n:utf'), 2, 'bytes, not characters');
+  assert.equal(await r.strlen('n:a'), 2, 'a counter is its decimal digits');
+});
+
+test('DEL, UNLINK, EXISTS (duplicates counted), TYPE', async () => {
+  await r.mset('d:a', '1', 'd:b', '2', 'd:c', '3');
+  assert.equal(await r.exists('d:a', 'd:a', 'd:none'), 2);
+  assert.equal(await r.del('d:a', 'd:none'), 1);
+  assert.equal(await r.unlink('d:b', 'd:c'), 2);
+  assert.equal(await r.exists('d:a', 'd:b', 'd:c'), 0);
+  await r.set('d:t', 'v');
+  assert.equal(await r.type('d:t'), 'string');
+  assert.equal(await r.type('d:none'), 'none');
+});
+
+test('EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with NX/XX/GT/LT; TTL, PTTL, PERSIST', async () => {
+  await r.set('e:a', 'v');
+  assert.equal(await r.ttl('e:a'), -1);
+  assert.equal(await r.ttl('e:none'), -2);
+  assert.equal(await r.pttl('e:none'), -2);
+  assert.equal(await r.expire('e:a', 100, 'XX'), 0, 'XX: no expiry yet');
+  assert.equal(await r.expire('e:a', 100, 'NX'), 1);
+  assert.equal(await r.expire('e:a', 200, 'NX'), 0);
+  assert.equal(await r.expire('e:a', 50, 'GT'), 0);
+  assert.equal(await r.expire('e:a', 300, 'GT'), 1);
+  assert.equal(await r.pexpire('e:a', 100_000, 'LT'), 1);
+  const ttl = await r.ttl('e:a');
+  assert.ok(ttl > 95 && ttl <= 100, `ttl ${ttl}`);
+  assert.equal(await r.expireat('e:a', Math.floor(Date.now() / 1000) + 1000), 1);
+  assert.ok((await r.ttl('e:a')) > 990);
+  assert.equal(await r.pexpireat('e:a', Date.now() + 5_000), 1);
+  assert.ok((await r.pttl('e:a')) <= 5_000);
+  assert.equal(await r.persist('e:a'), 1);
+  assert.equal(await r.persist('e:a'), 0);
+  assert.equal(await r.ttl('e:a'), -1);
+  assert.equal(await r.expire('e:none', 10), 0);
+  assert.equal(await r.expire('e:a', -1), 1, 'a time in the past deletes the key');
+  assert.equal(await r.exists('e:a'), 0);
+  await r.set('e:b', 'v');
+  assert.equal(await r.expireat('e:b', -5), 1);
+  assert.equal(await r.exists('e:b'), 0);
+  assert.equal(await r.pexpire('e:none', 10), 0);
+  assert.equal(await replyError(r.call('EXPIRE', 'e:a', '10', 'NX', 'XX')), 'ERR NX and XX, GT or LT options at the same time are not compatible');
+  assert.equal(await replyError(r.call('EXPIRE', 'e:a', '10', 'GT', 'LT')), 'ERR GT and LT options at the same time are not compatible');
+  assert.equal(await replyError(r.call('EXPIRE', 'e:a', 'soon')), 'ERR value is not an integer or out of range');
+  await r.set('e:short', 'v', 'PX', 30);
+  await new Promise((res) => setTimeout(res, 60));
+  assert.equal(await r.get('e:short'), null, 'expired');
+});
+
+test('KEYS with glob patterns, SCAN with MATCH and COUNT visits every key once, DBSIZE', async () => {
+  const keys = Array.from({ length: 120 }, (_, i) => `scan:${String(i).padStart(3, '0')}`);
+  await r.mset(...keys.flatMap((k) => [k, 'v']));
+  await r.mset('scan-other:1', 'v', 'scan:x1', 'v', 'scan:y1', 'v');
+  assert.deepEqual((await r.keys('scan:0[0-1]?')).sort(), keys.slice(0, 20));
+  assert.deepEqual((await r.keys('scan:[xy]1')).sort(), ['scan:x1', 'scan:y1']);
+  assert.deepEqual(await r.keys('scan:\\x1'), ['scan:x1']);
+  const seen: string[] = [];
+  let cursor = '0';
+  let calls = 0;
+  do {
+    const [next, page] = await r.scan(cursor, 'MATCH', 'scan:*', 'COUNT', 25);
+    assert.match(next, /^\d+$/);
+    seen.push(...page);
+    cursor = next;
+    calls++;
+  } while (cursor !== '0');
+  assert.ok(calls >= 5, `${calls} calls`);
+  assert.deepEqual(seen.sort(), [...keys, 'scan:x1', 'scan:y1'].sort());
+  const streamed: string[] = [];
+  for await (const page of r.scanStream({ match: 'scan:1*', count: 7 })) streamed.push(...(page as string[]));
+  assert.deepEqual(streamed.sort(), keys.filter((k) => k.startsWith('scan:1')));
+  assert.deepEqual(await r.scan('0', 'TYPE', 'hash'), ['0', []]);
+  assert.equal(await replyError(r.scan('123456789')), 'ERR invalid cursor (unknown or forgotten: the server keeps the most recent SCAN cursors only)');
+  assert.equal(await replyError(r.call('SCAN', 'x')), 'ERR invalid cursor');
+  assert.equal(await r.dbsize(), await s.cluster.size());
+});
+
+test('a pipeline: every reply in order, writes then reads of the same keys see the writes', async () => {
+  const p = r.pipeline();
+  for (let i = 0; i < 500; i++) p.set(`p:${i}`, String(i));
+  for (let i = 0; i < 500; i++) p.get(`p:${i}`);
+  p.incr('p:counter').get('p:counter').del('p:0').get('p:0').set('p:0', 'back').get('p:0');
+  const out = (await p.exec())!;
+  assert.equal(out.length, 1006);
+  for (let i = 0; i < 500; i++) assert.deepEqual(out[i], [null, 'OK']);
+  for (let i = 0; i < 500; i++) assert.deepEqual(out[500 + i], [null, String(i)]);
+  assert.deepEqual(out.slice(1000).map(([, v]) => v), [1, '1', 1, null, 'OK', 'back']);
+});
+
+test('a pipeline of GETs then a SET: the GETs do not see the SET that follows them', async () => {
+  await r.set('order:k', 'before');
+  const out = (await r.pipeline().get('order:k').set('order:k', 'after').get('order:k').exec())!;
+  assert.deepEqual(out.map(([, v]) => v), ['before', 'OK', 'after']);
+});
+
+test('MULTI/EXEC applies the queued commands as one batch and returns their replies; DISCARD drops them', async () => {
+  await r.set('t:n', '10');
+  const out = await r.multi().set('t:a', '1').incr('t:n').get('t:a').getdel('t:a').mget('t:a', 't:n').ping().exec();
+  assert.deepEqual(out, [[null, 'OK'], [null, 11], [null, '1'], [null, '1'], [null, [null, '11']], [null, 'PONG']]);
+  await r.multi().set('t:d', 'x').discard();
+  assert.equal(await r.exists('t:d'), 0);
+  // An error found when the command runs (here: INCR of a string) is its reply in EXEC's array; the rest apply.
+  await r.set('t:s', 'str');
+  const mixed = await r.multi().incr('t:s').set('t:after', 'yes').exec();
+  assert.equal((mixed![0]![0] as Error).message, 'ERR value is not an integer or out of range');
+  assert.deepEqual(mixed![1], [null, 'OK']);
+  assert.equal(await r.get('t:after'), 'yes');
+});
+
+test('MULTI: an unknown command or a wrong arity aborts EXEC with EXECABORT; commands without a batch op are refused', async () => {
+  const raw = new Redis({ port: s.port, lazyConnect: true });
+  await raw.connect();
+  try {
+    assert.equal(await raw.call('MULTI'), 'OK');
+    assert.equal(await raw.call('SET', 't:x', '1'), 'QUEUED');
+    assert.equal(await replyError(raw.call('NOPE')), "ERR unknown command 'NOPE', with args beginning with: ");
+    assert.equal(await replyError(raw.call('EXEC')), 'EXECABORT Transaction discarded because of previous errors.');
+    assert.equal(await raw.exists('t:x'), 0);
+    await raw.call('MULTI');
+    assert.equal(await replyError(raw.call('TTL', 't:x')), "ERR 'ttl' inside MULTI is not supported by threadraft (it has no atomic batch operation)");
+    assert.match(await replyError(raw.call('EXEC')), /^EXECABORT/);
+    assert.equal(await replyError(raw.call('EXEC')), 'ERR EXEC without MULTI');
+    assert.equal(await replyError(raw.call('DISCARD')), 'ERR DISCARD without MULTI');
+    await raw.call('MULTI');
+    assert.equal(await replyError(raw.call('MULTI')), 'ERR MULTI calls can not be nested');
+    assert.equal(await replyError(raw.call('WATCH', 'k')), 'ERR WATCH inside MULTI is not allowed');
+    assert.equal(await raw.call('DISCARD'), 'OK');
+  } finally {
+    raw.disconnect();
+  }
+});
+
+test('WATCH: a watched key changed by another client makes EXEC return null and apply nothing', async () => {
+  const other = new Redis({ port: s.port, lazyConnect: true });
+  await other.connect();
+  try {
+    await r.set('w:k', '1');
+    assert.equal(await r.watch('w:k', 'w:absent'), 'OK');
+    await other.set('w:k', '2');
+    const out = await r.multi().set('w:k', 'mine').set('w:side', 'x').exec();
+    assert.equal(out, null);
+    assert.equal(await r.get('w:k'), '2');
+    assert.equal(await r.exists('w:side'), 0);
+    // Unchanged watched keys (one absent, then still absent): EXEC applies.
+    await r.watch('w:k', 'w:absent');
+    assert.deepEqual(await r.multi().set('w:k', 'mine').exec(), [[null, 'OK']]);
+    assert.equal(await r.get('w:k'), 'mine');
+    // A key created while watched (absent at WATCH) aborts too; UNWATCH forgets.
+    await r.watch('w:new');
+    await other.set('w:new', 'x');
+    assert.equal(await r.multi().get('w:new').exec(), null);
+    await r.watch('w:k');
+    await other.set('w:k', 'again');
+    await r.unwatch();
+    assert.deepEqual(await r.multi().get('w:k').exec(), [[null, 'again']]);
+  } finally {
+    other.disconnect();
+  }
+});
+
+test("Redis's error replies: unknown command, arity, wrong DB, empty key", async () => {
+  assert.equal(await replyError(r.call('FOO', 'a', 'b')), "ERR unknown command 'FOO', with args beginning with: 'a' 'b' ");
+  assert.equal(await replyError(r.call('GET')), "ERR wrong number of arguments for 'get' command");
+  assert.equal(await replyError(r.call('GET', 'a', 'b')), "ERR wrong number of arguments for 'get' command");
+  assert.equal(await replyError(r.call('SELECT', '1')), 'ERR DB index is out of range');
+  assert.equal(await r.call('SELECT', '0'), 'OK');
+  assert.match(await replyError(r.get('')), /^ERR INVALID_ARGUMENT key must not be empty/);
+  assert.equal(await replyError(r.call('CLIENT', 'BOGUS')), "ERR unknown subcommand 'BOGUS'. Try CLIENT HELP.");
+});
+
+test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONLY', async () => {
+  assert.equal(await r.ping(), 'PONG');
+  assert.equal(await r.ping('hi'), 'hi');
+  assert.equal(await r.echo('x y'), 'x y');
+  const id = (await r.client('ID')) as number;
+  assert.ok(Number.isInteger(id) && id > 0);
+  assert.equal(await r.client('GETNAME'), null);
+  assert.equal(await r.client('SETNAME', 'tester'), 'OK');
+  assert.equal(await r.client('GETNAME'), 'tester');
+  // ioredis 6 says HELLO 3 when it connects: RESP3.
+  assert.match((await r.client('INFO')) as string, new RegExp(`^id=${id} addr=127\\.0\\.0\\.1:\\d+ .*name=tester .*resp=3`));
+  assert.match(await replyError(r.client('SETNAME', 'a b')), /^ERR Client names cannot contain spaces/);
+  assert.equal(await r.call('CLIENT', 'SETINFO', 'LIB-NAME', 'ioredis-test'), 'OK');
+  assert.match((await r.client('LIST')) as string, /lib-name=ioredis-test/);
+  const info = await r.info();
+  for (const field of ['redis_version:', 'loading:0', 'connected_clients:', 'role:master', 'raft_leader:', 'raft_term:', 'raft_commit_index:', 'raft_applied_index:', 'write_stage_leaderFsync_ms:count=', 'db0:keys=']) {
+    assert.ok(info.includes(field), `INFO has ${field}`);
+  }
+  const leader = s.cluster.leader();
+  assert.ok(info.includes(`raft_leader:${leader}`));
+  assert.ok(!(await r.info('stats')).includes('# Server'));
+  const count = (await r.command('COUNT')) as unknown as number;
+  assert.ok(count >= 45);
+  const [get] = (await r.command('INFO', 'get')) as unknown[][];
+  assert.deepEqual(get!.slice(0, 6), ['get', 2, ['readonly', 'fast'], 1, 1, 1]);
+  const docs = (await r.call('COMMAND', 'DOCS', 'set')) as unknown[];
+  assert.equal(docs[0], 'set');
+  assert.equal(await r.call('READONLY'), 'OK');
+  await r.set('ro:k', 'v');
+  assert.equal(await r.get('ro:k'), 'v', 'a lease read after the write');
+  assert.match((await r.client('INFO')) as string, / flags=r /);
+  assert.equal(await r.call('READWRITE'), 'OK');
+});
+
+test('FLUSHDB and FLUSHALL remove every key', async () => {
+  await r.set('f:a', '1');
+  assert.equal(await r.flushdb(), 'OK');
+  assert.equal(await r.dbsize(), 0);
+  await r.set('f:b', '1');
+  assert.equal(await r.flushall('ASYNC'), 'OK');
+  assert.equal(await r.exists('f:b'), 0);
+});
