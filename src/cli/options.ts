@@ -185,11 +185,12 @@ function unknownOption(token: string, table: OptionTable): UsageError {
  * help or the version; throws UsageError for anything else.
  */
 export function parseOptions<T extends OptionTable>(argv: readonly string[], table: T, env: Readonly<Record<string, string | undefined>> = {}): ParseOutcome<T> {
+  // --help and --version anywhere answer first: asking for help must not need a valid command line.
+  if (argv.includes('-h') || argv.includes('--help')) return { kind: 'help' };
+  if (argv.includes('--version')) return { kind: 'version' };
   const given = new Map<string, unknown>();
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
-    if (token === '-h' || token === '--help') return { kind: 'help' };
-    if (token === '--version') return { kind: 'version' };
     if (!token.startsWith('--') || token === '--') throw new UsageError(`unexpected argument ${JSON.stringify(token)}`);
     const eq = token.indexOf('=');
     const name = token.slice(2, eq === -1 ? undefined : eq);

@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cluster, type ClusterOptions } from '../index.js';
 import { RespServer, type RespServerOptions } from '../resp/index.js';
-import { NODES, POOL, STORAGE, SYNC, packageVersion, parseCommandLine, usageExit, type CommandHelp, type OptionTable } from './options.js';
+import { packageVersion, parseCommandLine, usageExit } from './options.js';
+import { SERVE_HELP, SERVE_OPTIONS } from './serve-options.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/ (this file is dist/src/cli/threadraft.js). */
@@ -35,26 +36,6 @@ Commands
 Every command takes --help and --version. Exit codes: 0 done; 1 failed; 2 a usage error (the message names
 the option and what it allows); bench: 3 a --threshold failed; 130 interrupted.
 `;
-
-/** serve's options: the cluster's from the shared rules (src/cli/options.ts), the server's as RespServer checks them. */
-export const SERVE_OPTIONS = {
-  port: { type: 'int', min: 0, max: 65535, default: 6379, help: 'TCP port on 127.0.0.1 (0: any free port). Prints "listening on 127.0.0.1:<port>"' },
-  nodes: NODES,
-  dir: { type: 'string', arg: '<path>', defaultText: 'a temporary directory removed on exit', help: 'where the nodes keep their storage' },
-  storage: STORAGE,
-  sync: SYNC,
-  pool: POOL,
-  requirepass: { type: 'string', arg: '<password>', help: 'require AUTH (the default user)' },
-  maxclients: { type: 'int', min: 1, max: 1_000_000, default: 10_000, help: 'connections at a time' },
-  'proto-max-bulk-len': { type: 'int', min: 1, max: 512 * 1024 * 1024, default: 64 * 1024 * 1024, arg: '<bytes>', defaultText: '67108864: 64 MiB', help: 'largest bulk string of a request' },
-} as const satisfies OptionTable;
-
-export const SERVE_HELP: CommandHelp = {
-  command: 'threadraft serve',
-  summary: 'a cluster behind a Redis-protocol server (docs/resp.md).',
-  usage: 'threadraft serve [options]       (or: npm run serve -- [options])',
-  epilogue: 'SIGINT or SIGTERM closes the server and stops the cluster.',
-};
 
 function version(): string {
   return packageVersion();
