@@ -2,9 +2,10 @@
 import { resolve } from 'node:path';
 import { parseCommandLine } from '../src/cli/options.js';
 import { CHAOS_HELP, CHAOS_OPTIONS } from './chaos/options.js';
-import { runChaos } from './chaos/runner.js';
 
 const v = parseCommandLine(process.argv.slice(2), CHAOS_OPTIONS, CHAOS_HELP);
+// The runner (and the cluster) load after the options are checked: a usage error answers at once.
+const { runChaos } = await import('./chaos/runner.js');
 const report = await runChaos({
   durationMs: Math.round(v.duration * 1000),
   seed: v.seed,

@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Cluster, type ClusterOptions } from '../index.js';
-import { RespServer, type RespServerOptions } from '../resp/index.js';
+import type { ClusterOptions } from '../index.js';
+import type { RespServer, RespServerOptions } from '../resp/index.js';
 import { packageVersion, parseCommandLine, usageExit } from './options.js';
 import { SERVE_HELP, SERVE_OPTIONS } from './serve-options.js';
 
@@ -56,6 +56,8 @@ function serveOptions(argv: string[]): { cluster: ClusterOptions; resp: RespServ
 
 async function serve(argv: string[]): Promise<void> {
   const parsed = serveOptions(argv);
+  // Loaded here, not at the top: bench, chaos, sim and --help need neither the cluster nor the server.
+  const [{ Cluster }, { RespServer }] = await Promise.all([import('../index.js'), import('../resp/index.js')]);
   const cluster = await Cluster.start(parsed.cluster);
   let server: RespServer;
   try {

@@ -2,7 +2,7 @@
 //   [--break commit-old-term|double-vote]; or the same through the environment: SEED=<n> NODES=… npm run sim
 import { parseCommandLine, usageExit } from '../../src/cli/options.js';
 import { OVERRIDE_KEYS, SIM_HELP, SIM_OPTIONS } from './options.js';
-import { replayCommand, runSimulation, type SimOptions } from './sim.js';
+import type { SimOptions } from './sim.js';
 
 function overrides(json: string | undefined): SimOptions['overrides'] {
   if (json === undefined) return undefined;
@@ -24,6 +24,8 @@ const opts: SimOptions = {
   seed: v.seed, nodes: v.nodes, steps: v.steps, chaos: v.chaos,
   ...(o === undefined ? {} : { overrides: o }), ...(v.break === undefined ? {} : { testBreak: v.break }),
 };
+// The simulation loads after the options are checked: a usage error answers at once.
+const { replayCommand, runSimulation } = await import('./sim.js');
 const started = process.hrtime.bigint();
 const s = await runSimulation(opts);
 const ms = Number(process.hrtime.bigint() - started) / 1e6;
