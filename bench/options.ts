@@ -172,7 +172,8 @@ export interface Args {
 
 /** The parsed table as Args: aliases resolved, cross-option rules checked. Throws Error with the message to print. */
 export function toArgs(v: Parsed<typeof BENCH_OPTIONS>): Args {
-  const named = v.scenarios ?? [...SUITES[v.suite]];
+  // --resp alone runs only 'resp'; with --scenarios, after them.
+  const named = v.scenarios ?? (v.resp ? [] : [...SUITES[v.suite]]);
   const list = v.resp ? [...named.filter((s) => s !== 'resp'), 'resp'] : named;
   const scenarios = [...new Set(list.map((s) => canonicalScenario(s, v.clients)))];
   const thresholds = v.threshold?.map((t) => parseThreshold(t, (s) => canonicalScenario(s, v.clients))) ?? [];

@@ -43,6 +43,7 @@ test('--scenarios accepts the names the report shows (write-256), and write-N as
   assert.deepEqual(args(['--scenarios', 'batch-7,watch-fanout-3,read-lease']).scenarios, ['batch-7', 'watch-fanout-3', 'read-lease']);
   assert.deepEqual(args([]).scenarios, SUITES.standard.map((s) => (s === 'write-N' ? 'write-256' : s)));
   assert.deepEqual(args(['--scenarios', 'write-1', '--resp']).scenarios, ['write-1', 'resp']);
+  assert.deepEqual(args(['--resp']).scenarios, ['resp'], '--resp alone: only resp');
 });
 
 test('--scenarios refuses unknown names and numbers out of their option\'s range', () => {
