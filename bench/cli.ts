@@ -5,7 +5,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Cluster, type ClusterOptions, type Consistency } from '../src/index.js';
+import { Cluster, type ClusterOptions } from '../src/index.js';
 import { preload, runLoad, type LoadSpec } from './load.js';
 import { rawLmdb } from './raw-lmdb.js';
 import { benchResp, defaultRespOptions, renderRespTable, respNotes, respScenarios } from './resp.js';

@@ -1,6 +1,8 @@
 // The benchmark's options: one table (type, range, default, help line of each), the suites and the
-// scenario names the report uses (old names kept as aliases). To add an option: add a line to BENCH_OPTIONS,
-// put its name in a HELP_SECTIONS heading, and read it in toArgs.
+// scenario names the report uses (old names kept as aliases). To add an option: add a line to BENCH_OPTIONS
+// (e.g. `'slo-p99': { type: 'time', unit: 'ms', min: 0.001, max: 60_000, help: '...' }`), put its name under a
+// HELP_SECTIONS heading, and read it as `args.options['slo-p99']` (typed from the table), or give it a field
+// of Args in toArgs when it needs resolving.
 import { resolve } from 'node:path';
 import {
   CLIENTS, DURATION, KEYS, NODES, POOL, SEED, STORAGE, SYNC, parseCommandLine, usageExit,
@@ -168,6 +170,8 @@ export interface Args {
   thresholds: Threshold[];
   respTargets: TargetId[];
   respServer: string | undefined;
+  /** Every option as parsed (typed from BENCH_OPTIONS), for options that need no resolving. */
+  options: Parsed<typeof BENCH_OPTIONS>;
 }
 
 /** The parsed table as Args: aliases resolved, cross-option rules checked. Throws Error with the message to print. */
@@ -196,7 +200,7 @@ export function toArgs(v: Parsed<typeof BENCH_OPTIONS>): Args {
     batch: v.batch, durationS: v.duration, ops: v.ops, warmupS: v.warmup, seed: v.seed, suite: v.suite,
     scenarios, out: resolve(v.out), profile: v.profile, json: v.json, baseline, tolerancePct: v.tolerance,
     failOnRegression: v['fail-on-regression'], thresholds,
-    respTargets: v['resp-targets'] as TargetId[], respServer: v['resp-server'],
+    respTargets: v['resp-targets'] as TargetId[], respServer: v['resp-server'], options: v,
   };
 }
 

@@ -1,7 +1,7 @@
 // The package as npm would ship it: `npm pack` (offline, no scripts), then a consumer project holding only the
 // unpacked tarball and the repository's TypeScript compiles `import { Cluster } from 'threadraft'` with
 // skipLibCheck off and without @types/node. Also: what the tarball holds, and package.json's publishing fields.
-import { test, type TestContext } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,16 +15,23 @@ const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 interface Packed { dir: string; files: string[]; pkg: Record<string, unknown> }
 
-function pack(t: TestContext): Packed {
+let packed: Packed | undefined;
+after(() => {
+  if (packed !== undefined) rmSync(packed.dir, { recursive: true, force: true });
+});
+
+/** The tarball, packed once for this file's tests and unpacked into a consumer project's node_modules. */
+function pack(): Packed {
+  if (packed !== undefined) return packed;
   const dir = mkdtempSync(join(tmpdir(), 'threadraft-pack-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, npm_config_offline: 'true', npm_config_update_notifier: 'false' } });
   const [info] = JSON.parse(out) as Array<{ filename: string; files: Array<{ path: string }> }>;
   assert.ok(info);
   const pkgDir = join(dir, 'consumer', 'node_modules', 'threadraft');
   mkdirSync(pkgDir, { recursive: true });
   execFileSync('tar', ['-xzf', join(dir, info.filename), '-C', pkgDir, '--strip-components=1']);
-  return { dir, files: info.files.map((f) => f.path), pkg: JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as Record<string, unknown> };
+  packed = { dir, files: info.files.map((f) => f.path), pkg: JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as Record<string, unknown> };
+  return packed;
 }
 
 /** tsc in the consumer project: ES2022 only, no @types at all, every .d.ts checked. */
@@ -53,8 +60,8 @@ await cluster[Symbol.asyncDispose]();
 void [value, cas, checkLinearizable];
 `;
 
-test('a consumer without @types/node type-checks the packed package (skipLibCheck off)', (t) => {
-  const p = pack(t);
+test('a consumer without @types/node type-checks the packed package (skipLibCheck off)', () => {
+  const p = pack();
   const ok = compile(p.dir, CONSUMER);
   assert.equal(ok.code, 0, ok.output);
   // The same project does lack Node's types (so the check above could fail), and internals stay internal.
@@ -64,8 +71,8 @@ test('a consumer without @types/node type-checks the packed package (skipLibChec
   assert.match(internal.output, /declares 'WriteProfile' locally, but it is not exported/);
 });
 
-test('the tarball holds the library, its workers, the CLI and its commands, the types, docs, README and LICENSE; no tests or sources', (t) => {
-  const p = pack(t);
+test('the tarball holds the library, its workers, the CLI and its commands, the types, docs, README and LICENSE; no tests or sources', () => {
+  const p = pack();
   const has = (f: string) => p.files.includes(f);
   for (const f of ['LICENSE', 'README.md', 'package.json', 'dist/types/index.d.ts', 'dist/src/index.js', 'dist/src/keyv.js', 'dist/src/keyv.d.ts',
     'dist/src/cli/threadraft.js', 'dist/workers/node-worker.js', 'dist/workers/storage-task.js', 'dist/bench/cli.js', 'dist/bench/chaos.js',
@@ -77,8 +84,8 @@ test('the tarball holds the library, its workers, the CLI and its commands, the 
   assert.match(readFileSync(join(p.dir, 'consumer', 'node_modules', 'threadraft', 'LICENSE'), 'utf8'), /^MIT License\n\nCopyright \(c\) 2026 the threadraft authors\n/);
 });
 
-test('package.json is publishable: MIT, not private, a threadraft bin, types, and the exports map kept', (t) => {
-  const { pkg, files } = pack(t);
+test('package.json is publishable: MIT, not private, a threadraft bin, types, and the exports map kept', () => {
+  const { pkg, files } = pack();
   assert.equal(pkg.license, 'MIT');
   assert.equal(pkg.private, undefined);
   assert.deepEqual(pkg.bin, { threadraft: 'dist/src/cli/threadraft.js' });
@@ -88,4 +95,12 @@ test('package.json is publishable: MIT, not private, a threadraft bin, types, an
   assert.deepEqual(exports['.'], { types: './dist/types/index.d.ts', default: './dist/src/index.js' });
   for (const target of [pkg.main, pkg.types, (pkg.bin as Record<string, string>).threadraft]) assert.ok(files.includes(String(target)), `${String(target)} is not in the tarball`);
   assert.match(readFileSync(join(ROOT, 'dist', 'src', 'cli', 'threadraft.js'), 'utf8'), /^#!\/usr\/bin\/env node\n/);
+});
+
+test('the unpacked bin answers --version and a subcommand\'s --help from the package layout (before loading any dependency)', () => {
+  const { dir, pkg } = pack();
+  const bin = join(dir, 'consumer', 'node_modules', 'threadraft', 'dist', 'src', 'cli', 'threadraft.js');
+  assert.equal(execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }), `${String(pkg.version)}\n`);
+  assert.match(execFileSync(process.execPath, [bin, 'sim', '--help'], { encoding: 'utf8' }), /^threadraft sim: /);
+  assert.match(execFileSync(process.execPath, [bin, 'chaos', '--version'], { encoding: 'utf8' }), new RegExp(`^${String(pkg.version).replace(/\./g, '\\.')}\n$`));
 });
