@@ -25,7 +25,7 @@ declare global {
   }
 }
 /** What the API reads of an AbortSignal (Node's and the DOM's both fit). */
-export interface AbortSignal {
+interface AbortSignal {
   readonly aborted: boolean;
   readonly reason?: unknown;
   addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;

@@ -4,10 +4,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -34,12 +34,12 @@ function pack(): Packed {
   return packed;
 }
 
-/** tsc in the consumer project: ES2022 only, no @types at all, every .d.ts checked. */
-function compile(dir: string, source: string): { code: number | null; output: string } {
+/** tsc in the consumer project: ES2022 only, no @types at all (or those given), every .d.ts checked. */
+function compile(dir: string, source: string, o: { types?: string[]; lib?: string[] } = {}): { code: number | null; output: string } {
   const consumer = join(dir, 'consumer');
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true }));
   writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], types: [], strict: true, skipLibCheck: false, noEmit: true },
+    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: o.lib ?? ['ES2022'], types: o.types ?? [], strict: true, skipLibCheck: false, noEmit: true },
     files: ['index.ts'],
   }));
   writeFileSync(join(consumer, 'index.ts'), source);
@@ -69,6 +69,24 @@ test('a consumer without @types/node type-checks the packed package (skipLibChec
   assert.match(buffer.output, /Cannot find name 'Buffer'/);
   const internal = compile(p.dir, `import { WriteProfile } from 'threadraft';\nvoid WriteProfile;\n`);
   assert.match(internal.output, /declares 'WriteProfile' locally, but it is not exported/);
+});
+
+test('a consumer with @types/node (and lib ES2022 or ESNext) type-checks it too: Buffer values, a real AbortSignal, await using', () => {
+  const p = pack();
+  const types = join(p.dir, 'consumer', 'node_modules', '@types');
+  mkdirSync(types, { recursive: true });
+  symlinkSync(dirname(createRequire(import.meta.url).resolve('@types/node/package.json')), join(types, 'node'));
+  const source = `import { Cluster } from 'threadraft';
+await using cluster = await Cluster.start({ nodes: 1 });
+await cluster.put('k', Buffer.from('v'));
+const watch = cluster.watch({ prefix: 'k' }, { signal: new AbortController().signal });
+void watch;
+`;
+  for (const lib of [['ES2022'], ['ESNext']]) {
+    const r = compile(p.dir, source, { types: ['node'], lib });
+    assert.equal(r.code, 0, `${lib.join()}: ${r.output}`);
+  }
+  rmSync(join(types, 'node'));
 });
 
 test('the tarball holds the library, its workers, the CLI and its commands, the types, docs, README and LICENSE; no tests or sources', () => {
