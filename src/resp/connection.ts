@@ -16,7 +16,10 @@ import { isPlan, planClass, type Plan } from './plan.js';
 import { runSegment, type Slot } from './pipeline.js';
 import { ErrorReply, ReplyWriter, type Protocol, type Reply } from './reply.js';
 
-/** Commands dispatched per run at most: bounds the replies one run can produce before backpressure is looked at. */
+/**
+ * Commands dispatched per run at most (and at most maxQueuedCommands): bounds the replies one run can produce before
+ * backpressure is looked at again: 1024 GETs of 1 MiB values can still put 1 GiB into one socket's buffer.
+ */
 const MAX_RUN_COMMANDS = 1024;
 
 export class Connection {
@@ -24,8 +27,8 @@ export class Connection {
   private readonly ctx: Ctx;
   private readonly parser: RequestParser;
   private readonly writer = new ReplyWriter(2);
+  /** Commands parsed and not yet dispatched (at most about maxQueuedCommands, plus one socket read's worth). */
   private queue: Buffer[][] = [];
-  private queueHead = 0;
   private running = false;
   private closed = false;
   private readPaused = false;
@@ -83,7 +86,7 @@ export class Connection {
       this.server.stats.protocolErrors++;
       this.socket.pause(); // nothing after a protocol error is read
     }
-    if (this.queue.length - this.queueHead >= this.server.options.maxQueuedCommands) this.pauseReading();
+    if (this.queue.length >= this.server.options.maxQueuedCommands) this.pauseReading();
     this.pump();
   }
 
@@ -95,10 +98,15 @@ export class Connection {
 
   private resumeReading(): void {
     if (!this.readPaused || this.closed || this.protocolError !== undefined) return;
-    if (this.socket.writableLength > this.server.options.outputHighWaterBytes) return;
-    if (this.queue.length - this.queueHead >= this.server.options.maxQueuedCommands) return;
+    if (this.outputFull()) return;
+    if (this.queue.length >= this.server.options.maxQueuedCommands) return;
     this.readPaused = false;
     this.socket.resume();
+  }
+
+  /** Over the output bound, and a 'drain' will come (one comes only after a write was refused: past the socket's own mark). */
+  private outputFull(): boolean {
+    return this.socket.writableLength > this.server.options.outputHighWaterBytes && this.socket.writableNeedDrain;
   }
 
   private onDrain(): void {
@@ -114,43 +122,45 @@ export class Connection {
     this.run().then(
       () => {
         this.running = false;
-        if (!this.closed && this.queueHead < this.queue.length) this.pump();
+        if (!this.closed && this.queue.length > 0) this.pump();
       },
       (err: unknown) => {
         // A bug of ours: this connection ends, the server goes on.
         this.running = false;
         this.writeNow(new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`));
-        this.socket.end();
+        this.finish();
       },
     );
   }
 
   private async run(): Promise<void> {
-    while (!this.closed && this.queueHead < this.queue.length && !this.state.closing) {
-      if (this.socket.writableLength > this.server.options.outputHighWaterBytes) {
+    while (!this.closed && this.queue.length > 0 && !this.state.closing) {
+      if (this.outputFull()) {
         this.pauseReading();
         await new Promise<void>((resolve) => (this.drainWaiter = resolve));
         continue;
       }
-      const end = Math.min(this.queue.length, this.queueHead + MAX_RUN_COMMANDS);
-      const commands = this.queue.slice(this.queueHead, end);
-      this.queueHead = end;
-      if (this.queueHead === this.queue.length) {
-        this.queue = [];
-        this.queueHead = 0;
-      }
+      const commands = this.queue.splice(0, Math.min(MAX_RUN_COMMANDS, this.server.options.maxQueuedCommands));
       await this.execute(commands);
       this.resumeReading();
     }
     if (this.closed) return;
-    if (this.state.closing) {
-      this.socket.end();
-      this.closed = true;
-    } else if (this.protocolError !== undefined && this.queueHead >= this.queue.length) {
+    if (this.state.closing) this.finish();
+    else if (this.protocolError !== undefined && this.queue.length === 0) {
       this.writeNow(new ErrorReply(`ERR ${this.protocolError}`));
-      this.socket.end();
-      this.closed = true;
+      this.finish();
     }
+  }
+
+  /**
+   * Close after the replies written so far. What the client still sends is read and dropped: a paused socket would
+   * never see the client's FIN and would stay half-open; a client that never closes is cut after a second.
+   */
+  private finish(): void {
+    this.closed = true;
+    this.socket.end();
+    this.socket.resume();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
   /** Dispatch `commands` in order, send their plans in runs of one class, write the replies in order. */
@@ -161,6 +171,8 @@ export class Connection {
     let written = 0;
     let run: Slot[] = [];
     let runClass: 'read' | 'write' | undefined;
+    // A run's reads use the consistency of the connection when they were dispatched (READONLY may come between).
+    let runRead = this.state.readOptions;
     const flushReady = (): void => {
       while (written < replies.length && replies[written] !== undefined) {
         this.writer.protocol = protocols[written]!;
@@ -172,7 +184,7 @@ export class Connection {
       flushReady(); // the replies known so far go out before waiting
       const slots = run;
       run = [];
-      await runSegment(this.server.cluster, this.state.readOptions, slots);
+      await runSegment(this.server.cluster, runRead, slots);
     };
     let n = 0;
     for (; n < commands.length && !this.state.closing; n++) {
@@ -183,9 +195,10 @@ export class Connection {
         continue;
       }
       const cls = planClass(r);
-      if (run.length > 0 && cls !== runClass) await send();
+      if (run.length > 0 && (cls !== runClass || this.state.readOptions !== runRead)) await send();
       if (this.closed) return;
       runClass = cls;
+      runRead = this.state.readOptions;
       const i = n;
       run.push({ plan: r as Plan, set: (reply) => (replies[i] = reply) });
     }

@@ -65,11 +65,9 @@ export class CursorTable {
     return id;
   }
 
-  /** The cursor (and the MATCH prefix it scans) of `id`; each cursor is used once. */
-  take(id: number): { cursor: string; prefix: Buffer } | undefined {
-    const c = this.map.get(id);
-    this.map.delete(id);
-    return c;
+  /** The cursor (and the MATCH prefix it scans) of `id`. Kept after use: a client may repeat a call (a retry). */
+  get(id: number): { cursor: string; prefix: Buffer } | undefined {
+    return this.map.get(id);
   }
 
   get size(): number {

@@ -11,9 +11,9 @@
 import type { OpResult, Value } from '../index.js';
 import type { Reply } from './reply.js';
 
-/** The batch() operations the RESP commands use (docs/api.md, batch). Keys and values are bytes (a put of an integer: its ASCII digits as a string, see commands/strings.ts). */
+/** The batch() operations the RESP commands use (docs/api.md, batch). Keys and values are bytes. */
 export type RespOp =
-  | { type: 'put'; key: Buffer; value: Buffer | string; ttlMs?: number; keepTtl?: boolean; condition?: 'absent' | 'present' }
+  | { type: 'put'; key: Buffer; value: Buffer; ttlMs?: number; keepTtl?: boolean; condition?: 'absent' | 'present' }
   | { type: 'delete'; key: Buffer }
   | { type: 'get'; key: Buffer }
   | { type: 'check'; key: Buffer; revision: number }

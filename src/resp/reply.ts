@@ -77,6 +77,7 @@ const NULL_ARRAY_2 = Buffer.from('*-1\r\n');
 const NULL_3 = Buffer.from('_\r\n');
 /** Values at least this long are written as their own chunk (a view), not copied into the reply buffer. */
 const LARGE_BYTES = 16 * 1024;
+const INITIAL_BYTES = 16 * 1024;
 const SMALL_INTS: Buffer[] = Array.from({ length: 64 }, (_, i) => Buffer.from(`:${i}\r\n`));
 
 /**
@@ -84,7 +85,7 @@ const SMALL_INTS: Buffer[] = Array.from({ length: 64 }, (_, i) => Buffer.from(`:
  * values were appended as views, a list of chunks (for cork/writev).
  */
 export class ReplyWriter {
-  private buf: Buffer = Buffer.allocUnsafe(16 * 1024);
+  private buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   private len = 0;
   private chunks: Buffer[] = [];
   private chunkBytes = 0;
@@ -130,17 +131,21 @@ export class ReplyWriter {
 
   /** Everything written since the last take, as chunks to write in order; [] when nothing. */
   take(): Buffer[] {
+    let out: Buffer[];
     if (this.chunks.length === 0) {
       if (this.len === 0) return [];
       const one = Buffer.allocUnsafe(this.len);
       this.buf.copy(one, 0, 0, this.len);
       this.len = 0;
-      return [one];
+      out = [one];
+    } else {
+      this.seal();
+      out = this.chunks;
+      this.chunks = [];
+      this.chunkBytes = 0;
     }
-    this.seal();
-    const out = this.chunks;
-    this.chunks = [];
-    this.chunkBytes = 0;
+    // One large run must not pin a large buffer to an idle connection.
+    if (this.buf.length > INITIAL_BYTES * 4) this.buf = Buffer.allocUnsafe(INITIAL_BYTES);
     return out;
   }
 

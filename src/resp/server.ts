@@ -65,6 +65,9 @@ export class RespServer {
       stats.rejectedConnections++;
       socket.on('error', () => undefined);
       socket.end(MAX_CLIENTS_REPLY);
+      // Read and drop what it sends, so that its FIN is seen and the socket closes; cut it after a second anyway.
+      socket.resume();
+      setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
     const c = new Connection(this.context, socket, this.nextClientId++, (gone) => {

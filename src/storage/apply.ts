@@ -147,8 +147,8 @@ export interface KvAccess {
   get(key: Key): StoredRecord | undefined;
   /** What the record holds besides its value (expired or not): what a write or a removal needs, without decoding the value. */
   meta(key: Key): RecordMeta | undefined;
-  /** Store `rec` (a new write revision); `old` is what meta returned, for the store to update its indexes. */
-  put(key: Key, rec: StoredRecord, old: RecordMeta | undefined): void;
+  /** Store `rec` (a new write revision); `old` is what meta returned, for the store to update its indexes; `ks` is keyString(key). */
+  put(key: Key, rec: StoredRecord, old: RecordMeta | undefined, ks: string): void;
   del(key: Key, old: RecordMeta): void;
   /** Remove every record; `each` (when given) sees each one first, in key byte order. */
   clear(each?: (key: Key, rec: StoredRecord) => void): void;
@@ -285,9 +285,10 @@ class Overlay {
   }
 }
 
-/** Redis's integer strings: an optional minus, no leading zeros or spaces, and a safe integer. */
-function parseInteger(v: Value): number | undefined {
-  if (typeof v !== 'string' || !/^(0|-?[1-9][0-9]{0,15})$/.test(v)) return undefined;
+/** Redis's integer strings: an optional minus, no leading zeros or spaces, and a safe integer; as a string or as its ASCII bytes. */
+function parseInteger(value: Value): number | undefined {
+  const v = typeof value === 'string' ? value : value.byteLength <= 17 ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1') : '';
+  if (!/^(0|-?[1-9][0-9]{0,15})$/.test(v)) return undefined;
   const n = Number(v);
   return Number.isSafeInteger(n) ? n : undefined;
 }
@@ -396,7 +397,7 @@ function removeRecord(ctx: ApplyContext, key: Key, old: RecordMeta, why: 'delete
   ctx.events?.push({ type: why, key, revision });
 }
 
-function writeRecord(ctx: ApplyContext, key: Key, rec: Live, revision: number): void {
+function writeRecord(ctx: ApplyContext, key: Key, ks: string, rec: Live, revision: number): void {
   const m = ctx.machine;
   let old = ctx.kv.meta(key);
   if (old && isExpired(old.expiresAt, m.clock)) {
@@ -404,7 +405,7 @@ function writeRecord(ctx: ApplyContext, key: Key, rec: Live, revision: number): 
     old = undefined;
   }
   const stored: StoredRecord = { value: rec.value, expiresAt: rec.expiresAt, rev: ++m.writeSeq };
-  ctx.kv.put(key, stored, old);
+  ctx.kv.put(key, stored, old, ks);
   m.keys += old ? 0 : 1;
   m.bytes += recordBytes(key, stored) - (old ? key.byteLength + old.valueBytes : 0);
   ctx.events?.push({ type: 'put', key, value: rec.value, revision });
@@ -442,9 +443,9 @@ export function runOps(ops: Op[], ctx: ApplyContext, revision: number): OpResult
     results.push(r);
   }
   if (ov.cleared) clearRecords(ctx, revision);
-  for (const { key, rec } of ov.writes.values()) {
+  for (const [ks, { key, rec }] of ov.writes) {
     if (rec === null) deleteRecord(ctx, key, revision);
-    else writeRecord(ctx, key, rec, revision);
+    else writeRecord(ctx, key, ks, rec, revision);
   }
   return results;
 }

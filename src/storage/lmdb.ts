@@ -244,8 +244,7 @@ class LmdbKv implements KvAccess {
     return { expiresAt: h.expiresAt, rev: h.rev, valueBytes: b.length - h.offset }; // length: lmdb-js reuses one large buffer (byteLength is its size)
   }
 
-  put(key: Key, rec: StoredRecord, old: RecordMeta | undefined): void {
-    const ks = old?.expiresAt !== undefined || rec.expiresAt !== undefined ? keyString(key) : '';
+  put(key: Key, rec: StoredRecord, old: RecordMeta | undefined, ks: string): void {
     if (old) this.unindex(key, old, ks);
     this.s.kv[this.slot].put(key as Buffer, encodeRecord(rec));
     this.index(key, rec, ks);

@@ -71,8 +71,8 @@ class MemoryKv implements KvAccess {
     return this.records.get(keyString(key));
   }
 
-  put(key: Key, rec: StoredRecord): void {
-    this.set(keyString(key), rec);
+  put(_key: Key, rec: StoredRecord, _old: RecordMeta | undefined, ks: string): void {
+    this.set(ks, rec);
   }
 
   /** Store a record last in write order; values are copied (the caller's may be views of an entry's buffer). */

@@ -8,7 +8,8 @@
 // an empty test file that passes at once (like test/cluster/helpers.js), because main() also checks that variable.
 //   node dist/test/mutate/run.js [--list] [--only <name>[,<name>...]] [--timeout <seconds>]
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MUTATIONS, type Mutation } from './mutations.js';
@@ -75,11 +76,15 @@ function makeMutant(name: string, m: Mutation | undefined): string {
   return dir;
 }
 
-/** node --test on `suites` of the copy in `dist`; the whole process group is killed after `timeoutMs`. */
+/**
+ * node --test on `suites` of the copy in `dist`; the whole process group is killed after `timeoutMs`. The tests get
+ * a TMPDIR of their own, removed afterwards: a test killed on the timeout leaves its temp dirs behind otherwise.
+ */
 function runSuites(dist: string, suites: string[], timeoutMs: number): Promise<SuiteRun> {
   const args = ['--test', '--test-reporter=tap', ...(suites.some((s) => HOST_SUITES.includes(s)) ? ['--test-concurrency=1'] : []), ...suites.map((s) => join(dist, s))];
+  const tmp = mkdtempSync(join(tmpdir(), 'threadraft-mutant-tmp-'));
   return new Promise((done) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, TMPDIR: tmp } });
     let out = '';
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
@@ -96,6 +101,7 @@ function runSuites(dist: string, suites: string[], timeoutMs: number): Promise<S
     }, timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
+      rmSync(tmp, { recursive: true, force: true });
       // Top-level TAP results start at column 0: "not ok 3 - name".
       const failures = out
         .split('\n')

@@ -53,6 +53,8 @@ export interface Raw {
   received(): Buffer;
   /** Resolves once `pred` holds for what was received (or rejects after timeoutMs). */
   until(pred: (b: Buffer) => boolean, timeoutMs?: number): Promise<Buffer>;
+  /** Resolves once at least `n` bytes were received (without joining them on every chunk). */
+  untilBytes(n: number, timeoutMs?: number): Promise<Buffer>;
   /** Resolves once the server closed the connection. */
   closed: Promise<void>;
   end(): void;
@@ -61,10 +63,16 @@ export interface Raw {
 export function raw(port: number): Promise<Raw> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
-    let got = Buffer.alloc(0);
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const received = (): Buffer => {
+      if (chunks.length > 1) chunks.splice(0, chunks.length, Buffer.concat(chunks));
+      return chunks[0] ?? Buffer.alloc(0);
+    };
     const waiters = new Set<() => void>();
     socket.on('data', (d: Buffer) => {
-      got = Buffer.concat([got, d]);
+      chunks.push(d);
+      bytes += d.length;
       for (const w of waiters) w();
     });
     socket.on('error', () => undefined);
@@ -72,28 +80,27 @@ export function raw(port: number): Promise<Raw> {
       r();
       for (const w of waiters) w();
     }));
+    const wait = (done: () => boolean, timeoutMs: number): Promise<Buffer> => new Promise((res, rej) => {
+      const check = (): void => {
+        if (!done()) return;
+        waiters.delete(check);
+        clearTimeout(t);
+        res(received());
+      };
+      const t = setTimeout(() => {
+        waiters.delete(check);
+        rej(new Error(`timed out; received ${bytes} bytes: ${JSON.stringify(received().toString('latin1').slice(0, 300))}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
     socket.once('connect', () => resolve({
       socket,
-      received: () => got,
+      received,
       closed,
       end: () => socket.destroy(),
-      until(pred, timeoutMs = 5000) {
-        return new Promise((res, rej) => {
-          const check = (): void => {
-            if (pred(got)) {
-              waiters.delete(check);
-              clearTimeout(t);
-              res(got);
-            }
-          };
-          const t = setTimeout(() => {
-            waiters.delete(check);
-            rej(new Error(`timed out; received ${JSON.stringify(got.toString('latin1').slice(0, 300))}`));
-          }, timeoutMs);
-          waiters.add(check);
-          check();
-        });
-      },
+      until: (pred, timeoutMs = 5000) => wait(() => pred(received()), timeoutMs),
+      untilBytes: (n, timeoutMs = 5000) => wait(() => bytes >= n, timeoutMs),
     }));
     socket.once('error', reject);
   });

@@ -186,6 +186,8 @@ test('KEYS with glob patterns, SCAN with MATCH and COUNT visits every key once, 
   for await (const page of r.scanStream({ match: 'scan:1*', count: 7 })) streamed.push(...(page as string[]));
   assert.deepEqual(streamed.sort(), keys.filter((k) => k.startsWith('scan:1')));
   assert.deepEqual(await r.scan('0', 'TYPE', 'hash'), ['0', []]);
+  const [again] = await r.scan('0', 'MATCH', 'scan:*', 'COUNT', 10);
+  assert.deepEqual((await r.scan(again, 'COUNT', 10))[1], (await r.scan(again, 'COUNT', 10))[1], 'a cursor may be used again (a retry)');
   assert.equal(await replyError(r.scan('123456789')), 'ERR invalid cursor (unknown or forgotten: the server keeps the most recent SCAN cursors only)');
   assert.equal(await replyError(r.call('SCAN', 'x')), 'ERR invalid cursor');
   assert.equal(await r.dbsize(), await s.cluster.size());
@@ -201,6 +203,22 @@ test('a pipeline: every reply in order, writes then reads of the same keys see t
   for (let i = 0; i < 500; i++) assert.deepEqual(out[i], [null, 'OK']);
   for (let i = 0; i < 500; i++) assert.deepEqual(out[500 + i], [null, String(i)]);
   assert.deepEqual(out.slice(1000).map(([, v]) => v), [1, '1', 1, null, 'OK', 'back']);
+});
+
+test('a pipeline goes to the cluster together: 500 SETs are a few batch() calls, 500 GETs a few read rounds', async () => {
+  const before = (await s.cluster.metrics()).coordinator;
+  const writes = r.pipeline();
+  for (let i = 0; i < 500; i++) writes.set(`b:${i}`, 'v');
+  await writes.exec();
+  const mid = (await s.cluster.metrics()).coordinator;
+  const reads = r.pipeline();
+  for (let i = 0; i < 500; i++) reads.get(`b:${i}`);
+  const got = (await reads.exec())!;
+  assert.ok(got.every(([, v]) => v === 'v'));
+  const end = (await s.cluster.metrics()).coordinator;
+  // One call per socket read (a 500-command pipeline may arrive in a few reads), not one per command.
+  assert.ok(mid.writes - before.writes <= 8, `${mid.writes - before.writes} write calls for 500 SETs`);
+  assert.ok(end.readRoundsSent - mid.readRoundsSent <= 8, `${end.readRoundsSent - mid.readRoundsSent} read rounds for 500 GETs`);
 });
 
 test('a pipeline of GETs then a SET: the GETs do not see the SET that follows them', async () => {

@@ -148,16 +148,17 @@ export const cacheCases: Case[] = [
     },
   },
   {
-    name: 'incr: decimal integer strings (absent = 0), result as a string; NOT_INTEGER fails that op only; ttlMs only on create',
+    name: 'incr: decimal integers as strings or ASCII bytes (absent = 0), result as a string; NOT_INTEGER fails that op only; ttlMs only on create',
     async run({ s }) {
       const r = await apply(s, at(1, T0, [
         c(incr('n', 5, LONG)),
         c(incr('n', -7, 10)),
-        c(put('s', 'abc'), put('b', new Uint8Array([0x31])), put('z', '007'), put('max', String(Number.MAX_SAFE_INTEGER))),
+        c(put('s', 'abc'), put('b', new Uint8Array([0x31])), put('z', '007'), put('max', String(Number.MAX_SAFE_INTEGER)), put('nb', new Uint8Array([0x31, 0xff]))),
         c(put('side', 'effect'), incr('s', 1)),
-        c(incr('b', 1)),
+        c(incr('nb', 1)),
         c(incr('z', 1)),
         c(incr('max', 1)),
+        c(incr('b', 1)),
       ]));
       const res = r.applied[0]!;
       assert.deepEqual(res[0]!.results, [{ ok: true, value: '5' }]);
@@ -169,6 +170,8 @@ export const cacheCases: Case[] = [
       assert.equal(await s.get(k('n')), '-2');
       assert.equal(await s.ttl(k('n'), T0), LONG, 'the second ttlMs does not apply to an existing key');
       assert.equal(await s.get(k('max')), String(Number.MAX_SAFE_INTEGER));
+      assert.deepEqual(res[7]!.results, [{ ok: true, value: '2' }], 'bytes holding a decimal integer count too (Redis strings are bytes)');
+      assert.equal(await s.get(k('b')), '2');
     },
   },
   {

@@ -176,7 +176,7 @@ function scan(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
   const { cluster, cursors } = ctx.server;
   let from: { cursor: string; prefix: Buffer } | undefined;
   if (id !== 0) {
-    from = cursors.take(id);
+    from = cursors.get(id);
     if (!from) return new ErrorReply('ERR invalid cursor (unknown or forgotten: the server keeps the most recent SCAN cursors only)');
   }
   if (o.type !== undefined && o.type !== 'string') return ['0', []];

@@ -24,15 +24,6 @@ function currentReply(r: RespOpResult | undefined): Reply {
   return r?.ok && v !== undefined && v !== null ? (v as Reply) : null;
 }
 
-/**
- * A value as it is stored: bytes, except a canonical decimal integer ("42", "-7"; no '+', no leading zero), which is
- * stored as a string. The state machine's incr reads only string values (a counter is the string it writes), so
- * `SET n 10` then `INCR n` works only this way; a GET returns the same bytes either way.
- */
-export function stored(value: Buffer): Buffer | string {
-  return value.length <= 17 && parseInteger(value) !== null ? value.toString('latin1') : value;
-}
-
 function checkValue(ctx: Ctx, key: Buffer, value: Buffer): ErrorReply | undefined {
   return keyError(key) ?? valueError(value, ctx.server.cluster.options.maxValueBytes);
 }
@@ -75,7 +66,7 @@ function setOptions(args: Buffer[]): SetArgs | ErrorReply {
  * delay (well under a millisecond to a few) after the instant asked for.
  */
 function putOps(key: Buffer, value: Buffer, o: SetArgs): RespOp[] {
-  const put: RespOp & { type: 'put' } = { type: 'put', key, value: stored(value) };
+  const put: RespOp & { type: 'put' } = { type: 'put', key, value };
   if (o.condition) put.condition = o.condition;
   if (o.keepTtl) put.keepTtl = true;
   if (o.expiry?.kind === 'at' && !o.condition) return [put, { type: 'expire', key, atMs: Math.max(0, o.expiry.ms) }];
@@ -96,7 +87,7 @@ function set(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
 
 function setnx(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   const [, key, value] = args as [Buffer, Buffer, Buffer];
-  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'put', key, value: stored(value), condition: 'absent' }], (rs) => (rs[0]?.ok ? 1 : 0));
+  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'put', key, value, condition: 'absent' }], (rs) => (rs[0]?.ok ? 1 : 0));
 }
 
 /** SETEX key seconds value, PSETEX key ms value. */
@@ -105,13 +96,13 @@ function setex(unit: 1 | 1000, name: string) {
     const [, key, time, value] = args as [Buffer, Buffer, Buffer, Buffer];
     const e = expiryArg(time, unit, false, name);
     if (e instanceof ErrorReply) return e;
-    return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'put', key, value: stored(value), ttlMs: e.ms }], () => OK);
+    return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'put', key, value, ttlMs: e.ms }], () => OK);
   };
 }
 
 function getset(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   const [, key, value] = args as [Buffer, Buffer, Buffer];
-  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'get', key }, { type: 'put', key, value: stored(value) }], (rs) => currentReply(rs[0]));
+  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'get', key }, { type: 'put', key, value }], (rs) => currentReply(rs[0]));
 }
 
 function getdel(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
@@ -152,7 +143,7 @@ function pairs(ctx: Ctx, args: Buffer[], name: string): RespOp[] | ErrorReply {
     const value = args[i + 1]!;
     const bad = checkValue(ctx, key, value);
     if (bad) return bad;
-    ops.push({ type: 'put', key, value: stored(value) });
+    ops.push({ type: 'put', key, value });
   }
   return ops;
 }

@@ -66,7 +66,8 @@ function watch(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
   if (bad) return bad;
   const entries: WatchEntry[] = keys.map((key) => {
     const id = key.toString('latin1');
-    const e = ctx.conn.watched.get(id) ?? { key, revision: undefined };
+    // A copy: the argument is a view of a socket chunk, and a watched key may stay for a long time.
+    const e = ctx.conn.watched.get(id) ?? { key: Buffer.from(key), revision: undefined };
     ctx.conn.watched.set(id, e);
     return e;
   });

@@ -1,0 +1,94 @@
+// `threadraft serve` as a process, driven by redis-cli and redis-benchmark (Debian package redis-tools; skipped with
+// a message when they are not installed): the port printed, commands, --pipe, RESP3 (-3), SCAN, a short
+// redis-benchmark run; SIGTERM stops it cleanly and removes its temporary directory.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'threadraft.js');
+
+function installed(tool: string): boolean {
+  return spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+interface Serving {
+  child: ChildProcess;
+  port: number;
+  dir: string;
+  exited: Promise<number | null>;
+}
+
+/** `threadraft serve` on a free port; resolves once it printed where it listens. */
+function startServe(args: string[]): Promise<Serving> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      const dir = /, (\/\S+)\n/.exec(out);
+      if (m && dir) resolve({ child, port: Number(m[1]), dir: dir[1]!, exited });
+    });
+    void exited.then((code) => reject(new Error(`threadraft serve exited (${code}) before listening: ${out}${err}`)));
+    setTimeout(() => reject(new Error(`threadraft serve did not listen within 20 s: ${out}${err}`)), 20_000).unref();
+  });
+}
+
+async function cli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-p', String(port), ...args], { timeout: 10_000 });
+  return stdout;
+}
+
+test('threadraft --version and --help; an unknown command fails with a message', async () => {
+  const { stdout } = await run(process.execPath, [CLI, '--version']);
+  assert.match(stdout, /^\d+\.\d+\.\d+\n$/);
+  const help = await run(process.execPath, [CLI, '--help']);
+  assert.match(help.stdout, /serve .*bench .*chaos .*sim/s);
+  const serveHelp = await run(process.execPath, [CLI, 'serve', '--help']);
+  assert.match(serveHelp.stdout, /--requirepass/);
+  await assert.rejects(run(process.execPath, [CLI, 'nope']), /unknown command nope/);
+});
+
+test('threadraft serve driven by redis-cli and redis-benchmark; SIGTERM stops it and removes its directory', async (t) => {
+  if (!installed('redis-cli')) {
+    t.skip('redis-cli is not installed (Debian package redis-tools; .ci/run installs it)');
+    return;
+  }
+  const s = await startServe(['--nodes', '3', '--storage', 'lmdb', '--no-sync']);
+  try {
+    assert.ok(existsSync(s.dir));
+    assert.equal(await cli(s.port, 'PING'), 'PONG\n');
+    assert.equal(await cli(s.port, 'SET', 'cli:a', 'hello world'), 'OK\n');
+    assert.equal(await cli(s.port, 'GET', 'cli:a'), 'hello world\n');
+    assert.equal(await cli(s.port, 'INCRBY', 'cli:n', '5'), '5\n');
+    assert.equal(await cli(s.port, '-3', 'GET', 'cli:none'), '\n');
+    assert.match(await cli(s.port, 'FOO'), /ERR unknown command 'FOO', with args beginning with:/);
+    // --pipe: mass insertion of inline commands; redis-cli ends it with an ECHO of a random marker.
+    const lines = Array.from({ length: 500 }, (_, i) => `SET cli:p${i} v${i}\r\n`).join('');
+    const pipe = spawnSync('redis-cli', ['-p', String(s.port), '--pipe'], { input: lines, timeout: 10_000 });
+    assert.match(pipe.stdout.toString(), /errors: 0, replies: 500/);
+    const scanned = (await cli(s.port, '--scan', '--pattern', 'cli:p1*')).trim().split('\n').sort();
+    assert.equal(scanned.length, 111); // p1, p10-p19, p100-p199
+    assert.match(await cli(s.port, 'INFO', 'replication'), /raft_nodes:3/);
+    assert.equal(await cli(s.port, 'DBSIZE'), '502\n');
+    if (installed('redis-benchmark')) {
+      const { stdout } = await run('redis-benchmark', ['-p', String(s.port), '-t', 'set,get', '-n', '2000', '-c', '8', '-P', '4', '-q'], { timeout: 30_000 });
+      assert.match(stdout, /SET: [\d.]+ requests per second/);
+      assert.match(stdout, /GET: [\d.]+ requests per second/);
+    } else {
+      t.diagnostic('redis-benchmark is not installed: not run');
+    }
+  } finally {
+    s.child.kill('SIGTERM');
+    assert.equal(await s.exited, 0);
+  }
+  assert.equal(existsSync(s.dir), false, 'the temporary directory is removed on exit');
+});
