@@ -1,6 +1,7 @@
 // The package as npm would ship it: `npm pack` (offline, no scripts), then a consumer project holding only the
 // unpacked tarball and the repository's TypeScript compiles `import { Cluster } from 'threadraft'` with
-// skipLibCheck off and without @types/node. Also: what the tarball holds, and package.json's publishing fields.
+// skipLibCheck off and without @types/node (and, with @types/node and keyv linked from this repository, the
+// three entries together). Also: what the tarball holds, and package.json's publishing fields.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -71,33 +72,44 @@ test('a consumer without @types/node type-checks the packed package (skipLibChec
   assert.match(internal.output, /declares 'WriteProfile' locally, but it is not exported/);
 });
 
-test('a consumer with @types/node (and lib ES2022 or ESNext) type-checks it too: Buffer values, a real AbortSignal, await using', () => {
+test('with @types/node (lib ES2022 or ESNext): Buffer values, a real AbortSignal, await using, and one Cluster for threadraft/resp and threadraft/keyv', () => {
   const p = pack();
-  const types = join(p.dir, 'consumer', 'node_modules', '@types');
-  mkdirSync(types, { recursive: true });
-  symlinkSync(dirname(createRequire(import.meta.url).resolve('@types/node/package.json')), join(types, 'node'));
+  const modules = join(p.dir, 'consumer', 'node_modules');
+  const require = createRequire(import.meta.url);
+  mkdirSync(join(modules, '@types'), { recursive: true });
+  const links = [join(modules, '@types', 'node'), join(modules, 'keyv')];
+  symlinkSync(dirname(require.resolve('@types/node/package.json')), links[0]!);
+  const keyvEntry = require.resolve('keyv'); // keyv's exports do not expose its package.json: its folder from its entry
+  symlinkSync(keyvEntry.slice(0, keyvEntry.lastIndexOf('/node_modules/keyv/') + '/node_modules/keyv'.length), links[1]!);
   const source = `import { Cluster } from 'threadraft';
+import { RespServer } from 'threadraft/resp';
+import { KeyvThreadraft } from 'threadraft/keyv';
 await using cluster = await Cluster.start({ nodes: 1 });
 await cluster.put('k', Buffer.from('v'));
 const watch = cluster.watch({ prefix: 'k' }, { signal: new AbortController().signal });
-void watch;
+const server = await RespServer.start(cluster, { port: 0 });
+const store = new KeyvThreadraft(cluster);
+void [watch, server, store];
 `;
-  for (const lib of [['ES2022'], ['ESNext']]) {
-    const r = compile(p.dir, source, { types: ['node'], lib });
-    assert.equal(r.code, 0, `${lib.join()}: ${r.output}`);
+  try {
+    for (const lib of [['ES2022'], ['ESNext']]) {
+      const r = compile(p.dir, source, { types: ['node'], lib });
+      assert.equal(r.code, 0, `${lib.join()}: ${r.output}`);
+    }
+  } finally {
+    for (const l of links) rmSync(l);
   }
-  rmSync(join(types, 'node'));
 });
 
 test('the tarball holds the library, its workers, the CLI and its commands, the types, docs, README and LICENSE; no tests or sources', () => {
   const p = pack();
   const has = (f: string) => p.files.includes(f);
-  for (const f of ['LICENSE', 'README.md', 'package.json', 'dist/types/index.d.ts', 'dist/src/index.js', 'dist/src/keyv.js', 'dist/src/keyv.d.ts',
+  for (const f of ['LICENSE', 'README.md', 'package.json', 'dist/src/index.d.ts', 'dist/src/index.js', 'dist/src/resp/index.d.ts', 'dist/src/keyv.js', 'dist/src/keyv.d.ts',
     'dist/src/cli/threadraft.js', 'dist/workers/node-worker.js', 'dist/workers/storage-task.js', 'dist/bench/cli.js', 'dist/bench/chaos.js',
     'dist/test/sim/run.js', 'docs/api.md']) {
     assert.ok(has(f), `missing ${f}`);
   }
-  const stray = p.files.filter((f) => /\.test\.js$|^src\/|^test\/|^bench\/|tsbuildinfo|^dist\/test\/(?!sim\/)/.test(f));
+  const stray = p.files.filter((f) => /\.test\.js$|^src\/|^test\/|^bench\/|tsbuildinfo|index\.tsc\.d\.ts|^dist\/test\/(?!sim\/)/.test(f));
   assert.deepEqual(stray, []);
   assert.match(readFileSync(join(p.dir, 'consumer', 'node_modules', 'threadraft', 'LICENSE'), 'utf8'), /^MIT License\n\nCopyright \(c\) 2026 the threadraft authors\n/);
 });
@@ -107,10 +119,13 @@ test('package.json is publishable: MIT, not private, a threadraft bin, types, an
   assert.equal(pkg.license, 'MIT');
   assert.equal(pkg.private, undefined);
   assert.deepEqual(pkg.bin, { threadraft: 'dist/src/cli/threadraft.js' });
-  assert.equal(pkg.types, 'dist/types/index.d.ts');
-  const exports = pkg.exports as Record<string, unknown>;
-  assert.deepEqual(Object.keys(exports), ['.', './keyv', './package.json']);
-  assert.deepEqual(exports['.'], { types: './dist/types/index.d.ts', default: './dist/src/index.js' });
+  assert.equal(pkg.types, 'dist/src/index.d.ts');
+  const exports = pkg.exports as Record<string, { types: string; default: string } | string>;
+  assert.deepEqual(Object.keys(exports), ['.', './keyv', './resp', './package.json']);
+  assert.deepEqual(exports['.'], { types: './dist/src/index.d.ts', default: './dist/src/index.js' });
+  for (const [key, target] of Object.entries(exports)) {
+    for (const f of typeof target === 'string' ? [target] : [target.types, target.default]) assert.ok(files.includes(f.replace(/^\.\//, '')), `${key}: ${f} is not in the tarball`);
+  }
   for (const target of [pkg.main, pkg.types, (pkg.bin as Record<string, string>).threadraft]) assert.ok(files.includes(String(target)), `${String(target)} is not in the tarball`);
   assert.match(readFileSync(join(ROOT, 'dist', 'src', 'cli', 'threadraft.js'), 'utf8'), /^#!\/usr\/bin\/env node\n/);
 });
