@@ -60,7 +60,7 @@ test('usage errors exit 2 and name the option and what it allows, in every comma
     [['sim', '--overrides', '{"nope":1}'], /^threadraft sim: --overrides: unknown setting nope/],
     [['serve', '--nodes', '8'], /^threadraft serve: --nodes must be an integer in \[1, 7\]/],
     [['serve', '--prot', '1'], /^threadraft serve: unknown option --prot; did you mean --port\?/],
-    [['launch'], /^threadraft: unknown command "launch"; the commands are serve, bench, chaos, sim/],
+    [['launch'], /^threadraft: unknown command launch; the commands are serve, bench, chaos, sim/],
   ];
   for (const [args, re, env] of cases) {
     const r = run(args, env);
