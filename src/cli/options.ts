@@ -196,7 +196,7 @@ export function parseOptions<T extends OptionTable>(argv: readonly string[], tab
     const name = token.slice(2, eq === -1 ? undefined : eq);
     const inline = eq === -1 ? undefined : token.slice(eq + 1);
     const negated = name.startsWith('no-') ? name.slice(3) : undefined;
-    const spec = table[name] ?? (negated !== undefined ? table[negated] : undefined);
+    const spec = table[name] ?? (negated !== undefined && table[negated]?.type === 'flag' ? table[negated] : undefined);
     if (spec === undefined) throw unknownOption(token, table);
     if (spec.type === 'flag') {
       const key = table[name] !== undefined ? name : negated!;
@@ -210,7 +210,10 @@ export function parseOptions<T extends OptionTable>(argv: readonly string[], tab
     let raw = inline;
     if (raw === undefined) {
       const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('--') && next.length > 2)) throw new UsageError(`${describeAllowed(name, spec).replace(/ must be/, ' needs a value:')}`);
+      if (next === undefined || (next.startsWith('--') && next.length > 2)) {
+        const rule = describeAllowed(name, spec);
+        throw new UsageError(rule.includes(' must be ') ? rule.replace(' must be ', ' needs a value: ') : `--${name} needs a value: ${placeholder(spec)}`);
+      }
       raw = next;
       i++;
     }

@@ -102,6 +102,10 @@ test('unknown options, positionals and missing values are refused with what to d
   refused(['extra'], /^unexpected argument "extra"$/);
   refused(['--clients'], /^--clients needs a value: an integer in \[1, 100\]$/);
   refused(['--clients', '--verbose'], /--clients needs a value/);
+  refused(['--out'], /^--out needs a value: <value>$/);
+  refused(['--names'], /^--names needs a value: <a,b,...>$/);
+  refused(['--no-storage'], /^unknown option --no-storage/);
+  refused(['--no-clients', '3'], /^unknown option --no-clients/);
 });
 
 test('a repeated single-valued option: the last one counts', () => {
