@@ -1,6 +1,6 @@
 // The RESP server: a TCP listener on 127.0.0.1 in front of a Cluster, with a bound on connections.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { Cluster } from '../index.js';
+import { ClusterError, ErrorCode, type Cluster } from '../index.js';
 import { Connection } from './connection.js';
 import { CursorTable, type ServerContext, type ServerStats } from './context.js';
 import { resolveRespOptions, type ResolvedRespOptions, type RespServerOptions } from './options.js';
@@ -33,6 +33,10 @@ export class RespServer {
 
   /** Listen in front of `cluster` (which the caller starts and stops). Resolves once listening. */
   static async start(cluster: Cluster, options?: RespServerOptions): Promise<RespServer> {
+    // RESP values are bytes, written by batch() as they are; a codec would decode them on every read (JSON.parse).
+    if (cluster.options.codec !== 'raw') {
+      throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `the RESP server needs a cluster with the 'raw' codec, not '${cluster.options.codec}'`);
+    }
     const server = new RespServer(cluster, resolveRespOptions(options));
     await new Promise<void>((resolve, reject) => {
       server.net.once('error', reject);

@@ -1,0 +1,76 @@
+// Small pieces of the RESP layer on their own: Redis's integer syntax, keywords, the bounded SCAN cursor table,
+// the unknown-command text, the cluster error mapping, option checks, the command table's shape.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ClusterError, ErrorCode } from '../../src/index.js';
+import { keyword, parseInteger } from '../../src/resp/args.js';
+import { CursorTable } from '../../src/resp/context.js';
+import { clusterError, unknownCommand } from '../../src/resp/errors.js';
+import { COMMANDS, resolveRespOptions } from '../../src/resp/index.js';
+
+test("parseInteger reads Redis's string2ll syntax within the safe integers", () => {
+  const p = (s: string): number | null => parseInteger(Buffer.from(s));
+  assert.equal(p('0'), 0);
+  assert.equal(p('-12'), -12);
+  assert.equal(p('9007199254740991'), 9007199254740991);
+  for (const bad of ['', '-', '+1', '01', '-0', ' 1', '1 ', '1.5', '1e3', '9007199254740992', '99999999999999999999']) assert.equal(p(bad), null, bad);
+});
+
+test('keyword compares ASCII case-insensitively', () => {
+  assert.ok(keyword(Buffer.from('ex'), 'EX'));
+  assert.ok(keyword(Buffer.from('KeepTtl'), 'KEEPTTL'));
+  assert.ok(!keyword(Buffer.from('exx'), 'EX'));
+  assert.ok(!keyword(undefined, 'EX'));
+});
+
+test('the SCAN cursor table is bounded: the oldest cursor is forgotten first; a cursor can be read again', () => {
+  const t = new CursorTable(3);
+  const ids = ['a', 'b', 'c', 'd'].map((c) => t.add(c, Buffer.alloc(0)));
+  assert.equal(t.size, 3);
+  assert.equal(t.get(ids[0]!), undefined);
+  assert.equal(t.get(ids[3]!)?.cursor, 'd');
+  assert.equal(t.get(ids[3]!)?.cursor, 'd');
+  assert.ok(ids.every((id) => id > 0), 'never 0: 0 ends a scan');
+});
+
+test("the unknown-command reply quotes the arguments as Redis does, bounded to 128 characters", () => {
+  assert.equal(unknownCommand([Buffer.from('foo')]).text, "ERR unknown command 'foo', with args beginning with: ");
+  assert.equal(unknownCommand([Buffer.from('foo'), Buffer.from('a'), Buffer.from('b c')]).text, "ERR unknown command 'foo', with args beginning with: 'a' 'b c' ");
+  const long = unknownCommand([Buffer.from('x'), ...Array.from({ length: 100 }, () => Buffer.from('abcdefgh'))]).text;
+  assert.ok(long.length < 300);
+});
+
+test('cluster errors map to a Redis prefix and the stable code', () => {
+  const e = (code: ErrorCode): string => clusterError(new ClusterError(code, 'msg')).text;
+  assert.equal(e(ErrorCode.BUSY), 'TRYAGAIN BUSY msg');
+  assert.equal(e(ErrorCode.NO_QUORUM), 'CLUSTERDOWN NO_QUORUM msg');
+  assert.equal(e(ErrorCode.CLUSTER_STOPPED), 'CLUSTERDOWN CLUSTER_STOPPED msg');
+  assert.equal(e(ErrorCode.TIMEOUT), 'ERR TIMEOUT msg');
+  assert.equal(e(ErrorCode.NOT_INTEGER), 'ERR value is not an integer or out of range');
+  assert.equal(clusterError(new Error('boom')).text, 'ERR INTERNAL boom');
+});
+
+test('server options: defaults, and refusals', () => {
+  const o = resolveRespOptions();
+  assert.equal(o.port, 6379);
+  assert.equal(o.host, '127.0.0.1');
+  assert.equal(o.maxBulkBytes, 64 * 1024 * 1024);
+  assert.throws(() => resolveRespOptions({ port: 70000 }), /port must be an integer/);
+  assert.throws(() => resolveRespOptions({ requirepass: '' }), /requirepass must be a non-empty string/);
+});
+
+test('the command table: lower-case names, Redis arities, every command of issue 14', () => {
+  const want = [
+    'ping', 'echo', 'hello', 'auth', 'client', 'select', 'command', 'info', 'dbsize', 'flushdb', 'flushall', 'quit', 'reset',
+    'get', 'set', 'setnx', 'setex', 'psetex', 'getset', 'getdel', 'getex', 'mget', 'mset', 'msetnx', 'incr', 'decr', 'incrby',
+    'decrby', 'append', 'strlen', 'del', 'unlink', 'exists', 'expire', 'pexpire', 'expireat', 'pexpireat', 'ttl', 'pttl',
+    'persist', 'type', 'keys', 'scan', 'multi', 'exec', 'discard', 'watch', 'unwatch', 'readonly', 'readwrite',
+  ];
+  for (const name of want) assert.ok(COMMANDS.has(name), name);
+  for (const [name, c] of COMMANDS) {
+    assert.equal(name, name.toLowerCase());
+    assert.ok(c.arity !== 0 && Math.abs(c.arity) >= 1);
+  }
+  assert.equal(COMMANDS.get('get')!.arity, 2);
+  assert.equal(COMMANDS.get('set')!.arity, -3);
+});
