@@ -4,179 +4,16 @@ import { spawnSync } from 'node:child_process';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import cliProgress from 'cli-progress';
-import { Cluster, type ClusterOptions, type Consistency } from '../src/index.js';
+import { Cluster, type ClusterOptions } from '../src/index.js';
 import { preload, runLoad, type LoadSpec } from './load.js';
 import { rawLmdb } from './raw-lmdb.js';
-import { benchResp, defaultRespOptions, renderRespTable, respNotes, respScenarios, TARGET_IDS, type TargetId } from './resp.js';
+import { benchResp, defaultRespOptions, renderRespTable, respNotes, respScenarios } from './resp.js';
 import type { CompareRow, Results, ScenarioResult } from './report/types.js';
-import { renderTable } from './report/table.js';
 import { writeReport } from './report/write.js';
-
-const HELP = `threadraft benchmark: a real in-process Raft cluster, measured.
-
-Usage: npm start                      the standard suite (2–4 minutes)
-       npm run bench -- [options]
-
-Cluster
-  --nodes <1|3|5>            voters (default 3)
-  --storage <lmdb|memory>    (default lmdb)
-  --sync / --no-sync         synced LMDB writes (default on; --no-sync is UNSAFE for durability)
-  --pool <piscina|inline>    where storage transactions run (default piscina)
-  --no-instrument            do not record write-path stages
-Load
-  --clients <n>              calls in flight for the throughput scenarios (default 256)
-  --value-size <bytes>       (default 100)
-  --keys <n>                 key space (default 10000)
-  --read-ratio <0..1>        for the 'custom' scenario (default 0)
-  --consistency <linearizable|lease|stale>   for the 'custom' scenario (default linearizable)
-  --batch <n>                operations per write call in the 'custom' scenario (default 1)
-  --duration <s>             seconds per scenario (default 5; sustained: 60)
-  --ops <n>                  stop each scenario after n operations (default: no limit)
-  --warmup <s>               seconds of warm-up before each scenario (default 1)
-  --seed <n>                 (default 1)
-Run
-  --suite <quick|standard|full>   quick: a few scenarios of 2 s; standard: all but sustained; full: all (default standard)
-  --scenarios <a,b,...>      run only these (see the list below)
-  --out <dir>                where results.json, report.html and profiles go (default ./bench-results)
-  --profile                  record a CPU profile of every thread into <out>/profiles
-  --resp                     run the 'resp' scenario (alone, or after those given by --scenarios)
-  --resp-targets <a,b,...>   for 'resp': threadraft, redis-aof, redis-replicas, redis-nopersist (default all)
-  --resp-server <path>       for 'resp': the built CLI with 'serve' (default dist/src/cli/threadraft.js)
-  -h, --help                 this text
-
-Scenarios
-  write-1            one client, single puts (latency floor of the write path)
-  write-N            --clients calls in flight, single puts (throughput)
-  batch-10 batch-50 batch-100 batch-500   batch() calls of that many puts, 4 in flight
-  read-linearizable  --clients reads in flight, ReadIndex through the leader
-  read-lease         the leader's lease, no round trip
-  read-stale         a node's state machine as it is (LMDB read on the main thread)
-  read-peek          the same through the synchronous peek(), one caller
-  mixed-90-10        90 % linearizable reads, 10 % writes
-  cache-ttl-churn    cache: 90 % lease reads, 10 % puts with a TTL of 0.5–1.5 s
-  cache-evict        cache: puts over 10 × --keys keys into a cache bounded to --keys keys (maxKeys)
-  watch-fanout-1 watch-fanout-100   batch() of 100 puts, 4 in flight, watched by 1 or 100 prefix watchers:
-                     events/s delivered, and the time from a node's apply to the watcher's next()
-  watch-capacity     watch-fanout-1 fed by a 1-node memory cluster: what the watch path delivers when the
-                     writes are not the limit (the 3-node LMDB write path is, in watch-fanout-1)
-  sustained          write-N for 60 s (or --duration)
-  custom             exactly the load given by the options above
-  compare            in one run: raw LMDB synced (the floor), memory vs LMDB, piscina vs inline,
-                     256 vs 1024 in flight, puts with and without a TTL, 1/3/5 nodes,
-                     instrumentation on vs off
-  resp               redis-benchmark -t set,get at -c 1, -c 64, -c 64 -P 16 against 'threadraft serve'
-                     (--nodes/--storage/--sync/--pool), beside Redis with AOF always, Redis + 2 replicas
-                     with SET + WAIT 1 0 (bench/resp-load.ts), Redis without persistence; each row about
-                     --duration s (default 3; -n sized by a probe run), or -n = --ops (at least 4 × -c × -P);
-                     -r = --keys, -d = --value-size.
-                     Targets that are not built or not installed are reported and skipped.
-`;
-
-interface Args {
-  nodes: number;
-  storage: 'lmdb' | 'memory';
-  sync: boolean;
-  pool: 'piscina' | 'inline';
-  instrument: boolean;
-  clients: number;
-  valueSize: number;
-  keys: number;
-  readRatio: number;
-  consistency: Consistency;
-  batch: number;
-  durationS: number | undefined;
-  ops: number;
-  warmupS: number;
-  seed: number;
-  suite: 'quick' | 'standard' | 'full';
-  scenarios: string[] | undefined;
-  out: string;
-  profile: boolean;
-  respTargets: TargetId[];
-  respServer: string | undefined;
-}
-
-function fail(message: string): never {
-  process.stderr.write(`error: ${message}\n\nRun with --help for the options.\n`);
-  process.exit(2);
-}
-
-function num(name: string, v: string | undefined, dflt: number, min: number, max: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) fail(`--${name} must be a number in [${min}, ${max}], got ${v}`);
-  return n;
-}
-
-function pick<T extends string>(name: string, v: string | undefined, dflt: T, allowed: readonly T[]): T {
-  if (v === undefined) return dflt;
-  if (!(allowed as readonly string[]).includes(v)) fail(`--${name} must be one of ${allowed.join(', ')}, got ${v}`);
-  return v as T;
-}
-
-function parse(argv: string[]): Args {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        nodes: { type: 'string' }, storage: { type: 'string' }, sync: { type: 'boolean' }, 'no-sync': { type: 'boolean' },
-        pool: { type: 'string' }, 'no-instrument': { type: 'boolean' }, clients: { type: 'string' }, 'value-size': { type: 'string' },
-        keys: { type: 'string' }, 'read-ratio': { type: 'string' }, consistency: { type: 'string' }, batch: { type: 'string' },
-        duration: { type: 'string' }, ops: { type: 'string' }, warmup: { type: 'string' }, seed: { type: 'string' },
-        suite: { type: 'string' }, scenarios: { type: 'string' }, out: { type: 'string' }, profile: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        resp: { type: 'boolean' }, 'resp-targets': { type: 'string' }, 'resp-server': { type: 'string' },
-      },
-    });
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  const v = parsed.values;
-  if (v.help) {
-    process.stdout.write(HELP);
-    process.exit(0);
-  }
-  const nodes = num('nodes', v.nodes, 3, 1, 7);
-  if (![1, 3, 5].includes(nodes)) fail('--nodes must be 1, 3 or 5');
-  const respTargets = v['resp-targets']?.split(',').map((s) => s.trim()).filter(Boolean) ?? [...TARGET_IDS];
-  for (const t of respTargets) if (!(TARGET_IDS as readonly string[]).includes(t)) fail(`--resp-targets: unknown target ${t} (${TARGET_IDS.join(', ')})`);
-  const scenarios = v.scenarios?.split(',').map((s) => s.trim()).filter(Boolean);
-  return {
-    nodes,
-    storage: pick('storage', v.storage, 'lmdb', ['lmdb', 'memory'] as const),
-    sync: v['no-sync'] ? false : (v.sync ?? true),
-    pool: pick('pool', v.pool, 'piscina', ['piscina', 'inline'] as const),
-    instrument: !v['no-instrument'],
-    clients: num('clients', v.clients, 256, 1, 65_536),
-    valueSize: num('value-size', v['value-size'], 100, 1, 1024 * 1024),
-    keys: num('keys', v.keys, 10_000, 1, 10_000_000),
-    readRatio: num('read-ratio', v['read-ratio'], 0, 0, 1),
-    consistency: pick('consistency', v.consistency, 'linearizable', ['linearizable', 'lease', 'stale'] as const),
-    batch: num('batch', v.batch, 1, 1, 1024),
-    durationS: v.duration === undefined ? undefined : num('duration', v.duration, 5, 0.1, 86_400),
-    ops: num('ops', v.ops, 0, 0, 1e12),
-    warmupS: num('warmup', v.warmup, 1, 0, 600),
-    seed: num('seed', v.seed, 1, 0, 0xffffffff),
-    suite: pick('suite', v.suite, 'standard', ['quick', 'standard', 'full'] as const),
-    scenarios: v.resp ? [...(scenarios ?? []).filter((s) => s !== 'resp'), 'resp'] : scenarios,
-    out: resolve(v.out ?? 'bench-results'),
-    profile: v.profile ?? false,
-    respTargets: respTargets as TargetId[],
-    respServer: v['resp-server'],
-  };
-}
-
-const SUITES: Record<Args['suite'], string[]> = {
-  quick: ['write-1', 'write-N', 'read-linearizable', 'read-stale', 'read-peek', 'compare'],
-  standard: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'watch-capacity', 'compare'],
-  full: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'watch-capacity', 'sustained', 'custom', 'compare'],
-};
-const KNOWN = new Set([...SUITES.full, 'resp']);
+import { parseBenchArgs, type Args } from './options.js';
+import { formatLeft, SuiteProgress } from './progress.js';
+import { INTERRUPTED_EXIT_CODE, judge, reserveStdout, type RunResults } from './automation.js';
 
 interface Run {
   args: Args;
@@ -215,8 +52,6 @@ function scenarioSpec(a: Args, name: string): LoadSpec {
   switch (name) {
     case 'write-1':
       return baseSpec(a, name, 'one client, single puts', { clients: 1 });
-    case 'write-N':
-      return baseSpec(a, `write-${a.clients}`, `${a.clients} single puts in flight`, {});
     case 'read-linearizable':
       return baseSpec(a, name, `${a.clients} linearizable reads in flight (ReadIndex)`, { readRatio: 1 });
     case 'read-lease':
@@ -242,6 +77,8 @@ function scenarioSpec(a: Args, name: string): LoadSpec {
         readRatio: a.readRatio, consistency: a.consistency, batchSize: a.batch,
       });
     default: {
+      const w = /^write-(\d+)$/.exec(name); // write-N of the suites is write-<--clients> (bench/options.ts)
+      if (w) return baseSpec(a, name, `${w[1]} single puts in flight`, { clients: Number(w[1]) });
       const m = /^batch-(\d+)$/.exec(name);
       if (m) return baseSpec(a, name, `batch() of ${m[1]} puts, 4 calls in flight`, { clients: 4, batchSize: Number(m[1]) });
       throw new Error(`unknown scenario ${name}`);
@@ -253,28 +90,12 @@ function params(a: Args, over: Record<string, string | number | boolean> = {}): 
   return { nodes: a.nodes, storage: a.storage, sync: a.sync, pool: a.pool, instrument: a.instrument, ...over };
 }
 
-/** A live progress bar with the current throughput (a line per scenario when stdout is not a terminal). */
-function progress(label: string, totalMs: number): { onProgress: LoadSpec['onProgress']; stop(): void } {
-  if (!process.stdout.isTTY) {
-    process.stdout.write(`running ${label}...\n`);
-    return { onProgress: undefined, stop() {} };
-  }
-  const bar = new cliProgress.SingleBar(
-    { format: `${label.slice(0, 40).padEnd(40)} [{bar}] {percentage}% | {rate} ops/s`, hideCursor: true, clearOnComplete: true },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(totalMs, 0, { rate: 0 });
-  let lastOps = 0;
-  let lastMs = 0;
-  return {
-    onProgress: (ops, elapsedMs) => {
-      const rate = elapsedMs > lastMs ? Math.round(((ops - lastOps) * 1000) / (elapsedMs - lastMs)) : 0;
-      lastOps = ops;
-      lastMs = elapsedMs;
-      bar.update(Math.min(totalMs, elapsedMs), { rate });
-    },
-    stop: () => bar.stop(),
-  };
+/** The suite's progress display (set by main before the first scenario). */
+let suite: SuiteProgress | undefined;
+
+/** A live progress bar with the current throughput and the suite's time left (on stderr). */
+function progress(label: string, totalMs: number): ReturnType<SuiteProgress['bar']> {
+  return suite?.bar(label, totalMs) ?? { onProgress: undefined, stop() {} };
 }
 
 async function measure(spec: LoadSpec, opts: ClusterOptions, p: Record<string, string | number | boolean>): Promise<ScenarioResult> {
@@ -339,7 +160,7 @@ function row(name: string, opsPerSec: number, latencyMs: CompareRow['latencyMs']
 async function runCompare(run: Run): Promise<void> {
   const a = run.args;
   const dur = (a.durationS ?? (a.suite === 'quick' ? 2 : 4)) * 1000;
-  process.stdout.write('compare: raw LMDB (the floor)...\n');
+  suite?.note('compare: raw LMDB (the floor)');
   const rawTxn = rawLmdb(64, a.valueSize, dur, true);
   const rawPut = rawLmdb(1, a.valueSize, Math.min(dur, 2000), true);
   const floor = rawTxn.opsPerSec;
@@ -391,51 +212,100 @@ function rerunWithProfiler(argv: string[], out: string): never {
   mkdirSync(dir, { recursive: true });
   const self = fileURLToPath(import.meta.url);
   const args = ['--cpu-prof', `--cpu-prof-dir=${dir}`, self, ...argv.filter((x) => x !== '--profile')];
-  process.stdout.write(`recording CPU profiles of every thread into ${dir}\n`);
+  process.stderr.write(`recording CPU profiles of every thread into ${dir}\n`);
+  process.on('SIGINT', () => {}); // the child gets it too, writes what it measured and exits 130: wait for it
   const r = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, THREADRAFT_PROFILED: '1' } });
   process.exit(r.status ?? 1);
 }
 
+/** Cluster start, preload and stop around a scenario's load (an estimate, for the time left). */
+const SETUP_MS = 1500;
+
+/** How long a scenario should take, from the durations baseSpec and runCompare give it. */
+function estimateMs(a: Args, name: string): number {
+  const quick = a.suite === 'quick';
+  const warmupMs = (quick ? Math.min(a.warmupS, 0.5) : a.warmupS) * 1000;
+  if (name === 'compare') {
+    const d = (a.durationS ?? (quick ? 2 : 4)) * 1000;
+    return d + Math.min(d, 2000) + 8 * (d + warmupMs + SETUP_MS);
+  }
+  if (name === 'resp') return a.respTargets.length * 6 * ((a.durationS ?? (quick ? 1 : 3)) + 2) * 1000;
+  const durationMs = (a.durationS ?? (name === 'sustained' ? 60 : quick ? 2 : 5)) * 1000;
+  return durationMs + warmupMs + SETUP_MS;
+}
+
+function collect(run: Run, startedAt: string, interrupted?: RunResults['interrupted']): RunResults {
+  const results: RunResults = {
+    version: 1,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    command: `node ${process.argv.slice(1).join(' ')}`,
+    machine: machine(),
+    scenarios: [...run.scenarios],
+    notes: [...run.notes],
+  };
+  if (run.compare.length > 0) results.compare = [...run.compare];
+  if (run.instrumentation) results.instrumentationOverhead = run.instrumentation;
+  if (interrupted !== undefined) {
+    results.interrupted = interrupted;
+    results.notes.push(`interrupted by SIGINT${interrupted.during === undefined ? '' : ` during ${interrupted.during}`}: ${interrupted.completed} of ${interrupted.of} scenarios measured`);
+  }
+  return results;
+}
+
+/** Tables, baseline, thresholds; results.json and report.html; --json's object. Returns the exit code. */
+async function finish(a: Args, results: RunResults, emitJson: ((text: string) => Promise<void>) | undefined): Promise<number> {
+  const verdict = judge(results, a);
+  process.stdout.write(`\n${verdict.text}`);
+  const paths = await writeReport(a.out, verdict.results);
+  process.stdout.write(`\nwrote ${paths.jsonPath}\nwrote ${paths.htmlPath}\n`);
+  if (emitJson !== undefined) await emitJson(`${JSON.stringify(verdict.results, null, 2)}\n`);
+  return verdict.exitCode;
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const a = parse(argv);
+  const a = parseBenchArgs(argv);
   if (a.profile && process.env.THREADRAFT_PROFILED !== '1') rerunWithProfiler(argv, a.out);
-  const names = a.scenarios ?? SUITES[a.suite];
-  for (const n of names) if (!KNOWN.has(n) && !/^batch-\d+$/.test(n)) fail(`unknown scenario ${n}; see --help`);
+  const emitJson = a.json ? reserveStdout() : undefined;
   mkdirSync(a.out, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'threadraft-bench-'));
   const startedAt = new Date().toISOString();
   const run: Run = { args: a, dir, scenarios: [], compare: [], notes: [] };
   if (!a.sync) run.notes.push('sync off: UNSAFE for durability, figures are not comparable with synced runs');
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
-  process.once('SIGINT', () => {
-    cleanup();
-    process.exit(130);
+  suite = new SuiteProgress(a.scenarios.map((n) => estimateMs(a, n)));
+  let current: string | undefined;
+  let interrupted = false;
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(INTERRUPTED_EXIT_CODE); // a second ^C: stop now
+    interrupted = true;
+    process.stderr.write(`\nSIGINT: writing what was measured so far (${run.scenarios.length} scenario(s)); ^C again to stop at once\n`);
+    const completed = current === undefined ? a.scenarios.length : a.scenarios.indexOf(current);
+    const results = collect(run, startedAt, { signal: 'SIGINT', during: current, completed, of: a.scenarios.length });
+    finish(a, results, emitJson)
+      .catch((err: unknown) => process.stderr.write(`writing the partial results failed: ${err instanceof Error ? err.message : String(err)}\n`))
+      .finally(() => {
+        cleanup();
+        process.exit(INTERRUPTED_EXIT_CODE);
+      });
   });
-  process.stdout.write(`threadraft benchmark: ${a.nodes} nodes, ${a.storage}, sync ${a.sync ? 'on' : 'off'}, pool ${a.pool}; ${machine().cpus} cores, node ${process.version}\n`);
+  process.stdout.write(`threadraft benchmark: ${a.nodes} nodes, ${a.storage}, sync ${a.sync ? 'on' : 'off'}, pool ${a.pool}; ${machine().cpus} cores, node ${process.version}; ${a.scenarios.length} scenarios, about ${formatLeft(suite.timer.leftMs())}\n`);
   try {
-    for (const name of names) {
+    for (const [i, name] of a.scenarios.entries()) {
+      current = name;
+      suite.timer.begin(i);
       if (name === 'compare') await runCompare(run);
       else if (name === 'resp') await runResp(run);
       else await runScenario(run, name);
+      if (interrupted) return; // the SIGINT handler is writing and will exit
     }
   } finally {
-    cleanup();
+    if (!interrupted) cleanup();
   }
-  const results: Results = {
-    version: 1,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    command: `node ${process.argv.slice(1).join(' ')}`,
-    machine: machine(),
-    scenarios: run.scenarios,
-    notes: run.notes,
-  };
-  if (run.compare.length > 0) results.compare = run.compare;
-  if (run.instrumentation) results.instrumentationOverhead = run.instrumentation;
-  process.stdout.write(`\n${renderTable(results)}\n`);
-  const paths = await writeReport(a.out, results);
-  process.stdout.write(`\nwrote ${paths.jsonPath}\nwrote ${paths.htmlPath}\n`);
+  if (interrupted) return;
+  current = undefined;
+  process.exitCode = await finish(a, collect(run, startedAt), emitJson);
 }
 
 main().catch((err) => {

@@ -4,7 +4,7 @@
 // stores its own `expires` beside the value, and the cluster's time-to-live removes expired keys for good.
 import { EventEmitter } from 'node:events';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
-import type { Cluster, Consistency, ScanRangeInput } from './cluster/cluster.js';
+import type { Cluster, Consistency, ScanRangeInput } from './index.js'; // the public declarations (dist/src/index.d.ts is one file)
 
 export interface KeyvThreadraftOptions {
   /** Of every read (default 'linearizable'); 'lease' saves the round trip, 'stale' reads the leader's state as it is. */

@@ -2,12 +2,13 @@
 // The `threadraft` command: `serve` (a cluster behind a RESP server, docs/resp.md), and `bench`, `chaos`, `sim`
 // passed through to their own entry points (dist/bench/cli.js, dist/bench/chaos.js, dist/test/sim/run.js).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { Cluster, type ClusterOptions } from '../index.js';
-import { RespServer, type RespServerOptions } from '../resp/index.js';
+import type { ClusterOptions } from '../index.js';
+import type { RespServer, RespServerOptions } from '../resp/index.js';
+import { packageVersion, parseCommandLine, usageExit } from './options.js';
+import { SERVE_HELP, SERVE_OPTIONS } from './serve-options.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/ (this file is dist/src/cli/threadraft.js). */
@@ -27,87 +28,36 @@ Commands
   serve        start a cluster and a Redis-protocol (RESP2/RESP3) server on 127.0.0.1 (threadraft serve --help)
   bench        the benchmark (threadraft bench --help)
   chaos        the chaos tester (threadraft chaos --help)
-  sim          one deterministic simulation (SEED=<n> threadraft sim)
+  sim          one deterministic simulation (threadraft sim --help)
 
   --version    print the version
   -h, --help   this text
-`;
 
-const SERVE_HELP = `threadraft serve: a cluster behind a Redis-protocol server (docs/resp.md).
-
-Usage: threadraft serve [options]       (or: npm run serve -- [options])
-
-  --port <n>                 TCP port on 127.0.0.1 (default 6379; 0: any free port). Prints "listening on 127.0.0.1:<port>"
-  --nodes <1-7>              voters (default 3)
-  --dir <path>               where the nodes keep their storage (default: a temporary directory removed on exit)
-  --storage <lmdb|memory>    (default lmdb)
-  --sync / --no-sync         synced LMDB writes (default on; --no-sync is UNSAFE for durability)
-  --pool <piscina|inline>    where storage transactions run (default piscina)
-  --requirepass <password>   require AUTH (the default user)
-  --maxclients <n>           connections at a time (default 10000)
-  --proto-max-bulk-len <n>   largest bulk string of a request, in bytes (default 67108864: 64 MiB)
-  -h, --help                 this text
-
-SIGINT or SIGTERM closes the server and stops the cluster.
+Every command takes --help and --version. Exit codes: 0 done; 1 failed; 2 a usage error (the message names
+the option and what it allows); bench: 3 a --threshold failed; 130 interrupted.
 `;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(join(distDir, '..', 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
+  return packageVersion();
 }
 
 function fail(message: string): never {
-  process.stderr.write(`threadraft: ${message}\n`);
-  process.exit(2);
+  return usageExit('threadraft', message);
 }
 
-function integer(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) fail(`--${name} must be a non-negative integer, got ${v}`);
-  return Number(v);
-}
-
-function serveOptions(argv: string[]): { cluster: ClusterOptions; resp: RespServerOptions } | undefined {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string' }, nodes: { type: 'string' }, dir: { type: 'string' }, storage: { type: 'string' },
-      sync: { type: 'boolean' }, 'no-sync': { type: 'boolean' }, pool: { type: 'string' }, requirepass: { type: 'string' },
-      maxclients: { type: 'string' }, 'proto-max-bulk-len': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) return undefined;
-  const cluster: ClusterOptions = {};
-  const nodes = integer('nodes', values.nodes);
-  if (nodes !== undefined) cluster.nodes = nodes;
-  if (values.dir !== undefined) cluster.dir = values.dir;
-  if (values.storage !== undefined) cluster.storage = values.storage as 'lmdb' | 'memory';
-  if (values.pool !== undefined) cluster.pool = values.pool as 'piscina' | 'inline';
-  if (values.sync && values['no-sync']) fail('--sync and --no-sync together');
-  if (values['no-sync']) cluster.sync = false;
-  const resp: RespServerOptions = {};
-  const port = integer('port', values.port);
-  if (port !== undefined) resp.port = port;
-  if (values.requirepass !== undefined) resp.requirepass = values.requirepass;
-  const maxClients = integer('maxclients', values.maxclients);
-  if (maxClients !== undefined) resp.maxClients = maxClients;
-  const bulk = integer('proto-max-bulk-len', values['proto-max-bulk-len']);
-  if (bulk !== undefined) resp.maxBulkBytes = bulk;
+function serveOptions(argv: string[]): { cluster: ClusterOptions; resp: RespServerOptions } {
+  const v = parseCommandLine(argv, SERVE_OPTIONS, SERVE_HELP);
+  const cluster: ClusterOptions = { nodes: v.nodes, storage: v.storage, pool: v.pool, sync: v.sync };
+  if (v.dir !== undefined) cluster.dir = v.dir;
+  const resp: RespServerOptions = { port: v.port, maxClients: v.maxclients, maxBulkBytes: v['proto-max-bulk-len'] };
+  if (v.requirepass !== undefined) resp.requirepass = v.requirepass;
   return { cluster, resp };
 }
 
 async function serve(argv: string[]): Promise<void> {
-  let parsed: ReturnType<typeof serveOptions>;
-  try {
-    parsed = serveOptions(argv);
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  if (!parsed) {
-    process.stdout.write(SERVE_HELP);
-    return;
-  }
+  const parsed = serveOptions(argv);
+  // Loaded here, not at the top: bench, chaos, sim and --help need neither the cluster nor the server.
+  const [{ Cluster }, { RespServer }] = await Promise.all([import('../index.js'), import('../resp/index.js')]);
   const cluster = await Cluster.start(parsed.cluster);
   let server: RespServer;
   try {
@@ -142,7 +92,8 @@ function passThrough(entry: string, argv: string[]): void {
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  // The child's code (130 after SIGINT, 2 after a usage error); killed by a signal: 128 + its number, as a shell says.
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 0)));
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -157,7 +108,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (cmd === 'serve') return serve(rest);
   const entry = PASS_THROUGH[cmd];
-  if (entry === undefined) fail(`unknown command ${cmd}; try threadraft --help`);
+  if (entry === undefined) fail(`unknown command ${cmd}; the commands are ${['serve', ...Object.keys(PASS_THROUGH)].join(', ')}`);
   passThrough(entry, rest);
 }
 

@@ -98,6 +98,7 @@ export class Watch<V = Value> implements AsyncIterableIterator<WatchEvent<V>> {
   private readonly waiters: Array<{ resolve: (r: IteratorResult<WatchEvent<V>>) => void; reject: (e: Error) => void }> = [];
   private readonly onAbort = (): void => void this.return();
 
+  /** @internal Made by Cluster.watch(): its parameters are the coordinator's. */
   constructor(
     private readonly hub: WatchHub,
     readonly filter: { keys: Key[]; prefixes: Key[] },

@@ -1,24 +1,31 @@
-// Replay one simulation: SEED=<n> [NODES=3|5] [STEPS=3000] [CHAOS=1] [OVERRIDES='{"maxMsgBytes":1}']
-//   [BREAK=commit-old-term|double-vote] npm run sim
-import { replayCommand, runSimulation, type SimOptions } from './sim.js';
-import type { RaftConfig } from '../../src/raft/index.js';
+// Replay one simulation: threadraft sim --seed <n> [--nodes 3] [--steps 3000] [--chaos 1] [--overrides '{"maxMsgBytes":1}']
+//   [--break commit-old-term|double-vote]; or the same through the environment: SEED=<n> NODES=… npm run sim
+import { parseCommandLine, usageExit } from '../../src/cli/options.js';
+import { OVERRIDE_KEYS, SIM_HELP, SIM_OPTIONS } from './options.js';
+import type { SimOptions } from './sim.js';
 
-function envInt(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${v}`);
-  return n;
+function overrides(json: string | undefined): SimOptions['overrides'] {
+  if (json === undefined) return undefined;
+  let o: unknown;
+  try {
+    o = JSON.parse(json);
+  } catch (err) {
+    return usageExit(SIM_HELP.command, `--overrides must be a JSON object: ${(err as Error).message}`);
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return usageExit(SIM_HELP.command, '--overrides must be a JSON object');
+  const unknown = Object.keys(o).filter((k) => !OVERRIDE_KEYS.includes(k));
+  if (unknown.length > 0) return usageExit(SIM_HELP.command, `--overrides: unknown setting ${unknown.join(', ')}; allowed: ${OVERRIDE_KEYS.join(', ')}`);
+  return o as SimOptions['overrides'];
 }
 
-const seed = envInt('SEED', 1);
-const nodes = envInt('NODES', 3);
-const steps = envInt('STEPS', 3000);
-const brk = process.env['BREAK'];
-const testBreak = brk === 'commit-old-term' || brk === 'double-vote' ? (brk as RaftConfig['testBreak']) : undefined;
-const chaos = Number(process.env['CHAOS'] ?? '1');
-const overrides = JSON.parse(process.env['OVERRIDES'] ?? '{}') as SimOptions['overrides'];
-const opts: SimOptions = { seed, nodes, steps, chaos, ...(overrides === undefined ? {} : { overrides }), ...(testBreak === undefined ? {} : { testBreak }) };
+const v = parseCommandLine(process.argv.slice(2), SIM_OPTIONS, SIM_HELP);
+const o = overrides(v.overrides);
+const opts: SimOptions = {
+  seed: v.seed, nodes: v.nodes, steps: v.steps, chaos: v.chaos,
+  ...(o === undefined ? {} : { overrides: o }), ...(v.break === undefined ? {} : { testBreak: v.break }),
+};
+// The simulation loads after the options are checked: a usage error answers at once.
+const { replayCommand, runSimulation } = await import('./sim.js');
 const started = process.hrtime.bigint();
 const s = await runSimulation(opts);
 const ms = Number(process.hrtime.bigint() - started) / 1e6;

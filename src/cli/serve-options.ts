@@ -1,0 +1,22 @@
+// threadraft serve's options (src/cli/options.ts parses them; src/cli/threadraft.ts serves).
+import { NODES, POOL, STORAGE, SYNC, type CommandHelp, type OptionTable } from './options.js';
+
+/** serve's options: the cluster's from the shared rules (src/cli/options.ts), the server's as RespServer checks them. */
+export const SERVE_OPTIONS = {
+  port: { type: 'int', min: 0, max: 65535, default: 6379, help: 'TCP port on 127.0.0.1 (0: any free port). Prints "listening on 127.0.0.1:<port>"' },
+  nodes: NODES,
+  dir: { type: 'string', arg: '<path>', defaultText: 'a temporary directory removed on exit', help: 'where the nodes keep their storage' },
+  storage: STORAGE,
+  sync: SYNC,
+  pool: POOL,
+  requirepass: { type: 'string', arg: '<password>', help: 'require AUTH (the default user)' },
+  maxclients: { type: 'int', min: 1, max: 1_000_000, default: 10_000, help: 'connections at a time' },
+  'proto-max-bulk-len': { type: 'int', min: 1, max: 512 * 1024 * 1024, default: 64 * 1024 * 1024, arg: '<bytes>', defaultText: '67108864: 64 MiB', help: 'largest bulk string of a request' },
+} as const satisfies OptionTable;
+
+export const SERVE_HELP: CommandHelp = {
+  command: 'threadraft serve',
+  summary: 'a cluster behind a Redis-protocol server (docs/resp.md).',
+  usage: 'threadraft serve [options]       (or: npm run serve -- [options])',
+  epilogue: 'SIGINT or SIGTERM closes the server and stops the cluster.',
+};

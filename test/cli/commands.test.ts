@@ -1,0 +1,116 @@
+// The threadraft command as a user runs it: --version and --help at each level, usage errors (exit 2), and two
+// tiny benchmarks (--json with a failing --threshold; SIGINT after the first scenario).
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../src/cli/threadraft.js', import.meta.url));
+const PKG = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
+
+function run(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000, killSignal: 'SIGKILL' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'threadraft-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('threadraft --version and every subcommand\'s --version print package.json\'s version', () => {
+  for (const args of [['--version'], ['bench', '--version'], ['chaos', '--version'], ['sim', '--version'], ['serve', '--version']]) {
+    const r = run(args);
+    assert.equal(r.code, 0, args.join(' '));
+    assert.equal(r.stdout, `${PKG.version}\n`, args.join(' '));
+  }
+});
+
+test('threadraft --help lists the commands; each subcommand\'s --help describes its options and exits 0', () => {
+  const top = run(['--help']);
+  assert.equal(top.code, 0);
+  for (const c of ['serve', 'bench', 'chaos', 'sim']) assert.match(top.stdout, new RegExp(`^  ${c} `, 'm'));
+  const expect: Record<string, RegExp[]> = {
+    bench: [/^threadraft bench: /, /--threshold <expr>/, /--baseline <results.json>/, /--json/, /write-<n>/],
+    chaos: [/^threadraft chaos: /, /--nodes <1-7>/, /--history <file>/],
+    sim: [/^threadraft sim: /, /--nodes <1-7> .*\[env NODES\]/, /--break/],
+    serve: [/^threadraft serve: /, /--port <n>/, /--nodes <1-7>/],
+  };
+  for (const [c, res] of Object.entries(expect)) {
+    const r = run([c, '--help']);
+    assert.equal(r.code, 0, c);
+    for (const re of res) assert.match(r.stdout, re, c);
+  }
+});
+
+test('usage errors exit 2 and name the option and what it allows, in every command', () => {
+  const cases: Array<[string[], RegExp, Record<string, string>?]> = [
+    [['bench', '--clients', '1.5'], /^threadraft bench: --clients must be an integer in \[1, 65536\], got "1.5"/],
+    [['bench', '--scenarios', 'write-fast'], /^threadraft bench: --scenarios: unknown scenario "write-fast"/],
+    [['bench', '--scenarios', 'write-1', '--threshold', 'write-2.p99<1ms'], /^threadraft bench: --threshold write-2.p99<1ms: this run does not measure write-2 \(it runs write-1\)/],
+    [['bench', '--duration', '0'], /^threadraft bench: --duration must be a time in \[0.1s, 86400s\]/],
+    [['chaos', '--nodes', '8'], /^threadraft chaos: --nodes must be an integer in \[1, 7\], got "8"/],
+    [['chaos', '--clients', '1.5'], /^threadraft chaos: --clients must be an integer in \[1, 65536\]/],
+    [['sim', '--nodes', '8'], /^threadraft sim: --nodes must be an integer in \[1, 7\], got "8"/],
+    [['sim'], /^threadraft sim: --nodes must be an integer in \[1, 7\], got "9" \(from the environment: NODES=9\)/, { NODES: '9' }],
+    [['sim', '--overrides', '{"nope":1}'], /^threadraft sim: --overrides: unknown setting nope/],
+    [['serve', '--nodes', '8'], /^threadraft serve: --nodes must be an integer in \[1, 7\]/],
+    [['serve', '--prot', '1'], /^threadraft serve: unknown option --prot; did you mean --port\?/],
+    [['launch'], /^threadraft: unknown command launch; the commands are serve, bench, chaos, sim/],
+  ];
+  for (const [args, re, env] of cases) {
+    const r = run(args, env);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re, args.join(' '));
+    assert.match(r.stderr, /--help for the options/, args.join(' '));
+    assert.equal(r.stdout, '', args.join(' '));
+  }
+});
+
+test('threadraft bench --json: stdout is the results object (as results.json), alone; a failed --threshold exits 3', (t) => {
+  const out = tempDir(t);
+  const r = run(['bench', '--scenarios', 'write-1', '--storage', 'memory', '--duration', '0.3', '--warmup', '0', '--out', out, '--json', '--threshold', 'write-1.opsPerSec>1e12,write-1.errors<=0']);
+  assert.equal(r.code, 3, r.stderr);
+  const printed = JSON.parse(r.stdout) as { scenarios: Array<{ name: string }>; thresholds: Array<{ threshold: string; ok: boolean }> };
+  assert.deepEqual(printed, JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+  assert.deepEqual(printed.scenarios.map((s) => s.name), ['write-1']);
+  assert.deepEqual(printed.thresholds.map((x) => [x.threshold, x.ok]), [['write-1.opsPerSec>1e12', false], ['write-1.errors<=0', true]]);
+  assert.match(r.stderr, /thresholds: 1 of 2 FAILED/);
+  assert.match(r.stderr, /running write-1 \(1\/1, suite ~\d+s left\)/);
+  assert.ok(existsSync(join(out, 'report.html')));
+});
+
+test('SIGINT during the second scenario: results.json and report.html hold the first, and the exit code is 130', async (t) => {
+  const out = tempDir(t);
+  const child = spawn(process.execPath, [BIN, 'bench', '--scenarios', 'write-1,write-2', '--storage', 'memory', '--duration', '2', '--warmup', '0', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no second scenario within 30 s: ${stderr}`)), 30_000);
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      if (/running write-2/.test(stderr)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { scenarios: Array<{ name: string }>; interrupted: unknown; notes: string[] };
+  assert.deepEqual(results.scenarios.map((s) => s.name), ['write-1']);
+  assert.deepEqual(results.interrupted, { signal: 'SIGINT', during: 'write-2', completed: 1, of: 2 });
+  assert.ok(results.notes.some((n) => /interrupted by SIGINT during write-2: 1 of 2 scenarios measured/.test(n)));
+  assert.ok(existsSync(join(out, 'report.html')));
+  assert.match(stdout, /wrote .*results.json/);
+});

@@ -1,0 +1,22 @@
+// threadraft sim's options (src/cli/options.ts parses them; test/sim/run.ts runs).
+import { NODES, SEED, type CommandHelp, type OptionTable } from '../../src/cli/options.js';
+
+export const SIM_OPTIONS = {
+  seed: { ...SEED, env: 'SEED' },
+  nodes: { ...NODES, env: 'NODES' },
+  steps: { type: 'int', min: 1, max: 10_000_000, default: 3000, env: 'STEPS', help: 'simulated steps' },
+  chaos: { type: 'number', min: 0, max: 100, default: 1, env: 'CHAOS', help: 'fault intensity multiplier (0: no faults)' },
+  overrides: { type: 'string', env: 'OVERRIDES', arg: '<json>', help: 'fixed Raft settings instead of the seed\'s choice, e.g. \'{"maxMsgBytes":1}\'' },
+  break: { type: 'enum', values: ['commit-old-term', 'double-vote'], env: 'BREAK', help: 'break one rule on purpose (the simulation must catch it)' },
+} as const satisfies OptionTable;
+
+export const OVERRIDE_KEYS = ['preVote', 'checkQuorum', 'maxInflightMsgs', 'maxInflightBytes', 'maxMsgBytes', 'maxApplyBytes'];
+
+export const SIM_HELP: CommandHelp = {
+  command: 'threadraft sim',
+  summary: 'one deterministic simulation of the real node host (docs/architecture.md).',
+  usage: 'threadraft sim [options]       (or: SEED=<n> npm run sim)',
+  epilogue: `Each option can come from the environment variable shown; a flag wins over it.
+Prints the run's summary as JSON; exits 0 when no property was violated, 1 with the violation and the
+command that replays it, 2 on a usage error.`,
+};
