@@ -14,6 +14,7 @@ import { benchResp, defaultRespOptions, renderRespTable, respNotes, respScenario
 import type { CompareRow, Results, ScenarioResult } from './report/types.js';
 import { renderTable } from './report/table.js';
 import { writeReport } from './report/write.js';
+import { DEFAULT_SLO_P99_MS, EXTRA_SUITES, isExtra, runExtra, TraceCollector, type ExtraResults } from './extra.js';
 
 const HELP = `threadraft benchmark: a real in-process Raft cluster, measured.
 
@@ -37,11 +38,15 @@ Load
   --ops <n>                  stop each scenario after n operations (default: no limit)
   --warmup <s>               seconds of warm-up before each scenario (default 1)
   --seed <n>                 (default 1)
+  --rate <n>                 open loop: calls sent at n/s, each latency from its intended send time
+                             (every scenario; without it they are closed loop). 'open-loop' uses it (default 10000)
+  --slo-p99 <ms>             for 'rate-sweep': the p99 bound (default 10)
 Run
   --suite <quick|standard|full>   quick: a few scenarios of 2 s; standard: all but sustained; full: all (default standard)
   --scenarios <a,b,...>      run only these (see the list below)
   --out <dir>                where results.json, report.html and profiles go (default ./bench-results)
   --profile                  record a CPU profile of every thread into <out>/profiles
+  --trace                    write <out>/trace.json: a sample of writes per scenario (Chrome trace events; Perfetto)
   --resp                     run the 'resp' scenario (alone, or after those given by --scenarios)
   --resp-targets <a,b,...>   for 'resp': threadraft, redis-aof, redis-replicas, redis-nopersist (default all)
   --resp-server <path>       for 'resp': the built CLI with 'serve' (default dist/src/cli/threadraft.js)
@@ -67,6 +72,12 @@ Scenarios
   compare            in one run: raw LMDB synced (the floor), memory vs LMDB, piscina vs inline,
                      256 vs 1024 in flight, puts with and without a TTL, 1/3/5 nodes,
                      instrumentation on vs off
+  sweep              latency against throughput: puts at 1, 4, 16, 64, 256, 1024 in flight, per configuration
+                     (standard: 3 nodes lmdb piscina / inline / memory; full adds 5 nodes and 1 node)
+  sweep-batch        batch() of 1, 10, 50, 100, 500 puts at 4 in flight (full: also 64)
+  rate-sweep         open loop: the highest rate whose p99 stays within --slo-p99 (doubling, then bisecting; bounded)
+  open-loop          puts at --rate per second, open loop
+  instrument-cost    stage timing on vs off, interleaved pairs on two clusters: median cost and its 95 % CI
   resp               redis-benchmark -t set,get at -c 1, -c 64, -c 64 -P 16 against 'threadraft serve'
                      (--nodes/--storage/--sync/--pool), beside Redis with AOF always, Redis + 2 replicas
                      with SET + WAIT 1 0 (bench/resp-load.ts), Redis without persistence; each row about
@@ -97,6 +108,9 @@ interface Args {
   profile: boolean;
   respTargets: TargetId[];
   respServer: string | undefined;
+  rate: number | undefined;
+  sloP99Ms: number;
+  trace: boolean;
 }
 
 function fail(message: string): never {
@@ -131,6 +145,7 @@ function parse(argv: string[]): Args {
         suite: { type: 'string' }, scenarios: { type: 'string' }, out: { type: 'string' }, profile: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         resp: { type: 'boolean' }, 'resp-targets': { type: 'string' }, 'resp-server': { type: 'string' },
+        rate: { type: 'string' }, 'slo-p99': { type: 'string' }, trace: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -168,6 +183,9 @@ function parse(argv: string[]): Args {
     profile: v.profile ?? false,
     respTargets: respTargets as TargetId[],
     respServer: v['resp-server'],
+    rate: v.rate === undefined ? undefined : num('rate', v.rate, 0, 1, 10_000_000),
+    sloP99Ms: num('slo-p99', v['slo-p99'], DEFAULT_SLO_P99_MS, 0.01, 60_000),
+    trace: v.trace ?? false,
   };
 }
 
@@ -176,6 +194,7 @@ const SUITES: Record<Args['suite'], string[]> = {
   standard: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'watch-capacity', 'compare'],
   full: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'watch-capacity', 'sustained', 'custom', 'compare'],
 };
+for (const suite of ['quick', 'standard', 'full'] as const) SUITES[suite].push(...EXTRA_SUITES[suite]); // issue 15's scenarios (bench/extra.ts)
 const KNOWN = new Set([...SUITES.full, 'resp']);
 
 interface Run {
@@ -185,6 +204,17 @@ interface Run {
   compare: CompareRow[];
   notes: string[];
   instrumentation?: Results['instrumentationOverhead'];
+  extra: ExtraResults;
+  trace: TraceCollector | undefined;
+}
+
+/** Issue 15's scenarios (bench/extra.ts): sweeps, open loop, instrumentation cost. */
+function runExtraScenario(run: Run, name: string): Promise<void> {
+  const a = run.args;
+  const measureSpec = async (spec: LoadSpec): Promise<void> => {
+    run.scenarios.push(await measure(spec, clusterOptions(a, run.dir), params(a)));
+  };
+  return runExtra(name, { suite: a.suite, durationS: a.durationS, rate: a.rate, sloP99Ms: a.sloP99Ms }, baseSpec(a, name, name, {}), (over) => clusterOptions(a, run.dir, over), (over) => params(a, over), measureSpec, run.extra);
 }
 
 function clusterOptions(a: Args, dir: string, over: Partial<ClusterOptions> = {}): ClusterOptions {
@@ -207,9 +237,14 @@ function baseSpec(a: Args, name: string, description: string, over: Partial<Load
     consistency: 'linearizable',
     batchSize: 1,
     seed: a.seed,
+    ...(a.rate === undefined ? {} : { rateOpsPerSec: a.rate }),
+    ...(traceCollector === undefined ? {} : { onTrace: traceCollector.onTrace }),
     ...over,
   };
 }
+
+/** --trace's collector, set by main() (baseSpec has no Run at hand). */
+let traceCollector: TraceCollector | undefined;
 
 function scenarioSpec(a: Args, name: string): LoadSpec {
   switch (name) {
@@ -405,7 +440,8 @@ async function main(): Promise<void> {
   mkdirSync(a.out, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'threadraft-bench-'));
   const startedAt = new Date().toISOString();
-  const run: Run = { args: a, dir, scenarios: [], compare: [], notes: [] };
+  const run: Run = { args: a, dir, scenarios: [], compare: [], notes: [], extra: { sweeps: [] }, trace: a.trace ? new TraceCollector() : undefined };
+  traceCollector = run.trace;
   if (!a.sync) run.notes.push('sync off: UNSAFE for durability, figures are not comparable with synced runs');
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   process.once('SIGINT', () => {
@@ -417,6 +453,7 @@ async function main(): Promise<void> {
     for (const name of names) {
       if (name === 'compare') await runCompare(run);
       else if (name === 'resp') await runResp(run);
+      else if (isExtra(name)) await runExtraScenario(run, name);
       else await runScenario(run, name);
     }
   } finally {
@@ -433,6 +470,9 @@ async function main(): Promise<void> {
   };
   if (run.compare.length > 0) results.compare = run.compare;
   if (run.instrumentation) results.instrumentationOverhead = run.instrumentation;
+  if (run.extra.sweeps.length > 0) results.sweeps = run.extra.sweeps;
+  if (run.extra.instrumentationCost) results.instrumentationCost = run.extra.instrumentationCost;
+  if (run.trace) process.stdout.write(`wrote ${await run.trace.write(a.out)}\n`);
   process.stdout.write(`\n${renderTable(results)}\n`);
   const paths = await writeReport(a.out, results);
   process.stdout.write(`\nwrote ${paths.jsonPath}\nwrote ${paths.htmlPath}\n`);

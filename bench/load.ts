@@ -167,7 +167,7 @@ async function drive(
 export const OPEN_LOOP_MAX_IN_FLIGHT = 16_384;
 
 /** Warm-up ends once three consecutive 0.5 s windows agree within 10 % (after spec.warmupMs, at most this much longer). */
-export const STEADY_EXTRA_MS = 4_000;
+export const STEADY_EXTRA_MS = 3_000;
 
 export function steady(throughput: ReadonlyArray<[number, number]>): boolean {
   if (throughput.length < 3) return false;
