@@ -132,7 +132,8 @@ async function drive(
     while (!stopped && nowMs() < end && (maxOps === 0 || w.ops < maxOps)) {
       const t0 = nowMs();
       try {
-        w.ops += await call();
+        const n = await call(); // not `w.ops += await call()`: that reads w.ops before the await and loses the other callers' counts
+        w.ops += n;
         w.histogram.recordMs(nowMs() - t0);
         if (spec.peek && (w.ops & 1023) === 0) await new Promise((r) => setImmediate(r)); // peek() is synchronous: let timers and replies run
       } catch (err) {

@@ -45,7 +45,8 @@ export function tailAttribution(all: AllWrites, slowest: readonly WriteTimes[]):
   if (slowest.length >= hi) groups.push(group('around p99 (p98.9–p99.1)', slowest.slice(lo, hi)));
   groups.push(group(tail.length === want ? 'slowest 1 %' : `slowest ${tail.length} (of ${want} = 1 %)`, tail));
   const dominant: Record<string, number> = Object.fromEntries(STAGES.map((s) => [s, 0]));
-  for (const w of tail) dominant[dominantStage(w)]! += 1 / tail.length;
+  for (const w of tail) dominant[dominantStage(w)]! += 1;
+  for (const s of STAGES) dominant[s]! /= tail.length;
   const out: TailAttribution = { writes: all.writes, groups, dominant };
   if (tail.length < want) out.note = `only the slowest ${tail.length} writes were kept (the keeper is bounded); 1 % is ${want}`;
   return out;

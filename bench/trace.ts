@@ -55,7 +55,7 @@ function writeEvents(pid: number, s: TraceScenario, w: WriteTimes, k: number, or
   for (const t of w) b.push(Math.max(t, b[b.length - 1] ?? t));
   const us = (ms: number): number => Math.round((ms - originMs) * 1000 * 1000) / 1000;
   const ev = (name: string, tid: number, from: number, to: number, args?: Record<string, string | number>): TraceEvent => ({
-    name, ph: 'X', cat: 'write', pid, tid, ts: us(b[from]!), dur: Math.max(0, us(b[to]!) - us(b[from]!)), ...(args ? { args } : {}),
+    name, ph: 'X', cat: 'write', pid, tid, ts: us(b[from]!), dur: Math.max(0, Math.round((us(b[to]!) - us(b[from]!)) * 1000) / 1000), ...(args ? { args } : {}),
   });
   const L = nodeTid(s.leader);
   const out = [
