@@ -41,7 +41,7 @@ export function sweepConfigs(suite: Suite): Config[] {
 export function pointTiming(ctx: SweepContext): { durationMs: number; warmupMs: number } {
   if (ctx.durationS !== undefined) return { durationMs: ctx.durationS * 1000, warmupMs: Math.min(300, ctx.durationS * 300) };
   if (ctx.suite === 'quick') return { durationMs: 500, warmupMs: 200 };
-  if (ctx.suite === 'standard') return { durationMs: 1000, warmupMs: 300 };
+  if (ctx.suite === 'standard') return { durationMs: 800, warmupMs: 300 };
   return { durationMs: 2000, warmupMs: 500 };
 }
 
@@ -141,7 +141,7 @@ export async function searchRate(
 
 /** `rate-sweep`: open loop on the CLI's configuration; the highest rate with p99 ≤ sloP99Ms. */
 export async function rateSweep(ctx: SweepContext, sloP99Ms: number): Promise<Sweep> {
-  const budgetMs = ctx.suite === 'full' ? 120_000 : ctx.suite === 'standard' ? 30_000 : 10_000;
+  const budgetMs = ctx.suite === 'full' ? 120_000 : ctx.suite === 'standard' ? 20_000 : 10_000;
   const opts = ctx.clusterOptions({});
   const label = `${opts.nodes ?? 3} nodes, ${opts.storage ?? 'lmdb'}${opts.storage === 'memory' ? '' : `, ${opts.pool ?? 'piscina'}`}`;
   const found = await withCluster(opts, (cluster) =>

@@ -63,7 +63,7 @@ function sweepPlot(sw: Sweep, stat: 'p50' | 'p99', width: number): string {
   const maxY = ys.length > 0 ? 10 ** Math.ceil(Math.log10(Math.max(...ys, sw.sloP99Ms ?? 0))) : 10;
   const slo = stat === 'p99' && sw.sloP99Ms !== undefined ? [{ y: sw.sloP99Ms, label: `p99 bound ${formatMs(sw.sloP99Ms)} ms` }] : [];
   return linePlot(
-    { name: `sweep-${stat}`, data: { sweep: sw.name }, title: `${sw.name}: ${stat} latency against throughput (${sw.loop} loop)`, width },
+    { name: `sweep-${stat}`, data: { sweep: sw.name }, title: `${sw.name}: ${stat} latency against throughput (${sw.loop} loop)`, width, legend: true },
     { min: 0, max: maxX * 1.05, label: 'throughput (ops/s)' },
     { min: minY, max: maxY > minY ? maxY : minY * 10, log: true, label: `${stat} latency (ms, log scale)` },
     series,

@@ -60,6 +60,8 @@ export interface PlotFrame {
   title: string;
   width?: number;
   height?: number;
+  /** Draw the legend even for a single series (default: only for two or more). */
+  legend?: boolean;
 }
 
 const MARGIN = { left: 64, right: 20, top: 30, bottom: 46 };
@@ -122,7 +124,7 @@ function noData(frame: PlotFrame, width: number, height: number): string {
 export function linePlot(frame: PlotFrame, x: Axis, y: Axis, series: LineSeries[], markers: Marker[] = [], yMarkers: YMarker[] = []): string {
   const width = frame.width ?? 640;
   const drawn = series.filter((s) => s.points.length > 0);
-  const legendItems: Array<[string, string, boolean]> = drawn.length > 1 ? drawn.map((s) => [s.label, s.color, s.dash === true]) : [];
+  const legendItems: Array<[string, string, boolean]> = drawn.length > 1 || frame.legend === true ? drawn.map((s) => [s.label, s.color, s.dash === true]) : [];
   const legendBox = legendLayout(legendItems.map(([l]) => l), width);
   const plotHeight = frame.height ?? 300;
   const height = plotHeight + legendBox.height;
@@ -137,7 +139,8 @@ export function linePlot(frame: PlotFrame, x: Axis, y: Axis, series: LineSeries[
   parts.push('<g class="grid">');
   for (const t of ticks(x)) {
     parts.push(`<line x1="${n(sx(t))}" x2="${n(sx(t))}" y1="${y1}" y2="${y0}"/>`);
-    parts.push(`<text class="tick" x="${n(sx(t))}" y="${y0 + 16}" text-anchor="middle">${escapeHtml((x.format ?? formatTick)(t))}</text>`);
+    const anchor = sx(t) > x1 - 24 ? 'end' : 'middle'; // the last tick's label stays inside the plot
+    parts.push(`<text class="tick" x="${n(sx(t))}" y="${y0 + 16}" text-anchor="${anchor}">${escapeHtml((x.format ?? formatTick)(t))}</text>`);
   }
   for (const t of ticks(y)) {
     parts.push(`<line x1="${x0}" x2="${x1}" y1="${n(sy(t))}" y2="${n(sy(t))}"/>`);
