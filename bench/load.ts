@@ -156,9 +156,9 @@ async function drive(
   } finally {
     clearInterval(ticker);
   }
-  const elapsedMs = nowMs() - start;
+  const now = nowMs();
+  const elapsedMs = now - start;
   if (w.throughput.length === 0 || w.throughput[w.throughput.length - 1]![0] < elapsedMs / 1000 - 0.05) {
-    const now = nowMs();
     if (now > lastTick) w.throughput.push([(now - start) / 1000, ((w.ops - lastOps) * 1000) / (now - lastTick)]);
   }
   return { ...w, elapsedMs };
