@@ -69,6 +69,29 @@ test('open loop: a stall of X ms shows in the latencies of every call scheduled 
   assert.ok(Math.abs(tail[0]! - 101) < 1e-9 && Math.abs(tail[49]! - 52) < 1e-9, `${tail[0]}, ${tail[49]}`);
 });
 
+test('open loop: a stall of the sending thread itself (a blocked event loop) still shows in the calls due during it', async () => {
+  const clock = new FakeClock();
+  // The sender's timers cannot fire during [500, 600): every sleep that ends in it ends at 600.
+  const blocked: Clock = {
+    now: () => clock.now(),
+    sleepUntil: (ms) => clock.at(ms >= 500 && ms < 600 ? 600 : ms),
+  };
+  const lat: number[] = [];
+  const p = openLoop(blocked, { ratePerSec: 1000, durationMs: 1000, maxInFlight: 10_000 }, async () => {
+    await clock.at(clock.now() + 1);
+    return 1;
+  }, (ms) => lat.push(ms));
+  await clock.run(p);
+  const s = await p;
+  assert.equal(s.sent, 1000);
+  // The calls due at 500..599 are sent together at 600: measured from their intended times they waited
+  // 101 ms down to 2 ms; measured from when they were sent (what a closed loop would do) they took 1 ms.
+  const slow = lat.filter((ms) => ms > 1.5).sort((a, b) => b - a);
+  assert.equal(slow.length, 100);
+  assert.ok(Math.abs(slow[0]! - 101) < 1e-9 && Math.abs(slow[99]! - 2) < 1e-9, `${slow[0]}, ${slow[99]}`);
+  assert.ok(s.late >= 99);
+});
+
 test('a closed loop over the same stall records one slow call (the omission the open loop corrects)', async () => {
   const clock = new FakeClock();
   const call = fakeCluster(clock, 1, 500, 600);
