@@ -4,7 +4,7 @@ import { Cluster, type Consistency } from '../src/index.js';
 import { LatencyHistogram, nowMs } from '../src/util/histogram.js';
 import { mulberry32 } from '../src/util/random.js';
 import { STAGES } from '../src/index.js';
-import { ThreadHealth } from '../src/util/thread-health.js';
+import { ThreadHealth, type ThreadHealthCounters } from '../src/util/thread-health.js';
 import { openLoop, realClock } from './open-loop.js';
 import { tailAttribution } from './tail.js';
 import type { TraceScenario } from './trace.js';
@@ -69,19 +69,12 @@ interface Window {
   throughput: Array<[number, number]>;
 }
 
-/** One call of the scenario's mix; resolves with the operations it did. */
-function makeCall(cluster: Cluster, spec: LoadSpec, rand: () => number, value: Buffer): () => Promise<number> {
-  return async () => {
-    const k = keyOf(Math.floor(rand() * spec.keySpace));
-    const isRead = spec.readRatio > 0 && rand() < spec.readRatio;
-    if (isRead && spec.peek) {
-      cluster.peek(k);
-      return 1;
-    }
-    if (isRead) {
-      await cluster.get(k, { consistency: spec.consistency });
-      return 1;
-    }
+/**
+ * One call of the scenario's mix; returns the operations it did, synchronously for peek() (no promise
+ * per call: the read-peek scenario measures a synchronous API) and as a promise otherwise.
+ */
+function makeCall(cluster: Cluster, spec: LoadSpec, rand: () => number, value: Buffer): () => number | Promise<number> {
+  const write = async (k: string): Promise<number> => {
     if (spec.batchSize <= 1) {
       if (spec.ttlMs === undefined) await cluster.put(k, value);
       else await cluster.put(k, value, { ttlMs: Math.max(1, Math.round(spec.ttlMs * (0.5 + rand()))) });
@@ -91,6 +84,16 @@ function makeCall(cluster: Cluster, spec: LoadSpec, rand: () => number, value: B
     for (let j = 0; j < spec.batchSize; j++) ops.push({ type: 'put' as const, key: keyOf(Math.floor(rand() * spec.keySpace)), value });
     await cluster.batch(ops);
     return spec.batchSize;
+  };
+  return () => {
+    const k = keyOf(Math.floor(rand() * spec.keySpace));
+    const isRead = spec.readRatio > 0 && rand() < spec.readRatio;
+    if (isRead && spec.peek) {
+      cluster.peek(k);
+      return 1;
+    }
+    if (isRead) return cluster.get(k, { consistency: spec.consistency }).then(() => 1);
+    return write(k);
   };
 }
 
@@ -132,7 +135,8 @@ async function drive(
     while (!stopped && nowMs() < end && (maxOps === 0 || w.ops < maxOps)) {
       const t0 = nowMs();
       try {
-        const n = await call(); // not `w.ops += await call()`: that reads w.ops before the await and loses the other callers' counts
+        const r = call();
+        const n = typeof r === 'number' ? r : await r; // not `w.ops += await call()`: that reads w.ops before the await and loses the other callers' counts
         w.ops += n;
         w.histogram.recordMs(nowMs() - t0);
         if (spec.peek && (w.ops & 1023) === 0) await new Promise((r) => setImmediate(r)); // peek() is synchronous: let timers and replies run
@@ -144,7 +148,7 @@ async function drive(
   try {
     if (spec.rateOpsPerSec !== undefined) {
       const call = makeCall(cluster, spec, mulberry32(spec.seed * 1009), value);
-      const s = await openLoop(realClock, { ratePerSec: spec.rateOpsPerSec, durationMs, maxInFlight: OPEN_LOOP_MAX_IN_FLIGHT, maxCalls: maxOps, stop: () => stopped }, call, (ms, ops) => {
+      const s = await openLoop(realClock, { ratePerSec: spec.rateOpsPerSec, durationMs, maxInFlight: OPEN_LOOP_MAX_IN_FLIGHT, maxCalls: maxOps, stop: () => stopped }, async () => call(), (ms, ops) => {
         w.ops += ops;
         w.histogram.recordMs(ms);
       });
@@ -267,7 +271,7 @@ export async function runLoad(cluster: Cluster, spec: LoadSpec, params: Record<s
 }
 
 /** The main thread's health and each node worker's (reported by the node in its metrics counters). */
-function threadRows(main: ThreadHealthRow | Omit<ThreadHealthRow, 'thread'>, nodes: ReadonlyArray<{ id: number; counters: Record<string, number> }>): ThreadHealthRow[] {
+function threadRows(main: ThreadHealthCounters, nodes: ReadonlyArray<{ id: number; counters: Record<string, number> }>): ThreadHealthRow[] {
   const rows: ThreadHealthRow[] = [{ ...main, thread: 'main' }];
   for (const n of nodes) {
     const c = n.counters;
