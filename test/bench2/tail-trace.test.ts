@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAX_SLOWEST, WriteProfile, type WriteTimes } from '../../src/cluster/profile.js';
+import { MAX_SLOWEST, MAX_TRACE, WriteProfile, type WriteTimes } from '../../src/cluster/profile.js';
 import { STAGES } from '../../src/index.js';
 import { LatencyHistogram } from '../../src/util/histogram.js';
 import { tailAttribution } from '../../bench/tail.js';
@@ -85,6 +85,13 @@ test('the trace sample never holds two writes that overlap in time', () => {
   const ws = p.traceSample();
   assert.ok(ws.length > 10);
   for (let i = 1; i < ws.length; i++) assert.ok(ws[i]![0] >= ws[i - 1]![7], `sample ${i} overlaps the previous one`);
+  // Bounded: one write after another, never overlapping, stops at MAX_TRACE.
+  const q = new WriteProfile();
+  q.keepTrace(0);
+  for (let i = 0; i < MAX_TRACE + 500; i++) q.record(i, i, { id: i, received: i, persistStart: i, persistEnd: i, committed: i, applied: i }, i + 0.5);
+  assert.equal(q.traceSample().length, MAX_TRACE);
+  q.reset();
+  assert.equal(q.traceSample().length, 0);
 });
 
 // ---- trace format ------------------------------------------------------------------------------
