@@ -67,6 +67,8 @@ interface Window {
   errors: number;
   firstError: string | undefined;
   throughput: Array<[number, number]>;
+  /** Open loop: how late each call was sent after its intended time (included in its latency). */
+  sendLag?: LatencyHistogram;
 }
 
 /**
@@ -148,9 +150,11 @@ async function drive(
   try {
     if (spec.rateOpsPerSec !== undefined) {
       const call = makeCall(cluster, spec, mulberry32(spec.seed * 1009), value);
-      const s = await openLoop(realClock, { ratePerSec: spec.rateOpsPerSec, durationMs, maxInFlight: OPEN_LOOP_MAX_IN_FLIGHT, maxCalls: maxOps, stop: () => stopped }, async () => call(), (ms, ops) => {
+      w.sendLag = new LatencyHistogram();
+      const s = await openLoop(realClock, { ratePerSec: spec.rateOpsPerSec, durationMs, maxInFlight: OPEN_LOOP_MAX_IN_FLIGHT, maxCalls: maxOps, stop: () => stopped }, async () => call(), (ms, ops, lagMs) => {
         w.ops += ops;
         w.histogram.recordMs(ms);
+        w.sendLag?.recordMs(lagMs);
       });
       w.errors = s.errors;
       w.firstError = s.firstError;
@@ -226,6 +230,11 @@ export async function runLoad(cluster: Cluster, spec: LoadSpec, params: Record<s
   if (spec.rateOpsPerSec !== undefined) {
     result.rateOpsPerSec = spec.rateOpsPerSec;
     result.params.rateOpsPerSec = spec.rateOpsPerSec;
+    const lag = w.sendLag?.summary();
+    if (lag && lag.count > 0) {
+      result.params.sendLagP50Ms = round3(lag.p50);
+      result.params.sendLagP99Ms = round3(lag.p99);
+    }
   }
   if (warm !== undefined) {
     const ws = warm.elapsedMs / 1000;

@@ -191,6 +191,14 @@ function stagesPlot(s: ScenarioResult): string {
   );
 }
 
+/** Open loop: the generator's own lag, which every latency of the scenario includes. */
+function sendLagNote(s: ScenarioResult): string {
+  const p50 = s.params.sendLagP50Ms;
+  const p99 = s.params.sendLagP99Ms;
+  if (typeof p50 !== 'number' || typeof p99 !== 'number') return '';
+  return `<p class="muted">${esc(`Calls were sent ${formatMs(p50)} ms (p50) and ${formatMs(p99)} ms (p99) after their intended times (timers fire at millisecond granularity, and the main thread is shared with the cluster's coordinator); the latencies include this lag.`)}</p>`;
+}
+
 function paramsTable(params: ScenarioResult['params']): string {
   const entries = Object.entries(params);
   if (entries.length === 0) return '';
@@ -204,6 +212,7 @@ function scenarioSection(s: ScenarioResult, i: number): string {
     `<h2>${esc(s.name)}</h2>`,
     `<p>${esc(s.description)}</p>`,
     `<p class="muted">${esc(`${loadLabel(s) ? `${loadLabel(s)}: ` : ''}${formatInt(s.ops)} ops in ${formatMs(s.durationMs / 1000)} s (errors: ${formatInt(s.errors)}): ${formatInt(s.opsPerSec)} ops/s; mean latency ${formatLatency(s.latencyMs.mean)} ms`)}</p>`,
+    sendLagNote(s),
     paramsTable(s.params),
     `<div class="plots">${cdfPlot(s, i)}${spectrumOf(s, i)}${throughputPlot(s, i)}</div>`,
     stagesPlot(s),

@@ -77,10 +77,14 @@ test('open loop: a stall of the sending thread itself (a blocked event loop) sti
     sleepUntil: (ms) => clock.at(ms >= 500 && ms < 600 ? 600 : ms),
   };
   const lat: number[] = [];
+  const lags: number[] = [];
   const p = openLoop(blocked, { ratePerSec: 1000, durationMs: 1000, maxInFlight: 10_000 }, async () => {
     await clock.at(clock.now() + 1);
     return 1;
-  }, (ms) => lat.push(ms));
+  }, (ms, _ops, lagMs) => {
+    lat.push(ms);
+    lags.push(lagMs);
+  });
   await clock.run(p);
   const s = await p;
   assert.equal(s.sent, 1000);
@@ -90,6 +94,9 @@ test('open loop: a stall of the sending thread itself (a blocked event loop) sti
   assert.equal(slow.length, 100);
   assert.ok(Math.abs(slow[0]! - 101) < 1e-9 && Math.abs(slow[99]! - 2) < 1e-9, `${slow[0]}, ${slow[99]}`);
   assert.ok(s.late >= 99);
+  // The generator's lag is reported apart: 100 ms for the call due at 500, none outside the stall.
+  assert.equal(Math.max(...lags), 100);
+  assert.equal(lags.filter((l) => l > 0).length, 100);
 });
 
 test('a closed loop over the same stall records one slow call (the omission the open loop corrects)', async () => {

@@ -35,6 +35,7 @@ test('runLoad keeps the whole histogram, thread health of main and every node, t
     assert.equal(o.loop, 'open');
     assert.equal(o.rateOpsPerSec, 2000);
     assert.ok(o.ops >= 700 && o.ops <= 801, `ops ${o.ops}`); // 0.4 s at 2,000/s
+    assert.ok(typeof o.params.sendLagP50Ms === 'number' && typeof o.params.sendLagP99Ms === 'number' && o.params.sendLagP99Ms >= o.params.sendLagP50Ms);
   } finally {
     await cluster.stop();
   }
