@@ -188,7 +188,7 @@ export function steady(throughput: ReadonlyArray<[number, number]>): boolean {
 /** How many of the slowest writes the profile keeps: 1 % of up to 1.6 M writes per scenario. */
 const SLOWEST_KEPT = 16_384;
 /** Trace sample: a write at most every this many ms (and never two overlapping). */
-const TRACE_GAP_MS = 5;
+const TRACE_GAP_MS = 10;
 
 /** Warm up (until steady), reset the cluster's metrics, then measure. */
 export async function runLoad(cluster: Cluster, spec: LoadSpec, params: Record<string, string | number | boolean>): Promise<ScenarioResult> {
