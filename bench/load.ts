@@ -69,6 +69,8 @@ interface Window {
   throughput: Array<[number, number]>;
   /** Open loop: how late each call was sent after its intended time (included in its latency). */
   sendLag?: LatencyHistogram;
+  /** Open loop: calls due but never sent (the generator stopped a whole duration behind). */
+  unsent?: number;
 }
 
 /**
@@ -158,6 +160,7 @@ async function drive(
       });
       w.errors = s.errors;
       w.firstError = s.firstError;
+      w.unsent = s.unsent;
     } else {
       await Promise.all(Array.from({ length: spec.clients }, (_, c) => client(c)));
     }
@@ -235,6 +238,7 @@ export async function runLoad(cluster: Cluster, spec: LoadSpec, params: Record<s
       result.params.sendLagP50Ms = round3(lag.p50);
       result.params.sendLagP99Ms = round3(lag.p99);
     }
+    if (w.unsent) result.params.unsent = w.unsent;
   }
   if (warm !== undefined) {
     const ws = warm.elapsedMs / 1000;

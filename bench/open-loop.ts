@@ -34,6 +34,12 @@ export interface OpenLoopStats {
   firstError: string | undefined;
   /** Calls sent more than 1 ms after their intended time (the generator or the in-flight bound fell behind). */
   late: number;
+  /**
+   * Calls that fell due but were never sent: the run stops sending once it is a whole duration behind
+   * (bounded time at a rate far above what the cluster takes). Their latency is unknown, so a run with
+   * unsent calls did not sustain its rate.
+   */
+  unsent: number;
 }
 
 /**
@@ -49,7 +55,7 @@ export async function openLoop(
   record: (latencyMs: number, ops: number, lagMs: number) => void,
 ): Promise<OpenLoopStats> {
   if (!(spec.ratePerSec > 0) || !(spec.maxInFlight >= 1)) throw new RangeError('openLoop: rate and maxInFlight must be positive');
-  const stats: OpenLoopStats = { sent: 0, done: 0, errors: 0, firstError: undefined, late: 0 };
+  const stats: OpenLoopStats = { sent: 0, done: 0, errors: 0, firstError: undefined, late: 0, unsent: 0 };
   const start = clock.now();
   const end = start + spec.durationMs;
   const intervalMs = 1000 / spec.ratePerSec;
@@ -61,6 +67,10 @@ export async function openLoop(
     if (intended >= end || (spec.maxCalls !== undefined && spec.maxCalls > 0 && i >= spec.maxCalls) || spec.stop?.()) break;
     if (clock.now() < intended) await clock.sleepUntil(intended);
     while (inFlight >= spec.maxInFlight) await new Promise<void>((r) => (freed = r));
+    if (clock.now() > end + spec.durationMs) {
+      stats.unsent = Math.ceil((end - intended) / intervalMs);
+      break;
+    }
     const lagMs = clock.now() - intended;
     if (lagMs > 1) stats.late++;
     inFlight++;

@@ -56,7 +56,9 @@ async function withCluster<T>(opts: ClusterOptions, f: (c: Cluster) => Promise<T
 }
 
 function point(x: number, r: ScenarioResult): SweepPoint {
-  return { x, opsPerSec: r.opsPerSec, errors: r.errors, latencyMs: r.latencyMs };
+  const p: SweepPoint = { x, opsPerSec: r.opsPerSec, errors: r.errors, latencyMs: r.latencyMs };
+  if (typeof r.params.unsent === 'number' && r.params.unsent > 0) p.unsent = r.params.unsent;
+  return p;
 }
 
 /** A closed-loop spec of one point (no --rate, no trace, a fixed short warm-up). */
@@ -103,7 +105,7 @@ export async function batchSweep(ctx: SweepContext): Promise<Sweep> {
 
 /** Whether an open-loop point held: p99 within the bound, no errors, and the rate actually delivered. */
 export function holds(p: SweepPoint, offered: number, sloP99Ms: number): boolean {
-  return p.errors === 0 && p.latencyMs.p99 <= sloP99Ms && p.opsPerSec >= offered * 0.9;
+  return p.errors === 0 && !(p.unsent !== undefined && p.unsent > 0) && p.latencyMs.p99 <= sloP99Ms && p.opsPerSec >= offered * 0.9;
 }
 
 /**

@@ -86,6 +86,8 @@ export interface SweepPoint {
   opsPerSec: number;
   errors: number;
   latencyMs: LatencySummary;
+  /** Open loop: calls due but never sent (the generator stopped a whole duration behind). */
+  unsent?: number;
 }
 
 export interface SweepSeries {

@@ -117,17 +117,32 @@ test('a closed loop over the same stall records one slow call (the omission the 
 test('open loop: calls held back by the in-flight bound count their wait', async () => {
   const clock = new FakeClock();
   const lat: number[] = [];
-  // 10 ms per call, at most 2 in flight, 1000 calls/s for 100 ms: the generator falls behind.
-  const p = openLoop(clock, { ratePerSec: 1000, durationMs: 100, maxInFlight: 2 }, async () => {
+  // 10 ms per call, at most 2 in flight (200 calls/s) against 300 calls/s for 1 s: the generator falls behind.
+  const p = openLoop(clock, { ratePerSec: 300, durationMs: 1000, maxInFlight: 2 }, async () => {
     await clock.at(clock.now() + 10);
     return 1;
   }, (ms) => lat.push(ms));
   await clock.run(p);
   const stats = await p;
-  assert.equal(stats.sent, 100);
-  assert.ok(stats.late > 90, `late ${stats.late}`);
-  // Two calls per 10 ms against 10 due: the last call due (t = 99) is served near t = 500.
-  assert.ok(Math.max(...lat) > 390, `max ${Math.max(...lat)}`);
+  assert.equal(stats.sent, 300);
+  assert.equal(stats.unsent, 0);
+  assert.ok(stats.late > 250, `late ${stats.late}`);
+  // One call every 5 ms: the last call, due at 997 ms, goes out near 1,495 ms.
+  assert.ok(Math.max(...lat) > 450, `max ${Math.max(...lat)}`);
+});
+
+test('open loop: bounded in time: a whole duration behind, it stops sending and counts the calls not sent', async () => {
+  const clock = new FakeClock();
+  // 100 ms per call, 1 in flight, 1000 calls/s for 100 ms: one call per 100 ms is all the "cluster" takes.
+  const p = openLoop(clock, { ratePerSec: 1000, durationMs: 100, maxInFlight: 1 }, async () => {
+    await clock.at(clock.now() + 100);
+    return 1;
+  }, () => undefined);
+  await clock.run(p);
+  const s = await p;
+  assert.ok(clock.now() <= 400, `ran until ${clock.now()}`); // not 100 × 100 ms
+  assert.equal(s.sent + s.unsent, 100);
+  assert.ok(s.unsent > 90, `unsent ${s.unsent}`);
 });
 
 test('open loop: errors are counted, not recorded', async () => {
