@@ -33,7 +33,10 @@ export interface LoadSpec {
   seed: number;
   /** Open loop: calls per second, each latency from its intended send time (bench/open-loop.ts). Absent: closed loop. */
   rateOpsPerSec?: number;
-  /** Warm up for warmupMs, then on until throughput is steady (at most STEADY_EXTRA_MS more). Default true. */
+  /**
+   * Warm up for warmupMs, then on until throughput is steady (at most STEADY_EXTRA_MS more). Default: on
+   * when warmupMs is at least 1 s (the standard and full suites; the quick suite stays quick).
+   */
   steadyWarmup?: boolean;
   /** --trace: receives this scenario's sample of writes. */
   onTrace?: (t: TraceScenario) => void;
@@ -179,7 +182,7 @@ async function drive(
 export const OPEN_LOOP_MAX_IN_FLIGHT = 16_384;
 
 /** Warm-up ends once three consecutive 0.5 s windows agree within 10 % (after spec.warmupMs, at most this much longer). */
-export const STEADY_EXTRA_MS = 3_000;
+export const STEADY_EXTRA_MS = 2_000;
 
 export function steady(throughput: ReadonlyArray<[number, number]>): boolean {
   if (throughput.length < 3) return false;
@@ -198,7 +201,7 @@ export async function runLoad(cluster: Cluster, spec: LoadSpec, params: Record<s
   let warm: { throughput: Array<[number, number]>; elapsedMs: number; steady: boolean } | undefined;
   if (spec.warmupMs > 0) {
     const minMs = spec.warmupMs;
-    const untilSteady = spec.steadyWarmup !== false;
+    const untilSteady = spec.steadyWarmup ?? minMs >= 1000;
     let wasSteady = false;
     const r = await drive(cluster, spec, untilSteady ? minMs + STEADY_EXTRA_MS : minMs, 0, false, (tp) => {
       const t = tp[tp.length - 1]?.[0] ?? 0;
