@@ -4,6 +4,7 @@ import { Cluster, type Consistency } from '../src/index.js';
 import { LatencyHistogram, nowMs } from '../src/util/histogram.js';
 import { mulberry32 } from '../src/util/random.js';
 import { STAGES } from '../src/index.js';
+import { MAX_SLOWEST } from '../src/cluster/profile.js';
 import { ThreadHealth, type ThreadHealthCounters } from '../src/util/thread-health.js';
 import { openLoop, realClock } from './open-loop.js';
 import { tailAttribution } from './tail.js';
@@ -191,8 +192,6 @@ export function steady(throughput: ReadonlyArray<[number, number]>): boolean {
   return hi > 0 && Math.min(...last) >= hi * 0.9;
 }
 
-/** How many of the slowest writes the profile keeps: 1 % of up to 1.6 M writes per scenario. */
-const SLOWEST_KEPT = 16_384;
 /** Trace sample: a write at most every this many ms (and never two overlapping). */
 const TRACE_GAP_MS = 10;
 
@@ -211,7 +210,7 @@ export async function runLoad(cluster: Cluster, spec: LoadSpec, params: Record<s
     warm = { throughput: r.throughput, elapsedMs: r.elapsedMs, steady: wasSteady || !untilSteady };
   }
   await cluster.resetMetrics();
-  cluster.profile.keepSlowest(SLOWEST_KEPT);
+  cluster.profile.keepSlowest(MAX_SLOWEST); // 1 % of up to 1.6 M writes per scenario
   if (spec.onTrace) cluster.profile.keepTrace(TRACE_GAP_MS);
   const mainHealth = new ThreadHealth();
   const w = await drive(cluster, spec, spec.durationMs, spec.ops, true);
