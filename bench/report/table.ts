@@ -43,6 +43,8 @@ export function renderTable(results: Results): string {
     stageRows.push(['sum of p50s', formatMs(sum), '', '', '']);
     stageRows.push(['end-to-end p50', formatMs(total), '', '', '']);
     parts.push(`stages of ${s.name}\n${alignColumns(['stage', 'p50 ms', 'p95 ms', 'p99 ms', 'mean ms'], stageRows)}`);
+    const tail = tailLine(s);
+    if (tail !== '') parts.push(tail);
   }
   const cache = results.scenarios.filter((s) => s.params.evictions !== undefined || s.params.expirations !== undefined || s.params.watchers !== undefined);
   if (cache.length > 0) {
@@ -67,4 +69,15 @@ export function renderTable(results: Results): string {
     parts.push(`instrumentation cost, ${c.pairs.length} interleaved pairs: median ${c.medianPct.toFixed(1)}% (95% CI ${c.ciLowPct.toFixed(1)}% to ${c.ciHighPct.toFixed(1)}%; slower in ${c.slowerPairs} of ${c.pairs.length}, sign test p = ${c.signTestP.toFixed(3)})`);
   }
   return parts.join('\n\n') + '\n';
+}
+
+/** One line on the tail: the stage that was most often the largest among the slowest 1 %, and its shares. */
+export function tailLine(s: Results['scenarios'][number]): string {
+  const t = s.tail;
+  const all = t?.groups[0];
+  const slow = t?.groups[t.groups.length - 1];
+  if (t === undefined || all === undefined || slow === undefined || slow === all) return '';
+  const [stage, fraction] = Object.entries(t.dominant).sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
+  const share = (g: typeof all): string => (g.meanTotalMs > 0 ? `${Math.round(((g.meanMs[stage] ?? 0) / g.meanTotalMs) * 100)}%` : '?');
+  return `tail of ${s.name}: among the ${slow.label} (${formatInt(slow.writes)} writes, mean ${formatMs(slow.meanTotalMs)} ms) ${stage} was the largest stage in ${Math.round(fraction * 100)}% of them; its share ${share(slow)} (all writes: ${share(all)})`;
 }

@@ -7,6 +7,7 @@ import { MAX_SLOWEST, MAX_TRACE, WriteProfile, type WriteTimes } from '../../src
 import { STAGES } from '../../src/index.js';
 import { LatencyHistogram } from '../../src/util/histogram.js';
 import { tailAttribution } from '../../bench/tail.js';
+import { tailLine } from '../../bench/report/table.js';
 import { buildTrace, MAIN_TID, nodeTid, poolTid, type TraceEvent } from '../../bench/trace.js';
 import { hgrmFileName, writeReport } from '../../bench/report/write.js';
 import { bootstrapMedianCi, median, signTestP } from '../../bench/stats.js';
@@ -54,6 +55,9 @@ test('tail attribution names the stage that made the slowest 1 % slow', () => {
   // Around p99: the writes ranked 9..11 from the slowest (p98.9–p99.1): one slow write and two fast ones.
   const p99 = t.groups.find((g) => g.label.startsWith('around p99'));
   assert.ok(p99 !== undefined && p99.writes === 2, JSON.stringify(p99));
+  // The terminal's one line on it.
+  const line = tailLine({ name: 'w', description: '', ops: 0, errors: 0, durationMs: 1, opsPerSec: 0, latencyMs: { p50: 0, p95: 0, p99: 0, p999: 0, max: 0, mean: 0 }, histogram: [], throughput: [], params: {}, tail: t });
+  assert.match(line, /^tail of w: among the slowest 1 % \(10 writes, mean 9\.66 ms\) replication was the largest stage in 100% of them; its share 93% \(all writes: \d+%\)$/);
 });
 
 test('tail attribution says so when the bounded keeper holds fewer than 1 %', () => {
