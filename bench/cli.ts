@@ -14,6 +14,7 @@ import { writeReport } from './report/write.js';
 import { parseBenchArgs, type Args } from './options.js';
 import { formatLeft, SuiteProgress } from './progress.js';
 import { INTERRUPTED_EXIT_CODE, judge, reserveStdout, type RunResults } from './automation.js';
+import { isExtra, runExtra, TraceCollector, type ExtraResults } from './extra.js';
 
 interface Run {
   args: Args;
@@ -22,6 +23,17 @@ interface Run {
   compare: CompareRow[];
   notes: string[];
   instrumentation?: Results['instrumentationOverhead'];
+  extra: ExtraResults;
+  trace: TraceCollector | undefined;
+}
+
+/** Issue 15's scenarios (bench/extra.ts): sweeps, open loop, instrumentation cost. */
+function runExtraScenario(run: Run, name: string): Promise<void> {
+  const a = run.args;
+  const measureSpec = async (spec: LoadSpec): Promise<void> => {
+    run.scenarios.push(await measure(spec, clusterOptions(a, run.dir), params(a)));
+  };
+  return runExtra(name, { suite: a.suite, durationS: a.durationS, rate: a.rate, sloP99Ms: a.sloP99Ms }, baseSpec(a, name, name, {}), (over) => clusterOptions(a, run.dir, over), (over) => params(a, over), measureSpec, run.extra);
 }
 
 function clusterOptions(a: Args, dir: string, over: Partial<ClusterOptions> = {}): ClusterOptions {
@@ -44,9 +56,14 @@ function baseSpec(a: Args, name: string, description: string, over: Partial<Load
     consistency: 'linearizable',
     batchSize: 1,
     seed: a.seed,
+    ...(a.rate === undefined ? {} : { rateOpsPerSec: a.rate }),
+    ...(traceCollector === undefined ? {} : { onTrace: traceCollector.onTrace }),
     ...over,
   };
 }
+
+/** --trace's collector, set by main() (baseSpec has no Run at hand). */
+let traceCollector: TraceCollector | undefined;
 
 function scenarioSpec(a: Args, name: string): LoadSpec {
   switch (name) {
@@ -246,6 +263,8 @@ function collect(run: Run, startedAt: string, interrupted?: RunResults['interrup
   };
   if (run.compare.length > 0) results.compare = [...run.compare];
   if (run.instrumentation) results.instrumentationOverhead = run.instrumentation;
+  if (run.extra.sweeps.length > 0) results.sweeps = [...run.extra.sweeps];
+  if (run.extra.instrumentationCost) results.instrumentationCost = run.extra.instrumentationCost;
   if (interrupted !== undefined) {
     results.interrupted = interrupted;
     results.notes.push(`interrupted by SIGINT${interrupted.during === undefined ? '' : ` during ${interrupted.during}`}: ${interrupted.completed} of ${interrupted.of} scenarios measured`);
@@ -271,7 +290,8 @@ async function main(): Promise<void> {
   mkdirSync(a.out, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'threadraft-bench-'));
   const startedAt = new Date().toISOString();
-  const run: Run = { args: a, dir, scenarios: [], compare: [], notes: [] };
+  const run: Run = { args: a, dir, scenarios: [], compare: [], notes: [], extra: { sweeps: [] }, trace: a.trace ? new TraceCollector() : undefined };
+  traceCollector = run.trace;
   if (!a.sync) run.notes.push('sync off: UNSAFE for durability, figures are not comparable with synced runs');
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   suite = new SuiteProgress(a.scenarios.map((n) => estimateMs(a, n)));
@@ -297,6 +317,7 @@ async function main(): Promise<void> {
       suite.timer.begin(i);
       if (name === 'compare') await runCompare(run);
       else if (name === 'resp') await runResp(run);
+      else if (isExtra(name)) await runExtraScenario(run, name);
       else await runScenario(run, name);
       if (interrupted) return; // the SIGINT handler is writing and will exit
     }
@@ -305,6 +326,7 @@ async function main(): Promise<void> {
   }
   if (interrupted) return;
   current = undefined;
+  if (run.trace) process.stdout.write(`wrote ${await run.trace.write(a.out)}\n`);
   process.exitCode = await finish(a, collect(run, startedAt), emitJson);
 }
 

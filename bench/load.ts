@@ -3,7 +3,13 @@
 import { Cluster, type Consistency } from '../src/index.js';
 import { LatencyHistogram, nowMs } from '../src/util/histogram.js';
 import { mulberry32 } from '../src/util/random.js';
-import type { ScenarioResult } from './report/types.js';
+import { STAGES } from '../src/index.js';
+import { MAX_SLOWEST } from '../src/cluster/profile.js';
+import { ThreadHealth, type ThreadHealthCounters } from '../src/util/thread-health.js';
+import { openLoop, realClock } from './open-loop.js';
+import { tailAttribution } from './tail.js';
+import type { TraceScenario } from './trace.js';
+import type { ScenarioResult, ThreadHealthRow } from './report/types.js';
 
 export interface LoadSpec {
   name: string;
@@ -26,6 +32,15 @@ export interface LoadSpec {
   /** Puts carry a time-to-live drawn in [ttlMs / 2, 3 ttlMs / 2) (cache scenarios); none when absent. */
   ttlMs?: number;
   seed: number;
+  /** Open loop: calls per second, each latency from its intended send time (bench/open-loop.ts). Absent: closed loop. */
+  rateOpsPerSec?: number;
+  /**
+   * Warm up for warmupMs, then on until throughput is steady (at most STEADY_EXTRA_MS more). Default: on
+   * when warmupMs is at least 1 s (the standard and full suites; the quick suite stays quick).
+   */
+  steadyWarmup?: boolean;
+  /** --trace: receives this scenario's sample of writes. */
+  onTrace?: (t: TraceScenario) => void;
   /** Called about every 250 ms with the operations done so far. */
   onProgress?: (opsDone: number, elapsedMs: number) => void;
 }
@@ -56,9 +71,52 @@ interface Window {
   errors: number;
   firstError: string | undefined;
   throughput: Array<[number, number]>;
+  /** Open loop: how late each call was sent after its intended time (included in its latency). */
+  sendLag?: LatencyHistogram;
+  /** Open loop: calls due but never sent (the generator stopped a whole duration behind). */
+  unsent?: number;
 }
 
-async function drive(cluster: Cluster, spec: LoadSpec, durationMs: number, maxOps: number, report: boolean): Promise<Window & { elapsedMs: number }> {
+/**
+ * One call of the scenario's mix; returns the operations it did, synchronously for peek() (no promise
+ * per call: the read-peek scenario measures a synchronous API) and as a promise otherwise.
+ */
+function makeCall(cluster: Cluster, spec: LoadSpec, rand: () => number, value: Buffer): () => number | Promise<number> {
+  const write = async (k: string): Promise<number> => {
+    if (spec.batchSize <= 1) {
+      if (spec.ttlMs === undefined) await cluster.put(k, value);
+      else await cluster.put(k, value, { ttlMs: Math.max(1, Math.round(spec.ttlMs * (0.5 + rand()))) });
+      return 1;
+    }
+    const ops = [];
+    for (let j = 0; j < spec.batchSize; j++) ops.push({ type: 'put' as const, key: keyOf(Math.floor(rand() * spec.keySpace)), value });
+    await cluster.batch(ops);
+    return spec.batchSize;
+  };
+  return () => {
+    const k = keyOf(Math.floor(rand() * spec.keySpace));
+    const isRead = spec.readRatio > 0 && rand() < spec.readRatio;
+    if (isRead && spec.peek) {
+      cluster.peek(k);
+      return 1;
+    }
+    if (isRead) return cluster.get(k, { consistency: spec.consistency }).then(() => 1);
+    return write(k);
+  };
+}
+
+/**
+ * Runs the load for `durationMs` (or until `maxOps`, or until `until(throughput so far)` says so):
+ * closed loop (spec.clients callers, each awaiting its call) or, with spec.rateOpsPerSec, open loop.
+ */
+async function drive(
+  cluster: Cluster,
+  spec: LoadSpec,
+  durationMs: number,
+  maxOps: number,
+  report: boolean,
+  until?: (throughput: ReadonlyArray<[number, number]>) => boolean,
+): Promise<Window & { elapsedMs: number }> {
   const w: Window = { histogram: new LatencyHistogram(), ops: 0, errors: 0, firstError: undefined, throughput: [] };
   const start = nowMs();
   const end = start + durationMs;
@@ -66,63 +124,98 @@ async function drive(cluster: Cluster, spec: LoadSpec, durationMs: number, maxOp
   for (let i = 0; i < value.length; i++) value[i] = (i * 31 + 7) & 0xff;
   let lastTick = start;
   let lastOps = 0;
+  let stopped = false;
   const ticker = setInterval(() => {
     const now = nowMs();
     w.throughput.push([(now - start) / 1000, ((w.ops - lastOps) * 1000) / (now - lastTick)]);
     lastTick = now;
     lastOps = w.ops;
+    if (until?.(w.throughput)) stopped = true;
     if (report) spec.onProgress?.(w.ops, now - start);
   }, INTERVAL_MS);
+  const fail = async (err: unknown): Promise<void> => {
+    w.errors++;
+    w.firstError ??= String(err);
+    await new Promise((r) => setTimeout(r, 5)); // back off instead of spinning on a failing cluster
+  };
   const client = async (c: number): Promise<void> => {
-    const rand = mulberry32(spec.seed * 1009 + c);
-    while (nowMs() < end && (maxOps === 0 || w.ops < maxOps)) {
-      const k = keyOf(Math.floor(rand() * spec.keySpace));
-      const isRead = spec.readRatio > 0 && rand() < spec.readRatio;
+    const call = makeCall(cluster, spec, mulberry32(spec.seed * 1009 + c), value);
+    while (!stopped && nowMs() < end && (maxOps === 0 || w.ops < maxOps)) {
       const t0 = nowMs();
       try {
-        if (isRead && spec.peek) {
-          cluster.peek(k);
-          w.ops++;
-          if ((w.ops & 1023) === 0) await new Promise((r) => setImmediate(r)); // let timers and replies run
-        } else if (isRead) {
-          await cluster.get(k, { consistency: spec.consistency });
-          w.ops++;
-        } else if (spec.batchSize <= 1) {
-          if (spec.ttlMs === undefined) await cluster.put(k, value);
-          else await cluster.put(k, value, { ttlMs: Math.max(1, Math.round(spec.ttlMs * (0.5 + rand()))) });
-          w.ops++;
-        } else {
-          const ops = [];
-          for (let j = 0; j < spec.batchSize; j++) ops.push({ type: 'put' as const, key: keyOf(Math.floor(rand() * spec.keySpace)), value });
-          await cluster.batch(ops);
-          w.ops += spec.batchSize;
-        }
+        const r = call();
+        const n = typeof r === 'number' ? r : await r; // not `w.ops += await call()`: that reads w.ops before the await and loses the other callers' counts
+        w.ops += n;
         w.histogram.recordMs(nowMs() - t0);
+        if (spec.peek && (w.ops & 1023) === 0) await new Promise((r) => setImmediate(r)); // peek() is synchronous: let timers and replies run
       } catch (err) {
-        w.errors++;
-        w.firstError ??= String(err);
-        await new Promise((r) => setTimeout(r, 5)); // back off instead of spinning on a failing cluster
+        await fail(err);
       }
     }
   };
   try {
-    await Promise.all(Array.from({ length: spec.clients }, (_, c) => client(c)));
+    if (spec.rateOpsPerSec !== undefined) {
+      const call = makeCall(cluster, spec, mulberry32(spec.seed * 1009), value);
+      w.sendLag = new LatencyHistogram();
+      const s = await openLoop(realClock, { ratePerSec: spec.rateOpsPerSec, durationMs, maxInFlight: OPEN_LOOP_MAX_IN_FLIGHT, maxCalls: maxOps, stop: () => stopped }, async () => call(), (ms, ops, lagMs) => {
+        w.ops += ops;
+        w.histogram.recordMs(ms);
+        w.sendLag?.recordMs(lagMs);
+      });
+      w.errors = s.errors;
+      w.firstError = s.firstError;
+      w.unsent = s.unsent;
+    } else {
+      await Promise.all(Array.from({ length: spec.clients }, (_, c) => client(c)));
+    }
   } finally {
     clearInterval(ticker);
   }
-  const elapsedMs = nowMs() - start;
+  const now = nowMs();
+  const elapsedMs = now - start;
   if (w.throughput.length === 0 || w.throughput[w.throughput.length - 1]![0] < elapsedMs / 1000 - 0.05) {
-    const now = nowMs();
     if (now > lastTick) w.throughput.push([(now - start) / 1000, ((w.ops - lastOps) * 1000) / (now - lastTick)]);
   }
   return { ...w, elapsedMs };
 }
 
-/** Warm up, reset the cluster's metrics, then measure. */
+/** The open loop's bound on calls in flight: far above what a sustained rate needs, low enough to stay bounded. */
+export const OPEN_LOOP_MAX_IN_FLIGHT = 16_384;
+
+/** Warm-up ends once three consecutive 0.5 s windows agree within 10 % (after spec.warmupMs, at most this much longer). */
+export const STEADY_EXTRA_MS = 2_000;
+
+export function steady(throughput: ReadonlyArray<[number, number]>): boolean {
+  if (throughput.length < 3) return false;
+  const last = throughput.slice(-3).map(([, v]) => v);
+  const hi = Math.max(...last);
+  return hi > 0 && Math.min(...last) >= hi * 0.9;
+}
+
+/** Trace sample: a write at most every this many ms (and never two overlapping). */
+const TRACE_GAP_MS = 10;
+
+/** Warm up (until steady), reset the cluster's metrics, then measure. */
 export async function runLoad(cluster: Cluster, spec: LoadSpec, params: Record<string, string | number | boolean>): Promise<ScenarioResult> {
-  if (spec.warmupMs > 0) await drive(cluster, spec, spec.warmupMs, 0, false);
+  let warm: { throughput: Array<[number, number]>; elapsedMs: number; steady: boolean } | undefined;
+  if (spec.warmupMs > 0) {
+    const minMs = spec.warmupMs;
+    const untilSteady = spec.steadyWarmup ?? minMs >= 1000;
+    let wasSteady = false;
+    const r = await drive(cluster, spec, untilSteady ? minMs + STEADY_EXTRA_MS : minMs, 0, false, (tp) => {
+      const t = tp[tp.length - 1]?.[0] ?? 0;
+      wasSteady = untilSteady && t * 1000 >= minMs - 1 && steady(tp);
+      return wasSteady;
+    });
+    warm = { throughput: r.throughput, elapsedMs: r.elapsedMs, steady: wasSteady || !untilSteady };
+  }
   await cluster.resetMetrics();
+  cluster.profile.keepSlowest(MAX_SLOWEST); // 1 % of up to 1.6 M writes per scenario
+  if (spec.onTrace) cluster.profile.keepTrace(TRACE_GAP_MS);
+  const mainHealth = new ThreadHealth();
   const w = await drive(cluster, spec, spec.durationMs, spec.ops, true);
+  const main = mainHealth.counters();
+  mainHealth.stop();
   const m = await cluster.metrics();
   const lat = w.histogram.summary();
   const result: ScenarioResult = {
@@ -136,7 +229,26 @@ export async function runLoad(cluster: Cluster, spec: LoadSpec, params: Record<s
     histogram: w.histogram.buckets(),
     throughput: w.throughput,
     params: { ...params, clients: spec.clients, valueSize: spec.valueSize, keySpace: spec.keySpace, readRatio: spec.readRatio, consistency: spec.consistency, batchSize: spec.batchSize },
+    hdr: w.histogram.encode(),
+    loop: spec.rateOpsPerSec === undefined ? 'closed' : 'open',
   };
+  if (spec.rateOpsPerSec !== undefined) {
+    result.rateOpsPerSec = spec.rateOpsPerSec;
+    result.params.rateOpsPerSec = spec.rateOpsPerSec;
+    const lag = w.sendLag?.summary();
+    if (lag && lag.count > 0) {
+      result.params.sendLagP50Ms = round3(lag.p50);
+      result.params.sendLagP99Ms = round3(lag.p99);
+    }
+    if (w.unsent) result.params.unsent = w.unsent;
+  }
+  if (warm !== undefined) {
+    const ws = warm.elapsedMs / 1000;
+    result.warmupThroughput = warm.throughput.map(([t, v]) => [t - ws, v]);
+    result.params.warmupS = Math.round(ws * 100) / 100;
+    result.params.warmupSteady = warm.steady;
+  }
+  result.threads = threadRows(main, m.nodes);
   if (w.firstError !== undefined) result.params.firstError = w.firstError;
   if (spec.ttlMs !== undefined) result.params.ttlMs = spec.ttlMs;
   // The cache's own work during the scenario, on the leader: keys held at the end, evictions and expirations.
@@ -150,13 +262,38 @@ export async function runLoad(cluster: Cluster, spec: LoadSpec, params: Record<s
     result.stages = Object.entries(m.writeStages).map(([name, s]) => ({ name, p50: s.p50, p95: s.p95, p99: s.p99, mean: s.mean }));
     result.stageSumP50Ms = m.stageSumP50Ms;
     result.totalP50Ms = m.writeTotal.p50;
+    const tail = tailAttribution(
+      { writes: m.writeTotal.count, meanTotalMs: m.writeTotal.mean, meanMs: Object.fromEntries(STAGES.map((st) => [st, m.writeStages[st].mean])) },
+      cluster.profile.slowest(),
+    );
+    if (tail) result.tail = tail;
     const follower = m.nodes.filter((n) => n.role !== 'leader').map((n) => n.histograms.followerFsync).find((h) => h && h.count > 0);
     if (follower) result.params.followerFsyncP50Ms = round3(follower.p50);
     const leader = m.nodes.find((n) => n.role === 'leader');
     const rtt = leader?.histograms.appendRoundTrip;
     if (rtt && rtt.count > 0) result.params.appendRoundTripP50Ms = round3(rtt.p50);
   }
+  if (spec.onTrace) {
+    spec.onTrace({
+      scenario: spec.name,
+      nodes: m.nodes.length,
+      leader: m.leader ?? leader?.id ?? 1,
+      pool: params.storage === 'lmdb' && params.pool === 'piscina',
+      writes: cluster.profile.traceSample(),
+    });
+  }
   return result;
+}
+
+/** The main thread's health and each node worker's (reported by the node in its metrics counters). */
+function threadRows(main: ThreadHealthCounters, nodes: ReadonlyArray<{ id: number; counters: Record<string, number> }>): ThreadHealthRow[] {
+  const rows: ThreadHealthRow[] = [{ ...main, thread: 'main' }];
+  for (const n of nodes) {
+    const c = n.counters;
+    if (c.elu === undefined) continue;
+    rows.push({ thread: `node-${n.id}`, elu: c.elu, gcCount: c.gcCount ?? 0, gcPauseMs: c.gcPauseMs ?? 0, gcMaxPauseMs: c.gcMaxPauseMs ?? 0 });
+  }
+  return rows;
 }
 
 function round3(x: number): number {

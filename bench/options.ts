@@ -11,20 +11,21 @@ import {
 import type { Consistency } from '../src/index.js';
 import { loadBaseline } from './baseline.js';
 import type { Results } from './report/types.js';
+import { DEFAULT_SLO_P99_MS, EXTRA_SCENARIOS, EXTRA_SUITES } from './extra.js';
 import { TARGET_IDS, type TargetId } from './resp.js';
 import { parseThreshold, type Threshold, THRESHOLD_EXIT_CODE } from './thresholds.js';
 
 // ---- scenarios -----------------------------------------------------------------------------------
 
 export const SUITES = {
-  quick: ['write-1', 'write-N', 'read-linearizable', 'read-stale', 'read-peek', 'compare'],
-  standard: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'watch-capacity', 'compare'],
-  full: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'watch-capacity', 'sustained', 'custom', 'compare'],
+  quick: ['write-1', 'write-N', 'read-linearizable', 'read-stale', 'read-peek', 'compare', ...EXTRA_SUITES.quick],
+  standard: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'watch-capacity', 'compare', ...EXTRA_SUITES.standard],
+  full: ['write-1', 'write-N', 'batch-10', 'batch-50', 'batch-100', 'batch-500', 'read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-fanout-1', 'watch-fanout-100', 'watch-capacity', 'sustained', 'custom', 'compare', ...EXTRA_SUITES.full],
 } as const;
 export type Suite = keyof typeof SUITES;
 
 /** Scenarios named as they are (the report shows these names). */
-const FIXED = ['read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-capacity', 'sustained', 'custom', 'compare', 'resp'];
+const FIXED = ['read-linearizable', 'read-lease', 'read-stale', 'read-peek', 'mixed-90-10', 'cache-ttl-churn', 'cache-evict', 'watch-capacity', 'sustained', 'custom', 'compare', 'resp', ...EXTRA_SCENARIOS];
 /** Families: the number in the name is a parameter, within the option's range it stands for. */
 const FAMILIES: ReadonlyArray<{ pattern: RegExp; what: string; min: number; max: number }> = [
   { pattern: /^write-(\d+)$/, what: 'write-<n>: n single puts in flight (the report names write-N so)', min: CLIENTS.min, max: CLIENTS.max },
@@ -79,6 +80,9 @@ export const BENCH_OPTIONS = {
   tolerance: { type: 'number', min: 0, max: 1000, default: 10, arg: '<%>', help: 'with --baseline: a change worse than this percentage is a regression' },
   'fail-on-regression': { type: 'flag', help: `with --baseline: exit ${THRESHOLD_EXIT_CODE} when there is a regression` },
   threshold: { type: 'list', item: (s: string) => (parseThreshold(s, checkThresholdScenario), s), arg: '<expr>', help: `'<scenario>.<metric><op><value>' (repeatable, or comma-separated), e.g. 'write-256.p99<20ms'; exit ${THRESHOLD_EXIT_CODE} if one fails` },
+  rate: { type: 'number', min: 1, max: 10_000_000, arg: '<n>', help: 'open loop: calls sent at n/s, each latency from its intended send time (coordinated omission corrected)' },
+  'slo-p99': { type: 'time', unit: 'ms', min: 0.01, max: 60_000, default: DEFAULT_SLO_P99_MS, help: "for 'rate-sweep': the p99 bound" },
+  trace: { type: 'flag', help: 'write <out>/trace.json: a sample of writes per scenario (Chrome trace events; Perfetto)' },
   resp: { type: 'flag', help: "run the 'resp' scenario (alone, or after those given by --scenarios)" },
   'resp-targets': { type: 'list', values: TARGET_IDS, default: TARGET_IDS, help: "for 'resp': which targets" },
   'resp-server': { type: 'string', arg: '<path>', help: "for 'resp': the built CLI with 'serve' (default dist/src/cli/threadraft.js)" },
@@ -91,7 +95,8 @@ function checkThresholdScenario(name: string): string {
 const HELP_SECTIONS = [
   ['Cluster', ['nodes', 'storage', 'sync', 'pool', 'instrument']],
   ['Load', ['clients', 'value-size', 'keys', 'read-ratio', 'consistency', 'batch', 'duration', 'ops', 'warmup', 'seed']],
-  ['Run', ['suite', 'scenarios', 'out', 'profile', 'resp', 'resp-targets', 'resp-server']],
+  ['Open loop', ['rate', 'slo-p99']],
+  ['Run', ['suite', 'scenarios', 'out', 'profile', 'trace', 'resp', 'resp-targets', 'resp-server']],
   ['Automation', ['json', 'baseline', 'tolerance', 'fail-on-regression', 'threshold']],
 ] as const;
 
@@ -123,6 +128,11 @@ Scenarios (the names the report shows)
   compare            in one run: raw LMDB synced (the floor), memory vs LMDB, piscina vs inline,
                      256 vs 1024 in flight, puts with and without a TTL, 1/3/5 nodes,
                      instrumentation on vs off
+  sweep              latency against throughput: puts at 1, 4, 16, 64, 256, 1024 in flight, per configuration
+  sweep-batch        batch() sizes 1, 10, 50, 100, 500
+  rate-sweep         open loop: the highest rate whose p99 stays within --slo-p99 (doubling, then bisecting; bounded)
+  open-loop          puts at --rate per second (default 10,000), open loop
+  instrument-cost    instrumentation on/off, interleaved pairs: the median cost and its confidence interval
   resp               redis-benchmark -t set,get at -c 1, -c 64, -c 64 -P 16 against 'threadraft serve'
                      (--nodes/--storage/--sync/--pool), beside Redis with AOF always, Redis + 2 replicas
                      with SET + WAIT 1 0 (bench/resp-load.ts), Redis without persistence; each row about
@@ -170,6 +180,10 @@ export interface Args {
   thresholds: Threshold[];
   respTargets: TargetId[];
   respServer: string | undefined;
+  /** Open loop at this rate (calls/s), else closed loop. */
+  rate: number | undefined;
+  sloP99Ms: number;
+  trace: boolean;
   /** Every option as parsed (typed from BENCH_OPTIONS), for options that need no resolving. */
   options: Parsed<typeof BENCH_OPTIONS>;
 }
@@ -200,7 +214,8 @@ export function toArgs(v: Parsed<typeof BENCH_OPTIONS>): Args {
     batch: v.batch, durationS: v.duration, ops: v.ops, warmupS: v.warmup, seed: v.seed, suite: v.suite,
     scenarios, out: resolve(v.out), profile: v.profile, json: v.json, baseline, tolerancePct: v.tolerance,
     failOnRegression: v['fail-on-regression'], thresholds,
-    respTargets: v['resp-targets'] as TargetId[], respServer: v['resp-server'], options: v,
+    respTargets: v['resp-targets'] as TargetId[], respServer: v['resp-server'],
+    rate: v.rate, sloP99Ms: v['slo-p99'], trace: v.trace, options: v,
   };
 }
 

@@ -31,3 +31,16 @@ export function formatTick(n: number): string {
 function trim(n: number): string {
   return String(Number(n.toPrecision(3)));
 }
+
+/** The histograms' resolution: latencies below 1 µs are recorded as 1 µs (src/util/histogram.ts). */
+export const LATENCY_RESOLUTION_MS = 0.001;
+
+/** A latency for tables: formatMs, or "≤ 0.001" where the value is at the histogram's resolution (not a measurement of 1 µs). */
+export function formatLatency(ms: number): string {
+  return ms > 0 && ms <= LATENCY_RESOLUTION_MS * 1.0005 ? '≤ 0.001' : formatMs(ms);
+}
+
+/** Percentile of a point on a 1/(1-p) axis: 1 -> "0%", 2 -> "50%", 100 -> "99%", 1000 -> "99.9%". */
+export function formatPercentileTick(x: number): string {
+  return `${Number((100 * (1 - 1 / x)).toPrecision(6))}%`;
+}

@@ -1,7 +1,8 @@
 // The benchmark report as one self-contained HTML page: styles and SVG charts inline, no scripts,
 // no network (a Content-Security-Policy forbids any fetch), so it opens the same from a CI artifact.
 
-import { formatInt, formatMs, formatTick } from './format.js';
+import { formatInt, formatLatency, formatMs, formatTick, LATENCY_RESOLUTION_MS } from './format.js';
+import { instrumentationCostSection, spectrumPlot, spectrumPoints, sweepsSection, tailSection, threadsOverview, threadsTable } from './sections.js';
 import { barPlot, color, escapeHtml as esc, linePlot, type Bar, type LineSeries } from './svg.js';
 import type { CompareRow, Results, ScenarioResult } from './types.js';
 
@@ -15,6 +16,7 @@ th:first-child,td:first-child{text-align:left}th{background:#f9fafb;font-weight:
 svg.plot text{font:11px system-ui,sans-serif;fill:#374151}svg.plot .plot-title{font-weight:600;font-size:12px}
 svg.plot .grid line{stroke:#eef0f3}svg.plot .frame{fill:none;stroke:#d1d5db}svg.plot path.series{fill:none;stroke-width:2}
 svg.plot .marker{stroke:#9ca3af;stroke-dasharray:4 3}svg.plot .marker-label{fill:#6b7280;font-size:10px}
+details{margin:6px 0}summary{cursor:pointer;color:#374151}abbr{text-decoration:underline dotted}
 `;
 
 /** Renders the whole report page. */
@@ -25,9 +27,12 @@ export function renderReport(results: Results): string {
     metaSection(results),
     summarySection(results),
     overviewSection(results.scenarios),
+    sweepsSection(results.sweeps),
+    threadsOverview(results.scenarios),
     ...results.scenarios.map((s, i) => scenarioSection(s, i)),
     compareSection(results.compare),
     overheadSection(results),
+    instrumentationCostSection(results.instrumentationCost),
     notesSection(results.notes),
   ].join('\n');
   return [
@@ -59,17 +64,35 @@ function metaSection(r: Results): string {
   return `<table class="meta">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`).join('')}</table>`;
 }
 
+/** How the load was applied: closed loop (callers in flight) or open loop (a fixed rate). */
+export function loadLabel(s: ScenarioResult): string {
+  if (s.loop === 'open') return `open loop, ${formatInt(s.rateOpsPerSec ?? 0)}/s`;
+  if (s.loop === 'closed') return `closed loop, ${formatInt(Number(s.params.clients ?? 0))} in flight`;
+  return '';
+}
+
+/** A latency cell: at the histogram's resolution it says so instead of showing 1 µs as a measurement. */
+function latencyCell(ms: number): string {
+  const text = formatLatency(ms);
+  return text === formatMs(ms) ? esc(text) : `<abbr title="at or below the histogram's ${LATENCY_RESOLUTION_MS * 1000} µs resolution">${esc(text)}</abbr>`;
+}
+
 function summarySection(r: Results): string {
-  const head = ['scenario', 'ops', 'errors', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max ms'];
+  const head = ['scenario', 'load', 'ops', 'errors', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max ms'];
   const rows = r.scenarios.map((s) => {
     const l = s.latencyMs;
-    const cells = [formatInt(s.ops), formatInt(s.errors), formatInt(s.opsPerSec), ...[l.p50, l.p95, l.p99, l.p999, l.max].map(formatMs)];
-    return `<tr><td><a href="#${anchor(s.name)}">${esc(s.name)}</a></td>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
+    const cells = [esc(loadLabel(s)), ...[formatInt(s.ops), formatInt(s.errors), formatInt(s.opsPerSec)].map(esc), ...[l.p50, l.p95, l.p99, l.p999, l.max].map(latencyCell)];
+    return `<tr><td><a href="#${anchor(s.name)}">${esc(s.name)}</a></td>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
   });
+  const anyAtResolution = r.scenarios.some((s) => Object.values(s.latencyMs).some((v) => formatLatency(v) !== formatMs(v)));
   return (
     '<h2>Summary</h2>' +
     `<table class="summary" data-table="summary"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>` +
-    `<tbody>${rows.join('')}</tbody></table>`
+    `<tbody>${rows.join('')}</tbody></table>` +
+    '<p class="muted">Closed loop: each of N callers waits for its call before the next, so a stall delays the calls not sent (they are never measured). ' +
+    'Open loop (<code>--rate</code>): calls fall due at a fixed rate and each latency runs from its intended send time, stalls included.' +
+    (anyAtResolution ? ` “≤ 0.001”: at or below the histograms' resolution of ${LATENCY_RESOLUTION_MS * 1000} µs, not a measured 1 µs.` : '') +
+    '</p>'
   );
 }
 
@@ -122,12 +145,23 @@ function cdfPlot(s: ScenarioResult, i: number): string {
 }
 
 function throughputPlot(s: ScenarioResult, i: number): string {
-  const points = s.throughput.filter(([t, v]) => Number.isFinite(t) && Number.isFinite(v)).sort((a, b) => a[0] - b[0]);
+  const clean = (xs: Array<[number, number]>): Array<[number, number]> => xs.filter(([t, v]) => Number.isFinite(t) && Number.isFinite(v)).sort((a, b) => a[0] - b[0]);
+  const points = clean(s.throughput);
+  const warm = clean(s.warmupThroughput ?? []);
   const frame = { name: 'throughput', data: { scenario: s.name }, title: `${s.name}: throughput over time`, width: SCENARIO_PLOT_WIDTH };
+  const minT = Math.min(0, ...warm.map(([t]) => t));
   const maxT = Math.max(1, ...points.map(([t]) => t));
-  const maxV = Math.max(1, s.opsPerSec, ...points.map(([, v]) => v));
-  const series: LineSeries[] = [{ label: s.name, points, color: color(i) }];
-  return linePlot(frame, { min: 0, max: maxT, label: 'seconds since start' }, { min: 0, max: maxV * 1.1, label: 'ops/s' }, series);
+  const maxV = Math.max(1, s.opsPerSec, ...points.map(([, v]) => v), ...warm.map(([, v]) => v));
+  const series: LineSeries[] = [{ label: 'measured', points, color: color(i) }];
+  if (warm.length > 0 && points.length > 0) series.push({ label: s.params.warmupSteady === false ? 'warm-up (not steady by its bound)' : 'warm-up (until steady)', points: warm, color: '#9ca3af', dash: true });
+  const x = { min: minT, max: maxT, label: warm.length > 0 ? 'seconds since the measurement started (warm-up before 0)' : 'seconds since start' };
+  return linePlot(frame, x, { min: 0, max: maxV * 1.1, label: 'ops/s' }, series);
+}
+
+function spectrumOf(s: ScenarioResult, i: number): string {
+  const points = spectrumPoints(s);
+  if (points.length === 0) return '';
+  return spectrumPlot('percentile-spectrum', `${s.name}: latency by percentile`, [{ label: s.name, points, color: color(i) }], SCENARIO_PLOT_WIDTH, { scenario: s.name });
 }
 
 function stagesPlot(s: ScenarioResult): string {
@@ -157,10 +191,19 @@ function stagesPlot(s: ScenarioResult): string {
   );
 }
 
+/** Open loop: the generator's own lag, which every latency of the scenario includes. */
+function sendLagNote(s: ScenarioResult): string {
+  const p50 = s.params.sendLagP50Ms;
+  const p99 = s.params.sendLagP99Ms;
+  if (typeof p50 !== 'number' || typeof p99 !== 'number') return '';
+  return `<p class="muted">${esc(`Calls were sent ${formatMs(p50)} ms (p50) and ${formatMs(p99)} ms (p99) after their intended times (timers fire at millisecond granularity, and the main thread is shared with the cluster's coordinator); the latencies include this lag.`)}</p>`;
+}
+
 function paramsTable(params: ScenarioResult['params']): string {
   const entries = Object.entries(params);
   if (entries.length === 0) return '';
-  return `<table class="params">${entries.map(([k, v]) => `<tr><th>${esc(k)}</th><td><code>${esc(String(v))}</code></td></tr>`).join('')}</table>`;
+  const t = `<table class="params">${entries.map(([k, v]) => `<tr><th>${esc(k)}</th><td><code>${esc(String(v))}</code></td></tr>`).join('')}</table>`;
+  return `<details class="params"><summary>parameters (${entries.length})</summary>${t}</details>`;
 }
 
 function scenarioSection(s: ScenarioResult, i: number): string {
@@ -168,16 +211,29 @@ function scenarioSection(s: ScenarioResult, i: number): string {
     `<section class="scenario" id="${anchor(s.name)}">`,
     `<h2>${esc(s.name)}</h2>`,
     `<p>${esc(s.description)}</p>`,
-    `<p class="muted">${esc(`${formatInt(s.ops)} ops in ${formatMs(s.durationMs / 1000)} s (errors: ${formatInt(s.errors)}): ${formatInt(s.opsPerSec)} ops/s; mean latency ${formatMs(s.latencyMs.mean)} ms`)}</p>`,
+    `<p class="muted">${esc(`${loadLabel(s) ? `${loadLabel(s)}: ` : ''}${formatInt(s.ops)} ops in ${formatMs(s.durationMs / 1000)} s (errors: ${formatInt(s.errors)}): ${formatInt(s.opsPerSec)} ops/s; mean latency ${formatLatency(s.latencyMs.mean)} ms`)}</p>`,
+    sendLagNote(s),
     paramsTable(s.params),
-    `<div class="plots">${cdfPlot(s, i)}${throughputPlot(s, i)}</div>`,
+    `<div class="plots">${cdfPlot(s, i)}${spectrumOf(s, i)}${throughputPlot(s, i)}</div>`,
     stagesPlot(s),
+    tailSection(s),
+    threadsTable(s),
     '</section>',
   ].join('\n');
 }
 
-/** All scenarios' CDFs on one chart, when there is more than one to compare. */
+/** All scenarios' percentile spectra on one chart (their CDFs for results without whole histograms). */
 function overviewSection(scenarios: ScenarioResult[]): string {
+  const spectra = scenarios.map((s, i) => ({ label: s.name, points: spectrumPoints(s), color: color(i) })).filter((s) => s.points.length > 0);
+  if (spectra.length >= 2) {
+    const plot = spectrumPlot('percentile-spectrum-all', 'Latency by percentile, all scenarios', spectra, 900);
+    return (
+      '<h2>Latency, all scenarios</h2>' +
+      '<p class="muted">Each line is a scenario\'s whole latency histogram: x is the percentile on a log scale of 1/(1−p), so p50, p90, p99, p99.9 and p99.99 are evenly spaced; ' +
+      'y the latency (log). A line that climbs steeply at the right has a tail far from its median. Each scenario\'s .hgrm file is in <code>hgrm/</code> beside this report.</p>' +
+      `<div class="plots">${plot}</div>`
+    );
+  }
   const series = scenarios.map((s, i) => ({ label: s.name, points: cdfPoints(s.histogram), color: color(i) })).filter((s) => s.points.length > 0);
   if (series.length < 2) return '';
   const range = latencyAxisRange(series.map((s) => s.points));
@@ -192,7 +248,7 @@ function overviewSection(scenarios: ScenarioResult[]): string {
 
 function compareSection(rows: CompareRow[] | undefined): string {
   if (rows === undefined || rows.length === 0) return '';
-  const head = ['system', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', '× raw LMDB'];
+  const head = ['system (closed loop)', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', '× raw LMDB'];
   const body = rows.map((r) => {
     const cells = [formatInt(r.opsPerSec), formatMs(r.latencyMs.p50), formatMs(r.latencyMs.p99), formatMs(r.latencyMs.p999), r.ratioToRawLmdb.toFixed(3)];
     return `<tr><td>${esc(r.name)}</td>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;

@@ -8,10 +8,17 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-export const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#4b5563'];
+/** 20 colours told apart by hue and lightness (after Tableau 20); past them, golden-angle hues. */
+export const PALETTE = [
+  '#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#17becf', '#e377c2', '#8c564b', '#bcbd22', '#7f7f7f',
+  '#aec7e8', '#ff9896', '#98df8a', '#ffbb78', '#c5b0d5', '#9edae5', '#f7b6d2', '#c49c94', '#dbdb8d', '#393b79',
+];
 
+/** A colour per series index, distinct for every index (no cycling). */
 export function color(i: number): string {
-  return PALETTE[i % PALETTE.length] as string;
+  if (i < PALETTE.length) return PALETTE[i] as string;
+  const k = i - PALETTE.length;
+  return `hsl(${Math.round((k * 137.508) % 360)} ${k % 2 === 0 ? 70 : 45}% ${35 + (k % 3) * 12}%)`;
 }
 
 export interface Axis {
@@ -21,16 +28,28 @@ export interface Axis {
   label: string;
   /** Formats tick labels; default compact numbers. */
   format?: (v: number) => string;
+  /** Explicit tick values (those inside [min, max] are drawn). */
+  ticks?: number[];
 }
 
 export interface LineSeries {
   label: string;
   points: Array<[number, number]>;
   color: string;
+  /** Dashed line (e.g. a warm-up, or a second statistic of the same configuration). */
+  dash?: boolean;
+  /** A dot at every point, with these tooltips (one per point). */
+  dots?: string[];
 }
 
 export interface Marker {
   x: number;
+  label: string;
+}
+
+/** A horizontal line across the plot (e.g. a latency bound). */
+export interface YMarker {
+  y: number;
   label: string;
 }
 
@@ -41,6 +60,8 @@ export interface PlotFrame {
   title: string;
   width?: number;
   height?: number;
+  /** Draw the legend even for a single series (default: only for two or more). */
+  legend?: boolean;
 }
 
 const MARGIN = { left: 64, right: 20, top: 30, bottom: 46 };
@@ -58,6 +79,7 @@ function scale(axis: Axis, from: number, to: number): (v: number) => number {
 
 /** Tick values: 1-2-5 steps per decade on log axes, about five round steps on linear ones. */
 export function ticks(axis: Axis): number[] {
+  if (axis.ticks !== undefined) return axis.ticks.filter((v) => v >= axis.min * 0.999 && v <= axis.max * 1.001);
   if (axis.log === true) {
     const out: number[] = [];
     for (let e = Math.floor(Math.log10(axis.min)); e <= Math.ceil(Math.log10(axis.max)); e++) {
@@ -98,15 +120,18 @@ function noData(frame: PlotFrame, width: number, height: number): string {
   return `${openSvg(frame, width, height)}<text class="no-data" x="${width / 2}" y="${height / 2}" text-anchor="middle">no data</text></svg>`;
 }
 
-/** Line chart with axes, grid, optional vertical markers and a legend. */
-export function linePlot(frame: PlotFrame, x: Axis, y: Axis, series: LineSeries[], markers: Marker[] = []): string {
+/** Line chart with axes, grid, optional markers and a legend below the plot (full labels, never clipped). */
+export function linePlot(frame: PlotFrame, x: Axis, y: Axis, series: LineSeries[], markers: Marker[] = [], yMarkers: YMarker[] = []): string {
   const width = frame.width ?? 640;
-  const height = frame.height ?? 300;
   const drawn = series.filter((s) => s.points.length > 0);
-  if (drawn.length === 0) return noData(frame, width, height);
+  const legendItems: Array<[string, string, boolean]> = drawn.length > 1 || frame.legend === true ? drawn.map((s) => [s.label, s.color, s.dash === true]) : [];
+  const legendBox = legendLayout(legendItems.map(([l]) => l), width);
+  const plotHeight = frame.height ?? 300;
+  const height = plotHeight + legendBox.height;
+  if (drawn.length === 0) return noData(frame, width, plotHeight);
   const x0 = MARGIN.left;
   const x1 = width - MARGIN.right;
-  const y0 = height - MARGIN.bottom;
+  const y0 = plotHeight - MARGIN.bottom;
   const y1 = MARGIN.top;
   const sx = scale(x, x0, x1);
   const sy = scale(y, y0, y1);
@@ -114,7 +139,8 @@ export function linePlot(frame: PlotFrame, x: Axis, y: Axis, series: LineSeries[
   parts.push('<g class="grid">');
   for (const t of ticks(x)) {
     parts.push(`<line x1="${n(sx(t))}" x2="${n(sx(t))}" y1="${y1}" y2="${y0}"/>`);
-    parts.push(`<text class="tick" x="${n(sx(t))}" y="${y0 + 16}" text-anchor="middle">${escapeHtml((x.format ?? formatTick)(t))}</text>`);
+    const anchor = sx(t) > x1 - 24 ? 'end' : 'middle'; // the last tick's label stays inside the plot
+    parts.push(`<text class="tick" x="${n(sx(t))}" y="${y0 + 16}" text-anchor="${anchor}">${escapeHtml((x.format ?? formatTick)(t))}</text>`);
   }
   for (const t of ticks(y)) {
     parts.push(`<line x1="${x0}" x2="${x1}" y1="${n(sy(t))}" y2="${n(sy(t))}"/>`);
@@ -122,8 +148,14 @@ export function linePlot(frame: PlotFrame, x: Axis, y: Axis, series: LineSeries[
   }
   parts.push('</g>');
   parts.push(`<rect class="frame" x="${x0}" y="${y1}" width="${x1 - x0}" height="${y0 - y1}"/>`);
-  parts.push(`<text class="axis-label" x="${(x0 + x1) / 2}" y="${height - 8}" text-anchor="middle">${escapeHtml(x.label)}</text>`);
+  parts.push(`<text class="axis-label" x="${(x0 + x1) / 2}" y="${plotHeight - 8}" text-anchor="middle">${escapeHtml(x.label)}</text>`);
   parts.push(`<text class="axis-label" transform="translate(14 ${(y0 + y1) / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(y.label)}</text>`);
+  for (const m of yMarkers) {
+    if (!(m.y >= y.min && m.y <= y.max)) continue;
+    const py = n(sy(m.y));
+    parts.push(`<line class="marker" x1="${x0}" x2="${x1}" y1="${py}" y2="${py}"/>`);
+    parts.push(`<text class="marker-label" x="${x0 + 4}" y="${n(sy(m.y) - 4)}">${escapeHtml(m.label)}</text>`);
+  }
   for (const m of markers) {
     if (!(m.x >= x.min && m.x <= x.max)) continue;
     const px = n(sx(m.x));
@@ -133,27 +165,51 @@ export function linePlot(frame: PlotFrame, x: Axis, y: Axis, series: LineSeries[
   }
   for (const s of drawn) {
     const d = s.points.map(([px, py], i) => `${i === 0 ? 'M' : 'L'}${n(sx(px))} ${n(sy(py))}`).join('');
-    parts.push(`<path class="series" d="${d}" stroke="${s.color}" data-label="${escapeHtml(s.label)}"><title>${escapeHtml(s.label)}</title></path>`);
+    const dash = s.dash === true ? ' stroke-dasharray="6 4"' : '';
+    parts.push(`<path class="series" d="${d}" stroke="${s.color}"${dash} data-label="${escapeHtml(s.label)}"><title>${escapeHtml(s.label)}</title></path>`);
+    if (s.dots !== undefined) {
+      s.points.forEach(([px, py], i) => {
+        parts.push(`<circle class="dot" cx="${n(sx(px))}" cy="${n(sy(py))}" r="3" fill="${s.color}"><title>${escapeHtml(`${s.label}: ${s.dots?.[i] ?? ''}`)}</title></circle>`);
+      });
+    }
   }
-  if (drawn.length > 1) parts.push(legend(drawn.map((s) => [s.label, s.color]), x1, y0));
+  if (legendItems.length > 0) parts.push(legend(legendItems, legendBox, plotHeight));
   parts.push('</svg>');
   return parts.join('');
 }
 
-/** Shortens a label to `max` characters so it stays inside the plot; the full text goes in a tooltip. */
-export function clip(label: string, max: number): string {
-  return label.length <= max ? label : `${label.slice(0, max - 1)}…`;
+/** Approximate width of a label at the plots' 11 px font (for layout only). */
+function textWidth(label: string): number {
+  return label.length * 6.2;
 }
 
-/** Legend in the lower right corner, where CDFs and throughput lines rarely are. */
-function legend(items: Array<[string, string]>, right: number, bottom: number): string {
-  const top = bottom - 8 - items.length * 16;
-  const rows = items.map(
-    ([label, c], i) =>
-      `<rect x="${right - 190}" y="${top + i * 16}" width="10" height="10" fill="${c}"/>` +
-      `<text class="legend" x="${right - 176}" y="${top + 9 + i * 16}">${escapeHtml(clip(label, 28))}<title>${escapeHtml(label)}</title></text>`,
-  );
-  return `<g class="legend"><rect x="${right - 196}" y="${top - 6}" width="190" height="${items.length * 16 + 6}" fill="#fff" opacity="0.85"/>${rows.join('')}</g>`;
+interface LegendBox {
+  columns: number;
+  columnWidth: number;
+  height: number;
+}
+
+const LEGEND_ROW = 16;
+
+/** As many columns as the longest label allows; every label whole (one that is wider than the plot gets a row of its own). */
+function legendLayout(labels: string[], width: number): LegendBox {
+  if (labels.length === 0) return { columns: 1, columnWidth: width, height: 0 };
+  const columnWidth = Math.max(...labels.map(textWidth)) + 28;
+  const columns = Math.max(1, Math.min(labels.length, Math.floor((width - MARGIN.left) / columnWidth)));
+  return { columns, columnWidth, height: Math.ceil(labels.length / columns) * LEGEND_ROW + 10 };
+}
+
+/** Legend under the plot: a swatch (dashed for dashed series) and the full label. */
+function legend(items: Array<[string, string, boolean]>, box: LegendBox, top: number): string {
+  const rows = items.map(([label, c, dashed], i) => {
+    const x = MARGIN.left - 40 + (i % box.columns) * box.columnWidth;
+    const y = top + 4 + Math.floor(i / box.columns) * LEGEND_ROW;
+    const swatch = dashed
+      ? `<line x1="${x}" x2="${x + 14}" y1="${y + 5}" y2="${y + 5}" stroke="${c}" stroke-width="2" stroke-dasharray="4 2"/>`
+      : `<rect x="${x}" y="${y}" width="14" height="10" fill="${c}"/>`;
+    return `${swatch}<text class="legend" x="${x + 20}" y="${y + 9}">${escapeHtml(label)}</text>`;
+  });
+  return `<g class="legend">${rows.join('')}</g>`;
 }
 
 export interface Bar {
@@ -167,12 +223,12 @@ export interface Bar {
 /** Horizontal (stacked) bars on a linear axis starting at zero. */
 export function barPlot(frame: PlotFrame, bars: Bar[], axisLabel: string, format: (v: number) => string = formatTick): string {
   const width = frame.width ?? 640;
-  const rowHeight = 28;
+  const rowHeight = 40; // the label on a line of its own above its bar: labels are never clipped
   const height = MARGIN.top + bars.length * rowHeight + MARGIN.bottom;
   const max = Math.max(0, ...bars.map((b) => b.segments.reduce((sum, s) => sum + Math.max(0, s.value), 0)));
   if (bars.length === 0 || !(max > 0)) return noData(frame, width, Math.max(height, 120));
-  const x0 = 150;
-  const x1 = width - 90;
+  const x0 = 16;
+  const x1 = width - 110;
   const axis: Axis = { min: 0, max: max * 1.05, label: axisLabel, format };
   const sx = scale(axis, x0, x1);
   const y0 = height - MARGIN.bottom;
@@ -184,19 +240,19 @@ export function barPlot(frame: PlotFrame, bars: Bar[], axisLabel: string, format
   parts.push('</g>');
   parts.push(`<text class="axis-label" x="${(x0 + x1) / 2}" y="${height - 8}" text-anchor="middle">${escapeHtml(axisLabel)}</text>`);
   bars.forEach((bar, i) => {
-    const y = MARGIN.top + i * rowHeight + 4;
-    parts.push(`<text class="bar-label" x="${x0 - 8}" y="${y + 15}" text-anchor="end">${escapeHtml(clip(bar.label, 22))}<title>${escapeHtml(bar.label)}</title></text>`);
+    const y = MARGIN.top + i * rowHeight + 16;
+    parts.push(`<text class="bar-label" x="${x0}" y="${y - 4}">${escapeHtml(bar.label)}</text>`);
     let at = 0;
     for (const s of bar.segments) {
       const v = Math.max(0, s.value);
       const w = sx(at + v) - sx(at);
       parts.push(
-        `<rect class="series" x="${n(sx(at))}" y="${y}" width="${n(Math.max(w, 0.5))}" height="${rowHeight - 8}" fill="${s.color}" data-label="${escapeHtml(s.label)}">` +
+        `<rect class="series" x="${n(sx(at))}" y="${y}" width="${n(Math.max(w, 0.5))}" height="${rowHeight - 20}" fill="${s.color}" data-label="${escapeHtml(s.label)}">` +
           `<title>${escapeHtml(`${s.label}: ${format(s.value)}`)}</title></rect>`,
       );
       at += v;
     }
-    if (bar.note !== undefined) parts.push(`<text class="bar-note" x="${n(sx(at) + 6)}" y="${y + 15}">${escapeHtml(bar.note)}</text>`);
+    if (bar.note !== undefined) parts.push(`<text class="bar-note" x="${n(sx(at) + 6)}" y="${y + 14}">${escapeHtml(bar.note)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');

@@ -1,6 +1,6 @@
 // The terminal summary: plain text, columns aligned (text left, numbers right).
 
-import { formatInt, formatMs } from './format.js';
+import { formatInt, formatLatency, formatMs } from './format.js';
 import type { Results } from './types.js';
 
 type Align = 'left' | 'right';
@@ -25,9 +25,16 @@ export function renderTable(results: Results): string {
   const header = ['scenario', 'ops', 'errors', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max ms'];
   const rows = results.scenarios.map((s) => {
     const l = s.latencyMs;
-    return [s.name, formatInt(s.ops), formatInt(s.errors), formatInt(s.opsPerSec), ...[l.p50, l.p95, l.p99, l.p999, l.max].map(formatMs)];
+    return [s.name, formatInt(s.ops), formatInt(s.errors), formatInt(s.opsPerSec), ...[l.p50, l.p95, l.p99, l.p999, l.max].map(formatLatency)];
   });
   const parts = [alignColumns(header, rows)];
+  const open = results.scenarios.filter((s) => s.loop === 'open');
+  if (open.length > 0) parts.push(`open loop (latency from each call's intended send time): ${open.map((s) => `${s.name} at ${formatInt(s.rateOpsPerSec ?? 0)}/s`).join(', ')}; the others are closed loop`);
+  for (const sw of results.sweeps ?? []) {
+    const swRows = sw.series.flatMap((se) => se.points.map((p) => [se.label, formatInt(p.x), formatInt(p.opsPerSec), formatLatency(p.latencyMs.p50), formatLatency(p.latencyMs.p99), formatInt(p.errors)]));
+    const found = sw.sloP99Ms !== undefined ? `; highest rate with p99 <= ${formatMs(sw.sloP99Ms)} ms: ${formatInt(sw.maxRateWithinSlo ?? 0)}/s` : '';
+    parts.push(`${sw.name} (${sw.loop} loop${found})\n${alignColumns(['configuration', sw.varied, 'ops/s', 'p50 ms', 'p99 ms', 'errors'], swRows)}`);
+  }
   for (const s of results.scenarios) {
     if (s.stages === undefined || s.stages.length === 0) continue;
     const stageRows = s.stages.map((st) => [st.name, ...[st.p50, st.p95, st.p99, st.mean].map(formatMs)]);
@@ -36,6 +43,8 @@ export function renderTable(results: Results): string {
     stageRows.push(['sum of p50s', formatMs(sum), '', '', '']);
     stageRows.push(['end-to-end p50', formatMs(total), '', '', '']);
     parts.push(`stages of ${s.name}\n${alignColumns(['stage', 'p50 ms', 'p95 ms', 'p99 ms', 'mean ms'], stageRows)}`);
+    const tail = tailLine(s);
+    if (tail !== '') parts.push(tail);
   }
   const cache = results.scenarios.filter((s) => s.params.evictions !== undefined || s.params.expirations !== undefined || s.params.watchers !== undefined);
   if (cache.length > 0) {
@@ -55,5 +64,20 @@ export function renderTable(results: Results): string {
   if (o !== undefined) {
     parts.push(`instrumentation: on ${formatInt(o.onOpsPerSec)} ops/s, off ${formatInt(o.offOpsPerSec)} ops/s, cost ${o.costPct.toFixed(1)}%`);
   }
+  const c = results.instrumentationCost;
+  if (c !== undefined) {
+    parts.push(`instrumentation cost, ${c.pairs.length} interleaved pairs: median ${c.medianPct.toFixed(1)}% (95% CI ${c.ciLowPct.toFixed(1)}% to ${c.ciHighPct.toFixed(1)}%; slower in ${c.slowerPairs} of ${c.pairs.length}, sign test p = ${c.signTestP.toFixed(3)})`);
+  }
   return parts.join('\n\n') + '\n';
+}
+
+/** One line on the tail: the stage that was most often the largest among the slowest 1 %, and its shares. */
+export function tailLine(s: Results['scenarios'][number]): string {
+  const t = s.tail;
+  const all = t?.groups[0];
+  const slow = t?.groups[t.groups.length - 1];
+  if (t === undefined || all === undefined || slow === undefined || slow === all) return '';
+  const [stage, fraction] = Object.entries(t.dominant).sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
+  const share = (g: typeof all): string => (g.meanTotalMs > 0 ? `${Math.round(((g.meanMs[stage] ?? 0) / g.meanTotalMs) * 100)}%` : '?');
+  return `tail of ${s.name}: among the ${slow.label} (${formatInt(slow.writes)} writes, mean ${formatMs(slow.meanTotalMs)} ms) ${stage} was the largest stage in ${Math.round(fraction * 100)}% of them; its share ${share(slow)} (all writes: ${share(all)})`;
 }

@@ -36,6 +36,91 @@ export interface ScenarioResult {
   stageSumP50Ms?: number;
   totalP50Ms?: number;
   params: Record<string, string | number | boolean>;
+  /** The whole latency histogram (HdrHistogram, µs, compressed base64: hdr-histogram-js decodeFromCompressedBase64). */
+  hdr?: string;
+  /** Closed loop: each client waits for its call; open loop: calls sent at a fixed rate, latency from the intended send time. */
+  loop?: 'closed' | 'open';
+  /** Open loop: the rate asked for, calls/s. */
+  rateOpsPerSec?: number;
+  /** Throughput during the warm-up: [seconds before the measurement (negative), ops/s]. */
+  warmupThroughput?: Array<[number, number]>;
+  /** Which stages made the slowest writes slow. */
+  tail?: TailAttribution;
+  /** Event-loop utilization and GC pauses of each thread during the measurement. */
+  threads?: ThreadHealthRow[];
+}
+
+/** Mean time in each write-path stage (ms) among a group of writes. */
+export interface StageGroup {
+  label: string;
+  writes: number;
+  meanTotalMs: number;
+  meanMs: Record<string, number>;
+}
+
+export interface TailAttribution {
+  /** Writes profiled during the measurement. */
+  writes: number;
+  /** all writes; the writes around p99 (p98.9–p99.1); the slowest 1 %. */
+  groups: StageGroup[];
+  /** Among the slowest 1 %: the fraction of writes whose largest stage was each stage. */
+  dominant: Record<string, number>;
+  /** Set when fewer writes than 1 % were kept (the keeper is bounded). */
+  note?: string;
+}
+
+export interface ThreadHealthRow {
+  /** main, node-1, ... */
+  thread: string;
+  /** Event-loop utilization 0..1. */
+  elu: number;
+  gcCount: number;
+  gcPauseMs: number;
+  gcMaxPauseMs: number;
+}
+
+/** One point of a sweep: a short run at one load. */
+export interface SweepPoint {
+  /** What was varied: calls in flight, batch size, or the offered rate (calls/s). */
+  x: number;
+  opsPerSec: number;
+  errors: number;
+  latencyMs: LatencySummary;
+  /** Open loop: calls due but never sent (the generator stopped a whole duration behind). */
+  unsent?: number;
+}
+
+export interface SweepSeries {
+  /** The configuration, e.g. "3 nodes, lmdb, piscina". */
+  label: string;
+  points: SweepPoint[];
+}
+
+export interface Sweep {
+  name: string;
+  description: string;
+  /** What `x` of each point is. */
+  varied: 'in-flight' | 'batch' | 'rate';
+  loop: 'closed' | 'open';
+  series: SweepSeries[];
+  /** rate sweeps: the p99 bound and the highest rate found within it (0: none). */
+  sloP99Ms?: number;
+  maxRateWithinSlo?: number;
+}
+
+/** Instrumentation on/off, interleaved in pairs on two clusters alive side by side. */
+export interface InstrumentationCost {
+  /** [ops/s with stage timing on, ops/s off] per pair. */
+  pairs: Array<[number, number]>;
+  /** Median of the per-pair costs (off − on) / off, %. */
+  medianPct: number;
+  /** 95 % bootstrap confidence interval of the median, %. */
+  ciLowPct: number;
+  ciHighPct: number;
+  /** Pairs where stage timing was slower (sign test: two-sided p-value). */
+  slowerPairs: number;
+  signTestP: number;
+  secondsPerRun: number;
 }
 
 export interface CompareRow {
@@ -54,5 +139,8 @@ export interface Results {
   scenarios: ScenarioResult[];
   compare?: CompareRow[];
   instrumentationOverhead?: { onOpsPerSec: number; offOpsPerSec: number; costPct: number };
+  instrumentationCost?: InstrumentationCost;
+  /** Latency against throughput: in-flight, batch and rate sweeps. */
+  sweeps?: Sweep[];
   notes: string[];
 }

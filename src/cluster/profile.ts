@@ -21,12 +21,34 @@ export interface WriteSample {
   totalMs: number;
 }
 
+/**
+ * One write's milestones on the shared clock (ms): enqueued, sent, received, persistStart, persistEnd,
+ * committed, applied, reply. Kept for the slowest writes (tail attribution) and for trace samples.
+ */
+export type WriteTimes = readonly [number, number, number, number, number, number, number, number];
+
+/** The stages of one write from its milestones (consecutive differences). */
+export function stagesOf(t: WriteTimes): Record<Stage, number> {
+  return { queue: t[1] - t[0], toLeader: t[2] - t[1], leaderQueue: t[3] - t[2], leaderFsync: t[4] - t[3], replication: t[5] - t[4], apply: t[6] - t[5], reply: t[7] - t[6] };
+}
+
+/** Bounds of what the opt-in keepers hold: memory stays fixed however long a run is. */
+export const MAX_SLOWEST = 16_384;
+export const MAX_TRACE = 2_000;
+
 export class WriteProfile {
   readonly stages: Record<Stage, LatencyHistogram>;
   readonly total = new LatencyHistogram();
   profiled = 0;
   private samples: WriteSample[] | undefined;
   private maxSamples = 0;
+  /** Opt-in (keepSlowest): a min-heap by total of the slowest writes' milestones. */
+  private slow: WriteTimes[] | undefined;
+  private slowMax = 0;
+  /** Opt-in (keepTrace): writes that do not overlap in time, at least `traceGapMs` apart. */
+  private trace: WriteTimes[] | undefined;
+  private traceGapMs = 0;
+  private traceNext = 0;
 
   constructor() {
     this.stages = Object.fromEntries(STAGES.map((s) => [s, new LatencyHistogram()])) as Record<Stage, LatencyHistogram>;
@@ -46,6 +68,48 @@ export class WriteProfile {
     this.total.recordMs(reply - enqueued);
     this.profiled++;
     if (this.samples !== undefined && this.samples.length < this.maxSamples) this.samples.push({ stagesMs: ms, totalMs: reply - enqueued });
+    if (this.slow !== undefined) this.keepIfSlow(reply - enqueued, enqueued, sent, t, reply);
+    if (this.trace !== undefined && enqueued >= this.traceNext && this.trace.length < MAX_TRACE) {
+      this.trace.push([enqueued, sent, t.received, t.persistStart, t.persistEnd, t.committed, t.applied, reply]);
+      this.traceNext = reply + this.traceGapMs; // the next sample starts after this one ended: no overlap on any thread
+    }
+  }
+
+  /** Keep the milestones of the `max` slowest writes from now on (bounded by MAX_SLOWEST); cleared by reset(). */
+  keepSlowest(max: number): void {
+    if (!(max >= 1 && max <= MAX_SLOWEST)) throw new RangeError(`keepSlowest: max must be in [1, ${MAX_SLOWEST}], got ${max}`);
+    this.slow = [];
+    this.slowMax = max;
+  }
+
+  /** The slowest writes kept, slowest first. */
+  slowest(): WriteTimes[] {
+    return [...(this.slow ?? [])].sort((a, b) => b[7] - b[0] - (a[7] - a[0]));
+  }
+
+  /** Keep a trace sample from now on: writes that do not overlap, `gapMs` apart, at most MAX_TRACE; cleared by reset(). */
+  keepTrace(gapMs: number): void {
+    this.trace = [];
+    this.traceGapMs = gapMs;
+    this.traceNext = 0;
+  }
+
+  traceSample(): readonly WriteTimes[] {
+    return this.trace ?? [];
+  }
+
+  /** The common case is one comparison with the heap's minimum; only a write slower than it costs more. */
+  private keepIfSlow(totalMs: number, enqueued: number, sent: number, t: StageTimes, reply: number): void {
+    const heap = this.slow!;
+    if (heap.length >= this.slowMax && totalMs <= heap[0]![7] - heap[0]![0]) return;
+    const w: WriteTimes = [enqueued, sent, t.received, t.persistStart, t.persistEnd, t.committed, t.applied, reply];
+    if (heap.length < this.slowMax) {
+      heap.push(w);
+      siftUp(heap, heap.length - 1);
+    } else {
+      heap[0] = w;
+      siftDown(heap, 0);
+    }
   }
 
   /**
@@ -72,5 +136,34 @@ export class WriteProfile {
     for (const s of STAGES) this.stages[s].reset();
     this.total.reset();
     this.profiled = 0;
+    if (this.slow !== undefined) this.slow = [];
+    if (this.trace !== undefined) {
+      this.trace = [];
+      this.traceNext = 0;
+    }
+  }
+}
+
+const totalOf = (w: WriteTimes): number => w[7] - w[0];
+
+function siftUp(h: WriteTimes[], i: number): void {
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (totalOf(h[parent]!) <= totalOf(h[i]!)) return;
+    [h[parent], h[i]] = [h[i]!, h[parent]!];
+    i = parent;
+  }
+}
+
+function siftDown(h: WriteTimes[], i: number): void {
+  for (;;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let m = i;
+    if (l < h.length && totalOf(h[l]!) < totalOf(h[m]!)) m = l;
+    if (r < h.length && totalOf(h[r]!) < totalOf(h[m]!)) m = r;
+    if (m === i) return;
+    [h[m], h[i]] = [h[i]!, h[m]!];
+    i = m;
   }
 }

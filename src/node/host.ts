@@ -15,6 +15,7 @@ import { runQuery, type QueryResult, type ReadQuery } from './queries.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
 import { mulberry32 } from '../util/random.js';
+import { ThreadHealth, type ThreadHealthCounters } from '../util/thread-health.js';
 import type { NodeOptions } from './config.js';
 import type { FromNode, LinkFaults, StageTimes, ToNode } from './protocol.js';
 import type { PeerFrame, Transport } from '../transport/types.js';
@@ -177,6 +178,12 @@ export class NodeHost {
     followerFsync: new LatencyHistogram(),
     appendRoundTrip: new LatencyHistogram(),
   };
+  /**
+   * Thread health for the benchmark (issue 15): this thread's event-loop utilization and GC pauses,
+   * started by the first resetMetrics() (so hosts that are never measured, as in the simulation,
+   * observe nothing) and reported in metrics().counters.
+   */
+  private health: ThreadHealth | undefined;
 
   private readonly runtime: HostRuntime;
   private readonly transport: HostDeps['transport'];
@@ -816,12 +823,13 @@ export class NodeHost {
   }
 
   /** Counters (with the state machine's cache figures: keys held, evictions, expirations) and encoded histograms. */
-  async metrics(): Promise<{ counters: NodeCounters & CacheCounters; histograms: Record<keyof NodeHistograms, string> }> {
+  async metrics(): Promise<{ counters: NodeCounters & CacheCounters & Partial<ThreadHealthCounters>; histograms: Record<keyof NodeHistograms, string> }> {
     const h = this.histograms;
     const st = await this.state.stats();
     return {
       counters: {
         ...this.counters,
+        ...this.health?.counters(), // thread health (issue 15), once resetMetrics() started it
         elections: Math.max(this.counters.elections, this.core.stats.elections ?? 0),
         keys: st.keys,
         evictions: st.evictions,
@@ -840,6 +848,7 @@ export class NodeHost {
 
   resetMetrics(): void {
     for (const h of Object.values(this.histograms)) h.reset();
+    (this.health ??= new ThreadHealth()).reset(); // thread health (issue 15)
   }
 
   transferLeadership(to: NodeId): boolean {
@@ -875,6 +884,7 @@ export class NodeHost {
 
   private async doStop(): Promise<void> {
     this.stopped = true;
+    this.health?.stop(); // thread health (issue 15)
     if (this.tickTimer !== undefined) this.runtime.clearInterval(this.tickTimer);
     this.sender.close();
     this.receiver.close();

@@ -68,6 +68,31 @@ export class LatencyHistogram {
     return hdr.encodeIntoCompressedBase64(this.h);
   }
 
+  /** The standard HdrHistogram percentile distribution text (.hgrm), values in ms. */
+  hgrm(): string {
+    return this.h.outputPercentileDistribution(5, 1000);
+  }
+
+  /**
+   * The percentile spectrum: [1/(1-p), latency ms] from p = 0 up to the last recorded value, 20 points per
+   * decade of 1/(1-p), for a plot on a log axis where p99 and p99.9 are a decade apart.
+   */
+  spectrum(): Array<[number, number]> {
+    const n = this.h.totalCount;
+    if (n === 0) return [];
+    const out: Array<[number, number]> = [];
+    const lastDecade = Math.log10(n); // beyond 1/(1-p) = n there is only the maximum
+    for (let d = 0; d <= lastDecade + 1e-9; d += 0.05) {
+      const x = 10 ** d;
+      out.push([x, this.h.getValueAtPercentile(100 * (1 - 1 / x)) / 1000]);
+    }
+    out.push([Math.max(n, out[out.length - 1]![0]), this.h.maxValue / 1000]);
+    return out;
+  }
+
+  /** The smallest latency the histogram tells apart (values below are recorded as this), in ms. */
+  static readonly resolutionMs = 0.001;
+
   static decode(s: string): LatencyHistogram {
     const out = new LatencyHistogram();
     out.h.add(hdr.decodeFromCompressedBase64(s));

@@ -7,7 +7,9 @@ import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cdfPoints, renderReport } from '../../bench/report/html.js';
 import { renderTable } from '../../bench/report/table.js';
-import type { Results, ScenarioResult, StageSummary } from '../../bench/report/types.js';
+import type { Results, ScenarioResult, StageSummary, Sweep, SweepPoint } from '../../bench/report/types.js';
+import { LatencyHistogram } from '../../src/util/histogram.js';
+import { formatLatency } from '../../bench/report/format.js';
 import { writeReport } from '../../bench/report/write.js';
 import { mulberry32 as rng } from '../../src/util/random.js';
 
@@ -77,6 +79,80 @@ function sampleResults(): Results {
   };
 }
 
+/** The whole histogram of a log-normal latency around `medianMs`, encoded as results.json keeps it. */
+function hdrOf(rand: () => number, ops: number, medianMs: number): string {
+  const h = new LatencyHistogram();
+  for (let i = 0; i < ops; i++) {
+    const gauss = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    h.recordMs(medianMs * Math.exp(0.6 * gauss) * (rand() < 0.002 ? 20 : 1));
+  }
+  return h.encode();
+}
+
+function sweepPoint(x: number, opsPerSec: number, p50: number): SweepPoint {
+  return { x, opsPerSec, errors: 0, latencyMs: { p50, p95: p50 * 2, p99: p50 * 3, p999: p50 * 6, max: p50 * 10, mean: p50 * 1.1 } };
+}
+
+/** Results with everything issue 15 added: whole histograms, warm-up, tail, threads, sweeps, open loop, instrumentation pairs. */
+function fullResults(extraScenarios = 0): Results {
+  const r = sampleResults();
+  const rand = rng(99);
+  r.scenarios.forEach((s, i) => {
+    s.hdr = hdrOf(rand, 5000, s.latencyMs.p50);
+    s.loop = 'closed';
+    s.warmupThroughput = [[-1.5, s.opsPerSec * 0.5], [-1, s.opsPerSec * 0.8], [-0.5, s.opsPerSec * 0.95]];
+    s.params.warmupSteady = i !== 0;
+    s.threads = [
+      { thread: 'main', elu: 0.61, gcCount: 12, gcPauseMs: 40.2, gcMaxPauseMs: 6.1 },
+      { thread: 'node-1', elu: 0.45, gcCount: 9, gcPauseMs: 21, gcMaxPauseMs: 3.3 },
+    ];
+    if (s.stages) {
+      const meanMs = Object.fromEntries(s.stages.map((st) => [st.name, st.mean]));
+      const tailMs = Object.fromEntries(s.stages.map((st, k) => [st.name, st.mean * (k === 2 ? 8 : 1.5)]));
+      const sum = (o: Record<string, number>): number => Object.values(o).reduce((a, b) => a + b, 0);
+      s.tail = {
+        writes: 100_000,
+        groups: [
+          { label: 'all writes', writes: 100_000, meanTotalMs: sum(meanMs), meanMs },
+          { label: 'around p99 (p98.9–p99.1)', writes: 200, meanTotalMs: sum(tailMs) * 0.9, meanMs: Object.fromEntries(Object.entries(tailMs).map(([k, v]) => [k, v * 0.9])) },
+          { label: 'slowest 1 %', writes: 1000, meanTotalMs: sum(tailMs), meanMs: tailMs },
+        ],
+        dominant: Object.fromEntries(s.stages.map((st, k) => [st.name, k === 2 ? 0.8 : 0.05])),
+      };
+    }
+  });
+  const peek = scenario('read-peek', 'synchronous stale reads with peek(), one caller', 7, 1_100_000, 0.001);
+  peek.latencyMs = { p50: 0.001, p95: 0.001, p99: 0.001, p999: 0.003, max: 0.42, mean: 0.0011 };
+  peek.hdr = hdrOf(rand, 5000, 0.0008);
+  peek.loop = 'closed';
+  r.scenarios.push(peek);
+  const open = scenario('open-loop', 'puts at 10,000/s', 8, 9_990, 1.4);
+  open.loop = 'open';
+  open.rateOpsPerSec = 10_000;
+  open.hdr = hdrOf(rand, 200_000, 1.4); // a spectrum out to p99.9999: its last tick label must stay inside
+  r.scenarios.push(open);
+  for (let k = 0; k < extraScenarios; k++) {
+    const s = scenario(`extra-${k}`, 'more', 100 + k, 1000 + k, 0.5 + k * 0.2);
+    s.hdr = hdrOf(rand, 2000, 0.5 + k * 0.2);
+    r.scenarios.push(s);
+  }
+  const inFlight: Sweep = {
+    name: 'sweep', description: 'single puts at 1 … 1024 in flight', varied: 'in-flight', loop: 'closed',
+    series: [
+      { label: '3 nodes, lmdb, piscina', points: [sweepPoint(1, 1200, 0.7), sweepPoint(16, 15_000, 1), sweepPoint(256, 66_000, 3.4), sweepPoint(1024, 90_000, 10)] },
+      { label: '3 nodes, lmdb, inline', points: [sweepPoint(1, 1300, 0.65), sweepPoint(16, 14_000, 1.1), sweepPoint(256, 70_000, 3.2), sweepPoint(1024, 85_000, 11)] },
+      { label: '3 nodes, memory', points: [sweepPoint(1, 3000, 0.3), sweepPoint(16, 30_000, 0.5), sweepPoint(256, 110_000, 1.6), sweepPoint(1024, 120_000, 8)] },
+    ],
+  };
+  const rate: Sweep = {
+    name: 'rate-sweep', description: 'open loop', varied: 'rate', loop: 'open', sloP99Ms: 10, maxRateWithinSlo: 45_000,
+    series: [{ label: '3 nodes, lmdb, piscina (open loop)', points: [sweepPoint(1000, 1000, 0.8), sweepPoint(16_000, 16_000, 1.2), sweepPoint(32_000, 32_000, 2), sweepPoint(45_000, 44_900, 3), sweepPoint(64_000, 52_000, 40)] }],
+  };
+  r.sweeps = [inFlight, rate];
+  r.instrumentationCost = { pairs: Array.from({ length: 10 }, (_, i) => [66_000 - i * 100, 67_000 + i * 50] as [number, number]), medianPct: 1.8, ciLowPct: 0.4, ciHighPct: 3.1, slowerPairs: 9, signTestP: 0.021, secondsPerRun: 1 };
+  return r;
+}
+
 // ---- structure -------------------------------------------------------------------------------
 
 /** The `<svg class="plot" ...>...</svg>` blocks of a page. */
@@ -113,6 +189,67 @@ test('report has one plot per chart: CDF and throughput per scenario, stages whe
   // The overview overlays all three scenarios; stage bars: 5 stages + the total.
   assert.equal((plots(html).find((p) => p.name === 'latency-cdf-all')?.svg.match(/class="series"/g) ?? []).length, 3);
   assert.equal((plots(html).find((p) => p.name === 'stages')?.svg.match(/class="series"/g) ?? []).length, 6);
+});
+
+test('issue 15: spectra per scenario and overall, warm-up line, tail bars, sweeps, threads, open loop labelled, instrumentation pairs', () => {
+  const html = renderReport(fullResults());
+  const found = plots(html);
+  const count = (name: string): number => found.filter((p) => p.name === name).length;
+  assert.equal(count('latency-cdf'), 5);
+  assert.equal(count('percentile-spectrum'), 5);
+  assert.equal(count('percentile-spectrum-all'), 1);
+  assert.equal(count('latency-cdf-all'), 0); // the spectrum replaces the linear-CDF overview when histograms are whole
+  assert.equal(count('throughput'), 5);
+  assert.equal(count('stages'), 2);
+  assert.equal(count('tail'), 2);
+  assert.equal(count('sweep-p50'), 2);
+  assert.equal(count('sweep-p99'), 2);
+  assert.equal(count('compare'), 1);
+  for (const p of found) {
+    const paths = [...p.svg.matchAll(/<path class="series" d="([^"]*)"/g)].map((m) => m[1] ?? '');
+    const rects = [...p.svg.matchAll(/<rect class="series"[^>]* width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    assert.ok(paths.length + rects.length > 0, `${p.name} has no series`);
+    assert.ok(paths.every((d) => d.length > 10 && !d.includes('NaN')), `${p.name} has an empty or NaN path`);
+  }
+  // The spectrum's x axis names p50 … p99.99; the overview has a line per scenario.
+  const all = found.find((p) => p.name === 'percentile-spectrum-all')!.svg;
+  for (const tick of ['50%', '90%', '99%', '99.9%']) assert.ok(all.includes(`>${tick}<`), `tick ${tick}`);
+  assert.equal((all.match(/class="series"/g) ?? []).length, 5);
+  // Warm-up drawn as a second, dashed line of the throughput plot.
+  const tp = found.find((p) => p.name === 'throughput')!.svg;
+  assert.equal((tp.match(/class="series"/g) ?? []).length, 2);
+  assert.match(tp, /stroke-dasharray="6 4" data-label="warm-up/);
+  // Sweeps: a line per configuration, a dot per point, the p99 bound and the rate found.
+  const sw = found.find((p) => p.name === 'sweep-p50')!.svg;
+  assert.equal((sw.match(/class="series"/g) ?? []).length, 3);
+  assert.equal((sw.match(/class="dot"/g) ?? []).length, 12);
+  assert.match(found.filter((p) => p.name === 'sweep-p99')[1]!.svg, /p99 bound 10\.0 ms/);
+  assert.match(html, /Highest rate with p99 ≤ 10\.0 ms: 45,000 calls\/s/);
+  // Tail: three stacked bars of 5 stages; the table with the dominant stage.
+  assert.equal((found.find((p) => p.name === 'tail')!.svg.match(/<rect class="series"/g) ?? []).length, 15);
+  assert.match(html, /<table class="tail">/);
+  assert.match(html, /<table class="threads-overview">/);
+  assert.match(html, /Median cost 1\.8% \(95 % bootstrap CI 0\.4% to 3\.1%\), 10 pairs/);
+  // Open and closed loops labelled; parameters folded; read-peek's p50 at the resolution, not "0.0010".
+  const summary = html.match(/<table class="summary"[\s\S]*?<\/table>/)?.[0] ?? '';
+  assert.match(summary, /open loop, 10,000\/s/);
+  assert.match(summary, /closed loop, 64 in flight/);
+  assert.match(summary, /<abbr title="at or below the histogram's 1 µs resolution">≤ 0\.001<\/abbr>/);
+  assert.doesNotMatch(summary, /0\.0010/);
+  assert.equal(formatLatency(0.001), '≤ 0.001');
+  assert.equal(formatLatency(0.0123), '0.012');
+  assert.equal((html.match(/<details class="params">/g) ?? []).length, 5);
+  assert.doesNotMatch(html, /<table class="params">(?![\s\S]*?<\/details>)/);
+});
+
+test('every series of a plot has its own colour, and no label is clipped', () => {
+  const html = renderReport(fullResults(25)); // 30 scenarios in the overview
+  const all = plots(html).find((p) => p.name === 'percentile-spectrum-all')!.svg;
+  const strokes = [...all.matchAll(/<path class="series" d="[^"]*" stroke="([^"]+)"/g)].map((m) => m[1]);
+  assert.equal(strokes.length, 30);
+  assert.equal(new Set(strokes).size, 30);
+  assert.equal(/<text[^>]*>[^<]*…/.test(html), false, 'a label clipped with …');
+  for (let k = 0; k < 25; k++) assert.ok(all.includes(`>extra-${k}</text>`), `legend of extra-${k}`);
 });
 
 test('report is self-contained and escapes all text', () => {
@@ -213,6 +350,8 @@ interface PlotGeometry {
   height: number;
   series: number;
   drawn: number;
+  /** Texts that run past the plot's edges (clipped when drawn). */
+  outside: string[];
 }
 
 // Runs in the page (passed as a string: the test is compiled without DOM types).
@@ -224,7 +363,11 @@ const MEASURE_PLOTS = `[...document.querySelectorAll('svg.plot')].map((svg) => {
     if (el.tagName === 'path') return (el.getAttribute('d') || '').length > 10 && b.width + b.height > 0;
     return el.tagName === 'rect' && b.width > 0 && b.height > 0;
   });
-  return { name: svg.dataset.plot, width: box.width, height: box.height, series: series.length, drawn: drawn.length };
+  const outside = [...svg.querySelectorAll('text')].filter((t) => {
+    const b = t.getBoundingClientRect();
+    return b.width > 0 && (b.left < box.left - 1 || b.right > box.right + 1 || b.top < box.top - 1 || b.bottom > box.bottom + 1);
+  }).map((t) => t.textContent);
+  return { name: svg.dataset.plot, width: box.width, height: box.height, series: series.length, drawn: drawn.length, outside };
 })`;
 
 test('report renders in headless Chromium without errors, every plot drawn', { timeout: 120_000 }, async (t) => {
@@ -238,6 +381,7 @@ test('report renders in headless Chromium without errors, every plot drawn', { t
   let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
   try {
     const { htmlPath } = await writeReport(dir, sampleResults());
+    const full = await writeReport(join(dir, 'full'), fullResults(12));
     browser = await chromium.launch({
       executablePath,
       timeout: 60_000,
@@ -265,6 +409,19 @@ test('report renders in headless Chromium without errors, every plot drawn', { t
     }
     const title = await page.title();
     assert.match(title, /threadraft benchmark/);
+    // The report with issue 15's plots: every plot drawn, none empty, no label past a plot's edge.
+    await page.goto(pathToFileURL(full.htmlPath).href, { waitUntil: 'load', timeout: 30_000 });
+    const g2 = (await page.evaluate(MEASURE_PLOTS)) as PlotGeometry[];
+    assert.deepEqual(errors, []);
+    assert.deepEqual(requests, []);
+    const names = new Set(g2.map((g) => g.name));
+    for (const n of ['percentile-spectrum', 'percentile-spectrum-all', 'sweep-p50', 'sweep-p99', 'tail', 'throughput', 'stages', 'compare']) assert.ok(names.has(n), `no ${n} plot`);
+    for (const g of g2) {
+      assert.ok(g.width > 0 && g.height > 0, `${g.name} has no size`);
+      assert.ok(g.series > 0 && g.drawn === g.series, `${g.name}: ${g.drawn} of ${g.series} series drawn`);
+      assert.deepEqual(g.outside, [], `${g.name}: labels past the edge`);
+    }
+    assert.equal(full.hgrmPaths.length, 17);
   } finally {
     await browser?.close().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });

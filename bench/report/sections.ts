@@ -1,0 +1,173 @@
+// Report sections of issue 15: percentile spectra, latency against throughput (sweeps), tail
+// attribution, threads' health and the instrumentation cost. Pure functions of results.json.
+import { LatencyHistogram } from '../../src/util/histogram.js';
+import { formatInt, formatLatency, formatMs, formatPercentileTick, formatTick } from './format.js';
+import { barPlot, color, escapeHtml as esc, linePlot, type Bar, type LineSeries } from './svg.js';
+import type { InstrumentationCost, ScenarioResult, Sweep, TailAttribution, ThreadHealthRow } from './types.js';
+
+function table(cls: string, head: string[], rows: string[][]): string {
+  return (
+    `<table class="${cls}"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>` +
+    `<tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table>`
+  );
+}
+
+// ---- percentile spectrum -----------------------------------------------------------------------
+
+/** [1/(1-p), ms] points of a scenario's whole histogram; [] without one. */
+export function spectrumPoints(s: ScenarioResult): Array<[number, number]> {
+  if (s.hdr === undefined) return [];
+  try {
+    return LatencyHistogram.decode(s.hdr).spectrum();
+  } catch {
+    return [];
+  }
+}
+
+const SPECTRUM_TICKS = [1, 2, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+
+/** Percentile spectra: latency (log) against 1/(1-p) (log), so p50, p90, p99, p99.9 and p99.99 are a decade apart. */
+export function spectrumPlot(name: string, title: string, series: LineSeries[], width: number, data?: Record<string, string>): string {
+  const pts = series.flatMap((s) => s.points);
+  const maxX = Math.max(10, ...pts.map(([x]) => x));
+  const ys = pts.map(([, y]) => y).filter((y) => y > 0);
+  const minY = ys.length > 0 ? 10 ** Math.floor(Math.log10(Math.min(...ys))) : 0.001;
+  const maxY = ys.length > 0 ? 10 ** Math.ceil(Math.log10(Math.max(...ys))) : 1;
+  return linePlot(
+    { name, title, width, height: 300, ...(data ? { data } : {}) },
+    { min: 1, max: 10 ** Math.ceil(Math.log10(maxX)), log: true, label: 'percentile (log scale of 1/(1-p))', format: formatPercentileTick, ticks: SPECTRUM_TICKS },
+    { min: minY, max: maxY > minY ? maxY : minY * 10, log: true, label: 'latency (ms, log scale)' },
+    series,
+  );
+}
+
+// ---- sweeps: latency against throughput --------------------------------------------------------
+
+const VARIED: Record<Sweep['varied'], (x: number) => string> = {
+  'in-flight': (x) => `${formatInt(x)} in flight`,
+  batch: (x) => `batch of ${formatInt(x)}`,
+  rate: (x) => `offered ${formatInt(x)}/s`,
+};
+
+function sweepPlot(sw: Sweep, stat: 'p50' | 'p99', width: number): string {
+  const series: LineSeries[] = sw.series.map((se, i) => ({
+    label: se.label,
+    color: color(i),
+    points: se.points.filter((p) => p.opsPerSec > 0 && p.latencyMs[stat] > 0).map((p) => [p.opsPerSec, p.latencyMs[stat]] as [number, number]),
+    dots: se.points.filter((p) => p.opsPerSec > 0 && p.latencyMs[stat] > 0).map((p) => `${VARIED[sw.varied](p.x)}: ${formatInt(p.opsPerSec)} ops/s, ${stat} ${formatMs(p.latencyMs[stat])} ms`),
+  }));
+  const pts = series.flatMap((s) => s.points);
+  const maxX = Math.max(1, ...pts.map(([x]) => x));
+  const ys = pts.map(([, y]) => y);
+  const minY = ys.length > 0 ? 10 ** Math.floor(Math.log10(Math.min(...ys))) : 0.1;
+  const maxY = ys.length > 0 ? 10 ** Math.ceil(Math.log10(Math.max(...ys, sw.sloP99Ms ?? 0))) : 10;
+  const slo = stat === 'p99' && sw.sloP99Ms !== undefined ? [{ y: sw.sloP99Ms, label: `p99 bound ${formatMs(sw.sloP99Ms)} ms` }] : [];
+  return linePlot(
+    { name: `sweep-${stat}`, data: { sweep: sw.name }, title: `${sw.name}: ${stat} latency against throughput (${sw.loop} loop)`, width, legend: true },
+    { min: 0, max: maxX * 1.05, label: 'throughput (ops/s)' },
+    { min: minY, max: maxY > minY ? maxY : minY * 10, log: true, label: `${stat} latency (ms, log scale)` },
+    series,
+    [],
+    slo,
+  );
+}
+
+export function sweepsSection(sweeps: Sweep[] | undefined): string {
+  if (sweeps === undefined || sweeps.length === 0) return '';
+  const parts = ['<h2 id="sweeps">Latency against throughput</h2>',
+    '<p class="muted">Each dot is a short run at one load (hover for it); x is the throughput it reached, y its latency on a log scale. ' +
+      'Where a line turns upward the configuration is saturated: more load adds queueing, not throughput.</p>'];
+  for (const sw of sweeps) {
+    parts.push(`<h3>${esc(sw.name)} <span class="muted">(${esc(sw.loop)} loop)</span></h3><p>${esc(sw.description)}</p>`);
+    if (sw.sloP99Ms !== undefined) {
+      const found = sw.maxRateWithinSlo ?? 0;
+      parts.push(`<p><strong>${esc(found > 0 ? `Highest rate with p99 ≤ ${formatMs(sw.sloP99Ms)} ms: ${formatInt(found)} calls/s` : `No rate tried held p99 ≤ ${formatMs(sw.sloP99Ms)} ms`)}</strong></p>`);
+    }
+    parts.push(`<div class="plots">${sweepPlot(sw, 'p50', 520)}${sweepPlot(sw, 'p99', 520)}</div>`);
+    const rows = sw.series.flatMap((se) =>
+      se.points.map((p) => [esc(se.label), esc(VARIED[sw.varied](p.x)), esc(formatInt(p.opsPerSec)), ...[p.latencyMs.p50, p.latencyMs.p99, p.latencyMs.p999].map((v) => esc(formatLatency(v))), esc(formatInt(p.errors))]),
+    );
+    parts.push(`<details><summary>the ${rows.length} points</summary>${table('sweep', ['configuration', 'load', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors'], rows)}</details>`);
+  }
+  return parts.join('\n');
+}
+
+// ---- tail attribution --------------------------------------------------------------------------
+
+export function tailSection(s: ScenarioResult): string {
+  const t: TailAttribution | undefined = s.tail;
+  if (t === undefined || t.groups.length === 0) return '';
+  const stages = Object.keys(t.groups[0]!.meanMs);
+  const bars: Bar[] = t.groups.map((g) => ({
+    label: `${g.label} (${formatInt(g.writes)} writes)`,
+    segments: stages.map((st, i) => ({ label: st, value: g.meanMs[st] ?? 0, color: color(i) })),
+    note: `${formatMs(g.meanTotalMs)} ms`,
+  }));
+  const plot = barPlot({ name: 'tail', data: { scenario: s.name }, title: `${s.name}: mean time per stage, all writes vs the slowest`, width: 640 }, bars, 'ms (mean per write)', formatTick);
+  const share = (g: TailAttribution['groups'][number], st: string): string => (g.meanTotalMs > 0 ? `${Math.round(((g.meanMs[st] ?? 0) / g.meanTotalMs) * 100)}%` : '');
+  const head = ['stage', ...t.groups.flatMap((g) => [`${g.label} ms`, 'share']), 'largest stage of the slowest 1 %'];
+  const rows = stages.map((st, i) => [
+    `<span style="color:${color(i)}">■</span> ${esc(st)}`,
+    ...t.groups.flatMap((g) => [esc(formatMs(g.meanMs[st] ?? 0)), esc(share(g, st))]),
+    esc(`${Math.round((t.dominant[st] ?? 0) * 100)}%`),
+  ]);
+  rows.push(['total', ...t.groups.flatMap((g) => [esc(formatMs(g.meanTotalMs)), '']), '']);
+  return (
+    '<h3>Tail attribution</h3>' +
+    '<p class="muted">Mean time in each stage among all writes, among the writes around p99 and among the slowest 1 %: a stage whose share grows in the tail is what made those writes slow. ' +
+    'The last column: in how many of the slowest 1 % each stage was the largest.</p>' +
+    (t.note !== undefined ? `<p class="muted">${esc(t.note)}</p>` : '') +
+    `<div class="plots">${plot}</div>` +
+    table('tail', head, rows)
+  );
+}
+
+// ---- threads' health ---------------------------------------------------------------------------
+
+export function threadsTable(s: ScenarioResult): string {
+  const rows = s.threads ?? [];
+  if (rows.length === 0) return '';
+  const body = rows.map((r: ThreadHealthRow) => [
+    esc(r.thread),
+    esc(`${(r.elu * 100).toFixed(0)}%`),
+    esc(formatInt(r.gcCount)),
+    esc(formatMs(r.gcPauseMs)),
+    esc(formatMs(r.gcMaxPauseMs)),
+    esc(s.durationMs > 0 ? `${((r.gcPauseMs / s.durationMs) * 100).toFixed(1)}%` : ''),
+  ]);
+  return '<h3>Threads</h3>' + table('threads', ['thread', 'event loop busy', 'GC pauses', 'GC total ms', 'longest GC ms', 'GC share of the run'], body);
+}
+
+/** Every scenario's threads in one table: event-loop utilization and the longest GC pause per thread. */
+export function threadsOverview(scenarios: ScenarioResult[]): string {
+  const withThreads = scenarios.filter((s) => (s.threads ?? []).length > 0);
+  if (withThreads.length === 0) return '';
+  const names = [...new Set(withThreads.flatMap((s) => (s.threads ?? []).map((t) => t.thread)))];
+  const rows = withThreads.map((s) => [
+    esc(s.name),
+    ...names.map((n) => {
+      const t = s.threads?.find((x) => x.thread === n);
+      return t === undefined ? '' : esc(`${(t.elu * 100).toFixed(0)}% · ${formatMs(t.gcMaxPauseMs)}`);
+    }),
+  ]);
+  return (
+    "<h2 id=\"threads\">Threads' health</h2>" +
+    '<p class="muted">Per thread: the share of the measurement its event loop was busy (event-loop utilization) · its longest GC pause in ms. ' +
+    'A thread near 100 % is the bottleneck; long GC pauses show up in the tail. The storage pool threads are not reached (they live inside each node worker).</p>' +
+    table('threads-overview', ['scenario', ...names], rows)
+  );
+}
+
+// ---- instrumentation cost ----------------------------------------------------------------------
+
+export function instrumentationCostSection(c: InstrumentationCost | undefined): string {
+  if (c === undefined) return '';
+  const rows = c.pairs.map(([on, off], i) => [esc(String(i + 1)), esc(formatInt(on)), esc(formatInt(off)), esc(off > 0 ? `${(((off - on) / off) * 100).toFixed(1)}%` : '')]);
+  return (
+    '<h2 id="instrumentation-cost">Instrumentation cost (interleaved pairs)</h2>' +
+    `<p><strong>${esc(`Median cost ${c.medianPct.toFixed(1)}% (95 % bootstrap CI ${c.ciLowPct.toFixed(1)}% to ${c.ciHighPct.toFixed(1)}%), ${c.pairs.length} pairs of ${c.secondsPerRun} s; target ≤ 3 %.`)}</strong> ` +
+    `${esc(`Stage timing was slower in ${c.slowerPairs} of ${c.pairs.length} pairs (sign test p = ${c.signTestP.toFixed(3)}).`)}</p>` +
+    '<p class="muted">Two identical clusters, one with stage timing on and one off, alive side by side; runs alternate between them (the order flips every pair) so that drift of the machine falls on both.</p>' +
+    `<details><summary>the pairs</summary>${table('instrumentation-pairs', ['pair', 'on ops/s', 'off ops/s', 'cost'], rows)}</details>`
+  );
+}
