@@ -6,7 +6,7 @@
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LatencySummary, Results, ScenarioResult } from './report/types.js';
+import type { Results, ScenarioResult } from './report/types.js';
 import { formatInt, formatMs } from './report/format.js';
 import { alignColumns } from './report/table.js';
 import { writeReport } from './report/write.js';
@@ -55,21 +55,16 @@ export function defaultRespOptions(over: Partial<RespBenchOptions> = {}): RespBe
 export type RespTest = 'SET' | 'GET' | 'SET+WAIT';
 export type RespTool = 'redis-benchmark' | 'resp-load';
 
-export interface RespRow {
+/**
+ * One measured row: a scenario's figures (`ops`: requests sent by redis-benchmark -n, or operations completed by
+ * resp-load; `latencyMs` has NaN where the tool does not report it: redis-benchmark's CSV has no p99.9).
+ */
+export interface RespRow extends Pick<ScenarioResult, 'ops' | 'errors' | 'durationMs' | 'opsPerSec' | 'latencyMs' | 'histogram' | 'throughput'> {
   target: TargetId;
   test: RespTest;
   tool: RespTool;
   connections: number;
   pipeline: number;
-  /** Requests sent (redis-benchmark -n) or operations completed (resp-load). */
-  ops: number;
-  errors: number;
-  durationMs: number;
-  opsPerSec: number;
-  /** NaN where the tool does not report it (redis-benchmark's CSV has no p99.9). */
-  latencyMs: LatencySummary;
-  histogram: Array<[number, number]>;
-  throughput: Array<[number, number]>;
   command: string;
 }
 
