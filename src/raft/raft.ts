@@ -737,6 +737,7 @@ export class Raft {
     } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
     if (this.maybeCommit()) this.bcastAppend(true);
     else this.sendAppends(m.from);
+    if (!this.progress.has(m.from)) return; // the commit dropped it from the configuration
     // A follower that missed the commit broadcast (it was paused) learns the commit index now.
     if (pr.commitSent < this.log.commit) this.maybeSendAppend(m.from, true);
     if (m.from === this.leadTransferee && pr.match === this.log.lastIndex) this.sendTimeoutNow(m.from);
@@ -786,7 +787,10 @@ export class Raft {
     if (index <= this.log.commit) return false;
     if (this.log.term(index) !== this.term && this.cfg.testBreak !== 'commit-old-term') return false;
     const hadCurrentTerm = this.committedInCurrentTerm();
+    const before = this.log.commit;
     this.log.commitTo(index);
+    // A committed change drops the members only the previous configuration had.
+    if (this.confEntries.some((c) => c.index > before && c.index <= index)) this.trackPeers();
     if (!hadCurrentTerm && this.committedInCurrentTerm()) this.releaseDeferredReads();
     return true;
   }
@@ -963,7 +967,6 @@ export class Raft {
     this.voterList = [...m.voters];
     this.learnerList = [...m.learners];
     this.voterSet = new Set(this.voterList);
-    this.peers = [...this.voterList, ...this.learnerList].filter((id) => id !== this.id).sort((a, b) => a - b);
     this.voterPeers = this.voterList.filter((id) => id !== this.id);
     if (this.role !== 'leader') return;
     this.trackPeers();
@@ -974,12 +977,19 @@ export class Raft {
     this.releaseReads();
   }
 
-  /** Leader: a progress for every member (new ones are probed from the end of the log), none for others. */
+  /**
+   * Leader: replicate to every member of the configuration in effect and of the last committed one, so that a
+   * node being removed still receives the entry that removes it (it then knows to stop campaigning); a progress
+   * for each (new ones are probed from the end of the log), none for others.
+   */
   private trackPeers(): void {
+    const committed = this.membershipAt(this.log.commit);
+    const members = new Set([...this.voterList, ...this.learnerList, ...committed.voters, ...committed.learners]);
+    members.delete(this.id);
+    this.peers = [...members].sort((a, b) => a - b);
     for (const id of this.peers) {
       if (!this.progress.has(id)) this.progress.set(id, new Progress(this.log.lastIndex + 1, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes));
     }
-    const members = new Set(this.peers);
     for (const id of [...this.progress.keys()]) if (id !== this.id && !members.has(id)) this.progress.delete(id);
   }
 
