@@ -234,6 +234,7 @@ export class NodeHost {
     const config: RaftConfig = {
       id: o.id,
       voters: o.voters,
+      ...(o.learners === undefined ? {} : { learners: o.learners }),
       heartbeatTicks: o.timing.heartbeatTicks,
       electionTimeoutMinTicks: o.timing.electionTimeoutMinTicks,
       electionTimeoutMaxTicks: o.timing.electionTimeoutMaxTicks,
@@ -721,7 +722,7 @@ export class NodeHost {
     this.nextSnapshotPoint = applied;
     this.bytesSincePoint = 0;
     if (!prev || prev.index <= this.snapshotIndex) return;
-    this.core.compact({ index: prev.index, term: prev.term, membership: { voters: o.voters } });
+    this.core.compact({ index: prev.index, term: prev.term });
     this.snapshotIndex = prev.index;
     this.purgeBehindCheckpoint(prev);
     this.counters.snapshotPoints++;
@@ -772,7 +773,7 @@ export class NodeHost {
     this.snapshotRequested = false;
     const point = this.coreApplied();
     if (point.index <= this.snapshotIndex) return;
-    this.core.compact({ ...point, membership: { voters: this.opts.voters } });
+    this.core.compact(point);
     this.snapshotIndex = point.index;
     this.purgeBehindCheckpoint(point);
     this.nextSnapshotPoint = undefined;
