@@ -6,7 +6,8 @@
 // and reads, advance().
 import type { Logger } from 'pino';
 import { Raft } from '../raft/index.js';
-import type { Entry, HardState, LogId, Message, NodeId, RaftConfig, Ready, Role, SnapshotMeta } from '../raft/types.js';
+import type { ConfChangeResult, Entry, HardState, LogId, Message, NodeId, RaftConfig, Ready, Role, SnapshotMeta } from '../raft/types.js';
+import type { ConfChange } from '../raft/membership.js';
 import { assert } from '../raft/assert.js';
 import type { NodeStorage } from '../adaptor/index.js';
 import type { WriteBatch } from '../storage/types.js';
@@ -838,6 +839,14 @@ export class NodeHost {
   campaign(): void {
     this.core.campaign();
     this.kick();
+  }
+
+  /** Control plane: propose a configuration change (one server at a time, src/raft/membership.ts); the leader only. */
+  proposeConfChange(change: ConfChange): ConfChangeResult {
+    const r = this.core.proposeConfChange(change);
+    if (r.ok) this.log.info({ node: this.id, change, index: r.index }, 'configuration change proposed');
+    this.kick();
+    return r;
   }
 
   private fatal(err: unknown): void {

@@ -1,4 +1,4 @@
-// Replay one simulation: SEED=<n> [NODES=3|5] [STEPS=3000] [CHAOS=1] [OVERRIDES='{"maxMsgBytes":1}']
+// Replay one simulation: SEED=<n> [NODES=3|5] [STEPS=3000] [CHAOS=1] [SPARES=2] [OVERRIDES='{"maxMsgBytes":1}']
 //   [BREAK=commit-old-term|double-vote] npm run sim
 import { replayCommand, runSimulation, type SimOptions } from './sim.js';
 import type { RaftConfig } from '../../src/raft/index.js';
@@ -17,8 +17,9 @@ const steps = envInt('STEPS', 3000);
 const brk = process.env['BREAK'];
 const testBreak = brk === 'commit-old-term' || brk === 'double-vote' ? (brk as RaftConfig['testBreak']) : undefined;
 const chaos = Number(process.env['CHAOS'] ?? '1');
+const spares = envInt('SPARES', 0);
 const overrides = JSON.parse(process.env['OVERRIDES'] ?? '{}') as SimOptions['overrides'];
-const opts: SimOptions = { seed, nodes, steps, chaos, ...(overrides === undefined ? {} : { overrides }), ...(testBreak === undefined ? {} : { testBreak }) };
+const opts: SimOptions = { seed, nodes, steps, chaos, ...(spares > 0 ? { spares } : {}), ...(overrides === undefined ? {} : { overrides }), ...(testBreak === undefined ? {} : { testBreak }) };
 const started = process.hrtime.bigint();
 const s = await runSimulation(opts);
 const ms = Number(process.hrtime.bigint() - started) / 1e6;
