@@ -177,6 +177,8 @@ export class Simulation {
   private readonly nodeOpts: Omit<NodeOptions, 'id' | 'seed'>;
   private readonly drift: boolean;
   private stepNo = 0;
+  /** The commit index of the committed configuration observed last (observeMembership). */
+  private configSeenAt = 0;
   private violation: SimViolation | undefined;
 
   // Observations for the property checks.
@@ -450,7 +452,7 @@ export class Simulation {
       [0.003 * c, () => this.pause()],
       [0.003 * c, () => this.slowDisk()],
       [0.005, () => this.setNetworkWeather()],
-      ...(this.opts.spares ? ([[0.006, () => void this.changeMembership()]] as [number, () => void][]) : []),
+      ...(this.opts.spares ? ([[0.015, () => void this.changeMembership()]] as [number, () => void][]) : []),
     ];
     let y = this.rng.next();
     for (const [weight, action] of actions) {
@@ -613,9 +615,13 @@ export class Simulation {
    */
   private observeMembership(): void {
     for (const l of this.leaders()) {
-      const raft = l.host!.raft;
-      const m = raft.membership();
-      if (raft.log.commit < m.index) continue;
+      const raft = l.host?.raft;
+      if (raft === undefined) continue; // retired by an earlier iteration: a newer committed configuration left it out
+      // The configuration committed as of this leader's commit index; a deposed leader's may be older than one
+      // already seen, so only the furthest commit index counts.
+      if (raft.log.commit < this.configSeenAt) continue;
+      this.configSeenAt = raft.log.commit;
+      const m = raft.membershipAt(raft.log.commit);
       const members = new Set([...m.voters, ...m.learners]);
       for (const n of this.nodes) {
         if (members.has(n.id)) n.everMember = true;
