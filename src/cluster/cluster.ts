@@ -29,6 +29,7 @@ import {
   type PutOptions, type ReadOptions, type ScanOptions, type ScanRangeInput,
 } from './cache-args.js';
 import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './watch.js';
+import { MembershipControl, type ConfigStatus, type MembershipOptions } from './membership.js';
 
 export type { Consistency } from './reads.js';
 export type { CoordinatorCounters } from './pipeline.js';
@@ -98,6 +99,10 @@ export interface NodeStatus {
   id: NodeId;
   alive: boolean;
   role: string;
+  /** Its place in the configuration the leader holds: a voter, a learner, or (no leader known) unknown. */
+  member: 'voter' | 'learner' | 'unknown';
+  /** Entries it is behind the leader's last index, from the leader's progress (the leader: 0; unknown without a leader). */
+  lag?: number;
   term: number;
   leader: NodeId;
   commit?: number;
@@ -105,6 +110,15 @@ export interface NodeStatus {
   lastIndex?: number;
   snapshotIndex?: number;
   error?: string;
+}
+
+/** A node's place in the leader's configuration and its lag behind the leader's log (status(), metrics()). */
+function memberOf(ls: ConfigStatus | undefined, id: NodeId): Pick<NodeStatus, 'member' | 'lag'> {
+  if (ls === undefined) return { member: 'unknown' };
+  const member = ls.membership.voters.includes(id) ? 'voter' : ls.membership.learners.includes(id) ? 'learner' : 'unknown';
+  if (id === ls.id) return { member, lag: 0 };
+  const match = ls.progress?.[id]?.match;
+  return match === undefined ? { member } : { member, lag: Math.max(0, ls.lastIndex - match) };
 }
 
 const SWEEP_MS = 50;
@@ -171,6 +185,7 @@ function keyId(key: Uint8Array): string {
  */
 export class Cluster<V = Value> {
   private readonly nodes: NodeSet;
+  private readonly membership: MembershipControl;
   private stopped = false;
   private flushScheduled = false;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -201,6 +216,7 @@ export class Cluster<V = Value> {
         this.watches.leaderChanged();
       },
     });
+    this.membership = new MembershipControl(this.nodes, opts, dir);
     this.watches = new WatchHub({
       leader: () => this.nodes.leader,
       alive: () => this.nodes.alive().filter((h) => h.worker !== undefined).map((h) => h.id), // not one being crashed
@@ -602,10 +618,11 @@ export class Cluster<V = Value> {
 
   async status(): Promise<NodeStatus[]> {
     this.checkOpen();
+    const ls = await this.membership.leaderStatus();
     return Promise.all(
       this.nodes.ids().map(async (id): Promise<NodeStatus> => {
         const h = this.nodes.get(id);
-        const base: NodeStatus = { id, alive: h.alive, role: h.alive ? h.role : 'down', term: h.term, leader: h.leader };
+        const base: NodeStatus = { id, alive: h.alive, role: h.alive ? h.role : 'down', term: h.term, leader: h.leader, ...memberOf(ls, id) };
         if (h.fatal !== undefined) base.error = h.fatal;
         if (!h.alive || !h.control) return base;
         try {
@@ -622,15 +639,16 @@ export class Cluster<V = Value> {
   async metrics(): Promise<ClusterMetrics> {
     this.checkOpen();
     const prof = this.profile.summary();
+    const ls = await this.membership.leaderStatus();
     const nodes = await Promise.all(
       this.nodes.alive().map(async (h) => {
         try {
           const m = await h.control!.metrics();
           const histograms = Object.fromEntries(Object.entries(m.histograms).map(([k, v]) => [k, LatencyHistogram.decode(v).summary()]));
-          return { id: h.id, role: h.role, term: h.term, counters: m.counters as unknown as Record<string, number>, histograms };
+          return { id: h.id, role: h.role, term: h.term, ...memberOf(ls, h.id), counters: m.counters as unknown as Record<string, number>, histograms };
         } catch (err) {
           // A node that did not answer (it is stopping, or died meanwhile) is reported as such, not as zeros.
-          return { id: h.id, role: h.role, term: h.term, counters: {}, histograms: {}, unavailable: err instanceof Error ? err.message : String(err) };
+          return { id: h.id, role: h.role, term: h.term, ...memberOf(ls, h.id), counters: {}, histograms: {}, unavailable: err instanceof Error ? err.message : String(err) };
         }
       }),
     );
@@ -772,6 +790,32 @@ export class Cluster<V = Value> {
     return r.value;
   }
 
+  // ───────────────────────────── membership (docs/api.md) ─────────────────────────────
+
+  /** Start node `id` (its own worker and store) and add it as a learner: it catches up but votes in nothing. */
+  async addLearner(id: NodeId, options?: MembershipOptions): Promise<void> {
+    this.checkOpen();
+    await this.membership.addLearner(id, options);
+  }
+
+  /** Make learner `id` a voter, once it is within `maxLagEntries` (default 64) of the leader's commit index. */
+  async promote(id: NodeId, options?: MembershipOptions): Promise<void> {
+    this.checkOpen();
+    await this.membership.promote(id, options);
+  }
+
+  /** Remove node `id` (voter or learner) from the configuration, then stop its worker and delete its store. */
+  async removeNode(id: NodeId, options?: MembershipOptions): Promise<void> {
+    this.checkOpen();
+    await this.membership.removeNode(id, options);
+  }
+
+  /** addLearner(newId), promote(newId), removeNode(oldId): the voters never drop below their number before. */
+  async replaceNode(oldId: NodeId, newId: NodeId, options?: MembershipOptions): Promise<void> {
+    this.checkOpen();
+    await this.membership.replaceNode(oldId, newId, options);
+  }
+
   /** Node ids and whether each is running. */
   members(): Array<{ id: NodeId; alive: boolean }> {
     return this.nodes.ids().map((id) => ({ id, alive: this.nodes.get(id).alive }));
@@ -822,5 +866,5 @@ export interface ClusterMetrics {
   /** Watchers open, events their iterators returned, and the time from the node's apply to that return. */
   watch: { watchers: number; delivered: number; deliveryMs: LatencySummaryMs };
   /** Per live node; `unavailable` (with empty counters and histograms) when the node did not answer. */
-  nodes: Array<{ id: NodeId; role: string; term: number; counters: Record<string, number>; histograms: Record<string, LatencySummaryMs>; unavailable?: string }>;
+  nodes: Array<{ id: NodeId; role: string; term: number; member: NodeStatus['member']; lag?: number; counters: Record<string, number>; histograms: Record<string, LatencySummaryMs>; unavailable?: string }>;
 }
