@@ -30,6 +30,7 @@ import {
 } from './cache-args.js';
 import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './watch.js';
 import { MembershipControl, type ConfigStatus, type MembershipOptions } from './membership.js';
+import { checkManifest, nodeFolders, readManifest, type Manifest } from './manifest.js';
 
 export type { Consistency } from './reads.js';
 export type { CoordinatorCounters } from './pipeline.js';
@@ -246,19 +247,25 @@ export class Cluster<V = Value> {
   /** Options whose codec is known only at run time: `V` is the caller's word (default: the raw codec's values). */
   static start<V = Value>(options?: ClusterOptions): Promise<Cluster<V>>;
   static async start(options?: ClusterOptions): Promise<Cluster<unknown>> {
-    const o = resolveOptions(options);
-    const ownDir = o.dir === undefined;
-    const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'threadraft-'));
-    const dirLock = o.storage === 'lmdb' ? Cluster.holdDir(dir, o.nodes, ownDir) : undefined;
+    const resolved = resolveOptions(options);
+    const ownDir = resolved.dir === undefined;
+    const dir = resolved.dir ?? mkdtempSync(join(tmpdir(), 'threadraft-'));
+    // A reopen without `nodes` adopts the directory's membership; with `nodes`, it must match (MEMBERSHIP_MISMATCH).
+    const explicitNodes = options?.nodes !== undefined;
+    const held = resolved.storage === 'lmdb' ? Cluster.holdDir(dir, resolved.nodes, ownDir, explicitNodes) : undefined;
+    const o: ResolvedOptions = held?.manifest ? { ...resolved, nodes: held.manifest.voters.length } : { ...resolved, nodes: held?.nodes ?? resolved.nodes };
     const cluster = new Cluster<unknown>(o, dir, ownDir);
-    cluster.dirLock = dirLock;
+    cluster.dirLock = held?.lock;
     try {
+      const nodeDir = (id: NodeId): string => {
+        const d = join(dir, `node-${id}`);
+        if (o.storage === 'lmdb') mkdirSync(d, { recursive: true });
+        return d;
+      };
       const voters = Array.from({ length: o.nodes }, (_, i) => i + 1);
-      const all = voters.map((id) => {
-        const nodeDir = join(dir, `node-${id}`);
-        if (o.storage === 'lmdb') mkdirSync(nodeDir, { recursive: true });
-        return nodeOptions(o, id, voters, nodeDir);
-      });
+      const all = held?.manifest
+        ? held.manifest.nodes.map((n) => ({ ...nodeOptions(o, n.id, n.voters, nodeDir(n.id)), ...(n.learners === undefined ? {} : { learners: n.learners }) }))
+        : voters.map((id) => nodeOptions(o, id, voters, nodeDir(id)));
       await cluster.nodes.startAll(all);
       await cluster.waitForLeader(o.startTimeoutMs);
       return cluster;
@@ -268,8 +275,12 @@ export class Cluster<V = Value> {
     }
   }
 
-  /** LMDB: check `dir` before anything is created in it, hold it against other clusters, check its node folders against `nodes`. */
-  private static holdDir(dir: string, nodes: number, ownDir: boolean): DirLock {
+  /**
+   * LMDB: check `dir` before anything is created in it, hold it against other clusters, check its node folders:
+   * against its membership manifest once the membership changed (manifest.ts), else against nodes 1..`nodes`
+   * (without an explicit `nodes`, the folders 1..k found are adopted).
+   */
+  private static holdDir(dir: string, nodes: number, ownDir: boolean, explicitNodes: boolean): { lock: DirLock; manifest?: Manifest; nodes: number } {
     if (!ownDir) prepareDir(dir);
     let lock: DirLock;
     try {
@@ -278,12 +289,19 @@ export class Cluster<V = Value> {
       throw startError(err);
     }
     try {
-      checkNodeFolders(dir, nodes, DATA_FILE);
+      const manifest = readManifest(dir);
+      if (manifest) {
+        checkManifest(dir, manifest, explicitNodes ? nodes : undefined, DATA_FILE);
+        return { lock, manifest, nodes: manifest.voters.length };
+      }
+      const found = nodeFolders(dir, DATA_FILE);
+      const adopted = !explicitNodes && found.length > 0 ? found.length : nodes;
+      checkNodeFolders(dir, adopted, DATA_FILE);
+      return { lock, nodes: adopted };
     } catch (err) {
       lock.release();
       throw err;
     }
-    return lock;
   }
 
   // ───────────────────────────── writes ─────────────────────────────

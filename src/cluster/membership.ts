@@ -8,6 +8,7 @@ import type { NodeId } from '../raft/types.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import type { NodeSet } from './nodes.js';
 import { nodeOptions, type ResolvedOptions } from './options.js';
+import { writeManifest } from './manifest.js';
 
 /** The part of a node's status() the membership calls read. */
 export interface ConfigStatus {
@@ -66,11 +67,13 @@ export class MembershipControl {
     // Its bootstrap configuration is the one that adds it: until its log or a snapshot says otherwise, it is a learner.
     const options = { ...nodeOptions(this.opts, id, s.membership.voters, nodeDir), learners: [...s.membership.learners, id] };
     await this.nodes.add(options);
+    this.saveManifest(s.membership);
     try {
       await this.change({ type: 'add-learner', id }, deadline, (m) => m.learners.includes(id) || m.voters.includes(id));
     } catch (err) {
       await this.nodes.remove(id);
       if (this.opts.storage === 'lmdb') rmSync(nodeDir, { recursive: true, force: true });
+      this.saveManifest(s.membership);
       throw err;
     }
   }
@@ -91,9 +94,17 @@ export class MembershipControl {
   async removeNode(id: NodeId, o: MembershipOptions = {}): Promise<void> {
     checkId(id);
     const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    await this.change({ type: 'remove', id }, deadline, (m) => !m.voters.includes(id) && !m.learners.includes(id));
+    const m = await this.change({ type: 'remove', id }, deadline, (x) => !x.voters.includes(id) && !x.learners.includes(id));
     await this.nodes.remove(id);
     if (this.opts.storage === 'lmdb') rmSync(join(this.dir, `node-${id}`), { recursive: true, force: true });
+    this.saveManifest(m);
+  }
+
+  /** LMDB: record the node folders and the committed configuration in the directory (manifest.ts), for a reopen. */
+  private saveManifest(config: { voters: NodeId[]; learners: NodeId[] }): void {
+    if (this.opts.storage !== 'lmdb') return;
+    const nodes = [...this.nodes.handles.values()].map((h) => ({ id: h.id, voters: h.options.voters, ...(h.options.learners ? { learners: h.options.learners } : {}) }));
+    writeManifest(this.dir, { format: 1, voters: [...config.voters], learners: [...config.learners], nodes });
   }
 
   /** Add `newId` as a learner, promote it once caught up, then remove `oldId`: never fewer voters than before. */
@@ -112,12 +123,15 @@ export class MembershipControl {
    * outcome was unknown (the leader changed) is not proposed twice once it took effect. Refusals while an earlier
    * change or the new leader's no-op is uncommitted are retried; an invalid change is INVALID_ARGUMENT.
    */
-  private async change(change: ConfChange, deadline: number, done: (m: ConfigStatus['membership']) => boolean): Promise<void> {
+  private async change(change: ConfChange, deadline: number, done: (m: ConfigStatus['membership']) => boolean): Promise<ConfigStatus['membership']> {
     let last = 'no leader';
     while (Date.now() < deadline) {
       const s = await this.leaderStatus();
       if (s !== undefined && s.commit >= s.membership.index) {
-        if (done(s.membership)) return;
+        if (done(s.membership)) {
+          this.saveManifest(s.membership);
+          return s.membership;
+        }
         const h = this.nodes.handles.get(this.nodes.leader ?? 0);
         const r = h?.control ? await h.control.proposeConfChange(change).catch(() => undefined) : undefined;
         if (r && !r.ok && r.code === 'INVALID_CONF_CHANGE') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `${change.type} ${change.id}: ${r.reason}`);

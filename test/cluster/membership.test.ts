@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClusterError, ErrorCode, type Cluster } from '../../src/index.js';
-import { key, waitFor, withCluster } from './helpers.js';
+import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
+import { key, waitFor, withCluster, withTempDir } from './helpers.js';
 
 /** Writers of unique keys until stopped; every acknowledged write is remembered. */
 function writers(c: Cluster, n: number): { acked: Map<string, string>; stop(): Promise<void> } {
@@ -102,5 +102,49 @@ test('removeNode of the leader: it steps down once its removal commits and the o
     await c.put('b', '2');
     assert.equal(await c.get('a'), '1');
     assert.equal(await c.get('b'), '2');
+  });
+});
+
+test('reopen after membership changes: without nodes the stored membership is adopted; a conflicting nodes option is MEMBERSHIP_MISMATCH', async () => {
+  await withTempDir(async (dir) => {
+    const c = await Cluster.start({ dir, nodes: 3 });
+    try {
+      await c.put('before', '1');
+      await c.replaceNode(3, 7);
+      await c.addLearner(8);
+      await c.put('after', '2');
+    } finally {
+      await c.stop();
+    }
+    await assert.rejects(Cluster.start({ dir, nodes: 5 }), (err: unknown) => err instanceof ClusterError && err.code === ErrorCode.MEMBERSHIP_MISMATCH);
+    for (const opts of [{ dir }, { dir, nodes: 3 }]) {
+      const again = await Cluster.start(opts);
+      try {
+        assert.deepEqual(again.members().map((m) => m.id).sort(), [1, 2, 7, 8]);
+        await waitFor('a leader that knows the configuration', async () => {
+          const st = await again.status();
+          return st.filter((s) => s.member === 'voter').length === 3 && st.find((s) => s.id === 8)?.member === 'learner' ? true : undefined;
+        }, 15_000);
+        assert.equal(await again.get('before'), '1');
+        assert.equal(await again.get('after'), '2');
+      } finally {
+        await again.stop();
+      }
+    }
+  });
+});
+
+test('reopen without nodes of a directory that never changed adopts its node folders', async () => {
+  await withTempDir(async (dir) => {
+    const c = await Cluster.start({ dir, nodes: 1 });
+    await c.put('a', '1');
+    await c.stop();
+    const again = await Cluster.start({ dir });
+    try {
+      assert.deepEqual(again.members().map((m) => m.id), [1]);
+      assert.equal(await again.get('a'), '1');
+    } finally {
+      await again.stop();
+    }
   });
 });
