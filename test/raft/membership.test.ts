@@ -76,16 +76,21 @@ test('§4.1 an uncommitted configuration entry truncated away reverts the node t
   assert.equal(c.get(2).log.entry(2)?.type, EntryType.Noop);
 });
 
-test('§4.2.1 a learner receives the log but its acknowledgements never commit an entry', () => {
+test('§4.2.1 learners receive the log but their acknowledgements never commit an entry', () => {
   const c = withLearner();
   const l = c.get(1);
+  // Two learners: with the leader they would be a majority of five if they counted.
+  join(c, 5, [1, 2, 3], [4, 5]);
+  change(l, { type: 'add-learner', id: 5 });
+  c.stabilize();
   assert.equal(c.get(4).status().commit, l.status().commit, 'the learner caught up');
   c.filter = (m) => ![2, 3].includes(m.from) && ![2, 3].includes(m.to);
   const res = l.propose([enc('a')]);
   assert.ok(res.ok);
   c.stabilize();
-  assert.equal(c.get(4).status().lastIndex, res.lastIndex, 'the learner has the entry');
-  assert.ok(l.status().commit < res.lastIndex, 'leader + learner is no quorum of 3 voters');
+  assert.equal(c.get(4).status().lastIndex, res.lastIndex, 'the learners have the entry');
+  assert.equal(c.get(5).status().lastIndex, res.lastIndex);
+  assert.ok(l.status().commit < res.lastIndex, 'leader + learners is no quorum of 3 voters');
   c.heal();
   c.tick(2);
   assert.ok(l.status().commit >= res.lastIndex);
