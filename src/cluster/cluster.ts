@@ -22,7 +22,7 @@ import { checkKey, toKey, toValue, oneOf, positiveInt, type KeyInput } from './v
 import { WriteProfile, type Stage } from './profile.js';
 import type { CoordinatorCounters, PipelineContext } from './pipeline.js';
 import { WritePipeline } from './writes.js';
-import { LmdbReaders, NodeReaders, ReadPipeline, type Consistency } from './reads.js';
+import { LmdbReaders, NodeReaders, ReadPipeline, type Consistency, type StateReaders } from './reads.js';
 import { codecFor, type ValueCodec } from './codec.js';
 import {
   keyOut, MAX_TTL_MS, opResult, optionsObject, putOptions, readOptions, scanOptions, scanRange, encodeCursor, ttlMs,
@@ -187,6 +187,7 @@ function keyId(key: Uint8Array): string {
 export class Cluster<V = Value> {
   private readonly nodes: NodeSet;
   private readonly membership: MembershipControl;
+  private readonly readers: StateReaders;
   private stopped = false;
   private flushScheduled = false;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -217,7 +218,7 @@ export class Cluster<V = Value> {
         this.watches.leaderChanged();
       },
     });
-    this.membership = new MembershipControl(this.nodes, opts, dir);
+    this.membership = new MembershipControl(this.nodes, opts, dir, (id) => this.readers.forget(id));
     this.watches = new WatchHub({
       leader: () => this.nodes.leader,
       alive: () => this.nodes.alive().filter((h) => h.worker !== undefined).map((h) => h.id), // not one being crashed
@@ -234,8 +235,8 @@ export class Cluster<V = Value> {
       pendingOps: () => this.writes.size + this.reads.size,
     };
     this.writes = new WritePipeline(ctx, this.profile);
-    const readers = opts.storage === 'lmdb' ? new LmdbReaders((id) => this.nodes.get(id).options.dir) : new NodeReaders();
-    this.reads = new ReadPipeline(ctx, readers);
+    this.readers = opts.storage === 'lmdb' ? new LmdbReaders((id) => this.nodes.get(id).options.dir) : new NodeReaders();
+    this.reads = new ReadPipeline(ctx, this.readers);
     this.codec = codecFor(opts.codec);
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();

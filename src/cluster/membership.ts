@@ -38,6 +38,8 @@ export class MembershipControl {
     private readonly nodes: NodeSet,
     private readonly opts: ResolvedOptions,
     private readonly dir: string,
+    /** A removed node's worker has stopped: release what the coordinator holds open on its store. */
+    private readonly onRemoved: (id: NodeId) => void,
   ) {}
 
   /** The leader's status, once a leader answers as one (undefined while there is none). */
@@ -72,6 +74,7 @@ export class MembershipControl {
       await this.change({ type: 'add-learner', id }, deadline, (m) => m.learners.includes(id) || m.voters.includes(id));
     } catch (err) {
       await this.nodes.remove(id);
+      this.onRemoved(id);
       if (this.opts.storage === 'lmdb') rmSync(nodeDir, { recursive: true, force: true });
       this.saveManifest(s.membership);
       throw err;
@@ -96,6 +99,7 @@ export class MembershipControl {
     const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const m = await this.change({ type: 'remove', id }, deadline, (x) => !x.voters.includes(id) && !x.learners.includes(id));
     await this.nodes.remove(id);
+    this.onRemoved(id);
     if (this.opts.storage === 'lmdb') rmSync(join(this.dir, `node-${id}`), { recursive: true, force: true });
     this.saveManifest(m);
   }

@@ -204,7 +204,7 @@ export class NodeHost {
     });
     this.receiver = new SnapshotReceiverSlot(this.id, transport, runtime, opts, log, {
       begin: () => this.state.stateMachine.beginReceivingSnapshot(),
-      deliver: (msg) => this.stepMessage(msg),
+      deliver: (msg, from) => this.stepPeerMessage(from, msg),
       round: () => this.readyRound,
       leader: () => this.leader,
     });
@@ -358,7 +358,7 @@ export class NodeHost {
         // Count elapsed time first: the tick a follower hears its leader on starts its stickiness promise
         // (§4.2.3) that the leader's lease relies on, so it must not be a tick from before a stall.
         this.tickByClock();
-        for (const m of frame.msgs) this.stepMessage(m);
+        for (const m of frame.msgs) this.stepPeerMessage(from, m);
         break;
       case 'snap-begin':
       case 'snap-chunk':
@@ -378,6 +378,15 @@ export class NodeHost {
   badFrame(from: NodeId, reason: unknown): void {
     this.counters.badFrames++;
     this.log.warn({ node: this.id, from, reason: String(reason) }, 'dropped a malformed frame');
+  }
+
+  /**
+   * The channel names the sender: a message claiming another one is forged or corrupt. (The core hears any sender
+   * id, so that a leader of a configuration it has not seen yet reaches it: who can talk is the mesh's business.)
+   */
+  private stepPeerMessage(from: NodeId, m: Message): void {
+    if (m !== null && typeof m === 'object' && (m as { from?: unknown }).from !== from) return this.badFrame(from, 'a message whose sender is not its channel\'s peer');
+    this.stepMessage(m);
   }
 
   private stepMessage(m: Message): void {
