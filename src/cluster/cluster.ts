@@ -290,9 +290,9 @@ export class Cluster<V = Value> {
       throw startError(err);
     }
     try {
-      const manifest = readManifest(dir);
-      if (manifest) {
-        checkManifest(dir, manifest, explicitNodes ? nodes : undefined, DATA_FILE);
+      const stored = readManifest(dir);
+      if (stored) {
+        const manifest = checkManifest(dir, stored, explicitNodes ? nodes : undefined, DATA_FILE);
         return { lock, manifest, nodes: manifest.voters.length };
       }
       const found = nodeFolders(dir, DATA_FILE);

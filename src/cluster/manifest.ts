@@ -71,9 +71,12 @@ export function nodeFolders(dir: string, dataFile: string): NodeId[] {
  * nodes (a missing one is refused, as at any reopen: an empty node could vote twice in a term), and `nodes`, when
  * given, must be the number of voters it holds.
  */
-export function checkManifest(dir: string, m: Manifest, nodes: number | undefined, dataFile: string): void {
+export function checkManifest(dir: string, m: Manifest, nodes: number | undefined, dataFile: string): Manifest {
   const found = nodeFolders(dir, dataFile);
-  const wanted = m.nodes.map((n) => n.id).sort((a, b) => a - b);
+  // A node being added when the process stopped, before its store was created: never in a configuration, skipped.
+  const members = new Set([...m.voters, ...m.learners]);
+  const listed = m.nodes.filter((n) => found.includes(n.id) || members.has(n.id));
+  const wanted = listed.map((n) => n.id).sort((a, b) => a - b);
   if (found.length !== wanted.length || found.some((id, i) => id !== wanted[i])) {
     throw new ClusterError(ErrorCode.MEMBERSHIP_MISMATCH, `${dir} holds the stores of nodes [${found.join(', ')}], its membership manifest nodes [${wanted.join(', ')}]`);
   }
@@ -83,4 +86,5 @@ export function checkManifest(dir: string, m: Manifest, nodes: number | undefine
       `${dir} holds a cluster of voters [${m.voters.join(', ')}]: reopen it without nodes (its membership is adopted) or with nodes: ${m.voters.length}, not ${nodes}`,
     );
   }
+  return { ...m, nodes: listed };
 }

@@ -8,7 +8,7 @@ import type { NodeId } from '../raft/types.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import type { NodeSet } from './nodes.js';
 import { nodeOptions, type ResolvedOptions } from './options.js';
-import { writeManifest } from './manifest.js';
+import { writeManifest, type ManifestNode } from './manifest.js';
 
 /** The part of a node's status() the membership calls read. */
 export interface ConfigStatus {
@@ -61,16 +61,15 @@ export class MembershipControl {
     const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const s = await this.waitFor(deadline, (st) => st.commit >= st.membership.index, `a leader with a committed configuration`);
     const nodeDir = join(this.dir, `node-${id}`);
-    if (this.opts.storage === 'lmdb') {
-      // A directory of an earlier node with this id would bring back its votes: ids are never reused.
-      if (existsSync(nodeDir)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `${nodeDir} exists: a node id is never reused`);
-      mkdirSync(nodeDir, { recursive: true });
-    }
+    // A directory of an earlier node with this id would bring back its votes: ids are never reused.
+    if (this.opts.storage === 'lmdb' && existsSync(nodeDir)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `${nodeDir} exists: a node id is never reused`);
     // Its bootstrap configuration is the one that adds it: until its log or a snapshot says otherwise, it is a learner.
     const options = { ...nodeOptions(this.opts, id, s.membership.voters, nodeDir), learners: [...s.membership.learners, id] };
-    await this.nodes.add(options);
-    this.saveManifest(s.membership);
+    // Listed before its store exists: a reopen skips a listed node without a store that no committed configuration holds.
+    this.saveManifest(s.membership, { id, voters: options.voters, learners: options.learners });
     try {
+      if (this.opts.storage === 'lmdb') mkdirSync(nodeDir, { recursive: true });
+      await this.nodes.add(options);
       await this.change({ type: 'add-learner', id }, deadline, (m) => m.learners.includes(id) || m.voters.includes(id));
     } catch (err) {
       await this.nodes.remove(id);
@@ -105,9 +104,10 @@ export class MembershipControl {
   }
 
   /** LMDB: record the node folders and the committed configuration in the directory (manifest.ts), for a reopen. */
-  private saveManifest(config: { voters: NodeId[]; learners: NodeId[] }): void {
+  private saveManifest(config: { voters: NodeId[]; learners: NodeId[] }, adding?: ManifestNode): void {
     if (this.opts.storage !== 'lmdb') return;
-    const nodes = [...this.nodes.handles.values()].map((h) => ({ id: h.id, voters: h.options.voters, ...(h.options.learners ? { learners: h.options.learners } : {}) }));
+    const nodes: ManifestNode[] = [...this.nodes.handles.values()].map((h) => ({ id: h.id, voters: h.options.voters, ...(h.options.learners ? { learners: h.options.learners } : {}) }));
+    if (adding && !nodes.some((n) => n.id === adding.id)) nodes.push(adding);
     writeManifest(this.dir, { format: 1, voters: [...config.voters], learners: [...config.learners], nodes });
   }
 
