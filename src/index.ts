@@ -6,6 +6,7 @@ export type {
 } from './cluster/cluster.js';
 export type { CodecName } from './cluster/codec.js';
 export type { ClusterOptions } from './cluster/options.js';
+export type { MembershipOptions } from './cluster/membership.js';
 export type { Watch, WatchEvent, WatchOptions, WatchTarget } from './cluster/watch.js';
 export { ClusterError, ErrorCode, isClusterError } from './errors.js';
 export type { ClusterErrorData } from './errors.js';

@@ -57,6 +57,7 @@ const control: NodeControl = {
   setFaults: (f) => host!.setFaults(f),
   transferLeadership: (to) => host!.transferLeadership(to),
   campaign: () => host!.campaign(),
+  proposeConfChange: (change) => host!.proposeConfChange(change),
   requestSnapshot: () => host!.requestSnapshot(),
   inject: (from, frames) => {
     for (const f of frames) transport.inject(from, f);

@@ -22,13 +22,15 @@ import { checkKey, toKey, toValue, oneOf, positiveInt, type KeyInput } from './v
 import { WriteProfile, type Stage } from './profile.js';
 import type { CoordinatorCounters, PipelineContext } from './pipeline.js';
 import { WritePipeline } from './writes.js';
-import { LmdbReaders, NodeReaders, ReadPipeline, type Consistency } from './reads.js';
+import { LmdbReaders, NodeReaders, ReadPipeline, type Consistency, type StateReaders } from './reads.js';
 import { codecFor, type ValueCodec } from './codec.js';
 import {
   keyOut, MAX_TTL_MS, opResult, optionsObject, putOptions, readOptions, scanOptions, scanRange, encodeCursor, ttlMs,
   type PutOptions, type ReadOptions, type ScanOptions, type ScanRangeInput,
 } from './cache-args.js';
 import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './watch.js';
+import { MembershipControl, type ConfigStatus, type MembershipOptions } from './membership.js';
+import { checkManifest, nodeFolders, readManifest, type Manifest } from './manifest.js';
 
 export type { Consistency } from './reads.js';
 export type { CoordinatorCounters } from './pipeline.js';
@@ -98,6 +100,10 @@ export interface NodeStatus {
   id: NodeId;
   alive: boolean;
   role: string;
+  /** Its place in the configuration the leader holds: a voter, a learner, or (no leader known) unknown. */
+  member: 'voter' | 'learner' | 'unknown';
+  /** Entries it is behind the leader's last index, from the leader's progress (the leader: 0; unknown without a leader). */
+  lag?: number;
   term: number;
   leader: NodeId;
   commit?: number;
@@ -105,6 +111,15 @@ export interface NodeStatus {
   lastIndex?: number;
   snapshotIndex?: number;
   error?: string;
+}
+
+/** A node's place in the leader's configuration and its lag behind the leader's log (status(), metrics()). */
+function memberOf(ls: ConfigStatus | undefined, id: NodeId): Pick<NodeStatus, 'member' | 'lag'> {
+  if (ls === undefined) return { member: 'unknown' };
+  const member = ls.membership.voters.includes(id) ? 'voter' : ls.membership.learners.includes(id) ? 'learner' : 'unknown';
+  if (id === ls.id) return { member, lag: 0 };
+  const match = ls.progress?.[id]?.match;
+  return match === undefined ? { member } : { member, lag: Math.max(0, ls.lastIndex - match) };
 }
 
 const SWEEP_MS = 50;
@@ -175,6 +190,8 @@ function keyId(key: Uint8Array): string {
  */
 export class Cluster<V = Value> {
   private readonly nodes: NodeSet;
+  private readonly membership: MembershipControl;
+  private readonly readers: StateReaders;
   private stopped = false;
   private flushScheduled = false;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -205,6 +222,7 @@ export class Cluster<V = Value> {
         this.watches.leaderChanged();
       },
     });
+    this.membership = new MembershipControl(this.nodes, opts, dir, (id) => this.readers.forget(id));
     this.watches = new WatchHub({
       leader: () => this.nodes.leader,
       alive: () => this.nodes.alive().filter((h) => h.worker !== undefined).map((h) => h.id), // not one being crashed
@@ -221,8 +239,8 @@ export class Cluster<V = Value> {
       pendingOps: () => this.writes.size + this.reads.size,
     };
     this.writes = new WritePipeline(ctx, this.profile);
-    const readers = opts.storage === 'lmdb' ? new LmdbReaders((id) => this.nodes.get(id).options.dir) : new NodeReaders();
-    this.reads = new ReadPipeline(ctx, readers);
+    this.readers = opts.storage === 'lmdb' ? new LmdbReaders((id) => this.nodes.get(id).options.dir) : new NodeReaders();
+    this.reads = new ReadPipeline(ctx, this.readers);
     this.codec = codecFor(opts.codec);
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
@@ -234,19 +252,25 @@ export class Cluster<V = Value> {
   /** Options whose codec is known only at run time: `V` is the caller's word (default: the raw codec's values). */
   static start<V = Value>(options?: ClusterOptions): Promise<Cluster<V>>;
   static async start(options?: ClusterOptions): Promise<Cluster<unknown>> {
-    const o = resolveOptions(options);
-    const ownDir = o.dir === undefined;
-    const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'threadraft-'));
-    const dirLock = o.storage === 'lmdb' ? Cluster.holdDir(dir, o.nodes, ownDir) : undefined;
+    const resolved = resolveOptions(options);
+    const ownDir = resolved.dir === undefined;
+    const dir = resolved.dir ?? mkdtempSync(join(tmpdir(), 'threadraft-'));
+    // A reopen without `nodes` adopts the directory's membership; with `nodes`, it must match (MEMBERSHIP_MISMATCH).
+    const explicitNodes = options?.nodes !== undefined;
+    const held = resolved.storage === 'lmdb' ? Cluster.holdDir(dir, resolved.nodes, ownDir, explicitNodes) : undefined;
+    const o: ResolvedOptions = held?.manifest ? { ...resolved, nodes: held.manifest.voters.length } : { ...resolved, nodes: held?.nodes ?? resolved.nodes };
     const cluster = new Cluster<unknown>(o, dir, ownDir);
-    cluster.dirLock = dirLock;
+    cluster.dirLock = held?.lock;
     try {
+      const nodeDir = (id: NodeId): string => {
+        const d = join(dir, `node-${id}`);
+        if (o.storage === 'lmdb') mkdirSync(d, { recursive: true });
+        return d;
+      };
       const voters = Array.from({ length: o.nodes }, (_, i) => i + 1);
-      const all = voters.map((id) => {
-        const nodeDir = join(dir, `node-${id}`);
-        if (o.storage === 'lmdb') mkdirSync(nodeDir, { recursive: true });
-        return nodeOptions(o, id, voters, nodeDir);
-      });
+      const all = held?.manifest
+        ? held.manifest.nodes.map((n) => ({ ...nodeOptions(o, n.id, n.voters, nodeDir(n.id)), ...(n.learners === undefined ? {} : { learners: n.learners }) }))
+        : voters.map((id) => nodeOptions(o, id, voters, nodeDir(id)));
       await cluster.nodes.startAll(all);
       await cluster.waitForLeader(o.startTimeoutMs);
       return cluster;
@@ -256,8 +280,12 @@ export class Cluster<V = Value> {
     }
   }
 
-  /** LMDB: check `dir` before anything is created in it, hold it against other clusters, check its node folders against `nodes`. */
-  private static holdDir(dir: string, nodes: number, ownDir: boolean): DirLock {
+  /**
+   * LMDB: check `dir` before anything is created in it, hold it against other clusters, check its node folders:
+   * against its membership manifest once the membership changed (manifest.ts), else against nodes 1..`nodes`
+   * (without an explicit `nodes`, the folders 1..k found are adopted).
+   */
+  private static holdDir(dir: string, nodes: number, ownDir: boolean, explicitNodes: boolean): { lock: DirLock; manifest?: Manifest; nodes: number } {
     if (!ownDir) prepareDir(dir);
     let lock: DirLock;
     try {
@@ -266,12 +294,19 @@ export class Cluster<V = Value> {
       throw startError(err);
     }
     try {
-      checkNodeFolders(dir, nodes, DATA_FILE);
+      const stored = readManifest(dir);
+      if (stored) {
+        const manifest = checkManifest(dir, stored, explicitNodes ? nodes : undefined, DATA_FILE);
+        return { lock, manifest, nodes: manifest.voters.length };
+      }
+      const found = nodeFolders(dir, DATA_FILE);
+      const adopted = !explicitNodes && found.length > 0 ? found.length : nodes;
+      checkNodeFolders(dir, adopted, DATA_FILE);
+      return { lock, nodes: adopted };
     } catch (err) {
       lock.release();
       throw err;
     }
-    return lock;
   }
 
   // ───────────────────────────── writes ─────────────────────────────
@@ -606,10 +641,11 @@ export class Cluster<V = Value> {
 
   async status(): Promise<NodeStatus[]> {
     this.checkOpen();
+    const ls = await this.membership.leaderStatus();
     return Promise.all(
       this.nodes.ids().map(async (id): Promise<NodeStatus> => {
         const h = this.nodes.get(id);
-        const base: NodeStatus = { id, alive: h.alive, role: h.alive ? h.role : 'down', term: h.term, leader: h.leader };
+        const base: NodeStatus = { id, alive: h.alive, role: h.alive ? h.role : 'down', term: h.term, leader: h.leader, ...memberOf(ls, id) };
         if (h.fatal !== undefined) base.error = h.fatal;
         if (!h.alive || !h.control) return base;
         try {
@@ -626,15 +662,16 @@ export class Cluster<V = Value> {
   async metrics(): Promise<ClusterMetrics> {
     this.checkOpen();
     const prof = this.profile.summary();
+    const ls = await this.membership.leaderStatus();
     const nodes = await Promise.all(
       this.nodes.alive().map(async (h) => {
         try {
           const m = await h.control!.metrics();
           const histograms = Object.fromEntries(Object.entries(m.histograms).map(([k, v]) => [k, LatencyHistogram.decode(v).summary()]));
-          return { id: h.id, role: h.role, term: h.term, counters: m.counters as unknown as Record<string, number>, histograms };
+          return { id: h.id, role: h.role, term: h.term, ...memberOf(ls, h.id), counters: m.counters as unknown as Record<string, number>, histograms };
         } catch (err) {
           // A node that did not answer (it is stopping, or died meanwhile) is reported as such, not as zeros.
-          return { id: h.id, role: h.role, term: h.term, counters: {}, histograms: {}, unavailable: err instanceof Error ? err.message : String(err) };
+          return { id: h.id, role: h.role, term: h.term, ...memberOf(ls, h.id), counters: {}, histograms: {}, unavailable: err instanceof Error ? err.message : String(err) };
         }
       }),
     );
@@ -776,6 +813,32 @@ export class Cluster<V = Value> {
     return r.value;
   }
 
+  // ───────────────────────────── membership (docs/api.md) ─────────────────────────────
+
+  /** Start node `id` (its own worker and store) and add it as a learner: it catches up but votes in nothing. */
+  async addLearner(id: NodeId, options?: MembershipOptions): Promise<void> {
+    this.checkOpen();
+    await this.membership.addLearner(id, options);
+  }
+
+  /** Make learner `id` a voter, once it is within `maxLagEntries` (default 64) of the leader's commit index. */
+  async promote(id: NodeId, options?: MembershipOptions): Promise<void> {
+    this.checkOpen();
+    await this.membership.promote(id, options);
+  }
+
+  /** Remove node `id` (voter or learner) from the configuration, then stop its worker and delete its store. */
+  async removeNode(id: NodeId, options?: MembershipOptions): Promise<void> {
+    this.checkOpen();
+    await this.membership.removeNode(id, options);
+  }
+
+  /** addLearner(newId), promote(newId), removeNode(oldId): the voters never drop below their number before. */
+  async replaceNode(oldId: NodeId, newId: NodeId, options?: MembershipOptions): Promise<void> {
+    this.checkOpen();
+    await this.membership.replaceNode(oldId, newId, options);
+  }
+
   /** Node ids and whether each is running. */
   members(): Array<{ id: NodeId; alive: boolean }> {
     return this.nodes.ids().map((id) => ({ id, alive: this.nodes.get(id).alive }));
@@ -826,5 +889,5 @@ export interface ClusterMetrics {
   /** Watchers open, events their iterators returned, and the time from the node's apply to that return. */
   watch: { watchers: number; delivered: number; deliveryMs: LatencySummaryMs };
   /** Per live node; `unavailable` (with empty counters and histograms) when the node did not answer. */
-  nodes: Array<{ id: NodeId; role: string; term: number; counters: Record<string, number>; histograms: Record<string, LatencySummaryMs>; unavailable?: string }>;
+  nodes: Array<{ id: NodeId; role: string; term: number; member: NodeStatus['member']; lag?: number; counters: Record<string, number>; histograms: Record<string, LatencySummaryMs>; unavailable?: string }>;
 }

@@ -232,10 +232,50 @@ export class NodeSet {
     await w.terminate();
   }
 
+  /** A new node (membership changes): its own worker and store, with channels to every live node. */
+  async add(options: NodeOptions): Promise<void> {
+    if (this.handles.has(options.id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${options.id} already exists`);
+    await this.connectAndSpawn(options, () => {
+      const h = this.handles.get(options.id);
+      const w = h?.worker;
+      if (h) h.worker = undefined;
+      if (h) this.markDown(h, 'did not start');
+      this.handles.delete(options.id);
+      void w?.terminate();
+      return new ClusterError(ErrorCode.TIMEOUT, `node ${options.id} did not start within ${START_TIMEOUT_MS} ms`);
+    });
+  }
+
+  /** Stop node `id` for good (it was removed from the configuration) and forget it. */
+  async remove(id: NodeId): Promise<void> {
+    const h = this.handles.get(id);
+    if (!h) return;
+    const w = h.worker;
+    if (w) {
+      if (h.alive && h.control) await withTimeout(h.control.stop().catch(() => undefined), STOP_GRACE_MS);
+      h.worker = undefined;
+      this.markDown(h, 'removed');
+      await w.terminate();
+    }
+    this.handles.delete(id);
+    this.faults.delete(id);
+  }
+
   /** A new worker on the same directory, with new channels to every live peer. */
   async restart(id: NodeId): Promise<void> {
     const h = this.get(id);
     if (h.alive) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} is running; crash it first`);
+    await this.connectAndSpawn(h.options, () => {
+      const w = h.worker;
+      h.worker = undefined;
+      this.markDown(h, 'did not start');
+      void w?.terminate();
+      return new ClusterError(ErrorCode.TIMEOUT, `node ${id} did not start within ${START_TIMEOUT_MS} ms`);
+    });
+  }
+
+  private async connectAndSpawn(options: NodeOptions, onTimeout: () => Error): Promise<void> {
+    const id = options.id;
     const peers: Array<[NodeId, MessagePort]> = [];
     for (const other of this.handles.values()) {
       if (other.id === id) continue;
@@ -245,13 +285,7 @@ export class NodeSet {
       if (other.alive && other.worker) other.worker.postMessage({ t: 'peer', id, port: ch.port2 } satisfies ToNode, [ch.port2]);
       else ch.port2.close();
     }
-    await withTimeout(this.spawn(h.options, peers), START_TIMEOUT_MS, () => {
-      const w = h.worker;
-      h.worker = undefined;
-      this.markDown(h, 'did not start');
-      void w?.terminate();
-      return new ClusterError(ErrorCode.TIMEOUT, `node ${id} did not start within ${START_TIMEOUT_MS} ms`);
-    });
+    await withTimeout(this.spawn(options, peers), START_TIMEOUT_MS, onTimeout);
   }
 
   setFaults(id: NodeId, faults: LinkFaults): Promise<void> {

@@ -35,6 +35,8 @@ export interface StateReaders {
   answer(id: NodeId, queries: ReadQuery[]): QueryResult[];
   /** The stale get fast path: a string key is written into the reader's key buffer as UTF-8, no Buffer made. */
   get(id: NodeId, key: string | Uint8Array): Value | undefined;
+  /** Node `id` was removed from the cluster: close what reads it (before its directory is deleted). */
+  forget(id: NodeId): void;
   close(): void;
 }
 
@@ -67,6 +69,11 @@ export class LmdbReaders implements StateReaders {
     return this.reader(id).get(key);
   }
 
+  forget(id: NodeId): void {
+    this.readers.get(id)?.close();
+    this.readers.delete(id);
+  }
+
   close(): void {
     for (const r of this.readers.values()) r.close();
     this.readers.clear();
@@ -83,6 +90,10 @@ export class NodeReaders implements StateReaders {
 
   get(): never {
     throw new Error('memory storage is read by its node thread only');
+  }
+
+  forget(): void {
+    // nothing held on this thread
   }
 
   close(): void {}

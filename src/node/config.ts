@@ -24,7 +24,10 @@ export type LogLevel = 'silent' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' 
 
 export interface NodeOptions {
   id: NodeId;
+  /** The bootstrap configuration (a stored snapshot or ConfChange entries in the log win over it). */
   voters: NodeId[];
+  /** ...and its learners: a node added as a learner starts with the configuration that adds it. */
+  learners?: NodeId[];
   /** The node's own directory (its LMDB environment). */
   dir: string;
   storage: 'lmdb' | 'memory';

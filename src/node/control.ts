@@ -1,5 +1,6 @@
 // The control plane of a node (comlink): status, metrics, faults, snapshot, leadership transfer.
-import type { NodeId } from '../raft/types.js';
+import type { ConfChangeResult, NodeId } from '../raft/types.js';
+import type { ConfChange } from '../raft/membership.js';
 import type { LinkFaults } from './protocol.js';
 import type { Value } from '../storage/command.js';
 import type { ClusterErrorData } from '../errors.js';
@@ -12,6 +13,8 @@ export interface NodeControl {
   setFaults(faults: LinkFaults): void;
   transferLeadership(to: NodeId): boolean;
   campaign(): void;
+  /** Propose a one-server configuration change (the leader only; others answer NOT_LEADER). */
+  proposeConfChange(change: ConfChange): ConfChangeResult;
   /** Take a snapshot point (compact the log up to the applied index) after the next Ready. */
   requestSnapshot(): void;
   /** Test-only: deliver raw frames as if they came from peer `from` (fuzzing). Returns the node's bad-frame count. */

@@ -6,7 +6,8 @@
 // and reads, advance().
 import type { Logger } from 'pino';
 import { Raft } from '../raft/index.js';
-import type { Entry, HardState, LogId, Message, NodeId, RaftConfig, Ready, Role, SnapshotMeta } from '../raft/types.js';
+import type { ConfChangeResult, Entry, HardState, LogId, Message, NodeId, RaftConfig, Ready, Role, SnapshotMeta } from '../raft/types.js';
+import type { ConfChange } from '../raft/membership.js';
 import { assert } from '../raft/assert.js';
 import type { NodeStorage } from '../adaptor/index.js';
 import type { WriteBatch } from '../storage/types.js';
@@ -210,7 +211,7 @@ export class NodeHost {
     });
     this.receiver = new SnapshotReceiverSlot(this.id, transport, runtime, opts, log, {
       begin: () => this.state.stateMachine.beginReceivingSnapshot(),
-      deliver: (msg) => this.stepMessage(msg),
+      deliver: (msg, from) => this.stepPeerMessage(from, msg),
       round: () => this.readyRound,
       leader: () => this.leader,
     });
@@ -241,6 +242,7 @@ export class NodeHost {
     const config: RaftConfig = {
       id: o.id,
       voters: o.voters,
+      ...(o.learners === undefined ? {} : { learners: o.learners }),
       heartbeatTicks: o.timing.heartbeatTicks,
       electionTimeoutMinTicks: o.timing.electionTimeoutMinTicks,
       electionTimeoutMaxTicks: o.timing.electionTimeoutMaxTicks,
@@ -363,7 +365,7 @@ export class NodeHost {
         // Count elapsed time first: the tick a follower hears its leader on starts its stickiness promise
         // (§4.2.3) that the leader's lease relies on, so it must not be a tick from before a stall.
         this.tickByClock();
-        for (const m of frame.msgs) this.stepMessage(m);
+        for (const m of frame.msgs) this.stepPeerMessage(from, m);
         break;
       case 'snap-begin':
       case 'snap-chunk':
@@ -383,6 +385,15 @@ export class NodeHost {
   badFrame(from: NodeId, reason: unknown): void {
     this.counters.badFrames++;
     this.log.warn({ node: this.id, from, reason: String(reason) }, 'dropped a malformed frame');
+  }
+
+  /**
+   * The channel names the sender: a message claiming another one is forged or corrupt. (The core hears any sender
+   * id, so that a leader of a configuration it has not seen yet reaches it: who can talk is the mesh's business.)
+   */
+  private stepPeerMessage(from: NodeId, m: Message): void {
+    if (m !== null && typeof m === 'object' && (m as { from?: unknown }).from !== from) return this.badFrame(from, 'a message whose sender is not its channel\'s peer');
+    this.stepMessage(m);
   }
 
   private stepMessage(m: Message): void {
@@ -742,7 +753,7 @@ export class NodeHost {
     this.nextSnapshotPoint = applied;
     this.bytesSincePoint = 0;
     if (!prev || prev.index <= this.snapshotIndex) return;
-    this.core.compact({ index: prev.index, term: prev.term, membership: { voters: o.voters } });
+    this.core.compact({ index: prev.index, term: prev.term });
     this.snapshotIndex = prev.index;
     this.purgeBehindCheckpoint(prev);
     this.counters.snapshotPoints++;
@@ -793,7 +804,7 @@ export class NodeHost {
     this.snapshotRequested = false;
     const point = this.coreApplied();
     if (point.index <= this.snapshotIndex) return;
-    this.core.compact({ ...point, membership: { voters: this.opts.voters } });
+    this.core.compact(point);
     this.snapshotIndex = point.index;
     this.purgeBehindCheckpoint(point);
     this.nextSnapshotPoint = undefined;
@@ -860,6 +871,14 @@ export class NodeHost {
   campaign(): void {
     this.core.campaign();
     this.kick();
+  }
+
+  /** Control plane: propose a configuration change (one server at a time, src/raft/membership.ts); the leader only. */
+  proposeConfChange(change: ConfChange): ConfChangeResult {
+    const r = this.core.proposeConfChange(change);
+    if (r.ok) this.log.info({ node: this.id, change, index: r.index }, 'configuration change proposed');
+    this.kick();
+    return r;
   }
 
   private fatal(err: unknown): void {

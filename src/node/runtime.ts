@@ -47,7 +47,7 @@ export async function openHostStorage(o: NodeOptions): Promise<HostStorage> {
     dir: o.dir,
     sync: o.sync,
     maxValueBytes: o.maxValueBytes,
-    membership: { voters: o.voters },
+    membership: o.learners === undefined ? { voters: o.voters } : { voters: o.voters, learners: o.learners },
     chunkBytes: o.snapshotChunkBytes,
     ...(o.maxKeys === undefined ? {} : { maxKeys: o.maxKeys }),
     ...(o.maxBytes === undefined ? {} : { maxBytes: o.maxBytes }),

@@ -162,7 +162,7 @@ export class SnapshotReceiverSlot {
     private readonly runtime: Pick<HostRuntime, 'setTimeout' | 'clearTimeout'>,
     private readonly opts: Pick<NodeOptions, 'snapshotInstallTimeoutMs'>,
     private readonly log: Logger,
-    private readonly deps: { begin(): Promise<Receiving>; deliver(msg: Message): void; round(): number; leader(): NodeId },
+    private readonly deps: { begin(): Promise<Receiving>; deliver(msg: Message, from: NodeId): void; round(): number; leader(): NodeId },
   ) {}
 
   onFrame(from: NodeId, frame: PeerFrame): void {
@@ -227,7 +227,7 @@ export class SnapshotReceiverSlot {
       this.handoverDone = new Promise((resolve) => (this.endHandover = resolve));
       s.meta = typeof msg === 'object' && msg !== null && msg.type === 'snapshot' ? msg.snapshot : undefined;
       s.deliveredAtRound = this.deps.round();
-      this.deps.deliver(msg);
+      this.deps.deliver(msg, s.from);
     });
   }
 

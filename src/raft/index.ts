@@ -5,4 +5,7 @@ export { RaftLog, entryBytes } from './log.js';
 export { Progress, Inflights, type ProgressState } from './progress.js';
 export { majority, quorumValue, voteResult, type VoteResult } from './quorum.js';
 export { messageProblem } from './validate.js';
+export {
+  applyConfChange, decodeConfEntry, encodeConfEntry, membershipProblem, normalizeMembership, sameMembership, type ConfChange,
+} from './membership.js';
 export { RaftInvariantError } from './assert.js';

@@ -3,6 +3,7 @@
 import { assert } from './assert.js';
 import { entryBytes, RaftLog } from './log.js';
 import { Progress } from './progress.js';
+import { applyConfChange, decodeConfEntry, encodeConfEntry, normalizeMembership, type ConfChange } from './membership.js';
 import { majority, quorumValue, voteResult } from './quorum.js';
 import { messageProblem } from './validate.js';
 import {
@@ -10,11 +11,13 @@ import {
   NONE,
   type AppendRequest,
   type AppendResponse,
+  type ConfChangeResult,
   type Entry,
   type HardState,
   type HeartbeatRequest,
   type HeartbeatResponse,
   type InitialState,
+  type Membership,
   type Message,
   type NodeId,
   type ProposeResult,
@@ -51,6 +54,10 @@ export interface RaftStats {
   heartbeatRounds: number;
   leaseReads: number;
   appendsSent: number;
+  /** Configuration changes appended by this node as leader. */
+  confChangesProposed: number;
+  /** A leader stepped down once its own removal committed (thesis §4.2.2). */
+  removedStepDowns: number;
   /** Why the last dropped message was dropped (for tests and logs). */
   lastDropReason: string;
 }
@@ -64,11 +71,29 @@ interface PendingRead {
 
 const EMPTY = new Uint8Array(0);
 
+/** A ConfChange entry in the log: (index, term) identifies it (Log Matching), the configuration it holds. */
+interface ConfEntry {
+  index: number;
+  term: number;
+  membership: Required<Membership>;
+}
+
 export class Raft {
   readonly id: NodeId;
-  readonly voters: readonly NodeId[];
-  private readonly voterSet: ReadonlySet<NodeId>;
-  private readonly peers: readonly NodeId[];
+  // The configuration in effect (thesis §4.1: the latest in the log, whether committed or not).
+  private voterList: NodeId[] = [];
+  private learnerList: NodeId[] = [];
+  private voterSet: ReadonlySet<NodeId> = new Set();
+  /** Everyone this node replicates to as leader: voters and learners but itself. */
+  private peers: NodeId[] = [];
+  /** Voters but itself: who is asked for votes. */
+  private voterPeers: NodeId[] = [];
+  /** The configuration at log.snapshotIndex (the snapshot's, else the bootstrap's). */
+  private baseMembership: Required<Membership>;
+  /** The ConfChange entries in the log, in index order: the last one is the configuration in effect. */
+  private confEntries: ConfEntry[] = [];
+  /** Leader: the index of the last configuration change it may have pending; no new change until it is committed. */
+  private pendingConfIndex = 0;
   private readonly cfg: RaftConfig;
   /** Exposed read-only for the host and the simulator's property checks. */
   readonly log: RaftLog;
@@ -135,6 +160,8 @@ export class Raft {
     heartbeatRounds: 0,
     leaseReads: 0,
     appendsSent: 0,
+    confChangesProposed: 0,
+    removedStepDowns: 0,
     lastDropReason: '',
   };
 
@@ -143,15 +170,14 @@ export class Raft {
     this.cfg = config;
     this.maxOutstanding = config.maxOutstandingReadies ?? 1;
     this.id = config.id;
-    this.voters = [...config.voters].sort((a, b) => a - b);
-    this.voterSet = new Set(this.voters);
-    this.peers = this.voters.filter((v) => v !== this.id);
     const snap = initial.snapshot;
     const snapIndex = snap?.index ?? 0;
     assert(initial.applied >= snapIndex, () => `initial applied ${initial.applied} < snapshot index ${snapIndex}`);
     const commit = Math.max(initial.hardState.commit, snapIndex, initial.applied);
     this.log = new RaftLog(snapIndex, snap?.term ?? 0, initial.entries, commit, initial.applied);
     this.snapshotMeta = snap === undefined ? undefined : cloneMeta(snap);
+    this.baseMembership = normalizeMembership(snap?.membership ?? { voters: config.voters, learners: config.learners ?? [] });
+    this.syncConfig(initial.entries);
     this.term = initial.hardState.term;
     this.vote = initial.hardState.vote;
     // After a restart the node cannot remember whether it underwrote a leader's lease: it behaves as if it
@@ -169,15 +195,17 @@ export class Raft {
     this.now++;
     if (this.role === 'leader') this.tickLeader();
     else this.tickElection();
+    this.maybeStepDownRemoved();
     this.checkInvariants();
   }
 
   step(msg: Message): void {
-    const problem = messageProblem(msg, this.id, this.voterSet);
+    const problem = messageProblem(msg, this.id);
     if (problem !== undefined) return this.drop(problem);
     if (msg.term > this.term && !this.stepHigherTerm(msg)) return;
     if (msg.term < this.term) return this.stepLowerTerm(msg);
     this.dispatch(msg);
+    this.maybeStepDownRemoved();
     this.checkInvariants();
   }
 
@@ -190,6 +218,52 @@ export class Raft {
     this.bcastAppend(false);
     this.checkInvariants();
     return { ok: true, term: this.term, firstIndex, lastIndex: this.log.lastIndex };
+  }
+
+  /**
+   * One server at a time (thesis §4.1, §4.2): the change is appended as a ConfChange entry holding the whole new
+   * configuration and takes effect here at once. Refused until an entry of this leader's term is committed and
+   * while an earlier change is uncommitted (the fix for the single-server bug, Ongaro's raft-dev post of 2015).
+   */
+  proposeConfChange(change: ConfChange): ConfChangeResult {
+    if (this.role !== 'leader') return { ok: false, code: 'NOT_LEADER', leader: this.leader };
+    if (this.leadTransferee !== NONE) return { ok: false, code: 'TRANSFERRING', leader: this.id };
+    if (!this.committedInCurrentTerm()) return { ok: false, code: 'CONF_CHANGE_PENDING', leader: this.id, reason: 'no entry of the leader\'s term is committed yet' };
+    if (this.pendingConfIndex > this.log.commit) return { ok: false, code: 'CONF_CHANGE_PENDING', leader: this.id, reason: `the change at index ${this.pendingConfIndex} is not committed yet` };
+    const next = applyConfChange(this.membershipNow(), change);
+    if (typeof next === 'string') return { ok: false, code: 'INVALID_CONF_CHANGE', leader: this.id, reason: next };
+    this.appendEntries([{ type: EntryType.ConfChange, data: encodeConfEntry(next) }]);
+    this.pendingConfIndex = this.log.lastIndex;
+    this.stats.confChangesProposed++;
+    this.bcastAppend(false);
+    this.checkInvariants();
+    return { ok: true, term: this.term, index: this.log.lastIndex };
+  }
+
+  /** The voters in effect, sorted. */
+  get voters(): readonly NodeId[] {
+    return this.voterList;
+  }
+
+  /** The learners in effect, sorted. */
+  get learners(): readonly NodeId[] {
+    return this.learnerList;
+  }
+
+  /** The configuration in effect and the index of the entry that holds it (0: the snapshot's or the bootstrap's). */
+  membership(): { voters: NodeId[]; learners: NodeId[]; index: number } {
+    const last = this.confEntries[this.confEntries.length - 1];
+    return { voters: [...this.voterList], learners: [...this.learnerList], index: last?.index ?? 0 };
+  }
+
+  /** The configuration in effect at `index` (snapshotIndex <= index <= lastIndex). */
+  membershipAt(index: number): Required<Membership> {
+    let m = this.baseMembership;
+    for (const c of this.confEntries) {
+      if (c.index > index) break;
+      m = c.membership;
+    }
+    return normalizeMembership(m);
   }
 
   readIndex(id: number): ReadIndexResult {
@@ -209,6 +283,7 @@ export class Raft {
   }
 
   transferLeadership(to: NodeId): boolean {
+    // §3.10 / §4.2: only a voter can be elected.
     if (this.role !== 'leader' || to === this.id || !this.voterSet.has(to)) return false;
     if (this.leadTransferee === to) return true;
     this.leadTransferee = to;
@@ -221,6 +296,7 @@ export class Raft {
   }
 
   campaign(): void {
+    if (!this.promotable()) return;
     this.hup(false);
     this.checkInvariants();
   }
@@ -289,13 +365,21 @@ export class Raft {
     this.log.applying = Math.max(this.log.applying, this.log.applied);
     // The leader counts its own entries toward the quorum only now that they are durable.
     if (this.role === 'leader' && this.maybeCommit()) this.bcastAppend(true);
+    this.maybeStepDownRemoved();
     this.checkInvariants();
   }
 
-  compact(meta: SnapshotMeta): void {
-    if (meta.index <= this.log.snapshotIndex) return;
-    this.log.compact(meta.index, meta.term);
-    this.snapshotMeta = cloneMeta(meta);
+  /**
+   * The state machine covers everything up to `point`: drop those entries (§7). The snapshot carries the
+   * configuration at that index, which the core knows from its log (any `membership` given is ignored).
+   */
+  compact(point: { index: number; term: number; membership?: Membership }): void {
+    if (point.index <= this.log.snapshotIndex) return;
+    const membership = this.membershipAt(point.index);
+    this.log.compact(point.index, point.term);
+    this.baseMembership = membership;
+    this.confEntries = this.confEntries.filter((c) => c.index > point.index);
+    this.snapshotMeta = { index: point.index, term: point.term, membership: cloneMembership(membership) };
     this.checkInvariants();
   }
 
@@ -320,11 +404,12 @@ export class Raft {
       lastIndex: this.log.lastIndex,
       firstIndex: this.log.firstIndex,
       snapshotIndex: this.log.snapshotIndex,
+      membership: this.membership(),
     };
     if (this.role === 'leader') {
       const progress: NonNullable<RaftStatus['progress']> = {};
       for (const [id, pr] of this.progress) {
-        progress[id] = { match: pr.match, next: pr.next, state: pr.state, inflight: pr.inflights.count };
+        progress[id] = { match: pr.match, next: pr.next, state: pr.state, inflight: pr.inflights.count, learner: !this.voterSet.has(id) };
       }
       s.progress = progress;
     }
@@ -342,7 +427,8 @@ export class Raft {
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
-      this.hup(false);
+      // Learners and removed nodes never campaign (§4.2.1, §4.2.3).
+      if (this.promotable()) this.hup(false);
     }
   }
 
@@ -369,14 +455,15 @@ export class Raft {
     }
   }
 
+  /** Check-quorum (thesis §6.2) counts voters only; a leader being removed does not count itself. */
   private quorumActive(): boolean {
-    let active = 1;
+    let active = this.voterSet.has(this.id) ? 1 : 0;
     for (const id of this.peers) {
       const pr = this.prOf(id);
-      if (pr.recentActive) active++;
+      if (pr.recentActive && this.voterSet.has(id)) active++;
       pr.recentActive = false;
     }
-    return active >= majority(this.voters.length);
+    return active >= majority(this.voterList.length);
   }
 
   // ───────────────────────────── Roles ─────────────────────────────
@@ -422,8 +509,8 @@ export class Raft {
     this.role = 'pre-candidate';
     this.stats.preVotes++;
     this.votes.set(this.id, true);
-    if (voteResult(this.votes, this.voters.length) === 'won') return this.becomeCandidate(false);
-    for (const to of this.peers) this.send(this.voteRequest(to, this.term + 1, true, false));
+    if (this.tally() === 'won') return this.becomeCandidate(false);
+    for (const to of this.voterPeers) this.send(this.voteRequest(to, this.term + 1, true, false));
   }
 
   private becomeCandidate(transfer: boolean): void {
@@ -433,8 +520,8 @@ export class Raft {
     this.vote = this.id;
     this.stats.elections++;
     this.votes.set(this.id, true);
-    if (voteResult(this.votes, this.voters.length) === 'won') return this.becomeLeader();
-    for (const to of this.peers) this.send(this.voteRequest(to, this.term, false, transfer));
+    if (this.tally() === 'won') return this.becomeLeader();
+    for (const to of this.voterPeers) this.send(this.voteRequest(to, this.term, false, transfer));
   }
 
   private becomeLeader(): void {
@@ -444,13 +531,14 @@ export class Raft {
     this.leader = this.id;
     this.stats.leaderships++;
     this.timeoutNowTerm = 0;
-    for (const id of this.voters) {
-      const pr = new Progress(this.log.lastIndex + 1, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes);
-      if (id === this.id) pr.state = 'replicate';
-      this.progress.set(id, pr);
-    }
+    const self = new Progress(this.log.lastIndex + 1, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes);
+    self.state = 'replicate';
+    this.progress.set(this.id, self);
+    this.trackPeers();
     // §5.4.2 / §8: a no-op of the new term lets earlier entries commit and ReadIndex start.
     this.appendEntries([{ type: EntryType.Noop, data: EMPTY }]);
+    // A change in the uncommitted tail may still be pending: none is proposed before the no-op commits.
+    this.pendingConfIndex = this.log.lastIndex;
     this.bcastAppend(true);
   }
 
@@ -520,6 +608,7 @@ export class Raft {
         return this.handleFromLeader(m);
       case 'timeout-now':
         if (this.role !== 'follower' || this.leader !== m.from) return this.drop('timeout-now not from our leader');
+        if (!this.promotable()) return this.drop('timeout-now to a node that is not a voter');
         return this.hup(true);
       case 'append-response':
       case 'heartbeat-response':
@@ -557,8 +646,9 @@ export class Raft {
   private handleVoteResponse(m: VoteResponse): void {
     const expecting = (this.role === 'pre-candidate' && m.preVote) || (this.role === 'candidate' && !m.preVote);
     if (!expecting) return this.drop('unexpected vote-response');
+    if (!this.voterSet.has(m.from)) return this.drop('vote-response from a node that is not a voter');
     if (!this.votes.has(m.from)) this.votes.set(m.from, m.granted);
-    const result = voteResult(this.votes, this.voters.length);
+    const result = this.tally();
     if (result === 'won') {
       if (this.role === 'pre-candidate') this.becomeCandidate(false);
       else this.becomeLeader();
@@ -585,7 +675,11 @@ export class Raft {
       return this.send(this.appendResponse(m.from, true, this.log.commit, 0, 0));
     }
     const lastNew = this.log.maybeAppend(m.prevLogIndex, m.prevLogTerm, m.commit, m.entries);
-    if (lastNew !== undefined) return this.send(this.appendResponse(m.from, true, lastNew, 0, 0));
+    if (lastNew !== undefined) {
+      // §4.1: a configuration takes effect when appended; one truncated away reverts to the previous one.
+      this.syncConfig(m.entries);
+      return this.send(this.appendResponse(m.from, true, lastNew, 0, 0));
+    }
     // Fast backtracking: point the leader at the last entry that could match in one step.
     const hintIndex = this.log.findConflictByTerm(Math.min(m.prevLogIndex, this.log.lastIndex), m.prevLogTerm);
     const hintTerm = this.log.term(hintIndex) ?? 0;
@@ -616,15 +710,19 @@ export class Raft {
       this.log.commitTo(meta.index);
       return this.send(this.appendResponse(m.from, true, this.log.commit, 0, 0));
     }
-    // §7: otherwise the snapshot supersedes the whole log.
+    // §7: otherwise the snapshot supersedes the whole log, and its configuration every one in the log.
     this.log.restore(meta.index, meta.term);
+    this.baseMembership = normalizeMembership(meta.membership);
+    this.confEntries = [];
+    this.syncConfig([]);
     this.snapshotToInstall = cloneMeta(meta);
     this.snapshotMeta = cloneMeta(meta);
     this.send(this.appendResponse(m.from, true, meta.index, 0, 0));
   }
 
   private handleAppendResponse(m: AppendResponse): void {
-    const pr = this.prOf(m.from);
+    const pr = this.progress.get(m.from);
+    if (pr === undefined || m.from === this.id) return this.drop('append-response from a node outside the configuration');
     pr.recentActive = true;
     if (m.index > this.log.lastIndex) return this.drop('append-response index beyond our log');
     if (!m.success) return this.handleAppendReject(m, pr);
@@ -639,6 +737,7 @@ export class Raft {
     } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
     if (this.maybeCommit()) this.bcastAppend(true);
     else this.sendAppends(m.from);
+    if (!this.progress.has(m.from)) return; // the commit dropped it from the configuration
     // A follower that missed the commit broadcast (it was paused) learns the commit index now.
     if (pr.commitSent < this.log.commit) this.maybeSendAppend(m.from, true);
     if (m.from === this.leadTransferee && pr.match === this.log.lastIndex) this.sendTimeoutNow(m.from);
@@ -651,7 +750,8 @@ export class Raft {
   }
 
   private handleHeartbeatResponse(m: HeartbeatResponse): void {
-    const pr = this.prOf(m.from);
+    const pr = this.progress.get(m.from);
+    if (pr === undefined || m.from === this.id) return this.drop('heartbeat-response from a node outside the configuration');
     pr.recentActive = true;
     pr.probeSent = false;
     if (m.readRound > pr.ackedRound && m.readRound <= this.readRound) {
@@ -673,6 +773,7 @@ export class Raft {
     let index = this.log.lastIndex;
     const full: Entry[] = ents.map((e) => ({ term: this.term, index: ++index, type: e.type, data: e.data }));
     this.log.append(full);
+    if (full.some((e) => e.type === EntryType.ConfChange)) this.syncConfig(full);
   }
 
   /**
@@ -680,12 +781,16 @@ export class Raft {
    * The leader's own replica counts only once persisted (advance()).
    */
   private maybeCommit(): boolean {
-    const matches = this.voters.map((id) => (id === this.id ? Math.min(this.log.stabled, this.log.lastIndex) : this.prOf(id).match));
+    // Voters only (learners never count); a leader being removed (§4.2.2) does not count itself.
+    const matches = this.voterList.map((id) => (id === this.id ? Math.min(this.log.stabled, this.log.lastIndex) : this.prOf(id).match));
     const index = quorumValue(matches);
     if (index <= this.log.commit) return false;
     if (this.log.term(index) !== this.term && this.cfg.testBreak !== 'commit-old-term') return false;
     const hadCurrentTerm = this.committedInCurrentTerm();
+    const before = this.log.commit;
     this.log.commitTo(index);
+    // A committed change drops the members only the previous configuration had.
+    if (this.confEntries.some((c) => c.index > before && c.index <= index)) this.trackPeers();
     if (!hadCurrentTerm && this.committedInCurrentTerm()) this.releaseDeferredReads();
     return true;
   }
@@ -758,7 +863,7 @@ export class Raft {
   }
 
   private queueRead(id: number): void {
-    if (this.voters.length === 1) {
+    if (this.voterList.length === 1 && this.voterList[0] === this.id) {
       this.readStates.push({ id, index: this.log.commit });
       return;
     }
@@ -795,7 +900,7 @@ export class Raft {
 
   /** Serve the reads whose heartbeat round a majority has answered (§6.4 step 3). */
   private releaseReads(): void {
-    const confirmed = quorumValue(this.voters.map((id) => (id === this.id ? this.readRound : this.prOf(id).ackedRound)));
+    const confirmed = quorumValue(this.voterList.map((id) => (id === this.id ? this.readRound : this.prOf(id).ackedRound)));
     let served = 0;
     for (const r of this.pendingReads) {
       if (r.round > confirmed) break;
@@ -813,12 +918,98 @@ export class Raft {
   private leaseValid(): boolean {
     if (!this.cfg.checkQuorum || this.role !== 'leader') return false;
     if (this.leadTransferee !== NONE || this.timeoutNowTerm === this.term || !this.committedInCurrentTerm()) return false;
-    let fresh = 1;
-    for (const id of this.peers) {
+    // Voters' promises only: a learner's stickiness holds no vote back from anyone.
+    let fresh = this.voterSet.has(this.id) ? 1 : 0;
+    for (const id of this.voterPeers) {
       const sent = this.roundSentTick.get(this.prOf(id).ackedRound);
       if (sent !== undefined && this.now - sent < this.cfg.electionTimeoutMinTicks - 1) fresh++;
     }
-    return fresh >= majority(this.voters.length);
+    return fresh >= majority(this.voterList.length);
+  }
+
+  // ───────────────────────────── Configuration ─────────────────────────────
+
+  /** A voter of the configuration in effect: only voters campaign (§4.2.1) and count toward quorums. */
+  private promotable(): boolean {
+    return this.voterSet.has(this.id);
+  }
+
+  private membershipNow(): Required<Membership> {
+    return { voters: [...this.voterList], learners: [...this.learnerList] };
+  }
+
+  /** Votes of the voters in effect (a vote from a node since removed counts for nothing). */
+  private tally(): ReturnType<typeof voteResult> {
+    const counted = new Map<NodeId, boolean>();
+    for (const [id, g] of this.votes) if (this.voterSet.has(id)) counted.set(id, g);
+    return voteResult(counted, this.voterList.length);
+  }
+
+  /**
+   * The log changed (entries `added`, possibly after a truncation): keep the ConfChange entries still in the log
+   * (same index and term), record the new ones, and put the latest configuration in effect (§4.1).
+   */
+  private syncConfig(added: readonly Entry[]): void {
+    const addedIdx = new Set(added.map((e) => e.index));
+    const kept = this.confEntries.filter((c) => c.index > this.log.snapshotIndex && this.log.term(c.index) === c.term && !addedIdx.has(c.index));
+    for (const e of added) {
+      if (e.type !== EntryType.ConfChange || e.index <= this.log.snapshotIndex || this.log.term(e.index) !== e.term) continue;
+      const membership = decodeConfEntry(e.data);
+      assert(membership !== undefined, () => `malformed configuration entry at index ${e.index}`);
+      kept.push({ index: e.index, term: e.term, membership });
+    }
+    kept.sort((a, b) => a.index - b.index);
+    this.confEntries = kept;
+    this.setMembership(kept[kept.length - 1]?.membership ?? this.baseMembership);
+  }
+
+  private setMembership(m: Required<Membership>): void {
+    this.voterList = [...m.voters];
+    this.learnerList = [...m.learners];
+    this.voterSet = new Set(this.voterList);
+    this.voterPeers = this.voterList.filter((id) => id !== this.id);
+    if (this.role !== 'leader') return;
+    this.trackPeers();
+    // §3.10: only a voter can take over.
+    if (this.leadTransferee !== NONE && !this.voterSet.has(this.leadTransferee)) this.leadTransferee = NONE;
+    // A quorum of the new configuration may already hold what a quorum of the old one did not.
+    if (this.maybeCommit()) this.bcastAppend(true);
+    this.releaseReads();
+  }
+
+  /**
+   * Leader: replicate to every member of the configuration in effect and of the last committed one, so that a
+   * node being removed still receives the entry that removes it (it then knows to stop campaigning); a progress
+   * for each (new ones are probed from the end of the log), none for others.
+   */
+  private trackPeers(): void {
+    const committed = this.membershipAt(this.log.commit);
+    const members = new Set([...this.voterList, ...this.learnerList, ...committed.voters, ...committed.learners]);
+    members.delete(this.id);
+    this.peers = [...members].sort((a, b) => a - b);
+    for (const id of this.peers) {
+      if (!this.progress.has(id)) this.progress.set(id, new Progress(this.log.lastIndex + 1, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes));
+    }
+    for (const id of [...this.progress.keys()]) if (id !== this.id && !members.has(id)) this.progress.delete(id);
+  }
+
+  /**
+   * Thesis §4.2.2: a leader that is not in the configuration it replicates steps down once that configuration is
+   * committed; it first hands over to the most up-to-date voter (timeout-now) so the cluster need not wait an
+   * election timeout.
+   */
+  private maybeStepDownRemoved(): void {
+    if (this.role !== 'leader' || this.promotable()) return;
+    const confIndex = this.confEntries[this.confEntries.length - 1]?.index ?? 0;
+    if (this.log.commit < confIndex) return;
+    let best: NodeId = NONE;
+    for (const id of this.voterPeers) {
+      const pr = this.prOf(id);
+      if (pr.match === this.log.lastIndex && (best === NONE || id < best)) best = id;
+    }
+    if (best !== NONE) this.sendTimeoutNow(best);
+    this.stats.removedStepDowns++;
+    this.becomeFollower(this.term, NONE);
   }
 
   // ───────────────────────────── Helpers ─────────────────────────────
@@ -897,15 +1088,19 @@ function needsPersistence(m: Message): boolean {
   }
 }
 
+function cloneMembership(m: Membership): Membership {
+  return m.learners === undefined ? { voters: [...m.voters] } : { voters: [...m.voters], learners: [...m.learners] };
+}
+
 function cloneMeta(meta: SnapshotMeta): SnapshotMeta {
-  return { index: meta.index, term: meta.term, membership: { voters: [...meta.membership.voters] } };
+  return { index: meta.index, term: meta.term, membership: cloneMembership(meta.membership) };
 }
 
 function checkConfig(c: RaftConfig): void {
   const pos = (x: number): boolean => Number.isSafeInteger(x) && x > 0;
   assert(pos(c.id), 'config.id must be a positive integer');
-  assert(c.voters.includes(c.id), 'config.voters must include config.id');
-  assert(c.voters.every(pos) && new Set(c.voters).size === c.voters.length, 'config.voters must be distinct positive integers');
+  const members = [...c.voters, ...(c.learners ?? [])];
+  assert(members.every(pos) && new Set(members).size === members.length, 'config.voters and config.learners must be distinct positive integers');
   assert(pos(c.heartbeatTicks) && pos(c.electionTimeoutMinTicks), 'tick counts must be positive');
   assert(c.heartbeatTicks < c.electionTimeoutMinTicks, 'heartbeatTicks must be below electionTimeoutMinTicks');
   assert(c.electionTimeoutMinTicks < c.electionTimeoutMaxTicks, 'electionTimeoutMinTicks must be below electionTimeoutMaxTicks');

@@ -17,6 +17,11 @@ export const EntryType = {
   Normal: 0,
   /** The empty entry a new leader appends (§5.4.2, §8) so that it can commit entries of earlier terms. */
   Noop: 1,
+  /**
+   * A configuration change (thesis §4.1): the data holds the whole new configuration (membership.ts). It takes
+   * effect on a node as soon as it is in the node's log; the state machine ignores it when applied.
+   */
+  ConfChange: 2,
 } as const;
 export type EntryType = (typeof EntryType)[keyof typeof EntryType];
 
@@ -24,7 +29,7 @@ export interface Entry {
   term: number;
   index: number;
   type: EntryType;
-  /** Opaque to the core. Empty for Noop. */
+  /** Opaque to the core, except a ConfChange's (the configuration). Empty for Noop. */
   data: Uint8Array;
 }
 
@@ -35,9 +40,14 @@ export interface HardState {
   commit: number;
 }
 
-/** Cluster membership. Fixed at creation in this project (no joint consensus). */
+/**
+ * A configuration: voters elect and count toward every quorum; learners receive the log and snapshots and
+ * count toward nothing. Disjoint. Changed one server at a time through ConfChange entries (membership.ts).
+ */
 export interface Membership {
   voters: NodeId[];
+  /** Absent in records written before learners existed: none. */
+  learners?: NodeId[];
 }
 
 /** What a snapshot covers: every entry up to and including (index, term), and the membership at that point. */
@@ -176,8 +186,13 @@ export interface Ready {
 
 export interface RaftConfig {
   id: NodeId;
-  /** All voters, including `id`. */
+  /**
+   * The bootstrap configuration's voters (usually including `id`): in effect while neither the initial snapshot
+   * nor the log holds a configuration (a ConfChange entry), which always win.
+   */
   voters: NodeId[];
+  /** The bootstrap configuration's learners (a node joining as a learner lists itself here). Default none. */
+  learners?: NodeId[];
   /** Ticks between leader heartbeats. */
   heartbeatTicks: number;
   /** Election timeout: a random value in [electionTimeoutMinTicks, electionTimeoutMaxTicks) is drawn each time the timer resets. */
@@ -224,6 +239,14 @@ export type ProposeResult =
   | { ok: false; code: 'NOT_LEADER'; leader: NodeId }
   | { ok: false; code: 'TRANSFERRING'; leader: NodeId };
 
+export type ConfChangeResult =
+  | { ok: true; term: number; index: number }
+  | { ok: false; code: 'NOT_LEADER'; leader: NodeId }
+  | { ok: false; code: 'TRANSFERRING'; leader: NodeId }
+  /** §4.1 / the one-at-a-time fix: an entry of the leader's term is not committed yet, or an earlier change is not. */
+  | { ok: false; code: 'CONF_CHANGE_PENDING'; leader: NodeId; reason: string }
+  | { ok: false; code: 'INVALID_CONF_CHANGE'; leader: NodeId; reason: string };
+
 export type ReadIndexResult =
   | { ok: true } // a ReadState with this id will appear in a later Ready
   | { ok: false; code: 'NOT_LEADER'; leader: NodeId };
@@ -239,5 +262,7 @@ export interface RaftStatus {
   lastIndex: number;
   firstIndex: number; // first entry held in the log (snapshot index + 1)
   snapshotIndex: number;
-  progress?: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'snapshot'; inflight: number }>;
+  /** The configuration in effect (the latest in the log or the snapshot) and the index of its entry (0: the bootstrap's or the snapshot's). */
+  membership: { voters: NodeId[]; learners: NodeId[]; index: number };
+  progress?: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'snapshot'; inflight: number; learner: boolean }>;
 }

@@ -1,4 +1,5 @@
 // Input validation for step(): the core never trusts a message's shape. Returns why a message is malformed.
+import { decodeConfEntry, membershipProblem } from './membership.js';
 import type { Entry, Message, NodeId } from './types.js';
 
 export function isNat(x: unknown): x is number {
@@ -22,8 +23,9 @@ function entriesProblem(m: Rec, term: number): string | undefined {
     if (!isNat(e.term) || !isNat(e.index)) return 'entry term/index not a natural number';
     if (e.index !== expect) return 'entries not contiguous';
     if (e.term < prevTerm || e.term > term) return 'entry term out of order';
-    if (e.type !== 0 && e.type !== 1) return 'unknown entry type';
+    if (e.type !== 0 && e.type !== 1 && e.type !== 2) return 'unknown entry type';
     if (!(e.data instanceof Uint8Array)) return 'entry data is not a Uint8Array';
+    if (e.type === 2 && decodeConfEntry(e.data) === undefined) return 'malformed configuration entry';
     expect++;
     prevTerm = e.term;
   }
@@ -39,8 +41,9 @@ function snapshotProblem(m: Rec, term: number): string | undefined {
   if ((meta['index'] === 0) !== (meta['term'] === 0)) return 'snapshot index/term inconsistent';
   const membership = meta['membership'];
   if (typeof membership !== 'object' || membership === null) return 'snapshot membership missing';
-  const voters = (membership as Rec)['voters'];
-  if (!Array.isArray(voters) || !voters.every(isNat)) return 'snapshot voters malformed';
+  const problem = membershipProblem(membership);
+  if (problem !== undefined) return `snapshot ${problem}`;
+  if (((membership as Rec)['voters'] as unknown[]).length === 0) return 'snapshot without voters';
   return undefined;
 }
 
@@ -72,15 +75,19 @@ function bodyProblem(m: Rec, term: number): string | undefined {
   }
 }
 
-/** Why `msg` must be dropped, or undefined when it is well formed and addressed to `self` from a known voter. */
-export function messageProblem(msg: unknown, self: NodeId, voters: ReadonlySet<NodeId>): string | undefined {
+/**
+ * Why `msg` must be dropped, or undefined when it is well formed and addressed to `self`. The sender need not be
+ * in our configuration: a leader of a configuration this node has not seen yet must reach it (the core drops
+ * responses from nodes it does not replicate to, and counts votes of voters only).
+ */
+export function messageProblem(msg: unknown, self: NodeId): string | undefined {
   if (typeof msg !== 'object' || msg === null) return 'not an object';
   const m = msg as Rec;
   if (!isNat(m['term']) || !isNat(m['from']) || !isNat(m['to'])) return 'term/from/to not natural numbers';
   if (m['term'] === 0) return 'term 0';
   if (m['to'] !== self) return 'not addressed to this node';
   if (m['from'] === self) return 'from this node';
-  if (!voters.has(m['from'] as number)) return 'from an unknown node';
+  if (m['from'] === 0) return 'from no node';
   return bodyProblem(m, m['term'] as number);
 }
 

@@ -185,10 +185,14 @@ export function decodeHardState(b: Uint8Array): HardState {
   return { term, vote, commit };
 }
 
+/** The voters alone (the record of stores written before learners existed, and of configurations without any), or [voters, learners]. */
 export function encodeMembership(m: Membership): Buffer {
-  return packr.pack(m.voters);
+  const learners = m.learners ?? [];
+  return packr.pack(learners.length === 0 ? m.voters : [m.voters, learners]);
 }
 
 export function decodeMembership(b: Uint8Array): Membership {
-  return { voters: packr.unpack(b) as number[] };
+  const v = packr.unpack(b) as number[] | [number[], number[]];
+  if (Array.isArray(v[0])) return { voters: v[0], learners: (v as [number[], number[]])[1] };
+  return { voters: v as number[] };
 }

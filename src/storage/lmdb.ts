@@ -25,6 +25,7 @@ import {
 import { StorageError, StorageErrorCode, type StorageSubject, type StorageVerb } from './errors.js';
 import { ExpiryIndex } from './expiry-index.js';
 import { acquireDirLock, type DirLock } from './lock.js';
+import { membershipAfter } from './membership.js';
 import { checkApplyOrder, checkHardState, checkPurge, type StoreRole, type StoreTuning } from './memory.js';
 import { DEFAULT_CHUNK_BYTES, SnapshotAssembler, snapshotChunks } from './snapshot-format.js';
 import type { SnapshotSink, SnapshotSource, SyncStore } from './store.js';
@@ -740,7 +741,9 @@ export class LmdbStore implements SyncStore {
       });
     }
     const events = this.recording ? [] : undefined;
-    const applied = batch.apply.length > 0 ? this.stateTxn('state-machine', 'apply', () => this.applyInTxn(batch.apply, events)) : [];
+    const conf = membershipAfter(batch.apply, this.lastApplied?.index ?? 0);
+    const applied = batch.apply.length > 0 ? this.stateTxn('state-machine', 'apply', () => this.applyInTxn(batch.apply, events, conf)) : [];
+    if (conf) this.membership = conf;
     if (batch.purgeTo) this.purgeBehindCheckpoint(batch.purgeTo);
     const res: WriteBatchResult = { applied, appliedState: this.appliedState() };
     if (events) res.events = events;
@@ -860,7 +863,7 @@ export class LmdbStore implements SyncStore {
   // ── state machine ──
 
   /** Inside a state transaction: apply, persist touched sessions, the applied index and the machine's scalars. */
-  private applyInTxn(entries: Entry[], events: ChangeEvent[] | undefined): CommandResult[][] {
+  private applyInTxn(entries: Entry[], events: ChangeEvent[] | undefined, conf: Membership | undefined): CommandResult[][] {
     const kv = new LmdbKv(this.h.sm, this.active, this.ordered, this.expiries);
     const ctx: ApplyContext = { kv, sessions: this.sessions, machine: this.machine, maxValueBytes: this.maxValueBytes, bounds: this.bounds, events };
     const out: CommandResult[][] = [];
@@ -882,6 +885,8 @@ export class LmdbStore implements SyncStore {
       this.h.sm.meta.put(STATE_META.applied, encodeLogId(this.lastApplied));
       this.h.sm.meta.put(STATE_META.machine, encodeMachine(this.machine));
     }
+    // The configuration at the applied index (membership.ts), atomically with it.
+    if (conf) this.h.sm.meta.put(STATE_META.membership, encodeMembership(conf));
     return out;
   }
 

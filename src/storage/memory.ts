@@ -10,6 +10,7 @@ import {
 import { decodeRecord, decodeSession, encodeRecord, encodeSession, isExpired, keyFromString, keyString, type StoredRecord, valueBytes } from './codec.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import { ExpiryIndex } from './expiry-index.js';
+import { membershipAfter } from './membership.js';
 import { DEFAULT_CHUNK_BYTES, SnapshotAssembler, snapshotChunks } from './snapshot-format.js';
 import type { SnapshotSink, SnapshotSource, SyncStore } from './store.js';
 import type { AppliedState, LogState, ScanOptions, ScanRange, StoreOptions, StoreStats, WriteBatch, WriteBatchResult } from './types.js';
@@ -204,6 +205,7 @@ export class MemoryStore implements SyncStore {
     validateAppend(batch.entries, this.lastId(), this.lastPurged);
     if (batch.hardState) checkHardState(batch.hardState);
     checkApplyOrder(batch.apply, this.lastApplied?.index ?? 0);
+    const conf = membershipAfter(batch.apply, this.lastApplied?.index ?? 0);
     if (batch.purgeTo) {
       const last = batch.apply[batch.apply.length - 1];
       checkPurge(batch.purgeTo, Math.max(this.lastApplied?.index ?? 0, last?.index ?? 0));
@@ -216,6 +218,7 @@ export class MemoryStore implements SyncStore {
     if (batch.hardState) this.hardState = { ...batch.hardState };
     const events = this.recording ? [] : undefined;
     const applied = this.applyEntries(batch.apply, events);
+    if (conf) this.membership = conf;
     if (batch.purgeTo) this.doPurge(batch.purgeTo);
     const res: WriteBatchResult = { applied, appliedState: this.appliedState() };
     if (events) res.events = events;

@@ -51,7 +51,7 @@ export function validateAppend(entries: Entry[], last: LogId | undefined, lastPu
     if (typeof e !== 'object' || e === null) throw invalid('entry is not an object');
     if (!Number.isSafeInteger(e.index) || e.index < 1) throw invalid(`bad index ${String(e.index)}`);
     if (!Number.isSafeInteger(e.term) || e.term < 1) throw invalid(`bad term ${String(e.term)} at index ${e.index}`);
-    if (e.type !== 0 && e.type !== 1) throw invalid(`bad type ${String(e.type)} at index ${e.index}`);
+    if (e.type !== 0 && e.type !== 1 && e.type !== 2) throw invalid(`bad type ${String(e.type)} at index ${e.index}`);
     if (!(e.data instanceof Uint8Array)) throw invalid(`data is not a Uint8Array at index ${e.index}`);
     if (prev && e.index !== prev.index + 1) throw invalid(`entries are not contiguous: ${prev.index} then ${e.index}`);
     if (prev && e.term < prev.term) throw invalid(`terms decrease: ${prev.term} then ${e.term} at index ${e.index}`);

@@ -109,11 +109,40 @@ export const MUTATIONS: readonly Mutation[] = [
     replace: 'if (false) {',
     rule: '§7: when the entry at the snapshot index matches, the entries after it are kept',
   },
+  // ── Membership (thesis §4.1–§4.2) ──
+  {
+    name: 'learners-count-toward-commit',
+    file: RAFT,
+    find: 'const matches = this.voterList.map(',
+    replace: 'const matches = [...this.voterList, ...this.learnerList].map(',
+    rule: '§4.2.1: learners receive the log but never count toward a quorum',
+  },
+  {
+    name: 'conf-change-while-one-is-pending',
+    file: RAFT,
+    find: 'if (this.pendingConfIndex > this.log.commit)',
+    replace: 'if (false)',
+    rule: '§4.1: one change at a time: no new change while an earlier one is uncommitted',
+  },
+  {
+    name: 'non-voter-campaigns',
+    file: RAFT,
+    find: 'if (this.promotable())\n                this.hup(false);',
+    replace: 'this.hup(false);',
+    rule: '§4.2.1: learners and removed nodes never campaign',
+  },
+  {
+    name: 'removed-leader-stays-leader',
+    file: RAFT,
+    find: "if (this.role !== 'leader' || this.promotable())",
+    replace: 'if (true)',
+    rule: '§4.2.2: a leader removed from the configuration steps down once the removal commits',
+  },
   // ── ReadIndex (§6.4) ──
   {
     name: 'read-without-heartbeat-round',
     file: RAFT,
-    find: 'if (this.voters.length === 1) {',
+    find: 'if (this.voterList.length === 1 && this.voterList[0] === this.id) {',
     replace: 'if (true) {',
     rule: '§6.4 step 3: a read is served only after a majority answered a heartbeat round',
   },

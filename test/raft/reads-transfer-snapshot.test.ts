@@ -203,7 +203,7 @@ test('malformed messages are dropped and counted, never thrown', () => {
   const bad: unknown[] = [
     null,
     42,
-    { type: 'append', term: 3, from: 9, to: 2, prevLogIndex: 0, prevLogTerm: 0, entries: [], commit: 0 }, // unknown node
+    { type: 'append', term: 3, from: 0, to: 2, prevLogIndex: 0, prevLogTerm: 0, entries: [], commit: 0 }, // from no node (a node outside the configuration is heard: membership.test.ts)
     { type: 'append', term: 3, from: 1, to: 3, prevLogIndex: 0, prevLogTerm: 0, entries: [], commit: 0 }, // not for us
     { type: 'append', term: -1, from: 1, to: 2, prevLogIndex: 0, prevLogTerm: 0, entries: [], commit: 0 },
     { type: 'append', term: NaN, from: 1, to: 2, prevLogIndex: 0, prevLogTerm: 0, entries: [], commit: 0 },

@@ -205,7 +205,9 @@ export class SimDisk {
 
   initial(): InitialState {
     const l = this.live;
-    const snapshot: SnapshotMeta | undefined = l.lastPurged ? { ...l.lastPurged, membership: l.membership } : undefined;
+    // The configuration of the state (recorded with its applied index, at or past the purge point), as the stores do.
+    const membership = this.state?.appliedState().membership ?? l.membership;
+    const snapshot: SnapshotMeta | undefined = l.lastPurged ? { ...l.lastPurged, membership } : undefined;
     return { hardState: { ...l.hardState }, snapshot, entries: l.entries.slice(), applied: this.state?.appliedState().lastApplied?.index ?? 0 };
   }
 

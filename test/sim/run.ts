@@ -1,4 +1,4 @@
-// Replay one simulation: threadraft sim --seed <n> [--nodes 3] [--steps 3000] [--chaos 1] [--overrides '{"maxMsgBytes":1}']
+// Replay one simulation: threadraft sim --seed <n> [--nodes 3] [--steps 3000] [--chaos 1] [--spares 2] [--overrides '{"maxMsgBytes":1}']
 //   [--break commit-old-term|double-vote]; or the same through the environment: SEED=<n> NODES=… npm run sim
 import { parseCommandLine, usageExit } from '../../src/cli/options.js';
 import { OVERRIDE_KEYS, SIM_HELP, SIM_OPTIONS } from './options.js';
@@ -21,7 +21,7 @@ function overrides(json: string | undefined): SimOptions['overrides'] {
 const v = parseCommandLine(process.argv.slice(2), SIM_OPTIONS, SIM_HELP);
 const o = overrides(v.overrides);
 const opts: SimOptions = {
-  seed: v.seed, nodes: v.nodes, steps: v.steps, chaos: v.chaos,
+  seed: v.seed, nodes: v.nodes, steps: v.steps, chaos: v.chaos, ...(v.spares > 0 ? { spares: v.spares } : {}),
   ...(o === undefined ? {} : { overrides: o }), ...(v.break === undefined ? {} : { testBreak: v.break }),
 };
 // The simulation loads after the options are checked: a usage error answers at once.

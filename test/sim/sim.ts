@@ -7,7 +7,7 @@
 // Replay any seed with `SEED=<n> npm run sim`.
 import { pino } from 'pino';
 import { RaftInvariantError } from '../../src/raft/index.js';
-import type { Entry, NodeId, Raft, RaftConfig, SnapshotMeta } from '../../src/raft/index.js';
+import type { ConfChange, Entry, Membership, NodeId, Raft, RaftConfig, SnapshotMeta } from '../../src/raft/index.js';
 import { NodeHost } from '../../src/node/host.js';
 import type { NodeOptions } from '../../src/node/config.js';
 import type { FromNode } from '../../src/node/protocol.js';
@@ -53,6 +53,11 @@ export interface SimOptions {
   testBreak?: RaftConfig['testBreak'];
   /** Fault intensity multiplier (1 = default). */
   chaos?: number;
+  /**
+   * Membership changes: this many spare nodes (ids nodes+1..) beside the `nodes` initial voters, and random
+   * add-learner / promote / remove changes among the faults; at least `nodes - 1` voters are kept. 0: none.
+   */
+  spares?: number;
   /** Fixed values instead of the seed's random choice (e.g. maxMsgBytes: 1 for one entry per append). */
   overrides?: Partial<Pick<RaftConfig, 'preVote' | 'checkQuorum' | 'maxInflightMsgs' | 'maxInflightBytes' | 'maxMsgBytes' | 'maxApplyBytes'>>;
 }
@@ -74,6 +79,8 @@ export interface SimSummary {
   snapshotsInstalled: number;
   snapshotPoints: number;
   transfers: number;
+  /** Configuration changes proposed and accepted by a leader, by kind; nodes retired once their removal committed. */
+  membership: { addLearner: number; promote: number; remove: number; refused: number; retired: number; finalVoters: number[]; finalLearners: number[] };
   faults: {
     crashes: number;
     powerLosses: number;
@@ -120,6 +127,13 @@ interface SimNode {
   syncScheduled: boolean;
   /** A restart is opening the node's storage (opening is asynchronous: no second one meanwhile). */
   starting: boolean;
+  /** A spare node: started once a leader accepted a change that adds it. */
+  spare: boolean;
+  joined: boolean;
+  /** Seen in a leader's committed configuration. */
+  everMember: boolean;
+  /** Removed by a committed change: stopped for good (ids are never reused), as the cluster stops its worker. */
+  retired: boolean;
 }
 
 interface PendingRead {
@@ -156,11 +170,15 @@ export class Simulation {
   private readonly world: World;
   private readonly nodes: SimNode[] = [];
   private readonly ids: NodeId[];
+  private readonly initialVoters: NodeId[];
+  private readonly minVoters: number;
   private readonly chaos: number;
   private readonly core: Partial<RaftConfig>;
   private readonly nodeOpts: Omit<NodeOptions, 'id' | 'seed'>;
   private readonly drift: boolean;
   private stepNo = 0;
+  /** The commit index of the committed configuration observed last (observeMembership). */
+  private configSeenAt = 0;
   private violation: SimViolation | undefined;
 
   // Observations for the property checks.
@@ -187,7 +205,9 @@ export class Simulation {
     this.rng = new Prng(opts.seed);
     this.world = new World(Prng.derive(opts.seed, 777));
     this.chaos = opts.chaos ?? 1;
-    this.ids = Array.from({ length: opts.nodes }, (_, i) => i + 1);
+    this.initialVoters = Array.from({ length: opts.nodes }, (_, i) => i + 1);
+    this.ids = Array.from({ length: opts.nodes + (opts.spares ?? 0) }, (_, i) => i + 1);
+    this.minVoters = Math.max(1, opts.nodes - 1);
     const r = Prng.derive(opts.seed, 999);
     // The host's own settings (both on) most of the time; the core's other combinations otherwise.
     const production = r.chance(0.6);
@@ -202,7 +222,7 @@ export class Simulation {
       ...(opts.overrides?.checkQuorum === undefined ? {} : { checkQuorum: opts.overrides.checkQuorum }),
     };
     this.nodeOpts = {
-      voters: this.ids,
+      voters: this.initialVoters,
       dir: '',
       storage: 'memory',
       pool: 'inline',
@@ -237,6 +257,7 @@ export class Simulation {
       snapshotsInstalled: 0,
       snapshotPoints: 0,
       transfers: 0,
+      membership: { addLearner: 0, promote: 0, remove: 0, refused: 0, retired: 0, finalVoters: [], finalLearners: [] },
       faults: {
         crashes: 0, powerLosses: 0, restarts: 0, restartsDuringSnapshot: 0, partitions: 0, oneWayPartitions: 0, pauses: 0, slowDisks: 0,
         lostWrites: 0, keptUnsyncedWrites: 0, dropped: 0, duplicated: 0, snapFramesDropped: 0, snapFramesDuplicated: 0, ticksDropped: 0,
@@ -265,8 +286,14 @@ export class Simulation {
         slowUntil: 0,
         syncScheduled: false,
         starting: false,
+        spare: !this.initialVoters.includes(id),
+        joined: this.initialVoters.includes(id),
+        everMember: this.initialVoters.includes(id),
+        retired: false,
       };
-      node.disk = new SimDisk({ voters: this.ids }, {
+      // A spare's bootstrap configuration: the initial voters and itself as a learner (its log or snapshot wins).
+      const bootstrap: Membership = node.spare ? { voters: this.initialVoters, learners: [id] } : { voters: this.initialVoters };
+      node.disk = new SimDisk(bootstrap, {
         applied: (store, entries) => this.onApplied(node, store, entries),
         installed: (store, meta) => this.onInstalled(node, store, meta),
         logWrite: (entries, prevTerm) => this.checkLogMatching(node, entries, prevTerm),
@@ -283,7 +310,7 @@ export class Simulation {
   /** Runs the chaos phase, then liveness and non-disruption; never throws (violations go into the summary). */
   async run(): Promise<SimSummary> {
     try {
-      for (const n of this.nodes) await this.start(n);
+      for (const n of this.nodes) if (n.joined) await this.start(n);
       for (this.stepNo = 1; this.stepNo <= this.opts.steps; this.stepNo++) {
         await this.world.runUntil(this.world.now + this.rng.next() * 4);
         this.throwIfViolated();
@@ -331,7 +358,7 @@ export class Simulation {
     clock.alive = true;
     clock.pausedUntil = 0;
     const incarnation = clock.incarnation;
-    const opts: NodeOptions = { ...this.nodeOpts, id: n.id, seed: (this.opts.seed * 7919 + n.id * 104729 + incarnation) >>> 0 };
+    const opts: NodeOptions = { ...this.nodeOpts, id: n.id, seed: (this.opts.seed * 7919 + n.id * 104729 + incarnation) >>> 0, ...(n.spare ? { learners: [n.id] } : {}) };
     const host = await NodeHost.open(opts, {
       runtime: this.world.runtime(n.id),
       transport: this.world.transport(n.id, incarnation),
@@ -425,6 +452,7 @@ export class Simulation {
       [0.003 * c, () => this.pause()],
       [0.003 * c, () => this.slowDisk()],
       [0.005, () => this.setNetworkWeather()],
+      ...(this.opts.spares ? ([[0.015, () => void this.changeMembership()]] as [number, () => void][]) : []),
     ];
     let y = this.rng.next();
     for (const [weight, action] of actions) {
@@ -529,7 +557,7 @@ export class Simulation {
   }
 
   private async restart(n: SimNode): Promise<void> {
-    if (n.host || n.starting) return;
+    if (n.host || n.starting || n.retired || !n.joined) return;
     this.summary.faults.restarts++;
     n.starting = true;
     try {
@@ -544,8 +572,79 @@ export class Simulation {
   }
 
   private async restartSome(): Promise<void> {
-    const n = this.rng.pick(this.nodes.filter((x) => !x.host && !x.starting));
+    const n = this.rng.pick(this.nodes.filter((x) => !x.host && !x.starting && !x.retired && x.joined));
     if (n) await this.restart(n);
+  }
+
+  // ───────────────────────────── Membership ─────────────────────────────
+
+  /** A random one-server change through the leader: add a spare as a learner (starting it), promote a learner, remove a member. */
+  private async changeMembership(): Promise<void> {
+    const leader = this.leaders()[0];
+    if (!leader?.host) return;
+    const m = leader.host.raft.membership();
+    const kind = this.rng.pick(['add-learner', 'promote', 'remove'] as const)!;
+    let id: NodeId | undefined;
+    if (kind === 'add-learner') {
+      id = this.rng.pick(this.nodes.filter((n) => n.spare && !n.everMember && !n.retired && !m.learners.includes(n.id) && !m.voters.includes(n.id)).map((n) => n.id));
+    } else if (kind === 'promote') {
+      id = this.rng.pick(m.learners);
+    } else {
+      const removable = [...m.learners, ...(m.voters.length > this.minVoters ? m.voters : [])];
+      id = this.rng.pick(removable);
+    }
+    if (id === undefined) return;
+    const change = { type: kind, id } as ConfChange;
+    const r = leader.host.proposeConfChange(change);
+    if (!r.ok) {
+      this.summary.membership.refused++;
+      return;
+    }
+    this.summary.membership[kind === 'add-learner' ? 'addLearner' : kind]++;
+    const n = this.nodes.find((x) => x.id === id)!;
+    if (kind === 'add-learner' && !n.joined) {
+      n.joined = true;
+      this.summary.faults.restarts--; // starting a new node is not a restart
+      await this.restart(n);
+    }
+  }
+
+  /**
+   * Track committed configurations: a node in one is a member; a member left out of a committed one is stopped
+   * for good (what removeNode does), so it cannot come back with a stale view of the configuration.
+   */
+  private observeMembership(): void {
+    for (const l of this.leaders()) {
+      const raft = l.host?.raft;
+      if (raft === undefined) continue; // retired by an earlier iteration: a newer committed configuration left it out
+      // The configuration committed as of this leader's commit index; a deposed leader's may be older than one
+      // already seen, so only the furthest commit index counts.
+      if (raft.log.commit < this.configSeenAt) continue;
+      this.configSeenAt = raft.log.commit;
+      const m = raft.membershipAt(raft.log.commit);
+      const members = new Set([...m.voters, ...m.learners]);
+      for (const n of this.nodes) {
+        if (members.has(n.id)) n.everMember = true;
+        else if (n.everMember && !n.retired) this.retire(n);
+      }
+    }
+  }
+
+  private retire(n: SimNode): void {
+    n.retired = true;
+    this.summary.membership.retired++;
+    if (n.host) {
+      this.crash(n, 'process');
+      this.summary.faults.crashes--;
+    }
+  }
+
+  /** The members of the configuration a leader holds (every node without membership changes). */
+  private members(): NodeId[] {
+    const leader = this.leaders()[0];
+    if (!leader?.host) return this.nodes.filter((n) => !n.retired && n.joined).map((n) => n.id);
+    const m = leader.host.raft.membership();
+    return [...m.voters, ...m.learners];
   }
 
   private partition(): void {
@@ -668,6 +767,7 @@ export class Simulation {
       this.registerCommits(n, raft, s.term);
     }
     this.throwIfViolated();
+    if (this.opts.spares) this.observeMembership();
   }
 
   private checkLeader(n: SimNode, raft: Raft, term: number): void {
@@ -757,12 +857,16 @@ export class Simulation {
         proposed = { value, at: this.world.now, term: term! };
       }
       const index = proposed === undefined ? undefined : this.valueIndex.get(proposed.value);
-      if (index !== undefined && this.nodes.every((n) => n.applied >= index)) {
+      const members = this.members();
+      if (index !== undefined && this.nodes.every((n) => !members.includes(n.id) || n.applied >= index)) {
+        const m = this.leaders()[0]?.host?.raft.membership();
+        this.summary.membership.finalVoters = m?.voters ?? [];
+        this.summary.membership.finalLearners = m?.learners ?? [];
         this.summary.livenessMs = Math.round(this.world.now - start);
         return;
       }
     }
-    const states = this.nodes.map((n) => JSON.stringify({ ...n.host?.raft.status(), applied: n.applied, pendingSyncs: n.disk.pendingSyncs() }));
+    const states = this.nodes.map((n) => JSON.stringify({ ...n.host?.raft.status(), id: n.id, retired: n.retired, applied: n.applied, pendingSyncs: n.disk.pendingSyncs() }));
     this.fail('Liveness', `no write committed on all nodes within ${boundMs} ms after healing; nodes: ${states.join(' ')}`);
   }
 
@@ -779,7 +883,12 @@ export class Simulation {
     const leader = this.leaders()[0];
     if (!leader?.host) return;
     const term = leader.host.raft.status().term;
-    const isolated = this.rng.pick(this.ids.filter((id) => id !== leader.id))!;
+    const members = this.members();
+    // Isolate a node the leader's quorum does not need: a learner, or a voter when the others are a majority.
+    const m = leader.host.raft.membership();
+    const spareVoter = m.voters.length - 1 >= Math.floor(m.voters.length / 2) + 1;
+    const isolated = this.rng.pick(members.filter((id) => id !== leader.id && (spareVoter || m.learners.includes(id))));
+    if (isolated === undefined) return;
     for (const id of this.ids) {
       if (id === isolated) continue;
       this.world.net.blocked.add(`${id}>${isolated}`);
@@ -790,7 +899,7 @@ export class Simulation {
     await this.world.runUntil(this.world.now + 4 * ELECTION_MAX * TICK_MS);
     this.throwIfViolated();
     for (const n of this.alive()) {
-      if (n.id === isolated) continue;
+      if (n.id === isolated || !members.includes(n.id)) continue;
       const s = n.host!.raft.status();
       if (s.term !== term) this.fail('Non-disruption', `node ${isolated} rejoined after a partition and node ${n.id}'s term went from ${term} to ${s.term}`);
     }
@@ -800,7 +909,9 @@ export class Simulation {
 
   /** Every acknowledged write is in every replica's state, or overwritten by a later write of the same key. */
   private checkDurability(): void {
+    const members = this.opts.spares ? [...this.summary.membership.finalVoters, ...this.summary.membership.finalLearners] : this.ids;
     for (const n of this.nodes) {
+      if (!members.includes(n.id)) continue;
       const store = n.disk.stateForChecks();
       if (!store) continue;
       for (let k = 0; k < KEYS; k++) {
@@ -837,6 +948,7 @@ export function replayCommand(o: SimOptions): string {
     o.chaos !== undefined && o.chaos !== 1 ? `CHAOS=${o.chaos}` : '',
     o.overrides !== undefined && Object.keys(o.overrides).length > 0 ? `OVERRIDES='${JSON.stringify(o.overrides)}'` : '',
     o.testBreak !== undefined ? `BREAK=${o.testBreak}` : '',
+    o.spares ? `SPARES=${o.spares}` : '',
   ].filter((x) => x !== '');
   return ['SEED=' + o.seed, 'NODES=' + o.nodes, 'STEPS=' + o.steps, ...extra, 'npm run sim'].join(' ');
 }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { type NodeStorage, type NodeStorageOptions, openNodeStorage, StorageError } from '../../src/adaptor/index.js';
 import type { Entry } from '../../src/raft/types.js';
+import { encodeConfEntry } from '../../src/raft/membership.js';
 import { validateKey, validateValue } from '../../src/storage/validate.js';
 import { cas, cmd, cmdEntry, del, entries, indexes, k, noop, put, raw, rejectsWith, tempDir, terms } from './helpers.js';
 
@@ -215,6 +216,42 @@ export const cases: Case[] = [
       assert.deepEqual(init.hardState, { term: 2, vote: 3, commit: 5 });
       assert.deepEqual(indexes(init.entries), [1, 2, 3, 4, 5, 6, 7]);
       assert.deepEqual(terms(await s.logReader.tryGetLogEntries(1, 8)), [2, 2, 2, 2, 2, 2, 2]);
+    },
+  },
+  // ── configuration (membership) ──
+  {
+    name: 'applying a ConfChange entry records its configuration with the applied index; the state machine ignores it',
+    async run({ s }) {
+      const conf: Entry = { index: 2, term: 1, type: 2, data: encodeConfEntry({ voters: [1, 2, 3], learners: [4] }) };
+      const e1 = cmdEntry(1, [cmd(1, 1, [put('m', '1')])]);
+      await s.write({ entries: [e1, conf], apply: [], hardState: { term: 1, vote: 1, commit: 2 } });
+      const [stored] = await s.logReader.tryGetLogEntries(2, 3);
+      assert.deepEqual([stored?.type, Buffer.from(stored?.data ?? []).equals(Buffer.from(conf.data))], [2, true], 'a ConfChange entry is stored like any other');
+      assert.deepEqual((await s.stateMachine.appliedState()).membership, membership, 'not before it is applied');
+      const res = await s.stateMachine.apply([e1, conf]);
+      assert.deepEqual(res[1], []);
+      assert.deepEqual((await s.stateMachine.appliedState()).membership, { voters: [1, 2, 3], learners: [4] });
+      const stream = await (await s.stateMachine.getSnapshotBuilder()).buildSnapshot();
+      assert.deepEqual(stream.meta, { index: 2, term: 1, membership: { voters: [1, 2, 3], learners: [4] } }, 'a snapshot carries it');
+      for await (const _ of stream.chunks) void _;
+      await rejectsWith(s.stateMachine.apply([{ index: 3, term: 1, type: 2, data: new Uint8Array([1, 2]) }]), 'INVALID_ENTRIES');
+      assert.equal((await s.stateMachine.appliedState()).lastApplied?.index, 2, 'a malformed configuration entry applies nothing');
+    },
+  },
+  {
+    name: 'a reopened store restores the configuration last applied (the snapshot meta of its initial state)',
+    durable: true,
+    async run(c) {
+      const conf: Entry = { index: 2, term: 1, type: 2, data: encodeConfEntry({ voters: [1, 2, 3, 4], learners: [] }) };
+      const es = [cmdEntry(1, [cmd(1, 1, [put('m', '1')])]), conf, cmdEntry(3, [cmd(1, 2, [put('m', '2')])])];
+      await c.s.write({ entries: es, apply: [], hardState: { term: 1, vote: 1, commit: 3 } });
+      await c.s.stateMachine.apply(es);
+      await c.s.sync?.checkpointAsync();
+      await c.s.write({ entries: [], apply: [], purgeTo: { index: 3, term: 1 } });
+      const s = await c.reopen();
+      const init = await s.loadInitialState();
+      assert.deepEqual(init.snapshot, { index: 3, term: 1, membership: { voters: [1, 2, 3, 4] } });
+      assert.deepEqual((await s.stateMachine.appliedState()).membership, { voters: [1, 2, 3, 4] });
     },
   },
   // ── state machine ──

@@ -1,0 +1,163 @@
+// Membership changes from the coordinator (thesis §4.1, one server at a time): add a learner (a new worker and
+// store that catches up by snapshot streaming and the log), promote it once it has caught up, remove a node
+// (then stop its worker and delete its store: ids are never reused), replace one by another.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConfChange } from '../raft/membership.js';
+import type { NodeId } from '../raft/types.js';
+import { ClusterError, ErrorCode } from '../errors.js';
+import type { NodeSet } from './nodes.js';
+import { nodeOptions, type ResolvedOptions } from './options.js';
+import { writeManifest, type ManifestNode } from './manifest.js';
+
+/** The part of a node's status() the membership calls read. */
+export interface ConfigStatus {
+  id: NodeId;
+  role: string;
+  commit: number;
+  lastIndex: number;
+  membership: { voters: NodeId[]; learners: NodeId[]; index: number };
+  progress?: Record<NodeId, { match: number }>;
+}
+
+export interface MembershipOptions {
+  /** How long the whole call may take (catching up included). Default 60 s. */
+  timeoutMs?: number;
+  /** promote(): the learner must be within this many entries of the leader's commit index. Default 64. */
+  maxLagEntries?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_MAX_LAG = 64;
+const POLL_MS = 20;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class MembershipControl {
+  constructor(
+    private readonly nodes: NodeSet,
+    private readonly opts: ResolvedOptions,
+    private readonly dir: string,
+    /** A removed node's worker has stopped: release what the coordinator holds open on its store. */
+    private readonly onRemoved: (id: NodeId) => void,
+  ) {}
+
+  /** The leader's status, once a leader answers as one (undefined while there is none). */
+  async leaderStatus(): Promise<ConfigStatus | undefined> {
+    const id = this.nodes.leader;
+    const h = id === undefined ? undefined : this.nodes.handles.get(id);
+    if (!h?.alive || !h.control) return undefined;
+    try {
+      const s = (await h.control.status()) as unknown as ConfigStatus;
+      return s.role === 'leader' ? s : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async addLearner(id: NodeId, o: MembershipOptions = {}): Promise<void> {
+    checkId(id);
+    if (this.nodes.handles.has(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} already exists`);
+    const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const s = await this.waitFor(deadline, (st) => st.commit >= st.membership.index, `a leader with a committed configuration`);
+    const nodeDir = join(this.dir, `node-${id}`);
+    // A directory of an earlier node with this id would bring back its votes: ids are never reused.
+    if (this.opts.storage === 'lmdb' && existsSync(nodeDir)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `${nodeDir} exists: a node id is never reused`);
+    // Its bootstrap configuration is the one that adds it: until its log or a snapshot says otherwise, it is a learner.
+    const options = { ...nodeOptions(this.opts, id, s.membership.voters, nodeDir), learners: [...s.membership.learners, id] };
+    // Listed before its store exists: a reopen skips a listed node without a store that no committed configuration holds.
+    this.saveManifest(s.membership, { id, voters: options.voters, learners: options.learners });
+    try {
+      if (this.opts.storage === 'lmdb') mkdirSync(nodeDir, { recursive: true });
+      await this.nodes.add(options);
+      await this.change({ type: 'add-learner', id }, deadline, (m) => m.learners.includes(id) || m.voters.includes(id));
+    } catch (err) {
+      await this.nodes.remove(id);
+      this.onRemoved(id);
+      if (this.opts.storage === 'lmdb') rmSync(nodeDir, { recursive: true, force: true });
+      this.saveManifest(s.membership);
+      throw err;
+    }
+  }
+
+  /** Promote learner `id` to voter once it is within maxLagEntries of the leader's commit index. */
+  async promote(id: NodeId, o: MembershipOptions = {}): Promise<void> {
+    checkId(id);
+    const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const maxLag = o.maxLagEntries ?? DEFAULT_MAX_LAG;
+    const s = await this.waitFor(deadline, (st) => st.commit >= st.membership.index, 'a leader with a committed configuration');
+    if (s.membership.voters.includes(id)) return;
+    if (!s.membership.learners.includes(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} is not a learner`);
+    await this.waitFor(deadline, (st) => st.commit - (st.progress?.[id]?.match ?? 0) <= maxLag, `node ${id} to catch up`);
+    await this.change({ type: 'promote', id }, deadline, (m) => m.voters.includes(id));
+  }
+
+  /** Remove `id` from the configuration, then stop its worker and delete its store. */
+  async removeNode(id: NodeId, o: MembershipOptions = {}): Promise<void> {
+    checkId(id);
+    const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const m = await this.change({ type: 'remove', id }, deadline, (x) => !x.voters.includes(id) && !x.learners.includes(id));
+    await this.nodes.remove(id);
+    this.onRemoved(id);
+    if (this.opts.storage === 'lmdb') rmSync(join(this.dir, `node-${id}`), { recursive: true, force: true });
+    this.saveManifest(m);
+  }
+
+  /** LMDB: record the node folders and the committed configuration in the directory (manifest.ts), for a reopen. */
+  private saveManifest(config: { voters: NodeId[]; learners: NodeId[] }, adding?: ManifestNode): void {
+    if (this.opts.storage !== 'lmdb') return;
+    const nodes: ManifestNode[] = [...this.nodes.handles.values()].map((h) => ({ id: h.id, voters: h.options.voters, ...(h.options.learners ? { learners: h.options.learners } : {}) }));
+    if (adding && !nodes.some((n) => n.id === adding.id)) nodes.push(adding);
+    writeManifest(this.dir, { format: 1, voters: [...config.voters], learners: [...config.learners], nodes });
+  }
+
+  /** Add `newId` as a learner, promote it once caught up, then remove `oldId`: never fewer voters than before. */
+  async replaceNode(oldId: NodeId, newId: NodeId, o: MembershipOptions = {}): Promise<void> {
+    checkId(oldId);
+    if (oldId === newId) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'replaceNode: the new id must differ from the old one');
+    const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const left = (): MembershipOptions => ({ ...o, timeoutMs: Math.max(1, deadline - Date.now()) });
+    await this.addLearner(newId, left());
+    await this.promote(newId, left());
+    await this.removeNode(oldId, left());
+  }
+
+  /**
+   * Propose `change` at the leader until the leader's committed configuration satisfies `done`: a change whose
+   * outcome was unknown (the leader changed) is not proposed twice once it took effect. Refusals while an earlier
+   * change or the new leader's no-op is uncommitted are retried; an invalid change is INVALID_ARGUMENT.
+   */
+  private async change(change: ConfChange, deadline: number, done: (m: ConfigStatus['membership']) => boolean): Promise<ConfigStatus['membership']> {
+    let last = 'no leader';
+    while (Date.now() < deadline) {
+      const s = await this.leaderStatus();
+      if (s !== undefined && s.commit >= s.membership.index) {
+        if (done(s.membership)) {
+          this.saveManifest(s.membership);
+          return s.membership;
+        }
+        const h = this.nodes.handles.get(this.nodes.leader ?? 0);
+        const r = h?.control ? await h.control.proposeConfChange(change).catch(() => undefined) : undefined;
+        if (r && !r.ok && r.code === 'INVALID_CONF_CHANGE') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `${change.type} ${change.id}: ${r.reason}`);
+        last = r === undefined ? 'leader unavailable' : r.ok ? `proposed at index ${r.index}` : r.code;
+      }
+      await sleep(POLL_MS);
+    }
+    throw new ClusterError(ErrorCode.TIMEOUT, `${change.type} ${change.id} did not complete in time (last: ${last})`);
+  }
+
+  private async waitFor(deadline: number, ok: (s: ConfigStatus) => boolean, what: string): Promise<ConfigStatus> {
+    while (Date.now() < deadline) {
+      const s = await this.leaderStatus();
+      if (s !== undefined && ok(s)) return s;
+      await sleep(POLL_MS);
+    }
+    throw new ClusterError(ErrorCode.TIMEOUT, `timed out waiting for ${what}`);
+  }
+}
+
+function checkId(id: unknown): asserts id is NodeId {
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0 || id > 0xffffffff) {
+    throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node id must be a positive integer, got ${String(id)}`);
+  }
+}
