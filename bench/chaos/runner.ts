@@ -33,6 +33,10 @@ export interface ChaosReport {
   unrecordedReads: { stale: number };
   /** Nemesis actions that completed, by name. */
   faults: Record<string, number>;
+  /** Membership actions (add-learner, promote, remove-voter, remove-learner, replace) that completed. */
+  membershipChanges: number;
+  /** The configuration at the end (before the restart from the directories). */
+  finalMembership: { voters: NodeId[]; learners: NodeId[] };
   /** Nemesis actions (transfers of leadership included) that threw, by name, and the first few errors. */
   nemesisFailures: Record<string, number>;
   nemesisErrors: string[];
@@ -157,15 +161,35 @@ async function clientLoop(cluster: Cluster, recorder: HistoryRecorder, c: Record
 
 const MAX_NEMESIS_ERRORS = 10;
 
+/** The nemesis's membership actions (counted in ChaosReport.membershipChanges). */
+export const MEMBERSHIP_ACTIONS = ['add-learner', 'promote', 'remove-voter', 'remove-learner', 'replace'] as const;
+/** A membership call's deadline under faults; its errors (TIMEOUT, NOT_LEADER...) count as the action's failure. */
+const MEMBERSHIP_TIMEOUT_MS = 4000;
+const MAX_LEARNERS = 2;
+
 class Nemesis {
   readonly faults: Record<string, number> = {};
   readonly failures: Record<string, number> = {};
   readonly errors: string[] = [];
   private readonly crashed = new Set<NodeId>();
   private readonly rand: Rand;
+  private readonly membershipRand: Rand;
+  /** The next node id to add (ids are never reused). */
+  private nextId: number;
+  /** Voters never go below this: 3 when started with 3 (or fewer), else the number started with minus one. */
+  private readonly minVoters: number;
+  private membershipDone = 0;
+  private steps = 0;
 
   constructor(private readonly cluster: Cluster, private readonly o: ChaosOptions) {
     this.rand = mulberry32(o.seed * 31 + 17);
+    this.membershipRand = mulberry32(o.seed * 53 + 5);
+    this.nextId = o.nodes + 1;
+    this.minVoters = o.nodes <= 3 ? o.nodes : o.nodes - 1;
+  }
+
+  get membershipChanges(): number {
+    return MEMBERSHIP_ACTIONS.reduce((n, a) => n + (this.faults[a] ?? 0), 0);
   }
 
   /** Run one action: counted in `faults` when it completes, in `failures` (with its error) when it throws. */
@@ -191,8 +215,14 @@ class Nemesis {
   }
 
   private async step(): Promise<void> {
+    this.steps++;
+    // A membership change every few steps, and every other step until one has completed (so that a short run
+    // has at least one); its own random stream, so the other faults' sequence is what it was for a seed.
+    const due = this.membershipChanges === 0 ? this.steps % 2 === 1 : this.membershipRand() < 0.3;
+    if (due && (await this.membershipStep())) return;
     const ids = this.cluster.members().map((m) => m.id);
-    const maxDown = Math.floor((ids.length - 1) / 2);
+    const voters = await this.voters();
+    const maxDown = Math.floor(((voters?.length ?? ids.length) - 1) / 2);
     const r = this.rand();
     if (r < 0.15) {
       const shuffled = [...ids].sort(() => this.rand() - 0.5);
@@ -230,8 +260,84 @@ class Nemesis {
     }
   }
 
+  /** The configuration the leader holds (undefined while no leader is known). */
+  private async config(): Promise<{ voters: NodeId[]; learners: NodeId[] } | undefined> {
+    return nemesisConfig(this.cluster).catch(() => undefined);
+  }
+
+  private async voters(): Promise<NodeId[] | undefined> {
+    return (await this.config())?.voters;
+  }
+
+  /** Whether `voters` keep a majority up (crashed nodes count as down). */
+  private majorityUp(voters: readonly NodeId[]): boolean {
+    const up = voters.filter((v) => !this.crashed.has(v)).length;
+    return up >= Math.floor(voters.length / 2) + 1;
+  }
+
+  /**
+   * One membership action (item 4 of issue 16), chosen among those that keep the voters at or above minVoters
+   * and a majority of them up: add a learner, promote one, remove a voter or a learner, replace a voter. A
+   * refusal or timeout under faults (TIMEOUT, NOT_LEADER, no leader, a change pending) is the action's failure.
+   * Returns false when none applies now (no leader known): the caller injects an ordinary fault instead.
+   */
+  private async membershipStep(): Promise<boolean> {
+    const c = await this.config();
+    if (c === undefined) return false;
+    const rand = this.membershipRand;
+    const opts = { timeoutMs: MEMBERSHIP_TIMEOUT_MS };
+    const upLearners = c.learners.filter((l) => !this.crashed.has(l));
+    const choices: Array<[string, () => Promise<void>]> = [];
+    if (c.learners.length < MAX_LEARNERS) {
+      choices.push(['add-learner', async () => this.cluster.addLearner(this.nextId++, opts)]);
+    }
+    if (upLearners.length > 0 && c.voters.length < this.o.nodes + 2) {
+      const id = pickOne(rand, upLearners);
+      if (this.majorityUp([...c.voters, id])) choices.push(['promote', async () => this.cluster.promote(id, opts)]);
+    }
+    if (c.voters.length > this.minVoters) {
+      const id = pickOne(rand, c.voters);
+      const rest = c.voters.filter((v) => v !== id);
+      if (this.majorityUp(rest)) choices.push(['remove-voter', async () => this.removeNode(id, opts)]);
+    }
+    if (c.learners.length > 0) {
+      const id = pickOne(rand, c.learners);
+      choices.push(['remove-learner', async () => this.removeNode(id, opts)]);
+    }
+    if (c.voters.length >= this.minVoters) {
+      // The old voter may be down (its replacement is the point); the new one counts as up once promoted.
+      const old = pickOne(rand, c.voters);
+      const newId = this.nextId;
+      if (this.majorityUp([...c.voters, newId]) && this.majorityUp([...c.voters.filter((v) => v !== old), newId])) {
+        choices.push(['replace', async () => {
+          this.nextId++;
+          await this.cluster.replaceNode(old, newId, { timeoutMs: 2 * MEMBERSHIP_TIMEOUT_MS });
+          this.crashed.delete(old);
+        }]);
+      }
+    }
+    if (choices.length === 0) return false;
+    const [name, action] = pickOne(rand, choices);
+    await this.act(name, action);
+    this.forgetRemoved();
+    return true;
+  }
+
+  private async removeNode(id: NodeId, opts: { timeoutMs: number }): Promise<void> {
+    await this.cluster.removeNode(id, opts);
+    this.crashed.delete(id);
+  }
+
+  /** A node no longer in the cluster (removed, or an addLearner undone) is not restarted. */
+  private forgetRemoved(): void {
+    const present = new Set(this.cluster.members().map((m) => m.id));
+    for (const id of [...this.crashed]) if (!present.has(id)) this.crashed.delete(id);
+  }
+
   private async restartOne(): Promise<void> {
-    const id = [...this.crashed][0]!;
+    this.forgetRemoved();
+    const id = [...this.crashed][0];
+    if (id === undefined) return;
     this.crashed.delete(id);
     if (this.cluster.members().find((m) => m.id === id)?.alive) return; // its crash() failed before taking it down
     await this.act('restart', () => this.cluster.restart(id));
@@ -241,10 +347,17 @@ class Nemesis {
   async healAll(): Promise<void> {
     await this.cluster.heal();
     await this.cluster.setLinkFaults({});
+    this.forgetRemoved();
     for (let attempt = 0; attempt < 5 && this.crashed.size > 0; attempt++) {
       for (let n = this.crashed.size; n > 0; n--) await this.restartOne();
     }
   }
+}
+
+async function nemesisConfig(cluster: Cluster): Promise<{ voters: NodeId[]; learners: NodeId[] } | undefined> {
+  const s = await cluster.status();
+  if (!s.some((x) => x.role === 'leader')) return undefined;
+  return { voters: s.filter((x) => x.member === 'voter').map((x) => x.id), learners: s.filter((x) => x.member === 'learner').map((x) => x.id) };
 }
 
 /** Wait until every node has applied everything the leader committed. */
@@ -380,14 +493,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     convergenceMs = Date.now() - t0;
     violations.push(...(await compareReplicas(cluster, o.keys)));
     violations.push(...cache.violations);
+    const finalMembership = (await nemesisConfig(cluster)) ?? { voters: [], learners: [] };
     const m = await cluster.metrics();
     const leaderCounters = m.nodes.find((n) => n.id === m.leader)?.counters ?? {};
     cache.stats.evictions = leaderCounters.evictions ?? 0;
     cache.stats.expirations = leaderCounters.expirations ?? 0;
     await cluster.stop();
 
-    // Every node from its directory: acknowledged writes must all be there.
-    cluster = await Cluster.start(common);
+    // Every node from its directory: acknowledged writes must all be there. Without `nodes`: the directory's
+    // membership (changed by the nemesis) is adopted.
+    const { nodes: _nodes, ...reopen } = common;
+    cluster = await Cluster.start(reopen);
     const finals = new Map<string, string | null>();
     const reader = new RecordingClient(cluster, recorder, o.clients);
     for (let k = 0; k < o.keys; k++) {
@@ -430,6 +546,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       recordedReads: { linearizable: readsOk.length - leaseOk, lease: leaseOk },
       unrecordedReads: unrecorded,
       faults: nemesis.faults,
+      membershipChanges: nemesis.membershipChanges,
+      finalMembership,
       nemesisFailures: nemesis.failures,
       nemesisErrors: nemesis.errors,
       lostAcknowledgedWrites: lost,

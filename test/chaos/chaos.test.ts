@@ -18,10 +18,13 @@ for (const seed of SEEDS) {
       const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
       const faults = sum(report.faults);
       const failed = sum(report.nemesisFailures);
-      console.log(`chaos seed ${seed}: ${report.operations.total} operations (${report.operations.checked} checked; reads recorded ${JSON.stringify(report.recordedReads)}), ${faults} faults ${JSON.stringify(report.faults)}, ${failed} nemesis actions failed ${JSON.stringify(report.nemesisFailures)} ${JSON.stringify(report.nemesisErrors)}, lost ${report.lostAcknowledgedWrites}`);
+      console.log(`chaos seed ${seed}: ${report.operations.total} operations (${report.operations.checked} checked; reads recorded ${JSON.stringify(report.recordedReads)}), ${faults} faults ${JSON.stringify(report.faults)}, ${failed} nemesis actions failed ${JSON.stringify(report.nemesisFailures)} ${JSON.stringify(report.nemesisErrors)}, lost ${report.lostAcknowledgedWrites}, membership changes ${report.membershipChanges}, final ${JSON.stringify(report.finalMembership)}`);
       assert.deepEqual(report.violations, [], `seed ${seed}: replay with npm run chaos -- --seed ${seed} --duration ${DURATION_MS / 1000}`);
       assert.ok(report.operations.ok > 100, 'the clients made progress');
       assert.ok(faults >= 3, 'the nemesis injected faults');
+      // Membership changes (issue 16) among the faults: at least one completed in every run.
+      assert.ok(report.membershipChanges >= 1, `membership changes: ${report.membershipChanges} ${JSON.stringify(report.faults)} ${JSON.stringify(report.nemesisFailures)}`);
+      assert.ok(report.finalMembership.voters.length >= 3, `voters at the end: ${JSON.stringify(report.finalMembership)}`);
       assert.equal(report.lostAcknowledgedWrites, 0);
       // Lease reads are in the history, held to linearizability with the rest (violations above).
       assert.ok(report.recordedReads.lease > 0, `lease reads recorded: ${report.recordedReads.lease}`);
