@@ -45,6 +45,12 @@ export const META = {
   hardState: 'hardState',
   lastPurged: 'lastPurged',
   membership: 'membership',
+  /**
+   * The voters the store was created for (its bootstrap configuration), which checkMembership holds it to. Apart
+   * from `membership`, which an installed snapshot replaces: a node that installed a snapshot after a membership
+   * change must still reopen with the bootstrap configuration the cluster's manifest lists for it.
+   */
+  createdFor: 'createdFor',
   /** The LogId the last checkpoint covers: the log is never purged past it. */
   checkpoint: 'checkpoint',
   /** The boot id of the machine while the state environment is open for writing; removed at a clean close. */
@@ -167,16 +173,24 @@ function checkFormat(h: Pick<LmdbHandles, 'env' | 'meta'>): void {
  */
 function checkMembership(h: Pick<LmdbHandles, 'env' | 'meta'>, membership: Membership): void {
   const wanted = [...membership.voters].sort((a, b) => a - b);
-  const b = h.meta.getBinary(META.membership);
+  const created = h.meta.getBinary(META.createdFor);
+  // A store from before `createdFor`: its `membership` record, unless a snapshot replaced it since.
+  const b = created ?? h.meta.getBinary(META.membership);
   if (b === undefined) {
     h.env.transactionSync(() => {
       h.meta.put(META.membership, encodeMembership({ voters: wanted }));
+      h.meta.put(META.createdFor, encodeMembership({ voters: wanted }));
     });
     return;
   }
   const stored = [...decodeMembership(b).voters].sort((x, y) => x - y);
   if (stored.length !== wanted.length || stored.some((v, i) => v !== wanted[i])) {
     throw new StorageError(StorageErrorCode.MEMBERSHIP_MISMATCH, 'store', 'open', `the store was created for voters [${stored.join(', ')}], opened for [${wanted.join(', ')}]`);
+  }
+  if (created === undefined) {
+    h.env.transactionSync(() => {
+      h.meta.put(META.createdFor, encodeMembership({ voters: wanted }));
+    });
   }
 }
 
