@@ -15,6 +15,7 @@ import { parseBenchArgs, type Args } from './options.js';
 import { formatLeft, SuiteProgress } from './progress.js';
 import { INTERRUPTED_EXIT_CODE, judge, reserveStdout, type RunResults } from './automation.js';
 import { isExtra, runExtra, TraceCollector, type ExtraResults } from './extra.js';
+import { LEARNER_CATCHUP, learnerCatchup } from './learner-catchup.js';
 
 interface Run {
   args: Args;
@@ -30,10 +31,27 @@ interface Run {
 /** Issue 15's scenarios (bench/extra.ts): sweeps, open loop, instrumentation cost. */
 function runExtraScenario(run: Run, name: string): Promise<void> {
   const a = run.args;
+  if (name === LEARNER_CATCHUP) return runLearnerCatchup(run);
   const measureSpec = async (spec: LoadSpec): Promise<void> => {
     run.scenarios.push(await measure(spec, clusterOptions(a, run.dir), params(a)));
   };
   return runExtra(name, { suite: a.suite, durationS: a.durationS, rate: a.rate, sloP99Ms: a.sloP99Ms }, baseSpec(a, name, name, {}), (over) => clusterOptions(a, run.dir, over), (over) => params(a, over), measureSpec, run.extra);
+}
+
+/** Issue 16's learner-catchup (bench/learner-catchup.ts): 100,000 keys of 100 bytes, 64 writes in flight. */
+async function runLearnerCatchup(run: Run): Promise<void> {
+  const a = run.args;
+  const r = await learnerCatchup({
+    keys: 100_000,
+    valueSize: 100,
+    inFlight: 64,
+    phaseMs: (a.durationS ?? (a.suite === 'quick' ? 2 : 5)) * 1000,
+    cluster: clusterOptions(a, run.dir, { nodes: 3, storage: 'lmdb' }),
+    seed: a.seed,
+    log: (l) => process.stdout.write(`${l}\n`),
+  });
+  run.scenarios.push({ ...r.scenario, params: { ...params(a), ...r.scenario.params } });
+  run.notes.push(r.note);
 }
 
 function clusterOptions(a: Args, dir: string, over: Partial<ClusterOptions> = {}): ClusterOptions {

@@ -7,13 +7,13 @@ import type { InstrumentationCost, Sweep } from './report/types.js';
 import { batchSweep, inFlightSweep, rateSweep, type Suite, type SweepContext } from './sweep.js';
 import { writeTrace, type TraceScenario } from './trace.js';
 
-export const EXTRA_SCENARIOS = ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost'] as const;
+export const EXTRA_SCENARIOS = ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'learner-catchup'] as const;
 
 /** What each suite adds (the full grid, and ≥ 10 instrumentation pairs, only in `full`). */
 export const EXTRA_SUITES: Record<Suite, string[]> = {
   quick: ['sweep'],
-  standard: ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost'],
-  full: ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost'],
+  standard: ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'learner-catchup'],
+  full: ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'learner-catchup'],
 };
 
 export const DEFAULT_RATE = 10_000;
@@ -60,6 +60,8 @@ export async function runExtra(
     case 'rate-sweep':
       out.sweeps.push(await rateSweep(ctx, a.sloP99Ms));
       return;
+    case 'learner-catchup':
+      throw new Error('learner-catchup is run by bench/cli.ts (bench/learner-catchup.ts)');
     case 'instrument-cost':
       out.instrumentationCost = await instrumentationCost(ctx);
       return;

@@ -133,6 +133,9 @@ Scenarios (the names the report shows)
   rate-sweep         open loop: the highest rate whose p99 stays within --slo-p99 (doubling, then bisecting; bounded)
   open-loop          puts at --rate per second (default 10,000), open loop
   instrument-cost    instrumentation on/off, interleaved pairs: the median cost and its confidence interval
+  learner-catchup    3 LMDB nodes preloaded with 100,000 keys, 64 puts in flight; addLearner() of a new node:
+                     the time to catch up and to promote(), writes before/during/after (standard and full
+                     suites, or --scenarios learner-catchup; --duration sets the before and after phases)
   resp               redis-benchmark -t set,get at -c 1, -c 64, -c 64 -P 16 against 'threadraft serve'
                      (--nodes/--storage/--sync/--pool), beside Redis with AOF always, Redis + 2 replicas
                      with SET + WAIT 1 0 (bench/resp-load.ts), Redis without persistence; each row about
