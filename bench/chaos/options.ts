@@ -21,5 +21,8 @@ from its directory, and all nodes' state machines are identical; 1 otherwise; 2 
 Linearizable and lease reads are recorded and checked (lease reads carry "consistency": "lease"); stale
 reads are run, not recorded. Nemesis actions that fail (a transfer that times out, a restart that fails)
 are counted in the report's nemesisFailures, with the first errors in nemesisErrors. With 1 or 2 nodes
-no node is ever crashed (a majority must stay up); partitions still happen.`,
+no node is ever crashed (a majority must stay up); partitions still happen. Membership changes (add a
+learner, promote, remove a voter or learner, replace a voter) are among the nemesis actions: voters never
+go below the number started with (3 or fewer) or that number minus one; the report's membershipChanges
+counts those that completed.`,
 };
