@@ -153,3 +153,35 @@ test('reopen without nodes of a directory that never changed adopts its node fol
     }
   });
 });
+
+test('reopen after a node installed a snapshot of a changed configuration: its store is still held to the voters it was created for', async () => {
+  // Found by chaos (issue 16 item 4): installing a snapshot replaced the record the store is checked against at
+  // open, so the reopen was refused with MEMBERSHIP_MISMATCH ("created for voters [1, 2, 4], opened for [1, 2, 3]").
+  await withTempDir(async (dir) => {
+    const c = await Cluster.start({ dir, nodes: 3, snapshotEveryEntries: 20 });
+    try {
+      await c.put('before', '1');
+      await c.crash(2);
+      await c.replaceNode(3, 4);
+      for (let i = 0; i < 120; i++) await c.put(key(i), `v${i}`);
+      await c.restart(2);
+      const leader = await c.waitForLeader();
+      await waitFor('node 2 catches up by a snapshot', async () => {
+        const st = await c.status();
+        const commit = st.find((s) => s.id === leader)?.commit ?? Infinity;
+        return (st.find((s) => s.id === 2)?.applied ?? 0) >= commit || undefined;
+      }, 30_000);
+      assert.ok(((await c.status()).find((s) => s.id === 2)?.snapshotIndex ?? 0) > 0);
+    } finally {
+      await c.stop();
+    }
+    const again = await Cluster.start({ dir });
+    try {
+      assert.deepEqual(again.members().map((m) => m.id).sort(), [1, 2, 4]);
+      assert.equal(await again.get('before'), '1');
+      assert.equal(await again.get(key(119)), 'v119');
+    } finally {
+      await again.stop();
+    }
+  });
+});
