@@ -264,6 +264,8 @@ function estimateMs(a: Args, name: string): number {
     const d = (a.durationS ?? (quick ? 2 : 4)) * 1000;
     return d + Math.min(d, 2000) + 8 * (d + warmupMs + SETUP_MS);
   }
+  // Two phases of --duration, a preload of 100,000 keys and the catch-up itself (measured: about 15 s in all at 5 s).
+  if (name === LEARNER_CATCHUP) return 2 * (a.durationS ?? (quick ? 2 : 5)) * 1000 + SETUP_MS + 3500;
   if (name === 'resp') return a.respTargets.length * 6 * ((a.durationS ?? (quick ? 1 : 3)) + 2) * 1000;
   const durationMs = (a.durationS ?? (name === 'sustained' ? 60 : quick ? 2 : 5)) * 1000;
   return durationMs + warmupMs + SETUP_MS;
