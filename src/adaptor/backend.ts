@@ -8,8 +8,6 @@ import type { OpenParams, Reply, Task } from './protocol.js';
 
 export interface Backend {
   readonly mode: 'piscina' | 'inline';
-  /** Calls run on another thread: the caller's thread is free while one runs (an inline call blocks it). */
-  readonly offThread: boolean;
   /** Run a task; buffers in `transfer` are moved to the other thread (the caller must not use them again). */
   call(task: Task, transfer?: ArrayBuffer[]): Promise<unknown>;
   close(): Promise<void>;
@@ -22,7 +20,6 @@ function unwrap(reply: Reply): unknown {
 
 export class InlineBackend implements Backend {
   readonly mode = 'inline' as const;
-  readonly offThread = false;
 
   private constructor(private readonly dispatcher: Dispatcher) {}
 
@@ -66,7 +63,6 @@ export const STORAGE_TASK_URL = new URL('../../workers/storage-task.js', import.
 
 export class PoolBackend implements Backend {
   readonly mode = 'piscina' as const;
-  readonly offThread = true;
   private closed = false;
 
   private constructor(private readonly pool: Piscina) {}

@@ -136,8 +136,6 @@ export class StateMachineAdaptor {
 }
 
 export interface NodeStorage {
-  /** write() runs on another thread (the pool): the caller's thread is free during its fsync. */
-  readonly writesOffThread: boolean;
   readonly logReader: LogReaderAdaptor;
   readonly stateMachine: StateMachineAdaptor;
   /** Hard state, snapshot meta (the last purged / installed point, membership), entries after it, applied index. */
@@ -176,14 +174,12 @@ export interface NodeStorage {
 }
 
 class NodeStorageImpl implements NodeStorage {
-  readonly writesOffThread: boolean;
   readonly logReader: LogReaderAdaptor;
   readonly stateMachine: StateMachineAdaptor;
   readonly openSnapshots = new Set<number>();
   private closing: Promise<void> | undefined;
 
   constructor(readonly backend: Backend, readonly cache: LogCache, private readonly transfer: TransferMode) {
-    this.writesOffThread = backend.offThread;
     this.logReader = new LogReaderAdaptor(backend, cache, transfer);
     this.stateMachine = new StateMachineAdaptor(this);
   }

@@ -458,22 +458,8 @@ export class NodeHost {
     this.inflight.push(f);
     // Committed entries already in the durable log are applied now, on this thread; the rest after their write.
     for (const e of rd.committedEntries) this.applyQueue.push(e);
-    if (!batch) {
-      this.applyDurable();
-      return this.finishReadies();
-    }
-    // On a pool the log write goes first, so that its fsync runs while this thread applies; an inline write
-    // blocks this thread, so the applies (and the answers they carry) go first there.
-    if (this.storage.writesOffThread) {
-      this.startWrite(f, batch);
-      this.applyDurable();
-    } else {
-      this.applyDurable();
-      this.startWrite(f, batch);
-    }
-  }
-
-  private startWrite(f: InFlightReady, batch: WriteBatch): void {
+    this.applyDurable();
+    if (!batch) return this.finishReadies();
     this.storage.write(batch).then(
       () => {
         f.done = true;

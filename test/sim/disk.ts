@@ -113,12 +113,7 @@ export class SimDisk {
   private incarnation = 0;
   readonly stats = { syncs: 0, lostWrites: 0, keptUnsynced: 0, checkpoints: 0, stateRollbacks: 0 };
 
-  constructor(
-    private readonly membership: Membership,
-    private readonly observer: DiskObserver,
-    /** The log backend presents itself as a pool thread (SimLogBackend.offThread). */
-    private readonly offThread = true,
-  ) {
+  constructor(private readonly membership: Membership, private readonly observer: DiskObserver) {
     this.durable = new LogImage(membership);
     this.live = this.durable.clone();
   }
@@ -193,7 +188,7 @@ export class SimDisk {
       this.durable.reset(applied, state.appliedState().membership);
       this.live = this.durable.clone();
     }
-    const log = nodeStorageOver(new SimLogBackend(this, incarnation, this.offThread));
+    const log = nodeStorageOver(new SimLogBackend(this, incarnation));
     return { log, state: nodeStorageOver(InlineBackend.over(state)) };
   }
 
@@ -251,12 +246,7 @@ export class SimDisk {
 /** The log's storage backend: the log-role tasks the host sends, against the simulated disk. */
 class SimLogBackend implements Backend {
   readonly mode = 'inline' as const;
-  constructor(
-    private readonly disk: SimDisk,
-    private readonly incarnation: number,
-    /** Whether the host sees it as a pool (its writes complete later either way): the host orders a Ready's work by it. */
-    readonly offThread: boolean,
-  ) {}
+  constructor(private readonly disk: SimDisk, private readonly incarnation: number) {}
 
   call(task: Task): Promise<unknown> {
     if (!this.disk.current(this.incarnation)) return new Promise(() => undefined); // a crashed incarnation's call never returns

@@ -298,7 +298,7 @@ export class Simulation {
         installed: (store, meta) => this.onInstalled(node, store, meta),
         logWrite: (entries, prevTerm) => this.checkLogMatching(node, entries, prevTerm),
         pending: () => this.scheduleSync(node),
-      }, r.next() < 0.5); // half the nodes' hosts order a Ready's work as with a pool, half as inline
+      });
       // Drift within ±5 %: one process shares one monotonic clock, so real drift is nil; this stands for timer
       // lateness and tick quantization, and stays inside the lease's margin (docs/reliability.md).
       const rate = this.drift ? 0.95 + r.next() * 0.1 : 1;
