@@ -11,7 +11,7 @@ import type { InstrumentationCost } from './report/types.js';
 
 export function pairsFor(suite: SweepContext['suite']): { pairs: number; seconds: number } {
   if (suite === 'quick') return { pairs: 4, seconds: 0.5 };
-  if (suite === 'standard') return { pairs: 6, seconds: 1 };
+  if (suite === 'standard') return { pairs: 10, seconds: 1 };
   return { pairs: 12, seconds: 2 };
 }
 

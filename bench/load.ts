@@ -285,13 +285,16 @@ export async function runLoad(cluster: Cluster, spec: LoadSpec, params: Record<s
   return result;
 }
 
-/** The main thread's health and each node worker's (reported by the node in its metrics counters). */
+/** The main thread's health, each node worker's and each storage pool thread's (reported by the node in its metrics counters). */
 function threadRows(main: ThreadHealthCounters, nodes: ReadonlyArray<{ id: number; counters: Record<string, number> }>): ThreadHealthRow[] {
   const rows: ThreadHealthRow[] = [{ ...main, thread: 'main' }];
   for (const n of nodes) {
     const c = n.counters;
     if (c.elu === undefined) continue;
     rows.push({ thread: `node-${n.id}`, elu: c.elu, gcCount: c.gcCount ?? 0, gcPauseMs: c.gcPauseMs ?? 0, gcMaxPauseMs: c.gcMaxPauseMs ?? 0 });
+    if (c.poolCpu !== undefined) {
+      rows.push({ thread: `pool-${n.id}`, elu: c.poolCpu, busy: 'cpu', gcCount: c.poolGcCount ?? 0, gcPauseMs: c.poolGcPauseMs ?? 0, gcMaxPauseMs: c.poolGcMaxPauseMs ?? 0 });
+    }
   }
   return rows;
 }

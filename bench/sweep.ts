@@ -109,9 +109,11 @@ export function holds(p: SweepPoint, offered: number, sloP99Ms: number): boolean
 }
 
 /**
- * The search, apart from the cluster: double the rate from `start` until a point fails (or `maxSteps`),
- * then bisect between the last rate that held and the first that failed while they differ by more than
- * 10 % (at most `maxBisect` steps). `deadline` (ms, on `now`) bounds the time of the whole search.
+ * The search, apart from the cluster: double the rate from `start` until two points in a row fail, or the
+ * cluster does not deliver the rate (or `maxSteps`), then bisect between the highest rate that held and the
+ * first that failed above it while they differ by more than 10 % (at most `maxBisect` steps). One failure
+ * does not end the doubling: at low rates each write is an entry (and an fsync) of its own, and a higher rate
+ * batches writes and can hold a p99 that a lower one missed. `deadline` (ms, on `now`) bounds the whole search.
  */
 export async function searchRate(
   measure: (rate: number) => Promise<SweepPoint>,
@@ -121,14 +123,20 @@ export async function searchRate(
   const points: SweepPoint[] = [];
   let good = 0;
   let bad = 0;
+  let failedInARow = 0;
   for (let rate = o.start, i = 0; i < o.maxSteps && o.now() < o.deadline; rate *= 2, i++) {
     const p = await measure(rate);
     points.push(p);
-    if (!holds(p, rate, sloP99Ms)) {
-      bad = rate;
-      break;
+    if (holds(p, rate, sloP99Ms)) {
+      good = rate;
+      bad = 0;
+      failedInARow = 0;
+      continue;
     }
-    good = rate;
+    if (bad === 0) bad = rate; // the first failure above the highest rate that held
+    failedInARow++;
+    const saturated = p.opsPerSec < rate * 0.9 || (p.unsent !== undefined && p.unsent > 0);
+    if (saturated || failedInARow >= 2) break;
   }
   for (let i = 0; i < o.maxBisect && bad > 0 && bad > good * 1.1 && o.now() < o.deadline; i++) {
     const rate = Math.round(good > 0 ? Math.sqrt(good * bad) : bad / 2);
@@ -160,7 +168,7 @@ export async function rateSweep(ctx: SweepContext, sloP99Ms: number): Promise<Sw
   const { durationMs } = pointTiming(ctx);
   return {
     name: 'rate-sweep',
-    description: `puts sent at a fixed rate (open loop, latency from each call's intended send time), doubling from 1,000/s until p99 > ${sloP99Ms} ms, then bisecting; ${durationMs / 1000} s per rate, at most ${budgetMs / 1000} s in all`,
+    description: `puts sent at a fixed rate (open loop, latency from each call's intended send time), doubling from 1,000/s until p99 > ${sloP99Ms} ms twice in a row (or the rate is not delivered), then bisecting between the highest rate that held and the next; ${durationMs / 1000} s per rate, at most ${budgetMs / 1000} s in all`,
     varied: 'rate',
     loop: 'open',
     series: [{ label: `${label} (open loop)`, points: found.points }],

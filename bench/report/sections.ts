@@ -129,13 +129,13 @@ export function threadsTable(s: ScenarioResult): string {
   if (rows.length === 0) return '';
   const body = rows.map((r: ThreadHealthRow) => [
     esc(r.thread),
-    esc(`${(r.elu * 100).toFixed(0)}%`),
+    esc(`${(r.elu * 100).toFixed(0)}%${r.busy === 'cpu' ? ' CPU' : ''}`),
     esc(formatInt(r.gcCount)),
     esc(formatMs(r.gcPauseMs)),
     esc(formatMs(r.gcMaxPauseMs)),
     esc(s.durationMs > 0 ? `${((r.gcPauseMs / s.durationMs) * 100).toFixed(1)}%` : ''),
   ]);
-  return '<h3>Threads</h3>' + table('threads', ['thread', 'event loop busy', 'GC pauses', 'GC total ms', 'longest GC ms', 'GC share of the run'], body);
+  return '<h3>Threads</h3>' + table('threads', ['thread', 'busy (event loop; pool threads: CPU)', 'GC pauses', 'GC total ms', 'longest GC ms', 'GC share of the run'], body);
 }
 
 /** Every scenario's threads in one table: event-loop utilization and the longest GC pause per thread. */
@@ -147,12 +147,12 @@ export function threadsOverview(scenarios: ScenarioResult[]): string {
     esc(s.name),
     ...names.map((n) => {
       const t = s.threads?.find((x) => x.thread === n);
-      return t === undefined ? '' : esc(`${(t.elu * 100).toFixed(0)}% · ${formatMs(t.gcMaxPauseMs)}`);
+      return t === undefined ? '' : esc(`${(t.elu * 100).toFixed(0)}%${t.busy === 'cpu' ? ' CPU' : ''} · ${formatMs(t.gcMaxPauseMs)}`);
     }),
   ]);
   return (
     "<h2 id=\"threads\">Threads' health</h2>" +
-    '<p class="muted">Per thread: the share of the measurement its event loop was busy (event-loop utilization) · its longest GC pause in ms. ' +
+    '<p class="muted">Per thread: the share of the measurement its event loop was busy (event-loop utilization; for a storage pool thread, whose loop never idles while it waits for tasks, its CPU time over the wall time) · its longest GC pause in ms. ' +
     'A thread near 100 % is the bottleneck; long GC pauses show up in the tail. The storage pool threads are not reached (they live inside each node worker).</p>' +
     table('threads-overview', ['scenario', ...names], rows)
   );

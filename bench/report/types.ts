@@ -72,8 +72,10 @@ export interface TailAttribution {
 export interface ThreadHealthRow {
   /** main, node-1, ... */
   thread: string;
-  /** Event-loop utilization 0..1. */
+  /** Event-loop utilization 0..1; with `busy: 'cpu'`, the thread's CPU time over the wall time instead. */
   elu: number;
+  /** 'cpu' for a storage pool thread: its event loop never idles (piscina waits in Atomics.wait), so its CPU share says how busy it was. */
+  busy?: 'cpu';
   gcCount: number;
   gcPauseMs: number;
   gcMaxPauseMs: number;

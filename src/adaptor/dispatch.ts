@@ -5,6 +5,7 @@ import { StorageError, StorageErrorCode } from '../storage/errors.js';
 import { openStore } from '../storage/index.js';
 import type { SnapshotSink, SnapshotSource, SyncStore } from '../storage/store.js';
 import type { WriteBatch } from '../storage/types.js';
+import { ThreadHealth } from '../util/thread-health.js';
 import type { Reply, Task } from './protocol.js';
 
 /** A reply and the buffers to transfer with it (moved, not copied). */
@@ -17,6 +18,8 @@ export class Dispatcher {
   /** `store`: an open store to serve (the simulation's); otherwise the 'open' task opens one. */
   constructor(private store?: SyncStore) {}
   private nextId = 1;
+  /** This thread's health, from the first 'health' task (the pool thread's, for the benchmark). */
+  private health: ThreadHealth | undefined;
   private readonly sources = new Map<number, SnapshotSource>();
   private readonly sinks = new Map<number, SnapshotSink>();
 
@@ -83,6 +86,12 @@ export class Dispatcher {
         return this.ok(this.s().size(task.now));
       case 'stats':
         return this.ok(this.s().stats());
+      case 'health':
+        if (task.reset) {
+          (this.health ??= new ThreadHealth()).reset();
+          return this.ok(undefined);
+        }
+        return this.ok(this.health?.poolCounters());
       case 'record-events':
         this.s().recordEvents(task.on);
         return this.ok(undefined);

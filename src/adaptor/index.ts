@@ -11,6 +11,7 @@ import type { AppliedState, LogState, ScanOptions, ScanRange, SnapshotStream, St
 import { validateKey, validateRange } from '../storage/validate.js';
 import { type Backend, InlineBackend, PoolBackend } from './backend.js';
 import { CACHE_DEFAULTS, LogCache } from './cache.js';
+import type { PoolHealthCounters } from '../util/thread-health.js';
 import type { OpenParams, TransferMode } from './protocol.js';
 
 export { StorageError, StorageErrorCode, isStorageError } from '../storage/errors.js';
@@ -151,6 +152,8 @@ export interface NodeStorage {
   /** Live keys. */
   size(now?: number): Promise<number>;
   stats(): Promise<StoreStats>;
+  /** The pool thread's health (undefined inline: the node's own thread is measured by the host); `reset` starts measuring. */
+  poolHealth(reset: boolean): Promise<PoolHealthCounters | undefined>;
   /** While on, write results carry the batch's ChangeEvents (WriteBatchResult.events). */
   recordEvents(on: boolean): Promise<void>;
   /** The log restarts after `point` (a snapshot was installed by the state's writer). */
@@ -219,6 +222,11 @@ class NodeStorageImpl implements NodeStorage {
 
   async size(now?: number): Promise<number> {
     return (await this.backend.call(now === undefined ? { op: 'size' } : { op: 'size', now })) as number;
+  }
+
+  async poolHealth(reset: boolean): Promise<PoolHealthCounters | undefined> {
+    if (this.backend.mode !== 'piscina') return undefined;
+    return (await this.backend.call({ op: 'health', reset })) as PoolHealthCounters | undefined;
   }
 
   async stats(): Promise<StoreStats> {

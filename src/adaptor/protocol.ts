@@ -46,6 +46,8 @@ export type Task =
   | { op: 'recv-install'; id: number; meta: SnapshotMeta }
   | { op: 'recv-abort'; id: number }
   | { op: 'reset-log'; point: LogId; membership: Membership }
+  /** The pool thread's health (thread-health.ts): `reset` starts (or restarts) measuring, else the counters since. */
+  | { op: 'health'; reset: boolean }
   | { op: 'close' }
   | { op: 'noop' }
   | { op: 'echo-clone'; entries: Entry[] }

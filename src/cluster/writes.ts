@@ -11,6 +11,7 @@ import { packCopy } from '../util/pack.js';
 import { SESSION_WINDOW } from '../storage/apply.js';
 import { valueBytes } from './validate.js';
 import type { WriteProfile } from './profile.js';
+import type { StageTimes } from '../node/protocol.js';
 import { checkBusy, type PipelineContext, type SentGroup } from './pipeline.js';
 
 interface PendingWrite {
@@ -147,15 +148,23 @@ export class WritePipeline {
   onApplied(a: DecodedApplied): void {
     const reply = nowMs();
     const byBatch = a.stages.length > 0 ? new Map(a.stages.map((s) => [s.id, s])) : undefined;
+    // Instrumented: the writes profiled per batch, whose shared stages are recorded once (WriteProfile.recordBatch).
+    const profiled = byBatch && new Map<StageTimes, { sent: number; writes: number }>();
     for (let i = 0; i < a.count; i++) {
       if (a.client(i) !== this.clientId) continue;
       const w = this.pending.get(a.seq(i));
       if (!w) continue;
       this.pending.delete(w.seq);
       const st = byBatch?.get(w.batchId);
-      if (st && !a.duplicate(i)) this.profile.record(w.enqueuedAt, w.sentAt, st, reply);
+      if (st && profiled && !a.duplicate(i)) {
+        this.profile.record(w.enqueuedAt, w.sentAt, st, reply);
+        const b = profiled.get(st);
+        if (b) b.writes++;
+        else profiled.set(st, { sent: w.sentAt, writes: 1 });
+      }
       w.resolve(a.results(i) as OpResult[]);
     }
+    if (profiled) for (const [st, b] of profiled) this.profile.recordBatch(b.sent, st, reply, b.writes);
     if (this.sendQueue.length > 0) this.ctx.scheduleFlush(); // the floor may have advanced: writes held by the session window
   }
 

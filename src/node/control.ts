@@ -9,7 +9,7 @@ import type { CacheCounters, NodeCounters, NodeHistograms } from './host.js';
 export interface NodeControl {
   status(): Record<string, unknown>;
   metrics(): Promise<{ counters: NodeCounters & CacheCounters; histograms: Record<keyof NodeHistograms, string> }>;
-  resetMetrics(): void;
+  resetMetrics(): Promise<void>;
   setFaults(faults: LinkFaults): void;
   transferLeadership(to: NodeId): boolean;
   campaign(): void;

@@ -16,7 +16,7 @@ import { runQuery, type QueryResult, type ReadQuery } from './queries.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
 import { mulberry32 } from '../util/random.js';
-import { ThreadHealth, type ThreadHealthCounters } from '../util/thread-health.js';
+import { ThreadHealth, type PoolHealthCounters, type ThreadHealthCounters } from '../util/thread-health.js';
 import type { NodeOptions } from './config.js';
 import type { FromNode, LinkFaults, StageTimes, ToNode } from './protocol.js';
 import type { PeerFrame, Transport } from '../transport/types.js';
@@ -820,13 +820,15 @@ export class NodeHost {
   }
 
   /** Counters (with the state machine's cache figures: keys held, evictions, expirations) and encoded histograms. */
-  async metrics(): Promise<{ counters: NodeCounters & CacheCounters & Partial<ThreadHealthCounters>; histograms: Record<keyof NodeHistograms, string> }> {
+  async metrics(): Promise<{ counters: NodeCounters & CacheCounters & Partial<ThreadHealthCounters & PoolHealthCounters>; histograms: Record<keyof NodeHistograms, string> }> {
     const h = this.histograms;
     const st = await this.state.stats();
+    const pool = this.health ? await this.storage.poolHealth(false) : undefined;
     return {
       counters: {
         ...this.counters,
         ...this.health?.counters(), // thread health (issue 15), once resetMetrics() started it
+        ...pool, // the storage pool thread's, with a pool
         elections: Math.max(this.counters.elections, this.core.stats.elections ?? 0),
         keys: st.keys,
         evictions: st.evictions,
@@ -843,9 +845,10 @@ export class NodeHost {
     };
   }
 
-  resetMetrics(): void {
+  async resetMetrics(): Promise<void> {
     for (const h of Object.values(this.histograms)) h.reset();
     (this.health ??= new ThreadHealth()).reset(); // thread health (issue 15)
+    await this.storage.poolHealth(true);
   }
 
   transferLeadership(to: NodeId): boolean {

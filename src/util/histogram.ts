@@ -19,12 +19,13 @@ export class LatencyHistogram {
   /** Counts per log-spaced bucket, for plots (HdrHistogram's JS API has no range counts). Not encoded. */
   private readonly logBuckets = new Float64Array(Math.ceil(Math.log10(HIGHEST_US) * BUCKETS_PER_DECADE) + 1);
 
-  /** Record a duration given in milliseconds (negative values, from clock skew between threads, count as 0). */
-  recordMs(ms: number): void {
+  /** Record a duration given in milliseconds (negative values, from clock skew between threads, count as 0), `count` times. */
+  recordMs(ms: number, count = 1): void {
     const us = Math.round(ms * 1000);
     const v = us < 1 ? 1 : us > HIGHEST_US ? HIGHEST_US : us;
-    this.h.recordValue(v);
-    this.logBuckets[Math.floor(Math.log10(v) * BUCKETS_PER_DECADE)]!++;
+    if (count === 1) this.h.recordValue(v);
+    else this.h.recordValueWithCount(v, count);
+    this.logBuckets[Math.floor(Math.log10(v) * BUCKETS_PER_DECADE)]! += count;
   }
 
   get count(): number {

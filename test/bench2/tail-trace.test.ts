@@ -29,7 +29,11 @@ const slowByReplication = [0.01, 0.02, 0.03, 0.5, 9, 0.05, 0.05]; // 9.66 ms: re
 function profileOf(writes: WriteTimes[], keep: number): WriteProfile {
   const p = new WriteProfile();
   p.keepSlowest(keep);
-  for (const w of writes) p.record(w[0], w[1], { id: 1, received: w[2], persistStart: w[3], persistEnd: w[4], committed: w[5], applied: w[6] }, w[7]);
+  for (const w of writes) {
+    const t = { id: 1, received: w[2], persistStart: w[3], persistEnd: w[4], committed: w[5], applied: w[6] };
+    p.record(w[0], w[1], t, w[7]);
+    p.recordBatch(w[1], t, w[7], 1); // each write a batch of its own
+  }
   return p;
 }
 
@@ -202,17 +206,18 @@ test('median, bootstrap interval of the median, sign test', () => {
   assert.equal(c.slowerPairs, 2);
 });
 
-test('rate search: doubles until p99 breaks the bound, then bisects; bounded steps', async () => {
-  // A fake cluster whose p99 is 1 ms up to 20,000/s and 50 ms beyond.
+test('rate search: doubles until p99 breaks the bound twice in a row, then bisects; bounded steps', async () => {
+  // A fake cluster whose p99 is 20 ms at 1,000/s (one write per entry, no batching yet), 1 ms from 2,000/s up
+  // to 20,000/s, and 50 ms beyond.
   const tried: number[] = [];
   const measure = async (rate: number) => {
     tried.push(rate);
-    const p99 = rate <= 20_000 ? 1 : 50;
+    const p99 = rate <= 1000 ? 20 : rate <= 20_000 ? 1 : 50;
     return { x: rate, opsPerSec: rate, errors: 0, latencyMs: { p50: 0.5, p95: p99, p99, p999: p99, max: p99, mean: 0.6 } };
   };
   const r = await searchRate(measure, 10, { start: 1000, maxSteps: 9, maxBisect: 3, deadline: Infinity, now: () => 0 });
-  assert.deepEqual(tried.slice(0, 6), [1000, 2000, 4000, 8000, 16000, 32000]);
-  assert.equal(tried.length, 9); // 6 doublings + 3 bisections
+  assert.deepEqual(tried.slice(0, 7), [1000, 2000, 4000, 8000, 16000, 32000, 64000]);
+  assert.equal(tried.length, 10); // 7 doublings (the low-rate failure does not stop them) + 3 bisections
   assert.ok(r.best >= 16_000 && r.best <= 20_000, `best ${r.best}`);
   assert.deepEqual(r.points.map((p) => p.x), [...tried].sort((a, b) => a - b));
   // A rate not delivered (the cluster fell behind) does not hold either.
@@ -226,4 +231,22 @@ test('warm-up is steady once three 0.5 s windows agree within 10 %', () => {
   assert.equal(steady([[0.5, 800], [1, 830], [1.5, 790]]), true);
   assert.equal(steady([[0.5, 800], [1, 830]]), false);
   assert.equal(steady([[0.5, 0], [1, 0], [1.5, 0]]), false);
+});
+
+test('a batch records its shared stages once with the count of its writes: the same histograms as one record per write', () => {
+  const t = { id: 7, received: 10.2, persistStart: 10.5, persistEnd: 11.1, committed: 11.6, applied: 11.9 };
+  const perWrite = new WriteProfile();
+  const perBatch = new WriteProfile();
+  const enqueued = [9.0, 9.5, 9.9];
+  for (const e of enqueued) {
+    perWrite.record(e, 10, t, 12);
+    perWrite.recordBatch(10, t, 12, 1);
+    perBatch.record(e, 10, t, 12);
+  }
+  perBatch.recordBatch(10, t, 12, enqueued.length);
+  const a = perWrite.summary();
+  const b = perBatch.summary();
+  for (const s of STAGES) assert.deepEqual(b.stages[s], a.stages[s], s);
+  assert.deepEqual(b.total, a.total);
+  assert.equal(b.stages.leaderFsync.count, 3);
 });
