@@ -32,6 +32,11 @@ export function stagesOf(t: WriteTimes): Record<Stage, number> {
   return { queue: t[1] - t[0], toLeader: t[2] - t[1], leaderQueue: t[3] - t[2], leaderFsync: t[4] - t[3], replication: t[5] - t[4], apply: t[6] - t[5], reply: t[7] - t[6] };
 }
 
+/** A write's milestones from the coordinator's three and the leader's stage times. */
+function milestones(enqueued: number, sent: number, t: StageTimes, reply: number): WriteTimes {
+  return [enqueued, sent, t.received, t.persistStart, t.persistEnd, t.committed, t.applied, reply];
+}
+
 /** Bounds of what the opt-in keepers hold: memory stays fixed however long a run is. */
 export const MAX_SLOWEST = 16_384;
 export const MAX_TRACE = 2_000;
@@ -74,20 +79,11 @@ export class WriteProfile {
     this.total.recordMs(reply - enqueued);
     this.profiled++;
     if (this.samples !== undefined && this.samples.length < this.maxSamples) {
-      const stagesMs: Record<Stage, number> = {
-        queue: sent - enqueued,
-        toLeader: t.received - sent,
-        leaderQueue: t.persistStart - t.received,
-        leaderFsync: t.persistEnd - t.persistStart,
-        replication: t.committed - t.persistEnd,
-        apply: t.applied - t.committed,
-        reply: reply - t.applied,
-      };
-      this.samples.push({ stagesMs, totalMs: reply - enqueued });
+      this.samples.push({ stagesMs: stagesOf(milestones(enqueued, sent, t, reply)), totalMs: reply - enqueued });
     }
     if (this.slow !== undefined) this.keepIfSlow(reply - enqueued, enqueued, sent, t, reply);
     if (this.trace !== undefined && enqueued >= this.traceNext && this.trace.length < MAX_TRACE) {
-      this.trace.push([enqueued, sent, t.received, t.persistStart, t.persistEnd, t.committed, t.applied, reply]);
+      this.trace.push(milestones(enqueued, sent, t, reply));
       this.traceNext = reply + this.traceGapMs; // the next sample starts after this one ended: no overlap on any thread
     }
   }
@@ -119,7 +115,7 @@ export class WriteProfile {
   private keepIfSlow(totalMs: number, enqueued: number, sent: number, t: StageTimes, reply: number): void {
     const heap = this.slow!;
     if (heap.length >= this.slowMax && totalMs <= heap[0]![7] - heap[0]![0]) return;
-    const w: WriteTimes = [enqueued, sent, t.received, t.persistStart, t.persistEnd, t.committed, t.applied, reply];
+    const w = milestones(enqueued, sent, t, reply);
     if (heap.length < this.slowMax) {
       heap.push(w);
       siftUp(heap, heap.length - 1);
