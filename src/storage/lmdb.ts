@@ -242,8 +242,11 @@ class LmdbKv implements KvAccess {
     private readonly s: StateHandles,
     private readonly slot: Slot,
     private readonly ordered: boolean,
-    /** The slot's expiry index, in memory (see ExpiryIndex; rebuilt from the records when the store loads its state). */
-    private readonly expiries: ExpiryIndex,
+    /**
+     * The slot's expiry index, in memory (see ExpiryIndex; rebuilt from the records when the store loads its state).
+     * None for a snapshot being staged: the slot is indexed once it is active.
+     */
+    private readonly expiries: ExpiryIndex | undefined,
   ) {}
 
   get(key: Key): StoredRecord | undefined {
@@ -273,22 +276,22 @@ class LmdbKv implements KvAccess {
   /** `ks`: the key as a latin1 string when the caller has it already. */
   index(key: Uint8Array, h: { expiresAt: number | undefined; rev: number }, ks?: string): void {
     if (this.ordered) this.s.lru[this.slot].put(orderedKey(h.rev, key), EMPTY);
-    if (h.expiresAt !== undefined) this.expiries.add(ks || keyString(key), h.expiresAt);
+    if (h.expiresAt !== undefined) this.expiries?.add(ks || keyString(key), h.expiresAt);
   }
 
   private unindex(key: Key, old: RecordMeta, ks?: string): void {
     if (this.ordered) this.s.lru[this.slot].remove(orderedKey(old.rev, key));
-    if (old.expiresAt !== undefined) this.expiries.remove(ks || keyString(key), old.expiresAt);
+    if (old.expiresAt !== undefined) this.expiries?.remove(ks || keyString(key), old.expiresAt);
   }
 
   clear(each?: (key: Key, rec: StoredRecord) => void): void {
     if (each) for (const { key, value } of this.s.kv[this.slot].getRange({})) each(key, decodeRecord(value));
     clearSlotData(this.s, this.slot);
-    this.expiries.clear();
+    this.expiries?.clear();
   }
 
   takeExpired(time: number, limit: number): Key[] {
-    return this.expiries.take(time, limit).map(keyFromString);
+    return this.expiries?.take(time, limit).map(keyFromString) ?? [];
   }
 
   oldest(): Key | undefined {
@@ -1056,7 +1059,7 @@ export class LmdbStore implements SyncStore {
       throw StorageError.wrap(err, 'snapshot', 'install');
     }
     const asm = new SnapshotAssembler();
-    const staged = new LmdbKv(s, slot, this.ordered, new ExpiryIndex()); // reload() indexes the slot once it is active
+    const staged = new LmdbKv(s, slot, this.ordered, undefined); // reload() indexes the slot once it is active
     let keys = 0;
     let bytes = 0;
     const live = (): void => {
