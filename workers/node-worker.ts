@@ -54,6 +54,7 @@ const control: NodeControl = {
   status: () => host!.status(),
   metrics: () => host!.metrics(),
   resetMetrics: () => host!.resetMetrics(),
+  setInstrument: (on) => host!.setInstrument(on),
   setFaults: (f) => host!.setFaults(f),
   transferLeadership: (to) => host!.transferLeadership(to),
   campaign: () => host!.campaign(),

@@ -695,6 +695,17 @@ export class Cluster<V = Value> {
     await Promise.all(this.nodes.alive().map((h) => h.control?.resetMetrics().catch(() => undefined)));
   }
 
+  /**
+   * Stage timing (the `instrument` option) on or off from now on, on the coordinator and every node (nodes started
+   * later follow it). Writes already under way when it changes may go unprofiled; nothing else changes.
+   */
+  async setInstrument(on: boolean): Promise<void> {
+    if (typeof on !== 'boolean') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `setInstrument: expected a boolean, got ${typeof on}`);
+    this.opts.instrument = on;
+    for (const id of this.nodes.ids()) this.nodes.get(id).options.instrument = on;
+    await Promise.all(this.nodes.alive().map((h) => h.control?.setInstrument(on)));
+  }
+
   // ───────────────────────────── control plane and faults ─────────────────────────────
 
   /** Ask the leader to hand leadership to `id` (§3.10). Resolves once `id` is the leader. */

@@ -10,6 +10,8 @@ export interface NodeControl {
   status(): Record<string, unknown>;
   metrics(): Promise<{ counters: NodeCounters & CacheCounters; histograms: Record<keyof NodeHistograms, string> }>;
   resetMetrics(): Promise<void>;
+  /** Stage timing on or off from now on (NodeOptions.instrument). */
+  setInstrument(on: boolean): void;
   setFaults(faults: LinkFaults): void;
   transferLeadership(to: NodeId): boolean;
   campaign(): void;

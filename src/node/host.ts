@@ -186,6 +186,8 @@ export class NodeHost {
    */
   private health: ThreadHealth | undefined;
 
+  /** Stage timing on (NodeOptions.instrument); switched at run time by setInstrument(). */
+  private instrument: boolean;
   private readonly runtime: HostRuntime;
   private readonly transport: HostDeps['transport'];
   private readonly toMain: HostDeps['toMain'];
@@ -196,6 +198,7 @@ export class NodeHost {
     private readonly deps: HostDeps,
   ) {
     this.id = opts.id;
+    this.instrument = opts.instrument;
     this.runtime = deps.runtime;
     this.transport = deps.transport;
     this.toMain = deps.toMain;
@@ -331,7 +334,7 @@ export class NodeHost {
     }
     this.counters.proposals++;
     this.counters.proposedEntries += r.lastIndex - r.firstIndex + 1;
-    if (this.opts.instrument) {
+    if (this.instrument) {
       this.pendingProposals.set(r.firstIndex, { id, received, persistStart: 0, persistEnd: 0, committed: 0 });
     }
     if (this.log.isLevelEnabled('trace')) this.log.trace({ id, index: r.firstIndex, term: r.term }, 'proposed');
@@ -398,7 +401,7 @@ export class NodeHost {
 
   private stepMessage(m: Message): void {
     if (m === null || typeof m !== 'object') return this.badFrame(0, 'message is not an object');
-    if (m.type === 'append-response' && m.success && this.opts.instrument) this.recordRoundTrip(m.from, m.index);
+    if (m.type === 'append-response' && m.success && this.instrument) this.recordRoundTrip(m.from, m.index);
     this.core.step(m); // the core validates and drops malformed or stale messages itself
     this.kick();
   }
@@ -525,7 +528,7 @@ export class NodeHost {
       (this.role === 'leader' ? this.histograms.leaderFsync : this.histograms.followerFsync).recordMs(persistEnd - f.persistStart);
     }
     this.sendMessages(rd.persistedMessages);
-    if (this.opts.instrument && this.role === 'leader') this.markPersisted(rd.entries, f.persistStart, persistEnd);
+    if (this.instrument && this.role === 'leader') this.markPersisted(rd.entries, f.persistStart, persistEnd);
     this.applyDurable();
     assert(this.applyQueue.length === 0 || this.applyQueue[0]!.index > (rd.committedEntries[rd.committedEntries.length - 1]?.index ?? 0), 'a finished Ready left committed entries unapplied');
     for (const rs of rd.readStates) {
@@ -593,7 +596,7 @@ export class NodeHost {
 
   private sendMessages(msgs: Message[]): void {
     if (msgs.length === 0) return;
-    if (this.opts.instrument) {
+    if (this.instrument) {
       const t = nowMs();
       for (const m of msgs) {
         if (m.type !== 'append' || m.entries.length === 0) continue;
@@ -643,7 +646,7 @@ export class NodeHost {
     // Only the leader answers the coordinator; after a leader change the coordinator retries and
     // the state machine's sessions answer a retried command with its remembered result.
     let stages: StageTimes[] | null = null;
-    if (this.opts.instrument) {
+    if (this.instrument) {
       stages = [];
       for (const e of entries) {
         const p = this.pendingProposals.get(e.index);
@@ -843,6 +846,19 @@ export class NodeHost {
         appendRoundTrip: h.appendRoundTrip.encode(),
       },
     };
+  }
+
+  /**
+   * Control plane: stage timing on or off from now on. Entries proposed while it was on and applied after it is off
+   * carry no stage times (what was kept for them is dropped), so no half-timed write reaches the coordinator.
+   */
+  setInstrument(on: boolean): void {
+    if (on === this.instrument) return;
+    this.instrument = on;
+    if (!on) {
+      this.pendingProposals.clear();
+      this.appendSentAt.clear();
+    }
   }
 
   async resetMetrics(): Promise<void> {

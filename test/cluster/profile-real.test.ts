@@ -50,3 +50,24 @@ test('real cluster: every stage has samples; per write, each stage is >= 0 and t
     }
   });
 });
+
+test('setInstrument() switches stage timing on a running cluster: off profiles nothing, on again profiles every write', { timeout: 60_000 }, async () => {
+  await withCluster({ nodes: 3 }, async (c) => {
+    await c.put('warm', 'up');
+    await c.setInstrument(false);
+    await c.resetMetrics();
+    await Promise.all(Array.from({ length: 100 }, (_, i) => c.put(key(i), 'off')));
+    let m = await c.metrics();
+    assert.equal(m.writeTotal.count, 0, 'no write profiled while off');
+    assert.equal(m.writeStages.leaderFsync.count, 0);
+
+    await c.setInstrument(true);
+    await Promise.all(Array.from({ length: 100 }, (_, i) => c.put(key(i), 'on')));
+    m = await c.metrics();
+    assert.equal(m.writeTotal.count, 100, 'every write profiled once on again');
+    for (const s of STAGES) assert.equal(m.writeStages[s].count, 100, `stage ${s}`);
+
+    // A bad argument is refused with a stable code.
+    await assert.rejects(c.setInstrument('yes' as unknown as boolean), { code: 'INVALID_ARGUMENT' });
+  });
+});
