@@ -7,10 +7,14 @@ import { evaluateThresholds, THRESHOLD_EXIT_CODE, type Threshold, type Threshold
 
 export const INTERRUPTED_EXIT_CODE = 130;
 
+/** The signals that stop a run after writing what it measured, and the exit code of each (128 + its number). */
+export const SIGNAL_EXIT_CODES = { SIGINT: INTERRUPTED_EXIT_CODE, SIGTERM: 143, SIGHUP: 129 } as const;
+export type InterruptSignal = keyof typeof SIGNAL_EXIT_CODES;
+
 /** results.json as the benchmark CLI writes it: Results, and what the automation options add. */
 export interface RunResults extends Results {
-  /** Set when SIGINT stopped the run: the scenarios are those finished before it. */
-  interrupted?: { signal: 'SIGINT'; during: string | undefined; completed: number; of: number };
+  /** Set when a signal (SIGINT, SIGTERM, SIGHUP) stopped the run: the scenarios are those finished before it. */
+  interrupted?: { signal: InterruptSignal; during: string | undefined; completed: number; of: number };
   /** --baseline: this run against the earlier one (for the report's comparison). */
   baseline?: BaselineComparison;
   /** --threshold: each bound and whether it held. */

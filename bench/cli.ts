@@ -13,7 +13,7 @@ import type { CompareRow, Results, ScenarioResult } from './report/types.js';
 import { writeReport } from './report/write.js';
 import { parseBenchArgs, type Args } from './options.js';
 import { formatLeft, SuiteProgress } from './progress.js';
-import { INTERRUPTED_EXIT_CODE, judge, reserveStdout, type RunResults } from './automation.js';
+import { SIGNAL_EXIT_CODES, judge, reserveStdout, type InterruptSignal, type RunResults } from './automation.js';
 import { isExtra, runExtra, TraceCollector, type ExtraResults } from './extra.js';
 import { LEARNER_CATCHUP, learnerCatchup } from './learner-catchup.js';
 
@@ -287,7 +287,7 @@ function collect(run: Run, startedAt: string, interrupted?: RunResults['interrup
   if (run.extra.instrumentationCost) results.instrumentationCost = run.extra.instrumentationCost;
   if (interrupted !== undefined) {
     results.interrupted = interrupted;
-    results.notes.push(`interrupted by SIGINT${interrupted.during === undefined ? '' : ` during ${interrupted.during}`}: ${interrupted.completed} of ${interrupted.of} scenarios measured`);
+    results.notes.push(`interrupted by ${interrupted.signal}${interrupted.during === undefined ? '' : ` during ${interrupted.during}`}: ${interrupted.completed} of ${interrupted.of} scenarios measured`);
   }
   return results;
 }
@@ -317,19 +317,23 @@ async function main(): Promise<void> {
   suite = new SuiteProgress(a.scenarios.map((n) => estimateMs(a, n)));
   let current: string | undefined;
   let interrupted = false;
-  process.on('SIGINT', () => {
-    if (interrupted) process.exit(INTERRUPTED_EXIT_CODE); // a second ^C: stop now
+  // SIGINT (^C), SIGTERM and SIGHUP alike: write what was measured so far, remove the temp dir, exit as the signal
+  // would (130, 143, 129). A second signal stops at once (the temp dir goes with the cleanup registered on exit).
+  const onSignal = (signal: InterruptSignal): void => {
+    if (interrupted) process.exit(SIGNAL_EXIT_CODES[signal]);
     interrupted = true;
-    process.stderr.write(`\nSIGINT: writing what was measured so far (${run.scenarios.length} scenario(s)); ^C again to stop at once\n`);
+    process.stderr.write(`\n${signal}: writing what was measured so far (${run.scenarios.length} scenario(s)); ^C again to stop at once\n`);
     const completed = current === undefined ? a.scenarios.length : a.scenarios.indexOf(current);
-    const results = collect(run, startedAt, { signal: 'SIGINT', during: current, completed, of: a.scenarios.length });
+    const results = collect(run, startedAt, { signal, during: current, completed, of: a.scenarios.length });
     finish(a, results, emitJson)
       .catch((err: unknown) => process.stderr.write(`writing the partial results failed: ${err instanceof Error ? err.message : String(err)}\n`))
       .finally(() => {
         cleanup();
-        process.exit(INTERRUPTED_EXIT_CODE);
+        process.exit(SIGNAL_EXIT_CODES[signal]);
       });
-  });
+  };
+  process.on('exit', cleanup);
+  for (const signal of Object.keys(SIGNAL_EXIT_CODES) as InterruptSignal[]) process.on(signal, () => onSignal(signal));
   process.stdout.write(`threadraft benchmark: ${a.nodes} nodes, ${a.storage}, sync ${a.sync ? 'on' : 'off'}, pool ${a.pool}; ${machine().cpus} cores, node ${process.version}; ${a.scenarios.length} scenarios, about ${formatLeft(suite.timer.leftMs())}\n`);
   try {
     for (const [i, name] of a.scenarios.entries()) {

@@ -150,7 +150,7 @@ Thresholds
 
 Exit codes
   0 done; 1 the benchmark failed; 2 a usage error; ${THRESHOLD_EXIT_CODE} a threshold failed (or, with --fail-on-regression,
-  a regression); 130 interrupted (SIGINT: what was measured so far is written first)`,
+  a regression); 130 interrupted by SIGINT, 143 by SIGTERM, 129 by SIGHUP (what was measured so far is written first)`,
 };
 
 // ---- the parsed arguments ----------------------------------------------------------------------

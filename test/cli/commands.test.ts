@@ -3,7 +3,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,9 +84,11 @@ test('threadraft bench --json: stdout is the results object (as results.json), a
   assert.ok(existsSync(join(out, 'report.html')));
 });
 
-test('SIGINT during the second scenario: results.json and report.html hold the first, and the exit code is 130', async (t) => {
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+test(`${signal} during the second scenario: results.json and report.html hold the first, the temp dir is gone, and the exit code is ${code}`, async (t) => {
   const out = tempDir(t);
-  const child = spawn(process.execPath, [BIN, 'bench', '--scenarios', 'write-1,write-2', '--storage', 'memory', '--duration', '2', '--warmup', '0', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tmp = tempDir(t); // the benchmark's TMPDIR: its cluster directories go there
+  const child = spawn(process.execPath, [BIN, 'bench', '--scenarios', 'write-1,write-2', '--storage', 'lmdb', '--duration', '2', '--warmup', '0', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -105,12 +107,14 @@ test('SIGINT during the second scenario: results.json and report.html hold the f
     });
   });
   await new Promise((r) => setTimeout(r, 300));
-  child.kill('SIGINT');
-  assert.equal(await exited, 130, stderr);
+  child.kill(signal);
+  assert.equal(await exited, code, stderr);
+  assert.deepEqual(readdirSync(tmp), [], 'the benchmark removed its temp dir');
   const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { scenarios: Array<{ name: string }>; interrupted: unknown; notes: string[] };
   assert.deepEqual(results.scenarios.map((s) => s.name), ['write-1']);
-  assert.deepEqual(results.interrupted, { signal: 'SIGINT', during: 'write-2', completed: 1, of: 2 });
-  assert.ok(results.notes.some((n) => /interrupted by SIGINT during write-2: 1 of 2 scenarios measured/.test(n)));
+  assert.deepEqual(results.interrupted, { signal, during: 'write-2', completed: 1, of: 2 });
+  assert.ok(results.notes.some((n) => n.includes(`interrupted by ${signal} during write-2: 1 of 2 scenarios measured`)));
   assert.ok(existsSync(join(out, 'report.html')));
   assert.match(stdout, /wrote .*results.json/);
 });
+}
