@@ -72,7 +72,11 @@ export class PoolBackend implements Backend {
       filename: STORAGE_TASK_URL.href,
       minThreads: 1,
       maxThreads: 1,
-      concurrentTasksPerWorker: 1,
+      // Up to 4 tasks (the host's maxOutstandingReadies) are handed to the thread at once: its port queues them and it
+      // runs them one after another, in order. With 1, each queued write waited for the previous one's result to
+      // reach this thread before it was even posted (a hop per write: session 5, 3 nodes at 256 in flight, 7 of 8
+      // alternating pairs faster, median +4 %).
+      concurrentTasksPerWorker: 4,
       // Tasks run in the order they were submitted: the host keeps several Ready writes in flight and a
       // write must never overtake an earlier one. Without this, piscina puts a task it could not hand to
       // the busy thread back at the TAIL of its queue, and the writes of two Readies swap (seen: a log gap).
