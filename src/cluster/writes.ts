@@ -50,7 +50,13 @@ export class WritePipeline {
   private nextBatchId = 1;
   private readonly pending = new Map<number, PendingWrite>(); // unresolved writes, ascending seq
   private sendQueue: PendingWrite[] = [];
-  private readonly batches = new Map<number, SentGroup<PendingWrite>>();
+  /**
+   * Batches sent, for a refusal (onProposalFailed) to send their writes again: a batch goes when its last write
+   * resolves (`left`), or requestTimeoutMs after it was sent (a write sent again is counted in its newest batch).
+   * Until session 5 they stayed the full requestTimeoutMs: 10 s of writes (about 100 MB at 50k puts/s) held on
+   * the main thread's heap, marked over and over by the GC.
+   */
+  private readonly batches = new Map<number, SentGroup<PendingWrite> & { left: number }>();
 
   constructor(private readonly ctx: PipelineContext, private readonly profile: WriteProfile) {}
 
@@ -120,7 +126,7 @@ export class WritePipeline {
       w.sentAt = sentAt;
       w.sentTo = leader;
     }
-    this.batches.set(id, { node: leader, items: batch, sentAt });
+    this.batches.set(id, { node: leader, items: batch, sentAt, left: batch.length });
     this.ctx.counters.batchesSent++;
     if (!this.ctx.nodes.post(leader, { t: 'propose', id, data, sentAt }, [data.buffer as ArrayBuffer])) this.requeue(batch);
   }
@@ -154,7 +160,7 @@ export class WritePipeline {
       if (a.client(i) !== this.clientId) continue;
       const w = this.pending.get(a.seq(i));
       if (!w) continue;
-      this.pending.delete(w.seq);
+      this.settle(w);
       const st = byBatch?.get(w.batchId);
       if (st && profiled && !a.duplicate(i)) {
         this.profile.record(w.enqueuedAt, w.sentAt, st, reply);
@@ -166,6 +172,13 @@ export class WritePipeline {
     }
     if (profiled) for (const [st, b] of profiled) this.profile.recordBatch(b.sent, st, reply, b.writes);
     if (this.sendQueue.length > 0) this.ctx.scheduleFlush(); // the floor may have advanced: writes held by the session window
+  }
+
+  /** `w` is resolved (or rejected): it is no longer pending, and its batch is gone once all of the batch's are. */
+  private settle(w: PendingWrite): void {
+    this.pending.delete(w.seq);
+    const g = this.batches.get(w.batchId);
+    if (g !== undefined && --g.left === 0) this.batches.delete(w.batchId);
   }
 
   /** A node refused a batch (not the leader): follow its hint and send the batch again. */
@@ -191,7 +204,7 @@ export class WritePipeline {
     const retry: PendingWrite[] = [];
     for (const w of this.pending.values()) {
       if (w.deadline <= now) {
-        this.pending.delete(w.seq);
+        this.settle(w);
         this.ctx.counters.timeouts++;
         w.reject(new ClusterError(code, `write not acknowledged within ${requestTimeoutMs} ms; it may still take effect`));
       } else if (!w.queued && now - w.sentAt > this.ctx.retryAfterMs) {

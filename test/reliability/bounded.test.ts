@@ -44,3 +44,25 @@ test('a write flood gets BUSY beyond maxPendingOps, accepted writes complete, an
     await c.stop();
   }
 });
+
+test('the coordinator lets go of a write batch once its writes resolve: the heap does not grow with the writes of the last requestTimeoutMs', async () => {
+  const c = await Cluster.start({ nodes: 3, storage: 'memory' });
+  try {
+    const value = Buffer.alloc(100, 7);
+    const writes = async (n: number): Promise<void> => {
+      let next = 0;
+      const client = async (): Promise<void> => {
+        while (next < n) await c.put(`k${next++ % 5000}`, value);
+      };
+      await Promise.all(Array.from({ length: 256 }, client));
+    };
+    await writes(10_000);
+    const before = heapMiB();
+    await writes(60_000); // well within requestTimeoutMs (10 s) on any machine this suite runs on
+    const growth = heapMiB() - before;
+    // Holding every batch until requestTimeoutMs kept about 0.6 KB per write: some 35 MiB here.
+    assert.ok(growth < 8, `heap grew ${growth.toFixed(1)} MiB over 60,000 resolved writes`);
+  } finally {
+    await c.stop();
+  }
+});
