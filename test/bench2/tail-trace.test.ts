@@ -206,7 +206,7 @@ test('median, bootstrap interval of the median, sign test', () => {
   assert.equal(c.slowerPairs, 2);
 });
 
-test('rate search: doubles until p99 breaks the bound twice in a row, then bisects; bounded steps', async () => {
+test('rate search: doubles until p99 breaks the bound twice in a row after a rate held, then bisects; bounded steps', async () => {
   // A fake cluster whose p99 is 20 ms at 1,000/s (one write per entry, no batching yet), 1 ms from 2,000/s up
   // to 20,000/s, and 50 ms beyond.
   const tried: number[] = [];
@@ -222,6 +222,21 @@ test('rate search: doubles until p99 breaks the bound twice in a row, then bisec
   assert.deepEqual(r.points.map((p) => p.x), [...tried].sort((a, b) => a - b));
   // A rate not delivered (the cluster fell behind) does not hold either.
   assert.equal(holds({ x: 1, opsPerSec: 800, errors: 0, latencyMs: { p50: 1, p95: 1, p99: 1, p999: 1, max: 1, mean: 1 } }, 1000, 10), false);
+  // Failures below the first rate that held do not end the doubling (each write its own fsync: a p99 tail).
+  const tried2: number[] = [];
+  const lowTail = async (rate: number) => {
+    tried2.push(rate);
+    const p99 = rate <= 2000 ? 12 : rate <= 20_000 ? 5 : 50;
+    return { x: rate, opsPerSec: rate, errors: 0, latencyMs: { p50: 0.5, p95: p99, p99, p999: p99, max: p99, mean: 0.6 } };
+  };
+  const r2 = await searchRate(lowTail, 10, { start: 1000, maxSteps: 9, maxBisect: 3, deadline: Infinity, now: () => 0 });
+  assert.deepEqual(tried2.slice(0, 7), [1000, 2000, 4000, 8000, 16000, 32000, 64000]);
+  assert.ok(r2.best >= 16_000 && r2.best <= 20_000, `best ${r2.best}`);
+  // No rate holds at all: the doubling runs to maxSteps, and nothing is reported as held.
+  const never = async (rate: number) => ({ x: rate, opsPerSec: rate, errors: 0, latencyMs: { p50: 20, p95: 20, p99: 20, p999: 20, max: 20, mean: 20 } });
+  const r3 = await searchRate(never, 10, { start: 1000, maxSteps: 9, maxBisect: 3, deadline: Infinity, now: () => 0 });
+  assert.equal(r3.points.length, 9 + 3); // 9 doublings, then bisection below the first failure
+  assert.equal(r3.best, 0);
   // A deadline already past: no step at all.
   assert.deepEqual(await searchRate(measure, 10, { start: 1000, maxSteps: 9, maxBisect: 3, deadline: 0, now: () => 1 }), { points: [], best: 0 });
 });
