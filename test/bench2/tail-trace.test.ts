@@ -14,7 +14,7 @@ import { bootstrapMedianCi, median, signTestP } from '../../bench/stats.js';
 import { holds, searchRate } from '../../bench/sweep.js';
 import { steady } from '../../bench/load.js';
 import { summarizeCost } from '../../bench/instrument-cost.js';
-import type { Results } from '../../bench/report/types.js';
+import type { Results, SweepPoint } from '../../bench/report/types.js';
 
 /** A write starting at `t0` with the given stage durations (ms), in STAGES order. */
 function write(t0: number, stages: number[]): WriteTimes {
@@ -206,15 +206,21 @@ test('median, bootstrap interval of the median, sign test', () => {
   assert.equal(c.slowerPairs, 2);
 });
 
+/** A fake cluster for the rate search: it delivers every rate, with the p99 `p99Of` gives; `tried` lists the rates asked. */
+function fakeCluster(p99Of: (rate: number) => number): [(rate: number) => Promise<SweepPoint>, number[]] {
+  const tried: number[] = [];
+  const measure = async (rate: number): Promise<SweepPoint> => {
+    tried.push(rate);
+    const p99 = p99Of(rate);
+    return { x: rate, opsPerSec: rate, errors: 0, latencyMs: { p50: 0.5, p95: p99, p99, p999: p99, max: p99, mean: 0.6 } };
+  };
+  return [measure, tried];
+}
+
 test('rate search: doubles until p99 breaks the bound twice in a row after a rate held, then bisects; bounded steps', async () => {
   // A fake cluster whose p99 is 20 ms at 1,000/s (one write per entry, no batching yet), 1 ms from 2,000/s up
   // to 20,000/s, and 50 ms beyond.
-  const tried: number[] = [];
-  const measure = async (rate: number) => {
-    tried.push(rate);
-    const p99 = rate <= 1000 ? 20 : rate <= 20_000 ? 1 : 50;
-    return { x: rate, opsPerSec: rate, errors: 0, latencyMs: { p50: 0.5, p95: p99, p99, p999: p99, max: p99, mean: 0.6 } };
-  };
+  const [measure, tried] = fakeCluster((rate) => (rate <= 1000 ? 20 : rate <= 20_000 ? 1 : 50));
   const r = await searchRate(measure, 10, { start: 1000, maxSteps: 9, maxBisect: 3, deadline: Infinity, now: () => 0 });
   assert.deepEqual(tried.slice(0, 7), [1000, 2000, 4000, 8000, 16000, 32000, 64000]);
   assert.equal(tried.length, 10); // 7 doublings (the low-rate failure does not stop them) + 3 bisections
@@ -223,17 +229,12 @@ test('rate search: doubles until p99 breaks the bound twice in a row after a rat
   // A rate not delivered (the cluster fell behind) does not hold either.
   assert.equal(holds({ x: 1, opsPerSec: 800, errors: 0, latencyMs: { p50: 1, p95: 1, p99: 1, p999: 1, max: 1, mean: 1 } }, 1000, 10), false);
   // Failures below the first rate that held do not end the doubling (each write its own fsync: a p99 tail).
-  const tried2: number[] = [];
-  const lowTail = async (rate: number) => {
-    tried2.push(rate);
-    const p99 = rate <= 2000 ? 12 : rate <= 20_000 ? 5 : 50;
-    return { x: rate, opsPerSec: rate, errors: 0, latencyMs: { p50: 0.5, p95: p99, p99, p999: p99, max: p99, mean: 0.6 } };
-  };
+  const [lowTail, tried2] = fakeCluster((rate) => (rate <= 2000 ? 12 : rate <= 20_000 ? 5 : 50));
   const r2 = await searchRate(lowTail, 10, { start: 1000, maxSteps: 9, maxBisect: 3, deadline: Infinity, now: () => 0 });
   assert.deepEqual(tried2.slice(0, 7), [1000, 2000, 4000, 8000, 16000, 32000, 64000]);
   assert.ok(r2.best >= 16_000 && r2.best <= 20_000, `best ${r2.best}`);
   // No rate holds at all: the doubling runs to maxSteps, and nothing is reported as held.
-  const never = async (rate: number) => ({ x: rate, opsPerSec: rate, errors: 0, latencyMs: { p50: 20, p95: 20, p99: 20, p999: 20, max: 20, mean: 20 } });
+  const [never] = fakeCluster(() => 20);
   const r3 = await searchRate(never, 10, { start: 1000, maxSteps: 9, maxBisect: 3, deadline: Infinity, now: () => 0 });
   assert.equal(r3.points.length, 9 + 3); // 9 doublings, then bisection below the first failure
   assert.equal(r3.best, 0);
