@@ -5,7 +5,8 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Cluster, type ClusterOptions } from '../src/index.js';
+import type { ClusterOptions } from '../src/index.js';
+import { startCluster, stopAllClusters } from './live.js';
 import { preload, runLoad, type LoadSpec } from './load.js';
 import { rawLmdb } from './raw-lmdb.js';
 import { benchResp, defaultRespOptions, renderRespTable, respNotes, respScenarios } from './resp.js';
@@ -134,7 +135,7 @@ function progress(label: string, totalMs: number): ReturnType<SuiteProgress['bar
 }
 
 async function measure(spec: LoadSpec, opts: ClusterOptions, p: Record<string, string | number | boolean>): Promise<ScenarioResult> {
-  const cluster = await Cluster.start(opts);
+  const cluster = await startCluster(opts);
   const prog = progress(spec.name, spec.durationMs);
   try {
     if (spec.readRatio > 0) await preload(cluster, spec.keySpace, spec.valueSize);
@@ -152,7 +153,7 @@ async function runWatchFanout(run: Run, name: string, watchers: number, over: Pa
   const source = over.nodes !== undefined ? ` (${over.nodes} node, ${over.storage ?? a.storage})` : '';
   const spec = baseSpec(a, name, `batch() of 100 puts, 4 in flight${source}, ${watchers} watcher${watchers === 1 ? '' : 's'} of every key`, { clients: 4, batchSize: 100 });
   const opts = clusterOptions(a, run.dir, over);
-  const cluster = await Cluster.start(opts);
+  const cluster = await startCluster(opts);
   const prog = progress(spec.name, spec.durationMs);
   const ws = Array.from({ length: watchers }, () => cluster.watch({ prefix: 'key-' }, { bufferSize: 100_000 }));
   const consumers = ws.map(async (w) => {
@@ -302,6 +303,11 @@ async function finish(a: Args, results: RunResults, emitJson: ((text: string) =>
   return verdict.exitCode;
 }
 
+/** Set by the first SIGINT, SIGTERM or SIGHUP (see onSignal in main). */
+let interrupted = false;
+/** How long a signal waits for the running clusters to stop before exiting anyway. */
+const STOP_ON_SIGNAL_MS = 10_000;
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const a = parseBenchArgs(argv);
@@ -316,9 +322,9 @@ async function main(): Promise<void> {
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   suite = new SuiteProgress(a.scenarios.map((n) => estimateMs(a, n)));
   let current: string | undefined;
-  let interrupted = false;
-  // SIGINT (^C), SIGTERM and SIGHUP alike: write what was measured so far, remove the temp dir, exit as the signal
-  // would (130, 143, 129). A second signal stops at once (the temp dir goes with the cleanup registered on exit).
+  // SIGINT (^C), SIGTERM and SIGHUP alike: write what was measured so far, stop the clusters still running (an exit
+  // with LMDB clusters running in worker threads can hang), remove the temp dir, exit as the signal would (130, 143,
+  // 129). A second signal stops at once (the temp dir goes with the cleanup registered on exit).
   const onSignal = (signal: InterruptSignal): void => {
     if (interrupted) process.exit(SIGNAL_EXIT_CODES[signal]);
     interrupted = true;
@@ -327,6 +333,7 @@ async function main(): Promise<void> {
     const results = collect(run, startedAt, { signal, during: current, completed, of: a.scenarios.length });
     finish(a, results, emitJson)
       .catch((err: unknown) => process.stderr.write(`writing the partial results failed: ${err instanceof Error ? err.message : String(err)}\n`))
+      .then(() => stopAllClusters(STOP_ON_SIGNAL_MS))
       .finally(() => {
         cleanup();
         process.exit(SIGNAL_EXIT_CODES[signal]);
@@ -355,6 +362,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
+  // After a signal the handler stops the clusters, which fails the scenario under way: the handler exits, not this.
+  if (interrupted) return;
   process.stderr.write(`benchmark failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -3,7 +3,8 @@
 // on both arms, and no difference between two clusters (their leaders' placement, their files) does. The cost
 // of pair i is (off − on) / off; the report gives their median, a bootstrap 95 % interval of it and the sign test.
 import { rmSync } from 'node:fs';
-import { Cluster, type ClusterOptions } from '../src/index.js';
+import type { ClusterOptions } from '../src/index.js';
+import { startCluster } from './live.js';
 import { preload, runLoad } from './load.js';
 import { bootstrapMedianCi, median, signTestP } from './stats.js';
 import type { SweepContext } from './sweep.js';
@@ -26,7 +27,7 @@ export function summarizeCost(pairs: Array<[number, number]>, secondsPerRun: num
 export async function instrumentationCost(ctx: SweepContext): Promise<InstrumentationCost> {
   const { pairs: n, seconds } = ctx.durationS !== undefined ? { pairs: pairsFor(ctx.suite).pairs, seconds: ctx.durationS } : pairsFor(ctx.suite);
   const opts: ClusterOptions = ctx.clusterOptions({ instrument: true });
-  const cluster = await Cluster.start(opts);
+  const cluster = await startCluster(opts);
   try {
     const { rateOpsPerSec: _r, onTrace: _t, onProgress: _p, ...base } = ctx.base;
     const spec = { ...base, readRatio: 0, batchSize: 1, durationMs: seconds * 1000, warmupMs: 200, steadyWarmup: false };

@@ -2,7 +2,8 @@
 // addLearner() of a new node while the load runs: how long until the learner has caught up (its applied index
 // reaches the leader's commit index at the moment of adding, and its lag is within promote()'s threshold), how
 // long promote() takes, and the writes' throughput and latency before, during the catch-up, and after.
-import { Cluster, type ClusterOptions } from '../src/index.js';
+import type { ClusterOptions } from '../src/index.js';
+import { startCluster } from './live.js';
 import { LatencyHistogram, nowMs } from '../src/util/histogram.js';
 import { mulberry32 } from '../src/util/random.js';
 import { keyOf, preload } from './load.js';
@@ -83,7 +84,7 @@ function figures(p: Phase): PhaseFigures {
 export async function learnerCatchup(spec: LearnerCatchupSpec): Promise<LearnerCatchupResult> {
   const log = spec.log ?? (() => undefined);
   const timeoutMs = spec.timeoutMs ?? 120_000;
-  const cluster = await Cluster.start({ snapshotEveryEntries: 1000, ...spec.cluster, nodes: 3, storage: 'lmdb' });
+  const cluster = await startCluster({ snapshotEveryEntries: 1000, ...spec.cluster, nodes: 3, storage: 'lmdb' });
   try {
     const t0 = nowMs();
     await preload(cluster, spec.keys, spec.valueSize);

@@ -2,7 +2,8 @@
 // compared, and an open-loop rate sweep that finds the highest rate whose p99 holds a bound.
 // Every point is a short runLoad on a cluster kept for the whole series.
 import { rmSync } from 'node:fs';
-import { Cluster, type ClusterOptions } from '../src/index.js';
+import type { Cluster, ClusterOptions } from '../src/index.js';
+import { startCluster } from './live.js';
 import { runLoad, type LoadSpec } from './load.js';
 import type { ScenarioResult, Sweep, SweepPoint, SweepSeries } from './report/types.js';
 
@@ -46,7 +47,7 @@ export function pointTiming(ctx: SweepContext): { durationMs: number; warmupMs: 
 }
 
 async function withCluster<T>(opts: ClusterOptions, f: (c: Cluster) => Promise<T>): Promise<T> {
-  const cluster = await Cluster.start(opts);
+  const cluster = await startCluster(opts);
   try {
     return await f(cluster);
   } finally {

@@ -193,6 +193,7 @@ export class Cluster<V = Value> {
   private readonly membership: MembershipControl;
   private readonly readers: StateReaders;
   private stopped = false;
+  private stopping: Promise<void> | undefined;
   private flushScheduled = false;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly writes: WritePipeline;
@@ -869,9 +870,15 @@ export class Cluster<V = Value> {
     return this.stopped;
   }
 
-  /** Stop every node, pool and storage environment. Pending calls reject with CLUSTER_STOPPED. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * Stop every node, pool and storage environment. Pending calls reject with CLUSTER_STOPPED. Calling it again
+   * returns the same promise: it resolves once the first call's stop is done.
+   */
+  stop(): Promise<void> {
+    return (this.stopping ??= this.doStop());
+  }
+
+  private async doStop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.sweepTimer);
     this.watches.close();

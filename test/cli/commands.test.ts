@@ -85,12 +85,17 @@ test('threadraft bench --json: stdout is the results object (as results.json), a
 });
 
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-test(`${signal} during the second scenario: results.json and report.html hold the first, the temp dir is gone, and the exit code is ${code}`, async (t) => {
+test(`${signal} during the second scenario: results.json and report.html hold the first, the temp dir is gone, and the exit code is ${code}`, { timeout: 90_000 }, async (t) => {
   const out = tempDir(t);
   const tmp = tempDir(t); // the benchmark's TMPDIR: its cluster directories go there
-  const child = spawn(process.execPath, [BIN, 'bench', '--scenarios', 'write-1,write-2', '--storage', 'lmdb', '--duration', '2', '--warmup', '0', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
+  // A process group of its own (the bin and the benchmark it runs): a failed run is killed whole, never left behind.
+  const child = spawn(process.execPath, [BIN, 'bench', '--scenarios', 'write-1,write-2', '--storage', 'lmdb', '--duration', '2', '--warmup', '0', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp }, detached: true });
   t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // the group has exited
+    }
   });
   let stderr = '';
   let stdout = '';
@@ -108,7 +113,8 @@ test(`${signal} during the second scenario: results.json and report.html hold th
   });
   await new Promise((r) => setTimeout(r, 300));
   child.kill(signal);
-  assert.equal(await exited, code, stderr);
+  const exitedOrTimeout = Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('no exit within 30 s'), 30_000).unref())]);
+  assert.equal(await exitedOrTimeout, code, stderr);
   assert.deepEqual(readdirSync(tmp), [], 'the benchmark removed its temp dir');
   const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { scenarios: Array<{ name: string }>; interrupted: unknown; notes: string[] };
   assert.deepEqual(results.scenarios.map((s) => s.name), ['write-1']);

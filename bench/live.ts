@@ -1,0 +1,25 @@
+// Every cluster the benchmark starts, so that a signal can stop them before the process exits: process.exit() with
+// LMDB clusters still running in worker threads can hang (seen in CI, session 5: a SIGTERM during a scenario wrote
+// the partial results, then the exit waited forever on the node and pool threads).
+import { Cluster, type ClusterOptions } from '../src/index.js';
+
+const live = new Set<Cluster>();
+
+/** Cluster.start, remembered until stopped. */
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  const c = await Cluster.start(opts);
+  live.add(c);
+  const stop = c.stop.bind(c);
+  c.stop = () => stop().finally(() => live.delete(c));
+  return c;
+}
+
+/** Stop every cluster still running (the signal path), within `timeoutMs`; resolves whether or not they all stopped. */
+export async function stopAllClusters(timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  await Promise.race([Promise.allSettled([...live].map((c) => c.stop())), timeout]);
+  clearTimeout(timer);
+}
