@@ -80,6 +80,16 @@ test('invalid arguments are rejected with INVALID_ARGUMENT and calls after stop(
   await assert.rejects(() => Cluster.start({ nodes: 9 }), (e: unknown) => e instanceof ClusterError && e.code === ErrorCode.INVALID_ARGUMENT);
 });
 
+test('stop() called again while stopping returns the same promise (it used to resolve at once, before the nodes were down)', async () => {
+  const c = await Cluster.start({ nodes: 3 });
+  const first = c.stop();
+  const second = c.stop();
+  assert.equal(second, first);
+  await second;
+  assert.equal(c.isStopped, true);
+  assert.equal(c.stop(), first, 'and after it resolved');
+});
+
 test('memory storage and the inline pool run the same API', async () => {
   for (const opts of [{ storage: 'memory' as const }, { pool: 'inline' as const }]) {
     await withCluster({ nodes: 3, ...opts }, async (c) => {
