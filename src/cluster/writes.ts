@@ -26,9 +26,8 @@ interface PendingWrite {
   batchId: number;
   sentAt: number;
   sentTo: NodeId;
-  /** Profiled: its batch's stage times and when its result arrived, until the profile records it. */
+  /** Profiled: its batch's stage times, until the profile records it (the reply time is its batch's, below). */
   stages: StageTimes | undefined;
-  replyAt: number;
 }
 
 /** Exactly once (SESSION_WINDOW): a write is sent only while its seq is within the window above the floor. */
@@ -92,7 +91,7 @@ export class WritePipeline {
       const now = nowMs();
       const w: PendingWrite = {
         seq: this.nextSeq++, ops, bytes, resolve, reject, enqueuedAt: now, deadline: now + opts.requestTimeoutMs,
-        queued: true, batchId: 0, sentAt: 0, sentTo: 0, stages: undefined, replyAt: 0,
+        queued: true, batchId: 0, sentAt: 0, sentTo: 0, stages: undefined,
       };
       this.pending.set(w.seq, w);
       this.sendQueue.push(w);
@@ -175,7 +174,6 @@ export class WritePipeline {
       if (st && !a.duplicate(i)) {
         // Instrumented: recorded after the next flush (recordProfile); a batch's shared stages once (recordBatch).
         w.stages = st;
-        w.replyAt = reply;
         this.unrecorded.push(w);
         const b = this.unrecordedBatches.get(st);
         if (b) b.writes++;
@@ -194,10 +192,9 @@ export class WritePipeline {
   /** Record the profiled writes resolved since the last call (metrics() calls it first, so that they count). */
   recordProfile(): void {
     this.recordingScheduled = false;
-    for (const w of this.unrecorded) this.profile.record(w.enqueuedAt, w.sentAt, w.stages!, w.replyAt);
+    for (const w of this.unrecorded) this.profile.record(w.enqueuedAt, w.sentAt, w.stages!, this.unrecordedBatches.get(w.stages!)!.reply);
     for (const [st, b] of this.unrecordedBatches) this.profile.recordBatch(b.sent, st, b.reply, b.writes);
-    this.unrecorded = [];
-    this.unrecordedBatches.clear();
+    this.dropUnrecorded();
   }
 
   /** Forget the profiled writes not recorded yet (resetMetrics()). */
