@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAX_SLOWEST, MAX_TRACE, WriteProfile, type WriteTimes } from '../../src/cluster/profile.js';
+import { keepLargest, MAX_SLOWEST, MAX_TRACE, WriteProfile, type WriteTimes } from '../../src/cluster/profile.js';
 import { STAGES } from '../../src/index.js';
 import { LatencyHistogram } from '../../src/util/histogram.js';
 import { tailAttribution } from '../../bench/tail.js';
@@ -72,7 +72,7 @@ test('tail attribution says so when the bounded keeper holds fewer than 1 %', ()
   assert.equal(t?.groups.length, 2); // no "around p99" group: not kept
 });
 
-test('the slowest-writes keeper is a bounded heap: it keeps exactly the k slowest, slowest first', () => {
+test('the slowest-writes keeper keeps exactly the k slowest, slowest first, within 2 k candidates', () => {
   const totals = Array.from({ length: 5000 }, (_, i) => (i * 7919) % 5000); // a permutation of 0..4999
   const p = profileOf(totals.map((d, i) => write(i, [0, 0, 0, d / 1000, 0, 0, 0])), 100);
   const kept = p.slowest().map((w) => Math.round((w[7] - w[0]) * 1000));
@@ -80,6 +80,22 @@ test('the slowest-writes keeper is a bounded heap: it keeps exactly the k slowes
   p.reset();
   assert.equal(p.slowest().length, 0);
   assert.throws(() => new WriteProfile().keepSlowest(MAX_SLOWEST + 1), RangeError);
+});
+
+test('keepLargest selects the k largest totals, ties and all, and returns the smallest kept', () => {
+  let seed = 7;
+  const rnd = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  for (let round = 0; round < 200; round++) {
+    const n = 1 + Math.floor(rnd() * 300);
+    const k = 1 + Math.floor(rnd() * n);
+    const distinct = 1 + Math.floor(rnd() * 40); // few distinct values: many ties
+    const totals = Array.from({ length: n }, () => Math.floor(rnd() * distinct));
+    const a = totals.map((d) => [0, 0, 0, 0, 0, 0, 0, d] as const);
+    const min = keepLargest(a as unknown as WriteTimes[], k);
+    const want = [...totals].sort((x, y) => y - x).slice(0, k);
+    assert.deepEqual(a.map((w) => w[7]).sort((x, y) => y - x), want, `n ${n} k ${k}`);
+    assert.equal(min, want[k - 1]);
+  }
 });
 
 test('the trace sample never holds two writes that overlap in time', () => {
