@@ -168,6 +168,8 @@ export interface NodeStorage {
         checkpointAsync(): Promise<LogId>;
         /** While on, applies return their change events (`WriteBatchResult.events`). */
         recordEvents(on: boolean): void;
+        /** SyncStore.maintain: what applies deferred, done now (while a log write syncs). */
+        maintain(): void;
         /** The state's reads (get, ttl, scan, size, revision), answered at once on this thread. */
         reads(): Pick<SyncStore, 'get' | 'ttl' | 'scan' | 'size' | 'revision'>;
       }
@@ -255,6 +257,7 @@ class NodeStorageImpl implements NodeStorage {
         }
       },
       recordEvents: (on) => b.store().recordEvents(on),
+      maintain: () => b.store().maintain(),
       reads: () => b.store(),
     };
   }

@@ -470,6 +470,8 @@ export class NodeHost {
       },
       (err: unknown) => this.fatal(err),
     );
+    // While the log write syncs (on the pool), the state's deferred work: off the path of the next apply.
+    this.stateSync.maintain();
   }
 
   /**

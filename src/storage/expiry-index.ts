@@ -7,10 +7,18 @@
 // purge takes the earliest expiries. An expiry whose keys were all rewritten leaves the Map at once and its heap
 // item stays behind, skipped when it surfaces; the heap is rebuilt when such items outnumber the live ones, so
 // memory stays bounded under TTL churn.
+//
+// Moves are journaled, not made, by add() and remove(): the node makes them with settle() while its next log write
+// syncs (the CPUs are idle then), not in the apply that the leader's clients wait for, where each replica's apply
+// shares two cores with the others'. Every read of the index settles first, so what it answers is the same as if
+// each move had been made at once: the journal is replayed in order.
 
 import { MinHeap } from '../util/heap.js';
 
 const earlier = (a: number, b: number): boolean => a < b;
+
+/** Moves journaled at most before add() or remove() makes them itself. */
+export const MAX_JOURNAL = 8192;
 
 export class ExpiryIndex {
   /**
@@ -21,14 +29,60 @@ export class ExpiryIndex {
   private base: number | undefined;
   private heap = new MinHeap<number>(earlier);
   private keys = 0;
+  /** Moves not made yet, in order: the key, its expiry, and 1 to add or 0 to remove. */
+  private journalKeys: string[] = [];
+  private journalTimes: number[] = [];
+  private journalAdds: number[] = [];
+  /** The earliest expiry journaled to be added (Infinity when none). */
+  private journalEarliest = Infinity;
 
   /** Keys with an expiry. */
   get size(): number {
+    this.settle();
     return this.keys;
+  }
+
+  /** Moves journaled and not made yet. */
+  get unsettled(): number {
+    return this.journalKeys.length;
   }
 
   /** `key` (a latin1 key string: string order is byte order) expires at `at`; it must not be in the index already. */
   add(key: string, expiresAt: number): void {
+    this.journal(key, expiresAt, 1);
+  }
+
+  /** `key`, which expired at `at`, is rewritten or removed. */
+  remove(key: string, expiresAt: number): void {
+    this.journal(key, expiresAt, 0);
+  }
+
+  /** Make the journaled moves, in order. */
+  settle(): void {
+    const n = this.journalKeys.length;
+    if (n === 0) return;
+    const keys = this.journalKeys;
+    const times = this.journalTimes;
+    const adds = this.journalAdds;
+    for (let i = 0; i < n; i++) {
+      if (adds[i] === 1) this.addNow(keys[i]!, times[i]!);
+      else this.removeNow(keys[i]!, times[i]!);
+    }
+    keys.length = 0;
+    times.length = 0;
+    adds.length = 0;
+    this.journalEarliest = Infinity;
+  }
+
+  private journal(key: string, expiresAt: number, add: number): void {
+    if (this.journalKeys.length >= MAX_JOURNAL) this.settle(); // bounded even if no one settles
+    this.journalKeys.push(key);
+    this.journalTimes.push(expiresAt);
+    this.journalAdds.push(add);
+    if (add === 1 && expiresAt < this.journalEarliest) this.journalEarliest = expiresAt;
+  }
+
+  private addNow(key: string, expiresAt: number): void {
     this.base ??= expiresAt;
     const at = expiresAt - this.base;
     const cur = this.byTime.get(at);
@@ -43,8 +97,7 @@ export class ExpiryIndex {
     this.keys++;
   }
 
-  /** `key`, which expired at `at`, is rewritten or removed. */
-  remove(key: string, expiresAt: number): void {
+  private removeNow(key: string, expiresAt: number): void {
     if (this.base === undefined) return;
     const at = expiresAt - this.base;
     const cur = this.byTime.get(at);
@@ -69,6 +122,10 @@ export class ExpiryIndex {
    */
   take(now: number, limit: number): string[] {
     const out: string[] = [];
+    // Nothing can be due (the usual case, once per entry): neither a key added since the last settle nor one before
+    // it (the heap's least item; a stale one only makes it earlier). A journaled removal only removes: leave it.
+    if (this.journalEarliest > now && (this.base === undefined || (this.heap.peek() ?? Infinity) > now - this.base)) return out;
+    this.settle();
     if (this.base === undefined) return out;
     const time = now - this.base;
     for (let at = this.heap.peek(); at !== undefined && at <= time && out.length < limit; at = this.heap.peek()) {
@@ -100,6 +157,7 @@ export class ExpiryIndex {
 
   /** Keys whose expiry is <= `time` (not yet purged). */
   countExpired(now: number): number {
+    this.settle();
     if (this.base === undefined) return 0;
     const time = now - this.base;
     let n = 0;
@@ -108,6 +166,10 @@ export class ExpiryIndex {
   }
 
   clear(): void {
+    this.journalKeys.length = 0;
+    this.journalTimes.length = 0;
+    this.journalAdds.length = 0;
+    this.journalEarliest = Infinity;
     this.byTime.clear();
     this.heap = new MinHeap<number>(earlier);
     this.keys = 0;

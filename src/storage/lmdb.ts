@@ -907,6 +907,10 @@ export class LmdbStore implements SyncStore {
     return out;
   }
 
+  maintain(): void {
+    this.expiries.settle();
+  }
+
   recordEvents(on: boolean): void {
     this.recording = on;
   }

@@ -240,6 +240,10 @@ export class MemoryStore implements SyncStore {
     return out;
   }
 
+  maintain(): void {
+    this.kv.expiries.settle();
+  }
+
   recordEvents(on: boolean): void {
     this.recording = on;
   }

@@ -36,5 +36,10 @@ export interface SyncStore extends LogStorage, StateMachine {
   resetLogTo(point: LogId, membership: Membership): void;
   /** While on, each write's result lists its ChangeEvents (WriteBatchResult.events). Off by default. */
   recordEvents(on: boolean): void;
+  /**
+   * Work that applies deferred, done now (the expiry index's moves): the node calls it while its log write syncs.
+   * Optional for the caller: whatever reads that work does it first.
+   */
+  maintain(): void;
   close(): void;
 }
