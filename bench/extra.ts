@@ -1,19 +1,19 @@
 // The scenarios of issue 15, registered with the CLI in one place: the sweeps, the open loop, the
 // instrumentation cost; and the --trace collector. bench/cli.ts only parses the flags and calls these.
 import type { ClusterOptions } from '../src/index.js';
-import { instrumentationCost } from './instrument-cost.js';
+import { instrumentationCost, ttlCost } from './paired-cost.js';
 import type { LoadSpec } from './load.js';
-import type { InstrumentationCost, Sweep } from './report/types.js';
+import type { PairedCost, Sweep } from './report/types.js';
 import { batchSweep, inFlightSweep, rateSweep, type Suite, type SweepContext } from './sweep.js';
 import { writeTrace, type TraceScenario } from './trace.js';
 
-export const EXTRA_SCENARIOS = ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'learner-catchup'] as const;
+export const EXTRA_SCENARIOS = ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'ttl-cost', 'learner-catchup'] as const;
 
-/** What each suite adds (the full grid only in `full`; 10 instrumentation pairs of 1 s in `standard`, 12 of 2 s in `full`). */
+/** What each suite adds (the full grid only in `full`; paired costs: 16 pairs of 1 s in `standard`, 20 of 2 s in `full`). */
 export const EXTRA_SUITES: Record<Suite, string[]> = {
   quick: ['sweep'],
-  standard: ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'learner-catchup'],
-  full: ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'learner-catchup'],
+  standard: ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'ttl-cost', 'learner-catchup'],
+  full: ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'ttl-cost', 'learner-catchup'],
 };
 
 export const DEFAULT_RATE = 10_000;
@@ -23,10 +23,11 @@ export function isExtra(name: string): boolean {
   return (EXTRA_SCENARIOS as readonly string[]).includes(name);
 }
 
-/** Where the extra scenarios put what they measured (results.json's sweeps and instrumentationCost). */
+/** Where the extra scenarios put what they measured (results.json's sweeps, instrumentationCost and ttlCost). */
 export interface ExtraResults {
   sweeps: Sweep[];
-  instrumentationCost?: InstrumentationCost;
+  instrumentationCost?: PairedCost;
+  ttlCost?: PairedCost;
 }
 
 export interface ExtraArgs {
@@ -64,6 +65,9 @@ export async function runExtra(
       throw new Error('learner-catchup is run by bench/cli.ts (bench/learner-catchup.ts)');
     case 'instrument-cost':
       out.instrumentationCost = await instrumentationCost(ctx);
+      return;
+    case 'ttl-cost':
+      out.ttlCost = await ttlCost(ctx);
       return;
     case 'open-loop': {
       const rate = a.rate ?? DEFAULT_RATE;

@@ -31,6 +31,8 @@ export interface LoadSpec {
   batchSize: number;
   /** Puts carry a time-to-live drawn in [ttlMs / 2, 3 ttlMs / 2) (cache scenarios); none when absent. */
   ttlMs?: number;
+  /** Keys are `${keyPrefix}${i}` (default: keyOf(i), `key-${i}`): a key space of its own beside the preloaded one. */
+  keyPrefix?: string;
   seed: number;
   /** Open loop: calls per second, each latency from its intended send time (bench/open-loop.ts). Absent: closed loop. */
   rateOpsPerSec?: number;
@@ -82,6 +84,8 @@ interface Window {
  * per call: the read-peek scenario measures a synchronous API) and as a promise otherwise.
  */
 function makeCall(cluster: Cluster, spec: LoadSpec, rand: () => number, value: Buffer): () => number | Promise<number> {
+  const prefix = spec.keyPrefix;
+  const keyOf_ = prefix === undefined ? keyOf : (i: number): string => `${prefix}${i}`;
   const write = async (k: string): Promise<number> => {
     if (spec.batchSize <= 1) {
       if (spec.ttlMs === undefined) await cluster.put(k, value);
@@ -89,12 +93,12 @@ function makeCall(cluster: Cluster, spec: LoadSpec, rand: () => number, value: B
       return 1;
     }
     const ops = [];
-    for (let j = 0; j < spec.batchSize; j++) ops.push({ type: 'put' as const, key: keyOf(Math.floor(rand() * spec.keySpace)), value });
+    for (let j = 0; j < spec.batchSize; j++) ops.push({ type: 'put' as const, key: keyOf_(Math.floor(rand() * spec.keySpace)), value });
     await cluster.batch(ops);
     return spec.batchSize;
   };
   return () => {
-    const k = keyOf(Math.floor(rand() * spec.keySpace));
+    const k = keyOf_(Math.floor(rand() * spec.keySpace));
     const isRead = spec.readRatio > 0 && rand() < spec.readRatio;
     if (isRead && spec.peek) {
       cluster.peek(k);

@@ -126,13 +126,13 @@ Scenarios (the names the report shows)
   sustained          write-N for 60 s (or --duration)
   custom             exactly the load given by the options above
   compare            in one run: raw LMDB synced (the floor), memory vs LMDB, piscina vs inline,
-                     256 vs 1024 in flight, puts with and without a TTL, 1/3/5 nodes,
-                     instrumentation on vs off
+                     256 vs 1024 in flight, 1/3/5 nodes, instrumentation on vs off
   sweep              latency against throughput: puts at 1, 4, 16, 64, 256, 1024 in flight, per configuration
   sweep-batch        batch() sizes 1, 10, 50, 100, 500
   rate-sweep         open loop: the highest rate whose p99 stays within --slo-p99 (doubling, then bisecting; bounded)
   open-loop          puts at --rate per second (default 10,000), open loop
   instrument-cost    instrumentation on/off, interleaved pairs: the median cost and its confidence interval
+  ttl-cost           puts with a TTL of 0.5–1.5 s against plain puts, interleaved pairs on one cluster (the same summary)
   learner-catchup    3 LMDB nodes preloaded with 100,000 keys, 64 puts in flight; addLearner() of a new node:
                      the time to catch up and to promote(), writes before/during/after (standard and full
                      suites, or --scenarios learner-catchup; --duration sets the before and after phases)

@@ -2,7 +2,7 @@
 // no network (a Content-Security-Policy forbids any fetch), so it opens the same from a CI artifact.
 
 import { formatInt, formatLatency, formatMs, formatTick, LATENCY_RESOLUTION_MS } from './format.js';
-import { instrumentationCostSection, spectrumPlot, spectrumPoints, sweepsSection, tailSection, threadsOverview, threadsTable } from './sections.js';
+import { pairedCostSection, spectrumPlot, spectrumPoints, sweepsSection, tailSection, threadsOverview, threadsTable } from './sections.js';
 import { barPlot, color, escapeHtml as esc, linePlot, type Bar, type LineSeries } from './svg.js';
 import type { CompareRow, Results, ScenarioResult } from './types.js';
 
@@ -32,7 +32,8 @@ export function renderReport(results: Results): string {
     ...results.scenarios.map((s, i) => scenarioSection(s, i)),
     compareSection(results.compare),
     overheadSection(results),
-    instrumentationCostSection(results.instrumentationCost),
+    pairedCostSection(results.instrumentationCost, 'instrumentation'),
+    pairedCostSection(results.ttlCost, 'ttl'),
     notesSection(results.notes),
   ].join('\n');
   return [

@@ -3,7 +3,7 @@
 import { LatencyHistogram } from '../../src/util/histogram.js';
 import { formatInt, formatLatency, formatMs, formatPercentileTick, formatTick } from './format.js';
 import { barPlot, color, escapeHtml as esc, linePlot, type Bar, type LineSeries } from './svg.js';
-import type { InstrumentationCost, ScenarioResult, Sweep, TailAttribution, ThreadHealthRow } from './types.js';
+import type { PairedCost, ScenarioResult, Sweep, TailAttribution, ThreadHealthRow } from './types.js';
 
 function table(cls: string, head: string[], rows: string[][]): string {
   return (
@@ -160,14 +160,27 @@ export function threadsOverview(scenarios: ScenarioResult[]): string {
 
 // ---- instrumentation cost ----------------------------------------------------------------------
 
-export function instrumentationCostSection(c: InstrumentationCost | undefined): string {
+/** What the report says of each paired cost (bench/paired-cost.ts). */
+export const PAIRED_COSTS = {
+  instrumentation: {
+    id: 'instrumentation-cost', title: 'Instrumentation cost', feature: 'Stage timing', arms: ['on', 'off'], targetPct: 3,
+    method: 'One preloaded cluster; stage timing is switched on and off between runs (Cluster.setInstrument).',
+  },
+  ttl: {
+    id: 'ttl-cost', title: 'TTL cost', feature: 'A TTL on every put', arms: ['TTL', 'plain'], targetPct: 10,
+    method: 'One preloaded cluster; puts with a TTL of 0.5–1.5 s and plain puts, each on a key space of its own. After each TTL run its keys expire and are purged before the next run starts, so that no purge falls into another run; a cache under TTL churn also inserts its keys again, as each TTL run does.',
+  },
+} as const;
+
+export function pairedCostSection(c: PairedCost | undefined, kind: keyof typeof PAIRED_COSTS): string {
   if (c === undefined) return '';
+  const k = PAIRED_COSTS[kind];
   const rows = c.pairs.map(([on, off], i) => [esc(String(i + 1)), esc(formatInt(on)), esc(formatInt(off)), esc(off > 0 ? `${(((off - on) / off) * 100).toFixed(1)}%` : '')]);
   return (
-    '<h2 id="instrumentation-cost">Instrumentation cost (interleaved pairs)</h2>' +
-    `<p><strong>${esc(`Median cost ${c.medianPct.toFixed(1)}% (95 % bootstrap CI ${c.ciLowPct.toFixed(1)}% to ${c.ciHighPct.toFixed(1)}%), ${c.pairs.length} pairs of ${c.secondsPerRun} s; target ≤ 3 %.`)}</strong> ` +
-    `${esc(`Stage timing was slower in ${c.slowerPairs} of ${c.pairs.length} pairs (sign test p = ${c.signTestP.toFixed(3)}).`)}</p>` +
-    '<p class="muted">Two identical clusters, one with stage timing on and one off, alive side by side; runs alternate between them (the order flips every pair) so that drift of the machine falls on both.</p>' +
-    `<details><summary>the pairs</summary>${table('instrumentation-pairs', ['pair', 'on ops/s', 'off ops/s', 'cost'], rows)}</details>`
+    `<h2 id="${k.id}">${esc(k.title)} (interleaved pairs)</h2>` +
+    `<p><strong>${esc(`Median cost ${c.medianPct.toFixed(1)}% (95 % bootstrap CI ${c.ciLowPct.toFixed(1)}% to ${c.ciHighPct.toFixed(1)}%), ${c.pairs.length} pairs of ${c.secondsPerRun} s; target ≤ ${k.targetPct} %.`)}</strong> ` +
+    `${esc(`${k.feature} was slower in ${c.slowerPairs} of ${c.pairs.length} pairs (sign test p = ${c.signTestP.toFixed(3)}).`)}</p>` +
+    `<p class="muted">${esc(k.method)} The order of the two runs flips every pair, so that drift of the machine falls on both.</p>` +
+    `<details><summary>the pairs</summary>${table(`${k.id}-pairs`, ['pair', `${k.arms[0]} ops/s`, `${k.arms[1]} ops/s`, 'cost'], rows)}</details>`
   );
 }

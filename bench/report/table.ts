@@ -64,9 +64,9 @@ export function renderTable(results: Results): string {
   if (o !== undefined) {
     parts.push(`instrumentation: on ${formatInt(o.onOpsPerSec)} ops/s, off ${formatInt(o.offOpsPerSec)} ops/s, cost ${o.costPct.toFixed(1)}%`);
   }
-  const c = results.instrumentationCost;
-  if (c !== undefined) {
-    parts.push(`instrumentation cost, ${c.pairs.length} interleaved pairs: median ${c.medianPct.toFixed(1)}% (95% CI ${c.ciLowPct.toFixed(1)}% to ${c.ciHighPct.toFixed(1)}%; slower in ${c.slowerPairs} of ${c.pairs.length}, sign test p = ${c.signTestP.toFixed(3)})`);
+  for (const [label, c] of [['instrumentation', results.instrumentationCost], ['TTL', results.ttlCost]] as const) {
+    if (c === undefined) continue;
+    parts.push(`${label} cost, ${c.pairs.length} interleaved pairs: median ${c.medianPct.toFixed(1)}% (95% CI ${c.ciLowPct.toFixed(1)}% to ${c.ciHighPct.toFixed(1)}%; slower in ${c.slowerPairs} of ${c.pairs.length}, sign test p = ${c.signTestP.toFixed(3)})`);
   }
   return parts.join('\n\n') + '\n';
 }

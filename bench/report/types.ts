@@ -110,16 +110,16 @@ export interface Sweep {
   maxRateWithinSlo?: number;
 }
 
-/** Instrumentation on/off, interleaved in pairs on two clusters alive side by side. */
-export interface InstrumentationCost {
-  /** [ops/s with stage timing on, ops/s off] per pair. */
+/** A feature's cost: runs with it and without it, interleaved in pairs on one cluster (bench/paired-cost.ts). */
+export interface PairedCost {
+  /** [ops/s with the feature (stage timing on; puts with a TTL), ops/s without] per pair. */
   pairs: Array<[number, number]>;
-  /** Median of the per-pair costs (off − on) / off, %. */
+  /** Median of the per-pair costs (without − with) / without, %. */
   medianPct: number;
   /** 95 % bootstrap confidence interval of the median, %. */
   ciLowPct: number;
   ciHighPct: number;
-  /** Pairs where stage timing was slower (sign test: two-sided p-value). */
+  /** Pairs where the feature was slower (sign test: two-sided p-value). */
   slowerPairs: number;
   signTestP: number;
   secondsPerRun: number;
@@ -141,7 +141,9 @@ export interface Results {
   scenarios: ScenarioResult[];
   compare?: CompareRow[];
   instrumentationOverhead?: { onOpsPerSec: number; offOpsPerSec: number; costPct: number };
-  instrumentationCost?: InstrumentationCost;
+  instrumentationCost?: PairedCost;
+  /** Puts with a TTL against plain puts (issue 13's target: at most 10 %). */
+  ttlCost?: PairedCost;
   /** Latency against throughput: in-flight, batch and rate sweeps. */
   sweeps?: Sweep[];
   notes: string[];

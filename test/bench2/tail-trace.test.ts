@@ -13,7 +13,7 @@ import { hgrmFileName, writeReport } from '../../bench/report/write.js';
 import { bootstrapMedianCi, median, signTestP } from '../../bench/stats.js';
 import { holds, searchRate } from '../../bench/sweep.js';
 import { steady } from '../../bench/load.js';
-import { summarizeCost } from '../../bench/instrument-cost.js';
+import { summarizeCost } from '../../bench/paired-cost.js';
 import type { Results, SweepPoint } from '../../bench/report/types.js';
 
 /** A write starting at `t0` with the given stage durations (ms), in STAGES order. */

@@ -1,0 +1,122 @@
+// What a feature costs, resolved by interleaving: one cluster, runs with the feature and without it in pairs whose
+// order flips every pair (with, without; without, with; ...), so that a drift of this noisy machine falls on both
+// arms, and no difference between two clusters (their leaders' placement, their files) does. The cost of pair i is
+// (without − with) / without; the report gives their median, a bootstrap 95 % interval of it and the sign test.
+// Two features are measured so: stage timing (`instrument-cost`, Cluster.setInstrument switched between runs) and
+// a TTL on every put (`ttl-cost`, issue 13's target: at most 10 % of write-256).
+import { rmSync } from 'node:fs';
+import type { Cluster, ClusterOptions } from '../src/index.js';
+import { startCluster } from './live.js';
+import { preload, runLoad, type LoadSpec } from './load.js';
+import { bootstrapMedianCi, median, signTestP } from './stats.js';
+import type { SweepContext } from './sweep.js';
+import type { PairedCost } from './report/types.js';
+
+export function pairsFor(suite: SweepContext['suite']): { pairs: number; seconds: number } {
+  if (suite === 'quick') return { pairs: 4, seconds: 0.5 };
+  if (suite === 'standard') return { pairs: 16, seconds: 1 };
+  return { pairs: 20, seconds: 2 };
+}
+
+/** The summary of measured pairs [with the feature ops/s, without ops/s]. */
+export function summarizeCost(pairs: Array<[number, number]>, secondsPerRun: number): PairedCost {
+  const costs = pairs.map(([on, off]) => (off > 0 ? ((off - on) / off) * 100 : 0));
+  const [lo, hi] = bootstrapMedianCi(costs);
+  const slower = costs.filter((c) => c > 0).length;
+  return { pairs, medianPct: median(costs), ciLowPct: lo, ciHighPct: hi, slowerPairs: slower, signTestP: signTestP(slower, costs.length), secondsPerRun };
+}
+
+/** `n` pairs [with, without] after `warmPairs` unrecorded ones; the order within a pair flips every pair. */
+export async function interleave(
+  n: number,
+  withIt: () => Promise<number>,
+  without: () => Promise<number>,
+  log: (line: string) => void,
+  label: string,
+  warmPairs = 2,
+): Promise<Array<[number, number]>> {
+  for (let i = 0; i < warmPairs; i++) {
+    await withIt();
+    await without();
+  }
+  const pairs: Array<[number, number]> = [];
+  for (let i = 0; i < n; i++) {
+    log(`${label}: pair ${i + 1} of ${n}`);
+    if (i % 2 === 0) {
+      const a = await withIt();
+      pairs.push([a, await without()]);
+    } else {
+      const b = await without();
+      pairs.push([await withIt(), b]);
+    }
+  }
+  return pairs;
+}
+
+/** One preloaded cluster for `body`, stopped and removed after it. */
+async function withCluster<T>(ctx: SweepContext, over: Partial<ClusterOptions>, body: (cluster: Cluster, spec: LoadSpec, seconds: number, n: number) => Promise<T>): Promise<T> {
+  const { pairs: n, seconds } = ctx.durationS !== undefined ? { pairs: pairsFor(ctx.suite).pairs, seconds: ctx.durationS } : pairsFor(ctx.suite);
+  const opts: ClusterOptions = ctx.clusterOptions(over);
+  const cluster = await startCluster(opts);
+  try {
+    const { rateOpsPerSec: _r, onTrace: _t, onProgress: _p, ...base } = ctx.base;
+    const spec: LoadSpec = { ...base, readRatio: 0, batchSize: 1, durationMs: seconds * 1000, warmupMs: 200, steadyWarmup: false };
+    // Every key written once: the pairs measure overwrites of a steady state (the first seconds of a new cluster
+    // insert keys and grow its files, and ran 25 % slower than the rest).
+    await preload(cluster, spec.keySpace, spec.valueSize);
+    return await body(cluster, spec, seconds, n);
+  } finally {
+    await cluster.stop();
+    if (opts.dir) rmSync(opts.dir, { recursive: true, force: true });
+  }
+}
+
+/** Stage timing on against off: Cluster.setInstrument switched between the runs. */
+export function instrumentationCost(ctx: SweepContext): Promise<PairedCost> {
+  return withCluster(ctx, { instrument: true }, async (cluster, spec, seconds, n) => {
+    const run = async (on: boolean): Promise<number> => {
+      await cluster.setInstrument(on);
+      const label = on ? 'on' : 'off';
+      return (await runLoad(cluster, { ...spec, name: label, description: label }, ctx.params({}))).opsPerSec;
+    };
+    return summarizeCost(await interleave(n, () => run(true), () => run(false), ctx.log, 'instrument-cost'), seconds);
+  });
+}
+
+/** The TTL of ttl-cost's puts: drawn in [TTL_MS / 2, 3 TTL_MS / 2), as in cache-ttl-churn. */
+export const TTL_MS = 1000;
+/** Writes that purge what a TTL run left (each entry purges at most 256 expired keys), at most. */
+const MAX_FLUSH_PUTS = 1000;
+
+/**
+ * Puts with a TTL against plain puts, at --clients in flight. The arms write key spaces of their own (`ttl-*` and
+ * the preloaded `key-*`), so that neither overwrites the other's keys (a plain put over a TTL key would pay for
+ * taking it out of the expiry index). Each TTL run ends by waiting until its keys expired (1.5 × TTL_MS) and writing
+ * one key until every replica purged them (expired keys are removed by the entries that follow: docs/cache.md),
+ * so that no purge falls into the next run; its next run inserts its keys again (during its warm-up, mostly), as
+ * a cache under TTL churn does. The warm-up is 500 ms on both arms.
+ */
+export function ttlCost(ctx: SweepContext): Promise<PairedCost> {
+  return withCluster(ctx, { instrument: true }, async (cluster, spec, seconds, n) => {
+    const warm = { ...spec, warmupMs: 500 };
+    const plain = async (): Promise<number> => (await runLoad(cluster, { ...warm, name: 'plain', description: 'plain puts' }, ctx.params({}))).opsPerSec;
+    const withTtl = async (): Promise<number> => {
+      const r = await runLoad(cluster, { ...warm, name: 'ttl', description: 'puts with a TTL', ttlMs: TTL_MS, keyPrefix: 'ttl-' }, ctx.params({ ttlMs: TTL_MS }));
+      await purgeTtlKeys(cluster, spec.keySpace);
+      return r.opsPerSec;
+    };
+    return summarizeCost(await interleave(n, withTtl, plain, ctx.log, 'ttl-cost'), seconds);
+  });
+}
+
+/** Wait until the TTL run's keys expired, then write until every replica holds only the plain keys (and the flush key). */
+async function purgeTtlKeys(cluster: Cluster, plainKeys: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 1.5 * TTL_MS + 50));
+  for (let i = 0; i < MAX_FLUSH_PUTS; i++) {
+    await cluster.put('ttl-flush', 'x');
+    if (i % 16 !== 15) continue;
+    const m = await cluster.metrics();
+    if (m.nodes.every((nd) => (nd.counters.keys ?? Infinity) <= plainKeys + 1)) return;
+  }
+  throw new Error(`ttl-cost: expired keys still held after ${MAX_FLUSH_PUTS} writes`);
+}
