@@ -145,6 +145,9 @@ export class Dispatcher {
       case 'reset-log':
         this.s().resetLogTo(task.point, task.membership);
         return this.ok(undefined);
+      case 'refresh-log':
+        this.s().refreshLog();
+        return this.ok(undefined);
       case 'close':
         this.close();
         return this.ok(undefined);

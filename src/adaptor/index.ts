@@ -159,6 +159,11 @@ export interface NodeStorage {
   /** The log restarts after `point` (a snapshot was installed by the state's writer). */
   resetLogTo(point: LogId, membership: Membership): Promise<void>;
   /**
+   * Another store of this node (on another thread) wrote the log since this one did: read the log's mirrors again
+   * and forget the log cache. Through a pool it is queued before the next write, so the caller need not wait.
+   */
+  refreshLog(): Promise<void>;
+  /**
    * Inline storage only (undefined through a pool): the same calls, synchronously, on this thread: what a
    * node uses to apply committed entries without a thread hop.
    */
@@ -242,6 +247,11 @@ class NodeStorageImpl implements NodeStorage {
   async resetLogTo(point: LogId, membership: Membership): Promise<void> {
     await this.backend.call({ op: 'reset-log', point, membership });
     this.cache.clear();
+  }
+
+  async refreshLog(): Promise<void> {
+    this.cache.clear();
+    await this.backend.call({ op: 'refresh-log' });
   }
 
   get sync(): NodeStorage['sync'] {

@@ -46,6 +46,7 @@ export type Task =
   | { op: 'recv-install'; id: number; meta: SnapshotMeta }
   | { op: 'recv-abort'; id: number }
   | { op: 'reset-log'; point: LogId; membership: Membership }
+  | { op: 'refresh-log' }
   /** The pool thread's health (thread-health.ts): `reset` starts (or restarts) measuring, else the counters since. */
   | { op: 'health'; reset: boolean }
   | { op: 'close' }

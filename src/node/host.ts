@@ -116,11 +116,12 @@ export class NodeHost {
   get raft(): Raft {
     return this.core;
   }
-  /** The log's storage: with LMDB and a pool, a 'log' store in the pool thread (the fsync blocks there). */
+  /** The log's storage: with LMDB and a pool, a 'log' store in the pool thread (a leader's fsync blocks there). */
   private storage!: NodeStorage;
   /**
-   * The state machine's storage, on this thread: with LMDB and a pool, a 'state' store of its own (applying
-   * is CPU work without an fsync: it need not queue behind the log's fsyncs); otherwise the same storage.
+   * The state machine's storage, on this thread: with LMDB and a pool, an 'all' store of its own (applying
+   * is CPU work without an fsync: it need not queue behind the log's fsyncs; it writes the log while this node
+   * follows: writeLog); otherwise the same storage.
    */
   private state!: NodeStorage;
   private stateSync!: NonNullable<NodeStorage['sync']>;
@@ -130,6 +131,10 @@ export class NodeHost {
   private persistedTo = 0;
   /** Committed entries handed out but not applied yet (they wait for their own log write), in order. */
   private applyQueue: Entry[] = [];
+  /** With two stores: which one wrote the log last (writeLog), and the pool's log writes in flight. */
+  private logWriter: 'pool' | 'node' = 'pool';
+  private stateWritesLog = false;
+  private poolWrites = 0;
   /** An asynchronous checkpoint of the state under way, and the purge point that waits for the next one. */
   private checkpointing: Promise<void> | undefined;
   private purgeAfterCheckpoint: LogId | undefined;
@@ -231,6 +236,7 @@ export class NodeHost {
     const storage = await this.deps.openStorage();
     this.storage = storage.log;
     this.state = storage.state;
+    this.stateWritesLog = storage.stateWritesLog === true && this.state !== this.storage;
     const sync = this.state.sync;
     if (!sync) {
       await this.storage.close();
@@ -463,7 +469,7 @@ export class NodeHost {
     for (const e of rd.committedEntries) this.applyQueue.push(e);
     this.applyDurable();
     if (!batch) return this.finishReadies();
-    this.storage.write(batch).then(
+    this.writeLog(batch).then(
       () => {
         f.done = true;
         this.finishReadies();
@@ -472,6 +478,33 @@ export class NodeHost {
     );
     // While the log write syncs (on the pool), the state's deferred work: off the path of the next apply.
     this.stateSync.maintain();
+  }
+
+  /**
+   * The log write of a Ready. With two stores (LMDB and a pool), a leader writes through the pool, so that this
+   * thread keeps stepping (proposals, acknowledgements, the next appends) while the write syncs; a follower or
+   * candidate writes on this thread: it has nothing to step until its write is done, and the hops to the pool
+   * and back lay on the leader's commit path (docs/storage.md). A write goes to this thread only when no pool
+   * write is in flight (writes stay in order), and each store reads the log's mirrors again when the other
+   * wrote last.
+   */
+  private writeLog(batch: WriteBatch): Promise<unknown> {
+    if (!this.stateWritesLog) return this.storage.write(batch);
+    if (this.role !== 'leader' && this.poolWrites === 0) {
+      if (this.logWriter !== 'node') {
+        this.logWriter = 'node';
+        this.state.refreshLog().catch((err: unknown) => this.fatal(err)); // inline: done before it returns
+      }
+      return this.state.write(batch);
+    }
+    if (this.logWriter !== 'pool') {
+      this.logWriter = 'pool';
+      this.storage.refreshLog().catch((err: unknown) => this.fatal(err)); // queued before the write below
+    }
+    this.poolWrites++;
+    return this.storage.write(batch).finally(() => {
+      this.poolWrites--;
+    });
   }
 
   /**
@@ -584,7 +617,11 @@ export class NodeHost {
     if (!receiving) throw new Error(`core asked to install snapshot ${meta.index} that was not received`);
     await this.state.stateMachine.installSnapshot(meta, receiving);
     // Two stores: the state installed it (and took a checkpoint of it); now the log restarts after it.
-    if (this.state !== this.storage) await this.storage.resetLogTo({ index: meta.index, term: meta.term }, meta.membership);
+    if (this.state !== this.storage) {
+      // An 'all' state store (stateWritesLog) reset the log too (idempotent): both stores' mirrors are current.
+      await this.storage.resetLogTo({ index: meta.index, term: meta.term }, meta.membership);
+      this.logWriter = 'pool';
+    }
     this.persistedTo = meta.index;
     this.watch.onReset(meta.index);
     this.applyQueue = this.applyQueue.filter((e) => e.index > meta.index);

@@ -38,6 +38,12 @@ export const realRuntime: HostRuntime = {
 export interface HostStorage {
   log: NodeStorage;
   state: NodeStorage;
+  /**
+   * The state's store can write the log too (LMDB with a pool: an 'all' store on the node thread beside the pool's
+   * 'log' store): the node then writes its log there while it follows (NodeHost.writeLog). Absent: the log store
+   * writes every log write (one store, or the simulation's disk).
+   */
+  stateWritesLog?: boolean;
 }
 
 /** The production wiring: LMDB or memory stores, the log in a piscina pool or inline (NodeOptions). */
@@ -53,10 +59,11 @@ export async function openHostStorage(o: NodeOptions): Promise<HostStorage> {
     ...(o.maxBytes === undefined ? {} : { maxBytes: o.maxBytes }),
   };
   if (o.storage === 'lmdb' && o.pool === 'piscina') {
-    // The state's writer opens first: it recovers the state (and finishes an interrupted install).
-    const state = await openNodeStorage({ ...common, pool: 'inline', role: 'state' });
+    // The state's writer opens first: it recovers the state (and finishes an interrupted install). It writes the
+    // log too while the node follows (NodeHost.writeLog): role 'all'.
+    const state = await openNodeStorage({ ...common, pool: 'inline', role: 'all' });
     try {
-      return { state, log: await openNodeStorage({ ...common, pool: 'piscina', role: 'log' }) };
+      return { state, log: await openNodeStorage({ ...common, pool: 'piscina', role: 'log' }), stateWritesLog: true };
     } catch (err) {
       await state.close();
       throw err;

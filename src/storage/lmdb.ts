@@ -563,24 +563,30 @@ export class LmdbStore implements SyncStore {
     h.env.resetReadTxn();
     h.sm.env.resetReadTxn();
     this.active = readActive(h.sm);
+    this.readLogMirrors();
+    const a = h.sm.meta.getBinary(STATE_META.applied);
+    this.lastApplied = a ? decodeLogId(a) : undefined;
+    this.machine = readMachine(h.sm) ?? emptyMachine();
+    const sessions: Array<[number, ReturnType<typeof decodeSession>]> = [];
+    for (const { key, value } of h.sm.sessions[this.active].getRange({})) sessions.push([key, decodeSession(value)]);
+    this.sessions.load(sessions);
+    if (this.role !== 'log') this.expiries = indexExpiries(h.sm, this.active);
+    this.releaseReads();
+  }
+
+  /** The log's mirrors (last entry, purge point, checkpoint) and the membership, from the current read snapshot. */
+  private readLogMirrors(): void {
+    const h = this.h;
     const p = h.meta.getBinary(META.lastPurged);
     this.lastPurged = p ? decodeLogId(p) : undefined;
     const c = h.meta.getBinary(META.checkpoint);
     this.checkpointed = c ? decodeLogId(c) : undefined;
-    const a = h.sm.meta.getBinary(STATE_META.applied);
-    this.lastApplied = a ? decodeLogId(a) : undefined;
-    this.machine = readMachine(h.sm) ?? emptyMachine();
     let last: LogId | undefined;
     for (const { key, value } of h.log.getRange({ reverse: true, limit: 1 })) {
       last = { index: logKeyIndex(key), term: decodeLogRecord(0, value).term };
     }
     this.last = last ?? this.lastPurged;
-    const sessions: Array<[number, ReturnType<typeof decodeSession>]> = [];
-    for (const { key, value } of h.sm.sessions[this.active].getRange({})) sessions.push([key, decodeSession(value)]);
-    this.sessions.load(sessions);
     this.membership = this.readMembership();
-    if (this.role !== 'log') this.expiries = indexExpiries(h.sm, this.active);
-    this.releaseReads();
   }
 
   /**
@@ -871,6 +877,14 @@ export class LmdbStore implements SyncStore {
    * The log restarts after `point` (a snapshot was installed in the state): every entry removed, the purge
    * point and checkpoint set, in ONE synced log transaction. What a 'state' store's install leaves to the log's writer.
    */
+  refreshLog(): void {
+    this.check('read');
+    this.h.env.resetReadTxn();
+    this.h.sm.env.resetReadTxn();
+    this.readLogMirrors();
+    this.releaseReads();
+  }
+
   resetLogTo(point: LogId, membership: Membership): void {
     this.check('install');
     this.writes('log', 'reset the log');

@@ -20,8 +20,9 @@ export interface StoreTuning {
   maxSessions?: number;
   /**
    * Which environment an LMDB store writes (LMDB only; default 'all'). A node with a storage pool opens two
-   * stores on its directory: 'log' in the pool thread (the synced log: what blocks) and 'state' on the node
-   * thread (applying, snapshots, checkpoints: CPU work, no fsync). Each environment has one writer thread.
+   * stores on its directory: 'log' in the pool thread (the synced log while the node leads: what blocks) and
+   * 'all' on the node thread (applying, snapshots, checkpoints, and the log while the node follows). The log has
+   * one writer at a time (NodeHost.writeLog; refreshLog when it changes). 'state' writes the state only.
    */
   role?: StoreRole;
 }
@@ -394,6 +395,10 @@ export class MemoryStore implements SyncStore {
 
   checkpointAsync(): Promise<LogId> {
     return Promise.resolve(this.checkpoint());
+  }
+
+  refreshLog(): void {
+    // One store per node: nothing else writes its log.
   }
 
   resetLogTo(point: LogId, membership: Membership): void {

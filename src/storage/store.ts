@@ -34,6 +34,12 @@ export interface SyncStore extends LogStorage, StateMachine {
   checkpointAsync(): Promise<LogId>;
   /** The log restarts after `point` (a snapshot was installed by the state's writer). */
   resetLogTo(point: LogId, membership: Membership): void;
+  /**
+   * Another thread's store of this directory wrote the log since this one did (LMDB: a node's log is written on
+   * its own thread while it follows and by its pool thread while it leads): read the log's mirrors again (its
+   * last entry, purge point, checkpoint, membership). The caller makes sure the other writes are done.
+   */
+  refreshLog(): void;
   /** While on, each write's result lists its ChangeEvents (WriteBatchResult.events). Off by default. */
   recordEvents(on: boolean): void;
   /**

@@ -1,5 +1,6 @@
-// With a storage pool a node opens two stores on one directory: 'state' on its own thread (applies,
-// snapshots, checkpoints) and 'log' in the pool thread (the synced log). Each environment has one writer.
+// With a storage pool a node opens two stores on one directory: 'all' on its own thread (applies, snapshots,
+// checkpoints, and the log while it follows) and 'log' in the pool thread (the synced log while it leads).
+// 'state' (the state only) is what the node thread's store was until session 6.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { statSync } from 'node:fs';
@@ -91,6 +92,37 @@ test('an asynchronous checkpoint (a hot copy) covers the applied index it starte
   } finally {
     log.close();
     state.close();
+    d.remove();
+  }
+});
+
+test("the log written by the 'all' store while the node follows and by the 'log' store while it leads: refreshLog() keeps each one's mirrors", async () => {
+  const d = tempDir();
+  const node = LmdbStore.open({ dir: d.dir, membership, role: 'all' });
+  const pool = LmdbStore.open({ dir: d.dir, membership, role: 'log' });
+  try {
+    pool.write({ entries: [1, 2, 3].map(entry), apply: [] }); // leading: through the pool
+    node.refreshLog(); // following now: the node thread's store writes next
+    node.write({ entries: [entry(4), entry(5)], apply: [] });
+    node.apply([1, 2, 3, 4].map(entry));
+    // A new leader's entries replace a conflicting suffix (§5.3): 5 with term 2.
+    node.write({ entries: [cmdEntry(5, [cmd(3, 50, [put('k50', 'v50')])], 2)], apply: [] });
+    assert.deepEqual(node.logState().last, { index: 5, term: 2 });
+    // Stale, the pool's store would refuse entry 6 of term 2 (it still sees 3 as its last entry): refreshed, it appends.
+    await rejectsWith(() => pool.write({ entries: [cmdEntry(6, [cmd(3, 60, [put('k60', 'v60')])], 2)], apply: [] }), 'INVALID_ENTRIES');
+    pool.refreshLog();
+    pool.write({ entries: [cmdEntry(6, [cmd(3, 60, [put('k60', 'v60')])], 2)], apply: [] });
+    assert.deepEqual(pool.logState(), { lastPurged: undefined, last: { index: 6, term: 2 } });
+    assert.deepEqual(pool.entries(5, 7).map((e) => [e.index, e.term]), [[5, 2], [6, 2]]);
+    // A purge by one is seen by the other after a refresh.
+    assert.deepEqual(node.checkpoint(), { index: 4, term: 1 });
+    node.refreshLog();
+    node.write({ entries: [], apply: [], purgeTo: { index: 3, term: 1 } });
+    pool.refreshLog();
+    assert.deepEqual(pool.logState(), { lastPurged: { index: 3, term: 1 }, last: { index: 6, term: 2 } });
+  } finally {
+    pool.close();
+    node.close();
     d.remove();
   }
 });
