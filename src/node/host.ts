@@ -469,15 +469,13 @@ export class NodeHost {
     for (const e of rd.committedEntries) this.applyQueue.push(e);
     this.applyDurable();
     if (!batch) return this.finishReadies();
-    this.writeLog(batch).then(
-      () => {
-        f.done = true;
-        this.finishReadies();
-      },
-      (err: unknown) => this.fatal(err),
-    );
-    // While the log write syncs (on the pool), the state's deferred work: off the path of the next apply.
-    this.stateSync.maintain();
+    const pooled = this.writeLog(batch, () => {
+      f.done = true;
+      this.finishReadies();
+    });
+    // While the log write syncs on the pool, the state's deferred work: off the path of the next apply. (A write on
+    // this thread is done already: its acknowledgement goes first, and finishReadies does the work after it.)
+    if (pooled) this.stateSync.maintain();
   }
 
   /**
@@ -486,25 +484,32 @@ export class NodeHost {
    * candidate writes on this thread: it has nothing to step until its write is done, and the hops to the pool
    * and back lay on the leader's commit path (docs/storage.md). A write goes to this thread only when no pool
    * write is in flight (writes stay in order), and each store reads the log's mirrors again when the other
-   * wrote last.
+   * wrote last. `done` runs once the write is durable; returns whether it went through the pool.
    */
-  private writeLog(batch: WriteBatch): Promise<unknown> {
-    if (!this.stateWritesLog) return this.storage.write(batch);
+  private writeLog(batch: WriteBatch, done: () => void): boolean {
+    const fail = (err: unknown): void => this.fatal(err);
+    if (!this.stateWritesLog) {
+      this.storage.write(batch).then(done, fail);
+      return this.storage.sync === undefined; // through a pool
+    }
     if (this.role !== 'leader' && this.poolWrites === 0) {
       if (this.logWriter !== 'node') {
         this.logWriter = 'node';
-        this.state.refreshLog().catch((err: unknown) => this.fatal(err)); // inline: done before it returns
+        this.state.refreshLog().catch(fail); // inline: done before it returns
       }
-      return this.state.write(batch);
+      this.state.write(batch).then(done, fail);
+      return false;
     }
     if (this.logWriter !== 'pool') {
       this.logWriter = 'pool';
-      this.storage.refreshLog().catch((err: unknown) => this.fatal(err)); // queued before the write below
+      this.storage.refreshLog().catch(fail); // queued before the write below
     }
     this.poolWrites++;
-    return this.storage.write(batch).finally(() => {
+    this.storage.write(batch).then(() => {
       this.poolWrites--;
-    });
+      done();
+    }, fail);
+    return true;
   }
 
   /**
@@ -532,6 +537,8 @@ export class NodeHost {
   private finishReadies(): void {
     try {
       while (!this.stopped && this.inflight[0]?.done) this.finishReady(this.inflight.shift()!);
+      // Acknowledgements and answers are out: what applies deferred (nothing, usually), if no pool write took it.
+      if (!this.stopped) this.stateSync.maintain();
     } catch (err) {
       this.fatal(err);
       return;

@@ -877,14 +877,6 @@ export class LmdbStore implements SyncStore {
    * The log restarts after `point` (a snapshot was installed in the state): every entry removed, the purge
    * point and checkpoint set, in ONE synced log transaction. What a 'state' store's install leaves to the log's writer.
    */
-  refreshLog(): void {
-    this.check('read');
-    this.h.env.resetReadTxn();
-    this.h.sm.env.resetReadTxn();
-    this.readLogMirrors();
-    this.releaseReads();
-  }
-
   resetLogTo(point: LogId, membership: Membership): void {
     this.check('install');
     this.writes('log', 'reset the log');
@@ -919,6 +911,15 @@ export class LmdbStore implements SyncStore {
     // The configuration at the applied index (membership.ts), atomically with it.
     if (conf) this.h.sm.meta.put(STATE_META.membership, encodeMembership(conf));
     return out;
+  }
+
+  /** The log was written by this directory's other store (another thread): read its mirrors again (SyncStore). */
+  refreshLog(): void {
+    this.check('read');
+    this.h.env.resetReadTxn();
+    this.h.sm.env.resetReadTxn();
+    this.readLogMirrors();
+    this.releaseReads();
   }
 
   maintain(): void {
