@@ -16,7 +16,7 @@ import { parseBenchArgs, type Args } from './options.js';
 import { formatLeft, SuiteProgress } from './progress.js';
 import { SIGNAL_EXIT_CODES, judge, reserveStdout, type InterruptSignal, type RunResults } from './automation.js';
 import { isExtra, runExtra, TraceCollector, type ExtraResults } from './extra.js';
-import { pairsFor, TTL_MS } from './paired-cost.js';
+import { pairsFor, RUN_WARMUP_MS, TTL_EXPIRY_WAIT_MS, TTL_RUN_WARMUP_MS } from './paired-cost.js';
 import { LEARNER_CATCHUP, learnerCatchup } from './learner-catchup.js';
 
 interface Run {
@@ -270,10 +270,9 @@ function estimateMs(a: Args, name: string): number {
   // Two phases of --duration, a preload of 100,000 keys and the catch-up itself (measured: about 15 s in all at 5 s).
   if (name === LEARNER_CATCHUP) return 2 * (a.durationS ?? (quick ? 2 : 5)) * 1000 + SETUP_MS + 3500;
   if (name === 'instrument-cost' || name === 'ttl-cost') {
-    const { pairs, seconds } = pairsFor(a.suite);
-    const s = a.durationS ?? seconds;
-    // Two unrecorded pairs first; ttl-cost's runs warm up 500 ms and each TTL run waits 1.5 × TTL_MS for its keys to expire.
-    const pairMs = name === 'ttl-cost' ? 2 * (s * 1000 + 500) + 1.5 * TTL_MS + 250 : 2 * (s * 1000 + 200);
+    const { pairs, seconds } = pairsFor(a.suite, a.durationS);
+    // Two unrecorded pairs first; each TTL run then waits for its keys to expire (and about 200 ms of writes purge them).
+    const pairMs = name === 'ttl-cost' ? 2 * (seconds * 1000 + TTL_RUN_WARMUP_MS) + TTL_EXPIRY_WAIT_MS + 200 : 2 * (seconds * 1000 + RUN_WARMUP_MS);
     return (pairs + 2) * pairMs + SETUP_MS;
   }
   if (name === 'resp') return a.respTargets.length * 6 * ((a.durationS ?? (quick ? 1 : 3)) + 2) * 1000;

@@ -85,7 +85,7 @@ interface Window {
  */
 function makeCall(cluster: Cluster, spec: LoadSpec, rand: () => number, value: Buffer): () => number | Promise<number> {
   const prefix = spec.keyPrefix;
-  const keyOf_ = prefix === undefined ? keyOf : (i: number): string => `${prefix}${i}`;
+  const keyAt = prefix === undefined ? keyOf : (i: number): string => `${prefix}${i}`;
   const write = async (k: string): Promise<number> => {
     if (spec.batchSize <= 1) {
       if (spec.ttlMs === undefined) await cluster.put(k, value);
@@ -93,12 +93,12 @@ function makeCall(cluster: Cluster, spec: LoadSpec, rand: () => number, value: B
       return 1;
     }
     const ops = [];
-    for (let j = 0; j < spec.batchSize; j++) ops.push({ type: 'put' as const, key: keyOf_(Math.floor(rand() * spec.keySpace)), value });
+    for (let j = 0; j < spec.batchSize; j++) ops.push({ type: 'put' as const, key: keyAt(Math.floor(rand() * spec.keySpace)), value });
     await cluster.batch(ops);
     return spec.batchSize;
   };
   return () => {
-    const k = keyOf_(Math.floor(rand() * spec.keySpace));
+    const k = keyAt(Math.floor(rand() * spec.keySpace));
     const isRead = spec.readRatio > 0 && rand() < spec.readRatio;
     if (isRead && spec.peek) {
       cluster.peek(k);

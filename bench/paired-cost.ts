@@ -4,19 +4,22 @@
 // (without − with) / without; the report gives their median, a bootstrap 95 % interval of it and the sign test.
 // Two features are measured so: stage timing (`instrument-cost`, Cluster.setInstrument switched between runs) and
 // a TTL on every put (`ttl-cost`, issue 13's target: at most 10 % of write-256).
-import { rmSync } from 'node:fs';
 import type { Cluster, ClusterOptions } from '../src/index.js';
-import { startCluster } from './live.js';
+import { withCluster } from './live.js';
 import { preload, runLoad, type LoadSpec } from './load.js';
 import { bootstrapMedianCi, median, signTestP } from './stats.js';
 import type { SweepContext } from './sweep.js';
 import type { PairedCost } from './report/types.js';
 
-export function pairsFor(suite: SweepContext['suite']): { pairs: number; seconds: number } {
-  if (suite === 'quick') return { pairs: 4, seconds: 0.5 };
-  if (suite === 'standard') return { pairs: 16, seconds: 1 };
-  return { pairs: 20, seconds: 2 };
+/** Pairs per suite, and seconds per run (`durationS`, from --duration, overrides the suite's). */
+export function pairsFor(suite: SweepContext['suite'], durationS?: number): { pairs: number; seconds: number } {
+  const plan = suite === 'quick' ? { pairs: 4, seconds: 0.5 } : suite === 'standard' ? { pairs: 16, seconds: 1 } : { pairs: 20, seconds: 2 };
+  return durationS === undefined ? plan : { pairs: plan.pairs, seconds: durationS };
 }
+
+/** Warm-up of each run: instrument-cost's, and ttl-cost's (its TTL runs insert their keys again first). */
+export const RUN_WARMUP_MS = 200;
+export const TTL_RUN_WARMUP_MS = 500;
 
 /** The summary of measured pairs [with the feature ops/s, without ops/s]. */
 export function summarizeCost(pairs: Array<[number, number]>, secondsPerRun: number): PairedCost {
@@ -54,26 +57,21 @@ export async function interleave(
 }
 
 /** One preloaded cluster for `body`, stopped and removed after it. */
-async function withCluster<T>(ctx: SweepContext, over: Partial<ClusterOptions>, body: (cluster: Cluster, spec: LoadSpec, seconds: number, n: number) => Promise<T>): Promise<T> {
-  const { pairs: n, seconds } = ctx.durationS !== undefined ? { pairs: pairsFor(ctx.suite).pairs, seconds: ctx.durationS } : pairsFor(ctx.suite);
-  const opts: ClusterOptions = ctx.clusterOptions(over);
-  const cluster = await startCluster(opts);
-  try {
+function withPreloaded<T>(ctx: SweepContext, over: Partial<ClusterOptions>, body: (cluster: Cluster, spec: LoadSpec, seconds: number, n: number) => Promise<T>): Promise<T> {
+  const { pairs: n, seconds } = pairsFor(ctx.suite, ctx.durationS);
+  return withCluster(ctx.clusterOptions(over), async (cluster) => {
     const { rateOpsPerSec: _r, onTrace: _t, onProgress: _p, ...base } = ctx.base;
-    const spec: LoadSpec = { ...base, readRatio: 0, batchSize: 1, durationMs: seconds * 1000, warmupMs: 200, steadyWarmup: false };
+    const spec: LoadSpec = { ...base, readRatio: 0, batchSize: 1, durationMs: seconds * 1000, warmupMs: RUN_WARMUP_MS, steadyWarmup: false };
     // Every key written once: the pairs measure overwrites of a steady state (the first seconds of a new cluster
     // insert keys and grow its files, and ran 25 % slower than the rest).
     await preload(cluster, spec.keySpace, spec.valueSize);
-    return await body(cluster, spec, seconds, n);
-  } finally {
-    await cluster.stop();
-    if (opts.dir) rmSync(opts.dir, { recursive: true, force: true });
-  }
+    return body(cluster, spec, seconds, n);
+  });
 }
 
 /** Stage timing on against off: Cluster.setInstrument switched between the runs. */
 export function instrumentationCost(ctx: SweepContext): Promise<PairedCost> {
-  return withCluster(ctx, { instrument: true }, async (cluster, spec, seconds, n) => {
+  return withPreloaded(ctx, { instrument: true }, async (cluster, spec, seconds, n) => {
     const run = async (on: boolean): Promise<number> => {
       await cluster.setInstrument(on);
       const label = on ? 'on' : 'off';
@@ -85,6 +83,8 @@ export function instrumentationCost(ctx: SweepContext): Promise<PairedCost> {
 
 /** The TTL of ttl-cost's puts: drawn in [TTL_MS / 2, 3 TTL_MS / 2), as in cache-ttl-churn. */
 export const TTL_MS = 1000;
+/** After a TTL run, the wait until all its keys expired (the longest TTL drawn is 1.5 × TTL_MS). */
+export const TTL_EXPIRY_WAIT_MS = 1.5 * TTL_MS + 50;
 /** Writes that purge what a TTL run left (each entry purges at most 256 expired keys), at most. */
 const MAX_FLUSH_PUTS = 1000;
 
@@ -94,11 +94,11 @@ const MAX_FLUSH_PUTS = 1000;
  * taking it out of the expiry index). Each TTL run ends by waiting until its keys expired (1.5 × TTL_MS) and writing
  * one key until every replica purged them (expired keys are removed by the entries that follow: docs/cache.md),
  * so that no purge falls into the next run; its next run inserts its keys again (during its warm-up, mostly), as
- * a cache under TTL churn does. The warm-up is 500 ms on both arms.
+ * a cache under TTL churn does. The warm-up is TTL_RUN_WARMUP_MS on both arms.
  */
 export function ttlCost(ctx: SweepContext): Promise<PairedCost> {
-  return withCluster(ctx, { instrument: true }, async (cluster, spec, seconds, n) => {
-    const warm = { ...spec, warmupMs: 500 };
+  return withPreloaded(ctx, { instrument: true }, async (cluster, spec, seconds, n) => {
+    const warm = { ...spec, warmupMs: TTL_RUN_WARMUP_MS };
     const plain = async (): Promise<number> => (await runLoad(cluster, { ...warm, name: 'plain', description: 'plain puts' }, ctx.params({}))).opsPerSec;
     const withTtl = async (): Promise<number> => {
       const r = await runLoad(cluster, { ...warm, name: 'ttl', description: 'puts with a TTL', ttlMs: TTL_MS, keyPrefix: 'ttl-' }, ctx.params({ ttlMs: TTL_MS }));
@@ -111,7 +111,7 @@ export function ttlCost(ctx: SweepContext): Promise<PairedCost> {
 
 /** Wait until the TTL run's keys expired, then write until every replica holds only the plain keys (and the flush key). */
 async function purgeTtlKeys(cluster: Cluster, plainKeys: number): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 1.5 * TTL_MS + 50));
+  await new Promise((resolve) => setTimeout(resolve, TTL_EXPIRY_WAIT_MS));
   for (let i = 0; i < MAX_FLUSH_PUTS; i++) {
     await cluster.put('ttl-flush', 'x');
     if (i % 16 !== 15) continue;

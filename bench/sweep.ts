@@ -1,9 +1,8 @@
 // Latency against throughput: in-flight and batch-size sweeps (closed loop) over the configurations
 // compared, and an open-loop rate sweep that finds the highest rate whose p99 holds a bound.
 // Every point is a short runLoad on a cluster kept for the whole series.
-import { rmSync } from 'node:fs';
-import type { Cluster, ClusterOptions } from '../src/index.js';
-import { startCluster } from './live.js';
+import type { ClusterOptions } from '../src/index.js';
+import { withCluster } from './live.js';
 import { runLoad, type LoadSpec } from './load.js';
 import type { ScenarioResult, Sweep, SweepPoint, SweepSeries } from './report/types.js';
 
@@ -44,16 +43,6 @@ export function pointTiming(ctx: SweepContext): { durationMs: number; warmupMs: 
   if (ctx.suite === 'quick') return { durationMs: 500, warmupMs: 200 };
   if (ctx.suite === 'standard') return { durationMs: 800, warmupMs: 300 };
   return { durationMs: 2000, warmupMs: 500 };
-}
-
-async function withCluster<T>(opts: ClusterOptions, f: (c: Cluster) => Promise<T>): Promise<T> {
-  const cluster = await startCluster(opts);
-  try {
-    return await f(cluster);
-  } finally {
-    await cluster.stop();
-    if (opts.dir) rmSync(opts.dir, { recursive: true, force: true });
-  }
 }
 
 function point(x: number, r: ScenarioResult): SweepPoint {

@@ -171,11 +171,10 @@ const totalOf = (w: WriteTimes): number => w[7] - w[0];
  * kept.
  */
 export function keepLargest(a: WriteTimes[], k: number): number {
-  if (a.length <= k) return a.reduce((m, w) => Math.min(m, totalOf(w)), Infinity);
   // Partition descending: after the loop a[0..k) holds the k largest.
   let lo = 0;
   let hi = a.length - 1;
-  while (lo < hi) {
+  while (a.length > k && lo < hi) {
     const pivot = totalOf(a[(lo + hi) >>> 1]!);
     let i = lo;
     let j = hi;
@@ -194,7 +193,7 @@ export function keepLargest(a: WriteTimes[], k: number): number {
     else if (k - 1 >= i) lo = i;
     else break;
   }
-  a.length = k;
+  if (a.length > k) a.length = k;
   let min = Infinity;
   for (const w of a) min = Math.min(min, totalOf(w));
   return min;
