@@ -199,6 +199,21 @@ export function steady(throughput: ReadonlyArray<[number, number]>): boolean {
 /** Trace sample: a write at most every this many ms (and never two overlapping). */
 const TRACE_GAP_MS = 10;
 
+/**
+ * How many of the slowest writes the profile keeps for a run: the tail attribution (bench/tail.ts) reads the slowest
+ * 1.1 %, so twice that of the writes expected at the warm-up's last rate (or the open loop's rate), at least 1,024, at
+ * most MAX_SLOWEST (1 % of 1.6 M writes; without a rate to go by). Keeping no more than needed matters: every write
+ * slower than the keeper's floor is copied into it, and until session 7 a 1 s run kept 16,384 of them (most of its
+ * writes), each retained long enough to burden the coordinator's garbage collector.
+ */
+export function slowestToKeep(spec: Pick<LoadSpec, 'durationMs' | 'ops' | 'rateOpsPerSec'>, warmThroughput?: ReadonlyArray<[number, number]>): number {
+  const rate = spec.rateOpsPerSec ?? warmThroughput?.[warmThroughput.length - 1]?.[1];
+  if (rate === undefined || !(rate > 0)) return MAX_SLOWEST;
+  let expected = (rate * spec.durationMs) / 1000;
+  if (spec.ops > 0) expected = Math.min(expected, spec.ops);
+  return Math.min(MAX_SLOWEST, Math.max(1024, Math.ceil(2 * 0.011 * expected)));
+}
+
 /** Warm up (until steady), reset the cluster's metrics, then measure. */
 export async function runLoad(cluster: Cluster, spec: LoadSpec, params: Record<string, string | number | boolean>): Promise<ScenarioResult> {
   let warm: { throughput: Array<[number, number]>; elapsedMs: number; steady: boolean } | undefined;
@@ -214,7 +229,7 @@ export async function runLoad(cluster: Cluster, spec: LoadSpec, params: Record<s
     warm = { throughput: r.throughput, elapsedMs: r.elapsedMs, steady: wasSteady || !untilSteady };
   }
   await cluster.resetMetrics();
-  cluster.profile.keepSlowest(MAX_SLOWEST); // 1 % of up to 1.6 M writes per scenario
+  cluster.profile.keepSlowest(slowestToKeep(spec, warm?.throughput));
   if (spec.onTrace) cluster.profile.keepTrace(TRACE_GAP_MS);
   const mainHealth = new ThreadHealth();
   const w = await drive(cluster, spec, spec.durationMs, spec.ops, true);

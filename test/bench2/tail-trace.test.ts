@@ -12,7 +12,7 @@ import { buildTrace, MAIN_TID, nodeTid, poolTid, type TraceEvent } from '../../b
 import { hgrmFileName, writeReport } from '../../bench/report/write.js';
 import { bootstrapMedianCi, median, signTestP } from '../../bench/stats.js';
 import { holds, searchRate } from '../../bench/sweep.js';
-import { steady } from '../../bench/load.js';
+import { slowestToKeep, steady } from '../../bench/load.js';
 import { summarizeCost } from '../../bench/paired-cost.js';
 import type { Results, SweepPoint } from '../../bench/report/types.js';
 
@@ -80,6 +80,17 @@ test('the slowest-writes keeper keeps exactly the k slowest, slowest first, with
   p.reset();
   assert.equal(p.slowest().length, 0);
   assert.throws(() => new WriteProfile().keepSlowest(MAX_SLOWEST + 1), RangeError);
+});
+
+test('the keeper holds twice the slowest 1.1 % of the writes a run is expected to make, within [1024, MAX_SLOWEST]', () => {
+  const spec = { durationMs: 1000, ops: 0 };
+  assert.equal(slowestToKeep(spec, [[0.5, 40_000], [1, 50_000]]), 1100); // 50,000 writes expected: 2 × 550
+  assert.equal(slowestToKeep(spec, [[1, 1_000]]), 1024);
+  assert.equal(slowestToKeep({ durationMs: 60_000, ops: 0 }, [[1, 50_000]]), MAX_SLOWEST);
+  assert.equal(slowestToKeep({ durationMs: 10_000, ops: 100_000 }, [[1, 50_000]]), 2200); // an ops bound caps the run
+  assert.equal(slowestToKeep({ ...spec, rateOpsPerSec: 200_000 }), 4400); // the open loop's rate
+  assert.equal(slowestToKeep(spec), MAX_SLOWEST); // no warm-up: nothing to go by
+  assert.equal(slowestToKeep(spec, []), MAX_SLOWEST);
 });
 
 test('keepLargest selects the k largest totals, ties and all, and returns the smallest kept', () => {
