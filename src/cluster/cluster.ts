@@ -662,7 +662,6 @@ export class Cluster<V = Value> {
   /** Counters and latency summaries: the coordinator's write-path stages and every live node's own. */
   async metrics(): Promise<ClusterMetrics> {
     this.checkOpen();
-    this.writes.recordProfile(); // the writes resolved in the last turns, recorded a turn later
     const prof = this.profile.summary();
     const ls = await this.membership.leaderStatus();
     const nodes = await Promise.all(
@@ -691,7 +690,6 @@ export class Cluster<V = Value> {
 
   /** Forget recorded latencies (e.g. after a warm-up), on the coordinator and every live node. */
   async resetMetrics(): Promise<void> {
-    this.writes.dropUnrecorded();
     this.profile.reset();
     this.reads.latency.reset();
     this.watches.resetStats();

@@ -26,8 +26,12 @@ interface PendingWrite {
   batchId: number;
   sentAt: number;
   sentTo: NodeId;
-  /** Profiled: its batch's stage times, until the profile records it (the reply time is its batch's, below). */
-  stages: StageTimes | undefined;
+}
+
+/** The index in `stages` of batch `id`'s stage times, or -1 (an entry's batches are few: one, mostly). */
+function batchStages(stages: readonly StageTimes[], id: number): number {
+  for (let k = 0; k < stages.length; k++) if (stages[k]!.id === id) return k;
+  return -1;
 }
 
 /** Exactly once (SESSION_WINDOW): a write is sent only while its seq is within the window above the floor. */
@@ -60,15 +64,6 @@ export class WritePipeline {
    */
   private readonly batches = new Map<number, SentGroup<PendingWrite> & { left: number }>();
 
-  /**
-   * Profiled writes resolved but not recorded yet, and their batches: the profile records them a turn later, after
-   * the next flush, so that stage timing is off the path from a batch's results to the next batch (measured in
-   * session 5: recording at once cost 3.5 % of write-256 over 64 interleaved pairs).
-   */
-  private unrecorded: PendingWrite[] = [];
-  private readonly unrecordedBatches = new Map<StageTimes, { sent: number; reply: number; writes: number }>();
-  private recordingScheduled = false;
-
   constructor(private readonly ctx: PipelineContext, private readonly profile: WriteProfile) {}
 
   /** Writes not yet resolved. */
@@ -91,7 +86,7 @@ export class WritePipeline {
       const now = nowMs();
       const w: PendingWrite = {
         seq: this.nextSeq++, ops, bytes, resolve, reject, enqueuedAt: now, deadline: now + opts.requestTimeoutMs,
-        queued: true, batchId: 0, sentAt: 0, sentTo: 0, stages: undefined,
+        queued: true, batchId: 0, sentAt: 0, sentTo: 0,
       };
       this.pending.set(w.seq, w);
       this.sendQueue.push(w);
@@ -161,46 +156,33 @@ export class WritePipeline {
     this.ctx.scheduleFlush();
   }
 
-  /** The leader applied entries: resolve this client's writes among them. */
+  /**
+   * The leader applied entries: resolve this client's writes among them. Instrumented (the entries carry their
+   * batches' stage times): each write's queue time and total are recorded, and each batch's shared stages once, with
+   * the count of its writes (WriteProfile.recordBatch).
+   */
   onApplied(a: DecodedApplied): void {
     const reply = nowMs();
-    const byBatch = a.stages.length > 0 ? new Map(a.stages.map((s) => [s.id, s])) : undefined;
+    const stages = a.stages;
+    const counted = stages.length > 0 ? new Array<number>(stages.length).fill(0) : undefined;
+    const sentOf = counted ? new Array<number>(stages.length).fill(0) : undefined;
     for (let i = 0; i < a.count; i++) {
       if (a.client(i) !== this.clientId) continue;
       const w = this.pending.get(a.seq(i));
       if (!w) continue;
       this.settle(w);
-      const st = byBatch?.get(w.batchId);
-      if (st && !a.duplicate(i)) {
-        // Instrumented: recorded after the next flush (recordProfile); a batch's shared stages once (recordBatch).
-        w.stages = st;
-        this.unrecorded.push(w);
-        const b = this.unrecordedBatches.get(st);
-        if (b) b.writes++;
-        else this.unrecordedBatches.set(st, { sent: w.sentAt, reply, writes: 1 });
+      if (counted && !a.duplicate(i)) {
+        const k = batchStages(stages, w.batchId);
+        if (k >= 0) {
+          this.profile.record(w.enqueuedAt, w.sentAt, stages[k]!, reply);
+          counted[k]! += 1;
+          sentOf![k] = w.sentAt;
+        }
       }
       w.resolve(a.results(i) as OpResult[]);
     }
-    if (this.unrecorded.length > 0 && !this.recordingScheduled) {
-      this.recordingScheduled = true;
-      // Two turns of immediates: the flush these results cause is scheduled after this one, by the callers' code.
-      setImmediate(() => setImmediate(() => this.recordProfile()));
-    }
+    if (counted) for (let k = 0; k < stages.length; k++) if (counted[k]! > 0) this.profile.recordBatch(sentOf![k]!, stages[k]!, reply, counted[k]!);
     if (this.sendQueue.length > 0) this.ctx.scheduleFlush(); // the floor may have advanced: writes held by the session window
-  }
-
-  /** Record the profiled writes resolved since the last call (metrics() calls it first, so that they count). */
-  recordProfile(): void {
-    this.recordingScheduled = false;
-    for (const w of this.unrecorded) this.profile.record(w.enqueuedAt, w.sentAt, w.stages!, this.unrecordedBatches.get(w.stages!)!.reply);
-    for (const [st, b] of this.unrecordedBatches) this.profile.recordBatch(b.sent, st, b.reply, b.writes);
-    this.dropUnrecorded();
-  }
-
-  /** Forget the profiled writes not recorded yet (resetMetrics()). */
-  dropUnrecorded(): void {
-    this.unrecorded = [];
-    this.unrecordedBatches.clear();
   }
 
   /** `w` is resolved (or rejected): it is no longer pending, and its batch is gone once all of the batch's are. */
