@@ -25,7 +25,6 @@ interface Run {
   scenarios: ScenarioResult[];
   compare: CompareRow[];
   notes: string[];
-  instrumentation?: Results['instrumentationOverhead'];
   extra: ExtraResults;
   trace: TraceCollector | undefined;
 }
@@ -203,8 +202,8 @@ async function runCompare(run: Run): Promise<void> {
   const floor = rawTxn.opsPerSec;
   run.compare.push(row('raw LMDB, synced txns of 64 puts (floor)', rawTxn.opsPerSec, rawTxn.latencyMs, floor));
   run.compare.push(row('raw LMDB, synced single puts', rawPut.opsPerSec, rawPut.latencyMs, floor));
-  // (What a TTL costs is the ttl-cost scenario's: interleaved pairs on one cluster. One run of each here spread as
-  // widely as the cost itself: 16.0, 6.8 and 23.8 % in session 5.)
+  // (What a TTL and stage timing cost are the ttl-cost and instrument-cost scenarios': interleaved pairs on one
+  // cluster. One run of each here spread as widely as the costs themselves: a TTL 16.0, 6.8 and 23.8 % in session 5.)
   const variants: Array<[string, Partial<ClusterOptions>, number?]> = [
     [`3 nodes, lmdb, piscina (${a.clients} in flight)`, { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: true }],
     ['3 nodes, lmdb, piscina (1024 in flight)', { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: true }, 1024],
@@ -212,18 +211,12 @@ async function runCompare(run: Run): Promise<void> {
     ['3 nodes, memory', { nodes: 3, storage: 'memory', instrument: true }],
     ['1 node, lmdb, piscina', { nodes: 1, storage: 'lmdb', pool: 'piscina', instrument: true }],
     ['5 nodes, lmdb, piscina', { nodes: 5, storage: 'lmdb', pool: 'piscina', instrument: true }],
-    ['3 nodes, lmdb, piscina, instrumentation off', { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: false }],
   ];
-  const results: number[] = [];
   for (const [label, over, clients] of variants) {
     const spec = baseSpec(a, `compare: ${label}`, label, { durationMs: dur, ...(clients === undefined ? {} : { clients }) });
     const r = await measure(spec, clusterOptions(a, run.dir, over), params(a, over as Record<string, string | number | boolean>));
-    results.push(r.opsPerSec);
     run.compare.push(row(label, r.opsPerSec, r.latencyMs, floor));
   }
-  const on = results[0]!;
-  const off = results[results.length - 1]!;
-  run.instrumentation = { onOpsPerSec: on, offOpsPerSec: off, costPct: off > 0 ? ((off - on) / off) * 100 : 0 };
 }
 
 /** threadraft serve beside Redis, through redis-benchmark (bench/resp.ts). */
@@ -291,7 +284,6 @@ function collect(run: Run, startedAt: string, interrupted?: RunResults['interrup
     notes: [...run.notes],
   };
   if (run.compare.length > 0) results.compare = [...run.compare];
-  if (run.instrumentation) results.instrumentationOverhead = run.instrumentation;
   if (run.extra.sweeps.length > 0) results.sweeps = [...run.extra.sweeps];
   if (run.extra.instrumentationCost) results.instrumentationCost = run.extra.instrumentationCost;
   if (run.extra.ttlCost) results.ttlCost = run.extra.ttlCost;

@@ -31,7 +31,6 @@ export function renderReport(results: Results): string {
     threadsOverview(results.scenarios),
     ...results.scenarios.map((s, i) => scenarioSection(s, i)),
     compareSection(results.compare),
-    overheadSection(results),
     pairedCostSection(results.instrumentationCost, 'instrumentation'),
     pairedCostSection(results.ttlCost, 'ttl'),
     notesSection(results.notes),
@@ -264,15 +263,6 @@ function compareSection(rows: CompareRow[] | undefined): string {
     '<h2>Comparison</h2>' +
     `<table class="compare" data-table="compare"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>` +
     `<div class="plots">${plot}</div>`
-  );
-}
-
-function overheadSection(r: Results): string {
-  const o = r.instrumentationOverhead;
-  if (o === undefined) return '';
-  return (
-    '<h2>Instrumentation overhead</h2>' +
-    `<p>${esc(`Stage timing on: ${formatInt(o.onOpsPerSec)} ops/s; off: ${formatInt(o.offOpsPerSec)} ops/s; cost ${o.costPct.toFixed(1)}%.`)}</p>`
   );
 }
 

@@ -140,7 +140,6 @@ export interface Results {
   machine: { cpus: number; cpuModel: string; node: string; platform: string; memGiB: number };
   scenarios: ScenarioResult[];
   compare?: CompareRow[];
-  instrumentationOverhead?: { onOpsPerSec: number; offOpsPerSec: number; costPct: number };
   instrumentationCost?: PairedCost;
   /** Puts with a TTL against plain puts (issue 13's target: at most 10 %). */
   ttlCost?: PairedCost;
