@@ -16,6 +16,7 @@ import { parseBenchArgs, type Args } from './options.js';
 import { formatLeft, SuiteProgress } from './progress.js';
 import { SIGNAL_EXIT_CODES, judge, reserveStdout, type InterruptSignal, type RunResults } from './automation.js';
 import { isExtra, runExtra, TraceCollector, type ExtraResults } from './extra.js';
+import { sweepEstimateMs } from './sweep.js';
 import { pairsFor, RUN_WARMUP_MS, TTL_EXPIRY_WAIT_MS, TTL_RUN_WARMUP_MS } from './paired-cost.js';
 import { LEARNER_CATCHUP, learnerCatchup } from './learner-catchup.js';
 
@@ -192,6 +193,18 @@ function row(name: string, opsPerSec: number, latencyMs: CompareRow['latencyMs']
   return { name, opsPerSec, latencyMs, ratioToRawLmdb: floor > 0 ? opsPerSec / floor : 0 };
 }
 
+/** The cluster configurations `compare` runs after the raw LMDB rows: [label, options, calls in flight]. */
+function compareVariants(a: Args): Array<[string, Partial<ClusterOptions>, number?]> {
+  return [
+    [`3 nodes, lmdb, piscina (${a.clients} in flight)`, { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: true }],
+    ['3 nodes, lmdb, piscina (1024 in flight)', { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: true }, 1024],
+    ['3 nodes, lmdb, inline', { nodes: 3, storage: 'lmdb', pool: 'inline', instrument: true }],
+    ['3 nodes, memory', { nodes: 3, storage: 'memory', instrument: true }],
+    ['1 node, lmdb, piscina', { nodes: 1, storage: 'lmdb', pool: 'piscina', instrument: true }],
+    ['5 nodes, lmdb, piscina', { nodes: 5, storage: 'lmdb', pool: 'piscina', instrument: true }],
+  ];
+}
+
 /** Everything compared side by side in one run, so that ratios hold even when the machine is noisy. */
 async function runCompare(run: Run): Promise<void> {
   const a = run.args;
@@ -204,15 +217,7 @@ async function runCompare(run: Run): Promise<void> {
   run.compare.push(row('raw LMDB, synced single puts', rawPut.opsPerSec, rawPut.latencyMs, floor));
   // (What a TTL and stage timing cost are the ttl-cost and instrument-cost scenarios': interleaved pairs on one
   // cluster. One run of each here spread as widely as the costs themselves: a TTL 16.0, 6.8 and 23.8 % in session 5.)
-  const variants: Array<[string, Partial<ClusterOptions>, number?]> = [
-    [`3 nodes, lmdb, piscina (${a.clients} in flight)`, { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: true }],
-    ['3 nodes, lmdb, piscina (1024 in flight)', { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: true }, 1024],
-    ['3 nodes, lmdb, inline', { nodes: 3, storage: 'lmdb', pool: 'inline', instrument: true }],
-    ['3 nodes, memory', { nodes: 3, storage: 'memory', instrument: true }],
-    ['1 node, lmdb, piscina', { nodes: 1, storage: 'lmdb', pool: 'piscina', instrument: true }],
-    ['5 nodes, lmdb, piscina', { nodes: 5, storage: 'lmdb', pool: 'piscina', instrument: true }],
-  ];
-  for (const [label, over, clients] of variants) {
+  for (const [label, over, clients] of compareVariants(a)) {
     const spec = baseSpec(a, `compare: ${label}`, label, { durationMs: dur, ...(clients === undefined ? {} : { clients }) });
     const r = await measure(spec, clusterOptions(a, run.dir, over), params(a, over as Record<string, string | number | boolean>));
     run.compare.push(row(label, r.opsPerSec, r.latencyMs, floor));
@@ -257,9 +262,13 @@ function estimateMs(a: Args, name: string): number {
   const quick = a.suite === 'quick';
   const warmupMs = (quick ? Math.min(a.warmupS, 0.5) : a.warmupS) * 1000;
   if (name === 'compare') {
+    // The two raw LMDB rows, then each configuration; warm-ups of 1 s or more go on until steady (about 1 s more).
     const d = (a.durationS ?? (quick ? 2 : 4)) * 1000;
-    return d + Math.min(d, 2000) + 7 * (d + warmupMs + SETUP_MS);
+    const steadyMs = warmupMs >= 1000 ? 1000 : 0;
+    return d + Math.min(d, 2000) + compareVariants(a).length * (d + warmupMs + steadyMs + SETUP_MS);
   }
+  const sweep = sweepEstimateMs(name, { suite: a.suite, durationS: a.durationS }, SETUP_MS);
+  if (sweep !== undefined) return sweep;
   // Two phases of --duration, a preload of 100,000 keys and the catch-up itself (measured: about 15 s in all at 5 s).
   if (name === LEARNER_CATCHUP) return 2 * (a.durationS ?? (quick ? 2 : 5)) * 1000 + SETUP_MS + 3500;
   if (name === 'instrument-cost' || name === 'ttl-cost') {

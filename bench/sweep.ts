@@ -22,6 +22,10 @@ export interface SweepContext {
 export const IN_FLIGHT = [1, 4, 16, 64, 256, 1024];
 export const BATCH_SIZES = [1, 10, 50, 100, 500];
 
+/** The in-flight points of `sweep`, and the calls in flight of `sweep-batch`'s series, per suite. */
+const inFlightPoints = (suite: Suite): number[] => (suite === 'quick' ? [1, 16, 256] : IN_FLIGHT);
+const batchInFlight = (suite: Suite): number[] => (suite === 'full' ? [4, 64] : [4]);
+
 interface Config {
   label: string;
   over: Partial<ClusterOptions>;
@@ -38,12 +42,30 @@ export function sweepConfigs(suite: Suite): Config[] {
 }
 
 /** Seconds measured and warmed up per point. */
-export function pointTiming(ctx: SweepContext): { durationMs: number; warmupMs: number } {
+export function pointTiming(ctx: Pick<SweepContext, 'suite' | 'durationS'>): { durationMs: number; warmupMs: number } {
   if (ctx.durationS !== undefined) return { durationMs: ctx.durationS * 1000, warmupMs: Math.min(300, ctx.durationS * 300) };
   if (ctx.suite === 'quick') return { durationMs: 500, warmupMs: 200 };
   if (ctx.suite === 'standard') return { durationMs: 800, warmupMs: 300 };
   return { durationMs: 2000, warmupMs: 500 };
 }
+
+/**
+ * How long a sweep scenario should take, for the suite's time left (undefined: not a sweep): its points, each a
+ * warm-up and a measurement on a cluster started once per series (`setupMs`: start, stop). The rate sweep's search
+ * takes about ten points, and stops within its budget (plus the point under way).
+ */
+export function sweepEstimateMs(name: string, ctx: Pick<SweepContext, 'suite' | 'durationS'>, setupMs: number): number | undefined {
+  const { durationMs, warmupMs } = pointTiming(ctx);
+  const pointMs = durationMs + warmupMs;
+  if (name === 'sweep') return sweepConfigs(ctx.suite).length * (inFlightPoints(ctx.suite).length * pointMs + setupMs);
+  if (name === 'sweep-batch') return batchInFlight(ctx.suite).length * BATCH_SIZES.length * pointMs + setupMs;
+  if (name === 'rate-sweep') return Math.min(RATE_POINTS_TYPICAL * pointMs, rateBudgetMs(ctx.suite) + pointMs) + setupMs;
+  return undefined;
+}
+
+/** The rate sweep's bound on its whole search, and the points it typically measures (measured: 9 to 11). */
+const rateBudgetMs = (suite: Suite): number => (suite === 'full' ? 120_000 : suite === 'standard' ? 20_000 : 10_000);
+const RATE_POINTS_TYPICAL = 10;
 
 function point(x: number, r: ScenarioResult): SweepPoint {
   const p: SweepPoint = { x, opsPerSec: r.opsPerSec, errors: r.errors, latencyMs: r.latencyMs };
@@ -60,7 +82,7 @@ function pointSpec(ctx: SweepContext, name: string, over: Partial<LoadSpec>): Lo
 
 /** `sweep`: puts at 1 … 1024 in flight, one series per configuration. */
 export async function inFlightSweep(ctx: SweepContext): Promise<Sweep> {
-  const xs = ctx.suite === 'quick' ? [1, 16, 256] : IN_FLIGHT;
+  const xs = inFlightPoints(ctx.suite);
   const series: SweepSeries[] = [];
   for (const cfg of sweepConfigs(ctx.suite)) {
     const points: SweepPoint[] = [];
@@ -78,7 +100,7 @@ export async function inFlightSweep(ctx: SweepContext): Promise<Sweep> {
 
 /** `sweep-batch`: batch() of 1 … 500 puts at 4 calls in flight (and at 64 in the full suite); ops/s counts puts. */
 export async function batchSweep(ctx: SweepContext): Promise<Sweep> {
-  const inFlight = ctx.suite === 'full' ? [4, 64] : [4];
+  const inFlight = batchInFlight(ctx.suite);
   const series: SweepSeries[] = [];
   await withCluster(ctx.clusterOptions(DEFAULT_CONFIG.over), async (cluster) => {
     for (const c of inFlight) {
@@ -144,7 +166,7 @@ export async function searchRate(
 
 /** `rate-sweep`: open loop on the CLI's configuration; the highest rate with p99 ≤ sloP99Ms. */
 export async function rateSweep(ctx: SweepContext, sloP99Ms: number): Promise<Sweep> {
-  const budgetMs = ctx.suite === 'full' ? 120_000 : ctx.suite === 'standard' ? 20_000 : 10_000;
+  const budgetMs = rateBudgetMs(ctx.suite);
   const opts = ctx.clusterOptions({});
   const label = `${opts.nodes ?? 3} nodes, ${opts.storage ?? 'lmdb'}${opts.storage === 'memory' ? '' : `, ${opts.pool ?? 'piscina'}`}`;
   const found = await withCluster(opts, (cluster) =>
