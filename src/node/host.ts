@@ -518,8 +518,9 @@ export class NodeHost {
    * not synced (the log is the durability point); their clients and the reads they unblock are answered now.
    */
   private applyDurable(): void {
+    const durableTo = this.durableTo();
     let n = 0;
-    while (n < this.applyQueue.length && this.applyQueue[n]!.index <= this.persistedTo) n++;
+    while (n < this.applyQueue.length && this.applyQueue[n]!.index <= durableTo) n++;
     if (n === 0) return;
     const entries = this.applyQueue.splice(0, n);
     const start = nowMs();
@@ -531,6 +532,23 @@ export class NodeHost {
     }
     this.onApplied(entries, res.applied, start, nowMs());
     this.answerReads();
+  }
+
+  /**
+   * The last index whose entry in the durable log is the core's: persistedTo, but below the first entry of any log
+   * write still in flight. A write that replaces a conflicting suffix (§5.3) starts at or below persistedTo, and
+   * until it is durable the durable log holds the entries it replaces: a committed entry there must not be applied
+   * yet, or the state would run ahead of the log a crash leaves. (Found by the simulation, seed 70715: a follower
+   * applied entry 3 of term 3 while its log still held 3 of term 1; the write was lost in a crash, and the reopen
+   * took the state's position for an interrupted snapshot install.)
+   */
+  private durableTo(): number {
+    let to = this.persistedTo;
+    for (const f of this.inflight) {
+      const first = f.rd.entries[0];
+      if (!f.done && first !== undefined && first.index <= to) to = first.index - 1;
+    }
+    return to;
   }
 
   /** Finish every Ready at the head of the queue whose write completed, in hand-out order. */

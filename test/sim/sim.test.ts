@@ -100,3 +100,9 @@ test('a replayed seed reproduces the same run exactly', async () => {
   const b = await runSimulation({ seed: 4242, nodes: 5, steps: 2000 });
   assert.deepEqual(a, b);
 });
+
+test('seeds that found bugs in longer runs, replayed (each failed before its fix)', async () => {
+  // 70715 (session 7): a follower applied a committed entry while the write replacing its conflicting suffix was still
+  // in flight; a crash lost the write, and after a power loss its storage could not reopen (host.ts, durableTo).
+  await runBatch({ nodes: 3, spares: 2, seeds: [70715, 70716], steps: 4000, chaos: 3 });
+});
