@@ -271,8 +271,9 @@ function estimateMs(a: Args, name: string): number {
   if (sweep !== undefined) return sweep;
   // Two phases of --duration, a preload of 100,000 keys and the catch-up itself (measured: about 15 s in all at 5 s).
   if (name === LEARNER_CATCHUP) return 2 * (a.durationS ?? (quick ? 2 : 5)) * 1000 + SETUP_MS + 3500;
-  if (name === 'instrument-cost' || name === 'ttl-cost') {
+  if (name === 'instrument-cost' || name === 'ttl-cost' || name === 'pool-cost') {
     const { pairs, seconds } = pairsFor(a.suite, a.durationS);
+    if (name === 'pool-cost') return (pairs + 2) * 2 * (seconds * 1000 + RUN_WARMUP_MS) + 2 * SETUP_MS;
     // Two unrecorded pairs first; each TTL run then waits for its keys to expire (and about 200 ms of writes purge them).
     const pairMs = name === 'ttl-cost' ? 2 * (seconds * 1000 + TTL_RUN_WARMUP_MS) + TTL_EXPIRY_WAIT_MS + 200 : 2 * (seconds * 1000 + RUN_WARMUP_MS);
     return (pairs + 2) * pairMs + SETUP_MS;
@@ -296,6 +297,7 @@ function collect(run: Run, startedAt: string, interrupted?: RunResults['interrup
   if (run.extra.sweeps.length > 0) results.sweeps = [...run.extra.sweeps];
   if (run.extra.instrumentationCost) results.instrumentationCost = run.extra.instrumentationCost;
   if (run.extra.ttlCost) results.ttlCost = run.extra.ttlCost;
+  if (run.extra.poolCost) results.poolCost = run.extra.poolCost;
   if (interrupted !== undefined) {
     results.interrupted = interrupted;
     results.notes.push(`interrupted by ${interrupted.signal}${interrupted.during === undefined ? '' : ` during ${interrupted.during}`}: ${interrupted.completed} of ${interrupted.of} scenarios measured`);

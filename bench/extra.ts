@@ -1,19 +1,19 @@
 // The scenarios of issue 15, registered with the CLI in one place: the sweeps, the open loop, the
 // instrumentation cost; and the --trace collector. bench/cli.ts only parses the flags and calls these.
 import type { ClusterOptions } from '../src/index.js';
-import { instrumentationCost, ttlCost } from './paired-cost.js';
+import { instrumentationCost, poolCost, ttlCost } from './paired-cost.js';
 import type { LoadSpec } from './load.js';
 import type { PairedCost, Sweep } from './report/types.js';
 import { batchSweep, inFlightSweep, rateSweep, type Suite, type SweepContext } from './sweep.js';
 import { writeTrace, type TraceScenario } from './trace.js';
 
-export const EXTRA_SCENARIOS = ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'ttl-cost', 'learner-catchup'] as const;
+export const EXTRA_SCENARIOS = ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'ttl-cost', 'pool-cost', 'learner-catchup'] as const;
 
 /** What each suite adds (the full grid only in `full`; paired costs: 16 pairs of 1 s in `standard`, 20 of 2 s in `full`). */
 export const EXTRA_SUITES: Record<Suite, string[]> = {
   quick: ['sweep'],
-  standard: ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'ttl-cost', 'learner-catchup'],
-  full: ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'ttl-cost', 'learner-catchup'],
+  standard: ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'ttl-cost', 'pool-cost', 'learner-catchup'],
+  full: ['sweep', 'sweep-batch', 'rate-sweep', 'open-loop', 'instrument-cost', 'ttl-cost', 'pool-cost', 'learner-catchup'],
 };
 
 export const DEFAULT_RATE = 10_000;
@@ -23,11 +23,12 @@ export function isExtra(name: string): boolean {
   return (EXTRA_SCENARIOS as readonly string[]).includes(name);
 }
 
-/** Where the extra scenarios put what they measured (results.json's sweeps, instrumentationCost and ttlCost). */
+/** Where the extra scenarios put what they measured (results.json's sweeps and paired costs). */
 export interface ExtraResults {
   sweeps: Sweep[];
   instrumentationCost?: PairedCost;
   ttlCost?: PairedCost;
+  poolCost?: PairedCost;
 }
 
 export interface ExtraArgs {
@@ -68,6 +69,9 @@ export async function runExtra(
       return;
     case 'ttl-cost':
       out.ttlCost = await ttlCost(ctx);
+      return;
+    case 'pool-cost':
+      out.poolCost = await poolCost(ctx);
       return;
     case 'open-loop': {
       const rate = a.rate ?? DEFAULT_RATE;

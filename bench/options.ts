@@ -133,6 +133,7 @@ Scenarios (the names the report shows)
   open-loop          puts at --rate per second (default 10,000), open loop
   instrument-cost    instrumentation on/off, interleaved pairs: the median cost and its confidence interval
   ttl-cost           puts with a TTL of 0.5–1.5 s against plain puts, interleaved pairs on one cluster (the same summary)
+  pool-cost          the piscina pool against inline storage: two clusters side by side, runs alternating (the same summary)
   learner-catchup    3 LMDB nodes preloaded with 100,000 keys, 64 puts in flight; addLearner() of a new node:
                      the time to catch up and to promote(), writes before/during/after (standard and full
                      suites, or --scenarios learner-catchup; --duration sets the before and after phases)

@@ -2,8 +2,9 @@
 // order flips every pair (with, without; without, with; ...), so that a drift of this noisy machine falls on both
 // arms, and no difference between two clusters (their leaders' placement, their files) does. The cost of pair i is
 // (without − with) / without; the report gives their median, a bootstrap 95 % interval of it and the sign test.
-// Two features are measured so: stage timing (`instrument-cost`, Cluster.setInstrument switched between runs) and
-// a TTL on every put (`ttl-cost`, issue 13's target: at most 10 % of write-256).
+// Three are measured so: stage timing (`instrument-cost`, Cluster.setInstrument switched between runs), a TTL on
+// every put (`ttl-cost`, issue 13's target: at most 10 % of write-256), and the blocking pool against inline
+// storage (`pool-cost`, issue 11's target 4: the pool at least as fast; two clusters side by side).
 import type { Cluster, ClusterOptions } from '../src/index.js';
 import { withCluster } from './live.js';
 import { preload, runLoad, type LoadSpec } from './load.js';
@@ -56,12 +57,17 @@ export async function interleave(
   return pairs;
 }
 
+/** The closed-loop puts of a run of `seconds` (the CLI's value size, keys and calls in flight; no rate, no trace). */
+function baseSpecOf(ctx: SweepContext, seconds: number): LoadSpec {
+  const { rateOpsPerSec: _r, onTrace: _t, onProgress: _p, ...base } = ctx.base;
+  return { ...base, readRatio: 0, batchSize: 1, durationMs: seconds * 1000, warmupMs: RUN_WARMUP_MS, steadyWarmup: false };
+}
+
 /** One preloaded cluster for `body`, stopped and removed after it. */
 function withPreloaded<T>(ctx: SweepContext, over: Partial<ClusterOptions>, body: (cluster: Cluster, spec: LoadSpec, seconds: number, n: number) => Promise<T>): Promise<T> {
   const { pairs: n, seconds } = pairsFor(ctx.suite, ctx.durationS);
   return withCluster(ctx.clusterOptions(over), async (cluster) => {
-    const { rateOpsPerSec: _r, onTrace: _t, onProgress: _p, ...base } = ctx.base;
-    const spec: LoadSpec = { ...base, readRatio: 0, batchSize: 1, durationMs: seconds * 1000, warmupMs: RUN_WARMUP_MS, steadyWarmup: false };
+    const spec = baseSpecOf(ctx, seconds);
     // Every key written once: the pairs measure overwrites of a steady state (the first seconds of a new cluster
     // insert keys and grow its files, and ran 25 % slower than the rest).
     await preload(cluster, spec.keySpace, spec.valueSize);
@@ -79,6 +85,26 @@ export function instrumentationCost(ctx: SweepContext): Promise<PairedCost> {
     };
     return summarizeCost(await interleave(n, () => run(true), () => run(false), ctx.log, 'instrument-cost'), seconds);
   });
+}
+
+/**
+ * The piscina pool against inline storage (issue 11's target 4: piscina ≥ 1.0 × inline, that is a cost ≤ 0): two
+ * preloaded clusters of the CLI's configuration, one per arm, started side by side and kept for all the pairs, the
+ * runs alternating between them (the idle one costs each arm the same: a few per cent of a core for its ticks).
+ * This is a comparison of two clusters, unlike the paired costs on one: their leaders' placement and files differ.
+ */
+export function poolCost(ctx: SweepContext): Promise<PairedCost> {
+  const { pairs: n, seconds } = pairsFor(ctx.suite, ctx.durationS);
+  return withCluster(ctx.clusterOptions({ pool: 'piscina' }), (pooled) =>
+    withCluster(ctx.clusterOptions({ pool: 'inline' }), async (inline) => {
+      const spec = baseSpecOf(ctx, seconds);
+      await preload(pooled, spec.keySpace, spec.valueSize);
+      await preload(inline, spec.keySpace, spec.valueSize);
+      const run = async (cluster: Cluster, pool: 'piscina' | 'inline'): Promise<number> =>
+        (await runLoad(cluster, { ...spec, name: pool, description: pool }, ctx.params({ pool }))).opsPerSec;
+      return summarizeCost(await interleave(n, () => run(pooled, 'piscina'), () => run(inline, 'inline'), ctx.log, 'pool-cost'), seconds);
+    }),
+  );
 }
 
 /** The TTL of ttl-cost's puts: drawn in [TTL_MS / 2, 3 TTL_MS / 2), as in cache-ttl-churn. */

@@ -33,6 +33,7 @@ export function renderReport(results: Results): string {
     compareSection(results.compare),
     pairedCostSection(results.instrumentationCost, 'instrumentation'),
     pairedCostSection(results.ttlCost, 'ttl'),
+    pairedCostSection(results.poolCost, 'pool'),
     notesSection(results.notes),
   ].join('\n');
   return [

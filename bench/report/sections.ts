@@ -170,6 +170,10 @@ export const PAIRED_COSTS = {
     id: 'ttl-cost', title: 'TTL cost', feature: 'A TTL on every put', arms: ['TTL', 'plain'], targetPct: 10,
     method: 'One preloaded cluster; puts with a TTL of 0.5–1.5 s and plain puts, each on a key space of its own. After each TTL run its keys expire and are purged before the next run starts, so that no purge falls into another run; a cache under TTL churn also inserts its keys again, as each TTL run does.',
   },
+  pool: {
+    id: 'pool-cost', title: 'Pool cost', feature: 'The piscina pool', arms: ['piscina', 'inline'], targetPct: 0,
+    method: "Two preloaded clusters of the run's configuration, one writing through the piscina pool and one inline, started side by side; the runs alternate between them (issue 11's target 4: the pool at least as fast as inline, a cost of at most 0).",
+  },
 } as const;
 
 export function pairedCostSection(c: PairedCost | undefined, kind: keyof typeof PAIRED_COSTS): string {

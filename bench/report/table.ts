@@ -60,7 +60,7 @@ export function renderTable(results: Results): string {
     const compareRows = results.compare.map((r) => [r.name, formatInt(r.opsPerSec), formatMs(r.latencyMs.p50), formatMs(r.latencyMs.p99), r.ratioToRawLmdb.toFixed(3)]);
     parts.push(`compare\n${alignColumns(['system', 'ops/s', 'p50 ms', 'p99 ms', 'x raw LMDB'], compareRows)}`);
   }
-  for (const [label, c] of [['instrumentation', results.instrumentationCost], ['TTL', results.ttlCost]] as const) {
+  for (const [label, c] of [['instrumentation', results.instrumentationCost], ['TTL', results.ttlCost], ['pool (piscina against inline)', results.poolCost]] as const) {
     if (c === undefined) continue;
     parts.push(`${label} cost, ${c.pairs.length} interleaved pairs: median ${c.medianPct.toFixed(1)}% (95% CI ${c.ciLowPct.toFixed(1)}% to ${c.ciHighPct.toFixed(1)}%; slower in ${c.slowerPairs} of ${c.pairs.length}, sign test p = ${c.signTestP.toFixed(3)})`);
   }

@@ -143,6 +143,8 @@ export interface Results {
   instrumentationCost?: PairedCost;
   /** Puts with a TTL against plain puts (issue 13's target: at most 10 %). */
   ttlCost?: PairedCost;
+  /** The piscina pool against inline storage, two clusters side by side (issue 11's target 4: a cost of at most 0). */
+  poolCost?: PairedCost;
   /** Latency against throughput: in-flight, batch and rate sweeps. */
   sweeps?: Sweep[];
   notes: string[];

@@ -150,6 +150,7 @@ function fullResults(extraScenarios = 0): Results {
   r.sweeps = [inFlight, rate];
   r.instrumentationCost = { pairs: Array.from({ length: 10 }, (_, i) => [66_000 - i * 100, 67_000 + i * 50] as [number, number]), medianPct: 1.8, ciLowPct: 0.4, ciHighPct: 3.1, slowerPairs: 9, signTestP: 0.021, secondsPerRun: 1 };
   r.ttlCost = { pairs: Array.from({ length: 12 }, (_, i) => [58_000 - i * 100, 63_000 + i * 50] as [number, number]), medianPct: 8.4, ciLowPct: 6.1, ciHighPct: 9.7, slowerPairs: 12, signTestP: 0.0005, secondsPerRun: 1 };
+  r.poolCost = { pairs: Array.from({ length: 10 }, (_, i) => [50_000 + i * 100, 49_000 + i * 50] as [number, number]), medianPct: -2.2, ciLowPct: -3.0, ciHighPct: -1.1, slowerPairs: 0, signTestP: 0.002, secondsPerRun: 1 };
   return r;
 }
 
@@ -231,6 +232,7 @@ test('issue 15: spectra per scenario and overall, warm-up line, tail bars, sweep
   assert.match(html, /<table class="threads-overview">/);
   assert.match(html, /Median cost 1\.8% \(95 % bootstrap CI 0\.4% to 3\.1%\), 10 pairs of 1 s; target ≤ 3 %/);
   assert.match(html, /<h2 id="ttl-cost">TTL cost \(interleaved pairs\)<\/h2><p><strong>Median cost 8\.4% \(95 % bootstrap CI 6\.1% to 9\.7%\), 12 pairs of 1 s; target ≤ 10 %/);
+  assert.match(html, /<h2 id="pool-cost">Pool cost \(interleaved pairs\)<\/h2><p><strong>Median cost -2\.2% \(95 % bootstrap CI -3\.0% to -1\.1%\), 10 pairs of 1 s; target ≤ 0 %\.<\/strong> The piscina pool was slower in 0 of 10 pairs/);
   assert.match(html, /<th>TTL ops\/s<\/th><th>plain ops\/s<\/th>/);
   // Open and closed loops labelled; parameters folded; read-peek's p50 at the resolution, not "0.0010".
   const summary = html.match(/<table class="summary"[\s\S]*?<\/table>/)?.[0] ?? '';
