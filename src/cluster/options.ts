@@ -13,7 +13,7 @@ export interface ClusterOptions {
   dir?: string;
   /** Default 'lmdb'. 'memory' keeps everything in the node threads (nothing survives a crash of a node). */
   storage?: 'lmdb' | 'memory';
-  /** Where synchronous storage work runs: 'piscina' (a blocking pool per node, default: a leader's log writes go through it; a follower writes its log on its own thread) or 'inline' (the node thread). */
+  /** Where synchronous storage work runs: 'piscina' (a blocking pool per node, default: a leader's log writes go through it while proposals arrive during them; a follower, and a leader that nothing waits for, writes its log on its own thread) or 'inline' (the node thread). */
   pool?: 'piscina' | 'inline';
   /** Synced writes (default true). false is UNSAFE for durability: acknowledged writes may be lost on a machine crash. */
   sync?: boolean;

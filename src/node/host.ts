@@ -68,6 +68,9 @@ export interface NodeCounters {
   snapshotPoints: number;
   readyRounds: number;
   storageWrites: number;
+  /** Log writes made on the node thread and through the pool (with two stores: writeLog). */
+  logWritesInline: number;
+  logWritesPooled: number;
   badFrames: number;
 }
 
@@ -109,6 +112,50 @@ export interface HostDeps {
 /** Bound of the ticks one tickByClock() catches up, in maximum election timeouts. */
 const MAX_CATCH_UP_ELECTION_TIMEOUTS = 3;
 
+/**
+ * Where a leader writes its log (with two stores: on its own thread, or through the pool). The pool exists so that
+ * the node thread keeps stepping while the disk syncs; it costs two thread hops a write, which buy nothing when no
+ * proposal arrives during the write (a closed loop whose writes all wait for the same round). So the leader writes
+ * on its own thread until a proposal waits behind such a write (sent before the write ended, handled after it);
+ * then through the pool, until QUIET_POOL_WRITES pool writes in a row saw no proposal arrive while they synced.
+ */
+export class LeaderWriteChoice {
+  static readonly QUIET_POOL_WRITES = 4;
+  /** Write on the node thread (else through the pool). */
+  inline = true;
+  private inlineEnd = 0;
+  private lastProposal = 0;
+  private quiet = 0;
+
+  reset(): void {
+    this.inline = true;
+    this.inlineEnd = 0;
+    this.lastProposal = 0;
+    this.quiet = 0;
+  }
+
+  /** A proposal sent at `sentAt` is handled at `now` (one clock: nowMs), while pool writes are in flight or not. */
+  proposed(sentAt: number, now: number, poolBusy: boolean): void {
+    this.lastProposal = now;
+    if (this.inline && !poolBusy && sentAt < this.inlineEnd) {
+      this.inline = false; // it waited while this thread was writing
+      this.quiet = 0;
+    }
+  }
+
+  /** A write on the node thread ended at `end`. */
+  wroteInline(end: number): void {
+    this.inlineEnd = end;
+  }
+
+  /** A pool write that started at `started` ended; `inFlight` pool writes are still under way. */
+  wrotePooled(started: number, inFlight: number): void {
+    if (this.inline) return;
+    this.quiet = this.lastProposal < started ? this.quiet + 1 : 0;
+    if (this.quiet >= LeaderWriteChoice.QUIET_POOL_WRITES && inFlight === 0) this.inline = true;
+  }
+}
+
 export class NodeHost {
   readonly id: NodeId;
   private core!: Raft;
@@ -135,6 +182,8 @@ export class NodeHost {
   private logWriter: 'pool' | 'node' = 'pool';
   private stateWritesLog = false;
   private poolWrites = 0;
+  /** A leader's choice of writer (writeLog): on this thread until a proposal waits behind such a write. */
+  private readonly leaderWrites = new LeaderWriteChoice();
   /** An asynchronous checkpoint of the state under way, and the purge point that waits for the next one. */
   private checkpointing: Promise<void> | undefined;
   private purgeAfterCheckpoint: LogId | undefined;
@@ -174,7 +223,7 @@ export class NodeHost {
   readonly counters: NodeCounters = {
     proposals: 0, proposedEntries: 0, rejectedProposals: 0, commits: 0, applies: 0, readIndexRequests: 0,
     elections: 0, leaderChanges: 0, snapshotsSent: 0, snapshotsReceived: 0, snapshotPoints: 0, readyRounds: 0,
-    storageWrites: 0, badFrames: 0,
+    storageWrites: 0, logWritesInline: 0, logWritesPooled: 0, badFrames: 0,
   };
   readonly histograms: NodeHistograms = {
     leaderQueue: new LatencyHistogram(),
@@ -309,6 +358,7 @@ export class NodeHost {
     if (this.stopped) return;
     switch (msg.t) {
       case 'propose':
+        this.leaderWrites.proposed(msg.sentAt, nowMs(), this.poolWrites > 0);
         this.propose(msg.id, msg.data);
         break;
       case 'read':
@@ -479,12 +529,13 @@ export class NodeHost {
   }
 
   /**
-   * The log write of a Ready. With two stores (LMDB and a pool), a leader writes through the pool, so that this
-   * thread keeps stepping (proposals, acknowledgements, the next appends) while the write syncs; a follower or
-   * candidate writes on this thread: it has nothing to step until its write is done, and the hops to the pool
-   * and back lay on the leader's commit path (docs/storage.md). A write goes to this thread only when no pool
-   * write is in flight (writes stay in order), and each store reads the log's mirrors again when the other
-   * wrote last. `done` runs once the write is durable; returns whether it went through the pool.
+   * The log write of a Ready. With two stores (LMDB and a pool), a follower or candidate writes on this thread: it
+   * has nothing to step until its write is done, and the hops to the pool and back lay on the leader's commit path
+   * (docs/storage.md). A leader writes through the pool when proposals arrive while its writes sync, so that this
+   * thread keeps stepping (proposing them, sending their appends) meanwhile, and on this thread while none do
+   * (LeaderWriteChoice). A write goes to this thread only when no pool write is in flight (writes stay in order),
+   * and each store reads the log's mirrors again when the other wrote last. `done` runs once the write is durable;
+   * returns whether it went through the pool.
    */
   private writeLog(batch: WriteBatch, done: () => void): boolean {
     const fail = (err: unknown): void => this.fatal(err);
@@ -492,12 +543,15 @@ export class NodeHost {
       this.storage.write(batch).then(done, fail);
       return this.storage.sync === undefined; // through a pool
     }
-    if (this.role !== 'leader' && this.poolWrites === 0) {
+    const leader = this.role === 'leader';
+    if (this.poolWrites === 0 && (!leader || this.leaderWrites.inline)) {
       if (this.logWriter !== 'node') {
         this.logWriter = 'node';
         this.state.refreshLog().catch(fail); // inline: done before it returns
       }
       this.state.write(batch).then(done, fail);
+      this.counters.logWritesInline++;
+      if (leader) this.leaderWrites.wroteInline(nowMs());
       return false;
     }
     if (this.logWriter !== 'pool') {
@@ -505,8 +559,11 @@ export class NodeHost {
       this.storage.refreshLog().catch(fail); // queued before the write below
     }
     this.poolWrites++;
+    this.counters.logWritesPooled++;
+    const started = nowMs();
     this.storage.write(batch).then(() => {
       this.poolWrites--;
+      if (this.role === 'leader') this.leaderWrites.wrotePooled(started, this.poolWrites);
       done();
     }, fail);
     return true;
@@ -769,6 +826,7 @@ export class NodeHost {
     if (leader !== this.leader) this.counters.leaderChanges++;
     this.role = role;
     this.leader = leader;
+    if (role === 'leader' && !wasLeader) this.leaderWrites.reset();
     if (wasLeader && role !== 'leader') {
       this.pendingProposals.clear();
       this.failReads(ErrorCode.NOT_LEADER, 'lost leadership before the read was confirmed');
