@@ -273,10 +273,10 @@ function estimateMs(a: Args, name: string): number {
   if (name === LEARNER_CATCHUP) return 2 * (a.durationS ?? (quick ? 2 : 5)) * 1000 + SETUP_MS + 3500;
   if (name === 'instrument-cost' || name === 'ttl-cost' || name === 'pool-cost') {
     const { pairs, seconds } = pairsFor(a.suite, a.durationS);
-    if (name === 'pool-cost') return (pairs + 2) * 2 * (seconds * 1000 + RUN_WARMUP_MS) + 2 * SETUP_MS;
     // Two unrecorded pairs first; each TTL run then waits for its keys to expire (and about 200 ms of writes purge them).
     const pairMs = name === 'ttl-cost' ? 2 * (seconds * 1000 + TTL_RUN_WARMUP_MS) + TTL_EXPIRY_WAIT_MS + 200 : 2 * (seconds * 1000 + RUN_WARMUP_MS);
-    return (pairs + 2) * pairMs + SETUP_MS;
+    const clusters = name === 'pool-cost' ? 2 : 1; // pool-cost: one cluster per arm
+    return (pairs + 2) * pairMs + clusters * SETUP_MS;
   }
   if (name === 'resp') return a.respTargets.length * 6 * ((a.durationS ?? (quick ? 1 : 3)) + 2) * 1000;
   const durationMs = (a.durationS ?? (name === 'sustained' ? 60 : quick ? 2 : 5)) * 1000;

@@ -57,17 +57,12 @@ export async function interleave(
   return pairs;
 }
 
-/** The closed-loop puts of a run of `seconds` (the CLI's value size, keys and calls in flight; no rate, no trace). */
-function baseSpecOf(ctx: SweepContext, seconds: number): LoadSpec {
-  const { rateOpsPerSec: _r, onTrace: _t, onProgress: _p, ...base } = ctx.base;
-  return { ...base, readRatio: 0, batchSize: 1, durationMs: seconds * 1000, warmupMs: RUN_WARMUP_MS, steadyWarmup: false };
-}
-
 /** One preloaded cluster for `body`, stopped and removed after it. */
 function withPreloaded<T>(ctx: SweepContext, over: Partial<ClusterOptions>, body: (cluster: Cluster, spec: LoadSpec, seconds: number, n: number) => Promise<T>): Promise<T> {
   const { pairs: n, seconds } = pairsFor(ctx.suite, ctx.durationS);
   return withCluster(ctx.clusterOptions(over), async (cluster) => {
-    const spec = baseSpecOf(ctx, seconds);
+    const { rateOpsPerSec: _r, onTrace: _t, onProgress: _p, ...base } = ctx.base;
+    const spec: LoadSpec = { ...base, readRatio: 0, batchSize: 1, durationMs: seconds * 1000, warmupMs: RUN_WARMUP_MS, steadyWarmup: false };
     // Every key written once: the pairs measure overwrites of a steady state (the first seconds of a new cluster
     // insert keys and grow its files, and ran 25 % slower than the rest).
     await preload(cluster, spec.keySpace, spec.valueSize);
@@ -94,12 +89,8 @@ export function instrumentationCost(ctx: SweepContext): Promise<PairedCost> {
  * This is a comparison of two clusters, unlike the paired costs on one: their leaders' placement and files differ.
  */
 export function poolCost(ctx: SweepContext): Promise<PairedCost> {
-  const { pairs: n, seconds } = pairsFor(ctx.suite, ctx.durationS);
-  return withCluster(ctx.clusterOptions({ pool: 'piscina' }), (pooled) =>
-    withCluster(ctx.clusterOptions({ pool: 'inline' }), async (inline) => {
-      const spec = baseSpecOf(ctx, seconds);
-      await preload(pooled, spec.keySpace, spec.valueSize);
-      await preload(inline, spec.keySpace, spec.valueSize);
+  return withPreloaded(ctx, { pool: 'piscina' }, (pooled, spec, seconds, n) =>
+    withPreloaded(ctx, { pool: 'inline' }, async (inline) => {
       const run = async (cluster: Cluster, pool: 'piscina' | 'inline'): Promise<number> =>
         (await runLoad(cluster, { ...spec, name: pool, description: pool }, ctx.params({ pool }))).opsPerSec;
       return summarizeCost(await interleave(n, () => run(pooled, 'piscina'), () => run(inline, 'inline'), ctx.log, 'pool-cost'), seconds);
