@@ -9,6 +9,7 @@ import type { ClusterOptions } from '../src/index.js';
 import { startCluster, stopAllClusters } from './live.js';
 import { preload, runLoad, type LoadSpec } from './load.js';
 import { rawLmdb } from './raw-lmdb.js';
+import { speedOfLight } from './light.js';
 import { benchResp, defaultRespOptions, renderRespTable, respNotes, respScenarios } from './resp.js';
 import type { CompareRow, Results, ScenarioResult } from './report/types.js';
 import { writeReport } from './report/write.js';
@@ -205,6 +206,20 @@ function compareVariants(a: Args): Array<[string, Partial<ClusterOptions>, numbe
   ];
 }
 
+/**
+ * The speed of light (bench/light.ts): the project's parts without Raft, its log alone and with the least state
+ * machine, at the calls in flight of issue 11's targets: [label, in flight, apply].
+ */
+const LIGHT_ROWS: Array<[string, number, boolean]> = [
+  ['speed of light: 3 synced logs, no state (256 in flight)', 256, false],
+  ['speed of light: 3 synced logs + apply (1 in flight)', 1, true],
+  ['speed of light: 3 synced logs + apply (256 in flight)', 256, true],
+  ['speed of light: 3 synced logs + apply (1024 in flight)', 1024, true],
+];
+const LIGHT_WARMUP_MS = 500;
+/** A speed-of-light row's start, preload of the key space and stop (an estimate, for the time left). */
+const LIGHT_SETUP_MS = 1000;
+
 /** Everything compared side by side in one run, so that ratios hold even when the machine is noisy. */
 async function runCompare(run: Run): Promise<void> {
   const a = run.args;
@@ -215,6 +230,11 @@ async function runCompare(run: Run): Promise<void> {
   const floor = rawTxn.opsPerSec;
   run.compare.push(row('raw LMDB, synced txns of 64 puts (floor)', rawTxn.opsPerSec, rawTxn.latencyMs, floor));
   run.compare.push(row('raw LMDB, synced single puts', rawPut.opsPerSec, rawPut.latencyMs, floor));
+  for (const [label, inFlight, apply] of LIGHT_ROWS) {
+    suite?.note(`compare: ${label}`);
+    const r = await speedOfLight({ dir: run.dir, inFlight, apply, durationMs: dur, warmupMs: LIGHT_WARMUP_MS, valueSize: a.valueSize, keySpace: a.keys });
+    run.compare.push(row(label, r.opsPerSec, r.latencyMs, floor));
+  }
   // (What a TTL and stage timing cost are the ttl-cost and instrument-cost scenarios': interleaved pairs on one
   // cluster. One run of each here spread as widely as the costs themselves: a TTL 16.0, 6.8 and 23.8 % in session 5.)
   for (const [label, over, clients] of compareVariants(a)) {
@@ -265,7 +285,7 @@ function estimateMs(a: Args, name: string): number {
     // The two raw LMDB rows, then each configuration; warm-ups of 1 s or more go on until steady (about 1 s more).
     const d = (a.durationS ?? (quick ? 2 : 4)) * 1000;
     const steadyMs = warmupMs >= 1000 ? 1000 : 0;
-    return d + Math.min(d, 2000) + compareVariants(a).length * (d + warmupMs + steadyMs + SETUP_MS);
+    return d + Math.min(d, 2000) + LIGHT_ROWS.length * (d + LIGHT_WARMUP_MS + LIGHT_SETUP_MS) + compareVariants(a).length * (d + warmupMs + steadyMs + SETUP_MS);
   }
   const sweep = sweepEstimateMs(name, { suite: a.suite, durationS: a.durationS }, SETUP_MS);
   if (sweep !== undefined) return sweep;

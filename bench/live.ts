@@ -4,7 +4,13 @@
 import { rmSync } from 'node:fs';
 import { Cluster, type ClusterOptions } from '../src/index.js';
 
-const live = new Set<Cluster>();
+const live = new Set<{ stop(): Promise<unknown> }>();
+
+/** Remember something else that runs threads (bench/light.ts), until the returned function is called. */
+export function track(running: { stop(): Promise<unknown> }): () => void {
+  live.add(running);
+  return () => live.delete(running);
+}
 
 /** Cluster.start, remembered until stopped. */
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
@@ -26,7 +32,7 @@ export async function withCluster<T>(opts: ClusterOptions, f: (c: Cluster) => Pr
   }
 }
 
-/** Stop every cluster still running (the signal path), within `timeoutMs`; resolves whether or not they all stopped. */
+/** Stop every cluster (and whatever else is tracked) still running (the signal path), within `timeoutMs`; resolves whether or not they all stopped. */
 export async function stopAllClusters(timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {
