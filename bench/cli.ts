@@ -199,6 +199,7 @@ function compareVariants(a: Args): Array<[string, Partial<ClusterOptions>, numbe
   return [
     [`3 nodes, lmdb, piscina (${a.clients} in flight)`, { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: true }],
     ['3 nodes, lmdb, piscina (1024 in flight)', { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: true }, 1024],
+    ['3 nodes, lmdb, piscina (1 in flight)', { nodes: 3, storage: 'lmdb', pool: 'piscina', instrument: true }, 1],
     ['3 nodes, lmdb, inline', { nodes: 3, storage: 'lmdb', pool: 'inline', instrument: true }],
     ['3 nodes, memory', { nodes: 3, storage: 'memory', instrument: true }],
     ['1 node, lmdb, piscina', { nodes: 1, storage: 'lmdb', pool: 'piscina', instrument: true }],

@@ -36,6 +36,8 @@ export class SessionTable {
   counter = 0;
   readonly dirty = new Set<number>();
   readonly evicted = new Set<number>();
+  /** The client touched last, which is therefore last in `map`: touching it again moves nothing. */
+  private last: number | undefined;
 
   constructor(
     readonly maxSessions: number = SESSION_DEFAULTS.maxSessions,
@@ -47,6 +49,7 @@ export class SessionTable {
     this.map.clear();
     this.dirty.clear();
     this.evicted.clear();
+    this.last = undefined;
     const all = [...sessions].sort((a, b) => a[1].used - b[1].used);
     for (const [client, s] of all) this.map.set(client, s);
     this.counter = all.length > 0 ? all[all.length - 1]![1].used : 0;
@@ -58,8 +61,13 @@ export class SessionTable {
 
   private touch(client: number, s: Session): void {
     s.used = ++this.counter;
-    this.map.delete(client);
-    this.map.set(client, s);
+    if (this.last !== client) {
+      // Re-inserted at the end (a Map keeps insertion order). A writer of one session, the coordinator, touches the
+      // same client command after command: then it is at the end already.
+      this.map.delete(client);
+      this.map.set(client, s);
+      this.last = client;
+    }
     this.dirty.add(client);
     this.evicted.delete(client);
   }
@@ -79,6 +87,7 @@ export class SessionTable {
     this.touch(client, s);
     while (this.map.size > this.maxSessions) {
       const first = this.map.keys().next().value as number;
+      if (first === this.last) this.last = undefined;
       this.map.delete(first);
       this.dirty.delete(first);
       this.evicted.add(first);
@@ -305,10 +314,13 @@ interface Rejection {
   reject: OpResult;
 }
 
+/** A write's expiry: `ttlMs` from the clock, or the current one kept (`keepTtl`), or none. */
+function expiry(o: { ttlMs?: number; keepTtl?: boolean }, cur: Live | undefined, clock: number): number | undefined {
+  return o.ttlMs !== undefined && o.ttlMs !== null ? clock + o.ttlMs : o.keepTtl ? cur?.expiresAt : undefined;
+}
+
 /** Evaluate one op against the overlay; the clock gives new expiries. */
 function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number): OpResult | Rejection {
-  const expiry = (o: { ttlMs?: number; keepTtl?: boolean }, cur: Live | undefined): number | undefined =>
-    o.ttlMs !== undefined && o.ttlMs !== null ? clock + o.ttlMs : o.keepTtl ? cur?.expiresAt : undefined;
   switch (op.t) {
     case 'put': {
       const cur = op.keepTtl || op.cond ? ov.read(op.key) : undefined;
@@ -317,7 +329,7 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number): OpRe
         ov.set(op.key, op.atMs <= clock ? null : { value: op.value, expiresAt: op.atMs }); // a time already past deletes (Redis)
         return { ok: true };
       }
-      ov.set(op.key, { value: op.value, expiresAt: expiry(op, cur) });
+      ov.set(op.key, { value: op.value, expiresAt: expiry(op, cur, clock) });
       return { ok: true };
     }
     case 'del': {
@@ -328,7 +340,7 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number): OpRe
     case 'cas': {
       const cur = ov.read(op.key);
       if (!valuesEqual(cur?.value, op.expected)) return { reject: { ok: false, current: cur?.value ?? null } };
-      ov.set(op.key, op.value === null ? null : { value: op.value, expiresAt: expiry(op, cur) });
+      ov.set(op.key, op.value === null ? null : { value: op.value, expiresAt: expiry(op, cur, clock) });
       return { ok: true };
     }
     case 'expire':
@@ -437,8 +449,25 @@ function clearRecords(ctx: ApplyContext, revision: number): void {
   machine.bytes = 0;
 }
 
+/** The results of a command of one op that succeeded plainly: one shared array (nothing holding results changes them). */
+const PUT_OK: OpResult[] = Object.freeze([Object.freeze({ ok: true })]) as unknown as OpResult[];
+
+/** A put that reads nothing first: no condition, no kept expiry, no absolute time (most writes). */
+function isPlainPut(op: Op): op is Extract<Op, { t: 'put' }> {
+  return op.t === 'put' && !op.cond && !op.keepTtl && (op.atMs === undefined || op.atMs === null);
+}
+
 /** Run a command's ops all or nothing: evaluate against an overlay, write the overlay only if every op succeeded. */
 export function runOps(ops: Op[], ctx: ApplyContext, revision: number): OpResult[] {
+  // A command of one plain put, as the general path below would run it, without its overlay and its per-op objects.
+  const first = ops[0] as unknown;
+  if (ops.length === 1 && typeof first === 'object' && first !== null && isPlainPut(first as Op)) {
+    const op = first as Extract<Op, { t: 'put' }>;
+    const error = opProblem(op, ctx.maxValueBytes);
+    if (error) return [{ ok: false, error }];
+    writeRecord(ctx, op.key, keyString(op.key), { value: op.value, expiresAt: expiry(op, undefined, ctx.machine.clock) }, revision);
+    return PUT_OK;
+  }
   for (const op of ops) {
     const error = opProblem(op, ctx.maxValueBytes);
     if (error) return ops.map(() => ({ ok: false, error }));
