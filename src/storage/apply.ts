@@ -156,8 +156,8 @@ export interface KvAccess {
   get(key: Key): StoredRecord | undefined;
   /** What the record holds besides its value (expired or not): what a write or a removal needs, without decoding the value. */
   meta(key: Key): RecordMeta | undefined;
-  /** Store `rec` (a new write revision); `old` is what meta returned, for the store to update its indexes; `ks` is keyString(key). */
-  put(key: Key, rec: StoredRecord, old: RecordMeta | undefined, ks: string): void;
+  /** Store `rec` (a new write revision); `old` is what meta returned, for the store to update its indexes; `ks` is keyString(key) when the caller has it. */
+  put(key: Key, rec: StoredRecord, old: RecordMeta | undefined, ks: string | undefined): void;
   del(key: Key, old: RecordMeta): void;
   /** Remove every record; `each` (when given) sees each one first, in key byte order. */
   clear(each?: (key: Key, rec: StoredRecord) => void): void;
@@ -420,7 +420,7 @@ function removeRecord(ctx: ApplyContext, key: Key, old: RecordMeta, why: 'delete
   ctx.events?.push({ type: why, key, revision });
 }
 
-function writeRecord(ctx: ApplyContext, key: Key, ks: string, rec: Live, revision: number): void {
+function writeRecord(ctx: ApplyContext, key: Key, ks: string | undefined, rec: Live, revision: number): void {
   const m = ctx.machine;
   let old = ctx.kv.meta(key);
   if (old && isExpired(old.expiresAt, m.clock)) {
@@ -465,7 +465,7 @@ export function runOps(ops: Op[], ctx: ApplyContext, revision: number): OpResult
     const op = first as Extract<Op, { t: 'put' }>;
     const error = opProblem(op, ctx.maxValueBytes);
     if (error) return [{ ok: false, error }];
-    writeRecord(ctx, op.key, keyString(op.key), { value: op.value, expiresAt: expiry(op, undefined, ctx.machine.clock) }, revision);
+    writeRecord(ctx, op.key, undefined, { value: op.value, expiresAt: expiry(op, undefined, ctx.machine.clock) }, revision);
     return PUT_OK;
   }
   for (const op of ops) {

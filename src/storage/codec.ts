@@ -62,19 +62,21 @@ export interface RecordHeader {
   bytes: boolean;
 }
 
+/** Buffer's reader works on any Uint8Array (it indexes `this`), without a DataView per record. */
+const readDoubleBE = Buffer.prototype.readDoubleBE as (this: Uint8Array, offset: number) => number;
+
 export function recordHeader(b: Uint8Array): RecordHeader {
   const tag = b[0];
   if (tag === undefined || tag > 7) throw new Error(`unknown value tag ${String(tag)}`);
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let offset = 1;
   let expiresAt: number | undefined;
   let rev = 0;
   if (tag & TAG_EXPIRY) {
-    expiresAt = view.getFloat64(offset);
+    expiresAt = readDoubleBE.call(b, offset);
     offset += 8;
   }
   if (tag & TAG_REV) {
-    rev = view.getFloat64(offset);
+    rev = readDoubleBE.call(b, offset);
     offset += 8;
   }
   return { expiresAt, rev, offset, bytes: (tag & TAG_BYTES) !== 0 };

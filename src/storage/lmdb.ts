@@ -262,7 +262,7 @@ class LmdbKv implements KvAccess {
     return { expiresAt: h.expiresAt, rev: h.rev, valueBytes: b.length - h.offset }; // length: lmdb-js reuses one large buffer (byteLength is its size)
   }
 
-  put(key: Key, rec: StoredRecord, old: RecordMeta | undefined, ks: string): void {
+  put(key: Key, rec: StoredRecord, old: RecordMeta | undefined, ks: string | undefined): void {
     if (old) this.unindex(key, old, ks);
     this.s.kv[this.slot].put(key as Buffer, encodeRecord(rec));
     this.index(key, rec, ks);
