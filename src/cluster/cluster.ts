@@ -318,9 +318,10 @@ export class Cluster<V = Value> {
    */
   async put(key: KeyInput, value: V, options?: PutOptions): Promise<void> {
     this.checkOpen();
-    const op: Op = { t: 'put', key: toKey(key), value: this.encode(value), ...putOptions('put', options) };
-    const [r] = await this.writes.submit([op]);
-    opResult('put', r);
+    // Without options (most puts) no options object is made and spread.
+    const op: Op = options === undefined ? { t: 'put', key: toKey(key), value: this.encode(value) } : { t: 'put', key: toKey(key), value: this.encode(value), ...putOptions('put', options) };
+    const results = await this.writes.submit([op]);
+    opResult('put', results[0]);
   }
 
   /** Delete `key`. Resolves to whether it existed. */
