@@ -468,6 +468,11 @@ export function runOps(ops: Op[], ctx: ApplyContext, revision: number): OpResult
     writeRecord(ctx, op.key, undefined, { value: op.value, expiresAt: expiry(op, undefined, ctx.machine.clock) }, revision);
     return PUT_OK;
   }
+  return runOpsOverlay(ops, ctx, revision);
+}
+
+/** runOps' general path, for any command (exported for the test that holds the plain-put path to it). */
+export function runOpsOverlay(ops: Op[], ctx: ApplyContext, revision: number): OpResult[] {
   for (const op of ops) {
     const error = opProblem(op, ctx.maxValueBytes);
     if (error) return ops.map(() => ({ ok: false, error }));
