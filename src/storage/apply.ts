@@ -214,6 +214,9 @@ function atProblem(o: Record<string, unknown>): boolean {
   return (o.ttlMs !== undefined && o.ttlMs !== null) || o.keepTtl === true;
 }
 
+const PUT_CONDS = ['nx', 'xx'] as const;
+const EXPIRE_CONDS = ['nx', 'xx', 'gt', 'lt'] as const;
+
 /** An optional condition: absent, or one of `allowed`. */
 function condProblem(cond: unknown, allowed: readonly string[]): boolean {
   return cond !== undefined && cond !== null && !allowed.includes(cond as string);
@@ -225,7 +228,12 @@ function expireProblem(o: Record<string, unknown>): boolean {
   if (has(o.ttlMs) === has(o.atMs)) return true;
   if (has(o.ttlMs) && !Number.isSafeInteger(o.ttlMs)) return true;
   if (has(o.atMs) && (!Number.isSafeInteger(o.atMs) || (o.atMs as number) < 0)) return true;
-  return condProblem(o.cond, ['nx', 'xx', 'gt', 'lt']);
+  return condProblem(o.cond, EXPIRE_CONDS);
+}
+
+/** A value's error code, if it is not a value within the limit. */
+function valueCode(v: unknown, maxValueBytes: number): string | undefined {
+  return valueProblem(v, maxValueBytes)?.code;
 }
 
 /** Shape and limits of one op; returns an error code or undefined. */
@@ -234,20 +242,19 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
   const o = op as Record<string, unknown>;
   if (o.t === 'clear') return undefined;
   if (keyProblem(o.key)) return 'INVALID_KEY';
-  const check = (v: unknown): string | undefined => valueProblem(v, maxValueBytes)?.code;
   switch (o.t) {
     case 'put':
-      return check(o.value) ?? (ttlOptionsProblem(o) || atProblem(o) || condProblem(o.cond, ['nx', 'xx']) ? 'INVALID_COMMAND' : undefined);
+      return valueCode(o.value, maxValueBytes) ?? (ttlOptionsProblem(o) || atProblem(o) || condProblem(o.cond, PUT_CONDS) ? 'INVALID_COMMAND' : undefined);
     case 'del':
     case 'persist':
     case 'get':
       return undefined;
     case 'append':
-      return check(o.value);
+      return valueCode(o.value, maxValueBytes);
     case 'check':
       return Number.isSafeInteger(o.rev) && (o.rev as number) >= 0 ? undefined : 'INVALID_COMMAND';
     case 'cas':
-      return (o.expected === null ? undefined : check(o.expected)) ?? (o.value === null ? undefined : check(o.value)) ?? (ttlOptionsProblem(o) ? 'INVALID_COMMAND' : undefined);
+      return (o.expected === null ? undefined : valueCode(o.expected, maxValueBytes)) ?? (o.value === null ? undefined : valueCode(o.value, maxValueBytes)) ?? (ttlOptionsProblem(o) ? 'INVALID_COMMAND' : undefined);
     case 'expire':
       return expireProblem(o) ? 'INVALID_COMMAND' : undefined;
     case 'incr':
