@@ -48,7 +48,7 @@ function invalid(message: string): ClusterError {
 export function optionsObject<T extends object>(call: string, v: unknown, known: readonly string[]): T {
   if (v === undefined) return {} as T;
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalid(`${call} options must be an object`);
-  for (const k of Object.keys(v)) if (!known.includes(k)) throw invalid(`${call}: unknown option ${k}`);
+  for (const k in v) if (Object.hasOwn(v, k) && !known.includes(k)) throw invalid(`${call}: unknown option ${k}`); // Object.keys' keys, without its array
   return v as T;
 }
 
@@ -67,8 +67,10 @@ export function readOptions(call: string, v: unknown, extra: readonly string[] =
 }
 
 /** ttlMs and keepTtl of a put or cas, as the op carries them. */
+const PUT_OPTIONS = ['ttlMs', 'keepTtl'] as const;
+
 export function putOptions(call: string, v: unknown): { ttlMs?: number; keepTtl?: boolean } {
-  const o = optionsObject<PutOptions>(call, v, ['ttlMs', 'keepTtl']);
+  const o = optionsObject<PutOptions>(call, v, PUT_OPTIONS);
   if (o.keepTtl !== undefined && typeof o.keepTtl !== 'boolean') throw invalid(`${call}: keepTtl must be a boolean`);
   if (o.ttlMs !== undefined && o.keepTtl === true) throw invalid(`${call}: ttlMs and keepTtl together: a write either sets an expiry or keeps the current one`);
   const out: { ttlMs?: number; keepTtl?: boolean } = {};

@@ -318,8 +318,10 @@ export class Cluster<V = Value> {
    */
   async put(key: KeyInput, value: V, options?: PutOptions): Promise<void> {
     this.checkOpen();
-    // Without options (most puts) no options object is made and spread.
-    const op: Op = options === undefined ? { t: 'put', key: toKey(key), value: this.encode(value) } : { t: 'put', key: toKey(key), value: this.encode(value), ...putOptions('put', options) };
+    const o = options === undefined ? undefined : putOptions('put', options);
+    const op: Extract<Op, { t: 'put' }> = { t: 'put', key: toKey(key), value: this.encode(value) };
+    if (o?.ttlMs !== undefined) op.ttlMs = o.ttlMs;
+    if (o?.keepTtl === true) op.keepTtl = true;
     const results = await this.writes.submit([op]);
     opResult('put', results[0]);
   }

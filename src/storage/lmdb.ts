@@ -263,9 +263,11 @@ class LmdbKv implements KvAccess {
   }
 
   put(key: Key, rec: StoredRecord, old: RecordMeta | undefined, ks: string | undefined): void {
-    if (old) this.unindex(key, old, ks);
+    // The key as a string once, for the expiry index, only when an expiry goes or comes.
+    const k = ks ?? (rec.expiresAt !== undefined || old?.expiresAt !== undefined ? keyString(key) : undefined);
+    if (old) this.unindex(key, old, k);
     this.s.kv[this.slot].put(key as Buffer, encodeRecord(rec));
-    this.index(key, rec, ks);
+    this.index(key, rec, k);
   }
 
   del(key: Key, old: RecordMeta): void {
