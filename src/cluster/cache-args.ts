@@ -66,9 +66,9 @@ export function readOptions(call: string, v: unknown, extra: readonly string[] =
   return { consistency, node: o.node };
 }
 
-/** ttlMs and keepTtl of a put or cas, as the op carries them. */
 const PUT_OPTIONS = ['ttlMs', 'keepTtl'] as const;
 
+/** ttlMs and keepTtl of a put or cas, as the op carries them. */
 export function putOptions(call: string, v: unknown): { ttlMs?: number; keepTtl?: boolean } {
   const o = optionsObject<PutOptions>(call, v, PUT_OPTIONS);
   if (o.keepTtl !== undefined && typeof o.keepTtl !== 'boolean') throw invalid(`${call}: keepTtl must be a boolean`);
