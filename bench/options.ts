@@ -103,7 +103,7 @@ const HELP_SECTIONS = [
 export const BENCH_HELP: CommandHelp = {
   command: 'threadraft bench',
   summary: 'a real in-process Raft cluster, measured.',
-  usage: `npm start                      the standard suite (about 7 to 8 minutes)
+  usage: `npm start                      the standard suite (about 8 minutes)
        threadraft bench [options]     (or: npm run bench -- [options])`,
   sections: HELP_SECTIONS,
   epilogue: `Times take a unit (500ms, 2s, 1m) or are seconds.
