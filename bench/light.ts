@@ -6,14 +6,14 @@
 // an LMDB state environment that is not synced: a read of the old record and a write of the new one per put.
 // `compare` runs it beside the floor and the cluster, so that what the project costs above its own parts, and
 // what those parts can do on this disk and these cores at all, are ratios of one run (docs/benchmarks.md).
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LatencyHistogram, nowMs } from '../src/util/histogram.js';
 import { packCopy } from '../src/util/pack.js';
 import { track } from './live.js';
 import { keyOf } from './load.js';
-import type { RawResult } from './raw-lmdb.js';
+import { rawResult, type RawResult } from './raw-lmdb.js';
 import type { LightReplica, LightSetup, LightWorkerData } from './light-worker.js';
 
 const WORKER_URL = new URL('./light-worker.js', import.meta.url);
@@ -76,8 +76,6 @@ export async function speedOfLight(spec: LightSpec): Promise<LightResult> {
   }
 }
 
-type MessagePort = import('node:worker_threads').MessagePort;
-
 function request<T = unknown>(w: Worker, msg: unknown, transfer: MessagePort[]): Promise<T> {
   return new Promise((resolve, reject) => {
     w.once('message', resolve);
@@ -113,9 +111,7 @@ class Loop {
     return new Promise((resolve, reject) => {
       const finish = (): void => {
         clearTimeout(guard);
-        const elapsed = nowMs() - start;
-        const s = h.summary();
-        resolve({ opsPerSec: (ops * 1000) / elapsed, ops, latencyMs: { p50: s.p50, p95: s.p95, p99: s.p99, p999: s.p999, max: s.max, mean: s.mean } });
+        resolve(rawResult(ops, nowMs() - start, h));
       };
       const guard = setTimeout(() => reject(new Error('speed-of-light: writes did not come back')), until - start + DRAIN_TIMEOUT_MS);
       const more = (): boolean => nowMs() < until && !done();

@@ -35,7 +35,11 @@ export function rawLmdb(perTxn: number, valueSize: number, durationMs: number, s
     void env.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  const elapsed = nowMs() - start;
+  return rawResult(ops, nowMs() - start, h);
+}
+
+/** `ops` done in `elapsedMs`, with their latencies in `h`. */
+export function rawResult(ops: number, elapsedMs: number, h: LatencyHistogram): RawResult {
   const s = h.summary();
-  return { opsPerSec: (ops * 1000) / elapsed, ops, latencyMs: { p50: s.p50, p95: s.p95, p99: s.p99, p999: s.p999, max: s.max, mean: s.mean } };
+  return { opsPerSec: (ops * 1000) / elapsedMs, ops, latencyMs: { p50: s.p50, p95: s.p95, p99: s.p99, p999: s.p999, max: s.max, mean: s.mean } };
 }

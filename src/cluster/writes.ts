@@ -79,10 +79,8 @@ export class WritePipeline {
     if (bytes > opts.maxBatchBytes) {
       return Promise.reject(new ClusterError(ErrorCode.INVALID_ARGUMENT, `operation is ${bytes} bytes; maxBatchBytes is ${opts.maxBatchBytes}`));
     }
-    if (this.ctx.pendingOps() >= opts.maxPendingOps) {
-      const busy = checkBusy(this.ctx, () => `${this.pending.size} operations pending (maxPendingOps ${opts.maxPendingOps}); retry later`);
-      if (busy) return Promise.reject(busy);
-    }
+    const busy = checkBusy(this.ctx, () => `${this.pending.size} operations pending (maxPendingOps ${opts.maxPendingOps}); retry later`);
+    if (busy) return Promise.reject(busy);
     this.ctx.counters.writes++;
     return new Promise<OpResult[]>((resolve, reject) => {
       const now = nowMs();

@@ -467,9 +467,8 @@ function isPlainPut(op: Op): op is Extract<Op, { t: 'put' }> {
 /** Run a command's ops all or nothing: evaluate against an overlay, write the overlay only if every op succeeded. */
 export function runOps(ops: Op[], ctx: ApplyContext, revision: number): OpResult[] {
   // A command of one plain put, as the general path below would run it, without its overlay and its per-op objects.
-  const first = ops[0] as unknown;
-  if (ops.length === 1 && typeof first === 'object' && first !== null && isPlainPut(first as Op)) {
-    const op = first as Extract<Op, { t: 'put' }>;
+  const op = ops[0];
+  if (ops.length === 1 && typeof op === 'object' && op !== null && isPlainPut(op)) {
     const error = opProblem(op, ctx.maxValueBytes);
     if (error) return [{ ok: false, error }];
     writeRecord(ctx, op.key, undefined, { value: op.value, expiresAt: expiry(op, undefined, ctx.machine.clock) }, revision);

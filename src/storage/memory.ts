@@ -69,18 +69,12 @@ class MemoryKv implements KvAccess {
     return this.records.get(keyString(key));
   }
 
-  /** The key meta() was last asked about, as a string: the put that follows it (writeRecord) needs it again. */
-  private metaKey: Key | undefined;
-  private metaKs = '';
-
   meta(key: Key): RecordMeta | undefined {
-    this.metaKey = key;
-    this.metaKs = keyString(key);
-    return this.records.get(this.metaKs);
+    return this.records.get(keyString(key));
   }
 
   put(key: Key, rec: StoredRecord, _old: RecordMeta | undefined, ks: string | undefined): void {
-    this.set(ks ?? (key === this.metaKey ? this.metaKs : keyString(key)), rec);
+    this.set(ks ?? keyString(key), rec);
   }
 
   /** Store a record last in write order; values are copied (the caller's may be views of an entry's buffer). */
