@@ -29,6 +29,11 @@ export const StorageErrorCode = {
   SNAPSHOT_ABORTED: 'SNAPSHOT_ABORTED',
   /** The store is closed. */
   CLOSED: 'CLOSED',
+  /**
+   * The file system of the state environment has less free space than the reserve a state transaction needs
+   * (src/storage/space.ts). Refused before anything was written.
+   */
+  NO_SPACE: 'NO_SPACE',
   /** Any other failure of the underlying storage (see `cause`). */
   IO: 'IO',
 } as const;

@@ -14,6 +14,7 @@ import { membershipAfter } from './membership.js';
 import { DEFAULT_CHUNK_BYTES, SnapshotAssembler, snapshotChunks } from './snapshot-format.js';
 import type { SnapshotSink, SnapshotSource, SyncStore } from './store.js';
 import type { AppliedState, LogState, ScanOptions, ScanRange, StoreOptions, StoreStats, WriteBatch, WriteBatchResult } from './types.js';
+import type { FreeBytes } from './space.js';
 import { validateAppend, validateKey, validateRange } from './validate.js';
 
 export interface StoreTuning {
@@ -25,6 +26,8 @@ export interface StoreTuning {
    * one writer at a time (NodeHost.writeLog; refreshLog when it changes). 'state' writes the state only.
    */
   role?: StoreRole;
+  /** LMDB only, for tests: the free bytes of the state's file system (default: statfs). */
+  freeBytes?: FreeBytes;
 }
 
 export type StoreRole = 'all' | 'log' | 'state';
