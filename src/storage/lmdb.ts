@@ -117,10 +117,12 @@ function openLogEnv(dir: string, sync: boolean): Pick<LmdbHandles, 'env' | 'meta
  * crash, not across a machine crash, hence the checkpoints) and MDB_WRITEMAP (a transaction writes its pages in
  * the shared map, not in copies written out at commit: about a fifth less CPU per write in a 3-node cluster,
  * docs/benchmarks.md; what it costs: a full disk is a SIGBUS there, hence SpaceGuard). Nested transactions do not
- * exist with WRITEMAP; none is used. Every opener in the process uses the same flags.
+ * exist with WRITEMAP; none is used. THREADRAFT_STATE_WRITEMAP=0 turns it off, for the power-loss tool, which
+ * cannot roll back writes made through a map. Every opener in the process uses the same flags.
  */
 function openStateEnv(dir: string): StateHandles {
-  const env = open({ path: join(dir, STATE_FILE), maxDbs: 16, noSync: true, useWritemap: true, overlappingSync: false, compression: false, encoding: 'binary' });
+  const useWritemap = process.env['THREADRAFT_STATE_WRITEMAP'] !== '0';
+  const env = open({ path: join(dir, STATE_FILE), maxDbs: 16, noSync: true, useWritemap, overlappingSync: false, compression: false, encoding: 'binary' });
   const s: StateHandles = {
     env,
     meta: env.openDB<Buffer, string>({ name: 'meta', ...binary }),
