@@ -1,8 +1,8 @@
 // One replica of the speed-of-light pipeline (bench/light.ts): no Raft, no elections, a leader fixed at node 0.
 // Each batch from the main thread is one log entry, written to a synced LMDB log on every replica, the leader's
 // write in parallel with its followers'; it commits once the leader and one follower hold it. With `apply`, each
-// replica also applies every entry to its own state environment (not synced, as the project's): a read of the old
-// record and a write of the new one per put, in one transaction per entry.
+// replica also applies every entry to its own state environment (not synced, and written through its map, as the
+// project's): a read of the old record and a write of the new one per put, in one transaction per entry.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ export type LightSetup = { followers: MessagePort[]; main: MessagePort } | { lea
 const { dir, apply } = workerData as LightWorkerData;
 const logEnv = open({ path: join(dir, 'log.mdb'), noSync: false, overlappingSync: false, compression: false, encoding: 'binary' });
 const log = logEnv.openDB({ name: 'log', keyEncoding: 'uint32' });
-const stateEnv = open({ path: join(dir, 'state.mdb'), noSync: true, overlappingSync: false, compression: false, encoding: 'binary' });
+const stateEnv = open({ path: join(dir, 'state.mdb'), noSync: true, useWritemap: true, overlappingSync: false, compression: false, encoding: 'binary' });
 const state = stateEnv.openDB({ name: 'kv' });
 
 function append(index: number, entry: Uint8Array): void {
