@@ -2,12 +2,12 @@
 // event-loop turn, bounded by maxBatchOps and maxBatchBytes. Every write carries (client, seq) so that
 // retries after a leader change apply exactly once; a write is sent only within the session window.
 import type { NodeId } from '../raft/types.js';
-import type { Command, Op, OpResult } from '../storage/command.js';
+import type { Op, OpResult } from '../storage/command.js';
 import type { DecodedApplied } from '../node/applied.js';
 import type { ClusterErrorData } from '../errors.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { nowMs } from '../util/histogram.js';
-import { packCopy } from '../util/pack.js';
+import { encodeBatch } from '../storage/codec.js';
 import { SESSION_WINDOW } from '../storage/apply.js';
 import { valueBytes } from './validate.js';
 import type { WriteProfile } from './profile.js';
@@ -122,8 +122,7 @@ export class WritePipeline {
   }
 
   private sendBatch(leader: NodeId, batch: PendingWrite[], floor: number): void {
-    const commands: Command[] = batch.map((w) => ({ client: this.clientId, seq: w.seq, floor, ops: w.ops }));
-    const data = packCopy(commands); // its own ArrayBuffer: safe to transfer
+    const data = encodeBatch(this.clientId, floor, batch); // its own ArrayBuffer: safe to transfer
     const id = this.nextBatchId++;
     const sentAt = nowMs();
     for (const w of batch) {

@@ -6,7 +6,7 @@ import type { Entry } from '../raft/types.js';
 import { EntryType } from '../raft/types.js';
 import type { ChangeEvent, Command, CommandResult, Key, Op, OpResult, Value } from './command.js';
 import { entryPayload, entryTime } from './command.js';
-import { isExpired, keyString, type Session, type StoredRecord, unpack, valueBytes, valuesEqual } from './codec.js';
+import { decodeCommands, isExpired, keyString, type Session, type StoredRecord, valueBytes, valuesEqual } from './codec.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import type { ScanOptions, ScanRange } from './types.js';
 import { keyProblem, valueProblem } from './validate.js';
@@ -186,12 +186,6 @@ export interface RecordMeta {
 
 function recordBytes(key: Key, rec: StoredRecord): number {
   return key.byteLength + valueBytes(rec.value);
-}
-
-function isCommand(c: unknown): c is Command {
-  if (typeof c !== 'object' || c === null) return false;
-  const x = c as Record<string, unknown>;
-  return Number.isSafeInteger(x.client) && Number.isSafeInteger(x.seq) && Number.isSafeInteger(x.floor) && Array.isArray(x.ops);
 }
 
 /** A time-to-live is a positive safe integer of ms; absent (undefined or null) is allowed where optional. */
@@ -559,15 +553,8 @@ export function applyEntry(e: Entry, ctx: ApplyContext): CommandResult[] {
 }
 
 function applyCommands(e: Entry, ctx: ApplyContext): CommandResult[] {
-  let cmds: unknown;
-  try {
-    cmds = unpack(entryPayload(e.data));
-  } catch {
-    cmds = undefined;
-  }
-  if (!Array.isArray(cmds) || !cmds.every(isCommand)) {
-    return [{ client: 0, seq: 0, results: [], duplicate: false, error: 'INVALID_COMMAND' }];
-  }
+  const cmds = decodeCommands(entryPayload(e.data));
+  if (!cmds) return [{ client: 0, seq: 0, results: [], duplicate: false, error: 'INVALID_COMMAND' }];
   return cmds.map((c) => applyCommand(c, ctx, e.index));
 }
 

@@ -1,7 +1,7 @@
 // Encodings shared by the stores, the snapshot format and the pool bridge (msgpackr).
 import type { Entry, EntryType, HardState, LogId, Membership } from '../raft/types.js';
-import type { OpResult, Value } from './command.js';
-import { packr, unpackBytes } from '../util/pack.js';
+import type { Command, Op, OpResult, Value } from './command.js';
+import { packCopy as packOwn, packr, unpackBytes } from '../util/pack.js';
 
 export { packr, packCopy } from '../util/pack.js';
 
@@ -11,6 +11,66 @@ export function pack(v: unknown): Buffer {
 
 export function unpack<T>(b: Uint8Array): T {
   return unpackBytes<T>(b);
+}
+
+// ── commands: what a Normal entry holds after its stamp (entryPayload) ──
+
+/**
+ * One coordinator batch: its commands share the client and the floor, so it goes as one msgpack array
+ * `[client, floor, seq, ops, seq, ops, ...]`. In `ops`, a put with no option but a time-to-live (most writes) is
+ * the array `[key, value]` or `[key, value, ttlMs]`, every other op its map: no field names to write, read and
+ * intern on every replica for each write (about half the encoding and decoding time of maps, a quarter fewer
+ * bytes). Returns bytes of their own (safe to transfer).
+ */
+export function encodeBatch(client: number, floor: number, writes: ReadonlyArray<{ seq: number; ops: Op[] }>): Uint8Array {
+  const out: unknown[] = [client, floor];
+  for (const w of writes) out.push(w.seq, w.ops.map(shortPut));
+  return packOwn(out);
+}
+
+function shortPut(op: Op): unknown {
+  if (op.t !== 'put' || op.cond !== undefined || op.keepTtl !== undefined || op.atMs !== undefined) return op;
+  if (op.ttlMs === undefined) return [op.key, op.value];
+  return typeof op.ttlMs === 'number' ? [op.key, op.value, op.ttlMs] : op;
+}
+
+/**
+ * The commands of an entry's payload, or undefined when it is not a batch (the entry is then INVALID_COMMAND on
+ * every replica alike). Entries written before 2026-12-02 hold an array of Command maps: they decode too. A short
+ * put of the wrong length is left as it is, and fails validation as any malformed op does.
+ */
+export function decodeCommands(payload: Uint8Array): Command[] | undefined {
+  let v: unknown;
+  try {
+    v = unpackBytes(payload);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(v)) return undefined;
+  if (typeof v[0] !== 'number') return v.every(isCommandMap) ? (v as Command[]) : undefined;
+  const client = v[0] as number;
+  const floor = v[1] as unknown;
+  if (!Number.isSafeInteger(client) || !Number.isSafeInteger(floor) || v.length % 2 !== 0) return undefined;
+  const out: Command[] = [];
+  for (let i = 2; i < v.length; i += 2) {
+    const seq = v[i] as unknown;
+    const ops = v[i + 1] as unknown;
+    if (!Number.isSafeInteger(seq) || !Array.isArray(ops)) return undefined;
+    for (let j = 0; j < ops.length; j++) {
+      const o = ops[j] as unknown;
+      if (!Array.isArray(o)) continue;
+      if (o.length === 2) ops[j] = { t: 'put', key: o[0], value: o[1] };
+      else if (o.length === 3) ops[j] = { t: 'put', key: o[0], value: o[1], ttlMs: o[2] };
+    }
+    out.push({ client, seq: seq as number, floor: floor as number, ops: ops as Op[] });
+  }
+  return out;
+}
+
+function isCommandMap(c: unknown): c is Command {
+  if (typeof c !== 'object' || c === null) return false;
+  const x = c as Record<string, unknown>;
+  return Number.isSafeInteger(x.client) && Number.isSafeInteger(x.seq) && Number.isSafeInteger(x.floor) && Array.isArray(x.ops);
 }
 
 // ── log keys: big-endian u64 indexes, so LMDB's byte order is index order ──

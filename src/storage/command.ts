@@ -86,12 +86,11 @@ export interface CommandResult {
   results: OpResult[];
   /** True when this (client, seq) had already been applied: `results` are the remembered ones. */
   duplicate: boolean;
-  /** SESSION_STALE: seq is below the session's floor (never re-applied, result forgotten); INVALID_COMMAND: the entry did not decode as Command[]. */
+  /** SESSION_STALE: seq is below the session's floor (never re-applied, result forgotten); INVALID_COMMAND: the entry did not decode as a batch of commands. */
   error?: string;
 }
 
-/** An entry's data is a msgpackr-encoded Command[] (one coordinator batch per entry). */
-export type EntryPayload = Command[];
+/** An entry's data is one coordinator batch of commands (codec.ts: encodeBatch, decodeCommands). */
 
 export const LIMITS = {
   maxKeyBytes: 1024,
@@ -101,7 +100,7 @@ export const LIMITS = {
 /**
  * Entry time: the leader stamps the wall-clock time (ms since the epoch; all threads of the process share the
  * clock) into the data of each Normal entry it proposes: the byte 0xC1 (never used by msgpack), then the time
- * as a float64 little-endian, then the encoded Command[]. Unstamped data (older logs) carries no time.
+ * as a float64 little-endian, then the encoded batch (codec.ts). Unstamped data (older logs) carries no time.
  */
 export const STAMP_MARK = 0xc1;
 export const STAMP_BYTES = 9;
@@ -120,7 +119,7 @@ export function entryTime(data: Uint8Array): number | undefined {
   return new DataView(data.buffer, data.byteOffset, data.byteLength).getFloat64(1, true);
 }
 
-/** The encoded Command[] of an entry's data, without its stamp. */
+/** The encoded batch of an entry's data, without its stamp. */
 export function entryPayload(data: Uint8Array): Uint8Array {
   return data.byteLength >= STAMP_BYTES && data[0] === STAMP_MARK ? data.subarray(STAMP_BYTES) : data;
 }

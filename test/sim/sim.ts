@@ -16,7 +16,7 @@ import type { MemoryStore } from '../../src/storage/memory.js';
 import type { Command } from '../../src/storage/command.js';
 import { entryPayload } from '../../src/storage/command.js';
 import type { QueryResult } from '../../src/node/queries.js';
-import { pack, unpack } from '../../src/storage/codec.js';
+import { decodeCommands, pack } from '../../src/storage/codec.js';
 import { SimDisk, type CrashKind } from './disk.js';
 import { World } from './world.js';
 import { Prng } from './prng.js';
@@ -718,7 +718,7 @@ export class Simulation {
         return; // recorded
       }
       if (e.type === 0 && e.data.length > 0) {
-        for (const c of unpack<Command[]>(entryPayload(e.data))) {
+        for (const c of decodeCommands(entryPayload(e.data)) ?? []) {
           for (const op of c.ops) if (op.t === 'put' && typeof op.value === 'string' && !this.valueIndex.has(op.value)) this.valueIndex.set(op.value, e.index);
         }
       }
