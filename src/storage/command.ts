@@ -90,8 +90,6 @@ export interface CommandResult {
   error?: string;
 }
 
-/** An entry's data is one coordinator batch of commands (codec.ts: encodeBatch, decodeCommands). */
-
 export const LIMITS = {
   maxKeyBytes: 1024,
   defaultMaxValueBytes: 1024 * 1024,
