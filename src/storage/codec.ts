@@ -1,7 +1,7 @@
 // Encodings shared by the stores, the snapshot format and the pool bridge (msgpackr).
 import type { Entry, EntryType, HardState, LogId, Membership } from '../raft/types.js';
 import type { Command, Op, OpResult, Value } from './command.js';
-import { packCopy as packOwn, packr, unpackBytes } from '../util/pack.js';
+import { packCopy, packr, unpackBytes } from '../util/pack.js';
 
 export { packr, packCopy } from '../util/pack.js';
 
@@ -25,7 +25,7 @@ export function unpack<T>(b: Uint8Array): T {
 export function encodeBatch(client: number, floor: number, writes: ReadonlyArray<{ seq: number; ops: Op[] }>): Uint8Array {
   const out: unknown[] = [client, floor];
   for (const w of writes) out.push(w.seq, w.ops.map(shortPut));
-  return packOwn(out);
+  return packCopy(out);
 }
 
 function shortPut(op: Op): unknown {
