@@ -1,48 +1,10 @@
-// Deterministic simulation of the real NodeHost: 1,300 seeds of whole-cluster runs under faults, and 300 more with
-// membership changes; every failure names its seed and replay command.
+// Deterministic simulation of the real NodeHost: 1,300 seeds of whole-cluster runs under faults, and 400 more with
+// membership changes; every failure names its seed and replay command. The long batches run on two worker threads
+// (test/sim/batch.ts): the same seeds and totals in half the wall time on two cores.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { replayCommand, runSimulation, type SimOptions } from './sim.js';
-
-interface Batch {
-  nodes: number;
-  seeds: [number, number];
-  steps: number;
-  chaos?: number;
-  spares?: number;
-  overrides?: SimOptions['overrides'];
-}
-
-type Totals = Record<'runs' | 'elections' | 'committed' | 'acknowledged' | 'snapshots' | 'reads' | 'leaseReads' | 'nonDisruption', number> & {
-  faults: Record<string, number>;
-  membership: Record<'addLearner' | 'promote' | 'remove' | 'retired', number>;
-};
-
-async function runBatch(b: Batch): Promise<Totals> {
-  const t: Totals = {
-    runs: 0, elections: 0, committed: 0, acknowledged: 0, snapshots: 0, reads: 0, leaseReads: 0, nonDisruption: 0, faults: {},
-    membership: { addLearner: 0, promote: 0, remove: 0, retired: 0 },
-  };
-  for (let seed = b.seeds[0]; seed < b.seeds[1]; seed++) {
-    const opts: SimOptions = {
-      seed, nodes: b.nodes, steps: b.steps,
-      ...(b.chaos === undefined ? {} : { chaos: b.chaos }), ...(b.spares === undefined ? {} : { spares: b.spares }), ...(b.overrides === undefined ? {} : { overrides: b.overrides }),
-    };
-    const s = await runSimulation(opts);
-    if (!s.ok) assert.fail(`seed ${seed}: ${s.violation?.message ?? 'violation'}\nreplay: ${replayCommand(opts)}`);
-    t.runs++;
-    t.elections += s.elections;
-    t.committed += s.committed;
-    t.acknowledged += s.acknowledged;
-    t.snapshots += s.snapshotsInstalled;
-    t.reads += s.readsServed;
-    t.leaseReads += s.leaseReadsServed;
-    if (s.nonDisruption === 'checked') t.nonDisruption++;
-    for (const [k, v] of Object.entries(s.faults)) t.faults[k] = (t.faults[k] ?? 0) + v;
-    for (const k of ['addLearner', 'promote', 'remove', 'retired'] as const) t.membership[k] += s.membership[k];
-  }
-  return t;
-}
+import { runSimulation } from './sim.js';
+import { runBatch, runBatchParallel, SeedFailure, type Totals } from './batch.js';
 
 /** A simulation that never elects, commits, snapshots, reads or injects a fault checks nothing. */
 function assertExercised(t: Totals, opts: { nonDisruption: boolean }): void {
@@ -58,17 +20,17 @@ function assertExercised(t: Totals, opts: { nonDisruption: boolean }): void {
 }
 
 test('Figure 3 safety + liveness after healing: 3-node clusters, 500 seeds × 3000 steps', async () => {
-  assertExercised(await runBatch({ nodes: 3, seeds: [1, 501], steps: 3000 }), { nonDisruption: true });
+  assertExercised(await runBatchParallel({ nodes: 3, seeds: [1, 501], steps: 3000 }), { nonDisruption: true });
 });
 
 test('Figure 3 safety + liveness after healing: 5-node clusters, 400 seeds × 3000 steps', async () => {
-  assertExercised(await runBatch({ nodes: 5, seeds: [1, 401], steps: 3000 }), { nonDisruption: true });
+  assertExercised(await runBatchParallel({ nodes: 5, seeds: [1, 401], steps: 3000 }), { nonDisruption: true });
 });
 
 test('Figure 3 safety under triple fault rates, one entry per append, no pre-vote/check-quorum: 3 and 5 nodes, 200 seeds each × 2000 steps', async () => {
   const overrides = { maxMsgBytes: 1, preVote: false, checkQuorum: false };
-  assertExercised(await runBatch({ nodes: 3, seeds: [1001, 1201], steps: 2000, chaos: 3, overrides }), { nonDisruption: false });
-  assertExercised(await runBatch({ nodes: 5, seeds: [1001, 1201], steps: 2000, chaos: 3, overrides }), { nonDisruption: false });
+  assertExercised(await runBatchParallel({ nodes: 3, seeds: [1001, 1201], steps: 2000, chaos: 3, overrides }), { nonDisruption: false });
+  assertExercised(await runBatchParallel({ nodes: 5, seeds: [1001, 1201], steps: 2000, chaos: 3, overrides }), { nonDisruption: false });
 });
 
 /** Every kind of change happens, at least `per` times per run on average. */
@@ -81,16 +43,16 @@ function assertMembershipExercised(t: Totals, per: Partial<Record<keyof Totals['
 }
 
 test('§4.1 safety across configurations, liveness and durability of the final one: 3 voters + 2 spares, 200 seeds × 1500 steps of membership changes under faults', async () => {
-  assertMembershipExercised(await runBatch({ nodes: 3, spares: 2, seeds: [1, 201], steps: 1500 }), {});
+  assertMembershipExercised(await runBatchParallel({ nodes: 3, spares: 2, seeds: [1, 201], steps: 1500 }), {});
 });
 
 test('§4.1 safety across configurations: 5 voters + 2 spares, 100 seeds × 1500 steps', async () => {
-  assertMembershipExercised(await runBatch({ nodes: 5, spares: 2, seeds: [1, 101], steps: 1500 }), {});
+  assertMembershipExercised(await runBatchParallel({ nodes: 5, spares: 2, seeds: [1, 101], steps: 1500 }), {});
 });
 
 test('§4.1 safety across configurations under triple fault rates, one entry per append, no pre-vote/check-quorum: 3 voters + 2 spares, 100 seeds × 1500 steps', async () => {
   const overrides = { maxMsgBytes: 1, preVote: false, checkQuorum: false };
-  const t = await runBatch({ nodes: 3, spares: 2, seeds: [1001, 1101], steps: 1500, chaos: 3, overrides });
+  const t = await runBatchParallel({ nodes: 3, spares: 2, seeds: [1001, 1101], steps: 1500, chaos: 3, overrides });
   // Leaders change so often that a change is mostly refused (the previous one or the no-op is not committed yet).
   assertMembershipExercised(t, { addLearner: 0.2, promote: 0.02, remove: 0.2, retired: 0.1 });
 });
@@ -108,4 +70,14 @@ test('seeds that found bugs in longer runs, replayed (each failed before its fix
   // 90097 (session 7): a node's restart ended in the last chaos step, which crashed it again; the liveness phase skipped
   // it as still starting and reported a violation (the harness's: sim.ts, checkLiveness).
   await runBatch({ nodes: 3, spares: 1, seeds: [90097, 90098], steps: 4000, chaos: 2 });
+});
+
+test('a seed that fails on a worker thread is reported with its seed and replay command; the lower seed wins', async () => {
+  // With the double-vote bug, seeds 16, 19 and 71 of 1..80 fail (injected-bug.test.ts): 16 is in the lower half.
+  await assert.rejects(runBatchParallel({ nodes: 3, seeds: [1, 81], steps: 2000, testBreak: 'double-vote' }), (err: unknown) => {
+    assert.ok(err instanceof SeedFailure, `not a SeedFailure: ${String(err)}`);
+    assert.match(err.message, /^seed 16: Election Safety/);
+    assert.match(err.message, /replay: SEED=16 NODES=3 STEPS=2000 BREAK=double-vote npm run sim/);
+    return true;
+  });
 });
