@@ -123,7 +123,10 @@ export interface MachineState {
   clock: number;
   /** Write revisions handed out: a record carries the one of its last write, so eviction order is the same everywhere. */
   writeSeq: number;
-  /** Records held (expired ones not yet purged included) and their key + value bytes: what the bounds count. */
+  /**
+   * Records held (expired ones not yet purged included) and, in a bounded store, their key + value bytes: what the
+   * bounds count. An unbounded store counts no bytes (0): its puts do not read the records they replace (isBounded).
+   */
   keys: number;
   bytes: number;
   /** Counted by this replica (not sent in snapshots). */
@@ -138,6 +141,11 @@ export function emptyMachine(): MachineState {
 export interface CacheBounds {
   maxKeys: number;
   maxBytes: number;
+}
+
+/** Whether the store has a bound: only then does it count bytes and keep an index of its records' write order. */
+export function isBounded(b: CacheBounds): boolean {
+  return b.maxKeys !== Infinity || b.maxBytes !== Infinity;
 }
 
 /** maxKeys / maxBytes from the store options: positive safe integers, unbounded when absent. */
@@ -165,6 +173,12 @@ export interface KvAccess {
   takeExpired(time: number, limit: number): Key[];
   /** The least recently written key (lowest write revision, then key bytes), or undefined when empty. */
   oldest(): Key | undefined;
+  /**
+   * Whether a put without an expiry may write without reading the record it replaces: nothing to take out of an
+   * index (the store is unbounded and no record has an expiry) and no bytes to count. Then `keysUncounted` is set
+   * and the store counts its records itself once the apply is done.
+   */
+  blindPuts(): boolean;
 }
 
 export interface ApplyContext {
@@ -175,6 +189,8 @@ export interface ApplyContext {
   bounds: CacheBounds;
   /** The batch's change events while recording (recordEvents), else undefined: nothing is allocated per op. */
   events: ChangeEvent[] | undefined;
+  /** Set by a put that did not read the record it replaced (KvAccess.blindPuts): machine.keys must be counted again. */
+  keysUncounted?: boolean;
 }
 
 /** A record's expiry, write revision and value size: enough to write over it or remove it. */
@@ -415,7 +431,7 @@ function evalIncr(op: Extract<Op, { t: 'incr' }>, ov: Overlay, clock: number): O
 function removeRecord(ctx: ApplyContext, key: Key, old: RecordMeta, why: 'delete' | 'expire' | 'evict', revision: number): void {
   ctx.kv.del(key, old);
   ctx.machine.keys--;
-  ctx.machine.bytes -= key.byteLength + old.valueBytes;
+  if (isBounded(ctx.bounds)) ctx.machine.bytes -= key.byteLength + old.valueBytes;
   if (why === 'expire') ctx.machine.expirations++;
   else if (why === 'evict') ctx.machine.evictions++;
   ctx.events?.push({ type: why, key, revision });
@@ -423,6 +439,13 @@ function removeRecord(ctx: ApplyContext, key: Key, old: RecordMeta, why: 'delete
 
 function writeRecord(ctx: ApplyContext, key: Key, ks: string | undefined, rec: Live, revision: number): void {
   const m = ctx.machine;
+  if (rec.expiresAt === undefined && ctx.kv.blindPuts()) {
+    // The old record would only be read to be counted: one B-tree descent less per put (docs/storage.md).
+    ctx.kv.put(key, { value: rec.value, expiresAt: undefined, rev: ++m.writeSeq }, undefined, ks);
+    ctx.keysUncounted = true;
+    ctx.events?.push({ type: 'put', key, value: rec.value, revision });
+    return;
+  }
   let old = ctx.kv.meta(key);
   if (old && isExpired(old.expiresAt, m.clock)) {
     removeRecord(ctx, key, old, 'expire', revision); // it ended before this write: watchers see both
@@ -431,7 +454,7 @@ function writeRecord(ctx: ApplyContext, key: Key, ks: string | undefined, rec: L
   const stored: StoredRecord = { value: rec.value, expiresAt: rec.expiresAt, rev: ++m.writeSeq };
   ctx.kv.put(key, stored, old, ks);
   m.keys += old ? 0 : 1;
-  m.bytes += recordBytes(key, stored) - (old ? key.byteLength + old.valueBytes : 0);
+  if (isBounded(ctx.bounds)) m.bytes += recordBytes(key, stored) - (old ? key.byteLength + old.valueBytes : 0);
   ctx.events?.push({ type: 'put', key, value: rec.value, revision });
 }
 

@@ -14,7 +14,7 @@ import type { Entry, HardState, InitialState, LogId, Membership, SnapshotMeta } 
 import type { ChangeEvent, CommandResult, Key, Value } from './command.js';
 import { LIMITS } from './command.js';
 import {
-  type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, type KvAccess, liveRevision, type MachineState, readTime,
+  type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, isBounded, type KvAccess, liveRevision, type MachineState, readTime,
   type RecordMeta, remainingTtl, type ScanBounds, scanBounds, SessionTable,
 } from './apply.js';
 import {
@@ -302,6 +302,16 @@ class LmdbKv implements KvAccess {
     return this.expiries?.take(time, limit).map(keyFromString) ?? [];
   }
 
+  /** Unbounded (no write-order index) and no record with an expiry (the index holds every one, expired or not). */
+  blindPuts(): boolean {
+    return !this.ordered && this.expiries !== undefined && this.expiries.size === 0;
+  }
+
+  /** Records held: LMDB's own count, which includes this transaction's writes. */
+  count(): number {
+    return (this.s.kv[this.slot].getStats() as { entryCount: number }).entryCount;
+  }
+
   oldest(): Key | undefined {
     for (const { key } of this.s.lru[this.slot].getRange({ limit: 1 })) return key.subarray(8);
     return undefined;
@@ -532,7 +542,7 @@ export class LmdbStore implements SyncStore {
         const h = recordHeader(value);
         kv.index(key, h);
         m.keys++;
-        m.bytes += key.byteLength + value.byteLength - h.offset;
+        if (isBounded(this.bounds)) m.bytes += key.byteLength + value.byteLength - h.offset;
       }
       s.meta.put(STATE_META.machine, encodeMachine(m));
     });
@@ -912,6 +922,7 @@ export class LmdbStore implements SyncStore {
       this.lastApplied = { index: e.index, term: e.term };
       advanced = true;
     }
+    if (ctx.keysUncounted) this.machine.keys = kv.count();
     const sdb = this.h.sm.sessions[this.active];
     for (const c of this.sessions.dirty) sdb.put(c, encodeSession(this.sessions.get(c)!));
     for (const c of this.sessions.evicted) sdb.remove(c);

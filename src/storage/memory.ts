@@ -4,7 +4,7 @@ import type { Entry, HardState, InitialState, LogId, Membership, SnapshotMeta } 
 import type { ChangeEvent, CommandResult, Key, Value } from './command.js';
 import { LIMITS } from './command.js';
 import {
-  type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, type KvAccess, type MachineState, readTime,
+  type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, isBounded, type KvAccess, type MachineState, readTime,
   liveRevision, type RecordMeta, remainingTtl, scanBounds, SessionTable,
 } from './apply.js';
 import { decodeRecord, decodeSession, encodeRecord, encodeSession, isExpired, keyFromString, keyString, type StoredRecord, valueBytes } from './codec.js';
@@ -113,6 +113,11 @@ class MemoryKv implements KvAccess {
   oldest(): Key | undefined {
     const first = this.records.keys().next();
     return first.done ? undefined : keyFromString(first.value);
+  }
+
+  /** Reading a record here costs a Map lookup: every put reads the one it replaces and the count stays exact. */
+  blindPuts(): boolean {
+    return false;
   }
 
   /** Records expired at `time` (not yet purged). */
@@ -385,7 +390,7 @@ export class MemoryStore implements SyncStore {
     for (const [ks, rec] of records) {
       kv.set(ks, rec);
       m.keys++;
-      m.bytes += ks.length + valueBytes(rec.value);
+      if (isBounded(this.bounds)) m.bytes += ks.length + valueBytes(rec.value);
       m.writeSeq = Math.max(m.writeSeq, rec.rev);
     }
     this.kv = kv;

@@ -186,11 +186,29 @@ export const cacheCases: Case[] = [
       assert.equal(await s.get(k('d')), 'after');
       assert.equal(await s.size(), 1);
       const st = await s.stats();
-      assert.deepEqual([st.keys, st.bytes], [1, 6]);
+      assert.deepEqual([st.keys, st.bytes], [1, 0], 'an unbounded store counts no bytes');
       // A failed cas after a clear rejects it too.
       const r3 = await apply(s, at(3, T0, [c(clear(), { t: 'cas', key: k('d'), expected: 'wrong', value: 'x' })]));
       assert.deepEqual(r3.applied[0]![0]!.results, [{ ok: false }, { ok: false, current: null }]);
       assert.equal(await s.get(k('d')), 'after');
+    },
+  },
+  {
+    name: 'counts: an unbounded store counts its keys exactly (puts over present and new keys, deletes, a TTL among them) and no bytes',
+    async run({ s }) {
+      await apply(s, at(1, T0, [c(put('a', '1'), put('b', '22'), put('c', '333'))]));
+      await apply(s, at(2, T0, [c(put('a', 'x')), c(put('d', '4')), c(del('b')), c(put('b', 'again')), c(put('e', '5'))]));
+      let st = await s.stats();
+      assert.deepEqual([st.keys, st.bytes, await s.size()], [5, 0, 5]);
+      // A key with an expiry: puts read what they replace again, until it is gone.
+      await apply(s, at(3, T0, [c(putTtl('t', 'v', 10), put('a', 'y'), put('f', '6'))]));
+      st = await s.stats();
+      assert.deepEqual([st.keys, st.bytes, await s.size(T0)], [7, 0, 7]);
+      await apply(s, at(4, T0 + 10, [c(put('g', '7'), put('a', 'z'))]));
+      st = await s.stats();
+      assert.deepEqual([st.keys, st.expirations, await s.size(T0 + 10)], [7, 1, 7], 't expired and was purged');
+      await apply(s, at(5, T0 + 10, [c(put('h', '8')), c(del('h')), c(put('a', 'w'))]));
+      assert.deepEqual([(await s.stats()).keys, await s.size(T0 + 10)], [7, 7]);
     },
   },
   {

@@ -53,7 +53,7 @@ function formatOneStream(): Uint8Array[] {
 
 test('a format-1 snapshot stream (no clock, tag 0/1 values) installs in both stores', () => {
   const d = tempDir();
-  const stores: SyncStore[] = [new MemoryStore({ membership }), LmdbStore.open({ dir: d.dir, membership, maxKeys: 2 })];
+  const stores: SyncStore[] = [new MemoryStore({ membership, maxKeys: 2 }), LmdbStore.open({ dir: d.dir, membership, maxKeys: 2 })];
   try {
     for (const s of stores) {
       const sink = s.receiveSnapshot();

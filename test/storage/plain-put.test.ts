@@ -31,6 +31,9 @@ class MapKv implements KvAccess {
   oldest(): Key | undefined {
     return undefined;
   }
+  blindPuts(): boolean {
+    return false;
+  }
 }
 
 const CLOCK = 1_000_000;
