@@ -1120,7 +1120,7 @@ export class LmdbStore implements SyncStore {
               const h = recordHeader(v);
               staged.index(k, h);
               keys++;
-              bytes += k.byteLength + v.byteLength - h.offset;
+              if (isBounded(this.bounds)) bytes += k.byteLength + v.byteLength - h.offset;
             },
             putSession: (c, r) => {
               s.sessions[slot].put(c, r as Buffer);

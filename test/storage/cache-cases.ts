@@ -194,8 +194,9 @@ export const cacheCases: Case[] = [
     },
   },
   {
-    name: 'counts: an unbounded store counts its keys exactly (puts over present and new keys, deletes, a TTL among them) and no bytes',
-    async run({ s }) {
+    name: 'counts: an unbounded store counts its keys exactly (puts over present and new keys, deletes, a TTL among them, a snapshot installed) and no bytes',
+    async run(c0) {
+      const s = c0.s;
       await apply(s, at(1, T0, [c(put('a', '1'), put('b', '22'), put('c', '333'))]));
       await apply(s, at(2, T0, [c(put('a', 'x')), c(put('d', '4')), c(del('b')), c(put('b', 'again')), c(put('e', '5'))]));
       let st = await s.stats();
@@ -209,6 +210,15 @@ export const cacheCases: Case[] = [
       assert.deepEqual([st.keys, st.expirations, await s.size(T0 + 10)], [7, 1, 7], 't expired and was purged');
       await apply(s, at(5, T0 + 10, [c(put('h', '8')), c(del('h')), c(put('a', 'w'))]));
       assert.deepEqual([(await s.stats()).keys, await s.size(T0 + 10)], [7, 7]);
+      const stream = await (await s.stateMachine.getSnapshotBuilder()).buildSnapshot();
+      const dst = await c0.other();
+      const recv = await dst.stateMachine.beginReceivingSnapshot();
+      for await (const chunk of stream.chunks) await recv.write(chunk);
+      await dst.stateMachine.installSnapshot(stream.meta, recv);
+      st = await dst.stats();
+      assert.deepEqual([st.keys, st.bytes], [7, 0], 'installed: counted, no bytes');
+      await apply(dst, at(6, T0 + 10, [c(put('a', 'v'), put('i', '9'))]));
+      assert.deepEqual([(await dst.stats()).keys, await dst.size(T0 + 10)], [8, 8]);
     },
   },
   {
