@@ -496,7 +496,7 @@ export class LmdbStore implements SyncStore {
     this.space = new SpaceGuard(opts.dir, opts.freeBytes);
     this.membership = opts.membership;
     this.bounds = cacheBounds(opts);
-    this.ordered = this.bounds.maxKeys !== Infinity || this.bounds.maxBytes !== Infinity;
+    this.ordered = isBounded(this.bounds);
     this.reload();
     // The state's writer recovers: a 'log' store is opened after it (NodeHost opens the state first).
     if (this.role !== 'log') {
