@@ -174,11 +174,12 @@ export interface KvAccess {
   /** The least recently written key (lowest write revision, then key bytes), or undefined when empty. */
   oldest(): Key | undefined;
   /**
-   * Whether a put without an expiry may write without reading the record it replaces: nothing to take out of an
-   * index (the store is unbounded and no record has an expiry) and no bytes to count. Then `keysUncounted` is set
-   * and the store counts its records itself once the apply is done.
+   * Store `rec` without reading the record it replaces, when that record would only be read to be counted or taken
+   * out of an index: an unbounded store (no write-order index, no bytes counted) whose expiry index knows the old
+   * record's expiry, not expired at `clock`. False, and nothing written, otherwise. After a true, `keysUncounted`
+   * is set and the store counts its records itself once the apply is done.
    */
-  blindPuts(): boolean;
+  putBlind(key: Key, rec: StoredRecord, ks: string | undefined, clock: number): boolean;
 }
 
 export interface ApplyContext {
@@ -189,7 +190,7 @@ export interface ApplyContext {
   bounds: CacheBounds;
   /** The batch's change events while recording (recordEvents), else undefined: nothing is allocated per op. */
   events: ChangeEvent[] | undefined;
-  /** Set by a put that did not read the record it replaced (KvAccess.blindPuts): machine.keys must be counted again. */
+  /** Set by a put that did not read the record it replaced (KvAccess.putBlind): machine.keys must be counted again. */
   keysUncounted?: boolean;
 }
 
@@ -439,9 +440,10 @@ function removeRecord(ctx: ApplyContext, key: Key, old: RecordMeta, why: 'delete
 
 function writeRecord(ctx: ApplyContext, key: Key, ks: string | undefined, rec: Live, revision: number): void {
   const m = ctx.machine;
-  if (rec.expiresAt === undefined && ctx.kv.blindPuts()) {
+  const stored: StoredRecord = { value: rec.value, expiresAt: rec.expiresAt, rev: m.writeSeq + 1 };
+  if (ctx.kv.putBlind(key, stored, ks, m.clock)) {
     // The old record would only be read to be counted: one B-tree descent less per put (docs/storage.md).
-    ctx.kv.put(key, { value: rec.value, expiresAt: undefined, rev: ++m.writeSeq }, undefined, ks);
+    m.writeSeq = stored.rev;
     ctx.keysUncounted = true;
     ctx.events?.push({ type: 'put', key, value: rec.value, revision });
     return;
@@ -451,7 +453,7 @@ function writeRecord(ctx: ApplyContext, key: Key, ks: string | undefined, rec: L
     removeRecord(ctx, key, old, 'expire', revision); // it ended before this write: watchers see both
     old = undefined;
   }
-  const stored: StoredRecord = { value: rec.value, expiresAt: rec.expiresAt, rev: ++m.writeSeq };
+  m.writeSeq = stored.rev;
   ctx.kv.put(key, stored, old, ks);
   m.keys += old ? 0 : 1;
   if (isBounded(ctx.bounds)) m.bytes += recordBytes(key, stored) - (old ? key.byteLength + old.valueBytes : 0);

@@ -3,7 +3,8 @@
 // cost two extra LMDB writes per put with a TTL (docs/benchmarks.md, "What a TTL costs").
 //
 // Keys are grouped by their exact expiry (ms on the log clock): a Map from expiry to its key (one key, the usual
-// case: no allocation) or keys, and a min-heap of expiries. A write moves a key from one expiry to another; a
+// case: no allocation) or keys, and a min-heap of expiries. A Map from key to expiry answers what a key's expiry is
+// without reading its record: an unbounded LMDB store writes over a record without reading it (docs/storage.md). A write moves a key from one expiry to another; a
 // purge takes the earliest expiries. An expiry whose keys were all rewritten leaves the Map at once and its heap
 // item stays behind, skipped when it surfaces; the heap is rebuilt when such items outnumber the live ones, so
 // memory stays bounded under TTL churn.
@@ -28,7 +29,8 @@ export class ExpiryIndex {
   private readonly byTime = new Map<number, string | string[]>();
   private base: number | undefined;
   private heap = new MinHeap<number>(earlier);
-  private keys = 0;
+  /** Each key's expiry, kept at once (not journaled): what byTime holds once settled. */
+  private readonly byKey = new Map<string, number>();
   /** Moves not made yet, in order: the key, its expiry, and 1 to add or 0 to remove. */
   private journalKeys: string[] = [];
   private journalTimes: number[] = [];
@@ -38,8 +40,12 @@ export class ExpiryIndex {
 
   /** Keys with an expiry. */
   get size(): number {
-    this.settle();
-    return this.keys;
+    return this.byKey.size;
+  }
+
+  /** The expiry of `key` (a latin1 key string), or undefined when it has none or is absent. */
+  expiryOf(key: string): number | undefined {
+    return this.byKey.get(key);
   }
 
   /** Moves journaled and not made yet. */
@@ -49,11 +55,13 @@ export class ExpiryIndex {
 
   /** `key` (a latin1 key string: string order is byte order) expires at `at`; it must not be in the index already. */
   add(key: string, expiresAt: number): void {
+    this.byKey.set(key, expiresAt);
     this.journal(key, expiresAt, 1);
   }
 
   /** `key`, which expired at `at`, is rewritten or removed. */
   remove(key: string, expiresAt: number): void {
+    if (this.byKey.get(key) === expiresAt) this.byKey.delete(key);
     this.journal(key, expiresAt, 0);
   }
 
@@ -94,7 +102,6 @@ export class ExpiryIndex {
     } else {
       cur.push(key);
     }
-    this.keys++;
   }
 
   private removeNow(key: string, expiresAt: number): void {
@@ -113,7 +120,6 @@ export class ExpiryIndex {
       cur.pop();
       if (cur.length === 1) this.byTime.set(at, cur[0]!);
     }
-    this.keys--;
   }
 
   /**
@@ -136,15 +142,17 @@ export class ExpiryIndex {
       }
       if (typeof cur === 'string') {
         out.push(cur);
-        this.keys--;
+        this.byKey.delete(cur);
         this.byTime.delete(at);
         this.heap.pop();
         continue;
       }
       cur.sort();
       const n = Math.min(cur.length, limit - out.length);
-      for (let i = 0; i < n; i++) out.push(cur[i]!);
-      this.keys -= n;
+      for (let i = 0; i < n; i++) {
+        out.push(cur[i]!);
+        this.byKey.delete(cur[i]!);
+      }
       if (n === cur.length) {
         this.byTime.delete(at);
         this.heap.pop();
@@ -171,8 +179,8 @@ export class ExpiryIndex {
     this.journalAdds.length = 0;
     this.journalEarliest = Infinity;
     this.byTime.clear();
+    this.byKey.clear();
     this.heap = new MinHeap<number>(earlier);
-    this.keys = 0;
     this.base = undefined;
   }
 

@@ -302,9 +302,25 @@ class LmdbKv implements KvAccess {
     return this.expiries?.take(time, limit).map(keyFromString) ?? [];
   }
 
-  /** Unbounded (no write-order index) and no record with an expiry (the index holds every one, expired or not). */
-  blindPuts(): boolean {
-    return !this.ordered && this.expiries !== undefined && this.expiries.size === 0;
+  /**
+   * Write over a record without reading it: unbounded (no write-order index, no bytes counted) and the expiry index
+   * knows the old record's expiry. Not when the old record has expired: its end is counted and reported first.
+   */
+  putBlind(key: Key, rec: StoredRecord, ks: string | undefined, clock: number): boolean {
+    const expiries = this.expiries;
+    if (this.ordered || expiries === undefined) return false;
+    let k = ks;
+    if (expiries.size > 0) {
+      k ??= keyString(key);
+      const oldAt = expiries.expiryOf(k);
+      if (oldAt !== undefined) {
+        if (isExpired(oldAt, clock)) return false;
+        expiries.remove(k, oldAt);
+      }
+    }
+    this.s.kv[this.slot].put(key as Buffer, encodeRecord(rec));
+    if (rec.expiresAt !== undefined) expiries.add(k ?? keyString(key), rec.expiresAt);
+    return true;
   }
 
   /** Records held: LMDB's own count, which includes this transaction's writes. */

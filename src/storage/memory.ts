@@ -116,7 +116,7 @@ class MemoryKv implements KvAccess {
   }
 
   /** Reading a record here costs a Map lookup: every put reads the one it replaces and the count stays exact. */
-  blindPuts(): boolean {
+  putBlind(): boolean {
     return false;
   }
 

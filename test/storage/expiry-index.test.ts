@@ -62,6 +62,7 @@ test('random adds, rewrites, removals and takes agree with a plain model (order 
       const u = rand();
       if (u < 0.1) x.settle();
       else if (u < 0.2) assert.equal(x.size, model.size);
+      assert.equal(x.expiryOf(key), model.get(key), 'a key\'s expiry is known at once, settled or not');
     }
     assert.equal(x.size, model.size);
   }

@@ -31,7 +31,7 @@ class MapKv implements KvAccess {
   oldest(): Key | undefined {
     return undefined;
   }
-  blindPuts(): boolean {
+  putBlind(): boolean {
     return false;
   }
 }
