@@ -37,6 +37,12 @@ import { validateAppend, validateKey, validateRange } from './validate.js';
 export const FORMAT_VERSION = 2;
 export const DATA_FILE = 'data.mdb';
 export const STATE_FILE = 'state.mdb';
+/**
+ * What a transaction with only a purge point removes toward the goal at most (the entries up to it when fewer): the
+ * log writes that follow remove the rest, a little more than each appends (docs/storage.md, "Purging the log").
+ */
+export const PURGE_ALONE_BYTES = 1 << 20;
+
 /** The last checkpoint of the state machine: a copy of state.mdb, synced, then renamed into place. */
 export const CHECKPOINT_FILE = 'state.checkpoint.mdb';
 
@@ -54,6 +60,8 @@ export const META = {
   createdFor: 'createdFor',
   /** The LogId the last checkpoint covers: the log is never purged past it. */
   checkpoint: 'checkpoint',
+  /** Where the log is being purged to (a checkpoint covers it): each log transaction removes some (doPurge). */
+  purgeGoal: 'purgeGoal',
   /** The boot id of the machine while the state environment is open for writing; removed at a clean close. */
   stateOpen: 'stateOpen',
 } as const;
@@ -471,6 +479,8 @@ export class LmdbStore implements SyncStore {
   private active: Slot;
   private last: LogId | undefined;
   private lastPurged: LogId | undefined;
+  /** META.purgeGoal's mirror: log transactions purge toward it until lastPurged reaches it. */
+  private purgeGoal: LogId | undefined;
   private lastApplied: LogId | undefined;
   private checkpointed: LogId | undefined;
   private readonly sessions: SessionTable;
@@ -618,6 +628,8 @@ export class LmdbStore implements SyncStore {
     this.lastPurged = p ? decodeLogId(p) : undefined;
     const c = h.meta.getBinary(META.checkpoint);
     this.checkpointed = c ? decodeLogId(c) : undefined;
+    const g = h.meta.getBinary(META.purgeGoal);
+    this.purgeGoal = g ? decodeLogId(g) : undefined;
     let last: LogId | undefined;
     for (const { key, value } of h.log.getRange({ reverse: true, limit: 1 })) {
       last = { index: logKeyIndex(key), term: decodeLogRecord(0, value).term };
@@ -741,17 +753,41 @@ export class LmdbStore implements SyncStore {
     }
   }
 
+  /** Purge the log up to `upTo` at once (a checkpoint first when none covers it). */
   purge(upTo: LogId): void {
-    this.write({ entries: [], apply: [], purgeTo: upTo });
+    this.check('write');
+    this.writes('log', 'purge');
+    if (this.role === 'log') this.refreshApplied();
+    checkPurge(upTo, this.lastApplied?.index ?? 0);
+    this.purgeBehindCheckpoint(upTo);
   }
 
-  private doPurge(upTo: LogId): void {
+  /**
+   * Remove the log's entries up to `upTo`, oldest first, until their bytes reach `budget` (at least one entry;
+   * Infinity: all of them). LMDB keeps the pages of removed entries on its free list, and lmdb-js's free list costs
+   * every later commit time that grows with its length: a log transaction removes a little more than it appends,
+   * so that appends take the pages back soon (docs/storage.md, "Purging the log").
+   */
+  private doPurge(upTo: LogId, budget: number): void {
     const purged = this.lastPurged?.index ?? 0;
     if (upTo.index <= purged) return;
-    const lastIndex = this.last?.index ?? 0;
-    for (let i = purged + 1; i <= Math.min(upTo.index, lastIndex); i++) this.h.log.remove(logKey(i));
-    this.lastPurged = { index: upTo.index, term: upTo.term };
-    if (upTo.index >= lastIndex) this.last = this.lastPurged;
+    const end = Math.min(upTo.index, this.last?.index ?? 0);
+    let point: LogId = upTo;
+    for (let i = purged + 1; i <= end; i++) {
+      const key = logKey(i);
+      if (budget !== Infinity && i < end) {
+        const b = this.h.log.getBinaryFast(key);
+        budget -= b?.length ?? 0;
+        if (budget <= 0 && b !== undefined) {
+          point = { index: i, term: decodeLogRecord(i, b).term }; // before lmdb-js reuses the buffer
+          this.h.log.remove(key);
+          break;
+        }
+      }
+      this.h.log.remove(key);
+    }
+    this.lastPurged = { index: point.index, term: point.term };
+    if (point.index >= (this.last?.index ?? 0)) this.last = this.lastPurged;
     this.h.meta.put(META.lastPurged, encodeLogId(this.lastPurged));
   }
 
@@ -788,24 +824,44 @@ export class LmdbStore implements SyncStore {
       checkPurge(batch.purgeTo, appliedTo);
     }
     const first = batch.entries[0];
-    if (first || batch.hardState) {
+    // A purge point that a checkpoint covers becomes the log's goal; from then on every log transaction (of either
+    // store of the directory: the goal is in the log's meta) removes entries toward it, a little more than it
+    // appends (docs/storage.md, "Purging the log"). A point no checkpoint covers yet is purged at once, below.
+    const purged = this.lastPurged?.index ?? 0;
+    const point = batch.purgeTo !== undefined && batch.purgeTo.index > purged ? batch.purgeTo : undefined;
+    const covered = point !== undefined && this.checkpointCovers(point);
+    const newGoal = covered && point.index > (this.purgeGoal?.index ?? 0) ? point : undefined;
+    const goal = newGoal ?? this.purgeGoal;
+    // A purge point with nothing else to write: its own transaction, which removes up to PURGE_ALONE_BYTES.
+    const alone = !first && !batch.hardState;
+    if (!alone || covered) {
       this.logTxn('log', 'write', () => {
+        let appended = 0;
         if (first) {
           // Truncate the conflicting suffix, then append (§5.3).
           const lastIndex = this.last?.index ?? 0;
           const newLast = batch.entries[batch.entries.length - 1]!;
           for (let i = newLast.index + 1; i <= lastIndex; i++) this.h.log.remove(logKey(i));
-          for (const e of batch.entries) this.h.log.put(logKey(e.index), encodeLogRecord(e));
+          for (const e of batch.entries) {
+            const rec = encodeLogRecord(e);
+            appended += rec.length;
+            this.h.log.put(logKey(e.index), rec);
+          }
           this.last = { index: newLast.index, term: newLast.term };
         }
         if (batch.hardState) this.h.meta.put(META.hardState, encodeHardState(batch.hardState));
+        if (newGoal) {
+          this.h.meta.put(META.purgeGoal, encodeLogId(newGoal));
+          this.purgeGoal = { index: newGoal.index, term: newGoal.term };
+        }
+        if (goal !== undefined && goal.index > purged) this.doPurge(goal, alone ? PURGE_ALONE_BYTES : appended);
       });
     }
     const events = this.recording ? [] : undefined;
     const conf = membershipAfter(batch.apply, this.lastApplied?.index ?? 0);
     const applied = batch.apply.length > 0 ? this.stateTxn('state-machine', 'apply', () => this.applyInTxn(batch.apply, events, conf)) : [];
     if (conf) this.membership = conf;
-    if (batch.purgeTo) this.purgeBehindCheckpoint(batch.purgeTo);
+    if (point && !covered) this.purgeBehindCheckpoint(point);
     const res: WriteBatchResult = { applied, appliedState: this.appliedState() };
     if (events) res.events = events;
     return res;
@@ -817,18 +873,23 @@ export class LmdbStore implements SyncStore {
    */
   private purgeBehindCheckpoint(upTo: LogId): void {
     if (upTo.index <= (this.lastPurged?.index ?? 0)) return;
-    if (this.role === 'log') {
-      this.h.env.resetReadTxn();
-      const c = this.h.meta.getBinary(META.checkpoint);
-      this.checkpointed = c ? decodeLogId(c) : undefined;
-    }
-    if (upTo.index > (this.checkpointed?.index ?? 0)) {
+    if (!this.checkpointCovers(upTo)) {
       if (this.role === 'log') {
         throw new StorageError(StorageErrorCode.INVALID_RANGE, 'log', 'write', `cannot purge to ${upTo.index}: the last checkpoint of the state covers ${this.checkpointed?.index ?? 0}`);
       }
       this.checkpoint();
     }
-    this.logTxn('log', 'write', () => this.doPurge(upTo));
+    this.logTxn('log', 'write', () => this.doPurge(upTo, Infinity));
+  }
+
+  /** Whether the last checkpoint of the state covers `point` (a 'log' store reads it again: the state's writer takes it). */
+  private checkpointCovers(point: LogId): boolean {
+    if (point.index <= (this.checkpointed?.index ?? 0)) return true;
+    if (this.role !== 'log') return false;
+    this.h.env.resetReadTxn();
+    const c = this.h.meta.getBinary(META.checkpoint);
+    this.checkpointed = c ? decodeLogId(c) : undefined;
+    return point.index <= (this.checkpointed?.index ?? 0);
   }
 
   private refreshApplied(): void {
@@ -1093,6 +1154,8 @@ export class LmdbStore implements SyncStore {
     this.h.meta.put(META.lastPurged, encodeLogId(point));
     this.h.meta.put(META.checkpoint, encodeLogId(point));
     this.h.meta.put(META.membership, encodeMembership(membership));
+    this.h.meta.remove(META.purgeGoal);
+    this.purgeGoal = undefined;
     this.lastPurged = { ...point };
     this.last = { ...point };
     this.checkpointed = { ...point };

@@ -83,6 +83,11 @@ export interface WriteBatch {
   entries: Entry[];
   hardState?: HardState;
   apply: Entry[];
+  /**
+   * Purge the log up to here. In an LMDB store a point that a checkpoint covers becomes the log's purge goal: each
+   * log transaction deletes toward it a little more than it appends, and a batch of only this point up to 1 MiB
+   * (docs/storage.md, "Purging the log"). Otherwise, and in the memory store, all at once.
+   */
   purgeTo?: LogId;
 }
 
