@@ -443,20 +443,18 @@ function writeRecord(ctx: ApplyContext, key: Key, ks: string | undefined, rec: L
   const stored: StoredRecord = { value: rec.value, expiresAt: rec.expiresAt, rev: m.writeSeq + 1 };
   if (ctx.kv.putBlind(key, stored, ks, m.clock)) {
     // The old record would only be read to be counted: one B-tree descent less per put (docs/storage.md).
-    m.writeSeq = stored.rev;
     ctx.keysUncounted = true;
-    ctx.events?.push({ type: 'put', key, value: rec.value, revision });
-    return;
-  }
-  let old = ctx.kv.meta(key);
-  if (old && isExpired(old.expiresAt, m.clock)) {
-    removeRecord(ctx, key, old, 'expire', revision); // it ended before this write: watchers see both
-    old = undefined;
+  } else {
+    let old = ctx.kv.meta(key);
+    if (old && isExpired(old.expiresAt, m.clock)) {
+      removeRecord(ctx, key, old, 'expire', revision); // it ended before this write: watchers see both
+      old = undefined;
+    }
+    ctx.kv.put(key, stored, old, ks);
+    m.keys += old ? 0 : 1;
+    if (isBounded(ctx.bounds)) m.bytes += recordBytes(key, stored) - (old ? key.byteLength + old.valueBytes : 0);
   }
   m.writeSeq = stored.rev;
-  ctx.kv.put(key, stored, old, ks);
-  m.keys += old ? 0 : 1;
-  if (isBounded(ctx.bounds)) m.bytes += recordBytes(key, stored) - (old ? key.byteLength + old.valueBytes : 0);
   ctx.events?.push({ type: 'put', key, value: rec.value, revision });
 }
 

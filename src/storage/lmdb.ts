@@ -327,7 +327,7 @@ class LmdbKv implements KvAccess {
       }
     }
     this.s.kv[this.slot].put(key as Buffer, encodeRecord(rec));
-    if (rec.expiresAt !== undefined) expiries.add(k ?? keyString(key), rec.expiresAt);
+    this.index(key, rec, k);
     return true;
   }
 
@@ -757,9 +757,15 @@ export class LmdbStore implements SyncStore {
   purge(upTo: LogId): void {
     this.check('write');
     this.writes('log', 'purge');
-    if (this.role === 'log') this.refreshApplied();
-    checkPurge(upTo, this.lastApplied?.index ?? 0);
+    this.checkPurgePoint(upTo, 0);
     this.purgeBehindCheckpoint(upTo);
+  }
+
+  /** The log is never purged past the applied index: the state's, or `applying` (what the same batch applies). */
+  private checkPurgePoint(upTo: LogId, applying: number): void {
+    // A 'log' store sees the state's applied index only by reading it: the state is written by another thread.
+    if (this.role === 'log') this.refreshApplied();
+    checkPurge(upTo, Math.max(this.lastApplied?.index ?? 0, applying));
   }
 
   /**
@@ -778,13 +784,10 @@ export class LmdbStore implements SyncStore {
       if (budget !== Infinity && i < end) {
         const b = this.h.log.getBinaryFast(key);
         budget -= b?.length ?? 0;
-        if (budget <= 0 && b !== undefined) {
-          point = { index: i, term: decodeLogRecord(i, b).term }; // before lmdb-js reuses the buffer
-          this.h.log.remove(key);
-          break;
-        }
+        if (budget <= 0 && b !== undefined) point = { index: i, term: decodeLogRecord(i, b).term }; // before lmdb-js reuses the buffer
       }
       this.h.log.remove(key);
+      if (point !== upTo) break; // the budget is spent
     }
     this.lastPurged = { index: point.index, term: point.term };
     if (point.index >= (this.last?.index ?? 0)) this.last = this.lastPurged;
@@ -817,12 +820,7 @@ export class LmdbStore implements SyncStore {
     validateAppend(batch.entries, this.last, this.lastPurged);
     if (batch.hardState) checkHardState(batch.hardState);
     checkApplyOrder(batch.apply, this.lastApplied?.index ?? 0);
-    if (batch.purgeTo) {
-      // A 'log' store sees the state's applied index only by reading it: the state is written by another thread.
-      if (this.role === 'log') this.refreshApplied();
-      const appliedTo = Math.max(this.lastApplied?.index ?? 0, batch.apply[batch.apply.length - 1]?.index ?? 0);
-      checkPurge(batch.purgeTo, appliedTo);
-    }
+    if (batch.purgeTo) this.checkPurgePoint(batch.purgeTo, batch.apply[batch.apply.length - 1]?.index ?? 0);
     const first = batch.entries[0];
     // A purge point that a checkpoint covers becomes the log's goal; from then on every log transaction (of either
     // store of the directory: the goal is in the log's meta) removes entries toward it, a little more than it
