@@ -113,6 +113,7 @@ export interface GenResult {
   ops: number;
   errors: number;
   firstError: string | undefined;
+  /** The measured window: from the end of the warm-up to the last reply (at least the duration asked for). */
   durationMs: number;
   opsPerSec: number;
   histogram: LatencyHistogram;
@@ -141,18 +142,24 @@ export async function runGenerator(s: GenSpec): Promise<GenResult> {
   const measureFrom = start + s.warmupMs;
   const endAt = measureFrom + s.durationMs;
   const state: GenResult = { ops: 0, errors: 0, firstError: undefined, durationMs: s.durationMs, opsPerSec: 0, histogram: new LatencyHistogram(), throughput: [] };
-  const perSecond = new Array<number>(Math.ceil(s.durationMs / 1000)).fill(0);
+  // No round starts after endAt, and the rounds in flight then are measured to their last reply: the window
+  // runs from the end of the warm-up to the last reply, so a round longer than the whole duration (a slow
+  // disk under WAIT) still yields a rate instead of none.
+  let lastDone = endAt;
+  const perSecond: number[] = [];
   const record = (sentAt: number, doneAt: number, failed: string | undefined): void => {
-    if (doneAt < measureFrom || doneAt >= endAt) return;
+    if (doneAt < measureFrom) return;
     if (failed !== undefined) {
       state.errors++;
       state.firstError ??= failed;
       return;
     }
     state.ops++;
+    if (doneAt > lastDone) lastDone = doneAt;
     state.histogram.recordMs(doneAt - sentAt);
     const sec = Math.floor((doneAt - measureFrom) / 1000);
-    if (sec < perSecond.length) perSecond[sec]!++;
+    while (perSecond.length <= sec) perSecond.push(0);
+    perSecond[sec]!++;
   };
   const sockets = await Promise.all(Array.from({ length: s.connections }, () => openSocket(s.port)));
   try {
@@ -160,9 +167,10 @@ export async function runGenerator(s: GenSpec): Promise<GenResult> {
   } finally {
     for (const sock of sockets) sock.destroy();
   }
-  state.opsPerSec = state.ops / (s.durationMs / 1000);
+  state.durationMs = lastDone - measureFrom;
+  state.opsPerSec = state.ops / (state.durationMs / 1000);
   // The last second may be a part of one: its rate is its count over its length.
-  state.throughput = perSecond.map((n, i) => [i + 1, n / Math.min(1, s.durationMs / 1000 - i)] as [number, number]);
+  state.throughput = perSecond.map((n, i) => [i + 1, n / Math.min(1, state.durationMs / 1000 - i)] as [number, number]);
   return state;
 }
 

@@ -5,12 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchRespReport, defaultRespOptions } from '../../bench/resp.js';
-import { parseCsv } from '../../bench/resp-load.js';
+import { parseCsv, runGenerator } from '../../bench/resp-load.js';
 import { ReplyReader, RespError } from '../../bench/resp-proto.js';
 import type { Results } from '../../bench/report/types.js';
 
@@ -28,6 +29,29 @@ test('parseCsv reads redis-benchmark 7 --csv by its header, and 6.x (test and rp
   const v6 = parseCsv('"SET","12345.00"\r\n"GET","23456.00"\r\n');
   assert.equal(v6[1]?.rps, 23456);
   assert.ok(Number.isNaN(v6[1]?.p50Ms));
+});
+
+test('resp-load measures a round that outlasts the whole duration: the window runs to the last reply', async () => {
+  // A server that answers every chunk 250 ms late, with one +OK per command (SET, then WAIT).
+  const server = createServer((sock) => {
+    sock.on('data', (c: Buffer) => {
+      const n = c.toString('latin1').split('\r\n').filter((l) => /^\*\d+$/.test(l)).length;
+      setTimeout(() => sock.destroyed || sock.write('+OK\r\n'.repeat(n)), 250);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    const r = await runGenerator({ port, mode: 'set-wait', connections: 2, pipeline: 3, durationMs: 100, warmupMs: 10, keyspace: 10, valueSize: 8, waitReplicas: 1, seed: 1 });
+    assert.equal(r.errors, 0);
+    assert.equal(r.ops, 6, 'one round of 3 operations per connection, answered after the duration');
+    assert.ok(r.durationMs >= 230 && r.durationMs < 1000, `window ${r.durationMs} ms`);
+    assert.ok(Math.abs(r.opsPerSec - r.ops / (r.durationMs / 1000)) < 1e-9);
+    assert.equal(r.histogram.count, r.ops);
+    assert.ok(r.histogram.summary().p50 >= 240, 'latency is from sending to the WAIT reply');
+  } finally {
+    server.close();
+  }
 });
 
 test('ReplyReader returns only complete replies and keeps a partial one for the next chunk', () => {
@@ -125,9 +149,10 @@ test('resp: rows are measured and parsed against Redis (AOF, 2 replicas + WAIT) 
     const results = JSON.parse(readFileSync(join(tmp, 'out', 'results.json'), 'utf8')) as Results;
     const rows = results.scenarios.filter((s) => s.name.startsWith('resp: '));
     const byTarget = (t: string): typeof rows => rows.filter((s) => s.params.target === t);
-    assert.equal(byTarget('redis-aof').length, 8, 'redis-benchmark SET and GET at 3 shapes, resp-load SET at 2');
-    assert.equal(byTarget('redis-replicas').filter((s) => s.params.test === 'SET+WAIT').length, 3);
-    assert.equal(byTarget('threadraft').length, 8);
+    const notes = `\n${results.notes.join('\n')}`;
+    assert.equal(byTarget('redis-aof').length, 8, `redis-benchmark SET and GET at 3 shapes, resp-load SET at 2${notes}`);
+    assert.equal(byTarget('redis-replicas').filter((s) => s.params.test === 'SET+WAIT').length, 3, notes);
+    assert.equal(byTarget('threadraft').length, 8, notes);
     for (const s of rows) {
       assert.ok(s.opsPerSec > 0, `${s.name}: ${s.opsPerSec} ops/s`);
       assert.ok(s.latencyMs.p50 > 0 && s.latencyMs.p99 >= s.latencyMs.p50, `${s.name}: p50 ${s.latencyMs.p50}, p99 ${s.latencyMs.p99}`);
