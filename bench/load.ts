@@ -310,12 +310,21 @@ function threadRows(main: ThreadHealthCounters, nodes: ReadonlyArray<{ id: numbe
   for (const n of nodes) {
     const c = n.counters;
     if (c.elu === undefined) continue;
-    rows.push({ thread: `node-${n.id}`, elu: c.elu, gcCount: c.gcCount ?? 0, gcPauseMs: c.gcPauseMs ?? 0, gcMaxPauseMs: c.gcMaxPauseMs ?? 0 });
+    rows.push(withSched({ thread: `node-${n.id}`, elu: c.elu, gcCount: c.gcCount ?? 0, gcPauseMs: c.gcPauseMs ?? 0, gcMaxPauseMs: c.gcMaxPauseMs ?? 0 }, c.cpu, c.waited));
     if (c.poolCpu !== undefined) {
-      rows.push({ thread: `pool-${n.id}`, elu: c.poolCpu, busy: 'cpu', gcCount: c.poolGcCount ?? 0, gcPauseMs: c.poolGcPauseMs ?? 0, gcMaxPauseMs: c.poolGcMaxPauseMs ?? 0 });
+      rows.push(withSched({ thread: `pool-${n.id}`, elu: c.poolCpu, busy: 'cpu', gcCount: c.poolGcCount ?? 0, gcPauseMs: c.poolGcPauseMs ?? 0, gcMaxPauseMs: c.poolGcMaxPauseMs ?? 0 }, c.poolCpu, c.poolWaited));
     }
   }
   return rows;
+}
+
+/** A row with its CPU and run-queue shares where the thread could read them (Linux). */
+function withSched(row: ThreadHealthRow, cpu: number | undefined, waited: number | undefined): ThreadHealthRow {
+  if (cpu !== undefined && waited !== undefined) {
+    row.cpu = cpu;
+    row.waited = waited;
+  }
+  return row;
 }
 
 function round3(x: number): number {

@@ -127,18 +127,21 @@ export function tailSection(s: ScenarioResult): string {
 export function threadsTable(s: ScenarioResult): string {
   const rows = s.threads ?? [];
   if (rows.length === 0) return '';
+  const pct = (v: number | undefined): string => (v === undefined ? '' : `${(v * 100).toFixed(0)}%`);
   const body = rows.map((r: ThreadHealthRow) => [
     esc(r.thread),
     esc(`${(r.elu * 100).toFixed(0)}%${r.busy === 'cpu' ? ' CPU' : ''}`),
+    esc(pct(r.cpu)),
+    esc(pct(r.waited)),
     esc(formatInt(r.gcCount)),
     esc(formatMs(r.gcPauseMs)),
     esc(formatMs(r.gcMaxPauseMs)),
     esc(s.durationMs > 0 ? `${((r.gcPauseMs / s.durationMs) * 100).toFixed(1)}%` : ''),
   ]);
-  return '<h3>Threads</h3>' + table('threads', ['thread', 'busy (event loop; pool threads: CPU)', 'GC pauses', 'GC total ms', 'longest GC ms', 'GC share of the run'], body);
+  return '<h3>Threads</h3>' + table('threads', ['thread', 'busy (event loop; pool threads: CPU)', 'CPU', 'waited for a CPU', 'GC pauses', 'GC total ms', 'longest GC ms', 'GC share of the run'], body);
 }
 
-/** Every scenario's threads in one table: event-loop utilization and the longest GC pause per thread. */
+/** Every scenario's threads in one table: event-loop utilization, the wait for a CPU and the longest GC pause per thread. */
 export function threadsOverview(scenarios: ScenarioResult[]): string {
   const withThreads = scenarios.filter((s) => (s.threads ?? []).length > 0);
   if (withThreads.length === 0) return '';
@@ -147,13 +150,16 @@ export function threadsOverview(scenarios: ScenarioResult[]): string {
     esc(s.name),
     ...names.map((n) => {
       const t = s.threads?.find((x) => x.thread === n);
-      return t === undefined ? '' : esc(`${(t.elu * 100).toFixed(0)}%${t.busy === 'cpu' ? ' CPU' : ''} · ${formatMs(t.gcMaxPauseMs)}`);
+      if (t === undefined) return '';
+      const waited = t.waited === undefined ? '' : ` · ${(t.waited * 100).toFixed(0)}% waited`;
+      return esc(`${(t.elu * 100).toFixed(0)}%${t.busy === 'cpu' ? ' CPU' : ''}${waited} · ${formatMs(t.gcMaxPauseMs)}`);
     }),
   ]);
   return (
     "<h2 id=\"threads\">Threads' health</h2>" +
-    '<p class="muted">Per thread: the share of the measurement its event loop was busy (event-loop utilization; for a storage pool thread, whose loop never idles while it waits for tasks, its CPU time over the wall time) · its longest GC pause in ms. ' +
-    'A thread near 100 % is the bottleneck; long GC pauses show up in the tail. The storage pool threads are not reached (they live inside each node worker).</p>' +
+    '<p class="muted">Per thread: the share of the measurement its event loop was busy (event-loop utilization; for a storage pool thread, whose loop never idles while it waits for tasks, its CPU time over the wall time) · ' +
+    'on Linux, the share it was runnable but waiting for a CPU (its run queue, /proc/thread-self/schedstat) · its longest GC pause in ms. ' +
+    'A thread near 100 % busy is the bottleneck; a thread that waits for a CPU a large share of the time shows that the machine has fewer cores than runnable threads, and every stage it runs in is longer by its waits; long GC pauses show up in the tail.</p>' +
     table('threads-overview', ['scenario', ...names], rows)
   );
 }

@@ -45,6 +45,8 @@ export function renderTable(results: Results): string {
     parts.push(`stages of ${s.name}\n${alignColumns(['stage', 'p50 ms', 'p95 ms', 'p99 ms', 'mean ms'], stageRows)}`);
     const tail = tailLine(s);
     if (tail !== '') parts.push(tail);
+    const threads = threadsLine(s);
+    if (threads !== '') parts.push(threads);
   }
   const cache = results.scenarios.filter((s) => s.params.evictions !== undefined || s.params.expirations !== undefined || s.params.watchers !== undefined);
   if (cache.length > 0) {
@@ -65,6 +67,17 @@ export function renderTable(results: Results): string {
     parts.push(`${label} cost, ${c.pairs.length} interleaved pairs: median ${c.medianPct.toFixed(1)}% (95% CI ${c.ciLowPct.toFixed(1)}% to ${c.ciHighPct.toFixed(1)}%; slower in ${c.slowerPairs} of ${c.pairs.length}, sign test p = ${c.signTestP.toFixed(3)})`);
   }
   return parts.join('\n\n') + '\n';
+}
+
+/**
+ * One line on the threads (Linux): each one's share of the run on a CPU and runnable but waiting for one. A stage
+ * includes its threads' waits: on a machine with fewer cores than runnable threads they are a part of every hop.
+ */
+export function threadsLine(s: Results['scenarios'][number]): string {
+  const rows = (s.threads ?? []).filter((t) => t.cpu !== undefined && t.waited !== undefined);
+  if (rows.length === 0) return '';
+  const pct = (v: number): string => `${Math.round(v * 100)}%`;
+  return `threads of ${s.name}, on a CPU / waiting for one (share of the run): ${rows.map((t) => `${t.thread} ${pct(t.cpu!)} / ${pct(t.waited!)}`).join(', ')}`;
 }
 
 /** One line on the tail: the stage that was most often the largest among the slowest 1 %, and its shares. */

@@ -79,6 +79,13 @@ export interface ThreadHealthRow {
   gcCount: number;
   gcPauseMs: number;
   gcMaxPauseMs: number;
+  /** Linux: the thread's CPU time over the wall time, 0..1. */
+  cpu?: number;
+  /**
+   * Linux: the time the thread was runnable but waiting for a CPU (its run queue) over the wall time: what an
+   * oversubscribed machine adds to each of its wake-ups (a message, a finished fsync).
+   */
+  waited?: number;
 }
 
 /** One point of a sweep: a short run at one load. */

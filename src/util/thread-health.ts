@@ -1,5 +1,8 @@
-// A thread's health while it runs: event-loop utilization and garbage-collection pauses, measured in
-// the thread itself (performance.eventLoopUtilization() and 'gc' performance entries are per thread).
+// A thread's health while it runs: event-loop utilization, garbage-collection pauses, and (Linux) the CPU time it
+// used and the time it spent runnable but waiting for a CPU, measured in the thread itself
+// (performance.eventLoopUtilization(), 'gc' performance entries and /proc/thread-self are per thread). The wait is
+// what an oversubscribed machine adds to every hop of a write: on two cores shared by the cluster's threads, a node
+// woken by a message or a finished fsync often waits for a core before it runs (docs/benchmarks.md, item 25).
 // Used by the benchmark on the main thread and by NodeHost in each node worker (its metrics()).
 import { readFileSync } from 'node:fs';
 import { PerformanceObserver, performance, type EventLoopUtilization } from 'node:perf_hooks';
@@ -12,6 +15,40 @@ export interface ThreadHealthCounters {
   /** Sum and longest of the GC pauses since the last reset, ms. */
   gcPauseMs: number;
   gcMaxPauseMs: number;
+  /** Linux: CPU time over wall time since the last reset, 0..1 (absent where /proc/thread-self/schedstat is not). */
+  cpu?: number;
+  /** Linux: time runnable but waiting for a CPU (the run queue) over wall time since the last reset. */
+  waited?: number;
+}
+
+/** A thread's scheduler times, ns: on a CPU, and runnable waiting for one. */
+export interface SchedTimes {
+  runNs: number;
+  waitNs: number;
+}
+
+/** Parse /proc/<tid>/schedstat: "<ns on a CPU> <ns waiting on a run queue> <timeslices>". */
+export function parseSchedstat(text: string): SchedTimes | undefined {
+  const f = text.trim().split(/\s+/);
+  const runNs = Number(f[0]);
+  const waitNs = Number(f[1]);
+  return f.length >= 2 && Number.isFinite(runNs) && Number.isFinite(waitNs) ? { runNs, waitNs } : undefined;
+}
+
+/** This thread's scheduler times (Linux; undefined where the kernel does not keep them). */
+export function threadSched(): SchedTimes | undefined {
+  try {
+    return parseSchedstat(readFileSync('/proc/thread-self/schedstat', 'latin1'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU and run-queue shares of the wall time between two readings (undefined when either is missing). */
+export function schedShares(from: SchedTimes | undefined, to: SchedTimes | undefined, wallMs: number): { cpu: number; waited: number } | undefined {
+  if (from === undefined || to === undefined || !(wallMs > 0)) return undefined;
+  const wallNs = wallMs * 1e6;
+  return { cpu: Math.min(1, (to.runNs - from.runNs) / wallNs), waited: (to.waitNs - from.waitNs) / wallNs };
 }
 
 /**
@@ -32,6 +69,8 @@ export function threadCpuMs(): number | undefined {
 /** A storage pool thread's health: its CPU share of the wall time (not its event loop's) and its GC pauses. */
 export interface PoolHealthCounters {
   poolCpu: number;
+  /** Linux: the pool thread's run-queue wait over wall time (see ThreadHealthCounters.waited). */
+  poolWaited?: number;
   poolGcCount: number;
   poolGcPauseMs: number;
   poolGcMaxPauseMs: number;
@@ -40,6 +79,7 @@ export interface PoolHealthCounters {
 export class ThreadHealth {
   private since: EventLoopUtilization = performance.eventLoopUtilization();
   private cpuSince = threadCpuMs();
+  private schedSince = threadSched();
   private wallSince = performance.now();
   private gcCount = 0;
   private gcPauseMs = 0;
@@ -58,20 +98,34 @@ export class ThreadHealth {
 
   counters(): ThreadHealthCounters {
     const u = performance.eventLoopUtilization(this.since);
-    return { elu: u.utilization, gcCount: this.gcCount, gcPauseMs: this.gcPauseMs, gcMaxPauseMs: this.gcMaxPauseMs };
+    const c: ThreadHealthCounters = { elu: u.utilization, gcCount: this.gcCount, gcPauseMs: this.gcPauseMs, gcMaxPauseMs: this.gcMaxPauseMs };
+    const sh = schedShares(this.schedSince, threadSched(), performance.now() - this.wallSince);
+    if (sh !== undefined) {
+      c.cpu = sh.cpu;
+      c.waited = sh.waited;
+    }
+    return c;
   }
 
   /** For a pool thread: CPU share instead of event-loop utilization (0 where the CPU time cannot be read). */
   poolCounters(): PoolHealthCounters {
-    const cpu = threadCpuMs();
     const wall = performance.now() - this.wallSince;
-    const share = cpu !== undefined && this.cpuSince !== undefined && wall > 0 ? (cpu - this.cpuSince) / wall : 0;
-    return { poolCpu: Math.min(1, share), poolGcCount: this.gcCount, poolGcPauseMs: this.gcPauseMs, poolGcMaxPauseMs: this.gcMaxPauseMs };
+    const sh = schedShares(this.schedSince, threadSched(), wall);
+    const out: PoolHealthCounters = { poolCpu: 0, poolGcCount: this.gcCount, poolGcPauseMs: this.gcPauseMs, poolGcMaxPauseMs: this.gcMaxPauseMs };
+    if (sh !== undefined) {
+      out.poolCpu = sh.cpu; // ns, not 10 ms ticks
+      out.poolWaited = sh.waited;
+    } else {
+      const cpu = threadCpuMs();
+      out.poolCpu = cpu !== undefined && this.cpuSince !== undefined && wall > 0 ? Math.min(1, (cpu - this.cpuSince) / wall) : 0;
+    }
+    return out;
   }
 
   reset(): void {
     this.since = performance.eventLoopUtilization();
     this.cpuSince = threadCpuMs();
+    this.schedSince = threadSched();
     this.wallSince = performance.now();
     this.gcCount = 0;
     this.gcPauseMs = 0;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Cluster } from '../../src/index.js';
 import { runLoad, type LoadSpec } from '../../bench/load.js';
 import { LatencyHistogram } from '../../src/util/histogram.js';
+import { threadSched } from '../../src/util/thread-health.js';
 import type { TraceScenario } from '../../bench/trace.js';
 
 const spec = (over: Partial<LoadSpec>): LoadSpec => ({
@@ -23,6 +24,10 @@ test('runLoad keeps the whole histogram, thread health of main and every node, t
     assert.equal(LatencyHistogram.decode(r.hdr!).summary().count, r.ops);
     assert.deepEqual(r.threads?.map((t) => t.thread).sort(), ['main', 'node-1', 'node-2', 'node-3']);
     for (const t of r.threads ?? []) assert.ok(t.elu > 0 && t.elu <= 1 && t.gcCount >= 0 && t.gcMaxPauseMs <= t.gcPauseMs + 1e-9, JSON.stringify(t));
+    if (threadSched() !== undefined) {
+      // Linux: each thread's CPU and run-queue shares, read by the thread itself.
+      for (const t of r.threads ?? []) assert.ok(t.cpu! > 0 && t.cpu! <= 1 && t.waited! >= 0 && t.waited! < 1, JSON.stringify(t));
+    }
     assert.ok(r.tail !== undefined && r.tail.writes === r.ops);
     assert.equal(r.tail.groups[r.tail.groups.length - 1]!.writes, Math.ceil(r.ops / 100));
     assert.ok(Math.abs(Object.values(r.tail.dominant).reduce((a, b) => a + b, 0) - 1) < 1e-9);

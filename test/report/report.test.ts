@@ -102,7 +102,7 @@ function fullResults(extraScenarios = 0): Results {
     s.warmupThroughput = [[-1.5, s.opsPerSec * 0.5], [-1, s.opsPerSec * 0.8], [-0.5, s.opsPerSec * 0.95]];
     s.params.warmupSteady = i !== 0;
     s.threads = [
-      { thread: 'main', elu: 0.61, gcCount: 12, gcPauseMs: 40.2, gcMaxPauseMs: 6.1 },
+      { thread: 'main', elu: 0.61, gcCount: 12, gcPauseMs: 40.2, gcMaxPauseMs: 6.1, cpu: 0.42, waited: 0.13 },
       { thread: 'node-1', elu: 0.45, gcCount: 9, gcPauseMs: 21, gcMaxPauseMs: 3.3 },
     ];
     if (s.stages) {
@@ -230,6 +230,9 @@ test('issue 15: spectra per scenario and overall, warm-up line, tail bars, sweep
   assert.equal((found.find((p) => p.name === 'tail')!.svg.match(/<rect class="series"/g) ?? []).length, 15);
   assert.match(html, /<table class="tail">/);
   assert.match(html, /<table class="threads-overview">/);
+  // A thread's run-queue wait where it was read (main), nothing where it was not (node-1).
+  assert.match(html, /<td>61% · 13% waited · 6\.10<\/td><td>45% · 3\.30<\/td>/);
+  assert.match(html, /<th>waited for a CPU<\/th>/);
   assert.match(html, /Median cost 1\.8% \(95 % bootstrap CI 0\.4% to 3\.1%\), 10 pairs of 1 s; target ≤ 3 %/);
   assert.match(html, /<h2 id="ttl-cost">TTL cost \(interleaved pairs\)<\/h2><p><strong>Median cost 8\.4% \(95 % bootstrap CI 6\.1% to 9\.7%\), 12 pairs of 1 s; target ≤ 10 %/);
   assert.match(html, /<h2 id="pool-cost">Pool cost \(interleaved pairs\)<\/h2><p><strong>Median cost -2\.2% \(95 % bootstrap CI -3\.0% to -1\.1%\), 10 pairs of 1 s; target ≤ 0 %\.<\/strong> The piscina pool was slower in 0 of 10 pairs/);
@@ -316,6 +319,7 @@ test('terminal table aligns columns', () => {
   assert.match(text, /stages of write-heavy/);
   assert.match(text, /raw LMDB \(1 writer\)\s+310,000/);
   assert.doesNotMatch(text, /\x1b\[/);
+  assert.match(renderTable(fullResults()), /threads of write-heavy, on a CPU \/ waiting for one \(share of the run\): main 42% \/ 13%\n/);
   assert.match(renderTable(fullResults()), /instrumentation cost, 10 interleaved pairs: median 1\.8% \(95% CI 0\.4% to 3\.1%; slower in 9 of 10/);
 });
 
