@@ -13,6 +13,9 @@
 // syncs (the CPUs are idle then), not in the apply that the leader's clients wait for, where each replica's apply
 // shares two cores with the others'. Every read of the index settles first, so what it answers is the same as if
 // each move had been made at once: the journal is replayed in order.
+//
+// The key → expiry Map is kept only when asked for (`{ byKey: true }`, the LMDB store): the memory store reads a
+// key's expiry from its record, which it holds anyway.
 
 import { MinHeap } from '../util/heap.js';
 
@@ -29,8 +32,8 @@ export class ExpiryIndex {
   private readonly byTime = new Map<number, string | string[]>();
   private base: number | undefined;
   private heap = new MinHeap<number>(earlier);
-  /** Each key's expiry, kept at once (not journaled): what byTime holds once settled. */
-  private readonly byKey = new Map<string, number>();
+  /** Each key's expiry, kept at once (not journaled): what byTime holds once settled. Only with `byKey: true`. */
+  private readonly byKey: Map<string, number> | undefined;
   /** Moves not made yet, in order: the key, its expiry, and 1 to add or 0 to remove. */
   private journalKeys: string[] = [];
   private journalTimes: number[] = [];
@@ -38,14 +41,23 @@ export class ExpiryIndex {
   /** The earliest expiry journaled to be added (Infinity when none). */
   private journalEarliest = Infinity;
 
-  /** Keys with an expiry. */
-  get size(): number {
-    return this.byKey.size;
+  constructor(options: { byKey?: boolean } = {}) {
+    this.byKey = options.byKey === true ? new Map() : undefined;
   }
 
-  /** The expiry of `key` (a latin1 key string), or undefined when it has none or is absent. */
+  /** Keys with an expiry (an index kept with `byKey: true`). */
+  get size(): number {
+    return this.keyed().size;
+  }
+
+  /** The expiry of `key` (a latin1 key string), or undefined when it has none or is absent (with `byKey: true`). */
   expiryOf(key: string): number | undefined {
-    return this.byKey.get(key);
+    return this.keyed().get(key);
+  }
+
+  private keyed(): Map<string, number> {
+    if (this.byKey === undefined) throw new Error('ExpiryIndex: key lookups need { byKey: true }');
+    return this.byKey;
   }
 
   /** Moves journaled and not made yet. */
@@ -55,13 +67,13 @@ export class ExpiryIndex {
 
   /** `key` (a latin1 key string: string order is byte order) expires at `at`; it must not be in the index already. */
   add(key: string, expiresAt: number): void {
-    this.byKey.set(key, expiresAt);
+    this.byKey?.set(key, expiresAt);
     this.journal(key, expiresAt, 1);
   }
 
   /** `key`, which expired at `at`, is rewritten or removed. */
   remove(key: string, expiresAt: number): void {
-    if (this.byKey.get(key) === expiresAt) this.byKey.delete(key);
+    if (this.byKey?.get(key) === expiresAt) this.byKey.delete(key);
     this.journal(key, expiresAt, 0);
   }
 
@@ -142,7 +154,7 @@ export class ExpiryIndex {
       }
       if (typeof cur === 'string') {
         out.push(cur);
-        this.byKey.delete(cur);
+        this.byKey?.delete(cur);
         this.byTime.delete(at);
         this.heap.pop();
         continue;
@@ -151,7 +163,7 @@ export class ExpiryIndex {
       const n = Math.min(cur.length, limit - out.length);
       for (let i = 0; i < n; i++) {
         out.push(cur[i]!);
-        this.byKey.delete(cur[i]!);
+        this.byKey?.delete(cur[i]!);
       }
       if (n === cur.length) {
         this.byTime.delete(at);
@@ -179,7 +191,7 @@ export class ExpiryIndex {
     this.journalAdds.length = 0;
     this.journalEarliest = Infinity;
     this.byTime.clear();
-    this.byKey.clear();
+    this.byKey?.clear();
     this.heap = new MinHeap<number>(earlier);
     this.base = undefined;
   }

@@ -344,7 +344,7 @@ class LmdbKv implements KvAccess {
 
 /** A slot's expiry index, from its records' headers (one pass over the records: at open, install, or after a failed transaction). */
 function indexExpiries(s: StateHandles, slot: Slot): ExpiryIndex {
-  const index = new ExpiryIndex();
+  const index = new ExpiryIndex({ byKey: true });
   const db = s.kv[slot];
   // Keys only, each record's header read from lmdb-js's reused buffer: a range with values would copy every value.
   for (const key of db.getKeys({})) {
@@ -502,7 +502,7 @@ export class LmdbStore implements SyncStore {
   /** Bounded: the write-order index is kept (see LmdbKv). */
   private readonly ordered: boolean;
   /** The active slot's expiry index (a state writer's only: rebuilt from the records' headers by reload()). */
-  private expiries = new ExpiryIndex();
+  private expiries = new ExpiryIndex({ byKey: true });
   private recording = false;
   /** Before each state transaction: a full disk must be an error here, not a SIGBUS in the map (space.ts). */
   private readonly space: SpaceGuard;
