@@ -35,10 +35,14 @@ export function parseSchedstat(text: string): SchedTimes | undefined {
   return f.length >= 2 && Number.isFinite(runNs) && Number.isFinite(waitNs) ? { runNs, waitNs } : undefined;
 }
 
-/** This thread's scheduler times (Linux; undefined where the kernel does not keep them). */
+/**
+ * This thread's scheduler times (Linux; undefined where the kernel does not keep them: no file, or "0 0 0", what a
+ * kernel without scheduler accounting prints; the calling thread is running, so its own run time is never 0).
+ */
 export function threadSched(): SchedTimes | undefined {
   try {
-    return parseSchedstat(readFileSync('/proc/thread-self/schedstat', 'latin1'));
+    const t = parseSchedstat(readFileSync('/proc/thread-self/schedstat', 'latin1'));
+    return t !== undefined && t.runNs > 0 ? t : undefined;
   } catch {
     return undefined;
   }
