@@ -138,6 +138,15 @@ const DRAIN_TIMEOUT_MS = 5000;
 export async function runGenerator(s: GenSpec): Promise<GenResult> {
   if (s.connections < 1 || s.pipeline < 1 || s.durationMs <= 0) throw new Error('runGenerator: connections, pipeline and duration must be positive');
   const value = Buffer.alloc(s.valueSize, 'x');
+  // The connections first: their setup is neither warm-up nor measurement (on a loaded machine it can take longer
+  // than a short run). One that fails closes those already open.
+  const opened = await Promise.allSettled(Array.from({ length: s.connections }, () => openSocket(s.port)));
+  const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  const sockets = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  if (failed !== undefined) {
+    for (const sock of sockets) sock.destroy();
+    throw failed.reason;
+  }
   const start = performance.now();
   const measureFrom = start + s.warmupMs;
   const endAt = measureFrom + s.durationMs;
@@ -161,7 +170,6 @@ export async function runGenerator(s: GenSpec): Promise<GenResult> {
     while (perSecond.length <= sec) perSecond.push(0);
     perSecond[sec]!++;
   };
-  const sockets = await Promise.all(Array.from({ length: s.connections }, () => openSocket(s.port)));
   try {
     await Promise.all(sockets.map((sock, i) => connectionLoop(sock, s, value, mulberry32u32(s.seed + i * 7919), endAt, record)));
   } finally {
