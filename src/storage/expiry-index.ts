@@ -5,9 +5,9 @@
 // Keys are grouped by their exact expiry (ms on the log clock): a Map from expiry to its key (one key, the usual
 // case: no allocation) or keys, and a min-heap of expiries. A Map from key to expiry answers what a key's expiry is
 // without reading its record: an unbounded LMDB store writes over a record without reading it (docs/storage.md).
-// A write moves a key from one expiry to another; a purge takes the earliest expiries. An expiry whose keys were all rewritten leaves the Map at once and its heap
-// item stays behind, skipped when it surfaces; the heap is rebuilt when such items outnumber the live ones, so
-// memory stays bounded under TTL churn.
+// A write moves a key from one expiry to another; a purge takes the earliest expiries. An expiry whose keys were
+// all rewritten leaves the Map at once and its heap item stays behind, skipped when it surfaces; the heap is rebuilt
+// when such items outnumber the live ones, so memory stays bounded under TTL churn.
 //
 // Moves are journaled, not made, by add() and remove(): the node makes them with settle() while its next log write
 // syncs (the CPUs are idle then), not in the apply that the leader's clients wait for, where each replica's apply
