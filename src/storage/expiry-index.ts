@@ -2,203 +2,212 @@
 // applies (the LMDB store rebuilds it from the records' headers when it loads its state), because a B-tree index
 // cost two extra LMDB writes per put with a TTL (docs/benchmarks.md, "What a TTL costs").
 //
-// Keys are grouped by their exact expiry (ms on the log clock): a Map from expiry to its key (one key, the usual
-// case: no allocation) or keys, and a min-heap of expiries. A Map from key to expiry answers what a key's expiry is
-// without reading its record: an unbounded LMDB store writes over a record without reading it (docs/storage.md).
-// A write moves a key from one expiry to another; a purge takes the earliest expiries. An expiry whose keys were
-// all rewritten leaves the Map at once and its heap item stays behind, skipped when it surfaces; the heap is rebuilt
-// when such items outnumber the live ones, so memory stays bounded under TTL churn.
+// Each key with an expiry has a place: a small record of its key and expiry, found by key in a Map. A Map from
+// expiry (ms on the log clock) to the places due then (one place, the usual case: no array), and a min-heap of
+// those expiries, give the keys due at a time. The place answers what a key's expiry is without reading its record
+// (an unbounded LMDB store writes over a record without reading it: docs/storage.md), and a rewrite costs one Map
+// lookup: the place's expiry changes in place, and the place joins its new expiry's group.
 //
-// Moves are journaled, not made, by add() and remove(): the node makes them with settle() while its next log write
-// syncs (the CPUs are idle then), not in the apply that the leader's clients wait for, where each replica's apply
-// shares two cores with the others'. Every read of the index settles first, so what it answers is the same as if
-// each move had been made at once: the journal is replayed in order.
+// A rewrite or removal does not look for the key in its old group (that cost a scan of the group, and a group is
+// often a whole entry's keys: the leader stamps one time on an entry, so its puts with one TTL share one expiry).
+// The place is left there, stale: its expiry is no longer the group's, and take() drops it when the group
+// surfaces. When the places held in groups outnumber the live keys by more than the keys themselves plus 1,024,
+// settle() builds the groups again from the Map, so memory stays bounded under TTL churn.
 //
-// The key → expiry Map is kept only when asked for (`{ byKey: true }`, the LMDB store): the memory store reads a
-// key's expiry from its record, which it holds anyway.
+// Moves are journaled, not made, by the writes: the node makes them with settle() while its next log write syncs
+// (the CPUs are idle then), not in the apply that the leader's clients wait for, where each replica's apply shares
+// two cores with the others'. Every read of the groups settles first, so what it answers is the same as if each
+// move had been made at once: the journal is replayed in order. A key's expiry (expiryOf) is known at once.
 
 import { MinHeap } from '../util/heap.js';
 
 const earlier = (a: number, b: number): boolean => a < b;
 
-/** Moves journaled at most before add() or remove() makes them itself. */
+/** A key's place in the index: its expiry, NaN once it has none (removed, or taken). */
+interface Place {
+  readonly key: string;
+  at: number;
+}
+
+const byKeyBytes = (a: Place, b: Place): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** Moves journaled at most before a write makes them itself. */
 export const MAX_JOURNAL = 8192;
 
 export class ExpiryIndex {
+  /** Each key's place (latin1 key strings: string order is byte order). */
+  private readonly byKey = new Map<string, Place>();
   /**
    * By expiry, as an offset from `base` (the first expiry added): offsets within ±12 days are small integers,
-   * which V8's Map hashes faster than the doubles that epoch milliseconds are.
+   * which V8's Map hashes faster than the doubles that epoch milliseconds are. A place may be in a group stale.
    */
-  private readonly byTime = new Map<number, string | string[]>();
+  private readonly byTime = new Map<number, Place | Place[]>();
   private base: number | undefined;
   private heap = new MinHeap<number>(earlier);
-  /** Each key's expiry, kept at once (not journaled): what byTime holds once settled. Only with `byKey: true`. */
-  private readonly byKey: Map<string, number> | undefined;
-  /** Moves not made yet, in order: the key, its expiry, and 1 to add or 0 to remove. */
-  private journalKeys: string[] = [];
+  /** Places held in byTime and in the journal, live or stale. */
+  private held = 0;
+  /** Moves not made yet, in order: the place and the expiry it joins. */
+  private journalPlaces: Place[] = [];
   private journalTimes: number[] = [];
-  private journalAdds: number[] = [];
-  /** The earliest expiry journaled to be added (Infinity when none). */
+  /** The earliest expiry journaled (Infinity when none). */
   private journalEarliest = Infinity;
 
-  constructor(options: { byKey?: boolean } = {}) {
-    this.byKey = options.byKey === true ? new Map() : undefined;
-  }
-
-  /** Keys with an expiry (an index kept with `byKey: true`). */
+  /** Keys with an expiry. */
   get size(): number {
-    return this.keyed().size;
+    return this.byKey.size;
   }
 
-  /** The expiry of `key` (a latin1 key string), or undefined when it has none or is absent (with `byKey: true`). */
+  /** The expiry of `key` (a latin1 key string), or undefined when it has none or is absent. */
   expiryOf(key: string): number | undefined {
-    return this.keyed().get(key);
-  }
-
-  private keyed(): Map<string, number> {
-    if (this.byKey === undefined) throw new Error('ExpiryIndex: key lookups need { byKey: true }');
-    return this.byKey;
+    return this.byKey.get(key)?.at;
   }
 
   /** Moves journaled and not made yet. */
   get unsettled(): number {
-    return this.journalKeys.length;
+    return this.journalPlaces.length;
   }
 
-  /** `key` (a latin1 key string: string order is byte order) expires at `at`; it must not be in the index already. */
+  /** `key` expires at `expiresAt`; it must not be in the index already. */
   add(key: string, expiresAt: number): void {
-    this.byKey?.set(key, expiresAt);
-    this.journal(key, expiresAt, 1);
+    const place: Place = { key, at: expiresAt };
+    this.byKey.set(key, place);
+    this.journal(place, expiresAt);
   }
 
-  /** `key`, which expired at `at`, is rewritten or removed. */
+  /** `key`, which expired at `expiresAt`, is rewritten or removed. */
   remove(key: string, expiresAt: number): void {
-    if (this.byKey?.get(key) === expiresAt) this.byKey.delete(key);
-    this.journal(key, expiresAt, 0);
+    const place = this.byKey.get(key);
+    if (place === undefined || place.at !== expiresAt) return;
+    place.at = NaN; // stale in its group
+    this.byKey.delete(key);
   }
 
-  /** Make the journaled moves, in order. */
-  settle(): void {
-    const n = this.journalKeys.length;
-    if (n === 0) return;
-    const keys = this.journalKeys;
-    const times = this.journalTimes;
-    const adds = this.journalAdds;
-    for (let i = 0; i < n; i++) {
-      if (adds[i] === 1) this.addNow(keys[i]!, times[i]!);
-      else this.removeNow(keys[i]!, times[i]!);
+  /**
+   * `key`'s expiry becomes `to` (undefined: none), unless the one it has now passed at `now`: then nothing changes
+   * and it returns false (the caller reads the expired record instead). One Map lookup for a key already indexed.
+   */
+  set(key: string, to: number | undefined, now: number): boolean {
+    const place = this.byKey.get(key);
+    if (place === undefined) {
+      if (to !== undefined) this.add(key, to);
+      return true;
     }
-    keys.length = 0;
+    if (place.at <= now) return false;
+    if (to === undefined) {
+      place.at = NaN;
+      this.byKey.delete(key);
+    } else if (to !== place.at) {
+      place.at = to; // stale in its old group
+      this.journal(place, to);
+    }
+    return true;
+  }
+
+  /** Make the journaled moves, in order, or build the groups again when stale places outnumber the live ones. */
+  settle(): void {
+    if (this.held > 2 * this.byKey.size + 1024) return this.rebuild();
+    const n = this.journalPlaces.length;
+    if (n === 0) return;
+    const places = this.journalPlaces;
+    const times = this.journalTimes;
+    for (let i = 0; i < n; i++) this.addNow(places[i]!, times[i]!);
+    places.length = 0;
     times.length = 0;
-    adds.length = 0;
     this.journalEarliest = Infinity;
   }
 
-  private journal(key: string, expiresAt: number, add: number): void {
-    if (this.journalKeys.length >= MAX_JOURNAL) this.settle(); // bounded even if no one settles
-    this.journalKeys.push(key);
+  private journal(place: Place, expiresAt: number): void {
+    if (this.journalPlaces.length >= MAX_JOURNAL) this.settle(); // bounded even if no one settles
+    this.journalPlaces.push(place);
     this.journalTimes.push(expiresAt);
-    this.journalAdds.push(add);
-    if (add === 1 && expiresAt < this.journalEarliest) this.journalEarliest = expiresAt;
+    this.held++;
+    if (expiresAt < this.journalEarliest) this.journalEarliest = expiresAt;
   }
 
-  private addNow(key: string, expiresAt: number): void {
+  private addNow(place: Place, expiresAt: number): void {
     this.base ??= expiresAt;
     const at = expiresAt - this.base;
     const cur = this.byTime.get(at);
     if (cur === undefined) {
-      this.byTime.set(at, key);
-      this.heap.push(at); // there may be a stale item for `at` already: the first to surface takes the keys
-    } else if (typeof cur === 'string') {
-      this.byTime.set(at, [cur, key]);
+      this.byTime.set(at, place);
+      this.heap.push(at);
+    } else if (Array.isArray(cur)) {
+      cur.push(place);
     } else {
-      cur.push(key);
+      this.byTime.set(at, [cur, place]);
     }
   }
 
-  private removeNow(key: string, expiresAt: number): void {
-    if (this.base === undefined) return;
-    const at = expiresAt - this.base;
-    const cur = this.byTime.get(at);
-    if (cur === undefined) return;
-    if (typeof cur === 'string') {
-      if (cur !== key) return;
-      this.byTime.delete(at);
-      if (this.heap.size > 2 * this.byTime.size + 1024) this.compact();
-    } else {
-      const i = cur.indexOf(key);
-      if (i < 0) return;
-      cur[i] = cur[cur.length - 1]!;
-      cur.pop();
-      if (cur.length === 1) this.byTime.set(at, cur[0]!);
-    }
+  /** The groups and the heap again from the live places only (the journaled moves included: they are made). */
+  private rebuild(): void {
+    this.journalPlaces.length = 0;
+    this.journalTimes.length = 0;
+    this.journalEarliest = Infinity;
+    this.byTime.clear();
+    this.heap = new MinHeap<number>(earlier);
+    this.held = this.byKey.size;
+    for (const place of this.byKey.values()) this.addNow(place, place.at);
   }
 
   /**
-   * Take up to `limit` keys whose expiry is <= `time` out of the index, in (expiry, key bytes) order: the same
+   * Take up to `limit` keys whose expiry is <= `now` out of the index, in (expiry, key bytes) order: the same
    * on every replica. The caller removes their records.
    */
   take(now: number, limit: number): string[] {
     const out: string[] = [];
-    // Nothing can be due (the usual case, once per entry): neither a key added since the last settle nor one before
-    // it (the heap's least item; a stale one only makes it earlier). A journaled removal only removes: leave it.
+    // Nothing can be due (the usual case, once per entry): neither a key journaled since the last settle nor one
+    // before it (the heap's least item; a group of stale places only makes it earlier).
     if (this.journalEarliest > now && (this.base === undefined || (this.heap.peek() ?? Infinity) > now - this.base)) return out;
     this.settle();
     if (this.base === undefined) return out;
     const time = now - this.base;
     for (let at = this.heap.peek(); at !== undefined && at <= time && out.length < limit; at = this.heap.peek()) {
-      const cur = this.byTime.get(at);
-      if (cur === undefined) {
-        this.heap.pop(); // stale: its keys were rewritten
-        continue;
-      }
-      if (typeof cur === 'string') {
-        out.push(cur);
-        this.byKey?.delete(cur);
+      const cur = this.byTime.get(at)!;
+      const expiresAt = at + this.base;
+      if (!Array.isArray(cur)) {
+        this.takeIfLive(cur, expiresAt, out);
         this.byTime.delete(at);
         this.heap.pop();
         continue;
       }
-      cur.sort();
-      const n = Math.min(cur.length, limit - out.length);
-      for (let i = 0; i < n; i++) {
-        out.push(cur[i]!);
-        this.byKey?.delete(cur[i]!);
-      }
-      if (n === cur.length) {
+      // A place may be there twice (moved away and back): the first passes takeIfLive, which marks it taken.
+      cur.sort(byKeyBytes);
+      let i = 0;
+      while (i < cur.length && out.length < limit) this.takeIfLive(cur[i++]!, expiresAt, out);
+      if (i === cur.length) {
         this.byTime.delete(at);
         this.heap.pop();
       } else {
-        cur.splice(0, n);
+        cur.splice(0, i);
       }
     }
     return out;
   }
 
-  /** Keys whose expiry is <= `time` (not yet purged). */
+  /** A place leaves its group: its key is taken out of the index when the group's expiry is still its own. */
+  private takeIfLive(place: Place, expiresAt: number, out: string[]): void {
+    this.held--;
+    if (place.at !== expiresAt) return; // stale: rewritten, removed, or taken already
+    place.at = NaN;
+    this.byKey.delete(place.key);
+    out.push(place.key);
+  }
+
+  /** Keys whose expiry is <= `now` (not yet purged). */
   countExpired(now: number): number {
-    this.settle();
-    if (this.base === undefined) return 0;
-    const time = now - this.base;
-    let n = 0;
-    for (const [at, cur] of this.byTime) if (at <= time) n += typeof cur === 'string' ? 1 : cur.length;
-    return n;
+    let due = 0;
+    for (const place of this.byKey.values()) if (place.at <= now) due++;
+    return due;
   }
 
   clear(): void {
-    this.journalKeys.length = 0;
+    this.journalPlaces.length = 0;
     this.journalTimes.length = 0;
-    this.journalAdds.length = 0;
     this.journalEarliest = Infinity;
     this.byTime.clear();
-    this.byKey?.clear();
+    this.byKey.clear();
+    this.held = 0;
     this.heap = new MinHeap<number>(earlier);
     this.base = undefined;
-  }
-
-  /** Drop the stale heap items: one item per expiry held. */
-  private compact(): void {
-    this.heap = new MinHeap<number>(earlier);
-    for (const at of this.byTime.keys()) this.heap.push(at);
   }
 }

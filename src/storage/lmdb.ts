@@ -317,17 +317,9 @@ class LmdbKv implements KvAccess {
   putBlind(key: Key, rec: StoredRecord, ks: string | undefined, clock: number): boolean {
     const expiries = this.expiries;
     if (this.ordered || expiries === undefined) return false;
-    let k = ks;
-    if (expiries.size > 0) {
-      k ??= keyString(key);
-      const oldAt = expiries.expiryOf(k);
-      if (oldAt !== undefined) {
-        if (isExpired(oldAt, clock)) return false;
-        expiries.remove(k, oldAt);
-      }
-    }
+    // The index first (a put that throws fails the transaction, and a failed transaction indexes the records again).
+    if ((expiries.size > 0 || rec.expiresAt !== undefined) && !expiries.set(ks ?? keyString(key), rec.expiresAt, clock)) return false;
     this.s.kv[this.slot].put(key as Buffer, encodeRecord(rec));
-    this.index(key, rec, k);
     return true;
   }
 
@@ -344,7 +336,7 @@ class LmdbKv implements KvAccess {
 
 /** A slot's expiry index, from its records' headers (one pass over the records: at open, install, or after a failed transaction). */
 function indexExpiries(s: StateHandles, slot: Slot): ExpiryIndex {
-  const index = new ExpiryIndex({ byKey: true });
+  const index = new ExpiryIndex();
   const db = s.kv[slot];
   // Keys only, each record's header read from lmdb-js's reused buffer: a range with values would copy every value.
   for (const key of db.getKeys({})) {
@@ -502,7 +494,7 @@ export class LmdbStore implements SyncStore {
   /** Bounded: the write-order index is kept (see LmdbKv). */
   private readonly ordered: boolean;
   /** The active slot's expiry index (a state writer's only: rebuilt from the records' headers by reload()). */
-  private expiries = new ExpiryIndex({ byKey: true });
+  private expiries = new ExpiryIndex();
   private recording = false;
   /** Before each state transaction: a full disk must be an error here, not a SIGBUS in the map (space.ts). */
   private readonly space: SpaceGuard;
