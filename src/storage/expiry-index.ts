@@ -11,8 +11,9 @@
 // A rewrite or removal does not look for the key in its old group (that cost a scan of the group, and a group is
 // often a whole entry's keys: the leader stamps one time on an entry, so its puts with one TTL share one expiry).
 // The place is left there, stale: its expiry is no longer the group's, and take() drops it when the group
-// surfaces. When the places held in groups outnumber the live keys by more than the keys themselves plus 1,024,
-// settle() builds the groups again from the Map, so memory stays bounded under TTL churn.
+// surfaces. When the places held in groups pass REBUILD_AT (4 per live key, plus 4,096), settle() builds the groups
+// again from the Map, so memory stays bounded under TTL churn: a stale place costs its group a pointer (the place
+// itself is the live one's), and short TTLs drop theirs before that (their groups surface first).
 //
 // Moves are journaled, not made, by the writes: the node makes them with settle() while its next log write syncs
 // (the CPUs are idle then), not in the apply that the leader's clients wait for, where each replica's apply shares
@@ -30,6 +31,9 @@ interface Place {
 }
 
 const byKeyBytes = (a: Place, b: Place): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** Places held in groups (live or stale) before settle() builds the groups again: per live key, and beyond that. */
+export const REBUILD_AT = { perKey: 4, plus: 4096 } as const;
 
 /** Moves journaled at most before a write makes them itself. */
 export const MAX_JOURNAL = 8192;
@@ -105,7 +109,7 @@ export class ExpiryIndex {
 
   /** Make the journaled moves, in order, or build the groups again when stale places outnumber the live ones. */
   settle(): void {
-    if (this.held > 2 * this.byKey.size + 1024) return this.rebuild();
+    if (this.held > REBUILD_AT.perKey * this.byKey.size + REBUILD_AT.plus) return this.rebuild();
     const n = this.journalPlaces.length;
     if (n === 0) return;
     const places = this.journalPlaces;

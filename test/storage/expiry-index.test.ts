@@ -2,7 +2,7 @@
 // on every replica), its count of expired keys, and its memory under TTL churn, checked against a plain model.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ExpiryIndex, MAX_JOURNAL } from '../../src/storage/expiry-index.js';
+import { ExpiryIndex, MAX_JOURNAL, REBUILD_AT } from '../../src/storage/expiry-index.js';
 import { mulberry32 } from '../../src/util/random.js';
 
 /** The model: key → expiry, purged in (expiry, key) order. */
@@ -94,9 +94,10 @@ test('memory stays bounded when the same keys are rewritten with ever later expi
   x.settle();
   const held = (x as unknown as { byTime: Map<number, unknown> }).byTime.size;
   const heap = (x as unknown as { heap: { size: number } }).heap.size;
-  // Each group left behind holds one stale place; settle() rebuilds once they outnumber the live keys by 1,124.
-  assert.ok(held >= 100 && held <= 2 * 100 + 1024 + 1, `${held} expiries held for 100 keys`);
-  assert.ok(heap <= 2 * held + 1024 + 1, `${heap} heap items held for 100 keys`);
+  // Each group left behind holds one stale place; settle() rebuilds once the places pass REBUILD_AT.
+  const most = REBUILD_AT.perKey * 100 + REBUILD_AT.plus;
+  assert.ok(held >= 100 && held <= most, `${held} expiries held for 100 keys`);
+  assert.ok(heap === held, `${heap} heap items for ${held} expiries`);
   assert.equal(x.size, 100);
   assert.equal(x.countExpired(1_000_000 + 100_000), 100);
   assert.equal(x.take(1_000_000 + 100_000, 1000).length, 100);
@@ -118,7 +119,8 @@ test('places left stale in their groups stay bounded without a take, and are nev
     const inGroups = [...(x as unknown as { byTime: Map<number, unknown> }).byTime.values()].reduce((n: number, g) => n + (Array.isArray(g) ? g.length : 1), 0);
     most = Math.max(most, inGroups);
   }
-  assert.ok(most <= 3 * 500 + 1024 + MAX_JOURNAL, `${most} places held in groups for 500 live keys`);
+  assert.ok(most <= REBUILD_AT.perKey * 500 + REBUILD_AT.plus + MAX_JOURNAL, `${most} places held in groups for 500 live keys`);
+  assert.ok(most > REBUILD_AT.perKey * 500, 'the groups held stale places (the test exercises them)');
   const due = [...live].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1)).map(([k]) => k);
   assert.deepEqual(x.take(10_000 + 1000, 100_000), due.filter((k) => live.get(k)! <= 10_000 + 1000));
   assert.deepEqual(x.take(Infinity, 100_000), due.filter((k) => live.get(k)! > 10_000 + 1000));
