@@ -87,16 +87,17 @@ export class ExpiryIndex {
   }
 
   /**
-   * `key`'s expiry becomes `to` (undefined: none), unless the one it has now passed at `now`: then nothing changes
-   * and it returns false (the caller reads the expired record instead). One Map lookup for a key already indexed.
+   * `key`'s expiry becomes `to` (undefined: none), unless `now` is given and the one it has now passed at `now`:
+   * then nothing changes and it returns false (the LMDB store's blind put reads the expired record instead). One Map
+   * lookup for a key already indexed.
    */
-  set(key: string, to: number | undefined, now: number): boolean {
+  set(key: string, to: number | undefined, now?: number): boolean {
     const place = this.byKey.get(key);
     if (place === undefined) {
       if (to !== undefined) this.add(key, to);
       return true;
     }
-    if (place.at <= now) return false;
+    if (now !== undefined && place.at <= now) return false;
     if (to === undefined) {
       place.at = NaN;
       this.byKey.delete(key);

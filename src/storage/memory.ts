@@ -83,11 +83,8 @@ class MemoryKv implements KvAccess {
   /** Store a record last in write order; values are copied (the caller's may be views of an entry's buffer). */
   set(ks: string, rec: StoredRecord): void {
     const old = this.records.get(ks);
-    if (old !== undefined) {
-      this.records.delete(ks);
-      if (old.expiresAt !== undefined) this.expiries.remove(ks, old.expiresAt);
-    }
-    if (rec.expiresAt !== undefined) this.expiries.add(ks, rec.expiresAt);
+    if (old !== undefined) this.records.delete(ks);
+    if (old?.expiresAt !== undefined || rec.expiresAt !== undefined) this.expiries.set(ks, rec.expiresAt);
     this.records.set(ks, { value: copyValue(rec.value), expiresAt: rec.expiresAt, rev: rec.rev, valueBytes: valueBytes(rec.value) });
   }
 
