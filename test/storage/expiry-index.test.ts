@@ -41,7 +41,7 @@ test('random adds, rewrites, removals and takes agree with a plain model (order 
       if (r < 0.5) {
         const old = model.get(key);
         const at = time + 1 + Math.floor(rand() * 50);
-        // The LMDB store's blind put (set), refused over an expired key not yet taken, or the memory store's moves.
+        // A blind put (set), refused over an expired key not yet taken, or a write that read the record it replaces.
         const tryBlind = rand() < 0.5;
         const blind = tryBlind && x.set(key, at, time);
         if (tryBlind) assert.equal(blind, old === undefined || old > time, 'set() refuses only an expired key');
