@@ -20,6 +20,11 @@ export function formatMs(ms: number): string {
   return formatInt(ms);
 }
 
+/** A share of a whole (0..1) as a whole percent: 0.423 -> "42%". */
+export function formatShare(v: number): string {
+  return `${Math.round(v * 100)}%`;
+}
+
 /** Compact number for axis ticks: 0.001, 0.5, 20, 1.5k, 2M. */
 export function formatTick(n: number): string {
   const a = Math.abs(n);

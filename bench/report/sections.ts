@@ -1,7 +1,7 @@
 // Report sections of issue 15: percentile spectra, latency against throughput (sweeps), tail
 // attribution, threads' health and the instrumentation cost. Pure functions of results.json.
 import { LatencyHistogram } from '../../src/util/histogram.js';
-import { formatInt, formatLatency, formatMs, formatPercentileTick, formatTick } from './format.js';
+import { formatInt, formatLatency, formatMs, formatPercentileTick, formatShare, formatTick } from './format.js';
 import { barPlot, color, escapeHtml as esc, linePlot, type Bar, type LineSeries } from './svg.js';
 import type { PairedCost, ScenarioResult, Sweep, TailAttribution, ThreadHealthRow } from './types.js';
 
@@ -127,12 +127,11 @@ export function tailSection(s: ScenarioResult): string {
 export function threadsTable(s: ScenarioResult): string {
   const rows = s.threads ?? [];
   if (rows.length === 0) return '';
-  const pct = (v: number | undefined): string => (v === undefined ? '' : `${(v * 100).toFixed(0)}%`);
   const body = rows.map((r: ThreadHealthRow) => [
     esc(r.thread),
     esc(`${(r.elu * 100).toFixed(0)}%${r.busy === 'cpu' ? ' CPU' : ''}`),
-    esc(pct(r.cpu)),
-    esc(pct(r.waited)),
+    esc(r.cpu === undefined ? '' : formatShare(r.cpu)),
+    esc(r.waited === undefined ? '' : formatShare(r.waited)),
     esc(formatInt(r.gcCount)),
     esc(formatMs(r.gcPauseMs)),
     esc(formatMs(r.gcMaxPauseMs)),
@@ -151,7 +150,7 @@ export function threadsOverview(scenarios: ScenarioResult[]): string {
     ...names.map((n) => {
       const t = s.threads?.find((x) => x.thread === n);
       if (t === undefined) return '';
-      const waited = t.waited === undefined ? '' : ` · ${(t.waited * 100).toFixed(0)}% waited`;
+      const waited = t.waited === undefined ? '' : ` · ${formatShare(t.waited)} waited`;
       return esc(`${(t.elu * 100).toFixed(0)}%${t.busy === 'cpu' ? ' CPU' : ''}${waited} · ${formatMs(t.gcMaxPauseMs)}`);
     }),
   ]);

@@ -1,6 +1,6 @@
 // The terminal summary: plain text, columns aligned (text left, numbers right).
 
-import { formatInt, formatLatency, formatMs } from './format.js';
+import { formatInt, formatLatency, formatMs, formatShare } from './format.js';
 import type { Results } from './types.js';
 
 type Align = 'left' | 'right';
@@ -76,8 +76,7 @@ export function renderTable(results: Results): string {
 export function threadsLine(s: Results['scenarios'][number]): string {
   const rows = (s.threads ?? []).filter((t) => t.cpu !== undefined && t.waited !== undefined);
   if (rows.length === 0) return '';
-  const pct = (v: number): string => `${Math.round(v * 100)}%`;
-  return `threads of ${s.name}, on a CPU / waiting for one (share of the run): ${rows.map((t) => `${t.thread} ${pct(t.cpu!)} / ${pct(t.waited!)}`).join(', ')}`;
+  return `threads of ${s.name}, on a CPU / waiting for one (share of the run): ${rows.map((t) => `${t.thread} ${formatShare(t.cpu!)} / ${formatShare(t.waited!)}`).join(', ')}`;
 }
 
 /** One line on the tail: the stage that was most often the largest among the slowest 1 %, and its shares. */
