@@ -34,6 +34,12 @@ export const StorageErrorCode = {
    * (src/storage/space.ts). Refused before anything was written.
    */
   NO_SPACE: 'NO_SPACE',
+  /**
+   * An environment file LMDB would refuse, or be misled by: too short for its two meta pages, or a meta page
+   * without LMDB's flag, magic or version (src/storage/env-header.ts). Refused before LMDB opens it. A damaged
+   * state environment is rebuilt instead (from its checkpoint and the log); the log environment is not.
+   */
+  CORRUPT: 'CORRUPT',
   /** Any other failure of the underlying storage (see `cause`). */
   IO: 'IO',
 } as const;

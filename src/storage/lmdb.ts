@@ -23,6 +23,7 @@ import {
   type StoredRecord, keyFromString, keyString, unpack,
 } from './codec.js';
 import { StorageError, StorageErrorCode, type StorageSubject, type StorageVerb } from './errors.js';
+import { envHeaderProblem } from './env-header.js';
 import { ExpiryIndex } from './expiry-index.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import { SpaceGuard } from './space.js';
@@ -104,6 +105,7 @@ const binary = { encoding: 'binary' as const, compression: false };
 
 /** Open (or create) the log environment; checks the format version. */
 function openLogEnv(dir: string, sync: boolean): Pick<LmdbHandles, 'env' | 'meta' | 'log'> {
+  refuseDamaged(dir, DATA_FILE, 'log');
   // overlappingSync off: every synced transactionSync is one plain LMDB commit with its fdatasync.
   const env = open({ path: join(dir, DATA_FILE), maxDbs: 4, noSync: !sync, overlappingSync: false, compression: false, encoding: 'binary' });
   const h = {
@@ -130,6 +132,7 @@ function openLogEnv(dir: string, sync: boolean): Pick<LmdbHandles, 'env' | 'meta
  */
 function openStateEnv(dir: string): StateHandles {
   const useWritemap = process.env['THREADRAFT_STATE_WRITEMAP'] !== '0';
+  refuseDamaged(dir, STATE_FILE, 'state-machine');
   const env = open({ path: join(dir, STATE_FILE), maxDbs: 16, noSync: true, useWritemap, overlappingSync: false, compression: false, encoding: 'binary' });
   const s: StateHandles = {
     env,
@@ -151,6 +154,16 @@ function openStateEnv(dir: string): StateHandles {
   const shared = (s.meta as unknown as { getUserSharedBuffer(k: string, b: ArrayBuffer): ArrayBuffer }).getUserSharedBuffer('commit-seq', new ArrayBuffer(4));
   s.commitSeq = new Int32Array(shared);
   return s;
+}
+
+/**
+ * CORRUPT when LMDB would refuse the file (env-header.ts): lmdb-js would take the process down with it. The log
+ * environment, the durability point, is never rebuilt from anything; the state's writer rebuilds a damaged state
+ * environment before it gets here (recoverStateEnv).
+ */
+function refuseDamaged(dir: string, file: string, subject: StorageSubject): void {
+  const problem = envHeaderProblem(join(dir, file));
+  if (problem !== undefined) throw new StorageError(StorageErrorCode.CORRUPT, subject, 'open', `${join(dir, file)} is damaged: ${problem}`);
 }
 
 /** Open both environments (a reader: no recovery; the store recovers before it calls this). */
@@ -445,17 +458,21 @@ function removeIfExists(path: string): void {
  * Before the state environment is opened for writing: if it was left open by a process that ran on an
  * earlier boot (the machine crashed), its unsynced pages may be lost or torn, so it is replaced by the last
  * checkpoint (or removed, when none was taken: then the log was never purged and replays from index 1).
- * After a crash of the process alone, the page cache held every commit: the state is kept as it is.
+ * The same when its meta pages are damaged (env-header.ts), whatever did it: the state is rebuilt from what
+ * is durable, as after a machine crash. After a crash of the process alone, the page cache held every commit:
+ * the state is kept as it is.
  */
 function recoverStateEnv(dir: string, log: Pick<LmdbHandles, 'env' | 'meta'>): boolean {
   const b = log.meta.getBinary(META.stateOpen);
   const openedOnBoot = b === undefined ? undefined : unpack<string>(b);
   const boot = bootId();
-  const rebuild = openedOnBoot !== undefined && (openedOnBoot !== boot || boot === 'unknown');
+  const rebuild = (openedOnBoot !== undefined && (openedOnBoot !== boot || boot === 'unknown')) || envHeaderProblem(join(dir, STATE_FILE)) !== undefined;
   if (rebuild) {
     const state = join(dir, STATE_FILE);
     const checkpoint = join(dir, CHECKPOINT_FILE);
     removeIfExists(`${state}-lock`);
+    const damaged = envHeaderProblem(checkpoint);
+    if (damaged !== undefined) throw new StorageError(StorageErrorCode.CORRUPT, 'state-machine', 'open', `the state must be rebuilt and its checkpoint ${checkpoint} is damaged: ${damaged}`);
     if (existsSync(checkpoint)) copyDurably(checkpoint, state);
     else removeIfExists(state);
     fsyncDir(dir);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open } from 'lmdb';
 import { pack } from 'msgpackr';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, ClusterError, ErrorCode, type NodeId } from '../../src/index.js';
 import { DATA_FILE, FORMAT_VERSION } from '../../src/storage/lmdb.js';
@@ -69,9 +70,7 @@ test('TIMEOUT while a leader is known but cannot commit; dropRate 1 on one follo
 });
 
 test('STORAGE when a node cannot open its store (written in a format this code does not read)', { timeout: 60_000 }, async () => {
-  // (A corrupt data.mdb would be the other honest way, but LMDB answers one with SIGSEGV, which takes the
-  // whole process down, test runner included: measured with 64 KiB of 0xab. A directory held by another
-  // process is refused before any node starts, with DIR_LOCKED.)
+  // (A directory held by another process is refused before any node starts, with DIR_LOCKED.)
   await withTempDir(async (dir) => {
     const c = await Cluster.start({ dir, nodes: 3 });
     await c.put('k', 'v');
@@ -92,6 +91,31 @@ test('STORAGE when a node cannot open its store (written in a format this code d
       return true;
     });
     await setFormat(FORMAT_VERSION); // put back: the same directory starts and has the write
+    const again = await Cluster.start({ dir, nodes: 3 });
+    try {
+      assert.equal(await again.get('k'), 'v');
+    } finally {
+      await again.stop();
+    }
+  });
+});
+
+test('STORAGE (CORRUPT) when a node\'s log environment is damaged; the process lives on and the directory starts once the file is back', { timeout: 60_000 }, async () => {
+  // lmdb-js answers a file LMDB refuses with SIGSEGV, which would take this whole process down, test runner
+  // included: the store checks the meta pages first (src/storage/env-header.ts).
+  await withTempDir(async (dir) => {
+    const c = await Cluster.start({ dir, nodes: 3 });
+    await c.put('k', 'v');
+    await c.stop();
+    const path = join(dir, 'node-2', DATA_FILE);
+    const sound = readFileSync(path);
+    writeFileSync(path, Buffer.alloc(64 * 1024)); // what a file system can give back after a crash: zeros
+    await assert.rejects(Cluster.start({ dir, nodes: 3 }), (e: unknown) => {
+      isCode(ErrorCode.STORAGE)(e);
+      assert.match((e as Error).message, /node 2 .*CORRUPT.*data\.mdb is damaged: meta page 0: not a meta page/);
+      return true;
+    });
+    writeFileSync(path, sound);
     const again = await Cluster.start({ dir, nodes: 3 });
     try {
       assert.equal(await again.get('k'), 'v');

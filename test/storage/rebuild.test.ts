@@ -69,6 +69,25 @@ test('after an unclean stop on another boot, a torn state is replaced by its che
   }
 });
 
+test('a state whose meta pages are damaged is rebuilt on the same boot too: from its checkpoint and the log after it', () => {
+  const d = tempDir();
+  try {
+    uncleanChild(d.dir, bootId());
+    writeFileSync(join(d.dir, STATE_FILE), Buffer.alloc(64 * 1024, 0xab));
+    const s = LmdbStore.open({ dir: d.dir, membership: { voters: [1] } });
+    try {
+      assert.equal(s.rebuiltAtOpen, true);
+      assert.equal(s.appliedState().lastApplied?.index, REBUILD.checkpointAt, 'the checkpoint taken at the purge');
+      s.apply(Array.from({ length: REBUILD.entries - REBUILD.checkpointAt }, (_, i) => rebuildEntry(REBUILD.checkpointAt + 1 + i)));
+      for (let i = 1; i <= REBUILD.entries; i++) assert.equal(value(s, `k${i}`), `v${i}`);
+    } finally {
+      s.close();
+    }
+  } finally {
+    d.remove();
+  }
+});
+
 test('after a crash of the process alone (same boot), the state is kept as it was: every commit survived in the page cache', () => {
   const d = tempDir();
   try {
