@@ -136,6 +136,21 @@ function startError(err: unknown): unknown {
   return new ClusterError(code, (err as Error).message, { cause: err });
 }
 
+/**
+ * Whether a start with these nodes failed goes on without them: only when each failed on a damaged store
+ * (CORRUPT: its log cannot be trusted, and no restart will mend it) and the voters that started are a majority,
+ * as a replicated store goes on without a replica whose disk failed. The damaged nodes stay down, their error in
+ * status(); replaceNode() swaps one for a new node. Anything else (a format, a membership, bounds, an I/O error:
+ * the directory or the options, not one replica) fails the start with the first error.
+ */
+function refuseFailedStart(failed: Map<NodeId, unknown>, voters: readonly NodeId[]): void {
+  if (failed.size === 0) return;
+  const damaged = [...failed.values()].every((e) => (e instanceof ClusterError ? (e.cause as { code?: unknown } | undefined)?.code : undefined) === StorageErrorCode.CORRUPT);
+  const up = voters.filter((id) => !failed.has(id)).length;
+  if (damaged && up > voters.length / 2) return;
+  throw failed.values().next().value;
+}
+
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
 function batchOp(o: BatchOp, maxValueBytes: number): Op {
   if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
@@ -272,7 +287,8 @@ export class Cluster<V = Value> {
       const all = held?.manifest
         ? held.manifest.nodes.map((n) => ({ ...nodeOptions(o, n.id, n.voters, nodeDir(n.id)), ...(n.learners === undefined ? {} : { learners: n.learners }) }))
         : voters.map((id) => nodeOptions(o, id, voters, nodeDir(id)));
-      await cluster.nodes.startAll(all);
+      const failed = await cluster.nodes.startAll(all);
+      refuseFailedStart(failed, held?.manifest?.voters ?? voters);
       await cluster.waitForLeader(o.startTimeoutMs);
       return cluster;
     } catch (err) {

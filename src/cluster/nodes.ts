@@ -72,8 +72,11 @@ export class NodeSet {
     return h;
   }
 
-  /** Start every node with a full mesh of channels. */
-  startAll(options: NodeOptions[]): Promise<unknown> {
+  /**
+   * Start every node with a full mesh of channels. Resolves once each has started or failed: with the error of
+   * each node that failed (it stays down, its error in its handle), by id; rejects only on the timeout.
+   */
+  async startAll(options: NodeOptions[]): Promise<Map<NodeId, unknown>> {
     const peers = new Map<NodeId, Array<[NodeId, MessagePort]>>();
     for (const o of options) peers.set(o.id, []);
     for (let i = 0; i < options.length; i++) {
@@ -85,8 +88,10 @@ export class NodeSet {
         peers.get(b)!.push([a, ch.port2]);
       }
     }
-    const all = Promise.all(options.map((o) => this.spawn(o, peers.get(o.id)!)));
-    return withTimeout(all, START_TIMEOUT_MS, () => new ClusterError(ErrorCode.TIMEOUT, `nodes did not start within ${START_TIMEOUT_MS} ms`));
+    const failed = new Map<NodeId, unknown>();
+    const all = Promise.all(options.map((o) => this.spawn(o, peers.get(o.id)!).catch((err: unknown) => void failed.set(o.id, err))));
+    await withTimeout(all, START_TIMEOUT_MS, () => new ClusterError(ErrorCode.TIMEOUT, `nodes did not start within ${START_TIMEOUT_MS} ms`));
+    return failed;
   }
 
   private spawn(options: NodeOptions, peers: Array<[NodeId, MessagePort]>): Promise<void> {

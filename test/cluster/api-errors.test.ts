@@ -100,25 +100,44 @@ test('STORAGE when a node cannot open its store (written in a format this code d
   });
 });
 
-test('STORAGE (CORRUPT) when a node\'s log environment is damaged; the process lives on and the directory starts once the file is back', { timeout: 60_000 }, async () => {
+test('a node whose log environment is damaged stays down (CORRUPT) while the others start and serve; replaceNode swaps it; two of three damaged fail the start', { timeout: 90_000 }, async () => {
   // lmdb-js answers a file LMDB refuses with SIGSEGV, which would take this whole process down, test runner
   // included: the store checks the meta pages first (src/storage/env-header.ts).
   await withTempDir(async (dir) => {
     const c = await Cluster.start({ dir, nodes: 3 });
-    await c.put('k', 'v');
+    for (let i = 0; i < 20; i++) await c.put(`k${i}`, `v${i}`);
     await c.stop();
-    const path = join(dir, 'node-2', DATA_FILE);
-    const sound = readFileSync(path);
-    writeFileSync(path, Buffer.alloc(64 * 1024)); // what a file system can give back after a crash: zeros
+    const logOf = (id: number): string => join(dir, `node-${id}`, DATA_FILE);
+    const sound = [1, 2, 3].map((id) => readFileSync(logOf(id)));
+    const zeros = Buffer.alloc(64 * 1024); // what a file system can give back after a crash
+
+    writeFileSync(logOf(2), zeros);
+    writeFileSync(logOf(3), zeros);
     await assert.rejects(Cluster.start({ dir, nodes: 3 }), (e: unknown) => {
       isCode(ErrorCode.STORAGE)(e);
-      assert.match((e as Error).message, /node 2 .*CORRUPT.*data\.mdb is damaged: meta page 0: not a meta page/);
+      assert.match((e as Error).message, /node [23] .*CORRUPT.*data\.mdb is damaged: meta page 0: not a meta page/);
       return true;
-    });
-    writeFileSync(path, sound);
-    const again = await Cluster.start({ dir, nodes: 3 });
+    }, 'two of three voters damaged: no majority to start with');
+    writeFileSync(logOf(3), sound[2]!);
+
+    const degraded = await Cluster.start({ dir, nodes: 3 });
     try {
-      assert.equal(await again.get('k'), 'v');
+      const down = (await degraded.status()).find((s) => s.id === 2)!;
+      assert.equal(down.alive, false);
+      assert.match(down.error ?? '', /CORRUPT/);
+      for (let i = 0; i < 20; i++) assert.equal(await degraded.get(`k${i}`), `v${i}`, 'nothing acknowledged is lost');
+      await degraded.put('while-down', 'yes');
+      await degraded.replaceNode(2, 4);
+      assert.deepEqual(degraded.members().map((m) => m.id).sort(), [1, 3, 4]);
+      assert.equal(await degraded.get('while-down'), 'yes');
+    } finally {
+      await degraded.stop();
+    }
+    const again = await Cluster.start({ dir });
+    try {
+      assert.deepEqual(again.members().map((m) => m.id).sort(), [1, 3, 4], 'the replacement is what the directory holds now');
+      assert.equal(await again.get('k19'), 'v19');
+      assert.equal(await again.get('while-down'), 'yes');
     } finally {
       await again.stop();
     }
