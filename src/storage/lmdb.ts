@@ -290,11 +290,11 @@ class LmdbKv implements KvAccess {
   }
 
   put(key: Key, rec: StoredRecord, old: RecordMeta | undefined, ks: string | undefined): void {
-    // The key as a string once, for the expiry index, only when an expiry goes or comes.
-    const k = ks ?? (rec.expiresAt !== undefined || old?.expiresAt !== undefined ? keyString(key) : undefined);
-    if (old) this.unindex(key, old, k);
+    if (this.ordered && old) this.s.lru[this.slot].remove(orderedKey(old.rev, key));
     this.s.kv[this.slot].put(key as Buffer, encodeRecord(rec));
-    this.index(key, rec, k);
+    if (this.ordered) this.s.lru[this.slot].put(orderedKey(rec.rev, key), EMPTY);
+    // The expiry moves in one lookup of the index (as in putBlind), only when an expiry goes or comes.
+    if (rec.expiresAt !== undefined || old?.expiresAt !== undefined) this.expiries?.set(ks ?? keyString(key), rec.expiresAt);
   }
 
   del(key: Key, old: RecordMeta): void {
@@ -302,15 +302,15 @@ class LmdbKv implements KvAccess {
     this.unindex(key, old);
   }
 
-  /** `ks`: the key as a latin1 string when the caller has it already. */
-  index(key: Uint8Array, h: { expiresAt: number | undefined; rev: number }, ks?: string): void {
+  /** A record not indexed yet (an older state's, a staged snapshot's). */
+  index(key: Uint8Array, h: { expiresAt: number | undefined; rev: number }): void {
     if (this.ordered) this.s.lru[this.slot].put(orderedKey(h.rev, key), EMPTY);
-    if (h.expiresAt !== undefined) this.expiries?.add(ks || keyString(key), h.expiresAt);
+    if (h.expiresAt !== undefined) this.expiries?.add(keyString(key), h.expiresAt);
   }
 
-  private unindex(key: Key, old: RecordMeta, ks?: string): void {
+  private unindex(key: Key, old: RecordMeta): void {
     if (this.ordered) this.s.lru[this.slot].remove(orderedKey(old.rev, key));
-    if (old.expiresAt !== undefined) this.expiries?.remove(ks || keyString(key), old.expiresAt);
+    if (old.expiresAt !== undefined) this.expiries?.remove(keyString(key), old.expiresAt);
   }
 
   clear(each?: (key: Key, rec: StoredRecord) => void): void {

@@ -39,6 +39,33 @@ const summary = (events: ChangeEvent[] | undefined): string[] =>
   (events ?? []).map((e) => `${e.type} ${str(e.key)}${e.value === undefined ? '' : `=${String(e.value)}`} @${e.revision}`);
 const keysOf = (pairs: Array<[Uint8Array, Value]>): string[] => pairs.map(([key]) => str(key));
 
+/** The 'ttl rewrites' cases: run against an unbounded and a bounded store. */
+async function ttlRewrites(s: NodeStorage): Promise<void> {
+  await s.recordEvents(true);
+  await apply(s, at(1, T0, [c(putTtl('a', '1', 100), putTtl('b', '1', 100), putTtl('c', '1', 100), put('p', '1'))]));
+  // a: a later expiry; b: no expiry; p: a plain key that gains one.
+  await apply(s, at(2, T0 + 50, [c(putTtl('a', '2', 1000)), c(put('b', '2')), c(putTtl('p', '2', 100))]));
+  const r3 = await apply(s, at(3, T0 + 100, []));
+  assert.deepEqual(summary(r3.events), ['expire c @3'], 'only c still expired at T0 + 100');
+  assert.deepEqual([await s.get(k('a'), T0 + 100), await s.ttl(k('a'), T0 + 100), await s.ttl(k('b'), T0 + 100)], ['2', 950, -1]);
+  let st = await s.stats();
+  assert.deepEqual([st.keys, st.expirations, await s.size(T0 + 100)], [3, 1, 3]);
+  // More keys expire at once than one entry purges: a TTL put and a plain put land on expired keys still stored.
+  const n = CACHE_LIMITS.maxPurgePerEntry + 2;
+  const keys = Array.from({ length: n }, (_, i) => `k${String(i).padStart(4, '0')}`);
+  await apply(s, at(4, T0 + 100, [c(...keys.map((key) => putTtl(key, 'v', 10)))]));
+  const r5 = await apply(s, at(5, T0 + 110, [c(putTtl(keys[n - 1]!, 'w', 10)), c(put(keys[n - 2]!, 'w'))]));
+  assert.deepEqual(summary(r5.events).slice(-4), [`expire ${keys[n - 1]} @5`, `put ${keys[n - 1]}=w @5`, `expire ${keys[n - 2]} @5`, `put ${keys[n - 2]}=w @5`]);
+  st = await s.stats();
+  assert.deepEqual([st.keys, st.expirations, await s.size(T0 + 110)], [5, 1 + n, 5]);
+  assert.deepEqual([await s.ttl(k(keys[n - 1]!), T0 + 110), await s.ttl(k(keys[n - 2]!), T0 + 110)], [10, -1]);
+  // p: its TTL from entry 2 (T0 + 150) ends; keys[n - 1]'s (T0 + 120) too.
+  const r6 = await apply(s, at(6, T0 + 150, []));
+  assert.deepEqual(summary(r6.events), [`expire ${keys[n - 1]} @6`, 'expire p @6']);
+  st = await s.stats();
+  assert.deepEqual([st.keys, await s.size(T0 + 150), await s.get(k('a'), T0 + 150)], [3, 3, '2']);
+}
+
 export const cacheCases: Case[] = [
   {
     name: 'ttl: a put with ttlMs expires at its entry time + ttlMs; ttl() counts down; without ttlMs there is no expiry',
@@ -223,31 +250,12 @@ export const cacheCases: Case[] = [
   },
   {
     name: 'ttl rewrites: a new TTL moves the expiry (the old one passes, the key lives); a plain put clears it; over an expired key its end comes first; counts exact',
-    async run({ s }) {
-      await s.recordEvents(true);
-      await apply(s, at(1, T0, [c(putTtl('a', '1', 100), putTtl('b', '1', 100), putTtl('c', '1', 100), put('p', '1'))]));
-      // a: a later expiry; b: no expiry; p: a plain key that gains one.
-      await apply(s, at(2, T0 + 50, [c(putTtl('a', '2', 1000)), c(put('b', '2')), c(putTtl('p', '2', 100))]));
-      const r3 = await apply(s, at(3, T0 + 100, []));
-      assert.deepEqual(summary(r3.events), ['expire c @3'], 'only c still expired at T0 + 100');
-      assert.deepEqual([await s.get(k('a'), T0 + 100), await s.ttl(k('a'), T0 + 100), await s.ttl(k('b'), T0 + 100)], ['2', 950, -1]);
-      let st = await s.stats();
-      assert.deepEqual([st.keys, st.expirations, await s.size(T0 + 100)], [3, 1, 3]);
-      // More keys expire at once than one entry purges: a TTL put and a plain put land on expired keys still stored.
-      const n = CACHE_LIMITS.maxPurgePerEntry + 2;
-      const keys = Array.from({ length: n }, (_, i) => `k${String(i).padStart(4, '0')}`);
-      await apply(s, at(4, T0 + 100, [c(...keys.map((key) => putTtl(key, 'v', 10)))]));
-      const r5 = await apply(s, at(5, T0 + 110, [c(putTtl(keys[n - 1]!, 'w', 10)), c(put(keys[n - 2]!, 'w'))]));
-      assert.deepEqual(summary(r5.events).slice(-4), [`expire ${keys[n - 1]} @5`, `put ${keys[n - 1]}=w @5`, `expire ${keys[n - 2]} @5`, `put ${keys[n - 2]}=w @5`]);
-      st = await s.stats();
-      assert.deepEqual([st.keys, st.expirations, await s.size(T0 + 110)], [5, 1 + n, 5]);
-      assert.deepEqual([await s.ttl(k(keys[n - 1]!), T0 + 110), await s.ttl(k(keys[n - 2]!), T0 + 110)], [10, -1]);
-      // p: its TTL from entry 2 (T0 + 150) ends; keys[n - 1]'s (T0 + 120) too.
-      const r6 = await apply(s, at(6, T0 + 150, []));
-      assert.deepEqual(summary(r6.events), [`expire ${keys[n - 1]} @6`, 'expire p @6']);
-      st = await s.stats();
-      assert.deepEqual([st.keys, await s.size(T0 + 150), await s.get(k('a'), T0 + 150)], [3, 3, '2']);
-    },
+    run: ({ s }) => ttlRewrites(s),
+  },
+  {
+    name: 'ttl rewrites in a bounded store (the LMDB store\'s puts read the record they replace there, not blind): the same',
+    options: { maxKeys: 1_000_000 },
+    run: ({ s }) => ttlRewrites(s),
   },
   {
     name: 'bounds: maxKeys evicts the least recently written keys after each entry (a rewrite makes a key recent), with evict events',
