@@ -68,6 +68,10 @@ async function serve(argv: string[]): Promise<void> {
   }
   const o = cluster.options;
   process.stdout.write(`threadraft ${version()}: ${o.nodes} nodes, ${o.storage}${o.storage === 'lmdb' ? (o.sync ? ', synced' : ', NOT synced (unsafe for durability)') : ''}, ${cluster.dir}\n`);
+  // A node whose store is damaged stays down while a majority serves (docs/storage.md, "Damaged files"): say so.
+  for (const s of await cluster.status()) {
+    if (!s.alive) process.stderr.write(`threadraft: node ${s.id} is down: ${(s.error ?? 'no error recorded').split('\n')[0]}\n`);
+  }
   process.stdout.write(`listening on ${server.options.host}:${server.port}\n`);
   let stopping = false;
   const stop = (signal: string): void => {

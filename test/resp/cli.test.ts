@@ -4,10 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Cluster } from '../../src/index.js';
+import { DATA_FILE } from '../../src/storage/lmdb.js';
 
 const run = promisify(execFile);
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'threadraft.js');
@@ -21,6 +24,8 @@ interface Serving {
   port: number;
   dir: string;
   exited: Promise<number | null>;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
 }
 
 /** `threadraft serve` on a free port; resolves once it printed where it listens. */
@@ -35,7 +40,7 @@ function startServe(args: string[]): Promise<Serving> {
       out += d.toString();
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
       const dir = /, (\/\S+)\n/.exec(out);
-      if (m && dir) resolve({ child, port: Number(m[1]), dir: dir[1]!, exited });
+      if (m && dir) resolve({ child, port: Number(m[1]), dir: dir[1]!, exited, stderr: () => err });
     });
     void exited.then((code) => reject(new Error(`threadraft serve exited (${code}) before listening: ${out}${err}`)));
     setTimeout(() => reject(new Error(`threadraft serve did not listen within 20 s: ${out}${err}`)), 20_000).unref();
@@ -93,4 +98,25 @@ test('threadraft serve driven by redis-cli and redis-benchmark; SIGTERM stops it
     assert.equal(await s.exited, 0);
   }
   assert.equal(existsSync(s.dir), false, 'the temporary directory is removed on exit');
+});
+
+test('threadraft serve on a directory where one node\'s log is damaged: serves with the others and says which node is down', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'threadraft-serve-damaged-'));
+  try {
+    const c = await Cluster.start({ dir, nodes: 3 });
+    await c.put('k', 'v');
+    await c.stop();
+    writeFileSync(join(dir, 'node-2', DATA_FILE), Buffer.alloc(64 * 1024));
+    const s = await startServe(['--dir', dir]);
+    try {
+      // stderr is another pipe: its line may reach us after the stdout line that resolved startServe.
+      for (let i = 0; i < 50 && !s.stderr().includes('is down'); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(s.stderr(), /^threadraft: node 2 is down: StorageError: CORRUPT: .*data\.mdb is damaged: meta page 0: not a meta page/m);
+    } finally {
+      s.child.kill('SIGTERM');
+      assert.equal(await s.exited, 0);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
