@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open } from 'lmdb';
 import { pack } from 'msgpackr';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, ClusterError, ErrorCode, type NodeId } from '../../src/index.js';
 import { DATA_FILE, FORMAT_VERSION } from '../../src/storage/lmdb.js';
@@ -129,6 +129,7 @@ test('a node whose log environment is damaged stays down (CORRUPT) while the oth
       await degraded.put('while-down', 'yes');
       await degraded.replaceNode(2, 4);
       assert.deepEqual(degraded.members().map((m) => m.id).sort(), [1, 3, 4]);
+      assert.equal(existsSync(join(dir, 'node-2')), false, 'the removed node\'s store, damaged file included, is deleted');
       assert.equal(await degraded.get('while-down'), 'yes');
     } finally {
       await degraded.stop();
