@@ -2,7 +2,7 @@
 // (./writes.ts: one proposal per event-loop turn, exactly once), reads through the read pipeline (./reads.ts:
 // one barrier round per turn, answered by the state reader of the storage kind); this file checks arguments,
 // encodes values with the cluster's codec, and runs the control plane.
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeId } from '../raft/types.js';
@@ -149,6 +149,15 @@ function refuseFailedStart(failed: Map<NodeId, unknown>, voters: readonly NodeId
   const up = voters.filter((id) => !failed.has(id)).length;
   if (damaged && up > voters.length / 2) return;
   throw failed.values().next().value;
+}
+
+/** Whether a node directory holds a log environment with something in it (every started LMDB node synced one). */
+function hasLog(dir: string): boolean {
+  try {
+    return statSync(join(dir, DATA_FILE)).size > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
@@ -770,9 +779,17 @@ export class Cluster<V = Value> {
     await this.nodes.crash(id);
   }
 
-  /** Start node `id` again on its directory. */
+  /**
+   * Start node `id` again on its directory. LMDB: refused (STORAGE) when its log environment is gone or empty, as
+   * a disk replaced or a folder deleted leaves it: LMDB would create a new one, and a node that forgot its votes
+   * could vote twice in a term under its old id. replaceNode() puts a new node in its place.
+   */
   async restart(id: NodeId): Promise<void> {
     this.checkOpen();
+    const o = this.nodes.get(id).options;
+    if (o.storage === 'lmdb' && !hasLog(o.dir)) {
+      throw new ClusterError(ErrorCode.STORAGE, `node ${id} cannot restart: ${join(o.dir, DATA_FILE)} is gone or empty, and a node that forgot its votes must not come back under its id (replaceNode(${id}, newId) puts a new node in its place)`);
+    }
     await this.nodes.restart(id);
   }
 

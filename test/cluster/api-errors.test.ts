@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open } from 'lmdb';
 import { pack } from 'msgpackr';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, ClusterError, ErrorCode, type NodeId } from '../../src/index.js';
 import { DATA_FILE, FORMAT_VERSION } from '../../src/storage/lmdb.js';
@@ -142,6 +142,26 @@ test('a node whose log environment is damaged stays down (CORRUPT) while the oth
     } finally {
       await again.stop();
     }
+  });
+});
+
+test('restart refuses a node whose log environment is gone or empty (it forgot its votes): STORAGE; replaceNode swaps it', { timeout: 60_000 }, async () => {
+  await withCluster({ nodes: 3 }, async (c, dir) => {
+    await c.put('k', 'v');
+    const [a] = followers(c);
+    await c.crash(a!);
+    truncateSync(join(dir, `node-${a}`, DATA_FILE), 0);
+    await assert.rejects(c.restart(a!), isCode(ErrorCode.STORAGE), 'an empty log environment');
+    rmSync(join(dir, `node-${a}`), { recursive: true, force: true }); // a disk replaced, a folder deleted
+    await assert.rejects(c.restart(a!), (e: unknown) => {
+      isCode(ErrorCode.STORAGE)(e);
+      assert.match((e as Error).message, new RegExp(`node ${a} cannot restart: .*is gone or empty.*replaceNode`));
+      return true;
+    });
+    assert.equal(c.members().find((m) => m.id === a)?.alive, false, 'it did not come back empty');
+    await c.replaceNode(a!, 4);
+    await c.put('after', 'replace');
+    assert.equal(await c.get('k'), 'v');
   });
 });
 
