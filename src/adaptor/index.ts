@@ -301,6 +301,7 @@ export async function openNodeStorage(opts: NodeStorageOptions): Promise<NodeSto
   if (opts.role !== undefined) params.role = opts.role;
   if (opts.maxKeys !== undefined) params.maxKeys = opts.maxKeys;
   if (opts.maxBytes !== undefined) params.maxBytes = opts.maxBytes;
+  if (opts.existing !== undefined) params.existing = opts.existing;
   // Memory storage lives on the node's thread: `pool: 'piscina'` runs it inline.
   const backend = opts.pool === 'piscina' && opts.kind === 'lmdb' ? await PoolBackend.open(params) : InlineBackend.open(params);
   const cache = new LogCache(opts.cacheEntries ?? CACHE_DEFAULTS.entries, opts.cacheBytes ?? CACHE_DEFAULTS.bytes);

@@ -22,6 +22,7 @@ export interface OpenParams {
   role?: StoreRole;
   maxKeys?: number;
   maxBytes?: number;
+  existing?: boolean;
 }
 
 export type Task =

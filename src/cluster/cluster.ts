@@ -2,7 +2,7 @@
 // (./writes.ts: one proposal per event-loop turn, exactly once), reads through the read pipeline (./reads.ts:
 // one barrier round per turn, answered by the state reader of the storage kind); this file checks arguments,
 // encodes values with the cluster's codec, and runs the control plane.
-import { mkdtempSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeId } from '../raft/types.js';
@@ -16,7 +16,7 @@ import { LatencyHistogram } from '../util/histogram.js';
 import { NodeSet } from './nodes.js';
 import { checkNodeFolders, nodeOptions, prepareDir, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import { acquireClusterLock, type DirLock } from '../storage/lock.js';
-import { DATA_FILE } from '../storage/lmdb.js';
+import { DATA_FILE, hasLog } from '../storage/lmdb.js';
 import { isStorageError, StorageErrorCode } from '../storage/errors.js';
 import { checkKey, toKey, toValue, oneOf, positiveInt, type KeyInput } from './validate.js';
 import { WriteProfile, type Stage } from './profile.js';
@@ -149,15 +149,6 @@ function refuseFailedStart(failed: Map<NodeId, unknown>, voters: readonly NodeId
   const up = voters.filter((id) => !failed.has(id)).length;
   if (damaged && up > voters.length / 2) return;
   throw failed.values().next().value;
-}
-
-/** Whether a node directory holds a log environment with something in it (every started LMDB node synced one). */
-function hasLog(dir: string): boolean {
-  try {
-    return statSync(join(dir, DATA_FILE)).size > 0;
-  } catch {
-    return false;
-  }
 }
 
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
@@ -296,6 +287,9 @@ export class Cluster<V = Value> {
       const all = held?.manifest
         ? held.manifest.nodes.map((n) => ({ ...nodeOptions(o, n.id, n.voters, nodeDir(n.id)), ...(n.learners === undefined ? {} : { learners: n.learners }) }))
         : voters.map((id) => nodeOptions(o, id, voters, nodeDir(id)));
+      // A directory where some node's log holds something was started before: every node's store must exist then.
+      // (Where none does, no node ever synced a vote: a start cut short before any did begins again.)
+      if (o.storage === 'lmdb' && all.some((n) => hasLog(n.dir))) for (const n of all) n.existing = true;
       const failed = await cluster.nodes.startAll(all);
       refuseFailedStart(failed, held?.manifest?.voters ?? voters);
       await cluster.waitForLeader(o.startTimeoutMs);
@@ -780,16 +774,12 @@ export class Cluster<V = Value> {
   }
 
   /**
-   * Start node `id` again on its directory. LMDB: refused (STORAGE) when its log environment is gone or empty, as
-   * a disk replaced or a folder deleted leaves it: LMDB would create a new one, and a node that forgot its votes
-   * could vote twice in a term under its old id. replaceNode() puts a new node in its place.
+   * Start node `id` again on its directory. LMDB: STORAGE (CORRUPT) when its log environment is gone, empty or
+   * damaged, as a disk replaced or a folder deleted leaves it: a node that forgot its votes could vote twice in a
+   * term under its old id (StoreOptions.existing). replaceNode() puts a new node in its place.
    */
   async restart(id: NodeId): Promise<void> {
     this.checkOpen();
-    const o = this.nodes.get(id).options;
-    if (o.storage === 'lmdb' && !hasLog(o.dir)) {
-      throw new ClusterError(ErrorCode.STORAGE, `node ${id} cannot restart: ${join(o.dir, DATA_FILE)} is gone or empty, and a node that forgot its votes must not come back under its id (replaceNode(${id}, newId) puts a new node in its place)`);
-    }
     await this.nodes.restart(id);
   }
 

@@ -270,7 +270,8 @@ export class NodeSet {
   async restart(id: NodeId): Promise<void> {
     const h = this.get(id);
     if (h.alive) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} is running; crash it first`);
-    await this.connectAndSpawn(h.options, () => {
+    // Its store was created when it first started: gone or empty now, it is refused (StoreOptions.existing).
+    await this.connectAndSpawn({ ...h.options, existing: true }, () => {
       const w = h.worker;
       h.worker = undefined;
       this.markDown(h, 'did not start');

@@ -30,6 +30,8 @@ export interface NodeOptions {
   learners?: NodeId[];
   /** The node's own directory (its LMDB environment). */
   dir: string;
+  /** LMDB: the node's store was created before (a restart, a reopened cluster): see StoreOptions.existing. */
+  existing?: boolean;
   storage: 'lmdb' | 'memory';
   pool: 'piscina' | 'inline';
   /** Synced writes. false is UNSAFE for durability (acknowledged writes may be lost on a machine crash). */

@@ -57,6 +57,7 @@ export async function openHostStorage(o: NodeOptions): Promise<HostStorage> {
     chunkBytes: o.snapshotChunkBytes,
     ...(o.maxKeys === undefined ? {} : { maxKeys: o.maxKeys }),
     ...(o.maxBytes === undefined ? {} : { maxBytes: o.maxBytes }),
+    ...(o.existing === undefined ? {} : { existing: o.existing }),
   };
   if (o.storage === 'lmdb' && o.pool === 'piscina') {
     // The state's writer opens first: it recovers the state (and finishes an interrupted install). It writes the

@@ -7,7 +7,7 @@
 //   batched backend commits). A process crash keeps every committed state transaction (the page cache
 //   survives) and a restart re-applies the log after the applied index; after a crash of the machine the
 //   state is rebuilt from its last checkpoint, a synced copy, and the log after it. See docs/storage.md.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, promises as fsPromises, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, promises as fsPromises, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import type { Entry, HardState, InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
@@ -164,6 +164,15 @@ function openStateEnv(dir: string): StateHandles {
 function refuseDamaged(dir: string, file: string, subject: StorageSubject): void {
   const problem = envHeaderProblem(join(dir, file));
   if (problem !== undefined) throw new StorageError(StorageErrorCode.CORRUPT, subject, 'open', `${join(dir, file)} is damaged: ${problem}`);
+}
+
+/** Whether `dir` holds a log environment with something in it (LMDB writes its meta pages at creation). */
+export function hasLog(dir: string): boolean {
+  try {
+    return statSync(join(dir, DATA_FILE)).size > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Open both environments (a reader: no recovery; the store recovers before it calls this). */
@@ -592,9 +601,15 @@ export class LmdbStore implements SyncStore {
   static open(opts: StoreOptions & StoreTuning): LmdbStore {
     const dir = opts.dir;
     if (!dir) throw new StorageError(StorageErrorCode.IO, 'store', 'open', 'an LMDB store needs `dir`');
+    if (opts.existing === true && !hasLog(dir)) {
+      throw new StorageError(StorageErrorCode.CORRUPT, 'log', 'open', `${join(dir, DATA_FILE)} is missing or empty, and this store was created before: a node that forgot its votes could vote twice in a term`);
+    }
     mkdirSync(dir, { recursive: true });
     const lock = acquireDirLock(dir);
     try {
+      // A new log: a state (and checkpoint) left beside it belongs to a log that is gone (a first start cut short
+      // before its log was synced): it goes too, or it would stand applied past an empty log.
+      if (opts.role !== 'log' && !hasLog(dir)) for (const f of [STATE_FILE, `${STATE_FILE}-lock`, CHECKPOINT_FILE]) removeIfExists(join(dir, f));
       const log = openLogEnv(dir, opts.sync ?? true);
       let sm: StateHandles;
       let rebuilt: boolean;

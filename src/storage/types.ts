@@ -114,4 +114,9 @@ export interface StoreOptions {
   maxKeys?: number;
   /** Key + value bytes (UTF-8 bytes for strings). */
   maxBytes?: number;
+  /**
+   * LMDB: the store was created before (a node restarted, a cluster reopened). Its log environment missing or empty
+   * is then CORRUPT, not a new store: a node that forgot its votes could vote twice in a term under its old id.
+   */
+  existing?: boolean;
 }

@@ -145,7 +145,7 @@ test('a node whose log environment is damaged stays down (CORRUPT) while the oth
   });
 });
 
-test('restart refuses a node whose log environment is gone or empty (it forgot its votes): STORAGE; replaceNode swaps it', { timeout: 60_000 }, async () => {
+test('restart refuses a node whose log environment is gone or empty (it forgot its votes): STORAGE (CORRUPT); replaceNode swaps it', { timeout: 60_000 }, async () => {
   await withCluster({ nodes: 3 }, async (c, dir) => {
     await c.put('k', 'v');
     const [a] = followers(c);
@@ -155,13 +155,40 @@ test('restart refuses a node whose log environment is gone or empty (it forgot i
     rmSync(join(dir, `node-${a}`), { recursive: true, force: true }); // a disk replaced, a folder deleted
     await assert.rejects(c.restart(a!), (e: unknown) => {
       isCode(ErrorCode.STORAGE)(e);
-      assert.match((e as Error).message, new RegExp(`node ${a} cannot restart: .*is gone or empty.*replaceNode`));
+      assert.match((e as Error).message, new RegExp(`node ${a} failed: .*CORRUPT.*data\\.mdb is missing or empty, and this store was created before`));
       return true;
     });
     assert.equal(c.members().find((m) => m.id === a)?.alive, false, 'it did not come back empty');
     await c.replaceNode(a!, 4);
     await c.put('after', 'replace');
     assert.equal(await c.get('k'), 'v');
+  });
+});
+
+test('a reopen where one node\'s log environment is empty starts without it (CORRUPT); where every one is empty (a first start cut short), starts anew', { timeout: 60_000 }, async () => {
+  await withTempDir(async (dir) => {
+    const logOf = (id: number): string => join(dir, `node-${id}`, DATA_FILE);
+    const c = await Cluster.start({ dir, nodes: 3 });
+    await c.put('k', 'v');
+    await c.stop();
+    truncateSync(logOf(3), 0);
+    const degraded = await Cluster.start({ dir, nodes: 3 });
+    try {
+      const down = (await degraded.status()).find((s) => s.id === 3)!;
+      assert.equal(down.alive, false, 'node 3 did not come back without its votes');
+      assert.match(down.error ?? '', /CORRUPT.*is missing or empty/);
+      assert.equal(await degraded.get('k'), 'v');
+    } finally {
+      await degraded.stop();
+    }
+    for (const id of [1, 2, 3]) truncateSync(logOf(id), 0); // as a power loss during the very first start leaves it
+    const fresh = await Cluster.start({ dir, nodes: 3 });
+    try {
+      assert.equal((await fresh.status()).filter((s) => s.alive).length, 3);
+      assert.equal(await fresh.get('k'), undefined, 'no store held anything: a new cluster');
+    } finally {
+      await fresh.stop();
+    }
   });
 });
 
