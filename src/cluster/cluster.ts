@@ -131,9 +131,14 @@ const SWEEP_MS = 50;
  */
 function startError(err: unknown): unknown {
   if (isStorageError(err, StorageErrorCode.DIR_LOCKED)) return new ClusterError(ErrorCode.DIR_LOCKED, err.message, { cause: err });
-  const code = err instanceof ClusterError ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
+  const code = nodeErrorCode(err);
   if (code !== ErrorCode.MEMBERSHIP_MISMATCH && code !== ErrorCode.BOUNDS_MISMATCH) return err;
   return new ClusterError(code, (err as Error).message, { cause: err });
+}
+
+/** The storage code of a node's failure (a ClusterError whose cause is the node's StorageError data), if any. */
+function nodeErrorCode(err: unknown): unknown {
+  return err instanceof ClusterError ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
 }
 
 /**
@@ -145,7 +150,7 @@ function startError(err: unknown): unknown {
  */
 function refuseFailedStart(failed: Map<NodeId, unknown>, voters: readonly NodeId[]): void {
   if (failed.size === 0) return;
-  const damaged = [...failed.values()].every((e) => (e instanceof ClusterError ? (e.cause as { code?: unknown } | undefined)?.code : undefined) === StorageErrorCode.CORRUPT);
+  const damaged = [...failed.values()].every((e) => nodeErrorCode(e) === StorageErrorCode.CORRUPT);
   const up = voters.filter((id) => !failed.has(id)).length;
   if (damaged && up > voters.length / 2) return;
   throw failed.values().next().value;

@@ -81,9 +81,13 @@ export class ExpiryIndex {
   /** `key`, which expired at `expiresAt`, is rewritten or removed. */
   remove(key: string, expiresAt: number): void {
     const place = this.byKey.get(key);
-    if (place === undefined || place.at !== expiresAt) return;
-    place.at = NaN; // stale in its group
-    this.byKey.delete(key);
+    if (place !== undefined && place.at === expiresAt) this.forget(place);
+  }
+
+  /** `place`'s key leaves the index: the place, wherever a group still holds it, is stale from now on. */
+  private forget(place: Place): void {
+    place.at = NaN;
+    this.byKey.delete(place.key);
   }
 
   /**
@@ -99,8 +103,7 @@ export class ExpiryIndex {
     }
     if (now !== undefined && place.at <= now) return false;
     if (to === undefined) {
-      place.at = NaN;
-      this.byKey.delete(key);
+      this.forget(place);
     } else if (to !== place.at) {
       place.at = to; // stale in its old group
       this.journal(place, to);
@@ -116,8 +119,12 @@ export class ExpiryIndex {
     const places = this.journalPlaces;
     const times = this.journalTimes;
     for (let i = 0; i < n; i++) this.addNow(places[i]!, times[i]!);
-    places.length = 0;
-    times.length = 0;
+    this.dropJournal();
+  }
+
+  private dropJournal(): void {
+    this.journalPlaces.length = 0;
+    this.journalTimes.length = 0;
     this.journalEarliest = Infinity;
   }
 
@@ -145,9 +152,7 @@ export class ExpiryIndex {
 
   /** The groups and the heap again from the live places only (the journaled moves included: they are made). */
   private rebuild(): void {
-    this.journalPlaces.length = 0;
-    this.journalTimes.length = 0;
-    this.journalEarliest = Infinity;
+    this.dropJournal();
     this.byTime.clear();
     this.heap = new MinHeap<number>(earlier);
     this.held = this.byKey.size;
@@ -193,8 +198,7 @@ export class ExpiryIndex {
   private takeIfLive(place: Place, expiresAt: number, out: string[]): void {
     this.held--;
     if (place.at !== expiresAt) return; // stale: rewritten, removed, or taken already
-    place.at = NaN;
-    this.byKey.delete(place.key);
+    this.forget(place);
     out.push(place.key);
   }
 
@@ -206,9 +210,7 @@ export class ExpiryIndex {
   }
 
   clear(): void {
-    this.journalPlaces.length = 0;
-    this.journalTimes.length = 0;
-    this.journalEarliest = Infinity;
+    this.dropJournal();
     this.byTime.clear();
     this.byKey.clear();
     this.held = 0;

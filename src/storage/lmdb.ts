@@ -601,7 +601,8 @@ export class LmdbStore implements SyncStore {
   static open(opts: StoreOptions & StoreTuning): LmdbStore {
     const dir = opts.dir;
     if (!dir) throw new StorageError(StorageErrorCode.IO, 'store', 'open', 'an LMDB store needs `dir`');
-    if (opts.existing === true && !hasLog(dir)) {
+    const logThere = hasLog(dir);
+    if (opts.existing === true && !logThere) {
       throw new StorageError(StorageErrorCode.CORRUPT, 'log', 'open', `${join(dir, DATA_FILE)} is missing or empty, and this store was created before: a node that forgot its votes could vote twice in a term`);
     }
     mkdirSync(dir, { recursive: true });
@@ -609,7 +610,7 @@ export class LmdbStore implements SyncStore {
     try {
       // A new log: a state (and checkpoint) left beside it belongs to a log that is gone (a first start cut short
       // before its log was synced): it goes too, or it would stand applied past an empty log.
-      if (opts.role !== 'log' && !hasLog(dir)) for (const f of [STATE_FILE, `${STATE_FILE}-lock`, CHECKPOINT_FILE]) removeIfExists(join(dir, f));
+      if (opts.role !== 'log' && !logThere) for (const f of [STATE_FILE, `${STATE_FILE}-lock`, CHECKPOINT_FILE]) removeIfExists(join(dir, f));
       const log = openLogEnv(dir, opts.sync ?? true);
       let sm: StateHandles;
       let rebuilt: boolean;
