@@ -2,7 +2,7 @@
 // (./writes.ts: one proposal per event-loop turn, exactly once), reads through the read pipeline (./reads.ts:
 // one barrier round per turn, answered by the state reader of the storage kind); this file checks arguments,
 // encodes values with the cluster's codec, and runs the control plane.
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeId } from '../raft/types.js';
@@ -14,7 +14,7 @@ import { ClusterError, ErrorCode } from '../errors.js';
 import { nowMs, type LatencySummaryMs } from '../util/histogram.js';
 import { LatencyHistogram } from '../util/histogram.js';
 import { NodeSet } from './nodes.js';
-import { checkNodeFolders, nodeOptions, prepareDir, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
+import { nodeOptions, prepareDir, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import { acquireClusterLock, type DirLock } from '../storage/lock.js';
 import { DATA_FILE, hasLog } from '../storage/lmdb.js';
 import { isStorageError, StorageErrorCode } from '../storage/errors.js';
@@ -30,7 +30,7 @@ import {
 } from './cache-args.js';
 import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './watch.js';
 import { MembershipControl, type ConfigStatus, type MembershipOptions } from './membership.js';
-import { checkManifest, nodeFolders, readManifest, type Manifest } from './manifest.js';
+import { checkManifest, checkNodeFolders, readManifest, type Manifest } from './manifest.js';
 
 export type { Consistency } from './reads.js';
 export type { CoordinatorCounters } from './pipeline.js';
@@ -134,6 +134,15 @@ function startError(err: unknown): unknown {
   const code = nodeErrorCode(err);
   if (code !== ErrorCode.MEMBERSHIP_MISMATCH && code !== ErrorCode.BOUNDS_MISMATCH) return err;
   return new ClusterError(code, (err as Error).message, { cause: err });
+}
+
+/** Remove `d` if it is an empty directory (a node folder a failed start made and no store was created in). */
+function rmEmptyDir(d: string): void {
+  try {
+    rmdirSync(d);
+  } catch {
+    // not empty, or gone: left as it is
+  }
 }
 
 /** The storage code of a node's failure (a ClusterError whose cause is the node's StorageError data), if any. */
@@ -282,10 +291,11 @@ export class Cluster<V = Value> {
     const o: ResolvedOptions = held?.manifest ? { ...resolved, nodes: held.manifest.voters.length } : { ...resolved, nodes: held?.nodes ?? resolved.nodes };
     const cluster = new Cluster<unknown>(o, dir, ownDir);
     cluster.dirLock = held?.lock;
+    const made: string[] = []; // node folders this start made: removed again if it fails
     try {
       const nodeDir = (id: NodeId): string => {
         const d = join(dir, `node-${id}`);
-        if (o.storage === 'lmdb') mkdirSync(d, { recursive: true });
+        if (o.storage === 'lmdb' && mkdirSync(d, { recursive: true }) !== undefined) made.push(d);
         return d;
       };
       const voters = Array.from({ length: o.nodes }, (_, i) => i + 1);
@@ -301,6 +311,7 @@ export class Cluster<V = Value> {
       return cluster;
     } catch (err) {
       await cluster.stop();
+      for (const d of made) rmEmptyDir(d);
       throw startError(err);
     }
   }
@@ -324,10 +335,7 @@ export class Cluster<V = Value> {
         const manifest = checkManifest(dir, stored, explicitNodes ? nodes : undefined, DATA_FILE);
         return { lock, manifest, nodes: manifest.voters.length };
       }
-      const found = nodeFolders(dir, DATA_FILE);
-      const adopted = !explicitNodes && found.length > 0 ? found.length : nodes;
-      checkNodeFolders(dir, adopted, DATA_FILE);
-      return { lock, nodes: adopted };
+      return { lock, nodes: checkNodeFolders(dir, explicitNodes ? nodes : undefined, DATA_FILE) ?? nodes };
     } catch (err) {
       lock.release();
       throw err;

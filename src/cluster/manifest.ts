@@ -67,9 +67,36 @@ export function nodeFolders(dir: string, dataFile: string): NodeId[] {
 }
 
 /**
- * A reopen of a directory whose membership changed: the node folders holding a store must be exactly the manifest's
- * nodes (a missing one is refused, as at any reopen: an empty node could vote twice in a term), and `nodes`, when
- * given, must be the number of voters it holds.
+ * The stores found against the voters a reopen starts. Every store must be one of `wanted`'s (a store of another
+ * node means other voters). A missing one is a node whose store is lost (its folder deleted or never synced): it
+ * cannot come back empty under its id (it could vote twice in a term), so it starts as a node with a damaged log
+ * does (StoreOptions.existing: CORRUPT), down until replaceNode(), and only while the voters whose stores are there
+ * are a majority: fewer could not hold every acknowledged write. Refused at once, before any folder is made.
+ */
+function checkFound(dir: string, found: NodeId[], wanted: NodeId[], voters: NodeId[], otherwise: string): void {
+  const majority = voters.filter((id) => found.includes(id)).length > voters.length / 2;
+  if (majority && found.every((id) => wanted.includes(id))) return;
+  const why = majority ? '' : `, not a majority of the voters [${voters.join(', ')}]`;
+  throw new ClusterError(ErrorCode.MEMBERSHIP_MISMATCH, `${dir} holds the stores of nodes [${found.join(', ')}]${why}: ${otherwise}`);
+}
+
+/**
+ * A directory whose membership never changed: its stores are those of nodes 1..`nodes` (none: a new cluster), some
+ * possibly missing (checkFound). Without an explicit `nodes`, the highest node found is adopted: a lost store of the
+ * highest node then opens the others for fewer voters than they were created for, which they refuse, naming them.
+ */
+export function checkNodeFolders(dir: string, nodes: number | undefined, dataFile: string): number | undefined {
+  const found = nodeFolders(dir, dataFile);
+  if (found.length === 0) return nodes;
+  const n = nodes ?? found[found.length - 1]!;
+  const voters = Array.from({ length: n }, (_, i) => i + 1);
+  checkFound(dir, found, voters, voters, `reopen it with the nodes it was created with, not nodes: ${n}`);
+  return n;
+}
+
+/**
+ * A reopen of a directory whose membership changed: the node folders holding a store must be the manifest's nodes,
+ * some possibly missing (checkFound), and `nodes`, when given, must be the number of voters it holds.
  */
 export function checkManifest(dir: string, m: Manifest, nodes: number | undefined, dataFile: string): Manifest {
   const found = nodeFolders(dir, dataFile);
@@ -77,9 +104,7 @@ export function checkManifest(dir: string, m: Manifest, nodes: number | undefine
   const members = new Set([...m.voters, ...m.learners]);
   const listed = m.nodes.filter((n) => found.includes(n.id) || members.has(n.id));
   const wanted = listed.map((n) => n.id).sort((a, b) => a - b);
-  if (found.length !== wanted.length || found.some((id, i) => id !== wanted[i])) {
-    throw new ClusterError(ErrorCode.MEMBERSHIP_MISMATCH, `${dir} holds the stores of nodes [${found.join(', ')}], its membership manifest nodes [${wanted.join(', ')}]`);
-  }
+  checkFound(dir, found, wanted, m.voters, `its membership manifest names nodes [${wanted.join(', ')}]`);
   if (nodes !== undefined && nodes !== m.voters.length) {
     throw new ClusterError(
       ErrorCode.MEMBERSHIP_MISMATCH,

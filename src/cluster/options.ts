@@ -1,6 +1,6 @@
 // Cluster options: defaults, validation, and the per-node options derived from them.
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, statSync, statfsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, realpathSync, statSync, statfsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { NODE_DEFAULTS, TIMING_PRESETS, type LogLevel, type NodeOptions, type Timing, type TimingPreset } from '../node/config.js';
 import { oneOf, positiveInt } from './validate.js';
@@ -178,26 +178,6 @@ export function prepareDir(dir: string): string {
     throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `dir ${dir} is not a writable directory: ${(err as Error).message}`, { cause: err });
   }
   return realpathSync(dir);
-}
-
-/**
- * The voters are fixed when a directory is created: its node-<id> folders holding a store must be
- * exactly those of nodes 1..`nodes` (an empty directory is a new cluster). A missing node folder is
- * refused too: an empty node rejoining could vote a second time in a term it already voted in.
- */
-export function checkNodeFolders(dir: string, nodes: number, dataFile: string): void {
-  const found = readdirSync(dir)
-    .map((f) => /^node-(\d+)$/.exec(f))
-    .filter((m): m is RegExpExecArray => m !== null && existsSync(join(dir, m[0], dataFile)))
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
-  if (found.length === 0) return;
-  if (found.length !== nodes || found.some((id, i) => id !== i + 1)) {
-    throw new ClusterError(
-      ErrorCode.MEMBERSHIP_MISMATCH,
-      `${dir} holds the stores of nodes [${found.join(', ')}]: reopen it with the nodes it was created with, not nodes: ${nodes}`,
-    );
-  }
 }
 
 /** logFile: a file path (not a directory) whose parent directory exists and is writable; refused at once otherwise. */

@@ -60,6 +60,66 @@ test('membership: a directory of 1 node reopened with nodes: 3 (node-2, node-3 m
   });
 });
 
+test('a node whose store folder is gone (a disk replaced) stays down while a majority starts; with a majority gone the reopen is refused and left untouched', { timeout: 90_000 }, async () => {
+  await withTempDir(async (dir) => {
+    await startWrite(dir, 3, 'z', 'acknowledged');
+    rmSync(join(dir, 'node-2'), { recursive: true });
+    for (const opts of [{ dir, nodes: 3 }, { dir }]) {
+      const c = await Cluster.start(opts); // without nodes: the highest node found, 3, is adopted
+      try {
+        const down = (await c.status()).find((s) => s.id === 2)!;
+        assert.equal(down.alive, false, 'node 2 did not come back empty under its id');
+        assert.match(down.error ?? '', /CORRUPT.*node-2\/data\.mdb is missing or empty/);
+        assert.equal(await c.get('z'), 'acknowledged');
+      } finally {
+        await c.stop();
+      }
+    }
+    rmSync(join(dir, 'node-2'), { recursive: true, force: true });
+    rmSync(join(dir, 'node-3'), { recursive: true });
+    await assert.rejects(Cluster.start({ dir, nodes: 3 }), (e: unknown) => {
+      isMismatch(e);
+      assert.match((e as Error).message, /holds the stores of nodes \[1\], not a majority of the voters \[1, 2, 3\]/);
+      return true;
+    });
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('node-')), ['node-1'], 'no folder was made for the missing nodes');
+  });
+  await withTempDir(async (dir) => {
+    // The highest node's store gone, reopened without nodes: nodes 1 and 2 adopted, which their stores refuse.
+    await startWrite(dir, 3, 'z', 'acknowledged');
+    rmSync(join(dir, 'node-3'), { recursive: true });
+    await assert.rejects(Cluster.start({ dir }), (e: unknown) => {
+      isMismatch(e);
+      assert.match((e as Error).message, /created for voters \[1, 2, 3\], opened for \[1, 2\]/);
+      return true;
+    });
+    assert.equal(existsSync(join(dir, 'node-3')), false);
+    const c = await Cluster.start({ dir, nodes: 3 });
+    try {
+      assert.equal((await c.status()).find((s) => s.id === 3)?.alive, false);
+      assert.equal(await c.get('z'), 'acknowledged');
+      await c.replaceNode(3, 4); // a membership manifest from here on
+    } finally {
+      await c.stop();
+    }
+    rmSync(join(dir, 'node-4'), { recursive: true });
+    const m = await Cluster.start({ dir });
+    try {
+      assert.equal((await m.status()).find((s) => s.id === 4)?.alive, false, 'with a manifest too');
+      assert.equal(await m.get('z'), 'acknowledged');
+    } finally {
+      await m.stop();
+    }
+  });
+  await withTempDir(async (dir) => {
+    // Two stores of a 2-node cluster are a majority of 3, but they refuse the voters [1, 2, 3]: the folder made
+    // for node 3 goes again.
+    await startWrite(dir, 2, 'a', '1');
+    await assert.rejects(Cluster.start({ dir, nodes: 3 }), isMismatch);
+    assert.equal(existsSync(join(dir, 'node-3')), false, 'the folder made for node 3 is removed');
+  });
+});
+
 test('membership: node stores that recorded other voters are refused (node folders copied from a 1-node cluster)', async () => {
   await withTempDir(async (dir) => {
     await startWrite(dir, 1, 'a', '1');
