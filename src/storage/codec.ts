@@ -1,7 +1,9 @@
 // Encodings shared by the stores, the snapshot format and the pool bridge (msgpackr).
 import type { Entry, EntryType, HardState, LogId, Membership } from '../raft/types.js';
 import type { Command, Op, OpResult, Value } from './command.js';
+import { crc32 } from 'node:zlib';
 import { packCopy, packr, unpackBytes } from '../util/pack.js';
+import { StorageError, StorageErrorCode } from './errors.js';
 
 export { packr, packCopy } from '../util/pack.js';
 
@@ -87,15 +89,52 @@ export function logKeyIndex(key: Uint8Array): number {
   return v.getUint32(0) * 0x1_0000_0000 + v.getUint32(4);
 }
 
-// ── log records: [term, type, data]; the index is the key ──
+// ── log records: [term, type, data, checksum]; the index is the key ──
+// LMDB checks nothing inside its pages: a byte flipped on disk in a command would be applied as another write, on
+// this replica alone. The checksum (CRC-32, as etcd's WAL records carry) covers the index, the term, the type and
+// the data, so a record damaged or found under another index is refused (CORRUPT) wherever it is read: a node
+// reads its whole log at every start (initialState). Records from before checksums ([term, type, data]) are
+// accepted below the store's `checksumsFrom` index only.
 
-export function encodeLogRecord(e: Entry): Buffer {
-  return packr.pack([e.term, e.type, e.data]);
+const recordHead = Buffer.alloc(20);
+
+/** CRC-32 of a log record's index, term, type and data. */
+export function logRecordChecksum(index: number, term: number, type: number, data: Uint8Array): number {
+  recordHead.writeUInt32BE(Math.floor(index / 0x1_0000_0000), 0);
+  recordHead.writeUInt32BE(index >>> 0, 4);
+  recordHead.writeUInt32BE(Math.floor(term / 0x1_0000_0000), 8);
+  recordHead.writeUInt32BE(term >>> 0, 12);
+  recordHead.writeUInt32BE(type, 16);
+  const head = crc32(recordHead);
+  // Node 20's crc32 of an empty view over an empty ArrayBuffer (a structured clone's) is 0, whatever the start value.
+  return data.byteLength === 0 ? head : crc32(data, head);
 }
 
-export function decodeLogRecord(index: number, rec: Uint8Array): Entry {
-  const [term, type, data] = packr.unpack(rec) as [number, EntryType, Uint8Array];
-  return { index, term, type, data };
+export function encodeLogRecord(e: Entry): Buffer {
+  return packr.pack([e.term, e.type, e.data, logRecordChecksum(e.index, e.term, e.type, e.data)]);
+}
+
+/** A log record read back, its checksum checked (required from index `checksumsFrom` on); CORRUPT if damaged. */
+export function decodeLogRecord(index: number, rec: Uint8Array, checksumsFrom: number): Entry {
+  let r: unknown;
+  try {
+    r = packr.unpack(rec);
+  } catch (err) {
+    throw damagedRecord(index, `not a record (${(err as Error).message})`);
+  }
+  if (!Array.isArray(r) || r.length < 3 || r.length > 4) throw damagedRecord(index, 'not a record');
+  const [term, type, data, sum] = r as [unknown, unknown, unknown, unknown];
+  if (!Number.isSafeInteger(term) || !Number.isInteger(type) || (type as number) < 0 || !(data instanceof Uint8Array)) {
+    throw damagedRecord(index, 'not a record');
+  }
+  if (sum === undefined ? index >= checksumsFrom : sum !== logRecordChecksum(index, term as number, type as number, data)) {
+    throw damagedRecord(index, sum === undefined ? 'no checksum' : 'checksum mismatch');
+  }
+  return { index, term: term as number, type: type as EntryType, data };
+}
+
+function damagedRecord(index: number, what: string): StorageError {
+  return new StorageError(StorageErrorCode.CORRUPT, 'log', 'read', `log entry ${index} is damaged: ${what}`);
 }
 
 // ── stored records: one tag byte, then the expiry and write revision when present, then the value ──

@@ -65,6 +65,8 @@ export const META = {
   purgeGoal: 'purgeGoal',
   /** The boot id of the machine while the state environment is open for writing; removed at a clean close. */
   stateOpen: 'stateOpen',
+  /** The first log index whose record must carry a checksum: 1 for a store created with them (codec.ts). */
+  checksumsFrom: 'checksumsFrom',
 } as const;
 
 /** Keys of the state environment's `meta` db: written in the same transaction as the data they describe. */
@@ -228,6 +230,27 @@ function checkMembership(h: Pick<LmdbHandles, 'env' | 'meta'>, membership: Membe
       h.meta.put(META.createdFor, encodeMembership({ voters: wanted }));
     });
   }
+}
+
+/**
+ * The first log index whose record must carry a checksum (decodeLogRecord): recorded at the first open by code that
+ * writes them, as the index after the log's last record (1 in a new store); records before it may have none.
+ */
+function checksumsFrom(h: Pick<LmdbHandles, 'env' | 'meta' | 'log'>): number {
+  const read = (): number | undefined => {
+    const b = h.meta.getBinary(META.checksumsFrom);
+    return b === undefined ? undefined : unpack<number>(b);
+  };
+  const known = read();
+  if (known !== undefined) return known;
+  return h.env.transactionSync(() => {
+    const now = read(); // the directory's other store may have recorded it since
+    if (now !== undefined) return now;
+    let from = 1;
+    for (const { key } of h.log.getRange({ reverse: true, limit: 1 })) from = logKeyIndex(key) + 1;
+    h.meta.put(META.checksumsFrom, pack(from));
+    return from;
+  });
 }
 
 /** A state meta record, optionally from an explicit read transaction (lmdb-js copies binary values on get). */
@@ -530,6 +553,8 @@ export class LmdbStore implements SyncStore {
     private readonly lock: DirLock,
     private readonly opts: StoreOptions & StoreTuning & { dir: string },
     rebuilt: boolean,
+    /** The first log index whose record must carry a checksum (META.checksumsFrom). */
+    private readonly checksumsFrom: number,
   ) {
     this.maxValueBytes = opts.maxValueBytes ?? LIMITS.defaultMaxValueBytes;
     this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
@@ -614,15 +639,17 @@ export class LmdbStore implements SyncStore {
       const log = openLogEnv(dir, opts.sync ?? true);
       let sm: StateHandles;
       let rebuilt: boolean;
+      let checksums: number;
       try {
         checkMembership(log, opts.membership);
+        checksums = checksumsFrom(log);
         rebuilt = opts.role === 'log' ? false : recoverStateEnv(dir, log);
         sm = openStateEnv(dir);
       } catch (err) {
         log.env.close();
         throw err;
       }
-      return new LmdbStore({ ...log, sm }, lock, { ...opts, dir }, rebuilt);
+      return new LmdbStore({ ...log, sm }, lock, { ...opts, dir }, rebuilt, checksums);
     } catch (err) {
       lock.release();
       throw StorageError.wrap(err, 'store', 'open');
@@ -657,7 +684,8 @@ export class LmdbStore implements SyncStore {
     this.purgeGoal = g ? decodeLogId(g) : undefined;
     let last: LogId | undefined;
     for (const { key, value } of h.log.getRange({ reverse: true, limit: 1 })) {
-      last = { index: logKeyIndex(key), term: decodeLogRecord(0, value).term };
+      const index = logKeyIndex(key);
+      last = { index, term: decodeLogRecord(index, value, this.checksumsFrom).term };
     }
     this.last = last ?? this.lastPurged;
     this.membership = this.readMembership();
@@ -686,7 +714,7 @@ export class LmdbStore implements SyncStore {
     }
     if (applied === undefined || applied.index === purged) return;
     const b = applied.index <= (this.last?.index ?? 0) ? this.h.log.getBinary(logKey(applied.index)) : undefined;
-    if (b !== undefined && decodeLogRecord(applied.index, b).term === applied.term) return;
+    if (b !== undefined && decodeLogRecord(applied.index, b, this.checksumsFrom).term === applied.term) return;
     this.logTxn('snapshot', 'install', () => this.resetLog(applied, this.membership));
   }
 
@@ -744,7 +772,12 @@ export class LmdbStore implements SyncStore {
     const out: Entry[] = [];
     try {
       for (const { key, value } of this.h.log.getRange({ start: logKey(start), end: logKey(stop) })) {
-        out.push(decodeLogRecord(logKeyIndex(key), value));
+        const index = logKeyIndex(key);
+        // The log is contiguous in every snapshot (a purge takes a prefix, a truncation a suffix): a hole is records
+        // that damaged pages hide. Only the ends may differ from the mirrors, which another store may have moved.
+        const expected = out.length === 0 ? index : out[out.length - 1]!.index + 1;
+        if (index !== expected) throw new StorageError(StorageErrorCode.CORRUPT, 'log', 'read', `log entries ${expected} to ${index - 1} are missing`);
+        out.push(decodeLogRecord(index, value, this.checksumsFrom));
       }
     } catch (err) {
       throw StorageError.wrap(err, 'log', 'read');
@@ -773,7 +806,7 @@ export class LmdbStore implements SyncStore {
       if (prev <= (this.lastPurged?.index ?? 0)) this.last = this.lastPurged;
       else {
         const b = this.h.log.getBinary(logKey(prev));
-        this.last = b ? { index: prev, term: decodeLogRecord(prev, b).term } : this.lastPurged;
+        this.last = b ? { index: prev, term: decodeLogRecord(prev, b, this.checksumsFrom).term } : this.lastPurged;
       }
     }
   }
@@ -809,7 +842,7 @@ export class LmdbStore implements SyncStore {
       if (budget !== Infinity && i < end) {
         const b = this.h.log.getBinaryFast(key);
         budget -= b?.length ?? 0;
-        if (budget <= 0 && b !== undefined) point = { index: i, term: decodeLogRecord(i, b).term }; // before lmdb-js reuses the buffer
+        if (budget <= 0 && b !== undefined) point = { index: i, term: decodeLogRecord(i, b, this.checksumsFrom).term }; // before lmdb-js reuses the buffer
       }
       this.h.log.remove(key);
       if (point !== upTo) break; // the budget is spent
@@ -1110,12 +1143,13 @@ export class LmdbStore implements SyncStore {
     this.check('read');
     const first = (this.lastPurged?.index ?? 0) + 1;
     const snapshot: SnapshotMeta | undefined = this.lastPurged ? { ...this.lastPurged, membership: this.membership } : undefined;
-    return {
-      hardState: this.loadHardState(),
-      snapshot,
-      entries: this.entries(first, (this.last?.index ?? 0) + 1),
-      applied: this.lastApplied?.index ?? 0,
-    };
+    const last = this.last?.index ?? 0;
+    const entries = this.entries(first, last + 1);
+    // At a start the mirrors are the disk's: the whole log between the purge point and the last record is there.
+    if (entries.length !== Math.max(0, last + 1 - first)) {
+      throw new StorageError(StorageErrorCode.CORRUPT, 'log', 'read', `the log holds ${entries.length} entries from ${first} to ${last}, not ${last + 1 - first}`);
+    }
+    return { hardState: this.loadHardState(), snapshot, entries, applied: this.lastApplied?.index ?? 0 };
   }
 
   // ── snapshots ──

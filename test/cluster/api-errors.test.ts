@@ -145,6 +145,29 @@ test('a node whose log environment is damaged stays down (CORRUPT) while the oth
   });
 });
 
+test('a node with a damaged log record stays down (CORRUPT: the record\'s checksum) instead of applying a write nobody made', { timeout: 60_000 }, async () => {
+  await withTempDir(async (dir) => {
+    const c = await Cluster.start({ dir, nodes: 3 });
+    await c.put('k', 'needle-value');
+    await c.stop();
+    const path = join(dir, 'node-2', DATA_FILE);
+    const bytes = readFileSync(path);
+    let flipped = 0;
+    for (let at = bytes.indexOf('needle-value'); at >= 0; at = bytes.indexOf('needle-value', at + 1), flipped++) bytes[at] = 0x4e; // 'N'
+    assert.ok(flipped > 0);
+    writeFileSync(path, bytes);
+    const degraded = await Cluster.start({ dir, nodes: 3 });
+    try {
+      const down = (await degraded.status()).find((s) => s.id === 2)!;
+      assert.equal(down.alive, false);
+      assert.match(down.error ?? '', /CORRUPT.*log entry \d+ is damaged: checksum mismatch/);
+      assert.equal(await degraded.get('k'), 'needle-value');
+    } finally {
+      await degraded.stop();
+    }
+  });
+});
+
 test('restart refuses a node whose log environment is gone or empty (it forgot its votes): STORAGE (CORRUPT); replaceNode swaps it', { timeout: 60_000 }, async () => {
   await withCluster({ nodes: 3 }, async (c, dir) => {
     await c.put('k', 'v');

@@ -7,7 +7,9 @@ import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { envHeaderProblem } from '../../src/storage/env-header.js';
-import { DATA_FILE, LmdbStore, STATE_FILE } from '../../src/storage/lmdb.js';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { logKey, pack, unpack } from '../../src/storage/codec.js';
+import { DATA_FILE, LmdbStore, META, STATE_FILE } from '../../src/storage/lmdb.js';
 import { StorageErrorCode } from '../../src/storage/errors.js';
 import { cmd, cmdEntry, k, put, rejectsWith, tempDir } from './helpers.js';
 
@@ -90,6 +92,94 @@ test('a damaged state environment is rebuilt from the log (no checkpoint yet: th
       assert.deepEqual(s.initialState().entries.map((e) => e.index), [1, 2, 3, 4, 5], 'the whole log is there to replay');
     } finally {
       s.close();
+    }
+  } finally {
+    d.remove();
+  }
+});
+
+/** The log environment opened as the store opens it, for a test to change records behind its back. */
+function rawLog(dir: string): { env: RootDatabase; meta: Database<Buffer, string>; log: Database<Buffer, Buffer>; close: () => Promise<void> } {
+  const env = open({ path: join(dir, DATA_FILE), maxDbs: 4, compression: false, encoding: 'binary' });
+  const meta = env.openDB<Buffer, string>({ name: 'meta', encoding: 'binary', compression: false });
+  const log = env.openDB<Buffer, Buffer>({ name: 'log', keyEncoding: 'binary', encoding: 'binary', compression: false });
+  return { env, meta, log, close: () => env.close() };
+}
+
+test('a log record damaged inside LMDB\'s pages is CORRUPT where it is read (a node reads its whole log at each start), and so is a hole in the log', async () => {
+  const d = tempDir();
+  try {
+    const s = LmdbStore.open({ dir: d.dir, membership });
+    const es = Array.from({ length: 5 }, (_, i) => cmdEntry(i + 1, [cmd(7, i + 1, [put(`k${i + 1}`, `needle-${i + 1}-value`)])]));
+    s.write({ entries: es, apply: es });
+    s.close();
+    // One byte of entry 3's value changed: still a well-formed record and command, so only the checksum sees it.
+    const path = join(d.dir, DATA_FILE);
+    const sound = readFileSync(path);
+    const bytes = Buffer.from(sound);
+    let at = bytes.indexOf('needle-3-value');
+    assert.ok(at >= 0);
+    for (; at >= 0; at = bytes.indexOf('needle-3-value', at + 1)) bytes[at] = 'N'.charCodeAt(0); // every copy LMDB left
+    writeFileSync(path, bytes);
+    const damaged = LmdbStore.open({ dir: d.dir, membership });
+    try {
+      for (const read of [() => damaged.initialState(), () => damaged.entries(2, 5)]) {
+        const err = await rejectsWith(async () => read(), StorageErrorCode.CORRUPT);
+        assert.match(err.message, /log entry 3 is damaged: checksum mismatch/);
+        assert.equal(err.subject, 'log');
+      }
+      assert.deepEqual(damaged.entries(4, 6).map((e) => e.index), [4, 5], 'the records around it are sound');
+    } finally {
+      damaged.close();
+    }
+
+    writeFileSync(path, sound);
+    const r = rawLog(d.dir);
+    await r.log.remove(logKey(3)); // records a damaged branch page would hide
+    await r.close();
+    const holed = LmdbStore.open({ dir: d.dir, membership });
+    try {
+      const err = await rejectsWith(async () => holed.initialState(), StorageErrorCode.CORRUPT);
+      assert.match(err.message, /log entries 3 to 3 are missing/);
+      await rejectsWith(async () => holed.entries(1, 6), StorageErrorCode.CORRUPT);
+    } finally {
+      holed.close();
+    }
+  } finally {
+    d.remove();
+  }
+});
+
+test('log records from before checksums ([term, type, data]) are read below the store\'s checksumsFrom, and CORRUPT from it on', async () => {
+  const d = tempDir();
+  try {
+    filled(d.dir);
+    const r = rawLog(d.dir);
+    assert.equal(unpack(r.meta.getBinary(META.checksumsFrom)!), 1, 'a new store: every record carries one');
+    for (let i = 1; i <= 5; i++) {
+      const [term, type, data] = unpack<[number, number, Uint8Array]>(r.log.getBinary(logKey(i))!);
+      await r.log.put(logKey(i), pack([term, type, data])); // as an older version wrote them
+    }
+    await r.meta.put(META.checksumsFrom, pack(6)); // as its first open by this code records
+    await r.close();
+    const older = LmdbStore.open({ dir: d.dir, membership });
+    try {
+      assert.deepEqual(older.initialState().entries.map((e) => e.index), [1, 2, 3, 4, 5]);
+      const more = [cmdEntry(6, [cmd(7, 6, [put('k6', 'v6')])])];
+      older.write({ entries: more, apply: more });
+      assert.deepEqual(older.entries(5, 7).map((e) => e.index), [5, 6]);
+    } finally {
+      older.close();
+    }
+    const r2 = rawLog(d.dir);
+    await r2.meta.put(META.checksumsFrom, pack(5));
+    await r2.close();
+    const strict = LmdbStore.open({ dir: d.dir, membership });
+    try {
+      const err = await rejectsWith(async () => strict.initialState(), StorageErrorCode.CORRUPT);
+      assert.match(err.message, /log entry 5 is damaged: no checksum/);
+    } finally {
+      strict.close();
     }
   } finally {
     d.remove();
