@@ -155,14 +155,16 @@ function nodeErrorCode(err: unknown): unknown {
  * (CORRUPT: its log cannot be trusted, and no restart will mend it) and the voters that started are a majority,
  * as a replicated store goes on without a replica whose disk failed. The damaged nodes stay down, their error in
  * status(); replaceNode() swaps one for a new node. Anything else (a format, a membership, bounds, an I/O error:
- * the directory or the options, not one replica) fails the start with the first error.
+ * the directory or the options, not one replica) fails the start with that error (the lowest node's).
  */
 function refuseFailedStart(failed: Map<NodeId, unknown>, voters: readonly NodeId[]): void {
   if (failed.size === 0) return;
   const damaged = [...failed.values()].every((e) => nodeErrorCode(e) === StorageErrorCode.CORRUPT);
   const up = voters.filter((id) => !failed.has(id)).length;
   if (damaged && up > voters.length / 2) return;
-  throw failed.values().next().value;
+  // A failure of the directory or the options (not CORRUPT) says more than a damaged node: it first, by node id.
+  const byId = [...failed].sort(([a], [b]) => a - b).map(([, e]) => e);
+  throw byId.find((e) => nodeErrorCode(e) !== StorageErrorCode.CORRUPT) ?? byId[0];
 }
 
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
