@@ -191,8 +191,16 @@ async function runScenario(run: Run, name: string): Promise<void> {
 }
 
 function row(name: string, opsPerSec: number, latencyMs: CompareRow['latencyMs'], floor: number): CompareRow {
-  return { name, opsPerSec, latencyMs, ratioToRawLmdb: floor > 0 ? opsPerSec / floor : 0 };
+  return { name, opsPerSec, latencyMs, ratioToRawLmdb: floor > 0 ? opsPerSec / floor : 0, floorOpsPerSec: floor };
 }
+
+/**
+ * How long the floor is measured again after each row of `compare`. This machine's disk changes speed from minute
+ * to minute (the floor gave 46k to 180k puts/s across runs of one day, docs/benchmarks.md): a floor measured once,
+ * before a minute of rows, can stand for another disk than the rows had. Each row is divided by the mean of the
+ * floors measured just before and just after it.
+ */
+const FLOOR_BESIDE_MS = 1000;
 
 /** The cluster configurations `compare` runs after the raw LMDB rows: [label, options, calls in flight]. */
 function compareVariants(a: Args): Array<[string, Partial<ClusterOptions>, number?]> {
@@ -228,21 +236,39 @@ async function runCompare(run: Run): Promise<void> {
   suite?.note('compare: raw LMDB (the floor)');
   const rawTxn = rawLmdb(64, a.valueSize, dur, true);
   const rawPut = rawLmdb(1, a.valueSize, Math.min(dur, 2000), true);
-  const floor = rawTxn.opsPerSec;
-  run.compare.push(row('raw LMDB, synced txns of 64 puts (floor)', rawTxn.opsPerSec, rawTxn.latencyMs, floor));
-  run.compare.push(row('raw LMDB, synced single puts', rawPut.opsPerSec, rawPut.latencyMs, floor));
+  const floors = [rawTxn.opsPerSec];
+  run.compare.push(row('raw LMDB, synced txns of 64 puts (floor)', rawTxn.opsPerSec, rawTxn.latencyMs, rawTxn.opsPerSec));
+  run.compare.push(row('raw LMDB, synced single puts', rawPut.opsPerSec, rawPut.latencyMs, rawTxn.opsPerSec));
+  /**
+   * A row, over the mean of the floor before it and the floor measured again right after it; a row of one write in
+   * flight also gets the synced single put's p50 measured right after it (issue 11's target 3 is a ratio of the two).
+   */
+  const beside = (label: string, r: { opsPerSec: number; latencyMs: CompareRow['latencyMs'] }, inFlight: number): void => {
+    const before = floors[floors.length - 1]!;
+    const after = rawLmdb(64, a.valueSize, FLOOR_BESIDE_MS, true).opsPerSec;
+    floors.push(after);
+    const x = row(label, r.opsPerSec, r.latencyMs, (before + after) / 2);
+    if (inFlight === 1) x.singlePutP50Ms = rawLmdb(1, a.valueSize, FLOOR_BESIDE_MS, true).latencyMs.p50;
+    run.compare.push(x);
+  };
   for (const [label, inFlight, apply] of LIGHT_ROWS) {
     suite?.note(`compare: ${label}`);
-    const r = await speedOfLight({ dir: run.dir, inFlight, apply, durationMs: dur, warmupMs: LIGHT_WARMUP_MS, valueSize: a.valueSize, keySpace: a.keys });
-    run.compare.push(row(label, r.opsPerSec, r.latencyMs, floor));
+    beside(label, await speedOfLight({ dir: run.dir, inFlight, apply, durationMs: dur, warmupMs: LIGHT_WARMUP_MS, valueSize: a.valueSize, keySpace: a.keys }), inFlight);
   }
   // (What a TTL and stage timing cost are the ttl-cost and instrument-cost scenarios': interleaved pairs on one
   // cluster. One run of each here spread as widely as the costs themselves: a TTL 16.0, 6.8 and 23.8 % in session 5.)
   for (const [label, over, clients] of compareVariants(a)) {
     const spec = baseSpec(a, `compare: ${label}`, label, { durationMs: dur, ...(clients === undefined ? {} : { clients }) });
-    const r = await measure(spec, clusterOptions(a, run.dir, over), params(a, over as Record<string, string | number | boolean>));
-    run.compare.push(row(label, r.opsPerSec, r.latencyMs, floor));
+    beside(label, await measure(spec, clusterOptions(a, run.dir, over), params(a, over as Record<string, string | number | boolean>)), clients ?? a.clients);
   }
+  const sorted = [...floors].sort((x, y) => x - y);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  for (const r of run.compare) r.ratioToMedianFloor = r.opsPerSec / median;
+  run.notes.push(
+    `compare: the floor measured ${floors.length} times (${dur / 1000} s first, then ${FLOOR_BESIDE_MS / 1000} s after each row): ` +
+      `${Math.round(sorted[0]!)} to ${Math.round(sorted[sorted.length - 1]!)} puts/s, median ${Math.round(median)}; ` +
+      'each row is divided by the mean of the floors just before and after it (its "floor beside"), and by the median',
+  );
 }
 
 /** threadraft serve beside Redis, through redis-benchmark (bench/resp.ts). */
@@ -286,7 +312,9 @@ function estimateMs(a: Args, name: string): number {
     // The two raw LMDB rows, then each configuration; warm-ups of 1 s or more go on until steady (about 1 s more).
     const d = (a.durationS ?? (quick ? 2 : 4)) * 1000;
     const steadyMs = warmupMs >= 1000 ? 1000 : 0;
-    return d + Math.min(d, 2000) + LIGHT_ROWS.length * (d + LIGHT_WARMUP_MS + LIGHT_SETUP_MS) + compareVariants(a).length * (d + warmupMs + steadyMs + SETUP_MS);
+    const ones = [...LIGHT_ROWS.map(([, n]) => n), ...compareVariants(a).map(([, , n]) => n ?? a.clients)].filter((n) => n === 1).length;
+    const rows = LIGHT_ROWS.length + compareVariants(a).length;
+    return d + Math.min(d, 2000) + (rows + ones) * FLOOR_BESIDE_MS + LIGHT_ROWS.length * (d + LIGHT_WARMUP_MS + LIGHT_SETUP_MS) + compareVariants(a).length * (d + warmupMs + steadyMs + SETUP_MS);
   }
   const sweep = sweepEstimateMs(name, { suite: a.suite, durationS: a.durationS }, SETUP_MS);
   if (sweep !== undefined) return sweep;

@@ -125,7 +125,8 @@ Scenarios (the names the report shows)
                      writes are not the limit (the 3-node LMDB write path is, in watch-fanout-1)
   sustained          write-N for 60 s (or --duration)
   custom             exactly the load given by the options above
-  compare            in one run: raw LMDB synced (the floor), the speed of light (the same threads, channels
+  compare            in one run: raw LMDB synced (the floor, measured again after each row: each row is divided
+                     by the floors beside it), the speed of light (the same threads, channels
                      and synced logs without Raft, with and without a state machine: bench/light.ts),
                      memory vs LMDB, piscina vs inline, 256 vs 1024 in flight, 1/3/5 nodes
   sweep              latency against throughput: puts at 1, 4, 16, 64, 256, 1024 in flight, per configuration

@@ -249,9 +249,12 @@ function overviewSection(scenarios: ScenarioResult[]): string {
 
 function compareSection(rows: CompareRow[] | undefined): string {
   if (rows === undefined || rows.length === 0) return '';
-  const head = ['system (closed loop)', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', '× raw LMDB'];
+  const head = ['system (closed loop)', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', '× raw LMDB floor', 'floor beside (ops/s)', '× median floor', 'p50 × single put beside'];
   const body = rows.map((r) => {
-    const cells = [formatInt(r.opsPerSec), formatMs(r.latencyMs.p50), formatMs(r.latencyMs.p99), formatMs(r.latencyMs.p999), r.ratioToRawLmdb.toFixed(3)];
+    const floor = r.floorOpsPerSec === undefined ? '' : formatInt(r.floorOpsPerSec);
+    const median = r.ratioToMedianFloor === undefined ? '' : r.ratioToMedianFloor.toFixed(3);
+    const single = r.singlePutP50Ms === undefined ? '' : `${(r.latencyMs.p50 / r.singlePutP50Ms).toFixed(2)} (${formatMs(r.singlePutP50Ms)} ms)`;
+    const cells = [formatInt(r.opsPerSec), formatMs(r.latencyMs.p50), formatMs(r.latencyMs.p99), formatMs(r.latencyMs.p999), r.ratioToRawLmdb.toFixed(3), floor, median, single];
     return `<tr><td>${esc(r.name)}</td>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
   });
   const bars: Bar[] = rows.map((r, i) => ({

@@ -59,8 +59,15 @@ export function renderTable(results: Results): string {
     parts.push(`cache and watch (on the leader; events/s as the watchers' iterators returned them; delivery = the node's apply → next())\n${alignColumns(['scenario', 'keys', 'evictions', 'expirations', 'watchers', 'events/s each', 'events/s all', 'delivery p50 ms', 'p99 ms'], cacheRows)}`);
   }
   if (results.compare !== undefined && results.compare.length > 0) {
-    const compareRows = results.compare.map((r) => [r.name, formatInt(r.opsPerSec), formatMs(r.latencyMs.p50), formatMs(r.latencyMs.p99), r.ratioToRawLmdb.toFixed(3)]);
-    parts.push(`compare\n${alignColumns(['system', 'ops/s', 'p50 ms', 'p99 ms', 'x raw LMDB'], compareRows)}`);
+    const opt = (v: number | undefined, f: (x: number) => string): string => (v === undefined ? '' : f(v));
+    const compareRows = results.compare.map((r) => [
+      r.name, formatInt(r.opsPerSec), formatMs(r.latencyMs.p50), formatMs(r.latencyMs.p99), r.ratioToRawLmdb.toFixed(3),
+      opt(r.floorOpsPerSec, formatInt), opt(r.ratioToMedianFloor, (x) => x.toFixed(3)),
+      opt(r.singlePutP50Ms, (x) => `${(r.latencyMs.p50 / x).toFixed(2)} (${formatMs(x)})`),
+    ]);
+    const floorNote = results.notes.find((n) => n.startsWith('compare: the floor measured'));
+    const head = ['system', 'ops/s', 'p50 ms', 'p99 ms', 'x floor', 'floor beside', 'x median floor', 'p50 x single put (its p50 ms)'];
+    parts.push(`compare\n${alignColumns(head, compareRows)}${floorNote === undefined ? '' : `\n${floorNote}`}`);
   }
   for (const [label, c] of [['instrumentation', results.instrumentationCost], ['TTL', results.ttlCost], ['pool (piscina against inline)', results.poolCost]] as const) {
     if (c === undefined) continue;

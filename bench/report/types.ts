@@ -136,7 +136,14 @@ export interface CompareRow {
   name: string;
   opsPerSec: number;
   latencyMs: LatencySummary;
+  /** ops/s over floorOpsPerSec. */
   ratioToRawLmdb: number;
+  /** The floor this row was divided by: the mean of the raw LMDB floors measured just before and after it (absent in results from before session 15). */
+  floorOpsPerSec?: number;
+  /** ops/s over the median of every floor measured in the run (a steadier reference for rows that do not write to the disk). */
+  ratioToMedianFloor?: number;
+  /** A row of one write in flight: the raw synced single put's p50, measured right after the row. */
+  singlePutP50Ms?: number;
 }
 
 export interface Results {
