@@ -7,6 +7,7 @@ export type {
 export type { CodecName } from './cluster/codec.js';
 export type { ClusterOptions } from './cluster/options.js';
 export type { MembershipOptions } from './cluster/membership.js';
+export type { ReplicaCheck, ReplicaReport } from './cluster/replica-check.js';
 export type { Watch, WatchEvent, WatchOptions, WatchTarget } from './cluster/watch.js';
 export { ClusterError, ErrorCode, isClusterError } from './errors.js';
 export type { ClusterErrorData } from './errors.js';

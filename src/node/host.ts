@@ -583,6 +583,7 @@ export class NodeHost {
     const start = nowMs();
     const res = this.stateSync.apply(entries);
     this.counters.storageWrites++;
+    if (res.digests) this.toMain({ t: 'digest', digests: res.digests }); // every replica's, for Cluster.checkReplicas
     if (this.watch.recording) {
       // Before the results: a write's events reach the coordinator before the write resolves.
       this.watch.onApplied(res.events ?? [], entries[entries.length - 1]!.index);

@@ -2,7 +2,7 @@
 // The control plane (status, metrics, faults, snapshot, transfer) goes through comlink (src/node/control.ts).
 import type { NodeId, Role } from '../raft/types.js';
 import type { QueryResult, ReadQuery } from './queries.js';
-import type { ChangeEvent, Key, Value } from '../storage/command.js';
+import type { ChangeEvent, Key, ReplicaDigest, Value } from '../storage/command.js';
 import type { ClusterErrorData } from '../errors.js';
 
 /** Milestones of one proposal on the leader, in ms on the shared clock (performance.timeOrigin + now()). */
@@ -47,6 +47,8 @@ export type FromNode =
   | { t: 'watch-events'; sub: number; events: ChangeEvent[]; upTo: number; at: number }
   /** The node no longer holds the subscription's revisions: it retains from `oldest`. The subscription is over. */
   | { t: 'watch-compacted'; sub: number; oldest: number }
+  /** The digest ops this node applied (Cluster.checkReplicas). */
+  | { t: 'digest'; digests: ReplicaDigest[] }
   | { t: 'fatal'; id: NodeId; error: { message: string; code?: string; stack?: string } }
   | { t: 'stopped'; id: NodeId };
 

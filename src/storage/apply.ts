@@ -4,7 +4,8 @@
 // expiry, the bounded purge of expired keys, and eviction of the least recently written keys (issue 13).
 import type { Entry } from '../raft/types.js';
 import { EntryType } from '../raft/types.js';
-import type { ChangeEvent, Command, CommandResult, Key, Op, OpResult, Value } from './command.js';
+import { createHash } from 'node:crypto';
+import type { ChangeEvent, Command, CommandResult, Key, Op, OpResult, ReplicaDigest, Value } from './command.js';
 import { entryPayload, entryTime } from './command.js';
 import { decodeCommands, isExpired, keyString, type Session, type StoredRecord, valueBytes, valuesEqual } from './codec.js';
 import { StorageError, StorageErrorCode } from './errors.js';
@@ -169,6 +170,8 @@ export interface KvAccess {
   del(key: Key, old: RecordMeta): void;
   /** Remove every record; `each` (when given) sees each one first, in key byte order. */
   clear(each?: (key: Key, rec: StoredRecord) => void): void;
+  /** Every record, expired or not, in key byte order. */
+  each(fn: (key: Key, rec: StoredRecord) => void): void;
   /** Take up to `limit` keys whose expiry is <= `time` out of the expiry index, in (expiresAt, key bytes) order. The caller removes each one's record. */
   takeExpired(time: number, limit: number): Key[];
   /** The least recently written key (lowest write revision, then key bytes), or undefined when empty. */
@@ -192,6 +195,8 @@ export interface ApplyContext {
   events: ChangeEvent[] | undefined;
   /** Set by a put that did not read the record it replaced (KvAccess.putBlind): machine.keys must be counted again. */
   keysUncounted?: boolean;
+  /** The digest ops applied (Op 'digest'), for the store's WriteBatchResult; created by the first. */
+  digests?: ReplicaDigest[];
 }
 
 /** A record's expiry, write revision and value size: enough to write over it or remove it. */
@@ -252,6 +257,7 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
   if (typeof op !== 'object' || op === null) return 'INVALID_COMMAND';
   const o = op as Record<string, unknown>;
   if (o.t === 'clear') return undefined;
+  if (o.t === 'digest') return Number.isSafeInteger(o.id) ? undefined : 'INVALID_COMMAND';
   if (keyProblem(o.key)) return 'INVALID_KEY';
   switch (o.t) {
     case 'put':
@@ -382,6 +388,8 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number): OpRe
     case 'clear':
       ov.clear();
       return { ok: true };
+    case 'digest':
+      return { ok: false, error: 'INVALID_COMMAND' }; // runOps answers it: alone in its command, never here
   }
 }
 
@@ -491,7 +499,38 @@ export function runOps(ops: Op[], ctx: ApplyContext, revision: number): OpResult
     writeRecord(ctx, op.key, undefined, { value: op.value, expiresAt: expiry(op, undefined, ctx.machine.clock) }, revision);
     return PUT_OK;
   }
+  if (ops.some((o) => (o as { t?: unknown } | null)?.t === 'digest')) {
+    if (ops.length > 1) return ops.map(() => ({ ok: false, error: 'INVALID_COMMAND' }));
+    const error = opProblem(op, ctx.maxValueBytes);
+    return [error ? { ok: false, error } : digestState(op as Extract<Op, { t: 'digest' }>, ctx, revision)];
+  }
   return runOpsOverlay(ops, ctx, revision);
+}
+
+/**
+ * The digest op: SHA-256 of every live record (not expired at the log clock) in key byte order, each as its key's
+ * length and bytes, its value's kind (0 a string, 1 bytes), length and bytes, and its expiry (-1: none), big-endian.
+ * What a client can read, and nothing a store keeps for itself (write revisions, the indexes), so that every
+ * replica of the same state gives the same digest, whatever its storage.
+ */
+function digestState(op: Extract<Op, { t: 'digest' }>, ctx: ApplyContext, revision: number): OpResult {
+  const h = createHash('sha256');
+  const head = Buffer.alloc(17);
+  const clock = ctx.machine.clock;
+  let keys = 0;
+  ctx.kv.each((key, rec) => {
+    if (isExpired(rec.expiresAt, clock)) return;
+    const value = typeof rec.value === 'string' ? Buffer.from(rec.value, 'utf8') : rec.value;
+    head.writeUInt32BE(key.byteLength, 0);
+    head.writeUInt8(typeof rec.value === 'string' ? 0 : 1, 4);
+    head.writeUInt32BE(value.byteLength, 5);
+    head.writeDoubleBE(rec.expiresAt ?? -1, 9);
+    h.update(head).update(key).update(value);
+    keys++;
+  });
+  const digest = h.digest('hex');
+  (ctx.digests ??= []).push({ id: op.id, index: revision, digest, keys });
+  return { ok: true, value: digest, n: keys };
 }
 
 /** runOps' general path, for any command (exported for the test that holds the plain-put path to it). */

@@ -38,7 +38,13 @@ export type Op =
   /** Reject the whole command unless the key's revision (see liveRevision) before the command is `rev` (0: absent). */
   | { t: 'check'; key: Key; rev: number }
   /** Remove every key. */
-  | { t: 'clear' };
+  | { t: 'clear' }
+  /**
+   * Digest the state as this command finds it (Cluster.checkReplicas): every live key, its value and expiry, in key
+   * byte order; result `value` is the hex digest, `n` the live keys, and every replica that applies it reports it
+   * (WriteBatchResult.digests) under `id`. Alone in its command (else INVALID_COMMAND); writes nothing.
+   */
+  | { t: 'digest'; id: number };
 
 /** A change the state machine made, for watchers: `revision` is the index of the entry that applied it. */
 export interface ChangeEvent {
@@ -47,6 +53,14 @@ export interface ChangeEvent {
   /** The new value (put only). */
   value?: Value;
   revision: number;
+}
+
+/** A digest op's outcome on one replica: the state at entry `index` as the op found it. */
+export interface ReplicaDigest {
+  id: number;
+  index: number;
+  digest: string;
+  keys: number;
 }
 
 /**

@@ -11,7 +11,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, promises as fsPr
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import type { Entry, HardState, InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
-import type { ChangeEvent, CommandResult, Key, Value } from './command.js';
+import type { ChangeEvent, CommandResult, Key, ReplicaDigest, Value } from './command.js';
 import { LIMITS } from './command.js';
 import {
   type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, isBounded, type KvAccess, liveRevision, type MachineState, readTime,
@@ -345,8 +345,12 @@ class LmdbKv implements KvAccess {
     if (old.expiresAt !== undefined) this.expiries?.remove(keyString(key), old.expiresAt);
   }
 
+  each(fn: (key: Key, rec: StoredRecord) => void): void {
+    for (const { key, value } of this.s.kv[this.slot].getRange({})) fn(key, decodeRecord(value));
+  }
+
   clear(each?: (key: Key, rec: StoredRecord) => void): void {
-    if (each) for (const { key, value } of this.s.kv[this.slot].getRange({})) each(key, decodeRecord(value));
+    if (each) this.each(each);
     clearSlotData(this.s, this.slot);
     this.expiries?.clear();
   }
@@ -915,11 +919,13 @@ export class LmdbStore implements SyncStore {
     }
     const events = this.recording ? [] : undefined;
     const conf = membershipAfter(batch.apply, this.lastApplied?.index ?? 0);
-    const applied = batch.apply.length > 0 ? this.stateTxn('state-machine', 'apply', () => this.applyInTxn(batch.apply, events, conf)) : [];
+    const digests: ReplicaDigest[] = [];
+    const applied = batch.apply.length > 0 ? this.stateTxn('state-machine', 'apply', () => this.applyInTxn(batch.apply, events, conf, digests)) : [];
     if (conf) this.membership = conf;
     if (point && !covered) this.purgeBehindCheckpoint(point);
     const res: WriteBatchResult = { applied, appliedState: this.appliedState() };
     if (events) res.events = events;
+    if (digests.length > 0) res.digests = digests;
     return res;
   }
 
@@ -1041,7 +1047,7 @@ export class LmdbStore implements SyncStore {
   // ── state machine ──
 
   /** Inside a state transaction: apply, persist touched sessions, the applied index and the machine's scalars. */
-  private applyInTxn(entries: Entry[], events: ChangeEvent[] | undefined, conf: Membership | undefined): CommandResult[][] {
+  private applyInTxn(entries: Entry[], events: ChangeEvent[] | undefined, conf: Membership | undefined, digests: ReplicaDigest[]): CommandResult[][] {
     const kv = new LmdbKv(this.h.sm, this.active, this.ordered, this.expiries);
     const ctx: ApplyContext = { kv, sessions: this.sessions, machine: this.machine, maxValueBytes: this.maxValueBytes, bounds: this.bounds, events };
     const out: CommandResult[][] = [];
@@ -1066,6 +1072,7 @@ export class LmdbStore implements SyncStore {
     }
     // The configuration at the applied index (membership.ts), atomically with it.
     if (conf) this.h.sm.meta.put(STATE_META.membership, encodeMembership(conf));
+    if (ctx.digests) digests.push(...ctx.digests);
     return out;
   }
 

@@ -1,7 +1,7 @@
 // The in-memory store: the same semantics as the LMDB store (shared validation and apply rules), for
 // tests and for the cache use case. State lives on the thread that created it.
 import type { Entry, HardState, InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
-import type { ChangeEvent, CommandResult, Key, Value } from './command.js';
+import type { ChangeEvent, CommandResult, Key, ReplicaDigest, Value } from './command.js';
 import { LIMITS } from './command.js';
 import {
   type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, isBounded, type KvAccess, type MachineState, readTime,
@@ -96,9 +96,13 @@ class MemoryKv implements KvAccess {
     if (old.expiresAt !== undefined) this.expiries.remove(ks, old.expiresAt);
   }
 
+  each(fn: (key: Key, rec: StoredRecord) => void): void {
+    // In key byte order, as the LMDB store walks its records: the same events and digests on every replica.
+    for (const ks of [...this.records.keys()].sort()) fn(keyFromString(ks), this.records.get(ks)!);
+  }
+
   clear(each?: (key: Key, rec: StoredRecord) => void): void {
-    // In key byte order, as the LMDB store walks its records: the same events on every replica.
-    if (each) for (const ks of [...this.records.keys()].sort()) each(keyFromString(ks), this.records.get(ks)!);
+    if (each) this.each(each);
     this.records = new Map();
     this.expiries.clear();
   }
@@ -223,15 +227,17 @@ export class MemoryStore implements SyncStore {
     }
     if (batch.hardState) this.hardState = { ...batch.hardState };
     const events = this.recording ? [] : undefined;
-    const applied = this.applyEntries(batch.apply, events);
+    const digests: ReplicaDigest[] = [];
+    const applied = this.applyEntries(batch.apply, events, digests);
     if (conf) this.membership = conf;
     if (batch.purgeTo) this.doPurge(batch.purgeTo);
     const res: WriteBatchResult = { applied, appliedState: this.appliedState() };
     if (events) res.events = events;
+    if (digests.length > 0) res.digests = digests;
     return res;
   }
 
-  private applyEntries(entries: Entry[], events: ChangeEvent[] | undefined): CommandResult[][] {
+  private applyEntries(entries: Entry[], events: ChangeEvent[] | undefined, digests: ReplicaDigest[]): CommandResult[][] {
     const ctx: ApplyContext = { kv: this.kv, sessions: this.sessions, machine: this.machine, maxValueBytes: this.maxValueBytes, bounds: this.bounds, events };
     const out: CommandResult[][] = [];
     for (const e of entries) {
@@ -243,6 +249,7 @@ export class MemoryStore implements SyncStore {
       this.lastApplied = { index: e.index, term: e.term };
     }
     this.sessions.clearChanges();
+    if (ctx.digests) digests.push(...ctx.digests);
     return out;
   }
 

@@ -25,6 +25,9 @@ class MapKv implements KvAccess {
   clear(): void {
     this.records.clear();
   }
+  each(fn: (key: Key, rec: StoredRecord) => void): void {
+    for (const ks of [...this.records.keys()].sort()) fn(keyFromString(ks), this.records.get(ks)!);
+  }
   takeExpired(): Key[] {
     return [];
   }

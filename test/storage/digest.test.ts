@@ -1,0 +1,111 @@
+// The digest op (Cluster.checkReplicas): a replica's whole state as one SHA-256, the same for the same state in
+// every store, and different when what a client can read differs.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Entry } from '../../src/raft/types.js';
+import type { Op, OpResult } from '../../src/storage/command.js';
+import { stampEntryData } from '../../src/storage/command.js';
+import { LmdbStore } from '../../src/storage/lmdb.js';
+import { MemoryStore } from '../../src/storage/memory.js';
+import type { SyncStore } from '../../src/storage/store.js';
+import { cmd, cmdEntry, del, k, put, tempDir } from './helpers.js';
+
+const membership = { voters: [1] };
+const T0 = 1_700_000_000_000;
+
+/** Applies commands one entry each, stamped T0 + index seconds, and returns each entry's first op result. */
+class Driver {
+  private index = 0;
+  private seq = 0;
+  constructor(readonly store: SyncStore) {}
+
+  run(ops: Op[], atMs?: number): OpResult {
+    const index = ++this.index;
+    const e: Entry = cmdEntry(index, [cmd(1, ++this.seq, ops)]);
+    e.data = stampEntryData(e.data, atMs ?? T0 + index * 1000);
+    const res = this.store.write({ entries: [e], apply: [e] });
+    return res.applied[0]![0]!.results[0]!;
+  }
+
+  digest(id = 1): { digest: string; keys: number } {
+    const r = this.run([{ t: 'digest', id }]);
+    assert.equal(r.ok, true, r.error);
+    return { digest: r.value as string, keys: r.n! };
+  }
+}
+
+function withStores(fn: (stores: Driver[]) => void): void {
+  const d = tempDir();
+  const lmdb = LmdbStore.open({ dir: d.dir, membership });
+  const memory = new MemoryStore({ membership });
+  try {
+    fn([new Driver(lmdb), new Driver(memory)]);
+  } finally {
+    lmdb.close();
+    memory.close();
+    d.remove();
+  }
+}
+
+test('digest op: the same state gives the same digest in LMDB and in memory; a change of value, kind or expiry changes it; put then delete comes back', () => {
+  withStores((stores) => {
+    const seen = stores.map((s) => {
+      const empty = s.digest();
+      assert.equal(empty.keys, 0);
+      s.run([put('a', 'one')]);
+      s.run([put('b', new Uint8Array([0x6f, 0x6e, 0x65]))]); // the bytes of 'one': another kind, another digest
+      s.run([{ t: 'put', key: k('c'), value: 'x', ttlMs: 60_000 }]);
+      const base = s.digest();
+      assert.equal(base.keys, 3);
+      s.run([put('tmp', 'v')]);
+      assert.notEqual(s.digest().digest, base.digest, 'a new key');
+      s.run([del('tmp')]);
+      assert.deepEqual(s.digest(), base, 'the key gone again: the same state, the same digest');
+      s.run([put('b', 'one')]);
+      assert.notEqual(s.digest().digest, base.digest, 'the same bytes as a string: another kind, another digest');
+      s.run([put('b', new Uint8Array([0x6f, 0x6e, 0x65]))]);
+      assert.equal(s.digest().digest, base.digest);
+      s.run([put('a', 'One')]);
+      const value = s.digest();
+      s.run([put('a', 'one')]);
+      s.run([{ t: 'expire', key: k('c'), ttlMs: 120_000 }]);
+      const expiry = s.digest();
+      return [empty.digest, base.digest, value.digest, expiry.digest];
+    });
+    assert.deepEqual(seen[0], seen[1], 'LMDB and memory: the same digests for the same states');
+    const [empty, base, value, expiry] = seen[0]!;
+    assert.equal(new Set([empty, base, value, expiry]).size, 4, 'a value, an expiry: each changes the digest');
+  });
+});
+
+test('digest op: keys expired at the entry\'s time are not in it (whether purged yet or not); alone in its command', () => {
+  withStores((stores) => {
+    for (const s of stores) {
+      s.run([put('keep', 'v')]);
+      const before = s.digest();
+      s.run([{ t: 'put', key: k('short'), value: 'v', ttlMs: 1_500 }]);
+      assert.equal(s.digest().keys, 2);
+      s.run([put('other', 'w')], T0 + 60_000); // past the expiry
+      s.run([del('other')]);
+      assert.deepEqual(s.digest(), { ...before, digest: before.digest }, 'the expired key is gone from the digest');
+      const mixed = s.run([{ t: 'digest', id: 7 }, put('x', 'y')]);
+      assert.deepEqual(mixed, { ok: false, error: 'INVALID_COMMAND' });
+      assert.deepEqual(s.run([{ t: 'digest', id: 1.5 } as Op]), { ok: false, error: 'INVALID_COMMAND' });
+    }
+  });
+});
+
+test('digest op: the store reports each one (WriteBatchResult.digests) with its id and entry index; other batches report none', () => {
+  withStores((stores) => {
+    for (const s of stores) {
+      const e = cmdEntry(1, [cmd(1, 1, [put('a', '1')]), cmd(1, 2, [{ t: 'digest', id: 42 }])]);
+      const res = s.store.write({ entries: [e], apply: [e] });
+      assert.equal(res.digests?.length, 1);
+      assert.equal(res.digests![0]!.id, 42);
+      assert.equal(res.digests![0]!.index, 1);
+      assert.equal(res.digests![0]!.keys, 1, 'the state as the op found it: after the put before it in the entry');
+      const plain = cmdEntry(2, [cmd(1, 3, [put('b', '2')])]);
+      assert.equal(s.store.write({ entries: [plain], apply: [plain] }).digests, undefined);
+    }
+  });
+});
