@@ -420,6 +420,9 @@ async function compareReplicas(cluster: Cluster, keys: number): Promise<string[]
     }));
     if (new Set(values).size > 1) out.push(`${keyName(k)}: nodes disagree: ${ids.map((id, i) => `${id}=${values[i]}`).join(' ')}`);
   }
+  // And the cluster's own check: every replica's state digested at one entry (it also sees records past the key space).
+  const check = await cluster.checkReplicas({ timeoutMs: 10_000 });
+  if (!check.consistent) out.push(`checkReplicas: ${check.nodes.map((n) => `${n.id}=${n.status}${n.digest === undefined ? '' : `:${n.digest.slice(0, 12)}/${n.keys}`}`).join(' ')}`);
   return out;
 }
 
