@@ -344,3 +344,15 @@ test('FLUSHDB and FLUSHALL remove every key', async () => {
   assert.equal(await r.flushall('ASYNC'), 'OK');
   assert.equal(await r.exists('f:b'), 0);
 });
+
+test('DEBUG DIGEST: the replicas\' digest of the whole dataset (checkReplicas); the same state gives it back; other subcommands are unknown', async () => {
+  const before = (await r.call('DEBUG', 'DIGEST')) as string;
+  assert.match(before, /^[0-9a-f]{64}$/);
+  await r.set('dg:a', '1');
+  const after = (await r.call('DEBUG', 'DIGEST')) as string;
+  assert.notEqual(after, before);
+  await r.del('dg:a');
+  assert.equal(await r.call('DEBUG', 'DIGEST'), before, 'the key gone again: the same dataset');
+  assert.equal(await replyError(r.call('DEBUG', 'SLEEP', '0')), "ERR unknown subcommand 'SLEEP'. Try DEBUG HELP.");
+  assert.equal(await replyError(r.call('DEBUG', 'DIGEST', 'x')), "ERR wrong number of arguments for 'debug|digest' command");
+});

@@ -4,12 +4,28 @@ import type { LatencySummaryMs } from '../../index.js';
 import { upper } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { clusterError, unknownSubcommand } from '../errors.js';
-import { ReadPlan } from '../plan.js';
-import { MapReply, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
+import { arityError, clusterError, unknownSubcommand } from '../errors.js';
+import { CallPlan, ReadPlan } from '../plan.js';
+import { ErrorReply, MapReply, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { REDIS_VERSION } from './connection.js';
 
 export const THREADRAFT_VERSION = '0.1.0';
+
+/**
+ * DEBUG DIGEST (Redis: a hex digest of the whole dataset, what Redis's own tests compare between a primary and its
+ * replicas): Cluster.checkReplicas(), whose digest a majority of the replicas reported; an error naming the nodes
+ * when they do not all agree. The only DEBUG subcommand.
+ */
+function debug(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
+  if (upper(args[1]!) !== 'DIGEST') return unknownSubcommand(args[1]!, 'debug');
+  if (args.length !== 2) return arityError('debug|digest');
+  const { cluster } = ctx.server;
+  return new CallPlan(async () => {
+    const r = await cluster.checkReplicas();
+    if (r.consistent && r.digest !== undefined) return r.digest;
+    return new ErrorReply(`ERR replicas differ at log index ${r.index}: ${r.nodes.map((n) => `node ${n.id} ${n.status}`).join(', ')}`);
+  });
+}
 
 type Section = [name: string, fields: Array<[string, string | number]>];
 
@@ -127,6 +143,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     }
   };
   return [
+    command('debug', -2, ['admin', 'noscript', 'loading', 'stale'], 'server', 'A container for debugging commands.', debug),
     command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info),
     command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13' }),
   ];
