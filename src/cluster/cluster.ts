@@ -792,7 +792,7 @@ export class Cluster<V = Value> {
    * and every replica that applies it digests its whole state at that entry (every live key, value and expiry, in
    * key order: SHA-256) and reports it. Resolves once every member reported, or after `timeoutMs` (default 5 s) with
    * the others 'missing'; each is held to the digest a majority reported, and `consistent` when all are the same. It reads every record on every
-   * replica inside the apply of that entry: about 3.6 µs a key on each here (docs/api.md), during which writes wait.
+   * replica inside the apply of that entry, during which writes wait: 4.8 s for a million keys here (docs/api.md).
    */
   async checkReplicas(options?: { timeoutMs?: number }): Promise<ReplicaCheck> {
     this.checkOpen();
