@@ -12,6 +12,7 @@ import { rawLmdb } from './raw-lmdb.js';
 import { speedOfLight } from './light.js';
 import { benchResp, defaultRespOptions, renderRespTable, respNotes, respScenarios } from './resp.js';
 import type { CompareRow, Results, ScenarioResult } from './report/types.js';
+import { FLOOR_NOTE } from './report/table.js';
 import { writeReport } from './report/write.js';
 import { parseBenchArgs, type Args } from './options.js';
 import { formatLeft, SuiteProgress } from './progress.js';
@@ -265,7 +266,7 @@ async function runCompare(run: Run): Promise<void> {
   const median = sorted[Math.floor(sorted.length / 2)]!;
   for (const r of run.compare) r.ratioToMedianFloor = r.opsPerSec / median;
   run.notes.push(
-    `compare: the floor measured ${floors.length} times (${dur / 1000} s first, then ${FLOOR_BESIDE_MS / 1000} s after each row): ` +
+    `${FLOOR_NOTE} ${floors.length} times (${dur / 1000} s first, then ${FLOOR_BESIDE_MS / 1000} s after each row): ` +
       `${Math.round(sorted[0]!)} to ${Math.round(sorted[sorted.length - 1]!)} puts/s, median ${Math.round(median)}; ` +
       'each row is divided by the mean of the floors just before and after it (its "floor beside"), and by the median',
   );

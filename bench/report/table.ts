@@ -21,6 +21,9 @@ function pad(text: string, width: number, align: Align): string {
   return align === 'left' ? text.padEnd(width) : text.padStart(width);
 }
 
+/** How the note on `compare`'s floors begins (bench/cli.ts writes it; the table prints it under the compare rows). */
+export const FLOOR_NOTE = 'compare: the floor measured';
+
 export function renderTable(results: Results): string {
   const header = ['scenario', 'ops', 'errors', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max ms'];
   const rows = results.scenarios.map((s) => {
@@ -65,7 +68,7 @@ export function renderTable(results: Results): string {
       opt(r.floorOpsPerSec, formatInt), opt(r.ratioToMedianFloor, (x) => x.toFixed(3)),
       opt(r.singlePutP50Ms, (x) => `${(r.latencyMs.p50 / x).toFixed(2)} (${formatMs(x)})`),
     ]);
-    const floorNote = results.notes.find((n) => n.startsWith('compare: the floor measured'));
+    const floorNote = results.notes.find((n) => n.startsWith(FLOOR_NOTE));
     const head = ['system', 'ops/s', 'p50 ms', 'p99 ms', 'x floor', 'floor beside', 'x median floor', 'p50 x single put (its p50 ms)'];
     parts.push(`compare\n${alignColumns(head, compareRows)}${floorNote === undefined ? '' : `\n${floorNote}`}`);
   }

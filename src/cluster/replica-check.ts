@@ -74,12 +74,12 @@ export class ReplicaChecks {
  * may be the replica whose state diverged, and a majority is what holds every acknowledged write.
  */
 export function replicaVerdict(members: NodeId[], reports: Map<NodeId, ReplicaDigest>): ReplicaCheck {
-  const votes = new Map<string, ReplicaDigest[]>();
+  const counts = new Map<string, number>();
   for (const id of members) {
-    const r = reports.get(id);
-    if (r !== undefined) votes.set(r.digest, [...(votes.get(r.digest) ?? []), r]);
+    const d = reports.get(id)?.digest;
+    if (d !== undefined) counts.set(d, (counts.get(d) ?? 0) + 1);
   }
-  const majority = [...votes.values()].find((rs) => rs.length > members.length / 2)?.[0];
+  const majority = members.map((id) => reports.get(id)).find((r) => r !== undefined && counts.get(r.digest)! > members.length / 2);
   const nodes = members.map((id): ReplicaReport => {
     const r = reports.get(id);
     if (r === undefined) return { id, status: 'missing' };

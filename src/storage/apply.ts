@@ -499,11 +499,6 @@ export function runOps(ops: Op[], ctx: ApplyContext, revision: number): OpResult
     writeRecord(ctx, op.key, undefined, { value: op.value, expiresAt: expiry(op, undefined, ctx.machine.clock) }, revision);
     return PUT_OK;
   }
-  if (ops.some((o) => (o as { t?: unknown } | null)?.t === 'digest')) {
-    if (ops.length > 1) return ops.map(() => ({ ok: false, error: 'INVALID_COMMAND' }));
-    const error = opProblem(op, ctx.maxValueBytes);
-    return [error ? { ok: false, error } : digestState(op as Extract<Op, { t: 'digest' }>, ctx, revision)];
-  }
   return runOpsOverlay(ops, ctx, revision);
 }
 
@@ -536,9 +531,11 @@ function digestState(op: Extract<Op, { t: 'digest' }>, ctx: ApplyContext, revisi
 /** runOps' general path, for any command (exported for the test that holds the plain-put path to it). */
 export function runOpsOverlay(ops: Op[], ctx: ApplyContext, revision: number): OpResult[] {
   for (const op of ops) {
-    const error = opProblem(op, ctx.maxValueBytes);
+    const error = opProblem(op, ctx.maxValueBytes) ?? (op.t === 'digest' && ops.length > 1 ? 'INVALID_COMMAND' : undefined);
     if (error) return ops.map(() => ({ ok: false, error }));
   }
+  const first = ops[0];
+  if (first?.t === 'digest') return [digestState(first, ctx, revision)]; // alone in its command (checked above)
   const ov = new Overlay(ctx.kv, ctx.machine.clock);
   const results: OpResult[] = [];
   for (let i = 0; i < ops.length; i++) {

@@ -919,13 +919,12 @@ export class LmdbStore implements SyncStore {
     }
     const events = this.recording ? [] : undefined;
     const conf = membershipAfter(batch.apply, this.lastApplied?.index ?? 0);
-    const digests: ReplicaDigest[] = [];
-    const applied = batch.apply.length > 0 ? this.stateTxn('state-machine', 'apply', () => this.applyInTxn(batch.apply, events, conf, digests)) : [];
+    const a = batch.apply.length > 0 ? this.stateTxn('state-machine', 'apply', () => this.applyInTxn(batch.apply, events, conf)) : undefined;
     if (conf) this.membership = conf;
     if (point && !covered) this.purgeBehindCheckpoint(point);
-    const res: WriteBatchResult = { applied, appliedState: this.appliedState() };
+    const res: WriteBatchResult = { applied: a?.applied ?? [], appliedState: this.appliedState() };
     if (events) res.events = events;
-    if (digests.length > 0) res.digests = digests;
+    if (a?.digests) res.digests = a.digests;
     return res;
   }
 
@@ -1047,7 +1046,7 @@ export class LmdbStore implements SyncStore {
   // ── state machine ──
 
   /** Inside a state transaction: apply, persist touched sessions, the applied index and the machine's scalars. */
-  private applyInTxn(entries: Entry[], events: ChangeEvent[] | undefined, conf: Membership | undefined, digests: ReplicaDigest[]): CommandResult[][] {
+  private applyInTxn(entries: Entry[], events: ChangeEvent[] | undefined, conf: Membership | undefined): { applied: CommandResult[][]; digests: ReplicaDigest[] | undefined } {
     const kv = new LmdbKv(this.h.sm, this.active, this.ordered, this.expiries);
     const ctx: ApplyContext = { kv, sessions: this.sessions, machine: this.machine, maxValueBytes: this.maxValueBytes, bounds: this.bounds, events };
     const out: CommandResult[][] = [];
@@ -1072,8 +1071,7 @@ export class LmdbStore implements SyncStore {
     }
     // The configuration at the applied index (membership.ts), atomically with it.
     if (conf) this.h.sm.meta.put(STATE_META.membership, encodeMembership(conf));
-    if (ctx.digests) digests.push(...ctx.digests);
-    return out;
+    return { applied: out, digests: ctx.digests };
   }
 
   /** The log was written by this directory's other store (another thread): read its mirrors again (SyncStore). */

@@ -227,17 +227,16 @@ export class MemoryStore implements SyncStore {
     }
     if (batch.hardState) this.hardState = { ...batch.hardState };
     const events = this.recording ? [] : undefined;
-    const digests: ReplicaDigest[] = [];
-    const applied = this.applyEntries(batch.apply, events, digests);
+    const a = this.applyEntries(batch.apply, events);
     if (conf) this.membership = conf;
     if (batch.purgeTo) this.doPurge(batch.purgeTo);
-    const res: WriteBatchResult = { applied, appliedState: this.appliedState() };
+    const res: WriteBatchResult = { applied: a.applied, appliedState: this.appliedState() };
     if (events) res.events = events;
-    if (digests.length > 0) res.digests = digests;
+    if (a.digests) res.digests = a.digests;
     return res;
   }
 
-  private applyEntries(entries: Entry[], events: ChangeEvent[] | undefined, digests: ReplicaDigest[]): CommandResult[][] {
+  private applyEntries(entries: Entry[], events: ChangeEvent[] | undefined): { applied: CommandResult[][]; digests: ReplicaDigest[] | undefined } {
     const ctx: ApplyContext = { kv: this.kv, sessions: this.sessions, machine: this.machine, maxValueBytes: this.maxValueBytes, bounds: this.bounds, events };
     const out: CommandResult[][] = [];
     for (const e of entries) {
@@ -249,8 +248,7 @@ export class MemoryStore implements SyncStore {
       this.lastApplied = { index: e.index, term: e.term };
     }
     this.sessions.clearChanges();
-    if (ctx.digests) digests.push(...ctx.digests);
-    return out;
+    return { applied: out, digests: ctx.digests };
   }
 
   maintain(): void {
