@@ -177,6 +177,8 @@ export interface NodeStorage {
         maintain(): void;
         /** The state's reads (get, ttl, scan, size, revision), answered at once on this thread. */
         reads(): Pick<SyncStore, 'get' | 'ttl' | 'scan' | 'size' | 'revision'>;
+        /** The digests in progress (SyncStore.digestsPending, digestStep), hashed a slice at a time between Raft steps. */
+        digests(): Pick<SyncStore, 'digestsPending' | 'digestStep'>;
       }
     | undefined;
   /** Closes the pool and the environment; idempotent. */
@@ -269,6 +271,7 @@ class NodeStorageImpl implements NodeStorage {
       recordEvents: (on) => b.store().recordEvents(on),
       maintain: () => b.store().maintain(),
       reads: () => b.store(),
+      digests: () => b.store(),
     };
   }
 

@@ -4,10 +4,10 @@
 // expiry, the bounded purge of expired keys, and eviction of the least recently written keys (issue 13).
 import type { Entry } from '../raft/types.js';
 import { EntryType } from '../raft/types.js';
-import { createHash } from 'node:crypto';
-import type { ChangeEvent, Command, CommandResult, Key, Op, OpResult, ReplicaDigest, Value } from './command.js';
+import type { ChangeEvent, Command, CommandResult, Key, Op, OpResult, Value } from './command.js';
 import { entryPayload, entryTime } from './command.js';
 import { decodeCommands, isExpired, keyString, type Session, type StoredRecord, valueBytes, valuesEqual } from './codec.js';
+import type { DigestRequest } from './digest.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import type { ScanOptions, ScanRange } from './types.js';
 import { keyProblem, valueProblem } from './validate.js';
@@ -195,8 +195,8 @@ export interface ApplyContext {
   events: ChangeEvent[] | undefined;
   /** Set by a put that did not read the record it replaced (KvAccess.putBlind): machine.keys must be counted again. */
   keysUncounted?: boolean;
-  /** The digest ops applied (Op 'digest'), for the store's WriteBatchResult; created by the first. */
-  digests?: ReplicaDigest[];
+  /** The digest ops applied (Op 'digest'), created by the first: the store ends its transaction after their entry. */
+  digests?: DigestRequest[];
 }
 
 /** A record's expiry, write revision and value size: enough to write over it or remove it. */
@@ -503,29 +503,12 @@ export function runOps(ops: Op[], ctx: ApplyContext, revision: number): OpResult
 }
 
 /**
- * The digest op: SHA-256 of every live record (not expired at the log clock) in key byte order, each as its key's
- * length and bytes, its value's kind (0 a string, 1 bytes), length and bytes, and its expiry (-1: none), big-endian.
- * What a client can read, and nothing a store keeps for itself (write revisions, the indexes), so that every
- * replica of the same state gives the same digest, whatever its storage.
+ * The digest op notes its request: the store ends its state transaction after this entry and digests the state as
+ * it stands then, from a read view, while the writes that follow go on (src/storage/digest.ts).
  */
-function digestState(op: Extract<Op, { t: 'digest' }>, ctx: ApplyContext, revision: number): OpResult {
-  const h = createHash('sha256');
-  const head = Buffer.alloc(17);
-  const clock = ctx.machine.clock;
-  let keys = 0;
-  ctx.kv.each((key, rec) => {
-    if (isExpired(rec.expiresAt, clock)) return;
-    const value = typeof rec.value === 'string' ? Buffer.from(rec.value, 'utf8') : rec.value;
-    head.writeUInt32BE(key.byteLength, 0);
-    head.writeUInt8(typeof rec.value === 'string' ? 0 : 1, 4);
-    head.writeUInt32BE(value.byteLength, 5);
-    head.writeDoubleBE(rec.expiresAt ?? -1, 9);
-    h.update(head).update(key).update(value);
-    keys++;
-  });
-  const digest = h.digest('hex');
-  (ctx.digests ??= []).push({ id: op.id, index: revision, digest, keys });
-  return { ok: true, value: digest, n: keys };
+function requestDigest(op: Extract<Op, { t: 'digest' }>, ctx: ApplyContext, revision: number): OpResult {
+  (ctx.digests ??= []).push({ id: op.id, index: revision, clock: ctx.machine.clock });
+  return { ok: true };
 }
 
 /** runOps' general path, for any command (exported for the test that holds the plain-put path to it). */
@@ -535,7 +518,7 @@ export function runOpsOverlay(ops: Op[], ctx: ApplyContext, revision: number): O
     if (error) return ops.map(() => ({ ok: false, error }));
   }
   const first = ops[0];
-  if (first?.t === 'digest') return [digestState(first, ctx, revision)]; // alone in its command (checked above)
+  if (first?.t === 'digest') return [requestDigest(first, ctx, revision)]; // alone in its command (checked above)
   const ov = new Overlay(ctx.kv, ctx.machine.clock);
   const results: OpResult[] = [];
   for (let i = 0; i < ops.length; i++) {

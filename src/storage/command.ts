@@ -40,9 +40,10 @@ export type Op =
   /** Remove every key. */
   | { t: 'clear' }
   /**
-   * Digest the state as this command finds it (Cluster.checkReplicas): every live key, its value and expiry, in key
-   * byte order; result `value` is the hex digest, `n` the live keys, and every replica that applies it reports it
-   * (WriteBatchResult.digests) under `id`. Alone in its command (else INVALID_COMMAND); writes nothing.
+   * Digest the state as it stands after this entry (Cluster.checkReplicas): every live key, its value and expiry, in
+   * key byte order, read from a view of that state while later writes go on (src/storage/digest.ts); every replica
+   * that applies it reports the digest under `id` (SyncStore.digestStep). Alone in its command (else
+   * INVALID_COMMAND); writes nothing; its result is a plain ok.
    */
   | { t: 'digest'; id: number };
 
@@ -55,7 +56,7 @@ export interface ChangeEvent {
   revision: number;
 }
 
-/** A digest op's outcome on one replica: the state at entry `index` as the op found it. */
+/** A digest op's outcome on one replica: the state after entry `index`. */
 export interface ReplicaDigest {
   id: number;
   index: number;

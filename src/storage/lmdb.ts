@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import type { Entry, HardState, InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
 import type { ChangeEvent, CommandResult, Key, ReplicaDigest, Value } from './command.js';
+import { DigestQueue, type DigestRequest, type RecordCursor } from './digest.js';
 import { LIMITS } from './command.js';
 import {
   type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, isBounded, type KvAccess, liveRevision, type MachineState, readTime,
@@ -534,6 +535,8 @@ export class LmdbStore implements SyncStore {
   private receiveGen = 0;
   private closed = false;
   private readonly snapshotsOpen = new Set<SnapshotSource>();
+  /** Digests (Op 'digest') being taken from read snapshots, each of the state after its entry. */
+  private readonly digestQueue = new DigestQueue();
   /** Whether the state was rebuilt from a checkpoint at open (tests and logs). */
   readonly rebuiltAtOpen: boolean;
   private checkpointGen = 0;
@@ -918,14 +921,53 @@ export class LmdbStore implements SyncStore {
       });
     }
     const events = this.recording ? [] : undefined;
-    const conf = membershipAfter(batch.apply, this.lastApplied?.index ?? 0);
-    const a = batch.apply.length > 0 ? this.stateTxn('state-machine', 'apply', () => this.applyInTxn(batch.apply, events, conf)) : undefined;
-    if (conf) this.membership = conf;
+    const applied = this.applyAll(batch.apply, events);
     if (point && !covered) this.purgeBehindCheckpoint(point);
-    const res: WriteBatchResult = { applied: a?.applied ?? [], appliedState: this.appliedState() };
+    const res: WriteBatchResult = { applied, appliedState: this.appliedState() };
     if (events) res.events = events;
-    if (a?.digests) res.digests = a.digests;
     return res;
+  }
+
+  /**
+   * Apply in one state transaction, or in one per entry with a digest op and one for the rest: a digest reads the
+   * state as it stood after its entry, from a read snapshot taken right after the transaction that ends with it.
+   */
+  private applyAll(entries: Entry[], events: ChangeEvent[] | undefined): CommandResult[][] {
+    if (entries.length === 0) return [];
+    const hasConf = membershipAfter(entries, this.lastApplied?.index ?? 0) !== undefined; // a malformed one throws before anything is written
+    let applied: CommandResult[][] | undefined;
+    for (let from = 0; from < entries.length;) {
+      const rest = from === 0 ? entries : entries.slice(from);
+      const a = this.stateTxn('state-machine', 'apply', () => this.applyInTxn(rest, events, hasConf));
+      applied = applied === undefined ? a.applied : applied.concat(a.applied);
+      from += a.applied.length;
+      if (a.conf) this.membership = a.conf;
+      for (const req of a.digests ?? []) this.digestQueue.start(req, this.recordCursor());
+    }
+    return applied!;
+  }
+
+  /** The active slot's records from a read snapshot of the last state transaction, opened now. */
+  private recordCursor(): RecordCursor {
+    const it = this.h.sm.kv[this.active].getRange({})[Symbol.iterator]();
+    let next: IteratorResult<{ key: Key; value: Buffer }> | undefined = it.next(); // the first read opens the snapshot
+    return {
+      next: () => {
+        const r = next ?? it.next();
+        next = undefined;
+        return r.done ? undefined : { key: r.value.key, rec: decodeRecord(r.value.value) };
+      },
+      close: () => void it.return?.(),
+    };
+  }
+
+  get digestsPending(): number {
+    return this.digestQueue.pending;
+  }
+
+  digestStep(maxRecords: number): ReplicaDigest[] {
+    this.check('read');
+    return this.digestQueue.step(maxRecords);
   }
 
   /**
@@ -1046,10 +1088,11 @@ export class LmdbStore implements SyncStore {
   // ── state machine ──
 
   /** Inside a state transaction: apply, persist touched sessions, the applied index and the machine's scalars. */
-  private applyInTxn(entries: Entry[], events: ChangeEvent[] | undefined, conf: Membership | undefined): { applied: CommandResult[][]; digests: ReplicaDigest[] | undefined } {
+  private applyInTxn(entries: Entry[], events: ChangeEvent[] | undefined, hasConf: boolean): { applied: CommandResult[][]; conf: Membership | undefined; digests: DigestRequest[] | undefined } {
     const kv = new LmdbKv(this.h.sm, this.active, this.ordered, this.expiries);
     const ctx: ApplyContext = { kv, sessions: this.sessions, machine: this.machine, maxValueBytes: this.maxValueBytes, bounds: this.bounds, events };
     const out: CommandResult[][] = [];
+    const before = this.lastApplied?.index ?? 0;
     let advanced = false;
     for (const e of entries) {
       if (e.index <= (this.lastApplied?.index ?? 0)) {
@@ -1059,7 +1102,9 @@ export class LmdbStore implements SyncStore {
       out.push(applyEntry(e, ctx));
       this.lastApplied = { index: e.index, term: e.term };
       advanced = true;
+      if (ctx.digests) break; // the transaction ends with a digest's entry (applyAll)
     }
+    const conf = hasConf ? membershipAfter(out.length === entries.length ? entries : entries.slice(0, out.length), before) : undefined;
     if (ctx.keysUncounted) this.machine.keys = kv.count();
     const sdb = this.h.sm.sessions[this.active];
     for (const c of this.sessions.dirty) sdb.put(c, encodeSession(this.sessions.get(c)!));
@@ -1071,7 +1116,7 @@ export class LmdbStore implements SyncStore {
     }
     // The configuration at the applied index (membership.ts), atomically with it.
     if (conf) this.h.sm.meta.put(STATE_META.membership, encodeMembership(conf));
-    return { applied: out, digests: ctx.digests };
+    return { applied: out, conf, digests: ctx.digests };
   }
 
   /** The log was written by this directory's other store (another thread): read its mirrors again (SyncStore). */
@@ -1306,6 +1351,7 @@ export class LmdbStore implements SyncStore {
     if (this.closed) return;
     this.closed = true;
     for (const src of [...this.snapshotsOpen]) src.close();
+    this.digestQueue.close();
     try {
       if (this.role !== 'log') (this.h.sm.env as unknown as { env: { sync(): void } }).env.sync();
       if (this.role !== 'log') {

@@ -9,6 +9,7 @@ import {
 } from './apply.js';
 import { decodeRecord, decodeSession, encodeRecord, encodeSession, isExpired, keyFromString, keyString, type StoredRecord, valueBytes } from './codec.js';
 import { StorageError, StorageErrorCode } from './errors.js';
+import { DigestQueue, type RecordCursor } from './digest.js';
 import { ExpiryIndex } from './expiry-index.js';
 import { membershipAfter } from './membership.js';
 import { DEFAULT_CHUNK_BYTES, SnapshotAssembler, snapshotChunks } from './snapshot-format.js';
@@ -97,8 +98,29 @@ class MemoryKv implements KvAccess {
   }
 
   each(fn: (key: Key, rec: StoredRecord) => void): void {
-    // In key byte order, as the LMDB store walks its records: the same events and digests on every replica.
+    // In key byte order, as the LMDB store walks its records: the same events on every replica.
     for (const ks of [...this.records.keys()].sort()) fn(keyFromString(ks), this.records.get(ks)!);
+  }
+
+  /** The records as they are now, in key byte order as the LMDB store's (sorted at the first read). */
+  cursor(): RecordCursor {
+    let view: Array<[string, MemRecord]> | undefined = [...this.records];
+    let sorted = false;
+    let i = 0;
+    return {
+      next: () => {
+        if (view === undefined) return undefined;
+        if (!sorted) {
+          view.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+          sorted = true;
+        }
+        const r = view[i++];
+        return r === undefined ? undefined : { key: keyFromString(r[0]), rec: r[1] };
+      },
+      close: () => {
+        view = undefined;
+      },
+    };
   }
 
   clear(each?: (key: Key, rec: StoredRecord) => void): void {
@@ -136,6 +158,8 @@ export class MemoryStore implements SyncStore {
   private machine: MachineState = emptyMachine();
   private readonly bounds: CacheBounds;
   private recording = false;
+  /** Digests (Op 'digest') being taken, each from the records as they stood after its entry. */
+  private readonly digestQueue = new DigestQueue();
   private sessions: SessionTable;
   private lastApplied: LogId | undefined;
   private membership: Membership;
@@ -227,16 +251,15 @@ export class MemoryStore implements SyncStore {
     }
     if (batch.hardState) this.hardState = { ...batch.hardState };
     const events = this.recording ? [] : undefined;
-    const a = this.applyEntries(batch.apply, events);
+    const applied = this.applyEntries(batch.apply, events);
     if (conf) this.membership = conf;
     if (batch.purgeTo) this.doPurge(batch.purgeTo);
-    const res: WriteBatchResult = { applied: a.applied, appliedState: this.appliedState() };
+    const res: WriteBatchResult = { applied, appliedState: this.appliedState() };
     if (events) res.events = events;
-    if (a.digests) res.digests = a.digests;
     return res;
   }
 
-  private applyEntries(entries: Entry[], events: ChangeEvent[] | undefined): { applied: CommandResult[][]; digests: ReplicaDigest[] | undefined } {
+  private applyEntries(entries: Entry[], events: ChangeEvent[] | undefined): CommandResult[][] {
     const ctx: ApplyContext = { kv: this.kv, sessions: this.sessions, machine: this.machine, maxValueBytes: this.maxValueBytes, bounds: this.bounds, events };
     const out: CommandResult[][] = [];
     for (const e of entries) {
@@ -246,9 +269,23 @@ export class MemoryStore implements SyncStore {
       }
       out.push(applyEntry(e, ctx));
       this.lastApplied = { index: e.index, term: e.term };
+      if (ctx.digests) {
+        // The state after this entry, for its digests: the records as they are now (a write replaces a record, never changes it).
+        for (const req of ctx.digests) this.digestQueue.start(req, this.kv.cursor());
+        delete ctx.digests;
+      }
     }
     this.sessions.clearChanges();
-    return { applied: out, digests: ctx.digests };
+    return out;
+  }
+
+  get digestsPending(): number {
+    return this.digestQueue.pending;
+  }
+
+  digestStep(maxRecords: number): ReplicaDigest[] {
+    this.check();
+    return this.digestQueue.step(maxRecords);
   }
 
   maintain(): void {
@@ -419,5 +456,6 @@ export class MemoryStore implements SyncStore {
 
   close(): void {
     this.closed = true;
+    this.digestQueue.close();
   }
 }

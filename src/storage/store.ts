@@ -1,6 +1,7 @@
 // The synchronous store both implementations provide: LogStorage + StateMachine + the write batch,
 // the initial state, and snapshot streams. Adaptors run it in the pool thread or inline.
 import type { InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
+import type { ReplicaDigest } from './command.js';
 import type { LogStorage, StateMachine, StorageKind, WriteBatch, WriteBatchResult } from './types.js';
 
 /** A snapshot being read from one consistent view, one chunk at a time. */
@@ -47,5 +48,12 @@ export interface SyncStore extends LogStorage, StateMachine {
    * Optional for the caller: whatever reads that work does it first.
    */
   maintain(): void;
+  /** Digests (Op 'digest') in progress: each reads a view of the state as it stood after its entry. */
+  readonly digestsPending: number;
+  /**
+   * Hash up to `maxRecords` records of the oldest digest in progress; the digests finished (the node calls it between
+   * its Raft steps while digestsPending, and reports them for Cluster.checkReplicas).
+   */
+  digestStep(maxRecords: number): ReplicaDigest[];
   close(): void;
 }

@@ -1,7 +1,7 @@
 // The custom storage layer (the seed's LogStorage / StateMachine / SnapshotBuilder), synchronous:
 // implementations run inside the blocking pool (or inline), never on a node's event loop directly.
 import type { Entry, HardState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
-import type { ChangeEvent, CommandResult, Key, ReplicaDigest, Value } from './command.js';
+import type { ChangeEvent, CommandResult, Key, Value } from './command.js';
 
 export interface LogState {
   /** The last entry purged (covered by a snapshot), or undefined if nothing was purged. */
@@ -97,8 +97,6 @@ export interface WriteBatchResult {
   appliedState: AppliedState;
   /** The changes the batch applied, in order, while the store records events (SyncStore.recordEvents). */
   events?: ChangeEvent[];
-  /** The digest ops the batch applied (Op 'digest'), when there were any. */
-  digests?: ReplicaDigest[];
 }
 
 export type StorageKind = 'lmdb' | 'memory';

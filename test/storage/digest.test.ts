@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Entry } from '../../src/raft/types.js';
-import type { Op, OpResult } from '../../src/storage/command.js';
+import type { Op, OpResult, ReplicaDigest } from '../../src/storage/command.js';
 import { stampEntryData } from '../../src/storage/command.js';
 import { LmdbStore } from '../../src/storage/lmdb.js';
 import { MemoryStore } from '../../src/storage/memory.js';
@@ -29,9 +29,21 @@ class Driver {
 
   digest(id = 1): { digest: string; keys: number } {
     const r = this.run([{ t: 'digest', id }]);
-    assert.equal(r.ok, true, r.error);
-    return { digest: r.value as string, keys: r.n! };
+    assert.deepEqual(r, { ok: true });
+    const [d, ...more] = finish(this.store);
+    assert.equal(more.length, 0);
+    assert.equal(d!.id, id);
+    assert.equal(d!.index, this.index);
+    return { digest: d!.digest, keys: d!.keys };
   }
+}
+
+/** Step the store's digests in progress to the end (a few records a step, as a node does a slice a turn). */
+function finish(store: SyncStore, perStep = 2): ReplicaDigest[] {
+  const out: ReplicaDigest[] = [];
+  for (let i = 0; i < 100_000 && store.digestsPending > 0; i++) out.push(...store.digestStep(perStep));
+  assert.equal(store.digestsPending, 0);
+  return out;
 }
 
 function withStores(fn: (stores: Driver[]) => void): void {
@@ -95,17 +107,50 @@ test('digest op: keys expired at the entry\'s time are not in it (whether purged
   });
 });
 
-test('digest op: the store reports each one (WriteBatchResult.digests) with its id and entry index; other batches report none', () => {
+test('digest op: each digests the state after its entry, from a view that the writes after it (in its batch, or applied while it is read) do not change', () => {
   withStores((stores) => {
-    for (const s of stores) {
-      const e = cmdEntry(1, [cmd(1, 1, [put('a', '1')]), cmd(1, 2, [{ t: 'digest', id: 42 }])]);
-      const res = s.store.write({ entries: [e], apply: [e] });
-      assert.equal(res.digests?.length, 1);
-      assert.equal(res.digests![0]!.id, 42);
-      assert.equal(res.digests![0]!.index, 1);
-      assert.equal(res.digests![0]!.keys, 1, 'the state as the op found it: after the put before it in the entry');
-      const plain = cmdEntry(2, [cmd(1, 3, [put('b', '2')])]);
-      assert.equal(s.store.write({ entries: [plain], apply: [plain] }).digests, undefined);
-    }
+    const seen = stores.map((s) => {
+      const a = cmdEntry(1, [cmd(1, 1, [put('a', '1')]), cmd(1, 2, [{ t: 'digest', id: 42 }]), cmd(1, 3, [put('b', '2')])]);
+      const b = cmdEntry(2, [cmd(1, 4, [put('c', '3')])]);
+      const c = cmdEntry(3, [cmd(1, 5, [{ t: 'digest', id: 43 }])]);
+      const res = s.store.write({ entries: [a, b, c], apply: [a, b, c] });
+      assert.deepEqual(res.applied.map((r) => r.map((x) => x.results)), [[[{ ok: true }], [{ ok: true }], [{ ok: true }]], [[{ ok: true }]], [[{ ok: true }]]]);
+      assert.equal(s.store.digestsPending, 2);
+      assert.deepEqual(s.store.digestStep(1), [], 'one record read of three');
+      // Writes while the digests are read: a key the views hold changed, one removed, one added.
+      const d = cmdEntry(4, [cmd(1, 6, [put('a', 'changed'), del('b'), put('0', 'new')])]);
+      s.store.write({ entries: [d], apply: [d] });
+      const [first, second] = finish(s.store, 1);
+      assert.deepEqual([first!.id, first!.index, first!.keys, second!.id, second!.index, second!.keys], [42, 1, 2, 43, 3, 3], 'entry 1 holds a and b (b was put after the op, in its entry); entry 3 holds c too');
+      return [first!.digest, second!.digest];
+    });
+    assert.deepEqual(seen[0], seen[1], 'LMDB and memory: the same digests');
+    // The same states written afresh, each digested alone: the same digests as the views gave.
+    withStores(([lmdb]) => {
+      lmdb!.run([put('a', '1'), put('b', '2')]);
+      assert.equal(lmdb!.digest().digest, seen[0]![0]);
+      lmdb!.run([put('c', '3')]);
+      assert.equal(lmdb!.digest().digest, seen[0]![1]);
+    });
   });
+});
+
+test('digest op: a store closed while a digest is read releases its view; a plain batch starts none', () => {
+  for (const make of ['lmdb', 'memory'] as const) {
+    const d = tempDir();
+    const store: SyncStore = make === 'lmdb' ? LmdbStore.open({ dir: d.dir, membership }) : new MemoryStore({ membership });
+    try {
+      const plain = cmdEntry(1, [cmd(1, 1, [put('a', '1'), put('b', '2')])]);
+      store.write({ entries: [plain], apply: [plain] });
+      assert.equal(store.digestsPending, 0);
+      const e = cmdEntry(2, [cmd(1, 2, [{ t: 'digest', id: 1 }])]);
+      store.write({ entries: [e], apply: [e] });
+      assert.deepEqual(store.digestStep(1), []);
+      assert.equal(store.digestsPending, 1);
+    } finally {
+      store.close();
+      d.remove();
+    }
+    assert.equal(store.digestsPending, 0, `${make}: closing dropped the digest in progress`);
+  }
 });
