@@ -955,7 +955,10 @@ export class LmdbStore implements SyncStore {
       next: () => {
         const r = next ?? it.next();
         next = undefined;
-        return r.done ? undefined : { key: r.value.key, rec: decodeRecord(r.value.value) };
+        if (r.done) return undefined;
+        const { key, value } = r.value;
+        const h = recordHeader(value);
+        return { key, expiresAt: h.expiresAt, bytes: h.bytes, value: value.subarray(h.offset) }; // a string's UTF-8 as stored
       },
       close: () => void it.return?.(),
     };

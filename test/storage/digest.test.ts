@@ -1,6 +1,7 @@
 // The digest op (Cluster.checkReplicas): a replica's whole state as one SHA-256, the same for the same state in
 // every store, and different when what a client can read differs.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import type { Entry } from '../../src/raft/types.js';
 import type { Op, OpResult, ReplicaDigest } from '../../src/storage/command.js';
@@ -153,4 +154,26 @@ test('digest op: a store closed while a digest is read releases its view; a plai
     }
     assert.equal(store.digestsPending, 0, `${make}: closing dropped the digest in progress`);
   }
+});
+
+test('digest op: the digest is SHA-256 of the documented byte stream, values larger than its hashing chunk included', () => {
+  const big = new Uint8Array(200_000).map((_, i) => i % 251);
+  const records: Array<[string, string | Uint8Array, number | undefined]> = [['a', 'é😀', undefined], ['b', big, T0 + 1e9], ['c', '', undefined]];
+  const expected = createHash('sha256');
+  for (const [key, value, expiresAt] of records) {
+    const v = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+    const head = Buffer.alloc(17);
+    head.writeUInt32BE(Buffer.byteLength(key), 0);
+    head.writeUInt8(typeof value === 'string' ? 0 : 1, 4);
+    head.writeUInt32BE(v.byteLength, 5);
+    head.writeDoubleBE(expiresAt ?? -1, 9);
+    expected.update(head).update(key).update(v);
+  }
+  const hex = expected.digest('hex');
+  withStores((stores) => {
+    for (const s of stores) {
+      s.run(records.map(([key, value, expiresAt]) => (expiresAt === undefined ? put(key, value) : { t: 'put', key: k(key), value, atMs: expiresAt })));
+      assert.deepEqual(s.digest(), { digest: hex, keys: 3 }, s.store.kind);
+    }
+  });
 });
