@@ -15,6 +15,7 @@ import { RequestParser } from './parser.js';
 import { isPlan, planClass, type Plan } from './plan.js';
 import { runSegment, type Slot } from './pipeline.js';
 import { ErrorReply, ReplyWriter, type Protocol, type Reply } from './reply.js';
+import { WatchSet } from './watches.js';
 
 /**
  * Commands dispatched per run at most (and at most maxQueuedCommands): bounds the replies one run can produce before
@@ -51,7 +52,7 @@ export class Connection {
       authenticated: o.requirepass === undefined,
       readOptions: LINEARIZABLE,
       multi: null,
-      watched: new Map(),
+      watched: new WatchSet(id),
       lastCommand: 'NULL',
       lastCommandAt: now,
       closing: false,
@@ -65,6 +66,7 @@ export class Connection {
     socket.on('close', () => {
       this.closed = true;
       this.queue = [];
+      this.server.watches.releaseOwner(id);
       this.drainWaiter?.();
       onClose(this);
     });
@@ -184,7 +186,7 @@ export class Connection {
       flushReady(); // the replies known so far go out before waiting
       const slots = run;
       run = [];
-      await runSegment(this.server.cluster, runRead, slots);
+      await runSegment(this.server.cluster, runRead, slots, this.server.watches);
     };
     let n = 0;
     for (; n < commands.length && !this.state.closing; n++) {

@@ -3,6 +3,7 @@ import type { Cluster, Consistency } from '../index.js';
 import type { ResolvedRespOptions } from './options.js';
 import type { Protocol, Reply } from './reply.js';
 import type { WritePlan } from './plan.js';
+import type { WatchRegistry, WatchSet } from './watches.js';
 
 export interface ServerStats {
   connectionsReceived: number;
@@ -13,12 +14,6 @@ export interface ServerStats {
   keyspaceHits: number;
   keyspaceMisses: number;
   protocolErrors: number;
-}
-
-/** A watched key: its revision once WATCH's read is answered (undefined until then, or when it failed). */
-export interface WatchEntry {
-  key: Buffer;
-  revision: number | undefined;
 }
 
 /** MULTI's queue: per command a plan of the transaction's batch or a reply already known (PING, an error). */
@@ -41,7 +36,8 @@ export interface ConnectionState {
   /** READONLY: lease reads; READWRITE (default): linearizable. */
   readOptions: { consistency: Consistency };
   multi: MultiState | null;
-  watched: Map<string, WatchEntry>;
+  /** The keys WATCH watches for the next EXEC (./watches.ts). */
+  watched: WatchSet;
   lastCommand: string;
   lastCommandAt: number;
   /** QUIT: close once the replies before it are written. */
@@ -81,6 +77,8 @@ export interface ServerContext {
   readonly stats: ServerStats;
   readonly clients: Map<number, ConnectionState>;
   readonly cursors: CursorTable;
+  /** Which connections watch which keys (WATCH). */
+  readonly watches: WatchRegistry;
   readonly startedAt: number;
   /** The TCP port listened on. */
   port(): number;

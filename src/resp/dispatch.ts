@@ -6,7 +6,7 @@ import { CONNECTION_COMMANDS } from './commands/connection.js';
 import { KEY_COMMANDS } from './commands/keys.js';
 import { serverCommands } from './commands/server.js';
 import { STRING_COMMANDS } from './commands/strings.js';
-import { TRANSACTION_COMMANDS } from './commands/transactions.js';
+import { TRANSACTION_COMMANDS, unwatchAll } from './commands/transactions.js';
 import type { Ctx } from './context.js';
 import { arityError, NOAUTH, unknownCommand } from './errors.js';
 import { KeysPlan, keysAsWrite, WritePlan, isPlan, type Plan } from './plan.js';
@@ -38,7 +38,7 @@ export function dispatch(ctx: Ctx, args: Buffer[]): Reply | Plan {
   if (spec === undefined) return refuse(ctx, unknownCommand(args));
   conn.lastCommand = spec.name;
   if (!conn.authenticated && !spec.noAuth) return refuse(ctx, NOAUTH);
-  if (!arityOk(spec, args.length)) return refuse(ctx, arityError(spec.name));
+  if (!arityOk(spec, args.length)) return spec.name === 'exec' && conn.multi ? abortExec(ctx, arityError(spec.name)) : refuse(ctx, arityError(spec.name));
   try {
     if (conn.multi && !spec.runsInMulti) return queue(ctx, spec, args);
     return spec.handler(ctx, args);
@@ -51,6 +51,13 @@ export function dispatch(ctx: Ctx, args: Buffer[]): Reply | Plan {
 function refuse(ctx: Ctx, e: ErrorReply): ErrorReply {
   if (ctx.conn.multi) ctx.conn.multi.aborted = true;
   return e;
+}
+
+/** EXEC refused inside MULTI: the transaction is discarded, as Redis's execCommandAbort does (EXEC after it: no MULTI). */
+function abortExec(ctx: Ctx, e: ErrorReply): ErrorReply {
+  ctx.conn.multi = null;
+  unwatchAll(ctx);
+  return new ErrorReply(`EXECABORT Transaction discarded because of: ${e.text.replace(/^ERR /, '')}`);
 }
 
 /**

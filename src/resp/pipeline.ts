@@ -6,6 +6,7 @@ import { batch } from './cluster-api.js';
 import { clusterError } from './errors.js';
 import { CallPlan, KeysPlan, opsBytes, ReadPlan, WritePlan, type Plan, type RespOp } from './plan.js';
 import { ErrorReply, type Reply } from './reply.js';
+import type { WatchRegistry } from './watches.js';
 
 export interface Slot {
   plan: Plan;
@@ -25,7 +26,7 @@ function safeReply(f: () => Reply): Reply {
 }
 
 /** Send `slots` (all of one class: reads or writes) and resolve once every slot has its reply. */
-export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[]): Promise<unknown> {
+export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], watches: WatchRegistry): Promise<unknown> {
   const calls: Array<Promise<void>> = [];
   const keyReads: Slot[] = [];
   let group: Slot[] = [];
@@ -57,6 +58,7 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[]): 
       const b = opsBytes(p.ops);
       if (p.alone || ops.length + p.ops.length > maxBatchOps || bytes + b > maxBatchBytes - BATCH_OVERHEAD_BYTES) send();
       group.push(s);
+      watches.touch(p.ops); // in the order the writes are handed to the cluster: what WATCH sees (./watches.ts)
       ops.push(...p.ops);
       bytes += b;
       if (p.alone) send();

@@ -4,6 +4,7 @@ import { ClusterError, ErrorCode, type Cluster } from '../index.js';
 import { Connection } from './connection.js';
 import { CursorTable, type ServerContext, type ServerStats } from './context.js';
 import { resolveRespOptions, type ResolvedRespOptions, type RespServerOptions } from './options.js';
+import { WatchRegistry } from './watches.js';
 
 const MAX_CLIENTS_REPLY = Buffer.from('-ERR max number of clients reached\r\n');
 
@@ -25,6 +26,7 @@ export class RespServer {
       stats,
       clients: new Map(),
       cursors: new CursorTable(options.maxScanCursors),
+      watches: new WatchRegistry(),
       startedAt: Date.now(),
       port: () => this.port,
     };
@@ -60,6 +62,11 @@ export class RespServer {
   /** Connections open now. */
   get clientCount(): number {
     return this.connections.size;
+  }
+
+  /** Keys some connection watches now (WATCH until its EXEC, DISCARD, UNWATCH, RESET or close). */
+  get watchedKeys(): number {
+    return this.context.watches.keys;
   }
 
   private accept(socket: Socket): void {

@@ -292,6 +292,63 @@ test('WATCH: a watched key changed by another client makes EXEC return null and 
   }
 });
 
+test('WATCH as on Redis: a key created and deleted again (or created to expire) since WATCH aborts EXEC; UNWATCH inside MULTI is queued and changes nothing; FLUSHDB touches every key', async () => {
+  const other = new Redis({ port: s.port, lazyConnect: true });
+  await other.connect();
+  try {
+    // Absent at WATCH and absent again at EXEC: its revision is 0 both times, but it was written meanwhile.
+    await r.watch('aba:k');
+    await other.set('aba:k', '1');
+    await other.del('aba:k');
+    assert.equal(await r.multi().set('aba:k', 'mine').exec(), null);
+    assert.equal(await r.exists('aba:k'), 0);
+    await r.watch('aba:t');
+    await other.set('aba:t', '1', 'PX', 30);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.equal(await r.exists('aba:t'), 0, 'expired');
+    assert.equal(await r.multi().set('aba:t', 'mine').exec(), null);
+    // The same connection's own write between WATCH and MULTI aborts it too (Redis does the same).
+    await r.watch('aba:own');
+    await r.set('aba:own', 'x');
+    await r.del('aba:own');
+    assert.equal(await r.multi().set('aba:own', 'mine').exec(), null);
+    // UNWATCH inside MULTI is queued (+QUEUED, then +OK in EXEC's array) and does not undo the WATCH before MULTI.
+    await r.set('aba:u', '1');
+    await r.watch('aba:u');
+    const tx = r.multi();
+    tx.unwatch();
+    await other.set('aba:u', '10');
+    assert.equal(await tx.set('aba:u', 'mine').exec(), null);
+    assert.equal(await r.get('aba:u'), '10');
+    // FLUSHDB from another connection touches every watched key, present or not.
+    await r.watch('aba:none');
+    await other.flushdb();
+    assert.equal(await r.multi().set('aba:none', 'x').exec(), null);
+    // Untouched, EXEC applies; a write of another key does not touch this one.
+    await r.watch('aba:quiet');
+    await other.set('aba:noise', '1');
+    assert.deepEqual(await r.multi().set('aba:quiet', 'ok').exec(), [[null, 'OK']]);
+    assert.equal(s.server.watchedKeys, 0, 'every EXEC, DISCARD and UNWATCH released its keys');
+  } finally {
+    other.disconnect();
+  }
+});
+
+test('EXEC with the wrong arity inside MULTI discards the transaction (EXECABORT naming why), as Redis does', async () => {
+  const raw = new Redis({ port: s.port, lazyConnect: true });
+  await raw.connect();
+  try {
+    assert.equal(await raw.call('MULTI'), 'OK');
+    assert.equal(await raw.call('SET', 'ea:x', '1'), 'QUEUED');
+    assert.equal(await replyError(raw.call('EXEC', 'extra')), "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command");
+    assert.equal(await replyError(raw.call('EXEC')), 'ERR EXEC without MULTI');
+    assert.equal(await raw.set('ea:y', '1'), 'OK', 'not queued: the transaction is gone');
+    assert.equal(await raw.exists('ea:x'), 0);
+  } finally {
+    raw.disconnect();
+  }
+});
+
 test("Redis's error replies: unknown command, arity, wrong DB, empty key", async () => {
   assert.equal(await replyError(r.call('FOO', 'a', 'b')), "ERR unknown command 'FOO', with args beginning with: 'a' 'b' ");
   assert.equal(await replyError(r.call('GET')), "ERR wrong number of arguments for 'get' command");

@@ -5,6 +5,7 @@ import { command, type CommandSpec } from '../command.js';
 import type { ConnectionState, Ctx } from '../context.js';
 import { arityError, DB_RANGE, NOAUTH, NOT_INTEGER, SYNTAX, unknownSubcommand, WRONGPASS } from '../errors.js';
 import { ErrorReply, MapReply, OK, PONG, SimpleString, type Reply } from '../reply.js';
+import { unwatchAll } from './transactions.js';
 
 /** The Redis version clients are told (they enable features by it); threadraft's own is in INFO and HELLO. */
 export const REDIS_VERSION = '7.2.0';
@@ -154,7 +155,7 @@ function quit(ctx: Ctx): Reply {
 function reset(ctx: Ctx): Reply {
   const c = ctx.conn;
   c.multi = null;
-  c.watched = new Map();
+  unwatchAll(ctx);
   c.protocol = 2;
   c.name = '';
   c.readOptions = LINEARIZABLE;

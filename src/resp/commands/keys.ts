@@ -103,6 +103,7 @@ function flushdb(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
   if (args.length > 2 || (args.length === 2 && !keyword(args[1], 'ASYNC') && !keyword(args[1], 'SYNC'))) return SYNTAX;
   const { cluster } = ctx.server;
   return new CallPlan(async () => {
+    ctx.server.watches.touchAll(); // sent now (a call runs as it is handed to the cluster): every WATCH sees it
     await cluster.clear();
     return OK;
   });

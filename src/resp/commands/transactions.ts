@@ -1,10 +1,12 @@
 // MULTI/EXEC/DISCARD and WATCH/UNWATCH. A transaction is one batch(): its commands' ops in order, behind a
 // `check` of each watched key's revision (read at WATCH time), so it applies atomically or, when a watched key
-// changed, not at all (EXEC replies a null array). Commands are compiled when queued (the dispatcher turns each
-// into a plan or a reply, see ../dispatch.ts); EXEC sends them.
+// changed or was written through this server since WATCH (../watches.ts), not at all (EXEC replies a null array).
+// Commands are compiled when queued (the dispatcher turns each into a plan or a reply, see ../dispatch.ts); EXEC
+// sends them.
 import { command, type CommandSpec } from '../command.js';
 import { revision } from '../cluster-api.js';
-import type { Ctx, WatchEntry } from '../context.js';
+import type { Ctx } from '../context.js';
+import { WatchSet, type WatchEntry } from '../watches.js';
 import { clusterError, EXECABORT } from '../errors.js';
 import { ReadPlan, WritePlan, type RespOp } from '../plan.js';
 import { ErrorReply, NULL_ARRAY, OK, type Reply } from '../reply.js';
@@ -16,22 +18,37 @@ function multi(ctx: Ctx): Reply {
   return OK;
 }
 
+/** The connection's watched keys end (EXEC, DISCARD, UNWATCH): released, and a new empty set for the next WATCH. */
+function takeWatched(ctx: Ctx): WatchSet {
+  const set = ctx.conn.watched;
+  ctx.conn.watched = new WatchSet(ctx.conn.id);
+  return set;
+}
+
+/** The connection watches nothing any more (DISCARD, UNWATCH, RESET, an EXEC refused). */
+export function unwatchAll(ctx: Ctx): void {
+  ctx.server.watches.release(takeWatched(ctx));
+}
+
 function discard(ctx: Ctx): Reply {
   if (!ctx.conn.multi) return new ErrorReply('ERR DISCARD without MULTI');
   ctx.conn.multi = null;
-  ctx.conn.watched = new Map();
+  unwatchAll(ctx);
   return OK;
 }
 
 function exec(ctx: Ctx): Reply | WritePlan {
   const m = ctx.conn.multi;
   if (!m) return new ErrorReply('ERR EXEC without MULTI');
-  const watched = [...ctx.conn.watched.values()];
+  const { watches } = ctx.server;
+  const set = takeWatched(ctx);
   ctx.conn.multi = null;
-  ctx.conn.watched = new Map();
-  if (m.aborted) return EXECABORT;
+  if (m.aborted) {
+    watches.release(set);
+    return EXECABORT;
+  }
   const plans = m.items.filter((i): i is WritePlan => i instanceof WritePlan);
-  if (plans.length === 0 && watched.length === 0) return m.items as Reply[];
+  if (plans.length === 0 && set.size === 0) return m.items as Reply[];
   let checks = 0;
   const plan = new WritePlan(
     [],
@@ -46,9 +63,12 @@ function exec(ctx: Ctx): Reply | WritePlan {
       });
     },
     true,
-    // Sent only after the WATCH reads before it were answered (they are reads, EXEC a write: ../pipeline.ts).
+    // When the batch is handed to the cluster: a write sent for a watched key before it aborts it (../watches.ts);
+    // the WATCH reads before it were answered (they are reads, EXEC a write: ../pipeline.ts).
     () => {
-      if (watched.some((w) => w.revision === undefined)) return NULL_ARRAY;
+      watches.release(set);
+      const watched = [...set.entries.values()];
+      if (set.dirty || watched.some((w) => w.revision === undefined)) return NULL_ARRAY;
       const ops: RespOp[] = watched.map((w) => ({ type: 'check', key: w.key, revision: w.revision! }));
       checks = ops.length;
       for (const p of plans) ops.push(...p.ops);
@@ -64,13 +84,8 @@ function watch(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
   const keys = args.slice(1);
   const bad = keysError(keys);
   if (bad) return bad;
-  const entries: WatchEntry[] = keys.map((key) => {
-    const id = key.toString('latin1');
-    // A copy: the argument is a view of a socket chunk, and a watched key may stay for a long time.
-    const e = ctx.conn.watched.get(id) ?? { key: Buffer.from(key), revision: undefined };
-    ctx.conn.watched.set(id, e);
-    return e;
-  });
+  const set = ctx.conn.watched;
+  const entries: WatchEntry[] = keys.map((key) => ctx.server.watches.watch(set, key.toString('latin1'), key));
   const { cluster } = ctx.server;
   const opts = ctx.conn.readOptions;
   return new ReadPlan(async () => {
@@ -87,8 +102,9 @@ function watch(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
   });
 }
 
+/** Inside MULTI it is queued and does nothing (EXEC unwatches anyway), as on Redis: the WATCH before MULTI holds. */
 function unwatch(ctx: Ctx): Reply {
-  ctx.conn.watched = new Map();
+  if (!ctx.conn.multi) unwatchAll(ctx);
   return OK;
 }
 

@@ -1,0 +1,81 @@
+// WATCH as Redis has it: a write command sent for a watched key makes the watcher's EXEC abort, even when the key
+// ends as it was (created then deleted again; Redis's "touched" keys and dirty-CAS flag). The revisions read at
+// WATCH time are still checked inside EXEC's batch: they see the writes that do not come through this server (the
+// Cluster API, another server, expiry), except those that leave a key absent as it was (an absent key's revision is
+// always 0). Touches happen when a write is handed to the cluster (./pipeline.ts), in the order the writes apply, so
+// a write sent before an EXEC aborts it and one sent after does not.
+import type { RespOp } from './plan.js';
+
+/** A watched key: its revision once WATCH's read is answered (undefined until then, or when it failed). */
+export interface WatchEntry {
+  key: Buffer;
+  revision: number | undefined;
+}
+
+/** One connection's watched keys, from its first WATCH to its EXEC, DISCARD, UNWATCH or RESET. */
+export class WatchSet {
+  readonly entries = new Map<string, WatchEntry>();
+  /** A write for one of its keys (or FLUSHDB) was sent since it watched it. */
+  dirty = false;
+
+  constructor(readonly owner: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** The server's watched keys: which sets watch each key. Empty, it costs a write one size check. */
+export class WatchRegistry {
+  private readonly byKey = new Map<string, Set<WatchSet>>();
+
+  /** `set` watches `key` (`id`: its latin1 string); the entry it already had keeps its first revision. */
+  watch(set: WatchSet, id: string, key: Buffer): WatchEntry {
+    let e = set.entries.get(id);
+    if (e === undefined) {
+      e = { key: Buffer.from(key), revision: undefined }; // a copy: the argument is a view of a socket chunk
+      set.entries.set(id, e);
+      let sets = this.byKey.get(id);
+      if (sets === undefined) this.byKey.set(id, (sets = new Set()));
+      sets.add(set);
+    }
+    return e;
+  }
+
+  /** `set` watches nothing any more. */
+  release(set: WatchSet): void {
+    for (const id of set.entries.keys()) {
+      const sets = this.byKey.get(id);
+      sets?.delete(set);
+      if (sets?.size === 0) this.byKey.delete(id);
+    }
+  }
+
+  /** A closed connection's sets, its current one and any of an EXEC it never sent. */
+  releaseOwner(owner: number): void {
+    for (const [id, sets] of this.byKey) {
+      for (const s of sets) if (s.owner === owner) sets.delete(s);
+      if (sets.size === 0) this.byKey.delete(id);
+    }
+  }
+
+  /** Writes of these ops are being sent: every set watching one of their keys is dirty. */
+  touch(ops: readonly RespOp[]): void {
+    if (this.byKey.size === 0) return;
+    for (const op of ops) {
+      if (op.type === 'get' || op.type === 'check') continue;
+      const sets = this.byKey.get(op.key.toString('latin1'));
+      if (sets !== undefined) for (const s of sets) s.dirty = true;
+    }
+  }
+
+  /** FLUSHDB / FLUSHALL is being sent: every set is dirty. */
+  touchAll(): void {
+    for (const sets of this.byKey.values()) for (const s of sets) s.dirty = true;
+  }
+
+  /** Keys watched (INFO, tests). */
+  get keys(): number {
+    return this.byKey.size;
+  }
+}
