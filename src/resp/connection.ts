@@ -23,6 +23,11 @@ import { WatchSet } from './watches.js';
  */
 const MAX_RUN_COMMANDS = 1024;
 
+/** Bytes the parser may hold for a connection not authenticated yet before its socket is not read (one bounded request's worth). */
+const UNAUTHENTICATED_HELD_BYTES = 256 * 1024;
+
+const EMPTY = Buffer.alloc(0);
+
 export class Connection {
   readonly state: ConnectionState;
   private readonly ctx: Ctx;
@@ -81,6 +86,17 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.server.stats.netInputBytes += chunk.length;
+    this.parse(chunk);
+    this.pump();
+  }
+
+  /**
+   * Parse `chunk` (EMPTY: what the parser still holds) into the queue. Until the connection is authenticated the
+   * parser takes one request at a time with Redis's smaller bounds (UNAUTHENTICATED_LIMITS), and the socket is not
+   * read while it holds more than one bound's worth: a client without the password cannot make it hold much.
+   */
+  private parse(chunk: Buffer): void {
+    this.parser.unauthenticated = !this.state.authenticated;
     const out = this.parser.feed(chunk);
     for (const c of out.commands) this.queue.push(c);
     if (out.error !== undefined) {
@@ -88,8 +104,11 @@ export class Connection {
       this.server.stats.protocolErrors++;
       this.socket.pause(); // nothing after a protocol error is read
     }
-    if (this.queue.length >= this.server.options.maxQueuedCommands) this.pauseReading();
-    this.pump();
+    if (this.queue.length >= this.server.options.maxQueuedCommands || this.holdingUnauthenticated()) this.pauseReading();
+  }
+
+  private holdingUnauthenticated(): boolean {
+    return !this.state.authenticated && this.parser.bufferedBytes > UNAUTHENTICATED_HELD_BYTES;
   }
 
   private pauseReading(): void {
@@ -101,7 +120,7 @@ export class Connection {
   private resumeReading(): void {
     if (!this.readPaused || this.closed || this.protocolError !== undefined) return;
     if (this.outputFull()) return;
-    if (this.queue.length >= this.server.options.maxQueuedCommands) return;
+    if (this.queue.length >= this.server.options.maxQueuedCommands || this.holdingUnauthenticated()) return;
     this.readPaused = false;
     this.socket.resume();
   }
@@ -144,6 +163,8 @@ export class Connection {
       }
       const commands = this.queue.splice(0, Math.min(MAX_RUN_COMMANDS, this.server.options.maxQueuedCommands));
       await this.execute(commands);
+      // Requests held back while not authenticated (one is parsed at a time): the next, under the state AUTH left.
+      if (this.parser.unauthenticated && this.queue.length === 0 && this.parser.bufferedBytes > 0 && this.protocolError === undefined && !this.closed) this.parse(EMPTY);
       this.resumeReading();
     }
     if (this.closed) return;

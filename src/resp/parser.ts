@@ -28,6 +28,12 @@ export const DEFAULT_PARSER_LIMITS: ParserLimits = {
   maxInlineBytes: 64 * 1024,
 };
 
+/**
+ * A connection not authenticated yet (a password is required) gets Redis's smaller bounds, so that a client without
+ * the password cannot make the server hold large requests: at most 10 arguments, bulks of at most 16 KiB.
+ */
+export const UNAUTHENTICATED_LIMITS = { maxArgs: 10, maxBulkBytes: 16 * 1024 } as const;
+
 /** What one feed() produced: the complete requests, then (if the stream broke the protocol) the error. */
 export interface ParseOutput {
   commands: Buffer[][];
@@ -53,6 +59,11 @@ export class RequestParser {
   /** The length of the bulk string being waited for (-1: its `$` header is next). */
   private bulkLen = -1;
   private failed: string | undefined;
+  /**
+   * Not authenticated yet: UNAUTHENTICATED_LIMITS, and one request per parse, so that each is dispatched (an AUTH
+   * lifting the bounds) before the next is parsed; the connection parses the rest with `feed(EMPTY)`.
+   */
+  unauthenticated = false;
 
   constructor(private readonly limits: ParserLimits = DEFAULT_PARSER_LIMITS) {}
 
@@ -120,12 +131,14 @@ export class RequestParser {
           const end = this.inline(buf, pos, commands);
           if (end < 0) break;
           pos = end;
+          if (this.unauthenticated && commands.length > 0) break;
           continue;
         }
         const eol = lineEnd(buf, pos, this.limits.maxInlineBytes, 'too big mbulk count string');
         if (eol < 0) break;
         const n = parseLength(buf, pos + 1, eol);
         if (n === null || n > this.limits.maxArgs) throw new ProtocolError('Protocol error: invalid multibulk length');
+        if (this.unauthenticated && n > UNAUTHENTICATED_LIMITS.maxArgs) throw new ProtocolError('Protocol error: unauthenticated multibulk length');
         pos = eol + 2;
         if (n <= 0) continue; // Redis ignores `*0` and `*-1` requests
         this.args = [];
@@ -141,6 +154,7 @@ export class RequestParser {
         if (eol < 0) break;
         const n = parseLength(buf, pos + 1, eol);
         if (n === null || n < 0 || n > this.limits.maxBulkBytes) throw new ProtocolError('Protocol error: invalid bulk length');
+        if (this.unauthenticated && n > UNAUTHENTICATED_LIMITS.maxBulkBytes) throw new ProtocolError('Protocol error: unauthenticated bulk length');
         this.bulkLen = n;
         pos = eol + 2;
       }
@@ -157,6 +171,7 @@ export class RequestParser {
       if (--this.argsLeft === 0) {
         commands.push(this.args!);
         this.args = null;
+        if (this.unauthenticated) break;
       }
     }
     this.keep(buf, pos, 0);

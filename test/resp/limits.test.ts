@@ -63,6 +63,28 @@ test('requirepass: NOAUTH before AUTH, WRONGPASS for a bad password, AUTH and HE
   }
 });
 
+test("before AUTH, Redis's smaller bounds: over 10 arguments or a bulk over 16 KiB is a protocol error and the connection closes; AUTH in the same write lifts them for what follows", async () => {
+  for (const [bad, err] of [
+    [Buffer.from('*11\r\n'), 'unauthenticated multibulk length'],
+    [Buffer.from('*2\r\n$4\r\nECHO\r\n$16385\r\n'), 'unauthenticated bulk length'],
+  ] as const) {
+    await noClients();
+    const c = await raw(s.port);
+    c.socket.write(Buffer.concat([encode('PING'), bad]));
+    await c.closed;
+    assert.equal(c.received().toString(), `-NOAUTH Authentication required.\r\n-ERR Protocol error: ${err}\r\n`);
+  }
+  await noClients();
+  const c = await raw(s.port);
+  try {
+    const value = 'v'.repeat(20_000);
+    c.socket.write(Buffer.concat([encode('AUTH', 's3cret'), encode('SET', 'preauth', value), encode('MSET', ...Array.from({ length: 12 }, (_, i) => `pa${i % 6}`)), encode('STRLEN', 'preauth')]));
+    assert.equal((await c.until(endsWith(':20000\r\n'))).toString(), '+OK\r\n+OK\r\n+OK\r\n:20000\r\n');
+  } finally {
+    c.end();
+  }
+});
+
 test('maxclients: one connection over the bound is told so and closed; a place freed is taken again', async () => {
   await noClients();
   const open = [await raw(s.port), await raw(s.port), await raw(s.port)];
