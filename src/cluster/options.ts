@@ -5,6 +5,7 @@ import { ClusterError, ErrorCode } from '../errors.js';
 import { NODE_DEFAULTS, TIMING_PRESETS, type LogLevel, type NodeOptions, type Timing, type TimingPreset } from '../node/config.js';
 import { oneOf, positiveInt } from './validate.js';
 import { CODECS, type CodecName } from './codec.js';
+import { LIMITS } from '../storage/command.js';
 
 export interface ClusterOptions {
   /** Number of voting nodes (1–7). Default 3. */
@@ -21,7 +22,10 @@ export interface ClusterOptions {
   timing?: TimingPreset | Timing;
   /** Deadline of one client call, queueing and retries included. Default 10 000 ms. */
   requestTimeoutMs?: number;
-  /** Bounds of one coordinator batch (one raft entry). Defaults 1024 operations, 1 MiB. */
+  /**
+   * Bounds of one coordinator batch (one raft entry). Defaults 1024 operations, maxValueBytes + 64 KiB bytes; the
+   * bytes must hold one put of the largest value and key (at least maxValueBytes + BATCH_MIN_EXTRA_BYTES).
+   */
   maxBatchOps?: number;
   maxBatchBytes?: number;
   /** Operations queued or in flight before new calls get BUSY. Default 65 536. */
@@ -93,6 +97,21 @@ function int(name: string, v: unknown, dflt: number, min: number, max: number): 
   return v === undefined ? dflt : positiveInt(name, v, min, max);
 }
 
+/** What a batch adds to one put's value besides it: the largest key, the op's and the batch's own bytes (writes.ts). */
+export const BATCH_MIN_EXTRA_BYTES = LIMITS.maxKeyBytes + 8 + 16;
+
+/**
+ * maxBatchBytes: by default maxValueBytes + 64 KiB. It must hold one put of the largest value with the largest key,
+ * or a value the store accepts could never be written (it was 1 MiB, as the value: a 1 MiB value was refused).
+ */
+function batchBytes(v: unknown, maxValueBytes: number): number {
+  const least = maxValueBytes + BATCH_MIN_EXTRA_BYTES;
+  if (typeof v === 'number' && Number.isInteger(v) && v < least) {
+    throw invalid(`maxBatchBytes must be at least maxValueBytes + ${BATCH_MIN_EXTRA_BYTES} (${least}): a put of the largest value and key must fit in a batch; got ${v}`);
+  }
+  return int('maxBatchBytes', v, maxValueBytes + 64 * 1024, least, 128 * 1024 * 1024);
+}
+
 function timing(v: unknown): Timing {
   if (v === undefined) return TIMING_PRESETS.fast;
   if (typeof v === 'string') return TIMING_PRESETS[oneOf('timing', v, ['fast', 'seed'] as const)];
@@ -117,6 +136,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir.length === 0)) throw invalid('dir must be a non-empty string');
   if (o.logFile !== undefined && typeof o.logFile !== 'string') throw invalid('logFile must be a string');
   if (o.logFile !== undefined) checkLogFile(o.logFile);
+  const maxValueBytes = int('maxValueBytes', o.maxValueBytes, NODE_DEFAULTS.maxValueBytes, 1, 64 * 1024 * 1024);
   return {
     nodes: int('nodes', o.nodes, 3, 1, 7),
     dir: o.dir as string | undefined,
@@ -126,9 +146,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     timing: timing(o.timing),
     requestTimeoutMs: int('requestTimeoutMs', o.requestTimeoutMs, 10_000, 1, 3_600_000),
     maxBatchOps: int('maxBatchOps', o.maxBatchOps, 1024, 1, 1 << 20),
-    maxBatchBytes: int('maxBatchBytes', o.maxBatchBytes, 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxBatchBytes: batchBytes(o.maxBatchBytes, maxValueBytes),
     maxPendingOps: int('maxPendingOps', o.maxPendingOps, 65_536, 1, 1 << 24),
-    maxValueBytes: int('maxValueBytes', o.maxValueBytes, NODE_DEFAULTS.maxValueBytes, 1, 64 * 1024 * 1024),
+    maxValueBytes,
     snapshotEveryEntries: int('snapshotEveryEntries', o.snapshotEveryEntries, NODE_DEFAULTS.snapshotEveryEntries, 0, 1 << 30),
     instrument: bool('instrument', o.instrument, true),
     logLevel: o.logLevel === undefined ? 'silent' : oneOf('logLevel', o.logLevel, ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),

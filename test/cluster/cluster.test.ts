@@ -69,6 +69,12 @@ test('invalid arguments are rejected with INVALID_ARGUMENT and calls after stop(
     await invalid(() => c.put('k'.repeat(1025), 'v'));
     await invalid(() => c.put('k', 7 as unknown as string));
     await invalid(() => c.put('k', Buffer.alloc(1024 * 1024 + 1)));
+    // The largest value under the largest key fits in a batch (maxBatchBytes was 1 MiB, as the value, and refused it).
+    const longest = 'k'.repeat(1024);
+    await c.put(longest, Buffer.alloc(1024 * 1024, 7));
+    assert.equal(((await c.get(longest)) as Uint8Array).byteLength, 1024 * 1024);
+    assert.equal(c.options.maxBatchBytes, 1024 * 1024 + 64 * 1024);
+    await c.delete(longest);
     await invalid(() => c.get('k', { consistency: 'eventual' as 'stale' }));
     await invalid(() => c.batch([]));
     assert.equal(await c.get('k'), undefined, 'nothing was written');
@@ -78,6 +84,7 @@ test('invalid arguments are rejected with INVALID_ARGUMENT and calls after stop(
   await assert.rejects(() => c.put('k', 'v'), (e: unknown) => e instanceof ClusterError && e.code === ErrorCode.CLUSTER_STOPPED);
   await assert.rejects(() => c.get('k'), (e: unknown) => e instanceof ClusterError && e.code === ErrorCode.CLUSTER_STOPPED);
   await assert.rejects(() => Cluster.start({ nodes: 9 }), (e: unknown) => e instanceof ClusterError && e.code === ErrorCode.INVALID_ARGUMENT);
+  await assert.rejects(() => Cluster.start({ storage: 'memory', maxBatchBytes: 1024 * 1024 }), (e: unknown) => e instanceof ClusterError && e.code === ErrorCode.INVALID_ARGUMENT && /maxBatchBytes must be at least maxValueBytes \+ 1048 \(1049624\)/.test(e.message));
 });
 
 test('stop() called again while stopping returns the same promise (it used to resolve at once, before the nodes were down)', async () => {

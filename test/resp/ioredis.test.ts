@@ -413,3 +413,11 @@ test('DEBUG DIGEST: the replicas\' digest of the whole dataset (checkReplicas); 
   assert.equal(await replyError(r.call('DEBUG', 'SLEEP', '0')), "ERR unknown subcommand 'SLEEP'. Try DEBUG HELP.");
   assert.equal(await replyError(r.call('DEBUG', 'DIGEST', 'x')), "ERR wrong number of arguments for 'debug|digest' command");
 });
+
+test('a value of exactly maxValueBytes (1 MiB) is stored and read back; one byte more is refused with the limit named', async () => {
+  const big = Buffer.alloc(1024 * 1024, 0x61);
+  assert.equal(await r.set('big:max', big), 'OK');
+  assert.equal(await r.strlen('big:max'), 1024 * 1024);
+  assert.match(await replyError(r.set('big:over', Buffer.alloc(1024 * 1024 + 1))), /^ERR INVALID_ARGUMENT value is 1048577 bytes/);
+  await r.del('big:max');
+});
