@@ -421,3 +421,21 @@ test('a value of exactly maxValueBytes (1 MiB) is stored and read back; one byte
   assert.match(await replyError(r.set('big:over', Buffer.alloc(1024 * 1024 + 1))), /^ERR INVALID_ARGUMENT value is 1048577 bytes/);
   await r.del('big:max');
 });
+
+test("SET and GETEX options as Redis 7 parses them: repeats are taken again (the last expiry wins), conflicting ones are a syntax error", async () => {
+  assert.equal(await r.call('SET', 'opt:k', 'v', 'XX', 'XX'), null, 'absent: XX XX does not set');
+  assert.equal(await r.call('SET', 'opt:k', 'v', 'NX', 'NX', 'GET', 'GET'), null);
+  assert.equal(await r.call('SET', 'opt:k', 'w', 'EX', 'abc', 'EX', '100'), 'OK', 'only the last EX is checked');
+  assert.ok((await r.ttl('opt:k')) > 90);
+  assert.equal(await r.call('SET', 'opt:k', 'x', 'KEEPTTL', 'KEEPTTL'), 'OK');
+  assert.ok((await r.ttl('opt:k')) > 90);
+  assert.equal(await r.call('GETEX', 'opt:k', 'PX', '5000', 'PX', '20000'), 'x');
+  assert.ok((await r.pttl('opt:k')) > 15_000);
+  assert.equal(await r.call('GETEX', 'opt:k', 'PERSIST', 'PERSIST'), 'x');
+  assert.equal(await r.ttl('opt:k'), -1);
+  for (const bad of [['SET', 'opt:k', 'v', 'NX', 'XX'], ['SET', 'opt:k', 'v', 'EX', '10', 'PX', '10'], ['SET', 'opt:k', 'v', 'KEEPTTL', 'EX', '10'], ['SET', 'opt:k', 'v', 'EX'], ['GETEX', 'opt:k', 'PERSIST', 'EX', '10'], ['GETEX', 'opt:k', 'NX']]) {
+    assert.equal(await replyError(r.call(...(bad as [string, ...string[]]))), 'ERR syntax error', bad.join(' '));
+  }
+  assert.equal(await replyError(r.call('SET', 'opt:k', 'v', 'EX', '0')), "ERR invalid expire time in 'set' command");
+  await r.del('opt:k');
+});

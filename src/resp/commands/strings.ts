@@ -1,6 +1,6 @@
 // String commands: GET, SET and its variants, MGET/MSET(NX), counters, APPEND, STRLEN.
 import type { Value } from '../../index.js';
-import { keyError, keysError, keyword, parseInteger, valueError } from '../args.js';
+import { keyError, keysError, parseInteger, valueError } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, NOT_INTEGER, opError, SYNTAX } from '../errors.js';
@@ -38,23 +38,39 @@ interface SetArgs {
   get: boolean;
   expiry?: Expiry;
   keepTtl: boolean;
+  persist: boolean;
 }
 
-/** SET's options, in any order, each at most once, as Redis parses them. */
-function setOptions(args: Buffer[]): SetArgs | ErrorReply {
-  const o: SetArgs = { get: false, keepTtl: false };
-  for (let i = 3; i < args.length; i++) {
+const EXPIRY_OPTIONS = ['EX', 'PX', 'EXAT', 'PXAT'];
+
+/**
+ * SET's options (from index 3) or GETEX's (from 2), as Redis 7 parses them: in any order, an option given again is
+ * taken again (the last expiry wins, and only it is checked, after the others); NX with XX, or two kinds of expiry
+ * (EX with PX, KEEPTTL or PERSIST with any), is a syntax error.
+ */
+function stringOptions(args: Buffer[], command: 'set' | 'getex'): SetArgs | ErrorReply {
+  const o: SetArgs = { get: false, keepTtl: false, persist: false };
+  const set = command === 'set';
+  let kind: string | undefined; // the expiry option given: one of EXPIRY_OPTIONS, KEEPTTL or PERSIST
+  let time: Buffer | undefined;
+  for (let i = set ? 3 : 2; i < args.length; i++) {
     const a = args[i]!;
-    if (keyword(a, 'NX') && o.condition === undefined) o.condition = 'absent';
-    else if (keyword(a, 'XX') && o.condition === undefined) o.condition = 'present';
-    else if (keyword(a, 'GET') && !o.get) o.get = true;
-    else if (keyword(a, 'KEEPTTL') && !o.keepTtl && o.expiry === undefined) o.keepTtl = true;
-    else if (o.expiry === undefined && !o.keepTtl && (keyword(a, 'EX') || keyword(a, 'PX') || keyword(a, 'EXAT') || keyword(a, 'PXAT'))) {
-      const unit = keyword(a, 'EX') || keyword(a, 'EXAT') ? 1000 : 1;
-      const e = expiryArg(args[++i], unit, a.length === 4, 'set');
-      if (e instanceof ErrorReply) return args[i] === undefined ? SYNTAX : e;
-      o.expiry = e;
+    const name = a.length <= 7 ? a.toString('latin1').toUpperCase() : '';
+    if (set && name === 'NX' && o.condition !== 'present') o.condition = 'absent';
+    else if (set && name === 'XX' && o.condition !== 'absent') o.condition = 'present';
+    else if (set && name === 'GET') o.get = true;
+    else if (((set && name === 'KEEPTTL') || (!set && name === 'PERSIST')) && (kind === undefined || kind === name)) kind = name;
+    else if (EXPIRY_OPTIONS.includes(name) && (kind === undefined || kind === name) && i + 1 < args.length) {
+      kind = name;
+      time = args[++i];
     } else return SYNTAX;
+  }
+  o.keepTtl = kind === 'KEEPTTL';
+  o.persist = kind === 'PERSIST';
+  if (time !== undefined) {
+    const e = expiryArg(time, kind === 'EX' || kind === 'EXAT' ? 1000 : 1, kind!.length === 4, command);
+    if (e instanceof ErrorReply) return e;
+    o.expiry = e;
   }
   return o;
 }
@@ -71,7 +87,7 @@ function putOps(key: Buffer, value: Buffer, o: SetArgs): RespOp[] {
 
 function set(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   const [, key, value] = args as [Buffer, Buffer, Buffer];
-  const o = setOptions(args);
+  const o = stringOptions(args, 'set');
   if (o instanceof ErrorReply) return o;
   const bad = checkValue(ctx, key, value);
   if (bad) return bad;
@@ -110,17 +126,11 @@ function getex(ctx: Ctx, args: Buffer[]): Reply | WritePlan | KeysPlan {
   const key = args[1]!;
   const bad = keyError(key);
   if (bad) return bad;
-  if (args.length === 2) return get(ctx, args);
-  const a = args[2]!;
-  if (keyword(a, 'PERSIST')) {
-    if (args.length !== 3) return SYNTAX;
-    return new WritePlan([{ type: 'get', key }, { type: 'persist', key }], (rs) => currentReply(rs[0]));
-  }
-  const isEx = keyword(a, 'EX') || keyword(a, 'EXAT');
-  if (!isEx && !keyword(a, 'PX') && !keyword(a, 'PXAT')) return SYNTAX;
-  if (args.length !== 4) return SYNTAX;
-  const e = expiryArg(args[3], isEx ? 1000 : 1, a.length === 4, 'getex');
-  if (e instanceof ErrorReply) return e;
+  const o = stringOptions(args, 'getex');
+  if (o instanceof ErrorReply) return o;
+  if (o.persist) return new WritePlan([{ type: 'get', key }, { type: 'persist', key }], (rs) => currentReply(rs[0]));
+  const e = o.expiry;
+  if (e === undefined) return get(ctx, args);
   const expire: RespOp = e.kind === 'ttl' ? { type: 'expire', key, ttlMs: e.ms } : { type: 'expire', key, atMs: e.ms };
   return new WritePlan([{ type: 'get', key }, expire], (rs) => currentReply(rs[0]));
 }
