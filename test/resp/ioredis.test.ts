@@ -190,6 +190,12 @@ test('KEYS with glob patterns, SCAN with MATCH and COUNT visits every key once, 
   assert.deepEqual((await r.scan(again, 'COUNT', 10))[1], (await r.scan(again, 'COUNT', 10))[1], 'a cursor may be used again (a retry)');
   assert.equal(await replyError(r.scan('123456789')), 'ERR invalid cursor (unknown or forgotten: the server keeps the most recent SCAN cursors only)');
   assert.equal(await replyError(r.call('SCAN', 'x')), 'ERR invalid cursor');
+  assert.equal(await replyError(r.call('SCAN', '-1')), 'ERR invalid cursor');
+  // Cursors as Redis reads them: leading zeros, and empty for 0; a pattern whose literal prefix no key can have.
+  assert.deepEqual(await r.call('SCAN', '00', 'COUNT', '1000', 'MATCH', 'nomatch'), ['0', []]);
+  assert.deepEqual(await r.call('SCAN', '', 'COUNT', '1000', 'MATCH', 'nomatch'), ['0', []]);
+  assert.deepEqual(await r.keys(`${'k'.repeat(1025)}*`), []);
+  assert.deepEqual(await r.scan('0', 'MATCH', 'k'.repeat(1025)), ['0', []]);
   assert.equal(await r.dbsize(), await s.cluster.size());
 });
 

@@ -1,6 +1,6 @@
 // Key commands: DEL/UNLINK, EXISTS, the EXPIRE family, TTL/PTTL, PERSIST, TYPE, KEYS, SCAN, DBSIZE, FLUSHDB.
 import type { ScanPage, ScanRangeInput } from '../../index.js';
-import { keyError, keysError, keyword, parseInteger } from '../args.js';
+import { keyError, keysError, keyword, MAX_KEY_BYTES, parseInteger } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { NOT_INTEGER, SYNTAX } from '../errors.js';
@@ -125,9 +125,11 @@ function keys(ctx: Ctx, args: Buffer[]): ReadPlan {
   const pattern = args[1]!;
   const { cluster } = ctx.server;
   const opts = ctx.conn.readOptions;
+  const prefix = literalPrefix(pattern);
+  if (prefix.length > MAX_KEY_BYTES) return new ReadPlan(async () => []); // no key is that long: nothing matches
   return new ReadPlan(async () => {
     const out: Buffer[] = [];
-    const r = range(literalPrefix(pattern));
+    const r = range(prefix);
     let cursor: string | undefined;
     do {
       const page: ScanPage = await cluster.scan(r, { limit: KEYS_PAGE, ...opts, ...(cursor === undefined ? {} : { cursor }) });
@@ -164,14 +166,22 @@ function scanArgs(args: Buffer[]): ScanArgs | ErrorReply {
   return o;
 }
 
+/** A SCAN cursor as Redis reads one (strtoul): decimal digits, leading zeros allowed, empty meaning 0. */
+function scanCursor(b: Buffer): number | null {
+  if (b.length > 20) return null;
+  for (const c of b) if (c < 0x30 || c > 0x39) return null;
+  const n = b.length === 0 ? 0 : Number(b.toString('latin1'));
+  return Number.isSafeInteger(n) ? n : null;
+}
+
 /**
  * SCAN cursor [MATCH p] [COUNT n] [TYPE t]. The cluster's cursor is an opaque string; the client gets an integer
  * that names it in a bounded table (context.ts). A MATCH pattern's literal prefix narrows the range scanned, and
  * COUNT keys of that range are read per call (Redis's meaning: work done, not keys returned).
  */
 function scan(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
-  const id = parseInteger(args[1]!);
-  if (id === null || id < 0) return new ErrorReply('ERR invalid cursor');
+  const id = scanCursor(args[1]!);
+  if (id === null) return new ErrorReply('ERR invalid cursor');
   const o = scanArgs(args);
   if (o instanceof ErrorReply) return o;
   const { cluster, cursors } = ctx.server;
@@ -182,6 +192,7 @@ function scan(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
   }
   if (o.type !== undefined && o.type !== 'string') return ['0', []];
   const prefix = from?.prefix ?? (o.match ? literalPrefix(o.match) : Buffer.alloc(0));
+  if (prefix.length > MAX_KEY_BYTES) return ['0', []]; // no key is that long: nothing matches
   const opts = ctx.conn.readOptions;
   return new ReadPlan(async () => {
     const page = await cluster.scan(range(prefix), { limit: o.count, ...opts, ...(from ? { cursor: from.cursor } : {}) });
