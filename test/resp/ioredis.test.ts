@@ -133,6 +133,8 @@ test('EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with NX/XX/GT/LT; TTL, PTTL, PERSIST'
   assert.equal(await r.ttl('e:a'), -1);
   assert.equal(await r.ttl('e:none'), -2);
   assert.equal(await r.pttl('e:none'), -2);
+  assert.equal(await replyError(r.call('EXPIRE', 'e:a', 'abc', 'FOO')), 'ERR Unsupported option FOO', 'options are checked before the time, as on Redis');
+  assert.equal(await replyError(r.call('EXPIRE', 'e:a', 'abc', 'NX')), 'ERR value is not an integer or out of range');
   assert.equal(await r.expire('e:a', 100, 'XX'), 0, 'XX: no expiry yet');
   assert.equal(await r.expire('e:a', 100, 'NX'), 1);
   assert.equal(await r.expire('e:a', 200, 'NX'), 0);

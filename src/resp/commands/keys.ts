@@ -56,13 +56,14 @@ function expire(unit: 1 | 1000, absolute: boolean, name: string) {
     const key = args[1]!;
     const bad = keyError(key);
     if (bad) return bad;
+    // The options before the time, as Redis checks them (EXPIRE k abc FOO: the option is the error).
+    const condition = expireCondition(args);
+    if (condition instanceof ErrorReply) return condition;
     const n = parseInteger(args[2]!);
     if (n === null) return NOT_INTEGER;
     const ms = n * unit;
     const tooLong = absolute ? ms - Date.now() > MAX_TTL_MS : ms > MAX_TTL_MS;
     if (!Number.isSafeInteger(ms) || tooLong) return new ErrorReply(`ERR invalid expire time in '${name}' command`);
-    const condition = expireCondition(args);
-    if (condition instanceof ErrorReply) return condition;
     // Any time at or before now deletes the key: clamp to the op's range (atMs >= 0, ttlMs >= -100 years) so that a far
     // past time (EXPIREAT k -5) fails neither its batch nor this command.
     const op: RespOp & { type: 'expire' } = absolute ? { type: 'expire', key, atMs: Math.max(0, ms) } : { type: 'expire', key, ttlMs: Math.max(0, ms) };
