@@ -214,6 +214,7 @@ function parseLength(buf: Buffer, from: number, to: number): number | null {
     from++;
   }
   if (from >= to || to - from > 18) return null;
+  if (buf[from] === 0x30 && (neg || to - from > 1)) return null; // "01", "-0": Redis's string2ll refuses them
   let n = 0;
   for (let i = from; i < to; i++) {
     const d = buf[i]! - 0x30;

@@ -114,6 +114,11 @@ test("Redis's protocol errors: bulk length, '$' expected, CRLF, limits", () => {
   assert.equal(err('*1\r\n$' + '1'.repeat(20)), 'Protocol error: too big bulk count string');
   assert.equal(err('SET "a b\r\n'), 'Protocol error: unbalanced quotes in request');
   assert.equal(err('*0\r\n*-1\r\n'), undefined); // ignored, as Redis does
+  // Leading zeros and "-0" are not numbers to Redis (string2ll).
+  assert.equal(err('*01\r\n$4\r\nPING\r\n'), 'Protocol error: invalid multibulk length');
+  assert.equal(err('*-0\r\n'), 'Protocol error: invalid multibulk length');
+  assert.equal(err('*1\r\n$04\r\nPING\r\n'), 'Protocol error: invalid bulk length');
+  assert.equal(err('*1\r\n$0\r\n\r\n'), undefined);
 });
 
 test('a bulk string arriving in many small chunks is gathered and joined once (and is intact)', () => {
