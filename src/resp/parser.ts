@@ -242,45 +242,51 @@ function hexValue(c: number): number {
 }
 
 /**
- * Redis's sdssplitargs: words separated by spaces; "double quotes" with \n \r \t \b \a \xHH \\ \" escapes;
- * 'single quotes' with \'. A closing quote must be followed by a space or the end. null: unbalanced quotes.
+ * Redis's sdssplitargs, byte for byte: words separated by whitespace; a double quote anywhere in a word starts a
+ * quoted part ("a"b c"" is one word, `ab c`) with \n \r \t \b \a \xHH \\ \" escapes; a single quote one with \'.
+ * A closing quote must be followed by whitespace or the end. Inside a word only space, \n, \r, \t and NUL end it
+ * (\v and \f do not), and a NUL outside quotes ends the line. null: unbalanced quotes.
  */
 export function splitInline(line: Buffer): Buffer[] | null {
   const args: Buffer[] = [];
-  let i = 0;
   const n = line.length;
+  let i = 0;
   for (;;) {
-    while (i < n && isSpace(line[i]!)) i++;
-    if (i >= n) return args;
-    const quote = line[i] === 0x22 ? 0x22 : line[i] === 0x27 ? 0x27 : 0;
-    if (quote === 0) {
-      const start = i;
-      while (i < n && !isSpace(line[i]!)) i++;
-      args.push(line.subarray(start, i));
-      continue;
-    }
+    while (i < n && line[i] !== 0 && isSpace(line[i]!)) i++;
+    if (i >= n || line[i] === 0) return args;
     const bytes: number[] = [];
-    i++;
-    let closed = false;
-    while (i < n) {
-      const c = line[i]!;
-      if (quote === 0x22 && c === 0x5c && i + 3 < n && line[i + 1] === 0x78 && hexValue(line[i + 2]!) >= 0 && hexValue(line[i + 3]!) >= 0) {
-        bytes.push(hexValue(line[i + 2]!) * 16 + hexValue(line[i + 3]!));
-        i += 4;
-      } else if (c === 0x5c && i + 1 < n && (quote === 0x22 || line[i + 1] === 0x27)) {
-        const e = String.fromCharCode(line[i + 1]!);
-        bytes.push(quote === 0x22 ? (ESCAPES[e] ?? line[i + 1]!) : 0x27);
-        i += 2;
-      } else if (c === quote) {
-        i++;
-        closed = true;
-        break;
-      } else {
-        bytes.push(c);
-        i++;
-      }
+    let inq = false;
+    let insq = false;
+    for (let done = false; !done; i++) {
+      const c = i < n ? line[i]! : 0;
+      if (inq) {
+        if (c === 0x5c && i + 3 < n && line[i + 1] === 0x78 && hexValue(line[i + 2]!) >= 0 && hexValue(line[i + 3]!) >= 0) {
+          bytes.push(hexValue(line[i + 2]!) * 16 + hexValue(line[i + 3]!));
+          i += 3;
+        } else if (c === 0x5c && i + 1 < n) {
+          i++;
+          bytes.push(ESCAPES[String.fromCharCode(line[i]!)] ?? line[i]!);
+        } else if (c === 0x22) {
+          if (i + 1 < n && !isSpace(line[i + 1]!)) return null;
+          done = true;
+        } else if (c === 0) return null; // the end (or a NUL, where Redis's C string ends) inside quotes
+        else bytes.push(c);
+      } else if (insq) {
+        if (c === 0x5c && i + 1 < n && line[i + 1] === 0x27) {
+          i++;
+          bytes.push(0x27);
+        } else if (c === 0x27) {
+          if (i + 1 < n && !isSpace(line[i + 1]!)) return null;
+          done = true;
+        } else if (c === 0) return null; // the end (or a NUL, where Redis's C string ends) inside quotes
+        else bytes.push(c);
+      } else if (c === 0x20 || c === 10 || c === 13 || c === 9 || c === 0) {
+        done = true;
+        if (c === 0) i--; // a NUL (or the end) is not stepped over: the line ends there
+      } else if (c === 0x22) inq = true;
+      else if (c === 0x27) insq = true;
+      else bytes.push(c);
     }
-    if (!closed || (i < n && !isSpace(line[i]!))) return null;
     args.push(Buffer.from(bytes));
   }
 }

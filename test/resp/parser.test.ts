@@ -142,6 +142,11 @@ test('inline syntax as sdssplitargs: quotes, escapes, \\xHH, single quotes', () 
   assert.deepEqual(s('ECHO ""'), ['ECHO', '']);
   assert.equal(s('ECHO "a"b'), null); // a closing quote must be followed by a space
   assert.equal(s("ECHO 'a"), null);
+  // As sdssplitargs: a quote inside a word starts a quoted part; \v and \f do not split a word; a NUL ends the line.
+  assert.deepEqual(s('ECHO a"b c"'), ['ECHO', 'ab c']);
+  assert.equal(s('ECHO x"'), null);
+  assert.deepEqual(s('ECHO a\vb a\fb'), ['ECHO', 'a\vb', 'a\fb']);
+  assert.deepEqual(s('ECHO a\0b c'), ['ECHO', 'a']);
 });
 
 function encoded(r: Reply, protocol: 2 | 3): string {
