@@ -28,11 +28,18 @@ export class WatchSet {
 /** The server's watched keys: which sets watch each key. Empty, it costs a write one size check. */
 export class WatchRegistry {
   private readonly byKey = new Map<string, Set<WatchSet>>();
+  /** Each connection's sets that watch something: its current one, and any of an EXEC not sent yet. */
+  private readonly byOwner = new Map<number, Set<WatchSet>>();
 
   /** `set` watches `key` (`id`: its latin1 string); the entry it already had keeps its first revision. */
   watch(set: WatchSet, id: string, key: Buffer): WatchEntry {
     let e = set.entries.get(id);
     if (e === undefined) {
+      if (set.entries.size === 0) {
+        let owned = this.byOwner.get(set.owner);
+        if (owned === undefined) this.byOwner.set(set.owner, (owned = new Set()));
+        owned.add(set);
+      }
       e = { key: Buffer.from(key), revision: undefined }; // a copy: the argument is a view of a socket chunk
       set.entries.set(id, e);
       let sets = this.byKey.get(id);
@@ -49,14 +56,14 @@ export class WatchRegistry {
       sets?.delete(set);
       if (sets?.size === 0) this.byKey.delete(id);
     }
+    const owned = this.byOwner.get(set.owner);
+    owned?.delete(set);
+    if (owned?.size === 0) this.byOwner.delete(set.owner);
   }
 
   /** A closed connection's sets, its current one and any of an EXEC it never sent. */
   releaseOwner(owner: number): void {
-    for (const [id, sets] of this.byKey) {
-      for (const s of sets) if (s.owner === owner) sets.delete(s);
-      if (sets.size === 0) this.byKey.delete(id);
-    }
+    for (const set of [...(this.byOwner.get(owner) ?? [])]) this.release(set);
   }
 
   /** Writes of these ops are being sent: every set watching one of their keys is dirty. */

@@ -337,6 +337,14 @@ test('WATCH as on Redis: a key created and deleted again (or created to expire) 
     await other.set('aba:noise', '1');
     assert.deepEqual(await r.multi().set('aba:quiet', 'ok').exec(), [[null, 'OK']]);
     assert.equal(s.server.watchedKeys, 0, 'every EXEC, DISCARD and UNWATCH released its keys');
+    // A connection that closes while watching releases its keys.
+    const gone = new Redis({ port: s.port, lazyConnect: true });
+    await gone.connect();
+    await gone.watch('aba:g1', 'aba:g2');
+    assert.equal(s.server.watchedKeys, 2);
+    gone.disconnect();
+    for (let i = 0; i < 200 && s.server.watchedKeys > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(s.server.watchedKeys, 0, 'released at close');
   } finally {
     other.disconnect();
   }
