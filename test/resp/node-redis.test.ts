@@ -122,9 +122,10 @@ test('RESP3 types on the wire: null as _, maps for HELLO, sets for COMMAND flags
   const { raw, encode } = await import('./helpers.js');
   const sock = await raw(s.port);
   try {
-    sock.socket.write(Buffer.concat([encode('HELLO', '3'), encode('GET', 'r3:absent-key'), encode('COMMAND', 'INFO', 'get'), encode('HELLO', '2'), encode('GET', 'r3:absent-key')]));
+    sock.socket.write(Buffer.concat([encode('HELLO', '3'), encode('GET', 'r3:absent-key'), encode('COMMAND', 'INFO', 'get'), encode('CLIENT', 'INFO'), encode('HELLO', '2'), encode('GET', 'r3:absent-key')]));
     const got = (await sock.until((b) => b.toString('latin1').endsWith('$-1\r\n'))).toString('latin1');
     assert.match(got, /^%7\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n/);
+    assert.match(got, /\r\n=\d+\r\ntxt:id=\d+ addr=/, 'CLIENT INFO as verbatim text, as Redis sends it');
     assert.ok(got.includes('\r\n_\r\n'), 'a null in RESP3 is _');
     assert.ok(got.includes('~2\r\n+readonly\r\n+fast\r\n'), 'flags as a set');
     assert.ok(got.includes('*14\r\n'), 'after HELLO 2 a map is a flat array again');

@@ -4,7 +4,7 @@ import { keyword, parseInteger, upper } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { ConnectionState, Ctx } from '../context.js';
 import { arityError, DB_RANGE, NOAUTH, NOT_INTEGER, SYNTAX, unknownSubcommand, WRONGPASS } from '../errors.js';
-import { ErrorReply, MapReply, OK, PONG, SimpleString, type Reply } from '../reply.js';
+import { ErrorReply, MapReply, OK, PONG, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { unwatchAll } from './transactions.js';
 
 /** The Redis version clients are told (they enable features by it); threadraft's own is in INFO and HELLO. */
@@ -117,9 +117,9 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
       c.name = args[2]!.toString('utf8');
       return OK;
     case 'INFO':
-      return n === 2 ? clientLine(c) : arityError('client|info');
+      return n === 2 ? new VerbatimReply('txt', clientLine(c)) : arityError('client|info'); // RESP3: verbatim text, as Redis
     case 'LIST':
-      return n === 2 ? [...ctx.server.clients.values()].map(clientLine).join('') : SYNTAX;
+      return n === 2 ? new VerbatimReply('txt', [...ctx.server.clients.values()].map(clientLine).join('')) : SYNTAX;
     case 'SETINFO': {
       if (n !== 4) return arityError('client|setinfo');
       const attr = upper(args[2]!);
