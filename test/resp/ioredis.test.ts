@@ -379,6 +379,10 @@ test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONL
   assert.equal(await r.ping(), 'PONG');
   assert.equal(await r.ping('hi'), 'hi');
   assert.equal(await r.echo('x y'), 'x y');
+  // The HELP the unknown-subcommand errors point to exists; COUNT takes no argument.
+  assert.match(((await r.call('COMMAND', 'HELP')) as string[])[0]!, /^COMMAND/);
+  assert.match(((await r.call('DEBUG', 'HELP')) as string[])[0]!, /DIGEST/);
+  assert.equal(await replyError(r.call('COMMAND', 'COUNT', 'x')), "ERR wrong number of arguments for 'command|count' command");
   const id = (await r.client('ID')) as number;
   assert.ok(Number.isInteger(id) && id > 0);
   assert.equal(await r.client('GETNAME'), null);

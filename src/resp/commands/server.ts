@@ -17,6 +17,7 @@ export const THREADRAFT_VERSION = '0.1.0';
  * when they do not all agree. The only DEBUG subcommand.
  */
 function debug(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
+  if (upper(args[1]!) === 'HELP') return args.length === 2 ? ['DEBUG <subcommand>. Subcommands: DIGEST (the replicas\' digest of the whole dataset), HELP'] : arityError('debug|help');
   if (upper(args[1]!) !== 'DIGEST') return unknownSubcommand(args[1]!, 'debug');
   if (args.length !== 2) return arityError('debug|digest');
   const { cluster } = ctx.server;
@@ -129,9 +130,11 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     const names = args.slice(2);
     switch (sub) {
       case 'COUNT':
-        return all.length;
+        return args.length === 2 ? all.length : arityError('command|count');
       case 'LIST':
-        return all.map((c) => c.name);
+        return args.length === 2 ? all.map((c) => c.name) : new ErrorReply('ERR COMMAND LIST FILTERBY is not supported by threadraft');
+      case 'HELP':
+        return args.length === 2 ? ['COMMAND [<subcommand>]. Subcommands: (none) every command, COUNT, LIST, INFO [<name> ...], DOCS [<name> ...], HELP'] : arityError('command|help');
       case 'INFO':
         return (names.length === 0 ? all : names.map(lookup)).map((c) => (c ? commandInfo(c) : null));
       case 'DOCS': {
