@@ -23,15 +23,21 @@ export function arityError(name: string): ErrorReply {
 }
 
 /** `-ERR unknown command 'x', with args beginning with: 'a' 'b' ` (each argument quoted and followed by a space). */
+/** An argument as Redis's `%.*s` prints it: its bytes (as latin1 characters) up to a NUL, at most `max`. */
+function printed(b: Buffer, max: number): string {
+  const nul = b.indexOf(0);
+  return b.toString('latin1', 0, Math.min(nul < 0 ? b.length : nul, max));
+}
+
 export function unknownCommand(args: Buffer[]): ErrorReply {
-  const name = args[0]!.toString('utf8', 0, Math.min(args[0]!.length, 128));
+  const name = printed(args[0]!, 128);
   let rest = '';
-  for (let i = 1; i < args.length && rest.length < 128; i++) rest += `'${args[i]!.toString('utf8', 0, 128 - rest.length)}' `;
-  return new ErrorReply(`ERR unknown command '${name}', with args beginning with: ${rest}`);
+  for (let i = 1; i < args.length && rest.length < 128; i++) rest += `'${printed(args[i]!, 128 - rest.length)}' `;
+  return new ErrorReply(`ERR unknown command '${name}', with args beginning with: ${rest}`, true);
 }
 
 export function unknownSubcommand(sub: Buffer, command: string): ErrorReply {
-  return new ErrorReply(`ERR unknown subcommand '${sub.toString('utf8', 0, 128)}'. Try ${command.toUpperCase()} HELP.`);
+  return new ErrorReply(`ERR unknown subcommand '${printed(sub, 128)}'. Try ${command.toUpperCase()} HELP.`, true);
 }
 
 export function invalidExpire(command: string): ErrorReply {

@@ -10,8 +10,11 @@ export class SimpleString {
 }
 
 export class ErrorReply {
-  /** `text` is the whole line after '-', with its prefix: "ERR syntax error", "WRONGPASS ...". */
-  constructor(readonly text: string) {}
+  /**
+   * `text` is the whole line after '-', with its prefix: "ERR syntax error", "WRONGPASS ...". `latin1`: its
+   * characters are bytes (a client's arguments echoed as they came, as Redis does), written one byte each.
+   */
+  constructor(readonly text: string, readonly latin1 = false) {}
 }
 
 /** RESP3 map (`%`); RESP2: a flat array of keys and values. */
@@ -180,7 +183,7 @@ export class ReplyWriter {
 
   private writeTyped(r: SimpleString | ErrorReply | MapReply | SetReply | BoolReply | VerbatimReply): void {
     if (r instanceof SimpleString) return this.line('+', r.text);
-    if (r instanceof ErrorReply) return this.line('-', r.text);
+    if (r instanceof ErrorReply) return this.line('-', r.text, r.latin1 ? 'latin1' : 'utf8');
     if (r instanceof MapReply) {
       this.ascii(this.protocol === 3 ? `%${r.entries.length}\r\n` : `*${r.entries.length * 2}\r\n`);
       for (const [k, v] of r.entries) {
@@ -203,8 +206,8 @@ export class ReplyWriter {
   }
 
   /** A simple string or error line: CR and LF inside would break the framing, so they become spaces. */
-  private line(prefix: string, text: string): void {
+  private line(prefix: string, text: string, encoding: 'utf8' | 'latin1' = 'utf8'): void {
     const safe = /[\r\n]/.test(text) ? text.replace(/[\r\n]/g, ' ') : text;
-    this.bytes(Buffer.from(`${prefix}${safe}\r\n`, 'utf8'));
+    this.bytes(Buffer.from(`${prefix}${safe}\r\n`, encoding));
   }
 }
