@@ -3,7 +3,7 @@
 // request; the store ends its state transaction after that entry and opens the view (an LMDB read snapshot, a copy
 // of the memory store's record map), so the writes that follow go on while the node hashes the view between its
 // Raft steps (SyncStore.digestStep). Before, the whole state was hashed inside the apply and every write of the
-// node waited for it: 0.5 s of stalled writes at 200,000 keys, 4.8 s at a million (docs/benchmarks.md).
+// node waited for it: at a million keys under load, about 3 s without a write, and leaders lost (docs/api.md).
 import { createHash } from 'node:crypto';
 import type { Key, ReplicaDigest } from './command.js';
 import { isExpired } from './codec.js';
