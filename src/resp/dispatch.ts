@@ -37,8 +37,9 @@ export function dispatch(ctx: Ctx, args: Buffer[]): Reply | Plan {
   conn.lastCommandAt = Date.now();
   if (spec === undefined) return refuse(ctx, unknownCommand(args));
   conn.lastCommand = spec.name;
-  if (!conn.authenticated && !spec.noAuth) return refuse(ctx, NOAUTH);
+  // Arity before AUTH, in Redis's order (processCommand): `GET` alone is an arity error even unauthenticated.
   if (!arityOk(spec, args.length)) return spec.name === 'exec' && conn.multi ? abortExec(ctx, arityError(spec.name)) : refuse(ctx, arityError(spec.name));
+  if (!conn.authenticated && !spec.noAuth) return refuse(ctx, NOAUTH);
   try {
     if (conn.multi && !spec.runsInMulti) return queue(ctx, spec, args);
     return spec.handler(ctx, args);
