@@ -60,7 +60,7 @@ function matchClass(p: Uint8Array, pi: number, b: number): number {
     if (p[i] === BACKSLASH && i + 1 < p.length) {
       if (p[i + 1] === b) hit = true;
       i += 2;
-    } else if (i + 2 < p.length && p[i + 1] === DASH && p[i + 2] !== CLOSE) {
+    } else if (i + 2 < p.length && p[i + 1] === DASH) { // `[a-]` is the range ] to a, as Redis reads it
       let lo = p[i]!;
       let hi = p[i + 2]!;
       if (lo > hi) [lo, hi] = [hi, lo];

@@ -17,6 +17,11 @@ test("Redis's documented KEYS patterns", () => {
   assert.ok(m('*', '') && m('*', 'anything') && !m('', 'x') && m('', ''));
   assert.ok(m('user:*:name', 'user:42:name') && !m('user:*:name', 'user:42:mail'));
   assert.ok(m('[\\]]', ']') && m('a\\', 'a\\'));
+  // A range whose end is ']' is a range, as stringmatchlen reads it (checked against redis-server 7: KEYS [a-]
+  // gives ], ^ and a of the keys a b - ] [ ^ \), and the class runs on to the next ']' or the end.
+  const keys = ['a', 'b', '-', ']', '[', '^', '\\'];
+  assert.deepEqual(keys.filter((k) => m('[a-]', k)), [']', '^', 'a'].sort((x, y) => keys.indexOf(x) - keys.indexOf(y)));
+  assert.deepEqual(keys.filter((k) => m('[^a-]', k)), ['b', '-', '[', '\\']);
 });
 
 test('a pathological pattern is answered in linear-ish time (no exponential backtracking)', () => {
