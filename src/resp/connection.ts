@@ -62,6 +62,7 @@ export class Connection {
       lastCommandAt: now,
       closing: false,
       outputBytes: () => socket.writableLength,
+      kill: () => this.destroy(),
     };
     this.ctx = { server, conn: this.state };
     socket.setNoDelay(true);
@@ -77,7 +78,7 @@ export class Connection {
     });
   }
 
-  /** Close at once (server shutdown). */
+  /** Close at once (server shutdown, CLIENT KILL). */
   destroy(): void {
     this.closed = true;
     this.socket.destroy();

@@ -44,6 +44,8 @@ export interface ConnectionState {
   closing: boolean;
   /** Reply bytes waiting in the socket (for CLIENT INFO/LIST). */
   outputBytes(): number;
+  /** CLIENT KILL from another connection: close this one now, what it has not written is dropped. */
+  kill(): void;
 }
 
 /** Integer SCAN cursors to the cluster's opaque ones, bounded: the oldest is forgotten first. */

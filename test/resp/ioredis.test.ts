@@ -413,6 +413,51 @@ test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONL
   assert.equal(await r.call('READWRITE'), 'OK');
 });
 
+test('CLIENT LIST filters and CLIENT KILL, as Redis 7', async () => {
+  const open = (): Promise<Redis> => {
+    const c = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    return c.connect().then(() => c);
+  };
+  const a = await open();
+  const b = await open();
+  const c = await open();
+  try {
+    const [me, idA, idB, idC] = (await Promise.all([r.client('ID'), a.client('ID'), b.client('ID'), c.client('ID')])) as number[];
+    const ids = (list: string): number[] => [...list.matchAll(/^id=(\d+) /gm)].map((m) => Number(m[1])).sort((x, y) => x - y);
+    assert.deepEqual(ids((await r.call('CLIENT', 'LIST', 'ID', String(idB), String(idA), '999999')) as string), [idA!, idB!].sort((x, y) => x - y));
+    assert.ok(ids((await r.call('CLIENT', 'LIST', 'TYPE', 'normal')) as string).includes(idC!));
+    assert.equal(await r.call('CLIENT', 'LIST', 'TYPE', 'replica'), '');
+    assert.equal(await replyError(r.call('CLIENT', 'LIST', 'TYPE', 'bogus')), "ERR Unknown client type 'bogus'");
+    assert.equal(await replyError(r.call('CLIENT', 'LIST', 'ID', 'x')), 'ERR Invalid client ID');
+    assert.equal(await replyError(r.call('CLIENT', 'LIST', 'NAME', 'x')), 'ERR syntax error');
+    assert.equal(await replyError(r.call('CLIENT', 'KILL')), "ERR wrong number of arguments for 'client|kill' command");
+    assert.equal(await replyError(r.call('CLIENT', 'KILL', 'ID', '0')), 'ERR client-id should be greater than 0');
+    assert.equal(await replyError(r.call('CLIENT', 'KILL', 'ID', String(idA), 'TYPE')), 'ERR syntax error');
+    assert.equal(await replyError(r.call('CLIENT', 'KILL', 'USER', 'nobody')), "ERR No such user 'nobody'");
+    assert.equal(await replyError(r.call('CLIENT', 'KILL', '127.0.0.1:1')), 'ERR No such client');
+    // The new form: a count; the caller is skipped unless SKIPME no.
+    assert.equal(await r.call('CLIENT', 'KILL', 'ID', String(me)), 0);
+    assert.equal(await r.call('CLIENT', 'KILL', 'TYPE', 'pubsub'), 0);
+    const closed = new Promise<void>((resolve) => a.once('end', resolve));
+    assert.equal(await r.call('CLIENT', 'KILL', 'ID', String(idA)), 1);
+    await closed;
+    assert.equal(a.status, 'end');
+    assert.deepEqual(ids((await r.call('CLIENT', 'LIST', 'ID', String(idA), String(idB))) as string), [idB!]);
+    // The old form by address: OK.
+    const addrB = /addr=(\S+)/.exec((await b.client('INFO')) as string)![1]!;
+    const closedB = new Promise<void>((resolve) => b.once('end', resolve));
+    assert.equal(await r.call('CLIENT', 'KILL', addrB), 'OK');
+    await closedB;
+    // A connection that kills itself gets its reply, then is closed.
+    const closedC = new Promise<void>((resolve) => c.once('end', resolve));
+    assert.equal(await c.call('CLIENT', 'KILL', 'ID', String(idC), 'SKIPME', 'no'), 1);
+    await closedC;
+    assert.equal(await r.ping(), 'PONG', 'the caller of the other kills is still connected');
+  } finally {
+    for (const x of [a, b, c]) x.disconnect();
+  }
+});
+
 test('FLUSHDB and FLUSHALL remove every key', async () => {
   await r.set('f:a', '1');
   assert.equal(await r.flushdb(), 'OK');

@@ -119,7 +119,9 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
     case 'INFO':
       return n === 2 ? new VerbatimReply('txt', clientLine(c)) : arityError('client|info'); // RESP3: verbatim text, as Redis
     case 'LIST':
-      return n === 2 ? new VerbatimReply('txt', [...ctx.server.clients.values()].map(clientLine).join('')) : SYNTAX;
+      return clientList(ctx, args);
+    case 'KILL':
+      return n >= 3 ? clientKill(ctx, args) : arityError('client|kill');
     case 'SETINFO': {
       if (n !== 4) return arityError('client|setinfo');
       const attr = upper(args[2]!);
@@ -134,10 +136,99 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
       // Nothing to do: eviction and recency are decided in apply, never by a client's reads (docs/cache.md).
       return n === 3 && (keyword(args[2], 'ON') || keyword(args[2], 'OFF')) ? OK : SYNTAX;
     case 'HELP':
-      return ['CLIENT <subcommand>. Subcommands: ID, GETNAME, SETNAME <name>, INFO, LIST, SETINFO <LIB-NAME|LIB-VER> <value>, NO-EVICT, NO-TOUCH, HELP'];
+      return ['CLIENT <subcommand>. Subcommands: ID, GETNAME, SETNAME <name>, INFO, LIST [TYPE <type>] [ID <id> ...], KILL <ip:port> | KILL <filter> <value> ... (ID, TYPE, USER, ADDR, LADDR, SKIPME), SETINFO <LIB-NAME|LIB-VER> <value>, NO-EVICT, NO-TOUCH, HELP'];
     default:
       return unknownSubcommand(args[1]!, 'client');
   }
+}
+
+/**
+ * Redis's client types. Every connection here is a normal one: there are no replicas, masters or subscribers behind
+ * this server, so a filter by another type matches none. undefined: not a type (Redis: "Unknown client type").
+ */
+function clientType(arg: Buffer): 'normal' | 'other' | undefined {
+  const t = upper(arg);
+  if (t === 'NORMAL') return 'normal';
+  return t === 'MASTER' || t === 'SLAVE' || t === 'REPLICA' || t === 'PUBSUB' ? 'other' : undefined;
+}
+
+function unknownType(arg: Buffer): ErrorReply {
+  return new ErrorReply(`ERR Unknown client type '${arg.toString('utf8', 0, 64)}'`);
+}
+
+/** CLIENT LIST [TYPE <type>] | [ID <id> [id ...]], as Redis 7: the lines of the matching connections. */
+function clientList(ctx: Ctx, args: Buffer[]): Reply {
+  const all = ctx.server.clients;
+  let shown: ConnectionState[];
+  if (args.length === 2) shown = [...all.values()];
+  else if (args.length === 4 && keyword(args[2], 'TYPE')) {
+    const type = clientType(args[3]!);
+    if (type === undefined) return unknownType(args[3]!);
+    shown = type === 'normal' ? [...all.values()] : [];
+  } else if (args.length > 3 && keyword(args[2], 'ID')) {
+    shown = [];
+    for (let i = 3; i < args.length; i++) {
+      const id = parseInteger(args[i]!);
+      if (id === null) return new ErrorReply('ERR Invalid client ID');
+      const c = all.get(id);
+      if (c) shown.push(c);
+    }
+  } else return SYNTAX;
+  return new VerbatimReply('txt', shown.map(clientLine).join(''));
+}
+
+/**
+ * CLIENT KILL <ip:port> (the old form: OK, or "No such client"; it may kill the caller) or CLIENT KILL <filter>
+ * <value> ... with ID, TYPE, USER, ADDR, LADDR, SKIPME (the number killed; the caller only with SKIPME no), as Redis
+ * 7. Another connection is closed at once; the caller after this reply, as QUIT.
+ */
+function clientKill(ctx: Ctx, args: Buffer[]): Reply {
+  const oldForm = args.length === 3;
+  let addr: string | undefined;
+  let laddr: string | undefined;
+  let id: number | undefined;
+  let typeMatches = true;
+  let skipMe = !oldForm;
+  if (oldForm) addr = args[2]!.toString('utf8');
+  else {
+    for (let i = 2; i < args.length; i += 2) {
+      const value = args[i + 1];
+      if (value === undefined) return SYNTAX;
+      const opt = upper(args[i]!);
+      if (opt === 'ID') {
+        const v = parseInteger(value);
+        if (v === null || v < 1) return new ErrorReply('ERR client-id should be greater than 0');
+        id = v;
+      } else if (opt === 'TYPE') {
+        const type = clientType(value);
+        if (type === undefined) return unknownType(value);
+        typeMatches = type === 'normal';
+      } else if (opt === 'USER') {
+        if (value.toString('utf8') !== 'default') return new ErrorReply(`ERR No such user '${value.toString('utf8', 0, 64)}'`);
+      } else if (opt === 'ADDR') addr = value.toString('utf8');
+      else if (opt === 'LADDR') laddr = value.toString('utf8');
+      else if (opt === 'SKIPME') {
+        if (keyword(value, 'YES')) skipMe = true;
+        else if (keyword(value, 'NO')) skipMe = false;
+        else return SYNTAX;
+      } else return SYNTAX;
+    }
+  }
+  let killed = 0;
+  if (typeMatches) {
+    for (const c of [...ctx.server.clients.values()]) {
+      if (addr !== undefined && c.addr !== addr) continue;
+      if (laddr !== undefined && c.laddr !== laddr) continue;
+      if (id !== undefined && c.id !== id) continue;
+      if (c === ctx.conn) {
+        if (skipMe) continue;
+        c.closing = true; // after this reply
+      } else c.kill();
+      killed++;
+    }
+  }
+  if (!oldForm) return killed;
+  return killed > 0 ? OK : new ErrorReply('ERR No such client');
 }
 
 function select(_ctx: Ctx, args: Buffer[]): Reply {
