@@ -27,6 +27,11 @@ export const ErrorCode = {
   DIR_LOCKED: 'DIR_LOCKED',
   /** incr()/decr(): the key's value is not a decimal integer, or the result would not be a safe integer. Nothing was written. */
   NOT_INTEGER: 'NOT_INTEGER',
+  /**
+   * A stored value the cluster's codec cannot decode (a value written raw through batch(), or an append, under the
+   * `'json'` or `'msgpack'` codec): the read, or the watch that met it, fails with this code; nothing was changed.
+   */
+  NOT_DECODABLE: 'NOT_DECODABLE',
   /** watch(): `fromRevision` is older than the oldest revision the nodes retain (etcd's ErrCompacted). */
   WATCH_COMPACTED: 'WATCH_COMPACTED',
   /** watch(): the watcher's buffer was full (a slow consumer); resume from its `nextRevision`. */

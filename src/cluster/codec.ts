@@ -15,6 +15,15 @@ export interface ValueCodec {
   decode(stored: Value): unknown;
 }
 
+/** A stored value this codec cannot read back (written raw by batch(), or by an append onto an encoded value). */
+function notDecodable(codec: CodecName, err: unknown): ClusterError {
+  return new ClusterError(
+    ErrorCode.NOT_DECODABLE,
+    `a stored value is not ${codec === 'json' ? 'JSON' : 'msgpack'} (written raw through batch() or append?): ${(err as Error).message}`,
+    { cause: err },
+  );
+}
+
 function invalid(message: string, cause?: unknown): ClusterError {
   return new ClusterError(ErrorCode.INVALID_ARGUMENT, message, cause === undefined ? {} : { cause });
 }
@@ -43,7 +52,11 @@ const json: ValueCodec = {
     return toValue(text, max, false);
   },
   decode(stored) {
-    return JSON.parse(typeof stored === 'string' ? stored : Buffer.from(stored).toString('utf8'));
+    try {
+      return JSON.parse(typeof stored === 'string' ? stored : Buffer.from(stored).toString('utf8'));
+    } catch (err) {
+      throw notDecodable('json', err);
+    }
   },
 };
 
@@ -71,7 +84,11 @@ const msgpack: ValueCodec = {
   },
   decode(stored) {
     if (typeof stored === 'string') return INTEGER.test(stored) ? Number(stored) : stored;
-    return packr.unpack(stored);
+    try {
+      return packr.unpack(stored);
+    } catch (err) {
+      throw notDecodable('msgpack', err);
+    }
   },
 };
 

@@ -10,7 +10,7 @@ import type { ChangeEvent, Key, Value } from '../storage/command.js';
 import { LIMITS } from '../storage/command.js';
 import type { FromNode, ToNode } from '../node/protocol.js';
 import { filterMatches } from '../node/watch.js';
-import { ClusterError, ErrorCode } from '../errors.js';
+import { ClusterError, ErrorCode, isClusterError } from '../errors.js';
 import { positiveInt, type KeyInput } from './validate.js';
 
 export type WatchTarget = { key: KeyInput } | { prefix: KeyInput };
@@ -183,7 +183,15 @@ export class Watch<V = Value> implements AsyncIterableIterator<WatchEvent<V>> {
         this.end(new ClusterError(ErrorCode.WATCH_OVERFLOW, msg));
         return;
       }
-      matched.forEach((e, i) => this.buffer.push({ e: this.toPublic(e), bytes: sizes[i]!, at }));
+      let out: WatchEvent<V>[];
+      try {
+        out = matched.map((e) => this.toPublic(e));
+      } catch (err) {
+        // A value the codec cannot read (NOT_DECODABLE): this watcher ends at that revision, as a get would fail.
+        this.end(isClusterError(err) ? err : new ClusterError(ErrorCode.NOT_DECODABLE, String(err), { cause: err }));
+        return;
+      }
+      out.forEach((e, i) => this.buffer.push({ e, bytes: sizes[i]!, at }));
       this.bytes += bytes;
     }
     this.want = revision + 1;

@@ -264,3 +264,28 @@ test('watch decodes values with the cluster codec (json)', async () => {
     await w.return();
   });
 });
+
+test('a value the codec cannot decode (written raw by batch) is NOT_DECODABLE for reads and ends a watch, and nothing crashes', async () => {
+  for (const codec of ['json', 'msgpack'] as const) {
+    await withCluster({ nodes: 3, storage: 'memory', codec }, async (cc) => {
+      const c = cc as unknown as Cluster<unknown>;
+      const w = c.watch<unknown>({ prefix: 'j/' });
+      await w.started;
+      await c.put('j/0', { n: 0 });
+      // Not JSON text; for msgpack, an array of two whose second element is missing.
+      await c.batch([{ type: 'put', key: 'j/1', value: codec === 'json' ? 'plain text' : new Uint8Array([0x92, 0x01]) }]);
+      await c.put('j/2', { n: 2 });
+      const first = await w.next();
+      assert.deepEqual(first.value?.value, { n: 0 });
+      await assert.rejects(w.next(), (err: Error & { code?: string }) => err.code === 'NOT_DECODABLE', codec);
+      assert.equal(w.nextRevision, first.value!.revision + 1, 'resume from the revision that failed');
+      await assert.rejects(c.get('j/1'), (err: Error & { code?: string }) => err.code === 'NOT_DECODABLE');
+      await assert.rejects(c.scan({ prefix: 'j/' }), (err: Error & { code?: string }) => err.code === 'NOT_DECODABLE');
+      // A cas that does not match reports the current value: it cannot decode it either; nothing was written.
+      await assert.rejects(c.cas('j/1', 'x', 'y'), (err: Error & { code?: string }) => err.code === 'NOT_DECODABLE');
+      assert.deepEqual(await c.get('j/2'), { n: 2 });
+      await c.put('j/1', 'fixed');
+      assert.equal(await c.get('j/1'), 'fixed');
+    });
+  }
+});
