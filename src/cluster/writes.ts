@@ -50,6 +50,31 @@ function opsBytes(ops: Op[], exact: boolean): number {
   return bytes;
 }
 
+/**
+ * Why a call's writes could never be held within the cache bounds (undefined: they could). Apply would accept them
+ * and then evict to the bounds after the entry: the call's own keys, and every other key, before it resolves
+ * (found by a review: a put larger than maxBytes emptied the cache). A record is its key and value bytes; an
+ * append counts what it appends (its result is longer).
+ */
+function boundsProblem(ops: Op[], maxKeys: number | undefined, maxBytes: number | undefined): string | undefined {
+  let written: Map<string, number> | undefined;
+  for (const op of ops) {
+    let value;
+    if (op.t === 'put' || op.t === 'append') value = op.value;
+    else if (op.t === 'cas' && op.value !== null) value = op.value;
+    else continue;
+    const bytes = op.key.length + valueBytes(value, true);
+    if (maxBytes !== undefined && bytes > maxBytes) return `a record of ${bytes} bytes (key and value) cannot be held: maxBytes is ${maxBytes}`;
+    if (ops.length > 1) (written ??= new Map()).set(Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength).toString('latin1'), bytes);
+  }
+  if (written === undefined) return undefined;
+  if (maxKeys !== undefined && written.size > maxKeys) return `the operations write ${written.size} keys: maxKeys is ${maxKeys}`;
+  let total = 0;
+  for (const b of written.values()) total += b;
+  if (maxBytes !== undefined && total > maxBytes) return `the operations write ${total} bytes of keys and values: maxBytes is ${maxBytes}`;
+  return undefined;
+}
+
 export class WritePipeline {
   private readonly clientId = (Math.random() * 0xffffffff) >>> 0 || 1;
   private nextSeq = 1;
@@ -78,6 +103,10 @@ export class WritePipeline {
     if (bytes > opts.maxBatchBytes) bytes = opsBytes(ops, true);
     if (bytes > opts.maxBatchBytes) {
       return Promise.reject(new ClusterError(ErrorCode.INVALID_ARGUMENT, `operation is ${bytes} bytes; maxBatchBytes is ${opts.maxBatchBytes}`));
+    }
+    if (opts.maxKeys !== undefined || opts.maxBytes !== undefined) {
+      const problem = boundsProblem(ops, opts.maxKeys, opts.maxBytes);
+      if (problem) return Promise.reject(new ClusterError(ErrorCode.INVALID_ARGUMENT, problem));
     }
     const busy = checkBusy(this.ctx, () => `${this.pending.size} operations pending (maxPendingOps ${opts.maxPendingOps}); retry later`);
     if (busy) return Promise.reject(busy);

@@ -344,7 +344,7 @@ function expiry(o: { ttlMs?: number; keepTtl?: boolean }, cur: Live | undefined,
 }
 
 /** Evaluate one op against the overlay; the clock gives new expiries. */
-function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number): OpResult | Rejection {
+function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBytes: number): OpResult | Rejection {
   switch (op.t) {
     case 'put': {
       const cur = op.keepTtl || op.cond ? ov.read(op.key) : undefined;
@@ -378,7 +378,7 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number): OpRe
     case 'incr':
       return evalIncr(op, ov, clock);
     case 'append':
-      return evalAppend(op, ov, maxValueBytes);
+      return evalAppend(op, ov, maxValueBytes, maxBytes);
     case 'get': {
       const cur = ov.read(op.key);
       return { ok: cur !== undefined, current: cur?.value ?? null };
@@ -407,15 +407,18 @@ function evalExpire(op: Extract<Op, { t: 'expire' }>, ov: Overlay, clock: number
   return { ok: true };
 }
 
-/** Redis APPEND: strings stay strings; bytes on either side give bytes. */
-function evalAppend(op: Extract<Op, { t: 'append' }>, ov: Overlay, maxValueBytes: number): OpResult {
+/**
+ * Redis APPEND: strings stay strings; bytes on either side give bytes. VALUE_TOO_LARGE past maxValueBytes, and in a
+ * bounded store past maxBytes with the key: a record the bounds cannot hold would evict every other key, then itself.
+ */
+function evalAppend(op: Extract<Op, { t: 'append' }>, ov: Overlay, maxValueBytes: number, maxBytes: number): OpResult {
   const cur = ov.read(op.key);
   let value: Value;
   if (cur === undefined) value = op.value;
   else if (typeof cur.value === 'string' && typeof op.value === 'string') value = cur.value + op.value;
   else value = Buffer.concat([asBytes(cur.value), asBytes(op.value)]);
   const n = valueBytes(value);
-  if (n > maxValueBytes) return { ok: false, error: 'VALUE_TOO_LARGE' };
+  if (n > maxValueBytes || op.key.byteLength + n > maxBytes) return { ok: false, error: 'VALUE_TOO_LARGE' };
   ov.set(op.key, { value, expiresAt: cur?.expiresAt });
   return { ok: true, n };
 }
@@ -522,7 +525,7 @@ export function runOpsOverlay(ops: Op[], ctx: ApplyContext, revision: number): O
   const ov = new Overlay(ctx.kv, ctx.machine.clock);
   const results: OpResult[] = [];
   for (let i = 0; i < ops.length; i++) {
-    const r = evalOp(ops[i]!, ov, ctx.machine.clock, ctx.maxValueBytes);
+    const r = evalOp(ops[i]!, ov, ctx.machine.clock, ctx.maxValueBytes, ctx.bounds.maxBytes);
     if ('reject' in r) {
       // The command is rejected as a whole: nothing applies; the failing op says why.
       return ops.map((_, j) => (j === i ? r.reject : { ok: false }));
@@ -571,10 +574,20 @@ function purgeExpired(ctx: ApplyContext, revision: number): void {
   }
 }
 
-/** Evict least recently written keys until within the bounds (an expired one found on the way counts as expired). */
+/**
+ * Evict least recently written keys until within the bounds. Keys already expired go first, beyond the per-entry
+ * purge: a live key is never evicted while an expired one is still counted (an expired one found on the way counts
+ * as expired too).
+ */
 function evictToBounds(ctx: ApplyContext, revision: number): void {
   const m = ctx.machine;
   while (m.keys > ctx.bounds.maxKeys || m.bytes > ctx.bounds.maxBytes) {
+    const [dead] = ctx.kv.takeExpired(m.clock, 1);
+    if (dead !== undefined) {
+      const rec = ctx.kv.meta(dead);
+      if (rec) removeRecord(ctx, dead, rec, 'expire', revision);
+      continue;
+    }
     const key = ctx.kv.oldest();
     const old = key && ctx.kv.meta(key);
     if (!key || !old) throw new Error(`eviction found no record with ${m.keys} keys counted`); // the counts are wrong: stop loudly

@@ -31,7 +31,7 @@ export type Op =
   | { t: 'persist'; key: Key }
   /** Add `by` (a safe integer) to the key's value, a decimal integer string (absent = "0"); result `value` is the new one. Else this op fails with NOT_INTEGER and writes nothing. */
   | { t: 'incr'; key: Key; by: number; ttlMs?: number }
-  /** Append `value` to the key's value (absent = empty); result `n`: the new length in bytes. VALUE_TOO_LARGE (this op only) past the value limit. */
+  /** Append `value` to the key's value (absent = empty); result `n`: the new length in bytes. VALUE_TOO_LARGE (this op only) past the value limit, or past maxBytes with the key in a bounded store. */
   | { t: 'append'; key: Key; value: Value }
   /** Read the key as the command sees it so far: ok says whether it is present, `current` its value (null: absent). */
   | { t: 'get'; key: Key }

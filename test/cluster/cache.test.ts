@@ -231,4 +231,50 @@ for (const storage of ['lmdb', 'memory'] as const) {
       await c.stop();
     }
   });
+
+  test(`${storage}: a bounded cache evicts expired keys before live ones, past the per-entry purge`, async () => {
+    const c = await Cluster.start({ nodes: 1, storage, maxKeys: 600 });
+    try {
+      await c.batch(Array.from({ length: 100 }, (_, j) => ({ type: 'put' as const, key: `live${j}`, value: 'x' })));
+      for (let i = 0; i < 500; i += 250) {
+        await c.batch(Array.from({ length: 250 }, (_, j) => ({ type: 'put' as const, key: `dead${i + j}`, value: 'x', ttlMs: 50 })));
+      }
+      await new Promise((r) => setTimeout(r, 120));
+      // One entry: it purges 256 of the 500 expired keys, then holds 644 records: 44 more must go, and they are expired ones.
+      await c.batch(Array.from({ length: 300 }, (_, j) => ({ type: 'put' as const, key: `new${j}`, value: 'x' })));
+      assert.equal(await c.size(), 400);
+      assert.equal((await c.scan({ prefix: 'live' }, { limit: 1000 })).items.length, 100, 'no live key was evicted');
+      const [n] = (await c.metrics()).nodes;
+      assert.equal(n!.counters.evictions ?? 0, 0);
+    } finally {
+      await c.stop();
+    }
+  });
 }
+
+test('a write that could never be held within maxKeys/maxBytes is refused (INVALID_ARGUMENT) instead of emptying the cache', async () => {
+  const c = await Cluster.start({ nodes: 1, storage: 'memory', maxKeys: 3, maxBytes: 100 });
+  try {
+    await c.put('small', 'x');
+    await assert.rejects(c.put('big', 'y'.repeat(200)), (e: unknown) => isCode(ErrorCode.INVALID_ARGUMENT)(e) && /maxBytes is 100/.test((e as Error).message));
+    await assert.rejects(c.cas('small', 'x', 'y'.repeat(98)), isCode(ErrorCode.INVALID_ARGUMENT)); // 5 + 98 bytes
+    await assert.rejects(c.batch([{ type: 'append', key: 'small', value: 'y'.repeat(100) }]), isCode(ErrorCode.INVALID_ARGUMENT));
+    await assert.rejects(
+      c.batch(['a', 'b', 'c', 'd'].map((key) => ({ type: 'put' as const, key, value: 'v' }))),
+      (e: unknown) => isCode(ErrorCode.INVALID_ARGUMENT)(e) && /maxKeys is 3/.test((e as Error).message),
+    );
+    await assert.rejects(c.batch(['a', 'b'].map((key) => ({ type: 'put' as const, key, value: 'v'.repeat(60) }))), isCode(ErrorCode.INVALID_ARGUMENT));
+    assert.equal(await c.get('small'), 'x', 'nothing was written, nothing evicted');
+    // What fits is taken: the same key twice counts once; a cas to delete has no record.
+    await c.batch([{ type: 'put', key: 'a', value: 'v'.repeat(90) }, { type: 'put', key: 'a', value: 'v' }, { type: 'put', key: 'b', value: 'v' }]);
+    assert.equal((await c.cas('b', 'v', undefined)).ok, true);
+    assert.deepEqual((await c.scan({ start: 'a', end: '~' })).items.map(([k]) => String(k)), ['a', 'small']);
+    // An append that would grow a value past maxBytes fails alone (VALUE_TOO_LARGE), as past maxValueBytes.
+    const r = await c.batch([{ type: 'append', key: 'small', value: 'y'.repeat(60) }, { type: 'append', key: 'small', value: 'y'.repeat(60) }]);
+    assert.deepEqual(r.results.map((x) => [x.ok, x.error]), [[true, undefined], [false, 'VALUE_TOO_LARGE']]);
+    assert.equal(((await c.get('small')) as string).length, 61);
+    assert.equal(await c.get('a'), 'v', 'nothing evicted');
+  } finally {
+    await c.stop();
+  }
+});
