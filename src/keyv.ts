@@ -13,8 +13,11 @@ export interface KeyvThreadraftOptions {
   stopOnDisconnect?: boolean;
 }
 
-/** Keys per call to the cluster (one batch, one read round) in getMany, deleteMany and clear. */
+/** Keys per call to the cluster (one batch, one read round) in getMany, deleteMany and clear, at most. */
 const CHUNK = 256;
+/** What a delete op and a batch add to maxBatchBytes beyond the key (src/cluster/writes.ts, opsBytes). */
+const OP_BYTES = 8;
+const BATCH_BYTES = 16;
 
 /**
  * A Keyv store over `cluster`. Keyv sets `namespace`; clear() and iterator() then touch only the keys of that
@@ -34,13 +37,46 @@ export class KeyvThreadraft extends EventEmitter implements KeyvStoreAdapter {
     return { consistency: this.opts.consistency };
   }
 
+  /**
+   * `keys` in runs the cluster takes in one call: at most CHUNK and maxBatchOps keys, and for batches of deletes at
+   * most maxBatchBytes (a cluster started with small bounds refused whole chunks, and Keyv's clear() swallowed it).
+   */
+  private chunks(keys: string[], deletes: boolean): string[][] {
+    const { maxBatchOps, maxBatchBytes } = this.cluster.options;
+    const max = Math.min(CHUNK, maxBatchOps);
+    const out: string[][] = [];
+    let run: string[] = [];
+    let bytes = BATCH_BYTES;
+    for (const key of keys) {
+      const b = deletes ? Buffer.byteLength(key, 'utf8') + OP_BYTES : 0;
+      if (run.length > 0 && (run.length >= max || bytes + b > maxBatchBytes)) {
+        out.push(run);
+        run = [];
+        bytes = BATCH_BYTES;
+      }
+      run.push(key);
+      bytes += b;
+    }
+    if (run.length > 0) out.push(run);
+    return out;
+  }
+
+  private async deleteKeys(keys: string[]): Promise<boolean> {
+    let all = true;
+    for (const run of this.chunks(keys, true)) {
+      const r = await this.cluster.batch(run.map((key) => ({ type: 'delete' as const, key })));
+      if (!r.results.every((x) => x.existed === true)) all = false;
+    }
+    return all;
+  }
+
   async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
     return (await this.cluster.get(key, this.read)) as StoredData<Value> | undefined;
   }
 
   async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
     const out: unknown[] = [];
-    for (let i = 0; i < keys.length; i += CHUNK) out.push(...(await this.cluster.getMany(keys.slice(i, i + CHUNK), this.read)));
+    for (const run of this.chunks(keys, false)) out.push(...(await this.cluster.getMany(run, this.read)));
     return out as Array<StoredData<Value | undefined>>;
   }
 
@@ -61,12 +97,7 @@ export class KeyvThreadraft extends EventEmitter implements KeyvStoreAdapter {
 
   /** Whether every key existed (Keyv's own rule for stores without deleteMany). */
   async deleteMany(keys: string[]): Promise<boolean> {
-    let all = keys.length > 0;
-    for (let i = 0; i < keys.length; i += CHUNK) {
-      const r = await this.cluster.batch(keys.slice(i, i + CHUNK).map((key) => ({ type: 'delete' as const, key })));
-      if (!r.results.every((x) => x.existed === true)) all = false;
-    }
-    return all;
+    return (await this.deleteKeys(keys)) && keys.length > 0;
   }
 
   async has(key: string): Promise<boolean> {
@@ -84,7 +115,7 @@ export class KeyvThreadraft extends EventEmitter implements KeyvStoreAdapter {
     for (;;) {
       const page = await this.cluster.scan({ prefix: `${this.namespace}:` }, { limit: CHUNK, ...this.read });
       if (page.items.length === 0) return;
-      await this.cluster.batch(page.items.map(([key]) => ({ type: 'delete' as const, key })));
+      await this.deleteKeys(page.items.map(([key]) => String(key)));
       if (page.cursor === undefined) return;
     }
   }

@@ -1,0 +1,30 @@
+// The Keyv store splits getMany, deleteMany and clear into calls the cluster takes: at most maxBatchOps keys and,
+// for deletes, maxBatchBytes (with small bounds whole chunks of 256 were refused, and Keyv's clear() swallowed the
+// error: the keys stayed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Keyv from 'keyv';
+import { Cluster } from '../../src/index.js';
+import { KeyvThreadraft } from '../../src/keyv.js';
+
+test('getMany, deleteMany and clear stay within maxBatchOps and maxBatchBytes', async () => {
+  const cluster = await Cluster.start({ nodes: 1, storage: 'memory', maxBatchOps: 100, maxValueBytes: 1024 });
+  try {
+    const store = new KeyvThreadraft(cluster);
+    const keyv = new Keyv({ store, namespace: 'ns' });
+    const errors: unknown[] = [];
+    keyv.on('error', (e) => errors.push(e));
+    const long = (i: number): string => `${'k'.repeat(500)}${String(i).padStart(4, '0')}`; // 300 deletes of ~515 bytes: over 66,560
+    for (let i = 0; i < 300; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => keyv.set(long(i + j), i + j)));
+    assert.equal(await cluster.size(), 300);
+    const values = await keyv.getMany(Array.from({ length: 300 }, (_, i) => long(i)));
+    assert.deepEqual(values, Array.from({ length: 300 }, (_, i) => i));
+    assert.equal(await keyv.deleteMany(Array.from({ length: 150 }, (_, i) => long(i))), true);
+    assert.equal(await cluster.size(), 150);
+    await keyv.clear();
+    assert.deepEqual(errors, []);
+    assert.equal(await cluster.size(), 0, 'clear() removed every key of the namespace');
+  } finally {
+    await cluster.stop();
+  }
+});
