@@ -232,7 +232,7 @@ export class Cluster<V = Value> {
   private readonly reads: ReadPipeline;
   private readonly codec: ValueCodec;
   /** getOrSet(): the loads in flight, by key; concurrent callers share one. */
-  private readonly loading = new Map<string, Promise<unknown>>();
+  private readonly loading = new Map<string, { promise: Promise<unknown>; abandon(err: ClusterError): void }>();
   /** LMDB: this cluster's hold on `dir` against other clusters (released by stop()). */
   private dirLock: DirLock | undefined;
   readonly profile = new WriteProfile();
@@ -451,17 +451,29 @@ export class Cluster<V = Value> {
     const read = readOptions('getOrSet', o.consistency === undefined ? {} : { consistency: o.consistency });
     const id = keyId(k);
     const shared = this.loading.get(id);
-    if (shared) return shared as Promise<T | undefined>;
+    if (shared) return shared.promise as Promise<T | undefined>;
     if (this.loading.size >= this.opts.maxPendingOps) throw new ClusterError(ErrorCode.BUSY, `${this.loading.size} loads in flight; retry later`);
+    // The loader is the caller's code: it is given requestTimeoutMs (then TIMEOUT, nothing written), and stop()
+    // rejects the load (CLUSTER_STOPPED), so that a loader that never settles holds neither its key's callers nor stop.
+    let abandon!: (err: ClusterError) => void;
+    const abandoned = new Promise<never>((_, reject) => (abandon = reject));
+    abandoned.catch(() => undefined);
     const load = (async (): Promise<T | undefined> => {
-      const found = await this.get<T>(k, { consistency: read.consistency });
+      const found = await Promise.race([this.get<T>(k, { consistency: read.consistency }), abandoned]);
       if (found !== undefined) return found;
-      const loaded = await loader();
+      const ms = this.opts.requestTimeoutMs;
+      const timer = setTimeout(() => abandon(new ClusterError(ErrorCode.TIMEOUT, `getOrSet: the loader did not settle within requestTimeoutMs (${ms} ms); nothing was written`)), ms);
+      let loaded: T | undefined;
+      try {
+        loaded = await Promise.race([Promise.resolve().then(loader), abandoned]);
+      } finally {
+        clearTimeout(timer);
+      }
       if (loaded === undefined) return undefined;
       const r = await this.cas(k, undefined, loaded, write);
       return r.ok ? loaded : ((r.current as T | undefined) ?? loaded);
     })().finally(() => this.loading.delete(id));
-    this.loading.set(id, load);
+    this.loading.set(id, { promise: load, abandon });
     return load;
   }
 
@@ -958,6 +970,7 @@ export class Cluster<V = Value> {
     const err = new ClusterError(ErrorCode.CLUSTER_STOPPED, 'the cluster was stopped');
     this.writes.rejectAll(err);
     this.reads.rejectAll(err);
+    for (const l of this.loading.values()) l.abandon(err);
     await this.nodes.stopAll(5_000);
     this.reads.close();
     this.dirLock?.release();

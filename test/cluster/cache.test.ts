@@ -141,6 +141,26 @@ test('getOrSet: concurrent callers share one load; a failed load rejects them al
   }
 });
 
+test('getOrSet: a loader that never settles is given requestTimeoutMs (TIMEOUT, nothing written), and stop() rejects a load in flight', async () => {
+  const c = await Cluster.start({ nodes: 1, storage: 'memory', requestTimeoutMs: 300 });
+  let stopped = false;
+  try {
+    const never = (): Promise<string> => new Promise(() => undefined);
+    const both = await Promise.allSettled([c.getOrSet('h', never), c.getOrSet('h', async () => 'second')]);
+    for (const r of both) assert.ok(r.status === 'rejected' && isCode(ErrorCode.TIMEOUT)(r.reason), JSON.stringify(r));
+    assert.equal(await c.get('h'), undefined, 'nothing was written');
+    assert.equal(await c.getOrSet('h', async () => 'loaded'), 'loaded', 'the next call loads again');
+    const inFlight = c.getOrSet('s', never);
+    const settled = inFlight.then(() => 'resolved', (e: unknown) => (isCode(ErrorCode.CLUSTER_STOPPED)(e) ? 'stopped' : String(e)));
+    await new Promise((r) => setTimeout(r, 20));
+    await c.stop();
+    stopped = true;
+    assert.equal(await settled, 'stopped');
+  } finally {
+    if (!stopped) await c.stop();
+  }
+});
+
 test('codecs: json and msgpack values round-trip; integers are counters; null is a value', async () => {
   for (const codec of ['json', 'msgpack'] as const) {
     const c = await Cluster.start<Record<string, unknown> | number | null | string>({ nodes: 1, storage: 'memory', codec });
