@@ -86,7 +86,7 @@ export interface ScanPage<V = Value> {
 }
 
 export interface IncrOptions {
-  /** Set this expiry with the increment (without it the key's expiry is left as it is). */
+  /** The expiry of a key the increment creates; an existing key keeps its own (as Redis's INCR). */
   ttlMs?: number;
 }
 
@@ -410,7 +410,7 @@ export class Cluster<V = Value> {
   /**
    * Add `by` (a safe integer, default 1) to the integer stored under `key` (absent counts as 0), atomically;
    * resolves to the new value. NOT_INTEGER when the value is not a decimal integer or the result not a safe
-   * integer. With `ttlMs` the key gets that expiry; without it, its expiry stays.
+   * integer. `ttlMs` is the expiry of a key the increment creates; an existing key keeps its expiry (Redis INCR).
    */
   async incr(key: KeyInput, by = 1, options?: IncrOptions): Promise<number> {
     this.checkOpen();

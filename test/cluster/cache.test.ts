@@ -80,11 +80,19 @@ test('expire, persist and keepTtl; incr/decr and NOT_INTEGER; clear and size', a
     assert.equal(await c.incr('n'), 1);
     assert.equal(await c.incr('n', 41), 42);
     assert.equal(await c.decr('n', 50), -8);
+    // ttlMs is the expiry of a counter the increment creates; an existing one keeps its own (a fixed window).
+    assert.equal(await c.incr('w', 1, { ttlMs: 60_000 }), 1);
+    const window = (await c.ttl('w'))!;
+    assert.ok(window > 0 && window <= 60_000);
+    assert.equal(await c.incr('w', 1, { ttlMs: 600_000 }), 2);
+    assert.ok((await c.ttl('w'))! <= window, 'the window was not extended');
+    assert.equal(await c.incr('n', 1, { ttlMs: 60_000 }), -7);
+    assert.equal(await c.ttl('n'), Infinity, 'a counter without expiry keeps none');
     await assert.rejects(c.incr('k'), isCode(ErrorCode.NOT_INTEGER));
     await c.put('big', String(Number.MAX_SAFE_INTEGER));
     await assert.rejects(c.incr('big'), isCode(ErrorCode.NOT_INTEGER));
     assert.equal(await c.get('big'), String(Number.MAX_SAFE_INTEGER), 'a refused incr writes nothing');
-    assert.equal(await c.size(), 3);
+    assert.equal(await c.size(), 4);
     await c.clear();
     assert.equal(await c.size(), 0);
     assert.equal(await c.get('n'), undefined);
