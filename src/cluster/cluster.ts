@@ -631,7 +631,7 @@ export class Cluster<V = Value> {
         this.writes.onProposalFailed(from, msg.id, msg.error);
         break;
       case 'read-ok':
-        this.reads.onReadOk(from, msg.id, msg.values);
+        this.reads.onReadOk(from, msg.id, msg.values, msg.bound);
         break;
       case 'watch-events':
       case 'watch-compacted':

@@ -7,6 +7,7 @@ import type { Value } from '../storage/command.js';
 import type { ClusterErrorData } from '../errors.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
+import { realWallNow } from '../util/clock.js';
 import { LmdbStateReader } from '../storage/index.js';
 import { needsNode, runQuery, type QueryResult, type ReadQuery } from '../node/queries.js';
 import { toKey } from './validate.js';
@@ -31,8 +32,11 @@ type ReadGroup = SentGroup<PendingRead> & { mode: BarrierMode };
 export interface StateReaders {
   /** True: reads are answered on this thread (`answer`, `get`); false: the node answers the queries sent with the read. */
   readonly local: boolean;
-  /** The queries against node `id`'s state as it is now, at this thread's Date.now(). */
-  answer(id: NodeId, queries: ReadQuery[]): QueryResult[];
+  /**
+   * The queries against node `id`'s state as it is now, at this thread's Date.now(), moved back by as much as this
+   * thread's real clock is past `bound` (the leader's readBound: no later than its pending writes' stamps).
+   */
+  answer(id: NodeId, queries: ReadQuery[], bound?: number): QueryResult[];
   /** The stale get fast path: a string key is written into the reader's key buffer as UTF-8, no Buffer made. */
   get(id: NodeId, key: string | Uint8Array): Value | undefined;
   /** Node `id` was removed from the cluster: close what reads it (before its directory is deleted). */
@@ -59,9 +63,9 @@ export class LmdbReaders implements StateReaders {
     return r;
   }
 
-  answer(id: NodeId, queries: ReadQuery[]): QueryResult[] {
+  answer(id: NodeId, queries: ReadQuery[], bound = Infinity): QueryResult[] {
     const r = this.reader(id);
-    const now = Date.now();
+    const now = Date.now() - Math.max(0, realWallNow() - bound);
     return queries.map((q) => runQuery(r, q, now));
   }
 
@@ -160,7 +164,7 @@ export class ReadPipeline {
       const id = this.nextReadId++;
       const r: PendingRead = { queries, mode: 'linearizable', resolve, reject, deadline: now + this.ctx.opts.requestTimeoutMs, queued: false, sentAt: now };
       this.groups.set(id, { node, items: [r], sentAt: now, mode: 'linearizable' });
-      this.ctx.nodes.post(node, { t: 'read', id, mode: 'stale', queries, now: Date.now() });
+      this.ctx.nodes.post(node, { t: 'read', id, mode: 'stale', queries, now: Date.now(), wall: realWallNow() });
     });
   }
 
@@ -181,7 +185,7 @@ export class ReadPipeline {
       this.groups.set(id, { node: leader, items, sentAt: now, mode });
       this.ctx.counters.readRoundsSent++;
       const queries = this.readers.local && !items.some((r) => needsNode(r.queries)) ? null : items.flatMap((r) => r.queries);
-      if (!this.ctx.nodes.post(leader, { t: 'read', id, mode, queries, now: Date.now() })) this.requeue(id);
+      if (!this.ctx.nodes.post(leader, { t: 'read', id, mode, queries, now: Date.now(), wall: realWallNow() })) this.requeue(id);
     }
   }
 
@@ -197,7 +201,7 @@ export class ReadPipeline {
   }
 
   /** Node `from` passed the barrier of round `id`: `values` are its answers, or null when this thread answers. */
-  onReadOk(from: NodeId, id: number, values: QueryResult[] | null): void {
+  onReadOk(from: NodeId, id: number, values: QueryResult[] | null, bound?: number): void {
     const g = this.groups.get(id);
     if (!g) return;
     this.groups.delete(id);
@@ -211,7 +215,7 @@ export class ReadPipeline {
           offset += r.queries.length;
         } else {
           // The leader has applied up to the read index: its LMDB state machine answers on this thread.
-          r.resolve(this.readers.answer(from, r.queries));
+          r.resolve(this.readers.answer(from, r.queries, bound));
         }
       } catch (err) {
         r.reject(readFailed(err));

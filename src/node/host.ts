@@ -37,6 +37,8 @@ interface PendingProposal {
 interface ReadWork {
   queries: ReadQuery[];
   now: number | undefined;
+  /** The coordinator's real wall clock when `now` was read (as `now` unless a test moved Date.now()). */
+  wall: number | undefined;
 }
 
 interface PendingRead {
@@ -220,6 +222,13 @@ export class NodeHost {
   private drained: (() => void) | undefined;
   private readonly pendingProposals = new Map<number, PendingProposal>(); // by log index
   private readonly readsById = new Map<number, ReadWork | null>();
+  /**
+   * The index and time stamp of this node's proposals not yet applied, oldest first (from stampHead): a barrier read
+   * is judged no later than the oldest (readBound), since that write will judge expiry at its stamp when it applies.
+   */
+  private stampIndexes: number[] = [];
+  private stampTimes: number[] = [];
+  private stampHead = 0;
   private readonly readsWaiting: PendingRead[] = [];
   private readonly appendSentAt = new Map<NodeId, Array<[number, number]>>(); // peer → [lastIndex, sentAt]
   private readonly sender: SnapshotSender;
@@ -366,7 +375,7 @@ export class NodeHost {
         this.propose(msg.id, msg.data);
         break;
       case 'read':
-        this.read(msg.id, msg.mode, msg.queries === null ? null : { queries: msg.queries, now: msg.now });
+        this.read(msg.id, msg.mode, msg.queries === null ? null : { queries: msg.queries, now: msg.now, wall: msg.wall });
         break;
       case 'watch-retain':
         this.watch.retain(msg.on, this.applied);
@@ -385,7 +394,8 @@ export class NodeHost {
   private propose(id: number, data: Uint8Array): void {
     const received = nowMs();
     // The entry's time: every replica computes the same expiries from it (the log clock, docs/storage.md).
-    const r = this.core.propose([stampEntryData(data, this.runtime.wallNow())]);
+    const stamp = this.runtime.wallNow();
+    const r = this.core.propose([stampEntryData(data, stamp)]);
     if (!r.ok) {
       this.counters.rejectedProposals++;
       const err = new ClusterError(ErrorCode.NOT_LEADER, `node ${this.id} is not the leader`, { leader: r.leader });
@@ -394,6 +404,8 @@ export class NodeHost {
     }
     this.counters.proposals++;
     this.counters.proposedEntries += r.lastIndex - r.firstIndex + 1;
+    this.stampIndexes.push(r.firstIndex);
+    this.stampTimes.push(stamp);
     if (this.instrument) {
       this.pendingProposals.set(r.firstIndex, { id, received, persistStart: 0, persistEnd: 0, committed: 0 });
     }
@@ -816,6 +828,32 @@ export class NodeHost {
     }
   }
 
+  /**
+   * The latest time a barrier read answered now may judge expiry at: no later than the stamp of any write proposed
+   * here and not applied yet. Such a write judges expiry at its stamp when it applies, after the read: a read that
+   * saw a key expired at a later time, followed by a cas that matched it, would be no order of the two (found by a
+   * review: a lease read said absent, then a cas proposed before it matched the old value). Entries of earlier
+   * terms are applied before a barrier read is answered (the read index covers this term's first entry).
+   */
+  private readBound(): number {
+    const idx = this.stampIndexes;
+    let h = this.stampHead;
+    while (h < idx.length && idx[h]! <= this.applied) h++;
+    if (h === idx.length) {
+      this.stampIndexes = [];
+      this.stampTimes = [];
+      this.stampHead = 0;
+      return Infinity;
+    }
+    if (h > 1024 && h * 2 > idx.length) {
+      this.stampIndexes = idx.slice(h);
+      this.stampTimes = this.stampTimes.slice(h);
+      h = 0;
+    }
+    this.stampHead = h;
+    return this.stampTimes[h]!;
+  }
+
   private answerReads(): void {
     if (this.readsWaiting.length === 0) return;
     let kept = 0;
@@ -825,20 +863,26 @@ export class NodeHost {
         continue;
       }
       if (r.work === null) {
-        this.toMain({ t: 'read-ok', id: r.id, index: r.index, values: null });
+        // Answered on the coordinator's thread, later: also no later than now, before which every later write is stamped.
+        this.toMain({ t: 'read-ok', id: r.id, index: r.index, values: null, bound: Math.min(this.runtime.wallNow(), this.readBound()) });
       } else {
-        this.runQueries(r);
+        this.runQueries(r, this.readBound());
       }
     }
     this.readsWaiting.length = kept;
   }
 
-  /** A read's queries against this node's state (on this thread: the state's store is always inline). */
-  private runQueries(r: PendingRead): void {
+  /**
+   * A read's queries against this node's state (on this thread: the state's store is always inline), judged at the
+   * caller's clock, and for a barrier read no later than `bound` (readBound).
+   */
+  private runQueries(r: PendingRead, bound = Infinity): void {
     try {
       const store = this.stateSync.reads();
       const values: QueryResult[] = [];
-      for (const q of r.work?.queries ?? []) values.push(runQuery(store, q, r.work?.now));
+      const w = r.work;
+      const now = w?.now === undefined ? undefined : w.now - Math.max(0, (w.wall ?? w.now) - bound);
+      for (const q of w?.queries ?? []) values.push(runQuery(store, q, now));
       this.toMain({ t: 'read-ok', id: r.id, index: r.index, values });
     } catch (err) {
       const e = new ClusterError(ErrorCode.STORAGE, `read failed on node ${this.id}`, { cause: String(err) });

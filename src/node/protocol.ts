@@ -24,7 +24,7 @@ export type ToNode =
    * (memory storage, whose state only the node's thread can see), at the coordinator's wall clock `now`.
    * 'stale' answers at once from local state.
    */
-  | { t: 'read'; id: number; mode: 'linearizable' | 'lease' | 'stale'; queries: ReadQuery[] | null; now?: number }
+  | { t: 'read'; id: number; mode: 'linearizable' | 'lease' | 'stale'; queries: ReadQuery[] | null; now?: number; wall?: number }
   /** A new port to a peer (after that peer restarted). */
   | { t: 'peer'; id: NodeId; port: import('node:worker_threads').MessagePort }
   /** Watch (src/node/watch.ts): keep a ring of recent change events (on), or stop and forget it (off). */
@@ -39,7 +39,8 @@ export type FromNode =
   | { t: 'proposal-failed'; id: number; error: ClusterErrorData }
   /** Apply results of one Ready on the leader, packed by src/node/applied.ts. */
   | { t: 'applied'; bytes: Uint8Array }
-  | { t: 'read-ok'; id: number; index: number; values: QueryResult[] | null }
+  /** `bound` (values null): the latest real time the coordinator may judge the read's expiries at (host readBound). */
+  | { t: 'read-ok'; id: number; index: number; values: QueryResult[] | null; bound?: number }
   | { t: 'read-failed'; id: number; error: ClusterErrorData }
   | { t: 'state'; id: NodeId; role: Role; leader: NodeId; term: number }
   /** A subscription's events (the first message answers 'watch-sub', possibly empty); the node has applied up to `upTo`. */

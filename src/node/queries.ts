@@ -28,7 +28,7 @@ export type QueryResult = Value | undefined | boolean | number | Array<[Key, Val
 export interface StateView {
   get(key: Key, now?: number): Value | undefined;
   ttl(key: Key, now?: number): number | undefined;
-  scan(range: ScanRange, opts: ScanOptions): Array<[Key, Value]>;
+  scan(range: ScanRange, opts: ScanOptions, now?: number): Array<[Key, Value]>;
   revision(key: Key, now?: number): number;
   /** Only the store that applies has it: it counts expired keys not yet purged through its expiry index, kept in memory. */
   size?(now?: number): number;
@@ -49,7 +49,7 @@ export function runQuery(s: StateView, query: ReadQuery, now: number | undefined
     case 'ttl':
       return s.ttl(query.key, now);
     case 'scan':
-      return s.scan(query.range, query.opts);
+      return s.scan(query.range, query.opts, now);
     case 'rev':
       return s.revision(query.key, now);
     case 'size':

@@ -1158,9 +1158,9 @@ export class LmdbStore implements SyncStore {
     return slotTtl(this.h.sm, this.active, key, readTime(this.machine.clock, now));
   }
 
-  scan(range: ScanRange, opts?: ScanOptions): Array<[Key, Value]> {
+  scan(range: ScanRange, opts?: ScanOptions, now?: number): Array<[Key, Value]> {
     this.check('read');
-    return slotScan(this.h.sm, this.active, scanBounds(range, opts), readTime(this.machine.clock, undefined));
+    return slotScan(this.h.sm, this.active, scanBounds(range, opts), readTime(this.machine.clock, now));
   }
 
   revision(key: Key, now?: number): number {
@@ -1452,9 +1452,9 @@ export class LmdbStateReader {
     return slotRevision(this.h.sm, this.active, key, readTime(this.machine.clock, now));
   }
 
-  scan(range: ScanRange, opts?: ScanOptions): Array<[Key, Value]> {
+  scan(range: ScanRange, opts?: ScanOptions, now?: number): Array<[Key, Value]> {
     this.refresh();
-    return slotScan(this.h.sm, this.active, scanBounds(range, opts), readTime(this.machine.clock, undefined));
+    return slotScan(this.h.sm, this.active, scanBounds(range, opts), readTime(this.machine.clock, now));
   }
 
   appliedIndex(): number {

@@ -324,10 +324,10 @@ export class MemoryStore implements SyncStore {
   }
 
   /** O(records): the Map is in write order, not key order; the matches are sorted. */
-  scan(range: ScanRange, opts?: ScanOptions): Array<[Key, Value]> {
+  scan(range: ScanRange, opts?: ScanOptions, now?: number): Array<[Key, Value]> {
     this.check();
     const b = scanBounds(range, opts);
-    const time = readTime(this.machine.clock, undefined);
+    const time = readTime(this.machine.clock, now);
     const keys: string[] = [];
     for (const [ks, rec] of this.kv.records) {
       if (!isExpired(rec.expiresAt, time) && inScan(b, keyFromString(ks))) keys.push(ks);

@@ -37,7 +37,7 @@ export interface StateMachine {
   /** Remaining ms of the key's time-to-live, -1 when it has no expiry, undefined when absent (as get). */
   ttl(key: Key, now?: number): number | undefined;
   /** Live pairs in key byte order (reverse: descending); at most opts.limit (default 1000), after opts.after (exclusive). */
-  scan(range: ScanRange, opts?: ScanOptions): Array<[Key, Value]>;
+  scan(range: ScanRange, opts?: ScanOptions, now?: number): Array<[Key, Value]>;
   /** Live keys (expired ones excluded, as get). */
   size(now?: number): number;
   /** The key's revision (apply.ts liveRevision): 0 when absent (as get), else a number every write of the key changes. */
