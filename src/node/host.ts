@@ -801,6 +801,7 @@ export class NodeHost {
     for (const e of entries) this.bytesSincePoint += e.data.length;
     this.counters.applies += entries.length;
     this.applied = last.index;
+    this.trimStamps();
     if (this.role !== 'leader') return;
     // Only the leader answers the coordinator; after a leader change the coordinator retries and
     // the state machine's sessions answer a retried command with its remembered result.
@@ -836,22 +837,27 @@ export class NodeHost {
    * terms are applied before a barrier read is answered (the read index covers this term's first entry).
    */
   private readBound(): number {
+    this.trimStamps();
+    return this.stampHead < this.stampTimes.length ? this.stampTimes[this.stampHead]! : Infinity;
+  }
+
+  /** Forget the stamps of applied proposals (at every apply: bounded by the proposals in flight). */
+  private trimStamps(): void {
     const idx = this.stampIndexes;
     let h = this.stampHead;
     while (h < idx.length && idx[h]! <= this.applied) h++;
     if (h === idx.length) {
-      this.stampIndexes = [];
-      this.stampTimes = [];
-      this.stampHead = 0;
-      return Infinity;
-    }
-    if (h > 1024 && h * 2 > idx.length) {
+      if (h > 0) {
+        this.stampIndexes = [];
+        this.stampTimes = [];
+      }
+      h = 0;
+    } else if (h > 1024 && h * 2 > idx.length) {
       this.stampIndexes = idx.slice(h);
       this.stampTimes = this.stampTimes.slice(h);
       h = 0;
     }
     this.stampHead = h;
-    return this.stampTimes[h]!;
   }
 
   private answerReads(): void {
