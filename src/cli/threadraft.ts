@@ -56,16 +56,45 @@ function serveOptions(argv: string[]): { cluster: ClusterOptions; resp: RespServ
 
 async function serve(argv: string[]): Promise<void> {
   const parsed = serveOptions(argv);
+  // The handlers come first: a signal while the cluster starts stops it once started (its temporary directory
+  // removed), and exits 128 + the signal's number, as an interrupted command; after "listening", 0.
+  let cluster: import('../index.js').Cluster | undefined;
+  let server: import('../resp/index.js').RespServer | undefined;
+  let interrupted: NodeJS.Signals | undefined;
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals, code: number): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: closing the server and stopping the cluster\n`);
+    void (server ? server.close() : Promise.resolve())
+      .then(() => cluster?.stop())
+      .then(() => process.exit(code), (err: unknown) => {
+        process.stderr.write(`threadraft: stop failed: ${String(err)}\n`);
+        process.exit(1);
+      });
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (server) stop(signal, 0);
+    else interrupted ??= signal; // starting: handled once the start settles
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const exitInterrupted = (): Promise<void> => {
+    stop(interrupted!, 128 + (constants.signals[interrupted!] ?? 0));
+    return new Promise(() => undefined); // process.exit follows
+  };
   // Loaded here, not at the top: bench, chaos, sim and --help need neither the cluster nor the server.
   const [{ Cluster }, { RespServer }] = await Promise.all([import('../index.js'), import('../resp/index.js')]);
-  const cluster = await Cluster.start(parsed.cluster);
-  let server: RespServer;
+  if (interrupted) return exitInterrupted();
+  cluster = await Cluster.start(parsed.cluster);
+  if (interrupted) return exitInterrupted();
   try {
     server = await RespServer.start(cluster, parsed.resp);
   } catch (err) {
     await cluster.stop();
     throw err;
   }
+  if (interrupted) return exitInterrupted();
   const o = cluster.options;
   process.stdout.write(`threadraft ${version()}: ${o.nodes} nodes, ${o.storage}${o.storage === 'lmdb' ? (o.sync ? ', synced' : ', NOT synced (unsafe for durability)') : ''}, ${cluster.dir}\n`);
   // A node whose store is damaged stays down while a majority serves (docs/storage.md, "Damaged files"): say so.
@@ -73,20 +102,7 @@ async function serve(argv: string[]): Promise<void> {
     if (!s.alive) process.stderr.write(`threadraft: node ${s.id} is down: ${(s.error ?? 'no error recorded').split('\n')[0]}\n`);
   }
   process.stdout.write(`listening on ${server.options.host}:${server.port}\n`);
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`${signal}: closing the server and stopping the cluster\n`);
-    void server.close()
-      .then(() => cluster.stop())
-      .then(() => process.exit(0), (err: unknown) => {
-        process.stderr.write(`threadraft: stop failed: ${String(err)}\n`);
-        process.exit(1);
-      });
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  if (interrupted) stop(interrupted, 0);
 }
 
 function passThrough(entry: string, argv: string[]): void {

@@ -501,6 +501,8 @@ export class Cluster<V = Value> {
   async get<T extends V = V>(key: KeyInput, options: GetOptions = {}): Promise<T | undefined> {
     this.checkOpen();
     if (options === null || typeof options !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'get options must be an object');
+    // readOptions' checks, inline (the hot path of reads): a misspelt option is refused as by has() and getMany().
+    for (const k in options) if (k !== 'consistency' && k !== 'node' && Object.hasOwn(options, k)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `get: unknown option ${k}`);
     const consistency = options.consistency === undefined ? 'linearizable' : oneOf('consistency', options.consistency, ['linearizable', 'lease', 'stale'] as const);
     if (options.node !== undefined && consistency !== 'stale') {
       throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `get: node applies to consistency 'stale' only (a ${consistency} read goes through the leader)`);
@@ -744,6 +746,7 @@ export class Cluster<V = Value> {
 
   /** Forget recorded latencies (e.g. after a warm-up), on the coordinator and every live node. */
   async resetMetrics(): Promise<void> {
+    this.checkOpen();
     this.profile.reset();
     this.reads.latency.reset();
     this.watches.resetStats();
@@ -755,6 +758,7 @@ export class Cluster<V = Value> {
    * later follow it). Writes already under way when it changes may go unprofiled; nothing else changes.
    */
   async setInstrument(on: boolean): Promise<void> {
+    this.checkOpen();
     if (typeof on !== 'boolean') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `setInstrument: expected a boolean, got ${typeof on}`);
     this.opts.instrument = on;
     for (const id of this.nodes.ids()) this.nodes.get(id).options.instrument = on;
@@ -785,15 +789,28 @@ export class Cluster<V = Value> {
   async snapshot(id?: NodeId, timeoutMs = 5_000): Promise<Array<{ id: NodeId; snapshotIndex: number }>> {
     this.checkOpen();
     const targets = id === undefined ? this.nodes.alive() : [this.nodes.get(id)];
-    return Promise.all(targets.map(async (h) => {
+    positiveInt('snapshot: timeoutMs', timeoutMs, 0, 3_600_000);
+    const deadline = Date.now() + timeoutMs;
+    // A node that crashes (or a cluster that stops) meanwhile is NODE_UNAVAILABLE at the next step; a control call
+    // to a node going down may never settle, so each is raced against the deadline.
+    const control = (h: (typeof targets)[number]) => {
+      if (this.stopped) throw new ClusterError(ErrorCode.CLUSTER_STOPPED, 'the cluster was stopped');
       if (!h.alive || !h.control) throw new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${h.id} is down`);
-      const before = (await h.control.status()) as { applied?: number };
-      await h.control.requestSnapshot();
-      const deadline = Date.now() + timeoutMs;
+      return h.control;
+    };
+    const timedOut = (id: NodeId) => new ClusterError(ErrorCode.TIMEOUT, `node ${id} took no snapshot within ${timeoutMs} ms`);
+    const within = <T>(id: NodeId, p: Promise<T>): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timedOut(id)), Math.max(0, deadline - Date.now()))));
+      return Promise.race([p, late]).finally(() => clearTimeout(timer));
+    };
+    return Promise.all(targets.map(async (h) => {
+      const before = (await within(h.id, control(h).status())) as { applied?: number };
+      await within(h.id, control(h).requestSnapshot());
       for (;;) {
-        const s = (await h.control.status()) as { snapshotIndex?: number };
+        const s = (await within(h.id, control(h).status())) as { snapshotIndex?: number };
         if ((s.snapshotIndex ?? 0) >= (before.applied ?? 0)) return { id: h.id, snapshotIndex: s.snapshotIndex ?? 0 };
-        if (Date.now() > deadline) throw new ClusterError(ErrorCode.TIMEOUT, `node ${h.id} took no snapshot within ${timeoutMs} ms`);
+        if (Date.now() > deadline) throw timedOut(h.id);
         await new Promise((r) => setTimeout(r, 20));
       }
     }));
@@ -869,8 +886,9 @@ export class Cluster<V = Value> {
   }
 
   /** Delay and drop messages between nodes (all links, or those from the nodes listed). */
-  async setLinkFaults(faults: { delayMs?: number; dropRate?: number; nodes?: NodeId[] }): Promise<void> {
+  async setLinkFaults(faults: { delayMs?: number; dropRate?: number; nodes?: NodeId[] } = {}): Promise<void> {
     this.checkOpen();
+    optionsObject('setLinkFaults', faults, ['delayMs', 'dropRate', 'nodes']);
     const dropRate = faults.dropRate ?? 0;
     const delayMs = faults.delayMs ?? 0;
     if (typeof dropRate !== 'number' || !(dropRate >= 0 && dropRate <= 1)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'dropRate must be in [0, 1]');
@@ -970,6 +988,7 @@ export class Cluster<V = Value> {
     const err = new ClusterError(ErrorCode.CLUSTER_STOPPED, 'the cluster was stopped');
     this.writes.rejectAll(err);
     this.reads.rejectAll(err);
+    this.membership.stop();
     for (const l of this.loading.values()) l.abandon(err);
     await this.nodes.stopAll(5_000);
     this.reads.close();

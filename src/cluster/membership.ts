@@ -4,11 +4,14 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfChange } from '../raft/membership.js';
+import type { ConfChangeResult } from '../raft/types.js';
 import type { NodeId } from '../raft/types.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import type { NodeSet } from './nodes.js';
 import { nodeOptions, type ResolvedOptions } from './options.js';
 import { writeManifest, type ManifestNode } from './manifest.js';
+import { optionsObject } from './cache-args.js';
+import { positiveInt } from './validate.js';
 
 /** The part of a node's status() the membership calls read. */
 export interface ConfigStatus {
@@ -33,14 +36,46 @@ const POLL_MS = 20;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A call's options, checked: unknown keys, and times or lags that are not integers, are INVALID_ARGUMENT. */
+function membershipOptions(call: string, o: unknown): { deadline: number; maxLag: number } {
+  const v = optionsObject<MembershipOptions>(call, o, ['timeoutMs', 'maxLagEntries']);
+  const timeoutMs = v.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : positiveInt(`${call}: timeoutMs`, v.timeoutMs, 1, 3_600_000);
+  const maxLag = v.maxLagEntries === undefined ? DEFAULT_MAX_LAG : positiveInt(`${call}: maxLagEntries`, v.maxLagEntries, 0, Number.MAX_SAFE_INTEGER);
+  return { deadline: Date.now() + timeoutMs, maxLag };
+}
+
 export class MembershipControl {
+  private stopped = false;
+  /** Rejects once stop() is called: a control call to a node being stopped may never settle. */
+  private readonly stopping: Promise<never>;
+  private stopNow!: (err: ClusterError) => void;
+
   constructor(
     private readonly nodes: NodeSet,
     private readonly opts: ResolvedOptions,
     private readonly dir: string,
     /** A removed node's worker has stopped: release what the coordinator holds open on its store. */
     private readonly onRemoved: (id: NodeId) => void,
-  ) {}
+  ) {
+    this.stopping = new Promise<never>((_, reject) => (this.stopNow = reject));
+    this.stopping.catch(() => undefined);
+  }
+
+  /** The cluster stops: every call in progress rejects with CLUSTER_STOPPED at its next step. */
+  stop(): void {
+    this.stopped = true;
+    this.stopNow(stoppedError());
+  }
+
+  /** `p`, unless the cluster stops first. */
+  private guard<T>(p: Promise<T>): Promise<T> {
+    if (this.stopped) return Promise.reject(stoppedError());
+    return Promise.race([p, this.stopping]);
+  }
+
+  private checkRunning(): void {
+    if (this.stopped) throw stoppedError();
+  }
 
   /** The leader's status, once a leader answers as one (undefined while there is none). */
   async leaderStatus(): Promise<ConfigStatus | undefined> {
@@ -48,17 +83,18 @@ export class MembershipControl {
     const h = id === undefined ? undefined : this.nodes.handles.get(id);
     if (!h?.alive || !h.control) return undefined;
     try {
-      const s = (await h.control.status()) as unknown as ConfigStatus;
+      const s = (await this.guard(h.control.status())) as unknown as ConfigStatus;
       return s.role === 'leader' ? s : undefined;
     } catch {
+      this.checkRunning();
       return undefined;
     }
   }
 
-  async addLearner(id: NodeId, o: MembershipOptions = {}): Promise<void> {
+  async addLearner(id: NodeId, o?: MembershipOptions): Promise<void> {
     checkId(id);
+    const { deadline } = membershipOptions('addLearner', o);
     if (this.nodes.handles.has(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} already exists`);
-    const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const s = await this.waitFor(deadline, (st) => st.commit >= st.membership.index, `a leader with a committed configuration`);
     const nodeDir = join(this.dir, `node-${id}`);
     // A directory of an earlier node with this id would bring back its votes: ids are never reused.
@@ -67,11 +103,17 @@ export class MembershipControl {
     const options = { ...nodeOptions(this.opts, id, s.membership.voters, nodeDir), learners: [...s.membership.learners, id] };
     // Listed before its store exists: a reopen skips a listed node without a store that no committed configuration holds.
     this.saveManifest(s.membership, { id, voters: options.voters, learners: options.learners });
+    let adding: Promise<void> | undefined;
     try {
       if (this.opts.storage === 'lmdb') mkdirSync(nodeDir, { recursive: true });
-      await this.nodes.add(options);
+      this.checkRunning();
+      adding = this.nodes.add(options);
+      await this.guard(adding);
       await this.change({ type: 'add-learner', id }, deadline, (m) => m.learners.includes(id) || m.voters.includes(id));
     } catch (err) {
+      // Stopped while its worker was starting: wait for the start to settle (it may end after stop() stopped the
+      // others), then stop that worker too, or it would keep the process alive.
+      await adding?.catch(() => undefined);
       await this.nodes.remove(id);
       this.onRemoved(id);
       if (this.opts.storage === 'lmdb') rmSync(nodeDir, { recursive: true, force: true });
@@ -81,10 +123,9 @@ export class MembershipControl {
   }
 
   /** Promote learner `id` to voter once it is within maxLagEntries of the leader's commit index. */
-  async promote(id: NodeId, o: MembershipOptions = {}): Promise<void> {
+  async promote(id: NodeId, o?: MembershipOptions): Promise<void> {
     checkId(id);
-    const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    const maxLag = o.maxLagEntries ?? DEFAULT_MAX_LAG;
+    const { deadline, maxLag } = membershipOptions('promote', o);
     const s = await this.waitFor(deadline, (st) => st.commit >= st.membership.index, 'a leader with a committed configuration');
     if (s.membership.voters.includes(id)) return;
     if (!s.membership.learners.includes(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} is not a learner`);
@@ -93,10 +134,11 @@ export class MembershipControl {
   }
 
   /** Remove `id` from the configuration, then stop its worker and delete its store. */
-  async removeNode(id: NodeId, o: MembershipOptions = {}): Promise<void> {
+  async removeNode(id: NodeId, o?: MembershipOptions): Promise<void> {
     checkId(id);
-    const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const { deadline } = membershipOptions('removeNode', o);
     const m = await this.change({ type: 'remove', id }, deadline, (x) => !x.voters.includes(id) && !x.learners.includes(id));
+    this.checkRunning();
     await this.nodes.remove(id);
     this.onRemoved(id);
     if (this.opts.storage === 'lmdb') rmSync(join(this.dir, `node-${id}`), { recursive: true, force: true });
@@ -112,11 +154,17 @@ export class MembershipControl {
   }
 
   /** Add `newId` as a learner, promote it once caught up, then remove `oldId`: never fewer voters than before. */
-  async replaceNode(oldId: NodeId, newId: NodeId, o: MembershipOptions = {}): Promise<void> {
+  async replaceNode(oldId: NodeId, newId: NodeId, o?: MembershipOptions): Promise<void> {
     checkId(oldId);
     if (oldId === newId) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'replaceNode: the new id must differ from the old one');
-    const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    const left = (): MembershipOptions => ({ ...o, timeoutMs: Math.max(1, deadline - Date.now()) });
+    const { deadline, maxLag } = membershipOptions('replaceNode', o);
+    // Replacing a node that is not a member would only add a voter (found by a review: replaceNode(9, 4) on nodes
+    // 1-3 gave four voters).
+    const s = await this.waitFor(deadline, (st) => st.commit >= st.membership.index, 'a leader with a committed configuration');
+    if (!s.membership.voters.includes(oldId) && !s.membership.learners.includes(oldId)) {
+      throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `replaceNode: node ${oldId} is not a member (voters ${JSON.stringify(s.membership.voters)}, learners ${JSON.stringify(s.membership.learners)})`);
+    }
+    const left = (): MembershipOptions => ({ timeoutMs: Math.max(1, deadline - Date.now()), maxLagEntries: maxLag });
     await this.addLearner(newId, left());
     await this.promote(newId, left());
     await this.removeNode(oldId, left());
@@ -130,6 +178,7 @@ export class MembershipControl {
   private async change(change: ConfChange, deadline: number, done: (m: ConfigStatus['membership']) => boolean): Promise<ConfigStatus['membership']> {
     let last = 'no leader';
     while (Date.now() < deadline) {
+      this.checkRunning();
       const s = await this.leaderStatus();
       if (s !== undefined && s.commit >= s.membership.index) {
         if (done(s.membership)) {
@@ -137,7 +186,8 @@ export class MembershipControl {
           return s.membership;
         }
         const h = this.nodes.handles.get(this.nodes.leader ?? 0);
-        const r = h?.control ? await h.control.proposeConfChange(change).catch(() => undefined) : undefined;
+        const r = h?.control ? await this.guard<ConfChangeResult>(h.control.proposeConfChange(change) as Promise<ConfChangeResult>).catch(() => undefined) : undefined;
+        this.checkRunning();
         if (r && !r.ok && r.code === 'INVALID_CONF_CHANGE') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `${change.type} ${change.id}: ${r.reason}`);
         last = r === undefined ? 'leader unavailable' : r.ok ? `proposed at index ${r.index}` : r.code;
       }
@@ -148,12 +198,17 @@ export class MembershipControl {
 
   private async waitFor(deadline: number, ok: (s: ConfigStatus) => boolean, what: string): Promise<ConfigStatus> {
     while (Date.now() < deadline) {
+      this.checkRunning();
       const s = await this.leaderStatus();
       if (s !== undefined && ok(s)) return s;
       await sleep(POLL_MS);
     }
     throw new ClusterError(ErrorCode.TIMEOUT, `timed out waiting for ${what}`);
   }
+}
+
+function stoppedError(): ClusterError {
+  return new ClusterError(ErrorCode.CLUSTER_STOPPED, 'the cluster was stopped');
 }
 
 function checkId(id: unknown): asserts id is NodeId {

@@ -144,8 +144,9 @@ export class NodeSet {
       this.markDown(h, `worker error: ${String(err)}`);
     });
     worker.on('exit', (code) => {
-      if (h.worker !== worker) return;
+      // Also for a worker already let go (stopAll, crash): a start still waiting ends now (a no-op once started).
       rejectStarted(new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${h.id} exited with code ${code}`));
+      if (h.worker !== worker) return;
       this.markDown(h, `exited with code ${code}`);
     });
     const f = this.faults.get(options.id);

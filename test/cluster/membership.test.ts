@@ -185,3 +185,33 @@ test('reopen after a node installed a snapshot of a changed configuration: its s
     }
   });
 });
+
+test('membership calls check their options and members, and stop() ends them with CLUSTER_STOPPED', async () => {
+  const isCode = (code: string) => (e: unknown) => e instanceof ClusterError && e.code === code;
+  await withTempDir(async (dir) => {
+    const c = await Cluster.start({ dir, nodes: 3, storage: 'lmdb' });
+    let stopped = false;
+    try {
+      // Replacing a node that is not a member would only add a voter.
+      await assert.rejects(c.replaceNode(9, 4), (e: unknown) => isCode(ErrorCode.INVALID_ARGUMENT)(e) && /node 9 is not a member/.test((e as Error).message));
+      await assert.rejects(c.addLearner(4, { timeoutMs: 'abc' as unknown as number }), isCode(ErrorCode.INVALID_ARGUMENT));
+      await assert.rejects(c.addLearner(4, { timeout: 10 } as never), isCode(ErrorCode.INVALID_ARGUMENT));
+      await assert.rejects(c.promote(4, { maxLagEntries: -1 }), isCode(ErrorCode.INVALID_ARGUMENT));
+      assert.deepEqual(c.members().map((m) => m.id), [1, 2, 3]);
+      // Other calls: a misspelt get option, and setLinkFaults() with nothing (no faults).
+      await assert.rejects(c.get('a', { consitency: 'stale' } as never), isCode(ErrorCode.INVALID_ARGUMENT));
+      await c.setLinkFaults();
+      // stop() while a learner's worker starts: the call ends with CLUSTER_STOPPED at once, its worker too.
+      const adding = c.addLearner(4).then(() => 'resolved', (e: unknown) => (isCode(ErrorCode.CLUSTER_STOPPED)(e) ? 'stopped' : String(e)));
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = Date.now();
+      await c.stop();
+      stopped = true;
+      assert.equal(await adding, 'stopped');
+      assert.ok(Date.now() - t0 < 10_000, `settled ${Date.now() - t0} ms after stop()`);
+      await assert.rejects(c.resetMetrics(), isCode(ErrorCode.CLUSTER_STOPPED));
+    } finally {
+      if (!stopped) await c.stop();
+    }
+  });
+});
