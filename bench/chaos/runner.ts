@@ -20,6 +20,8 @@ export interface ChaosOptions {
   /** Keep the cluster directory (for inspection); default: removed. */
   keepDir?: boolean;
   log?: (line: string) => void;
+  /** Aborted (Ctrl-C): the run ends early, without checks; the cluster is stopped and its directory removed; rejects. */
+  signal?: AbortSignal;
 }
 
 export interface ChaosReport {
@@ -469,13 +471,21 @@ export function countLostWrites(events: readonly HistoryEvent[], finals: Map<str
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
+  // The history file first: a path that cannot be written fails before anything is made.
+  const recorder = new HistoryRecorder(o.historyPath);
   const dir = mkdtempSync(join(tmpdir(), 'threadraft-chaos-'));
   const violations: string[] = [];
-  const recorder = new HistoryRecorder(o.historyPath);
   const unrecorded = { stale: 0 };
   const common = { dir, nodes: o.nodes, seed: o.seed, requestTimeoutMs: 3000, snapshotEveryEntries: 300, ...CHAOS_BOUNDS } as const;
   const cache: CacheState = { liveUntil: new Map(), stats: { ttlPuts: 0, ttlReads: 0, expiredReadsSeen: 0, evictionPuts: 0, evictions: 0, expirations: 0 }, violations: [] };
-  let cluster = await Cluster.start(common);
+  let cluster: Cluster;
+  try {
+    cluster = await Cluster.start(common);
+  } catch (err) {
+    recorder.close();
+    if (!o.keepDir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const nemesis = new Nemesis(cluster, o);
   let convergenceMs = 0;
   try {
@@ -484,10 +494,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const clients = Array.from({ length: o.clients }, (_, p) => new RecordingClient(cluster, recorder, p));
     const loops = clients.map((c) => clientLoop(cluster, recorder, c, o, stop, unrecorded, cache));
     const nem = nemesis.run(stop);
-    await sleep(o.durationMs);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, o.durationMs);
+      function done(): void {
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      o.signal?.addEventListener('abort', done);
+      if (o.signal?.aborted) done();
+    });
     stopped = true;
     await nem;
     await Promise.all(loops);
+    if (o.signal?.aborted) throw new Error('the chaos run was interrupted');
     await nemesis.healAll();
     const t0 = Date.now();
     if (!(await converge(cluster, 30_000))) {

@@ -124,3 +124,48 @@ test(`${signal} during the second scenario: results.json and report.html hold th
   assert.match(stdout, /wrote .*results.json/);
 });
 }
+
+/** Start `args` in a process group of its own with TMPDIR `tmp`; signal it once `tmp` holds a directory (its cluster's), after `delayMs`. */
+async function interruptOnceStarted(t: TestContext, args: string[], tmp: string, signal: NodeJS.Signals, delayMs: number): Promise<{ code: number | null | string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp }, detached: true });
+  t.after(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // the group has exited
+    }
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (readdirSync(tmp).length === 0) {
+    if (Date.now() > deadline) throw new Error(`no cluster directory within 30 s: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await new Promise((r) => setTimeout(r, delayMs));
+  child.kill(signal);
+  const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('no exit within 30 s'), 30_000).unref())]);
+  return { code, stderr };
+}
+
+test('threadraft chaos: SIGINT stops the run, removes its cluster directory and exits 130', { timeout: 90_000 }, async (t) => {
+  const tmp = tempDir(t);
+  const out = tempDir(t);
+  const r = await interruptOnceStarted(t, ['chaos', '--duration', '30', '--history', join(out, 'h.jsonl')], tmp, 'SIGINT', 1500);
+  assert.equal(r.code, 130, r.stderr);
+  assert.deepEqual(readdirSync(tmp), [], 'the chaos run removed its cluster directory');
+  // A history that cannot be written: one line, exit 1, nothing left behind.
+  const bad = run(['chaos', '--duration', '1', '--history', join(out, 'no-such-dir', 'h.jsonl')], { TMPDIR: tmp });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^threadraft chaos: ENOENT/);
+  assert.deepEqual(readdirSync(tmp), []);
+});
+
+test('threadraft serve: SIGTERM while the cluster starts stops it once started, removes its directory and exits 143', { timeout: 90_000 }, async (t) => {
+  const tmp = tempDir(t);
+  const r = await interruptOnceStarted(t, ['serve', '--port', '0'], tmp, 'SIGTERM', 0);
+  assert.equal(r.code, 143, r.stderr);
+  assert.deepEqual(readdirSync(tmp), [], 'serve removed its temporary directory');
+});
