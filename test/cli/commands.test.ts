@@ -58,6 +58,8 @@ test('usage errors exit 2 and name the option and what it allows, in every comma
     [['sim', '--nodes', '8'], /^threadraft sim: --nodes must be an integer in \[1, 7\], got "8"/],
     [['sim'], /^threadraft sim: --nodes must be an integer in \[1, 7\], got "9" \(from the environment: NODES=9\)/, { NODES: '9' }],
     [['sim', '--overrides', '{"nope":1}'], /^threadraft sim: --overrides: unknown setting nope/],
+    [['sim', '--overrides', '{"maxMsgBytes":"abc"}'], /^threadraft sim: --overrides: maxMsgBytes must be an integer >= 1, got "abc"/],
+    [['sim', '--overrides', '{"preVote":5}'], /^threadraft sim: --overrides: preVote must be true or false, got 5/],
     [['serve', '--nodes', '8'], /^threadraft serve: --nodes must be an integer in \[1, 7\]/],
     [['serve', '--prot', '1'], /^threadraft serve: unknown option --prot; did you mean --port\?/],
     [['launch'], /^threadraft: unknown command launch; the commands are serve, bench, chaos, sim/],

@@ -15,6 +15,14 @@ function overrides(json: string | undefined): SimOptions['overrides'] {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return usageExit(SIM_HELP.command, '--overrides must be a JSON object');
   const unknown = Object.keys(o).filter((k) => !OVERRIDE_KEYS.includes(k));
   if (unknown.length > 0) return usageExit(SIM_HELP.command, `--overrides: unknown setting ${unknown.join(', ')}; allowed: ${OVERRIDE_KEYS.join(', ')}`);
+  // Values too: a bad one is a usage error, not a "violation" of the Raft rules with a replay line.
+  for (const [k, x] of Object.entries(o)) {
+    if (k === 'preVote' || k === 'checkQuorum') {
+      if (typeof x !== 'boolean') return usageExit(SIM_HELP.command, `--overrides: ${k} must be true or false, got ${JSON.stringify(x)}`);
+    } else if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 1) {
+      return usageExit(SIM_HELP.command, `--overrides: ${k} must be an integer >= 1, got ${JSON.stringify(x)}`);
+    }
+  }
   return o as SimOptions['overrides'];
 }
 
