@@ -112,10 +112,15 @@ function batchBytes(v: unknown, maxValueBytes: number): number {
   return int('maxBatchBytes', v, maxValueBytes + 64 * 1024, least, 128 * 1024 * 1024);
 }
 
+const TIMING_KEYS = ['tickMs', 'heartbeatTicks', 'electionTimeoutMinTicks', 'electionTimeoutMaxTicks'];
+
 function timing(v: unknown): Timing {
   if (v === undefined) return TIMING_PRESETS.fast;
   if (typeof v === 'string') return TIMING_PRESETS[oneOf('timing', v, ['fast', 'seed'] as const)];
   if (typeof v !== 'object' || v === null) throw invalid('timing must be a preset name or an object');
+  for (const k of Object.keys(v)) {
+    if (!TIMING_KEYS.includes(k)) throw invalid(`timing: unknown option ${k}; allowed: ${TIMING_KEYS.join(', ')}`);
+  }
   const t = v as Record<string, unknown>;
   const out: Timing = {
     tickMs: positiveInt('timing.tickMs', t.tickMs, 1, 10_000),

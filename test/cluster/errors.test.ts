@@ -91,3 +91,8 @@ test('API misuse is INVALID_ARGUMENT saying why; string values count their UTF-8
   }
   assert.equal(c.leader(), undefined, 'no stale leader id after stop()');
 });
+
+test('start: an unknown key inside timing is INVALID_ARGUMENT, as an unknown top-level option is', async () => {
+  const timing = { tickMs: 10, heartbeatTicks: 1, electionTimeoutMinTicks: 5, electionTimeoutMaxTicks: 10 };
+  await refusedAtOnce({ nodes: 1, storage: 'memory', timing: { ...timing, bogus: 1 } as never }, ErrorCode.INVALID_ARGUMENT, /timing: unknown option bogus/);
+});
