@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
 import type { Cluster, Consistency, ScanRangeInput } from './index.js'; // the public declarations (dist/src/index.d.ts is one file)
+import { BATCH_OVERHEAD_BYTES, OP_OVERHEAD_BYTES } from './cluster/writes.js';
 
 export interface KeyvThreadraftOptions {
   /** Of every read (default 'linearizable'); 'lease' saves the round trip, 'stale' reads the leader's state as it is. */
@@ -15,9 +16,6 @@ export interface KeyvThreadraftOptions {
 
 /** Keys per call to the cluster (one batch, one read round) in getMany, deleteMany and clear, at most. */
 const CHUNK = 256;
-/** What a delete op and a batch add to maxBatchBytes beyond the key (src/cluster/writes.ts, opsBytes). */
-const OP_BYTES = 8;
-const BATCH_BYTES = 16;
 
 /**
  * A Keyv store over `cluster`. Keyv sets `namespace`; clear() and iterator() then touch only the keys of that
@@ -46,13 +44,13 @@ export class KeyvThreadraft extends EventEmitter implements KeyvStoreAdapter {
     const max = Math.min(CHUNK, maxBatchOps);
     const out: string[][] = [];
     let run: string[] = [];
-    let bytes = BATCH_BYTES;
+    let bytes = BATCH_OVERHEAD_BYTES;
     for (const key of keys) {
-      const b = deletes ? Buffer.byteLength(key, 'utf8') + OP_BYTES : 0;
+      const b = deletes ? Buffer.byteLength(key, 'utf8') + OP_OVERHEAD_BYTES : 0;
       if (run.length > 0 && (run.length >= max || bytes + b > maxBatchBytes)) {
         out.push(run);
         run = [];
-        bytes = BATCH_BYTES;
+        bytes = BATCH_OVERHEAD_BYTES;
       }
       run.push(key);
       bytes += b;

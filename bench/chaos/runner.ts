@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Cluster, ClusterError, ErrorCode, RecordingClient, HistoryRecorder, checkLinearizable, readHistory } from '../../src/index.js';
 import type { HistoryEvent, NodeId } from '../../src/index.js';
 import { mulberry32 } from '../../src/util/random.js';
@@ -494,16 +495,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const clients = Array.from({ length: o.clients }, (_, p) => new RecordingClient(cluster, recorder, p));
     const loops = clients.map((c) => clientLoop(cluster, recorder, c, o, stop, unrecorded, cache));
     const nem = nemesis.run(stop);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, o.durationMs);
-      function done(): void {
-        clearTimeout(timer);
-        o.signal?.removeEventListener('abort', done);
-        resolve();
-      }
-      o.signal?.addEventListener('abort', done);
-      if (o.signal?.aborted) done();
-    });
+    await delay(o.durationMs, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined); // an abort ends it early
     stopped = true;
     await nem;
     await Promise.all(loops);

@@ -56,9 +56,11 @@ export function ttlMs(v: unknown): number {
   return positiveInt('ttlMs', v, 1, MAX_TTL_MS);
 }
 
+export const READ_OPTION_KEYS: readonly string[] = ['consistency', 'node'];
+
 /** Consistency and node of a read; `node` only with 'stale'. */
 export function readOptions(call: string, v: unknown, extra: readonly string[] = []): { consistency: Consistency; node: NodeId | undefined } {
-  const o = optionsObject<ReadOptions>(call, v, ['consistency', 'node', ...extra]);
+  const o = optionsObject<ReadOptions>(call, v, [...READ_OPTION_KEYS, ...extra]);
   const consistency = o.consistency === undefined ? 'linearizable' : oneOf('consistency', o.consistency, ['linearizable', 'lease', 'stale'] as const);
   if (o.node !== undefined && consistency !== 'stale') {
     throw invalid(`${call}: node applies to consistency 'stale' only (a ${consistency} read goes through the leader)`);

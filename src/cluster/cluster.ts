@@ -13,7 +13,7 @@ import type { QueryResult, ReadQuery } from '../node/queries.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { nowMs, type LatencySummaryMs } from '../util/histogram.js';
 import { LatencyHistogram } from '../util/histogram.js';
-import { NodeSet } from './nodes.js';
+import { NodeSet, withTimeout } from './nodes.js';
 import { nodeOptions, prepareDir, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import { acquireClusterLock, type DirLock } from '../storage/lock.js';
 import { DATA_FILE, hasLog } from '../storage/lmdb.js';
@@ -25,7 +25,7 @@ import { WritePipeline } from './writes.js';
 import { LmdbReaders, NodeReaders, ReadPipeline, type Consistency, type StateReaders } from './reads.js';
 import { codecFor, type ValueCodec } from './codec.js';
 import {
-  keyOut, MAX_TTL_MS, opResult, optionsObject, putOptions, readOptions, scanOptions, scanRange, encodeCursor, ttlMs,
+  keyOut, MAX_TTL_MS, opResult, optionsObject, READ_OPTION_KEYS, putOptions, readOptions, scanOptions, scanRange, encodeCursor, ttlMs,
   type PutOptions, type ReadOptions, type ScanOptions, type ScanRangeInput,
 } from './cache-args.js';
 import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './watch.js';
@@ -500,9 +500,7 @@ export class Cluster<V = Value> {
    */
   async get<T extends V = V>(key: KeyInput, options: GetOptions = {}): Promise<T | undefined> {
     this.checkOpen();
-    if (options === null || typeof options !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'get options must be an object');
-    // readOptions' checks, inline (the hot path of reads): a misspelt option is refused as by has() and getMany().
-    for (const k in options) if (k !== 'consistency' && k !== 'node' && Object.hasOwn(options, k)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `get: unknown option ${k}`);
+    optionsObject('get', options, READ_OPTION_KEYS); // readOptions' check without its result object (the hot path of reads)
     const consistency = options.consistency === undefined ? 'linearizable' : oneOf('consistency', options.consistency, ['linearizable', 'lease', 'stale'] as const);
     if (options.node !== undefined && consistency !== 'stale') {
       throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `get: node applies to consistency 'stale' only (a ${consistency} read goes through the leader)`);
@@ -799,11 +797,7 @@ export class Cluster<V = Value> {
       return h.control;
     };
     const timedOut = (id: NodeId) => new ClusterError(ErrorCode.TIMEOUT, `node ${id} took no snapshot within ${timeoutMs} ms`);
-    const within = <T>(id: NodeId, p: Promise<T>): Promise<T> => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timedOut(id)), Math.max(0, deadline - Date.now()))));
-      return Promise.race([p, late]).finally(() => clearTimeout(timer));
-    };
+    const within = <T>(id: NodeId, p: Promise<T>): Promise<T> => withTimeout(p, Math.max(0, deadline - Date.now()), () => timedOut(id));
     return Promise.all(targets.map(async (h) => {
       const before = (await within(h.id, control(h).status())) as { applied?: number };
       await within(h.id, control(h).requestSnapshot());

@@ -17,7 +17,9 @@ const STOP_GRACE_MS = 5_000;
 const START_TIMEOUT_MS = 30_000;
 
 /** `p`, or after `ms` the error made by `onTimeout` (or just undefined when there is none). */
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout?: () => Error): Promise<T | undefined> {
+export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T>;
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined>;
+export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout?: () => Error): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve, reject) => {
     timer = setTimeout(() => (onTimeout ? reject(onTimeout()) : resolve(undefined)), ms);

@@ -7,7 +7,7 @@ import type { Value } from '../storage/command.js';
 import type { ClusterErrorData } from '../errors.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
-import { realWallNow } from '../util/clock.js';
+import { boundedReadTime, realWallNow } from '../util/clock.js';
 import { LmdbStateReader } from '../storage/index.js';
 import { needsNode, runQuery, type QueryResult, type ReadQuery } from '../node/queries.js';
 import { toKey } from './validate.js';
@@ -65,7 +65,7 @@ export class LmdbReaders implements StateReaders {
 
   answer(id: NodeId, queries: ReadQuery[], bound = Infinity): QueryResult[] {
     const r = this.reader(id);
-    const now = Date.now() - Math.max(0, realWallNow() - bound);
+    const now = boundedReadTime(Date.now(), realWallNow(), bound);
     return queries.map((q) => runQuery(r, q, now));
   }
 

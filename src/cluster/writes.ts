@@ -39,11 +39,15 @@ export function inSessionWindow(seq: number, floor: number): boolean {
   return seq < floor + SESSION_WINDOW;
 }
 
+/** What a call and each of its ops count toward maxBatchBytes beyond keys and values (also the Keyv store's chunks). */
+export const BATCH_OVERHEAD_BYTES = 16;
+export const OP_OVERHEAD_BYTES = 8;
+
 /** Bytes of `ops` in a batch: strings estimated at 3 bytes per UTF-16 unit unless `exact`. */
 function opsBytes(ops: Op[], exact: boolean): number {
-  let bytes = 16;
+  let bytes = BATCH_OVERHEAD_BYTES;
   for (const op of ops) {
-    bytes += ('key' in op ? op.key.length : 0) + 8;
+    bytes += ('key' in op ? op.key.length : 0) + OP_OVERHEAD_BYTES;
     if (op.t === 'put' || op.t === 'append') bytes += valueBytes(op.value, exact);
     else if (op.t === 'cas') bytes += valueBytes(op.expected, exact) + valueBytes(op.value, exact);
   }

@@ -14,6 +14,7 @@ import type { WriteBatch } from '../storage/types.js';
 import { stampEntryData, type CommandResult } from '../storage/command.js';
 import { runQuery, type QueryResult, type ReadQuery } from './queries.js';
 import { ClusterError, ErrorCode } from '../errors.js';
+import { boundedReadTime } from '../util/clock.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
 import { mulberry32 } from '../util/random.js';
 import { ThreadHealth, type PoolHealthCounters, type ThreadHealthCounters } from '../util/thread-health.js';
@@ -887,7 +888,7 @@ export class NodeHost {
       const store = this.stateSync.reads();
       const values: QueryResult[] = [];
       const w = r.work;
-      const now = w?.now === undefined ? undefined : w.now - Math.max(0, (w.wall ?? w.now) - bound);
+      const now = w?.now === undefined ? undefined : boundedReadTime(w.now, w.wall ?? w.now, bound);
       for (const q of w?.queries ?? []) values.push(runQuery(store, q, now));
       this.toMain({ t: 'read-ok', id: r.id, index: r.index, values });
     } catch (err) {
