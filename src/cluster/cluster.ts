@@ -30,7 +30,7 @@ import {
 } from './cache-args.js';
 import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './watch.js';
 import { MembershipControl, type ConfigStatus, type MembershipOptions } from './membership.js';
-import { checkManifest, checkNodeFolders, readManifest, type Manifest } from './manifest.js';
+import { beginCreation, checkManifest, checkNodeFolders, creationCutShort, endCreation, readManifest, type Manifest } from './manifest.js';
 import { ReplicaChecks, replicaVerdict, type ReplicaCheck } from './replica-check.js';
 
 export type { Consistency } from './reads.js';
@@ -131,9 +131,10 @@ const SWEEP_MS = 50;
  * stays STORAGE: the cluster lock reports a directory in use first.)
  */
 function startError(err: unknown): unknown {
-  if (isStorageError(err, StorageErrorCode.DIR_LOCKED)) return new ClusterError(ErrorCode.DIR_LOCKED, err.message, { cause: err });
+  // The storage error's message begins with its code, which the ClusterError carries as its own.
+  if (isStorageError(err, StorageErrorCode.DIR_LOCKED)) return new ClusterError(ErrorCode.DIR_LOCKED, err.message.replace(/^DIR_LOCKED: /, ''), { cause: err });
   const code = nodeErrorCode(err);
-  if (code !== ErrorCode.MEMBERSHIP_MISMATCH && code !== ErrorCode.BOUNDS_MISMATCH) return err;
+  if (code !== ErrorCode.MEMBERSHIP_MISMATCH && code !== ErrorCode.BOUNDS_MISMATCH && code !== ErrorCode.DIR_LOCKED) return err;
   return new ClusterError(code, (err as Error).message, { cause: err });
 }
 
@@ -302,6 +303,8 @@ export class Cluster<V = Value> {
         if (o.storage === 'lmdb' && mkdirSync(d, { recursive: true }) !== undefined) made.push(d);
         return d;
       };
+      // A new cluster: marked as being created until every node has started on its store (manifest.ts).
+      if (held?.create === true) beginCreation(dir);
       const voters = Array.from({ length: o.nodes }, (_, i) => i + 1);
       const all = held?.manifest
         ? held.manifest.nodes.map((n) => ({ ...nodeOptions(o, n.id, n.voters, nodeDir(n.id)), ...(n.learners === undefined ? {} : { learners: n.learners }) }))
@@ -311,6 +314,7 @@ export class Cluster<V = Value> {
       if (o.storage === 'lmdb' && all.some((n) => hasLog(n.dir))) for (const n of all) n.existing = true;
       const failed = await cluster.nodes.startAll(all);
       refuseFailedStart(failed, held?.manifest?.voters ?? voters);
+      if (held?.create === true && failed.size === 0) endCreation(dir, all.map((n) => n.dir));
       await cluster.waitForLeader(o.startTimeoutMs);
       return cluster;
     } catch (err) {
@@ -325,7 +329,7 @@ export class Cluster<V = Value> {
    * against its membership manifest once the membership changed (manifest.ts), else against nodes 1..`nodes`
    * (without an explicit `nodes`, the folders 1..k found are adopted).
    */
-  private static holdDir(dir: string, nodes: number, ownDir: boolean, explicitNodes: boolean): { lock: DirLock; manifest?: Manifest; nodes: number } {
+  private static holdDir(dir: string, nodes: number, ownDir: boolean, explicitNodes: boolean): { lock: DirLock; manifest?: Manifest; nodes: number; create: boolean } {
     if (!ownDir) prepareDir(dir);
     let lock: DirLock;
     try {
@@ -334,12 +338,14 @@ export class Cluster<V = Value> {
       throw startError(err);
     }
     try {
+      if (creationCutShort(dir)) return { lock, nodes, create: true }; // begun again from nothing (manifest.ts)
       const stored = readManifest(dir);
       if (stored) {
         const manifest = checkManifest(dir, stored, explicitNodes ? nodes : undefined, DATA_FILE);
-        return { lock, manifest, nodes: manifest.voters.length };
+        return { lock, manifest, nodes: manifest.voters.length, create: false };
       }
-      return { lock, nodes: checkNodeFolders(dir, explicitNodes ? nodes : undefined, DATA_FILE) ?? nodes };
+      const found = checkNodeFolders(dir, explicitNodes ? nodes : undefined, DATA_FILE);
+      return { lock, nodes: found ?? nodes, create: found === undefined };
     } catch (err) {
       lock.release();
       throw err;

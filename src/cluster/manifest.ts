@@ -3,12 +3,19 @@
 // Written only once the membership changed (a directory that never changed has none: its nodes are 1..nodes), so
 // that a reopen starts the right nodes; each node's own store still holds the authoritative configuration (its
 // log and snapshot), which the node itself adopts whatever the manifest says.
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncDir } from '../util/fsync.js';
 import type { NodeId } from '../raft/types.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 
 export const MANIFEST_FILE = 'membership.json';
+/**
+ * Present while a new cluster's stores are being created: from before the first node folder is made until every
+ * node has started on its store. A directory that still holds it was never handed to a caller (start() had not
+ * resolved), so no write was acknowledged from it: the next start removes what it made and creates it again.
+ */
+export const CREATING_FILE = 'threadraft-creating';
 
 export interface ManifestNode {
   id: NodeId;
@@ -43,18 +50,49 @@ export function readManifest(dir: string): Manifest | undefined {
   return m as Manifest;
 }
 
-/** Replace the manifest atomically (write a temporary file, fsync it, rename it over the old one). */
-export function writeManifest(dir: string, m: Manifest): void {
-  const path = join(dir, MANIFEST_FILE);
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
+/** Write `text` to `path` and sync the file (its directory entry is the caller's to sync). */
+function writeSynced(path: string, text: string): void {
+  const fd = openSync(path, 'w');
   try {
-    writeSync(fd, JSON.stringify(m));
+    writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Replace the manifest atomically (write a temporary file, fsync it, rename it over the old one, sync the directory). */
+export function writeManifest(dir: string, m: Manifest): void {
+  const path = join(dir, MANIFEST_FILE);
+  const tmp = `${path}.tmp`;
+  writeSynced(tmp, JSON.stringify(m));
   renameSync(tmp, path);
+  fsyncDir(dir);
+}
+
+/** Whether a creation of the cluster in `dir` was cut short (CREATING_FILE is there). */
+export function creationCutShort(dir: string): boolean {
+  return existsSync(join(dir, CREATING_FILE));
+}
+
+/**
+ * Mark `dir` as being created, durably, before any node folder is made in it. A creation that was cut short is
+ * undone first: its node folders and manifest removed (none of it was ever acknowledged to anyone).
+ */
+export function beginCreation(dir: string): void {
+  if (creationCutShort(dir)) {
+    for (const f of readdirSync(dir)) if (/^node-\d+$/.test(f) || f === MANIFEST_FILE) rmSync(join(dir, f), { recursive: true, force: true });
+  }
+  writeSynced(join(dir, CREATING_FILE), `${process.pid}\n`);
+  fsyncDir(dir);
+}
+
+/** Every node started on its store in `nodeDirs`: make their entries durable, then remove the marker durably. */
+export function endCreation(dir: string, nodeDirs: readonly string[]): void {
+  for (const d of nodeDirs) fsyncDir(d);
+  fsyncDir(dir);
+  unlinkSync(join(dir, CREATING_FILE));
+  fsyncDir(dir);
 }
 
 /** The node folders holding a store. */
@@ -81,13 +119,14 @@ function checkFound(dir: string, found: NodeId[], wanted: NodeId[], voters: Node
 }
 
 /**
- * A directory whose membership never changed: its stores are those of nodes 1..`nodes` (none: a new cluster), some
- * possibly missing (checkFound). Without an explicit `nodes`, the highest node found is adopted: a lost store of the
- * highest node then opens the others for fewer voters than they were created for, which they refuse, naming them.
+ * A directory whose membership never changed: its stores are those of nodes 1..`nodes` (none: a new cluster, and
+ * undefined is returned), some possibly missing (checkFound). Without an explicit `nodes`, the highest node found is
+ * adopted: a lost store of the highest node then opens the others for fewer voters than they were created for,
+ * which they refuse, naming them.
  */
 export function checkNodeFolders(dir: string, nodes: number | undefined, dataFile: string): number | undefined {
   const found = nodeFolders(dir, dataFile);
-  if (found.length === 0) return nodes;
+  if (found.length === 0) return undefined;
   const n = nodes ?? found[found.length - 1]!;
   const voters = Array.from({ length: n }, (_, i) => i + 1);
   checkFound(dir, found, voters, voters, `reopen it with the nodes it was created with, not nodes: ${n}`);

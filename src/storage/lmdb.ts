@@ -25,6 +25,7 @@ import {
 } from './codec.js';
 import { StorageError, StorageErrorCode, type StorageSubject, type StorageVerb } from './errors.js';
 import { envHeaderProblem } from './env-header.js';
+import { fsyncDir } from '../util/fsync.js';
 import { ExpiryIndex } from './expiry-index.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import { SpaceGuard } from './space.js';
@@ -471,15 +472,6 @@ function copyDurably(from: string, to: string): void {
   } finally {
     closeSync(src);
     if (dst !== undefined) closeSync(dst);
-  }
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

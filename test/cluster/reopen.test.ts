@@ -6,11 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
 import { LmdbStore, StorageError, StorageErrorCode } from '../../src/storage/index.js';
 import { withTempDir } from './helpers.js';
+import { CREATING_FILE } from '../../src/cluster/manifest.js';
 
 function isCode(code: ErrorCode): (err: unknown) => boolean {
   return (err: unknown) => {
@@ -120,6 +121,33 @@ test('a node whose store folder is gone (a disk replaced) stays down while a maj
   });
 });
 
+test('a first start that failed part way (node 3 could not start) is begun again from nothing: every node healthy, not node 3 down for good', { timeout: 60_000 }, async () => {
+  await withTempDir(async (dir) => {
+    // Node 3's folder is held by a live process: nodes 1 and 2 create their stores, node 3 fails with DIR_LOCKED.
+    mkdirSync(join(dir, 'node-3'));
+    writeFileSync(join(dir, 'node-3', 'threadraft.lock'), `${process.ppid}\n`);
+    await assert.rejects(Cluster.start({ dir, nodes: 3 }), (e: unknown) => {
+      isCode(ErrorCode.DIR_LOCKED)(e);
+      assert.match((e as Error).message, /node 3 failed: .*node-3 is held by live process/);
+      return true;
+    });
+    assert.ok(existsSync(join(dir, 'node-1', 'data.mdb')), 'node 1 had created its store');
+    assert.ok(existsSync(join(dir, CREATING_FILE)), 'the creation is marked as not complete');
+    rmSync(join(dir, 'node-3', 'threadraft.lock'));
+    for (let round = 0; round < 2; round++) {
+      const c = await Cluster.start({ dir, nodes: 3 });
+      try {
+        assert.deepEqual((await c.status()).map((s) => [s.id, s.alive, s.error]), [[1, true, undefined], [2, true, undefined], [3, true, undefined]]);
+        assert.equal(existsSync(join(dir, CREATING_FILE)), false, 'complete once every node started');
+        if (round === 0) await c.put('k', 'acknowledged');
+        assert.equal(await c.get('k'), 'acknowledged', 'a complete directory is reopened as it is, never begun again');
+      } finally {
+        await c.stop();
+      }
+    }
+  });
+});
+
 test('membership: node stores that recorded other voters are refused (node folders copied from a 1-node cluster)', async () => {
   await withTempDir(async (dir) => {
     await startWrite(dir, 1, 'a', '1');
@@ -154,7 +182,11 @@ test('one directory, one cluster: a second Cluster.start on the same dir in this
     try {
       await a.put('k', 'v1');
       const t0 = Date.now();
-      await assert.rejects(Cluster.start({ dir, nodes: 3 }), isCode(ErrorCode.DIR_LOCKED));
+      await assert.rejects(Cluster.start({ dir, nodes: 3 }), (e: unknown) => {
+        isCode(ErrorCode.DIR_LOCKED)(e);
+        assert.match((e as Error).message, /^\/.* is in use by another cluster of this process/, 'the code is not repeated in the message');
+        return true;
+      });
       const link = join(dir, '..', `${basename(dir)}-link`);
       symlinkSync(dir, link);
       try {
