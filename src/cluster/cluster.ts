@@ -296,6 +296,7 @@ export class Cluster<V = Value> {
     const o: ResolvedOptions = held?.manifest ? { ...resolved, nodes: held.manifest.voters.length } : { ...resolved, nodes: held?.nodes ?? resolved.nodes };
     const cluster = new Cluster<unknown>(o, dir, ownDir);
     cluster.dirLock = held?.lock;
+    if (held?.manifest?.retired) cluster.membership.adoptRetired(held.manifest.retired);
     const made: string[] = []; // node folders this start made: removed again if it fails
     try {
       const nodeDir = (id: NodeId): string => {

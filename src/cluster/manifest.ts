@@ -30,6 +30,8 @@ export interface Manifest {
   voters: NodeId[];
   learners: NodeId[];
   nodes: ManifestNode[];
+  /** Ids of nodes removed from the cluster: never given to a new node (absent: none). */
+  retired?: NodeId[];
 }
 
 function ids(x: unknown): x is NodeId[] {
@@ -46,7 +48,7 @@ export function readManifest(dir: string): Manifest | undefined {
     throw new ClusterError(ErrorCode.STORAGE, `${path} is not valid JSON: ${(err as Error).message}`);
   }
   const nodesOk = Array.isArray(m.nodes) && m.nodes.every((n) => Number.isSafeInteger(n?.id) && ids(n.voters) && (n.learners === undefined || ids(n.learners)));
-  if (m.format !== 1 || !ids(m.voters) || !ids(m.learners) || !nodesOk) throw new ClusterError(ErrorCode.STORAGE, `${path} is malformed`);
+  if (m.format !== 1 || !ids(m.voters) || !ids(m.learners) || !nodesOk || (m.retired !== undefined && !ids(m.retired))) throw new ClusterError(ErrorCode.STORAGE, `${path} is malformed`);
   return m as Manifest;
 }
 

@@ -46,6 +46,8 @@ function membershipOptions(call: string, o: unknown): { deadline: number; maxLag
 
 export class MembershipControl {
   private stopped = false;
+  /** Ids of removed nodes (kept in the manifest with LMDB): a new node never takes one. */
+  private readonly retired = new Set<NodeId>();
   /** Rejects once stop() is called: a control call to a node being stopped may never settle. */
   private readonly stopping: Promise<never>;
   private stopNow!: (err: ClusterError) => void;
@@ -59,6 +61,11 @@ export class MembershipControl {
   ) {
     this.stopping = new Promise<never>((_, reject) => (this.stopNow = reject));
     this.stopping.catch(() => undefined);
+  }
+
+  /** The ids a reopened directory's manifest lists as removed. */
+  adoptRetired(ids: readonly NodeId[]): void {
+    for (const id of ids) this.retired.add(id);
   }
 
   /** The cluster stops: every call in progress rejects with CLUSTER_STOPPED at its next step. */
@@ -95,6 +102,9 @@ export class MembershipControl {
     checkId(id);
     const { deadline } = membershipOptions('addLearner', o);
     if (this.nodes.handles.has(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} already exists`);
+    // A removed node may have voted in the current term: a new node under its id, with no record of that vote,
+    // could vote again in it (etcd, Openraft: ids are never reused).
+    if (this.retired.has(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} was removed from this cluster: a node id is never reused`);
     const s = await this.waitFor(deadline, (st) => st.commit >= st.membership.index, `a leader with a committed configuration`);
     const nodeDir = join(this.dir, `node-${id}`);
     // A directory of an earlier node with this id would bring back its votes: ids are never reused.
@@ -139,6 +149,10 @@ export class MembershipControl {
     const { deadline } = membershipOptions('removeNode', o);
     const m = await this.change({ type: 'remove', id }, deadline, (x) => !x.voters.includes(id) && !x.learners.includes(id));
     this.checkRunning();
+    if (this.nodes.handles.has(id) && !this.retired.has(id)) {
+      this.retired.add(id); // not an id that never was a node
+      this.saveManifest(m); // retired before its folder goes, which a stop in between would otherwise forget
+    }
     await this.nodes.remove(id);
     this.onRemoved(id);
     if (this.opts.storage === 'lmdb') rmSync(join(this.dir, `node-${id}`), { recursive: true, force: true });
@@ -150,7 +164,8 @@ export class MembershipControl {
     if (this.opts.storage !== 'lmdb') return;
     const nodes: ManifestNode[] = [...this.nodes.handles.values()].map((h) => ({ id: h.id, voters: h.options.voters, ...(h.options.learners ? { learners: h.options.learners } : {}) }));
     if (adding && !nodes.some((n) => n.id === adding.id)) nodes.push(adding);
-    writeManifest(this.dir, { format: 1, voters: [...config.voters], learners: [...config.learners], nodes });
+    const retired = [...this.retired].sort((a, b) => a - b);
+    writeManifest(this.dir, { format: 1, voters: [...config.voters], learners: [...config.learners], nodes, ...(retired.length > 0 ? { retired } : {}) });
   }
 
   /** Add `newId` as a learner, promote it once caught up, then remove `oldId`: never fewer voters than before. */

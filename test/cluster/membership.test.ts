@@ -139,6 +139,38 @@ test('reopen after membership changes: without nodes the stored membership is ad
   });
 });
 
+test('a removed node\'s id is never given to a new node, in memory and in a reopened directory (INVALID_ARGUMENT)', async () => {
+  const neverReused = (e: unknown): boolean => {
+    assert.ok(e instanceof ClusterError && e.code === ErrorCode.INVALID_ARGUMENT, String(e));
+    assert.match(e.message, /node \d was removed from this cluster: a node id is never reused/);
+    return true;
+  };
+  await withCluster({ nodes: 3, storage: 'memory' }, async (c) => {
+    await c.addLearner(4);
+    await c.removeNode(4);
+    await assert.rejects(c.addLearner(4), neverReused);
+    await c.removeNode(9); // never a node: resolves, and 9 stays free
+    await c.addLearner(9);
+    assert.deepEqual(c.members().map((m) => m.id).sort(), [1, 2, 3, 9]);
+  });
+  await withTempDir(async (dir) => {
+    const c = await Cluster.start({ dir, nodes: 3 });
+    try {
+      await c.replaceNode(3, 4);
+      await assert.rejects(c.addLearner(3), neverReused);
+    } finally {
+      await c.stop();
+    }
+    const again = await Cluster.start({ dir });
+    try {
+      await assert.rejects(again.addLearner(3), neverReused, 'the reopened directory remembers it');
+      await again.put('k', 'v');
+    } finally {
+      await again.stop();
+    }
+  });
+});
+
 test('reopen without nodes of a directory that never changed adopts its node folders', async () => {
   await withTempDir(async (dir) => {
     const c = await Cluster.start({ dir, nodes: 1 });
