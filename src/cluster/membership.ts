@@ -48,6 +48,8 @@ export class MembershipControl {
   private stopped = false;
   /** Ids of removed nodes (kept in the manifest with LMDB): a new node never takes one. */
   private readonly retired = new Set<NodeId>();
+  /** Ids an addLearner() call is adding: a second call for one is refused, not left to remove the first's node. */
+  private readonly adding = new Set<NodeId>();
   /** Rejects once stop() is called: a control call to a node being stopped may never settle. */
   private readonly stopping: Promise<never>;
   private stopNow!: (err: ClusterError) => void;
@@ -101,10 +103,19 @@ export class MembershipControl {
   async addLearner(id: NodeId, o?: MembershipOptions): Promise<void> {
     checkId(id);
     const { deadline } = membershipOptions('addLearner', o);
-    if (this.nodes.handles.has(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} already exists`);
+    if (this.nodes.handles.has(id) || this.adding.has(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} already exists`);
     // A removed node may have voted in the current term: a new node under its id, with no record of that vote,
     // could vote again in it (etcd, Openraft: ids are never reused).
     if (this.retired.has(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} was removed from this cluster: a node id is never reused`);
+    this.adding.add(id);
+    try {
+      await this.addNew(id, deadline);
+    } finally {
+      this.adding.delete(id);
+    }
+  }
+
+  private async addNew(id: NodeId, deadline: number): Promise<void> {
     const s = await this.waitFor(deadline, (st) => st.commit >= st.membership.index, `a leader with a committed configuration`);
     const nodeDir = join(this.dir, `node-${id}`);
     // A directory of an earlier node with this id would bring back its votes: ids are never reused.

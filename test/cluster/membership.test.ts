@@ -139,7 +139,7 @@ test('reopen after membership changes: without nodes the stored membership is ad
   });
 });
 
-test('a removed node\'s id is never given to a new node, in memory and in a reopened directory (INVALID_ARGUMENT)', async () => {
+test('a removed node\'s id is never given to a new node, in memory and in a reopened directory, and one id is added once (INVALID_ARGUMENT)', async () => {
   const neverReused = (e: unknown): boolean => {
     assert.ok(e instanceof ClusterError && e.code === ErrorCode.INVALID_ARGUMENT, String(e));
     assert.match(e.message, /node \d was removed from this cluster: a node id is never reused/);
@@ -152,6 +152,13 @@ test('a removed node\'s id is never given to a new node, in memory and in a reop
     await c.removeNode(9); // never a node: resolves, and 9 stays free
     await c.addLearner(9);
     assert.deepEqual(c.members().map((m) => m.id).sort(), [1, 2, 3, 9]);
+    // Two calls adding one id at once: the second is refused; it used to remove the first's node on its way out,
+    // leaving a learner in the configuration with no node behind it.
+    const [a, b] = await Promise.allSettled([c.addLearner(5), c.addLearner(5)]);
+    assert.equal(a.status, 'fulfilled');
+    assert.ok(b.status === 'rejected' && b.reason instanceof ClusterError && b.reason.code === ErrorCode.INVALID_ARGUMENT, String(b.status === 'rejected' ? b.reason : b.status));
+    await c.put('after-5', 'x');
+    await waitFor('node 5 applies the write', async () => ((await c.get('after-5', { consistency: 'stale', node: 5 }).catch(() => undefined)) === 'x' ? true : undefined), 15_000);
   });
   await withTempDir(async (dir) => {
     const c = await Cluster.start({ dir, nodes: 3 });
