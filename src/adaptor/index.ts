@@ -175,6 +175,8 @@ export interface NodeStorage {
         recordEvents(on: boolean): void;
         /** SyncStore.maintain: what applies deferred, done now (while a log write syncs). */
         maintain(): void;
+        /** SyncStore.nextExpiry: the earliest expiry the state holds (Infinity when none). */
+        nextExpiry(): number;
         /** The state's reads (get, ttl, scan, size, revision), answered at once on this thread. */
         reads(): Pick<SyncStore, 'get' | 'ttl' | 'scan' | 'size' | 'revision'>;
         /** The digests in progress (SyncStore.digestsPending, digestStep), hashed a slice at a time between Raft steps. */
@@ -270,6 +272,7 @@ class NodeStorageImpl implements NodeStorage {
       },
       recordEvents: (on) => b.store().recordEvents(on),
       maintain: () => b.store().maintain(),
+      nextExpiry: () => b.store().nextExpiry(),
       reads: () => b.store(),
       digests: () => b.store(),
     };

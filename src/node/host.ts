@@ -61,6 +61,8 @@ export interface NodeCounters {
   proposals: number;
   proposedEntries: number;
   rejectedProposals: number;
+  /** Entries an idle leader proposed to purge expired keys (purgeWhenIdle). */
+  idlePurges: number;
   commits: number;
   applies: number;
   readIndexRequests: number;
@@ -111,6 +113,9 @@ export interface HostDeps {
   /** Simulation and tests only: core settings the host otherwise fixes (pre-vote and check-quorum are always on). */
   core?: Partial<Pick<RaftConfig, 'preVote' | 'checkQuorum' | 'testBreak'>>;
 }
+
+/** The data of an entry proposed to purge expired keys: its stamp alone, no commands. */
+const EMPTY_PAYLOAD = new Uint8Array(0);
 
 /** Bound of the ticks one tickByClock() catches up, in maximum election timeouts. */
 const MAX_CATCH_UP_ELECTION_TIMEOUTS = 3;
@@ -235,7 +240,7 @@ export class NodeHost {
   private readonly sender: SnapshotSender;
   private readonly receiver: SnapshotReceiverSlot;
   readonly counters: NodeCounters = {
-    proposals: 0, proposedEntries: 0, rejectedProposals: 0, commits: 0, applies: 0, readIndexRequests: 0,
+    proposals: 0, proposedEntries: 0, rejectedProposals: 0, idlePurges: 0, commits: 0, applies: 0, readIndexRequests: 0,
     elections: 0, leaderChanges: 0, snapshotsSent: 0, snapshotsReceived: 0, snapshotPoints: 0, readyRounds: 0,
     storageWrites: 0, logWritesInline: 0, logWritesPooled: 0, badFrames: 0,
   };
@@ -359,7 +364,20 @@ export class NodeHost {
     this.tickedUntilMs += due * t.tickMs;
     const ticks = Math.min(due, MAX_CATCH_UP_ELECTION_TIMEOUTS * t.electionTimeoutMaxTicks);
     for (let i = 0; i < ticks; i++) this.core.tick();
+    this.purgeWhenIdle();
     this.kick();
+  }
+
+  /**
+   * Expired keys are removed by the entries that follow their expiry (docs/storage.md): a leader with nothing in
+   * flight proposes an entry of its stamp alone once a key is due, so that an idle cluster removes them too and
+   * their watchers hear of it. At most one such entry in flight, and one per tick.
+   */
+  private purgeWhenIdle(): void {
+    if (this.role !== 'leader' || this.core.log.lastIndex !== this.applied) return;
+    const stamp = this.runtime.wallNow();
+    if (this.stateSync.nextExpiry() > stamp) return;
+    if (this.core.propose([stampEntryData(EMPTY_PAYLOAD, stamp)]).ok) this.counters.idlePurges++;
   }
 
   setFaults(f: LinkFaults): void {

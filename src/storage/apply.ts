@@ -597,12 +597,13 @@ function evictToBounds(ctx: ApplyContext, revision: number): void {
 
 /**
  * Apply one entry: move the log clock to its time, purge keys expired at it, run its commands (a Normal entry:
- * one result per command; a Noop: []), then evict to the bounds. Never throws on bad data (deterministic rejection).
+ * one result per command; a Noop, or a stamp alone, which an idle leader proposes to purge: []), then evict to the
+ * bounds. Never throws on bad data (deterministic rejection).
  */
 export function applyEntry(e: Entry, ctx: ApplyContext): CommandResult[] {
   advanceClock(ctx.machine, e.data);
   purgeExpired(ctx, e.index);
-  const results = e.type === EntryType.Normal && e.data.byteLength > 0 ? applyCommands(e, ctx) : [];
+  const results = e.type === EntryType.Normal && entryPayload(e.data).byteLength > 0 ? applyCommands(e, ctx) : [];
   evictToBounds(ctx, e.index);
   return results;
 }

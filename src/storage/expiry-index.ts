@@ -66,6 +66,12 @@ export class ExpiryIndex {
     return this.byKey.get(key)?.at;
   }
 
+  /** The earliest expiry indexed or journaled (Infinity when none); a stale place can make it earlier than any live one. */
+  earliest(): number {
+    const heaped = this.base === undefined ? Infinity : (this.heap.peek() ?? Infinity) + this.base;
+    return Math.min(heaped, this.journalEarliest);
+  }
+
   /** Moves journaled and not made yet. */
   get unsettled(): number {
     return this.journalPlaces.length;

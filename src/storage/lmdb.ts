@@ -1127,6 +1127,10 @@ export class LmdbStore implements SyncStore {
     this.expiries.settle();
   }
 
+  nextExpiry(): number {
+    return this.expiries.earliest();
+  }
+
   recordEvents(on: boolean): void {
     this.recording = on;
   }

@@ -298,6 +298,10 @@ export class MemoryStore implements SyncStore {
     this.kv.expiries.settle();
   }
 
+  nextExpiry(): number {
+    return this.kv.expiries.earliest();
+  }
+
   recordEvents(on: boolean): void {
     this.recording = on;
   }

@@ -48,6 +48,12 @@ export interface SyncStore extends LogStorage, StateMachine {
    * Optional for the caller: whatever reads that work does it first.
    */
   maintain(): void;
+  /**
+   * The earliest expiry the state holds (Infinity when none): a key not purged yet may expire then (it may also have
+   * been rewritten since, which the next purge finds). A leader with nothing in flight proposes an entry once it is
+   * due, so that an idle cluster removes expired keys too (their watchers' `expire` events included).
+   */
+  nextExpiry(): number;
   /** Digests (Op 'digest') in progress: each reads a view of the state as it stood after its entry. */
   readonly digestsPending: number;
   /**

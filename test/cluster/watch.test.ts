@@ -255,6 +255,31 @@ test('watch: a crash and restart of the node serving the subscription loses and 
   await withCluster({ nodes: 3, storage: 'lmdb', sync: false }, (c) => crashServingNode(c, true));
 });
 
+for (const storage of ['memory', 'lmdb'] as const) {
+  test(`watch: on an idle cluster an expired key is removed and its watchers hear 'expire' without any later write (${storage})`, { timeout: 60_000 }, async () => {
+    await withCluster({ nodes: 3, storage }, async (c) => {
+      const w = c.watch({ prefix: 'idle/' });
+      await w.started;
+      await c.put('idle/a', 'x', { ttlMs: 150 });
+      await c.put('idle/b', 'y', { ttlMs: 300 });
+      await c.put('idle/kept', 'z');
+      const t0 = Date.now();
+      // No write after these: the leader proposes the entries that purge them once each is due.
+      const events = await take(w, 5, 10_000);
+      assert.deepEqual(events.map((e) => [e.type, e.key]), [['put', 'idle/a'], ['put', 'idle/b'], ['put', 'idle/kept'], ['expire', 'idle/a'], ['expire', 'idle/b']]);
+      assert.ok(Date.now() - t0 < 5_000, 'heard soon after their expiry');
+      const leader = await c.waitForLeader();
+      await waitFor('every node purged them', async () => {
+        const m = await c.metrics();
+        return m.nodes.every((n) => n.counters.keys === 1) ? true : undefined;
+      }, 10_000);
+      const idle = (await c.metrics()).nodes.find((n) => n.id === leader)!.counters.idlePurges ?? 0;
+      assert.ok(idle >= 1 && idle <= 20, `a few purge entries, one per key due at most per tick: ${idle}`);
+      await w.return();
+    });
+  });
+}
+
 test('watch decodes values with the cluster codec (json)', async () => {
   await withCluster({ nodes: 3, storage: 'memory', codec: 'json' }, async (c) => {
     const w = (c as unknown as Cluster<unknown>).watch<{ n: number }>({ prefix: 'j/' });
