@@ -9,11 +9,25 @@ function invalid(message: string): ClusterError {
   return new ClusterError(ErrorCode.INVALID_ARGUMENT, message);
 }
 
-/** Keys: non-empty strings (UTF-8 encoded) or bytes, at most LIMITS.maxKeyBytes bytes. */
+/**
+ * Whether a string is well-formed UTF-16 (no lone surrogate). A lone surrogate becomes U+FFFD in UTF-8, so two keys
+ * that differ only there would be one key, and a value would read back changed: both are refused instead.
+ */
+function wellFormed(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+function notWellFormed(what: 'key' | 'value', s: string): ClusterError {
+  return invalid(`${what} ${show(s)} holds a lone surrogate (not well-formed UTF-16): UTF-8 cannot hold it`);
+}
+
+/** Keys: non-empty strings (UTF-8 encoded, well-formed) or bytes, at most LIMITS.maxKeyBytes bytes. */
 export function toKey(key: unknown): Uint8Array {
   let bytes: Uint8Array;
-  if (typeof key === 'string') bytes = Buffer.from(key, 'utf8');
-  else if (key instanceof Uint8Array) bytes = key;
+  if (typeof key === 'string') {
+    if (!wellFormed(key)) throw notWellFormed('key', key);
+    bytes = Buffer.from(key, 'utf8');
+  } else if (key instanceof Uint8Array) bytes = key;
   else throw invalid(`key must be a string or a Uint8Array, got ${describe(key)}`);
   if (bytes.length === 0) throw invalid('key must not be empty');
   if (bytes.length > LIMITS.maxKeyBytes) throw invalid(`key is ${bytes.length} bytes; the limit is ${LIMITS.maxKeyBytes}`);
@@ -27,6 +41,7 @@ export function toValue(value: unknown, maxValueBytes: number, nullable: boolean
   if (value === null && nullable) return null;
   let size: number;
   if (typeof value === 'string') {
+    if (!wellFormed(value)) throw notWellFormed('value', value);
     if (value.length * 3 <= maxValueBytes) return value; // a UTF-16 unit is at most 3 UTF-8 bytes: no need to count
     size = Buffer.byteLength(value, 'utf8');
   } else if (value instanceof Uint8Array) size = value.length;
@@ -81,6 +96,7 @@ export function oneOf<T extends string>(name: string, v: unknown, allowed: reado
 export function checkKey(key: unknown): string | Uint8Array {
   if (typeof key === 'string') {
     if (key.length === 0) throw invalid('key must not be empty');
+    if (!wellFormed(key)) throw notWellFormed('key', key);
     if (key.length * 3 > LIMITS.maxKeyBytes && Buffer.byteLength(key, 'utf8') > LIMITS.maxKeyBytes) return toKey(key);
     return key;
   }

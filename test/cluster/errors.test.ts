@@ -85,6 +85,15 @@ test('API misuse is INVALID_ARGUMENT saying why; string values count their UTF-8
     await assert.rejects(c.put('k', new Float32Array([1]) as unknown as Uint8Array), isCode(ErrorCode.INVALID_ARGUMENT, /Float32Array.*only Uint8Array/));
     await assert.rejects(c.put(new Uint16Array([1]) as unknown as Uint8Array, 'v'), isCode(ErrorCode.INVALID_ARGUMENT, /key.*Uint16Array/));
     assert.equal(await c.get('k'), undefined, 'nothing was written');
+    // Lone surrogates: '\uD800' and '\uDC00' were both written as U+FFFD, one key; a value read back changed.
+    for (const call of [() => c.put('\uD800', 'a'), () => c.get('\uDC00'), () => c.delete('x\uDC00'), () => c.batch([{ type: 'put', key: '\uD800', value: 'a' }])]) {
+      await assert.rejects(call(), isCode(ErrorCode.INVALID_ARGUMENT, /key "x?\\u[dD][89cC]00" holds a lone surrogate/));
+    }
+    assert.throws(() => c.peek('\uD800'), isCode(ErrorCode.INVALID_ARGUMENT, /lone surrogate/));
+    await assert.rejects(c.put('k', 'v\uD800'), isCode(ErrorCode.INVALID_ARGUMENT, /value .* holds a lone surrogate/));
+    await c.put('pair', '\uD83D\uDE00'); // a surrogate pair is one code point: fine
+    assert.equal(await c.get('pair'), '\uD83D\uDE00');
+    assert.equal(await c.get('k'), undefined, 'nothing was written');
     assert.equal(typeof c.leader(), 'number');
   } finally {
     await c.stop();
