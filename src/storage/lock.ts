@@ -1,6 +1,7 @@
-// A directory lock against other processes: `threadraft.lock` holds the owner's pid. Threads of the
-// same process share it (the node thread, its pool thread and the main thread's reader open the same
-// environment). A lock whose pid is dead is stale and taken over.
+// A directory lock against other processes: `threadraft.lock` holds the owner's pid and start time. Threads of
+// the same process share it (the node thread, its pool thread and the main thread's reader open the same
+// environment). A lock whose process is gone is stale and taken over: its pid is dead, or now names another
+// process (its start time differs: a container's node is pid 1 at every restart).
 import { randomUUID } from 'node:crypto';
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,12 +23,44 @@ function pidAlive(pid: number): boolean {
 }
 
 function readPid(path: string): number | undefined {
+  return readOwner(path)?.pid;
+}
+
+/**
+ * The start time of process `pid` in clock ticks after boot (field 22 of /proc/<pid>/stat), or undefined where
+ * there is no /proc: with the pid, it names one process, whereas a pid alone is reused.
+ */
+function startTime(pid: number): string | undefined {
   try {
-    const n = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
-    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   } catch {
     return undefined;
   }
+}
+
+const ownStart = startTime(process.pid);
+/** What a lock file says of its owner: ` start=<ticks>` after the pid, where known. */
+const ownerTag = ownStart === undefined ? '' : ` start=${ownStart}`;
+
+/** A lock file's owner: its pid (the first number) and start time (`start=`; absent in older files). */
+function readOwner(path: string): { pid: number; start: string | undefined } | undefined {
+  try {
+    const text = readFileSync(path, 'utf8');
+    const pid = Number.parseInt(text.trim(), 10);
+    if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+    return { pid, start: /\bstart=(\d+)/.exec(text)?.[1] };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process a lock file names still runs: its pid is alive and, where both are known, it started when the file says. */
+function ownerAlive(owner: { pid: number; start: string | undefined }): boolean {
+  if (!pidAlive(owner.pid)) return false;
+  if (owner.start === undefined) return true;
+  const now = owner.pid === process.pid ? ownStart : startTime(owner.pid);
+  return now === undefined || now === owner.start;
 }
 
 export interface DirLock {
@@ -46,7 +79,7 @@ export function acquireDirLock(dir: string): DirLock {
   for (let attempt = 0; attempt < 5 && !created; attempt++) {
     // Write the pid to a private file, then link it into place: the lock file never exists half-written.
     const tmp = join(dir, `${LOCK_FILE}.${process.pid}.${threadId}`);
-    writeFileSync(tmp, `${process.pid}\n`);
+    writeFileSync(tmp, `${process.pid}${ownerTag}\n`);
     try {
       linkSync(tmp, path);
       created = true;
@@ -56,13 +89,12 @@ export function acquireDirLock(dir: string): DirLock {
       unlinkSync(tmp);
     }
     if (created) break;
-    const pid = readPid(path);
-    if (pid === process.pid) break; // another thread of this process holds it: shared
-    if (pid !== undefined && pidAlive(pid)) {
-      throw new StorageError(StorageErrorCode.DIR_LOCKED, 'store', 'open', `${dir} is held by live process ${pid}`);
-    }
+    const owner = readOwner(path);
+    const live = owner !== undefined && ownerAlive(owner);
+    if (live && owner.pid === process.pid) break; // another thread of this process holds it: shared
+    if (live) throw new StorageError(StorageErrorCode.DIR_LOCKED, 'store', 'open', `${dir} is held by live process ${owner.pid}`);
     try {
-      unlinkSync(path); // stale: its owner is dead
+      unlinkSync(path); // stale: its owner is gone
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw StorageError.wrap(err, 'store', 'open');
     }
@@ -101,13 +133,14 @@ export const CLUSTER_LOCK_FILE = 'threadraft-cluster.lock';
  * A cluster's hold on its directory, against every other cluster, of this process or another: the
  * node-store locks above are shared by the threads of a process (a node's thread, its pool thread and
  * the coordinator's reader open the same environment), so they cannot tell two clusters of one process
- * apart. The file is created exclusively (linked into place) with `pid token`; any existing file whose
- * pid is alive, ours included, means DIR_LOCKED: the cluster holding it releases it in stop(). A file
- * whose pid is dead is stale and taken over. Release removes the file only if it still holds our token.
+ * apart. The file is created exclusively (linked into place) with `pid thread token start=…`; any existing
+ * file whose process still runs, ours included, means DIR_LOCKED: the cluster holding it releases it in
+ * stop(). A file whose process is gone (ownerAlive) is stale and taken over. Release removes the file only
+ * if it still holds our token.
  */
 export function acquireClusterLock(dir: string): DirLock {
   const path = join(dir, CLUSTER_LOCK_FILE);
-  const token = `${process.pid} ${threadId} ${randomUUID()}`;
+  const token = `${process.pid} ${threadId} ${randomUUID()}${ownerTag}`;
   for (let attempt = 0; attempt < 5; attempt++) {
     const tmp = join(dir, `${CLUSTER_LOCK_FILE}.${randomUUID()}`);
     writeFileSync(tmp, `${token}\n`);
@@ -119,13 +152,13 @@ export function acquireClusterLock(dir: string): DirLock {
     } finally {
       unlinkSync(tmp);
     }
-    const pid = readPid(path);
-    if (pid !== undefined && pidAlive(pid)) {
-      const who = pid === process.pid ? 'another cluster of this process' : `live process ${pid}`;
+    const owner = readOwner(path);
+    if (owner !== undefined && ownerAlive(owner)) {
+      const who = owner.pid === process.pid ? 'another cluster of this process' : `live process ${owner.pid}`;
       throw new StorageError(StorageErrorCode.DIR_LOCKED, 'store', 'open', `${dir} is in use by ${who} (${path})`);
     }
     try {
-      unlinkSync(path); // stale: its owner is dead
+      unlinkSync(path); // stale: its owner is gone
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw StorageError.wrap(err, 'store', 'open');
     }

@@ -2,7 +2,7 @@
 // takeover, and the main-thread reader seeing writes committed on another thread at once.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -11,7 +11,7 @@ import { open } from 'lmdb';
 import { pack } from 'msgpackr';
 import { LmdbStateReader, openNodeStorage } from '../../src/adaptor/index.js';
 import { DATA_FILE, LmdbStore } from '../../src/storage/lmdb.js';
-import { LOCK_FILE } from '../../src/storage/lock.js';
+import { acquireClusterLock, CLUSTER_LOCK_FILE, LOCK_FILE } from '../../src/storage/lock.js';
 import { cmd, cmdEntry, k, put, rejectsWith, tempDir } from './helpers.js';
 
 const LOCK_CHILD = fileURLToPath(new URL('./lock-child.js', import.meta.url));
@@ -40,7 +40,7 @@ test('a directory held by another live process is DIR_LOCKED; once that process 
   const d = tempDir();
   const child = await holdDir(d.dir);
   try {
-    assert.equal(readFileSync(join(d.dir, LOCK_FILE), 'utf8').trim(), String(child.pid));
+    assert.match(readFileSync(join(d.dir, LOCK_FILE), 'utf8').trim(), new RegExp(`^${child.pid} start=\\d+$`));
     for (const pool of ['inline', 'piscina'] as const) {
       const err = await rejectsWith(openNodeStorage({ kind: 'lmdb', pool, dir: d.dir, membership }), 'DIR_LOCKED');
       assert.equal(err.subject, 'store');
@@ -51,10 +51,33 @@ test('a directory held by another live process is DIR_LOCKED; once that process 
     await kill(child);
   }
   const s = await openNodeStorage({ kind: 'lmdb', pool: 'inline', dir: d.dir, membership });
-  assert.equal(readFileSync(join(d.dir, LOCK_FILE), 'utf8').trim(), String(process.pid));
+  assert.match(readFileSync(join(d.dir, LOCK_FILE), 'utf8').trim(), new RegExp(`^${process.pid} start=\\d+$`));
   await s.close();
   assert.equal(existsSync(join(d.dir, LOCK_FILE)), false, 'closing the owner removes the lock file');
   d.remove();
+});
+
+test('a lock whose pid now names another process (it started at another time: a container\'s pid 1 after a restart) is stale and taken over', async () => {
+  const d = tempDir();
+  try {
+    // The parent (a live process) and this process itself, each with a start time they do not have.
+    for (const pid of [process.ppid, process.pid]) {
+      writeFileSync(join(d.dir, LOCK_FILE), `${pid} start=1\n`);
+      const s = await openNodeStorage({ kind: 'lmdb', pool: 'inline', dir: d.dir, membership });
+      assert.match(readFileSync(join(d.dir, LOCK_FILE), 'utf8').trim(), new RegExp(`^${process.pid} start=\\d+$`));
+      await s.close();
+      writeFileSync(join(d.dir, CLUSTER_LOCK_FILE), `${pid} 0 token start=1\n`);
+      acquireClusterLock(d.dir).release();
+      assert.equal(existsSync(join(d.dir, CLUSTER_LOCK_FILE)), false);
+    }
+    // Without a start time (a file of an earlier version), a live pid still holds it.
+    writeFileSync(join(d.dir, CLUSTER_LOCK_FILE), `${process.ppid} 0 token\n`);
+    assert.throws(() => acquireClusterLock(d.dir), /DIR_LOCKED: .* is in use by live process/);
+    writeFileSync(join(d.dir, LOCK_FILE), `${process.ppid}\n`);
+    await rejectsWith(openNodeStorage({ kind: 'lmdb', pool: 'inline', dir: d.dir, membership }), 'DIR_LOCKED');
+  } finally {
+    d.remove();
+  }
 });
 
 test('threads of one process share the directory: node store, pool thread and main-thread reader together', async () => {
