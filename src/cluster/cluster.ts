@@ -317,6 +317,8 @@ export class Cluster<V = Value> {
       refuseFailedStart(failed, held?.manifest?.voters ?? voters);
       if (held?.create === true && failed.size === 0) endCreation(dir, all.map((n) => n.dir));
       await cluster.waitForLeader(o.startTimeoutMs);
+      const t = o.timing;
+      await cluster.membership.refreshManifest(held?.manifest ?? { voters, learners: [] }, 2 * t.electionTimeoutMaxTicks * t.tickMs);
       return cluster;
     } catch (err) {
       await cluster.stop();
@@ -836,7 +838,9 @@ export class Cluster<V = Value> {
       const [r] = await this.writes.submit([{ t: 'digest', id: check.id }]);
       if (r?.ok !== true) throw new ClusterError(ErrorCode.STORAGE, `checkReplicas: the digest op failed (${r?.error ?? 'no result'})`);
       const deadline = Date.now() + timeoutMs;
-      const members = (): NodeId[] => this.nodes.ids();
+      // The members are the leader's configuration (a node folder a stop left behind runs, but is no member).
+      const config = (await this.membership.leaderStatus())?.membership;
+      const members = (): NodeId[] => (config ? [...config.voters, ...config.learners].sort((a, b) => a - b) : this.nodes.ids());
       while (members().some((id) => !check.reports.has(id)) && Date.now() < deadline) await check.next(deadline - Date.now());
       return replicaVerdict(members(), check.reports);
     } finally {

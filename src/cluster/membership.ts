@@ -10,6 +10,7 @@ import { ClusterError, ErrorCode } from '../errors.js';
 import type { NodeSet } from './nodes.js';
 import { nodeOptions, type ResolvedOptions } from './options.js';
 import { writeManifest, type ManifestNode } from './manifest.js';
+import { hasLog } from '../storage/lmdb.js';
 import { optionsObject } from './cache-args.js';
 import { positiveInt } from './validate.js';
 
@@ -103,7 +104,7 @@ export class MembershipControl {
   async addLearner(id: NodeId, o?: MembershipOptions): Promise<void> {
     checkId(id);
     const { deadline } = membershipOptions('addLearner', o);
-    if (this.nodes.handles.has(id) || this.adding.has(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} already exists`);
+    if (this.adding.has(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} already exists`);
     // A removed node may have voted in the current term: a new node under its id, with no record of that vote,
     // could vote again in it (etcd, Openraft: ids are never reused).
     if (this.retired.has(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} was removed from this cluster: a node id is never reused`);
@@ -117,9 +118,20 @@ export class MembershipControl {
 
   private async addNew(id: NodeId, deadline: number): Promise<void> {
     const s = await this.waitFor(deadline, (st) => st.commit >= st.membership.index, `a leader with a committed configuration`);
+    if (this.nodes.handles.has(id)) {
+      if (s.membership.voters.includes(id) || s.membership.learners.includes(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} already exists`);
+      // A node whose addition a stop cut short after its store was made: started by the reopen, in no
+      // configuration. Calling again adds it.
+      await this.change({ type: 'add-learner', id }, deadline, (m) => m.learners.includes(id) || m.voters.includes(id));
+      return;
+    }
     const nodeDir = join(this.dir, `node-${id}`);
-    // A directory of an earlier node with this id would bring back its votes: ids are never reused.
-    if (this.opts.storage === 'lmdb' && existsSync(nodeDir)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `${nodeDir} exists: a node id is never reused`);
+    // A store of an earlier node with this id would bring back its votes: ids are never reused. A folder without
+    // one is what a stop left of an addition cut short before its store existed.
+    if (this.opts.storage === 'lmdb' && existsSync(nodeDir)) {
+      if (hasLog(nodeDir)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `${nodeDir} exists: a node id is never reused`);
+      rmSync(nodeDir, { recursive: true, force: true });
+    }
     // Its bootstrap configuration is the one that adds it: until its log or a snapshot says otherwise, it is a learner.
     const options = { ...nodeOptions(this.opts, id, s.membership.voters, nodeDir), learners: [...s.membership.learners, id] };
     // Listed before its store exists: a reopen skips a listed node without a store that no committed configuration holds.
@@ -148,7 +160,10 @@ export class MembershipControl {
     checkId(id);
     const { deadline, maxLag } = membershipOptions('promote', o);
     const s = await this.waitFor(deadline, (st) => st.commit >= st.membership.index, 'a leader with a committed configuration');
-    if (s.membership.voters.includes(id)) return;
+    if (s.membership.voters.includes(id)) {
+      this.saveManifest(s.membership); // a promotion that committed just before a stop left the manifest behind
+      return;
+    }
     if (!s.membership.learners.includes(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} is not a learner`);
     await this.waitFor(deadline, (st) => st.commit - (st.progress?.[id]?.match ?? 0) <= maxLag, `node ${id} to catch up`);
     await this.change({ type: 'promote', id }, deadline, (m) => m.voters.includes(id));
@@ -168,6 +183,18 @@ export class MembershipControl {
     this.onRemoved(id);
     if (this.opts.storage === 'lmdb') rmSync(join(this.dir, `node-${id}`), { recursive: true, force: true });
     this.saveManifest(m);
+  }
+
+  /**
+   * After a reopen: a change that committed just before a stop (a kill between its commit and the manifest's write)
+   * left the manifest, or the 1..n of a directory without one, behind the configuration. Write the leader's
+   * committed one when it differs (waiting a little for the new leader to commit; otherwise left for the next call).
+   */
+  async refreshManifest(known: { voters: readonly NodeId[]; learners: readonly NodeId[] }, waitMs: number): Promise<void> {
+    if (this.opts.storage !== 'lmdb') return;
+    const s = await this.waitFor(Date.now() + waitMs, (st) => st.commit >= st.membership.index, 'a committed configuration').catch(() => undefined);
+    const ids = (a: readonly NodeId[]): string => [...a].sort((x, y) => x - y).join(',');
+    if (s && (ids(s.membership.voters) !== ids(known.voters) || ids(s.membership.learners) !== ids(known.learners))) this.saveManifest(s.membership);
   }
 
   /** LMDB: record the node folders and the committed configuration in the directory (manifest.ts), for a reopen. */

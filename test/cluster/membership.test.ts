@@ -1,10 +1,11 @@
 // Membership changes through the public API (issue 16): learners, promotion, removal, replacing a lost node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
 import { key, waitFor, withCluster, withTempDir } from './helpers.js';
+import { LmdbStore } from '../../src/storage/index.js';
 
 /** Writers of unique keys until stopped; every acknowledged write is remembered. */
 function writers(c: Cluster, n: number): { acked: Map<string, string>; stop(): Promise<void> } {
@@ -174,6 +175,54 @@ test('a removed node\'s id is never given to a new node, in memory and in a reop
       await again.put('k', 'v');
     } finally {
       await again.stop();
+    }
+  });
+});
+
+test('a stop cutting a membership call short leaves a directory the next start and a retry set right (what a kill leaves, made by hand)', { timeout: 120_000 }, async () => {
+  await withTempDir(async (dir) => {
+    const c = await Cluster.start({ dir, nodes: 3 });
+    try {
+      await c.put('k', 'v');
+      await c.addLearner(4);
+      await c.promote(4);
+    } finally {
+      await c.stop();
+    }
+    const manifestPath = join(dir, 'membership.json');
+    type M = { voters: number[]; learners: number[]; nodes: Array<{ id: number; voters: number[]; learners?: number[] }> };
+    const read = (): M => JSON.parse(readFileSync(manifestPath, 'utf8')) as M;
+    // 1. Killed after promote(4) committed, before the manifest said so: it still has 4 as a learner.
+    writeFileSync(manifestPath, JSON.stringify({ ...read(), voters: [1, 2, 3], learners: [4] }));
+    // 2. Killed during addLearner(5) after node 5's store was made, before the change was proposed.
+    const m = read();
+    m.nodes.push({ id: 5, voters: [1, 2, 3, 4], learners: [5] });
+    writeFileSync(manifestPath, JSON.stringify(m));
+    LmdbStore.open({ dir: join(dir, 'node-5'), membership: { voters: [1, 2, 3, 4], learners: [5] } }).close();
+    // 3. Killed during addLearner(6) before its store existed: an empty folder.
+    mkdirSync(join(dir, 'node-6'));
+    const again = await Cluster.start({ dir });
+    try {
+      assert.deepEqual([read().voters, read().learners], [[1, 2, 3, 4], []], 'the start wrote the committed configuration');
+      const check = await again.checkReplicas();
+      assert.equal(check.consistent, true, `node 5 runs, but is no member: ${JSON.stringify(check.nodes)}`);
+      assert.deepEqual(check.nodes.map((n) => n.id), [1, 2, 3, 4]);
+      await again.addLearner(5); // it used to be "node 5 already exists", for good
+      await again.addLearner(6); // it used to be "node-6 exists: a node id is never reused"
+      await again.put('k2', 'v2');
+      await waitFor('learners 5 and 6 apply', async () => {
+        const vals = await Promise.all([5, 6].map((id) => again.get('k2', { consistency: 'stale', node: id }).catch(() => undefined)));
+        return vals.every((v) => v === 'v2') ? true : undefined;
+      }, 20_000);
+      assert.equal((await again.checkReplicas()).consistent, true);
+    } finally {
+      await again.stop();
+    }
+    const four = await Cluster.start({ dir, nodes: 4 }); // refused before the start set the manifest right
+    try {
+      assert.equal(await four.get('k'), 'v');
+    } finally {
+      await four.stop();
     }
   });
 });
