@@ -127,7 +127,8 @@ export class NodeSet {
       if (h.worker !== worker) return; // a message from a worker we already crashed
       if (msg.t === 'ready') resolveStarted();
       else if (msg.t === 'fatal') {
-        h.fatal = msg.error.stack ?? msg.error.message;
+        // An error with a stable code (a damaged store, a mismatch) is its message; anything else, a bug, keeps its stack.
+        h.fatal = msg.error.code !== undefined ? msg.error.message : (msg.error.stack ?? msg.error.message);
         rejectStarted(new ClusterError(ErrorCode.STORAGE, `node ${h.id} failed: ${msg.error.message}`, { cause: msg.error }));
         // The node stops itself (its storage finishes what is in flight, then it exits); terminate it
         // only if it does not: killing a thread inside an LMDB transaction leaves the environment's
