@@ -2,7 +2,7 @@
 // (./writes.ts: one proposal per event-loop turn, exactly once), reads through the read pipeline (./reads.ts:
 // one barrier round per turn, answered by the state reader of the storage kind); this file checks arguments,
 // encodes values with the cluster's codec, and runs the control plane.
-import { mkdtempSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeId } from '../raft/types.js';
@@ -30,7 +30,7 @@ import {
 } from './cache-args.js';
 import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './watch.js';
 import { MembershipControl, type ConfigStatus, type MembershipOptions } from './membership.js';
-import { beginCreation, checkManifest, checkNodeFolders, creationCutShort, endCreation, readManifest, type Manifest } from './manifest.js';
+import { beginCreation, checkManifest, checkNodeFolders, creationCutShort, endCreation, nodeFolders, readManifest, type Manifest } from './manifest.js';
 import { ReplicaChecks, replicaVerdict, type ReplicaCheck } from './replica-check.js';
 
 export type { Consistency } from './reads.js';
@@ -288,6 +288,10 @@ export class Cluster<V = Value> {
   static start<V = Value>(options?: ClusterOptions): Promise<Cluster<V>>;
   static async start(options?: ClusterOptions): Promise<Cluster<unknown>> {
     const resolved = resolveOptions(options);
+    if (resolved.storage === 'memory' && resolved.dir !== undefined && existsSync(resolved.dir) && statSync(resolved.dir).isDirectory() && nodeFolders(resolved.dir, DATA_FILE).length > 0) {
+      // Memory storage keeps nothing on disk: started on an LMDB cluster's directory, its data would look gone.
+      throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `dir ${resolved.dir} holds an LMDB cluster, which storage: 'memory' would not open: start it with storage: 'lmdb'`);
+    }
     const ownDir = resolved.dir === undefined;
     const dir = resolved.dir ?? mkdtempSync(join(tmpdir(), 'threadraft-'));
     // A reopen without `nodes` adopts the directory's membership; with `nodes`, it must match (MEMBERSHIP_MISMATCH).

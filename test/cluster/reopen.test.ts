@@ -148,6 +148,18 @@ test('a first start that failed part way (node 3 could not start) is begun again
   });
 });
 
+test('storage: \'memory\' on the directory of an LMDB cluster is INVALID_ARGUMENT (it would start empty, the data looking gone)', async () => {
+  await withTempDir(async (dir) => {
+    await assert.doesNotReject(async () => (await Cluster.start({ dir, storage: 'memory' })).stop(), 'an empty dir: allowed, and ignored');
+    await startWrite(dir, 3, 'k', 'v');
+    await assert.rejects(Cluster.start({ dir, storage: 'memory' }), (e: unknown) => {
+      isCode(ErrorCode.INVALID_ARGUMENT)(e);
+      assert.match((e as Error).message, /holds an LMDB cluster.*storage: 'lmdb'/);
+      return true;
+    });
+  });
+});
+
 test('membership: node stores that recorded other voters are refused (node folders copied from a 1-node cluster)', async () => {
   await withTempDir(async (dir) => {
     await startWrite(dir, 1, 'a', '1');
