@@ -23,6 +23,8 @@ export const ErrorCode = {
   MEMBERSHIP_MISMATCH: 'MEMBERSHIP_MISMATCH',
   /** start(): the directory's stores were created with other cache bounds (maxKeys, maxBytes), which are fixed at creation. */
   BOUNDS_MISMATCH: 'BOUNDS_MISMATCH',
+  /** start(): the directory was created with another `codec`, whose values this one would misread or write unreadable. Nothing was changed. */
+  CODEC_MISMATCH: 'CODEC_MISMATCH',
   /** start(): `dir` is in use by another running cluster, of this process or another one. */
   DIR_LOCKED: 'DIR_LOCKED',
   /** incr()/decr(): the key's value is not a decimal integer, or the result would not be a safe integer. Nothing was written. */

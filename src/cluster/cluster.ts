@@ -30,7 +30,7 @@ import {
 } from './cache-args.js';
 import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './watch.js';
 import { MembershipControl, type ConfigStatus, type MembershipOptions } from './membership.js';
-import { beginCreation, checkManifest, checkNodeFolders, creationCutShort, endCreation, nodeFolders, readManifest, type Manifest } from './manifest.js';
+import { beginCreation, checkCodec, checkManifest, checkNodeFolders, creationCutShort, endCreation, nodeFolders, readManifest, type Manifest } from './manifest.js';
 import { ReplicaChecks, replicaVerdict, type ReplicaCheck } from './replica-check.js';
 
 export type { Consistency } from './reads.js';
@@ -296,7 +296,7 @@ export class Cluster<V = Value> {
     const dir = resolved.dir ?? mkdtempSync(join(tmpdir(), 'threadraft-'));
     // A reopen without `nodes` adopts the directory's membership; with `nodes`, it must match (MEMBERSHIP_MISMATCH).
     const explicitNodes = options?.nodes !== undefined;
-    const held = resolved.storage === 'lmdb' ? Cluster.holdDir(dir, resolved.nodes, ownDir, explicitNodes) : undefined;
+    const held = resolved.storage === 'lmdb' ? Cluster.holdDir(dir, resolved.nodes, ownDir, explicitNodes, resolved.codec) : undefined;
     const o: ResolvedOptions = held?.manifest ? { ...resolved, nodes: held.manifest.voters.length } : { ...resolved, nodes: held?.nodes ?? resolved.nodes };
     const cluster = new Cluster<unknown>(o, dir, ownDir);
     cluster.dirLock = held?.lock;
@@ -309,7 +309,7 @@ export class Cluster<V = Value> {
         return d;
       };
       // A new cluster: marked as being created until every node has started on its store (manifest.ts).
-      if (held?.create === true) beginCreation(dir);
+      if (held?.create === true) beginCreation(dir, o.codec);
       const voters = Array.from({ length: o.nodes }, (_, i) => i + 1);
       const all = held?.manifest
         ? held.manifest.nodes.map((n) => ({ ...nodeOptions(o, n.id, n.voters, nodeDir(n.id)), ...(n.learners === undefined ? {} : { learners: n.learners }) }))
@@ -334,9 +334,9 @@ export class Cluster<V = Value> {
   /**
    * LMDB: check `dir` before anything is created in it, hold it against other clusters, check its node folders:
    * against its membership manifest once the membership changed (manifest.ts), else against nodes 1..`nodes`
-   * (without an explicit `nodes`, the folders 1..k found are adopted).
+   * (without an explicit `nodes`, the folders 1..k found are adopted); and a reopen against the codec it was created with.
    */
-  private static holdDir(dir: string, nodes: number, ownDir: boolean, explicitNodes: boolean): { lock: DirLock; manifest?: Manifest; nodes: number; create: boolean } {
+  private static holdDir(dir: string, nodes: number, ownDir: boolean, explicitNodes: boolean, codec: string): { lock: DirLock; manifest?: Manifest; nodes: number; create: boolean } {
     if (!ownDir) prepareDir(dir);
     let lock: DirLock;
     try {
@@ -349,9 +349,11 @@ export class Cluster<V = Value> {
       const stored = readManifest(dir);
       if (stored) {
         const manifest = checkManifest(dir, stored, explicitNodes ? nodes : undefined, DATA_FILE);
+        checkCodec(dir, codec);
         return { lock, manifest, nodes: manifest.voters.length, create: false };
       }
       const found = checkNodeFolders(dir, explicitNodes ? nodes : undefined, DATA_FILE);
+      if (found !== undefined) checkCodec(dir, codec);
       return { lock, nodes: found ?? nodes, create: found === undefined };
     } catch (err) {
       lock.release();

@@ -16,6 +16,8 @@ export const MANIFEST_FILE = 'membership.json';
  * resolved), so no write was acknowledged from it: the next start removes what it made and creates it again.
  */
 export const CREATING_FILE = 'threadraft-creating';
+/** What a cluster directory was created with that no store records: its value codec (`{ format: 1, codec }`). */
+export const CLUSTER_FILE = 'threadraft-cluster.json';
 
 export interface ManifestNode {
   id: NodeId;
@@ -78,15 +80,35 @@ export function creationCutShort(dir: string): boolean {
 }
 
 /**
- * Mark `dir` as being created, durably, before any node folder is made in it. A creation that was cut short is
- * undone first: its node folders and manifest removed (none of it was ever acknowledged to anyone).
+ * Mark `dir` as being created, durably, before any node folder is made in it, with what it is created with
+ * (CLUSTER_FILE). A creation that was cut short is undone first: its node folders and manifest removed (none of it
+ * was ever acknowledged to anyone).
  */
-export function beginCreation(dir: string): void {
+export function beginCreation(dir: string, codec: string): void {
   if (creationCutShort(dir)) {
     for (const f of readdirSync(dir)) if (/^node-\d+$/.test(f) || f === MANIFEST_FILE) rmSync(join(dir, f), { recursive: true, force: true });
   }
   writeSynced(join(dir, CREATING_FILE), `${process.pid}\n`);
+  writeSynced(join(dir, CLUSTER_FILE), JSON.stringify({ format: 1, codec }));
   fsyncDir(dir);
+}
+
+/**
+ * A reopen: the codec must be the one the directory was created with (CODEC_MISMATCH: a json cluster read raw
+ * returns JSON text, and read as msgpack fails). A directory from before the record: any.
+ */
+export function checkCodec(dir: string, codec: string): void {
+  const path = join(dir, CLUSTER_FILE);
+  if (!existsSync(path)) return;
+  let stored: unknown;
+  try {
+    stored = (JSON.parse(readFileSync(path, 'utf8')) as { codec?: unknown }).codec;
+  } catch (err) {
+    throw new ClusterError(ErrorCode.STORAGE, `${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (stored !== codec) {
+    throw new ClusterError(ErrorCode.CODEC_MISMATCH, `${dir} was created with codec: '${String(stored)}', opened with codec: '${codec}': the codec is fixed when a directory is created`);
+  }
 }
 
 /** Every node started on its store in `nodeDirs`: make their entries durable, then remove the marker durably. */

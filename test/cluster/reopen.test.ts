@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
 import { LmdbStore, StorageError, StorageErrorCode } from '../../src/storage/index.js';
 import { withTempDir } from './helpers.js';
-import { CREATING_FILE } from '../../src/cluster/manifest.js';
+import { CLUSTER_FILE, CREATING_FILE } from '../../src/cluster/manifest.js';
 
 function isCode(code: ErrorCode): (err: unknown) => boolean {
   return (err: unknown) => {
@@ -157,6 +157,37 @@ test('storage: \'memory\' on the directory of an LMDB cluster is INVALID_ARGUMEN
       assert.match((e as Error).message, /holds an LMDB cluster.*storage: 'lmdb'/);
       return true;
     });
+  });
+});
+
+test('codec: a directory reopened with another codec is CODEC_MISMATCH, nothing changed; with its own it holds every write', async () => {
+  await withTempDir(async (dir) => {
+    const c = await Cluster.start({ dir, nodes: 3, codec: 'json' });
+    try {
+      await c.put('cart', { items: 2 });
+    } finally {
+      await c.stop();
+    }
+    for (const codec of [undefined, 'raw', 'msgpack'] as const) {
+      await assert.rejects(Cluster.start({ dir, ...(codec ? { codec } : {}) }), (e: unknown) => {
+        isCode(ErrorCode.CODEC_MISMATCH)(e);
+        assert.match((e as Error).message, new RegExp(`created with codec: 'json', opened with codec: '${codec ?? 'raw'}'`));
+        return true;
+      });
+    }
+    const again = await Cluster.start({ dir, codec: 'json' });
+    try {
+      assert.deepEqual(await again.get('cart'), { items: 2 });
+    } finally {
+      await again.stop();
+    }
+    rmSync(join(dir, CLUSTER_FILE)); // a directory from before the codec was recorded: any codec, as before
+    const raw = await Cluster.start({ dir });
+    try {
+      assert.equal(await raw.get('cart'), '{"items":2}');
+    } finally {
+      await raw.stop();
+    }
   });
 });
 
