@@ -153,7 +153,7 @@ export function checkNodeFolders(dir: string, nodes: number | undefined, dataFil
   if (found.length === 0) return undefined;
   const n = nodes ?? found[found.length - 1]!;
   const voters = Array.from({ length: n }, (_, i) => i + 1);
-  checkFound(dir, found, voters, voters, `reopen it with the nodes it was created with, not nodes: ${n}`);
+  checkFound(dir, found, voters, voters, `reopen it with the nodes it was created with, not nodes: ${n} (if its membership was changed, its ${MANIFEST_FILE} is missing)`);
   return n;
 }
 
