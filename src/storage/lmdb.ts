@@ -23,7 +23,7 @@ import {
   encodeLogId, encodeLogRecord, encodeMembership, encodeRecord, encodeSession, isExpired, logKey, logKeyIndex, pack, recordHeader,
   type StoredRecord, keyFromString, keyString, unpack,
 } from './codec.js';
-import { StorageError, StorageErrorCode, type StorageSubject, type StorageVerb } from './errors.js';
+import { isStorageError, StorageError, StorageErrorCode, type StorageSubject, type StorageVerb } from './errors.js';
 import { envHeaderProblem } from './env-header.js';
 import { fsyncDir } from '../util/fsync.js';
 import { ExpiryIndex } from './expiry-index.js';
@@ -639,6 +639,7 @@ export class LmdbStore implements SyncStore {
       let sm: StateHandles;
       let rebuilt: boolean;
       let checksums: number;
+      const openedBefore = log.meta.getBinary(META.stateOpen);
       try {
         checkMembership(log, opts.membership);
         checksums = checksumsFrom(log);
@@ -648,7 +649,22 @@ export class LmdbStore implements SyncStore {
         log.env.close();
         throw err;
       }
-      return new LmdbStore({ ...log, sm }, lock, { ...opts, dir }, rebuilt, checksums);
+      try {
+        return new LmdbStore({ ...log, sm }, lock, { ...opts, dir }, rebuilt, checksums);
+      } catch (err) {
+        // Refused before writing the state (other bounds): the state was not opened for writing after all, so its
+        // "opened on this boot" mark goes back to what it was (else a reboot would rebuild it for nothing).
+        if (isStorageError(err, StorageErrorCode.BOUNDS_MISMATCH) && opts.role !== 'log') {
+          log.env.transactionSync(() => {
+            // A block, not an expression: a callback that returns the put's promise-like never ends.
+            if (openedBefore === undefined) log.meta.remove(META.stateOpen);
+            else log.meta.put(META.stateOpen, openedBefore);
+          });
+        }
+        sm.env.close();
+        log.env.close();
+        throw err;
+      }
     } catch (err) {
       lock.release();
       throw StorageError.wrap(err, 'store', 'open');

@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
 import { LmdbStore, StorageError, StorageErrorCode } from '../../src/storage/index.js';
 import { withTempDir } from './helpers.js';
+import { open } from 'lmdb';
 import { CLUSTER_FILE, CREATING_FILE } from '../../src/cluster/manifest.js';
 
 function isCode(code: ErrorCode): (err: unknown) => boolean {
@@ -261,6 +262,15 @@ test('cache bounds: a directory reopened with other maxKeys/maxBytes is refused 
     await c.stop();
     await assert.rejects(Cluster.start({ dir, nodes: 3 }), isCode(ErrorCode.BOUNDS_MISMATCH));
     await assert.rejects(Cluster.start({ dir, nodes: 3, maxKeys: 20 }), isCode(ErrorCode.BOUNDS_MISMATCH));
+    // The refused opens left no "state open on this boot" mark, which would have the next boot rebuild the state.
+    for (const id of [1, 2, 3]) {
+      const env = open({ path: join(dir, `node-${id}`, 'data.mdb'), maxDbs: 4, readOnly: true });
+      try {
+        assert.equal(env.openDB({ name: 'meta', encoding: 'binary' }).getBinary('stateOpen'), undefined, `node ${id}`);
+      } finally {
+        await env.close();
+      }
+    }
     const again = await Cluster.start({ dir, nodes: 3, maxKeys: 10 });
     try {
       assert.equal(await again.get('a'), '1');
