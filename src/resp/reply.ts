@@ -64,6 +64,11 @@ export const OK = new RawReply(Buffer.from('+OK\r\n'));
 export const QUEUED = new RawReply(Buffer.from('+QUEUED\r\n'));
 export const PONG = new RawReply(Buffer.from('+PONG\r\n'));
 
+/** A HELP reply as Redis gives it: an array of status lines. */
+export function helpReply(lines: string[]): Reply {
+  return lines.map((l) => new SimpleString(l));
+}
+
 export function error(text: string): ErrorReply {
   return new ErrorReply(text);
 }

@@ -83,6 +83,13 @@ test('SETNX, SETEX, PSETEX, GETSET, GETDEL, GETEX', async () => {
   assert.ok((await r.pttl('g:b')) <= 60_000);
   assert.equal(await r.getex('g:none', 'EX', 5), null);
   assert.equal(await replyError(r.call('GETEX', 'g:b', 'EX')), 'ERR syntax error');
+  // A wrong expiry value is checked after the key is looked up, as on Redis: a miss is nil, a hit the error.
+  for (const bad of [['EX', '0'], ['PX', '-1'], ['EXAT', '0'], ['EX', 'abc']]) {
+    assert.equal(await r.call('GETEX', 'g:none', ...bad), null, `GETEX missing ${bad.join(' ')}`);
+  }
+  assert.equal(await replyError(r.call('GETEX', 'g:b', 'EX', '0')), "ERR invalid expire time in 'getex' command");
+  assert.equal(await replyError(r.call('GETEX', 'g:b', 'EX', 'abc')), 'ERR value is not an integer or out of range');
+  assert.equal(await replyError(r.call('GETEX', 'g:none', 'EX', '0', 'PERSIST')), 'ERR syntax error', 'a syntax error still comes first');
 });
 
 test('MGET, MSET, MSETNX (all or nothing)', async () => {
@@ -135,6 +142,10 @@ test('EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with NX/XX/GT/LT; TTL, PTTL, PERSIST'
   assert.equal(await r.pttl('e:none'), -2);
   assert.equal(await replyError(r.call('EXPIRE', 'e:a', 'abc', 'FOO')), 'ERR Unsupported option FOO', 'options are checked before the time, as on Redis');
   assert.equal(await replyError(r.call('EXPIRE', 'e:a', 'abc', 'NX')), 'ERR value is not an integer or out of range');
+  // A time far in the past (its ms beyond the safe integers) deletes the key, as on Redis.
+  await r.set('e:past', 'x');
+  assert.equal(await r.call('EXPIRE', 'e:past', String(-Number.MAX_SAFE_INTEGER)), 1);
+  assert.equal(await r.exists('e:past'), 0);
   assert.equal(await r.expire('e:a', 100, 'XX'), 0, 'XX: no expiry yet');
   assert.equal(await r.expire('e:a', 100, 'NX'), 1);
   assert.equal(await r.expire('e:a', 200, 'NX'), 0);
@@ -380,8 +391,16 @@ test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONL
   assert.equal(await r.ping('hi'), 'hi');
   assert.equal(await r.echo('x y'), 'x y');
   // The HELP the unknown-subcommand errors point to exists; COUNT takes no argument.
-  assert.match(((await r.call('COMMAND', 'HELP')) as string[])[0]!, /^COMMAND/);
-  assert.match(((await r.call('DEBUG', 'HELP')) as string[])[0]!, /DIGEST/);
+  // As Redis: an array of status lines.
+  for (const cmd of ['COMMAND', 'DEBUG', 'CLIENT']) {
+    const lines = (await r.call(cmd, 'HELP')) as string[];
+    assert.match(lines[0]!, new RegExp(`^${cmd} <subcommand> \\[<arg> \\[value\\] \\[opt\\] \\.\\.\\.\\]\\. Subcommands are:$`));
+    assert.ok(lines.length > 4 && lines.includes('HELP'), JSON.stringify(lines));
+    assert.equal(await replyError(r.call(cmd, 'HELP', 'x')), `ERR wrong number of arguments for '${cmd.toLowerCase()}|help' command`);
+  }
+  assert.ok(((await r.call('DEBUG', 'HELP')) as string[]).includes('DIGEST'));
+  assert.equal(await replyError(r.call('CLIENT', 'NO-EVICT')), "ERR wrong number of arguments for 'client|no-evict' command");
+  assert.equal(await replyError(r.call('CLIENT', 'NO-EVICT', 'maybe')), 'ERR syntax error');
   assert.equal(await replyError(r.call('COMMAND', 'COUNT', 'x')), "ERR wrong number of arguments for 'command|count' command");
   const id = (await r.client('ID')) as number;
   assert.ok(Number.isInteger(id) && id > 0);

@@ -4,7 +4,7 @@ import { keyword, parseInteger, upper } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { ConnectionState, Ctx } from '../context.js';
 import { arityError, DB_RANGE, NOAUTH, NOT_INTEGER, SYNTAX, unknownSubcommand, WRONGPASS } from '../errors.js';
-import { ErrorReply, MapReply, OK, PONG, SimpleString, VerbatimReply, type Reply } from '../reply.js';
+import { ErrorReply, helpReply, MapReply, OK, PONG, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { unwatchAll } from './transactions.js';
 
 /** The Redis version clients are told (they enable features by it); threadraft's own is in INFO and HELLO. */
@@ -134,9 +134,24 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
     case 'NO-EVICT':
     case 'NO-TOUCH':
       // Nothing to do: eviction and recency are decided in apply, never by a client's reads (docs/cache.md).
-      return n === 3 && (keyword(args[2], 'ON') || keyword(args[2], 'OFF')) ? OK : SYNTAX;
+      if (n !== 3) return arityError(sub === 'NO-EVICT' ? 'client|no-evict' : 'client|no-touch');
+      return keyword(args[2], 'ON') || keyword(args[2], 'OFF') ? OK : SYNTAX;
     case 'HELP':
-      return ['CLIENT <subcommand>. Subcommands: ID, GETNAME, SETNAME <name>, INFO, LIST [TYPE <type>] [ID <id> ...], KILL <ip:port> | KILL <filter> <value> ... (ID, TYPE, USER, ADDR, LADDR, SKIPME), SETINFO <LIB-NAME|LIB-VER> <value>, NO-EVICT, NO-TOUCH, HELP'];
+      if (n !== 2) return arityError('client|help');
+      return helpReply([
+        'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+        'ID', '    Return the ID of the current connection.',
+        'GETNAME', '    Return the name of the current connection.',
+        'SETNAME <name>', '    Assign the name <name> to the current connection.',
+        'INFO', '    Return information about the current client connection.',
+        'LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]', '    Return information about client connections.',
+        'KILL <ip:port>', '    Kill connection made from <ip:port>.',
+        'KILL <option> <value> [<option> <value> [...]]', '    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME (yes|no).',
+        'SETINFO <LIB-NAME|LIB-VER> <value>', '    Set client meta attr.',
+        'NO-EVICT (ON|OFF)', '    Accepted; eviction never depends on a client here.',
+        'NO-TOUCH (ON|OFF)', '    Accepted; reads never count as use here.',
+        'HELP', '    Print this help.',
+      ]);
     default:
       return unknownSubcommand(args[1]!, 'client');
   }

@@ -63,7 +63,8 @@ function expire(unit: 1 | 1000, absolute: boolean, name: string) {
     if (n === null) return NOT_INTEGER;
     const ms = n * unit;
     const tooLong = absolute ? ms - Date.now() > MAX_TTL_MS : ms > MAX_TTL_MS;
-    if (!Number.isSafeInteger(ms) || tooLong) return new ErrorReply(`ERR invalid expire time in '${name}' command`);
+    // A negative time past the safe integers in ms is a time long past, which deletes the key as in Redis.
+    if ((ms > 0 && !Number.isSafeInteger(ms)) || tooLong) return new ErrorReply(`ERR invalid expire time in '${name}' command`);
     // Any time at or before now deletes the key: clamp to the op's range (atMs >= 0, ttlMs >= -100 years) so that a far
     // past time (EXPIREAT k -5) fails neither its batch nor this command.
     const op: RespOp & { type: 'expire' } = absolute ? { type: 'expire', key, atMs: Math.max(0, ms) } : { type: 'expire', key, ttlMs: Math.max(0, ms) };

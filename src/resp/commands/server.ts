@@ -6,7 +6,7 @@ import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, clusterError, unknownSubcommand } from '../errors.js';
 import { CallPlan, ReadPlan } from '../plan.js';
-import { ErrorReply, MapReply, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
+import { ErrorReply, helpReply, MapReply, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { REDIS_VERSION } from './connection.js';
 
 export const THREADRAFT_VERSION = '0.1.0';
@@ -17,7 +17,9 @@ export const THREADRAFT_VERSION = '0.1.0';
  * when they do not all agree. The only DEBUG subcommand.
  */
 function debug(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
-  if (upper(args[1]!) === 'HELP') return args.length === 2 ? ['DEBUG <subcommand>. Subcommands: DIGEST (the replicas\' digest of the whole dataset), HELP'] : arityError('debug|help');
+  if (upper(args[1]!) === 'HELP') {
+    return args.length === 2 ? helpReply(['DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'DIGEST', "    Return the replicas' digest of the whole dataset.", 'HELP', '    Print this help.']) : arityError('debug|help');
+  }
   if (upper(args[1]!) !== 'DIGEST') return unknownSubcommand(args[1]!, 'debug');
   if (args.length !== 2) return arityError('debug|digest');
   const { cluster } = ctx.server;
@@ -134,7 +136,16 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
       case 'LIST':
         return args.length === 2 ? all.map((c) => c.name) : new ErrorReply('ERR COMMAND LIST FILTERBY is not supported by threadraft');
       case 'HELP':
-        return args.length === 2 ? ['COMMAND [<subcommand>]. Subcommands: (none) every command, COUNT, LIST, INFO [<name> ...], DOCS [<name> ...], HELP'] : arityError('command|help');
+        if (args.length !== 2) return arityError('command|help');
+        return helpReply([
+          'COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+          '(no subcommand)', '    Return details about all commands.',
+          'COUNT', '    Return the total number of commands in this server.',
+          'LIST', '    Return a list of all commands in this server.',
+          'INFO [<command-name> ...]', '    Return details about multiple commands.',
+          'DOCS [<command-name> ...]', '    Return documentation details about multiple commands.',
+          'HELP', '    Print this help.',
+        ]);
       case 'INFO':
         return (names.length === 0 ? all : names.map(lookup)).map((c) => (c ? commandInfo(c) : null));
       case 'DOCS': {

@@ -39,6 +39,8 @@ interface SetArgs {
   expiry?: Expiry;
   keepTtl: boolean;
   persist: boolean;
+  /** GETEX: the expiry's value is wrong. Redis looks the key up first: a missing key is nil, not this error. */
+  expiryError?: ErrorReply;
 }
 
 const EXPIRY_OPTIONS = ['EX', 'PX', 'EXAT', 'PXAT'];
@@ -69,8 +71,9 @@ function stringOptions(args: Buffer[], command: 'set' | 'getex'): SetArgs | Erro
   o.persist = kind === 'PERSIST';
   if (time !== undefined) {
     const e = expiryArg(time, kind === 'EX' || kind === 'EXAT' ? 1000 : 1, kind!.length === 4, command);
-    if (e instanceof ErrorReply) return e;
-    o.expiry = e;
+    if (e instanceof ErrorReply && set) return e;
+    if (e instanceof ErrorReply) o.expiryError = e;
+    else o.expiry = e;
   }
   return o;
 }
@@ -128,6 +131,8 @@ function getex(ctx: Ctx, args: Buffer[]): Reply | WritePlan | KeysPlan {
   if (bad) return bad;
   const o = stringOptions(args, 'getex');
   if (o instanceof ErrorReply) return o;
+  const err = o.expiryError;
+  if (err) return new KeysPlan([key], (vs) => (vs[0] === undefined ? null : err));
   if (o.persist) return new WritePlan([{ type: 'get', key }, { type: 'persist', key }], (rs) => currentReply(rs[0]));
   const e = o.expiry;
   if (e === undefined) return get(ctx, args);
