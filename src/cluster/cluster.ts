@@ -747,7 +747,7 @@ export class Cluster<V = Value> {
     );
     return {
       leader: this.nodes.leader,
-      coordinator: { ...this.counters, pending: this.writes.size },
+      coordinator: { ...this.counters, pending: this.writes.size + this.reads.size },
       writeStages: prof.stages,
       writeTotal: prof.total,
       stageSumP50Ms: prof.stageSumP50Ms,

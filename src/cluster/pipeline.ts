@@ -24,7 +24,7 @@ export interface PipelineContext {
   readonly retryAfterMs: number;
   /** One flush (writes, then reads) in the next turn. */
   scheduleFlush(): void;
-  /** Writes unresolved plus reads queued: new calls get BUSY at maxPendingOps. */
+  /** Writes unresolved plus reads queued or out: new calls get BUSY at maxPendingOps. */
   pendingOps(): number;
 }
 

@@ -24,6 +24,8 @@ interface PendingRead {
   queued: boolean;
   sentAt: number;
   mode: BarrierMode;
+  /** Rejected at its deadline while its round was out: it keeps its place there, whose answers come by position. */
+  expired?: boolean;
 }
 
 type ReadGroup = SentGroup<PendingRead> & { mode: BarrierMode };
@@ -107,14 +109,31 @@ export class ReadPipeline {
   private nextReadId = 1;
   private queue: PendingRead[] = [];
   private readonly groups = new Map<number, ReadGroup>();
+  /** Reads in the rounds out (not expired): with the queue, what maxPendingOps bounds. */
+  private sent = 0;
   /** Round trips of barrier reads (the coordinator's readIndexRound metric). */
   readonly latency = new LatencyHistogram();
 
   constructor(private readonly ctx: PipelineContext, private readonly readers: StateReaders) {}
 
-  /** Reads queued, not yet sent. */
+  /** Reads pending: queued, or sent and not answered. */
   get size(): number {
-    return this.queue.length;
+    return this.queue.length + this.sent;
+  }
+
+  private addGroup(id: number, g: ReadGroup): void {
+    this.groups.set(id, g);
+    this.sent += g.items.length;
+  }
+
+  /** Take round `id` out (answered, failed or sent again): its reads that have not expired, in place, and all. */
+  private takeGroup(id: number): { live: PendingRead[]; all: PendingRead[] } | undefined {
+    const g = this.groups.get(id);
+    if (!g) return undefined;
+    this.groups.delete(id);
+    const live = g.items.filter((r) => r.expired !== true);
+    this.sent -= live.length;
+    return { live, all: g.items };
   }
 
   /** One key's value. A stale read on LMDB is answered synchronously, with no promise made. */
@@ -163,7 +182,7 @@ export class ReadPipeline {
       const now = nowMs();
       const id = this.nextReadId++;
       const r: PendingRead = { queries, mode: 'linearizable', resolve, reject, deadline: now + this.ctx.opts.requestTimeoutMs, queued: false, sentAt: now };
-      this.groups.set(id, { node, items: [r], sentAt: now, mode: 'linearizable' });
+      this.addGroup(id, { node, items: [r], sentAt: now, mode: 'linearizable' });
       this.ctx.nodes.post(node, { t: 'read', id, mode: 'stale', queries, now: Date.now(), wall: realWallNow() });
     });
   }
@@ -182,7 +201,7 @@ export class ReadPipeline {
         r.queued = false;
         r.sentAt = now;
       }
-      this.groups.set(id, { node: leader, items, sentAt: now, mode });
+      this.addGroup(id, { node: leader, items, sentAt: now, mode });
       this.ctx.counters.readRoundsSent++;
       const queries = this.readers.local && !items.some((r) => needsNode(r.queries)) ? null : items.flatMap((r) => r.queries);
       if (!this.ctx.nodes.post(leader, { t: 'read', id, mode, queries, now: Date.now(), wall: realWallNow() })) this.requeue(id);
@@ -190,10 +209,9 @@ export class ReadPipeline {
   }
 
   private requeue(groupId: number): void {
-    const g = this.groups.get(groupId);
+    const g = this.takeGroup(groupId);
     if (!g) return;
-    this.groups.delete(groupId);
-    for (const r of g.items) {
+    for (const r of g.live) {
       r.queued = true;
       this.queue.push(r);
     }
@@ -202,17 +220,20 @@ export class ReadPipeline {
 
   /** Node `from` passed the barrier of round `id`: `values` are its answers, or null when this thread answers. */
   onReadOk(from: NodeId, id: number, values: QueryResult[] | null, bound?: number): void {
-    const g = this.groups.get(id);
+    const g = this.takeGroup(id);
     if (!g) return;
-    this.groups.delete(id);
     const now = nowMs();
     let offset = 0;
-    for (const r of g.items) {
+    // Answers come by position: a read that expired meanwhile still takes its share (it used to be dropped from the
+    // round, and the next read got its answers).
+    for (const r of g.all) {
+      const from = offset;
+      offset += r.queries.length;
+      if (r.expired === true) continue;
       this.latency.recordMs(now - r.sentAt);
       try {
         if (values !== null) {
-          r.resolve(values.slice(offset, offset + r.queries.length));
-          offset += r.queries.length;
+          r.resolve(values.slice(from, offset));
         } else {
           // The leader has applied up to the read index: its LMDB state machine answers on this thread.
           r.resolve(this.readers.answer(from, r.queries, bound));
@@ -229,9 +250,7 @@ export class ReadPipeline {
       this.requeue(id);
       return;
     }
-    const g = this.groups.get(id);
-    this.groups.delete(id);
-    for (const r of g?.items ?? []) r.reject(ClusterError.fromJSON(error));
+    for (const r of this.takeGroup(id)?.live ?? []) r.reject(ClusterError.fromJSON(error));
   }
 
   /** Rounds sent to a node that no longer leads go again to the new leader. */
@@ -242,15 +261,22 @@ export class ReadPipeline {
   /** Deadlines (rejected with `code`) and rounds sent too long ago, sent again. */
   sweep(now: number, code: ErrorCode): void {
     const expired = (r: PendingRead): boolean => {
+      if (r.expired === true) return true;
       if (r.deadline > now) return false;
       this.ctx.counters.timeouts++;
+      r.expired = true;
       r.reject(new ClusterError(code, `read not answered within ${this.ctx.opts.requestTimeoutMs} ms`));
       return true;
     };
     this.queue = this.queue.filter((r) => !expired(r));
     for (const [id, g] of this.groups) {
-      g.items = g.items.filter((r) => !expired(r));
-      if (g.items.length === 0) this.groups.delete(id);
+      let live = 0;
+      for (const r of g.items) {
+        if (r.expired === true) continue;
+        if (expired(r)) this.sent--;
+        else live++;
+      }
+      if (live === 0) this.groups.delete(id);
       else if (now - g.sentAt > this.ctx.retryAfterMs) this.requeue(id);
     }
   }
@@ -258,9 +284,10 @@ export class ReadPipeline {
   /** Reject every pending read with `err` (stop()). */
   rejectAll(err: Error): void {
     for (const r of this.queue) r.reject(err);
-    for (const g of this.groups.values()) for (const r of g.items) r.reject(err);
+    for (const g of this.groups.values()) for (const r of g.items) if (r.expired !== true) r.reject(err);
     this.queue = [];
     this.groups.clear();
+    this.sent = 0;
   }
 
   /** Close the state readers, once the nodes are stopped. */
