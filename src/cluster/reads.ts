@@ -227,13 +227,13 @@ export class ReadPipeline {
     // Answers come by position: a read that expired meanwhile still takes its share (it used to be dropped from the
     // round, and the next read got its answers).
     for (const r of g.all) {
-      const from = offset;
+      const start = offset;
       offset += r.queries.length;
       if (r.expired === true) continue;
       this.latency.recordMs(now - r.sentAt);
       try {
         if (values !== null) {
-          r.resolve(values.slice(from, offset));
+          r.resolve(values.slice(start, offset));
         } else {
           // The leader has applied up to the read index: its LMDB state machine answers on this thread.
           r.resolve(this.readers.answer(from, r.queries, bound));
