@@ -7,7 +7,7 @@ import { LIMITS } from '../storage/command.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import type { ScanRange } from '../node/queries.js';
 import type { Consistency } from './reads.js';
-import { oneOf, positiveInt, toKey, type KeyInput } from './validate.js';
+import { oneOf, positiveInt, toKey, toPrefix, type KeyInput } from './validate.js';
 
 /** The longest time-to-live: 100 years (an expiry stays an exact integer of ms since the epoch). */
 export const MAX_TTL_MS = 100 * 365 * 24 * 3600 * 1000;
@@ -87,7 +87,7 @@ export function scanRange(v: unknown): ScanRange {
   const keys = Object.keys(r).filter((k) => r[k] !== undefined);
   if (keys.includes('prefix')) {
     if (keys.length > 1) throw invalid('scan range: prefix goes alone, without start or end');
-    return { prefix: toKey(r.prefix) };
+    return { prefix: toPrefix(r.prefix) };
   }
   for (const k of keys) if (k !== 'start' && k !== 'end') throw invalid(`scan range: unknown field ${k}`);
   const out: { start?: Key; end?: Key } = {};

@@ -783,15 +783,20 @@ export class Cluster<V = Value> {
   /** Ask the leader to hand leadership to `id` (§3.10). Resolves once `id` is the leader. */
   async transferLeadership(id: NodeId, timeoutMs = 5_000): Promise<void> {
     this.checkOpen();
+    positiveInt('transferLeadership: timeoutMs', timeoutMs, 0, 3_600_000);
     const target = this.nodes.get(id);
     if (!target.alive) throw new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${id} is down`);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
+      this.checkOpen();
       const leader = this.nodes.leader;
       if (leader === id) return;
-      if (leader !== undefined) await this.nodes.get(leader).control?.transferLeadership(id).catch(() => false);
+      // A control call to a node going down (or a cluster stopping) may never settle: each is held to the deadline.
+      const ask = leader !== undefined ? this.nodes.get(leader).control?.transferLeadership(id) : undefined;
+      if (ask) await withTimeout(ask.catch(() => false), Math.max(0, deadline - Date.now()));
       await new Promise((r) => setTimeout(r, 20));
     }
+    this.checkOpen();
     throw new ClusterError(ErrorCode.TIMEOUT, `leadership did not move to node ${id} within ${timeoutMs} ms`);
   }
 
@@ -847,7 +852,12 @@ export class Cluster<V = Value> {
       // The members are the leader's configuration (a node folder a stop left behind runs, but is no member).
       const config = (await this.membership.leaderStatus())?.membership;
       const members = (): NodeId[] => (config ? [...config.voters, ...config.learners].sort((a, b) => a - b) : this.nodes.ids());
-      while (members().some((id) => !check.reports.has(id)) && Date.now() < deadline) await check.next(deadline - Date.now());
+      // stop() wakes every check, which then ends with CLUSTER_STOPPED rather than waiting out its timeout.
+      while (members().some((id) => !check.reports.has(id)) && Date.now() < deadline) {
+        this.checkOpen();
+        await check.next(deadline - Date.now());
+      }
+      this.checkOpen();
       return replicaVerdict(members(), check.reports);
     } finally {
       check.close();
@@ -1000,6 +1010,7 @@ export class Cluster<V = Value> {
     this.writes.rejectAll(err);
     this.reads.rejectAll(err);
     this.membership.stop();
+    this.replicaChecks.wakeAll();
     for (const l of this.loading.values()) l.abandon(err);
     await this.nodes.stopAll(5_000);
     this.reads.close();

@@ -58,6 +58,11 @@ export class ReplicaChecks {
     };
   }
 
+  /** Wake every check in flight (the cluster is stopping: each sees it and ends at once). */
+  wakeAll(): void {
+    for (const p of this.pending.values()) p.changed();
+  }
+
   /** A node's 'digest' message. Reports of checks no longer open (late, or another coordinator's) are dropped. */
   report(from: NodeId, digests: ReplicaDigest[]): void {
     for (const d of digests) {

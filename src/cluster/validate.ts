@@ -34,6 +34,12 @@ export function toKey(key: unknown): Uint8Array {
   return bytes;
 }
 
+/** A scan or watch prefix: a key's rules, but it may be empty (every key). */
+export function toPrefix(prefix: unknown): Uint8Array {
+  if ((typeof prefix === 'string' && prefix.length === 0) || (prefix instanceof Uint8Array && prefix.length === 0)) return new Uint8Array(0);
+  return toKey(prefix);
+}
+
 /** Values: strings or bytes, at most maxValueBytes bytes (strings count their UTF-8 length). */
 export function toValue(value: unknown, maxValueBytes: number, nullable: false): Value;
 export function toValue(value: unknown, maxValueBytes: number, nullable: true): Value | null;

@@ -58,6 +58,11 @@ for (const storage of ['lmdb', 'memory'] as const) {
       const range = await c.scan({ start: 'p:10', end: 'p:13' });
       assert.deepEqual(range.items, [['p:10', 'P:10'], ['p:11', 'P:11'], ['p:12', 'P:12']]);
       assert.equal(range.cursor, undefined);
+      // An empty prefix is every key, as in watch(): the same page as {}, in either form.
+      const all = await c.scan({}, { limit: 1000 });
+      assert.equal(all.items.length, 27);
+      assert.deepEqual(await c.scan({ prefix: '' }, { limit: 1000 }), all);
+      assert.deepEqual(await c.scan({ prefix: new Uint8Array(0) }, { limit: 1000 }), all);
       assert.deepEqual(await c.getMany(['p:00', 'nope', 'q:1']), ['P:00', undefined, 'other']);
     } finally {
       await c.stop();
@@ -216,7 +221,6 @@ test('cache calls check their arguments before anything is queued (INVALID_ARGUM
       () => c.getMany('k' as never),
       () => c.getMany(Array.from({ length: c.options.maxBatchOps + 1 }, (_, i) => `k${i}`)),
       () => c.scan({ prefix: 'a', start: 'b' } as never),
-      () => c.scan({ prefix: '' }),
       () => c.scan({}, { limit: 0 }),
       () => c.scan({}, { limit: 10_001 }),
       () => c.scan({}, { cursor: 'not a cursor' }),
