@@ -2,7 +2,8 @@
 // options, scan ranges and cursors. Each failure is INVALID_ARGUMENT, raised before anything is queued.
 import { isUtf8 } from 'node:buffer';
 import type { NodeId } from '../raft/types.js';
-import type { Key, OpResult } from '../storage/command.js';
+import type { Key, OpResult, Value } from '../storage/command.js';
+import { valueBytes } from '../storage/codec.js';
 import { LIMITS } from '../storage/command.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import type { ScanRange } from '../node/queries.js';
@@ -123,6 +124,13 @@ export function scanOptions(v: unknown): { limit: number; reverse: boolean; afte
   };
   if (o.cursor !== undefined) out.after = decodeCursor(o.cursor);
   return out;
+}
+
+/** The bytes of a scan page's keys and values, as the store counts them against its maxBytes. */
+export function pairBytes(pairs: Array<[Key, Value]>): number {
+  let n = 0;
+  for (const [k, v] of pairs) n += k.length + valueBytes(v);
+  return n;
 }
 
 /** A key as the API returns it: a string when its bytes are UTF-8, else the bytes (a Buffer). */

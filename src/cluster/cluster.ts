@@ -25,7 +25,7 @@ import { WritePipeline } from './writes.js';
 import { LmdbReaders, NodeReaders, ReadPipeline, type Consistency, type StateReaders } from './reads.js';
 import { codecFor, type ValueCodec } from './codec.js';
 import {
-  keyOut, MAX_TTL_MS, opResult, optionsObject, READ_OPTION_KEYS, putOptions, readOptions, scanOptions, scanRange, encodeCursor, ttlMs,
+  keyOut, MAX_TTL_MS, opResult, optionsObject, pairBytes, READ_OPTION_KEYS, putOptions, readOptions, scanOptions, scanRange, encodeCursor, ttlMs,
   type PutOptions, type ReadOptions, type ScanOptions, type ScanRangeInput,
 } from './cache-args.js';
 import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './watch.js';
@@ -569,19 +569,23 @@ export class Cluster<V = Value> {
 
   /**
    * One page of the keys in `range` ({ prefix } or { start?, end? }, end exclusive, byte order) with their
-   * values: at most `limit` items, then a `cursor` for the next page when there may be more.
+   * values: at most `limit` items and about maxBatchBytes bytes, then a `cursor` for the next page when there may be more.
    */
   async scan<T extends V = V>(range: ScanRangeInput, options?: ScanOptions): Promise<ScanPage<T>> {
     this.checkOpen();
     const r = scanRange(range);
     const o = scanOptions(options);
-    const opts = { limit: o.limit + 1, reverse: o.reverse, ...(o.after === undefined ? {} : { after: o.after }) };
+    // A page also ends once its keys and values come to maxBatchBytes (the pair that reaches it included): a page
+    // of 10 000 values of 1 MiB would be 10 GB in one message. One more pair than the limit tells whether more follow.
+    const maxBytes = this.opts.maxBatchBytes;
+    const opts = { limit: o.limit + 1, reverse: o.reverse, maxBytes, ...(o.after === undefined ? {} : { after: o.after }) };
     const [found] = await this.query('scan', [{ q: 'scan', range: r, opts }], { consistency: o.consistency, ...(o.node === undefined ? {} : { node: o.node }) });
     if (!Array.isArray(found)) throw new ClusterError(ErrorCode.STORAGE, `scan: the state machine returned ${typeof found}`);
     const items = found.slice(0, o.limit);
     const page: ScanPage<T> = { items: items.map(([k, v]) => [keyOut(k), this.codec.decode(v) as T]) };
     const last = items[items.length - 1];
-    if (found.length > o.limit && last) page.cursor = encodeCursor(last[0]);
+    const full = found.length > o.limit || pairBytes(found) >= maxBytes;
+    if (full && last) page.cursor = encodeCursor(last[0]);
     return page;
   }
 

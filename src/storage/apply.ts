@@ -633,6 +633,7 @@ export interface ScanBounds {
   after: Buffer | undefined;
   reverse: boolean;
   limit: number;
+  maxBytes: number;
 }
 
 const asBuf = (k: Uint8Array): Buffer => Buffer.from(k.buffer, k.byteOffset, k.byteLength);
@@ -656,6 +657,8 @@ function badScan(message: string): StorageError {
 export function scanBounds(range: ScanRange, opts: ScanOptions = {}): ScanBounds {
   const limit = opts.limit ?? CACHE_LIMITS.scanLimit;
   if (!Number.isSafeInteger(limit) || limit < 0) throw badScan(`scan limit must be a non-negative integer, got ${String(limit)}`);
+  const maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
+  if (!(maxBytes > 0)) throw badScan(`scan maxBytes must be positive, got ${String(opts.maxBytes)}`);
   const bytes = (k: unknown, what: string): Buffer | undefined => {
     if (k === undefined) return undefined;
     if (!(k instanceof Uint8Array)) throw badScan(`scan ${what} must be a Uint8Array`);
@@ -664,9 +667,9 @@ export function scanBounds(range: ScanRange, opts: ScanOptions = {}): ScanBounds
   const after = bytes(opts.after, 'after');
   if ('prefix' in range) {
     const prefix = bytes(range.prefix, 'prefix');
-    return { lo: prefix, hi: prefix && prefixEnd(prefix), after, reverse: opts.reverse === true, limit };
+    return { lo: prefix, hi: prefix && prefixEnd(prefix), after, reverse: opts.reverse === true, limit, maxBytes };
   }
-  return { lo: bytes(range.start, 'start'), hi: bytes(range.end, 'end'), after, reverse: opts.reverse === true, limit };
+  return { lo: bytes(range.start, 'start'), hi: bytes(range.end, 'end'), after, reverse: opts.reverse === true, limit, maxBytes };
 }
 
 /** Whether `key` is inside the bounds (ignoring the limit). */

@@ -429,13 +429,15 @@ function slotScan(s: StateHandles, slot: Slot, b: ScanBounds, time: number): Arr
   const range: { start?: Buffer; end?: Buffer; reverse?: boolean } = b.reverse ? { reverse: true } : {};
   if (start) range.start = start;
   if (!b.reverse && b.hi) range.end = b.hi;
+  let bytes = 0;
   for (const { key, value } of s.kv[slot].getRange(range)) {
     if (b.reverse && b.lo && Buffer.compare(key, b.lo) < 0) break;
     if (!inScan(b, key)) continue;
     const h = recordHeader(value);
     if (isExpired(h.expiresAt, time)) continue;
     out.push([key, decodeValueCopy(value, h)]);
-    if (out.length >= b.limit) break;
+    bytes += key.length + value.length - h.offset;
+    if (out.length >= b.limit || bytes >= b.maxBytes) break;
   }
   return out;
 }

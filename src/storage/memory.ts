@@ -338,7 +338,16 @@ export class MemoryStore implements SyncStore {
     }
     keys.sort();
     if (b.reverse) keys.reverse();
-    return keys.slice(0, b.limit).map((ks) => [keyFromString(ks), this.kv.records.get(ks)!.value]);
+    const out: Array<[Key, Value]> = [];
+    let bytes = 0;
+    for (const ks of keys) {
+      if (out.length >= b.limit || bytes >= b.maxBytes) break;
+      const key = keyFromString(ks);
+      const value = this.kv.records.get(ks)!.value;
+      out.push([key, value]);
+      bytes += key.length + valueBytes(value);
+    }
+    return out;
   }
 
   revision(key: Key, now?: number): number {

@@ -55,6 +55,8 @@ export interface ScanOptions {
   reverse?: boolean;
   /** Exclusive resume point: the last key of the previous page. */
   after?: Key;
+  /** Stop once the pairs' keys and values come to this many bytes (the pair that reaches it included). */
+  maxBytes?: number;
 }
 
 export interface StoreStats {

@@ -70,6 +70,38 @@ for (const storage of ['lmdb', 'memory'] as const) {
   });
 }
 
+for (const storage of ['lmdb', 'memory'] as const) {
+  test(`${storage}: a scan page also ends at maxBatchBytes of keys and values, with a cursor; paging still sees every key once`, async () => {
+    const maxValueBytes = 2000;
+    const maxBatchBytes = 2000 + 1024 + 8 + 16 + 2000; // room for one largest put, and about two more values
+    const c = await Cluster.start({ nodes: 1, storage, maxValueBytes, maxBatchBytes });
+    try {
+      const keys = Array.from({ length: 30 }, (_, i) => `big:${String(i).padStart(2, '0')}`);
+      for (const k of keys) await c.put(k, k.padEnd(1500, '.'));
+      for (const reverse of [false, true]) {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await c.scan({ prefix: 'big:' }, { limit: 1000, reverse, ...(cursor === undefined ? {} : { cursor }) });
+          const bytes = page.items.reduce((n, [k, v]) => n + String(k).length + String(v).length, 0);
+          assert.ok(page.items.length >= 1 && bytes - 1506 < maxBatchBytes, `a page of ${page.items.length} pairs, ${bytes} bytes`);
+          seen.push(...page.items.map(([k]) => String(k)));
+          cursor = page.cursor;
+          pages++;
+        } while (cursor !== undefined && pages < 100);
+        assert.deepEqual(seen, reverse ? [...keys].reverse() : keys);
+        const perPage = Math.ceil(maxBatchBytes / 1506); // the pair that reaches the bound is the page's last
+        assert.equal(pages, Math.ceil(keys.length / perPage));
+      }
+      // Small pairs still fill a page up to its limit.
+      assert.equal((await c.scan({ prefix: 'big:' }, { limit: 2 })).items.length, 2);
+    } finally {
+      await c.stop();
+    }
+  });
+}
+
 test('expire, persist and keepTtl; incr/decr and NOT_INTEGER; clear and size', async () => {
   const c = await Cluster.start({ nodes: 3, storage: 'memory' });
   try {
