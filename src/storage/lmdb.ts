@@ -418,20 +418,26 @@ function slotRevision(s: StateHandles, slot: Slot, key: Key, time: number): numb
   return liveRevision(b === undefined ? undefined : recordHeader(b), time);
 }
 
+/** The lowest key there can be (keys are 1 to 1,024 bytes). */
+const LOWEST_KEY = Buffer.from([0]);
+
 /** Live pairs in the bounds: lmdb-js's range, with the bounds it cannot express (reverse lower bound, after) checked here. */
 function slotScan(s: StateHandles, slot: Slot, b: ScanBounds, time: number): Array<[Key, Value]> {
   const out: Array<[Key, Value]> = [];
   if (b.limit === 0) return out;
   const later = (x: Buffer | undefined, y: Buffer | undefined): Buffer | undefined => (x && y ? (Buffer.compare(x, y) > 0 ? x : y) : (x ?? y));
   const earlier = (x: Buffer | undefined, y: Buffer | undefined): Buffer | undefined => (x && y ? (Buffer.compare(x, y) < 0 ? x : y) : (x ?? y));
-  // lmdb-js: forward, start inclusive and end exclusive; reverse, from `start` (inclusive) down.
+  // lmdb-js: forward, start inclusive and end exclusive; reverse, from `start` (inclusive) down to `end`, which a
+  // reverse range must name, inclusive: its default end is the one-byte key 0x00, exclusive, so the key 0x00 was
+  // never in a descending scan.
   const start = b.reverse ? earlier(b.hi, b.after) : later(b.lo, b.after);
-  const range: { start?: Buffer; end?: Buffer; reverse?: boolean } = b.reverse ? { reverse: true } : {};
+  const range: { start?: Buffer; end?: Buffer; reverse?: boolean; inclusiveEnd?: boolean } = b.reverse
+    ? { reverse: true, end: b.lo ?? LOWEST_KEY, inclusiveEnd: true }
+    : {};
   if (start) range.start = start;
   if (!b.reverse && b.hi) range.end = b.hi;
   let bytes = 0;
   for (const { key, value } of s.kv[slot].getRange(range)) {
-    if (b.reverse && b.lo && Buffer.compare(key, b.lo) < 0) break;
     if (!inScan(b, key)) continue;
     const h = recordHeader(value);
     if (isExpired(h.expiresAt, time)) continue;

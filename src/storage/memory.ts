@@ -4,13 +4,14 @@ import type { Entry, HardState, InitialState, LogId, Membership, SnapshotMeta } 
 import type { ChangeEvent, CommandResult, Key, ReplicaDigest, Value } from './command.js';
 import { LIMITS } from './command.js';
 import {
-  type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, isBounded, type KvAccess, type MachineState, readTime,
+  type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, isBounded, type KvAccess, type MachineState, readTime,
   liveRevision, type RecordMeta, remainingTtl, scanBounds, SessionTable,
 } from './apply.js';
 import { decodeRecord, decodeSession, encodeRecord, encodeSession, isExpired, keyFromString, keyString, type StoredRecord, valueBytes } from './codec.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import { DigestQueue, type RecordCursor } from './digest.js';
 import { ExpiryIndex } from './expiry-index.js';
+import { SortedKeys } from './sorted-keys.js';
 import { membershipAfter } from './membership.js';
 import { DEFAULT_CHUNK_BYTES, SnapshotAssembler, snapshotChunks } from './snapshot-format.js';
 import type { SnapshotSink, SnapshotSource, SyncStore } from './store.js';
@@ -64,9 +65,10 @@ export function checkHardState(hs: HardState): void {
 /** A record in memory: what the apply rules read of it (RecordMeta) besides the record. */
 interface MemRecord extends StoredRecord, RecordMeta {}
 
-/** Records in write order (a Map iterates in insertion order: a write re-inserts at the end) and the expiry index. */
+/** Records in write order (a Map iterates in insertion order: a write re-inserts at the end), their keys in order, and the expiry index. */
 class MemoryKv implements KvAccess {
   records = new Map<string, MemRecord>();
+  order = new SortedKeys();
   readonly expiries = new ExpiryIndex();
 
   get(key: Key): MemRecord | undefined {
@@ -85,6 +87,7 @@ class MemoryKv implements KvAccess {
   set(ks: string, rec: StoredRecord): void {
     const old = this.records.get(ks);
     if (old !== undefined) this.records.delete(ks);
+    else this.order.add(ks);
     if (old?.expiresAt !== undefined || rec.expiresAt !== undefined) this.expiries.set(ks, rec.expiresAt);
     this.records.set(ks, { value: copyValue(rec.value), expiresAt: rec.expiresAt, rev: rec.rev, valueBytes: valueBytes(rec.value) });
   }
@@ -94,12 +97,13 @@ class MemoryKv implements KvAccess {
     const old = this.records.get(ks);
     if (old === undefined) return;
     this.records.delete(ks);
+    this.order.delete(ks);
     if (old.expiresAt !== undefined) this.expiries.remove(ks, old.expiresAt);
   }
 
   each(fn: (key: Key, rec: StoredRecord) => void): void {
     // In key byte order, as the LMDB store walks its records: the same events on every replica.
-    for (const ks of [...this.records.keys()].sort()) fn(keyFromString(ks), this.records.get(ks)!);
+    for (const ks of this.order.walk(undefined, false)) fn(keyFromString(ks), this.records.get(ks)!);
   }
 
   /**
@@ -132,6 +136,7 @@ class MemoryKv implements KvAccess {
   clear(each?: (key: Key, rec: StoredRecord) => void): void {
     if (each) this.each(each);
     this.records = new Map();
+    this.order = new SortedKeys();
     this.expiries.clear();
   }
 
@@ -327,25 +332,28 @@ export class MemoryStore implements SyncStore {
     return rec && remainingTtl(rec.expiresAt, readTime(this.machine.clock, now));
   }
 
-  /** O(records): the Map is in write order, not key order; the matches are sorted. */
+  /** Walks the keys in order from the page's first bound: a page costs its keys, and the expired ones among them. */
   scan(range: ScanRange, opts?: ScanOptions, now?: number): Array<[Key, Value]> {
     this.check();
     const b = scanBounds(range, opts);
     const time = readTime(this.machine.clock, now);
-    const keys: string[] = [];
-    for (const [ks, rec] of this.kv.records) {
-      if (!isExpired(rec.expiresAt, time) && inScan(b, keyFromString(ks))) keys.push(ks);
-    }
-    keys.sort();
-    if (b.reverse) keys.reverse();
+    const lo = b.lo && keyString(b.lo);
+    const hi = b.hi && keyString(b.hi);
+    const after = b.after && keyString(b.after);
+    // Ascending: from the higher of lo and after, up to hi (excluded). Descending: from the lower of hi and after.
+    let from = b.reverse ? hi : lo;
+    if (after !== undefined && (from === undefined || (b.reverse ? after < from : after > from))) from = after;
     const out: Array<[Key, Value]> = [];
     let bytes = 0;
-    for (const ks of keys) {
+    for (const ks of this.kv.order.walk(from, b.reverse)) {
       if (out.length >= b.limit || bytes >= b.maxBytes) break;
+      if (b.reverse ? lo !== undefined && ks < lo : hi !== undefined && ks >= hi) break;
+      if (ks === after || (b.reverse && hi !== undefined && ks >= hi)) continue;
+      const rec = this.kv.records.get(ks)!;
+      if (isExpired(rec.expiresAt, time)) continue;
       const key = keyFromString(ks);
-      const value = this.kv.records.get(ks)!.value;
-      out.push([key, value]);
-      bytes += key.length + valueBytes(value);
+      out.push([key, rec.value]);
+      bytes += key.length + valueBytes(rec.value);
     }
     return out;
   }

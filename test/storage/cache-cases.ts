@@ -8,6 +8,7 @@ import type { Entry } from '../../src/raft/types.js';
 import { type ChangeEvent, type Command, type Op, stampEntryData, type Value } from '../../src/storage/command.js';
 import { CACHE_LIMITS } from '../../src/storage/apply.js';
 import { cmd, cmdEntry, del, k, put } from './helpers.js';
+import { mulberry32 } from '../../src/util/random.js';
 import type { Case } from './suite.js';
 
 /** An entry time in the past: reads without `now` (Date.now()) see its short TTLs as expired. */
@@ -324,6 +325,68 @@ export const cacheCases: Case[] = [
       assert.deepEqual(pages, [['a', 'ab', 'abc'], ['b', 'ba', 'c'], [str(new Uint8Array([0xff, 1]))]]);
       assert.deepEqual(keysOf(await s.scan({}, { reverse: true, after: k('b'), limit: 2 })), ['abc', 'ab']);
       assert.deepEqual(await s.scan({}, { limit: 0 }), []);
+    },
+  },
+  {
+    name: 'scan: random keys, bounds, cursors and deletes agree with every key filtered and sorted',
+    async run({ s }) {
+      const rand = mulberry32(11);
+      const alphabet = [0x00, 0x61, 0x62, 0xfe, 0xff];
+      const key = (): Buffer => Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 4) }, () => alphabet[Math.floor(rand() * alphabet.length)]!));
+      const live = new Map<string, Buffer>();
+      let index = 0;
+      for (let round = 0; round < 4; round++) {
+        const ops: Op[] = [];
+        for (let i = 0; i < 700; i++) {
+          const kb = key();
+          if (rand() < 0.3) {
+            ops.push({ t: 'del', key: kb });
+            live.delete(kb.toString('latin1'));
+          } else {
+            ops.push({ t: 'put', key: kb, value: kb.toString('hex') });
+            live.set(kb.toString('latin1'), kb);
+          }
+        }
+        // A key put to expire at once is never in a scan.
+        const gone = key();
+        if (!live.has(gone.toString('latin1'))) ops.push({ t: 'put', key: gone, value: 'gone', ttlMs: 1 });
+        await apply(s, at(++index, T0, [c(...ops)]));
+        const all = [...live.keys()].sort();
+        for (let i = 0; i < 40; i++) {
+          const reverse = rand() < 0.5;
+          const limit = Math.floor(rand() * 30);
+          let range: { prefix: Uint8Array } | { start?: Uint8Array; end?: Uint8Array };
+          let want: string[];
+          if (rand() < 0.4) {
+            const p = key().subarray(0, 1 + Math.floor(rand() * 2));
+            range = { prefix: p };
+            want = all.filter((x) => x.startsWith(p.toString('latin1')));
+          } else {
+            const a = rand() < 0.8 ? key() : undefined;
+            const b = rand() < 0.8 ? key() : undefined;
+            range = { ...(a && { start: a }), ...(b && { end: b }) };
+            want = all.filter((x) => (a === undefined || x >= a.toString('latin1')) && (b === undefined || x < b.toString('latin1')));
+          }
+          if (reverse) want.reverse();
+          // Page through with `after` from a random first key (present or not), both ways.
+          let after: Buffer | undefined = rand() < 0.3 ? key() : undefined;
+          if (after !== undefined) {
+            const from = after.toString('latin1');
+            want = want.filter((x) => (reverse ? x < from : x > from));
+          }
+          const got: string[] = [];
+          for (let pages = 0; pages < 400; pages++) {
+            const page = await s.scan(range, after ? { limit: limit || 7, reverse, after } : { limit: limit || 7, reverse });
+            for (const [kb, v] of page) {
+              assert.equal(v, Buffer.from(kb).toString('hex'));
+              got.push(Buffer.from(kb).toString('latin1'));
+            }
+            if (page.length < (limit || 7)) break;
+            after = Buffer.from(page[page.length - 1]![0]);
+          }
+          assert.deepEqual(got, want, `scan ${JSON.stringify(range)} reverse ${reverse}`);
+        }
+      }
     },
   },
   {
