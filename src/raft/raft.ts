@@ -363,6 +363,11 @@ export class Raft {
       this.log.applied = Math.max(this.log.applied, lastApplied.index);
     }
     this.log.applying = Math.max(this.log.applying, this.log.applied);
+    // A candidate counts its own vote only now that it is durable (becomeCandidate).
+    if (this.role === 'candidate' && rd.hardState !== undefined && rd.hardState.term === this.term && rd.hardState.vote === this.id && !this.votes.has(this.id)) {
+      this.votes.set(this.id, true);
+      if (this.tally() === 'won') this.becomeLeader();
+    }
     // The leader counts its own entries toward the quorum only now that they are durable.
     if (this.role === 'leader' && this.maybeCommit()) this.bcastAppend(true);
     this.maybeStepDownRemoved();
@@ -519,8 +524,10 @@ export class Raft {
     this.role = 'candidate';
     this.vote = this.id;
     this.stats.elections++;
-    this.votes.set(this.id, true);
-    if (this.tally() === 'won') return this.becomeLeader();
+    // Its own vote counts once the term and vote are durable (advance()), as the others' grants come only after
+    // they are (the requests wait for the Ready's persistence). A sole voter that won at once led a term its disk
+    // did not hold yet: sent entries of that term to learners, lost the term to a power failure, won the same term
+    // again and wrote other entries under the same (index, term) (etcd's self-vote after append, likewise).
     for (const to of this.voterPeers) this.send(this.voteRequest(to, this.term, false, transfer));
   }
 

@@ -60,6 +60,7 @@ test('§5.4.2 a leader does not commit an entry of an earlier term by counting r
 test('persistence: the leader counts its own entries toward the quorum only after advance()', () => {
   const r = new Raft(config(1, [1]), empty());
   r.campaign();
+  roundTrip(r); // its vote for itself is durable: it leads
   assert.equal(r.status().role, 'leader');
   assert.equal(r.status().commit, 0, 'the no-op is not persisted yet');
   const rd = r.ready();
@@ -67,6 +68,37 @@ test('persistence: the leader counts its own entries toward the quorum only afte
   r.advance(rd);
   assert.equal(r.status().commit, 1);
   assert.deepEqual(r.ready().committedEntries.map((e) => e.index), [1]);
+});
+
+test('persistence: a sole voter leads a term only once its term and vote are durable: nothing of the term reaches a learner before', () => {
+  // Before, it led at once and sent the term's entries to its learner while the term was not on its disk: a power
+  // failure lost the term, the node won the same term again and wrote other entries under the same (index, term)
+  // (found by the simulation with 1 voter + spares: Log Matching).
+  const r = new Raft(config(1, [1], { learners: [2] }), empty());
+  r.campaign();
+  assert.equal(r.status().role, 'candidate', 'not a leader while its vote is not durable');
+  const rd = r.ready();
+  assert.deepEqual(rd.hardState && { term: rd.hardState.term, vote: rd.hardState.vote }, { term: 1, vote: 1 });
+  assert.equal(rd.messages.length + rd.persistedMessages.length, 0, 'no message of term 1 before it is durable');
+  assert.equal(rd.entries.length, 0);
+  r.advance(rd);
+  assert.equal(r.status().role, 'leader');
+  const next = r.ready();
+  assert.deepEqual(next.entries.map((e) => e.index), [1], 'the no-op of the term');
+  assert.ok(next.messages.some((m) => m.type === 'append' && m.to === 2));
+});
+
+test('persistence: a vote made durable for one term does not count for the next', () => {
+  const r = new Raft(config(1, [1]), empty());
+  r.campaign();
+  const rd = r.ready(); // term 1, vote 1: being persisted
+  r.campaign(); // it campaigns again (term 2) before that write ends
+  assert.equal(r.status().term, 2);
+  r.advance(rd); // term 1's vote is durable, term 2's is not
+  assert.equal(r.status().role, 'candidate');
+  roundTrip(r);
+  assert.equal(r.status().role, 'leader');
+  assert.equal(r.status().term, 2);
 });
 
 test('persistence: leader appends and heartbeats go in messages, follower acknowledgements in persistedMessages', () => {

@@ -70,6 +70,11 @@ test('seeds that found bugs in longer runs, replayed (each failed before its fix
   // 90097 (session 7): a node's restart ended in the last chaos step, which crashed it again; the liveness phase skipped
   // it as still starting and reported a violation (the harness's: sim.ts, checkLiveness).
   await runBatch({ nodes: 3, spares: 1, seeds: [90097, 90098], steps: 4000, chaos: 2 });
+  // 910010, 910325 (session 20): a sole voter led its new term before the term and its vote were durable, sent the
+  // term's entries to a learner, lost the term to a power failure, won the same term again and wrote other entries
+  // under the same (index, term): Log Matching (raft.ts, becomeCandidate).
+  await runBatch({ nodes: 1, spares: 2, seeds: [910010, 910011], steps: 8000, chaos: 3 });
+  await runBatch({ nodes: 1, spares: 2, seeds: [910325, 910326], steps: 8000, chaos: 2 });
 });
 
 test('a seed that fails on a worker thread is reported with its seed and replay command; the lower seed wins', async () => {
