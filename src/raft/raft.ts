@@ -296,7 +296,7 @@ export class Raft {
   }
 
   campaign(): void {
-    if (!this.promotable()) return;
+    if (!this.mayCampaign()) return;
     this.hup(false);
     this.checkInvariants();
   }
@@ -432,8 +432,8 @@ export class Raft {
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
-      // Learners and removed nodes never campaign (§4.2.1, §4.2.3).
-      if (this.promotable()) this.hup(false);
+      // Learners and removed nodes never campaign (§4.2.1, §4.2.3), but for a removal not known committed.
+      if (this.mayCampaign()) this.hup(false);
     }
   }
 
@@ -551,7 +551,9 @@ export class Raft {
 
   private hup(transfer: boolean): void {
     if (this.role === 'leader') return;
-    if (this.cfg.preVote && !transfer) this.becomePreCandidate();
+    // A node its configuration removes (mayCampaign) always asks first: its pre-votes disturb no one's term, so a
+    // removed node that never learnt its removal committed cannot disrupt the cluster it left.
+    if ((this.cfg.preVote || !this.promotable()) && !transfer) this.becomePreCandidate();
     else this.becomeCandidate(transfer);
   }
 
@@ -939,6 +941,20 @@ export class Raft {
   /** A voter of the configuration in effect: only voters campaign (§4.2.1) and count toward quorums. */
   private promotable(): boolean {
     return this.voterSet.has(this.id);
+  }
+
+  /**
+   * Who campaigns: a voter of the configuration in effect, and a voter that configuration removes while it is not
+   * known to be committed (§4.2.2: a leader replicates a configuration without itself until it commits). Such a
+   * candidate asks for pre-votes first (hup), counts the votes of the new configuration's voters only, not its own,
+   * and leads only to commit the change, then steps down (maybeStepDownRemoved). Otherwise a leader of two voters that removed itself and lost
+   * its leadership before the other had the change left no one able to win: the other, still under both voters,
+   * needs its vote and its log is behind (the simulation with 1 or 2 voters and spares: Liveness).
+   */
+  private mayCampaign(): boolean {
+    if (this.promotable()) return true;
+    const last = this.confEntries[this.confEntries.length - 1];
+    return last !== undefined && last.index > this.log.commit && this.membershipAt(last.index - 1).voters.includes(this.id);
   }
 
   private membershipNow(): Required<Membership> {
