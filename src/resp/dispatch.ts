@@ -25,6 +25,9 @@ function nameOf(b: Buffer): string {
   return b.length > 32 ? '' : b.toString('latin1').toLowerCase();
 }
 
+/** Commands whose first argument is a subcommand (Redis 7's container commands among ours). */
+const CONTAINERS = new Set(['client', 'command']);
+
 function arityOk(spec: CommandSpec, n: number): boolean {
   return spec.arity >= 0 ? n === spec.arity : n >= -spec.arity;
 }
@@ -37,6 +40,11 @@ export function dispatch(ctx: Ctx, args: Buffer[]): Reply | Plan {
   conn.lastCommandAt = Date.now();
   if (spec === undefined) return refuse(ctx, unknownCommand(args));
   conn.lastCommand = spec.name;
+  // Redis 7 names a container's subcommand in CLIENT INFO/LIST: cmd=client|info.
+  if (CONTAINERS.has(spec.name) && args.length > 1) {
+    const sub = nameOf(args[1]!);
+    if (/^[a-z-]+$/.test(sub)) conn.lastCommand = `${spec.name}|${sub}`;
+  }
   // Arity before AUTH, in Redis's order (processCommand): `GET` alone is an arity error even unauthenticated.
   if (!arityOk(spec, args.length)) return spec.name === 'exec' && conn.multi ? abortExec(ctx, arityError(spec.name)) : refuse(ctx, arityError(spec.name));
   if (!conn.authenticated && !spec.noAuth) return refuse(ctx, NOAUTH);

@@ -409,6 +409,7 @@ test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONL
   assert.equal(await r.client('GETNAME'), 'tester');
   // ioredis 6 says HELLO 3 when it connects: RESP3.
   assert.match((await r.client('INFO')) as string, new RegExp(`^id=${id} addr=127\\.0\\.0\\.1:\\d+ .*name=tester .*resp=3`));
+  assert.match((await r.client('INFO')) as string, / cmd=client\|info /, 'a container command with its subcommand, as Redis 7');
   assert.match(await replyError(r.client('SETNAME', 'a b')), /^ERR Client names cannot contain spaces/);
   assert.equal(await r.call('CLIENT', 'SETINFO', 'LIB-NAME', 'ioredis-test'), 'OK');
   assert.match((await r.client('LIST')) as string, /lib-name=ioredis-test/);
