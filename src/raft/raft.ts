@@ -947,9 +947,9 @@ export class Raft {
    * Who campaigns: a voter of the configuration in effect, and a voter that configuration removes while it is not
    * known to be committed (§4.2.2: a leader replicates a configuration without itself until it commits). Such a
    * candidate asks for pre-votes first (hup), counts the votes of the new configuration's voters only, not its own,
-   * and leads only to commit the change, then steps down (maybeStepDownRemoved). Otherwise a leader of two voters that removed itself and lost
-   * its leadership before the other had the change left no one able to win: the other, still under both voters,
-   * needs its vote and its log is behind (the simulation with 1 or 2 voters and spares: Liveness).
+   * and leads only to commit the change, then steps down (maybeStepDownRemoved). Otherwise a leader of two voters
+   * that removed itself and lost its leadership before the other had the change left no one able to win: the
+   * other, still under both voters, needs its vote and its log is behind (the simulation, 1 or 2 voters + spares).
    */
   private mayCampaign(): boolean {
     if (this.promotable()) return true;
