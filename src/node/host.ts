@@ -42,10 +42,16 @@ interface ReadWork {
   wall: number | undefined;
 }
 
-interface PendingRead {
+/** A barrier read confirmed or not yet: its queries (null: the coordinator answers) and when it was sent. */
+interface BarrierRead {
+  work: ReadWork | null;
+  /** The real wall clock when the coordinator sent the read (this node's clock when it arrived, if not given). */
+  since: number;
+}
+
+interface PendingRead extends BarrierRead {
   id: number;
   index: number;
-  work: ReadWork | null;
 }
 
 /** A Ready handed out whose storage write is in flight; finished in hand-out order. */
@@ -227,7 +233,7 @@ export class NodeHost {
   private readonly inflight: InFlightReady[] = [];
   private drained: (() => void) | undefined;
   private readonly pendingProposals = new Map<number, PendingProposal>(); // by log index
-  private readonly readsById = new Map<number, ReadWork | null>();
+  private readonly readsById = new Map<number, BarrierRead>();
   /**
    * The index and time stamp of this node's proposals not yet applied, oldest first (from stampHead): a barrier read
    * is judged no later than the oldest (readBound), since that write will judge expiry at its stamp when it applies.
@@ -394,7 +400,10 @@ export class NodeHost {
         this.propose(msg.id, msg.data);
         break;
       case 'read':
-        this.read(msg.id, msg.mode, msg.queries === null ? null : { queries: msg.queries, now: msg.now, wall: msg.wall });
+        this.read(msg.id, msg.mode, {
+          work: msg.queries === null ? null : { queries: msg.queries, now: msg.now, wall: msg.wall },
+          since: msg.wall ?? this.runtime.wallNow(),
+        });
         break;
       case 'watch-retain':
         this.watch.retain(msg.on, this.applied);
@@ -432,9 +441,9 @@ export class NodeHost {
     this.kick();
   }
 
-  private read(id: number, mode: 'linearizable' | 'lease' | 'stale', work: ReadWork | null): void {
+  private read(id: number, mode: 'linearizable' | 'lease' | 'stale', read: BarrierRead): void {
     if (mode === 'stale') {
-      this.runQueries({ id, index: this.applied, work });
+      this.runQueries({ id, index: this.applied, ...read });
       return;
     }
     this.counters.readIndexRequests++;
@@ -447,7 +456,7 @@ export class NodeHost {
       this.toMain({ t: 'read-failed', id, error: err.toJSON() });
       return;
     }
-    this.readsById.set(id, work);
+    this.readsById.set(id, read);
     this.kick();
   }
 
@@ -706,10 +715,10 @@ export class NodeHost {
     this.applyDurable();
     assert(this.applyQueue.length === 0 || this.applyQueue[0]!.index > (rd.committedEntries[rd.committedEntries.length - 1]?.index ?? 0), 'a finished Ready left committed entries unapplied');
     for (const rs of rd.readStates) {
-      const work = this.readsById.get(rs.id);
-      if (work === undefined) continue;
+      const read = this.readsById.get(rs.id);
+      if (read === undefined) continue;
       this.readsById.delete(rs.id);
-      this.readsWaiting.push({ id: rs.id, index: rs.index, work });
+      this.readsWaiting.push({ id: rs.id, index: rs.index, ...read });
     }
     this.answerReads();
     this.core.advance(rd);
@@ -879,19 +888,27 @@ export class NodeHost {
     this.stampHead = h;
   }
 
+  /**
+   * Answer the barrier reads whose read index is applied, unless a write stamped before a read was sent is still
+   * unapplied here while some key expires by then: judged no later than that write's stamp (readBound), the read
+   * could return a key that expired before it was sent. It waits for that write to apply instead (the read is
+   * then judged no earlier than it was sent). With no key expiring by then, both times give the same answers.
+   */
   private answerReads(): void {
     if (this.readsWaiting.length === 0) return;
+    const bound = this.readBound();
+    const nextExpiry = bound === Infinity ? Infinity : this.stateSync.nextExpiry();
     let kept = 0;
     for (const r of this.readsWaiting) {
-      if (r.index > this.applied) {
+      if (r.index > this.applied || (bound < r.since && nextExpiry <= r.since)) {
         this.readsWaiting[kept++] = r;
         continue;
       }
       if (r.work === null) {
         // Answered on the coordinator's thread, later: also no later than now, before which every later write is stamped.
-        this.toMain({ t: 'read-ok', id: r.id, index: r.index, values: null, bound: Math.min(this.runtime.wallNow(), this.readBound()) });
+        this.toMain({ t: 'read-ok', id: r.id, index: r.index, values: null, bound: Math.min(this.runtime.wallNow(), bound) });
       } else {
-        this.runQueries(r, this.readBound());
+        this.runQueries(r, bound);
       }
     }
     this.readsWaiting.length = kept;

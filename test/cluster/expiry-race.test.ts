@@ -58,3 +58,54 @@ test('memory with a 20 ms link delay: the same', async () => {
     await c.stop();
   }
 });
+
+// The other half: judged no later than a pending write's stamp, a read could return a key that expired before it
+// was sent (found by the chaos test: a lease read sent 12 ms after a TTL key's expiry returned it). A barrier read
+// waits for the writes stamped before it was sent instead, when a key expires by then.
+/** Reads sent after `k` surely expired (its put's completion + ttl) that still returned it. */
+async function lateReads(c: Cluster, trials: number, ttlMs: number, consistencies: Consistency[]): Promise<string[]> {
+  const found: string[] = [];
+  for (let trial = 0; trial < trials; trial++) {
+    const k = `late${trial}`;
+    await c.setLinkFaults({});
+    const tb = Date.now();
+    await c.put(k, 'v', { ttlMs });
+    const until = Date.now() + ttlMs; // the expiry is stamped before the put completes
+    // A write stamped before the expiry, kept unapplied past it by a slow link.
+    await c.setLinkFaults({ delayMs: 25 });
+    await at(tb + ttlMs - 3);
+    const other = c.put(`other${trial}`, 'x');
+    await at(until + 2);
+    const reads: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) {
+      for (const consistency of consistencies) {
+        const sent = Date.now();
+        reads.push(c.get(k, { consistency }).then((v) => {
+          if (v !== undefined && sent > until) found.push(`trial ${trial}: a ${consistency} read sent ${sent - until} ms after the expiry returned ${String(v)}`);
+        }));
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all([other, ...reads]);
+  }
+  await c.setLinkFaults({});
+  return found;
+}
+
+test('memory, a write pending past a key\'s expiry: no barrier read sent after the expiry returns the key', async () => {
+  const c = await Cluster.start({ nodes: 3, storage: 'memory' });
+  try {
+    assert.deepEqual(await lateReads(c, 6, 120, ['lease', 'linearizable']), []);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('lmdb: the same', async () => {
+  const c = await Cluster.start({ nodes: 3, storage: 'lmdb' });
+  try {
+    assert.deepEqual(await lateReads(c, 6, 120, ['lease', 'linearizable']), []);
+  } finally {
+    await c.stop();
+  }
+});
