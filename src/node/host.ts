@@ -941,6 +941,12 @@ export class NodeHost {
     if (role === 'leader' && !wasLeader) this.leaderWrites.reset();
     if (wasLeader && role !== 'leader') {
       this.pendingProposals.clear();
+      // Its proposals' stamps bound only its own barrier reads: left here, those of entries a later leader cut off
+      // would hold its reads back (to a time long past) when it leads again, until its log reached their indexes.
+      // Entries of an earlier term are applied before any barrier read is answered anyway.
+      this.stampIndexes = [];
+      this.stampTimes = [];
+      this.stampHead = 0;
       this.failReads(ErrorCode.NOT_LEADER, 'lost leadership before the read was confirmed');
     }
     this.log.info({ node: this.id, role, leader, term: this.term }, 'role changed');

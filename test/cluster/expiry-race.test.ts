@@ -109,3 +109,39 @@ test('lmdb: the same', async () => {
     await c.stop();
   }
 });
+
+// A leader's stamps bound its own barrier reads only while it leads. Kept after it lost the lead, those of entries
+// the next leader cut off held its reads back once it led again: a read was judged at the log's clock (the last
+// write's stamp) however much later it came, so ttl() stood still.
+test('a leader again: stamps of entries another leader cut off do not hold its reads back', async () => {
+  const c = await Cluster.start({ nodes: 3, storage: 'memory' });
+  try {
+    const l = await c.waitForLeader();
+    await c.put('warm', 'x');
+    await c.partition([l], [1, 2, 3].filter((i) => i !== l));
+    // Puts sent to the isolated leader: each stamped and appended there alone; the next leader takes them again
+    // (the coordinator retries them) in fewer entries, and cuts these off.
+    const doomed: Promise<unknown>[] = [];
+    for (let i = 0; i < 30; i++) {
+      doomed.push(c.put(`doomed${i}`, 'x').catch(() => undefined));
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    const since = Date.now();
+    while (Date.now() - since < 10_000 && (c.leader() === l || c.leader() === undefined)) await new Promise((r) => setTimeout(r, 10));
+    const m = c.leader();
+    assert.ok(m !== undefined && m !== l, 'another node leads');
+    await c.heal();
+    await Promise.all(doomed);
+    const proposed = new Map((await c.metrics()).nodes.map((n) => [n.id, n.counters['proposedEntries'] ?? 0]));
+    assert.ok(proposed.get(l)! > proposed.get(m)! + 10, `the isolated leader appended entries the next one cut off: ${JSON.stringify([...proposed])}`);
+    await c.transferLeadership(l);
+    await c.put('long', 'v', { ttlMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    for (const consistency of ['lease', 'linearizable'] as const) {
+      const left = await c.ttl('long', { consistency });
+      assert.ok(left !== undefined && left < 59_500, `${consistency}: ${left} ms left 500 ms after a put with a TTL of 60,000 ms`);
+    }
+  } finally {
+    await c.stop();
+  }
+});
