@@ -444,6 +444,15 @@ export class Cluster<V = Value> {
     return this.incr(key, -by, options);
   }
 
+  /**
+   * @internal `listener` hears every write's ops as the cluster accepts it, before it is sent (the RESP server's
+   * WATCH: src/resp/watches.ts). Returns the function that removes it.
+   */
+  onWriteAccepted(listener: (ops: readonly Op[]) => void): () => void {
+    this.writes.listeners.add(listener);
+    return () => this.writes.listeners.delete(listener);
+  }
+
   /** Remove every key. */
   async clear(): Promise<void> {
     this.checkOpen();

@@ -93,6 +93,9 @@ export class WritePipeline {
    */
   private readonly batches = new Map<number, SentGroup<PendingWrite> & { left: number }>();
 
+  /** Called with each write's ops as it is accepted (before it is queued): the RESP server's WATCH (src/resp/watches.ts). */
+  readonly listeners = new Set<(ops: readonly Op[]) => void>();
+
   constructor(private readonly ctx: PipelineContext, private readonly profile: WriteProfile) {}
 
   /** Writes not yet resolved. */
@@ -115,6 +118,7 @@ export class WritePipeline {
     const busy = checkBusy(this.ctx, () => `${this.pending.size} operations pending (maxPendingOps ${opts.maxPendingOps}); retry later`);
     if (busy) return Promise.reject(busy);
     this.ctx.counters.writes++;
+    if (this.listeners.size > 0) for (const listener of this.listeners) listener(ops);
     return new Promise<OpResult[]>((resolve, reject) => {
       const now = nowMs();
       const w: PendingWrite = {

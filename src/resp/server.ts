@@ -14,6 +14,8 @@ export class RespServer {
   private nextClientId = 1;
   private readonly context: ServerContext;
   private closing: Promise<void> | undefined;
+  /** Removes the cluster's hook into WATCH (./watches.ts). */
+  private readonly unhook: () => void;
 
   private constructor(readonly cluster: Cluster, readonly options: ResolvedRespOptions) {
     const stats: ServerStats = {
@@ -31,6 +33,8 @@ export class RespServer {
       port: () => this.port,
     };
     this.net = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const { watches } = this.context;
+    this.unhook = cluster.onWriteAccepted((ops) => watches.touchAccepted(ops));
   }
 
   /** Listen in front of `cluster` (which the caller starts and stops). Resolves once listening. */
@@ -41,9 +45,13 @@ export class RespServer {
     }
     const server = new RespServer(cluster, resolveRespOptions(options));
     await new Promise<void>((resolve, reject) => {
-      server.net.once('error', reject);
+      const failed = (err: Error): void => {
+        server.unhook();
+        reject(err);
+      };
+      server.net.once('error', failed);
       server.net.listen(server.options.port, server.options.host, () => {
-        server.net.off('error', reject);
+        server.net.off('error', failed);
         resolve();
       });
     });
@@ -92,6 +100,7 @@ export class RespServer {
   /** Stop listening and close every connection (the cluster is left running). */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
+      this.unhook();
       this.net.close(() => resolve());
       for (const c of this.connections) c.destroy();
     });

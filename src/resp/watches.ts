@@ -1,9 +1,11 @@
-// WATCH as Redis has it: a write command sent for a watched key makes the watcher's EXEC abort, even when the key
-// ends as it was (created then deleted again; Redis's "touched" keys and dirty-CAS flag). The revisions read at
-// WATCH time are still checked inside EXEC's batch: they see the writes that do not come through this server (the
-// Cluster API, another server, expiry), except those that leave a key absent as it was (an absent key's revision is
-// always 0). Touches happen when a write is handed to the cluster (./pipeline.ts), in the order the writes apply, so
-// a write sent before an EXEC aborts it and one sent after does not.
+// WATCH as Redis has it: a write sent for a watched key makes the watcher's EXEC abort, even when the key ends as it
+// was (created then deleted again; Redis's "touched" keys and dirty-CAS flag). Two hooks touch: the RESP pipeline,
+// when it hands a write command's ops to the cluster (./pipeline.ts: in the order of the commands, so a write sent
+// before an EXEC aborts it and one sent after does not, within one connection's pipeline too), and the cluster, as
+// it accepts any write (Cluster.onWriteAccepted: the Cluster API in the same process, another RESP server in front
+// of the cluster). The revisions read at WATCH time are still checked inside EXEC's batch: they see what no hook
+// does (expiry, a write accepted before WATCH and applied after).
+import type { Op } from '../storage/command.js';
 import type { RespOp } from './plan.js';
 
 /** A watched key: its revision once WATCH's read is answered (undefined until then, or when it failed). */
@@ -72,6 +74,17 @@ export class WatchRegistry {
     for (const op of ops) {
       if (op.type === 'get' || op.type === 'check') continue;
       const sets = this.byKey.get(op.key.toString('latin1'));
+      if (sets !== undefined) for (const s of sets) s.dirty = true;
+    }
+  }
+
+  /** The cluster accepted a write (from any caller; a RESP command's was touched already): what it writes is touched. */
+  touchAccepted(ops: readonly Op[]): void {
+    if (this.byKey.size === 0) return;
+    for (const op of ops) {
+      if (op.t === 'clear') this.touchAll();
+      if (op.t === 'get' || op.t === 'check' || op.t === 'clear' || op.t === 'digest') continue;
+      const sets = this.byKey.get(Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength).toString('latin1'));
       if (sets !== undefined) for (const s of sets) s.dirty = true;
     }
   }

@@ -326,6 +326,15 @@ test('WATCH as on Redis: a key created and deleted again (or created to expire) 
     await new Promise((resolve) => setTimeout(resolve, 80));
     assert.equal(await r.exists('aba:t'), 0, 'expired');
     assert.equal(await r.multi().set('aba:t', 'mine').exec(), null);
+    // Written through the Cluster API in the same process (created and deleted again: revision 0 both times).
+    await r.watch('aba:api');
+    await s.cluster.put('aba:api', '1');
+    await s.cluster.delete('aba:api');
+    assert.equal(await r.multi().set('aba:api', 'mine').exec(), null);
+    assert.equal(await r.exists('aba:api'), 0);
+    await r.watch('aba:api-clear');
+    await s.cluster.clear();
+    assert.equal(await r.multi().set('aba:api-clear', 'mine').exec(), null);
     // The same connection's own write between WATCH and MULTI aborts it too (Redis does the same).
     await r.watch('aba:own');
     await r.set('aba:own', 'x');
