@@ -6,6 +6,7 @@
 // of the cluster). The revisions read at WATCH time are still checked inside EXEC's batch: they see what no hook
 // does (expiry, a write accepted before WATCH and applied after).
 import type { Op } from '../storage/command.js';
+import { keyString } from '../storage/codec.js';
 import type { RespOp } from './plan.js';
 
 /** A watched key: its revision once WATCH's read is answered (undefined until then, or when it failed). */
@@ -71,26 +72,27 @@ export class WatchRegistry {
   /** Writes of these ops are being sent: every set watching one of their keys is dirty. */
   touch(ops: readonly RespOp[]): void {
     if (this.byKey.size === 0) return;
-    for (const op of ops) {
-      if (op.type === 'get' || op.type === 'check') continue;
-      const sets = this.byKey.get(op.key.toString('latin1'));
-      if (sets !== undefined) for (const s of sets) s.dirty = true;
-    }
+    for (const op of ops) if (op.type !== 'get' && op.type !== 'check') this.touchKey(op.key.toString('latin1'));
   }
 
-  /** The cluster accepted a write (from any caller; a RESP command's was touched already): what it writes is touched. */
+  /**
+   * The cluster accepted a write (from any caller; a RESP command's was touched already): what it writes is touched,
+   * every key for a clear (FLUSHDB, FLUSHALL, Cluster.clear()).
+   */
   touchAccepted(ops: readonly Op[]): void {
     if (this.byKey.size === 0) return;
     for (const op of ops) {
       if (op.t === 'clear') this.touchAll();
-      if (op.t === 'get' || op.t === 'check' || op.t === 'clear' || op.t === 'digest') continue;
-      const sets = this.byKey.get(Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength).toString('latin1'));
-      if (sets !== undefined) for (const s of sets) s.dirty = true;
+      else if (op.t !== 'get' && op.t !== 'check' && op.t !== 'digest') this.touchKey(keyString(op.key));
     }
   }
 
-  /** FLUSHDB / FLUSHALL is being sent: every set is dirty. */
-  touchAll(): void {
+  private touchKey(id: string): void {
+    const sets = this.byKey.get(id);
+    if (sets !== undefined) for (const s of sets) s.dirty = true;
+  }
+
+  private touchAll(): void {
     for (const sets of this.byKey.values()) for (const s of sets) s.dirty = true;
   }
 

@@ -105,8 +105,7 @@ function flushdb(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
   if (args.length > 2 || (args.length === 2 && !keyword(args[1], 'ASYNC') && !keyword(args[1], 'SYNC'))) return SYNTAX;
   const { cluster } = ctx.server;
   return new CallPlan(async () => {
-    ctx.server.watches.touchAll(); // sent now (a call runs as it is handed to the cluster): every WATCH sees it
-    await cluster.clear();
+    await cluster.clear(); // accepted now (a call runs as it is handed to the cluster): it touches every WATCH (../watches.ts)
     return OK;
   });
 }
