@@ -27,6 +27,21 @@ export function parseInteger(b: Buffer): number | null {
   return neg ? -v : v;
 }
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * A decimal integer of Redis's syntax (as parseInteger) within 64 bits, as a bigint, or null: for the error paths
+ * that tell a 64-bit integer past the safe ones (Redis's "invalid expire time") from a non-integer.
+ */
+export function parseInt64(b: Buffer): bigint | null {
+  if (b.length === 0 || b.length > 20) return null;
+  const s = b.toString('latin1');
+  if (!/^(0|-?[1-9][0-9]*)$/.test(s)) return null;
+  const v = BigInt(s);
+  return v < INT64_MIN || v > INT64_MAX ? null : v;
+}
+
 /** Whether `b` is the ASCII keyword `upper` in any case. */
 export function keyword(b: Buffer | undefined, upper: string): boolean {
   if (b === undefined || b.length !== upper.length) return false;

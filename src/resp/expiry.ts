@@ -1,6 +1,6 @@
 // Expiry arguments of SET, GETEX and the EXPIRE family, in Redis's units, checked before anything is sent:
 // an expiry the cluster would refuse must fail its own command, not the batch it travels in.
-import { parseInteger } from './args.js';
+import { parseInt64, parseInteger } from './args.js';
 import { invalidExpire, NOT_INTEGER } from './errors.js';
 import type { ErrorReply } from './reply.js';
 
@@ -13,7 +13,8 @@ export type Expiry = { kind: 'ttl'; ms: number } | { kind: 'at'; ms: number };
 export function expiryArg(b: Buffer | undefined, unit: 1 | 1000, absolute: boolean, command: string): Expiry | ErrorReply {
   if (b === undefined) return invalidExpire(command);
   const n = parseInteger(b);
-  if (n === null) return NOT_INTEGER;
+  // A 64-bit integer past the safe ones is out of the expiry's range either way, as Redis says.
+  if (n === null) return parseInt64(b) === null ? NOT_INTEGER : invalidExpire(command);
   if (n <= 0) return invalidExpire(command);
   const ms = n * unit;
   if (!Number.isSafeInteger(ms)) return invalidExpire(command);

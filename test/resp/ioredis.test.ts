@@ -146,6 +146,22 @@ test('EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with NX/XX/GT/LT; TTL, PTTL, PERSIST'
   await r.set('e:past', 'x');
   assert.equal(await r.call('EXPIRE', 'e:past', String(-Number.MAX_SAFE_INTEGER)), 1);
   assert.equal(await r.exists('e:past'), 0);
+  // 64-bit integers past the safe ones get Redis's replies, not the not-an-integer error (checked against Redis 7.0).
+  assert.equal(await replyError(r.call('EXPIRE', 'e:a', '9223372036854775807')), "ERR invalid expire time in 'expire' command");
+  assert.equal(await replyError(r.call('EXPIRE', 'e:a', '-9223372036854775808')), "ERR invalid expire time in 'expire' command", 'its ms overflow');
+  assert.equal(await replyError(r.call('EXPIRE', 'e:a', '9223372036854775808')), 'ERR value is not an integer or out of range');
+  await r.set('e:past', 'x');
+  assert.equal(await r.call('PEXPIRE', 'e:past', '-9223372036854775808'), 1);
+  assert.equal(await r.exists('e:past'), 0);
+  await r.set('e:past', 'x');
+  assert.equal(await r.call('EXPIREAT', 'e:past', '-9007199254740993'), 1);
+  assert.equal(await r.exists('e:past'), 0);
+  assert.equal(await replyError(r.call('SETEX', 'e:x', '9223372036854775807', 'v')), "ERR invalid expire time in 'setex' command");
+  assert.equal(await replyError(r.call('SET', 'e:x', 'v', 'PX', '-9223372036854775807')), "ERR invalid expire time in 'set' command");
+  // XX LT, which threadraft refuses, is refused only after the time is checked, as Redis checks it.
+  assert.equal(await replyError(r.call('EXPIRE', 'e:a', 'abc', 'XX', 'LT')), 'ERR value is not an integer or out of range');
+  assert.match(await replyError(r.call('EXPIRE', 'e:a', '10', 'XX', 'LT')), /^ERR XX and LT together are not supported/);
+  assert.equal(await r.ttl('e:a'), -1, 'nothing above set an expiry');
   assert.equal(await r.expire('e:a', 100, 'XX'), 0, 'XX: no expiry yet');
   assert.equal(await r.expire('e:a', 100, 'NX'), 1);
   assert.equal(await r.expire('e:a', 200, 'NX'), 0);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClusterError, ErrorCode } from '../../src/index.js';
-import { keyword, parseInteger } from '../../src/resp/args.js';
+import { keyword, parseInt64, parseInteger } from '../../src/resp/args.js';
 import { CursorTable } from '../../src/resp/context.js';
 import { clusterError, unknownCommand } from '../../src/resp/errors.js';
 import { COMMANDS, resolveRespOptions } from '../../src/resp/index.js';
@@ -14,6 +14,14 @@ test("parseInteger reads Redis's string2ll syntax within the safe integers", () 
   assert.equal(p('-12'), -12);
   assert.equal(p('9007199254740991'), 9007199254740991);
   for (const bad of ['', '-', '+1', '01', '-0', ' 1', '1 ', '1.5', '1e3', '9007199254740992', '99999999999999999999']) assert.equal(p(bad), null, bad);
+});
+
+test('parseInt64 reads the same syntax within 64 bits', () => {
+  const p = (s: string): bigint | null => parseInt64(Buffer.from(s));
+  assert.equal(p('0'), 0n);
+  assert.equal(p('9223372036854775807'), 2n ** 63n - 1n);
+  assert.equal(p('-9223372036854775808'), -(2n ** 63n));
+  for (const bad of ['', '-', '+1', '01', '-0', ' 1', '1.5', '9223372036854775808', '-9223372036854775809', '123456789012345678901']) assert.equal(p(bad), null, bad);
 });
 
 test('keyword compares ASCII case-insensitively', () => {

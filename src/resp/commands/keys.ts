@@ -1,9 +1,9 @@
 // Key commands: DEL/UNLINK, EXISTS, the EXPIRE family, TTL/PTTL, PERSIST, TYPE, KEYS, SCAN, DBSIZE, FLUSHDB.
 import type { ScanPage, ScanRangeInput } from '../../index.js';
-import { keyError, keysError, keyword, MAX_KEY_BYTES, parseInteger } from '../args.js';
+import { keyError, keysError, keyword, MAX_KEY_BYTES, parseInt64, parseInteger } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { NOT_INTEGER, SYNTAX } from '../errors.js';
+import { invalidExpire, NOT_INTEGER, SYNTAX } from '../errors.js';
 import { MAX_TTL_MS } from '../expiry.js';
 import { globMatch, literalPrefix } from '../glob.js';
 import { CallPlan, KeysPlan, ReadPlan, WritePlan, type ExpireCondition, type RespOp } from '../plan.js';
@@ -27,7 +27,10 @@ function type(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   return keyError(key) ?? new KeysPlan([key], (vs) => (vs[0] === undefined ? NONE_TYPE : STRING_TYPE));
 }
 
-/** EXPIRE's NX | XX | GT | LT, with Redis's errors for the combinations it refuses. */
+/** XX LT, which Redis takes and the expire op cannot express: refused once the time is checked, as Redis checks it. */
+const XX_LT = new ErrorReply('ERR XX and LT together are not supported by threadraft (the expire op takes one condition)');
+
+/** EXPIRE's NX | XX | GT | LT, with Redis's errors for the combinations it refuses (and XX_LT). */
 function expireCondition(args: Buffer[]): ExpireCondition | undefined | ErrorReply {
   const seen = new Set<ExpireCondition>();
   for (const a of args.slice(3)) {
@@ -41,7 +44,7 @@ function expireCondition(args: Buffer[]): ExpireCondition | undefined | ErrorRep
   if (seen.has('gt') && seen.has('lt')) return new ErrorReply('ERR GT and LT options at the same time are not compatible');
   // The op takes one condition. XX GT is GT (a key without expiry counts as an infinite one, never "greater");
   // XX LT is not LT (LT sets an expiry on a key without one), and has no op of its own.
-  if (seen.has('xx') && seen.has('lt')) return new ErrorReply('ERR XX and LT together are not supported by threadraft (the expire op takes one condition)');
+  if (seen.has('xx') && seen.has('lt')) return XX_LT;
   if (seen.has('gt')) return 'gt';
   if (seen.has('lt')) return 'lt';
   return seen.has('xx') ? 'xx' : seen.has('nx') ? 'nx' : undefined;
@@ -58,13 +61,21 @@ function expire(unit: 1 | 1000, absolute: boolean, name: string) {
     if (bad) return bad;
     // The options before the time, as Redis checks them (EXPIRE k abc FOO: the option is the error).
     const condition = expireCondition(args);
-    if (condition instanceof ErrorReply) return condition;
-    const n = parseInteger(args[2]!);
-    if (n === null) return NOT_INTEGER;
+    if (condition instanceof ErrorReply && condition !== XX_LT) return condition;
+    let n = parseInteger(args[2]!);
+    if (n === null) {
+      // A 64-bit integer past the safe ones: a time beyond the expiry's range, or (negative) one long past, which
+      // deletes the key, unless in seconds it overflows 64 bits in ms: Redis calls both invalid expire times.
+      const big = parseInt64(args[2]!);
+      if (big === null) return NOT_INTEGER;
+      if (big > 0n || (unit === 1000 && big < -(2n ** 63n) / 1000n)) return invalidExpire(name);
+      n = -1;
+    }
+    if (condition instanceof ErrorReply) return condition; // XX_LT
     const ms = n * unit;
     const tooLong = absolute ? ms - Date.now() > MAX_TTL_MS : ms > MAX_TTL_MS;
     // A negative time past the safe integers in ms is a time long past, which deletes the key as in Redis.
-    if ((ms > 0 && !Number.isSafeInteger(ms)) || tooLong) return new ErrorReply(`ERR invalid expire time in '${name}' command`);
+    if ((ms > 0 && !Number.isSafeInteger(ms)) || tooLong) return invalidExpire(name);
     // Any time at or before now deletes the key: clamp to the op's range (atMs >= 0, ttlMs >= -100 years) so that a far
     // past time (EXPIREAT k -5) fails neither its batch nor this command.
     const op: RespOp & { type: 'expire' } = absolute ? { type: 'expire', key, atMs: Math.max(0, ms) } : { type: 'expire', key, ttlMs: Math.max(0, ms) };
