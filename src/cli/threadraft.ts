@@ -92,6 +92,9 @@ async function serve(argv: string[]): Promise<void> {
     server = await RespServer.start(cluster, parsed.resp);
   } catch (err) {
     await cluster.stop();
+    if ((err as { code?: string }).code === 'EADDRINUSE') {
+      throw new Error(`${parsed.resp.host ?? '127.0.0.1'}:${parsed.resp.port ?? 6379} is in use (EADDRINUSE): choose another --port, or --port 0 for any free one`);
+    }
     throw err;
   }
   if (interrupted) return exitInterrupted();

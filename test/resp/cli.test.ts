@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +63,25 @@ test('threadraft --version and --help; an unknown command fails with a message',
   await assert.rejects(run(process.execPath, [CLI, 'nope']), /unknown command nope/);
   const bench = await run(process.execPath, [CLI, 'bench', '--help']);
   assert.match(bench.stdout, /threadraft bench: a real in-process Raft cluster/, 'bench passes its arguments through to dist/bench/cli.js');
+});
+
+test('threadraft serve on a port in use: exits 1 naming the port, and leaves no directory behind', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'threadraft-inuse-'));
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  try {
+    const port = (taken.address() as AddressInfo).port;
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--nodes', '1'], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 1, err);
+    assert.equal(err, `threadraft: 127.0.0.1:${port} is in use (EADDRINUSE): choose another --port, or --port 0 for any free one\n`);
+    assert.deepEqual(readdirSync(tmp), [], 'the cluster it started was stopped and its temporary directory removed');
+  } finally {
+    taken.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });
 
 test('threadraft serve driven by redis-cli and redis-benchmark; SIGTERM stops it and removes its directory', async (t) => {
