@@ -46,7 +46,7 @@ export function dispatch(ctx: Ctx, args: Buffer[]): Reply | Plan {
     if (/^[a-z-]+$/.test(sub)) conn.lastCommand = `${spec.name}|${sub}`;
   }
   // Arity before AUTH, in Redis's order (processCommand): `GET` alone is an arity error even unauthenticated.
-  if (!arityOk(spec, args.length)) return spec.name === 'exec' && conn.multi ? abortExec(ctx, arityError(spec.name)) : refuse(ctx, arityError(spec.name));
+  if (!arityOk(spec, args.length)) return spec.name === 'exec' ? abortExec(ctx, arityError(spec.name)) : refuse(ctx, arityError(spec.name));
   if (!conn.authenticated && !spec.noAuth) return refuse(ctx, NOAUTH);
   try {
     if (conn.multi && !spec.runsInMulti) return queue(ctx, spec, args);
@@ -62,7 +62,7 @@ function refuse(ctx: Ctx, e: ErrorReply): ErrorReply {
   return e;
 }
 
-/** EXEC refused inside MULTI: the transaction is discarded, as Redis's execCommandAbort does (EXEC after it: no MULTI). */
+/** EXEC refused (in MULTI or not): any transaction is discarded and the keys unwatched, as Redis's execCommandAbort does. */
 function abortExec(ctx: Ctx, e: ErrorReply): ErrorReply {
   ctx.conn.multi = null;
   unwatchAll(ctx);

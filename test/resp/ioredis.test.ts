@@ -386,7 +386,7 @@ test('WATCH as on Redis: a key created and deleted again (or created to expire) 
   }
 });
 
-test('EXEC with the wrong arity inside MULTI discards the transaction (EXECABORT naming why), as Redis does', async () => {
+test('EXEC with the wrong arity discards the transaction (EXECABORT naming why), in MULTI or not, as Redis does', async () => {
   const raw = new Redis({ port: s.port, lazyConnect: true });
   await raw.connect();
   try {
@@ -396,6 +396,8 @@ test('EXEC with the wrong arity inside MULTI discards the transaction (EXECABORT
     assert.equal(await replyError(raw.call('EXEC')), 'ERR EXEC without MULTI');
     assert.equal(await raw.set('ea:y', '1'), 'OK', 'not queued: the transaction is gone');
     assert.equal(await raw.exists('ea:x'), 0);
+    // Outside MULTI too (Redis 7.0's execCommandAbort), and it forgets the watched keys.
+    assert.equal(await replyError(raw.call('EXEC', 'extra')), "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command");
   } finally {
     raw.disconnect();
   }
