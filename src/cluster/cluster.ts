@@ -233,7 +233,7 @@ export class Cluster<V = Value> {
   private readonly reads: ReadPipeline;
   private readonly codec: ValueCodec;
   /** getOrSet(): the loads in flight, by key; concurrent callers share one. */
-  private readonly loading = new Map<string, { promise: Promise<unknown>; abandon(err: ClusterError): void }>();
+  private readonly loading = new Map<string, { promise: Promise<Value | undefined>; abandon(err: ClusterError): void }>();
   /** LMDB: this cluster's hold on `dir` against other clusters (released by stop()). */
   private dirLock: DirLock | undefined;
   readonly profile = new WriteProfile();
@@ -474,16 +474,19 @@ export class Cluster<V = Value> {
     const write: PutOptions = o.ttlMs === undefined ? {} : { ttlMs: ttlMs(o.ttlMs) };
     const read = readOptions('getOrSet', o.consistency === undefined ? {} : { consistency: o.consistency });
     const id = keyId(k);
+    // The load resolves to the value as stored (encoded), and each caller decodes its own copy: what get() would
+    // return, not the loader's object (which the codec may not round-trip: a Date under json), shared by none.
+    const decoded = (p: Promise<Value | undefined>): Promise<T | undefined> => p.then((v) => this.decode(v) as T | undefined);
     const shared = this.loading.get(id);
-    if (shared) return shared.promise as Promise<T | undefined>;
+    if (shared) return decoded(shared.promise);
     if (this.loading.size >= this.opts.maxPendingOps) throw new ClusterError(ErrorCode.BUSY, `${this.loading.size} loads in flight; retry later`);
     // The loader is the caller's code: it is given requestTimeoutMs (then TIMEOUT, nothing written), and stop()
     // rejects the load (CLUSTER_STOPPED), so that a loader that never settles holds neither its key's callers nor stop.
     let abandon!: (err: ClusterError) => void;
     const abandoned = new Promise<never>((_, reject) => (abandon = reject));
     abandoned.catch(() => undefined);
-    const load = (async (): Promise<T | undefined> => {
-      const found = await Promise.race([this.get<T>(k, { consistency: read.consistency }), abandoned]);
+    const load = (async (): Promise<Value | undefined> => {
+      const found = await Promise.race([this.reads.get(k, read.consistency, undefined), abandoned]);
       if (found !== undefined) return found;
       const ms = this.opts.requestTimeoutMs;
       const timer = setTimeout(() => abandon(new ClusterError(ErrorCode.TIMEOUT, `getOrSet: the loader did not settle within requestTimeoutMs (${ms} ms); nothing was written`)), ms);
@@ -494,11 +497,14 @@ export class Cluster<V = Value> {
         clearTimeout(timer);
       }
       if (loaded === undefined) return undefined;
-      const r = await this.cas(k, undefined, loaded, write);
-      return r.ok ? loaded : ((r.current as T | undefined) ?? loaded);
+      // cas from absent: written unless the key was set meanwhile, whose value then wins.
+      const value = this.encode(loaded);
+      const [r] = await this.writes.submit([{ t: 'cas', key: k, expected: null, value, ...write }]);
+      const res = opResult('getOrSet', r);
+      return res.ok ? value : (res.current ?? value);
     })().finally(() => this.loading.delete(id));
     this.loading.set(id, { promise: load, abandon });
-    return load;
+    return decoded(load);
   }
 
   /** getOrSet(). */
@@ -519,7 +525,7 @@ export class Cluster<V = Value> {
   // ───────────────────────────── reads ─────────────────────────────
 
   /**
-   * Read `key`. Resolves to the value (raw codec: a string if a string was written, a Uint8Array (Buffer) if
+   * Read `key`. Resolves to the value (raw codec: a string if a string was written, a Buffer if
    * bytes were written) or undefined when absent (or expired).
    */
   async get<T extends V = V>(key: KeyInput, options: GetOptions = {}): Promise<T | undefined> {

@@ -3,6 +3,7 @@
 import { Packr } from 'msgpackr';
 import { ClusterError, ErrorCode } from '../errors.js';
 import type { Value } from '../storage/command.js';
+import { asBuffer } from '../storage/codec.js';
 import { toValue } from './validate.js';
 
 export type CodecName = 'raw' | 'json' | 'msgpack';
@@ -28,11 +29,14 @@ function invalid(message: string, cause?: unknown): ClusterError {
   return new ClusterError(ErrorCode.INVALID_ARGUMENT, message, cause === undefined ? {} : { cause });
 }
 
-/** Strings and bytes as they are: a value comes back with the type it was written with. */
+/**
+ * Strings and bytes as they are: a value comes back with the type it was written with, bytes as a Buffer whichever
+ * way they came (LMDB's reads give Buffers; a node thread's answer arrives as a plain Uint8Array).
+ */
 const raw: ValueCodec = {
   name: 'raw',
   encode: (value, max) => toValue(value, max, false),
-  decode: (stored) => stored,
+  decode: (stored) => (typeof stored === 'string' ? stored : asBuffer(stored)),
 };
 
 /**

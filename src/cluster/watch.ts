@@ -8,6 +8,7 @@ import { LatencyHistogram, nowMs } from '../util/histogram.js';
 import type { NodeId } from '../raft/types.js';
 import type { ChangeEvent, Key, Value } from '../storage/command.js';
 import { LIMITS } from '../storage/command.js';
+import { asBuffer } from '../storage/codec.js';
 import type { FromNode, ToNode } from '../node/protocol.js';
 import { filterMatches } from '../node/watch.js';
 import { ClusterError, ErrorCode, isClusterError } from '../errors.js';
@@ -79,10 +80,6 @@ function targetBytes(target: unknown): { bytes: Key; prefix: boolean; strings: b
 function eventBytes(e: ChangeEvent): number {
   const v = e.value;
   return e.key.length + (v === undefined ? 0 : typeof v === 'string' ? 2 * v.length : v.length);
-}
-
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** One watcher: a filter, the next revision it wants, and its bounded buffer. Iterate it with `for await`. */
@@ -250,7 +247,7 @@ export class Watch<V = Value> implements AsyncIterableIterator<WatchEvent<V>> {
   private toPublic(e: ChangeEvent): WatchEvent<V> {
     const key = this.strings ? asBuffer(e.key).toString('utf8') : asBuffer(e.key);
     const out: WatchEvent<V> = { type: e.type, key, revision: e.revision };
-    if (e.value !== undefined) out.value = this.hub.decode(typeof e.value === 'string' ? e.value : asBuffer(e.value)) as V;
+    if (e.value !== undefined) out.value = this.hub.decode(e.value) as V;
     return out;
   }
 }

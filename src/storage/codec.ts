@@ -195,7 +195,8 @@ export function encodeRecord(r: StoredRecord): Buffer {
   return b;
 }
 
-function asBuffer(b: Uint8Array): Buffer {
+/** `b` as a Buffer: itself when it is one, else a view of its bytes (no copy). */
+export function asBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 

@@ -151,6 +151,35 @@ test('cas: undefined means absent (null too, with the raw codec), and current is
   }
 });
 
+for (const storage of ['lmdb', 'memory'] as const) {
+  test(`${storage}: bytes come back as a Buffer from every read, whichever thread answers (docs/api.md)`, async () => {
+    const c = await Cluster.start({ nodes: 3, storage });
+    try {
+      const w = c.watch({ prefix: 'b' });
+      await c.put('b1', Buffer.from('abc'));
+      await c.put('b2', new Uint8Array([0x64, 0x65]));
+      const isBuf = (v: unknown, what: string): void => assert.ok(Buffer.isBuffer(v), `${what}: ${Object.prototype.toString.call(v)} ${(v as object)?.constructor?.name}`);
+      for (const consistency of CONSISTENCIES) {
+        isBuf(await c.get('b1', { consistency }), `get ${consistency}`);
+        for (const v of await c.getMany(['b1', 'b2'], { consistency })) isBuf(v, `getMany ${consistency}`);
+      }
+      assert.equal(String(await c.get('b2')), 'de', 'toString() gives the text, as of a Buffer');
+      if (storage === 'lmdb') isBuf(c.peek('b1'), 'peek');
+      for (const [, v] of (await c.scan({ prefix: 'b' })).items) isBuf(v, 'scan');
+      isBuf((await c.cas('b3', undefined, new Uint8Array([1]))).current, 'cas current, written');
+      isBuf((await c.cas('b1', 'nope', 'x')).current, 'cas current, found');
+      isBuf(await c.getOrSet('b4', () => new Uint8Array([2])), 'getOrSet');
+      let seen = 0;
+      for await (const e of w) {
+        isBuf(e.value, 'watch');
+        if (++seen === 2) break;
+      }
+    } finally {
+      await c.stop();
+    }
+  });
+}
+
 test('getOrSet: concurrent callers share one load; a failed load rejects them all and the next call loads again', async () => {
   const c = await Cluster.start({ nodes: 1, storage: 'memory' });
   try {
@@ -183,6 +212,29 @@ test('getOrSet: concurrent callers share one load; a failed load rejects them al
     assert.equal(await c.get('r'), 'written meanwhile');
   } finally {
     await c.stop();
+  }
+});
+
+test('getOrSet returns what get() returns, not the loader\'s object: each caller its own copy', async () => {
+  const c = await Cluster.start<unknown>({ nodes: 1, storage: 'memory', codec: 'json' });
+  try {
+    const loaded = { at: new Date(0), gone: undefined, n: 1 };
+    const [a, b] = await Promise.all([c.getOrSet('doc', async () => loaded), c.getOrSet('doc', async () => loaded)]);
+    const stored = await c.get('doc');
+    assert.deepEqual(stored, { at: '1970-01-01T00:00:00.000Z', n: 1 }, 'json: a Date is stored as its string');
+    assert.deepEqual(a, stored, 'the first caller');
+    assert.deepEqual(b, stored, 'a caller sharing the load');
+    assert.notEqual(a, b, 'not one object shared by both');
+    assert.deepEqual(await c.getOrSet('doc', async () => loaded), stored, 'found');
+  } finally {
+    await c.stop();
+  }
+  const raw = await Cluster.start({ nodes: 1, storage: 'memory' });
+  try {
+    const got = await raw.getOrSet('bytes', async () => Buffer.from('abc'));
+    assert.deepEqual(got, await raw.get('bytes'), 'raw: bytes come back as get() returns them');
+  } finally {
+    await raw.stop();
   }
 });
 
