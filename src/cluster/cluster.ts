@@ -17,6 +17,7 @@ import { NodeSet, withTimeout } from './nodes.js';
 import { nodeOptions, prepareDir, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import { acquireClusterLock, type DirLock } from '../storage/lock.js';
 import { DATA_FILE, hasLog } from '../storage/lmdb.js';
+import { asBuffer } from '../storage/codec.js';
 import { isStorageError, StorageErrorCode } from '../storage/errors.js';
 import { checkKey, toKey, toValue, oneOf, positiveInt, type KeyInput } from './validate.js';
 import { WriteProfile, type Stage } from './profile.js';
@@ -403,6 +404,11 @@ export class Cluster<V = Value> {
     positiveInt('batch length', ops.length, 1, this.opts.maxBatchOps);
     const converted = ops.map((o) => batchOp(o, this.opts.maxValueBytes));
     const results = await this.writes.submit(converted);
+    // Bytes as a Buffer, as every read gives them (a node thread's answer arrives as plain Uint8Arrays).
+    for (const r of results) {
+      if (r.current instanceof Uint8Array) r.current = asBuffer(r.current);
+      if (r.value instanceof Uint8Array) r.value = asBuffer(r.value);
+    }
     // A cas or check fails only by rejecting the batch; any other op's ok: false is its own outcome.
     const rejected = results.some((r, i) => !r.ok && (converted[i]!.t === 'cas' || converted[i]!.t === 'check'));
     return { ok: !rejected, results };

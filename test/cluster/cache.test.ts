@@ -169,6 +169,7 @@ for (const storage of ['lmdb', 'memory'] as const) {
       isBuf((await c.cas('b3', undefined, new Uint8Array([1]))).current, 'cas current, written');
       isBuf((await c.cas('b1', 'nope', 'x')).current, 'cas current, found');
       isBuf(await c.getOrSet('b4', () => new Uint8Array([2])), 'getOrSet');
+      isBuf((await c.batch([{ type: 'get', key: 'b1' }])).results[0]!.current, 'batch get');
       let seen = 0;
       for await (const e of w) {
         isBuf(e.value, 'watch');
