@@ -27,7 +27,7 @@ export function parseInteger(b: Buffer): number | null {
   return neg ? -v : v;
 }
 
-const INT64_MIN = -(2n ** 63n);
+export const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 /**

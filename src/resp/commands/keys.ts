@@ -1,6 +1,6 @@
 // Key commands: DEL/UNLINK, EXISTS, the EXPIRE family, TTL/PTTL, PERSIST, TYPE, KEYS, SCAN, DBSIZE, FLUSHDB.
 import type { ScanPage, ScanRangeInput } from '../../index.js';
-import { keyError, keysError, keyword, MAX_KEY_BYTES, parseInt64, parseInteger } from '../args.js';
+import { INT64_MIN, keyError, keysError, keyword, MAX_KEY_BYTES, parseInt64, parseInteger } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { invalidExpire, NOT_INTEGER, SYNTAX } from '../errors.js';
@@ -68,7 +68,7 @@ function expire(unit: 1 | 1000, absolute: boolean, name: string) {
       // deletes the key, unless in seconds it overflows 64 bits in ms: Redis calls both invalid expire times.
       const big = parseInt64(args[2]!);
       if (big === null) return NOT_INTEGER;
-      if (big > 0n || (unit === 1000 && big < -(2n ** 63n) / 1000n)) return invalidExpire(name);
+      if (big > 0n || (unit === 1000 && big < INT64_MIN / 1000n)) return invalidExpire(name);
       n = -1;
     }
     if (condition instanceof ErrorReply) return condition; // XX_LT
