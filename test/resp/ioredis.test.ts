@@ -397,7 +397,12 @@ test('EXEC with the wrong arity discards the transaction (EXECABORT naming why),
     assert.equal(await raw.set('ea:y', '1'), 'OK', 'not queued: the transaction is gone');
     assert.equal(await raw.exists('ea:x'), 0);
     // Outside MULTI too (Redis 7.0's execCommandAbort), and it forgets the watched keys.
+    assert.equal(await raw.call('WATCH', 'ea:w'), 'OK');
     assert.equal(await replyError(raw.call('EXEC', 'extra')), "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command");
+    assert.equal(await raw.set('ea:w', '1'), 'OK', 'would abort the transaction below if ea:w were still watched');
+    assert.equal(await raw.call('MULTI'), 'OK');
+    assert.equal(await raw.call('SET', 'ea:z', '1'), 'QUEUED');
+    assert.deepEqual(await raw.call('EXEC'), ['OK']);
   } finally {
     raw.disconnect();
   }
