@@ -85,8 +85,13 @@ export class KeyvThreadraft extends EventEmitter implements KeyvStoreAdapter {
     return true;
   }
 
+  /**
+   * Resolves to one boolean per entry: Keyv's setMany() hands its caller what the store returns and promises that
+   * array, though its adapter type says void (which this declaration keeps).
+   */
   async setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<void> {
-    await Promise.all(entries.map((e) => this.set(e.key, e.value, e.ttl)));
+    const done = await Promise.all(entries.map((e) => this.set(e.key, e.value, e.ttl)));
+    return done as unknown as void;
   }
 
   async delete(key: string): Promise<boolean> {
