@@ -46,14 +46,19 @@ export function dispatch(ctx: Ctx, args: Buffer[]): Reply | Plan {
     if (/^[a-z-]+$/.test(sub)) conn.lastCommand = `${spec.name}|${sub}`;
   }
   // Arity before AUTH, in Redis's order (processCommand): `GET` alone is an arity error even unauthenticated.
-  if (!arityOk(spec, args.length)) return spec.name === 'exec' ? abortExec(ctx, arityError(spec.name)) : refuse(ctx, arityError(spec.name));
-  if (!conn.authenticated && !spec.noAuth) return refuse(ctx, NOAUTH);
+  if (!arityOk(spec, args.length)) return reject(ctx, spec, arityError(spec.name));
+  if (!conn.authenticated && !spec.noAuth) return reject(ctx, spec, NOAUTH);
   try {
     if (conn.multi && !spec.runsInMulti) return queue(ctx, spec, args);
     return spec.handler(ctx, args);
   } catch (err) {
     return new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** A known command refused before it ran (arity, NOAUTH): EXEC's refusal discards any transaction at once, as Redis's rejectCommand does. */
+function reject(ctx: Ctx, spec: CommandSpec, e: ErrorReply): ErrorReply {
+  return spec.name === 'exec' ? abortExec(ctx, e) : refuse(ctx, e);
 }
 
 /** An error before the command ran: inside MULTI it also dooms the transaction (EXEC replies EXECABORT). */

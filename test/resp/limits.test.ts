@@ -37,11 +37,12 @@ async function authed(): Promise<Awaited<ReturnType<typeof raw>>> {
 test('requirepass: NOAUTH before AUTH, WRONGPASS for a bad password, AUTH and HELLO AUTH accepted', async () => {
   const c = await raw(s.port);
   try {
-    c.socket.write(Buffer.concat([encode('GET'), encode('GET', 'k'), encode('AUTH', 'nope'), encode('AUTH', 'other', 's3cret'), encode('HELLO', '3'), encode('AUTH', 's3cret'), encode('PING')]));
+    c.socket.write(Buffer.concat([encode('GET'), encode('GET', 'k'), encode('EXEC'), encode('AUTH', 'nope'), encode('AUTH', 'other', 's3cret'), encode('HELLO', '3'), encode('AUTH', 's3cret'), encode('PING')]));
     const got = (await c.until(endsWith('+PONG\r\n'))).toString();
-    assert.equal(got.split('\r\n').slice(0, 5).join('\n'), [
+    assert.equal(got.split('\r\n').slice(0, 6).join('\n'), [
       "-ERR wrong number of arguments for 'get' command", // arity before AUTH, as Redis checks them
       '-NOAUTH Authentication required.',
+      '-EXECABORT Transaction discarded because of: NOAUTH Authentication required.', // EXEC refused: Redis's rejectCommand
       '-WRONGPASS invalid username-password pair or user is disabled.',
       '-WRONGPASS invalid username-password pair or user is disabled.',
       '-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
