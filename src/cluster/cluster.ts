@@ -391,10 +391,14 @@ export class Cluster<V = Value> {
    */
   async cas(key: KeyInput, expected: V | undefined | null, value: V | undefined | null, options?: PutOptions): Promise<CasResult<V>> {
     this.checkOpen();
-    const op: Op = { t: 'cas', key: toKey(key), expected: this.encodeOrAbsent(expected), value: this.encodeOrAbsent(value), ...putOptions('cas', options) };
-    const r = opResult('cas', (await this.writes.submit([op]))[0]);
-    const current = r.ok ? op.value : (r.current ?? null);
-    return { ok: r.ok, current: current === null ? undefined : (this.codec.decode(current) as V) };
+    const r = await this.casOp('cas', { t: 'cas', key: toKey(key), expected: this.encodeOrAbsent(expected), value: this.encodeOrAbsent(value), ...putOptions('cas', options) });
+    return { ok: r.ok, current: r.current === null ? undefined : (this.codec.decode(r.current) as V) };
+  }
+
+  /** One cas op (cas(), getOrSet()): whether it matched, and the value stored now as stored (null: absent). */
+  private async casOp(call: string, op: Extract<Op, { t: 'cas' }>): Promise<{ ok: boolean; current: Value | null }> {
+    const r = opResult(call, (await this.writes.submit([op]))[0]);
+    return { ok: r.ok, current: r.ok ? op.value : (r.current ?? null) };
   }
 
   /** Many operations as one atomic unit (see BatchOp). Values are stored and returned as given (no codec). */
@@ -505,9 +509,7 @@ export class Cluster<V = Value> {
       if (loaded === undefined) return undefined;
       // cas from absent: written unless the key was set meanwhile, whose value then wins.
       const value = this.encode(loaded);
-      const [r] = await this.writes.submit([{ t: 'cas', key: k, expected: null, value, ...write }]);
-      const res = opResult('getOrSet', r);
-      return res.ok ? value : (res.current ?? value);
+      return (await this.casOp('getOrSet', { t: 'cas', key: k, expected: null, value, ...write })).current ?? value;
     })().finally(() => this.loading.delete(id));
     this.loading.set(id, { promise: load, abandon });
     return decoded(load);
