@@ -1,10 +1,10 @@
 // Key commands: DEL/UNLINK, EXISTS, the EXPIRE family, TTL/PTTL, PERSIST, TYPE, KEYS, SCAN, DBSIZE, FLUSHDB.
 import type { ScanPage, ScanRangeInput } from '../../index.js';
-import { INT64_MIN, keyError, keysError, keyword, MAX_KEY_BYTES, parseInt64, parseInteger } from '../args.js';
+import { keyError, keysError, keyword, MAX_KEY_BYTES, parseInteger } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { invalidExpire, NOT_INTEGER, SYNTAX } from '../errors.js';
-import { MAX_TTL_MS } from '../expiry.js';
+import { NOT_INTEGER, SYNTAX } from '../errors.js';
+import { expireTimeArg } from '../expiry.js';
 import { globMatch, literalPrefix } from '../glob.js';
 import { CallPlan, KeysPlan, ReadPlan, WritePlan, type ExpireCondition, type RespOp } from '../plan.js';
 import { ErrorReply, OK, SimpleString, type Reply } from '../reply.js';
@@ -62,23 +62,10 @@ function expire(unit: 1 | 1000, absolute: boolean, name: string) {
     // The options before the time, as Redis checks them (EXPIRE k abc FOO: the option is the error).
     const condition = expireCondition(args);
     if (condition instanceof ErrorReply && condition !== XX_LT) return condition;
-    let n = parseInteger(args[2]!);
-    if (n === null) {
-      // A 64-bit integer past the safe ones: a time beyond the expiry's range, or (negative) one long past, which
-      // deletes the key, unless in seconds it overflows 64 bits in ms: Redis calls both invalid expire times.
-      const big = parseInt64(args[2]!);
-      if (big === null) return NOT_INTEGER;
-      if (big > 0n || (unit === 1000 && big < INT64_MIN / 1000n)) return invalidExpire(name);
-      n = -1;
-    }
-    if (condition instanceof ErrorReply) return condition; // XX_LT
-    const ms = n * unit;
-    const tooLong = absolute ? ms - Date.now() > MAX_TTL_MS : ms > MAX_TTL_MS;
-    // A negative time past the safe integers in ms is a time long past, which deletes the key as in Redis.
-    if ((ms > 0 && !Number.isSafeInteger(ms)) || tooLong) return invalidExpire(name);
-    // Any time at or before now deletes the key: clamp to the op's range (atMs >= 0, ttlMs >= -100 years) so that a far
-    // past time (EXPIREAT k -5) fails neither its batch nor this command.
-    const op: RespOp & { type: 'expire' } = absolute ? { type: 'expire', key, atMs: Math.max(0, ms) } : { type: 'expire', key, ttlMs: Math.max(0, ms) };
+    const ms = expireTimeArg(args[2]!, unit, absolute, name);
+    if (ms instanceof ErrorReply) return ms;
+    if (condition instanceof ErrorReply) return condition; // XX_LT, once the time is checked
+    const op: RespOp & { type: 'expire' } = absolute ? { type: 'expire', key, atMs: ms } : { type: 'expire', key, ttlMs: ms };
     if (condition) op.condition = condition;
     return new WritePlan([op], (rs) => (rs[0]?.ok ? 1 : 0));
   };
