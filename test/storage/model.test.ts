@@ -1,0 +1,465 @@
+// The state machine against a plain model written from its documented rules (src/storage/command.ts, docs/cache.md):
+// seeded random entries of every op, applied to the memory and the LMDB store, bounded and not, with the log clock
+// moving so keys expire. After every entry the op results, the change events, the counts (keys, bytes, evictions,
+// expirations, clock) and every key's value, ttl and revision must be the model's; the state also moves by snapshot
+// to a fresh store and (LMDB) through a close and reopen on the way. The model keeps every record in one Map and
+// sorts when it needs an order: nothing of the stores' indexes (write order, expiry) is shared with it.
+// THREADRAFT_MODEL_SEEDS=1-200 runs more seeds (default 1-12).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Entry } from '../../src/raft/types.js';
+import type { ChangeEvent, Command, CommandResult, Op, OpResult, Value } from '../../src/storage/command.js';
+import { stampEntryData } from '../../src/storage/command.js';
+import { encodeBatch, pack } from '../../src/storage/codec.js';
+import { openStore } from '../../src/storage/index.js';
+import type { SyncStore } from '../../src/storage/store.js';
+import { Prng } from '../sim/prng.js';
+import { tempDir } from './helpers.js';
+
+const membership = { voters: [1] };
+const T0 = 1_700_000_000_000;
+const PURGE_PER_ENTRY = 256; // docs/cache.md: expired keys removed per entry at most
+
+const bytesOf = (v: Value): number => (typeof v === 'string' ? Buffer.byteLength(v) : v.byteLength);
+const same = (a: Value | null | undefined, b: Value | null | undefined): boolean =>
+  a == null || b == null ? a == null && b == null : typeof a === 'string' || typeof b === 'string' ? a === b : Buffer.from(a).equals(Buffer.from(b));
+
+interface Rec { key: Buffer; value: Value; expiresAt: number | undefined; rev: number }
+
+/** The state machine as docs/cache.md and command.ts describe it, one Map of records, no indexes. */
+class Model {
+  recs = new Map<string, Rec>();
+  clock = 0;
+  writeSeq = 0;
+  evictions = 0;
+  expirations = 0;
+  readonly remembered = new Map<string, OpResult[]>();
+  events: ChangeEvent[] = [];
+
+  constructor(readonly maxKeys: number, readonly maxBytes: number) {}
+
+  get bounded(): boolean {
+    return this.maxKeys !== Infinity || this.maxBytes !== Infinity;
+  }
+
+  bytes(): number {
+    let n = 0;
+    for (const r of this.recs.values()) n += r.key.length + bytesOf(r.value);
+    return this.bounded ? n : 0;
+  }
+
+  static expired(r: Rec, time: number): boolean {
+    return r.expiresAt !== undefined && r.expiresAt <= time;
+  }
+
+  live(ks: string, time: number): Rec | undefined {
+    const r = this.recs.get(ks);
+    return r && !Model.expired(r, time) ? r : undefined;
+  }
+
+  private remove(ks: string, why: 'delete' | 'expire' | 'evict', revision: number): void {
+    const r = this.recs.get(ks)!;
+    this.recs.delete(ks);
+    if (why === 'expire') this.expirations++;
+    if (why === 'evict') this.evictions++;
+    this.events.push({ type: why, key: r.key, revision });
+  }
+
+  /** Expired records in (expiry, key bytes) order. */
+  private expiredKeys(): string[] {
+    return [...this.recs].filter(([, r]) => Model.expired(r, this.clock))
+      .sort(([, a], [, b]) => a.expiresAt! - b.expiresAt! || Buffer.compare(a.key, b.key)).map(([ks]) => ks);
+  }
+
+  applyEntry(e: { index: number; time: number | undefined; noop: boolean; cmds: Command[] }): CommandResult[] {
+    if (e.time !== undefined) this.clock = Math.max(this.clock, Math.floor(e.time));
+    for (const ks of this.expiredKeys().slice(0, PURGE_PER_ENTRY)) this.remove(ks, 'expire', e.index);
+    const results = e.noop ? [] : e.cmds.map((c) => this.applyCommand(c, e.index));
+    const over = (): boolean => this.recs.size > this.maxKeys || this.bytes() > this.maxBytes;
+    while (over()) {
+      const dead = this.expiredKeys()[0];
+      if (dead !== undefined) {
+        this.remove(dead, 'expire', e.index);
+        continue;
+      }
+      const [oldest] = [...this.recs].sort(([, a], [, b]) => a.rev - b.rev || Buffer.compare(a.key, b.key));
+      this.remove(oldest![0], 'evict', e.index);
+    }
+    return results;
+  }
+
+  private applyCommand(c: Command, index: number): CommandResult {
+    const id = `${c.client}/${c.seq}`;
+    const done = this.remembered.get(id);
+    if (done) return { client: c.client, seq: c.seq, results: done, duplicate: true };
+    const results = this.runOps(c.ops, index);
+    this.remembered.set(id, results);
+    return { client: c.client, seq: c.seq, results, duplicate: false };
+  }
+
+  private runOps(ops: Op[], index: number): OpResult[] {
+    const invalid = ops.map(invalidCode).find((x) => x !== undefined);
+    if (invalid) return ops.map(() => ({ ok: false, error: invalid }));
+    // The command's view: its writes (null: deleted) in the order each key was first written, over the live records.
+    let writes = new Map<string, { key: Buffer; rec: { value: Value; expiresAt: number | undefined } | null }>();
+    let cleared = false;
+    const clock = this.clock;
+    const read = (key: Uint8Array): { value: Value; expiresAt: number | undefined } | undefined => {
+      const ks = Buffer.from(key).toString('latin1');
+      const w = writes.get(ks);
+      if (w) return w.rec ?? undefined;
+      return cleared ? undefined : this.live(ks, clock);
+    };
+    const write = (key: Uint8Array, rec: { value: Value; expiresAt: number | undefined } | null): void => {
+      const ks = Buffer.from(key).toString('latin1');
+      const w = writes.get(ks);
+      if (w) w.rec = rec;
+      else writes.set(ks, { key: Buffer.from(key), rec });
+    };
+    const results: OpResult[] = [];
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      const reject = (r: OpResult): OpResult[] => ops.map((_, j) => (j === i ? r : { ok: false }));
+      switch (op.t) {
+        case 'put': {
+          const cur = read(op.key);
+          if ((op.cond === 'nx' && cur) || (op.cond === 'xx' && !cur)) {
+            results.push({ ok: false });
+            break;
+          }
+          if (op.atMs !== undefined) write(op.key, op.atMs <= clock ? null : { value: op.value, expiresAt: op.atMs });
+          else write(op.key, { value: op.value, expiresAt: op.ttlMs !== undefined ? clock + op.ttlMs : op.keepTtl ? cur?.expiresAt : undefined });
+          results.push({ ok: true });
+          break;
+        }
+        case 'del':
+          results.push({ ok: true, existed: read(op.key) !== undefined });
+          write(op.key, null);
+          break;
+        case 'cas': {
+          const cur = read(op.key);
+          if (!same(cur?.value, op.expected)) return reject({ ok: false, current: cur?.value ?? null });
+          write(op.key, op.value === null ? null : { value: op.value, expiresAt: op.ttlMs !== undefined ? clock + op.ttlMs : op.keepTtl ? cur?.expiresAt : undefined });
+          results.push({ ok: true });
+          break;
+        }
+        case 'expire': {
+          const cur = read(op.key);
+          const at = op.atMs ?? clock + op.ttlMs!;
+          const exp = cur?.expiresAt ?? Infinity; // no expiry: never
+          const refused = !cur || (op.cond === 'nx' && exp !== Infinity) || (op.cond === 'xx' && exp === Infinity)
+            || (op.cond === 'gt' && (exp === Infinity || at <= exp)) || (op.cond === 'lt' && at >= exp);
+          if (refused) {
+            results.push({ ok: false });
+            break;
+          }
+          write(op.key, at <= clock ? null : { value: cur.value, expiresAt: at });
+          results.push({ ok: true });
+          break;
+        }
+        case 'persist': {
+          const cur = read(op.key);
+          const ok = cur !== undefined && cur.expiresAt !== undefined;
+          if (ok) write(op.key, { value: cur.value, expiresAt: undefined });
+          results.push({ ok });
+          break;
+        }
+        case 'incr': {
+          const cur = read(op.key);
+          const text = cur === undefined ? '0' : typeof cur.value === 'string' ? cur.value : Buffer.from(cur.value).toString('latin1');
+          const n = /^-?(0|[1-9][0-9]*)$/.test(text) && text !== '-0' ? Number(text) : NaN;
+          const next = n + op.by;
+          if (!Number.isSafeInteger(n) || !Number.isSafeInteger(next)) {
+            results.push({ ok: false, error: 'NOT_INTEGER' });
+            break;
+          }
+          write(op.key, { value: String(next), expiresAt: cur ? cur.expiresAt : op.ttlMs !== undefined ? clock + op.ttlMs : undefined });
+          results.push({ ok: true, value: String(next) });
+          break;
+        }
+        case 'append': {
+          const cur = read(op.key);
+          const value = cur === undefined ? op.value
+            : typeof cur.value === 'string' && typeof op.value === 'string' ? cur.value + op.value
+              : Buffer.concat([Buffer.from(cur.value as never), Buffer.from(op.value as never)]);
+          if (op.key.byteLength + bytesOf(value) > this.maxBytes) {
+            results.push({ ok: false, error: 'VALUE_TOO_LARGE' });
+            break;
+          }
+          write(op.key, { value, expiresAt: cur?.expiresAt });
+          results.push({ ok: true, n: bytesOf(value) });
+          break;
+        }
+        case 'get': {
+          const cur = read(op.key);
+          results.push({ ok: cur !== undefined, current: cur?.value ?? null });
+          break;
+        }
+        case 'check': {
+          const ks = Buffer.from(op.key).toString('latin1');
+          const w = writes.get(ks);
+          const rev = w ? (w.rec === null ? 0 : -1) : cleared ? 0 : this.revision(ks, clock);
+          if (rev !== op.rev) return reject({ ok: false });
+          results.push({ ok: true });
+          break;
+        }
+        case 'clear':
+          writes = new Map();
+          cleared = true;
+          results.push({ ok: true });
+          break;
+        default:
+          throw new Error(`model: op ${op.t} not generated`);
+      }
+    }
+    if (cleared) {
+      // Live keys each give a delete event, in key order; expired ones go silently.
+      for (const r of [...this.recs.values()].sort((a, b) => Buffer.compare(a.key, b.key))) {
+        if (!Model.expired(r, clock)) this.events.push({ type: 'delete', key: r.key, revision: index });
+      }
+      this.recs.clear();
+    }
+    for (const [ks, w] of writes) {
+      const old = this.recs.get(ks);
+      if (w.rec === null) {
+        if (old) this.remove(ks, Model.expired(old, clock) ? 'expire' : 'delete', index);
+        continue;
+      }
+      if (old && Model.expired(old, clock)) this.remove(ks, 'expire', index); // it ended before this write
+      this.recs.set(ks, { key: w.key, value: w.rec.value, expiresAt: w.rec.expiresAt, rev: ++this.writeSeq });
+      this.events.push({ type: 'put', key: w.key, value: w.rec.value, revision: index });
+    }
+    return results;
+  }
+
+  /** A key's revision as clients see it: 0 when absent, else one more than its write revision. */
+  revision(ks: string, time: number): number {
+    const r = this.live(ks, time);
+    return r ? r.rev + 1 : 0;
+  }
+}
+
+/** What the stores refuse before applying anything (only the problems this test generates). */
+function invalidCode(op: Op): string | undefined {
+  if ('key' in op && op.key.byteLength === 0) return 'INVALID_KEY';
+  if ((op.t === 'put' || op.t === 'cas' || op.t === 'incr') && op.ttlMs !== undefined && op.ttlMs <= 0) return 'INVALID_COMMAND';
+  if (op.t === 'put' && op.keepTtl && op.ttlMs !== undefined) return 'INVALID_COMMAND';
+  if (op.t === 'expire' && (op.ttlMs === undefined) === (op.atMs === undefined)) return 'INVALID_COMMAND';
+  if ((op.t === 'put' || op.t === 'expire') && op.atMs !== undefined && op.atMs < 0) return 'INVALID_COMMAND';
+  return undefined;
+}
+
+const KEYS = ['a', 'b', 'c', 'aa', 'ab', 'é', 'z'].map((s) => Buffer.from(s)).concat([Buffer.from([0xff, 0]), Buffer.from([1])]);
+/** Keys of the bulk writes: BULK_PUT of them at a time, out of BULK_KEYS, more than CACHE_LIMITS.maxPurgePerEntry. */
+const BULK_PUT = 300;
+const BULK_KEYS = 700;
+const bulkKey = (i: number): Buffer => Buffer.from(`m${String(i).padStart(3, '0')}`);
+const VALUES: Value[] = ['x', 'héllo', '', '12', '-3', '007', '9007199254740990', 'y'.repeat(40), Buffer.from([1, 2, 3]), Buffer.from('41'), Buffer.alloc(0)];
+
+class Gen {
+  client = 1;
+  seq = 0;
+  readonly sent: Command[] = [];
+
+  constructor(readonly r: Prng, readonly model: Model) {}
+
+  private pick<T>(xs: readonly T[]): T {
+    return xs[this.r.int(xs.length)]!;
+  }
+
+  private key(): Uint8Array {
+    if (this.r.chance(0.005)) return new Uint8Array(0);
+    return this.r.chance(0.1) ? bulkKey(this.r.int(BULK_KEYS)) : this.pick(KEYS);
+  }
+
+  private ttl(): number | undefined {
+    return this.r.chance(0.4) ? 1 + this.r.int(120) : undefined;
+  }
+
+  op(): Op {
+    const r = this.r;
+    const key = this.key();
+    const value = this.pick(VALUES);
+    const clock = this.model.clock;
+    switch (this.pick(['put', 'put', 'put', 'del', 'cas', 'expire', 'expire', 'persist', 'incr', 'append', 'get', 'check', 'clear', 'bad'])) {
+      case 'put': {
+        const o: Extract<Op, { t: 'put' }> = { t: 'put', key, value };
+        const form = r.int(4);
+        if (form === 1) o.ttlMs = 1 + r.int(120);
+        if (form === 2) o.keepTtl = true;
+        if (form === 3) o.atMs = clock - 20 + r.int(140);
+        if (r.chance(0.3)) o.cond = this.pick(['nx', 'xx'] as const);
+        return o;
+      }
+      case 'del': return { t: 'del', key };
+      case 'cas': {
+        const cur = this.model.live(Buffer.from(key).toString('latin1'), clock)?.value;
+        const expected = r.chance(0.5) && cur !== undefined ? cur : r.chance(0.3) ? null : value;
+        const o: Extract<Op, { t: 'cas' }> = { t: 'cas', key, expected, value: r.chance(0.2) ? null : value };
+        if (r.chance(0.3)) o.ttlMs = 1 + r.int(120);
+        else if (r.chance(0.2)) o.keepTtl = true;
+        return o;
+      }
+      case 'expire': {
+        // Sometimes the key's own expiry again: GT and LT refuse an equal time.
+        const cur = this.model.live(Buffer.from(key).toString('latin1'), clock)?.expiresAt;
+        const at = cur !== undefined && r.chance(0.3) ? cur : clock - 10 + r.int(130);
+        const o: Extract<Op, { t: 'expire' }> = r.chance(0.5) ? { t: 'expire', key, ttlMs: at - clock } : { t: 'expire', key, atMs: at };
+        if (r.chance(0.5)) o.cond = this.pick(['nx', 'xx', 'gt', 'lt'] as const);
+        return o;
+      }
+      case 'persist': return { t: 'persist', key };
+      case 'incr': {
+        const ttlMs = this.ttl();
+        return { t: 'incr', key, by: this.pick([1, -1, 5, 1e15, -7]), ...(ttlMs === undefined ? {} : { ttlMs }) };
+      }
+      case 'append': return { t: 'append', key, value: r.chance(0.3) ? 'y'.repeat(40) : this.pick(VALUES) };
+      case 'get': return { t: 'get', key };
+      case 'check': {
+        const rev = this.model.revision(Buffer.from(key).toString('latin1'), clock);
+        return { t: 'check', key, rev: r.chance(0.7) ? rev : this.pick([0, rev + 1, 1]) };
+      }
+      case 'clear': return r.chance(0.15) ? { t: 'clear' } : { t: 'get', key };
+      default: return this.pick<Op>([{ t: 'put', key, value, ttlMs: 0 }, { t: 'expire', key }, { t: 'put', key, value, keepTtl: true, ttlMs: 5 }]);
+    }
+  }
+
+  private bulk(): Op[] {
+    const first = this.r.int(BULK_KEYS - BULK_PUT);
+    const ttlMs = 1 + this.r.int(60);
+    return Array.from({ length: BULK_PUT }, (_, i) => ({ t: 'put', key: bulkKey(first + i), value: 'v', ttlMs }));
+  }
+
+  command(): Command {
+    if (this.sent.length > 0 && this.r.chance(0.05)) return this.pick(this.sent); // a retry: applied once, answered again
+    if (this.r.chance(0.1)) this.client = 1 + this.r.int(3);
+    // Now and then a command of BULK_PUT puts with one expiry: more keys expire at once than an entry purges.
+    const ops = this.r.chance(0.03) ? this.bulk() : Array.from({ length: 1 + this.r.int(this.r.chance(0.3) ? 4 : 1) }, () => this.op());
+    const c: Command = { client: this.client, seq: ++this.seq, floor: 0, ops };
+    this.sent.push(c);
+    return c;
+  }
+}
+
+/** Values, keys and results as comparable plain data: bytes as `bytes:<hex>`, strings as themselves. */
+function plain(x: unknown): unknown {
+  if (x instanceof Uint8Array) return `bytes:${Buffer.from(x).toString('hex')}`;
+  if (Array.isArray(x)) return x.map(plain);
+  if (x !== null && typeof x === 'object') return Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined).map(([k, v]) => [k, plain(v)]));
+  return x;
+}
+
+interface Config { kind: 'memory' | 'lmdb'; maxKeys?: number; maxBytes?: number }
+
+/** What the runs went through, so that a generator change that stops reaching a rule fails the test. */
+type Tally = Map<string, number>;
+const count = (t: Tally, what: string): void => void t.set(what, (t.get(what) ?? 0) + 1);
+
+function runSeed(seed: number, cfg: Config, steps: number, tally: Tally): void {
+  const r = new Prng(seed);
+  const dirs: Array<{ dir: string; remove(): void }> = [];
+  const bounds = { ...(cfg.maxKeys ? { maxKeys: cfg.maxKeys } : {}), ...(cfg.maxBytes ? { maxBytes: cfg.maxBytes } : {}) };
+  const open = (existing = false, dir?: string): SyncStore => {
+    if (cfg.kind === 'memory') return openStore('memory', { membership, ...bounds });
+    if (!dir) {
+      const d = tempDir('threadraft-model-');
+      dirs.push(d);
+      dir = d.dir;
+    }
+    return openStore('lmdb', { dir, membership, sync: false, existing, ...bounds });
+  };
+  let store = open();
+  let dir = dirs[0]?.dir;
+  const model = new Model(cfg.maxKeys ?? Infinity, cfg.maxBytes ?? Infinity);
+  const gen = new Gen(r, model);
+  let time = T0;
+  const where = (step: number, what: string): string => `seed ${seed} ${JSON.stringify(cfg)} step ${step}: ${what}`;
+  try {
+    store.recordEvents(true);
+    for (let index = 1; index <= steps; index++) {
+      time += r.chance(0.1) ? -r.int(30) : r.int(25) + (r.chance(0.2) ? 0.5 : 0); // a clock behind, or a fraction: the log clock holds
+      const stamped = !r.chance(0.02);
+      const noop = r.chance(0.05);
+      const cmds = noop ? [] : Array.from({ length: 1 + r.int(2) }, () => gen.command());
+      // One client's commands go as the coordinator sends them (encodeBatch); several clients' as the older array of maps.
+      const data = noop ? new Uint8Array(0) : cmds.every((c) => c.client === cmds[0]!.client) ? encodeBatch(cmds[0]!.client, 0, cmds) : pack(cmds);
+      const entry: Entry = { index, term: 1, type: noop ? 1 : 0, data: stamped ? stampEntryData(data, time) : data };
+      model.events = [];
+      const expected = model.applyEntry({ index, time: stamped ? time : undefined, noop, cmds });
+      const got = store.write({ entries: [entry], apply: [entry] });
+      for (const e of model.events) count(tally, `event ${e.type}`);
+      for (const c of expected) {
+        if (c.duplicate) count(tally, 'duplicate');
+        for (const x of c.results) if (x.error) count(tally, x.error);
+        if (c.results.some((x) => !x.ok && !x.error && x.current !== undefined)) count(tally, 'cas refused');
+      }
+      assert.deepEqual(plain(got.applied[0]), plain(expected), where(index, `results of ${JSON.stringify(plain(cmds))}`));
+      assert.deepEqual(plain(got.events ?? []), plain(model.events), where(index, 'events'));
+      const st = store.stats();
+      assert.deepEqual([st.keys, st.bytes, st.evictions, st.expirations, st.clock],
+        [model.recs.size, model.bytes(), model.evictions, model.expirations, model.clock], where(index, 'keys, bytes, evictions, expirations, clock'));
+      const now = model.clock + (r.chance(0.5) ? 0 : r.int(60));
+      for (const key of [...KEYS, bulkKey(r.int(BULK_KEYS)), bulkKey(r.int(BULK_KEYS))]) {
+        const ks = key.toString('latin1');
+        const rec = model.live(ks, now);
+        assert.deepEqual(plain(store.get(key, now)), plain(rec?.value), where(index, `get ${ks} at clock+${now - model.clock}`));
+        assert.equal(store.ttl(key, now), rec && (rec.expiresAt === undefined ? -1 : rec.expiresAt - now), where(index, `ttl ${ks}`));
+        assert.equal(store.revision(key, now), model.revision(ks, now), where(index, `revision ${ks}`));
+      }
+      const live = [...model.recs.values()].filter((x) => !Model.expired(x, now)).sort((a, b) => Buffer.compare(a.key, b.key));
+      assert.deepEqual(plain(store.scan({}, {}, now)), plain(live.map((x) => [x.key, x.value])), where(index, 'scan'));
+      assert.equal(store.size(now), live.length, where(index, 'size'));
+
+      if (r.chance(0.03)) {
+        // The state moves by snapshot to a fresh store, which goes on from there (its own counts start at 0).
+        const src = store.openSnapshot();
+        const next = open();
+        const sink = next.receiveSnapshot();
+        for (let chunk = src.next(); chunk; chunk = src.next()) sink.write(chunk);
+        sink.install(src.meta);
+        src.close();
+        store.close();
+        store = next;
+        count(tally, 'snapshot');
+        dir = dirs.at(-1)?.dir;
+        store.recordEvents(true);
+        model.evictions = 0;
+        model.expirations = 0;
+      } else if (cfg.kind === 'lmdb' && r.chance(0.03)) {
+        store.close();
+        store = open(true, dir);
+        count(tally, 'reopen');
+        store.recordEvents(true);
+      }
+    }
+  } finally {
+    store.close();
+    for (const d of dirs) d.remove();
+  }
+}
+
+function seeds(): number[] {
+  const spec = process.env.THREADRAFT_MODEL_SEEDS ?? '1-12';
+  const [a, b] = spec.split('-').map(Number);
+  return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
+}
+
+const CONFIGS: Config[] = [
+  { kind: 'memory' }, { kind: 'lmdb' },
+  { kind: 'memory', maxKeys: 5 }, { kind: 'lmdb', maxKeys: 5 },
+  { kind: 'memory', maxBytes: 60 }, { kind: 'lmdb', maxBytes: 60 },
+  { kind: 'memory', maxKeys: 4, maxBytes: 45 }, { kind: 'lmdb', maxKeys: 4, maxBytes: 45 },
+  { kind: 'memory', maxKeys: 320 }, { kind: 'lmdb', maxKeys: 320 },
+];
+
+for (const cfg of CONFIGS) {
+  test(`the ${cfg.kind} store${cfg.maxKeys || cfg.maxBytes ? ` (maxKeys ${cfg.maxKeys ?? '-'}, maxBytes ${cfg.maxBytes ?? '-'})` : ''} applies random entries as the model does`, () => {
+    const tally: Tally = new Map();
+    for (const seed of seeds()) runSeed(seed, cfg, 300, tally);
+    const reached = ['event put', 'event delete', 'event expire', 'duplicate', 'snapshot', 'NOT_INTEGER', 'INVALID_COMMAND', 'INVALID_KEY', 'cas refused'];
+    if (cfg.kind === 'lmdb') reached.push('reopen');
+    if (cfg.maxKeys || cfg.maxBytes) reached.push('event evict');
+    if (cfg.maxBytes) reached.push('VALUE_TOO_LARGE');
+    for (const what of reached) assert.ok((tally.get(what) ?? 0) > 0, `the runs never reached: ${what} (${JSON.stringify([...tally])})`);
+  });
+}
