@@ -1,8 +1,9 @@
 // The state machine against a plain model written from its documented rules (src/storage/command.ts, docs/cache.md):
 // seeded random entries of every op, applied to the memory and the LMDB store, bounded and not, with the log clock
 // moving so keys expire. After every entry the op results, the change events, the counts (keys, bytes, evictions,
-// expirations, clock) and every key's value, ttl and revision must be the model's; the state also moves by snapshot
-// to a fresh store and (LMDB) through a close and reopen on the way. The model keeps every record in one Map and
+// expirations, clock) and every key's value, ttl and revision must be the model's, read from the store and (LMDB)
+// from the main thread's reader of its directory; the state also moves by snapshot to a fresh store (and back, over
+// its own state) and (LMDB) through a close and reopen on the way. The model keeps every record in one Map and
 // sorts when it needs an order: nothing of the stores' indexes (write order, expiry) is shared with it.
 // THREADRAFT_MODEL_SEEDS=1-200 runs more seeds (default 1-12).
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import type { Entry } from '../../src/raft/types.js';
 import type { ChangeEvent, Command, CommandResult, Op, OpResult, Value } from '../../src/storage/command.js';
 import { stampEntryData } from '../../src/storage/command.js';
 import { encodeBatch, pack } from '../../src/storage/codec.js';
-import { openStore } from '../../src/storage/index.js';
+import { LmdbStateReader, openStore } from '../../src/storage/index.js';
 import type { SyncStore } from '../../src/storage/store.js';
 import { Prng } from '../sim/prng.js';
 import { tempDir } from './helpers.js';
@@ -370,6 +371,7 @@ function runSeed(seed: number, cfg: Config, steps: number, tally: Tally): void {
   };
   let store = open();
   let dir = dirs[0]?.dir;
+  let reader = dir === undefined ? undefined : LmdbStateReader.open(dir);
   const model = new Model(cfg.maxKeys ?? Infinity, cfg.maxBytes ?? Infinity);
   const gen = new Gen(r, model);
   let time = T0;
@@ -399,32 +401,43 @@ function runSeed(seed: number, cfg: Config, steps: number, tally: Tally): void {
       assert.deepEqual([st.keys, st.bytes, st.evictions, st.expirations, st.clock],
         [model.recs.size, model.bytes(), model.evictions, model.expirations, model.clock], where(index, 'keys, bytes, evictions, expirations, clock'));
       const now = model.clock + (r.chance(0.5) ? 0 : r.int(60));
-      for (const key of [...KEYS, bulkKey(r.int(BULK_KEYS)), bulkKey(r.int(BULK_KEYS))]) {
-        const ks = key.toString('latin1');
-        const rec = model.live(ks, now);
-        assert.deepEqual(plain(store.get(key, now)), plain(rec?.value), where(index, `get ${ks} at clock+${now - model.clock}`));
-        assert.equal(store.ttl(key, now), rec && (rec.expiresAt === undefined ? -1 : rec.expiresAt - now), where(index, `ttl ${ks}`));
-        assert.equal(store.revision(key, now), model.revision(ks, now), where(index, `revision ${ks}`));
-      }
+      const probe = [...KEYS, bulkKey(r.int(BULK_KEYS)), bulkKey(r.int(BULK_KEYS))];
       const live = [...model.recs.values()].filter((x) => !Model.expired(x, now)).sort((a, b) => Buffer.compare(a.key, b.key));
-      assert.deepEqual(plain(store.scan({}, {}, now)), plain(live.map((x) => [x.key, x.value])), where(index, 'scan'));
+      // The store's reads, and (LMDB) the main thread's reader of the same directory, which the cluster reads through.
+      for (const [who, reads] of [['store', store], ...(reader ? [['reader', reader] as const] : [])] as const) {
+        for (const key of probe) {
+          const ks = key.toString('latin1');
+          const rec = model.live(ks, now);
+          assert.deepEqual(plain(reads.get(key, now)), plain(rec?.value), where(index, `${who} get ${ks} at clock+${now - model.clock}`));
+          assert.equal(reads.ttl(key, now), rec && (rec.expiresAt === undefined ? -1 : rec.expiresAt - now), where(index, `${who} ttl ${ks}`));
+          assert.equal(reads.revision(key, now), model.revision(ks, now), where(index, `${who} revision ${ks}`));
+        }
+        assert.deepEqual(plain(reads.scan({}, {}, now)), plain(live.map((x) => [x.key, x.value])), where(index, `${who} scan`));
+      }
       assert.equal(store.size(now), live.length, where(index, 'size'));
 
       if (r.chance(0.03)) {
-        // The state moves by snapshot to a fresh store, which goes on from there (its own counts start at 0).
-        const src = store.openSnapshot();
+        // The state moves by snapshot to a fresh store, and either goes on from there (its own counts start at 0) or
+        // comes back into this one, over its own state, as a leader's snapshot reaches a follower (counts kept).
         const next = open();
-        const sink = next.receiveSnapshot();
-        for (let chunk = src.next(); chunk; chunk = src.next()) sink.write(chunk);
-        sink.install(src.meta);
-        src.close();
-        store.close();
-        store = next;
+        transfer(store, next);
         count(tally, 'snapshot');
-        dir = dirs.at(-1)?.dir;
-        store.recordEvents(true);
-        model.evictions = 0;
-        model.expirations = 0;
+        if (r.chance(0.5)) {
+          transfer(next, store);
+          next.close();
+          count(tally, 'snapshot back');
+        } else {
+          store.close();
+          store = next;
+          store.recordEvents(true);
+          model.evictions = 0;
+          model.expirations = 0;
+          if (reader) {
+            reader.close();
+            dir = dirs.at(-1)!.dir;
+            reader = LmdbStateReader.open(dir);
+          }
+        }
       } else if (cfg.kind === 'lmdb' && r.chance(0.03)) {
         store.close();
         store = open(true, dir);
@@ -433,8 +446,21 @@ function runSeed(seed: number, cfg: Config, steps: number, tally: Tally): void {
       }
     }
   } finally {
+    reader?.close();
     store.close();
     for (const d of dirs) d.remove();
+  }
+}
+
+/** Send `from`'s state to `to` as a snapshot stream, installed there. */
+function transfer(from: SyncStore, to: SyncStore): void {
+  const src = from.openSnapshot();
+  try {
+    const sink = to.receiveSnapshot();
+    for (let chunk = src.next(); chunk; chunk = src.next()) sink.write(chunk);
+    sink.install(src.meta);
+  } finally {
+    src.close();
   }
 }
 
@@ -457,7 +483,7 @@ for (const cfg of CONFIGS) {
     const tally: Tally = new Map();
     for (const seed of seeds()) runSeed(seed, cfg, 300, tally);
     const reached = ['event put', 'event delete', 'event expire', 'duplicate', 'snapshot', 'NOT_INTEGER', 'INVALID_COMMAND', 'INVALID_KEY', 'cas refused'];
-    if (cfg.kind === 'lmdb') reached.push('reopen');
+    if (cfg.kind === 'lmdb') reached.push('reopen', 'snapshot back');
     if (cfg.maxKeys || cfg.maxBytes) reached.push('event evict');
     if (cfg.maxBytes) reached.push('VALUE_TOO_LARGE');
     for (const what of reached) assert.ok((tally.get(what) ?? 0) > 0, `the runs never reached: ${what} (${JSON.stringify([...tally])})`);
