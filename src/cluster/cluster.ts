@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, mkdirSync, rmdirSync, rmSync, statSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeId } from '../raft/types.js';
-import type { Op, OpResult, Value } from '../storage/command.js';
+import { EXPIRE_CONDS, type ExpireCond, type Op, type OpResult, type Value } from '../storage/command.js';
 import type { FromNode } from '../node/protocol.js';
 import { decodeApplied } from '../node/applied.js';
 import type { QueryResult, ReadQuery } from '../node/queries.js';
@@ -59,7 +59,7 @@ export type BatchOp =
   /** Reject the batch unless the key's revision (revision()) before the batch is `revision` (0: absent). */
   | { type: 'check'; key: KeyInput; revision: number }
   /** Expire `ttlMs` after the write (<= 0: delete now) or at `atMs` (ms since the epoch; past: delete now); `condition`: Redis's NX, XX, GT, LT. */
-  | { type: 'expire'; key: KeyInput; ttlMs?: number; atMs?: number; condition?: 'nx' | 'xx' | 'gt' | 'lt' }
+  | { type: 'expire'; key: KeyInput; ttlMs?: number; atMs?: number; condition?: ExpireCond }
   | { type: 'persist'; key: KeyInput }
   /** `value` of the result: the new integer as a decimal string. */
   | { type: 'incr'; key: KeyInput; by?: number }
@@ -201,7 +201,7 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
       const op: Op = x.ttlMs !== undefined
         ? { t: 'expire', key, ttlMs: positiveInt('expire ttlMs', x.ttlMs, -MAX_TTL_MS, MAX_TTL_MS) }
         : { t: 'expire', key, atMs: positiveInt('expire atMs', x.atMs, 0, Date.now() + MAX_TTL_MS) };
-      if (x.condition !== undefined) op.cond = oneOf('expire condition', x.condition, ['nx', 'xx', 'gt', 'lt'] as const);
+      if (x.condition !== undefined) op.cond = oneOf('expire condition', x.condition, EXPIRE_CONDS);
       return op;
     }
     case 'persist':

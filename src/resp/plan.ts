@@ -10,6 +10,7 @@
 //   own in the run's order; they cannot be part of MULTI.
 import type { OpResult, Value } from '../index.js';
 import type { Reply } from './reply.js';
+import type { ExpireCond } from '../storage/command.js';
 
 /** The batch() operations the RESP commands use (docs/api.md, batch). Keys and values are bytes. */
 export type RespOp =
@@ -22,7 +23,7 @@ export type RespOp =
   | { type: 'incr'; key: Buffer; by: number }
   | { type: 'append'; key: Buffer; value: Buffer };
 
-export type ExpireCondition = 'nx' | 'xx' | 'gt' | 'lt';
+export type ExpireCondition = ExpireCond;
 
 /** An op's result as the RESP layer reads it (`n`: append's new length). */
 export type RespOpResult = OpResult & { n?: number };

@@ -5,7 +5,7 @@
 import type { Entry } from '../raft/types.js';
 import { EntryType } from '../raft/types.js';
 import type { ChangeEvent, Command, CommandResult, Key, Op, OpResult, Value } from './command.js';
-import { entryPayload, entryTime } from './command.js';
+import { entryPayload, entryTime, EXPIRE_CONDS } from './command.js';
 import { decodeCommands, isExpired, keyString, type Session, type StoredRecord, valueBytes, valuesEqual } from './codec.js';
 import type { DigestRequest } from './digest.js';
 import { StorageError, StorageErrorCode } from './errors.js';
@@ -231,7 +231,6 @@ function atProblem(o: Record<string, unknown>): boolean {
 }
 
 const PUT_CONDS = ['nx', 'xx'] as const;
-const EXPIRE_CONDS = ['nx', 'xx', 'gt', 'lt'] as const;
 
 /** An optional condition: absent, or one of `allowed`. */
 function condProblem(cond: unknown, allowed: readonly string[]): boolean {
@@ -393,7 +392,7 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBy
   }
 }
 
-/** Redis EXPIRE / PEXPIREAT with NX, XX, GT, LT: a key without expiry counts as expiring never. */
+/** Redis EXPIRE / PEXPIREAT with NX, XX, GT, LT and XX LT: a key without expiry counts as expiring never. */
 function evalExpire(op: Extract<Op, { t: 'expire' }>, ov: Overlay, clock: number): OpResult {
   const cur = ov.read(op.key);
   if (!cur) return { ok: false };
@@ -403,6 +402,7 @@ function evalExpire(op: Extract<Op, { t: 'expire' }>, ov: Overlay, clock: number
   if (op.cond === 'xx' && !has) return { ok: false };
   if (op.cond === 'gt' && (!has || at <= cur.expiresAt!)) return { ok: false };
   if (op.cond === 'lt' && has && at >= cur.expiresAt!) return { ok: false };
+  if (op.cond === 'xx-lt' && (!has || at >= cur.expiresAt!)) return { ok: false };
   ov.set(op.key, at <= clock ? null : { value: cur.value, expiresAt: at }); // an expiry already passed deletes
   return { ok: true };
 }

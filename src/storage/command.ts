@@ -24,9 +24,10 @@ export type Op =
   /**
    * Set the expiry of an existing key (ok: false when absent): `ttlMs` after the entry's time, or at `atMs` (ms
    * since the epoch). An expiry at or before the entry's time deletes the key (Redis's EXPIRE with a ttl <= 0).
-   * `cond` (Redis's NX / XX / GT / LT; a key without expiry counts as an infinite one): otherwise ok: false.
+   * `cond` (Redis's NX / XX / GT / LT, and XX LT as 'xx-lt'; a key without expiry counts as an infinite one):
+   * otherwise ok: false.
    */
-  | { t: 'expire'; key: Key; ttlMs?: number; atMs?: number; cond?: 'nx' | 'xx' | 'gt' | 'lt' }
+  | { t: 'expire'; key: Key; ttlMs?: number; atMs?: number; cond?: ExpireCond }
   /** Remove the expiry of an existing key (ok: whether it had one). */
   | { t: 'persist'; key: Key }
   /** Add `by` (a safe integer) to the key's value, a decimal integer string (absent = "0"); result `value` is the new one. Else this op fails with NOT_INTEGER and writes nothing. */
@@ -46,6 +47,14 @@ export type Op =
    * INVALID_COMMAND); writes nothing; its result is a plain ok.
    */
   | { t: 'digest'; id: number };
+
+/**
+ * An expire op's condition, Redis's EXPIRE options: 'nx' no expiry yet, 'xx' an expiry already, 'gt' a later one
+ * than the key's, 'lt' an earlier one (no expiry counts as an infinite one: GT never, LT always), 'xx-lt' an
+ * expiry already and an earlier one (XX LT; XX GT is GT).
+ */
+export type ExpireCond = 'nx' | 'xx' | 'gt' | 'lt' | 'xx-lt';
+export const EXPIRE_CONDS: readonly ExpireCond[] = ['nx', 'xx', 'gt', 'lt', 'xx-lt'];
 
 /** A change the state machine made, for watchers: `revision` is the index of the entry that applied it. */
 export interface ChangeEvent {

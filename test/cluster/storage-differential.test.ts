@@ -40,7 +40,7 @@ function generator(codec: CodecName, r: Prng): () => Call {
       case 'scan': return ['scan', pick([{ prefix: '' }, { prefix: 'a' }, { start: 'b' }]), { limit: 3 }];
       case 'revision': return ['revision', k];
       case 'batch': return ['batch', [{ type: 'get', key: k }, { type: 'put', key: pick(keys), value: pick(['1', 'y', Buffer.from('z')]) }, { type: 'incr', key: pick(keys) }, { type: 'append', key: pick(keys), value: 'w' }]];
-      case 'conditions': return ['batch', [{ type: 'put', key: k, value: 'p', condition: pick(['absent', 'present']) }, { type: 'expire', key: k, ttlMs: 50_000, condition: pick(['nx', 'xx', 'gt', 'lt']) }, { type: 'persist', key: pick(keys) }, { type: 'check', key: k, revision: pick([0, 1]) }]];
+      case 'conditions': return ['batch', [{ type: 'put', key: k, value: 'p', condition: pick(['absent', 'present']) }, { type: 'expire', key: k, ttlMs: 50_000, condition: pick(['nx', 'xx', 'gt', 'lt', 'xx-lt']) }, { type: 'persist', key: pick(keys) }, { type: 'check', key: k, revision: pick([0, 1]) }]];
       default: return r.chance(0.2) ? ['clear'] : ['size'];
     }
   };

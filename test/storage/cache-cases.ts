@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { pack } from 'msgpackr';
 import type { NodeStorage } from '../../src/adaptor/index.js';
 import type { Entry } from '../../src/raft/types.js';
-import { type ChangeEvent, type Command, type Op, stampEntryData, type Value } from '../../src/storage/command.js';
+import { type ChangeEvent, type Command, type ExpireCond, type Op, stampEntryData, type Value } from '../../src/storage/command.js';
 import { CACHE_LIMITS } from '../../src/storage/apply.js';
 import { cmd, cmdEntry, del, k, put } from './helpers.js';
 import { mulberry32 } from '../../src/util/random.js';
@@ -477,10 +477,10 @@ export const cacheCases: Case[] = [
     },
   },
   {
-    name: 'expire: atMs, a past expiry deletes, and the conditions nx / xx / gt / lt (no expiry counts as infinite)',
+    name: 'expire: atMs, a past expiry deletes, and the conditions nx / xx / gt / lt / xx-lt (no expiry counts as infinite)',
     async run({ s }) {
-      const ex = (key: string, o: { ttlMs?: number; atMs?: number; cond?: 'nx' | 'xx' | 'gt' | 'lt' }): Op => ({ t: 'expire', key: k(key), ...o });
-      await apply(s, at(1, T0, [c(put('p', '1'), putTtl('v', '1', 1000), put('gone', '1'), put('gone2', '1'))]));
+      const ex = (key: string, o: { ttlMs?: number; atMs?: number; cond?: ExpireCond }): Op => ({ t: 'expire', key: k(key), ...o });
+      await apply(s, at(1, T0, [c(put('p', '1'), putTtl('v', '1', 1000), put('gone', '1'), put('gone2', '1'), put('q', '1'))]));
       const r = await apply(s, at(2, T0, [
         c(ex('p', { ttlMs: 500, cond: 'xx' })), // p has no expiry: xx fails
         c(ex('p', { ttlMs: 500, cond: 'gt' })), // gt against infinite: fails
@@ -491,9 +491,13 @@ export const cacheCases: Case[] = [
         c(ex('gone', { ttlMs: 0 })),
         c(ex('gone2', { atMs: T0 - 1 })),
         c(ex('nope', { ttlMs: 10 })),
+        c(ex('q', { ttlMs: 10, cond: 'xx-lt' })), // q has no expiry: xx-lt fails (lt alone would set it)
+        c(ex('p', { ttlMs: 5000, cond: 'xx-lt' })), // equal to p's: fails
+        c(ex('p', { ttlMs: 4000, cond: 'xx-lt' })), // earlier: sets
       ]));
-      assert.deepEqual(r.applied[0]!.map((x) => x.results[0]!.ok), [false, false, true, false, true, false, true, true, false]);
-      assert.equal(await s.ttl(k('p'), T0), 5000);
+      assert.deepEqual(r.applied[0]!.map((x) => x.results[0]!.ok), [false, false, true, false, true, false, true, true, false, false, false, true]);
+      assert.equal(await s.ttl(k('q'), T0), -1);
+      assert.equal(await s.ttl(k('p'), T0), 4000);
       assert.equal(await s.ttl(k('v'), T0), 2000);
       assert.equal(await s.get(k('gone'), T0), undefined);
       assert.equal(await s.get(k('gone2'), T0), undefined);

@@ -149,7 +149,8 @@ class Model {
           const at = op.atMs ?? clock + op.ttlMs!;
           const exp = cur?.expiresAt ?? Infinity; // no expiry: never
           const refused = !cur || (op.cond === 'nx' && exp !== Infinity) || (op.cond === 'xx' && exp === Infinity)
-            || (op.cond === 'gt' && (exp === Infinity || at <= exp)) || (op.cond === 'lt' && at >= exp);
+            || (op.cond === 'gt' && (exp === Infinity || at <= exp)) || (op.cond === 'lt' && at >= exp)
+            || (op.cond === 'xx-lt' && (exp === Infinity || at >= exp));
           if (refused) {
             results.push({ ok: false });
             break;
@@ -306,7 +307,7 @@ class Gen {
         const cur = this.model.live(Buffer.from(key).toString('latin1'), clock)?.expiresAt;
         const at = cur !== undefined && r.chance(0.3) ? cur : clock - 10 + r.int(130);
         const o: Extract<Op, { t: 'expire' }> = r.chance(0.5) ? { t: 'expire', key, ttlMs: at - clock } : { t: 'expire', key, atMs: at };
-        if (r.chance(0.5)) o.cond = this.pick(['nx', 'xx', 'gt', 'lt'] as const);
+        if (r.chance(0.5)) o.cond = this.pick(['nx', 'xx', 'gt', 'lt', 'xx-lt'] as const);
         return o;
       }
       case 'persist': return { t: 'persist', key };

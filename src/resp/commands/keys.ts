@@ -27,10 +27,7 @@ function type(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   return keyError(key) ?? new KeysPlan([key], (vs) => (vs[0] === undefined ? NONE_TYPE : STRING_TYPE));
 }
 
-/** XX LT, which Redis takes and the expire op cannot express: refused once the time is checked, as Redis checks it. */
-const XX_LT = new ErrorReply('ERR XX and LT together are not supported by threadraft (the expire op takes one condition)');
-
-/** EXPIRE's NX | XX | GT | LT, with Redis's errors for the combinations it refuses (and XX_LT). */
+/** EXPIRE's NX | XX | GT | LT, with Redis's errors for the combinations it refuses. */
 function expireCondition(args: Buffer[]): ExpireCondition | undefined | ErrorReply {
   const seen = new Set<ExpireCondition>();
   for (const a of args.slice(3)) {
@@ -43,8 +40,8 @@ function expireCondition(args: Buffer[]): ExpireCondition | undefined | ErrorRep
   if (seen.has('nx') && seen.size > 1) return new ErrorReply('ERR NX and XX, GT or LT options at the same time are not compatible');
   if (seen.has('gt') && seen.has('lt')) return new ErrorReply('ERR GT and LT options at the same time are not compatible');
   // The op takes one condition. XX GT is GT (a key without expiry counts as an infinite one, never "greater");
-  // XX LT is not LT (LT sets an expiry on a key without one), and has no op of its own.
-  if (seen.has('xx') && seen.has('lt')) return XX_LT;
+  // XX LT is not LT (LT sets an expiry on a key without one): it has a condition of its own.
+  if (seen.has('xx') && seen.has('lt')) return 'xx-lt';
   if (seen.has('gt')) return 'gt';
   if (seen.has('lt')) return 'lt';
   return seen.has('xx') ? 'xx' : seen.has('nx') ? 'nx' : undefined;
@@ -61,10 +58,9 @@ function expire(unit: 1 | 1000, absolute: boolean, name: string) {
     if (bad) return bad;
     // The options before the time, as Redis checks them (EXPIRE k abc FOO: the option is the error).
     const condition = expireCondition(args);
-    if (condition instanceof ErrorReply && condition !== XX_LT) return condition;
+    if (condition instanceof ErrorReply) return condition;
     const ms = expireTimeArg(args[2]!, unit, absolute, name);
     if (ms instanceof ErrorReply) return ms;
-    if (condition instanceof ErrorReply) return condition; // XX_LT, once the time is checked
     const op: RespOp & { type: 'expire' } = absolute ? { type: 'expire', key, atMs: ms } : { type: 'expire', key, ttlMs: ms };
     if (condition) op.condition = condition;
     return new WritePlan([op], (rs) => (rs[0]?.ok ? 1 : 0));
