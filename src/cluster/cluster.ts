@@ -58,13 +58,15 @@ export type BatchOp =
   | { type: 'get'; key: KeyInput }
   /** Reject the batch unless the key's revision (revision()) before the batch is `revision` (0: absent). */
   | { type: 'check'; key: KeyInput; revision: number }
-  /** Expire `ttlMs` after the write (<= 0: delete now) or at `atMs` (ms since the epoch; past: delete now); `condition`: Redis's NX, XX, GT, LT. */
+  /** Expire `ttlMs` after the write (<= 0: delete now) or at `atMs` (ms since the epoch; past: delete now); `condition`: Redis's NX, XX, GT, LT, and XX LT ('xx-lt'). */
   | { type: 'expire'; key: KeyInput; ttlMs?: number; atMs?: number; condition?: ExpireCond }
   | { type: 'persist'; key: KeyInput }
   /** `value` of the result: the new integer as a decimal string. */
   | { type: 'incr'; key: KeyInput; by?: number }
   /** `n` of the result: the new length in bytes. */
-  | { type: 'append'; key: KeyInput; value: Value };
+  | { type: 'append'; key: KeyInput; value: Value }
+  /** Write `value`'s bytes at byte `offset`, zeros filling a gap (Redis SETRANGE; the expiry stays). `n` of the result: the new length in bytes. */
+  | { type: 'setrange'; key: KeyInput; offset: number; value: Value };
 
 export interface CasResult<V = Value> {
   /** Whether the value matched `expected` and was replaced. */
@@ -173,7 +175,7 @@ function refuseFailedStart(failed: Map<NodeId, unknown>, voters: readonly NodeId
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
 function batchOp(o: BatchOp, maxValueBytes: number): Op {
   if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
-  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'check', 'expire', 'persist', 'incr', 'append'] as const);
+  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'check', 'expire', 'persist', 'incr', 'append', 'setrange'] as const);
   const x = o as Record<string, unknown>;
   const key = toKey(x.key);
   // Expiry options of a put or cas: the same rules as put()'s options (ttlMs, keepTtl); an absent one is undefined to putOptions too.
@@ -210,6 +212,8 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
       return { t: 'incr', key, by: x.by === undefined ? 1 : positiveInt('incr by', x.by, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) };
     case 'append':
       return { t: 'append', key, value: toValue(x.value, maxValueBytes, false) };
+    case 'setrange':
+      return { t: 'setrange', key, offset: positiveInt('setrange offset', x.offset, 0, Number.MAX_SAFE_INTEGER), value: toValue(x.value, maxValueBytes, false) };
   }
 }
 

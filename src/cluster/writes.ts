@@ -48,7 +48,7 @@ function opsBytes(ops: Op[], exact: boolean): number {
   let bytes = BATCH_OVERHEAD_BYTES;
   for (const op of ops) {
     bytes += ('key' in op ? op.key.length : 0) + OP_OVERHEAD_BYTES;
-    if (op.t === 'put' || op.t === 'append') bytes += valueBytes(op.value, exact);
+    if (op.t === 'put' || op.t === 'append' || op.t === 'setrange') bytes += valueBytes(op.value, exact);
     else if (op.t === 'cas') bytes += valueBytes(op.expected, exact) + valueBytes(op.value, exact);
   }
   return bytes;
@@ -58,16 +58,18 @@ function opsBytes(ops: Op[], exact: boolean): number {
  * Why a call's writes could never be held within the cache bounds (undefined: they could). Apply would accept them
  * and then evict to the bounds after the entry: the call's own keys, and every other key, before it resolves
  * (found by a review: a put larger than maxBytes emptied the cache). A record is its key and value bytes; an
- * append counts what it appends (its result is longer).
+ * append counts what it appends (its result is longer), a setrange its offset and what it writes there.
  */
 function boundsProblem(ops: Op[], maxKeys: number | undefined, maxBytes: number | undefined): string | undefined {
   let written: Map<string, number> | undefined;
   for (const op of ops) {
     let value;
+    let at = 0;
     if (op.t === 'put' || op.t === 'append') value = op.value;
     else if (op.t === 'cas' && op.value !== null) value = op.value;
+    else if (op.t === 'setrange' && valueBytes(op.value, true) > 0) [value, at] = [op.value, op.offset];
     else continue;
-    const bytes = op.key.length + valueBytes(value, true);
+    const bytes = op.key.length + at + valueBytes(value, true);
     if (maxBytes !== undefined && bytes > maxBytes) return `a record of ${bytes} bytes (key and value) cannot be held: maxBytes is ${maxBytes}`;
     if (ops.length > 1) (written ??= new Map()).set(Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength).toString('latin1'), bytes);
   }

@@ -21,11 +21,12 @@ export type RespOp =
   | { type: 'expire'; key: Buffer; ttlMs?: number; atMs?: number; condition?: ExpireCondition }
   | { type: 'persist'; key: Buffer }
   | { type: 'incr'; key: Buffer; by: number }
-  | { type: 'append'; key: Buffer; value: Buffer };
+  | { type: 'append'; key: Buffer; value: Buffer }
+  | { type: 'setrange'; key: Buffer; offset: number; value: Buffer };
 
 export type ExpireCondition = ExpireCond;
 
-/** An op's result as the RESP layer reads it (`n`: append's new length). */
+/** An op's result as the RESP layer reads it (`n`: append's and setrange's new length). */
 export type RespOpResult = OpResult & { n?: number };
 
 export class WritePlan {
@@ -75,7 +76,7 @@ export function opsBytes(ops: RespOp[]): number {
   let bytes = 0;
   for (const op of ops) {
     bytes += op.key.length + 8;
-    if (op.type === 'put' || op.type === 'append') bytes += op.value.length;
+    if (op.type === 'put' || op.type === 'append' || op.type === 'setrange') bytes += op.value.length;
   }
   return bytes;
 }

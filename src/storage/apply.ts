@@ -2,6 +2,7 @@
 // decode Command[] per Normal entry, apply each command's ops atomically (a failed cas → none apply),
 // exactly-once per (client, seq) with a bounded LRU of client sessions (thesis §6.3); the log clock, key
 // expiry, the bounded purge of expired keys, and eviction of the least recently written keys (issue 13).
+import { isUtf8 } from 'node:buffer';
 import type { Entry } from '../raft/types.js';
 import { EntryType } from '../raft/types.js';
 import type { ChangeEvent, Command, CommandResult, Key, Op, OpResult, Value } from './command.js';
@@ -267,6 +268,8 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
       return undefined;
     case 'append':
       return valueCode(o.value, maxValueBytes);
+    case 'setrange':
+      return valueCode(o.value, maxValueBytes) ?? (Number.isSafeInteger(o.offset) && (o.offset as number) >= 0 ? undefined : 'INVALID_COMMAND');
     case 'check':
       return Number.isSafeInteger(o.rev) && (o.rev as number) >= 0 ? undefined : 'INVALID_COMMAND';
     case 'cas':
@@ -378,6 +381,8 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBy
       return evalIncr(op, ov, clock);
     case 'append':
       return evalAppend(op, ov, maxValueBytes, maxBytes);
+    case 'setrange':
+      return evalSetRange(op, ov, maxValueBytes, maxBytes);
     case 'get': {
       const cur = ov.read(op.key);
       return { ok: cur !== undefined, current: cur?.value ?? null };
@@ -422,6 +427,24 @@ function evalAppend(op: Extract<Op, { t: 'append' }>, ov: Overlay, maxValueBytes
   ov.set(op.key, { value, expiresAt: cur?.expiresAt });
   return { ok: true, n };
 }
+
+/** Redis SETRANGE: the value's bytes at `offset`, zeros filling a gap; an empty value writes nothing. Limits as append's. */
+function evalSetRange(op: Extract<Op, { t: 'setrange' }>, ov: Overlay, maxValueBytes: number, maxBytes: number): OpResult {
+  const cur = ov.read(op.key);
+  const add = asBytes(op.value);
+  const old = cur === undefined ? EMPTY : asBytes(cur.value);
+  if (add.byteLength === 0) return { ok: true, n: old.byteLength };
+  const n = Math.max(old.byteLength, op.offset + add.byteLength);
+  if (n > maxValueBytes || op.key.byteLength + n > maxBytes) return { ok: false, error: 'VALUE_TOO_LARGE' };
+  const bytes = Buffer.alloc(n); // zero-filled: the gap, if any
+  bytes.set(old, 0);
+  bytes.set(add, op.offset);
+  const text = typeof op.value === 'string' && (cur === undefined || typeof cur.value === 'string') && isUtf8(bytes);
+  ov.set(op.key, { value: text ? bytes.toString('utf8') : bytes, expiresAt: cur?.expiresAt });
+  return { ok: true, n };
+}
+
+const EMPTY = new Uint8Array(0);
 
 function asBytes(v: Value): Uint8Array {
   return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;

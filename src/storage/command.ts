@@ -34,6 +34,13 @@ export type Op =
   | { t: 'incr'; key: Key; by: number; ttlMs?: number }
   /** Append `value` to the key's value (absent = empty); result `n`: the new length in bytes. VALUE_TOO_LARGE (this op only) past the value limit, or past maxBytes with the key in a bounded store. */
   | { t: 'append'; key: Key; value: Value }
+  /**
+   * Write `value`'s bytes at byte `offset` of the key's value (absent = empty), zero bytes filling any gap (Redis
+   * SETRANGE); the expiry stays. Result `n`: the new length in bytes. An empty `value` writes nothing (and creates no
+   * key). The result is a string when the value was one (or absent), `value` is one, and the bytes are valid UTF-8;
+   * else bytes. VALUE_TOO_LARGE (this op only) as append's.
+   */
+  | { t: 'setrange'; key: Key; offset: number; value: Value }
   /** Read the key as the command sees it so far: ok says whether it is present, `current` its value (null: absent). */
   | { t: 'get'; key: Key }
   /** Reject the whole command unless the key's revision (see liveRevision) before the command is `rev` (0: absent). */

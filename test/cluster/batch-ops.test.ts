@@ -8,7 +8,7 @@ import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
 const isCode = (code: string) => (e: unknown) => e instanceof ClusterError && e.code === code;
 
 for (const storage of ['lmdb', 'memory'] as const) {
-  test(`${storage}: batch ops get, put condition, expire, persist, incr, append; per-op outcomes apply the rest`, async () => {
+  test(`${storage}: batch ops get, put condition, expire, persist, incr, append, setrange; per-op outcomes apply the rest`, async () => {
     const c = await Cluster.start({ nodes: 3, storage });
     try {
       // SET k v NX GET: the old value and the conditional write in one entry.
@@ -43,6 +43,15 @@ for (const storage of ['lmdb', 'memory'] as const) {
       await assert.rejects(c.batch([{ type: 'put', key: 'k', value: 'v', condition: 'maybe' as 'absent' }]), isCode(ErrorCode.INVALID_ARGUMENT));
       await assert.rejects(c.batch([{ type: 'check', key: 'k', revision: -1 }]), isCode(ErrorCode.INVALID_ARGUMENT));
       await assert.rejects(c.batch([{ type: 'incr', key: 'k', by: 0.5 }]), isCode(ErrorCode.INVALID_ARGUMENT));
+      // SETRANGE: strings stay strings while the bytes are UTF-8; bytes in a gap are zeros; an empty value writes nothing.
+      r = await c.batch([{ type: 'setrange', key: 'k', offset: 1, value: 'é' }, { type: 'setrange', key: 'gap', offset: 2, value: 'z' }, { type: 'setrange', key: 'none', offset: 9, value: '' }]);
+      assert.deepEqual(r.results, [{ ok: true, n: 3 }, { ok: true, n: 3 }, { ok: true, n: 0 }]);
+      assert.equal(await c.get('k'), 'vé');
+      assert.equal(await c.get('gap'), '\0\0z', 'zero bytes are UTF-8: a string written stays a string');
+      assert.equal(await c.has('none'), false);
+      r = await c.batch([{ type: 'setrange', key: 'k', offset: 2, value: 'x' }]);
+      assert.deepEqual(await c.get('k'), Buffer.from([0x76, 0xc3, 0x78]), 'half a character: bytes');
+      await assert.rejects(c.batch([{ type: 'setrange', key: 'k', offset: -1, value: 'x' }]), isCode(ErrorCode.INVALID_ARGUMENT));
     } finally {
       await c.stop();
     }

@@ -376,6 +376,7 @@ test('a write that could never be held within maxKeys/maxBytes is refused (INVAL
     await assert.rejects(c.put('big', 'y'.repeat(200)), (e: unknown) => isCode(ErrorCode.INVALID_ARGUMENT)(e) && /maxBytes is 100/.test((e as Error).message));
     await assert.rejects(c.cas('small', 'x', 'y'.repeat(98)), isCode(ErrorCode.INVALID_ARGUMENT)); // 5 + 98 bytes
     await assert.rejects(c.batch([{ type: 'append', key: 'small', value: 'y'.repeat(100) }]), isCode(ErrorCode.INVALID_ARGUMENT));
+    await assert.rejects(c.batch([{ type: 'setrange', key: 'small', offset: 90, value: 'y'.repeat(10) }]), isCode(ErrorCode.INVALID_ARGUMENT)); // 5 + 90 + 10
     await assert.rejects(
       c.batch(['a', 'b', 'c', 'd'].map((key) => ({ type: 'put' as const, key, value: 'v' }))),
       (e: unknown) => isCode(ErrorCode.INVALID_ARGUMENT)(e) && /maxKeys is 3/.test((e as Error).message),

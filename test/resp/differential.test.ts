@@ -60,7 +60,10 @@ const KEYS = ['a', 'b', 'c', 'n'];
 const VALUES = ['1', '0', '-5', '10', 'abc', '', ' 1', '01', '1.5', '+1', '-0', 'xxx'];
 const STEPS = ['1', '-1', '0', '100', 'abc', '1.0', ''];
 const TTLS = ['100000', '0', '-1', 'abc', '200000', '1.5', '-100000', '9223372036854775807', '-9223372036854775808', '-9007199254740993', '9223372036854775808'];
-const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'APPEND', 'APPEND', 'STRLEN', 'DEL', 'UNLINK', 'EXISTS', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD'];
+/** SETRANGE offsets and GETRANGE indexes: inside, at and past the ends, negative, past 64 bits, not integers. */
+const OFFSETS = ['0', '1', '3', '5', '-1', 'abc', '9223372036854775808', '1.5'];
+const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', '-9223372036854775808', '9223372036854775808', 'x'];
+const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'DEL', 'UNLINK', 'EXISTS', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD'];
 /** Refused inside MULTI by threadraft (docs/resp.md, "Transactions"). */
 const NOT_IN_MULTI = new Set(['KEYS', 'DBSIZE', 'TTL', 'PTTL', 'MSETNX', 'SCAN']);
 
@@ -95,6 +98,8 @@ function command(r: Prng): string[] {
       }
       return a;
     }
+    case 'SETRANGE': return [c, k, pick(OFFSETS), pick([...VALUES, 'é', 'xyz'])];
+    case 'GETRANGE': case 'SUBSTR': return [c, k, pick(RANGE), pick(RANGE)];
     case 'MGET': return ['MGET', ...some(0.5), k];
     case 'MSET': case 'MSETNX': {
       const a: string[] = [c];

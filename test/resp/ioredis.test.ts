@@ -124,6 +124,34 @@ test('INCR, DECR, INCRBY, DECRBY, APPEND, STRLEN', async () => {
   assert.equal(await r.strlen('n:a'), 2, 'a counter is its decimal digits');
 });
 
+test('SETRANGE, GETRANGE, SUBSTR: byte offsets, zero padding, negative indexes, the expiry kept, the limits', async () => {
+  assert.equal(await r.setrange('r:a', 0, ''), 0, 'nothing on an absent key: no key');
+  assert.equal(await r.exists('r:a'), 0);
+  assert.equal(await r.setrange('r:a', 3, 'xy'), 5);
+  assert.deepEqual(await r.getBuffer('r:a'), Buffer.from([0, 0, 0, 0x78, 0x79]), 'zero bytes fill the gap');
+  await r.set('r:s', 'Hello World', 'PX', 100_000);
+  assert.equal(await r.setrange('r:s', 6, 'Redis'), 11);
+  assert.equal(await r.get('r:s'), 'Hello Redis');
+  assert.ok((await r.pttl('r:s')) > 90_000, 'the expiry stays');
+  assert.equal(await r.setrange('r:s', 0, ''), 11, 'an empty value: the length, nothing written');
+  assert.equal(await r.getrange('r:s', 0, 4), 'Hello');
+  assert.equal(await r.getrange('r:s', -5, -1), 'Redis');
+  assert.equal(await r.getrange('r:s', 6, 1000), 'Redis');
+  assert.equal(await r.getrange('r:s', -1, -5), '', 'both negative, start after end');
+  assert.equal(await r.getrange('r:s', 5, 2), '');
+  assert.equal(await r.getrange('r:none', 0, -1), '');
+  assert.equal(await r.call('SUBSTR', 'r:s', '0', '-7'), 'Hello');
+  assert.equal(await r.call('GETRANGE', 'r:s', '-9223372036854775808', '9223372036854775807'), 'Hello Redis', '64-bit indexes');
+  assert.equal(await replyError(r.call('GETRANGE', 'r:s', '0', 'x')), 'ERR value is not an integer or out of range');
+  assert.equal(await replyError(r.call('SETRANGE', 'r:s', '-1', 'x')), 'ERR offset is out of range');
+  assert.equal(await replyError(r.call('SETRANGE', 'r:s', 'x', 'x')), 'ERR value is not an integer or out of range');
+  assert.match(await replyError(r.call('SETRANGE', 'r:s', String(1024 * 1024), 'x')), /^ERR VALUE_TOO_LARGE string exceeds maximum allowed size/);
+  assert.match(await replyError(r.call('SETRANGE', 'r:s', '9223372036854775807', 'x')), /^ERR VALUE_TOO_LARGE/);
+  assert.equal(await r.call('SETRANGE', 'r:s', '9223372036854775807', ''), 11, 'any offset with nothing to write');
+  assert.equal(await r.setrange('r:s', 1024 * 1024 - 1, 'x'), 1024 * 1024, 'up to maxValueBytes');
+  await r.del('r:a', 'r:s');
+});
+
 test('DEL, UNLINK, EXISTS (duplicates counted), TYPE', async () => {
   await r.mset('d:a', '1', 'd:b', '2', 'd:c', '3');
   assert.equal(await r.exists('d:a', 'd:a', 'd:none'), 2);

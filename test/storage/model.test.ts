@@ -192,6 +192,26 @@ class Model {
           results.push({ ok: true, n: bytesOf(value) });
           break;
         }
+        case 'setrange': {
+          const cur = read(op.key);
+          const old = cur === undefined ? Buffer.alloc(0) : Buffer.from(cur.value as never);
+          const add = Buffer.from(op.value as never);
+          if (add.length === 0) {
+            results.push({ ok: true, n: old.length });
+            break;
+          }
+          const bytes = Buffer.concat([old, Buffer.alloc(Math.max(0, op.offset + add.length - old.length))]);
+          add.copy(bytes, op.offset);
+          if (op.key.byteLength + bytes.length > this.maxBytes) {
+            results.push({ ok: false, error: 'VALUE_TOO_LARGE' });
+            break;
+          }
+          // A string stays a string when the bytes are still UTF-8: decoding and encoding again gives them back.
+          const text = typeof op.value === 'string' && (cur === undefined || typeof cur.value === 'string') && Buffer.from(bytes.toString()).equals(bytes);
+          write(op.key, { value: text ? bytes.toString() : bytes, expiresAt: cur?.expiresAt });
+          results.push({ ok: true, n: bytes.length });
+          break;
+        }
         case 'get': {
           const cur = read(op.key);
           results.push({ ok: cur !== undefined, current: cur?.value ?? null });
@@ -248,6 +268,7 @@ function invalidCode(op: Op): string | undefined {
   if (op.t === 'put' && op.keepTtl && op.ttlMs !== undefined) return 'INVALID_COMMAND';
   if (op.t === 'expire' && (op.ttlMs === undefined) === (op.atMs === undefined)) return 'INVALID_COMMAND';
   if ((op.t === 'put' || op.t === 'expire') && op.atMs !== undefined && op.atMs < 0) return 'INVALID_COMMAND';
+  if (op.t === 'setrange' && op.offset < 0) return 'INVALID_COMMAND';
   return undefined;
 }
 
@@ -283,7 +304,7 @@ class Gen {
     const key = this.key();
     const value = this.pick(VALUES);
     const clock = this.model.clock;
-    switch (this.pick(['put', 'put', 'put', 'del', 'cas', 'expire', 'expire', 'persist', 'incr', 'append', 'get', 'check', 'clear', 'bad'])) {
+    switch (this.pick(['put', 'put', 'put', 'del', 'cas', 'expire', 'expire', 'persist', 'incr', 'append', 'setrange', 'get', 'check', 'clear', 'bad'])) {
       case 'put': {
         const o: Extract<Op, { t: 'put' }> = { t: 'put', key, value };
         const form = r.int(4);
@@ -316,13 +337,14 @@ class Gen {
         return { t: 'incr', key, by: this.pick([1, -1, 5, 1e15, -7]), ...(ttlMs === undefined ? {} : { ttlMs }) };
       }
       case 'append': return { t: 'append', key, value: r.chance(0.3) ? 'y'.repeat(40) : this.pick(VALUES) };
+      case 'setrange': return { t: 'setrange', key, offset: this.pick([0, 1, 2, 5, 30]), value: this.pick(['Z', 'é', '', Buffer.from([0xc3]), Buffer.from('q'), 'y'.repeat(20)]) };
       case 'get': return { t: 'get', key };
       case 'check': {
         const rev = this.model.revision(Buffer.from(key).toString('latin1'), clock);
         return { t: 'check', key, rev: r.chance(0.7) ? rev : this.pick([0, rev + 1, 1]) };
       }
       case 'clear': return r.chance(0.15) ? { t: 'clear' } : { t: 'get', key };
-      default: return this.pick<Op>([{ t: 'put', key, value, ttlMs: 0 }, { t: 'expire', key }, { t: 'put', key, value, keepTtl: true, ttlMs: 5 }]);
+      default: return this.pick<Op>([{ t: 'put', key, value, ttlMs: 0 }, { t: 'expire', key }, { t: 'put', key, value, keepTtl: true, ttlMs: 5 }, { t: 'setrange', key, offset: -1, value: 'v' }]);
     }
   }
 

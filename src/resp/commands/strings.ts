@@ -1,6 +1,6 @@
 // String commands: GET, SET and its variants, MGET/MSET(NX), counters, APPEND, STRLEN.
 import type { Value } from '../../index.js';
-import { keyError, keysError, parseInteger, valueError } from '../args.js';
+import { keyError, keysError, parseInt64, parseInteger, valueError } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, NOT_INTEGER, opError, SYNTAX } from '../errors.js';
@@ -191,12 +191,58 @@ function incr(sign: 1 | -1, fixed: boolean) {
 /** APPEND: the new length is the append op's `n`. */
 function append(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   const [, key, value] = args as [Buffer, Buffer, Buffer];
-  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'append', key, value }], (rs) => {
-    const r = rs[0];
-    if (r?.error !== undefined) return opError(r.error);
-    if (r?.n === undefined) return new ErrorReply('ERR INTERNAL append returned no length');
-    return r.n;
+  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'append', key, value }], (rs) => lengthReply(rs, 'append'));
+}
+
+/** A length reply from an append or setrange op's result. */
+function lengthReply(rs: RespOpResult[], name: string): Reply {
+  const r = rs[0];
+  if (r?.error !== undefined) return opError(r.error);
+  if (r?.n === undefined) return new ErrorReply(`ERR INTERNAL ${name} returned no length`);
+  return r.n;
+}
+
+/**
+ * SETRANGE key offset value: Redis's order of checks (the offset's syntax, then its sign); an offset past the safe
+ * integers cannot fit any value, and goes as the largest safe one (the op refuses it unless the value is empty).
+ */
+function setrange(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
+  const [, key, at, value] = args as [Buffer, Buffer, Buffer, Buffer];
+  const offset = parseInt64(at);
+  if (offset === null) return NOT_INTEGER;
+  if (offset < 0n) return new ErrorReply('ERR offset is out of range');
+  const n = offset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(offset);
+  return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'setrange', key, offset: n, value }], (rs) => lengthReply(rs, 'setrange'));
+}
+
+/** GETRANGE key start end (and SUBSTR): Redis's inclusive byte range, negative indexes from the end. */
+function getrange(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
+  const [, key, a, b] = args as [Buffer, Buffer, Buffer, Buffer];
+  const s = parseInt64(a);
+  const e = parseInt64(b);
+  if (s === null || e === null) return NOT_INTEGER;
+  return keyError(key) ?? new KeysPlan([key], (vs) => {
+    const v = vs[0];
+    const bytes = v === undefined ? EMPTY : typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    return byteRange(bytes, s, e);
   });
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Redis's getrangeCommand on a string of `bytes`. */
+function byteRange(bytes: Buffer, s64: bigint, e64: bigint): Buffer {
+  const len = BigInt(bytes.length);
+  let start = s64;
+  let end = e64;
+  if (start < 0n && end < 0n && start > end) return EMPTY;
+  if (start < 0n) start += len;
+  if (end < 0n) end += len;
+  if (start < 0n) start = 0n;
+  if (end < 0n) end = 0n;
+  if (end >= len) end = len - 1n;
+  if (start > end || len === 0n) return EMPTY;
+  return bytes.subarray(Number(start), Number(end) + 1);
 }
 
 function strlen(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
@@ -229,4 +275,7 @@ export const STRING_COMMANDS: CommandSpec[] = [
   command('decrby', 3, WF, 'string', 'Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn\'t exist.', incr(-1, false)),
   command('append', 3, WF, 'string', 'Appends a string to the value of a key. Creates the key if it doesn\'t exist.', append, { since: '2.0.0' }),
   command('strlen', 2, R, 'string', 'Returns the length of a string value.', strlen, { since: '2.2.0' }),
+  command('setrange', 4, W, 'string', 'Overwrites a part of a string value with another by an offset. Creates the key if it doesn\'t exist.', setrange, { since: '2.2.0' }),
+  command('getrange', 4, R, 'string', 'Returns a substring of the string stored at a key.', getrange, { since: '2.4.0' }),
+  command('substr', 4, R, 'string', 'Returns a substring from a string value.', getrange),
 ];
