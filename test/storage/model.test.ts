@@ -5,7 +5,7 @@
 // from the main thread's reader of its directory; the state also moves by snapshot to a fresh store (and back, over
 // its own state) and (LMDB) through a close and reopen on the way. The model keeps every record in one Map and
 // sorts when it needs an order: nothing of the stores' indexes (write order, expiry) is shared with it.
-// THREADRAFT_MODEL_SEEDS=1-200 runs more seeds (default 1-12).
+// THREADRAFT_MODEL_SEEDS=1-200 runs more seeds (default 1-8).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Entry } from '../../src/raft/types.js';
@@ -488,7 +488,7 @@ function transfer(from: SyncStore, to: SyncStore): void {
 }
 
 function seeds(): number[] {
-  const spec = process.env.THREADRAFT_MODEL_SEEDS ?? '1-12';
+  const spec = process.env.THREADRAFT_MODEL_SEEDS ?? '1-8';
   const [a, b] = spec.split('-').map(Number);
   return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
 }
