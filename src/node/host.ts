@@ -92,6 +92,9 @@ export interface CacheCounters {
   /** Keys evicted by maxKeys/maxBytes, and expired keys purged, by this replica since its state was created. */
   evictions: number;
   expirations: number;
+  /** Keys with an expiry (expired ones not purged yet included), and the mean ms they have left (0: none, or past). */
+  expires: number;
+  avgTtlMs: number;
 }
 
 export interface NodeHistograms {
@@ -1076,6 +1079,8 @@ export class NodeHost {
         keys: st.keys,
         evictions: st.evictions,
         expirations: st.expirations,
+        expires: st.expires,
+        avgTtlMs: st.expires === 0 ? 0 : Math.max(0, Math.round(st.meanExpiresAt - Math.max(st.clock, Date.now()))),
       },
       histograms: {
         leaderQueue: h.leaderQueue.encode(),

@@ -55,10 +55,21 @@ export class ExpiryIndex {
   private journalTimes: number[] = [];
   /** The earliest expiry journaled (Infinity when none). */
   private journalEarliest = Infinity;
+  /**
+   * The keys' expiries as offsets from `origin` (the first one added while the index was empty), summed: their mean
+   * (INFO's avg_ttl) without a walk. Whole ms, so exact while the sum stays a safe integer.
+   */
+  private sum = 0;
+  private origin = 0;
 
   /** Keys with an expiry. */
   get size(): number {
     return this.byKey.size;
+  }
+
+  /** The mean expiry of the keys with one (ms since the epoch; expired ones not purged yet included), undefined when none. */
+  meanExpiry(): number | undefined {
+    return this.byKey.size === 0 ? undefined : this.origin + this.sum / this.byKey.size;
   }
 
   /** The expiry of `key` (a latin1 key string), or undefined when it has none or is absent. */
@@ -80,7 +91,9 @@ export class ExpiryIndex {
   /** `key` expires at `expiresAt`; it must not be in the index already. */
   add(key: string, expiresAt: number): void {
     const place: Place = { key, at: expiresAt };
+    if (this.byKey.size === 0) [this.origin, this.sum] = [expiresAt, 0];
     this.byKey.set(key, place);
+    this.sum += expiresAt - this.origin;
     this.journal(place, expiresAt);
   }
 
@@ -92,6 +105,7 @@ export class ExpiryIndex {
 
   /** `place`'s key leaves the index: the place, wherever a group still holds it, is stale from now on. */
   private forget(place: Place): void {
+    this.sum -= place.at - this.origin;
     place.at = NaN;
     this.byKey.delete(place.key);
   }
@@ -111,6 +125,7 @@ export class ExpiryIndex {
     if (to === undefined) {
       this.forget(place);
     } else if (to !== place.at) {
+      this.sum += to - place.at;
       place.at = to; // stale in its old group
       this.journal(place, to);
     }
@@ -220,6 +235,7 @@ export class ExpiryIndex {
     this.dropJournal();
     this.byTime.clear();
     this.byKey.clear();
+    this.sum = 0;
     this.held = 0;
     this.heap = new MinHeap<number>(earlier);
     this.base = undefined;

@@ -1197,7 +1197,8 @@ export class LmdbStore implements SyncStore {
   stats(): StoreStats {
     this.check('read');
     const m = this.machine;
-    return { keys: m.keys, bytes: m.bytes, evictions: m.evictions, expirations: m.expirations, clock: m.clock };
+    const x = this.expiries;
+    return { keys: m.keys, bytes: m.bytes, evictions: m.evictions, expirations: m.expirations, clock: m.clock, expires: x.size, meanExpiresAt: x.meanExpiry() ?? 0 };
   }
 
   /** The voters of the last installed snapshot, else those the store was created for. */

@@ -372,7 +372,8 @@ export class MemoryStore implements SyncStore {
   stats(): StoreStats {
     this.check();
     const m = this.machine;
-    return { keys: m.keys, bytes: m.bytes, evictions: m.evictions, expirations: m.expirations, clock: m.clock };
+    const x = this.kv.expiries;
+    return { keys: m.keys, bytes: m.bytes, evictions: m.evictions, expirations: m.expirations, clock: m.clock, expires: x.size, meanExpiresAt: x.meanExpiry() ?? 0 };
   }
 
   appliedState(): AppliedState {

@@ -69,6 +69,9 @@ export interface StoreStats {
   expirations: number;
   /** The log clock: the latest entry time applied (ms since the epoch). */
   clock: number;
+  /** Keys with an expiry (expired ones not purged yet included), and their mean expiry (ms since the epoch; 0 when none). */
+  expires: number;
+  meanExpiresAt: number;
 }
 
 /** A snapshot as a stream of chunks, produced from one consistent read view. */

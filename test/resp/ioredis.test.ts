@@ -482,6 +482,16 @@ test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONL
   }
   const leader = s.cluster.leader();
   assert.ok(info.includes(`raft_leader:${leader}`));
+  // The keyspace line as Redis's: keys, how many expire, their mean time left (ms).
+  await r.flushdb();
+  await r.set('ks:a', '1');
+  await r.set('ks:b', '1', 'PX', 100_000);
+  await r.set('ks:c', '1', 'PX', 50_000);
+  const db0 = /db0:keys=(\d+),expires=(\d+),avg_ttl=(\d+)/.exec(await r.info('keyspace'));
+  assert.ok(db0, 'db0:keys=...,expires=...,avg_ttl=...');
+  assert.deepEqual([db0[1], db0[2]], ['3', '2']);
+  assert.ok(Number(db0[3]) > 70_000 && Number(db0[3]) <= 75_000, `avg_ttl ${db0[3]}`);
+  await r.flushdb();
   assert.ok(!(await r.info('stats')).includes('# Server'));
   const count = (await r.command('COUNT')) as unknown as number;
   assert.ok(count >= 45);

@@ -29,7 +29,7 @@ test('take hands out due keys in (expiry, key) order, at most `limit`, and leave
   assert.equal(x.size, 0);
 });
 
-test('random adds, rewrites, removals and takes agree with a plain model (order included), settled at random moments', () => {
+test('random adds, rewrites, removals and takes agree with a plain model (order and mean expiry included), settled at random moments', () => {
   for (let seed = 1; seed <= 30; seed++) {
     const rand = mulberry32(seed);
     const x = new ExpiryIndex();
@@ -75,6 +75,8 @@ test('random adds, rewrites, removals and takes agree with a plain model (order 
       if (u < 0.1) x.settle();
       else if (u < 0.2) assert.equal(x.size, model.size);
       assert.equal(x.expiryOf(key), model.get(key), 'a key\'s expiry is known at once, settled or not');
+      const mean = model.size === 0 ? undefined : [...model.values()].reduce((a, b) => a + b, 0) / model.size;
+      assert.ok(mean === undefined ? x.meanExpiry() === undefined : Math.abs(x.meanExpiry()! - mean) < 1e-6, `mean expiry ${x.meanExpiry()} vs ${mean}`);
     }
     assert.equal(x.size, model.size);
     assert.equal(x.countExpired(Infinity), model.size);

@@ -1,7 +1,7 @@
 // The state machine against a plain model written from its documented rules (src/storage/command.ts, docs/cache.md):
 // seeded random entries of every op, applied to the memory and the LMDB store, bounded and not, with the log clock
 // moving so keys expire. After every entry the op results, the change events, the counts (keys, bytes, evictions,
-// expirations, clock) and every key's value, ttl and revision must be the model's, read from the store and (LMDB)
+// expirations, clock, keys with an expiry and their mean expiry) and every key's value, ttl and revision must be the model's, read from the store and (LMDB)
 // from the main thread's reader of its directory; the state also moves by snapshot to a fresh store (and back, over
 // its own state) and (LMDB) through a close and reopen on the way. The model keeps every record in one Map and
 // sorts when it needs an order: nothing of the stores' indexes (write order, expiry) is shared with it.
@@ -421,8 +421,11 @@ function runSeed(seed: number, cfg: Config, steps: number, tally: Tally): void {
       assert.deepEqual(plain(got.applied[0]), plain(expected), where(index, `results of ${JSON.stringify(plain(cmds))}`));
       assert.deepEqual(plain(got.events ?? []), plain(model.events), where(index, 'events'));
       const st = store.stats();
-      assert.deepEqual([st.keys, st.bytes, st.evictions, st.expirations, st.clock],
-        [model.recs.size, model.bytes(), model.evictions, model.expirations, model.clock], where(index, 'keys, bytes, evictions, expirations, clock'));
+      const expiring = [...model.recs.values()].filter((x) => x.expiresAt !== undefined).map((x) => x.expiresAt!);
+      const mean = expiring.length === 0 ? 0 : expiring.reduce((a, b) => a + b, 0) / expiring.length;
+      assert.deepEqual([st.keys, st.bytes, st.evictions, st.expirations, st.clock, st.expires, Math.round(st.meanExpiresAt * 1000)],
+        [model.recs.size, model.bytes(), model.evictions, model.expirations, model.clock, expiring.length, Math.round(mean * 1000)],
+        where(index, 'keys, bytes, evictions, expirations, clock, expires, mean expiry'));
       const now = model.clock + (r.chance(0.5) ? 0 : r.int(60));
       const probe = [...KEYS, bulkKey(r.int(BULK_KEYS)), bulkKey(r.int(BULK_KEYS))];
       const live = [...model.recs.values()].filter((x) => !Model.expired(x, now)).sort((a, b) => Buffer.compare(a.key, b.key));

@@ -46,6 +46,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
   const uptime = Math.floor((Date.now() - ctx.server.startedAt) / 1000);
   const mem = process.memoryUsage();
   const leader = status.find((s) => s.role === 'leader');
+  const lc = metrics.nodes.find((n) => n.id === leader?.id)?.counters;
   const replication: Array<[string, string | number]> = [
     ['role', 'master'],
     ['connected_slaves', 0],
@@ -89,8 +90,9 @@ async function sections(ctx: Ctx): Promise<Section[]> {
     ]],
     ['replication', replication],
     ['latency', latency],
-    // Keys only: how many of them have an expiry is not kept anywhere, and INFO does not scan to count it.
-    ['keyspace', keys > 0 ? [['db0', `keys=${keys}`]] : []],
+    // keys: DBSIZE's count (live keys); expires and avg_ttl (ms): the leader's, whose count has the expired keys not
+    // purged yet too (Redis's has them in both), so it is capped at keys. Without a leader, none is counted as expiring.
+    ['keyspace', keys > 0 ? [['db0', `keys=${keys},expires=${Math.min(keys, lc?.expires ?? 0)},avg_ttl=${lc?.avgTtlMs ?? 0}`]] : []],
   ];
 }
 
