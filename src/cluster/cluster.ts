@@ -66,7 +66,14 @@ export type BatchOp =
   /** `n` of the result: the new length in bytes. */
   | { type: 'append'; key: KeyInput; value: Value }
   /** Write `value`'s bytes at byte `offset`, zeros filling a gap (Redis SETRANGE; the expiry stays). `n` of the result: the new length in bytes. */
-  | { type: 'setrange'; key: KeyInput; offset: number; value: Value };
+  | { type: 'setrange'; key: KeyInput; offset: number; value: Value }
+  /**
+   * Move the key's value and expiry to `to`, replacing what it held (Redis RENAME; `condition: 'absent'`: RENAMENX,
+   * only when `to` is absent). ok: false when the key is absent (`existed: false`) or the condition fails.
+   */
+  | { type: 'rename'; key: KeyInput; to: KeyInput; condition?: 'absent' }
+  /** Copy the key's value and expiry to another key `to` (Redis COPY; `replace`: over what it holds). ok and `existed` as rename's. */
+  | { type: 'copy'; key: KeyInput; to: KeyInput; replace?: boolean };
 
 export interface CasResult<V = Value> {
   /** Whether the value matched `expected` and was replaced. */
@@ -175,7 +182,7 @@ function refuseFailedStart(failed: Map<NodeId, unknown>, voters: readonly NodeId
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
 function batchOp(o: BatchOp, maxValueBytes: number): Op {
   if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
-  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'check', 'expire', 'persist', 'incr', 'append', 'setrange'] as const);
+  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'check', 'expire', 'persist', 'incr', 'append', 'setrange', 'rename', 'copy'] as const);
   const x = o as Record<string, unknown>;
   const key = toKey(x.key);
   // Expiry options of a put or cas: the same rules as put()'s options (ttlMs, keepTtl); an absent one is undefined to putOptions too.
@@ -214,6 +221,18 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
       return { t: 'append', key, value: toValue(x.value, maxValueBytes, false) };
     case 'setrange':
       return { t: 'setrange', key, offset: positiveInt('setrange offset', x.offset, 0, Number.MAX_SAFE_INTEGER), value: toValue(x.value, maxValueBytes, false) };
+    case 'rename': {
+      const op: Op = { t: 'rename', key, to: toKey(x.to) };
+      if (x.condition !== undefined && oneOf('rename condition', x.condition, ['absent'] as const)) op.nx = true;
+      return op;
+    }
+    case 'copy': {
+      const op: Op = { t: 'copy', key, to: toKey(x.to) };
+      if (Buffer.from(op.to).equals(key)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch copy: key and to are the same key');
+      if (x.replace !== undefined && typeof x.replace !== 'boolean') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch copy: replace must be a boolean');
+      if (x.replace === true) op.replace = true;
+      return op;
+    }
   }
 }
 

@@ -47,7 +47,7 @@ export const OP_OVERHEAD_BYTES = 8;
 function opsBytes(ops: Op[], exact: boolean): number {
   let bytes = BATCH_OVERHEAD_BYTES;
   for (const op of ops) {
-    bytes += ('key' in op ? op.key.length : 0) + OP_OVERHEAD_BYTES;
+    bytes += ('key' in op ? op.key.length : 0) + ('to' in op ? op.to.length : 0) + OP_OVERHEAD_BYTES;
     if (op.t === 'put' || op.t === 'append' || op.t === 'setrange') bytes += valueBytes(op.value, exact);
     else if (op.t === 'cas') bytes += valueBytes(op.expected, exact) + valueBytes(op.value, exact);
   }

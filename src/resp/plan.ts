@@ -22,7 +22,9 @@ export type RespOp =
   | { type: 'persist'; key: Buffer }
   | { type: 'incr'; key: Buffer; by: number }
   | { type: 'append'; key: Buffer; value: Buffer }
-  | { type: 'setrange'; key: Buffer; offset: number; value: Buffer };
+  | { type: 'setrange'; key: Buffer; offset: number; value: Buffer }
+  | { type: 'rename'; key: Buffer; to: Buffer; condition?: 'absent' }
+  | { type: 'copy'; key: Buffer; to: Buffer; replace?: boolean };
 
 export type ExpireCondition = ExpireCond;
 
@@ -75,7 +77,7 @@ export function keysAsWrite(p: KeysPlan): WritePlan {
 export function opsBytes(ops: RespOp[]): number {
   let bytes = 0;
   for (const op of ops) {
-    bytes += op.key.length + 8;
+    bytes += op.key.length + ('to' in op ? op.to.length : 0) + 8;
     if (op.type === 'put' || op.type === 'append' || op.type === 'setrange') bytes += op.value.length;
   }
   return bytes;

@@ -72,7 +72,11 @@ export class WatchRegistry {
   /** Writes of these ops are being sent: every set watching one of their keys is dirty. */
   touch(ops: readonly RespOp[]): void {
     if (this.byKey.size === 0) return;
-    for (const op of ops) if (op.type !== 'get' && op.type !== 'check') this.touchKey(op.key.toString('latin1'));
+    for (const op of ops) {
+      if (op.type === 'get' || op.type === 'check') continue;
+      this.touchKey(op.key.toString('latin1'));
+      if (op.type === 'rename' || op.type === 'copy') this.touchKey(op.to.toString('latin1'));
+    }
   }
 
   /**
@@ -83,7 +87,10 @@ export class WatchRegistry {
     if (this.byKey.size === 0) return;
     for (const op of ops) {
       if (op.t === 'clear') this.touchAll();
-      else if (op.t !== 'get' && op.t !== 'check' && op.t !== 'digest') this.touchKey(keyString(op.key));
+      else if (op.t !== 'get' && op.t !== 'check' && op.t !== 'digest') {
+        this.touchKey(keyString(op.key));
+        if (op.t === 'rename' || op.t === 'copy') this.touchKey(keyString(op.to));
+      }
     }
   }
 

@@ -270,6 +270,13 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
       return valueCode(o.value, maxValueBytes);
     case 'setrange':
       return valueCode(o.value, maxValueBytes) ?? (Number.isSafeInteger(o.offset) && (o.offset as number) >= 0 ? undefined : 'INVALID_COMMAND');
+    case 'rename':
+    case 'copy': {
+      if (keyProblem(o.to)) return 'INVALID_KEY';
+      const flag = o.t === 'rename' ? o.nx : o.replace;
+      if (flag !== undefined && flag !== null && typeof flag !== 'boolean') return 'INVALID_COMMAND';
+      return o.t === 'copy' && valuesEqual(o.key as Key, o.to as Key) ? 'INVALID_COMMAND' : undefined; // a copy onto itself
+    }
     case 'check':
       return Number.isSafeInteger(o.rev) && (o.rev as number) >= 0 ? undefined : 'INVALID_COMMAND';
     case 'cas':
@@ -383,6 +390,9 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBy
       return evalAppend(op, ov, maxValueBytes, maxBytes);
     case 'setrange':
       return evalSetRange(op, ov, maxValueBytes, maxBytes);
+    case 'rename':
+    case 'copy':
+      return evalMove(op, ov);
     case 'get': {
       const cur = ov.read(op.key);
       return { ok: cur !== undefined, current: cur?.value ?? null };
@@ -445,6 +455,18 @@ function evalSetRange(op: Extract<Op, { t: 'setrange' }>, ov: Overlay, maxValueB
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Redis RENAME / RENAMENX / COPY: the value and its expiry go to `to`; the source stays for a copy. */
+function evalMove(op: Extract<Op, { t: 'rename' | 'copy' }>, ov: Overlay): OpResult {
+  const cur = ov.read(op.key);
+  if (cur === undefined) return { ok: false, existed: false };
+  if (op.t === 'rename' && valuesEqual(op.key, op.to)) return { ok: !op.nx, existed: true }; // onto itself: nothing to do
+  const overwrite = op.t === 'rename' ? !op.nx : op.replace === true;
+  if (!overwrite && ov.read(op.to) !== undefined) return { ok: false, existed: true };
+  ov.set(op.to, { value: cur.value, expiresAt: cur.expiresAt });
+  if (op.t === 'rename') ov.set(op.key, null);
+  return { ok: true, existed: true };
+}
 
 function asBytes(v: Value): Uint8Array {
   return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;

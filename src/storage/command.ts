@@ -41,6 +41,17 @@ export type Op =
    * else bytes. VALUE_TOO_LARGE (this op only) as append's.
    */
   | { t: 'setrange'; key: Key; offset: number; value: Value }
+  /**
+   * Move the key's value and expiry to `to` (Redis RENAME; `nx`: RENAMENX, only when `to` is absent), replacing what
+   * `to` held. ok: false when the key is absent (`existed`: false) or `nx` and `to` is present. Onto itself: ok
+   * (false with `nx`), nothing written.
+   */
+  | { t: 'rename'; key: Key; to: Key; nx?: boolean }
+  /**
+   * Copy the key's value and expiry to another key `to` (Redis COPY; `replace`: over what `to` holds, else only when
+   * it is absent). ok: false when the key is absent (`existed`: false) or `to` is present without `replace`.
+   */
+  | { t: 'copy'; key: Key; to: Key; replace?: boolean }
   /** Read the key as the command sees it so far: ok says whether it is present, `current` its value (null: absent). */
   | { t: 'get'; key: Key }
   /** Reject the whole command unless the key's revision (see liveRevision) before the command is `rev` (0: absent). */

@@ -8,7 +8,7 @@ import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
 const isCode = (code: string) => (e: unknown) => e instanceof ClusterError && e.code === code;
 
 for (const storage of ['lmdb', 'memory'] as const) {
-  test(`${storage}: batch ops get, put condition, expire, persist, incr, append, setrange; per-op outcomes apply the rest`, async () => {
+  test(`${storage}: batch ops get, put condition, expire, persist, incr, append, setrange, rename, copy; per-op outcomes apply the rest`, async () => {
     const c = await Cluster.start({ nodes: 3, storage });
     try {
       // SET k v NX GET: the old value and the conditional write in one entry.
@@ -52,6 +52,14 @@ for (const storage of ['lmdb', 'memory'] as const) {
       r = await c.batch([{ type: 'setrange', key: 'k', offset: 2, value: 'x' }]);
       assert.deepEqual(await c.get('k'), Buffer.from([0x76, 0xc3, 0x78]), 'half a character: bytes');
       await assert.rejects(c.batch([{ type: 'setrange', key: 'k', offset: -1, value: 'x' }]), isCode(ErrorCode.INVALID_ARGUMENT));
+      // RENAME / RENAMENX / COPY: the value and the expiry go to the other key.
+      await c.put('src', 's', { ttlMs: 60_000 });
+      r = await c.batch([{ type: 'copy', key: 'src', to: 'gap' }, { type: 'copy', key: 'src', to: 'dup', replace: true }, { type: 'rename', key: 'src', to: 'gap', condition: 'absent' }, { type: 'rename', key: 'src', to: 'moved' }, { type: 'rename', key: 'src', to: 'x' }]);
+      assert.deepEqual(r.results, [{ ok: false, existed: true }, { ok: true, existed: true }, { ok: false, existed: true }, { ok: true, existed: true }, { ok: false, existed: false }]);
+      assert.deepEqual([await c.get('src'), await c.get('dup'), await c.get('moved')], [undefined, 's', 's']);
+      for (const k of ['dup', 'moved']) assert.ok(((await c.ttl(k)) ?? 0) > 50_000, `${k} keeps the expiry`);
+      await assert.rejects(c.batch([{ type: 'copy', key: 'dup', to: 'dup' }]), isCode(ErrorCode.INVALID_ARGUMENT));
+      await assert.rejects(c.batch([{ type: 'rename', key: 'dup', to: '' }]), isCode(ErrorCode.INVALID_ARGUMENT));
     } finally {
       await c.stop();
     }

@@ -63,7 +63,7 @@ const TTLS = ['100000', '0', '-1', 'abc', '200000', '1.5', '-100000', '922337203
 /** SETRANGE offsets and GETRANGE indexes: inside, at and past the ends, negative, past 64 bits, not integers. */
 const OFFSETS = ['0', '1', '3', '5', '-1', 'abc', '9223372036854775808', '1.5'];
 const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', '-9223372036854775808', '9223372036854775808', 'x'];
-const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'DEL', 'UNLINK', 'EXISTS', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD'];
+const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD'];
 /** Refused inside MULTI by threadraft (docs/resp.md, "Transactions"). */
 const NOT_IN_MULTI = new Set(['KEYS', 'DBSIZE', 'TTL', 'PTTL', 'MSETNX', 'SCAN']);
 
@@ -100,6 +100,12 @@ function command(r: Prng): string[] {
     }
     case 'SETRANGE': return [c, k, pick(OFFSETS), pick([...VALUES, 'é', 'xyz'])];
     case 'GETRANGE': case 'SUBSTR': return [c, k, pick(RANGE), pick(RANGE)];
+    case 'RENAME': case 'RENAMENX': return [c, k, pick(KEYS)];
+    case 'COPY': {
+      const a = [c, k, pick(KEYS)];
+      for (let i = r.int(3); i > 0; i--) a.push(...pick([['REPLACE'], ['replace'], ['DB', '0'], ['DB', '16'], ['DB', 'x'], ['DB'], ['bogus']]));
+      return a;
+    }
     case 'MGET': return ['MGET', ...some(0.5), k];
     case 'MSET': case 'MSETNX': {
       const a: string[] = [c];

@@ -152,6 +152,34 @@ test('SETRANGE, GETRANGE, SUBSTR: byte offsets, zero padding, negative indexes, 
   await r.del('r:a', 'r:s');
 });
 
+test('RENAME, RENAMENX, COPY: the value and its expiry go to the new key; Redis\'s replies and errors', async () => {
+  await r.set('mv:a', 'A', 'PX', 100_000);
+  await r.set('mv:b', 'B');
+  assert.equal(await r.rename('mv:a', 'mv:b'), 'OK', 'over an existing key');
+  assert.equal(await r.exists('mv:a'), 0);
+  assert.equal(await r.get('mv:b'), 'A');
+  assert.ok((await r.pttl('mv:b')) > 90_000, 'the expiry moved with the value');
+  assert.equal(await replyError(r.rename('mv:none', 'mv:x')), 'ERR no such key');
+  assert.equal(await r.rename('mv:b', 'mv:b'), 'OK', 'onto itself');
+  await r.set('mv:c', 'C');
+  assert.equal(await r.renamenx('mv:b', 'mv:c'), 0, 'RENAMENX over an existing key');
+  assert.equal(await r.renamenx('mv:b', 'mv:d'), 1);
+  assert.equal(await replyError(r.renamenx('mv:none', 'mv:x')), 'ERR no such key');
+  assert.equal(await r.copy('mv:d', 'mv:c'), 0, 'COPY over an existing key without REPLACE');
+  assert.equal(await r.copy('mv:d', 'mv:c', 'REPLACE'), 1);
+  assert.equal(await r.get('mv:c'), 'A');
+  assert.ok((await r.pttl('mv:c')) > 90_000, 'the expiry copied');
+  assert.equal(await r.get('mv:d'), 'A', 'the source stays');
+  assert.equal(await r.copy('mv:none', 'mv:x'), 0);
+  assert.equal(await r.call('COPY', 'mv:d', 'mv:e', 'DB', '0'), 1);
+  assert.equal(await replyError(r.call('COPY', 'mv:d', 'mv:f', 'DB', '1')), 'ERR DB index is out of range', 'one database');
+  assert.equal(await replyError(r.call('COPY', 'mv:d', 'mv:d')), 'ERR source and destination objects are the same');
+  assert.equal(await replyError(r.call('COPY', 'mv:d', 'mv:f', 'bogus')), 'ERR syntax error');
+  const [tx] = (await r.multi().rename('mv:e', 'mv:g').get('mv:g').exec())!;
+  assert.deepEqual(tx, [null, 'OK']);
+  await r.del('mv:c', 'mv:d', 'mv:g');
+});
+
 test('DEL, UNLINK, EXISTS (duplicates counted), TYPE', async () => {
   await r.mset('d:a', '1', 'd:b', '2', 'd:c', '3');
   assert.equal(await r.exists('d:a', 'd:a', 'd:none'), 2);

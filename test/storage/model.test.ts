@@ -212,6 +212,21 @@ class Model {
           results.push({ ok: true, n: bytes.length });
           break;
         }
+        case 'rename':
+        case 'copy': {
+          const cur = read(op.key);
+          const there = read(op.to) !== undefined;
+          const self = Buffer.from(op.key).equals(op.to);
+          if (cur === undefined) results.push({ ok: false, existed: false });
+          else if (self) results.push({ ok: !(op.t === 'rename' && op.nx), existed: true });
+          else if (there && (op.t === 'rename' ? op.nx : !op.replace)) results.push({ ok: false, existed: true });
+          else {
+            write(op.to, { ...cur });
+            if (op.t === 'rename') write(op.key, null);
+            results.push({ ok: true, existed: true });
+          }
+          break;
+        }
         case 'get': {
           const cur = read(op.key);
           results.push({ ok: cur !== undefined, current: cur?.value ?? null });
@@ -269,6 +284,8 @@ function invalidCode(op: Op): string | undefined {
   if (op.t === 'expire' && (op.ttlMs === undefined) === (op.atMs === undefined)) return 'INVALID_COMMAND';
   if ((op.t === 'put' || op.t === 'expire') && op.atMs !== undefined && op.atMs < 0) return 'INVALID_COMMAND';
   if (op.t === 'setrange' && op.offset < 0) return 'INVALID_COMMAND';
+  if ((op.t === 'rename' || op.t === 'copy') && op.to.byteLength === 0) return 'INVALID_KEY';
+  if (op.t === 'copy' && Buffer.from(op.key).equals(op.to)) return 'INVALID_COMMAND';
   return undefined;
 }
 
@@ -304,7 +321,7 @@ class Gen {
     const key = this.key();
     const value = this.pick(VALUES);
     const clock = this.model.clock;
-    switch (this.pick(['put', 'put', 'put', 'del', 'cas', 'expire', 'expire', 'persist', 'incr', 'append', 'setrange', 'get', 'check', 'clear', 'bad'])) {
+    switch (this.pick(['put', 'put', 'put', 'del', 'cas', 'expire', 'expire', 'persist', 'incr', 'append', 'setrange', 'rename', 'copy', 'get', 'check', 'clear', 'bad'])) {
       case 'put': {
         const o: Extract<Op, { t: 'put' }> = { t: 'put', key, value };
         const form = r.int(4);
@@ -338,13 +355,18 @@ class Gen {
       }
       case 'append': return { t: 'append', key, value: r.chance(0.3) ? 'y'.repeat(40) : this.pick(VALUES) };
       case 'setrange': return { t: 'setrange', key, offset: this.pick([0, 1, 2, 5, 30]), value: this.pick(['Z', 'é', '', Buffer.from([0xc3]), Buffer.from('q'), 'y'.repeat(20)]) };
+      case 'rename': return { t: 'rename', key, to: this.key(), ...(r.chance(0.4) ? { nx: true } : {}) };
+      case 'copy': {
+        const to = this.key();
+        return Buffer.from(to).equals(key) ? { t: 'get', key } : { t: 'copy', key, to, ...(r.chance(0.4) ? { replace: true } : {}) };
+      }
       case 'get': return { t: 'get', key };
       case 'check': {
         const rev = this.model.revision(Buffer.from(key).toString('latin1'), clock);
         return { t: 'check', key, rev: r.chance(0.7) ? rev : this.pick([0, rev + 1, 1]) };
       }
       case 'clear': return r.chance(0.15) ? { t: 'clear' } : { t: 'get', key };
-      default: return this.pick<Op>([{ t: 'put', key, value, ttlMs: 0 }, { t: 'expire', key }, { t: 'put', key, value, keepTtl: true, ttlMs: 5 }, { t: 'setrange', key, offset: -1, value: 'v' }]);
+      default: return this.pick<Op>([{ t: 'put', key, value, ttlMs: 0 }, { t: 'expire', key }, { t: 'put', key, value, keepTtl: true, ttlMs: 5 }, { t: 'setrange', key, offset: -1, value: 'v' }, { t: 'copy', key, to: key }]);
     }
   }
 

@@ -1,9 +1,10 @@
-// Key commands: DEL/UNLINK, EXISTS, the EXPIRE family, TTL/PTTL, PERSIST, TYPE, KEYS, SCAN, DBSIZE, FLUSHDB.
+// Key commands: DEL/UNLINK, EXISTS, the EXPIRE family, TTL/PTTL, PERSIST, TYPE, RENAME/RENAMENX, COPY, KEYS, SCAN,
+// DBSIZE, FLUSHDB.
 import type { ScanPage, ScanRangeInput } from '../../index.js';
 import { keyError, keysError, keyword, MAX_KEY_BYTES, parseInteger } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { NOT_INTEGER, SYNTAX } from '../errors.js';
+import { DB_RANGE, NOT_INTEGER, SYNTAX } from '../errors.js';
 import { expireTimeArg } from '../expiry.js';
 import { globMatch, literalPrefix } from '../glob.js';
 import { CallPlan, KeysPlan, ReadPlan, WritePlan, type ExpireCondition, type RespOp } from '../plan.js';
@@ -17,6 +18,38 @@ function del(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
 function exists(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   const keys = args.slice(1);
   return keysError(keys) ?? new KeysPlan(keys, (vs) => vs.filter((v) => v !== undefined).length);
+}
+
+const NO_SUCH_KEY = new ErrorReply('ERR no such key');
+
+/** RENAME key newkey (OK) and RENAMENX (1, or 0 when newkey exists): the value and its expiry move; an absent key is an error. */
+function rename(nx: boolean) {
+  return (_ctx: Ctx, args: Buffer[]): Reply | WritePlan => {
+    const [, key, to] = args as [Buffer, Buffer, Buffer];
+    const op: RespOp = nx ? { type: 'rename', key, to, condition: 'absent' } : { type: 'rename', key, to };
+    return keysError([key, to]) ?? new WritePlan([op], (rs) => {
+      const r = rs[0];
+      if (r?.existed !== true) return NO_SUCH_KEY;
+      return nx ? (r.ok ? 1 : 0) : OK;
+    });
+  };
+}
+
+/** COPY source destination [DB 0] [REPLACE]: 1 when copied (value and expiry), 0 when the source is absent or the destination present. */
+function copy(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
+  const [, key, to] = args as [Buffer, Buffer, Buffer];
+  let replace = false;
+  for (let i = 3; i < args.length; i++) {
+    if (keyword(args[i], 'REPLACE')) replace = true;
+    else if (keyword(args[i], 'DB') && i + 1 < args.length) {
+      const n = parseInteger(args[++i]!);
+      if (n === null || n < -(2 ** 31) || n >= 2 ** 31) return NOT_INTEGER;
+      if (n !== 0) return DB_RANGE; // one database (docs/resp.md); Redis checks it here too
+    } else return SYNTAX;
+  }
+  if (key.equals(to)) return new ErrorReply('ERR source and destination objects are the same');
+  const op: RespOp = replace ? { type: 'copy', key, to, replace } : { type: 'copy', key, to };
+  return keysError([key, to]) ?? new WritePlan([op], (rs) => (rs[0]?.ok ? 1 : 0));
 }
 
 const STRING_TYPE = new SimpleString('string');
@@ -215,6 +248,9 @@ export const KEY_COMMANDS: CommandSpec[] = [
   command('pttl', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time in milliseconds of a key.', ttl(true), { since: '2.6.0' }),
   command('persist', 2, ['write', 'fast'], 'generic', 'Removes the expiration time of a key.', persist, { since: '2.2.0' }),
   command('type', 2, ['readonly', 'fast'], 'generic', 'Determines the type of value stored at a key.', type),
+  command('rename', 3, ['write'], 'generic', 'Renames a key and overwrites the destination.', rename(false), { keys: [1, 2, 1] }),
+  command('renamenx', 3, ['write', 'fast'], 'generic', 'Renames a key only when the target key name doesn\'t exist.', rename(true), { keys: [1, 2, 1] }),
+  command('copy', -3, ['write', 'denyoom'], 'generic', 'Copies the value of a key to a new key.', copy, { keys: [1, 2, 1], since: '6.2.0' }),
   command('keys', 2, ['readonly'], 'generic', 'Returns all key names that match a pattern.', keys, { keys: [0, 0, 0] }),
   command('scan', -2, ['readonly'], 'generic', 'Iterates over the key names in the database.', scan, { keys: [0, 0, 0], since: '2.8.0' }),
   command('dbsize', 1, ['readonly', 'fast'], 'server', 'Returns the number of keys in the database.', dbsize),
