@@ -1,5 +1,6 @@
 // The two cluster calls the RESP layer makes with the batch op types of issue 14 (get, check, conditional put,
-// expire, persist, incr, append, setrange) and revision(): kept here so that the rest of src/resp/ is written against one shape.
+// expire, persist, incr, append, setrange, rename, copy) and revision(): kept here so that the rest of src/resp/ is
+// written against one shape.
 import type { BatchResult, Cluster, ReadOptions } from '../index.js';
 import type { RespOp, RespOpResult } from './plan.js';
 

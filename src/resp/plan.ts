@@ -18,15 +18,13 @@ export type RespOp =
   | { type: 'delete'; key: Buffer }
   | { type: 'get'; key: Buffer }
   | { type: 'check'; key: Buffer; revision: number }
-  | { type: 'expire'; key: Buffer; ttlMs?: number; atMs?: number; condition?: ExpireCondition }
+  | { type: 'expire'; key: Buffer; ttlMs?: number; atMs?: number; condition?: ExpireCond }
   | { type: 'persist'; key: Buffer }
   | { type: 'incr'; key: Buffer; by: number }
   | { type: 'append'; key: Buffer; value: Buffer }
   | { type: 'setrange'; key: Buffer; offset: number; value: Buffer }
   | { type: 'rename'; key: Buffer; to: Buffer; condition?: 'absent' }
   | { type: 'copy'; key: Buffer; to: Buffer; replace?: boolean };
-
-export type ExpireCondition = ExpireCond;
 
 /** An op's result as the RESP layer reads it (`n`: append's and setrange's new length). */
 export type RespOpResult = OpResult & { n?: number };

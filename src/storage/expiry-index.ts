@@ -91,7 +91,10 @@ export class ExpiryIndex {
   /** `key` expires at `expiresAt`; it must not be in the index already. */
   add(key: string, expiresAt: number): void {
     const place: Place = { key, at: expiresAt };
-    if (this.byKey.size === 0) [this.origin, this.sum] = [expiresAt, 0];
+    if (this.byKey.size === 0) {
+      this.origin = expiresAt;
+      this.sum = 0;
+    }
     this.byKey.set(key, place);
     this.sum += expiresAt - this.origin;
     this.journal(place, expiresAt);

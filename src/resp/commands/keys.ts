@@ -7,7 +7,8 @@ import type { Ctx } from '../context.js';
 import { DB_RANGE, NOT_INTEGER, SYNTAX } from '../errors.js';
 import { expireTimeArg } from '../expiry.js';
 import { globMatch, literalPrefix } from '../glob.js';
-import { CallPlan, KeysPlan, ReadPlan, WritePlan, type ExpireCondition, type RespOp } from '../plan.js';
+import { CallPlan, KeysPlan, ReadPlan, WritePlan, type RespOp } from '../plan.js';
+import type { ExpireCond } from '../../storage/command.js';
 import { ErrorReply, OK, SimpleString, type Reply } from '../reply.js';
 
 function del(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
@@ -61,8 +62,8 @@ function type(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
 }
 
 /** EXPIRE's NX | XX | GT | LT, with Redis's errors for the combinations it refuses. */
-function expireCondition(args: Buffer[]): ExpireCondition | undefined | ErrorReply {
-  const seen = new Set<ExpireCondition>();
+function expireCondition(args: Buffer[]): ExpireCond | undefined | ErrorReply {
+  const seen = new Set<ExpireCond>();
   for (const a of args.slice(3)) {
     if (keyword(a, 'NX')) seen.add('nx');
     else if (keyword(a, 'XX')) seen.add('xx');

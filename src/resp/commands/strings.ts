@@ -1,4 +1,4 @@
-// String commands: GET, SET and its variants, MGET/MSET(NX), counters, APPEND, STRLEN.
+// String commands: GET, SET and its variants, MGET/MSET(NX), counters, APPEND, STRLEN, SETRANGE, GETRANGE/SUBSTR.
 import type { Value } from '../../index.js';
 import { keyError, keysError, parseInt64, parseInteger, valueError } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
