@@ -228,7 +228,7 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
     }
     case 'copy': {
       const op: Op = { t: 'copy', key, to: toKey(x.to) };
-      if (Buffer.from(op.to).equals(key)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch copy: key and to are the same key');
+      if (asBuffer(op.to).equals(key)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch copy: key and to are the same key');
       if (x.replace !== undefined && typeof x.replace !== 'boolean') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch copy: replace must be a boolean');
       if (x.replace === true) op.replace = true;
       return op;

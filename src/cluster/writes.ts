@@ -64,11 +64,13 @@ function boundsProblem(ops: Op[], maxKeys: number | undefined, maxBytes: number 
   let written: Map<string, number> | undefined;
   for (const op of ops) {
     let value;
-    let at = 0;
+    let at = 0; // a setrange's bytes start at its offset
     if (op.t === 'put' || op.t === 'append') value = op.value;
     else if (op.t === 'cas' && op.value !== null) value = op.value;
-    else if (op.t === 'setrange' && valueBytes(op.value, true) > 0) [value, at] = [op.value, op.offset];
-    else continue;
+    else if (op.t === 'setrange' && valueBytes(op.value, true) > 0) {
+      value = op.value;
+      at = op.offset;
+    } else continue;
     const bytes = op.key.length + at + valueBytes(value, true);
     if (maxBytes !== undefined && bytes > maxBytes) return `a record of ${bytes} bytes (key and value) cannot be held: maxBytes is ${maxBytes}`;
     if (ops.length > 1) (written ??= new Map()).set(Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength).toString('latin1'), bytes);

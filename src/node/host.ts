@@ -12,6 +12,7 @@ import { assert } from '../raft/assert.js';
 import type { NodeStorage } from '../adaptor/index.js';
 import type { WriteBatch } from '../storage/types.js';
 import { stampEntryData, type CommandResult } from '../storage/command.js';
+import { readTime } from '../storage/apply.js';
 import { runQuery, type QueryResult, type ReadQuery } from './queries.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { boundedReadTime } from '../util/clock.js';
@@ -1080,7 +1081,7 @@ export class NodeHost {
         evictions: st.evictions,
         expirations: st.expirations,
         expires: st.expires,
-        avgTtlMs: st.expires === 0 ? 0 : Math.max(0, Math.round(st.meanExpiresAt - Math.max(st.clock, Date.now()))),
+        avgTtlMs: st.expires === 0 ? 0 : Math.max(0, Math.round(st.meanExpiresAt - readTime(st.clock, undefined))),
       },
       histograms: {
         leaderQueue: h.leaderQueue.encode(),

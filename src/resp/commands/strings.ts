@@ -1,5 +1,6 @@
 // String commands: GET, SET and its variants, MGET/MSET(NX), counters, APPEND, STRLEN, SETRANGE, GETRANGE/SUBSTR.
 import type { Value } from '../../index.js';
+import { asBuffer } from '../../storage/codec.js';
 import { keyError, keysError, parseInt64, parseInteger, valueError } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
@@ -223,7 +224,7 @@ function getrange(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   if (s === null || e === null) return NOT_INTEGER;
   return keyError(key) ?? new KeysPlan([key], (vs) => {
     const v = vs[0];
-    const bytes = v === undefined ? EMPTY : typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    const bytes = v === undefined ? EMPTY : typeof v === 'string' ? Buffer.from(v) : asBuffer(v);
     return byteRange(bytes, s, e);
   });
 }
