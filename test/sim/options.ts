@@ -3,6 +3,7 @@ import { NODES, SEED, type CommandHelp, type OptionTable } from '../../src/cli/o
 
 export const SIM_OPTIONS = {
   seed: { ...SEED, env: 'SEED' },
+  seeds: { type: 'string', env: 'SEEDS', arg: '<a-b>', help: 'every seed from a to b instead of one, on two worker threads (a sweep); prints the totals' },
   nodes: { ...NODES, env: 'NODES' },
   steps: { type: 'int', min: 1, max: 10_000_000, default: 3000, env: 'STEPS', help: 'simulated steps' },
   chaos: { type: 'number', min: 0, max: 100, default: 1, env: 'CHAOS', help: 'fault intensity multiplier (0: no faults)' },
@@ -18,6 +19,7 @@ export const SIM_HELP: CommandHelp = {
   summary: 'one deterministic simulation of the real node host (docs/architecture.md).',
   usage: 'threadraft sim [options]       (or: SEED=<n> npm run sim)',
   epilogue: `Each option can come from the environment variable shown; a flag wins over it.
-Prints the run's summary as JSON; exits 0 when no property was violated, 1 with the violation and the
-command that replays it, 2 on a usage error.`,
+Prints the run's summary as JSON (with --seeds, the sweep's totals); exits 0 when no property was
+violated, 1 with the violation and the command that replays it (a sweep stops at its first failing
+seed), 2 on a usage error.`,
 };

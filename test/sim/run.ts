@@ -1,5 +1,6 @@
 // Replay one simulation: threadraft sim --seed <n> [--nodes 3] [--steps 3000] [--chaos 1] [--spares 2] [--overrides '{"maxMsgBytes":1}']
-//   [--break commit-old-term|double-vote]; or the same through the environment: SEED=<n> NODES=… npm run sim
+//   [--break commit-old-term|double-vote]; or the same through the environment: SEED=<n> NODES=… npm run sim.
+// Or sweep a range of seeds with the same options: threadraft sim --seeds 1-10000 (test/sim/batch.ts).
 import { parseCommandLine, usageExit } from '../../src/cli/options.js';
 import { OVERRIDE_KEYS, SIM_HELP, SIM_OPTIONS } from './options.js';
 import type { SimOptions } from './sim.js';
@@ -26,13 +27,41 @@ function overrides(json: string | undefined): SimOptions['overrides'] {
   return o as SimOptions['overrides'];
 }
 
+/** --seeds a-b (or one seed): the batch's half-open range [a, b + 1). */
+function seedRange(text: string | undefined): [number, number] | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text.trim());
+  const from = m ? Number(m[1]) : NaN;
+  const to = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!(from <= to && to <= 0xffffffff)) {
+    return usageExit(SIM_HELP.command, `--seeds must be a range a-b of seeds with 0 <= a <= b <= ${0xffffffff}, got ${JSON.stringify(text)}`);
+  }
+  return [from, to + 1];
+}
+
 const v = parseCommandLine(process.argv.slice(2), SIM_OPTIONS, SIM_HELP);
 const o = overrides(v.overrides);
+const range = seedRange(v.seeds);
 const opts: SimOptions = {
   seed: v.seed, nodes: v.nodes, steps: v.steps, chaos: v.chaos, ...(v.spares > 0 ? { spares: v.spares } : {}),
   ...(o === undefined ? {} : { overrides: o }), ...(v.break === undefined ? {} : { testBreak: v.break }),
 };
 // The simulation loads after the options are checked: a usage error answers at once.
+if (range !== undefined) {
+  const { runBatchParallel, SeedFailure } = await import('./batch.js');
+  const { seed: _one, ...rest } = opts;
+  const started = process.hrtime.bigint();
+  try {
+    const totals = await runBatchParallel({ ...rest, seeds: range });
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    console.log(JSON.stringify({ seeds: `${range[0]}-${range[1] - 1}`, nodes: opts.nodes, steps: opts.steps, ok: true, ...totals, ms: Math.round(ms) }, null, 2));
+    process.exit(0);
+  } catch (err) {
+    // A SeedFailure's message is "seed <n>: <violation>\nreplay: <command>"; anything else is the harness's own.
+    console.error(err instanceof SeedFailure ? `VIOLATION: ${err.message}` : `threadraft sim: the sweep failed: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
 const { replayCommand, runSimulation } = await import('./sim.js');
 const started = process.hrtime.bigint();
 const s = await runSimulation(opts);
