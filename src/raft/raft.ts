@@ -595,9 +595,12 @@ export class Raft {
   }
 
   private stepLowerTerm(m: Message): void {
-    if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
-      // A leader cut off long enough for us to move on learns our term and steps down (otherwise, with
-      // pre-vote or check-quorum, a node with a higher term could never rejoin).
+    if (m.type === 'append' || m.type === 'heartbeat') {
+      // A leader cut off long enough for us to move on learns our term and steps down (§5.1: a request with a
+      // stale term is rejected with the current term). etcd answers only with pre-vote or check-quorum, when its
+      // votes cannot raise the others' terms; here they never can while a leader is heard, with neither option
+      // too (leader stickiness, inLease), so a node whose term ran ahead (its votes only reach nodes that hear
+      // the leader: a configuration entry of its own left the leader out) could never rejoin otherwise.
       this.send(this.appendResponse(m.from, false, 0, 0, 0));
     } else if (m.type === 'vote' && m.preVote) {
       this.send({ type: 'vote-response', term: this.term, from: this.id, to: m.from, preVote: true, granted: false });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EntryType, Raft } from '../../src/raft/index.js';
-import { Cluster, config, empty, entries, roundTrip } from './harness.js';
+import { Cluster, config, empty, enc, entries, roundTrip } from './harness.js';
 
 test('§5.2 a candidate that wins a majority becomes leader and appends a no-op of its term (§8)', () => {
   const c = new Cluster([1, 2, 3]);
@@ -122,4 +122,30 @@ test('a restarted node (check-quorum) refuses votes for one minimum election tim
   for (let i = 0; i < 10; i++) r.tick();
   r.step({ type: 'vote', term: 4, from: 3, to: 2, preVote: false, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
   assert.equal(r.status().vote, 3);
+});
+
+test('§5.1 with neither pre-vote nor check-quorum, a node whose term ran ahead answers a stale leader with its term and rejoins, though the followers ignore its votes (stickiness)', () => {
+  // Sim seed 11303 (3 voters + 2 spares, CHAOS=2): node 1's own configuration entry had left the leader out, so
+  // its votes reached only a follower that heard the leader and ignored them; the leader's heartbeats of the
+  // lower term were dropped unanswered, and node 1 never rejoined. Here the votes to the leader are cut instead.
+  const c = new Cluster([1, 2, 3], { preVote: false, checkQuorum: false });
+  c.get(2).campaign();
+  c.stabilize();
+  assert.equal(c.leader(), 2);
+  c.isolate(1);
+  c.tick(60);
+  const ahead = c.get(1).status().term;
+  assert.ok(ahead > c.get(2).status().term, 'the isolated node raised its term');
+  assert.equal(c.get(2).status().role, 'leader');
+  c.filter = (m) => !(m.from === 1 && m.to === 2 && m.type === 'vote');
+  for (let i = 0; i < 200 && c.get(1).status().leader === 0; i++) c.tick(1);
+  const s1 = c.get(1).status();
+  assert.notEqual(s1.leader, 0, 'node 1 follows a leader again');
+  assert.ok(s1.term > ahead);
+  assert.equal(c.get(s1.leader).status().role, 'leader');
+  assert.equal(c.get(3).status().leader, s1.leader);
+  const w = c.get(s1.leader).propose([enc('x')]);
+  assert.ok(w.ok);
+  c.stabilize();
+  for (const id of [1, 2, 3]) assert.equal(c.get(id).status().commit, w.lastIndex, `node ${id} commits`);
 });

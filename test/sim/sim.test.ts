@@ -84,6 +84,11 @@ test('seeds that found bugs in longer runs, replayed (each failed before its fix
   // under the same (index, term): Log Matching (raft.ts, becomeCandidate).
   await runBatch({ nodes: 1, spares: 2, seeds: [910010, 910011], steps: 8000, chaos: 3 });
   await runBatch({ nodes: 1, spares: 2, seeds: [910325, 910326], steps: 8000, chaos: 2 });
+  // 11303 (session 24, without pre-vote and check-quorum): a node whose term ran ahead in a partition, with a
+  // configuration entry of its own that left the leader out, sent its votes only to a follower that heard the
+  // leader and ignored them, and dropped the leader's heartbeats of the lower term unanswered: it never rejoined
+  // (raft.ts, stepLowerTerm).
+  await runBatch({ nodes: 3, spares: 2, seeds: [11303, 11304], steps: 3000, chaos: 2 });
 });
 
 test('a seed that fails on a worker thread is reported with its seed and replay command; the lower seed wins', async () => {
