@@ -80,18 +80,20 @@ function runInWorker(b: Batch): { done: Promise<Totals>; stop(): Promise<number>
 /**
  * The batch's seeds split in two halves, each on a worker thread of its own (the simulation is CPU work and
  * deterministic per seed: two cores halve the wall time, the totals are the same). A failure names its seed; when
- * both halves fail, the lower half's (the lower seed) is reported.
+ * both halves fail, the lower half's (the lower seed) is reported. A failure of the lower half ends the batch at
+ * once (nothing the upper half finds could be reported instead); one of the upper half waits for the lower half.
  */
 export async function runBatchParallel(b: Batch): Promise<Totals> {
   const [from, to] = b.seeds;
   if (to - from < 2) return runBatch(b);
   const mid = from + Math.ceil((to - from) / 2);
-  const halves = [runInWorker({ ...b, seeds: [from, mid] }), runInWorker({ ...b, seeds: [mid, to] })];
+  const lower = runInWorker({ ...b, seeds: [from, mid] });
+  const upper = runInWorker({ ...b, seeds: [mid, to] });
+  upper.done.catch(() => undefined); // awaited after the lower half; its failure must not go unhandled meanwhile
   try {
-    const settled = await Promise.allSettled(halves.map((h) => h.done));
-    for (const s of settled) if (s.status === 'rejected') throw s.reason;
-    return addTotals((settled[0] as PromiseFulfilledResult<Totals>).value, (settled[1] as PromiseFulfilledResult<Totals>).value);
+    const low = await lower.done;
+    return addTotals(low, await upper.done);
   } finally {
-    await Promise.all(halves.map((h) => h.stop()));
+    await Promise.all([lower.stop(), upper.stop()]);
   }
 }
