@@ -127,6 +127,9 @@ export class Dispatcher {
       case 'recv-write':
         this.sink(task.id).write(task.chunk);
         return this.ok(undefined);
+      case 'recv-check':
+        this.sink(task.id).check(task.meta);
+        return this.ok(undefined);
       case 'recv-install':
         this.sink(task.id).install(task.meta);
         this.sinks.delete(task.id);
@@ -198,6 +201,7 @@ function verbOf(task: Task): 'read' | 'write' | 'open' | 'close' | 'build' | 'in
       return 'build';
     case 'recv-open':
     case 'recv-write':
+    case 'recv-check':
     case 'recv-install':
     case 'recv-abort':
     case 'reset-log':

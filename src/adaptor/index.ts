@@ -94,6 +94,8 @@ export class SnapshotBuilderAdaptor {
 /** A snapshot being received: chunks are staged beside the live state until installSnapshot. */
 export interface SnapshotReceiver {
   write(chunk: Uint8Array): Promise<void>;
+  /** Rejects (SNAPSHOT_INVALID) unless the stream staged so far is complete and is snapshot `meta`. */
+  check(meta: SnapshotMeta): Promise<void>;
   abort(): Promise<void>;
   /** Internal: the receive id in the storage thread. */
   readonly id: number;
@@ -122,6 +124,9 @@ export class StateMachineAdaptor {
       id,
       write: async (chunk: Uint8Array) => {
         await backend.call({ op: 'recv-write', id, chunk });
+      },
+      check: async (meta: SnapshotMeta) => {
+        await backend.call({ op: 'recv-check', id, meta });
       },
       abort: async () => {
         await backend.call({ op: 'recv-abort', id });

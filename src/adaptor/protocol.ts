@@ -44,6 +44,7 @@ export type Task =
   | { op: 'snap-close'; id: number }
   | { op: 'recv-open' }
   | { op: 'recv-write'; id: number; chunk: Uint8Array }
+  | { op: 'recv-check'; id: number; meta: SnapshotMeta }
   | { op: 'recv-install'; id: number; meta: SnapshotMeta }
   | { op: 'recv-abort'; id: number }
   | { op: 'reset-log'; point: LogId; membership: Membership }

@@ -1338,6 +1338,10 @@ export class LmdbStore implements SyncStore {
           });
         });
       },
+      check: (meta) => {
+        live();
+        asm.finish(meta);
+      },
       install: (meta) => {
         live();
         asm.finish(meta);

@@ -428,6 +428,10 @@ export class MemoryStore implements SyncStore {
           putSession: (c, r) => void sessions.push([c, decodeSession(r)]),
         });
       },
+      check: (meta) => {
+        live();
+        asm.finish(meta);
+      },
       install: (meta) => {
         live();
         asm.finish(meta);

@@ -16,6 +16,8 @@ export interface SnapshotSource {
 /** A snapshot being received: chunks are staged beside the live state, which `install` replaces atomically. */
 export interface SnapshotSink {
   write(chunk: Uint8Array): void;
+  /** Throws SNAPSHOT_INVALID unless the staged stream is complete and is snapshot `meta` (what install checks first). */
+  check(meta: SnapshotMeta): void;
   /** Replace the state machine with the staged one and reset the log to (meta.index, meta.term), in one transaction. */
   install(meta: SnapshotMeta): void;
   abort(): void;

@@ -45,6 +45,11 @@ function harness(installTimeoutMs = 30_000) {
         chunks: [],
         aborted: false,
         write: async (c) => void r.chunks.push(c),
+        // A stream is whole when it holds chunks 0..n-1 of n in order (each chunk is [sid, seq, n]).
+        check: async () => {
+          const n = r.chunks[0]?.[2] ?? 0;
+          if (n === 0 || r.chunks.length !== n || r.chunks.some((c, i) => c[1] !== i)) throw new Error('snapshot stream is incomplete');
+        },
         abort: async () => void (r.aborted = true),
       };
       receivers.push(r);
@@ -56,7 +61,7 @@ function harness(installTimeoutMs = 30_000) {
   });
   const stream = (sid: number, m: SnapshotMeta, chunks = 1): void => {
     slot.onFrame(LEADER, { k: 'snap-begin', sid, from: LEADER });
-    for (let seq = 0; seq < chunks; seq++) slot.onFrame(LEADER, { k: 'snap-chunk', sid, from: LEADER, seq, data: new Uint8Array([sid, seq]) });
+    for (let seq = 0; seq < chunks; seq++) slot.onFrame(LEADER, { k: 'snap-chunk', sid, from: LEADER, seq, data: new Uint8Array([sid, seq, chunks]) });
     slot.onFrame(LEADER, { k: 'snap-end', sid, from: LEADER, msg: snapshotMsg(m) });
   };
   /** The host's Ready: the next round; afterReady once the Ready (and any install) is done. */
@@ -81,7 +86,7 @@ test('snapshot hand-off: a new stream between delivery and install does not take
   assert.ok(got, 'take(m1) returns the delivered receiver (before the fix: undefined, and the host threw)');
   assert.equal(got.id, 1);
   assert.equal((got as FakeReceiver).aborted, false, 'the delivered receiver was not aborted');
-  assert.deepEqual((got as FakeReceiver).chunks.map((c) => [...c]), [[1, 0], [1, 1]]);
+  assert.deepEqual((got as FakeReceiver).chunks.map((c) => [...c]), [[1, 0, 2], [1, 1, 2]]);
   assert.equal(h.receivers.length, 1, 'the second stream opens no storage receive until the first is installed');
   h.slot.afterReady(r);
   await settle();
@@ -131,5 +136,41 @@ test('snapshot hand-off: a delivered snapshot the core did not install is discar
   assert.equal(h.receivers[0]!.aborted, true, 'the rejected receive was aborted');
   assert.equal(h.receivers.length, 2, 'the second stream went on');
   assert.equal((await h.slot.take(meta(120, 3)))?.id, 2);
+  h.slot.close();
+});
+
+test('snapshot receive: a repeated chunk is ignored and the stream completes', async () => {
+  const h = harness();
+  const m = meta(100, 3);
+  const chunk = (seq: number): PeerFrame => ({ k: 'snap-chunk', sid: 7, from: LEADER, seq, data: new Uint8Array([7, seq, 3]) });
+  h.slot.onFrame(LEADER, { k: 'snap-begin', sid: 7, from: LEADER });
+  for (const seq of [0, 0, 1, 0, 2, 1]) h.slot.onFrame(LEADER, chunk(seq));
+  h.slot.onFrame(LEADER, { k: 'snap-end', sid: 7, from: LEADER, msg: snapshotMsg(m) });
+  await settle();
+  assert.equal(h.delivered.length, 1, 'delivered (before the fix: aborted as out of order at the second chunk 0)');
+  assert.ok(!h.sent.some((f) => f.k === 'snap-abort'));
+  h.ready();
+  const got = await h.slot.take(m);
+  assert.deepEqual((got as FakeReceiver).chunks.map((c) => c[1]), [0, 1, 2]);
+  h.slot.close();
+});
+
+test('snapshot receive: an end with chunks missing (a repeated begin and end of a finished session) is aborted, never stepped into the core', async () => {
+  const h = harness();
+  const m = meta(85, 3);
+  // Simulation seed 50979: the session's frames arrive again after it was aborted: begin, chunk 0 of 4, end.
+  h.slot.onFrame(LEADER, { k: 'snap-begin', sid: 4, from: LEADER });
+  h.slot.onFrame(LEADER, { k: 'snap-chunk', sid: 4, from: LEADER, seq: 0, data: new Uint8Array([4, 0, 4]) });
+  h.slot.onFrame(LEADER, { k: 'snap-end', sid: 4, from: LEADER, msg: snapshotMsg(m) });
+  await settle();
+  assert.equal(h.delivered.length, 0, 'not delivered (before the fix: delivered, and the install failed the node)');
+  assert.equal(h.receivers[0]!.aborted, true);
+  assert.ok(h.sent.some((f) => f.k === 'snap-abort' && f.sid === 4), 'the sender is told');
+  // The next stream goes through.
+  h.stream(5, m, 2);
+  await settle();
+  assert.equal(h.delivered.length, 1);
+  h.ready();
+  assert.equal((await h.slot.take(m))?.id, 2);
   h.slot.close();
 });

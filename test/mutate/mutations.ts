@@ -233,6 +233,13 @@ export const MUTATIONS: readonly Mutation[] = [
     rule: '§9.6: a pre-vote request does not change the receiver\'s term',
   },
   {
+    name: 'stale-term-unanswered-without-options',
+    file: RAFT,
+    find: "        if (m.type === 'append' || m.type === 'heartbeat') {\n            // A leader cut off",
+    replace: "        if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {\n            // A leader cut off",
+    rule: '§5.1: an append or heartbeat of a stale term is answered with the current term, with pre-vote and check-quorum off too (stickiness holds without them)',
+  },
+  {
     name: 'check-quorum-never-steps-down',
     file: RAFT,
     find: 'if (this.cfg.checkQuorum && !this.quorumActive()) {',

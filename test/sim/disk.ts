@@ -311,6 +311,7 @@ export class SimStateStore extends MemoryStore {
     const sink = super.receiveSnapshot();
     return {
       write: (chunk) => sink.write(chunk),
+      check: (meta) => sink.check(meta),
       abort: () => sink.abort(),
       install: (meta) => {
         sink.install(meta);

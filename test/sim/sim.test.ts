@@ -89,6 +89,9 @@ test('seeds that found bugs in longer runs, replayed (each failed before its fix
   // leader and ignored them, and dropped the leader's heartbeats of the lower term unanswered: it never rejoined
   // (raft.ts, stepLowerTerm).
   await runBatch({ nodes: 3, spares: 2, seeds: [11303, 11304], steps: 3000, chaos: 2 });
+  // 50979 (session 24): repeated frames of an aborted snapshot session (begin, one chunk of four, end) reached the
+  // core as a whole snapshot; its install failed and ended the node (snapshots.ts, SnapshotReceiverSlot.end).
+  await runBatch({ nodes: 7, seeds: [50979, 50980], steps: 3000, chaos: 2 });
 });
 
 test('a seed that fails on a worker thread is reported with its seed and replay command; the lower seed wins', async () => {

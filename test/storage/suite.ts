@@ -534,6 +534,8 @@ export const cases: Case[] = [
       const all: Uint8Array[] = [];
       for await (const ch of stream.chunks) all.push(ch);
       for (const ch of all.slice(0, -1)) await recv2.write(ch); // no trailer
+      // check() refuses what install would, before anything is installed (the host asks it before the core sees the message).
+      await rejectsWith(recv2.check(stream.meta), 'SNAPSHOT_INVALID');
       await rejectsWith(c.s.stateMachine.installSnapshot(stream.meta, recv2), 'SNAPSHOT_INVALID');
       assert.equal(await c.s.get(k('a')), 'live');
       assert.deepEqual((await c.s.stateMachine.appliedState()).lastApplied, { index: 1, term: 1 });
@@ -548,7 +550,9 @@ export const cases: Case[] = [
       await dst.stateMachine.apply([cmdEntry(1, [cmd(1, 1, [put('a', 'x')])])]);
       const recv = await dst.stateMachine.beginReceivingSnapshot();
       for await (const ch of stream.chunks) await recv.write(ch);
-      // install at a later point than the stream's header is refused
+      // install at a later point than the stream's header is refused (and check() says so first); the stream is whole
+      await rejectsWith(recv.check({ index: 5, term: 1, membership }), 'SNAPSHOT_INVALID');
+      await recv.check(stream.meta);
       await rejectsWith(dst.stateMachine.installSnapshot({ index: 5, term: 1, membership }, recv), 'SNAPSHOT_INVALID');
       await dst.stateMachine.installSnapshot(stream.meta, recv);
       assert.equal(await dst.get(k('a')), undefined);
