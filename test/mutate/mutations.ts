@@ -273,6 +273,14 @@ export const MUTATIONS: readonly Mutation[] = [
     host: true,
   },
   {
+    name: 'host-snapshot-unchecked',
+    file: 'src/node/snapshots.js',
+    find: "                await receiving.check(msg.snapshot);",
+    replace: '                void 0;',
+    rule: 'a received snapshot reaches the core only once the store confirms the stream is whole and is that snapshot',
+    host: true,
+  },
+  {
     name: 'host-apply-before-durable',
     file: HOST,
     find: 'this.applyQueue[n].index <= this.persistedTo)',
