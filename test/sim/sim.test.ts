@@ -92,6 +92,10 @@ test('seeds that found bugs in longer runs, replayed (each failed before its fix
   // 50979 (session 24): repeated frames of an aborted snapshot session (begin, one chunk of four, end) reached the
   // core as a whole snapshot; its install failed and ended the node (snapshots.ts, SnapshotReceiverSlot.end).
   await runBatch({ nodes: 7, seeds: [50979, 50980], steps: 3000, chaos: 2 });
+  // 91610 (session 24, the harness's): a second pause cut a node's pause short; its messages ran again while its
+  // timers, deferred to the first pause's end, still waited, so a leader sent no heartbeat for 170 ms in the
+  // non-disruption phase and lost its term (sim.ts, pause).
+  await runBatch({ nodes: 3, seeds: [91610, 91611], steps: 3000, chaos: 4 });
 });
 
 test('a seed that fails on a worker thread is reported with its seed and replay command; the lower seed wins', async () => {
