@@ -1320,6 +1320,11 @@ export class LmdbStore implements SyncStore {
         throw new StorageError(StorageErrorCode.SNAPSHOT_ABORTED, 'snapshot', 'install', 'snapshot receive was aborted or superseded');
       }
     };
+    /** The stream is complete and is snapshot `meta` (install's first step, and the host's question before its core sees it). */
+    const check = (meta: SnapshotMeta): void => {
+      live();
+      asm.finish(meta);
+    };
     return {
       write: (chunk) => {
         live();
@@ -1338,13 +1343,9 @@ export class LmdbStore implements SyncStore {
           });
         });
       },
-      check: (meta) => {
-        live();
-        asm.finish(meta);
-      },
+      check,
       install: (meta) => {
-        live();
-        asm.finish(meta);
+        check(meta);
         const point = { index: meta.index, term: meta.term };
         // The clock and revision counter come with the data; evictions and expirations are this replica's own counts.
         const machine: MachineState = { ...this.machine, clock: asm.machine.clock, writeSeq: asm.machine.writeSeq, keys, bytes };

@@ -420,6 +420,11 @@ export class MemoryStore implements SyncStore {
       if (gen !== this.receiveGen) throw new StorageError(StorageErrorCode.SNAPSHOT_ABORTED, 'snapshot', 'install', 'snapshot receive was aborted or superseded');
       this.check();
     };
+    /** The stream is complete and is snapshot `meta` (install's first step, and the host's question before its core sees it). */
+    const check = (meta: SnapshotMeta): void => {
+      live();
+      asm.finish(meta);
+    };
     return {
       write: (chunk) => {
         live();
@@ -428,13 +433,9 @@ export class MemoryStore implements SyncStore {
           putSession: (c, r) => void sessions.push([c, decodeSession(r)]),
         });
       },
-      check: (meta) => {
-        live();
-        asm.finish(meta);
-      },
+      check,
       install: (meta) => {
-        live();
-        asm.finish(meta);
+        check(meta);
         this.installRecords(records, asm.machine);
         this.sessions.load(sessions);
         this.lastApplied = { index: meta.index, term: meta.term };
