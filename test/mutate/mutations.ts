@@ -127,7 +127,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     name: 'non-voter-campaigns',
     file: RAFT,
-    find: 'if (this.promotable())\n                this.hup(false);',
+    find: 'if (this.mayCampaign())\n                this.hup(false);',
     replace: 'this.hup(false);',
     rule: '§4.2.1: learners and removed nodes never campaign',
   },
@@ -283,7 +283,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     name: 'host-apply-before-durable',
     file: HOST,
-    find: 'this.applyQueue[n].index <= this.persistedTo)',
+    find: 'this.applyQueue[n].index <= durableTo)',
     replace: 'true)',
     rule: "a committed entry is applied only once this node's own log write of it completed",
     host: true,
