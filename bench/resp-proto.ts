@@ -1,12 +1,21 @@
-// Just enough RESP2 for the RESP benchmark: encode a command, parse replies from a byte stream, and a
+// Just enough RESP for the RESP benchmark (RESP2; RESP3's types are parsed for the differential test): encode a command, parse replies from a byte stream, and a
 // one-request-at-a-time connection for readiness checks (PING, INFO). No client library: the load
 // generator must be cheap and its cost visible, and the harness must not depend on the server under test.
 import { connect, type Socket } from 'node:net';
 
-export type RespValue = string | number | null | RespError | RespValue[];
+export type RespValue = string | number | null | RespError | Resp3 | RespValue[];
 
 export class RespError {
   constructor(readonly message: string) {}
+}
+
+/**
+ * A reply of a type only RESP3 has (after HELLO 3), kept apart from the RESP2 look-alikes so that a null `_` is
+ * not taken for `$-1`: `type` is its first byte; `value` the text (`,` `(` `=` `!`: as sent), true/false (`#`),
+ * null (`_`) or the items (`%` a map's keys and values in turn, `~` a set, `>` a push).
+ */
+export class Resp3 {
+  constructor(readonly type: string, readonly value: RespValue | boolean) {}
 }
 
 /** A command as a RESP array of bulk strings. */
@@ -50,20 +59,47 @@ export function parseReply(buf: Buffer, off: number, depth = 0): { value: RespVa
       // '*'
       const n = Number(line);
       if (n < 0) return { value: null, end: next };
-      if (!Number.isInteger(n) || depth >= MAX_DEPTH) throw new Error(`bad array header ${line}`);
-      const items: RespValue[] = [];
-      let at = next;
-      for (let i = 0; i < n; i++) {
-        const r = parseReply(buf, at, depth + 1);
-        if (r === undefined) return undefined;
-        items.push(r.value);
-        at = r.end;
-      }
-      return { value: items, end: at };
+      return parseItems(buf, next, n, depth);
+    }
+    // RESP3 (after HELLO 3)
+    case 0x5f: // '_'
+      return { value: new Resp3('_', null), end: next };
+    case 0x23: // '#'
+      return { value: new Resp3('#', line === 't'), end: next };
+    case 0x2c: // ','
+    case 0x28: // '('
+      return { value: new Resp3(String.fromCharCode(type), line), end: next };
+    case 0x3d: // '='
+    case 0x21: {
+      // '!'
+      const len = Number(line);
+      if (!Number.isInteger(len) || len < 0) throw new Error(`bad blob length ${line}`);
+      if (buf.length < next + len + 2) return undefined;
+      return { value: new Resp3(String.fromCharCode(type), buf.toString('utf8', next, next + len)), end: next + len + 2 };
+    }
+    case 0x25: // '%'
+    case 0x7e: // '~'
+    case 0x3e: {
+      // '>'
+      const r = parseItems(buf, next, type === 0x25 ? 2 * Number(line) : Number(line), depth);
+      return r && { value: new Resp3(String.fromCharCode(type), r.value), end: r.end };
     }
     default:
       throw new Error(`unexpected RESP type byte 0x${(type ?? 0).toString(16)}`);
   }
+}
+
+/** `n` replies in a row from `at`: an aggregate's items. */
+function parseItems(buf: Buffer, at: number, n: number, depth: number): { value: RespValue[]; end: number } | undefined {
+  if (!Number.isInteger(n) || n < 0 || depth >= MAX_DEPTH) throw new Error(`bad aggregate length ${n}`);
+  const items: RespValue[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = parseReply(buf, at, depth + 1);
+    if (r === undefined) return undefined;
+    items.push(r.value);
+    at = r.end;
+  }
+  return { value: items, end: at };
 }
 
 /**

@@ -329,4 +329,12 @@ export const MUTATIONS: readonly Mutation[] = [
     rule: 'a log write with new entries is synced (durable) before it counts as persisted',
     host: true,
   },
+  {
+    name: 'memory-snapshot-drops-expiry',
+    // The simulation's state machine is the memory store: its 'mixed' runs compare expiries on every replica.
+    file: 'src/storage/memory.js',
+    find: '            kv.set(ks, rec);',
+    replace: '            kv.set(ks, { ...rec, expiresAt: undefined });',
+    rule: 'an installed snapshot is the state machine whole: every record with its expiry (§5 State Machine Safety)',
+  },
 ];

@@ -4,8 +4,9 @@
 // What threadraft documents as different from Redis (docs/resp.md, "Differences from Redis") is left out of the
 // generated commands: WATCH (its conservative touches), commands threadraft does not have,
 // integers past the safe ones in INCRBY, and commands refused inside MULTI.
-// THREADRAFT_RESP_DIFF_SEEDS=1-200 runs more seeds, each one at a time and pipelined (default: 1-3 one at a time,
-// 4-6 pipelined).
+// Seeds 7 and 8 speak RESP3 (HELLO 3 first), whose types (nulls `_`, maps...) are compared as such.
+// THREADRAFT_RESP_DIFF_SEEDS=1-200 runs more seeds, each one at a time and pipelined, one in RESP2 and one in RESP3
+// (default: 1-3 one at a time, 4-6 pipelined, 7-8 RESP3).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
@@ -172,10 +173,11 @@ function batches(seed: number, count: number, maxPipeline: number): string[][][]
   return out;
 }
 
-async function compare(redis: Target, served: Served, seed: number, count: number, maxPipeline: number): Promise<void> {
+async function compare(redis: Target, served: Served, seed: number, count: number, maxPipeline: number, protocol: 2 | 3): Promise<void> {
   const [a, b] = await Promise.all([Pipe.open(redis.port), Pipe.open(served.port)]);
   try {
-    await Promise.all([a.send([['FLUSHALL']]), b.send([['FLUSHALL']])]);
+    const start = protocol === 3 ? [['HELLO', '3'], ['FLUSHALL']] : [['FLUSHALL']];
+    await Promise.all([a.send(start), b.send(start)]);
     const history: string[] = [];
     for (const batch of batches(seed, count, maxPipeline)) {
       const ra = await a.send(batch);
@@ -183,7 +185,7 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
       for (let i = 0; i < batch.length; i++) {
         history.push(batch[i]!.join(' '));
         assert.deepEqual(normal(batch[i]!, rb[i]!), normal(batch[i]!, ra[i]!),
-          `seed ${seed}: threadraft (actual) and Redis (expected) differ at '${batch[i]!.join(' ')}'; the commands before it: ${history.slice(-12, -1).join(' | ')}`);
+          `seed ${seed} (RESP${protocol}): threadraft (actual) and Redis (expected) differ at '${batch[i]!.join(' ')}'; the commands before it: ${history.slice(-12, -1).join(' | ')}`);
       }
     }
   } finally {
@@ -192,13 +194,13 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
   }
 }
 
-/** The runs: [seed, pipelines, longest pipeline]. */
-function runs(): [number, number, number][] {
+/** The runs: [seed, pipelines, longest pipeline, protocol]. */
+function runs(): [number, number, number, 2 | 3][] {
   const spec = process.env.THREADRAFT_RESP_DIFF_SEEDS;
-  if (spec === undefined) return [[1, 500, 1], [2, 500, 1], [3, 500, 1], [4, 40, 25], [5, 40, 25], [6, 40, 25]];
+  if (spec === undefined) return [[1, 500, 1, 2], [2, 500, 1, 2], [3, 500, 1, 2], [4, 40, 25, 2], [5, 40, 25, 2], [6, 40, 25, 2], [7, 300, 1, 3], [8, 40, 25, 3]];
   const [a, b] = spec.split('-').map(Number);
-  const out: [number, number, number][] = [];
-  for (let s = a!; s <= (b ?? a!); s++) out.push([s, 500, 1], [s, 40, 25]);
+  const out: [number, number, number, 2 | 3][] = [];
+  for (let s = a!; s <= (b ?? a!); s++) out.push([s, 500, 1, s % 2 === 0 ? 2 : 3], [s, 40, 25, s % 2 === 0 ? 3 : 2]);
   return out;
 }
 
@@ -207,7 +209,7 @@ test('the same commands give the same replies as Redis, one at a time and pipeli
   let served: Served | undefined;
   try {
     served = await serve();
-    for (const [seed, count, maxPipeline] of runs()) await compare(redis, served, seed, count, maxPipeline);
+    for (const [seed, count, maxPipeline, protocol] of runs()) await compare(redis, served, seed, count, maxPipeline, protocol);
   } finally {
     await served?.stop();
     await redis.stop();

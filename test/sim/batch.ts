@@ -9,6 +9,7 @@ export interface Batch {
   steps: number;
   chaos?: number;
   spares?: number;
+  ops?: SimOptions['ops'];
   overrides?: SimOptions['overrides'];
   /** A safety rule broken on purpose (the harness's own tests). */
   testBreak?: SimOptions['testBreak'];
@@ -35,7 +36,7 @@ export async function runBatch(b: Batch): Promise<Totals> {
   for (let seed = b.seeds[0]; seed < b.seeds[1]; seed++) {
     const opts: SimOptions = {
       seed, nodes: b.nodes, steps: b.steps,
-      ...(b.chaos === undefined ? {} : { chaos: b.chaos }), ...(b.spares === undefined ? {} : { spares: b.spares }), ...(b.overrides === undefined ? {} : { overrides: b.overrides }),
+      ...(b.chaos === undefined ? {} : { chaos: b.chaos }), ...(b.spares === undefined ? {} : { spares: b.spares }), ...(b.ops === undefined ? {} : { ops: b.ops }), ...(b.overrides === undefined ? {} : { overrides: b.overrides }),
       ...(b.testBreak === undefined ? {} : { testBreak: b.testBreak }),
     };
     const s = await runSimulation(opts);

@@ -8,6 +8,7 @@ export const SIM_OPTIONS = {
   steps: { type: 'int', min: 1, max: 10_000_000, default: 3000, env: 'STEPS', help: 'simulated steps' },
   chaos: { type: 'number', min: 0, max: 100, default: 1, env: 'CHAOS', help: 'fault intensity multiplier (0: no faults)' },
   spares: { type: 'int', min: 0, max: 4, default: 0, env: 'SPARES', help: 'nodes beyond the voters for random membership changes (add learner, promote, remove)' },
+  ops: { type: 'enum', values: ['put', 'mixed'], default: 'put', env: 'OPS', help: 'the clients\' commands: puts of unique values, or also every other kind of op (expiries, counters, cas, rename...) on other keys' },
   overrides: { type: 'string', env: 'OVERRIDES', arg: '<json>', help: 'fixed Raft settings instead of the seed\'s choice, e.g. \'{"maxMsgBytes":1}\'' },
   break: { type: 'enum', values: ['commit-old-term', 'double-vote'], env: 'BREAK', help: 'break one rule on purpose (the simulation must catch it)' },
 } as const satisfies OptionTable;

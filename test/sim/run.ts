@@ -1,4 +1,4 @@
-// Replay one simulation: threadraft sim --seed <n> [--nodes 3] [--steps 3000] [--chaos 1] [--spares 2] [--overrides '{"maxMsgBytes":1}']
+// Replay one simulation: threadraft sim --seed <n> [--nodes 3] [--steps 3000] [--chaos 1] [--spares 2] [--ops mixed] [--overrides '{"maxMsgBytes":1}']
 //   [--break commit-old-term|double-vote]; or the same through the environment: SEED=<n> NODES=… npm run sim.
 // Or sweep a range of seeds with the same options: threadraft sim --seeds 1-10000 (test/sim/batch.ts).
 import { parseCommandLine, usageExit } from '../../src/cli/options.js';
@@ -43,7 +43,7 @@ const v = parseCommandLine(process.argv.slice(2), SIM_OPTIONS, SIM_HELP);
 const o = overrides(v.overrides);
 const range = seedRange(v.seeds);
 const opts: SimOptions = {
-  seed: v.seed, nodes: v.nodes, steps: v.steps, chaos: v.chaos, ...(v.spares > 0 ? { spares: v.spares } : {}),
+  seed: v.seed, nodes: v.nodes, steps: v.steps, chaos: v.chaos, ...(v.spares > 0 ? { spares: v.spares } : {}), ...(v.ops === 'mixed' ? { ops: 'mixed' } : {}),
   ...(o === undefined ? {} : { overrides: o }), ...(v.break === undefined ? {} : { testBreak: v.break }),
 };
 // The simulation loads after the options are checked: a usage error answers at once.

@@ -13,7 +13,7 @@ import type { NodeOptions } from '../../src/node/config.js';
 import type { FromNode } from '../../src/node/protocol.js';
 import { decodeApplied } from '../../src/node/applied.js';
 import type { MemoryStore } from '../../src/storage/memory.js';
-import type { Command } from '../../src/storage/command.js';
+import type { Command, Op } from '../../src/storage/command.js';
 import { entryPayload } from '../../src/storage/command.js';
 import type { QueryResult } from '../../src/node/queries.js';
 import { decodeCommands, pack } from '../../src/storage/codec.js';
@@ -58,6 +58,12 @@ export interface SimOptions {
    * add-learner / promote / remove changes among the faults; at least `nodes - 1` voters are kept. 0: none.
    */
   spares?: number;
+  /**
+   * The clients' commands: 'put' (default) only puts of unique values to the checked keys; 'mixed' also sends
+   * half its commands to other keys, with every kind of op (expiries of a few ticks, counters, cas, rename...), so
+   * that the state digests compare what those ops leave on every replica through crashes and snapshots.
+   */
+  ops?: 'put' | 'mixed';
   /** Fixed values instead of the seed's random choice (e.g. maxMsgBytes: 1 for one entry per append). */
   overrides?: Partial<Pick<RaftConfig, 'preVote' | 'checkQuorum' | 'maxInflightMsgs' | 'maxInflightBytes' | 'maxMsgBytes' | 'maxApplyBytes'>>;
 }
@@ -112,6 +118,8 @@ const ELECTION_MAX = 20;
 const KEYS = 12;
 const enc = new TextEncoder();
 const KEY_BYTES = Array.from({ length: KEYS }, (_, i) => enc.encode(`k${i}`));
+/** The keys of the 'mixed' workload's other ops. */
+const OTHER_KEYS = Array.from({ length: 6 }, (_, i) => enc.encode(`o${i}`));
 
 interface SimNode {
   id: NodeId;
@@ -151,18 +159,25 @@ function dataKey(e: { type: number; data: Uint8Array }): string {
   return `${e.type}:${e.data.length}:${h}`;
 }
 
-/** A digest of a state machine's key/value pairs (order-independent), read at the log clock (now 0) so it is the same on every replica. */
-function stateDigest(store: MemoryStore): number {
+/**
+ * A digest of a state machine (order-independent), read at its log clock (now 0) so it is the same on every
+ * replica at one index: each live key's value, remaining ttl and revision, and the records held (expired ones
+ * not yet purged included), their bytes and the log clock.
+ */
+function stateDigest(store: MemoryStore): string {
   let d = 0;
-  for (let i = 0; i < KEYS; i++) {
-    const v = store.get(KEY_BYTES[i]!, 0);
-    if (v === undefined) continue;
-    let h = Math.imul(i + 1, 0x9e3779b1) >>> 0;
+  for (const [key, v] of store.scan({}, { limit: 1000 }, 0)) {
+    let h = 0x811c9dc5;
+    for (const b of key) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+    h = Math.imul(h ^ 0xff, 0x01000193) >>> 0;
     const s = typeof v === 'string' ? v : String.fromCharCode(...v);
     for (let j = 0; j < s.length; j++) h = Math.imul(h ^ s.charCodeAt(j), 0x01000193) >>> 0;
+    h = Math.imul(h ^ (store.ttl(key, 0) ?? -1), 0x01000193) >>> 0;
+    h = Math.imul(h ^ store.revision(key, 0), 0x01000193) >>> 0;
     d = (d + h) >>> 0;
   }
-  return d;
+  const st = store.stats();
+  return `${d}:${st.keys}:${st.bytes}:${st.clock}`;
 }
 
 export class Simulation {
@@ -186,7 +201,7 @@ export class Simulation {
   private logIds = new Map<string, { data: string; prevTerm: number | undefined }>();
   private committed = new Map<number, { term: number; data: string; observerTerm: number }>();
   private maxCommitted = 0;
-  private digestAt = new Map<number, number>();
+  private digestAt = new Map<number, string>();
   /** Each written value's log index once applied anywhere ('v<n>' → index). */
   private valueIndex = new Map<string, number>();
   /** Proposals by (client, seq): the value they write. */
@@ -479,6 +494,10 @@ export class Simulation {
       const client = 1 + this.rng.int(4);
       const seq = (this.clientSeq.get(client) ?? 0) + 1;
       this.clientSeq.set(client, seq);
+      if (this.opts.ops === 'mixed' && this.rng.chance(0.5)) {
+        cmds.push({ client, seq, floor: seq, ops: this.mixedOps() });
+        continue;
+      }
       const key = this.rng.int(KEYS);
       const value = `v${this.nextValue++}`;
       this.proposalsByKey.set(`${client}:${seq}`, { key, value });
@@ -486,6 +505,31 @@ export class Simulation {
     }
     target.host.onMain({ t: 'propose', id: this.proposalId++, data: pack(cmds), sentAt: 0 });
     this.summary.proposals += count;
+  }
+
+  /** One or two ops of any kind on the other keys (never the checked ones: their reads expect unique values). */
+  private mixedOps(): Op[] {
+    const r = this.rng;
+    const key = (): Uint8Array => OTHER_KEYS[r.int(OTHER_KEYS.length)]!;
+    const ttl = (): number => 1 + r.int(30 * TICK_MS);
+    const value = (): string => (r.chance(0.3) ? String(r.int(20) - 5) : `w${this.nextValue++}`);
+    const one = (): Op => {
+      const k = key();
+      switch (r.int(11)) {
+        case 0: return { t: 'put', key: k, value: value(), ...(r.chance(0.5) ? { ttlMs: ttl() } : {}) };
+        case 1: return { t: 'put', key: k, value: value(), ...(r.chance(0.5) ? { keepTtl: true } : { cond: r.chance(0.5) ? 'nx' : 'xx' }) };
+        case 2: return { t: 'del', key: k };
+        case 3: return { t: 'incr', key: k, by: r.int(7) - 3, ...(r.chance(0.3) ? { ttlMs: ttl() } : {}) };
+        case 4: return { t: 'cas', key: k, expected: r.chance(0.3) ? null : String(r.int(20) - 5), value: r.chance(0.2) ? null : value() };
+        case 5: return r.chance(0.7) ? { t: 'expire', key: k, ttlMs: ttl() - 5 * TICK_MS } : { t: 'expire', key: k, ttlMs: ttl(), cond: r.pick(['nx', 'xx', 'gt', 'lt'] as const)! };
+        case 6: return { t: 'persist', key: k };
+        case 7: return { t: 'append', key: k, value: value() };
+        case 8: return { t: 'setrange', key: k, offset: r.int(6), value: 'z' };
+        case 9: return { t: 'rename', key: k, to: key(), ...(r.chance(0.4) ? { nx: true } : {}) };
+        default: return { t: 'copy', key: k, to: key(), ...(r.chance(0.4) ? { replace: true } : {}) };
+      }
+    };
+    return r.chance(0.3) ? [one(), one()] : [one()];
   }
 
   private acknowledge(client: number, seq: number): void {
@@ -736,7 +780,7 @@ export class Simulation {
   }
 
   /** State Machine Safety: every replica applied up to index i holds the same state. */
-  private checkDigest(n: SimNode, index: number, digest: number): void {
+  private checkDigest(n: SimNode, index: number, digest: string): void {
     const known = this.digestAt.get(index);
     if (known === undefined) this.digestAt.set(index, digest);
     else if (known !== digest) this.record('State Machine Safety', `node ${n.id}'s state after index ${index} differs from another replica's`);
@@ -954,6 +998,7 @@ export function replayCommand(o: SimOptions): string {
     o.overrides !== undefined && Object.keys(o.overrides).length > 0 ? `OVERRIDES='${JSON.stringify(o.overrides)}'` : '',
     o.testBreak !== undefined ? `BREAK=${o.testBreak}` : '',
     o.spares ? `SPARES=${o.spares}` : '',
+    o.ops === 'mixed' ? 'OPS=mixed' : '',
   ].filter((x) => x !== '');
   return ['SEED=' + o.seed, 'NODES=' + o.nodes, 'STEPS=' + o.steps, ...extra, 'npm run sim'].join(' ');
 }
