@@ -60,6 +60,7 @@ test('usage errors exit 2 and name the option and what it allows, in every comma
     [['sim', '--overrides', '{"nope":1}'], /^threadraft sim: --overrides: unknown setting nope/],
     [['sim', '--overrides', '{"maxMsgBytes":"abc"}'], /^threadraft sim: --overrides: maxMsgBytes must be an integer >= 1, got "abc"/],
     [['sim', '--overrides', '{"preVote":5}'], /^threadraft sim: --overrides: preVote must be true or false, got 5/],
+    [['sim', '--ops', 'all'], /^threadraft sim: --ops must be one of put, mixed, got "all"/],
     [['sim', '--seeds', '5-2'], /^threadraft sim: --seeds must be a range a-b of seeds with 0 <= a <= b <= 4294967295, got "5-2"/],
     [['sim'], /^threadraft sim: --seeds must be a range a-b .*, got "1-x"/, { SEEDS: '1-x' }],
     [['serve', '--nodes', '8'], /^threadraft serve: --nodes must be an integer in \[1, 7\]/],
