@@ -66,7 +66,7 @@ const TTLS = ['100000', '0', '-1', 'abc', '200000', '1.5', '-100000', '922337203
 /** SETRANGE offsets and GETRANGE indexes: inside, at and past the ends, negative, past 64 bits, not integers. */
 const OFFSETS = ['0', '1', '3', '5', '-1', 'abc', '9223372036854775808', '1.5'];
 const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', '-9223372036854775808', '9223372036854775808', 'x'];
-const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD'];
+const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD'];
 /** Refused inside MULTI by threadraft (docs/resp.md, "Transactions"). */
 const NOT_IN_MULTI = new Set(['KEYS', 'DBSIZE', 'TTL', 'PTTL', 'MSETNX', 'SCAN']);
 
@@ -121,7 +121,7 @@ function command(r: Prng): string[] {
     }
     case 'INCRBY': case 'DECRBY': return [c, k, pick(STEPS)];
     case 'APPEND': case 'GETSET': return [c, k, v];
-    case 'DEL': case 'UNLINK': case 'EXISTS': return [c, k, ...some(0.3)];
+    case 'DEL': case 'UNLINK': case 'EXISTS': case 'TOUCH': return [c, k, ...some(0.3)];
     case 'EXPIRE': case 'PEXPIRE': case 'EXPIREAT': case 'PEXPIREAT': {
       const at = c === 'EXPIREAT' ? ['4000000000', '4100000000', '1', 'abc'] : c === 'PEXPIREAT' ? ['4000000000000', '4100000000000', '1'] : TTLS;
       const a = [c, k, pick(at)];

@@ -241,6 +241,8 @@ export const KEY_COMMANDS: CommandSpec[] = [
   command('del', -2, WG, 'generic', 'Deletes one or more keys.', del, { keys: [1, -1, 1] }),
   command('unlink', -2, ['write', 'fast'], 'generic', 'Asynchronously deletes one or more keys.', del, { keys: [1, -1, 1], since: '4.0.0' }),
   command('exists', -2, ['readonly', 'fast'], 'generic', 'Determines whether one or more keys exist.', exists, { keys: [1, -1, 1] }),
+  // Eviction here follows write order (docs/cache.md), never reads: TOUCH counts as EXISTS does and changes nothing.
+  command('touch', -2, ['readonly', 'fast'], 'generic', 'Returns the number of existing keys out of those specified after updating the time they were last accessed.', exists, { keys: [1, -1, 1], since: '3.2.1' }),
   command('expire', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key in seconds.', expire(1000, false, 'expire')),
   command('pexpire', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key in milliseconds.', expire(1, false, 'pexpire'), { since: '2.6.0' }),
   command('expireat', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key to a Unix timestamp.', expire(1000, true, 'expireat'), { since: '1.2.0' }),
