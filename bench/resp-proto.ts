@@ -1,6 +1,7 @@
-// Just enough RESP for the RESP benchmark (RESP2; RESP3's types are parsed for the differential test): encode a command, parse replies from a byte stream, and a
-// one-request-at-a-time connection for readiness checks (PING, INFO). No client library: the load
-// generator must be cheap and its cost visible, and the harness must not depend on the server under test.
+// Just enough RESP for the RESP benchmark (RESP2; RESP3's types are parsed for the differential test): encode a
+// command, parse replies from a byte stream, and a one-request-at-a-time connection for readiness checks (PING,
+// INFO). No client library: the load generator must be cheap and its cost visible, and the harness must not
+// depend on the server under test.
 import { connect, type Socket } from 'node:net';
 
 export type RespValue = string | number | null | RespError | Resp3 | RespValue[];

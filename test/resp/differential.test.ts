@@ -198,9 +198,11 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
 function runs(): [number, number, number, 2 | 3][] {
   const spec = process.env.THREADRAFT_RESP_DIFF_SEEDS;
   if (spec === undefined) return [[1, 500, 1, 2], [2, 500, 1, 2], [3, 500, 1, 2], [4, 40, 25, 2], [5, 40, 25, 2], [6, 40, 25, 2], [7, 300, 1, 3], [8, 40, 25, 3]];
-  const [a, b] = spec.split('-').map(Number);
+  const m = /^(\d+)(?:-(\d+))?$/.exec(spec.trim());
+  if (!m) throw new Error(`THREADRAFT_RESP_DIFF_SEEDS must be a seed or a range a-b, got ${JSON.stringify(spec)}`);
+  const [a, b] = [Number(m[1]), Number(m[2] ?? m[1])];
   const out: [number, number, number, 2 | 3][] = [];
-  for (let s = a!; s <= (b ?? a!); s++) out.push([s, 500, 1, s % 2 === 0 ? 2 : 3], [s, 40, 25, s % 2 === 0 ? 3 : 2]);
+  for (let s = a; s <= b; s++) out.push([s, 500, 1, s % 2 === 0 ? 2 : 3], [s, 40, 25, s % 2 === 0 ? 3 : 2]);
   return out;
 }
 
