@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { encodeCommand, ReplyReader, RespError, type RespValue } from '../../bench/resp-proto.js';
 import { HOST, onPath, startRedisNoPersist, type Target } from '../../bench/resp-targets.js';
-import { Prng } from '../sim/prng.js';
+import { parseSeedRange, Prng } from '../sim/prng.js';
 import { serve, type Served } from './helpers.js';
 
 const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
@@ -198,9 +198,9 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
 function runs(): [number, number, number, 2 | 3][] {
   const spec = process.env.THREADRAFT_RESP_DIFF_SEEDS;
   if (spec === undefined) return [[1, 500, 1, 2], [2, 500, 1, 2], [3, 500, 1, 2], [4, 40, 25, 2], [5, 40, 25, 2], [6, 40, 25, 2], [7, 300, 1, 3], [8, 40, 25, 3]];
-  const m = /^(\d+)(?:-(\d+))?$/.exec(spec.trim());
-  if (!m) throw new Error(`THREADRAFT_RESP_DIFF_SEEDS must be a seed or a range a-b, got ${JSON.stringify(spec)}`);
-  const [a, b] = [Number(m[1]), Number(m[2] ?? m[1])];
+  const r = parseSeedRange(spec);
+  if (r === undefined) throw new Error(`THREADRAFT_RESP_DIFF_SEEDS must be a seed or a range a-b, got ${JSON.stringify(spec)}`);
+  const [a, b] = r;
   const out: [number, number, number, 2 | 3][] = [];
   for (let s = a; s <= b; s++) out.push([s, 500, 1, s % 2 === 0 ? 2 : 3], [s, 40, 25, s % 2 === 0 ? 3 : 2]);
   return out;

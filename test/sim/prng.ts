@@ -1,4 +1,17 @@
-// A small seeded PRNG (mulberry32) for the deterministic simulation: same seed, same run.
+// A small seeded PRNG (mulberry32) for the deterministic simulation: same seed, same run; and the seed ranges
+// that the simulation, the storage model and the RESP differential test take from their command line or environment.
+
+/** Seeds are 32-bit: the largest one a range may name. */
+export const MAX_SEED = 0xffffffff;
+
+/** "a" or "a-b" with 0 <= a <= b <= MAX_SEED: the inclusive range [a, b]; undefined for anything else. */
+export function parseSeedRange(text: string): [number, number] | undefined {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text.trim());
+  if (!m) return undefined;
+  const from = Number(m[1]);
+  const to = Number(m[2] ?? m[1]);
+  return from <= to && to <= MAX_SEED ? [from, to] : undefined;
+}
 
 export class Prng {
   private state: number;

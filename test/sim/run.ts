@@ -3,6 +3,7 @@
 // Or sweep a range of seeds with the same options: threadraft sim --seeds 1-10000 (test/sim/batch.ts).
 import { parseCommandLine, usageExit } from '../../src/cli/options.js';
 import { OVERRIDE_KEYS, SIM_HELP, SIM_OPTIONS } from './options.js';
+import { MAX_SEED, parseSeedRange } from './prng.js';
 import type { SimOptions } from './sim.js';
 
 function overrides(json: string | undefined): SimOptions['overrides'] {
@@ -30,13 +31,9 @@ function overrides(json: string | undefined): SimOptions['overrides'] {
 /** --seeds a-b (or one seed): the batch's half-open range [a, b + 1). */
 function seedRange(text: string | undefined): [number, number] | undefined {
   if (text === undefined) return undefined;
-  const m = /^(\d+)(?:-(\d+))?$/.exec(text.trim());
-  const from = m ? Number(m[1]) : NaN;
-  const to = m ? Number(m[2] ?? m[1]) : NaN;
-  if (!(from <= to && to <= 0xffffffff)) {
-    return usageExit(SIM_HELP.command, `--seeds must be a range a-b of seeds with 0 <= a <= b <= ${0xffffffff}, got ${JSON.stringify(text)}`);
-  }
-  return [from, to + 1];
+  const r = parseSeedRange(text);
+  if (r === undefined) return usageExit(SIM_HELP.command, `--seeds must be a range a-b of seeds with 0 <= a <= b <= ${MAX_SEED}, got ${JSON.stringify(text)}`);
+  return [r[0], r[1] + 1];
 }
 
 const v = parseCommandLine(process.argv.slice(2), SIM_OPTIONS, SIM_HELP);

@@ -14,7 +14,7 @@ import { stampEntryData } from '../../src/storage/command.js';
 import { encodeBatch, pack } from '../../src/storage/codec.js';
 import { LmdbStateReader, openStore } from '../../src/storage/index.js';
 import type { SyncStore } from '../../src/storage/store.js';
-import { Prng } from '../sim/prng.js';
+import { parseSeedRange, Prng } from '../sim/prng.js';
 import { tempDir } from './helpers.js';
 
 const membership = { voters: [1] };
@@ -514,8 +514,9 @@ function transfer(from: SyncStore, to: SyncStore): void {
 
 function seeds(): number[] {
   const spec = process.env.THREADRAFT_MODEL_SEEDS ?? '1-8';
-  const [a, b] = spec.split('-').map(Number);
-  return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
+  const r = parseSeedRange(spec);
+  if (r === undefined) throw new Error(`THREADRAFT_MODEL_SEEDS must be a seed or a range a-b, got ${JSON.stringify(spec)}`);
+  return Array.from({ length: r[1] - r[0] + 1 }, (_, i) => r[0] + i);
 }
 
 const CONFIGS: Config[] = [
