@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, mkdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NodeId } from '../raft/types.js';
+import type { NodeId, RaftStatus } from '../raft/types.js';
 import { EXPIRE_CONDS, type ExpireCond, type Op, type OpResult, type Value } from '../storage/command.js';
 import type { FromNode } from '../node/protocol.js';
 import { decodeApplied } from '../node/applied.js';
@@ -13,7 +13,7 @@ import type { QueryResult, ReadQuery } from '../node/queries.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { nowMs, type LatencySummaryMs } from '../util/histogram.js';
 import { LatencyHistogram } from '../util/histogram.js';
-import { NodeSet, withTimeout } from './nodes.js';
+import { NodeSet, withTimeout, type NodeHandle } from './nodes.js';
 import { nodeOptions, prepareDir, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import { acquireClusterLock, type DirLock } from '../storage/lock.js';
 import { DATA_FILE, hasLog } from '../storage/lmdb.js';
@@ -344,6 +344,7 @@ export class Cluster<V = Value> {
       const failed = await cluster.nodes.startAll(all);
       refuseFailedStart(failed, held?.manifest?.voters ?? voters);
       if (held?.create === true && failed.size === 0) endCreation(dir, all.map((n) => n.dir));
+      await cluster.campaignAtStart();
       await cluster.waitForLeader(o.startTimeoutMs);
       const t = o.timing;
       await cluster.membership.refreshManifest(held?.manifest ?? { voters, learners: [] }, 2 * t.electionTimeoutMaxTicks * t.tickMs);
@@ -352,6 +353,31 @@ export class Cluster<V = Value> {
       await cluster.stop();
       for (const d of made) rmEmptyDir(d);
       throw startError(err);
+    }
+  }
+
+  /**
+   * Every node has just started and none has heard from a leader: one voter campaigns now instead of after its
+   * randomized election timeout (0.5 to 1 s with the default timing), as Openraft's `initialize` starts an election
+   * on the node it runs on. Campaigning is always safe in Raft; this only moves the first election earlier. The
+   * voter with the longest log is asked (its votes are likeliest granted); with pre-vote it asks first, so a node
+   * whose log is behind changes no term, and the election timeouts remain the fallback for anything that fails here.
+   */
+  private async campaignAtStart(): Promise<void> {
+    let best: { h: NodeHandle; lastIndex: number } | undefined;
+    for (const h of this.nodes.alive()) {
+      try {
+        const s = (await h.control!.status()) as unknown as RaftStatus;
+        if (!s.membership.voters.includes(h.id)) continue;
+        if (best === undefined || s.lastIndex > best.lastIndex) best = { h, lastIndex: s.lastIndex };
+      } catch {
+        // A node that cannot answer is left to the election timeouts.
+      }
+    }
+    try {
+      await best?.h.control!.campaign();
+    } catch {
+      // As above: the election timeouts elect a leader without it.
     }
   }
 

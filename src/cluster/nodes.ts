@@ -78,6 +78,10 @@ export class NodeSet {
    * Start every node with a full mesh of channels. Resolves once each has started or failed: with the error of
    * each node that failed (it stays down, its error in its handle), by id; rejects only on the timeout.
    */
+  /**
+   * Start every node of the cluster at once, connected to each other. Their Raft cores start cold
+   * (RaftConfig.coldStart): the handles keep the options without it, so a node restarted later alone is not.
+   */
   async startAll(options: NodeOptions[]): Promise<Map<NodeId, unknown>> {
     const peers = new Map<NodeId, Array<[NodeId, MessagePort]>>();
     for (const o of options) peers.set(o.id, []);
@@ -91,15 +95,15 @@ export class NodeSet {
       }
     }
     const failed = new Map<NodeId, unknown>();
-    const all = Promise.all(options.map((o) => this.spawn(o, peers.get(o.id)!).catch((err: unknown) => void failed.set(o.id, err))));
+    const all = Promise.all(options.map((o) => this.spawn(o, peers.get(o.id)!, true).catch((err: unknown) => void failed.set(o.id, err))));
     await withTimeout(all, START_TIMEOUT_MS, () => new ClusterError(ErrorCode.TIMEOUT, `nodes did not start within ${START_TIMEOUT_MS} ms`));
     return failed;
   }
 
-  private spawn(options: NodeOptions, peers: Array<[NodeId, MessagePort]>): Promise<void> {
+  private spawn(options: NodeOptions, peers: Array<[NodeId, MessagePort]>, coldStart = false): Promise<void> {
     const ctrl = new MessageChannel();
     const worker = new Worker(WORKER_URL, {
-      workerData: { options, peers, control: ctrl.port2 },
+      workerData: { options: coldStart ? { ...options, coldStart: true } : options, peers, control: ctrl.port2 },
       transferList: [ctrl.port2, ...peers.map(([, p]) => p)],
     });
     let resolveStarted!: () => void;

@@ -32,6 +32,8 @@ export interface NodeOptions {
   dir: string;
   /** LMDB: the node's store was created before (a restart, a reopened cluster): see StoreOptions.existing. */
   existing?: boolean;
+  /** The whole cluster is starting (Cluster.start): RaftConfig.coldStart. Never set for a node restarted alone. */
+  coldStart?: boolean;
   storage: 'lmdb' | 'memory';
   pool: 'piscina' | 'inline';
   /** Synced writes. false is UNSAFE for durability (acknowledged writes may be lost on a machine crash). */

@@ -340,6 +340,7 @@ export class NodeHost {
       maxMsgBytes: o.maxMsgBytes,
       maxApplyBytes: o.maxApplyBytes,
       maxOutstandingReadies: o.maxOutstandingReadies,
+      ...(o.coldStart === true ? { coldStart: true } : {}),
       random: (n) => Math.floor(rand() * n),
       ...this.deps.core,
     };

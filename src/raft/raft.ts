@@ -181,8 +181,9 @@ export class Raft {
     this.term = initial.hardState.term;
     this.vote = initial.hardState.vote;
     // After a restart the node cannot remember whether it underwrote a leader's lease: it behaves as if it
-    // had just heard from one, refusing votes for its first minimum election timeout.
-    this.leaderHeardTick = config.checkQuorum && this.term > 0 ? 0 : undefined;
+    // had just heard from one, refusing votes for its first minimum election timeout. Not on a cold start: with
+    // every voter starting at once, no leader whose lease it may have underwritten is alive.
+    this.leaderHeardTick = config.checkQuorum && this.term > 0 && config.coldStart !== true ? 0 : undefined;
     this.resetElectionTimer();
     this.prevSoft = { leader: NONE, role: 'follower' };
     this.prevHard = { ...initial.hardState };

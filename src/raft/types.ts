@@ -202,6 +202,13 @@ export interface RaftConfig {
   preVote: boolean;
   /** A leader that has not heard from a majority within an election timeout steps down (thesis §6.2). Required for lease reads. */
   checkQuorum: boolean;
+  /**
+   * Every voter of the cluster is starting now, and no leader of an earlier run can still be alive (the coordinator
+   * starts the whole cluster while it holds the directory's lock): there is no lease this node may have underwritten,
+   * so a restarted node does not refuse votes for its first minimum election timeout. Default false: a node restarted
+   * alone (a crash, restartNode) keeps that refusal.
+   */
+  coldStart?: boolean;
   /** Pipelining: at most this many AppendEntries in flight per follower... */
   maxInflightMsgs: number;
   /** ...and at most this many bytes of entry data in flight per follower. */

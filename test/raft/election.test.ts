@@ -124,6 +124,18 @@ test('a restarted node (check-quorum) refuses votes for one minimum election tim
   assert.equal(r.status().vote, 3);
 });
 
+test('a cold start (every voter starting at once, no earlier leader alive) lifts that refusal: a restarted node votes at once', () => {
+  const r = new Raft(config(2, [1, 2, 3], { checkQuorum: true, coldStart: true }), empty({ hardState: { term: 3, vote: 1, commit: 0 } }));
+  const answers: Array<[boolean, boolean]> = [];
+  for (const preVote of [true, false]) {
+    r.step({ type: 'vote', term: 4, from: 3, to: 2, preVote, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
+    const rd = roundTrip(r);
+    for (const m of [...rd.messages, ...rd.persistedMessages]) if (m.type === 'vote-response') answers.push([m.preVote, m.granted]);
+  }
+  assert.deepEqual(answers, [[true, true], [false, true]], 'the pre-vote and the vote granted');
+  assert.deepEqual([r.status().term, r.status().vote, r.stats.votesIgnoredInLease], [4, 3, 0]);
+});
+
 test('§5.1 with neither pre-vote nor check-quorum, a node whose term ran ahead answers a stale leader with its term and rejoins, though the followers ignore its votes (stickiness)', () => {
   // Sim seed 11303 (3 voters + 2 spares, CHAOS=2): node 1's own configuration entry had left the leader out, so
   // its votes reached only a follower that heard the leader and ignored them; the leader's heartbeats of the
