@@ -76,11 +76,9 @@ export class NodeSet {
 
   /**
    * Start every node with a full mesh of channels. Resolves once each has started or failed: with the error of
-   * each node that failed (it stays down, its error in its handle), by id; rejects only on the timeout.
-   */
-  /**
-   * Start every node of the cluster at once, connected to each other. Their Raft cores start cold
-   * (RaftConfig.coldStart): the handles keep the options without it, so a node restarted later alone is not.
+   * each node that failed (it stays down, its error in its handle), by id; rejects only on the timeout. The whole
+   * cluster starts at once, so the Raft cores start cold (RaftConfig.coldStart); the handles keep the options
+   * without it, so a node restarted alone later is not.
    */
   async startAll(options: NodeOptions[]): Promise<Map<NodeId, unknown>> {
     const peers = new Map<NodeId, Array<[NodeId, MessagePort]>>();
