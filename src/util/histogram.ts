@@ -1,5 +1,17 @@
 // Latency histograms (HdrHistogram) recorded in microseconds, summarized in milliseconds.
-import * as hdr from 'hdr-histogram-js';
+import { createRequire } from 'node:module';
+import type * as Hdr from 'hdr-histogram-js';
+
+let hdrModule: typeof Hdr | undefined;
+/**
+ * hdr-histogram-js, loaded on first use: recording needs only this file's own slot counts, and the library (with
+ * its WebAssembly build and pako) took about 100 ms of a node worker's 750 ms of start under the contention of
+ * six threads starting on two cores (docs/benchmarks.md, "Starting a cluster"), in every thread, for histograms
+ * read only when metrics are asked for.
+ */
+function hdr(): typeof Hdr {
+  return (hdrModule ??= createRequire(import.meta.url)('hdr-histogram-js') as typeof Hdr);
+}
 
 export interface LatencySummaryMs {
   count: number;
@@ -45,7 +57,11 @@ export function fastSlotValue(i: number): number {
 }
 
 export class LatencyHistogram {
-  private h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 3 });
+  private built: Hdr.Histogram | undefined;
+  /** The HdrHistogram, built when first needed (every read settles the pending counts into it). */
+  private get h(): Hdr.Histogram {
+    return (this.built ??= hdr().build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 3 }));
+  }
   /**
    * Counts per log-spaced bucket, for plots (HdrHistogram's JS API has no range counts). Not encoded. A value goes to
    * the bucket of its HdrHistogram slot's lowest value (a slot is at most 0.1 % wide; below 2,048 µs it is one µs).
@@ -143,13 +159,13 @@ export class LatencyHistogram {
     for (const i of this.touched) this.pending![i] = 0;
     this.touched.length = 0;
     this.pendingMax = 0;
-    this.h.reset();
+    this.built?.reset();
     this.logBuckets.fill(0);
   }
 
   encode(): string {
     this.settle();
-    return hdr.encodeIntoCompressedBase64(this.h);
+    return hdr().encodeIntoCompressedBase64(this.h);
   }
 
   /** The standard HdrHistogram percentile distribution text (.hgrm), values in ms. */
@@ -181,7 +197,7 @@ export class LatencyHistogram {
 
   static decode(s: string): LatencyHistogram {
     const out = new LatencyHistogram();
-    out.h.add(hdr.decodeFromCompressedBase64(s));
+    out.h.add(hdr().decodeFromCompressedBase64(s));
     return out;
   }
 }
