@@ -11,7 +11,7 @@ const configs: SuiteConfig[] = [
 ];
 
 for (const config of configs) {
-  // Each case opens its own store; through piscina that is a new pool thread loading lmdb (about 0.2 s of a case's
+  // Each case opens its own store; through piscina that is a new pool thread loading lmdb (most of a case's
   // 0.2 s), so those cases run 4 at a time: each has its own directory, store and pool.
   describe(`storage conformance: ${config.name}`, { concurrency: config.pool === 'piscina' ? 4 : 1 }, () => {
     for (const kase of [...cases, ...cacheCases]) {
