@@ -182,8 +182,8 @@ export interface NodeStorage {
         maintain(): void;
         /** SyncStore.nextExpiry: the earliest expiry the state holds (Infinity when none). */
         nextExpiry(): number;
-        /** The state's reads (get, ttl, scan, size, revision), answered at once on this thread. */
-        reads(): Pick<SyncStore, 'get' | 'ttl' | 'scan' | 'size' | 'revision'>;
+        /** The state's reads (get, ttl, expiresAt, scan, size, revision), answered at once on this thread. */
+        reads(): Pick<SyncStore, 'get' | 'ttl' | 'expiresAt' | 'scan' | 'size' | 'revision'>;
         /** The digests in progress (SyncStore.digestsPending, digestStep), hashed a slice at a time between Raft steps. */
         digests(): Pick<SyncStore, 'digestsPending' | 'digestStep'>;
       }

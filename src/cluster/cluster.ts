@@ -622,6 +622,17 @@ export class Cluster<V = Value> {
   }
 
   /**
+   * When `key` expires, in ms since the epoch (the log clock's time base: the leader's wall clock when it proposed
+   * the write); Infinity when it has no expiry; undefined when absent. Redis's PEXPIRETIME.
+   */
+  async expiresAt(key: KeyInput, options?: ReadOptions): Promise<number | undefined> {
+    const [r] = await this.query('expiresAt', [{ q: 'expiresAt', key: toKey(key) }], options);
+    if (r === undefined) return undefined;
+    if (typeof r !== 'number') throw new ClusterError(ErrorCode.STORAGE, `expiresAt: the state machine returned ${typeof r}`);
+    return r < 0 ? Infinity : r;
+  }
+
+  /**
    * The revision of `key`: 0 when absent, else a number that every write of the key changes (an expire or
    * persist included) and no other key's write reuses. With a `check` op in batch() it makes optimistic
    * transactions (Redis's WATCH).

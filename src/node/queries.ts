@@ -12,6 +12,8 @@ export type ReadQuery =
   | { q: 'has'; key: Key }
   /** Remaining ms, -1 for a key without expiry, undefined when absent. */
   | { q: 'ttl'; key: Key }
+  /** The expiry in ms since the epoch, -1 for a key without expiry, undefined when absent. */
+  | { q: 'expiresAt'; key: Key }
   | { q: 'scan'; range: ScanRange; opts: ScanOptions }
   /** Live keys. */
   | { q: 'size' }
@@ -28,6 +30,7 @@ export type QueryResult = Value | undefined | boolean | number | Array<[Key, Val
 export interface StateView {
   get(key: Key, now?: number): Value | undefined;
   ttl(key: Key, now?: number): number | undefined;
+  expiresAt(key: Key, now?: number): number | undefined;
   scan(range: ScanRange, opts: ScanOptions, now?: number): Array<[Key, Value]>;
   revision(key: Key, now?: number): number;
   /** Only the store that applies has it: it counts expired keys not yet purged through its expiry index, kept in memory. */
@@ -48,6 +51,8 @@ export function runQuery(s: StateView, query: ReadQuery, now: number | undefined
       return s.get(query.key, now) !== undefined;
     case 'ttl':
       return s.ttl(query.key, now);
+    case 'expiresAt':
+      return s.expiresAt(query.key, now);
     case 'scan':
       return s.scan(query.range, query.opts, now);
     case 'rev':

@@ -406,11 +406,17 @@ function clearSlotData(s: StateHandles, slot: Slot): void {
 
 // ── reads shared by the store and the main thread's reader ──
 
-function slotTtl(s: StateHandles, slot: Slot, key: Key, time: number): number | undefined {
+/** The live record's expiry: ms since the epoch, -1 for none, undefined when absent or expired at `time`. */
+function slotExpiresAt(s: StateHandles, slot: Slot, key: Key, time: number): number | undefined {
   const b = s.kv[slot].getBinary(key as Buffer);
   if (b === undefined) return undefined;
   const h = recordHeader(b);
-  return isExpired(h.expiresAt, time) ? undefined : remainingTtl(h.expiresAt, time);
+  return isExpired(h.expiresAt, time) ? undefined : (h.expiresAt ?? -1);
+}
+
+function slotTtl(s: StateHandles, slot: Slot, key: Key, time: number): number | undefined {
+  const at = slotExpiresAt(s, slot, key, time);
+  return at === undefined ? undefined : remainingTtl(at < 0 ? undefined : at, time);
 }
 
 function slotRevision(s: StateHandles, slot: Slot, key: Key, time: number): number {
@@ -1178,6 +1184,12 @@ export class LmdbStore implements SyncStore {
     return slotTtl(this.h.sm, this.active, key, readTime(this.machine.clock, now));
   }
 
+  expiresAt(key: Key, now?: number): number | undefined {
+    this.check('read');
+    validateKey(key);
+    return slotExpiresAt(this.h.sm, this.active, key, readTime(this.machine.clock, now));
+  }
+
   scan(range: ScanRange, opts?: ScanOptions, now?: number): Array<[Key, Value]> {
     this.check('read');
     return slotScan(this.h.sm, this.active, scanBounds(range, opts), readTime(this.machine.clock, now));
@@ -1470,6 +1482,12 @@ export class LmdbStateReader {
     validateKey(key);
     this.refresh();
     return slotTtl(this.h.sm, this.active, key, readTime(this.machine.clock, now));
+  }
+
+  expiresAt(key: Uint8Array, now?: number): number | undefined {
+    validateKey(key);
+    this.refresh();
+    return slotExpiresAt(this.h.sm, this.active, key, readTime(this.machine.clock, now));
   }
 
   revision(key: Uint8Array, now?: number): number {

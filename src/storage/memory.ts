@@ -332,6 +332,11 @@ export class MemoryStore implements SyncStore {
     return rec && remainingTtl(rec.expiresAt, readTime(this.machine.clock, now));
   }
 
+  expiresAt(key: Key, now?: number): number | undefined {
+    const rec = this.live(key, now);
+    return rec && (rec.expiresAt ?? -1);
+  }
+
   /** Walks the keys in order from the page's first bound: a page costs its keys, and the expired ones among them. */
   scan(range: ScanRange, opts?: ScanOptions, now?: number): Array<[Key, Value]> {
     this.check();

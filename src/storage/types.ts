@@ -36,6 +36,8 @@ export interface StateMachine {
   get(key: Key, now?: number): Value | undefined;
   /** Remaining ms of the key's time-to-live, -1 when it has no expiry, undefined when absent (as get). */
   ttl(key: Key, now?: number): number | undefined;
+  /** The key's expiry in ms since the epoch, -1 when it has no expiry, undefined when absent (as get). */
+  expiresAt(key: Key, now?: number): number | undefined;
   /** Live pairs in key byte order (reverse: descending); at most opts.limit (default 1000), after opts.after (exclusive). */
   scan(range: ScanRange, opts?: ScanOptions, now?: number): Array<[Key, Value]>;
   /** Live keys (expired ones excluded, as get). */

@@ -15,13 +15,19 @@ for (const storage of ['lmdb', 'memory'] as const) {
     try {
       await c.put('k', 'v', { ttlMs: 60_000 });
       await c.put('forever', 'v');
-      for (const consistency of CONSISTENCIES) assert.equal(await c.get('k', { consistency }), 'v');
+      for (const consistency of CONSISTENCIES) {
+        assert.equal(await c.get('k', { consistency }), 'v');
+        const at = await c.expiresAt('k', { consistency });
+        assert.ok(at !== undefined && Math.abs(at - (realNow() + 60_000)) < 5_000, `${consistency}: expiresAt ${at}, about 60 s from now`);
+      }
       Date.now = () => realNow() + 61_000;
       for (const consistency of CONSISTENCIES) {
         assert.equal(await c.get('k', { consistency }), undefined, consistency);
         assert.equal(await c.has('k', { consistency }), false, consistency);
         assert.equal(await c.ttl('k', { consistency }), undefined, consistency);
         assert.equal(await c.ttl('forever', { consistency }), Infinity, consistency);
+        assert.equal(await c.expiresAt('k', { consistency }), undefined, consistency);
+        assert.equal(await c.expiresAt('forever', { consistency }), Infinity, consistency);
         assert.equal(await c.size({ consistency }), 1, consistency);
       }
     } finally {

@@ -66,9 +66,9 @@ const TTLS = ['100000', '0', '-1', 'abc', '200000', '1.5', '-100000', '922337203
 /** SETRANGE offsets and GETRANGE indexes: inside, at and past the ends, negative, past 64 bits, not integers. */
 const OFFSETS = ['0', '1', '3', '5', '-1', 'abc', '9223372036854775808', '1.5'];
 const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', '-9223372036854775808', '9223372036854775808', 'x'];
-const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD'];
+const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD'];
 /** Refused inside MULTI by threadraft (docs/resp.md, "Transactions"). */
-const NOT_IN_MULTI = new Set(['KEYS', 'DBSIZE', 'TTL', 'PTTL', 'MSETNX', 'SCAN']);
+const NOT_IN_MULTI = new Set(['KEYS', 'DBSIZE', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'MSETNX', 'SCAN']);
 
 /** Counts the relative GT/LT times handed out (see EXPIRE below); reset for each seed's sequence. */
 let uniqueTtls = 0;
@@ -144,6 +144,12 @@ function command(r: Prng): string[] {
 function normal(cmd: string[], reply: RespValue): unknown {
   const name = cmd[0]!;
   if ((name === 'TTL' || name === 'PTTL') && typeof reply === 'number' && reply >= 0) return 'a TTL >= 0';
+  // An expiry set at an absolute time (EXPIREAT, EXAT, ... 4000000000 or 4100000000 s) is the same on both; one set
+  // relative to the time of the write differs by the milliseconds between the two servers' writes.
+  if ((name === 'EXPIRETIME' || name === 'PEXPIRETIME') && typeof reply === 'number' && reply >= 0) {
+    const seconds = name === 'EXPIRETIME' ? reply : reply / 1000;
+    return seconds === 4_000_000_000 || seconds === 4_100_000_000 ? reply : 'an expiry time >= 0';
+  }
   if (name === 'KEYS' && Array.isArray(reply)) return [...reply].map(String).sort();
   if (name === 'SCAN' && Array.isArray(reply)) return Array.isArray(reply[1]) ? [...reply[1]].map(String).sort() : reply;
   return reply instanceof RespError ? `-${reply.message}` : reply;

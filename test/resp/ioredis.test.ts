@@ -61,6 +61,20 @@ test('SET and GET, binary-safe, with EX, PX, EXAT, PXAT, NX, XX, GET, KEEPTTL', 
   assert.equal(await replyError(r.call('SET', 's:a', 'v', 'BOGUS')), 'ERR syntax error');
 });
 
+test('EXPIRETIME and PEXPIRETIME: the absolute expiry (seconds truncated), -1 without one, -2 when absent', async () => {
+  await r.set('et:at', 'v', 'PXAT', '4000000000999');
+  assert.equal(await r.call('PEXPIRETIME', 'et:at'), 4_000_000_000_999);
+  assert.equal(await r.call('EXPIRETIME', 'et:at'), 4_000_000_000);
+  const before = Date.now();
+  await r.set('et:ex', 'v', 'EX', '100');
+  const at = (await r.call('PEXPIRETIME', 'et:ex')) as number;
+  assert.ok(at >= before + 100_000 - 1_000 && at <= Date.now() + 100_000 + 1_000, `${at} about 100 s from ${before}`);
+  await r.set('et:none', 'v');
+  assert.equal(await r.call('EXPIRETIME', 'et:none'), -1);
+  assert.equal(await r.call('PEXPIRETIME', 'et:gone'), -2);
+  assert.match(await replyError(r.call('EXPIRETIME')), /wrong number of arguments for 'expiretime' command/);
+});
+
 test('SETNX, SETEX, PSETEX, GETSET, GETDEL, GETEX', async () => {
   assert.equal(await r.setnx('g:a', '1'), 1);
   assert.equal(await r.setnx('g:a', '2'), 0);

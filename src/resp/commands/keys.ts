@@ -123,6 +123,23 @@ function ttl(ms: boolean) {
   };
 }
 
+/** EXPIRETIME / PEXPIRETIME: the absolute expiry (Unix seconds, truncated as Redis does, or ms); -1 none, -2 absent. */
+function expireTime(ms: boolean) {
+  return (ctx: Ctx, args: Buffer[]): Reply | ReadPlan => {
+    const key = args[1]!;
+    const bad = keyError(key);
+    if (bad) return bad;
+    const { cluster } = ctx.server;
+    const opts = ctx.conn.readOptions;
+    return new ReadPlan(async () => {
+      const at = await cluster.expiresAt(key, opts);
+      if (at === undefined) return -2;
+      if (at === Infinity) return -1;
+      return ms ? at : Math.floor(at / 1000);
+    });
+  };
+}
+
 function dbsize(ctx: Ctx): ReadPlan {
   const { cluster } = ctx.server;
   const opts = ctx.conn.readOptions;
@@ -249,6 +266,8 @@ export const KEY_COMMANDS: CommandSpec[] = [
   command('pexpireat', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key to a Unix milliseconds timestamp.', expire(1, true, 'pexpireat'), { since: '2.6.0' }),
   command('ttl', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time in seconds of a key.', ttl(false)),
   command('pttl', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time in milliseconds of a key.', ttl(true), { since: '2.6.0' }),
+  command('expiretime', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time of a key as a Unix timestamp.', expireTime(false), { since: '7.0.0' }),
+  command('pexpiretime', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time of a key as a Unix milliseconds timestamp.', expireTime(true), { since: '7.0.0' }),
   command('persist', 2, ['write', 'fast'], 'generic', 'Removes the expiration time of a key.', persist, { since: '2.2.0' }),
   command('type', 2, ['readonly', 'fast'], 'generic', 'Determines the type of value stored at a key.', type),
   command('rename', 3, ['write'], 'generic', 'Renames a key and overwrites the destination.', rename(false), { keys: [1, 2, 1] }),
