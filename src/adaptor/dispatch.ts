@@ -80,6 +80,8 @@ export class Dispatcher {
         return this.ok(this.s().get(task.key, task.now));
       case 'ttl':
         return this.ok(this.s().ttl(task.key, task.now));
+      case 'expiresAt':
+        return this.ok(this.s().expiresAt(task.key, task.now));
       case 'scan':
         return this.ok(this.s().scan(task.range, task.opts));
       case 'size':

@@ -152,6 +152,8 @@ export interface NodeStorage {
   get(key: Uint8Array, now?: number): Promise<Value | undefined>;
   /** Remaining ms of the key's time-to-live, -1 without expiry, undefined when absent. */
   ttl(key: Uint8Array, now?: number): Promise<number | undefined>;
+  /** The key's expiry in ms since the epoch, -1 without expiry, undefined when absent. */
+  expiresAt(key: Uint8Array, now?: number): Promise<number | undefined>;
   /** Live pairs in key byte order (SyncStore.scan: at most opts.limit, default 1000; `after` resumes). */
   scan(range: ScanRange, opts?: ScanOptions): Promise<Array<[Key, Value]>>;
   /** Live keys. */
@@ -230,6 +232,11 @@ class NodeStorageImpl implements NodeStorage {
   async ttl(key: Uint8Array, now?: number): Promise<number | undefined> {
     validateKey(key);
     return (await this.backend.call(now === undefined ? { op: 'ttl', key } : { op: 'ttl', key, now })) as number | undefined;
+  }
+
+  async expiresAt(key: Uint8Array, now?: number): Promise<number | undefined> {
+    validateKey(key);
+    return (await this.backend.call(now === undefined ? { op: 'expiresAt', key } : { op: 'expiresAt', key, now })) as number | undefined;
   }
 
   async scan(range: ScanRange, opts?: ScanOptions): Promise<Array<[Key, Value]>> {

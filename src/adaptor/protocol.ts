@@ -35,6 +35,7 @@ export type Task =
   | { op: 'initial' }
   | { op: 'get'; key: Uint8Array; now?: number }
   | { op: 'ttl'; key: Uint8Array; now?: number }
+  | { op: 'expiresAt'; key: Uint8Array; now?: number }
   | { op: 'scan'; range: ScanRange; opts?: ScanOptions }
   | { op: 'size'; now?: number }
   | { op: 'stats' }

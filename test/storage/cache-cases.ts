@@ -79,6 +79,7 @@ export const cacheCases: Case[] = [
       assert.equal(await s.ttl(k('a'), T0 + 1000), undefined);
       assert.equal(await s.ttl(k('b'), T0), -1);
       assert.equal(await s.ttl(k('nope'), T0), undefined);
+      assert.deepEqual([await s.expiresAt(k('a'), T0 + 400), await s.expiresAt(k('a'), T0 + 1000), await s.expiresAt(k('b'), T0), await s.expiresAt(k('nope'), T0)], [T0 + 1000, undefined, -1, undefined], 'expiresAt: absolute, -1 without expiry, undefined when absent or expired');
       assert.equal(await s.get(k('b')), 'y');
       assert.equal((await s.stats()).clock, T0);
     },
