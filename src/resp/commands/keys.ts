@@ -106,8 +106,12 @@ function persist(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   return keyError(key) ?? new WritePlan([{ type: 'persist', key }], (rs) => (rs[0]?.ok ? 1 : 0));
 }
 
-/** TTL (seconds, rounded as Redis: (ms + 500) / 1000) and PTTL; -1 without expiry, -2 when absent. */
-function ttl(ms: boolean) {
+/**
+ * TTL, PTTL, EXPIRETIME and PEXPIRETIME: -2 when the key is absent, -1 when it has no expiry, else `shown` of the
+ * remaining ms (`ttl`; TTL rounds as Redis: (ms + 500) / 1000) or of the expiry in ms since the epoch (`expiresAt`;
+ * EXPIRETIME truncates as Redis).
+ */
+function expiry(read: 'ttl' | 'expiresAt', shown: (ms: number) => number) {
   return (ctx: Ctx, args: Buffer[]): Reply | ReadPlan => {
     const key = args[1]!;
     const bad = keyError(key);
@@ -115,30 +119,15 @@ function ttl(ms: boolean) {
     const { cluster } = ctx.server;
     const opts = ctx.conn.readOptions;
     return new ReadPlan(async () => {
-      const left = await cluster.ttl(key, opts);
-      if (left === undefined) return -2;
-      if (left === Infinity) return -1;
-      return ms ? left : Math.floor((left + 500) / 1000);
+      const ms = await cluster[read](key, opts);
+      if (ms === undefined) return -2;
+      if (ms === Infinity) return -1;
+      return shown(ms);
     });
   };
 }
 
-/** EXPIRETIME / PEXPIRETIME: the absolute expiry (Unix seconds, truncated as Redis does, or ms); -1 none, -2 absent. */
-function expireTime(ms: boolean) {
-  return (ctx: Ctx, args: Buffer[]): Reply | ReadPlan => {
-    const key = args[1]!;
-    const bad = keyError(key);
-    if (bad) return bad;
-    const { cluster } = ctx.server;
-    const opts = ctx.conn.readOptions;
-    return new ReadPlan(async () => {
-      const at = await cluster.expiresAt(key, opts);
-      if (at === undefined) return -2;
-      if (at === Infinity) return -1;
-      return ms ? at : Math.floor(at / 1000);
-    });
-  };
-}
+const asIs = (ms: number): number => ms;
 
 function dbsize(ctx: Ctx): ReadPlan {
   const { cluster } = ctx.server;
@@ -264,10 +253,10 @@ export const KEY_COMMANDS: CommandSpec[] = [
   command('pexpire', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key in milliseconds.', expire(1, false, 'pexpire'), { since: '2.6.0' }),
   command('expireat', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key to a Unix timestamp.', expire(1000, true, 'expireat'), { since: '1.2.0' }),
   command('pexpireat', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key to a Unix milliseconds timestamp.', expire(1, true, 'pexpireat'), { since: '2.6.0' }),
-  command('ttl', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time in seconds of a key.', ttl(false)),
-  command('pttl', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time in milliseconds of a key.', ttl(true), { since: '2.6.0' }),
-  command('expiretime', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time of a key as a Unix timestamp.', expireTime(false), { since: '7.0.0' }),
-  command('pexpiretime', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time of a key as a Unix milliseconds timestamp.', expireTime(true), { since: '7.0.0' }),
+  command('ttl', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time in seconds of a key.', expiry('ttl', (ms) => Math.floor((ms + 500) / 1000))),
+  command('pttl', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time in milliseconds of a key.', expiry('ttl', asIs), { since: '2.6.0' }),
+  command('expiretime', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time of a key as a Unix timestamp.', expiry('expiresAt', (ms) => Math.floor(ms / 1000)), { since: '7.0.0' }),
+  command('pexpiretime', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time of a key as a Unix milliseconds timestamp.', expiry('expiresAt', asIs), { since: '7.0.0' }),
   command('persist', 2, ['write', 'fast'], 'generic', 'Removes the expiration time of a key.', persist, { since: '2.2.0' }),
   command('type', 2, ['readonly', 'fast'], 'generic', 'Determines the type of value stored at a key.', type),
   command('rename', 3, ['write'], 'generic', 'Renames a key and overwrites the destination.', rename(false), { keys: [1, 2, 1] }),
