@@ -1,17 +1,23 @@
 // How long Cluster.start takes until it resolves (a leader elected), for a new directory and for one reopened,
 // with LMDB and memory storage: the median of `--runs` starts each, every one followed by a put and stop().
-// Usage: npm run build && node dist/bench/start.js [--runs n] [--nodes n]
+// Usage: npm run build && node dist/bench/start.js [--runs n] [--nodes n]   (--help for the options)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Cluster } from '../src/index.js';
+import { NODES, parseCommandLine, type CommandHelp, type OptionTable } from '../src/cli/options.js';
+import { median } from './stats.js';
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+const OPTIONS = {
+  runs: { type: 'int', min: 1, max: 50, default: 5, help: 'starts per row (the median is shown)' },
+  nodes: NODES,
+} as const satisfies OptionTable;
+
+const HELP: CommandHelp = {
+  command: 'node dist/bench/start.js',
+  summary: 'how long Cluster.start takes until a leader is elected: new LMDB, new memory and reopened LMDB clusters.',
+  usage: 'node dist/bench/start.js [options]',
+};
 
 async function timedStart(options: Parameters<typeof Cluster.start>[0]): Promise<number> {
   const t0 = performance.now();
@@ -22,33 +28,8 @@ async function timedStart(options: Parameters<typeof Cluster.start>[0]): Promise
   return ms;
 }
 
-const USAGE = 'Usage: node dist/bench/start.js [--runs n (1-50, default 5)] [--nodes n (1-7, default 3)]';
-
-/** A usage error: the message and the usage on stderr, exit 2 (as the threadraft commands do). */
-function usage(message: string): never {
-  process.stderr.write(`${message}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-function intArg(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) usage(`--${name} must be an integer from ${min} to ${max}, got '${text}'`);
-  return n;
-}
-
 async function main(): Promise<void> {
-  let values: { runs: string; nodes: string; help?: boolean };
-  try {
-    values = parseArgs({ options: { runs: { type: 'string', default: '5' }, nodes: { type: 'string', default: '3' }, help: { type: 'boolean', short: 'h' } } }).values as typeof values;
-  } catch (err) {
-    usage(err instanceof Error ? err.message : String(err));
-  }
-  if (values.help === true) {
-    console.log(USAGE);
-    return;
-  }
-  const runs = intArg('runs', values.runs, 1, 50);
-  const nodes = intArg('nodes', values.nodes, 1, 7);
+  const { runs, nodes } = parseCommandLine(process.argv.slice(2), OPTIONS, HELP);
   const rows: Array<[string, number[]]> = [];
   for (const storage of ['lmdb', 'memory'] as const) {
     const fresh: number[] = [];
