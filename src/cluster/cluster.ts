@@ -614,21 +614,23 @@ export class Cluster<V = Value> {
   }
 
   /** Remaining time-to-live of `key` in ms; Infinity when it has no expiry; undefined when absent. */
-  async ttl(key: KeyInput, options?: ReadOptions): Promise<number | undefined> {
-    const [r] = await this.query('ttl', [{ q: 'ttl', key: toKey(key) }], options);
-    if (r === undefined) return undefined;
-    if (typeof r !== 'number') throw new ClusterError(ErrorCode.STORAGE, `ttl: the state machine returned ${typeof r}`);
-    return r < 0 ? Infinity : r;
+  ttl(key: KeyInput, options?: ReadOptions): Promise<number | undefined> {
+    return this.expiryQuery('ttl', key, options);
   }
 
   /**
    * When `key` expires, in ms since the epoch (the log clock's time base: the leader's wall clock when it proposed
    * the write); Infinity when it has no expiry; undefined when absent. Redis's PEXPIRETIME.
    */
-  async expiresAt(key: KeyInput, options?: ReadOptions): Promise<number | undefined> {
-    const [r] = await this.query('expiresAt', [{ q: 'expiresAt', key: toKey(key) }], options);
+  expiresAt(key: KeyInput, options?: ReadOptions): Promise<number | undefined> {
+    return this.expiryQuery('expiresAt', key, options);
+  }
+
+  /** ttl() and expiresAt(): the state machine's -1 (no expiry) is Infinity, an absent key undefined. */
+  private async expiryQuery(q: 'ttl' | 'expiresAt', key: KeyInput, options: ReadOptions | undefined): Promise<number | undefined> {
+    const [r] = await this.query(q, [{ q, key: toKey(key) }], options);
     if (r === undefined) return undefined;
-    if (typeof r !== 'number') throw new ClusterError(ErrorCode.STORAGE, `expiresAt: the state machine returned ${typeof r}`);
+    if (typeof r !== 'number') throw new ClusterError(ErrorCode.STORAGE, `${q}: the state machine returned ${typeof r}`);
     return r < 0 ? Infinity : r;
   }
 

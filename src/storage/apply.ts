@@ -671,6 +671,11 @@ export function remainingTtl(expiresAt: number | undefined, time: number): numbe
   return expiresAt === undefined ? -1 : expiresAt - time;
 }
 
+/** A live key's expiry as reads answer it (expiresAt): ms since the epoch, -1 when it has none (as remainingTtl). */
+export function absoluteExpiry(expiresAt: number | undefined): number {
+  return expiresAt ?? -1;
+}
+
 /** A scan as byte bounds: keys k with lo <= k < hi (either open), past `after`, at most `limit`. */
 export interface ScanBounds {
   lo: Buffer | undefined;

@@ -16,11 +16,11 @@ import { DigestQueue, type DigestRequest, type RecordCursor } from './digest.js'
 import { LIMITS } from './command.js';
 import {
   type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, isBounded, type KvAccess, liveRevision, type MachineState, readTime,
-  type RecordMeta, remainingTtl, type ScanBounds, scanBounds, SessionTable,
+  type RecordMeta, remainingTtl, absoluteExpiry, type ScanBounds, scanBounds, SessionTable,
 } from './apply.js';
 import {
   decodeHardState, decodeLogId, decodeLogRecord, decodeMembership, decodeRecord, decodeSession, decodeValueCopy, encodeHardState,
-  encodeLogId, encodeLogRecord, encodeMembership, encodeRecord, encodeSession, isExpired, logKey, logKeyIndex, pack, recordHeader,
+  encodeLogId, encodeLogRecord, encodeMembership, encodeRecord, encodeSession, isExpired, logKey, logKeyIndex, pack, type RecordHeader, recordHeader,
   type StoredRecord, keyFromString, keyString, unpack,
 } from './codec.js';
 import { isStorageError, StorageError, StorageErrorCode, type StorageSubject, type StorageVerb } from './errors.js';
@@ -406,17 +406,22 @@ function clearSlotData(s: StateHandles, slot: Slot): void {
 
 // ── reads shared by the store and the main thread's reader ──
 
-/** The live record's expiry: ms since the epoch, -1 for none, undefined when absent or expired at `time`. */
-function slotExpiresAt(s: StateHandles, slot: Slot, key: Key, time: number): number | undefined {
+/** The header of `key`'s record when it is live at `time` (as MemoryStore's live()); undefined when absent or expired. */
+function slotLive(s: StateHandles, slot: Slot, key: Key, time: number): RecordHeader | undefined {
   const b = s.kv[slot].getBinary(key as Buffer);
   if (b === undefined) return undefined;
   const h = recordHeader(b);
-  return isExpired(h.expiresAt, time) ? undefined : (h.expiresAt ?? -1);
+  return isExpired(h.expiresAt, time) ? undefined : h;
 }
 
 function slotTtl(s: StateHandles, slot: Slot, key: Key, time: number): number | undefined {
-  const at = slotExpiresAt(s, slot, key, time);
-  return at === undefined ? undefined : remainingTtl(at < 0 ? undefined : at, time);
+  const h = slotLive(s, slot, key, time);
+  return h && remainingTtl(h.expiresAt, time);
+}
+
+function slotExpiresAt(s: StateHandles, slot: Slot, key: Key, time: number): number | undefined {
+  const h = slotLive(s, slot, key, time);
+  return h && absoluteExpiry(h.expiresAt);
 }
 
 function slotRevision(s: StateHandles, slot: Slot, key: Key, time: number): number {

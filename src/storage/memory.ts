@@ -5,7 +5,7 @@ import type { ChangeEvent, CommandResult, Key, ReplicaDigest, Value } from './co
 import { LIMITS } from './command.js';
 import {
   type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, isBounded, type KvAccess, type MachineState, readTime,
-  liveRevision, type RecordMeta, remainingTtl, scanBounds, SessionTable,
+  absoluteExpiry, liveRevision, type RecordMeta, remainingTtl, scanBounds, SessionTable,
 } from './apply.js';
 import { decodeRecord, decodeSession, encodeRecord, encodeSession, isExpired, keyFromString, keyString, type StoredRecord, valueBytes } from './codec.js';
 import { StorageError, StorageErrorCode } from './errors.js';
@@ -334,7 +334,7 @@ export class MemoryStore implements SyncStore {
 
   expiresAt(key: Key, now?: number): number | undefined {
     const rec = this.live(key, now);
-    return rec && (rec.expiresAt ?? -1);
+    return rec && absoluteExpiry(rec.expiresAt);
   }
 
   /** Walks the keys in order from the page's first bound: a page costs its keys, and the expired ones among them. */
