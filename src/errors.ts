@@ -29,6 +29,10 @@ export const ErrorCode = {
   DIR_LOCKED: 'DIR_LOCKED',
   /** incr()/decr(): the key's value is not a decimal integer, or the result would not be a safe integer. Nothing was written. */
   NOT_INTEGER: 'NOT_INTEGER',
+  /** incrByFloat(): the key's value is not a float (as Redis's INCRBYFLOAT reads one). Nothing was written. */
+  NOT_FLOAT: 'NOT_FLOAT',
+  /** incrByFloat(): the sum would be infinite (Redis's "increment would produce NaN or Infinity"). Nothing was written. */
+  NOT_FINITE: 'NOT_FINITE',
   /**
    * A stored value the cluster's codec cannot decode (a value written raw through batch(), or an append, under the
    * `'json'` or `'msgpack'` codec): the read, or the watch that met it, fails with this code; nothing was changed.

@@ -19,7 +19,7 @@ import { acquireClusterLock, type DirLock } from '../storage/lock.js';
 import { DATA_FILE, hasLog } from '../storage/lmdb.js';
 import { asBuffer } from '../storage/codec.js';
 import { isStorageError, StorageErrorCode } from '../storage/errors.js';
-import { checkKey, toKey, toValue, oneOf, positiveInt, type KeyInput } from './validate.js';
+import { checkKey, floatText, toKey, toValue, oneOf, positiveInt, type KeyInput } from './validate.js';
 import { WriteProfile, type Stage } from './profile.js';
 import type { CoordinatorCounters, PipelineContext } from './pipeline.js';
 import { WritePipeline } from './writes.js';
@@ -46,7 +46,7 @@ export type GetOptions = ReadOptions;
  * One operation of batch(). A batch is one log entry, applied atomically; ops see the writes of the ops before
  * them. A failed `cas` or `check` rejects the whole batch (nothing applies, BatchResult.ok false); an op whose own
  * condition fails (put's `condition`, expire's, persist of a key without expiry, incr of a value that is not an
- * integer: NOT_INTEGER, append past the value limit: VALUE_TOO_LARGE) has ok false, writes nothing, and the
+ * integer: NOT_INTEGER, incrbyfloat's NOT_FLOAT and NOT_FINITE, append past the value limit: VALUE_TOO_LARGE) has ok false, writes nothing, and the
  * others still apply, as in a Redis MULTI/EXEC.
  */
 export type BatchOp =
@@ -63,6 +63,8 @@ export type BatchOp =
   | { type: 'persist'; key: KeyInput }
   /** `value` of the result: the new integer as a decimal string. */
   | { type: 'incr'; key: KeyInput; by?: number }
+  /** Redis INCRBYFLOAT (see incrByFloat()): `value` of the result is the new value as Redis writes it; NOT_FLOAT, NOT_FINITE as errors of the op. */
+  | { type: 'incrbyfloat'; key: KeyInput; by: number | string }
   /** `n` of the result: the new length in bytes. */
   | { type: 'append'; key: KeyInput; value: Value }
   /** Write `value`'s bytes at byte `offset`, zeros filling a gap (Redis SETRANGE; the expiry stays). `n` of the result: the new length in bytes. */
@@ -182,7 +184,7 @@ function refuseFailedStart(failed: Map<NodeId, unknown>, voters: readonly NodeId
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
 function batchOp(o: BatchOp, maxValueBytes: number): Op {
   if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
-  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'check', 'expire', 'persist', 'incr', 'append', 'setrange', 'rename', 'copy'] as const);
+  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'check', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'rename', 'copy'] as const);
   const x = o as Record<string, unknown>;
   const key = toKey(x.key);
   // Expiry options of a put or cas: the same rules as put()'s options (ttlMs, keepTtl); an absent one is undefined to putOptions too.
@@ -217,6 +219,8 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
       return { t: 'persist', key };
     case 'incr':
       return { t: 'incr', key, by: x.by === undefined ? 1 : positiveInt('incr by', x.by, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) };
+    case 'incrbyfloat':
+      return { t: 'incrbyfloat', key, by: floatText('batch incrbyfloat', x.by) };
     case 'append':
       return { t: 'append', key, value: toValue(x.value, maxValueBytes, false) };
     case 'setrange':
@@ -495,6 +499,23 @@ export class Cluster<V = Value> {
     const n = Number(r.value);
     if (typeof r.value !== 'string' || !Number.isSafeInteger(n)) throw new ClusterError(ErrorCode.STORAGE, `incr: the state machine returned ${String(r.value)}`);
     return n;
+  }
+
+  /**
+   * Redis INCRBYFLOAT: add `by` (a finite number, or a float's text as Redis reads one: `'0.1'`, `'1e3'`, `'0x1p-2'`)
+   * to the number stored under `key` (absent counts as 0), atomically; resolves to the new value as Redis writes it
+   * (a string: `'0.3'` after 0.1 and 0.2). The arithmetic is Redis's on x86-64, an 80-bit long double, so the text
+   * is exactly what Redis would store. NOT_FLOAT when the value is not a float, NOT_FINITE when the sum would be
+   * infinite; `ttlMs` as incr's.
+   */
+  async incrByFloat(key: KeyInput, by: number | string, options?: IncrOptions): Promise<string> {
+    this.checkOpen();
+    const text = floatText('incrByFloat', by);
+    const o = optionsObject<IncrOptions>('incrByFloat', options, ['ttlMs']);
+    const op: Op = o.ttlMs === undefined ? { t: 'incrbyfloat', key: toKey(key), by: text } : { t: 'incrbyfloat', key: toKey(key), by: text, ttlMs: ttlMs(o.ttlMs) };
+    const r = opResult('incrByFloat', (await this.writes.submit([op]))[0]);
+    if (typeof r.value !== 'string') throw new ClusterError(ErrorCode.STORAGE, `incrByFloat: the state machine returned ${String(r.value)}`);
+    return r.value;
   }
 
   /** incr(key, -by). */

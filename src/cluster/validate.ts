@@ -2,6 +2,7 @@
 // anything is queued, so an invalid call never writes.
 import { ClusterError, ErrorCode } from '../errors.js';
 import { LIMITS, type Value } from '../storage/command.js';
+import { isFloatText } from '../storage/float80.js';
 
 export type KeyInput = string | Uint8Array;
 
@@ -86,6 +87,16 @@ export function positiveInt(name: string, v: unknown, min: number, max: number):
     throw invalid(`${name} must be an integer in [${min}, ${max}], got ${show(v)}`);
   }
   return v;
+}
+
+/**
+ * An INCRBYFLOAT increment as the text the state machine reads: a number's shortest decimal form, or a text Redis's
+ * INCRBYFLOAT accepts (decimal or hexadecimal, an exponent, inf; at most 5 119 characters).
+ */
+export function floatText(name: string, v: unknown): string {
+  const text = typeof v === 'number' ? String(v) : v;
+  if (typeof text !== 'string' || !isFloatText(text)) throw invalid(`${name}: by must be a number or a float's text, got ${show(v)}`);
+  return text;
 }
 
 export function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]): T {

@@ -5,6 +5,7 @@
 //   NO_QUORUM, CLUSTER_STOPPED,
 //   NODE_UNAVAILABLE              -> -CLUSTERDOWN <CODE> ...    (no leader / stopping: the outcome of a write is unknown)
 //   NOT_INTEGER                   -> -ERR value is not an integer or out of range   (Redis's text)
+//   NOT_FLOAT, NOT_FINITE         -> -ERR value is not a valid float, -ERR increment would produce NaN or Infinity
 //   everything else               -> -ERR <CODE> <message>       (TIMEOUT, STORAGE, INVALID_ARGUMENT, ...)
 import { ClusterError, ErrorCode } from '../index.js';
 import { ErrorReply } from './reply.js';
@@ -12,6 +13,7 @@ import { ErrorReply } from './reply.js';
 export const SYNTAX = new ErrorReply('ERR syntax error');
 export const NOT_INTEGER = new ErrorReply('ERR value is not an integer or out of range');
 export const NOT_FLOAT = new ErrorReply('ERR value is not a valid float');
+export const NOT_FINITE = new ErrorReply('ERR increment would produce NaN or Infinity');
 export const NOAUTH = new ErrorReply('NOAUTH Authentication required.');
 export const WRONGPASS = new ErrorReply('WRONGPASS invalid username-password pair or user is disabled.');
 export const EXECABORT = new ErrorReply('EXECABORT Transaction discarded because of previous errors.');
@@ -51,10 +53,18 @@ const PREFIX: Partial<Record<string, string>> = {
   [ErrorCode.NODE_UNAVAILABLE]: 'CLUSTERDOWN',
 };
 
+/** The codes whose reply is Redis's own error text. */
+const REDIS_TEXT: Partial<Record<string, ErrorReply>> = {
+  [ErrorCode.NOT_INTEGER]: NOT_INTEGER,
+  [ErrorCode.NOT_FLOAT]: NOT_FLOAT,
+  [ErrorCode.NOT_FINITE]: NOT_FINITE,
+};
+
 /** A cluster call's rejection as an error reply (a bug of ours, not a ClusterError, is `-ERR INTERNAL`). */
 export function clusterError(err: unknown): ErrorReply {
   if (err instanceof ClusterError) {
-    if (err.code === ErrorCode.NOT_INTEGER) return NOT_INTEGER;
+    const redis = REDIS_TEXT[err.code];
+    if (redis) return redis;
     return new ErrorReply(`${PREFIX[err.code] ?? 'ERR'} ${err.code} ${err.message}`);
   }
   return new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`);
@@ -62,7 +72,8 @@ export function clusterError(err: unknown): ErrorReply {
 
 /** The error an op result carries (a state machine refusal of one op that did not reject the rest). */
 export function opError(code: string): ErrorReply {
-  if (code === ErrorCode.NOT_INTEGER) return NOT_INTEGER;
+  const redis = REDIS_TEXT[code];
+  if (redis) return redis;
   if (code === 'VALUE_TOO_LARGE') return new ErrorReply('ERR VALUE_TOO_LARGE string exceeds maximum allowed size (the cluster\'s maxValueBytes)');
   return new ErrorReply(`ERR ${code} the operation was refused`);
 }

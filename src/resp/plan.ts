@@ -21,6 +21,7 @@ export type RespOp =
   | { type: 'expire'; key: Buffer; ttlMs?: number; atMs?: number; condition?: ExpireCond }
   | { type: 'persist'; key: Buffer }
   | { type: 'incr'; key: Buffer; by: number }
+  | { type: 'incrbyfloat'; key: Buffer; by: string }
   | { type: 'append'; key: Buffer; value: Buffer }
   | { type: 'setrange'; key: Buffer; offset: number; value: Buffer }
   | { type: 'rename'; key: Buffer; to: Buffer; condition?: 'absent' }

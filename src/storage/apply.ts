@@ -12,6 +12,7 @@ import type { DigestRequest } from './digest.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import type { ScanOptions, ScanRange } from './types.js';
 import { keyProblem, valueProblem } from './validate.js';
+import { incrByFloat } from './float80.js';
 
 export const SESSION_DEFAULTS = {
   /** Sessions beyond this are evicted, least recently used first (deterministically: same order on every replica). */
@@ -285,6 +286,8 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
       return expireProblem(o) ? 'INVALID_COMMAND' : undefined;
     case 'incr':
       return !Number.isSafeInteger(o.by) || ttlProblem(o.ttlMs, false) ? 'INVALID_COMMAND' : undefined;
+    case 'incrbyfloat':
+      return typeof o.by !== 'string' || ttlProblem(o.ttlMs, false) ? 'INVALID_COMMAND' : undefined;
     default:
       return 'INVALID_COMMAND';
   }
@@ -386,6 +389,8 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBy
     }
     case 'incr':
       return evalIncr(op, ov, clock);
+    case 'incrbyfloat':
+      return evalIncrByFloat(op, ov, clock, maxValueBytes, maxBytes);
     case 'append':
       return evalAppend(op, ov, maxValueBytes, maxBytes);
     case 'setrange':
@@ -478,10 +483,29 @@ function evalIncr(op: Extract<Op, { t: 'incr' }>, ov: Overlay, clock: number): O
   const n = cur ? parseInteger(cur.value) : 0;
   const next = n === undefined ? undefined : n + op.by;
   if (next === undefined || !Number.isSafeInteger(next)) return { ok: false, error: 'NOT_INTEGER' };
-  const value = String(next);
+  return writeCounter(op, cur, String(next), ov, clock);
+}
+
+/** Redis INCRBYFLOAT: as evalIncr, with Redis's long double arithmetic; the result is bounded as append's. */
+function evalIncrByFloat(op: Extract<Op, { t: 'incrbyfloat' }>, ov: Overlay, clock: number, maxValueBytes: number, maxBytes: number): OpResult {
+  const cur = ov.read(op.key);
+  const r = incrByFloat(cur === undefined ? undefined : latin1(cur.value), op.by);
+  if ('error' in r) return { ok: false, error: r.error };
+  const n = r.value.length; // ASCII
+  if (n > maxValueBytes || op.key.byteLength + n > maxBytes) return { ok: false, error: 'VALUE_TOO_LARGE' };
+  return writeCounter(op, cur, r.value, ov, clock);
+}
+
+/** A counter's new value: an existing key keeps its expiry, one created gets the op's `ttlMs`. */
+function writeCounter(op: { key: Key; ttlMs?: number }, cur: Live | undefined, value: string, ov: Overlay, clock: number): OpResult {
   const expiresAt = cur ? cur.expiresAt : op.ttlMs !== undefined && op.ttlMs !== null ? clock + op.ttlMs : undefined;
   ov.set(op.key, { value, expiresAt });
   return { ok: true, value };
+}
+
+/** A value as one character per byte (Redis reads bytes); a string as it is (only its ASCII ones can be numbers). */
+function latin1(v: Value): string {
+  return typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1');
 }
 
 /** Remove one record, counting it and telling watchers why. */

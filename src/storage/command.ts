@@ -32,6 +32,13 @@ export type Op =
   | { t: 'persist'; key: Key }
   /** Add `by` (a safe integer) to the key's value, a decimal integer string (absent = "0"); result `value` is the new one. Else this op fails with NOT_INTEGER and writes nothing. */
   | { t: 'incr'; key: Key; by: number; ttlMs?: number }
+  /**
+   * Redis INCRBYFLOAT: add the float text `by` to the key's value (absent = "0"), both read and added as Redis does
+   * (x87 long double, src/storage/float80.ts); result `value` is the new one, as Redis writes it. Else this op fails
+   * with NOT_FLOAT (either is not a float), NOT_FINITE (the sum is infinite) or VALUE_TOO_LARGE and writes nothing.
+   * `ttlMs` and the expiry as incr's.
+   */
+  | { t: 'incrbyfloat'; key: Key; by: string; ttlMs?: number }
   /** Append `value` to the key's value (absent = empty); result `n`: the new length in bytes. VALUE_TOO_LARGE (this op only) past the value limit, or past maxBytes with the key in a bounded store. */
   | { t: 'append'; key: Key; value: Value }
   /**
@@ -107,17 +114,17 @@ export interface Command {
  * put/del: ok true (del: `existed`). cas: ok says whether it matched; `current` is the value found when it did not.
  * get: `current`. A command is all or nothing when an op is invalid or a cas or check fails (every result ok: false,
  * the cause's with `current` or `error`); an op whose own condition fails (put's cond, expire's, persist, incr's
- * NOT_INTEGER, append's VALUE_TOO_LARGE) writes nothing and the others still apply, as in a Redis MULTI/EXEC.
+ * NOT_INTEGER, incrbyfloat's NOT_FLOAT and NOT_FINITE, append's VALUE_TOO_LARGE) writes nothing and the others still apply, as in a Redis MULTI/EXEC.
  */
 export interface OpResult {
   ok: boolean;
   existed?: boolean;
   current?: Value | null;
-  /** incr: the new value. */
+  /** incr, incrbyfloat: the new value. */
   value?: Value;
   /** append: the new length in bytes. */
   n?: number;
-  /** INVALID_KEY, INVALID_VALUE, VALUE_TOO_LARGE, INVALID_COMMAND (the whole command applied nothing), NOT_INTEGER (this op only). */
+  /** INVALID_KEY, INVALID_VALUE, VALUE_TOO_LARGE, INVALID_COMMAND (the whole command applied nothing), NOT_INTEGER, NOT_FLOAT, NOT_FINITE (this op only). */
   error?: string;
 }
 

@@ -62,11 +62,13 @@ class Pipe {
 const KEYS = ['a', 'b', 'c', 'n'];
 const VALUES = ['1', '0', '-5', '10', 'abc', '', ' 1', '01', '1.5', '+1', '-0', 'xxx'];
 const STEPS = ['1', '-1', '0', '100', 'abc', '1.0', ''];
+/** INCRBYFLOAT increments: decimal, hexadecimal, exponents, a sum Redis refuses (inf), not floats. */
+const FLOAT_STEPS = ['0.1', '-0.25', '1e3', '1.5', '0x1p-3', '3.', '-0', '1e-20', '10.50', '1e4932', 'inf', 'nan', 'abc', '', ' 1'];
 const TTLS = ['100000', '0', '-1', 'abc', '200000', '1.5', '-100000', '9223372036854775807', '-9223372036854775808', '-9007199254740993', '9223372036854775808'];
 /** SETRANGE offsets and GETRANGE indexes: inside, at and past the ends, negative, past 64 bits, not integers. */
 const OFFSETS = ['0', '1', '3', '5', '-1', 'abc', '9223372036854775808', '1.5'];
 const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', '-9223372036854775808', '9223372036854775808', 'x'];
-const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD'];
+const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD'];
 /** Refused inside MULTI by threadraft (docs/resp.md, "Transactions"). */
 const NOT_IN_MULTI = new Set(['KEYS', 'DBSIZE', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'MSETNX', 'SCAN']);
 
@@ -120,6 +122,7 @@ function command(r: Prng): string[] {
       return a;
     }
     case 'INCRBY': case 'DECRBY': return [c, k, pick(STEPS)];
+    case 'INCRBYFLOAT': return [c, k, pick(FLOAT_STEPS)];
     case 'APPEND': case 'GETSET': return [c, k, v];
     case 'DEL': case 'UNLINK': case 'EXISTS': case 'TOUCH': return [c, k, ...some(0.3)];
     case 'EXPIRE': case 'PEXPIRE': case 'EXPIREAT': case 'PEXPIREAT': {

@@ -4,7 +4,8 @@ import { asBuffer } from '../../storage/codec.js';
 import { keyError, keysError, parseInt64, parseInteger, valueError } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { arityError, NOT_INTEGER, opError, SYNTAX } from '../errors.js';
+import { arityError, NOT_FLOAT, NOT_INTEGER, opError, SYNTAX } from '../errors.js';
+import { isFloatText } from '../../storage/float80.js';
 import { expiryArg, type Expiry } from '../expiry.js';
 import { KeysPlan, WritePlan, type RespOp, type RespOpResult } from '../plan.js';
 import { ErrorReply, OK, type Reply } from '../reply.js';
@@ -189,6 +190,23 @@ function incr(sign: 1 | -1, fixed: boolean) {
   };
 }
 
+/**
+ * INCRBYFLOAT: the increment is checked here (Redis's reply does not depend on the key then), the key's value by the
+ * state machine, which adds them as Redis does (src/storage/float80.ts) and stores the text replied.
+ */
+function incrbyfloat(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
+  const key = args[1]!;
+  const bad = keyError(key);
+  if (bad) return bad;
+  const by = args[2]!.toString('latin1');
+  if (!isFloatText(by)) return NOT_FLOAT;
+  return new WritePlan([{ type: 'incrbyfloat', key, by }], (rs) => {
+    const r = rs[0];
+    if (r?.error !== undefined) return opError(r.error);
+    return String(r?.value); // ASCII: a bulk string
+  });
+}
+
 /** APPEND: the new length is the append op's `n`. */
 function append(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   const [, key, value] = args as [Buffer, Buffer, Buffer];
@@ -274,6 +292,7 @@ export const STRING_COMMANDS: CommandSpec[] = [
   command('decr', 2, WF, 'string', 'Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn\'t exist.', incr(-1, true)),
   command('incrby', 3, WF, 'string', 'Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn\'t exist.', incr(1, false)),
   command('decrby', 3, WF, 'string', 'Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn\'t exist.', incr(-1, false)),
+  command('incrbyfloat', 3, WF, 'string', 'Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn\'t exist.', incrbyfloat, { since: '2.6.0' }),
   command('append', 3, WF, 'string', 'Appends a string to the value of a key. Creates the key if it doesn\'t exist.', append, { since: '2.0.0' }),
   command('strlen', 2, R, 'string', 'Returns the length of a string value.', strlen, { since: '2.2.0' }),
   command('setrange', 4, W, 'string', 'Overwrites a part of a string value with another by an offset. Creates the key if it doesn\'t exist.', setrange, { since: '2.2.0' }),
