@@ -50,6 +50,7 @@ function opsBytes(ops: Op[], exact: boolean): number {
     bytes += ('key' in op ? op.key.length : 0) + ('to' in op ? op.to.length : 0) + OP_OVERHEAD_BYTES;
     if (op.t === 'put' || op.t === 'append' || op.t === 'setrange') bytes += valueBytes(op.value, exact);
     else if (op.t === 'cas') bytes += valueBytes(op.expected, exact) + valueBytes(op.value, exact);
+    else if (op.t === 'incrbyfloat') bytes += op.by.length; // ASCII when valid
   }
   return bytes;
 }

@@ -78,6 +78,7 @@ export function opsBytes(ops: RespOp[]): number {
   for (const op of ops) {
     bytes += op.key.length + ('to' in op ? op.to.length : 0) + 8;
     if (op.type === 'put' || op.type === 'append' || op.type === 'setrange') bytes += op.value.length;
+    else if (op.type === 'incrbyfloat') bytes += op.by.length;
   }
   return bytes;
 }

@@ -145,6 +145,44 @@ test('expire, persist and keepTtl; incr/decr and NOT_INTEGER; clear and size', a
   }
 });
 
+test('incrByFloat: Redis\'s sums as text, the expiry as incr\'s, NOT_FLOAT, NOT_FINITE and INVALID_ARGUMENT; the batch op; the json codec reads numbers', async () => {
+  const c = await Cluster.start({ nodes: 3, storage: 'memory' });
+  try {
+    assert.equal(await c.incrByFloat('f', 0.1), '0.1');
+    assert.equal(await c.incrByFloat('f', '0.2'), '0.3', 'Redis\'s long double, not 0.30000000000000004');
+    assert.equal(await c.incrByFloat('f', -0.3), '0');
+    assert.equal(await c.incrByFloat('f', '1e3'), '1000');
+    assert.equal(await c.incrByFloat('w', 2.5, { ttlMs: 60_000 }), '2.5');
+    const window = (await c.ttl('w'))!;
+    assert.ok(window > 0 && window <= 60_000);
+    assert.equal(await c.incrByFloat('w', 1, { ttlMs: 600_000 }), '3.5');
+    assert.ok((await c.ttl('w'))! <= window, 'an existing key keeps its expiry');
+    assert.equal(await c.incr('f', 1), 1001, 'a float sum that is an integer is one for incr');
+    await c.put('s', 'abc');
+    await assert.rejects(c.incrByFloat('s', 1), isCode(ErrorCode.NOT_FLOAT));
+    await c.put('huge', '1e4932');
+    await assert.rejects(c.incrByFloat('huge', '1e4932'), isCode(ErrorCode.NOT_FINITE));
+    await assert.rejects(c.incrByFloat('f', 'inf'), isCode(ErrorCode.NOT_FINITE));
+    assert.equal(await c.get('huge'), '1e4932', 'a refused sum writes nothing');
+    for (const by of [NaN, 'abc', '', ' 1', {}, undefined, 1n]) {
+      await assert.rejects(c.incrByFloat('f', by as never), isCode(ErrorCode.INVALID_ARGUMENT), String(by));
+    }
+    const r = await c.batch([{ type: 'incrbyfloat', key: 'b', by: '0x1p-2' }, { type: 'incrbyfloat', key: 's', by: 1 }, { type: 'put', key: 'side', value: 'x' }]);
+    assert.deepEqual(r, { ok: true, results: [{ ok: true, value: '0.25' }, { ok: false, error: 'NOT_FLOAT' }, { ok: true }] });
+    await assert.rejects(c.batch([{ type: 'incrbyfloat', key: 'b', by: 'x' }]), isCode(ErrorCode.INVALID_ARGUMENT));
+  } finally {
+    await c.stop();
+  }
+  const j = await Cluster.start({ nodes: 1, storage: 'memory', codec: 'json' });
+  try {
+    await j.put('price', 9.99);
+    assert.equal(await j.incrByFloat('price', 0.01), '10');
+    assert.equal(await j.get('price'), 10);
+  } finally {
+    await j.stop();
+  }
+});
+
 test('cas: undefined means absent (null too, with the raw codec), and current is undefined when absent', async () => {
   const c = await Cluster.start({ nodes: 1, storage: 'memory' });
   try {

@@ -204,6 +204,37 @@ export const cacheCases: Case[] = [
     },
   },
   {
+    name: 'incrbyfloat: Redis\'s long double sums of strings or ASCII bytes (absent = 0), result as a string; NOT_FLOAT, NOT_FINITE and VALUE_TOO_LARGE fail that op only; the expiry as incr\'s',
+    options: { maxValueBytes: 100 },
+    async run({ s }) {
+      const f = (key: string, by: string, ttlMs?: number): Op => (ttlMs === undefined ? { t: 'incrbyfloat', key: k(key), by } : { t: 'incrbyfloat', key: k(key), by, ttlMs });
+      const r = await apply(s, at(1, T0, [
+        c(f('x', '0.1', LONG), f('x', '0.2', 10)),
+        c(put('s', 'abc'), put('b', new Uint8Array([0x32, 0x2e, 0x35])), putTtl('t', '1e2', 1000)),
+        c(put('side', 'effect'), f('s', '1')),
+        c(f('b', '-0.5'), f('t', '0x1p-1'), f('b', 'inf'), f('s', 'inf')),
+        c(f('big', '1e200'), put('side2', 'yes')),
+        c(f('x', 'x')),
+      ]));
+      const res = r.applied[0]!;
+      assert.deepEqual(res[0]!.results, [{ ok: true, value: '0.1' }, { ok: true, value: '0.3' }]);
+      assert.deepEqual(res[2]!.results, [{ ok: true }, { ok: false, error: 'NOT_FLOAT' }]);
+      assert.deepEqual(res[3]!.results, [{ ok: true, value: '2' }, { ok: true, value: '100.5' }, { ok: false, error: 'NOT_FINITE' }, { ok: false, error: 'NOT_FLOAT' }]);
+      assert.deepEqual(res[4]!.results, [{ ok: false, error: 'VALUE_TOO_LARGE' }, { ok: true }], '201 digits: past maxValueBytes');
+      assert.deepEqual(res[5]!.results, [{ ok: false, error: 'NOT_FLOAT' }], 'an increment the state machine cannot read fails that op');
+      assert.equal(await s.get(k('x'), T0), '0.3');
+      assert.equal(await s.ttl(k('x'), T0), LONG, 'the second ttlMs does not apply to an existing key');
+      assert.equal(await s.get(k('b'), T0), '2', 'bytes holding a float count too; the result is a string');
+      assert.equal(await s.get(k('t'), T0), '100.5');
+      assert.equal(await s.ttl(k('t'), T0), 1000, 'the expiry stays');
+      assert.equal(await s.get(k('s'), T0), 'abc');
+      assert.equal(await s.get(k('side'), T0), 'effect');
+      assert.equal(await s.get(k('big'), T0), undefined);
+      const bad = await apply(s, at(2, T0, [c({ t: 'incrbyfloat', key: k('x'), by: 1 } as unknown as Op)]));
+      assert.equal(bad.applied[0]![0]!.results[0]!.error, 'INVALID_COMMAND', 'by must be text');
+    },
+  },
+  {
     name: 'clear: removes every key (one delete event per live key, in key order, when recording); ops after it in the command apply',
     async run({ s }) {
       await apply(s, at(1, T0, [c(put('b', '1'), put('a', '2'), putTtl('x', 'gone', 1))]));
