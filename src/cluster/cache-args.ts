@@ -141,8 +141,9 @@ export function keyOut(key: Key): string | Buffer {
 
 /**
  * The result of one op, or its refusal by the state machine as a ClusterError: NOT_INTEGER for an incr of a
- * value that is not an integer, NOT_FLOAT and NOT_FINITE for an incrByFloat; INVALID_ARGUMENT for the others (the coordinator checks arguments first, so
- * those mean a state machine that does not know the op: one without the cache storage).
+ * value that is not an integer, NOT_FLOAT and NOT_FINITE for an incrByFloat; INVALID_ARGUMENT for the others (the
+ * coordinator checks arguments first, so those mean a state machine that does not know the op: one without the
+ * cache storage).
  */
 export function opResult(call: string, r: OpResult | undefined): OpResult {
   if (r === undefined) throw new ClusterError(ErrorCode.STORAGE, `${call}: the state machine returned no result`);
