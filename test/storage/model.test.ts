@@ -529,6 +529,9 @@ function transfer(from: SyncStore, to: SyncStore): void {
   }
 }
 
+/** Runs of at least this many seeds must reach every outcome (the default run is 8). */
+const COVERAGE_SEEDS = 8;
+
 function seeds(): number[] {
   const spec = process.env.THREADRAFT_MODEL_SEEDS ?? '1-8';
   const r = parseSeedRange(spec);
@@ -545,13 +548,18 @@ const CONFIGS: Config[] = [
 ];
 
 for (const cfg of CONFIGS) {
-  test(`the ${cfg.kind} store${cfg.maxKeys || cfg.maxBytes ? ` (maxKeys ${cfg.maxKeys ?? '-'}, maxBytes ${cfg.maxBytes ?? '-'})` : ''} applies random entries as the model does`, () => {
+  test(`the ${cfg.kind} store${cfg.maxKeys || cfg.maxBytes ? ` (maxKeys ${cfg.maxKeys ?? '-'}, maxBytes ${cfg.maxBytes ?? '-'})` : ''} applies random entries as the model does`, (t) => {
     const tally: Tally = new Map();
-    for (const seed of seeds()) runSeed(seed, cfg, 300, tally);
+    const runs = seeds();
+    for (const seed of runs) runSeed(seed, cfg, 300, tally);
     const reached = ['event put', 'event delete', 'event expire', 'duplicate', 'snapshot', 'NOT_INTEGER', 'NOT_FLOAT', 'NOT_FINITE', 'INVALID_COMMAND', 'INVALID_KEY', 'cas refused'];
     if (cfg.kind === 'lmdb') reached.push('reopen', 'snapshot back');
     if (cfg.maxKeys || cfg.maxBytes) reached.push('event evict');
     if (cfg.maxBytes) reached.push('VALUE_TOO_LARGE');
-    for (const what of reached) assert.ok((tally.get(what) ?? 0) > 0, `the runs never reached: ${what} (${JSON.stringify([...tally])})`);
+    const missed = reached.filter((what) => (tally.get(what) ?? 0) === 0);
+    // Whether the suite exercises every outcome is a property of enough seeds (the default 8); a seed or two replayed
+    // from a failure need not reach them all: those only tell what they missed.
+    if (runs.length >= COVERAGE_SEEDS) assert.deepEqual(missed, [], `the runs never reached: ${missed.join(', ')} (${JSON.stringify([...tally])})`);
+    else if (missed.length > 0) t.diagnostic(`not reached with ${runs.length} seed(s): ${missed.join(', ')}`);
   });
 }
