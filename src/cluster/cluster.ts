@@ -19,7 +19,7 @@ import { acquireClusterLock, type DirLock } from '../storage/lock.js';
 import { DATA_FILE, hasLog } from '../storage/lmdb.js';
 import { asBuffer } from '../storage/codec.js';
 import { isStorageError, StorageErrorCode } from '../storage/errors.js';
-import { checkKey, floatText, toKey, toValue, oneOf, positiveInt, type KeyInput } from './validate.js';
+import { checkKey, floatText, int64Text, toKey, toValue, oneOf, positiveInt, type KeyInput } from './validate.js';
 import { WriteProfile, type Stage } from './profile.js';
 import type { CoordinatorCounters, PipelineContext } from './pipeline.js';
 import { WritePipeline } from './writes.js';
@@ -46,7 +46,7 @@ export type GetOptions = ReadOptions;
  * One operation of batch(). A batch is one log entry, applied atomically; ops see the writes of the ops before
  * them. A failed `cas` or `check` rejects the whole batch (nothing applies, BatchResult.ok false); an op whose own
  * condition fails (put's `condition`, expire's, persist of a key without expiry, incr of a value that is not an
- * integer: NOT_INTEGER, incrbyfloat's NOT_FLOAT and NOT_FINITE, append past the value limit: VALUE_TOO_LARGE) has ok false, writes nothing, and the
+ * integer: NOT_INTEGER, or past 64 bits: OVERFLOW, incrbyfloat's NOT_FLOAT and NOT_FINITE, append past the value limit: VALUE_TOO_LARGE) has ok false, writes nothing, and the
  * others still apply, as in a Redis MULTI/EXEC.
  */
 export type BatchOp =
@@ -61,8 +61,12 @@ export type BatchOp =
   /** Expire `ttlMs` after the write (<= 0: delete now) or at `atMs` (ms since the epoch; past: delete now); `condition`: Redis's NX, XX, GT, LT, and XX LT ('xx-lt'). */
   | { type: 'expire'; key: KeyInput; ttlMs?: number; atMs?: number; condition?: ExpireCond }
   | { type: 'persist'; key: KeyInput }
-  /** `value` of the result: the new integer as a decimal string. */
-  | { type: 'incr'; key: KeyInput; by?: number }
+  /**
+   * `value` of the result: the new integer as a decimal string. `by` a safe integer (default 1): the value and the
+   * result must be safe integers (NOT_INTEGER); `by` a 64-bit integer's text: Redis's INCRBY, all 64 bits
+   * (NOT_INTEGER for a value past them, OVERFLOW for a result past them).
+   */
+  | { type: 'incr'; key: KeyInput; by?: number | string }
   /** Redis INCRBYFLOAT (see incrByFloat()): `value` of the result is the new value as Redis writes it; NOT_FLOAT, NOT_FINITE as errors of the op. */
   | { type: 'incrbyfloat'; key: KeyInput; by: number | string }
   /** `n` of the result: the new length in bytes. */
@@ -218,7 +222,7 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
     case 'persist':
       return { t: 'persist', key };
     case 'incr':
-      return { t: 'incr', key, by: x.by === undefined ? 1 : positiveInt('incr by', x.by, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) };
+      return { t: 'incr', key, by: x.by === undefined ? 1 : typeof x.by === 'string' ? int64Text('batch incr by', x.by) : positiveInt('incr by', x.by, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) };
     case 'incrbyfloat':
       return { t: 'incrbyfloat', key, by: floatText('batch incrbyfloat', x.by) };
     case 'append':

@@ -1,7 +1,7 @@
 // Argument checks of the public API: each failure is a ClusterError INVALID_ARGUMENT, raised before
 // anything is queued, so an invalid call never writes.
 import { ClusterError, ErrorCode } from '../errors.js';
-import { LIMITS, type Value } from '../storage/command.js';
+import { LIMITS, parseInt64, type Value } from '../storage/command.js';
 import { isFloatText } from '../storage/float80.js';
 
 export type KeyInput = string | Uint8Array;
@@ -97,6 +97,12 @@ export function floatText(name: string, v: unknown): string {
   const text = typeof v === 'number' ? String(v) : v;
   if (typeof text !== 'string' || !isFloatText(text)) throw invalid(`${name}: by must be a number or a float's text, got ${show(v)}`);
   return text;
+}
+
+/** A 64-bit integer's decimal text as Redis writes one (`0`, `-?[1-9][0-9]*`): an incr's `by` with Redis's range. */
+export function int64Text(name: string, v: string): string {
+  if (parseInt64(v) === undefined) throw invalid(`${name} must be a safe integer or a 64-bit integer's decimal text, got ${show(v)}`);
+  return v;
 }
 
 export function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]): T {

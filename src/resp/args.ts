@@ -1,10 +1,11 @@
 // Argument helpers: Redis's strict integer syntax, case-insensitive keywords, key checks.
 import { ErrorReply } from './reply.js';
+import { parseInt64 as int64 } from '../storage/command.js';
 
 /**
  * A decimal integer as Redis's string2ll reads it (optional '-', no '+', no leading zeros, no spaces), or null.
- * Limited to JavaScript's safe integers (±2^53-1), where Redis allows 64 bits: the cluster's counters are safe
- * integers, so larger numbers get the not-an-integer error (docs/resp.md).
+ * Limited to JavaScript's safe integers (±2^53-1), where Redis allows 64 bits: larger numbers get the
+ * not-an-integer error (docs/resp.md); parseInt64 reads all 64 bits.
  */
 export function parseInteger(b: Buffer): number | null {
   const n = b.length;
@@ -27,19 +28,14 @@ export function parseInteger(b: Buffer): number | null {
   return neg ? -v : v;
 }
 
-export const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
+export { INT64_MIN } from '../storage/command.js';
 
 /**
- * A decimal integer of Redis's syntax (as parseInteger) within 64 bits, as a bigint, or null: for the error paths
- * that tell a 64-bit integer past the safe ones (Redis's "invalid expire time") from a non-integer.
+ * A decimal integer of Redis's syntax (as parseInteger) within 64 bits, as a bigint, or null: INCRBY's step, and
+ * the error paths that tell a 64-bit integer past the safe ones (Redis's "invalid expire time") from a non-integer.
  */
 export function parseInt64(b: Buffer): bigint | null {
-  if (b.length === 0 || b.length > 20) return null;
-  const s = b.toString('latin1');
-  if (!/^(0|-?[1-9][0-9]*)$/.test(s)) return null;
-  const v = BigInt(s);
-  return v < INT64_MIN || v > INT64_MAX ? null : v;
+  return b.length > 20 ? null : (int64(b.toString('latin1')) ?? null);
 }
 
 /** Whether `b` is the ASCII keyword `upper` in any case. */

@@ -6,6 +6,7 @@
 //   NODE_UNAVAILABLE              -> -CLUSTERDOWN <CODE> ...    (no leader / stopping: the outcome of a write is unknown)
 //   NOT_INTEGER                   -> -ERR value is not an integer or out of range   (Redis's text)
 //   NOT_FLOAT, NOT_FINITE         -> -ERR value is not a valid float, -ERR increment would produce NaN or Infinity
+//   an incr op's OVERFLOW         -> -ERR increment or decrement would overflow
 //   everything else               -> -ERR <CODE> <message>       (TIMEOUT, STORAGE, INVALID_ARGUMENT, ...)
 import { ClusterError, ErrorCode } from '../index.js';
 import { ErrorReply } from './reply.js';
@@ -14,6 +15,7 @@ export const SYNTAX = new ErrorReply('ERR syntax error');
 export const NOT_INTEGER = new ErrorReply('ERR value is not an integer or out of range');
 export const NOT_FLOAT = new ErrorReply('ERR value is not a valid float');
 export const NOT_FINITE = new ErrorReply('ERR increment would produce NaN or Infinity');
+export const INCR_OVERFLOW = new ErrorReply('ERR increment or decrement would overflow');
 export const NOAUTH = new ErrorReply('NOAUTH Authentication required.');
 export const WRONGPASS = new ErrorReply('WRONGPASS invalid username-password pair or user is disabled.');
 export const EXECABORT = new ErrorReply('EXECABORT Transaction discarded because of previous errors.');
@@ -74,6 +76,7 @@ export function clusterError(err: unknown): ErrorReply {
 export function opError(code: string): ErrorReply {
   const redis = REDIS_TEXT[code];
   if (redis) return redis;
+  if (code === 'OVERFLOW') return INCR_OVERFLOW;
   if (code === 'VALUE_TOO_LARGE') return new ErrorReply('ERR VALUE_TOO_LARGE string exceeds maximum allowed size (the cluster\'s maxValueBytes)');
   return new ErrorReply(`ERR ${code} the operation was refused`);
 }

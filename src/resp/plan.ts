@@ -20,7 +20,7 @@ export type RespOp =
   | { type: 'check'; key: Buffer; revision: number }
   | { type: 'expire'; key: Buffer; ttlMs?: number; atMs?: number; condition?: ExpireCond }
   | { type: 'persist'; key: Buffer }
-  | { type: 'incr'; key: Buffer; by: number }
+  | { type: 'incr'; key: Buffer; by: string }
   | { type: 'incrbyfloat'; key: Buffer; by: string }
   | { type: 'append'; key: Buffer; value: Buffer }
   | { type: 'setrange'; key: Buffer; offset: number; value: Buffer }

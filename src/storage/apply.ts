@@ -6,7 +6,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Entry } from '../raft/types.js';
 import { EntryType } from '../raft/types.js';
 import type { ChangeEvent, Command, CommandResult, Key, Op, OpResult, Value } from './command.js';
-import { entryPayload, entryTime, EXPIRE_CONDS } from './command.js';
+import { entryPayload, entryTime, EXPIRE_CONDS, INT64_MAX, INT64_MIN, parseInt64 } from './command.js';
 import { decodeCommands, isExpired, keyString, type Session, type StoredRecord, valueBytes, valuesEqual } from './codec.js';
 import type { DigestRequest } from './digest.js';
 import { StorageError, StorageErrorCode } from './errors.js';
@@ -285,7 +285,7 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
     case 'expire':
       return expireProblem(o) ? 'INVALID_COMMAND' : undefined;
     case 'incr':
-      return !Number.isSafeInteger(o.by) || ttlProblem(o.ttlMs, false) ? 'INVALID_COMMAND' : undefined;
+      return !(Number.isSafeInteger(o.by) || (typeof o.by === 'string' && parseInt64(o.by) !== undefined)) || ttlProblem(o.ttlMs, false) ? 'INVALID_COMMAND' : undefined;
     case 'incrbyfloat':
       return typeof o.by !== 'string' || ttlProblem(o.ttlMs, false) ? 'INVALID_COMMAND' : undefined;
     default:
@@ -480,9 +480,19 @@ function asBytes(v: Value): Uint8Array {
 /** Redis INCRBY: the expiry of an existing key is kept; `ttlMs` applies only to a key it creates. */
 function evalIncr(op: Extract<Op, { t: 'incr' }>, ov: Overlay, clock: number): OpResult {
   const cur = ov.read(op.key);
+  if (typeof op.by === 'string') return evalIncr64(op, op.by, cur, ov, clock);
   const n = cur ? parseInteger(cur.value) : 0;
   const next = n === undefined ? undefined : n + op.by;
   if (next === undefined || !Number.isSafeInteger(next)) return { ok: false, error: 'NOT_INTEGER' };
+  return writeCounter(op, cur, String(next), ov, clock);
+}
+
+/** Redis's INCRBY exactly: 64-bit signed integers (`by` checked by opProblem). */
+function evalIncr64(op: Extract<Op, { t: 'incr' }>, by: string, cur: Live | undefined, ov: Overlay, clock: number): OpResult {
+  const n = cur ? parseInt64(latin1(cur.value)) : 0n;
+  if (n === undefined) return { ok: false, error: 'NOT_INTEGER' };
+  const next = n + BigInt(by);
+  if (next < INT64_MIN || next > INT64_MAX) return { ok: false, error: 'OVERFLOW' };
   return writeCounter(op, cur, String(next), ov, clock);
 }
 

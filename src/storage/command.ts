@@ -30,8 +30,13 @@ export type Op =
   | { t: 'expire'; key: Key; ttlMs?: number; atMs?: number; cond?: ExpireCond }
   /** Remove the expiry of an existing key (ok: whether it had one). */
   | { t: 'persist'; key: Key }
-  /** Add `by` (a safe integer) to the key's value, a decimal integer string (absent = "0"); result `value` is the new one. Else this op fails with NOT_INTEGER and writes nothing. */
-  | { t: 'incr'; key: Key; by: number; ttlMs?: number }
+  /**
+   * Add `by` to the key's value, a decimal integer string (absent = "0"); result `value` is the new one. `by` a safe
+   * integer: the value and the result must be safe integers, else NOT_INTEGER. `by` a 64-bit decimal integer's text
+   * (Redis's INCRBY): the value must be a 64-bit integer (NOT_INTEGER) and so must the result (OVERFLOW). A failed
+   * incr writes nothing.
+   */
+  | { t: 'incr'; key: Key; by: number | string; ttlMs?: number }
   /**
    * Redis INCRBYFLOAT: add the float text `by` to the key's value (absent = "0"), both read and added as Redis does
    * (x87 long double, src/storage/float80.ts); result `value` is the new one, as Redis writes it. Else this op fails
@@ -114,7 +119,7 @@ export interface Command {
  * put/del: ok true (del: `existed`). cas: ok says whether it matched; `current` is the value found when it did not.
  * get: `current`. A command is all or nothing when an op is invalid or a cas or check fails (every result ok: false,
  * the cause's with `current` or `error`); an op whose own condition fails (put's cond, expire's, persist, incr's
- * NOT_INTEGER, incrbyfloat's NOT_FLOAT and NOT_FINITE, append's VALUE_TOO_LARGE) writes nothing and the others still apply, as in a Redis MULTI/EXEC.
+ * NOT_INTEGER and OVERFLOW, incrbyfloat's NOT_FLOAT and NOT_FINITE, append's VALUE_TOO_LARGE) writes nothing and the others still apply, as in a Redis MULTI/EXEC.
  */
 export interface OpResult {
   ok: boolean;
@@ -124,7 +129,7 @@ export interface OpResult {
   value?: Value;
   /** append: the new length in bytes. */
   n?: number;
-  /** INVALID_KEY, INVALID_VALUE, VALUE_TOO_LARGE, INVALID_COMMAND (the whole command applied nothing), NOT_INTEGER, NOT_FLOAT, NOT_FINITE (this op only). */
+  /** INVALID_KEY, INVALID_VALUE, VALUE_TOO_LARGE, INVALID_COMMAND (the whole command applied nothing), NOT_INTEGER, OVERFLOW, NOT_FLOAT, NOT_FINITE (this op only). */
   error?: string;
 }
 
@@ -137,6 +142,16 @@ export interface CommandResult {
   duplicate: boolean;
   /** SESSION_STALE: seq is below the session's floor (never re-applied, result forgotten); INVALID_COMMAND: the entry did not decode as a batch of commands. */
   error?: string;
+}
+
+export const INT64_MIN = -(2n ** 63n);
+export const INT64_MAX = 2n ** 63n - 1n;
+
+/** Redis's integer text (string2ll): `0` or `-?[1-9][0-9]*`, within 64 bits, as a bigint; undefined otherwise. */
+export function parseInt64(text: string): bigint | undefined {
+  if (text.length === 0 || text.length > 20 || !/^(0|-?[1-9][0-9]*)$/.test(text)) return undefined;
+  const v = BigInt(text);
+  return v < INT64_MIN || v > INT64_MAX ? undefined : v;
 }
 
 export const LIMITS = {

@@ -96,3 +96,19 @@ for (const storage of ['lmdb', 'memory'] as const) {
     }
   });
 }
+
+test('batch incr with a 64-bit text by: Redis\'s 64-bit counters (OVERFLOW past them); incr() keeps safe integers', async () => {
+  const c = await Cluster.start({ nodes: 1, storage: 'memory' });
+  try {
+    let r = await c.batch([{ type: 'incr', key: 'id', by: '9223372036854775806' }, { type: 'incr', key: 'id', by: '1' }, { type: 'incr', key: 'id', by: '1' }]);
+    assert.deepEqual(r.results, [{ ok: true, value: '9223372036854775806' }, { ok: true, value: '9223372036854775807' }, { ok: false, error: 'OVERFLOW' }]);
+    await assert.rejects(c.incr('id'), isCode(ErrorCode.NOT_INTEGER), 'past the safe integers for incr()');
+    r = await c.batch([{ type: 'incr', key: 'id', by: '-9223372036854775807' }]);
+    assert.deepEqual(r.results, [{ ok: true, value: '0' }]);
+    for (const by of ['9223372036854775808', '1.5', '-0', ' 1']) {
+      await assert.rejects(c.batch([{ type: 'incr', key: 'id', by }]), isCode(ErrorCode.INVALID_ARGUMENT), by);
+    }
+  } finally {
+    await c.stop();
+  }
+});

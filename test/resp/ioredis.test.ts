@@ -116,7 +116,7 @@ test('MGET, MSET, MSETNX (all or nothing)', async () => {
   assert.equal(await replyError(r.call('MSET', 'm:a', '1', 'm:b')), "ERR wrong number of arguments for 'mset' command");
 });
 
-test('INCR, DECR, INCRBY, DECRBY, APPEND, STRLEN', async () => {
+test('INCR, DECR, INCRBY, DECRBY, INCRBYFLOAT, APPEND, STRLEN', async () => {
   assert.equal(await r.incr('n:a'), 1);
   assert.equal(await r.incrby('n:a', 10), 11);
   assert.equal(await r.decr('n:a'), 10);
@@ -125,9 +125,19 @@ test('INCR, DECR, INCRBY, DECRBY, APPEND, STRLEN', async () => {
   await r.set('n:s', 'abc');
   assert.equal(await replyError(r.incr('n:s')), 'ERR value is not an integer or out of range');
   assert.equal(await replyError(r.incrby('n:a', 'x' as unknown as number)), 'ERR value is not an integer or out of range');
-  assert.equal(await replyError(r.call('INCRBY', 'n:a', '9007199254740992')), 'ERR value is not an integer or out of range', 'past the safe integers');
-  await r.set('n:max', '9007199254740991');
-  assert.equal(await replyError(r.incr('n:max')), 'ERR value is not an integer or out of range', 'overflow');
+  // Redis's 64-bit counters, past JavaScript's safe integers (ioredis reads such a reply as an inexact number).
+  assert.equal(await r.call('INCRBY', 'n:b', '9007199254740992'), 9007199254740992);
+  assert.equal(await r.incr('n:b'), 9007199254740993);
+  assert.equal(await r.get('n:b'), '9007199254740993');
+  await r.set('n:max', '9223372036854775806');
+  await r.incr('n:max');
+  assert.equal(await r.get('n:max'), '9223372036854775807');
+  assert.equal(await replyError(r.incr('n:max')), 'ERR increment or decrement would overflow');
+  assert.equal(await replyError(r.call('DECRBY', 'n:a', '-9223372036854775808')), 'ERR decrement would overflow');
+  assert.equal(await replyError(r.call('INCRBY', 'n:a', '9223372036854775808')), 'ERR value is not an integer or out of range', 'past 64 bits');
+  assert.equal(await r.incrbyfloat('n:f', '0.1'), '0.1');
+  assert.equal(await r.incrbyfloat('n:f', '0.2'), '0.3', 'Redis\'s long double');
+  assert.equal(await replyError(r.incrbyfloat('n:s', '1')), 'ERR value is not a valid float');
   assert.equal(await r.append('n:s', 'de'), 5);
   assert.equal(await r.append('n:new', 'xyz'), 3);
   assert.equal(await r.get('n:s'), 'abcde');

@@ -519,7 +519,7 @@ export class Simulation {
         case 0: return { t: 'put', key: k, value: value(), ...(r.chance(0.5) ? { ttlMs: ttl() } : {}) };
         case 1: return { t: 'put', key: k, value: value(), ...(r.chance(0.5) ? { keepTtl: true } : { cond: r.chance(0.5) ? 'nx' : 'xx' }) };
         case 2: return { t: 'del', key: k };
-        case 3: return { t: 'incr', key: k, by: r.int(7) - 3, ...(r.chance(0.3) ? { ttlMs: ttl() } : {}) };
+        case 3: return { t: 'incr', key: k, by: r.chance(0.2) ? '4611686018427387904' : r.int(7) - 3, ...(r.chance(0.3) ? { ttlMs: ttl() } : {}) };
         case 4: return { t: 'cas', key: k, expected: r.chance(0.3) ? null : String(r.int(20) - 5), value: r.chance(0.2) ? null : value() };
         case 5: return r.chance(0.7) ? { t: 'expire', key: k, ttlMs: ttl() - 5 * TICK_MS } : { t: 'expire', key: k, ttlMs: ttl(), cond: r.pick(['nx', 'xx', 'gt', 'lt'] as const)! };
         case 6: return { t: 'persist', key: k };

@@ -204,6 +204,27 @@ export const cacheCases: Case[] = [
     },
   },
   {
+    name: 'incr with a 64-bit text by: Redis\'s INCRBY over all 64 bits; NOT_INTEGER past them in the value, OVERFLOW in the result; a number by keeps safe integers',
+    async run({ s }) {
+      const by = (key: string, step: string): Op => ({ t: 'incr', key: k(key), by: step });
+      const r = await apply(s, at(1, T0, [
+        c(put('big', '9007199254740993'), by('big', '1'), by('big', '9223372036854775807'), by('big', '-9223372036854775808')),
+        c(put('max', '9223372036854775806'), by('max', '1'), by('max', '1'), incr('max', 1)),
+        c(put('past', '9223372036854775808'), by('past', '-1'), by('new', '-9223372036854775808')),
+      ]));
+      const res = r.applied[0]!;
+      assert.deepEqual(res[0]!.results, [{ ok: true }, { ok: true, value: '9007199254740994' }, { ok: false, error: 'OVERFLOW' }, { ok: true, value: '-9214364837600034814' }]);
+      assert.deepEqual(res[1]!.results, [{ ok: true }, { ok: true, value: '9223372036854775807' }, { ok: false, error: 'OVERFLOW' }, { ok: false, error: 'NOT_INTEGER' }], 'a number by: the value must be a safe integer');
+      assert.deepEqual(res[2]!.results, [{ ok: true }, { ok: false, error: 'NOT_INTEGER' }, { ok: true, value: '-9223372036854775808' }]);
+      assert.equal(await s.get(k('max'), T0), '9223372036854775807');
+      let index = 2;
+      for (const bad of ['9223372036854775808', '1.0', '-0', '+1', '01', '']) {
+        const x = await apply(s, at(index++, T0, [c(by('big', bad))]));
+        assert.equal(x.applied[0]![0]!.results[0]!.error, 'INVALID_COMMAND', bad);
+      }
+    },
+  },
+  {
     name: 'incrbyfloat: Redis\'s long double sums of strings or ASCII bytes (absent = 0), result as a string; NOT_FLOAT, NOT_FINITE and VALUE_TOO_LARGE fail that op only; the expiry as incr\'s',
     options: { maxValueBytes: 100 },
     async run({ s }) {

@@ -170,14 +170,33 @@ class Model {
         case 'incr': {
           const cur = read(op.key);
           const text = cur === undefined ? '0' : typeof cur.value === 'string' ? cur.value : Buffer.from(cur.value).toString('latin1');
-          const n = /^-?(0|[1-9][0-9]*)$/.test(text) && text !== '-0' ? Number(text) : NaN;
-          const next = n + op.by;
-          if (!Number.isSafeInteger(n) || !Number.isSafeInteger(next)) {
-            results.push({ ok: false, error: 'NOT_INTEGER' });
-            break;
+          const integer = /^-?(0|[1-9][0-9]*)$/.test(text) && text !== '-0';
+          let next: string;
+          if (typeof op.by === 'string') {
+            // Redis's 64 bits: a value past them is not an integer, a result past them an overflow.
+            const n = integer ? BigInt(text) : undefined;
+            const max = 2n ** 63n;
+            if (n === undefined || n < -max || n >= max) {
+              results.push({ ok: false, error: 'NOT_INTEGER' });
+              break;
+            }
+            const sum = n + BigInt(op.by);
+            if (sum < -max || sum >= max) {
+              results.push({ ok: false, error: 'OVERFLOW' });
+              break;
+            }
+            next = String(sum);
+          } else {
+            const n = integer ? Number(text) : NaN;
+            const sum = n + op.by;
+            if (!Number.isSafeInteger(n) || !Number.isSafeInteger(sum)) {
+              results.push({ ok: false, error: 'NOT_INTEGER' });
+              break;
+            }
+            next = String(sum);
           }
-          write(op.key, { value: String(next), expiresAt: cur ? cur.expiresAt : op.ttlMs !== undefined ? clock + op.ttlMs : undefined });
-          results.push({ ok: true, value: String(next) });
+          write(op.key, { value: next, expiresAt: cur ? cur.expiresAt : op.ttlMs !== undefined ? clock + op.ttlMs : undefined });
+          results.push({ ok: true, value: next });
           break;
         }
         case 'incrbyfloat': {
@@ -364,7 +383,7 @@ class Gen {
       case 'persist': return { t: 'persist', key };
       case 'incr': {
         const ttlMs = this.ttl();
-        return { t: 'incr', key, by: this.pick([1, -1, 5, 1e15, -7]), ...(ttlMs === undefined ? {} : { ttlMs }) };
+        return { t: 'incr', key, by: this.pick([1, -1, 5, 1e15, -7, '3', '-9223372036854775808', '9223372036854775807', '9223372036854775807', '4611686018427387904', '4611686018427387904']), ...(ttlMs === undefined ? {} : { ttlMs }) };
       }
       case 'incrbyfloat': {
         const ttlMs = this.ttl();
@@ -552,7 +571,7 @@ for (const cfg of CONFIGS) {
     const tally: Tally = new Map();
     const runs = seeds();
     for (const seed of runs) runSeed(seed, cfg, 300, tally);
-    const reached = ['event put', 'event delete', 'event expire', 'duplicate', 'snapshot', 'NOT_INTEGER', 'NOT_FLOAT', 'NOT_FINITE', 'INVALID_COMMAND', 'INVALID_KEY', 'cas refused'];
+    const reached = ['event put', 'event delete', 'event expire', 'duplicate', 'snapshot', 'NOT_INTEGER', 'OVERFLOW', 'NOT_FLOAT', 'NOT_FINITE', 'INVALID_COMMAND', 'INVALID_KEY', 'cas refused'];
     if (cfg.kind === 'lmdb') reached.push('reopen', 'snapshot back');
     if (cfg.maxKeys || cfg.maxBytes) reached.push('event evict');
     if (cfg.maxBytes) reached.push('VALUE_TOO_LARGE');

@@ -1,14 +1,14 @@
 // String commands: GET, SET and its variants, MGET/MSET(NX), counters, APPEND, STRLEN, SETRANGE, GETRANGE/SUBSTR.
 import type { Value } from '../../index.js';
 import { asBuffer } from '../../storage/codec.js';
-import { keyError, keysError, parseInt64, parseInteger, valueError } from '../args.js';
+import { INT64_MIN, keyError, keysError, parseInt64, valueError } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, NOT_FLOAT, NOT_INTEGER, opError, SYNTAX } from '../errors.js';
 import { isFloatText } from '../../storage/float80.js';
 import { expiryArg, type Expiry } from '../expiry.js';
 import { KeysPlan, WritePlan, type RespOp, type RespOpResult } from '../plan.js';
-import { ErrorReply, OK, type Reply } from '../reply.js';
+import { ErrorReply, OK, RawReply, type Reply } from '../reply.js';
 
 /** A found value as a reply (a counter written by INCR is stored as a string: the same bytes). */
 function valueReply(ctx: Ctx, v: Value | undefined): Reply {
@@ -173,21 +173,32 @@ function msetnx(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   return new WritePlan([...checks, ...puts], (rs) => (rs.slice(0, checks.length).every((r) => r.ok) ? 1 : 0), true);
 }
 
-/** INCR, DECR, INCRBY, DECRBY: `sign` -1 for the DECRs; `fixed` the step of INCR/DECR. */
+const DECREMENT_OVERFLOW = new ErrorReply('ERR decrement would overflow');
+
+/**
+ * INCR, DECR, INCRBY, DECRBY, with Redis's 64-bit integers (the op's `by` as text): `sign` -1 for the DECRs;
+ * `fixed` the step of INCR/DECR.
+ */
 function incr(sign: 1 | -1, fixed: boolean) {
   return (_ctx: Ctx, args: Buffer[]): Reply | WritePlan => {
     const key = args[1]!;
     const bad = keyError(key);
     if (bad) return bad;
-    const step = fixed ? 1 : parseInteger(args[2]!);
+    const step = fixed ? 1n : parseInt64(args[2]!);
     if (step === null) return NOT_INTEGER;
-    return new WritePlan([{ type: 'incr', key, by: sign * step }], (rs) => {
+    if (sign < 0 && step === INT64_MIN) return DECREMENT_OVERFLOW; // its negation is past 64 bits
+    return new WritePlan([{ type: 'incr', key, by: String(sign < 0 ? -step : step) }], (rs) => {
       const r = rs[0];
       if (r?.error !== undefined) return opError(r.error);
-      const n = Number(r?.value);
-      return Number.isSafeInteger(n) ? n : NOT_INTEGER;
+      return integerReply(String(r?.value));
     });
   };
+}
+
+/** A 64-bit integer's decimal text as an integer reply (a number while it is a safe one). */
+function integerReply(text: string): Reply {
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : new RawReply(Buffer.from(`:${text}\r\n`, 'latin1'));
 }
 
 /**
