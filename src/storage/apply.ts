@@ -12,7 +12,7 @@ import type { DigestRequest } from './digest.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import type { ScanOptions, ScanRange } from './types.js';
 import { keyProblem, valueProblem } from './validate.js';
-import { incrByFloat } from './float80.js';
+import { incrByFloat, MAX_FLOAT_TEXT } from './float80.js';
 
 export const SESSION_DEFAULTS = {
   /** Sessions beyond this are evicted, least recently used first (deterministically: same order on every replica). */
@@ -489,7 +489,7 @@ function evalIncr(op: Extract<Op, { t: 'incr' }>, ov: Overlay, clock: number): O
 
 /** Redis's INCRBY exactly: 64-bit signed integers (`by` checked by opProblem). */
 function evalIncr64(op: Extract<Op, { t: 'incr' }>, by: string, cur: Live | undefined, ov: Overlay, clock: number): OpResult {
-  const n = cur ? parseInt64(latin1(cur.value)) : 0n;
+  const n = cur ? parseInt64(numberText(cur.value, 20)) : 0n;
   if (n === undefined) return { ok: false, error: 'NOT_INTEGER' };
   const next = n + BigInt(by);
   if (next < INT64_MIN || next > INT64_MAX) return { ok: false, error: 'OVERFLOW' };
@@ -499,7 +499,7 @@ function evalIncr64(op: Extract<Op, { t: 'incr' }>, by: string, cur: Live | unde
 /** Redis INCRBYFLOAT: as evalIncr, with Redis's long double arithmetic; the result is bounded as append's. */
 function evalIncrByFloat(op: Extract<Op, { t: 'incrbyfloat' }>, ov: Overlay, clock: number, maxValueBytes: number, maxBytes: number): OpResult {
   const cur = ov.read(op.key);
-  const r = incrByFloat(cur === undefined ? undefined : latin1(cur.value), op.by);
+  const r = incrByFloat(cur === undefined ? undefined : numberText(cur.value, MAX_FLOAT_TEXT), op.by);
   if ('error' in r) return { ok: false, error: r.error };
   const n = r.value.length; // ASCII
   if (n > maxValueBytes || op.key.byteLength + n > maxBytes) return { ok: false, error: 'VALUE_TOO_LARGE' };
@@ -513,11 +513,14 @@ function writeCounter(op: { key: Key; ttlMs?: number }, cur: Live | undefined, v
   return { ok: true, value };
 }
 
-/** A value as one character per byte (Redis reads bytes); a string as it is (only its ASCII ones can be numbers). */
-function latin1(v: Value): string {
-  return typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1');
+/**
+ * A value as one character per byte (Redis reads bytes), for a number's parser; a string as it is (only its ASCII
+ * ones can be numbers). Longer than `max`: '' (no number), without copying a large value to find that out.
+ */
+function numberText(v: Value, max: number): string {
+  if (typeof v === 'string') return v.length > max ? '' : v;
+  return v.byteLength > max ? '' : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1');
 }
-
 /** Remove one record, counting it and telling watchers why. */
 function removeRecord(ctx: ApplyContext, key: Key, old: RecordMeta, why: 'delete' | 'expire' | 'evict', revision: number): void {
   ctx.kv.del(key, old);

@@ -14,7 +14,7 @@ const MIN_EXP = -16445;
 /** The exponent of the largest finite value, (2^64 - 1) * 2^16320. */
 const MAX_EXP = 16320;
 /** Redis's string2ld refuses a text of MAX_LONG_DOUBLE_CHARS (5 * 1024) bytes or more. */
-const MAX_TEXT = 5 * 1024 - 1;
+export const MAX_FLOAT_TEXT = 5 * 1024 - 1;
 /** Printed fraction digits ("%.17Lf"). */
 const FRACTION_DIGITS = 17;
 
@@ -72,7 +72,7 @@ function round(neg: boolean, n: bigint, d: bigint, e: number): Finite | 'overflo
   return { neg, m: q, e: exp };
 }
 
-/** The exponent digits as a number, clamped far past any that could matter (texts are at most MAX_TEXT long). */
+/** The exponent digits as a number, clamped far past any that could matter (texts are at most MAX_FLOAT_TEXT long). */
 function exponent(text: string | undefined): number {
   if (text === undefined) return 0;
   const n = Number(text);
@@ -85,7 +85,7 @@ function exponent(text: string | undefined): number {
  * a nonzero value so small it reads as zero (underflow), as Redis refuses them.
  */
 function parse(text: string): Float80 | undefined {
-  if (text.length === 0 || text.length > MAX_TEXT) return undefined;
+  if (text.length === 0 || text.length > MAX_FLOAT_TEXT) return undefined;
   let m = DECIMAL.exec(text);
   if (m !== null) {
     const neg = m[1] === '-';
