@@ -4,7 +4,8 @@
 // depend on the server under test.
 import { connect, type Socket } from 'node:net';
 
-export type RespValue = string | number | null | RespError | Resp3 | RespValue[];
+/** An integer past JavaScript's safe ones (Redis's are 64-bit) is a bigint, exact. */
+export type RespValue = string | number | bigint | null | RespError | Resp3 | RespValue[];
 
 export class RespError {
   constructor(readonly message: string) {}
@@ -46,8 +47,11 @@ export function parseReply(buf: Buffer, off: number, depth = 0): { value: RespVa
       return { value: line, end: next };
     case 0x2d: // '-'
       return { value: new RespError(line), end: next };
-    case 0x3a: // ':'
-      return { value: Number(line), end: next };
+    case 0x3a: {
+      // ':'
+      const n = Number(line);
+      return { value: Number.isSafeInteger(n) ? n : BigInt(line), end: next };
+    }
     case 0x24: {
       // '$'
       const len = Number(line);

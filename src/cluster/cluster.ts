@@ -56,6 +56,8 @@ export type BatchOp =
   | { type: 'cas'; key: KeyInput; expected: Value | null; value: Value | null; ttlMs?: number; keepTtl?: boolean }
   /** Read the key as the batch sees it so far: `current` (null: absent), ok says whether it is present. */
   | { type: 'get'; key: KeyInput }
+  /** Read the key's expiry as the batch sees it so far (Redis's TTL inside MULTI): ok says whether it is present; `ttlMs` the ms left at the batch's time and `expiresAt` the expiry (ms since the epoch), both -1 without one. */
+  | { type: 'ttl'; key: KeyInput }
   /** Reject the batch unless the key's revision (revision()) before the batch is `revision` (0: absent). */
   | { type: 'check'; key: KeyInput; revision: number }
   /** Expire `ttlMs` after the write (<= 0: delete now) or at `atMs` (ms since the epoch; past: delete now); `condition`: Redis's NX, XX, GT, LT, and XX LT ('xx-lt'). */
@@ -188,7 +190,7 @@ function refuseFailedStart(failed: Map<NodeId, unknown>, voters: readonly NodeId
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
 function batchOp(o: BatchOp, maxValueBytes: number): Op {
   if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
-  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'check', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'rename', 'copy'] as const);
+  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'ttl', 'check', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'rename', 'copy'] as const);
   const x = o as Record<string, unknown>;
   const key = toKey(x.key);
   // Expiry options of a put or cas: the same rules as put()'s options (ttlMs, keepTtl); an absent one is undefined to putOptions too.
@@ -209,6 +211,8 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
       return { t: 'cas', key, expected: toValue(x.expected ?? null, maxValueBytes, true), value: toValue(x.value ?? null, maxValueBytes, true), ...expiry() };
     case 'get':
       return { t: 'get', key };
+    case 'ttl':
+      return { t: 'ttl', key };
     case 'check':
       return { t: 'check', key, rev: positiveInt('check revision', x.revision, 0, Number.MAX_SAFE_INTEGER) };
     case 'expire': {

@@ -17,6 +17,7 @@ export type RespOp =
   | { type: 'put'; key: Buffer; value: Buffer; ttlMs?: number; atMs?: number; keepTtl?: boolean; condition?: 'absent' | 'present' }
   | { type: 'delete'; key: Buffer }
   | { type: 'get'; key: Buffer }
+  | { type: 'ttl'; key: Buffer }
   | { type: 'check'; key: Buffer; revision: number }
   | { type: 'expire'; key: Buffer; ttlMs?: number; atMs?: number; condition?: ExpireCond }
   | { type: 'persist'; key: Buffer }

@@ -73,7 +73,7 @@ export class WatchRegistry {
   touch(ops: readonly RespOp[]): void {
     if (this.byKey.size === 0) return;
     for (const op of ops) {
-      if (op.type === 'get' || op.type === 'check') continue;
+      if (op.type === 'get' || op.type === 'ttl' || op.type === 'check') continue;
       this.touchKey(op.key.toString('latin1'));
       if (op.type === 'rename' || op.type === 'copy') this.touchKey(op.to.toString('latin1'));
     }
@@ -87,7 +87,7 @@ export class WatchRegistry {
     if (this.byKey.size === 0) return;
     for (const op of ops) {
       if (op.t === 'clear') this.touchAll();
-      else if (op.t !== 'get' && op.t !== 'check' && op.t !== 'digest') {
+      else if (op.t !== 'get' && op.t !== 'ttl' && op.t !== 'check' && op.t !== 'digest') {
         this.touchKey(keyString(op.key));
         if (op.t === 'rename' || op.t === 'copy') this.touchKey(keyString(op.to));
       }

@@ -266,6 +266,7 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
     case 'del':
     case 'persist':
     case 'get':
+    case 'ttl':
       return undefined;
     case 'append':
       return valueCode(o.value, maxValueBytes);
@@ -401,6 +402,10 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBy
     case 'get': {
       const cur = ov.read(op.key);
       return { ok: cur !== undefined, current: cur?.value ?? null };
+    }
+    case 'ttl': {
+      const cur = ov.read(op.key);
+      return cur === undefined ? { ok: false } : { ok: true, ttlMs: remainingTtl(cur.expiresAt, clock), expiresAt: absoluteExpiry(cur.expiresAt) };
     }
     case 'check':
       return ov.revision(op.key) === op.rev ? { ok: true } : { reject: { ok: false } };

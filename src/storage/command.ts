@@ -66,6 +66,11 @@ export type Op =
   | { t: 'copy'; key: Key; to: Key; replace?: boolean }
   /** Read the key as the command sees it so far: ok says whether it is present, `current` its value (null: absent). */
   | { t: 'get'; key: Key }
+  /**
+   * Read the key's expiry as the command sees it so far (Redis's TTL inside MULTI): ok says whether it is present;
+   * `ttlMs` the ms left at the entry's time, `expiresAt` the expiry in ms since the epoch, both -1 without one.
+   */
+  | { t: 'ttl'; key: Key }
   /** Reject the whole command unless the key's revision (see liveRevision) before the command is `rev` (0: absent). */
   | { t: 'check'; key: Key; rev: number }
   /** Remove every key. */
@@ -129,6 +134,9 @@ export interface OpResult {
   value?: Value;
   /** append: the new length in bytes. */
   n?: number;
+  /** ttl: the ms left at the entry's time and the expiry (ms since the epoch); -1 when the key has none. */
+  ttlMs?: number;
+  expiresAt?: number;
   /** INVALID_KEY, INVALID_VALUE, VALUE_TOO_LARGE, INVALID_COMMAND (the whole command applied nothing), NOT_INTEGER, OVERFLOW, NOT_FLOAT, NOT_FINITE (this op only). */
   error?: string;
 }

@@ -108,6 +108,13 @@ test('batch incr with a 64-bit text by: Redis\'s 64-bit counters (OVERFLOW past 
     for (const by of ['9223372036854775808', '1.5', '-0', ' 1']) {
       await assert.rejects(c.batch([{ type: 'incr', key: 'id', by }]), isCode(ErrorCode.INVALID_ARGUMENT), by);
     }
+    // A ttl op reads the expiry as the batch sees it, at the batch's time.
+    const before = Date.now();
+    r = await c.batch([{ type: 'put', key: 't', value: 'v', ttlMs: 60_000 }, { type: 'ttl', key: 't' }, { type: 'ttl', key: 'id' }, { type: 'ttl', key: 'none' }]);
+    const t = r.results[1]!;
+    assert.deepEqual([t.ok, t.ttlMs], [true, 60_000], 'the put and the read share the entry\'s time');
+    assert.ok(t.expiresAt! >= before + 60_000 && t.expiresAt! <= Date.now() + 60_000);
+    assert.deepEqual(r.results.slice(2), [{ ok: true, ttlMs: -1, expiresAt: -1 }, { ok: false }]);
   } finally {
     await c.stop();
   }

@@ -71,7 +71,7 @@ const OFFSETS = ['0', '1', '3', '5', '-1', 'abc', '9223372036854775808', '1.5'];
 const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', '-9223372036854775808', '9223372036854775808', 'x'];
 const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD'];
 /** Refused inside MULTI by threadraft (docs/resp.md, "Transactions"). */
-const NOT_IN_MULTI = new Set(['KEYS', 'DBSIZE', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'MSETNX', 'SCAN']);
+const NOT_IN_MULTI = new Set(['KEYS', 'DBSIZE', 'MSETNX', 'SCAN']);
 
 /** Counts the relative GT/LT times handed out (see EXPIRE below); reset for each seed's sequence. */
 let uniqueTtls = 0;
@@ -189,11 +189,25 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
     const start = protocol === 3 ? [['HELLO', '3'], ['FLUSHALL']] : [['FLUSHALL']];
     await Promise.all([a.send(start), b.send(start)]);
     const history: string[] = [];
+    let queued: string[][] | undefined; // the commands Redis queued since MULTI
     for (const batch of batches(seed, count, maxPipeline)) {
       const ra = await a.send(batch);
       const rb = await b.send(batch);
       for (let i = 0; i < batch.length; i++) {
         history.push(batch[i]!.join(' '));
+        const cmd = batch[i]!;
+        // EXEC's replies are those of the commands Redis queued since MULTI, each normalised as its command's.
+        if (cmd[0] === 'MULTI' && queued === undefined) queued = [];
+        else if (cmd[0] === 'EXEC' || cmd[0] === 'DISCARD') {
+          if (cmd[0] === 'EXEC' && queued !== undefined && Array.isArray(ra[i]) && Array.isArray(rb[i])) {
+            const q = queued;
+            assert.deepEqual((rb[i] as RespValue[]).map((r, j) => normal(q[j] ?? [], r)), (ra[i] as RespValue[]).map((r, j) => normal(q[j] ?? [], r)),
+              `seed ${seed} (RESP${protocol}): threadraft (actual) and Redis (expected) differ at EXEC of ${q.map((c) => c.join(' ')).join(' | ')}`);
+            queued = undefined;
+            continue;
+          }
+          queued = undefined;
+        } else if (queued !== undefined && ra[i] === 'QUEUED') queued.push(cmd);
         assert.deepEqual(normal(batch[i]!, rb[i]!), normal(batch[i]!, ra[i]!),
           `seed ${seed} (RESP${protocol}): threadraft (actual) and Redis (expected) differ at '${batch[i]!.join(' ')}'; the commands before it: ${history.slice(-12, -1).join(' | ')}`);
       }

@@ -359,6 +359,22 @@ test('MULTI/EXEC applies the queued commands as one batch and returns their repl
   assert.equal(await r.get('t:after'), 'yes');
 });
 
+test('MULTI with TTL, PTTL, EXPIRETIME, PEXPIRETIME: read at the transaction\'s time (a fixed-window rate limiter: SET NX EX, INCRBY, PTTL)', async () => {
+  const hit = () => r.multi().set('rl:k', '0', 'EX', 60, 'NX').incrby('rl:k', 1).pttl('rl:k').exec();
+  const first = await hit();
+  assert.deepEqual(first!.slice(0, 2), [[null, 'OK'], [null, 1]]);
+  const ms = first![2]![1] as number;
+  assert.ok(ms > 59_000 && ms <= 60_000, String(ms));
+  const second = await hit();
+  assert.deepEqual(second!.slice(0, 2), [[null, null], [null, 2]], 'the window is not restarted');
+  assert.ok((second![2]![1] as number) <= ms);
+  await r.set('rl:p', 'v');
+  await r.set('rl:at', 'v', 'EXAT', 4_000_000_000);
+  const out = await r.multi().ttl('rl:k').ttl('rl:p').pttl('rl:none').expiretime('rl:at').pexpiretime('rl:at').expiretime('rl:p').del('rl:k').ttl('rl:k').exec();
+  assert.ok((out![0]![1] as number) > 58 && (out![0]![1] as number) <= 60);
+  assert.deepEqual(out!.slice(1), [[null, -1], [null, -2], [null, 4_000_000_000], [null, 4_000_000_000_000], [null, -1], [null, 1], [null, -2]], 'it sees the DEL before it');
+});
+
 test('MULTI: an unknown command or a wrong arity aborts EXEC with EXECABORT; commands without a batch op are refused', async () => {
   const raw = new Redis({ port: s.port, lazyConnect: true });
   await raw.connect();
@@ -369,7 +385,7 @@ test('MULTI: an unknown command or a wrong arity aborts EXEC with EXECABORT; com
     assert.equal(await replyError(raw.call('EXEC')), 'EXECABORT Transaction discarded because of previous errors.');
     assert.equal(await raw.exists('t:x'), 0);
     await raw.call('MULTI');
-    assert.equal(await replyError(raw.call('TTL', 't:x')), "ERR 'ttl' inside MULTI is not supported by threadraft (it has no atomic batch operation)");
+    assert.equal(await replyError(raw.call('KEYS', '*')), "ERR 'keys' inside MULTI is not supported by threadraft (it has no atomic batch operation)");
     assert.match(await replyError(raw.call('EXEC')), /^EXECABORT/);
     assert.equal(await replyError(raw.call('EXEC')), 'ERR EXEC without MULTI');
     assert.equal(await replyError(raw.call('DISCARD')), 'ERR DISCARD without MULTI');

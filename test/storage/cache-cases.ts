@@ -204,6 +204,25 @@ export const cacheCases: Case[] = [
     },
   },
   {
+    name: 'ttl: the expiry as the command sees it, at the entry\'s time (ms left and the time); -1 without one; absent (ok false) when missing or expired',
+    async run({ s }) {
+      const ttl = (key: string): Op => ({ t: 'ttl', key: k(key) });
+      await apply(s, at(1, T0, [c(putTtl('e', 'x', 1000), put('p', 'y'), putTtl('gone', 'z', 10))]));
+      const r = await apply(s, at(2, T0 + 100, [c(ttl('e'), ttl('p'), ttl('gone'), ttl('none'), { t: 'put', key: k('n'), value: 'v', ttlMs: 50, cond: 'nx' }, ttl('n'), del('e'), ttl('e'))]));
+      assert.deepEqual(r.applied[0]![0]!.results, [
+        { ok: true, ttlMs: 900, expiresAt: T0 + 1000 },
+        { ok: true, ttlMs: -1, expiresAt: -1 },
+        { ok: false },
+        { ok: false },
+        { ok: true },
+        { ok: true, ttlMs: 50, expiresAt: T0 + 150 },
+        { ok: true, existed: true },
+        { ok: false },
+      ], 'it sees the writes before it in its command');
+      assert.equal(await s.get(k('p'), T0 + 100), 'y', 'a ttl op writes nothing');
+    },
+  },
+  {
     name: 'incr with a 64-bit text by: Redis\'s INCRBY over all 64 bits; NOT_INTEGER past them in the value, OVERFLOW in the result; a number by keeps safe integers',
     async run({ s }) {
       const by = (key: string, step: string): Op => ({ t: 'incr', key: k(key), by: step });

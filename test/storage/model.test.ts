@@ -264,6 +264,12 @@ class Model {
           results.push({ ok: cur !== undefined, current: cur?.value ?? null });
           break;
         }
+        case 'ttl': {
+          const cur = read(op.key);
+          if (cur === undefined) results.push({ ok: false });
+          else results.push({ ok: true, ttlMs: cur.expiresAt === undefined ? -1 : cur.expiresAt - clock, expiresAt: cur.expiresAt ?? -1 });
+          break;
+        }
         case 'check': {
           const ks = Buffer.from(op.key).toString('latin1');
           const w = writes.get(ks);
@@ -396,7 +402,7 @@ class Gen {
         const to = this.key();
         return Buffer.from(to).equals(key) ? { t: 'get', key } : { t: 'copy', key, to, ...(r.chance(0.4) ? { replace: true } : {}) };
       }
-      case 'get': return { t: 'get', key };
+      case 'get': return r.chance(0.3) ? { t: 'ttl', key } : { t: 'get', key };
       case 'check': {
         const rev = this.model.revision(Buffer.from(key).toString('latin1'), clock);
         return { t: 'check', key, rev: r.chance(0.7) ? rev : this.pick([0, rev + 1, 1]) };

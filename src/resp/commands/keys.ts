@@ -112,10 +112,20 @@ function persist(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
  * EXPIRETIME truncates as Redis).
  */
 function expiry(read: 'ttl' | 'expiresAt', shown: (ms: number) => number) {
-  return (ctx: Ctx, args: Buffer[]): Reply | ReadPlan => {
+  return (ctx: Ctx, args: Buffer[]): Reply | ReadPlan | WritePlan => {
     const key = args[1]!;
     const bad = keyError(key);
     if (bad) return bad;
+    // Inside MULTI: a `ttl` op of the transaction's batch, read at the entry's time (rate limiters send SET NX EX,
+    // INCRBY and PTTL in one MULTI).
+    if (ctx.conn.multi) {
+      return new WritePlan([{ type: 'ttl', key }], (rs) => {
+        const r = rs[0];
+        if (!r?.ok) return -2;
+        const ms = read === 'ttl' ? r.ttlMs : r.expiresAt;
+        return ms === undefined || ms < 0 ? -1 : shown(ms);
+      });
+    }
     const { cluster } = ctx.server;
     const opts = ctx.conn.readOptions;
     return new ReadPlan(async () => {
