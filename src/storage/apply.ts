@@ -526,6 +526,7 @@ function numberText(v: Value, max: number): string {
   if (typeof v === 'string') return v.length > max ? '' : v;
   return v.byteLength > max ? '' : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1');
 }
+
 /** Remove one record, counting it and telling watchers why. */
 function removeRecord(ctx: ApplyContext, key: Key, old: RecordMeta, why: 'delete' | 'expire' | 'evict', revision: number): void {
   ctx.kv.del(key, old);
