@@ -61,7 +61,7 @@ class Pipe {
 
 const KEYS = ['a', 'b', 'c', 'n'];
 /** Values: integers (and 64-bit ones near the bounds and past the safe ones), floats, not numbers. */
-const VALUES = ['1', '0', '-5', '10', 'abc', '', ' 1', '01', '1.5', '+1', '-0', 'xxx', '9223372036854775806', '-9223372036854775807', '9007199254740993', '9223372036854775808'];
+const VALUES = ['1', '0', '-5', '10', 'abc', '', ' 1', '01', '1.5', '+1', '-0', 'xxx', '9223372036854775806', '-9223372036854775807', '9007199254740993', '9223372036854775808', 'ohmytext', 'mynewtext', 'abcbdab', 'bdcaba'];
 const STEPS = ['1', '-1', '0', '100', 'abc', '1.0', '', '9223372036854775807', '-9223372036854775808', '4611686018427387904', '9223372036854775808'];
 /** INCRBYFLOAT increments: decimal, hexadecimal, exponents, a sum Redis refuses (inf), not floats. */
 const FLOAT_STEPS = ['0.1', '-0.25', '1e3', '1.5', '0x1p-3', '3.', '-0', '1e-20', '10.50', '1e4932', 'inf', 'nan', 'abc', '', ' 1'];
@@ -69,7 +69,7 @@ const TTLS = ['100000', '0', '-1', 'abc', '200000', '1.5', '-100000', '922337203
 /** SETRANGE offsets and GETRANGE indexes: inside, at and past the ends, negative, past 64 bits, not integers. */
 const OFFSETS = ['0', '1', '3', '5', '-1', 'abc', '9223372036854775808', '1.5'];
 const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', '-9223372036854775808', '9223372036854775808', 'x'];
-const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD'];
+const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'LCS', 'LCS', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD'];
 /** Refused inside MULTI by threadraft (docs/resp.md, "Transactions"). */
 const NOT_IN_MULTI = new Set(['KEYS', 'DBSIZE', 'MSETNX', 'SCAN']);
 
@@ -124,6 +124,7 @@ function command(r: Prng): string[] {
     }
     case 'INCRBY': case 'DECRBY': return [c, k, pick(STEPS)];
     case 'INCRBYFLOAT': return [c, k, pick(FLOAT_STEPS)];
+    case 'LCS': return [c, k, pick(KEYS), ...pick([[], [], ['LEN'], ['IDX'], ['IDX', 'WITHMATCHLEN'], ['idx', 'MINMATCHLEN', pick(['0', '1', '2', '-1', 'x'])], ['LEN', 'IDX'], ['MINMATCHLEN'], ['bogus']])];
     case 'APPEND': case 'GETSET': return [c, k, v];
     case 'DEL': case 'UNLINK': case 'EXISTS': case 'TOUCH': return [c, k, ...some(0.3)];
     case 'EXPIRE': case 'PEXPIRE': case 'EXPIREAT': case 'PEXPIREAT': {

@@ -176,6 +176,19 @@ test('SETRANGE, GETRANGE, SUBSTR: byte offsets, zero padding, negative indexes, 
   await r.del('r:a', 'r:s');
 });
 
+test('LCS: the subsequence, LEN, IDX with MINMATCHLEN and WITHMATCHLEN (Redis\'s documented example); the table bound', async () => {
+  await r.mset('lcs:1', 'ohmytext', 'lcs:2', 'mynewtext');
+  assert.equal(await r.call('LCS', 'lcs:1', 'lcs:2'), 'mytext');
+  assert.equal(await r.call('LCS', 'lcs:1', 'lcs:2', 'LEN'), 6);
+  assert.deepEqual(await r.call('LCS', 'lcs:1', 'lcs:2', 'IDX'), ['matches', [[[4, 7], [5, 8]], [[2, 3], [0, 1]]], 'len', 6]);
+  assert.deepEqual(await r.call('LCS', 'lcs:1', 'lcs:2', 'IDX', 'MINMATCHLEN', '4', 'WITHMATCHLEN'), ['matches', [[[4, 7], [5, 8], 4]], 'len', 6]);
+  assert.equal(await r.call('LCS', 'lcs:1', 'lcs:none'), '');
+  assert.equal(await replyError(r.call('LCS', 'lcs:1', 'lcs:2', 'LEN', 'IDX')), 'ERR If you want both the length and indexes, please just use IDX.');
+  assert.equal(await replyError(r.call('LCS', 'lcs:1', 'lcs:2', 'MINMATCHLEN')), 'ERR syntax error');
+  await r.mset('lcs:big1', 'x'.repeat(6000), 'lcs:big2', 'y'.repeat(6000));
+  assert.equal(await replyError(r.call('LCS', 'lcs:big1', 'lcs:big2')), 'ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len', 'past 128 MiB of table');
+});
+
 test('RENAME, RENAMENX, COPY: the value and its expiry go to the new key; Redis\'s replies and errors', async () => {
   await r.set('mv:a', 'A', 'PX', 100_000);
   await r.set('mv:b', 'B');

@@ -1,7 +1,8 @@
-// String commands: GET, SET and its variants, MGET/MSET(NX), counters, APPEND, STRLEN, SETRANGE, GETRANGE/SUBSTR.
+// String commands: GET, SET and its variants, MGET/MSET(NX), counters, APPEND, STRLEN, SETRANGE, GETRANGE/SUBSTR, LCS.
 import type { Value } from '../../index.js';
 import { asBuffer } from '../../storage/codec.js';
-import { INT64_MIN, keyError, keysError, parseInt64, valueError } from '../args.js';
+import { INT64_MIN, keyError, keysError, keyword, parseInt64, valueError } from '../args.js';
+import { lcs, type LcsOptions } from '../lcs.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, NOT_FLOAT, NOT_INTEGER, opError, SYNTAX } from '../errors.js';
@@ -218,6 +219,31 @@ function incrbyfloat(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   });
 }
 
+const LCS_TOO_LARGE = new ErrorReply('ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len');
+
+/** LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]: a read of both keys (absent: empty), then ./lcs.ts. */
+function lcsCommand(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
+  const keys = [args[1]!, args[2]!];
+  const bad = keysError(keys);
+  if (bad) return bad;
+  const o: LcsOptions = { len: false, idx: false, minMatchLen: 0, withMatchLen: false };
+  for (let i = 3; i < args.length; i++) {
+    if (keyword(args[i], 'IDX')) o.idx = true;
+    else if (keyword(args[i], 'LEN')) o.len = true;
+    else if (keyword(args[i], 'WITHMATCHLEN')) o.withMatchLen = true;
+    else if (keyword(args[i], 'MINMATCHLEN') && i + 1 < args.length) {
+      const n = parseInt64(args[++i]!);
+      if (n === null) return NOT_INTEGER;
+      o.minMatchLen = n < 0n ? 0 : n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+    } else return SYNTAX;
+  }
+  if (o.len && o.idx) return new ErrorReply('ERR If you want both the length and indexes, please just use IDX.');
+  return new KeysPlan(keys, (vs) => {
+    for (const v of vs) valueReply(ctx, v); // the keyspace hit and miss counts, as Redis's lookups
+    return lcs(bytesOf(vs[0]), bytesOf(vs[1]), o) ?? LCS_TOO_LARGE;
+  });
+}
+
 /** APPEND: the new length is the append op's `n`. */
 function append(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   const [, key, value] = args as [Buffer, Buffer, Buffer];
@@ -252,13 +278,16 @@ function getrange(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   const e = parseInt64(b);
   if (s === null || e === null) return NOT_INTEGER;
   return keyError(key) ?? new KeysPlan([key], (vs) => {
-    const v = vs[0];
-    const bytes = v === undefined ? EMPTY : typeof v === 'string' ? Buffer.from(v) : asBuffer(v);
-    return byteRange(bytes, s, e);
+    return byteRange(bytesOf(vs[0]), s, e);
   });
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A value's bytes (absent: none). */
+function bytesOf(v: Value | undefined): Buffer {
+  return v === undefined ? EMPTY : typeof v === 'string' ? Buffer.from(v) : asBuffer(v);
+}
 
 /** Redis's getrangeCommand on a string of `bytes`. */
 function byteRange(bytes: Buffer, s64: bigint, e64: bigint): Buffer {
@@ -308,5 +337,6 @@ export const STRING_COMMANDS: CommandSpec[] = [
   command('strlen', 2, R, 'string', 'Returns the length of a string value.', strlen, { since: '2.2.0' }),
   command('setrange', 4, W, 'string', 'Overwrites a part of a string value with another by an offset. Creates the key if it doesn\'t exist.', setrange, { since: '2.2.0' }),
   command('getrange', 4, R, 'string', 'Returns a substring of the string stored at a key.', getrange, { since: '2.4.0' }),
+  command('lcs', -3, ['readonly'], 'string', 'Finds the longest common substring.', lcsCommand, { keys: [1, 2, 1], since: '7.0.0' }),
   command('substr', 4, R, 'string', 'Returns a substring from a string value.', getrange),
 ];
