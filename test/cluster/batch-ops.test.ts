@@ -115,6 +115,9 @@ test('batch incr with a 64-bit text by: Redis\'s 64-bit counters (OVERFLOW past 
     assert.deepEqual([t.ok, t.ttlMs], [true, 60_000], 'the put and the read share the entry\'s time');
     assert.ok(t.expiresAt! >= before + 60_000 && t.expiresAt! <= Date.now() + 60_000);
     assert.deepEqual(r.results.slice(2), [{ ok: true, ttlMs: -1, expiresAt: -1 }, { ok: false }]);
+    // Alone in its batch too (the leader packs a lone plain { ok: true } result as a flag: fields beyond ok must survive).
+    r = await c.batch([{ type: 'ttl', key: 'id' }]);
+    assert.deepEqual(r.results, [{ ok: true, ttlMs: -1, expiresAt: -1 }]);
   } finally {
     await c.stop();
   }

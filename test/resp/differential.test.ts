@@ -203,7 +203,7 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
           if (cmd[0] === 'EXEC' && queued !== undefined && Array.isArray(ra[i]) && Array.isArray(rb[i])) {
             const q = queued;
             assert.deepEqual((rb[i] as RespValue[]).map((r, j) => normal(q[j] ?? [], r)), (ra[i] as RespValue[]).map((r, j) => normal(q[j] ?? [], r)),
-              `seed ${seed} (RESP${protocol}): threadraft (actual) and Redis (expected) differ at EXEC of ${q.map((c) => c.join(' ')).join(' | ')}`);
+              `seed ${seed} (RESP${protocol}): threadraft (actual) and Redis (expected) differ at EXEC of ${q.map((c) => c.join(' ')).join(' | ')}; the commands before it: ${history.slice(-12 - q.length, -1).join(' | ')}`);
             queued = undefined;
             continue;
           }
