@@ -142,6 +142,8 @@ function memberOf(ls: ConfigStatus | undefined, id: NodeId): Pick<NodeStatus, 'm
 }
 
 const SWEEP_MS = 50;
+/** How often waitReplicas() reads the leader's progress again. */
+const WAIT_POLL_MS = 5;
 
 /**
  * start(): the cluster lock's DIR_LOCKED, and a node store's MEMBERSHIP_MISMATCH or BOUNDS_MISMATCH (reported as STORAGE from
@@ -825,6 +827,32 @@ export class Cluster<V = Value> {
       await new Promise((r) => setTimeout(r, 5));
     }
     throw new ClusterError(ErrorCode.NO_QUORUM, `no leader elected within ${timeoutMs} ms`);
+  }
+
+  /**
+   * Redis's WAIT: the number of nodes besides the leader whose logs hold, persisted, every write acknowledged before
+   * this call: each node's match index in the leader's progress against the leader's last index when first read (a
+   * leader's log holds every committed entry, so that covers the acknowledged writes, and a few more at most).
+   * Resolves as soon as at least `replicas` do, else once `timeoutMs` has passed, with the count then. An
+   * acknowledged write is already on a majority, so with 3 voters the count is at least 1. A node's log holding a
+   * write comes before its state machine applying it.
+   */
+  async waitReplicas(replicas: number, timeoutMs: number): Promise<number> {
+    this.checkOpen();
+    positiveInt('waitReplicas: replicas', replicas, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    const deadline = Date.now() + positiveInt('waitReplicas: timeoutMs', timeoutMs, 0, 3_600_000);
+    let target: number | undefined; // at or above the index of every write acknowledged before the call
+    for (;;) {
+      const ls = await this.membership.leaderStatus();
+      if (ls !== undefined) target ??= ls.lastIndex;
+      let held = 0;
+      if (ls !== undefined && target !== undefined) {
+        for (const [id, p] of Object.entries(ls.progress ?? {})) if (Number(id) !== ls.id && p.match >= target) held++;
+      }
+      if (held >= replicas || Date.now() >= deadline) return held;
+      await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now()))));
+      this.checkOpen();
+    }
   }
 
   async status(): Promise<NodeStatus[]> {

@@ -189,6 +189,19 @@ test('LCS: the subsequence, LEN, IDX with MINMATCHLEN and WITHMATCHLEN (Redis\'s
   assert.equal(await replyError(r.call('LCS', 'lcs:big1', 'lcs:big2')), 'ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len', 'past 128 MiB of table');
 });
 
+test('WAIT: the followers holding every write acknowledged before it; a count not reached waits out the timeout; Redis\'s argument errors', async () => {
+  await r.set('w:k', 'v');
+  assert.equal(await r.call('WAIT', '2', '5000'), 2, 'both followers of the 3-node cluster');
+  const atOnce = await r.call('WAIT', '0', '0') as number;
+  assert.ok(atOnce >= 1 && atOnce <= 2, 'an acknowledged write is on a majority: one follower at least');
+  const t0 = Date.now();
+  assert.equal(await r.call('WAIT', '3', '150'), 2, 'no third follower: the count when the timeout passes');
+  assert.ok(Date.now() - t0 >= 140);
+  assert.equal(await replyError(r.call('WAIT', 'x', '0')), 'ERR value is not an integer or out of range');
+  assert.equal(await replyError(r.call('WAIT', '1', '1.5')), 'ERR timeout is not an integer or out of range');
+  assert.equal(await replyError(r.call('WAIT', '1', '-1')), 'ERR timeout is negative');
+});
+
 test('RENAME, RENAMENX, COPY: the value and its expiry go to the new key; Redis\'s replies and errors', async () => {
   await r.set('mv:a', 'A', 'PX', 100_000);
   await r.set('mv:b', 'B');

@@ -1,10 +1,10 @@
 // Server commands: INFO (real figures from status() and metrics()) and COMMAND (from the command table).
 import { arch, platform, release } from 'node:os';
 import type { LatencySummaryMs } from '../../index.js';
-import { upper } from '../args.js';
+import { parseInt64, upper } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { arityError, clusterError, unknownSubcommand } from '../errors.js';
+import { arityError, clusterError, NOT_INTEGER, unknownSubcommand } from '../errors.js';
 import { CallPlan, ReadPlan } from '../plan.js';
 import { ErrorReply, helpReply, MapReply, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { REDIS_VERSION } from './connection.js';
@@ -102,6 +102,33 @@ function render(list: Section[]): string {
     .join('\r\n');
 }
 
+const TIMEOUT_NOT_INTEGER = new ErrorReply('ERR timeout is not an integer or out of range');
+const TIMEOUT_NEGATIVE = new ErrorReply('ERR timeout is negative');
+/** The longest WAIT (Cluster.waitReplicas' bound); a timeout of 0, Redis's "for ever", is the cluster's requestTimeoutMs. */
+const MAX_WAIT_MS = 3_600_000;
+
+/**
+ * WAIT numreplicas timeout: how many nodes besides the leader hold every write acknowledged before it (a read plan:
+ * it runs after the connection's earlier writes are acknowledged), waiting up to `timeout` ms for `numreplicas`.
+ */
+function wait(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
+  const replicas = parseInt64(args[1]!);
+  if (replicas === null) return NOT_INTEGER;
+  const timeout = parseInt64(args[2]!);
+  if (timeout === null) return TIMEOUT_NOT_INTEGER;
+  if (timeout < 0n) return TIMEOUT_NEGATIVE;
+  const { cluster } = ctx.server;
+  const ms = timeout === 0n ? cluster.options.requestTimeoutMs : Number(timeout > BigInt(MAX_WAIT_MS) ? BigInt(MAX_WAIT_MS) : timeout);
+  const want = replicas > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : replicas < BigInt(Number.MIN_SAFE_INTEGER) ? Number.MIN_SAFE_INTEGER : Number(replicas);
+  return new ReadPlan(async () => {
+    try {
+      return await cluster.waitReplicas(want, ms);
+    } catch (err) {
+      return clusterError(err);
+    }
+  });
+}
+
 /** INFO [section ...]: all sections for none, `all`, `everything` or `default`. */
 function info(ctx: Ctx, args: Buffer[]): ReadPlan {
   const wanted = args.slice(1).map((a) => a.toString('latin1').toLowerCase());
@@ -162,5 +189,6 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     command('debug', -2, ['admin', 'noscript', 'loading', 'stale'], 'server', 'A container for debugging commands.', debug),
     command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info),
     command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13' }),
+    command('wait', 3, ['noscript'], 'generic', 'Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.', wait, { since: '3.0.0' }),
   ];
 }
