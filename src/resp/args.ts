@@ -1,6 +1,6 @@
 // Argument helpers: Redis's strict integer syntax, case-insensitive keywords, key checks.
 import { ErrorReply } from './reply.js';
-import { parseInt64 as int64 } from '../storage/command.js';
+import { INT64_MAX_TEXT, parseInt64 as int64 } from '../storage/command.js';
 
 /**
  * A decimal integer as Redis's string2ll reads it (optional '-', no '+', no leading zeros, no spaces), or null.
@@ -35,7 +35,12 @@ export { INT64_MIN } from '../storage/command.js';
  * the error paths that tell a 64-bit integer past the safe ones (Redis's "invalid expire time") from a non-integer.
  */
 export function parseInt64(b: Buffer): bigint | null {
-  return b.length > 20 ? null : (int64(b.toString('latin1')) ?? null);
+  return b.length > INT64_MAX_TEXT ? null : (int64(b.toString('latin1')) ?? null);
+}
+
+/** A 64-bit argument as a number within [min, max] (by default the safe integers), clamped where it lies past them. */
+export function clampInt64(v: bigint, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
+  return v < BigInt(min) ? min : v > BigInt(max) ? max : Number(v);
 }
 
 /** Whether `b` is the ASCII keyword `upper` in any case. */

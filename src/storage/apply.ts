@@ -6,7 +6,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Entry } from '../raft/types.js';
 import { EntryType } from '../raft/types.js';
 import type { ChangeEvent, Command, CommandResult, Key, Op, OpResult, Value } from './command.js';
-import { entryPayload, entryTime, EXPIRE_CONDS, INT64_MAX, INT64_MIN, parseInt64 } from './command.js';
+import { entryPayload, entryTime, EXPIRE_CONDS, INT64_MAX, INT64_MAX_TEXT, INT64_MIN, parseInt64 } from './command.js';
 import { decodeCommands, isExpired, keyString, type Session, type StoredRecord, valueBytes, valuesEqual } from './codec.js';
 import type { DigestRequest } from './digest.js';
 import { StorageError, StorageErrorCode } from './errors.js';
@@ -432,10 +432,7 @@ function evalExpire(op: Extract<Op, { t: 'expire' }>, ov: Overlay, clock: number
   return { ok: true };
 }
 
-/**
- * Redis APPEND: strings stay strings; bytes on either side give bytes. VALUE_TOO_LARGE past maxValueBytes, and in a
- * bounded store past maxBytes with the key: a record the bounds cannot hold would evict every other key, then itself.
- */
+/** Redis APPEND: strings stay strings; bytes on either side give bytes. VALUE_TOO_LARGE past the bounds (tooLarge). */
 function evalAppend(op: Extract<Op, { t: 'append' }>, ov: Overlay, maxValueBytes: number, maxBytes: number): OpResult {
   const cur = ov.read(op.key);
   let value: Value;
@@ -443,9 +440,17 @@ function evalAppend(op: Extract<Op, { t: 'append' }>, ov: Overlay, maxValueBytes
   else if (typeof cur.value === 'string' && typeof op.value === 'string') value = cur.value + op.value;
   else value = Buffer.concat([asBytes(cur.value), asBytes(op.value)]);
   const n = valueBytes(value);
-  if (n > maxValueBytes || op.key.byteLength + n > maxBytes) return { ok: false, error: 'VALUE_TOO_LARGE' };
+  if (tooLarge(op.key, n, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' };
   ov.set(op.key, { value, expiresAt: cur?.expiresAt });
   return { ok: true, n };
+}
+
+/**
+ * Whether a value of `n` bytes grown by an op (append, setrange, incrbyfloat) passes maxValueBytes, or with its key
+ * maxBytes in a bounded store: a record the bounds cannot hold would evict every other key, then itself.
+ */
+function tooLarge(key: Key, n: number, maxValueBytes: number, maxBytes: number): boolean {
+  return n > maxValueBytes || key.byteLength + n > maxBytes;
 }
 
 /** Redis SETRANGE: the value's bytes at `offset`, zeros filling a gap; an empty value writes nothing. Limits as append's. */
@@ -455,7 +460,7 @@ function evalSetRange(op: Extract<Op, { t: 'setrange' }>, ov: Overlay, maxValueB
   const old = cur === undefined ? EMPTY : asBytes(cur.value);
   if (add.byteLength === 0) return { ok: true, n: old.byteLength };
   const n = Math.max(old.byteLength, op.offset + add.byteLength);
-  if (n > maxValueBytes || op.key.byteLength + n > maxBytes) return { ok: false, error: 'VALUE_TOO_LARGE' };
+  if (tooLarge(op.key, n, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' };
   const bytes = Buffer.alloc(n); // zero-filled: the gap, if any
   bytes.set(old, 0);
   bytes.set(add, op.offset);
@@ -494,7 +499,7 @@ function evalIncr(op: Extract<Op, { t: 'incr' }>, ov: Overlay, clock: number): O
 
 /** Redis's INCRBY exactly: 64-bit signed integers (`by` checked by opProblem). */
 function evalIncr64(op: Extract<Op, { t: 'incr' }>, by: string, cur: Live | undefined, ov: Overlay, clock: number): OpResult {
-  const n = cur ? parseInt64(numberText(cur.value, 20)) : 0n;
+  const n = cur ? parseInt64(numberText(cur.value, INT64_MAX_TEXT)) : 0n;
   if (n === undefined) return { ok: false, error: 'NOT_INTEGER' };
   const next = n + BigInt(by);
   if (next < INT64_MIN || next > INT64_MAX) return { ok: false, error: 'OVERFLOW' };
@@ -507,7 +512,7 @@ function evalIncrByFloat(op: Extract<Op, { t: 'incrbyfloat' }>, ov: Overlay, clo
   const r = incrByFloat(cur === undefined ? undefined : numberText(cur.value, MAX_FLOAT_TEXT), op.by);
   if ('error' in r) return { ok: false, error: r.error };
   const n = r.value.length; // ASCII
-  if (n > maxValueBytes || op.key.byteLength + n > maxBytes) return { ok: false, error: 'VALUE_TOO_LARGE' };
+  if (tooLarge(op.key, n, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' };
   return writeCounter(op, cur, r.value, ov, clock);
 }
 

@@ -154,10 +154,12 @@ export interface CommandResult {
 
 export const INT64_MIN = -(2n ** 63n);
 export const INT64_MAX = 2n ** 63n - 1n;
+/** The longest int64 text: '-9223372036854775808'. */
+export const INT64_MAX_TEXT = 20;
 
 /** Redis's integer text (string2ll): `0` or `-?[1-9][0-9]*`, within 64 bits, as a bigint; undefined otherwise. */
 export function parseInt64(text: string): bigint | undefined {
-  if (text.length === 0 || text.length > 20 || !/^(0|-?[1-9][0-9]*)$/.test(text)) return undefined;
+  if (text.length === 0 || text.length > INT64_MAX_TEXT || !/^(0|-?[1-9][0-9]*)$/.test(text)) return undefined;
   const v = BigInt(text);
   return v < INT64_MIN || v > INT64_MAX ? undefined : v;
 }

@@ -1,7 +1,7 @@
 // Server commands: INFO (real figures from status() and metrics()) and COMMAND (from the command table).
 import { arch, platform, release } from 'node:os';
 import type { LatencySummaryMs } from '../../index.js';
-import { parseInt64, upper } from '../args.js';
+import { clampInt64, parseInt64, upper } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, clusterError, NOT_INTEGER, unknownSubcommand } from '../errors.js';
@@ -118,8 +118,8 @@ function wait(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
   if (timeout === null) return TIMEOUT_NOT_INTEGER;
   if (timeout < 0n) return TIMEOUT_NEGATIVE;
   const { cluster } = ctx.server;
-  const ms = timeout === 0n ? cluster.options.requestTimeoutMs : Number(timeout > BigInt(MAX_WAIT_MS) ? BigInt(MAX_WAIT_MS) : timeout);
-  const want = replicas > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : replicas < BigInt(Number.MIN_SAFE_INTEGER) ? Number.MIN_SAFE_INTEGER : Number(replicas);
+  const ms = timeout === 0n ? cluster.options.requestTimeoutMs : clampInt64(timeout, 0, MAX_WAIT_MS);
+  const want = clampInt64(replicas);
   return new ReadPlan(async () => {
     try {
       return await cluster.waitReplicas(want, ms);

@@ -1,7 +1,7 @@
 // String commands: GET, SET and its variants, MGET/MSET(NX), counters, APPEND, STRLEN, SETRANGE, GETRANGE/SUBSTR, LCS.
 import type { Value } from '../../index.js';
 import { asBuffer } from '../../storage/codec.js';
-import { INT64_MIN, keyError, keysError, keyword, parseInt64, valueError } from '../args.js';
+import { clampInt64, INT64_MIN, keyError, keysError, keyword, parseInt64, valueError } from '../args.js';
 import { lcs, type LcsOptions } from '../lcs.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
@@ -11,14 +11,16 @@ import { expiryArg, type Expiry } from '../expiry.js';
 import { KeysPlan, WritePlan, type RespOp, type RespOpResult } from '../plan.js';
 import { ErrorReply, OK, RawReply, type Reply } from '../reply.js';
 
+/** A key read as Redis's lookups count it: a keyspace hit when found, else a miss. */
+function countLookup(ctx: Ctx, v: Value | undefined): void {
+  if (v === undefined) ctx.server.stats.keyspaceMisses++;
+  else ctx.server.stats.keyspaceHits++;
+}
+
 /** A found value as a reply (a counter written by INCR is stored as a string: the same bytes). */
 function valueReply(ctx: Ctx, v: Value | undefined): Reply {
-  if (v === undefined) {
-    ctx.server.stats.keyspaceMisses++;
-    return null;
-  }
-  ctx.server.stats.keyspaceHits++;
-  return v as Reply;
+  countLookup(ctx, v);
+  return v === undefined ? null : (v as Reply);
 }
 
 /** The `current` of a `get` op's result, as a reply. */
@@ -234,12 +236,12 @@ function lcsCommand(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
     else if (keyword(args[i], 'MINMATCHLEN') && i + 1 < args.length) {
       const n = parseInt64(args[++i]!);
       if (n === null) return NOT_INTEGER;
-      o.minMatchLen = n < 0n ? 0 : n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+      o.minMatchLen = clampInt64(n, 0); // a negative one is 0, as Redis takes it
     } else return SYNTAX;
   }
   if (o.len && o.idx) return new ErrorReply('ERR If you want both the length and indexes, please just use IDX.');
   return new KeysPlan(keys, (vs) => {
-    for (const v of vs) valueReply(ctx, v); // the keyspace hit and miss counts, as Redis's lookups
+    for (const v of vs) countLookup(ctx, v);
     return lcs(bytesOf(vs[0]), bytesOf(vs[1]), o) ?? LCS_TOO_LARGE;
   });
 }
@@ -267,7 +269,7 @@ function setrange(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   const offset = parseInt64(at);
   if (offset === null) return NOT_INTEGER;
   if (offset < 0n) return new ErrorReply('ERR offset is out of range');
-  const n = offset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(offset);
+  const n = clampInt64(offset); // not negative: checked above
   return checkValue(ctx, key, value) ?? new WritePlan([{ type: 'setrange', key, offset: n, value }], (rs) => lengthReply(rs, 'setrange'));
 }
 
