@@ -28,6 +28,10 @@ export class Dispatcher {
       return this.run(task);
     } catch (err) {
       return { reply: { ok: false, e: StorageError.wrap(err, 'store', verbOf(task)).toJSON() }, transfer: [] };
+    } finally {
+      // The pool thread may now wait for its next task without ever yielding to lmdb-js's own release of the read
+      // snapshot a read took (a follower's pool thread runs 'initial' and then nothing): give it back now.
+      this.store?.releaseReads();
     }
   }
 

@@ -492,6 +492,9 @@ export class MemoryStore implements SyncStore {
     this.lastPurged = { ...point };
   }
 
+  /** Nothing to release: reads take no snapshot. */
+  releaseReads(): void {}
+
   close(): void {
     this.closed = true;
     this.digestQueue.close();

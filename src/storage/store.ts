@@ -63,5 +63,11 @@ export interface SyncStore extends LogStorage, StateMachine {
    * its Raft steps while digestsPending, and reports them for Cluster.checkReplicas).
    */
   digestStep(maxRecords: number): ReplicaDigest[];
+  /**
+   * Give back this thread's read snapshots now (LMDB: lmdb-js keeps a read transaction until a later macrotask,
+   * which a pool thread blocked waiting for its next task never runs; a snapshot held there keeps every page freed
+   * since from being reused). The pool thread calls it after each task. Snapshot sources keep their own view.
+   */
+  releaseReads(): void;
   close(): void;
 }

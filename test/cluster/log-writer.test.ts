@@ -2,7 +2,10 @@
 // behind such a write, through the pool while proposals arrive during its writes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { LeaderWriteChoice } from '../../src/node/host.js';
+import { DATA_FILE } from '../../src/storage/lmdb.js';
 import { key, waitFor, withCluster } from './helpers.js';
 
 test('the choice: inline until a proposal sent before an inline write ended is handled after it; back after quiet pool writes', () => {
@@ -67,5 +70,21 @@ test('a 3-node LMDB cluster: one write at a time goes inline on the leader; a st
     for (let i = 0; i < 3000; i += 499) assert.equal(await c.get(key(1000 + i)), `w${i}`);
     const m = await c.metrics();
     for (const n of m.nodes) await waitFor(`node ${n.id} applied the stream`, async () => String(await c.get(key(1000 + 2999), { consistency: 'stale', node: n.id })) === 'w2999' || undefined);
+  });
+});
+
+test("a 3-node LMDB cluster with a pool: every node's log file stays bounded while the log is purged (a follower's pool thread pinned no read snapshot)", async () => {
+  await withCluster({ nodes: 3, storage: 'lmdb', pool: 'piscina', snapshotEveryEntries: 20 }, async (c, dir) => {
+    // 480 puts of 60 kB, two at a time: about 29 MB through each node's log, which holds about two snapshot
+    // intervals (40 entries, at most 5 MB). Before the fix the followers' pool threads kept the read snapshot of
+    // their 'initial' task, no page freed since was reused, and their data.mdb grew by all of it.
+    const value = 'v'.repeat(60_000);
+    for (let i = 0; i < 480; i += 2) await Promise.all([c.put(key(i % 10), value), c.put(key((i + 1) % 10), value)]);
+    await c.put(key(99), 'last');
+    for (const n of (await c.metrics()).nodes) {
+      await waitFor(`node ${n.id} applied the writes`, async () => String(await c.get(key(99), { consistency: 'stale', node: n.id })) === 'last' || undefined);
+    }
+    const sizes = (await c.status()).map((s) => ({ id: s.id, bytes: statSync(join(dir, `node-${s.id}`, DATA_FILE)).size }));
+    for (const s of sizes) assert.ok(s.bytes < 12 * 1024 * 1024, `node ${s.id}'s data.mdb: ${JSON.stringify(sizes)}`);
   });
 });

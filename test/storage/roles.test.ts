@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { CHECKPOINT_FILE, LmdbStore, STATE_FILE } from '../../src/storage/lmdb.js';
+import { CHECKPOINT_FILE, DATA_FILE, LmdbStore, STATE_FILE } from '../../src/storage/lmdb.js';
+import { Dispatcher } from '../../src/adaptor/dispatch.js';
 import { decodeLogId } from '../../src/storage/codec.js';
 import { cmd, cmdEntry, k, put, rejectsWith, tempDir } from './helpers.js';
 
@@ -59,6 +60,35 @@ test("a 'log' store does not pin old pages of the state: the state file stays bo
   } finally {
     log.close();
     state.close();
+    d.remove();
+  }
+});
+
+test("a pool thread's read task does not pin the log: a follower's data.mdb stays bounded while its node thread appends and purges (the pool thread runs 'initial', then nothing)", () => {
+  const d = tempDir();
+  // The pool thread's side, through the Dispatcher that runs its tasks; like that thread, this test never yields to
+  // lmdb-js's macrotask that would release a read snapshot left open.
+  const pool = new Dispatcher();
+  assert.deepEqual(pool.handle({ op: 'open', params: { kind: 'lmdb', dir: d.dir, membership, role: 'log' } }).reply, { ok: true, v: undefined });
+  const node = LmdbStore.open({ dir: d.dir, membership, role: 'all' });
+  try {
+    assert.equal(pool.handle({ op: 'initial' }).reply.ok, true);
+    const big = 'x'.repeat(8000);
+    let index = 0;
+    // 400 rounds of 4 entries of 8 kB (12.8 MB of log), purged every 20 rounds to 8 entries behind the last.
+    for (let round = 1; round <= 400; round++) {
+      const es = Array.from({ length: 4 }, () => {
+        index++;
+        return cmdEntry(index, [cmd(3, index, [put(`key${index % 8}`, big)])]);
+      });
+      node.write({ entries: es, apply: es, ...(round % 20 === 0 ? { purgeTo: { index: index - 8, term: 1 } } : {}) });
+    }
+    assert.equal(node.logState().lastPurged?.index, index - 8);
+    const bytes = statSync(join(d.dir, DATA_FILE)).size;
+    assert.ok(bytes < 4 * 1024 * 1024, `data.mdb is ${bytes} bytes for a log of at most 88 entries of 8 kB`);
+  } finally {
+    pool.handle({ op: 'close' });
+    node.close();
     d.remove();
   }
 });
