@@ -6,6 +6,7 @@ import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterOptions } from '../index.js';
+import { reportDownNodes } from './down-nodes.js';
 import type { RespServer, RespServerOptions } from '../resp/index.js';
 import { packageVersion, parseCommandLine, usageExit } from './options.js';
 import { SERVE_HELP, SERVE_OPTIONS } from './serve-options.js';
@@ -100,10 +101,9 @@ async function serve(argv: string[]): Promise<void> {
   if (interrupted) return exitInterrupted();
   const o = cluster.options;
   process.stdout.write(`threadraft ${version()}: ${o.nodes} nodes, ${o.storage}${o.storage === 'lmdb' ? (o.sync ? ', synced' : ', NOT synced (unsafe for durability)') : ''}, ${cluster.dir}\n`);
-  // A node whose store is damaged stays down while a majority serves (docs/storage.md, "Damaged files"): say so.
-  for (const s of await cluster.status()) {
-    if (!s.alive) process.stderr.write(`threadraft: node ${s.id} is down: ${(s.error ?? 'no error recorded').split('\n')[0]}\n`);
-  }
+  // A node whose store is damaged stays down while a majority serves (docs/storage.md, "Damaged files"), and one
+  // may go down while serving (its thread crashed, a storage error): say so, with its error.
+  reportDownNodes(cluster, (line) => process.stderr.write(`threadraft: ${line}\n`));
   process.stdout.write(`listening on ${server.options.host}:${server.port}\n`);
   if (interrupted) stop(interrupted, 0);
 }

@@ -152,6 +152,7 @@ export class NodeSet {
       // Also for a worker already let go (stopAll, crash): a start still waiting ends now (a no-op once started).
       rejectStarted(new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${h.id} exited with code ${code}`));
       if (h.worker !== worker) return;
+      h.fatal ??= `its thread exited with code ${code}`; // status().error says why it is down
       this.markDown(h, `exited with code ${code}`);
     });
     const f = this.faults.get(options.id);
