@@ -78,6 +78,8 @@ export interface NodeCounters {
   snapshotsSent: number;
   snapshotsReceived: number;
   snapshotPoints: number;
+  /** Snapshot points a leader held before compacting at them, for a follower the log could still catch up. */
+  snapshotPointsHeld: number;
   readyRounds: number;
   storageWrites: number;
   /** Log writes made on the node thread and through the pool (with two stores: writeLog). */
@@ -177,6 +179,9 @@ export class LeaderWriteChoice {
   }
 }
 
+/** Snapshot points due that a leader holds at most for a follower catching up (each about one interval of log). */
+const MAX_HELD_POINTS = 2;
+
 export class NodeHost {
   readonly id: NodeId;
   private core!: Raft;
@@ -227,6 +232,8 @@ export class NodeHost {
   private applied = 0;
   /** Snapshot points: every snapshotEveryEntries applied entries we remember a point and compact at the previous one. */
   private nextSnapshotPoint: LogId | undefined;
+  /** Points due for compaction that a leader holds for a follower the log can still catch up (releaseHeldPoints). */
+  private heldPoints: LogId[] = [];
   private snapshotIndex = 0;
   private purgeTo: LogId | undefined;
   private bytesSincePoint = 0;
@@ -251,7 +258,7 @@ export class NodeHost {
   private readonly receiver: SnapshotReceiverSlot;
   readonly counters: NodeCounters = {
     proposals: 0, proposedEntries: 0, rejectedProposals: 0, idlePurges: 0, commits: 0, applies: 0, readIndexRequests: 0,
-    elections: 0, leaderChanges: 0, snapshotsSent: 0, snapshotsReceived: 0, snapshotPoints: 0, readyRounds: 0,
+    elections: 0, leaderChanges: 0, snapshotsSent: 0, snapshotsReceived: 0, snapshotPoints: 0, snapshotPointsHeld: 0, readyRounds: 0,
     storageWrites: 0, logWritesInline: 0, logWritesPooled: 0, badFrames: 0,
   };
   readonly histograms: NodeHistograms = {
@@ -782,6 +789,7 @@ export class NodeHost {
     this.applied = meta.index;
     this.snapshotIndex = meta.index;
     this.nextSnapshotPoint = undefined;
+    this.heldPoints = [];
     this.purgeTo = undefined;
     this.log.info({ node: this.id, index: meta.index, term: meta.term }, 'installed snapshot');
   }
@@ -971,7 +979,10 @@ export class NodeHost {
    * point: every snapshotEveryEntries applied entries (or snapshotEveryBytes of entry data, whichever
    * comes first) we remember (applied, term) and compact the log at the point remembered the time
    * before. Followers lagging less than that catch up from the log; others get the state machine
-   * streamed (SnapshotSender). The in-memory log is thus bounded by about two intervals.
+   * streamed (SnapshotSender). A leader holds a point due while a follower the log can still catch up
+   * is behind it (up to MAX_HELD_POINTS of them), so that a follower stalled for a moment (a pause of its
+   * thread, a slow fsync) is not sent the whole state: under a stream of large batches an interval is a
+   * few seconds. The in-memory log is thus bounded by about two intervals, four on a leader that holds.
    */
   private maybeSnapshotPoint(): void {
     const o = this.opts;
@@ -979,6 +990,7 @@ export class NodeHost {
     // starts after it, so no point behind it can be named; the install resets the points.
     if (this.core.log.applied < this.core.log.snapshotIndex) return;
     if (this.snapshotRequested) return this.snapshotAtApplied();
+    this.releaseHeldPoints();
     if (o.snapshotEveryEntries <= 0) return;
     const applied = this.coreApplied();
     const entries = applied.index - (this.nextSnapshotPoint?.index ?? this.snapshotIndex);
@@ -987,11 +999,30 @@ export class NodeHost {
     this.nextSnapshotPoint = applied;
     this.bytesSincePoint = 0;
     if (!prev || prev.index <= this.snapshotIndex) return;
-    this.core.compact({ index: prev.index, term: prev.term });
-    this.snapshotIndex = prev.index;
-    this.purgeBehindCheckpoint(prev);
+    this.heldPoints.push(prev);
+    this.releaseHeldPoints();
+    if (this.heldPoints[this.heldPoints.length - 1] === prev) this.counters.snapshotPointsHeld++;
+  }
+
+  /**
+   * Compact at the newest point due that no follower the log can still catch up is behind (core.peerCatchingUpTo),
+   * or that is more than MAX_HELD_POINTS behind the newest: a follower down, or slower than the leader for good,
+   * holds the log back by that much at most, then gets the state streamed as before.
+   */
+  private releaseHeldPoints(): void {
+    const held = this.heldPoints;
+    let upTo: LogId | undefined;
+    while (held.length > 0 && (held.length > MAX_HELD_POINTS || !this.core.peerCatchingUpTo(held[0]!.index))) upTo = held.shift();
+    if (upTo) this.compactAt(upTo);
+  }
+
+  private compactAt(point: LogId): void {
+    if (point.index <= this.snapshotIndex) return;
+    this.core.compact(point);
+    this.snapshotIndex = point.index;
+    this.purgeBehindCheckpoint(point);
     this.counters.snapshotPoints++;
-    this.log.debug({ node: this.id, index: prev.index }, 'compacted log at snapshot point');
+    this.log.debug({ node: this.id, index: point.index }, 'compacted log at snapshot point');
   }
 
   /**
@@ -1038,12 +1069,10 @@ export class NodeHost {
     this.snapshotRequested = false;
     const point = this.coreApplied();
     if (point.index <= this.snapshotIndex) return;
-    this.core.compact(point);
-    this.snapshotIndex = point.index;
-    this.purgeBehindCheckpoint(point);
+    this.compactAt(point);
     this.nextSnapshotPoint = undefined;
+    this.heldPoints = [];
     this.bytesSincePoint = 0;
-    this.counters.snapshotPoints++;
     this.log.info({ node: this.id, index: point.index }, 'snapshot point taken on request');
   }
 

@@ -389,6 +389,20 @@ export class Raft {
     this.checkInvariants();
   }
 
+  /**
+   * Leader: whether a peer still to be sent entries up to `index` can be caught up from the log (the next entry it
+   * needs is in it, and it is not being sent a snapshot): compacting at `index` would leave it a snapshot to get.
+   * The host holds its compactions a while for such a peer, so that a follower stalled for a moment gets entries,
+   * not the whole state machine. (Entries in flight to it count as sent; if they are lost, it probes from its match.)
+   */
+  peerCatchingUpTo(index: number): boolean {
+    if (this.role !== 'leader') return false;
+    for (const [id, pr] of this.progress) {
+      if (id !== this.id && pr.state !== 'snapshot' && pr.next <= index && pr.next > this.log.snapshotIndex) return true;
+    }
+    return false;
+  }
+
   reportSnapshot(to: NodeId, ok: boolean): void {
     const pr = this.role === 'leader' ? this.progress.get(to) : undefined;
     if (pr === undefined || pr.state !== 'snapshot') return;

@@ -55,3 +55,27 @@ test('the control plane takes a snapshot point on request; a node that then miss
     assert.ok(installed, 'it installed a snapshot');
   });
 });
+
+test('a follower stalled for a moment catches up from the log: the leader holds its compactions (up to two points due) rather than send it the state', async () => {
+  await withCluster({ nodes: 3, storage: 'memory', snapshotEveryEntries: 50 }, async (c) => {
+    for (let i = 0; i < 60; i++) await c.put(key(i), `a${i}`);
+    const leader = c.leader()!;
+    const stalled = c.members().map((m) => m.id).find((id) => id !== leader)!;
+    // 200 entries while its thread is blocked. The leader sends it the first 64 (maxInflightMsgs, one entry each)
+    // and holds the rest in its log, where points come due every 50 entries: compacted at once, the log would
+    // start past what it has by the end (a snapshot, as before); held (at most two), the log still has them.
+    const stall = c.stallNodeForTest(stalled, 3_000);
+    for (let i = 0; i < 200; i++) await c.put(key(1000 + i), `b${i}`);
+    await stall;
+    await waitFor('the stalled node has the last write', async () => (await c.get(key(1199), { consistency: 'stale', node: stalled })) === 'b199' || undefined);
+    const m = await c.metrics();
+    const l = m.nodes.find((n) => n.id === leader)!.counters;
+    assert.equal(l.snapshotsSent, 0, JSON.stringify(l));
+    assert.ok(l.snapshotPointsHeld! >= 1, `the leader held a point: ${JSON.stringify(l)}`);
+    // Caught up, nothing holds the log any more: the points held and the next ones due are compacted at.
+    const caughtUp = (await c.status()).find((x) => x.id === leader)!.lastIndex!;
+    for (let i = 0; i < 150; i++) await c.put(key(2000 + i), `c${i}`);
+    const s = (await c.status()).find((x) => x.id === leader)!;
+    assert.ok(s.snapshotIndex! >= caughtUp, `compacted to ${s.snapshotIndex}, past ${caughtUp}`);
+  });
+});

@@ -1,7 +1,7 @@
 // A simulator that cannot fail checks nothing: with a safety rule deliberately broken (config.testBreak),
 // it must report the violation and name the property. Seeds are searched in a fixed range (deterministic);
-// at the time of writing (the simulator driving the real NodeHost), double-vote fails at seeds 16, 19 and 71
-// and commit-old-term at 115 (5 nodes). Figure 8 needs a rare sequence of leaders; when the simulator changes,
+// at the time of writing (the simulator driving the real NodeHost), double-vote fails at seeds 13, 16, 71 and 79
+// (since session 28's held compactions) and commit-old-term at 115 (5 nodes). Figure 8 needs a rare sequence of leaders; when the simulator changes,
 // find seeds again with a loop over runSimulation and update the ranges.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
