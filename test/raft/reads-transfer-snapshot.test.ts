@@ -128,6 +128,33 @@ test('§7 a follower behind the compaction point is sent a snapshot; its progres
   assert.equal(c.get(3).status().commit, 4);
 });
 
+test('peerCatchingUpTo: true while a compaction at the index would leave a peer that the log can still catch up a snapshot to get', () => {
+  const c = new Cluster([1, 2, 3]);
+  c.isolate(3); // never hears the leader: its progress stays a probe from the leader's last entry at election
+  c.get(1).campaign();
+  c.stabilize();
+  const leader = c.get(1);
+  leader.propose([enc('a'), enc('b'), enc('c'), enc('d')]);
+  c.stabilize();
+  const pr = leader.status().progress![3]!;
+  const last = leader.status().lastIndex;
+  assert.equal(pr.state, 'probe');
+  assert.ok(pr.next < last, JSON.stringify(pr));
+  assert.equal(leader.peerCatchingUpTo(pr.next - 1), false, 'it has been sent everything up to there');
+  assert.equal(leader.peerCatchingUpTo(pr.next), true);
+  assert.equal(leader.peerCatchingUpTo(last), true);
+  assert.equal(c.get(2).peerCatchingUpTo(last), false, 'a follower holds nothing');
+  // Compacted past what it needs, the log cannot catch it up any more: nothing to hold for.
+  leader.compact({ index: pr.next, term: leader.status().term });
+  assert.equal(leader.peerCatchingUpTo(last), false);
+  // Caught up (healed), it needs nothing either.
+  c.heal();
+  c.tick(2);
+  c.stabilize();
+  assert.equal(leader.status().progress![3]!.match, last);
+  assert.equal(leader.peerCatchingUpTo(last), false);
+});
+
 test('§7 receiving a snapshot beyond commit resets the log, sets commit, and acks its index after persistence', () => {
   const f = new Raft(config(2, [1, 2, 3]), empty({ hardState: { term: 1, vote: 0, commit: 1 }, entries: entries(1, 1), applied: 1 }));
   const meta: SnapshotMeta = { index: 10, term: 2, membership: { voters: [1, 2, 3] } };
