@@ -141,9 +141,10 @@ export function keyOut(key: Key): string | Buffer {
 
 /**
  * The result of one op, or its refusal by the state machine as a ClusterError: NOT_INTEGER for an incr of a
- * value that is not an integer, NOT_FLOAT and NOT_FINITE for an incrByFloat; INVALID_ARGUMENT for the others (the
- * coordinator checks arguments first, so those mean a state machine that does not know the op: one without the
- * cache storage).
+ * value that is not an integer, NOT_FLOAT and NOT_FINITE for an incrByFloat; INVALID_ARGUMENT for a result over
+ * the value bounds (an incrByFloat's sum longer than maxValueBytes: the coordinator cannot know its length first)
+ * and for the others (the coordinator checks arguments first, so those mean a state machine that does not know the
+ * op: one without the cache storage).
  */
 export function opResult(call: string, r: OpResult | undefined): OpResult {
   if (r === undefined) throw new ClusterError(ErrorCode.STORAGE, `${call}: the state machine returned no result`);
@@ -151,5 +152,6 @@ export function opResult(call: string, r: OpResult | undefined): OpResult {
   if (r.error === ErrorCode.NOT_INTEGER) throw new ClusterError(ErrorCode.NOT_INTEGER, `${call}: the value is not an integer (or the result is not a safe integer)`);
   if (r.error === ErrorCode.NOT_FLOAT) throw new ClusterError(ErrorCode.NOT_FLOAT, `${call}: the value is not a float`);
   if (r.error === ErrorCode.NOT_FINITE) throw new ClusterError(ErrorCode.NOT_FINITE, `${call}: the result would be infinite`);
+  if (r.error === 'VALUE_TOO_LARGE') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `${call}: the result would be longer than maxValueBytes (or than maxBytes with its key); nothing was written`);
   throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `${call}: the state machine refused the operation (${r.error})`);
 }

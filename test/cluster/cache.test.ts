@@ -173,6 +173,18 @@ test('incrByFloat: Redis\'s sums as text, the expiry as incr\'s, NOT_FLOAT, NOT_
   } finally {
     await c.stop();
   }
+  const small = await Cluster.start({ nodes: 1, storage: 'memory', maxValueBytes: 4 });
+  try {
+    assert.equal(await small.incrByFloat('x', '0.5'), '0.5');
+    await assert.rejects(small.incrByFloat('x', '0.125'), (e: unknown) => {
+      assert.ok(isCode(ErrorCode.INVALID_ARGUMENT)(e), String(e));
+      assert.match((e as Error).message, /^incrByFloat: the result would be longer than maxValueBytes/);
+      return true;
+    }, "'0.625' is 5 bytes");
+    assert.equal(await small.get('x'), '0.5', 'nothing written');
+  } finally {
+    await small.stop();
+  }
   const j = await Cluster.start({ nodes: 1, storage: 'memory', codec: 'json' });
   try {
     await j.put('price', 9.99);
