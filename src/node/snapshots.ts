@@ -1,7 +1,8 @@
 // Streaming snapshots between nodes: the core emits a `snapshot` message carrying metadata only;
 // the sender streams the state machine in chunks beside it (one LMDB read view, bounded window of
 // chunks in flight), and the receiver stages the chunks and steps the message into its core only
-// when every chunk is stored. A stream that does not finish within the install timeout is aborted.
+// when every chunk is stored. A stream that does not finish within the install timeout is aborted, and the
+// sender gives one up sooner when the acknowledgement it waits for does not come (ACK_STALL_MS).
 import type { Logger } from 'pino';
 import type { Message, NodeId, SnapshotMeta, SnapshotRequest } from '../raft/types.js';
 import type { SnapshotStream } from '../storage/types.js';
@@ -12,6 +13,13 @@ import type { HostRuntime, TimerHandle } from './runtime.js';
 
 /** Chunks in flight per stream: bounds the receiver's queue to WINDOW × chunk size. */
 const WINDOW = 4;
+
+/**
+ * How long the sender waits for the acknowledgement it needs next (at most the install timeout). A frame of the
+ * stream lost on the way (its begin, a chunk, an ack) would otherwise stall it until the install timeout (30 s by
+ * default): the stream fails sooner and the core, probing again, starts a new one.
+ */
+export const ACK_STALL_MS = 5_000;
 
 const SESSIONS_PER_TERM = 2 ** 20;
 
@@ -85,11 +93,11 @@ export class SnapshotSender {
       this.transport.sendFrame(to, { k: 'snap-begin', sid: s.sid, from: this.self });
       let seq = 0;
       for await (const chunk of stream.chunks) {
-        await this.waitFor(s, () => seq - s.acked <= WINDOW);
+        await this.waitFor(to, s, () => seq - s.acked <= WINDOW);
         this.transport.sendFrame(to, { k: 'snap-chunk', sid: s.sid, from: this.self, seq, data: chunk });
         seq++;
       }
-      await this.waitFor(s, () => s.acked >= seq - 1);
+      await this.waitFor(to, s, () => s.acked >= seq - 1);
       // The stream is a newer point than the core's compaction point: send its real metadata.
       const end: SnapshotRequest = { ...msg, snapshot: stream.meta };
       this.transport.sendFrame(to, { k: 'snap-end', sid: s.sid, from: this.self, msg: end });
@@ -102,11 +110,24 @@ export class SnapshotSender {
     }
   }
 
-  private async waitFor(s: OutgoingSession, cond: () => boolean): Promise<void> {
-    while (!cond()) {
-      if (s.failed !== undefined || this.closed) throw new Error(s.failed ?? 'closed');
-      await new Promise<void>((resolve) => (s.wake = resolve));
-      s.wake = undefined;
+  /** Until `cond` holds (acknowledgements came): failed when ACK_STALL_MS pass with no new acknowledgement. */
+  private async waitFor(to: NodeId, s: OutgoingSession, cond: () => boolean): Promise<void> {
+    const ms = Math.min(ACK_STALL_MS, this.opts.snapshotInstallTimeoutMs);
+    let stall: TimerHandle | undefined;
+    let seen = s.acked;
+    try {
+      while (!cond()) {
+        if (s.failed !== undefined || this.closed) throw new Error(s.failed ?? 'closed');
+        if (stall === undefined || s.acked !== seen) {
+          if (stall !== undefined) this.runtime.clearTimeout(stall);
+          seen = s.acked;
+          stall = this.runtime.setTimeout(() => this.fail(to, `no acknowledgement within ${ms} ms`), ms);
+        }
+        await new Promise<void>((resolve) => (s.wake = resolve));
+        s.wake = undefined;
+      }
+    } finally {
+      if (stall !== undefined) this.runtime.clearTimeout(stall);
     }
     if (s.failed !== undefined || this.closed) throw new Error(s.failed ?? 'closed');
   }
