@@ -54,12 +54,17 @@ const settle = async (): Promise<void> => {
   for (let i = 0; i < 50; i++) await Promise.resolve();
 };
 
-test('a snapshot stream whose acknowledgements stop fails after ACK_STALL_MS (the core then sends again), not after the install timeout', async () => {
+/** A sender on a manual clock that has sent the begin and its first window of chunks to node 2. */
+async function streaming(): Promise<ReturnType<typeof sender> & { clock: ManualClock; sid: number }> {
   const clock = new ManualClock();
-  const { s, frames, reports } = sender(clock);
-  s.send(request);
+  const parts = sender(clock);
+  parts.s.send(request);
   await settle();
-  const sid = (frames[0] as { sid: number }).sid;
+  return { ...parts, clock, sid: (parts.frames[0] as { sid: number }).sid };
+}
+
+test('a snapshot stream whose acknowledgements stop fails after ACK_STALL_MS (the core then sends again), not after the install timeout', async () => {
+  const { clock, s, frames, reports, sid } = await streaming();
   assert.deepEqual(frames.map((f) => f.k), ['snap-begin', 'snap-chunk', 'snap-chunk', 'snap-chunk', 'snap-chunk'], 'the begin and a window of chunks');
   s.onFrame(2, { k: 'snap-ack', sid, from: 2, seq: 0 } as PeerFrame); // then nothing more: an ack or a chunk was lost
   await settle();
@@ -74,11 +79,7 @@ test('a snapshot stream whose acknowledgements stop fails after ACK_STALL_MS (th
 });
 
 test('a snapshot stream acknowledged in time completes, however long it takes as a whole', async () => {
-  const clock = new ManualClock();
-  const { s, frames, reports } = sender(clock);
-  s.send(request);
-  await settle();
-  const sid = (frames[0] as { sid: number }).sid;
+  const { clock, s, frames, reports, sid } = await streaming();
   for (let seq = 0; seq < 6; seq++) {
     await clock.advance(ACK_STALL_MS - 1); // each ack just in time: the stream takes several stall periods
     s.onFrame(2, { k: 'snap-ack', sid, from: 2, seq } as PeerFrame);
