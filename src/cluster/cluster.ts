@@ -19,7 +19,7 @@ import { acquireClusterLock, type DirLock } from '../storage/lock.js';
 import { DATA_FILE, hasLog } from '../storage/lmdb.js';
 import { asBuffer } from '../storage/codec.js';
 import { isStorageError, StorageErrorCode } from '../storage/errors.js';
-import { checkKey, floatText, int64Text, toKey, toValue, oneOf, positiveInt, type KeyInput } from './validate.js';
+import { checkKey, floatText, int64Text, MAX_TIMEOUT_MS, toKey, toValue, oneOf, positiveInt, type KeyInput } from './validate.js';
 import { WriteProfile, type Stage } from './profile.js';
 import type { CoordinatorCounters, PipelineContext } from './pipeline.js';
 import { WritePipeline } from './writes.js';
@@ -840,7 +840,7 @@ export class Cluster<V = Value> {
   async waitReplicas(replicas: number, timeoutMs: number): Promise<number> {
     this.checkOpen();
     positiveInt('waitReplicas: replicas', replicas, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-    const deadline = Date.now() + positiveInt('waitReplicas: timeoutMs', timeoutMs, 0, 3_600_000);
+    const deadline = Date.now() + positiveInt('waitReplicas: timeoutMs', timeoutMs, 0, MAX_TIMEOUT_MS);
     let target: number | undefined; // at or above the index of every write acknowledged before the call
     for (;;) {
       const ls = await this.membership.leaderStatus();
@@ -929,7 +929,7 @@ export class Cluster<V = Value> {
   /** Ask the leader to hand leadership to `id` (§3.10). Resolves once `id` is the leader. */
   async transferLeadership(id: NodeId, timeoutMs = 5_000): Promise<void> {
     this.checkOpen();
-    positiveInt('transferLeadership: timeoutMs', timeoutMs, 0, 3_600_000);
+    positiveInt('transferLeadership: timeoutMs', timeoutMs, 0, MAX_TIMEOUT_MS);
     const target = this.nodes.get(id);
     if (!target.alive) throw new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${id} is down`);
     const deadline = Date.now() + timeoutMs;
@@ -953,7 +953,7 @@ export class Cluster<V = Value> {
   async snapshot(id?: NodeId, timeoutMs = 5_000): Promise<Array<{ id: NodeId; snapshotIndex: number }>> {
     this.checkOpen();
     const targets = id === undefined ? this.nodes.alive() : [this.nodes.get(id)];
-    positiveInt('snapshot: timeoutMs', timeoutMs, 0, 3_600_000);
+    positiveInt('snapshot: timeoutMs', timeoutMs, 0, MAX_TIMEOUT_MS);
     const deadline = Date.now() + timeoutMs;
     // A node that crashes (or a cluster that stops) meanwhile is NODE_UNAVAILABLE at the next step; a control call
     // to a node going down may never settle, so each is raced against the deadline.

@@ -12,7 +12,7 @@ import { nodeOptions, type ResolvedOptions } from './options.js';
 import { writeManifest, type ManifestNode } from './manifest.js';
 import { hasLog } from '../storage/lmdb.js';
 import { optionsObject } from './cache-args.js';
-import { positiveInt } from './validate.js';
+import { MAX_TIMEOUT_MS, positiveInt } from './validate.js';
 
 /** The part of a node's status() the membership calls read. */
 export interface ConfigStatus {
@@ -40,7 +40,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** A call's options, checked: unknown keys, and times or lags that are not integers, are INVALID_ARGUMENT. */
 function membershipOptions(call: string, o: unknown): { deadline: number; maxLag: number } {
   const v = optionsObject<MembershipOptions>(call, o, ['timeoutMs', 'maxLagEntries']);
-  const timeoutMs = v.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : positiveInt(`${call}: timeoutMs`, v.timeoutMs, 1, 3_600_000);
+  const timeoutMs = v.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : positiveInt(`${call}: timeoutMs`, v.timeoutMs, 1, MAX_TIMEOUT_MS);
   const maxLag = v.maxLagEntries === undefined ? DEFAULT_MAX_LAG : positiveInt(`${call}: maxLagEntries`, v.maxLagEntries, 0, Number.MAX_SAFE_INTEGER);
   return { deadline: Date.now() + timeoutMs, maxLag };
 }

@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, mkdirSync, realpathSync, statSync, s
 import { dirname, resolve } from 'node:path';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { NODE_DEFAULTS, TIMING_PRESETS, type LogLevel, type NodeOptions, type Timing, type TimingPreset } from '../node/config.js';
-import { oneOf, positiveInt } from './validate.js';
+import { MAX_TIMEOUT_MS, oneOf, positiveInt } from './validate.js';
 import { CODECS, type CodecName } from './codec.js';
 import { LIMITS } from '../storage/command.js';
 
@@ -149,7 +149,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     pool: o.pool === undefined ? 'piscina' : oneOf('pool', o.pool, ['piscina', 'inline'] as const),
     sync: bool('sync', o.sync, true),
     timing: timing(o.timing),
-    requestTimeoutMs: int('requestTimeoutMs', o.requestTimeoutMs, 10_000, 1, 3_600_000),
+    requestTimeoutMs: int('requestTimeoutMs', o.requestTimeoutMs, 10_000, 1, MAX_TIMEOUT_MS),
     maxBatchOps: int('maxBatchOps', o.maxBatchOps, 1024, 1, 1 << 20),
     maxBatchBytes: batchBytes(o.maxBatchBytes, maxValueBytes),
     maxPendingOps: int('maxPendingOps', o.maxPendingOps, 65_536, 1, 1 << 24),

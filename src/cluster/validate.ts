@@ -82,6 +82,9 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
+/** The longest timeout any call takes (requestTimeoutMs, the membership calls, waitReplicas, ...): one hour. */
+export const MAX_TIMEOUT_MS = 3_600_000;
+
 export function positiveInt(name: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     throw invalid(`${name} must be an integer in [${min}, ${max}], got ${show(v)}`);

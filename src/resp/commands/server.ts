@@ -1,6 +1,7 @@
 // Server commands: INFO (real figures from status() and metrics()) and COMMAND (from the command table).
 import { arch, platform, release } from 'node:os';
 import type { LatencySummaryMs } from '../../index.js';
+import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
 import { clampInt64, parseInt64, upper } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
@@ -104,8 +105,6 @@ function render(list: Section[]): string {
 
 const TIMEOUT_NOT_INTEGER = new ErrorReply('ERR timeout is not an integer or out of range');
 const TIMEOUT_NEGATIVE = new ErrorReply('ERR timeout is negative');
-/** The longest WAIT (Cluster.waitReplicas' bound); a timeout of 0, Redis's "for ever", is the cluster's requestTimeoutMs. */
-const MAX_WAIT_MS = 3_600_000;
 
 /**
  * WAIT numreplicas timeout: how many nodes besides the leader hold every write acknowledged before it (a read plan:
@@ -118,7 +117,8 @@ function wait(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
   if (timeout === null) return TIMEOUT_NOT_INTEGER;
   if (timeout < 0n) return TIMEOUT_NEGATIVE;
   const { cluster } = ctx.server;
-  const ms = timeout === 0n ? cluster.options.requestTimeoutMs : clampInt64(timeout, 0, MAX_WAIT_MS);
+  // 0, Redis's "for ever", is the cluster's requestTimeoutMs; longer than waitReplicas takes, its longest.
+  const ms = timeout === 0n ? cluster.options.requestTimeoutMs : clampInt64(timeout, 0, MAX_TIMEOUT_MS);
   const want = clampInt64(replicas);
   return new ReadPlan(async () => {
     try {
