@@ -68,7 +68,7 @@ export class SnapshotSender {
       acked: -1,
       wake: undefined,
       failed: undefined,
-      timer: this.runtime.setTimeout(() => this.fail(msg.to, 'install timeout'), this.opts.snapshotInstallTimeoutMs),
+      timer: this.runtime.setTimeout(() => this.fail(session, 'install timeout'), this.opts.snapshotInstallTimeoutMs),
     };
     this.sessions.set(msg.to, session);
     void this.run(msg, session);
@@ -93,11 +93,11 @@ export class SnapshotSender {
       this.transport.sendFrame(to, { k: 'snap-begin', sid: s.sid, from: this.self });
       let seq = 0;
       for await (const chunk of stream.chunks) {
-        await this.waitFor(to, s, () => seq - s.acked <= WINDOW);
+        await this.waitFor(s, () => seq - s.acked <= WINDOW);
         this.transport.sendFrame(to, { k: 'snap-chunk', sid: s.sid, from: this.self, seq, data: chunk });
         seq++;
       }
-      await this.waitFor(to, s, () => s.acked >= seq - 1);
+      await this.waitFor(s, () => s.acked >= seq - 1);
       // The stream is a newer point than the core's compaction point: send its real metadata.
       const end: SnapshotRequest = { ...msg, snapshot: stream.meta };
       this.transport.sendFrame(to, { k: 'snap-end', sid: s.sid, from: this.self, msg: end });
@@ -111,7 +111,7 @@ export class SnapshotSender {
   }
 
   /** Until `cond` holds (acknowledgements came): failed when ACK_STALL_MS pass with no new acknowledgement. */
-  private async waitFor(to: NodeId, s: OutgoingSession, cond: () => boolean): Promise<void> {
+  private async waitFor(s: OutgoingSession, cond: () => boolean): Promise<void> {
     const ms = Math.min(ACK_STALL_MS, this.opts.snapshotInstallTimeoutMs);
     let stall: TimerHandle | undefined;
     let seen = s.acked;
@@ -121,7 +121,7 @@ export class SnapshotSender {
         if (stall === undefined || s.acked !== seen) {
           if (stall !== undefined) this.runtime.clearTimeout(stall);
           seen = s.acked;
-          stall = this.runtime.setTimeout(() => this.fail(to, `no acknowledgement within ${ms} ms`), ms);
+          stall = this.runtime.setTimeout(() => this.fail(s, `no acknowledgement within ${ms} ms`), ms);
         }
         await new Promise<void>((resolve) => (s.wake = resolve));
         s.wake = undefined;
@@ -132,9 +132,8 @@ export class SnapshotSender {
     if (s.failed !== undefined || this.closed) throw new Error(s.failed ?? 'closed');
   }
 
-  private fail(to: NodeId, reason: string): void {
-    const s = this.sessions.get(to);
-    if (!s) return;
+  /** The stream's run() throws `reason` at its next wait (its timers are cleared when it finishes). */
+  private fail(s: OutgoingSession, reason: string): void {
     s.failed = reason;
     s.wake?.();
   }
@@ -147,9 +146,9 @@ export class SnapshotSender {
 
   close(): void {
     this.closed = true;
-    for (const [to, s] of this.sessions) {
+    for (const s of this.sessions.values()) {
       this.runtime.clearTimeout(s.timer);
-      this.fail(to, 'closed');
+      this.fail(s, 'closed');
     }
   }
 }
