@@ -129,7 +129,7 @@ export interface HostDeps {
 /** The data of an entry proposed to purge expired keys: its stamp alone, no commands. */
 const EMPTY_PAYLOAD = new Uint8Array(0);
 
-/** Bound of the ticks one tickByClock() catches up, in maximum election timeouts. */
+/** Bound of the ticks one countElapsed() catches up, in maximum election timeouts. */
 const MAX_CATCH_UP_ELECTION_TIMEOUTS = 3;
 
 /** Records a digest in progress hashes per event-loop turn (Cluster.checkReplicas): about 5 ms of this thread at ~5 us a record. */
@@ -217,8 +217,12 @@ export class NodeHost {
   /** A hard state that only moved the commit index, written with the next log write. */
   private pendingHardState: HardState | undefined;
   private tickTimer: TimerHandle | undefined;
-  /** runtime.now() up to which elapsed time has been turned into core ticks (see tickByClock). */
+  /** runtime.now() up to which elapsed time has been counted on the core's clock (see countElapsed). */
   private tickedUntilMs = 0;
+  /** Time was counted since the timeouts were last acted on (onTimer). */
+  private timeoutsOwed = false;
+  /** The last timer callback found a stall and left the timeouts to this one (onTimer). */
+  private timeoutsDeferred = false;
   private driving = false;
   /** Counts core.ready() calls: a snapshot stepped in during round r is installed by a Ready of round > r. */
   private readyRound = 0;
@@ -362,26 +366,48 @@ export class NodeHost {
 
   start(): void {
     this.tickedUntilMs = this.runtime.now();
-    this.tickTimer = this.runtime.setInterval(() => this.tickByClock(), this.opts.timing.tickMs);
+    this.tickTimer = this.runtime.setInterval(() => this.onTimer(), this.opts.timing.tickMs);
     this.toMain({ t: 'ready', id: this.id });
     this.kick();
   }
 
   /**
-   * Ticks the core once per whole tickMs of monotonic time elapsed. A setInterval drops the callbacks an
-   * event-loop stall swallows, and a leader's lease (§6.4.1) is counted in ticks: a stalled leader would keep
-   * it for longer in real time than its followers' election timeouts. Catch-up is bounded to a few election
-   * timeouts (more than any lease or check-quorum interval); the rest is dropped, which only makes this node
-   * wait longer before voting, never shorter.
+   * Counts every whole tickMs of monotonic time elapsed on the core's clock (core.elapse), acting on none of it.
+   * A setInterval drops the callbacks an event-loop stall swallows, and a leader's lease (§6.4.1) is counted in
+   * ticks: a stalled leader would keep it for longer in real time than its followers' election timeouts.
+   * Catch-up is bounded to a few election timeouts (more than any lease or check-quorum interval); the rest is
+   * dropped, which only makes this node wait longer before voting, never shorter. Returns the ticks elapsed.
    */
-  private tickByClock(): void {
-    if (this.tickTimer === undefined) return; // not started: time counts from start()
+  private countElapsed(): number {
+    if (this.tickTimer === undefined) return 0; // not started: time counts from start()
     const t = this.opts.timing;
     const due = Math.floor((this.runtime.now() - this.tickedUntilMs) / t.tickMs);
-    if (due <= 0) return;
+    if (due <= 0) return 0;
     this.tickedUntilMs += due * t.tickMs;
-    const ticks = Math.min(due, MAX_CATCH_UP_ELECTION_TIMEOUTS * t.electionTimeoutMaxTicks);
-    for (let i = 0; i < ticks; i++) this.core.tick();
+    this.core.elapse(Math.min(due, MAX_CATCH_UP_ELECTION_TIMEOUTS * t.electionTimeoutMaxTicks));
+    this.timeoutsOwed = true;
+    return due;
+  }
+
+  /**
+   * The interval timer: count the time, then act on the timeouts due (campaign, check quorum, heartbeat). A timer
+   * more than a tick late found this thread stalled, and what the stall queued is still unread: the leader's
+   * heartbeats, the followers' answers. Judged before it, the timeouts would make a follower campaign and a
+   * leader step down (check-quorum) for want of messages waiting in its port: 100 callers writing 1 MB values
+   * stall every node for 0.3 to 0.8 s at a time, and so deposed the leader every few seconds. So that callback
+   * only counts; the event loop reads the ports (its poll phase) before the next one, which acts whatever its
+   * own delay.
+   */
+  private onTimer(): void {
+    const due = this.countElapsed();
+    if (!this.timeoutsOwed) return;
+    if (due > 1 && !this.timeoutsDeferred) {
+      this.timeoutsDeferred = true;
+      return;
+    }
+    this.timeoutsDeferred = false;
+    this.timeoutsOwed = false;
+    this.core.fireTimeouts();
     this.purgeWhenIdle();
     this.kick();
   }
@@ -460,8 +486,8 @@ export class NodeHost {
     }
     this.counters.readIndexRequests++;
     // The lease is judged on the core's clock (§6.4.1): first count the time a stall kept the timer from
-    // firing (what was queued behind a stall is handled before the timer callback runs).
-    if (mode === 'lease') this.tickByClock();
+    // firing.
+    if (mode === 'lease') this.countElapsed();
     const r = mode === 'lease' ? this.core.leaseRead(id) : this.core.readIndex(id);
     if (!r.ok) {
       const err = new ClusterError(ErrorCode.NOT_LEADER, `node ${this.id} is not the leader`, { leader: r.leader });
@@ -478,8 +504,9 @@ export class NodeHost {
       case 'raft':
         if (!Array.isArray(frame.msgs)) return this.badFrame(from, 'raft frame without messages');
         // Count elapsed time first: the tick a follower hears its leader on starts its stickiness promise
-        // (§4.2.3) that the leader's lease relies on, so it must not be a tick from before a stall.
-        this.tickByClock();
+        // (§4.2.3) that the leader's lease relies on, so it must not be a tick from before a stall. The
+        // timeouts due are acted on by the timer, after these messages (onTimer).
+        this.countElapsed();
         for (const m of frame.msgs) this.stepPeerMessage(from, m);
         break;
       case 'snap-begin':

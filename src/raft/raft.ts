@@ -192,10 +192,32 @@ export class Raft {
 
   // ───────────────────────────── Public API ─────────────────────────────
 
+  /** One tick of time: elapse(1), then fireTimeouts(). */
   tick(): void {
-    this.now++;
-    if (this.role === 'leader') this.tickLeader();
-    else this.tickElection();
+    this.elapse(1);
+    this.fireTimeouts();
+  }
+
+  /**
+   * Count `ticks` of time that this node could not act on (its thread was stalled): on the logical clock, which
+   * leases and the leader-stickiness promise are judged on, and toward the election, heartbeat and transfer
+   * timeouts, without acting on any. What the stall queued (a leader's heartbeat, followers' answers) is stepped
+   * next, and fireTimeouts() judges the timeouts after it: a stall alone neither starts an election nor makes a
+   * leader step down for want of answers that were waiting to be read.
+   */
+  elapse(ticks: number): void {
+    assert(Number.isSafeInteger(ticks) && ticks >= 0, () => `elapse(${ticks}): not a tick count`);
+    this.now += ticks;
+    this.electionElapsed += ticks;
+    if (this.role !== 'leader') return;
+    this.heartbeatElapsed += ticks;
+    if (this.leadTransferee !== NONE) this.transferElapsed += ticks;
+  }
+
+  /** Act on the timeouts due on the ticks counted so far: campaign, check quorum, abort a transfer, heartbeat. */
+  fireTimeouts(): void {
+    if (this.role === 'leader') this.leaderTimeouts();
+    else this.electionTimeout();
     this.maybeStepDownRemoved();
     this.checkInvariants();
   }
@@ -443,8 +465,7 @@ export class Raft {
 
   // ───────────────────────────── Ticks ─────────────────────────────
 
-  private tickElection(): void {
-    this.electionElapsed++;
+  private electionTimeout(): void {
     if (this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       // Learners and removed nodes never campaign (§4.2.1, §4.2.3), but for a removal not known committed.
@@ -452,9 +473,7 @@ export class Raft {
     }
   }
 
-  private tickLeader(): void {
-    this.heartbeatElapsed++;
-    this.electionElapsed++;
+  private leaderTimeouts(): void {
     if (this.electionElapsed >= this.cfg.electionTimeoutMinTicks) {
       this.electionElapsed = 0;
       if (this.cfg.checkQuorum && !this.quorumActive()) {
@@ -464,7 +483,7 @@ export class Raft {
         return;
       }
     }
-    if (this.leadTransferee !== NONE && ++this.transferElapsed >= this.cfg.electionTimeoutMinTicks) {
+    if (this.leadTransferee !== NONE && this.transferElapsed >= this.cfg.electionTimeoutMinTicks) {
       // §3.10: abort a transfer that did not complete within an election timeout.
       this.stats.transfersAborted++;
       this.leadTransferee = NONE;

@@ -307,7 +307,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     name: 'host-lease-on-stale-ticks',
     file: HOST,
-    find: "        if (mode === 'lease')\n            this.tickByClock();",
+    find: "        if (mode === 'lease')\n            this.countElapsed();",
     replace: "        if (mode === 'lease')\n            void 0;",
     rule: '§6.4.1: a lease is judged on the elapsed clock, not on ticks a stalled event loop has not run yet',
     host: true,
@@ -315,9 +315,17 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     name: 'host-frames-on-stale-ticks',
     file: HOST,
-    find: "                this.tickByClock();\n                for (const m of frame.msgs)",
+    find: "                this.countElapsed();\n                for (const m of frame.msgs)",
     replace: "                for (const m of frame.msgs)",
     rule: '§4.2.3: the tick a follower hears its leader on is counted after the time a stall swallowed',
+    host: true,
+  },
+  {
+    name: 'host-timeouts-before-queued',
+    file: HOST,
+    find: '        if (due > 1 && !this.timeoutsDeferred) {',
+    replace: '        if (false) {',
+    rule: 'after a stall, timeouts are judged only once what the stall queued was read (no campaign or check-quorum step-down for want of it)',
     host: true,
   },
   {
