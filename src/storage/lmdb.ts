@@ -7,7 +7,7 @@
 //   batched backend commits). A process crash keeps every committed state transaction (the page cache
 //   survives) and a restart re-applies the log after the applied index; after a crash of the machine the
 //   state is rebuilt from its last checkpoint, a synced copy, and the log after it. See docs/storage.md.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, promises as fsPromises, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, promises as fsPromises, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import type { Entry, HardState, InitialState, LogId, Membership, SnapshotMeta } from '../raft/types.js';
@@ -494,6 +494,15 @@ function copyDurably(from: string, to: string): void {
   }
 }
 
+/**
+ * Copies of the state that a crash cut short (`state.checkpoint.mdb.<n>.tmp`): the state's writer numbers its
+ * copies from 1 again after a restart, and LMDB's copy refuses a file that exists (O_EXCL), so a copy left
+ * behind failed that checkpoint and stopped the node ("IO: File exists"). Removed when the state's writer opens.
+ */
+function removeCheckpointCopies(dir: string): void {
+  for (const f of readdirSync(dir)) if (f.startsWith(`${CHECKPOINT_FILE}.`) && f.endsWith('.tmp')) removeIfExists(join(dir, f));
+}
+
 function removeIfExists(path: string): void {
   try {
     unlinkSync(path);
@@ -654,6 +663,7 @@ export class LmdbStore implements SyncStore {
       // A new log: a state (and checkpoint) left beside it belongs to a log that is gone (a first start cut short
       // before its log was synced): it goes too, or it would stand applied past an empty log.
       if (opts.role !== 'log' && !logThere) for (const f of [STATE_FILE, `${STATE_FILE}-lock`, CHECKPOINT_FILE]) removeIfExists(join(dir, f));
+      if (opts.role !== 'log') removeCheckpointCopies(dir);
       const log = openLogEnv(dir, opts.sync ?? true);
       let sm: StateHandles;
       let rebuilt: boolean;

@@ -3,7 +3,7 @@
 // 'state' (the state only) is what the node thread's store was until session 6.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'lmdb';
 import { CHECKPOINT_FILE, DATA_FILE, LmdbStore, STATE_FILE } from '../../src/storage/lmdb.js';
@@ -153,6 +153,30 @@ test("the log written by the 'all' store while the node follows and by the 'log'
   } finally {
     pool.close();
     node.close();
+    d.remove();
+  }
+});
+
+test('copies of the state a crash cut short are removed when the state\'s writer opens: its next checkpoints, numbered from 1 again, do not meet them', async () => {
+  const d = tempDir();
+  const stale = [1, 2, 3].map((g) => `${CHECKPOINT_FILE}.${g}.tmp`);
+  let state = LmdbStore.open({ dir: d.dir, membership, role: 'all' });
+  try {
+    state.write({ entries: [1, 2].map(entry), apply: [] });
+    state.close();
+    // A process killed while its checkpoints copied the state (LMDB's copy creates its file with O_EXCL).
+    for (const f of stale) writeFileSync(join(d.dir, f), 'a copy cut short');
+    const log = LmdbStore.open({ dir: d.dir, membership, role: 'log' });
+    log.close();
+    assert.deepEqual(stale.filter((f) => readdirSync(d.dir).includes(f)), stale, "the log's writer leaves the state's files alone");
+    state = LmdbStore.open({ dir: d.dir, membership, role: 'all' });
+    assert.deepEqual(readdirSync(d.dir).filter((f) => f.endsWith('.tmp')), []);
+    for (let i = 3; i <= 5; i++) {
+      state.write({ entries: [entry(i)], apply: [entry(i - 2)] });
+      assert.deepEqual(await state.checkpointAsync(), { index: i - 2, term: 1 });
+    }
+  } finally {
+    state.close();
     d.remove();
   }
 });
