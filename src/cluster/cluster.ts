@@ -749,6 +749,7 @@ export class Cluster<V = Value> {
 
   private flush(): void {
     if (this.stopped) return;
+    this.holdOpenWhilePending();
     const leader = this.nodes.leader;
     if (leader === undefined) return; // calls wait for a leader (or their deadline)
     this.writes.flush(leader);
@@ -803,6 +804,17 @@ export class Cluster<V = Value> {
     const code = this.nodes.leader === undefined ? ErrorCode.NO_QUORUM : ErrorCode.TIMEOUT;
     this.writes.sweep(now, code);
     this.reads.sweep(now, code);
+    this.holdOpenWhilePending();
+  }
+
+  /**
+   * Calls in flight keep the process alive until they settle (at their deadline at the latest). The node workers
+   * hold it while they run; with every node down nothing else did, and a caller awaiting a write saw its process
+   * end without an answer (found in session 29: every node stopped by a storage fault). Idle, the sweep holds nothing.
+   */
+  private holdOpenWhilePending(): void {
+    if (this.writes.size + this.reads.size > 0) this.sweepTimer.ref();
+    else this.sweepTimer.unref();
   }
 
   // ───────────────────────────── leader, status, metrics ─────────────────────────────
