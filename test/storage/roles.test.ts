@@ -159,7 +159,8 @@ test("the log written by the 'all' store while the node follows and by the 'log'
 
 test('copies of the state a crash cut short are removed when the state\'s writer opens: its next checkpoints, numbered from 1 again, do not meet them', async () => {
   const d = tempDir();
-  const stale = [1, 2, 3].map((g) => `${CHECKPOINT_FILE}.${g}.tmp`);
+  // Copies being made (.tmp), and a replaced checkpoint not yet unlinked (.old: putCheckpoint).
+  const stale = [...[1, 2, 3].map((g) => `${CHECKPOINT_FILE}.${g}.tmp`), `${CHECKPOINT_FILE}.2.old`];
   let state = LmdbStore.open({ dir: d.dir, membership, role: 'all' });
   try {
     state.write({ entries: [1, 2].map(entry), apply: [] });
@@ -170,11 +171,15 @@ test('copies of the state a crash cut short are removed when the state\'s writer
     log.close();
     assert.deepEqual(stale.filter((f) => readdirSync(d.dir).includes(f)), stale, "the log's writer leaves the state's files alone");
     state = LmdbStore.open({ dir: d.dir, membership, role: 'all' });
-    assert.deepEqual(readdirSync(d.dir).filter((f) => f.endsWith('.tmp')), []);
+    const copies = (): string[] => readdirSync(d.dir).filter((f) => f.endsWith('.tmp') || f.endsWith('.old'));
+    assert.deepEqual(copies(), []);
     for (let i = 3; i <= 5; i++) {
       state.write({ entries: [entry(i)], apply: [entry(i - 2)] });
       assert.deepEqual(await state.checkpointAsync(), { index: i - 2, term: 1 });
     }
+    // Each checkpoint replaced the one before; the replaced files are unlinked off this thread.
+    for (let i = 0; i < 100 && copies().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(copies(), [], 'a replaced checkpoint was left behind');
   } finally {
     state.close();
     d.remove();
