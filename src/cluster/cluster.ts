@@ -309,7 +309,7 @@ export class Cluster<V = Value> {
       counters: this.counters,
       retryAfterMs: 2 * t.electionTimeoutMaxTicks * t.tickMs,
       scheduleFlush: () => this.scheduleFlush(),
-      pendingOps: () => this.writes.size + this.reads.size,
+      pendingOps: () => this.pendingCalls,
     };
     this.writes = new WritePipeline(ctx, this.profile);
     this.readers = opts.storage === 'lmdb' ? new LmdbReaders((id) => this.nodes.get(id).options.dir) : new NodeReaders();
@@ -812,8 +812,13 @@ export class Cluster<V = Value> {
    * hold it while they run; with every node down nothing else did, and a caller awaiting a write saw its process
    * end without an answer (found in session 29: every node stopped by a storage fault). Idle, the sweep holds nothing.
    */
+  /** Calls queued or in flight: writes and reads (what maxPendingOps bounds). */
+  private get pendingCalls(): number {
+    return this.writes.size + this.reads.size;
+  }
+
   private holdOpenWhilePending(): void {
-    if (this.writes.size + this.reads.size > 0) this.sweepTimer.ref();
+    if (this.pendingCalls > 0) this.sweepTimer.ref();
     else this.sweepTimer.unref();
   }
 
@@ -905,7 +910,7 @@ export class Cluster<V = Value> {
     );
     return {
       leader: this.nodes.leader,
-      coordinator: { ...this.counters, pending: this.writes.size + this.reads.size },
+      coordinator: { ...this.counters, pending: this.pendingCalls },
       writeStages: prof.stages,
       writeTotal: prof.total,
       stageSumP50Ms: prof.stageSumP50Ms,
