@@ -5,7 +5,7 @@ import { StorageError, StorageErrorCode } from '../storage/errors.js';
 import { openStore } from '../storage/index.js';
 import type { SnapshotSink, SnapshotSource, SyncStore } from '../storage/store.js';
 import type { WriteBatch } from '../storage/types.js';
-import { ThreadHealth } from '../util/thread-health.js';
+import { ThreadHealth, poolMemory } from '../util/thread-health.js';
 import type { Reply, Task } from './protocol.js';
 
 /** A reply and the buffers to transfer with it (moved, not copied). */
@@ -97,7 +97,7 @@ export class Dispatcher {
           (this.health ??= new ThreadHealth()).reset();
           return this.ok(undefined);
         }
-        return this.ok(this.health?.poolCounters());
+        return this.ok({ ...this.health?.poolCounters(), ...poolMemory() });
       case 'record-events':
         this.s().recordEvents(task.on);
         return this.ok(undefined);

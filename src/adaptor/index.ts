@@ -11,7 +11,10 @@ import type { AppliedState, LogState, ScanOptions, ScanRange, SnapshotStream, St
 import { validateKey, validateRange } from '../storage/validate.js';
 import { type Backend, InlineBackend, PoolBackend } from './backend.js';
 import { CACHE_DEFAULTS, LogCache } from './cache.js';
-import type { PoolHealthCounters } from '../util/thread-health.js';
+import type { PoolHealthCounters, PoolMemoryCounters } from '../util/thread-health.js';
+
+/** What a pool thread reports about itself: its memory always, its health once measuring started. */
+export type PoolCounters = PoolMemoryCounters & Partial<PoolHealthCounters>;
 import type { OpenParams, TransferMode } from './protocol.js';
 
 export { StorageError, StorageErrorCode, isStorageError } from '../storage/errors.js';
@@ -159,8 +162,11 @@ export interface NodeStorage {
   /** Live keys. */
   size(now?: number): Promise<number>;
   stats(): Promise<StoreStats>;
-  /** The pool thread's health (undefined inline: the node's own thread is measured by the host); `reset` starts measuring. */
-  poolHealth(reset: boolean): Promise<PoolHealthCounters | undefined>;
+  /**
+   * The pool thread's memory, and its health once a `reset` started measuring that (undefined inline: the node's own
+   * thread is measured by the host; a reset answers undefined).
+   */
+  poolHealth(reset: boolean): Promise<PoolCounters | undefined>;
   /** While on, write results carry the batch's ChangeEvents (WriteBatchResult.events). */
   recordEvents(on: boolean): Promise<void>;
   /** The log restarts after `point` (a snapshot was installed by the state's writer). */
@@ -247,9 +253,9 @@ class NodeStorageImpl implements NodeStorage {
     return (await this.backend.call(now === undefined ? { op: 'size' } : { op: 'size', now })) as number;
   }
 
-  async poolHealth(reset: boolean): Promise<PoolHealthCounters | undefined> {
+  async poolHealth(reset: boolean): Promise<PoolCounters | undefined> {
     if (this.backend.mode !== 'piscina') return undefined;
-    return (await this.backend.call({ op: 'health', reset })) as PoolHealthCounters | undefined;
+    return (await this.backend.call({ op: 'health', reset })) as PoolCounters | undefined;
   }
 
   async stats(): Promise<StoreStats> {

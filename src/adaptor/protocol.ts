@@ -50,7 +50,10 @@ export type Task =
   | { op: 'recv-abort'; id: number }
   | { op: 'reset-log'; point: LogId; membership: Membership }
   | { op: 'refresh-log' }
-  /** The pool thread's health (thread-health.ts): `reset` starts (or restarts) measuring, else the counters since. */
+  /**
+   * The pool thread's health (thread-health.ts): `reset` starts (or restarts) measuring, else its memory and (once
+   * measuring) the health counters since.
+   */
   | { op: 'health'; reset: boolean }
   | { op: 'close' }
   | { op: 'noop' }

@@ -33,6 +33,7 @@ import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './wat
 import { MembershipControl, type ConfigStatus, type MembershipOptions } from './membership.js';
 import { beginCreation, checkCodec, checkManifest, checkNodeFolders, creationCutShort, endCreation, nodeFolders, readManifest, type Manifest } from './manifest.js';
 import { ReplicaChecks, replicaVerdict, type ReplicaCheck } from './replica-check.js';
+import { threadMemory, type ThreadMemory } from '../util/thread-health.js';
 
 export type { Consistency } from './reads.js';
 export type { CoordinatorCounters } from './pipeline.js';
@@ -139,6 +140,11 @@ function memberOf(ls: ConfigStatus | undefined, id: NodeId): Pick<NodeStatus, 'm
   if (id === ls.id) return { member, lag: 0 };
   const match = ls.progress?.[id]?.match;
   return match === undefined ? { member } : { member, lag: Math.max(0, ls.lastIndex - match) };
+}
+
+/** A node's memory from its metrics counters: its thread's heap in use and external memory, and its pool thread's. */
+export function nodeMemoryBytes(c: Record<string, number>): number {
+  return (c.heapUsedBytes ?? 0) + (c.externalBytes ?? 0) + (c.poolHeapUsedBytes ?? 0) + (c.poolExternalBytes ?? 0);
 }
 
 const SWEEP_MS = 50;
@@ -908,9 +914,12 @@ export class Cluster<V = Value> {
         }
       }),
     );
+    const mainThread = threadMemory();
+    const totalBytes = nodes.reduce((sum, n) => sum + nodeMemoryBytes(n.counters), mainThread.heapUsedBytes + mainThread.externalBytes);
     return {
       leader: this.nodes.leader,
       coordinator: { ...this.counters, pending: this.pendingCalls },
+      memory: { mainThread, totalBytes },
       writeStages: prof.stages,
       writeTotal: prof.total,
       stageSumP50Ms: prof.stageSumP50Ms,
@@ -1196,6 +1205,13 @@ export interface ClusterMetrics {
   readIndexRound: LatencySummaryMs;
   /** Watchers open, events their iterators returned, and the time from the node's apply to that return. */
   watch: { watchers: number; delivered: number; deliveryMs: LatencySummaryMs };
+  /**
+   * Memory as the threads' V8 isolates account it (heap in use + external: threadMemory()): the main thread's (the
+   * coordinator's, and the application's that shares it), and its sum with every node thread's and pool thread's that
+   * answered (their figures are in `nodes[].counters`: heapUsedBytes, externalBytes, poolHeapUsedBytes,
+   * poolExternalBytes). The process's RSS is more: docs/api.md, "Memory".
+   */
+  memory: { mainThread: ThreadMemory; totalBytes: number };
   /** Per live node; `unavailable` (with empty counters and histograms) when the node did not answer. */
   nodes: Array<{ id: NodeId; role: string; term: number; member: NodeStatus['member']; lag?: number; counters: Record<string, number>; histograms: Record<string, LatencySummaryMs>; unavailable?: string }>;
 }

@@ -4,11 +4,11 @@ import type { ConfChange } from '../raft/membership.js';
 import type { LinkFaults } from './protocol.js';
 import type { Value } from '../storage/command.js';
 import type { ClusterErrorData } from '../errors.js';
-import type { CacheCounters, NodeCounters, NodeHistograms } from './host.js';
+import type { NodeHistograms, NodeMetricsCounters } from './host.js';
 
 export interface NodeControl {
   status(): Record<string, unknown>;
-  metrics(): Promise<{ counters: NodeCounters & CacheCounters; histograms: Record<keyof NodeHistograms, string> }>;
+  metrics(): Promise<{ counters: NodeMetricsCounters; histograms: Record<keyof NodeHistograms, string> }>;
   resetMetrics(): Promise<void>;
   /** Stage timing on or off from now on (NodeOptions.instrument). */
   setInstrument(on: boolean): void;

@@ -18,7 +18,7 @@ import { ClusterError, ErrorCode } from '../errors.js';
 import { boundedReadTime } from '../util/clock.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
 import { mulberry32 } from '../util/random.js';
-import { ThreadHealth, type PoolHealthCounters, type ThreadHealthCounters } from '../util/thread-health.js';
+import { ThreadHealth, threadMemory, type PoolHealthCounters, type PoolMemoryCounters, type ThreadHealthCounters, type ThreadMemory } from '../util/thread-health.js';
 import type { NodeOptions } from './config.js';
 import type { FromNode, LinkFaults, StageTimes, ToNode } from './protocol.js';
 import type { PeerFrame, Transport } from '../transport/types.js';
@@ -99,6 +99,12 @@ export interface CacheCounters {
   expires: number;
   avgTtlMs: number;
 }
+
+/**
+ * A node's metrics counters: its own, the cache's, its thread's memory, its pool thread's memory (with a pool), and
+ * the threads' health once resetMetrics() started measuring it.
+ */
+export type NodeMetricsCounters = NodeCounters & CacheCounters & ThreadMemory & Partial<PoolMemoryCounters> & Partial<ThreadHealthCounters & PoolHealthCounters>;
 
 export interface NodeHistograms {
   /** proposal received → its Ready starts persisting (waits behind the previous fsync). */
@@ -1124,15 +1130,16 @@ export class NodeHost {
   }
 
   /** Counters (with the state machine's cache figures: keys held, evictions, expirations) and encoded histograms. */
-  async metrics(): Promise<{ counters: NodeCounters & CacheCounters & Partial<ThreadHealthCounters & PoolHealthCounters>; histograms: Record<keyof NodeHistograms, string> }> {
+  async metrics(): Promise<{ counters: NodeMetricsCounters; histograms: Record<keyof NodeHistograms, string> }> {
     const h = this.histograms;
     const st = await this.state.stats();
-    const pool = this.health ? await this.storage.poolHealth(false) : undefined;
+    const pool = await this.storage.poolHealth(false);
     return {
       counters: {
         ...this.counters,
         ...this.health?.counters(), // thread health (issue 15), once resetMetrics() started it
-        ...pool, // the storage pool thread's, with a pool
+        ...threadMemory(), // this thread's heap and external memory
+        ...pool, // the storage pool thread's memory, and its health once measured, with a pool
         elections: Math.max(this.counters.elections, this.core.stats.elections ?? 0),
         keys: st.keys,
         evictions: st.evictions,

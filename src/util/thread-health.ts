@@ -71,6 +71,33 @@ export function threadCpuMs(): number | undefined {
 }
 
 /** A storage pool thread's health: its CPU share of the wall time (not its event loop's) and its GC pauses. */
+/**
+ * A thread's own memory as its V8 isolate accounts it: the JS heap in use, and `external`, the memory outside the
+ * heap that the thread's objects hold (Buffers and ArrayBuffers: log entries, values, frames; LMDB's bindings).
+ * Not the process's RSS, which also counts what the C library keeps after a free (docs/api.md, "Memory").
+ */
+export interface ThreadMemory {
+  heapUsedBytes: number;
+  externalBytes: number;
+}
+
+/** This thread's ThreadMemory (process.memoryUsage() is per thread for the heap and external figures). */
+export function threadMemory(): ThreadMemory {
+  const m = process.memoryUsage();
+  return { heapUsedBytes: m.heapUsed, externalBytes: m.external };
+}
+
+/** The storage pool thread's ThreadMemory, in a node's metrics (always, unlike its health figures). */
+export interface PoolMemoryCounters {
+  poolHeapUsedBytes: number;
+  poolExternalBytes: number;
+}
+
+export function poolMemory(): PoolMemoryCounters {
+  const m = threadMemory();
+  return { poolHeapUsedBytes: m.heapUsedBytes, poolExternalBytes: m.externalBytes };
+}
+
 export interface PoolHealthCounters {
   poolCpu: number;
   /** Linux: the pool thread's run-queue wait over wall time (see ThreadHealthCounters.waited). */

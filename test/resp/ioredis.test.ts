@@ -576,6 +576,14 @@ test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONL
   }
   const leader = s.cluster.leader();
   assert.ok(info.includes(`raft_leader:${leader}`));
+  // used_memory: the main thread's and every node thread's (with its pool thread's), each on its own line.
+  const memory = await r.info('memory');
+  const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)\r$`, 'm').exec(memory)?.[1]);
+  const ids = (await s.cluster.status()).map((n) => n.id);
+  assert.deepEqual([...memory.matchAll(/^used_memory_node(\d+):\d+\r$/gm)].map((m) => Number(m[1])), ids, memory);
+  assert.ok(ids.every((id) => field(`used_memory_node${id}`) > 0) && field('used_memory_main') > 0, memory);
+  assert.equal(field('used_memory'), field('used_memory_main') + ids.reduce((sum, id) => sum + field(`used_memory_node${id}`), 0), memory);
+  assert.ok(field('used_memory_rss') > 0, memory);
   // The keyspace line as Redis's: keys, how many expire, their mean time left (ms).
   await r.flushdb();
   await r.set('ks:a', '1');

@@ -2,6 +2,7 @@
 import { arch, platform, release } from 'node:os';
 import type { LatencySummaryMs } from '../../index.js';
 import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
+import { nodeMemoryBytes } from '../../cluster/cluster.js';
 import { clampInt64, parseInt64, upper } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
@@ -45,7 +46,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
   const { cluster, stats, options } = ctx.server;
   const [status, metrics, keys] = await Promise.all([cluster.status(), cluster.metrics(), cluster.size(ctx.conn.readOptions)]);
   const uptime = Math.floor((Date.now() - ctx.server.startedAt) / 1000);
-  const mem = process.memoryUsage();
+  const mem = process.memoryUsage(); // for the RSS: the process's
   const leader = status.find((s) => s.role === 'leader');
   const lc = metrics.nodes.find((n) => n.id === leader?.id)?.counters;
   const replication: Array<[string, string | number]> = [
@@ -75,7 +76,13 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['node_version', process.version],
     ]],
     ['clients', [['connected_clients', ctx.server.clients.size], ['maxclients', options.maxClients], ['blocked_clients', 0]]],
-    ['memory', [['used_memory', mem.heapUsed + mem.external], ['used_memory_rss', mem.rss]]],
+    // used_memory: every thread's heap in use and external memory (Cluster.metrics().memory); the RSS is more (what the
+    // C library keeps after frees: docs/api.md, "Memory").
+    ['memory', [
+      ['used_memory', metrics.memory.totalBytes], ['used_memory_rss', mem.rss],
+      ['used_memory_main', metrics.memory.mainThread.heapUsedBytes + metrics.memory.mainThread.externalBytes],
+      ...metrics.nodes.filter((n) => n.unavailable === undefined).map((n): [string, number] => [`used_memory_node${n.id}`, nodeMemoryBytes(n.counters)]),
+    ]],
     ['persistence', [
       ['loading', 0], ['storage', o.storage], ['sync', o.sync ? 1 : 0], ['pool', o.pool],
       ['snapshot_every_entries', o.snapshotEveryEntries],
