@@ -12,10 +12,10 @@ import { validateKey, validateRange } from '../storage/validate.js';
 import { type Backend, InlineBackend, PoolBackend } from './backend.js';
 import { CACHE_DEFAULTS, LogCache } from './cache.js';
 import type { PoolHealthCounters, PoolMemoryCounters } from '../util/thread-health.js';
+import type { OpenParams, TransferMode } from './protocol.js';
 
 /** What a pool thread reports about itself: its memory always, its health once measuring started. */
 export type PoolCounters = PoolMemoryCounters & Partial<PoolHealthCounters>;
-import type { OpenParams, TransferMode } from './protocol.js';
 
 export { StorageError, StorageErrorCode, isStorageError } from '../storage/errors.js';
 export type { StorageErrorData, StorageSubject, StorageVerb } from '../storage/errors.js';

@@ -1133,7 +1133,8 @@ export class NodeHost {
   async metrics(): Promise<{ counters: NodeMetricsCounters; histograms: Record<keyof NodeHistograms, string> }> {
     const h = this.histograms;
     const st = await this.state.stats();
-    const pool = await this.storage.poolHealth(false);
+    // A pool that fails to answer (its store failed) leaves its figures out, not this node's.
+    const pool = await this.storage.poolHealth(false).catch(() => undefined);
     return {
       counters: {
         ...this.counters,
