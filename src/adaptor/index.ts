@@ -190,6 +190,8 @@ export interface NodeStorage {
         maintain(): void;
         /** SyncStore.nextExpiry: the earliest expiry the state holds (Infinity when none). */
         nextExpiry(): number;
+        /** SyncStore.checkpointBytes: about what a checkpoint of the state copies now. */
+        checkpointBytes(): number;
         /** The state's reads (get, ttl, expiresAt, scan, size, revision), answered at once on this thread. */
         reads(): Pick<SyncStore, 'get' | 'ttl' | 'expiresAt' | 'scan' | 'size' | 'revision'>;
         /** The digests in progress (SyncStore.digestsPending, digestStep), hashed a slice at a time between Raft steps. */
@@ -291,6 +293,7 @@ class NodeStorageImpl implements NodeStorage {
       recordEvents: (on) => b.store().recordEvents(on),
       maintain: () => b.store().maintain(),
       nextExpiry: () => b.store().nextExpiry(),
+      checkpointBytes: () => b.store().checkpointBytes(),
       reads: () => b.store(),
       digests: () => b.store(),
     };

@@ -80,6 +80,8 @@ export interface NodeCounters {
   snapshotPoints: number;
   /** Snapshot points a leader held before compacting at them, for a follower the log could still catch up. */
   snapshotPointsHeld: number;
+  /** Checkpoints of the state started (CHECKPOINT_COPY_RATIO: not at every snapshot point of a large state). */
+  checkpoints: number;
   readyRounds: number;
   storageWrites: number;
   /** Log writes made on the node thread and through the pool (with two stores: writeLog). */
@@ -185,6 +187,17 @@ export class LeaderWriteChoice {
   }
 }
 
+/**
+ * A checkpoint copies the whole state file (LMDB). A state larger than CHECKPOINT_FREE_BYTES is copied only once the
+ * entry data applied since the last copy began is at least 1/CHECKPOINT_COPY_RATIO of what it would copy, so that
+ * checkpoints copy at most about this many times the data written. (Taken at every snapshot point, a 500 MB state of
+ * 1 MB values was copied every 64 entries, 64 MiB: 8 bytes copied per byte written, on each node, and the disk
+ * saturated.) The price: the log on disk keeps up to half the state's size of entries more, which a restart after a
+ * machine crash re-applies.
+ */
+const CHECKPOINT_COPY_RATIO = 2;
+const CHECKPOINT_FREE_BYTES = 64 * 1024 * 1024;
+
 /** Snapshot points due that a leader holds at most for a follower catching up (each about one interval of log). */
 const MAX_HELD_POINTS = 2;
 
@@ -247,6 +260,10 @@ export class NodeHost {
   private snapshotIndex = 0;
   private purgeTo: LogId | undefined;
   private bytesSincePoint = 0;
+  /** Entry data applied since the last checkpoint began (CHECKPOINT_COPY_RATIO). */
+  private bytesSinceCheckpoint = 0;
+  /** The point waiting for a checkpoint was requested (snapshotAtApplied): it is taken whatever the ratio. */
+  private checkpointRequested = false;
   private snapshotRequested = false;
   /** The term and vote known durable: a Ready that changes neither (nor appends) needs no fsync. */
   private durableHardState = { term: 0, vote: 0 };
@@ -268,7 +285,7 @@ export class NodeHost {
   private readonly receiver: SnapshotReceiverSlot;
   readonly counters: NodeCounters = {
     proposals: 0, proposedEntries: 0, rejectedProposals: 0, idlePurges: 0, commits: 0, applies: 0, readIndexRequests: 0,
-    elections: 0, leaderChanges: 0, snapshotsSent: 0, snapshotsReceived: 0, snapshotPoints: 0, snapshotPointsHeld: 0, readyRounds: 0,
+    elections: 0, leaderChanges: 0, snapshotsSent: 0, snapshotsReceived: 0, snapshotPoints: 0, snapshotPointsHeld: 0, checkpoints: 0, readyRounds: 0,
     storageWrites: 0, logWritesInline: 0, logWritesPooled: 0, badFrames: 0,
   };
   readonly histograms: NodeHistograms = {
@@ -824,6 +841,10 @@ export class NodeHost {
     this.nextSnapshotPoint = undefined;
     this.heldPoints = [];
     this.purgeTo = undefined;
+    // The install took a checkpoint of the new state, which covers every point named before it.
+    this.purgeAfterCheckpoint = undefined;
+    this.checkpointRequested = false;
+    this.bytesSinceCheckpoint = 0;
     this.log.info({ node: this.id, index: meta.index, term: meta.term }, 'installed snapshot');
   }
 
@@ -872,7 +893,10 @@ export class NodeHost {
     if (entries.length === 0) return;
     const last = entries[entries.length - 1]!;
     this.counters.commits += entries.length;
-    for (const e of entries) this.bytesSincePoint += e.data.length;
+    for (const e of entries) {
+      this.bytesSincePoint += e.data.length;
+      this.bytesSinceCheckpoint += e.data.length;
+    }
     this.counters.applies += entries.length;
     this.applied = last.index;
     this.trimStamps();
@@ -1049,11 +1073,18 @@ export class NodeHost {
     if (upTo) this.compactAt(upTo);
   }
 
-  private compactAt(point: LogId): void {
+  /** Whether a checkpoint may start now: on request, or once enough was written since the last (CHECKPOINT_COPY_RATIO). */
+  private checkpointDue(): boolean {
+    if (this.checkpointRequested) return true;
+    const copy = this.stateSync.checkpointBytes();
+    return copy <= CHECKPOINT_FREE_BYTES || this.bytesSinceCheckpoint * CHECKPOINT_COPY_RATIO >= copy;
+  }
+
+  private compactAt(point: LogId, requested = false): void {
     if (point.index <= this.snapshotIndex) return;
     this.core.compact(point);
     this.snapshotIndex = point.index;
-    this.purgeBehindCheckpoint(point);
+    this.purgeBehindCheckpoint(point, requested);
     this.counters.snapshotPoints++;
     this.log.debug({ node: this.id, index: point.index }, 'compacted log at snapshot point');
   }
@@ -1064,11 +1095,16 @@ export class NodeHost {
    * for longer than an election timeout. The purge goes with the first log write after it completes; the
    * checkpoint covers `point` (it covers at least the state's applied index, which is past every point).
    */
-  private purgeBehindCheckpoint(point: LogId): void {
-    if (this.checkpointing) {
-      this.purgeAfterCheckpoint = point; // the next checkpoint, when this one completes
+  private purgeBehindCheckpoint(point: LogId, requested = false): void {
+    this.checkpointRequested ||= requested;
+    if (this.checkpointing || !this.checkpointDue()) {
+      // The next checkpoint: when this one completes, or at a later point once enough was written.
+      this.purgeAfterCheckpoint = point;
       return;
     }
+    this.checkpointRequested = false;
+    this.bytesSinceCheckpoint = 0;
+    this.counters.checkpoints++;
     this.checkpointing = this.stateSync.checkpointAsync().then(
       () => {
         this.checkpointing = undefined;
@@ -1102,7 +1138,7 @@ export class NodeHost {
     this.snapshotRequested = false;
     const point = this.coreApplied();
     if (point.index <= this.snapshotIndex) return;
-    this.compactAt(point);
+    this.compactAt(point, true);
     this.nextSnapshotPoint = undefined;
     this.heldPoints = [];
     this.bytesSincePoint = 0;
@@ -1114,7 +1150,10 @@ export class NodeHost {
   /** Control plane: take a snapshot point after the next Ready (between Readies the core and storage agree). */
   requestSnapshot(): void {
     this.snapshotRequested = true;
-    this.kick();
+    // Taken when the next Ready finishes; an idle node has none coming (a single voter hears no heartbeats: until
+    // session 30 Cluster.snapshot() timed out on it), so with none in flight or due it is taken now.
+    if (this.inflight.length === 0 && !this.core.hasReady()) this.maybeSnapshotPoint();
+    else this.kick();
   }
 
   status(): Record<string, unknown> {

@@ -1074,6 +1074,13 @@ export class LmdbStore implements SyncStore {
    * snapshot starts after this call, so it covers at least the applied index read now, which is what it
    * records. A checkpoint taken meanwhile (a snapshot install) supersedes it: this one is then dropped.
    */
+  checkpointBytes(): number {
+    this.check('read');
+    // mdb_env_copy2 (without compaction) copies every page up to the last one in use.
+    const st = this.h.sm.env.getStats() as { pageSize: number; lastPageNumber: number };
+    return (st.lastPageNumber + 1) * st.pageSize;
+  }
+
   async checkpointAsync(): Promise<LogId> {
     this.check('build');
     this.writes('state', 'checkpoint');

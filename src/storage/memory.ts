@@ -482,6 +482,10 @@ export class MemoryStore implements SyncStore {
     return Promise.resolve(this.checkpoint());
   }
 
+  checkpointBytes(): number {
+    return 0;
+  }
+
   refreshLog(): void {
     // One store per node: nothing else writes its log.
   }

@@ -35,6 +35,8 @@ export interface SyncStore extends LogStorage, StateMachine {
   checkpoint(): LogId;
   /** The same without blocking the calling thread (LMDB: a hot copy in a libuv thread while applies go on). */
   checkpointAsync(): Promise<LogId>;
+  /** About the bytes a checkpoint copies now (LMDB: the state file's pages in use; memory: 0, it copies nothing). */
+  checkpointBytes(): number;
   /** The log restarts after `point` (a snapshot was installed by the state's writer). */
   resetLogTo(point: LogId, membership: Membership): void;
   /**
