@@ -1147,7 +1147,10 @@ export class NodeHost {
 
   // ───────────────────────────── control ─────────────────────────────
 
-  /** Control plane: take a snapshot point after the next Ready (between Readies the core and storage agree), or now when none is in flight or due. */
+  /**
+   * Control plane: take a snapshot point after the next Ready (between Readies the core and storage agree), or now
+   * when none is in flight or due.
+   */
   requestSnapshot(): void {
     this.snapshotRequested = true;
     // Taken when the next Ready finishes; an idle node has none coming (a single voter hears no heartbeats: until
