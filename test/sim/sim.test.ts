@@ -6,10 +6,13 @@ import assert from 'node:assert/strict';
 import { runSimulation } from './sim.js';
 import { runBatch, runBatchParallel, SeedFailure, type Totals } from './batch.js';
 
-/** A simulation that never elects, commits, snapshots, reads or injects a fault checks nothing. */
-function assertExercised(t: Totals, opts: { nonDisruption: boolean }): void {
+/**
+ * A simulation that never elects, commits, snapshots, reads or injects a fault checks nothing. `commitsPerRun`: the
+ * floor of committed entries per run (20 by default).
+ */
+function assertExercised(t: Totals, opts: { nonDisruption: boolean; commitsPerRun?: number }): void {
   assert.ok(t.elections > t.runs, `too few elections: ${t.elections} in ${t.runs} runs`);
-  assert.ok(t.committed > 20 * t.runs, `too few commits: ${t.committed} in ${t.runs} runs`);
+  assert.ok(t.committed > (opts.commitsPerRun ?? 20) * t.runs, `too few commits: ${t.committed} in ${t.runs} runs`);
   assert.ok(t.acknowledged > 20 * t.runs, `too few acknowledged writes: ${t.acknowledged} in ${t.runs} runs`);
   assert.ok(t.snapshots > t.runs / 10, `too few snapshots installed: ${t.snapshots} in ${t.runs} runs`);
   assert.ok(t.reads > t.runs && t.leaseReads > t.runs, `too few reads served: ${t.reads} (${t.leaseReads} lease) in ${t.runs} runs`);
@@ -34,7 +37,9 @@ test('Figure 3 safety + liveness after healing: 5-node clusters, 400 seeds × 30
 
 test('Figure 3 safety under triple fault rates, one entry per append, no pre-vote/check-quorum: 3 and 5 nodes, 200 seeds each × 2000 steps', async () => {
   const overrides = { maxMsgBytes: 1, preVote: false, checkQuorum: false };
-  assertExercised(await runBatchParallel({ nodes: 3, seeds: [1001, 1201], steps: 2000, chaos: 3, overrides }), { nonDisruption: false });
+  // Triple faults on 3 nodes commit about 20 entries a run: 21.0 until session 30, 19.3 since a requested snapshot
+  // is taken at once on an idle node (more compaction, more snapshots sent: 91 against 75). A floor, not a target.
+  assertExercised(await runBatchParallel({ nodes: 3, seeds: [1001, 1201], steps: 2000, chaos: 3, overrides }), { nonDisruption: false, commitsPerRun: 15 });
   assertExercised(await runBatchParallel({ nodes: 5, seeds: [1001, 1201], steps: 2000, chaos: 3, overrides }), { nonDisruption: false });
 });
 
