@@ -220,7 +220,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     name: 'stickiness-forgotten-on-restart',
     file: RAFT,
-    find: 'this.leaderHeardTick = config.checkQuorum && this.term > 0 ? 0 : undefined;',
+    find: 'this.leaderHeardTick = config.checkQuorum && this.term > 0 && config.coldStart !== true ? 0 : undefined;',
     replace: 'this.leaderHeardTick = undefined;',
     rule: 'a restarted node refuses votes for its first minimum election timeout (it may underwrite a lease)',
   },
@@ -291,8 +291,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     name: 'host-purge-before-checkpoint',
     file: HOST,
-    find: '        if (this.checkpointing) {\n            this.purgeAfterCheckpoint = point;',
-    replace: '        this.purgeTo = point;\n        if (this.checkpointing) {\n            this.purgeAfterCheckpoint = point;',
+    find: '        if (this.checkpointing || !this.checkpointDue()) {',
+    replace: '        this.purgeTo = point;\n        if (this.checkpointing || !this.checkpointDue()) {',
     rule: 'the log is purged only behind a durable checkpoint of the state (docs/storage.md)',
     host: true,
   },
@@ -326,6 +326,22 @@ export const MUTATIONS: readonly Mutation[] = [
     find: '        if (due > 1 && !this.timeoutsDeferred) {',
     replace: '        if (false) {',
     rule: 'after a stall, timeouts are judged only once what the stall queued was read (no campaign or check-quorum step-down for want of it)',
+    host: true,
+  },
+  {
+    name: 'host-checkpoint-every-point',
+    file: HOST,
+    find: '        return copy <= CHECKPOINT_FREE_BYTES || this.bytesSinceCheckpoint * CHECKPOINT_COPY_RATIO >= copy;',
+    replace: '        return true;',
+    rule: 'a state above 64 MiB is checkpointed once half its size was written since the last copy, not at every snapshot point (I/O, not safety)',
+    host: true,
+  },
+  {
+    name: 'host-requested-checkpoint-waits',
+    file: HOST,
+    find: '        if (this.checkpointRequested)\n',
+    replace: '        if (false)\n',
+    rule: 'a requested snapshot point (Cluster.snapshot) checkpoints the state at once, whatever its size',
     host: true,
   },
   {
