@@ -33,7 +33,7 @@ import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './wat
 import { MembershipControl, type ConfigStatus, type MembershipOptions } from './membership.js';
 import { beginCreation, checkCodec, checkManifest, checkNodeFolders, creationCutShort, endCreation, nodeFolders, readManifest, type Manifest } from './manifest.js';
 import { ReplicaChecks, replicaVerdict, type ReplicaCheck } from './replica-check.js';
-import { threadMemory, type ThreadMemory } from '../util/thread-health.js';
+import { memoryBytes, threadMemory, type ThreadMemory } from '../util/thread-health.js';
 
 export type { Consistency } from './reads.js';
 export type { CoordinatorCounters } from './pipeline.js';
@@ -813,16 +813,16 @@ export class Cluster<V = Value> {
     this.holdOpenWhilePending();
   }
 
-  /**
-   * Calls in flight keep the process alive until they settle (at their deadline at the latest). The node workers
-   * hold it while they run; with every node down nothing else did, and a caller awaiting a write saw its process
-   * end without an answer (found in session 29: every node stopped by a storage fault). Idle, the sweep holds nothing.
-   */
   /** Calls queued or in flight: writes and reads (what maxPendingOps bounds). */
   private get pendingCalls(): number {
     return this.writes.size + this.reads.size;
   }
 
+  /**
+   * Calls in flight keep the process alive until they settle (at their deadline at the latest). The node workers
+   * hold it while they run; with every node down nothing else did, and a caller awaiting a write saw its process
+   * end without an answer (found in session 29: every node stopped by a storage fault). Idle, the sweep holds nothing.
+   */
   private holdOpenWhilePending(): void {
     if (this.pendingCalls > 0) this.sweepTimer.ref();
     else this.sweepTimer.unref();
@@ -915,7 +915,7 @@ export class Cluster<V = Value> {
       }),
     );
     const mainThread = threadMemory();
-    const totalBytes = nodes.reduce((sum, n) => sum + nodeMemoryBytes(n.counters), mainThread.heapUsedBytes + mainThread.externalBytes);
+    const totalBytes = nodes.reduce((sum, n) => sum + nodeMemoryBytes(n.counters), memoryBytes(mainThread));
     return {
       leader: this.nodes.leader,
       coordinator: { ...this.counters, pending: this.pendingCalls },

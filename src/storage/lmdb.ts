@@ -1068,12 +1068,6 @@ export class LmdbStore implements SyncStore {
     return { ...point };
   }
 
-  /**
-   * The checkpoint without blocking this thread: LMDB's own hot copy (mdb_env_copy2, consistent from one
-   * read transaction, in a libuv thread) while applies go on; then synced and renamed into place. The copy's
-   * snapshot starts after this call, so it covers at least the applied index read now, which is what it
-   * records. A checkpoint taken meanwhile (a snapshot install) supersedes it: this one is then dropped.
-   */
   checkpointBytes(): number {
     this.check('read');
     // mdb_env_copy2 (without compaction) copies every page up to the last one in use.
@@ -1081,6 +1075,12 @@ export class LmdbStore implements SyncStore {
     return (st.lastPageNumber + 1) * st.pageSize;
   }
 
+  /**
+   * The checkpoint without blocking this thread: LMDB's own hot copy (mdb_env_copy2, consistent from one
+   * read transaction, in a libuv thread) while applies go on; then synced and renamed into place. The copy's
+   * snapshot starts after this call, so it covers at least the applied index read now, which is what it
+   * records. A checkpoint taken meanwhile (a snapshot install) supersedes it: this one is then dropped.
+   */
   async checkpointAsync(): Promise<LogId> {
     this.check('build');
     this.writes('state', 'checkpoint');

@@ -70,7 +70,6 @@ export function threadCpuMs(): number | undefined {
   }
 }
 
-/** A storage pool thread's health: its CPU share of the wall time (not its event loop's) and its GC pauses. */
 /**
  * A thread's own memory as its V8 isolate accounts it: the JS heap in use, and `external`, the memory outside the
  * heap that the thread's objects hold (Buffers and ArrayBuffers: log entries, values, frames; LMDB's bindings).
@@ -87,6 +86,11 @@ export function threadMemory(): ThreadMemory {
   return { heapUsedBytes: m.heapUsed, externalBytes: m.external };
 }
 
+/** Its heap in use and external memory together. */
+export function memoryBytes(m: ThreadMemory): number {
+  return m.heapUsedBytes + m.externalBytes;
+}
+
 /** The storage pool thread's ThreadMemory, in a node's metrics (always, unlike its health figures). */
 export interface PoolMemoryCounters {
   poolHeapUsedBytes: number;
@@ -98,6 +102,7 @@ export function poolMemory(): PoolMemoryCounters {
   return { poolHeapUsedBytes: m.heapUsedBytes, poolExternalBytes: m.externalBytes };
 }
 
+/** A storage pool thread's health: its CPU share of the wall time (not its event loop's) and its GC pauses. */
 export interface PoolHealthCounters {
   poolCpu: number;
   /** Linux: the pool thread's run-queue wait over wall time (see ThreadHealthCounters.waited). */

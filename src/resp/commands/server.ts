@@ -3,6 +3,7 @@ import { arch, platform, release } from 'node:os';
 import type { LatencySummaryMs } from '../../index.js';
 import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
 import { nodeMemoryBytes } from '../../cluster/cluster.js';
+import { memoryBytes } from '../../util/thread-health.js';
 import { clampInt64, parseInt64, upper } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
@@ -80,7 +81,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
     // C library keeps after frees: docs/api.md, "Memory").
     ['memory', [
       ['used_memory', metrics.memory.totalBytes], ['used_memory_rss', mem.rss],
-      ['used_memory_main', metrics.memory.mainThread.heapUsedBytes + metrics.memory.mainThread.externalBytes],
+      ['used_memory_main', memoryBytes(metrics.memory.mainThread)],
       ...metrics.nodes.filter((n) => n.unavailable === undefined).map((n): [string, number] => [`used_memory_node${n.id}`, nodeMemoryBytes(n.counters)]),
     ]],
     ['persistence', [
