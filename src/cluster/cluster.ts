@@ -283,7 +283,7 @@ export class Cluster<V = Value> {
   readonly profile = new WriteProfile();
   private readonly watches: WatchHub;
   private readonly replicaChecks = new ReplicaChecks();
-  readonly counters: CoordinatorCounters = { writes: 0, reads: 0, batchesSent: 0, readRoundsSent: 0, retries: 0, timeouts: 0, busy: 0, leaderChanges: 0 };
+  readonly counters: CoordinatorCounters = { writes: 0, reads: 0, batchesSent: 0, readRoundsSent: 0, retries: 0, resends: 0, timeouts: 0, busy: 0, leaderChanges: 0 };
 
   private constructor(
     private readonly opts: ResolvedOptions,

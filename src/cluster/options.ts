@@ -30,6 +30,11 @@ export interface ClusterOptions {
   maxBatchBytes?: number;
   /** Operations queued or in flight before new calls get BUSY. Default 65 536. */
   maxPendingOps?: number;
+  /**
+   * Bytes of writes sent to the leader and not applied yet (default 32 MiB); more wait in the coordinator's queue,
+   * their deadline running, until the leader applies some. One batch goes whatever its size when none is in flight.
+   */
+  maxInflightWriteBytes?: number;
   /** Default 1 MiB. */
   maxValueBytes?: number;
   /** Take a snapshot point every this many applied entries (default 10 000). */
@@ -65,6 +70,7 @@ export interface ResolvedOptions {
   maxBatchOps: number;
   maxBatchBytes: number;
   maxPendingOps: number;
+  maxInflightWriteBytes: number;
   maxValueBytes: number;
   snapshotEveryEntries: number;
   instrument: boolean;
@@ -79,7 +85,7 @@ export interface ResolvedOptions {
 
 const KNOWN = new Set([
   'nodes', 'dir', 'storage', 'pool', 'sync', 'timing', 'requestTimeoutMs', 'maxBatchOps', 'maxBatchBytes',
-  'maxPendingOps', 'maxValueBytes', 'snapshotEveryEntries', 'instrument', 'logLevel', 'logFile', 'seed', 'startTimeoutMs', 'codec',
+  'maxPendingOps', 'maxInflightWriteBytes', 'maxValueBytes', 'snapshotEveryEntries', 'instrument', 'logLevel', 'logFile', 'seed', 'startTimeoutMs', 'codec',
   'maxKeys', 'maxBytes',
 ]);
 
@@ -153,6 +159,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     maxBatchOps: int('maxBatchOps', o.maxBatchOps, 1024, 1, 1 << 20),
     maxBatchBytes: batchBytes(o.maxBatchBytes, maxValueBytes),
     maxPendingOps: int('maxPendingOps', o.maxPendingOps, 65_536, 1, 1 << 24),
+    maxInflightWriteBytes: int('maxInflightWriteBytes', o.maxInflightWriteBytes, 32 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
     maxValueBytes,
     snapshotEveryEntries: int('snapshotEveryEntries', o.snapshotEveryEntries, NODE_DEFAULTS.snapshotEveryEntries, 0, 1 << 30),
     instrument: bool('instrument', o.instrument, true),

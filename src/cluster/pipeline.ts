@@ -11,6 +11,8 @@ export interface CoordinatorCounters {
   batchesSent: number;
   readRoundsSent: number;
   retries: number;
+  /** Writes sent again (each send after a write's first): after a refusal, a leader change, or a loss. */
+  resends: number;
   timeouts: number;
   busy: number;
   leaderChanges: number;
@@ -20,7 +22,7 @@ export interface PipelineContext {
   readonly opts: ResolvedOptions;
   readonly nodes: NodeSet;
   readonly counters: CoordinatorCounters;
-  /** A call waiting more than this since it was sent is sent again (two election timeouts). */
+  /** Two election timeouts: a read round unanswered this long is sent again, and a write its node stopped resolving (WritePipeline.sendAgain). */
   readonly retryAfterMs: number;
   /** One flush (writes, then reads) in the next turn. */
   scheduleFlush(): void;

@@ -26,6 +26,8 @@ interface PendingWrite {
   batchId: number;
   sentAt: number;
   sentTo: NodeId;
+  /** Times sent (a write is sent again after a refusal, a leader change or sendAgain()). */
+  sends: number;
 }
 
 /** The index in `stages` of batch `id`'s stage times, or -1 (an entry's batches are few: one, mostly). */
@@ -97,6 +99,10 @@ export class WritePipeline {
    * the main thread's heap, marked over and over by the GC.
    */
   private readonly batches = new Map<number, SentGroup<PendingWrite> & { left: number }>();
+  /** Bytes of the writes sent and not resolved nor queued again (flush() keeps them within maxInflightWriteBytes). */
+  private sentBytes = 0;
+  /** Per node: the newest batch of which a write resolved, and when (sendAgain()). */
+  private readonly resolvedFrom = new Map<NodeId, { batchId: number; at: number }>();
 
   /** Called with each write's ops as it is accepted (before it is queued): the RESP server's WATCH (src/resp/watches.ts). */
   readonly listeners = new Set<(ops: readonly Op[]) => void>();
@@ -128,7 +134,7 @@ export class WritePipeline {
       const now = nowMs();
       const w: PendingWrite = {
         seq: this.nextSeq++, ops, bytes, resolve, reject, enqueuedAt: now, deadline: now + opts.requestTimeoutMs,
-        queued: true, batchId: 0, sentAt: 0, sentTo: 0,
+        queued: true, batchId: 0, sentAt: 0, sentTo: 0, sends: 0,
       };
       this.pending.set(w.seq, w);
       this.sendQueue.push(w);
@@ -136,31 +142,48 @@ export class WritePipeline {
     });
   }
 
-  /** Send what is queued to `leader`: as few batches as the bounds allow. */
+  /**
+   * Send what is queued to `leader`: as few batches as the bounds allow, while the writes sent and unresolved stay
+   * within maxInflightWriteBytes (one batch goes whatever its size when nothing is in flight). The rest wait here,
+   * in order, and go as the leader applies (onApplied schedules a flush).
+   */
   flush(leader: NodeId): void {
     const floor = this.floor();
-    // Writes beyond the session window wait (their deadline runs) until the floor advances.
-    const queue = this.sendQueue.filter((w) => inSessionWindow(w.seq, floor));
-    if (queue.length === 0) return;
-    this.sendQueue = queue.length === this.sendQueue.length ? [] : this.sendQueue.filter((w) => !inSessionWindow(w.seq, floor));
-    const { maxBatchOps, maxBatchBytes } = this.ctx.opts;
-    let i = 0;
-    while (i < queue.length) {
-      const batch: PendingWrite[] = [];
-      let bytes = 0;
-      while (i < queue.length && batch.length < maxBatchOps) {
-        const w = queue[i]!;
-        if (!this.pending.has(w.seq)) {
-          i++; // resolved or expired meanwhile
-          continue;
-        }
-        if (batch.length > 0 && bytes + w.bytes > maxBatchBytes) break;
-        batch.push(w);
-        bytes += w.bytes;
-        i++;
+    const { maxBatchOps, maxBatchBytes, maxInflightWriteBytes } = this.ctx.opts;
+    const queue = this.sendQueue;
+    this.sendQueue = [];
+    const held: PendingWrite[] = [];
+    let batch: PendingWrite[] = [];
+    let bytes = 0;
+    let full = false;
+    for (const w of queue) {
+      if (!this.pending.has(w.seq)) continue; // resolved or expired meanwhile
+      // Writes beyond the session window wait (their deadline runs) until the floor advances.
+      if (full || !inSessionWindow(w.seq, floor)) {
+        held.push(w);
+        continue;
       }
-      if (batch.length > 0) this.sendBatch(leader, batch, floor);
+      if (batch.length === maxBatchOps || (batch.length > 0 && bytes + w.bytes > maxBatchBytes)) {
+        this.sendBatch(leader, batch, floor);
+        batch = [];
+        bytes = 0;
+      }
+      const sent = this.sentBytes + bytes;
+      if (sent > 0 && sent + w.bytes > maxInflightWriteBytes) {
+        full = true;
+        held.push(w);
+        continue;
+      }
+      batch.push(w);
+      bytes += w.bytes;
     }
+    if (batch.length > 0) this.sendBatch(leader, batch, floor);
+    // A batch the leader could not be sent was queued again meanwhile (requeue()): keep the queue in seq order.
+    if (this.sendQueue.length > 0) {
+      held.push(...this.sendQueue);
+      held.sort((a, b) => a.seq - b.seq);
+    }
+    this.sendQueue = held;
   }
 
   private sendBatch(leader: NodeId, batch: PendingWrite[], floor: number): void {
@@ -172,6 +195,8 @@ export class WritePipeline {
       w.batchId = id;
       w.sentAt = sentAt;
       w.sentTo = leader;
+      if (++w.sends > 1) this.ctx.counters.resends++;
+      this.sentBytes += w.bytes;
     }
     this.batches.set(id, { node: leader, items: batch, sentAt, left: batch.length });
     this.ctx.counters.batchesSent++;
@@ -189,6 +214,7 @@ export class WritePipeline {
     for (const w of writes) {
       if (w.queued || !this.pending.has(w.seq)) continue;
       w.queued = true;
+      this.sentBytes -= w.bytes;
       this.sendQueue.push(w);
       any = true;
     }
@@ -212,6 +238,14 @@ export class WritePipeline {
       const w = this.pending.get(a.seq(i));
       if (!w) continue;
       this.settle(w);
+      // A write sent more than once may have resolved by an earlier batch's entry: only its time counts.
+      const batchId = w.sends === 1 ? w.batchId : 0;
+      const last = this.resolvedFrom.get(w.sentTo);
+      if (last === undefined) this.resolvedFrom.set(w.sentTo, { batchId, at: reply });
+      else {
+        last.batchId = Math.max(last.batchId, batchId);
+        last.at = reply;
+      }
       if (counted && !a.duplicate(i)) {
         const k = batchStages(stages, w.batchId);
         if (k >= 0) {
@@ -229,6 +263,7 @@ export class WritePipeline {
   /** `w` is resolved (or rejected): it is no longer pending, and its batch is gone once all of the batch's are. */
   private settle(w: PendingWrite): void {
     this.pending.delete(w.seq);
+    if (!w.queued) this.sentBytes -= w.bytes;
     const g = this.batches.get(w.batchId);
     if (g !== undefined && --g.left === 0) this.batches.delete(w.batchId);
   }
@@ -259,7 +294,7 @@ export class WritePipeline {
         this.settle(w);
         this.ctx.counters.timeouts++;
         w.reject(new ClusterError(code, `write not acknowledged within ${requestTimeoutMs} ms; it may still take effect`));
-      } else if (!w.queued && now - w.sentAt > this.ctx.retryAfterMs) {
+      } else if (!w.queued && this.sendAgain(w, now)) {
         retry.push(w);
       }
     }
@@ -272,10 +307,26 @@ export class WritePipeline {
     for (const [id, b] of this.batches) if (now - b.sentAt > requestTimeoutMs) this.batches.delete(id);
   }
 
+  /**
+   * Whether sent write `w` was lost, so that it must be sent again: a later batch to the same node resolved while
+   * w's did not (entries of one term commit in the order proposed, so w's entry was cut off with a term that node
+   * led, and it leads again: no leader change was seen), or that node resolved nothing of this client's for
+   * retryAfterMs since w was sent (it is stuck, or was deposed unseen). Not because w is merely slow: until session
+   * 31 every write unresolved after retryAfterMs was sent again, so a leader behind by more than that (1,600 calls of
+   * 200 KB in flight) was sent each write about four times, and the copies starved the writes (congestion collapse).
+   */
+  private sendAgain(w: PendingWrite, now: number): boolean {
+    const last = this.resolvedFrom.get(w.sentTo);
+    if (last !== undefined && last.batchId > w.batchId) return true;
+    const retryAfterMs = this.ctx.retryAfterMs;
+    return now - w.sentAt > retryAfterMs && (last === undefined || now - last.at > retryAfterMs);
+  }
+
   /** Reject every pending write with `err` (stop()). */
   rejectAll(err: Error): void {
     for (const w of this.pending.values()) w.reject(err);
     this.pending.clear();
     this.sendQueue = [];
+    this.sentBytes = 0;
   }
 }

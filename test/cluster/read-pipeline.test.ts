@@ -23,7 +23,7 @@ function pipeline(opts: { requestTimeoutMs: number; maxPendingOps: number }): { 
     alive: () => [{ id: 1 }],
     get: () => ({ alive: true }),
   } as unknown as NodeSet;
-  const counters: CoordinatorCounters = { writes: 0, reads: 0, batchesSent: 0, readRoundsSent: 0, retries: 0, timeouts: 0, busy: 0, leaderChanges: 0 };
+  const counters: CoordinatorCounters = { writes: 0, reads: 0, batchesSent: 0, readRoundsSent: 0, retries: 0, resends: 0, timeouts: 0, busy: 0, leaderChanges: 0 };
   let reads!: ReadPipeline;
   const ctx: PipelineContext = {
     opts: opts as unknown as ResolvedOptions,

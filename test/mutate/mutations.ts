@@ -19,6 +19,7 @@ const RAFT = 'src/raft/raft.js';
 const LOG = 'src/raft/log.js';
 const QUORUM = 'src/raft/quorum.js';
 const HOST = 'src/node/host.js';
+const WRITES = 'src/cluster/writes.js';
 
 export const MUTATIONS: readonly Mutation[] = [
   // ── Persistence ordering: what promises durable state is sent only after the Ready is persisted ──
@@ -351,6 +352,22 @@ export const MUTATIONS: readonly Mutation[] = [
     find: 'maxDbs: 4, noSync: !sync,',
     replace: 'maxDbs: 4, noSync: true,',
     rule: 'a log write with new entries is synced (durable) before it counts as persisted',
+    host: true,
+  },
+  {
+    name: 'coordinator-resends-slow-writes',
+    file: WRITES,
+    find: '        return now - w.sentAt > retryAfterMs && (last === undefined || now - last.at > retryAfterMs);',
+    replace: '        return now - w.sentAt > retryAfterMs;',
+    rule: 'the coordinator sends a write again only when it was lost, not because it is slow (congestion collapse; liveness, not safety)',
+    host: true,
+  },
+  {
+    name: 'coordinator-no-write-window',
+    file: WRITES,
+    find: '            if (sent > 0 && sent + w.bytes > maxInflightWriteBytes) {',
+    replace: '            if (false) {',
+    rule: 'writes sent to the leader and not applied stay within maxInflightWriteBytes (backpressure; liveness, not safety)',
     host: true,
   },
   {

@@ -95,7 +95,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['keyspace_misses', stats.keyspaceMisses], ['protocol_errors', stats.protocolErrors],
       ['raft_writes', metrics.coordinator.writes], ['raft_reads', metrics.coordinator.reads],
       ['raft_batches_sent', metrics.coordinator.batchesSent], ['raft_read_rounds_sent', metrics.coordinator.readRoundsSent],
-      ['raft_leader_changes', metrics.coordinator.leaderChanges],
+      ['raft_writes_resent', metrics.coordinator.resends], ['raft_leader_changes', metrics.coordinator.leaderChanges],
     ]],
     ['replication', replication],
     ['latency', latency],
