@@ -185,11 +185,18 @@ export class NodeSet {
 
   /**
    * Follow a NOT_LEADER reply from node `from`. Only the node we believe leads can unseat itself: a late
-   * reply from an earlier leader must not make us forget the leader we know now.
+   * reply from an earlier leader must not make us forget the leader we know now. A node that names itself still
+   * leads (it refuses proposals while it hands leadership over, §3.10): nothing changes. Any other refusal says it
+   * no longer leads, which its own report says only with its next Ready, and that may wait behind its storage
+   * writes for seconds: until a report says it leads again, it is not adopted. recoverLeader() used to take it back
+   * at once, so each refused batch made two leader changes, each sending every write in flight again (to it).
    */
   hint(from: NodeId, leader: NodeId | undefined): void {
     if (this.leaderId !== undefined && from !== this.leaderId) return;
-    if (leader !== undefined && leader !== 0 && leader !== from && this.handles.get(leader)?.alive) this.setLeader(leader, this.leaderTerm);
+    if (leader === from) return;
+    const h = this.handles.get(from);
+    if (h !== undefined && h.role === 'leader') h.role = 'follower';
+    if (leader !== undefined && leader !== 0 && this.handles.get(leader)?.alive) this.setLeader(leader, this.leaderTerm);
     else this.setLeader(undefined, this.leaderTerm);
     if (this.leaderId === undefined) this.recoverLeader();
   }
