@@ -101,6 +101,8 @@ export class WritePipeline {
   private readonly batches = new Map<number, SentGroup<PendingWrite> & { left: number }>();
   /** Bytes of the writes sent and not resolved nor queued again (flush() keeps them within maxInflightWriteBytes). */
   private sentBytes = 0;
+  /** Writes a leader refused while handing leadership over: queued again by the next sweep (onProposalFailed). */
+  private parked: PendingWrite[] = [];
   /** Per node: the newest batch of which a write resolved, and when (sendAgain()). */
   private readonly resolvedFrom = new Map<NodeId, { batchId: number; at: number }>();
 
@@ -209,16 +211,17 @@ export class WritePipeline {
     return first.done ? this.nextSeq : first.value;
   }
 
-  private requeue(writes: PendingWrite[]): void {
+  /** Queue sent writes again: to go at the next flush, or with `park` at the next sweep. */
+  private requeue(writes: PendingWrite[], park = false): void {
     let any = false;
     for (const w of writes) {
       if (w.queued || !this.pending.has(w.seq)) continue;
       w.queued = true;
       this.sentBytes -= w.bytes;
-      this.sendQueue.push(w);
+      (park ? this.parked : this.sendQueue).push(w);
       any = true;
     }
-    if (!any) return;
+    if (!any || park) return;
     this.sendQueue.sort((a, b) => a.seq - b.seq);
     this.ctx.scheduleFlush();
   }
@@ -268,14 +271,18 @@ export class WritePipeline {
     if (g !== undefined && --g.left === 0) this.batches.delete(w.batchId);
   }
 
-  /** A node refused a batch (not the leader): follow its hint and send the batch again. */
+  /**
+   * A node refused a batch: follow its hint and send the batch again. A leader that names itself is handing
+   * leadership over and refuses every proposal until it is done: its batch goes again at the next sweep (every
+   * write refused, sent again at once, refused again, until the transfer ended, otherwise).
+   */
   onProposalFailed(from: NodeId, id: number, error: ClusterErrorData): void {
     const g = this.batches.get(id);
     this.batches.delete(id);
     this.ctx.nodes.hint(from, error.leader);
     if (!g) return;
     this.ctx.counters.retries++;
-    this.requeue(g.items);
+    this.requeue(g.items, error.leader === from);
   }
 
   /** Resend what the previous leader may have lost; the state machine deduplicates by (client, seq). */
@@ -288,6 +295,11 @@ export class WritePipeline {
   /** Deadlines (rejected with `code`) and retries of writes sent too long ago. */
   sweep(now: number, code: ErrorCode): void {
     const { requestTimeoutMs } = this.ctx.opts;
+    if (this.parked.length > 0) {
+      this.sendQueue.push(...this.parked);
+      this.sendQueue.sort((a, b) => a.seq - b.seq);
+      this.parked = [];
+    }
     const retry: PendingWrite[] = [];
     for (const w of this.pending.values()) {
       if (w.deadline <= now) {
@@ -327,6 +339,7 @@ export class WritePipeline {
     for (const w of this.pending.values()) w.reject(err);
     this.pending.clear();
     this.sendQueue = [];
+    this.parked = [];
     this.sentBytes = 0;
   }
 }

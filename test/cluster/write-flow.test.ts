@@ -20,6 +20,7 @@ import { nowMs } from '../../src/util/histogram.js';
 const RETRY_AFTER_MS = 100;
 
 interface Sent {
+  id: number;
   to: number;
   client: number;
   seqs: number[];
@@ -33,7 +34,7 @@ function pipeline(options: ClusterOptions) {
     post(id: number, msg: ToNode): boolean {
       if (msg.t !== 'propose') return true;
       const commands = decodeCommands(msg.data)!;
-      sent.push({ to: id, client: commands[0]!.client, seqs: commands.map((c) => c.seq) });
+      sent.push({ id: msg.id, to: id, client: commands[0]!.client, seqs: commands.map((c) => c.seq) });
       return true;
     },
     hint(): void {},
@@ -139,6 +140,33 @@ test('a write is sent again once its node has resolved nothing for retryAfterMs 
   assert.equal(sent.length, 2);
   assert.deepEqual(sent[1]!.seqs, [1]);
   assert.equal(counters.resends, 1);
+  apply(1);
+  await a;
+});
+
+test('a batch refused by a leader handing leadership over goes again at the next sweep, not at once', async () => {
+  const { p, sent, apply } = pipeline({});
+  const a = p.submit(put(0, 10));
+  p.flush(1);
+  p.onProposalFailed(1, sent[0]!.id, { name: 'ClusterError', code: ErrorCode.NOT_LEADER, message: 'transferring', leader: 1 });
+  p.flush(1);
+  assert.equal(sent.length, 1, 'sent again at once: a tight loop of refusals while the transfer lasts');
+  p.sweep(nowMs(), ErrorCode.TIMEOUT);
+  p.flush(1);
+  assert.equal(sent.length, 2);
+  assert.deepEqual(sent[1]!.seqs, [1]);
+  apply(1);
+  await a;
+});
+
+test('a batch refused by a node that no longer leads goes again at once, to the leader it names', async () => {
+  const { p, sent, apply } = pipeline({});
+  const a = p.submit(put(0, 10));
+  p.flush(1);
+  p.onProposalFailed(1, sent[0]!.id, { name: 'ClusterError', code: ErrorCode.NOT_LEADER, message: 'not the leader', leader: 2 });
+  p.flush(2);
+  assert.equal(sent.length, 2);
+  assert.equal(sent[1]!.to, 2);
   apply(1);
   await a;
 });
