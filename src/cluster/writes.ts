@@ -101,7 +101,7 @@ export class WritePipeline {
   private readonly batches = new Map<number, SentGroup<PendingWrite> & { left: number }>();
   /** Bytes of the writes sent and not resolved nor queued again (flush() keeps them within maxInflightWriteBytes). */
   private sentBytes = 0;
-  /** Writes a leader refused while handing leadership over: queued again by the next sweep (onProposalFailed). */
+  /** Writes a leader refused while handing leadership over: queued again by the next sweep or leader change (onProposalFailed). */
   private parked: PendingWrite[] = [];
   /** Per node: the newest batch of which a write resolved, and when (sendAgain()). */
   private readonly resolvedFrom = new Map<NodeId, { batchId: number; at: number }>();
@@ -285,21 +285,30 @@ export class WritePipeline {
     this.requeue(g.items, error.leader === from);
   }
 
-  /** Resend what the previous leader may have lost; the state machine deduplicates by (client, seq). */
+  /**
+   * Resend what the previous leader may have lost; the state machine deduplicates by (client, seq). What a leader
+   * handing over refused goes now too: its transfer is over.
+   */
   onLeaderChanged(): void {
     const sent = [...this.pending.values()].filter((w) => !w.queued);
     if (sent.length > 0) this.ctx.counters.retries++;
+    this.unpark();
     this.requeue(sent);
+  }
+
+  /** The writes parked by a refusal during a leadership transfer join the queue (in seq order). */
+  private unpark(): void {
+    if (this.parked.length === 0) return;
+    this.sendQueue.push(...this.parked);
+    this.sendQueue.sort((a, b) => a.seq - b.seq);
+    this.parked = [];
+    this.ctx.scheduleFlush();
   }
 
   /** Deadlines (rejected with `code`) and retries of writes sent too long ago. */
   sweep(now: number, code: ErrorCode): void {
     const { requestTimeoutMs } = this.ctx.opts;
-    if (this.parked.length > 0) {
-      this.sendQueue.push(...this.parked);
-      this.sendQueue.sort((a, b) => a.seq - b.seq);
-      this.parked = [];
-    }
+    this.unpark();
     const retry: PendingWrite[] = [];
     for (const w of this.pending.values()) {
       if (w.deadline <= now) {

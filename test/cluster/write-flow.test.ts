@@ -170,3 +170,16 @@ test('a batch refused by a node that no longer leads goes again at once, to the 
   apply(1);
   await a;
 });
+
+test('writes refused during a leadership transfer go as soon as the new leader is known', async () => {
+  const { p, sent, apply } = pipeline({});
+  const a = p.submit(put(0, 10));
+  p.flush(1);
+  p.onProposalFailed(1, sent[0]!.id, { name: 'ClusterError', code: ErrorCode.NOT_LEADER, message: 'transferring', leader: 1 });
+  p.onLeaderChanged(); // the transfer ended: node 2 leads
+  p.flush(2);
+  assert.equal(sent.length, 2);
+  assert.equal(sent[1]!.to, 2);
+  apply(1);
+  await a;
+});
