@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Cluster } from '../src/index.js';
 import type { BatchOp } from '../src/index.js';
+import { LatencyHistogram } from '../src/util/histogram.js';
 
 const USAGE = 'Usage: node dist/bench/overload.js [--callers 1600] [--ops 10] [--value-bytes 20000] [--keys 20000] [--duration 30] [--window-mib 32] [--dir <path>]';
 const { values } = parseArgs({
@@ -49,7 +50,7 @@ const cluster = await Cluster.start({ dir, nodes: 3, maxInflightWriteBytes: wind
 try {
   await cluster.resetMetrics();
   const value = Buffer.alloc(valueBytes, 120);
-  const latencies: number[] = [];
+  const latency = new LatencyHistogram(); // bounded, whatever the number of calls
   let ok = 0;
   const failures = new Map<string, number>();
   const start = performance.now();
@@ -66,7 +67,7 @@ try {
       try {
         await cluster.batch(batch);
         ok++;
-        latencies.push(performance.now() - t0);
+        latency.recordMs(performance.now() - t0);
       } catch (err) {
         const code = (err as { code?: string }).code ?? 'ERROR';
         failures.set(code, (failures.get(code) ?? 0) + 1);
@@ -76,13 +77,12 @@ try {
   const secs = (performance.now() - start) / 1000;
   const m = await cluster.metrics();
   const status = await cluster.status();
-  latencies.sort((a, b) => a - b);
-  const q = (p: number): string => (latencies.length > 0 ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(0) : '-');
+  const l = latency.summary();
   const c = m.coordinator;
   const mb = (ok * ops * valueBytes) / 1e6;
   console.log(`overload: ${callers} callers × ${ops} puts of ${valueBytes} B on ${keys} keys, ${secs.toFixed(1)} s, maxInflightWriteBytes ${windowMib} MiB`);
   console.log(`  acknowledged ${ok} calls (${(ok / secs).toFixed(0)}/s, ${(mb / secs).toFixed(1)} MB/s); failed ${[...failures].map(([k, n]) => `${k} ${n}`).join(', ') || '0'}`);
-  console.log(`  latency ms p50 ${q(0.5)} p99 ${q(0.99)} max ${latencies.length > 0 ? latencies[latencies.length - 1]!.toFixed(0) : '-'}`);
+  console.log(`  latency ms p50 ${l.p50.toFixed(0)} p99 ${l.p99.toFixed(0)} max ${l.max.toFixed(0)}`);
   console.log(`  sends per write ${((c.writes + c.resends) / Math.max(1, c.writes)).toFixed(2)} (${c.resends} sent again); terms ${status.map((s) => s.term).join('/')}; memory the threads account ${(m.memory.totalBytes / 1e6).toFixed(0)} MB`);
 } finally {
   await cluster.stop();
