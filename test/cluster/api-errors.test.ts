@@ -149,6 +149,8 @@ test('a node with a damaged log record stays down (CORRUPT: the record\'s checks
   await withTempDir(async (dir) => {
     const c = await Cluster.start({ dir, nodes: 3 });
     await c.put('k', 'needle-value');
+    // Acknowledged means on a majority: node 2 may be the follower that has not written it yet (then nothing to damage).
+    assert.equal(await c.waitReplicas(2, 10_000), 2);
     await c.stop();
     const path = join(dir, 'node-2', DATA_FILE);
     const bytes = readFileSync(path);
