@@ -2,7 +2,8 @@
 // applied stay within maxInflightWriteBytes, and a sent write is sent again only when it was lost, never merely
 // because it is slow. Both were found with 1,600 calls of 10 × 20 KB puts in flight (session 31): every write
 // unresolved after two election timeouts went again, about four times each, and a leader given 320 MB at once
-// stopped heartbeating; elections followed (5 to 6 terms in 30 s) and a fifth of the calls timed out.
+// stopped heartbeating; elections followed (5 to 6 terms in 30 s) and in some runs a fifth or more of the calls
+// timed out. Also here: what a refusal does (a leader handing leadership over, or a node that no longer leads).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WritePipeline } from '../../src/cluster/writes.js';
