@@ -213,15 +213,21 @@ export class WritePipeline {
 
   /** Queue sent writes again: to go at the next flush, or with `park` at the next sweep. */
   private requeue(writes: PendingWrite[], park = false): void {
-    let any = false;
+    const again: PendingWrite[] = [];
     for (const w of writes) {
       if (w.queued || !this.pending.has(w.seq)) continue;
       w.queued = true;
       this.sentBytes -= w.bytes;
-      (park ? this.parked : this.sendQueue).push(w);
-      any = true;
+      again.push(w);
     }
-    if (!any || park) return;
+    if (again.length === 0) return;
+    if (park) this.parked.push(...again);
+    else this.queueInOrder(again);
+  }
+
+  /** Add `writes` (sent ones: at most SESSION_WINDOW) to the send queue, keeping it in seq order, and flush in the next turn. */
+  private queueInOrder(writes: PendingWrite[]): void {
+    this.sendQueue.push(...writes);
     this.sendQueue.sort((a, b) => a.seq - b.seq);
     this.ctx.scheduleFlush();
   }
@@ -299,10 +305,9 @@ export class WritePipeline {
   /** The writes parked by a refusal during a leadership transfer join the queue (in seq order). */
   private unpark(): void {
     if (this.parked.length === 0) return;
-    this.sendQueue.push(...this.parked);
-    this.sendQueue.sort((a, b) => a.seq - b.seq);
+    const parked = this.parked;
     this.parked = [];
-    this.ctx.scheduleFlush();
+    this.queueInOrder(parked);
   }
 
   /** Deadlines (rejected with `code`) and retries of writes sent too long ago. */
