@@ -293,6 +293,7 @@ export class Cluster<V = Value> {
     this.nodes = new NodeSet({
       message: (id, msg) => this.onNodeMessage(id, msg),
       down: (id) => {
+        this.reads.nodeDown(id);
         this.scheduleFlush();
         this.watches.nodeDown(id);
       },
@@ -963,7 +964,7 @@ export class Cluster<V = Value> {
       this.checkOpen();
       const leader = this.nodes.leader;
       if (leader === id) return;
-      // A control call to a node going down (or a cluster stopping) may never settle: each is held to the deadline.
+      // A control call to a node that is busy may take long (one going down settles NODE_UNAVAILABLE): each is held to the deadline.
       const ask = leader !== undefined ? this.nodes.get(leader).control?.transferLeadership(id) : undefined;
       if (ask) await withTimeout(ask.catch(() => false), Math.max(0, deadline - Date.now()));
       await new Promise((r) => setTimeout(r, 20));
@@ -981,8 +982,8 @@ export class Cluster<V = Value> {
     const targets = id === undefined ? this.nodes.alive() : [this.nodes.get(id)];
     positiveInt('snapshot: timeoutMs', timeoutMs, 0, MAX_TIMEOUT_MS);
     const deadline = Date.now() + timeoutMs;
-    // A node that crashes (or a cluster that stops) meanwhile is NODE_UNAVAILABLE at the next step; a control call
-    // to a node going down may never settle, so each is raced against the deadline.
+    // A node that crashes (or a cluster that stops) meanwhile is NODE_UNAVAILABLE (its call out settles so); a
+    // control call to a busy node may take long, so each is raced against the deadline.
     const control = (h: (typeof targets)[number]) => {
       if (this.stopped) throw new ClusterError(ErrorCode.CLUSTER_STOPPED, 'the cluster was stopped');
       if (!h.alive || !h.control) throw new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${h.id} is down`);

@@ -31,8 +31,11 @@ export interface NodeHandle {
   id: NodeId;
   options: NodeOptions;
   worker: Worker | undefined;
+  /** Its control plane; a call out when the node goes down settles NODE_UNAVAILABLE (settleWhenDown). */
   control: Comlink.Remote<NodeControl> | undefined;
   controlPort: MessagePort | undefined;
+  /** Settle every control call still out with `err` (the node went down). */
+  failControl: (err: Error) => void;
   alive: boolean;
   role: Role;
   leader: NodeId;
@@ -111,12 +114,18 @@ export class NodeSet {
       rejectStarted = rej;
     });
     started.catch(() => undefined);
+    let failControl!: (err: Error) => void;
+    const down = new Promise<never>((_res, rej) => {
+      failControl = rej;
+    });
+    down.catch(() => undefined);
     const h: NodeHandle = {
       id: options.id,
       options,
       worker,
-      control: Comlink.wrap<NodeControl>(portEndpoint(ctrl.port1)),
+      control: settleWhenDown(Comlink.wrap<NodeControl>(portEndpoint(ctrl.port1)), down),
       controlPort: ctrl.port1,
+      failControl,
       alive: true,
       role: 'follower',
       leader: 0,
@@ -221,6 +230,7 @@ export class NodeSet {
   }
 
   private closeControl(h: NodeHandle): void {
+    h.failControl(new ClusterError(ErrorCode.NODE_UNAVAILABLE, `node ${h.id} went down before it answered`));
     if (h.control) h.control[Comlink.releaseProxy]();
     h.controlPort?.close();
     h.control = undefined;
@@ -332,4 +342,20 @@ export class NodeSet {
       }),
     );
   }
+}
+
+/**
+ * `remote` with each call raced against `down`. comlink never settles a call whose proxy was released or whose
+ * port closed (its pending calls are dropped, not rejected), so without this a metrics() or status() asked of a
+ * node that then crashed never returned.
+ */
+function settleWhenDown(remote: Comlink.Remote<NodeControl>, down: Promise<never>): Comlink.Remote<NodeControl> {
+  return new Proxy(remote, {
+    get(target, prop) {
+      const member = Reflect.get(target, prop) as unknown;
+      if (typeof prop === 'symbol') return member; // Comlink.releaseProxy and the like
+      if (prop === 'then') return undefined; // not a thenable: an async function may return it
+      return (...args: unknown[]) => Promise.race([(member as (...a: unknown[]) => Promise<unknown>)(...args), down]);
+    },
+  });
 }

@@ -1,7 +1,8 @@
 // The read pipeline: linearizable and lease reads share one barrier round (ReadIndex §6.4, or the leader's
 // lease §6.4.1) per mode per event-loop turn; once the leader has applied the read index, the read's queries
 // are answered by the state reader of the storage kind: LMDB on this thread, memory by the node itself.
-// Stale reads skip the barrier.
+// Stale reads skip the barrier; those only a node's thread answers (memory storage, size()) go to one node and stay
+// with it: a leader change or a slow answer does not move them (only their node going down does).
 import type { NodeId } from '../raft/types.js';
 import type { Value } from '../storage/command.js';
 import type { ClusterErrorData } from '../errors.js';
@@ -15,6 +16,7 @@ import { checkBusy, type PipelineContext, type SentGroup } from './pipeline.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
 type BarrierMode = 'linearizable' | 'lease';
+type ReadMode = BarrierMode | 'stale';
 
 interface PendingRead {
   queries: ReadQuery[];
@@ -23,12 +25,14 @@ interface PendingRead {
   deadline: number;
   queued: boolean;
   sentAt: number;
-  mode: BarrierMode;
+  mode: ReadMode;
+  /** A stale read: the node its caller named (undefined: the leader, else any live node). */
+  node?: NodeId | undefined;
   /** Rejected at its deadline while its round was out: it keeps its place there, whose answers come by position. */
   expired?: boolean;
 }
 
-type ReadGroup = SentGroup<PendingRead> & { mode: BarrierMode };
+type ReadGroup = SentGroup<PendingRead> & { mode: ReadMode };
 
 /** Where a node's state machine is read, by storage kind. */
 export interface StateReaders {
@@ -127,13 +131,13 @@ export class ReadPipeline {
   }
 
   /** Take round `id` out (answered, failed or sent again): its reads that have not expired, in place, and all. */
-  private takeGroup(id: number): { live: PendingRead[]; all: PendingRead[] } | undefined {
+  private takeGroup(id: number): { live: PendingRead[]; all: PendingRead[]; mode: ReadMode } | undefined {
     const g = this.groups.get(id);
     if (!g) return undefined;
     this.groups.delete(id);
     const live = g.items.filter((r) => r.expired !== true);
     this.sent -= live.length;
-    return { live, all: g.items };
+    return { live, all: g.items, mode: g.mode };
   }
 
   /** One key's value. A stale read on LMDB is answered synchronously, with no promise made. */
@@ -146,8 +150,8 @@ export class ReadPipeline {
   /** Many queries, answered from one state (one read index, or one stale view). */
   query(queries: ReadQuery[], consistency: Consistency, node: NodeId | undefined): Promise<QueryResult[]> {
     if (consistency !== 'stale') return this.enqueue(queries, consistency);
+    if (!this.readers.local || needsNode(queries)) return this.sendStale(node, queries);
     const id = this.staleNode(node);
-    if (!this.readers.local || needsNode(queries)) return this.sendStale(id, queries);
     try {
       return Promise.resolve(this.readers.answer(id, queries));
     } catch (err) {
@@ -174,17 +178,30 @@ export class ReadPipeline {
     });
   }
 
-  /** Queries only the node's thread answers (memory storage, or size()): sent to it, no barrier. */
-  private sendStale(node: NodeId, queries: ReadQuery[]): Promise<QueryResult[]> {
+  /** Queries only a node's thread answers (memory storage, or size()): sent to one node, no barrier. */
+  private sendStale(node: NodeId | undefined, queries: ReadQuery[]): Promise<QueryResult[]> {
     const busy = checkBusy(this.ctx, () => 'too many operations pending; retry later');
     if (busy) return Promise.reject(busy);
     return new Promise((resolve, reject) => {
       const now = nowMs();
-      const id = this.nextReadId++;
-      const r: PendingRead = { queries, mode: 'linearizable', resolve, reject, deadline: now + this.ctx.opts.requestTimeoutMs, queued: false, sentAt: now };
-      this.addGroup(id, { node, items: [r], sentAt: now, mode: 'linearizable' });
-      this.ctx.nodes.post(node, { t: 'read', id, mode: 'stale', queries, now: Date.now(), wall: realWallNow() });
+      const r: PendingRead = { queries, mode: 'stale', node, resolve, reject, deadline: now + this.ctx.opts.requestTimeoutMs, queued: false, sentAt: now };
+      this.postStale(r);
     });
+  }
+
+  /** Send stale read `r` to its node: the one its caller named, else the leader, else any live node. */
+  private postStale(r: PendingRead): void {
+    let node: NodeId;
+    try {
+      node = this.staleNode(r.node);
+    } catch (err) {
+      r.reject(err as Error);
+      return;
+    }
+    const id = this.nextReadId++;
+    r.sentAt = nowMs();
+    this.addGroup(id, { node, items: [r], sentAt: r.sentAt, mode: 'stale' });
+    this.ctx.nodes.post(node, { t: 'read', id, mode: 'stale', queries: r.queries, now: Date.now(), wall: realWallNow() });
   }
 
   /** One barrier round per mode to `leader`, for every read queued. */
@@ -208,9 +225,14 @@ export class ReadPipeline {
     }
   }
 
+  /** Round `groupId` again: barrier reads to the queue (the next flush sends them to the leader), a stale read to its node. */
   private requeue(groupId: number): void {
     const g = this.takeGroup(groupId);
     if (!g) return;
+    if (g.mode === 'stale') {
+      for (const r of g.live) this.postStale(r);
+      return;
+    }
     for (const r of g.live) {
       r.queued = true;
       this.queue.push(r);
@@ -253,9 +275,17 @@ export class ReadPipeline {
     for (const r of this.takeGroup(id)?.live ?? []) r.reject(ClusterError.fromJSON(error));
   }
 
-  /** Rounds sent to a node that no longer leads go again to the new leader. */
+  /** Rounds sent to a node that no longer leads go again to the new leader. Stale reads stay with their node. */
   onLeaderChanged(leader: NodeId): void {
-    for (const [id, g] of [...this.groups]) if (g.node !== leader) this.requeue(id);
+    for (const [id, g] of [...this.groups]) if (g.mode !== 'stale' && g.node !== leader) this.requeue(id);
+  }
+
+  /**
+   * Node `id` went down: its stale reads go to another node, or fail NODE_UNAVAILABLE when their caller named it.
+   * (Its barrier rounds wait for the next leader: onLeaderChanged.)
+   */
+  nodeDown(id: NodeId): void {
+    for (const [gid, g] of [...this.groups]) if (g.mode === 'stale' && g.node === id) this.requeue(gid);
   }
 
   /** Deadlines (rejected with `code`) and rounds sent too long ago, sent again. */
@@ -277,7 +307,7 @@ export class ReadPipeline {
         else live++;
       }
       if (live === 0) this.groups.delete(id);
-      else if (now - g.sentAt > this.ctx.retryAfterMs) this.requeue(id);
+      else if (g.mode !== 'stale' && now - g.sentAt > this.ctx.retryAfterMs) this.requeue(id);
     }
   }
 

@@ -14,7 +14,7 @@ function nodeSet() {
   const set = new NodeSet({ message: () => undefined, down: () => undefined, leaderChanged: (l) => void changes.push(l) });
   for (const id of [1, 2, 3]) {
     const h: NodeHandle = {
-      id, options: {} as NodeOptions, worker: undefined, control: undefined, controlPort: undefined, alive: true,
+      id, options: {} as NodeOptions, worker: undefined, control: undefined, controlPort: undefined, failControl: () => undefined, alive: true,
       role: 'follower', leader: 0, term: 0, started: Promise.resolve(), fatal: undefined,
     };
     set.handles.set(id, h);

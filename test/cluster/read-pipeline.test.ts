@@ -68,3 +68,77 @@ test('maxPendingOps counts reads whose round is out, not only those queued: a fl
   assert.equal(outcomes.filter((e) => e.code === ErrorCode.BUSY).length, 40);
   assert.equal(reads.size, 0);
 });
+
+// Stale reads that only a node's thread answers (memory storage, size()) go to one node, with no barrier. Until
+// session 32 such a read was kept like a barrier round: a leader change, or 2 s without an answer, sent it to the
+// leader as a linearizable read, which needs a quorum; the very thing a stale read is for is an answer without one.
+interface Sent { node: number; id: number; mode: string; queries: ReadQuery[] | null }
+
+function cluster(retryAfterMs: number): { reads: ReadPipeline; sent: Sent[]; alive: Map<number, boolean>; nodes: { leader: number | undefined } } {
+  const sent: Sent[] = [];
+  const alive = new Map([[1, true], [2, true], [3, true]]);
+  const nodes = {
+    leader: 1 as number | undefined,
+    post: (node: number, msg: { id: number; mode: string; queries: ReadQuery[] | null }) => {
+      sent.push({ node, id: msg.id, mode: msg.mode, queries: msg.queries });
+      return alive.get(node) === true;
+    },
+    hint: () => undefined,
+    alive: () => [...alive].filter(([, a]) => a).map(([id]) => ({ id })),
+    get: (id: number) => ({ alive: alive.get(id) === true }),
+  };
+  const counters: CoordinatorCounters = { writes: 0, reads: 0, batchesSent: 0, readRoundsSent: 0, retries: 0, resends: 0, timeouts: 0, busy: 0, leaderChanges: 0 };
+  let reads!: ReadPipeline;
+  const ctx: PipelineContext = {
+    opts: { requestTimeoutMs: 60_000, maxPendingOps: 100 } as unknown as ResolvedOptions,
+    nodes: nodes as unknown as NodeSet,
+    counters,
+    retryAfterMs,
+    scheduleFlush: () => undefined,
+    pendingOps: () => reads.size,
+  };
+  reads = new ReadPipeline(ctx, new NodeReaders());
+  return { reads, sent, alive, nodes };
+}
+
+test('a stale read on a follower stays there when the leader changes: it is not sent to the leader as a linearizable read', async () => {
+  const { reads, sent, nodes } = cluster(60_000);
+  const r = reads.query([get('k')], 'stale', 2);
+  assert.deepEqual(sent.map((s) => [s.node, s.mode]), [[2, 'stale']]);
+  nodes.leader = 3;
+  reads.onLeaderChanged(3);
+  reads.flush(3);
+  assert.deepEqual(sent.map((s) => [s.node, s.mode]), [[2, 'stale']], 'sent again to the new leader as a barrier read');
+  reads.onReadOk(2, sent[0]!.id, ['V'] as never);
+  assert.deepEqual(await r, ['V']);
+  assert.equal(reads.size, 0);
+});
+
+test('a stale read not answered for retryAfterMs waits for its node (to its deadline): no barrier round', async () => {
+  const { reads, sent } = cluster(10);
+  const r = reads.query([get('k')], 'stale', 2);
+  await sleep(30);
+  reads.sweep(nowMs(), ErrorCode.TIMEOUT);
+  reads.flush(1);
+  assert.deepEqual(sent.map((s) => [s.node, s.mode]), [[2, 'stale']]);
+  reads.onReadOk(2, sent[0]!.id, ['V'] as never);
+  assert.deepEqual(await r, ['V']);
+});
+
+test('a stale read whose node goes down: NODE_UNAVAILABLE when the caller named it, else another live node answers', async () => {
+  const { reads, sent, alive, nodes } = cluster(60_000);
+  const named = reads.query([get('k')], 'stale', 2);
+  const unnamed = reads.query([get('k')], 'stale', undefined); // the leader's: node 1
+  assert.deepEqual(sent.map((s) => [s.node, s.mode]), [[2, 'stale'], [1, 'stale']]);
+  alive.set(2, false);
+  reads.nodeDown(2);
+  await assert.rejects(named, (e: unknown) => e instanceof ClusterError && e.code === ErrorCode.NODE_UNAVAILABLE);
+  alive.set(1, false);
+  nodes.leader = undefined;
+  reads.nodeDown(1);
+  assert.deepEqual(sent.map((s) => [s.node, s.mode]), [[2, 'stale'], [1, 'stale'], [3, 'stale']]);
+  reads.onReadOk(1, sent[1]!.id, ['old'] as never); // the first node's answer, late: its round is gone
+  reads.onReadOk(3, sent[2]!.id, ['V'] as never);
+  assert.deepEqual(await unnamed, ['V']);
+  assert.equal(reads.size, 0);
+});

@@ -1,0 +1,27 @@
+// Control-plane calls (comlink) to a node that goes down while they are out. comlink never settles a call whose
+// port closed: until session 32, metrics() or status() asked while a node was busy, then crashed, never returned
+// (INFO in `threadraft serve` hung with it). Such a call now settles NODE_UNAVAILABLE when the node goes down.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ClusterError, ErrorCode } from '../../src/index.js';
+import { withCluster } from './helpers.js';
+
+test('metrics() and status() asked of a node that crashes before it answers return, that node reported down', async () => {
+  await withCluster({ nodes: 3, storage: 'memory' }, async (c) => {
+    const L = await c.waitForLeader();
+    const F = c.members().map((m) => m.id).find((id) => id !== L)!;
+    const stall = c.stallNodeForTest(F, 20_000).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    const metrics = c.metrics();
+    const status = c.status();
+    await c.crash(F); // a stalled node does not answer its stop: the crash waits out its grace, then terminates it
+    const [m, s] = await Promise.all([metrics, status]);
+    assert.match(m.nodes.find((n) => n.id === F)?.unavailable ?? '', /NODE_UNAVAILABLE|down/);
+    assert.ok(m.nodes.filter((n) => n.id !== F).every((n) => n.unavailable === undefined), 'the others answered');
+    assert.ok(s.find((n) => n.id === F)?.error !== undefined, 'status() says why node F did not answer');
+    const err = await stall;
+    assert.ok(err instanceof ClusterError && err.code === ErrorCode.NODE_UNAVAILABLE, `the stall call: ${String(err)}`);
+  });
+});
