@@ -6,6 +6,15 @@ import assert from 'node:assert/strict';
 import { ClusterError, ErrorCode } from '../../src/index.js';
 import { withCluster } from './helpers.js';
 
+/** `p`, or a failure 15 s from now: the test fails instead of hanging. */
+async function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_res, rej) => {
+    timer = setTimeout(() => rej(new Error(`${what} did not settle within 15 s of the crash`)), 15_000);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 test('metrics() and status() asked of a node that crashes before it answers return, that node reported down', async () => {
   await withCluster({ nodes: 3, storage: 'memory' }, async (c) => {
     const L = await c.waitForLeader();
@@ -17,11 +26,11 @@ test('metrics() and status() asked of a node that crashes before it answers retu
     const metrics = c.metrics();
     const status = c.status();
     await c.crash(F); // a stalled node does not answer its stop: the crash waits out its grace, then terminates it
-    const [m, s] = await Promise.all([metrics, status]);
+    const [m, s] = await within(Promise.all([metrics, status]), 'metrics() and status()');
     assert.match(m.nodes.find((n) => n.id === F)?.unavailable ?? '', /NODE_UNAVAILABLE|down/);
     assert.ok(m.nodes.filter((n) => n.id !== F).every((n) => n.unavailable === undefined), 'the others answered');
     assert.ok(s.find((n) => n.id === F)?.error !== undefined, 'status() says why node F did not answer');
-    const err = await stall;
+    const err = await within(stall, 'the stall call');
     assert.ok(err instanceof ClusterError && err.code === ErrorCode.NODE_UNAVAILABLE, `the stall call: ${String(err)}`);
   });
 });

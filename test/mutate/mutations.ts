@@ -371,6 +371,22 @@ export const MUTATIONS: readonly Mutation[] = [
     host: true,
   },
   {
+    name: 'stale-read-becomes-barrier-read',
+    file: 'src/cluster/reads.js',
+    find: "        if (g.mode === 'stale') {",
+    replace: '        if (false) {',
+    rule: "a stale read a node answers stays with that node: it never becomes a linearizable read on the leader's state",
+    host: true,
+  },
+  {
+    name: 'control-call-outlives-node',
+    file: 'src/cluster/nodes.js',
+    find: '            return (...args) => Promise.race([member(...args), down]);',
+    replace: '            return (...args) => member(...args);',
+    rule: 'a control call out when its node goes down settles (NODE_UNAVAILABLE); comlink alone never settles it',
+    host: true,
+  },
+  {
     name: 'memory-snapshot-drops-expiry',
     // The simulation's state machine is the memory store: its 'mixed' runs compare expiries on every replica.
     file: 'src/storage/memory.js',
