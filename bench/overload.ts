@@ -3,9 +3,11 @@
 // the default pool). Prints the calls and MB acknowledged per second, the timeouts, the latency, how many sends each
 // write took (the coordinator sends a write again only when it was lost), the terms and the memory the threads
 // account. With the defaults 1,600 calls of 200 KB (320 MB) are in flight: before session 31 the coordinator
-// handed them all to the leader at once and sent every write unresolved after 2 s again.
+// handed them all to the leader at once and sent every write unresolved after 2 s again. Since session 32 the
+// coordinator holds at most --pending-mib of writes (maxPendingWriteBytes): a call beyond gets BUSY, and its caller
+// waits 5 ms before it calls again (a caller that retried at once would never let the event loop run).
 // Usage: node dist/bench/overload.js [--callers 1600] [--ops 10] [--value-bytes 20000] [--keys 20000]
-//        [--duration 30] [--window-mib 32] [--dir <path>]
+//        [--duration 30] [--window-mib 32] [--pending-mib 256] [--dir <path>]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +16,7 @@ import { Cluster } from '../src/index.js';
 import type { BatchOp } from '../src/index.js';
 import { LatencyHistogram } from '../src/util/histogram.js';
 
-const USAGE = 'Usage: node dist/bench/overload.js [--callers 1600] [--ops 10] [--value-bytes 20000] [--keys 20000] [--duration 30] [--window-mib 32] [--dir <path>]';
+const USAGE = 'Usage: node dist/bench/overload.js [--callers 1600] [--ops 10] [--value-bytes 20000] [--keys 20000] [--duration 30] [--window-mib 32] [--pending-mib 256] [--dir <path>]';
 const { values } = parseArgs({
   options: {
     callers: { type: 'string', default: '1600' },
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     keys: { type: 'string', default: '20000' },
     duration: { type: 'string', default: '30' },
     'window-mib': { type: 'string', default: '32' },
+    'pending-mib': { type: 'string', default: '256' },
     dir: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -30,6 +33,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(USAGE);
   console.log('--window-mib: the cluster option maxInflightWriteBytes, in MiB');
+  console.log('--pending-mib: the cluster option maxPendingWriteBytes, in MiB (calls beyond get BUSY; their callers wait 5 ms)');
   process.exit(0);
 }
 const callers = Number(values.callers);
@@ -38,15 +42,16 @@ const valueBytes = Number(values['value-bytes']);
 const keys = Number(values.keys);
 const duration = Number(values.duration);
 const windowMib = Number(values['window-mib']);
+const pendingMib = Number(values['pending-mib']);
 const intIn = (v: number, max: number): boolean => Number.isInteger(v) && v >= 1 && v <= max;
-if (!intIn(callers, 100_000) || !intIn(ops, 1024) || !intIn(valueBytes, 1 << 20) || !intIn(keys, 1e8) || !(duration > 0 && duration <= 3600) || !intIn(windowMib, 1 << 20)) {
-  console.error(`overload: --callers 1..100000, --ops 1..1024, --value-bytes 1..1048576, --keys, --duration 0..3600 s, --window-mib 1..1048576\n${USAGE}`);
+if (!intIn(callers, 100_000) || !intIn(ops, 1024) || !intIn(valueBytes, 1 << 20) || !intIn(keys, 1e8) || !(duration > 0 && duration <= 3600) || !intIn(windowMib, 1 << 20) || !intIn(pendingMib, 1 << 20)) {
+  console.error(`overload: --callers 1..100000, --ops 1..1024, --value-bytes 1..1048576, --keys, --duration 0..3600 s, --window-mib and --pending-mib 1..1048576\n${USAGE}`);
   process.exit(2);
 }
 
 const base = values.dir ?? tmpdir();
 const dir = mkdtempSync(join(base, 'threadraft-overload-'));
-const cluster = await Cluster.start({ dir, nodes: 3, maxInflightWriteBytes: windowMib * 1024 * 1024 });
+const cluster = await Cluster.start({ dir, nodes: 3, maxInflightWriteBytes: windowMib * 1024 * 1024, maxPendingWriteBytes: pendingMib * 1024 * 1024 });
 try {
   await cluster.resetMetrics();
   const value = Buffer.alloc(valueBytes, 120);
@@ -71,6 +76,7 @@ try {
       } catch (err) {
         const code = (err as { code?: string }).code ?? 'ERROR';
         failures.set(code, (failures.get(code) ?? 0) + 1);
+        if (code === 'BUSY') await new Promise((r) => setTimeout(r, 5)); // back off: nothing was written
       }
     }
   }));
@@ -80,7 +86,7 @@ try {
   const l = latency.summary();
   const c = m.coordinator;
   const mb = (ok * ops * valueBytes) / 1e6;
-  console.log(`overload: ${callers} callers × ${ops} puts of ${valueBytes} B on ${keys} keys, ${secs.toFixed(1)} s, maxInflightWriteBytes ${windowMib} MiB`);
+  console.log(`overload: ${callers} callers × ${ops} puts of ${valueBytes} B on ${keys} keys, ${secs.toFixed(1)} s, maxInflightWriteBytes ${windowMib} MiB, maxPendingWriteBytes ${pendingMib} MiB`);
   console.log(`  acknowledged ${ok} calls (${(ok / secs).toFixed(0)}/s, ${(mb / secs).toFixed(1)} MB/s); failed ${[...failures].map(([k, n]) => `${k} ${n}`).join(', ') || '0'}`);
   console.log(`  latency ms p50 ${l.p50.toFixed(0)} p99 ${l.p99.toFixed(0)} max ${l.max.toFixed(0)}`);
   console.log(`  sends per write ${((c.writes + c.resends) / Math.max(1, c.writes)).toFixed(2)} (${c.resends} sent again); terms ${status.map((s) => s.term).join('/')}; memory the threads account ${(m.memory.totalBytes / 1e6).toFixed(0)} MB`);

@@ -35,6 +35,12 @@ export interface ClusterOptions {
    * their deadline running, until the leader applies some. One batch goes whatever its size when none is in flight.
    */
   maxInflightWriteBytes?: number;
+  /**
+   * Bytes of writes accepted and not yet applied, queued or sent (default 256 MiB): a write beyond gets BUSY, so
+   * that the callers' values the coordinator holds stay bounded (maxPendingOps alone let 65 536 puts of 1 MiB, 64
+   * GiB, wait). A write is always accepted when nothing is pending.
+   */
+  maxPendingWriteBytes?: number;
   /** Default 1 MiB. */
   maxValueBytes?: number;
   /** Take a snapshot point every this many applied entries (default 10 000). */
@@ -71,6 +77,7 @@ export interface ResolvedOptions {
   maxBatchBytes: number;
   maxPendingOps: number;
   maxInflightWriteBytes: number;
+  maxPendingWriteBytes: number;
   maxValueBytes: number;
   snapshotEveryEntries: number;
   instrument: boolean;
@@ -85,7 +92,7 @@ export interface ResolvedOptions {
 
 const KNOWN = new Set([
   'nodes', 'dir', 'storage', 'pool', 'sync', 'timing', 'requestTimeoutMs', 'maxBatchOps', 'maxBatchBytes',
-  'maxPendingOps', 'maxInflightWriteBytes', 'maxValueBytes', 'snapshotEveryEntries', 'instrument', 'logLevel', 'logFile', 'seed', 'startTimeoutMs', 'codec',
+  'maxPendingOps', 'maxInflightWriteBytes', 'maxPendingWriteBytes', 'maxValueBytes', 'snapshotEveryEntries', 'instrument', 'logLevel', 'logFile', 'seed', 'startTimeoutMs', 'codec',
   'maxKeys', 'maxBytes',
 ]);
 
@@ -160,6 +167,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     maxBatchBytes: batchBytes(o.maxBatchBytes, maxValueBytes),
     maxPendingOps: int('maxPendingOps', o.maxPendingOps, 65_536, 1, 1 << 24),
     maxInflightWriteBytes: int('maxInflightWriteBytes', o.maxInflightWriteBytes, 32 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
+    maxPendingWriteBytes: int('maxPendingWriteBytes', o.maxPendingWriteBytes, 256 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
     maxValueBytes,
     snapshotEveryEntries: int('snapshotEveryEntries', o.snapshotEveryEntries, NODE_DEFAULTS.snapshotEveryEntries, 0, 1 << 30),
     instrument: bool('instrument', o.instrument, true),

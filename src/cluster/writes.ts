@@ -101,6 +101,8 @@ export class WritePipeline {
   private readonly batches = new Map<number, SentGroup<PendingWrite> & { left: number }>();
   /** Bytes of the writes sent and not resolved nor queued again (flush() keeps them within maxInflightWriteBytes). */
   private sentBytes = 0;
+  /** Bytes of the writes not resolved, queued or sent (submit() keeps them within maxPendingWriteBytes). */
+  private pendingBytes = 0;
   /** Writes a leader refused while handing leadership over: queued again by the next sweep or leader change (onProposalFailed). */
   private parked: PendingWrite[] = [];
   /** Per node: the newest batch of which a write resolved, and when (sendAgain()). */
@@ -130,6 +132,10 @@ export class WritePipeline {
     }
     const busy = checkBusy(this.ctx, () => `${this.pending.size} operations pending (maxPendingOps ${opts.maxPendingOps}); retry later`);
     if (busy) return Promise.reject(busy);
+    if (this.pendingBytes > 0 && this.pendingBytes + bytes > opts.maxPendingWriteBytes) {
+      this.ctx.counters.busy++;
+      return Promise.reject(new ClusterError(ErrorCode.BUSY, `${this.pendingBytes} bytes of writes pending (maxPendingWriteBytes ${opts.maxPendingWriteBytes}); retry later`));
+    }
     this.ctx.counters.writes++;
     if (this.listeners.size > 0) for (const listener of this.listeners) listener(ops);
     return new Promise<OpResult[]>((resolve, reject) => {
@@ -139,6 +145,7 @@ export class WritePipeline {
         queued: true, batchId: 0, sentAt: 0, sentTo: 0, sends: 0,
       };
       this.pending.set(w.seq, w);
+      this.pendingBytes += bytes;
       this.sendQueue.push(w);
       this.ctx.scheduleFlush();
     });
@@ -272,6 +279,7 @@ export class WritePipeline {
   /** `w` is resolved (or rejected): it is no longer pending, and its batch is gone once all of the batch's are. */
   private settle(w: PendingWrite): void {
     this.pending.delete(w.seq);
+    this.pendingBytes -= w.bytes;
     if (!w.queued) this.sentBytes -= w.bytes;
     const g = this.batches.get(w.batchId);
     if (g !== undefined && --g.left === 0) this.batches.delete(w.batchId);
@@ -355,5 +363,6 @@ export class WritePipeline {
     this.sendQueue = [];
     this.parked = [];
     this.sentBytes = 0;
+    this.pendingBytes = 0;
   }
 }

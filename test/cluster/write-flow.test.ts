@@ -98,6 +98,25 @@ test('one write larger than maxInflightWriteBytes goes alone when nothing is in 
   await Promise.all([small, big]);
 });
 
+test('writes accepted and not applied stay within maxPendingWriteBytes: beyond, BUSY; one write always goes when none is pending', async () => {
+  const { p, apply, counters } = pipeline({ maxPendingWriteBytes: 1_000_000, maxBatchBytes: 2 * 1024 * 1024 });
+  // Until session 32 only maxPendingOps (65 536 calls) bounded what waits here: 64 GiB of 1 MiB puts.
+  const accepted = Array.from({ length: 3 }, (_, i) => p.submit(put(i, 300_000)));
+  const refused = p.submit(put(3, 300_000));
+  await assert.rejects(refused, (e: unknown) => (e as { code?: string }).code === ErrorCode.BUSY && /maxPendingWriteBytes 1000000/.test((e as Error).message));
+  assert.equal(counters.busy, 1);
+  p.flush(1);
+  apply(0); // all three applied: their bytes no longer count
+  await Promise.all(accepted);
+  const big = p.submit(put(4, 1_500_000)); // larger than the bound, nothing pending: accepted
+  const after = p.submit(put(5, 10));
+  await assert.rejects(after, (e: unknown) => (e as { code?: string }).code === ErrorCode.BUSY);
+  p.flush(1);
+  apply(1);
+  await big;
+  assert.equal(p.size, 0);
+});
+
 test('a write slower than retryAfterMs is not sent again while the leader applies the writes sent before it', async () => {
   const { p, sent, apply } = pipeline({});
   const a = p.submit(put(0, 10));

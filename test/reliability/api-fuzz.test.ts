@@ -65,8 +65,9 @@ test('invalid configurations are rejected with INVALID_ARGUMENT before any worke
     fc.record({ requestTimeoutMs: fc.oneof(fc.integer({ max: 0 }), fc.constant(Number.NaN)) }),
     fc.record({ maxPendingOps: fc.integer({ max: 0 }) }),
     fc.record({ maxInflightWriteBytes: fc.oneof(fc.integer({ max: 0 }), fc.double({ noInteger: true }), fc.string()) }),
+    fc.record({ maxPendingWriteBytes: fc.oneof(fc.integer({ max: 0 }), fc.double({ noInteger: true }), fc.string()) }),
     fc.record({ logLevel: fc.string().filter((s) => !['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(s)) }),
-    fc.dictionary(fc.string().filter((s) => s.length > 0 && !['nodes', 'dir', 'storage', 'pool', 'sync', 'timing', 'requestTimeoutMs', 'maxBatchOps', 'maxBatchBytes', 'maxPendingOps', 'maxInflightWriteBytes', 'maxValueBytes', 'snapshotEveryEntries', 'instrument', 'logLevel', 'logFile', 'seed', 'startTimeoutMs', 'codec', 'maxKeys', 'maxBytes'].includes(s)), fc.anything(), { minKeys: 1, maxKeys: 2 }),
+    fc.dictionary(fc.string().filter((s) => s.length > 0 && !['nodes', 'dir', 'storage', 'pool', 'sync', 'timing', 'requestTimeoutMs', 'maxBatchOps', 'maxBatchBytes', 'maxPendingOps', 'maxInflightWriteBytes', 'maxPendingWriteBytes', 'maxValueBytes', 'snapshotEveryEntries', 'instrument', 'logLevel', 'logFile', 'seed', 'startTimeoutMs', 'codec', 'maxKeys', 'maxBytes'].includes(s)), fc.anything(), { minKeys: 1, maxKeys: 2 }),
   );
   await fc.assert(
     fc.asyncProperty(bad, async (opts) => {
