@@ -948,7 +948,10 @@ export class Cluster<V = Value> {
     if (typeof on !== 'boolean') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `setInstrument: expected a boolean, got ${typeof on}`);
     this.opts.instrument = on;
     for (const id of this.nodes.ids()) this.nodes.get(id).options.instrument = on;
-    await Promise.all(this.nodes.alive().map((h) => h.control?.setInstrument(on)));
+    // A node that goes down meanwhile starts again with the option (set above).
+    await Promise.all(this.nodes.alive().map((h) => h.control?.setInstrument(on).catch((err: unknown) => {
+      if (h.alive) throw err;
+    })));
   }
 
   // ───────────────────────────── control plane and faults ─────────────────────────────

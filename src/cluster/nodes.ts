@@ -322,7 +322,10 @@ export class NodeSet {
     this.faults.set(id, faults);
     const h = this.handles.get(id);
     if (!h || !h.alive || !h.control) return Promise.resolve();
-    return h.control.setFaults(faults);
+    // A node that goes down meanwhile gets its faults when it starts again (spawn).
+    return h.control.setFaults(faults).catch((err: unknown) => {
+      if (h.alive) throw err;
+    });
   }
 
   faultsOf(id: NodeId): LinkFaults {

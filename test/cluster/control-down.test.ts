@@ -34,3 +34,24 @@ test('metrics() and status() asked of a node that crashes before it answers retu
     assert.ok(err instanceof ClusterError && err.code === ErrorCode.NODE_UNAVAILABLE, `the stall call: ${String(err)}`);
   });
 });
+
+test('partition() and setInstrument() with a node that crashes before it answers resolve; the node restarts with the faults', async () => {
+  await withCluster({ nodes: 3, sync: false }, async (c) => {
+    const L = await c.waitForLeader();
+    const others = c.members().map((m) => m.id).filter((id) => id !== L);
+    const F = others[0]!;
+    await c.put('k', 'before');
+    await c.waitReplicas(2, 10_000);
+    const stall = c.stallNodeForTest(F, 20_000).catch(() => undefined);
+    const partitioned = c.partition([F], c.members().map((m) => m.id).filter((id) => id !== F));
+    const instrumented = c.setInstrument(false);
+    await c.crash(F);
+    await within(Promise.all([partitioned, instrumented]), 'partition() and setInstrument()');
+    await c.restart(F);
+    await c.put('k', 'after'); // the other two commit it; F, cut off, cannot hear of it
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await c.get('k', { consistency: 'stale', node: F }), 'before', `node ${F} restarted without its partition`);
+    await c.heal();
+    void stall;
+  });
+});
