@@ -889,7 +889,7 @@ export class Cluster<V = Value> {
         if (h.fatal !== undefined) base.error = h.fatal;
         if (!h.alive || !h.control) return base;
         try {
-          const s = (await h.control.status()) as Record<string, number>;
+          const s = (await this.answerWithin(h.id, h.control.status())) as Record<string, number>;
           return { ...base, term: s.term ?? h.term, commit: s.commit ?? 0, applied: s.applied ?? 0, lastIndex: s.lastIndex ?? 0, snapshotIndex: s.snapshotIndex ?? 0 };
         } catch (err) {
           return { ...base, error: String(err) };
@@ -906,7 +906,7 @@ export class Cluster<V = Value> {
     const nodes = await Promise.all(
       this.nodes.alive().map(async (h) => {
         try {
-          const m = await h.control!.metrics();
+          const m = await this.answerWithin(h.id, h.control!.metrics());
           const histograms = Object.fromEntries(Object.entries(m.histograms).map(([k, v]) => [k, LatencyHistogram.decode(v).summary()]));
           return { id: h.id, role: h.role, term: h.term, ...memberOf(ls, h.id), counters: m.counters as unknown as Record<string, number>, histograms };
         } catch (err) {
@@ -928,6 +928,15 @@ export class Cluster<V = Value> {
       watch: (({ watchers, delivered, deliveryMs }) => ({ watchers, delivered, deliveryMs }))(this.watches.stats()),
       nodes,
     };
+  }
+
+  /**
+   * A node's answer to a control call of status() or metrics(), or TIMEOUT after requestTimeoutMs: a node whose
+   * thread is stuck is reported so (`error`, `unavailable`) instead of holding the call, and INFO, forever.
+   */
+  private answerWithin<T>(id: NodeId, call: Promise<T>): Promise<T> {
+    const ms = this.opts.requestTimeoutMs;
+    return withTimeout(call, ms, () => new ClusterError(ErrorCode.TIMEOUT, `node ${id} did not answer within ${ms} ms`));
   }
 
   /** Forget recorded latencies (e.g. after a warm-up), on the coordinator and every live node. */

@@ -7,7 +7,7 @@ import type { ConfChange } from '../raft/membership.js';
 import type { ConfChangeResult } from '../raft/types.js';
 import type { NodeId } from '../raft/types.js';
 import { ClusterError, ErrorCode } from '../errors.js';
-import type { NodeSet } from './nodes.js';
+import { withTimeout, type NodeSet } from './nodes.js';
 import { nodeOptions, type ResolvedOptions } from './options.js';
 import { writeManifest, type ManifestNode } from './manifest.js';
 import { hasLog } from '../storage/lmdb.js';
@@ -87,13 +87,14 @@ export class MembershipControl {
     if (this.stopped) throw stoppedError();
   }
 
-  /** The leader's status, once a leader answers as one (undefined while there is none). */
+  /** The leader's status, once a leader answers as one (undefined while there is none, or it does not answer within requestTimeoutMs). */
   async leaderStatus(): Promise<ConfigStatus | undefined> {
     const id = this.nodes.leader;
     const h = id === undefined ? undefined : this.nodes.handles.get(id);
     if (!h?.alive || !h.control) return undefined;
     try {
-      const s = (await this.guard(h.control.status())) as unknown as ConfigStatus;
+      const s = (await this.guard(withTimeout(h.control.status(), this.opts.requestTimeoutMs))) as unknown as ConfigStatus | undefined;
+      if (s === undefined) return undefined;
       return s.role === 'leader' ? s : undefined;
     } catch {
       this.checkRunning();
