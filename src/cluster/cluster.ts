@@ -13,7 +13,7 @@ import type { QueryResult, ReadQuery } from '../node/queries.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { nowMs, type LatencySummaryMs } from '../util/histogram.js';
 import { LatencyHistogram } from '../util/histogram.js';
-import { NodeSet, withTimeout, type NodeHandle } from './nodes.js';
+import { NodeSet, unlessDown, withTimeout, type NodeHandle } from './nodes.js';
 import { nodeOptions, prepareDir, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import { acquireClusterLock, type DirLock } from '../storage/lock.js';
 import { DATA_FILE, hasLog } from '../storage/lmdb.js';
@@ -958,9 +958,7 @@ export class Cluster<V = Value> {
     this.opts.instrument = on;
     for (const id of this.nodes.ids()) this.nodes.get(id).options.instrument = on;
     // A node that goes down meanwhile starts again with the option (set above).
-    await Promise.all(this.nodes.alive().map((h) => h.control?.setInstrument(on).catch((err: unknown) => {
-      if (h.alive) throw err;
-    })));
+    await Promise.all(this.nodes.alive().map((h) => (h.control ? unlessDown(h, h.control.setInstrument(on)) : undefined)));
   }
 
   // ───────────────────────────── control plane and faults ─────────────────────────────

@@ -322,10 +322,7 @@ export class NodeSet {
     this.faults.set(id, faults);
     const h = this.handles.get(id);
     if (!h || !h.alive || !h.control) return Promise.resolve();
-    // A node that goes down meanwhile gets its faults when it starts again (spawn).
-    return h.control.setFaults(faults).catch((err: unknown) => {
-      if (h.alive) throw err;
-    });
+    return unlessDown(h, h.control.setFaults(faults)); // a node that goes down meanwhile gets them when it starts again (spawn)
   }
 
   faultsOf(id: NodeId): LinkFaults {
@@ -347,6 +344,13 @@ export class NodeSet {
   }
 }
 
+/** `call` to node `h`, whose failure counts only while `h` is alive: a node that went down is given it again at its restart. */
+export function unlessDown(h: NodeHandle, call: Promise<void>): Promise<void> {
+  return call.catch((err: unknown) => {
+    if (h.alive) throw err;
+  });
+}
+
 /**
  * `remote` with each call raced against `down`. comlink never settles a call whose proxy was released or whose
  * port closed (its pending calls are dropped, not rejected), so without this a metrics() or status() asked of a
@@ -355,10 +359,10 @@ export class NodeSet {
 function settleWhenDown(remote: Comlink.Remote<NodeControl>, down: Promise<never>): Comlink.Remote<NodeControl> {
   return new Proxy(remote, {
     get(target, prop) {
-      const member = Reflect.get(target, prop) as unknown;
-      if (typeof prop === 'symbol') return member; // Comlink.releaseProxy and the like
+      if (typeof prop === 'symbol') return Reflect.get(target, prop) as unknown; // Comlink.releaseProxy and the like
       if (prop === 'then') return undefined; // not a thenable: an async function may return it
-      return (...args: unknown[]) => Promise.race([(member as (...a: unknown[]) => Promise<unknown>)(...args), down]);
+      const member = Reflect.get(target, prop) as (...a: unknown[]) => Promise<unknown>;
+      return (...args: unknown[]) => Promise.race([member(...args), down]);
     },
   });
 }

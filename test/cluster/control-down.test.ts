@@ -4,16 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClusterError, ErrorCode } from '../../src/index.js';
+import { withTimeout } from '../../src/cluster/nodes.js';
 import { withCluster } from './helpers.js';
 
 /** `p`, or a failure 15 s from now: the test fails instead of hanging. */
-async function within<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_res, rej) => {
-    timer = setTimeout(() => rej(new Error(`${what} did not settle within 15 s of the crash`)), 15_000);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
+const within = <T>(p: Promise<T>, what: string): Promise<T> => withTimeout(p, 15_000, () => new Error(`${what} did not settle within 15 s`));
 
 test('metrics() and status() asked of a node that crashes before it answers return, that node reported down', async () => {
   await withCluster({ nodes: 3, storage: 'memory' }, async (c) => {

@@ -11,30 +11,35 @@ import type { ResolvedOptions } from '../../src/cluster/options.js';
 import type { NodeSet } from '../../src/cluster/nodes.js';
 import type { ReadQuery } from '../../src/node/queries.js';
 
-function pipeline(opts: { requestTimeoutMs: number; maxPendingOps: number }): { reads: ReadPipeline; sent: Array<{ id: number; queries: ReadQuery[] | null }> } {
-  const sent: Array<{ id: number; queries: ReadQuery[] | null }> = [];
+/** What the pipeline posted to a node. */
+interface Sent { node: number; id: number; mode: string; queries: ReadQuery[] | null }
+
+/** A read pipeline over three fake nodes (node 1 leads; `alive` and `nodes.leader` may be changed), its posts in `sent`. */
+function pipeline(opts: { requestTimeoutMs: number; maxPendingOps: number; retryAfterMs?: number }): { reads: ReadPipeline; sent: Sent[]; alive: Map<number, boolean>; nodes: { leader: number | undefined } } {
+  const sent: Sent[] = [];
+  const alive = new Map([[1, true], [2, true], [3, true]]);
   const nodes = {
-    leader: 1,
-    post: (_node: number, msg: { t: string; id: number; queries: ReadQuery[] | null }) => {
-      sent.push({ id: msg.id, queries: msg.queries });
-      return true;
+    leader: 1 as number | undefined,
+    post: (node: number, msg: { id: number; mode: string; queries: ReadQuery[] | null }) => {
+      sent.push({ node, id: msg.id, mode: msg.mode, queries: msg.queries });
+      return alive.get(node) === true;
     },
     hint: () => undefined,
-    alive: () => [{ id: 1 }],
-    get: () => ({ alive: true }),
-  } as unknown as NodeSet;
+    alive: () => [...alive].filter(([, a]) => a).map(([id]) => ({ id })),
+    get: (id: number) => ({ alive: alive.get(id) === true }),
+  };
   const counters: CoordinatorCounters = { writes: 0, reads: 0, batchesSent: 0, readRoundsSent: 0, retries: 0, resends: 0, timeouts: 0, busy: 0, leaderChanges: 0 };
   let reads!: ReadPipeline;
   const ctx: PipelineContext = {
     opts: opts as unknown as ResolvedOptions,
-    nodes,
+    nodes: nodes as unknown as NodeSet,
     counters,
-    retryAfterMs: 60_000,
+    retryAfterMs: opts.retryAfterMs ?? 60_000,
     scheduleFlush: () => undefined,
     pendingOps: () => reads.size,
   };
   reads = new ReadPipeline(ctx, new NodeReaders());
-  return { reads, sent };
+  return { reads, sent, alive, nodes };
 }
 
 const get = (k: string): ReadQuery => ({ q: 'get', key: Buffer.from(k) }) as ReadQuery;
@@ -72,37 +77,8 @@ test('maxPendingOps counts reads whose round is out, not only those queued: a fl
 // Stale reads that only a node's thread answers (memory storage, size()) go to one node, with no barrier. Until
 // session 32 such a read was kept like a barrier round: a leader change, or 2 s without an answer, sent it to the
 // leader as a linearizable read, which needs a quorum; the very thing a stale read is for is an answer without one.
-interface Sent { node: number; id: number; mode: string; queries: ReadQuery[] | null }
-
-function cluster(retryAfterMs: number): { reads: ReadPipeline; sent: Sent[]; alive: Map<number, boolean>; nodes: { leader: number | undefined } } {
-  const sent: Sent[] = [];
-  const alive = new Map([[1, true], [2, true], [3, true]]);
-  const nodes = {
-    leader: 1 as number | undefined,
-    post: (node: number, msg: { id: number; mode: string; queries: ReadQuery[] | null }) => {
-      sent.push({ node, id: msg.id, mode: msg.mode, queries: msg.queries });
-      return alive.get(node) === true;
-    },
-    hint: () => undefined,
-    alive: () => [...alive].filter(([, a]) => a).map(([id]) => ({ id })),
-    get: (id: number) => ({ alive: alive.get(id) === true }),
-  };
-  const counters: CoordinatorCounters = { writes: 0, reads: 0, batchesSent: 0, readRoundsSent: 0, retries: 0, resends: 0, timeouts: 0, busy: 0, leaderChanges: 0 };
-  let reads!: ReadPipeline;
-  const ctx: PipelineContext = {
-    opts: { requestTimeoutMs: 60_000, maxPendingOps: 100 } as unknown as ResolvedOptions,
-    nodes: nodes as unknown as NodeSet,
-    counters,
-    retryAfterMs,
-    scheduleFlush: () => undefined,
-    pendingOps: () => reads.size,
-  };
-  reads = new ReadPipeline(ctx, new NodeReaders());
-  return { reads, sent, alive, nodes };
-}
-
 test('a stale read on a follower stays there when the leader changes: it is not sent to the leader as a linearizable read', async () => {
-  const { reads, sent, nodes } = cluster(60_000);
+  const { reads, sent, nodes } = pipeline({ requestTimeoutMs: 60_000, maxPendingOps: 100 });
   const r = reads.query([get('k')], 'stale', 2);
   assert.deepEqual(sent.map((s) => [s.node, s.mode]), [[2, 'stale']]);
   nodes.leader = 3;
@@ -115,7 +91,7 @@ test('a stale read on a follower stays there when the leader changes: it is not 
 });
 
 test('a stale read not answered for retryAfterMs waits for its node (to its deadline): no barrier round', async () => {
-  const { reads, sent } = cluster(10);
+  const { reads, sent } = pipeline({ requestTimeoutMs: 60_000, maxPendingOps: 100, retryAfterMs: 10 });
   const r = reads.query([get('k')], 'stale', 2);
   await sleep(30);
   reads.sweep(nowMs(), ErrorCode.TIMEOUT);
@@ -126,7 +102,7 @@ test('a stale read not answered for retryAfterMs waits for its node (to its dead
 });
 
 test('a stale read whose node goes down: NODE_UNAVAILABLE when the caller named it, else another live node answers', async () => {
-  const { reads, sent, alive, nodes } = cluster(60_000);
+  const { reads, sent, alive, nodes } = pipeline({ requestTimeoutMs: 60_000, maxPendingOps: 100 });
   const named = reads.query([get('k')], 'stale', 2);
   const unnamed = reads.query([get('k')], 'stale', undefined); // the leader's: node 1
   assert.deepEqual(sent.map((s) => [s.node, s.mode]), [[2, 'stale'], [1, 'stale']]);
