@@ -45,11 +45,20 @@ const ownerTag = ownStart === undefined ? '' : ` start=${ownStart}`;
 
 /** A lock file's owner: its pid (the first number) and start time (`start=`; absent in older files). */
 function readOwner(path: string): { pid: number; start: string | undefined } | undefined {
+  return parseOwner(readText(path));
+}
+
+function parseOwner(text: string | undefined): { pid: number; start: string | undefined } | undefined {
+  if (text === undefined) return undefined;
+  const pid = Number.parseInt(text.trim(), 10);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  return { pid, start: /\bstart=(\d+)/.exec(text)?.[1] };
+}
+
+/** A lock file's text, or undefined when it cannot be read (it is gone). */
+function readText(path: string): string | undefined {
   try {
-    const text = readFileSync(path, 'utf8');
-    const pid = Number.parseInt(text.trim(), 10);
-    if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
-    return { pid, start: /\bstart=(\d+)/.exec(text)?.[1] };
+    return readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
@@ -61,6 +70,58 @@ function ownerAlive(owner: { pid: number; start: string | undefined }): boolean 
   if (owner.start === undefined) return true;
   const now = owner.pid === process.pid ? ownStart : startTime(owner.pid);
   return now === undefined || now === owner.start;
+}
+
+/** Waits of 1 ms while another opener removes a stale lock (Atomics.wait on a private cell: a synchronous sleep). */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const BREAK_WAITS = 1000;
+
+/**
+ * Remove the lock file at `path` that was judged stale, but only if it still says `staleText`. Openers that
+ * judged the same file stale take turns through `<file>.break`, created exclusively like the lock: each re-reads the file first. Without that,
+ * two of them could both remove it, the second removing the lock the first had just taken, and both would hold
+ * the directory. A `.break` file whose owner is gone (it crashed in these few steps) is itself removed; that removal
+ * is not guarded again, so two openers racing a crashed remover could still both pass: a crash within microseconds
+ * of taking over a crashed owner's lock, while another opener starts, is the case left.
+ */
+function removeStale(path: string, staleText: string | undefined): void {
+  if (staleText === undefined) return; // gone already: the next link tells
+  const breaker = `${path}.break`;
+  for (let wait = 0; ; wait++) {
+    const tmp = `${breaker}.${process.pid}.${threadId}`;
+    writeFileSync(tmp, `${process.pid}${ownerTag}\n`);
+    let mine = false;
+    try {
+      linkSync(tmp, breaker);
+      mine = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw StorageError.wrap(err, 'store', 'open');
+    } finally {
+      unlinkSync(tmp);
+    }
+    if (mine) {
+      try {
+        if (readText(path) === staleText) unlinkSync(path);
+        return;
+      } finally {
+        unlinkSync(breaker);
+      }
+    }
+    const breakerText = readText(breaker);
+    if (breakerText === undefined) continue; // released meanwhile: try again now
+    const owner = parseOwner(breakerText);
+    if (owner === undefined || !ownerAlive(owner)) {
+      try {
+        unlinkSync(breaker); // its owner crashed while removing a stale lock (or its text was lost with the power)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw StorageError.wrap(err, 'store', 'open');
+      }
+    } else if (wait >= BREAK_WAITS) {
+      throw new StorageError(StorageErrorCode.DIR_LOCKED, 'store', 'open', `${breaker} was held for ${BREAK_WAITS} ms: another process is taking ${path} over`);
+    } else {
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
 }
 
 export interface DirLock {
@@ -89,15 +150,12 @@ export function acquireDirLock(dir: string): DirLock {
       unlinkSync(tmp);
     }
     if (created) break;
-    const owner = readOwner(path);
+    const text = readText(path);
+    const owner = parseOwner(text);
     const live = owner !== undefined && ownerAlive(owner);
     if (live && owner.pid === process.pid) break; // another thread of this process holds it: shared
     if (live) throw new StorageError(StorageErrorCode.DIR_LOCKED, 'store', 'open', `${dir} is held by live process ${owner.pid}`);
-    try {
-      unlinkSync(path); // stale: its owner is gone
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw StorageError.wrap(err, 'store', 'open');
-    }
+    removeStale(path, text);
   }
   if (!created && readPid(path) !== process.pid) {
     throw new StorageError(StorageErrorCode.DIR_LOCKED, 'store', 'open', `could not take the lock of ${dir}`);
@@ -152,16 +210,13 @@ export function acquireClusterLock(dir: string): DirLock {
     } finally {
       unlinkSync(tmp);
     }
-    const owner = readOwner(path);
+    const text = readText(path);
+    const owner = parseOwner(text);
     if (owner !== undefined && ownerAlive(owner)) {
       const who = owner.pid === process.pid ? 'another cluster of this process' : `live process ${owner.pid}`;
       throw new StorageError(StorageErrorCode.DIR_LOCKED, 'store', 'open', `${dir} is in use by ${who} (${path})`);
     }
-    try {
-      unlinkSync(path); // stale: its owner is gone
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw StorageError.wrap(err, 'store', 'open');
-    }
+    removeStale(path, text);
   }
   throw new StorageError(StorageErrorCode.DIR_LOCKED, 'store', 'open', `could not take the lock of ${dir}`);
 }
