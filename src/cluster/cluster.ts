@@ -939,13 +939,16 @@ export class Cluster<V = Value> {
     return withTimeout(call, ms, () => new ClusterError(ErrorCode.TIMEOUT, `node ${id} did not answer within ${ms} ms`));
   }
 
-  /** Forget recorded latencies (e.g. after a warm-up), on the coordinator and every live node. */
+  /**
+   * Forget recorded latencies (e.g. after a warm-up), on the coordinator and every live node; a node that does not
+   * answer within requestTimeoutMs (its thread is stuck) is not waited for, as in metrics().
+   */
   async resetMetrics(): Promise<void> {
     this.checkOpen();
     this.profile.reset();
     this.reads.latency.reset();
     this.watches.resetStats();
-    await Promise.all(this.nodes.alive().map((h) => h.control?.resetMetrics().catch(() => undefined)));
+    await Promise.all(this.nodes.alive().map((h) => (h.control ? this.answerWithin(h.id, h.control.resetMetrics()).catch(() => undefined) : undefined)));
   }
 
   /**

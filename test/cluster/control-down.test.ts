@@ -51,12 +51,12 @@ test('partition() and setInstrument() with a node that crashes before it answers
   });
 });
 
-test('metrics() and status() with a node whose thread is stuck return after requestTimeoutMs, that node reported as not answering', async () => {
+test('metrics(), status() and resetMetrics() with a node whose thread is stuck return after requestTimeoutMs, that node reported as not answering', async () => {
   await withCluster({ nodes: 3, storage: 'memory', requestTimeoutMs: 1_000 }, async (c) => {
     const L = await c.waitForLeader();
     const stall = c.stallNodeForTest(L, 6_000);
     const t0 = Date.now();
-    const [m, s] = await within(Promise.all([c.metrics(), c.status()]), 'metrics() and status()');
+    const [m, s] = await within(Promise.all([c.metrics(), c.status(), c.resetMetrics()]), 'metrics(), status() and resetMetrics()');
     const took = Date.now() - t0;
     assert.ok(took < 5_000, `they waited for the stuck node: ${took} ms`);
     assert.match(m.nodes.find((n) => n.id === L)?.unavailable ?? '', /TIMEOUT|did not answer/);

@@ -106,10 +106,14 @@ test('threadraft serve driven by redis-cli and redis-benchmark; SIGTERM stops it
     assert.equal(scanned.length, 111); // p1, p10-p19, p100-p199
     assert.match(await cli(s.port, 'INFO', 'replication'), /raft_nodes:3/);
     assert.equal(await cli(s.port, 'DBSIZE'), '502\n');
+    // LMDB without sync: the log is kept, not synced per write.
+    assert.equal(await cli(s.port, 'CONFIG', 'GET', 'append*'), 'appendonly\nyes\nappendfsync\nno\n');
     if (installed('redis-benchmark')) {
-      const { stdout } = await run('redis-benchmark', ['-p', String(s.port), '-t', 'set,get', '-n', '2000', '-c', '8', '-P', '4', '-q'], { timeout: 30_000 });
+      const { stdout, stderr } = await run('redis-benchmark', ['-p', String(s.port), '-t', 'set,get', '-n', '2000', '-c', '8', '-P', '4', '-q'], { timeout: 30_000 });
       assert.match(stdout, /SET: [\d.]+ requests per second/);
       assert.match(stdout, /GET: [\d.]+ requests per second/);
+      // It asks CONFIG GET save and appendonly first, and warns when it cannot.
+      assert.doesNotMatch(stdout + stderr, /Could not fetch server CONFIG/);
     } else {
       t.diagnostic('redis-benchmark is not installed: not run');
     }

@@ -549,7 +549,7 @@ test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONL
   assert.equal(await r.echo('x y'), 'x y');
   // The HELP the unknown-subcommand errors point to exists; COUNT takes no argument.
   // As Redis: an array of status lines.
-  for (const cmd of ['COMMAND', 'DEBUG', 'CLIENT']) {
+  for (const cmd of ['COMMAND', 'DEBUG', 'CLIENT', 'CONFIG']) {
     const lines = (await r.call(cmd, 'HELP')) as string[];
     assert.match(lines[0]!, new RegExp(`^${cmd} <subcommand> \\[<arg> \\[value\\] \\[opt\\] \\.\\.\\.\\]\\. Subcommands are:$`));
     assert.ok(lines.length > 4 && lines.includes('HELP'), JSON.stringify(lines));
@@ -606,6 +606,42 @@ test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONL
   assert.equal(await r.get('ro:k'), 'v', 'a lease read after the write');
   assert.match((await r.client('INFO')) as string, / flags=r /);
   assert.equal(await r.call('READWRITE'), 'OK');
+});
+
+test('CONFIG GET answers what the server and cluster were started with; SET, REWRITE refused; RESETSTAT resets INFO stats', async () => {
+  assert.deepEqual(await r.call('CONFIG', 'GET', 'save'), ['save', '']);
+  assert.deepEqual(await r.call('CONFIG', 'GET', 'append*'), ['appendonly', 'yes', 'appendfsync', 'always'], 'LMDB with sync: a log synced per write');
+  assert.deepEqual(await r.call('CONFIG', 'GET', 'PORT'), ['port', String(s.port)], 'names match case-insensitively');
+  assert.deepEqual(await r.call('CONFIG', 'GET', 'max*'), ['maxclients', '10000', 'maxmemory', '0']);
+  assert.deepEqual(await r.call('CONFIG', 'GET', 'bind', 'databases', 'bind'), ['bind', '127.0.0.1', 'databases', '1'], 'each once');
+  assert.deepEqual(await r.call('CONFIG', 'GET', 'dir'), ['dir', s.cluster.dir]);
+  assert.deepEqual(await r.call('CONFIG', 'GET', 'nosuch*'), []);
+  assert.equal(await replyError(r.call('CONFIG', 'GET')), "ERR wrong number of arguments for 'config|get' command");
+  assert.equal(await replyError(r.call('CONFIG', 'SET', 'maxclients', '5')), "ERR CONFIG SET failed (possibly related to argument 'maxclients') - can't set immutable config");
+  assert.equal(await replyError(r.call('CONFIG', 'SET', 'bogus', '1')), "ERR Unknown option or number of arguments for CONFIG SET - 'bogus'");
+  assert.equal(await replyError(r.call('CONFIG', 'SET', 'port')), "ERR wrong number of arguments for 'config|set' command");
+  assert.equal(await replyError(r.call('CONFIG', 'REWRITE')), 'ERR The server is running without a config file');
+  assert.equal(await replyError(r.call('CONFIG', 'BOGUS')), "ERR unknown subcommand 'BOGUS'. Try CONFIG HELP.");
+  await r.set('cfg:k', 'v');
+  const processed = async (): Promise<number> => Number(/total_commands_processed:(\d+)/.exec(await r.info('stats'))?.[1]);
+  assert.ok((await processed()) > 3);
+  assert.ok((await s.cluster.metrics()).writeTotal.count > 0);
+  assert.equal(await r.call('CONFIG', 'RESETSTAT'), 'OK');
+  assert.ok((await processed()) <= 1, 'only the INFO itself counted since');
+  assert.equal((await s.cluster.metrics()).writeTotal.count, 0, "and the cluster's recorded latencies are forgotten");
+  // Inside MULTI: GET is queued and answered by EXEC; RESETSTAT, a call of the whole server, aborts the transaction.
+  const raw = new Redis({ port: s.port, lazyConnect: true });
+  await raw.connect();
+  try {
+    assert.equal(await raw.call('MULTI'), 'OK');
+    assert.equal(await raw.call('CONFIG', 'GET', 'save'), 'QUEUED');
+    assert.deepEqual(await raw.call('EXEC'), [['save', '']]);
+    assert.equal(await raw.call('MULTI'), 'OK');
+    assert.match(await replyError(raw.call('CONFIG', 'RESETSTAT')), /^ERR 'config' inside MULTI is not supported/);
+    assert.equal(await replyError(raw.call('EXEC')), 'EXECABORT Transaction discarded because of previous errors.');
+  } finally {
+    raw.disconnect();
+  }
 });
 
 test('CLIENT LIST filters and CLIENT KILL, as Redis 7', async () => {

@@ -1,15 +1,17 @@
-// Server commands: INFO (real figures from status() and metrics()) and COMMAND (from the command table).
+// Server commands: INFO (real figures from status() and metrics()), COMMAND (from the command table), CONFIG (what
+// the server and cluster were started with, read-only), DEBUG DIGEST and WAIT.
 import { arch, platform, release } from 'node:os';
 import type { LatencySummaryMs } from '../../index.js';
 import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
 import { nodeMemoryBytes } from '../../cluster/cluster.js';
 import { memoryBytes } from '../../util/thread-health.js';
 import { clampInt64, parseInt64, upper } from '../args.js';
+import { globMatch } from '../glob.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, clusterError, NOT_INTEGER, unknownSubcommand } from '../errors.js';
 import { CallPlan, ReadPlan } from '../plan.js';
-import { ErrorReply, helpReply, MapReply, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
+import { ErrorReply, helpReply, MapReply, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { REDIS_VERSION } from './connection.js';
 
 export const THREADRAFT_VERSION = '0.1.0';
@@ -151,6 +153,85 @@ function info(ctx: Ctx, args: Buffer[]): ReadPlan {
   });
 }
 
+/**
+ * CONFIG GET's parameters: Redis's names, with what this server and its cluster were started with. They are fixed
+ * at start, so CONFIG SET refuses each as Redis refuses an immutable one. The persistence ones say what the log
+ * does in Redis's terms (docs/resp.md, "CONFIG"): every write is in a log synced before it is acknowledged
+ * (appendonly yes, appendfsync always) on LMDB with sync; no periodic dump (save ""); memory storage keeps nothing.
+ */
+function configParams(ctx: Ctx): Array<[string, string]> {
+  const { options, cluster } = ctx.server;
+  const o = cluster.options;
+  const persisted = o.storage === 'lmdb';
+  return [
+    ['bind', options.host],
+    ['port', String(ctx.server.port())],
+    ['requirepass', options.requirepass ?? ''],
+    ['maxclients', String(options.maxClients)],
+    ['proto-max-bulk-len', String(options.maxBulkBytes)],
+    ['databases', '1'],
+    ['timeout', '0'],
+    ['save', ''],
+    ['appendonly', persisted ? 'yes' : 'no'],
+    ['appendfsync', persisted && o.sync ? 'always' : 'no'],
+    ['maxmemory', String(o.maxBytes ?? 0)],
+    ['dir', cluster.dir],
+  ];
+}
+
+const CONFIG_HELP = [
+  'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GET <pattern> [<pattern> ...]', '    Return parameters matching the glob-like <pattern>s and their values.',
+  'SET <directive> <value> [<directive> <value> ...]', '    Refused: every parameter is fixed when the server starts.',
+  'RESETSTAT', '    Reset statistics reported by the INFO command and the cluster\'s metrics.',
+  'REWRITE', '    Refused: the server runs without a config file.',
+  'HELP', '    Print this help.',
+];
+
+/** CONFIG GET / SET / RESETSTAT / REWRITE / HELP (redis-benchmark asks CONFIG GET save and appendonly first). */
+function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
+  const sub = upper(args[1]!);
+  const n = args.length;
+  switch (sub) {
+    case 'GET': {
+      if (n < 3) return arityError('config|get');
+      const params = configParams(ctx);
+      const patterns = args.slice(2).map((a) => Buffer.from(a.toString('latin1').toLowerCase(), 'latin1'));
+      const found = params.filter(([name]) => patterns.some((p) => globMatch(p, Buffer.from(name, 'latin1'))));
+      return new MapReply(found);
+    }
+    case 'SET': {
+      if (n < 4 || n % 2 !== 0) return arityError('config|set');
+      const known = new Set(configParams(ctx).map(([name]) => name));
+      for (let i = 2; i < n; i += 2) {
+        const name = args[i]!.toString('utf8', 0, 128);
+        if (!known.has(name.toLowerCase())) return new ErrorReply(`ERR Unknown option or number of arguments for CONFIG SET - '${name}'`);
+      }
+      const first = args[2]!.toString('utf8', 0, 128);
+      return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${first}') - can't set immutable config`);
+    }
+    case 'RESETSTAT': {
+      if (n !== 2) return arityError('config|resetstat');
+      const { stats, cluster } = ctx.server;
+      return new CallPlan(async () => {
+        for (const k of Object.keys(stats) as Array<keyof typeof stats>) stats[k] = 0;
+        try {
+          await cluster.resetMetrics();
+          return OK;
+        } catch (err) {
+          return clusterError(err);
+        }
+      });
+    }
+    case 'REWRITE':
+      return n === 2 ? new ErrorReply('ERR The server is running without a config file') : arityError('config|rewrite');
+    case 'HELP':
+      return n === 2 ? helpReply(CONFIG_HELP) : arityError('config|help');
+    default:
+      return unknownSubcommand(args[1]!, 'config');
+  }
+}
+
 /** COMMAND's description of one command (Redis 7's ten fields; ACL categories, tips, key specs and subcommands left empty). */
 function commandInfo(c: CommandSpec): Reply {
   return [c.name, c.arity, new SetReply(c.flags.map((f) => new SimpleString(f))), c.firstKey, c.lastKey, c.step, new SetReply([]), new SetReply([]), [], []];
@@ -195,6 +276,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
   };
   return [
     command('debug', -2, ['admin', 'noscript', 'loading', 'stale'], 'server', 'A container for debugging commands.', debug),
+    command('config', -2, ['admin', 'noscript', 'loading', 'stale'], 'server', 'A container for server configuration commands.', config, { since: '2.0.0' }),
     command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info),
     command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13' }),
     command('wait', 3, ['noscript'], 'generic', 'Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.', wait, { since: '3.0.0' }),
