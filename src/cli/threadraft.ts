@@ -63,7 +63,7 @@ async function serve(argv: string[]): Promise<void> {
   let server: import('../resp/index.js').RespServer | undefined;
   let interrupted: NodeJS.Signals | undefined;
   let stopping = false;
-  const stop = (signal: NodeJS.Signals, code: number): void => {
+  const stop = (signal: NodeJS.Signals | 'SHUTDOWN', code: number): void => {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`${signal}: closing the server and stopping the cluster\n`);
@@ -90,7 +90,8 @@ async function serve(argv: string[]): Promise<void> {
   cluster = await Cluster.start(parsed.cluster);
   if (interrupted) return exitInterrupted();
   try {
-    server = await RespServer.start(cluster, parsed.resp);
+    // SHUTDOWN from a client stops as SIGTERM does.
+    server = await RespServer.start(cluster, { ...parsed.resp, shutdown: () => stop('SHUTDOWN', 0) });
   } catch (err) {
     await cluster.stop();
     if ((err as { code?: string }).code === 'EADDRINUSE') {

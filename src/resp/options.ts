@@ -22,13 +22,22 @@ export interface RespServerOptions {
   maxQueuedCommands?: number;
   /** SCAN cursors remembered (an older one gets `-ERR invalid cursor`). Default 10 000. */
   maxScanCursors?: number;
+  /**
+   * Called by SHUTDOWN (Redis: the server process stops), after which the calling connection is closed. `threadraft
+   * serve` passes one that closes the server, stops the cluster and exits 0. Without it SHUTDOWN is refused: an
+   * application that embeds the server decides when it stops.
+   */
+  shutdown?: () => void;
 }
 
-export type ResolvedRespOptions = Required<Omit<RespServerOptions, 'requirepass'>> & { requirepass: string | undefined };
+export type ResolvedRespOptions = Required<Omit<RespServerOptions, 'requirepass' | 'shutdown'>> & {
+  requirepass: string | undefined;
+  shutdown: (() => void) | undefined;
+};
 
 const KNOWN = new Set([
   'port', 'host', 'requirepass', 'maxClients', 'maxBulkBytes', 'maxArgs', 'maxInlineBytes', 'outputHighWaterBytes',
-  'maxQueuedCommands', 'maxScanCursors',
+  'maxQueuedCommands', 'maxScanCursors', 'shutdown',
 ]);
 
 function invalid(message: string): ClusterError {
@@ -48,10 +57,12 @@ export function resolveRespOptions(input: RespServerOptions = {}): ResolvedRespO
     throw invalid('requirepass must be a non-empty string');
   }
   if (input.host !== undefined && typeof input.host !== 'string') throw invalid('host must be a string');
+  if (input.shutdown !== undefined && typeof input.shutdown !== 'function') throw invalid('shutdown must be a function');
   return {
     port: int('port', input.port, 6379, 0, 65535),
     host: input.host ?? '127.0.0.1',
     requirepass: input.requirepass,
+    shutdown: input.shutdown,
     maxClients: int('maxClients', input.maxClients, 10_000, 1, 1_000_000),
     maxBulkBytes: int('maxBulkBytes', input.maxBulkBytes, 64 * 1024 * 1024, 1, 512 * 1024 * 1024),
     maxArgs: int('maxArgs', input.maxArgs, 1024 * 1024, 1, 1024 * 1024 * 1024),

@@ -124,6 +124,23 @@ test('threadraft serve driven by redis-cli and redis-benchmark; SIGTERM stops it
   assert.equal(existsSync(s.dir), false, 'the temporary directory is removed on exit');
 });
 
+test('SHUTDOWN from redis-cli stops threadraft serve as SIGTERM does: exit 0, its directory removed', async (t) => {
+  if (!installed('redis-cli')) {
+    t.skip('redis-cli is not installed (Debian package redis-tools; .ci/run installs it)');
+    return;
+  }
+  const s = await startServe(['--nodes', '1', '--storage', 'memory']);
+  try {
+    assert.match(await cli(s.port, 'SHUTDOWN', 'ABORT'), /^ERR No shutdown in progress\.\n/);
+    assert.match(await cli(s.port, 'SHUTDOWN', 'NOSAVE', 'SAVE'), /^ERR syntax error\n/);
+    assert.equal(await cli(s.port, 'SHUTDOWN', 'NOSAVE'), '', 'no reply: the connection closes, which redis-cli takes as success');
+    assert.equal(await s.exited, 0, s.stderr());
+  } finally {
+    s.child.kill('SIGKILL');
+  }
+  assert.equal(existsSync(s.dir), false, 'the temporary directory is removed on exit');
+});
+
 test('threadraft serve on a directory where one node\'s log is damaged: serves with the others and says which node is down', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'threadraft-serve-damaged-'));
   try {

@@ -611,7 +611,8 @@ test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONL
 test('CONFIG GET answers what the server and cluster were started with; SET, REWRITE refused; RESETSTAT resets INFO stats', async () => {
   assert.deepEqual(await r.call('CONFIG', 'GET', 'save'), ['save', '']);
   assert.deepEqual(await r.call('CONFIG', 'GET', 'append*'), ['appendonly', 'yes', 'appendfsync', 'always'], 'LMDB with sync: a log synced per write');
-  assert.deepEqual(await r.call('CONFIG', 'GET', 'PORT'), ['port', String(s.port)], 'names match case-insensitively');
+  assert.deepEqual(await r.call('CONFIG', 'GET', 'PORT'), ['PORT', String(s.port)], 'a name matches case-insensitively and is echoed as given, as Redis 7');
+  assert.deepEqual(await r.call('CONFIG', 'GET', 'MAXCLIENT?'), ['maxclients', '10000'], 'a pattern too; it answers with the name');
   assert.deepEqual(await r.call('CONFIG', 'GET', 'max*'), ['maxclients', '10000', 'maxmemory', '0']);
   assert.deepEqual(await r.call('CONFIG', 'GET', 'bind', 'databases', 'bind'), ['bind', '127.0.0.1', 'databases', '1'], 'each once');
   assert.deepEqual(await r.call('CONFIG', 'GET', 'dir'), ['dir', s.cluster.dir]);
@@ -629,6 +630,9 @@ test('CONFIG GET answers what the server and cluster were started with; SET, REW
   assert.equal(await r.call('CONFIG', 'RESETSTAT'), 'OK');
   assert.ok((await processed()) <= 1, 'only the INFO itself counted since');
   assert.equal((await s.cluster.metrics()).writeTotal.count, 0, "and the cluster's recorded latencies are forgotten");
+  // SHUTDOWN needs the server's `shutdown` option (this one has none: the test stops it).
+  assert.match(await replyError(r.call('SHUTDOWN')), /^ERR Errors trying to SHUTDOWN: .*option shutdown is not set/);
+  assert.equal(await replyError(r.call('SHUTDOWN', 'BOGUS')), 'ERR syntax error');
   // Inside MULTI: GET is queued and answered by EXEC; RESETSTAT, a call of the whole server, aborts the transaction.
   const raw = new Redis({ port: s.port, lazyConnect: true });
   await raw.connect();

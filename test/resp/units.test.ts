@@ -65,6 +65,8 @@ test('server options: defaults, and refusals', () => {
   assert.equal(o.maxBulkBytes, 64 * 1024 * 1024);
   assert.throws(() => resolveRespOptions({ port: 70000 }), /port must be an integer/);
   assert.throws(() => resolveRespOptions({ requirepass: '' }), /requirepass must be a non-empty string/);
+  assert.equal(o.shutdown, undefined);
+  assert.throws(() => resolveRespOptions({ shutdown: 'exit' as unknown as () => void }), /shutdown must be a function/);
 });
 
 test('the command table: lower-case names, Redis arities, every command of issue 14', () => {

@@ -1,5 +1,5 @@
 // Server commands: INFO (real figures from status() and metrics()), COMMAND (from the command table), CONFIG (what
-// the server and cluster were started with, read-only), DEBUG DIGEST and WAIT.
+// the server and cluster were started with, read-only), DEBUG DIGEST, SHUTDOWN and WAIT.
 import { arch, platform, release } from 'node:os';
 import type { LatencySummaryMs } from '../../index.js';
 import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
@@ -195,10 +195,22 @@ function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
   switch (sub) {
     case 'GET': {
       if (n < 3) return arityError('config|get');
+      // As Redis 7: each parameter once; a name without glob characters is looked up and echoed as given.
       const params = configParams(ctx);
-      const patterns = args.slice(2).map((a) => Buffer.from(a.toString('latin1').toLowerCase(), 'latin1'));
-      const found = params.filter(([name]) => patterns.some((p) => globMatch(p, Buffer.from(name, 'latin1'))));
-      return new MapReply(found);
+      const found = new Map<string, [string, string]>();
+      for (const a of args.slice(2)) {
+        const pattern = a.toString('latin1');
+        const lower = pattern.toLowerCase();
+        for (const [name, value] of params) {
+          if (found.has(name)) continue;
+          if (!/[*?[]/.test(pattern)) {
+            if (name === lower) found.set(name, [pattern, value]);
+          } else if (globMatch(Buffer.from(lower, 'latin1'), Buffer.from(name, 'latin1'))) {
+            found.set(name, [name, value]);
+          }
+        }
+      }
+      return new MapReply([...found.values()]);
     }
     case 'SET': {
       if (n < 4 || n % 2 !== 0) return arityError('config|set');
@@ -230,6 +242,32 @@ function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
     default:
       return unknownSubcommand(args[1]!, 'config');
   }
+}
+
+const SHUTDOWN_FLAGS = new Set(['NOSAVE', 'SAVE', 'NOW', 'FORCE', 'ABORT']);
+
+/**
+ * SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: the server's `shutdown` option is called and this connection
+ * closed without a reply, as Redis closes it (redis-cli takes that as success). There is nothing to save (every
+ * acknowledged write is in the log already) and nothing to wait for, so the flags change nothing; ABORT finds no
+ * shutdown in progress. Without the option it is refused.
+ */
+function shutdown(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
+  const flags = new Set<string>();
+  for (const a of args.slice(1)) {
+    const f = upper(a);
+    if (!SHUTDOWN_FLAGS.has(f)) return new ErrorReply('ERR syntax error');
+    flags.add(f);
+  }
+  if ((flags.has('SAVE') && flags.has('NOSAVE')) || (flags.has('ABORT') && flags.size > 1)) return new ErrorReply('ERR syntax error');
+  if (flags.has('ABORT')) return new ErrorReply('ERR No shutdown in progress.');
+  const hook = ctx.server.options.shutdown;
+  if (hook === undefined) return new ErrorReply('ERR Errors trying to SHUTDOWN: this server runs inside an application (RespServer option shutdown is not set)');
+  return new CallPlan(async () => {
+    ctx.conn.kill();
+    hook();
+    return OK; // never written: the connection is closed
+  });
 }
 
 /** COMMAND's description of one command (Redis 7's ten fields; ACL categories, tips, key specs and subcommands left empty). */
@@ -279,6 +317,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     command('config', -2, ['admin', 'noscript', 'loading', 'stale'], 'server', 'A container for server configuration commands.', config, { since: '2.0.0' }),
     command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info),
     command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13' }),
+    command('shutdown', -1, ['admin', 'noscript', 'loading', 'stale'], 'server', 'Synchronously saves the database(s) to disk and shuts down the Redis server.', shutdown, { since: '1.0.0' }),
     command('wait', 3, ['noscript'], 'generic', 'Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.', wait, { since: '3.0.0' }),
   ];
 }
