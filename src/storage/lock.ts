@@ -72,34 +72,40 @@ function ownerAlive(owner: { pid: number; start: string | undefined }): boolean 
   return now === undefined || now === owner.start;
 }
 
+/**
+ * Create `path` holding `text` unless it exists (then false): written to the private file `tmp`, then linked into
+ * place, so that the file never exists half-written.
+ */
+function createFile(path: string, tmp: string, text: string): boolean {
+  writeFileSync(tmp, text);
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw StorageError.wrap(err, 'store', 'open');
+    return false;
+  } finally {
+    unlinkSync(tmp);
+  }
+}
+
 /** Waits of 1 ms while another opener removes a stale lock (Atomics.wait on a private cell: a synchronous sleep). */
 const pause = new Int32Array(new SharedArrayBuffer(4));
 const BREAK_WAITS = 1000;
 
 /**
  * Remove the lock file at `path` that was judged stale, but only if it still says `staleText`. Openers that
- * judged the same file stale take turns through `<file>.break`, created exclusively like the lock: each re-reads the file first. Without that,
- * two of them could both remove it, the second removing the lock the first had just taken, and both would hold
- * the directory. A `.break` file whose owner is gone (it crashed in these few steps) is itself removed; that removal
- * is not guarded again, so two openers racing a crashed remover could still both pass: a crash within microseconds
- * of taking over a crashed owner's lock, while another opener starts, is the case left.
+ * judged the same file stale take turns through `<file>.break`, created exclusively like the lock: each re-reads
+ * the file first. Without that, two of them could both remove it, the second removing the lock the first had just
+ * taken, and both would hold the directory. A `.break` file whose owner is gone (it crashed in these few steps) is
+ * itself removed; that removal is not guarded again, so two openers racing a crashed remover could still both
+ * pass: a crash within microseconds of taking over a crashed owner's lock, while another opener starts.
  */
 function removeStale(path: string, staleText: string | undefined): void {
   if (staleText === undefined) return; // gone already: the next link tells
   const breaker = `${path}.break`;
   for (let wait = 0; ; wait++) {
-    const tmp = `${breaker}.${process.pid}.${threadId}`;
-    writeFileSync(tmp, `${process.pid}${ownerTag}\n`);
-    let mine = false;
-    try {
-      linkSync(tmp, breaker);
-      mine = true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw StorageError.wrap(err, 'store', 'open');
-    } finally {
-      unlinkSync(tmp);
-    }
-    if (mine) {
+    if (createFile(breaker, `${breaker}.${process.pid}.${threadId}`, `${process.pid}${ownerTag}\n`)) {
       try {
         if (readText(path) === staleText) unlinkSync(path);
         return;
@@ -138,17 +144,7 @@ export function acquireDirLock(dir: string): DirLock {
   }
   let created = false;
   for (let attempt = 0; attempt < 5 && !created; attempt++) {
-    // Write the pid to a private file, then link it into place: the lock file never exists half-written.
-    const tmp = join(dir, `${LOCK_FILE}.${process.pid}.${threadId}`);
-    writeFileSync(tmp, `${process.pid}${ownerTag}\n`);
-    try {
-      linkSync(tmp, path);
-      created = true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw StorageError.wrap(err, 'store', 'open');
-    } finally {
-      unlinkSync(tmp);
-    }
+    created = createFile(path, join(dir, `${LOCK_FILE}.${process.pid}.${threadId}`), `${process.pid}${ownerTag}\n`);
     if (created) break;
     const text = readText(path);
     const owner = parseOwner(text);
@@ -200,16 +196,7 @@ export function acquireClusterLock(dir: string): DirLock {
   const path = join(dir, CLUSTER_LOCK_FILE);
   const token = `${process.pid} ${threadId} ${randomUUID()}${ownerTag}`;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const tmp = join(dir, `${CLUSTER_LOCK_FILE}.${randomUUID()}`);
-    writeFileSync(tmp, `${token}\n`);
-    try {
-      linkSync(tmp, path);
-      return clusterRelease(path, token);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw StorageError.wrap(err, 'store', 'open');
-    } finally {
-      unlinkSync(tmp);
-    }
+    if (createFile(path, join(dir, `${CLUSTER_LOCK_FILE}.${randomUUID()}`), `${token}\n`)) return clusterRelease(path, token);
     const text = readText(path);
     const owner = parseOwner(text);
     if (owner !== undefined && ownerAlive(owner)) {
