@@ -50,6 +50,8 @@ function serveOptions(argv: string[]): { cluster: ClusterOptions; resp: RespServ
   const v = parseCommandLine(argv, SERVE_OPTIONS, SERVE_HELP);
   const cluster: ClusterOptions = { nodes: v.nodes, storage: v.storage, pool: v.pool, sync: v.sync };
   if (v.dir !== undefined) cluster.dir = v.dir;
+  if (v['max-keys'] !== undefined) cluster.maxKeys = v['max-keys'];
+  if (v['max-bytes'] !== undefined) cluster.maxBytes = v['max-bytes'];
   const resp: RespServerOptions = { port: v.port, maxClients: v.maxclients, maxBulkBytes: v['proto-max-bulk-len'] };
   if (v.requirepass !== undefined) resp.requirepass = v.requirepass;
   return { cluster, resp };
@@ -101,7 +103,8 @@ async function serve(argv: string[]): Promise<void> {
   }
   if (interrupted) return exitInterrupted();
   const o = cluster.options;
-  process.stdout.write(`threadraft ${version()}: ${o.nodes} nodes, ${o.storage}${o.storage === 'lmdb' ? (o.sync ? ', synced' : ', NOT synced (unsafe for durability)') : ''}, ${cluster.dir}\n`);
+  const bounds = `${o.maxKeys !== undefined ? `, at most ${o.maxKeys} keys` : ''}${o.maxBytes !== undefined ? `, at most ${o.maxBytes} bytes of keys and values` : ''}`;
+  process.stdout.write(`threadraft ${version()}: ${o.nodes} nodes, ${o.storage}${o.storage === 'lmdb' ? (o.sync ? ', synced' : ', NOT synced (unsafe for durability)') : ''}${bounds}, ${cluster.dir}\n`);
   // A node whose store is damaged stays down while a majority serves (docs/storage.md, "Damaged files"), and one
   // may go down while serving (its thread crashed, a storage error): say so, with its error.
   reportDownNodes(cluster, (line) => process.stderr.write(`threadraft: ${line}\n`));

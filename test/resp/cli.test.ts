@@ -124,13 +124,17 @@ test('threadraft serve driven by redis-cli and redis-benchmark; SIGTERM stops it
   assert.equal(existsSync(s.dir), false, 'the temporary directory is removed on exit');
 });
 
-test('SHUTDOWN from redis-cli stops threadraft serve as SIGTERM does: exit 0, its directory removed', async (t) => {
+test('threadraft serve as a bounded cache (--max-keys, --max-bytes); SHUTDOWN from redis-cli stops it as SIGTERM does: exit 0, its directory removed', async (t) => {
   if (!installed('redis-cli')) {
     t.skip('redis-cli is not installed (Debian package redis-tools; .ci/run installs it)');
     return;
   }
-  const s = await startServe(['--nodes', '1', '--storage', 'memory']);
+  const s = await startServe(['--nodes', '1', '--storage', 'memory', '--max-keys', '2', '--max-bytes', '100000']);
   try {
+    for (const k of ['a', 'b', 'c']) assert.equal(await cli(s.port, 'SET', k, 'v'), 'OK\n');
+    assert.equal(await cli(s.port, 'DBSIZE'), '2\n');
+    assert.equal(await cli(s.port, 'EXISTS', 'a'), '0\n', 'the least recently written key was evicted');
+    assert.equal(await cli(s.port, 'CONFIG', 'GET', 'maxmemory'), 'maxmemory\n100000\n');
     assert.match(await cli(s.port, 'SHUTDOWN', 'ABORT'), /^ERR No shutdown in progress\.\n/);
     assert.match(await cli(s.port, 'SHUTDOWN', 'NOSAVE', 'SAVE'), /^ERR syntax error\n/);
     assert.equal(await cli(s.port, 'SHUTDOWN', 'NOSAVE'), '', 'no reply: the connection closes, which redis-cli takes as success');
