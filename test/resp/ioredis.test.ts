@@ -549,7 +549,7 @@ test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONL
   assert.equal(await r.echo('x y'), 'x y');
   // The HELP the unknown-subcommand errors point to exists; COUNT takes no argument.
   // As Redis: an array of status lines.
-  for (const cmd of ['COMMAND', 'DEBUG', 'CLIENT', 'CONFIG']) {
+  for (const cmd of ['COMMAND', 'DEBUG', 'CLIENT', 'CONFIG', 'MEMORY']) {
     const lines = (await r.call(cmd, 'HELP')) as string[];
     assert.match(lines[0]!, new RegExp(`^${cmd} <subcommand> \\[<arg> \\[value\\] \\[opt\\] \\.\\.\\.\\]\\. Subcommands are:$`));
     assert.ok(lines.length > 4 && lines.includes('HELP'), JSON.stringify(lines));
@@ -646,6 +646,20 @@ test('CONFIG GET answers what the server and cluster were started with; SET, REW
   } finally {
     raw.disconnect();
   }
+});
+
+test('MEMORY USAGE: the bytes of the key and its value (nil for no key); SAMPLES checked as Redis does', async () => {
+  await r.set('mem:k', 'x'.repeat(100));
+  await r.set('mem:é', Buffer.from([1, 2, 3]));
+  assert.equal(await r.call('MEMORY', 'USAGE', 'mem:k'), 105);
+  assert.equal(await r.call('MEMORY', 'USAGE', 'mem:é', 'SAMPLES', '0'), 9, 'bytes, not characters');
+  assert.equal(await r.call('MEMORY', 'USAGE', 'mem:none'), null);
+  assert.equal(await replyError(r.call('MEMORY', 'USAGE')), "ERR wrong number of arguments for 'memory|usage' command");
+  assert.equal(await replyError(r.call('MEMORY', 'USAGE', 'mem:k', 'SAMPLES')), 'ERR syntax error');
+  assert.equal(await replyError(r.call('MEMORY', 'USAGE', 'mem:k', 'SAMPLES', '-1')), 'ERR syntax error');
+  assert.equal(await replyError(r.call('MEMORY', 'USAGE', 'mem:k', 'SAMPLES', 'x')), 'ERR value is not an integer or out of range');
+  assert.equal(await replyError(r.call('MEMORY', 'DOCTOR')), "ERR unknown subcommand 'DOCTOR'. Try MEMORY HELP.");
+  await r.del('mem:k', 'mem:é');
 });
 
 test('CLIENT LIST filters and CLIENT KILL, as Redis 7', async () => {

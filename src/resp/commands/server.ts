@@ -1,16 +1,16 @@
 // Server commands: INFO (real figures from status() and metrics()), COMMAND (from the command table), CONFIG (what
-// the server and cluster were started with, read-only), DEBUG DIGEST, SHUTDOWN and WAIT.
+// the server and cluster were started with, read-only), DEBUG DIGEST, MEMORY USAGE, SHUTDOWN and WAIT.
 import { arch, platform, release } from 'node:os';
 import type { LatencySummaryMs } from '../../index.js';
 import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
 import { nodeMemoryBytes } from '../../cluster/cluster.js';
 import { memoryBytes } from '../../util/thread-health.js';
-import { clampInt64, parseInt64, upper } from '../args.js';
+import { clampInt64, keyError, keyword, parseInt64, upper } from '../args.js';
 import { globMatch } from '../glob.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { arityError, clusterError, NOT_INTEGER, unknownSubcommand } from '../errors.js';
-import { CallPlan, ReadPlan } from '../plan.js';
+import { arityError, clusterError, NOT_INTEGER, SYNTAX, unknownSubcommand } from '../errors.js';
+import { CallPlan, KeysPlan, ReadPlan } from '../plan.js';
 import { ErrorReply, helpReply, MapReply, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { REDIS_VERSION } from './connection.js';
 
@@ -244,6 +244,33 @@ function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
   }
 }
 
+/**
+ * MEMORY USAGE key [SAMPLES count]: the bytes of the key and its value, as `maxBytes` counts them (Redis adds its
+ * own per-key overhead, which has no counterpart here); nil for no key. SAMPLES is checked as Redis does and
+ * changes nothing (a string has nothing to sample). The only MEMORY subcommand besides HELP.
+ */
+function memory(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
+  const sub = upper(args[1]!);
+  if (sub === 'HELP') {
+    return args.length === 2
+      ? helpReply(['MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'USAGE <key> [SAMPLES <count>]', '    Return the bytes of <key> and its value.', 'HELP', '    Print this help.'])
+      : arityError('memory|help');
+  }
+  if (sub !== 'USAGE') return unknownSubcommand(args[1]!, 'memory');
+  if (args.length < 3) return arityError('memory|usage');
+  for (let j = 3; j < args.length; j += 2) {
+    if (!keyword(args[j], 'SAMPLES') || j + 1 >= args.length) return SYNTAX;
+    const samples = parseInt64(args[j + 1]!);
+    if (samples === null) return NOT_INTEGER;
+    if (samples < 0n) return SYNTAX;
+  }
+  const key = args[2]!;
+  return keyError(key) ?? new KeysPlan([key], (vs) => {
+    const v = vs[0];
+    return v === undefined ? null : key.length + (typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  });
+}
+
 const SHUTDOWN_FLAGS = new Set(['NOSAVE', 'SAVE', 'NOW', 'FORCE', 'ABORT']);
 
 /**
@@ -317,6 +344,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     command('config', -2, ['admin', 'noscript', 'loading', 'stale'], 'server', 'A container for server configuration commands.', config, { since: '2.0.0' }),
     command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info),
     command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13' }),
+    command('memory', -2, ['readonly'], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0' }),
     command('shutdown', -1, ['admin', 'noscript', 'loading', 'stale'], 'server', 'Synchronously saves the database(s) to disk and shuts down the Redis server.', shutdown, { since: '1.0.0' }),
     command('wait', 3, ['noscript'], 'generic', 'Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.', wait, { since: '3.0.0' }),
   ];
