@@ -275,11 +275,13 @@ const SHUTDOWN_FLAGS = new Set(['NOSAVE', 'SAVE', 'NOW', 'FORCE', 'ABORT']);
 
 /**
  * SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: the server's `shutdown` option is called and this connection
- * closed without a reply, as Redis closes it (redis-cli takes that as success). There is nothing to save (every
- * acknowledged write is in the log already) and nothing to wait for, so the flags change nothing; ABORT finds no
- * shutdown in progress. Without the option it is refused.
+ * closed without a reply, as Redis closes it (redis-cli takes that as success). A read plan, so that it runs once
+ * the connection's earlier writes are acknowledged (`SET k v` then SHUTDOWN in one pipeline: the SET is answered
+ * and kept, as on Redis). There is nothing to save (every acknowledged write is in the log already) and nothing
+ * more to wait for, so the flags change nothing; ABORT finds no shutdown in progress. Without the option it is
+ * refused.
  */
-function shutdown(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
+function shutdown(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
   const flags = new Set<string>();
   for (const a of args.slice(1)) {
     const f = upper(a);
@@ -290,7 +292,7 @@ function shutdown(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
   if (flags.has('ABORT')) return new ErrorReply('ERR No shutdown in progress.');
   const hook = ctx.server.options.shutdown;
   if (hook === undefined) return new ErrorReply('ERR Errors trying to SHUTDOWN: this server runs inside an application (RespServer option shutdown is not set)');
-  return new CallPlan(async () => {
+  return new ReadPlan(async () => {
     ctx.conn.kill();
     hook();
     return OK; // never written: the connection is closed
