@@ -7,10 +7,11 @@ import { CHAOS_HELP, CHAOS_OPTIONS } from './chaos/options.js';
 const v = parseCommandLine(process.argv.slice(2), CHAOS_OPTIONS, CHAOS_HELP);
 // The runner (and the cluster) load after the options are checked: a usage error answers at once.
 const { runChaos } = await import('./chaos/runner.js');
-// Ctrl-C (SIGINT) or SIGTERM: the run ends, its cluster is stopped and its directory removed; exit 128 + the signal.
+// Ctrl-C (SIGINT), SIGTERM or SIGHUP: the run ends, its cluster is stopped and its directory removed; exit 128 + the
+// signal.
 const abort = new AbortController();
 let interrupted: NodeJS.Signals | undefined;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
     interrupted ??= sig;
     abort.abort();

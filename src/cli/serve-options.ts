@@ -20,5 +20,5 @@ export const SERVE_HELP: CommandHelp = {
   command: 'threadraft serve',
   summary: 'a cluster behind a Redis-protocol server (docs/resp.md).',
   usage: 'threadraft serve [options]       (or: npm run serve -- [options])',
-  epilogue: 'SIGINT or SIGTERM, or SHUTDOWN from a client (redis-cli shutdown), closes the server and stops the cluster.',
+  epilogue: 'SIGINT, SIGTERM or SIGHUP, or SHUTDOWN from a client (redis-cli shutdown), closes the server and stops the cluster\n(and removes its temporary directory).',
 };

@@ -80,8 +80,8 @@ async function serve(argv: string[]): Promise<void> {
     if (server) stop(signal, 0);
     else interrupted ??= signal; // starting: handled once the start settles
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGHUP too (the terminal closed): without a handler the process would end at once, its directory left behind.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
   const exitInterrupted = (): Promise<void> => {
     stop(interrupted!, 128 + (constants.signals[interrupted!] ?? 0));
     return new Promise(() => undefined); // process.exit follows
@@ -117,8 +117,8 @@ function passThrough(entry: string, argv: string[]): void {
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
   };
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
+  // SIGHUP too: unhandled, it would end this process alone and leave the child running without its parent.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, forward);
   // The child's code (130 after SIGINT, 2 after a usage error); killed by a signal: 128 + its number, as a shell says.
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 0)));
 }
