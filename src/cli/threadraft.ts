@@ -59,6 +59,9 @@ function serveOptions(argv: string[]): { cluster: ClusterOptions; resp: RespServ
 
 async function serve(argv: string[]): Promise<void> {
   const parsed = serveOptions(argv);
+  // What it prints is advisory: a reader that went away (`threadraft serve | grep -m1 listening`) must not crash the
+  // server at its next line (EPIPE), leaving the cluster's directory behind.
+  for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
   // The handlers come first: a signal while the cluster starts stops it once started (its temporary directory
   // removed), and exits 128 + the signal's number, as an interrupted command; after "listening", 0.
   let cluster: import('../index.js').Cluster | undefined;

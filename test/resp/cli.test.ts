@@ -155,6 +155,19 @@ test('threadraft serve as a bounded cache (--max-keys, --max-bytes); SHUTDOWN (a
   assert.equal(existsSync(s.dir), false, 'the temporary directory is removed on exit');
 });
 
+test('threadraft serve whose stdout reader went away (EPIPE) still stops cleanly on SIGTERM: exit 0, its directory removed', async () => {
+  const s = await startServe(['--nodes', '1', '--storage', 'memory']);
+  try {
+    s.child.stdout!.destroy(); // as `threadraft serve | grep -m1 listening` does once grep has its line
+    s.child.kill('SIGTERM'); // its next line ("SIGTERM: closing ...") meets a closed pipe
+    assert.equal(await s.exited, 0, s.stderr());
+    assert.equal(existsSync(s.dir), false, 'the temporary directory is removed on exit');
+  } finally {
+    s.child.kill('SIGKILL');
+    rmSync(s.dir, { recursive: true, force: true }); // only if it failed: a crashed serve leaves it
+  }
+});
+
 test('threadraft serve on a directory where one node\'s log is damaged: serves with the others and says which node is down', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'threadraft-serve-damaged-'));
   try {
