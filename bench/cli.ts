@@ -373,6 +373,9 @@ const STOP_ON_SIGNAL_MS = 10_000;
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const a = parseBenchArgs(argv);
+  // The tables are also in results.json and report.html: a reader that went away (`npm start | head`) must not
+  // crash the run at its next line (EPIPE) before they are written.
+  for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
   if (a.profile && process.env.THREADRAFT_PROFILED !== '1') rerunWithProfiler(argv, a.out);
   const emitJson = a.json ? reserveStdout() : undefined;
   mkdirSync(a.out, { recursive: true });

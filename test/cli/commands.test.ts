@@ -147,6 +147,26 @@ test(`${signal} during the second scenario: results.json and report.html hold th
 });
 }
 
+test('a benchmark whose stdout reader went away (npm start | head) still writes results.json and report.html, and exits 0', { timeout: 90_000 }, async (t) => {
+  const out = tempDir(t);
+  const tmp = tempDir(t);
+  const child = spawn(process.execPath, [BIN, 'bench', '--scenarios', 'write-1', '--storage', 'memory', '--duration', '0.5', '--warmup', '0', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp }, detached: true });
+  t.after(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // the group has exited
+    }
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout.once('data', () => child.stdout.destroy()); // as `head -1` does after its line
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(code, 0, stderr);
+  assert.ok(existsSync(join(out, 'results.json')) && existsSync(join(out, 'report.html')), stderr);
+  assert.deepEqual(readdirSync(tmp), []);
+});
+
 /** Start `args` in a process group of its own with TMPDIR `tmp`; signal it once `tmp` holds a directory (its cluster's), after `delayMs`. */
 async function interruptOnceStarted(t: TestContext, args: string[], tmp: string, signal: NodeJS.Signals, delayMs: number): Promise<{ code: number | null | string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp }, detached: true });
