@@ -2,7 +2,8 @@
 // tiny benchmarks (--json with a failing --threshold; SIGINT after the first scenario).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,13 +106,12 @@ test('threadraft bench --json: stdout is the results object (as results.json), a
   assert.ok(existsSync(join(out, 'report.html')));
 });
 
-// SIGHUP too: the bin forwards it to the benchmark (before, it ended the bin alone and left the benchmark running).
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
-test(`${signal} during the second scenario: results.json and report.html hold the first, the temp dir is gone, and the exit code is ${code}`, { timeout: 90_000 }, async (t) => {
-  const out = tempDir(t);
-  const tmp = tempDir(t); // the benchmark's TMPDIR: its cluster directories go there
-  // A process group of its own (the bin and the benchmark it runs): a failed run is killed whole, never left behind.
-  const child = spawn(process.execPath, [BIN, 'bench', '--scenarios', 'write-1,write-2', '--storage', 'lmdb', '--duration', '2', '--warmup', '0', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp }, detached: true });
+/**
+ * The bin with `args` and TMPDIR `tmp`, in a process group of its own (the bin and the command it runs): killed
+ * whole when the test ends, so a failed run never leaves one behind.
+ */
+function spawnBin(t: TestContext, args: string[], tmp: string): ChildProcessByStdio<null, Readable, Readable> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp }, detached: true });
   t.after(() => {
     try {
       process.kill(-child.pid!, 'SIGKILL');
@@ -119,6 +119,15 @@ test(`${signal} during the second scenario: results.json and report.html hold th
       // the group has exited
     }
   });
+  return child;
+}
+
+// SIGHUP too: the bin forwards it to the benchmark (before, it ended the bin alone and left the benchmark running).
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+test(`${signal} during the second scenario: results.json and report.html hold the first, the temp dir is gone, and the exit code is ${code}`, { timeout: 90_000 }, async (t) => {
+  const out = tempDir(t);
+  const tmp = tempDir(t); // the benchmark's TMPDIR: its cluster directories go there
+  const child = spawnBin(t, ['bench', '--scenarios', 'write-1,write-2', '--storage', 'lmdb', '--duration', '2', '--warmup', '0', '--out', out], tmp);
   let stderr = '';
   let stdout = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -150,14 +159,7 @@ test(`${signal} during the second scenario: results.json and report.html hold th
 test('a benchmark whose stdout reader went away (npm start | head) still writes results.json and report.html, and exits 0', { timeout: 90_000 }, async (t) => {
   const out = tempDir(t);
   const tmp = tempDir(t);
-  const child = spawn(process.execPath, [BIN, 'bench', '--scenarios', 'write-1', '--storage', 'memory', '--duration', '0.5', '--warmup', '0', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp }, detached: true });
-  t.after(() => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // the group has exited
-    }
-  });
+  const child = spawnBin(t, ['bench', '--scenarios', 'write-1', '--storage', 'memory', '--duration', '0.5', '--warmup', '0', '--out', out], tmp);
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stdout.once('data', () => child.stdout.destroy()); // as `head -1` does after its line
@@ -169,14 +171,7 @@ test('a benchmark whose stdout reader went away (npm start | head) still writes 
 
 /** Start `args` in a process group of its own with TMPDIR `tmp`; signal it once `tmp` holds a directory (its cluster's), after `delayMs`. */
 async function interruptOnceStarted(t: TestContext, args: string[], tmp: string, signal: NodeJS.Signals, delayMs: number): Promise<{ code: number | null | string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp }, detached: true });
-  t.after(() => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // the group has exited
-    }
-  });
+  const child = spawnBin(t, args, tmp);
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stdout.resume();
