@@ -1,7 +1,7 @@
 // threadraft chaos (npm run chaos -- --duration 60 --seed N --history out.jsonl)
 import { constants } from 'node:os';
 import { resolve } from 'node:path';
-import { parseCommandLine } from '../src/cli/options.js';
+import { END_SIGNALS, parseCommandLine } from '../src/cli/options.js';
 import { CHAOS_HELP, CHAOS_OPTIONS } from './chaos/options.js';
 
 const v = parseCommandLine(process.argv.slice(2), CHAOS_OPTIONS, CHAOS_HELP);
@@ -11,7 +11,7 @@ const { runChaos } = await import('./chaos/runner.js');
 // signal.
 const abort = new AbortController();
 let interrupted: NodeJS.Signals | undefined;
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+for (const sig of END_SIGNALS) {
   process.on(sig, () => {
     interrupted ??= sig;
     abort.abort();

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { END_SIGNALS } from '../src/cli/options.js';
 import { callOnce, infoFields, RespError } from './resp-proto.js';
 
 export const HOST = '127.0.0.1';
@@ -28,8 +29,7 @@ export interface Child {
 
 const liveChildren = new Set<Child>();
 const liveDirs = new Set<string>();
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-const SIGNAL_EXIT: Record<(typeof SIGNALS)[number], number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+const SIGNAL_EXIT: Record<(typeof END_SIGNALS)[number], number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 let handlersInstalled = false;
 
 function killAllSync(): void {
@@ -41,12 +41,12 @@ function killAllSync(): void {
   liveDirs.clear();
 }
 
-function onSignal(sig: (typeof SIGNALS)[number]): void {
+function onSignal(sig: (typeof END_SIGNALS)[number]): void {
   killAllSync();
   // Another handler (the suite's SIGINT cleanup) decides how to exit; alone, exit as the signal would.
   if (process.listenerCount(sig) <= 1) process.exit(SIGNAL_EXIT[sig]);
 }
-const signalHandlers = new Map(SIGNALS.map((s) => [s, () => onSignal(s)] as const));
+const signalHandlers = new Map(END_SIGNALS.map((s) => [s, () => onSignal(s)] as const));
 
 function installHandlers(): void {
   if (handlersInstalled) return;

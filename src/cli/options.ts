@@ -10,6 +10,13 @@ export class UsageError extends Error {
 
 export const USAGE_EXIT_CODE = 2;
 
+/**
+ * The signals every command ends on cleanly (its clusters stopped, its temporary directories removed) and the
+ * `threadraft` bin forwards to the command it runs: Ctrl-C, `kill`, and the terminal closing. Without a handler each
+ * would end the process at once.
+ */
+export const END_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 interface Common {
   /** The help line (what it is; the default and the allowed values are added). */
   help: string;

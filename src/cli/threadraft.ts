@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClusterOptions } from '../index.js';
 import { reportDownNodes } from './down-nodes.js';
 import type { RespServer, RespServerOptions } from '../resp/index.js';
-import { packageVersion, parseCommandLine, usageExit } from './options.js';
+import { END_SIGNALS, packageVersion, parseCommandLine, usageExit } from './options.js';
 import { SERVE_HELP, SERVE_OPTIONS } from './serve-options.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -83,8 +83,7 @@ async function serve(argv: string[]): Promise<void> {
     if (server) stop(signal, 0);
     else interrupted ??= signal; // starting: handled once the start settles
   };
-  // SIGHUP too (the terminal closed): without a handler the process would end at once, its directory left behind.
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  for (const sig of END_SIGNALS) process.on(sig, onSignal);
   const exitInterrupted = (): Promise<void> => {
     stop(interrupted!, 128 + (constants.signals[interrupted!] ?? 0));
     return new Promise(() => undefined); // process.exit follows
@@ -120,8 +119,8 @@ function passThrough(entry: string, argv: string[]): void {
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
   };
-  // SIGHUP too: unhandled, it would end this process alone and leave the child running without its parent.
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, forward);
+  // Each one: unhandled, it would end this process alone and leave the child running without its parent.
+  for (const sig of END_SIGNALS) process.on(sig, forward);
   // The child's code (130 after SIGINT, 2 after a usage error); killed by a signal: 128 + its number, as a shell says.
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 0)));
 }

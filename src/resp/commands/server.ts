@@ -5,6 +5,7 @@ import type { LatencySummaryMs } from '../../index.js';
 import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
 import { nodeMemoryBytes } from '../../cluster/cluster.js';
 import { memoryBytes } from '../../util/thread-health.js';
+import { valueBytes } from '../../storage/codec.js';
 import { clampInt64, keyError, keyword, parseInt64, upper } from '../args.js';
 import { globMatch } from '../glob.js';
 import { command, type CommandSpec } from '../command.js';
@@ -201,11 +202,12 @@ function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
       for (const a of args.slice(2)) {
         const pattern = a.toString('latin1');
         const lower = pattern.toLowerCase();
+        const glob = /[*?[]/.test(pattern) ? Buffer.from(lower, 'latin1') : undefined;
         for (const [name, value] of params) {
           if (found.has(name)) continue;
-          if (!/[*?[]/.test(pattern)) {
+          if (glob === undefined) {
             if (name === lower) found.set(name, [pattern, value]);
-          } else if (globMatch(Buffer.from(lower, 'latin1'), Buffer.from(name, 'latin1'))) {
+          } else if (globMatch(glob, Buffer.from(name, 'latin1'))) {
             found.set(name, [name, value]);
           }
         }
@@ -267,7 +269,7 @@ function memory(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   const key = args[2]!;
   return keyError(key) ?? new KeysPlan([key], (vs) => {
     const v = vs[0];
-    return v === undefined ? null : key.length + (typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+    return v === undefined ? null : key.length + valueBytes(v);
   });
 }
 

@@ -1,6 +1,6 @@
 // String commands: GET, SET and its variants, MGET/MSET(NX), counters, APPEND, STRLEN, SETRANGE, GETRANGE/SUBSTR, LCS.
 import type { Value } from '../../index.js';
-import { asBuffer } from '../../storage/codec.js';
+import { asBuffer, valueBytes } from '../../storage/codec.js';
 import { clampInt64, INT64_MIN, keyError, keysError, keyword, parseInt64, valueError } from '../args.js';
 import { lcs, type LcsOptions } from '../lcs.js';
 import { command, type CommandSpec } from '../command.js';
@@ -310,7 +310,7 @@ function strlen(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   const key = args[1]!;
   return keyError(key) ?? new KeysPlan([key], (vs) => {
     const v = vs[0];
-    return v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+    return v === undefined ? 0 : valueBytes(v);
   });
 }
 
