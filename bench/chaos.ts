@@ -1,10 +1,13 @@
 // threadraft chaos (npm run chaos -- --duration 60 --seed N --history out.jsonl)
 import { constants } from 'node:os';
 import { resolve } from 'node:path';
-import { END_SIGNALS, parseCommandLine } from '../src/cli/options.js';
+import { END_SIGNALS, ignoreOutputErrors, parseCommandLine } from '../src/cli/options.js';
 import { CHAOS_HELP, CHAOS_OPTIONS } from './chaos/options.js';
 
 const v = parseCommandLine(process.argv.slice(2), CHAOS_OPTIONS, CHAOS_HELP);
+// The history file and the exit code are the result: `--verbose | head` must not crash the run (EPIPE) and leave its
+// cluster's directory behind.
+ignoreOutputErrors();
 // The runner (and the cluster) load after the options are checked: a usage error answers at once.
 const { runChaos } = await import('./chaos/runner.js');
 // Ctrl-C (SIGINT), SIGTERM or SIGHUP: the run ends, its cluster is stopped and its directory removed; exit 128 + the

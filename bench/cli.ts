@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterOptions } from '../src/index.js';
+import { ignoreOutputErrors } from '../src/cli/options.js';
 import { startCluster, stopAllClusters } from './live.js';
 import { preload, runLoad, type LoadSpec } from './load.js';
 import { rawLmdb } from './raw-lmdb.js';
@@ -373,9 +374,7 @@ const STOP_ON_SIGNAL_MS = 10_000;
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const a = parseBenchArgs(argv);
-  // The tables are also in results.json and report.html: a reader that went away (`npm start | head`) must not
-  // crash the run at its next line (EPIPE) before they are written.
-  for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
+  ignoreOutputErrors(); // the tables are also in results.json and report.html: `npm start | head` must still write them
   if (a.profile && process.env.THREADRAFT_PROFILED !== '1') rerunWithProfiler(argv, a.out);
   const emitJson = a.json ? reserveStdout() : undefined;
   mkdirSync(a.out, { recursive: true });

@@ -17,6 +17,16 @@ export const USAGE_EXIT_CODE = 2;
  */
 export const END_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/**
+ * Ignore write errors on stdout and stderr. What a command prints is advisory (its results are in files, its
+ * verdict in its exit code): a reader that went away (`npm start | head`, `threadraft serve | grep -m1 listening`)
+ * must not crash it at its next line (EPIPE, an unhandled 'error' event) before it has stopped its clusters and
+ * removed their directories.
+ */
+export function ignoreOutputErrors(): void {
+  for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
+}
+
 interface Common {
   /** The help line (what it is; the default and the allowed values are added). */
   help: string;

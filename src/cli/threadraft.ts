@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClusterOptions } from '../index.js';
 import { reportDownNodes } from './down-nodes.js';
 import type { RespServer, RespServerOptions } from '../resp/index.js';
-import { END_SIGNALS, packageVersion, parseCommandLine, usageExit } from './options.js';
+import { END_SIGNALS, ignoreOutputErrors, packageVersion, parseCommandLine, usageExit } from './options.js';
 import { SERVE_HELP, SERVE_OPTIONS } from './serve-options.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -59,9 +59,7 @@ function serveOptions(argv: string[]): { cluster: ClusterOptions; resp: RespServ
 
 async function serve(argv: string[]): Promise<void> {
   const parsed = serveOptions(argv);
-  // What it prints is advisory: a reader that went away (`threadraft serve | grep -m1 listening`) must not crash the
-  // server at its next line (EPIPE), leaving the cluster's directory behind.
-  for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
+  ignoreOutputErrors(); // a reader gone (`threadraft serve | grep -m1 listening`) must not leave the directory behind
   // The handlers come first: a signal while the cluster starts stops it once started (its temporary directory
   // removed), and exits 128 + the signal's number, as an interrupted command; after "listening", 0.
   let cluster: import('../index.js').Cluster | undefined;

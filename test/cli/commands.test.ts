@@ -169,6 +169,21 @@ test('a benchmark whose stdout reader went away (npm start | head) still writes 
   assert.deepEqual(readdirSync(tmp), []);
 });
 
+// Seed 5 logs four nemesis steps in 4 s: the second one's line is written after the reader has gone.
+test('threadraft chaos --verbose whose stdout reader went away still finishes: its history written, its cluster directory removed, exit 0', { timeout: 90_000 }, async (t) => {
+  const out = tempDir(t);
+  const tmp = tempDir(t);
+  const history = join(out, 'h.jsonl');
+  const child = spawnBin(t, ['chaos', '--duration', '4', '--seed', '5', '--verbose', '--history', history], tmp);
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout.once('data', () => child.stdout.destroy()); // as `head -1` does after its line
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(code, 0, stderr);
+  assert.ok(readFileSync(history, 'utf8').split('\n').length > 10, 'the history holds the run');
+  assert.deepEqual(readdirSync(tmp), [], 'the chaos run removed its cluster directory');
+});
+
 /** Start `args` in a process group of its own with TMPDIR `tmp`; signal it once `tmp` holds a directory (its cluster's), after `delayMs`. */
 async function interruptOnceStarted(t: TestContext, args: string[], tmp: string, signal: NodeJS.Signals, delayMs: number): Promise<{ code: number | null | string; stderr: string }> {
   const child = spawnBin(t, args, tmp);
