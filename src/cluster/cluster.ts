@@ -19,7 +19,7 @@ import { acquireClusterLock, type DirLock } from '../storage/lock.js';
 import { DATA_FILE, hasLog } from '../storage/lmdb.js';
 import { asBuffer } from '../storage/codec.js';
 import { isStorageError, StorageErrorCode } from '../storage/errors.js';
-import { checkKey, floatText, int64Text, MAX_TIMEOUT_MS, toKey, toValue, oneOf, positiveInt, type KeyInput } from './validate.js';
+import { checkKey, floatText, int64Text, MAX_TIMEOUT_MS, toKey, toValue, oneOf, positiveInt, show, type KeyInput } from './validate.js';
 import { WriteProfile, type Stage } from './profile.js';
 import type { CoordinatorCounters, PipelineContext } from './pipeline.js';
 import { WritePipeline } from './writes.js';
@@ -509,7 +509,7 @@ export class Cluster<V = Value> {
    */
   async incr(key: KeyInput, by = 1, options?: IncrOptions): Promise<number> {
     this.checkOpen();
-    if (!Number.isSafeInteger(by)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `incr: by must be a safe integer, got ${String(by)}`);
+    if (!Number.isSafeInteger(by)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `incr: by must be a safe integer, got ${show(by)}`);
     const o = optionsObject<IncrOptions>('incr', options, ['ttlMs']);
     const op: Op = o.ttlMs === undefined ? { t: 'incr', key: toKey(key), by } : { t: 'incr', key: toKey(key), by, ttlMs: ttlMs(o.ttlMs) };
     const r = opResult('incr', (await this.writes.submit([op]))[0]);
@@ -537,7 +537,7 @@ export class Cluster<V = Value> {
 
   /** incr(key, -by). */
   async decr(key: KeyInput, by = 1, options?: IncrOptions): Promise<number> {
-    if (!Number.isSafeInteger(by)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `decr: by must be a safe integer, got ${String(by)}`);
+    if (!Number.isSafeInteger(by)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `decr: by must be a safe integer, got ${show(by)}`);
     return this.incr(key, -by, options);
   }
 

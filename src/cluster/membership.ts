@@ -12,7 +12,7 @@ import { nodeOptions, type ResolvedOptions } from './options.js';
 import { writeManifest, type ManifestNode } from './manifest.js';
 import { hasLog } from '../storage/lmdb.js';
 import { optionsObject } from './cache-args.js';
-import { MAX_TIMEOUT_MS, positiveInt } from './validate.js';
+import { checkNodeId, MAX_TIMEOUT_MS, positiveInt } from './validate.js';
 
 /** The part of a node's status() the membership calls read. */
 export interface ConfigStatus {
@@ -103,7 +103,7 @@ export class MembershipControl {
   }
 
   async addLearner(id: NodeId, o?: MembershipOptions): Promise<void> {
-    checkId(id);
+    checkNodeId(id);
     const { deadline } = membershipOptions('addLearner', o);
     if (this.adding.has(id)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node ${id} already exists`);
     // A removed node may have voted in the current term: a new node under its id, with no record of that vote,
@@ -158,7 +158,7 @@ export class MembershipControl {
 
   /** Promote learner `id` to voter once it is within maxLagEntries of the leader's commit index. */
   async promote(id: NodeId, o?: MembershipOptions): Promise<void> {
-    checkId(id);
+    checkNodeId(id);
     const { deadline, maxLag } = membershipOptions('promote', o);
     const s = await this.waitFor(deadline, (st) => st.commit >= st.membership.index, 'a leader with a committed configuration');
     if (s.membership.voters.includes(id)) {
@@ -172,7 +172,7 @@ export class MembershipControl {
 
   /** Remove `id` from the configuration, then stop its worker and delete its store. */
   async removeNode(id: NodeId, o?: MembershipOptions): Promise<void> {
-    checkId(id);
+    checkNodeId(id);
     const { deadline } = membershipOptions('removeNode', o);
     const m = await this.change({ type: 'remove', id }, deadline, (x) => !x.voters.includes(id) && !x.learners.includes(id));
     this.checkRunning();
@@ -209,7 +209,7 @@ export class MembershipControl {
 
   /** Add `newId` as a learner, promote it once caught up, then remove `oldId`: never fewer voters than before. */
   async replaceNode(oldId: NodeId, newId: NodeId, o?: MembershipOptions): Promise<void> {
-    checkId(oldId);
+    checkNodeId(oldId);
     if (oldId === newId) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'replaceNode: the new id must differ from the old one');
     const { deadline, maxLag } = membershipOptions('replaceNode', o);
     // Replacing a node that is not a member would only add a voter (found by a review: replaceNode(9, 4) on nodes
@@ -265,8 +265,3 @@ function stoppedError(): ClusterError {
   return new ClusterError(ErrorCode.CLUSTER_STOPPED, 'the cluster was stopped');
 }
 
-function checkId(id: unknown): asserts id is NodeId {
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0 || id > 0xffffffff) {
-    throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `node id must be a positive integer, got ${String(id)}`);
-  }
-}

@@ -9,6 +9,7 @@ import type { FromNode, LinkFaults, ToNode } from '../node/protocol.js';
 import type { NodeControl } from '../node/control.js';
 import { portEndpoint } from '../util/comlink-port.js';
 import { ClusterError, ErrorCode } from '../errors.js';
+import { checkNodeId } from './validate.js';
 
 const WORKER_URL = new URL('../../workers/node-worker.js', import.meta.url);
 /** How long a stopping or crashing node may take to finish its storage work before it is terminated. */
@@ -71,10 +72,12 @@ export class NodeSet {
     return [...this.handles.values()].filter((h) => h.alive);
   }
 
+  /** The node `id` names: INVALID_ARGUMENT when it is not a node id, NODE_UNAVAILABLE when there is none. */
   get(id: NodeId): NodeHandle {
     const h = this.handles.get(id);
-    if (!h) throw new ClusterError(ErrorCode.NODE_UNAVAILABLE, `no node ${id}`);
-    return h;
+    if (h) return h;
+    checkNodeId(id);
+    throw new ClusterError(ErrorCode.NODE_UNAVAILABLE, `no node ${id}`);
   }
 
   /**

@@ -3,6 +3,7 @@
 import { ClusterError, ErrorCode } from '../errors.js';
 import { LIMITS, parseInt64, type Value } from '../storage/command.js';
 import { isFloatText } from '../storage/float80.js';
+import type { NodeId } from '../raft/types.js';
 
 export type KeyInput = string | Uint8Array;
 
@@ -65,7 +66,7 @@ export function valueBytes(v: Value | null, exact = false): number {
 }
 
 /** A value for an error message; never throws (String() does on objects with a broken toString). */
-function show(v: unknown): string {
+export function show(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === undefined) return String(v);
   return describe(v);
@@ -80,6 +81,13 @@ function describe(v: unknown): string {
     return `a ${kind}: only Uint8Array (or Buffer) bytes are accepted; pass new Uint8Array(x.buffer, x.byteOffset, x.byteLength) to store its bytes`;
   }
   return typeof v;
+}
+
+/** A node id given to a call: a positive 32-bit integer, else INVALID_ARGUMENT (an unknown one is the caller's NODE_UNAVAILABLE). */
+export function checkNodeId(id: unknown): asserts id is NodeId {
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0 || id > 0xffffffff) {
+    throw invalid(`node id must be a positive integer, got ${show(id)}`);
+  }
 }
 
 /** The longest timeout any call takes (requestTimeoutMs, the membership calls, waitReplicas, ...): one hour. */

@@ -101,6 +101,32 @@ test('API misuse is INVALID_ARGUMENT saying why; string values count their UTF-8
   assert.equal(c.leader(), undefined, 'no stale leader id after stop()');
 });
 
+test('a node id or an increment that is not one is INVALID_ARGUMENT, never a TypeError (String() of it used to throw)', async () => {
+  const c = await Cluster.start({ nodes: 3, storage: 'memory' });
+  try {
+    // An object without toString (String() throws), a Symbol (a template literal throws), a number's text, 1.5, 0.
+    const bad: unknown[] = [Object.create(null), Symbol('id'), '1', 1.5, 0];
+    const byId: Record<string, (id: never) => Promise<unknown>> = {
+      crash: (id) => c.crash(id), restart: (id) => c.restart(id), transferLeadership: (id) => c.transferLeadership(id),
+      snapshot: (id) => c.snapshot(id), staleGet: (id) => c.get('k', { consistency: 'stale', node: id }),
+      setLinkFaults: (id) => c.setLinkFaults({ delayMs: 1, nodes: [id] }), removeNode: (id) => c.removeNode(id),
+      promote: (id) => c.promote(id),
+    };
+    for (const [name, call] of Object.entries(byId)) {
+      for (const id of bad) await assert.rejects(call(id as never), isCode(ErrorCode.INVALID_ARGUMENT, /node id must be a positive integer/), name);
+      if (name !== 'removeNode' && name !== 'promote') await assert.rejects(call(99 as never), isCode(ErrorCode.NODE_UNAVAILABLE, /no node 99/), `${name}(99)`);
+    }
+    for (const by of [Object.create(null), '5', 1.5]) {
+      await assert.rejects(c.incr('n', by as number), isCode(ErrorCode.INVALID_ARGUMENT, /incr: by must be a safe integer/));
+      await assert.rejects(c.decr('n', by as number), isCode(ErrorCode.INVALID_ARGUMENT, /decr: by must be a safe integer/));
+    }
+    await assert.rejects(c.incr('n', '5' as unknown as number), isCode(ErrorCode.INVALID_ARGUMENT, /got "5"/), 'a text shown as one');
+    assert.equal(await c.get('n'), undefined, 'nothing was written');
+  } finally {
+    await c.stop();
+  }
+});
+
 test('start: an unknown key inside timing is INVALID_ARGUMENT, as an unknown top-level option is', async () => {
   const timing = { tickMs: 10, heartbeatTicks: 1, electionTimeoutMinTicks: 5, electionTimeoutMaxTicks: 10 };
   await refusedAtOnce({ nodes: 1, storage: 'memory', timing: { ...timing, bogus: 1 } as never }, ErrorCode.INVALID_ARGUMENT, /timing: unknown option bogus/);
