@@ -1,5 +1,6 @@
 // The RESP server's options: declared, defaulted and validated once (resolveRespOptions), then handed down whole.
 import { ClusterError, ErrorCode } from '../index.js';
+import { positiveInt } from '../cluster/validate.js';
 
 export interface RespServerOptions {
   /** TCP port on 127.0.0.1 (default 6379; 0: any free port, see RespServer.port). */
@@ -45,9 +46,7 @@ function invalid(message: string): ClusterError {
 }
 
 function int(name: string, v: unknown, dflt: number, min: number, max: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
-  return v;
+  return v === undefined ? dflt : positiveInt(name, v, min, max);
 }
 
 export function resolveRespOptions(input: RespServerOptions = {}): ResolvedRespOptions {

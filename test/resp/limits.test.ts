@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import fc from 'fast-check';
-import { Cluster } from '../../src/index.js';
+import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
 import { RespServer } from '../../src/resp/index.js';
 import { encode, endsWith, raw, serve, type Served } from './helpers.js';
 
@@ -218,6 +218,10 @@ test('QUIT: +OK, then the connection is closed and nothing after it runs; RESET:
 test('options are checked: an unknown option or a bad value is refused', async () => {
   await assert.rejects(RespServer.start(s.cluster, { port: 0, nope: 1 } as never), /unknown RESP server option nope/);
   await assert.rejects(RespServer.start(s.cluster, { port: 0, maxClients: 0 }), /maxClients must be an integer/);
+  // A value String() cannot show (an object without toString) is refused as any other, not a TypeError.
+  for (const name of ['port', 'maxClients', 'maxBulkBytes']) {
+    await assert.rejects(RespServer.start(s.cluster, { port: 0, [name]: Object.create(null) }), (e: unknown) => e instanceof ClusterError && e.code === ErrorCode.INVALID_ARGUMENT && /must be an integer in .*got object/.test(e.message), name);
+  }
   const json = await Cluster.start({ nodes: 1, storage: 'memory', codec: 'json' });
   try {
     await assert.rejects(RespServer.start(json as unknown as Cluster, { port: 0 }), /needs a cluster with the 'raw' codec/);
