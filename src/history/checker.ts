@@ -15,6 +15,7 @@
 // hundred MB at the default) and is reported as timed out, never as a verdict, when it runs out.
 
 import { mulberry32u32 } from '../util/random.js';
+import { toHistoryEvent } from './recorder.js';
 import {
   HistoryError,
   HistoryErrorCode,
@@ -74,13 +75,22 @@ const DEFAULT_MAX_FAILURE_OPS = 10;
 /** How often (in search iterations) the wall clock is read. */
 const CLOCK_CHECK_MASK = 0xfff;
 
-/** Pairs invokes with their completions, per process, in event order. */
+/** Event `i` of a history given as objects, checked as a parsed line is (parseHistory): else PARSE, naming it. */
+function checkedEvent(raw: unknown, i: number): HistoryEvent {
+  try {
+    return toHistoryEvent(raw);
+  } catch (err) {
+    throw err instanceof HistoryError ? new HistoryError(err.code, `event ${i}: ${err.message}`) : err;
+  }
+}
+
+/** Pairs invokes with their completions, per process, in event order. Throws HistoryError on an event not of the format. */
 export function pairOperations(events: readonly HistoryEvent[]): HistoryOperation[] {
   const ops: HistoryOperation[] = [];
   const pending = new Map<number, HistoryOperation>();
+  if (!Array.isArray(events)) throw new HistoryError(HistoryErrorCode.PARSE, `a history is an array of events, got ${events === null ? 'null' : typeof events}`);
   for (let i = 0; i < events.length; i++) {
-    const e = events[i];
-    if (e === undefined) continue;
+    const e = checkedEvent(events[i], i);
     const open = pending.get(e.process);
     if (e.type === 'invoke') {
       if (open !== undefined) {

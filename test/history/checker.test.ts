@@ -226,6 +226,18 @@ test('rejects histories whose events do not pair up', () => {
   assert.throws(() => pairOperations(wrongKey), HistoryError);
 });
 
+test('rejects what is not a history (PARSE, naming the event) instead of a TypeError or a vacuous ok', () => {
+  const parse = (says: RegExp) => (e: unknown) => e instanceof HistoryError && e.code === 'PARSE' && says.test(e.message);
+  for (const notArray of [undefined, null, 5, 'events']) {
+    assert.throws(() => checkLinearizable(notArray as never), parse(/a history is an array of events/), String(notArray));
+  }
+  const ok = history(w(1, 'a', 0, 10));
+  assert.throws(() => checkLinearizable([...ok, null] as never), parse(/^event 2: event is not an object/));
+  assert.throws(() => checkLinearizable([{}] as never), parse(/^event 0: process must be an integer/));
+  assert.throws(() => checkLinearizable([{ ...ok[0]!, value: 5 }] as never), parse(/^event 0: invalid value for write invoke/));
+  assert.equal(checkLinearizable(ok).ok, true);
+});
+
 // ---- randomized: the search agrees with brute force on small histories ------------------------
 
 
