@@ -81,6 +81,10 @@ export class HistoryRecorder {
     if (consistency !== undefined && (f !== 'read' || !READ_CONSISTENCIES.includes(consistency))) {
       throw new HistoryError(HistoryErrorCode.MISUSE, `consistency ${JSON.stringify(consistency)} on a ${f}: only linearizable or lease reads belong in a history`);
     }
+    // What parseHistory would refuse is refused here, before it is written.
+    if (!Number.isInteger(process)) throw new HistoryError(HistoryErrorCode.MISUSE, `process must be an integer, got ${typeof process}`);
+    if (!HISTORY_FUNCTIONS.includes(f)) throw new HistoryError(HistoryErrorCode.MISUSE, `f must be one of ${HISTORY_FUNCTIONS.join(', ')}, got ${typeof f === 'string' ? JSON.stringify(f) : typeof f}`);
+    if (typeof key !== 'string') throw new HistoryError(HistoryErrorCode.MISUSE, `key must be a string, got ${typeof key}`);
     const extra = consistency === undefined ? {} : { consistency };
     if (this.outstanding.has(process)) {
       throw new HistoryError(HistoryErrorCode.MISUSE, `process ${process} already has an operation outstanding`);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkLinearizable } from '../../src/history/checker.js';
@@ -98,6 +99,13 @@ test('recorder refuses misuse: two outstanding ops per process, double completio
     op.ok();
     assert.throws(() => op.info(), HistoryError);
     assert.throws(() => rec.invoke(2, 'write', 'k', null as unknown as string), HistoryError);
+    // What parseHistory would refuse is not written: a process that is no integer, an unknown f, a key not a string.
+    const misuse = (says: RegExp) => (e: unknown) => e instanceof HistoryError && e.code === 'MISUSE' && says.test(e.message);
+    assert.throws(() => rec.invoke(1.5, 'read', 'k'), misuse(/process must be an integer/));
+    assert.throws(() => rec.invoke(2, 'get' as 'read', 'k'), misuse(/f must be one of write, read, delete, cas, got "get"/));
+    assert.throws(() => rec.invoke(2, 'read', 7 as unknown as string), misuse(/key must be a string, got number/));
+    rec.flush();
+    assert.equal(parseHistory(readFileSync(rec.path, 'utf8')).length, 2, 'only the first operation was recorded');
     rec.close();
     rec.close();
     assert.throws(() => rec.invoke(2, 'read', 'k'), HistoryError);
