@@ -6,6 +6,9 @@ import { EventEmitter } from 'node:events';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
 import type { Cluster, Consistency, ScanRangeInput } from './index.js'; // the public declarations (dist/src/index.d.ts is one file)
 import { BATCH_OVERHEAD_BYTES, OP_OVERHEAD_BYTES } from './cluster/writes.js';
+import { optionsObject } from './cluster/cache-args.js';
+import { oneOf, show } from './cluster/validate.js';
+import { ClusterError, ErrorCode } from './errors.js';
 
 export interface KeyvThreadraftOptions {
   /** Of every read (default 'linearizable'); 'lease' saves the round trip, 'stale' reads the leader's state as it is. */
@@ -28,7 +31,13 @@ export class KeyvThreadraft extends EventEmitter implements KeyvStoreAdapter {
 
   constructor(readonly cluster: Cluster<unknown>, options: KeyvThreadraftOptions = {}) {
     super();
-    this.opts = { dialect: 'threadraft', url: 'threadraft://', consistency: options.consistency ?? 'linearizable', stopOnDisconnect: options.stopOnDisconnect ?? false };
+    // Checked here, not at the first read (where Keyv would turn it into an 'error' event and a miss).
+    const o = optionsObject<KeyvThreadraftOptions>('KeyvThreadraft', options, ['consistency', 'stopOnDisconnect']);
+    const consistency = o.consistency === undefined ? 'linearizable' : oneOf('KeyvThreadraft: consistency', o.consistency, ['linearizable', 'lease', 'stale'] as const);
+    if (o.stopOnDisconnect !== undefined && typeof o.stopOnDisconnect !== 'boolean') {
+      throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `KeyvThreadraft: stopOnDisconnect must be true or false, got ${show(o.stopOnDisconnect)}`);
+    }
+    this.opts = { dialect: 'threadraft', url: 'threadraft://', consistency, stopOnDisconnect: o.stopOnDisconnect ?? false };
   }
 
   private get read(): { consistency: Consistency } {

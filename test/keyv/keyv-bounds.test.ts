@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Keyv from 'keyv';
-import { Cluster } from '../../src/index.js';
+import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
 import { KeyvThreadraft } from '../../src/keyv.js';
 
 test('getMany, deleteMany and clear stay within maxBatchOps and maxBatchBytes', async () => {
@@ -24,6 +24,21 @@ test('getMany, deleteMany and clear stay within maxBatchOps and maxBatchBytes', 
     await keyv.clear();
     assert.deepEqual(errors, []);
     assert.equal(await cluster.size(), 0, 'clear() removed every key of the namespace');
+  } finally {
+    await cluster.stop();
+  }
+});
+
+test('bad options are INVALID_ARGUMENT when the store is made, not an error event at its first read', async () => {
+  const cluster = await Cluster.start({ nodes: 1, storage: 'memory' });
+  try {
+    const invalid = (says: RegExp) => (e: unknown) => e instanceof ClusterError && e.code === ErrorCode.INVALID_ARGUMENT && says.test(e.message);
+    assert.throws(() => new KeyvThreadraft(cluster, { consistency: 'strong' as 'lease' }), invalid(/consistency must be one of linearizable, lease, stale, got "strong"/));
+    assert.throws(() => new KeyvThreadraft(cluster, { stopOnDisconnect: 'yes' as unknown as boolean }), invalid(/stopOnDisconnect must be true or false/));
+    assert.throws(() => new KeyvThreadraft(cluster, { consistancy: 'lease' } as never), invalid(/unknown option consistancy/));
+    assert.throws(() => new KeyvThreadraft(cluster, 'lease' as never), invalid(/options must be an object/));
+    const store = new KeyvThreadraft(cluster, { consistency: 'stale', stopOnDisconnect: false });
+    assert.equal(store.opts.consistency, 'stale');
   } finally {
     await cluster.stop();
   }
