@@ -108,6 +108,10 @@ async function serve(argv: string[]): Promise<void> {
   // A node whose store is damaged stays down while a majority serves (docs/storage.md, "Damaged files"), and one
   // may go down while serving (its thread crashed, a storage error): say so, with its error.
   reportDownNodes(cluster, (line) => process.stderr.write(`threadraft: ${line}\n`));
+  const lowered = server.maxClientsLowered;
+  if (lowered) {
+    process.stderr.write(`threadraft: --maxclients ${lowered.requested} lowered to ${server.options.maxClients}: this process may open ${lowered.openFilesLimit} files (ulimit -n); raise that limit to serve more connections\n`);
+  }
   process.stdout.write(`listening on ${server.options.host}:${server.port}\n`);
   if (interrupted) stop(interrupted, 0);
 }

@@ -5,6 +5,7 @@ import { Connection } from './connection.js';
 import { CursorTable, type ServerContext, type ServerStats } from './context.js';
 import { resolveRespOptions, type ResolvedRespOptions, type RespServerOptions } from './options.js';
 import { WatchRegistry } from './watches.js';
+import { connectionRoom } from './descriptors.js';
 
 const MAX_CLIENTS_REPLY = Buffer.from('-ERR max number of clients reached\r\n');
 
@@ -16,6 +17,12 @@ export class RespServer {
   private closing: Promise<void> | undefined;
   /** Removes the cluster's hook into WATCH (./watches.ts). */
   private readonly unhook: () => void;
+
+  /**
+   * Set when `maxClients` was lowered at start because the limit on open files (`ulimit -n`) leaves room for
+   * fewer connections: what was asked for, and the limit. `options.maxClients` is what the server allows.
+   */
+  maxClientsLowered: { requested: number; openFilesLimit: number } | undefined;
 
   private constructor(readonly cluster: Cluster, readonly options: ResolvedRespOptions) {
     const stats: ServerStats = {
@@ -43,7 +50,13 @@ export class RespServer {
     if (cluster.options.codec !== 'raw') {
       throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `the RESP server needs a cluster with the 'raw' codec, not '${cluster.options.codec}'`);
     }
-    const server = new RespServer(cluster, resolveRespOptions(options));
+    const resolved = resolveRespOptions(options);
+    // As Redis: maxclients lowered to what the descriptor limit leaves (./descriptors.ts), and the caller told.
+    const room = connectionRoom();
+    const requested = resolved.maxClients;
+    if (room !== undefined && requested > room.connections) resolved.maxClients = room.connections;
+    const server = new RespServer(cluster, resolved);
+    if (room !== undefined && resolved.maxClients < requested) server.maxClientsLowered = { requested, openFilesLimit: room.openFilesLimit };
     await new Promise<void>((resolve, reject) => {
       const failed = (err: Error): void => {
         server.unhook();

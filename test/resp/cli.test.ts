@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,10 +30,13 @@ interface Serving {
   stderr(): string;
 }
 
-/** `threadraft serve` on a free port; resolves once it printed where it listens. */
-function startServe(args: string[]): Promise<Serving> {
+/** `threadraft serve` on a free port (under `ulimit -n openFiles` if given); resolves once it printed where it listens. */
+function startServe(args: string[], openFiles?: number): Promise<Serving> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [CLI, 'serve', '--port', '0', ...args];
+    const child = openFiles === undefined
+      ? spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('/bin/sh', ['-c', `ulimit -n ${openFiles} && exec "$0" "$@"`, process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     let out = '';
     let err = '';
@@ -153,6 +156,50 @@ test('threadraft serve as a bounded cache (--max-keys, --max-bytes); SHUTDOWN (a
     s.child.kill('SIGKILL');
   }
   assert.equal(existsSync(s.dir), false, 'the temporary directory is removed on exit');
+});
+
+/** A connection that answered PING (so the server counts it), or the first reply of one it refused. */
+function pingOnce(port: number): Promise<{ socket: Socket; reply: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    socket.on('error', reject);
+    socket.on('data', (d: Buffer) => {
+      reply += d.toString();
+      if (reply.endsWith('\r\n')) resolve({ socket, reply });
+    });
+    socket.write(encode('PING'));
+  });
+}
+
+test('threadraft serve under a low limit on open files lowers --maxclients to what the limit leaves and says so; one more connection gets Redis\'s max-clients error', async () => {
+  const s = await startServe(['--nodes', '1', '--storage', 'memory'], 256);
+  const sockets: Socket[] = [];
+  try {
+    for (let i = 0; i < 100 && !/lowered to/.test(s.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
+    const m = /--maxclients 10000 lowered to (\d+): this process may open 256 files \(ulimit -n\)/.exec(s.stderr());
+    assert.ok(m, s.stderr());
+    const max = Number(m[1]);
+    assert.ok(max > 0 && max < 256 - 64, `${max} connections, 64 descriptors kept in reserve`);
+    const config = await pingOnce(s.port);
+    sockets.push(config.socket);
+    config.socket.write(encode('CONFIG', 'GET', 'maxclients'));
+    const answer = await new Promise<string>((r) => config.socket.once('data', (d: Buffer) => r(d.toString())));
+    assert.equal(answer, `*2\r\n$10\r\nmaxclients\r\n$${String(max).length}\r\n${max}\r\n`, 'CONFIG GET says what the server allows');
+    for (let i = 1; i < max; i++) {
+      const c = await pingOnce(s.port);
+      sockets.push(c.socket);
+      assert.equal(c.reply, '+PONG\r\n', `connection ${i + 1} of ${max}`);
+    }
+    const refused = await pingOnce(s.port);
+    sockets.push(refused.socket);
+    assert.equal(refused.reply, '-ERR max number of clients reached\r\n', 'a reply, not a connection closed without one');
+  } finally {
+    for (const c of sockets) c.destroy();
+    s.child.kill('SIGTERM');
+    await s.exited;
+    rmSync(s.dir, { recursive: true, force: true });
+  }
 });
 
 test('threadraft serve whose stdout reader went away (EPIPE) still stops cleanly on SIGTERM: exit 0, its directory removed', async () => {

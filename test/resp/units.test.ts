@@ -6,6 +6,7 @@ import { ClusterError, ErrorCode } from '../../src/index.js';
 import { keyword, parseInt64, parseInteger } from '../../src/resp/args.js';
 import { CursorTable } from '../../src/resp/context.js';
 import { clusterError, unknownCommand } from '../../src/resp/errors.js';
+import { openFilesLimit } from '../../src/resp/descriptors.js';
 import { COMMANDS, resolveRespOptions } from '../../src/resp/index.js';
 
 test("parseInteger reads Redis's string2ll syntax within the safe integers", () => {
@@ -83,4 +84,13 @@ test('the command table: lower-case names, Redis arities, every command of issue
   }
   assert.equal(COMMANDS.get('get')!.arity, 2);
   assert.equal(COMMANDS.get('set')!.arity, -3);
+});
+
+test('openFilesLimit reads the soft limit of /proc/<pid>/limits; unlimited or missing is undefined', () => {
+  const limits = (soft: string, hard: string): string =>
+    `Limit                     Soft Limit           Hard Limit           Units     \nMax processes             95651                95651                processes \nMax open files            ${soft.padEnd(21)}${hard.padEnd(21)}files     \nMax locked memory         8388608              8388608              bytes     \n`;
+  assert.equal(openFilesLimit(limits('1024', '4096')), 1024);
+  assert.equal(openFilesLimit(limits('unlimited', 'unlimited')), undefined);
+  assert.equal(openFilesLimit('Limit Soft Limit\n'), undefined);
+  assert.equal(typeof openFilesLimit(), 'number', 'this Linux machine has /proc/self/limits');
 });
