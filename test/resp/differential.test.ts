@@ -242,3 +242,25 @@ test('the same commands give the same replies as Redis, one at a time and pipeli
     await redis.stop();
   }
 });
+
+test('COMMAND INFO of every command threadraft has is Redis\'s: arity, flags and key positions', { skip: onPath('redis-server') ? false : NO_REDIS }, async () => {
+  const redis = await startRedisNoPersist();
+  let served: Served | undefined;
+  const pipes: Pipe[] = [];
+  try {
+    served = await serve();
+    const [ours, theirs] = await Promise.all([Pipe.open(served.port), Pipe.open(redis.port)]);
+    pipes.push(ours, theirs);
+    const [names] = (await ours.send([['COMMAND', 'LIST']])) as [string[]];
+    assert.ok(names.length >= 60, `${names.length} commands`);
+    const info = async (p: Pipe): Promise<unknown[][]> => ((await p.send([['COMMAND', 'INFO', ...names]])) as [unknown[][]])[0];
+    const [a, b] = await Promise.all([info(ours), info(theirs)]);
+    // name, arity, flags (a set: compared sorted), first key, last key, step
+    const fields = (c: unknown[] | null): unknown => (c === null ? null : [c[0], c[1], [...(c[2] as string[])].sort(), c[3], c[4], c[5]]);
+    names.forEach((name, i) => assert.deepEqual(fields(a[i]!), fields(b[i]!), name));
+  } finally {
+    for (const p of pipes) p.close();
+    await served?.stop();
+    await redis.stop();
+  }
+});

@@ -608,6 +608,39 @@ test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONL
   assert.equal(await r.call('READWRITE'), 'OK');
 });
 
+test('TIME, ROLE and COMMAND GETKEYS as Redis answers them; TIME and ROLE are refused inside MULTI', async () => {
+  const before = Date.now();
+  const [seconds, micros] = (await r.call('TIME')) as [string, string];
+  const at = Number(seconds) * 1000 + Number(micros) / 1000;
+  assert.match(seconds, /^\d{10}$/);
+  assert.ok(/^\d{1,6}$/.test(micros) && Number(micros) < 1e6, micros);
+  assert.ok(at >= before - 1 && at <= Date.now() + 1, `${at} within [${before}, now]`);
+  await r.set('role:k', 'v');
+  const [role, offset, replicas] = (await r.call('ROLE')) as [string, number, unknown[]];
+  assert.equal(role, 'master');
+  assert.deepEqual(replicas, []);
+  const leader = (await s.cluster.status()).find((n) => n.role === 'leader')!;
+  assert.ok(offset > 0 && offset <= leader.commit!, `offset ${offset}: the leader's commit index`);
+  assert.deepEqual(await r.call('COMMAND', 'GETKEYS', 'MSET', 'a', '1', 'b', '2'), ['a', 'b']);
+  assert.deepEqual(await r.call('COMMAND', 'GETKEYS', 'set', 'k', 'v', 'EX', '5'), ['k']);
+  assert.deepEqual(await r.call('COMMAND', 'GETKEYS', 'DEL', 'a', 'b', 'c'), ['a', 'b', 'c']);
+  assert.equal(await replyError(r.call('COMMAND', 'GETKEYS', 'WAIT', '1', '0')), 'ERR The command has no key arguments');
+  assert.equal(await replyError(r.call('COMMAND', 'GETKEYS', 'NOPE', 'a')), 'ERR Invalid command specified');
+  assert.equal(await replyError(r.call('COMMAND', 'GETKEYS', 'SET', 'a')), 'ERR Invalid number of arguments specified for command');
+  assert.equal(await replyError(r.call('COMMAND', 'GETKEYS', 'GET')), "ERR wrong number of arguments for 'command|getkeys' command");
+  const raw = new Redis({ port: s.port, lazyConnect: true });
+  await raw.connect();
+  try {
+    for (const cmd of ['TIME', 'ROLE']) {
+      await raw.call('MULTI');
+      assert.equal(await replyError(raw.call(cmd)), `ERR '${cmd.toLowerCase()}' inside MULTI is not supported by threadraft (it has no atomic batch operation)`);
+      assert.match(await replyError(raw.call('EXEC')), /^EXECABORT/);
+    }
+  } finally {
+    raw.disconnect();
+  }
+});
+
 test('CONFIG GET answers what the server and cluster were started with; SET, REWRITE refused; RESETSTAT resets INFO stats', async () => {
   assert.deepEqual(await r.call('CONFIG', 'GET', 'save'), ['save', '']);
   assert.deepEqual(await r.call('CONFIG', 'GET', 'append*'), ['appendonly', 'yes', 'appendfsync', 'always'], 'LMDB with sync: a log synced per write');

@@ -284,16 +284,18 @@ function readwrite(ctx: Ctx): Reply {
 }
 
 const C = ['noscript', 'loading', 'stale', 'fast'];
+/** HELLO, AUTH, QUIT and RESET run even while the server is busy (a script), as in Redis 7. */
+const CB = [...C, 'allow_busy', 'no_auth'];
 
 export const CONNECTION_COMMANDS: CommandSpec[] = [
-  command('ping', -1, C, 'connection', 'Returns the server\'s liveliness response.', ping),
-  command('echo', 2, C, 'connection', 'Returns the given string.', echo),
-  command('hello', -1, [...C, 'no_auth'], 'connection', 'Handshakes with the Redis server.', hello, { since: '6.0.0', noAuth: true }),
-  command('auth', -2, [...C, 'no_auth'], 'connection', 'Authenticates the connection.', auth, { noAuth: true }),
-  command('client', -2, ['noscript', 'loading', 'stale'], 'connection', 'A container for client connection commands.', client, { since: '2.4.0' }),
-  command('select', 2, C, 'connection', 'Changes the selected database.', select),
-  command('quit', -1, ['noscript', 'loading', 'stale', 'fast', 'no_auth'], 'connection', 'Closes the connection.', quit, { noAuth: true, runsInMulti: true }),
-  command('reset', 1, ['noscript', 'loading', 'stale', 'fast', 'no_auth'], 'connection', 'Resets the connection.', reset, { since: '6.2.0', noAuth: true, runsInMulti: true }),
+  command('ping', -1, ['fast'], 'connection', 'Returns the server\'s liveliness response.', ping),
+  command('echo', 2, ['fast', 'loading', 'stale'], 'connection', 'Returns the given string.', echo),
+  command('hello', -1, CB, 'connection', 'Handshakes with the Redis server.', hello, { since: '6.0.0', noAuth: true }),
+  command('auth', -2, CB, 'connection', 'Authenticates the connection.', auth, { noAuth: true }),
+  command('client', -2, [], 'connection', 'A container for client connection commands.', client, { since: '2.4.0' }),
+  command('select', 2, ['fast', 'loading', 'stale'], 'connection', 'Changes the selected database.', select),
+  command('quit', -1, CB, 'connection', 'Closes the connection.', quit, { noAuth: true, runsInMulti: true }),
+  command('reset', 1, CB, 'connection', 'Resets the connection.', reset, { since: '6.2.0', noAuth: true, runsInMulti: true }),
   command('readonly', 1, ['loading', 'stale', 'fast'], 'cluster', 'Enables read-only queries for a connection (here: lease reads).', readonly, { since: '3.0.0' }),
   command('readwrite', 1, ['loading', 'stale', 'fast'], 'cluster', 'Enables read-write queries for a connection (here: linearizable reads).', readwrite, { since: '3.0.0' }),
 ];

@@ -301,6 +301,48 @@ function shutdown(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
   });
 }
 
+/**
+ * COMMAND GETKEYS: the keys of `argv` (the command and its arguments) by the command's key positions, with Redis's
+ * errors for an unknown command, one without keys and a wrong number of arguments.
+ */
+function commandKeys(c: CommandSpec | undefined, argv: Buffer[]): Reply {
+  if (c === undefined) return new ErrorReply('ERR Invalid command specified');
+  if (c.firstKey === 0) return new ErrorReply('ERR The command has no key arguments');
+  if ((c.arity > 0 && c.arity !== argv.length) || argv.length < -c.arity) return new ErrorReply('ERR Invalid number of arguments specified for command');
+  const last = c.lastKey < 0 ? argv.length + c.lastKey : Math.min(c.lastKey, argv.length - 1);
+  const keys: Buffer[] = [];
+  for (let i = c.firstKey; i <= last; i += c.step) keys.push(argv[i]!);
+  return keys.length > 0 ? keys : new ErrorReply('ERR Invalid arguments specified for command');
+}
+
+/**
+ * TIME: the server's clock as Redis gives it, [seconds, microseconds] since the epoch. A read plan: in the
+ * connection's order, and refused inside MULTI (a reply there would be the time it was queued, not run).
+ */
+function time(): ReadPlan {
+  return new ReadPlan(async () => {
+    const us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+    const seconds = Math.floor(us / 1e6);
+    return [String(seconds), String(us - seconds * 1e6)];
+  });
+}
+
+/**
+ * ROLE: the server is a primary, as INFO's replication section says. Its offset is the leader's commit index (the
+ * Raft log is what it replicates); it has no RESP replicas to list (the cluster's nodes are not Redis replicas).
+ */
+function role(ctx: Ctx): ReadPlan {
+  const { cluster } = ctx.server;
+  return new ReadPlan(async () => {
+    try {
+      const status = await cluster.status();
+      return ['master', status.find((s) => s.role === 'leader')?.commit ?? 0, []];
+    } catch (err) {
+      return clusterError(err);
+    }
+  });
+}
+
 /** COMMAND's description of one command (Redis 7's ten fields; ACL categories, tips, key specs and subcommands left empty). */
 function commandInfo(c: CommandSpec): Reply {
   return [c.name, c.arity, new SetReply(c.flags.map((f) => new SimpleString(f))), c.firstKey, c.lastKey, c.step, new SetReply([]), new SetReply([]), [], []];
@@ -331,6 +373,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
           'LIST', '    Return a list of all commands in this server.',
           'INFO [<command-name> ...]', '    Return details about multiple commands.',
           'DOCS [<command-name> ...]', '    Return documentation details about multiple commands.',
+          'GETKEYS <full-command>', '    Return the keys from a full Redis command.',
           'HELP', '    Print this help.',
         ]);
       case 'INFO':
@@ -339,17 +382,21 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
         const found = names.length === 0 ? all : names.map(lookup).filter((c): c is CommandSpec => c !== undefined);
         return new MapReply(found.map((c) => [c.name, commandDocs(c)]));
       }
+      case 'GETKEYS':
+        return args.length < 4 ? arityError('command|getkeys') : commandKeys(lookup(args[2]!), names);
       default:
         return unknownSubcommand(args[1]!, 'command');
     }
   };
   return [
     command('debug', -2, ['admin', 'noscript', 'loading', 'stale'], 'server', 'A container for debugging commands.', debug),
-    command('config', -2, ['admin', 'noscript', 'loading', 'stale'], 'server', 'A container for server configuration commands.', config, { since: '2.0.0' }),
+    command('config', -2, [], 'server', 'A container for server configuration commands.', config, { since: '2.0.0' }),
     command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info),
     command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13' }),
-    command('memory', -2, ['readonly'], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0' }),
-    command('shutdown', -1, ['admin', 'noscript', 'loading', 'stale'], 'server', 'Synchronously saves the database(s) to disk and shuts down the Redis server.', shutdown, { since: '1.0.0' }),
-    command('wait', 3, ['noscript'], 'generic', 'Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.', wait, { since: '3.0.0' }),
+    command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0' }),
+    command('shutdown', -1, ['admin', 'allow_busy', 'loading', 'no_multi', 'noscript', 'stale'], 'server', 'Synchronously saves the database(s) to disk and shuts down the Redis server.', shutdown, { since: '1.0.0' }),
+    command('time', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the server time.', time, { since: '2.6.0' }),
+    command('role', 1, ['noscript', 'loading', 'stale', 'fast'], 'server', 'Returns the replication role.', role, { since: '2.8.12' }),
+    command('wait', 3, ['noscript'], 'generic', 'Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.', wait, { since: '3.0.0', keys: [0, 0, 0] }),
   ];
 }

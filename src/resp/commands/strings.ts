@@ -338,7 +338,7 @@ export const STRING_COMMANDS: CommandSpec[] = [
   command('append', 3, WF, 'string', 'Appends a string to the value of a key. Creates the key if it doesn\'t exist.', append, { since: '2.0.0' }),
   command('strlen', 2, R, 'string', 'Returns the length of a string value.', strlen, { since: '2.2.0' }),
   command('setrange', 4, W, 'string', 'Overwrites a part of a string value with another by an offset. Creates the key if it doesn\'t exist.', setrange, { since: '2.2.0' }),
-  command('getrange', 4, R, 'string', 'Returns a substring of the string stored at a key.', getrange, { since: '2.4.0' }),
+  command('getrange', 4, ['readonly'], 'string', 'Returns a substring of the string stored at a key.', getrange, { since: '2.4.0' }),
   command('lcs', -3, ['readonly'], 'string', 'Finds the longest common substring.', lcsCommand, { keys: [1, 2, 1], since: '7.0.0' }),
-  command('substr', 4, R, 'string', 'Returns a substring from a string value.', getrange),
+  command('substr', 4, ['readonly'], 'string', 'Returns a substring from a string value.', getrange),
 ];
