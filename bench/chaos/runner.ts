@@ -363,13 +363,13 @@ async function nemesisConfig(cluster: Cluster): Promise<{ voters: NodeId[]; lear
   return { voters: s.filter((x) => x.member === 'voter').map((x) => x.id), learners: s.filter((x) => x.member === 'learner').map((x) => x.id) };
 }
 
-/** Wait until every node has applied everything the leader committed. */
 /**
  * The checker's search budget per key, 10 × the library's default: one key under 20 clients (26,000 to 46,000
  * operations) needed 25 to 60 million steps (5 to 9 s, up to 1.2 GB); the whole budget takes about 25 s and 2.5 GB.
  */
 const CHECK_STEPS_PER_KEY = 100_000_000;
 
+/** Wait until every node has applied everything the leader committed. */
 async function converge(cluster: Cluster, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   // A write after healing gives the new term an entry so every node can commit and apply up to it.

@@ -283,9 +283,8 @@ function readwrite(ctx: Ctx): Reply {
   return OK;
 }
 
-const C = ['noscript', 'loading', 'stale', 'fast'];
-/** HELLO, AUTH, QUIT and RESET run even while the server is busy (a script), as in Redis 7. */
-const CB = [...C, 'allow_busy', 'no_auth'];
+/** The flags of HELLO, AUTH, QUIT and RESET, as Redis 7.2 reports them (COMMAND INFO). */
+const CB = ['noscript', 'loading', 'stale', 'fast', 'allow_busy', 'no_auth'];
 
 export const CONNECTION_COMMANDS: CommandSpec[] = [
   command('ping', -1, ['fast'], 'connection', 'Returns the server\'s liveliness response.', ping),
