@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
 import type { Cluster, Consistency, ScanRangeInput } from './index.js'; // the public declarations (dist/src/index.d.ts is one file)
 import { BATCH_OVERHEAD_BYTES, OP_OVERHEAD_BYTES } from './cluster/writes.js';
-import { optionsObject } from './cluster/cache-args.js';
+import { MAX_TTL_MS, optionsObject } from './cluster/cache-args.js';
 import { oneOf, show } from './cluster/validate.js';
 import { ClusterError, ErrorCode } from './errors.js';
 
@@ -87,9 +87,13 @@ export class KeyvThreadraft extends EventEmitter implements KeyvStoreAdapter {
     return out as Array<StoredData<Value | undefined>>;
   }
 
-  /** `ttl` in ms (Keyv's unit); 0 or undefined: no expiry. Resolves to true once the write is committed. */
+  /**
+   * `ttl` in ms (Keyv's unit); 0 or undefined: no expiry. One past the cluster's longest (100 years), Infinity
+   * included, is no expiry in the cluster, as Keyv over its Map keeps such a key: Keyv's own `expires`, stored with
+   * the value, still ends it. Resolves to true once the write is committed.
+   */
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
-    const ttlMs = typeof ttl === 'number' && ttl > 0 ? Math.ceil(ttl) : undefined;
+    const ttlMs = typeof ttl === 'number' && ttl > 0 && ttl <= MAX_TTL_MS ? Math.ceil(ttl) : undefined;
     await this.cluster.put(key, value, ttlMs === undefined ? {} : { ttlMs });
     return true;
   }
