@@ -111,9 +111,9 @@ export class KeyvThreadraft extends EventEmitter implements KeyvStoreAdapter {
     return this.cluster.delete(key);
   }
 
-  /** Whether every key existed (Keyv's own rule for stores without deleteMany). */
+  /** Whether every key existed (Keyv's own rule for stores without deleteMany: none is true, as `[].every`). */
   async deleteMany(keys: string[]): Promise<boolean> {
-    return (await this.deleteKeys(keys)) && keys.length > 0;
+    return this.deleteKeys(keys);
   }
 
   async has(key: string): Promise<boolean> {

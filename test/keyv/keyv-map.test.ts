@@ -37,7 +37,7 @@ test('Keyv over the store answers as Keyv over a Map', async () => {
           case 'has': return kv.has(k);
           case 'getMany': return kv.getMany([k, k2, 'absent']);
           case 'setMany': return kv.setMany([{ key: k, value: v }, { key: k2, value: v2, ttl }]);
-          case 'deleteMany': return kv.delete([k, k2]);
+          case 'deleteMany': return kv.delete(i % 7 === 0 ? [] : [k, k2]);
           case 'hasMany': return kv.has([k, 'absent']);
           case 'clear': return i % 50 === 0 ? kv.clear() : kv.get(k);
         }
