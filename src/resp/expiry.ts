@@ -3,9 +3,9 @@
 import { INT64_MIN, parseInt64, parseInteger } from './args.js';
 import { invalidExpire, NOT_INTEGER } from './errors.js';
 import type { ErrorReply } from './reply.js';
+// The cluster's longest time-to-live: 100 years (Redis allows more; docs/resp.md).
+import { MAX_TTL_MS } from '../cluster/cache-args.js';
 
-/** The cluster's longest time-to-live: 100 years (Redis allows more; docs/resp.md). */
-export const MAX_TTL_MS = 100 * 365 * 24 * 3600 * 1000;
 
 export type Expiry = { kind: 'ttl'; ms: number } | { kind: 'at'; ms: number };
 
