@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { END_SIGNALS } from '../src/cli/options.js';
+import { SIGNAL_EXIT_CODES } from './automation.js';
 import { callOnce, infoFields, RespError } from './resp-proto.js';
 
 export const HOST = '127.0.0.1';
@@ -29,7 +30,6 @@ export interface Child {
 
 const liveChildren = new Set<Child>();
 const liveDirs = new Set<string>();
-const SIGNAL_EXIT: Record<(typeof END_SIGNALS)[number], number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 let handlersInstalled = false;
 
 function killAllSync(): void {
@@ -44,7 +44,7 @@ function killAllSync(): void {
 function onSignal(sig: (typeof END_SIGNALS)[number]): void {
   killAllSync();
   // Another handler (the suite's SIGINT cleanup) decides how to exit; alone, exit as the signal would.
-  if (process.listenerCount(sig) <= 1) process.exit(SIGNAL_EXIT[sig]);
+  if (process.listenerCount(sig) <= 1) process.exit(SIGNAL_EXIT_CODES[sig]);
 }
 const signalHandlers = new Map(END_SIGNALS.map((s) => [s, () => onSignal(s)] as const));
 

@@ -6,8 +6,8 @@ import { EventEmitter } from 'node:events';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
 import type { Cluster, Consistency, ScanRangeInput } from './index.js'; // the public declarations (dist/src/index.d.ts is one file)
 import { BATCH_OVERHEAD_BYTES, OP_OVERHEAD_BYTES } from './cluster/writes.js';
-import { MAX_TTL_MS, optionsObject } from './cluster/cache-args.js';
-import { oneOf, show } from './cluster/validate.js';
+import { consistencyOption, MAX_TTL_MS, optionsObject } from './cluster/cache-args.js';
+import { show } from './cluster/validate.js';
 import { ClusterError, ErrorCode } from './errors.js';
 
 export interface KeyvThreadraftOptions {
@@ -33,7 +33,7 @@ export class KeyvThreadraft extends EventEmitter implements KeyvStoreAdapter {
     super();
     // Checked here, not at the first read (where Keyv would turn it into an 'error' event and a miss).
     const o = optionsObject<KeyvThreadraftOptions>('KeyvThreadraft', options, ['consistency', 'stopOnDisconnect']);
-    const consistency = o.consistency === undefined ? 'linearizable' : oneOf('KeyvThreadraft: consistency', o.consistency, ['linearizable', 'lease', 'stale'] as const);
+    const consistency = consistencyOption(o.consistency, 'KeyvThreadraft: consistency');
     if (o.stopOnDisconnect !== undefined && typeof o.stopOnDisconnect !== 'boolean') {
       throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `KeyvThreadraft: stopOnDisconnect must be true or false, got ${show(o.stopOnDisconnect)}`);
     }

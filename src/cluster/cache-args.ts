@@ -59,10 +59,15 @@ export function ttlMs(v: unknown): number {
 
 export const READ_OPTION_KEYS: readonly string[] = ['consistency', 'node'];
 
+/** A read's `consistency` option: one of the three, default 'linearizable'. */
+export function consistencyOption(v: unknown, name = 'consistency'): Consistency {
+  return v === undefined ? 'linearizable' : oneOf(name, v, ['linearizable', 'lease', 'stale'] as const);
+}
+
 /** Consistency and node of a read; `node` only with 'stale'. */
 export function readOptions(call: string, v: unknown, extra: readonly string[] = []): { consistency: Consistency; node: NodeId | undefined } {
   const o = optionsObject<ReadOptions>(call, v, [...READ_OPTION_KEYS, ...extra]);
-  const consistency = o.consistency === undefined ? 'linearizable' : oneOf('consistency', o.consistency, ['linearizable', 'lease', 'stale'] as const);
+  const consistency = consistencyOption(o.consistency);
   if (o.node !== undefined && consistency !== 'stale') {
     throw invalid(`${call}: node applies to consistency 'stale' only (a ${consistency} read goes through the leader)`);
   }

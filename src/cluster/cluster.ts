@@ -26,7 +26,7 @@ import { WritePipeline } from './writes.js';
 import { LmdbReaders, NodeReaders, ReadPipeline, type Consistency, type StateReaders } from './reads.js';
 import { codecFor, type ValueCodec } from './codec.js';
 import {
-  keyOut, MAX_TTL_MS, opResult, optionsObject, pairBytes, READ_OPTION_KEYS, putOptions, readOptions, scanOptions, scanRange, encodeCursor, ttlMs,
+  consistencyOption, keyOut, MAX_TTL_MS, opResult, optionsObject, pairBytes, READ_OPTION_KEYS, putOptions, readOptions, scanOptions, scanRange, encodeCursor, ttlMs,
   type PutOptions, type ReadOptions, type ScanOptions, type ScanRangeInput,
 } from './cache-args.js';
 import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './watch.js';
@@ -626,7 +626,7 @@ export class Cluster<V = Value> {
   async get<T extends V = V>(key: KeyInput, options: GetOptions = {}): Promise<T | undefined> {
     this.checkOpen();
     optionsObject('get', options, READ_OPTION_KEYS); // readOptions' check without its result object (the hot path of reads)
-    const consistency = options.consistency === undefined ? 'linearizable' : oneOf('consistency', options.consistency, ['linearizable', 'lease', 'stale'] as const);
+    const consistency = consistencyOption(options.consistency);
     if (options.node !== undefined && consistency !== 'stale') {
       throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `get: node applies to consistency 'stale' only (a ${consistency} read goes through the leader)`);
     }

@@ -161,17 +161,23 @@ export function checkLinearizable(events: readonly HistoryEvent[], opts: CheckOp
  * be placed at the end. With unique write values this keeps only info writes that some read saw.
  */
 function searchableOperations(all: readonly HistoryOperation[]): HistoryOperation[] {
-  const observed = new Set<string | null>();
-  for (const op of all) {
-    if (op.status === 'ok' && op.f === 'read') observed.add(op.result ?? null);
-    if (op.status !== 'fail' && op.f === 'cas') observed.add((op.value as CasValue)[0]);
-  }
+  const observed = observedValues(all);
   return all.filter((op) => {
     if (op.status === 'fail') return false;
     if (op.status === 'ok') return true;
     if (op.f === 'read') return false;
     return observed.has(resultingValue(op));
   });
+}
+
+/** The values operations observed: what an ok read returned, what a cas that did not fail expected. */
+function observedValues(ops: readonly HistoryOperation[]): Set<string | null> {
+  const observed = new Set<string | null>();
+  for (const op of ops) {
+    if (op.status === 'ok' && op.f === 'read') observed.add(op.result ?? null);
+    if (op.status !== 'fail' && op.f === 'cas') observed.add((op.value as CasValue)[0]);
+  }
+  return observed;
 }
 
 /** The value an ok read returned or an ok cas required, if any (ok cas required the register to hold it). */
@@ -304,11 +310,7 @@ class RegisterSearch {
     this.kind = new Int8Array(n);
     this.argA = new Int32Array(n);
     this.argB = new Int32Array(n);
-    const observed = new Set<string | null>();
-    for (const op of ops) {
-      const seen = op.f === 'read' ? op.result ?? null : op.f === 'cas' ? (op.value as CasValue)[0] : undefined;
-      if (seen !== undefined) observed.add(seen);
-    }
+    const observed = observedValues(ops);
     const ids = new Map<string | null, number>([[null, 0]]);
     const intern = (v: string | null): number => {
       if (!observed.has(v)) return UNOBSERVED;

@@ -54,9 +54,10 @@ export class RespServer {
     // As Redis: maxclients lowered to what the descriptor limit leaves (./descriptors.ts), and the caller told.
     const room = connectionRoom();
     const requested = resolved.maxClients;
-    if (room !== undefined && requested > room.connections) resolved.maxClients = room.connections;
+    const lowered = room !== undefined && requested > room.connections;
+    if (lowered) resolved.maxClients = room.connections;
     const server = new RespServer(cluster, resolved);
-    if (room !== undefined && resolved.maxClients < requested) server.maxClientsLowered = { requested, openFilesLimit: room.openFilesLimit };
+    if (lowered) server.maxClientsLowered = { requested, openFilesLimit: room.openFilesLimit };
     await new Promise<void>((resolve, reject) => {
       const failed = (err: Error): void => {
         server.unhook();

@@ -156,14 +156,20 @@ test(`${signal} during the second scenario: results.json and report.html hold th
 });
 }
 
+/** The bin with `args` (spawnBin) whose stdout reader goes away after the first output, as `| head -1` does. */
+async function readerGoneAfterFirstLine(t: TestContext, args: string[], tmp: string): Promise<{ code: number | null; stderr: string }> {
+  const child = spawnBin(t, args, tmp);
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  return { code, stderr };
+}
+
 test('a benchmark whose stdout reader went away (npm start | head) still writes results.json and report.html, and exits 0', { timeout: 90_000 }, async (t) => {
   const out = tempDir(t);
   const tmp = tempDir(t);
-  const child = spawnBin(t, ['bench', '--scenarios', 'write-1', '--storage', 'memory', '--duration', '0.5', '--warmup', '0', '--out', out], tmp);
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  child.stdout.once('data', () => child.stdout.destroy()); // as `head -1` does after its line
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const { code, stderr } = await readerGoneAfterFirstLine(t, ['bench', '--scenarios', 'write-1', '--storage', 'memory', '--duration', '0.5', '--warmup', '0', '--out', out], tmp);
   assert.equal(code, 0, stderr);
   assert.ok(existsSync(join(out, 'results.json')) && existsSync(join(out, 'report.html')), stderr);
   assert.deepEqual(readdirSync(tmp), []);
@@ -174,11 +180,7 @@ test('threadraft chaos --verbose whose stdout reader went away still finishes: i
   const out = tempDir(t);
   const tmp = tempDir(t);
   const history = join(out, 'h.jsonl');
-  const child = spawnBin(t, ['chaos', '--duration', '4', '--seed', '5', '--verbose', '--history', history], tmp);
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  child.stdout.once('data', () => child.stdout.destroy()); // as `head -1` does after its line
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const { code, stderr } = await readerGoneAfterFirstLine(t, ['chaos', '--duration', '4', '--seed', '5', '--verbose', '--history', history], tmp);
   assert.equal(code, 0, stderr);
   assert.ok(readFileSync(history, 'utf8').split('\n').length > 10, 'the history holds the run');
   assert.deepEqual(readdirSync(tmp), [], 'the chaos run removed its cluster directory');

@@ -5,14 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Cluster } from '../../src/index.js';
 import { DATA_FILE } from '../../src/storage/lmdb.js';
-import { encode } from './helpers.js';
+import { encode, endsWith, raw, type Raw } from './helpers.js';
 
 const run = promisify(execFile);
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'threadraft.js');
@@ -159,22 +159,15 @@ test('threadraft serve as a bounded cache (--max-keys, --max-bytes); SHUTDOWN (a
 });
 
 /** A connection that answered PING (so the server counts it), or the first reply of one it refused. */
-function pingOnce(port: number): Promise<{ socket: Socket; reply: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let reply = '';
-    socket.on('error', reject);
-    socket.on('data', (d: Buffer) => {
-      reply += d.toString();
-      if (reply.endsWith('\r\n')) resolve({ socket, reply });
-    });
-    socket.write(encode('PING'));
-  });
+async function pingOnce(port: number): Promise<{ conn: Raw; reply: string }> {
+  const conn = await raw(port);
+  conn.socket.write(encode('PING'));
+  return { conn, reply: (await conn.until(endsWith('\r\n'))).toString() };
 }
 
 test('threadraft serve under a low limit on open files lowers --maxclients to what the limit leaves and says so; one more connection gets Redis\'s max-clients error', async () => {
   const s = await startServe(['--nodes', '1', '--storage', 'memory'], 256);
-  const sockets: Socket[] = [];
+  const conns: Raw[] = [];
   try {
     for (let i = 0; i < 100 && !/lowered to/.test(s.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
     const m = /--maxclients 10000 lowered to (\d+): this process may open 256 files \(ulimit -n\)/.exec(s.stderr());
@@ -182,20 +175,20 @@ test('threadraft serve under a low limit on open files lowers --maxclients to wh
     const max = Number(m[1]);
     assert.ok(max > 0 && max < 256 - 64, `${max} connections, 64 descriptors kept in reserve`);
     const config = await pingOnce(s.port);
-    sockets.push(config.socket);
-    config.socket.write(encode('CONFIG', 'GET', 'maxclients'));
-    const answer = await new Promise<string>((r) => config.socket.once('data', (d: Buffer) => r(d.toString())));
-    assert.equal(answer, `*2\r\n$10\r\nmaxclients\r\n$${String(max).length}\r\n${max}\r\n`, 'CONFIG GET says what the server allows');
+    conns.push(config.conn);
+    config.conn.socket.write(encode('CONFIG', 'GET', 'maxclients'));
+    const answer = (await config.conn.until((b) => b.toString().split('\r\n').length > 6)).toString();
+    assert.equal(answer, `+PONG\r\n*2\r\n$10\r\nmaxclients\r\n$${String(max).length}\r\n${max}\r\n`, 'CONFIG GET says what the server allows');
     for (let i = 1; i < max; i++) {
       const c = await pingOnce(s.port);
-      sockets.push(c.socket);
+      conns.push(c.conn);
       assert.equal(c.reply, '+PONG\r\n', `connection ${i + 1} of ${max}`);
     }
     const refused = await pingOnce(s.port);
-    sockets.push(refused.socket);
+    conns.push(refused.conn);
     assert.equal(refused.reply, '-ERR max number of clients reached\r\n', 'a reply, not a connection closed without one');
   } finally {
-    for (const c of sockets) c.destroy();
+    for (const c of conns) c.end();
     s.child.kill('SIGTERM');
     await s.exited;
     rmSync(s.dir, { recursive: true, force: true });
