@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, mkdirSync, rmdirSync, rmSync, statSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeId, RaftStatus } from '../raft/types.js';
-import { EXPIRE_CONDS, type ExpireCond, type Op, type OpResult, type Value } from '../storage/command.js';
+import { BIT_OPS, type BitOp, EXPIRE_CONDS, type ExpireCond, type Op, type OpResult, type Value } from '../storage/command.js';
 import type { FromNode } from '../node/protocol.js';
 import { decodeApplied } from '../node/applied.js';
 import type { QueryResult, ReadQuery } from '../node/queries.js';
@@ -76,6 +76,14 @@ export type BatchOp =
   | { type: 'append'; key: KeyInput; value: Value }
   /** Write `value`'s bytes at byte `offset`, zeros filling a gap (Redis SETRANGE; the expiry stays). `n` of the result: the new length in bytes. */
   | { type: 'setrange'; key: KeyInput; offset: number; value: Value }
+  /** Set bit `offset` to `bit` (Redis SETBIT: bit 0 is the first byte's most significant; zeros fill a gap; the expiry stays). `n` of the result: the bit before. */
+  | { type: 'setbit'; key: KeyInput; offset: number; bit: 0 | 1 }
+  /**
+   * Write to `key` the bitwise `operation` of the values of `keys` (Redis BITOP: absent values are empty, shorter
+   * ones padded with zero bytes; 'not' takes one key), without expiry; all empty: `key` is deleted. `n` of the
+   * result: the new length in bytes.
+   */
+  | { type: 'bitop'; key: KeyInput; operation: BitOp; keys: KeyInput[] }
   /**
    * Move the key's value and expiry to `to`, replacing what it held (Redis RENAME; `condition: 'absent'`: RENAMENX,
    * only when `to` is absent). ok: false when the key is absent (`existed: false`) or the condition fails.
@@ -198,7 +206,7 @@ function refuseFailedStart(failed: Map<NodeId, unknown>, voters: readonly NodeId
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
 function batchOp(o: BatchOp, maxValueBytes: number): Op {
   if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
-  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'ttl', 'check', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'rename', 'copy'] as const);
+  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'ttl', 'check', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'setbit', 'bitop', 'rename', 'copy'] as const);
   const x = o as Record<string, unknown>;
   const key = toKey(x.key);
   // Expiry options of a put or cas: the same rules as put()'s options (ttlMs, keepTtl); an absent one is undefined to putOptions too.
@@ -241,6 +249,16 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
       return { t: 'append', key, value: toValue(x.value, maxValueBytes, false) };
     case 'setrange':
       return { t: 'setrange', key, offset: positiveInt('setrange offset', x.offset, 0, Number.MAX_SAFE_INTEGER), value: toValue(x.value, maxValueBytes, false) };
+    case 'setbit': {
+      if (x.bit !== 0 && x.bit !== 1) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `batch setbit: bit must be 0 or 1, got ${show(x.bit)}`);
+      return { t: 'setbit', key, offset: positiveInt('setbit offset', x.offset, 0, Number.MAX_SAFE_INTEGER), bit: x.bit };
+    }
+    case 'bitop': {
+      const op = oneOf('bitop operation', x.operation, BIT_OPS);
+      if (!Array.isArray(x.keys) || x.keys.length === 0) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch bitop: keys must be a non-empty array');
+      if (op === 'not' && x.keys.length !== 1) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch bitop: not takes one key');
+      return { t: 'bitop', key, op, from: x.keys.map((k) => toKey(k)) };
+    }
     case 'rename': {
       const op: Op = { t: 'rename', key, to: toKey(x.to) };
       if (x.condition !== undefined && oneOf('rename condition', x.condition, ['absent'] as const)) op.nx = true;

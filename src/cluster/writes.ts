@@ -53,6 +53,7 @@ function opsBytes(ops: Op[], exact: boolean): number {
     if (op.t === 'put' || op.t === 'append' || op.t === 'setrange') bytes += valueBytes(op.value, exact);
     else if (op.t === 'cas') bytes += valueBytes(op.expected, exact) + valueBytes(op.value, exact);
     else if (op.t === 'incrbyfloat') bytes += op.by.length; // ASCII when valid
+    else if (op.t === 'bitop') for (const k of op.from) bytes += k.length;
   }
   return bytes;
 }
@@ -61,7 +62,8 @@ function opsBytes(ops: Op[], exact: boolean): number {
  * Why a call's writes could never be held within the cache bounds (undefined: they could). Apply would accept them
  * and then evict to the bounds after the entry: the call's own keys, and every other key, before it resolves
  * (found by a review: a put larger than maxBytes emptied the cache). A record is its key and value bytes; an
- * append counts what it appends (its result is longer), a setrange its offset and what it writes there.
+ * append counts what it appends (its result is longer), a setrange its offset and what it writes there, a setbit
+ * the bytes up to its bit (a bitop's length is known only when it applies: apply checks it).
  */
 function boundsProblem(ops: Op[], maxKeys: number | undefined, maxBytes: number | undefined): string | undefined {
   let written: Map<string, number> | undefined;
@@ -73,8 +75,9 @@ function boundsProblem(ops: Op[], maxKeys: number | undefined, maxBytes: number 
     else if (op.t === 'setrange' && valueBytes(op.value, true) > 0) {
       value = op.value;
       at = op.offset;
-    } else continue;
-    const bytes = op.key.length + at + valueBytes(value, true);
+    } else if (op.t === 'setbit') at = Math.floor(op.offset / 8) + 1;
+    else continue;
+    const bytes = op.key.length + at + (value === undefined ? 0 : valueBytes(value, true));
     if (maxBytes !== undefined && bytes > maxBytes) return `a record of ${bytes} bytes (key and value) cannot be held: maxBytes is ${maxBytes}`;
     if (ops.length > 1) (written ??= new Map()).set(Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength).toString('latin1'), bytes);
   }

@@ -10,7 +10,7 @@
 //   own in the run's order; they cannot be part of MULTI.
 import type { OpResult, Value } from '../index.js';
 import type { Reply } from './reply.js';
-import type { ExpireCond } from '../storage/command.js';
+import type { BitOp, ExpireCond } from '../storage/command.js';
 
 /** The batch() operations the RESP commands use (docs/api.md, batch). Keys and values are bytes. */
 export type RespOp =
@@ -25,10 +25,12 @@ export type RespOp =
   | { type: 'incrbyfloat'; key: Buffer; by: string }
   | { type: 'append'; key: Buffer; value: Buffer }
   | { type: 'setrange'; key: Buffer; offset: number; value: Buffer }
+  | { type: 'setbit'; key: Buffer; offset: number; bit: 0 | 1 }
+  | { type: 'bitop'; key: Buffer; operation: BitOp; keys: Buffer[] }
   | { type: 'rename'; key: Buffer; to: Buffer; condition?: 'absent' }
   | { type: 'copy'; key: Buffer; to: Buffer; replace?: boolean };
 
-/** An op's result as the RESP layer reads it (`n`: append's and setrange's new length). */
+/** An op's result as the RESP layer reads it (`n`: append's, setrange's and bitop's new length, setbit's bit before). */
 export type RespOpResult = OpResult & { n?: number };
 
 export class WritePlan {
@@ -80,6 +82,7 @@ export function opsBytes(ops: RespOp[]): number {
     bytes += op.key.length + ('to' in op ? op.to.length : 0) + 8;
     if (op.type === 'put' || op.type === 'append' || op.type === 'setrange') bytes += op.value.length;
     else if (op.type === 'incrbyfloat') bytes += op.by.length;
+    else if (op.type === 'bitop') for (const k of op.keys) bytes += k.length;
   }
   return bytes;
 }

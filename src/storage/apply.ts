@@ -6,7 +6,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Entry } from '../raft/types.js';
 import { EntryType } from '../raft/types.js';
 import type { ChangeEvent, Command, CommandResult, Key, Op, OpResult, Value } from './command.js';
-import { entryPayload, entryTime, EXPIRE_CONDS, INT64_MAX, INT64_MAX_TEXT, INT64_MIN, parseInt64 } from './command.js';
+import { BIT_OPS, type BitOp, entryPayload, entryTime, EXPIRE_CONDS, INT64_MAX, INT64_MAX_TEXT, INT64_MIN, parseInt64 } from './command.js';
 import { decodeCommands, isExpired, keyString, type Session, type StoredRecord, valueBytes, valuesEqual } from './codec.js';
 import type { DigestRequest } from './digest.js';
 import { StorageError, StorageErrorCode } from './errors.js';
@@ -272,6 +272,12 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
       return valueCode(o.value, maxValueBytes);
     case 'setrange':
       return valueCode(o.value, maxValueBytes) ?? (Number.isSafeInteger(o.offset) && (o.offset as number) >= 0 ? undefined : 'INVALID_COMMAND');
+    case 'setbit':
+      return Number.isSafeInteger(o.offset) && (o.offset as number) >= 0 && (o.bit === 0 || o.bit === 1) ? undefined : 'INVALID_COMMAND';
+    case 'bitop': {
+      if (!BIT_OPS.includes(o.op as BitOp) || !Array.isArray(o.from) || o.from.length === 0 || (o.op === 'not' && o.from.length !== 1)) return 'INVALID_COMMAND';
+      return o.from.some((k) => keyProblem(k)) ? 'INVALID_KEY' : undefined;
+    }
     case 'rename':
     case 'copy': {
       if (keyProblem(o.to)) return 'INVALID_KEY';
@@ -396,6 +402,10 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBy
       return evalAppend(op, ov, maxValueBytes, maxBytes);
     case 'setrange':
       return evalSetRange(op, ov, maxValueBytes, maxBytes);
+    case 'setbit':
+      return evalSetBit(op, ov, maxValueBytes, maxBytes);
+    case 'bitop':
+      return evalBitOp(op, ov, maxBytes);
     case 'rename':
     case 'copy':
       return evalMove(op, ov);
@@ -464,8 +474,53 @@ function evalSetRange(op: Extract<Op, { t: 'setrange' }>, ov: Overlay, maxValueB
   const bytes = Buffer.alloc(n); // zero-filled: the gap, if any
   bytes.set(old, 0);
   bytes.set(add, op.offset);
-  const text = typeof op.value === 'string' && (cur === undefined || typeof cur.value === 'string') && isUtf8(bytes);
-  ov.set(op.key, { value: text ? bytes.toString('utf8') : bytes, expiresAt: cur?.expiresAt });
+  ov.set(op.key, { value: textIfUtf8(bytes, typeof op.value === 'string' && (cur === undefined || typeof cur.value === 'string')), expiresAt: cur?.expiresAt });
+  return { ok: true, n };
+}
+
+/** Bytes an op computed, as a string when what it combined were strings (`text`) and they are valid UTF-8. */
+function textIfUtf8(bytes: Buffer, text: boolean): Value {
+  return text && isUtf8(bytes) ? bytes.toString('utf8') : bytes;
+}
+
+/** Redis SETBIT: bit `offset` counts from the most significant bit of the first byte; limits as append's. */
+function evalSetBit(op: Extract<Op, { t: 'setbit' }>, ov: Overlay, maxValueBytes: number, maxBytes: number): OpResult {
+  const cur = ov.read(op.key);
+  const old = cur === undefined ? EMPTY : asBytes(cur.value);
+  const byte = Math.floor(op.offset / 8);
+  const mask = 0x80 >> op.offset % 8;
+  const n = Math.max(old.byteLength, byte + 1);
+  if (tooLarge(op.key, n, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' };
+  const bytes = Buffer.alloc(n); // zero-filled: the gap, if any
+  bytes.set(old, 0);
+  const before = bytes[byte]! & mask ? 1 : 0;
+  bytes[byte] = op.bit ? bytes[byte]! | mask : bytes[byte]! & ~mask;
+  ov.set(op.key, { value: textIfUtf8(bytes, cur === undefined || typeof cur.value === 'string'), expiresAt: cur?.expiresAt });
+  return { ok: true, n: before };
+}
+
+/** Redis BITOP: byte by byte over the longest value, the shorter ones read as zeros; nothing to combine deletes. */
+function evalBitOp(op: Extract<Op, { t: 'bitop' }>, ov: Overlay, maxBytes: number): OpResult {
+  const values = op.from.map((k) => ov.read(k)?.value);
+  const sources = values.map((v) => (v === undefined ? EMPTY : asBytes(v)));
+  let n = 0;
+  for (const b of sources) n = Math.max(n, b.byteLength);
+  if (n === 0) {
+    ov.set(op.key, null);
+    return { ok: true, n: 0 };
+  }
+  if (tooLarge(op.key, n, Infinity, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' }; // each value is within maxValueBytes
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) {
+    let b = sources[0]![i] ?? 0;
+    if (op.op === 'not') b = ~b & 0xff;
+    for (let j = 1; j < sources.length; j++) {
+      const x = sources[j]![i] ?? 0;
+      b = op.op === 'and' ? b & x : op.op === 'or' ? b | x : b ^ x;
+    }
+    out[i] = b;
+  }
+  ov.set(op.key, { value: textIfUtf8(out, values.every((v) => v === undefined || typeof v === 'string')), expiresAt: undefined });
   return { ok: true, n };
 }
 

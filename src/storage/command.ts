@@ -54,6 +54,20 @@ export type Op =
    */
   | { t: 'setrange'; key: Key; offset: number; value: Value }
   /**
+   * Redis SETBIT: set bit `offset` of the key's value (absent = empty; bit 0 is the first byte's most significant)
+   * to `bit`, zero bytes filling any gap; the expiry stays. Result `n`: the bit before. The value stays a string
+   * when it was one (or absent) and its bytes are valid UTF-8; else bytes. VALUE_TOO_LARGE (this op only) as
+   * append's.
+   */
+  | { t: 'setbit'; key: Key; offset: number; bit: 0 | 1 }
+  /**
+   * Redis BITOP: `op` over the values of `from` (absent = empty, a shorter one padded with zero bytes; 'not' takes
+   * one key) written to `key`, without expiry; every value empty: `key` is deleted. Result `n`: the new length in
+   * bytes. A string when every value read was one and the bytes are valid UTF-8; else bytes. VALUE_TOO_LARGE (this
+   * op only) with `key`, past maxBytes in a bounded store.
+   */
+  | { t: 'bitop'; key: Key; op: BitOp; from: Key[] }
+  /**
    * Move the key's value and expiry to `to` (Redis RENAME; `nx`: RENAMENX, only when `to` is absent), replacing what
    * `to` held. ok: false when the key is absent (`existed`: false) or `nx` and `to` is present. Onto itself: ok
    * (false with `nx`), nothing written.
@@ -90,6 +104,10 @@ export type Op =
  */
 export type ExpireCond = 'nx' | 'xx' | 'gt' | 'lt' | 'xx-lt';
 export const EXPIRE_CONDS: readonly ExpireCond[] = ['nx', 'xx', 'gt', 'lt', 'xx-lt'];
+
+/** BITOP's operations (Redis 7's). */
+export type BitOp = 'and' | 'or' | 'xor' | 'not';
+export const BIT_OPS: readonly BitOp[] = ['and', 'or', 'xor', 'not'];
 
 /** A change the state machine made, for watchers: `revision` is the index of the entry that applied it. */
 export interface ChangeEvent {

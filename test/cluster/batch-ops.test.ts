@@ -8,7 +8,7 @@ import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
 const isCode = (code: string) => (e: unknown) => e instanceof ClusterError && e.code === code;
 
 for (const storage of ['lmdb', 'memory'] as const) {
-  test(`${storage}: batch ops get, put condition, expire, persist, incr, append, setrange, rename, copy; per-op outcomes apply the rest`, async () => {
+  test(`${storage}: batch ops get, put condition, expire, persist, incr, append, setrange, setbit, bitop, rename, copy; per-op outcomes apply the rest`, async () => {
     const c = await Cluster.start({ nodes: 3, storage });
     try {
       // SET k v NX GET: the old value and the conditional write in one entry.
@@ -52,6 +52,25 @@ for (const storage of ['lmdb', 'memory'] as const) {
       r = await c.batch([{ type: 'setrange', key: 'k', offset: 2, value: 'x' }]);
       assert.deepEqual(await c.get('k'), Buffer.from([0x76, 0xc3, 0x78]), 'half a character: bytes');
       await assert.rejects(c.batch([{ type: 'setrange', key: 'k', offset: -1, value: 'x' }]), isCode(ErrorCode.INVALID_ARGUMENT));
+      // SETBIT / BITOP: the bit before; a string stays a string while its bytes are UTF-8; BITOP writes without expiry.
+      await c.put('bits', 'a', { ttlMs: 60_000 });
+      r = await c.batch([{ type: 'setbit', key: 'bits', offset: 6, bit: 1 }, { type: 'setbit', key: 'bits', offset: 0, bit: 1 }, { type: 'setbit', key: 'fresh', offset: 9, bit: 1 }]);
+      assert.deepEqual(r.results, [{ ok: true, n: 0 }, { ok: true, n: 0 }, { ok: true, n: 0 }]);
+      assert.deepEqual(await c.get('bits'), Buffer.from([0xe3]), 'not UTF-8 any more: bytes');
+      assert.ok(((await c.ttl('bits')) ?? 0) > 50_000, 'setbit keeps the expiry');
+      assert.equal(await c.get('fresh'), '\0@');
+      r = await c.batch([{ type: 'bitop', key: 'bits', operation: 'not', keys: ['bits'] }, { type: 'bitop', key: 'and', operation: 'and', keys: ['fresh', 'none'] }, { type: 'bitop', key: 'fresh', operation: 'xor', keys: ['none', 'none2'] }]);
+      assert.deepEqual(r.results, [{ ok: true, n: 1 }, { ok: true, n: 2 }, { ok: true, n: 0 }]);
+      assert.deepEqual(await c.get('bits'), Buffer.from([0x1c]), 'a value read was bytes: bytes');
+      assert.equal(await c.ttl('bits'), Infinity, 'bitop writes without expiry');
+      assert.equal(await c.get('and'), '\0\0');
+      assert.equal(await c.has('fresh'), false, 'nothing to combine: deleted');
+      await assert.rejects(c.batch([{ type: 'setbit', key: 'k', offset: 1, bit: 2 as 1 }]), isCode(ErrorCode.INVALID_ARGUMENT));
+      await assert.rejects(c.batch([{ type: 'setbit', key: 'k', offset: -1, bit: 1 }]), isCode(ErrorCode.INVALID_ARGUMENT));
+      await assert.rejects(c.batch([{ type: 'bitop', key: 'k', operation: 'not', keys: ['a', 'b'] }]), isCode(ErrorCode.INVALID_ARGUMENT));
+      await assert.rejects(c.batch([{ type: 'bitop', key: 'k', operation: 'nand' as 'and', keys: ['a'] }]), isCode(ErrorCode.INVALID_ARGUMENT));
+      await assert.rejects(c.batch([{ type: 'bitop', key: 'k', operation: 'or', keys: [] }]), isCode(ErrorCode.INVALID_ARGUMENT));
+      await c.delete('and');
       // RENAME / RENAMENX / COPY: the value and the expiry go to the other key.
       await c.put('src', 's', { ttlMs: 60_000 });
       r = await c.batch([{ type: 'copy', key: 'src', to: 'gap' }, { type: 'copy', key: 'src', to: 'dup', replace: true }, { type: 'rename', key: 'src', to: 'gap', condition: 'absent' }, { type: 'rename', key: 'src', to: 'moved' }, { type: 'rename', key: 'src', to: 'x' }]);

@@ -440,6 +440,7 @@ test('a write that could never be held within maxKeys/maxBytes is refused (INVAL
     await assert.rejects(c.cas('small', 'x', 'y'.repeat(98)), isCode(ErrorCode.INVALID_ARGUMENT)); // 5 + 98 bytes
     await assert.rejects(c.batch([{ type: 'append', key: 'small', value: 'y'.repeat(100) }]), isCode(ErrorCode.INVALID_ARGUMENT));
     await assert.rejects(c.batch([{ type: 'setrange', key: 'small', offset: 90, value: 'y'.repeat(10) }]), isCode(ErrorCode.INVALID_ARGUMENT)); // 5 + 90 + 10
+    await assert.rejects(c.batch([{ type: 'setbit', key: 'small', offset: 8 * 95, bit: 1 }]), isCode(ErrorCode.INVALID_ARGUMENT)); // 5 + 96
     await assert.rejects(
       c.batch(['a', 'b', 'c', 'd'].map((key) => ({ type: 'put' as const, key, value: 'v' }))),
       (e: unknown) => isCode(ErrorCode.INVALID_ARGUMENT)(e) && /maxKeys is 3/.test((e as Error).message),
@@ -455,6 +456,10 @@ test('a write that could never be held within maxKeys/maxBytes is refused (INVAL
     assert.deepEqual(r.results.map((x) => [x.ok, x.error]), [[true, undefined], [false, 'VALUE_TOO_LARGE']]);
     assert.equal(((await c.get('small')) as string).length, 61);
     assert.equal(await c.get('a'), 'v', 'nothing evicted');
+    // So does a bitop whose result and key are past maxBytes (its length is known only when it applies).
+    const b = await c.batch([{ type: 'bitop', key: 'd'.repeat(40), operation: 'or', keys: ['small', 'a'] }, { type: 'setbit', key: 'a', offset: 1, bit: 0 }]);
+    assert.deepEqual(b.results, [{ ok: false, error: 'VALUE_TOO_LARGE' }, { ok: true, n: 1 }]); // 40 + 61 bytes
+    assert.deepEqual([await c.has('d'.repeat(40)), await c.get('a'), (await c.get('small') as string).length], [false, '6', 61]);
   } finally {
     await c.stop();
   }

@@ -69,7 +69,9 @@ const TTLS = ['100000', '0', '-1', 'abc', '200000', '1.5', '-100000', '922337203
 /** SETRANGE offsets and GETRANGE indexes: inside, at and past the ends, negative, past 64 bits, not integers. */
 const OFFSETS = ['0', '1', '3', '5', '-1', 'abc', '9223372036854775808', '1.5'];
 const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', '-9223372036854775808', '9223372036854775808', 'x'];
-const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'LCS', 'LCS', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD'];
+/** SETBIT and GETBIT offsets: inside and past short values, negative, past Redis's 2^32 bits and 64 bits, not integers. */
+const BIT_OFFSETS = ['0', '1', '7', '8', '13', '40', '100', '-1', 'x', '4294967296', '9223372036854775808'];
+const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'LCS', 'LCS', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD', 'SETBIT', 'SETBIT', 'GETBIT', 'BITCOUNT', 'BITCOUNT', 'BITPOS', 'BITPOS', 'BITOP'];
 /** Refused inside MULTI by threadraft (docs/resp.md, "Transactions"). */
 const NOT_IN_MULTI = new Set(['KEYS', 'DBSIZE', 'MSETNX', 'SCAN']);
 
@@ -139,7 +141,11 @@ function command(r: Prng): string[] {
       }
       return a;
     }
-    case 'KEYS': return ['KEYS', pick(['*', 'a*', '[ab]', '?', 'n'])];
+    case 'SETBIT': return [c, k, pick(BIT_OFFSETS), pick(['0', '1', '1', '2', '-1', 'x'])];
+    case 'GETBIT': return [c, k, pick(BIT_OFFSETS)];
+    case 'BITCOUNT': return [c, k, ...pick([[], [pick(RANGE), pick(RANGE)], [pick(RANGE), pick(RANGE), pick(['BIT', 'byte'])], [pick(RANGE)], [pick(RANGE), pick(RANGE), 'bogus']])];
+    case 'BITPOS': return [c, k, pick(['0', '1', '1', '0', '2', 'x']), ...pick([[], [pick(RANGE)], [pick(RANGE), pick(RANGE)], [pick(RANGE), pick(RANGE), pick(['bit', 'BYTE'])], [pick(RANGE), pick(RANGE), 'bogus']])];
+    case 'BITOP': return [c, pick(['AND', 'or', 'XOR', 'NOT', 'not', 'bogus']), pick(KEYS), ...some(0.4), k];
     case 'DBSIZE': case 'MULTI': case 'EXEC': case 'DISCARD': return [c];
     default: return [c, k];
   }

@@ -189,6 +189,59 @@ test('LCS: the subsequence, LEN, IDX with MINMATCHLEN and WITHMATCHLEN (Redis\'s
   assert.equal(await replyError(r.call('LCS', 'lcs:big1', 'lcs:big2')), 'ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len', 'past 128 MiB of table');
 });
 
+test('SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP: Redis\'s documented examples, the zero padding, the expiry, MULTI, the limits', async () => {
+  assert.equal(await r.setbit('b:k', 7, 1), 0);
+  assert.equal(await r.setbit('b:k', 7, 0), 1);
+  assert.ok((await r.getBuffer('b:k'))!.equals(Buffer.from([0])));
+  assert.equal(await r.setbit('b:k', 7, 1), 0);
+  assert.deepEqual([await r.getbit('b:k', 0), await r.getbit('b:k', 7), await r.getbit('b:k', 100), await r.getbit('b:none', 3)], [0, 1, 0, 0]);
+  assert.equal(await r.setbit('b:k', 20, 1), 0, 'past the end: zero bytes fill the gap');
+  assert.ok((await r.getBuffer('b:k'))!.equals(Buffer.from([1, 0, 8])));
+
+  await r.set('b:s', 'foobar');
+  assert.deepEqual([await r.bitcount('b:s'), await r.bitcount('b:s', 0, 0), await r.bitcount('b:s', 1, 1), await r.bitcount('b:s', 1, 1, 'BYTE'), await r.bitcount('b:s', 5, 30, 'BIT')], [26, 4, 6, 6, 17]);
+  assert.equal(await r.bitcount('b:none'), 0);
+
+  await r.set('b:p', Buffer.from([0xff, 0xf0, 0x00]));
+  assert.equal(await r.bitpos('b:p', 0), 12);
+  await r.set('b:p', Buffer.from([0x00, 0xff, 0xf0]));
+  assert.deepEqual([await r.bitpos('b:p', 1, 0), await r.bitpos('b:p', 1, 2), await r.bitpos('b:p', 1, 2, -1, 'BYTE'), await r.bitpos('b:p', 1, 7, 15, 'BIT')], [8, 16, 16, 8]);
+  await r.set('b:p', Buffer.from([0xff, 0xff]));
+  assert.equal(await r.bitpos('b:p', 0), 16, 'no clear bit and no end given: the first bit past the value');
+  assert.equal(await r.bitpos('b:p', 0, 0, -1), -1, 'an end given: none in the range');
+  assert.deepEqual([await r.bitpos('b:none', 0), await r.bitpos('b:none', 1)], [0, -1]);
+
+  await r.set('b:key1', 'foobar');
+  await r.set('b:key2', 'abcdef');
+  await r.set('b:dest', 'x', 'EX', 100);
+  assert.equal(await r.bitop('AND', 'b:dest', 'b:key1', 'b:key2'), 6);
+  assert.equal(await r.get('b:dest'), '`bc`ab');
+  assert.equal(await r.ttl('b:dest'), -1, 'BITOP writes its destination without expiry');
+  assert.equal(await r.bitop('OR', 'b:dest', 'b:key1', 'b:short'), 6, 'an absent key is empty');
+  assert.equal(await r.get('b:dest'), 'foobar');
+  assert.equal(await r.bitop('NOT', 'b:dest', 'b:p'), 2);
+  assert.ok((await r.getBuffer('b:dest'))!.equals(Buffer.from([0, 0])));
+  assert.equal(await r.bitop('XOR', 'b:dest', 'b:none', 'b:none2'), 0);
+  assert.equal(await r.exists('b:dest'), 0, 'nothing to combine: the destination is deleted');
+
+  await r.set('b:t', 'a', 'EX', 100);
+  await r.setbit('b:t', 6, 1);
+  assert.equal(await r.get('b:t'), 'c');
+  assert.ok((await r.ttl('b:t')) > 0, 'SETBIT keeps the expiry');
+
+  const multi = await r.multi().setbit('b:m', 1, 1).getbit('b:m', 1).bitcount('b:m').bitop('NOT', 'b:m2', 'b:m').bitpos('b:m2', 0).exec();
+  assert.deepEqual(multi!.map(([err, v]) => err ?? v), [0, 1, 1, 1, 1]);
+
+  assert.equal(await replyError(r.getbit('b:k', 2 ** 32)), 'ERR bit offset is not an integer or out of range', 'past proto-max-bulk-len in bits');
+  assert.equal(await replyError(r.setbit('b:k', -1, 1)), 'ERR bit offset is not an integer or out of range');
+  assert.equal(await replyError(r.setbit('b:k', 1, 2)), 'ERR bit is not an integer or out of range');
+  assert.equal(await replyError(r.bitpos('b:k', 2)), 'ERR The bit argument must be 1 or 0.');
+  assert.equal(await replyError(r.bitop('NOT', 'b:dest', 'b:k', 'b:s')), 'ERR BITOP NOT must be called with a single source key.');
+  assert.equal(await replyError(r.call('BITOP', 'NAND', 'b:dest', 'b:k')), 'ERR syntax error');
+  assert.match(await replyError(r.setbit('b:big', 1024 * 1024 * 8, 1)), /^ERR VALUE_TOO_LARGE /, 'a value past maxValueBytes (1 MiB)');
+  assert.equal(await r.exists('b:big'), 0);
+});
+
 test('WAIT: the followers holding every write acknowledged before it; a count not reached waits out the timeout; Redis\'s argument errors', async () => {
   await r.set('w:k', 'v');
   assert.equal(await r.call('WAIT', '2', '5000'), 2, 'both followers of the 3-node cluster');

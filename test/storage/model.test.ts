@@ -244,6 +244,46 @@ class Model {
           results.push({ ok: true, n: bytes.length });
           break;
         }
+        case 'setbit': {
+          const cur = read(op.key);
+          const old = cur === undefined ? Buffer.alloc(0) : Buffer.from(cur.value as never);
+          const byte = Math.floor(op.offset / 8);
+          const bytes = Buffer.concat([old, Buffer.alloc(Math.max(0, byte + 1 - old.length))]);
+          const mask = 1 << (7 - (op.offset % 8));
+          const before = (bytes[byte]! & mask) === 0 ? 0 : 1;
+          bytes[byte] = op.bit === 1 ? bytes[byte]! | mask : bytes[byte]! & (0xff ^ mask);
+          if (op.key.byteLength + bytes.length > this.maxBytes) {
+            results.push({ ok: false, error: 'VALUE_TOO_LARGE' });
+            break;
+          }
+          const text = (cur === undefined || typeof cur.value === 'string') && Buffer.from(bytes.toString()).equals(bytes);
+          write(op.key, { value: text ? bytes.toString() : bytes, expiresAt: cur?.expiresAt });
+          results.push({ ok: true, n: before });
+          break;
+        }
+        case 'bitop': {
+          const values = op.from.map((k) => read(k)?.value);
+          const srcs = values.map((v) => (v === undefined ? Buffer.alloc(0) : Buffer.from(v as never)));
+          const n = Math.max(...srcs.map((b) => b.length));
+          if (n === 0) {
+            write(op.key, null);
+            results.push({ ok: true, n: 0 });
+            break;
+          }
+          if (op.key.byteLength + n > this.maxBytes) {
+            results.push({ ok: false, error: 'VALUE_TOO_LARGE' });
+            break;
+          }
+          const out = Buffer.alloc(n);
+          for (let i = 0; i < n; i++) {
+            const at = srcs.map((b) => (i < b.length ? b[i]! : 0));
+            out[i] = op.op === 'not' ? 0xff ^ at[0]! : at.reduce((x, y) => (op.op === 'and' ? x & y : op.op === 'or' ? x | y : x ^ y));
+          }
+          const text = values.every((v) => typeof v !== 'object') && Buffer.from(out.toString()).equals(out);
+          write(op.key, { value: text ? out.toString() : out, expiresAt: undefined });
+          results.push({ ok: true, n });
+          break;
+        }
         case 'rename':
         case 'copy': {
           const cur = read(op.key);
@@ -322,6 +362,9 @@ function invalidCode(op: Op): string | undefined {
   if (op.t === 'expire' && (op.ttlMs === undefined) === (op.atMs === undefined)) return 'INVALID_COMMAND';
   if ((op.t === 'put' || op.t === 'expire') && op.atMs !== undefined && op.atMs < 0) return 'INVALID_COMMAND';
   if (op.t === 'setrange' && op.offset < 0) return 'INVALID_COMMAND';
+  if (op.t === 'setbit' && (op.offset < 0 || (op.bit as number) === 2)) return 'INVALID_COMMAND';
+  if (op.t === 'bitop' && op.op === 'not' && op.from.length !== 1) return 'INVALID_COMMAND';
+  if (op.t === 'bitop' && op.from.some((k) => k.byteLength === 0)) return 'INVALID_KEY';
   if ((op.t === 'rename' || op.t === 'copy') && op.to.byteLength === 0) return 'INVALID_KEY';
   if (op.t === 'copy' && Buffer.from(op.key).equals(op.to)) return 'INVALID_COMMAND';
   return undefined;
@@ -359,7 +402,7 @@ class Gen {
     const key = this.key();
     const value = this.pick(VALUES);
     const clock = this.model.clock;
-    switch (this.pick(['put', 'put', 'put', 'del', 'cas', 'expire', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'rename', 'copy', 'get', 'check', 'clear', 'bad'])) {
+    switch (this.pick(['put', 'put', 'put', 'del', 'cas', 'expire', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'setbit', 'bitop', 'rename', 'copy', 'get', 'check', 'clear', 'bad'])) {
       case 'put': {
         const o: Extract<Op, { t: 'put' }> = { t: 'put', key, value };
         const form = r.int(4);
@@ -397,6 +440,11 @@ class Gen {
       }
       case 'append': return { t: 'append', key, value: r.chance(0.3) ? 'y'.repeat(40) : this.pick(VALUES) };
       case 'setrange': return { t: 'setrange', key, offset: this.pick([0, 1, 2, 5, 30]), value: this.pick(['Z', 'é', '', Buffer.from([0xc3]), Buffer.from('q'), 'y'.repeat(20)]) };
+      case 'setbit': return { t: 'setbit', key, offset: this.pick([0, 1, 6, 7, 8, 15, 40, 250]), bit: r.chance(0.6) ? 1 : 0 };
+      case 'bitop': {
+        const op = this.pick(['and', 'or', 'xor', 'not'] as const);
+        return { t: 'bitop', key, op, from: op === 'not' ? [this.key()] : [this.key(), this.key(), ...(r.chance(0.3) ? [key] : [])] };
+      }
       case 'rename': return { t: 'rename', key, to: this.key(), ...(r.chance(0.4) ? { nx: true } : {}) };
       case 'copy': {
         const to = this.key();
@@ -408,7 +456,7 @@ class Gen {
         return { t: 'check', key, rev: r.chance(0.7) ? rev : this.pick([0, rev + 1, 1]) };
       }
       case 'clear': return r.chance(0.15) ? { t: 'clear' } : { t: 'get', key };
-      default: return this.pick<Op>([{ t: 'put', key, value, ttlMs: 0 }, { t: 'expire', key }, { t: 'put', key, value, keepTtl: true, ttlMs: 5 }, { t: 'setrange', key, offset: -1, value: 'v' }, { t: 'copy', key, to: key }]);
+      default: return this.pick<Op>([{ t: 'put', key, value, ttlMs: 0 }, { t: 'expire', key }, { t: 'put', key, value, keepTtl: true, ttlMs: 5 }, { t: 'setrange', key, offset: -1, value: 'v' }, { t: 'copy', key, to: key }, { t: 'setbit', key, offset: -8, bit: 1 }, { t: 'setbit', key, offset: 1, bit: 2 as 1 }, { t: 'bitop', key, op: 'not', from: [key, key] }, { t: 'bitop', key, op: 'or', from: [key, Buffer.alloc(0)] }]);
     }
   }
 

@@ -1,0 +1,177 @@
+// Bitmap commands (Redis 7.0's, on string values): SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP. Bit 0 is the most
+// significant bit of the first byte. SETBIT and BITOP are the state machine's setbit and bitop ops; the others read
+// the value and count here. Argument checks come in Redis 7.0's order: BITCOUNT and BITPOS look the key up first, so
+// an absent key answers 0 (BITPOS 1: -1) whatever its range arguments are.
+import type { Value } from '../../index.js';
+import { asBuffer } from '../../storage/codec.js';
+import { parseInt64, keyError, keysError, keyword } from '../args.js';
+import { command, type CommandSpec } from '../command.js';
+import type { Ctx } from '../context.js';
+import { NOT_INTEGER, opError, SYNTAX } from '../errors.js';
+import { KeysPlan, WritePlan } from '../plan.js';
+import { ErrorReply, type Reply } from '../reply.js';
+import type { BitOp } from '../../storage/command.js';
+
+const BIT_OFFSET = new ErrorReply('ERR bit offset is not an integer or out of range');
+const BIT_VALUE = new ErrorReply('ERR bit is not an integer or out of range');
+const BITPOS_BIT = new ErrorReply('ERR The bit argument must be 1 or 0.');
+
+/** A bit offset as Redis's getBitOffsetFromArgument takes it: 0 up to the bits of proto-max-bulk-len. */
+function bitOffset(ctx: Ctx, b: Buffer): number | ErrorReply {
+  const n = parseInt64(b);
+  if (n === null || n < 0n || n >> 3n >= BigInt(ctx.server.options.maxBulkBytes)) return BIT_OFFSET;
+  return Number(n);
+}
+
+function bytesOf(v: Value | undefined): Buffer {
+  return v === undefined ? Buffer.alloc(0) : typeof v === 'string' ? Buffer.from(v) : asBuffer(v);
+}
+
+function setbit(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
+  const [, key, at, value] = args as [Buffer, Buffer, Buffer, Buffer];
+  const offset = bitOffset(ctx, at);
+  if (offset instanceof ErrorReply) return offset;
+  const bit = value.length === 1 && (value[0] === 0x30 || value[0] === 0x31) ? value[0] - 0x30 : undefined;
+  if (bit === undefined) return BIT_VALUE;
+  return keyError(key) ?? new WritePlan([{ type: 'setbit', key, offset, bit: bit as 0 | 1 }], (rs) => {
+    const r = rs[0];
+    if (r?.error !== undefined) return opError(r.error);
+    return r?.n ?? new ErrorReply('ERR INTERNAL setbit returned no bit');
+  });
+}
+
+function getbit(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
+  const key = args[1]!;
+  const offset = bitOffset(ctx, args[2]!);
+  if (offset instanceof ErrorReply) return offset;
+  return keyError(key) ?? new KeysPlan([key], (vs) => {
+    const bytes = bytesOf(vs[0]);
+    const byte = Math.floor(offset / 8);
+    return byte < bytes.length && bytes[byte]! & (0x80 >> offset % 8) ? 1 : 0;
+  });
+}
+
+/** Set bits of a byte. */
+function popcount(b: number): number {
+  b -= (b >> 1) & 0x55;
+  b = (b & 0x33) + ((b >> 2) & 0x33);
+  return (b + (b >> 4)) & 0x0f;
+}
+
+/**
+ * A range of BITCOUNT or BITPOS, as Redis normalizes it: negative indexes from the end, clamped to the value, in
+ * bytes or (BIT) in bits; `start > end` is an empty range. Computed in 64 bits, as Redis's long longs.
+ */
+function range(start: bigint, end: bigint, total: number): { start: number; end: number } {
+  const len = BigInt(total);
+  if (start < 0n) start += len;
+  if (end < 0n) end += len;
+  if (start < 0n) start = 0n;
+  if (end < 0n) end = 0n;
+  if (end >= len) end = len - 1n;
+  return { start: Number(start), end: Number(end) };
+}
+
+/** The bit at `i` of `bytes` (bit 0: the first byte's most significant). */
+function bitAt(bytes: Buffer, i: number): number {
+  return (bytes[i >> 3]! >> (7 - (i & 7))) & 1;
+}
+
+/** BITCOUNT key [start end [BYTE|BIT]]. */
+function bitcount(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
+  const key = args[1]!;
+  return keyError(key) ?? new KeysPlan([key], (vs) => {
+    if (vs[0] === undefined) return 0;
+    const bytes = bytesOf(vs[0]);
+    if (args.length === 2) return countBits(bytes, 0, bytes.length * 8 - 1);
+    if (args.length !== 4 && args.length !== 5) return SYNTAX;
+    const s = parseInt64(args[2]!);
+    const e = parseInt64(args[3]!);
+    if (s === null || e === null) return NOT_INTEGER;
+    if (s < 0n && e < 0n && s > e) return 0; // Redis 7.0 answers this before it reads BYTE|BIT
+    let bits = false;
+    if (args.length === 5) {
+      if (keyword(args[4], 'BIT')) bits = true;
+      else if (!keyword(args[4], 'BYTE')) return SYNTAX;
+    }
+    const r = range(s, e, bits ? bytes.length * 8 : bytes.length);
+    if (r.start > r.end) return 0;
+    return bits ? countBits(bytes, r.start, r.end) : countBits(bytes, r.start * 8, r.end * 8 + 7);
+  });
+}
+
+/** Set bits from bit `first` to bit `last`, both included. */
+function countBits(bytes: Buffer, first: number, last: number): number {
+  let n = 0;
+  let i = first;
+  for (; i <= last && (i & 7) !== 0; i++) n += bitAt(bytes, i);
+  for (; i + 7 <= last; i += 8) n += popcount(bytes[i >> 3]!);
+  for (; i <= last; i++) n += bitAt(bytes, i);
+  return n;
+}
+
+/** BITPOS key bit [start [end [BYTE|BIT]]]: the first bit set to `bit` in the range, or -1. */
+function bitpos(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
+  const key = args[1]!;
+  const b = parseInt64(args[2]!);
+  if (b === null) return NOT_INTEGER;
+  if (b !== 0n && b !== 1n) return BITPOS_BIT;
+  const bit = Number(b);
+  return keyError(key) ?? new KeysPlan([key], (vs) => {
+    if (vs[0] === undefined) return bit ? -1 : 0; // an endless run of zeros
+    const bytes = bytesOf(vs[0]);
+    if (args.length > 6) return SYNTAX;
+    let bits = false;
+    let start = 0n;
+    let end: bigint | undefined;
+    if (args.length >= 4) {
+      const s = parseInt64(args[3]!);
+      if (s === null) return NOT_INTEGER;
+      start = s;
+      if (args.length === 6) {
+        if (keyword(args[5], 'BIT')) bits = true;
+        else if (!keyword(args[5], 'BYTE')) return SYNTAX;
+      }
+      if (args.length >= 5) {
+        const e = parseInt64(args[4]!);
+        if (e === null) return NOT_INTEGER;
+        end = e;
+      }
+    }
+    const total = bits ? bytes.length * 8 : bytes.length;
+    const r = range(start, end ?? BigInt(total) - 1n, total);
+    if (r.start > r.end) return -1;
+    const first = bits ? r.start : r.start * 8;
+    const last = bits ? r.end : r.end * 8 + 7;
+    for (let i = first; i <= last; i++) if (bitAt(bytes, i) === bit) return i;
+    // No clear bit up to the end of the value: without an explicit end, the zeros past it count (Redis), at the
+    // first byte boundary after the range.
+    if (bit === 0 && end === undefined) return bits ? (r.end >> 3) * 8 + 8 : r.end * 8 + 8;
+    return -1;
+  });
+}
+
+const BIT_OPS: Record<string, BitOp> = { AND: 'and', OR: 'or', XOR: 'xor', NOT: 'not' };
+
+/** BITOP AND|OR|XOR|NOT destkey key [key ...]: the new length of destkey. */
+function bitop(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
+  const name = args[1]!.length <= 3 ? args[1]!.toString('latin1').toUpperCase() : '';
+  const operation = BIT_OPS[name];
+  if (operation === undefined) return SYNTAX;
+  if (operation === 'not' && args.length !== 4) return new ErrorReply('ERR BITOP NOT must be called with a single source key.');
+  const key = args[2]!;
+  const keys = args.slice(3);
+  return keyError(key) ?? keysError(keys) ?? new WritePlan([{ type: 'bitop', key, operation, keys }], (rs) => {
+    const r = rs[0];
+    if (r?.error !== undefined) return opError(r.error);
+    return r?.n ?? new ErrorReply('ERR INTERNAL bitop returned no length');
+  });
+}
+
+export const BITMAP_COMMANDS: CommandSpec[] = [
+  command('setbit', 4, ['write', 'denyoom'], 'bitmap', 'Sets or clears the bit at offset of the string value. Creates the key if it doesn\'t exist.', setbit, { keys: [1, 1, 1], since: '2.2.0' }),
+  command('getbit', 3, ['readonly', 'fast'], 'bitmap', 'Returns a bit value by offset.', getbit, { keys: [1, 1, 1], since: '2.2.0' }),
+  command('bitcount', -2, ['readonly'], 'bitmap', 'Counts the number of set bits (population counting) in a string.', bitcount, { keys: [1, 1, 1], since: '2.6.0' }),
+  command('bitpos', -3, ['readonly'], 'bitmap', 'Finds the first set (1) or clear (0) bit in a string.', bitpos, { keys: [1, 1, 1], since: '2.8.7' }),
+  command('bitop', -4, ['write', 'denyoom'], 'bitmap', 'Performs bitwise operations on multiple strings, and stores the result.', bitop, { keys: [2, -1, 1], since: '2.6.0' }),
+];
