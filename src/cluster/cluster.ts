@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, mkdirSync, rmdirSync, rmSync, statSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeId, RaftStatus } from '../raft/types.js';
+import { type BitField, fieldProblem } from '../storage/bitfield.js';
 import { BIT_OPS, type BitOp, EXPIRE_CONDS, type ExpireCond, type Op, type OpResult, type Value } from '../storage/command.js';
 import type { FromNode } from '../node/protocol.js';
 import { decodeApplied } from '../node/applied.js';
@@ -84,6 +85,13 @@ export type BatchOp =
    * result: the new length in bytes.
    */
   | { type: 'bitop'; key: KeyInput; operation: BitOp; keys: KeyInput[] }
+  /**
+   * Redis BITFIELD: each field an integer of `bits` bits (signed: 1 to 64, else 1 to 63) at bit `offset`: 'get' it,
+   * 'set' it to `value` or 'incrby' `value` (a safe integer or a 64-bit integer's text), with Redis's `overflow`
+   * ('wrap' by default, 'sat', 'fail'). `values` of the result: per field its reply as decimal text, or null (an
+   * overflow under 'fail'). A set or incrby grows the value with zero bytes to every field written; the expiry stays.
+   */
+  | { type: 'bitfield'; key: KeyInput; fields: Array<{ op: 'get' | 'set' | 'incrby'; signed: boolean; bits: number; offset: number; value?: number | string; overflow?: 'wrap' | 'sat' | 'fail' }> }
   /**
    * Move the key's value and expiry to `to`, replacing what it held (Redis RENAME; `condition: 'absent'`: RENAMENX,
    * only when `to` is absent). ok: false when the key is absent (`existed: false`) or the condition fails.
@@ -206,7 +214,7 @@ function refuseFailedStart(failed: Map<NodeId, unknown>, voters: readonly NodeId
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
 function batchOp(o: BatchOp, maxValueBytes: number): Op {
   if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
-  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'ttl', 'check', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'setbit', 'bitop', 'rename', 'copy'] as const);
+  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'ttl', 'check', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'setbit', 'bitop', 'bitfield', 'rename', 'copy'] as const);
   const x = o as Record<string, unknown>;
   const key = toKey(x.key);
   // Expiry options of a put or cas: the same rules as put()'s options (ttlMs, keepTtl); an absent one is undefined to putOptions too.
@@ -259,6 +267,10 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
       if (op === 'not' && x.keys.length !== 1) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch bitop: not takes one key');
       return { t: 'bitop', key, op, from: x.keys.map((k) => toKey(k)) };
     }
+    case 'bitfield': {
+      if (!Array.isArray(x.fields) || x.fields.length === 0) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch bitfield: fields must be a non-empty array');
+      return { t: 'bitfield', key, fields: x.fields.map((f: unknown, i) => bitField(f, i)) };
+    }
     case 'rename': {
       const op: Op = { t: 'rename', key, to: toKey(x.to) };
       if (x.condition !== undefined && oneOf('rename condition', x.condition, ['absent'] as const)) op.nx = true;
@@ -272,6 +284,17 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
       return op;
     }
   }
+}
+
+/** A batch bitfield's field as the state machine's (INVALID_ARGUMENT naming field `i` when it is not one). */
+function bitField(f: unknown, i: number): BitField {
+  const x = (typeof f === 'object' && f !== null ? f : {}) as Record<string, unknown>;
+  const value = typeof x.value === 'number' && Number.isSafeInteger(x.value) ? String(x.value) : x.value;
+  const field = { op: x.op, signed: x.signed, bits: x.bits, offset: x.offset, ...(value === undefined ? {} : { value }), ...(x.overflow === undefined ? {} : { overflow: x.overflow }) } as BitField;
+  if (fieldProblem(field) || (x.op === 'get' && value !== undefined)) {
+    throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `batch bitfield: field ${i} must be {op: 'get'|'set'|'incrby', signed, bits (signed 1-64, unsigned 1-63), offset >= 0, value (set, incrby: a 64-bit integer), overflow?: 'wrap'|'sat'|'fail'}, got ${show(f)}`);
+  }
+  return field;
 }
 
 /** A key's bytes as a map key (one string per byte sequence). */

@@ -1,6 +1,7 @@
 // The write pipeline: writes from every caller are gathered into one proposal (one raft entry) per
 // event-loop turn, bounded by maxBatchOps and maxBatchBytes. Every write carries (client, seq) so that
 // retries after a leader change apply exactly once; a write is sent only within the session window.
+import { bytesWritten } from '../storage/bitfield.js';
 import type { NodeId } from '../raft/types.js';
 import type { Op, OpResult } from '../storage/command.js';
 import type { DecodedApplied } from '../node/applied.js';
@@ -54,6 +55,7 @@ function opsBytes(ops: Op[], exact: boolean): number {
     else if (op.t === 'cas') bytes += valueBytes(op.expected, exact) + valueBytes(op.value, exact);
     else if (op.t === 'incrbyfloat') bytes += op.by.length; // ASCII when valid
     else if (op.t === 'bitop') for (const k of op.from) bytes += k.length;
+    else if (op.t === 'bitfield') bytes += op.fields.length * OP_OVERHEAD_BYTES;
   }
   return bytes;
 }
@@ -63,7 +65,7 @@ function opsBytes(ops: Op[], exact: boolean): number {
  * and then evict to the bounds after the entry: the call's own keys, and every other key, before it resolves
  * (found by a review: a put larger than maxBytes emptied the cache). A record is its key and value bytes; an
  * append counts what it appends (its result is longer), a setrange its offset and what it writes there, a setbit
- * the bytes up to its bit (a bitop's length is known only when it applies: apply checks it).
+ * or bitfield the bytes up to the last bit it writes (a bitop's length is known only when it applies: apply checks it).
  */
 function boundsProblem(ops: Op[], maxKeys: number | undefined, maxBytes: number | undefined): string | undefined {
   let written: Map<string, number> | undefined;
@@ -76,6 +78,7 @@ function boundsProblem(ops: Op[], maxKeys: number | undefined, maxBytes: number 
       value = op.value;
       at = op.offset;
     } else if (op.t === 'setbit') at = Math.floor(op.offset / 8) + 1;
+    else if (op.t === 'bitfield' && bytesWritten(op.fields) > 0) at = bytesWritten(op.fields);
     else continue;
     const bytes = op.key.length + at + (value === undefined ? 0 : valueBytes(value, true));
     if (maxBytes !== undefined && bytes > maxBytes) return `a record of ${bytes} bytes (key and value) cannot be held: maxBytes is ${maxBytes}`;

@@ -10,6 +10,7 @@
 //   own in the run's order; they cannot be part of MULTI.
 import type { OpResult, Value } from '../index.js';
 import type { Reply } from './reply.js';
+import type { BitField } from '../storage/bitfield.js';
 import type { BitOp, ExpireCond } from '../storage/command.js';
 
 /** The batch() operations the RESP commands use (docs/api.md, batch). Keys and values are bytes. */
@@ -27,6 +28,7 @@ export type RespOp =
   | { type: 'setrange'; key: Buffer; offset: number; value: Buffer }
   | { type: 'setbit'; key: Buffer; offset: number; bit: 0 | 1 }
   | { type: 'bitop'; key: Buffer; operation: BitOp; keys: Buffer[] }
+  | { type: 'bitfield'; key: Buffer; fields: BitField[] }
   | { type: 'rename'; key: Buffer; to: Buffer; condition?: 'absent' }
   | { type: 'copy'; key: Buffer; to: Buffer; replace?: boolean };
 
@@ -83,6 +85,7 @@ export function opsBytes(ops: RespOp[]): number {
     if (op.type === 'put' || op.type === 'append' || op.type === 'setrange') bytes += op.value.length;
     else if (op.type === 'incrbyfloat') bytes += op.by.length;
     else if (op.type === 'bitop') for (const k of op.keys) bytes += k.length;
+    else if (op.type === 'bitfield') bytes += op.fields.length * 8;
   }
   return bytes;
 }

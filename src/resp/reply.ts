@@ -64,6 +64,12 @@ export const OK = new RawReply(Buffer.from('+OK\r\n'));
 export const QUEUED = new RawReply(Buffer.from('+QUEUED\r\n'));
 export const PONG = new RawReply(Buffer.from('+PONG\r\n'));
 
+/** A 64-bit integer's decimal text as an integer reply (a number while it is a safe one). */
+export function integerReply(text: string): Reply {
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : new RawReply(Buffer.from(`:${text}\r\n`, 'latin1'));
+}
+
 /** A HELP reply as Redis gives it: an array of status lines. */
 export function helpReply(lines: string[]): Reply {
   return lines.map((l) => new SimpleString(l));

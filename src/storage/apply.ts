@@ -13,6 +13,7 @@ import { StorageError, StorageErrorCode } from './errors.js';
 import type { ScanOptions, ScanRange } from './types.js';
 import { keyProblem, valueProblem } from './validate.js';
 import { incrByFloat, MAX_FLOAT_TEXT } from './float80.js';
+import { type BitField, bytesWritten, fieldProblem, runFields } from './bitfield.js';
 
 export const SESSION_DEFAULTS = {
   /** Sessions beyond this are evicted, least recently used first (deterministically: same order on every replica). */
@@ -278,6 +279,8 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
       if (!BIT_OPS.includes(o.op as BitOp) || !Array.isArray(o.from) || o.from.length === 0 || (o.op === 'not' && o.from.length !== 1)) return 'INVALID_COMMAND';
       return o.from.some((k) => keyProblem(k)) ? 'INVALID_KEY' : undefined;
     }
+    case 'bitfield':
+      return Array.isArray(o.fields) && o.fields.length > 0 && !o.fields.some((f) => fieldProblem(f as BitField)) ? undefined : 'INVALID_COMMAND';
     case 'rename':
     case 'copy': {
       if (keyProblem(o.to)) return 'INVALID_KEY';
@@ -406,6 +409,8 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBy
       return evalSetBit(op, ov, maxValueBytes, maxBytes);
     case 'bitop':
       return evalBitOp(op, ov, maxBytes);
+    case 'bitfield':
+      return evalBitField(op, ov, maxValueBytes, maxBytes);
     case 'rename':
     case 'copy':
       return evalMove(op, ov);
@@ -497,6 +502,21 @@ function evalSetBit(op: Extract<Op, { t: 'setbit' }>, ov: Overlay, maxValueBytes
   bytes[byte] = op.bit ? bytes[byte]! | mask : bytes[byte]! & ~mask;
   ov.set(op.key, { value: textIfUtf8(bytes, cur === undefined || typeof cur.value === 'string'), expiresAt: cur?.expiresAt });
   return { ok: true, n: before };
+}
+
+/** Redis BITFIELD (./bitfield.ts): only GETs read; otherwise the value is grown to every field written first. */
+function evalBitField(op: Extract<Op, { t: 'bitfield' }>, ov: Overlay, maxValueBytes: number, maxBytes: number): OpResult {
+  const cur = ov.read(op.key);
+  const old = cur === undefined ? EMPTY : asBytes(cur.value);
+  const written = bytesWritten(op.fields);
+  if (written === 0) return { ok: true, values: runFields(old, op.fields) };
+  const n = Math.max(old.byteLength, written);
+  if (tooLarge(op.key, n, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' };
+  const bytes = Buffer.alloc(n); // zero-filled: the gap, if any
+  bytes.set(old, 0);
+  const values = runFields(bytes, op.fields);
+  ov.set(op.key, { value: textIfUtf8(bytes, cur === undefined || typeof cur.value === 'string'), expiresAt: cur?.expiresAt });
+  return { ok: true, values };
 }
 
 /** Redis BITOP: byte by byte over the longest value, the shorter ones read as zeros; nothing to combine deletes. */

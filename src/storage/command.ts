@@ -1,5 +1,6 @@
 // The replicated command format: what a Normal entry's `data` holds, and what applying it returns.
 // The raft core never looks inside; the coordinator encodes, the state machine decodes.
+import type { BitField } from './bitfield.js';
 
 /** Keys are bytes inside the cluster; the public API accepts strings (UTF-8 encoded) or bytes. */
 export type Key = Uint8Array;
@@ -67,6 +68,14 @@ export type Op =
    * op only) with `key`, past maxBytes in a bounded store.
    */
   | { t: 'bitop'; key: Key; op: BitOp; from: Key[] }
+  /**
+   * Redis BITFIELD: the fields in order over the key's value (absent = empty; src/storage/bitfield.ts). When one
+   * is a SET or INCRBY, the value is first grown with zero bytes to hold every field written (even one that then
+   * fails under OVERFLOW FAIL, as Redis does), and written back, its expiry kept, a string while it was one (or
+   * absent) and its bytes are UTF-8; only GETs write nothing. Result `values`: per field its reply, a 64-bit
+   * integer's text, or null (an overflow under FAIL). VALUE_TOO_LARGE (this op only) as append's.
+   */
+  | { t: 'bitfield'; key: Key; fields: BitField[] }
   /**
    * Move the key's value and expiry to `to` (Redis RENAME; `nx`: RENAMENX, only when `to` is absent), replacing what
    * `to` held. ok: false when the key is absent (`existed`: false) or `nx` and `to` is present. Onto itself: ok
@@ -150,8 +159,10 @@ export interface OpResult {
   current?: Value | null;
   /** incr, incrbyfloat: the new value. */
   value?: Value;
-  /** append: the new length in bytes. */
+  /** append, setrange, bitop: the new length in bytes; setbit: the bit before. */
   n?: number;
+  /** bitfield: per field its reply (a 64-bit integer's text), or null. */
+  values?: Array<string | null>;
   /** ttl: the ms left at the entry's time and the expiry (ms since the epoch); -1 when the key has none. */
   ttlMs?: number;
   expiresAt?: number;

@@ -8,7 +8,7 @@ import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
 const isCode = (code: string) => (e: unknown) => e instanceof ClusterError && e.code === code;
 
 for (const storage of ['lmdb', 'memory'] as const) {
-  test(`${storage}: batch ops get, put condition, expire, persist, incr, append, setrange, setbit, bitop, rename, copy; per-op outcomes apply the rest`, async () => {
+  test(`${storage}: batch ops get, put condition, expire, persist, incr, append, setrange, setbit, bitop, bitfield, rename, copy; per-op outcomes apply the rest`, async () => {
     const c = await Cluster.start({ nodes: 3, storage });
     try {
       // SET k v NX GET: the old value and the conditional write in one entry.
@@ -71,6 +71,17 @@ for (const storage of ['lmdb', 'memory'] as const) {
       await assert.rejects(c.batch([{ type: 'bitop', key: 'k', operation: 'nand' as 'and', keys: ['a'] }]), isCode(ErrorCode.INVALID_ARGUMENT));
       await assert.rejects(c.batch([{ type: 'bitop', key: 'k', operation: 'or', keys: [] }]), isCode(ErrorCode.INVALID_ARGUMENT));
       await c.delete('and');
+      // BITFIELD: per field its value as text (64 bits exact), null for an overflow under 'fail'; a read alone writes nothing.
+      r = await c.batch([
+        { type: 'bitfield', key: 'bf', fields: [{ op: 'incrby', signed: true, bits: 64, offset: 0, value: '9223372036854775807' }, { op: 'incrby', signed: true, bits: 64, offset: 0, value: 1 }, { op: 'set', signed: false, bits: 4, offset: 64, value: 17, overflow: 'fail' }, { op: 'set', signed: false, bits: 4, offset: 64, value: 17, overflow: 'sat' }, { op: 'get', signed: false, bits: 8, offset: 64 }] },
+        { type: 'bitfield', key: 'bf-none', fields: [{ op: 'get', signed: true, bits: 3, offset: 7 }] },
+      ]);
+      assert.deepEqual(r.results, [{ ok: true, values: ['9223372036854775807', '-9223372036854775808', null, '0', '240'] }, { ok: true, values: ['0'] }]);
+      assert.deepEqual(await c.get('bf'), Buffer.from([0x80, 0, 0, 0, 0, 0, 0, 0, 0xf0]));
+      assert.equal(await c.has('bf-none'), false);
+      for (const fields of [[], [{ op: 'get', signed: false, bits: 64, offset: 0 }], [{ op: 'set', signed: true, bits: 8, offset: 0 }], [{ op: 'incrby', signed: true, bits: 8, offset: 0, value: '9223372036854775808' }], [{ op: 'get', signed: true, bits: 8, offset: -1 }], [{ op: 'get', signed: true, bits: 8, offset: 0, overflow: 'clamp' }], [{ op: 'get', signed: true, bits: 8, offset: 0, value: 1 }]]) {
+        await assert.rejects(c.batch([{ type: 'bitfield', key: 'bf', fields: fields as never }]), isCode(ErrorCode.INVALID_ARGUMENT), JSON.stringify(fields));
+      }
       // RENAME / RENAMENX / COPY: the value and the expiry go to the other key.
       await c.put('src', 's', { ttlMs: 60_000 });
       r = await c.batch([{ type: 'copy', key: 'src', to: 'gap' }, { type: 'copy', key: 'src', to: 'dup', replace: true }, { type: 'rename', key: 'src', to: 'gap', condition: 'absent' }, { type: 'rename', key: 'src', to: 'moved' }, { type: 'rename', key: 'src', to: 'x' }]);

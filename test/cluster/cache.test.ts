@@ -441,6 +441,7 @@ test('a write that could never be held within maxKeys/maxBytes is refused (INVAL
     await assert.rejects(c.batch([{ type: 'append', key: 'small', value: 'y'.repeat(100) }]), isCode(ErrorCode.INVALID_ARGUMENT));
     await assert.rejects(c.batch([{ type: 'setrange', key: 'small', offset: 90, value: 'y'.repeat(10) }]), isCode(ErrorCode.INVALID_ARGUMENT)); // 5 + 90 + 10
     await assert.rejects(c.batch([{ type: 'setbit', key: 'small', offset: 8 * 95, bit: 1 }]), isCode(ErrorCode.INVALID_ARGUMENT)); // 5 + 96
+    await assert.rejects(c.batch([{ type: 'bitfield', key: 'small', fields: [{ op: 'set', signed: false, bits: 8, offset: 8 * 95, value: 1 }] }]), isCode(ErrorCode.INVALID_ARGUMENT)); // 5 + 96
     await assert.rejects(
       c.batch(['a', 'b', 'c', 'd'].map((key) => ({ type: 'put' as const, key, value: 'v' }))),
       (e: unknown) => isCode(ErrorCode.INVALID_ARGUMENT)(e) && /maxKeys is 3/.test((e as Error).message),

@@ -71,7 +71,7 @@ const OFFSETS = ['0', '1', '3', '5', '-1', 'abc', '9223372036854775808', '1.5'];
 const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', '-9223372036854775808', '9223372036854775808', 'x'];
 /** SETBIT and GETBIT offsets: inside and past short values, negative, past Redis's 2^32 bits and 64 bits, not integers. */
 const BIT_OFFSETS = ['0', '1', '7', '8', '13', '40', '100', '-1', 'x', '4294967296', '9223372036854775808'];
-const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'LCS', 'LCS', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD', 'SETBIT', 'SETBIT', 'GETBIT', 'BITCOUNT', 'BITCOUNT', 'BITPOS', 'BITPOS', 'BITOP'];
+const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'LCS', 'LCS', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD', 'SETBIT', 'SETBIT', 'GETBIT', 'BITCOUNT', 'BITCOUNT', 'BITPOS', 'BITPOS', 'BITOP', 'BITFIELD', 'BITFIELD', 'BITFIELD_RO'];
 /** Refused inside MULTI by threadraft (docs/resp.md, "Transactions"). */
 const NOT_IN_MULTI = new Set(['KEYS', 'DBSIZE', 'MSETNX', 'SCAN']);
 
@@ -145,6 +145,18 @@ function command(r: Prng): string[] {
     case 'GETBIT': return [c, k, pick(BIT_OFFSETS)];
     case 'BITCOUNT': return [c, k, ...pick([[], [pick(RANGE), pick(RANGE)], [pick(RANGE), pick(RANGE), pick(['BIT', 'byte'])], [pick(RANGE)], [pick(RANGE), pick(RANGE), 'bogus']])];
     case 'BITPOS': return [c, k, pick(['0', '1', '1', '0', '2', 'x']), ...pick([[], [pick(RANGE)], [pick(RANGE), pick(RANGE)], [pick(RANGE), pick(RANGE), pick(['bit', 'BYTE'])], [pick(RANGE), pick(RANGE), 'bogus']])];
+    case 'BITFIELD': case 'BITFIELD_RO': {
+      // Subcommands of every kind, with types, offsets and values inside, at and past the bounds; a short last one.
+      const a = [c, k];
+      const type = (): string => pick(['i8', 'u8', 'i1', 'u1', 'i64', 'u63', 'i5', 'u17', 'u64', 'I8', 'x']);
+      const offset = (): string => pick(['0', '3', '#1', '#2', '9', '100', '-1', 'x']);
+      const value = (): string => pick(['1', '-1', '100', '-100', '300', '9223372036854775807', '-9223372036854775808', 'x']);
+      for (let i = r.int(5); i > 0; i--) {
+        a.push(...pick([['GET', type(), offset()], ['get', type(), offset()], ['SET', type(), offset(), value()], ['INCRBY', type(), offset(), value()], ['incrby', type(), offset(), value()], ['OVERFLOW', pick(['WRAP', 'sat', 'FAIL', 'bad'])]]));
+      }
+      if (r.chance(0.05)) a.push(pick(['GET', 'SET', 'OVERFLOW', 'bogus']));
+      return a;
+    }
     case 'BITOP': return [c, pick(['AND', 'or', 'XOR', 'NOT', 'not', 'bogus']), pick(KEYS), ...some(0.4), k];
     case 'DBSIZE': case 'MULTI': case 'EXEC': case 'DISCARD': return [c];
     default: return [c, k];

@@ -242,6 +242,33 @@ test('SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP: Redis\'s documented examples, the
   assert.equal(await r.exists('b:big'), 0);
 });
 
+test('BITFIELD and BITFIELD_RO: Redis\'s documented examples, OVERFLOW WRAP, SAT and FAIL, GETs alone a read, MULTI, the limits', async () => {
+  assert.deepEqual(await r.call('BITFIELD', 'bf:k', 'INCRBY', 'i5', 100, 1, 'GET', 'u4', 0), [1, 0]);
+  const step = (): Promise<unknown> => r.call('BITFIELD', 'bf:o', 'INCRBY', 'u2', 100, 1, 'OVERFLOW', 'SAT', 'INCRBY', 'u2', 102, 1);
+  assert.deepEqual([await step(), await step(), await step(), await step()], [[1, 1], [2, 2], [3, 3], [0, 3]], 'WRAP, then SAT');
+  assert.deepEqual(await r.call('BITFIELD', 'bf:o', 'OVERFLOW', 'FAIL', 'INCRBY', 'u2', 102, 1), [null], 'FAIL: nil, nothing written');
+  assert.deepEqual(await r.call('BITFIELD', 'bf:o', 'GET', 'u2', 102, 'SET', 'i8', '#2', -3, 'GET', 'i8', '#2', 'GET', 'u8', 16), [3, 0, -3, 253]);
+  assert.deepEqual(await r.call('BITFIELD_RO', 'bf:o', 'GET', 'u2', 102, 'GET', 'i8', 16), [3, -3]);
+  assert.deepEqual(await r.call('BITFIELD', 'bf:none', 'GET', 'u8', 0, 'GET', 'i64', 64), [0, 0]);
+  assert.equal(await r.exists('bf:none'), 0, 'GETs alone create nothing');
+  assert.deepEqual(await r.call('BITFIELD', 'bf:made', 'OVERFLOW', 'FAIL', 'INCRBY', 'u2', 0, 10), [null]);
+  assert.ok((await r.getBuffer('bf:made'))!.equals(Buffer.from([0])), 'a write that failed still made room, as Redis');
+  await r.set('bf:t', 'a', 'EX', 100);
+  assert.deepEqual(await r.call('BITFIELD', 'bf:t', 'SET', 'u8', 0, 98), [97]);
+  assert.equal(await r.get('bf:t'), 'b');
+  assert.ok((await r.ttl('bf:t')) > 0, 'BITFIELD keeps the expiry');
+  const multi = await r.multi().call('BITFIELD', 'bf:m', 'SET', 'u4', 0, 9).call('BITFIELD_RO', 'bf:m', 'GET', 'u4', 0).bitfield('bf:m', 'GET', 'i4', 0).exec();
+  assert.deepEqual(multi!.map(([err, v]) => err ?? v), [[0], [9], [-7]]);
+  assert.equal(await replyError(r.call('BITFIELD_RO', 'bf:o', 'GET', 'u2', 0, 'SET', 'u2', 0, 1)), 'ERR BITFIELD_RO only supports the GET subcommand');
+  assert.equal(await replyError(r.call('BITFIELD', 'bf:o', 'GET', 'u64', 0)), 'ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.');
+  assert.equal(await replyError(r.call('BITFIELD', 'bf:o', 'OVERFLOW', 'SOMETIMES')), 'ERR Invalid OVERFLOW type specified');
+  assert.equal(await replyError(r.call('BITFIELD', 'bf:o', 'GET', 'u8')), 'ERR syntax error');
+  assert.equal(await replyError(r.call('BITFIELD', 'bf:o', 'GET', 'u8', -1)), 'ERR bit offset is not an integer or out of range');
+  assert.equal(await replyError(r.call('BITFIELD', 'bf:o', 'SET', 'u8', 0, 'x')), 'ERR value is not an integer or out of range');
+  assert.match(await replyError(r.call('BITFIELD', 'bf:big', 'SET', 'u8', 1024 * 1024 * 8, 1)), /^ERR VALUE_TOO_LARGE /, 'a value past maxValueBytes (1 MiB)');
+  assert.equal(await r.exists('bf:big'), 0);
+});
+
 test('WAIT: the followers holding every write acknowledged before it; a count not reached waits out the timeout; Redis\'s argument errors', async () => {
   await r.set('w:k', 'v');
   assert.equal(await r.call('WAIT', '2', '5000'), 2, 'both followers of the 3-node cluster');

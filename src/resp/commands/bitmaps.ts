@@ -1,24 +1,31 @@
-// Bitmap commands (Redis 7.0's, on string values): SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP. Bit 0 is the most
-// significant bit of the first byte. SETBIT and BITOP are the state machine's setbit and bitop ops; the others read
-// the value and count here. Argument checks come in Redis 7.0's order: BITCOUNT and BITPOS look the key up first, so
+// Bitmap commands (Redis 7.0's, on string values): SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD, BITFIELD_RO.
+// Bit 0 is the most significant bit of the first byte. SETBIT, BITOP and a BITFIELD that writes are the state
+// machine's setbit, bitop and bitfield ops; the others read the value and count here (a BITFIELD of GETs with
+// src/storage/bitfield.ts, as the op does). Argument checks come in Redis 7.0's order: BITCOUNT and BITPOS look the key up first, so
 // an absent key answers 0 (BITPOS 1: -1) whatever its range arguments are.
 import type { Value } from '../../index.js';
 import { asBuffer } from '../../storage/codec.js';
-import { parseInt64, keyError, keysError, keyword } from '../args.js';
+import { parseInt64, parseInteger, keyError, keysError, keyword } from '../args.js';
+import { type BitField, type Overflow, runFields } from '../../storage/bitfield.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { NOT_INTEGER, opError, SYNTAX } from '../errors.js';
 import { KeysPlan, WritePlan } from '../plan.js';
-import { ErrorReply, type Reply } from '../reply.js';
+import { ErrorReply, integerReply, type Reply } from '../reply.js';
 import type { BitOp } from '../../storage/command.js';
 
 const BIT_OFFSET = new ErrorReply('ERR bit offset is not an integer or out of range');
 const BIT_VALUE = new ErrorReply('ERR bit is not an integer or out of range');
 const BITPOS_BIT = new ErrorReply('ERR The bit argument must be 1 or 0.');
 
-/** A bit offset as Redis's getBitOffsetFromArgument takes it: 0 up to the bits of proto-max-bulk-len. */
-function bitOffset(ctx: Ctx, b: Buffer): number | ErrorReply {
-  const n = parseInt64(b);
+/**
+ * A bit offset as Redis's getBitOffsetFromArgument takes it: 0 up to the bits of proto-max-bulk-len. BITFIELD
+ * passes its field's `bits`, for the `#n` form: the n-th field of that width (n * bits, in 64 bits as Redis's).
+ */
+function bitOffset(ctx: Ctx, b: Buffer, bits?: number): number | ErrorReply {
+  const hash = bits !== undefined && b[0] === 0x23;
+  let n = parseInt64(hash ? b.subarray(1) : b);
+  if (n !== null && hash) n = BigInt.asIntN(64, n * BigInt(bits));
   if (n === null || n < 0n || n >> 3n >= BigInt(ctx.server.options.maxBulkBytes)) return BIT_OFFSET;
   return Number(n);
 }
@@ -168,10 +175,78 @@ function bitop(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   });
 }
 
+const FIELD_TYPE = new ErrorReply('ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.');
+const OVERFLOW_TYPE = new ErrorReply('ERR Invalid OVERFLOW type specified');
+const OVERFLOW_NAMES: Record<string, Overflow> = { WRAP: 'wrap', SAT: 'sat', FAIL: 'fail' };
+
+/** BITFIELD's subcommands from index 2, as Redis 7.0 parses them (each checked in turn: type, offset, value). */
+function bitFields(ctx: Ctx, args: Buffer[]): BitField[] | ErrorReply {
+  const fields: BitField[] = [];
+  let overflow: Overflow = 'wrap';
+  for (let j = 2; j < args.length; j++) {
+    const left = args.length - j - 1;
+    const sub = args[j];
+    let op: BitField['op'];
+    if (keyword(sub, 'GET') && left >= 2) op = 'get';
+    else if (keyword(sub, 'SET') && left >= 3) op = 'set';
+    else if (keyword(sub, 'INCRBY') && left >= 3) op = 'incrby';
+    else if (keyword(sub, 'OVERFLOW') && left >= 1) {
+      const o = args[++j]!;
+      const named = OVERFLOW_NAMES[o.length <= 4 ? o.toString('latin1').toUpperCase() : ''];
+      if (named === undefined) return OVERFLOW_TYPE;
+      overflow = named;
+      continue;
+    } else return SYNTAX;
+    // The type: i1..i64 or u1..u63, lower case, the width in Redis's integer syntax.
+    const t = args[j + 1]!;
+    const signed = t[0] === 0x69;
+    const bits = (signed || t[0] === 0x75) && t.length > 1 ? parseInteger(t.subarray(1)) : null;
+    if (bits === null || bits < 1 || bits > (signed ? 64 : 63)) return FIELD_TYPE;
+    const offset = bitOffset(ctx, args[j + 2]!, bits);
+    if (offset instanceof ErrorReply) return offset;
+    const field: BitField = { op, signed, bits, offset };
+    if (op !== 'get') {
+      const v = parseInt64(args[j + 3]!);
+      if (v === null) return NOT_INTEGER;
+      field.value = String(v);
+      if (overflow !== 'wrap') field.overflow = overflow;
+    }
+    fields.push(field);
+    j += op === 'get' ? 2 : 3;
+  }
+  return fields;
+}
+
+/** BITFIELD's replies: integers, or nil for a write that overflowed under FAIL. */
+function fieldsReply(values: Array<string | null>): Reply {
+  return values.map((v) => (v === null ? null : integerReply(v)));
+}
+
+/** BITFIELD key [GET type offset] [SET type offset value] [INCRBY type offset increment] [OVERFLOW WRAP|SAT|FAIL] ... */
+function bitfield(readonly: boolean) {
+  return (ctx: Ctx, args: Buffer[]): Reply | KeysPlan | WritePlan => {
+    const key = args[1]!;
+    const fields = bitFields(ctx, args);
+    if (fields instanceof ErrorReply) return fields;
+    const writes = fields.some((f) => f.op !== 'get');
+    if (writes && readonly) return new ErrorReply('ERR BITFIELD_RO only supports the GET subcommand');
+    const bad = keyError(key);
+    if (bad) return bad;
+    if (!writes) return new KeysPlan([key], (vs) => fieldsReply(runFields(bytesOf(vs[0]), fields)));
+    return new WritePlan([{ type: 'bitfield', key, fields }], (rs) => {
+      const r = rs[0];
+      if (r?.error !== undefined) return opError(r.error);
+      return r?.values === undefined ? new ErrorReply('ERR INTERNAL bitfield returned no values') : fieldsReply(r.values);
+    });
+  };
+}
+
 export const BITMAP_COMMANDS: CommandSpec[] = [
   command('setbit', 4, ['write', 'denyoom'], 'bitmap', 'Sets or clears the bit at offset of the string value. Creates the key if it doesn\'t exist.', setbit, { keys: [1, 1, 1], since: '2.2.0' }),
   command('getbit', 3, ['readonly', 'fast'], 'bitmap', 'Returns a bit value by offset.', getbit, { keys: [1, 1, 1], since: '2.2.0' }),
   command('bitcount', -2, ['readonly'], 'bitmap', 'Counts the number of set bits (population counting) in a string.', bitcount, { keys: [1, 1, 1], since: '2.6.0' }),
   command('bitpos', -3, ['readonly'], 'bitmap', 'Finds the first set (1) or clear (0) bit in a string.', bitpos, { keys: [1, 1, 1], since: '2.8.7' }),
+  command('bitfield', -2, ['write', 'denyoom'], 'bitmap', 'Performs arbitrary bitfield integer operations on strings.', bitfield(false), { keys: [1, 1, 1], since: '3.2.0' }),
+  command('bitfield_ro', -2, ['readonly', 'fast'], 'bitmap', 'Performs arbitrary read-only bitfield integer operations on strings.', bitfield(true), { keys: [1, 1, 1], since: '6.0.0' }),
   command('bitop', -4, ['write', 'denyoom'], 'bitmap', 'Performs bitwise operations on multiple strings, and stores the result.', bitop, { keys: [2, -1, 1], since: '2.6.0' }),
 ];

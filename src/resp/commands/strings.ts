@@ -9,7 +9,7 @@ import { arityError, NOT_FLOAT, NOT_INTEGER, opError, SYNTAX } from '../errors.j
 import { isFloatText } from '../../storage/float80.js';
 import { expiryArg, type Expiry } from '../expiry.js';
 import { KeysPlan, WritePlan, type RespOp, type RespOpResult } from '../plan.js';
-import { ErrorReply, OK, RawReply, type Reply } from '../reply.js';
+import { ErrorReply, integerReply, OK, type Reply } from '../reply.js';
 
 /** A key read as Redis's lookups count it: a keyspace hit when found, else a miss. */
 function countLookup(ctx: Ctx, v: Value | undefined): void {
@@ -196,12 +196,6 @@ function incr(sign: 1 | -1, fixed: boolean) {
       return integerReply(String(r?.value));
     });
   };
-}
-
-/** A 64-bit integer's decimal text as an integer reply (a number while it is a safe one). */
-function integerReply(text: string): Reply {
-  const n = Number(text);
-  return Number.isSafeInteger(n) ? n : new RawReply(Buffer.from(`:${text}\r\n`, 'latin1'));
 }
 
 /**
