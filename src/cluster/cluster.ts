@@ -292,7 +292,13 @@ function bitField(f: unknown, i: number): BitField {
   const value = typeof x.value === 'number' && Number.isSafeInteger(x.value) ? String(x.value) : x.value;
   const field = { op: x.op, signed: x.signed, bits: x.bits, offset: x.offset, ...(value === undefined ? {} : { value }), ...(x.overflow === undefined ? {} : { overflow: x.overflow }) } as BitField;
   if (fieldProblem(field) || (x.op === 'get' && value !== undefined)) {
-    throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `batch bitfield: field ${i} must be {op: 'get'|'set'|'incrby', signed, bits (signed 1-64, unsigned 1-63), offset >= 0, value (set, incrby: a 64-bit integer), overflow?: 'wrap'|'sat'|'fail'}, got ${show(f)}`);
+    let got: string;
+    try {
+      got = JSON.stringify(f)?.slice(0, 200) ?? show(f);
+    } catch {
+      got = show(f);
+    }
+    throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `batch bitfield: field ${i} must be {op: 'get'|'set'|'incrby', signed, bits (signed 1-64, unsigned 1-63), offset >= 0, value (set, incrby: a safe integer or a 64-bit integer's text), overflow?: 'wrap'|'sat'|'fail'}, got ${got}`);
   }
   return field;
 }

@@ -150,7 +150,11 @@ function bitpos(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
     if (r.start > r.end) return -1;
     const first = bits ? r.start : r.start * 8;
     const last = bits ? r.end : r.end * 8 + 7;
-    for (let i = first; i <= last; i++) if (bitAt(bytes, i) === bit) return i;
+    const skip = bit ? 0x00 : 0xff; // a whole byte without the bit sought
+    for (let i = first; i <= last; i++) {
+      if ((i & 7) === 0 && i + 7 <= last && bytes[i >> 3] === skip) i += 7;
+      else if (bitAt(bytes, i) === bit) return i;
+    }
     // No clear bit up to the end of the value: without an explicit end, the zeros past it count (Redis), at the
     // first byte boundary after the range.
     if (bit === 0 && end === undefined) return bits ? (r.end >> 3) * 8 + 8 : r.end * 8 + 8;
