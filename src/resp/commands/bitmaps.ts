@@ -1,15 +1,14 @@
 // Bitmap commands (Redis 7.0's, on string values): SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD, BITFIELD_RO.
 // Bit 0 is the most significant bit of the first byte. SETBIT, BITOP and a BITFIELD that writes are the state
 // machine's setbit, bitop and bitfield ops; the others read the value and count here (a BITFIELD of GETs with
-// src/storage/bitfield.ts, as the op does). Argument checks come in Redis 7.0's order: BITCOUNT and BITPOS look the key up first, so
-// an absent key answers 0 (BITPOS 1: -1) whatever its range arguments are.
-import type { Value } from '../../index.js';
-import { asBuffer } from '../../storage/codec.js';
+// src/storage/bitfield.ts, as the op does). Arguments are checked in Redis 7.0's order: BITCOUNT and BITPOS look
+// the key up first, so an absent key answers 0 (BITPOS 1: -1) whatever its range arguments are.
 import { parseInt64, parseInteger, keyError, keysError, keyword } from '../args.js';
 import { type BitField, type Overflow, runFields } from '../../storage/bitfield.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { NOT_INTEGER, opError, SYNTAX } from '../errors.js';
+import { bytesOf } from './strings.js';
 import { KeysPlan, WritePlan } from '../plan.js';
 import { ErrorReply, integerReply, type Reply } from '../reply.js';
 import type { BitOp } from '../../storage/command.js';
@@ -28,10 +27,6 @@ function bitOffset(ctx: Ctx, b: Buffer, bits?: number): number | ErrorReply {
   if (n !== null && hash) n = BigInt.asIntN(64, n * BigInt(bits));
   if (n === null || n < 0n || n >> 3n >= BigInt(ctx.server.options.maxBulkBytes)) return BIT_OFFSET;
   return Number(n);
-}
-
-function bytesOf(v: Value | undefined): Buffer {
-  return v === undefined ? Buffer.alloc(0) : typeof v === 'string' ? Buffer.from(v) : asBuffer(v);
 }
 
 function setbit(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
@@ -155,9 +150,9 @@ function bitpos(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
       if ((i & 7) === 0 && i + 7 <= last && bytes[i >> 3] === skip) i += 7;
       else if (bitAt(bytes, i) === bit) return i;
     }
-    // No clear bit up to the end of the value: without an explicit end, the zeros past it count (Redis), at the
-    // first byte boundary after the range.
-    if (bit === 0 && end === undefined) return bits ? (r.end >> 3) * 8 + 8 : r.end * 8 + 8;
+    // No clear bit up to the end of the value: without an explicit end, the zeros past it count (Redis): the first
+    // bit after the value.
+    if (bit === 0 && end === undefined) return last + 1;
     return -1;
   });
 }

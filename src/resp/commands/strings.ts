@@ -281,7 +281,7 @@ function getrange(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
 const EMPTY = Buffer.alloc(0);
 
 /** A value's bytes (absent: none). */
-function bytesOf(v: Value | undefined): Buffer {
+export function bytesOf(v: Value | undefined): Buffer {
   return v === undefined ? EMPTY : typeof v === 'string' ? Buffer.from(v) : asBuffer(v);
 }
 
