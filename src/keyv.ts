@@ -128,12 +128,16 @@ export class KeyvThreadraft extends EventEmitter implements KeyvStoreAdapter {
   /** The namespace's keys (a page at a time, deleted in batches), or with no namespace every key. */
   async clear(): Promise<void> {
     if (this.namespace === undefined) return this.cluster.clear();
-    for (;;) {
-      const page = await this.cluster.scan({ prefix: `${this.namespace}:` }, { limit: CHUNK, ...this.read });
-      if (page.items.length === 0) return;
-      await this.deleteKeys(page.items.map(([key]) => String(key)));
-      if (page.cursor === undefined) return;
-    }
+    // One pass in key order, each page after the last key of the one before: every key there from the start is
+    // deleted, a key written meanwhile may stay (as with any write concurrent with the clear). It used to scan
+    // from the start again after each page until none was left, and never ended while writers kept more than a
+    // page of keys there.
+    let cursor: string | undefined;
+    do {
+      const page = await this.cluster.scan({ prefix: `${this.namespace}:` }, { limit: CHUNK, ...this.read, ...(cursor === undefined ? {} : { cursor }) });
+      if (page.items.length > 0) await this.deleteKeys(page.items.map(([key]) => String(key)));
+      cursor = page.cursor;
+    } while (cursor !== undefined);
   }
 
   /** [key, stored value] of every key of `namespace` (every key without one), in byte order, a page at a time. */

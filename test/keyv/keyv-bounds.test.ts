@@ -43,3 +43,36 @@ test('bad options are INVALID_ARGUMENT when the store is made, not an error even
     await cluster.stop();
   }
 });
+
+test('clear() of a namespace ends while writers keep rewriting more than a page of its keys', async () => {
+  // Before, clear() scanned from the start again after each page until none was left: it ended only with the writers.
+  const cluster = await Cluster.start({ nodes: 1, storage: 'memory' });
+  let stop = false;
+  try {
+    const store = new KeyvThreadraft(cluster);
+    store.namespace = 'ns';
+    for (let i = 0; i < 300; i++) await store.set(`ns:cold:${i}`, 'c');
+    const HOT = 600;
+    const deadline = Date.now() + 20_000; // writers stop here at the latest
+    let rewrites = 0;
+    const rewrite = Array.from({ length: HOT }, (_, i) => ({ type: 'put' as const, key: `ns:hot:${i}`, value: 'h' }));
+    const writer = async (): Promise<void> => {
+      while (!stop && Date.now() < deadline) {
+        await cluster.batch(rewrite); // every hot key again, in one call
+        rewrites++;
+      }
+    };
+    for (let i = 0; i < HOT; i++) await store.set(`ns:hot:${i}`, 'h');
+    const writers = [writer(), writer()];
+    await store.clear();
+    const writing = Date.now() < deadline;
+    stop = true;
+    await Promise.all(writers);
+    assert.ok(writing, `clear() returned only when the writers stopped (${rewrites} rewrites)`);
+    const left = await cluster.scan({ prefix: 'ns:' }, { limit: 10_000 });
+    assert.deepEqual(left.items.filter(([k]) => String(k).startsWith('ns:cold:')), [], 'every key the writers left alone is gone');
+  } finally {
+    stop = true;
+    await cluster.stop();
+  }
+});
