@@ -1,7 +1,7 @@
 // The write pipeline: writes from every caller are gathered into one proposal (one raft entry) per
 // event-loop turn, bounded by maxBatchOps and maxBatchBytes. Every write carries (client, seq) so that
 // retries after a leader change apply exactly once; a write is sent only within the session window.
-import { bytesWritten } from '../storage/bitfield.js';
+import { bytesWritten, FIELD_BYTES } from '../storage/bitfield.js';
 import type { NodeId } from '../raft/types.js';
 import type { Op, OpResult } from '../storage/command.js';
 import type { DecodedApplied } from '../node/applied.js';
@@ -55,7 +55,7 @@ function opsBytes(ops: Op[], exact: boolean): number {
     else if (op.t === 'cas') bytes += valueBytes(op.expected, exact) + valueBytes(op.value, exact);
     else if (op.t === 'incrbyfloat') bytes += op.by.length; // ASCII when valid
     else if (op.t === 'bitop') for (const k of op.from) bytes += k.length;
-    else if (op.t === 'bitfield') bytes += op.fields.length * OP_OVERHEAD_BYTES;
+    else if (op.t === 'bitfield') bytes += op.fields.length * FIELD_BYTES;
   }
   return bytes;
 }

@@ -10,7 +10,7 @@
 //   own in the run's order; they cannot be part of MULTI.
 import type { OpResult, Value } from '../index.js';
 import type { Reply } from './reply.js';
-import type { BitField } from '../storage/bitfield.js';
+import { FIELD_BYTES, type BitField } from '../storage/bitfield.js';
 import type { BitOp, ExpireCond } from '../storage/command.js';
 
 /** The batch() operations the RESP commands use (docs/api.md, batch). Keys and values are bytes. */
@@ -85,7 +85,7 @@ export function opsBytes(ops: RespOp[]): number {
     if (op.type === 'put' || op.type === 'append' || op.type === 'setrange') bytes += op.value.length;
     else if (op.type === 'incrbyfloat') bytes += op.by.length;
     else if (op.type === 'bitop') for (const k of op.keys) bytes += k.length;
-    else if (op.type === 'bitfield') bytes += op.fields.length * 8;
+    else if (op.type === 'bitfield') bytes += op.fields.length * FIELD_BYTES;
   }
   return bytes;
 }

@@ -18,6 +18,9 @@ export interface BitField {
   overflow?: Overflow;
 }
 
+/** What a field adds to its log entry at most (msgpack: an incrby of an i64 at a large offset with FAIL is 80 bytes). */
+export const FIELD_BYTES = 80;
+
 /** A field's shape is valid: what the op's checks and the RESP parser agree on. */
 export function fieldProblem(f: BitField): boolean {
   if (typeof f !== 'object' || f === null) return true;

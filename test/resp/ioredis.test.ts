@@ -266,6 +266,8 @@ test('BITFIELD and BITFIELD_RO: Redis\'s documented examples, OVERFLOW WRAP, SAT
   assert.equal(await replyError(r.call('BITFIELD', 'bf:o', 'GET', 'u8', -1)), 'ERR bit offset is not an integer or out of range');
   assert.equal(await replyError(r.call('BITFIELD', 'bf:o', 'SET', 'u8', 0, 'x')), 'ERR value is not an integer or out of range');
   assert.match(await replyError(r.call('BITFIELD', 'bf:big', 'SET', 'u8', 1024 * 1024 * 8, 1)), /^ERR VALUE_TOO_LARGE /, 'a value past maxValueBytes (1 MiB)');
+  const many = Array.from({ length: 14_000 }, (_, i) => ['SET', 'u8', String(i * 8), '7']).flat(); // 80 bytes each in the log, at most
+  assert.match(await replyError(r.call('BITFIELD', 'bf:big', ...many)), /^ERR INVALID_ARGUMENT operation is \d+ bytes; maxBatchBytes is /);
   assert.equal(await r.exists('bf:big'), 0);
 });
 
