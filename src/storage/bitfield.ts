@@ -40,12 +40,11 @@ export function bytesWritten(fields: readonly BitField[]): number {
 
 /** The field's bits as an unsigned integer; bits past the value's end read as zeros. */
 function readBits(bytes: Uint8Array, offset: number, bits: number): bigint {
+  const first = offset >> 3;
+  const last = (offset + bits - 1) >> 3; // at most 9 bytes hold a field
   let v = 0n;
-  for (let i = offset; i < offset + bits; i++) {
-    const byte = i >> 3 < bytes.length ? bytes[i >> 3]! : 0;
-    v = (v << 1n) | BigInt((byte >> (7 - (i & 7))) & 1);
-  }
-  return v;
+  for (let i = first; i <= last; i++) v = (v << 8n) | BigInt(i < bytes.length ? bytes[i]! : 0);
+  return (v >> BigInt((last + 1) * 8 - offset - bits)) & ((1n << BigInt(bits)) - 1n);
 }
 
 function read(bytes: Uint8Array, f: BitField): bigint {
