@@ -271,6 +271,49 @@ test('BITFIELD and BITFIELD_RO: Redis\'s documented examples, OVERFLOW WRAP, SAT
   assert.equal(await r.exists('bf:big'), 0);
 });
 
+test('DUMP and RESTORE: Redis 7.0\'s payloads (integers, LZF) read, its bytes written; BUSYKEY, REPLACE, ABSTTL, the TTL; errors in Redis\'s order', async () => {
+  // Payloads redis-server 7.0.15 gave for 'hello', '200' and 'a' x 100 (LZF-compressed).
+  const hello = Buffer.from('\x00\x05hello\n\x00cr\xdfve4 \n', 'latin1');
+  const twoHundred = Buffer.from('\x00\xc1\xc8\x00\n\x00\xed\xe8\xfdk"\x12\x8c\x07', 'latin1');
+  const hundredAs = Buffer.from('\x00\xc3\t@d\x01aa\xe0W\x00\x01aa\n\x00\xe8\xa3\xb5\x07\xb0m\xf2q', 'latin1');
+  await r.set('d:hello', 'hello');
+  await r.set('d:200', '200');
+  assert.ok((await r.dumpBuffer('d:hello')).equals(hello), 'DUMP writes what Redis writes');
+  assert.ok((await r.dumpBuffer('d:200')).equals(twoHundred), 'an integer as a 16-bit one');
+  assert.equal(await r.dumpBuffer('d:none'), null);
+  assert.equal(await r.restore('d:a', 0, hundredAs), 'OK');
+  assert.equal(await r.get('d:a'), 'a'.repeat(100));
+  assert.equal(await r.restore('d:n', 0, twoHundred), 'OK');
+  assert.equal(await r.incr('d:n'), 201);
+  const bytes = Buffer.from([0, 255, 13, 10, 0x80]);
+  await r.set('d:bytes', bytes);
+  await r.restore('d:copy', 0, await r.dumpBuffer('d:bytes'));
+  assert.ok((await r.getBuffer('d:copy'))!.equals(bytes), 'a round trip keeps the bytes');
+
+  assert.equal(await replyError(r.restore('d:a', 0, hello)), 'BUSYKEY Target key name already exists.');
+  assert.equal(await replyError(r.restore('d:a', -1, Buffer.from('junk'))), 'BUSYKEY Target key name already exists.', 'BUSYKEY comes first');
+  assert.equal(await r.restore('d:a', 100_000, hello, 'REPLACE'), 'OK');
+  assert.equal(await r.get('d:a'), 'hello');
+  assert.ok((await r.pttl('d:a')) > 90_000, 'a ttl in ms');
+  assert.equal(await r.restore('d:abs', Date.now() + 200_000, hello, 'ABSTTL'), 'OK');
+  assert.ok((await r.pttl('d:abs')) > 190_000, 'ABSTTL: a Unix time in ms');
+  assert.equal(await r.restore('d:abs', 1, hello, 'REPLACE', 'ABSTTL'), 'OK');
+  assert.equal(await r.exists('d:abs'), 0, 'a time already past: the key is deleted, as Redis does');
+  assert.equal(await r.restore('d:idle', 0, hello, 'IDLETIME', 10), 'OK', 'IDLETIME and FREQ are taken (and change nothing)');
+
+  assert.equal(await replyError(r.restore('d:x', -1, hello)), 'ERR Invalid TTL value, must be >= 0');
+  assert.equal(await replyError(r.restore('d:x', 0, Buffer.from('junk'))), 'ERR DUMP payload version or checksum are wrong');
+  const flipped = Buffer.from(hello);
+  flipped[3] = flipped[3]! ^ 1;
+  assert.equal(await replyError(r.restore('d:x', 0, flipped)), 'ERR DUMP payload version or checksum are wrong');
+  assert.equal(await replyError(r.call('RESTORE', 'd:x', 0, hello, 'IDLETIME', -1)), 'ERR Invalid IDLETIME value, must be >= 0');
+  assert.equal(await replyError(r.call('RESTORE', 'd:x', 0, hello, 'FREQ', 256)), 'ERR Invalid FREQ value, must be >= 0 and <= 255');
+  assert.equal(await replyError(r.call('RESTORE', 'd:x', 0, hello, 'FREQ', 1, 'IDLETIME', 1)), 'ERR syntax error');
+  assert.equal(await r.exists('d:x'), 0);
+  const multi = await r.multi().dumpBuffer('d:hello').restore('d:m', 0, hello).get('d:m').exec();
+  assert.deepEqual(multi!.map(([err, v]) => err ?? (Buffer.isBuffer(v) ? v.equals(hello) : v)), [true, 'OK', 'hello']);
+});
+
 test('WAIT: the followers holding every write acknowledged before it; a count not reached waits out the timeout; Redis\'s argument errors', async () => {
   await r.set('w:k', 'v');
   assert.equal(await r.call('WAIT', '2', '5000'), 2, 'both followers of the 3-node cluster');

@@ -1,10 +1,13 @@
-// Key commands: DEL/UNLINK, EXISTS, the EXPIRE family, TTL/PTTL, PERSIST, TYPE, RENAME/RENAMENX, COPY, KEYS, SCAN,
-// DBSIZE, FLUSHDB.
+// Key commands: DEL/UNLINK, EXISTS, the EXPIRE family, TTL/PTTL, PERSIST, TYPE, RENAME/RENAMENX, COPY, DUMP,
+// RESTORE, KEYS, SCAN, DBSIZE, FLUSHDB.
 import type { ScanPage, ScanRangeInput } from '../../index.js';
-import { keyError, keysError, keyword, MAX_KEY_BYTES, parseInteger } from '../args.js';
+import { keyError, keysError, keyword, MAX_KEY_BYTES, parseInt64, parseInteger } from '../args.js';
+import { dumpString, restoreString } from '../dump.js';
+import { bytesOf } from './strings.js';
+import { MAX_TTL_MS } from '../../cluster/cache-args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { DB_RANGE, NOT_INTEGER, SYNTAX } from '../errors.js';
+import { DB_RANGE, invalidExpire, NOT_INTEGER, SYNTAX } from '../errors.js';
 import { expireTimeArg } from '../expiry.js';
 import { globMatch, literalPrefix } from '../glob.js';
 import { CallPlan, KeysPlan, ReadPlan, WritePlan, type RespOp } from '../plan.js';
@@ -251,6 +254,70 @@ function scan(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
   });
 }
 
+/** DUMP key: the value serialized as Redis does (./dump.ts), nil when absent. */
+function dump(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
+  const key = args[1]!;
+  return keyError(key) ?? new KeysPlan([key], (vs) => (vs[0] === undefined ? null : dumpString(bytesOf(vs[0]))));
+}
+
+const BUSYKEY = new ErrorReply('BUSYKEY Target key name already exists.');
+
+/**
+ * RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f], in Redis 7.0's order: the options, then (without
+ * REPLACE) BUSYKEY when the key exists, then the ttl and the payload. A put, conditional on the key being absent
+ * without REPLACE; an expiry already past deletes. IDLETIME and FREQ are checked and have no effect (eviction
+ * follows write order, docs/cache.md).
+ */
+function restore(ctx: Ctx, args: Buffer[]): Reply | KeysPlan | WritePlan {
+  const [, key, ttlArg, payload] = args as [Buffer, Buffer, Buffer, Buffer];
+  let replace = false;
+  let absolute = false;
+  let idle = false;
+  let freq = false;
+  for (let j = 4; j < args.length; j++) {
+    const more = args.length - j - 1;
+    if (keyword(args[j], 'REPLACE')) replace = true;
+    else if (keyword(args[j], 'ABSTTL')) absolute = true;
+    else if (keyword(args[j], 'IDLETIME') && more >= 1 && !freq) {
+      const n = parseInt64(args[++j]!);
+      if (n === null) return NOT_INTEGER;
+      if (n < 0n) return new ErrorReply('ERR Invalid IDLETIME value, must be >= 0');
+      idle = true;
+    } else if (keyword(args[j], 'FREQ') && more >= 1 && !idle) {
+      const n = parseInt64(args[++j]!);
+      if (n === null) return NOT_INTEGER;
+      if (n < 0n || n > 255n) return new ErrorReply('ERR Invalid FREQ value, must be >= 0 and <= 255');
+      freq = true;
+    } else return SYNTAX;
+  }
+  const bad = keyError(key);
+  if (bad) return bad;
+  const put = restorePut(ctx, key, ttlArg, payload, absolute);
+  if (put instanceof ErrorReply) return replace ? put : new KeysPlan([key], (vs) => (vs[0] === undefined ? put : BUSYKEY));
+  if (!replace) put.condition = 'absent';
+  return new WritePlan([put], (rs) => (rs[0]?.ok ? OK : BUSYKEY));
+}
+
+/** RESTORE's put: the value from the payload, its expiry from the ttl (0: none); or the error Redis gives. */
+function restorePut(ctx: Ctx, key: Buffer, ttlArg: Buffer, payload: Buffer, absolute: boolean): (RespOp & { type: 'put' }) | ErrorReply {
+  const ttl = parseInt64(ttlArg);
+  if (ttl === null) return NOT_INTEGER;
+  if (ttl < 0n) return new ErrorReply('ERR Invalid TTL value, must be >= 0');
+  const max = ctx.server.cluster.options.maxValueBytes;
+  const value = restoreString(payload, max);
+  if (value === 'version-or-checksum') return new ErrorReply('ERR DUMP payload version or checksum are wrong');
+  if (value === 'format') return new ErrorReply('ERR Bad data format');
+  if (value === 'too-large') return new ErrorReply(`ERR INVALID_ARGUMENT the value is over ${max} bytes, the limit`);
+  if (!Buffer.isBuffer(value)) return new ErrorReply(`ERR DUMP payload holds a value of RDB type ${value.type}: threadraft keeps strings only`);
+  const put: RespOp & { type: 'put' } = { type: 'put', key, value };
+  if (ttl === 0n) return put;
+  // The cluster's longest expiry: 100 years ahead (Redis allows more; docs/resp.md).
+  if (absolute ? ttl - BigInt(Date.now()) > BigInt(MAX_TTL_MS) : ttl > BigInt(MAX_TTL_MS)) return invalidExpire('restore');
+  if (absolute) put.atMs = Number(ttl);
+  else put.ttlMs = Number(ttl);
+  return put;
+}
+
 const WG = ['write'];
 
 export const KEY_COMMANDS: CommandSpec[] = [
@@ -272,6 +339,8 @@ export const KEY_COMMANDS: CommandSpec[] = [
   command('rename', 3, ['write'], 'generic', 'Renames a key and overwrites the destination.', rename(false), { keys: [1, 2, 1] }),
   command('renamenx', 3, ['write', 'fast'], 'generic', 'Renames a key only when the target key name doesn\'t exist.', rename(true), { keys: [1, 2, 1] }),
   command('copy', -3, ['write', 'denyoom'], 'generic', 'Copies the value of a key to a new key.', copy, { keys: [1, 2, 1], since: '6.2.0' }),
+  command('dump', 2, ['readonly'], 'generic', 'Returns a serialized representation of the value stored at a key.', dump, { since: '2.6.0' }),
+  command('restore', -4, ['write', 'denyoom'], 'generic', 'Creates a key from the serialized representation of a value.', restore, { since: '2.6.0' }),
   command('keys', 2, ['readonly'], 'generic', 'Returns all key names that match a pattern.', keys, { keys: [0, 0, 0] }),
   command('scan', -2, ['readonly'], 'generic', 'Iterates over the key names in the database.', scan, { keys: [0, 0, 0], since: '2.8.0' }),
   command('dbsize', 1, ['readonly', 'fast'], 'server', 'Returns the number of keys in the database.', dbsize),
