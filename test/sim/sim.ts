@@ -526,10 +526,10 @@ export class Simulation {
         case 7: return { t: 'append', key: k, value: value() };
         case 8: return { t: 'setrange', key: k, offset: r.int(6), value: 'z' };
         case 9: return { t: 'rename', key: k, to: key(), ...(r.chance(0.4) ? { nx: true } : {}) };
-        case 11: return { t: 'setbit', key: k, offset: r.int(40), bit: r.chance(0.5) ? 1 : 0 };
-        case 13: return { t: 'bitfield', key: k, fields: [{ op: 'incrby', signed: r.chance(0.5), bits: 1 + r.int(12), offset: r.int(30), value: String(r.int(300) - 100), ...(r.chance(0.5) ? { overflow: r.pick(['sat', 'fail'] as const)! } : {}) }] };
-        case 12: return { t: 'bitop', key: k, op: r.pick(['and', 'or', 'xor'] as const)!, from: [key(), key()] };
         case 10: return { t: 'incrbyfloat', key: k, by: r.pick(['0.1', '-2.5', '1e3'])!, ...(r.chance(0.3) ? { ttlMs: ttl() } : {}) };
+        case 11: return { t: 'setbit', key: k, offset: r.int(40), bit: r.chance(0.5) ? 1 : 0 };
+        case 12: return { t: 'bitop', key: k, op: r.pick(['and', 'or', 'xor'] as const)!, from: [key(), key()] };
+        case 13: return { t: 'bitfield', key: k, fields: [{ op: 'incrby', signed: r.chance(0.5), bits: 1 + r.int(12), offset: r.int(30), value: String(r.int(300) - 100), ...(r.chance(0.5) ? { overflow: r.pick(['sat', 'fail'] as const)! } : {}) }] };
         default: return { t: 'copy', key: k, to: key(), ...(r.chance(0.4) ? { replace: true } : {}) };
       }
     };
