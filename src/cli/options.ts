@@ -155,8 +155,10 @@ export function parseValue(name: string, o: OptionSpec, raw: string, source = ''
       return aliased as string;
     }
     case 'list': {
-      const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-      if (items.length === 0) throw new UsageError(`--${name} needs at least one item${source}`);
+      const items = raw.split(',').map((s) => s.trim());
+      if (items.every((s) => s.length === 0)) throw new UsageError(`--${name} needs at least one item${source}`);
+      // An empty item is a typo ('a,,b', 'a,'): said, not dropped.
+      if (items.includes('')) throw new UsageError(`--${name}: an empty item in ${JSON.stringify(raw)}${source}`);
       return items.map((s) => {
         if (o.values !== undefined && !o.values.includes(s)) throw new UsageError(`--${name}: unknown item ${JSON.stringify(s)}; allowed: ${o.values.join(', ')}${source}`);
         if (o.item === undefined) return s;

@@ -85,6 +85,8 @@ test('lists: comma-separated and repeatable; items checked and normalised', () =
   refused(['--names', 'a,bad'], /^--names: bad is not a name$/);
   refused(['--pick', 'c'], /^--pick: unknown item "c"; allowed: a, b$/);
   refused(['--names', ','], /--names needs at least one item/);
+  refused(['--names', 'a,,b'], /^--names: an empty item in "a,,b"$/);
+  refused(['--pick', 'a,'], /^--pick: an empty item in "a,"$/);
 });
 
 test('flags: --x, --no-x when negatable, never both, never with a value', () => {
