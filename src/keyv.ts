@@ -132,23 +132,27 @@ export class KeyvThreadraft extends EventEmitter implements KeyvStoreAdapter {
     // deleted, a key written meanwhile may stay (as with any write concurrent with the clear). It used to scan
     // from the start again after each page until none was left, and never ended while writers kept more than a
     // page of keys there.
-    let cursor: string | undefined;
-    do {
-      const page = await this.cluster.scan({ prefix: `${this.namespace}:` }, { limit: CHUNK, ...this.read, ...(cursor === undefined ? {} : { cursor }) });
-      if (page.items.length > 0) await this.deleteKeys(page.items.map(([key]) => String(key)));
-      cursor = page.cursor;
-    } while (cursor !== undefined);
+    for await (const items of this.pages(this.namespace)) {
+      if (items.length > 0) await this.deleteKeys(items.map(([key]) => String(key)));
+    }
   }
 
   /** [key, stored value] of every key of `namespace` (every key without one), in byte order, a page at a time. */
   async *iterator<Value>(namespace?: string): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
+    for await (const items of this.pages(namespace)) {
+      for (const [key, value] of items) {
+        if (typeof key === 'string') yield [key, value as Awaited<Value>];
+      }
+    }
+  }
+
+  /** The pages of one pass over `namespace`'s keys (every key without one), each after the last key of the one before. */
+  private async *pages(namespace: string | undefined): AsyncGenerator<Array<[string | Uint8Array, unknown]>, void> {
     const range: ScanRangeInput = namespace === undefined ? {} : { prefix: `${namespace}:` };
     let cursor: string | undefined;
     do {
       const page = await this.cluster.scan(range, { limit: CHUNK, ...this.read, ...(cursor === undefined ? {} : { cursor }) });
-      for (const [key, value] of page.items) {
-        if (typeof key === 'string') yield [key, value as Awaited<Value>];
-      }
+      yield page.items;
       cursor = page.cursor;
     } while (cursor !== undefined);
   }

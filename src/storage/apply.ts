@@ -474,13 +474,23 @@ function evalSetRange(op: Extract<Op, { t: 'setrange' }>, ov: Overlay, maxValueB
   const add = asBytes(op.value);
   const old = cur === undefined ? EMPTY : asBytes(cur.value);
   if (add.byteLength === 0) return { ok: true, n: old.byteLength };
-  const n = Math.max(old.byteLength, op.offset + add.byteLength);
-  if (tooLarge(op.key, n, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' };
-  const bytes = Buffer.alloc(n); // zero-filled: the gap, if any
-  bytes.set(old, 0);
+  const bytes = grown(op.key, old, op.offset + add.byteLength, maxValueBytes, maxBytes);
+  if (bytes === undefined) return { ok: false, error: 'VALUE_TOO_LARGE' };
   bytes.set(add, op.offset);
   ov.set(op.key, { value: textIfUtf8(bytes, typeof op.value === 'string' && (cur === undefined || typeof cur.value === 'string')), expiresAt: cur?.expiresAt });
-  return { ok: true, n };
+  return { ok: true, n: bytes.byteLength };
+}
+
+/**
+ * A copy of a value's bytes to write into, grown with zero bytes to `need` bytes when shorter (setrange, setbit,
+ * bitfield); undefined when that passes the bounds (tooLarge).
+ */
+function grown(key: Key, old: Uint8Array, need: number, maxValueBytes: number, maxBytes: number): Buffer | undefined {
+  const n = Math.max(old.byteLength, need);
+  if (tooLarge(key, n, maxValueBytes, maxBytes)) return undefined;
+  const bytes = Buffer.alloc(n); // zero-filled: the gap, if any
+  bytes.set(old, 0);
+  return bytes;
 }
 
 /** Bytes an op computed, as a string when what it combined were strings (`text`) and they are valid UTF-8. */
@@ -494,10 +504,8 @@ function evalSetBit(op: Extract<Op, { t: 'setbit' }>, ov: Overlay, maxValueBytes
   const old = cur === undefined ? EMPTY : asBytes(cur.value);
   const byte = Math.floor(op.offset / 8);
   const mask = 0x80 >> op.offset % 8;
-  const n = Math.max(old.byteLength, byte + 1);
-  if (tooLarge(op.key, n, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' };
-  const bytes = Buffer.alloc(n); // zero-filled: the gap, if any
-  bytes.set(old, 0);
+  const bytes = grown(op.key, old, byte + 1, maxValueBytes, maxBytes);
+  if (bytes === undefined) return { ok: false, error: 'VALUE_TOO_LARGE' };
   const before = bytes[byte]! & mask ? 1 : 0;
   bytes[byte] = op.bit ? bytes[byte]! | mask : bytes[byte]! & ~mask;
   ov.set(op.key, { value: textIfUtf8(bytes, cur === undefined || typeof cur.value === 'string'), expiresAt: cur?.expiresAt });
@@ -510,10 +518,8 @@ function evalBitField(op: Extract<Op, { t: 'bitfield' }>, ov: Overlay, maxValueB
   const old = cur === undefined ? EMPTY : asBytes(cur.value);
   const written = bytesWritten(op.fields);
   if (written === 0) return { ok: true, values: runFields(old, op.fields) };
-  const n = Math.max(old.byteLength, written);
-  if (tooLarge(op.key, n, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' };
-  const bytes = Buffer.alloc(n); // zero-filled: the gap, if any
-  bytes.set(old, 0);
+  const bytes = grown(op.key, old, written, maxValueBytes, maxBytes);
+  if (bytes === undefined) return { ok: false, error: 'VALUE_TOO_LARGE' };
   const values = runFields(bytes, op.fields);
   ov.set(op.key, { value: textIfUtf8(bytes, cur === undefined || typeof cur.value === 'string'), expiresAt: cur?.expiresAt });
   return { ok: true, values };

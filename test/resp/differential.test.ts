@@ -250,24 +250,26 @@ function runs(): [number, number, number, 2 | 3][] {
   return out;
 }
 
-test('the same commands give the same replies as Redis, one at a time and pipelined', { skip: onPath('redis-server') ? false : NO_REDIS, timeout: process.env.THREADRAFT_RESP_DIFF_SEEDS === undefined ? 240_000 : Infinity }, async () => {
+/** `body` with a redis-server without persistence and a served 3-node memory cluster, both stopped after it. */
+async function againstRedis(body: (redis: Target, served: Served) => Promise<void>): Promise<void> {
   const redis = await startRedisNoPersist();
   let served: Served | undefined;
   try {
     served = await serve();
-    for (const [seed, count, maxPipeline, protocol] of runs()) await compare(redis, served, seed, count, maxPipeline, protocol);
+    await body(redis, served);
   } finally {
     await served?.stop();
     await redis.stop();
   }
-});
+}
 
-test('COMMAND INFO of every command threadraft has is Redis\'s: arity, flags and key positions', { skip: onPath('redis-server') ? false : NO_REDIS }, async () => {
-  const redis = await startRedisNoPersist();
-  let served: Served | undefined;
+test('the same commands give the same replies as Redis, one at a time and pipelined', { skip: onPath('redis-server') ? false : NO_REDIS, timeout: process.env.THREADRAFT_RESP_DIFF_SEEDS === undefined ? 240_000 : Infinity }, () => againstRedis(async (redis, served) => {
+  for (const [seed, count, maxPipeline, protocol] of runs()) await compare(redis, served, seed, count, maxPipeline, protocol);
+}));
+
+test('COMMAND INFO of every command threadraft has is Redis\'s: arity, flags and key positions', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis, served) => {
   const pipes: Pipe[] = [];
   try {
-    served = await serve();
     const [ours, theirs] = await Promise.all([Pipe.open(served.port), Pipe.open(redis.port)]);
     pipes.push(ours, theirs);
     const [names] = (await ours.send([['COMMAND', 'LIST']])) as [string[]];
@@ -279,17 +281,12 @@ test('COMMAND INFO of every command threadraft has is Redis\'s: arity, flags and
     names.forEach((name, i) => assert.deepEqual(fields(a[i]!), fields(b[i]!), name));
   } finally {
     for (const p of pipes) p.close();
-    await served?.stop();
-    await redis.stop();
   }
-});
+}));
 
-test('DUMP and RESTORE carry values both ways between Redis and threadraft; uncompressed payloads are byte for byte Redis\'s', { skip: onPath('redis-server') ? false : NO_REDIS }, async () => {
-  const redis = await startRedisNoPersist();
-  let served: Served | undefined;
+test('DUMP and RESTORE carry values both ways between Redis and threadraft; uncompressed payloads are byte for byte Redis\'s', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis, served) => {
   const clients: Redis[] = [];
   try {
-    served = await serve();
     const ours = new Redis({ port: served.port, host: HOST, lazyConnect: true, maxRetriesPerRequest: 0 });
     const theirs = new Redis({ port: redis.port, host: HOST, lazyConnect: true, maxRetriesPerRequest: 0 });
     clients.push(ours, theirs);
@@ -315,7 +312,5 @@ test('DUMP and RESTORE carry values both ways between Redis and threadraft; unco
     await assert.rejects(ours.restore('l', 0, await theirs.dumpBuffer('a-list')), /^ReplyError: ERR DUMP payload holds a value of RDB type \d+: threadraft keeps strings only/);
   } finally {
     for (const c of clients) c.disconnect();
-    await served?.stop();
-    await redis.stop();
   }
-});
+}));

@@ -4,14 +4,14 @@
 // src/storage/bitfield.ts, as the op does). Arguments are checked in Redis 7.0's order: BITCOUNT and BITPOS look
 // the key up first, so an absent key answers 0 (BITPOS 1: -1) whatever its range arguments are.
 import { parseInt64, parseInteger, keyError, keysError, keyword } from '../args.js';
-import { type BitField, type Overflow, runFields } from '../../storage/bitfield.js';
+import { type BitField, type Overflow, OVERFLOWS, runFields } from '../../storage/bitfield.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { NOT_INTEGER, opError, SYNTAX } from '../errors.js';
-import { bytesOf } from './strings.js';
+import { bytesOf, indexRange } from './strings.js';
 import { KeysPlan, WritePlan } from '../plan.js';
 import { ErrorReply, integerReply, type Reply } from '../reply.js';
-import type { BitOp } from '../../storage/command.js';
+import { BIT_OPS } from '../../storage/command.js';
 
 const BIT_OFFSET = new ErrorReply('ERR bit offset is not an integer or out of range');
 const BIT_VALUE = new ErrorReply('ERR bit is not an integer or out of range');
@@ -48,8 +48,7 @@ function getbit(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   if (offset instanceof ErrorReply) return offset;
   return keyError(key) ?? new KeysPlan([key], (vs) => {
     const bytes = bytesOf(vs[0]);
-    const byte = Math.floor(offset / 8);
-    return byte < bytes.length && bytes[byte]! & (0x80 >> offset % 8) ? 1 : 0;
+    return offset < bytes.length * 8 ? bitAt(bytes, offset) : 0;
   });
 }
 
@@ -58,20 +57,6 @@ function popcount(b: number): number {
   b -= (b >> 1) & 0x55;
   b = (b & 0x33) + ((b >> 2) & 0x33);
   return (b + (b >> 4)) & 0x0f;
-}
-
-/**
- * A range of BITCOUNT or BITPOS, as Redis normalizes it: negative indexes from the end, clamped to the value, in
- * bytes or (BIT) in bits; `start > end` is an empty range. Computed in 64 bits, as Redis's long longs.
- */
-function range(start: bigint, end: bigint, total: number): { start: number; end: number } {
-  const len = BigInt(total);
-  if (start < 0n) start += len;
-  if (end < 0n) end += len;
-  if (start < 0n) start = 0n;
-  if (end < 0n) end = 0n;
-  if (end >= len) end = len - 1n;
-  return { start: Number(start), end: Number(end) };
 }
 
 /** The bit at `i` of `bytes` (bit 0: the first byte's most significant). */
@@ -96,7 +81,7 @@ function bitcount(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
       if (keyword(args[4], 'BIT')) bits = true;
       else if (!keyword(args[4], 'BYTE')) return SYNTAX;
     }
-    const r = range(s, e, bits ? bytes.length * 8 : bytes.length);
+    const r = indexRange(s, e, bits ? bytes.length * 8 : bytes.length); // in bits or bytes
     if (r.start > r.end) return 0;
     return bits ? countBits(bytes, r.start, r.end) : countBits(bytes, r.start * 8, r.end * 8 + 7);
   });
@@ -141,7 +126,7 @@ function bitpos(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
       }
     }
     const total = bits ? bytes.length * 8 : bytes.length;
-    const r = range(start, end ?? BigInt(total) - 1n, total);
+    const r = indexRange(start, end ?? BigInt(total) - 1n, total);
     if (r.start > r.end) return -1;
     const first = bits ? r.start : r.start * 8;
     const last = bits ? r.end : r.end * 8 + 7;
@@ -157,12 +142,9 @@ function bitpos(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   });
 }
 
-const BIT_OPS: Record<string, BitOp> = { AND: 'and', OR: 'or', XOR: 'xor', NOT: 'not' };
-
 /** BITOP AND|OR|XOR|NOT destkey key [key ...]: the new length of destkey. */
 function bitop(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
-  const name = args[1]!.length <= 3 ? args[1]!.toString('latin1').toUpperCase() : '';
-  const operation = BIT_OPS[name];
+  const operation = BIT_OPS.find((o) => keyword(args[1], o.toUpperCase()));
   if (operation === undefined) return SYNTAX;
   if (operation === 'not' && args.length !== 4) return new ErrorReply('ERR BITOP NOT must be called with a single source key.');
   const key = args[2]!;
@@ -176,7 +158,6 @@ function bitop(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
 
 const FIELD_TYPE = new ErrorReply('ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.');
 const OVERFLOW_TYPE = new ErrorReply('ERR Invalid OVERFLOW type specified');
-const OVERFLOW_NAMES: Record<string, Overflow> = { WRAP: 'wrap', SAT: 'sat', FAIL: 'fail' };
 
 /** BITFIELD's subcommands from index 2, as Redis 7.0 parses them (each checked in turn: type, offset, value). */
 function bitFields(ctx: Ctx, args: Buffer[]): BitField[] | ErrorReply {
@@ -190,8 +171,8 @@ function bitFields(ctx: Ctx, args: Buffer[]): BitField[] | ErrorReply {
     else if (keyword(sub, 'SET') && left >= 3) op = 'set';
     else if (keyword(sub, 'INCRBY') && left >= 3) op = 'incrby';
     else if (keyword(sub, 'OVERFLOW') && left >= 1) {
-      const o = args[++j]!;
-      const named = OVERFLOW_NAMES[o.length <= 4 ? o.toString('latin1').toUpperCase() : ''];
+      const o = args[++j];
+      const named = OVERFLOWS.find((name) => keyword(o, name.toUpperCase()));
       if (named === undefined) return OVERFLOW_TYPE;
       overflow = named;
       continue;

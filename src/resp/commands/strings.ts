@@ -287,17 +287,24 @@ export function bytesOf(v: Value | undefined): Buffer {
 
 /** Redis's getrangeCommand on a string of `bytes`. */
 function byteRange(bytes: Buffer, s64: bigint, e64: bigint): Buffer {
-  const len = BigInt(bytes.length);
-  let start = s64;
-  let end = e64;
-  if (start < 0n && end < 0n && start > end) return EMPTY;
+  if (s64 < 0n && e64 < 0n && s64 > e64) return EMPTY;
+  const r = indexRange(s64, e64, bytes.length);
+  return r.start > r.end ? EMPTY : bytes.subarray(r.start, r.end + 1);
+}
+
+/**
+ * An inclusive range of indexes as Redis normalizes one (GETRANGE, BITCOUNT, BITPOS): negative ones count from the
+ * end, then both are clamped to [0, total - 1]; `start > end` is an empty range. Computed in 64 bits, as Redis's
+ * long longs.
+ */
+export function indexRange(start: bigint, end: bigint, total: number): { start: number; end: number } {
+  const len = BigInt(total);
   if (start < 0n) start += len;
   if (end < 0n) end += len;
   if (start < 0n) start = 0n;
   if (end < 0n) end = 0n;
   if (end >= len) end = len - 1n;
-  if (start > end || len === 0n) return EMPTY;
-  return bytes.subarray(Number(start), Number(end) + 1);
+  return { start: Number(start), end: Number(end) };
 }
 
 function strlen(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
