@@ -7,14 +7,21 @@
 //
 // Backpressure: while more than outputHighWaterBytes of replies wait in the socket, or maxQueuedCommands
 // commands wait to be sent, the socket is not read (and no new run is sent); 'drain' resumes it.
+//
+// Pub/sub: a command that (un)subscribes waits for the replies of the commands before it, so it takes effect in
+// order. A message (push, from any connection at any time) is written after the replies answered when it came,
+// between two replies, never inside one: after a SUBSCRIBE's confirmation, and before the reply to a PUBLISH of the
+// connection's own (as Redis). A connection whose unwritten output passes maxPubsubOutputBytes when a message comes
+// is closed (Redis's pubsub output limit).
 import type { Socket } from 'node:net';
 import { LINEARIZABLE } from './commands/connection.js';
 import type { ConnectionState, Ctx, ServerContext } from './context.js';
-import { dispatch } from './dispatch.js';
+import { dispatch, waitsForEarlierReplies } from './dispatch.js';
 import { RequestParser } from './parser.js';
 import { isPlan, planClass, type Plan } from './plan.js';
 import { runSegment, type Slot } from './pipeline.js';
-import { ErrorReply, ReplyWriter, type Protocol, type Reply } from './reply.js';
+import { Subscriptions } from './pubsub.js';
+import { ErrorReply, ReplyWriter, type Protocol, type PushReply, type Reply } from './reply.js';
 import { WatchSet } from './watches.js';
 
 /**
@@ -40,6 +47,12 @@ export class Connection {
   private readPaused = false;
   private protocolError: string | undefined;
   private drainWaiter: (() => void) | undefined;
+  /** While execute() runs: its batch's replies (undefined: not answered yet), and how many are written. */
+  private replies: Array<Reply | undefined> | undefined;
+  private written = 0;
+  /** Messages that came while replies answered before them were unwritten: each with how many it waits for. */
+  private held: Array<{ after: number; message: PushReply; bytes: number }> = [];
+  private heldBytes = 0;
 
   constructor(private readonly server: ServerContext, private readonly socket: Socket, id: number, onClose: (c: Connection) => void) {
     const o = server.options;
@@ -58,11 +71,13 @@ export class Connection {
       readOptions: LINEARIZABLE,
       multi: null,
       watched: new WatchSet(id),
+      subscriptions: new Subscriptions(),
       lastCommand: 'NULL',
       lastCommandAt: now,
       closing: false,
       outputBytes: () => socket.writableLength,
       kill: () => this.destroy(),
+      push: (message, bytes) => this.push(message, bytes),
     };
     this.ctx = { server, conn: this.state };
     socket.setNoDelay(true);
@@ -73,6 +88,8 @@ export class Connection {
       this.closed = true;
       this.queue = [];
       this.server.watches.releaseOwner(id);
+      this.server.pubsub.removeAll(this.state.subscriptions, id);
+      this.held = [];
       this.drainWaiter?.();
       onClose(this);
     });
@@ -192,15 +209,31 @@ export class Connection {
     const replies: Array<Reply | undefined> = new Array(commands.length);
     // Each reply in the protocol of its own command: HELLO 3's reply and those after it in RESP3, those before in RESP2.
     const protocols: Protocol[] = new Array(commands.length);
-    let written = 0;
+    this.written = 0;
+    this.replies = replies;
+    try {
+      await this.dispatchAll(commands, replies, protocols);
+    } finally {
+      // Every reply is written (or the connection closed): what is held goes out, later messages at once.
+      this.replies = undefined;
+      this.written = Number.MAX_SAFE_INTEGER;
+      if (this.held.length > 0) {
+        this.releaseHeld();
+        this.flushWriter();
+      }
+    }
+  }
+
+  private async dispatchAll(commands: Buffer[][], replies: Array<Reply | undefined>, protocols: Protocol[]): Promise<void> {
     let run: Slot[] = [];
     let runClass: 'read' | 'write' | undefined;
     // A run's reads use the consistency of the connection when they were dispatched (READONLY may come between).
     let runRead = this.state.readOptions;
     const flushReady = (): void => {
-      while (written < replies.length && replies[written] !== undefined) {
-        this.writer.protocol = protocols[written]!;
-        this.writer.write(replies[written++]!);
+      while (this.written < replies.length && replies[this.written] !== undefined) {
+        this.writer.protocol = protocols[this.written]!;
+        this.writer.write(replies[this.written++]!);
+        if (this.held.length > 0) this.releaseHeld();
       }
       this.flushWriter();
     };
@@ -212,6 +245,8 @@ export class Connection {
     };
     let n = 0;
     for (; n < commands.length && !this.state.closing; n++) {
+      if (run.length > 0 && waitsForEarlierReplies(commands[n]!)) await send();
+      if (this.closed) return;
       const r = dispatch(this.ctx, commands[n]!);
       protocols[n] = this.state.protocol;
       if (!isPlan(r)) {
@@ -230,6 +265,38 @@ export class Connection {
     if (run.length > 0) await send();
     if (this.closed) return;
     flushReady();
+  }
+
+  /** A pub/sub message: written now, or after the replies of the commands dispatched before it. */
+  private push(message: PushReply, bytes: number): void {
+    if (this.closed) return;
+    if (this.socket.writableLength + this.heldBytes + bytes > this.server.options.maxPubsubOutputBytes) {
+      this.destroy(); // a subscriber that does not read: Redis closes it too (client-output-buffer-limit pubsub)
+      return;
+    }
+    const replies = this.replies;
+    if (replies !== undefined) {
+      let answered = this.written;
+      while (answered < replies.length && replies[answered] !== undefined) answered++;
+      if (answered > this.written || this.held.length > 0) {
+        this.held.push({ after: answered, message, bytes });
+        this.heldBytes += bytes;
+        return;
+      }
+    }
+    this.writeNow(message);
+  }
+
+  /** Held messages whose earlier replies are all written, into the writer. */
+  private releaseHeld(): void {
+    let i = 0;
+    while (i < this.held.length && this.held[i]!.after <= this.written) {
+      const h = this.held[i++]!;
+      this.writer.protocol = this.state.protocol;
+      this.writer.write(h.message);
+      this.heldBytes -= h.bytes;
+    }
+    if (i > 0) this.held.splice(0, i);
   }
 
   private writeNow(r: Reply): void {

@@ -3,6 +3,7 @@ import type { Cluster, Consistency } from '../index.js';
 import type { ResolvedRespOptions } from './options.js';
 import type { Protocol, Reply } from './reply.js';
 import type { WritePlan } from './plan.js';
+import type { PubSubRegistry, Subscriber, Subscriptions } from './pubsub.js';
 import type { WatchRegistry, WatchSet } from './watches.js';
 
 export interface ServerStats {
@@ -23,7 +24,7 @@ export interface MultiState {
   aborted: boolean;
 }
 
-export interface ConnectionState {
+export interface ConnectionState extends Subscriber {
   readonly id: number;
   readonly addr: string;
   readonly laddr: string;
@@ -38,6 +39,8 @@ export interface ConnectionState {
   multi: MultiState | null;
   /** The keys WATCH watches for the next EXEC (./watches.ts). */
   watched: WatchSet;
+  /** The channels, patterns and shard channels it is subscribed to (./pubsub.ts). */
+  readonly subscriptions: Subscriptions;
   lastCommand: string;
   lastCommandAt: number;
   /** QUIT: close once the replies before it are written. */
@@ -81,6 +84,8 @@ export interface ServerContext {
   readonly cursors: CursorTable;
   /** Which connections watch which keys (WATCH). */
   readonly watches: WatchRegistry;
+  /** Which connections are subscribed to which channels (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE). */
+  readonly pubsub: PubSubRegistry;
   readonly startedAt: number;
   /** The TCP port listened on. */
   port(): number;

@@ -5,6 +5,7 @@ import type { CommandSpec } from './command.js';
 import { BITMAP_COMMANDS } from './commands/bitmaps.js';
 import { CONNECTION_COMMANDS } from './commands/connection.js';
 import { KEY_COMMANDS } from './commands/keys.js';
+import { PUBSUB_COMMANDS, SUBSCRIBED_MODE_COMMANDS } from './commands/pubsub.js';
 import { serverCommands } from './commands/server.js';
 import { STRING_COMMANDS } from './commands/strings.js';
 import { TRANSACTION_COMMANDS, unwatchAll } from './commands/transactions.js';
@@ -14,7 +15,7 @@ import { KeysPlan, keysAsWrite, WritePlan, isPlan, type Plan } from './plan.js';
 import { ErrorReply, QUEUED, type Reply } from './reply.js';
 
 const TABLE = new Map<string, CommandSpec>();
-for (const c of [...CONNECTION_COMMANDS, ...STRING_COMMANDS, ...BITMAP_COMMANDS, ...KEY_COMMANDS, ...TRANSACTION_COMMANDS, ...serverCommands(() => TABLE)]) {
+for (const c of [...CONNECTION_COMMANDS, ...STRING_COMMANDS, ...BITMAP_COMMANDS, ...KEY_COMMANDS, ...PUBSUB_COMMANDS, ...TRANSACTION_COMMANDS, ...serverCommands(() => TABLE)]) {
   if (TABLE.has(c.name)) throw new Error(`command ${c.name} defined twice`);
   TABLE.set(c.name, c);
 }
@@ -27,10 +28,21 @@ function nameOf(b: Buffer): string {
 }
 
 /** Commands whose first argument is a subcommand (Redis 7's container commands among ours). */
-const CONTAINERS = new Set(['client', 'command']);
+const CONTAINERS = new Set(['client', 'command', 'config', 'memory', 'pubsub']);
 
 function arityOk(spec: CommandSpec, n: number): boolean {
   return spec.arity >= 0 ? n === spec.arity : n >= -spec.arity;
+}
+
+/** (Un)subscribing commands and RESET: the connection dispatches one only once the commands before it are answered. */
+const ORDERED = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'reset']);
+
+/**
+ * Whether `args` must wait for the replies of the commands before it: a subscription then starts (or ends) after
+ * every earlier PUBLISH of the connection is delivered and every earlier read answered, as on Redis.
+ */
+export function waitsForEarlierReplies(args: Buffer[]): boolean {
+  return ORDERED.has(nameOf(args[0]!));
 }
 
 /** One command: its reply, or a plan to send. Never throws (a handler's bug becomes `-ERR INTERNAL`). */
@@ -49,6 +61,10 @@ export function dispatch(ctx: Ctx, args: Buffer[]): Reply | Plan {
   // Arity before AUTH, in Redis's order (processCommand): `GET` alone is an arity error even unauthenticated.
   if (!arityOk(spec, args.length)) return reject(ctx, spec, arityError(spec.name));
   if (!conn.authenticated && !spec.noAuth) return reject(ctx, spec, NOAUTH);
+  // A RESP2 connection subscribed to anything reads pushes only: Redis allows it these commands and no other.
+  if (conn.protocol === 2 && conn.subscriptions.active && !SUBSCRIBED_MODE_COMMANDS.has(spec.name)) {
+    return reject(ctx, spec, new ErrorReply(`ERR Can't execute '${conn.lastCommand}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
+  }
   try {
     if (conn.multi && !spec.runsInMulti) return queue(ctx, spec, args);
     return spec.handler(ctx, args);
@@ -82,6 +98,11 @@ function abortExec(ctx: Ctx, e: ErrorReply): ErrorReply {
  */
 function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
   const m = ctx.conn.multi!;
+  // (Un)subscribing would take effect when queued, and PUBSUB's counts be those of that moment: refused. PUBLISH is
+  // queued: its message goes out once EXEC's batch is applied.
+  if (spec.group === 'pubsub' && spec.name !== 'publish' && spec.name !== 'spublish') {
+    return refuse(ctx, new ErrorReply(`ERR '${spec.name}' inside MULTI is not supported by threadraft (it would take effect when queued, not at EXEC)`));
+  }
   const r = spec.handler(ctx, args);
   if (!isPlan(r)) m.items.push(r);
   else if (r instanceof WritePlan && !r.alone) m.items.push(r);

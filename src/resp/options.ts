@@ -19,6 +19,11 @@ export interface RespServerOptions {
   maxInlineBytes?: number;
   /** Stop reading a socket and sending its commands while this many reply bytes wait to be written. Default 1 MiB. */
   outputHighWaterBytes?: number;
+  /**
+   * A connection with this many bytes of output unwritten when a pub/sub message for it comes is closed (Redis's
+   * `client-output-buffer-limit pubsub` hard limit, which is also 32 MiB). Default 32 MiB.
+   */
+  maxPubsubOutputBytes?: number;
   /** Commands parsed but not yet sent before a socket stops being read. Default 4 096. */
   maxQueuedCommands?: number;
   /** SCAN cursors remembered (an older one gets `-ERR invalid cursor`). Default 10 000. */
@@ -38,7 +43,7 @@ export type ResolvedRespOptions = Required<Omit<RespServerOptions, 'requirepass'
 
 const KNOWN = new Set([
   'port', 'host', 'requirepass', 'maxClients', 'maxBulkBytes', 'maxArgs', 'maxInlineBytes', 'outputHighWaterBytes',
-  'maxQueuedCommands', 'maxScanCursors', 'shutdown',
+  'maxPubsubOutputBytes', 'maxQueuedCommands', 'maxScanCursors', 'shutdown',
 ]);
 
 function invalid(message: string): ClusterError {
@@ -67,6 +72,7 @@ export function resolveRespOptions(input: RespServerOptions = {}): ResolvedRespO
     maxArgs: int('maxArgs', input.maxArgs, 1024 * 1024, 1, 1024 * 1024 * 1024),
     maxInlineBytes: int('maxInlineBytes', input.maxInlineBytes, 64 * 1024, 16, 64 * 1024 * 1024),
     outputHighWaterBytes: int('outputHighWaterBytes', input.outputHighWaterBytes, 1024 * 1024, 1, 1024 * 1024 * 1024),
+    maxPubsubOutputBytes: int('maxPubsubOutputBytes', input.maxPubsubOutputBytes, 32 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     maxQueuedCommands: int('maxQueuedCommands', input.maxQueuedCommands, 4096, 1, 1 << 24),
     maxScanCursors: int('maxScanCursors', input.maxScanCursors, 10_000, 1, 1 << 24),
   };

@@ -52,7 +52,12 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
         continue;
       }
       if (p.ops.length === 0) {
-        s.set(safeReply(() => p.reply([])));
+        // Nothing to send (PUBLISH, an EXEC of no writes): answered once what was sent before it is, so a PUBLISH
+        // after a SET reaches its subscribers after the SET is applied.
+        send();
+        const answer = (): void => s.set(safeReply(() => p.reply([])));
+        if (calls.length === 0) answer();
+        else calls.push(Promise.all(calls).then(answer));
         continue;
       }
       const b = opsBytes(p.ops);

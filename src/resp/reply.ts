@@ -37,6 +37,16 @@ export class VerbatimReply {
   constructor(readonly format: string, readonly text: string) {}
 }
 
+/** RESP3 push (`>`): pub/sub messages and (un)subscribe confirmations; RESP2: an array. */
+export class PushReply {
+  constructor(readonly items: Reply[]) {}
+}
+
+/** Several replies to one command, written one after the other: SUBSCRIBE a b answers once per channel. */
+export class Replies {
+  constructor(readonly list: Reply[]) {}
+}
+
 /** The null array (RESP2 `*-1`, RESP3 `_`): EXEC aborted by WATCH. */
 export const NULL_ARRAY = Symbol('null array');
 
@@ -58,6 +68,8 @@ export type Reply =
   | BoolReply
   | VerbatimReply
   | RawReply
+  | PushReply
+  | Replies
   | typeof NULL_ARRAY;
 
 export const OK = new RawReply(Buffer.from('+OK\r\n'));
@@ -192,8 +204,17 @@ export class ReplyWriter {
     this.writeTyped(r);
   }
 
-  private writeTyped(r: SimpleString | ErrorReply | MapReply | SetReply | BoolReply | VerbatimReply): void {
+  private writeTyped(r: SimpleString | ErrorReply | MapReply | SetReply | BoolReply | VerbatimReply | PushReply | Replies): void {
     if (r instanceof SimpleString) return this.line('+', r.text);
+    if (r instanceof PushReply) {
+      this.ascii(`${this.protocol === 3 ? '>' : '*'}${r.items.length}\r\n`);
+      for (const item of r.items) this.write(item);
+      return;
+    }
+    if (r instanceof Replies) {
+      for (const item of r.list) this.write(item);
+      return;
+    }
     if (r instanceof ErrorReply) return this.line('-', r.text, r.latin1 ? 'latin1' : 'utf8');
     if (r instanceof MapReply) {
       this.ascii(this.protocol === 3 ? `%${r.entries.length}\r\n` : `*${r.entries.length * 2}\r\n`);

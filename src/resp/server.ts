@@ -4,6 +4,7 @@ import { ClusterError, ErrorCode, type Cluster } from '../index.js';
 import { Connection } from './connection.js';
 import { CursorTable, type ServerContext, type ServerStats } from './context.js';
 import { resolveRespOptions, type ResolvedRespOptions, type RespServerOptions } from './options.js';
+import { PubSubRegistry } from './pubsub.js';
 import { WatchRegistry } from './watches.js';
 import { connectionRoom } from './descriptors.js';
 
@@ -36,6 +37,7 @@ export class RespServer {
       clients: new Map(),
       cursors: new CursorTable(options.maxScanCursors),
       watches: new WatchRegistry(),
+      pubsub: new PubSubRegistry(),
       startedAt: Date.now(),
       port: () => this.port,
     };

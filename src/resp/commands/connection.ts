@@ -10,8 +10,12 @@ import { unwatchAll } from './transactions.js';
 /** The Redis version clients are told (they enable features by it); threadraft's own is in INFO and HELLO. */
 export const REDIS_VERSION = '7.2.0';
 
-function ping(_ctx: Ctx, args: Buffer[]): Reply {
+const EMPTY = Buffer.alloc(0);
+
+function ping(ctx: Ctx, args: Buffer[]): Reply {
   if (args.length > 2) return arityError('ping');
+  // A RESP2 connection in subscribed mode reads arrays only: Redis answers ["pong", the argument or ""].
+  if (ctx.conn.protocol === 2 && ctx.conn.subscriptions.active) return ['pong', args[1] ?? EMPTY];
   if (args.length === 2) return args[1]!;
   return PONG;
 }
@@ -95,9 +99,10 @@ function badName(): ErrorReply {
 /** One line of CLIENT LIST / CLIENT INFO, with the fields this server knows. */
 export function clientLine(c: ConnectionState): string {
   const now = Date.now();
-  const flags = `${c.multi ? 'x' : ''}${c.readOptions.consistency === 'lease' ? 'r' : ''}` || 'N';
+  const subs = c.subscriptions;
+  const flags = `${subs.active ? 'P' : ''}${c.multi ? 'x' : ''}${c.readOptions.consistency === 'lease' ? 'r' : ''}` || 'N';
   return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} ` +
-    `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${flags} db=0 sub=0 psub=0 ssub=0 ` +
+    `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${flags} db=0 sub=${subs.channel.size} psub=${subs.pattern.size} ssub=${subs.shard.size} ` +
     `multi=${c.multi ? c.multi.items.length : -1} watch=${c.watched.size} omem=${c.outputBytes()} cmd=${c.lastCommand} ` +
     `user=default resp=${c.protocol} lib-name=${c.libName} lib-ver=${c.libVer}\n`;
 }
@@ -157,14 +162,22 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
   }
 }
 
+type ClientType = 'normal' | 'pubsub' | 'other';
+
 /**
- * Redis's client types. Every connection here is a normal one: there are no replicas, masters or subscribers behind
- * this server, so a filter by another type matches none. undefined: not a type (Redis: "Unknown client type").
+ * Redis's client types. A connection subscribed to anything is a pubsub one, every other a normal one: there are no
+ * replicas or masters behind this server, so a filter by those matches none. undefined: not a type (Redis: "Unknown
+ * client type").
  */
-function clientType(arg: Buffer): 'normal' | 'other' | undefined {
+function clientType(arg: Buffer): ClientType | undefined {
   const t = upper(arg);
   if (t === 'NORMAL') return 'normal';
-  return t === 'MASTER' || t === 'SLAVE' || t === 'REPLICA' || t === 'PUBSUB' ? 'other' : undefined;
+  if (t === 'PUBSUB') return 'pubsub';
+  return t === 'MASTER' || t === 'SLAVE' || t === 'REPLICA' ? 'other' : undefined;
+}
+
+function typeOf(c: ConnectionState): ClientType {
+  return c.subscriptions.active ? 'pubsub' : 'normal';
 }
 
 function unknownType(arg: Buffer): ErrorReply {
@@ -179,7 +192,7 @@ function clientList(ctx: Ctx, args: Buffer[]): Reply {
   else if (args.length === 4 && keyword(args[2], 'TYPE')) {
     const type = clientType(args[3]!);
     if (type === undefined) return unknownType(args[3]!);
-    shown = type === 'normal' ? [...all.values()] : [];
+    shown = [...all.values()].filter((c) => typeOf(c) === type);
   } else if (args.length > 3 && keyword(args[2], 'ID')) {
     shown = [];
     for (let i = 3; i < args.length; i++) {
@@ -202,7 +215,7 @@ function clientKill(ctx: Ctx, args: Buffer[]): Reply {
   let addr: string | undefined;
   let laddr: string | undefined;
   let id: number | undefined;
-  let typeMatches = true;
+  let type: ClientType | undefined;
   let skipMe = !oldForm;
   if (oldForm) addr = args[2]!.toString('utf8');
   else {
@@ -215,9 +228,8 @@ function clientKill(ctx: Ctx, args: Buffer[]): Reply {
         if (v === null || v < 1) return new ErrorReply('ERR client-id should be greater than 0');
         id = v;
       } else if (opt === 'TYPE') {
-        const type = clientType(value);
+        type = clientType(value);
         if (type === undefined) return unknownType(value);
-        typeMatches = type === 'normal';
       } else if (opt === 'USER') {
         if (value.toString('utf8') !== 'default') return new ErrorReply(`ERR No such user '${value.toString('utf8', 0, 64)}'`);
       } else if (opt === 'ADDR') addr = value.toString('utf8');
@@ -230,17 +242,16 @@ function clientKill(ctx: Ctx, args: Buffer[]): Reply {
     }
   }
   let killed = 0;
-  if (typeMatches) {
-    for (const c of [...ctx.server.clients.values()]) {
-      if (addr !== undefined && c.addr !== addr) continue;
-      if (laddr !== undefined && c.laddr !== laddr) continue;
-      if (id !== undefined && c.id !== id) continue;
-      if (c === ctx.conn) {
-        if (skipMe) continue;
-        c.closing = true; // after this reply
-      } else c.kill();
-      killed++;
-    }
+  for (const c of [...ctx.server.clients.values()]) {
+    if (type !== undefined && typeOf(c) !== type) continue;
+    if (addr !== undefined && c.addr !== addr) continue;
+    if (laddr !== undefined && c.laddr !== laddr) continue;
+    if (id !== undefined && c.id !== id) continue;
+    if (c === ctx.conn) {
+      if (skipMe) continue;
+      c.closing = true; // after this reply
+    } else c.kill();
+    killed++;
   }
   if (!oldForm) return killed;
   return killed > 0 ? OK : new ErrorReply('ERR No such client');
@@ -262,6 +273,7 @@ function reset(ctx: Ctx): Reply {
   const c = ctx.conn;
   c.multi = null;
   unwatchAll(ctx);
+  ctx.server.pubsub.removeAll(c.subscriptions, c.id);
   c.protocol = 2;
   c.name = '';
   c.readOptions = LINEARIZABLE;
