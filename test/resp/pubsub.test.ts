@@ -1,0 +1,222 @@
+// Pub/Sub through the RESP server: scripted conversations of several connections compared byte for byte with
+// redis-server (RESP2 and RESP3, pipelined, errors, subscribed mode), and what Redis cannot be compared on:
+// a PUBLISH after a write is delivered after the write is applied, a subscriber that does not read is closed at
+// maxPubsubOutputBytes, the client list and INFO fields, MULTI, and a closed connection's subscriptions.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { onPath, startRedisNoPersist } from '../../bench/resp-targets.js';
+import { encode, endsWith, raw, serve, type Raw } from './helpers.js';
+
+const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
+
+/** A step: connection index and the commands it sends in one write (a pipeline). */
+type Step = [conn: number, commands: string[][]];
+
+/**
+ * What each connection received over a script: after each step every connection is synchronized with a PING of a
+ * marker, so the bytes a step produced on each connection come before that marker's reply, on either server.
+ */
+async function transcript(port: number, conns: number, steps: Step[]): Promise<string[]> {
+  const sockets: Raw[] = [];
+  try {
+    for (let i = 0; i < conns; i++) sockets.push(await raw(port));
+    let mark = 0;
+    const sync = async (r: Raw): Promise<void> => {
+      const m = `sync-${++mark}`;
+      r.socket.write(encode('PING', m));
+      await r.until((b) => b.toString('latin1').includes(`${m}\r\n`));
+    };
+    for (const [i, cmds] of steps) {
+      sockets[i]!.socket.write(Buffer.concat(cmds.map((c) => encode(...c))));
+      await sync(sockets[i]!);
+      for (const r of sockets) if (r !== sockets[i]) await sync(r);
+    }
+    // HELLO's map holds the server's version and the connection id: the same placeholder on both sides.
+    return sockets.map((r) => r.received().toString('latin1').replace(/%7\r\n\$6\r\nserver[\s\S]*?\$7\r\nmodules\r\n\*0\r\n/g, '<hello>'));
+  } finally {
+    for (const r of sockets) r.end();
+  }
+}
+
+const c = (line: string): string[] => line.split(' ').map((w) => (w === "''" ? '' : w));
+
+/** Conversations of a subscriber or two (1, 2) and a publisher (0). Patterns are one per connection: Redis's order among several matching ones is its hash table's. */
+const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
+  {
+    name: 'RESP2: channels and a pattern, counts, subscribed mode, PUBSUB',
+    conns: 2,
+    steps: [
+      [1, [c('SUBSCRIBE news sport news')]],
+      [0, [c('PUBLISH news hello'), c('PUBLISH other x'), c('PUBLISH sport'), c("PUBLISH sport ''")]],
+      [1, [c('PSUBSCRIBE n*')]],
+      [0, [c('PUBLISH news both'), c('PUBLISH nope pattern-only'), c('PUBSUB NUMSUB news sport n* other'), c('PUBSUB NUMPAT'), c('PUBSUB CHANNELS s*'), c('PUBSUB CHANNELS zz*')]],
+      [1, [c('GET k'), c('SET k v'), c('PUBSUB NUMPAT'), c('PING'), c('PING x'), c('ECHO x'), c('NOSUCH a')]],
+      [1, [c('UNSUBSCRIBE sport nothere')]],
+      [0, [c('PUBLISH sport gone'), c('PUBLISH news still')]],
+      [1, [c('UNSUBSCRIBE'), c('UNSUBSCRIBE'), c('PUNSUBSCRIBE'), c('PUNSUBSCRIBE'), c('PING'), c('GET k')]],
+      [0, [c('PUBLISH news none'), c('PUBSUB NUMSUB news'), c('PUBSUB NUMPAT'), c('PUBSUB CHANNELS')]],
+    ],
+  },
+  {
+    name: 'RESP3: pushes beside replies, a message to itself before its PUBLISH reply, shard channels, RESET',
+    conns: 2,
+    steps: [
+      [1, [c('HELLO 3'), c('SUBSCRIBE a'), c('SET k v'), c('GET k'), c('PUBLISH a self'), c('PUBLISH a self-2'), c('GET k')]],
+      [0, [c('PUBLISH a from-0'), c('SET k w'), c('PUBLISH a after-set')]],
+      [1, [c('SSUBSCRIBE s1 s2'), c('PUBSUB SHARDNUMSUB s1 s3'), c('PUBSUB SHARDCHANNELS s1*')]],
+      [0, [c('SPUBLISH s1 sharded'), c('PUBLISH s1 not-shard'), c('SPUBLISH a not-channel')]],
+      [1, [c('SUNSUBSCRIBE s1'), c('UNSUBSCRIBE'), c('SUNSUBSCRIBE'), c('SUNSUBSCRIBE'), c('PING')]],
+      [1, [c('PSUBSCRIBE a?'), c('RESET'), c('PING')]],
+      [0, [c('PUBLISH ab after-reset'), c('PUBSUB NUMPAT')]],
+    ],
+  },
+  {
+    name: 'pipelines that subscribe, read and publish in one write; a publisher in MULTI',
+    conns: 3,
+    steps: [
+      [1, [c('SET k 1'), c('SUBSCRIBE ch'), c('PING'), c('UNSUBSCRIBE ch'), c('GET k'), c('SUBSCRIBE ch')]],
+      [2, [c('HELLO 3'), c('GET k'), c('PSUBSCRIBE c[gh]'), c('INCR k'), c('PUBLISH ch mine'), c('PUNSUBSCRIBE c[gh]'), c('PUBLISH ch gone')]],
+      [2, [c('PSUBSCRIBE c\\h')]],
+      [0, [c('MULTI'), c('SET k 5'), c('PUBLISH ch in-multi'), c('INCR k'), c('EXEC'), c('PUBLISH cg x')]],
+      [0, [c('PUBLISH ch a'), c('PUBLISH ch b'), c('PUBLISH ch c')]],
+      [1, [c('SUBSCRIBE'), c('PUBSUB'), c('UNSUBSCRIBE x y')]],
+      [0, [c('PUBLISH ch x y'), c('PUBLISH'), c('PUBSUB FOO'), c('PUBSUB HELP x'), c('PUBSUB CHANNELS a b'), c('PUBSUB NUMPAT x'), c('PUBSUB HELP')]],
+    ],
+  },
+];
+
+test('Pub/Sub conversations get the same bytes from threadraft as from Redis, RESP2 and RESP3', { skip: onPath('redis-server') ? false : NO_REDIS }, async () => {
+  const redis = await startRedisNoPersist();
+  const served = await serve().catch(async (err: unknown) => {
+    await redis.stop();
+    throw err;
+  });
+  try {
+    for (const s of SCRIPTS) {
+      const theirs = await transcript(redis.port, s.conns, s.steps);
+      const ours = await transcript(served.port, s.conns, s.steps);
+      for (let i = 0; i < s.conns; i++) assert.equal(JSON.stringify(ours[i]), JSON.stringify(theirs[i]), `${s.name}: connection ${i}`);
+      // The scripts do exercise delivery: messages and pattern messages reached the subscribers.
+      assert.match(theirs.join(''), /message/);
+    }
+  } finally {
+    await served.stop();
+    await redis.stop();
+  }
+});
+
+test('a subscriber told of a write by a PUBLISH pipelined after it reads the value written', async () => {
+  const s = await serve({ nodes: 3, storage: 'lmdb', sync: true });
+  const sub = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  const reader = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  const pub = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await Promise.all([sub.connect(), reader.connect(), pub.connect()]);
+    // Lease reads: the leader answers from what it has applied, with no round trip that could let the write catch up.
+    assert.equal(await reader.call('READONLY'), 'OK');
+    const stale: string[] = [];
+    let checked = 0;
+    const reads: Array<Promise<void>> = [];
+    sub.on('message', (_ch: string, text: string) => {
+      // The message names the key and the value written just before it: a read after it must see that value.
+      const [key, want] = text.split('=') as [string, string];
+      reads.push(reader.get(key).then((got) => {
+        checked++;
+        if (got !== want) stale.push(`${key}: got ${got}, want ${want}`);
+      }));
+    });
+    assert.equal(await sub.subscribe('changes'), 1);
+    for (let i = 0; i < 200; i++) {
+      const key = `k${i % 5}`;
+      await pub.pipeline().set(key, `v${i}`).publish('changes', `${key}=v${i}`).exec();
+    }
+    await pub.publish('changes', 'k0=v195');
+    while (reads.length < 201) await new Promise((r) => setTimeout(r, 10));
+    await Promise.all(reads);
+    assert.equal(checked, 201);
+    assert.deepEqual(stale, []);
+  } finally {
+    sub.disconnect();
+    reader.disconnect();
+    pub.disconnect();
+    await s.stop();
+  }
+});
+
+test('a subscriber that does not read is closed at maxPubsubOutputBytes; its subscriptions end with it', async () => {
+  const s = await serve({ nodes: 1, storage: 'memory' }, { maxPubsubOutputBytes: 256 * 1024 });
+  const slow = await raw(s.port);
+  const pub = await raw(s.port);
+  try {
+    slow.socket.write(encode('SUBSCRIBE', 'firehose'));
+    await slow.until(endsWith(':1\r\n'));
+    slow.socket.pause(); // reads nothing more: the server's output to it grows
+    const payload = Buffer.alloc(64 * 1024, 'x');
+    let sent = 0;
+    let closed = false;
+    void slow.closed.then(() => (closed = true));
+    // Each PUBLISH is answered 1 while the subscriber is there, 0 once it is closed.
+    for (; sent < 2000 && !closed; sent++) {
+      const before = pub.received().length;
+      pub.socket.write(encode('PUBLISH', 'firehose', payload));
+      const got = await pub.until((b) => b.length > before);
+      if (got.subarray(before).toString() === ':0\r\n') break;
+    }
+    assert.ok(sent < 2000, 'the subscriber was closed');
+    // Closed after about the bound: the socket buffers (kernel and Node) hold part of it, the bound the rest.
+    assert.ok(sent * payload.length < 64 * 1024 * 1024, `${sent} messages of 64 KiB before it was closed`);
+    pub.socket.write(encode('PUBSUB', 'NUMSUB', 'firehose'));
+    await pub.until(endsWith('*2\r\n$8\r\nfirehose\r\n:0\r\n'));
+    assert.equal(s.server.clientCount, 1);
+  } finally {
+    slow.end();
+    pub.end();
+    await s.stop();
+  }
+});
+
+test('CLIENT LIST and KILL know pubsub connections; CLIENT INFO counts subscriptions; INFO counts channels; MULTI refuses SUBSCRIBE', async () => {
+  const s = await serve({ nodes: 1, storage: 'memory' });
+  const a = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  const b = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  const sub = await raw(s.port);
+  try {
+    await Promise.all([a.connect(), b.connect()]);
+    sub.socket.write(Buffer.concat([encode('HELLO', '3'), encode('SUBSCRIBE', 'x', 'y'), encode('PSUBSCRIBE', 'p*'), encode('SSUBSCRIBE', 's'), encode('CLIENT', 'INFO')]));
+    const info = (await sub.until((buf) => /cmd=client\|info.*\n\r\n$/.test(buf.toString('latin1')))).toString('latin1');
+    assert.match(info, / flags=P db=0 sub=2 psub=1 ssub=1 /);
+    const stats = String(await a.info('stats'));
+    assert.match(stats, /pubsub_channels:2\r\npubsub_patterns:1\r\npubsubshard_channels:1\r\n/);
+    const pubsubList = String(await a.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+    assert.equal(pubsubList.trim().split('\n').length, 1);
+    assert.match(pubsubList, /flags=P .*cmd=client\|info/);
+    const normal = String(await a.call('CLIENT', 'LIST', 'TYPE', 'normal')).trim().split('\n');
+    assert.equal(normal.length, 2);
+    // MULTI: (un)subscribing is refused (it would happen when queued); PUBLISH is queued, delivered at EXEC.
+    const t = await raw(s.port);
+    t.socket.write(Buffer.concat([encode('MULTI'), encode('SUBSCRIBE', 'x'), encode('EXEC'), encode('PUBSUB', 'NUMSUB', 'x')]));
+    const refused = (await t.until(endsWith('$1\r\nx\r\n:1\r\n'))).toString('latin1');
+    t.end();
+    assert.match(refused, /^\+OK\r\n-ERR 'subscribe' inside MULTI is not supported by threadraft[^\r]*\r\n-EXECABORT Transaction discarded because of previous errors.\r\n\*2\r\n/);
+    // A transaction that does not apply (its WATCHed key changed) publishes nothing.
+    await b.watch('w');
+    await a.set('w', '1');
+    const aborted = await b.multi().publish('x', 'never').exec();
+    assert.equal(aborted, null);
+    assert.deepEqual(await b.multi().publish('x', 'applied').exec(), [[null, 1]]);
+    await sub.until((buf) => buf.toString('latin1').includes('$7\r\napplied\r\n'));
+    assert.ok(!sub.received().toString('latin1').includes('never'));
+    // CLIENT KILL TYPE pubsub closes the subscriber only; its subscriptions end with it.
+    assert.equal(await a.call('CLIENT', 'KILL', 'TYPE', 'pubsub'), 1);
+    await sub.closed;
+    assert.deepEqual(await a.call('PUBSUB', 'NUMSUB', 'x', 'y'), ['x', 0, 'y', 0]);
+    assert.equal(await a.call('PUBSUB', 'NUMPAT'), 0);
+    assert.match(String(await a.info('stats')), /pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\n/);
+  } finally {
+    a.disconnect();
+    b.disconnect();
+    sub.end();
+    await s.stop();
+  }
+});
