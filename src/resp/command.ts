@@ -22,6 +22,11 @@ export interface CommandSpec {
   noAuth?: boolean;
   /** Runs at once even inside MULTI (MULTI, EXEC, DISCARD, WATCH, QUIT, RESET) instead of being queued. */
   runsInMulti?: boolean;
+  /**
+   * A container's subcommands (CLIENT, COMMAND, CONFIG, MEMORY, PUBSUB) and their arities, as Redis 7.2 has them: an
+   * unknown one or a wrong number of arguments is refused before anything else is checked, as Redis's command lookup does.
+   */
+  subcommands?: ReadonlyMap<string, number>;
 }
 
 type Keys = [firstKey: number, lastKey: number, step: number];
@@ -35,11 +40,12 @@ export function command(
   group: string,
   summary: string,
   handler: Handler,
-  extra: { keys?: Keys; since?: string; noAuth?: boolean; runsInMulti?: boolean } = {},
+  extra: { keys?: Keys; since?: string; noAuth?: boolean; runsInMulti?: boolean; subcommands?: Record<string, number> } = {},
 ): CommandSpec {
   const [firstKey, lastKey, step] = extra.keys ?? (group === 'string' || group === 'generic' ? ONE_KEY : NO_KEYS);
   const spec: CommandSpec = { name, arity, flags, firstKey, lastKey, step, group, summary, since: extra.since ?? '1.0.0', handler };
   if (extra.noAuth) spec.noAuth = true;
   if (extra.runsInMulti) spec.runsInMulti = true;
+  if (extra.subcommands) spec.subcommands = new Map(Object.entries(extra.subcommands));
   return spec;
 }

@@ -10,7 +10,7 @@ import { serverCommands } from './commands/server.js';
 import { STRING_COMMANDS } from './commands/strings.js';
 import { TRANSACTION_COMMANDS, unwatchAll } from './commands/transactions.js';
 import type { Ctx } from './context.js';
-import { arityError, NOAUTH, unknownCommand } from './errors.js';
+import { arityError, NOAUTH, unknownCommand, unknownSubcommand } from './errors.js';
 import { KeysPlan, keysAsWrite, WritePlan, isPlan, type Plan } from './plan.js';
 import { ErrorReply, QUEUED, type Reply } from './reply.js';
 
@@ -27,11 +27,8 @@ function nameOf(b: Buffer): string {
   return b.length > 32 ? '' : b.toString('latin1').toLowerCase();
 }
 
-/** Commands whose first argument is a subcommand (Redis 7's container commands among ours). */
-const CONTAINERS = new Set(['client', 'command', 'config', 'memory', 'pubsub']);
-
-function arityOk(spec: CommandSpec, n: number): boolean {
-  return spec.arity >= 0 ? n === spec.arity : n >= -spec.arity;
+function arityOk(arity: number, n: number): boolean {
+  return arity >= 0 ? n === arity : n >= -arity;
 }
 
 /** (Un)subscribing commands and RESET: the connection dispatches one only once the commands before it are answered. */
@@ -53,13 +50,17 @@ export function dispatch(ctx: Ctx, args: Buffer[]): Reply | Plan {
   conn.lastCommandAt = Date.now();
   if (spec === undefined) return refuse(ctx, unknownCommand(args));
   conn.lastCommand = spec.name;
-  // Redis 7 names a container's subcommand in CLIENT INFO/LIST: cmd=client|info.
-  if (CONTAINERS.has(spec.name) && args.length > 1) {
-    const sub = nameOf(args[1]!);
-    if (/^[a-z-]+$/.test(sub)) conn.lastCommand = `${spec.name}|${sub}`;
-  }
   // Arity before AUTH, in Redis's order (processCommand): `GET` alone is an arity error even unauthenticated.
-  if (!arityOk(spec, args.length)) return reject(ctx, spec, arityError(spec.name));
+  if (!arityOk(spec.arity, args.length)) return reject(ctx, spec, arityError(spec.name));
+  // A container's subcommand is looked up with the command, and its arity checked, as Redis's lookup does; Redis 7
+  // names it in CLIENT INFO/LIST and in errors: cmd=client|info.
+  if (spec.subcommands !== undefined && args.length > 1) {
+    const sub = nameOf(args[1]!);
+    const arity = spec.subcommands.get(sub);
+    if (arity === undefined) return reject(ctx, spec, unknownSubcommand(args[1]!, spec.name));
+    conn.lastCommand = `${spec.name}|${sub}`;
+    if (!arityOk(arity, args.length)) return reject(ctx, spec, arityError(conn.lastCommand));
+  }
   if (!conn.authenticated && !spec.noAuth) return reject(ctx, spec, NOAUTH);
   // A RESP2 connection subscribed to anything reads pushes only: Redis allows it these commands and no other.
   if (conn.protocol === 2 && conn.subscriptions.active && !SUBSCRIBED_MODE_COMMANDS.has(spec.name)) {

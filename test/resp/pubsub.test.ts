@@ -84,6 +84,17 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
       [0, [c('PUBLISH ch x y'), c('PUBLISH'), c('PUBSUB FOO'), c('PUBSUB HELP x'), c('PUBSUB CHANNELS a b'), c('PUBSUB NUMPAT x'), c('PUBSUB HELP')]],
     ],
   },
+  {
+    // Redis looks a container's subcommand up with the command: unknown, or of a wrong arity, it is refused before the
+    // subscribed-mode check and, inside MULTI, aborts the transaction (threadraft queued it: EXEC replied the error).
+    name: 'container subcommands refused before anything else: in subscribed mode, inside MULTI',
+    conns: 1,
+    steps: [
+      [0, [c('MULTI'), c('CLIENT ID x'), c('EXEC'), c('MULTI'), c('CLIENT FOO'), c('EXEC'), c('MULTI'), c('CONFIG GET'), c('MEMORY USAGE'), c('EXEC')]],
+      [0, [c('CONFIG SET x'), c('COMMAND GETKEYS get'), c('COMMAND COUNT x'), c('MEMORY FOO'), c('CONFIG RESETSTAT x'), c('CLIENT SETNAME'), c('CLIENT KILL'), c('CLIENT LIST x'), c('PUBSUB NUMSUB')]],
+      [0, [c('SUBSCRIBE a'), c('PUBSUB HELP x'), c('PUBSUB FOO'), c('CLIENT'), c('CLIENT ID x'), c('PUBSUB NUMPAT'), c('CLIENT ID')]],
+    ],
+  },
 ];
 
 test('Pub/Sub conversations get the same bytes from threadraft as from Redis, RESP2 and RESP3', { skip: onPath('redis-server') ? false : NO_REDIS }, async () => {
@@ -93,13 +104,15 @@ test('Pub/Sub conversations get the same bytes from threadraft as from Redis, RE
     throw err;
   });
   try {
+    // The scripts do exercise delivery: messages and pattern messages reached the subscribers.
+    let delivered = 0;
     for (const s of SCRIPTS) {
       const theirs = await transcript(redis.port, s.conns, s.steps);
       const ours = await transcript(served.port, s.conns, s.steps);
       for (let i = 0; i < s.conns; i++) assert.equal(JSON.stringify(ours[i]), JSON.stringify(theirs[i]), `${s.name}: connection ${i}`);
-      // The scripts do exercise delivery: messages and pattern messages reached the subscribers.
-      assert.match(theirs.join(''), /message/);
+      delivered += theirs.join('').split('message\r\n').length - 1;
     }
+    assert.ok(delivered >= 20, `${delivered} messages`);
   } finally {
     await served.stop();
     await redis.stop();

@@ -303,7 +303,10 @@ export const CONNECTION_COMMANDS: CommandSpec[] = [
   command('echo', 2, ['fast', 'loading', 'stale'], 'connection', 'Returns the given string.', echo),
   command('hello', -1, CB, 'connection', 'Handshakes with the Redis server.', hello, { since: '6.0.0', noAuth: true }),
   command('auth', -2, CB, 'connection', 'Authenticates the connection.', auth, { noAuth: true }),
-  command('client', -2, [], 'connection', 'A container for client connection commands.', client, { since: '2.4.0' }),
+  command('client', -2, [], 'connection', 'A container for client connection commands.', client, {
+    since: '2.4.0',
+    subcommands: { id: 2, getname: 2, setname: 3, info: 2, list: -2, kill: -3, setinfo: 4, 'no-evict': 3, 'no-touch': 3, help: 2 },
+  }),
   command('select', 2, ['fast', 'loading', 'stale'], 'connection', 'Changes the selected database.', select),
   command('quit', -1, CB, 'connection', 'Closes the connection.', quit, { noAuth: true, runsInMulti: true }),
   command('reset', 1, CB, 'connection', 'Resets the connection.', reset, { since: '6.2.0', noAuth: true, runsInMulti: true }),

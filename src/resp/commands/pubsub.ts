@@ -115,5 +115,8 @@ export const PUBSUB_COMMANDS: CommandSpec[] = [
   command('sunsubscribe', -1, S, 'pubsub', 'Stops listening to messages posted to shard channels.', unsubscriber('shard'), { keys: [1, -1, 1], since: '7.0.0' }),
   command('publish', 3, P, 'pubsub', 'Posts a message to a channel.', publisher(false), { since: '2.0.0' }),
   command('spublish', 3, P, 'pubsub', 'Post a message to a shard channel', publisher(true), { keys: [1, 1, 1], since: '7.0.0' }),
-  command('pubsub', -2, [], 'pubsub', 'A container for Pub/Sub commands.', pubsub, { since: '2.8.0' }),
+  command('pubsub', -2, [], 'pubsub', 'A container for Pub/Sub commands.', pubsub, {
+    since: '2.8.0',
+    subcommands: { channels: -2, numsub: -2, numpat: 2, shardchannels: -2, shardnumsub: -2, help: 2 },
+  }),
 ];

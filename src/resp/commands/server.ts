@@ -392,10 +392,10 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
   };
   return [
     command('debug', -2, ['admin', 'noscript', 'loading', 'stale'], 'server', 'A container for debugging commands.', debug),
-    command('config', -2, [], 'server', 'A container for server configuration commands.', config, { since: '2.0.0' }),
+    command('config', -2, [], 'server', 'A container for server configuration commands.', config, { since: '2.0.0', subcommands: { get: -3, set: -4, resetstat: 2, rewrite: 2, help: 2 } }),
     command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info),
-    command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13' }),
-    command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0' }),
+    command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13', subcommands: { count: 2, list: -2, info: -2, docs: -2, getkeys: -4, help: 2 } }),
+    command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0', subcommands: { usage: -3, help: 2 } }),
     command('shutdown', -1, ['admin', 'allow_busy', 'loading', 'no_multi', 'noscript', 'stale'], 'server', 'Synchronously saves the database(s) to disk and shuts down the Redis server.', shutdown, { since: '1.0.0' }),
     command('time', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the server time.', time, { since: '2.6.0' }),
     command('role', 1, ['noscript', 'loading', 'stale', 'fast'], 'server', 'Returns the replication role.', role, { since: '2.8.12' }),
