@@ -47,11 +47,16 @@ export class Connection {
   private readPaused = false;
   private protocolError: string | undefined;
   private drainWaiter: (() => void) | undefined;
-  /** While execute() runs: its batch's replies (undefined: not answered yet), and how many are written. */
+  /**
+   * While execute() runs: its batch's replies (undefined: not answered yet), how many are written, the protocol of
+   * each (the one in effect after its command), and the protocol before the batch.
+   */
   private replies: Array<Reply | undefined> | undefined;
   private written = 0;
+  private protocols: Protocol[] = [];
+  private batchProtocol: Protocol = 2;
   /** Messages that came while replies answered before them were unwritten: each with how many it waits for. */
-  private held: Array<{ after: number; message: PushReply; bytes: number }> = [];
+  private held: Array<{ after: number; message: PushReply; bytes: number; protocol: Protocol }> = [];
   private heldBytes = 0;
 
   constructor(private readonly server: ServerContext, private readonly socket: Socket, id: number, onClose: (c: Connection) => void) {
@@ -211,11 +216,14 @@ export class Connection {
     const protocols: Protocol[] = new Array(commands.length);
     this.written = 0;
     this.replies = replies;
+    this.protocols = protocols;
+    this.batchProtocol = this.state.protocol;
     try {
       await this.dispatchAll(commands, replies, protocols);
     } finally {
       // Every reply is written (or the connection closed): what is held goes out, later messages at once.
       this.replies = undefined;
+      this.protocols = [];
       this.written = Number.MAX_SAFE_INTEGER;
       if (this.held.length > 0) {
         this.releaseHeld();
@@ -275,16 +283,17 @@ export class Connection {
       return;
     }
     const replies = this.replies;
-    if (replies !== undefined) {
-      let answered = this.written;
-      while (answered < replies.length && replies[answered] !== undefined) answered++;
-      if (answered > this.written || this.held.length > 0) {
-        this.held.push({ after: answered, message, bytes });
-        this.heldBytes += bytes;
-        return;
-      }
+    if (replies === undefined) return this.writeNow(message);
+    let answered = this.written;
+    while (answered < replies.length && replies[answered] !== undefined) answered++;
+    // In the protocol of its place: that of the reply before it (a HELLO later in the batch does not change it).
+    const protocol = answered > 0 ? this.protocols[answered - 1]! : this.batchProtocol;
+    if (answered > this.written || this.held.length > 0) {
+      this.held.push({ after: answered, message, bytes, protocol });
+      this.heldBytes += bytes;
+      return;
     }
-    this.writeNow(message);
+    this.writeNow(message, protocol);
   }
 
   /** Held messages whose earlier replies are all written, into the writer. */
@@ -292,15 +301,15 @@ export class Connection {
     let i = 0;
     while (i < this.held.length && this.held[i]!.after <= this.written) {
       const h = this.held[i++]!;
-      this.writer.protocol = this.state.protocol;
+      this.writer.protocol = h.protocol;
       this.writer.write(h.message);
       this.heldBytes -= h.bytes;
     }
     if (i > 0) this.held.splice(0, i);
   }
 
-  private writeNow(r: Reply): void {
-    this.writer.protocol = this.state.protocol;
+  private writeNow(r: Reply, protocol = this.state.protocol): void {
+    this.writer.protocol = protocol;
     this.writer.write(r);
     this.flushWriter();
   }

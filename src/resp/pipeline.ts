@@ -25,16 +25,30 @@ function safeReply(f: () => Reply): Reply {
   }
 }
 
-/** Send `slots` (all of one class: reads or writes) and resolve once every slot has its reply. */
+/** Sets the replies of one part of a run (a batch, a call), once it has its results. */
+type Answer = () => void;
+
+/**
+ * Send `slots` (all of one class: reads or writes) and resolve once every slot has its reply. The parts are sent
+ * at once, and answered in slot order: a part's replies are set once the parts before it have theirs, so what
+ * answering does (a PUBLISH's delivery, an EXEC's queued PUBLISH) happens in the connection's order, after the
+ * writes before it are applied.
+ */
 export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], watches: WatchRegistry): Promise<unknown> {
   const calls: Array<Promise<void>> = [];
   const keyReads: Slot[] = [];
   let group: Slot[] = [];
   let ops: RespOp[] = [];
   let bytes = 0;
+  let answered: Promise<void> | undefined;
+  const inOrder = (part: Promise<Answer>): void => {
+    const before = answered;
+    answered = before === undefined ? part.then((answer) => answer()) : Promise.all([part, before]).then(([answer]) => answer());
+    calls.push(answered);
+  };
   const { maxBatchOps, maxBatchBytes } = cluster.options;
   const send = (): void => {
-    if (group.length > 0) calls.push(sendBatch(cluster, group, ops));
+    if (group.length > 0) inOrder(sendBatch(cluster, group, ops));
     group = [];
     ops = [];
     bytes = 0;
@@ -44,7 +58,7 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
     if (p instanceof KeysPlan) keyReads.push(s);
     else if (p instanceof ReadPlan || p instanceof CallPlan) {
       send(); // a call keeps its place among the writes (FLUSHDB between two SETs)
-      calls.push(p.run().then((r) => s.set(r), (err: unknown) => s.set(clusterError(err))));
+      inOrder(p.run().then((r) => () => s.set(r), (err: unknown) => () => s.set(clusterError(err))));
     } else {
       const early = p.prepare?.();
       if (early !== undefined) {
@@ -52,12 +66,11 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
         continue;
       }
       if (p.ops.length === 0) {
-        // Nothing to send (PUBLISH, an EXEC of no writes): answered once what was sent before it is, so a PUBLISH
-        // after a SET reaches its subscribers after the SET is applied.
+        // Nothing to send (PUBLISH, an EXEC of no writes): answered at once, or after what was sent before it.
         send();
         const answer = (): void => s.set(safeReply(() => p.reply([])));
-        if (calls.length === 0) answer();
-        else calls.push(Promise.all(calls).then(answer));
+        if (answered === undefined) answer();
+        else inOrder(Promise.resolve(answer));
         continue;
       }
       const b = opsBytes(p.ops);
@@ -79,9 +92,9 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
  * whole (INVALID_ARGUMENT: a limit the plans did not check) is sent again plan by plan, so only the guilty
  * command gets the error.
  */
-function sendBatch(cluster: Cluster, group: Slot[], ops: RespOp[]): Promise<void> {
+function sendBatch(cluster: Cluster, group: Slot[], ops: RespOp[]): Promise<Answer> {
   return batch(cluster, ops).then(
-    (res) => {
+    (res) => () => {
       let offset = 0;
       for (const s of group) {
         const p = s.plan as WritePlan;
@@ -90,13 +103,16 @@ function sendBatch(cluster: Cluster, group: Slot[], ops: RespOp[]): Promise<void
         s.set(safeReply(() => p.reply(mine)));
       }
     },
-    (err: unknown) => {
+    (err: unknown): Answer | Promise<Answer> => {
       if (group.length > 1 && err instanceof ClusterError && err.code === ErrorCode.INVALID_ARGUMENT) {
-        return Promise.all(group.map((s) => sendBatch(cluster, [s], (s.plan as WritePlan).ops))).then(() => undefined);
+        return Promise.all(group.map((s) => sendBatch(cluster, [s], (s.plan as WritePlan).ops))).then((answers) => () => {
+          for (const answer of answers) answer();
+        });
       }
       const e = clusterError(err);
-      for (const s of group) s.set(e);
-      return undefined;
+      return () => {
+        for (const s of group) s.set(e);
+      };
     },
   );
 }

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { onPath, startRedisNoPersist } from '../../bench/resp-targets.js';
+import { parseSeedRange, Prng } from '../sim/prng.js';
 import { encode, endsWith, raw, serve, type Raw } from './helpers.js';
 
 const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
@@ -33,7 +34,7 @@ async function transcript(port: number, conns: number, steps: Step[]): Promise<s
       for (const r of sockets) if (r !== sockets[i]) await sync(r);
     }
     // HELLO's map holds the server's version and the connection id: the same placeholder on both sides.
-    return sockets.map((r) => r.received().toString('latin1').replace(/%7\r\n\$6\r\nserver[\s\S]*?\$7\r\nmodules\r\n\*0\r\n/g, '<hello>'));
+    return sockets.map((r) => r.received().toString('latin1').replace(/(%7|\*14)\r\n\$6\r\nserver[\s\S]*?\$7\r\nmodules\r\n\*0\r\n/g, '<hello>'));
   } finally {
     for (const r of sockets) r.end();
   }
@@ -69,6 +70,9 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
       [1, [c('SUNSUBSCRIBE s1'), c('UNSUBSCRIBE'), c('SUNSUBSCRIBE'), c('SUNSUBSCRIBE'), c('PING')]],
       [1, [c('PSUBSCRIBE a?'), c('RESET'), c('PING')]],
       [0, [c('PUBLISH ab after-reset'), c('PUBSUB NUMPAT')]],
+      // A message to itself, answered after the SET, with a HELLO 2 dispatched behind it: in RESP3, its place's protocol.
+      [1, [c('HELLO 3'), c('SUBSCRIBE a')]],
+      [1, [c('SET k v2'), c('PUBLISH a self-3'), c('HELLO 2'), c('PING')]],
     ],
   },
   {
@@ -80,6 +84,8 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
       [2, [c('PSUBSCRIBE c\\h')]],
       [0, [c('MULTI'), c('SET k 5'), c('PUBLISH ch in-multi'), c('INCR k'), c('EXEC'), c('PUBLISH cg x')]],
       [0, [c('PUBLISH ch a'), c('PUBLISH ch b'), c('PUBLISH ch c')]],
+      // Answers in order: the second PUBLISH waits for the INCR, and the EXEC's PUBLISH (sent at once) for both.
+      [0, [c('PUBLISH ch q'), c('INCR n'), c('PUBLISH ch m'), c('MULTI'), c('SET bb t'), c('PUBLISH ch x'), c('INCR n'), c('EXEC')]],
       [1, [c('SUBSCRIBE'), c('PUBSUB'), c('UNSUBSCRIBE x y')]],
       [0, [c('PUBLISH ch x y'), c('PUBLISH'), c('PUBSUB FOO'), c('PUBSUB HELP x'), c('PUBSUB CHANNELS a b'), c('PUBSUB NUMPAT x'), c('PUBSUB HELP')]],
     ],
@@ -97,6 +103,65 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
   },
 ];
 
+/** Channels, and patterns that never match one channel together (Redis orders several matching ones by its hash table). */
+const CHANNELS = ['a', 'ab', 'bb', 'b', 'cx', 'cz'];
+const PATTERNS = ['a*', 'b?', 'c[xy]'];
+const KINDS = [['SUBSCRIBE', 'UNSUBSCRIBE', CHANNELS], ['PSUBSCRIBE', 'PUNSUBSCRIBE', PATTERNS], ['SSUBSCRIBE', 'SUNSUBSCRIBE', CHANNELS]] as const;
+
+/**
+ * A seeded conversation of three connections. The generator follows each connection's protocol, subscriptions and
+ * subscribed mode, to leave out what the two servers may order differently: an UNSUBSCRIBE of all (Redis: its hash
+ * table's order) while more than one is subscribed, and what threadraft refuses inside MULTI.
+ */
+function randomScript(seed: number, steps: number): Step[] {
+  const r = new Prng(seed);
+  const conns = [0, 1, 2].map(() => ({ protocol: 2, subs: [new Set<string>(), new Set<string>(), new Set<string>()] }));
+  const some = (items: readonly string[]): string[] => items.filter(() => r.chance(0.4)).concat(r.pick(items)!);
+  const out: Step[] = [];
+  for (let i = 0; i < steps; i++) {
+    const n = r.int(3);
+    const conn = conns[n]!;
+    const cmds: string[][] = [];
+    for (let k = 1 + r.int(4); k > 0; k--) {
+      const subscribed = conn.subs.some((set) => set.size > 0);
+      const kind = r.int(3);
+      const [sub, unsub, names] = KINDS[kind]!;
+      const set = conn.subs[kind]!;
+      const roll = r.int(16);
+      if (roll < 3) {
+        const picked = some(names);
+        cmds.push([sub, ...picked]);
+        for (const x of picked) set.add(x);
+      } else if (roll < 5) {
+        const picked = set.size > 1 || r.chance(0.7) ? some(names) : [];
+        cmds.push([unsub, ...picked]);
+        if (picked.length === 0) set.clear();
+        for (const x of picked) set.delete(x);
+      } else if (roll < 9) cmds.push([kind === 2 ? 'SPUBLISH' : 'PUBLISH', r.pick(CHANNELS)!, `m${i}.${k}`]);
+      else if (roll === 9) cmds.push(r.pick([['PUBSUB', 'NUMSUB', ...some(CHANNELS)], ['PUBSUB', 'SHARDNUMSUB', ...some(CHANNELS)], ['PUBSUB', 'NUMPAT'], ['PUBSUB', 'CHANNELS', r.pick(CHANNELS)!], ['PUBSUB', 'SHARDCHANNELS', r.pick(CHANNELS)!]])!);
+      else if (roll === 10) cmds.push(r.chance(0.5) ? ['PING'] : ['PING', `p${i}`]);
+      else if (roll === 11) cmds.push(r.pick([['SET', r.pick(CHANNELS)!, `v${i}`], ['GET', r.pick(CHANNELS)!], ['INCR', 'n']])!);
+      else if (roll === 12 && !(subscribed && conn.protocol === 2)) {
+        conn.protocol = conn.protocol === 2 ? 3 : 2;
+        cmds.push(['HELLO', String(conn.protocol)]);
+      } else if (roll === 13 && !(subscribed && conn.protocol === 2)) {
+        // A subscribed RESP3 connection publishing to itself inside MULTI: Redis writes the push inside EXEC's array,
+        // threadraft before it (docs/resp.md, Differences); here it publishes where it listens to nothing.
+        const channel = subscribed ? 'zz' : r.pick(CHANNELS)!;
+        cmds.push(['MULTI'], ['SET', r.pick(CHANNELS)!, `t${i}`], ['PUBLISH', channel, `x${i}`], ['INCR', 'n'], ['EXEC']);
+      } else if (roll === 14) {
+        cmds.push(['RESET']);
+        conn.protocol = 2;
+        for (const s2 of conn.subs) s2.clear();
+      } else cmds.push(['PUBLISH', r.pick(CHANNELS)!, `q${i}`]);
+    }
+    out.push([n, cmds]);
+  }
+  return out;
+}
+
+const RANDOM_SEEDS = parseSeedRange(process.env.THREADRAFT_PUBSUB_SEEDS ?? '1-8') ?? [1, 8];
+
 test('Pub/Sub conversations get the same bytes from threadraft as from Redis, RESP2 and RESP3', { skip: onPath('redis-server') ? false : NO_REDIS }, async () => {
   const redis = await startRedisNoPersist();
   const served = await serve().catch(async (err: unknown) => {
@@ -106,10 +171,19 @@ test('Pub/Sub conversations get the same bytes from threadraft as from Redis, RE
   try {
     // The scripts do exercise delivery: messages and pattern messages reached the subscribers.
     let delivered = 0;
-    for (const s of SCRIPTS) {
+    const random = [];
+    for (let seed = RANDOM_SEEDS[0]; seed <= RANDOM_SEEDS[1]; seed++) random.push({ name: `random conversation, seed ${seed} (THREADRAFT_PUBSUB_SEEDS=${seed})`, conns: 3, steps: randomScript(seed, 40) });
+    for (const s of [...SCRIPTS, ...random]) {
       const theirs = await transcript(redis.port, s.conns, s.steps);
       const ours = await transcript(served.port, s.conns, s.steps);
-      for (let i = 0; i < s.conns; i++) assert.equal(JSON.stringify(ours[i]), JSON.stringify(theirs[i]), `${s.name}: connection ${i}`);
+      for (let i = 0; i < s.conns; i++) {
+        const [a, b] = [ours[i]!, theirs[i]!];
+        if (a === b) continue;
+        let at = 0;
+        while (a[at] === b[at]) at++;
+        const around = (t: string): string => JSON.stringify(t.slice(Math.max(0, at - 300), at + 200));
+        assert.fail(`${s.name}: connection ${i} differs at byte ${at}\n  threadraft: ${around(a)}\n  redis:      ${around(b)}\n  script: ${JSON.stringify(s.steps)}`);
+      }
       delivered += theirs.join('').split('message\r\n').length - 1;
     }
     assert.ok(delivered >= 20, `${delivered} messages`);
