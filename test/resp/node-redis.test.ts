@@ -148,3 +148,34 @@ test("an unknown command's error echoes its arguments' bytes as Redis does (not 
     sock.end();
   }
 });
+
+test('Pub/Sub through node-redis: a RESP3 client subscribes and keeps sending commands; a RESP2 one subscribes on a duplicate; patterns and shard channels', async () => {
+  const got: string[] = [];
+  const sub3 = await client(3);
+  const sub2 = c2.duplicate();
+  sub2.on('error', () => undefined);
+  await sub2.connect();
+  try {
+    await sub3.subscribe('nr:news', (message, channel) => got.push(`3 ${channel} ${message}`));
+    await sub3.pSubscribe('nr:sp*', (message, channel) => got.push(`3p ${channel} ${message}`));
+    await sub3.sSubscribe('nr:shard', (message, channel) => got.push(`3s ${channel} ${message}`));
+    await sub2.subscribe('nr:news', (message, channel) => got.push(`2 ${channel} ${message}`));
+    // RESP3: the subscribed client still answers other commands.
+    await sub3.set('nr:k', 'v');
+    assert.equal(await sub3.get('nr:k'), 'v');
+    assert.equal(await c3.publish('nr:news', 'hello'), 2);
+    assert.equal(await c3.publish('nr:sport', 'goal'), 1);
+    assert.equal(await c3.sPublish('nr:shard', 'part'), 1);
+    assert.deepEqual(await c3.pubSubNumSub(['nr:news', 'nr:sport']), { 'nr:news': 2, 'nr:sport': 0 });
+    assert.equal(await c3.pubSubNumPat(), 1);
+    // A PING after the publishes comes back after their messages (one socket each, in order).
+    await Promise.all([sub3.ping(), sub2.ping()]);
+    assert.deepEqual(got.sort(), ['2 nr:news hello', '3 nr:news hello', '3p nr:sport goal', '3s nr:shard part']);
+    await sub3.unsubscribe('nr:news');
+    await sub2.unsubscribe();
+    assert.equal(await c3.publish('nr:news', 'gone'), 0);
+  } finally {
+    sub3.destroy();
+    sub2.destroy();
+  }
+});
