@@ -275,7 +275,7 @@ export class Connection {
     flushReady();
   }
 
-  /** A pub/sub message: written now, or after the replies of the commands dispatched before it. */
+  /** A pub/sub message: written now, or held until the replies answered before it came are written. */
   private push(message: PushReply, bytes: number): void {
     if (this.closed) return;
     if (this.socket.writableLength + this.heldBytes + bytes > this.server.options.maxPubsubOutputBytes) {
