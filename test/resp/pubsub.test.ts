@@ -1,5 +1,6 @@
-// Pub/Sub through the RESP server: scripted conversations of several connections compared byte for byte with
-// redis-server (RESP2 and RESP3, pipelined, errors, subscribed mode), and what Redis cannot be compared on:
+// Pub/Sub through the RESP server: conversations of several connections, scripted and seeded random ones
+// (THREADRAFT_PUBSUB_SEEDS=a-b runs more), compared byte for byte with redis-server (RESP2 and RESP3, pipelined,
+// errors, subscribed mode, MULTI), and what Redis cannot be compared on:
 // a PUBLISH after a write is delivered after the write is applied, a subscriber that does not read is closed at
 // maxPubsubOutputBytes, the client list and INFO fields, MULTI, and a closed connection's subscriptions.
 import { test } from 'node:test';
