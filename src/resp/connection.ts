@@ -21,7 +21,7 @@ import { RequestParser } from './parser.js';
 import { isPlan, planClass, type Plan } from './plan.js';
 import { runSegment, type Slot } from './pipeline.js';
 import { Subscriptions } from './pubsub.js';
-import { ErrorReply, ReplyWriter, type Protocol, type PushReply, type Reply } from './reply.js';
+import { ErrorReply, ReplyWriter, type Protocol, type PushReply, type RawReply, type Reply } from './reply.js';
 import { WatchSet } from './watches.js';
 
 /**
@@ -56,8 +56,10 @@ export class Connection {
   private protocols: Protocol[] = [];
   private batchProtocol: Protocol = 2;
   /** Messages that came while replies answered before them were unwritten: each with how many it waits for. */
-  private held: Array<{ after: number; message: PushReply; bytes: number; protocol: Protocol }> = [];
+  private held: Array<{ after: number; message: RawReply; bytes: number }> = [];
   private heldBytes = 0;
+  /** Messages are written to the socket once per event-loop turn (one write for many: Redis writes once per loop too). */
+  private flushScheduled = false;
 
   constructor(private readonly server: ServerContext, private readonly socket: Socket, id: number, onClose: (c: Connection) => void) {
     const o = server.options;
@@ -278,22 +280,33 @@ export class Connection {
   /** A pub/sub message: written now, or held until the replies answered before it came are written. */
   private push(message: PushReply, bytes: number): void {
     if (this.closed) return;
-    if (this.socket.writableLength + this.heldBytes + bytes > this.server.options.maxPubsubOutputBytes) {
+    if (this.socket.writableLength + this.writer.size + this.heldBytes + bytes > this.server.options.maxPubsubOutputBytes) {
       this.destroy(); // a subscriber that does not read: Redis closes it too (client-output-buffer-limit pubsub)
       return;
     }
     const replies = this.replies;
-    if (replies === undefined) return this.writeNow(message);
+    if (replies === undefined) return this.writeSoon(message.in(this.state.protocol));
     let answered = this.written;
     while (answered < replies.length && replies[answered] !== undefined) answered++;
     // In the protocol of its place: that of the reply before it (a HELLO later in the batch does not change it).
-    const protocol = answered > 0 ? this.protocols[answered - 1]! : this.batchProtocol;
+    const raw = message.in(answered > 0 ? this.protocols[answered - 1]! : this.batchProtocol);
     if (answered > this.written || this.held.length > 0) {
-      this.held.push({ after: answered, message, bytes, protocol });
+      this.held.push({ after: answered, message: raw, bytes });
       this.heldBytes += bytes;
       return;
     }
-    this.writeNow(message, protocol);
+    this.writeSoon(raw);
+  }
+
+  /** Into the writer now (before any reply written later), to the socket at the end of this event-loop turn. */
+  private writeSoon(r: RawReply): void {
+    this.writer.write(r);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushWriter();
+    });
   }
 
   /** Held messages whose earlier replies are all written, into the writer. */
@@ -301,15 +314,14 @@ export class Connection {
     let i = 0;
     while (i < this.held.length && this.held[i]!.after <= this.written) {
       const h = this.held[i++]!;
-      this.writer.protocol = h.protocol;
       this.writer.write(h.message);
       this.heldBytes -= h.bytes;
     }
     if (i > 0) this.held.splice(0, i);
   }
 
-  private writeNow(r: Reply, protocol = this.state.protocol): void {
-    this.writer.protocol = protocol;
+  private writeNow(r: Reply): void {
+    this.writer.protocol = this.state.protocol;
     this.writer.write(r);
     this.flushWriter();
   }

@@ -39,7 +39,21 @@ export class VerbatimReply {
 
 /** RESP3 push (`>`): pub/sub messages and (un)subscribe confirmations; RESP2: an array. */
 export class PushReply {
+  private readonly encoded: Array<RawReply | undefined> = [undefined, undefined];
+
   constructor(readonly items: Reply[]) {}
+
+  /** Its bytes in `protocol`, encoded once for however many subscribers a message goes to. */
+  in(protocol: Protocol): RawReply {
+    const i = protocol - 2;
+    let raw = this.encoded[i];
+    if (raw === undefined) {
+      const w = new ReplyWriter(protocol);
+      w.write(this);
+      this.encoded[i] = raw = new RawReply(Buffer.concat(w.take()));
+    }
+    return raw;
+  }
 }
 
 /** Several replies to one command, written one after the other: SUBSCRIBE a b answers once per channel. */
