@@ -165,7 +165,7 @@ test('a client that does not read: the server stops reading it (bounded output),
 });
 
 test('garbage and mutated streams from many connections: the server survives and answers the next good client', async () => {
-  const valid = Buffer.concat([encode('AUTH', 's3cret'), encode('SET', 'fz', 'v'), encode('GET', 'fz'), encode('MULTI'), encode('INCR', 'fz:n'), encode('EXEC'), Buffer.from('PING\r\n')]);
+  const valid = Buffer.concat([encode('AUTH', 's3cret'), encode('SET', 'fz', 'v'), encode('GET', 'fz'), encode('MULTI'), encode('INCR', 'fz:n'), encode('PUBLISH', 'fz', 'm'), encode('EXEC'), encode('HELLO', '3'), encode('SUBSCRIBE', 'fz', 'gz'), encode('PSUBSCRIBE', 'f*'), encode('PUBLISH', 'fz', 'n'), Buffer.from('PING\r\n')]);
   const streams = fc.sample(
     fc.oneof(
       fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)),
@@ -195,6 +195,8 @@ test('garbage and mutated streams from many connections: the server survives and
     await r.connect();
     assert.equal(await r.set('after-fuzz', 'ok'), 'OK');
     assert.equal(await r.get('after-fuzz'), 'ok');
+    // Every connection is gone, and its subscriptions with it.
+    assert.match(String(await r.info('stats')), /pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\n/);
   } finally {
     r.disconnect();
   }
