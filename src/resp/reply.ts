@@ -48,13 +48,18 @@ export class PushReply {
     const i = protocol - 2;
     let raw = this.encoded[i];
     if (raw === undefined) {
-      const w = new ReplyWriter(protocol);
+      const w = (encoder ??= new ReplyWriter());
+      w.protocol = protocol;
       w.write(this);
-      this.encoded[i] = raw = new RawReply(Buffer.concat(w.take()));
+      const chunks = w.take();
+      this.encoded[i] = raw = new RawReply(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     }
     return raw;
   }
 }
+
+/** The writer PushReply encodes with (one for the module: a message is encoded once, then copied to each subscriber). */
+let encoder: ReplyWriter | undefined;
 
 /** Several replies to one command, written one after the other: SUBSCRIBE a b answers once per channel. */
 export class Replies {
