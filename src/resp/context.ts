@@ -3,6 +3,7 @@ import type { Cluster, Consistency } from '../index.js';
 import type { ResolvedRespOptions } from './options.js';
 import type { Protocol, Reply } from './reply.js';
 import type { WritePlan } from './plan.js';
+import type { KeyspaceNotifier } from './keyspace.js';
 import type { PubSubRegistry, Subscriber, Subscriptions } from './pubsub.js';
 import type { WatchRegistry, WatchSet } from './watches.js';
 
@@ -86,6 +87,8 @@ export interface ServerContext {
   readonly watches: WatchRegistry;
   /** Which connections are subscribed to which channels (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE). */
   readonly pubsub: PubSubRegistry;
+  /** Keyspace notifications (notify-keyspace-events: expired and evicted keys) published there. */
+  readonly keyspace: KeyspaceNotifier;
   readonly startedAt: number;
   /** The TCP port listened on. */
   port(): number;

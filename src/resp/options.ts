@@ -1,6 +1,7 @@
 // The RESP server's options: declared, defaulted and validated once (resolveRespOptions), then handed down whole.
 import { ClusterError, ErrorCode } from '../index.js';
 import { positiveInt } from '../cluster/validate.js';
+import { parseKeyspaceFlags } from './keyspace.js';
 
 export interface RespServerOptions {
   /** TCP port on 127.0.0.1 (default 6379; 0: any free port, see RespServer.port). */
@@ -24,6 +25,11 @@ export interface RespServerOptions {
    * `client-output-buffer-limit pubsub` hard limit, which is also 32 MiB). Default 32 MiB.
    */
   maxPubsubOutputBytes?: number;
+  /**
+   * Redis's notify-keyspace-events at start (CONFIG SET changes it): `x` expired and `e` evicted keys, published on
+   * `__keyspace@0__:<key>` (`K`) and `__keyevent@0__:<event>` (`E`); other classes are refused. Default '' (none).
+   */
+  notifyKeyspaceEvents?: string;
   /** Commands parsed but not yet sent before a socket stops being read. Default 4 096. */
   maxQueuedCommands?: number;
   /** SCAN cursors remembered (an older one gets `-ERR invalid cursor`). Default 10 000. */
@@ -43,7 +49,7 @@ export type ResolvedRespOptions = Required<Omit<RespServerOptions, 'requirepass'
 
 const KNOWN = new Set([
   'port', 'host', 'requirepass', 'maxClients', 'maxBulkBytes', 'maxArgs', 'maxInlineBytes', 'outputHighWaterBytes',
-  'maxPubsubOutputBytes', 'maxQueuedCommands', 'maxScanCursors', 'shutdown',
+  'maxPubsubOutputBytes', 'notifyKeyspaceEvents', 'maxQueuedCommands', 'maxScanCursors', 'shutdown',
 ]);
 
 function invalid(message: string): ClusterError {
@@ -62,6 +68,10 @@ export function resolveRespOptions(input: RespServerOptions = {}): ResolvedRespO
   }
   if (input.host !== undefined && typeof input.host !== 'string') throw invalid('host must be a string');
   if (input.shutdown !== undefined && typeof input.shutdown !== 'function') throw invalid('shutdown must be a function');
+  const notify = input.notifyKeyspaceEvents ?? '';
+  if (typeof notify !== 'string') throw invalid('notifyKeyspaceEvents must be a string');
+  const flags = parseKeyspaceFlags(notify);
+  if (typeof flags === 'string') throw invalid(`notifyKeyspaceEvents: ${flags}`);
   return {
     port: int('port', input.port, 6379, 0, 65535),
     host: input.host ?? '127.0.0.1',
@@ -73,6 +83,7 @@ export function resolveRespOptions(input: RespServerOptions = {}): ResolvedRespO
     maxInlineBytes: int('maxInlineBytes', input.maxInlineBytes, 64 * 1024, 16, 64 * 1024 * 1024),
     outputHighWaterBytes: int('outputHighWaterBytes', input.outputHighWaterBytes, 1024 * 1024, 1, 1024 * 1024 * 1024),
     maxPubsubOutputBytes: int('maxPubsubOutputBytes', input.maxPubsubOutputBytes, 32 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    notifyKeyspaceEvents: notify,
     maxQueuedCommands: int('maxQueuedCommands', input.maxQueuedCommands, 4096, 1, 1 << 24),
     maxScanCursors: int('maxScanCursors', input.maxScanCursors, 10_000, 1, 1 << 24),
   };

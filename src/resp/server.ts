@@ -4,6 +4,7 @@ import { ClusterError, ErrorCode, type Cluster } from '../index.js';
 import { Connection } from './connection.js';
 import { CursorTable, type ServerContext, type ServerStats } from './context.js';
 import { resolveRespOptions, type ResolvedRespOptions, type RespServerOptions } from './options.js';
+import { KeyspaceNotifier, parseKeyspaceFlags, type KeyspaceFlags } from './keyspace.js';
 import { PubSubRegistry } from './pubsub.js';
 import { WatchRegistry } from './watches.js';
 import { connectionRoom } from './descriptors.js';
@@ -30,6 +31,7 @@ export class RespServer {
       connectionsReceived: 0, rejectedConnections: 0, commandsProcessed: 0, netInputBytes: 0, netOutputBytes: 0,
       keyspaceHits: 0, keyspaceMisses: 0, protocolErrors: 0,
     };
+    const pubsub = new PubSubRegistry();
     this.context = {
       cluster,
       options,
@@ -37,7 +39,8 @@ export class RespServer {
       clients: new Map(),
       cursors: new CursorTable(options.maxScanCursors),
       watches: new WatchRegistry(),
-      pubsub: new PubSubRegistry(),
+      pubsub,
+      keyspace: new KeyspaceNotifier(cluster, pubsub),
       startedAt: Date.now(),
       port: () => this.port,
     };
@@ -71,6 +74,7 @@ export class RespServer {
         resolve();
       });
     });
+    server.context.keyspace.set(parseKeyspaceFlags(resolved.notifyKeyspaceEvents) as KeyspaceFlags);
     return server;
   }
 
@@ -117,7 +121,8 @@ export class RespServer {
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       this.unhook();
-      this.net.close(() => resolve());
+      const keyspace = this.context.keyspace.close();
+      this.net.close(() => void keyspace.then(() => resolve()));
       for (const c of this.connections) c.destroy();
     });
     return this.closing;

@@ -11,7 +11,8 @@ import { globMatch } from '../glob.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, clusterError, NOT_INTEGER, SYNTAX, unknownSubcommand } from '../errors.js';
-import { CallPlan, KeysPlan, ReadPlan } from '../plan.js';
+import { CallPlan, KeysPlan, ReadPlan, WritePlan } from '../plan.js';
+import { keyspaceFlagsText, parseKeyspaceFlags, type KeyspaceFlags } from '../keyspace.js';
 import { ErrorReply, helpReply, MapReply, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { REDIS_VERSION } from './connection.js';
 
@@ -179,20 +180,24 @@ function configParams(ctx: Ctx): Array<[string, string]> {
     ['appendfsync', persisted && o.sync ? 'always' : 'no'],
     ['maxmemory', String(o.maxBytes ?? 0)],
     ['dir', cluster.dir],
+    ['notify-keyspace-events', keyspaceFlagsText(ctx.server.keyspace.current)],
   ];
 }
+
+/** The one parameter CONFIG SET changes (Redis's mutable ones among ours). */
+const SETTABLE = 'notify-keyspace-events';
 
 const CONFIG_HELP = [
   'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'GET <pattern> [<pattern> ...]', '    Return parameters matching the glob-like <pattern>s and their values.',
-  'SET <directive> <value> [<directive> <value> ...]', '    Refused: every parameter is fixed when the server starts.',
+  'SET <directive> <value> [<directive> <value> ...]', '    Set notify-keyspace-events; every other parameter is fixed when the server starts.',
   'RESETSTAT', '    Reset statistics reported by the INFO command and the cluster\'s metrics.',
   'REWRITE', '    Refused: the server runs without a config file.',
   'HELP', '    Print this help.',
 ];
 
 /** CONFIG GET / SET / RESETSTAT / REWRITE / HELP (redis-benchmark asks CONFIG GET save and appendonly first). */
-function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
+function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan | WritePlan {
   const sub = upper(args[1]!);
   const n = args.length;
   switch (sub) {
@@ -223,8 +228,21 @@ function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
         const name = args[i]!.toString('utf8', 0, 128);
         if (!known.has(name.toLowerCase())) return new ErrorReply(`ERR Unknown option or number of arguments for CONFIG SET - '${name}'`);
       }
-      const first = args[2]!.toString('utf8', 0, 128);
-      return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${first}') - can't set immutable config`);
+      // All or nothing, as Redis: every pair is checked before any is applied.
+      let flags: KeyspaceFlags | undefined;
+      for (let i = 2; i < n; i += 2) {
+        const name = args[i]!.toString('utf8', 0, 128);
+        if (name.toLowerCase() !== SETTABLE) return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${name}') - can't set immutable config`);
+        const parsed = parseKeyspaceFlags(args[i + 1]!.toString('latin1'));
+        if (typeof parsed === 'string') return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${parsed}`);
+        flags = parsed;
+      }
+      // Applied in the connection's order (inside MULTI: at EXEC), as a plan with nothing to send.
+      const set = flags!;
+      return new WritePlan([], () => {
+        ctx.server.keyspace.set(set);
+        return OK;
+      });
     }
     case 'RESETSTAT': {
       if (n !== 2) return arityError('config|resetstat');
