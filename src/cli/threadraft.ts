@@ -10,6 +10,7 @@ import { reportDownNodes } from './down-nodes.js';
 import type { RespServer, RespServerOptions } from '../resp/index.js';
 import { END_SIGNALS, ignoreOutputErrors, packageVersion, parseCommandLine, usageExit } from './options.js';
 import { SERVE_HELP, SERVE_OPTIONS } from './serve-options.js';
+import { parseKeyspaceFlags } from '../resp/keyspace-flags.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/ (this file is dist/src/cli/threadraft.js). */
@@ -54,6 +55,12 @@ function serveOptions(argv: string[]): { cluster: ClusterOptions; resp: RespServ
   if (v['max-bytes'] !== undefined) cluster.maxBytes = v['max-bytes'];
   const resp: RespServerOptions = { port: v.port, maxClients: v.maxclients, maxBulkBytes: v['proto-max-bulk-len'] };
   if (v.requirepass !== undefined) resp.requirepass = v.requirepass;
+  const notify = v['notify-keyspace-events'];
+  if (notify !== undefined) {
+    const flags = parseKeyspaceFlags(notify);
+    if (typeof flags === 'string') fail(`--notify-keyspace-events ${JSON.stringify(notify)}: ${flags}`);
+    resp.notifyKeyspaceEvents = notify;
+  }
   return { cluster, resp };
 }
 

@@ -7,42 +7,8 @@
 // While notifications are on, one `cluster.watch()` of every key feeds them (docs/api.md, "Watch"): every node keeps
 // its ring of recent events and the watching node sends each write's event to the coordinator; off, nothing is watched.
 import { ClusterError, ErrorCode, type Cluster, type Watch, type WatchEvent } from '../index.js';
+import { NO_FLAGS, type KeyspaceFlags } from './keyspace-flags.js';
 import type { PubSubRegistry } from './pubsub.js';
-
-export interface KeyspaceFlags {
-  /** K: `__keyspace@0__:<key>` channels. */
-  keyspace: boolean;
-  /** E: `__keyevent@0__:<event>` channels. */
-  keyevent: boolean;
-  /** x: "expired". */
-  expired: boolean;
-  /** e: "evicted". */
-  evicted: boolean;
-}
-
-export const NO_FLAGS: KeyspaceFlags = { keyspace: false, keyevent: false, expired: false, evicted: false };
-
-/** Redis's event class characters (`Ag$lshzxeKEtmdn`), to tell an unknown one from one threadraft cannot deliver. */
-const REDIS_CLASSES = 'Ag$lshzxeKEtmdn';
-
-/** The flags of a notify-keyspace-events value, or the reason it is refused (Redis's text for an unknown class). */
-export function parseKeyspaceFlags(text: string): KeyspaceFlags | string {
-  const f = { ...NO_FLAGS };
-  for (const ch of text) {
-    if (ch === 'K') f.keyspace = true;
-    else if (ch === 'E') f.keyevent = true;
-    else if (ch === 'x') f.expired = true;
-    else if (ch === 'e') f.evicted = true;
-    else if (REDIS_CLASSES.includes(ch)) return `threadraft notifies expired (x) and evicted (e) events only, not class '${ch}'`;
-    else return `Invalid event class character. Use '${REDIS_CLASSES}'.`;
-  }
-  return f;
-}
-
-/** As Redis writes the flags back (CONFIG GET): the classes, then K, then E. */
-export function keyspaceFlagsText(f: KeyspaceFlags): string {
-  return `${f.expired ? 'x' : ''}${f.evicted ? 'e' : ''}${f.keyspace ? 'K' : ''}${f.keyevent ? 'E' : ''}`;
-}
 
 /** How long to wait before watching again after an unexpected end (no leader yet, a node restarting). */
 const RETRY_MS = 100;

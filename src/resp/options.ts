@@ -1,7 +1,7 @@
 // The RESP server's options: declared, defaulted and validated once (resolveRespOptions), then handed down whole.
 import { ClusterError, ErrorCode } from '../index.js';
 import { positiveInt } from '../cluster/validate.js';
-import { parseKeyspaceFlags } from './keyspace.js';
+import { parseKeyspaceFlags } from './keyspace-flags.js';
 
 export interface RespServerOptions {
   /** TCP port on 127.0.0.1 (default 6379; 0: any free port, see RespServer.port). */

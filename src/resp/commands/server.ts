@@ -12,7 +12,7 @@ import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, clusterError, NOT_INTEGER, SYNTAX, unknownSubcommand } from '../errors.js';
 import { CallPlan, KeysPlan, ReadPlan, WritePlan } from '../plan.js';
-import { keyspaceFlagsText, parseKeyspaceFlags, type KeyspaceFlags } from '../keyspace.js';
+import { keyspaceFlagsText, parseKeyspaceFlags, type KeyspaceFlags } from '../keyspace-flags.js';
 import { ErrorReply, helpReply, MapReply, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { REDIS_VERSION } from './connection.js';
 
