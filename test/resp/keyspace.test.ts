@@ -62,6 +62,7 @@ test('expired keys are published on __keyspace@0__:<key> and __keyevent@0__:expi
     const deadline = Date.now() + 10_000;
     while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(got, ['__keyspace@0__:ks:short expired', '__keyevent@0__:expired ks:short']);
+    assert.match(String(await c.info('stats')), /\r\nexpired_keys:1\r\nevicted_keys:0\r\n/);
     // Off: the next expiry publishes nothing (a PING after it proves the subscriber's socket was read up to there).
     assert.equal(await c.config('SET', 'notify-keyspace-events', ''), 'OK');
     await c.set('ks:short2', 'v', 'PX', 20);
@@ -96,6 +97,7 @@ test('evicted keys are published on __keyevent@0__:evicted; a CONFIG SET inside 
     const deadline = Date.now() + 10_000;
     while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(got, ['__keyevent@0__:evicted ev:a', '__keyevent@0__:evicted ev:b']);
+    assert.match(String(await c.info('stats')), /\r\nexpired_keys:0\r\nevicted_keys:2\r\n/);
   } finally {
     sub.disconnect();
     c.disconnect();

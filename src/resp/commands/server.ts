@@ -95,7 +95,9 @@ async function sections(ctx: Ctx): Promise<Section[]> {
     ['stats', [
       ['total_connections_received', stats.connectionsReceived], ['total_commands_processed', stats.commandsProcessed],
       ['total_net_input_bytes', stats.netInputBytes], ['total_net_output_bytes', stats.netOutputBytes],
-      ['rejected_connections', stats.rejectedConnections], ['keyspace_hits', stats.keyspaceHits],
+      // The leader's replica's counts since the state was created (replicated state: RESETSTAT leaves them).
+      ['rejected_connections', stats.rejectedConnections], ['expired_keys', lc?.expirations ?? 0],
+      ['evicted_keys', lc?.evictions ?? 0], ['keyspace_hits', stats.keyspaceHits],
       ['keyspace_misses', stats.keyspaceMisses], ['pubsub_channels', ctx.server.pubsub.size('channel')],
       ['pubsub_patterns', ctx.server.pubsub.size('pattern')], ['pubsubshard_channels', ctx.server.pubsub.size('shard')],
       ['protocol_errors', stats.protocolErrors],
