@@ -17,8 +17,6 @@ export class KeyspaceNotifier {
   private flags: KeyspaceFlags = NO_FLAGS;
   private stop: AbortController | undefined;
   private running: Promise<void> | undefined;
-  /** Events published; watches that lost events (WATCH_COMPACTED): what INFO or a test can look at. */
-  readonly stats = { published: 0, gaps: 0 };
 
   constructor(private readonly cluster: Cluster, private readonly pubsub: PubSubRegistry) {}
 
@@ -60,7 +58,6 @@ export class KeyspaceNotifier {
         // A slow moment (WATCH_OVERFLOW): resume where it stopped. Events no node keeps any more (WATCH_COMPACTED):
         // they are lost, as a Redis subscriber's messages are while it is away; go on from now.
         const compacted = err instanceof ClusterError && err.code === ErrorCode.WATCH_COMPACTED;
-        if (compacted) this.stats.gaps++;
         from = compacted ? undefined : w?.nextRevision;
         if (!(err instanceof ClusterError && err.code === ErrorCode.WATCH_OVERFLOW)) await sleep(RETRY_MS, signal);
       }
@@ -75,7 +72,6 @@ export class KeyspaceNotifier {
     const name = Buffer.from(event);
     if (f.keyspace) this.pubsub.publish(Buffer.concat([KEYSPACE, key]), name, false);
     if (f.keyevent) this.pubsub.publish(Buffer.from(`__keyevent@0__:${event}`), key, false);
-    this.stats.published++;
   }
 }
 
