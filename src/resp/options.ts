@@ -1,7 +1,7 @@
 // The RESP server's options: declared, defaulted and validated once (resolveRespOptions), then handed down whole.
 import { ClusterError, ErrorCode } from '../index.js';
 import { positiveInt } from '../cluster/validate.js';
-import { parseKeyspaceFlags } from './keyspace-flags.js';
+import { parseKeyspaceFlags, type KeyspaceFlags } from './keyspace-flags.js';
 
 export interface RespServerOptions {
   /** TCP port on 127.0.0.1 (default 6379; 0: any free port, see RespServer.port). */
@@ -42,9 +42,11 @@ export interface RespServerOptions {
   shutdown?: () => void;
 }
 
-export type ResolvedRespOptions = Required<Omit<RespServerOptions, 'requirepass' | 'shutdown'>> & {
+export type ResolvedRespOptions = Required<Omit<RespServerOptions, 'requirepass' | 'shutdown' | 'notifyKeyspaceEvents'>> & {
   requirepass: string | undefined;
   shutdown: (() => void) | undefined;
+  /** notifyKeyspaceEvents, parsed. */
+  notifyKeyspaceEvents: KeyspaceFlags;
 };
 
 const KNOWN = new Set([
@@ -83,7 +85,7 @@ export function resolveRespOptions(input: RespServerOptions = {}): ResolvedRespO
     maxInlineBytes: int('maxInlineBytes', input.maxInlineBytes, 64 * 1024, 16, 64 * 1024 * 1024),
     outputHighWaterBytes: int('outputHighWaterBytes', input.outputHighWaterBytes, 1024 * 1024, 1, 1024 * 1024 * 1024),
     maxPubsubOutputBytes: int('maxPubsubOutputBytes', input.maxPubsubOutputBytes, 32 * 1024 * 1024, 1, 1024 * 1024 * 1024),
-    notifyKeyspaceEvents: notify,
+    notifyKeyspaceEvents: flags,
     maxQueuedCommands: int('maxQueuedCommands', input.maxQueuedCommands, 4096, 1, 1 << 24),
     maxScanCursors: int('maxScanCursors', input.maxScanCursors, 10_000, 1, 1 << 24),
   };

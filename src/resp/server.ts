@@ -4,7 +4,6 @@ import { ClusterError, ErrorCode, type Cluster } from '../index.js';
 import { Connection } from './connection.js';
 import { CursorTable, type ServerContext, type ServerStats } from './context.js';
 import { resolveRespOptions, type ResolvedRespOptions, type RespServerOptions } from './options.js';
-import { parseKeyspaceFlags, type KeyspaceFlags } from './keyspace-flags.js';
 import { KeyspaceNotifier } from './keyspace.js';
 import { PubSubRegistry } from './pubsub.js';
 import { WatchRegistry } from './watches.js';
@@ -75,7 +74,7 @@ export class RespServer {
         resolve();
       });
     });
-    server.context.keyspace.set(parseKeyspaceFlags(resolved.notifyKeyspaceEvents) as KeyspaceFlags);
+    server.context.keyspace.set(resolved.notifyKeyspaceEvents);
     return server;
   }
 
