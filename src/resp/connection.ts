@@ -251,7 +251,7 @@ export class Connection {
       flushReady(); // the replies known so far go out before waiting
       const slots = run;
       run = [];
-      await runSegment(this.server.cluster, runRead, slots, this.server.watches);
+      await runSegment(this.server.cluster, runRead, slots, this.server.watches, this.server.keyspace);
     };
     let n = 0;
     for (; n < commands.length && !this.state.closing; n++) {

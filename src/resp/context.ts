@@ -87,7 +87,7 @@ export interface ServerContext {
   readonly watches: WatchRegistry;
   /** Which connections are subscribed to which channels (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE). */
   readonly pubsub: PubSubRegistry;
-  /** Keyspace notifications (notify-keyspace-events: expired and evicted keys) published there. */
+  /** Keyspace notifications (notify-keyspace-events) published there. */
   readonly keyspace: KeyspaceNotifier;
   readonly startedAt: number;
   /** The TCP port listened on. */

@@ -1,37 +1,61 @@
-// notify-keyspace-events values: Redis's flag characters, the ones threadraft delivers (./keyspace.ts), and the text
-// CONFIG GET writes back. No imports: the CLI checks --notify-keyspace-events before it loads anything.
+// notify-keyspace-events values: Redis's flag characters as Redis's bits, the ones threadraft delivers
+// (./keyspace.ts), and the text CONFIG GET writes back. No imports: the CLI checks --notify-keyspace-events before it
+// loads anything.
 
-export interface KeyspaceFlags {
-  /** K: `__keyspace@0__:<key>` channels. */
-  keyspace: boolean;
-  /** E: `__keyevent@0__:<event>` channels. */
-  keyevent: boolean;
-  /** x: "expired". */
-  expired: boolean;
-  /** e: "evicted". */
-  evicted: boolean;
-}
+/** Redis's notification bits (server.h, NOTIFY_*), as a bit set. */
+export type KeyspaceFlags = number;
 
-export const NO_FLAGS: KeyspaceFlags = { keyspace: false, keyevent: false, expired: false, evicted: false };
+export const NOTIFY = {
+  /** K: `__keyspace@0__:<key>` channels, the event as the message. */
+  keyspace: 1 << 0,
+  /** E: `__keyevent@0__:<event>` channels, the key as the message. */
+  keyevent: 1 << 1,
+  /** g: the events of commands on any type (del, expire, rename_from, ...). */
+  generic: 1 << 2,
+  /** $: the events of string commands (set, incrby, append, setbit, ...). */
+  string: 1 << 3,
+  // l, s, h, z: lists, sets, hashes, sorted sets; threadraft keeps strings only, so none is ever published.
+  list: 1 << 4,
+  set: 1 << 5,
+  hash: 1 << 6,
+  zset: 1 << 7,
+  /** x: a key that expired. */
+  expired: 1 << 8,
+  /** e: a key evicted by the cluster's bound. */
+  evicted: 1 << 9,
+  // t, d: streams, modules; never published here either.
+  stream: 1 << 10,
+  module: 1 << 13,
+} as const;
 
-/** Redis's event class characters (`Ag$lshzxeKEtmdn`), to tell an unknown one from one threadraft cannot deliver. */
-const REDIS_CLASSES = 'Ag$lshzxeKEtmdn';
+/** A: every class but m (key misses) and n (new keys), as Redis's NOTIFY_ALL. */
+const ALL = NOTIFY.generic | NOTIFY.string | NOTIFY.list | NOTIFY.set | NOTIFY.hash | NOTIFY.zset | NOTIFY.expired | NOTIFY.evicted | NOTIFY.stream | NOTIFY.module;
+
+export const NO_FLAGS: KeyspaceFlags = 0;
+
+/** The classes in the order Redis writes them back, with their characters. */
+const CLASSES: Array<[string, number]> = [
+  ['g', NOTIFY.generic], ['$', NOTIFY.string], ['l', NOTIFY.list], ['s', NOTIFY.set], ['h', NOTIFY.hash], ['z', NOTIFY.zset],
+  ['x', NOTIFY.expired], ['e', NOTIFY.evicted], ['t', NOTIFY.stream], ['d', NOTIFY.module],
+];
+
+/** Redis's characters that threadraft does not deliver: key misses (m) and new keys (n). */
+const NOT_DELIVERED: Record<string, string> = { m: 'key misses (m)', n: 'new keys (n)' };
 
 /** The flags of a notify-keyspace-events value, or the reason it is refused (Redis's text for an unknown class). */
 export function parseKeyspaceFlags(text: string): KeyspaceFlags | string {
-  const f = { ...NO_FLAGS };
+  let flags = NO_FLAGS;
   for (const ch of text) {
-    if (ch === 'K') f.keyspace = true;
-    else if (ch === 'E') f.keyevent = true;
-    else if (ch === 'x') f.expired = true;
-    else if (ch === 'e') f.evicted = true;
-    else if (REDIS_CLASSES.includes(ch)) return `threadraft notifies expired (x) and evicted (e) events only, not class '${ch}'`;
-    else return `Invalid event class character. Use '${REDIS_CLASSES}'.`;
+    const bit = ch === 'A' ? ALL : ch === 'K' ? NOTIFY.keyspace : ch === 'E' ? NOTIFY.keyevent : CLASSES.find(([c]) => c === ch)?.[1];
+    if (bit !== undefined) flags |= bit;
+    else if (NOT_DELIVERED[ch] !== undefined) return `threadraft does not notify ${NOT_DELIVERED[ch]}`;
+    else return `Invalid event class character. Use 'Ag$lshzxeKEtmdn'.`;
   }
-  return f;
+  return flags;
 }
 
-/** As Redis writes the flags back (CONFIG GET): the classes, then K, then E. */
-export function keyspaceFlagsText(f: KeyspaceFlags): string {
-  return `${f.expired ? 'x' : ''}${f.evicted ? 'e' : ''}${f.keyspace ? 'K' : ''}${f.keyevent ? 'E' : ''}`;
+/** As Redis writes the flags back (CONFIG GET): A or the classes, then K, then E. */
+export function keyspaceFlagsText(flags: KeyspaceFlags): string {
+  const classes = (flags & ALL) === ALL ? 'A' : CLASSES.filter(([, bit]) => flags & bit).map(([c]) => c).join('');
+  return `${classes}${flags & NOTIFY.keyspace ? 'K' : ''}${flags & NOTIFY.keyevent ? 'E' : ''}`;
 }

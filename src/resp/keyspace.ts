@@ -1,17 +1,23 @@
-// Keyspace notifications (Redis's notify-keyspace-events) for the events a watch reports exactly: a key that
-// expired (class x: "expired") and a key evicted by the cluster's bound (class e: "evicted"). Each is published on
-// the server's Pub/Sub (./pubsub.ts) as Redis does: `__keyspace@0__:<key>` with the event (K) and
-// `__keyevent@0__:<event>` with the key (E). The other classes (g, $, ...: the event of each write command) have no
-// counterpart in the watch's put and delete events, so asking for them is refused rather than left silent.
+// Keyspace notifications (Redis's notify-keyspace-events), published on the server's Pub/Sub (./pubsub.ts) as Redis
+// does: `__keyspace@0__:<key>` with the event (K) and `__keyevent@0__:<event>` with the key (E).
 //
-// While notifications are on, one `cluster.watch()` of every key feeds them (docs/api.md, "Watch"): every node keeps
-// its ring of recent events and the watching node sends each write's event to the coordinator; off, nothing is watched.
+// - The events of write commands (classes g and $: "set", "del", "expire", "incrby", "rename_from", ...) come from
+//   the commands this server runs, as on Redis: each write plan's ops and their results say what it did
+//   (writeEvents, below), and they are published when its reply is, in the connection's order. A write made through
+//   the Cluster API directly runs no Redis command and publishes none (a watch sees it: docs/api.md, "Watch").
+// - "expired" (x) and "evicted" (e) happen in apply, on every replica, whoever wrote the key: one
+//   `cluster.watch()` of every key feeds them while they are asked for (docs/api.md, "Watch"): every node keeps its
+//   ring of recent events and the watching node sends each write's event to the coordinator; off, nothing is watched.
 import { ClusterError, ErrorCode, type Cluster, type Watch, type WatchEvent } from '../index.js';
-import { NO_FLAGS, type KeyspaceFlags } from './keyspace-flags.js';
+import { NO_FLAGS, NOTIFY, type KeyspaceFlags } from './keyspace-flags.js';
+import type { RespOp, RespOpResult } from './plan.js';
 import type { PubSubRegistry } from './pubsub.js';
 
 /** How long to wait before watching again after an unexpected end (no leader yet, a node restarting). */
 const RETRY_MS = 100;
+
+/** One keyspace event: its class (NOTIFY.generic or NOTIFY.string), its name and its key. */
+export type KeyEvent = [cls: number, event: string, key: Buffer];
 
 export class KeyspaceNotifier {
   private flags: KeyspaceFlags = NO_FLAGS;
@@ -27,7 +33,7 @@ export class KeyspaceNotifier {
   /** New flags: the watch starts when some event would be published, and stops when none would. */
   set(flags: KeyspaceFlags): void {
     this.flags = flags;
-    const wanted = (flags.keyspace || flags.keyevent) && (flags.expired || flags.evicted);
+    const wanted = this.publishes(NOTIFY.expired | NOTIFY.evicted);
     if (wanted && this.stop === undefined) {
       const stop = new AbortController();
       this.stop = stop;
@@ -36,6 +42,21 @@ export class KeyspaceNotifier {
       this.stop.abort();
       this.stop = undefined;
     }
+  }
+
+  /** Whether events of any of the classes `cls` are published (some class asked for, and K or E). */
+  publishes(cls: number): boolean {
+    return (this.flags & cls) !== 0 && (this.flags & (NOTIFY.keyspace | NOTIFY.keyevent)) !== 0;
+  }
+
+  /** Publish what a write plan's ops did, given their results (nothing unless classes g or $ are on). */
+  written(ops: readonly RespOp[], results: readonly RespOpResult[]): void {
+    if (this.publishes(NOTIFY.generic | NOTIFY.string)) this.publish(writeEvents(ops, results));
+  }
+
+  /** Publish events, those of the classes asked for. */
+  publish(events: readonly KeyEvent[]): void {
+    for (const [cls, event, key] of events) if (this.flags & cls) this.send(event, key);
   }
 
   /** Stop watching (the server closes); resolves once the watch has ended. */
@@ -65,17 +86,81 @@ export class KeyspaceNotifier {
   }
 
   private deliver(e: WatchEvent): void {
-    const f = this.flags;
-    const event = e.type === 'expire' && f.expired ? 'expired' : e.type === 'evict' && f.evicted ? 'evicted' : undefined;
+    const event = e.type === 'expire' && this.flags & NOTIFY.expired ? 'expired' : e.type === 'evict' && this.flags & NOTIFY.evicted ? 'evicted' : undefined;
     if (event === undefined) return;
-    const key = typeof e.key === 'string' ? Buffer.from(e.key) : Buffer.from(e.key.buffer, e.key.byteOffset, e.key.byteLength);
-    const name = Buffer.from(event);
-    if (f.keyspace) this.pubsub.publish(Buffer.concat([KEYSPACE, key]), name, false);
-    if (f.keyevent) this.pubsub.publish(Buffer.from(`__keyevent@0__:${event}`), key, false);
+    this.send(event, typeof e.key === 'string' ? Buffer.from(e.key) : Buffer.from(e.key.buffer, e.key.byteOffset, e.key.byteLength));
+  }
+
+  private send(event: string, key: Buffer): void {
+    if (this.flags & NOTIFY.keyspace) this.pubsub.publish(Buffer.concat([KEYSPACE, key]), Buffer.from(event), false);
+    if (this.flags & NOTIFY.keyevent) this.pubsub.publish(Buffer.from(`__keyevent@0__:${event}`), key, false);
   }
 }
 
 const KEYSPACE = Buffer.from('__keyspace@0__:');
+const G = NOTIFY.generic;
+const S = NOTIFY.string;
+
+/**
+ * The events Redis 7.0 publishes for what `ops` did, in their order (its commands' notifyKeyspaceEvent calls). An
+ * op that wrote nothing (ok false: a condition, an error, a rejected batch) publishes nothing. A put is "set" (and
+ * "expire" with an expiry, even one already past, as Redis's SET EXAT; RESTORE says "restore": its plan lists its
+ * own events); an expire that deleted the key is "del".
+ */
+export function writeEvents(ops: readonly RespOp[], results: readonly RespOpResult[]): KeyEvent[] {
+  if (ops.some((op, i) => op.type === 'check' && results[i]?.ok !== true)) return []; // MSETNX that found a key: nothing applied
+  const events: KeyEvent[] = [];
+  ops.forEach((op, i) => {
+    const r = results[i];
+    if (r?.ok !== true) return;
+    switch (op.type) {
+      case 'put':
+        events.push([S, 'set', op.key]);
+        if (op.ttlMs !== undefined || op.atMs !== undefined) events.push([G, 'expire', op.key]);
+        return;
+      case 'delete':
+        if (r.existed === true) events.push([G, 'del', op.key]);
+        return;
+      case 'expire':
+        events.push(r.deleted === true ? [G, 'del', op.key] : [G, 'expire', op.key]);
+        return;
+      case 'persist':
+        events.push([G, 'persist', op.key]);
+        return;
+      case 'incr':
+        events.push([S, 'incrby', op.key]);
+        return;
+      case 'incrbyfloat':
+        events.push([S, 'incrbyfloat', op.key]);
+        return;
+      case 'append':
+        events.push([S, 'append', op.key]);
+        return;
+      case 'setrange':
+        if (op.value.length > 0) events.push([S, 'setrange', op.key]);
+        return;
+      case 'setbit':
+      case 'bitfield':
+        if (r.changed === true) events.push([S, 'setbit', op.key]);
+        return;
+      case 'bitop':
+        if ((r.n ?? 0) > 0) events.push([S, 'set', op.key]);
+        else if (r.deleted === true) events.push([G, 'del', op.key]);
+        return;
+      case 'rename':
+        if (!op.key.equals(op.to)) events.push([G, 'rename_from', op.key], [G, 'rename_to', op.to]);
+        return;
+      case 'copy':
+        events.push([G, 'copy_to', op.to]);
+        return;
+      case 'get':
+      case 'ttl':
+      case 'check':
+        return;
+    }
+  });
+  return events;
+}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

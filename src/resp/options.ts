@@ -26,8 +26,9 @@ export interface RespServerOptions {
    */
   maxPubsubOutputBytes?: number;
   /**
-   * Redis's notify-keyspace-events at start (CONFIG SET changes it): `x` expired and `e` evicted keys, published on
-   * `__keyspace@0__:<key>` (`K`) and `__keyevent@0__:<event>` (`E`); other classes are refused. Default '' (none).
+   * Redis's notify-keyspace-events at start (CONFIG SET changes it): the classes (`g`, `$`, `x`, `e`, `A`, ...)
+   * published on `__keyspace@0__:<key>` (`K`) and `__keyevent@0__:<event>` (`E`); `n` and `m` are refused.
+   * Default '' (none).
    */
   notifyKeyspaceEvents?: string;
   /** Commands parsed but not yet sent before a socket stops being read. Default 4 096. */

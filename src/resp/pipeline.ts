@@ -6,6 +6,7 @@ import { batch } from './cluster-api.js';
 import { clusterError } from './errors.js';
 import { CallPlan, KeysPlan, opsBytes, ReadPlan, WritePlan, type Plan, type RespOp } from './plan.js';
 import { ErrorReply, type Reply } from './reply.js';
+import type { KeyspaceNotifier } from './keyspace.js';
 import type { WatchRegistry } from './watches.js';
 
 export interface Slot {
@@ -34,7 +35,7 @@ type Answer = () => void;
  * answering does (a PUBLISH's delivery, an EXEC's queued PUBLISH) happens in the connection's order, after the
  * writes before it are applied.
  */
-export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], watches: WatchRegistry): Promise<unknown> {
+export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], watches: WatchRegistry, keyspace: KeyspaceNotifier): Promise<unknown> {
   const calls: Array<Promise<void>> = [];
   const keyReads: Slot[] = [];
   let group: Slot[] = [];
@@ -48,7 +49,7 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
   };
   const { maxBatchOps, maxBatchBytes } = cluster.options;
   const send = (): void => {
-    if (group.length > 0) inOrder(sendBatch(cluster, group, ops));
+    if (group.length > 0) inOrder(sendBatch(cluster, group, ops, keyspace));
     group = [];
     ops = [];
     bytes = 0;
@@ -68,7 +69,7 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
       if (p.ops.length === 0) {
         // Nothing to send (PUBLISH, an EXEC of no writes): answered at once, or after what was sent before it.
         send();
-        const answer = (): void => s.set(safeReply(() => p.reply([])));
+        const answer = (): void => s.set(safeReply(() => p.answer([], keyspace)));
         if (answered === undefined) answer();
         else inOrder(Promise.resolve(answer));
         continue;
@@ -92,7 +93,7 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
  * whole (INVALID_ARGUMENT: a limit the plans did not check) is sent again plan by plan, so only the guilty
  * command gets the error.
  */
-function sendBatch(cluster: Cluster, group: Slot[], ops: RespOp[]): Promise<Answer> {
+function sendBatch(cluster: Cluster, group: Slot[], ops: RespOp[], keyspace: KeyspaceNotifier): Promise<Answer> {
   return batch(cluster, ops).then(
     (res) => () => {
       let offset = 0;
@@ -100,12 +101,12 @@ function sendBatch(cluster: Cluster, group: Slot[], ops: RespOp[]): Promise<Answ
         const p = s.plan as WritePlan;
         const mine = res.results.slice(offset, offset + p.ops.length);
         offset += p.ops.length;
-        s.set(safeReply(() => p.reply(mine)));
+        s.set(safeReply(() => p.answer(mine, keyspace)));
       }
     },
     (err: unknown): Answer | Promise<Answer> => {
       if (group.length > 1 && err instanceof ClusterError && err.code === ErrorCode.INVALID_ARGUMENT) {
-        return Promise.all(group.map((s) => sendBatch(cluster, [s], (s.plan as WritePlan).ops))).then((answers) => () => {
+        return Promise.all(group.map((s) => sendBatch(cluster, [s], (s.plan as WritePlan).ops, keyspace))).then((answers) => () => {
           for (const answer of answers) answer();
         });
       }

@@ -9,7 +9,9 @@
 // - ReadPlan / CallPlan: any other read (TTL, SCAN, DBSIZE, ...) or write call (FLUSHDB), run as a call of its
 //   own in the run's order; they cannot be part of MULTI.
 import type { OpResult, Value } from '../index.js';
+import type { KeyEvent, KeyspaceNotifier } from './keyspace.js';
 import type { Reply } from './reply.js';
+import { NOTIFY } from './keyspace-flags.js';
 import { FIELD_BYTES, type BitField } from '../storage/bitfield.js';
 import type { BitOp, ExpireCond } from '../storage/command.js';
 
@@ -36,6 +38,12 @@ export type RespOp =
 export type RespOpResult = OpResult & { n?: number };
 
 export class WritePlan {
+  /**
+   * Its keyspace events (./keyspace.ts): those of what its ops did (the default), its own list (RESTORE's
+   * "restore"), or none of its own (EXEC: each queued command publishes its events as EXEC answers it).
+   */
+  events: 'ops' | 'none' | ((results: RespOpResult[]) => KeyEvent[]) = 'ops';
+
   constructor(
     public ops: RespOp[],
     readonly reply: (results: RespOpResult[]) => Reply,
@@ -44,6 +52,13 @@ export class WritePlan {
     /** Called when the plan is sent (EXEC: its WATCH checks are known only then). */
     readonly prepare?: () => Reply | undefined,
   ) {}
+
+  /** The reply to its ops' results, once they are applied; their keyspace events are published first, as Redis does while a command runs. */
+  answer(results: RespOpResult[], keyspace: KeyspaceNotifier): Reply {
+    if (this.events === 'ops') keyspace.written(this.ops, results);
+    else if (this.events !== 'none' && keyspace.publishes(NOTIFY.generic | NOTIFY.string)) keyspace.publish(this.events(results));
+    return this.reply(results);
+  }
 }
 
 export class KeysPlan {

@@ -443,7 +443,11 @@ function evalExpire(op: Extract<Op, { t: 'expire' }>, ov: Overlay, clock: number
   if (op.cond === 'gt' && (!has || at <= cur.expiresAt!)) return { ok: false };
   if (op.cond === 'lt' && has && at >= cur.expiresAt!) return { ok: false };
   if (op.cond === 'xx-lt' && (!has || at >= cur.expiresAt!)) return { ok: false };
-  ov.set(op.key, at <= clock ? null : { value: cur.value, expiresAt: at }); // an expiry already passed deletes
+  if (at <= clock) {
+    ov.set(op.key, null); // an expiry already passed deletes
+    return { ok: true, deleted: true };
+  }
+  ov.set(op.key, { value: cur.value, expiresAt: at });
   return { ok: true };
 }
 
@@ -509,7 +513,8 @@ function evalSetBit(op: Extract<Op, { t: 'setbit' }>, ov: Overlay, maxValueBytes
   const before = bytes[byte]! & mask ? 1 : 0;
   bytes[byte] = op.bit ? bytes[byte]! | mask : bytes[byte]! & ~mask;
   ov.set(op.key, { value: textIfUtf8(bytes, cur === undefined || typeof cur.value === 'string'), expiresAt: cur?.expiresAt });
-  return { ok: true, n: before };
+  // As Redis's "dirty": the key is new, its value grew, or the bit flipped (what a keyspace "setbit" event reports).
+  return { ok: true, n: before, changed: cur === undefined || bytes.byteLength > old.byteLength || before !== op.bit };
 }
 
 /** Redis BITFIELD (./bitfield.ts): only GETs read; otherwise the value is grown to every field written first. */
@@ -520,9 +525,11 @@ function evalBitField(op: Extract<Op, { t: 'bitfield' }>, ov: Overlay, maxValueB
   if (written === 0) return { ok: true, values: runFields(old, op.fields) };
   const bytes = grown(op.key, old, written, maxValueBytes, maxBytes);
   if (bytes === undefined) return { ok: false, error: 'VALUE_TOO_LARGE' };
-  const values = runFields(bytes, op.fields);
+  // As Redis's "changes" (keyspace "setbit"): a field written to a new or grown value, or to other bits.
+  const change = { dirty: cur === undefined || bytes.byteLength > old.byteLength, changed: false };
+  const values = runFields(bytes, op.fields, change);
   ov.set(op.key, { value: textIfUtf8(bytes, cur === undefined || typeof cur.value === 'string'), expiresAt: cur?.expiresAt });
-  return { ok: true, values };
+  return { ok: true, values, changed: change.changed };
 }
 
 /** Redis BITOP: byte by byte over the longest value, the shorter ones read as zeros; nothing to combine deletes. */
@@ -532,8 +539,9 @@ function evalBitOp(op: Extract<Op, { t: 'bitop' }>, ov: Overlay, maxBytes: numbe
   let n = 0;
   for (const b of sources) n = Math.max(n, b.byteLength);
   if (n === 0) {
+    const deleted = ov.read(op.key) !== undefined;
     ov.set(op.key, null);
-    return { ok: true, n: 0 };
+    return deleted ? { ok: true, n: 0, deleted } : { ok: true, n: 0 };
   }
   if (tooLarge(op.key, n, Infinity, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' }; // each value is within maxValueBytes
   const out = Buffer.alloc(n);

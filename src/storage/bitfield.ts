@@ -101,9 +101,10 @@ function overflow(value: bigint, incr: bigint, f: BitField): bigint | null | und
 /**
  * Runs the fields in order over `bytes` (at least bytesWritten long when any field writes), as Redis's
  * bitfieldGeneric: per field its reply, a 64-bit integer's text, or null for a SET or INCRBY that overflowed
- * under FAIL (and wrote nothing).
+ * under FAIL (and wrote nothing). `change.changed` is set when a field written changed the value as Redis counts it
+ * (`change.dirty`: the value is new or grew).
  */
-export function runFields(bytes: Uint8Array, fields: readonly BitField[]): Array<string | null> {
+export function runFields(bytes: Uint8Array, fields: readonly BitField[], change?: { dirty: boolean; changed: boolean }): Array<string | null> {
   const out: Array<string | null> = [];
   for (const f of fields) {
     const old = read(bytes, f);
@@ -120,6 +121,8 @@ export function runFields(bytes: Uint8Array, fields: readonly BitField[]): Array
     const next = o ?? (f.op === 'incrby' ? old + v : v);
     const reply = f.op === 'incrby' ? next : old;
     writeBits(bytes, f.offset, f.bits, next);
+    // Redis's "changes": a field written (not refused by FAIL) to a new or grown value, or with other bits than it had.
+    if (change && (change.dirty || read(bytes, f) !== old)) change.changed = true;
     out.push(String(reply));
   }
   return out;

@@ -161,6 +161,10 @@ export interface OpResult {
   value?: Value;
   /** append, setrange, bitop: the new length in bytes; setbit: the bit before. */
   n?: number;
+  /** setbit, bitfield: whether the value changed as Redis counts it (the key is new, the value grew, or a bit written flipped). */
+  changed?: boolean;
+  /** expire: true when the expiry had passed, so the key was deleted; bitop: true when nothing to combine deleted the key. */
+  deleted?: boolean;
   /** bitfield: per field its reply (a 64-bit integer's text), or null. */
   values?: Array<string | null>;
   /** ttl: the ms left at the entry's time and the expiry (ms since the epoch); -1 when the key has none. */

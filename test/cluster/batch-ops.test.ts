@@ -35,7 +35,7 @@ for (const storage of ['lmdb', 'memory'] as const) {
       const ttl = await c.ttl('n');
       assert.ok(ttl !== undefined && ttl > 100_000 && ttl <= 120_000, `ttl ${ttl}`);
       r = await c.batch([{ type: 'persist', key: 'k' }, { type: 'persist', key: 'k' }, { type: 'expire', key: 'n', ttlMs: -1 }]);
-      assert.deepEqual(r.results.map((x) => x.ok), [true, false, true]);
+      assert.deepEqual(r.results, [{ ok: true }, { ok: false }, { ok: true, deleted: true }], 'an expiry already past deletes, and says so');
       assert.equal(await c.ttl('k'), Infinity);
       assert.equal(await c.get('n'), undefined);
       await assert.rejects(c.batch([{ type: 'expire', key: 'k' }]), isCode(ErrorCode.INVALID_ARGUMENT));
@@ -54,13 +54,14 @@ for (const storage of ['lmdb', 'memory'] as const) {
       await assert.rejects(c.batch([{ type: 'setrange', key: 'k', offset: -1, value: 'x' }]), isCode(ErrorCode.INVALID_ARGUMENT));
       // SETBIT / BITOP: the bit before; a string stays a string while its bytes are UTF-8; BITOP writes without expiry.
       await c.put('bits', 'a', { ttlMs: 60_000 });
-      r = await c.batch([{ type: 'setbit', key: 'bits', offset: 6, bit: 1 }, { type: 'setbit', key: 'bits', offset: 0, bit: 1 }, { type: 'setbit', key: 'fresh', offset: 9, bit: 1 }]);
-      assert.deepEqual(r.results, [{ ok: true, n: 0 }, { ok: true, n: 0 }, { ok: true, n: 0 }]);
+      r = await c.batch([{ type: 'setbit', key: 'bits', offset: 6, bit: 1 }, { type: 'setbit', key: 'bits', offset: 0, bit: 1 }, { type: 'setbit', key: 'fresh', offset: 9, bit: 1 }, { type: 'setbit', key: 'bits', offset: 0, bit: 1 }]);
+      // `changed`: the bit flipped, or the key is new or grew (Redis's rule for a keyspace "setbit" event).
+      assert.deepEqual(r.results, [{ ok: true, n: 0, changed: true }, { ok: true, n: 0, changed: true }, { ok: true, n: 0, changed: true }, { ok: true, n: 1, changed: false }]);
       assert.deepEqual(await c.get('bits'), Buffer.from([0xe3]), 'not UTF-8 any more: bytes');
       assert.ok(((await c.ttl('bits')) ?? 0) > 50_000, 'setbit keeps the expiry');
       assert.equal(await c.get('fresh'), '\0@');
       r = await c.batch([{ type: 'bitop', key: 'bits', operation: 'not', keys: ['bits'] }, { type: 'bitop', key: 'and', operation: 'and', keys: ['fresh', 'none'] }, { type: 'bitop', key: 'fresh', operation: 'xor', keys: ['none', 'none2'] }]);
-      assert.deepEqual(r.results, [{ ok: true, n: 1 }, { ok: true, n: 2 }, { ok: true, n: 0 }]);
+      assert.deepEqual(r.results, [{ ok: true, n: 1 }, { ok: true, n: 2 }, { ok: true, n: 0, deleted: true }]);
       assert.deepEqual(await c.get('bits'), Buffer.from([0x1c]), 'a value read was bytes: bytes');
       assert.equal(await c.ttl('bits'), Infinity, 'bitop writes without expiry');
       assert.equal(await c.get('and'), '\0\0');
@@ -76,7 +77,11 @@ for (const storage of ['lmdb', 'memory'] as const) {
         { type: 'bitfield', key: 'bf', fields: [{ op: 'incrby', signed: true, bits: 64, offset: 0, value: '9223372036854775807' }, { op: 'incrby', signed: true, bits: 64, offset: 0, value: 1 }, { op: 'set', signed: false, bits: 4, offset: 64, value: 17, overflow: 'fail' }, { op: 'set', signed: false, bits: 4, offset: 64, value: 17, overflow: 'sat' }, { op: 'get', signed: false, bits: 8, offset: 64 }] },
         { type: 'bitfield', key: 'bf-none', fields: [{ op: 'get', signed: true, bits: 3, offset: 7 }] },
       ]);
-      assert.deepEqual(r.results, [{ ok: true, values: ['9223372036854775807', '-9223372036854775808', null, '0', '240'] }, { ok: true, values: ['0'] }]);
+      assert.deepEqual(r.results, [{ ok: true, values: ['9223372036854775807', '-9223372036854775808', null, '0', '240'], changed: true }, { ok: true, values: ['0'] }]);
+      // `changed` as Redis counts it: a field written with other bits (a SET to the value it holds changes nothing).
+      r = await c.batch([{ type: 'bitfield', key: 'bf', fields: [{ op: 'set', signed: false, bits: 4, offset: 64, value: 15 }] }, { type: 'bitfield', key: 'bf', fields: [{ op: 'incrby', signed: false, bits: 4, offset: 64, value: 1, overflow: 'fail' }] }, { type: 'bitfield', key: 'bf', fields: [{ op: 'incrby', signed: false, bits: 4, offset: 64, value: 1 }] }]);
+      assert.deepEqual(r.results, [{ ok: true, values: ['15'], changed: false }, { ok: true, values: [null], changed: false }, { ok: true, values: ['0'], changed: true }]);
+      await c.put('bf', Buffer.from([0x80, 0, 0, 0, 0, 0, 0, 0, 0xf0]));
       assert.deepEqual(await c.get('bf'), Buffer.from([0x80, 0, 0, 0, 0, 0, 0, 0, 0xf0]));
       assert.equal(await c.has('bf-none'), false);
       for (const fields of [[], [{ op: 'get', signed: false, bits: 64, offset: 0 }], [{ op: 'set', signed: true, bits: 8, offset: 0 }], [{ op: 'incrby', signed: true, bits: 8, offset: 0, value: '9223372036854775808' }], [{ op: 'get', signed: true, bits: 8, offset: -1 }], [{ op: 'get', signed: true, bits: 8, offset: 0, overflow: 'clamp' }], [{ op: 'get', signed: true, bits: 8, offset: 0, value: 1 }]]) {

@@ -4,6 +4,8 @@
 // What threadraft documents as different from Redis (docs/resp.md, "Differences from Redis") is left out of the
 // generated commands: WATCH (its conservative touches), commands threadraft does not have,
 // integers past the safe ones in INCRBY, and commands refused inside MULTI.
+// A connection subscribed to keyspace notifications (classes g and $) on each server must receive the same events,
+// byte for byte, after each pipeline.
 // Seeds 7 and 8 speak RESP3 (HELLO 3 first), whose types (nulls `_`, maps...) are compared as such.
 // THREADRAFT_RESP_DIFF_SEEDS=1-200 runs more seeds, each one at a time and pipelined, one in RESP2 and one in RESP3
 // (default: 1-3 one at a time, 4-6 pipelined, 7-8 RESP3).
@@ -13,7 +15,7 @@ import { connect, type Socket } from 'node:net';
 import { encodeCommand, ReplyReader, RespError, type RespValue } from '../../bench/resp-proto.js';
 import { HOST, onPath, startRedisNoPersist, type Target } from '../../bench/resp-targets.js';
 import { parseSeedRange, Prng } from '../sim/prng.js';
-import { serve, type Served } from './helpers.js';
+import { encode, endsWith, raw, serve, type Raw, type Served } from './helpers.js';
 import { Redis } from 'ioredis';
 
 const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
@@ -203,16 +205,63 @@ function batches(seed: number, count: number, maxPipeline: number): string[][][]
   return out;
 }
 
-async function compare(redis: Target, served: Served, seed: number, count: number, maxPipeline: number, protocol: 2 | 3): Promise<void> {
+/**
+ * A connection subscribed to every keyspace notification: `since()` gives what it received since the last call, once
+ * a PING sent now is answered (the server published the events of the writes answered before it first).
+ */
+class Listener {
+  private mark = 0;
+  private seen = 0;
+
+  private constructor(private readonly r: Raw) {}
+
+  static async open(port: number): Promise<Listener> {
+    const r = await raw(port);
+    r.socket.write(encode('PSUBSCRIBE', '__key*__:*'));
+    await r.until(endsWith(':1\r\n'));
+    return new Listener(r);
+  }
+
+  async since(): Promise<string> {
+    const m = `mark-${++this.mark}`;
+    this.r.socket.write(encode('PING', m));
+    const got = (await this.r.until(endsWith(`$${m.length}\r\n${m}\r\n`))).toString('latin1');
+    const out = got.slice(this.seen).replace(/\*2\r\n\$4\r\npong\r\n\$\d+\r\nmark-\d+\r\n$/, '');
+    this.seen = got.length;
+    return out;
+  }
+
+  close(): void {
+    this.r.end();
+  }
+}
+
+/** The keyspace events a transcript holds, one `channel message` per line. */
+function events(transcript: string): string {
+  return [...transcript.matchAll(/\$8\r\npmessage\r\n\$10\r\n__key\*__:\*\r\n\$\d+\r\n(.*?)\r\n\$\d+\r\n(.*?)\r\n/gs)].map((m) => `${m[1]} ${m[2]}`).join('\n');
+}
+
+/** Compares one run; resolves to the number of keyspace events Redis published during it. */
+async function compare(redis: Target, served: Served, seed: number, count: number, maxPipeline: number, protocol: 2 | 3): Promise<number> {
   const [a, b] = await Promise.all([Pipe.open(redis.port), Pipe.open(served.port)]);
+  // The events of write commands (classes g and $: not x, whose timing is Redis's lazy and active expiry) must be
+  // Redis's too, in the same order, byte for byte.
+  const [la, lb] = await Promise.all([Listener.open(redis.port), Listener.open(served.port)]);
   try {
-    const start = protocol === 3 ? [['HELLO', '3'], ['FLUSHALL']] : [['FLUSHALL']];
+    const start = [...(protocol === 3 ? [['HELLO', '3']] : []), ['FLUSHALL'], ['CONFIG', 'SET', 'notify-keyspace-events', 'KEg$']];
     await Promise.all([a.send(start), b.send(start)]);
     const history: string[] = [];
     let queued: string[][] | undefined; // the commands Redis queued since MULTI
+    let published = 0;
     for (const batch of batches(seed, count, maxPipeline)) {
       const ra = await a.send(batch);
       const rb = await b.send(batch);
+      const [ea, eb] = await Promise.all([la.since(), lb.since()]);
+      published += ea.split('pmessage').length - 1;
+      if (eb !== ea) {
+        assert.equal(events(eb), events(ea), `seed ${seed} (RESP${protocol}): the keyspace events of '${batch.map((c) => c.join(' ')).join(' | ')}' differ; the commands before it: ${history.slice(-12).join(' | ')}`);
+        assert.equal(eb, ea, `seed ${seed} (RESP${protocol}): the keyspace event bytes of '${batch.map((c) => c.join(' ')).join(' | ')}' differ`);
+      }
       for (let i = 0; i < batch.length; i++) {
         history.push(batch[i]!.join(' '));
         const cmd = batch[i]!;
@@ -232,9 +281,12 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
           `seed ${seed} (RESP${protocol}): threadraft (actual) and Redis (expected) differ at '${batch[i]!.join(' ')}'; the commands before it: ${history.slice(-12, -1).join(' | ')}`);
       }
     }
+    return published;
   } finally {
     a.close();
     b.close();
+    la.close();
+    lb.close();
   }
 }
 
@@ -264,7 +316,9 @@ async function againstRedis(body: (redis: Target, served: Served) => Promise<voi
 }
 
 test('the same commands give the same replies as Redis, one at a time and pipelined', { skip: onPath('redis-server') ? false : NO_REDIS, timeout: process.env.THREADRAFT_RESP_DIFF_SEEDS === undefined ? 240_000 : Infinity }, () => againstRedis(async (redis, served) => {
-  for (const [seed, count, maxPipeline, protocol] of runs()) await compare(redis, served, seed, count, maxPipeline, protocol);
+  let published = 0;
+  for (const [seed, count, maxPipeline, protocol] of runs()) published += await compare(redis, served, seed, count, maxPipeline, protocol);
+  assert.ok(published >= 200, `Redis published ${published} keyspace events: the comparison of events compared some`);
 }));
 
 test('COMMAND INFO of every command threadraft has is Redis\'s: arity, flags and key positions', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis, served) => {

@@ -1,6 +1,7 @@
-// Keyspace notifications (notify-keyspace-events) for expired and evicted keys: CONFIG SET and GET as Redis answers
-// them, the messages on __keyspace@0__ and __keyevent@0__, a transaction's CONFIG SET applied at EXEC, and the
-// classes threadraft cannot deliver refused.
+// Keyspace notifications (notify-keyspace-events): CONFIG SET and GET as Redis answers them, the messages of expired
+// and evicted keys on __keyspace@0__ and __keyevent@0__, a transaction's CONFIG SET applied at EXEC, the classes
+// threadraft does not deliver refused, and write commands' events in the connection's order. The events of write
+// commands are compared with Redis's byte for byte by test/resp/differential.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
@@ -30,7 +31,7 @@ test('CONFIG SET and GET notify-keyspace-events answer as Redis for the classes 
   const [ours, theirs] = [client(s.port), client(redis.port)];
   try {
     await Promise.all([ours.connect(), theirs.connect()]);
-    for (const flags of ['Ex', 'Kx', 'xE', 'KEex', 'E', '', 'xyz', 'x e']) {
+    for (const flags of ['Ex', 'Kx', 'xE', 'KEex', 'E', '', 'xyz', 'x e', 'KEA', 'AK', 'g$', 'Elshzxetd', 'Elshzxetdg$', 'K$g', 'KEAg', 'tE']) {
       const [a, b] = await Promise.all([ours, theirs].map((r) => outcome(r.config('SET', 'notify-keyspace-events', flags))));
       assert.deepEqual(a, b, `CONFIG SET notify-keyspace-events '${flags}'`);
       const [ga, gb] = await Promise.all([ours, theirs].map((r) => r.config('GET', 'notify-keyspace-events')));
@@ -52,8 +53,9 @@ test('expired keys are published on __keyspace@0__:<key> and __keyevent@0__:expi
     const got: string[] = [];
     sub.on('pmessage', (_p: string, channel: string, message: string) => got.push(`${channel} ${message}`));
     await sub.psubscribe('__key*__:*');
-    // A class threadraft cannot deliver is refused, not accepted and left silent (Redis takes KEA).
-    await assert.rejects(c.config('SET', 'notify-keyspace-events', 'KEA'), /notifies expired \(x\) and evicted \(e\) events only, not class 'A'/);
+    // A class threadraft does not deliver is refused, not accepted and left silent (Redis takes them).
+    await assert.rejects(c.config('SET', 'notify-keyspace-events', 'KEn'), /threadraft does not notify new keys \(n\)/);
+    await assert.rejects(c.config('SET', 'notify-keyspace-events', 'KEm'), /threadraft does not notify key misses \(m\)/);
     assert.equal(await c.config('SET', 'notify-keyspace-events', 'KEx'), 'OK');
     assert.deepEqual(await c.config('GET', 'notify-keyspace-events'), ['notify-keyspace-events', 'xKE']);
     await c.set('ks:short', 'v', 'PX', 50);
@@ -108,7 +110,7 @@ test('evicted keys are published on __keyevent@0__:evicted; a CONFIG SET inside 
 test('the notifyKeyspaceEvents option: checked at start, shown by CONFIG GET', async () => {
   const s = await serve({ nodes: 1, storage: 'memory' });
   try {
-    await assert.rejects(RespServer.start(s.cluster, { port: 0, notifyKeyspaceEvents: 'KEA' }), (err: unknown) => err instanceof ClusterError && err.code === 'INVALID_ARGUMENT' && /class 'A'/.test(err.message));
+    await assert.rejects(RespServer.start(s.cluster, { port: 0, notifyKeyspaceEvents: 'KEAn' }), (err: unknown) => err instanceof ClusterError && err.code === 'INVALID_ARGUMENT' && /new keys \(n\)/.test(err.message));
     const server = await RespServer.start(s.cluster, { port: 0, notifyKeyspaceEvents: 'Ex' });
     const c = client(server.port);
     try {
@@ -120,5 +122,42 @@ test('the notifyKeyspaceEvents option: checked at start, shown by CONFIG GET', a
     }
   } finally {
     await s.stop();
+  }
+});
+
+test('RESTORE publishes Redis\'s events: restore, del when REPLACE meets a ttl already past, none when nothing changed', { skip: onPath('redis-server') ? false : NO_REDIS }, async () => {
+  const redis = await startRedisNoPersist();
+  const s = await serve({ nodes: 1, storage: 'memory' });
+  const clients = [client(s.port), client(s.port), client(redis.port), client(redis.port)];
+  try {
+    await Promise.all(clients.map((r) => r.connect()));
+    const run = async (sub: Redis, c: Redis): Promise<string[]> => {
+      const got: string[] = [];
+      sub.on('pmessage', (_p: string, channel: string, message: string) => got.push(`${channel} ${message}`));
+      await sub.psubscribe('__keyevent@0__:*');
+      await c.config('SET', 'notify-keyspace-events', 'Eg$');
+      await c.set('src', 'value');
+      const payload = await c.dumpBuffer('src');
+      const past = String(Date.now() - 60_000);
+      const replies = [
+        await outcome(c.restore('r1', 0, payload)), // restore
+        await outcome(c.restore('r1', 0, payload)), // BUSYKEY: nothing
+        await outcome(c.restore('r1', 0, payload, 'REPLACE')), // restore
+        await outcome(c.restore('r1', past, payload, 'REPLACE', 'ABSTTL')), // del: the key existed
+        await outcome(c.restore('r2', past, payload, 'ABSTTL')), // nothing: no key, and none made
+        await outcome(c.restore('r2', past, payload, 'REPLACE', 'ABSTTL')), // nothing: no key to delete
+        await outcome(c.restore('r3', 100_000, payload)), // restore (the ttl: no expire event)
+      ];
+      await sub.ping(); // what was published before it was read
+      return [...replies.map(String), ...got];
+    };
+    const [ours, theirs] = [await run(clients[0]!, clients[1]!), await run(clients[2]!, clients[3]!)];
+    assert.deepEqual(ours, theirs);
+    assert.equal(theirs.filter((m) => m.startsWith('__keyevent@0__:restore')).length, 3);
+    assert.equal(theirs.filter((m) => m === '__keyevent@0__:del r1').length, 1);
+  } finally {
+    for (const r of clients) r.disconnect();
+    await s.stop();
+    await redis.stop();
   }
 });

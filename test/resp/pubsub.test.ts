@@ -92,6 +92,25 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
     ],
   },
   {
+    // Keyspace notifications of write commands (the server's setting: the script turns it off at its end). A
+    // subscriber's own writes' events come before their replies, and a transaction's when EXEC applies it, between
+    // the events and messages of the commands around it.
+    name: 'keyspace notifications: a RESP3 connection told of its own writes, a transaction, pipelines',
+    conns: 3,
+    steps: [
+      [0, [c('CONFIG SET notify-keyspace-events KEA')]],
+      [1, [c('HELLO 3'), c('PSUBSCRIBE __keyspace@0__:*'), c('SET k v'), c('INCR n'), c('GET k'), c('SET k w NX'), c('APPEND k x'), c('PUBLISH __keyspace@0__:k fake'), c('DEL k nokey')]],
+      [2, [c('SUBSCRIBE __keyevent@0__:del __keyevent@0__:expire'), c('PING')]],
+      [0, [c('MULTI'), c('SET a 1'), c('EXPIRE a 100'), c('RENAME a b'), c('PUBLISH __keyevent@0__:del between'), c('DEL b'), c('EXEC'), c('SETEX c 100 v'), c('EXPIRE c 0'), c('GETDEL n')]],
+      [0, [c('MSET x 1 y 2'), c('SETRANGE x 0 ab'), c('SETBIT x 1 1'), c('BITOP OR z x y'), c('COPY z zz'), c('INCRBYFLOAT zz 1'), c('PERSIST x'), c('GETEX y PX 99999')]],
+      [1, [c('CONFIG SET notify-keyspace-events Kg'), c('SET s 1'), c('DEL s'), c('CONFIG SET notify-keyspace-events E$'), c('SET s 2'), c('DEL s')]],
+      [0, [c('SET s 3'), c("CONFIG SET notify-keyspace-events ''"), c('DEL s'), c('CONFIG GET notify-keyspace-events')]],
+      // CONFIG GET answered after the CONFIG SET before it, in a pipeline and in a transaction.
+      [0, [c('MULTI'), c('CONFIG SET notify-keyspace-events KEg'), c('CONFIG GET notify-keyspace-events'), c('DEL s'), c('EXEC'), c('CONFIG GET notify-*')]],
+      [2, [c("CONFIG SET notify-keyspace-events ''"), c('CONFIG GET notify-keyspace-events'), c('UNSUBSCRIBE')]],
+    ],
+  },
+  {
     // Redis looks a container's subcommand up with the command: unknown, or of a wrong arity, it is refused before the
     // subscribed-mode check and, inside MULTI, aborts the transaction (threadraft queued it: EXEC replied the error).
     name: 'container subcommands refused before anything else: in subscribed mode, inside MULTI',

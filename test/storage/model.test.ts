@@ -158,7 +158,7 @@ class Model {
             break;
           }
           write(op.key, at <= clock ? null : { value: cur.value, expiresAt: at });
-          results.push({ ok: true });
+          results.push(at <= clock ? { ok: true, deleted: true } : { ok: true });
           break;
         }
         case 'persist': {
@@ -259,7 +259,7 @@ class Model {
           }
           const text = (cur === undefined || typeof cur.value === 'string') && Buffer.from(bytes.toString()).equals(bytes);
           write(op.key, { value: text ? bytes.toString() : bytes, expiresAt: cur?.expiresAt });
-          results.push({ ok: true, n: before });
+          results.push({ ok: true, n: before, changed: cur === undefined || bytes.length > old.length || before !== op.bit });
           break;
         }
         case 'bitop': {
@@ -267,8 +267,9 @@ class Model {
           const srcs = values.map((v) => (v === undefined ? Buffer.alloc(0) : Buffer.from(v as never)));
           const n = Math.max(...srcs.map((b) => b.length));
           if (n === 0) {
+            const existed = read(op.key) !== undefined;
             write(op.key, null);
-            results.push({ ok: true, n: 0 });
+            results.push(existed ? { ok: true, n: 0, deleted: true } : { ok: true, n: 0 });
             break;
           }
           if (op.key.byteLength + n > this.maxBytes) {
@@ -292,8 +293,10 @@ class Model {
           const old = cur === undefined ? Buffer.alloc(0) : Buffer.from(cur.value as never);
           let bits = [...old].map((b) => b.toString(2).padStart(8, '0')).join('');
           const need = Math.max(0, ...op.fields.filter((f) => f.op !== 'get').map((f) => Math.ceil((f.offset + f.bits) / 8)));
+          const dirty = cur === undefined || need > old.length;
           bits = bits.padEnd(need * 8, '0');
           const values: Array<string | null> = [];
+          let changed = false; // Redis: a field written (not refused) to a new or grown value, or with other bits
           for (const f of op.fields) {
             const width = BigInt(f.bits);
             const text = bits.slice(f.offset, f.offset + f.bits).padEnd(f.bits, '0');
@@ -314,7 +317,9 @@ class Model {
               else next = (((next - lo) % (1n << width)) + (1n << width)) % (1n << width) + lo;
             }
             const u = next < 0n ? next + (1n << width) : next;
-            bits = bits.slice(0, f.offset) + u.toString(2).padStart(f.bits, '0') + bits.slice(f.offset + f.bits);
+            const written = u.toString(2).padStart(f.bits, '0');
+            if (dirty || written !== text) changed = true;
+            bits = bits.slice(0, f.offset) + written + bits.slice(f.offset + f.bits);
             values.push(String(f.op === 'incrby' ? next : was));
           }
           if (need === 0) {
@@ -328,7 +333,7 @@ class Model {
           }
           const text = (cur === undefined || typeof cur.value === 'string') && Buffer.from(bytes.toString()).equals(bytes);
           write(op.key, { value: text ? bytes.toString() : bytes, expiresAt: cur?.expiresAt });
-          results.push({ ok: true, values });
+          results.push({ ok: true, values, changed });
           break;
         }
         case 'rename':

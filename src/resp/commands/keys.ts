@@ -10,6 +10,7 @@ import type { Ctx } from '../context.js';
 import { DB_RANGE, invalidExpire, NOT_INTEGER, SYNTAX } from '../errors.js';
 import { expireTimeArg } from '../expiry.js';
 import { globMatch, literalPrefix } from '../glob.js';
+import { NOTIFY } from '../keyspace-flags.js';
 import { CallPlan, KeysPlan, ReadPlan, WritePlan, type RespOp } from '../plan.js';
 import type { ExpireCond } from '../../storage/command.js';
 import { ErrorReply, OK, SimpleString, type Reply } from '../reply.js';
@@ -294,8 +295,13 @@ function restore(ctx: Ctx, args: Buffer[]): Reply | KeysPlan | WritePlan {
   if (bad) return bad;
   const put = restorePut(ctx, key, ttlArg, payload, absolute);
   if (put instanceof ErrorReply) return replace ? put : new KeysPlan([key], (vs) => (vs[0] === undefined ? put : BUSYKEY));
+  const past = put.atMs !== undefined && put.atMs <= Date.now();
+  // REPLACE with a ttl already past deletes the key (keyspace event "del" when it existed, as Redis's).
+  if (replace && past) return new WritePlan([{ type: 'delete', key }], () => OK);
   if (!replace) put.condition = 'absent';
-  return new WritePlan([put], (rs) => (rs[0]?.ok ? OK : BUSYKEY));
+  const plan = new WritePlan([put], (rs) => (rs[0]?.ok ? OK : BUSYKEY));
+  plan.events = (rs) => (rs[0]?.ok && !past ? [[NOTIFY.generic, 'restore', key]] : []);
+  return plan;
 }
 
 /** RESTORE's put: the value from the payload, its expiry from the ttl (0: none); or the error Redis gives. */

@@ -205,23 +205,26 @@ function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan | WritePlan {
   switch (sub) {
     case 'GET': {
       if (n < 3) return arityError('config|get');
-      // As Redis 7: each parameter once; a name without glob characters is looked up and echoed as given.
-      const params = configParams(ctx);
-      const found = new Map<string, [string, string]>();
-      for (const a of args.slice(2)) {
-        const pattern = a.toString('latin1');
-        const lower = pattern.toLowerCase();
-        const glob = /[*?[]/.test(pattern) ? Buffer.from(lower, 'latin1') : undefined;
-        for (const [name, value] of params) {
-          if (found.has(name)) continue;
-          if (glob === undefined) {
-            if (name === lower) found.set(name, [pattern, value]);
-          } else if (globMatch(glob, Buffer.from(name, 'latin1'))) {
-            found.set(name, [name, value]);
+      // Answered in the connection's order, as a plan with nothing to send: after a CONFIG SET before it (inside
+      // MULTI: at EXEC). As Redis 7: each parameter once; a name without glob characters is echoed as given.
+      return new WritePlan([], () => {
+        const found = new Map<string, [string, string]>();
+        const params = configParams(ctx);
+        for (const a of args.slice(2)) {
+          const pattern = a.toString('latin1');
+          const lower = pattern.toLowerCase();
+          const glob = /[*?[]/.test(pattern) ? Buffer.from(lower, 'latin1') : undefined;
+          for (const [name, value] of params) {
+            if (found.has(name)) continue;
+            if (glob === undefined) {
+              if (name === lower) found.set(name, [pattern, value]);
+            } else if (globMatch(glob, Buffer.from(name, 'latin1'))) {
+              found.set(name, [name, value]);
+            }
           }
         }
-      }
-      return new MapReply([...found.values()]);
+        return new MapReply([...found.values()]);
+      });
     }
     case 'SET': {
       if (n < 4 || n % 2 !== 0) return arityError('config|set');

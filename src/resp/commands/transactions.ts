@@ -59,7 +59,7 @@ function exec(ctx: Ctx): Reply | WritePlan {
         if (!(item instanceof WritePlan)) return item;
         const mine = rs.slice(offset, offset + item.ops.length);
         offset += item.ops.length;
-        return item.reply(mine);
+        return item.answer(mine, ctx.server.keyspace);
       });
     },
     true,
@@ -76,6 +76,7 @@ function exec(ctx: Ctx): Reply | WritePlan {
       return undefined;
     },
   );
+  plan.events = 'none';
   return plan;
 }
 
