@@ -14,7 +14,7 @@ export const SERVE_OPTIONS = {
   requirepass: { type: 'string', arg: '<password>', help: 'require AUTH (the default user)' },
   maxclients: { type: 'int', min: 1, max: 1_000_000, default: 10_000, help: 'connections at a time (lowered at start to what the limit on open files, ulimit -n, leaves)' },
   'proto-max-bulk-len': { type: 'int', min: 1, max: 512 * 1024 * 1024, default: 64 * 1024 * 1024, arg: '<bytes>', defaultText: '67108864: 64 MiB', help: 'largest bulk string of a request' },
-  'notify-keyspace-events': { type: 'string', arg: '<flags>', defaultText: 'none', help: "keyspace notifications as Redis's: the classes (g generic, $ strings, x expired, e evicted, A all) on __keyspace@0__:<key> (K) and __keyevent@0__:<event> (E), e.g. KEA (CONFIG SET changes it)" },
+  'notify-keyspace-events': { type: 'string', arg: '<flags>', defaultText: 'none', help: "keyspace notifications as Redis's: the classes (g generic, $ strings, x expired, e evicted, A all of those, m key misses) on __keyspace@0__:<key> (K) and __keyevent@0__:<event> (E), e.g. KEA (CONFIG SET changes it)" },
 } as const satisfies OptionTable;
 
 export const SERVE_HELP: CommandHelp = {

@@ -107,7 +107,7 @@ function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
   const r = spec.handler(ctx, args);
   if (!isPlan(r)) m.items.push(r);
   else if (r instanceof WritePlan && !r.alone) m.items.push(r);
-  else if (r instanceof KeysPlan) m.items.push(keysAsWrite(r));
+  else if (r instanceof KeysPlan) m.items.push(keysAsWrite(r, ctx.server.keyspace));
   else {
     // MSETNX too: its `check`s would reject the whole transaction, where Redis's MSETNX inside MULTI replies 0 alone.
     return refuse(ctx, new ErrorReply(`ERR '${spec.name}' inside MULTI is not supported by threadraft (it has no atomic batch operation)`));

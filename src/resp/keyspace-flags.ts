@@ -25,6 +25,8 @@ export const NOTIFY = {
   evicted: 1 << 9,
   // t, d: streams, modules; never published here either.
   stream: 1 << 10,
+  /** m: a read of a key that is not there ("keymiss"); not in A. */
+  keymiss: 1 << 11,
   module: 1 << 13,
 } as const;
 
@@ -39,14 +41,14 @@ const CLASSES: Array<[string, number]> = [
   ['x', NOTIFY.expired], ['e', NOTIFY.evicted], ['t', NOTIFY.stream], ['d', NOTIFY.module],
 ];
 
-/** Redis's characters that threadraft does not deliver: key misses (m) and new keys (n). */
-const NOT_DELIVERED: Record<string, string> = { m: 'key misses (m)', n: 'new keys (n)' };
+/** Redis's character that threadraft does not deliver: new keys (n). */
+const NOT_DELIVERED: Record<string, string> = { n: 'new keys (n)' };
 
 /** The flags of a notify-keyspace-events value, or the reason it is refused (Redis's text for an unknown class). */
 export function parseKeyspaceFlags(text: string): KeyspaceFlags | string {
   let flags = NO_FLAGS;
   for (const ch of text) {
-    const bit = ch === 'A' ? ALL : ch === 'K' ? NOTIFY.keyspace : ch === 'E' ? NOTIFY.keyevent : CLASSES.find(([c]) => c === ch)?.[1];
+    const bit = ch === 'A' ? ALL : ch === 'K' ? NOTIFY.keyspace : ch === 'E' ? NOTIFY.keyevent : ch === 'm' ? NOTIFY.keymiss : CLASSES.find(([c]) => c === ch)?.[1];
     if (bit !== undefined) flags |= bit;
     else if (NOT_DELIVERED[ch] !== undefined) return `threadraft does not notify ${NOT_DELIVERED[ch]}`;
     else return `Invalid event class character. Use 'Ag$lshzxeKEtmdn'.`;
@@ -54,8 +56,8 @@ export function parseKeyspaceFlags(text: string): KeyspaceFlags | string {
   return flags;
 }
 
-/** As Redis writes the flags back (CONFIG GET): A or the classes, then K, then E. */
+/** As Redis writes the flags back (CONFIG GET): A or the classes, then K, E and m. */
 export function keyspaceFlagsText(flags: KeyspaceFlags): string {
   const classes = (flags & ALL) === ALL ? 'A' : CLASSES.filter(([, bit]) => flags & bit).map(([c]) => c).join('');
-  return `${classes}${flags & NOTIFY.keyspace ? 'K' : ''}${flags & NOTIFY.keyevent ? 'E' : ''}`;
+  return `${classes}${flags & NOTIFY.keyspace ? 'K' : ''}${flags & NOTIFY.keyevent ? 'E' : ''}${flags & NOTIFY.keymiss ? 'm' : ''}`;
 }

@@ -3,13 +3,16 @@
 //
 // - The events of write commands (classes g and $: "set", "del", "expire", "incrby", "rename_from", ...) come from
 //   the commands this server runs, as on Redis: each write plan's ops and their results say what it did
-//   (writeEvents, below), and they are published when its reply is, in the connection's order. A write made through
+//   (opEvents, below), and they are published when its reply is, in the connection's order.
+// - Key misses (class m, "keymiss"): the keys read commands look up as Redis's lookupKeyRead does, found or not
+//   (looked, which counts INFO's keyspace_hits and keyspace_misses too), when the read is answered. A write made through
 //   the Cluster API directly runs no Redis command and publishes none (a watch sees it: docs/api.md, "Watch").
 // - "expired" (x) and "evicted" (e) happen in apply, on every replica, whoever wrote the key: one
 //   `cluster.watch()` of every key feeds them while they are asked for (docs/api.md, "Watch"): every node keeps its
 //   ring of recent events and the watching node sends each write's event to the coordinator; off, nothing is watched.
 import { ClusterError, ErrorCode, type Cluster, type Watch, type WatchEvent } from '../index.js';
 import { NO_FLAGS, NOTIFY, type KeyspaceFlags } from './keyspace-flags.js';
+import type { ServerStats } from './context.js';
 import type { RespOp, RespOpResult } from './plan.js';
 import type { PubSubRegistry } from './pubsub.js';
 
@@ -24,7 +27,7 @@ export class KeyspaceNotifier {
   private stop: AbortController | undefined;
   private running: Promise<void> | undefined;
 
-  constructor(private readonly cluster: Cluster, private readonly pubsub: PubSubRegistry) {}
+  constructor(private readonly cluster: Cluster, private readonly pubsub: PubSubRegistry, private readonly stats: ServerStats) {}
 
   get current(): KeyspaceFlags {
     return this.flags;
@@ -49,9 +52,38 @@ export class KeyspaceNotifier {
     return (this.flags & cls) !== 0 && (this.flags & (NOTIFY.keyspace | NOTIFY.keyevent)) !== 0;
   }
 
-  /** Publish what a write plan's ops did, given their results (nothing unless classes g or $ are on). */
+  /**
+   * A key read as Redis's lookupKeyRead reads it: a keyspace hit (INFO's keyspace_hits), or a miss and its
+   * "keymiss" event (class m). Called when the read's reply is given, in the connection's order.
+   */
+  looked(key: Buffer, found: boolean): void {
+    if (found) this.stats.keyspaceHits++;
+    else {
+      this.stats.keyspaceMisses++;
+      if (this.publishes(NOTIFY.keymiss)) this.send('keymiss', key);
+    }
+  }
+
+  /**
+   * What a write plan's ops did, given their results, in their order: the reads among them as lookups (looked), and
+   * the events of classes g and $ (opEvents). Nothing when a check failed (MSETNX that found a key: nothing applied).
+   */
   written(ops: readonly RespOp[], results: readonly RespOpResult[]): void {
-    if (this.publishes(NOTIFY.generic | NOTIFY.string)) this.publish(writeEvents(ops, results));
+    if (ops.some((op, i) => op.type === 'check' && results[i]?.ok !== true)) return;
+    const publishing = this.publishes(NOTIFY.generic | NOTIFY.string);
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      const r = results[i];
+      // Redis reads these with lookupKeyRead: GET's of SET ... GET, GETSET, GETDEL and GETEX, TTL inside MULTI, COPY's
+      // source, BITOP's sources.
+      if (op.type === 'get' || op.type === 'ttl') this.looked(op.key, r?.ok === true);
+      else if (op.type === 'copy') this.looked(op.key, r?.existed === true);
+      else if (op.type === 'bitop') op.keys.forEach((k, j) => this.looked(k, r?.absent?.includes(j) !== true));
+      if (publishing && r?.ok === true) {
+        const events = opEvents(op, r);
+        if (events !== undefined) this.publish(events);
+      }
+    }
   }
 
   /** Publish events, those of the classes asked for. */
@@ -102,64 +134,42 @@ const G = NOTIFY.generic;
 const S = NOTIFY.string;
 
 /**
- * The events Redis 7.0 publishes for what `ops` did, in their order (its commands' notifyKeyspaceEvent calls). An
- * op that wrote nothing (ok false: a condition, an error, a rejected batch) publishes nothing. A put is "set" (and
- * "expire" with an expiry, even one already past, as Redis's SET EXAT; RESTORE says "restore": its plan lists its
- * own events); an expire that deleted the key is "del".
+ * The events Redis 7.0 publishes for what an op that wrote did (its commands' notifyKeyspaceEvent calls); undefined
+ * for none. A put is "set" (and "expire" with an expiry, even one already past, as Redis's SET EXAT; RESTORE says
+ * "restore": its plan lists its own events); an expire that deleted the key is "del".
  */
-export function writeEvents(ops: readonly RespOp[], results: readonly RespOpResult[]): KeyEvent[] {
-  if (ops.some((op, i) => op.type === 'check' && results[i]?.ok !== true)) return []; // MSETNX that found a key: nothing applied
-  const events: KeyEvent[] = [];
-  ops.forEach((op, i) => {
-    const r = results[i];
-    if (r?.ok !== true) return;
-    switch (op.type) {
-      case 'put':
-        events.push([S, 'set', op.key]);
-        if (op.ttlMs !== undefined || op.atMs !== undefined) events.push([G, 'expire', op.key]);
-        return;
-      case 'delete':
-        if (r.existed === true) events.push([G, 'del', op.key]);
-        return;
-      case 'expire':
-        events.push(r.deleted === true ? [G, 'del', op.key] : [G, 'expire', op.key]);
-        return;
-      case 'persist':
-        events.push([G, 'persist', op.key]);
-        return;
-      case 'incr':
-        events.push([S, 'incrby', op.key]);
-        return;
-      case 'incrbyfloat':
-        events.push([S, 'incrbyfloat', op.key]);
-        return;
-      case 'append':
-        events.push([S, 'append', op.key]);
-        return;
-      case 'setrange':
-        if (op.value.length > 0) events.push([S, 'setrange', op.key]);
-        return;
-      case 'setbit':
-      case 'bitfield':
-        if (r.changed === true) events.push([S, 'setbit', op.key]);
-        return;
-      case 'bitop':
-        if ((r.n ?? 0) > 0) events.push([S, 'set', op.key]);
-        else if (r.deleted === true) events.push([G, 'del', op.key]);
-        return;
-      case 'rename':
-        if (!op.key.equals(op.to)) events.push([G, 'rename_from', op.key], [G, 'rename_to', op.to]);
-        return;
-      case 'copy':
-        events.push([G, 'copy_to', op.to]);
-        return;
-      case 'get':
-      case 'ttl':
-      case 'check':
-        return;
-    }
-  });
-  return events;
+function opEvents(op: RespOp, r: RespOpResult): KeyEvent[] | undefined {
+  switch (op.type) {
+    case 'put':
+      return op.ttlMs !== undefined || op.atMs !== undefined ? [[S, 'set', op.key], [G, 'expire', op.key]] : [[S, 'set', op.key]];
+    case 'delete':
+      return r.existed === true ? [[G, 'del', op.key]] : undefined;
+    case 'expire':
+      return [[G, r.deleted === true ? 'del' : 'expire', op.key]];
+    case 'persist':
+      return [[G, 'persist', op.key]];
+    case 'incr':
+      return [[S, 'incrby', op.key]];
+    case 'incrbyfloat':
+      return [[S, 'incrbyfloat', op.key]];
+    case 'append':
+      return [[S, 'append', op.key]];
+    case 'setrange':
+      return op.value.length > 0 ? [[S, 'setrange', op.key]] : undefined;
+    case 'setbit':
+    case 'bitfield':
+      return r.changed === true ? [[S, 'setbit', op.key]] : undefined;
+    case 'bitop':
+      return (r.n ?? 0) > 0 ? [[S, 'set', op.key]] : r.deleted === true ? [[G, 'del', op.key]] : undefined;
+    case 'rename':
+      return op.key.equals(op.to) ? undefined : [[G, 'rename_from', op.key], [G, 'rename_to', op.to]];
+    case 'copy':
+      return [[G, 'copy_to', op.to]];
+    case 'get':
+    case 'ttl':
+    case 'check':
+      return undefined;
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

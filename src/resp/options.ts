@@ -27,7 +27,7 @@ export interface RespServerOptions {
   maxPubsubOutputBytes?: number;
   /**
    * Redis's notify-keyspace-events at start (CONFIG SET changes it): the classes (`g`, `$`, `x`, `e`, `A`, ...)
-   * published on `__keyspace@0__:<key>` (`K`) and `__keyevent@0__:<event>` (`E`); `n` and `m` are refused.
+   * published on `__keyspace@0__:<key>` (`K`) and `__keyevent@0__:<event>` (`E`); `n` is refused.
    * Default '' (none).
    */
   notifyKeyspaceEvents?: string;

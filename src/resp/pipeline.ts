@@ -54,12 +54,37 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
     ops = [];
     bytes = 0;
   };
+  // The key reads of the run are one getMany() (or a few: readKeys), started once every key is known; each KeysPlan
+  // is answered in its place from its slice, those with no other read between them together.
+  let keyCount = 0;
+  let readValues: ((values: Promise<Array<Value | undefined>>) => void) | undefined;
+  const values = new Promise<Array<Value | undefined>>((resolve) => (readValues = resolve));
+  let together: Array<[Slot, number]> | undefined;
   for (const s of slots) {
     const p = s.plan;
-    if (p instanceof KeysPlan) keyReads.push(s);
-    else if (p instanceof ReadPlan || p instanceof CallPlan) {
+    if (p instanceof KeysPlan) {
+      keyReads.push(s);
+      if (together === undefined) {
+        const group: Array<[Slot, number]> = (together = []);
+        inOrder(values.then(
+          (vs) => () => {
+            for (const [slot, offset] of group) {
+              const kp = slot.plan as KeysPlan;
+              slot.set(safeReply(() => kp.answer(vs.slice(offset, offset + kp.keys.length), keyspace)));
+            }
+          },
+          (err: unknown) => () => {
+            const e = clusterError(err);
+            for (const [slot] of group) slot.set(e);
+          },
+        ));
+      }
+      together.push([s, keyCount]);
+      keyCount += p.keys.length;
+    } else if (p instanceof ReadPlan || p instanceof CallPlan) {
+      together = undefined;
       send(); // a call keeps its place among the writes (FLUSHDB between two SETs)
-      inOrder(p.run().then((r) => () => s.set(r), (err: unknown) => () => s.set(clusterError(err))));
+      inOrder(p.run().then((r) => () => s.set(typeof r === 'function' ? safeReply(r) : r), (err: unknown) => () => s.set(clusterError(err))));
     } else {
       const early = p.prepare?.();
       if (early !== undefined) {
@@ -84,7 +109,7 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
     }
   }
   send();
-  if (keyReads.length > 0) calls.push(...readKeys(cluster, read, keyReads));
+  if (keyReads.length > 0) readValues!(readKeys(cluster, read, keyReads));
   return Promise.all(calls);
 }
 
@@ -118,29 +143,12 @@ function sendBatch(cluster: Cluster, group: Slot[], ops: RespOp[], keyspace: Key
   );
 }
 
-/** The key reads of a run as getMany() calls of at most maxBatchOps keys, answered from one read state each. */
-function readKeys(cluster: Cluster, read: ReadOptions, slots: Slot[]): Array<Promise<void>> {
+/** The keys of a run's key reads, read by getMany() calls of at most maxBatchOps keys, each from one read state. */
+function readKeys(cluster: Cluster, read: ReadOptions, slots: Slot[]): Promise<Array<Value | undefined>> {
   const keys: Buffer[] = [];
   for (const s of slots) keys.push(...(s.plan as KeysPlan).keys);
   const max = cluster.options.maxBatchOps;
   const parts: Array<Promise<Array<Value | undefined>>> = [];
   for (let i = 0; i < keys.length; i += max) parts.push(cluster.getMany(keys.slice(i, i + max), read));
-  const all = parts.length === 1 ? parts[0]! : Promise.all(parts).then((ps) => ps.flat());
-  return [
-    all.then(
-      (values) => {
-        let offset = 0;
-        for (const s of slots) {
-          const p = s.plan as KeysPlan;
-          const mine = values.slice(offset, offset + p.keys.length);
-          offset += p.keys.length;
-          s.set(safeReply(() => p.reply(mine)));
-        }
-      },
-      (err: unknown) => {
-        const e = clusterError(err);
-        for (const s of slots) s.set(e);
-      },
-    ),
-  ];
+  return parts.length === 1 ? parts[0]! : Promise.all(parts).then((ps) => ps.flat());
 }

@@ -62,11 +62,27 @@ export class WritePlan {
 }
 
 export class KeysPlan {
+  /**
+   * Whether its keys are read as Redis's lookupKeyRead reads them (INFO's keyspace hits and misses, "keymiss"
+   * events): every read command's are, but RESTORE's check for an existing key and MEMORY USAGE's.
+   */
+  lookups = true;
+
   constructor(readonly keys: Buffer[], readonly reply: (values: Array<Value | undefined>) => Reply) {}
+
+  /** The reply to the values read, its keys' lookups counted first. */
+  answer(values: Array<Value | undefined>, keyspace: KeyspaceNotifier): Reply {
+    if (this.lookups) this.keys.forEach((key, i) => keyspace.looked(key, values[i] !== undefined));
+    return this.reply(values);
+  }
 }
 
 export class ReadPlan {
-  constructor(readonly run: () => Promise<Reply>) {}
+  /**
+   * `run` resolves to the reply, or to a function that gives it when it is answered, in the connection's order
+   * (what answering does then: TTL's lookup, ./keyspace.ts).
+   */
+  constructor(readonly run: () => Promise<Reply | (() => Reply)>) {}
 }
 
 export class CallPlan {
@@ -84,12 +100,14 @@ export function planClass(p: Plan): 'read' | 'write' {
   return p instanceof KeysPlan || p instanceof ReadPlan ? 'read' : 'write';
 }
 
-/** A KeysPlan as `get` ops (inside MULTI): the values are the ops' `current`. */
-export function keysAsWrite(p: KeysPlan): WritePlan {
-  return new WritePlan(
+/** A KeysPlan as `get` ops (inside MULTI): the values are the ops' `current`; the KeysPlan counts its lookups. */
+export function keysAsWrite(p: KeysPlan, keyspace: KeyspaceNotifier): WritePlan {
+  const plan = new WritePlan(
     p.keys.map((key) => ({ type: 'get', key })),
-    (results) => p.reply(results.map((r) => (r.ok && r.current !== null && r.current !== undefined ? r.current : undefined))),
+    (results) => p.answer(results.map((r) => (r.ok && r.current !== null && r.current !== undefined ? r.current : undefined)), keyspace),
   );
+  plan.events = 'none';
+  return plan;
 }
 
 /** Bytes of ops for the maxBatchBytes bound, as the coordinator counts them (key + 8 per op, values, 16 per batch). */

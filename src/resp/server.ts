@@ -40,7 +40,7 @@ export class RespServer {
       cursors: new CursorTable(options.maxScanCursors),
       watches: new WatchRegistry(),
       pubsub,
-      keyspace: new KeyspaceNotifier(cluster, pubsub),
+      keyspace: new KeyspaceNotifier(cluster, pubsub, stats),
       startedAt: Date.now(),
       port: () => this.port,
     };

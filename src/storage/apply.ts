@@ -536,14 +536,17 @@ function evalBitField(op: Extract<Op, { t: 'bitfield' }>, ov: Overlay, maxValueB
 function evalBitOp(op: Extract<Op, { t: 'bitop' }>, ov: Overlay, maxBytes: number): OpResult {
   const values = op.from.map((k) => ov.read(k)?.value);
   const sources = values.map((v) => (v === undefined ? EMPTY : asBytes(v)));
+  // The sources that are absent (Redis's key misses), when some are.
+  const missing = values.flatMap((v, j) => (v === undefined ? [j] : []));
+  const absent = missing.length > 0 ? { absent: missing } : undefined;
   let n = 0;
   for (const b of sources) n = Math.max(n, b.byteLength);
   if (n === 0) {
     const deleted = ov.read(op.key) !== undefined;
     ov.set(op.key, null);
-    return deleted ? { ok: true, n: 0, deleted } : { ok: true, n: 0 };
+    return { ok: true, n: 0, ...(deleted ? { deleted } : undefined), ...absent };
   }
-  if (tooLarge(op.key, n, Infinity, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' }; // each value is within maxValueBytes
+  if (tooLarge(op.key, n, Infinity, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE', ...absent }; // each value is within maxValueBytes
   const out = Buffer.alloc(n);
   for (let i = 0; i < n; i++) {
     let b = sources[0]![i] ?? 0;
@@ -555,7 +558,7 @@ function evalBitOp(op: Extract<Op, { t: 'bitop' }>, ov: Overlay, maxBytes: numbe
     out[i] = b;
   }
   ov.set(op.key, { value: textIfUtf8(out, values.every((v) => v === undefined || typeof v === 'string')), expiresAt: undefined });
-  return { ok: true, n };
+  return { ok: true, n, ...absent };
 }
 
 const EMPTY = new Uint8Array(0);

@@ -165,6 +165,8 @@ export interface OpResult {
   changed?: boolean;
   /** expire: true when the expiry had passed, so the key was deleted; bitop: true when nothing to combine deleted the key. */
   deleted?: boolean;
+  /** bitop: the positions in `from` of the sources that were absent, when some were. */
+  absent?: number[];
   /** bitfield: per field its reply (a 64-bit integer's text), or null. */
   values?: Array<string | null>;
   /** ttl: the ms left at the entry's time and the expiry (ms since the epoch); -1 when the key has none. */

@@ -459,7 +459,7 @@ test('a write that could never be held within maxKeys/maxBytes is refused (INVAL
     assert.equal(await c.get('a'), 'v', 'nothing evicted');
     // So does a bitop whose result and key are past maxBytes (its length is known only when it applies).
     const b = await c.batch([{ type: 'bitop', key: 'd'.repeat(40), operation: 'or', keys: ['small', 'a'] }, { type: 'setbit', key: 'a', offset: 1, bit: 0 }]);
-    assert.deepEqual(b.results, [{ ok: false, error: 'VALUE_TOO_LARGE' }, { ok: true, n: 1 }]); // 40 + 61 bytes
+    assert.deepEqual(b.results, [{ ok: false, error: 'VALUE_TOO_LARGE' }, { ok: true, n: 1, changed: true }]); // 40 + 61 bytes
     assert.deepEqual([await c.has('d'.repeat(40)), await c.get('a'), (await c.get('small') as string).length], [false, '6', 61]);
   } finally {
     await c.stop();

@@ -4,8 +4,8 @@
 // What threadraft documents as different from Redis (docs/resp.md, "Differences from Redis") is left out of the
 // generated commands: WATCH (its conservative touches), commands threadraft does not have,
 // integers past the safe ones in INCRBY, and commands refused inside MULTI.
-// A connection subscribed to keyspace notifications (classes g and $) on each server must receive the same events,
-// byte for byte, after each pipeline.
+// A connection subscribed to keyspace notifications (classes g, $ and m) on each server must receive the same
+// events, byte for byte, after each pipeline, and INFO's keyspace hits and misses must grow by as much.
 // Seeds 7 and 8 speak RESP3 (HELLO 3 first), whose types (nulls `_`, maps...) are compared as such.
 // THREADRAFT_RESP_DIFF_SEEDS=1-200 runs more seeds, each one at a time and pipelined, one in RESP2 and one in RESP3
 // (default: 1-3 one at a time, 4-6 pipelined, 7-8 RESP3).
@@ -194,8 +194,9 @@ function batches(seed: number, count: number, maxPipeline: number): string[][][]
       if (inMulti && NOT_IN_MULTI.has(cmd[0]!)) continue;
       if (cmd[0] === 'MULTI') inMulti = true;
       if (cmd[0] === 'EXEC' || cmd[0] === 'DISCARD') inMulti = false;
-      // Redis counts a key that expired and was not yet touched; a read of every key first removes those.
-      if (cmd[0] === 'DBSIZE') batch.push(['EXISTS', ...KEYS]);
+      // Redis counts a key that expired and was not yet touched (and SCAN ... TYPE looks it up: a keyspace miss); a
+      // read of every key first removes those.
+      if (cmd[0] === 'DBSIZE' || (cmd[0] === 'SCAN' && cmd.includes('TYPE'))) batch.push(['EXISTS', ...KEYS]);
       batch.push(cmd);
     }
     if (inMulti) batch.push(['EXEC']);
@@ -241,15 +242,25 @@ function events(transcript: string): string {
   return [...transcript.matchAll(/\$8\r\npmessage\r\n\$10\r\n__key\*__:\*\r\n\$\d+\r\n(.*?)\r\n\$\d+\r\n(.*?)\r\n/gs)].map((m) => `${m[1]} ${m[2]}`).join('\n');
 }
 
+/** INFO's lookup counters compared after every pipeline (slower), not only after each run. */
+const LOOKUPS_EACH_BATCH = process.env.THREADRAFT_RESP_DIFF_LOOKUPS === 'batch';
+
 /** Compares one run; resolves to the number of keyspace events Redis published during it. */
 async function compare(redis: Target, served: Served, seed: number, count: number, maxPipeline: number, protocol: 2 | 3): Promise<number> {
   const [a, b] = await Promise.all([Pipe.open(redis.port), Pipe.open(served.port)]);
-  // The events of write commands (classes g and $: not x, whose timing is Redis's lazy and active expiry) must be
-  // Redis's too, in the same order, byte for byte.
+  // The events of write commands and key misses (classes g, $ and m: not x, whose timing is Redis's lazy and active
+  // expiry) must be Redis's too, in the same order, byte for byte.
   const [la, lb] = await Promise.all([Listener.open(redis.port), Listener.open(served.port)]);
   try {
-    const start = [...(protocol === 3 ? [['HELLO', '3']] : []), ['FLUSHALL'], ['CONFIG', 'SET', 'notify-keyspace-events', 'KEg$']];
+    const start = [...(protocol === 3 ? [['HELLO', '3']] : []), ['FLUSHALL'], ['CONFIG', 'SET', 'notify-keyspace-events', 'KEg$m']];
     await Promise.all([a.send(start), b.send(start)]);
+    // INFO's keyspace_hits and keyspace_misses: the keys each command read as Redis's lookupKeyRead does.
+    const lookups = async (p: Pipe): Promise<[number, number]> => {
+      const text = String((await p.send([['INFO', 'stats']]))[0]);
+      return [Number(/keyspace_hits:(\d+)/.exec(text)?.[1]), Number(/keyspace_misses:(\d+)/.exec(text)?.[1])];
+    };
+    let [la0, lb0] = await Promise.all([lookups(a), lookups(b)]);
+    const [la00, lb00] = [la0, lb0];
     const history: string[] = [];
     let queued: string[][] | undefined; // the commands Redis queued since MULTI
     let published = 0;
@@ -258,6 +269,11 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
       const rb = await b.send(batch);
       const [ea, eb] = await Promise.all([la.since(), lb.since()]);
       published += ea.split('pmessage').length - 1;
+      if (LOOKUPS_EACH_BATCH) {
+        const [la1, lb1] = await Promise.all([lookups(a), lookups(b)]);
+        assert.deepEqual([lb1[0] - lb0[0], lb1[1] - lb0[1]], [la1[0] - la0[0], la1[1] - la0[1]], `seed ${seed} (RESP${protocol}): keyspace hits and misses of '${batch.map((c) => c.join(' ')).join(' | ')}' differ`);
+        [la0, lb0] = [la1, lb1];
+      }
       if (eb !== ea) {
         assert.equal(events(eb), events(ea), `seed ${seed} (RESP${protocol}): the keyspace events of '${batch.map((c) => c.join(' ')).join(' | ')}' differ; the commands before it: ${history.slice(-12).join(' | ')}`);
         assert.equal(eb, ea, `seed ${seed} (RESP${protocol}): the keyspace event bytes of '${batch.map((c) => c.join(' ')).join(' | ')}' differ`);
@@ -281,6 +297,8 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
           `seed ${seed} (RESP${protocol}): threadraft (actual) and Redis (expected) differ at '${batch[i]!.join(' ')}'; the commands before it: ${history.slice(-12, -1).join(' | ')}`);
       }
     }
+    const [la1, lb1] = await Promise.all([lookups(a), lookups(b)]);
+    assert.deepEqual([lb1[0] - lb00[0], lb1[1] - lb00[1]], [la1[0] - la00[0], la1[1] - la00[1]], `seed ${seed} (RESP${protocol}): keyspace hits and misses differ (THREADRAFT_RESP_DIFF_LOOKUPS=batch compares them after each pipeline)`);
     return published;
   } finally {
     a.close();

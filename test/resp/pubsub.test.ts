@@ -107,7 +107,7 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
       [0, [c('SET s 3'), c("CONFIG SET notify-keyspace-events ''"), c('DEL s'), c('CONFIG GET notify-keyspace-events')]],
       // CONFIG GET answered after the CONFIG SET before it, in a pipeline and in a transaction.
       [0, [c('MULTI'), c('CONFIG SET notify-keyspace-events KEg'), c('CONFIG GET notify-keyspace-events'), c('DEL s'), c('EXEC'), c('CONFIG GET notify-*')]],
-      [2, [c("CONFIG SET notify-keyspace-events ''"), c('CONFIG GET notify-keyspace-events'), c('UNSUBSCRIBE')]],
+      [2, [c('UNSUBSCRIBE __keyevent@0__:expire __keyevent@0__:del'), c("CONFIG SET notify-keyspace-events ''"), c('CONFIG GET notify-keyspace-events')]],
     ],
   },
   {

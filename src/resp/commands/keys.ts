@@ -130,13 +130,14 @@ function expiry(read: 'ttl' | 'expiresAt', shown: (ms: number) => number) {
         return ms === undefined || ms < 0 ? -1 : shown(ms);
       });
     }
-    const { cluster } = ctx.server;
+    const { cluster, keyspace } = ctx.server;
     const opts = ctx.conn.readOptions;
     return new ReadPlan(async () => {
       const ms = await cluster[read](key, opts);
-      if (ms === undefined) return -2;
-      if (ms === Infinity) return -1;
-      return shown(ms);
+      return () => {
+        keyspace.looked(key, ms !== undefined);
+        return ms === undefined ? -2 : ms === Infinity ? -1 : shown(ms);
+      };
     });
   };
 }
@@ -239,10 +240,10 @@ function scan(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
     from = cursors.get(id);
     if (!from) return new ErrorReply('ERR invalid cursor (unknown or forgotten: the server keeps the most recent SCAN cursors only)');
   }
-  if (o.type !== undefined && o.type !== 'string') return ['0', []];
   const prefix = from?.prefix ?? (o.match ? literalPrefix(o.match) : Buffer.alloc(0));
   if (prefix.length > MAX_KEY_BYTES) return ['0', []]; // no key is that long: nothing matches
   const opts = ctx.conn.readOptions;
+  const { keyspace } = ctx.server;
   return new ReadPlan(async () => {
     const page = await cluster.scan(range(prefix), { limit: o.count, ...opts, ...(from ? { cursor: from.cursor } : {}) });
     const found: Buffer[] = [];
@@ -251,7 +252,11 @@ function scan(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
       if (!o.match || globMatch(o.match, b)) found.push(b);
     }
     const next = page.cursor === undefined ? 0 : cursors.add(page.cursor, prefix);
-    return [String(next), found];
+    return () => {
+      // With TYPE, Redis looks each key matched up to read its type (keyspace hits); every key here is a string.
+      if (o.type !== undefined) for (const b of found) keyspace.looked(b, true);
+      return [String(next), o.type === undefined || o.type === 'string' ? found : []];
+    };
   });
 }
 
@@ -294,7 +299,12 @@ function restore(ctx: Ctx, args: Buffer[]): Reply | KeysPlan | WritePlan {
   const bad = keyError(key);
   if (bad) return bad;
   const put = restorePut(ctx, key, ttlArg, payload, absolute);
-  if (put instanceof ErrorReply) return replace ? put : new KeysPlan([key], (vs) => (vs[0] === undefined ? put : BUSYKEY));
+  if (put instanceof ErrorReply) {
+    if (replace) return put;
+    const check = new KeysPlan([key], (vs) => (vs[0] === undefined ? put : BUSYKEY));
+    check.lookups = false; // Redis checks with lookupKeyWrite: no keyspace hit or miss
+    return check;
+  }
   const past = put.atMs !== undefined && put.atMs <= Date.now();
   // REPLACE with a ttl already past deletes the key (keyspace event "del" when it existed, as Redis's).
   if (replace && past) return new WritePlan([{ type: 'delete', key }], () => OK);

@@ -292,10 +292,13 @@ function memory(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
     if (samples < 0n) return SYNTAX;
   }
   const key = args[2]!;
-  return keyError(key) ?? new KeysPlan([key], (vs) => {
+  if (keyError(key)) return keyError(key)!;
+  const plan = new KeysPlan([key], (vs) => {
     const v = vs[0];
     return v === undefined ? null : key.length + valueBytes(v);
   });
+  plan.lookups = false; // Redis finds the key without a lookup: no keyspace hit or miss
+  return plan;
 }
 
 const SHUTDOWN_FLAGS = new Set(['NOSAVE', 'SAVE', 'NOW', 'FORCE', 'ABORT']);

@@ -11,15 +11,8 @@ import { expiryArg, type Expiry } from '../expiry.js';
 import { KeysPlan, WritePlan, type RespOp, type RespOpResult } from '../plan.js';
 import { ErrorReply, integerReply, OK, type Reply } from '../reply.js';
 
-/** A key read as Redis's lookups count it: a keyspace hit when found, else a miss. */
-function countLookup(ctx: Ctx, v: Value | undefined): void {
-  if (v === undefined) ctx.server.stats.keyspaceMisses++;
-  else ctx.server.stats.keyspaceHits++;
-}
-
 /** A found value as a reply (a counter written by INCR is stored as a string: the same bytes). */
-function valueReply(ctx: Ctx, v: Value | undefined): Reply {
-  countLookup(ctx, v);
+function valueReply(v: Value | undefined): Reply {
   return v === undefined ? null : (v as Reply);
 }
 
@@ -35,7 +28,7 @@ function checkValue(ctx: Ctx, key: Buffer, value: Buffer): ErrorReply | undefine
 
 function get(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   const key = args[1]!;
-  return keyError(key) ?? new KeysPlan([key], (vs) => valueReply(ctx, vs[0]));
+  return keyError(key) ?? new KeysPlan([key], (vs) => valueReply(vs[0]));
 }
 
 interface SetArgs {
@@ -147,7 +140,7 @@ function getex(ctx: Ctx, args: Buffer[]): Reply | WritePlan | KeysPlan {
 
 function mget(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   const keys = args.slice(1);
-  return keysError(keys) ?? new KeysPlan(keys, (vs) => vs.map((v) => valueReply(ctx, v)));
+  return keysError(keys) ?? new KeysPlan(keys, (vs) => vs.map((v) => valueReply(v)));
 }
 
 function pairs(ctx: Ctx, args: Buffer[], name: string): RespOp[] | ErrorReply {
@@ -222,6 +215,12 @@ function lcsCommand(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   const keys = [args[1]!, args[2]!];
   const bad = keysError(keys);
   if (bad) return bad;
+  const o = lcsOptions(args);
+  // Redis reads both keys before it reads the options: an error in them still counts the lookups.
+  return new KeysPlan(keys, (vs) => (o instanceof ErrorReply ? o : lcs(bytesOf(vs[0]), bytesOf(vs[1]), o) ?? LCS_TOO_LARGE));
+}
+
+function lcsOptions(args: Buffer[]): LcsOptions | ErrorReply {
   const o: LcsOptions = { len: false, idx: false, minMatchLen: 0, withMatchLen: false };
   for (let i = 3; i < args.length; i++) {
     if (keyword(args[i], 'IDX')) o.idx = true;
@@ -234,10 +233,7 @@ function lcsCommand(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
     } else return SYNTAX;
   }
   if (o.len && o.idx) return new ErrorReply('ERR If you want both the length and indexes, please just use IDX.');
-  return new KeysPlan(keys, (vs) => {
-    for (const v of vs) countLookup(ctx, v);
-    return lcs(bytesOf(vs[0]), bytesOf(vs[1]), o) ?? LCS_TOO_LARGE;
-  });
+  return o;
 }
 
 /** APPEND: the new length is the append op's `n`. */
