@@ -61,7 +61,8 @@ for (const storage of ['lmdb', 'memory'] as const) {
       assert.ok(((await c.ttl('bits')) ?? 0) > 50_000, 'setbit keeps the expiry');
       assert.equal(await c.get('fresh'), '\0@');
       r = await c.batch([{ type: 'bitop', key: 'bits', operation: 'not', keys: ['bits'] }, { type: 'bitop', key: 'and', operation: 'and', keys: ['fresh', 'none'] }, { type: 'bitop', key: 'fresh', operation: 'xor', keys: ['none', 'none2'] }]);
-      assert.deepEqual(r.results, [{ ok: true, n: 1 }, { ok: true, n: 2 }, { ok: true, n: 0, deleted: true }]);
+      // `absent`: the sources that were not there (Redis's key misses).
+      assert.deepEqual(r.results, [{ ok: true, n: 1 }, { ok: true, n: 2, absent: [1] }, { ok: true, n: 0, deleted: true, absent: [0, 1] }]);
       assert.deepEqual(await c.get('bits'), Buffer.from([0x1c]), 'a value read was bytes: bytes');
       assert.equal(await c.ttl('bits'), Infinity, 'bitop writes without expiry');
       assert.equal(await c.get('and'), '\0\0');

@@ -266,14 +266,19 @@ class Model {
           const values = op.from.map((k) => read(k)?.value);
           const srcs = values.map((v) => (v === undefined ? Buffer.alloc(0) : Buffer.from(v as never)));
           const n = Math.max(...srcs.map((b) => b.length));
+          const missing: number[] = [];
+          values.forEach((v, j) => {
+            if (v === undefined) missing.push(j);
+          });
+          const absent = missing.length > 0 ? { absent: missing } : {};
           if (n === 0) {
             const existed = read(op.key) !== undefined;
             write(op.key, null);
-            results.push(existed ? { ok: true, n: 0, deleted: true } : { ok: true, n: 0 });
+            results.push(existed ? { ok: true, n: 0, deleted: true, ...absent } : { ok: true, n: 0, ...absent });
             break;
           }
           if (op.key.byteLength + n > this.maxBytes) {
-            results.push({ ok: false, error: 'VALUE_TOO_LARGE' });
+            results.push({ ok: false, error: 'VALUE_TOO_LARGE', ...absent });
             break;
           }
           const out = Buffer.alloc(n);
@@ -283,7 +288,7 @@ class Model {
           }
           const text = values.every((v) => typeof v !== 'object') && Buffer.from(out.toString()).equals(out);
           write(op.key, { value: text ? out.toString() : out, expiresAt: undefined });
-          results.push({ ok: true, n });
+          results.push({ ok: true, n, ...absent });
           break;
         }
         case 'bitfield': {
