@@ -26,6 +26,17 @@ function safeReply(f: () => Reply): Reply {
   }
 }
 
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(v: Promise<T>): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: Promise<T>) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 /** Sets the replies of one part of a run (a batch, a call), once it has its results. */
 type Answer = () => void;
 
@@ -54,19 +65,19 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
     ops = [];
     bytes = 0;
   };
-  // The key reads of the run are one getMany() (or a few: readKeys), started once every key is known; each KeysPlan
-  // is answered in its place from its slice, those with no other read between them together.
+  // The key reads of the run are one getMany() (or a few: readKeys), started once every key is known; the KeysPlans
+  // with no other read between them are answered together, in their place among the run's other reads.
   let keyCount = 0;
-  let readValues: ((values: Promise<Array<Value | undefined>>) => void) | undefined;
-  const values = new Promise<Array<Value | undefined>>((resolve) => (readValues = resolve));
+  let values: Deferred<Array<Value | undefined>> | undefined;
   let together: Array<[Slot, number]> | undefined;
   for (const s of slots) {
     const p = s.plan;
     if (p instanceof KeysPlan) {
       keyReads.push(s);
       if (together === undefined) {
+        values ??= deferred();
         const group: Array<[Slot, number]> = (together = []);
-        inOrder(values.then(
+        inOrder(values.promise.then(
           (vs) => () => {
             for (const [slot, offset] of group) {
               const kp = slot.plan as KeysPlan;
@@ -109,7 +120,7 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
     }
   }
   send();
-  if (keyReads.length > 0) readValues!(readKeys(cluster, read, keyReads));
+  if (values !== undefined) values.resolve(readKeys(cluster, read, keyReads));
   return Promise.all(calls);
 }
 
