@@ -76,17 +76,17 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
       keyReads.push(s);
       if (together === undefined) {
         values ??= deferred();
-        const group: Array<[Slot, number]> = (together = []);
+        const reads: Array<[Slot, number]> = (together = []);
         inOrder(values.promise.then(
           (vs) => () => {
-            for (const [slot, offset] of group) {
+            for (const [slot, offset] of reads) {
               const kp = slot.plan as KeysPlan;
               slot.set(safeReply(() => kp.answer(vs.slice(offset, offset + kp.keys.length), keyspace)));
             }
           },
           (err: unknown) => () => {
             const e = clusterError(err);
-            for (const [slot] of group) slot.set(e);
+            for (const [slot] of reads) slot.set(e);
           },
         ));
       }

@@ -292,7 +292,8 @@ function memory(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
     if (samples < 0n) return SYNTAX;
   }
   const key = args[2]!;
-  if (keyError(key)) return keyError(key)!;
+  const bad = keyError(key);
+  if (bad) return bad;
   const plan = new KeysPlan([key], (vs) => {
     const v = vs[0];
     return v === undefined ? null : key.length + valueBytes(v);
