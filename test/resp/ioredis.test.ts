@@ -448,7 +448,18 @@ test('KEYS with glob patterns, SCAN with MATCH and COUNT visits every key once, 
   const streamed: string[] = [];
   for await (const page of r.scanStream({ match: 'scan:1*', count: 7 })) streamed.push(...(page as string[]));
   assert.deepEqual(streamed.sort(), keys.filter((k) => k.startsWith('scan:1')));
-  assert.deepEqual(await r.scan('0', 'TYPE', 'hash'), ['0', []]);
+  // TYPE of another type: pages walked as Redis walks them (a cursor, no key), every key a string.
+  let typed = '0';
+  const hashes: string[] = [];
+  let pages = 0;
+  do {
+    const [next, found] = (await r.call('SCAN', typed, 'MATCH', 'scan:*', 'TYPE', 'hash', 'COUNT', '50')) as [string, string[]];
+    typed = next;
+    hashes.push(...found);
+    pages++;
+  } while (typed !== '0' && pages < 100);
+  assert.deepEqual([typed, hashes], ['0', []]);
+  assert.ok(pages >= 3, `${pages} pages`);
   const [again] = await r.scan('0', 'MATCH', 'scan:*', 'COUNT', 10);
   assert.deepEqual((await r.scan(again, 'COUNT', 10))[1], (await r.scan(again, 'COUNT', 10))[1], 'a cursor may be used again (a retry)');
   assert.equal(await replyError(r.scan('123456789')), 'ERR invalid cursor (unknown or forgotten: the server keeps the most recent SCAN cursors only)');
