@@ -103,6 +103,9 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
       [2, [c('SUBSCRIBE __keyevent@0__:del __keyevent@0__:expire'), c('PING')]],
       [0, [c('MULTI'), c('SET a 1'), c('EXPIRE a 100'), c('RENAME a b'), c('PUBLISH __keyevent@0__:del between'), c('DEL b'), c('EXEC'), c('SETEX c 100 v'), c('EXPIRE c 0'), c('GETDEL n')]],
       [0, [c('MSET x 1 y 2'), c('SETRANGE x 0 ab'), c('SETBIT x 1 1'), c('BITOP OR z x y'), c('COPY z zz'), c('INCRBYFLOAT zz 1'), c('PERSIST x'), c('GETEX y PX 99999')]],
+      // Key misses of its own reads, a TTL (a read of its own) among key reads: each before its reply, in order. (Not
+      // MGET's: Redis writes them inside its array, threadraft before it: docs/resp.md, Differences.)
+      [1, [c('CONFIG SET notify-keyspace-events KEm'), c('GET nokey'), c('TTL nokey'), c('GET nokey2'), c('EXISTS nokey'), c('GET x'), c('PTTL nokey3')]],
       [1, [c('CONFIG SET notify-keyspace-events Kg'), c('SET s 1'), c('DEL s'), c('CONFIG SET notify-keyspace-events E$'), c('SET s 2'), c('DEL s')]],
       [0, [c('SET s 3'), c("CONFIG SET notify-keyspace-events ''"), c('DEL s'), c('CONFIG GET notify-keyspace-events')]],
       // CONFIG GET answered after the CONFIG SET before it, in a pipeline and in a transaction.
