@@ -1,6 +1,7 @@
 // Pub/Sub through the RESP server: conversations of several connections, scripted and seeded random ones
 // (THREADRAFT_PUBSUB_SEEDS=a-b runs more), compared byte for byte with redis-server (RESP2 and RESP3, pipelined,
-// errors, subscribed mode, MULTI), and what Redis cannot be compared on:
+// errors, subscribed mode, MULTI, keyspace notifications of the writes and reads among them), and what Redis cannot
+// be compared on:
 // a PUBLISH after a write is delivered after the write is applied, a subscriber that does not read is closed at
 // maxPubsubOutputBytes, the client list and INFO fields, MULTI, and a closed connection's subscriptions.
 import { test } from 'node:test';
@@ -128,8 +129,11 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
 
 /** Channels, and patterns that never match one channel together (Redis orders several matching ones by its hash table). */
 const CHANNELS = ['a', 'ab', 'bb', 'b', 'cx', 'cz'];
-const PATTERNS = ['a*', 'b?', 'c[xy]'];
-const KINDS = [['SUBSCRIBE', 'UNSUBSCRIBE', CHANNELS], ['PSUBSCRIBE', 'PUNSUBSCRIBE', PATTERNS], ['SSUBSCRIBE', 'SUNSUBSCRIBE', CHANNELS]] as const;
+const PATTERNS = ['a*', 'b?', 'c[xy]', '__keyspace@0__:*'];
+/** Keyspace notification channels (the SETs, GETs and INCRs below write and read keys named as CHANNELS, and n). */
+const KEY_CHANNELS = ['__keyevent@0__:set', '__keyevent@0__:incrby', '__keyevent@0__:keymiss', '__keyspace@0__:a', '__keyspace@0__:n'];
+const KINDS = [['SUBSCRIBE', 'UNSUBSCRIBE', [...CHANNELS, ...KEY_CHANNELS]], ['PSUBSCRIBE', 'PUNSUBSCRIBE', PATTERNS], ['SSUBSCRIBE', 'SUNSUBSCRIBE', CHANNELS]] as const;
+const NOTIFY_FLAGS = ['KEA', 'KEAm', 'Kg$', 'E$m', 'Em', ''];
 
 /**
  * A seeded conversation of three connections. The generator follows each connection's protocol, subscriptions and
@@ -140,7 +144,8 @@ function randomScript(seed: number, steps: number): Step[] {
   const r = new Prng(seed);
   const conns = [0, 1, 2].map(() => ({ protocol: 2, subs: [new Set<string>(), new Set<string>(), new Set<string>()] }));
   const some = (items: readonly string[]): string[] => items.filter(() => r.chance(0.4)).concat(r.pick(items)!);
-  const out: Step[] = [];
+  // Keyspace notifications set at the start (the server's setting outlives a script).
+  const out: Step[] = [[0, [['CONFIG', 'SET', 'notify-keyspace-events', r.pick(NOTIFY_FLAGS)!]]]];
   for (let i = 0; i < steps; i++) {
     const n = r.int(3);
     const conn = conns[n]!;
@@ -163,16 +168,18 @@ function randomScript(seed: number, steps: number): Step[] {
       } else if (roll < 9) cmds.push([kind === 2 ? 'SPUBLISH' : 'PUBLISH', r.pick(CHANNELS)!, `m${i}.${k}`]);
       else if (roll === 9) cmds.push(r.pick([['PUBSUB', 'NUMSUB', ...some(CHANNELS)], ['PUBSUB', 'SHARDNUMSUB', ...some(CHANNELS)], ['PUBSUB', 'NUMPAT'], ['PUBSUB', 'CHANNELS', r.pick(CHANNELS)!], ['PUBSUB', 'SHARDCHANNELS', r.pick(CHANNELS)!]])!);
       else if (roll === 10) cmds.push(r.chance(0.5) ? ['PING'] : ['PING', `p${i}`]);
-      else if (roll === 11) cmds.push(r.pick([['SET', r.pick(CHANNELS)!, `v${i}`], ['GET', r.pick(CHANNELS)!], ['INCR', 'n']])!);
+      else if (roll === 11 || roll === 15) cmds.push(r.pick([['SET', r.pick(CHANNELS)!, `v${i}`], ['GET', r.pick(CHANNELS)!], ['INCR', 'n']])!);
       else if (roll === 12 && !(subscribed && conn.protocol === 2)) {
         conn.protocol = conn.protocol === 2 ? 3 : 2;
         cmds.push(['HELLO', String(conn.protocol)]);
-      } else if (roll === 13 && !(subscribed && conn.protocol === 2)) {
+      } else if (roll === 13 && !(subscribed && conn.protocol === 2) && !conn.subs.some((set) => [...set].some((x) => x.startsWith('__key')))) {
         // A subscribed RESP3 connection publishing to itself inside MULTI: Redis writes the push inside EXEC's array,
-        // threadraft before it (docs/resp.md, Differences); here it publishes where it listens to nothing.
+        // threadraft before it (docs/resp.md, Differences); here it publishes where it listens to nothing, and its
+        // writes' keyspace events go to channels it does not listen to.
         const channel = subscribed ? 'zz' : r.pick(CHANNELS)!;
         cmds.push(['MULTI'], ['SET', r.pick(CHANNELS)!, `t${i}`], ['PUBLISH', channel, `x${i}`], ['INCR', 'n'], ['EXEC']);
-      } else if (roll === 14) {
+      } else if (roll === 14 && r.chance(0.5)) cmds.push(['CONFIG', 'SET', 'notify-keyspace-events', r.pick(NOTIFY_FLAGS)!]);
+      else if (roll === 14) {
         cmds.push(['RESET']);
         conn.protocol = 2;
         for (const s2 of conn.subs) s2.clear();
@@ -194,6 +201,7 @@ test('Pub/Sub conversations get the same bytes from threadraft as from Redis, RE
   try {
     // The scripts do exercise delivery: messages and pattern messages reached the subscribers.
     let delivered = 0;
+    let notified = 0;
     const random = [];
     for (let seed = RANDOM_SEEDS[0]; seed <= RANDOM_SEEDS[1]; seed++) random.push({ name: `random conversation, seed ${seed} (THREADRAFT_PUBSUB_SEEDS=${seed})`, conns: 3, steps: randomScript(seed, 40) });
     for (const s of [...SCRIPTS, ...random]) {
@@ -208,8 +216,11 @@ test('Pub/Sub conversations get the same bytes from threadraft as from Redis, RE
         assert.fail(`${s.name}: connection ${i} differs at byte ${at}\n  threadraft: ${around(a)}\n  redis:      ${around(b)}\n  script: ${JSON.stringify(s.steps)}`);
       }
       delivered += theirs.join('').split('message\r\n').length - 1;
+      // A keyspace channel followed by a message (a (un)subscribe confirmation is followed by its count).
+      notified += theirs.join('').match(/__key(?:space|event)@0__:[^\r]+\r\n\$\d+\r\n/g)?.length ?? 0;
     }
     assert.ok(delivered >= 20, `${delivered} messages`);
+    assert.ok(notified >= 10, `${notified} keyspace notifications`);
   } finally {
     await served.stop();
     await redis.stop();
