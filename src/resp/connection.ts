@@ -16,12 +16,13 @@
 import type { Socket } from 'node:net';
 import { LINEARIZABLE } from './commands/connection.js';
 import type { ConnectionState, Ctx, ServerContext } from './context.js';
-import { dispatch, waitsForEarlierReplies } from './dispatch.js';
+import { dispatch, waitsForEarlierReplies, type Dispatched } from './dispatch.js';
 import { RequestParser } from './parser.js';
 import { isPlan, planClass, type Plan } from './plan.js';
 import { runSegment, type Slot } from './pipeline.js';
 import { Subscriptions } from './pubsub.js';
 import { ErrorReply, ReplyWriter, type Protocol, type PushReply, type RawReply, type Reply } from './reply.js';
+import { trackingOff } from './tracking.js';
 import { WatchSet } from './watches.js';
 
 /**
@@ -84,7 +85,8 @@ export class Connection {
       closing: false,
       outputBytes: () => socket.writableLength,
       kill: () => this.destroy(),
-      push: (message, bytes) => this.push(message, bytes),
+      push: (message, bytes, after) => this.push(message, bytes, after),
+      tracking: trackingOff(),
     };
     this.ctx = { server, conn: this.state };
     socket.setNoDelay(true);
@@ -96,6 +98,7 @@ export class Connection {
       this.queue = [];
       this.server.watches.releaseOwner(id);
       this.server.pubsub.removeAll(this.state.subscriptions, id);
+      this.server.tracking.disable(this.state);
       this.held = [];
       this.drainWaiter?.();
       onClose(this);
@@ -231,6 +234,8 @@ export class Connection {
         this.releaseHeld();
         this.flushWriter();
       }
+      // Client-side caching's BCAST messages of the keys these commands changed (../tracking.ts).
+      this.server.tracking.broadcast();
     }
   }
 
@@ -247,20 +252,33 @@ export class Connection {
       }
       this.flushWriter();
     };
+    // Client-side caching (./tracking.ts): the keys of a read-only command are remembered when its read is sent, after
+    // the connection's earlier writes are answered (their changes are not the read's); those of a command answered at
+    // once (an error) once the run before it is.
+    const { tracking } = this.server;
+    let remember: Buffer[][] = [];
     const send = async (): Promise<void> => {
       flushReady(); // the replies known so far go out before waiting
       const slots = run;
       run = [];
+      for (const s of slots) if (s.remember !== undefined) tracking.add(this.state, s.remember);
       await runSegment(this.server.cluster, runRead, slots, this.server.watches, this.server.keyspace);
+      for (const keys of remember) tracking.add(this.state, keys);
+      remember = [];
     };
     let n = 0;
     for (; n < commands.length && !this.state.closing; n++) {
       if (run.length > 0 && waitsForEarlierReplies(commands[n]!)) await send();
       if (this.closed) return;
-      const r = dispatch(this.ctx, commands[n]!);
+      const out: Dispatched = {};
+      const r = dispatch(this.ctx, commands[n]!, out);
       protocols[n] = this.state.protocol;
       if (!isPlan(r)) {
         replies[n] = r;
+        if (out.remember !== undefined) {
+          if (run.length === 0) tracking.add(this.state, out.remember);
+          else remember.push(out.remember);
+        }
         continue;
       }
       const cls = planClass(r);
@@ -269,7 +287,7 @@ export class Connection {
       runClass = cls;
       runRead = this.state.readOptions;
       const i = n;
-      run.push({ plan: r as Plan, set: (reply) => (replies[i] = reply) });
+      run.push({ plan: r as Plan, set: (reply) => (replies[i] = reply), remember: out.remember });
     }
     replies.length = n; // after QUIT nothing more is answered
     if (run.length > 0) await send();
@@ -277,8 +295,11 @@ export class Connection {
     flushReady();
   }
 
-  /** A pub/sub message: written now, or held until the replies answered before it came are written. */
-  private push(message: PushReply, bytes: number): void {
+  /**
+   * A pub/sub message: written now, or held until the replies answered before it came are written (`after`
+   * 'current': and the reply being answered now, which is the first not yet answered: replies are answered in order).
+   */
+  private push(message: PushReply, bytes: number, after?: 'current'): void {
     if (this.closed) return;
     if (this.socket.writableLength + this.writer.size + this.heldBytes + bytes > this.server.options.maxPubsubOutputBytes) {
       this.destroy(); // a subscriber that does not read: Redis closes it too (client-output-buffer-limit pubsub)
@@ -288,6 +309,7 @@ export class Connection {
     if (replies === undefined) return this.writeSoon(message.in(this.state.protocol));
     let answered = this.written;
     while (answered < replies.length && replies[answered] !== undefined) answered++;
+    if (after === 'current' && answered < replies.length) answered++;
     // In the protocol of its place: that of the reply before it (a HELLO later in the batch does not change it).
     const raw = message.in(answered > 0 ? this.protocols[answered - 1]! : this.batchProtocol);
     if (answered > this.written || this.held.length > 0) {

@@ -5,6 +5,7 @@ import type { Protocol, Reply } from './reply.js';
 import type { WritePlan } from './plan.js';
 import type { KeyspaceNotifier } from './keyspace.js';
 import type { PubSubRegistry, Subscriber, Subscriptions } from './pubsub.js';
+import type { ClientTracking, TrackingTable } from './tracking.js';
 import type { WatchRegistry, WatchSet } from './watches.js';
 
 export interface ServerStats {
@@ -23,6 +24,8 @@ export interface MultiState {
   items: Array<WritePlan | Reply>;
   /** A command was refused while queueing: EXEC replies EXECABORT. */
   aborted: boolean;
+  /** The keys of its read-only commands: remembered for client-side caching at EXEC (./tracking.ts). */
+  reads: Buffer[];
 }
 
 export interface ConnectionState extends Subscriber {
@@ -46,6 +49,8 @@ export interface ConnectionState extends Subscriber {
   lastCommandAt: number;
   /** QUIT: close once the replies before it are written. */
   closing: boolean;
+  /** CLIENT TRACKING (./tracking.ts). */
+  tracking: ClientTracking;
   /** Reply bytes waiting in the socket (for CLIENT INFO/LIST). */
   outputBytes(): number;
   /** CLIENT KILL from another connection: close this one now, what it has not written is dropped. */
@@ -89,6 +94,8 @@ export interface ServerContext {
   readonly pubsub: PubSubRegistry;
   /** Keyspace notifications (notify-keyspace-events) published there. */
   readonly keyspace: KeyspaceNotifier;
+  /** Client-side caching: which connections read which keys (CLIENT TRACKING). */
+  readonly tracking: TrackingTable;
   readonly startedAt: number;
   /** The TCP port listened on. */
   port(): number;

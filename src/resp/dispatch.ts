@@ -31,7 +31,10 @@ function arityOk(arity: number, n: number): boolean {
   return arity >= 0 ? n === arity : n >= -arity;
 }
 
-/** (Un)subscribing commands and RESET: the connection dispatches one only once the commands before it are answered. */
+/**
+ * (Un)subscribing commands, RESET and CLIENT TRACKING: the connection dispatches one only once the commands before it
+ * are answered (a write's client-side caching messages follow the tracking in effect when Redis would have run it).
+ */
 const ORDERED = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'reset']);
 
 /**
@@ -39,11 +42,17 @@ const ORDERED = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe
  * every earlier PUBLISH of the connection is delivered and every earlier read answered, as on Redis.
  */
 export function waitsForEarlierReplies(args: Buffer[]): boolean {
-  return ORDERED.has(nameOf(args[0]!));
+  const name = nameOf(args[0]!);
+  return ORDERED.has(name) || (name === 'client' && args.length > 2 && nameOf(args[1]!) === 'tracking');
+}
+
+/** What dispatch tells its caller besides the reply: keys to remember for client-side caching once the command's read is sent. */
+export interface Dispatched {
+  remember?: Buffer[];
 }
 
 /** One command: its reply, or a plan to send. Never throws (a handler's bug becomes `-ERR INTERNAL`). */
-export function dispatch(ctx: Ctx, args: Buffer[]): Reply | Plan {
+export function dispatch(ctx: Ctx, args: Buffer[], out?: Dispatched): Reply | Plan {
   const conn = ctx.conn;
   ctx.server.stats.commandsProcessed++;
   const spec = TABLE.get(nameOf(args[0]!));
@@ -66,12 +75,31 @@ export function dispatch(ctx: Ctx, args: Buffer[]): Reply | Plan {
   if (conn.protocol === 2 && conn.subscriptions.active && !SUBSCRIBED_MODE_COMMANDS.has(spec.name)) {
     return reject(ctx, spec, new ErrorReply(`ERR Can't execute '${conn.lastCommand}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
   }
+  let r: Reply | Plan;
   try {
     if (conn.multi && !spec.runsInMulti) return queue(ctx, spec, args);
-    return spec.handler(ctx, args);
+    r = spec.handler(ctx, args);
   } catch (err) {
     return new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`);
   }
+  if (r instanceof WritePlan) r.by = conn.id;
+  const t = conn.tracking;
+  if (t.on) {
+    // Client-side caching (./tracking.ts): a read-only command's keys are to be remembered (whether is decided now,
+    // in order); CLIENT CACHING holds for the next command (or transaction) only, as Redis's resetClient clears it.
+    if (out !== undefined && spec.flags.includes('readonly') && ctx.server.tracking.wants(conn)) out.remember = keyArgs(spec, args);
+    if (!conn.multi && spec.name !== 'client') t.caching = false;
+  }
+  return r;
+}
+
+/** The key arguments of a command, by its first key, last key and step (COMMAND INFO); MEMORY USAGE's key. */
+export function keyArgs(spec: CommandSpec, args: Buffer[]): Buffer[] {
+  if (spec.firstKey === 0) return spec.name === 'memory' && args.length > 2 && nameOf(args[1]!) === 'usage' ? [args[2]!] : [];
+  const last = spec.lastKey < 0 ? args.length + spec.lastKey : Math.min(spec.lastKey, args.length - 1);
+  const keys: Buffer[] = [];
+  for (let i = spec.firstKey; i <= last; i += spec.step) keys.push(args[i]!);
+  return keys;
 }
 
 /** A known command refused before it ran (arity, NOAUTH): EXEC's refusal discards any transaction at once, as Redis's rejectCommand does. */
@@ -105,6 +133,8 @@ function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
     return refuse(ctx, new ErrorReply(`ERR '${spec.name}' inside MULTI is not supported by threadraft (it would take effect when queued, not at EXEC)`));
   }
   const r = spec.handler(ctx, args);
+  // Read-only commands' keys: remembered for client-side caching when EXEC runs them (./tracking.ts).
+  if (spec.flags.includes('readonly')) m.reads.push(...keyArgs(spec, args));
   if (!isPlan(r)) m.items.push(r);
   else if (r instanceof WritePlan && !r.alone) m.items.push(r);
   else if (r instanceof KeysPlan) m.items.push(keysAsWrite(r, ctx.server.keyspace));

@@ -15,6 +15,7 @@ import { NO_FLAGS, NOTIFY, type KeyspaceFlags } from './keyspace-flags.js';
 import type { ServerStats } from './context.js';
 import type { RespOp, RespOpResult } from './plan.js';
 import type { PubSubRegistry } from './pubsub.js';
+import type { TrackingTable } from './tracking.js';
 
 /** How long to wait before watching again after an unexpected end (no leader yet, a node restarting). */
 const RETRY_MS = 100;
@@ -27,16 +28,24 @@ export class KeyspaceNotifier {
   private stop: AbortController | undefined;
   private running: Promise<void> | undefined;
 
+  /** Client-side caching (./tracking.ts): told of every key a write changes, and of expired and evicted keys. */
+  tracking: TrackingTable | undefined;
+
   constructor(private readonly cluster: Cluster, private readonly pubsub: PubSubRegistry, private readonly stats: ServerStats) {}
 
   get current(): KeyspaceFlags {
     return this.flags;
   }
 
-  /** New flags: the watch starts when some event would be published, and stops when none would. */
+  /** New flags: the watch starts when some event would be published (or a connection tracks keys), and stops when none would. */
   set(flags: KeyspaceFlags): void {
     this.flags = flags;
-    const wanted = this.publishes(NOTIFY.expired | NOTIFY.evicted);
+    this.refresh();
+  }
+
+  /** Start or stop the watch as what is asked for now needs it. */
+  refresh(): void {
+    const wanted = this.publishes(NOTIFY.expired | NOTIFY.evicted) || this.tracking?.active === true;
     if (wanted && this.stop === undefined) {
       const stop = new AbortController();
       this.stop = stop;
@@ -68,9 +77,9 @@ export class KeyspaceNotifier {
    * What a write plan's ops did, given their results, in their order: the reads among them as lookups (looked), and
    * the events of classes g and $ (opEvents). Nothing when a check failed (MSETNX that found a key: nothing applied).
    */
-  written(ops: readonly RespOp[], results: readonly RespOpResult[]): void {
+  written(ops: readonly RespOp[], results: readonly RespOpResult[], by: number | undefined): void {
     if (ops.some((op, i) => op.type === 'check' && results[i]?.ok !== true)) return;
-    const publishing = this.publishes(NOTIFY.generic | NOTIFY.string);
+    const publishing = this.listening;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       const r = results[i];
@@ -81,14 +90,22 @@ export class KeyspaceNotifier {
       else if (op.type === 'bitop') op.keys.forEach((k, j) => this.looked(k, r?.absent?.includes(j) !== true));
       if (publishing && r?.ok === true) {
         const events = opEvents(op, r);
-        if (events !== undefined) this.publish(events);
+        if (events !== undefined) this.publish(events, by);
       }
     }
   }
 
-  /** Publish events, those of the classes asked for. */
-  publish(events: readonly KeyEvent[]): void {
-    for (const [cls, event, key] of events) if (this.flags & cls) this.send(event, key);
+  /** Publish events, those of the classes asked for; each key they name changed (client-side caching is told). */
+  publish(events: readonly KeyEvent[], by: number | undefined): void {
+    for (const [cls, event, key] of events) {
+      if (this.flags & cls) this.send(event, key);
+      if (this.tracking?.listening === true) this.tracking.invalidate(key, by);
+    }
+  }
+
+  /** What the write plans of a command publish: anything (a keyspace event asked for, or a connection tracking keys). */
+  get listening(): boolean {
+    return this.publishes(NOTIFY.generic | NOTIFY.string) || this.tracking?.listening === true;
   }
 
   /** Stop watching (the server closes); resolves once the watch has ended. */
@@ -118,9 +135,10 @@ export class KeyspaceNotifier {
   }
 
   private deliver(e: WatchEvent): void {
+    if ((e.type === 'expire' || e.type === 'evict') && this.tracking?.listening === true) this.tracking.invalidate(keyBuffer(e.key), undefined);
     const event = e.type === 'expire' && this.flags & NOTIFY.expired ? 'expired' : e.type === 'evict' && this.flags & NOTIFY.evicted ? 'evicted' : undefined;
     if (event === undefined) return;
-    this.send(event, typeof e.key === 'string' ? Buffer.from(e.key) : Buffer.from(e.key.buffer, e.key.byteOffset, e.key.byteLength));
+    this.send(event, keyBuffer(e.key));
   }
 
   private send(event: string, key: Buffer): void {
@@ -130,6 +148,10 @@ export class KeyspaceNotifier {
 }
 
 const KEYSPACE = Buffer.from('__keyspace@0__:');
+
+function keyBuffer(key: string | Uint8Array): Buffer {
+  return typeof key === 'string' ? Buffer.from(key) : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+}
 const G = NOTIFY.generic;
 const S = NOTIFY.string;
 

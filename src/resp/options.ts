@@ -36,6 +36,11 @@ export interface RespServerOptions {
   /** SCAN cursors remembered (an older one gets `-ERR invalid cursor`). Default 10 000. */
   maxScanCursors?: number;
   /**
+   * Keys remembered for client-side caching (CLIENT TRACKING) at most, across connections (Redis's
+   * tracking-table-max-keys): past it, those remembered longest ago are invalidated. Default 1 000 000 (as Redis).
+   */
+  trackingTableMaxKeys?: number;
+  /**
    * Called by SHUTDOWN (Redis: the server process stops), after which the calling connection is closed. `threadraft
    * serve` passes one that closes the server, stops the cluster and exits 0. Without it SHUTDOWN is refused: an
    * application that embeds the server decides when it stops.
@@ -52,7 +57,7 @@ export type ResolvedRespOptions = Required<Omit<RespServerOptions, 'requirepass'
 
 const KNOWN = new Set([
   'port', 'host', 'requirepass', 'maxClients', 'maxBulkBytes', 'maxArgs', 'maxInlineBytes', 'outputHighWaterBytes',
-  'maxPubsubOutputBytes', 'notifyKeyspaceEvents', 'maxQueuedCommands', 'maxScanCursors', 'shutdown',
+  'maxPubsubOutputBytes', 'notifyKeyspaceEvents', 'maxQueuedCommands', 'maxScanCursors', 'trackingTableMaxKeys', 'shutdown',
 ]);
 
 function invalid(message: string): ClusterError {
@@ -89,5 +94,6 @@ export function resolveRespOptions(input: RespServerOptions = {}): ResolvedRespO
     notifyKeyspaceEvents: flags,
     maxQueuedCommands: int('maxQueuedCommands', input.maxQueuedCommands, 4096, 1, 1 << 24),
     maxScanCursors: int('maxScanCursors', input.maxScanCursors, 10_000, 1, 1 << 24),
+    trackingTableMaxKeys: int('trackingTableMaxKeys', input.trackingTableMaxKeys, 1_000_000, 1, 1 << 30),
   };
 }

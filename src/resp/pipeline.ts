@@ -13,6 +13,8 @@ export interface Slot {
   plan: Plan;
   /** Where the reply goes. */
   set(r: Reply): void;
+  /** Keys to remember for client-side caching when it is sent (../tracking.ts; the connection does). */
+  remember?: Buffer[] | undefined;
 }
 
 /** The coordinator adds 16 bytes per batch to the ops' bytes: keep a margin under maxBatchBytes. */

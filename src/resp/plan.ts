@@ -11,7 +11,6 @@
 import type { OpResult, Value } from '../index.js';
 import type { KeyEvent, KeyspaceNotifier } from './keyspace.js';
 import type { Reply } from './reply.js';
-import { NOTIFY } from './keyspace-flags.js';
 import { FIELD_BYTES, type BitField } from '../storage/bitfield.js';
 import type { BitOp, ExpireCond } from '../storage/command.js';
 
@@ -43,6 +42,8 @@ export class WritePlan {
    * "restore"), or none of its own (EXEC: each queued command publishes its events as EXEC answers it).
    */
   events: 'ops' | 'none' | ((results: RespOpResult[]) => KeyEvent[]) = 'ops';
+  /** The connection whose command it is (set by the dispatcher): client-side caching's NOLOOP and own changes. */
+  by: number | undefined;
 
   constructor(
     public ops: RespOp[],
@@ -55,8 +56,8 @@ export class WritePlan {
 
   /** The reply to its ops' results, once they are applied; their keyspace events are published first, as Redis does while a command runs. */
   answer(results: RespOpResult[], keyspace: KeyspaceNotifier): Reply {
-    if (this.events === 'ops') keyspace.written(this.ops, results);
-    else if (this.events !== 'none' && keyspace.publishes(NOTIFY.generic | NOTIFY.string)) keyspace.publish(this.events(results));
+    if (this.events === 'ops') keyspace.written(this.ops, results, this.by);
+    else if (this.events !== 'none' && keyspace.listening) keyspace.publish(this.events(results), this.by);
     return this.reply(results);
   }
 }
@@ -86,7 +87,8 @@ export class ReadPlan {
 }
 
 export class CallPlan {
-  constructor(readonly run: () => Promise<Reply>) {}
+  /** As ReadPlan's: the reply, or a function that gives it when it is answered (FLUSHDB's client-side caching messages). */
+  constructor(readonly run: () => Promise<Reply | (() => Reply)>) {}
 }
 
 export type Plan = WritePlan | KeysPlan | ReadPlan | CallPlan;

@@ -11,8 +11,12 @@ export type Kind = 'channel' | 'pattern' | 'shard';
 
 export interface Subscriber {
   readonly id: number;
-  /** Deliver a message (`bytes`: its channel, pattern and payload, for the output bound). */
-  push(message: PushReply, bytes: number): void;
+  /**
+   * Deliver a message (`bytes`: its channel, pattern and payload, for the output bound): after the replies answered
+   * so far, and with `after` 'current' after the reply to the command being answered now too (a client-side caching
+   * message about the connection's own write).
+   */
+  push(message: PushReply, bytes: number, after?: 'current'): void;
 }
 
 /** One connection's subscriptions, by kind, in the order they were made. */

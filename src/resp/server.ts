@@ -2,10 +2,11 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { ClusterError, ErrorCode, type Cluster } from '../index.js';
 import { Connection } from './connection.js';
-import { CursorTable, type ServerContext, type ServerStats } from './context.js';
+import { CursorTable, type ConnectionState, type ServerContext, type ServerStats } from './context.js';
 import { resolveRespOptions, type ResolvedRespOptions, type RespServerOptions } from './options.js';
 import { KeyspaceNotifier } from './keyspace.js';
 import { PubSubRegistry } from './pubsub.js';
+import { TrackingTable } from './tracking.js';
 import { WatchRegistry } from './watches.js';
 import { connectionRoom } from './descriptors.js';
 
@@ -32,15 +33,19 @@ export class RespServer {
       keyspaceHits: 0, keyspaceMisses: 0, protocolErrors: 0,
     };
     const pubsub = new PubSubRegistry();
+    const clients = new Map<number, ConnectionState>();
+    const keyspace = new KeyspaceNotifier(cluster, pubsub, stats);
+    keyspace.tracking = new TrackingTable(clients, options.trackingTableMaxKeys, () => keyspace.refresh());
     this.context = {
       cluster,
       options,
       stats,
-      clients: new Map(),
+      clients,
       cursors: new CursorTable(options.maxScanCursors),
       watches: new WatchRegistry(),
       pubsub,
-      keyspace: new KeyspaceNotifier(cluster, pubsub, stats),
+      keyspace,
+      tracking: keyspace.tracking,
       startedAt: Date.now(),
       port: () => this.port,
     };

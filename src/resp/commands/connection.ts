@@ -4,7 +4,7 @@ import { keyword, parseInteger, upper } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { ConnectionState, Ctx } from '../context.js';
 import { arityError, DB_RANGE, NOAUTH, NOT_INTEGER, SYNTAX, unknownSubcommand, WRONGPASS } from '../errors.js';
-import { ErrorReply, helpReply, MapReply, OK, PONG, SimpleString, VerbatimReply, type Reply } from '../reply.js';
+import { ErrorReply, helpReply, MapReply, OK, PONG, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { unwatchAll } from './transactions.js';
 
 /** The Redis version clients are told (they enable features by it); threadraft's own is in INFO and HELLO. */
@@ -100,11 +100,12 @@ function badName(): ErrorReply {
 export function clientLine(c: ConnectionState): string {
   const now = Date.now();
   const subs = c.subscriptions;
-  const flags = `${subs.active ? 'P' : ''}${c.multi ? 'x' : ''}${c.readOptions.consistency === 'lease' ? 'r' : ''}` || 'N';
+  const t = c.tracking;
+  const flags = `${subs.active ? 'P' : ''}${c.multi ? 'x' : ''}${t.on ? 't' : ''}${t.brokenRedirect ? 'R' : ''}${t.bcast ? 'B' : ''}${c.readOptions.consistency === 'lease' ? 'r' : ''}` || 'N';
   return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} ` +
     `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${flags} db=0 sub=${subs.channel.size} psub=${subs.pattern.size} ssub=${subs.shard.size} ` +
     `multi=${c.multi ? c.multi.items.length : -1} watch=${c.watched.size} omem=${c.outputBytes()} cmd=${c.lastCommand} ` +
-    `user=default resp=${c.protocol} lib-name=${c.libName} lib-ver=${c.libVer}\n`;
+    `user=default redir=${t.on ? t.redirect || -1 : -1} resp=${c.protocol} lib-name=${c.libName} lib-ver=${c.libVer}\n`;
 }
 
 function client(ctx: Ctx, args: Buffer[]): Reply {
@@ -136,6 +137,34 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
       else c.libVer = args[3]!.toString('utf8');
       return OK;
     }
+    case 'TRACKING':
+      return tracking(ctx, args);
+    case 'CACHING': {
+      if (n !== 3) return arityError('client|caching');
+      const t = c.tracking;
+      if (!t.on) return new ErrorReply('ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled');
+      if (keyword(args[2], 'YES')) {
+        if (!t.optin) return new ErrorReply('ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.');
+      } else if (keyword(args[2], 'NO')) {
+        if (!t.optout) return new ErrorReply('ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.');
+      } else return SYNTAX;
+      t.caching = true;
+      return OK;
+    }
+    case 'GETREDIR':
+      if (n !== 2) return arityError('client|getredir');
+      return c.tracking.on ? c.tracking.redirect : -1;
+    case 'TRACKINGINFO': {
+      if (n !== 2) return arityError('client|trackinginfo');
+      const t = c.tracking;
+      const flags: string[] = [t.on ? 'on' : 'off'];
+      if (t.bcast) flags.push('bcast');
+      if (t.optin) flags.push('optin', ...(t.caching ? ['caching-yes'] : []));
+      if (t.optout) flags.push('optout', ...(t.caching ? ['caching-no'] : []));
+      if (t.noloop) flags.push('noloop');
+      if (t.brokenRedirect) flags.push('broken_redirect');
+      return new MapReply([['flags', new SetReply(flags)], ['redirect', t.on ? t.redirect : -1], ['prefixes', [...t.prefixes.values()].sort(Buffer.compare)]]);
+    }
     case 'NO-EVICT':
     case 'NO-TOUCH':
       // Nothing to do: eviction and recency are decided in apply, never by a client's reads (docs/cache.md).
@@ -153,6 +182,11 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
         'KILL <ip:port>', '    Kill connection made from <ip:port>.',
         'KILL <option> <value> [<option> <value> [...]]', '    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME (yes|no).',
         'SETINFO <LIB-NAME|LIB-VER> <value>', '    Set client meta attr.',
+        'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]', '         [OPTIN] [OPTOUT] [NOLOOP]',
+        '    Control server assisted client side caching.',
+        'CACHING (YES|NO)', '    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.',
+        'GETREDIR', '    Return the client ID we are redirecting to when tracking is enabled.',
+        'TRACKINGINFO', '    Report tracking status for the current connection.',
         'NO-EVICT (ON|OFF)', '    Accepted; eviction never depends on a client here.',
         'NO-TOUCH (ON|OFF)', '    Accepted; reads never count as use here.',
         'HELP', '    Print this help.',
@@ -160,6 +194,71 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
     default:
       return unknownSubcommand(args[1]!, 'client');
   }
+}
+
+/**
+ * CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP]: client-side caching
+ * (../tracking.ts), its options checked as Redis 7 checks them, in its order and with its errors.
+ */
+function tracking(ctx: Ctx, args: Buffer[]): Reply {
+  const c = ctx.conn;
+  let redirect = 0;
+  const opts = { bcast: false, optin: false, optout: false, noloop: false };
+  const prefixes: Buffer[] = [];
+  for (let j = 3; j < args.length; j++) {
+    const more = j < args.length - 1;
+    if (keyword(args[j], 'REDIRECT') && more) {
+      j++;
+      if (redirect !== 0) return new ErrorReply('ERR A client can only redirect to a single other client');
+      const id = parseInteger(args[j]!);
+      if (id === null) return NOT_INTEGER;
+      if (!ctx.server.clients.has(id)) return new ErrorReply('ERR The client ID you want redirect to does not exist');
+      redirect = id;
+    } else if (keyword(args[j], 'BCAST')) opts.bcast = true;
+    else if (keyword(args[j], 'OPTIN')) opts.optin = true;
+    else if (keyword(args[j], 'OPTOUT')) opts.optout = true;
+    else if (keyword(args[j], 'NOLOOP')) opts.noloop = true;
+    else if (keyword(args[j], 'PREFIX') && more) prefixes.push(args[++j]!);
+    else return SYNTAX;
+  }
+  if (keyword(args[2], 'ON')) {
+    const t = c.tracking;
+    if (!opts.bcast && prefixes.length > 0) return new ErrorReply('ERR PREFIX option requires BCAST mode to be enabled');
+    if (t.on && t.bcast !== opts.bcast) {
+      return new ErrorReply('ERR You can\'t switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.');
+    }
+    if (opts.bcast && (opts.optin || opts.optout)) return new ErrorReply('ERR OPTIN and OPTOUT are not compatible with BCAST');
+    if (opts.optin && opts.optout) return new ErrorReply('ERR You can\'t specify both OPTIN mode and OPTOUT mode');
+    if ((opts.optin && t.optout) || (opts.optout && t.optin)) {
+      return new ErrorReply('ERR You can\'t switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.');
+    }
+    if (opts.bcast) {
+      const overlap = prefixOverlap([...t.prefixes.values()], prefixes);
+      if (overlap !== undefined) return overlap;
+    }
+    ctx.server.tracking.enable(c, redirect, opts, prefixes);
+  } else if (keyword(args[2], 'OFF')) ctx.server.tracking.disable(c);
+  else return SYNTAX;
+  return OK;
+}
+
+/** Redis's checkPrefixCollisionsOrReply: no new prefix may be a prefix of another, given now or before. */
+function prefixOverlap(existing: Buffer[], given: Buffer[]): ErrorReply | undefined {
+  const overlaps = (a: Buffer, b: Buffer): boolean => {
+    const n = Math.min(a.length, b.length);
+    return a.compare(b, 0, n, 0, n) === 0;
+  };
+  const text = (b: Buffer): string => b.toString('utf8');
+  for (let i = 0; i < given.length; i++) {
+    // Redis walks the existing ones in byte order (a radix tree).
+    for (const e of [...existing].sort(Buffer.compare)) {
+      if (overlaps(e, given[i]!)) return new ErrorReply(`ERR Prefix '${text(given[i]!)}' overlaps with an existing prefix '${text(e)}'. Prefixes for a single client must not overlap.`);
+    }
+    for (let j = i + 1; j < given.length; j++) {
+      if (overlaps(given[i]!, given[j]!)) return new ErrorReply(`ERR Prefix '${text(given[i]!)}' overlaps with another provided prefix '${text(given[j]!)}'. Prefixes for a single client must not overlap.`);
+    }
+  }
+  return undefined;
 }
 
 type ClientType = 'normal' | 'pubsub' | 'other';
@@ -274,6 +373,7 @@ function reset(ctx: Ctx): Reply {
   c.multi = null;
   unwatchAll(ctx);
   ctx.server.pubsub.removeAll(c.subscriptions, c.id);
+  ctx.server.tracking.disable(c);
   c.protocol = 2;
   c.name = '';
   c.readOptions = LINEARIZABLE;
@@ -305,7 +405,7 @@ export const CONNECTION_COMMANDS: CommandSpec[] = [
   command('auth', -2, CB, 'connection', 'Authenticates the connection.', auth, { noAuth: true }),
   command('client', -2, [], 'connection', 'A container for client connection commands.', client, {
     since: '2.4.0',
-    subcommands: { id: 2, getname: 2, setname: 3, info: 2, list: -2, kill: -3, setinfo: 4, 'no-evict': 3, 'no-touch': 3, help: 2 },
+    subcommands: { id: 2, getname: 2, setname: 3, info: 2, list: -2, kill: -3, setinfo: 4, 'no-evict': 3, 'no-touch': 3, tracking: -3, caching: 3, getredir: 2, trackinginfo: 2, help: 2 },
   }),
   command('select', 2, ['fast', 'loading', 'stale'], 'connection', 'Changes the selected database.', select),
   command('quit', -1, CB, 'connection', 'Closes the connection.', quit, { noAuth: true, runsInMulti: true }),

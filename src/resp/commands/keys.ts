@@ -153,9 +153,15 @@ function dbsize(ctx: Ctx): ReadPlan {
 function flushdb(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
   if (args.length > 2 || (args.length === 2 && !keyword(args[1], 'ASYNC') && !keyword(args[1], 'SYNC'))) return SYNTAX;
   const { cluster } = ctx.server;
+  const { tracking } = ctx.server;
+  const by = ctx.conn.id;
   return new CallPlan(async () => {
     await cluster.clear(); // accepted now (a call runs as it is handed to the cluster): it touches every WATCH (../watches.ts)
-    return OK;
+    // Answered in the connection's order: every tracking connection is told that everything changed (./tracking.ts).
+    return () => {
+      tracking.flush(by);
+      return OK;
+    };
   });
 }
 

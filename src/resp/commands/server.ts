@@ -73,6 +73,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
     ...latencyFields('read_index_round_ms', metrics.readIndexRound),
   ];
   const o = cluster.options;
+  const tracking = ctx.server.tracking.stats;
   return [
     ['server', [
       ['redis_version', REDIS_VERSION], ['threadraft_version', THREADRAFT_VERSION], ['redis_mode', 'standalone'],
@@ -80,7 +81,10 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['tcp_port', ctx.server.port()], ['uptime_in_seconds', uptime], ['uptime_in_days', Math.floor(uptime / 86400)],
       ['node_version', process.version],
     ]],
-    ['clients', [['connected_clients', ctx.server.clients.size], ['maxclients', options.maxClients], ['blocked_clients', 0]]],
+    ['clients', [
+      ['connected_clients', ctx.server.clients.size], ['maxclients', options.maxClients], ['blocked_clients', 0],
+      ['tracking_clients', tracking.clients],
+    ]],
     // used_memory: every thread's heap in use and external memory (Cluster.metrics().memory); the RSS is more (what the
     // C library keeps after frees: docs/api.md, "Memory").
     ['memory', [
@@ -100,7 +104,8 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['evicted_keys', lc?.evictions ?? 0], ['keyspace_hits', stats.keyspaceHits],
       ['keyspace_misses', stats.keyspaceMisses], ['pubsub_channels', ctx.server.pubsub.size('channel')],
       ['pubsub_patterns', ctx.server.pubsub.size('pattern')], ['pubsubshard_channels', ctx.server.pubsub.size('shard')],
-      ['protocol_errors', stats.protocolErrors],
+      ['tracking_total_keys', tracking.keys], ['tracking_total_items', tracking.items],
+      ['tracking_total_prefixes', tracking.prefixes], ['protocol_errors', stats.protocolErrors],
       ['raft_writes', metrics.coordinator.writes], ['raft_reads', metrics.coordinator.reads],
       ['raft_batches_sent', metrics.coordinator.batchesSent], ['raft_read_rounds_sent', metrics.coordinator.readRoundsSent],
       ['raft_writes_resent', metrics.coordinator.resends], ['raft_leader_changes', metrics.coordinator.leaderChanges],

@@ -14,7 +14,7 @@ import { keysError } from '../args.js';
 
 function multi(ctx: Ctx): Reply {
   if (ctx.conn.multi) return new ErrorReply('ERR MULTI calls can not be nested');
-  ctx.conn.multi = { items: [], aborted: false };
+  ctx.conn.multi = { items: [], aborted: false, reads: [] };
   return OK;
 }
 
@@ -47,8 +47,16 @@ function exec(ctx: Ctx): Reply | WritePlan {
     watches.release(set);
     return EXECABORT;
   }
+  // Its reads' keys are remembered for client-side caching when the batch is sent (CLIENT CACHING: as of now).
+  const { tracking } = ctx.server;
+  const reads = tracking.wants(ctx.conn) ? m.reads : [];
+  const conn = ctx.conn;
   const plans = m.items.filter((i): i is WritePlan => i instanceof WritePlan);
-  if (plans.length === 0 && set.size === 0) return m.items as Reply[];
+  for (const p of plans) p.by = conn.id;
+  if (plans.length === 0 && set.size === 0) {
+    tracking.add(conn, reads);
+    return m.items as Reply[];
+  }
   let checks = 0;
   const plan = new WritePlan(
     [],
@@ -69,6 +77,7 @@ function exec(ctx: Ctx): Reply | WritePlan {
       watches.release(set);
       const watched = [...set.entries.values()];
       if (set.dirty || watched.some((w) => w.revision === undefined)) return NULL_ARRAY;
+      tracking.add(conn, reads);
       const ops: RespOp[] = watched.map((w) => ({ type: 'check', key: w.key, revision: w.revision! }));
       checks = ops.length;
       for (const p of plans) ops.push(...p.ops);

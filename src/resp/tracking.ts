@@ -1,0 +1,242 @@
+// Client-side caching (Redis's CLIENT TRACKING, tracking.c): the server remembers which connections read which keys,
+// and tells them when those keys change, so that a client may keep what it read until told.
+//
+// - Default mode: a read-only command's keys (COMMAND INFO's `readonly` flag) are remembered for the connection when
+//   its read is sent (once the connection's earlier commands are answered: ./connection.ts), so a write applied after
+//   the read was sent always finds them remembered (Redis remembers after the command ran; here the read is concurrent
+//   with other connections' writes until it is answered, so the keys are remembered first). A transaction's reads are
+//   remembered when EXEC is sent. When a remembered key changes, each connection that read it gets one `invalidate`
+//   message with the key, and is forgotten for it until it reads the key again.
+// - BCAST: no key is remembered; every key changed under a prefix the connection gave (all keys without PREFIX)
+//   is sent, those of one event-loop turn in one message per prefix.
+// - OPTIN / OPTOUT: only reads right after CLIENT CACHING YES are remembered (OPTIN), or all but those right after
+//   CLIENT CACHING NO (OPTOUT). NOLOOP: no message for a change the connection made itself.
+// - REDIRECT id: the messages go to that connection instead: a RESP3 one as pushes, a RESP2 one subscribed to
+//   `__redis__:invalidate` as messages of that channel (how a RESP2 client gets them).
+//
+// What changes a key here: a write command of this server (the keys of its keyspace events: ./keyspace.ts),
+// FLUSHDB/FLUSHALL (a null message to every tracking connection: everything is invalid), and the expiry and eviction
+// of keys, whoever wrote them (the keyspace notifier's watch, which runs while any connection tracks). A change to a
+// connection's own tracked key is sent after the reply to the command that made it, as Redis 7 does.
+//
+// The table of remembered keys is bounded (trackingTableMaxKeys, Redis's tracking-table-max-keys): past it the
+// keys remembered longest ago are invalidated (as if they had changed) until it is back under.
+import type { ConnectionState } from './context.js';
+import { PushReply, type Reply } from './reply.js';
+
+/** One connection's CLIENT TRACKING state (Redis's CLIENT_TRACKING_* flags and client_tracking_redirection). */
+export interface ClientTracking {
+  on: boolean;
+  bcast: boolean;
+  optin: boolean;
+  optout: boolean;
+  noloop: boolean;
+  /** CLIENT CACHING YES (OPTIN) or NO (OPTOUT) was given for the next command (or transaction). */
+  caching: boolean;
+  /** The connection redirected to is gone: messages are dropped (and a RESP3 connection told). */
+  brokenRedirect: boolean;
+  /** The connection the messages go to; 0: this one. */
+  redirect: number;
+  /** BCAST prefixes, latin1-keyed, in the order given. */
+  prefixes: Map<string, Buffer>;
+}
+
+export function trackingOff(): ClientTracking {
+  return { on: false, bcast: false, optin: false, optout: false, noloop: false, caching: false, brokenRedirect: false, redirect: 0, prefixes: new Map() };
+}
+
+const INVALIDATE = Buffer.from('invalidate');
+const CHANNEL = Buffer.from('__redis__:invalidate');
+const REDIR_BROKEN = Buffer.from('tracking-redir-broken');
+
+interface Prefix {
+  readonly prefix: Buffer;
+  /** The connections in BCAST mode with this prefix. */
+  readonly clients: Set<number>;
+  /** Keys changed under it since the last broadcast, with the connection that changed each last (NOLOOP). */
+  keys: Map<string, { key: Buffer; by: number }>;
+}
+
+export class TrackingTable {
+  /** Key (latin1) -> ids of the connections that read it since it last changed. In insertion order: the oldest first. */
+  private readonly keys = new Map<string, Set<number>>();
+  private readonly prefixes = new Map<string, Prefix>();
+  /** Connections with tracking on (INFO's tracking_clients). */
+  private count = 0;
+  /** Sum of the connections remembered per key (INFO's tracking_total_items). */
+  private items = 0;
+  private broadcastScheduled = false;
+  /** Keys wait for a broadcast. */
+  private pending = false;
+
+  constructor(
+    private readonly clients: ReadonlyMap<number, ConnectionState>,
+    private readonly maxKeys: number,
+    /** Called when the number of tracking connections goes from 0 to 1 or back (the notifier's watch). */
+    private readonly onActive: (active: boolean) => void,
+  ) {}
+
+  /** Any connection tracks: expiries and evictions must be watched for (./keyspace.ts). */
+  get active(): boolean {
+    return this.count > 0;
+  }
+
+  /** Changes matter: a connection tracks, or keys are remembered (of connections since gone or off: Redis forgets them as they change too). */
+  get listening(): boolean {
+    return this.count > 0 || this.keys.size > 0;
+  }
+
+  get stats(): { clients: number; keys: number; items: number; prefixes: number } {
+    return { clients: this.count, keys: this.keys.size, items: this.items, prefixes: this.prefixes.size };
+  }
+
+  /** CLIENT TRACKING ON (options checked by the caller). */
+  enable(c: ConnectionState, redirect: number, opts: { bcast: boolean; optin: boolean; optout: boolean; noloop: boolean }, prefixes: Buffer[]): void {
+    const old = c.tracking;
+    if (!old.on && this.count++ === 0) this.onActive(true);
+    const t: ClientTracking = { ...opts, on: true, caching: old.caching, brokenRedirect: false, redirect, prefixes: new Map(old.prefixes) };
+    c.tracking = t;
+    if (opts.bcast) {
+      for (const p of prefixes.length === 0 ? [Buffer.alloc(0)] : prefixes) {
+        const k = p.toString('latin1');
+        let entry = this.prefixes.get(k);
+        if (entry === undefined) this.prefixes.set(k, (entry = { prefix: p, clients: new Set(), keys: new Map() }));
+        entry.clients.add(c.id);
+        t.prefixes.set(k, p);
+      }
+    }
+  }
+
+  /** CLIENT TRACKING OFF, RESET, or the connection closed. Its remembered keys stay in the table until they change (as Redis). */
+  disable(c: ConnectionState): void {
+    const t = c.tracking;
+    for (const k of t.prefixes.keys()) {
+      const entry = this.prefixes.get(k);
+      if (entry === undefined) continue;
+      entry.clients.delete(c.id);
+      if (entry.clients.size === 0) this.prefixes.delete(k);
+    }
+    const was = t.on;
+    c.tracking = trackingOff();
+    if (was && --this.count === 0) this.onActive(false);
+  }
+
+  /** Whether a read-only command of `c`'s dispatched now has its keys remembered (its mode, CLIENT CACHING). */
+  wants(c: ConnectionState): boolean {
+    const t = c.tracking;
+    return t.on && !t.bcast && !(t.optin && !t.caching) && !(t.optout && t.caching);
+  }
+
+  /** Remember `keys` for `c` (when its read is sent: ./connection.ts), if it still tracks keys. */
+  add(c: ConnectionState, keys: readonly Buffer[]): void {
+    if (!c.tracking.on || c.tracking.bcast) return;
+    for (const key of keys) {
+      const k = key.toString('latin1');
+      let ids = this.keys.get(k);
+      if (ids === undefined) this.keys.set(k, (ids = new Set()));
+      if (!ids.has(c.id)) {
+        ids.add(c.id);
+        this.items++;
+      }
+    }
+    while (this.keys.size > this.maxKeys) {
+      const oldest = this.keys.keys().next().value!;
+      this.invalidate(Buffer.from(oldest, 'latin1'), undefined, false);
+    }
+  }
+
+  /**
+   * `key` changed (by a command of connection `by`, or by none: an expiry, an eviction, the table's bound): every
+   * connection that read it is sent a message and forgotten for it; with `bcast`, the key also goes to the BCAST
+   * prefixes it is under. (CLIENT TRACKING waits for the connection's earlier commands: ./dispatch.ts. So a write is
+   * answered under the tracking it was dispatched under, as Redis runs it.)
+   */
+  invalidate(key: Buffer, by: number | undefined, bcast = true): void {
+    if (bcast && this.prefixes.size > 0) this.toBroadcast(key, by);
+    if (this.keys.size === 0) return;
+    const k = key.toString('latin1');
+    const ids = this.keys.get(k);
+    if (ids === undefined) return;
+    this.keys.delete(k);
+    this.items -= ids.size;
+    for (const id of ids) {
+      const target = this.clients.get(id);
+      // A connection gone, off, or switched to BCAST since it read the key gets nothing (as Redis).
+      if (target === undefined || !target.tracking.on || target.tracking.bcast) continue;
+      if (id !== by) this.send(target, [key], undefined);
+      else if (!target.tracking.noloop) this.send(target, [key], 'current');
+    }
+  }
+
+  /** FLUSHDB/FLUSHALL by `by`: every tracking connection is told that everything changed (a null), and the table emptied. */
+  flush(by: number): void {
+    for (const c of this.clients.values()) if (c.tracking.on) this.send(c, null, c.id === by ? 'current' : undefined);
+    this.keys.clear();
+    this.items = 0;
+  }
+
+  /**
+   * `key` goes into the next broadcast of each BCAST prefix it is under: sent once the commands the writing connection
+   * read in one go are run (./connection.ts calls broadcast()), as Redis sends them once per event-loop turn; a
+   * change of no connection's (an expiry, an eviction) at the end of this event-loop turn.
+   */
+  private toBroadcast(key: Buffer, by: number | undefined): void {
+    for (const p of this.prefixes.values()) {
+      if (key.length < p.prefix.length || key.compare(p.prefix, 0, p.prefix.length, 0, p.prefix.length) !== 0) continue;
+      p.keys.set(key.toString('latin1'), { key, by: by ?? 0 });
+      this.pending = true;
+    }
+    if (by !== undefined || this.broadcastScheduled) return;
+    this.broadcastScheduled = true;
+    setImmediate(() => {
+      this.broadcastScheduled = false;
+      this.broadcast();
+    });
+  }
+
+  /** The keys changed under each prefix since the last broadcast, to the connections with that prefix, in one message each. */
+  broadcast(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    // Prefixes and their keys in byte order, as Redis's radix trees give them.
+    for (const p of [...this.prefixes.values()].sort((a, b) => Buffer.compare(a.prefix, b.prefix))) {
+      if (p.keys.size === 0) continue;
+      const changed = [...p.keys.values()].sort((a, b) => Buffer.compare(a.key, b.key));
+      p.keys = new Map();
+      const all = changed.map((e) => e.key);
+      for (const id of p.clients) {
+        const c = this.clients.get(id);
+        if (c === undefined) continue;
+        const keys = c.tracking.noloop ? changed.filter((e) => e.by !== id).map((e) => e.key) : all;
+        if (keys.length > 0) this.send(c, keys, undefined);
+      }
+    }
+  }
+
+  /**
+   * A message to `c` (or where it redirects): a RESP3 connection gets an `invalidate` push, a RESP2 one it redirects
+   * to that is subscribed a message on __redis__:invalidate; anything else gets nothing (RESP2 has no pushes).
+   * `after` 'current': the change was `c`'s own, so the message goes after the reply to the command that made it, as
+   * Redis 7's.
+   */
+  private send(c: ConnectionState, keys: Buffer[] | null, after: 'current' | undefined): void {
+    let to = c;
+    const redirected = c.tracking.redirect !== 0;
+    if (redirected) {
+      const r = this.clients.get(c.tracking.redirect);
+      if (r === undefined) {
+        c.tracking.brokenRedirect = true;
+        if (c.protocol === 3) c.push(new PushReply([REDIR_BROKEN, c.tracking.redirect]), 0, after);
+        return;
+      }
+      to = r;
+    }
+    const bytes = keys === null ? 0 : keys.reduce((n, k) => n + k.length, 0);
+    // Another connection's output does not follow `c`'s replies: it gets the message now.
+    const place = to === c ? after : undefined;
+    if (to.protocol === 3) to.push(new PushReply([INVALIDATE, keys]), bytes, place);
+    else if (redirected && to.subscriptions.active) to.push(new PushReply([MESSAGE, CHANNEL, keys]), bytes + CHANNEL.length, place);
+  }
+}
+
+const MESSAGE = Buffer.from('message');

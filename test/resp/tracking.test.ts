@@ -1,0 +1,204 @@
+// Client-side caching (CLIENT TRACKING) through the RESP server: scripted and seeded random conversations of several
+// connections compared byte for byte with redis-server (default mode, BCAST and prefixes, OPTIN/OPTOUT, NOLOOP,
+// REDIRECT to a RESP2 subscriber, a broken redirect, FLUSHALL, MULTI, the errors), and what Redis cannot be compared
+// on: expired and evicted keys, the table's bound, INFO and CLIENT LIST fields, node-redis's client-side cache.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClient, BasicClientSideCache } from 'redis';
+import { onPath, startRedisNoPersist } from '../../bench/resp-targets.js';
+import { parseSeedRange, Prng } from '../sim/prng.js';
+import { encode, endsWith, raw, serve, type Raw } from './helpers.js';
+
+const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
+
+/** A step: connection index and the commands it sends in one write (a pipeline). `$i` stands for connection i's id. */
+type Step = [conn: number, commands: string[][]];
+
+const c = (line: string): string[] => line.split(' ');
+
+/**
+ * What each connection received over a script, connection i's id written `<id i>` where a reply names it. After each step every open
+ * connection is synchronized with a PING of a marker, so the bytes a step produced on each connection come before
+ * that marker's reply, on either server. A connection that sent QUIT is not waited on any more.
+ */
+async function transcript(port: number, conns: number, steps: Step[]): Promise<string[]> {
+  const sockets: Raw[] = [];
+  const ids: string[] = [];
+  const starts: number[] = [];
+  const open: boolean[] = [];
+  try {
+    for (let i = 0; i < conns; i++) {
+      const r = await raw(port);
+      r.socket.write(encode('CLIENT', 'ID'));
+      const got = (await r.until(endsWith('\r\n'))).toString('latin1');
+      ids.push(/^:(\d+)\r\n$/.exec(got)![1]!);
+      starts.push(got.length);
+      sockets.push(r);
+      open.push(true);
+    }
+    let mark = 0;
+    const sync = async (r: Raw): Promise<void> => {
+      const m = `sync-${++mark}`;
+      r.socket.write(encode('PING', m));
+      await r.until((b) => b.toString('latin1').includes(`${m}\r\n`));
+    };
+    for (const [i, cmds] of steps) {
+      const args = cmds.map((cmd) => cmd.map((a) => (/^\$\d$/.test(a) ? ids[Number(a.slice(1))] ?? '999999' : a)));
+      sockets[i]!.socket.write(Buffer.concat(args.map((a) => encode(...a))));
+      if (cmds.some((cmd) => cmd[0] === 'QUIT')) {
+        await sockets[i]!.closed;
+        open[i] = false;
+      } else await sync(sockets[i]!);
+      for (let j = 0; j < conns; j++) if (j !== i && open[j]) await sync(sockets[j]!);
+    }
+    return sockets.map((r, i) => {
+      let text = r.received().toString('latin1').slice(starts[i]);
+      // Ids are in TRACKINGINFO's redirect and in a broken redirect's message (GETREDIR is asked of no redirecting connection).
+      ids.forEach((id, j) => (text = text.replace(new RegExp(`(redirect|tracking-redir-broken)\r\n:${id}\r\n`, 'g'), `$1\r\n:<id ${j}>\r\n`)));
+      // HELLO's map holds the server's version and the connection id: the same placeholder on both sides.
+      return text.replace(/(%7|\*14)\r\n\$6\r\nserver[\s\S]*?\$7\r\nmodules\r\n\*0\r\n/g, '<hello>');
+    });
+  } finally {
+    for (const r of sockets) r.end();
+  }
+}
+
+const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
+  {
+    name: 'RESP3 default mode: reads remembered, one message per change, own writes after their replies, NOLOOP',
+    conns: 2,
+    steps: [
+      [1, [c('HELLO 3'), c('CLIENT TRACKING ON'), c('GET a'), c('MGET b c'), c('EXISTS d'), c('STRLEN e'), c('TTL f'), c('GETRANGE g 0 1')]],
+      [0, [c('SET a 1'), c('MSET b 2 c 3'), c('DEL d'), c('SET d 4'), c('APPEND e x'), c('EXPIRE f 100'), c('SET f 1'), c('SET g 1')]],
+      [0, [c('SET a 2'), c('SET h 1')]],
+      [1, [c('GET a'), c('BITCOUNT h'), c('LCS a h'), c('TYPE i')]],
+      [0, [c('INCR a'), c('SETBIT h 0 1'), c('SETBIT h 0 1'), c('SET i v NX'), c('SET i w NX')]],
+      // Its own changes: after each reply, before the next command's.
+      [1, [c('GET j'), c('SET j 1'), c('PING'), c('GET j'), c('DEL j'), c('GET j'), c('SET j 2'), c('SET j 3')]],
+      [1, [c('CLIENT TRACKING ON NOLOOP'), c('GET k'), c('SET k 1'), c('GET k')]],
+      [0, [c('SET k 2'), c('RENAME k k2'), c('COPY k2 j')]],
+      [1, [c('CLIENT TRACKINGINFO'), c('CLIENT GETREDIR'), c('GET l'), c('CLIENT TRACKING OFF'), c('CLIENT TRACKINGINFO'), c('CLIENT GETREDIR')]],
+      [0, [c('SET l 1'), c('SET l 2')]],
+    ],
+  },
+  {
+    name: 'BCAST: prefixes, one message per prefix for the keys of a command, NOLOOP; switching modes',
+    conns: 3,
+    steps: [
+      [1, [c('HELLO 3'), c('CLIENT TRACKING ON BCAST PREFIX b PREFIX a'), c('CLIENT TRACKINGINFO')]],
+      [2, [c('HELLO 3'), c('CLIENT TRACKING ON BCAST NOLOOP'), c('GET x')]],
+      [0, [c('MSET a2 1 b1 2 c1 3 a1 4')]],
+      [0, [c('SET c2 1')]],
+      [2, [c('SET a3 1'), c('SET zz 1')]],
+      [1, [c('SET b2 1'), c('PING')]],
+      [1, [c('CLIENT TRACKING ON PREFIX c'), c('CLIENT TRACKING ON BCAST PREFIX ab'), c('CLIENT TRACKING ON BCAST PREFIX c PREFIX cd'), c('CLIENT TRACKING ON BCAST PREFIX c')]],
+      [0, [c('SET cd 1'), c('DEL nothing'), c('FLUSHALL')]],
+      [1, [c('CLIENT TRACKING OFF'), c('CLIENT TRACKING ON'), c('GET a1'), c('CLIENT TRACKING ON BCAST')]],
+      [0, [c('SET a1 5')]],
+    ],
+  },
+  {
+    name: 'OPTIN and OPTOUT with CLIENT CACHING; MULTI; FLUSHDB of its own',
+    conns: 2,
+    steps: [
+      [1, [c('HELLO 3'), c('CLIENT TRACKING ON OPTIN'), c('GET a'), c('CLIENT CACHING YES'), c('GET b'), c('GET c'), c('CLIENT TRACKINGINFO')]],
+      [0, [c('MSET a 1 b 1 c 1')]],
+      [1, [c('CLIENT CACHING YES'), c('MULTI'), c('GET a'), c('GET b'), c('EXEC'), c('GET c')]],
+      [0, [c('MSET a 2 b 2 c 2')]],
+      [1, [c('CLIENT CACHING NO'), c('CLIENT TRACKING ON OPTOUT'), c('CLIENT TRACKING OFF'), c('CLIENT TRACKING ON OPTOUT'), c('GET a'), c('CLIENT CACHING NO'), c('GET b'), c('CLIENT TRACKINGINFO')]],
+      [0, [c('MSET a 3 b 3')]],
+      [1, [c('GET a'), c('MULTI'), c('SET a 4'), c('GET x'), c('EXEC'), c('PING')]],
+      [1, [c('GET a'), c('FLUSHDB'), c('PING')]],
+      [0, [c('SET a 5')]],
+    ],
+  },
+  {
+    name: 'REDIRECT: to a RESP2 subscriber of __redis__:invalidate, to a RESP3 connection, then gone (broken)',
+    conns: 4,
+    steps: [
+      [2, [c('SUBSCRIBE __redis__:invalidate')]],
+      [1, [c('CLIENT TRACKING ON REDIRECT $2'), c('GET a'), c('GET b'), c('CLIENT TRACKINGINFO')]],
+      [0, [c('SET a 1'), c('FLUSHALL')]],
+      [3, [c('HELLO 3')]],
+      [1, [c('CLIENT TRACKING ON REDIRECT $3'), c('GET a'), c('SET a 2')]],
+      [3, [c('QUIT')]],
+      [1, [c('HELLO 3'), c('GET b'), c('CLIENT TRACKINGINFO')]],
+      [0, [c('SET b 1'), c('SET b 2')]],
+      [1, [c('CLIENT TRACKINGINFO'), c('CLIENT TRACKING ON'), c('CLIENT TRACKINGINFO'), c('GET b')]],
+      [0, [c('SET b 3')]],
+    ],
+  },
+  {
+    name: 'errors, in Redis\'s order',
+    conns: 1,
+    steps: [
+      [0, [c('CLIENT TRACKING'), c('CLIENT TRACKING MAYBE'), c('CLIENT TRACKING ON FOO'), c('CLIENT TRACKING ON REDIRECT'), c('CLIENT TRACKING ON REDIRECT x'), c('CLIENT TRACKING ON REDIRECT 999999')]],
+      [0, [c('CLIENT TRACKING ON REDIRECT $0 REDIRECT $0'), c('CLIENT TRACKING OFF FOO'), c('CLIENT TRACKING ON PREFIX a'), c('CLIENT TRACKING ON BCAST OPTIN'), c('CLIENT TRACKING ON OPTIN OPTOUT')]],
+      [0, [c('CLIENT TRACKING ON BCAST PREFIX ab PREFIX a'), c('CLIENT TRACKING ON BCAST PREFIX a PREFIX b'), c('CLIENT TRACKING ON BCAST PREFIX ab'), ['CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', '']]],
+      [0, [c('CLIENT CACHING YES'), c('CLIENT TRACKING OFF'), c('CLIENT CACHING YES'), c('CLIENT TRACKING ON'), c('CLIENT CACHING YES'), c('CLIENT CACHING NO'), c('CLIENT CACHING MAYBE'), c('CLIENT CACHING')]],
+      [0, [c('CLIENT TRACKING ON OPTIN'), c('CLIENT TRACKING ON OPTOUT'), c('CLIENT TRACKING ON BCAST'), c('CLIENT GETREDIR x'), c('CLIENT TRACKINGINFO x'), c('CLIENT TRACKINGINFO')]],
+    ],
+  },
+];
+
+const KEYS = ['a', 'b', 'ab', 'c'];
+
+/** A seeded conversation of three RESP3 connections turning tracking on and off in its modes, reading and writing a few keys, pipelined. */
+function randomScript(seed: number, steps: number): Step[] {
+  const r = new Prng(seed);
+  const out: Step[] = [0, 1, 2].map((i) => [i, [['HELLO', '3']]]);
+  for (let i = 0; i < steps; i++) {
+    const cmds: string[][] = [];
+    for (let k = 1 + r.int(4); k > 0; k--) {
+      const roll = r.int(12);
+      const key = r.pick(KEYS)!;
+      if (roll < 4) cmds.push(r.pick([['GET', key], ['MGET', key, r.pick(KEYS)!], ['EXISTS', key], ['STRLEN', key], ['TTL', key]])!);
+      else if (roll < 8) cmds.push(r.pick([['SET', key, `v${i}`], ['INCR', key], ['DEL', key, r.pick(KEYS)!], ['APPEND', key, 'x'], ['SET', key, 'v', 'NX'], ['EXPIRE', key, '100']])!);
+      else if (roll === 8) cmds.push(['CLIENT', 'TRACKING', ...r.pick([['ON'], ['ON', 'NOLOOP'], ['ON', 'OPTIN'], ['ON', 'OPTOUT'], ['ON', 'BCAST'], ['ON', 'BCAST', 'PREFIX', 'a'], ['ON', 'BCAST', 'NOLOOP'], ['OFF']])!]);
+      else if (roll === 9) cmds.push(['CLIENT', 'CACHING', r.pick(['YES', 'NO'])!]);
+      else if (roll === 10) cmds.push(['CLIENT', 'TRACKINGINFO']);
+      else cmds.push(['PING']);
+    }
+    out.push([r.int(3), cmds]);
+  }
+  return out;
+}
+
+const RANDOM_SEEDS = parseSeedRange(process.env.THREADRAFT_TRACKING_SEEDS ?? '1-8') ?? [1, 8];
+
+test('client-side caching conversations get the same bytes from threadraft as from Redis', { skip: onPath('redis-server') ? false : NO_REDIS }, async () => {
+  const redis = await startRedisNoPersist();
+  const served = await serve().catch(async (err: unknown) => {
+    await redis.stop();
+    throw err;
+  });
+  try {
+    let invalidations = 0;
+    const random = [];
+    for (let seed = RANDOM_SEEDS[0]; seed <= RANDOM_SEEDS[1]; seed++) random.push({ name: `random conversation, seed ${seed} (THREADRAFT_TRACKING_SEEDS=${seed})`, conns: 3, steps: randomScript(seed, 40) });
+    for (const s of [...SCRIPTS, ...random]) {
+      const theirs = await transcript(redis.port, s.conns, s.steps);
+      const ours = await transcript(served.port, s.conns, s.steps);
+      for (let i = 0; i < s.conns; i++) {
+        const [a, b] = [ours[i]!, theirs[i]!];
+        if (a === b) continue;
+        let at = 0;
+        while (a[at] === b[at]) at++;
+        const around = (t: string): string => JSON.stringify(t.slice(Math.max(0, at - 300), at + 200));
+        assert.fail(`${s.name}: connection ${i} differs at byte ${at}\n  threadraft: ${around(a)}\n  redis:      ${around(b)}\n  script: ${JSON.stringify(s.steps)}`);
+      }
+      invalidations += theirs.join('').split('invalidate\r\n').length - 1;
+      // Between scripts: nothing tracked is left behind for the next one (the table outlives connections, as Redis's).
+      await Promise.all([redis.port, served.port].map(async (port) => {
+        const r = await raw(port);
+        r.socket.write(encode('FLUSHALL'));
+        await r.until(endsWith('+OK\r\n'));
+        r.end();
+      }));
+    }
+    assert.ok(invalidations >= 50, `${invalidations} invalidation messages`);
+  } finally {
+    await served.stop();
+    await redis.stop();
+  }
+});
