@@ -524,7 +524,7 @@ export class Cluster<V = Value> {
     if (!Array.isArray(ops) || ops.length === 0) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch needs a non-empty array of operations');
     positiveInt('batch length', ops.length, 1, this.opts.maxBatchOps);
     const converted = ops.map((o) => batchOp(o, this.opts.maxValueBytes));
-    const results = await this.writes.submit(converted);
+    const results = await this.writes.submit(converted, ops);
     // Bytes as a Buffer, as every read gives them (a node thread's answer arrives as plain Uint8Arrays).
     for (const r of results) {
       if (r.current instanceof Uint8Array) r.current = asBuffer(r.current);
@@ -595,6 +595,16 @@ export class Cluster<V = Value> {
   onWriteAccepted(listener: (ops: readonly Op[]) => void): () => void {
     this.writes.listeners.add(listener);
     return () => this.writes.listeners.delete(listener);
+  }
+
+  /**
+   * @internal `listener` hears every write's ops and results once the leader applied it, before its caller is
+   * answered, with the array of ops a batch() was given (`tag`; undefined for other calls): the RESP server's
+   * client-side caching (src/resp/tracking.ts). Returns the function that removes it.
+   */
+  onWriteApplied(listener: (ops: readonly Op[], results: readonly OpResult[], tag: object | undefined) => void): () => void {
+    this.writes.appliedListeners.add(listener);
+    return () => this.writes.appliedListeners.delete(listener);
   }
 
   /** Remove every key. */

@@ -29,6 +29,8 @@ interface PendingWrite {
   sentTo: NodeId;
   /** Times sent (a write is sent again after a refusal, a leader change or sendAgain()). */
   sends: number;
+  /** What the caller gave to tell its writes apart in appliedListeners (batch(): its array of ops). */
+  tag: object | undefined;
 }
 
 /** The index in `stages` of batch `id`'s stage times, or -1 (an entry's batches are few: one, mostly). */
@@ -116,6 +118,11 @@ export class WritePipeline {
 
   /** Called with each write's ops as it is accepted (before it is queued): the RESP server's WATCH (src/resp/watches.ts). */
   readonly listeners = new Set<(ops: readonly Op[]) => void>();
+  /**
+   * Called with each write's ops, results and tag once the leader applied it, before its caller is answered: the RESP
+   * server's client-side caching (src/resp/tracking.ts).
+   */
+  readonly appliedListeners = new Set<(ops: readonly Op[], results: readonly OpResult[], tag: object | undefined) => void>();
 
   constructor(private readonly ctx: PipelineContext, private readonly profile: WriteProfile) {}
 
@@ -125,7 +132,7 @@ export class WritePipeline {
   }
 
   /** `ops` as one atomic command; resolves to their results once applied on the leader. */
-  submit(ops: Op[]): Promise<OpResult[]> {
+  submit(ops: Op[], tag?: object): Promise<OpResult[]> {
     const { opts } = this.ctx;
     let bytes = opsBytes(ops, false);
     if (bytes > opts.maxBatchBytes) bytes = opsBytes(ops, true);
@@ -148,7 +155,7 @@ export class WritePipeline {
       const now = nowMs();
       const w: PendingWrite = {
         seq: this.nextSeq++, ops, bytes, resolve, reject, enqueuedAt: now, deadline: now + opts.requestTimeoutMs,
-        queued: true, batchId: 0, sentAt: 0, sentTo: 0, sends: 0,
+        queued: true, batchId: 0, sentAt: 0, sentTo: 0, sends: 0, tag,
       };
       this.pending.set(w.seq, w);
       this.pendingBytes += bytes;
@@ -276,7 +283,9 @@ export class WritePipeline {
           sentOf![k] = w.sentAt;
         }
       }
-      w.resolve(a.results(i) as OpResult[]);
+      const results = a.results(i) as OpResult[];
+      if (this.appliedListeners.size > 0) for (const listener of this.appliedListeners) listener(w.ops, results, w.tag);
+      w.resolve(results);
     }
     if (counted) for (let k = 0; k < stages.length; k++) if (counted[k]! > 0) this.profile.recordBatch(sentOf![k]!, stages[k]!, reply, counted[k]!);
     if (this.sendQueue.length > 0) this.ctx.scheduleFlush(); // the floor may have advanced: writes held by the session window

@@ -132,6 +132,7 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
  * command gets the error.
  */
 function sendBatch(cluster: Cluster, group: Slot[], ops: RespOp[], keyspace: KeyspaceNotifier): Promise<Answer> {
+  keyspace.tracking?.mine.add(ops); // its changes are told when answered, with the connection that made them (../tracking.ts)
   return batch(cluster, ops).then(
     (res) => () => {
       let offset = 0;

@@ -51,7 +51,13 @@ export class RespServer {
     };
     this.net = createServer({ noDelay: true }, (socket) => this.accept(socket));
     const { watches } = this.context;
-    this.unhook = cluster.onWriteAccepted((ops) => watches.touchAccepted(ops));
+    const unhookWatches = cluster.onWriteAccepted((ops) => watches.touchAccepted(ops));
+    const { tracking } = this.context;
+    const unhookTracking = cluster.onWriteApplied((ops, results, tag) => tracking.applied(ops, results, tag));
+    this.unhook = () => {
+      unhookWatches();
+      unhookTracking();
+    };
   }
 
   /** Listen in front of `cluster` (which the caller starts and stops). Resolves once listening. */

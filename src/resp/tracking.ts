@@ -21,6 +21,7 @@
 //
 // The table of remembered keys is bounded (trackingTableMaxKeys, Redis's tracking-table-max-keys): past it the
 // keys remembered longest ago are invalidated (as if they had changed) until it is back under.
+import type { Op, OpResult } from '../storage/command.js';
 import type { ConnectionState } from './context.js';
 import { PushReply, type Reply } from './reply.js';
 
@@ -61,6 +62,10 @@ export class TrackingTable {
   /** Key (latin1) -> ids of the connections that read it since it last changed. In insertion order: the oldest first. */
   private readonly keys = new Map<string, Set<number>>();
   private readonly prefixes = new Map<string, Prefix>();
+  /** The ops arrays of this server's batch() calls (./pipeline.ts): their changes are told when answered, not in applied(). */
+  readonly mine = new WeakSet<object>();
+  /** FLUSHDB/FLUSHALL of this server's sent and not answered: as many clears applied are its own (told when answered). */
+  ownClears = 0;
   /** Connections with tracking on (INFO's tracking_clients). */
   private count = 0;
   /** Sum of the connections remembered per key (INFO's tracking_total_items). */
@@ -168,8 +173,40 @@ export class TrackingTable {
     }
   }
 
+  /**
+   * A write the cluster applied, made by someone else than this server's commands (the Cluster API, another RESP
+   * server in front of the same cluster), told before its caller is answered (Cluster.onWriteApplied): the keys it
+   * changed are invalidated. This server's own batches (`mine`) are invalidated when answered, from their keyspace
+   * events (./keyspace.ts), which know the connection that made them.
+   */
+  applied(ops: readonly Op[], results: readonly OpResult[], tag: object | undefined): void {
+    if (tag !== undefined && this.mine.has(tag)) return;
+    if (!this.listening) {
+      if (this.ownClears > 0 && ops.some((op) => op.t === 'clear')) this.ownClears--;
+      return;
+    }
+    // A failed cas or check rejected the whole batch: nothing was written.
+    if (ops.some((op, i) => (op.t === 'cas' || op.t === 'check') && results[i]?.ok !== true)) return;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      const r = results[i];
+      if (op.t === 'clear') {
+        if (tag === undefined && this.ownClears > 0) this.ownClears--;
+        else this.flush(undefined);
+      }
+      else if (op.t === 'get' || op.t === 'ttl' || op.t === 'check' || op.t === 'digest' || r?.ok !== true) continue;
+      else if (op.t === 'del') {
+        if (r.existed === true) this.invalidate(asBuffer(op.key), undefined);
+      } else if (op.t === 'copy') this.invalidate(asBuffer(op.to), undefined);
+      else {
+        this.invalidate(asBuffer(op.key), undefined);
+        if (op.t === 'rename') this.invalidate(asBuffer(op.to), undefined);
+      }
+    }
+  }
+
   /** FLUSHDB/FLUSHALL by `by`: every tracking connection is told that everything changed (a null), and the table emptied. */
-  flush(by: number): void {
+  flush(by: number | undefined): void {
     for (const c of this.clients.values()) if (c.tracking.on) this.send(c, null, c.id === by ? 'current' : undefined);
     this.keys.clear();
     this.items = 0;
@@ -240,3 +277,7 @@ export class TrackingTable {
 }
 
 const MESSAGE = Buffer.from('message');
+
+function asBuffer(key: Uint8Array): Buffer {
+  return Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+}

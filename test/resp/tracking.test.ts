@@ -202,3 +202,127 @@ test('client-side caching conversations get the same bytes from threadraft as fr
     await redis.stop();
   }
 });
+
+/** A RESP3 connection with tracking on (`options`), and a reader of what it is sent. */
+async function tracker(port: number, ...options: string[]): Promise<Raw> {
+  const r = await raw(port);
+  r.socket.write(Buffer.concat([encode('HELLO', '3'), encode('CLIENT', 'TRACKING', 'ON', ...options)]));
+  await r.until(endsWith('+OK\r\n'));
+  return r;
+}
+
+const invalidated = (...keys: string[]): string => `>2\r\n$10\r\ninvalidate\r\n*${keys.length}\r\n${keys.map((k) => `$${k.length}\r\n${k}\r\n`).join('')}`;
+
+test('tracked keys are invalidated by writes through the Cluster API, cluster.clear(), expiry and eviction', async () => {
+  const s = await serve({ nodes: 3, storage: 'memory', maxKeys: 20 });
+  const t = await tracker(s.port);
+  const b = await tracker(s.port, 'BCAST', 'PREFIX', 'api:');
+  try {
+    const read = async (...keys: string[]): Promise<void> => {
+      const before = t.received().length;
+      t.socket.write(Buffer.concat(keys.map((k) => encode('GET', k))));
+      await t.until((buf) => buf.subarray(before).toString('latin1').split('\r\n').length > keys.length);
+    };
+    const next = async (r: Raw, text: string): Promise<void> => {
+      await r.until((buf) => buf.toString('latin1').includes(text));
+    };
+    await read('api:1', 'api:2', 'api:3');
+    // A put, a batch (rename: both keys), a failed cas (nothing written, nothing sent), a delete.
+    await s.cluster.put(Buffer.from('api:1'), Buffer.from('v'));
+    await next(t, invalidated('api:1'));
+    await next(b, invalidated('api:1'));
+    await s.cluster.batch([{ type: 'put', key: Buffer.from('api:2'), value: Buffer.from('x') }]);
+    await next(t, invalidated('api:2'));
+    const casFailed = await s.cluster.batch([{ type: 'cas', key: Buffer.from('api:3'), expected: Buffer.from('nope'), value: Buffer.from('y') }]);
+    assert.equal(casFailed.ok, false);
+    await read('api:2');
+    await s.cluster.batch([{ type: 'rename', key: Buffer.from('api:1'), to: Buffer.from('api:2') }]);
+    await next(t, invalidated('api:2'));
+    assert.ok(!t.received().toString('latin1').includes(invalidated('api:3')), 'a rejected batch changed nothing');
+    // cluster.clear(): everything changed (a null).
+    await s.cluster.clear();
+    await next(t, '>2\r\n$10\r\ninvalidate\r\n_\r\n');
+    await next(b, '>2\r\n$10\r\ninvalidate\r\n_\r\n');
+    // Expiry: purged through the log shortly after its time, whoever wrote it.
+    await s.cluster.put(Buffer.from('exp'), Buffer.from('v'), { ttlMs: 150 });
+    await read('exp');
+    await next(t, invalidated('exp'));
+    // Eviction (maxKeys 20): the oldest keys go first.
+    await s.cluster.put(Buffer.from('old'), Buffer.from('v'));
+    await read('old');
+    for (let i = 0; i < 25; i++) await s.cluster.put(Buffer.from(`fill${i}`), Buffer.from('v'));
+    await next(t, invalidated('old'));
+  } finally {
+    t.end();
+    b.end();
+    await s.stop();
+  }
+});
+
+test('the tracking table is bounded (trackingTableMaxKeys): the keys remembered longest ago are invalidated; INFO and CLIENT LIST show tracking', async () => {
+  const s = await serve({ nodes: 1, storage: 'memory' }, { trackingTableMaxKeys: 3 });
+  const t = await tracker(s.port);
+  const redirecting = await raw(s.port);
+  const info = await raw(s.port);
+  try {
+    t.socket.write(Buffer.concat(['k1', 'k2', 'k3', 'k4', 'k5'].map((k) => encode('GET', k))));
+    await t.until((buf) => buf.toString('latin1').includes(invalidated('k2')));
+    assert.match(t.received().toString('latin1'), new RegExp(`${escape(invalidated('k1'))}[\\s\\S]*${escape(invalidated('k2'))}`));
+    redirecting.socket.write(encode('CLIENT', 'TRACKING', 'ON', 'REDIRECT', '1', 'BCAST', 'PREFIX', 'a', 'PREFIX', 'b'));
+    await redirecting.until(endsWith('+OK\r\n'));
+    info.socket.write(Buffer.concat([encode('INFO', 'clients', 'stats'), encode('CLIENT', 'LIST')]));
+    const text = (await info.until((buf) => /cmd=client\|list[^\n]*\n\r\n$/.test(buf.toString('latin1')))).toString('latin1');
+    assert.match(text, /tracking_clients:2\r\n/);
+    assert.match(text, /tracking_total_keys:3\r\ntracking_total_items:3\r\ntracking_total_prefixes:2\r\n/);
+    assert.match(text, /id=1 .* flags=t .* redir=-1 resp=3 /);
+    assert.match(text, /id=2 .* flags=tB .* redir=1 resp=2 /);
+    // The connection it redirects to goes: the redirect is broken (R).
+    t.end();
+    await new Promise((r) => setTimeout(r, 50));
+    await s.cluster.put(Buffer.from('a1'), Buffer.from('v'));
+    redirecting.socket.write(encode('CLIENT', 'INFO'));
+    await redirecting.until((buf) => / flags=tRB /.test(buf.toString('latin1')));
+  } finally {
+    t.end();
+    redirecting.end();
+    info.end();
+    await s.stop();
+  }
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+test('node-redis\'s client-side cache (RESP3, CLIENT TRACKING): hits are served from it, and a write anywhere invalidates it', async () => {
+  const s = await serve({ nodes: 3, storage: 'memory' });
+  const cached = createClient({ socket: { port: s.port, host: '127.0.0.1', reconnectStrategy: false }, RESP: 3, clientSideCache: { ttl: 0, maxEntries: 0 } });
+  const writer = createClient({ socket: { port: s.port, host: '127.0.0.1', reconnectStrategy: false } });
+  try {
+    await Promise.all([cached.connect(), writer.connect()]);
+    const cache = cached.clientSideCache!;
+    const invalidations: string[] = [];
+    cache.on('invalidate', (key: unknown) => invalidations.push(String(key)));
+    const waitInvalidated = async (n: number): Promise<void> => {
+      for (let i = 0; i < 500 && invalidations.length < n; i++) await new Promise((r) => setTimeout(r, 5));
+      assert.ok(invalidations.length >= n, `${invalidations.length} invalidations, want ${n}`);
+    };
+    let expected = 0;
+    for (let round = 0; round < 20; round++) {
+      const key = `k${round % 4}`;
+      const value = `v${round}`;
+      // Through RESP from another connection, or through the Cluster API.
+      if (round % 2 === 0) await writer.set(key, value);
+      else await s.cluster.put(Buffer.from(key), Buffer.from(value));
+      if (round >= 4) await waitInvalidated(++expected); // the key was read (cached) before: one message
+      assert.equal(await cached.get(key), value);
+      assert.equal(await cached.get(key), value); // from the cache
+    }
+    const stats = cache.stats();
+    assert.equal(stats.hitCount, 20);
+    assert.equal(stats.missCount, 20);
+  } finally {
+    await Promise.allSettled([cached.quit(), writer.quit()]);
+    await s.stop();
+  }
+});

@@ -156,7 +156,13 @@ function flushdb(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
   const { tracking } = ctx.server;
   const by = ctx.conn.id;
   return new CallPlan(async () => {
-    await cluster.clear(); // accepted now (a call runs as it is handed to the cluster): it touches every WATCH (../watches.ts)
+    tracking.ownClears++; // its client-side caching messages go when it is answered, not when applied (../tracking.ts)
+    try {
+      await cluster.clear(); // accepted now (a call runs as it is handed to the cluster): it touches every WATCH (../watches.ts)
+    } catch (err) {
+      tracking.ownClears--;
+      throw err;
+    }
     // Answered in the connection's order: every tracking connection is told that everything changed (./tracking.ts).
     return () => {
       tracking.flush(by);
