@@ -33,6 +33,9 @@ interface PendingWrite {
   tag: object | undefined;
 }
 
+/** How long the ops of a write whose deadline passed are kept, for appliedListeners to hear of it if it is applied after all. */
+const LATE_MS = 60_000;
+
 /** The index in `stages` of batch `id`'s stage times, or -1 (an entry's batches are few: one, mostly). */
 function batchStages(stages: readonly StageTimes[], id: number): number {
   for (let k = 0; k < stages.length; k++) if (stages[k]!.id === id) return k;
@@ -123,6 +126,13 @@ export class WritePipeline {
    * server's client-side caching (src/resp/tracking.ts).
    */
   readonly appliedListeners = new Set<(ops: readonly Op[], results: readonly OpResult[], tag: object | undefined) => void>();
+  /**
+   * While appliedListeners listen: the ops of sent writes rejected at their deadline (their outcome unknown), by seq,
+   * for LATE_MS (and within maxPendingOps and maxPendingWriteBytes): one applied after all is told to the listeners
+   * then too (with no tag: its caller heard nothing).
+   */
+  private readonly late = new Map<number, { ops: Op[]; bytes: number; at: number }>();
+  private lateBytes = 0;
 
   constructor(private readonly ctx: PipelineContext, private readonly profile: WriteProfile) {}
 
@@ -265,7 +275,15 @@ export class WritePipeline {
     for (let i = 0; i < a.count; i++) {
       if (a.client(i) !== this.clientId) continue;
       const w = this.pending.get(a.seq(i));
-      if (!w) continue;
+      if (!w) {
+        const l = this.late.size > 0 ? this.late.get(a.seq(i)) : undefined;
+        if (l !== undefined) {
+          this.late.delete(a.seq(i));
+          this.lateBytes -= l.bytes;
+          for (const listener of this.appliedListeners) listener(l.ops, a.results(i), undefined);
+        }
+        continue;
+      }
       this.settle(w);
       // A write sent more than once may have resolved by an earlier batch's entry: only its time counts.
       const batchId = w.sends === 1 ? w.batchId : 0;
@@ -342,6 +360,11 @@ export class WritePipeline {
       if (w.deadline <= now) {
         this.settle(w);
         this.ctx.counters.timeouts++;
+        const { maxPendingOps, maxPendingWriteBytes } = this.ctx.opts;
+        if (w.sends > 0 && this.appliedListeners.size > 0 && this.late.size < maxPendingOps && this.lateBytes + w.bytes <= maxPendingWriteBytes) {
+          this.late.set(w.seq, { ops: w.ops, bytes: w.bytes, at: now });
+          this.lateBytes += w.bytes;
+        }
         w.reject(new ClusterError(code, `write not acknowledged within ${requestTimeoutMs} ms; it may still take effect`));
       } else if (!w.queued && this.sendAgain(w, now)) {
         retry.push(w);
@@ -354,6 +377,11 @@ export class WritePipeline {
     this.sendQueue = this.sendQueue.filter((w) => this.pending.has(w.seq));
     if (this.sendQueue.length > 0) this.ctx.scheduleFlush(); // expired writes may have moved the floor
     for (const [id, b] of this.batches) if (now - b.sentAt > requestTimeoutMs) this.batches.delete(id);
+    for (const [seq, l] of this.late) {
+      if (now - l.at <= LATE_MS) break; // in the order they timed out
+      this.late.delete(seq);
+      this.lateBytes -= l.bytes;
+    }
   }
 
   /**
@@ -379,5 +407,7 @@ export class WritePipeline {
     this.parked = [];
     this.sentBytes = 0;
     this.pendingBytes = 0;
+    this.late.clear();
+    this.lateBytes = 0;
   }
 }

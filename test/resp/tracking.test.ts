@@ -75,6 +75,9 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
       [0, [c('INCR a'), c('SETBIT h 0 1'), c('SETBIT h 0 1'), c('SET i v NX'), c('SET i w NX')]],
       // Its own changes: after each reply, before the next command's.
       [1, [c('GET j'), c('SET j 1'), c('PING'), c('GET j'), c('DEL j'), c('GET j'), c('SET j 2'), c('SET j 3')]],
+      // A read answered at once (an error) after a write of its own: remembered after that write, as Redis runs them.
+      [1, [c('SET m 1'), c('GETRANGE m x y'), c('PING')]],
+      [0, [c('SET m 2')]],
       [1, [c('CLIENT TRACKING ON NOLOOP'), c('GET k'), c('SET k 1'), c('GET k')]],
       [0, [c('SET k 2'), c('RENAME k k2'), c('COPY k2 j')]],
       [1, [c('CLIENT TRACKINGINFO'), c('CLIENT GETREDIR'), c('GET l'), c('CLIENT TRACKING OFF'), c('CLIENT TRACKINGINFO'), c('CLIENT GETREDIR')]],
@@ -323,6 +326,27 @@ test('node-redis\'s client-side cache (RESP3, CLIENT TRACKING): hits are served 
     assert.equal(stats.missCount, 20);
   } finally {
     await Promise.allSettled([cached.quit(), writer.quit()]);
+    await s.stop();
+  }
+});
+
+test('a write that timed out (its outcome unknown) and was applied after all still invalidates', { timeout: 60_000 }, async () => {
+  // The 'seed' timing (election timeout 1.5-3 s): the leader keeps leading well past the 600 ms deadline.
+  const s = await serve({ nodes: 3, storage: 'memory', timing: 'seed', requestTimeoutMs: 600 });
+  const t = await tracker(s.port);
+  try {
+    await s.cluster.put(Buffer.from('late'), Buffer.from('v1'));
+    t.socket.write(encode('GET', 'late'));
+    await t.until(endsWith('$2\r\nv1\r\n'));
+    const followers = (await s.cluster.status()).filter((n) => n.role === 'follower').map((n) => n.id);
+    await s.cluster.setLinkFaults({ dropRate: 1, nodes: followers }); // no acknowledgement reaches the leader: nothing commits
+    await assert.rejects(s.cluster.put(Buffer.from('late'), Buffer.from('v2')), (err: Error & { code?: string }) => err.code === 'TIMEOUT');
+    assert.ok(!t.received().toString('latin1').includes('invalidate'), 'nothing was applied yet');
+    await s.cluster.setLinkFaults({ nodes: followers });
+    await t.until((b) => b.toString('latin1').includes(invalidated('late')), 10_000);
+    assert.equal(String(await s.cluster.get(Buffer.from('late'))), 'v2');
+  } finally {
+    t.end();
     await s.stop();
   }
 });
