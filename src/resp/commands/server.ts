@@ -188,6 +188,7 @@ function configParams(ctx: Ctx): Array<[string, string]> {
     ['maxmemory', String(o.maxBytes ?? 0)],
     ['dir', cluster.dir],
     ['notify-keyspace-events', keyspaceFlagsText(ctx.server.keyspace.current)],
+    ['tracking-table-max-keys', String(options.trackingTableMaxKeys)],
   ];
 }
 
