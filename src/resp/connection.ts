@@ -61,6 +61,8 @@ export class Connection {
   private heldBytes = 0;
   /** Messages are written to the socket once per event-loop turn (one write for many: Redis writes once per loop too). */
   private flushScheduled = false;
+  /** What dispatch says besides each reply (one object for every command). */
+  private readonly dispatched: Dispatched = {};
 
   constructor(private readonly server: ServerContext, private readonly socket: Socket, id: number, onClose: (c: Connection) => void) {
     const o = server.options;
@@ -270,7 +272,8 @@ export class Connection {
     for (; n < commands.length && !this.state.closing; n++) {
       if (run.length > 0 && waitsForEarlierReplies(commands[n]!)) await send();
       if (this.closed) return;
-      const out: Dispatched = {};
+      const out = this.dispatched;
+      out.remember = undefined;
       const r = dispatch(this.ctx, commands[n]!, out);
       protocols[n] = this.state.protocol;
       if (!isPlan(r)) {

@@ -48,7 +48,7 @@ export function waitsForEarlierReplies(args: Buffer[]): boolean {
 
 /** What dispatch tells its caller besides the reply: keys to remember for client-side caching once the command's read is sent. */
 export interface Dispatched {
-  remember?: Buffer[];
+  remember?: Buffer[] | undefined;
 }
 
 /** One command: its reply, or a plan to send. Never throws (a handler's bug becomes `-ERR INTERNAL`). */

@@ -8,22 +8,24 @@
 //   remembered when EXEC is sent. When a remembered key changes, each connection that read it gets one `invalidate`
 //   message with the key, and is forgotten for it until it reads the key again.
 // - BCAST: no key is remembered; every key changed under a prefix the connection gave (all keys without PREFIX)
-//   is sent, those of one event-loop turn in one message per prefix.
+//   is sent, those the commands of one socket read changed in one message per prefix.
 // - OPTIN / OPTOUT: only reads right after CLIENT CACHING YES are remembered (OPTIN), or all but those right after
 //   CLIENT CACHING NO (OPTOUT). NOLOOP: no message for a change the connection made itself.
 // - REDIRECT id: the messages go to that connection instead: a RESP3 one as pushes, a RESP2 one subscribed to
 //   `__redis__:invalidate` as messages of that channel (how a RESP2 client gets them).
 //
-// What changes a key here: a write command of this server (the keys of its keyspace events: ./keyspace.ts),
-// FLUSHDB/FLUSHALL (a null message to every tracking connection: everything is invalid), and the expiry and eviction
-// of keys, whoever wrote them (the keyspace notifier's watch, which runs while any connection tracks). A change to a
-// connection's own tracked key is sent after the reply to the command that made it, as Redis 7 does.
+// What changes a key here: a write command of this server (the keys of its keyspace events: ./keyspace.ts, told when
+// it is answered), a write made otherwise (the Cluster API, another server in front of the cluster: applied(), told
+// by the coordinator before its caller is answered), FLUSHDB/FLUSHALL and cluster.clear() (a null message to every
+// tracking connection: everything is invalid), and the expiry and eviction of keys (the keyspace notifier's watch,
+// which runs while any connection tracks). A change to a connection's own tracked key is sent after the reply to the
+// command that made it, as Redis 7 does.
 //
 // The table of remembered keys is bounded (trackingTableMaxKeys, Redis's tracking-table-max-keys): past it the
 // keys remembered longest ago are invalidated (as if they had changed) until it is back under.
 import type { Op, OpResult } from '../storage/command.js';
 import type { ConnectionState } from './context.js';
-import { PushReply, type Reply } from './reply.js';
+import { PushReply } from './reply.js';
 
 /** One connection's CLIENT TRACKING state (Redis's CLIENT_TRACKING_* flags and client_tracking_redirection). */
 export interface ClientTracking {
@@ -49,6 +51,7 @@ export function trackingOff(): ClientTracking {
 const INVALIDATE = Buffer.from('invalidate');
 const CHANNEL = Buffer.from('__redis__:invalidate');
 const REDIR_BROKEN = Buffer.from('tracking-redir-broken');
+const MESSAGE = Buffer.from('message');
 
 interface Prefix {
   readonly prefix: Buffer;
@@ -193,8 +196,7 @@ export class TrackingTable {
       if (op.t === 'clear') {
         if (tag === undefined && this.ownClears > 0) this.ownClears--;
         else this.flush(undefined);
-      }
-      else if (op.t === 'get' || op.t === 'ttl' || op.t === 'check' || op.t === 'digest' || r?.ok !== true) continue;
+      } else if (op.t === 'get' || op.t === 'ttl' || op.t === 'check' || op.t === 'digest' || r?.ok !== true) continue;
       else if (op.t === 'del') {
         if (r.existed === true) this.invalidate(asBuffer(op.key), undefined);
       } else if (op.t === 'copy') this.invalidate(asBuffer(op.to), undefined);
@@ -275,8 +277,6 @@ export class TrackingTable {
     else if (redirected && to.subscriptions.active) to.push(new PushReply([MESSAGE, CHANNEL, keys]), bytes + CHANNEL.length, place);
   }
 }
-
-const MESSAGE = Buffer.from('message');
 
 function asBuffer(key: Uint8Array): Buffer {
   return Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
