@@ -126,8 +126,11 @@ export class KeyspaceNotifier {
       } catch (err) {
         if (signal.aborted || (err instanceof ClusterError && err.code === ErrorCode.CLUSTER_STOPPED)) return;
         // A slow moment (WATCH_OVERFLOW): resume where it stopped. Events no node keeps any more (WATCH_COMPACTED):
-        // they are lost, as a Redis subscriber's messages are while it is away; go on from now.
+        // they are lost, as a Redis subscriber's messages are while it is away; go on from now. A key that expired
+        // or was evicted meanwhile may be one a client caches: client-side caching tells every tracking connection
+        // that everything changed (./tracking.ts).
         const compacted = err instanceof ClusterError && err.code === ErrorCode.WATCH_COMPACTED;
+        if (compacted && this.tracking?.listening === true) this.tracking.flush(undefined);
         from = compacted ? undefined : w?.nextRevision;
         if (!(err instanceof ClusterError && err.code === ErrorCode.WATCH_OVERFLOW)) await sleep(RETRY_MS, signal);
       }

@@ -8,6 +8,12 @@ import { createClient, BasicClientSideCache } from 'redis';
 import { onPath, startRedisNoPersist } from '../../bench/resp-targets.js';
 import { parseSeedRange, Prng } from '../sim/prng.js';
 import { encode, endsWith, raw, serve, type Raw } from './helpers.js';
+import { ClusterError, ErrorCode, type Cluster } from '../../src/index.js';
+import type { ConnectionState, ServerStats } from '../../src/resp/context.js';
+import { KeyspaceNotifier } from '../../src/resp/keyspace.js';
+import { PubSubRegistry, Subscriptions } from '../../src/resp/pubsub.js';
+import type { PushReply } from '../../src/resp/reply.js';
+import { TrackingTable, trackingOff } from '../../src/resp/tracking.js';
 
 const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
 
@@ -348,5 +354,36 @@ test('a write that timed out (its outcome unknown) and was applied after all sti
   } finally {
     t.end();
     await s.stop();
+  }
+});
+
+test('when the watch of expiries and evictions lost events (WATCH_COMPACTED), every tracking connection is told that everything changed', async () => {
+  const pushes: PushReply[] = [];
+  const conn = { id: 1, tracking: trackingOff(), protocol: 3, subscriptions: new Subscriptions(), push: (m: PushReply) => pushes.push(m) } as unknown as ConnectionState;
+  let calls = 0;
+  const cluster = {
+    watch: (_range: unknown, opts: { signal: AbortSignal }) => {
+      const first = ++calls === 1;
+      return {
+        nextRevision: 5,
+        async *[Symbol.asyncIterator](): AsyncGenerator<never> {
+          if (first) throw new ClusterError(ErrorCode.WATCH_COMPACTED, 'the events from revision 5 are gone');
+          await new Promise((r) => opts.signal.addEventListener('abort', r));
+        },
+      };
+    },
+  } as unknown as Cluster;
+  const stats = { keyspaceHits: 0, keyspaceMisses: 0 } as ServerStats;
+  const notifier = new KeyspaceNotifier(cluster, new PubSubRegistry(), stats);
+  const table = new TrackingTable(new Map([[1, conn]]), 10, () => notifier.refresh());
+  notifier.tracking = table;
+  table.enable(conn, 0, { bcast: false, optin: false, optout: false, noloop: false }, []); // the watch starts
+  try {
+    for (let i = 0; i < 200 && calls < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(calls, 2, 'watched again after the loss');
+    assert.equal(pushes.length, 1);
+    assert.deepEqual(pushes[0]!.items, [Buffer.from('invalidate'), null]);
+  } finally {
+    await notifier.close();
   }
 });
