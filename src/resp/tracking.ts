@@ -65,8 +65,8 @@ export class TrackingTable {
   /** Key (latin1) -> ids of the connections that read it since it last changed. In insertion order: the oldest first. */
   private readonly keys = new Map<string, Set<number>>();
   private readonly prefixes = new Map<string, Prefix>();
-  /** The ops arrays of this server's batch() calls (./pipeline.ts): their changes are told when answered, not in applied(). */
-  readonly mine = new WeakSet<object>();
+  /** The ops arrays of this server's batch() calls not answered yet (./pipeline.ts): their changes are told when answered, not in applied(). */
+  readonly mine = new Set<object>();
   /** FLUSHDB/FLUSHALL of this server's sent and not answered: as many clears applied are its own (told when answered). */
   ownClears = 0;
   /** Connections with tracking on (INFO's tracking_clients). */
