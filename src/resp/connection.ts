@@ -315,8 +315,13 @@ export class Connection {
     if (after === 'current' && answered < replies.length) answered++;
     // In the protocol of its place: that of the reply before it (a HELLO later in the batch does not change it).
     const raw = message.in(answered > 0 ? this.protocols[answered - 1]! : this.batchProtocol);
-    if (answered > this.written || this.held.length > 0) {
-      this.held.push({ after: answered, message: raw, bytes });
+    // What is held waits for replies not yet written (they are released as each reply is written): a message due now
+    // goes before them. Held in the order of their places: a client-side caching message about the connection's own
+    // write waits for that write's reply, and a message that comes meanwhile goes before it, as Redis writes them.
+    if (answered > this.written) {
+      let at = this.held.length;
+      while (at > 0 && this.held[at - 1]!.after > answered) at--;
+      this.held.splice(at, 0, { after: answered, message: raw, bytes });
       this.heldBytes += bytes;
       return;
     }

@@ -32,10 +32,11 @@ function arityOk(arity: number, n: number): boolean {
 }
 
 /**
- * (Un)subscribing commands, RESET and CLIENT TRACKING: the connection dispatches one only once the commands before it
- * are answered (a write's client-side caching messages follow the tracking in effect when Redis would have run it).
+ * (Un)subscribing commands, RESET, HELLO and CLIENT TRACKING: the connection dispatches one only once the commands
+ * before it are answered (a write's client-side caching messages follow the tracking and protocol in effect when
+ * Redis would have run it).
  */
-const ORDERED = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'reset']);
+const ORDERED = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'reset', 'hello']);
 
 /**
  * Whether `args` must wait for the replies of the commands before it: a subscription then starts (or ends) after
@@ -133,11 +134,13 @@ function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
     return refuse(ctx, new ErrorReply(`ERR '${spec.name}' inside MULTI is not supported by threadraft (it would take effect when queued, not at EXEC)`));
   }
   const r = spec.handler(ctx, args);
-  // Read-only commands' keys: remembered for client-side caching when EXEC runs them (./tracking.ts).
-  if (spec.flags.includes('readonly')) m.reads.push(...keyArgs(spec, args));
+  // Read-only commands' keys, for client-side caching (../tracking.ts): remembered when EXEC is sent, and again as
+  // EXEC answers the command (a write of the transaction before it may have told them changed).
+  const reads = spec.flags.includes('readonly') ? keyArgs(spec, args) : undefined;
+  if (reads !== undefined) m.reads.push(...reads);
   if (!isPlan(r)) m.items.push(r);
-  else if (r instanceof WritePlan && !r.alone) m.items.push(r);
-  else if (r instanceof KeysPlan) m.items.push(keysAsWrite(r, ctx.server.keyspace));
+  else if (r instanceof WritePlan && !r.alone) m.items.push(Object.assign(r, { reads }));
+  else if (r instanceof KeysPlan) m.items.push(Object.assign(keysAsWrite(r, ctx.server.keyspace), { reads }));
   else {
     // MSETNX too: its `check`s would reject the whole transaction, where Redis's MSETNX inside MULTI replies 0 alone.
     return refuse(ctx, new ErrorReply(`ERR '${spec.name}' inside MULTI is not supported by threadraft (it has no atomic batch operation)`));

@@ -80,6 +80,8 @@ export class KeyspaceNotifier {
   written(ops: readonly RespOp[], results: readonly RespOpResult[], by: number | undefined): void {
     if (ops.some((op, i) => op.type === 'check' && results[i]?.ok !== true)) return;
     const publishing = this.listening;
+    // A command that replies what it read (SET ... GET, GETSET, GETDEL, GETEX) replies before it writes, on Redis.
+    const readFirst = ops[0]?.type === 'get';
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       const r = results[i];
@@ -90,16 +92,19 @@ export class KeyspaceNotifier {
       else if (op.type === 'bitop') op.keys.forEach((k, j) => this.looked(k, r?.absent?.includes(j) !== true));
       if (publishing && r?.ok === true) {
         const events = opEvents(op, r);
-        if (events !== undefined) this.publish(events, by);
+        if (events !== undefined) this.publish(events, by, readFirst || replyFirst(op, r));
       }
     }
   }
 
-  /** Publish events, those of the classes asked for; each key they name changed (client-side caching is told). */
-  publish(events: readonly KeyEvent[], by: number | undefined): void {
+  /**
+   * Publish events, those of the classes asked for; each key they name changed (client-side caching is told). `late`:
+   * Redis's command replies before it signals them, so the connection `by` gets them after its reply.
+   */
+  publish(events: readonly KeyEvent[], by: number | undefined, late = false): void {
     for (const [cls, event, key] of events) {
-      if (this.flags & cls) this.send(event, key);
-      if (this.tracking?.listening === true) this.tracking.invalidate(key, by);
+      if (this.flags & cls) this.send(event, key, late ? by : undefined);
+      if (this.tracking?.listening === true) this.tracking.invalidate(key, by, true, late);
     }
   }
 
@@ -144,13 +149,21 @@ export class KeyspaceNotifier {
     this.send(event, keyBuffer(e.key));
   }
 
-  private send(event: string, key: Buffer): void {
-    if (this.flags & NOTIFY.keyspace) this.pubsub.publish(Buffer.concat([KEYSPACE, key]), Buffer.from(event), false);
-    if (this.flags & NOTIFY.keyevent) this.pubsub.publish(Buffer.from(`__keyevent@0__:${event}`), key, false);
+  private send(event: string, key: Buffer, afterReplyOf?: number): void {
+    if (this.flags & NOTIFY.keyspace) this.pubsub.publish(Buffer.concat([KEYSPACE, key]), Buffer.from(event), false, afterReplyOf);
+    if (this.flags & NOTIFY.keyevent) this.pubsub.publish(Buffer.from(`__keyevent@0__:${event}`), key, false, afterReplyOf);
   }
 }
 
 const KEYSPACE = Buffer.from('__keyspace@0__:');
+
+/**
+ * Whether Redis's command for `op` replies before it signals the change (EXPIRE and friends setting a time, BITFIELD,
+ * whose replies are written as it runs): its events then come after the reply on the connection that sent it.
+ */
+function replyFirst(op: RespOp, r: RespOpResult): boolean {
+  return (op.type === 'expire' && r.deleted !== true) || op.type === 'bitfield';
+}
 
 function keyBuffer(key: string | Uint8Array): Buffer {
   return typeof key === 'string' ? Buffer.from(key) : Buffer.from(key.buffer, key.byteOffset, key.byteLength);

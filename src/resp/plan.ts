@@ -44,6 +44,8 @@ export class WritePlan {
   events: 'ops' | 'none' | ((results: RespOpResult[]) => KeyEvent[]) = 'ops';
   /** The connection whose command it is (set by the dispatcher): client-side caching's NOLOOP and own changes. */
   by: number | undefined;
+  /** Queued in MULTI, a read-only command's keys: EXEC remembers them for client-side caching as it answers it. */
+  reads: Buffer[] | undefined;
 
   constructor(
     public ops: RespOp[],

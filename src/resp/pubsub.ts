@@ -70,22 +70,23 @@ export class PubSubRegistry {
 
   /**
    * PUBLISH (`shard` false) or SPUBLISH: the message to each subscriber of the channel, then (PUBLISH only) to each
-   * subscription of a matching pattern, as Redis does; returns how many it was delivered to.
+   * subscription of a matching pattern, as Redis does; returns how many it was delivered to. `afterReplyOf`: the
+   * connection whose command's reply goes before the message (a keyspace event Redis publishes after the reply).
    */
-  publish(channel: Buffer, payload: Buffer, shard: boolean): number {
+  publish(channel: Buffer, payload: Buffer, shard: boolean, afterReplyOf?: number): number {
     let n = 0;
     const bytes = channel.length + payload.length;
     const t = this.topics[shard ? 'shard' : 'channel'].get(channel.toString('latin1'));
     if (t !== undefined) {
       const message = new PushReply([shard ? 'smessage' : 'message', channel, payload]);
-      for (const s of t.subscribers.values()) s.push(message, bytes);
+      for (const s of t.subscribers.values()) s.push(message, bytes, s.id === afterReplyOf ? 'current' : undefined);
       n += t.subscribers.size;
     }
     if (shard) return n;
     for (const p of this.topics.pattern.values()) {
       if (!globMatch(p.name, channel)) continue;
       const message = new PushReply(['pmessage', p.name, channel, payload]);
-      for (const s of p.subscribers.values()) s.push(message, bytes + p.name.length);
+      for (const s of p.subscribers.values()) s.push(message, bytes + p.name.length, s.id === afterReplyOf ? 'current' : undefined);
       n += p.subscribers.size;
     }
     return n;

@@ -159,7 +159,7 @@ export class TrackingTable {
    * prefixes it is under. (CLIENT TRACKING waits for the connection's earlier commands: ./dispatch.ts. So a write is
    * answered under the tracking it was dispatched under, as Redis runs it.)
    */
-  invalidate(key: Buffer, by: number | undefined, bcast = true): void {
+  invalidate(key: Buffer, by: number | undefined, bcast = true, late = false): void {
     if (bcast && this.prefixes.size > 0) this.toBroadcast(key, by);
     if (this.keys.size === 0) return;
     const k = key.toString('latin1');
@@ -171,7 +171,7 @@ export class TrackingTable {
       const target = this.clients.get(id);
       // A connection gone, off, or switched to BCAST since it read the key gets nothing (as Redis).
       if (target === undefined || !target.tracking.on || target.tracking.bcast) continue;
-      if (id !== by) this.send(target, [key], undefined);
+      if (id !== by) this.send(target, [key], undefined, late ? by : undefined);
       else if (!target.tracking.noloop) this.send(target, [key], 'current');
     }
   }
@@ -258,7 +258,7 @@ export class TrackingTable {
    * `after` 'current': the change was `c`'s own, so the message goes after the reply to the command that made it, as
    * Redis 7's.
    */
-  private send(c: ConnectionState, keys: Buffer[] | null, after: 'current' | undefined): void {
+  private send(c: ConnectionState, keys: Buffer[] | null, after: 'current' | undefined, afterReplyOf?: number): void {
     let to = c;
     const redirected = c.tracking.redirect !== 0;
     if (redirected) {
@@ -271,8 +271,9 @@ export class TrackingTable {
       to = r;
     }
     const bytes = keys === null ? 0 : keys.reduce((n, k) => n + k.length, 0);
-    // Another connection's output does not follow `c`'s replies: it gets the message now.
-    const place = to === c ? after : undefined;
+    // Another connection's output does not follow `c`'s replies: it gets the message now, or after the reply of the
+    // command that made the change when it is that command's connection and Redis replies first (`afterReplyOf`).
+    const place = to === c ? after : to.id === afterReplyOf ? 'current' : undefined;
     if (to.protocol === 3) to.push(new PushReply([INVALIDATE, keys]), bytes, place);
     else if (redirected && to.subscriptions.active) to.push(new PushReply([MESSAGE, CHANNEL, keys]), bytes + CHANNEL.length, place);
   }

@@ -101,6 +101,9 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
     steps: [
       [0, [c('CONFIG SET notify-keyspace-events KEA')]],
       [1, [c('HELLO 3'), c('PSUBSCRIBE __keyspace@0__:*'), c('SET k v'), c('INCR n'), c('GET k'), c('SET k w NX'), c('APPEND k x'), c('PUBLISH __keyspace@0__:k fake'), c('DEL k nokey')]],
+      // Redis replies before it publishes for a command that replies what it read (SET ... GET, GETSET, GETDEL, GETEX),
+      // EXPIRE setting a time and BITFIELD; after, for the others (an EXPIRE to a time past deletes: before).
+      [1, [c('SET r v'), c('EXPIRE r 100'), c('GETEX r PERSIST'), c('GETSET r w'), c('SET r x GET'), c('GETDEL r'), c('SET r y'), c('BITFIELD r SET u8 0 1'), c('EXPIRE r 0'), c('PING')]],
       [2, [c('SUBSCRIBE __keyevent@0__:del __keyevent@0__:expire'), c('PING')]],
       [0, [c('MULTI'), c('SET a 1'), c('EXPIRE a 100'), c('RENAME a b'), c('PUBLISH __keyevent@0__:del between'), c('DEL b'), c('EXEC'), c('SETEX c 100 v'), c('EXPIRE c 0'), c('GETDEL n')]],
       [0, [c('MSET x 1 y 2'), c('SETRANGE x 0 ab'), c('SETBIT x 1 1'), c('BITOP OR z x y'), c('COPY z zz'), c('INCRBYFLOAT zz 1'), c('PERSIST x'), c('GETEX y PX 99999')]],

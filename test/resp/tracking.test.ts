@@ -152,23 +152,33 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
 
 const KEYS = ['a', 'b', 'ab', 'c'];
 
-/** A seeded conversation of three RESP3 connections turning tracking on and off in its modes, reading and writing a few keys, pipelined. */
+/**
+ * A seeded conversation of three connections (RESP3 at first) turning tracking on and off in its modes and
+ * redirecting to one another, reading and writing a few keys, in transactions, switching protocols, pipelined.
+ */
 function randomScript(seed: number, steps: number): Step[] {
   const r = new Prng(seed);
   const out: Step[] = [0, 1, 2].map((i) => [i, [['HELLO', '3']]]);
   for (let i = 0; i < steps; i++) {
     const cmds: string[][] = [];
+    const conn = r.int(3);
     for (let k = 1 + r.int(4); k > 0; k--) {
-      const roll = r.int(12);
+      const roll = r.int(16);
       const key = r.pick(KEYS)!;
-      if (roll < 4) cmds.push(r.pick([['GET', key], ['MGET', key, r.pick(KEYS)!], ['EXISTS', key], ['STRLEN', key], ['TTL', key]])!);
-      else if (roll < 8) cmds.push(r.pick([['SET', key, `v${i}`], ['INCR', key], ['DEL', key, r.pick(KEYS)!], ['APPEND', key, 'x'], ['SET', key, 'v', 'NX'], ['EXPIRE', key, '100']])!);
+      const read = (): string[] => r.pick([['GET', key], ['MGET', key, r.pick(KEYS)!], ['EXISTS', key], ['STRLEN', key], ['TTL', key]])!;
+      const write = (): string[] => r.pick([['SET', key, `v${i}`], ['INCR', key], ['DEL', key, r.pick(KEYS)!], ['APPEND', key, 'x'], ['SET', key, 'v', 'NX'], ['EXPIRE', key, '100']])!;
+      if (roll < 4) cmds.push(read());
+      else if (roll < 8) cmds.push(write());
       else if (roll === 8) cmds.push(['CLIENT', 'TRACKING', ...r.pick([['ON'], ['ON', 'NOLOOP'], ['ON', 'OPTIN'], ['ON', 'OPTOUT'], ['ON', 'BCAST'], ['ON', 'BCAST', 'PREFIX', 'a'], ['ON', 'BCAST', 'NOLOOP'], ['OFF']])!]);
       else if (roll === 9) cmds.push(['CLIENT', 'CACHING', r.pick(['YES', 'NO'])!]);
       else if (roll === 10) cmds.push(['CLIENT', 'TRACKINGINFO']);
+      else if (roll === 11) cmds.push(['MULTI'], read(), write(), read(), ['EXEC']);
+      else if (roll === 12) cmds.push(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', `$${r.int(3)}`]);
+      else if (roll === 13) cmds.push(['HELLO', r.pick(['2', '3'])!]);
+      else if (roll === 14 && r.chance(0.2)) cmds.push(['FLUSHALL']);
       else cmds.push(['PING']);
     }
-    out.push([r.int(3), cmds]);
+    out.push([conn, cmds]);
   }
   return out;
 }

@@ -67,7 +67,10 @@ function exec(ctx: Ctx): Reply | WritePlan {
         if (!(item instanceof WritePlan)) return item;
         const mine = rs.slice(offset, offset + item.ops.length);
         offset += item.ops.length;
-        return item.answer(mine, ctx.server.keyspace);
+        const reply = item.answer(mine, ctx.server.keyspace);
+        // A read after a write of the same key in the transaction: remembered again, as Redis runs them in order.
+        if (item.reads !== undefined && reads.length > 0) tracking.add(conn, item.reads);
+        return reply;
       });
     },
     true,
