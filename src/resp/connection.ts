@@ -18,7 +18,7 @@ import { LINEARIZABLE } from './commands/connection.js';
 import type { ConnectionState, Ctx, ServerContext } from './context.js';
 import { dispatch, waitsForEarlierReplies, type Dispatched } from './dispatch.js';
 import { RequestParser } from './parser.js';
-import { isPlan, planClass, type Plan } from './plan.js';
+import { isPlan, planClass, WritePlan, type Plan } from './plan.js';
 import { runSegment, type Slot } from './pipeline.js';
 import { Subscriptions } from './pubsub.js';
 import { ErrorReply, ReplyWriter, type Protocol, type PushReply, type RawReply, type Reply } from './reply.js';
@@ -285,7 +285,9 @@ export class Connection {
         continue;
       }
       const cls = planClass(r);
-      if (run.length > 0 && (cls !== runClass || this.state.readOptions !== runRead)) await send();
+      // EXEC with reads to remember starts a run: the connection's writes before it are answered first.
+      const alone = r instanceof WritePlan && r.reads !== undefined;
+      if (run.length > 0 && (cls !== runClass || this.state.readOptions !== runRead || alone)) await send();
       if (this.closed) return;
       runClass = cls;
       runRead = this.state.readOptions;

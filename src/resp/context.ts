@@ -24,7 +24,7 @@ export interface MultiState {
   items: Array<WritePlan | Reply>;
   /** A command was refused while queueing: EXEC replies EXECABORT. */
   aborted: boolean;
-  /** The keys of its read-only commands: remembered for client-side caching at EXEC (./tracking.ts). */
+  /** The keys of its read-only commands answered when queued (an error): remembered for client-side caching at EXEC (./tracking.ts). */
   reads: Buffer[];
 }
 

@@ -134,11 +134,13 @@ function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
     return refuse(ctx, new ErrorReply(`ERR '${spec.name}' inside MULTI is not supported by threadraft (it would take effect when queued, not at EXEC)`));
   }
   const r = spec.handler(ctx, args);
-  // Read-only commands' keys, for client-side caching (../tracking.ts): remembered when EXEC is sent, and again as
-  // EXEC answers the command (a write of the transaction before it may have told them changed).
+  // Read-only commands' keys, for client-side caching (./tracking.ts): remembered when EXEC is sent (but after a
+  // write of the same key before it in the transaction), and again as EXEC answers the command.
   const reads = spec.flags.includes('readonly') ? keyArgs(spec, args) : undefined;
-  if (reads !== undefined) m.reads.push(...reads);
-  if (!isPlan(r)) m.items.push(r);
+  if (!isPlan(r)) {
+    if (reads !== undefined) m.reads.push(...reads);
+    m.items.push(r);
+  }
   else if (r instanceof WritePlan && !r.alone) m.items.push(Object.assign(r, { reads }));
   else if (r instanceof KeysPlan) m.items.push(Object.assign(keysAsWrite(r, ctx.server.keyspace), { reads }));
   else {

@@ -44,7 +44,10 @@ export class WritePlan {
   events: 'ops' | 'none' | ((results: RespOpResult[]) => KeyEvent[]) = 'ops';
   /** The connection whose command it is (set by the dispatcher): client-side caching's NOLOOP and own changes. */
   by: number | undefined;
-  /** Queued in MULTI, a read-only command's keys: EXEC remembers them for client-side caching as it answers it. */
+  /**
+   * For client-side caching (./tracking.ts): queued in MULTI, a read-only command's keys (EXEC remembers them as it
+   * answers it); EXEC's, the keys it remembers when sent.
+   */
   reads: Buffer[] | undefined;
 
   constructor(
@@ -57,10 +60,13 @@ export class WritePlan {
   ) {}
 
   /** The reply to its ops' results, once they are applied; their keyspace events are published first, as Redis does while a command runs. */
-  answer(results: RespOpResult[], keyspace: KeyspaceNotifier): Reply {
+  answer(results: RespOpResult[], keyspace: KeyspaceNotifier, nested = false): Reply {
     if (this.events === 'ops') keyspace.written(this.ops, results, this.by);
     else if (this.events !== 'none' && keyspace.listening) keyspace.publish(this.events(results), this.by);
-    return this.reply(results);
+    const reply = this.reply(results);
+    // A command's own changes told where it redirects go once it is answered (a queued one's: once EXEC is).
+    if (!nested) keyspace.tracking?.deliverOwn();
+    return reply;
   }
 }
 

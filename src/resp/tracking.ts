@@ -25,7 +25,7 @@
 // keys remembered longest ago are invalidated (as if they had changed) until it is back under.
 import type { Op, OpResult } from '../storage/command.js';
 import type { ConnectionState } from './context.js';
-import { PushReply } from './reply.js';
+import { PushReply, RawReply } from './reply.js';
 
 /** One connection's CLIENT TRACKING state (Redis's CLIENT_TRACKING_* flags and client_tracking_redirection). */
 export interface ClientTracking {
@@ -52,6 +52,8 @@ const INVALIDATE = Buffer.from('invalidate');
 const CHANNEL = Buffer.from('__redis__:invalidate');
 const REDIR_BROKEN = Buffer.from('tracking-redir-broken');
 const MESSAGE = Buffer.from('message');
+/** Redis writes FLUSHALL's null in the protocol of the tracking connection, even into a push to a RESP3 one it redirects to. */
+const NULL_2 = new RawReply(Buffer.from('$-1\r\n'));
 
 interface Prefix {
   readonly prefix: Buffer;
@@ -76,6 +78,11 @@ export class TrackingTable {
   private broadcastScheduled = false;
   /** Keys wait for a broadcast. */
   private pending = false;
+  /**
+   * Messages about a connection's own change that it redirects elsewhere: sent once the command that made it is
+   * answered (deliverOwn), as Redis sends its pending ones after the command, after what the command sent others.
+   */
+  private own: Array<[to: ConnectionState, message: PushReply, bytes: number]> = [];
 
   constructor(
     private readonly clients: ReadonlyMap<number, ConnectionState>,
@@ -209,7 +216,7 @@ export class TrackingTable {
 
   /** FLUSHDB/FLUSHALL by `by`: every tracking connection is told that everything changed (a null), and the table emptied. */
   flush(by: number | undefined): void {
-    for (const c of this.clients.values()) if (c.tracking.on) this.send(c, null, c.id === by ? 'current' : undefined);
+    for (const c of this.clients.values()) if (c.tracking.on) this.send(c, c.protocol === 3 ? null : NULL_2, c.id === by ? 'current' : undefined);
     this.keys.clear();
     this.items = 0;
   }
@@ -258,7 +265,7 @@ export class TrackingTable {
    * `after` 'current': the change was `c`'s own, so the message goes after the reply to the command that made it, as
    * Redis 7's.
    */
-  private send(c: ConnectionState, keys: Buffer[] | null, after: 'current' | undefined, afterReplyOf?: number): void {
+  private send(c: ConnectionState, keys: Buffer[] | null | RawReply, after: 'current' | undefined, afterReplyOf?: number): void {
     let to = c;
     const redirected = c.tracking.redirect !== 0;
     if (redirected) {
@@ -270,12 +277,23 @@ export class TrackingTable {
       }
       to = r;
     }
-    const bytes = keys === null ? 0 : keys.reduce((n, k) => n + k.length, 0);
+    const bytes = Array.isArray(keys) ? keys.reduce((n, k) => n + k.length, 0) : 0;
+    let message: PushReply;
+    if (to.protocol === 3) message = new PushReply([INVALIDATE, keys]);
+    else if (redirected && to.subscriptions.active) message = new PushReply([MESSAGE, CHANNEL, keys]);
+    else return;
+    if (to !== c && after === 'current') this.own.push([to, message, bytes]);
     // Another connection's output does not follow `c`'s replies: it gets the message now, or after the reply of the
     // command that made the change when it is that command's connection and Redis replies first (`afterReplyOf`).
-    const place = to === c ? after : to.id === afterReplyOf ? 'current' : undefined;
-    if (to.protocol === 3) to.push(new PushReply([INVALIDATE, keys]), bytes, place);
-    else if (redirected && to.subscriptions.active) to.push(new PushReply([MESSAGE, CHANNEL, keys]), bytes + CHANNEL.length, place);
+    else to.push(message, bytes, to === c ? after : to.id === afterReplyOf ? 'current' : undefined);
+  }
+
+  /** The messages about a connection's own changes that it redirects, once the command that made them is answered. */
+  deliverOwn(): void {
+    if (this.own.length === 0) return;
+    const own = this.own;
+    this.own = [];
+    for (const [to, message, bytes] of own) to.push(message, bytes);
   }
 }
 

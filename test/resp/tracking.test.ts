@@ -172,8 +172,10 @@ function randomScript(seed: number, steps: number): Step[] {
       else if (roll === 8) cmds.push(['CLIENT', 'TRACKING', ...r.pick([['ON'], ['ON', 'NOLOOP'], ['ON', 'OPTIN'], ['ON', 'OPTOUT'], ['ON', 'BCAST'], ['ON', 'BCAST', 'PREFIX', 'a'], ['ON', 'BCAST', 'NOLOOP'], ['OFF']])!]);
       else if (roll === 9) cmds.push(['CLIENT', 'CACHING', r.pick(['YES', 'NO'])!]);
       else if (roll === 10) cmds.push(['CLIENT', 'TRACKINGINFO']);
-      else if (roll === 11) cmds.push(['MULTI'], read(), write(), read(), ['EXEC']);
-      else if (roll === 12) cmds.push(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', `$${r.int(3)}`]);
+      // Redirects go to connection 0, which runs no MULTI: a message for a connection running EXEC, Redis writes inside
+      // EXEC's array, threadraft before it (docs/resp.md, Differences).
+      else if (roll === 11 && conn !== 0) cmds.push(['MULTI'], read(), write(), read(), ['EXEC']);
+      else if (roll === 12) cmds.push(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', r.pick(['$0', `$${conn}`])!]);
       else if (roll === 13) cmds.push(['HELLO', r.pick(['2', '3'])!]);
       else if (roll === 14 && r.chance(0.2)) cmds.push(['FLUSHALL']);
       else cmds.push(['PING']);

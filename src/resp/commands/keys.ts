@@ -166,6 +166,7 @@ function flushdb(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
     // Answered in the connection's order: every tracking connection is told that everything changed (./tracking.ts).
     return () => {
       tracking.flush(by);
+      tracking.deliverOwn();
       return OK;
     };
   });

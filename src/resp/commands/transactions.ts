@@ -47,10 +47,10 @@ function exec(ctx: Ctx): Reply | WritePlan {
     watches.release(set);
     return EXECABORT;
   }
-  // Its reads' keys are remembered for client-side caching when the batch is sent (CLIENT CACHING: as of now).
   const { tracking } = ctx.server;
-  const reads = tracking.wants(ctx.conn) ? m.reads : [];
   const conn = ctx.conn;
+  const tracked = tracking.wants(conn); // CLIENT CACHING: as of EXEC
+  const reads = tracked ? sentReads(m.items, m.reads) : [];
   const plans = m.items.filter((i): i is WritePlan => i instanceof WritePlan);
   for (const p of plans) p.by = conn.id;
   if (plans.length === 0 && set.size === 0) {
@@ -67,9 +67,9 @@ function exec(ctx: Ctx): Reply | WritePlan {
         if (!(item instanceof WritePlan)) return item;
         const mine = rs.slice(offset, offset + item.ops.length);
         offset += item.ops.length;
-        const reply = item.answer(mine, ctx.server.keyspace);
-        // A read after a write of the same key in the transaction: remembered again, as Redis runs them in order.
-        if (item.reads !== undefined && reads.length > 0) tracking.add(conn, item.reads);
+        const reply = item.answer(mine, ctx.server.keyspace, true);
+        // Remembered (again) as Redis runs it: after the writes before it in the transaction.
+        if (item.reads !== undefined && tracked) tracking.add(conn, item.reads);
         return reply;
       });
     },
@@ -89,7 +89,29 @@ function exec(ctx: Ctx): Reply | WritePlan {
     },
   );
   plan.events = 'none';
+  // Sent once the connection's earlier writes are answered (../connection.ts), so they do not tell its reads changed.
+  if (reads.length > 0) plan.reads = reads;
   return plan;
+}
+
+/**
+ * The keys of a transaction's reads that client-side caching remembers when EXEC is sent: a read's, unless a write
+ * before it in the transaction changes the key (EXEC remembers that one as it answers the read, as Redis runs them:
+ * its own write does not tell it changed), and those of reads answered when queued.
+ */
+function sentReads(items: ReadonlyArray<WritePlan | Reply>, answered: Buffer[]): Buffer[] {
+  const reads = [...answered];
+  const written = new Set<string>();
+  for (const item of items) {
+    if (!(item instanceof WritePlan)) continue;
+    for (const k of item.reads ?? []) if (!written.has(k.toString('latin1'))) reads.push(k);
+    for (const op of item.ops) {
+      if (op.type === 'get' || op.type === 'ttl' || op.type === 'check') continue;
+      written.add(op.key.toString('latin1'));
+      if (op.type === 'rename' || op.type === 'copy') written.add(op.to.toString('latin1'));
+    }
+  }
+  return reads;
 }
 
 function watch(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
