@@ -15,7 +15,7 @@ import { connect, type Socket } from 'node:net';
 import { encodeCommand, ReplyReader, RespError, type RespValue } from '../../bench/resp-proto.js';
 import { HOST, onPath, startRedisNoPersist, type Target } from '../../bench/resp-targets.js';
 import { parseSeedRange, Prng } from '../sim/prng.js';
-import { encode, endsWith, raw, serve, type Raw, type Served } from './helpers.js';
+import { againstRedis, encode, endsWith, raw, serve, type Raw, type Served } from './helpers.js';
 import { Redis } from 'ioredis';
 
 const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
@@ -318,19 +318,6 @@ function runs(): [number, number, number, 2 | 3][] {
   const out: [number, number, number, 2 | 3][] = [];
   for (let s = a; s <= b; s++) out.push([s, 500, 1, s % 2 === 0 ? 2 : 3], [s, 40, 25, s % 2 === 0 ? 3 : 2]);
   return out;
-}
-
-/** `body` with a redis-server without persistence and a served 3-node memory cluster, both stopped after it. */
-async function againstRedis(body: (redis: Target, served: Served) => Promise<void>): Promise<void> {
-  const redis = await startRedisNoPersist();
-  let served: Served | undefined;
-  try {
-    served = await serve();
-    await body(redis, served);
-  } finally {
-    await served?.stop();
-    await redis.stop();
-  }
 }
 
 test('the same commands give the same replies as Redis, one at a time and pipelined', { skip: onPath('redis-server') ? false : NO_REDIS, timeout: process.env.THREADRAFT_RESP_DIFF_SEEDS === undefined ? 240_000 : Infinity }, () => againstRedis(async (redis, served) => {

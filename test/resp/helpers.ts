@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, type ClusterOptions } from '../../src/index.js';
 import { RespServer, type RespServerOptions } from '../../src/resp/index.js';
+import { startRedisNoPersist, type Target } from '../../bench/resp-targets.js';
+import assert from 'node:assert/strict';
 
 export interface Served {
   cluster: Cluster;
@@ -109,4 +111,80 @@ export function raw(port: number): Promise<Raw> {
 /** Whether `b` ends with `s` (a reply's text). */
 export function endsWith(s: string): (b: Buffer) => boolean {
   return (b) => b.toString('latin1').endsWith(s);
+}
+
+/** `body` with a redis-server without persistence and a served 3-node memory cluster, both stopped after it. */
+export async function againstRedis(body: (redis: Target, served: Served) => Promise<void>): Promise<void> {
+  const redis = await startRedisNoPersist();
+  let served: Served | undefined;
+  try {
+    served = await serve();
+    await body(redis, served);
+  } finally {
+    await served?.stop();
+    await redis.stop();
+  }
+}
+
+/** Fail at the first byte where what a connection received from threadraft differs from what it received from Redis. */
+export function assertSameTranscripts(name: string, ours: string[], theirs: string[], script: unknown): void {
+  for (let i = 0; i < theirs.length; i++) {
+    const [a, b] = [ours[i]!, theirs[i]!];
+    if (a === b) continue;
+    let at = 0;
+    while (a[at] === b[at]) at++;
+    const around = (t: string): string => JSON.stringify(t.slice(Math.max(0, at - 300), at + 200));
+    assert.fail(`${name}: connection ${i} differs at byte ${at}\n  threadraft: ${around(a)}\n  redis:      ${around(b)}\n  script: ${JSON.stringify(script)}`);
+  }
+}
+
+/** A step: connection index and the commands it sends in one write (a pipeline). `$i` stands for connection i's id. */
+export type Step = [conn: number, commands: string[][]];
+
+/**
+ * What each connection received over a script (the Pub/Sub and client-side caching conversations compared with
+ * Redis), connection i's id written `<id i>` where a reply names it. After each step every open connection is
+ * synchronized with a PING of a marker, so the bytes a step produced on each connection come before that marker's
+ * reply, on either server. A connection that sent QUIT is not waited on any more.
+ */
+export async function transcript(port: number, conns: number, steps: Step[]): Promise<string[]> {
+  const sockets: Raw[] = [];
+  const ids: string[] = [];
+  const starts: number[] = [];
+  const open: boolean[] = [];
+  try {
+    for (let i = 0; i < conns; i++) {
+      const r = await raw(port);
+      r.socket.write(encode('CLIENT', 'ID'));
+      const got = (await r.until(endsWith('\r\n'))).toString('latin1');
+      ids.push(/^:(\d+)\r\n$/.exec(got)![1]!);
+      starts.push(got.length);
+      sockets.push(r);
+      open.push(true);
+    }
+    let mark = 0;
+    const sync = async (r: Raw): Promise<void> => {
+      const m = `sync-${++mark}`;
+      r.socket.write(encode('PING', m));
+      await r.until((b) => b.toString('latin1').includes(`${m}\r\n`));
+    };
+    for (const [i, cmds] of steps) {
+      const args = cmds.map((cmd) => cmd.map((a) => (/^\$\d$/.test(a) ? ids[Number(a.slice(1))] ?? '999999' : a)));
+      sockets[i]!.socket.write(Buffer.concat(args.map((a) => encode(...a))));
+      if (cmds.some((cmd) => cmd[0] === 'QUIT')) {
+        await sockets[i]!.closed;
+        open[i] = false;
+      } else await sync(sockets[i]!);
+      for (let j = 0; j < conns; j++) if (j !== i && open[j]) await sync(sockets[j]!);
+    }
+    return sockets.map((r, i) => {
+      let text = r.received().toString('latin1').slice(starts[i]);
+      // Ids are in TRACKINGINFO's redirect and in a broken redirect's message (GETREDIR is asked of no redirecting connection).
+      ids.forEach((id, j) => (text = text.replace(new RegExp(`(redirect|tracking-redir-broken)\r\n:${id}\r\n`, 'g'), `$1\r\n:<id ${j}>\r\n`)));
+      // HELLO's map holds the server's version and the connection id: the same placeholder on both sides.
+      return text.replace(/(%7|\*14)\r\n\$6\r\nserver[\s\S]*?\$7\r\nmodules\r\n\*0\r\n/g, '<hello>');
+    });
+  } finally {
+    for (const r of sockets) r.end();
+  }
 }

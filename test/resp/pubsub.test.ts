@@ -7,40 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { onPath, startRedisNoPersist } from '../../bench/resp-targets.js';
+import { onPath } from '../../bench/resp-targets.js';
 import { parseSeedRange, Prng } from '../sim/prng.js';
-import { encode, endsWith, raw, serve, type Raw } from './helpers.js';
+import { againstRedis, assertSameTranscripts, encode, endsWith, raw, serve, transcript, type Raw, type Step } from './helpers.js';
 
 const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
-
-/** A step: connection index and the commands it sends in one write (a pipeline). */
-type Step = [conn: number, commands: string[][]];
-
-/**
- * What each connection received over a script: after each step every connection is synchronized with a PING of a
- * marker, so the bytes a step produced on each connection come before that marker's reply, on either server.
- */
-async function transcript(port: number, conns: number, steps: Step[]): Promise<string[]> {
-  const sockets: Raw[] = [];
-  try {
-    for (let i = 0; i < conns; i++) sockets.push(await raw(port));
-    let mark = 0;
-    const sync = async (r: Raw): Promise<void> => {
-      const m = `sync-${++mark}`;
-      r.socket.write(encode('PING', m));
-      await r.until((b) => b.toString('latin1').includes(`${m}\r\n`));
-    };
-    for (const [i, cmds] of steps) {
-      sockets[i]!.socket.write(Buffer.concat(cmds.map((c) => encode(...c))));
-      await sync(sockets[i]!);
-      for (const r of sockets) if (r !== sockets[i]) await sync(r);
-    }
-    // HELLO's map holds the server's version and the connection id: the same placeholder on both sides.
-    return sockets.map((r) => r.received().toString('latin1').replace(/(%7|\*14)\r\n\$6\r\nserver[\s\S]*?\$7\r\nmodules\r\n\*0\r\n/g, '<hello>'));
-  } finally {
-    for (const r of sockets) r.end();
-  }
-}
 
 const c = (line: string): string[] => line.split(' ').map((w) => (w === "''" ? '' : w));
 
@@ -195,40 +166,23 @@ function randomScript(seed: number, steps: number): Step[] {
 
 const RANDOM_SEEDS = parseSeedRange(process.env.THREADRAFT_PUBSUB_SEEDS ?? '1-8') ?? [1, 8];
 
-test('Pub/Sub conversations get the same bytes from threadraft as from Redis, RESP2 and RESP3', { skip: onPath('redis-server') ? false : NO_REDIS }, async () => {
-  const redis = await startRedisNoPersist();
-  const served = await serve().catch(async (err: unknown) => {
-    await redis.stop();
-    throw err;
-  });
-  try {
-    // The scripts do exercise delivery: messages and pattern messages reached the subscribers.
-    let delivered = 0;
-    let notified = 0;
-    const random = [];
-    for (let seed = RANDOM_SEEDS[0]; seed <= RANDOM_SEEDS[1]; seed++) random.push({ name: `random conversation, seed ${seed} (THREADRAFT_PUBSUB_SEEDS=${seed})`, conns: 3, steps: randomScript(seed, 40) });
-    for (const s of [...SCRIPTS, ...random]) {
-      const theirs = await transcript(redis.port, s.conns, s.steps);
-      const ours = await transcript(served.port, s.conns, s.steps);
-      for (let i = 0; i < s.conns; i++) {
-        const [a, b] = [ours[i]!, theirs[i]!];
-        if (a === b) continue;
-        let at = 0;
-        while (a[at] === b[at]) at++;
-        const around = (t: string): string => JSON.stringify(t.slice(Math.max(0, at - 300), at + 200));
-        assert.fail(`${s.name}: connection ${i} differs at byte ${at}\n  threadraft: ${around(a)}\n  redis:      ${around(b)}\n  script: ${JSON.stringify(s.steps)}`);
-      }
-      delivered += theirs.join('').split('message\r\n').length - 1;
-      // A keyspace channel followed by a message (a (un)subscribe confirmation is followed by its count).
-      notified += theirs.join('').match(/__key(?:space|event)@0__:[^\r]+\r\n\$\d+\r\n/g)?.length ?? 0;
-    }
-    assert.ok(delivered >= 20, `${delivered} messages`);
-    assert.ok(notified >= 10, `${notified} keyspace notifications`);
-  } finally {
-    await served.stop();
-    await redis.stop();
+test('Pub/Sub conversations get the same bytes from threadraft as from Redis, RESP2 and RESP3', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis, served) => {
+  // The scripts do exercise delivery: messages and pattern messages reached the subscribers.
+  let delivered = 0;
+  let notified = 0;
+  const random = [];
+  for (let seed = RANDOM_SEEDS[0]; seed <= RANDOM_SEEDS[1]; seed++) random.push({ name: `random conversation, seed ${seed} (THREADRAFT_PUBSUB_SEEDS=${seed})`, conns: 3, steps: randomScript(seed, 40) });
+  for (const s of [...SCRIPTS, ...random]) {
+    const theirs = await transcript(redis.port, s.conns, s.steps);
+    const ours = await transcript(served.port, s.conns, s.steps);
+    assertSameTranscripts(s.name, ours, theirs, s.steps);
+    delivered += theirs.join('').split('message\r\n').length - 1;
+    // A keyspace channel followed by a message (a (un)subscribe confirmation is followed by its count).
+    notified += theirs.join('').match(/__key(?:space|event)@0__:[^\r]+\r\n\$\d+\r\n/g)?.length ?? 0;
   }
-});
+  assert.ok(delivered >= 20, `${delivered} messages`);
+  assert.ok(notified >= 10, `${notified} keyspace notifications`);
+}));
 
 test('a subscriber told of a write by a PUBLISH pipelined after it reads the value written', async () => {
   const s = await serve({ nodes: 3, storage: 'lmdb', sync: true });

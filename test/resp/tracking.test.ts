@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient, BasicClientSideCache } from 'redis';
-import { onPath, startRedisNoPersist } from '../../bench/resp-targets.js';
+import { onPath } from '../../bench/resp-targets.js';
 import { parseSeedRange, Prng } from '../sim/prng.js';
-import { encode, endsWith, raw, serve, type Raw } from './helpers.js';
+import { againstRedis, assertSameTranscripts, encode, endsWith, raw, serve, transcript, type Raw, type Step } from './helpers.js';
 import { ClusterError, ErrorCode, type Cluster } from '../../src/index.js';
 import type { ConnectionState, ServerStats } from '../../src/resp/context.js';
 import { KeyspaceNotifier } from '../../src/resp/keyspace.js';
@@ -17,57 +17,7 @@ import { TrackingTable, trackingOff } from '../../src/resp/tracking.js';
 
 const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
 
-/** A step: connection index and the commands it sends in one write (a pipeline). `$i` stands for connection i's id. */
-type Step = [conn: number, commands: string[][]];
-
 const c = (line: string): string[] => line.split(' ');
-
-/**
- * What each connection received over a script, connection i's id written `<id i>` where a reply names it. After each step every open
- * connection is synchronized with a PING of a marker, so the bytes a step produced on each connection come before
- * that marker's reply, on either server. A connection that sent QUIT is not waited on any more.
- */
-async function transcript(port: number, conns: number, steps: Step[]): Promise<string[]> {
-  const sockets: Raw[] = [];
-  const ids: string[] = [];
-  const starts: number[] = [];
-  const open: boolean[] = [];
-  try {
-    for (let i = 0; i < conns; i++) {
-      const r = await raw(port);
-      r.socket.write(encode('CLIENT', 'ID'));
-      const got = (await r.until(endsWith('\r\n'))).toString('latin1');
-      ids.push(/^:(\d+)\r\n$/.exec(got)![1]!);
-      starts.push(got.length);
-      sockets.push(r);
-      open.push(true);
-    }
-    let mark = 0;
-    const sync = async (r: Raw): Promise<void> => {
-      const m = `sync-${++mark}`;
-      r.socket.write(encode('PING', m));
-      await r.until((b) => b.toString('latin1').includes(`${m}\r\n`));
-    };
-    for (const [i, cmds] of steps) {
-      const args = cmds.map((cmd) => cmd.map((a) => (/^\$\d$/.test(a) ? ids[Number(a.slice(1))] ?? '999999' : a)));
-      sockets[i]!.socket.write(Buffer.concat(args.map((a) => encode(...a))));
-      if (cmds.some((cmd) => cmd[0] === 'QUIT')) {
-        await sockets[i]!.closed;
-        open[i] = false;
-      } else await sync(sockets[i]!);
-      for (let j = 0; j < conns; j++) if (j !== i && open[j]) await sync(sockets[j]!);
-    }
-    return sockets.map((r, i) => {
-      let text = r.received().toString('latin1').slice(starts[i]);
-      // Ids are in TRACKINGINFO's redirect and in a broken redirect's message (GETREDIR is asked of no redirecting connection).
-      ids.forEach((id, j) => (text = text.replace(new RegExp(`(redirect|tracking-redir-broken)\r\n:${id}\r\n`, 'g'), `$1\r\n:<id ${j}>\r\n`)));
-      // HELLO's map holds the server's version and the connection id: the same placeholder on both sides.
-      return text.replace(/(%7|\*14)\r\n\$6\r\nserver[\s\S]*?\$7\r\nmodules\r\n\*0\r\n/g, '<hello>');
-    });
-  } finally {
-    for (const r of sockets) r.end();
-  }
-}
 
 const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
   {
@@ -187,42 +137,25 @@ function randomScript(seed: number, steps: number): Step[] {
 
 const RANDOM_SEEDS = parseSeedRange(process.env.THREADRAFT_TRACKING_SEEDS ?? '1-8') ?? [1, 8];
 
-test('client-side caching conversations get the same bytes from threadraft as from Redis', { skip: onPath('redis-server') ? false : NO_REDIS }, async () => {
-  const redis = await startRedisNoPersist();
-  const served = await serve().catch(async (err: unknown) => {
-    await redis.stop();
-    throw err;
-  });
-  try {
-    let invalidations = 0;
-    const random = [];
-    for (let seed = RANDOM_SEEDS[0]; seed <= RANDOM_SEEDS[1]; seed++) random.push({ name: `random conversation, seed ${seed} (THREADRAFT_TRACKING_SEEDS=${seed})`, conns: 3, steps: randomScript(seed, 40) });
-    for (const s of [...SCRIPTS, ...random]) {
-      const theirs = await transcript(redis.port, s.conns, s.steps);
-      const ours = await transcript(served.port, s.conns, s.steps);
-      for (let i = 0; i < s.conns; i++) {
-        const [a, b] = [ours[i]!, theirs[i]!];
-        if (a === b) continue;
-        let at = 0;
-        while (a[at] === b[at]) at++;
-        const around = (t: string): string => JSON.stringify(t.slice(Math.max(0, at - 300), at + 200));
-        assert.fail(`${s.name}: connection ${i} differs at byte ${at}\n  threadraft: ${around(a)}\n  redis:      ${around(b)}\n  script: ${JSON.stringify(s.steps)}`);
-      }
-      invalidations += theirs.join('').split('invalidate\r\n').length - 1;
-      // Between scripts: nothing tracked is left behind for the next one (the table outlives connections, as Redis's).
-      await Promise.all([redis.port, served.port].map(async (port) => {
-        const r = await raw(port);
-        r.socket.write(encode('FLUSHALL'));
-        await r.until(endsWith('+OK\r\n'));
-        r.end();
-      }));
-    }
-    assert.ok(invalidations >= 50, `${invalidations} invalidation messages`);
-  } finally {
-    await served.stop();
-    await redis.stop();
+test('client-side caching conversations get the same bytes from threadraft as from Redis', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis, served) => {
+  let invalidations = 0;
+  const random = [];
+  for (let seed = RANDOM_SEEDS[0]; seed <= RANDOM_SEEDS[1]; seed++) random.push({ name: `random conversation, seed ${seed} (THREADRAFT_TRACKING_SEEDS=${seed})`, conns: 3, steps: randomScript(seed, 40) });
+  for (const s of [...SCRIPTS, ...random]) {
+    const theirs = await transcript(redis.port, s.conns, s.steps);
+    const ours = await transcript(served.port, s.conns, s.steps);
+    assertSameTranscripts(s.name, ours, theirs, s.steps);
+    invalidations += theirs.join('').split('invalidate\r\n').length - 1;
+    // Between scripts: nothing tracked is left behind for the next one (the table outlives connections, as Redis's).
+    await Promise.all([redis.port, served.port].map(async (port) => {
+      const r = await raw(port);
+      r.socket.write(encode('FLUSHALL'));
+      await r.until(endsWith('+OK\r\n'));
+      r.end();
+    }));
   }
-});
+  assert.ok(invalidations >= 50, `${invalidations} invalidation messages`);
+}));
 
 /** A RESP3 connection with tracking on (`options`), and a reader of what it is sent. */
 async function tracker(port: number, ...options: string[]): Promise<Raw> {
