@@ -88,6 +88,23 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
     ],
   },
   {
+    name: 'order: a HELLO after its own write, another connection\'s message before its reply, a transaction reading what it wrote',
+    conns: 3,
+    steps: [
+      [1, [c('HELLO 3'), c('CLIENT TRACKING ON'), c('GET hk'), c('GET hx')]],
+      // Its own change is told after SET's reply, in RESP3: the HELLO 2 behind it waits.
+      [1, [c('SET hk 1'), c('HELLO 2'), c('PING')]],
+      [1, [c('HELLO 3'), c('GET hk')]],
+      [2, [c('HELLO 3'), c('CLIENT TRACKING ON REDIRECT $1'), c('GET hx')]],
+      // Connection 2's message (redirected here) during the SET, then its own after the reply (behind the reply of
+      // a write of the same batch).
+      [1, [c('SET hz 1'), c('SET hx 1'), c('PING')]],
+      // The SET before the GET in the transaction tells nothing: the GET is remembered after it.
+      [1, [c('MULTI'), c('SET mk 1'), c('GET mk'), c('EXEC'), c('PING')]],
+      [0, [c('SET mk 2')]],
+    ],
+  },
+  {
     name: 'errors, in Redis\'s order',
     conns: 1,
     steps: [
