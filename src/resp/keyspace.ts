@@ -168,6 +168,7 @@ function replyFirst(op: RespOp, r: RespOpResult): boolean {
 function keyBuffer(key: string | Uint8Array): Buffer {
   return typeof key === 'string' ? Buffer.from(key) : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
 }
+
 const G = NOTIFY.generic;
 const S = NOTIFY.string;
 
