@@ -599,7 +599,7 @@ export class Cluster<V = Value> {
 
   /**
    * @internal `listener` hears every write's ops and results once the leader applied it, before its caller is
-   * answered, with the array of ops a batch() was given (`tag`; undefined for other calls): the RESP server's
+   * answered, with the array of ops a batch() was given or clear()'s tag (`tag`; undefined for other calls): the RESP server's
    * client-side caching (src/resp/tracking.ts). Returns the function that removes it.
    */
   onWriteApplied(listener: (ops: readonly Op[], results: readonly OpResult[], tag: object | undefined) => void): () => void {
@@ -609,8 +609,13 @@ export class Cluster<V = Value> {
 
   /** Remove every key. */
   async clear(): Promise<void> {
+    return this.clearTagged(undefined);
+  }
+
+  /** @internal clear(), its write given `tag` for onWriteApplied listeners (the RESP server's FLUSHDB). */
+  async clearTagged(tag: object | undefined): Promise<void> {
     this.checkOpen();
-    const [r] = await this.writes.submit([{ t: 'clear' }]);
+    const [r] = await this.writes.submit([{ t: 'clear' }], tag);
     opResult('clear', r);
   }
 

@@ -1,6 +1,7 @@
 // Argument helpers: Redis's strict integer syntax, case-insensitive keywords, key checks.
 import { ErrorReply } from './reply.js';
 import { INT64_MAX_TEXT, parseInt64 as int64 } from '../storage/command.js';
+import { asBuffer } from '../storage/codec.js';
 
 /**
  * A decimal integer as Redis's string2ll reads it (optional '-', no '+', no leading zeros, no spaces), or null.
@@ -60,6 +61,11 @@ export function upper(b: Buffer): string {
 }
 
 /** Keys the cluster refuses: empty ones (Redis allows them) and ones over 1024 bytes. */
+/** A key the cluster gives back (a string when its bytes are UTF-8, else bytes) as the bytes it is. */
+export function keyBytes(k: string | Uint8Array): Buffer {
+  return typeof k === 'string' ? Buffer.from(k, 'utf8') : asBuffer(k);
+}
+
 export const MAX_KEY_BYTES = 1024;
 
 export function keyError(key: Buffer): ErrorReply | undefined {

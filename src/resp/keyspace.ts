@@ -16,6 +16,7 @@ import type { ServerStats } from './context.js';
 import type { RespOp, RespOpResult } from './plan.js';
 import type { PubSubRegistry } from './pubsub.js';
 import type { TrackingTable } from './tracking.js';
+import { keyBytes } from './args.js';
 
 /** How long to wait before watching again after an unexpected end (no leader yet, a node restarting). */
 const RETRY_MS = 100;
@@ -143,10 +144,10 @@ export class KeyspaceNotifier {
   }
 
   private deliver(e: WatchEvent): void {
-    if ((e.type === 'expire' || e.type === 'evict') && this.tracking?.listening === true) this.tracking.invalidate(keyBuffer(e.key), undefined);
+    if ((e.type === 'expire' || e.type === 'evict') && this.tracking?.listening === true) this.tracking.invalidate(keyBytes(e.key), undefined);
     const event = e.type === 'expire' && this.flags & NOTIFY.expired ? 'expired' : e.type === 'evict' && this.flags & NOTIFY.evicted ? 'evicted' : undefined;
     if (event === undefined) return;
-    this.send(event, keyBuffer(e.key));
+    this.send(event, keyBytes(e.key));
   }
 
   private send(event: string, key: Buffer, afterReplyOf?: number): void {
@@ -163,10 +164,6 @@ const KEYSPACE = Buffer.from('__keyspace@0__:');
  */
 function replyFirst(op: RespOp, r: RespOpResult): boolean {
   return (op.type === 'expire' && r.deleted !== true) || op.type === 'bitfield';
-}
-
-function keyBuffer(key: string | Uint8Array): Buffer {
-  return typeof key === 'string' ? Buffer.from(key) : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
 }
 
 const G = NOTIFY.generic;

@@ -133,23 +133,18 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
  */
 function sendBatch(cluster: Cluster, group: Slot[], ops: RespOp[], keyspace: KeyspaceNotifier): Promise<Answer> {
   // Its changes are told when answered, with the connection that made them (../tracking.ts): not as another's.
-  const mine = keyspace.tracking?.mine;
-  mine?.add(ops);
-  return batch(cluster, ops).then(
-    (res) => {
-      mine?.delete(ops);
-      return () => {
-        let offset = 0;
-        for (const s of group) {
-          const p = s.plan as WritePlan;
-          const results = res.results.slice(offset, offset + p.ops.length);
-          offset += p.ops.length;
-          s.set(safeReply(() => p.answer(results, keyspace)));
-        }
-      };
+  const { tracking } = keyspace;
+  return (tracking === undefined ? batch(cluster, ops) : tracking.ownWrite(ops, () => batch(cluster, ops))).then(
+    (res) => () => {
+      let offset = 0;
+      for (const s of group) {
+        const p = s.plan as WritePlan;
+        const results = res.results.slice(offset, offset + p.ops.length);
+        offset += p.ops.length;
+        s.set(safeReply(() => p.answer(results, keyspace)));
+      }
     },
     (err: unknown): Answer | Promise<Answer> => {
-      mine?.delete(ops);
       if (group.length > 1 && err instanceof ClusterError && err.code === ErrorCode.INVALID_ARGUMENT) {
         return Promise.all(group.map((s) => sendBatch(cluster, [s], (s.plan as WritePlan).ops, keyspace))).then((answers) => () => {
           for (const answer of answers) answer();

@@ -23,6 +23,7 @@
 //
 // The table of remembered keys is bounded (trackingTableMaxKeys, Redis's tracking-table-max-keys): past it the
 // keys remembered longest ago are invalidated (as if they had changed) until it is back under.
+import { asBuffer } from '../storage/codec.js';
 import type { Op, OpResult } from '../storage/command.js';
 import type { ConnectionState } from './context.js';
 import { PushReply, RawReply } from './reply.js';
@@ -67,10 +68,8 @@ export class TrackingTable {
   /** Key (latin1) -> ids of the connections that read it since it last changed. In insertion order: the oldest first. */
   private readonly keys = new Map<string, Set<number>>();
   private readonly prefixes = new Map<string, Prefix>();
-  /** The ops arrays of this server's batch() calls not answered yet (./pipeline.ts): their changes are told when answered, not in applied(). */
-  readonly mine = new Set<object>();
-  /** FLUSHDB/FLUSHALL of this server's sent and not answered: as many clears applied are its own (told when answered). */
-  ownClears = 0;
+  /** The tags of this server's writes not answered yet (ownWrite()): their changes are told when answered, not in applied(). */
+  private readonly mine = new Set<object>();
   /** Connections with tracking on (INFO's tracking_clients). */
   private count = 0;
   /** Sum of the connections remembered per key (INFO's tracking_total_items). */
@@ -190,20 +189,14 @@ export class TrackingTable {
    * events (./keyspace.ts), which know the connection that made them.
    */
   applied(ops: readonly Op[], results: readonly OpResult[], tag: object | undefined): void {
-    if (tag !== undefined && this.mine.has(tag)) return;
-    if (!this.listening) {
-      if (this.ownClears > 0 && ops.some((op) => op.t === 'clear')) this.ownClears--;
-      return;
-    }
+    if ((tag !== undefined && this.mine.has(tag)) || !this.listening) return;
     // A failed cas or check rejected the whole batch: nothing was written.
     if (ops.some((op, i) => (op.t === 'cas' || op.t === 'check') && results[i]?.ok !== true)) return;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       const r = results[i];
-      if (op.t === 'clear') {
-        if (tag === undefined && this.ownClears > 0) this.ownClears--;
-        else this.flush(undefined);
-      } else if (op.t === 'get' || op.t === 'ttl' || op.t === 'check' || op.t === 'digest' || r?.ok !== true) continue;
+      if (op.t === 'clear') this.flush(undefined);
+      else if (op.t === 'get' || op.t === 'ttl' || op.t === 'check' || op.t === 'digest' || r?.ok !== true) continue;
       else if (op.t === 'del') {
         if (r.existed === true) this.invalidate(asBuffer(op.key), undefined);
       } else if (op.t === 'copy') this.invalidate(asBuffer(op.to), undefined);
@@ -211,6 +204,19 @@ export class TrackingTable {
         this.invalidate(asBuffer(op.key), undefined);
         if (op.t === 'rename') this.invalidate(asBuffer(op.to), undefined);
       }
+    }
+  }
+
+  /**
+   * A write of this server's commands (`write`, given `tag` for the cluster to hand to applied()): its changes are
+   * told when it is answered, with the connection that made it, not when the cluster says it was applied.
+   */
+  async ownWrite<T>(tag: object, write: (tag: object) => Promise<T>): Promise<T> {
+    this.mine.add(tag);
+    try {
+      return await write(tag);
+    } finally {
+      this.mine.delete(tag);
     }
   }
 
@@ -295,8 +301,4 @@ export class TrackingTable {
     this.own = [];
     for (const [to, message, bytes] of own) to.push(message, bytes);
   }
-}
-
-function asBuffer(key: Uint8Array): Buffer {
-  return Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
 }

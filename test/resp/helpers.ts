@@ -126,16 +126,22 @@ export async function againstRedis(body: (redis: Target, served: Served) => Prom
   }
 }
 
-/** Fail at the first byte where what a connection received from threadraft differs from what it received from Redis. */
-export function assertSameTranscripts(name: string, ours: string[], theirs: string[], script: unknown): void {
+/**
+ * Play conversation `s` against Redis and threadraft; fail at the first byte where what a connection received from
+ * threadraft differs from what it received from Redis. Resolves to what Redis's connections received.
+ */
+export async function sameAsRedis(redis: { port: number }, served: { port: number }, s: { name: string; conns: number; steps: Step[] }): Promise<string[]> {
+  const theirs = await transcript(redis.port, s.conns, s.steps);
+  const ours = await transcript(served.port, s.conns, s.steps);
   for (let i = 0; i < theirs.length; i++) {
     const [a, b] = [ours[i]!, theirs[i]!];
     if (a === b) continue;
     let at = 0;
     while (a[at] === b[at]) at++;
     const around = (t: string): string => JSON.stringify(t.slice(Math.max(0, at - 300), at + 200));
-    assert.fail(`${name}: connection ${i} differs at byte ${at}\n  threadraft: ${around(a)}\n  redis:      ${around(b)}\n  script: ${JSON.stringify(script)}`);
+    assert.fail(`${s.name}: connection ${i} differs at byte ${at}\n  threadraft: ${around(a)}\n  redis:      ${around(b)}\n  script: ${JSON.stringify(s.steps)}`);
   }
+  return theirs;
 }
 
 /** A step: connection index and the commands it sends in one write (a pipeline). `$i` stands for connection i's id. */

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { onPath } from '../../bench/resp-targets.js';
 import { parseSeedRange, Prng } from '../sim/prng.js';
-import { againstRedis, assertSameTranscripts, encode, endsWith, raw, serve, transcript, type Raw, type Step } from './helpers.js';
+import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, type Raw, type Step } from './helpers.js';
 
 const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
 
@@ -173,9 +173,7 @@ test('Pub/Sub conversations get the same bytes from threadraft as from Redis, RE
   const random = [];
   for (let seed = RANDOM_SEEDS[0]; seed <= RANDOM_SEEDS[1]; seed++) random.push({ name: `random conversation, seed ${seed} (THREADRAFT_PUBSUB_SEEDS=${seed})`, conns: 3, steps: randomScript(seed, 40) });
   for (const s of [...SCRIPTS, ...random]) {
-    const theirs = await transcript(redis.port, s.conns, s.steps);
-    const ours = await transcript(served.port, s.conns, s.steps);
-    assertSameTranscripts(s.name, ours, theirs, s.steps);
+    const theirs = await sameAsRedis(redis, served, s);
     delivered += theirs.join('').split('message\r\n').length - 1;
     // A keyspace channel followed by a message (a (un)subscribe confirmation is followed by its count).
     notified += theirs.join('').match(/__key(?:space|event)@0__:[^\r]+\r\n\$\d+\r\n/g)?.length ?? 0;

@@ -1,7 +1,7 @@
 // Key commands: DEL/UNLINK, EXISTS, the EXPIRE family, TTL/PTTL, PERSIST, TYPE, RENAME/RENAMENX, COPY, DUMP,
 // RESTORE, KEYS, SCAN, DBSIZE, FLUSHDB.
 import type { ScanPage, ScanRangeInput } from '../../index.js';
-import { keyError, keysError, keyword, MAX_KEY_BYTES, parseInt64, parseInteger } from '../args.js';
+import { keyBytes, keyError, keysError, keyword, MAX_KEY_BYTES, parseInt64, parseInteger } from '../args.js';
 import { dumpString, restoreString } from '../dump.js';
 import { bytesOf } from './strings.js';
 import { MAX_TTL_MS } from '../../cluster/cache-args.js';
@@ -152,17 +152,12 @@ function dbsize(ctx: Ctx): ReadPlan {
 
 function flushdb(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
   if (args.length > 2 || (args.length === 2 && !keyword(args[1], 'ASYNC') && !keyword(args[1], 'SYNC'))) return SYNTAX;
-  const { cluster } = ctx.server;
-  const { tracking } = ctx.server;
+  const { cluster, tracking } = ctx.server;
   const by = ctx.conn.id;
   return new CallPlan(async () => {
-    tracking.ownClears++; // its client-side caching messages go when it is answered, not when applied (../tracking.ts)
-    try {
-      await cluster.clear(); // accepted now (a call runs as it is handed to the cluster): it touches every WATCH (../watches.ts)
-    } catch (err) {
-      tracking.ownClears--;
-      throw err;
-    }
+    // Accepted now (a call runs as it is handed to the cluster): it touches every WATCH (../watches.ts). Its client-side
+    // caching messages go when it is answered, not when applied (../tracking.ts).
+    await tracking.ownWrite({}, (tag) => cluster.clearTagged(tag));
     // Answered in the connection's order: every tracking connection is told that everything changed (./tracking.ts).
     return () => {
       tracking.flush(by);
@@ -177,10 +172,6 @@ const KEYS_PAGE = 10_000;
 
 function range(prefix: Buffer): ScanRangeInput {
   return prefix.length > 0 ? { prefix } : {};
-}
-
-function keyBytes(k: string | Uint8Array): Buffer {
-  return typeof k === 'string' ? Buffer.from(k, 'utf8') : Buffer.from(k.buffer, k.byteOffset, k.byteLength);
 }
 
 /** KEYS pattern: every page of the range the pattern's literal prefix allows, filtered by the pattern. */
