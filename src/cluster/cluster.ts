@@ -98,7 +98,15 @@ export type BatchOp =
    */
   | { type: 'rename'; key: KeyInput; to: KeyInput; condition?: 'absent' }
   /** Copy the key's value and expiry to another key `to` (Redis COPY; `replace`: over what it holds). ok and `existed` as rename's. */
-  | { type: 'copy'; key: KeyInput; to: KeyInput; replace?: boolean };
+  | { type: 'copy'; key: KeyInput; to: KeyInput; replace?: boolean }
+  /**
+   * Redis MSETNX: write every `[key, value]` of `entries` (without expiry) only when none of their keys is present
+   * as the batch sees it so far; ok says whether they were written. Each entry counts as an operation toward
+   * maxBatchOps.
+   */
+  | { type: 'msetnx'; entries: Array<[KeyInput, Value]> }
+  /** Remove every key (Redis FLUSHDB inside MULTI): the ops after it see an empty store. */
+  | { type: 'clear' };
 
 export interface CasResult<V = Value> {
   /** Whether the value matched `expected` and was replaced. */
@@ -214,8 +222,19 @@ function refuseFailedStart(failed: Map<NodeId, unknown>, voters: readonly NodeId
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
 function batchOp(o: BatchOp, maxValueBytes: number): Op {
   if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
-  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'ttl', 'check', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'setbit', 'bitop', 'bitfield', 'rename', 'copy'] as const);
+  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'ttl', 'check', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'setbit', 'bitop', 'bitfield', 'rename', 'copy', 'msetnx', 'clear'] as const);
   const x = o as Record<string, unknown>;
+  if (type === 'clear') return { t: 'clear' };
+  if (type === 'msetnx') {
+    if (!Array.isArray(x.entries) || x.entries.length === 0) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch msetnx: entries must be a non-empty array of [key, value]');
+    return {
+      t: 'msetnx',
+      pairs: x.entries.map((e: unknown, i) => {
+        if (!Array.isArray(e) || e.length !== 2) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `batch msetnx: entry ${i} is not a [key, value] pair`);
+        return [toKey(e[0]), toValue(e[1], maxValueBytes, false)];
+      }),
+    };
+  }
   const key = toKey(x.key);
   // Expiry options of a put or cas: the same rules as put()'s options (ttlMs, keepTtl); an absent one is undefined to putOptions too.
   const expiry = (): ReturnType<typeof putOptions> => putOptions('batch', { ttlMs: x.ttlMs, keepTtl: x.keepTtl });
@@ -524,6 +543,9 @@ export class Cluster<V = Value> {
     if (!Array.isArray(ops) || ops.length === 0) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch needs a non-empty array of operations');
     positiveInt('batch length', ops.length, 1, this.opts.maxBatchOps);
     const converted = ops.map((o) => batchOp(o, this.opts.maxValueBytes));
+    let counted = 0;
+    for (const op of converted) counted += op.t === 'msetnx' ? op.pairs.length : 1;
+    if (counted > this.opts.maxBatchOps) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `batch has ${counted} operations (msetnx entries counted each): maxBatchOps is ${this.opts.maxBatchOps}`);
     const results = await this.writes.submit(converted, ops);
     // Bytes as a Buffer, as every read gives them (a node thread's answer arrives as plain Uint8Arrays).
     for (const r of results) {

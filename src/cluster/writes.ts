@@ -58,6 +58,7 @@ function opsBytes(ops: Op[], exact: boolean): number {
     bytes += ('key' in op ? op.key.length : 0) + ('to' in op ? op.to.length : 0) + OP_OVERHEAD_BYTES;
     if (op.t === 'put' || op.t === 'append' || op.t === 'setrange') bytes += valueBytes(op.value, exact);
     else if (op.t === 'cas') bytes += valueBytes(op.expected, exact) + valueBytes(op.value, exact);
+    else if (op.t === 'msetnx') for (const [k, v] of op.pairs) bytes += k.length + valueBytes(v, exact);
     else if (op.t === 'incrbyfloat') bytes += op.by.length; // ASCII when valid
     else if (op.t === 'bitop') for (const k of op.from) bytes += k.length;
     else if (op.t === 'bitfield') bytes += op.fields.length * FIELD_BYTES;
@@ -74,7 +75,19 @@ function opsBytes(ops: Op[], exact: boolean): number {
  */
 function boundsProblem(ops: Op[], maxKeys: number | undefined, maxBytes: number | undefined): string | undefined {
   let written: Map<string, number> | undefined;
+  const record = (key: Uint8Array, bytes: number): string | undefined => {
+    if (maxBytes !== undefined && bytes > maxBytes) return `a record of ${bytes} bytes (key and value) cannot be held: maxBytes is ${maxBytes}`;
+    if (ops.length > 1 || ops[0]!.t === 'msetnx') (written ??= new Map()).set(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1'), bytes);
+    return undefined;
+  };
   for (const op of ops) {
+    if (op.t === 'msetnx') {
+      for (const [k, v] of op.pairs) {
+        const problem = record(k, k.length + valueBytes(v, true));
+        if (problem) return problem;
+      }
+      continue;
+    }
     let value;
     let at = 0; // a setrange's bytes start at its offset
     if (op.t === 'put' || op.t === 'append') value = op.value;
@@ -85,9 +98,8 @@ function boundsProblem(ops: Op[], maxKeys: number | undefined, maxBytes: number 
     } else if (op.t === 'setbit') at = Math.floor(op.offset / 8) + 1;
     else if (op.t === 'bitfield' && bytesWritten(op.fields) > 0) at = bytesWritten(op.fields);
     else continue;
-    const bytes = op.key.length + at + (value === undefined ? 0 : valueBytes(value, true));
-    if (maxBytes !== undefined && bytes > maxBytes) return `a record of ${bytes} bytes (key and value) cannot be held: maxBytes is ${maxBytes}`;
-    if (ops.length > 1) (written ??= new Map()).set(Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength).toString('latin1'), bytes);
+    const problem = record(op.key, op.key.length + at + (value === undefined ? 0 : valueBytes(value, true)));
+    if (problem) return problem;
   }
   if (written === undefined) return undefined;
   if (maxKeys !== undefined && written.size > maxKeys) return `the operations write ${written.size} keys: maxKeys is ${maxKeys}`;

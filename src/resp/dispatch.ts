@@ -124,7 +124,7 @@ function abortExec(ctx: Ctx, e: ErrorReply): ErrorReply {
 /**
  * Inside MULTI: compile the command now, keep its plan (or its reply: PING, a syntax error, which EXEC returns
  * in its array as Redis does) for EXEC. Reads other than of keys' values and expiries (SCAN, KEYS, DBSIZE, INFO)
- * and FLUSHDB have no batch op, and MSETNX's all-or-nothing check would reject the whole transaction: they are refused and the transaction aborted.
+ * have no batch op: they are refused and the transaction aborted.
  */
 function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
   const m = ctx.conn.multi!;
@@ -144,7 +144,6 @@ function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
   else if (r instanceof WritePlan && !r.alone) m.items.push(Object.assign(r, { reads }));
   else if (r instanceof KeysPlan) m.items.push(Object.assign(keysAsWrite(r, ctx.server.keyspace), { reads }));
   else {
-    // MSETNX too: its `check`s would reject the whole transaction, where Redis's MSETNX inside MULTI replies 0 alone.
     return refuse(ctx, new ErrorReply(`ERR '${spec.name}' inside MULTI is not supported by threadraft (it has no atomic batch operation)`));
   }
   return QUEUED;

@@ -76,7 +76,8 @@ export class KeyspaceNotifier {
 
   /**
    * What a write plan's ops did, given their results, in their order: the reads among them as lookups (looked), and
-   * the events of classes g and $ (opEvents). Nothing when a check failed (MSETNX that found a key: nothing applied).
+   * the events of classes g and $ (opEvents), and a clear (FLUSHDB inside MULTI) to client-side caching. Nothing
+   * when a check failed (EXEC whose WATCH found a change: nothing applied).
    */
   written(ops: readonly RespOp[], results: readonly RespOpResult[], by: number | undefined): void {
     if (ops.some((op, i) => op.type === 'check' && results[i]?.ok !== true)) return;
@@ -91,6 +92,7 @@ export class KeyspaceNotifier {
       if (op.type === 'get' || op.type === 'ttl') this.looked(op.key, r?.ok === true);
       else if (op.type === 'copy') this.looked(op.key, r?.existed === true);
       else if (op.type === 'bitop') op.keys.forEach((k, j) => this.looked(k, r?.absent?.includes(j) !== true));
+      else if (op.type === 'clear') this.tracking?.flush(by);
       if (publishing && r?.ok === true) {
         const events = opEvents(op, r);
         if (events !== undefined) this.publish(events, by, readFirst || replyFirst(op, r));
@@ -201,9 +203,12 @@ function opEvents(op: RespOp, r: RespOpResult): KeyEvent[] | undefined {
       return op.key.equals(op.to) ? undefined : [[G, 'rename_from', op.key], [G, 'rename_to', op.to]];
     case 'copy':
       return [[G, 'copy_to', op.to]];
+    case 'msetnx':
+      return op.entries.map(([key]): KeyEvent => [S, 'set', key]);
     case 'get':
     case 'ttl':
     case 'check':
+    case 'clear': // Redis 7.0's FLUSHDB publishes nothing
       return undefined;
   }
 }

@@ -4,7 +4,7 @@
 import { ClusterError, ErrorCode, type Cluster, type ReadOptions, type Value } from '../index.js';
 import { batch } from './cluster-api.js';
 import { clusterError } from './errors.js';
-import { CallPlan, KeysPlan, opsBytes, ReadPlan, WritePlan, type Plan, type RespOp } from './plan.js';
+import { CallPlan, KeysPlan, opsBytes, opsCount, ReadPlan, WritePlan, type Plan, type RespOp } from './plan.js';
 import { ErrorReply, type Reply } from './reply.js';
 import type { KeyspaceNotifier } from './keyspace.js';
 import type { WatchRegistry } from './watches.js';
@@ -53,6 +53,7 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
   const keyReads: Slot[] = [];
   let group: Slot[] = [];
   let ops: RespOp[] = [];
+  let count = 0; // opsCount(ops)
   let bytes = 0;
   let answered: Promise<void> | undefined;
   const inOrder = (part: Promise<Answer>): void => {
@@ -65,6 +66,7 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
     if (group.length > 0) inOrder(sendBatch(cluster, group, ops, keyspace));
     group = [];
     ops = [];
+    count = 0;
     bytes = 0;
   };
   // The key reads of the run are one getMany() (or a few: readKeys), started once every key is known; the KeysPlans
@@ -113,10 +115,12 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
         continue;
       }
       const b = opsBytes(p.ops);
-      if (p.alone || ops.length + p.ops.length > maxBatchOps || bytes + b > maxBatchBytes - BATCH_OVERHEAD_BYTES) send();
+      const n = opsCount(p.ops);
+      if (p.alone || count + n > maxBatchOps || bytes + b > maxBatchBytes - BATCH_OVERHEAD_BYTES) send();
       group.push(s);
       watches.touch(p.ops); // in the order the writes are handed to the cluster: what WATCH sees (./watches.ts)
       ops.push(...p.ops);
+      count += n;
       bytes += b;
       if (p.alone) send();
     }

@@ -3,7 +3,7 @@
 //
 // - WritePlan: batch() operations and how to turn their results into the reply. The write plans of a run of
 //   commands go to the cluster as one batch() (one atomic log entry), bounded by maxBatchOps/maxBatchBytes;
-//   a plan whose ops can reject the whole batch (a `check`: MSETNX, EXEC after WATCH) goes alone.
+//   a plan whose ops can reject the whole batch (a `check`: EXEC after WATCH) goes alone.
 // - KeysPlan: a read of some keys' values; the key reads of a run of commands are one getMany() (one read
 //   index). Inside MULTI the same plan becomes `get` ops of the transaction's batch.
 // - ReadPlan / CallPlan: any other read (TTL, SCAN, DBSIZE, ...) or write call (FLUSHDB), run as a call of its
@@ -31,7 +31,9 @@ export type RespOp =
   | { type: 'bitop'; key: Buffer; operation: BitOp; keys: Buffer[] }
   | { type: 'bitfield'; key: Buffer; fields: BitField[] }
   | { type: 'rename'; key: Buffer; to: Buffer; condition?: 'absent' }
-  | { type: 'copy'; key: Buffer; to: Buffer; replace?: boolean };
+  | { type: 'copy'; key: Buffer; to: Buffer; replace?: boolean }
+  | { type: 'msetnx'; entries: Array<[Buffer, Buffer]> }
+  | { type: 'clear' };
 
 /** An op's result as the RESP layer reads it (`n`: append's, setrange's and bitop's new length, setbit's bit before). */
 export type RespOpResult = OpResult & { n?: number };
@@ -120,11 +122,19 @@ export function keysAsWrite(p: KeysPlan, keyspace: KeyspaceNotifier): WritePlan 
   return plan;
 }
 
+/** Operations toward the maxBatchOps bound, as the cluster counts them: an msetnx's entries each. */
+export function opsCount(ops: RespOp[]): number {
+  let n = 0;
+  for (const op of ops) n += op.type === 'msetnx' ? op.entries.length : 1;
+  return n;
+}
+
 /** Bytes of ops for the maxBatchBytes bound, as the coordinator counts them (key + 8 per op, values, 16 per batch). */
 export function opsBytes(ops: RespOp[]): number {
   let bytes = 0;
   for (const op of ops) {
-    bytes += op.key.length + ('to' in op ? op.to.length : 0) + 8;
+    bytes += ('key' in op ? op.key.length : 0) + ('to' in op ? op.to.length : 0) + 8;
+    if (op.type === 'msetnx') for (const [k, v] of op.entries) bytes += k.length + v.length;
     if (op.type === 'put' || op.type === 'append' || op.type === 'setrange') bytes += op.value.length;
     else if (op.type === 'incrbyfloat') bytes += op.by.length;
     else if (op.type === 'bitop') for (const k of op.keys) bytes += k.length;

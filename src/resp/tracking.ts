@@ -196,7 +196,9 @@ export class TrackingTable {
       const op = ops[i]!;
       const r = results[i];
       if (op.t === 'clear') this.flush(undefined);
-      else if (op.t === 'get' || op.t === 'ttl' || op.t === 'check' || op.t === 'digest' || r?.ok !== true) continue;
+      else if (op.t === 'msetnx') {
+        if (r?.ok === true) for (const [key] of op.pairs) this.invalidate(asBuffer(key), undefined);
+      } else if (op.t === 'get' || op.t === 'ttl' || op.t === 'check' || op.t === 'digest' || r?.ok !== true) continue;
       else if (op.t === 'del') {
         if (r.existed === true) this.invalidate(asBuffer(op.key), undefined);
       } else if (op.t === 'copy') this.invalidate(asBuffer(op.to), undefined);

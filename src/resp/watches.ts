@@ -74,8 +74,12 @@ export class WatchRegistry {
     if (this.byKey.size === 0) return;
     for (const op of ops) {
       if (op.type === 'get' || op.type === 'ttl' || op.type === 'check') continue;
-      this.touchKey(op.key.toString('latin1'));
-      if (op.type === 'rename' || op.type === 'copy') this.touchKey(op.to.toString('latin1'));
+      if (op.type === 'clear') this.touchAll();
+      else if (op.type === 'msetnx') for (const [k] of op.entries) this.touchKey(k.toString('latin1'));
+      else {
+        this.touchKey(op.key.toString('latin1'));
+        if (op.type === 'rename' || op.type === 'copy') this.touchKey(op.to.toString('latin1'));
+      }
     }
   }
 
@@ -87,6 +91,7 @@ export class WatchRegistry {
     if (this.byKey.size === 0) return;
     for (const op of ops) {
       if (op.t === 'clear') this.touchAll();
+      else if (op.t === 'msetnx') for (const [key] of op.pairs) this.touchKey(keyString(key));
       else if (op.t !== 'get' && op.t !== 'ttl' && op.t !== 'check' && op.t !== 'digest') {
         this.touchKey(keyString(op.key));
         if (op.t === 'rename' || op.t === 'copy') this.touchKey(keyString(op.to));

@@ -260,6 +260,7 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
   const o = op as Record<string, unknown>;
   if (o.t === 'clear') return undefined;
   if (o.t === 'digest') return Number.isSafeInteger(o.id) ? undefined : 'INVALID_COMMAND';
+  if (o.t === 'msetnx') return pairsProblem(o.pairs, maxValueBytes);
   if (keyProblem(o.key)) return 'INVALID_KEY';
   switch (o.t) {
     case 'put':
@@ -301,6 +302,18 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
     default:
       return 'INVALID_COMMAND';
   }
+}
+
+/** msetnx's pairs: a non-empty array of [key, value]. */
+function pairsProblem(pairs: unknown, maxValueBytes: number): string | undefined {
+  if (!Array.isArray(pairs) || pairs.length === 0) return 'INVALID_COMMAND';
+  for (const p of pairs) {
+    if (!Array.isArray(p) || p.length !== 2) return 'INVALID_COMMAND';
+    if (keyProblem(p[0])) return 'INVALID_KEY';
+    const code = valueCode(p[1], maxValueBytes);
+    if (code) return code;
+  }
+  return undefined;
 }
 
 type Live = { value: Value; expiresAt: number | undefined };
@@ -376,6 +389,11 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBy
         return { ok: true };
       }
       ov.set(op.key, { value: op.value, expiresAt: expiry(op, cur, clock) });
+      return { ok: true };
+    }
+    case 'msetnx': {
+      if (op.pairs.some(([key]) => ov.read(key) !== undefined)) return { ok: false };
+      for (const [key, value] of op.pairs) ov.set(key, { value, expiresAt: undefined });
       return { ok: true };
     }
     case 'del': {

@@ -20,6 +20,11 @@ export type Op =
    */
   | { t: 'put'; key: Key; value: Value; ttlMs?: number; atMs?: number; keepTtl?: boolean; cond?: 'nx' | 'xx' }
   | { t: 'del'; key: Key }
+  /**
+   * Redis MSETNX: put every pair (without expiry) only when none of their keys is present as the command sees it so
+   * far; ok says whether they were written (a key given twice: its last value). No `key` of its own.
+   */
+  | { t: 'msetnx'; pairs: Array<[Key, Value]> }
   /** Compare-and-set: if the current value equals `expected` (null = absent), set `value` (null = delete). */
   | { t: 'cas'; key: Key; expected: Value | null; value: Value | null; ttlMs?: number; keepTtl?: boolean }
   /**

@@ -1,6 +1,6 @@
 // batch()'s Redis-shaped ops on real clusters: reads inside the atomic batch, conditional puts, expiry by time and
 // condition, counters and appends, and optimistic transactions with revision() + check (what WATCH/MULTI/EXEC,
-// MSETNX, SET NX GET and GETDEL of the RESP front end are made of).
+// MSETNX, FLUSHDB inside MULTI, SET NX GET and GETDEL of the RESP front end are made of).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
@@ -131,7 +131,58 @@ for (const storage of ['lmdb', 'memory'] as const) {
       await c.stop();
     }
   });
+
+  test(`${storage}: batch msetnx writes all or none where it stands, the rest of the batch applied; clear empties the store for the ops after it`, async () => {
+    const c = await Cluster.start({ nodes: 3, storage, maxBatchOps: 8 });
+    try {
+      await c.put('taken', 't', { ttlMs: 60_000 });
+      // MULTI; MSETNX taken a b; SET c; MSETNX b c x; MSETNX d e d f; EXEC: the first finds 'taken', the second
+      // the 'c' written before it in the batch, the third writes (a key twice: its last value); none rejects the batch.
+      let r = await c.batch([
+        { type: 'msetnx', entries: [['taken', '1'], ['b', '2']] },
+        { type: 'put', key: 'c', value: '3' },
+        { type: 'msetnx', entries: [['b', '2'], ['c', 'x']] },
+        { type: 'msetnx', entries: [['d', '4'], ['e', '5'], ['d', '6']] },
+      ]);
+      assert.deepEqual(r, { ok: true, results: [{ ok: false }, { ok: true }, { ok: false }, { ok: true }] });
+      assert.deepEqual(await c.getMany(['taken', 'b', 'c', 'd', 'e']), ['t', undefined, '3', '6', '5']);
+      assert.equal(await c.ttl('d'), Infinity, 'msetnx writes without expiry');
+      // A key deleted earlier in the batch counts as absent.
+      r = await c.batch([{ type: 'delete', key: 'taken' }, { type: 'msetnx', entries: [['taken', 'new']] }]);
+      assert.deepEqual(r.results, [{ ok: true, existed: true }, { ok: true }]);
+      assert.equal(await c.get('taken'), 'new');
+      // FLUSHDB inside MULTI: the reads before it see the keys, the writes after it are all that is left.
+      r = await c.batch([{ type: 'get', key: 'c' }, { type: 'clear' }, { type: 'get', key: 'c' }, { type: 'msetnx', entries: [['c', 'again']] }, { type: 'put', key: 'z', value: 'zz' }]);
+      assert.deepEqual(r.results, [{ ok: true, current: '3' }, { ok: true }, { ok: false, current: null }, { ok: true }, { ok: true }]);
+      assert.equal(await c.size(), 2);
+      assert.deepEqual(await c.getMany(['c', 'z', 'd', 'taken']), ['again', 'zz', undefined, undefined]);
+      // Entries count toward maxBatchOps; malformed ones are INVALID_ARGUMENT and nothing is written.
+      const many = Array.from({ length: 8 }, (_, i): [string, string] => [`k${i}`, 'v']);
+      await assert.rejects(c.batch([{ type: 'msetnx', entries: many }, { type: 'put', key: 'p', value: 'v' }]), isCode(ErrorCode.INVALID_ARGUMENT));
+      assert.equal((await c.batch([{ type: 'msetnx', entries: many }])).results[0]!.ok, true);
+      for (const entries of [[], [['only-key']], [['', 'v']], 'ab', [['k', 7]]]) {
+        await assert.rejects(c.batch([{ type: 'msetnx', entries: entries as never }]), isCode(ErrorCode.INVALID_ARGUMENT), JSON.stringify(entries));
+      }
+      assert.equal(await c.has('p'), false);
+    } finally {
+      await c.stop();
+    }
+  });
 }
+
+test('a batch msetnx is held to maxKeys and maxBytes as a batch of puts is', async () => {
+  const c = await Cluster.start({ nodes: 1, storage: 'memory', maxKeys: 2, maxBytes: 100 });
+  try {
+    await assert.rejects(c.batch([{ type: 'msetnx', entries: [['a', '1'], ['b', '2'], ['c', '3']] }]), isCode(ErrorCode.INVALID_ARGUMENT));
+    await assert.rejects(c.batch([{ type: 'msetnx', entries: [['a', 'x'.repeat(100)]] }]), isCode(ErrorCode.INVALID_ARGUMENT));
+    await assert.rejects(c.batch([{ type: 'msetnx', entries: [['a', 'x'.repeat(60)], ['b', 'y'.repeat(60)]] }]), isCode(ErrorCode.INVALID_ARGUMENT));
+    assert.equal(await c.size(), 0);
+    assert.equal((await c.batch([{ type: 'msetnx', entries: [['a', '1'], ['b', '2']] }])).results[0]!.ok, true);
+    assert.deepEqual(await c.getMany(['a', 'b']), ['1', '2']);
+  } finally {
+    await c.stop();
+  }
+});
 
 test('batch incr with a 64-bit text by: Redis\'s 64-bit counters (OVERFLOW past them); incr() keeps safe integers', async () => {
   const c = await Cluster.start({ nodes: 1, storage: 'memory' });

@@ -135,6 +135,13 @@ class Model {
           results.push({ ok: true });
           break;
         }
+        case 'msetnx':
+          if (op.pairs.some(([k]) => read(k) !== undefined)) results.push({ ok: false });
+          else {
+            for (const [k, v] of op.pairs) write(k, { value: v, expiresAt: undefined });
+            results.push({ ok: true });
+          }
+          break;
         case 'del':
           results.push({ ok: true, existed: read(op.key) !== undefined });
           write(op.key, null);
@@ -414,6 +421,7 @@ class Model {
 /** What the stores refuse before applying anything (only the problems this test generates). */
 function invalidCode(op: Op): string | undefined {
   if ('key' in op && op.key.byteLength === 0) return 'INVALID_KEY';
+  if (op.t === 'msetnx' && op.pairs.some(([k]) => k.byteLength === 0)) return 'INVALID_KEY';
   if ((op.t === 'put' || op.t === 'cas' || op.t === 'incr' || op.t === 'incrbyfloat') && op.ttlMs !== undefined && op.ttlMs <= 0) return 'INVALID_COMMAND';
   if (op.t === 'put' && op.keepTtl && op.ttlMs !== undefined) return 'INVALID_COMMAND';
   if (op.t === 'expire' && (op.ttlMs === undefined) === (op.atMs === undefined)) return 'INVALID_COMMAND';
@@ -460,7 +468,7 @@ class Gen {
     const key = this.key();
     const value = this.pick(VALUES);
     const clock = this.model.clock;
-    switch (this.pick(['put', 'put', 'put', 'del', 'cas', 'expire', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'setbit', 'bitop', 'bitfield', 'rename', 'copy', 'get', 'check', 'clear', 'bad'])) {
+    switch (this.pick(['put', 'put', 'put', 'del', 'cas', 'expire', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'setbit', 'bitop', 'bitfield', 'rename', 'copy', 'msetnx', 'get', 'check', 'clear', 'bad'])) {
       case 'put': {
         const o: Extract<Op, { t: 'put' }> = { t: 'put', key, value };
         const form = r.int(4);
@@ -519,6 +527,7 @@ class Gen {
         const to = this.key();
         return Buffer.from(to).equals(key) ? { t: 'get', key } : { t: 'copy', key, to, ...(r.chance(0.4) ? { replace: true } : {}) };
       }
+      case 'msetnx': return { t: 'msetnx', pairs: [[key, value], ...Array.from({ length: r.int(3) }, (): [Uint8Array, Value] => [this.key(), this.pick(VALUES)])] };
       case 'get': return r.chance(0.3) ? { t: 'ttl', key } : { t: 'get', key };
       case 'check': {
         const rev = this.model.revision(Buffer.from(key).toString('latin1'), clock);

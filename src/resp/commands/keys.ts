@@ -150,8 +150,13 @@ function dbsize(ctx: Ctx): ReadPlan {
   return new ReadPlan(() => cluster.size(opts));
 }
 
-function flushdb(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
+/**
+ * FLUSHDB and FLUSHALL [ASYNC|SYNC]: a clear() of its own, in the connection's order; inside MULTI a clear op of EXEC's
+ * batch (the commands after it in the transaction see no key).
+ */
+function flushdb(ctx: Ctx, args: Buffer[]): Reply | CallPlan | WritePlan {
   if (args.length > 2 || (args.length === 2 && !keyword(args[1], 'ASYNC') && !keyword(args[1], 'SYNC'))) return SYNTAX;
+  if (ctx.conn.multi) return new WritePlan([{ type: 'clear' }], () => OK);
   const { cluster, tracking } = ctx.server;
   const by = ctx.conn.id;
   return new CallPlan(async () => {

@@ -352,14 +352,17 @@ function commandKeys(c: CommandSpec | undefined, argv: Buffer[]): Reply {
 
 /**
  * TIME: the server's clock as Redis gives it, [seconds, microseconds] since the epoch. A read plan: in the
- * connection's order, and refused inside MULTI (a reply there would be the time it was queued, not run).
+ * connection's order; inside MULTI a plan of no ops, read when EXEC is answered (not when queued).
  */
-function time(): ReadPlan {
-  return new ReadPlan(async () => {
-    const us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
-    const seconds = Math.floor(us / 1e6);
-    return [String(seconds), String(us - seconds * 1e6)];
-  });
+function time(ctx: Ctx): ReadPlan | WritePlan {
+  if (ctx.conn.multi) return new WritePlan([], now);
+  return new ReadPlan(async () => now());
+}
+
+function now(): Reply {
+  const us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const seconds = Math.floor(us / 1e6);
+  return [String(seconds), String(us - seconds * 1e6)];
 }
 
 /**

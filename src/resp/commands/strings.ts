@@ -143,30 +143,28 @@ function mget(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   return keysError(keys) ?? new KeysPlan(keys, (vs) => vs.map((v) => valueReply(v)));
 }
 
-function pairs(ctx: Ctx, args: Buffer[], name: string): RespOp[] | ErrorReply {
+function pairs(ctx: Ctx, args: Buffer[], name: string): Array<[Buffer, Buffer]> | ErrorReply {
   if (args.length % 2 !== 1) return arityError(name);
-  const ops: RespOp[] = [];
+  const entries: Array<[Buffer, Buffer]> = [];
   for (let i = 1; i < args.length; i += 2) {
     const key = args[i]!;
     const value = args[i + 1]!;
     const bad = checkValue(ctx, key, value);
     if (bad) return bad;
-    ops.push({ type: 'put', key, value });
+    entries.push([key, value]);
   }
-  return ops;
+  return entries;
 }
 
 function mset(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
-  const ops = pairs(ctx, args, 'mset');
-  return ops instanceof ErrorReply ? ops : new WritePlan(ops, () => OK);
+  const entries = pairs(ctx, args, 'mset');
+  return entries instanceof ErrorReply ? entries : new WritePlan(entries.map(([key, value]) => ({ type: 'put', key, value })), () => OK);
 }
 
-/** MSETNX: a `check` that each key is absent (revision 0), then the puts: all or nothing, in a batch of its own. */
+/** MSETNX: one msetnx op, all or nothing where it stands among the batch's ops (inside MULTI too). */
 function msetnx(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
-  const puts = pairs(ctx, args, 'msetnx');
-  if (puts instanceof ErrorReply) return puts;
-  const checks: RespOp[] = puts.map((p) => ({ type: 'check', key: p.key, revision: 0 }));
-  return new WritePlan([...checks, ...puts], (rs) => (rs.slice(0, checks.length).every((r) => r.ok) ? 1 : 0), true);
+  const entries = pairs(ctx, args, 'msetnx');
+  return entries instanceof ErrorReply ? entries : new WritePlan([{ type: 'msetnx', entries }], (rs) => (rs[0]?.ok === true ? 1 : 0));
 }
 
 const DECREMENT_OVERFLOW = new ErrorReply('ERR decrement would overflow');

@@ -102,13 +102,18 @@ function exec(ctx: Ctx): Reply | WritePlan {
 function sentReads(items: ReadonlyArray<WritePlan | Reply>, answered: Buffer[]): Buffer[] {
   const reads = [...answered];
   const written = new Set<string>();
+  let cleared = false; // FLUSHDB: every key is written
   for (const item of items) {
     if (!(item instanceof WritePlan)) continue;
-    for (const k of item.reads ?? []) if (!written.has(k.toString('latin1'))) reads.push(k);
+    if (!cleared) for (const k of item.reads ?? []) if (!written.has(k.toString('latin1'))) reads.push(k);
     for (const op of item.ops) {
       if (op.type === 'get' || op.type === 'ttl' || op.type === 'check') continue;
-      written.add(op.key.toString('latin1'));
-      if (op.type === 'rename' || op.type === 'copy') written.add(op.to.toString('latin1'));
+      if (op.type === 'clear') cleared = true;
+      else if (op.type === 'msetnx') for (const [k] of op.entries) written.add(k.toString('latin1'));
+      else {
+        written.add(op.key.toString('latin1'));
+        if (op.type === 'rename' || op.type === 'copy') written.add(op.to.toString('latin1'));
+      }
     }
   }
   return reads;
