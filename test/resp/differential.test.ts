@@ -76,7 +76,7 @@ const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', 
 const BIT_OFFSETS = ['0', '1', '7', '8', '13', '40', '100', '-1', 'x', '4294967296', '9223372036854775808'];
 const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'LCS', 'LCS', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD', 'SETBIT', 'SETBIT', 'GETBIT', 'BITCOUNT', 'BITCOUNT', 'BITPOS', 'BITPOS', 'BITOP', 'BITFIELD', 'BITFIELD', 'BITFIELD_RO'];
 /** Refused inside MULTI by threadraft (docs/resp.md, "Transactions"). */
-const NOT_IN_MULTI = new Set(['KEYS', 'DBSIZE', 'MSETNX', 'SCAN']);
+const NOT_IN_MULTI = new Set(['KEYS', 'DBSIZE', 'SCAN']);
 
 /** Counts the relative GT/LT times handed out (see EXPIRE below); reset for each seed's sequence. */
 let uniqueTtls = 0;
@@ -87,7 +87,7 @@ function command(r: Prng): string[] {
   const v = pick(VALUES);
   const some = (p: number): string[] => KEYS.filter(() => r.chance(p));
   if (r.chance(0.08)) {
-    return pick([['SCAN', '0', 'COUNT', '1000'], ['SCAN', '0', 'MATCH', '[a-c]', 'COUNT', '100'], ['SCAN', '0', 'TYPE', 'string', 'COUNT', '100'], ['SCAN', '0', 'TYPE', 'hash'], ['ECHO', v], ['PING'], ['PING', v], ['EXISTS', k, k, k], ['GETEX', k, 'PERSIST'], ['SET', k, v, 'KEEPTTL', 'GET'], ['SET', k, v, 'NX', 'GET'], ['SET', k, v, 'XX', 'GET', 'PX', '100000'], ['MGET'], ['DEL'], ['SELECT', '0'], ['SELECT', 'x'], ['EXPIRE', k], ['SETEX', k, '10'], ['GETDEL', k, k], ['STRLEN'], ['EXISTS'], ['NOSUCH', k], ['MSET', k], ['GET', k, k], ['ECHO'], ['PING', 'a', 'b']]);
+    return pick([['SCAN', '0', 'COUNT', '1000'], ['SCAN', '0', 'MATCH', '[a-c]', 'COUNT', '100'], ['SCAN', '0', 'TYPE', 'string', 'COUNT', '100'], ['SCAN', '0', 'TYPE', 'hash'], ['ECHO', v], ['PING'], ['PING', v], ['EXISTS', k, k, k], ['GETEX', k, 'PERSIST'], ['SET', k, v, 'KEEPTTL', 'GET'], ['SET', k, v, 'NX', 'GET'], ['SET', k, v, 'XX', 'GET', 'PX', '100000'], ['MGET'], ['DEL'], ['SELECT', '0'], ['SELECT', 'x'], ['EXPIRE', k], ['SETEX', k, '10'], ['GETDEL', k, k], ['STRLEN'], ['EXISTS'], ['NOSUCH', k], ['MSET', k], ['GET', k, k], ['ECHO'], ['PING', 'a', 'b'], ['FLUSHDB'], ['FLUSHALL', 'ASYNC'], ['flushdb', 'sync'], ['FLUSHDB', 'bogus']]);
   }
   const c = pick(NAMES);
   switch (c) {

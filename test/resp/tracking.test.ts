@@ -57,7 +57,7 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
     ],
   },
   {
-    name: 'OPTIN and OPTOUT with CLIENT CACHING; MULTI; FLUSHDB of its own',
+    name: 'OPTIN and OPTOUT with CLIENT CACHING; MULTI; FLUSHDB of its own, alone and inside MULTI',
     conns: 2,
     steps: [
       [1, [c('HELLO 3'), c('CLIENT TRACKING ON OPTIN'), c('GET a'), c('CLIENT CACHING YES'), c('GET b'), c('GET c'), c('CLIENT TRACKINGINFO')]],
@@ -69,6 +69,9 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
       [1, [c('GET a'), c('MULTI'), c('SET a 4'), c('GET x'), c('EXEC'), c('PING')]],
       [1, [c('GET a'), c('FLUSHDB'), c('PING')]],
       [0, [c('SET a 5')]],
+      // FLUSHDB inside MULTI: the flush message in its place among the transaction's own changes.
+      [1, [c('GET a'), c('GET b'), c('MULTI'), c('SET b 6'), c('FLUSHDB'), c('GET a'), c('MSETNX a 7 z 7'), c('EXEC'), c('PING')]],
+      [0, [c('SET a 8'), c('SET z 8')]],
     ],
   },
   {
@@ -133,7 +136,7 @@ function randomScript(seed: number, steps: number): Step[] {
       const roll = r.int(16);
       const key = r.pick(KEYS)!;
       const read = (): string[] => r.pick([['GET', key], ['MGET', key, r.pick(KEYS)!], ['EXISTS', key], ['STRLEN', key], ['TTL', key]])!;
-      const write = (): string[] => r.pick([['SET', key, `v${i}`], ['INCR', key], ['DEL', key, r.pick(KEYS)!], ['APPEND', key, 'x'], ['SET', key, 'v', 'NX'], ['EXPIRE', key, '100']])!;
+      const write = (): string[] => r.pick([['SET', key, `v${i}`], ['INCR', key], ['DEL', key, r.pick(KEYS)!], ['APPEND', key, 'x'], ['SET', key, 'v', 'NX'], ['EXPIRE', key, '100'], ['MSETNX', key, 'm', r.pick(KEYS)!, 'n']])!;
       if (roll < 4) cmds.push(read());
       else if (roll < 8) cmds.push(write());
       else if (roll === 8) cmds.push(['CLIENT', 'TRACKING', ...r.pick([['ON'], ['ON', 'NOLOOP'], ['ON', 'OPTIN'], ['ON', 'OPTOUT'], ['ON', 'BCAST'], ['ON', 'BCAST', 'PREFIX', 'a'], ['ON', 'BCAST', 'NOLOOP'], ['OFF']])!]);
@@ -141,7 +144,7 @@ function randomScript(seed: number, steps: number): Step[] {
       else if (roll === 10) cmds.push(['CLIENT', 'TRACKINGINFO']);
       // Redirects go to connection 0, which runs no MULTI: a message for a connection running EXEC, Redis writes inside
       // EXEC's array, threadraft before it (docs/resp.md, Differences).
-      else if (roll === 11 && conn !== 0) cmds.push(['MULTI'], read(), write(), read(), ['EXEC']);
+      else if (roll === 11 && conn !== 0) cmds.push(['MULTI'], read(), r.chance(0.2) ? ['FLUSHDB'] : write(), read(), ['EXEC']);
       else if (roll === 12) cmds.push(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', r.pick(['$0', `$${conn}`])!]);
       else if (roll === 13) cmds.push(['HELLO', r.pick(['2', '3'])!]);
       else if (roll === 14 && r.chance(0.2)) cmds.push(['FLUSHALL']);
