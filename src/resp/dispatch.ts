@@ -128,6 +128,7 @@ function abortExec(ctx: Ctx, e: ErrorReply): ErrorReply {
  */
 function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
   const m = ctx.conn.multi!;
+  if (spec.flags.includes('no_multi')) return refuse(ctx, new ErrorReply('ERR Command not allowed inside a transaction')); // SHUTDOWN, as Redis
   // (Un)subscribing would take effect when queued, and PUBSUB's counts be those of that moment: refused. PUBLISH is
   // queued: its message goes out once EXEC's batch is applied.
   if (spec.group === 'pubsub' && spec.name !== 'publish' && spec.name !== 'spublish') {

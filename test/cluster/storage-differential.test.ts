@@ -22,7 +22,7 @@ function generator(codec: CodecName, r: Prng): () => Call {
   return (): Call => {
     const k = pick(keys);
     const v = pick(values);
-    switch (pick(['get', 'put', 'put', 'putTtl', 'delete', 'cas', 'incr', 'decr', 'append', 'getMany', 'has', 'ttl', 'expire', 'persist', 'size', 'scan', 'revision', 'batch', 'conditions', 'move', 'clear'])) {
+    switch (pick(['get', 'put', 'put', 'putTtl', 'delete', 'cas', 'incr', 'decr', 'append', 'getMany', 'has', 'ttl', 'expire', 'persist', 'size', 'scan', 'revision', 'batch', 'conditions', 'move', 'msetnx', 'clear'])) {
       case 'get': return ['get', k, consistency()];
       case 'put': return ['put', k, v];
       case 'putTtl': return ['put', k, v, pick([{ ttlMs: 100_000 }, { ttlMs: 200_000 }, { keepTtl: true }])];
@@ -42,6 +42,7 @@ function generator(codec: CodecName, r: Prng): () => Call {
       case 'batch': return ['batch', [{ type: 'get', key: k }, { type: 'put', key: pick(keys), value: pick(['1', 'y', Buffer.from('z')]) }, { type: 'incr', key: pick(keys) }, { type: 'append', key: pick(keys), value: 'w' }, { type: 'setrange', key: pick(keys), offset: pick([0, 2]), value: pick(['é', Buffer.from([0xc3])]) }]];
       case 'move': return ['batch', [{ type: 'rename', key: k, to: pick(keys), ...(r.chance(0.5) ? { condition: 'absent' } : {}) }, { type: 'copy', key: pick(keys), to: 'n', replace: r.chance(0.5) }]];
       case 'conditions': return ['batch', [{ type: 'put', key: k, value: 'p', condition: pick(['absent', 'present']) }, { type: 'expire', key: k, ttlMs: 50_000, condition: pick(['nx', 'xx', 'gt', 'lt', 'xx-lt']) }, { type: 'persist', key: pick(keys) }, { type: 'check', key: k, revision: pick([0, 1]) }]];
+      case 'msetnx': return ['batch', [{ type: 'msetnx', entries: [[k, 'm'], [pick(keys), Buffer.from('mb')]] }, ...(r.chance(0.3) ? [{ type: 'get', key: k }, { type: 'clear' }, { type: 'put', key: pick(keys), value: 'after' }] : [])]];
       default: return r.chance(0.2) ? ['clear'] : ['size'];
     }
   };

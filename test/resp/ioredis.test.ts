@@ -537,7 +537,7 @@ test('MULTI with TTL, PTTL, EXPIRETIME, PEXPIRETIME: read at the transaction\'s 
   assert.deepEqual(out!.slice(1), [[null, -1], [null, -2], [null, 4_000_000_000], [null, 4_000_000_000_000], [null, -1], [null, 1], [null, -2]], 'it sees the DEL before it');
 });
 
-test('MULTI: an unknown command or a wrong arity aborts EXEC with EXECABORT; commands without a batch op are refused', async () => {
+test('MULTI: an unknown command or a wrong arity aborts EXEC with EXECABORT; commands without a batch op, and SHUTDOWN, are refused', async () => {
   const raw = new Redis({ port: s.port, lazyConnect: true });
   await raw.connect();
   try {
@@ -550,6 +550,11 @@ test('MULTI: an unknown command or a wrong arity aborts EXEC with EXECABORT; com
     assert.equal(await raw.call('FLUSHDB'), 'QUEUED');
     assert.equal(await replyError(raw.call('KEYS', '*')), "ERR 'keys' inside MULTI is not supported by threadraft (it has no atomic batch operation)");
     assert.match(await replyError(raw.call('EXEC')), /^EXECABORT/);
+    // A command Redis flags no-multi gets Redis's refusal, before its arguments are read; the server goes on.
+    await raw.call('MULTI');
+    for (const args of [['SHUTDOWN'], ['SHUTDOWN', 'NOSAVE', 'bogus']]) assert.equal(await replyError(raw.call(args[0]!, ...args.slice(1))), 'ERR Command not allowed inside a transaction');
+    assert.match(await replyError(raw.call('EXEC')), /^EXECABORT/);
+    assert.equal(await raw.call('PING'), 'PONG');
     assert.equal(await replyError(raw.call('EXEC')), 'ERR EXEC without MULTI');
     assert.equal(await replyError(raw.call('DISCARD')), 'ERR DISCARD without MULTI');
     await raw.call('MULTI');
