@@ -106,7 +106,9 @@ export type BatchOp =
    */
   | { type: 'msetnx'; entries: Array<[KeyInput, Value]> }
   /** Remove every key (Redis FLUSHDB inside MULTI): the ops after it see an empty store. */
-  | { type: 'clear' };
+  | { type: 'clear' }
+  /** Count the live keys as the batch sees them so far (Redis DBSIZE inside MULTI): `n` of the result. */
+  | { type: 'size' };
 
 export interface CasResult<V = Value> {
   /** Whether the value matched `expected` and was replaced. */
@@ -222,9 +224,9 @@ function refuseFailedStart(failed: Map<NodeId, unknown>, voters: readonly NodeId
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
 function batchOp(o: BatchOp, maxValueBytes: number): Op {
   if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
-  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'ttl', 'check', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'setbit', 'bitop', 'bitfield', 'rename', 'copy', 'msetnx', 'clear'] as const);
+  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'ttl', 'check', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'setbit', 'bitop', 'bitfield', 'rename', 'copy', 'msetnx', 'clear', 'size'] as const);
   const x = o as Record<string, unknown>;
-  if (type === 'clear') return { t: 'clear' };
+  if (type === 'clear' || type === 'size') return { t: type };
   if (type === 'msetnx') {
     if (!Array.isArray(x.entries) || x.entries.length === 0) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch msetnx: entries must be a non-empty array of [key, value]');
     return {

@@ -208,6 +208,7 @@ function opEvents(op: RespOp, r: RespOpResult): KeyEvent[] | undefined {
     case 'get':
     case 'ttl':
     case 'check':
+    case 'size':
     case 'clear': // Redis 7.0's FLUSHDB publishes nothing
       return undefined;
   }

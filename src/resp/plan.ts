@@ -33,7 +33,8 @@ export type RespOp =
   | { type: 'rename'; key: Buffer; to: Buffer; condition?: 'absent' }
   | { type: 'copy'; key: Buffer; to: Buffer; replace?: boolean }
   | { type: 'msetnx'; entries: Array<[Buffer, Buffer]> }
-  | { type: 'clear' };
+  | { type: 'clear' }
+  | { type: 'size' };
 
 /** An op's result as the RESP layer reads it (`n`: append's, setrange's and bitop's new length, setbit's bit before). */
 export type RespOpResult = OpResult & { n?: number };

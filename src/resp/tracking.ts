@@ -24,7 +24,7 @@
 // The table of remembered keys is bounded (trackingTableMaxKeys, Redis's tracking-table-max-keys): past it the
 // keys remembered longest ago are invalidated (as if they had changed) until it is back under.
 import { asBuffer } from '../storage/codec.js';
-import type { Op, OpResult } from '../storage/command.js';
+import { readsOnly, type Op, type OpResult } from '../storage/command.js';
 import type { ConnectionState } from './context.js';
 import { PushReply, RawReply } from './reply.js';
 
@@ -198,7 +198,7 @@ export class TrackingTable {
       if (op.t === 'clear') this.flush(undefined);
       else if (op.t === 'msetnx') {
         if (r?.ok === true) for (const [key] of op.pairs) this.invalidate(asBuffer(key), undefined);
-      } else if (op.t === 'get' || op.t === 'ttl' || op.t === 'check' || op.t === 'digest' || r?.ok !== true) continue;
+      } else if (readsOnly(op) || r?.ok !== true) continue;
       else if (op.t === 'del') {
         if (r.existed === true) this.invalidate(asBuffer(op.key), undefined);
       } else if (op.t === 'copy') this.invalidate(asBuffer(op.to), undefined);

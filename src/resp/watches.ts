@@ -5,7 +5,7 @@
 // it accepts any write (Cluster.onWriteAccepted: the Cluster API in the same process, another RESP server in front
 // of the cluster). The revisions read at WATCH time are still checked inside EXEC's batch: they see what no hook
 // does (expiry, a write accepted before WATCH and applied after).
-import type { Op } from '../storage/command.js';
+import { readsOnly, type Op } from '../storage/command.js';
 import { keyString } from '../storage/codec.js';
 import type { RespOp } from './plan.js';
 
@@ -73,7 +73,7 @@ export class WatchRegistry {
   touch(ops: readonly RespOp[]): void {
     if (this.byKey.size === 0) return;
     for (const op of ops) {
-      if (op.type === 'get' || op.type === 'ttl' || op.type === 'check') continue;
+      if (op.type === 'get' || op.type === 'ttl' || op.type === 'check' || op.type === 'size') continue;
       if (op.type === 'clear') this.touchAll();
       else if (op.type === 'msetnx') for (const [k] of op.entries) this.touchKey(k.toString('latin1'));
       else {
@@ -92,7 +92,7 @@ export class WatchRegistry {
     for (const op of ops) {
       if (op.t === 'clear') this.touchAll();
       else if (op.t === 'msetnx') for (const [key] of op.pairs) this.touchKey(keyString(key));
-      else if (op.t !== 'get' && op.t !== 'ttl' && op.t !== 'check' && op.t !== 'digest') {
+      else if (!readsOnly(op)) {
         this.touchKey(keyString(op.key));
         if (op.t === 'rename' || op.t === 'copy') this.touchKey(keyString(op.to));
       }

@@ -177,6 +177,8 @@ export interface KvAccess {
   each(fn: (key: Key, rec: StoredRecord) => void): void;
   /** Take up to `limit` keys whose expiry is <= `time` out of the expiry index, in (expiresAt, key bytes) order. The caller removes each one's record. */
   takeExpired(time: number, limit: number): Key[];
+  /** Records not expired at `time`, this transaction's writes included. */
+  live(time: number): number;
   /** The least recently written key (lowest write revision, then key bytes), or undefined when empty. */
   oldest(): Key | undefined;
   /**
@@ -258,7 +260,7 @@ function valueCode(v: unknown, maxValueBytes: number): string | undefined {
 function opProblem(op: unknown, maxValueBytes: number): string | undefined {
   if (typeof op !== 'object' || op === null) return 'INVALID_COMMAND';
   const o = op as Record<string, unknown>;
-  if (o.t === 'clear') return undefined;
+  if (o.t === 'clear' || o.t === 'size') return undefined;
   if (o.t === 'digest') return Number.isSafeInteger(o.id) ? undefined : 'INVALID_COMMAND';
   if (o.t === 'msetnx') return pairsProblem(o.pairs, maxValueBytes);
   if (keyProblem(o.key)) return 'INVALID_KEY';
@@ -358,6 +360,16 @@ class Overlay {
     this.writes.clear();
     this.cleared = true;
   }
+
+  /** Live keys as the command sees them: the store's, less those it deleted or cleared, plus those it wrote. */
+  size(): number {
+    let n = this.cleared ? 0 : this.kv.live(this.clock);
+    for (const { key, rec } of this.writes.values()) {
+      const before = !this.cleared && liveRevision(this.kv.meta(key), this.clock) > 0;
+      n += (rec === null ? 0 : 1) - (before ? 1 : 0);
+    }
+    return n;
+  }
 }
 
 /** Redis's integer strings: an optional minus, no leading zeros or spaces, and a safe integer; as a string or as its ASCII bytes. */
@@ -445,6 +457,8 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBy
     case 'clear':
       ov.clear();
       return { ok: true };
+    case 'size':
+      return { ok: true, n: ov.size() };
     case 'digest':
       return { ok: false, error: 'INVALID_COMMAND' }; // runOps answers it: alone in its command, never here
   }

@@ -103,6 +103,8 @@ export type Op =
   | { t: 'check'; key: Key; rev: number }
   /** Remove every key. */
   | { t: 'clear' }
+  /** Count the live keys as the command sees them so far (Redis's DBSIZE inside MULTI): result `n`. */
+  | { t: 'size' }
   /**
    * Digest the state as it stands after this entry (Cluster.checkReplicas): every live key, its value and expiry, in
    * key byte order, read from a view of that state while later writes go on (src/storage/digest.ts); every replica
@@ -110,6 +112,11 @@ export type Op =
    * INVALID_COMMAND); writes nothing; its result is a plain ok.
    */
   | { t: 'digest'; id: number };
+
+/** Ops that only read (a digest writes nothing either): what the listeners of changes (WATCH, client-side caching) pass over. */
+export function readsOnly(op: Op): op is Extract<Op, { t: 'get' | 'ttl' | 'check' | 'size' | 'digest' }> {
+  return op.t === 'get' || op.t === 'ttl' || op.t === 'check' || op.t === 'size' || op.t === 'digest';
+}
 
 /**
  * An expire op's condition, Redis's EXPIRE options: 'nx' no expiry yet, 'xx' an expiry already, 'gt' a later one

@@ -379,6 +379,10 @@ class LmdbKv implements KvAccess {
     return (this.s.kv[this.slot].getStats() as { entryCount: number }).entryCount;
   }
 
+  live(time: number): number {
+    return this.count() - (this.expiries?.countExpired(time) ?? 0);
+  }
+
   oldest(): Key | undefined {
     for (const { key } of this.s.lru[this.slot].getRange({ limit: 1 })) return key.subarray(8);
     return undefined;

@@ -154,9 +154,8 @@ class MemoryKv implements KvAccess {
     return false;
   }
 
-  /** Records expired at `time` (not yet purged). */
-  expiredCount(time: number): number {
-    return this.expiries.countExpired(time);
+  live(time: number): number {
+    return this.records.size - this.expiries.countExpired(time);
   }
 }
 
@@ -371,7 +370,7 @@ export class MemoryStore implements SyncStore {
 
   size(now?: number): number {
     this.check();
-    return this.kv.records.size - this.kv.expiredCount(readTime(this.machine.clock, now));
+    return this.kv.live(readTime(this.machine.clock, now));
   }
 
   stats(): StoreStats {

@@ -132,7 +132,7 @@ for (const storage of ['lmdb', 'memory'] as const) {
     }
   });
 
-  test(`${storage}: batch msetnx writes all or none where it stands, the rest of the batch applied; clear empties the store for the ops after it`, async () => {
+  test(`${storage}: batch msetnx writes all or none where it stands, the rest of the batch applied; clear empties the store for the ops after it; size counts as the batch sees it`, async () => {
     const c = await Cluster.start({ nodes: 3, storage, maxBatchOps: 8 });
     try {
       await c.put('taken', 't', { ttlMs: 60_000 });
@@ -152,8 +152,11 @@ for (const storage of ['lmdb', 'memory'] as const) {
       assert.deepEqual(r.results, [{ ok: true, existed: true }, { ok: true }]);
       assert.equal(await c.get('taken'), 'new');
       // FLUSHDB inside MULTI: the reads before it see the keys, the writes after it are all that is left.
-      r = await c.batch([{ type: 'get', key: 'c' }, { type: 'clear' }, { type: 'get', key: 'c' }, { type: 'msetnx', entries: [['c', 'again']] }, { type: 'put', key: 'z', value: 'zz' }]);
-      assert.deepEqual(r.results, [{ ok: true, current: '3' }, { ok: true }, { ok: false, current: null }, { ok: true }, { ok: true }]);
+      // DBSIZE inside MULTI: the live keys as the batch sees them (taken, c, d, e before it).
+      r = await c.batch([{ type: 'size' }, { type: 'put', key: 'new', value: 'n' }, { type: 'put', key: 'c', value: 'c2' }, { type: 'delete', key: 'd' }, { type: 'size' }]);
+      assert.deepEqual(r.results, [{ ok: true, n: 4 }, { ok: true }, { ok: true }, { ok: true, existed: true }, { ok: true, n: 4 }]);
+      r = await c.batch([{ type: 'get', key: 'c' }, { type: 'clear' }, { type: 'size' }, { type: 'get', key: 'c' }, { type: 'msetnx', entries: [['c', 'again']] }, { type: 'put', key: 'z', value: 'zz' }, { type: 'size' }]);
+      assert.deepEqual(r.results, [{ ok: true, current: 'c2' }, { ok: true }, { ok: true, n: 0 }, { ok: false, current: null }, { ok: true }, { ok: true }, { ok: true, n: 2 }]);
       assert.equal(await c.size(), 2);
       assert.deepEqual(await c.getMany(['c', 'z', 'd', 'taken']), ['again', 'zz', undefined, undefined]);
       // Entries count toward maxBatchOps; malformed ones are INVALID_ARGUMENT and nothing is written.

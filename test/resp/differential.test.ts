@@ -76,7 +76,7 @@ const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', 
 const BIT_OFFSETS = ['0', '1', '7', '8', '13', '40', '100', '-1', 'x', '4294967296', '9223372036854775808'];
 const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'LCS', 'LCS', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD', 'SETBIT', 'SETBIT', 'GETBIT', 'BITCOUNT', 'BITCOUNT', 'BITPOS', 'BITPOS', 'BITOP', 'BITFIELD', 'BITFIELD', 'BITFIELD_RO'];
 /** Refused inside MULTI by threadraft (docs/resp.md, "Transactions"). */
-const NOT_IN_MULTI = new Set(['KEYS', 'DBSIZE', 'SCAN']);
+const NOT_IN_MULTI = new Set(['KEYS', 'SCAN']);
 
 /** Counts the relative GT/LT times handed out (see EXPIRE below); reset for each seed's sequence. */
 let uniqueTtls = 0;

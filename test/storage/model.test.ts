@@ -387,6 +387,13 @@ class Model {
           cleared = true;
           results.push({ ok: true });
           break;
+        case 'size': {
+          let n = 0;
+          for (const w of writes.values()) if (w.rec) n++;
+          if (!cleared) for (const ks of this.recs.keys()) if (!writes.has(ks) && this.live(ks, clock)) n++;
+          results.push({ ok: true, n });
+          break;
+        }
         default:
           throw new Error(`model: op ${op.t} not generated`);
       }
@@ -528,7 +535,7 @@ class Gen {
         return Buffer.from(to).equals(key) ? { t: 'get', key } : { t: 'copy', key, to, ...(r.chance(0.4) ? { replace: true } : {}) };
       }
       case 'msetnx': return { t: 'msetnx', pairs: [[key, value], ...Array.from({ length: r.int(3) }, (): [Uint8Array, Value] => [this.key(), this.pick(VALUES)])] };
-      case 'get': return r.chance(0.3) ? { t: 'ttl', key } : { t: 'get', key };
+      case 'get': return r.chance(0.3) ? { t: 'ttl', key } : r.chance(0.15) ? { t: 'size' } : { t: 'get', key };
       case 'check': {
         const rev = this.model.revision(Buffer.from(key).toString('latin1'), clock);
         return { t: 'check', key, rev: r.chance(0.7) ? rev : this.pick([0, rev + 1, 1]) };

@@ -31,6 +31,9 @@ class MapKv implements KvAccess {
   takeExpired(): Key[] {
     return [];
   }
+  live(): number {
+    return this.records.size; // no expiry in these commands
+  }
   oldest(): Key | undefined {
     return undefined;
   }

@@ -144,7 +144,9 @@ function expiry(read: 'ttl' | 'expiresAt', shown: (ms: number) => number) {
 
 const asIs = (ms: number): number => ms;
 
-function dbsize(ctx: Ctx): ReadPlan {
+/** DBSIZE: size(), in the connection's order; inside MULTI a size op of EXEC's batch. */
+function dbsize(ctx: Ctx): ReadPlan | WritePlan {
+  if (ctx.conn.multi) return new WritePlan([{ type: 'size' }], (rs) => rs[0]?.n ?? 0);
   const { cluster } = ctx.server;
   const opts = ctx.conn.readOptions;
   return new ReadPlan(() => cluster.size(opts));

@@ -107,7 +107,7 @@ function sentReads(items: ReadonlyArray<WritePlan | Reply>, answered: Buffer[]):
     if (!(item instanceof WritePlan)) continue;
     if (!cleared) for (const k of item.reads ?? []) if (!written.has(k.toString('latin1'))) reads.push(k);
     for (const op of item.ops) {
-      if (op.type === 'get' || op.type === 'ttl' || op.type === 'check') continue;
+      if (op.type === 'get' || op.type === 'ttl' || op.type === 'check' || op.type === 'size') continue;
       if (op.type === 'clear') cleared = true;
       else if (op.type === 'msetnx') for (const [k] of op.entries) written.add(k.toString('latin1'));
       else {
