@@ -45,8 +45,17 @@ test('openers racing for one stale cluster lock: exactly one takes it, every rou
   const workers = Array.from({ length: WORKERS }, () => new Worker(WORKER_CODE, { eval: true, workerData: { sab, dir: d.dir, lockModule } }));
   const next = (w: Worker): Promise<string> =>
     new Promise((resolve, reject) => {
-      w.once('message', resolve);
-      w.once('error', reject);
+      // Each listener goes when the other fires: one pair per round would pile up (MaxListenersExceededWarning).
+      const onMessage = (m: string): void => {
+        w.off('error', onError);
+        resolve(m);
+      };
+      const onError = (e: Error): void => {
+        w.off('message', onMessage);
+        reject(e);
+      };
+      w.once('message', onMessage);
+      w.once('error', onError);
     });
   try {
     await Promise.all(workers.map(next)); // 'ready'
