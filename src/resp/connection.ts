@@ -21,7 +21,7 @@ import { RequestParser } from './parser.js';
 import { isPlan, planClass, WritePlan, type Plan } from './plan.js';
 import { runSegment, type Slot } from './pipeline.js';
 import { Subscriptions } from './pubsub.js';
-import { ErrorReply, ReplyWriter, type Protocol, type PushReply, type RawReply, type Reply } from './reply.js';
+import { ErrorReply, RawReply, ReplyWriter, type Protocol, type PushReply, type Reply } from './reply.js';
 import { trackingOff } from './tracking.js';
 import { WatchSet } from './watches.js';
 
@@ -35,6 +35,8 @@ const MAX_RUN_COMMANDS = 1024;
 const UNAUTHENTICATED_HELD_BYTES = 256 * 1024;
 
 const EMPTY = Buffer.alloc(0);
+/** A reply CLIENT REPLY silenced: it keeps its place (messages held for it wait for it) and writes nothing. */
+const NO_REPLY = new RawReply(EMPTY);
 
 export class Connection {
   readonly state: ConnectionState;
@@ -89,6 +91,7 @@ export class Connection {
       kill: () => this.destroy(),
       push: (message, bytes, after) => this.push(message, bytes, after),
       tracking: trackingOff(),
+      reply: { off: false, skipNext: false, skipping: false },
     };
     this.ctx = { server, conn: this.state };
     socket.setNoDelay(true);
@@ -274,10 +277,15 @@ export class Connection {
       if (this.closed) return;
       const out = this.dispatched;
       out.remember = undefined;
+      const mode = this.state.reply;
+      mode.skipping = mode.skipNext; // CLIENT REPLY SKIP: the whole of this command
+      mode.skipNext = false;
       const r = dispatch(this.ctx, commands[n]!, out);
       protocols[n] = this.state.protocol;
+      // Silenced as Redis decides it: by the flags once the command ran (CLIENT REPLY ON's own OK is written).
+      const silent = mode.off || mode.skipping;
       if (!isPlan(r)) {
-        replies[n] = r;
+        replies[n] = silent ? NO_REPLY : r;
         if (out.remember !== undefined) {
           if (run.length === 0) tracking.add(this.state, out.remember);
           else remember.push(out.remember);
@@ -292,7 +300,7 @@ export class Connection {
       runClass = cls;
       runRead = this.state.readOptions;
       const i = n;
-      run.push({ plan: r as Plan, set: (reply) => (replies[i] = reply), remember: out.remember });
+      run.push({ plan: r as Plan, set: (reply) => (replies[i] = silent ? NO_REPLY : reply), remember: out.remember });
     }
     replies.length = n; // after QUIT nothing more is answered
     if (run.length > 0) await send();

@@ -51,10 +51,22 @@ export interface ConnectionState extends Subscriber {
   closing: boolean;
   /** CLIENT TRACKING (./tracking.ts). */
   tracking: ClientTracking;
+  /** CLIENT REPLY: which replies are not written (pushes always are). */
+  reply: ReplyMode;
   /** Reply bytes waiting in the socket (for CLIENT INFO/LIST). */
   outputBytes(): number;
   /** CLIENT KILL from another connection: close this one now, what it has not written is dropped. */
   kill(): void;
+}
+
+/**
+ * CLIENT REPLY, as Redis's flags: `off` (OFF) silences every reply until ON; SKIP sets `skipNext`, which becomes
+ * `skipping` for the whole of the next command (whatever it is), and silences its reply.
+ */
+export interface ReplyMode {
+  off: boolean;
+  skipNext: boolean;
+  skipping: boolean;
 }
 
 /** Integer SCAN cursors to the cluster's opaque ones, bounded: the oldest is forgotten first. */

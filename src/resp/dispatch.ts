@@ -1,6 +1,7 @@
 // The command table and dispatch: name lookup, AUTH gate, arity, MULTI queueing. Dispatch is synchronous and
 // in the order commands arrived, so connection state (AUTH, MULTI, READONLY, HELLO) always applies in order;
 // data commands come back as plans that ./pipeline.ts sends.
+import { keyword } from './args.js';
 import type { CommandSpec } from './command.js';
 import { BITMAP_COMMANDS } from './commands/bitmaps.js';
 import { CONNECTION_COMMANDS } from './commands/connection.js';
@@ -131,8 +132,10 @@ function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
   if (spec.flags.includes('no_multi')) return refuse(ctx, new ErrorReply('ERR Command not allowed inside a transaction')); // SHUTDOWN, as Redis
   // (Un)subscribing would take effect when queued, and PUBSUB's counts be those of that moment: refused. PUBLISH is
   // queued: its message goes out once EXEC's batch is applied.
-  if (spec.group === 'pubsub' && spec.name !== 'publish' && spec.name !== 'spublish') {
-    return refuse(ctx, new ErrorReply(`ERR '${spec.name}' inside MULTI is not supported by threadraft (it would take effect when queued, not at EXEC)`));
+  // So would CLIENT REPLY, which silences replies (EXEC's own among them, on Redis): refused too.
+  const name = spec.name === 'client' && keyword(args[1], 'REPLY') ? 'client|reply' : spec.name;
+  if ((spec.group === 'pubsub' && name !== 'publish' && name !== 'spublish') || name === 'client|reply') {
+    return refuse(ctx, new ErrorReply(`ERR '${name}' inside MULTI is not supported by threadraft (it would take effect when queued, not at EXEC)`));
   }
   const r = spec.handler(ctx, args);
   // Read-only commands' keys, for client-side caching (./tracking.ts): remembered when EXEC is sent (but after a

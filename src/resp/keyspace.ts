@@ -95,20 +95,22 @@ export class KeyspaceNotifier {
       else if (op.type === 'clear') this.tracking?.flush(by);
       if (publishing && r?.ok === true) {
         const events = opEvents(op, r);
-        if (events !== undefined) this.publish(events, by, readFirst || replyFirst(op, r));
+        // MSETNX signals and notifies key by key, as MSET's puts do.
+        if (op.type === 'msetnx') for (const e of events ?? []) this.publish([e], by);
+        else if (events !== undefined) this.publish(events, by, readFirst || replyFirst(op, r));
       }
     }
   }
 
   /**
-   * Publish events, those of the classes asked for; each key they name changed (client-side caching is told). `late`:
-   * Redis's command replies before it signals them, so the connection `by` gets them after its reply.
+   * Publish a command's events, those of the classes asked for; each key they name changed. As Redis's commands
+   * signal their keys (client-side caching's messages) before they notify: every key of `events`, then the events
+   * (RENAME: both keys, then rename_from and rename_to). `late`: Redis's command replies before it signals them, so
+   * the connection `by` gets them after its reply.
    */
   publish(events: readonly KeyEvent[], by: number | undefined, late = false): void {
-    for (const [cls, event, key] of events) {
-      if (this.flags & cls) this.send(event, key, late ? by : undefined);
-      if (this.tracking?.listening === true) this.tracking.invalidate(key, by, true, late);
-    }
+    if (this.tracking?.listening === true) for (const [, , key] of events) this.tracking.invalidate(key, by, true, late);
+    for (const [cls, event, key] of events) if (this.flags & cls) this.send(event, key, late ? by : undefined);
   }
 
   /** What the write plans of a command publish: anything (a keyspace event asked for, or a connection tracking keys). */
@@ -145,11 +147,13 @@ export class KeyspaceNotifier {
     }
   }
 
+  /** An expiry or eviction: its event, then client-side caching's message, in Redis's order (notify, then signal). */
   private deliver(e: WatchEvent): void {
-    if ((e.type === 'expire' || e.type === 'evict') && this.tracking?.listening === true) this.tracking.invalidate(keyBytes(e.key), undefined);
+    if (e.type !== 'expire' && e.type !== 'evict') return;
+    const key = keyBytes(e.key);
     const event = e.type === 'expire' && this.flags & NOTIFY.expired ? 'expired' : e.type === 'evict' && this.flags & NOTIFY.evicted ? 'evicted' : undefined;
-    if (event === undefined) return;
-    this.send(event, keyBytes(e.key));
+    if (event !== undefined) this.send(event, key);
+    if (this.tracking?.listening === true) this.tracking.invalidate(key, undefined);
   }
 
   private send(event: string, key: Buffer, afterReplyOf?: number): void {

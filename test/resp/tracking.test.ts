@@ -231,6 +231,43 @@ test('tracked keys are invalidated by writes through the Cluster API, cluster.cl
   }
 });
 
+test('on one RESP3 connection, keyspace events and invalidations come in Redis\'s order: a write\'s invalidation first (RENAME: both keys, then its events; MSETNX key by key), an expiry\'s event first', async () => {
+  const s = await serve();
+  const w = await raw(s.port);
+  const r = await raw(s.port);
+  try {
+    let marks = 0;
+    const sent = async (c: Raw, ...cmds: string[][]): Promise<number> => {
+      const m = `m${++marks}`;
+      c.socket.write(Buffer.concat([...cmds.map((a) => encode(...a)), encode('PING', m)]));
+      return (await c.until(endsWith(`${m}\r\n`))).length;
+    };
+    await sent(w, ['CONFIG', 'SET', 'notify-keyspace-events', 'KEA'], ['MSET', 'a', '0', 'b', '0']);
+    await sent(r, ['HELLO', '3'], ['SUBSCRIBE', ...['a', 'b', 'd', 'e', 't'].map((k) => `__keyspace@0__:${k}`)], ['CLIENT', 'TRACKING', 'ON'], ['MGET', 'a', 'b', 'd', 'e']);
+    // The bytes redis-server 7.0.15 writes to that connection for each (one message per pair of lines below).
+    const msg = (k: string, e: string): string => `>3\r\n$7\r\nmessage\r\n$16\r\n__keyspace@0__:${k}\r\n$${e.length}\r\n${e}\r\n`;
+    const expect = async (cmd: string[], expected: string): Promise<void> => {
+      const before = await sent(r, ['MGET', 'a', 'b', 'd', 'e']); // remembered (again)
+      w.socket.write(encode(...cmd));
+      const got = await r.until((b) => b.length >= before + expected.length);
+      assert.equal(got.subarray(before).toString('latin1'), expected, cmd.join(' '));
+    };
+    await expect(['RENAME', 'a', 'b'], invalidated('a') + invalidated('b') + msg('a', 'rename_from') + msg('b', 'rename_to'));
+    await expect(['MSETNX', 'd', '1', 'e', '2'], invalidated('d') + msg('d', 'set') + invalidated('e') + msg('e', 'set'));
+    await expect(['MSET', 'd', '3', 'b', '4'], invalidated('d') + msg('d', 'set') + invalidated('b') + msg('b', 'set'));
+    // Expiry: Redis notifies "expired", then signals the key.
+    await sent(w, ['SET', 't', 'v', 'PX', '1000']);
+    const before = await sent(r, ['GET', 't']);
+    const expired = msg('t', 'expired') + invalidated('t');
+    const got = await r.until((b) => b.length >= before + expired.length);
+    assert.equal(got.subarray(before).toString('latin1'), expired);
+  } finally {
+    w.end();
+    r.end();
+    await s.stop();
+  }
+});
+
 test('the tracking table is bounded (trackingTableMaxKeys): the keys remembered longest ago are invalidated; INFO and CLIENT LIST show tracking', async () => {
   const s = await serve({ nodes: 1, storage: 'memory' }, { trackingTableMaxKeys: 3 });
   const t = await tracker(s.port);

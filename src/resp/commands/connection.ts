@@ -139,6 +139,20 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
     }
     case 'TRACKING':
       return tracking(ctx, args);
+    case 'REPLY': {
+      // The connection silences the replies (../connection.ts): SKIP's and OFF's own, and those after them.
+      if (n !== 3) return arityError('client|reply');
+      const mode = c.reply;
+      if (keyword(args[2], 'ON')) {
+        mode.off = false;
+        mode.skipping = false;
+      } else if (keyword(args[2], 'OFF')) mode.off = true;
+      else if (keyword(args[2], 'SKIP')) {
+        mode.skipping = true;
+        if (!mode.off) mode.skipNext = true;
+      } else return SYNTAX;
+      return OK;
+    }
     case 'CACHING': {
       if (n !== 3) return arityError('client|caching');
       const t = c.tracking;
@@ -182,6 +196,7 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
         'KILL <ip:port>', '    Kill connection made from <ip:port>.',
         'KILL <option> <value> [<option> <value> [...]]', '    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME (yes|no).',
         'SETINFO <LIB-NAME|LIB-VER> <value>', '    Set client meta attr.',
+        'REPLY (ON|OFF|SKIP)', '    Control the replies sent to the current connection.',
         'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]', '         [OPTIN] [OPTOUT] [NOLOOP]',
         '    Control server assisted client side caching.',
         'CACHING (YES|NO)', '    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.',
@@ -378,6 +393,8 @@ function reset(ctx: Ctx): Reply {
   c.name = '';
   c.readOptions = LINEARIZABLE;
   c.authenticated = ctx.server.options.requirepass === undefined;
+  c.reply.off = false; // its own reply is written unless SKIP before it silences the whole command
+  c.reply.skipNext = false;
   return new SimpleString('RESET');
 }
 
@@ -405,7 +422,7 @@ export const CONNECTION_COMMANDS: CommandSpec[] = [
   command('auth', -2, CB, 'connection', 'Authenticates the connection.', auth, { noAuth: true }),
   command('client', -2, [], 'connection', 'A container for client connection commands.', client, {
     since: '2.4.0',
-    subcommands: { id: 2, getname: 2, setname: 3, info: 2, list: -2, kill: -3, setinfo: 4, 'no-evict': 3, 'no-touch': 3, tracking: -3, caching: 3, getredir: 2, trackinginfo: 2, help: 2 },
+    subcommands: { id: 2, getname: 2, setname: 3, info: 2, list: -2, kill: -3, setinfo: 4, 'no-evict': 3, 'no-touch': 3, tracking: -3, caching: 3, getredir: 2, trackinginfo: 2, reply: 3, help: 2 },
   }),
   command('select', 2, ['fast', 'loading', 'stale'], 'connection', 'Changes the selected database.', select),
   command('quit', -1, CB, 'connection', 'Closes the connection.', quit, { noAuth: true, runsInMulti: true }),
