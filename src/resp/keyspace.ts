@@ -100,13 +100,15 @@ export class KeyspaceNotifier {
         else if (events !== undefined) this.publish(events, by, readFirst || replyFirst(op, r));
       }
     }
+    this.tracking?.sendPending();
   }
 
   /**
    * Publish a command's events, those of the classes asked for; each key they name changed. As Redis's commands
    * signal their keys (client-side caching's messages) before they notify: every key of `events`, then the events
    * (RENAME: both keys, then rename_from and rename_to). `late`: Redis's command replies before it signals them, so
-   * the connection `by` gets them after its reply.
+   * the connection `by` gets them after its reply. The keys `by` tracks itself are told when the command is done
+   * (TrackingTable.sendPending).
    */
   publish(events: readonly KeyEvent[], by: number | undefined, late = false): void {
     if (this.tracking?.listening === true) for (const [, , key] of events) this.tracking.invalidate(key, by, true, late);

@@ -65,7 +65,10 @@ export class WritePlan {
   /** The reply to its ops' results, once they are applied; their keyspace events are published first, as Redis does while a command runs. */
   answer(results: RespOpResult[], keyspace: KeyspaceNotifier, nested = false): Reply {
     if (this.events === 'ops') keyspace.written(this.ops, results, this.by);
-    else if (this.events !== 'none' && keyspace.listening) keyspace.publish(this.events(results), this.by);
+    else if (this.events !== 'none' && keyspace.listening) {
+      keyspace.publish(this.events(results), this.by);
+      keyspace.tracking?.sendPending();
+    }
     const reply = this.reply(results);
     // A command's own changes told where it redirects go once it is answered (a queued one's: once EXEC is).
     if (!nested) keyspace.tracking?.deliverOwn();

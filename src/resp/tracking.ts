@@ -53,8 +53,11 @@ const INVALIDATE = Buffer.from('invalidate');
 const CHANNEL = Buffer.from('__redis__:invalidate');
 const REDIR_BROKEN = Buffer.from('tracking-redir-broken');
 const MESSAGE = Buffer.from('message');
-/** Redis writes FLUSHALL's null in the protocol of the tracking connection, even into a push to a RESP3 one it redirects to. */
-const NULL_2 = new RawReply(Buffer.from('$-1\r\n'));
+/**
+ * Redis writes FLUSHALL's null in the protocol of the tracking connection, whatever the protocol of the connection
+ * it redirects to: RESP2's inside a RESP3 push, RESP3's inside a RESP2 message.
+ */
+const NULLS = { 2: new RawReply(Buffer.from('$-1\r\n')), 3: new RawReply(Buffer.from('_\r\n')) } as const;
 
 interface Prefix {
   readonly prefix: Buffer;
@@ -82,6 +85,8 @@ export class TrackingTable {
    * answered (deliverOwn), as Redis sends its pending ones after the command, after what the command sent others.
    */
   private own: Array<[to: ConnectionState, message: PushReply, bytes: number]> = [];
+  /** A command's keys that its own connection tracks: told once the command's keyspace events are (Redis's pending keys). */
+  private ownKeys: Array<[c: ConnectionState, key: Buffer]> = [];
 
   constructor(
     private readonly clients: ReadonlyMap<number, ConnectionState>,
@@ -178,8 +183,16 @@ export class TrackingTable {
       // A connection gone, off, or switched to BCAST since it read the key gets nothing (as Redis).
       if (target === undefined || !target.tracking.on || target.tracking.bcast) continue;
       if (id !== by) this.send(target, [key], undefined, late ? by : undefined);
-      else if (!target.tracking.noloop) this.send(target, [key], 'current');
+      else if (!target.tracking.noloop) this.ownKeys.push([target, key]);
     }
+  }
+
+  /** The command's own keys (invalidate's `by`), after its reply and its keyspace events, as Redis sends its pending keys. */
+  sendPending(): void {
+    if (this.ownKeys.length === 0) return;
+    const keys = this.ownKeys;
+    this.ownKeys = [];
+    for (const [c, key] of keys) this.send(c, [key], 'current');
   }
 
   /**
@@ -224,7 +237,7 @@ export class TrackingTable {
 
   /** FLUSHDB/FLUSHALL by `by`: every tracking connection is told that everything changed (a null), and the table emptied. */
   flush(by: number | undefined): void {
-    for (const c of this.clients.values()) if (c.tracking.on) this.send(c, c.protocol === 3 ? null : NULL_2, c.id === by ? 'current' : undefined);
+    for (const c of this.clients.values()) if (c.tracking.on) this.send(c, NULLS[c.protocol], c.id === by ? 'current' : undefined);
     this.keys.clear();
     this.items = 0;
   }
@@ -273,7 +286,7 @@ export class TrackingTable {
    * `after` 'current': the change was `c`'s own, so the message goes after the reply to the command that made it, as
    * Redis 7's.
    */
-  private send(c: ConnectionState, keys: Buffer[] | null | RawReply, after: 'current' | undefined, afterReplyOf?: number): void {
+  private send(c: ConnectionState, keys: Buffer[] | RawReply, after: 'current' | undefined, afterReplyOf?: number): void {
     let to = c;
     const redirected = c.tracking.redirect !== 0;
     if (redirected) {

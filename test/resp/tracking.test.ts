@@ -12,7 +12,7 @@ import { ClusterError, ErrorCode, type Cluster } from '../../src/index.js';
 import type { ConnectionState, ServerStats } from '../../src/resp/context.js';
 import { KeyspaceNotifier } from '../../src/resp/keyspace.js';
 import { PubSubRegistry, Subscriptions } from '../../src/resp/pubsub.js';
-import type { PushReply } from '../../src/resp/reply.js';
+import { RawReply, type PushReply } from '../../src/resp/reply.js';
 import { TrackingTable, trackingOff } from '../../src/resp/tracking.js';
 
 const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
@@ -88,6 +88,20 @@ const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
       [0, [c('SET b 1'), c('SET b 2')]],
       [1, [c('CLIENT TRACKINGINFO'), c('CLIENT TRACKING ON'), c('CLIENT TRACKINGINFO'), c('GET b')]],
       [0, [c('SET b 3')]],
+      // A RESP3 connection's flush null, written into the RESP2 message of the connection it redirects to.
+      [1, [c('CLIENT TRACKING ON REDIRECT $2'), c('GET b')]],
+      [0, [c('FLUSHALL')]],
+    ],
+  },
+  {
+    name: 'keyspace events beside the messages: another\'s change told before its events, its own after them (Redis\'s pending keys)',
+    conns: 2,
+    steps: [
+      [0, [c('CONFIG SET notify-keyspace-events KEA')]],
+      [1, [c('HELLO 3'), c('CLIENT TRACKING ON'), c('PSUBSCRIBE __keyspace@0__:*'), c('MGET p q r')]],
+      [1, [c('MSET p 1 q 2'), c('GET p'), c('GET q'), c('EXPIRE p 100'), c('RENAME p q'), c('PING')]],
+      [1, [c('GET q'), c('GET r'), c('MSETNX r 1 s 2'), c('GET r'), c('GET s')]],
+      [0, [c('RENAME r s'), c('MSET q 3 r 4'), ['CONFIG', 'SET', 'notify-keyspace-events', '']]],
     ],
   },
   {
@@ -129,6 +143,8 @@ const KEYS = ['a', 'b', 'ab', 'c'];
 function randomScript(seed: number, steps: number): Step[] {
   const r = new Prng(seed);
   const out: Step[] = [0, 1, 2].map((i) => [i, [['HELLO', '3']]]);
+  // Keyspace events beside the messages, in half the conversations (their relative order is Redis's too).
+  out.push([0, [['CONFIG', 'SET', 'notify-keyspace-events', r.chance(0.5) ? 'KEA' : '']]]);
   for (let i = 0; i < steps; i++) {
     const cmds: string[][] = [];
     const conn = r.int(3);
@@ -148,6 +164,8 @@ function randomScript(seed: number, steps: number): Step[] {
       else if (roll === 12) cmds.push(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', r.pick(['$0', `$${conn}`])!]);
       else if (roll === 13) cmds.push(['HELLO', r.pick(['2', '3'])!]);
       else if (roll === 14 && r.chance(0.2)) cmds.push(['FLUSHALL']);
+      // Connection 0, which runs no MULTI (a transaction's events to its own connection: Differences in docs/resp.md).
+      else if (roll === 15 && conn === 0 && r.chance(0.3)) cmds.push([r.chance(0.7) ? 'PSUBSCRIBE' : 'PUNSUBSCRIBE', '__keyspace@0__:*']);
       else cmds.push(['PING']);
     }
     out.push([conn, cmds]);
@@ -382,7 +400,7 @@ test('when the watch of expiries and evictions lost events (WATCH_COMPACTED), ev
     for (let i = 0; i < 200 && calls < 2; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(calls, 2, 'watched again after the loss');
     assert.equal(pushes.length, 1);
-    assert.deepEqual(pushes[0]!.items, [Buffer.from('invalidate'), null]);
+    assert.deepEqual(pushes[0]!.items, [Buffer.from('invalidate'), new RawReply(Buffer.from('_\r\n'))], 'a null in the tracking connection\'s protocol');
   } finally {
     await notifier.close();
   }
