@@ -124,8 +124,8 @@ function abortExec(ctx: Ctx, e: ErrorReply): ErrorReply {
 
 /**
  * Inside MULTI: compile the command now, keep its plan (or its reply: PING, a syntax error, which EXEC returns
- * in its array as Redis does) for EXEC. Reads other than of keys' values and expiries (SCAN, KEYS, DBSIZE, INFO)
- * have no batch op: they are refused and the transaction aborted.
+ * in its array as Redis does) for EXEC. Reads of more than keys (SCAN, KEYS, INFO, ROLE, WAIT) have no batch op:
+ * they are refused and the transaction aborted.
  */
 function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
   const m = ctx.conn.multi!;

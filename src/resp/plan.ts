@@ -7,7 +7,8 @@
 // - KeysPlan: a read of some keys' values; the key reads of a run of commands are one getMany() (one read
 //   index). Inside MULTI the same plan becomes `get` ops of the transaction's batch.
 // - ReadPlan / CallPlan: any other read (TTL, SCAN, DBSIZE, ...) or write call (FLUSHDB), run as a call of its
-//   own in the run's order; they cannot be part of MULTI.
+//   own in the run's order. Inside MULTI the commands that have a batch op compile to it instead (TTL a `ttl`,
+//   DBSIZE a `size`, FLUSHDB a `clear`); the rest cannot be part of MULTI.
 import type { OpResult, Value } from '../index.js';
 import type { KeyEvent, KeyspaceNotifier } from './keyspace.js';
 import type { Reply } from './reply.js';
