@@ -3,11 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { onPath } from '../../bench/resp-targets.js';
-import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, type Step } from './helpers.js';
-
-const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
-
-const c = (s: string): string[] => s.split(' ');
+import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, NO_REDIS, words as c, type Step } from './helpers.js';
 
 // Every step ends with replies on: the conversation's marker PING after each step must be answered.
 const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [

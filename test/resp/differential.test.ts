@@ -15,10 +15,8 @@ import { connect, type Socket } from 'node:net';
 import { encodeCommand, ReplyReader, RespError, type RespValue } from '../../bench/resp-proto.js';
 import { HOST, onPath, startRedisNoPersist, type Target } from '../../bench/resp-targets.js';
 import { parseSeedRange, Prng } from '../sim/prng.js';
-import { againstRedis, encode, endsWith, raw, serve, type Raw, type Served } from './helpers.js';
+import { againstRedis, encode, endsWith, raw, serve, NO_REDIS, type Raw, type Served } from './helpers.js';
 import { Redis } from 'ioredis';
-
-const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
 
 /** A connection that sends a list of commands at once and resolves with their replies, in order. */
 class Pipe {

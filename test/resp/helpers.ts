@@ -144,6 +144,14 @@ export async function sameAsRedis(redis: { port: number }, served: { port: numbe
   return theirs;
 }
 
+/** Why the comparisons with Redis are skipped where it is missing. */
+export const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
+
+/** A command written as one line of words; `''` stands for an empty argument. */
+export function words(line: string): string[] {
+  return line.split(' ').map((w) => (w === "''" ? '' : w));
+}
+
 /** A step: connection index and the commands it sends in one write (a pipeline). `$i` stands for connection i's id. */
 export type Step = [conn: number, commands: string[][]];
 

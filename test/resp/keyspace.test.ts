@@ -8,9 +8,7 @@ import { Redis } from 'ioredis';
 import { onPath, startRedisNoPersist } from '../../bench/resp-targets.js';
 import { ClusterError } from '../../src/index.js';
 import { RespServer } from '../../src/resp/index.js';
-import { encode, endsWith, raw, serve } from './helpers.js';
-
-const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
+import { encode, endsWith, raw, serve, NO_REDIS } from './helpers.js';
 
 function client(port: number): Redis {
   return new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });

@@ -9,11 +9,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { onPath } from '../../bench/resp-targets.js';
 import { parseSeedRange, Prng } from '../sim/prng.js';
-import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, type Raw, type Step } from './helpers.js';
-
-const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
-
-const c = (line: string): string[] => line.split(' ').map((w) => (w === "''" ? '' : w));
+import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, NO_REDIS, words as c, type Raw, type Step } from './helpers.js';
 
 /** Conversations of a subscriber or two (1, 2) and a publisher (0). Patterns are one per connection: Redis's order among several matching ones is its hash table's. */
 const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [

@@ -7,17 +7,13 @@ import assert from 'node:assert/strict';
 import { createClient, BasicClientSideCache } from 'redis';
 import { onPath } from '../../bench/resp-targets.js';
 import { parseSeedRange, Prng } from '../sim/prng.js';
-import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, type Raw, type Step } from './helpers.js';
+import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, NO_REDIS, words as c, type Raw, type Step } from './helpers.js';
 import { ClusterError, ErrorCode, type Cluster } from '../../src/index.js';
 import type { ConnectionState, ServerStats } from '../../src/resp/context.js';
 import { KeyspaceNotifier } from '../../src/resp/keyspace.js';
 import { PubSubRegistry, Subscriptions } from '../../src/resp/pubsub.js';
 import { RawReply, type PushReply } from '../../src/resp/reply.js';
 import { TrackingTable, trackingOff } from '../../src/resp/tracking.js';
-
-const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
-
-const c = (line: string): string[] => line.split(' ');
 
 const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
   {
