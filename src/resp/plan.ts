@@ -127,6 +127,26 @@ export function keysAsWrite(p: KeysPlan, keyspace: KeyspaceNotifier): WritePlan 
   return plan;
 }
 
+/** The keys a write op writes ('all' for a clear; none for a read), for WATCH and a transaction's reads. */
+export function writtenKeys(op: RespOp): Buffer[] | 'all' {
+  switch (op.type) {
+    case 'get':
+    case 'ttl':
+    case 'check':
+    case 'size':
+      return [];
+    case 'clear':
+      return 'all';
+    case 'msetnx':
+      return op.entries.map(([key]) => key);
+    case 'rename':
+    case 'copy':
+      return [op.key, op.to];
+    default:
+      return [op.key];
+  }
+}
+
 /** Operations toward the maxBatchOps bound, as the cluster counts them: an msetnx's entries each. */
 export function opsCount(ops: RespOp[]): number {
   let n = 0;

@@ -7,7 +7,7 @@
 // does (expiry, a write accepted before WATCH and applied after).
 import { readsOnly, type Op } from '../storage/command.js';
 import { keyString } from '../storage/codec.js';
-import type { RespOp } from './plan.js';
+import { writtenKeys, type RespOp } from './plan.js';
 
 /** A watched key: its revision once WATCH's read is answered (undefined until then, or when it failed). */
 export interface WatchEntry {
@@ -73,13 +73,9 @@ export class WatchRegistry {
   touch(ops: readonly RespOp[]): void {
     if (this.byKey.size === 0) return;
     for (const op of ops) {
-      if (op.type === 'get' || op.type === 'ttl' || op.type === 'check' || op.type === 'size') continue;
-      if (op.type === 'clear') this.touchAll();
-      else if (op.type === 'msetnx') for (const [k] of op.entries) this.touchKey(k.toString('latin1'));
-      else {
-        this.touchKey(op.key.toString('latin1'));
-        if (op.type === 'rename' || op.type === 'copy') this.touchKey(op.to.toString('latin1'));
-      }
+      const keys = writtenKeys(op);
+      if (keys === 'all') this.touchAll();
+      else for (const k of keys) this.touchKey(k.toString('latin1'));
     }
   }
 

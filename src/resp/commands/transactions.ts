@@ -8,7 +8,7 @@ import { revision } from '../cluster-api.js';
 import type { Ctx } from '../context.js';
 import { WatchSet, type WatchEntry } from '../watches.js';
 import { clusterError, EXECABORT } from '../errors.js';
-import { ReadPlan, WritePlan, type RespOp } from '../plan.js';
+import { ReadPlan, WritePlan, writtenKeys, type RespOp } from '../plan.js';
 import { ErrorReply, NULL_ARRAY, OK, type Reply } from '../reply.js';
 import { keysError } from '../args.js';
 
@@ -107,13 +107,9 @@ function sentReads(items: ReadonlyArray<WritePlan | Reply>, answered: Buffer[]):
     if (!(item instanceof WritePlan)) continue;
     if (!cleared) for (const k of item.reads ?? []) if (!written.has(k.toString('latin1'))) reads.push(k);
     for (const op of item.ops) {
-      if (op.type === 'get' || op.type === 'ttl' || op.type === 'check' || op.type === 'size') continue;
-      if (op.type === 'clear') cleared = true;
-      else if (op.type === 'msetnx') for (const [k] of op.entries) written.add(k.toString('latin1'));
-      else {
-        written.add(op.key.toString('latin1'));
-        if (op.type === 'rename' || op.type === 'copy') written.add(op.to.toString('latin1'));
-      }
+      const keys = writtenKeys(op);
+      if (keys === 'all') cleared = true;
+      else for (const k of keys) written.add(k.toString('latin1'));
     }
   }
   return reads;
