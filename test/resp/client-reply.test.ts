@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { onPath } from '../../bench/resp-targets.js';
-import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, NO_REDIS, words as c, type Step } from './helpers.js';
+import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, NO_REDIS, words as c, type Conversation } from './helpers.js';
 
 // Every step ends with replies on: the conversation's marker PING after each step must be answered.
-const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
+const SCRIPTS: Conversation[] = [
   {
     name: 'OFF, ON, SKIP (a SKIP skips the whole next command, another SKIP included), errors, replies sent before OFF',
     conns: 1,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Cluster, type ClusterOptions } from '../../src/index.js';
 import { RespServer, type RespServerOptions } from '../../src/resp/index.js';
 import { startRedisNoPersist, type Target } from '../../bench/resp-targets.js';
+import { parseSeedRange } from '../sim/prng.js';
 import assert from 'node:assert/strict';
 
 export interface Served {
@@ -130,7 +131,7 @@ export async function againstRedis(body: (redis: Target, served: Served) => Prom
  * Play conversation `s` against Redis and threadraft; fail at the first byte where what a connection received from
  * threadraft differs from what it received from Redis. Resolves to what Redis's connections received.
  */
-export async function sameAsRedis(redis: { port: number }, served: { port: number }, s: { name: string; conns: number; steps: Step[] }): Promise<string[]> {
+export async function sameAsRedis(redis: { port: number }, served: { port: number }, s: Conversation): Promise<string[]> {
   const theirs = await transcript(redis.port, s.conns, s.steps);
   const ours = await transcript(served.port, s.conns, s.steps);
   for (let i = 0; i < theirs.length; i++) {
@@ -150,6 +151,24 @@ export const NO_REDIS = 'redis-server is not installed (Debian: apt-get install 
 /** A command written as one line of words; `''` stands for an empty argument. */
 export function words(line: string): string[] {
   return line.split(' ').map((w) => (w === "''" ? '' : w));
+}
+
+/** A conversation compared with Redis: `conns` connections and what each sends, step by step. */
+export interface Conversation {
+  name: string;
+  conns: number;
+  steps: Step[];
+}
+
+/**
+ * The seeded random conversations of three connections a test runs: seeds 1 to 8, or the range in the environment
+ * variable `variable` (`1-1000`), each named with the variable that replays it.
+ */
+export function randomConversations(variable: string, script: (seed: number) => Step[]): Conversation[] {
+  const [from, to] = parseSeedRange(process.env[variable] ?? '1-8') ?? [1, 8];
+  const out: Conversation[] = [];
+  for (let seed = from; seed <= to; seed++) out.push({ name: `random conversation, seed ${seed} (${variable}=${seed})`, conns: 3, steps: script(seed) });
+  return out;
 }
 
 /** A step: connection index and the commands it sends in one write (a pipeline). `$i` stands for connection i's id. */

@@ -8,11 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { onPath } from '../../bench/resp-targets.js';
-import { parseSeedRange, Prng } from '../sim/prng.js';
-import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, NO_REDIS, words as c, type Raw, type Step } from './helpers.js';
+import { Prng } from '../sim/prng.js';
+import { againstRedis, encode, endsWith, raw, randomConversations, sameAsRedis, serve, NO_REDIS, words as c, type Raw, type Conversation, type Step } from './helpers.js';
 
 /** Conversations of a subscriber or two (1, 2) and a publisher (0). Patterns are one per connection: Redis's order among several matching ones is its hash table's. */
-const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
+const SCRIPTS: Conversation[] = [
   {
     name: 'RESP2: channels and a pattern, counts, subscribed mode, PUBSUB',
     conns: 2,
@@ -160,14 +160,11 @@ function randomScript(seed: number, steps: number): Step[] {
   return out;
 }
 
-const RANDOM_SEEDS = parseSeedRange(process.env.THREADRAFT_PUBSUB_SEEDS ?? '1-8') ?? [1, 8];
-
 test('Pub/Sub conversations get the same bytes from threadraft as from Redis, RESP2 and RESP3', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis, served) => {
   // The scripts do exercise delivery: messages and pattern messages reached the subscribers.
   let delivered = 0;
   let notified = 0;
-  const random = [];
-  for (let seed = RANDOM_SEEDS[0]; seed <= RANDOM_SEEDS[1]; seed++) random.push({ name: `random conversation, seed ${seed} (THREADRAFT_PUBSUB_SEEDS=${seed})`, conns: 3, steps: randomScript(seed, 40) });
+  const random = randomConversations('THREADRAFT_PUBSUB_SEEDS', (seed) => randomScript(seed, 40));
   for (const s of [...SCRIPTS, ...random]) {
     const theirs = await sameAsRedis(redis, served, s);
     delivered += theirs.join('').split('message\r\n').length - 1;

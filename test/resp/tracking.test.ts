@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient, BasicClientSideCache } from 'redis';
 import { onPath } from '../../bench/resp-targets.js';
-import { parseSeedRange, Prng } from '../sim/prng.js';
-import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, NO_REDIS, words as c, type Raw, type Step } from './helpers.js';
+import { Prng } from '../sim/prng.js';
+import { againstRedis, encode, endsWith, raw, randomConversations, sameAsRedis, serve, NO_REDIS, words as c, type Raw, type Conversation, type Step } from './helpers.js';
 import { ClusterError, ErrorCode, type Cluster } from '../../src/index.js';
 import type { ConnectionState, ServerStats } from '../../src/resp/context.js';
 import { KeyspaceNotifier } from '../../src/resp/keyspace.js';
@@ -15,7 +15,7 @@ import { PubSubRegistry, Subscriptions } from '../../src/resp/pubsub.js';
 import { RawReply, type PushReply } from '../../src/resp/reply.js';
 import { TrackingTable, trackingOff } from '../../src/resp/tracking.js';
 
-const SCRIPTS: Array<{ name: string; conns: number; steps: Step[] }> = [
+const SCRIPTS: Conversation[] = [
   {
     name: 'RESP3 default mode: reads remembered, one message per change, own writes after their replies, NOLOOP',
     conns: 2,
@@ -169,12 +169,9 @@ function randomScript(seed: number, steps: number): Step[] {
   return out;
 }
 
-const RANDOM_SEEDS = parseSeedRange(process.env.THREADRAFT_TRACKING_SEEDS ?? '1-8') ?? [1, 8];
-
 test('client-side caching conversations get the same bytes from threadraft as from Redis', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis, served) => {
   let invalidations = 0;
-  const random = [];
-  for (let seed = RANDOM_SEEDS[0]; seed <= RANDOM_SEEDS[1]; seed++) random.push({ name: `random conversation, seed ${seed} (THREADRAFT_TRACKING_SEEDS=${seed})`, conns: 3, steps: randomScript(seed, 40) });
+  const random = randomConversations('THREADRAFT_TRACKING_SEEDS', (seed) => randomScript(seed, 40));
   for (const s of [...SCRIPTS, ...random]) {
     const theirs = await sameAsRedis(redis, served, s);
     invalidations += theirs.join('').split('invalidate\r\n').length - 1;
