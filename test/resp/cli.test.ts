@@ -139,6 +139,8 @@ test('threadraft serve as a bounded cache (--max-keys, --max-bytes); SHUTDOWN (a
     assert.equal(await cli(s.port, 'DBSIZE'), '2\n');
     assert.equal(await cli(s.port, 'EXISTS', 'a'), '0\n', 'the least recently written key was evicted');
     assert.equal(await cli(s.port, 'CONFIG', 'GET', 'maxmemory'), 'maxmemory\n100000\n');
+    assert.equal(await cli(s.port, 'CONFIG', 'GET', 'maxmemory-policy'), 'maxmemory-policy\nallkeys-lru\n', 'keys are evicted: the least recently written first');
+    assert.match(await cli(s.port, 'INFO', 'memory'), /^maxmemory:100000\r?\nmaxmemory_human:97\.66K\r?\nmaxmemory_policy:allkeys-lru\r?$/m);
     assert.match(await cli(s.port, 'SHUTDOWN', 'ABORT'), /^ERR No shutdown in progress\.\n/);
     assert.match(await cli(s.port, 'SHUTDOWN', 'NOSAVE', 'SAVE'), /^ERR syntax error\n/);
     // A write pipelined before it is answered first (SHUTDOWN waits for the connection's earlier writes), then the

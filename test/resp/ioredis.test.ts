@@ -726,6 +726,8 @@ test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONL
   assert.ok(ids.every((id) => field(`used_memory_node${id}`) > 0) && field('used_memory_main') > 0, memory);
   assert.equal(field('used_memory'), field('used_memory_main') + ids.reduce((sum, id) => sum + field(`used_memory_node${id}`), 0), memory);
   assert.ok(field('used_memory_rss') > 0, memory);
+  assert.match(memory, /^used_memory_human:\d+\.\d\dM\r$/m);
+  assert.match(memory, /^maxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r$/m, 'no bounds, as Redis by default');
   // The keyspace line as Redis's: keys, how many expire, their mean time left (ms).
   await r.flushdb();
   await r.set('ks:a', '1');
@@ -793,7 +795,7 @@ test('CONFIG GET answers what the server and cluster were started with; SET, REW
   assert.deepEqual(await r.call('CONFIG', 'GET', 'append*'), ['appendonly', 'yes', 'appendfsync', 'always'], 'LMDB with sync: a log synced per write');
   assert.deepEqual(await r.call('CONFIG', 'GET', 'PORT'), ['PORT', String(s.port)], 'a name matches case-insensitively and is echoed as given, as Redis 7');
   assert.deepEqual(await r.call('CONFIG', 'GET', 'MAXCLIENT?'), ['maxclients', '10000'], 'a pattern too; it answers with the name');
-  assert.deepEqual(await r.call('CONFIG', 'GET', 'max*'), ['maxclients', '10000', 'maxmemory', '0']);
+  assert.deepEqual(await r.call('CONFIG', 'GET', 'max*'), ['maxclients', '10000', 'maxmemory', '0', 'maxmemory-policy', 'noeviction'], 'no bounds: nothing is evicted');
   assert.deepEqual(await r.call('CONFIG', 'GET', 'bind', 'databases', 'bind'), ['bind', '127.0.0.1', 'databases', '1'], 'each once');
   assert.deepEqual(await r.call('CONFIG', 'GET', 'dir'), ['dir', s.cluster.dir]);
   assert.deepEqual(await r.call('CONFIG', 'GET', 'nosuch*'), []);

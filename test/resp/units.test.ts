@@ -8,6 +8,7 @@ import { CursorTable } from '../../src/resp/context.js';
 import { clusterError, unknownCommand } from '../../src/resp/errors.js';
 import { openFilesLimit } from '../../src/resp/descriptors.js';
 import { COMMANDS, resolveRespOptions } from '../../src/resp/index.js';
+import { bytesToHuman } from '../../src/resp/commands/server.js';
 
 test("parseInteger reads Redis's string2ll syntax within the safe integers", () => {
   const p = (s: string): number | null => parseInteger(Buffer.from(s));
@@ -23,6 +24,14 @@ test('parseInt64 reads the same syntax within 64 bits', () => {
   assert.equal(p('9223372036854775807'), 2n ** 63n - 1n);
   assert.equal(p('-9223372036854775808'), -(2n ** 63n));
   for (const bad of ['', '-', '+1', '01', '-0', ' 1', '1.5', '9223372036854775808', '-9223372036854775809', '123456789012345678901']) assert.equal(p(bad), null, bad);
+});
+
+test("bytesToHuman prints INFO's *_human fields as Redis 7.0.15 does (these pairs read from its INFO memory)", () => {
+  const redis: Array<[number, string]> = [
+    [0, '0B'], [1000, '1000B'], [1024, '1.00K'], [1152, '1.12K'], [1153, '1.13K'], [1179, '1.15K'], [1408, '1.38K'],
+    [3_000_000, '2.86M'], [1_073_741_824, '1.00G'], [1_610_612_736, '1.50G'], [5_000_000_000_000, '4.55T'],
+  ];
+  for (const [n, text] of redis) assert.equal(bytesToHuman(n), text, String(n));
 });
 
 test('keyword compares ASCII case-insensitively', () => {

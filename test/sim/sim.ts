@@ -515,7 +515,7 @@ export class Simulation {
     const value = (): string => (r.chance(0.3) ? String(r.int(20) - 5) : `w${this.nextValue++}`);
     const one = (): Op => {
       const k = key();
-      switch (r.int(15)) {
+      switch (r.int(17)) {
         case 0: return { t: 'put', key: k, value: value(), ...(r.chance(0.5) ? { ttlMs: ttl() } : {}) };
         case 1: return { t: 'put', key: k, value: value(), ...(r.chance(0.5) ? { keepTtl: true } : { cond: r.chance(0.5) ? 'nx' : 'xx' }) };
         case 2: return { t: 'del', key: k };
@@ -530,7 +530,9 @@ export class Simulation {
         case 11: return { t: 'setbit', key: k, offset: r.int(40), bit: r.chance(0.5) ? 1 : 0 };
         case 12: return { t: 'bitop', key: k, op: r.pick(['and', 'or', 'xor'] as const)!, from: [key(), key()] };
         case 13: return { t: 'bitfield', key: k, fields: [{ op: 'incrby', signed: r.chance(0.5), bits: 1 + r.int(12), offset: r.int(30), value: String(r.int(300) - 100), ...(r.chance(0.5) ? { overflow: r.pick(['sat', 'fail'] as const)! } : {}) }] };
-        default: return { t: 'copy', key: k, to: key(), ...(r.chance(0.4) ? { replace: true } : {}) };
+        case 14: return { t: 'copy', key: k, to: key(), ...(r.chance(0.4) ? { replace: true } : {}) };
+        case 15: return { t: 'msetnx', pairs: [[k, value()], [key(), value()]] };
+        default: return r.pick<Op>([{ t: 'get', key: k }, { t: 'ttl', key: k }, { t: 'size' }])!;
       }
     };
     return r.chance(0.3) ? [one(), one()] : [one()];

@@ -39,6 +39,32 @@ function debug(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
 
 type Section = [name: string, fields: Array<[string, string | number]>];
 
+/**
+ * A byte count as Redis's INFO prints one (bytesToHuman): 512B, 1.50K, 64.00M, ... with C's "%.2f", which rounds an
+ * exact tie to even (1152 bytes: 1.12K) where toFixed would round it up.
+ */
+export function bytesToHuman(n: number): string {
+  if (n < 1024) return `${n}B`;
+  const units = ['K', 'M', 'G', 'T', 'P'];
+  for (let i = 0; i < units.length; i++) {
+    if (n >= 1024 ** (i + 2)) continue;
+    const hundredths = (n * 100) / 1024 ** (i + 1); // exact: a power of two divides
+    const floor = Math.floor(hundredths);
+    const r = hundredths - floor === 0.5 && floor % 2 === 0 ? floor : Math.round(hundredths);
+    return `${(r / 100).toFixed(2)}${units[i]}`;
+  }
+  return `${n}B`;
+}
+
+/**
+ * maxmemory-policy in Redis's words: 'noeviction' for a cluster without bounds (nothing is ever evicted), else
+ * 'allkeys-lru', the nearest Redis policy: any key may go, the least recently written first (reads do not count:
+ * docs/cache.md, "Bounds").
+ */
+function evictionPolicy(o: { maxKeys?: number | undefined; maxBytes?: number | undefined }): string {
+  return o.maxKeys === undefined && o.maxBytes === undefined ? 'noeviction' : 'allkeys-lru';
+}
+
 function ms(v: number): string {
   return v.toFixed(3);
 }
@@ -88,9 +114,11 @@ async function sections(ctx: Ctx): Promise<Section[]> {
     // used_memory: every thread's heap in use and external memory (Cluster.metrics().memory); the RSS is more (what the
     // C library keeps after frees: docs/api.md, "Memory").
     ['memory', [
-      ['used_memory', metrics.memory.totalBytes], ['used_memory_rss', mem.rss],
+      ['used_memory', metrics.memory.totalBytes], ['used_memory_human', bytesToHuman(metrics.memory.totalBytes)],
+      ['used_memory_rss', mem.rss], ['used_memory_rss_human', bytesToHuman(mem.rss)],
       ['used_memory_main', memoryBytes(metrics.memory.mainThread)],
       ...metrics.nodes.filter((n) => n.unavailable === undefined).map((n): [string, number] => [`used_memory_node${n.id}`, nodeMemoryBytes(n.counters)]),
+      ['maxmemory', o.maxBytes ?? 0], ['maxmemory_human', bytesToHuman(o.maxBytes ?? 0)], ['maxmemory_policy', evictionPolicy(o)],
     ]],
     ['persistence', [
       ['loading', 0], ['storage', o.storage], ['sync', o.sync ? 1 : 0], ['pool', o.pool],
@@ -186,6 +214,7 @@ function configParams(ctx: Ctx): Array<[string, string]> {
     ['appendonly', persisted ? 'yes' : 'no'],
     ['appendfsync', persisted && o.sync ? 'always' : 'no'],
     ['maxmemory', String(o.maxBytes ?? 0)],
+    ['maxmemory-policy', evictionPolicy(o)],
     ['dir', cluster.dir],
     ['notify-keyspace-events', keyspaceFlagsText(ctx.server.keyspace.current)],
     ['tracking-table-max-keys', String(options.trackingTableMaxKeys)],
