@@ -221,11 +221,44 @@ function refuseFailedStart(failed: Map<NodeId, unknown>, voters: readonly NodeId
   throw byId.find((e) => nodeErrorCode(e) !== StorageErrorCode.CORRUPT) ?? byId[0];
 }
 
+/**
+ * The fields each batch() op type takes besides `type`. Any other is refused, as every options object is: a
+ * misspelt `ttl` or the state machine's `cond` would otherwise write without the expiry or the condition meant.
+ */
+const BATCH_OP_FIELDS: { readonly [T in BatchOp['type']]: readonly string[] } = {
+  put: ['key', 'value', 'ttlMs', 'atMs', 'keepTtl', 'condition'],
+  delete: ['key'],
+  cas: ['key', 'expected', 'value', 'ttlMs', 'keepTtl'],
+  get: ['key'],
+  ttl: ['key'],
+  check: ['key', 'revision'],
+  expire: ['key', 'ttlMs', 'atMs', 'condition'],
+  persist: ['key'],
+  incr: ['key', 'by'],
+  incrbyfloat: ['key', 'by'],
+  append: ['key', 'value'],
+  setrange: ['key', 'offset', 'value'],
+  setbit: ['key', 'offset', 'bit'],
+  bitop: ['key', 'operation', 'keys'],
+  bitfield: ['key', 'fields'],
+  rename: ['key', 'to', 'condition'],
+  copy: ['key', 'to', 'replace'],
+  msetnx: ['entries'],
+  clear: [],
+  size: [],
+};
+const BATCH_OP_TYPES = Object.keys(BATCH_OP_FIELDS) as Array<BatchOp['type']>;
+const BITFIELD_FIELDS: readonly string[] = ['op', 'signed', 'bits', 'offset', 'value', 'overflow'];
+
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
 function batchOp(o: BatchOp, maxValueBytes: number): Op {
   if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
-  const type = oneOf('batch op type', (o as { type?: unknown }).type, ['put', 'delete', 'cas', 'get', 'ttl', 'check', 'expire', 'persist', 'incr', 'incrbyfloat', 'append', 'setrange', 'setbit', 'bitop', 'bitfield', 'rename', 'copy', 'msetnx', 'clear', 'size'] as const);
+  const type = oneOf('batch op type', (o as { type?: unknown }).type, BATCH_OP_TYPES);
   const x = o as Record<string, unknown>;
+  const fields = BATCH_OP_FIELDS[type];
+  for (const k in x) {
+    if (k !== 'type' && Object.hasOwn(x, k) && !fields.includes(k)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `batch ${type}: unknown field ${k} (it takes ${['type', ...fields].join(', ')})`);
+  }
   if (type === 'clear' || type === 'size') return { t: type };
   if (type === 'msetnx') {
     if (!Array.isArray(x.entries) || x.entries.length === 0) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch msetnx: entries must be a non-empty array of [key, value]');
@@ -310,6 +343,9 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
 /** A batch bitfield's field as the state machine's (INVALID_ARGUMENT naming field `i` when it is not one). */
 function bitField(f: unknown, i: number): BitField {
   const x = (typeof f === 'object' && f !== null ? f : {}) as Record<string, unknown>;
+  for (const k in x) {
+    if (Object.hasOwn(x, k) && !BITFIELD_FIELDS.includes(k)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `batch bitfield: field ${i} has an unknown field ${k} (it takes ${BITFIELD_FIELDS.join(', ')})`);
+  }
   const value = typeof x.value === 'number' && Number.isSafeInteger(x.value) ? String(x.value) : x.value;
   const field = { op: x.op, signed: x.signed, bits: x.bits, offset: x.offset, ...(value === undefined ? {} : { value }), ...(x.overflow === undefined ? {} : { overflow: x.overflow }) } as BitField;
   if (fieldProblem(field) || (x.op === 'get' && value !== undefined)) {

@@ -187,6 +187,39 @@ test('a batch msetnx is held to maxKeys and maxBytes as a batch of puts is', asy
   }
 });
 
+test('a batch op with a field its type does not take is refused, as an unknown option is: a misspelt ttl or condition never writes without it', async () => {
+  const c = await Cluster.start({ nodes: 1, storage: 'memory' });
+  try {
+    const refused = async (op: unknown, field: string): Promise<void> => {
+      await assert.rejects(c.batch([{ type: 'put', key: 'ok', value: 'v' }, op as never]), (e: unknown) => isCode(ErrorCode.INVALID_ARGUMENT)(e) && (e as Error).message.includes(`unknown field ${field}`), JSON.stringify(op));
+    };
+    await refused({ type: 'put', key: 'k', value: 'v', ttl: 5_000 }, 'ttl');
+    await refused({ type: 'put', key: 'k', value: 'v', cond: 'nx' }, 'cond'); // the state machine's name, not the API's
+    await refused({ type: 'put', key: 'k', value: 'v', nx: true }, 'nx');
+    await refused({ type: 'delete', key: 'k', value: 'v' }, 'value');
+    await refused({ type: 'cas', key: 'k', expected: null, value: 'v', condition: 'absent' }, 'condition');
+    await refused({ type: 'incr', key: 'k', by: 1, ttlMs: 5_000 }, 'ttlMs');
+    await refused({ type: 'rename', key: 'k', to: 'j', nx: true }, 'nx');
+    await refused({ type: 'msetnx', key: 'k', entries: [['a', '1']] }, 'key');
+    await refused({ type: 'size', key: 'k' }, 'key');
+    await refused({ type: 'bitfield', key: 'k', fields: [{ op: 'incrby', signed: false, bits: 8, offset: 0, value: 1, overlow: 'sat' }] }, 'overlow');
+    assert.equal(await c.size(), 0, 'nothing of a refused batch is written');
+    // The fields each type documents are taken; one set to undefined is as absent (JavaScript callers pass them).
+    const r = await c.batch([
+      { type: 'put', key: 'k', value: 'v', ttlMs: 60_000, condition: 'absent' },
+      { type: 'put', key: 'k2', value: 'v', atMs: Date.now() + 60_000, keepTtl: undefined as never },
+      { type: 'cas', key: 'k', expected: 'v', value: 'w', keepTtl: true },
+      { type: 'expire', key: 'k', atMs: Date.now() + 60_000, condition: 'gt' },
+      { type: 'rename', key: 'k2', to: 'k3', condition: 'absent' },
+      { type: 'copy', key: 'k3', to: 'k4', replace: false },
+      { type: 'bitfield', key: 'b', fields: [{ op: 'incrby', signed: false, bits: 8, offset: 0, value: 1, overflow: 'sat' }] },
+    ]);
+    assert.equal(r.ok, true);
+  } finally {
+    await c.stop();
+  }
+});
+
 test('batch incr with a 64-bit text by: Redis\'s 64-bit counters (OVERFLOW past them); incr() keeps safe integers', async () => {
   const c = await Cluster.start({ nodes: 1, storage: 'memory' });
   try {
