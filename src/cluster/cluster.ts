@@ -767,8 +767,11 @@ export class Cluster<V = Value> {
   async getMany<T extends V = V>(keys: KeyInput[], options?: ReadOptions): Promise<Array<T | undefined>> {
     this.checkOpen();
     if (!Array.isArray(keys)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'getMany needs an array of keys');
-    if (keys.length === 0) return [];
-    positiveInt('getMany length', keys.length, 1, this.opts.maxBatchOps);
+    positiveInt('getMany length', keys.length, 0, this.opts.maxBatchOps);
+    if (keys.length === 0) {
+      readOptions('getMany', options); // checked as for any other read
+      return [];
+    }
     const values = await this.query('getMany', keys.map((k): ReadQuery => ({ q: 'get', key: toKey(k) })), options);
     return values.map((v) => this.decode(v as Value | undefined) as T | undefined);
   }

@@ -362,6 +362,7 @@ test('cache calls check their arguments before anything is queued (INVALID_ARGUM
       () => c.has('k', { node: 1 }),
       () => c.getMany('k' as never),
       () => c.getMany(Array.from({ length: c.options.maxBatchOps + 1 }, (_, i) => `k${i}`)),
+      () => c.getMany([], { consistency: 'eventual' as never }), // no key to read: its options are checked all the same
       () => c.scan({ prefix: 'a', start: 'b' } as never),
       () => c.scan({}, { limit: 0 }),
       () => c.scan({}, { limit: 10_001 }),
@@ -372,6 +373,7 @@ test('cache calls check their arguments before anything is queued (INVALID_ARGUM
     ];
     for (const [i, call] of bad.entries()) await assert.rejects(call(), isCode(ErrorCode.INVALID_ARGUMENT), `call ${i}`);
     assert.equal(await c.size(), 0, 'nothing was written');
+    assert.deepEqual(await c.getMany([], { consistency: 'lease' }), []);
   } finally {
     await c.stop();
   }
