@@ -13,6 +13,7 @@ import type { FromNode, ToNode } from '../node/protocol.js';
 import { filterMatches } from '../node/watch.js';
 import { ClusterError, ErrorCode, isClusterError } from '../errors.js';
 import { positiveInt, type KeyInput } from './validate.js';
+import { optionsObject } from './cache-args.js';
 
 export type WatchTarget = { key: KeyInput } | { prefix: KeyInput };
 
@@ -57,6 +58,8 @@ export interface WatchNodes {
   decode(v: Value): unknown;
 }
 
+const WATCH_OPTION_KEYS: readonly string[] = ['fromRevision', 'signal', 'bufferSize'];
+
 function invalid(message: string): ClusterError {
   return new ClusterError(ErrorCode.INVALID_ARGUMENT, message);
 }
@@ -64,6 +67,7 @@ function invalid(message: string): ClusterError {
 /** A watched key or prefix as bytes; a prefix may be empty (every key). */
 function targetBytes(target: unknown): { bytes: Key; prefix: boolean; strings: boolean } {
   if (target === null || typeof target !== 'object') throw invalid('watch needs { key } or { prefix }');
+  for (const k in target) if (Object.hasOwn(target, k) && k !== 'key' && k !== 'prefix') throw invalid(`watch target: unknown field ${k} (it takes key or prefix)`);
   const t = target as { key?: unknown; prefix?: unknown };
   if ((t.key === undefined) === (t.prefix === undefined)) throw invalid('watch needs exactly one of key and prefix');
   const prefix = t.prefix !== undefined;
@@ -301,7 +305,7 @@ export class WatchHub {
 
   watch<V>(target: WatchTarget, options: WatchOptions = {}): Watch<V> {
     if (this.closed) throw new ClusterError(ErrorCode.CLUSTER_STOPPED, 'the cluster was stopped');
-    if (options === null || typeof options !== 'object') throw invalid('watch options must be an object');
+    optionsObject('watch', options, WATCH_OPTION_KEYS);
     const t = targetBytes(target);
     const from = options.fromRevision === undefined ? undefined : positiveInt('fromRevision', options.fromRevision, 1, Number.MAX_SAFE_INTEGER);
     const bufferSize = options.bufferSize === undefined ? WATCH_DEFAULTS.bufferSize : positiveInt('bufferSize', options.bufferSize, 1, WATCH_DEFAULTS.maxBufferSize);

@@ -200,6 +200,10 @@ test('watch: an AbortSignal and break end the iterator and release the subscript
     assert.throws(() => c.watch({ key: 'a', prefix: 'a' } as never), { code: 'INVALID_ARGUMENT' });
     assert.throws(() => c.watch({ key: 'a' }, { bufferSize: 0 }), { code: 'INVALID_ARGUMENT' });
     assert.throws(() => c.watch({ key: 'a' }, { fromRevision: -1 }), { code: 'INVALID_ARGUMENT' });
+    // An unknown option or target field is refused, as any call's: a misspelt bufferSize would otherwise be the default.
+    assert.throws(() => c.watch({ key: 'a' }, { buffer: 5 } as never), { code: 'INVALID_ARGUMENT', message: 'watch: unknown option buffer' });
+    assert.throws(() => c.watch({ key: 'a', revision: 3 } as never), { code: 'INVALID_ARGUMENT', message: /unknown field revision/ });
+    assert.throws(() => c.watch({ key: 'a' }, null as never), { code: 'INVALID_ARGUMENT', message: 'watch options must be an object' });
 
     const open = c.watch({ prefix: '' });
     await waitFor('subscribed', async () => (await watchState(c)).hub.node);
