@@ -3,7 +3,7 @@
 // write a client saw acknowledged must be applied exactly once: INCR replies are all different and the counter ends
 // between the acknowledged and the acknowledged plus failed ones; each acknowledged token is in the log once (a
 // failed one at most once, no other); each acknowledged bit is set and its SETBIT answered 0 (a write applied twice
-// answers 1 the second time); the replicas agree. (Without the state machine's per-session results, which make a
+// answers 1 the second time); optimistic transactions (WATCH, GET, MULTI, SET, EXEC) lose no update; the replicas agree. (Without the state machine's per-session results, which make a
 // write sent again after a leader change apply once, this test fails: the counter passes the acknowledged ones.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ const FAULTS_MS = 8_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-test('writes through RESP pipelines apply exactly once while the leader crashes, is partitioned away and hands over', async () => {
+test('writes through RESP pipelines apply exactly once while the leader crashes, is partitioned away and hands over', async (t) => {
   const s = await serve({ storage: 'lmdb', requestTimeoutMs: 5_000 });
   const clients: Redis[] = [];
   try {
@@ -49,6 +49,42 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
       }
     };
 
+    // Optimistic transactions on one key: WATCH, GET, MULTI, SET to the value read plus one, EXEC. A commit that
+    // missed a concurrent one (a lost update) would give two acknowledged EXECs the same new value.
+    const casValues: number[] = [];
+    let casUnknown = 0;
+    let casAborted = 0;
+    const casClient = async (): Promise<void> => {
+      const r = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+      clients.push(r);
+      await r.connect();
+      while (Date.now() < end) {
+        let read: number;
+        try {
+          await r.watch('cas');
+          read = Number((await r.get('cas')) ?? '0');
+        } catch {
+          await r.unwatch().catch(() => undefined);
+          await sleep(20);
+          continue;
+        }
+        let replies: Array<[Error | null, unknown]> | null;
+        try {
+          replies = await r.multi().set('cas', String(read + 1)).exec();
+        } catch {
+          casUnknown++; // EXEC itself failed: its SET may have applied
+          await sleep(20);
+          continue;
+        }
+        if (replies === null) casAborted++;
+        else if (replies[0]![0] === null) casValues.push(read + 1);
+        else {
+          casUnknown++;
+          await sleep(20);
+        }
+      }
+    };
+
     const nemesis = async (): Promise<number> => {
       let actions = 0;
       while (Date.now() < end - 1_500) {
@@ -72,7 +108,7 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
       return actions;
     };
 
-    const [actions] = await Promise.all([nemesis(), ...Array.from({ length: CLIENTS }, (_, i) => client(i + 1))]);
+    const [actions] = await Promise.all([nemesis(), ...Array.from({ length: CLIENTS }, (_, i) => client(i + 1)), casClient(), casClient(), casClient()]);
     assert.ok(actions >= 3, `the nemesis acted ${actions} times`);
     assert.ok(incrs.length > 100, `${incrs.length} INCRs acknowledged`);
 
@@ -80,10 +116,11 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
     let ctr = NaN;
     let log = '';
     let bitmap: Buffer | null = null;
+    let cas = NaN;
     for (let i = 0; i < 50 && Number.isNaN(ctr); i++) {
       try {
-        const [[, c], [, l], [, b]] = (await check.pipeline().get('ctr').get('log').getBuffer('bits').exec()) as Array<[Error | null, unknown]> as [[null, string], [null, string], [null, Buffer]];
-        [ctr, log, bitmap] = [Number(c), l, b];
+        const [[, c], [, l], [, b], [, v]] = (await check.pipeline().get('ctr').get('log').getBuffer('bits').get('cas').exec()) as Array<[Error | null, unknown]> as [[null, string], [null, string], [null, Buffer], [null, string | null]];
+        [ctr, log, bitmap, cas] = [Number(c), l, b, Number(v ?? '0')];
       } catch {
         await sleep(200);
       }
@@ -102,6 +139,10 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
     }
     const isSet = (b: number): boolean => bitmap !== null && b >> 3 < bitmap.length && ((bitmap[b >> 3]! >> (7 - (b & 7))) & 1) === 1;
     assert.deepEqual(bits.filter((b) => !isSet(b)), [], 'every acknowledged bit is set');
+    t.diagnostic(`${incrs.length} INCRs acknowledged, ${incrFailed} failed; ${casValues.length} transactions committed, ${casAborted} aborted, ${casUnknown} unknown; ${actions} faults`);
+    assert.ok(casValues.length > 20 && casAborted > 0, `${casValues.length} optimistic transactions committed, ${casAborted} aborted by a concurrent one`);
+    assert.equal(new Set(casValues).size, casValues.length, 'no two committed transactions wrote the same value: no update was lost');
+    assert.ok(cas >= casValues.length && cas <= casValues.length + casUnknown && Math.max(...casValues) <= cas, `cas ${cas}: ${casValues.length} committed, ${casUnknown} unknown`);
     assert.equal((await s.cluster.checkReplicas()).consistent, true, 'the replicas agree');
   } finally {
     for (const r of clients) r.disconnect();
