@@ -22,12 +22,13 @@ const badKey = fc.oneof(
 );
 const badValue = fc.oneof(fc.integer(), fc.boolean(), fc.constant(undefined), fc.object(), fc.array(fc.integer()), fc.double());
 const goodKey = fc.string({ minLength: 1, maxLength: 50 });
+const unknownField = fc.string({ minLength: 1, maxLength: 12 }).filter((f) => !['type', 'key', 'value', 'ttlMs', 'atMs', 'keepTtl', 'condition', 'fromRevision', 'signal', 'bufferSize'].includes(f));
 
 test('invalid keys, values and operations are rejected with INVALID_ARGUMENT and write nothing', async () => {
   const c = await Cluster.start({ nodes: 3, storage: 'memory', maxValueBytes: 4096 });
   try {
     await fc.assert(
-      fc.asyncProperty(badKey, goodKey, badValue, async (k, gk, v) => {
+      fc.asyncProperty(badKey, goodKey, badValue, unknownField, async (k, gk, v, field) => {
         await assert.rejects(() => c.put(k as string, 'v'), isInvalid);
         await assert.rejects(() => c.get(k as string), isInvalid);
         await assert.rejects(() => c.delete(k as string), isInvalid);
@@ -40,6 +41,10 @@ test('invalid keys, values and operations are rejected with INVALID_ARGUMENT and
         await assert.rejects(() => c.batch([{ type: 'put', key: gk, value: 'ok' }, { type: 'put', key: k as string, value: 'v' }]), isInvalid);
         await assert.rejects(() => c.batch([{ type: 'frobnicate', key: gk } as never]), isInvalid);
         await assert.rejects(() => c.get(gk, { consistency: (v ?? 7) as never }), isInvalid);
+        // A field or option the call does not take (a misspelling) is refused, never ignored.
+        await assert.rejects(() => c.batch([{ type: 'put', key: gk, value: 'ok', [field]: 1 } as never]), isInvalid);
+        await assert.rejects(() => c.put(gk, 'ok', { [field]: 1 } as never), isInvalid);
+        assert.throws(() => c.watch({ key: gk }, { [field]: 1 } as never), isInvalid);
       }),
       { numRuns: 150 },
     );
