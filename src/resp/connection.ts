@@ -16,7 +16,7 @@
 import type { Socket } from 'node:net';
 import { LINEARIZABLE } from './commands/connection.js';
 import type { ConnectionState, Ctx, ServerContext } from './context.js';
-import { dispatch, waitsForEarlierReplies, type Dispatched } from './dispatch.js';
+import { dispatch, heldByPause, waitsForEarlierReplies, type Dispatched } from './dispatch.js';
 import { RequestParser } from './parser.js';
 import { isPlan, planClass, WritePlan, type Plan } from './plan.js';
 import { runSegment, type Slot } from './pipeline.js';
@@ -47,6 +47,8 @@ export class Connection {
   private queue: Buffer[][] = [];
   private running = false;
   private closed = false;
+  /** Ends this connection's wait for a CLIENT PAUSE (it closed). */
+  private pauseCancel: (() => void) | undefined;
   private readPaused = false;
   private protocolError: string | undefined;
   private drainWaiter: (() => void) | undefined;
@@ -106,6 +108,7 @@ export class Connection {
       this.server.tracking.disable(this.state);
       this.held = [];
       this.drainWaiter?.();
+      this.pauseCancel?.();
       onClose(this);
     });
   }
@@ -275,6 +278,15 @@ export class Connection {
     for (; n < commands.length && !this.state.closing; n++) {
       if (run.length > 0 && waitsForEarlierReplies(commands[n]!)) await send();
       if (this.closed) return;
+      // CLIENT PAUSE (./pause.ts): a held command waits for the pause's end, the commands after it behind it; the
+      // replies of those before it go out first.
+      while (heldByPause(this.ctx, commands[n]!)) {
+        if (run.length > 0) await send();
+        flushReady();
+        await this.server.pause.wait((cancel) => (this.pauseCancel = cancel));
+        this.pauseCancel = undefined;
+        if (this.closed) return;
+      }
       const out = this.dispatched;
       out.remember = undefined;
       const mode = this.state.reply;

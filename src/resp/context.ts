@@ -7,6 +7,7 @@ import type { KeyspaceNotifier } from './keyspace.js';
 import type { PubSubRegistry, Subscriber, Subscriptions } from './pubsub.js';
 import type { ClientTracking, TrackingTable } from './tracking.js';
 import type { WatchRegistry, WatchSet } from './watches.js';
+import type { ClientPause } from './pause.js';
 
 export interface ServerStats {
   connectionsReceived: number;
@@ -26,6 +27,8 @@ export interface MultiState {
   aborted: boolean;
   /** The keys of its read-only commands answered when queued (an error): remembered for client-side caching at EXEC (./tracking.ts). */
   reads: Buffer[];
+  /** A command that writes (or publishes) is queued: CLIENT PAUSE WRITE holds its EXEC (./pause.ts). */
+  writes: boolean;
 }
 
 export interface ConnectionState extends Subscriber {
@@ -108,6 +111,8 @@ export interface ServerContext {
   readonly keyspace: KeyspaceNotifier;
   /** Client-side caching: which connections read which keys (CLIENT TRACKING). */
   readonly tracking: TrackingTable;
+  /** CLIENT PAUSE: held commands wait for its end. */
+  readonly pause: ClientPause;
   readonly startedAt: number;
   /** The TCP port listened on. */
   port(): number;

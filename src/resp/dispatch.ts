@@ -1,7 +1,6 @@
 // The command table and dispatch: name lookup, AUTH gate, arity, MULTI queueing. Dispatch is synchronous and
 // in the order commands arrived, so connection state (AUTH, MULTI, READONLY, HELLO) always applies in order;
 // data commands come back as plans that ./pipeline.ts sends.
-import { keyword } from './args.js';
 import type { CommandSpec } from './command.js';
 import { BITMAP_COMMANDS } from './commands/bitmaps.js';
 import { CONNECTION_COMMANDS } from './commands/connection.js';
@@ -10,7 +9,7 @@ import { PUBSUB_COMMANDS, SUBSCRIBED_MODE_COMMANDS } from './commands/pubsub.js'
 import { serverCommands } from './commands/server.js';
 import { STRING_COMMANDS } from './commands/strings.js';
 import { TRANSACTION_COMMANDS, unwatchAll } from './commands/transactions.js';
-import type { Ctx } from './context.js';
+import type { ConnectionState, Ctx } from './context.js';
 import { arityError, NOAUTH, unknownCommand, unknownSubcommand } from './errors.js';
 import { KeysPlan, keysAsWrite, WritePlan, isPlan, type Plan } from './plan.js';
 import { ErrorReply, QUEUED, type Reply } from './reply.js';
@@ -53,30 +52,64 @@ export interface Dispatched {
   remember?: Buffer[] | undefined;
 }
 
-/** One command: its reply, or a plan to send. Never throws (a handler's bug becomes `-ERR INTERNAL`). */
-export function dispatch(ctx: Ctx, args: Buffer[], out?: Dispatched): Reply | Plan {
-  const conn = ctx.conn;
-  ctx.server.stats.commandsProcessed++;
+/** A command as the checks before it runs see it: its spec and name (`client|info` for a subcommand), or why it is refused. */
+interface Admission {
+  spec: CommandSpec | undefined;
+  name: string;
+  error: ErrorReply | undefined;
+}
+
+/** The checks before a command runs, in Redis's order (processCommand). No side effect: CLIENT PAUSE asks too. */
+function admit(conn: ConnectionState, args: Buffer[]): Admission {
   const spec = TABLE.get(nameOf(args[0]!));
-  conn.lastCommandAt = Date.now();
-  if (spec === undefined) return refuse(ctx, unknownCommand(args));
-  conn.lastCommand = spec.name;
-  // Arity before AUTH, in Redis's order (processCommand): `GET` alone is an arity error even unauthenticated.
-  if (!arityOk(spec.arity, args.length)) return reject(ctx, spec, arityError(spec.name));
+  if (spec === undefined) return { spec, name: '', error: unknownCommand(args) };
+  // Arity before AUTH, in Redis's order: `GET` alone is an arity error even unauthenticated.
+  if (!arityOk(spec.arity, args.length)) return { spec, name: spec.name, error: arityError(spec.name) };
+  let name = spec.name;
   // A container's subcommand is looked up with the command, and its arity checked, as Redis's lookup does; Redis 7
   // names it in CLIENT INFO/LIST and in errors: cmd=client|info.
   if (spec.subcommands !== undefined && args.length > 1) {
     const sub = nameOf(args[1]!);
     const arity = spec.subcommands.get(sub);
-    if (arity === undefined) return reject(ctx, spec, unknownSubcommand(args[1]!, spec.name));
-    conn.lastCommand = `${spec.name}|${sub}`;
-    if (!arityOk(arity, args.length)) return reject(ctx, spec, arityError(conn.lastCommand));
+    if (arity === undefined) return { spec, name, error: unknownSubcommand(args[1]!, spec.name) };
+    name = `${spec.name}|${sub}`;
+    if (!arityOk(arity, args.length)) return { spec, name, error: arityError(name) };
   }
-  if (!conn.authenticated && !spec.noAuth) return reject(ctx, spec, NOAUTH);
+  if (!conn.authenticated && !spec.noAuth) return { spec, name, error: NOAUTH };
   // A RESP2 connection subscribed to anything reads pushes only: Redis allows it these commands and no other.
   if (conn.protocol === 2 && conn.subscriptions.active && !SUBSCRIBED_MODE_COMMANDS.has(spec.name)) {
-    return reject(ctx, spec, new ErrorReply(`ERR Can't execute '${conn.lastCommand}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
+    return { spec, name, error: new ErrorReply(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`) };
   }
+  return { spec, name, error: undefined };
+}
+
+/**
+ * Whether CLIENT PAUSE holds this command now (./pause.ts): a command that passes the checks before it runs, under
+ * ALL any, under WRITE one that writes or may publish (Redis's write and may-replicate commands: a write, PUBLISH,
+ * SPUBLISH, EXEC of a transaction holding one). Redis checks before queueing: a write inside MULTI is held too.
+ */
+export function heldByPause(ctx: Ctx, args: Buffer[]): boolean {
+  const pause = ctx.server.pause;
+  if (!pause.on) return false;
+  const { spec, error } = admit(ctx.conn, args);
+  if (spec === undefined || error !== undefined) return false;
+  return pause.holds(writes(spec) || (spec.name === 'exec' && ctx.conn.multi?.writes === true));
+}
+
+/** A command Redis flags write or may-replicate. */
+function writes(spec: CommandSpec): boolean {
+  return spec.flags.includes('write') || spec.name === 'publish' || spec.name === 'spublish';
+}
+
+/** One command: its reply, or a plan to send. Never throws (a handler's bug becomes `-ERR INTERNAL`). */
+export function dispatch(ctx: Ctx, args: Buffer[], out?: Dispatched): Reply | Plan {
+  const conn = ctx.conn;
+  ctx.server.stats.commandsProcessed++;
+  conn.lastCommandAt = Date.now();
+  const { spec, name, error } = admit(conn, args);
+  if (spec === undefined) return refuse(ctx, error!);
+  conn.lastCommand = name;
+  if (error !== undefined) return reject(ctx, spec, error);
   let r: Reply | Plan;
   try {
     if (conn.multi && !spec.runsInMulti) return queue(ctx, spec, args);
@@ -132,12 +165,15 @@ function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
   if (spec.flags.includes('no_multi')) return refuse(ctx, new ErrorReply('ERR Command not allowed inside a transaction')); // SHUTDOWN, as Redis
   // (Un)subscribing would take effect when queued, and PUBSUB's counts be those of that moment: refused. PUBLISH is
   // queued: its message goes out once EXEC's batch is applied.
-  // So would CLIENT REPLY, which silences replies (EXEC's own among them, on Redis): refused too.
-  const name = spec.name === 'client' && keyword(args[1], 'REPLY') ? 'client|reply' : spec.name;
-  if ((spec.group === 'pubsub' && name !== 'publish' && name !== 'spublish') || name === 'client|reply') {
+  // So would CLIENT REPLY, which silences replies (EXEC's own among them, on Redis), and CLIENT PAUSE and UNPAUSE:
+  // refused too.
+  const sub = spec.name === 'client' ? nameOf(args[1]!) : '';
+  const name = sub === 'reply' || sub === 'pause' || sub === 'unpause' ? `client|${sub}` : spec.name;
+  if ((spec.group === 'pubsub' && name !== 'publish' && name !== 'spublish') || name !== spec.name) {
     return refuse(ctx, new ErrorReply(`ERR '${name}' inside MULTI is not supported by threadraft (it would take effect when queued, not at EXEC)`));
   }
   const r = spec.handler(ctx, args);
+  if (writes(spec)) m.writes = true;
   // Read-only commands' keys, for client-side caching (./tracking.ts): remembered when EXEC is sent (but after a
   // write of the same key before it in the transaction), and again as EXEC answers the command.
   const reads = spec.flags.includes('readonly') ? keyArgs(spec, args) : undefined;

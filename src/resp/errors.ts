@@ -44,6 +44,14 @@ export function unknownSubcommand(sub: Buffer, command: string): ErrorReply {
   return new ErrorReply(`ERR unknown subcommand '${printed(sub, 128)}'. Try ${command.toUpperCase()} HELP.`, true);
 }
 
+/** Redis's addReplySubcommandSyntaxError: a subcommand given the wrong arguments, named as the client sent it. */
+export function subcommandSyntax(sub: Buffer, command: string): ErrorReply {
+  return new ErrorReply(`ERR unknown subcommand or wrong number of arguments for '${printed(sub, 128)}'. Try ${command.toUpperCase()} HELP.`, true);
+}
+
+export const TIMEOUT_NOT_INTEGER = new ErrorReply('ERR timeout is not an integer or out of range');
+export const TIMEOUT_NEGATIVE = new ErrorReply('ERR timeout is negative');
+
 export function invalidExpire(command: string): ErrorReply {
   return new ErrorReply(`ERR invalid expire time in '${command}' command`);
 }

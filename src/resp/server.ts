@@ -8,6 +8,7 @@ import { KeyspaceNotifier } from './keyspace.js';
 import { PubSubRegistry } from './pubsub.js';
 import { TrackingTable } from './tracking.js';
 import { WatchRegistry } from './watches.js';
+import { ClientPause } from './pause.js';
 import { connectionRoom } from './descriptors.js';
 
 const MAX_CLIENTS_REPLY = Buffer.from('-ERR max number of clients reached\r\n');
@@ -46,6 +47,7 @@ export class RespServer {
       pubsub,
       keyspace,
       tracking: keyspace.tracking,
+      pause: new ClientPause(),
       startedAt: Date.now(),
       port: () => this.port,
     };
@@ -132,6 +134,7 @@ export class RespServer {
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       this.unhook();
+      this.context.pause.close();
       const keyspace = this.context.keyspace.close();
       this.net.close(() => void keyspace.then(() => resolve()));
       for (const c of this.connections) c.destroy();

@@ -1,9 +1,10 @@
 // Connection commands: PING, ECHO, HELLO, AUTH, CLIENT, SELECT, QUIT, RESET, READONLY/READWRITE.
 import { timingSafeEqual } from 'node:crypto';
-import { keyword, parseInteger, upper } from '../args.js';
+import { keyword, parseInt64, parseInteger, upper } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { ConnectionState, Ctx } from '../context.js';
-import { arityError, DB_RANGE, NOAUTH, NOT_INTEGER, SYNTAX, unknownSubcommand, WRONGPASS } from '../errors.js';
+import { arityError, DB_RANGE, NOAUTH, NOT_INTEGER, SYNTAX, subcommandSyntax, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand, WRONGPASS } from '../errors.js';
+import type { PauseMode } from '../pause.js';
 import { ErrorReply, helpReply, MapReply, OK, PONG, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { unwatchAll } from './transactions.js';
 
@@ -179,6 +180,11 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
       if (t.brokenRedirect) flags.push('broken_redirect');
       return new MapReply([['flags', new SetReply(flags)], ['redirect', t.on ? t.redirect : -1], ['prefixes', [...t.prefixes.values()].sort(Buffer.compare)]]);
     }
+    case 'PAUSE':
+      return n === 3 || n === 4 ? clientPause(ctx, args) : subcommandSyntax(args[1]!, 'client');
+    case 'UNPAUSE':
+      ctx.server.pause.unpause();
+      return OK;
     case 'NO-EVICT':
     case 'NO-TOUCH':
       // Nothing to do: eviction and recency are decided in apply, never by a client's reads (docs/cache.md).
@@ -196,6 +202,8 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
         'KILL <ip:port>', '    Kill connection made from <ip:port>.',
         'KILL <option> <value> [<option> <value> [...]]', '    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME (yes|no).',
         'SETINFO <LIB-NAME|LIB-VER> <value>', '    Set client meta attr.',
+        'UNPAUSE', '    Stop the current client pause, resuming traffic.',
+        'PAUSE <timeout> [WRITE|ALL]', '    Suspend all, or just write, clients for <timeout> milliseconds.',
         'REPLY (ON|OFF|SKIP)', '    Control the replies sent to the current connection.',
         'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]', '         [OPTIN] [OPTOUT] [NOLOOP]',
         '    Control server assisted client side caching.',
@@ -209,6 +217,29 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
     default:
       return unknownSubcommand(args[1]!, 'client');
   }
+}
+
+/** The largest int64, past which now + timeout would overflow in Redis. */
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * CLIENT PAUSE timeout [WRITE|ALL] (ALL by default): every connection's commands (WRITE: those that write or
+ * publish) wait `timeout` ms or until CLIENT UNPAUSE (../pause.ts). The mode is checked before the timeout, as Redis 7.2.
+ */
+function clientPause(ctx: Ctx, args: Buffer[]): Reply {
+  let mode: PauseMode = 'all';
+  if (args.length === 4) {
+    if (keyword(args[3], 'WRITE')) mode = 'write';
+    else if (!keyword(args[3], 'ALL')) return new ErrorReply('ERR CLIENT PAUSE mode must be WRITE or ALL');
+  }
+  const timeout = parseInt64(args[2]!);
+  if (timeout === null) return TIMEOUT_NOT_INTEGER;
+  if (timeout < 0n) return TIMEOUT_NEGATIVE;
+  const now = Date.now();
+  if (timeout > INT64_MAX - BigInt(now)) return new ErrorReply('ERR timeout is out of range');
+  // 0 is an end already past (Redis: no pause, unless one is in effect).
+  ctx.server.pause.pause(timeout === 0n ? 0 : now + Number(timeout), mode);
+  return OK;
 }
 
 /**
@@ -422,7 +453,7 @@ export const CONNECTION_COMMANDS: CommandSpec[] = [
   command('auth', -2, CB, 'connection', 'Authenticates the connection.', auth, { noAuth: true }),
   command('client', -2, [], 'connection', 'A container for client connection commands.', client, {
     since: '2.4.0',
-    subcommands: { id: 2, getname: 2, setname: 3, info: 2, list: -2, kill: -3, setinfo: 4, 'no-evict': 3, 'no-touch': 3, tracking: -3, caching: 3, getredir: 2, trackinginfo: 2, reply: 3, help: 2 },
+    subcommands: { id: 2, getname: 2, setname: 3, info: 2, list: -2, kill: -3, setinfo: 4, 'no-evict': 3, 'no-touch': 3, tracking: -3, caching: 3, getredir: 2, trackinginfo: 2, reply: 3, pause: -3, unpause: 2, help: 2 },
   }),
   command('select', 2, ['fast', 'loading', 'stale'], 'connection', 'Changes the selected database.', select),
   command('quit', -1, CB, 'connection', 'Closes the connection.', quit, { noAuth: true, runsInMulti: true }),

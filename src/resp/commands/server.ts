@@ -10,7 +10,7 @@ import { clampInt64, keyError, keyword, parseInt64, upper } from '../args.js';
 import { globMatch } from '../glob.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { arityError, clusterError, NOT_INTEGER, SYNTAX, unknownSubcommand } from '../errors.js';
+import { arityError, clusterError, NOT_INTEGER, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
 import { CallPlan, KeysPlan, ReadPlan, WritePlan } from '../plan.js';
 import { keyspaceFlagsText, parseKeyspaceFlags, type KeyspaceFlags } from '../keyspace-flags.js';
 import { ErrorReply, helpReply, MapReply, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
@@ -151,9 +151,6 @@ function render(list: Section[]): string {
     .map(([name, fields]) => `# ${name[0]!.toUpperCase()}${name.slice(1)}\r\n${fields.map(([k, v]) => `${k}:${v}\r\n`).join('')}`)
     .join('\r\n');
 }
-
-const TIMEOUT_NOT_INTEGER = new ErrorReply('ERR timeout is not an integer or out of range');
-const TIMEOUT_NEGATIVE = new ErrorReply('ERR timeout is negative');
 
 /**
  * WAIT numreplicas timeout: how many nodes besides the leader hold every write acknowledged before it (a read plan:
