@@ -88,6 +88,7 @@ export class Connection {
       subscriptions: new Subscriptions(),
       lastCommand: 'NULL',
       lastCommandAt: now,
+      blocked: false,
       closing: false,
       outputBytes: () => socket.writableLength,
       kill: () => this.destroy(),
@@ -280,11 +281,14 @@ export class Connection {
       if (this.closed) return;
       // CLIENT PAUSE (./pause.ts): a held command waits for the pause's end, the commands after it behind it; the
       // replies of those before it go out first.
-      while (heldByPause(this.ctx, commands[n]!)) {
+      for (let held = heldByPause(this.ctx, commands[n]!); held !== undefined; held = heldByPause(this.ctx, commands[n]!)) {
         if (run.length > 0) await send();
         flushReady();
+        this.state.blocked = true;
+        this.state.lastCommand = held; // as Redis's CLIENT LIST shows a held client: cmd=<the held command>
         await this.server.pause.wait((cancel) => (this.pauseCancel = cancel));
         this.pauseCancel = undefined;
+        this.state.blocked = false;
         if (this.closed) return;
       }
       const out = this.dispatched;

@@ -50,6 +50,8 @@ export interface ConnectionState extends Subscriber {
   readonly subscriptions: Subscriptions;
   lastCommand: string;
   lastCommandAt: number;
+  /** Its next command is held by CLIENT PAUSE (./pause.ts): flag `b` in CLIENT LIST, counted in INFO's blocked_clients. */
+  blocked: boolean;
   /** QUIT: close once the replies before it are written. */
   closing: boolean;
   /** CLIENT TRACKING (./tracking.ts). */

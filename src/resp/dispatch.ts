@@ -84,16 +84,16 @@ function admit(conn: ConnectionState, args: Buffer[]): Admission {
 }
 
 /**
- * Whether CLIENT PAUSE holds this command now (./pause.ts): a command that passes the checks before it runs, under
+ * The name of this command when CLIENT PAUSE holds it now (./pause.ts), else undefined: a command that passes the checks before it runs, under
  * ALL any, under WRITE one that writes or may publish (Redis's write and may-replicate commands: a write, PUBLISH,
  * SPUBLISH, EXEC of a transaction holding one). Redis checks before queueing: a write inside MULTI is held too.
  */
-export function heldByPause(ctx: Ctx, args: Buffer[]): boolean {
+export function heldByPause(ctx: Ctx, args: Buffer[]): string | undefined {
   const pause = ctx.server.pause;
-  if (!pause.on) return false;
-  const { spec, error } = admit(ctx.conn, args);
-  if (spec === undefined || error !== undefined) return false;
-  return pause.holds(writes(spec) || (spec.name === 'exec' && ctx.conn.multi?.writes === true));
+  if (!pause.on) return undefined;
+  const { spec, name, error } = admit(ctx.conn, args);
+  if (spec === undefined || error !== undefined) return undefined;
+  return pause.holds(writes(spec) || (spec.name === 'exec' && ctx.conn.multi?.writes === true)) ? name : undefined;
 }
 
 /** A command Redis flags write or may-replicate. */

@@ -1,7 +1,8 @@
 // CLIENT PAUSE and CLIENT UNPAUSE: which commands a pause holds (every one under ALL, those that write or publish
 // under WRITE, a write inside MULTI before it is queued), that the commands behind a held one wait in order, that a
-// later pause extends the end and never weakens the mode, and the errors. Each scenario is checked against the
-// replies Redis 7 gives, and played on redis-server too when it is installed (the same bytes, the same holds).
+// later pause extends the end and never weakens the mode, that a held connection is shown as blocked, and the
+// errors. Each scenario is checked against the replies Redis 7 gives, and played on redis-server too when it is
+// installed (the same bytes, the same holds).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { onPath } from '../../bench/resp-targets.js';
@@ -26,6 +27,18 @@ function since(r: Raw, from: number): string {
   return r.received().subarray(from).toString('latin1');
 }
 
+/** The text of the bulk string `words` is answered with on `r`. */
+async function bulk(r: Raw, words: string[]): Promise<string> {
+  const from = r.received().length;
+  send(r, words);
+  const got = await r.until((b) => {
+    const m = /^\$(\d+)\r\n/.exec(b.subarray(from).toString('latin1'));
+    return m !== null && b.length - from >= m[0].length + Number(m[1]) + 2;
+  });
+  const text = got.subarray(from).toString('latin1');
+  return text.slice(text.indexOf('\r\n') + 2, -2);
+}
+
 /** The scenarios on the server at `port`; every check is an assertion, so the same function tests Redis too. */
 async function scenarios(port: number): Promise<void> {
   const [a, b, c, d] = await Promise.all([raw(port), raw(port), raw(port), raw(port)]);
@@ -43,6 +56,9 @@ async function scenarios(port: number): Promise<void> {
     await b.until((got) => got.length >= 5);
     assert.ok(await quiet(b), 'SET is held, and the GET and PING behind it');
     assert.equal(since(b, 0), '$-1\r\n');
+    // A held connection is blocked: INFO counts it, CLIENT LIST flags it `b` with the held command.
+    assert.match(await bulk(d, ['INFO', 'clients']), /^blocked_clients:1\r$/m);
+    assert.match(await bulk(d, ['CLIENT', 'LIST']), /flags=b .* cmd=set /);
     await ask(a, ['GET', 'k'], '$-1\r\n');
     // PUBLISH may replicate: held; so is a write inside MULTI, before it is queued.
     const aFrom = a.received().length;
@@ -54,6 +70,7 @@ async function scenarios(port: number): Promise<void> {
     assert.equal(since(a, aFrom), '', 'PUBLISH is held, the pausing connection\'s too');
     // UNPAUSE (not a write: never held by WRITE) lets every held connection go on, in its order.
     await ask(d, ['CLIENT', 'UNPAUSE'], '+OK\r\n');
+    assert.match(await bulk(d, ['INFO', 'clients']), /^blocked_clients:0\r$/m);
     await b.until((got) => got.length >= '$-1\r\n+OK\r\n$1\r\n1\r\n+PONG\r\n'.length);
     assert.equal(since(b, 0), '$-1\r\n+OK\r\n$1\r\n1\r\n+PONG\r\n');
     await a.until((got) => got.length >= aFrom + 4);

@@ -102,7 +102,7 @@ export function clientLine(c: ConnectionState): string {
   const now = Date.now();
   const subs = c.subscriptions;
   const t = c.tracking;
-  const flags = `${subs.active ? 'P' : ''}${c.multi ? 'x' : ''}${t.on ? 't' : ''}${t.brokenRedirect ? 'R' : ''}${t.bcast ? 'B' : ''}${c.readOptions.consistency === 'lease' ? 'r' : ''}` || 'N';
+  const flags = `${subs.active ? 'P' : ''}${c.multi ? 'x' : ''}${c.blocked ? 'b' : ''}${t.on ? 't' : ''}${t.brokenRedirect ? 'R' : ''}${t.bcast ? 'B' : ''}${c.readOptions.consistency === 'lease' ? 'r' : ''}` || 'N';
   return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} ` +
     `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${flags} db=0 sub=${subs.channel.size} psub=${subs.pattern.size} ssub=${subs.shard.size} ` +
     `multi=${c.multi ? c.multi.items.length : -1} watch=${c.watched.size} omem=${c.outputBytes()} cmd=${c.lastCommand} ` +

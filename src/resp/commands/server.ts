@@ -65,6 +65,13 @@ function evictionPolicy(o: { maxKeys?: number | undefined; maxBytes?: number | u
   return o.maxKeys === undefined && o.maxBytes === undefined ? 'noeviction' : 'allkeys-lru';
 }
 
+/** The connections whose next command CLIENT PAUSE holds (Redis counts its postponed clients as blocked). */
+function blocked(ctx: Ctx): number {
+  let n = 0;
+  for (const c of ctx.server.clients.values()) if (c.blocked) n++;
+  return n;
+}
+
 function ms(v: number): string {
   return v.toFixed(3);
 }
@@ -108,7 +115,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['node_version', process.version],
     ]],
     ['clients', [
-      ['connected_clients', ctx.server.clients.size], ['maxclients', options.maxClients], ['blocked_clients', 0],
+      ['connected_clients', ctx.server.clients.size], ['maxclients', options.maxClients], ['blocked_clients', blocked(ctx)],
       ['tracking_clients', tracking.clients],
     ]],
     // used_memory: every thread's heap in use and external memory (Cluster.metrics().memory); the RSS is more (what the
