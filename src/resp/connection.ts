@@ -207,7 +207,9 @@ export class Connection {
     if (this.closed) return;
     if (this.state.closing) this.finish();
     else if (this.protocolError !== undefined && this.queue.length === 0) {
-      this.writeNow(new ErrorReply(`ERR ${this.protocolError}`));
+      const e = new ErrorReply(`ERR ${this.protocolError}`);
+      this.server.commandStats.error(e); // Redis counts it in errorstats too
+      this.writeNow(e);
       this.finish();
     }
   }
@@ -253,8 +255,13 @@ export class Connection {
     let runClass: 'read' | 'write' | undefined;
     // A run's reads use the consistency of the connection when they were dispatched (READONLY may come between).
     let runRead = this.state.readOptions;
+    // INFO commandstats (./command-stats.ts): each command is counted as its reply is written, in the connection's
+    // order, as Redis counts a command once it ran; a plan's time is taken when it is answered.
+    const { commandStats: stats } = this.server;
+    const tallies: Array<(() => void) | undefined> = new Array(commands.length);
     const flushReady = (): void => {
       while (this.written < replies.length && replies[this.written] !== undefined) {
+        tallies[this.written]?.();
         this.writer.protocol = protocols[this.written]!;
         this.writer.write(replies[this.written++]!);
         if (this.held.length > 0) this.releaseHeld();
@@ -293,6 +300,8 @@ export class Connection {
       }
       const out = this.dispatched;
       out.remember = undefined;
+      out.counted = undefined;
+      const started = performance.now();
       const mode = this.state.reply;
       mode.skipping = mode.skipNext; // CLIENT REPLY SKIP: the whole of this command
       mode.skipNext = false;
@@ -300,7 +309,12 @@ export class Connection {
       protocols[n] = this.state.protocol;
       // Silenced as Redis decides it: by the flags once the command ran (CLIENT REPLY ON's own OK is written).
       const silent = mode.off || mode.skipping;
+      const counted = out.counted as Dispatched['counted']; // set by dispatch()
       if (!isPlan(r)) {
+        if (counted !== undefined) {
+          const ms = performance.now() - started;
+          tallies[n] = counted.refused ? () => stats.rejected(counted.name, r as ErrorReply) : () => stats.called(counted.name!, ms, r);
+        }
         replies[n] = silent ? NO_REPLY : r;
         if (out.remember !== undefined) {
           if (run.length === 0) tracking.add(this.state, out.remember);
@@ -316,7 +330,18 @@ export class Connection {
       runClass = cls;
       runRead = this.state.readOptions;
       const i = n;
-      run.push({ plan: r as Plan, set: (reply) => (replies[i] = silent ? NO_REPLY : reply), remember: out.remember });
+      run.push({
+        plan: r as Plan,
+        set: (reply) => {
+          // Its time in INFO commandstats and latencystats: from its dispatch to its reply.
+          if (counted !== undefined) {
+            const ms = performance.now() - started;
+            tallies[i] = () => stats.called(counted.name!, ms, reply);
+          }
+          replies[i] = silent ? NO_REPLY : reply;
+        },
+        remember: out.remember,
+      });
     }
     replies.length = n; // after QUIT nothing more is answered
     if (run.length > 0) await send();

@@ -8,6 +8,7 @@ import type { PubSubRegistry, Subscriber, Subscriptions } from './pubsub.js';
 import type { ClientTracking, TrackingTable } from './tracking.js';
 import type { WatchRegistry, WatchSet } from './watches.js';
 import type { ClientPause } from './pause.js';
+import type { CommandStats } from './command-stats.js';
 
 export interface ServerStats {
   connectionsReceived: number;
@@ -29,6 +30,8 @@ export interface MultiState {
   reads: Buffer[];
   /** A command that writes (or publishes) is queued: CLIENT PAUSE WRITE holds its EXEC (./pause.ts). */
   writes: boolean;
+  /** The full names of the commands queued (INFO commandstats counts each as EXEC answers it). */
+  names: string[];
 }
 
 export interface ConnectionState extends Subscriber {
@@ -115,6 +118,8 @@ export interface ServerContext {
   readonly tracking: TrackingTable;
   /** CLIENT PAUSE: held commands wait for its end. */
   readonly pause: ClientPause;
+  /** INFO commandstats, latencystats and errorstats. */
+  readonly commandStats: CommandStats;
   readonly startedAt: number;
   /** The TCP port listened on. */
   port(): number;

@@ -34,9 +34,9 @@ function arityOk(arity: number, n: number): boolean {
 /**
  * (Un)subscribing commands, RESET, HELLO and CLIENT TRACKING: the connection dispatches one only once the commands
  * before it are answered (a write's client-side caching messages follow the tracking and protocol in effect when
- * Redis would have run it).
+ * Redis would have run it). INFO too: its counts (commandstats, keyspace hits) include every command before it.
  */
-const ORDERED = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'reset', 'hello']);
+const ORDERED = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'reset', 'hello', 'info']);
 
 /**
  * Whether `args` must wait for the replies of the commands before it: a subscription then starts (or ends) after
@@ -50,6 +50,11 @@ export function waitsForEarlierReplies(args: Buffer[]): boolean {
 /** What dispatch tells its caller besides the reply: keys to remember for client-side caching once the command's read is sent. */
 export interface Dispatched {
   remember?: Buffer[] | undefined;
+  /**
+   * How INFO commandstats counts it once its reply is written (./command-stats.ts): a call of `name`, or a refusal
+   * (`name` undefined for an unknown command or subcommand); nothing when queued inside MULTI (counted at EXEC).
+   */
+  counted?: { name: string | undefined; refused: boolean } | undefined;
 }
 
 /** A command as the checks before it runs see it: its spec and name (`client|info` for a subcommand), or why it is refused. */
@@ -57,30 +62,32 @@ interface Admission {
   spec: CommandSpec | undefined;
   name: string;
   error: ErrorReply | undefined;
+  /** The name a refusal is counted under in INFO commandstats: none for an unknown command or subcommand, as Redis. */
+  counted: string | undefined;
 }
 
 /** The checks before a command runs, in Redis's order (processCommand). No side effect: CLIENT PAUSE asks too. */
 function admit(conn: ConnectionState, args: Buffer[]): Admission {
   const spec = TABLE.get(nameOf(args[0]!));
-  if (spec === undefined) return { spec, name: '', error: unknownCommand(args) };
+  if (spec === undefined) return { spec, name: '', error: unknownCommand(args), counted: undefined };
   // Arity before AUTH, in Redis's order: `GET` alone is an arity error even unauthenticated.
-  if (!arityOk(spec.arity, args.length)) return { spec, name: spec.name, error: arityError(spec.name) };
+  if (!arityOk(spec.arity, args.length)) return { spec, name: spec.name, error: arityError(spec.name), counted: spec.name };
   let name = spec.name;
   // A container's subcommand is looked up with the command, and its arity checked, as Redis's lookup does; Redis 7
   // names it in CLIENT INFO/LIST and in errors: cmd=client|info.
   if (spec.subcommands !== undefined && args.length > 1) {
     const sub = nameOf(args[1]!);
     const arity = spec.subcommands.get(sub);
-    if (arity === undefined) return { spec, name, error: unknownSubcommand(args[1]!, spec.name) };
+    if (arity === undefined) return { spec, name, error: unknownSubcommand(args[1]!, spec.name), counted: undefined };
     name = `${spec.name}|${sub}`;
-    if (!arityOk(arity, args.length)) return { spec, name, error: arityError(name) };
+    if (!arityOk(arity, args.length)) return { spec, name, error: arityError(name), counted: name };
   }
-  if (!conn.authenticated && !spec.noAuth) return { spec, name, error: NOAUTH };
+  if (!conn.authenticated && !spec.noAuth) return { spec, name, error: NOAUTH, counted: name };
   // A RESP2 connection subscribed to anything reads pushes only: Redis allows it these commands and no other.
   if (conn.protocol === 2 && conn.subscriptions.active && !SUBSCRIBED_MODE_COMMANDS.has(spec.name)) {
-    return { spec, name, error: new ErrorReply(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`) };
+    return { spec, name, error: new ErrorReply(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`), counted: name };
   }
-  return { spec, name, error: undefined };
+  return { spec, name, error: undefined, counted: name };
 }
 
 /**
@@ -102,27 +109,28 @@ function writes(spec: CommandSpec): boolean {
 }
 
 /** One command: its reply, or a plan to send. Never throws (a handler's bug becomes `-ERR INTERNAL`). */
-export function dispatch(ctx: Ctx, args: Buffer[], out?: Dispatched): Reply | Plan {
+export function dispatch(ctx: Ctx, args: Buffer[], out: Dispatched): Reply | Plan {
   const conn = ctx.conn;
   ctx.server.stats.commandsProcessed++;
   conn.lastCommandAt = Date.now();
-  const { spec, name, error } = admit(conn, args);
-  if (spec === undefined) return refuse(ctx, error!);
+  const { spec, name, error, counted } = admit(conn, args);
+  if (spec === undefined) return refuse(ctx, out, error!, counted);
   conn.lastCommand = name;
-  if (error !== undefined) return reject(ctx, spec, error);
+  if (error !== undefined) return reject(ctx, out, spec, error, counted);
   let r: Reply | Plan;
   try {
-    if (conn.multi && !spec.runsInMulti) return queue(ctx, spec, args);
+    if (conn.multi && !spec.runsInMulti) return queue(ctx, out, spec, name, args);
     r = spec.handler(ctx, args);
   } catch (err) {
     return new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`);
   }
+  out.counted = { name, refused: false };
   if (r instanceof WritePlan) r.by = conn.id;
   const t = conn.tracking;
   if (t.on) {
     // Client-side caching (./tracking.ts): a read-only command's keys are to be remembered (whether is decided now,
     // in order); CLIENT CACHING holds for the next command (or transaction) only, as Redis's resetClient clears it.
-    if (out !== undefined && spec.flags.includes('readonly') && ctx.server.tracking.wants(conn)) out.remember = keyArgs(spec, args);
+    if (spec.flags.includes('readonly') && ctx.server.tracking.wants(conn)) out.remember = keyArgs(spec, args);
     if (!conn.multi && spec.name !== 'client') t.caching = false;
   }
   return r;
@@ -138,13 +146,14 @@ export function keyArgs(spec: CommandSpec, args: Buffer[]): Buffer[] {
 }
 
 /** A known command refused before it ran (arity, NOAUTH): EXEC's refusal discards any transaction at once, as Redis's rejectCommand does. */
-function reject(ctx: Ctx, spec: CommandSpec, e: ErrorReply): ErrorReply {
-  return spec.name === 'exec' ? abortExec(ctx, e) : refuse(ctx, e);
+function reject(ctx: Ctx, out: Dispatched, spec: CommandSpec, e: ErrorReply, counted: string | undefined): ErrorReply {
+  return refuse(ctx, out, spec.name === 'exec' ? abortExec(ctx, e) : e, counted);
 }
 
 /** An error before the command ran: inside MULTI it also dooms the transaction (EXEC replies EXECABORT). */
-function refuse(ctx: Ctx, e: ErrorReply): ErrorReply {
+function refuse(ctx: Ctx, out: Dispatched, e: ErrorReply, counted: string | undefined): ErrorReply {
   if (ctx.conn.multi) ctx.conn.multi.aborted = true;
+  out.counted = { name: counted, refused: true };
   return e;
 }
 
@@ -160,9 +169,9 @@ function abortExec(ctx: Ctx, e: ErrorReply): ErrorReply {
  * in its array as Redis does) for EXEC. Reads of more than keys (SCAN, KEYS, INFO, ROLE, WAIT) have no batch op:
  * they are refused and the transaction aborted.
  */
-function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
+function queue(ctx: Ctx, out: Dispatched, spec: CommandSpec, fullName: string, args: Buffer[]): Reply {
   const m = ctx.conn.multi!;
-  if (spec.flags.includes('no_multi')) return refuse(ctx, new ErrorReply('ERR Command not allowed inside a transaction')); // SHUTDOWN, as Redis
+  if (spec.flags.includes('no_multi')) return refuse(ctx, out, new ErrorReply('ERR Command not allowed inside a transaction'), fullName); // SHUTDOWN, as Redis
   // (Un)subscribing would take effect when queued, and PUBSUB's counts be those of that moment: refused. PUBLISH is
   // queued: its message goes out once EXEC's batch is applied.
   // So would CLIENT REPLY, which silences replies (EXEC's own among them, on Redis), and CLIENT PAUSE and UNPAUSE:
@@ -170,7 +179,7 @@ function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
   const sub = spec.name === 'client' ? nameOf(args[1]!) : '';
   const name = sub === 'reply' || sub === 'pause' || sub === 'unpause' ? `client|${sub}` : spec.name;
   if ((spec.group === 'pubsub' && name !== 'publish' && name !== 'spublish') || name !== spec.name) {
-    return refuse(ctx, new ErrorReply(`ERR '${name}' inside MULTI is not supported by threadraft (it would take effect when queued, not at EXEC)`));
+    return refuse(ctx, out, new ErrorReply(`ERR '${name}' inside MULTI is not supported by threadraft (it would take effect when queued, not at EXEC)`), fullName);
   }
   const r = spec.handler(ctx, args);
   if (writes(spec)) m.writes = true;
@@ -184,7 +193,8 @@ function queue(ctx: Ctx, spec: CommandSpec, args: Buffer[]): Reply {
   else if (r instanceof WritePlan && !r.alone) m.items.push(Object.assign(r, { reads }));
   else if (r instanceof KeysPlan) m.items.push(Object.assign(keysAsWrite(r, ctx.server.keyspace), { reads }));
   else {
-    return refuse(ctx, new ErrorReply(`ERR '${spec.name}' inside MULTI is not supported by threadraft (it has no atomic batch operation)`));
+    return refuse(ctx, out, new ErrorReply(`ERR '${spec.name}' inside MULTI is not supported by threadraft (it has no atomic batch operation)`), fullName);
   }
+  m.names.push(fullName); // counted as a call when EXEC answers it (./command-stats.ts)
   return QUEUED;
 }

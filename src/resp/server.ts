@@ -9,6 +9,7 @@ import { PubSubRegistry } from './pubsub.js';
 import { TrackingTable } from './tracking.js';
 import { WatchRegistry } from './watches.js';
 import { ClientPause } from './pause.js';
+import { CommandStats } from './command-stats.js';
 import { connectionRoom } from './descriptors.js';
 
 const MAX_CLIENTS_REPLY = Buffer.from('-ERR max number of clients reached\r\n');
@@ -48,6 +49,7 @@ export class RespServer {
       keyspace,
       tracking: keyspace.tracking,
       pause: new ClientPause(),
+      commandStats: new CommandStats(),
       startedAt: Date.now(),
       port: () => this.port,
     };

@@ -140,13 +140,17 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['keyspace_misses', stats.keyspaceMisses], ['pubsub_channels', ctx.server.pubsub.size('channel')],
       ['pubsub_patterns', ctx.server.pubsub.size('pattern')], ['pubsubshard_channels', ctx.server.pubsub.size('shard')],
       ['tracking_total_keys', tracking.keys], ['tracking_total_items', tracking.items],
-      ['tracking_total_prefixes', tracking.prefixes], ['protocol_errors', stats.protocolErrors],
+      ['tracking_total_prefixes', tracking.prefixes], ['total_error_replies', ctx.server.commandStats.errorReplies],
+      ['protocol_errors', stats.protocolErrors],
       ['raft_writes', metrics.coordinator.writes], ['raft_reads', metrics.coordinator.reads],
       ['raft_batches_sent', metrics.coordinator.batchesSent], ['raft_read_rounds_sent', metrics.coordinator.readRoundsSent],
       ['raft_writes_resent', metrics.coordinator.resends], ['raft_leader_changes', metrics.coordinator.leaderChanges],
     ]],
     ['replication', replication],
     ['latency', latency],
+    ['commandstats', ctx.server.commandStats.commandstats()],
+    ['errorstats', ctx.server.commandStats.errorstats()],
+    ['latencystats', ctx.server.commandStats.latencystats()],
     // keys: DBSIZE's count (live keys); expires and avg_ttl (ms): the leader's, whose count has the expired keys not
     // purged yet too (Redis's has them in both), so it is capped at keys. Without a leader, none is counted as expiring.
     ['keyspace', keys > 0 ? [['db0', `keys=${keys},expires=${Math.min(keys, lc?.expires ?? 0)},avg_ttl=${lc?.avgTtlMs ?? 0}`]] : []],
@@ -182,13 +186,17 @@ function wait(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
   });
 }
 
-/** INFO [section ...]: all sections for none, `all`, `everything` or `default`. */
+/** The sections INFO leaves out unless named (or `all`, `everything`), as Redis's. */
+const NOT_DEFAULT = new Set(['commandstats', 'latencystats']);
+
+/** INFO [section ...]: the default sections for none or `default`, every one for `all` or `everything`. */
 function info(ctx: Ctx, args: Buffer[]): ReadPlan {
   const wanted = args.slice(1).map((a) => a.toString('latin1').toLowerCase());
-  const all = wanted.length === 0 || wanted.some((w) => w === 'all' || w === 'everything' || w === 'default');
+  const all = wanted.some((w) => w === 'all' || w === 'everything');
+  const defaults = wanted.length === 0 || wanted.includes('default');
   return new ReadPlan(async () => {
     try {
-      const list = (await sections(ctx)).filter(([name]) => all || wanted.includes(name));
+      const list = (await sections(ctx)).filter(([name]) => all || wanted.includes(name) || (defaults && !NOT_DEFAULT.has(name)));
       return new VerbatimReply('txt', render(list));
     } catch (err) {
       return clusterError(err);
@@ -290,9 +298,10 @@ function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan | WritePlan {
     }
     case 'RESETSTAT': {
       if (n !== 2) return arityError('config|resetstat');
-      const { stats, cluster } = ctx.server;
+      const { stats, cluster, commandStats } = ctx.server;
       return new CallPlan(async () => {
         for (const k of Object.keys(stats) as Array<keyof typeof stats>) stats[k] = 0;
+        commandStats.reset();
         try {
           await cluster.resetMetrics();
           return OK;

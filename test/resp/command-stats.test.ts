@@ -1,0 +1,78 @@
+// INFO commandstats, errorstats and latencystats: the calls of each command, those refused before they ran and those
+// that answered an error, counted as Redis 7 counts them (a subcommand by its full name, a command queued in MULTI
+// as EXEC runs it, nothing for an unknown command), checked against the counts redis-server 7.0.15 gave for the
+// same requests, and compared with a running redis-server when one is installed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { onPath } from '../../bench/resp-targets.js';
+import { againstRedis, encode, raw, serve, NO_REDIS } from './helpers.js';
+
+const SCRIPT = [
+  'CONFIG RESETSTAT', 'SET a 1', 'GET a', 'GET', 'INCR a', 'SET s x', 'INCR s', 'NOSUCH x', 'CLIENT BOGUS', 'CLIENT LIST x',
+  'MULTI', 'SET b 2', 'INCR s', 'GET b', 'EXEC', 'MULTI', 'GET', 'SET c 1', 'EXEC', 'AUTH x', 'PING', 'ECHO', 'EXISTS a b',
+  'DISCARD', 'MULTI', 'DISCARD', 'SETRANGE a -1 x', 'CLIENT', 'CONFIG GET maxclients', 'DEL a b c s',
+  'WATCH w', 'MULTI', 'SET w 1', 'EXEC', 'TTL a', 'EXPIRE a abc', 'MULTI', 'SHUTDOWN', 'EXEC',
+];
+
+/** What redis-server 7.0.15 counted for SCRIPT (its INFO commandstats without the times, errorstats, total_error_replies). */
+const REDIS_COUNTS = [
+  'cmdstat_auth:calls=1,rejected_calls=0,failed_calls=1', 'cmdstat_client:calls=0,rejected_calls=1,failed_calls=0',
+  'cmdstat_client|list:calls=1,rejected_calls=0,failed_calls=1', 'cmdstat_config|get:calls=1,rejected_calls=0,failed_calls=0',
+  'cmdstat_config|resetstat:calls=1,rejected_calls=0,failed_calls=0', 'cmdstat_del:calls=1,rejected_calls=0,failed_calls=0',
+  'cmdstat_discard:calls=2,rejected_calls=0,failed_calls=1', 'cmdstat_echo:calls=0,rejected_calls=1,failed_calls=0',
+  'cmdstat_exec:calls=4,rejected_calls=0,failed_calls=2', 'cmdstat_exists:calls=1,rejected_calls=0,failed_calls=0',
+  'cmdstat_expire:calls=1,rejected_calls=0,failed_calls=1', 'cmdstat_get:calls=2,rejected_calls=2,failed_calls=0',
+  'cmdstat_incr:calls=3,rejected_calls=0,failed_calls=2', 'cmdstat_multi:calls=5,rejected_calls=0,failed_calls=0',
+  'cmdstat_ping:calls=1,rejected_calls=0,failed_calls=0', 'cmdstat_set:calls=4,rejected_calls=0,failed_calls=0',
+  'cmdstat_setrange:calls=1,rejected_calls=0,failed_calls=1', 'cmdstat_shutdown:calls=0,rejected_calls=1,failed_calls=0',
+  'cmdstat_ttl:calls=1,rejected_calls=0,failed_calls=0', 'cmdstat_watch:calls=1,rejected_calls=0,failed_calls=0',
+  'errorstat_ERR:count=14', 'errorstat_EXECABORT:count=2', 'total_error_replies:16',
+];
+
+/** SCRIPT pipelined on one connection, then INFO: the counts it shows, in byte order, and its whole text. */
+async function counts(port: number): Promise<{ counts: string[]; info: string }> {
+  const r = await raw(port);
+  try {
+    const words = [...SCRIPT, 'INFO commandstats errorstats stats latencystats'].map((l) => l.split(' '));
+    r.socket.write(Buffer.concat([...words.map((w) => encode(...w)), encode('PING', 'END-MARK')]));
+    const info = (await r.until((b) => b.toString('latin1').endsWith('$8\r\nEND-MARK\r\n'))).toString('latin1');
+    const lines = info.split('\r\n').filter((l) => /^(cmdstat_|errorstat_|total_error_replies:)/.test(l));
+    return { counts: lines.map((l) => l.replace(/usec=\d+,usec_per_call=[\d.]+,/, '')).sort(), info };
+  } finally {
+    r.end();
+  }
+}
+
+test('INFO commandstats and errorstats count calls, refusals and errors as Redis 7.0 does; latencystats; RESETSTAT', async () => {
+  const s = await serve();
+  try {
+    const { counts: got, info } = await counts(s.port);
+    assert.deepEqual(got, [...REDIS_COUNTS].sort());
+    // Each line as Redis's: the time in µs too; a latency line per command called.
+    assert.match(info, /^cmdstat_set:calls=4,usec=\d+,usec_per_call=\d+\.\d\d,rejected_calls=0,failed_calls=0\r$/m);
+    assert.match(info, /^latency_percentiles_usec_set:p50=\d+\.\d{3},p99=\d+\.\d{3},p99\.9=\d+\.\d{3}\r$/m);
+    assert.doesNotMatch(info, /latency_percentiles_usec_echo:/, 'a command only refused has no latency');
+    const usec = Number(/^cmdstat_set:calls=4,usec=(\d+)/m.exec(info)?.[1]);
+    assert.ok(usec > 0, 'a SET takes the cluster a round: its time is counted');
+    // INFO without a section leaves commandstats and latencystats out, as Redis; `all` has them.
+    const r = await raw(s.port);
+    try {
+      r.socket.write(Buffer.concat([encode('INFO'), encode('PING', 'A'), encode('INFO', 'all'), encode('PING', 'B'), encode('CONFIG', 'RESETSTAT'), encode('INFO', 'commandstats', 'errorstats'), encode('PING', 'C')]));
+      const text = (await r.until((b) => b.toString('latin1').endsWith('$1\r\nC\r\n'))).toString('latin1');
+      const [byDefault, all, reset] = text.split(/\$1\r\n[AB]\r\n/);
+      assert.match(byDefault!, /# Errorstats\r\nerrorstat_ERR:count=14\r\n/);
+      assert.doesNotMatch(byDefault!, /# Commandstats|# Latencystats/);
+      assert.match(all!, /# Commandstats\r\n(cmdstat_[^\r]+\r\n)+\r\n# Errorstats\r\n(errorstat_[^\r]+\r\n)+\r\n# Latencystats\r\n(latency_percentiles_usec_[^\r]+\r\n)+/);
+      // RESETSTAT forgets them; it is counted itself, as Redis counts it once it ran.
+      assert.match(reset!, /# Commandstats\r\ncmdstat_config\|resetstat:calls=1,usec=\d+,usec_per_call=[\d.]+,rejected_calls=0,failed_calls=0\r\n\r\n# Errorstats\r\n\r\n/);
+    } finally {
+      r.end();
+    }
+  } finally {
+    await s.stop();
+  }
+});
+
+test('INFO commandstats and errorstats: the same counts from redis-server', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis) => {
+  assert.deepEqual((await counts(redis.port)).counts, [...REDIS_COUNTS].sort());
+}));
