@@ -3,15 +3,64 @@
 // NOAUTH) and those that answered an error; each command's latency percentiles; the error replies by their code.
 // A command's time here is from its dispatch to its reply: for a write, the cluster's whole round (Redis's is the
 // command's own execution). Bounded: one entry per command of the table, and at most MAX_ERROR_CODES error codes.
-import { LatencyHistogram } from '../util/histogram.js';
 import { ErrorReply } from './reply.js';
+
+/**
+ * A command's latencies as Redis's HdrHistogram keeps them (nanoseconds, 2 significant digits): the count per
+ * bucket, by the bucket's lowest value. At most 90 buckets per decade: about 730 up to a second, small.
+ */
+class NsHistogram {
+  readonly counts = new Map<number, number>();
+  total = 0;
+
+  record(ns: number): void {
+    const b = bucketOf(ns);
+    this.counts.set(b, (this.counts.get(b) ?? 0) + 1);
+    this.total++;
+  }
+
+  /** The buckets, lowest first: [lowest value, highest equivalent value, count]. */
+  sorted(): Array<[number, number, number]> {
+    return [...this.counts].sort(([a], [b]) => a - b).map(([low, n]) => [low, low + widthOf(low) - 1, n]);
+  }
+
+  /** The highest value of the bucket where `p` percent of the values are reached (hdr_value_at_percentile). */
+  atPercentile(p: number): number {
+    const want = Math.max(1, Math.ceil((p / 100) * this.total));
+    let seen = 0;
+    for (const [, high, n] of this.sorted()) {
+      seen += n;
+      if (seen >= want) return high;
+    }
+    return 0;
+  }
+}
+
+/** The width of the bucket of values at `v` ns (an integer): 1 below 100, then 2 significant digits. */
+function widthOf(v: number): number {
+  return v < 100 ? 1 : 10 ** (String(v).length - 2); // digits counted exactly (Math.log10 may fall short at a power of 10)
+}
+
+function bucketOf(ns: number): number {
+  const v = Math.max(0, Math.round(ns));
+  const w = widthOf(v);
+  return Math.floor(v / w) * w;
+}
 
 interface CommandStat {
   calls: number;
   usec: number;
   rejected: number;
   failed: number;
-  latency: LatencyHistogram | undefined;
+  latency: NsHistogram | undefined;
+}
+
+/** One command's LATENCY HISTOGRAM: its calls and the cumulative counts at Redis's power-of-two bounds (µs). */
+export interface CommandHistogram {
+  name: string;
+  calls: number;
+  /** [bound in µs, values at or below it], a bound only where the count grows. */
+  buckets: Array<[number, number]>;
 }
 
 /** Redis keeps 128 error codes, then stops adding (ERROR_STATS_NUMBER). */
@@ -28,21 +77,19 @@ export class CommandStats {
     const s = this.stat(name);
     s.calls++;
     s.usec += ms * 1000;
-    (s.latency ??= new LatencyHistogram()).recordMs(ms);
+    (s.latency ??= new NsHistogram()).record(ms * 1e6);
     if (reply instanceof ErrorReply) {
       s.failed++;
       this.error(reply);
     }
   }
 
-  /** `name` was queued inside MULTI and answered at EXEC: a call of its own, its time EXEC's (counted there). */
+  /**
+   * `name` was queued inside MULTI and answered at EXEC: a call of its own, with a latency sample of 0 (its own part
+   * of EXEC, as Redis times each queued command alone inside EXEC; the transaction's round is EXEC's time).
+   */
   calledInExec(name: string, reply: unknown): void {
-    const s = this.stat(name);
-    s.calls++;
-    if (reply instanceof ErrorReply) {
-      s.failed++;
-      this.error(reply);
-    }
+    this.called(name, 0, reply);
   }
 
   /** Refused before it ran (`name` undefined: an unknown command or subcommand, which no command counts). */
@@ -79,9 +126,10 @@ export class CommandStats {
   latencystats(): Array<[string, string]> {
     const lines: Array<[string, string]> = [];
     for (const [name, s] of this.sorted()) {
-      if (s.latency === undefined) continue;
-      const q = s.latency.summary();
-      lines.push([`latency_percentiles_usec_${name}`, `p50=${(q.p50 * 1000).toFixed(3)},p99=${(q.p99 * 1000).toFixed(3)},p99.9=${(q.p999 * 1000).toFixed(3)}`]);
+      const h = s.latency;
+      if (h === undefined) continue;
+      const us = (p: number): string => (h.atPercentile(p) / 1000).toFixed(3);
+      lines.push([`latency_percentiles_usec_${name}`, `p50=${us(50)},p99=${us(99)},p99.9=${us(99.9)}`]);
     }
     return lines;
   }
@@ -89,6 +137,35 @@ export class CommandStats {
   /** INFO errorstats: `errorstat_<code>:count=<n>`. */
   errorstats(): Array<[string, string]> {
     return [...this.errors].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([code, n]) => [`errorstat_${code}`, `count=${n}`]);
+  }
+
+  /**
+   * LATENCY HISTOGRAM: each command called, of `names` when given (a container's name gives its subcommands too),
+   * as Redis's fillCommandCDF: cumulative counts at 1024·2^k − 1 ns, each written as whole µs (1, 2, 4, 8, 16, 32, 65, ...).
+   */
+  histograms(names: readonly string[] | undefined): CommandHistogram[] {
+    const all = this.sorted();
+    // Redis: every command, or each name in the order given (again if given again), then its subcommands.
+    const chosen = names === undefined ? all : names.flatMap((n) => all.filter(([name]) => name === n || name.startsWith(`${n}|`)));
+    const out: CommandHistogram[] = [];
+    for (const [name, s] of chosen) {
+      if (s.latency === undefined) continue;
+      const buckets: Array<[number, number]> = [];
+      let bound = 1023;
+      let cumulative = 0;
+      let previous = 0;
+      for (const [, high, n] of s.latency.sorted()) {
+        while (high > bound) {
+          if (cumulative > previous) buckets.push([Math.floor(bound / 1000), cumulative]);
+          previous = cumulative;
+          bound = bound * 2 + 1;
+        }
+        cumulative += n;
+      }
+      if (cumulative > previous) buckets.push([Math.floor(bound / 1000), cumulative]);
+      out.push({ name, calls: s.latency.total, buckets });
+    }
+    return out;
   }
 
   private stat(name: string): CommandStat {

@@ -34,9 +34,10 @@ function arityOk(arity: number, n: number): boolean {
 /**
  * (Un)subscribing commands, RESET, HELLO and CLIENT TRACKING: the connection dispatches one only once the commands
  * before it are answered (a write's client-side caching messages follow the tracking and protocol in effect when
- * Redis would have run it). INFO too: its counts (commandstats, keyspace hits) include every command before it.
+ * Redis would have run it). INFO and LATENCY too: their counts (commandstats, keyspace hits, histograms) include every
+ * command before them.
  */
-const ORDERED = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'reset', 'hello', 'info']);
+const ORDERED = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'reset', 'hello', 'info', 'latency']);
 
 /**
  * Whether `args` must wait for the replies of the commands before it: a subscription then starts (or ends) after

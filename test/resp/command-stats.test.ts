@@ -1,7 +1,9 @@
-// INFO commandstats, errorstats and latencystats: the calls of each command, those refused before they ran and those
+// INFO commandstats, errorstats and latencystats, and LATENCY: the calls of each command, those refused before they ran and those
 // that answered an error, counted as Redis 7 counts them (a subcommand by its full name, a command queued in MULTI
 // as EXEC runs it, nothing for an unknown command), checked against the counts redis-server 7.0.15 gave for the
-// same requests, and compared with a running redis-server when one is installed.
+// same requests, and compared with a running redis-server when one is installed. LATENCY HISTOGRAM has Redis's shape
+// (its counts and power-of-two bounds; the times are the cluster's); the latency monitor's subcommands answer as
+// Redis's with the monitor off, byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { onPath } from '../../bench/resp-targets.js';
@@ -73,6 +75,57 @@ test('INFO commandstats and errorstats count calls, refusals and errors as Redis
   }
 });
 
+/** LATENCY HISTOGRAM after SCRIPT (RESP2: maps as flat arrays), and the monitor's subcommands' bytes. */
+async function latencyReplies(port: number): Promise<{ histogram: string; monitor: string }> {
+  const r = await raw(port);
+  try {
+    const words = [...SCRIPT, 'LATENCY HISTOGRAM set CLIENT nosuch'].map((l) => l.split(' '));
+    r.socket.write(Buffer.concat([...words.map((w) => encode(...w)), encode('PING', 'END-MARK')]));
+    const text = (await r.until((b) => b.toString('latin1').endsWith('$8\r\nEND-MARK\r\n'))).toString('latin1');
+    const histogram = text.slice(text.lastIndexOf('*4\r\n$3\r\nset\r\n'), -'$8\r\nEND-MARK\r\n'.length);
+    const from = r.received().length;
+    const monitor = ['LATENCY LATEST', 'LATENCY HISTORY command', 'LATENCY GRAPH command', 'LATENCY RESET', 'LATENCY RESET a b', 'LATENCY DOCTOR', 'LATENCY LATEST x', 'LATENCY BOGUS'];
+    r.socket.write(Buffer.concat([...monitor.map((l) => encode(...l.split(' '))), encode('PING', 'END-MARK')]));
+    await r.until((b) => b.length > from && b.toString('latin1').endsWith('$8\r\nEND-MARK\r\n'));
+    return { histogram, monitor: r.received().subarray(from).toString('latin1') };
+  } finally {
+    r.end();
+  }
+}
+
+const DOCTOR_OFF = "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n";
+/** What redis-server 7.0.15 answered to the monitor's subcommands (its latency-monitor-threshold 0, the default). */
+const MONITOR_REPLIES = `*0\r\n*0\r\n-ERR No samples available for event 'command'\r\n:0\r\n:0\r\n$${DOCTOR_OFF.length}\r\n${DOCTOR_OFF}\r\n` +
+  "-ERR wrong number of arguments for 'latency|latest' command\r\n-ERR unknown subcommand 'BOGUS'. Try LATENCY HELP.\r\n$8\r\nEND-MARK\r\n";
+
+/** LATENCY HISTOGRAM's reply for SCRIPT: set's 4 calls, then client's subcommand called (CLIENT itself was only refused). */
+function checkHistogram(histogram: string): void {
+  const m = /^\*4\r\n\$3\r\nset\r\n\*4\r\n\$5\r\ncalls\r\n:4\r\n\$14\r\nhistogram_usec\r\n\*(\d+)\r\n((?::\d+\r\n)+)\$11\r\nclient\|list\r\n\*4\r\n\$5\r\ncalls\r\n:1\r\n\$14\r\nhistogram_usec\r\n\*2\r\n:\d+\r\n:1\r\n$/.exec(histogram);
+  assert.ok(m, histogram);
+  const pairs = m[2]!.split('\r\n').filter((x) => x !== '').map((x) => Number(x.slice(1)));
+  assert.equal(pairs.length, Number(m[1]));
+  const bounds = pairs.filter((_, i) => i % 2 === 0);
+  const cumulative = pairs.filter((_, i) => i % 2 === 1);
+  const redisBounds = Array.from({ length: 40 }, (_, k) => Math.floor((1024 * 2 ** k - 1) / 1000));
+  assert.ok(bounds.every((b) => redisBounds.includes(b)), `bounds ${bounds} are Redis's power-of-two ones`);
+  assert.ok(cumulative.every((c, i) => i === 0 || c > cumulative[i - 1]!), 'cumulative counts grow');
+  assert.equal(cumulative.at(-1), 4, 'the last bound counts every call');
+}
+
+test('LATENCY HISTOGRAM counts and bounds as Redis 7.0; the latency monitor answers as Redis\'s when off', async () => {
+  const s = await serve();
+  try {
+    const { histogram, monitor } = await latencyReplies(s.port);
+    checkHistogram(histogram);
+    assert.equal(monitor, MONITOR_REPLIES);
+  } finally {
+    await s.stop();
+  }
+});
+
 test('INFO commandstats and errorstats: the same counts from redis-server', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis) => {
   assert.deepEqual((await counts(redis.port)).counts, [...REDIS_COUNTS].sort());
+  const { histogram, monitor } = await latencyReplies(redis.port);
+  checkHistogram(histogram);
+  assert.equal(monitor, MONITOR_REPLIES);
 }));

@@ -9,6 +9,8 @@ import { clusterError, unknownCommand } from '../../src/resp/errors.js';
 import { openFilesLimit } from '../../src/resp/descriptors.js';
 import { COMMANDS, resolveRespOptions } from '../../src/resp/index.js';
 import { bytesToHuman } from '../../src/resp/commands/server.js';
+import { CommandStats } from '../../src/resp/command-stats.js';
+import { ErrorReply } from '../../src/resp/reply.js';
 
 test("parseInteger reads Redis's string2ll syntax within the safe integers", () => {
   const p = (s: string): number | null => parseInteger(Buffer.from(s));
@@ -32,6 +34,26 @@ test("bytesToHuman prints INFO's *_human fields as Redis 7.0.15 does (these pair
     [3_000_000, '2.86M'], [1_073_741_824, '1.00G'], [1_610_612_736, '1.50G'], [5_000_000_000_000, '4.55T'],
   ];
   for (const [n, text] of redis) assert.equal(bytesToHuman(n), text, String(n));
+});
+
+test('CommandStats: latencies kept with 2 significant digits (ns), percentiles at a bucket\'s highest value, LATENCY HISTOGRAM at 1024·2^k − 1 ns', () => {
+  const s = new CommandStats();
+  for (const ms of [0.0005, 0.003, 0.0031, 1.5]) s.called('get', ms, 'v');
+  s.called('get', 0.01, new ErrorReply('WRONGTYPE no'));
+  s.rejected('get', new ErrorReply('ERR wrong number of arguments'));
+  s.rejected(undefined, new ErrorReply('ERR unknown command'));
+  assert.deepEqual(s.histograms(undefined), [{ name: 'get', calls: 5, buckets: [[1, 1], [4, 3], [16, 4], [2097, 5]] }]);
+  assert.deepEqual(s.histograms(['set']), []);
+  assert.deepEqual(s.latencystats(), [['latency_percentiles_usec_get', 'p50=3.199,p99=1599.999,p99.9=1599.999']]);
+  assert.deepEqual(s.commandstats(), [['cmdstat_get', 'calls=5,usec=1517,usec_per_call=303.32,rejected_calls=1,failed_calls=1']]);
+  assert.deepEqual(s.errorstats(), [['errorstat_ERR', 'count=2'], ['errorstat_WRONGTYPE', 'count=1']]);
+  assert.equal(s.errorReplies, 3);
+  // A width exactly at a power of ten: 1000 ns is in [1000, 1099], not [1000, 1009].
+  const t = new CommandStats();
+  t.called('ping', 0.001, 'PONG');
+  assert.deepEqual(t.latencystats(), [['latency_percentiles_usec_ping', 'p50=1.099,p99=1.099,p99.9=1.099']]);
+  s.reset();
+  assert.deepEqual([s.commandstats(), s.errorstats(), s.errorReplies], [[], [], 0]);
 });
 
 test('keyword compares ASCII case-insensitively', () => {

@@ -10,7 +10,7 @@ import { clampInt64, keyError, keyword, parseInt64, upper } from '../args.js';
 import { globMatch } from '../glob.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { arityError, clusterError, NOT_INTEGER, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
+import { arityError, clusterError, NOT_INTEGER, subcommandSyntax, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
 import { CallPlan, KeysPlan, ReadPlan, WritePlan } from '../plan.js';
 import { keyspaceFlagsText, parseKeyspaceFlags, type KeyspaceFlags } from '../keyspace-flags.js';
 import { ErrorReply, helpReply, MapReply, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
@@ -230,6 +230,10 @@ function configParams(ctx: Ctx): Array<[string, string]> {
     ['dir', cluster.dir],
     ['notify-keyspace-events', keyspaceFlagsText(ctx.server.keyspace.current)],
     ['tracking-table-max-keys', String(options.trackingTableMaxKeys)],
+    // Per-command latencies are tracked (INFO latencystats, LATENCY HISTOGRAM); the latency monitor is off.
+    ['latency-tracking', 'yes'],
+    ['latency-tracking-info-percentiles', '50 99 99.9'],
+    ['latency-monitor-threshold', '0'],
   ];
 }
 
@@ -324,6 +328,55 @@ function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan | WritePlan {
  * own per-key overhead, which has no counterpart here); nil for no key. SAMPLES is checked as Redis does and
  * changes nothing (a string has nothing to sample). The only MEMORY subcommand besides HELP.
  */
+const LATENCY_HELP = [
+  'LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'DOCTOR', '    Return a human readable latency analysis report.',
+  'GRAPH <event>', '    Return an ASCII latency graph for the <event> class.',
+  'HISTORY <event>', '    Return time-latency samples for the <event> class.',
+  'LATEST', '    Return the latest latency samples for all events.',
+  'RESET [<event> ...]', '    Reset latency data of one or more <event> classes.', '    (default: reset all data for all event classes)',
+  'HISTOGRAM [COMMAND ...]', '    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.',
+  '    If no commands are specified then all histograms are replied.',
+];
+
+/** Redis's LATENCY DOCTOR while its latency monitor is off (latency-monitor-threshold 0), as this server's always is. */
+const MONITOR_OFF = "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n";
+
+/**
+ * LATENCY HISTOGRAM [command ...]: each command's calls and the cumulative distribution of its times, as Redis 7
+ * (../command-stats.ts), answered in the connection's order (after the commands before it are counted). The latency
+ * monitor's subcommands answer as Redis's with the monitor off: no events (LATEST, HISTORY, RESET), no samples
+ * (GRAPH), and DOCTOR's text saying so.
+ */
+function latency(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
+  const sub = upper(args[1]!);
+  const n = args.length;
+  switch (sub) {
+    case 'HISTOGRAM': {
+      const names = n === 2 ? undefined : args.slice(2).map((a) => a.toString('latin1').toLowerCase());
+      const { commandStats } = ctx.server;
+      return new ReadPlan(async () => new MapReply(commandStats.histograms(names).map((h): [Reply, Reply] => [
+        h.name,
+        new MapReply([['calls', h.calls], ['histogram_usec', new MapReply(h.buckets)]]),
+      ])));
+    }
+    case 'LATEST':
+      return n === 2 ? [] : subcommandSyntax(args[1]!, 'latency');
+    case 'HISTORY':
+      return n === 3 ? [] : subcommandSyntax(args[1]!, 'latency');
+    case 'GRAPH':
+      return n === 3 ? new ErrorReply(`ERR No samples available for event '${args[2]!.toString('utf8')}'`) : subcommandSyntax(args[1]!, 'latency');
+    case 'RESET':
+      return 0;
+    case 'DOCTOR':
+      return n === 2 ? new VerbatimReply('txt', MONITOR_OFF) : subcommandSyntax(args[1]!, 'latency');
+    case 'HELP':
+      return n === 2 ? helpReply(LATENCY_HELP) : subcommandSyntax(args[1]!, 'latency');
+    default:
+      return subcommandSyntax(args[1]!, 'latency');
+  }
+}
+
 function memory(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   const sub = upper(args[1]!);
   if (sub === 'HELP') {
@@ -473,6 +526,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     command('config', -2, [], 'server', 'A container for server configuration commands.', config, { since: '2.0.0', subcommands: { get: -3, set: -4, resetstat: 2, rewrite: 2, help: 2 } }),
     command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info),
     command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13', subcommands: { count: 2, list: -2, info: -2, docs: -2, getkeys: -4, help: 2 } }),
+    command('latency', -2, [], 'server', 'A container for latency diagnostics commands.', latency, { since: '2.8.13', subcommands: { doctor: 2, graph: 3, history: 3, latest: 2, reset: -2, histogram: -2, help: 2 } }),
     command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0', subcommands: { usage: -3, help: 2 } }),
     command('shutdown', -1, ['admin', 'allow_busy', 'loading', 'no_multi', 'noscript', 'stale'], 'server', 'Synchronously saves the database(s) to disk and shuts down the Redis server.', shutdown, { since: '1.0.0' }),
     command('time', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the server time.', time, { since: '2.6.0' }),
