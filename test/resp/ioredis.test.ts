@@ -739,6 +739,12 @@ test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONL
   assert.ok(Number(db0[3]) > 70_000 && Number(db0[3]) <= 75_000, `avg_ttl ${db0[3]}`);
   await r.flushdb();
   assert.ok(!(await r.info('stats')).includes('# Server'));
+  // CPU as Redis names and prints it: seconds with 6 decimals; no child processes (the nodes are threads).
+  const cpu = await r.info('cpu');
+  assert.match(cpu, /^# CPU\r\nused_cpu_sys:\d+\.\d{6}\r\nused_cpu_user:\d+\.\d{6}\r\nused_cpu_sys_children:0\.000000\r\nused_cpu_user_children:0\.000000\r\n/);
+  const cpuField = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)\r$`, 'm').exec(cpu)?.[1]);
+  assert.ok(cpuField('used_cpu_user') > 0, cpu);
+  if (process.platform === 'linux') assert.ok(cpuField('used_cpu_user_main_thread') <= cpuField('used_cpu_user') + 0.01, cpu);
   const count = (await r.command('COUNT')) as unknown as number;
   assert.ok(count >= 45);
   const [get] = (await r.command('INFO', 'get')) as unknown[][];

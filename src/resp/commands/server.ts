@@ -4,7 +4,7 @@ import { arch, platform, release } from 'node:os';
 import type { LatencySummaryMs } from '../../index.js';
 import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
 import { nodeMemoryBytes } from '../../cluster/cluster.js';
-import { memoryBytes } from '../../util/thread-health.js';
+import { memoryBytes, threadCpuTimes } from '../../util/thread-health.js';
 import { valueBytes } from '../../storage/codec.js';
 import { clampInt64, keyError, keyword, parseInt64, upper } from '../args.js';
 import { globMatch } from '../glob.js';
@@ -63,6 +63,23 @@ export function bytesToHuman(n: number): string {
  */
 function evictionPolicy(o: { maxKeys?: number | undefined; maxBytes?: number | undefined }): string {
   return o.maxKeys === undefined && o.maxBytes === undefined ? 'noeviction' : 'allkeys-lru';
+}
+
+/**
+ * INFO cpu as Redis's: the process's CPU seconds in system and user mode (every thread: the nodes, their pools and
+ * the coordinator), none in children (the nodes are threads, not processes), and the main thread's (Linux), where
+ * the coordinator and this server run.
+ */
+function cpuFields(): Array<[string, string]> {
+  const secs = (us: number): string => (us / 1e6).toFixed(6);
+  const p = process.cpuUsage();
+  const fields: Array<[string, string]> = [
+    ['used_cpu_sys', secs(p.system)], ['used_cpu_user', secs(p.user)],
+    ['used_cpu_sys_children', secs(0)], ['used_cpu_user_children', secs(0)],
+  ];
+  const main = threadCpuTimes();
+  if (main !== undefined) fields.push(['used_cpu_sys_main_thread', secs(main.systemMs * 1000)], ['used_cpu_user_main_thread', secs(main.userMs * 1000)]);
+  return fields;
 }
 
 /** The connections whose next command CLIENT PAUSE holds (Redis counts its postponed clients as blocked). */
@@ -147,6 +164,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['raft_writes_resent', metrics.coordinator.resends], ['raft_leader_changes', metrics.coordinator.leaderChanges],
     ]],
     ['replication', replication],
+    ['cpu', cpuFields()],
     ['latency', latency],
     ['commandstats', ctx.server.commandStats.commandstats()],
     ['errorstats', ctx.server.commandStats.errorstats()],
@@ -159,7 +177,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
 
 function render(list: Section[]): string {
   return list
-    .map(([name, fields]) => `# ${name[0]!.toUpperCase()}${name.slice(1)}\r\n${fields.map(([k, v]) => `${k}:${v}\r\n`).join('')}`)
+    .map(([name, fields]) => `# ${name === 'cpu' ? 'CPU' : `${name[0]!.toUpperCase()}${name.slice(1)}`}\r\n${fields.map(([k, v]) => `${k}:${v}\r\n`).join('')}`)
     .join('\r\n');
 }
 
