@@ -92,9 +92,10 @@ function admit(conn: ConnectionState, args: Buffer[]): Admission {
 }
 
 /**
- * The name of this command when CLIENT PAUSE holds it now (./pause.ts), else undefined: a command that passes the checks before it runs, under
- * ALL any, under WRITE one that writes or may publish (Redis's write and may-replicate commands: a write, PUBLISH,
- * SPUBLISH, EXEC of a transaction holding one). Redis checks before queueing: a write inside MULTI is held too.
+ * The name of this command when CLIENT PAUSE holds it now (./pause.ts), else undefined. Held: a command that passes
+ * the checks before it runs, under ALL any, under WRITE one that writes or may publish (Redis's write and
+ * may-replicate commands: a write, PUBLISH, SPUBLISH, EXEC of a transaction holding one). Redis checks before
+ * queueing: a write inside MULTI is held too.
  */
 export function heldByPause(ctx: Ctx, args: Buffer[]): string | undefined {
   const pause = ctx.server.pause;

@@ -224,7 +224,8 @@ const INT64_MAX = 2n ** 63n - 1n;
 
 /**
  * CLIENT PAUSE timeout [WRITE|ALL] (ALL by default): every connection's commands (WRITE: those that write or
- * publish) wait `timeout` ms or until CLIENT UNPAUSE (../pause.ts). The mode is checked before the timeout, as Redis 7.2.
+ * publish) wait `timeout` ms or until CLIENT UNPAUSE (../pause.ts). The mode is checked before the timeout, as
+ * Redis 7.2 checks them.
  */
 function clientPause(ctx: Ctx, args: Buffer[]): Reply {
   let mode: PauseMode = 'all';

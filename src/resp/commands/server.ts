@@ -78,7 +78,9 @@ function cpuFields(): Array<[string, string]> {
     ['used_cpu_sys_children', secs(0)], ['used_cpu_user_children', secs(0)],
   ];
   const main = threadCpuTimes();
-  if (main !== undefined) fields.push(['used_cpu_sys_main_thread', secs(main.systemMs * 1000)], ['used_cpu_user_main_thread', secs(main.userMs * 1000)]);
+  if (main !== undefined) {
+    fields.push(['used_cpu_sys_main_thread', secs(main.systemMs * 1000)], ['used_cpu_user_main_thread', secs(main.userMs * 1000)]);
+  }
   return fields;
 }
 
