@@ -10,7 +10,7 @@ import { clampInt64, keyError, keyword, parseInt64, upper } from '../args.js';
 import { globMatch } from '../glob.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { arityError, clusterError, NOT_INTEGER, subcommandSyntax, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
+import { arityError, clusterError, NOT_INTEGER, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
 import { CallPlan, KeysPlan, ReadPlan, WritePlan } from '../plan.js';
 import { keyspaceFlagsText, parseKeyspaceFlags, type KeyspaceFlags } from '../keyspace-flags.js';
 import { ErrorReply, helpReply, MapReply, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
@@ -343,11 +343,6 @@ function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan | WritePlan {
   }
 }
 
-/**
- * MEMORY USAGE key [SAMPLES count]: the bytes of the key and its value, as `maxBytes` counts them (Redis adds its
- * own per-key overhead, which has no counterpart here); nil for no key. SAMPLES is checked as Redis does and
- * changes nothing (a string has nothing to sample). The only MEMORY subcommand besides HELP.
- */
 const LATENCY_HELP = [
   'LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'DOCTOR', '    Return a human readable latency analysis report.',
@@ -369,34 +364,37 @@ const MONITOR_OFF = "I'm sorry, Dave, I can't do that. Latency monitoring is dis
  * (GRAPH), and DOCTOR's text saying so.
  */
 function latency(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
-  const sub = upper(args[1]!);
-  const n = args.length;
-  switch (sub) {
+  switch (upper(args[1]!)) {
     case 'HISTOGRAM': {
-      const names = n === 2 ? undefined : args.slice(2).map((a) => a.toString('latin1').toLowerCase());
+      const names = args.length === 2 ? undefined : args.slice(2).map((a) => a.toString('latin1').toLowerCase());
       const { commandStats } = ctx.server;
       return new ReadPlan(async () => new MapReply(commandStats.histograms(names).map((h): [Reply, Reply] => [
         h.name,
         new MapReply([['calls', h.calls], ['histogram_usec', new MapReply(h.buckets)]]),
       ])));
     }
+    // Their arities are the table's (below): checked before this runs.
     case 'LATEST':
-      return n === 2 ? [] : subcommandSyntax(args[1]!, 'latency');
     case 'HISTORY':
-      return n === 3 ? [] : subcommandSyntax(args[1]!, 'latency');
+      return [];
     case 'GRAPH':
-      return n === 3 ? new ErrorReply(`ERR No samples available for event '${args[2]!.toString('utf8')}'`) : subcommandSyntax(args[1]!, 'latency');
+      return new ErrorReply(`ERR No samples available for event '${args[2]!.toString('utf8')}'`);
     case 'RESET':
       return 0;
     case 'DOCTOR':
-      return n === 2 ? new VerbatimReply('txt', MONITOR_OFF) : subcommandSyntax(args[1]!, 'latency');
+      return new VerbatimReply('txt', MONITOR_OFF);
     case 'HELP':
-      return n === 2 ? helpReply(LATENCY_HELP) : subcommandSyntax(args[1]!, 'latency');
+      return helpReply(LATENCY_HELP);
     default:
-      return subcommandSyntax(args[1]!, 'latency');
+      return unknownSubcommand(args[1]!, 'latency');
   }
 }
 
+/**
+ * MEMORY USAGE key [SAMPLES count]: the bytes of the key and its value, as `maxBytes` counts them (Redis adds its
+ * own per-key overhead, which has no counterpart here); nil for no key. SAMPLES is checked as Redis does and
+ * changes nothing (a string has nothing to sample). The only MEMORY subcommand besides HELP.
+ */
 function memory(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   const sub = upper(args[1]!);
   if (sub === 'HELP') {
