@@ -100,6 +100,21 @@ async function scenarios(port: number): Promise<void> {
     await ask(a, ['CLIENT', 'PAUSE', '0', 'WRITE'], '+OK\r\n');
     await ask(b, ['SET', 'k', '3'], '+OK\r\n');
 
+    // EXEC of a transaction queued before the pause: held when it holds a write, not when it only reads.
+    const [bAt, cAt] = [b.received().length, c.received().length];
+    send(c, ['MULTI'], ['SET', 'q', '1']);
+    send(b, ['MULTI'], ['GET', 'q']);
+    await c.until((got) => got.length >= cAt + '+OK\r\n+QUEUED\r\n'.length);
+    await b.until((got) => got.length >= bAt + '+OK\r\n+QUEUED\r\n'.length);
+    await ask(a, ['CLIENT', 'PAUSE', '60000', 'WRITE'], '+OK\r\n');
+    await ask(b, ['EXEC'], '*1\r\n$-1\r\n');
+    send(c, ['EXEC']);
+    assert.ok(await quiet(c), 'EXEC of a write is held');
+    assert.equal(since(c, cAt), '+OK\r\n+QUEUED\r\n');
+    await ask(d, ['CLIENT', 'UNPAUSE'], '+OK\r\n');
+    await c.until((got) => got.length >= cAt + '+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n'.length);
+    assert.equal(since(c, cAt), '+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n');
+
     // Errors, in Redis's order: the mode before the timeout.
     await ask(a, ['CLIENT', 'PAUSE', 'abc'], '-ERR timeout is not an integer or out of range\r\n');
     await ask(a, ['CLIENT', 'PAUSE', '-1'], '-ERR timeout is negative\r\n');
