@@ -121,6 +121,8 @@ export interface ServerContext {
   /** INFO commandstats, latencystats and errorstats. */
   readonly commandStats: CommandStats;
   readonly startedAt: number;
+  /** A random id of this server's run (INFO's run_id: 40 hex digits, new at every start, as Redis's). */
+  readonly runId: string;
   /** The TCP port listened on. */
   port(): number;
 }

@@ -1,4 +1,5 @@
 // The RESP server: a TCP listener on 127.0.0.1 in front of a Cluster, with a bound on connections.
+import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { ClusterError, ErrorCode, type Cluster } from '../index.js';
 import { Connection } from './connection.js';
@@ -51,6 +52,7 @@ export class RespServer {
       pause: new ClientPause(),
       commandStats: new CommandStats(),
       startedAt: Date.now(),
+      runId: randomBytes(20).toString('hex'),
       port: () => this.port,
     };
     this.net = createServer({ noDelay: true }, (socket) => this.accept(socket));

@@ -718,6 +718,12 @@ test('connection and server commands: PING, ECHO, CLIENT, INFO, COMMAND, READONL
   }
   const leader = s.cluster.leader();
   assert.ok(info.includes(`raft_leader:${leader}`));
+  // run_id: 40 hex digits, the same for the server's whole run; server_time_usec: its clock in µs.
+  const runId = /^run_id:([0-9a-f]{40})\r$/m.exec(info)?.[1];
+  assert.ok(runId !== undefined, info);
+  assert.ok((await r.info('server')).includes(`run_id:${runId}\r\n`));
+  const usec = Number(/^server_time_usec:(\d+)\r$/m.exec(info)?.[1]);
+  assert.ok(Math.abs(usec / 1000 - Date.now()) < 60_000, `server_time_usec ${usec}`);
   // used_memory: the main thread's and every node thread's (with its pool thread's), each on its own line.
   const memory = await r.info('memory');
   const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)\r$`, 'm').exec(memory)?.[1]);

@@ -130,7 +130,8 @@ async function sections(ctx: Ctx): Promise<Section[]> {
     ['server', [
       ['redis_version', REDIS_VERSION], ['threadraft_version', THREADRAFT_VERSION], ['redis_mode', 'standalone'],
       ['os', `${platform()} ${release()} ${arch()}`], ['arch_bits', 64], ['process_id', process.pid],
-      ['tcp_port', ctx.server.port()], ['uptime_in_seconds', uptime], ['uptime_in_days', Math.floor(uptime / 86400)],
+      ['run_id', ctx.server.runId], ['tcp_port', ctx.server.port()], ['server_time_usec', Date.now() * 1000],
+      ['uptime_in_seconds', uptime], ['uptime_in_days', Math.floor(uptime / 86400)], ['config_file', ''],
       ['node_version', process.version],
     ]],
     ['clients', [
