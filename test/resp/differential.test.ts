@@ -5,7 +5,8 @@
 // generated commands: WATCH (its conservative touches), commands threadraft does not have,
 // integers past the safe ones in INCRBY, and commands refused inside MULTI.
 // A connection subscribed to keyspace notifications (classes g, $ and m) on each server must receive the same
-// events, byte for byte, after each pipeline, and INFO's keyspace hits and misses must grow by as much.
+// events, byte for byte, after each pipeline, and INFO's keyspace hits and misses must grow by as much, and so must
+// INFO commandstats' calls, rejected and failed calls of each command and errorstats' count of each error code.
 // Seeds 7 and 8 speak RESP3 (HELLO 3 first), whose types (nulls `_`, maps...) are compared as such.
 // THREADRAFT_RESP_DIFF_SEEDS=1-200 runs more seeds, each one at a time and pipelined, one in RESP2 and one in RESP3
 // (default: 1-3 one at a time, 4-6 pipelined, 7-8 RESP3).
@@ -243,6 +244,23 @@ function events(transcript: string): string {
 /** INFO's lookup counters compared after every pipeline (slower), not only after each run. */
 const LOOKUPS_EACH_BATCH = process.env.THREADRAFT_RESP_DIFF_LOOKUPS === 'batch';
 
+/** INFO commandstats and errorstats as counts by line name (the times left out). */
+async function counts(p: Pipe): Promise<Map<string, number[]>> {
+  const text = String((await p.send([['INFO', 'commandstats', 'errorstats']]))[0]);
+  const out = new Map<string, number[]>();
+  for (const m of text.matchAll(/^(cmdstat_[^:]+|errorstat_[^:]+):(.*)\r$/gm)) {
+    const fields = new Map(m[2]!.split(',').map((f) => f.split('=') as [string, string]));
+    out.set(m[1]!, ['calls', 'rejected_calls', 'failed_calls', 'count'].filter((k) => fields.has(k)).map((k) => Number(fields.get(k))));
+  }
+  return out;
+}
+
+/** What grew from `before` to `after`, sorted by name. */
+function grown(before: Map<string, number[]>, after: Map<string, number[]>): Array<[string, number[]]> {
+  return [...after].map(([k, v]): [string, number[]] => [k, v.map((n, i) => n - (before.get(k)?.[i] ?? 0))])
+    .filter(([, d]) => d.some((n) => n !== 0)).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+}
+
 /** Compares one run; resolves to the number of keyspace events Redis published during it. */
 async function compare(redis: Target, served: Served, seed: number, count: number, maxPipeline: number, protocol: 2 | 3): Promise<number> {
   const [a, b] = await Promise.all([Pipe.open(redis.port), Pipe.open(served.port)]);
@@ -257,6 +275,7 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
       const text = String((await p.send([['INFO', 'stats']]))[0]);
       return [Number(/keyspace_hits:(\d+)/.exec(text)?.[1]), Number(/keyspace_misses:(\d+)/.exec(text)?.[1])];
     };
+    const [ca0, cb0] = await Promise.all([counts(a), counts(b)]);
     let [la0, lb0] = await Promise.all([lookups(a), lookups(b)]);
     const [la00, lb00] = [la0, lb0];
     const history: string[] = [];
@@ -297,6 +316,9 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
     }
     const [la1, lb1] = await Promise.all([lookups(a), lookups(b)]);
     assert.deepEqual([lb1[0] - lb00[0], lb1[1] - lb00[1]], [la1[0] - la00[0], la1[1] - la00[1]], `seed ${seed} (RESP${protocol}): keyspace hits and misses differ (THREADRAFT_RESP_DIFF_LOOKUPS=batch compares them after each pipeline)`);
+    // INFO commandstats and errorstats: each command's calls, rejected and failed calls, each error code's count.
+    const [ca1, cb1] = await Promise.all([counts(a), counts(b)]);
+    assert.deepEqual(grown(cb0, cb1), grown(ca0, ca1), `seed ${seed} (RESP${protocol}): INFO commandstats or errorstats counted otherwise`);
     return published;
   } finally {
     a.close();
