@@ -16,7 +16,7 @@ import { connect, type Socket } from 'node:net';
 import { encodeCommand, ReplyReader, RespError, type RespValue } from '../../bench/resp-proto.js';
 import { HOST, onPath, startRedisNoPersist, type Target } from '../../bench/resp-targets.js';
 import { parseSeedRange, Prng } from '../sim/prng.js';
-import { againstRedis, encode, endsWith, raw, serve, NO_REDIS, type Raw, type Served } from './helpers.js';
+import { againstRedis, encode, endsWith, grown, raw, serve, statCounts, NO_REDIS, type Raw, type Served } from './helpers.js';
 import { Redis } from 'ioredis';
 
 /** A connection that sends a list of commands at once and resolves with their replies, in order. */
@@ -244,23 +244,6 @@ function events(transcript: string): string {
 /** INFO's lookup counters compared after every pipeline (slower), not only after each run. */
 const LOOKUPS_EACH_BATCH = process.env.THREADRAFT_RESP_DIFF_LOOKUPS === 'batch';
 
-/** INFO commandstats and errorstats as counts by line name (the times left out). */
-async function counts(p: Pipe): Promise<Map<string, number[]>> {
-  const text = String((await p.send([['INFO', 'commandstats', 'errorstats']]))[0]);
-  const out = new Map<string, number[]>();
-  for (const m of text.matchAll(/^(cmdstat_[^:]+|errorstat_[^:]+):(.*)\r$/gm)) {
-    const fields = new Map(m[2]!.split(',').map((f) => f.split('=') as [string, string]));
-    out.set(m[1]!, ['calls', 'rejected_calls', 'failed_calls', 'count'].filter((k) => fields.has(k)).map((k) => Number(fields.get(k))));
-  }
-  return out;
-}
-
-/** What grew from `before` to `after`, sorted by name. */
-function grown(before: Map<string, number[]>, after: Map<string, number[]>): Array<[string, number[]]> {
-  return [...after].map(([k, v]): [string, number[]] => [k, v.map((n, i) => n - (before.get(k)?.[i] ?? 0))])
-    .filter(([, d]) => d.some((n) => n !== 0)).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
-}
-
 /** Compares one run; resolves to the number of keyspace events Redis published during it. */
 async function compare(redis: Target, served: Served, seed: number, count: number, maxPipeline: number, protocol: 2 | 3): Promise<number> {
   const [a, b] = await Promise.all([Pipe.open(redis.port), Pipe.open(served.port)]);
@@ -275,7 +258,7 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
       const text = String((await p.send([['INFO', 'stats']]))[0]);
       return [Number(/keyspace_hits:(\d+)/.exec(text)?.[1]), Number(/keyspace_misses:(\d+)/.exec(text)?.[1])];
     };
-    const [ca0, cb0] = await Promise.all([counts(a), counts(b)]);
+    const [ca0, cb0] = await Promise.all([statCounts(redis.port), statCounts(served.port)]);
     let [la0, lb0] = await Promise.all([lookups(a), lookups(b)]);
     const [la00, lb00] = [la0, lb0];
     const history: string[] = [];
@@ -317,7 +300,7 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
     const [la1, lb1] = await Promise.all([lookups(a), lookups(b)]);
     assert.deepEqual([lb1[0] - lb00[0], lb1[1] - lb00[1]], [la1[0] - la00[0], la1[1] - la00[1]], `seed ${seed} (RESP${protocol}): keyspace hits and misses differ (THREADRAFT_RESP_DIFF_LOOKUPS=batch compares them after each pipeline)`);
     // INFO commandstats and errorstats: each command's calls, rejected and failed calls, each error code's count.
-    const [ca1, cb1] = await Promise.all([counts(a), counts(b)]);
+    const [ca1, cb1] = await Promise.all([statCounts(redis.port), statCounts(served.port)]);
     assert.deepEqual(grown(cb0, cb1), grown(ca0, ca1), `seed ${seed} (RESP${protocol}): INFO commandstats or errorstats counted otherwise`);
     return published;
   } finally {

@@ -132,6 +132,7 @@ export async function againstRedis(body: (redis: Target, served: Served) => Prom
  * threadraft differs from what it received from Redis. Resolves to what Redis's connections received.
  */
 export async function sameAsRedis(redis: { port: number }, served: { port: number }, s: Conversation): Promise<string[]> {
+  const before = await Promise.all([statCounts(redis.port), statCounts(served.port)]);
   const theirs = await transcript(redis.port, s.conns, s.steps);
   const ours = await transcript(served.port, s.conns, s.steps);
   for (let i = 0; i < theirs.length; i++) {
@@ -142,7 +143,36 @@ export async function sameAsRedis(redis: { port: number }, served: { port: numbe
     const around = (t: string): string => JSON.stringify(t.slice(Math.max(0, at - 300), at + 200));
     assert.fail(`${s.name}: connection ${i} differs at byte ${at}\n  threadraft: ${around(a)}\n  redis:      ${around(b)}\n  script: ${JSON.stringify(s.steps)}`);
   }
+  // INFO commandstats and errorstats counted the conversation's commands as Redis's did.
+  const after = await Promise.all([statCounts(redis.port), statCounts(served.port)]);
+  assert.deepEqual(grown(before[1], after[1]), grown(before[0], after[0]), `${s.name}: INFO commandstats or errorstats counted otherwise\n  script: ${JSON.stringify(s.steps)}`);
   return theirs;
+}
+
+/** INFO commandstats and errorstats of the server at `port` as counts by line name (calls, rejected, failed; count), the times left out. */
+export async function statCounts(port: number): Promise<Map<string, number[]>> {
+  const r = await raw(port);
+  try {
+    r.socket.write(encode('INFO', 'commandstats', 'errorstats'));
+    const got = await r.until((b) => {
+      const m = /^\$(\d+)\r\n/.exec(b.toString('latin1'));
+      return m !== null && b.length >= m[0].length + Number(m[1]) + 2;
+    });
+    const out = new Map<string, number[]>();
+    for (const m of got.toString('latin1').matchAll(/^(cmdstat_[^:]+|errorstat_[^:]+):(.*)\r$/gm)) {
+      const fields = new Map(m[2]!.split(',').map((f) => f.split('=') as [string, string]));
+      out.set(m[1]!, ['calls', 'rejected_calls', 'failed_calls', 'count'].filter((k) => fields.has(k)).map((k) => Number(fields.get(k))));
+    }
+    return out;
+  } finally {
+    r.end();
+  }
+}
+
+/** What grew from `before` to `after` (statCounts), sorted by name. */
+export function grown(before: Map<string, number[]>, after: Map<string, number[]>): Array<[string, number[]]> {
+  return [...after].map(([k, v]): [string, number[]] => [k, v.map((n, i) => n - (before.get(k)?.[i] ?? 0))])
+    .filter(([, d]) => d.some((n) => n !== 0)).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
 }
 
 /** Why the comparisons with Redis are skipped where it is missing. */
