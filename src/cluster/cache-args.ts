@@ -49,8 +49,15 @@ function invalid(message: string): ClusterError {
 export function optionsObject<T extends object>(call: string, v: unknown, known: readonly string[]): T {
   if (v === undefined) return {} as T;
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalid(`${call} options must be an object`);
-  for (const k in v) if (Object.hasOwn(v, k) && !known.includes(k)) throw invalid(`${call}: unknown option ${k}`); // Object.keys' keys, without its array
+  const unknown = unknownKey(v, known);
+  if (unknown !== undefined) throw invalid(`${call}: unknown option ${unknown}`);
   return v as T;
+}
+
+/** The first own key of `v` that is not in `known` (an unknown option or field, a misspelling), if any. */
+export function unknownKey(v: object, known: readonly string[]): string | undefined {
+  for (const k in v) if (Object.hasOwn(v, k) && !known.includes(k)) return k; // Object.keys' keys, without its array
+  return undefined;
 }
 
 export function ttlMs(v: unknown): number {

@@ -27,7 +27,7 @@ import { WritePipeline } from './writes.js';
 import { LmdbReaders, NodeReaders, ReadPipeline, type Consistency, type StateReaders } from './reads.js';
 import { codecFor, type ValueCodec } from './codec.js';
 import {
-  consistencyOption, keyOut, MAX_TTL_MS, opResult, optionsObject, pairBytes, READ_OPTION_KEYS, putOptions, readOptions, scanOptions, scanRange, encodeCursor, ttlMs,
+  consistencyOption, keyOut, MAX_TTL_MS, opResult, optionsObject, unknownKey, pairBytes, READ_OPTION_KEYS, putOptions, readOptions, scanOptions, scanRange, encodeCursor, ttlMs,
   type PutOptions, type ReadOptions, type ScanOptions, type ScanRangeInput,
 } from './cache-args.js';
 import { WatchHub, type Watch, type WatchOptions, type WatchTarget } from './watch.js';
@@ -248,6 +248,8 @@ const BATCH_OP_FIELDS: { readonly [T in BatchOp['type']]: readonly string[] } = 
   size: [],
 };
 const BATCH_OP_TYPES = Object.keys(BATCH_OP_FIELDS) as Array<BatchOp['type']>;
+/** What an op of each type may hold: `type` and its fields. */
+const BATCH_OP_KEYS = new Map(BATCH_OP_TYPES.map((t) => [t, ['type', ...BATCH_OP_FIELDS[t]]]));
 const BITFIELD_FIELDS: readonly string[] = ['op', 'signed', 'bits', 'offset', 'value', 'overflow'];
 
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
@@ -255,10 +257,9 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
   if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
   const type = oneOf('batch op type', (o as { type?: unknown }).type, BATCH_OP_TYPES);
   const x = o as Record<string, unknown>;
-  const fields = BATCH_OP_FIELDS[type];
-  for (const k in x) {
-    if (k !== 'type' && Object.hasOwn(x, k) && !fields.includes(k)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `batch ${type}: unknown field ${k} (it takes ${['type', ...fields].join(', ')})`);
-  }
+  const known = BATCH_OP_KEYS.get(type)!;
+  const unknown = unknownKey(x, known);
+  if (unknown !== undefined) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `batch ${type}: unknown field ${unknown} (it takes ${known.join(', ')})`);
   if (type === 'clear' || type === 'size') return { t: type };
   if (type === 'msetnx') {
     if (!Array.isArray(x.entries) || x.entries.length === 0) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch msetnx: entries must be a non-empty array of [key, value]');
@@ -343,9 +344,8 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
 /** A batch bitfield's field as the state machine's (INVALID_ARGUMENT naming field `i` when it is not one). */
 function bitField(f: unknown, i: number): BitField {
   const x = (typeof f === 'object' && f !== null ? f : {}) as Record<string, unknown>;
-  for (const k in x) {
-    if (Object.hasOwn(x, k) && !BITFIELD_FIELDS.includes(k)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `batch bitfield: field ${i} has an unknown field ${k} (it takes ${BITFIELD_FIELDS.join(', ')})`);
-  }
+  const unknown = unknownKey(x, BITFIELD_FIELDS);
+  if (unknown !== undefined) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `batch bitfield: field ${i} has an unknown field ${unknown} (it takes ${BITFIELD_FIELDS.join(', ')})`);
   const value = typeof x.value === 'number' && Number.isSafeInteger(x.value) ? String(x.value) : x.value;
   const field = { op: x.op, signed: x.signed, bits: x.bits, offset: x.offset, ...(value === undefined ? {} : { value }), ...(x.overflow === undefined ? {} : { overflow: x.overflow }) } as BitField;
   if (fieldProblem(field) || (x.op === 'get' && value !== undefined)) {

@@ -13,7 +13,7 @@ import type { FromNode, ToNode } from '../node/protocol.js';
 import { filterMatches } from '../node/watch.js';
 import { ClusterError, ErrorCode, isClusterError } from '../errors.js';
 import { positiveInt, type KeyInput } from './validate.js';
-import { optionsObject } from './cache-args.js';
+import { optionsObject, unknownKey } from './cache-args.js';
 
 export type WatchTarget = { key: KeyInput } | { prefix: KeyInput };
 
@@ -59,6 +59,7 @@ export interface WatchNodes {
 }
 
 const WATCH_OPTION_KEYS: readonly string[] = ['fromRevision', 'signal', 'bufferSize'];
+const WATCH_TARGET_KEYS: readonly string[] = ['key', 'prefix'];
 
 function invalid(message: string): ClusterError {
   return new ClusterError(ErrorCode.INVALID_ARGUMENT, message);
@@ -67,7 +68,8 @@ function invalid(message: string): ClusterError {
 /** A watched key or prefix as bytes; a prefix may be empty (every key). */
 function targetBytes(target: unknown): { bytes: Key; prefix: boolean; strings: boolean } {
   if (target === null || typeof target !== 'object') throw invalid('watch needs { key } or { prefix }');
-  for (const k in target) if (Object.hasOwn(target, k) && k !== 'key' && k !== 'prefix') throw invalid(`watch target: unknown field ${k} (it takes key or prefix)`);
+  const unknown = unknownKey(target, WATCH_TARGET_KEYS);
+  if (unknown !== undefined) throw invalid(`watch target: unknown field ${unknown} (it takes key or prefix)`);
   const t = target as { key?: unknown; prefix?: unknown };
   if ((t.key === undefined) === (t.prefix === undefined)) throw invalid('watch needs exactly one of key and prefix');
   const prefix = t.prefix !== undefined;
