@@ -178,10 +178,9 @@ function queue(ctx: Ctx, out: Dispatched, spec: CommandSpec, fullName: string, a
   // queued: its message goes out once EXEC's batch is applied.
   // So would CLIENT REPLY, which silences replies (EXEC's own among them, on Redis), and CLIENT PAUSE and UNPAUSE:
   // refused too.
-  const sub = spec.name === 'client' ? nameOf(args[1]!) : '';
-  const name = sub === 'reply' || sub === 'pause' || sub === 'unpause' ? `client|${sub}` : spec.name;
-  if ((spec.group === 'pubsub' && name !== 'publish' && name !== 'spublish') || name !== spec.name) {
-    return refuse(ctx, out, new ErrorReply(`ERR '${name}' inside MULTI is not supported by threadraft (it would take effect when queued, not at EXEC)`), fullName);
+  const client = fullName === 'client|reply' || fullName === 'client|pause' || fullName === 'client|unpause';
+  if ((spec.group === 'pubsub' && spec.name !== 'publish' && spec.name !== 'spublish') || client) {
+    return refuse(ctx, out, new ErrorReply(`ERR '${client ? fullName : spec.name}' inside MULTI is not supported by threadraft (it would take effect when queued, not at EXEC)`), fullName);
   }
   const r = spec.handler(ctx, args);
   if (writes(spec)) m.writes = true;
