@@ -24,15 +24,19 @@ class NsHistogram {
     return [...this.counts].sort(([a], [b]) => a - b).map(([low, n]) => [low, low + widthOf(low) - 1, n]);
   }
 
-  /** The highest value of the bucket where `p` percent of the values are reached (hdr_value_at_percentile). */
-  atPercentile(p: number): number {
-    const want = Math.max(1, Math.ceil((p / 100) * this.total));
+  /**
+   * For each of `ps` (percents, ascending), the highest value of the bucket where that share of the values is reached
+   * (hdr_value_at_percentile), from one pass over the buckets.
+   */
+  atPercentiles(ps: readonly number[]): number[] {
+    const out: number[] = [];
     let seen = 0;
     for (const [, high, n] of this.sorted()) {
       seen += n;
-      if (seen >= want) return high;
+      while (out.length < ps.length && seen >= Math.max(1, Math.ceil((ps[out.length]! / 100) * this.total))) out.push(high);
     }
-    return 0;
+    while (out.length < ps.length) out.push(0);
+    return out;
   }
 }
 
@@ -126,10 +130,9 @@ export class CommandStats {
   latencystats(): Array<[string, string]> {
     const lines: Array<[string, string]> = [];
     for (const [name, s] of this.sorted()) {
-      const h = s.latency;
-      if (h === undefined) continue;
-      const us = (p: number): string => (h.atPercentile(p) / 1000).toFixed(3);
-      lines.push([`latency_percentiles_usec_${name}`, `p50=${us(50)},p99=${us(99)},p99.9=${us(99.9)}`]);
+      if (s.latency === undefined) continue;
+      const [p50, p99, p999] = s.latency.atPercentiles([50, 99, 99.9]).map((ns) => (ns / 1000).toFixed(3));
+      lines.push([`latency_percentiles_usec_${name}`, `p50=${p50},p99=${p99},p99.9=${p999}`]);
     }
     return lines;
   }
