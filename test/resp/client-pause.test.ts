@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { onPath } from '../../bench/resp-targets.js';
-import { againstRedis, encode, raw, serve, NO_REDIS, type Raw } from './helpers.js';
+import { againstRedis, bulk, encode, raw, serve, NO_REDIS, type Raw } from './helpers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -25,18 +25,6 @@ function send(r: Raw, ...commands: string[][]): void {
 /** What `r` received since `from` bytes, as text. */
 function since(r: Raw, from: number): string {
   return r.received().subarray(from).toString('latin1');
-}
-
-/** The text of the bulk string `words` is answered with on `r`. */
-async function bulk(r: Raw, words: string[]): Promise<string> {
-  const from = r.received().length;
-  send(r, words);
-  const got = await r.until((b) => {
-    const m = /^\$(\d+)\r\n/.exec(b.subarray(from).toString('latin1'));
-    return m !== null && b.length - from >= m[0].length + Number(m[1]) + 2;
-  });
-  const text = got.subarray(from).toString('latin1');
-  return text.slice(text.indexOf('\r\n') + 2, -2);
 }
 
 /** The scenarios on the server at `port`; every check is an assertion, so the same function tests Redis too. */

@@ -153,13 +153,8 @@ export async function sameAsRedis(redis: { port: number }, served: { port: numbe
 export async function statCounts(port: number): Promise<Map<string, number[]>> {
   const r = await raw(port);
   try {
-    r.socket.write(encode('INFO', 'commandstats', 'errorstats'));
-    const got = await r.until((b) => {
-      const m = /^\$(\d+)\r\n/.exec(b.toString('latin1'));
-      return m !== null && b.length >= m[0].length + Number(m[1]) + 2;
-    });
     const out = new Map<string, number[]>();
-    for (const m of got.toString('latin1').matchAll(/^(cmdstat_[^:]+|errorstat_[^:]+):(.*)\r$/gm)) {
+    for (const m of (await bulk(r, ['INFO', 'commandstats', 'errorstats'])).matchAll(/^(cmdstat_[^:]+|errorstat_[^:]+):(.*)\r$/gm)) {
       const fields = new Map(m[2]!.split(',').map((f) => f.split('=') as [string, string]));
       out.set(m[1]!, ['calls', 'rejected_calls', 'failed_calls', 'count'].filter((k) => fields.has(k)).map((k) => Number(fields.get(k))));
     }
@@ -167,6 +162,18 @@ export async function statCounts(port: number): Promise<Map<string, number[]>> {
   } finally {
     r.end();
   }
+}
+
+/** The text of the bulk string (RESP2) that `words`, sent on `r`, is answered with. */
+export async function bulk(r: Raw, words: string[]): Promise<string> {
+  const from = r.received().length;
+  r.socket.write(encode(...words));
+  const got = await r.until((b) => {
+    const m = /^\$(\d+)\r\n/.exec(b.subarray(from).toString('latin1'));
+    return m !== null && b.length - from >= m[0].length + Number(m[1]) + 2;
+  });
+  const text = got.subarray(from).toString('latin1');
+  return text.slice(text.indexOf('\r\n') + 2, -2);
 }
 
 /** What grew from `before` to `after` (statCounts), sorted by name. */
