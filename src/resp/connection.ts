@@ -257,8 +257,14 @@ export class Connection {
     let runRead = this.state.readOptions;
     // INFO commandstats (./command-stats.ts): each command is counted as its reply is written, in the connection's
     // order, as Redis counts a command once it ran; a plan's time is taken when it is answered.
-    const { commandStats: stats } = this.server;
+    // SLOWLOG (./slowlog.ts) logs it then too: EXEC by the commands it ran.
+    const { commandStats: stats, slowlog } = this.server;
     const tallies: Array<(() => void) | undefined> = new Array(commands.length);
+    const ran = (i: number, counted: NonNullable<Dispatched['counted']>, ms: number, reply: Reply) => (): void => {
+      stats.called(counted.name!, ms, reply);
+      if (counted.queued === undefined) slowlog.add(commands[i]!, ms * 1000, this.state);
+      else if (Array.isArray(reply)) for (const args of counted.queued) slowlog.add(args, ms * 1000, this.state); // not when a WATCH aborted it
+    };
     const flushReady = (): void => {
       while (this.written < replies.length && replies[this.written] !== undefined) {
         tallies[this.written]?.();
@@ -313,7 +319,7 @@ export class Connection {
       if (!isPlan(r)) {
         if (counted !== undefined) {
           const ms = performance.now() - started;
-          tallies[n] = counted.refused ? () => stats.rejected(counted.name, r as ErrorReply) : () => stats.called(counted.name!, ms, r);
+          tallies[n] = counted.refused ? () => stats.rejected(counted.name, r as ErrorReply) : ran(n, counted, ms, r);
         }
         replies[n] = silent ? NO_REPLY : r;
         if (out.remember !== undefined) {
@@ -336,7 +342,7 @@ export class Connection {
           // Its time in INFO commandstats and latencystats: from its dispatch to its reply.
           if (counted !== undefined) {
             const ms = performance.now() - started;
-            tallies[i] = () => stats.called(counted.name!, ms, reply);
+            tallies[i] = ran(i, counted, ms, reply);
           }
           replies[i] = silent ? NO_REPLY : reply;
         },

@@ -8,6 +8,7 @@ import type { PubSubRegistry, Subscriber, Subscriptions } from './pubsub.js';
 import type { ClientTracking, TrackingTable } from './tracking.js';
 import type { WatchRegistry, WatchSet } from './watches.js';
 import type { ClientPause } from './pause.js';
+import type { SlowLog } from './slowlog.js';
 import type { CommandStats } from './command-stats.js';
 
 export interface ServerStats {
@@ -32,6 +33,8 @@ export interface MultiState {
   writes: boolean;
   /** The full names of the commands queued (INFO commandstats counts each as EXEC answers it). */
   names: string[];
+  /** Their arguments (SLOWLOG logs each as EXEC answers it). */
+  args: Buffer[][];
 }
 
 export interface ConnectionState extends Subscriber {
@@ -120,6 +123,8 @@ export interface ServerContext {
   readonly pause: ClientPause;
   /** INFO commandstats, latencystats and errorstats. */
   readonly commandStats: CommandStats;
+  /** SLOWLOG: the commands that took longest (./slowlog.ts). */
+  readonly slowlog: SlowLog;
   readonly startedAt: number;
   /** A random id of this server's run (INFO's run_id: 40 hex digits, new at every start, as Redis's). */
   readonly runId: string;

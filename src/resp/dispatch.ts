@@ -34,10 +34,10 @@ function arityOk(arity: number, n: number): boolean {
 /**
  * (Un)subscribing commands, RESET, HELLO and CLIENT TRACKING: the connection dispatches one only once the commands
  * before it are answered (a write's client-side caching messages follow the tracking and protocol in effect when
- * Redis would have run it). INFO and LATENCY too: their counts (commandstats, keyspace hits, histograms) include every
- * command before them.
+ * Redis would have run it). INFO, LATENCY and SLOWLOG too: their counts (commandstats, keyspace hits, histograms) and
+ * entries include every command before them; and CONFIG, whose SET of a slowlog threshold holds from the next command.
  */
-const ORDERED = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'reset', 'hello', 'info', 'latency']);
+const ORDERED = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'reset', 'hello', 'info', 'latency', 'slowlog', 'config']);
 
 /**
  * Whether `args` must wait for the replies of the commands before it: a subscription then starts (or ends) after
@@ -54,8 +54,9 @@ export interface Dispatched {
   /**
    * How INFO commandstats counts it once its reply is written (./command-stats.ts): a call of `name`, or a refusal
    * (`name` undefined for an unknown command or subcommand); nothing when queued inside MULTI (counted at EXEC).
+   * For EXEC, the arguments of the commands it runs, which SLOWLOG logs (./slowlog.ts).
    */
-  counted?: { name: string | undefined; refused: boolean } | undefined;
+  counted?: { name: string | undefined; refused: boolean; queued?: Buffer[][] | undefined } | undefined;
 }
 
 /** A command as the checks before it runs see it: its spec and name (`client|info` for a subcommand), or why it is refused. */
@@ -120,13 +121,14 @@ export function dispatch(ctx: Ctx, args: Buffer[], out: Dispatched): Reply | Pla
   conn.lastCommand = name;
   if (error !== undefined) return reject(ctx, out, spec, error, counted);
   let r: Reply | Plan;
+  const queued = spec.name === 'exec' ? conn.multi?.args : undefined; // EXEC ends the transaction
   try {
     if (conn.multi && !spec.runsInMulti) return queue(ctx, out, spec, name, args);
     r = spec.handler(ctx, args);
   } catch (err) {
     return new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`);
   }
-  out.counted = { name, refused: false };
+  out.counted = { name, refused: false, queued };
   if (r instanceof WritePlan) r.by = conn.id;
   const t = conn.tracking;
   if (t.on) {
@@ -197,5 +199,6 @@ function queue(ctx: Ctx, out: Dispatched, spec: CommandSpec, fullName: string, a
     return refuse(ctx, out, new ErrorReply(`ERR '${spec.name}' inside MULTI is not supported by threadraft (it has no atomic batch operation)`), fullName);
   }
   m.names.push(fullName); // counted as a call when EXEC answers it (./command-stats.ts)
+  m.args.push(args); // and logged in SLOWLOG then (./slowlog.ts)
   return QUEUED;
 }

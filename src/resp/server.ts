@@ -10,6 +10,7 @@ import { PubSubRegistry } from './pubsub.js';
 import { TrackingTable } from './tracking.js';
 import { WatchRegistry } from './watches.js';
 import { ClientPause } from './pause.js';
+import { SlowLog } from './slowlog.js';
 import { CommandStats } from './command-stats.js';
 import { connectionRoom } from './descriptors.js';
 
@@ -51,6 +52,7 @@ export class RespServer {
       tracking: keyspace.tracking,
       pause: new ClientPause(),
       commandStats: new CommandStats(),
+      slowlog: new SlowLog(),
       startedAt: Date.now(),
       runId: randomBytes(20).toString('hex'),
       port: () => this.port,

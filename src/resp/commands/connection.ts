@@ -212,7 +212,7 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
         'TRACKINGINFO', '    Report tracking status for the current connection.',
         'NO-EVICT (ON|OFF)', '    Accepted; eviction never depends on a client here.',
         'NO-TOUCH (ON|OFF)', '    Accepted; reads never count as use here.',
-        'HELP', '    Print this help.',
+        'HELP', '    Prints this help.',
       ]);
     default:
       return unknownSubcommand(args[1]!, 'client');

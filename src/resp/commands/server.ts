@@ -10,9 +10,10 @@ import { clampInt64, keyError, keyword, parseInt64, upper } from '../args.js';
 import { globMatch } from '../glob.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { arityError, clusterError, NOT_INTEGER, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
+import { arityError, clusterError, NOT_INTEGER, subcommandSyntax, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
 import { CallPlan, KeysPlan, ReadPlan, WritePlan } from '../plan.js';
-import { keyspaceFlagsText, parseKeyspaceFlags, type KeyspaceFlags } from '../keyspace-flags.js';
+import { keyspaceFlagsText, parseKeyspaceFlags } from '../keyspace-flags.js';
+import { MAX_SLOWLOG_LEN } from '../slowlog.js';
 import { ErrorReply, helpReply, MapReply, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { REDIS_VERSION } from './connection.js';
 
@@ -25,7 +26,7 @@ export const THREADRAFT_VERSION = '0.1.0';
  */
 function debug(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
   if (upper(args[1]!) === 'HELP') {
-    return args.length === 2 ? helpReply(['DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'DIGEST', "    Return the replicas' digest of the whole dataset.", 'HELP', '    Print this help.']) : arityError('debug|help');
+    return args.length === 2 ? helpReply(['DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'DIGEST', "    Return the replicas' digest of the whole dataset.", 'HELP', '    Prints this help.']) : arityError('debug|help');
   }
   if (upper(args[1]!) !== 'DIGEST') return unknownSubcommand(args[1]!, 'debug');
   if (args.length !== 2) return arityError('debug|digest');
@@ -255,19 +256,47 @@ function configParams(ctx: Ctx): Array<[string, string]> {
     ['latency-tracking', 'yes'],
     ['latency-tracking-info-percentiles', '50 99 99.9'],
     ['latency-monitor-threshold', '0'],
+    ['slowlog-log-slower-than', String(ctx.server.slowlog.slowerThanUs)],
+    ['slowlog-max-len', String(ctx.server.slowlog.maxLength)],
   ];
 }
 
-/** The one parameter CONFIG SET changes (Redis's mutable ones among ours). */
-const SETTABLE = 'notify-keyspace-events';
+/**
+ * The parameters CONFIG SET changes (Redis's mutable ones among ours): each checks a value, and returns how to apply
+ * it or, when it is refused, why (Redis's words).
+ */
+const SETTERS: Record<string, (ctx: Ctx, value: Buffer) => (() => void) | string> = {
+  'notify-keyspace-events': (ctx, value) => {
+    const flags = parseKeyspaceFlags(value.toString('latin1'));
+    return typeof flags === 'string' ? flags : () => ctx.server.keyspace.set(flags);
+  },
+  'slowlog-log-slower-than': (ctx, value) => {
+    const us = integerWithin(value, -1n, INT64_MAX);
+    return typeof us === 'string' ? us : () => (ctx.server.slowlog.slowerThanUs = us);
+  },
+  'slowlog-max-len': (ctx, value) => {
+    const len = integerWithin(value, 0n, BigInt(MAX_SLOWLOG_LEN));
+    return typeof len === 'string' ? len : () => ctx.server.slowlog.setMaxLen(len);
+  },
+};
+
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** An integer parameter's value within [min, max] (past the safe integers: the nearest), or why it is refused. */
+function integerWithin(value: Buffer, min: bigint, max: bigint): number | string {
+  const v = parseInt64(value);
+  if (v === null) return "argument couldn't be parsed into an integer";
+  if (v < min || v > max) return `argument must be between ${min} and ${max} inclusive`;
+  return clampInt64(v);
+}
 
 const CONFIG_HELP = [
   'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'GET <pattern> [<pattern> ...]', '    Return parameters matching the glob-like <pattern>s and their values.',
-  'SET <directive> <value> [<directive> <value> ...]', '    Set notify-keyspace-events; every other parameter is fixed when the server starts.',
+  'SET <directive> <value> [<directive> <value> ...]', '    Set notify-keyspace-events, slowlog-log-slower-than or slowlog-max-len; every other parameter is fixed when the server starts.',
   'RESETSTAT', '    Reset statistics reported by the INFO command and the cluster\'s metrics.',
   'REWRITE', '    Refused: the server runs without a config file.',
-  'HELP', '    Print this help.',
+  'HELP', '    Prints this help.',
 ];
 
 /** CONFIG GET / SET / RESETSTAT / REWRITE / HELP (redis-benchmark asks CONFIG GET save and appendonly first). */
@@ -299,25 +328,29 @@ function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan | WritePlan {
       });
     }
     case 'SET': {
-      if (n < 4 || n % 2 !== 0) return arityError('config|set');
+      if (n % 2 !== 0) return SYNTAX;
+      // All or nothing, as Redis: the names are checked in one pass (the first unknown, fixed or repeated one is the
+      // error), then the values in order, before any is applied.
       const known = new Set(configParams(ctx).map(([name]) => name));
+      const seen = new Set<string>();
       for (let i = 2; i < n; i += 2) {
-        const name = args[i]!.toString('utf8', 0, 128);
-        if (!known.has(name.toLowerCase())) return new ErrorReply(`ERR Unknown option or number of arguments for CONFIG SET - '${name}'`);
+        const given = args[i]!.toString('utf8', 0, 128);
+        const name = given.toLowerCase();
+        if (!known.has(name)) return new ErrorReply(`ERR Unknown option or number of arguments for CONFIG SET - '${given}'`);
+        const why = !(name in SETTERS) ? "can't set immutable config" : seen.has(name) ? 'duplicate parameter' : undefined;
+        if (why !== undefined) return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${given}') - ${why}`);
+        seen.add(name);
       }
-      // All or nothing, as Redis: every pair is checked before any is applied.
-      let flags: KeyspaceFlags | undefined;
+      const apply: Array<() => void> = [];
       for (let i = 2; i < n; i += 2) {
-        const name = args[i]!.toString('utf8', 0, 128);
-        if (name.toLowerCase() !== SETTABLE) return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${name}') - can't set immutable config`);
-        const parsed = parseKeyspaceFlags(args[i + 1]!.toString('latin1'));
-        if (typeof parsed === 'string') return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${parsed}`);
-        flags = parsed;
+        const name = args[i]!.toString('latin1').toLowerCase();
+        const set = SETTERS[name]!(ctx, args[i + 1]!);
+        if (typeof set === 'string') return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${set}`);
+        apply.push(set);
       }
       // Applied in the connection's order (inside MULTI: at EXEC), as a plan with nothing to send.
-      const set = flags!;
       return new WritePlan([], () => {
-        ctx.server.keyspace.set(set);
+        for (const a of apply) a();
         return OK;
       });
     }
@@ -391,6 +424,48 @@ function latency(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
   }
 }
 
+const SLOWLOG_HELP = [
+  'SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GET [<count>]', '    Return top <count> entries from the slowlog (default: 10, -1 mean all).', '    Entries are made of:',
+  '    id, timestamp, time in microseconds, arguments array, client IP and port,', '    client name',
+  'LEN', '    Return the length of the slowlog.',
+  'RESET', '    Reset the slowlog.',
+  'HELP', '    Prints this help.',
+];
+
+/**
+ * SLOWLOG GET [count] / LEN / RESET / HELP (../slowlog.ts). GET and LEN read the log once the commands before them
+ * are answered and logged (SLOWLOG waits for them: ../dispatch.ts), as reads: inside MULTI they are refused, as
+ * LATENCY HISTOGRAM is, since they would read it when queued. RESET is applied in the connection's order, as a plan
+ * with nothing to send (inside MULTI: at EXEC).
+ */
+function slowlog(ctx: Ctx, args: Buffer[]): Reply | ReadPlan | WritePlan {
+  const log = ctx.server.slowlog;
+  switch (upper(args[1]!)) {
+    case 'GET': {
+      if (args.length > 3) return subcommandSyntax(args[1]!, 'slowlog');
+      let count: number | undefined = 10;
+      if (args.length === 3) {
+        const n = parseInt64(args[2]!);
+        if (n === null || n < -1n) return new ErrorReply('ERR count should be greater than or equal to -1');
+        count = n === -1n ? undefined : clampInt64(n, 0);
+      }
+      return new ReadPlan(async () => log.newest(count).map((e) => [e.id, e.time, e.us, e.args, e.addr, e.name]));
+    }
+    case 'LEN':
+      return new ReadPlan(async () => log.length);
+    case 'RESET':
+      return new WritePlan([], () => {
+        log.reset();
+        return OK;
+      });
+    case 'HELP':
+      return helpReply(SLOWLOG_HELP);
+    default:
+      return unknownSubcommand(args[1]!, 'slowlog');
+  }
+}
+
 /**
  * MEMORY USAGE key [SAMPLES count]: the bytes of the key and its value, as `maxBytes` counts them (Redis adds its
  * own per-key overhead, which has no counterpart here); nil for no key. SAMPLES is checked as Redis does and
@@ -400,7 +475,7 @@ function memory(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   const sub = upper(args[1]!);
   if (sub === 'HELP') {
     return args.length === 2
-      ? helpReply(['MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'USAGE <key> [SAMPLES <count>]', '    Return the bytes of <key> and its value.', 'HELP', '    Print this help.'])
+      ? helpReply(['MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'USAGE <key> [SAMPLES <count>]', '    Return the bytes of <key> and its value.', 'HELP', '    Prints this help.'])
       : arityError('memory|help');
   }
   if (sub !== 'USAGE') return unknownSubcommand(args[1]!, 'memory');
@@ -526,7 +601,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
           'INFO [<command-name> ...]', '    Return details about multiple commands.',
           'DOCS [<command-name> ...]', '    Return documentation details about multiple commands.',
           'GETKEYS <full-command>', '    Return the keys from a full Redis command.',
-          'HELP', '    Print this help.',
+          'HELP', '    Prints this help.',
         ]);
       case 'INFO':
         return (names.length === 0 ? all : names.map(lookup)).map((c) => (c ? commandInfo(c) : null));
@@ -546,6 +621,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info),
     command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13', subcommands: { count: 2, list: -2, info: -2, docs: -2, getkeys: -4, help: 2 } }),
     command('latency', -2, [], 'server', 'A container for latency diagnostics commands.', latency, { since: '2.8.13', subcommands: { doctor: 2, graph: 3, history: 3, latest: 2, reset: -2, histogram: -2, help: 2 } }),
+    command('slowlog', -2, [], 'server', 'A container for slow log commands.', slowlog, { since: '2.2.12', subcommands: { get: -2, len: 2, reset: 2, help: 2 } }),
     command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0', subcommands: { usage: -3, help: 2 } }),
     command('shutdown', -1, ['admin', 'allow_busy', 'loading', 'no_multi', 'noscript', 'stale'], 'server', 'Synchronously saves the database(s) to disk and shuts down the Redis server.', shutdown, { since: '1.0.0' }),
     command('time', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the server time.', time, { since: '2.6.0' }),

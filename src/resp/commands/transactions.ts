@@ -14,7 +14,7 @@ import { keysError } from '../args.js';
 
 function multi(ctx: Ctx): Reply {
   if (ctx.conn.multi) return new ErrorReply('ERR MULTI calls can not be nested');
-  ctx.conn.multi = { items: [], aborted: false, reads: [], writes: false, names: [] };
+  ctx.conn.multi = { items: [], aborted: false, reads: [], writes: false, names: [], args: [] };
   return OK;
 }
 
