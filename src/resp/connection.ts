@@ -21,7 +21,7 @@ import { RequestParser } from './parser.js';
 import { isPlan, planClass, WritePlan, type Plan } from './plan.js';
 import { runSegment, type Slot } from './pipeline.js';
 import { Subscriptions } from './pubsub.js';
-import { ErrorReply, RawReply, ReplyWriter, type Protocol, type PushReply, type Reply } from './reply.js';
+import { ErrorReply, NO_REPLY, RawReply, ReplyWriter, type Protocol, type PushReply, type Reply } from './reply.js';
 import { trackingOff } from './tracking.js';
 import { WatchSet } from './watches.js';
 
@@ -36,7 +36,6 @@ const UNAUTHENTICATED_HELD_BYTES = 256 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 /** A reply CLIENT REPLY silenced: it keeps its place (messages held for it wait for it) and writes nothing. */
-const NO_REPLY = new RawReply(EMPTY);
 
 export class Connection {
   readonly state: ConnectionState;
@@ -93,6 +92,7 @@ export class Connection {
       outputBytes: () => socket.writableLength,
       kill: () => this.destroy(),
       push: (message, bytes, after) => this.push(message, bytes, after),
+      feed: (line, own) => this.feed(line, own),
       tracking: trackingOff(),
       reply: { off: false, skipNext: false, skipping: false },
     };
@@ -107,6 +107,7 @@ export class Connection {
       this.server.watches.releaseOwner(id);
       this.server.pubsub.removeAll(this.state.subscriptions, id);
       this.server.tracking.disable(this.state);
+      this.server.monitors.remove(id);
       this.held = [];
       this.drainWaiter?.();
       this.pauseCancel?.();
@@ -257,19 +258,28 @@ export class Connection {
     let runRead = this.state.readOptions;
     // INFO commandstats (./command-stats.ts): each command is counted as its reply is written, in the connection's
     // order, as Redis counts a command once it ran; a plan's time is taken when it is answered.
-    // SLOWLOG (./slowlog.ts) logs it then too: EXEC by the commands it ran.
-    const { commandStats: stats, slowlog } = this.server;
+    // SLOWLOG (./slowlog.ts) logs it then too, and MONITOR (./monitor.ts) feeds it, right after its reply: EXEC by
+    // the commands it ran (none when a WATCH aborted it), which it feeds before itself.
+    const { commandStats: stats, slowlog, monitors } = this.server;
     const tallies: Array<(() => void) | undefined> = new Array(commands.length);
     const ran = (i: number, counted: NonNullable<Dispatched['counted']>, ms: number, reply: Reply) => (): void => {
       stats.called(counted.name!, ms, reply);
-      if (counted.queued === undefined) slowlog.add(commands[i]!, ms * 1000, this.state);
-      else if (Array.isArray(reply)) for (const args of counted.queued) slowlog.add(args, ms * 1000, this.state); // not when a WATCH aborted it
+      const queued = counted.queued;
+      if (queued !== undefined && Array.isArray(reply)) {
+        queued.args.forEach((args, j) => {
+          slowlog.add(args, ms * 1000, this.state);
+          monitors.feed(queued.names[j]!, args, this.state);
+        });
+      }
+      if (queued === undefined) slowlog.add(commands[i]!, ms * 1000, this.state);
+      monitors.feed(counted.name!, commands[i]!, this.state);
     };
     const flushReady = (): void => {
       while (this.written < replies.length && replies[this.written] !== undefined) {
-        tallies[this.written]?.();
-        this.writer.protocol = protocols[this.written]!;
-        this.writer.write(replies[this.written++]!);
+        const i = this.written++;
+        this.writer.protocol = protocols[i]!;
+        this.writer.write(replies[i]!);
+        tallies[i]?.();
         if (this.held.length > 0) this.releaseHeld();
       }
       this.flushWriter();
@@ -359,7 +369,7 @@ export class Connection {
    * A pub/sub message: written now, or held until the replies answered before it came are written (`after`
    * 'current': and the reply being answered now, which is the first not yet answered: replies are answered in order).
    */
-  private push(message: PushReply, bytes: number, after?: 'current'): void {
+  private push(message: PushReply | RawReply, bytes: number, after?: 'current'): void {
     if (this.closed) return;
     if (this.socket.writableLength + this.writer.size + this.heldBytes + bytes > this.server.options.maxPubsubOutputBytes) {
       this.destroy(); // a subscriber that does not read: Redis closes it too (client-output-buffer-limit pubsub)
@@ -383,6 +393,17 @@ export class Connection {
       return;
     }
     this.writeSoon(raw);
+  }
+
+  /**
+   * A MONITOR line (./monitor.ts): as a message, or, for a command this connection ran itself, right after that
+   * command's reply, which was just written (it is fed as its reply is written).
+   */
+  private feed(line: RawReply, own: boolean): void {
+    if (!own) return this.push(line, line.bytes.length);
+    if (this.closed) return;
+    if (this.socket.writableLength + this.writer.size + this.heldBytes + line.bytes.length > this.server.options.maxPubsubOutputBytes) return this.destroy();
+    this.writer.write(line);
   }
 
   /** Into the writer now (before any reply written later), to the socket at the end of this event-loop turn. */

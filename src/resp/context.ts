@@ -9,6 +9,7 @@ import type { ClientTracking, TrackingTable } from './tracking.js';
 import type { WatchRegistry, WatchSet } from './watches.js';
 import type { ClientPause } from './pause.js';
 import type { SlowLog } from './slowlog.js';
+import type { Monitor, Monitors } from './monitor.js';
 import type { CommandStats } from './command-stats.js';
 
 export interface ServerStats {
@@ -37,7 +38,7 @@ export interface MultiState {
   args: Buffer[][];
 }
 
-export interface ConnectionState extends Subscriber {
+export interface ConnectionState extends Subscriber, Monitor {
   readonly id: number;
   readonly addr: string;
   readonly laddr: string;
@@ -125,6 +126,8 @@ export interface ServerContext {
   readonly commandStats: CommandStats;
   /** SLOWLOG: the commands that took longest (./slowlog.ts). */
   readonly slowlog: SlowLog;
+  /** MONITOR: the connections fed every command (./monitor.ts). */
+  readonly monitors: Monitors;
   readonly startedAt: number;
   /** A random id of this server's run (INFO's run_id: 40 hex digits, new at every start, as Redis's). */
   readonly runId: string;

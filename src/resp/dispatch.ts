@@ -9,7 +9,7 @@ import { PUBSUB_COMMANDS, SUBSCRIBED_MODE_COMMANDS } from './commands/pubsub.js'
 import { serverCommands } from './commands/server.js';
 import { STRING_COMMANDS } from './commands/strings.js';
 import { TRANSACTION_COMMANDS, unwatchAll } from './commands/transactions.js';
-import type { ConnectionState, Ctx } from './context.js';
+import type { ConnectionState, Ctx, MultiState } from './context.js';
 import { arityError, NOAUTH, unknownCommand, unknownSubcommand } from './errors.js';
 import { KeysPlan, keysAsWrite, WritePlan, isPlan, type Plan } from './plan.js';
 import { ErrorReply, QUEUED, type Reply } from './reply.js';
@@ -54,9 +54,9 @@ export interface Dispatched {
   /**
    * How INFO commandstats counts it once its reply is written (./command-stats.ts): a call of `name`, or a refusal
    * (`name` undefined for an unknown command or subcommand); nothing when queued inside MULTI (counted at EXEC).
-   * For EXEC, the arguments of the commands it runs, which SLOWLOG logs (./slowlog.ts).
+   * For EXEC, the transaction, whose commands SLOWLOG logs (./slowlog.ts) and MONITOR feeds (./monitor.ts).
    */
-  counted?: { name: string | undefined; refused: boolean; queued?: Buffer[][] | undefined } | undefined;
+  counted?: { name: string | undefined; refused: boolean; queued?: MultiState | undefined } | undefined;
 }
 
 /** A command as the checks before it runs see it: its spec and name (`client|info` for a subcommand), or why it is refused. */
@@ -69,7 +69,8 @@ interface Admission {
 }
 
 /** The checks before a command runs, in Redis's order (processCommand). No side effect: CLIENT PAUSE asks too. */
-function admit(conn: ConnectionState, args: Buffer[]): Admission {
+function admit(ctx: Ctx, args: Buffer[]): Admission {
+  const conn = ctx.conn;
   const spec = TABLE.get(nameOf(args[0]!));
   if (spec === undefined) return { spec, name: '', error: unknownCommand(args), counted: undefined };
   // Arity before AUTH, in Redis's order: `GET` alone is an arity error even unauthenticated.
@@ -89,6 +90,10 @@ function admit(conn: ConnectionState, args: Buffer[]): Admission {
   if (conn.protocol === 2 && conn.subscriptions.active && !SUBSCRIBED_MODE_COMMANDS.has(spec.name)) {
     return { spec, name, error: new ErrorReply(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`), counted: name };
   }
+  // A monitor is a replica to Redis, which keeps it from the keyspace (./monitor.ts).
+  if ((writes(spec) || spec.flags.includes('readonly')) && ctx.server.monitors.has(conn.id)) {
+    return { spec, name, error: new ErrorReply("ERR Replica can't interact with the keyspace"), counted: name };
+  }
   return { spec, name, error: undefined, counted: name };
 }
 
@@ -100,8 +105,8 @@ function admit(conn: ConnectionState, args: Buffer[]): Admission {
  */
 export function heldByPause(ctx: Ctx, args: Buffer[]): string | undefined {
   const pause = ctx.server.pause;
-  if (!pause.on) return undefined;
-  const { spec, name, error } = admit(ctx.conn, args);
+  if (!pause.on || ctx.server.monitors.has(ctx.conn.id)) return undefined; // a monitor is never paused, as Redis's replicas
+  const { spec, name, error } = admit(ctx, args);
   if (spec === undefined || error !== undefined) return undefined;
   return pause.holds(writes(spec) || (spec.name === 'exec' && ctx.conn.multi?.writes === true)) ? name : undefined;
 }
@@ -116,12 +121,12 @@ export function dispatch(ctx: Ctx, args: Buffer[], out: Dispatched): Reply | Pla
   const conn = ctx.conn;
   ctx.server.stats.commandsProcessed++;
   conn.lastCommandAt = Date.now();
-  const { spec, name, error, counted } = admit(conn, args);
+  const { spec, name, error, counted } = admit(ctx, args);
   if (spec === undefined) return refuse(ctx, out, error!, counted);
   conn.lastCommand = name;
   if (error !== undefined) return reject(ctx, out, spec, error, counted);
   let r: Reply | Plan;
-  const queued = spec.name === 'exec' ? conn.multi?.args : undefined; // EXEC ends the transaction
+  const queued = spec.name === 'exec' ? (conn.multi ?? undefined) : undefined; // EXEC ends the transaction
   try {
     if (conn.multi && !spec.runsInMulti) return queue(ctx, out, spec, name, args);
     r = spec.handler(ctx, args);

@@ -21,8 +21,8 @@ export interface RespServerOptions {
   /** Stop reading a socket and sending its commands while this many reply bytes wait to be written. Default 1 MiB. */
   outputHighWaterBytes?: number;
   /**
-   * A connection with this many bytes of output unwritten when a pub/sub message for it comes is closed (Redis's
-   * `client-output-buffer-limit pubsub` hard limit, which is also 32 MiB). Default 32 MiB.
+   * A connection with this many bytes of output unwritten when a pub/sub message (or a MONITOR line) for it comes is
+   * closed (Redis's `client-output-buffer-limit pubsub` hard limit, which is also 32 MiB). Default 32 MiB.
    */
   maxPubsubOutputBytes?: number;
   /**

@@ -72,7 +72,15 @@ export const NULL_ARRAY = Symbol('null array');
 /** Bytes already encoded, written as they are (the same in both protocols): the common constant replies. */
 export class RawReply {
   constructor(readonly bytes: Buffer) {}
+
+  /** Its bytes in either protocol (a MONITOR line, pushed as a message is: ../connection.ts). */
+  in(): RawReply {
+    return this;
+  }
 }
+
+/** Nothing written: a reply silenced (CLIENT REPLY), a command Redis does not answer (MONITOR when monitoring). */
+export const NO_REPLY = new RawReply(Buffer.alloc(0));
 
 export type Reply =
   | Buffer

@@ -11,6 +11,7 @@ import { TrackingTable } from './tracking.js';
 import { WatchRegistry } from './watches.js';
 import { ClientPause } from './pause.js';
 import { SlowLog } from './slowlog.js';
+import { Monitors } from './monitor.js';
 import { CommandStats } from './command-stats.js';
 import { connectionRoom } from './descriptors.js';
 
@@ -53,6 +54,7 @@ export class RespServer {
       pause: new ClientPause(),
       commandStats: new CommandStats(),
       slowlog: new SlowLog(),
+      monitors: new Monitors(),
       startedAt: Date.now(),
       runId: randomBytes(20).toString('hex'),
       port: () => this.port,

@@ -93,11 +93,11 @@ function is(b: Buffer | undefined, word: string): boolean {
 }
 
 /**
- * The arguments with passwords replaced by `(redacted)`, as Redis logs them: AUTH's, HELLO's AUTH pair, and
+ * The arguments with passwords replaced by `(redacted)`, as Redis logs and monitors them (./monitor.ts): AUTH's, HELLO's AUTH pair, and
  * CONFIG SET requirepass's value. Redis redacts as the command parses them (an AUTH of more than 3 arguments, a
  * HELLO with a bad version, stop first); here they always are, so no password is ever logged.
  */
-function redacted(args: readonly Buffer[]): readonly Buffer[] {
+export function redacted(args: readonly Buffer[]): readonly Buffer[] {
   const name = args[0];
   if (is(name, 'auth')) return args.map((a, i) => (i === 0 ? a : REDACTED));
   const out = [...args];

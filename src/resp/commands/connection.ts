@@ -97,12 +97,12 @@ function badName(): ErrorReply {
   return new ErrorReply('ERR Client names cannot contain spaces, newlines or special characters.');
 }
 
-/** One line of CLIENT LIST / CLIENT INFO, with the fields this server knows. */
-export function clientLine(c: ConnectionState): string {
+/** One line of CLIENT LIST / CLIENT INFO, with the fields this server knows (`monitoring`: MONITOR, flag O). */
+export function clientLine(c: ConnectionState, monitoring: boolean): string {
   const now = Date.now();
   const subs = c.subscriptions;
   const t = c.tracking;
-  const flags = `${subs.active ? 'P' : ''}${c.multi ? 'x' : ''}${c.blocked ? 'b' : ''}${t.on ? 't' : ''}${t.brokenRedirect ? 'R' : ''}${t.bcast ? 'B' : ''}${c.readOptions.consistency === 'lease' ? 'r' : ''}` || 'N';
+  const flags = `${monitoring ? 'O' : ''}${subs.active ? 'P' : ''}${c.multi ? 'x' : ''}${c.blocked ? 'b' : ''}${t.on ? 't' : ''}${t.brokenRedirect ? 'R' : ''}${t.bcast ? 'B' : ''}${c.readOptions.consistency === 'lease' ? 'r' : ''}` || 'N';
   return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} ` +
     `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${flags} db=0 sub=${subs.channel.size} psub=${subs.pattern.size} ssub=${subs.shard.size} ` +
     `multi=${c.multi ? c.multi.items.length : -1} watch=${c.watched.size} omem=${c.outputBytes()} cmd=${c.lastCommand} ` +
@@ -124,7 +124,7 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
       c.name = args[2]!.toString('utf8');
       return OK;
     case 'INFO':
-      return n === 2 ? new VerbatimReply('txt', clientLine(c)) : arityError('client|info'); // RESP3: verbatim text, as Redis
+      return n === 2 ? new VerbatimReply('txt', clientLine(c, ctx.server.monitors.has(c.id))) : arityError('client|info'); // RESP3: verbatim text, as Redis
     case 'LIST':
       return clientList(ctx, args);
     case 'KILL':
@@ -348,7 +348,7 @@ function clientList(ctx: Ctx, args: Buffer[]): Reply {
       if (c) shown.push(c);
     }
   } else return SYNTAX;
-  return new VerbatimReply('txt', shown.map(clientLine).join(''));
+  return new VerbatimReply('txt', shown.map((c) => clientLine(c, ctx.server.monitors.has(c.id))).join(''));
 }
 
 /**
@@ -421,6 +421,7 @@ function reset(ctx: Ctx): Reply {
   unwatchAll(ctx);
   ctx.server.pubsub.removeAll(c.subscriptions, c.id);
   ctx.server.tracking.disable(c);
+  ctx.server.monitors.remove(c.id);
   c.protocol = 2;
   c.name = '';
   c.readOptions = LINEARIZABLE;

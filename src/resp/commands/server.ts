@@ -14,7 +14,7 @@ import { arityError, clusterError, NOT_INTEGER, subcommandSyntax, SYNTAX, TIMEOU
 import { CallPlan, KeysPlan, ReadPlan, WritePlan } from '../plan.js';
 import { keyspaceFlagsText, parseKeyspaceFlags } from '../keyspace-flags.js';
 import { MAX_SLOWLOG_LEN } from '../slowlog.js';
-import { ErrorReply, helpReply, MapReply, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
+import { ErrorReply, helpReply, MapReply, NO_REPLY, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { REDIS_VERSION } from './connection.js';
 
 export const THREADRAFT_VERSION = '0.1.0';
@@ -467,6 +467,15 @@ function slowlog(ctx: Ctx, args: Buffer[]): Reply | ReadPlan | WritePlan {
 }
 
 /**
+ * MONITOR (../monitor.ts): the connection is fed every command from now on. As Redis: a second MONITOR is not
+ * answered at all, and inside MULTI (queued, as Redis queues it) EXEC answers it with Redis's refusal.
+ */
+function monitor(ctx: Ctx): Reply {
+  if (ctx.conn.multi) return new ErrorReply("ERR MONITOR isn't allowed for DENY BLOCKING client");
+  return ctx.server.monitors.add(ctx.conn) ? OK : NO_REPLY;
+}
+
+/**
  * MEMORY USAGE key [SAMPLES count]: the bytes of the key and its value, as `maxBytes` counts them (Redis adds its
  * own per-key overhead, which has no counterpart here); nil for no key. SAMPLES is checked as Redis does and
  * changes nothing (a string has nothing to sample). The only MEMORY subcommand besides HELP.
@@ -621,6 +630,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info),
     command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13', subcommands: { count: 2, list: -2, info: -2, docs: -2, getkeys: -4, help: 2 } }),
     command('latency', -2, [], 'server', 'A container for latency diagnostics commands.', latency, { since: '2.8.13', subcommands: { doctor: 2, graph: 3, history: 3, latest: 2, reset: -2, histogram: -2, help: 2 } }),
+    command('monitor', 1, ['admin', 'noscript', 'loading', 'stale'], 'server', 'Listens for all requests received by the server in real-time.', monitor, { since: '1.0.0' }),
     command('slowlog', -2, [], 'server', 'A container for slow log commands.', slowlog, { since: '2.2.12', subcommands: { get: -2, len: 2, reset: 2, help: 2 } }),
     command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0', subcommands: { usage: -3, help: 2 } }),
     command('shutdown', -1, ['admin', 'allow_busy', 'loading', 'no_multi', 'noscript', 'stale'], 'server', 'Synchronously saves the database(s) to disk and shuts down the Redis server.', shutdown, { since: '1.0.0' }),
