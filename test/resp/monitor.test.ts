@@ -171,3 +171,29 @@ test('MONITOR is fed as redis-server 7.0 feeds it', { skip: !onPath('redis-serve
     assert.deepEqual((await fed(served.port)).lines, theirs.lines);
   });
 });
+
+test('a monitor that does not read is closed at maxPubsubOutputBytes', async () => {
+  const s = await serve({ nodes: 1, storage: 'memory' }, { maxPubsubOutputBytes: 256 * 1024 });
+  const slow = await raw(s.port);
+  const writer = await raw(s.port);
+  try {
+    slow.socket.write(encode('MONITOR'));
+    await reply(slow, 0);
+    slow.socket.pause(); // reads nothing more: the server's output to it grows
+    const value = Buffer.alloc(64 * 1024, 'x');
+    let sent = 0;
+    for (; sent < 2000 && s.server.clientCount > 1; sent++) {
+      const before = writer.received().length;
+      writer.socket.write(encode('SET', 'k', value));
+      await writer.until((b) => b.length > before);
+    }
+    assert.ok(sent < 2000, 'the monitor was closed');
+    // Closed after about the bound: the socket buffers (kernel and Node) hold part of it, the bound the rest.
+    assert.ok(sent * value.length < 64 * 1024 * 1024, `${sent} SETs of 64 KiB before it was closed`);
+    assert.ok(sent > 4, 'not before its output passed the bound');
+  } finally {
+    slow.end();
+    writer.end();
+    await s.stop();
+  }
+});
