@@ -31,7 +31,7 @@ export class SlowLog {
   slowerThanUs = 10_000;
   /** The entries kept (slowlog-max-len). */
   private maxLen = 128;
-  /** Oldest first; the log is read newest first. */
+  /** Oldest first, the log being the last maxLen of them (the older ones are dropped in bulk); read newest first. */
   private entries: SlowLogEntry[] = [];
   private nextId = 0;
 
@@ -46,7 +46,7 @@ export class SlowLog {
 
   setMaxLen(n: number): void {
     this.maxLen = n;
-    this.trim();
+    if (this.entries.length > n) this.entries.splice(0, this.entries.length - n);
   }
 
   get maxLength(): number {
@@ -55,12 +55,12 @@ export class SlowLog {
 
   /** The newest `count` entries (all when count is undefined), newest first. */
   newest(count?: number): SlowLogEntry[] {
-    const n = Math.min(count ?? this.entries.length, this.entries.length);
+    const n = Math.min(count ?? this.length, this.length);
     return this.entries.slice(this.entries.length - n).reverse();
   }
 
   get length(): number {
-    return this.entries.length;
+    return Math.min(this.entries.length, this.maxLen);
   }
 
   /** Empties the log; entry ids go on from where they were, as on Redis. */
@@ -68,8 +68,9 @@ export class SlowLog {
     this.entries = [];
   }
 
+  /** Drops the entries past maxLen once there are 64 of them (a slow command's entry then costs no shift of the rest). */
   private trim(): void {
-    if (this.entries.length > this.maxLen) this.entries.splice(0, this.entries.length - this.maxLen);
+    if (this.entries.length >= this.maxLen + 64) this.entries.splice(0, this.entries.length - this.maxLen);
   }
 }
 
