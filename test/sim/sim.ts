@@ -61,7 +61,8 @@ export interface SimOptions {
   /**
    * The clients' commands: 'put' (default) only puts of unique values to the checked keys; 'mixed' also sends
    * half its commands to other keys, with every kind of op (expiries of a few ticks, counters, cas, rename...), so
-   * that the state digests compare what those ops leave on every replica through crashes and snapshots.
+   * that the state digests compare what those ops leave on every replica through crashes and snapshots; and, one
+   * command in a hundred, a clear of every key (the checked ones too: the checks take it as a write of each).
    */
   ops?: 'put' | 'mixed';
   /** Fixed values instead of the seed's random choice (e.g. maxMsgBytes: 1 for one entry per append). */
@@ -202,8 +203,16 @@ export class Simulation {
   private committed = new Map<number, { term: number; data: string; observerTerm: number }>();
   private maxCommitted = 0;
   private digestAt = new Map<number, string>();
-  /** Each written value's log index once applied anywhere ('v<n>' → index). */
+  /**
+   * Each written value's place once applied anywhere ('v<n>' → place): its log index, plus its command's position
+   * in the entry in millionths, so that a write and a clear in one entry are ordered (Math.floor: the index).
+   */
   private valueIndex = new Map<string, number>();
+  /** The 'mixed' workload's clears (every key removed) by (client, seq), and their places once applied anywhere. */
+  private clearProposals = new Set<string>();
+  private clearAt = new Map<string, number>();
+  /** The places of the clears applied, in order. */
+  private clears: number[] = [];
   /** Proposals by (client, seq): the value they write. */
   private proposalsByKey = new Map<string, { key: number; value: string }>();
   /** Per key, the highest log index of an acknowledged write. */
@@ -495,7 +504,11 @@ export class Simulation {
       const seq = (this.clientSeq.get(client) ?? 0) + 1;
       this.clientSeq.set(client, seq);
       if (this.opts.ops === 'mixed' && this.rng.chance(0.5)) {
-        cmds.push({ client, seq, floor: seq, ops: this.mixedOps() });
+        // Now and then a clear (FLUSHDB), alone in its command: it removes the checked keys too, which the reads'
+        // and durability checks then take as a write of every key (null) at its place.
+        const clear = this.rng.chance(0.02);
+        if (clear) this.clearProposals.add(`${client}:${seq}`);
+        cmds.push({ client, seq, floor: seq, ops: clear ? [{ t: 'clear' }] : this.mixedOps() });
         continue;
       }
       const key = this.rng.int(KEYS);
@@ -539,6 +552,13 @@ export class Simulation {
   }
 
   private acknowledge(client: number, seq: number): void {
+    if (this.clearProposals.delete(`${client}:${seq}`)) {
+      const at = this.clearAt.get(`${client}:${seq}`);
+      if (at === undefined) return this.record('Acknowledged Write Lost', `clear ${client}:${seq} acknowledged but never applied`);
+      for (let k = 0; k < KEYS; k++) this.lastAcked[k] = Math.max(this.lastAcked[k]!, at);
+      this.summary.acknowledged++;
+      return;
+    }
     const p = this.proposalsByKey.get(`${client}:${seq}`);
     if (!p) return;
     this.proposalsByKey.delete(`${client}:${seq}`);
@@ -570,11 +590,20 @@ export class Simulation {
     if (r.mode === 'lease') this.summary.leaseReadsServed++;
     if (index < r.minIndex) return this.record('Read Linearizability', `${r.mode} read ${id} on node ${n.id} served at index ${index} but ${r.minIndex} was committed before it was sent`);
     const v = values?.[0];
-    const vi = v === undefined ? 0 : this.valueIndex.get(String(v));
+    // Absent: removed by a clear the node had applied when it answered (it reads its state as it stands then, at
+    // `index` or later), or never written.
+    const vi = v === undefined ? this.clearedBy(n.applied) : this.valueIndex.get(String(v));
     if (vi === undefined) return this.record('Read Linearizability', `${r.mode} read ${id} on node ${n.id} returned ${String(v)}, never applied anywhere`);
     if (vi < r.minKeyIndex) {
       this.record('Read Linearizability', `${r.mode} read ${id} of k${r.key} on node ${n.id} returned the write at index ${vi}; the write at ${r.minKeyIndex} was acknowledged before the read was sent`);
     }
+  }
+
+  /** The place of the last clear applied at or before log index `index` (0: none): where a key read as absent was written. */
+  private clearedBy(index: number): number {
+    let at = 0;
+    for (const c of this.clears) if (Math.floor(c) <= index) at = c;
+    return at;
   }
 
   private requestSnapshot(): void {
@@ -770,9 +799,16 @@ export class Simulation {
         return; // recorded
       }
       if (e.type === 0 && e.data.length > 0) {
-        for (const c of decodeCommands(entryPayload(e.data)) ?? []) {
-          for (const op of c.ops) if (op.t === 'put' && typeof op.value === 'string' && !this.valueIndex.has(op.value)) this.valueIndex.set(op.value, e.index);
-        }
+        (decodeCommands(entryPayload(e.data)) ?? []).forEach((c, pos) => {
+          const place = e.index + pos / 1e6;
+          const id = `${c.client}:${c.seq}`;
+          if (c.ops[0]?.t === 'clear' && this.clearProposals.has(id) && !this.clearAt.has(id)) {
+            this.clearAt.set(id, place);
+            this.clears.push(place);
+            this.clears.sort((a, b) => a - b);
+          }
+          for (const op of c.ops) if (op.t === 'put' && typeof op.value === 'string' && !this.valueIndex.has(op.value)) this.valueIndex.set(op.value, place);
+        });
       }
     }
     this.summary.applied = Math.max(this.summary.applied, n.applied);
@@ -913,7 +949,7 @@ export class Simulation {
       }
       const index = proposed === undefined ? undefined : this.valueIndex.get(proposed.value);
       const members = this.members();
-      if (index !== undefined && this.nodes.every((n) => !members.includes(n.id) || n.applied >= index)) {
+      if (index !== undefined && this.nodes.every((n) => !members.includes(n.id) || n.applied >= Math.floor(index))) {
         const m = this.leaders()[0]?.host?.raft.membership();
         this.summary.membership.finalVoters = m?.voters ?? [];
         this.summary.membership.finalLearners = m?.learners ?? [];
@@ -972,7 +1008,7 @@ export class Simulation {
       for (let k = 0; k < KEYS; k++) {
         if (this.lastAcked[k] === 0) continue;
         const v = store.get(KEY_BYTES[k]!);
-        const vi = v === undefined ? 0 : (this.valueIndex.get(String(v)) ?? 0);
+        const vi = v === undefined ? this.clearedBy(n.applied) : (this.valueIndex.get(String(v)) ?? 0);
         if (vi < this.lastAcked[k]!) this.fail('Acknowledged Write Lost', `node ${n.id} holds k${k} from index ${vi}; the write at ${this.lastAcked[k]} was acknowledged`);
       }
     }
