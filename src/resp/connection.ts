@@ -35,7 +35,6 @@ const MAX_RUN_COMMANDS = 1024;
 const UNAUTHENTICATED_HELD_BYTES = 256 * 1024;
 
 const EMPTY = Buffer.alloc(0);
-/** A reply CLIENT REPLY silenced: it keeps its place (messages held for it wait for it) and writes nothing. */
 
 export class Connection {
   readonly state: ConnectionState;

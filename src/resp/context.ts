@@ -34,7 +34,7 @@ export interface MultiState {
   writes: boolean;
   /** The full names of the commands queued (INFO commandstats counts each as EXEC answers it). */
   names: string[];
-  /** Their arguments (SLOWLOG logs each as EXEC answers it). */
+  /** Their arguments (SLOWLOG logs and MONITOR feeds each as EXEC answers it). */
   args: Buffer[][];
 }
 

@@ -79,7 +79,10 @@ export class RawReply {
   }
 }
 
-/** Nothing written: a reply silenced (CLIENT REPLY), a command Redis does not answer (MONITOR when monitoring). */
+/**
+ * Nothing written: a reply silenced by CLIENT REPLY (it keeps its place: messages held for it wait for it), a command
+ * Redis does not answer (MONITOR when monitoring).
+ */
 export const NO_REPLY = new RawReply(Buffer.alloc(0));
 
 export type Reply =
