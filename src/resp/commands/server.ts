@@ -6,7 +6,7 @@ import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
 import { nodeMemoryBytes } from '../../cluster/cluster.js';
 import { memoryBytes, threadCpuTimes } from '../../util/thread-health.js';
 import { valueBytes } from '../../storage/codec.js';
-import { clampInt64, keyError, keyword, parseInt64, upper } from '../args.js';
+import { clampInt64, keyBytes, keyError, keyword, parseInt64, upper } from '../args.js';
 import { globMatch } from '../glob.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
@@ -506,6 +506,55 @@ function memory(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   return plan;
 }
 
+const OBJECT_HELP = [
+  'OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'ENCODING <key>', '    Return the kind of internal representation Redis would use to store the value', '    associated with a <key> (from the value: int, embstr or raw).',
+  'FREQ <key>', '    Refused: the maxmemory policy is not an LFU one, access frequency is not tracked.',
+  'IDLETIME <key>', '    Refused: threadraft does not track accesses to keys.',
+  'REFCOUNT <key>', '    Return the number of references of the value associated with the specified', '    <key> (as Redis counts them).',
+  'HELP', '    Prints this help.',
+];
+
+/** Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT and OBJ_SHARED_INTEGERS; a shared object's refcount (INT_MAX). */
+const EMBSTR_MAX = 44;
+const SHARED_INTEGERS = 10_000;
+const SHARED_REFCOUNT = 2_147_483_647;
+
+/**
+ * OBJECT ENCODING / REFCOUNT / FREQ / IDLETIME key, and HELP, as Redis 7.0 answers them for a string: nil for no
+ * key. ENCODING and REFCOUNT are told from the value as Redis's SET would store it (an integer of at most 20 characters
+ * `int`, shared when below 10,000 and the maxmemory policy lets Redis share integers; else `embstr` up to 44 bytes,
+ * then `raw`); Redis may differ for a value APPEND, SETRANGE or SETBIT made (`raw`). FREQ gets Redis's refusal under
+ * a policy that is not LFU (redis-cli --hotkeys stops there, as against Redis); IDLETIME is refused: reads are not
+ * recorded, so no key's idle time is known. The key is found without a keyspace hit or miss.
+ */
+function object(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
+  const sub = upper(args[1]!);
+  if (sub === 'HELP') return helpReply(OBJECT_HELP);
+  const key = args[2]!;
+  const bad = keyError(key);
+  if (bad) return bad;
+  const shared = !ctx.server.cluster.options.maxBytes; // Redis shares integers without maxmemory (or without an LRU/LFU policy)
+  const plan = new KeysPlan([key], (vs) => {
+    const v = vs[0];
+    if (v === undefined) return null;
+    const b = keyBytes(v);
+    const n = parseInt64(b); // a 64-bit integer of Redis's syntax: at most 20 characters
+    switch (sub) {
+      case 'ENCODING':
+        return n !== null ? 'int' : b.length <= EMBSTR_MAX ? 'embstr' : 'raw';
+      case 'REFCOUNT':
+        return shared && n !== null && n >= 0n && n < BigInt(SHARED_INTEGERS) ? SHARED_REFCOUNT : 1;
+      case 'FREQ':
+        return new ErrorReply('ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
+      default:
+        return new ErrorReply('ERR threadraft does not track accesses to keys: OBJECT IDLETIME is not supported');
+    }
+  });
+  plan.lookups = false;
+  return plan;
+}
+
 const SHUTDOWN_FLAGS = new Set(['NOSAVE', 'SAVE', 'NOW', 'FORCE', 'ABORT']);
 
 /**
@@ -632,6 +681,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     command('latency', -2, [], 'server', 'A container for latency diagnostics commands.', latency, { since: '2.8.13', subcommands: { doctor: 2, graph: 3, history: 3, latest: 2, reset: -2, histogram: -2, help: 2 } }),
     command('monitor', 1, ['admin', 'noscript', 'loading', 'stale'], 'server', 'Listens for all requests received by the server in real-time.', monitor, { since: '1.0.0' }),
     command('slowlog', -2, [], 'server', 'A container for slow log commands.', slowlog, { since: '2.2.12', subcommands: { get: -2, len: 2, reset: 2, help: 2 } }),
+    command('object', -2, [], 'generic', 'A container for object introspection commands.', object, { since: '2.2.3', keys: [0, 0, 0], subcommands: { encoding: 3, freq: 3, idletime: 3, refcount: 3, help: 2 } }),
     command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0', subcommands: { usage: -3, help: 2 } }),
     command('shutdown', -1, ['admin', 'allow_busy', 'loading', 'no_multi', 'noscript', 'stale'], 'server', 'Synchronously saves the database(s) to disk and shuts down the Redis server.', shutdown, { since: '1.0.0' }),
     command('time', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the server time.', time, { since: '2.6.0' }),
