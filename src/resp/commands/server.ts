@@ -1,5 +1,6 @@
 // Server commands: INFO (real figures from status() and metrics()), COMMAND (from the command table), CONFIG (what
-// the server and cluster were started with, read-only), DEBUG DIGEST, MEMORY USAGE, SHUTDOWN and WAIT.
+// the server and cluster were started with; three parameters settable), LATENCY, SLOWLOG, MONITOR, DEBUG DIGEST,
+// MEMORY USAGE, OBJECT, SHUTDOWN and WAIT.
 import { arch, platform, release } from 'node:os';
 import type { LatencySummaryMs } from '../../index.js';
 import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
