@@ -261,17 +261,19 @@ export class Connection {
     // the commands it ran (none when a WATCH aborted it), which it feeds before itself.
     const { commandStats: stats, slowlog, monitors } = this.server;
     const tallies: Array<(() => void) | undefined> = new Array(commands.length);
-    const ran = (i: number, counted: NonNullable<Dispatched['counted']>, ms: number, reply: Reply) => (): void => {
+    // `silent`: CLIENT REPLY silenced it, and so its line to its own connection, if that is a monitor (as Redis decides
+    // both: by the flags once the command ran).
+    const ran = (i: number, counted: NonNullable<Dispatched['counted']>, ms: number, reply: Reply, silent: boolean) => (): void => {
       stats.called(counted.name!, ms, reply);
       const queued = counted.queued;
       if (queued !== undefined && Array.isArray(reply)) {
         queued.args.forEach((args, j) => {
           slowlog.add(args, ms * 1000, this.state);
-          monitors.feed(queued.names[j]!, args, this.state);
+          monitors.feed(queued.names[j]!, args, this.state, silent);
         });
       }
       if (queued === undefined) slowlog.add(commands[i]!, ms * 1000, this.state);
-      monitors.feed(counted.name!, commands[i]!, this.state);
+      monitors.feed(counted.name!, commands[i]!, this.state, silent);
     };
     const flushReady = (): void => {
       while (this.written < replies.length && replies[this.written] !== undefined) {
@@ -328,7 +330,7 @@ export class Connection {
       if (!isPlan(r)) {
         if (counted !== undefined) {
           const ms = performance.now() - started;
-          tallies[n] = counted.refused ? () => stats.rejected(counted.name, r as ErrorReply) : ran(n, counted, ms, r);
+          tallies[n] = counted.refused ? () => stats.rejected(counted.name, r as ErrorReply) : ran(n, counted, ms, r, silent);
         }
         replies[n] = silent ? NO_REPLY : r;
         if (out.remember !== undefined) {
@@ -351,7 +353,7 @@ export class Connection {
           // Its time in INFO commandstats and latencystats: from its dispatch to its reply.
           if (counted !== undefined) {
             const ms = performance.now() - started;
-            tallies[i] = ran(i, counted, ms, reply);
+            tallies[i] = ran(i, counted, ms, reply, silent);
           }
           replies[i] = silent ? NO_REPLY : reply;
         },
@@ -399,7 +401,7 @@ export class Connection {
    * command's reply, which was just written (it is fed as its reply is written).
    */
   private feed(line: RawReply, own: boolean): void {
-    if (!own) return this.push(line, line.bytes.length);
+    if (!own) return this.state.reply.off ? undefined : this.push(line, line.bytes.length); // CLIENT REPLY OFF silences them too, as on Redis
     if (this.closed) return;
     if (this.socket.writableLength + this.writer.size + this.heldBytes + line.bytes.length > this.server.options.maxPubsubOutputBytes) return this.destroy();
     this.writer.write(line);

@@ -42,11 +42,14 @@ export class Monitors {
     return this.monitors.has(id);
   }
 
-  /** Feeds every monitor the command `args` (full name `name`) that the client `from` (its id and address) ran. */
-  feed(name: string, args: readonly Buffer[], from: { id: number; addr: string }): void {
+  /**
+   * Feeds every monitor the command `args` (full name `name`) that the client `from` (its id and address) ran; not
+   * to `from` itself when its reply was `silenced` (CLIENT REPLY OFF or SKIP, as Redis silences the line with it).
+   */
+  feed(name: string, args: readonly Buffer[], from: { id: number; addr: string }, silenced: boolean): void {
     if (this.monitors.size === 0 || NOT_FED.has(name)) return;
     const line = new RawReply(monitorLine(redacted(args), from.addr, Math.floor((performance.timeOrigin + performance.now()) * 1000)));
-    for (const m of this.monitors.values()) m.feed(line, m.id === from.id);
+    for (const m of this.monitors.values()) if (m.id !== from.id || !silenced) m.feed(line, m.id === from.id);
   }
 }
 

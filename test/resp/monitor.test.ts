@@ -197,3 +197,57 @@ test('a monitor that does not read is closed at maxPubsubOutputBytes', async () 
     await s.stop();
   }
 });
+
+/** A monitor silenced by CLIENT REPLY OFF is fed nothing until ON (its own OFF included); SKIP silences its own next command's line. */
+async function silenced(port: number): Promise<string[]> {
+  const m = await raw(port);
+  const other = await SimpleConn.open('127.0.0.1', port);
+  try {
+    m.socket.write(encode('CLIENT', 'INFO'));
+    const info = (await m.until((b) => b.toString('latin1').endsWith('\r\n') && b.length > 20)).toString('latin1');
+    const addrs = [/addr=(\S+)/.exec(info)![1]!, await address(other)];
+    const start = m.received().length;
+    m.socket.write(encode('MONITOR'));
+    await m.until((b) => b.subarray(start).toString('latin1').endsWith('+OK\r\n'));
+    m.socket.write(encode('CLIENT', 'REPLY', 'OFF'));
+    m.socket.write(encode('PING', 'sync')); // silenced, but it orders what follows after OFF
+    await other.call(['ECHO', 'unseen']);
+    m.socket.write(encode('CLIENT', 'REPLY', 'ON'));
+    await m.until((b) => b.toString('latin1').endsWith('"REPLY" "ON"\r\n'));
+    m.socket.write(Buffer.concat([encode('CLIENT', 'REPLY', 'SKIP'), encode('PING', 'skipped')]));
+    m.socket.write(encode('PING', 'last'));
+    await m.until((b) => b.toString('latin1').endsWith('"PING" "last"\r\n'));
+    await other.call(['ECHO', 'seen']);
+    m.socket.write(encode('PING', 'end'));
+    await m.until((b) => b.toString('latin1').endsWith('"PING" "end"\r\n'));
+    return normalized(m.received().subarray(start).toString('latin1'), addrs);
+  } finally {
+    m.end();
+    other.close();
+  }
+}
+
+const REDIS_SILENCED = [
+  '+OK',
+  '+OK', '+T [0 <0>] "CLIENT" "REPLY" "ON"',
+  '+T [0 <0>] "CLIENT" "REPLY" "SKIP"',
+  '$4', 'last', '+T [0 <0>] "PING" "last"',
+  '+T [0 <1>] "ECHO" "seen"',
+  '$3', 'end', '+T [0 <0>] "PING" "end"',
+];
+
+test('CLIENT REPLY OFF and SKIP silence what a monitor is fed, as on Redis', async () => {
+  const s = await serve();
+  try {
+    assert.deepEqual(await silenced(s.port), REDIS_SILENCED);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('CLIENT REPLY silences a monitor as redis-server 7.0 does', { skip: !onPath('redis-server') && NO_REDIS }, async () => {
+  await againstRedis(async (redis, served) => {
+    assert.deepEqual(await silenced(redis.port), REDIS_SILENCED);
+    assert.deepEqual(await silenced(served.port), REDIS_SILENCED);
+  });
+});

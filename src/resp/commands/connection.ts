@@ -5,7 +5,7 @@ import { command, type CommandSpec } from '../command.js';
 import type { ConnectionState, Ctx } from '../context.js';
 import { arityError, DB_RANGE, NOAUTH, NOT_INTEGER, SYNTAX, subcommandSyntax, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand, WRONGPASS } from '../errors.js';
 import type { PauseMode } from '../pause.js';
-import { ErrorReply, helpReply, MapReply, OK, PONG, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
+import { ErrorReply, helpReply, MapReply, NO_REPLY, OK, PONG, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { unwatchAll } from './transactions.js';
 
 /** The Redis version clients are told (they enable features by it); threadraft's own is in INFO and HELLO. */
@@ -141,7 +141,8 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
     case 'TRACKING':
       return tracking(ctx, args);
     case 'REPLY': {
-      // The connection silences the replies (../connection.ts): SKIP's and OFF's own, and those after them.
+      // The connection silences the replies (../connection.ts): OFF's own and those after it, the one after SKIP. SKIP
+      // has no reply of its own, as on Redis, but is not silenced: a monitor is fed its own SKIP (../monitor.ts).
       if (n !== 3) return arityError('client|reply');
       const mode = c.reply;
       if (keyword(args[2], 'ON')) {
@@ -149,8 +150,8 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
         mode.skipping = false;
       } else if (keyword(args[2], 'OFF')) mode.off = true;
       else if (keyword(args[2], 'SKIP')) {
-        mode.skipping = true;
         if (!mode.off) mode.skipNext = true;
+        return NO_REPLY;
       } else return SYNTAX;
       return OK;
     }
