@@ -372,7 +372,7 @@ export class Connection {
    */
   private push(message: PushReply | RawReply, bytes: number, after?: 'current'): void {
     if (this.closed) return;
-    if (this.socket.writableLength + this.writer.size + this.heldBytes + bytes > this.server.options.maxPubsubOutputBytes) {
+    if (this.overOutputBound(bytes)) {
       this.destroy(); // a subscriber that does not read: Redis closes it too (client-output-buffer-limit pubsub)
       return;
     }
@@ -396,6 +396,11 @@ export class Connection {
     this.writeSoon(raw);
   }
 
+  /** Whether `bytes` more would take the unwritten output past maxPubsubOutputBytes (a message or MONITOR line). */
+  private overOutputBound(bytes: number): boolean {
+    return this.socket.writableLength + this.writer.size + this.heldBytes + bytes > this.server.options.maxPubsubOutputBytes;
+  }
+
   /**
    * A MONITOR line (./monitor.ts): as a message, or, for a command this connection ran itself, right after that
    * command's reply, which was just written (it is fed as its reply is written).
@@ -403,7 +408,7 @@ export class Connection {
   private feed(line: RawReply, own: boolean): void {
     if (!own) return this.state.reply.off ? undefined : this.push(line, line.bytes.length); // CLIENT REPLY OFF silences them too, as on Redis
     if (this.closed) return;
-    if (this.socket.writableLength + this.writer.size + this.heldBytes + line.bytes.length > this.server.options.maxPubsubOutputBytes) return this.destroy();
+    if (this.overOutputBound(line.bytes.length)) return this.destroy();
     this.writer.write(line);
   }
 

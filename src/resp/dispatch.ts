@@ -9,7 +9,7 @@ import { PUBSUB_COMMANDS, SUBSCRIBED_MODE_COMMANDS } from './commands/pubsub.js'
 import { serverCommands } from './commands/server.js';
 import { STRING_COMMANDS } from './commands/strings.js';
 import { TRANSACTION_COMMANDS, unwatchAll } from './commands/transactions.js';
-import type { ConnectionState, Ctx, MultiState } from './context.js';
+import type { Ctx, MultiState } from './context.js';
 import { arityError, NOAUTH, unknownCommand, unknownSubcommand } from './errors.js';
 import { KeysPlan, keysAsWrite, WritePlan, isPlan, type Plan } from './plan.js';
 import { ErrorReply, QUEUED, type Reply } from './reply.js';

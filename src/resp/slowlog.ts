@@ -4,6 +4,7 @@
 // whatever the command was. A command's time is from its dispatch to its reply (INFO commandstats' time, see
 // ./command-stats.ts): for a write, the cluster's whole round. A command queued in MULTI is logged as EXEC answers
 // it, with the transaction's time (its commands are one cluster write); EXEC itself is not logged, as on Redis.
+import { keyword } from './args.js';
 
 /** Redis's SLOWLOG_ENTRY_MAX_ARGC and SLOWLOG_ENTRY_MAX_STRING. */
 const MAX_ARGS = 32;
@@ -89,10 +90,6 @@ function kept(args: readonly Buffer[]): Buffer[] {
   return out;
 }
 
-function is(b: Buffer | undefined, word: string): boolean {
-  return b !== undefined && b.length === word.length && b.toString('latin1').toLowerCase() === word;
-}
-
 /**
  * The arguments with passwords replaced by `(redacted)`, as Redis logs and monitors them (./monitor.ts): AUTH's, HELLO's AUTH pair, and
  * CONFIG SET requirepass's value. Redis redacts as the command parses them (an AUTH of more than 3 arguments, a
@@ -100,22 +97,22 @@ function is(b: Buffer | undefined, word: string): boolean {
  */
 export function redacted(args: readonly Buffer[]): readonly Buffer[] {
   const name = args[0];
-  if (is(name, 'auth')) return args.map((a, i) => (i === 0 ? a : REDACTED));
+  if (keyword(name, 'AUTH')) return args.map((a, i) => (i === 0 ? a : REDACTED));
   const out = [...args];
-  if (is(name, 'hello')) {
+  if (keyword(name, 'HELLO')) {
     for (let i = 2; i < out.length; i++) {
-      if (is(out[i], 'auth') && i + 2 < out.length) {
+      if (keyword(out[i], 'AUTH') && i + 2 < out.length) {
         out[i + 1] = REDACTED;
         out[i + 2] = REDACTED;
         i += 2;
-      } else if (is(out[i], 'setname')) {
+      } else if (keyword(out[i], 'SETNAME')) {
         i++;
       }
     }
     return out;
   }
-  if (is(name, 'config') && is(out[1], 'set')) {
-    for (let i = 2; i + 1 < out.length; i += 2) if (is(out[i], 'requirepass')) out[i + 1] = REDACTED;
+  if (keyword(name, 'CONFIG') && keyword(out[1], 'SET')) {
+    for (let i = 2; i + 1 < out.length; i += 2) if (keyword(out[i], 'REQUIREPASS')) out[i + 1] = REDACTED;
     return out;
   }
   return args;
