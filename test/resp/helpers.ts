@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Cluster, type ClusterOptions } from '../../src/index.js';
 import { RespServer, type RespServerOptions } from '../../src/resp/index.js';
 import { startRedisNoPersist, type Target } from '../../bench/resp-targets.js';
+import { SimpleConn } from '../../bench/resp-proto.js';
 import { parseSeedRange } from '../sim/prng.js';
 import assert from 'node:assert/strict';
 
@@ -174,6 +175,12 @@ export async function bulk(r: Raw, words: string[]): Promise<string> {
   });
   const text = got.subarray(from).toString('latin1');
   return text.slice(text.indexOf('\r\n') + 2, -2);
+}
+
+/** The address (`ip:port`) the server knows a connection by: CLIENT INFO's addr. */
+export async function clientAddress(c: Raw | SimpleConn): Promise<string> {
+  const info = c instanceof SimpleConn ? String(await c.call(['CLIENT', 'INFO'])) : await bulk(c, ['CLIENT', 'INFO']);
+  return /addr=(\S+)/.exec(info)![1]!;
 }
 
 /** What grew from `before` to `after` (statCounts), sorted by name. */

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RespError, SimpleConn, type RespValue } from '../../bench/resp-proto.js';
 import { onPath } from '../../bench/resp-targets.js';
-import { againstRedis, encode, raw, serve, NO_REDIS, type Raw } from './helpers.js';
+import { againstRedis, clientAddress, encode, raw, serve, NO_REDIS, type Raw } from './helpers.js';
 
 /** The script: who sends what, in turn (0 is the monitor, which waits for each of its replies). */
 const STEPS: Array<[conn: number, args: Array<string | Buffer>]> = [
@@ -76,18 +76,12 @@ function normalized(text: string, addrs: string[]): string[] {
   return lines.map((l) => l.replace(/^\+\d+\.\d{6} \[0 ([^\]]+)\]/, (_, addr: string) => `+T [0 <${addrs.indexOf(addr)}>]`));
 }
 
-async function address(c: SimpleConn): Promise<string> {
-  return /addr=(\S+)/.exec(String(await c.call(['CLIENT', 'INFO'])))![1]!;
-}
-
 /** STEPS on the server at `port`; what the monitor received, and what EXEC answered MONITOR inside MULTI. */
 async function fed(port: number): Promise<{ lines: string[]; monitorInMulti: RespValue }> {
   const m = await raw(port);
   const others = [await SimpleConn.open('127.0.0.1', port), await SimpleConn.open('127.0.0.1', port)];
   try {
-    m.socket.write(encode('CLIENT', 'INFO'));
-    const info = (await m.until((b) => b.toString('latin1').endsWith('\r\n') && b.length > 20)).toString('latin1');
-    const addrs = [/addr=(\S+)/.exec(info)![1]!, await address(others[0]!), await address(others[1]!)];
+    const addrs = [await clientAddress(m), await clientAddress(others[0]!), await clientAddress(others[1]!)];
     const start = m.received().length;
     let monitorInMulti: RespValue = null;
     for (const [conn, args] of STEPS) {
@@ -203,9 +197,7 @@ async function silenced(port: number): Promise<string[]> {
   const m = await raw(port);
   const other = await SimpleConn.open('127.0.0.1', port);
   try {
-    m.socket.write(encode('CLIENT', 'INFO'));
-    const info = (await m.until((b) => b.toString('latin1').endsWith('\r\n') && b.length > 20)).toString('latin1');
-    const addrs = [/addr=(\S+)/.exec(info)![1]!, await address(other)];
+    const addrs = [await clientAddress(m), await clientAddress(other)];
     const start = m.received().length;
     m.socket.write(encode('MONITOR'));
     await m.until((b) => b.subarray(start).toString('latin1').endsWith('+OK\r\n'));

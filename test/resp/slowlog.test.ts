@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReplyReader, RespError, SimpleConn, type RespValue } from '../../bench/resp-proto.js';
 import { onPath } from '../../bench/resp-targets.js';
-import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, words, NO_REDIS } from './helpers.js';
+import { againstRedis, clientAddress, encode, endsWith, raw, sameAsRedis, serve, words, NO_REDIS } from './helpers.js';
 
 const LONG = 'x'.repeat(200);
 const MANY = Array.from({ length: 40 }, (_, i) => String(i + 1));
@@ -68,10 +68,7 @@ async function logged(port: number): Promise<Logged> {
   const conns = [await SimpleConn.open('127.0.0.1', port), await SimpleConn.open('127.0.0.1', port)];
   try {
     const addrs: string[] = [];
-    for (const c of conns) {
-      const list = String(await c.call(['CLIENT', 'INFO']));
-      addrs.push(/ addr=(\S+) /.exec(list)![1]!);
-    }
+    for (const c of conns) addrs.push(await clientAddress(c));
     await conns[0]!.call(['CONFIG', 'SET', 'slowlog-log-slower-than', '0']);
     await conns[0]!.call(['SLOWLOG', 'RESET']);
     for (const [i, args] of STEPS) await conns[i]!.call(args);
