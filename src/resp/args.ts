@@ -29,7 +29,7 @@ export function parseInteger(b: Buffer): number | null {
   return neg ? -v : v;
 }
 
-export { INT64_MIN } from '../storage/command.js';
+export { INT64_MAX, INT64_MIN } from '../storage/command.js';
 
 /**
  * A decimal integer of Redis's syntax (as parseInteger) within 64 bits, as a bigint, or null: INCRBY's step, and

@@ -1,6 +1,6 @@
 // Connection commands: PING, ECHO, HELLO, AUTH, CLIENT, SELECT, QUIT, RESET, READONLY/READWRITE.
 import { timingSafeEqual } from 'node:crypto';
-import { keyword, parseInt64, parseInteger, upper } from '../args.js';
+import { INT64_MAX, keyword, parseInt64, parseInteger, upper } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { ConnectionState, Ctx } from '../context.js';
 import { arityError, DB_RANGE, NOAUTH, NOT_INTEGER, SYNTAX, subcommandSyntax, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand, WRONGPASS } from '../errors.js';
@@ -220,9 +220,6 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
   }
 }
 
-/** The largest int64, past which now + timeout would overflow in Redis. */
-const INT64_MAX = 2n ** 63n - 1n;
-
 /**
  * CLIENT PAUSE timeout [WRITE|ALL] (ALL by default): every connection's commands (WRITE: those that write or
  * publish) wait `timeout` ms or until CLIENT UNPAUSE (../pause.ts). The mode is checked before the timeout, as
@@ -238,7 +235,7 @@ function clientPause(ctx: Ctx, args: Buffer[]): Reply {
   if (timeout === null) return TIMEOUT_NOT_INTEGER;
   if (timeout < 0n) return TIMEOUT_NEGATIVE;
   const now = Date.now();
-  if (timeout > INT64_MAX - BigInt(now)) return new ErrorReply('ERR timeout is out of range');
+  if (timeout > INT64_MAX - BigInt(now)) return new ErrorReply('ERR timeout is out of range'); // now + timeout would overflow in Redis
   // 0 is an end already past (Redis: no pause, unless one is in effect).
   ctx.server.pause.pause(timeout === 0n ? 0 : now + Number(timeout), mode);
   return OK;

@@ -7,7 +7,7 @@ import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
 import { nodeMemoryBytes } from '../../cluster/cluster.js';
 import { memoryBytes, threadCpuTimes } from '../../util/thread-health.js';
 import { valueBytes } from '../../storage/codec.js';
-import { clampInt64, keyBytes, keyError, keyword, parseInt64, upper } from '../args.js';
+import { clampInt64, INT64_MAX, keyBytes, keyError, keyword, parseInt64, upper } from '../args.js';
 import { globMatch } from '../glob.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
@@ -280,8 +280,6 @@ const SETTERS: Record<string, (ctx: Ctx, value: Buffer) => (() => void) | string
     return typeof len === 'string' ? len : () => ctx.server.slowlog.setMaxLen(len);
   },
 };
-
-const INT64_MAX = 2n ** 63n - 1n;
 
 /** An integer parameter's value within [min, max] (past the safe integers: the nearest), or why it is refused. */
 function integerWithin(value: Buffer, min: bigint, max: bigint): number | string {
