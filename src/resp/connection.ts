@@ -257,8 +257,8 @@ export class Connection {
     let runRead = this.state.readOptions;
     // INFO commandstats (./command-stats.ts): each command is counted as its reply is written, in the connection's
     // order, as Redis counts a command once it ran; a plan's time is taken when it is answered.
-    // SLOWLOG (./slowlog.ts) logs it then too, and MONITOR (./monitor.ts) feeds it, right after its reply: EXEC by
-    // the commands it ran (none when a WATCH aborted it), which it feeds before itself.
+    // SLOWLOG (./slowlog.ts) logs it then too, and MONITOR (./monitor.ts) feeds it, right after its reply. EXEC's
+    // reply counts, logs and feeds the commands it ran too (none when a WATCH aborted it), before EXEC itself.
     const { commandStats: stats, slowlog, monitors } = this.server;
     const tallies: Array<(() => void) | undefined> = new Array(commands.length);
     // `silent`: CLIENT REPLY silenced it, and so its line to its own connection, if that is a monitor (as Redis decides
@@ -268,6 +268,7 @@ export class Connection {
       const queued = counted.queued;
       if (queued !== undefined && Array.isArray(reply)) {
         queued.args.forEach((args, j) => {
+          stats.calledInExec(queued.names[j]!, reply[j]);
           slowlog.add(args, ms * 1000, this.state);
           monitors.feed(queued.names[j]!, args, this.state, silent);
         });

@@ -32,9 +32,11 @@ export interface MultiState {
   reads: Buffer[];
   /** A command that writes (or publishes) is queued: CLIENT PAUSE WRITE holds its EXEC (./pause.ts). */
   writes: boolean;
-  /** The full names of the commands queued (INFO commandstats counts each as EXEC answers it). */
+  /**
+   * The full names and the arguments of the commands queued: as EXEC's reply is written, INFO commandstats counts
+   * each, SLOWLOG logs it and MONITOR feeds it (./connection.ts).
+   */
   names: string[];
-  /** Their arguments (SLOWLOG logs and MONITOR feeds each as EXEC answers it). */
   args: Buffer[][];
 }
 

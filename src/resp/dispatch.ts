@@ -203,7 +203,7 @@ function queue(ctx: Ctx, out: Dispatched, spec: CommandSpec, fullName: string, a
   else {
     return refuse(ctx, out, new ErrorReply(`ERR '${spec.name}' inside MULTI is not supported by threadraft (it has no atomic batch operation)`), fullName);
   }
-  m.names.push(fullName); // counted as a call when EXEC answers it (./command-stats.ts)
-  m.args.push(args); // and logged in SLOWLOG then (./slowlog.ts)
+  m.names.push(fullName); // counted, logged and fed as EXEC's reply is written (./connection.ts)
+  m.args.push(args);
   return QUEUED;
 }

@@ -53,10 +53,8 @@ function exec(ctx: Ctx): Reply | WritePlan {
   const reads = tracked ? sentReads(m.items, m.reads) : [];
   const plans = m.items.filter((i): i is WritePlan => i instanceof WritePlan);
   for (const p of plans) p.by = conn.id;
-  const { commandStats } = ctx.server;
   if (plans.length === 0 && set.size === 0) {
     tracking.add(conn, reads);
-    m.items.forEach((reply, i) => commandStats.calledInExec(m.names[i]!, reply));
     return m.items as Reply[];
   }
   let checks = 0;
@@ -65,15 +63,11 @@ function exec(ctx: Ctx): Reply | WritePlan {
     (rs) => {
       if (rs.slice(0, checks).some((r) => !r.ok)) return NULL_ARRAY;
       let offset = checks;
-      return m.items.map((item, i) => {
-        if (!(item instanceof WritePlan)) {
-          commandStats.calledInExec(m.names[i]!, item);
-          return item;
-        }
+      return m.items.map((item) => {
+        if (!(item instanceof WritePlan)) return item;
         const mine = rs.slice(offset, offset + item.ops.length);
         offset += item.ops.length;
         const reply = item.answer(mine, ctx.server.keyspace, true);
-        commandStats.calledInExec(m.names[i]!, reply);
         // Remembered (again) as Redis runs it: after the writes before it in the transaction.
         if (item.reads !== undefined && tracked) tracking.add(conn, item.reads);
         return reply;
