@@ -232,8 +232,9 @@ export async function startRedisAof(): Promise<Target> {
   return { id: 'redis-aof', label: TARGET_LABELS['redis-aof'], setup: [p.command], port: p.port, stop: () => stopRedis([p]) };
 }
 
-export async function startRedisNoPersist(): Promise<Target> {
-  const p = await startRedis('redis-nopersist', ['--appendonly', 'no', '--save', '']);
+/** `extra`: more of redis-server's options (a test's `--enable-debug-command yes`). */
+export async function startRedisNoPersist(extra: string[] = []): Promise<Target> {
+  const p = await startRedis('redis-nopersist', ['--appendonly', 'no', '--save', '', ...extra]);
   return { id: 'redis-nopersist', label: TARGET_LABELS['redis-nopersist'], setup: [p.command], port: p.port, stop: () => stopRedis([p]) };
 }
 

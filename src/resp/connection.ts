@@ -16,7 +16,7 @@
 import type { Socket } from 'node:net';
 import { LINEARIZABLE } from './commands/connection.js';
 import type { ConnectionState, Ctx, ServerContext } from './context.js';
-import { dispatch, heldByPause, waitsForEarlierReplies, type Dispatched } from './dispatch.js';
+import { dispatch, heldByPause, isFast, waitsForEarlierReplies, type Dispatched } from './dispatch.js';
 import { RequestParser } from './parser.js';
 import { isPlan, planClass, WritePlan, type Plan } from './plan.js';
 import { runSegment, type Slot } from './pipeline.js';
@@ -257,9 +257,10 @@ export class Connection {
     let runRead = this.state.readOptions;
     // INFO commandstats (./command-stats.ts): each command is counted as its reply is written, in the connection's
     // order, as Redis counts a command once it ran; a plan's time is taken when it is answered.
-    // SLOWLOG (./slowlog.ts) logs it then too, and MONITOR (./monitor.ts) feeds it, right after its reply. EXEC's
-    // reply counts, logs and feeds the commands it ran too (none when a WATCH aborted it), before EXEC itself.
-    const { commandStats: stats, slowlog, monitors } = this.server;
+    // SLOWLOG (./slowlog.ts) logs it then too, the latency monitor (./latency-monitor.ts) samples it, and MONITOR
+    // (./monitor.ts) feeds it, right after its reply. EXEC's reply counts, logs, samples and feeds the commands it ran
+    // too (none when a WATCH aborted it), before EXEC itself.
+    const { commandStats: stats, slowlog, latency, monitors } = this.server;
     const tallies: Array<(() => void) | undefined> = new Array(commands.length);
     // `silent`: CLIENT REPLY silenced it, and so its line to its own connection, if that is a monitor (as Redis decides
     // both: by the flags once the command ran).
@@ -270,10 +271,12 @@ export class Connection {
         queued.args.forEach((args, j) => {
           stats.calledInExec(queued.names[j]!, reply[j]);
           slowlog.add(args, ms * 1000, this.state);
+          latency.command(isFast(queued.names[j]!), ms * 1000);
           monitors.feed(queued.names[j]!, args, this.state, silent);
         });
       }
       if (queued === undefined) slowlog.add(commands[i]!, ms * 1000, this.state);
+      latency.command(isFast(counted.name!), ms * 1000);
       monitors.feed(counted.name!, commands[i]!, this.state, silent);
     };
     const flushReady = (): void => {

@@ -9,6 +9,7 @@ import type { ClientTracking, TrackingTable } from './tracking.js';
 import type { WatchRegistry, WatchSet } from './watches.js';
 import type { ClientPause } from './pause.js';
 import type { SlowLog } from './slowlog.js';
+import type { LatencyMonitor } from './latency-monitor.js';
 import type { Monitor, Monitors } from './monitor.js';
 import type { CommandStats } from './command-stats.js';
 
@@ -128,6 +129,8 @@ export interface ServerContext {
   readonly commandStats: CommandStats;
   /** SLOWLOG: the commands that took longest (./slowlog.ts). */
   readonly slowlog: SlowLog;
+  /** The latency monitor: spikes of command latency (LATENCY LATEST, HISTORY, GRAPH, DOCTOR; ./latency-monitor.ts). */
+  readonly latency: LatencyMonitor;
   /** MONITOR: the connections fed every command (./monitor.ts). */
   readonly monitors: Monitors;
   readonly startedAt: number;

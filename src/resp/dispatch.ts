@@ -48,6 +48,12 @@ export function waitsForEarlierReplies(args: Buffer[]): boolean {
   return ORDERED.has(name) || (name === 'client' && args.length > 2 && nameOf(args[1]!) === 'tracking');
 }
 
+/** Whether Redis flags the command `name` (`client|info` for a subcommand: its command's flags) fast. */
+export function isFast(name: string): boolean {
+  const bar = name.indexOf('|');
+  return TABLE.get(bar < 0 ? name : name.slice(0, bar))?.flags.includes('fast') === true;
+}
+
 /** What dispatch tells its caller besides the reply: keys to remember for client-side caching once the command's read is sent. */
 export interface Dispatched {
   remember?: Buffer[] | undefined;

@@ -11,6 +11,7 @@ import { TrackingTable } from './tracking.js';
 import { WatchRegistry } from './watches.js';
 import { ClientPause } from './pause.js';
 import { SlowLog } from './slowlog.js';
+import { LatencyMonitor } from './latency-monitor.js';
 import { Monitors } from './monitor.js';
 import { CommandStats } from './command-stats.js';
 import { connectionRoom } from './descriptors.js';
@@ -54,6 +55,7 @@ export class RespServer {
       pause: new ClientPause(),
       commandStats: new CommandStats(),
       slowlog: new SlowLog(),
+      latency: new LatencyMonitor(),
       monitors: new Monitors(),
       startedAt: Date.now(),
       runId: randomBytes(20).toString('hex'),

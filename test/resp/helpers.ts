@@ -115,9 +115,12 @@ export function endsWith(s: string): (b: Buffer) => boolean {
   return (b) => b.toString('latin1').endsWith(s);
 }
 
-/** `body` with a redis-server without persistence and a served 3-node memory cluster, both stopped after it. */
-export async function againstRedis(body: (redis: Target, served: Served) => Promise<void>): Promise<void> {
-  const redis = await startRedisNoPersist();
+/**
+ * `body` with a redis-server without persistence (`redisArgs`: more of its options) and a served 3-node memory
+ * cluster, both stopped after it.
+ */
+export async function againstRedis(body: (redis: Target, served: Served) => Promise<void>, redisArgs: string[] = []): Promise<void> {
+  const redis = await startRedisNoPersist(redisArgs);
   let served: Served | undefined;
   try {
     served = await serve();

@@ -1,5 +1,5 @@
 // Server commands: INFO (real figures from status() and metrics()), COMMAND (from the command table), CONFIG (what
-// the server and cluster were started with; three parameters settable), LATENCY, SLOWLOG, MONITOR, DEBUG DIGEST,
+// the server and cluster were started with; four parameters settable), LATENCY, SLOWLOG, MONITOR, DEBUG DIGEST and SLEEP,
 // MEMORY USAGE, OBJECT, SHUTDOWN and WAIT.
 import { arch, platform, release } from 'node:os';
 import type { LatencySummaryMs } from '../../index.js';
@@ -7,6 +7,7 @@ import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
 import { nodeMemoryBytes } from '../../cluster/cluster.js';
 import { memoryBytes, threadCpuTimes } from '../../util/thread-health.js';
 import { valueBytes } from '../../storage/codec.js';
+import { fixed2 } from '../../util/printf.js';
 import { clampInt64, INT64_MAX, keyBytes, keyError, keyword, parseInt64, upper } from '../args.js';
 import { globMatch } from '../glob.js';
 import { command, type CommandSpec } from '../command.js';
@@ -20,17 +21,42 @@ import { REDIS_VERSION } from './connection.js';
 
 export const THREADRAFT_VERSION = '0.1.0';
 
+const DEBUG_HELP = [
+  'DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'DIGEST', "    Return the replicas' digest of the whole dataset.",
+  'SLEEP <seconds>', "    Hold this command's reply for <seconds> (at most 3600). Decimals allowed.",
+  'HELP', '    Prints this help.',
+];
+
+/** Each DEBUG subcommand's number of arguments, the command's name included. */
+const DEBUG_ARITY = new Map([['HELP', 2], ['SLEEP', 3], ['DIGEST', 2]]);
+
+/** A non-negative decimal number (DEBUG SLEEP's seconds): no sign, no hexadecimal, no infinity. */
+const DECIMAL = /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** The longest DEBUG SLEEP, in seconds. */
+const MAX_DEBUG_SLEEP_S = 3600;
+
 /**
  * DEBUG DIGEST (Redis: a hex digest of the whole dataset, what Redis's own tests compare between a primary and its
  * replicas): Cluster.checkReplicas(), whose digest a majority of the replicas reported; an error naming the nodes
- * when they do not all agree. The only DEBUG subcommand.
+ * when they do not all agree.
+ * DEBUG SLEEP seconds: its reply comes that long after it is dispatched (a slow command to try SLOWLOG and the
+ * latency monitor with). Redis stops the whole server for that long; here only this reply waits (the connection's
+ * later replies wait for it, as every reply waits for those before it). Refused unless 0 to 3600 seconds.
  */
 function debug(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
-  if (upper(args[1]!) === 'HELP') {
-    return args.length === 2 ? helpReply(['DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'DIGEST', "    Return the replicas' digest of the whole dataset.", 'HELP', '    Prints this help.']) : arityError('debug|help');
+  const sub = upper(args[1]!);
+  // As Redis: an unknown subcommand, or a known one with the wrong number of arguments, is one error.
+  if (DEBUG_ARITY.get(sub) !== args.length) return subcommandSyntax(args[1]!, 'debug');
+  if (sub === 'HELP') return helpReply(DEBUG_HELP);
+  if (sub === 'SLEEP') {
+    const text = args[2]!.toString('latin1');
+    const s = Number(text);
+    if (!DECIMAL.test(text) || !(s <= MAX_DEBUG_SLEEP_S)) return new ErrorReply(`ERR DEBUG SLEEP takes 0 to ${MAX_DEBUG_SLEEP_S} seconds`);
+    // Unreferenced: a server closing does not wait for it.
+    return new CallPlan(() => new Promise((resolve) => setTimeout(() => resolve(OK), s * 1000).unref()));
   }
-  if (upper(args[1]!) !== 'DIGEST') return unknownSubcommand(args[1]!, 'debug');
-  if (args.length !== 2) return arityError('debug|digest');
   const { cluster } = ctx.server;
   return new CallPlan(async () => {
     const r = await cluster.checkReplicas();
@@ -49,11 +75,7 @@ export function bytesToHuman(n: number): string {
   if (n < 1024) return `${n}B`;
   const units = ['K', 'M', 'G', 'T', 'P'];
   for (let i = 0; i < units.length; i++) {
-    if (n >= 1024 ** (i + 2)) continue;
-    const hundredths = (n * 100) / 1024 ** (i + 1); // exact: a power of two divides
-    const floor = Math.floor(hundredths);
-    const r = hundredths - floor === 0.5 && floor % 2 === 0 ? floor : Math.round(hundredths);
-    return `${(r / 100).toFixed(2)}${units[i]}`;
+    if (n < 1024 ** (i + 2)) return `${fixed2(n, 1024 ** (i + 1))}${units[i]}`;
   }
   return `${n}B`;
 }
@@ -253,10 +275,10 @@ function configParams(ctx: Ctx): Array<[string, string]> {
     ['dir', cluster.dir],
     ['notify-keyspace-events', keyspaceFlagsText(ctx.server.keyspace.current)],
     ['tracking-table-max-keys', String(options.trackingTableMaxKeys)],
-    // Per-command latencies are tracked (INFO latencystats, LATENCY HISTOGRAM); the latency monitor is off.
+    // Per-command latencies are tracked (INFO latencystats, LATENCY HISTOGRAM).
     ['latency-tracking', 'yes'],
     ['latency-tracking-info-percentiles', '50 99 99.9'],
-    ['latency-monitor-threshold', '0'],
+    ['latency-monitor-threshold', String(ctx.server.latency.thresholdMs)],
     ['slowlog-log-slower-than', String(ctx.server.slowlog.slowerThanUs)],
     ['slowlog-max-len', String(ctx.server.slowlog.maxLength)],
   ];
@@ -275,6 +297,10 @@ const SETTERS: Record<string, (ctx: Ctx, value: Buffer) => (() => void) | string
     const us = integerWithin(value, -1n, INT64_MAX);
     return typeof us === 'string' ? us : () => (ctx.server.slowlog.slowerThanUs = us);
   },
+  'latency-monitor-threshold': (ctx, value) => {
+    const ms = integerWithin(value, 0n, INT64_MAX);
+    return typeof ms === 'string' ? ms : () => (ctx.server.latency.thresholdMs = ms);
+  },
   'slowlog-max-len': (ctx, value) => {
     const len = integerWithin(value, 0n, BigInt(MAX_SLOWLOG_LEN));
     return typeof len === 'string' ? len : () => ctx.server.slowlog.setMaxLen(len);
@@ -292,7 +318,7 @@ function integerWithin(value: Buffer, min: bigint, max: bigint): number | string
 const CONFIG_HELP = [
   'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'GET <pattern> [<pattern> ...]', '    Return parameters matching the glob-like <pattern>s and their values.',
-  'SET <directive> <value> [<directive> <value> ...]', '    Set notify-keyspace-events, slowlog-log-slower-than or slowlog-max-len; every other parameter is fixed when the server starts.',
+  'SET <directive> <value> [<directive> <value> ...]', '    Set notify-keyspace-events, latency-monitor-threshold, slowlog-log-slower-than or slowlog-max-len; every other parameter is fixed when the server starts.',
   'RESETSTAT', '    Reset statistics reported by the INFO command and the cluster\'s metrics.',
   'REWRITE', '    Refused: the server runs without a config file.',
   'HELP', '    Prints this help.',
@@ -387,16 +413,15 @@ const LATENCY_HELP = [
   '    If no commands are specified then all histograms are replied.',
 ];
 
-/** Redis's LATENCY DOCTOR while its latency monitor is off (latency-monitor-threshold 0), as this server's always is. */
-const MONITOR_OFF = "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n";
-
 /**
  * LATENCY HISTOGRAM [command ...]: each command's calls and the cumulative distribution of its times, as Redis 7
- * (../command-stats.ts), answered in the connection's order (after the commands before it are counted). The latency
- * monitor's subcommands answer as Redis's with the monitor off: no events (LATEST, HISTORY, RESET), no samples
- * (GRAPH), and DOCTOR's text saying so.
+ * (../command-stats.ts), answered in the connection's order (after the commands before it are counted).
+ * LATEST, HISTORY, GRAPH, DOCTOR and RESET read and reset the latency monitor (../latency-monitor.ts), in the
+ * connection's order too: as plans with nothing to send (inside MULTI: at EXEC), after the commands before them are
+ * sampled. An event's name is matched exactly, as Redis does, but by RESET, in any case.
  */
-function latency(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
+function latency(ctx: Ctx, args: Buffer[]): Reply | ReadPlan | WritePlan {
+  const monitor = ctx.server.latency;
   switch (upper(args[1]!)) {
     case 'HISTOGRAM': {
       const names = args.length === 2 ? undefined : args.slice(2).map((a) => a.toString('latin1').toLowerCase());
@@ -408,14 +433,22 @@ function latency(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
     }
     // Their arities are the table's (below): checked before this runs.
     case 'LATEST':
+      return new WritePlan([], () => monitor.latest());
     case 'HISTORY':
-      return [];
-    case 'GRAPH':
-      return new ErrorReply(`ERR No samples available for event '${args[2]!.toString('utf8')}'`);
-    case 'RESET':
-      return 0;
+      return new WritePlan([], () => monitor.history(args[2]!.toString('latin1')));
+    case 'GRAPH': {
+      const event = args[2]!.toString('latin1');
+      return new WritePlan([], () => {
+        const graph = monitor.graph(event);
+        return graph === undefined ? new ErrorReply(`ERR No samples available for event '${args[2]!.toString('utf8')}'`) : new VerbatimReply('txt', graph);
+      });
+    }
+    case 'RESET': {
+      const events = args.length === 2 ? undefined : args.slice(2).map((a) => a.toString('latin1'));
+      return new WritePlan([], () => monitor.reset(events));
+    }
     case 'DOCTOR':
-      return new VerbatimReply('txt', MONITOR_OFF);
+      return new WritePlan([], () => new VerbatimReply('txt', monitor.doctor(ctx.server.slowlog.slowerThanUs)));
     case 'HELP':
       return helpReply(LATENCY_HELP);
     default:

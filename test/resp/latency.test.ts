@@ -1,0 +1,259 @@
+// The latency monitor (src/resp/latency-monitor.ts: LATENCY LATEST, HISTORY, GRAPH, DOCTOR, RESET and CONFIG SET
+// latency-monitor-threshold) and DEBUG SLEEP, the slow command that tries it: the replies checked against what
+// redis-server 7.0.15 answered to the same commands, and compared with a running redis-server (started with
+// --enable-debug-command yes) when one is installed. The times are not Redis's to the millisecond: the numbers in
+// those replies are compared masked, and checked apart.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ReplyReader, RespError, SimpleConn, type RespValue } from '../../bench/resp-proto.js';
+import { onPath } from '../../bench/resp-targets.js';
+import { isFast } from '../../src/resp/dispatch.js';
+import { LatencyMonitor, sparkline } from '../../src/resp/latency-monitor.js';
+import { fixed2 } from '../../src/util/printf.js';
+import { againstRedis, encode, endsWith, raw, serve, words, NO_REDIS } from './helpers.js';
+
+/** A reply as text: errors as `-message`, arrays as JSON, with every run of digits `N` when `masked`. */
+function shown(v: RespValue, masked: boolean): string {
+  const plain = (x: RespValue): unknown => (x instanceof RespError ? `-${x.message}` : Array.isArray(x) ? x.map(plain) : Buffer.isBuffer(x) ? x.toString('latin1') : x);
+  const text = JSON.stringify(plain(v));
+  return masked ? text.replace(/\d+/g, 'N') : text;
+}
+
+const DISABLED = "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \\\"CONFIG SET latency-monitor-threshold <milliseconds>.\\\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\\n";
+const NO_SPIKES = 'Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sit down calmly, take a stress pill, and think things over.\\n';
+const SPIKES = "Dave, I have observed latency spikes in this Redis instance. You don't mind talking about it, do you Dave?\\n\\nN. command: N latency spikes (average Nms, mean deviation Nms, period N.N sec). Worst all time event Nms.\\n\\nI have a few advices for you:\\n\\n";
+const INSPECT = '- Check your Slow Log to understand what are the commands you are running which are too slow to execute. Please check https://redis.io/commands/slowlog for more information.\\n';
+const LARGE = '- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking operation. If you have very large objects that are often deleted, expired, or evicted, try to fragment those objects into multiple smaller objects.\\n';
+
+/** One connection's commands, and what redis-server 7.0.15 answered to each (masked: every run of digits `N`). */
+const SCRIPT: Array<[line: string, redis: string]> = [
+  ['LATENCY DOCTOR', `"${DISABLED}"`],
+  ['CONFIG SET latency-monitor-threshold -1', `"-ERR CONFIG SET failed (possibly related to argument 'latency-monitor-threshold') - argument must be between N and N inclusive"`],
+  ['CONFIG SET latency-monitor-threshold 1.5', `"-ERR CONFIG SET failed (possibly related to argument 'latency-monitor-threshold') - argument couldn't be parsed into an integer"`],
+  ['CONFIG SET latency-monitor-threshold 20', '"OK"'],
+  ['CONFIG GET latency-monitor-threshold', '["latency-monitor-threshold","N"]'],
+  ['LATENCY DOCTOR', `"${NO_SPIKES}"`],
+  ['DEBUG SLEEP 0', '"OK"'], // below the threshold: no sample
+  ['LATENCY LATEST', '[]'],
+  ['DEBUG SLEEP 0.05', '"OK"'],
+  ['PING', '"PONG"'], // fast, and below the threshold
+  ['LATENCY LATEST', '[["command",N,N,N]]'],
+  ['LATENCY HISTORY command', '[[N,N]]'],
+  ['LATENCY HISTORY Command', '[]'], // matched exactly
+  ['LATENCY HISTORY fast-command', '[]'],
+  ['LATENCY GRAPH command', '"command - high N ms, low N ms (all time high N ms)\\n--------------------------------------------------------------------------------\\n \\n \\n \\n_\\n \\nN\\ns\\n"'],
+  ['LATENCY GRAPH Command', `"-ERR No samples available for event 'Command'"`],
+  ['LATENCY DOCTOR', `"${SPIKES}${INSPECT}${LARGE}"`],
+  // A threshold below slowlog-log-slower-than's (10 ms): the advice to lower that one.
+  ['CONFIG SET latency-monitor-threshold 5', '"OK"'],
+  ['LATENCY DOCTOR', `"${SPIKES}- Your current Slow Log configuration only logs events that are slower than your configured latency monitor threshold. Please use 'CONFIG SET slowlog-log-slower-than N'.\\n${INSPECT}${LARGE}"`],
+  ['CONFIG SET slowlog-log-slower-than -1', '"OK"'],
+  ['LATENCY DOCTOR', `"${SPIKES}- There are latency issues with potentially slow commands you are using. Try to enable the Slow Log Redis feature using the command 'CONFIG SET slowlog-log-slower-than N'. If the Slow log is disabled Redis is not able to log slow commands execution for you.\\n${INSPECT}${LARGE}"`],
+  ['CONFIG SET slowlog-log-slower-than 10000', '"OK"'],
+  // Inside MULTI: answered at EXEC.
+  ['MULTI', '"OK"'],
+  ['LATENCY RESET nosuch', '"QUEUED"'],
+  ['LATENCY LATEST', '"QUEUED"'],
+  ['EXEC', '[N,[["command",N,N,N]]]'],
+  ['LATENCY RESET nosuch COMMAND', 'N'],
+  ['LATENCY LATEST', '[]'],
+  ['LATENCY GRAPH command', `"-ERR No samples available for event 'command'"`],
+  ['LATENCY DOCTOR', `"${NO_SPIKES}"`],
+  ['CONFIG SET latency-monitor-threshold 0', '"OK"'],
+  ['LATENCY DOCTOR', `"${DISABLED}"`],
+  ['DEBUG SLEEP', `"-ERR unknown subcommand or wrong number of arguments for 'SLEEP'. Try DEBUG HELP."`],
+  ['DEBUG NOSUCH', `"-ERR unknown subcommand or wrong number of arguments for 'NOSUCH'. Try DEBUG HELP."`],
+  ['DEBUG DIGEST x', `"-ERR unknown subcommand or wrong number of arguments for 'DIGEST'. Try DEBUG HELP."`],
+  ['LATENCY RESET', 'N'],
+];
+
+/** SCRIPT's replies, and the LATEST, HISTORY and EXEC replies unmasked (the times checked apart). */
+async function played(port: number): Promise<{ masked: string[]; latest: RespValue; history: RespValue; exec: RespValue; reset: RespValue }> {
+  const c = await SimpleConn.open('127.0.0.1', port);
+  try {
+    const replies: RespValue[] = [];
+    for (const [line] of SCRIPT) replies.push(await c.call(words(line)));
+    const at = (line: string, nth = 0): RespValue => replies.filter((_, i) => SCRIPT[i]![0] === line)[nth]!;
+    return {
+      masked: replies.map((r) => shown(r, true)),
+      latest: at('LATENCY LATEST', 1),
+      history: at('LATENCY HISTORY command'),
+      exec: at('EXEC'),
+      reset: at('LATENCY RESET nosuch COMMAND'),
+    };
+  } finally {
+    c.close();
+  }
+}
+
+function check(got: Awaited<ReturnType<typeof played>>, slept: [low: number, high: number]): void {
+  SCRIPT.forEach(([line, redis], i) => assert.equal(got.masked[i], redis, line));
+  const now = Date.now() / 1000;
+  const [[event, time, ms, max]] = got.latest as [[string, number, number, number]];
+  assert.equal(event, 'command');
+  assert.ok(Math.abs(time - now) < 60, 'unix seconds');
+  assert.ok(ms >= slept[0] && ms <= slept[1], `DEBUG SLEEP 0.05's sample: ${ms} ms`);
+  assert.equal(max, ms);
+  assert.deepEqual(got.history, [[time, ms]]);
+  assert.deepEqual(got.exec, [0, got.latest]);
+  assert.equal(got.reset, 1);
+}
+
+test('the latency monitor samples commands at or past latency-monitor-threshold, as Redis 7.0 does; LATENCY reads it', async () => {
+  const s = await serve();
+  try {
+    check(await played(s.port), [50, 5000]);
+  } finally {
+    await s.stop();
+  }
+});
+
+/** In one pipeline: a threshold set holds from the next command, and LATENCY LATEST sees the DEBUG SLEEP before it. */
+async function pipelined(port: number): Promise<RespValue> {
+  const r = await raw(port);
+  try {
+    const lines = ['LATENCY RESET', 'CONFIG SET latency-monitor-threshold 10', 'DEBUG SLEEP 0.02', 'LATENCY LATEST', 'CONFIG SET latency-monitor-threshold 0', 'PING END'];
+    r.socket.write(Buffer.concat(lines.map((l) => encode(...words(l)))));
+    const got = new ReplyReader().push(await r.until(endsWith('$3\r\nEND\r\n')));
+    return got[3]!;
+  } finally {
+    r.end();
+  }
+}
+
+test('in a pipeline, CONFIG SET latency-monitor-threshold holds from the next command and LATENCY LATEST reads what ran before it', async () => {
+  const s = await serve();
+  try {
+    assert.equal(shown(await pipelined(s.port), true), '[["command",N,N,N]]');
+  } finally {
+    await s.stop();
+  }
+});
+
+test('LATENCY and DEBUG SLEEP answer as redis-server 7.0 does', { skip: !onPath('redis-server') && NO_REDIS }, async () => {
+  await againstRedis(async (redis, served) => {
+    const theirs = await played(redis.port);
+    check(theirs, [50, 50]); // SCRIPT is what this Redis answers
+    const ours = await played(served.port);
+    assert.deepEqual(ours.masked, theirs.masked);
+    assert.equal(shown(await pipelined(redis.port), true), shown(await pipelined(served.port), true));
+  }, ['--enable-debug-command', 'yes']);
+});
+
+test('DEBUG SLEEP takes 0 to 3600 seconds, decimals allowed, and holds its reply that long', async () => {
+  const s = await serve();
+  const c = await SimpleConn.open('127.0.0.1', s.port);
+  try {
+    for (const bad of ['abc', '-1', '+1', '3600.5', '4e3', 'inf', '0x10', '1 ', '']) {
+      assert.deepEqual(await c.call(['DEBUG', 'SLEEP', bad]), new RespError('ERR DEBUG SLEEP takes 0 to 3600 seconds'), bad);
+    }
+    const t0 = performance.now();
+    assert.equal(await c.call(['DEBUG', 'SLEEP', '.1']), 'OK');
+    assert.ok(performance.now() - t0 >= 99);
+  } finally {
+    c.close();
+    await s.stop();
+  }
+});
+
+test('a sample per second, the highest of it; 160 seconds kept; RESET names events in any case, HISTORY and GRAPH exactly', () => {
+  const m = new LatencyMonitor();
+  m.command(false, 500_000); // off: threshold 0
+  assert.deepEqual(m.latest(), []);
+  m.thresholdMs = 10;
+  m.command(false, 9_999); // 9 ms: below
+  m.command(true, 10_000); // fast: its own event
+  assert.deepEqual(m.latest().map((e) => [e[0], e[2], e[3]]), [['fast-command', 10, 10]]);
+  for (let t = 1; t <= 200; t++) {
+    m.add('command', 20 + (t % 7), 1000 + t);
+    m.add('command', 15, 1000 + t); // lower, the same second: kept as it was
+  }
+  m.add('command', 500, 1200); // higher, the same second: replaces it
+  const h = m.history('command');
+  assert.equal(h.length, 160);
+  assert.deepEqual(h[0], [1041, 20 + (41 % 7)]);
+  assert.deepEqual(h.at(-1), [1200, 500]);
+  assert.deepEqual(m.latest().find((e) => e[0] === 'command'), ['command', 1200, 500, 500]);
+  assert.deepEqual(m.history('COMMAND'), []);
+  assert.equal(m.graph('COMMAND'), undefined);
+  assert.equal(m.reset(['COMMAND', 'nosuch']), 1);
+  assert.deepEqual(m.history('command'), []);
+  assert.equal(m.reset(), 1);
+  assert.deepEqual(m.latest(), []);
+});
+
+test("LATENCY DOCTOR's figures and advice for fast-command (Redis's createLatencyReport)", () => {
+  const m = new LatencyMonitor();
+  m.thresholdMs = 1;
+  for (const [ms, t] of [[3, 100], [5, 104], [10, 108]] as const) m.add('fast-command', ms, t);
+  // Average 6 ms, mean deviation (3 + 1 + 4) / 3 = 2 ms, period (110 - 100) / 3 s.
+  assert.equal(m.doctor(10_000, 110), "Dave, I have observed latency spikes in this Redis instance. You don't mind talking about it, do you Dave?\n\n"
+    + '1. fast-command: 3 latency spikes (average 6ms, mean deviation 2ms, period 3.33 sec). Worst all time event 10ms.\n\n'
+    + 'I have a few advices for you:\n\n'
+    + '- The system is slow to execute Redis code paths not containing system calls. This usually means the system does not provide Redis CPU time to run for long periods. You should try to:\n'
+    + '  1) Lower the system load.\n'
+    + '  2) Use a computer / VM just for Redis if you are running other software in the same system.\n'
+    + '  3) Check if you have a "noisy neighbour" problem.\n'
+    + "  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic latency in your system.\n"
+    + '  5) Check if the problem is allocator-related by recompiling Redis with MALLOC=libc, if you are using Jemalloc. However this may create fragmentation problems.\n');
+  // The labels: seconds, minutes, hours, days ago.
+  const g = new LatencyMonitor();
+  for (const t of [1, 86_400 * 2, 86_400 * 3 - 7200, 86_400 * 3 - 120, 86_400 * 3 - 5]) g.add('e', 1, t);
+  assert.equal(g.graph('e', 86_400 * 3)!.split('\n').slice(7).join('\n'), '21225\nddhms\n');
+});
+
+test('the fast flag chooses the event: GET, PING and INCR are fast, SET, DEBUG and EXEC are not (a subcommand has its command\'s flags)', () => {
+  assert.deepEqual(['get', 'ping', 'incr', 'set', 'debug', 'exec', 'client|id', 'nosuch'].map(isFast), [true, true, true, false, false, false, false, false]);
+});
+
+test("C's %.2f: an exact half rounds to even", () => {
+  assert.deepEqual([[1, 8], [3, 8], [5, 8], [10, 3], [4, 3], [0, 5], [12345, 100], [1, 200], [3, 200]].map(([p, q]) => fixed2(p!, q!)),
+    ['0.12', '0.38', '0.62', '3.33', '1.33', '0.00', '123.45', '0.00', '0.02']);
+});
+
+/** 170 samples (three blocks of at most 80), and what Redis 7.0.15's sparklineRender (80 columns, 4 rows, filled) drew for them. */
+const SPARK_VALUES = [10, 11, 12, 15, 20, 35, 80, 200, 1000];
+const SPARK = Array.from({ length: 170 }, (_, i) => ({ value: SPARK_VALUES[(i * i * 31 + i * 7 + (i >> 3)) % 9]!, label: `${(i * 37) % 3001}s` }));
+const SPARK_REDIS = [
+  "                 #                             # #  #  #            #           ",
+  "                 |                             | |  |  |            |           ",
+  "                 |                             | |  |  |            |           ",
+  "________#______#_|____________________###__#__#|_|__|__|___#___#____|___________",
+  "                                                                                ",
+  "03711122233444555667778889991111111111111111111111111112222222222222222222222222",
+  "s7414825937048159260471582690011122233444555667778889990011122233444555667778889",
+  " ss18529630741852963074185293714825936048159260371582693704825936047159260371482",
+  "   sssssssssssssssssssssssss6307418529630741852963074185296307418529630741852963",
+  "                            ssssssssssssssssssssssssssssssssssssssssssssssssssss",
+  "",
+  "         #                             # #  #  #            #                   ",
+  "         |                             | |  |  |            |                   ",
+  "         |                             | |  |  |            |                   ",
+  "#______#_|____________________###__#__#|_|__|__|___#___#____|___________#______#",
+  "                                                                                ",
+  "22371112223344455566677888999111111111111111111111111111222222222222222222222222",
+  "99300481592604715826937148259001112223344455566677888999001112223344455566677888",
+  "69ss7418529630741852963074185360481592603715826937048259360471592603714826937048",
+  "07  sssssssssssssssssssssssss296307418529630741852963074185296307418529630741852",
+  "ss                           sssssssssssssssssssssssssssssssssssssssssssssssssss",
+  "",
+  " #        ",
+  " |        ",
+  " |        ",
+  "_|________",
+  "          ",
+  "2222611122",
+  "9999604715",
+  "159ss30741",
+  "963  sssss",
+  "sss       ",
+].join('\n') + '\n';
+
+test("LATENCY GRAPH's sparkline is drawn as Redis's sparkline.c draws it", () => {
+  assert.equal(sparkline(SPARK, 80, 4), SPARK_REDIS);
+  // Every step of the scale, without labels (no blank row either).
+  const steps = Array.from({ length: 26 }, (_, i) => ({ value: i % 13, label: '' }));
+  assert.equal(sparkline(steps, 80, 4), '         _o##         _o##\n      _o#||||      _o#||||\n   _o#|||||||   _o#|||||||\n_o#||||||||||_o#||||||||||\n');
+  // All samples alike: the lowest row.
+  assert.equal(sparkline([{ value: 5, label: '0s' }, { value: 5, label: '1s' }, { value: 5, label: '12s' }], 80, 4), '   \n   \n   \n___\n   \n011\nss2\n  s\n');
+});
