@@ -45,6 +45,9 @@ const SCRIPT: Array<[line: string, redis: string]> = [
   ['LATENCY GRAPH Command', `"-ERR No samples available for event 'Command'"`],
   ['LATENCY DOCTOR', `"${SPIKES}${INSPECT}${LARGE}"`],
   // A threshold below slowlog-log-slower-than's (10 ms): the advice to lower that one.
+  // A threshold of slowlog-log-slower-than's 10 ms: no advice on the slow log's threshold.
+  ['CONFIG SET latency-monitor-threshold 10', '"OK"'],
+  ['LATENCY DOCTOR', `"${SPIKES}${INSPECT}${LARGE}"`],
   ['CONFIG SET latency-monitor-threshold 5', '"OK"'],
   ['LATENCY DOCTOR', `"${SPIKES}- Your current Slow Log configuration only logs events that are slower than your configured latency monitor threshold. Please use 'CONFIG SET slowlog-log-slower-than N'.\\n${INSPECT}${LARGE}"`],
   ['CONFIG SET slowlog-log-slower-than -1', '"OK"'],
@@ -67,8 +70,8 @@ const SCRIPT: Array<[line: string, redis: string]> = [
   ['LATENCY RESET', 'N'],
 ];
 
-/** SCRIPT's replies, and the LATEST, HISTORY and EXEC replies unmasked (the times checked apart). */
-async function played(port: number): Promise<{ masked: string[]; latest: RespValue; history: RespValue; exec: RespValue; reset: RespValue }> {
+/** SCRIPT's replies, and the CONFIG GET, LATEST, HISTORY and EXEC replies unmasked (the times checked apart). */
+async function played(port: number): Promise<{ masked: string[]; config: RespValue; latest: RespValue; history: RespValue; exec: RespValue; reset: RespValue }> {
   const c = await SimpleConn.open('127.0.0.1', port);
   try {
     const replies: RespValue[] = [];
@@ -76,6 +79,7 @@ async function played(port: number): Promise<{ masked: string[]; latest: RespVal
     const at = (line: string, nth = 0): RespValue => replies.filter((_, i) => SCRIPT[i]![0] === line)[nth]!;
     return {
       masked: replies.map((r) => shown(r, true)),
+      config: at('CONFIG GET latency-monitor-threshold'),
       latest: at('LATENCY LATEST', 1),
       history: at('LATENCY HISTORY command'),
       exec: at('EXEC'),
@@ -88,6 +92,7 @@ async function played(port: number): Promise<{ masked: string[]; latest: RespVal
 
 function check(got: Awaited<ReturnType<typeof played>>, slept: [low: number, high: number]): void {
   SCRIPT.forEach(([line, redis], i) => assert.equal(got.masked[i], redis, line));
+  assert.deepEqual(got.config, ['latency-monitor-threshold', '20']);
   const now = Date.now() / 1000;
   const [[event, time, ms, max]] = got.latest as [[string, number, number, number]];
   assert.equal(event, 'command');
@@ -126,6 +131,23 @@ test('in a pipeline, CONFIG SET latency-monitor-threshold holds from the next co
   try {
     assert.equal(shown(await pipelined(s.port), true), '[["command",N,N,N]]');
   } finally {
+    await s.stop();
+  }
+});
+
+test("a transaction's commands are sampled with its time, each under its own event (INCR: fast-command)", async () => {
+  const s = await serve();
+  const r = await raw(s.port);
+  try {
+    // Pipelined behind a DEBUG SLEEP, EXEC's reply (and so its time, from its dispatch) waits for the sleep's.
+    const lines = ['CONFIG SET latency-monitor-threshold 40', 'DEBUG SLEEP 0.05', 'MULTI', 'INCR q', 'EXEC', 'LATENCY LATEST', 'PING END'];
+    r.socket.write(Buffer.concat(lines.map((l) => encode(...words(l)))));
+    const latest = new ReplyReader().push(await r.until(endsWith('$3\r\nEND\r\n')))[5] as Array<[string, number, number, number]>;
+    assert.deepEqual(latest.map((e) => e[0]).sort(), ['command', 'fast-command']);
+    const [, , ms] = latest.find((e) => e[0] === 'fast-command')!;
+    assert.ok(ms >= 40, `INCR's sample: ${ms} ms`);
+  } finally {
+    r.end();
     await s.stop();
   }
 });
@@ -170,8 +192,8 @@ test('a sample per second, the highest of it; 160 seconds kept; RESET names even
   }
   m.add('command', 500, 1200); // higher, the same second: replaces it
   const h = m.history('command');
-  assert.equal(h.length, 160);
-  assert.deepEqual(h[0], [1041, 20 + (41 % 7)]);
+  assert.deepEqual(h.map(([t]) => t), Array.from({ length: 160 }, (_, i) => 1041 + i), 'the latest 160 seconds, oldest first');
+  assert.deepEqual(h.slice(0, -1).map(([t, ms]) => ms - 20 - ((t - 1000) % 7)), new Array(159).fill(0));
   assert.deepEqual(h.at(-1), [1200, 500]);
   assert.deepEqual(m.latest().find((e) => e[0] === 'command'), ['command', 1200, 500, 500]);
   assert.deepEqual(m.history('COMMAND'), []);
@@ -196,10 +218,15 @@ test("LATENCY DOCTOR's figures and advice for fast-command (Redis's createLatenc
     + '  3) Check if you have a "noisy neighbour" problem.\n'
     + "  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic latency in your system.\n"
     + '  5) Check if the problem is allocator-related by recompiling Redis with MALLOC=libc, if you are using Jemalloc. However this may create fragmentation problems.\n');
-  // The labels: seconds, minutes, hours, days ago.
+  // A period of at least a second: one sample this second.
+  const one = new LatencyMonitor();
+  one.add('command', 7, 500);
+  assert.match(one.doctor(10_000, 500), /1\. command: 1 latency spikes \(average 7ms, mean deviation 0ms, period 1\.00 sec\)/);
+  // The labels: seconds, minutes, hours, days ago (60 s: 1m; 3600 s: 1h; a day: 1d).
   const g = new LatencyMonitor();
-  for (const t of [1, 86_400 * 2, 86_400 * 3 - 7200, 86_400 * 3 - 120, 86_400 * 3 - 5]) g.add('e', 1, t);
-  assert.equal(g.graph('e', 86_400 * 3)!.split('\n').slice(7).join('\n'), '21225\nddhms\n');
+  const now = 86_400 * 3;
+  for (const ago of [now - 1, 86_400, 7200, 3600, 3599, 120, 60, 59, 5]) g.add('e', 1, now - ago);
+  assert.equal(g.graph('e', now)!.split('\n').slice(7).join('\n'), '212152155\nddhh9mm9s\n    m  s \n');
 });
 
 test('the fast flag chooses the event: GET, PING and INCR are fast, SET, DEBUG and EXEC are not (a subcommand has its command\'s flags)', () => {
