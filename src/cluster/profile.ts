@@ -15,6 +15,12 @@ export const STAGES = [
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** The stages a batch's writes share (all but the queue, which is each write's own). */
+const BATCH_STAGES = STAGES.filter((s) => s !== 'queue');
+
+/** Told a stage's time, in ms (WriteProfile.watchStages). */
+export type StageWatcher = (stage: Stage, ms: number) => void;
+
 /** One write's stages and its total, in ms (test-only, see keepSamplesForTest). */
 export interface WriteSample {
   stagesMs: Record<Stage, number>;
@@ -58,6 +64,8 @@ export class WriteProfile {
   private trace: WriteTimes[] | undefined;
   private traceGapMs = 0;
   private traceNext = 0;
+  /** Opt-in (watchStages): told every stage time as it is recorded (the RESP server's latency monitor). */
+  private readonly watchers = new Set<StageWatcher>();
 
   constructor() {
     this.stages = Object.fromEntries(STAGES.map((s) => [s, new LatencyHistogram()])) as Record<Stage, LatencyHistogram>;
@@ -69,6 +77,10 @@ export class WriteProfile {
    * record()), so this costs the same whatever the batch's size.
    */
   recordBatch(sent: number, t: StageTimes, reply: number, writes: number): void {
+    if (this.watchers.size > 0) {
+      const s = stagesOf(milestones(0, sent, t, reply));
+      for (const w of this.watchers) for (const stage of BATCH_STAGES) w(stage, s[stage]);
+    }
     this.stages.toLeader.recordMs(t.received - sent, writes);
     this.stages.leaderQueue.recordMs(t.persistStart - t.received, writes);
     this.stages.leaderFsync.recordMs(t.persistEnd - t.persistStart, writes);
@@ -79,6 +91,7 @@ export class WriteProfile {
 
   /** One write of a batch: its queue time and total (its batch's shared stages go to recordBatch, once). */
   record(enqueued: number, sent: number, t: StageTimes, reply: number): void {
+    if (this.watchers.size > 0) for (const w of this.watchers) w('queue', sent - enqueued);
     this.stages.queue.recordMs(sent - enqueued);
     this.total.recordMs(reply - enqueued);
     this.profiled++;
@@ -90,6 +103,16 @@ export class WriteProfile {
       this.trace.push(milestones(enqueued, sent, t, reply));
       this.traceNext = reply + this.traceGapMs; // the next sample starts after this one ended: no overlap on any thread
     }
+  }
+
+  /**
+   * Tell `watcher` every stage time from now on, in ms, as it is recorded: each write's queue stage, and once per
+   * batch the stages its writes share (as recordBatch records them). Returns how to stop. Costs nothing while none
+   * watches.
+   */
+  watchStages(watcher: StageWatcher): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
   }
 
   /** Keep the milestones of the `max` slowest writes from now on (bounded by MAX_SLOWEST); cleared by reset(). */

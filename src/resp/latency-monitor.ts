@@ -3,7 +3,11 @@
 // command Redis flags fast. An event keeps its latest 160 samples, one per second (the second's highest), and its
 // all-time highest. A command's time is the one SLOWLOG and INFO commandstats use (./slowlog.ts): from its dispatch
 // to its reply, so a write's includes the cluster's whole round, which is what a spike here usually is.
+// Which part of that round is told by events of threadraft's own, one per stage of the write path
+// (../cluster/profile.ts, docs/profiling.md): `write-leaderFsync` when a batch's leader sync took at least the
+// threshold, `write-replication`, `write-queue`, ... They are watched only while the monitor is on.
 // LATENCY LATEST, HISTORY, RESET, GRAPH and DOCTOR read it (./commands/server.ts).
+import type { Stage, StageWatcher } from '../cluster/profile.js';
 import { fixed2 } from '../util/printf.js';
 
 /** Redis's LATENCY_TS_LEN: the samples an event keeps. */
@@ -26,15 +30,45 @@ interface Series {
 }
 
 export class LatencyMonitor {
-  /** Samples of at least this many ms are kept; 0 keeps none (latency-monitor-threshold). */
-  thresholdMs = 0;
+  private threshold = 0;
   /** The events in the order they were first seen (Redis's order is its hash table's). */
   private events = new Map<string, Series>();
+  private unwatch: (() => void) | undefined;
+
+  /** `watchStages`: how to be told the write path's stage times (the cluster's WriteProfile.watchStages). */
+  constructor(private readonly watchStages?: (watcher: StageWatcher) => () => void) {}
+
+  /** Samples of at least this many ms are kept; 0 keeps none (latency-monitor-threshold). */
+  get thresholdMs(): number {
+    return this.threshold;
+  }
+
+  set thresholdMs(ms: number) {
+    this.threshold = ms;
+    if (ms > 0 && this.unwatch === undefined) this.unwatch = this.watchStages?.((stage, t) => this.stage(stage, t));
+    if (ms === 0) this.close();
+  }
+
+  /** Stops watching the write path's stages (until the monitor is turned on again). */
+  close(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
+  }
 
   /** A command's time: a sample of `fast-command` or `command` when the monitor is on and it reaches the threshold. */
   command(fast: boolean, us: number): void {
-    const ms = Math.floor(us / 1000);
-    if (this.thresholdMs > 0 && ms >= this.thresholdMs) this.add(fast ? 'fast-command' : 'command', ms);
+    this.sample(fast ? 'fast-command' : 'command', us / 1000);
+  }
+
+  /** A write path stage's time: a sample of `write-<stage>`. */
+  stage(stage: Stage, ms: number): void {
+    this.sample(`write-${stage}`, ms);
+  }
+
+  /** A sample of `event` if the monitor is on and the time, in whole ms as Redis counts them, reaches the threshold. */
+  private sample(event: string, ms: number): void {
+    const whole = Math.floor(ms);
+    if (this.threshold > 0 && whole >= this.threshold) this.add(event, whole);
   }
 
   /** Records a sample of `event` now: a new one each second, the highest of the second otherwise (latencyAddSample). */
@@ -100,7 +134,7 @@ export class LatencyMonitor {
     if (this.events.size === 0 && this.thresholdMs === 0) return DISABLED;
     if (this.events.size === 0) return NO_SPIKES;
     let report = 'Dave, I have observed latency spikes in this Redis instance. You don\'t mind talking about it, do you Dave?\n\n';
-    const advise = { enableSlowlog: false, tuneSlowlog: false, inspectSlowlog: false, scheduler: false, largeObjects: false };
+    const advise = { enableSlowlog: false, tuneSlowlog: false, inspectSlowlog: false, scheduler: false, disk: false, largeObjects: false };
     let n = 0;
     for (const [event, s] of this.events) {
       const st = stats(s, now);
@@ -113,7 +147,14 @@ export class LatencyMonitor {
         advise.largeObjects = true;
       } else if (event === 'fast-command') {
         advise.scheduler = true;
+      } else if (event === 'write-leaderFsync' || event === 'write-replication') {
+        advise.disk = true; // a sync of the log, the leader's or the followers' (Redis's advice on AOF fsync)
+      } else if (event.startsWith('write-')) {
+        advise.scheduler = true; // a thread that did not run: the stage's queue, a hop or the apply
       }
+    }
+    if (!Object.values(advise).some((a) => a)) {
+      return `${report}\nWhile there are latency events logged, I'm not able to suggest any easy fix. Please use the Redis community to get some help, providing this report in your help request.\n`;
     }
     report += '\nI have a few advices for you:\n\n';
     const slower = this.thresholdMs * 1000;
@@ -121,6 +162,7 @@ export class LatencyMonitor {
     if (advise.tuneSlowlog) report += `- Your current Slow Log configuration only logs events that are slower than your configured latency monitor threshold. Please use 'CONFIG SET slowlog-log-slower-than ${slower}'.\n`;
     if (advise.inspectSlowlog) report += '- Check your Slow Log to understand what are the commands you are running which are too slow to execute. Please check https://redis.io/commands/slowlog for more information.\n';
     if (advise.scheduler) report += SCHEDULER;
+    if (advise.disk) report += DISK;
     if (advise.largeObjects) report += '- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking operation. If you have very large objects that are often deleted, expired, or evicted, try to fragment those objects into multiple smaller objects.\n';
     return report;
   }
@@ -134,6 +176,11 @@ const SCHEDULER = "- The system is slow to execute Redis code paths not containi
   + '  3) Check if you have a "noisy neighbour" problem.\n'
   + "  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic latency in your system.\n"
   + '  5) Check if the problem is allocator-related by recompiling Redis with MALLOC=libc, if you are using Jemalloc. However this may create fragmentation problems.\n';
+
+/** Redis's advice on local disks, SSDs and disk contention, in its order. */
+const DISK = '- It is strongly advised to use local disks for persistence, especially if you are using AOF. Remote disks provided by platform-as-a-service providers are known to be slow.\n'
+  + '- SSD disks are able to reduce fsync latency, and total time needed for snapshotting and AOF log rewriting (resulting in smaller memory usage). With extremely high write load SSD disks can be a good option. However Redis should perform reasonably with high load using normal disks. Use this advice as a last resort.\n'
+  + '- Try to lower the disk contention. This is often caused by other disk intensive processes running in the same computer (including other Redis instances).\n';
 
 function unixNow(): number {
   return Math.floor(Date.now() / 1000);

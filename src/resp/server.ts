@@ -55,7 +55,7 @@ export class RespServer {
       pause: new ClientPause(),
       commandStats: new CommandStats(),
       slowlog: new SlowLog(),
-      latency: new LatencyMonitor(),
+      latency: new LatencyMonitor((watcher) => cluster.profile.watchStages(watcher)),
       monitors: new Monitors(),
       startedAt: Date.now(),
       runId: randomBytes(20).toString('hex'),
@@ -66,9 +66,11 @@ export class RespServer {
     const unhookWatches = cluster.onWriteAccepted((ops) => watches.touchAccepted(ops));
     const { tracking } = this.context;
     const unhookTracking = cluster.onWriteApplied((ops, results, tag) => tracking.applied(ops, results, tag));
+    const { latency } = this.context;
     this.unhook = () => {
       unhookWatches();
       unhookTracking();
+      latency.close();
     };
   }
 

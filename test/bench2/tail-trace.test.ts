@@ -37,6 +37,21 @@ function profileOf(writes: WriteTimes[], keep: number): WriteProfile {
   return p;
 }
 
+test("a stage watcher is told each write's queue and each batch's other stages, as the histograms record them, until it stops", () => {
+  const p = new WriteProfile();
+  const told: Array<[string, number]> = [];
+  const stop = p.watchStages((stage, ms) => told.push([stage, Math.round(ms * 100) / 100]));
+  const w = write(100, slowByReplication);
+  const t = { id: 1, received: w[2], persistStart: w[3], persistEnd: w[4], committed: w[5], applied: w[6] };
+  p.record(w[0], w[1], t, w[7]);
+  p.record(w[0] - 0.01, w[1], t, w[7]); // a second write of the batch, queued earlier: only its queue
+  p.recordBatch(w[1], t, w[7], 2);
+  assert.deepEqual(told, [['queue', 0.01], ['queue', 0.02], ...STAGES.slice(1).map((s, i): [string, number] => [s, slowByReplication[i + 1]!])]);
+  stop();
+  p.recordBatch(w[1], t, w[7], 1);
+  assert.equal(told.length, 8);
+});
+
 test('tail attribution names the stage that made the slowest 1 % slow', () => {
   const writes: WriteTimes[] = [];
   for (let i = 0; i < 1000; i++) writes.push(write(i, i % 100 === 7 ? slowByReplication : fast)); // 10 slow writes = 1 %

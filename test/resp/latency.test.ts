@@ -152,6 +152,36 @@ test("a transaction's commands are sampled with its time, each under its own eve
   }
 });
 
+test("the write path's stages are events of their own: links delayed 30 ms make a write-replication spike, and DOCTOR's advice on disks", async () => {
+  const s = await serve();
+  const c = await SimpleConn.open('127.0.0.1', s.port);
+  try {
+    assert.equal(await c.call(['SET', 'warm', '1']), 'OK');
+    await c.call(['CONFIG', 'SET', 'latency-monitor-threshold', '25']);
+    await s.cluster.setLinkFaults({ delayMs: 30 });
+    assert.equal(await c.call(['SET', 'k', 'v']), 'OK');
+    await s.cluster.setLinkFaults({ delayMs: 0 });
+    const latest = (await c.call(['LATENCY', 'LATEST'])) as Array<[string, number, number, number]>;
+    const events = new Map(latest.map(([event, , ms]) => [event, ms]));
+    assert.ok(events.get('write-replication')! >= 30, JSON.stringify(latest));
+    assert.ok(events.get('command')! >= events.get('write-replication')!, 'the SET waited for its replication');
+    assert.ok(!events.has('write-leaderFsync'), 'memory storage: no sync to wait for');
+    const doctor = String(await c.call(['LATENCY', 'DOCTOR']));
+    assert.match(doctor, /\. write-replication: 1 latency spikes \(average \d+ms, mean deviation 0ms, period 1\.00 sec\)\. Worst all time event \d+ms\.\n/);
+    assert.match(doctor, /\n- It is strongly advised to use local disks for persistence/);
+    // Turned off: stages are no longer watched.
+    await c.call(['CONFIG', 'SET', 'latency-monitor-threshold', '0']);
+    await c.call(['LATENCY', 'RESET']);
+    await s.cluster.setLinkFaults({ delayMs: 30 });
+    assert.equal(await c.call(['SET', 'k', 'w']), 'OK');
+    await s.cluster.setLinkFaults({ delayMs: 0 });
+    assert.deepEqual(await c.call(['LATENCY', 'LATEST']), []);
+  } finally {
+    c.close();
+    await s.stop();
+  }
+});
+
 test('LATENCY and DEBUG SLEEP answer as redis-server 7.0 does', { skip: !onPath('redis-server') && NO_REDIS }, async () => {
   await againstRedis(async (redis, served) => {
     const theirs = await played(redis.port);
@@ -202,6 +232,29 @@ test('a sample per second, the highest of it; 160 seconds kept; RESET names even
   assert.deepEqual(m.history('command'), []);
   assert.equal(m.reset(), 1);
   assert.deepEqual(m.latest(), []);
+});
+
+test('a stage is watched only while the monitor is on, and by each monitor until it closes', () => {
+  const watchers = new Set<(stage: 'queue' | 'leaderFsync', ms: number) => void>();
+  const m = new LatencyMonitor((w) => {
+    watchers.add(w);
+    return () => watchers.delete(w);
+  });
+  assert.equal(watchers.size, 0, 'off at start');
+  m.thresholdMs = 5;
+  m.thresholdMs = 7;
+  assert.equal(watchers.size, 1, 'once however often the threshold changes');
+  for (const w of watchers) {
+    w('leaderFsync', 6.9); // 6 whole ms: below
+    w('leaderFsync', 7.2);
+    w('queue', 9);
+  }
+  assert.deepEqual(m.latest().map((e) => [e[0], e[2]]), [['write-leaderFsync', 7], ['write-queue', 9]]);
+  m.thresholdMs = 0;
+  assert.equal(watchers.size, 0);
+  m.thresholdMs = 1;
+  m.close();
+  assert.equal(watchers.size, 0);
 });
 
 test("LATENCY DOCTOR's figures and advice for fast-command (Redis's createLatencyReport)", () => {
