@@ -176,6 +176,12 @@ test("the write path's stages are events of their own: links delayed 30 ms make 
     assert.equal(await c.call(['SET', 'k', 'w']), 'OK');
     await s.cluster.setLinkFaults({ delayMs: 0 });
     assert.deepEqual(await c.call(['LATENCY', 'LATEST']), []);
+    // A server that closes with its monitor on stops watching the cluster it leaves running.
+    await c.call(['CONFIG', 'SET', 'latency-monitor-threshold', '1']);
+    const watchers = (s.cluster.profile as unknown as { watchers: Set<unknown> }).watchers;
+    assert.equal(watchers.size, 1);
+    await s.server.close();
+    assert.equal(watchers.size, 0);
   } finally {
     c.close();
     await s.stop();

@@ -38,6 +38,17 @@ const DECIMAL = /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 const MAX_DEBUG_SLEEP_S = 3600;
 
 /**
+ * Resolves once `ms` have passed on performance.now()'s clock (a timer may fire up to a millisecond early on it). Its
+ * timers are unreferenced: a server closing does not wait for them.
+ */
+async function sleepAtLeast(ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  for (let left = ms; left > 0; left = until - performance.now()) {
+    await new Promise<void>((resolve) => setTimeout(resolve, Math.ceil(left)).unref());
+  }
+}
+
+/**
  * DEBUG DIGEST (Redis: a hex digest of the whole dataset, what Redis's own tests compare between a primary and its
  * replicas): Cluster.checkReplicas(), whose digest a majority of the replicas reported; an error naming the nodes
  * when they do not all agree.
@@ -54,8 +65,10 @@ function debug(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
     const text = args[2]!.toString('latin1');
     const s = Number(text);
     if (!DECIMAL.test(text) || !(s <= MAX_DEBUG_SLEEP_S)) return new ErrorReply(`ERR DEBUG SLEEP takes 0 to ${MAX_DEBUG_SLEEP_S} seconds`);
-    // Unreferenced: a server closing does not wait for it.
-    return new CallPlan(() => new Promise((resolve) => setTimeout(() => resolve(OK), s * 1000).unref()));
+    return new CallPlan(async () => {
+      await sleepAtLeast(s * 1000);
+      return OK;
+    });
   }
   const { cluster } = ctx.server;
   return new CallPlan(async () => {
