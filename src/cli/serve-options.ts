@@ -15,6 +15,7 @@ export const SERVE_OPTIONS = {
   maxclients: { type: 'int', min: 1, max: 1_000_000, default: 10_000, help: 'connections at a time (lowered at start to what the limit on open files, ulimit -n, leaves)' },
   'proto-max-bulk-len': { type: 'int', min: 1, max: 512 * 1024 * 1024, default: 64 * 1024 * 1024, arg: '<bytes>', defaultText: '67108864: 64 MiB', help: 'largest bulk string of a request' },
   'notify-keyspace-events': { type: 'string', arg: '<flags>', defaultText: 'none', help: "keyspace notifications as Redis's: the classes (g generic, $ strings, x expired, e evicted, A all of those, m key misses) on __keyspace@0__:<key> (K) and __keyevent@0__:<event> (E), e.g. KEA (CONFIG SET changes it)" },
+  'latency-monitor-threshold': { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, arg: '<ms>', defaultText: '0: off', help: 'sample the commands and write-path stages that take at least this long (LATENCY LATEST, DOCTOR; CONFIG SET changes it)' },
   'tracking-table-max-keys': { type: 'int', min: 1, max: 1 << 30, default: 1_000_000, arg: '<n>', help: 'keys remembered for client-side caching (CLIENT TRACKING) at most; past it, those remembered longest ago are invalidated' },
 } as const satisfies OptionTable;
 

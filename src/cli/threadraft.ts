@@ -53,7 +53,7 @@ function serveOptions(argv: string[]): { cluster: ClusterOptions; resp: RespServ
   if (v.dir !== undefined) cluster.dir = v.dir;
   if (v['max-keys'] !== undefined) cluster.maxKeys = v['max-keys'];
   if (v['max-bytes'] !== undefined) cluster.maxBytes = v['max-bytes'];
-  const resp: RespServerOptions = { port: v.port, maxClients: v.maxclients, maxBulkBytes: v['proto-max-bulk-len'], trackingTableMaxKeys: v['tracking-table-max-keys'] };
+  const resp: RespServerOptions = { port: v.port, maxClients: v.maxclients, maxBulkBytes: v['proto-max-bulk-len'], trackingTableMaxKeys: v['tracking-table-max-keys'], latencyMonitorThresholdMs: v['latency-monitor-threshold'] };
   if (v.requirepass !== undefined) resp.requirepass = v.requirepass;
   const notify = v['notify-keyspace-events'];
   if (notify !== undefined) {

@@ -41,6 +41,11 @@ export interface RespServerOptions {
    */
   trackingTableMaxKeys?: number;
   /**
+   * Redis's latency-monitor-threshold at start (CONFIG SET changes it): commands and write-path stages that took at
+   * least this many ms are sampled (LATENCY LATEST, HISTORY, GRAPH, DOCTOR). Default 0: the monitor is off.
+   */
+  latencyMonitorThresholdMs?: number;
+  /**
    * Called by SHUTDOWN (Redis: the server process stops), after which the calling connection is closed. `threadraft
    * serve` passes one that closes the server, stops the cluster and exits 0. Without it SHUTDOWN is refused: an
    * application that embeds the server decides when it stops.
@@ -57,7 +62,7 @@ export type ResolvedRespOptions = Required<Omit<RespServerOptions, 'requirepass'
 
 const KNOWN = new Set([
   'port', 'host', 'requirepass', 'maxClients', 'maxBulkBytes', 'maxArgs', 'maxInlineBytes', 'outputHighWaterBytes',
-  'maxPubsubOutputBytes', 'notifyKeyspaceEvents', 'maxQueuedCommands', 'maxScanCursors', 'trackingTableMaxKeys', 'shutdown',
+  'maxPubsubOutputBytes', 'notifyKeyspaceEvents', 'maxQueuedCommands', 'maxScanCursors', 'trackingTableMaxKeys', 'latencyMonitorThresholdMs', 'shutdown',
 ]);
 
 function invalid(message: string): ClusterError {
@@ -95,5 +100,6 @@ export function resolveRespOptions(input: RespServerOptions = {}): ResolvedRespO
     maxQueuedCommands: int('maxQueuedCommands', input.maxQueuedCommands, 4096, 1, 1 << 24),
     maxScanCursors: int('maxScanCursors', input.maxScanCursors, 10_000, 1, 1 << 24),
     trackingTableMaxKeys: int('trackingTableMaxKeys', input.trackingTableMaxKeys, 1_000_000, 1, 1 << 30),
+    latencyMonitorThresholdMs: int('latencyMonitorThresholdMs', input.latencyMonitorThresholdMs, 0, 0, Number.MAX_SAFE_INTEGER),
   };
 }

@@ -100,6 +100,7 @@ export class RespServer {
       });
     });
     server.context.keyspace.set(resolved.notifyKeyspaceEvents);
+    server.context.latency.thresholdMs = resolved.latencyMonitorThresholdMs;
     return server;
   }
 
