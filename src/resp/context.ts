@@ -10,6 +10,7 @@ import type { WatchRegistry, WatchSet } from './watches.js';
 import type { ClientPause } from './pause.js';
 import type { SlowLog } from './slowlog.js';
 import type { LatencyMonitor } from './latency-monitor.js';
+import type { Saves } from './saves.js';
 import type { Monitor, Monitors } from './monitor.js';
 import type { CommandStats } from './command-stats.js';
 
@@ -129,8 +130,10 @@ export interface ServerContext {
   readonly commandStats: CommandStats;
   /** SLOWLOG: the commands that took longest (./slowlog.ts). */
   readonly slowlog: SlowLog;
-  /** The latency monitor: spikes of command latency (LATENCY LATEST, HISTORY, GRAPH, DOCTOR; ./latency-monitor.ts). */
+  /** The latency monitor: spikes of the commands' and the write path's stages' latency (LATENCY LATEST, HISTORY, GRAPH, DOCTOR; ./latency-monitor.ts). */
   readonly latency: LatencyMonitor;
+  /** SAVE, BGSAVE and LASTSAVE: snapshot points of every node (./saves.ts). */
+  readonly saves: Saves;
   /** MONITOR: the connections fed every command (./monitor.ts). */
   readonly monitors: Monitors;
   readonly startedAt: number;

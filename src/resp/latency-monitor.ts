@@ -8,6 +8,7 @@
 // threshold, `write-replication`, `write-queue`, ... They are watched only while the monitor is on.
 // LATENCY LATEST, HISTORY, RESET, GRAPH and DOCTOR read it (./commands/server.ts).
 import type { Stage, StageWatcher } from '../cluster/profile.js';
+import { unixSeconds } from '../util/clock.js';
 import { fixed2 } from '../util/printf.js';
 
 /** Redis's LATENCY_TS_LEN: the samples an event keeps. */
@@ -72,7 +73,7 @@ export class LatencyMonitor {
   }
 
   /** Records a sample of `event` now: a new one each second, the highest of the second otherwise (latencyAddSample). */
-  add(event: string, ms: number, now = unixNow()): void {
+  add(event: string, ms: number, now = unixSeconds()): void {
     let s = this.events.get(event);
     if (s === undefined) {
       s = { samples: Array.from({ length: SAMPLES }, () => ({ time: 0, ms: 0 })), idx: 0, max: 0 };
@@ -115,7 +116,7 @@ export class LatencyMonitor {
   }
 
   /** LATENCY GRAPH: the event's samples as Redis draws them, or undefined for an event never seen. */
-  graph(event: string, now = unixNow()): string | undefined {
+  graph(event: string, now = unixSeconds()): string | undefined {
     const s = this.events.get(event);
     if (s === undefined) return undefined;
     const samples = inOrder(s);
@@ -130,7 +131,7 @@ export class LatencyMonitor {
    * LATENCY DOCTOR: Redis's report (createLatencyReport) on the events here, `command` and `fast-command`, with its
    * advice for them. `slowerThanUs` is slowlog-log-slower-than, which the advice on the slow log reads.
    */
-  doctor(slowerThanUs: number, now = unixNow()): string {
+  doctor(slowerThanUs: number, now = unixSeconds()): string {
     if (this.events.size === 0 && this.thresholdMs === 0) return DISABLED;
     if (this.events.size === 0) return NO_SPIKES;
     let report = 'Dave, I have observed latency spikes in this Redis instance. You don\'t mind talking about it, do you Dave?\n\n';
@@ -181,10 +182,6 @@ const SCHEDULER = "- The system is slow to execute Redis code paths not containi
 const DISK = '- It is strongly advised to use local disks for persistence, especially if you are using AOF. Remote disks provided by platform-as-a-service providers are known to be slow.\n'
   + '- SSD disks are able to reduce fsync latency, and total time needed for snapshotting and AOF log rewriting (resulting in smaller memory usage). With extremely high write load SSD disks can be a good option. However Redis should perform reasonably with high load using normal disks. Use this advice as a last resort.\n'
   + '- Try to lower the disk contention. This is often caused by other disk intensive processes running in the same computer (including other Redis instances).\n';
-
-function unixNow(): number {
-  return Math.floor(Date.now() / 1000);
-}
 
 /** The samples kept, oldest first. */
 function inOrder(s: Series): Sample[] {

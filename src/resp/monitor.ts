@@ -15,7 +15,7 @@ import { RawReply } from './reply.js';
 const NOT_FED = new Set([
   'client|kill', 'client|list', 'client|no-evict', 'client|pause', 'client|unblock', 'client|unpause', 'config|get', 'config|resetstat',
   'config|rewrite', 'config|set', 'debug', 'latency|doctor', 'latency|graph', 'latency|histogram', 'latency|history', 'latency|latest',
-  'latency|reset', 'monitor', 'shutdown', 'slowlog|get', 'slowlog|len', 'slowlog|reset',
+  'latency|reset', 'monitor', 'save', 'bgsave', 'shutdown', 'slowlog|get', 'slowlog|len', 'slowlog|reset',
 ]);
 
 /** A connection in monitor mode: fed a line, `own` when it ran the command itself (right after that command's reply). */

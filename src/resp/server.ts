@@ -12,6 +12,7 @@ import { WatchRegistry } from './watches.js';
 import { ClientPause } from './pause.js';
 import { SlowLog } from './slowlog.js';
 import { LatencyMonitor } from './latency-monitor.js';
+import { Saves } from './saves.js';
 import { Monitors } from './monitor.js';
 import { CommandStats } from './command-stats.js';
 import { connectionRoom } from './descriptors.js';
@@ -56,6 +57,7 @@ export class RespServer {
       commandStats: new CommandStats(),
       slowlog: new SlowLog(),
       latency: new LatencyMonitor((watcher) => cluster.profile.watchStages(watcher)),
+      saves: new Saves(() => cluster.snapshot()),
       monitors: new Monitors(),
       startedAt: Date.now(),
       runId: randomBytes(20).toString('hex'),

@@ -4,6 +4,7 @@
 // whatever the command was. A command's time is from its dispatch to its reply (INFO commandstats' time, see
 // ./command-stats.ts): for a write, the cluster's whole round. A command queued in MULTI is logged as EXEC answers
 // it, with the transaction's time (its commands are one cluster write); EXEC itself is not logged, as on Redis.
+import { unixSeconds } from '../util/clock.js';
 import { keyword } from './args.js';
 
 /** Redis's SLOWLOG_ENTRY_MAX_ARGC and SLOWLOG_ENTRY_MAX_STRING. */
@@ -40,7 +41,7 @@ export class SlowLog {
   add(args: readonly Buffer[], us: number, client: { addr: string; name: string }): void {
     if (this.slowerThanUs < 0) return;
     if (us >= this.slowerThanUs) {
-      this.entries.push({ id: this.nextId++, time: Math.floor(Date.now() / 1000), us: Math.floor(us), args: kept(redacted(args)), addr: client.addr, name: client.name });
+      this.entries.push({ id: this.nextId++, time: unixSeconds(), us: Math.floor(us), args: kept(redacted(args)), addr: client.addr, name: client.name });
     }
     this.trim();
   }

@@ -10,3 +10,8 @@ export const realWallNow: () => number = Date.now;
 export function boundedReadTime(now: number, wall: number, bound: number): number {
   return now - Math.max(0, wall - bound);
 }
+
+/** Unix time in whole seconds (Redis's time(NULL)): what SLOWLOG, the latency monitor and LASTSAVE report. */
+export function unixSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}

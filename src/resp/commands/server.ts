@@ -163,6 +163,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
   ];
   const o = cluster.options;
   const tracking = ctx.server.tracking.stats;
+  const save = ctx.server.saves.stats();
   return [
     ['server', [
       ['redis_version', REDIS_VERSION], ['threadraft_version', THREADRAFT_VERSION], ['redis_mode', 'standalone'],
@@ -184,8 +185,12 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ...metrics.nodes.filter((n) => n.unavailable === undefined).map((n): [string, number] => [`used_memory_node${n.id}`, nodeMemoryBytes(n.counters)]),
       ['maxmemory', o.maxBytes ?? 0], ['maxmemory_human', bytesToHuman(o.maxBytes ?? 0)], ['maxmemory_policy', evictionPolicy(o)],
     ]],
+    // The saves (../saves.ts) as Redis names them (its rdb_* fields), aof_enabled as CONFIG GET appendonly says it.
     ['persistence', [
-      ['loading', 0], ['storage', o.storage], ['sync', o.sync ? 1 : 0], ['pool', o.pool],
+      ['loading', 0], ['rdb_bgsave_in_progress', save.inProgress ? 1 : 0], ['rdb_last_save_time', save.lastSaveTime],
+      ['rdb_last_bgsave_status', save.lastStatus], ['rdb_last_bgsave_time_sec', save.lastBackgroundSeconds],
+      ['rdb_current_bgsave_time_sec', save.currentBackgroundSeconds], ['rdb_saves', save.saves],
+      ['aof_enabled', o.storage === 'lmdb' ? 1 : 0], ['storage', o.storage], ['sync', o.sync ? 1 : 0], ['pool', o.pool],
       ['snapshot_every_entries', o.snapshotEveryEntries],
     ]],
     ['stats', [
@@ -600,6 +605,44 @@ function object(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   return plan;
 }
 
+const SAVE_IN_PROGRESS = new ErrorReply('ERR Background save already in progress');
+
+/**
+ * SAVE: a snapshot point on every live node (../saves.ts: there is no dump file; every acknowledged write is in the log
+ * already), answered once every one took it; the cluster's error if one did not. In the connection's order, as a
+ * call; refused inside MULTI, as Redis refuses it, and while a BGSAVE runs.
+ */
+function save(ctx: Ctx): CallPlan {
+  const { saves } = ctx.server;
+  return new CallPlan(async () => {
+    if (saves.inProgress) return SAVE_IN_PROGRESS;
+    try {
+      await saves.save();
+      return OK;
+    } catch (err) {
+      return clusterError(err);
+    }
+  });
+}
+
+/**
+ * BGSAVE [SCHEDULE]: the same, on its own (INFO persistence and LASTSAVE tell when it is done); refused while one runs,
+ * as Redis refuses it (SCHEDULE waits only for Redis's other child processes, which have no counterpart here). Inside
+ * MULTI it starts at EXEC and is answered "scheduled", as Redis answers it there.
+ */
+function bgsave(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
+  if (args.length > 2 || (args.length === 2 && !keyword(args[1], 'SCHEDULE'))) return SYNTAX;
+  const { saves } = ctx.server;
+  const started = ctx.conn.multi ? new SimpleString('Background saving scheduled') : new SimpleString('Background saving started');
+  return new WritePlan([], () => (saves.background() ? started : SAVE_IN_PROGRESS));
+}
+
+/** LASTSAVE: the unix time of the last successful save (the server's start before any), in the connection's order. */
+function lastsave(ctx: Ctx): WritePlan {
+  const { saves } = ctx.server;
+  return new WritePlan([], () => saves.lastSave);
+}
+
 const SHUTDOWN_FLAGS = new Set(['NOSAVE', 'SAVE', 'NOW', 'FORCE', 'ABORT']);
 
 /**
@@ -728,6 +771,9 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     command('slowlog', -2, [], 'server', 'A container for slow log commands.', slowlog, { since: '2.2.12', subcommands: { get: -2, len: 2, reset: 2, help: 2 } }),
     command('object', -2, [], 'generic', 'A container for object introspection commands.', object, { since: '2.2.3', keys: [0, 0, 0], subcommands: { encoding: 3, freq: 3, idletime: 3, refcount: 3, help: 2 } }),
     command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0', subcommands: { usage: -3, help: 2 } }),
+    command('save', 1, ['admin', 'noscript', 'no_async_loading', 'no_multi'], 'server', 'Synchronously saves the database(s) to disk.', save),
+    command('bgsave', -1, ['admin', 'noscript', 'no_async_loading'], 'server', 'Asynchronously saves the database(s) to disk.', bgsave),
+    command('lastsave', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the Unix timestamp of the last successful save to disk.', lastsave),
     command('shutdown', -1, ['admin', 'allow_busy', 'loading', 'no_multi', 'noscript', 'stale'], 'server', 'Synchronously saves the database(s) to disk and shuts down the Redis server.', shutdown, { since: '1.0.0' }),
     command('time', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the server time.', time, { since: '2.6.0' }),
     command('role', 1, ['noscript', 'loading', 'stale', 'fast'], 'server', 'Returns the replication role.', role, { since: '2.8.12' }),

@@ -1,0 +1,169 @@
+// SAVE, BGSAVE and LASTSAVE (src/resp/saves.ts): a snapshot point on every live node, INFO persistence's rdb_*
+// fields, and the replies redis-server 7.0.15 gives (checked against them, and compared with a running redis-server
+// when one is installed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RespError, SimpleConn, type RespValue } from '../../bench/resp-proto.js';
+import { onPath } from '../../bench/resp-targets.js';
+import { Saves } from '../../src/resp/saves.js';
+import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, words, NO_REDIS, type Step } from './helpers.js';
+
+/** Each command, in order on one connection, and what redis-server 7.0.15 answers (no save running). */
+const ASKED: Array<[string, RespValue]> = [
+  ['SAVE', 'OK'],
+  ['SAVE x', new RespError("ERR wrong number of arguments for 'save' command")],
+  ['BGSAVE x', new RespError('ERR syntax error')],
+  ['BGSAVE SCHEDULE x', new RespError('ERR syntax error')],
+  ['LASTSAVE x', new RespError("ERR wrong number of arguments for 'lastsave' command")],
+  ['MULTI', 'OK'],
+  ['SAVE', new RespError('ERR Command not allowed inside a transaction')],
+  ['EXEC', new RespError('EXECABORT Transaction discarded because of previous errors.')],
+  ['MULTI', 'OK'],
+  ['BGSAVE', 'QUEUED'],
+  ['EXEC', ['Background saving scheduled']],
+];
+
+/** INFO persistence's save fields. */
+async function persistence(c: SimpleConn): Promise<Map<string, string>> {
+  const text = String(await c.call(['INFO', 'persistence']));
+  return new Map([...text.matchAll(/^(rdb_[a-z_]+|aof_enabled):(.*)\r$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+/** INFO persistence once no save is running or about to (Redis starts a scheduled BGSAVE within 100 ms): at most 5 s. */
+async function idle(c: SimpleConn, saves: number): Promise<Map<string, string>> {
+  for (let i = 0; ; i++) {
+    const p = await persistence(c);
+    if ((p.get('rdb_bgsave_in_progress') === '0' && Number(p.get('rdb_saves')) >= saves) || i === 250) return p;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('SAVE takes a snapshot point on every node; LASTSAVE and INFO persistence tell when; the errors are Redis\'s', async () => {
+  const s = await serve();
+  const c = await SimpleConn.open('127.0.0.1', s.port);
+  try {
+    const started = Math.floor(Date.now() / 1000);
+    const before = await persistence(c);
+    assert.deepEqual([...before], [['rdb_bgsave_in_progress', '0'], ['rdb_last_save_time', before.get('rdb_last_save_time')], ['rdb_last_bgsave_status', 'ok'],
+      ['rdb_last_bgsave_time_sec', '-1'], ['rdb_current_bgsave_time_sec', '-1'], ['rdb_saves', '0'], ['aof_enabled', '0']]);
+    assert.ok(Math.abs(Number(before.get('rdb_last_save_time')) - started) <= 5, 'the server start counts as saved, as on Redis');
+    for (let i = 0; i < 20; i++) await c.call(['SET', `k${i}`, 'v']);
+    const applied = Math.max(...(await s.cluster.status()).map((n) => n.applied ?? 0));
+    for (const [l, want] of ASKED) assert.deepEqual(await c.call(words(l)), want, l);
+    // SAVE compacted every node up to what it had applied.
+    for (const n of await s.cluster.status()) assert.ok((n.snapshotIndex ?? 0) >= applied, `node ${n.id}: snapshot ${n.snapshotIndex}, applied ${applied}`);
+    const last = Number(await c.call(['LASTSAVE']));
+    assert.ok(last >= started && last <= Date.now() / 1000 + 1);
+    const after = await idle(c, 2); // the BGSAVE of the transaction done
+    assert.equal(after.get('rdb_saves'), '2', 'SAVE and the BGSAVE EXEC started');
+    assert.equal(after.get('rdb_last_bgsave_status'), 'ok');
+    assert.equal(after.get('rdb_last_bgsave_time_sec'), '0');
+  } finally {
+    c.close();
+    await s.stop();
+  }
+});
+
+test('BGSAVE runs on its own: SAVE and another BGSAVE are refused meanwhile', async () => {
+  const s = await serve();
+  const c = await SimpleConn.open('127.0.0.1', s.port);
+  try {
+    await c.call(['SET', 'a', '1']);
+    // Node 3's thread is held: its snapshot point waits for it.
+    const stall = s.cluster.stallNodeForTest(3, 1000);
+    assert.equal(await c.call(['BGSAVE']), 'Background saving started');
+    // (INFO would wait for node 3 too: it reads every node's status.)
+    assert.deepEqual(await c.call(['BGSAVE', 'SCHEDULE']), new RespError('ERR Background save already in progress'));
+    assert.deepEqual(await c.call(['SAVE']), new RespError('ERR Background save already in progress'));
+    await stall;
+    const info = await idle(c, 1);
+    assert.deepEqual([info.get('rdb_bgsave_in_progress'), info.get('rdb_last_bgsave_status'), info.get('rdb_saves')], ['0', 'ok', '1']);
+    for (const n of await s.cluster.status()) assert.ok((n.snapshotIndex ?? 0) > 0, `node ${n.id} took its snapshot point`);
+    assert.equal(await c.call(['BGSAVE', 'SCHEDULE']), 'Background saving started', 'none running: SCHEDULE starts one');
+  } finally {
+    c.close();
+    await s.stop();
+  }
+});
+
+test('MONITOR shows LASTSAVE but not SAVE or BGSAVE (admin commands), as Redis', async () => {
+  const s = await serve();
+  const c = await SimpleConn.open('127.0.0.1', s.port);
+  const m = await raw(s.port);
+  try {
+    m.socket.write(encode('MONITOR'));
+    await m.until(endsWith('+OK\r\n'));
+    for (const l of ['SAVE', 'LASTSAVE', 'BGSAVE', 'PING']) await c.call(words(l));
+    const lines = (await m.until(endsWith('"PING"\r\n'))).toString('latin1').split('\r\n').slice(1, -1);
+    assert.deepEqual(lines.map((l) => l.replace(/^\+[\d.]+ \[0 [\d.:]+\] /, '')), ['"LASTSAVE"', '"PING"']);
+  } finally {
+    m.end();
+    c.close();
+    await s.stop();
+  }
+});
+
+/** Resolves once `saves` has no save running (at most 5 s). */
+async function settled(saves: Saves): Promise<void> {
+  for (let i = 0; saves.inProgress && i < 500; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(saves.inProgress, false, 'the save ended');
+}
+
+test('a save that fails (a node down before it answered) is rdb_last_bgsave_status:err and leaves LASTSAVE; SAVE answers the error', async () => {
+  let fail = true;
+  const saves = new Saves(async () => {
+    if (fail) throw new Error('node 3 went down before it answered');
+  });
+  const { lastSaveTime } = saves.stats();
+  assert.equal(saves.background(), true);
+  assert.equal(saves.stats().inProgress, true);
+  assert.equal(saves.background(), false, 'one at a time');
+  await settled(saves);
+  assert.deepEqual(saves.stats(), { inProgress: false, lastSaveTime, lastStatus: 'err', lastBackgroundSeconds: 0, currentBackgroundSeconds: -1, saves: 1 });
+  await assert.rejects(saves.save(), /went down/);
+  assert.equal(saves.stats().saves, 2);
+  fail = false;
+  await saves.save();
+  assert.equal(saves.stats().lastStatus, 'ok', 'a SAVE that succeeds is the last status, as on Redis');
+  // A BGSAVE that succeeds moves LASTSAVE to when it was done (the clock moved 100 s on).
+  const realNow = Date.now;
+  Date.now = () => realNow() + 100_000;
+  try {
+    assert.equal(saves.background(), true);
+    await settled(saves);
+    assert.ok(saves.lastSave >= lastSaveTime + 100, String(saves.lastSave - lastSaveTime));
+  } finally {
+    Date.now = realNow;
+  }
+});
+
+test('SAVE, BGSAVE and LASTSAVE answer as redis-server 7.0 does', { skip: !onPath('redis-server') && NO_REDIS }, async () => {
+  await againstRedis(async (redis, served) => {
+    // Redis's own answers are ASKED's.
+    const c = await SimpleConn.open('127.0.0.1', redis.port);
+    try {
+      for (const [l, want] of ASKED) assert.deepEqual(await c.call(words(l)), want, l);
+      const fields = await idle(c, 2); // its BGSAVE done before the same again
+      for (const k of ['rdb_bgsave_in_progress', 'rdb_last_save_time', 'rdb_last_bgsave_status', 'rdb_last_bgsave_time_sec', 'rdb_current_bgsave_time_sec', 'rdb_saves', 'aof_enabled']) {
+        assert.ok(fields.has(k), k);
+      }
+      assert.deepEqual([fields.get('rdb_last_bgsave_status'), fields.get('rdb_saves'), fields.get('aof_enabled')], ['ok', '2', '0']);
+    } finally {
+      c.close();
+    }
+    // And the same bytes, with INFO commandstats counting alike (a BGSAVE started, a SAVE refused in MULTI).
+    // A transaction is one step (the marker PING after a step would be queued in it).
+    const steps: Step[] = [];
+    let multi: string[][] | undefined;
+    for (const [l] of ASKED) {
+      if (l === 'MULTI') multi = [];
+      if (multi === undefined) steps.push([0, [words(l)]]);
+      else multi.push(words(l));
+      if (l === 'EXEC') {
+        steps.push([0, multi!]);
+        multi = undefined;
+      }
+    }
+    await sameAsRedis(redis, served, { name: 'saves', conns: 1, steps });
+  });
+});
