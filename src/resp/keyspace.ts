@@ -64,13 +64,14 @@ export class KeyspaceNotifier {
 
   /**
    * A key read as Redis's lookupKeyRead reads it: a keyspace hit (INFO's keyspace_hits), or a miss and its
-   * "keymiss" event (class m). Called when the read's reply is given, in the connection's order.
+   * "keymiss" event (class m; none unless `notify`: OBJECT's LOOKUP_NONOTIFY). Called when the read's reply is given,
+   * in the connection's order.
    */
-  looked(key: Buffer, found: boolean): void {
+  looked(key: Buffer, found: boolean, notify = true): void {
     if (found) this.stats.keyspaceHits++;
     else {
       this.stats.keyspaceMisses++;
-      if (this.publishes(NOTIFY.keymiss)) this.send('keymiss', key);
+      if (notify && this.publishes(NOTIFY.keymiss)) this.send('keymiss', key);
     }
   }
 

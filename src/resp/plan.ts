@@ -79,16 +79,17 @@ export class WritePlan {
 
 export class KeysPlan {
   /**
-   * Whether its keys are read as Redis's lookupKeyRead reads them (INFO's keyspace hits and misses, "keymiss"
-   * events): every read command's are, but RESTORE's check for an existing key and MEMORY USAGE's.
+   * How its keys are looked up, as Redis's lookupKeyRead flags say: 'read', INFO's keyspace hits and misses and a
+   * "keymiss" event for a miss (every read command); 'quiet', counted but no event (OBJECT: LOOKUP_NONOTIFY); 'none'
+   * (RESTORE's check for an existing key, MEMORY USAGE).
    */
-  lookups = true;
+  lookups: 'read' | 'quiet' | 'none' = 'read';
 
   constructor(readonly keys: Buffer[], readonly reply: (values: Array<Value | undefined>) => Reply) {}
 
   /** The reply to the values read, its keys' lookups counted first. */
   answer(values: Array<Value | undefined>, keyspace: KeyspaceNotifier): Reply {
-    if (this.lookups) this.keys.forEach((key, i) => keyspace.looked(key, values[i] !== undefined));
+    if (this.lookups !== 'none') this.keys.forEach((key, i) => keyspace.looked(key, values[i] !== undefined, this.lookups === 'read'));
     return this.reply(values);
   }
 }

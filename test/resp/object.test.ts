@@ -2,9 +2,9 @@
 // them, and compared with a running redis-server when one is installed); IDLETIME refused (reads are not recorded).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RespError, SimpleConn, type RespValue } from '../../bench/resp-proto.js';
+import { ReplyReader, RespError, SimpleConn, type RespValue } from '../../bench/resp-proto.js';
 import { onPath } from '../../bench/resp-targets.js';
-import { againstRedis, sameAsRedis, serve, words, NO_REDIS } from './helpers.js';
+import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, words, NO_REDIS } from './helpers.js';
 
 const E44 = 'e'.repeat(44);
 const R45 = 'r'.repeat(45);
@@ -59,5 +59,53 @@ test('under maxBytes (allkeys-lru) integers are not shared: REFCOUNT 1, as Redis
 test('OBJECT answers as redis-server 7.0 does', { skip: !onPath('redis-server') && NO_REDIS }, async () => {
   await againstRedis(async (redis, served) => {
     await sameAsRedis(redis, served, { name: 'OBJECT', conns: 1, steps: [...SETUP, ...ASKED.map(([l]) => l)].map((l) => [0, [words(l)]]) });
+  });
+});
+
+/**
+ * OBJECT's lookups on the server at `port`, as INFO stats counts them, and the keymiss events a subscriber got: OBJECT
+ * is a hit or a miss (LOOKUP_NONOTIFY: no event), GET's miss is both.
+ */
+async function objectLookups(port: number): Promise<{ hits: number; misses: number; events: RespValue[] }> {
+  const c = await SimpleConn.open('127.0.0.1', port);
+  const sub = await raw(port);
+  try {
+    const counts = async (): Promise<number[]> => {
+      const text = String(await c.call(['INFO', 'stats']));
+      return ['keyspace_hits', 'keyspace_misses'].map((k) => Number(new RegExp(`^${k}:(\\d+)\\r$`, 'm').exec(text)![1]));
+    };
+    await c.call(words('CONFIG SET notify-keyspace-events Em'));
+    sub.socket.write(encode('SUBSCRIBE', '__keyevent@0__:keymiss'));
+    await sub.until(endsWith(':1\r\n'));
+    await c.call(words('SET oo 1'));
+    const before = await counts();
+    for (const l of ['OBJECT ENCODING oo', 'OBJECT ENCODING nokey', 'OBJECT REFCOUNT oo', 'OBJECT FREQ oo', 'GET nokey2']) await c.call(words(l));
+    const after = await counts();
+    await sub.until(endsWith('nokey2\r\n'));
+    await c.call(words("CONFIG SET notify-keyspace-events ''"));
+    const events = new ReplyReader().push(sub.received()).slice(1);
+    return { hits: after[0]! - before[0]!, misses: after[1]! - before[1]!, events };
+  } finally {
+    sub.end();
+    c.close();
+  }
+}
+
+/** What redis-server 7.0.15 counted and published. */
+const LOOKUPS = { hits: 3, misses: 2, events: [['message', '__keyevent@0__:keymiss', 'nokey2']] };
+
+test('OBJECT looks its key up as Redis does: a keyspace hit or miss, no keymiss event', async () => {
+  const s = await serve();
+  try {
+    assert.deepEqual(await objectLookups(s.port), LOOKUPS);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("OBJECT's lookups are redis-server 7.0's", { skip: !onPath('redis-server') && NO_REDIS }, async () => {
+  await againstRedis(async (redis, served) => {
+    assert.deepEqual(await objectLookups(redis.port), LOOKUPS);
+    assert.deepEqual(await objectLookups(served.port), LOOKUPS);
   });
 });

@@ -313,7 +313,7 @@ function restore(ctx: Ctx, args: Buffer[]): Reply | KeysPlan | WritePlan {
   if (put instanceof ErrorReply) {
     if (replace) return put;
     const check = new KeysPlan([key], (vs) => (vs[0] === undefined ? put : BUSYKEY));
-    check.lookups = false; // Redis checks with lookupKeyWrite: no keyspace hit or miss
+    check.lookups = 'none'; // Redis checks with lookupKeyWrite: no keyspace hit or miss
     return check;
   }
   const past = put.atMs !== undefined && put.atMs <= Date.now();

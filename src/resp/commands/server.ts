@@ -552,7 +552,7 @@ function memory(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
     const v = vs[0];
     return v === undefined ? null : key.length + valueBytes(v);
   });
-  plan.lookups = false; // Redis finds the key without a lookup: no keyspace hit or miss
+  plan.lookups = 'none'; // Redis finds the key without a lookup: no keyspace hit or miss
   return plan;
 }
 
@@ -576,7 +576,8 @@ const SHARED_REFCOUNT = 2_147_483_647;
  * `int`, shared when below 10,000 and the maxmemory policy lets Redis share integers; else `embstr` up to 44 bytes,
  * then `raw`); Redis may differ for a value APPEND, SETRANGE or SETBIT made (`raw`). FREQ gets Redis's refusal under
  * a policy that is not LFU (redis-cli --hotkeys stops there, as against Redis); IDLETIME is refused: reads are not
- * recorded, so no key's idle time is known. The key is found without a keyspace hit or miss.
+ * recorded, so no key's idle time is known. The key is looked up as Redis's OBJECT does: a keyspace hit or miss, no
+ * keymiss event.
  */
 function object(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   const sub = upper(args[1]!);
@@ -601,7 +602,7 @@ function object(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
         return new ErrorReply('ERR threadraft does not track accesses to keys: OBJECT IDLETIME is not supported');
     }
   });
-  plan.lookups = false;
+  plan.lookups = 'quiet';
   return plan;
 }
 
