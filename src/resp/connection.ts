@@ -87,6 +87,7 @@ export class Connection {
       lastCommand: 'NULL',
       lastCommandAt: now,
       blocked: false,
+      unblock: undefined,
       closing: false,
       outputBytes: () => socket.writableLength,
       kill: () => this.destroy(),

@@ -61,8 +61,13 @@ export interface ConnectionState extends Subscriber, Monitor {
   readonly subscriptions: Subscriptions;
   lastCommand: string;
   lastCommandAt: number;
-  /** Its next command is held by CLIENT PAUSE (./pause.ts): flag `b` in CLIENT LIST, counted in INFO's blocked_clients. */
+  /**
+   * Its next command is held by CLIENT PAUSE (./pause.ts), or a WAIT waits: flag `b` in CLIENT LIST, counted in INFO's
+   * blocked_clients.
+   */
   blocked: boolean;
+  /** While a WAIT waits: ends it as CLIENT UNBLOCK does (`error`: with Redis's UNBLOCKED error, else its count then). */
+  unblock: ((error: boolean) => void) | undefined;
   /** QUIT: close once the replies before it are written. */
   closing: boolean;
   /** CLIENT TRACKING (./tracking.ts). */

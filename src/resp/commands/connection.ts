@@ -1,6 +1,6 @@
 // Connection commands: PING, ECHO, HELLO, AUTH, CLIENT, SELECT, QUIT, RESET, READONLY/READWRITE.
 import { timingSafeEqual } from 'node:crypto';
-import { INT64_MAX, keyword, parseInt64, parseInteger, upper } from '../args.js';
+import { clampInt64, INT64_MAX, keyword, parseInt64, parseInteger, upper } from '../args.js';
 import { command, type CommandSpec } from '../command.js';
 import type { ConnectionState, Ctx } from '../context.js';
 import { arityError, DB_RANGE, NOAUTH, NOT_INTEGER, SYNTAX, subcommandSyntax, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand, WRONGPASS } from '../errors.js';
@@ -186,6 +186,8 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
     case 'UNPAUSE':
       ctx.server.pause.unpause();
       return OK;
+    case 'UNBLOCK':
+      return clientUnblock(ctx, args);
     case 'NO-EVICT':
     case 'NO-TOUCH':
       // Nothing to do: eviction and recency are decided in apply, never by a client's reads (docs/cache.md).
@@ -204,6 +206,7 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
         'KILL <option> <value> [<option> <value> [...]]', '    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME (yes|no).',
         'SETINFO <LIB-NAME|LIB-VER> <value>', '    Set client meta attr.',
         'UNPAUSE', '    Stop the current client pause, resuming traffic.',
+        'UNBLOCK <clientid> [TIMEOUT|ERROR]', '    Unblock the specified blocked client (one in WAIT).',
         'PAUSE <timeout> [WRITE|ALL]', '    Suspend all, or just write, clients for <timeout> milliseconds.',
         'REPLY (ON|OFF|SKIP)', '    Control the replies sent to the current connection.',
         'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]', '         [OPTIN] [OPTOUT] [NOLOOP]',
@@ -218,6 +221,24 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
     default:
       return unknownSubcommand(args[1]!, 'client');
   }
+}
+
+/**
+ * CLIENT UNBLOCK id [TIMEOUT|ERROR], as Redis 7.0's: a connection blocked in WAIT is answered now, with its count so
+ * far (TIMEOUT, the default) or `-UNBLOCKED client unblocked via CLIENT UNBLOCK` (ERROR); 1 if there was one, else 0.
+ * A connection held by CLIENT PAUSE is not unblocked (0), as Redis 7.2 refuses it (7.0 stops on an assertion).
+ */
+function clientUnblock(ctx: Ctx, args: Buffer[]): Reply {
+  if (args.length > 4) return subcommandSyntax(args[1]!, 'client');
+  if (args.length === 4 && !keyword(args[3], 'TIMEOUT') && !keyword(args[3], 'ERROR')) {
+    return new ErrorReply('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+  }
+  const id = parseInt64(args[2]!);
+  if (id === null) return NOT_INTEGER;
+  const target = ctx.server.clients.get(clampInt64(id));
+  if (target?.unblock === undefined) return 0;
+  target.unblock(args.length === 4 && keyword(args[3], 'ERROR'));
+  return 1;
 }
 
 /**
@@ -453,7 +474,7 @@ export const CONNECTION_COMMANDS: CommandSpec[] = [
   command('auth', -2, CB, 'connection', 'Authenticates the connection.', auth, { noAuth: true }),
   command('client', -2, [], 'connection', 'A container for client connection commands.', client, {
     since: '2.4.0',
-    subcommands: { id: 2, getname: 2, setname: 3, info: 2, list: -2, kill: -3, setinfo: 4, 'no-evict': 3, 'no-touch': 3, tracking: -3, caching: 3, getredir: 2, trackinginfo: 2, reply: 3, pause: -3, unpause: 2, help: 2 },
+    subcommands: { id: 2, getname: 2, setname: 3, info: 2, list: -2, kill: -3, setinfo: 4, 'no-evict': 3, 'no-touch': 3, tracking: -3, caching: 3, getredir: 2, trackinginfo: 2, reply: 3, pause: -3, unpause: 2, unblock: -3, help: 2 },
   }),
   command('select', 2, ['fast', 'loading', 'stale'], 'connection', 'Changes the selected database.', select),
   command('quit', -1, CB, 'connection', 'Closes the connection.', quit, { noAuth: true, runsInMulti: true }),

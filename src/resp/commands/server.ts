@@ -121,7 +121,7 @@ function cpuFields(): Array<[string, string]> {
   return fields;
 }
 
-/** The connections whose next command CLIENT PAUSE holds (Redis counts its postponed clients as blocked). */
+/** The connections blocked: in WAIT, or their next command held by CLIENT PAUSE (Redis counts its postponed clients too). */
 function blocked(ctx: Ctx): number {
   let n = 0;
   for (const c of ctx.server.clients.values()) if (c.blocked) n++;
@@ -226,6 +226,8 @@ function render(list: Section[]): string {
     .join('\r\n');
 }
 
+const UNBLOCKED = new ErrorReply('UNBLOCKED client unblocked via CLIENT UNBLOCK');
+
 /**
  * WAIT numreplicas timeout: how many nodes besides the leader hold every write acknowledged before it (a read plan:
  * it runs after the connection's earlier writes are acknowledged), waiting up to `timeout` ms for `numreplicas`.
@@ -240,11 +242,26 @@ function wait(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
   // 0, Redis's "for ever", is the cluster's requestTimeoutMs; longer than waitReplicas takes, its longest.
   const ms = timeout === 0n ? cluster.options.requestTimeoutMs : clampInt64(timeout, 0, MAX_TIMEOUT_MS);
   const want = clampInt64(replicas);
+  const conn = ctx.conn;
   return new ReadPlan(async () => {
+    // Blocked while it waits, as Redis's WAIT blocks its client: CLIENT UNBLOCK ends it.
+    const cut = new AbortController();
+    let refused = false;
+    conn.blocked = true;
+    conn.unblock = (error) => {
+      refused = error;
+      cut.abort();
+      conn.blocked = false; // unblocked now: its reply follows within a poll
+      conn.unblock = undefined;
+    };
     try {
-      return await cluster.waitReplicas(want, ms);
+      const n = await cluster.waitReplicas(want, ms, { signal: cut.signal });
+      return refused ? UNBLOCKED : n;
     } catch (err) {
       return clusterError(err);
+    } finally {
+      conn.blocked = false;
+      conn.unblock = undefined;
     }
   });
 }
