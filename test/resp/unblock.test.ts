@@ -17,6 +17,17 @@ const ERRORS: Array<[string, RespValue]> = [
   ['CLIENT UNBLOCK', new RespError("ERR wrong number of arguments for 'client|unblock' command")],
 ];
 
+/** The CLIENT LIST line of the connection from `addr` once it matches `until` (at most 5 s). */
+async function clientLine(c: SimpleConn, addr: string, until: RegExp): Promise<string> {
+  let line = '';
+  for (let i = 0; i < 250 && !until.test(line); i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 20));
+    line = String(await c.call(['CLIENT', 'LIST'])).split('\n').find((l) => l.includes(`addr=${addr} `)) ?? '';
+  }
+  assert.match(line, until);
+  return line;
+}
+
 /**
  * A WAIT for more replicas than there are, on its own connection, ended by CLIENT UNBLOCK with `how` from another:
  * what CLIENT LIST and INFO said while it waited, what CLIENT UNBLOCK answered (twice), and WAIT's reply.
@@ -29,11 +40,7 @@ async function unblocked(port: number, how: string[]): Promise<{ flags: string; 
     const addr = await clientAddress(w);
     const before = w.received().length;
     w.socket.write(encode('WAIT', '5', '0'));
-    let line = '';
-    for (let i = 0; i < 250 && !/ cmd=wait /.test(line); i++) {
-      line = String(await c.call(['CLIENT', 'LIST'])).split('\n').find((l) => l.includes(`addr=${addr} `)) ?? '';
-      if (!/ cmd=wait /.test(line)) await new Promise((r) => setTimeout(r, 20));
-    }
+    const line = await clientLine(c, addr, / cmd=wait /);
     const id = /^id=(\d+) /.exec(line)![1]!;
     const flags = / flags=(\w+) /.exec(line)![1]!;
     const blocked = /^blocked_clients:(\d+)\r$/m.exec(String(await c.call(['INFO', 'clients'])))![1]!;
@@ -75,12 +82,7 @@ test('a connection held by CLIENT PAUSE (WRITE) is not unblocked: CLIENT UNBLOCK
     const before = h.received().length;
     assert.equal(await c.call(['CLIENT', 'PAUSE', '400', 'WRITE']), 'OK');
     h.socket.write(encode('SET', 'held', '1'));
-    let line = '';
-    for (let i = 0; i < 100 && !/ flags=b /.test(line); i++) {
-      line = String(await c.call(['CLIENT', 'LIST'])).split('\n').find((l) => l.includes(`addr=${addr} `)) ?? '';
-      if (!/ flags=b /.test(line)) await new Promise((r) => setTimeout(r, 10));
-    }
-    assert.match(line, / flags=b /);
+    const line = await clientLine(c, addr, / flags=b /);
     assert.equal(await c.call(['CLIENT', 'UNBLOCK', /^id=(\d+) /.exec(line)![1]!]), 0);
     assert.equal(h.received().length, before, 'still held');
     assert.equal((await h.until((b) => b.length > before)).subarray(before).toString(), '+OK\r\n');
