@@ -658,6 +658,15 @@ export class Cluster<V = Value> {
   }
 
   /**
+   * @internal `watcher` is told each barrier read round's time (ms, its slowest read's) as it completes, what the
+   * readIndexRound metric records: the RESP server's latency monitor (src/resp/latency-monitor.ts). Returns the
+   * function that stops it.
+   */
+  watchReadRounds(watcher: (ms: number) => void): () => void {
+    return this.reads.watchRounds(watcher);
+  }
+
+  /**
    * @internal `listener` hears every write's ops and results once the leader applied it, before its caller is
    * answered, with the array of ops a batch() was given or clear()'s tag (`tag`; undefined for other calls): the RESP server's
    * client-side caching (src/resp/tracking.ts). Returns the function that removes it.

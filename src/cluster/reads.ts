@@ -117,8 +117,16 @@ export class ReadPipeline {
   private sent = 0;
   /** Round trips of barrier reads (the coordinator's readIndexRound metric). */
   readonly latency = new LatencyHistogram();
+  /** Told each barrier round's time as it completes (watchRounds): the RESP server's latency monitor. */
+  private readonly roundWatchers = new Set<(ms: number) => void>();
 
   constructor(private readonly ctx: PipelineContext, private readonly readers: StateReaders) {}
+
+  /** Tell `watcher` each barrier round's time (ms: its slowest read's) as it completes; returns how to stop. */
+  watchRounds(watcher: (ms: number) => void): () => void {
+    this.roundWatchers.add(watcher);
+    return () => this.roundWatchers.delete(watcher);
+  }
 
   /** Reads pending: queued, or sent and not answered. */
   get size(): number {
@@ -246,6 +254,7 @@ export class ReadPipeline {
     if (!g) return;
     const now = nowMs();
     let offset = 0;
+    let longest = -1;
     // Answers come by position: a read that expired meanwhile still takes its share (it used to be dropped from the
     // round, and the next read got its answers).
     for (const r of g.all) {
@@ -253,6 +262,7 @@ export class ReadPipeline {
       offset += r.queries.length;
       if (r.expired === true) continue;
       this.latency.recordMs(now - r.sentAt);
+      longest = Math.max(longest, now - r.sentAt);
       try {
         if (values !== null) {
           r.resolve(values.slice(start, offset));
@@ -264,6 +274,7 @@ export class ReadPipeline {
         r.reject(readFailed(err));
       }
     }
+    if (longest >= 0) for (const w of this.roundWatchers) w(longest);
   }
 
   onReadFailed(from: NodeId, id: number, error: ClusterErrorData): void {

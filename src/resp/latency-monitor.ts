@@ -5,7 +5,8 @@
 // to its reply, so a write's includes the cluster's whole round, which is what a spike here usually is.
 // Which part of that round is told by events of threadraft's own, one per stage of the write path
 // (../cluster/profile.ts, docs/profiling.md): `write-leaderFsync` when a batch's leader sync took at least the
-// threshold, `write-replication`, `write-queue`, ... They are watched only while the monitor is on.
+// threshold, `write-replication`, `write-queue`, ...; and `read-indexRound`, a linearizable read's round to the
+// leader and its quorum. They are watched only while the monitor is on.
 // LATENCY LATEST, HISTORY, RESET, GRAPH and DOCTOR read it (./commands/server.ts).
 import type { Stage, StageWatcher } from '../cluster/profile.js';
 import { unixSeconds } from '../util/clock.js';
@@ -36,8 +37,11 @@ export class LatencyMonitor {
   private events = new Map<string, Series>();
   private unwatch: (() => void) | undefined;
 
-  /** `watchStages`: how to be told the write path's stage times (the cluster's WriteProfile.watchStages). */
-  constructor(private readonly watchStages?: (watcher: StageWatcher) => () => void) {}
+  /**
+   * `watch`: how to be told the write path's stage times (the cluster's WriteProfile.watchStages) and the read
+   * rounds' (Cluster.watchReadRounds).
+   */
+  constructor(private readonly watch?: { stages(watcher: StageWatcher): () => void; readRounds(watcher: (ms: number) => void): () => void }) {}
 
   /** Samples of at least this many ms are kept; 0 keeps none (latency-monitor-threshold). */
   get thresholdMs(): number {
@@ -46,7 +50,10 @@ export class LatencyMonitor {
 
   set thresholdMs(ms: number) {
     this.threshold = ms;
-    if (ms > 0 && this.unwatch === undefined) this.unwatch = this.watchStages?.((stage, t) => this.stage(stage, t));
+    if (ms > 0 && this.unwatch === undefined && this.watch !== undefined) {
+      const stop = [this.watch.stages((stage, t) => this.stage(stage, t)), this.watch.readRounds((t) => this.sample('read-indexRound', t))];
+      this.unwatch = () => stop.forEach((s) => s());
+    }
     if (ms === 0) this.close();
   }
 
@@ -150,8 +157,8 @@ export class LatencyMonitor {
         advise.scheduler = true;
       } else if (event === 'write-leaderFsync' || event === 'write-replication') {
         advise.disk = true; // a sync of the log, the leader's or the followers' (Redis's advice on AOF fsync)
-      } else if (event.startsWith('write-')) {
-        advise.scheduler = true; // a thread that did not run: the stage's queue, a hop or the apply
+      } else if (event.startsWith('write-') || event === 'read-indexRound') {
+        advise.scheduler = true; // a thread that did not run: the stage's queue, a hop, the apply or a read's round
       }
     }
     if (!Object.values(advise).some((a) => a)) {

@@ -56,7 +56,7 @@ export class RespServer {
       pause: new ClientPause(),
       commandStats: new CommandStats(),
       slowlog: new SlowLog(),
-      latency: new LatencyMonitor((watcher) => cluster.profile.watchStages(watcher)),
+      latency: new LatencyMonitor({ stages: (w) => cluster.profile.watchStages(w), readRounds: (w) => cluster.watchReadRounds(w) }),
       saves: new Saves(() => cluster.snapshot()),
       monitors: new Monitors(),
       startedAt: Date.now(),

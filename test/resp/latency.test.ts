@@ -152,7 +152,7 @@ test("a transaction's commands are sampled with its time, each under its own eve
   }
 });
 
-test("the write path's stages are events of their own: links delayed 30 ms make a write-replication spike, and DOCTOR's advice on disks", async () => {
+test("the write path's stages and the read rounds are events of their own: links delayed 30 ms make write-replication and read-indexRound spikes", async () => {
   const s = await serve();
   const c = await SimpleConn.open('127.0.0.1', s.port);
   try {
@@ -169,6 +169,12 @@ test("the write path's stages are events of their own: links delayed 30 ms make 
     const doctor = String(await c.call(['LATENCY', 'DOCTOR']));
     assert.match(doctor, /\. write-replication: 1 latency spikes \(average \d+ms, mean deviation 0ms, period 1\.00 sec\)\. Worst all time event \d+ms\.\n/);
     assert.match(doctor, /\n- It is strongly advised to use local disks for persistence/);
+    // A linearizable read's round to the leader and its quorum, over the same delayed links.
+    await s.cluster.setLinkFaults({ delayMs: 30 });
+    assert.equal(await c.call(['GET', 'k']), 'v');
+    await s.cluster.setLinkFaults({ delayMs: 0 });
+    const round = ((await c.call(['LATENCY', 'LATEST'])) as Array<[string, number, number, number]>).find((e) => e[0] === 'read-indexRound');
+    assert.ok(round !== undefined && round[2] >= 30, JSON.stringify(round));
     // Turned off: stages are no longer watched.
     await c.call(['CONFIG', 'SET', 'latency-monitor-threshold', '0']);
     await c.call(['LATENCY', 'RESET']);
@@ -179,9 +185,10 @@ test("the write path's stages are events of their own: links delayed 30 ms make 
     // A server that closes with its monitor on stops watching the cluster it leaves running.
     await c.call(['CONFIG', 'SET', 'latency-monitor-threshold', '1']);
     const watchers = (s.cluster.profile as unknown as { watchers: Set<unknown> }).watchers;
-    assert.equal(watchers.size, 1);
+    const readWatchers = (s.cluster as unknown as { reads: { roundWatchers: Set<unknown> } }).reads.roundWatchers;
+    assert.deepEqual([watchers.size, readWatchers.size], [1, 1]);
     await s.server.close();
-    assert.equal(watchers.size, 0);
+    assert.deepEqual([watchers.size, readWatchers.size], [0, 0]);
   } finally {
     c.close();
     await s.stop();
@@ -240,27 +247,30 @@ test('a sample per second, the highest of it; 160 seconds kept; RESET names even
   assert.deepEqual(m.latest(), []);
 });
 
-test('a stage is watched only while the monitor is on, and by each monitor until it closes', () => {
-  const watchers = new Set<(stage: 'queue' | 'leaderFsync', ms: number) => void>();
-  const m = new LatencyMonitor((w) => {
-    watchers.add(w);
-    return () => watchers.delete(w);
-  });
-  assert.equal(watchers.size, 0, 'off at start');
+test('stages and read rounds are watched only while the monitor is on, and by each monitor until it closes', () => {
+  const stages = new Set<(stage: 'queue' | 'leaderFsync', ms: number) => void>();
+  const reads = new Set<(ms: number) => void>();
+  const watching = <W>(set: Set<W>) => (w: W) => {
+    set.add(w);
+    return () => set.delete(w);
+  };
+  const m = new LatencyMonitor({ stages: watching(stages), readRounds: watching(reads) });
+  assert.deepEqual([stages.size, reads.size], [0, 0], 'off at start');
   m.thresholdMs = 5;
   m.thresholdMs = 7;
-  assert.equal(watchers.size, 1, 'once however often the threshold changes');
-  for (const w of watchers) {
+  assert.deepEqual([stages.size, reads.size], [1, 1], 'once however often the threshold changes');
+  for (const w of stages) {
     w('leaderFsync', 6.9); // 6 whole ms: below
     w('leaderFsync', 7.2);
     w('queue', 9);
   }
-  assert.deepEqual(m.latest().map((e) => [e[0], e[2]]), [['write-leaderFsync', 7], ['write-queue', 9]]);
+  for (const w of reads) w(12.5);
+  assert.deepEqual(m.latest().map((e) => [e[0], e[2]]), [['write-leaderFsync', 7], ['write-queue', 9], ['read-indexRound', 12]]);
   m.thresholdMs = 0;
-  assert.equal(watchers.size, 0);
+  assert.deepEqual([stages.size, reads.size], [0, 0]);
   m.thresholdMs = 1;
   m.close();
-  assert.equal(watchers.size, 0);
+  assert.deepEqual([stages.size, reads.size], [0, 0]);
 });
 
 test("LATENCY DOCTOR's figures and advice for fast-command (Redis's createLatencyReport)", () => {
@@ -277,6 +287,12 @@ test("LATENCY DOCTOR's figures and advice for fast-command (Redis's createLatenc
     + '  3) Check if you have a "noisy neighbour" problem.\n'
     + "  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic latency in your system.\n"
     + '  5) Check if the problem is allocator-related by recompiling Redis with MALLOC=libc, if you are using Jemalloc. However this may create fragmentation problems.\n');
+  // A read round's spike: Redis's advice on CPU time, none on disks (a write's sync: test above).
+  const read = new LatencyMonitor();
+  read.add('read-indexRound', 40, 100);
+  const advice = read.doctor(10_000, 100).split('I have a few advices for you:\n\n')[1]!;
+  assert.match(advice, /^- The system is slow to execute Redis code paths not containing system calls\./);
+  assert.doesNotMatch(advice, /disk/);
   // A period of at least a second: one sample this second.
   const one = new LatencyMonitor();
   one.add('command', 7, 500);
