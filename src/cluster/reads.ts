@@ -261,8 +261,9 @@ export class ReadPipeline {
       const start = offset;
       offset += r.queries.length;
       if (r.expired === true) continue;
-      this.latency.recordMs(now - r.sentAt);
-      longest = Math.max(longest, now - r.sentAt);
+      const ms = now - r.sentAt;
+      this.latency.recordMs(ms);
+      longest = Math.max(longest, ms);
       try {
         if (values !== null) {
           r.resolve(values.slice(start, offset));

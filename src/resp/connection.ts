@@ -272,12 +272,12 @@ export class Connection {
         queued.args.forEach((args, j) => {
           stats.calledInExec(queued.names[j]!, reply[j]);
           slowlog.add(args, ms * 1000, this.state);
-          latency.command(isFast(queued.names[j]!), ms * 1000);
+          if (latency.on) latency.command(isFast(queued.names[j]!), ms * 1000);
           monitors.feed(queued.names[j]!, args, this.state, silent);
         });
       }
       if (queued === undefined) slowlog.add(commands[i]!, ms * 1000, this.state);
-      latency.command(isFast(counted.name!), ms * 1000);
+      if (latency.on) latency.command(isFast(counted.name!), ms * 1000); // the table's flags looked up only when on
       monitors.feed(counted.name!, commands[i]!, this.state, silent);
     };
     const flushReady = (): void => {

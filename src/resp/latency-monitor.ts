@@ -43,6 +43,11 @@ export class LatencyMonitor {
    */
   constructor(private readonly watch?: { stages(watcher: StageWatcher): () => void; readRounds(watcher: (ms: number) => void): () => void }) {}
 
+  /** Whether the monitor is on (a threshold above 0). */
+  get on(): boolean {
+    return this.threshold > 0;
+  }
+
   /** Samples of at least this many ms are kept; 0 keeps none (latency-monitor-threshold). */
   get thresholdMs(): number {
     return this.threshold;
@@ -126,10 +131,10 @@ export class LatencyMonitor {
   graph(event: string, now = unixSeconds()): string | undefined {
     const s = this.events.get(event);
     if (s === undefined) return undefined;
-    const samples = inOrder(s);
+    const samples = inOrder(s); // never empty: an event is made by its first sample, and RESET forgets it whole
     const values = samples.map((x) => x.ms);
-    const high = values.length === 0 ? 0 : Math.max(...values);
-    const low = values.length === 0 ? 0 : Math.min(...values);
+    const high = Math.max(...values);
+    const low = Math.min(...values);
     const head = `${event} - high ${high} ms, low ${low} ms (all time high ${s.max} ms)\n${'-'.repeat(GRAPH_COLS)}\n`;
     return head + sparkline(samples.map((x) => ({ value: x.ms, label: ago(now - x.time) })), GRAPH_COLS, 4);
   }

@@ -21,7 +21,8 @@ export interface SaveStats {
 export class Saves {
   private lastSaveTime = unixSeconds();
   private lastStatus: 'ok' | 'err' = 'ok';
-  private running: { startedMs: number } | undefined;
+  /** When the running BGSAVE started (Date.now()), or undefined when none runs. */
+  private startedMs: number | undefined;
   private lastBackgroundSeconds = -1;
   private saves = 0;
 
@@ -29,7 +30,7 @@ export class Saves {
   constructor(private readonly snapshot: () => Promise<unknown>) {}
 
   get inProgress(): boolean {
-    return this.running !== undefined;
+    return this.startedMs !== undefined;
   }
 
   /** SAVE: resolves once every live node took its snapshot point; rejects with the cluster's error if one did not. */
@@ -42,7 +43,7 @@ export class Saves {
 
   /** BGSAVE: starts a save that runs on its own (false: one is running already). */
   background(): boolean {
-    if (this.running !== undefined) return false;
+    if (this.startedMs !== undefined) return false;
     this.saves++;
     const startedMs = Date.now();
     void this.snapshot().then(
@@ -55,9 +56,9 @@ export class Saves {
       },
     ).finally(() => {
       this.lastBackgroundSeconds = Math.floor((Date.now() - startedMs) / 1000);
-      this.running = undefined;
+      this.startedMs = undefined;
     });
-    this.running = { startedMs };
+    this.startedMs = startedMs;
     return true;
   }
 
@@ -68,11 +69,11 @@ export class Saves {
 
   stats(): SaveStats {
     return {
-      inProgress: this.running !== undefined,
+      inProgress: this.inProgress,
       lastSaveTime: this.lastSaveTime,
       lastStatus: this.lastStatus,
       lastBackgroundSeconds: this.lastBackgroundSeconds,
-      currentBackgroundSeconds: this.running === undefined ? -1 : Math.floor((Date.now() - this.running.startedMs) / 1000),
+      currentBackgroundSeconds: this.startedMs === undefined ? -1 : Math.floor((Date.now() - this.startedMs) / 1000),
       saves: this.saves,
     };
   }

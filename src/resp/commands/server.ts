@@ -185,12 +185,12 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ...metrics.nodes.filter((n) => n.unavailable === undefined).map((n): [string, number] => [`used_memory_node${n.id}`, nodeMemoryBytes(n.counters)]),
       ['maxmemory', o.maxBytes ?? 0], ['maxmemory_human', bytesToHuman(o.maxBytes ?? 0)], ['maxmemory_policy', evictionPolicy(o)],
     ]],
-    // The saves (../saves.ts) as Redis names them (its rdb_* fields), aof_enabled as CONFIG GET appendonly says it.
+    // The saves (../saves.ts) as Redis names them (its rdb_* fields), and aof_enabled.
     ['persistence', [
       ['loading', 0], ['rdb_bgsave_in_progress', save.inProgress ? 1 : 0], ['rdb_last_save_time', save.lastSaveTime],
       ['rdb_last_bgsave_status', save.lastStatus], ['rdb_last_bgsave_time_sec', save.lastBackgroundSeconds],
       ['rdb_current_bgsave_time_sec', save.currentBackgroundSeconds], ['rdb_saves', save.saves],
-      ['aof_enabled', o.storage === 'lmdb' ? 1 : 0], ['storage', o.storage], ['sync', o.sync ? 1 : 0], ['pool', o.pool],
+      ['aof_enabled', appendOnly(o) ? 1 : 0], ['storage', o.storage], ['sync', o.sync ? 1 : 0], ['pool', o.pool],
       ['snapshot_every_entries', o.snapshotEveryEntries],
     ]],
     ['stats', [
@@ -284,6 +284,11 @@ function info(ctx: Ctx, args: Buffer[]): ReadPlan {
   });
 }
 
+/** Whether the nodes keep their log on disk (LMDB): Redis's `appendonly yes` (CONFIG GET) and `aof_enabled:1` (INFO). */
+function appendOnly(o: { storage: string }): boolean {
+  return o.storage === 'lmdb';
+}
+
 /**
  * CONFIG GET's parameters: Redis's names, with what this server and its cluster were started with. They are fixed
  * at start, so CONFIG SET refuses each as Redis refuses an immutable one. The persistence ones say what the log
@@ -293,7 +298,7 @@ function info(ctx: Ctx, args: Buffer[]): ReadPlan {
 function configParams(ctx: Ctx): Array<[string, string]> {
   const { options, cluster } = ctx.server;
   const o = cluster.options;
-  const persisted = o.storage === 'lmdb';
+  const persisted = appendOnly(o);
   return [
     ['bind', options.host],
     ['port', String(ctx.server.port())],
