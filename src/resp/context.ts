@@ -13,6 +13,7 @@ import type { LatencyMonitor } from './latency-monitor.js';
 import type { Saves } from './saves.js';
 import type { Monitor, Monitors } from './monitor.js';
 import type { CommandStats } from './command-stats.js';
+import type { InstantaneousMetrics } from './instantaneous.js';
 
 export interface ServerStats {
   connectionsReceived: number;
@@ -141,6 +142,8 @@ export interface ServerContext {
   readonly saves: Saves;
   /** MONITOR: the connections fed every command (./monitor.ts). */
   readonly monitors: Monitors;
+  /** INFO stats' instantaneous_* rates of commands and network bytes (./instantaneous.ts). */
+  readonly rates: InstantaneousMetrics<'ops' | 'input' | 'output'>;
   readonly startedAt: number;
   /** A random id of this server's run (INFO's run_id: 40 hex digits, new at every start, as Redis's). */
   readonly runId: string;

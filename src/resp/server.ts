@@ -15,6 +15,7 @@ import { LatencyMonitor } from './latency-monitor.js';
 import { Saves } from './saves.js';
 import { Monitors } from './monitor.js';
 import { CommandStats } from './command-stats.js';
+import { InstantaneousMetrics } from './instantaneous.js';
 import { connectionRoom } from './descriptors.js';
 
 const MAX_CLIENTS_REPLY = Buffer.from('-ERR max number of clients reached\r\n');
@@ -59,6 +60,7 @@ export class RespServer {
       latency: new LatencyMonitor({ stages: (w) => cluster.profile.watchStages(w), readRounds: (w) => cluster.watchReadRounds(w) }),
       saves: new Saves(() => cluster.snapshot()),
       monitors: new Monitors(),
+      rates: new InstantaneousMetrics(() => ({ ops: stats.commandsProcessed, input: stats.netInputBytes, output: stats.netOutputBytes })),
       startedAt: Date.now(),
       runId: randomBytes(20).toString('hex'),
       port: () => this.port,
@@ -68,11 +70,13 @@ export class RespServer {
     const unhookWatches = cluster.onWriteAccepted((ops) => watches.touchAccepted(ops));
     const { tracking } = this.context;
     const unhookTracking = cluster.onWriteApplied((ops, results, tag) => tracking.applied(ops, results, tag));
-    const { latency } = this.context;
+    const { latency, rates } = this.context;
+    rates.start();
     this.unhook = () => {
       unhookWatches();
       unhookTracking();
       latency.close();
+      rates.close();
     };
   }
 

@@ -1,7 +1,7 @@
 // Server commands: INFO (real figures from status() and metrics()), COMMAND (from the command table), CONFIG (what
 // the server and cluster were started with; four parameters settable), LATENCY, SLOWLOG, MONITOR, DEBUG DIGEST and SLEEP,
 // MEMORY USAGE, OBJECT, SHUTDOWN and WAIT.
-import { arch, platform, release } from 'node:os';
+import { arch, platform, release, totalmem } from 'node:os';
 import type { LatencySummaryMs } from '../../index.js';
 import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
 import { nodeMemoryBytes } from '../../cluster/cluster.js';
@@ -137,19 +137,21 @@ function latencyFields(prefix: string, s: LatencySummaryMs): Array<[string, stri
 }
 
 async function sections(ctx: Ctx): Promise<Section[]> {
-  const { cluster, stats, options } = ctx.server;
+  const { cluster, stats, options, rates } = ctx.server;
   const [status, metrics, keys] = await Promise.all([cluster.status(), cluster.metrics(), cluster.size(ctx.conn.readOptions)]);
   const uptime = Math.floor((Date.now() - ctx.server.startedAt) / 1000);
   const mem = process.memoryUsage(); // for the RSS: the process's
   const leader = status.find((s) => s.role === 'leader');
   const lc = metrics.nodes.find((n) => n.id === leader?.id)?.counters;
+  const leaderCommit = leader?.commit ?? 0;
   const replication: Array<[string, string | number]> = [
     ['role', 'master'],
     ['connected_slaves', 0],
+    ['master_repl_offset', leaderCommit], // ROLE's offset
     ['raft_nodes', status.length],
     ['raft_leader', metrics.leader ?? 0],
     ['raft_term', leader?.term ?? Math.max(0, ...status.map((s) => s.term))],
-    ['raft_commit_index', leader?.commit ?? 0],
+    ['raft_commit_index', leaderCommit],
     ['raft_applied_index', leader?.applied ?? 0],
     ...status.map((s): [string, string] => [
       `raft_node${s.id}`,
@@ -183,6 +185,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['used_memory_rss', mem.rss], ['used_memory_rss_human', bytesToHuman(mem.rss)],
       ['used_memory_main', memoryBytes(metrics.memory.mainThread)],
       ...metrics.nodes.filter((n) => n.unavailable === undefined).map((n): [string, number] => [`used_memory_node${n.id}`, nodeMemoryBytes(n.counters)]),
+      ['total_system_memory', totalmem()], ['total_system_memory_human', bytesToHuman(totalmem())],
       ['maxmemory', o.maxBytes ?? 0], ['maxmemory_human', bytesToHuman(o.maxBytes ?? 0)], ['maxmemory_policy', evictionPolicy(o)],
     ]],
     // The saves (../saves.ts) as Redis names them (its rdb_* fields), and aof_enabled.
@@ -195,7 +198,10 @@ async function sections(ctx: Ctx): Promise<Section[]> {
     ]],
     ['stats', [
       ['total_connections_received', stats.connectionsReceived], ['total_commands_processed', stats.commandsProcessed],
+      ['instantaneous_ops_per_sec', rates.value('ops')],
       ['total_net_input_bytes', stats.netInputBytes], ['total_net_output_bytes', stats.netOutputBytes],
+      // Rates of the last 1.6 s (../instantaneous.ts).
+      ['instantaneous_input_kbps', rates.kbps('input')], ['instantaneous_output_kbps', rates.kbps('output')],
       // The leader's replica's counts since the state was created (replicated state: RESETSTAT leaves them).
       ['rejected_connections', stats.rejectedConnections], ['expired_keys', lc?.expirations ?? 0],
       ['evicted_keys', lc?.evictions ?? 0], ['keyspace_hits', stats.keyspaceHits],
@@ -214,6 +220,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
     ['commandstats', ctx.server.commandStats.commandstats()],
     ['errorstats', ctx.server.commandStats.errorstats()],
     ['latencystats', ctx.server.commandStats.latencystats()],
+    ['cluster', [['cluster_enabled', 0]]], // no Redis Cluster: one node answers for every key
     // keys: DBSIZE's count (live keys); expires and avg_ttl (ms): the leader's, whose count has the expired keys not
     // purged yet too (Redis's has them in both), so it is capped at keys. Without a leader, none is counted as expiring.
     ['keyspace', keys > 0 ? [['db0', `keys=${keys},expires=${Math.min(keys, lc?.expires ?? 0)},avg_ttl=${lc?.avgTtlMs ?? 0}`]] : []],
@@ -421,9 +428,10 @@ function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan | WritePlan {
     }
     case 'RESETSTAT': {
       if (n !== 2) return arityError('config|resetstat');
-      const { stats, cluster, commandStats } = ctx.server;
+      const { stats, cluster, commandStats, rates } = ctx.server;
       return new CallPlan(async () => {
         for (const k of Object.keys(stats) as Array<keyof typeof stats>) stats[k] = 0;
+        rates.reset();
         commandStats.reset();
         try {
           await cluster.resetMetrics();
