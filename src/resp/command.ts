@@ -27,6 +27,36 @@ export interface CommandSpec {
    * unknown one or a wrong number of arguments is refused before anything else is checked, as Redis's command lookup does.
    */
   subcommands?: ReadonlyMap<string, number>;
+  /** Its ACL categories, without the `@`, in ACL_CATEGORIES' order (COMMAND INFO, ACL CAT). */
+  categories: string[];
+}
+
+/** Redis's ACL categories, in its order (ACL CAT; COMMAND INFO lists a command's in this order). */
+export const ACL_CATEGORIES = [
+  'keyspace', 'read', 'write', 'set', 'sortedset', 'list', 'hash', 'string', 'bitmap', 'hyperloglog', 'geo', 'stream',
+  'pubsub', 'admin', 'fast', 'slow', 'blocking', 'dangerous', 'connection', 'transaction', 'scripting',
+];
+
+/** The category a command of a group has, unless its entry names others (`acl`); a container has none of its own. */
+const GROUP_CATEGORY: Record<string, string> = { string: 'string', bitmap: 'bitmap', generic: 'keyspace', transactions: 'transaction', connection: 'connection' };
+
+/**
+ * A command's ACL categories as Redis 7 sets them: those it declares (`declared`), and those its flags imply
+ * (setImplicitACLCategories in server.c): write, read, admin and dangerous, pubsub, fast, blocking; slow when not fast.
+ */
+function categories(declared: string[], flags: string[]): string[] {
+  const all = new Set(declared);
+  if (flags.includes('write')) all.add('write');
+  if (flags.includes('readonly')) all.add('read');
+  if (flags.includes('admin')) {
+    all.add('admin');
+    all.add('dangerous');
+  }
+  if (flags.includes('pubsub')) all.add('pubsub');
+  if (flags.includes('fast')) all.add('fast');
+  if (flags.includes('blocking')) all.add('blocking');
+  if (!all.has('fast')) all.add('slow');
+  return ACL_CATEGORIES.filter((c) => all.has(c));
 }
 
 type Keys = [firstKey: number, lastKey: number, step: number];
@@ -40,10 +70,14 @@ export function command(
   group: string,
   summary: string,
   handler: Handler,
-  extra: { keys?: Keys; since?: string; noAuth?: boolean; runsInMulti?: boolean; subcommands?: Record<string, number> } = {},
+  extra: { keys?: Keys; since?: string; noAuth?: boolean; runsInMulti?: boolean; subcommands?: Record<string, number>; acl?: string[] } = {},
 ): CommandSpec {
   const [firstKey, lastKey, step] = extra.keys ?? (group === 'string' || group === 'generic' ? ONE_KEY : NO_KEYS);
-  const spec: CommandSpec = { name, arity, flags, firstKey, lastKey, step, group, summary, since: extra.since ?? '1.0.0', handler };
+  const byGroup = extra.subcommands ? undefined : GROUP_CATEGORY[group];
+  const declared = extra.acl ?? (byGroup === undefined ? [] : [byGroup]);
+  const spec: CommandSpec = {
+    name, arity, flags, firstKey, lastKey, step, group, summary, since: extra.since ?? '1.0.0', handler, categories: categories(declared, flags),
+  };
   if (extra.noAuth) spec.noAuth = true;
   if (extra.runsInMulti) spec.runsInMulti = true;
   if (extra.subcommands) spec.subcommands = new Map(Object.entries(extra.subcommands));

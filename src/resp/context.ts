@@ -14,6 +14,7 @@ import type { Saves } from './saves.js';
 import type { Monitor, Monitors } from './monitor.js';
 import type { CommandStats } from './command-stats.js';
 import type { InstantaneousMetrics } from './instantaneous.js';
+import type { AclLog } from './acl-log.js';
 
 export interface ServerStats {
   connectionsReceived: number;
@@ -144,6 +145,8 @@ export interface ServerContext {
   readonly monitors: Monitors;
   /** INFO stats' instantaneous_* rates of commands and network bytes (./instantaneous.ts). */
   readonly rates: InstantaneousMetrics<'ops' | 'input' | 'output'>;
+  /** ACL LOG: the failed authentications (./acl-log.ts). */
+  readonly aclLog: AclLog;
   readonly startedAt: number;
   /** A random id of this server's run (INFO's run_id: 40 hex digits, new at every start, as Redis's). */
   readonly runId: string;

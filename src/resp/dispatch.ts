@@ -2,6 +2,7 @@
 // in the order commands arrived, so connection state (AUTH, MULTI, READONLY, HELLO) always applies in order;
 // data commands come back as plans that ./pipeline.ts sends.
 import type { CommandSpec } from './command.js';
+import { aclCommands } from './commands/acl.js';
 import { BITMAP_COMMANDS } from './commands/bitmaps.js';
 import { CONNECTION_COMMANDS } from './commands/connection.js';
 import { KEY_COMMANDS } from './commands/keys.js';
@@ -15,7 +16,7 @@ import { KeysPlan, keysAsWrite, WritePlan, isPlan, type Plan } from './plan.js';
 import { ErrorReply, QUEUED, type Reply } from './reply.js';
 
 const TABLE = new Map<string, CommandSpec>();
-for (const c of [...CONNECTION_COMMANDS, ...STRING_COMMANDS, ...BITMAP_COMMANDS, ...KEY_COMMANDS, ...PUBSUB_COMMANDS, ...TRANSACTION_COMMANDS, ...serverCommands(() => TABLE)]) {
+for (const c of [...CONNECTION_COMMANDS, ...STRING_COMMANDS, ...BITMAP_COMMANDS, ...KEY_COMMANDS, ...PUBSUB_COMMANDS, ...TRANSACTION_COMMANDS, ...serverCommands(() => TABLE), ...aclCommands(() => TABLE)]) {
   if (TABLE.has(c.name)) throw new Error(`command ${c.name} defined twice`);
   TABLE.set(c.name, c);
 }

@@ -13,6 +13,7 @@ import { RawReply } from './reply.js';
 
 /** What Redis 7.0 does not feed to monitors: the commands (by full name) flagged admin or skip_monitor. */
 const NOT_FED = new Set([
+  'acl|deluser', 'acl|dryrun', 'acl|getuser', 'acl|list', 'acl|load', 'acl|log', 'acl|save', 'acl|setuser', 'acl|users',
   'client|kill', 'client|list', 'client|no-evict', 'client|pause', 'client|unblock', 'client|unpause', 'config|get', 'config|resetstat',
   'config|rewrite', 'config|set', 'debug', 'latency|doctor', 'latency|graph', 'latency|histogram', 'latency|history', 'latency|latest',
   'latency|reset', 'monitor', 'save', 'bgsave', 'shutdown', 'slowlog|get', 'slowlog|len', 'slowlog|reset',

@@ -32,6 +32,14 @@ export class BoolReply {
   constructor(readonly value: boolean) {}
 }
 
+/**
+ * RESP3 double (`,`); RESP2: a bulk string. Written as Redis 7.2's d2string writes it for a finite value JavaScript
+ * prints without an exponent (an integral value as an integer, else the shortest decimal: `0.215`).
+ */
+export class DoubleReply {
+  constructor(readonly value: number) {}
+}
+
 /** RESP3 verbatim string (`=` with a format, e.g. INFO's "txt"); RESP2: a bulk string. */
 export class VerbatimReply {
   constructor(readonly format: string, readonly text: string) {}
@@ -96,6 +104,7 @@ export type Reply =
   | MapReply
   | SetReply
   | BoolReply
+  | DoubleReply
   | VerbatimReply
   | RawReply
   | PushReply
@@ -234,7 +243,7 @@ export class ReplyWriter {
     this.writeTyped(r);
   }
 
-  private writeTyped(r: SimpleString | ErrorReply | MapReply | SetReply | BoolReply | VerbatimReply | PushReply | Replies): void {
+  private writeTyped(r: SimpleString | ErrorReply | MapReply | SetReply | BoolReply | DoubleReply | VerbatimReply | PushReply | Replies): void {
     if (r instanceof SimpleString) return this.line('+', r.text);
     if (r instanceof PushReply) {
       this.ascii(`${this.protocol === 3 ? '>' : '*'}${r.items.length}\r\n`);
@@ -260,6 +269,10 @@ export class ReplyWriter {
       return;
     }
     if (r instanceof BoolReply) return this.ascii(this.protocol === 3 ? (r.value ? '#t\r\n' : '#f\r\n') : r.value ? ':1\r\n' : ':0\r\n');
+    if (r instanceof DoubleReply) {
+      const text = String(r.value);
+      return this.protocol === 3 ? this.ascii(`,${text}\r\n`) : this.bulk(Buffer.from(text, 'latin1'));
+    }
     const text = Buffer.from(r.text, 'utf8');
     if (this.protocol === 2) return this.bulk(text);
     this.ascii(`=${text.length + 4}\r\n${r.format}:`);

@@ -16,6 +16,7 @@ import { Saves } from './saves.js';
 import { Monitors } from './monitor.js';
 import { CommandStats } from './command-stats.js';
 import { InstantaneousMetrics } from './instantaneous.js';
+import { AclLog } from './acl-log.js';
 import { connectionRoom } from './descriptors.js';
 
 const MAX_CLIENTS_REPLY = Buffer.from('-ERR max number of clients reached\r\n');
@@ -61,6 +62,7 @@ export class RespServer {
       saves: new Saves(() => cluster.snapshot()),
       monitors: new Monitors(),
       rates: new InstantaneousMetrics(() => ({ ops: stats.commandsProcessed, input: stats.netInputBytes, output: stats.netOutputBytes })),
+      aclLog: new AclLog(),
       startedAt: Date.now(),
       runId: randomBytes(20).toString('hex'),
       port: () => this.port,

@@ -93,7 +93,7 @@ function kept(args: readonly Buffer[]): Buffer[] {
 
 /**
  * The arguments with passwords replaced by `(redacted)`, as Redis logs and monitors them (./monitor.ts): AUTH's, HELLO's AUTH pair, and
- * CONFIG SET requirepass's value. Redis redacts as the command parses them (an AUTH of more than 3 arguments, a
+ * CONFIG SET requirepass's value, ACL SETUSER's user and rules. Redis redacts as the command parses them (an AUTH of more than 3 arguments, a
  * HELLO with a bad version, stop first); here they always are, so no password is ever logged.
  */
 export function redacted(args: readonly Buffer[]): readonly Buffer[] {
@@ -112,6 +112,7 @@ export function redacted(args: readonly Buffer[]): readonly Buffer[] {
     }
     return out;
   }
+  if (keyword(name, 'ACL') && keyword(out[1], 'SETUSER')) return args.map((a, i) => (i < 2 ? a : REDACTED));
   if (keyword(name, 'CONFIG') && keyword(out[1], 'SET')) {
     for (let i = 2; i + 1 < out.length; i += 2) if (keyword(out[i], 'REQUIREPASS')) out[i + 1] = REDACTED;
     return out;

@@ -5,6 +5,7 @@ import { command, type CommandSpec } from '../command.js';
 import type { ConnectionState, Ctx } from '../context.js';
 import { arityError, DB_RANGE, NOAUTH, NOT_INTEGER, SYNTAX, subcommandSyntax, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand, WRONGPASS } from '../errors.js';
 import type { PauseMode } from '../pause.js';
+import { WritePlan } from '../plan.js';
 import { ErrorReply, helpReply, MapReply, NO_REPLY, OK, PONG, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { unwatchAll } from './transactions.js';
 
@@ -34,13 +35,37 @@ function credentialsOk(ctx: Ctx, user: Buffer, password: Buffer): boolean {
   return a.length === password.length && timingSafeEqual(a, password);
 }
 
-function auth(ctx: Ctx, args: Buffer[]): Reply {
+/** CLIENT INFO's line of the connection, as ACL LOG shows it (no newline). */
+function clientInfo(ctx: Ctx): string {
+  return clientLine(ctx.conn, ctx.server.monitors.has(ctx.conn.id)).slice(0, -1);
+}
+
+/**
+ * A wrong password for `user` given by command `object` (AUTH, HELLO, as the client named it), logged for ACL LOG:
+ * `multi` when EXEC ran it, with the connection's line as it was queued.
+ */
+function authFailed(ctx: Ctx, object: Buffer, user: Buffer, context: 'toplevel' | 'multi' = 'toplevel', info = clientInfo(ctx)): Reply {
+  ctx.server.aclLog.authFailed({ context, object: Buffer.from(object), username: Buffer.from(user), clientInfo: info });
+  return WRONGPASS;
+}
+
+/** AUTH [username] password. Inside MULTI it runs at EXEC, as Redis runs it (nothing is logged if DISCARD drops it). */
+function auth(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   if (args.length > 3) return SYNTAX;
   if (args.length === 2 && ctx.server.options.requirepass === undefined) {
     return new ErrorReply('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
   }
   const user = args.length === 3 ? args[1]! : Buffer.from('default');
-  if (!credentialsOk(ctx, user, args[args.length - 1]!)) return WRONGPASS;
+  const password = args[args.length - 1]!;
+  if (ctx.conn.multi) {
+    const queued = clientInfo(ctx);
+    return new WritePlan([], () => {
+      if (!credentialsOk(ctx, user, password)) return authFailed(ctx, args[0]!, user, 'multi', queued);
+      ctx.conn.authenticated = true;
+      return OK;
+    });
+  }
+  if (!credentialsOk(ctx, user, password)) return authFailed(ctx, args[0]!, user);
   ctx.conn.authenticated = true;
   return OK;
 }
@@ -70,7 +95,7 @@ function hello(ctx: Ctx, args: Buffer[]): Reply {
   let authed = false;
   for (let i = 2; i < args.length; i++) {
     if (keyword(args[i], 'AUTH') && i + 2 < args.length) {
-      if (!credentialsOk(ctx, args[i + 1]!, args[i + 2]!)) return WRONGPASS;
+      if (!credentialsOk(ctx, args[i + 1]!, args[i + 2]!)) return authFailed(ctx, args[0]!, args[i + 1]!);
       authed = true;
       i += 2;
     } else if (keyword(args[i], 'SETNAME') && i + 1 < args.length) {
@@ -479,6 +504,6 @@ export const CONNECTION_COMMANDS: CommandSpec[] = [
   command('select', 2, ['fast', 'loading', 'stale'], 'connection', 'Changes the selected database.', select),
   command('quit', -1, CB, 'connection', 'Closes the connection.', quit, { noAuth: true, runsInMulti: true }),
   command('reset', 1, CB, 'connection', 'Resets the connection.', reset, { since: '6.2.0', noAuth: true, runsInMulti: true }),
-  command('readonly', 1, ['loading', 'stale', 'fast'], 'cluster', 'Enables read-only queries for a connection (here: lease reads).', readonly, { since: '3.0.0' }),
-  command('readwrite', 1, ['loading', 'stale', 'fast'], 'cluster', 'Enables read-write queries for a connection (here: linearizable reads).', readwrite, { since: '3.0.0' }),
+  command('readonly', 1, ['loading', 'stale', 'fast'], 'cluster', 'Enables read-only queries for a connection (here: lease reads).', readonly, { since: '3.0.0', acl: ['connection'] }),
+  command('readwrite', 1, ['loading', 'stale', 'fast'], 'cluster', 'Enables read-write queries for a connection (here: linearizable reads).', readwrite, { since: '3.0.0', acl: ['connection'] }),
 ];

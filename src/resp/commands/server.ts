@@ -747,9 +747,10 @@ function role(ctx: Ctx): ReadPlan {
   });
 }
 
-/** COMMAND's description of one command (Redis 7's ten fields; ACL categories, tips, key specs and subcommands left empty). */
+/** COMMAND's description of one command (Redis 7's ten fields; tips, key specs and subcommands left empty). */
 function commandInfo(c: CommandSpec): Reply {
-  return [c.name, c.arity, new SetReply(c.flags.map((f) => new SimpleString(f))), c.firstKey, c.lastKey, c.step, new SetReply([]), new SetReply([]), [], []];
+  const categories = new SetReply(c.categories.map((a) => new SimpleString(`@${a}`)));
+  return [c.name, c.arity, new SetReply(c.flags.map((f) => new SimpleString(f))), c.firstKey, c.lastKey, c.step, categories, new SetReply([]), [], []];
 }
 
 function commandDocs(c: CommandSpec): Reply {
@@ -795,8 +796,8 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
   return [
     command('debug', -2, ['admin', 'noscript', 'loading', 'stale'], 'server', 'A container for debugging commands.', debug),
     command('config', -2, [], 'server', 'A container for server configuration commands.', config, { since: '2.0.0', subcommands: { get: -3, set: -4, resetstat: 2, rewrite: 2, help: 2 } }),
-    command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info),
-    command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13', subcommands: { count: 2, list: -2, info: -2, docs: -2, getkeys: -4, help: 2 } }),
+    command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info, { acl: ['dangerous'] }),
+    command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13', acl: ['connection'], subcommands: { count: 2, list: -2, info: -2, docs: -2, getkeys: -4, help: 2 } }),
     command('latency', -2, [], 'server', 'A container for latency diagnostics commands.', latency, { since: '2.8.13', subcommands: { doctor: 2, graph: 3, history: 3, latest: 2, reset: -2, histogram: -2, help: 2 } }),
     command('monitor', 1, ['admin', 'noscript', 'loading', 'stale'], 'server', 'Listens for all requests received by the server in real-time.', monitor, { since: '1.0.0' }),
     command('slowlog', -2, [], 'server', 'A container for slow log commands.', slowlog, { since: '2.2.12', subcommands: { get: -2, len: 2, reset: 2, help: 2 } }),
@@ -804,10 +805,10 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0', subcommands: { usage: -3, help: 2 } }),
     command('save', 1, ['admin', 'noscript', 'no_async_loading', 'no_multi'], 'server', 'Synchronously saves the database(s) to disk.', save),
     command('bgsave', -1, ['admin', 'noscript', 'no_async_loading'], 'server', 'Asynchronously saves the database(s) to disk.', bgsave),
-    command('lastsave', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the Unix timestamp of the last successful save to disk.', lastsave),
+    command('lastsave', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the Unix timestamp of the last successful save to disk.', lastsave, { acl: ['admin', 'dangerous'] }),
     command('shutdown', -1, ['admin', 'allow_busy', 'loading', 'no_multi', 'noscript', 'stale'], 'server', 'Synchronously saves the database(s) to disk and shuts down the Redis server.', shutdown, { since: '1.0.0' }),
     command('time', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the server time.', time, { since: '2.6.0' }),
-    command('role', 1, ['noscript', 'loading', 'stale', 'fast'], 'server', 'Returns the replication role.', role, { since: '2.8.12' }),
-    command('wait', 3, ['noscript'], 'generic', 'Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.', wait, { since: '3.0.0', keys: [0, 0, 0] }),
+    command('role', 1, ['noscript', 'loading', 'stale', 'fast'], 'server', 'Returns the replication role.', role, { since: '2.8.12', acl: ['admin', 'dangerous'] }),
+    command('wait', 3, ['noscript'], 'generic', 'Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.', wait, { since: '3.0.0', keys: [0, 0, 0], acl: ['connection'] }),
   ];
 }
