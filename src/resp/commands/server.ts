@@ -216,6 +216,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
     ]],
     ['replication', replication],
     ['cpu', cpuFields()],
+    ['modules', []], // none loaded (MODULE LIST)
     ['latency', latency],
     ['commandstats', ctx.server.commandStats.commandstats()],
     ['errorstats', ctx.server.commandStats.errorstats()],
@@ -555,6 +556,34 @@ function monitor(ctx: Ctx): Reply {
   return ctx.server.monitors.add(ctx.conn) ? OK : NO_REPLY;
 }
 
+const MODULE_HELP = [
+  'MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'LIST', '    Return a list of loaded modules.',
+  'LOAD <path> [<arg> ...]', '    Load a module library from <path>, passing to it any optional arguments.',
+  'LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]', '    Load a module library from <path>, while passing it module configurations and optional arguments.',
+  'UNLOAD <name>', '    Unload a module.',
+  'HELP', '    Prints this help.',
+];
+
+/**
+ * MODULE LIST: none (threadraft loads no Redis modules, so a client probing for RedisJSON or RediSearch finds none);
+ * LOAD, LOADEX and UNLOAD refused, as Redis refuses them by default.
+ */
+function moduleCmd(_ctx: Ctx, args: Buffer[]): Reply {
+  switch (upper(args[1]!)) {
+    case 'LIST':
+      return [];
+    case 'LOAD':
+    case 'LOADEX':
+    case 'UNLOAD':
+      return new ErrorReply('ERR MODULE command not allowed: threadraft loads no modules');
+    case 'HELP':
+      return helpReply(MODULE_HELP);
+    default:
+      return unknownSubcommand(args[1]!, 'module');
+  }
+}
+
 /**
  * MEMORY USAGE key [SAMPLES count]: the bytes of the key and its value, as `maxBytes` counts them (Redis adds its
  * own per-key overhead, which has no counterpart here); nil for no key. SAMPLES is checked as Redis does and
@@ -802,6 +831,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     command('monitor', 1, ['admin', 'noscript', 'loading', 'stale'], 'server', 'Listens for all requests received by the server in real-time.', monitor, { since: '1.0.0' }),
     command('slowlog', -2, [], 'server', 'A container for slow log commands.', slowlog, { since: '2.2.12', subcommands: { get: -2, len: 2, reset: 2, help: 2 } }),
     command('object', -2, [], 'generic', 'A container for object introspection commands.', object, { since: '2.2.3', keys: [0, 0, 0], subcommands: { encoding: 3, freq: 3, idletime: 3, refcount: 3, help: 2 } }),
+    command('module', -2, [], 'server', 'A container for module commands.', moduleCmd, { since: '4.0.0', subcommands: { list: 2, load: -3, loadex: -3, unload: 3, help: 2 } }),
     command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0', subcommands: { usage: -3, help: 2 } }),
     command('save', 1, ['admin', 'noscript', 'no_async_loading', 'no_multi'], 'server', 'Synchronously saves the database(s) to disk.', save),
     command('bgsave', -1, ['admin', 'noscript', 'no_async_loading'], 'server', 'Asynchronously saves the database(s) to disk.', bgsave),
