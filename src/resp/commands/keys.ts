@@ -345,6 +345,16 @@ function restorePut(ctx: Ctx, key: Buffer, ttlArg: Buffer, payload: Buffer, abso
   return put;
 }
 
+/**
+ * MOVE key db: there is one database (CONFIG GET databases: 1), so there is nowhere to move a key; Redis's errors,
+ * the same-database one for db 0 (checked before the key is looked up, as Redis does).
+ */
+function move(_ctx: Ctx, args: Buffer[]): Reply {
+  const db = parseInteger(args[2]!);
+  if (db === null) return NOT_INTEGER;
+  return db === 0 ? new ErrorReply('ERR source and destination objects are the same') : DB_RANGE;
+}
+
 const WG = ['write'];
 
 export const KEY_COMMANDS: CommandSpec[] = [
@@ -366,6 +376,7 @@ export const KEY_COMMANDS: CommandSpec[] = [
   command('rename', 3, ['write'], 'generic', 'Renames a key and overwrites the destination.', rename(false), { keys: [1, 2, 1] }),
   command('renamenx', 3, ['write', 'fast'], 'generic', 'Renames a key only when the target key name doesn\'t exist.', rename(true), { keys: [1, 2, 1] }),
   command('copy', -3, ['write', 'denyoom'], 'generic', 'Copies the value of a key to a new key.', copy, { keys: [1, 2, 1], since: '6.2.0' }),
+  command('move', 3, ['write', 'fast'], 'generic', 'Moves a key to another database.', move),
   command('dump', 2, ['readonly'], 'generic', 'Returns a serialized representation of the value stored at a key.', dump, { since: '2.6.0' }),
   command('restore', -4, ['write', 'denyoom'], 'generic', 'Creates a key from the serialized representation of a value.', restore, { since: '2.6.0', acl: ['keyspace', 'dangerous'] }),
   command('keys', 2, ['readonly'], 'generic', 'Returns all key names that match a pattern.', keys, { keys: [0, 0, 0], acl: ['keyspace', 'dangerous'] }),

@@ -8,11 +8,11 @@ import { nodeMemoryBytes } from '../../cluster/cluster.js';
 import { memoryBytes, threadCpuTimes } from '../../util/thread-health.js';
 import { valueBytes } from '../../storage/codec.js';
 import { fixed2 } from '../../util/printf.js';
-import { clampInt64, INT64_MAX, keyBytes, keyError, keyword, parseInt64, upper } from '../args.js';
+import { clampInt64, INT64_MAX, keyBytes, keyError, keyword, parseInt64, parseInteger, upper } from '../args.js';
 import { globMatch } from '../glob.js';
 import { command, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { arityError, clusterError, NOT_INTEGER, subcommandSyntax, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
+import { arityError, clusterError, DB_RANGE, NOT_INTEGER, subcommandSyntax, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
 import { CallPlan, KeysPlan, ReadPlan, WritePlan } from '../plan.js';
 import { keyspaceFlagsText, parseKeyspaceFlags } from '../keyspace-flags.js';
 import { MAX_SLOWLOG_LEN } from '../slowlog.js';
@@ -556,6 +556,15 @@ function monitor(ctx: Ctx): Reply {
   return ctx.server.monitors.add(ctx.conn) ? OK : NO_REPLY;
 }
 
+/** SWAPDB index1 index2: database 0 with itself (a no-op), the only one there is; Redis's errors else. */
+function swapdb(_ctx: Ctx, args: Buffer[]): Reply {
+  const a = parseInteger(args[1]!);
+  if (a === null) return new ErrorReply('ERR invalid first DB index');
+  const b = parseInteger(args[2]!);
+  if (b === null) return new ErrorReply('ERR invalid second DB index');
+  return a === 0 && b === 0 ? OK : DB_RANGE;
+}
+
 const MODULE_HELP = [
   'MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'LIST', '    Return a list of loaded modules.',
@@ -831,6 +840,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     command('monitor', 1, ['admin', 'noscript', 'loading', 'stale'], 'server', 'Listens for all requests received by the server in real-time.', monitor, { since: '1.0.0' }),
     command('slowlog', -2, [], 'server', 'A container for slow log commands.', slowlog, { since: '2.2.12', subcommands: { get: -2, len: 2, reset: 2, help: 2 } }),
     command('object', -2, [], 'generic', 'A container for object introspection commands.', object, { since: '2.2.3', keys: [0, 0, 0], subcommands: { encoding: 3, freq: 3, idletime: 3, refcount: 3, help: 2 } }),
+    command('swapdb', 3, ['write', 'fast'], 'server', 'Swaps two Redis databases.', swapdb, { since: '4.0.0', acl: ['keyspace', 'dangerous'] }),
     command('module', -2, [], 'server', 'A container for module commands.', moduleCmd, { since: '4.0.0', subcommands: { list: 2, load: -3, loadex: -3, unload: 3, help: 2 } }),
     command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0', subcommands: { usage: -3, help: 2 } }),
     command('save', 1, ['admin', 'noscript', 'no_async_loading', 'no_multi'], 'server', 'Synchronously saves the database(s) to disk.', save),
