@@ -192,8 +192,8 @@ export interface NodeStorage {
         nextExpiry(): number;
         /** SyncStore.checkpointBytes: about what a checkpoint of the state copies now. */
         checkpointBytes(): number;
-        /** The state's reads (get, ttl, expiresAt, scan, size, revision), answered at once on this thread. */
-        reads(): Pick<SyncStore, 'get' | 'ttl' | 'expiresAt' | 'scan' | 'size' | 'revision'>;
+        /** The state's reads (get, ttl, expiresAt, scan, size, revision, randomKey), answered at once on this thread. */
+        reads(): Pick<SyncStore, 'get' | 'ttl' | 'expiresAt' | 'scan' | 'size' | 'revision' | 'randomKey'>;
         /** The digests in progress (SyncStore.digestsPending, digestStep), hashed a slice at a time between Raft steps. */
         digests(): Pick<SyncStore, 'digestsPending' | 'digestStep'>;
       }

@@ -825,6 +825,18 @@ export class Cluster<V = Value> {
   }
 
   /**
+   * A live key picked at random (Redis's RANDOMKEY), undefined when there is none: the first live key, in key order
+   * and wrapping around, from a uniformly random index among the keys the state holds. Every key is as likely when
+   * none has expired; a key right after expired ones not purged yet is likelier.
+   */
+  async randomKey(options?: ReadOptions): Promise<string | Buffer | undefined> {
+    const [k] = await this.query('randomKey', [{ q: 'random', r: Math.random() }], options);
+    if (k === undefined) return undefined;
+    if (!(k instanceof Uint8Array)) throw new ClusterError(ErrorCode.STORAGE, `randomKey: the state machine returned ${typeof k}`);
+    return keyOut(k);
+  }
+
+  /**
    * One page of the keys in `range` ({ prefix } or { start?, end? }, end exclusive, byte order) with their
    * values: at most `limit` items and about maxBatchBytes bytes, then a `cursor` for the next page when there may be more.
    */

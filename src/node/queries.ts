@@ -18,7 +18,9 @@ export type ReadQuery =
   /** Live keys. */
   | { q: 'size' }
   /** The key's revision (0: absent). */
-  | { q: 'rev'; key: Key };
+  | { q: 'rev'; key: Key }
+  /** A live key picked by `r` in [0, 1) (StateMachine.randomKey), undefined when none. */
+  | { q: 'random'; r: number };
 
 export type QueryResult = Value | undefined | boolean | number | Array<[Key, Value]>;
 
@@ -33,6 +35,7 @@ export interface StateView {
   expiresAt(key: Key, now?: number): number | undefined;
   scan(range: ScanRange, opts: ScanOptions, now?: number): Array<[Key, Value]>;
   revision(key: Key, now?: number): number;
+  randomKey(r: number, now?: number): Key | undefined;
   /** Only the store that applies has it: it counts expired keys not yet purged through its expiry index, kept in memory. */
   size?(now?: number): number;
 }
@@ -57,6 +60,8 @@ export function runQuery(s: StateView, query: ReadQuery, now: number | undefined
       return s.scan(query.range, query.opts, now);
     case 'rev':
       return s.revision(query.key, now);
+    case 'random':
+      return s.randomKey(query.r, now);
     case 'size':
       if (!s.size) throw new Error('size is answered by the node that applies');
       return s.size(now);

@@ -463,6 +463,19 @@ function slotScan(s: StateHandles, slot: Slot, b: ScanBounds, time: number): Arr
   return out;
 }
 
+/** SyncStore.randomKey on slot `slot`: lmdb-js positions its cursor at the index (`offset`) in native code. */
+function slotRandomKey(s: StateHandles, slot: Slot, r: number, time: number): Key | undefined {
+  const db = s.kv[slot];
+  const count = (db.getStats() as { entryCount: number }).entryCount;
+  if (count === 0) return undefined;
+  const at = Math.min(count - 1, Math.floor(r * count));
+  const live = (range: { offset: number } | { limit: number }): Key | undefined => {
+    for (const { key, value } of db.getRange(range)) if (!isExpired(recordHeader(value).expiresAt, time)) return key as Buffer;
+    return undefined;
+  };
+  return live({ offset: at }) ?? (at > 0 ? live({ limit: at }) : undefined);
+}
+
 /**
  * The machine's boot id. THREADRAFT_BOOT_ID overrides it so that a test can stand for a reboot; the value
  * `per-process` gives every process a boot of its own (a simulated power loss between two runs).
@@ -1245,6 +1258,11 @@ export class LmdbStore implements SyncStore {
     return slotRevision(this.h.sm, this.active, key, readTime(this.machine.clock, now));
   }
 
+  randomKey(r: number, now?: number): Key | undefined {
+    this.check('read');
+    return slotRandomKey(this.h.sm, this.active, r, readTime(this.machine.clock, now));
+  }
+
   size(now?: number): number {
     this.check('read');
     return this.machine.keys - this.expiries.countExpired(readTime(this.machine.clock, now));
@@ -1543,6 +1561,11 @@ export class LmdbStateReader {
   scan(range: ScanRange, opts?: ScanOptions, now?: number): Array<[Key, Value]> {
     this.refresh();
     return slotScan(this.h.sm, this.active, scanBounds(range, opts), readTime(this.machine.clock, now));
+  }
+
+  randomKey(r: number, now?: number): Key | undefined {
+    this.refresh();
+    return slotRandomKey(this.h.sm, this.active, r, readTime(this.machine.clock, now));
   }
 
   appliedIndex(): number {

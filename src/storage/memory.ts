@@ -362,6 +362,21 @@ export class MemoryStore implements SyncStore {
     return out;
   }
 
+  randomKey(r: number, now?: number): Key | undefined {
+    this.check();
+    const order = this.kv.order;
+    if (order.size === 0) return undefined;
+    const time = readTime(this.machine.clock, now);
+    const first = order.at(Math.min(order.size - 1, Math.floor(r * order.size)))!;
+    const live = (ks: string): boolean => !isExpired(this.kv.records.get(ks)!.expiresAt, time);
+    for (const ks of order.walk(first, false)) if (live(ks)) return keyFromString(ks);
+    for (const ks of order.walk(undefined, false)) {
+      if (ks >= first) break;
+      if (live(ks)) return keyFromString(ks);
+    }
+    return undefined;
+  }
+
   revision(key: Key, now?: number): number {
     this.check();
     validateKey(key);

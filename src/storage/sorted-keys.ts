@@ -77,6 +77,15 @@ export class SortedKeys {
     return true;
   }
 
+  /** The key at index `i` in order (undefined past the end): a walk over the leaves' lengths. */
+  at(i: number): string | undefined {
+    for (const leaf of this.leaves) {
+      if (i < leaf.length) return leaf[i];
+      i -= leaf.length;
+    }
+    return undefined;
+  }
+
   /**
    * Keys in order from `from`: ascending from the first at or above it, or descending (`reverse`) from the last at
    * or below it; every key when `from` is undefined. The set must not change while the walk runs.

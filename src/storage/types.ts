@@ -42,6 +42,11 @@ export interface StateMachine {
   scan(range: ScanRange, opts?: ScanOptions, now?: number): Array<[Key, Value]>;
   /** Live keys (expired ones excluded, as get). */
   size(now?: number): number;
+  /**
+   * A live key picked by `r` (0 <= r < 1): the first live key, in key order and wrapping around, from the key at
+   * index floor(r * keys) among the keys held (expired ones not purged yet included); undefined when none is live.
+   */
+  randomKey(r: number, now?: number): Key | undefined;
   /** The key's revision (apply.ts liveRevision): 0 when absent (as get), else a number every write of the key changes. */
   revision(key: Key, now?: number): number;
   stats(): StoreStats;

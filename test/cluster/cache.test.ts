@@ -467,3 +467,37 @@ test('a write that could never be held within maxKeys/maxBytes is refused (INVAL
     await c.stop();
   }
 });
+
+for (const storage of ['lmdb', 'memory'] as const) {
+  test(`${storage}: randomKey picks among the live keys at every consistency; undefined when none; bytes keys come back as Buffers`, async () => {
+    const c = await Cluster.start({ nodes: 3, storage });
+    const realNow = Date.now;
+    try {
+      for (const consistency of CONSISTENCIES) assert.equal(await c.randomKey({ consistency }), undefined, consistency);
+      const keys = ['a', 'b', 'c', 'd'];
+      for (const k of keys) await c.put(k, 'v');
+      await c.put('short', 'v', { ttlMs: 60_000 });
+      await c.put(Buffer.from([0xff, 0x00]), 'v');
+      for (const consistency of CONSISTENCIES) {
+        const seen = new Set<string>();
+        // 300 picks among 6 keys: one is missed with probability about 6 * (5/6)^300, none in practice.
+        for (let i = 0; i < 300; i++) {
+          const k = await c.randomKey({ consistency });
+          seen.add(Buffer.isBuffer(k) ? `0x${k.toString('hex')}` : String(k));
+        }
+        assert.deepEqual([...seen].sort(), ['0xff00', 'a', 'b', 'c', 'd', 'short'], consistency);
+      }
+      // Once `short` has expired (at the caller's clock) it is never picked.
+      Date.now = () => realNow() + 61_000;
+      for (let i = 0; i < 100; i++) assert.notEqual(await c.randomKey({ consistency: 'stale', node: c.leader()! }), 'short');
+      Date.now = realNow;
+      await assert.rejects(c.randomKey({ node: 1 }), isCode('INVALID_ARGUMENT'));
+      await assert.rejects(c.randomKey({ consistency: 'bogus' as never }), isCode('INVALID_ARGUMENT'));
+      await c.clear();
+      assert.equal(await c.randomKey(), undefined);
+    } finally {
+      Date.now = realNow;
+      await c.stop();
+    }
+  });
+}

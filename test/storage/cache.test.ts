@@ -160,3 +160,33 @@ test('LMDB: the in-memory expiry index is rebuilt at open: keys expire, are coun
     d.remove();
   }
 });
+
+test('randomKey: the first live key from index floor(r * keys), in key order, wrapping; each key alike; none when empty', () => {
+  const d = tempDir();
+  const lmdb = LmdbStore.open({ dir: d.dir, membership });
+  const reader = LmdbStateReader.open(d.dir);
+  const memory = new MemoryStore({ membership });
+  try {
+    const views: Array<[string, Pick<SyncStore, 'randomKey' | 'apply'> | LmdbStateReader]> = [['memory', memory], ['lmdb', lmdb], ['reader', reader]];
+    for (const [name, v] of views) assert.equal(v.randomKey(0.5, T0), undefined, `${name}: no key`);
+    // Keys k0..k9 (k3, k4 and k9 expire at T0 + 10), written in an order other than the keys' own.
+    const ops = [7, 2, 9, 0, 4, 5, 1, 8, 3, 6].map((i) => ({ t: 'put' as const, key: k(`k${i}`), value: 'v', ...([3, 4, 9].includes(i) ? { ttlMs: 10 } : {}) }));
+    for (const s of [memory, lmdb]) s.apply([at(1, T0, [cmd(1, 1, ops)])]);
+    for (const [name, v] of views) {
+      const picks = Array.from({ length: 10 }, (_, i) => str(v.randomKey(i / 10 + 0.05, T0)!));
+      assert.deepEqual(picks, ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9'], `${name}: index floor(r * 10), each key once`);
+      // At T0 + 10, k3 and k4 have expired: their indexes give k5; k9's wraps around to k0.
+      const later = Array.from({ length: 10 }, (_, i) => str(v.randomKey(i / 10 + 0.05, T0 + 10)!));
+      assert.deepEqual(later, ['k0', 'k1', 'k2', 'k5', 'k5', 'k5', 'k6', 'k7', 'k8', 'k0'], `${name}: expired keys skipped`);
+      assert.equal(str(v.randomKey(0.9999999, T0 + 10)!), 'k0');
+    }
+    // Every key expired: none.
+    for (const s of [memory, lmdb]) s.apply([at(2, T0, [cmd(1, 2, [0, 1, 2, 5, 6, 7, 8].map((i) => ({ t: 'expire' as const, key: k(`k${i}`), ttlMs: 5 })))])]);
+    for (const [name, v] of views) assert.equal(v.randomKey(0.3, T0 + 10), undefined, `${name}: every key expired`);
+  } finally {
+    reader.close();
+    lmdb.close();
+    memory.close();
+    d.remove();
+  }
+});

@@ -19,7 +19,7 @@ function modelWalk(model: string[], from: string | undefined, reverse: boolean):
   return (from === undefined ? model : model.filter((k) => k <= from)).slice().reverse();
 }
 
-test('SortedKeys: adds, deletes and walks agree with a sorted array through splits and joins', () => {
+test('SortedKeys: adds, deletes, walks and indexes agree with a sorted array through splits and joins', () => {
   const rand = mulberry32(7);
   const set = new SortedKeys();
   const model = new Set<string>();
@@ -41,6 +41,10 @@ test('SortedKeys: adds, deletes and walks agree with a sorted array through spli
     const sorted = [...model].sort();
     assert.deepEqual([...set.walk(undefined, false)], sorted);
     assert.deepEqual([...set.walk(undefined, true)], sorted.slice().reverse());
+    // at(i): the key at each index, across leaves; none past the end.
+    for (let i = 0; i < sorted.length; i += 1 + Math.floor(rand() * 7)) assert.equal(set.at(i), sorted[i], `at(${i})`);
+    assert.equal(set.at(sorted.length - 1), sorted[sorted.length - 1]);
+    assert.equal(set.at(sorted.length), undefined);
     for (let i = 0; i < 50; i++) {
       // Half the starting points are keys present, half are arbitrary (between keys, before all, after all).
       const from = i % 2 === 0 && sorted.length > 0 ? sorted[Math.floor(rand() * sorted.length)]! : randomKey(rand);

@@ -174,6 +174,19 @@ function flushdb(ctx: Ctx, args: Buffer[]): Reply | CallPlan | WritePlan {
   });
 }
 
+/**
+ * RANDOMKEY: Cluster.randomKey(), a read of the connection's consistency (inside MULTI: refused, as SCAN). Nil when
+ * there is no key. As Redis's, it looks up no key: no keyspace hit or miss.
+ */
+function randomkey(ctx: Ctx): ReadPlan {
+  const { cluster } = ctx.server;
+  const opts = ctx.conn.readOptions;
+  return new ReadPlan(async () => {
+    const k = await cluster.randomKey(opts);
+    return k === undefined ? null : keyBytes(k);
+  });
+}
+
 /** Scan pages of this many keys while KEYS walks the whole key space. */
 const KEYS_PAGE = 10_000;
 
@@ -381,6 +394,7 @@ export const KEY_COMMANDS: CommandSpec[] = [
   command('restore', -4, ['write', 'denyoom'], 'generic', 'Creates a key from the serialized representation of a value.', restore, { since: '2.6.0', acl: ['keyspace', 'dangerous'] }),
   command('keys', 2, ['readonly'], 'generic', 'Returns all key names that match a pattern.', keys, { keys: [0, 0, 0], acl: ['keyspace', 'dangerous'] }),
   command('scan', -2, ['readonly'], 'generic', 'Iterates over the key names in the database.', scan, { keys: [0, 0, 0], since: '2.8.0' }),
+  command('randomkey', 1, ['readonly'], 'generic', 'Returns a random key name from the database.', randomkey, { keys: [0, 0, 0] }),
   command('dbsize', 1, ['readonly', 'fast'], 'server', 'Returns the number of keys in the database.', dbsize, { acl: ['keyspace'] }),
   command('flushdb', -1, ['write'], 'server', 'Remove all keys from the current database.', flushdb, { acl: ['keyspace', 'dangerous'] }),
   command('flushall', -1, ['write'], 'server', 'Removes all keys from all databases.', flushdb, { acl: ['keyspace', 'dangerous'] }),
