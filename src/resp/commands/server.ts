@@ -795,6 +795,27 @@ function commandDocs(c: CommandSpec): Reply {
   return new MapReply([['summary', c.summary], ['since', c.since], ['group', c.group]]);
 }
 
+/**
+ * COMMAND LIST FILTERBY MODULE name | ACLCAT category | PATTERN glob: the commands of no module (none is loaded), of a
+ * category (none for an unknown one), or whose names match the pattern, case-insensitively, as Redis's.
+ */
+function commandListFiltered(all: CommandSpec[], type: Buffer, value: Buffer): Reply {
+  switch (upper(type)) {
+    case 'MODULE':
+      return [];
+    case 'ACLCAT': {
+      const category = value.toString('latin1').toLowerCase();
+      return all.filter((c) => c.categories.includes(category)).map((c) => c.name);
+    }
+    case 'PATTERN': {
+      const pattern = Buffer.from(value.toString('latin1').toLowerCase(), 'latin1');
+      return all.filter((c) => globMatch(pattern, Buffer.from(c.name, 'latin1'))).map((c) => c.name);
+    }
+    default:
+      return SYNTAX;
+  }
+}
+
 export function serverCommands(table: () => Map<string, CommandSpec>): CommandSpec[] {
   const lookup = (b: Buffer): CommandSpec | undefined => table().get(b.toString('latin1').toLowerCase());
   const commandCmd = (_ctx: Ctx, args: Buffer[]): Reply => {
@@ -806,7 +827,8 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
       case 'COUNT':
         return args.length === 2 ? all.length : arityError('command|count');
       case 'LIST':
-        return args.length === 2 ? all.map((c) => c.name) : new ErrorReply('ERR COMMAND LIST FILTERBY is not supported by threadraft');
+        if (args.length === 2) return all.map((c) => c.name);
+        return args.length === 5 && keyword(args[2], 'FILTERBY') ? commandListFiltered(all, args[3]!, args[4]!) : SYNTAX;
       case 'HELP':
         if (args.length !== 2) return arityError('command|help');
         return helpReply([
