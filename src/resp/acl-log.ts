@@ -30,8 +30,11 @@ export interface AclLogEntry {
 export class AclLog {
   private entries: AclLogEntry[] = [];
   private nextId = 0;
+  /** Every failed authentication since the start (INFO's acl_access_denied_auth: neither RESET nor RESETSTAT clears it). */
+  authFailures = 0;
 
   authFailed(failure: Pick<AclLogEntry, 'context' | 'object' | 'username' | 'clientInfo'>, now = Date.now()): void {
+    this.authFailures++;
     const scanned = this.entries.slice(0, GROUPING_SCAN);
     const i = scanned.findIndex((e) => e.context === failure.context && Math.abs(now - e.updatedAt) <= GROUPING_MS
       && e.object.equals(failure.object) && e.username.equals(failure.username));

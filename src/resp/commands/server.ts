@@ -209,6 +209,9 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['pubsub_patterns', ctx.server.pubsub.size('pattern')], ['pubsubshard_channels', ctx.server.pubsub.size('shard')],
       ['tracking_total_keys', tracking.keys], ['tracking_total_items', tracking.items],
       ['tracking_total_prefixes', tracking.prefixes], ['total_error_replies', ctx.server.commandStats.errorReplies],
+      // Redis 7.2's ACL denials: a wrong password is the only one there can be (the default user may run anything).
+      ['acl_access_denied_auth', ctx.server.aclLog.authFailures], ['acl_access_denied_cmd', 0], ['acl_access_denied_key', 0],
+      ['acl_access_denied_channel', 0],
       ['protocol_errors', stats.protocolErrors],
       ['raft_writes', metrics.coordinator.writes], ['raft_reads', metrics.coordinator.reads],
       ['raft_batches_sent', metrics.coordinator.batchesSent], ['raft_read_rounds_sent', metrics.coordinator.readRoundsSent],
