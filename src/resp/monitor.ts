@@ -16,7 +16,7 @@ const NOT_FED = new Set([
   'acl|deluser', 'acl|dryrun', 'acl|getuser', 'acl|list', 'acl|load', 'acl|log', 'acl|save', 'acl|setuser', 'acl|users',
   'client|kill', 'client|list', 'client|no-evict', 'client|pause', 'client|unblock', 'client|unpause', 'config|get', 'config|resetstat',
   'config|rewrite', 'config|set', 'debug', 'latency|doctor', 'latency|graph', 'latency|histogram', 'latency|history', 'latency|latest',
-  'latency|reset', 'module|list', 'module|load', 'module|loadex', 'module|unload', 'monitor', 'save', 'bgsave', 'shutdown', 'slowlog|get', 'slowlog|len', 'slowlog|reset',
+  'latency|reset', 'failover', 'replicaof', 'slaveof', 'module|list', 'module|load', 'module|loadex', 'module|unload', 'monitor', 'save', 'bgsave', 'shutdown', 'slowlog|get', 'slowlog|len', 'slowlog|reset',
 ]);
 
 /** A connection in monitor mode: fed a line, `own` when it ran the command itself (right after that command's reply). */

@@ -568,6 +568,44 @@ function swapdb(_ctx: Ctx, args: Buffer[]): Reply {
   return a === 0 && b === 0 ? OK : DB_RANGE;
 }
 
+/**
+ * REPLICAOF (SLAVEOF) host port: NO ONE is OK (the server is a primary already, as Redis answers it); another server
+ * is refused once the port is checked as Redis checks it: the cluster's nodes replicate by Raft, and this server
+ * cannot become a RESP replica.
+ */
+function replicaof(_ctx: Ctx, args: Buffer[]): Reply {
+  if (keyword(args[1], 'NO') && keyword(args[2], 'ONE')) return OK;
+  const port = parseInt64(args[2]!);
+  if (port === null || port < 0n || port > 65535n) return new ErrorReply('ERR Invalid master port');
+  return new ErrorReply("ERR threadraft's nodes replicate by Raft: this server cannot be a replica of another (REPLICAOF NO ONE only)");
+}
+
+/**
+ * FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms]: its arguments checked as Redis checks them, then Redis's
+ * answer for a primary without replicas (INFO's connected_slaves:0): the cluster's nodes are not RESP replicas. A
+ * leader change is Cluster.transferLeadership() (docs/api.md).
+ */
+function failover(_ctx: Ctx, args: Buffer[]): Reply {
+  if (args.length === 2 && keyword(args[1], 'ABORT')) return new ErrorReply('ERR No failover in progress.');
+  let timeout = 0n;
+  let to = false;
+  let force = false;
+  for (let j = 1; j < args.length; j++) {
+    if (keyword(args[j], 'TIMEOUT') && j + 1 < args.length && timeout === 0n) {
+      const t = parseInt64(args[++j]!);
+      if (t === null) return NOT_INTEGER;
+      if (t <= 0n) return new ErrorReply('ERR FAILOVER timeout must be greater than 0');
+      timeout = t;
+    } else if (keyword(args[j], 'TO') && j + 2 < args.length && !to) {
+      if (parseInt64(args[j + 2]!) === null) return NOT_INTEGER;
+      to = true;
+      j += 2;
+    } else if (keyword(args[j], 'FORCE') && !force) force = true;
+    else return SYNTAX;
+  }
+  return new ErrorReply('ERR FAILOVER requires connected replicas.');
+}
+
 const MODULE_HELP = [
   'MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'LIST', '    Return a list of loaded modules.',
@@ -866,6 +904,9 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     command('slowlog', -2, [], 'server', 'A container for slow log commands.', slowlog, { since: '2.2.12', subcommands: { get: -2, len: 2, reset: 2, help: 2 } }),
     command('object', -2, [], 'generic', 'A container for object introspection commands.', object, { since: '2.2.3', keys: [0, 0, 0], subcommands: { encoding: 3, freq: 3, idletime: 3, refcount: 3, help: 2 } }),
     command('swapdb', 3, ['write', 'fast'], 'server', 'Swaps two Redis databases.', swapdb, { since: '4.0.0', acl: ['keyspace', 'dangerous'] }),
+    command('replicaof', 3, ['admin', 'noscript', 'stale', 'no_async_loading'], 'server', 'Configures a server as replica of another, or promotes it to a master.', replicaof, { since: '5.0.0' }),
+    command('slaveof', 3, ['admin', 'noscript', 'stale', 'no_async_loading'], 'server', 'Sets a Redis server as a replica of another, or promotes it to being a master.', replicaof),
+    command('failover', -1, ['admin', 'noscript', 'stale'], 'server', 'Starts a coordinated failover from a server to one of its replicas.', failover, { since: '6.2.0' }),
     command('module', -2, [], 'server', 'A container for module commands.', moduleCmd, { since: '4.0.0', subcommands: { list: 2, load: -3, loadex: -3, unload: 3, help: 2 } }),
     command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0', subcommands: { usage: -3, help: 2 } }),
     command('save', 1, ['admin', 'noscript', 'no_async_loading', 'no_multi'], 'server', 'Synchronously saves the database(s) to disk.', save),
