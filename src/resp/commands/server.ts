@@ -1,6 +1,7 @@
 // Server commands: INFO (real figures from status() and metrics()), COMMAND (from the command table), CONFIG (what
 // the server and cluster were started with; four parameters settable), LATENCY, SLOWLOG, MONITOR, DEBUG DIGEST and SLEEP,
-// MEMORY USAGE, OBJECT, SHUTDOWN and WAIT.
+// MEMORY USAGE, OBJECT, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, TIME, ROLE, WAIT; SWAPDB, REPLICAOF, FAILOVER and MODULE as
+// Redis answers them for what this server is (one database, a primary without RESP replicas, no modules).
 import { arch, platform, release, totalmem } from 'node:os';
 import type { LatencySummaryMs } from '../../index.js';
 import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
