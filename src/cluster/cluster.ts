@@ -827,9 +827,10 @@ export class Cluster<V = Value> {
   /**
    * A live key picked at random (Redis's RANDOMKEY), undefined when there is none: the first live key, in key order
    * and wrapping around, from a uniformly random index among the keys the state holds. Every key is as likely when
-   * none has expired; a key right after expired ones not purged yet is likelier.
+   * none has expired; a key right after expired ones not purged yet is likelier. A key is a string when its bytes
+   * are UTF-8, else a Buffer (typed Uint8Array, as scan()'s keys, for consumers without Node's types).
    */
-  async randomKey(options?: ReadOptions): Promise<string | Buffer | undefined> {
+  async randomKey(options?: ReadOptions): Promise<string | Uint8Array | undefined> {
     const [k] = await this.query('randomKey', [{ q: 'random', r: Math.random() }], options);
     if (k === undefined) return undefined;
     if (!(k instanceof Uint8Array)) throw new ClusterError(ErrorCode.STORAGE, `randomKey: the state machine returned ${typeof k}`);
