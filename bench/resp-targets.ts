@@ -155,6 +155,14 @@ async function persistenceIdle(port: number): Promise<boolean> {
   return ['loading', 'rdb_bgsave_in_progress', 'aof_rewrite_in_progress', 'aof_rewrite_scheduled'].every((f) => info.get(f) === '0');
 }
 
+/**
+ * Whether the server answering on `port` is process `pid`, by INFO's process_id: the port freePort() gave out may
+ * have been taken meanwhile by another test's server (a Redis, or a RESP server on port 0), which answers PING too.
+ */
+export async function answeredBy(port: number, pid: number | undefined): Promise<boolean> {
+  return pid !== undefined && infoFields(await callOnce(HOST, port, ['INFO', 'server'])).get('process_id') === String(pid);
+}
+
 async function pingOk(port: number): Promise<boolean> {
   const r = await callOnce(HOST, port, ['PING'], 1000);
   if (r instanceof RespError) throw new Error(r.message); // e.g. LOADING
@@ -205,7 +213,8 @@ async function startRedis(name: string, extra: string[]): Promise<RedisProc> {
     const args = ['--port', String(port), '--bind', HOST, '--dir', dir, '--daemonize', 'no', '--logfile', '', ...extra];
     const child = spawnChild(name, 'redis-server', args, dir);
     try {
-      await until(`${name} to answer PING`, [child], 10_000, () => pingOk(port));
+      // Our child, not another server that took the port first (ours then exits: Address already in use, retried).
+      await until(`${name} to answer PING`, [child], 10_000, async () => (await pingOk(port)) && (await answeredBy(port, child.proc.pid)));
       await until(`${name} to finish loading and rewriting`, [child], 30_000, () => persistenceIdle(port));
       return { child, port, dir, command: `redis-server ${args.map(shellWord).join(' ')}` };
     } catch (e) {
