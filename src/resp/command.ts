@@ -59,6 +59,16 @@ function categories(declared: string[], flags: string[]): string[] {
   return ACL_CATEGORIES.filter((c) => all.has(c));
 }
 
+/** Whether `n` arguments (the command name included) fit `arity` as Redis counts it: negative means "at least". */
+export function arityOk(arity: number, n: number): boolean {
+  return arity >= 0 ? n === arity : n >= -arity;
+}
+
+/** The names of the commands in ACL category `category` (ACL CAT, COMMAND LIST FILTERBY ACLCAT). */
+export function commandsIn(category: string, specs: Iterable<CommandSpec>): string[] {
+  return [...specs].filter((c) => c.categories.includes(category)).map((c) => c.name);
+}
+
 type Keys = [firstKey: number, lastKey: number, step: number];
 const NO_KEYS: Keys = [0, 0, 0];
 const ONE_KEY: Keys = [1, 1, 1];

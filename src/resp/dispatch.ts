@@ -1,7 +1,7 @@
 // The command table and dispatch: name lookup, AUTH gate, arity, MULTI queueing. Dispatch is synchronous and
 // in the order commands arrived, so connection state (AUTH, MULTI, READONLY, HELLO) always applies in order;
 // data commands come back as plans that ./pipeline.ts sends.
-import type { CommandSpec } from './command.js';
+import { arityOk, type CommandSpec } from './command.js';
 import { aclCommands } from './commands/acl.js';
 import { BITMAP_COMMANDS } from './commands/bitmaps.js';
 import { CONNECTION_COMMANDS } from './commands/connection.js';
@@ -26,10 +26,6 @@ export const COMMANDS: ReadonlyMap<string, CommandSpec> = TABLE;
 /** Lower-case ASCII name of a command (names are short: one latin1 decode). */
 function nameOf(b: Buffer): string {
   return b.length > 32 ? '' : b.toString('latin1').toLowerCase();
-}
-
-function arityOk(arity: number, n: number): boolean {
-  return arity >= 0 ? n === arity : n >= -arity;
 }
 
 /**

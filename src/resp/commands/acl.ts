@@ -3,7 +3,7 @@
 // Redis's refusal without an ACL file, DELUSER removes none.
 import { createHash, randomBytes } from 'node:crypto';
 import { parseInt64, upper } from '../args.js';
-import { ACL_CATEGORIES, command, type CommandSpec } from '../command.js';
+import { ACL_CATEGORIES, arityOk, command, commandsIn, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, NOT_INTEGER, subcommandSyntax, unknownSubcommand } from '../errors.js';
 import { WritePlan } from '../plan.js';
@@ -73,7 +73,7 @@ function dryrun(table: () => ReadonlyMap<string, CommandSpec>, args: Buffer[]): 
     name = `${spec.name}|${sub}`;
   }
   if (name === undefined || arity === undefined) return new ErrorReply(`ERR Command '${argv[0]!.toString('latin1')}' not found`, true);
-  if (arity >= 0 ? argv.length !== arity : argv.length < -arity) return arityError(name);
+  if (!arityOk(arity, argv.length)) return arityError(name);
   return OK;
 }
 
@@ -121,7 +121,7 @@ function acl(table: () => ReadonlyMap<string, CommandSpec>, ctx: Ctx, args: Buff
       if (n > 3) return subcommandSyntax(args[1]!, 'acl');
       const category = args[2]!.toString('latin1').toLowerCase();
       if (!ACL_CATEGORIES.includes(category)) return new ErrorReply(`ERR Unknown category '${args[2]!.toString('latin1', 0, 128)}'`, true);
-      return [...table().values()].filter((c) => c.categories.includes(category)).map((c) => c.name);
+      return commandsIn(category, table().values());
     }
     case 'GENPASS': {
       if (n > 3) return subcommandSyntax(args[1]!, 'acl');

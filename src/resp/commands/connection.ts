@@ -56,18 +56,14 @@ function auth(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
     return new ErrorReply('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
   }
   const user = args.length === 3 ? args[1]! : Buffer.from('default');
-  const password = args[args.length - 1]!;
-  if (ctx.conn.multi) {
-    const queued = clientInfo(ctx);
-    return new WritePlan([], () => {
-      if (!credentialsOk(ctx, user, password)) return authFailed(ctx, args[0]!, user, 'multi', queued);
-      ctx.conn.authenticated = true;
-      return OK;
-    });
-  }
-  if (!credentialsOk(ctx, user, password)) return authFailed(ctx, args[0]!, user);
-  ctx.conn.authenticated = true;
-  return OK;
+  const run = (context: 'toplevel' | 'multi', info?: string): Reply => {
+    if (!credentialsOk(ctx, user, args[args.length - 1]!)) return authFailed(ctx, args[0]!, user, context, info);
+    ctx.conn.authenticated = true;
+    return OK;
+  };
+  if (!ctx.conn.multi) return run('toplevel');
+  const queued = clientInfo(ctx);
+  return new WritePlan([], () => run('multi', queued));
 }
 
 function helloMap(ctx: Ctx): MapReply {

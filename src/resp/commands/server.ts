@@ -11,7 +11,7 @@ import { valueBytes } from '../../storage/codec.js';
 import { fixed2 } from '../../util/printf.js';
 import { clampInt64, INT64_MAX, keyBytes, keyError, keyword, parseInt64, parseInteger, upper } from '../args.js';
 import { globMatch } from '../glob.js';
-import { command, type CommandSpec } from '../command.js';
+import { arityOk, command, commandsIn, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, clusterError, DB_RANGE, NOT_INTEGER, subcommandSyntax, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
 import { CallPlan, KeysPlan, ReadPlan, WritePlan } from '../plan.js';
@@ -789,7 +789,7 @@ function shutdown(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
 function commandKeys(c: CommandSpec | undefined, argv: Buffer[]): Reply {
   if (c === undefined) return new ErrorReply('ERR Invalid command specified');
   if (c.firstKey === 0) return new ErrorReply('ERR The command has no key arguments');
-  if ((c.arity > 0 && c.arity !== argv.length) || argv.length < -c.arity) return new ErrorReply('ERR Invalid number of arguments specified for command');
+  if (!arityOk(c.arity, argv.length)) return new ErrorReply('ERR Invalid number of arguments specified for command');
   const last = c.lastKey < 0 ? argv.length + c.lastKey : Math.min(c.lastKey, argv.length - 1);
   const keys: Buffer[] = [];
   for (let i = c.firstKey; i <= last; i += c.step) keys.push(argv[i]!);
@@ -845,10 +845,8 @@ function commandListFiltered(all: CommandSpec[], type: Buffer, value: Buffer): R
   switch (upper(type)) {
     case 'MODULE':
       return [];
-    case 'ACLCAT': {
-      const category = value.toString('latin1').toLowerCase();
-      return all.filter((c) => c.categories.includes(category)).map((c) => c.name);
-    }
+    case 'ACLCAT':
+      return commandsIn(value.toString('latin1').toLowerCase(), all);
     case 'PATTERN': {
       const pattern = Buffer.from(value.toString('latin1').toLowerCase(), 'latin1');
       return all.filter((c) => globMatch(pattern, Buffer.from(c.name, 'latin1'))).map((c) => c.name);
