@@ -31,8 +31,8 @@ export function encodeCommand(args: ReadonlyArray<string | Buffer>): Buffer {
 }
 
 const CRLF = Buffer.from('\r\n');
-/** Nesting deeper than this is not a reply of any command the benchmark sends. */
-const MAX_DEPTH = 8;
+/** Nesting deeper than this is not a reply of any command the benchmark or the tests send (COMMAND INFO nests 9 deep). */
+const MAX_DEPTH = 12;
 
 /** One reply starting at `off`, or undefined when the buffer does not hold all of it yet. */
 export function parseReply(buf: Buffer, off: number, depth = 0): { value: RespValue; end: number } | undefined {

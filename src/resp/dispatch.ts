@@ -1,7 +1,7 @@
 // The command table and dispatch: name lookup, AUTH gate, arity, MULTI queueing. Dispatch is synchronous and
 // in the order commands arrived, so connection state (AUTH, MULTI, READONLY, HELLO) always applies in order;
 // data commands come back as plans that ./pipeline.ts sends.
-import { arityOk, type CommandSpec } from './command.js';
+import { arityOk, keysOf, type CommandSpec } from './command.js';
 import { aclCommands } from './commands/acl.js';
 import { BITMAP_COMMANDS } from './commands/bitmaps.js';
 import { CONNECTION_COMMANDS } from './commands/connection.js';
@@ -64,6 +64,7 @@ export interface Dispatched {
 
 /** A command as the checks before it runs see it: its spec and name (`client|info` for a subcommand), or why it is refused. */
 interface Admission {
+  /** The command that runs: a container's subcommand when one is named (undefined: an unknown command). */
   spec: CommandSpec | undefined;
   name: string;
   error: ErrorReply | undefined;
@@ -74,20 +75,21 @@ interface Admission {
 /** The checks before a command runs, in Redis's order (processCommand). No side effect: CLIENT PAUSE asks too. */
 function admit(ctx: Ctx, args: Buffer[]): Admission {
   const conn = ctx.conn;
-  const spec = TABLE.get(nameOf(args[0]!));
-  if (spec === undefined) return { spec, name: '', error: unknownCommand(args), counted: undefined };
+  const base = TABLE.get(nameOf(args[0]!));
+  if (base === undefined) return { spec: base, name: '', error: unknownCommand(args), counted: undefined };
   // Arity before AUTH, in Redis's order: `GET` alone is an arity error even unauthenticated.
-  if (!arityOk(spec.arity, args.length)) return { spec, name: spec.name, error: arityError(spec.name), counted: spec.name };
-  let name = spec.name;
-  // A container's subcommand is looked up with the command, and its arity checked, as Redis's lookup does; Redis 7
-  // names it in CLIENT INFO/LIST and in errors: cmd=client|info.
-  if (spec.subcommands !== undefined && args.length > 1) {
-    const sub = nameOf(args[1]!);
-    const arity = spec.subcommands.get(sub);
-    if (arity === undefined) return { spec, name, error: unknownSubcommand(args[1]!, spec.name), counted: undefined };
-    name = `${spec.name}|${sub}`;
-    if (!arityOk(arity, args.length)) return { spec, name, error: arityError(name), counted: name };
+  if (!arityOk(base.arity, args.length)) return { spec: base, name: base.name, error: arityError(base.name), counted: base.name };
+  let spec = base;
+  // A container's subcommand is looked up with the command, and its arity checked, as Redis's lookup does; from here
+  // on it is the command (its flags count: OBJECT ENCODING reads a key). Redis 7 names it in CLIENT INFO/LIST and in
+  // errors: cmd=client|info.
+  if (base.subcommands !== undefined && args.length > 1) {
+    const sub = base.subcommands.get(nameOf(args[1]!));
+    if (sub === undefined) return { spec: base, name: base.name, error: unknownSubcommand(args[1]!, base.name), counted: undefined };
+    spec = sub;
+    if (!arityOk(spec.arity, args.length)) return { spec, name: spec.name, error: arityError(spec.name), counted: spec.name };
   }
+  const name = spec.name;
   if (!conn.authenticated && !spec.noAuth) return { spec, name, error: NOAUTH, counted: name };
   // A RESP2 connection subscribed to anything reads pushes only: Redis allows it these commands and no other.
   if (conn.protocol === 2 && conn.subscriptions.active && !SUBSCRIBED_MODE_COMMANDS.has(spec.name)) {
@@ -143,18 +145,14 @@ export function dispatch(ctx: Ctx, args: Buffer[], out: Dispatched): Reply | Pla
     // Client-side caching (./tracking.ts): a read-only command's keys are to be remembered (whether is decided now,
     // in order); CLIENT CACHING holds for the next command (or transaction) only, as Redis's resetClient clears it.
     if (spec.flags.includes('readonly') && ctx.server.tracking.wants(conn)) out.remember = keyArgs(spec, args);
-    if (!conn.multi && spec.name !== 'client') t.caching = false;
+    if (!conn.multi && !spec.name.startsWith('client|')) t.caching = false;
   }
   return r;
 }
 
-/** The key arguments of a command, by its first key, last key and step (COMMAND INFO); MEMORY USAGE's key. */
+/** The key arguments of a command by its key specs (COMMAND INFO), none when they do not fit the arguments. */
 export function keyArgs(spec: CommandSpec, args: Buffer[]): Buffer[] {
-  if (spec.firstKey === 0) return spec.name === 'memory' && args.length > 2 && nameOf(args[1]!) === 'usage' ? [args[2]!] : [];
-  const last = spec.lastKey < 0 ? args.length + spec.lastKey : Math.min(spec.lastKey, args.length - 1);
-  const keys: Buffer[] = [];
-  for (let i = spec.firstKey; i <= last; i += spec.step) keys.push(args[i]!);
-  return keys;
+  return keysOf(spec, args)?.map((k) => k.key) ?? [];
 }
 
 /** A known command refused before it ran (arity, NOAUTH): EXEC's refusal discards any transaction at once, as Redis's rejectCommand does. */
@@ -190,7 +188,7 @@ function queue(ctx: Ctx, out: Dispatched, spec: CommandSpec, fullName: string, a
   // refused too.
   const client = fullName === 'client|reply' || fullName === 'client|pause' || fullName === 'client|unpause';
   if ((spec.group === 'pubsub' && spec.name !== 'publish' && spec.name !== 'spublish') || client) {
-    return refuse(ctx, out, new ErrorReply(`ERR '${client ? fullName : spec.name}' inside MULTI is not supported by threadraft (it would take effect when queued, not at EXEC)`), fullName);
+    return refuse(ctx, out, new ErrorReply(`ERR '${fullName}' inside MULTI is not supported by threadraft (it would take effect when queued, not at EXEC)`), fullName);
   }
   const r = spec.handler(ctx, args);
   if (writes(spec)) m.writes = true;
@@ -204,7 +202,7 @@ function queue(ctx: Ctx, out: Dispatched, spec: CommandSpec, fullName: string, a
   else if (r instanceof WritePlan && !r.alone) m.items.push(Object.assign(r, { reads }));
   else if (r instanceof KeysPlan) m.items.push(Object.assign(keysAsWrite(r, ctx.server.keyspace), { reads }));
   else {
-    return refuse(ctx, out, new ErrorReply(`ERR '${spec.name}' inside MULTI is not supported by threadraft (it has no atomic batch operation)`), fullName);
+    return refuse(ctx, out, new ErrorReply(`ERR '${fullName}' inside MULTI is not supported by threadraft (it has no atomic batch operation)`), fullName);
   }
   m.names.push(fullName); // counted, logged and fed as EXEC's reply is written (./connection.ts)
   m.args.push(args);

@@ -3,7 +3,7 @@
 // Redis's refusal without an ACL file, DELUSER removes none.
 import { createHash, randomBytes } from 'node:crypto';
 import { parseInt64, upper } from '../args.js';
-import { ACL_CATEGORIES, arityOk, command, commandsIn, type CommandSpec } from '../command.js';
+import { ACL_CATEGORIES, arityOk, command, commandsIn, lookupCommand, sub, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, NOT_INTEGER, subcommandSyntax, unknownSubcommand } from '../errors.js';
 import { WritePlan } from '../plan.js';
@@ -64,16 +64,9 @@ function dryrun(table: () => ReadonlyMap<string, CommandSpec>, args: Buffer[]): 
   const user = args[2]!.toString('latin1');
   if (user !== DEFAULT_USER) return new ErrorReply(`ERR User '${user}' not found`, true);
   const argv = args.slice(3);
-  const spec = table().get(argv[0]!.toString('latin1').toLowerCase());
-  let name = spec?.name;
-  let arity = spec?.arity;
-  if (spec?.subcommands !== undefined && argv.length > 1) {
-    const sub = argv[1]!.toString('latin1').toLowerCase();
-    arity = spec.subcommands.get(sub);
-    name = `${spec.name}|${sub}`;
-  }
-  if (name === undefined || arity === undefined) return new ErrorReply(`ERR Command '${argv[0]!.toString('latin1')}' not found`, true);
-  if (!arityOk(arity, argv.length)) return arityError(name);
+  const spec = lookupCommand(table(), argv);
+  if (spec === undefined) return new ErrorReply(`ERR Command '${argv[0]!.toString('latin1')}' not found`, true);
+  if (!arityOk(spec.arity, argv.length)) return arityError(spec.name);
   return OK;
 }
 
@@ -158,7 +151,21 @@ export function aclCommands(table: () => ReadonlyMap<string, CommandSpec>): Comm
   return [
     command('acl', -2, [], 'server', 'A container for Access List Control commands.', (ctx, args) => acl(table, ctx, args), {
       since: '6.0.0',
-      subcommands: { cat: -2, deluser: -3, dryrun: -4, genpass: -2, getuser: 3, help: 2, list: 2, load: 2, log: -2, save: 2, setuser: -3, users: 2, whoami: 2 },
+      subcommands: {
+        cat: sub(-2, ['noscript', 'loading', 'stale'], 'Lists the ACL categories, or the commands inside a category.', { since: '6.0.0' }),
+        deluser: sub(-3, ['admin', 'noscript', 'loading', 'stale'], 'Deletes ACL users, and terminates their connections.', { since: '6.0.0' }),
+        dryrun: sub(-4, ['admin', 'noscript', 'loading', 'stale'], 'Simulates the execution of a command by a user, without executing the command.', { since: '7.0.0' }),
+        genpass: sub(-2, ['noscript', 'loading', 'stale'], 'Generates a pseudorandom, secure password that can be used to identify ACL users.', { since: '6.0.0' }),
+        getuser: sub(3, ['admin', 'noscript', 'loading', 'stale'], 'Lists the ACL rules of a user.', { since: '6.0.0' }),
+        help: sub(2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', { since: '6.0.0' }),
+        list: sub(2, ['admin', 'noscript', 'loading', 'stale'], 'Dumps the effective rules in ACL file format.', { since: '6.0.0' }),
+        load: sub(2, ['admin', 'noscript', 'loading', 'stale'], 'Reloads the rules from the configured ACL file.', { since: '6.0.0' }),
+        log: sub(-2, ['admin', 'noscript', 'loading', 'stale'], 'Lists recent security events generated due to ACL rules.', { since: '6.0.0' }),
+        save: sub(2, ['admin', 'noscript', 'loading', 'stale'], 'Saves the effective ACL rules in the configured ACL file.', { since: '6.0.0' }),
+        setuser: sub(-3, ['admin', 'noscript', 'loading', 'stale'], 'Creates and modifies an ACL user and its rules.', { since: '6.0.0' }),
+        users: sub(2, ['admin', 'noscript', 'loading', 'stale'], 'Lists all ACL users.', { since: '6.0.0' }),
+        whoami: sub(2, ['noscript', 'loading', 'stale'], 'Returns the authenticated username of the current connection.', { since: '6.0.0' }),
+      },
     }),
   ];
 }

@@ -5,7 +5,7 @@
 // the key up first, so an absent key answers 0 (BITPOS 1: -1) whatever its range arguments are.
 import { parseInt64, parseInteger, keyError, keysError, keyword } from '../args.js';
 import { type BitField, type Overflow, OVERFLOWS, runFields } from '../../storage/bitfield.js';
-import { command, type CommandSpec } from '../command.js';
+import { command, keySpec, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { NOT_INTEGER, opError, SYNTAX } from '../errors.js';
 import { bytesOf, indexRange } from './strings.js';
@@ -221,12 +221,26 @@ function bitfield(readonly: boolean) {
   };
 }
 
+/**
+ * BITFIELD's key flags for COMMAND GETKEYSANDFLAGS, as Redis's bitfieldGetKeys reads the arguments: read-only while
+ * they are whole GETs and OVERFLOWs; read and written from a SET or INCRBY, or anything it cannot parse.
+ */
+function bitfieldKeyFlags(argv: Buffer[]): string[] {
+  for (let i = 2; i < argv.length; i++) {
+    const more = argv.length - i - 1;
+    if (keyword(argv[i], 'GET') && more >= 2) i += 2;
+    else if (keyword(argv[i], 'OVERFLOW') && more >= 1) i += 1;
+    else return ['RW', 'access', 'update'];
+  }
+  return ['RO', 'access'];
+}
+
 export const BITMAP_COMMANDS: CommandSpec[] = [
-  command('setbit', 4, ['write', 'denyoom'], 'bitmap', 'Sets or clears the bit at offset of the string value. Creates the key if it doesn\'t exist.', setbit, { keys: [1, 1, 1], since: '2.2.0' }),
-  command('getbit', 3, ['readonly', 'fast'], 'bitmap', 'Returns a bit value by offset.', getbit, { keys: [1, 1, 1], since: '2.2.0' }),
-  command('bitcount', -2, ['readonly'], 'bitmap', 'Counts the number of set bits (population counting) in a string.', bitcount, { keys: [1, 1, 1], since: '2.6.0' }),
-  command('bitpos', -3, ['readonly'], 'bitmap', 'Finds the first set (1) or clear (0) bit in a string.', bitpos, { keys: [1, 1, 1], since: '2.8.7' }),
-  command('bitfield', -2, ['write', 'denyoom'], 'bitmap', 'Performs arbitrary bitfield integer operations on strings.', bitfield(false), { keys: [1, 1, 1], since: '3.2.0' }),
-  command('bitfield_ro', -2, ['readonly', 'fast'], 'bitmap', 'Performs arbitrary read-only bitfield integer operations on strings.', bitfield(true), { keys: [1, 1, 1], since: '6.0.0' }),
-  command('bitop', -4, ['write', 'denyoom'], 'bitmap', 'Performs bitwise operations on multiple strings, and stores the result.', bitop, { keys: [2, -1, 1], since: '2.6.0' }),
+  command('setbit', 4, ['write', 'denyoom'], 'bitmap', 'Sets or clears the bit at offset of the string value. Creates the key if it doesn\'t exist.', setbit, { keys: [keySpec('RW access update', 1)], since: '2.2.0' }),
+  command('getbit', 3, ['readonly', 'fast'], 'bitmap', 'Returns a bit value by offset.', getbit, { keys: [keySpec('RO access', 1)], since: '2.2.0' }),
+  command('bitcount', -2, ['readonly'], 'bitmap', 'Counts the number of set bits (population counting) in a string.', bitcount, { keys: [keySpec('RO access', 1)], since: '2.6.0' }),
+  command('bitpos', -3, ['readonly'], 'bitmap', 'Finds the first set (1) or clear (0) bit in a string.', bitpos, { keys: [keySpec('RO access', 1)], since: '2.8.7' }),
+  command('bitfield', -2, ['write', 'denyoom'], 'bitmap', 'Performs arbitrary bitfield integer operations on strings.', bitfield(false), { keys: [keySpec('RW access update variable_flags', 1, 0, 1, 'This command allows both access and modification of the key')], keyFlags: bitfieldKeyFlags, since: '3.2.0' }),
+  command('bitfield_ro', -2, ['readonly', 'fast'], 'bitmap', 'Performs arbitrary read-only bitfield integer operations on strings.', bitfield(true), { keys: [keySpec('RO access', 1)], since: '6.0.0' }),
+  command('bitop', -4, ['write', 'denyoom'], 'bitmap', 'Performs bitwise operations on multiple strings, and stores the result.', bitop, { keys: [keySpec('OW update', 2), keySpec('RO access', 3, -1)], since: '2.6.0' }),
 ];

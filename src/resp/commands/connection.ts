@@ -1,7 +1,7 @@
 // Connection commands: PING, ECHO, HELLO, AUTH, CLIENT, SELECT, QUIT, RESET, READONLY/READWRITE.
 import { timingSafeEqual } from 'node:crypto';
 import { clampInt64, INT64_MAX, keyword, parseInt64, parseInteger, upper } from '../args.js';
-import { command, type CommandSpec } from '../command.js';
+import { command, sub, type CommandSpec } from '../command.js';
 import type { ConnectionState, Ctx } from '../context.js';
 import { arityError, DB_RANGE, NOAUTH, NOT_INTEGER, SYNTAX, subcommandSyntax, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand, WRONGPASS } from '../errors.js';
 import type { PauseMode } from '../pause.js';
@@ -489,13 +489,32 @@ function readwrite(ctx: Ctx): Reply {
 const CB = ['noscript', 'loading', 'stale', 'fast', 'allow_busy', 'no_auth'];
 
 export const CONNECTION_COMMANDS: CommandSpec[] = [
-  command('ping', -1, ['fast'], 'connection', 'Returns the server\'s liveliness response.', ping),
+  command('ping', -1, ['fast'], 'connection', 'Returns the server\'s liveliness response.', ping, { tips: ['request_policy:all_shards', 'response_policy:all_succeeded'] }),
   command('echo', 2, ['fast', 'loading', 'stale'], 'connection', 'Returns the given string.', echo),
   command('hello', -1, CB, 'connection', 'Handshakes with the Redis server.', hello, { since: '6.0.0', noAuth: true }),
   command('auth', -2, CB, 'connection', 'Authenticates the connection.', auth, { noAuth: true }),
   command('client', -2, [], 'connection', 'A container for client connection commands.', client, {
     since: '2.4.0',
-    subcommands: { id: 2, getname: 2, setname: 3, info: 2, list: -2, kill: -3, setinfo: 4, 'no-evict': 3, 'no-touch': 3, tracking: -3, caching: 3, getredir: 2, trackinginfo: 2, reply: 3, pause: -3, unpause: 2, unblock: -3, help: 2 },
+    subcommands: {
+      id: sub(2, ['noscript', 'loading', 'stale'], 'Returns the unique client ID of the connection.', { since: '5.0.0', acl: ['connection'] }),
+      getname: sub(2, ['noscript', 'loading', 'stale'], 'Returns the name of the connection.', { since: '2.6.9', acl: ['connection'] }),
+      setname: sub(3, ['noscript', 'loading', 'stale'], 'Sets the connection name.', { since: '2.6.9', acl: ['connection'] }),
+      info: sub(2, ['noscript', 'loading', 'stale'], 'Returns information about the connection.', { since: '6.2.0', acl: ['connection'], tips: ['nondeterministic_output'] }),
+      list: sub(-2, ['admin', 'noscript', 'loading', 'stale'], 'Lists open connections.', { since: '2.4.0', acl: ['connection'], tips: ['nondeterministic_output'] }),
+      kill: sub(-3, ['admin', 'noscript', 'loading', 'stale'], 'Terminates open connections.', { since: '2.4.0', acl: ['connection'] }),
+      setinfo: sub(4, ['noscript', 'loading', 'stale'], 'Sets information specific to the client or connection.', { since: '7.2.0', acl: ['connection'], tips: ['request_policy:all_nodes', 'response_policy:all_succeeded'] }),
+      'no-evict': sub(3, ['admin', 'noscript', 'loading', 'stale'], 'Sets the client eviction mode of the connection.', { since: '7.0.0', acl: ['connection'] }),
+      'no-touch': sub(3, ['noscript', 'loading', 'stale'], 'Controls whether commands sent by the client affect the LRU/LFU of accessed keys.', { since: '7.2.0', acl: ['connection'] }),
+      tracking: sub(-3, ['noscript', 'loading', 'stale'], 'Controls server-assisted client-side caching for the connection.', { since: '6.0.0', acl: ['connection'] }),
+      caching: sub(3, ['noscript', 'loading', 'stale'], 'Instructs the server whether to track the keys in the next request.', { since: '6.0.0', acl: ['connection'] }),
+      getredir: sub(2, ['noscript', 'loading', 'stale'], 'Returns the client ID to which the connection\'s tracking notifications are redirected.', { since: '6.0.0', acl: ['connection'] }),
+      trackinginfo: sub(2, ['noscript', 'loading', 'stale'], 'Returns information about server-assisted client-side caching for the connection.', { since: '6.2.0', acl: ['connection'] }),
+      reply: sub(3, ['noscript', 'loading', 'stale'], 'Instructs the server whether to reply to commands.', { since: '3.2.0', acl: ['connection'] }),
+      pause: sub(-3, ['admin', 'noscript', 'loading', 'stale'], 'Suspends commands processing.', { since: '2.9.50', acl: ['connection'] }),
+      unpause: sub(2, ['admin', 'noscript', 'loading', 'stale'], 'Resumes processing commands from paused clients.', { since: '6.2.0', acl: ['connection'] }),
+      unblock: sub(-3, ['admin', 'noscript', 'loading', 'stale'], 'Unblocks a client blocked by a blocking command from a different connection.', { since: '5.0.0', acl: ['connection'] }),
+      help: sub(2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', { since: '5.0.0', acl: ['connection'] }),
+    },
   }),
   command('select', 2, ['fast', 'loading', 'stale'], 'connection', 'Changes the selected database.', select),
   command('quit', -1, CB, 'connection', 'Closes the connection.', quit, { noAuth: true, runsInMulti: true }),

@@ -5,7 +5,7 @@ import { keyBytes, keyError, keysError, keyword, MAX_KEY_BYTES, parseInt64, pars
 import { dumpString, restoreString } from '../dump.js';
 import { bytesOf } from './strings.js';
 import { MAX_TTL_MS } from '../../cluster/cache-args.js';
-import { command, type CommandSpec } from '../command.js';
+import { command, keySpec, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { DB_RANGE, invalidExpire, NOT_INTEGER, SYNTAX } from '../errors.js';
 import { expireTimeArg } from '../expiry.js';
@@ -371,31 +371,31 @@ function move(_ctx: Ctx, args: Buffer[]): Reply {
 const WG = ['write'];
 
 export const KEY_COMMANDS: CommandSpec[] = [
-  command('del', -2, WG, 'generic', 'Deletes one or more keys.', del, { keys: [1, -1, 1] }),
-  command('unlink', -2, ['write', 'fast'], 'generic', 'Asynchronously deletes one or more keys.', del, { keys: [1, -1, 1], since: '4.0.0' }),
-  command('exists', -2, ['readonly', 'fast'], 'generic', 'Determines whether one or more keys exist.', exists, { keys: [1, -1, 1] }),
+  command('del', -2, WG, 'generic', 'Deletes one or more keys.', del, { keys: [keySpec('RM delete', 1, -1)], tips: ['request_policy:multi_shard', 'response_policy:agg_sum'],  }),
+  command('unlink', -2, ['write', 'fast'], 'generic', 'Asynchronously deletes one or more keys.', del, { keys: [keySpec('RM delete', 1, -1)], tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], since: '4.0.0' }),
+  command('exists', -2, ['readonly', 'fast'], 'generic', 'Determines whether one or more keys exist.', exists, { keys: [keySpec('RO', 1, -1)], tips: ['request_policy:multi_shard', 'response_policy:agg_sum'],  }),
   // Eviction here follows write order (docs/cache.md), never reads: TOUCH counts as EXISTS does and changes nothing.
-  command('touch', -2, ['readonly', 'fast'], 'generic', 'Returns the number of existing keys out of those specified after updating the time they were last accessed.', exists, { keys: [1, -1, 1], since: '3.2.1' }),
-  command('expire', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key in seconds.', expire(1000, false, 'expire')),
-  command('pexpire', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key in milliseconds.', expire(1, false, 'pexpire'), { since: '2.6.0' }),
-  command('expireat', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key to a Unix timestamp.', expire(1000, true, 'expireat'), { since: '1.2.0' }),
-  command('pexpireat', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key to a Unix milliseconds timestamp.', expire(1, true, 'pexpireat'), { since: '2.6.0' }),
-  command('ttl', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time in seconds of a key.', expiry('ttl', (ms) => Math.floor((ms + 500) / 1000))),
-  command('pttl', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time in milliseconds of a key.', expiry('ttl', asIs), { since: '2.6.0' }),
-  command('expiretime', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time of a key as a Unix timestamp.', expiry('expiresAt', (ms) => Math.floor(ms / 1000)), { since: '7.0.0' }),
-  command('pexpiretime', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time of a key as a Unix milliseconds timestamp.', expiry('expiresAt', asIs), { since: '7.0.0' }),
-  command('persist', 2, ['write', 'fast'], 'generic', 'Removes the expiration time of a key.', persist, { since: '2.2.0' }),
-  command('type', 2, ['readonly', 'fast'], 'generic', 'Determines the type of value stored at a key.', type),
-  command('rename', 3, ['write'], 'generic', 'Renames a key and overwrites the destination.', rename(false), { keys: [1, 2, 1] }),
-  command('renamenx', 3, ['write', 'fast'], 'generic', 'Renames a key only when the target key name doesn\'t exist.', rename(true), { keys: [1, 2, 1] }),
-  command('copy', -3, ['write', 'denyoom'], 'generic', 'Copies the value of a key to a new key.', copy, { keys: [1, 2, 1], since: '6.2.0' }),
-  command('move', 3, ['write', 'fast'], 'generic', 'Moves a key to another database.', move),
-  command('dump', 2, ['readonly'], 'generic', 'Returns a serialized representation of the value stored at a key.', dump, { since: '2.6.0' }),
-  command('restore', -4, ['write', 'denyoom'], 'generic', 'Creates a key from the serialized representation of a value.', restore, { since: '2.6.0', acl: ['keyspace', 'dangerous'] }),
-  command('keys', 2, ['readonly'], 'generic', 'Returns all key names that match a pattern.', keys, { keys: [0, 0, 0], acl: ['keyspace', 'dangerous'] }),
-  command('scan', -2, ['readonly'], 'generic', 'Iterates over the key names in the database.', scan, { keys: [0, 0, 0], since: '2.8.0' }),
-  command('randomkey', 1, ['readonly'], 'generic', 'Returns a random key name from the database.', randomkey, { keys: [0, 0, 0] }),
-  command('dbsize', 1, ['readonly', 'fast'], 'server', 'Returns the number of keys in the database.', dbsize, { acl: ['keyspace'] }),
-  command('flushdb', -1, ['write'], 'server', 'Remove all keys from the current database.', flushdb, { acl: ['keyspace', 'dangerous'] }),
-  command('flushall', -1, ['write'], 'server', 'Removes all keys from all databases.', flushdb, { acl: ['keyspace', 'dangerous'] }),
+  command('touch', -2, ['readonly', 'fast'], 'generic', 'Returns the number of existing keys out of those specified after updating the time they were last accessed.', exists, { keys: [keySpec('RO', 1, -1)], tips: ['request_policy:multi_shard', 'response_policy:agg_sum'], since: '3.2.1' }),
+  command('expire', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key in seconds.', expire(1000, false, 'expire'), { keys: [keySpec('RW update', 1)] }),
+  command('pexpire', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key in milliseconds.', expire(1, false, 'pexpire'), { keys: [keySpec('RW update', 1)], since: '2.6.0' }),
+  command('expireat', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key to a Unix timestamp.', expire(1000, true, 'expireat'), { keys: [keySpec('RW update', 1)], since: '1.2.0' }),
+  command('pexpireat', -3, ['write', 'fast'], 'generic', 'Sets the expiration time of a key to a Unix milliseconds timestamp.', expire(1, true, 'pexpireat'), { keys: [keySpec('RW update', 1)], since: '2.6.0' }),
+  command('ttl', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time in seconds of a key.', expiry('ttl', (ms) => Math.floor((ms + 500) / 1000)), { keys: [keySpec('RO access', 1)], tips: ['nondeterministic_output'] }),
+  command('pttl', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time in milliseconds of a key.', expiry('ttl', asIs), { keys: [keySpec('RO access', 1)], tips: ['nondeterministic_output'], since: '2.6.0' }),
+  command('expiretime', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time of a key as a Unix timestamp.', expiry('expiresAt', (ms) => Math.floor(ms / 1000)), { keys: [keySpec('RO access', 1)], since: '7.0.0' }),
+  command('pexpiretime', 2, ['readonly', 'fast'], 'generic', 'Returns the expiration time of a key as a Unix milliseconds timestamp.', expiry('expiresAt', asIs), { keys: [keySpec('RO access', 1)], since: '7.0.0' }),
+  command('persist', 2, ['write', 'fast'], 'generic', 'Removes the expiration time of a key.', persist, { keys: [keySpec('RW update', 1)], since: '2.2.0' }),
+  command('type', 2, ['readonly', 'fast'], 'generic', 'Determines the type of value stored at a key.', type, { keys: [keySpec('RO', 1)] }),
+  command('rename', 3, ['write'], 'generic', 'Renames a key and overwrites the destination.', rename(false), { keys: [keySpec('RW access delete', 1), keySpec('OW update', 2)],  }),
+  command('renamenx', 3, ['write', 'fast'], 'generic', 'Renames a key only when the target key name doesn\'t exist.', rename(true), { keys: [keySpec('RW access delete', 1), keySpec('OW insert', 2)],  }),
+  command('copy', -3, ['write', 'denyoom'], 'generic', 'Copies the value of a key to a new key.', copy, { keys: [keySpec('RO access', 1), keySpec('OW update', 2)], since: '6.2.0' }),
+  command('move', 3, ['write', 'fast'], 'generic', 'Moves a key to another database.', move, { keys: [keySpec('RW access update', 1)] }),
+  command('dump', 2, ['readonly'], 'generic', 'Returns a serialized representation of the value stored at a key.', dump, { keys: [keySpec('RO access', 1)], tips: ['nondeterministic_output'], since: '2.6.0' }),
+  command('restore', -4, ['write', 'denyoom'], 'generic', 'Creates a key from the serialized representation of a value.', restore, { keys: [keySpec('OW update', 1)], since: '2.6.0', acl: ['keyspace', 'dangerous'] }),
+  command('keys', 2, ['readonly'], 'generic', 'Returns all key names that match a pattern.', keys, { tips: ['request_policy:all_shards', 'nondeterministic_output_order'], acl: ['keyspace', 'dangerous'] }),
+  command('scan', -2, ['readonly'], 'generic', 'Iterates over the key names in the database.', scan, { tips: ['nondeterministic_output', 'request_policy:special'], since: '2.8.0' }),
+  command('randomkey', 1, ['readonly'], 'generic', 'Returns a random key name from the database.', randomkey, { tips: ['request_policy:all_shards', 'nondeterministic_output'],  }),
+  command('dbsize', 1, ['readonly', 'fast'], 'server', 'Returns the number of keys in the database.', dbsize, { tips: ['request_policy:all_shards', 'response_policy:agg_sum'], acl: ['keyspace'] }),
+  command('flushdb', -1, ['write'], 'server', 'Remove all keys from the current database.', flushdb, { tips: ['request_policy:all_shards', 'response_policy:all_succeeded'], acl: ['keyspace', 'dangerous'] }),
+  command('flushall', -1, ['write'], 'server', 'Removes all keys from all databases.', flushdb, { tips: ['request_policy:all_shards', 'response_policy:all_succeeded'], acl: ['keyspace', 'dangerous'] }),
 ];

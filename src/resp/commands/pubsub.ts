@@ -5,7 +5,7 @@
 // subscriber told about a SET pipelined before the PUBLISH reads the value written, as on Redis. Inside MULTI it is
 // delivered when EXEC's batch is applied, and not at all when the transaction does not apply.
 import { arityError, unknownSubcommand } from '../errors.js';
-import { command, type CommandSpec } from '../command.js';
+import { command, keySpec, sub, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { WritePlan } from '../plan.js';
 import type { Kind } from '../pubsub.js';
@@ -111,12 +111,19 @@ export const PUBSUB_COMMANDS: CommandSpec[] = [
   command('unsubscribe', -1, S, 'pubsub', 'Stops listening to messages posted to channels.', unsubscriber('channel'), { since: '2.0.0' }),
   command('psubscribe', -2, S, 'pubsub', 'Listens for messages published to channels that match one or more patterns.', subscriber('pattern'), { since: '2.0.0' }),
   command('punsubscribe', -1, S, 'pubsub', 'Stops listening to messages published to channels that match one or more patterns.', unsubscriber('pattern'), { since: '2.0.0' }),
-  command('ssubscribe', -2, S, 'pubsub', 'Listens for messages published to shard channels.', subscriber('shard'), { keys: [1, -1, 1], since: '7.0.0' }),
-  command('sunsubscribe', -1, S, 'pubsub', 'Stops listening to messages posted to shard channels.', unsubscriber('shard'), { keys: [1, -1, 1], since: '7.0.0' }),
+  command('ssubscribe', -2, S, 'pubsub', 'Listens for messages published to shard channels.', subscriber('shard'), { keys: [keySpec('not_key', 1, -1)], since: '7.0.0' }),
+  command('sunsubscribe', -1, S, 'pubsub', 'Stops listening to messages posted to shard channels.', unsubscriber('shard'), { keys: [keySpec('not_key', 1, -1)], since: '7.0.0' }),
   command('publish', 3, P, 'pubsub', 'Posts a message to a channel.', publisher(false), { since: '2.0.0' }),
-  command('spublish', 3, P, 'pubsub', 'Post a message to a shard channel', publisher(true), { keys: [1, 1, 1], since: '7.0.0' }),
+  command('spublish', 3, P, 'pubsub', 'Post a message to a shard channel', publisher(true), { keys: [keySpec('not_key', 1)], since: '7.0.0' }),
   command('pubsub', -2, [], 'pubsub', 'A container for Pub/Sub commands.', pubsub, {
     since: '2.8.0',
-    subcommands: { channels: -2, numsub: -2, numpat: 2, shardchannels: -2, shardnumsub: -2, help: 2 },
+    subcommands: {
+      channels: sub(-2, ['pubsub', 'loading', 'stale'], 'Returns the active channels.', { since: '2.8.0' }),
+      numsub: sub(-2, ['pubsub', 'loading', 'stale'], 'Returns a count of subscribers to channels.', { since: '2.8.0' }),
+      numpat: sub(2, ['pubsub', 'loading', 'stale'], 'Returns a count of unique pattern subscriptions.', { since: '2.8.0' }),
+      shardchannels: sub(-2, ['pubsub', 'loading', 'stale'], 'Returns the active shard channels.', { since: '7.0.0' }),
+      shardnumsub: sub(-2, ['pubsub', 'loading', 'stale'], 'Returns the count of subscribers of shard channels.', { since: '7.0.0' }),
+      help: sub(2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', { since: '6.2.0' }),
+    },
   }),
 ];

@@ -11,7 +11,7 @@ import { valueBytes } from '../../storage/codec.js';
 import { fixed2 } from '../../util/printf.js';
 import { clampInt64, INT64_MAX, keyBytes, keyError, keyword, parseInt64, parseInteger, upper } from '../args.js';
 import { globMatch } from '../glob.js';
-import { arityOk, command, commandsIn, type CommandSpec } from '../command.js';
+import { arityOk, command, commandNamed, commandsIn, everyCommand, hasKeys, keySpec, keysOf, lookupCommand, sub, type CommandSpec, type KeySpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, clusterError, DB_RANGE, NOT_INTEGER, subcommandSyntax, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
 import { CallPlan, KeysPlan, ReadPlan, WritePlan } from '../plan.js';
@@ -783,17 +783,22 @@ function shutdown(ctx: Ctx, args: Buffer[]): Reply | ReadPlan {
 }
 
 /**
- * COMMAND GETKEYS: the keys of `argv` (the command and its arguments) by the command's key positions, with Redis's
- * errors for an unknown command, one without keys and a wrong number of arguments.
+ * COMMAND GETKEYS and GETKEYSANDFLAGS: the keys of `argv` (a command and its arguments) by the key specs of the
+ * command it names (a container's subcommand too), with Redis's errors (getKeysSubcommandImpl): an unknown command,
+ * one without keys, a wrong number of arguments, keys past the arguments. With flags: each key's, as a set.
  */
-function commandKeys(c: CommandSpec | undefined, argv: Buffer[]): Reply {
+function commandKeys(table: ReadonlyMap<string, CommandSpec>, argv: Buffer[], withFlags: boolean): Reply {
+  const c = lookupCommand(table, argv);
   if (c === undefined) return new ErrorReply('ERR Invalid command specified');
-  if (c.firstKey === 0) return new ErrorReply('ERR The command has no key arguments');
+  if (!hasKeys(c)) return new ErrorReply('ERR The command has no key arguments');
   if (!arityOk(c.arity, argv.length)) return new ErrorReply('ERR Invalid number of arguments specified for command');
-  const last = c.lastKey < 0 ? argv.length + c.lastKey : Math.min(c.lastKey, argv.length - 1);
-  const keys: Buffer[] = [];
-  for (let i = c.firstKey; i <= last; i += c.step) keys.push(argv[i]!);
-  return keys.length > 0 ? keys : new ErrorReply('ERR Invalid arguments specified for command');
+  const keys = keysOf(c, argv);
+  if (keys === undefined || keys.length === 0) return new ErrorReply('ERR Invalid arguments specified for command');
+  return keys.map((k) => (withFlags ? [k.key, flagSet(k.flags)] : k.key));
+}
+
+function flagSet(flags: string[]): SetReply {
+  return new SetReply(flags.map((f) => new SimpleString(f)));
 }
 
 /**
@@ -827,19 +832,37 @@ function role(ctx: Ctx): ReadPlan {
   });
 }
 
-/** COMMAND's description of one command (Redis 7's ten fields; tips, key specs and subcommands left empty). */
+/**
+ * COMMAND INFO's description of one command, Redis 7's ten fields: name, arity, flags, the legacy first key, last key
+ * and step, ACL categories, tips, key specs, and a container's subcommands, each described the same way.
+ */
 function commandInfo(c: CommandSpec): Reply {
   const categories = new SetReply(c.categories.map((a) => new SimpleString(`@${a}`)));
-  return [c.name, c.arity, new SetReply(c.flags.map((f) => new SimpleString(f))), c.firstKey, c.lastKey, c.step, categories, new SetReply([]), [], []];
+  const subs = c.subcommands ? [...c.subcommands.values()].map(commandInfo) : new SetReply([]);
+  return [c.name, c.arity, flagSet(c.flags), c.firstKey, c.lastKey, c.step, categories, new SetReply(c.tips), new SetReply(c.keySpecs.map(keySpecReply)), subs];
 }
 
+/** One key spec as COMMAND INFO gives it (addReplyCommandKeySpecs): notes, flags, begin_search, find_keys. */
+function keySpecReply(k: KeySpec): Reply {
+  const fields: [string, Reply][] = [
+    ['flags', flagSet(k.flags)],
+    ['begin_search', new MapReply([['type', 'index'], ['spec', new MapReply([['index', k.index]])]])],
+    ['find_keys', new MapReply([['type', 'range'], ['spec', new MapReply([['lastkey', k.lastKey], ['keystep', k.keyStep], ['limit', 0]])]])],
+  ];
+  if (k.notes !== undefined) fields.unshift(['notes', k.notes]);
+  return new MapReply(fields);
+}
+
+/** COMMAND DOCS of one command: summary, since, group, and a container's subcommands' docs by their names. */
 function commandDocs(c: CommandSpec): Reply {
-  return new MapReply([['summary', c.summary], ['since', c.since], ['group', c.group]]);
+  const fields: [string, Reply][] = [['summary', c.summary], ['since', c.since], ['group', c.group]];
+  if (c.subcommands) fields.push(['subcommands', new MapReply([...c.subcommands.values()].map((s) => [s.name, commandDocs(s)]))]);
+  return new MapReply(fields);
 }
 
 /**
- * COMMAND LIST FILTERBY MODULE name | ACLCAT category | PATTERN glob: the commands of no module (none is loaded), of a
- * category (none for an unknown one), or whose names match the pattern, case-insensitively, as Redis's.
+ * COMMAND LIST FILTERBY MODULE name | ACLCAT category | PATTERN glob: the commands and subcommands of no module (none
+ * is loaded), of a category (none for an unknown one), or whose names match the pattern, case-insensitively, as Redis's.
  */
 function commandListFiltered(all: CommandSpec[], type: Buffer, value: Buffer): Reply {
   switch (upper(type)) {
@@ -849,7 +872,7 @@ function commandListFiltered(all: CommandSpec[], type: Buffer, value: Buffer): R
       return commandsIn(value.toString('latin1').toLowerCase(), all);
     case 'PATTERN': {
       const pattern = Buffer.from(value.toString('latin1').toLowerCase(), 'latin1');
-      return all.filter((c) => globMatch(pattern, Buffer.from(c.name, 'latin1'))).map((c) => c.name);
+      return [...everyCommand(all)].filter((c) => globMatch(pattern, Buffer.from(c.name, 'latin1'))).map((c) => c.name);
     }
     default:
       return SYNTAX;
@@ -857,7 +880,7 @@ function commandListFiltered(all: CommandSpec[], type: Buffer, value: Buffer): R
 }
 
 export function serverCommands(table: () => Map<string, CommandSpec>): CommandSpec[] {
-  const lookup = (b: Buffer): CommandSpec | undefined => table().get(b.toString('latin1').toLowerCase());
+  const lookup = (b: Buffer): CommandSpec | undefined => commandNamed(table(), b.toString('latin1'));
   const commandCmd = (_ctx: Ctx, args: Buffer[]): Reply => {
     const all = [...table().values()];
     if (args.length === 1) return all.map(commandInfo);
@@ -867,7 +890,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
       case 'COUNT':
         return args.length === 2 ? all.length : arityError('command|count');
       case 'LIST':
-        if (args.length === 2) return all.map((c) => c.name);
+        if (args.length === 2) return [...everyCommand(all)].map((c) => c.name);
         return args.length === 5 && keyword(args[2], 'FILTERBY') ? commandListFiltered(all, args[3]!, args[4]!) : SYNTAX;
       case 'HELP':
         if (args.length !== 2) return arityError('command|help');
@@ -879,6 +902,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
           'INFO [<command-name> ...]', '    Return details about multiple commands.',
           'DOCS [<command-name> ...]', '    Return documentation details about multiple commands.',
           'GETKEYS <full-command>', '    Return the keys from a full Redis command.',
+          'GETKEYSANDFLAGS <full-command>', '    Return the keys and the access flags from a full Redis command.',
           'HELP', '    Prints this help.',
         ]);
       case 'INFO':
@@ -888,32 +912,75 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
         return new MapReply(found.map((c) => [c.name, commandDocs(c)]));
       }
       case 'GETKEYS':
-        return args.length < 4 ? arityError('command|getkeys') : commandKeys(lookup(args[2]!), names);
+      case 'GETKEYSANDFLAGS':
+        return commandKeys(table(), names, sub === 'GETKEYSANDFLAGS');
       default:
         return unknownSubcommand(args[1]!, 'command');
     }
   };
   return [
     command('debug', -2, ['admin', 'noscript', 'loading', 'stale'], 'server', 'A container for debugging commands.', debug),
-    command('config', -2, [], 'server', 'A container for server configuration commands.', config, { since: '2.0.0', subcommands: { get: -3, set: -4, resetstat: 2, rewrite: 2, help: 2 } }),
-    command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info, { acl: ['dangerous'] }),
-    command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { since: '2.8.13', acl: ['connection'], subcommands: { count: 2, list: -2, info: -2, docs: -2, getkeys: -4, help: 2 } }),
-    command('latency', -2, [], 'server', 'A container for latency diagnostics commands.', latency, { since: '2.8.13', subcommands: { doctor: 2, graph: 3, history: 3, latest: 2, reset: -2, histogram: -2, help: 2 } }),
+    command('config', -2, [], 'server', 'A container for server configuration commands.', config, { since: '2.0.0', subcommands: {
+      get: sub(-3, ['admin', 'noscript', 'loading', 'stale'], 'Returns the effective values of configuration parameters.', { since: '2.0.0' }),
+      set: sub(-4, ['admin', 'noscript', 'loading', 'stale'], 'Sets configuration parameters in-flight.', { since: '2.0.0', tips: ['request_policy:all_nodes', 'response_policy:all_succeeded'] }),
+      resetstat: sub(2, ['admin', 'noscript', 'loading', 'stale'], 'Resets the server\'s statistics.', { since: '2.0.0' }),
+      rewrite: sub(2, ['admin', 'noscript', 'loading', 'stale'], 'Persists the effective configuration to file.', { since: '2.8.0' }),
+      help: sub(2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', { since: '5.0.0' }),
+    } }),
+    command('info', -1, ['loading', 'stale'], 'server', 'Returns information and statistics about the server.', info, { tips: ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'], acl: ['dangerous'] }),
+    command('command', -1, ['loading', 'stale'], 'server', 'Returns detailed information about all commands.', commandCmd, { tips: ['nondeterministic_output_order'], since: '2.8.13', acl: ['connection'], subcommands: {
+      count: sub(2, ['loading', 'stale'], 'Returns a count of commands.', { since: '2.8.13', acl: ['connection'] }),
+      list: sub(-2, ['loading', 'stale'], 'Returns a list of command names.', { since: '7.0.0', acl: ['connection'], tips: ['nondeterministic_output_order'] }),
+      info: sub(-2, ['loading', 'stale'], 'Returns information about one, multiple or all commands.', { since: '2.8.13', acl: ['connection'], tips: ['nondeterministic_output_order'] }),
+      docs: sub(-2, ['loading', 'stale'], 'Returns documentary information about one, multiple or all commands.', { since: '7.0.0', acl: ['connection'], tips: ['nondeterministic_output_order'] }),
+      getkeys: sub(-4, ['loading', 'stale'], 'Extracts the key names from an arbitrary command.', { since: '2.8.13', acl: ['connection'] }),
+      getkeysandflags: sub(-4, ['loading', 'stale'], 'Extracts the key names and access flags for an arbitrary command.', { since: '7.0.0', acl: ['connection'] }),
+      help: sub(2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', { since: '5.0.0', acl: ['connection'] }),
+    } }),
+    command('latency', -2, [], 'server', 'A container for latency diagnostics commands.', latency, { since: '2.8.13', subcommands: {
+      doctor: sub(2, ['admin', 'noscript', 'loading', 'stale'], 'Returns a human-readable latency analysis report.', { since: '2.8.13', tips: ['nondeterministic_output', 'request_policy:all_nodes', 'response_policy:special'] }),
+      graph: sub(3, ['admin', 'noscript', 'loading', 'stale'], 'Returns a latency graph for an event.', { since: '2.8.13', tips: ['nondeterministic_output', 'request_policy:all_nodes', 'response_policy:special'] }),
+      history: sub(3, ['admin', 'noscript', 'loading', 'stale'], 'Returns timestamp-latency samples for an event.', { since: '2.8.13', tips: ['nondeterministic_output', 'request_policy:all_nodes', 'response_policy:special'] }),
+      latest: sub(2, ['admin', 'noscript', 'loading', 'stale'], 'Returns the latest latency samples for all events.', { since: '2.8.13', tips: ['nondeterministic_output', 'request_policy:all_nodes', 'response_policy:special'] }),
+      reset: sub(-2, ['admin', 'noscript', 'loading', 'stale'], 'Resets the latency data for one or more events.', { since: '2.8.13', tips: ['request_policy:all_nodes', 'response_policy:all_succeeded'] }),
+      histogram: sub(-2, ['admin', 'noscript', 'loading', 'stale'], 'Returns the cumulative distribution of latencies of a subset or all commands.', { since: '7.0.0', tips: ['nondeterministic_output', 'request_policy:all_nodes', 'response_policy:special'] }),
+      help: sub(2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', { since: '2.8.13' }),
+    } }),
     command('monitor', 1, ['admin', 'noscript', 'loading', 'stale'], 'server', 'Listens for all requests received by the server in real-time.', monitor, { since: '1.0.0' }),
-    command('slowlog', -2, [], 'server', 'A container for slow log commands.', slowlog, { since: '2.2.12', subcommands: { get: -2, len: 2, reset: 2, help: 2 } }),
-    command('object', -2, [], 'generic', 'A container for object introspection commands.', object, { since: '2.2.3', keys: [0, 0, 0], subcommands: { encoding: 3, freq: 3, idletime: 3, refcount: 3, help: 2 } }),
+    command('slowlog', -2, [], 'server', 'A container for slow log commands.', slowlog, { since: '2.2.12', subcommands: {
+      get: sub(-2, ['admin', 'loading', 'stale'], 'Returns the slow log\'s entries.', { since: '2.2.12', tips: ['request_policy:all_nodes', 'nondeterministic_output'] }),
+      len: sub(2, ['admin', 'loading', 'stale'], 'Returns the number of entries in the slow log.', { since: '2.2.12', tips: ['request_policy:all_nodes', 'response_policy:agg_sum', 'nondeterministic_output'] }),
+      reset: sub(2, ['admin', 'loading', 'stale'], 'Clears all entries from the slow log.', { since: '2.2.12', tips: ['request_policy:all_nodes', 'response_policy:all_succeeded'] }),
+      help: sub(2, ['loading', 'stale'], 'Show helpful text about the different subcommands', { since: '6.2.0' }),
+    } }),
+    command('object', -2, [], 'generic', 'A container for object introspection commands.', object, { since: '2.2.3', subcommands: {
+      encoding: sub(3, ['readonly'], 'Returns the internal encoding of a Redis object.', { since: '2.2.3', acl: ['keyspace'], tips: ['nondeterministic_output'], keys: [keySpec('RO', 2)] }),
+      freq: sub(3, ['readonly'], 'Returns the logarithmic access frequency counter of a Redis object.', { since: '4.0.0', acl: ['keyspace'], tips: ['nondeterministic_output'], keys: [keySpec('RO', 2)] }),
+      idletime: sub(3, ['readonly'], 'Returns the time since the last access to a Redis object.', { since: '2.2.3', acl: ['keyspace'], tips: ['nondeterministic_output'], keys: [keySpec('RO', 2)] }),
+      refcount: sub(3, ['readonly'], 'Returns the reference count of a value of a key.', { since: '2.2.3', acl: ['keyspace'], tips: ['nondeterministic_output'], keys: [keySpec('RO', 2)] }),
+      help: sub(2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', { since: '6.2.0', acl: ['keyspace'] }),
+    } }),
     command('swapdb', 3, ['write', 'fast'], 'server', 'Swaps two Redis databases.', swapdb, { since: '4.0.0', acl: ['keyspace', 'dangerous'] }),
     command('replicaof', 3, ['admin', 'noscript', 'stale', 'no_async_loading'], 'server', 'Configures a server as replica of another, or promotes it to a master.', replicaof, { since: '5.0.0' }),
     command('slaveof', 3, ['admin', 'noscript', 'stale', 'no_async_loading'], 'server', 'Sets a Redis server as a replica of another, or promotes it to being a master.', replicaof),
     command('failover', -1, ['admin', 'noscript', 'stale'], 'server', 'Starts a coordinated failover from a server to one of its replicas.', failover, { since: '6.2.0' }),
-    command('module', -2, [], 'server', 'A container for module commands.', moduleCmd, { since: '4.0.0', subcommands: { list: 2, load: -3, loadex: -3, unload: 3, help: 2 } }),
-    command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0', subcommands: { usage: -3, help: 2 } }),
+    command('module', -2, [], 'server', 'A container for module commands.', moduleCmd, { since: '4.0.0', subcommands: {
+      list: sub(2, ['admin', 'noscript'], 'Returns all loaded modules.', { since: '4.0.0', tips: ['nondeterministic_output_order'] }),
+      load: sub(-3, ['admin', 'noscript', 'no_async_loading'], 'Loads a module.', { since: '4.0.0' }),
+      loadex: sub(-3, ['admin', 'noscript', 'no_async_loading'], 'Loads a module using extended parameters.', { since: '7.0.0' }),
+      unload: sub(3, ['admin', 'noscript', 'no_async_loading'], 'Unloads a module.', { since: '4.0.0' }),
+      help: sub(2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', { since: '5.0.0' }),
+    } }),
+    command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0', subcommands: {
+      usage: sub(-3, ['readonly'], 'Estimates the memory usage of a key.', { since: '4.0.0', keys: [keySpec('RO', 2)] }),
+      help: sub(2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', { since: '4.0.0' }),
+    } }),
     command('save', 1, ['admin', 'noscript', 'no_async_loading', 'no_multi'], 'server', 'Synchronously saves the database(s) to disk.', save),
     command('bgsave', -1, ['admin', 'noscript', 'no_async_loading'], 'server', 'Asynchronously saves the database(s) to disk.', bgsave),
-    command('lastsave', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the Unix timestamp of the last successful save to disk.', lastsave, { acl: ['admin', 'dangerous'] }),
+    command('lastsave', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the Unix timestamp of the last successful save to disk.', lastsave, { tips: ['nondeterministic_output'], acl: ['admin', 'dangerous'] }),
     command('shutdown', -1, ['admin', 'allow_busy', 'loading', 'no_multi', 'noscript', 'stale'], 'server', 'Synchronously saves the database(s) to disk and shuts down the Redis server.', shutdown, { since: '1.0.0' }),
-    command('time', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the server time.', time, { since: '2.6.0' }),
+    command('time', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the server time.', time, { tips: ['nondeterministic_output'], since: '2.6.0' }),
     command('role', 1, ['noscript', 'loading', 'stale', 'fast'], 'server', 'Returns the replication role.', role, { since: '2.8.12', acl: ['admin', 'dangerous'] }),
-    command('wait', 3, ['noscript'], 'generic', 'Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.', wait, { since: '3.0.0', keys: [0, 0, 0], acl: ['connection'] }),
+    command('wait', 3, ['noscript'], 'generic', 'Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.', wait, { tips: ['request_policy:all_shards', 'response_policy:agg_min'], since: '3.0.0', acl: ['connection'] }),
   ];
 }

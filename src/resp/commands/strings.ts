@@ -3,7 +3,7 @@ import type { Value } from '../../index.js';
 import { asBuffer, valueBytes } from '../../storage/codec.js';
 import { clampInt64, INT64_MIN, keyError, keysError, keyword, parseInt64, valueError } from '../args.js';
 import { lcs, type LcsOptions } from '../lcs.js';
-import { command, type CommandSpec } from '../command.js';
+import { command, keySpec, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, NOT_FLOAT, NOT_INTEGER, opError, SYNTAX } from '../errors.js';
 import { isFloatText } from '../../storage/float80.js';
@@ -313,27 +313,32 @@ const W = ['write', 'denyoom'];
 const WF = ['write', 'denyoom', 'fast'];
 const R = ['readonly', 'fast'];
 
+/** SET's key flags for COMMAND GETKEYSANDFLAGS (Redis's setGetKeys): read too with GET, else overwritten. */
+function setKeyFlags(argv: Buffer[]): string[] {
+  return argv.slice(3).some((a) => keyword(a, 'GET')) ? ['RW', 'access', 'update'] : ['OW', 'update'];
+}
+
 export const STRING_COMMANDS: CommandSpec[] = [
-  command('get', 2, R, 'string', 'Returns the string value of a key.', get),
-  command('set', -3, W, 'string', 'Sets the string value of a key, ignoring its type. The key is created if it does not exist.', set),
-  command('setnx', 3, WF, 'string', 'Set the string value of a key only when the key does not exist.', setnx),
-  command('setex', 4, W, 'string', 'Sets the string value and expiration time of a key.', setex(1000, 'setex'), { since: '2.0.0' }),
-  command('psetex', 4, W, 'string', 'Sets both string value and expiration time in milliseconds of a key.', setex(1, 'psetex'), { since: '2.6.0' }),
-  command('getset', 3, WF, 'string', 'Returns the previous string value of a key after setting it to a new value.', getset),
-  command('getdel', 2, ['write', 'fast'], 'string', 'Returns the string value of a key after deleting the key.', getdel, { since: '6.2.0' }),
-  command('getex', -2, ['write', 'fast'], 'string', 'Returns the string value of a key after setting its expiration time.', getex, { since: '6.2.0' }),
-  command('mget', -2, R, 'string', 'Atomically returns the string values of one or more keys.', mget, { keys: [1, -1, 1] }),
-  command('mset', -3, W, 'string', 'Atomically creates or modifies the string values of one or more keys.', mset, { keys: [1, -1, 2], since: '1.0.1' }),
-  command('msetnx', -3, W, 'string', 'Atomically modifies the string values of one or more keys only when all keys don\'t exist.', msetnx, { keys: [1, -1, 2], since: '1.0.1' }),
-  command('incr', 2, WF, 'string', 'Increments the integer value of a key by one. Uses 0 as initial value if the key doesn\'t exist.', incr(1, true)),
-  command('decr', 2, WF, 'string', 'Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn\'t exist.', incr(-1, true)),
-  command('incrby', 3, WF, 'string', 'Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn\'t exist.', incr(1, false)),
-  command('decrby', 3, WF, 'string', 'Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn\'t exist.', incr(-1, false)),
-  command('incrbyfloat', 3, WF, 'string', 'Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn\'t exist.', incrbyfloat, { since: '2.6.0' }),
-  command('append', 3, WF, 'string', 'Appends a string to the value of a key. Creates the key if it doesn\'t exist.', append, { since: '2.0.0' }),
-  command('strlen', 2, R, 'string', 'Returns the length of a string value.', strlen, { since: '2.2.0' }),
-  command('setrange', 4, W, 'string', 'Overwrites a part of a string value with another by an offset. Creates the key if it doesn\'t exist.', setrange, { since: '2.2.0' }),
-  command('getrange', 4, ['readonly'], 'string', 'Returns a substring of the string stored at a key.', getrange, { since: '2.4.0' }),
-  command('lcs', -3, ['readonly'], 'string', 'Finds the longest common substring.', lcsCommand, { keys: [1, 2, 1], since: '7.0.0' }),
-  command('substr', 4, ['readonly'], 'string', 'Returns a substring from a string value.', getrange),
+  command('get', 2, R, 'string', 'Returns the string value of a key.', get, { keys: [keySpec('RO access', 1)] }),
+  command('set', -3, W, 'string', 'Sets the string value of a key, ignoring its type. The key is created if it does not exist.', set, { keys: [keySpec('RW access update variable_flags', 1, 0, 1, 'RW and ACCESS due to the optional `GET` argument')], keyFlags: setKeyFlags }),
+  command('setnx', 3, WF, 'string', 'Set the string value of a key only when the key does not exist.', setnx, { keys: [keySpec('OW insert', 1)] }),
+  command('setex', 4, W, 'string', 'Sets the string value and expiration time of a key.', setex(1000, 'setex'), { keys: [keySpec('OW update', 1)], since: '2.0.0' }),
+  command('psetex', 4, W, 'string', 'Sets both string value and expiration time in milliseconds of a key.', setex(1, 'psetex'), { keys: [keySpec('OW update', 1)], since: '2.6.0' }),
+  command('getset', 3, WF, 'string', 'Returns the previous string value of a key after setting it to a new value.', getset, { keys: [keySpec('RW access update', 1)] }),
+  command('getdel', 2, ['write', 'fast'], 'string', 'Returns the string value of a key after deleting the key.', getdel, { keys: [keySpec('RW access delete', 1)], since: '6.2.0' }),
+  command('getex', -2, ['write', 'fast'], 'string', 'Returns the string value of a key after setting its expiration time.', getex, { keys: [keySpec('RW access update', 1, 0, 1, 'RW and UPDATE because it changes the TTL')], since: '6.2.0' }),
+  command('mget', -2, R, 'string', 'Atomically returns the string values of one or more keys.', mget, { keys: [keySpec('RO access', 1, -1)], tips: ['request_policy:multi_shard'],  }),
+  command('mset', -3, W, 'string', 'Atomically creates or modifies the string values of one or more keys.', mset, { keys: [keySpec('OW update', 1, -1, 2)], tips: ['request_policy:multi_shard', 'response_policy:all_succeeded'], since: '1.0.1' }),
+  command('msetnx', -3, W, 'string', 'Atomically modifies the string values of one or more keys only when all keys don\'t exist.', msetnx, { keys: [keySpec('OW insert', 1, -1, 2)], tips: ['request_policy:multi_shard', 'response_policy:agg_min'], since: '1.0.1' }),
+  command('incr', 2, WF, 'string', 'Increments the integer value of a key by one. Uses 0 as initial value if the key doesn\'t exist.', incr(1, true), { keys: [keySpec('RW access update', 1)] }),
+  command('decr', 2, WF, 'string', 'Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn\'t exist.', incr(-1, true), { keys: [keySpec('RW access update', 1)] }),
+  command('incrby', 3, WF, 'string', 'Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn\'t exist.', incr(1, false), { keys: [keySpec('RW access update', 1)] }),
+  command('decrby', 3, WF, 'string', 'Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn\'t exist.', incr(-1, false), { keys: [keySpec('RW access update', 1)] }),
+  command('incrbyfloat', 3, WF, 'string', 'Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn\'t exist.', incrbyfloat, { keys: [keySpec('RW access update', 1)], since: '2.6.0' }),
+  command('append', 3, WF, 'string', 'Appends a string to the value of a key. Creates the key if it doesn\'t exist.', append, { keys: [keySpec('RW insert', 1)], since: '2.0.0' }),
+  command('strlen', 2, R, 'string', 'Returns the length of a string value.', strlen, { keys: [keySpec('RO', 1)], since: '2.2.0' }),
+  command('setrange', 4, W, 'string', 'Overwrites a part of a string value with another by an offset. Creates the key if it doesn\'t exist.', setrange, { keys: [keySpec('RW update', 1)], since: '2.2.0' }),
+  command('getrange', 4, ['readonly'], 'string', 'Returns a substring of the string stored at a key.', getrange, { keys: [keySpec('RO access', 1)], since: '2.4.0' }),
+  command('lcs', -3, ['readonly'], 'string', 'Finds the longest common substring.', lcsCommand, { keys: [keySpec('RO access', 1, 1)], since: '7.0.0' }),
+  command('substr', 4, ['readonly'], 'string', 'Returns a substring from a string value.', getrange, { keys: [keySpec('RO access', 1)] }),
 ];

@@ -3,7 +3,7 @@
 // changed or was written through this server since WATCH (../watches.ts), not at all (EXEC replies a null array).
 // Commands are compiled when queued (the dispatcher turns each into a plan or a reply, see ../dispatch.ts); EXEC
 // sends them.
-import { command, type CommandSpec } from '../command.js';
+import { command, keySpec, type CommandSpec } from '../command.js';
 import { revision } from '../cluster-api.js';
 import type { Ctx } from '../context.js';
 import { WatchSet, type WatchEntry } from '../watches.js';
@@ -150,6 +150,6 @@ export const TRANSACTION_COMMANDS: CommandSpec[] = [
   command('multi', 1, F, 'transactions', 'Starts a transaction.', multi, { since: '1.2.0', runsInMulti: true }),
   command('exec', 1, ['noscript', 'loading', 'stale', 'skip_slowlog'], 'transactions', 'Executes all commands in a transaction.', exec, { since: '1.2.0', runsInMulti: true }),
   command('discard', 1, F, 'transactions', 'Discards a transaction.', discard, { since: '2.0.0', runsInMulti: true }),
-  command('watch', -2, F, 'transactions', 'Monitors changes to keys to determine the execution of a transaction.', watch, { keys: [1, -1, 1], since: '2.2.0', runsInMulti: true }),
+  command('watch', -2, F, 'transactions', 'Monitors changes to keys to determine the execution of a transaction.', watch, { keys: [keySpec('RO', 1, -1)], since: '2.2.0', runsInMulti: true }),
   command('unwatch', 1, F, 'transactions', 'Forgets about watched keys of a transaction.', unwatch, { since: '2.2.0' }),
 ];
