@@ -1,7 +1,7 @@
 // The command table and dispatch: name lookup, AUTH gate, arity, MULTI queueing. Dispatch is synchronous and
 // in the order commands arrived, so connection state (AUTH, MULTI, READONLY, HELLO) always applies in order;
 // data commands come back as plans that ./pipeline.ts sends.
-import { arityOk, keysOf, type CommandSpec } from './command.js';
+import { arityOk, commandNamed, keysOf, type CommandSpec } from './command.js';
 import { aclCommands } from './commands/acl.js';
 import { BITMAP_COMMANDS } from './commands/bitmaps.js';
 import { CONNECTION_COMMANDS } from './commands/connection.js';
@@ -45,10 +45,9 @@ export function waitsForEarlierReplies(args: Buffer[]): boolean {
   return ORDERED.has(name) || (name === 'client' && args.length > 2 && nameOf(args[1]!) === 'tracking');
 }
 
-/** Whether Redis flags the command `name` (`client|info` for a subcommand: its command's flags) fast. */
+/** Whether Redis flags the command `name` (`client|info` for a subcommand, which has flags of its own) fast. */
 export function isFast(name: string): boolean {
-  const bar = name.indexOf('|');
-  return TABLE.get(bar < 0 ? name : name.slice(0, bar))?.flags.includes('fast') === true;
+  return commandNamed(TABLE, name)?.flags.includes('fast') === true;
 }
 
 /** What dispatch tells its caller besides the reply: keys to remember for client-side caching once the command's read is sent. */

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Resp3, RespError, SimpleConn, type RespValue } from '../../bench/resp-proto.js';
 import { onPath } from '../../bench/resp-targets.js';
+import { command, keySpec, keysOf } from '../../src/resp/command.js';
 import { againstRedis, encode, raw, serve, words, NO_REDIS, SINCE_REDIS_72 } from './helpers.js';
 
 const err = (m: string): RespError => new RespError(m);
@@ -115,6 +116,22 @@ test('a subcommand\'s flags count: client-side caching remembers OBJECT ENCODING
     t.end();
     await s.stop();
   }
+});
+
+test('keysOf: shard channels are not keys; a spec that reaches past the arguments finds none (Redis\'s invalid spec)', () => {
+  const none = (): string => 'OK';
+  const argv = (...a: string[]): Buffer[] => a.map((x) => Buffer.from(x));
+  const names = (keys: ReturnType<typeof keysOf>): string[] | undefined => keys?.map((k) => k.key.toString());
+  const mixed = command('x', -3, [], 'generic', '', none, { keys: [keySpec('RO access', 1), keySpec('not_key', 2)] });
+  assert.deepEqual(names(keysOf(mixed, argv('x', 'k', 'ch'))), ['k']);
+  assert.deepEqual([mixed.firstKey, mixed.lastKey, mixed.step], [1, 2, 1], 'the legacy range spans both specs, as Redis\'s');
+  const pairs = command('y', -3, [], 'generic', '', none, { keys: [keySpec('OW update', 1, -1, 2)] });
+  assert.deepEqual(names(keysOf(pairs, argv('y', 'a', '1', 'b', '2'))), ['a', 'b']);
+  assert.equal(keysOf(pairs, argv('y')), undefined);
+  const two = command('z', -2, [], 'generic', '', none, { keys: [keySpec('RO', 1, 1)] });
+  assert.equal(keysOf(two, argv('z', 'a')), undefined, 'the second key is missing');
+  assert.throws(() => command('w', -2, ['nosuch'], 'generic', '', none), /flag nosuch/);
+  assert.throws(() => command('v', -2, [], 'generic', '', none, { keys: [keySpec('RO', 1), keySpec('RO', 3)] }), /movablekeys/);
 });
 
 /** A reply with every container's subcommands (COMMAND INFO's tenth field, DOCS' `subcommands`) sorted by name. */
