@@ -21,7 +21,7 @@ import { RequestParser } from './parser.js';
 import { isPlan, planClass, WritePlan, type Plan } from './plan.js';
 import { runSegment, type Slot } from './pipeline.js';
 import { Subscriptions } from './pubsub.js';
-import { ErrorReply, NO_REPLY, RawReply, ReplyWriter, type Protocol, type PushReply, type Reply } from './reply.js';
+import { ErrorReply, RawReply, ReplyWriter, unsilenced, type Protocol, type PushReply, type Reply } from './reply.js';
 import { trackingOff } from './tracking.js';
 import { WatchSet } from './watches.js';
 
@@ -337,7 +337,7 @@ export class Connection {
           const ms = performance.now() - started;
           tallies[n] = counted.refused ? () => stats.rejected(counted.name, r as ErrorReply) : ran(n, counted, ms, r, silent);
         }
-        replies[n] = silent ? NO_REPLY : r;
+        replies[n] = silent ? unsilenced(r) : r;
         if (out.remember !== undefined) {
           if (run.length === 0) tracking.add(this.state, out.remember);
           else remember.push(out.remember);
@@ -360,7 +360,7 @@ export class Connection {
             const ms = performance.now() - started;
             tallies[i] = ran(i, counted, ms, reply, silent);
           }
-          replies[i] = silent ? NO_REPLY : reply;
+          replies[i] = silent ? unsilenced(reply) : reply;
         },
         remember: out.remember,
       });

@@ -93,6 +93,17 @@ export class RawReply {
  */
 export const NO_REPLY = new RawReply(Buffer.alloc(0));
 
+/**
+ * What of a reply CLIENT REPLY OFF or SKIP silences still goes out: its pushes, the (P|S)SUBSCRIBE and UNSUBSCRIBE
+ * confirmations, which Redis writes whatever the reply mode (its CLIENT_PUSHING), in RESP2 as in RESP3.
+ */
+export function unsilenced(r: Reply): Reply {
+  if (r instanceof PushReply) return r;
+  if (!(r instanceof Replies)) return NO_REPLY;
+  const pushes = r.list.filter((x) => x instanceof PushReply);
+  return pushes.length === 0 ? NO_REPLY : new Replies(pushes);
+}
+
 export type Reply =
   | Buffer
   | string

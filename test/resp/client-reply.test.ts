@@ -30,6 +30,19 @@ const SCRIPTS: Conversation[] = [
       [1, [['CONFIG', 'SET', 'notify-keyspace-events', '']]],
     ],
   },
+  {
+    name: 'subscribe and unsubscribe confirmations go out while replies are off or skipped, in RESP3 and RESP2',
+    conns: 2,
+    steps: [
+      [0, [c('HELLO 3')]],
+      [0, [c('CLIENT REPLY OFF'), c('SUBSCRIBE a b'), c('PSUBSCRIBE p*'), c('SSUBSCRIBE s'), c('PING'), c('CLIENT REPLY ON')]],
+      [1, [c('PUBLISH a m'), c('PUBLISH pq m2'), c('SPUBLISH s m3')]],
+      [0, [c('CLIENT REPLY SKIP'), c('UNSUBSCRIBE a'), c('PING x'), c('CLIENT REPLY OFF'), c('PUNSUBSCRIBE'), c('SUNSUBSCRIBE'), c('UNSUBSCRIBE'), c('UNSUBSCRIBE'), c('CLIENT REPLY ON')]],
+      // RESP2: the confirmations are arrays, sent all the same; a subscribed connection's PING is silenced.
+      [1, [c('CLIENT REPLY OFF'), c('SUBSCRIBE x y'), c('PING'), c('UNSUBSCRIBE'), c('CLIENT REPLY ON')]],
+      [1, [c('CLIENT REPLY SKIP'), c('SUBSCRIBE z'), c('UNSUBSCRIBE z')]],
+    ],
+  },
 ];
 
 test('CLIENT REPLY: what is written and what is silenced, as Redis 7.0 writes it', async () => {
