@@ -12,6 +12,7 @@ export const SERVE_OPTIONS = {
   'max-keys': { type: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, arg: '<n>', defaultText: 'unbounded', help: 'a bounded cache: after each write every replica evicts its least recently written keys down to n (fixed when --dir is created)' },
   'max-bytes': { type: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, arg: '<bytes>', defaultText: 'unbounded', help: 'the same, for the bytes of keys and values (CONFIG GET maxmemory shows it)' },
   'max-value-bytes': { type: 'int', min: 1, max: 64 * 1024 * 1024, default: 1024 * 1024, arg: '<bytes>', defaultText: '1048576: 1 MiB', help: 'the largest value a key may hold (a larger one is refused: -ERR INVALID_ARGUMENT; Redis allows 512 MB)' },
+  'max-batch-ops': { type: 'int', min: 1, max: 1 << 20, default: 1024, arg: '<n>', help: 'operations in one log entry at most, and so in one command or transaction (an MSET or DEL of more keys is refused: -ERR INVALID_ARGUMENT)' },
   requirepass: { type: 'string', arg: '<password>', help: 'require AUTH (the default user)' },
   maxclients: { type: 'int', min: 1, max: 1_000_000, default: 10_000, help: 'connections at a time (lowered at start to what the limit on open files, ulimit -n, leaves)' },
   'proto-max-bulk-len': { type: 'int', min: 1, max: 512 * 1024 * 1024, default: 64 * 1024 * 1024, arg: '<bytes>', defaultText: '67108864: 64 MiB', help: 'largest bulk string of a request' },

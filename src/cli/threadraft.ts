@@ -49,7 +49,7 @@ function fail(message: string): never {
 
 function serveOptions(argv: string[]): { cluster: ClusterOptions; resp: RespServerOptions } {
   const v = parseCommandLine(argv, SERVE_OPTIONS, SERVE_HELP);
-  const cluster: ClusterOptions = { nodes: v.nodes, storage: v.storage, pool: v.pool, sync: v.sync, maxValueBytes: v['max-value-bytes'] };
+  const cluster: ClusterOptions = { nodes: v.nodes, storage: v.storage, pool: v.pool, sync: v.sync, maxValueBytes: v['max-value-bytes'], maxBatchOps: v['max-batch-ops'] };
   if (v.dir !== undefined) cluster.dir = v.dir;
   if (v['max-keys'] !== undefined) cluster.maxKeys = v['max-keys'];
   if (v['max-bytes'] !== undefined) cluster.maxBytes = v['max-bytes'];

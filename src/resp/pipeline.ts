@@ -116,6 +116,11 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
       }
       const b = opsBytes(p.ops);
       const n = opsCount(p.ops);
+      if (n > maxBatchOps) {
+        // One command (or transaction) is one batch: atomic, so it is not split.
+        s.set(new ErrorReply(`ERR INVALID_ARGUMENT this command is ${n} operations; one command or transaction is one batch of at most maxBatchOps (${maxBatchOps}): threadraft serve --max-batch-ops raises it`));
+        continue;
+      }
       if (p.alone || count + n > maxBatchOps || bytes + b > maxBatchBytes - BATCH_OVERHEAD_BYTES) send();
       group.push(s);
       watches.touch(p.ops); // in the order the writes are handed to the cluster: what WATCH sees (./watches.ts)

@@ -128,12 +128,12 @@ test('threadraft serve driven by redis-cli and redis-benchmark; SIGTERM stops it
   assert.equal(existsSync(s.dir), false, 'the temporary directory is removed on exit');
 });
 
-test('threadraft serve as a bounded cache (--max-keys, --max-bytes, --max-value-bytes), its latency monitor on from the start; SHUTDOWN (after the writes pipelined before it) stops it as SIGTERM does: exit 0, its directory removed', async (t) => {
+test('threadraft serve as a bounded cache (--max-keys, --max-bytes, --max-value-bytes, --max-batch-ops), its latency monitor on from the start; SHUTDOWN (after the writes pipelined before it) stops it as SIGTERM does: exit 0, its directory removed', async (t) => {
   if (!installed('redis-cli')) {
     t.skip('redis-cli is not installed (Debian package redis-tools; .ci/run installs it)');
     return;
   }
-  const s = await startServe(['--nodes', '1', '--storage', 'memory', '--max-keys', '2', '--max-bytes', '100000', '--max-value-bytes', '200', '--latency-monitor-threshold', '250']);
+  const s = await startServe(['--nodes', '1', '--storage', 'memory', '--max-keys', '2', '--max-bytes', '100000', '--max-value-bytes', '200', '--max-batch-ops', '2', '--latency-monitor-threshold', '250']);
   try {
     for (const k of ['a', 'b', 'c']) assert.equal(await cli(s.port, 'SET', k, 'v'), 'OK\n');
     assert.equal(await cli(s.port, 'DBSIZE'), '2\n');
@@ -145,6 +145,9 @@ test('threadraft serve as a bounded cache (--max-keys, --max-bytes, --max-value-
     assert.equal(await cli(s.port, 'SET', 'v', 'x'.repeat(200)), 'OK\n');
     assert.match(await cli(s.port, 'SET', 'v', 'x'.repeat(201)), /^ERR INVALID_ARGUMENT value is 201 bytes; the limit is 200\n/);
     assert.equal(await cli(s.port, 'STRLEN', 'v'), '200\n');
+    // One command is one batch of at most --max-batch-ops operations.
+    assert.equal(await cli(s.port, 'MSET', 'm1', '1', 'm2', '2'), 'OK\n');
+    assert.match(await cli(s.port, 'MSET', 'm1', '1', 'm2', '2', 'm3', '3'), /^ERR INVALID_ARGUMENT this command is 3 operations; one command or transaction is one batch of at most maxBatchOps \(2\): threadraft serve --max-batch-ops raises it\n/);
     assert.match(await cli(s.port, 'SHUTDOWN', 'ABORT'), /^ERR No shutdown in progress\.\n/);
     assert.match(await cli(s.port, 'SHUTDOWN', 'NOSAVE', 'SAVE'), /^ERR syntax error\n/);
     // A write pipelined before it is answered first (SHUTDOWN waits for the connection's earlier writes), then the

@@ -231,3 +231,21 @@ test('options are checked: an unknown option or a bad value is refused', async (
     await json.stop();
   }
 });
+
+test('one command or transaction of more than maxBatchOps operations is refused alone, in its place; the commands around it run', async () => {
+  const own = await serve({ nodes: 1, storage: 'memory', maxBatchOps: 4 });
+  const c = await raw(own.port);
+  try {
+    const tooMany = "-ERR INVALID_ARGUMENT this command is 5 operations; one command or transaction is one batch of at most maxBatchOps (4): threadraft serve --max-batch-ops raises it\r\n";
+    c.socket.write(Buffer.concat([
+      encode('SET', 'a', '1'), encode('MSET', 'k1', '1', 'k2', '2', 'k3', '3', 'k4', '4', 'k5', '5'), encode('SET', 'b', '2'), encode('DEL', 'k1', 'k2', 'k3', 'k4'),
+      encode('MULTI'), encode('SET', 'x', '1'), encode('MSET', 'y1', '1', 'y2', '2', 'y3', '3', 'y4', '4'), encode('EXEC'),
+      encode('MGET', 'a', 'b', 'k1', 'x', 'y1', 'k1', 'k2'),
+    ]));
+    const got = (await c.until(endsWith('*7\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n$-1\r\n$-1\r\n$-1\r\n$-1\r\n'))).toString('latin1');
+    assert.equal(got, `+OK\r\n${tooMany}+OK\r\n:0\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n${tooMany}*7\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n$-1\r\n$-1\r\n$-1\r\n$-1\r\n`);
+  } finally {
+    c.end();
+    await own.stop();
+  }
+});
