@@ -18,8 +18,8 @@ import { LINEARIZABLE } from './commands/connection.js';
 import type { ConnectionState, Ctx, ServerContext } from './context.js';
 import { dispatch, heldByPause, isFast, waitsForEarlierReplies, type Dispatched } from './dispatch.js';
 import { RequestParser } from './parser.js';
-import { isPlan, planClass, WritePlan, type Plan } from './plan.js';
-import { runSegment, type Slot } from './pipeline.js';
+import { isPlan, KeysPlan, planClass, WritePlan, type Plan } from './plan.js';
+import { readAfterWrites, runSegment, type Slot } from './pipeline.js';
 import { Subscriptions } from './pubsub.js';
 import { ErrorReply, RawReply, ReplyWriter, unsilenced, type Protocol, type PushReply, type Reply } from './reply.js';
 import { trackingOff } from './tracking.js';
@@ -344,16 +344,24 @@ export class Connection {
         }
         continue;
       }
-      const cls = planClass(r);
+      let plan = r as Plan;
+      // Key reads after writes in one pipeline ride the writes' batch as reads in the log (as inside MULTI), applied
+      // after them: `SET k v` then `GET k` reads the write without waiting a round for it, so a pipeline that mixes
+      // writes and reads is one round, not one per change between the two. Not for a tracking connection, whose reads
+      // are remembered as they are sent (its own writes' invalidations must come first: ../tracking.ts).
+      if (plan instanceof KeysPlan && runClass === 'write' && run.length > 0 && !this.state.tracking.on) {
+        plan = readAfterWrites(plan, this.server.cluster, this.server.keyspace) ?? plan;
+      }
+      const cls = planClass(plan);
       // EXEC with reads to remember starts a run: the connection's writes before it are answered first.
-      const alone = r instanceof WritePlan && r.reads !== undefined;
-      if (run.length > 0 && (cls !== runClass || this.state.readOptions !== runRead || alone)) await send();
+      const alone = plan instanceof WritePlan && plan.reads !== undefined;
+      if (run.length > 0 && (cls !== runClass || (cls === 'read' && this.state.readOptions !== runRead) || alone)) await send();
       if (this.closed) return;
       runClass = cls;
       runRead = this.state.readOptions;
       const i = n;
       run.push({
-        plan: r as Plan,
+        plan,
         set: (reply) => {
           // Its time in INFO commandstats and latencystats: from its dispatch to its reply.
           if (counted !== undefined) {

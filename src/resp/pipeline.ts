@@ -4,7 +4,7 @@
 import { ClusterError, ErrorCode, type Cluster, type ReadOptions, type Value } from '../index.js';
 import { batch } from './cluster-api.js';
 import { clusterError } from './errors.js';
-import { CallPlan, KeysPlan, opsBytes, opsCount, ReadPlan, WritePlan, type Plan, type RespOp } from './plan.js';
+import { CallPlan, KeysPlan, keysAsWrite, opsBytes, opsCount, ReadPlan, WritePlan, type Plan, type RespOp } from './plan.js';
 import { ErrorReply, type Reply } from './reply.js';
 import type { KeyspaceNotifier } from './keyspace.js';
 import type { WatchRegistry } from './watches.js';
@@ -133,6 +133,16 @@ export function runSegment(cluster: Cluster, read: ReadOptions, slots: Slot[], w
   send();
   if (values !== undefined) values.resolve(readKeys(cluster, read, keyReads));
   return Promise.all(calls);
+}
+
+/**
+ * A key read that follows writes in a run, as `get` ops in the writes' batch (as inside MULTI: ./plan.ts), or
+ * undefined when it would not fit in one batch (an MGET of more than maxBatchOps keys is read in parts instead).
+ */
+export function readAfterWrites(p: KeysPlan, cluster: Cluster, keyspace: KeyspaceNotifier): WritePlan | undefined {
+  const { maxBatchOps, maxBatchBytes } = cluster.options;
+  const w = keysAsWrite(p, keyspace);
+  return opsCount(w.ops) <= maxBatchOps && opsBytes(w.ops) <= maxBatchBytes - BATCH_OVERHEAD_BYTES ? w : undefined;
 }
 
 /**
