@@ -2,8 +2,9 @@
 // the cluster together, write the replies of the run with one socket write.
 //
 // Order: dispatch is synchronous and in order; sends are grouped into runs of one class (reads or writes), and a
-// run starts only once the run before it has its replies. So `SET k v` then `GET k` in one pipeline reads the
-// write, and `GET k` then `SET k v` does not see it, as on Redis; a pipeline of SETs (or of GETs) is one run.
+// run starts only once the run before it has its replies. So `GET k` then `SET k v` does not see the write, as on
+// Redis; a pipeline of SETs (or of GETs) is one run. Key reads after writes join the writes' run, as reads in their
+// batch (./pipeline.ts readAfterWrites): `SET k v` then `GET k` reads the write, in one round.
 //
 // Backpressure: while more than outputHighWaterBytes of replies wait in the socket, or maxQueuedCommands
 // commands wait to be sent, the socket is not read (and no new run is sent); 'drain' resumes it.
