@@ -46,6 +46,8 @@ const ASKED: Array<[string, RespValue]> = [
   ['COMMAND GETKEYSANDFLAGS DEL a b', [['a', ['RM', 'delete']], ['b', ['RM', 'delete']]]],
   ['COMMAND GETKEYSANDFLAGS', err("ERR wrong number of arguments for 'command|getkeysandflags' command")],
   ['ACL DRYRUN default object encoding k', 'OK'],
+  ['MEMORY PURGE', 'OK'],
+  ['MEMORY PURGE x', err("ERR wrong number of arguments for 'memory|purge' command")],
   ['ACL DRYRUN default object encoding', err("ERR wrong number of arguments for 'object|encoding' command")],
 ];
 
@@ -53,6 +55,8 @@ const ASKED: Array<[string, RespValue]> = [
 const DOCS: Array<[string, RespValue]> = [
   ['COMMAND DOCS memory', ['memory', ['summary', 'A container for memory diagnostics commands.', 'since', '4.0.0', 'group', 'server', 'subcommands', [
     'memory|usage', ['summary', 'Estimates the memory usage of a key.', 'since', '4.0.0', 'group', 'server'],
+    'memory|purge', ['summary', 'Asks the allocator to release memory.', 'since', '4.0.0', 'group', 'server'],
+    'memory|malloc-stats', ['summary', 'Returns the allocator statistics.', 'since', '4.0.0', 'group', 'server'],
     'memory|help', ['summary', 'Returns helpful text about the different subcommands.', 'since', '4.0.0', 'group', 'server'],
   ]]]],
   ['COMMAND DOCS config|get', ['config|get', ['summary', 'Returns the effective values of configuration parameters.', 'since', '2.0.0', 'group', 'server']]],
@@ -66,6 +70,8 @@ test('COMMAND INFO, DOCS, GETKEYS and GETKEYSANDFLAGS: key specs, tips and subco
     // DOCS: summary, since and group (Redis 7.2's summaries; Redis also gives complexity, history and arguments), and
     // a container's subcommands'.
     for (const [l, want] of DOCS) assert.deepEqual(await c.call(words(l)), want, l);
+    // Redis built without jemalloc gives this text (the redis-server compared with has jemalloc, and its report).
+    assert.equal(await c.call(['MEMORY', 'MALLOC-STATS']), 'Stats not supported for the current allocator');
     // The container lists its subcommands, each described as a command.
     const [object] = (await c.call(['COMMAND', 'INFO', 'object'])) as RespValue[][];
     assert.deepEqual(object!.slice(0, 9), ['object', -2, [], 0, 0, 0, ['@slow'], [], []]);

@@ -644,9 +644,19 @@ function memory(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   const sub = upper(args[1]!);
   if (sub === 'HELP') {
     return args.length === 2
-      ? helpReply(['MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'USAGE <key> [SAMPLES <count>]', '    Return the bytes of <key> and its value.', 'HELP', '    Prints this help.'])
+      ? helpReply([
+        'MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+        'MALLOC-STATS', '    Return internal statistics report from the memory allocator (none here).',
+        'PURGE', '    Attempt to purge dirty pages for reclamation by the allocator (nothing to do here).',
+        'USAGE <key> [SAMPLES <count>]', '    Return the bytes of <key> and its value.',
+        'HELP', '    Prints this help.',
+      ])
       : arityError('memory|help');
   }
+  // What Redis built without jemalloc answers: the JavaScript engine's collector returns memory itself, and it has
+  // no allocator report to give.
+  if (sub === 'PURGE') return OK;
+  if (sub === 'MALLOC-STATS') return 'Stats not supported for the current allocator';
   if (sub !== 'USAGE') return unknownSubcommand(args[1]!, 'memory');
   if (args.length < 3) return arityError('memory|usage');
   for (let j = 3; j < args.length; j += 2) {
@@ -973,6 +983,8 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
     } }),
     command('memory', -2, [], 'server', 'A container for memory diagnostics commands.', memory, { since: '4.0.0', subcommands: {
       usage: sub(-3, ['readonly'], 'Estimates the memory usage of a key.', { since: '4.0.0', keys: [keySpec('RO', 2)] }),
+      purge: sub(2, [], 'Asks the allocator to release memory.', { since: '4.0.0', tips: ['request_policy:all_shards', 'response_policy:all_succeeded'] }),
+      'malloc-stats': sub(2, [], 'Returns the allocator statistics.', { since: '4.0.0', tips: ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'] }),
       help: sub(2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', { since: '4.0.0' }),
     } }),
     command('save', 1, ['admin', 'noscript', 'no_async_loading', 'no_multi'], 'server', 'Synchronously saves the database(s) to disk.', save),
