@@ -50,6 +50,15 @@ export function isFast(name: string): boolean {
   return commandNamed(TABLE, name)?.flags.includes('fast') === true;
 }
 
+/**
+ * Whether Redis 7.0 feeds monitors the command `name` (`client|list` for a subcommand): not one flagged admin or
+ * skip_monitor (CONFIG, SLOWLOG, LATENCY, CLIENT LIST/KILL/PAUSE, SAVE, SHUTDOWN, DEBUG, MONITOR, ...).
+ */
+export function monitored(name: string): boolean {
+  const flags = commandNamed(TABLE, name)?.flags;
+  return flags !== undefined && !flags.includes('admin') && !flags.includes('skip_monitor');
+}
+
 /** What dispatch tells its caller besides the reply: keys to remember for client-side caching once the command's read is sent. */
 export interface Dispatched {
   remember?: Buffer[] | undefined;

@@ -11,14 +11,6 @@
 import { redacted } from './slowlog.js';
 import { RawReply } from './reply.js';
 
-/** What Redis 7.0 does not feed to monitors: the commands (by full name) flagged admin or skip_monitor. */
-const NOT_FED = new Set([
-  'acl|deluser', 'acl|dryrun', 'acl|getuser', 'acl|list', 'acl|load', 'acl|log', 'acl|save', 'acl|setuser', 'acl|users',
-  'client|kill', 'client|list', 'client|no-evict', 'client|pause', 'client|unblock', 'client|unpause', 'config|get', 'config|resetstat',
-  'config|rewrite', 'config|set', 'debug', 'latency|doctor', 'latency|graph', 'latency|histogram', 'latency|history', 'latency|latest',
-  'latency|reset', 'failover', 'replicaof', 'slaveof', 'module|list', 'module|load', 'module|loadex', 'module|unload', 'monitor', 'save', 'bgsave', 'shutdown', 'slowlog|get', 'slowlog|len', 'slowlog|reset',
-]);
-
 /** A connection in monitor mode: fed a line, `own` when it ran the command itself (right after that command's reply). */
 export interface Monitor {
   readonly id: number;
@@ -27,6 +19,9 @@ export interface Monitor {
 
 export class Monitors {
   private readonly monitors = new Map<number, Monitor>();
+
+  /** `fed`: whether Redis feeds monitors the command of this full name (./dispatch.ts monitored: by its flags). */
+  constructor(private readonly fed: (name: string) => boolean) {}
 
   /** `m` becomes a monitor; false when it is one already. */
   add(m: Monitor): boolean {
@@ -48,7 +43,7 @@ export class Monitors {
    * to `from` itself when its reply was `silenced` (CLIENT REPLY OFF or SKIP, as Redis silences the line with it).
    */
   feed(name: string, args: readonly Buffer[], from: { id: number; addr: string }, silenced: boolean): void {
-    if (this.monitors.size === 0 || NOT_FED.has(name)) return;
+    if (this.monitors.size === 0 || !this.fed(name)) return;
     const line = new RawReply(monitorLine(redacted(args), from.addr, Math.floor((performance.timeOrigin + performance.now()) * 1000)));
     for (const m of this.monitors.values()) if (m.id !== from.id || !silenced) m.feed(line, m.id === from.id);
   }

@@ -14,6 +14,7 @@ import { SlowLog } from './slowlog.js';
 import { LatencyMonitor } from './latency-monitor.js';
 import { Saves } from './saves.js';
 import { Monitors } from './monitor.js';
+import { monitored } from './dispatch.js';
 import { CommandStats } from './command-stats.js';
 import { InstantaneousMetrics } from './instantaneous.js';
 import { AclLog } from './acl-log.js';
@@ -60,7 +61,7 @@ export class RespServer {
       slowlog: new SlowLog(),
       latency: new LatencyMonitor({ stages: (w) => cluster.profile.watchStages(w), readRounds: (w) => cluster.watchReadRounds(w) }),
       saves: new Saves(() => cluster.snapshot()),
-      monitors: new Monitors(),
+      monitors: new Monitors(monitored),
       rates: new InstantaneousMetrics(() => ({ ops: stats.commandsProcessed, input: stats.netInputBytes, output: stats.netOutputBytes })),
       aclLog: new AclLog(),
       startedAt: Date.now(),

@@ -807,6 +807,7 @@ function commandKeys(table: ReadonlyMap<string, CommandSpec>, argv: Buffer[], wi
   return keys.map((k) => (withFlags ? [k.key, flagSet(k.flags)] : k.key));
 }
 
+/** Flags or ACL categories, as Redis replies them: a set of simple strings. */
 function flagSet(flags: string[]): SetReply {
   return new SetReply(flags.map((f) => new SimpleString(f)));
 }
@@ -847,7 +848,7 @@ function role(ctx: Ctx): ReadPlan {
  * and step, ACL categories, tips, key specs, and a container's subcommands, each described the same way.
  */
 function commandInfo(c: CommandSpec): Reply {
-  const categories = new SetReply(c.categories.map((a) => new SimpleString(`@${a}`)));
+  const categories = flagSet(c.categories.map((a) => `@${a}`));
   const subs = c.subcommands ? [...c.subcommands.values()].map(commandInfo) : new SetReply([]);
   return [c.name, c.arity, flagSet(c.flags), c.firstKey, c.lastKey, c.step, categories, new SetReply(c.tips), new SetReply(c.keySpecs.map(keySpecReply)), subs];
 }
