@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Resp3, RespError, SimpleConn, type RespValue } from '../../bench/resp-proto.js';
 import { onPath, startRedisNoPersist } from '../../bench/resp-targets.js';
 import { AclLog, ACL_LOG_MAX_LEN } from '../../src/resp/acl-log.js';
-import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, words, NO_REDIS, SINCE_REDIS_72, type Served } from './helpers.js';
+import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, withMonitor, words, NO_REDIS, SINCE_REDIS_72, type Served } from './helpers.js';
 
 const CATEGORIES = ['keyspace', 'read', 'write', 'set', 'sortedset', 'list', 'hash', 'string', 'bitmap', 'hyperloglog', 'geo', 'stream',
   'pubsub', 'admin', 'fast', 'slow', 'blocking', 'dangerous', 'connection', 'transaction', 'scripting'];
@@ -253,26 +253,14 @@ test('the ACL log groups a failure with a like one among its 10 newest within 60
   assert.equal(log.newest()[0]!.entryId, 215, 'ids go on after RESET');
 });
 
-test('SLOWLOG redacts ACL SETUSER\'s user and rules; MONITOR is fed ACL WHOAMI, not ACL LIST', async () => {
-  const s = await serve({ nodes: 1 });
-  const c = await SimpleConn.open('127.0.0.1', s.port);
-  const m = await raw(s.port);
-  try {
-    m.socket.write(encode('MONITOR'));
-    await m.until(endsWith('+OK\r\n'));
-    await c.call(['CONFIG', 'SET', 'slowlog-log-slower-than', '0']);
-    await c.call(['ACL', 'SETUSER', 'bob', 'on', '>secret']);
-    const [entry] = (await c.call(['SLOWLOG', 'GET', '1'])) as RespValue[][];
-    assert.deepEqual(entry![3], ['ACL', 'SETUSER', '(redacted)', '(redacted)', '(redacted)']);
-    await c.call(['ACL', 'LIST']);
-    await c.call(['ACL', 'WHOAMI']);
-    await c.call(['PING', 'end']);
-    const fed = (await m.until(endsWith('"end"\r\n'))).toString('latin1');
-    assert.doesNotMatch(fed, /"LIST"|secret/);
-    assert.match(fed, /"ACL" "WHOAMI"/);
-  } finally {
-    m.socket.destroy();
-    c.close();
-    await s.stop();
-  }
-});
+test('SLOWLOG redacts ACL SETUSER\'s user and rules; MONITOR is fed ACL WHOAMI, not ACL LIST', () => withMonitor(async (c, fed) => {
+  await c.call(['CONFIG', 'SET', 'slowlog-log-slower-than', '0']);
+  await c.call(['ACL', 'SETUSER', 'bob', 'on', '>secret']);
+  const [entry] = (await c.call(['SLOWLOG', 'GET', '1'])) as RespValue[][];
+  assert.deepEqual(entry![3], ['ACL', 'SETUSER', '(redacted)', '(redacted)', '(redacted)']);
+  await c.call(['ACL', 'LIST']);
+  await c.call(['ACL', 'WHOAMI']);
+  const fedLines = await fed();
+  assert.doesNotMatch(fedLines, /"LIST"|secret/);
+  assert.match(fedLines, /"ACL" "WHOAMI"/);
+}));

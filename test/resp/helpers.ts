@@ -193,6 +193,28 @@ export function grown(before: Map<string, number[]>, after: Map<string, number[]
 }
 
 /** Why the comparisons with Redis are skipped where it is missing. */
+/**
+ * `body` with a client of a served 1-node cluster and a connection in MONITOR mode on it; `fed()` sends `PING end`
+ * from the client and resolves with everything the monitor was fed up to it. All closed after.
+ */
+export async function withMonitor(body: (c: SimpleConn, fed: () => Promise<string>) => Promise<void>): Promise<void> {
+  const s = await serve({ nodes: 1 });
+  const c = await SimpleConn.open('127.0.0.1', s.port);
+  const m = await raw(s.port);
+  try {
+    m.socket.write(encode('MONITOR'));
+    await m.until(endsWith('+OK\r\n'));
+    await body(c, async () => {
+      await c.call(['PING', 'end']);
+      return (await m.until(endsWith('"end"\r\n'))).toString('latin1');
+    });
+  } finally {
+    m.end();
+    c.close();
+    await s.stop();
+  }
+}
+
 /** The subcommands threadraft has from Redis 7.2, which the redis-server 7.0 these tests compare with lacks. */
 export const SINCE_REDIS_72: ReadonlySet<string> = new Set(['client|setinfo', 'client|no-touch']);
 
