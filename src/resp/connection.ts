@@ -16,9 +16,9 @@
 // is closed (Redis's pubsub output limit).
 import type { Socket } from 'node:net';
 import { LINEARIZABLE } from './commands/connection.js';
-import type { ConnectionState, Ctx, ServerContext } from './context.js';
+import type { ConnectionState, Ctx, InputState, ServerContext } from './context.js';
 import { dispatch, heldByPause, isFast, waitsForEarlierReplies, type Dispatched } from './dispatch.js';
-import { RequestParser } from './parser.js';
+import { RequestParser, requestBytes } from './parser.js';
 import { isPlan, KeysPlan, planClass, WritePlan, type Plan } from './plan.js';
 import { readAfterWrites, runSegment, type Slot } from './pipeline.js';
 import { Subscriptions } from './pubsub.js';
@@ -66,6 +66,10 @@ export class Connection {
   private flushScheduled = false;
   /** What dispatch says besides each reply (one object for every command). */
   private readonly dispatched: Dispatched = {};
+  /** The run being executed, how many of its commands were handed to dispatch, and whether one is now: input(). */
+  private runCommands: Buffer[][] = [];
+  private dispatchedCount = 0;
+  private inDispatch = false;
 
   constructor(private readonly server: ServerContext, private readonly socket: Socket, id: number, onClose: (c: Connection) => void) {
     const o = server.options;
@@ -90,7 +94,10 @@ export class Connection {
       blocked: false,
       unblock: undefined,
       closing: false,
+      noEvict: false,
+      noTouch: false,
       outputBytes: () => socket.writableLength,
+      input: () => this.input(),
       kill: () => this.destroy(),
       push: (message, bytes, after) => this.push(message, bytes, after),
       feed: (line, own) => this.feed(line, own),
@@ -236,9 +243,14 @@ export class Connection {
     this.replies = replies;
     this.protocols = protocols;
     this.batchProtocol = this.state.protocol;
+    this.runCommands = commands;
+    this.dispatchedCount = 0;
     try {
       await this.dispatchAll(commands, replies, protocols);
     } finally {
+      this.runCommands = [];
+      this.dispatchedCount = 0;
+      this.inDispatch = false;
       // Every reply is written (or the connection closed): what is held goes out, later messages at once.
       this.replies = undefined;
       this.protocols = [];
@@ -328,7 +340,10 @@ export class Connection {
       const mode = this.state.reply;
       mode.skipping = mode.skipNext; // CLIENT REPLY SKIP: the whole of this command
       mode.skipNext = false;
+      this.dispatchedCount = n + 1;
+      this.inDispatch = true;
       const r = dispatch(this.ctx, commands[n]!, out);
+      this.inDispatch = false;
       protocols[n] = this.state.protocol;
       // Silenced as Redis decides it: by the flags once the command ran (CLIENT REPLY ON's own OK is written).
       const silent = mode.off || mode.skipping;
@@ -378,6 +393,26 @@ export class Connection {
     if (run.length > 0) await send();
     if (this.closed) return;
     flushReady();
+  }
+
+  /**
+   * CLIENT LIST's view of the input (../context.ts InputState): the requests not dispatched yet, in RESP, and what the
+   * parser holds of the next; the arguments of the commands running (dispatched, not answered yet) and those the
+   * parser has of the next.
+   */
+  private input(): InputState {
+    const cmds = this.runCommands;
+    let query = this.parser.bufferedBytes;
+    for (let i = this.inDispatch ? this.dispatchedCount - 1 : this.dispatchedCount; i < cmds.length; i++) query += requestBytes(cmds[i]!);
+    for (const c of this.queue) query += requestBytes(c);
+    let argv = this.parser.partialArgsBytes;
+    const replies = this.replies;
+    if (replies !== undefined) {
+      for (let i = Math.min(this.written, this.dispatchedCount); i < this.dispatchedCount; i++) {
+        if (replies[i] === undefined) for (const a of cmds[i]!) argv += a.length;
+      }
+    }
+    return { queryBytes: query, argvBytes: argv, reading: !this.closed && !this.socket.isPaused() };
   }
 
   /**

@@ -76,10 +76,27 @@ export interface ConnectionState extends Subscriber, Monitor {
   tracking: ClientTracking;
   /** CLIENT REPLY: which replies are not written (pushes always are). */
   reply: ReplyMode;
+  /** CLIENT NO-EVICT and NO-TOUCH ON: shown as flags `e` and `T` (nothing else depends on them here). */
+  noEvict: boolean;
+  noTouch: boolean;
   /** Reply bytes waiting in the socket (for CLIENT INFO/LIST). */
   outputBytes(): number;
+  /** What it holds of its input, for CLIENT INFO/LIST: ./connection.ts `InputState`. */
+  input(): InputState;
   /** CLIENT KILL from another connection: close this one now, what it has not written is dropped. */
   kill(): void;
+}
+
+/**
+ * A connection's input as CLIENT LIST shows Redis's: `queryBytes` (qbuf), the requests received and not yet
+ * dispatched (the one being dispatched included, as Redis's query buffer holds the command it runs), in RESP;
+ * `argvBytes` (argv-mem), the arguments of the commands dispatched and not yet answered, and those parsed of a
+ * request not complete yet; `reading` (events `r`), the socket is read from.
+ */
+export interface InputState {
+  queryBytes: number;
+  argvBytes: number;
+  reading: boolean;
 }
 
 /**

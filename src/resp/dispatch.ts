@@ -198,6 +198,9 @@ function queue(ctx: Ctx, out: Dispatched, spec: CommandSpec, fullName: string, a
   if ((spec.group === 'pubsub' && spec.name !== 'publish' && spec.name !== 'spublish') || client) {
     return refuse(ctx, out, new ErrorReply(`ERR '${fullName}' inside MULTI is not supported by threadraft (it would take effect when queued, not at EXEC)`), fullName);
   }
+  // A transaction EXEC will refuse (a command was refused while queueing, or a write to a watched key was sent)
+  // keeps nothing more, as Redis's queueMultiCommand: QUEUED, and CLIENT LIST's multi= stops counting.
+  if (m.aborted || ctx.conn.watched.dirty) return QUEUED;
   const r = spec.handler(ctx, args);
   if (writes(spec)) m.writes = true;
   // Read-only commands' keys, for client-side caching (./tracking.ts): remembered when EXEC is sent (but after a

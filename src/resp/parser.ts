@@ -72,6 +72,13 @@ export class RequestParser {
     return this.buf.length + this.gatheredBytes;
   }
 
+  /** The bytes of the arguments of a request not complete yet that are parsed already (CLIENT LIST's argv-mem). */
+  get partialArgsBytes(): number {
+    let n = 0;
+    if (this.args !== null) for (const a of this.args) n += a.length;
+    return n;
+  }
+
   feed(chunk: Buffer): ParseOutput {
     const out: ParseOutput = { commands: [] };
     if (this.failed !== undefined) {
@@ -195,6 +202,13 @@ export class RequestParser {
 }
 
 /** The index of the CR of the line starting at `pos`, or -1 when the line is not complete yet. */
+/** The bytes of a request with these arguments in RESP (`*N\r\n`, then `$len\r\n<arg>\r\n` for each). */
+export function requestBytes(args: Buffer[]): number {
+  let n = String(args.length).length + 3;
+  for (const a of args) n += String(a.length).length + a.length + 5;
+  return n;
+}
+
 function lineEnd(buf: Buffer, pos: number, max: number, tooBig: string): number {
   const cr = buf.indexOf(CR, pos);
   if (cr < 0 || cr + 1 >= buf.length) {

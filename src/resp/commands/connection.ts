@@ -118,16 +118,32 @@ function badName(): ErrorReply {
   return new ErrorReply('ERR Client names cannot contain spaces, newlines or special characters.');
 }
 
-/** One line of CLIENT LIST / CLIENT INFO, with the fields this server knows (`monitoring`: MONITOR, flag O). */
+/**
+ * One line of CLIENT LIST / CLIENT INFO (`monitoring`: MONITOR, flag O): Redis 7.4's fields in its order, with what
+ * each measures here. The flags are Redis's that apply (`d`: a write to a watched key was sent since WATCH; `c`: QUIT,
+ * closing once answered; `e`, `T`: CLIENT NO-EVICT, NO-TOUCH). `qbuf` is the requests received and not yet
+ * dispatched, the one running included (as Redis's query buffer), in RESP; `qbuf-free` 0 (no buffer is kept ahead);
+ * `argv-mem` the arguments of the commands dispatched and not answered, and those parsed of a request not complete
+ * yet; `multi-mem` those of the commands queued by MULTI, 8 bytes per argument more (Redis's sum); `rbs`, `rbp`, `obl`
+ * and `oll` 0: there is no reply buffer besides the socket's, which `omem` is; `tot-mem` the sum of qbuf, argv-mem,
+ * multi-mem and omem; `events` `r` while the socket is read, `w` while replies wait in it.
+ */
 export function clientLine(c: ConnectionState, monitoring: boolean): string {
   const now = Date.now();
   const subs = c.subscriptions;
   const t = c.tracking;
-  const flags = `${monitoring ? 'O' : ''}${subs.active ? 'P' : ''}${c.multi ? 'x' : ''}${c.blocked ? 'b' : ''}${t.on ? 't' : ''}${t.brokenRedirect ? 'R' : ''}${t.bcast ? 'B' : ''}${c.readOptions.consistency === 'lease' ? 'r' : ''}` || 'N';
+  const flags = `${monitoring ? 'O' : ''}${subs.active ? 'P' : ''}${c.multi ? 'x' : ''}${c.blocked ? 'b' : ''}${t.on ? 't' : ''}${t.brokenRedirect ? 'R' : ''}${t.bcast ? 'B' : ''}` +
+    `${c.watched.dirty ? 'd' : ''}${c.closing ? 'c' : ''}${c.readOptions.consistency === 'lease' ? 'r' : ''}${c.noEvict ? 'e' : ''}${c.noTouch ? 'T' : ''}` || 'N';
+  const input = c.input();
+  let multiMem = 0;
+  if (c.multi) for (const args of c.multi.args) for (const a of args) multiMem += a.length + 8;
+  const omem = c.outputBytes();
+  const events = `${input.reading ? 'r' : ''}${omem > 0 ? 'w' : ''}`;
   return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} ` +
     `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${flags} db=0 sub=${subs.channel.size} psub=${subs.pattern.size} ssub=${subs.shard.size} ` +
-    `multi=${c.multi ? c.multi.items.length : -1} watch=${c.watched.size} omem=${c.outputBytes()} cmd=${c.lastCommand} ` +
-    `user=default redir=${t.on ? t.redirect || -1 : -1} resp=${c.protocol} lib-name=${c.libName} lib-ver=${c.libVer}\n`;
+    `multi=${c.multi ? c.multi.items.length : -1} watch=${c.watched.size} qbuf=${input.queryBytes} qbuf-free=0 argv-mem=${input.argvBytes} ` +
+    `multi-mem=${multiMem} rbs=0 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${input.queryBytes + input.argvBytes + multiMem + omem} ` +
+    `events=${events} cmd=${c.lastCommand} user=default redir=${t.on ? t.redirect || -1 : -1} resp=${c.protocol} lib-name=${c.libName} lib-ver=${c.libVer}\n`;
 }
 
 function client(ctx: Ctx, args: Buffer[]): Reply {
@@ -210,10 +226,15 @@ function client(ctx: Ctx, args: Buffer[]): Reply {
     case 'UNBLOCK':
       return clientUnblock(ctx, args);
     case 'NO-EVICT':
-    case 'NO-TOUCH':
-      // Nothing to do: eviction and recency are decided in apply, never by a client's reads (docs/cache.md).
+    case 'NO-TOUCH': {
+      // Shown as a flag, nothing more: eviction and recency are decided in apply, never by a client's reads (docs/cache.md).
       if (n !== 3) return arityError(sub === 'NO-EVICT' ? 'client|no-evict' : 'client|no-touch');
-      return keyword(args[2], 'ON') || keyword(args[2], 'OFF') ? OK : SYNTAX;
+      const on = keyword(args[2], 'ON');
+      if (!on && !keyword(args[2], 'OFF')) return SYNTAX;
+      if (sub === 'NO-EVICT') c.noEvict = on;
+      else c.noTouch = on;
+      return OK;
+    }
     case 'HELP':
       if (n !== 2) return arityError('client|help');
       return helpReply([
@@ -468,6 +489,8 @@ function reset(ctx: Ctx): Reply {
   c.authenticated = ctx.server.options.requirepass === undefined;
   c.reply.off = false; // its own reply is written unless SKIP before it silences the whole command
   c.reply.skipNext = false;
+  c.noEvict = false;
+  c.noTouch = false;
   return new SimpleString('RESET');
 }
 
