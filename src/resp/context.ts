@@ -25,6 +25,8 @@ export interface ServerStats {
   keyspaceHits: number;
   keyspaceMisses: number;
   protocolErrors: number;
+  /** The largest used_memory INFO has reported (used_memory_peak; CONFIG RESETSTAT forgets it, as Redis's). */
+  peakMemory: number;
 }
 
 /** MULTI's queue: per command a plan of the transaction's batch or a reply already known (PING, an error). */

@@ -40,7 +40,7 @@ export class RespServer {
   private constructor(readonly cluster: Cluster, readonly options: ResolvedRespOptions) {
     const stats: ServerStats = {
       connectionsReceived: 0, rejectedConnections: 0, commandsProcessed: 0, netInputBytes: 0, netOutputBytes: 0,
-      keyspaceHits: 0, keyspaceMisses: 0, protocolErrors: 0,
+      keyspaceHits: 0, keyspaceMisses: 0, protocolErrors: 0, peakMemory: 0,
     };
     const pubsub = new PubSubRegistry();
     const clients = new Map<number, ConnectionState>();

@@ -124,7 +124,11 @@ const REDIS_FIELDS: Record<string, string[]> = {
     'allocator_allocated', 'allocator_active', 'allocator_resident', 'total_system_memory', 'total_system_memory_human',
     'used_memory_lua', 'used_memory_vm_eval', 'used_memory_lua_human', 'used_memory_scripts_eval', 'number_of_cached_scripts',
     'number_of_functions', 'number_of_libraries', 'used_memory_vm_functions', 'used_memory_vm_total', 'used_memory_vm_total_human',
-    'used_memory_functions', 'used_memory_scripts', 'used_memory_scripts_human', 'maxmemory', 'maxmemory_human', 'maxmemory_policy'],
+    'used_memory_functions', 'used_memory_scripts', 'used_memory_scripts_human', 'maxmemory', 'maxmemory_human', 'maxmemory_policy',
+    'allocator_frag_ratio', 'allocator_frag_bytes', 'allocator_rss_ratio', 'allocator_rss_bytes', 'rss_overhead_ratio', 'rss_overhead_bytes',
+    'mem_fragmentation_ratio', 'mem_fragmentation_bytes', 'mem_not_counted_for_evict', 'mem_replication_backlog', 'mem_total_replication_buffers',
+    'mem_clients_slaves', 'mem_clients_normal', 'mem_cluster_links', 'mem_aof_buffer', 'mem_allocator', 'active_defrag_running',
+    'lazyfree_pending_objects', 'lazyfreed_objects'],
   replication: ['role', 'connected_slaves', 'master_failover_state', 'master_replid', 'master_replid2', 'master_repl_offset',
     'second_repl_offset', 'repl_backlog_active', 'repl_backlog_size', 'repl_backlog_first_byte_offset', 'repl_backlog_histlen'],
   cluster: ['cluster_enabled'],
@@ -143,6 +147,21 @@ test('INFO: total_system_memory, master_repl_offset (ROLE\'s offset) and the Clu
     const memory = await section(c, 'memory');
     assert.ok(Number(memory.get('total_system_memory')) > 0);
     assert.match(memory.get('total_system_memory_human')!, /^\d+\.\d\d[KMGTPE]?$/);
+    // The peak: the largest used_memory INFO reported; the fragmentation ratio: the RSS over used_memory.
+    const used = Number(memory.get('used_memory'));
+    const rss = Number(memory.get('used_memory_rss'));
+    const peak = Number(memory.get('used_memory_peak'));
+    assert.ok(used > 0 && peak >= used, `used_memory ${used}, used_memory_peak ${peak}`);
+    assert.equal(memory.get('used_memory_peak_perc'), `${((used * 100) / peak).toFixed(2)}%`);
+    assert.equal(memory.get('mem_fragmentation_ratio'), (rss / used).toFixed(2));
+    assert.equal(memory.get('mem_fragmentation_bytes'), String(rss - used));
+    const later = await section(c, 'memory');
+    assert.equal(later.get('used_memory_peak'), String(Math.max(peak, Number(later.get('used_memory')))), 'the peak only grows');
+    // CONFIG RESETSTAT forgets it, as Redis's: the next INFO's peak is its own used_memory.
+    assert.equal(await c.call(['CONFIG', 'RESETSTAT']), 'OK');
+    const reset = await section(c, 'memory');
+    assert.equal(reset.get('used_memory_peak'), reset.get('used_memory'));
+    assert.equal(reset.get('used_memory_peak_perc'), '100.00%');
     const [, offset] = (await c.call(['ROLE'])) as [string, number];
     assert.equal((await section(c, 'replication')).get('master_repl_offset'), String(offset));
     assert.ok(offset > 0);

@@ -165,6 +165,8 @@ async function sections(ctx: Ctx): Promise<Section[]> {
     ...latencyFields('read_index_round_ms', metrics.readIndexRound),
   ];
   const o = cluster.options;
+  const used = metrics.memory.totalBytes;
+  if (used > stats.peakMemory) stats.peakMemory = used;
   const tracking = ctx.server.tracking.stats;
   const save = ctx.server.saves.stats();
   return [
@@ -180,14 +182,18 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['tracking_clients', tracking.clients],
     ]],
     // used_memory: every thread's heap in use and external memory (Cluster.metrics().memory); the RSS is more (what the
-    // C library keeps after frees: docs/api.md, "Memory").
+    // C library keeps after frees: docs/api.md, "Memory"), and their ratio is Redis's mem_fragmentation_ratio. The
+    // peak is the largest used_memory INFO reported (Redis also samples it 10 times a second).
     ['memory', [
-      ['used_memory', metrics.memory.totalBytes], ['used_memory_human', bytesToHuman(metrics.memory.totalBytes)],
+      ['used_memory', used], ['used_memory_human', bytesToHuman(used)],
       ['used_memory_rss', mem.rss], ['used_memory_rss_human', bytesToHuman(mem.rss)],
+      ['used_memory_peak', stats.peakMemory], ['used_memory_peak_human', bytesToHuman(stats.peakMemory)],
+      ['used_memory_peak_perc', `${((used * 100) / stats.peakMemory).toFixed(2)}%`],
       ['used_memory_main', memoryBytes(metrics.memory.mainThread)],
       ...metrics.nodes.filter((n) => n.unavailable === undefined).map((n): [string, number] => [`used_memory_node${n.id}`, nodeMemoryBytes(n.counters)]),
       ['total_system_memory', totalmem()], ['total_system_memory_human', bytesToHuman(totalmem())],
       ['maxmemory', o.maxBytes ?? 0], ['maxmemory_human', bytesToHuman(o.maxBytes ?? 0)], ['maxmemory_policy', evictionPolicy(o)],
+      ['mem_fragmentation_ratio', (mem.rss / used).toFixed(2)], ['mem_fragmentation_bytes', mem.rss - used],
     ]],
     // The saves (../saves.ts) as Redis names them (its rdb_* fields), and aof_enabled.
     ['persistence', [
