@@ -814,6 +814,8 @@ test('CONFIG GET answers what the server and cluster were started with; SET, REW
   assert.deepEqual(await r.call('CONFIG', 'GET', 'bind', 'databases', 'bind'), ['bind', '127.0.0.1', 'databases', '1'], 'each once');
   assert.deepEqual(await r.call('CONFIG', 'GET', 'dir'), ['dir', s.cluster.dir]);
   assert.deepEqual(await r.call('CONFIG', 'GET', 'nosuch*'), []);
+  assert.deepEqual(await r.call('CONFIG', 'GET', '*of'), ['replicaof', '', 'slaveof', ''], 'a primary, under both of Redis\'s names');
+  assert.equal(await replyError(r.call('CONFIG', 'SET', 'slaveof', 'no one')), "ERR CONFIG SET failed (possibly related to argument 'slaveof') - can't set immutable config");
   assert.equal(await replyError(r.call('CONFIG', 'GET')), "ERR wrong number of arguments for 'config|get' command");
   assert.equal(await replyError(r.call('CONFIG', 'SET', 'maxclients', '5')), "ERR CONFIG SET failed (possibly related to argument 'maxclients') - can't set immutable config");
   assert.equal(await replyError(r.call('CONFIG', 'SET', 'bogus', '1')), "ERR Unknown option or number of arguments for CONFIG SET - 'bogus'");

@@ -339,6 +339,9 @@ function configParams(ctx: Ctx): Array<[string, string]> {
     ['latency-monitor-threshold', String(ctx.server.latency.thresholdMs)],
     ['slowlog-log-slower-than', String(ctx.server.slowlog.slowerThanUs)],
     ['slowlog-max-len', String(ctx.server.slowlog.maxLength)],
+    // Not a replica of anything (REPLICAOF NO ONE), under both of Redis's names.
+    ['replicaof', ''],
+    ['slaveof', ''],
   ];
 }
 
