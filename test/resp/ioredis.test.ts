@@ -818,6 +818,11 @@ test('CONFIG GET answers what the server and cluster were started with; SET, REW
   assert.equal(await replyError(r.call('CONFIG', 'SET', 'slaveof', 'no one')), "ERR CONFIG SET failed (possibly related to argument 'slaveof') - can't set immutable config");
   assert.equal(await replyError(r.call('CONFIG', 'GET')), "ERR wrong number of arguments for 'config|get' command");
   assert.equal(await replyError(r.call('CONFIG', 'SET', 'maxclients', '5')), "ERR CONFIG SET failed (possibly related to argument 'maxclients') - can't set immutable config");
+  // A fixed parameter Redis lets change takes the value it has: nothing changes (a test harness's `CONFIG SET save ""`).
+  assert.equal(await r.call('CONFIG', 'SET', 'save', '', 'appendonly', 'YES', 'maxclients', '10000'), 'OK');
+  assert.equal(await replyError(r.call('CONFIG', 'SET', 'save', '', 'appendonly', 'no')), "ERR CONFIG SET failed (possibly related to argument 'appendonly') - can't set immutable config");
+  assert.equal(await replyError(r.call('CONFIG', 'SET', 'save', '', 'SAVE', '')), "ERR CONFIG SET failed (possibly related to argument 'SAVE') - duplicate parameter");
+  assert.equal(await replyError(r.call('CONFIG', 'SET', 'databases', '1')), "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config", 'immutable on Redis too');
   assert.equal(await replyError(r.call('CONFIG', 'SET', 'bogus', '1')), "ERR Unknown option or number of arguments for CONFIG SET - 'bogus'");
   assert.equal(await replyError(r.call('CONFIG', 'SET', 'port')), "ERR wrong number of arguments for 'config|set' command");
   assert.equal(await replyError(r.call('CONFIG', 'REWRITE')), 'ERR The server is running without a config file');

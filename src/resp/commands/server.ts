@@ -368,6 +368,15 @@ const SETTERS: Record<string, (ctx: Ctx, value: Buffer) => (() => void) | string
   },
 };
 
+/** Parameters Redis does not let CONFIG SET change either, whatever the value. */
+const REDIS_IMMUTABLE = new Set(['databases', 'replicaof', 'slaveof']);
+
+/** Whether CONFIG SET's `given` is the parameter's current value (words case-insensitively, as Redis parses them). */
+function sameValue(name: string, given: Buffer, value: string): boolean {
+  const text = given.toString('utf8');
+  return text === value || (name !== 'requirepass' && name !== 'dir' && text.toLowerCase() === value);
+}
+
 /** An integer parameter's value within [min, max] (past the safe integers: the nearest), or why it is refused. */
 function integerWithin(value: Buffer, min: bigint, max: bigint): number | string {
   const v = parseInt64(value);
@@ -379,7 +388,7 @@ function integerWithin(value: Buffer, min: bigint, max: bigint): number | string
 const CONFIG_HELP = [
   'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'GET <pattern> [<pattern> ...]', '    Return parameters matching the glob-like <pattern>s and their values.',
-  'SET <directive> <value> [<directive> <value> ...]', '    Set notify-keyspace-events, latency-monitor-threshold, slowlog-log-slower-than or slowlog-max-len; every other parameter is fixed when the server starts.',
+  'SET <directive> <value> [<directive> <value> ...]', '    Set notify-keyspace-events, latency-monitor-threshold, slowlog-log-slower-than or slowlog-max-len; every other parameter is fixed when the server starts (its own value is accepted).',
   'RESETSTAT', '    Reset statistics reported by the INFO command and the cluster\'s metrics.',
   'REWRITE', '    Refused: the server runs without a config file.',
   'HELP', '    Prints this help.',
@@ -417,19 +426,24 @@ function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan | WritePlan {
       if (n % 2 !== 0) return SYNTAX;
       // All or nothing, as Redis: the names are checked in one pass (the first unknown, fixed or repeated one is the
       // error), then the values in order, before any is applied.
-      const known = new Set(configParams(ctx).map(([name]) => name));
+      // A parameter fixed here that Redis lets change takes the value it has (`CONFIG SET save ""`, `appendonly no`
+      // on memory storage): nothing changes, so nothing is refused.
+      const current = new Map(configParams(ctx));
       const seen = new Set<string>();
       for (let i = 2; i < n; i += 2) {
         const given = args[i]!.toString('utf8', 0, 128);
         const name = given.toLowerCase();
-        if (!known.has(name)) return new ErrorReply(`ERR Unknown option or number of arguments for CONFIG SET - '${given}'`);
-        const why = !(name in SETTERS) ? "can't set immutable config" : seen.has(name) ? 'duplicate parameter' : undefined;
+        const value = current.get(name);
+        if (value === undefined) return new ErrorReply(`ERR Unknown option or number of arguments for CONFIG SET - '${given}'`);
+        const fixed = !(name in SETTERS) && (REDIS_IMMUTABLE.has(name) || !sameValue(name, args[i + 1]!, value));
+        const why = fixed ? "can't set immutable config" : seen.has(name) ? 'duplicate parameter' : undefined;
         if (why !== undefined) return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${given}') - ${why}`);
         seen.add(name);
       }
       const apply: Array<() => void> = [];
       for (let i = 2; i < n; i += 2) {
         const name = args[i]!.toString('latin1').toLowerCase();
+        if (!(name in SETTERS)) continue; // its own value
         const set = SETTERS[name]!(ctx, args[i + 1]!);
         if (typeof set === 'string') return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${set}`);
         apply.push(set);
