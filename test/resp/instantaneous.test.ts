@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimpleConn } from '../../bench/resp-proto.js';
 import { InstantaneousMetrics, SAMPLES } from '../../src/resp/instantaneous.js';
+import { fixed2 } from '../../src/util/printf.js';
 import { encode, raw, serve } from './helpers.js';
 
 test('a rate is the mean of the last 16 samples of the increase per second, as Redis computes it', () => {
@@ -152,8 +153,8 @@ test('INFO: total_system_memory, master_repl_offset (ROLE\'s offset) and the Clu
     const rss = Number(memory.get('used_memory_rss'));
     const peak = Number(memory.get('used_memory_peak'));
     assert.ok(used > 0 && peak >= used, `used_memory ${used}, used_memory_peak ${peak}`);
-    assert.equal(memory.get('used_memory_peak_perc'), `${((used * 100) / peak).toFixed(2)}%`);
-    assert.equal(memory.get('mem_fragmentation_ratio'), (rss / used).toFixed(2));
+    assert.equal(memory.get('used_memory_peak_perc'), `${fixed2(used * 100, peak)}%`, 'C\'s %.2f');
+    assert.equal(memory.get('mem_fragmentation_ratio'), fixed2(rss, used));
     assert.equal(memory.get('mem_fragmentation_bytes'), String(rss - used));
     const later = await section(c, 'memory');
     assert.equal(later.get('used_memory_peak'), String(Math.max(peak, Number(later.get('used_memory')))), 'the peak only grows');

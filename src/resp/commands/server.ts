@@ -188,12 +188,12 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['used_memory', used], ['used_memory_human', bytesToHuman(used)],
       ['used_memory_rss', mem.rss], ['used_memory_rss_human', bytesToHuman(mem.rss)],
       ['used_memory_peak', stats.peakMemory], ['used_memory_peak_human', bytesToHuman(stats.peakMemory)],
-      ['used_memory_peak_perc', `${((used * 100) / stats.peakMemory).toFixed(2)}%`],
+      ['used_memory_peak_perc', `${fixed2(used * 100, stats.peakMemory)}%`],
       ['used_memory_main', memoryBytes(metrics.memory.mainThread)],
       ...metrics.nodes.filter((n) => n.unavailable === undefined).map((n): [string, number] => [`used_memory_node${n.id}`, nodeMemoryBytes(n.counters)]),
       ['total_system_memory', totalmem()], ['total_system_memory_human', bytesToHuman(totalmem())],
       ['maxmemory', o.maxBytes ?? 0], ['maxmemory_human', bytesToHuman(o.maxBytes ?? 0)], ['maxmemory_policy', evictionPolicy(o)],
-      ['mem_fragmentation_ratio', (mem.rss / used).toFixed(2)], ['mem_fragmentation_bytes', mem.rss - used],
+      ['mem_fragmentation_ratio', fixed2(mem.rss, used)], ['mem_fragmentation_bytes', mem.rss - used],
     ]],
     // The saves (../saves.ts) as Redis names them (its rdb_* fields), and aof_enabled.
     ['persistence', [
