@@ -102,6 +102,11 @@ test('threadraft serve driven by redis-cli and redis-benchmark; SIGTERM stops it
     assert.equal(await cli(s.port, 'INCRBY', 'cli:n', '5'), '5\n');
     assert.equal(await cli(s.port, '-3', 'GET', 'cli:none'), '\n');
     assert.match(await cli(s.port, 'FOO'), /ERR unknown command 'FOO', with args beginning with:/);
+    // `help <command>`, built from COMMAND DOCS: the arguments (what its hints show while typing), summary and group.
+    const help = await cli(s.port, 'help', 'set');
+    assert.ok(help.includes('key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]'), help);
+    assert.match(help, /summary:.* Sets the string value of a key/);
+    assert.ok((await cli(s.port, 'help', 'client', 'kill')).includes('[ID client-id]'));
     // --pipe: mass insertion of inline commands; redis-cli ends it with an ECHO of a random marker.
     const lines = Array.from({ length: 500 }, (_, i) => `SET cli:p${i} v${i}\r\n`).join('');
     const pipe = spawnSync('redis-cli', ['-p', String(s.port), '--pipe'], { input: lines, timeout: 10_000 });

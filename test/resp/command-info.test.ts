@@ -51,15 +51,23 @@ const ASKED: Array<[string, RespValue]> = [
   ['ACL DRYRUN default object encoding', err("ERR wrong number of arguments for 'object|encoding' command")],
 ];
 
-/** COMMAND DOCS and what threadraft answers: summary, since, group (Redis gives more: complexity, history, arguments). */
+/**
+ * COMMAND DOCS and what threadraft answers: summary (Redis 7.2's wording), since, group, and Redis 7.0's complexity,
+ * history and arguments (src/resp/command-docs.ts), as redis-server 7.0.15 gives them.
+ */
+const SLOW_ALLOCATOR = 'Depends on how much memory is allocated, could be slow';
 const DOCS: Array<[string, RespValue]> = [
-  ['COMMAND DOCS memory', ['memory', ['summary', 'A container for memory diagnostics commands.', 'since', '4.0.0', 'group', 'server', 'subcommands', [
-    'memory|usage', ['summary', 'Estimates the memory usage of a key.', 'since', '4.0.0', 'group', 'server'],
-    'memory|purge', ['summary', 'Asks the allocator to release memory.', 'since', '4.0.0', 'group', 'server'],
-    'memory|malloc-stats', ['summary', 'Returns the allocator statistics.', 'since', '4.0.0', 'group', 'server'],
-    'memory|help', ['summary', 'Returns helpful text about the different subcommands.', 'since', '4.0.0', 'group', 'server'],
+  ['COMMAND DOCS memory', ['memory', ['summary', 'A container for memory diagnostics commands.', 'since', '4.0.0', 'group', 'server', 'complexity', 'Depends on subcommand.', 'subcommands', [
+    'memory|usage', ['summary', 'Estimates the memory usage of a key.', 'since', '4.0.0', 'group', 'server', 'complexity', 'O(N) where N is the number of samples.',
+      'arguments', [['name', 'key', 'type', 'key', 'key_spec_index', 0], ['name', 'count', 'type', 'integer', 'token', 'SAMPLES', 'flags', ['optional']]]],
+    'memory|purge', ['summary', 'Asks the allocator to release memory.', 'since', '4.0.0', 'group', 'server', 'complexity', SLOW_ALLOCATOR],
+    'memory|malloc-stats', ['summary', 'Returns the allocator statistics.', 'since', '4.0.0', 'group', 'server', 'complexity', SLOW_ALLOCATOR],
+    'memory|help', ['summary', 'Returns helpful text about the different subcommands.', 'since', '4.0.0', 'group', 'server', 'complexity', 'O(1)'],
   ]]]],
-  ['COMMAND DOCS config|get', ['config|get', ['summary', 'Returns the effective values of configuration parameters.', 'since', '2.0.0', 'group', 'server']]],
+  ['COMMAND DOCS config|get', ['config|get', ['summary', 'Returns the effective values of configuration parameters.', 'since', '2.0.0', 'group', 'server',
+    'complexity', 'O(N) when N is the number of configuration parameters provided',
+    'history', [['7.0.0', 'Added the ability to pass multiple pattern parameters in one call']],
+    'arguments', [['name', 'parameter', 'type', 'block', 'flags', ['multiple'], 'arguments', [['name', 'parameter', 'type', 'string']]]]]]],
 ];
 
 test('COMMAND INFO, DOCS, GETKEYS and GETKEYSANDFLAGS: key specs, tips and subcommands as Redis 7 has them', async () => {
@@ -67,8 +75,7 @@ test('COMMAND INFO, DOCS, GETKEYS and GETKEYSANDFLAGS: key specs, tips and subco
   const c = await SimpleConn.open('127.0.0.1', s.port);
   try {
     for (const [l, want] of ASKED) assert.deepEqual(await c.call(words(l)), want, l);
-    // DOCS: summary, since and group (Redis 7.2's summaries; Redis also gives complexity, history and arguments), and
-    // a container's subcommands'.
+    // DOCS: summary, since, group, complexity, history, arguments, and a container's subcommands'.
     for (const [l, want] of DOCS) assert.deepEqual(await c.call(words(l)), want, l);
     // Redis built without jemalloc gives this text (the redis-server compared with has jemalloc, and its report).
     assert.equal(await c.call(['MEMORY', 'MALLOC-STATS']), 'Stats not supported for the current allocator');
@@ -201,7 +208,20 @@ test('COMMAND INFO, DOCS and GETKEYS of every command and subcommand threadraft 
           assert.deepEqual(a, b, `${argv.join(' ')} (RESP${protocol})`);
         }
       }
-      // DOCS: the subcommands' summaries are Redis 7.2's (7.0's differ in wording): compared by name, since and group.
+      // DOCS of every command and subcommand, every field but the summary (Redis 7.2's wording here: 7.0's differs)
+      // and a container's subcommands (each compared on its own): complexity, history, arguments are Redis 7.0's.
+      const flat = (v: RespValue): RespValue[] => (v instanceof Resp3 ? (v.value as RespValue[]) : (v as RespValue[]));
+      const docsOf = async (c: SimpleConn, name: string): Promise<RespValue[]> => {
+        const fields = flat(flat((await c.call(['COMMAND', 'DOCS', name])) as RespValue)[1]!);
+        const out: RespValue[] = [];
+        for (let i = 0; i < fields.length; i += 2) if (fields[i] !== 'summary' && fields[i] !== 'subcommands') out.push(fields[i]!, fields[i + 1]!);
+        return out;
+      };
+      for (const name of names) {
+        const [a, b] = await Promise.all([docsOf(ours, name), docsOf(theirs, name)]);
+        assert.deepEqual(a, b, `COMMAND DOCS ${name} (RESP${protocol})`);
+      }
+      // The subcommands' summaries are Redis 7.2's (7.0's differ in wording): compared by name, since and group.
       for (const name of ['config', 'object', 'client', 'command', 'latency']) {
         const docs = async (c: SimpleConn): Promise<string[]> => {
           const r = (await c.call(['COMMAND', 'DOCS', name])) as RespValue;

@@ -17,6 +17,7 @@ import { arityError, clusterError, DB_RANGE, NOT_INTEGER, subcommandSyntax, SYNT
 import { CallPlan, KeysPlan, ReadPlan, WritePlan } from '../plan.js';
 import { keyspaceFlagsText, parseKeyspaceFlags } from '../keyspace-flags.js';
 import { MAX_SLOWLOG_LEN } from '../slowlog.js';
+import { COMMAND_DOCS, type ArgDoc } from '../command-docs.js';
 import { ErrorReply, helpReply, MapReply, NO_REPLY, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { REDIS_VERSION } from './connection.js';
 
@@ -887,11 +888,36 @@ function keySpecReply(k: KeySpec): Reply {
   return new MapReply(fields);
 }
 
-/** COMMAND DOCS of one command: summary, since, group, and a container's subcommands' docs by their names. */
+/**
+ * COMMAND DOCS of one command, in Redis's order: summary, since, group, then Redis's complexity, doc flags,
+ * deprecation, history and arguments (../command-docs.ts: what redis-cli's `help` and hints show), and a
+ * container's subcommands' docs by their names.
+ */
 function commandDocs(c: CommandSpec): Reply {
   const fields: [string, Reply][] = [['summary', c.summary], ['since', c.since], ['group', c.group]];
+  const d = COMMAND_DOCS[c.name];
+  if (d?.complexity !== undefined) fields.push(['complexity', d.complexity]);
+  if (d?.docFlags !== undefined) fields.push(['doc_flags', flagSet(d.docFlags)]);
+  if (d?.deprecatedSince !== undefined) fields.push(['deprecated_since', d.deprecatedSince]);
+  if (d?.replacedBy !== undefined) fields.push(['replaced_by', d.replacedBy]);
+  if (d?.history !== undefined) fields.push(['history', new SetReply(d.history.map(([version, change]) => [version, change]))]); // a set in RESP3, as Redis's
+  if (d?.arguments !== undefined) fields.push(['arguments', argDocs(d.arguments)]);
   if (c.subcommands) fields.push(['subcommands', new MapReply([...c.subcommands.values()].map((s) => [s.name, commandDocs(s)]))]);
   return new MapReply(fields);
+}
+
+function argDocs(args: readonly ArgDoc[]): Reply {
+  return args.map((a) => {
+    const fields: [string, Reply][] = [['name', a.name], ['type', a.type]];
+    if (a.keySpecIndex !== undefined) fields.push(['key_spec_index', a.keySpecIndex]);
+    if (a.token !== undefined) fields.push(['token', a.token]);
+    if (a.summary !== undefined) fields.push(['summary', a.summary]);
+    if (a.since !== undefined) fields.push(['since', a.since]);
+    if (a.deprecatedSince !== undefined) fields.push(['deprecated_since', a.deprecatedSince]);
+    if (a.flags !== undefined) fields.push(['flags', flagSet(a.flags)]);
+    if (a.arguments !== undefined) fields.push(['arguments', argDocs(a.arguments)]);
+    return new MapReply(fields);
+  });
 }
 
 /**
