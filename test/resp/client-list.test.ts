@@ -87,6 +87,35 @@ async function steps(port: number): Promise<Array<Record<string, string | undefi
   }
 }
 
+test('INFO: the largest input and output buffers of the connections, and their memory summed (mem_clients_normal)', async () => {
+  const s = await serve({ nodes: 1 });
+  const c = await SimpleConn.open('127.0.0.1', s.port);
+  const r = await raw(s.port);
+  try {
+    const info = async (): Promise<Map<string, string>> =>
+      new Map([...String(await c.call(['INFO', 'everything'])).matchAll(/^([a-z_0-9]+):(.*)\r$/gm)].map((m) => [m[1]!, m[2]!]));
+    // 4,000 bytes of a 5,000-byte value still to come: the parser holds them.
+    r.socket.write(Buffer.concat([encode('CLIENT', 'SETNAME', 'big'), Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5000\r\n${'x'.repeat(4000)}`)]));
+    await r.until((b) => b.toString('latin1').endsWith('+OK\r\n'));
+    let held = await lineOf(c, 'big');
+    for (let i = 0; i < 100 && Number(held.get('qbuf')) < 4000; i++) held = await lineOf(c, 'big');
+    assert.equal(held.get('qbuf'), '4000');
+    assert.equal(held.get('argv-mem'), '4', 'SET and k, parsed');
+    const fields = await info();
+    assert.equal(fields.get('client_recent_max_input_buffer'), '4000');
+    assert.equal(fields.get('client_recent_max_output_buffer'), '0');
+    assert.ok(Number(fields.get('mem_clients_normal')) >= 4004, `mem_clients_normal ${fields.get('mem_clients_normal')}`);
+    // The rest of it: the SET runs, and nothing is held any more.
+    r.socket.write(`${'x'.repeat(1000)}\r\n`);
+    await r.until((b) => b.toString('latin1').endsWith('+OK\r\n+OK\r\n'));
+    assert.equal((await info()).get('client_recent_max_input_buffer'), '0', 'the INFO itself was dispatched before it read the cluster');
+  } finally {
+    r.socket.destroy();
+    c.close();
+    await s.stop();
+  }
+});
+
 /** What Redis 7.0.15 gave for steps() (redis-server --save '' --appendonly no), where it is the same here. */
 const EXPECTED: Array<Record<string, string | undefined>> = [
   { flags: 'N', multi: '-1', qbuf: '26', 'argv-mem': '10', 'multi-mem': '0', omem: '0', events: 'r', 'tot-mem': undefined, cmd: 'client|info' },

@@ -130,6 +130,8 @@ const REDIS_FIELDS: Record<string, string[]> = {
     'mem_fragmentation_ratio', 'mem_fragmentation_bytes', 'mem_not_counted_for_evict', 'mem_replication_backlog', 'mem_total_replication_buffers',
     'mem_clients_slaves', 'mem_clients_normal', 'mem_cluster_links', 'mem_aof_buffer', 'mem_allocator', 'active_defrag_running',
     'lazyfree_pending_objects', 'lazyfreed_objects'],
+  clients: ['connected_clients', 'cluster_connections', 'maxclients', 'client_recent_max_input_buffer', 'client_recent_max_output_buffer',
+    'blocked_clients', 'tracking_clients', 'clients_in_timeout_table'],
   replication: ['role', 'connected_slaves', 'master_failover_state', 'master_replid', 'master_replid2', 'master_repl_offset',
     'second_repl_offset', 'repl_backlog_active', 'repl_backlog_size', 'repl_backlog_first_byte_offset', 'repl_backlog_histlen'],
   cluster: ['cluster_enabled'],

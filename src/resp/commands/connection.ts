@@ -2,7 +2,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { clampInt64, INT64_MAX, keyword, parseInt64, parseInteger, upper } from '../args.js';
 import { command, sub, type CommandSpec } from '../command.js';
-import type { ConnectionState, Ctx } from '../context.js';
+import type { ConnectionState, Ctx, InputState } from '../context.js';
 import { arityError, DB_RANGE, NOAUTH, NOT_INTEGER, SYNTAX, subcommandSyntax, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand, WRONGPASS } from '../errors.js';
 import type { PauseMode } from '../pause.js';
 import { WritePlan } from '../plan.js';
@@ -118,6 +118,15 @@ function badName(): ErrorReply {
   return new ErrorReply('ERR Client names cannot contain spaces, newlines or special characters.');
 }
 
+/** A connection's memory as CLIENT LIST counts it: its input, MULTI's queue (multi-mem), its output (omem), their sum (tot-mem). */
+export function clientMemory(c: ConnectionState): { input: InputState; multi: number; output: number; total: number } {
+  const input = c.input();
+  let multi = 0;
+  if (c.multi) for (const args of c.multi.args) for (const a of args) multi += a.length + 8;
+  const output = c.outputBytes();
+  return { input, multi, output, total: input.queryBytes + input.argvBytes + multi + output };
+}
+
 /**
  * One line of CLIENT LIST / CLIENT INFO (`monitoring`: MONITOR, flag O): Redis 7.4's fields in its order, with what
  * each measures here. The flags are Redis's that apply (`d`: a write to a watched key was sent since WATCH; `c`: QUIT,
@@ -134,15 +143,12 @@ export function clientLine(c: ConnectionState, monitoring: boolean): string {
   const t = c.tracking;
   const flags = `${monitoring ? 'O' : ''}${subs.active ? 'P' : ''}${c.multi ? 'x' : ''}${c.blocked ? 'b' : ''}${t.on ? 't' : ''}${t.brokenRedirect ? 'R' : ''}${t.bcast ? 'B' : ''}` +
     `${c.watched.dirty ? 'd' : ''}${c.closing ? 'c' : ''}${c.readOptions.consistency === 'lease' ? 'r' : ''}${c.noEvict ? 'e' : ''}${c.noTouch ? 'T' : ''}` || 'N';
-  const input = c.input();
-  let multiMem = 0;
-  if (c.multi) for (const args of c.multi.args) for (const a of args) multiMem += a.length + 8;
-  const omem = c.outputBytes();
+  const { input, multi: multiMem, output: omem, total } = clientMemory(c);
   const events = `${input.reading ? 'r' : ''}${omem > 0 ? 'w' : ''}`;
   return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} ` +
     `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${flags} db=0 sub=${subs.channel.size} psub=${subs.pattern.size} ssub=${subs.shard.size} ` +
     `multi=${c.multi ? c.multi.items.length : -1} watch=${c.watched.size} qbuf=${input.queryBytes} qbuf-free=0 argv-mem=${input.argvBytes} ` +
-    `multi-mem=${multiMem} rbs=0 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${input.queryBytes + input.argvBytes + multiMem + omem} ` +
+    `multi-mem=${multiMem} rbs=0 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${total} ` +
     `events=${events} cmd=${c.lastCommand} user=default redir=${t.on ? t.redirect || -1 : -1} resp=${c.protocol} lib-name=${c.libName} lib-ver=${c.libVer}\n`;
 }
 

@@ -19,7 +19,7 @@ import { keyspaceFlagsText, parseKeyspaceFlags } from '../keyspace-flags.js';
 import { MAX_SLOWLOG_LEN } from '../slowlog.js';
 import { COMMAND_DOCS, type ArgDoc } from '../command-docs.js';
 import { ErrorReply, helpReply, MapReply, NO_REPLY, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
-import { REDIS_VERSION } from './connection.js';
+import { clientMemory, REDIS_VERSION } from './connection.js';
 
 export const THREADRAFT_VERSION = '0.1.0';
 
@@ -123,6 +123,20 @@ function cpuFields(): Array<[string, string]> {
   return fields;
 }
 
+/** The largest input (qbuf) and output (omem) of the connections, and the sum of their tot-mem (./connection.ts clientMemory). */
+function clientBuffers(ctx: Ctx): { input: number; output: number; total: number } {
+  let input = 0;
+  let output = 0;
+  let total = 0;
+  for (const c of ctx.server.clients.values()) {
+    const m = clientMemory(c);
+    input = Math.max(input, m.input.queryBytes);
+    output = Math.max(output, m.output);
+    total += m.total;
+  }
+  return { input, output, total };
+}
+
 /** The connections blocked: in WAIT, or their next command held by CLIENT PAUSE (Redis counts its postponed clients too). */
 function blocked(ctx: Ctx): number {
   let n = 0;
@@ -169,6 +183,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
   const used = metrics.memory.totalBytes;
   if (used > stats.peakMemory) stats.peakMemory = used;
   const tracking = ctx.server.tracking.stats;
+  const buffers = clientBuffers(ctx);
   const save = ctx.server.saves.stats();
   return [
     ['server', [
@@ -178,9 +193,12 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['uptime_in_seconds', uptime], ['uptime_in_days', Math.floor(uptime / 86400)], ['config_file', ''],
       ['node_version', process.version],
     ]],
+    // The input and output buffers: the largest of the connections now (CLIENT LIST's qbuf and omem; Redis keeps the
+    // peak of its last seconds), and every connection's tot-mem summed as Redis's mem_clients_normal.
     ['clients', [
-      ['connected_clients', ctx.server.clients.size], ['maxclients', options.maxClients], ['blocked_clients', blocked(ctx)],
-      ['tracking_clients', tracking.clients],
+      ['connected_clients', ctx.server.clients.size], ['cluster_connections', 0], ['maxclients', options.maxClients],
+      ['client_recent_max_input_buffer', buffers.input], ['client_recent_max_output_buffer', buffers.output],
+      ['blocked_clients', blocked(ctx)], ['tracking_clients', tracking.clients], ['clients_in_timeout_table', 0],
     ]],
     // used_memory: every thread's heap in use and external memory (Cluster.metrics().memory); the RSS is more (what the
     // C library keeps after frees: docs/api.md, "Memory"), and their ratio is Redis's mem_fragmentation_ratio. The
@@ -195,6 +213,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['total_system_memory', totalmem()], ['total_system_memory_human', bytesToHuman(totalmem())],
       ['maxmemory', o.maxBytes ?? 0], ['maxmemory_human', bytesToHuman(o.maxBytes ?? 0)], ['maxmemory_policy', evictionPolicy(o)],
       ['mem_fragmentation_ratio', fixed2(mem.rss, used)], ['mem_fragmentation_bytes', mem.rss - used],
+      ['mem_clients_normal', buffers.total],
     ]],
     // The saves (../saves.ts) as Redis names them (its rdb_* fields), and aof_enabled.
     ['persistence', [
