@@ -83,7 +83,7 @@ export interface ConnectionState extends Subscriber, Monitor {
   noTouch: boolean;
   /** Reply bytes waiting in the socket (for CLIENT INFO/LIST). */
   outputBytes(): number;
-  /** What it holds of its input, for CLIENT INFO/LIST: ./connection.ts `InputState`. */
+  /** What it holds of its input, for CLIENT INFO/LIST (InputState, below). */
   input(): InputState;
   /** CLIENT KILL from another connection: close this one now, what it has not written is dropped. */
   kill(): void;

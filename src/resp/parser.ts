@@ -201,7 +201,6 @@ export class RequestParser {
   }
 }
 
-/** The index of the CR of the line starting at `pos`, or -1 when the line is not complete yet. */
 /** The bytes of a request with these arguments in RESP (`*N\r\n`, then `$len\r\n<arg>\r\n` for each). */
 export function requestBytes(args: Buffer[]): number {
   let n = String(args.length).length + 3;
@@ -209,6 +208,7 @@ export function requestBytes(args: Buffer[]): number {
   return n;
 }
 
+/** The index of the CR of the line starting at `pos`, or -1 when the line is not complete yet. */
 function lineEnd(buf: Buffer, pos: number, max: number, tooBig: string): number {
   const cr = buf.indexOf(CR, pos);
   if (cr < 0 || cr + 1 >= buf.length) {
