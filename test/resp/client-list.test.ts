@@ -98,7 +98,10 @@ test('INFO: the largest input and output buffers of the connections, and their m
     r.socket.write(Buffer.concat([encode('CLIENT', 'SETNAME', 'big'), Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5000\r\n${'x'.repeat(4000)}`)]));
     await r.until((b) => b.toString('latin1').endsWith('+OK\r\n'));
     let held = await lineOf(c, 'big');
-    for (let i = 0; i < 100 && Number(held.get('qbuf')) < 4000; i++) held = await lineOf(c, 'big');
+    for (let i = 0; i < 100 && Number(held.get('qbuf')) < 4000; i++) {
+      await new Promise((res) => setTimeout(res, 10));
+      held = await lineOf(c, 'big');
+    }
     assert.equal(held.get('qbuf'), '4000');
     assert.equal(held.get('argv-mem'), '4', 'SET and k, parsed');
     const fields = await info();
