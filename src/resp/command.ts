@@ -6,6 +6,31 @@ import type { Reply } from './reply.js';
 
 export type Handler = (ctx: Ctx, args: Buffer[]) => Reply | Plan;
 
+/** One argument as COMMAND DOCS describes it (a `oneof` or `block` holds its own): ./command-docs.ts. */
+export interface ArgDoc {
+  name: string;
+  type: string;
+  keySpecIndex?: number;
+  token?: string;
+  summary?: string;
+  since?: string;
+  deprecatedSince?: string;
+  flags?: string[];
+  arguments?: ArgDoc[];
+}
+
+/** What COMMAND DOCS gives of a command beyond its summary, since and group, as Redis has it: ./command-docs.ts. */
+export interface CommandDoc {
+  /** The Redis version it was taken from, when not the first (a command Redis 7.0 lacks). */
+  from?: string;
+  complexity?: string;
+  docFlags?: string[];
+  deprecatedSince?: string;
+  replacedBy?: string;
+  history?: Array<[string, string]>;
+  arguments?: ArgDoc[];
+}
+
 export interface CommandSpec {
   /** Lower case, as COMMAND reports it; a subcommand's is `container|sub`. */
   name: string;

@@ -11,13 +11,13 @@ import { valueBytes } from '../../storage/codec.js';
 import { fixed2 } from '../../util/printf.js';
 import { clampInt64, INT64_MAX, keyBytes, keyError, keyword, parseInt64, parseInteger, upper } from '../args.js';
 import { globMatch } from '../glob.js';
-import { arityOk, command, commandNamed, commandsIn, everyCommand, hasKeys, keySpec, keysOf, lookupCommand, sub, type CommandSpec, type KeySpec } from '../command.js';
+import { arityOk, command, commandNamed, commandsIn, everyCommand, hasKeys, keySpec, keysOf, lookupCommand, sub, type ArgDoc, type CommandSpec, type KeySpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, clusterError, DB_RANGE, NOT_INTEGER, subcommandSyntax, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
 import { CallPlan, KeysPlan, ReadPlan, WritePlan } from '../plan.js';
 import { keyspaceFlagsText, parseKeyspaceFlags } from '../keyspace-flags.js';
 import { MAX_SLOWLOG_LEN } from '../slowlog.js';
-import { COMMAND_DOCS, type ArgDoc } from '../command-docs.js';
+import { COMMAND_DOCS } from '../command-docs.js';
 import { ErrorReply, helpReply, MapReply, NO_REPLY, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { clientMemory, REDIS_VERSION } from './connection.js';
 
