@@ -168,6 +168,12 @@ export async function statCounts(port: number): Promise<Map<string, number[]>> {
   }
 }
 
+/** The fields of INFO `section` (`everything` for all) on `c`, by name. */
+export async function infoFields(c: SimpleConn, section: string): Promise<Map<string, string>> {
+  const text = String(await c.call(['INFO', section]));
+  return new Map([...text.matchAll(/^([a-z_0-9]+):(.*)\r$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
 /** The text of the bulk string (RESP2) that `words`, sent on `r`, is answered with. */
 export async function bulk(r: Raw, words: string[]): Promise<string> {
   const from = r.received().length;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { SimpleConn } from '../../bench/resp-proto.js';
 import { InstantaneousMetrics, SAMPLES } from '../../src/resp/instantaneous.js';
 import { fixed2 } from '../../src/util/printf.js';
-import { encode, raw, serve } from './helpers.js';
+import { encode, infoFields, raw, serve } from './helpers.js';
 
 test('a rate is the mean of the last 16 samples of the increase per second, as Redis computes it', () => {
   let now = 1000;
@@ -66,12 +66,6 @@ test('a rate is the mean of the last 16 samples of the increase per second, as R
   assert.equal(m.value('ops'), 10);
 });
 
-/** One INFO section's fields. */
-async function section(c: SimpleConn, name: string): Promise<Map<string, string>> {
-  const text = String(await c.call(['INFO', name]));
-  return new Map([...text.matchAll(/^([a-z_0-9]+):(.*)\r$/gm)].map((m) => [m[1]!, m[2]!]));
-}
-
 test('INFO stats: the rates of the commands and bytes of the last 1.6 s; CONFIG RESETSTAT forgets them', async () => {
   const s = await serve({ nodes: 1 });
   const c = await SimpleConn.open('127.0.0.1', s.port);
@@ -83,12 +77,12 @@ test('INFO stats: the rates of the commands and bytes of the last 1.6 s; CONFIG 
     // Polled (at most 10 s) until a sample (every 100 ms) after the last of them: the window then holds them, or
     // as many of them as the last 1.6 s saw on a machine slow enough to spread them wider. Waiting on the sampler's
     // own clock, not a fixed sleep, so a late timer on a busy machine makes the test slower, never wrong.
-    let stats = await section(c, 'stats');
+    let stats = await infoFields(c, 'stats');
     let processed = 0;
     for (let i = 0; i < 200; i++) {
       if (processed >= 2001 && Number(stats.get('instantaneous_input_kbps')) > 100) break;
       await new Promise((res) => setTimeout(res, 50));
-      stats = await section(c, 'stats');
+      stats = await infoFields(c, 'stats');
       if (processed < 2001) processed = Number(stats.get('total_commands_processed'));
     }
     const ops = Number(stats.get('instantaneous_ops_per_sec'));
@@ -104,11 +98,11 @@ test('INFO stats: the rates of the commands and bytes of the last 1.6 s; CONFIG 
     assert.equal(await c.call(['CONFIG', 'RESETSTAT']), 'OK');
     // The window is emptied: what it holds now is at most a sample taken since, of CONFIG RESETSTAT and INFO
     // themselves (a few dozen bytes), where the 4 MB of PINGs just gave more than 100 KiB/s.
-    const reset = await section(c, 'stats');
+    const reset = await infoFields(c, 'stats');
     assert.ok(Number(reset.get('instantaneous_input_kbps')) < 10, `instantaneous_input_kbps ${reset.get('instantaneous_input_kbps')} after CONFIG RESETSTAT`);
     // The next samples count from the counters reset, never below 0.
     await new Promise((res) => setTimeout(res, 250));
-    const later = await section(c, 'stats');
+    const later = await infoFields(c, 'stats');
     assert.match(later.get('instantaneous_ops_per_sec')!, /^\d+$/);
     assert.match(later.get('instantaneous_input_kbps')!, /^\d+\.\d\d$/);
   } finally {
@@ -143,11 +137,11 @@ test('INFO: total_system_memory, master_repl_offset (ROLE\'s offset) and the Clu
   try {
     await c.call(['SET', 'k', 'v']);
     for (const [name, theirs] of Object.entries(REDIS_FIELDS)) {
-      const ours = [...(await section(c, name)).keys()];
+      const ours = [...(await infoFields(c, name)).keys()];
       const shared = theirs.filter((f) => ours.includes(f));
       assert.deepEqual(ours.filter((f) => theirs.includes(f)), shared, `${name}: the fields Redis has too, in its order`);
     }
-    const memory = await section(c, 'memory');
+    const memory = await infoFields(c, 'memory');
     assert.ok(Number(memory.get('total_system_memory')) > 0);
     assert.match(memory.get('total_system_memory_human')!, /^\d+\.\d\d[KMGTPE]?$/);
     // The peak: the largest used_memory INFO reported; the fragmentation ratio: the RSS over used_memory.
@@ -158,17 +152,17 @@ test('INFO: total_system_memory, master_repl_offset (ROLE\'s offset) and the Clu
     assert.equal(memory.get('used_memory_peak_perc'), `${fixed2(used * 100, peak)}%`, 'C\'s %.2f');
     assert.equal(memory.get('mem_fragmentation_ratio'), fixed2(rss, used));
     assert.equal(memory.get('mem_fragmentation_bytes'), String(rss - used));
-    const later = await section(c, 'memory');
+    const later = await infoFields(c, 'memory');
     assert.equal(later.get('used_memory_peak'), String(Math.max(peak, Number(later.get('used_memory')))), 'the peak only grows');
     // CONFIG RESETSTAT forgets it, as Redis's: the next INFO's peak is its own used_memory.
     assert.equal(await c.call(['CONFIG', 'RESETSTAT']), 'OK');
-    const reset = await section(c, 'memory');
+    const reset = await infoFields(c, 'memory');
     assert.equal(reset.get('used_memory_peak'), reset.get('used_memory'));
     assert.equal(reset.get('used_memory_peak_perc'), '100.00%');
     const [, offset] = (await c.call(['ROLE'])) as [string, number];
-    assert.equal((await section(c, 'replication')).get('master_repl_offset'), String(offset));
+    assert.equal((await infoFields(c, 'replication')).get('master_repl_offset'), String(offset));
     assert.ok(offset > 0);
-    assert.deepEqual([...(await section(c, 'cluster'))], [['cluster_enabled', '0']]);
+    assert.deepEqual([...(await infoFields(c, 'cluster'))], [['cluster_enabled', '0']]);
     // The default sections end as Redis's: ..., Errorstats, Cluster, Keyspace.
     const heads = [...String(await c.call(['INFO'])).matchAll(/^# (\w+)\r$/gm)].map((m) => m[1]);
     assert.deepEqual(heads.slice(-3), ['Errorstats', 'Cluster', 'Keyspace']);
