@@ -58,7 +58,6 @@ for (const name of names) {
   if (!found) throw new Error(`no Redis command ${name}`);
   const d = found[1].get(name);
   const o = {};
-  if (found[0] !== VERSIONS[0]) o.from = found[0];
   if (d.complexity) o.complexity = d.complexity;
   if (d.doc_flags?.length) o.docFlags = d.doc_flags.map((f) => f.toLowerCase());
   if (d.deprecated_since) o.deprecatedSince = d.deprecated_since;

@@ -21,8 +21,6 @@ export interface ArgDoc {
 
 /** What COMMAND DOCS gives of a command beyond its summary, since and group, as Redis has it: ./command-docs.ts. */
 export interface CommandDoc {
-  /** The Redis version it was taken from, when not the first (a command Redis 7.0 lacks). */
-  from?: string;
   complexity?: string;
   docFlags?: string[];
   deprecatedSince?: string;
