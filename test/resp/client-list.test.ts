@@ -142,7 +142,8 @@ test('CLIENT LIST and INFO: Redis 7.4\'s fields in its order; the input, MULTI\'
       await c.call(['CLIENT', 'NO-TOUCH', 'on']);
       await c.call(['READONLY']);
       assert.equal(fields(String(await c.call(['CLIENT', 'INFO']))).get('flags'), 'reT');
-      await c.call(['RESET']);
+      await c.call(['RESET']); // ends all three (READWRITE's lease reads too), as Redis 7.2's RESET
+      assert.equal(fields(String(await c.call(['CLIENT', 'INFO']))).get('flags'), 'N');
     } finally {
       c.close();
     }
