@@ -4,7 +4,7 @@
 import { ClusterError, ErrorCode, type Cluster, type ReadOptions, type Value } from '../index.js';
 import { batch } from './cluster-api.js';
 import { clusterError } from './errors.js';
-import { CallPlan, KeysPlan, keysAsWrite, opsBytes, opsCount, ReadPlan, WritePlan, type Plan, type RespOp } from './plan.js';
+import { BATCH_OVERHEAD_BYTES, CallPlan, KeysPlan, keysAsWrite, opsBytes, opsCount, ReadPlan, WritePlan, type Plan, type RespOp } from './plan.js';
 import { ErrorReply, type Reply } from './reply.js';
 import type { KeyspaceNotifier } from './keyspace.js';
 import type { WatchRegistry } from './watches.js';
@@ -17,8 +17,6 @@ export interface Slot {
   remember?: Buffer[] | undefined;
 }
 
-/** The coordinator adds 16 bytes per batch to the ops' bytes: keep a margin under maxBatchBytes. */
-const BATCH_OVERHEAD_BYTES = 64;
 
 function safeReply(f: () => Reply): Reply {
   try {

@@ -155,6 +155,9 @@ export function opsCount(ops: RespOp[]): number {
   return n;
 }
 
+/** The coordinator adds 16 bytes per batch to the ops' bytes: keep a margin under maxBatchBytes. */
+export const BATCH_OVERHEAD_BYTES = 64;
+
 /** Bytes of ops for the maxBatchBytes bound, as the coordinator counts them (key + 8 per op, values, 16 per batch). */
 export function opsBytes(ops: RespOp[]): number {
   let bytes = 0;

@@ -1,5 +1,5 @@
 // Server commands: INFO (real figures from status() and metrics()), COMMAND (from the command table), CONFIG (what
-// the server and cluster were started with; four parameters settable), LATENCY, SLOWLOG, MONITOR, DEBUG DIGEST and SLEEP,
+// the server and cluster were started with; four parameters settable), LATENCY, SLOWLOG, MONITOR, DEBUG DIGEST, POPULATE and SLEEP,
 // MEMORY USAGE, OBJECT, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, TIME, ROLE, WAIT; SWAPDB, REPLICAOF, FAILOVER and MODULE as
 // Redis answers them for what this server is (one database, a primary without RESP replicas, no modules).
 import { arch, platform, release, totalmem } from 'node:os';
@@ -14,7 +14,8 @@ import { globMatch } from '../glob.js';
 import { arityOk, command, commandNamed, commandsIn, everyCommand, hasKeys, keySpec, keysOf, lookupCommand, sub, type ArgDoc, type CommandSpec, type KeySpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, clusterError, DB_RANGE, NOT_INTEGER, subcommandSyntax, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
-import { CallPlan, KeysPlan, ReadPlan, WritePlan } from '../plan.js';
+import { BATCH_OVERHEAD_BYTES, CallPlan, KeysPlan, ReadPlan, WritePlan, type RespOp } from '../plan.js';
+import { batch } from '../cluster-api.js';
 import { keyspaceFlagsText, parseKeyspaceFlags } from '../keyspace-flags.js';
 import { MAX_SLOWLOG_LEN } from '../slowlog.js';
 import { COMMAND_DOCS } from '../command-docs.js';
@@ -26,12 +27,19 @@ export const THREADRAFT_VERSION = '0.1.0';
 const DEBUG_HELP = [
   'DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'DIGEST', "    Return the replicas' digest of the whole dataset.",
+  'POPULATE <count> [<prefix>] [<size>]',
+  '    Create <count> string keys named key:<num> (those absent), with values value:<num>. If <prefix> is',
+  "    specified then it is used instead of the 'key' prefix; with <size>, values are <size> bytes (zero-padded).",
+  '    Written through the log, in batches: every replica has them.',
   'SLEEP <seconds>', "    Hold this command's reply for <seconds> (at most 3600). Decimals allowed.",
   'HELP', '    Prints this help.',
 ];
 
-/** Each DEBUG subcommand's number of arguments, the command's name included. */
-const DEBUG_ARITY = new Map([['HELP', 2], ['SLEEP', 3], ['DIGEST', 2]]);
+/** Each DEBUG subcommand's least and greatest number of arguments, the command's name included. */
+const DEBUG_ARITY = new Map<string, [number, number]>([['HELP', [2, 2]], ['SLEEP', [3, 3]], ['DIGEST', [2, 2]], ['POPULATE', [3, 5]]]);
+
+/** Redis's getPositiveLongFromObjectOrReply without a message: this one error for a count or size not 0 to LONG_MAX. */
+const NOT_POSITIVE = new ErrorReply('ERR value is out of range, must be positive');
 
 /** A non-negative decimal number (DEBUG SLEEP's seconds): no sign, no hexadecimal, no infinity. */
 const DECIMAL = /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
@@ -61,8 +69,10 @@ async function sleepAtLeast(ms: number): Promise<void> {
 function debug(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
   const sub = upper(args[1]!);
   // As Redis: an unknown subcommand, or a known one with the wrong number of arguments, is one error.
-  if (DEBUG_ARITY.get(sub) !== args.length) return subcommandSyntax(args[1]!, 'debug');
+  const arity = DEBUG_ARITY.get(sub);
+  if (arity === undefined || args.length < arity[0] || args.length > arity[1]) return subcommandSyntax(args[1]!, 'debug');
   if (sub === 'HELP') return helpReply(DEBUG_HELP);
+  if (sub === 'POPULATE') return populate(ctx, args);
   if (sub === 'SLEEP') {
     const text = args[2]!.toString('latin1');
     const s = Number(text);
@@ -79,6 +89,59 @@ function debug(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
     return new ErrorReply(`ERR replicas differ at log index ${r.index}: ${r.nodes.map((n) => `node ${n.id} ${n.status}`).join(', ')}`);
   });
 }
+
+/**
+ * DEBUG POPULATE count [prefix] [size], as Redis's: keys `prefix:0` to `prefix:<count - 1>` (prefix `key`), each
+ * written only where absent (a key present is left as it is), with the value `value:<n>`, or with a size that many
+ * bytes: `value:<n>` cut to it or padded with zero bytes (size 0: the plain value). Redis writes them into its memory
+ * alone (its replicas never get them); here they are `put`s with condition absent through the log, so every replica
+ * holds them, sent in batches of at most maxBatchOps and maxBatchBytes, four at a time. So it is not atomic: other
+ * connections may see some keys before the reply. Clients that track a key are told when it is created, as by any
+ * write (Redis signals each key too); no keyspace event is published, as on Redis. It stops between two batches when
+ * its connection closes; a cluster error ends it with that error (the keys of other batches may be written).
+ */
+function populate(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
+  const count = parseInt64(args[2]!);
+  const size = args.length === 5 ? parseInt64(args[4]!) : 0n;
+  if (count === null || count < 0n || size === null || size < 0n) return NOT_POSITIVE;
+  const { cluster } = ctx.server;
+  const { maxValueBytes, maxBatchOps, maxBatchBytes } = cluster.options;
+  if (size > BigInt(maxValueBytes)) return new ErrorReply(`ERR INVALID_ARGUMENT value is ${size} bytes; the limit is ${maxValueBytes}`);
+  const prefix = Buffer.concat([args.length >= 4 ? args[3]! : POPULATE_PREFIX, COLON]);
+  const n = Number(count); // past 2^53 keys the writes would never end anyway
+  const bad = n > 0 ? keyError(Buffer.concat([prefix, Buffer.from(String(n - 1))])) : undefined; // the longest key
+  if (bad) return bad;
+  const valueSize = Number(size);
+  const { conn, server } = ctx;
+  return new CallPlan(async () => {
+    const inFlight: Array<Promise<unknown>> = [];
+    let failed: unknown;
+    for (let j = 0; j < n && failed === undefined; ) {
+      if (server.clients.get(conn.id) !== conn) break; // closed: no one to answer, no reason to go on
+      const ops: RespOp[] = [];
+      let bytes = BATCH_OVERHEAD_BYTES;
+      for (; j < n && ops.length < maxBatchOps; j++) {
+        const key = Buffer.concat([prefix, Buffer.from(String(j))]);
+        const plain = Buffer.from(`value:${j}`);
+        const value = valueSize === 0 ? plain : Buffer.alloc(valueSize);
+        if (valueSize !== 0) plain.copy(value, 0, 0, Math.min(valueSize, plain.length));
+        const b = key.length + value.length + 8;
+        if (ops.length > 0 && bytes + b > maxBatchBytes) break;
+        ops.push({ type: 'put', key, value, condition: 'absent' });
+        bytes += b;
+      }
+      inFlight.push(batch(cluster, ops).catch((err: unknown) => (failed ??= err)));
+      if (inFlight.length >= POPULATE_IN_FLIGHT) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+    return failed === undefined ? OK : clusterError(failed);
+  });
+}
+
+/** DEBUG POPULATE's batches sent and not answered yet, at most: enough to keep the leader's log busy. */
+const POPULATE_IN_FLIGHT = 4;
+const POPULATE_PREFIX = Buffer.from('key');
+const COLON = Buffer.from(':');
 
 type Section = [name: string, fields: Array<[string, string | number]>];
 
