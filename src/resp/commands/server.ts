@@ -95,10 +95,11 @@ function debug(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
  * written only where absent (a key present is left as it is), with the value `value:<n>`, or with a size that many
  * bytes: `value:<n>` cut to it or padded with zero bytes (size 0: the plain value). Redis writes them into its memory
  * alone (its replicas never get them); here they are `put`s with condition absent through the log, so every replica
- * holds them, sent in batches of at most maxBatchOps and maxBatchBytes, four at a time. So it is not atomic: other
+ * holds them, sent in batches of at most maxBatchOps and maxBatchBytes, one at a time (four in flight were no faster: 1.05×,
+ * within the noise). So it is not atomic: other
  * connections may see some keys before the reply. Clients that track a key are told when it is created, as by any
  * write (Redis signals each key too); no keyspace event is published, as on Redis. It stops between two batches when
- * its connection closes; a cluster error ends it with that error (the keys of other batches may be written).
+ * its connection closes; a cluster error ends it with that error (the keys of the batches before it stay).
  */
 function populate(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
   const count = parseInt64(args[2]!);
@@ -114,10 +115,8 @@ function populate(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
   const valueSize = Number(size);
   const { conn, server } = ctx;
   return new CallPlan(async () => {
-    const inFlight: Array<Promise<unknown>> = [];
-    let failed: unknown;
-    for (let j = 0; j < n && failed === undefined; ) {
-      if (server.clients.get(conn.id) !== conn) break; // closed: no one to answer, no reason to go on
+    for (let j = 0; j < n; ) {
+      if (server.clients.get(conn.id) !== conn) return OK; // closed: no one to answer, no reason to go on
       const ops: RespOp[] = [];
       let bytes = BATCH_OVERHEAD_BYTES;
       for (; j < n && ops.length < maxBatchOps; j++) {
@@ -130,16 +129,16 @@ function populate(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
         ops.push({ type: 'put', key, value, condition: 'absent' });
         bytes += b;
       }
-      inFlight.push(batch(cluster, ops).catch((err: unknown) => (failed ??= err)));
-      if (inFlight.length >= POPULATE_IN_FLIGHT) await inFlight.shift();
+      try {
+        await batch(cluster, ops);
+      } catch (err) {
+        return clusterError(err);
+      }
     }
-    await Promise.all(inFlight);
-    return failed === undefined ? OK : clusterError(failed);
+    return OK;
   });
 }
 
-/** DEBUG POPULATE's batches sent and not answered yet, at most: enough to keep the leader's log busy. */
-const POPULATE_IN_FLIGHT = 4;
 const POPULATE_PREFIX = Buffer.from('key');
 const COLON = Buffer.from(':');
 
