@@ -21,19 +21,27 @@ const ASKED: Array<[string, RespValue]> = [
   ['MULTI', 'OK'],
   ['BGSAVE', 'QUEUED'],
   ['EXEC', ['Background saving scheduled']],
+  ['BGREWRITEAOF x', new RespError("ERR wrong number of arguments for 'bgrewriteaof' command")],
+  ['MULTI', 'OK'],
+  ['BGREWRITEAOF', 'QUEUED'],
+  ['EXEC', ['Background append only file rewriting scheduled']],
 ];
 
-/** INFO persistence's save fields. */
+/** INFO persistence's save and rewrite fields. */
 async function persistence(c: SimpleConn): Promise<Map<string, string>> {
   const text = String(await c.call(['INFO', 'persistence']));
-  return new Map([...text.matchAll(/^(rdb_[a-z_]+|aof_enabled):(.*)\r$/gm)].map((m) => [m[1]!, m[2]!]));
+  return new Map([...text.matchAll(/^((?:rdb|aof)_[a-z_]+):(.*)\r$/gm)].map((m) => [m[1]!, m[2]!]));
 }
 
-/** INFO persistence once no save is running or about to (Redis starts a scheduled BGSAVE within 100 ms): at most 5 s. */
-async function idle(c: SimpleConn, saves: number): Promise<Map<string, string>> {
+/**
+ * INFO persistence once no save or rewrite is running or about to (Redis starts a scheduled one within 100 ms), and
+ * `saves` saves and `rewrites` rewrites were started: at most 5 s.
+ */
+async function idle(c: SimpleConn, saves: number, rewrites = 0): Promise<Map<string, string>> {
   for (let i = 0; ; i++) {
     const p = await persistence(c);
-    if ((p.get('rdb_bgsave_in_progress') === '0' && Number(p.get('rdb_saves')) >= saves) || i === 250) return p;
+    const quiet = ['rdb_bgsave_in_progress', 'aof_rewrite_in_progress', 'aof_rewrite_scheduled'].every((k) => p.get(k) === '0');
+    if ((quiet && Number(p.get('rdb_saves')) >= saves && Number(p.get('aof_rewrites')) >= rewrites) || i === 250) return p;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -45,7 +53,9 @@ test('SAVE takes a snapshot point on every node; LASTSAVE and INFO persistence t
     const started = Math.floor(Date.now() / 1000);
     const before = await persistence(c);
     assert.deepEqual([...before], [['rdb_bgsave_in_progress', '0'], ['rdb_last_save_time', before.get('rdb_last_save_time')], ['rdb_last_bgsave_status', 'ok'],
-      ['rdb_last_bgsave_time_sec', '-1'], ['rdb_current_bgsave_time_sec', '-1'], ['rdb_saves', '0'], ['aof_enabled', '0']]);
+      ['rdb_last_bgsave_time_sec', '-1'], ['rdb_current_bgsave_time_sec', '-1'], ['rdb_saves', '0'], ['aof_enabled', '0'], ['aof_rewrite_in_progress', '0'],
+      ['aof_rewrite_scheduled', '0'], ['aof_last_rewrite_time_sec', '-1'], ['aof_current_rewrite_time_sec', '-1'], ['aof_last_bgrewrite_status', 'ok'],
+      ['aof_rewrites', '0'], ['aof_rewrites_consecutive_failures', '0']]);
     assert.ok(Math.abs(Number(before.get('rdb_last_save_time')) - started) <= 5, 'the server start counts as saved, as on Redis');
     for (let i = 0; i < 20; i++) await c.call(['SET', `k${i}`, 'v']);
     const applied = Math.max(...(await s.cluster.status()).map((n) => n.applied ?? 0));
@@ -54,10 +64,18 @@ test('SAVE takes a snapshot point on every node; LASTSAVE and INFO persistence t
     for (const n of await s.cluster.status()) assert.ok((n.snapshotIndex ?? 0) >= applied, `node ${n.id}: snapshot ${n.snapshotIndex}, applied ${applied}`);
     const last = Number(await c.call(['LASTSAVE']));
     assert.ok(last >= started && last <= Date.now() / 1000 + 1);
-    const after = await idle(c, 2); // the BGSAVE of the transaction done
+    const after = await idle(c, 2, 1); // the BGSAVE and BGREWRITEAOF of the transactions done
     assert.equal(after.get('rdb_saves'), '2', 'SAVE and the BGSAVE EXEC started');
     assert.equal(after.get('rdb_last_bgsave_status'), 'ok');
     assert.equal(after.get('rdb_last_bgsave_time_sec'), '0');
+    assert.deepEqual([after.get('aof_rewrites'), after.get('aof_last_bgrewrite_status'), after.get('aof_last_rewrite_time_sec')], ['1', 'ok', '0']);
+    // A rewrite alone: the log compacted on every node up to what it had applied, LASTSAVE not moved.
+    for (let i = 0; i < 20; i++) await c.call(['SET', `r${i}`, 'v']);
+    const appliedNow = Math.max(...(await s.cluster.status()).map((n) => n.applied ?? 0));
+    assert.equal(await c.call(['BGREWRITEAOF']), 'Background append only file rewriting started');
+    assert.equal((await idle(c, 2, 2)).get('aof_rewrites'), '2');
+    for (const n of await s.cluster.status()) assert.ok((n.snapshotIndex ?? 0) >= appliedNow, `node ${n.id}: snapshot ${n.snapshotIndex}, applied ${appliedNow}`);
+    assert.equal(Number(await c.call(['LASTSAVE'])), last);
   } finally {
     c.close();
     await s.stop();
@@ -80,6 +98,27 @@ test('BGSAVE runs on its own: SAVE and another BGSAVE are refused meanwhile', as
     assert.deepEqual([info.get('rdb_bgsave_in_progress'), info.get('rdb_last_bgsave_status'), info.get('rdb_saves')], ['0', 'ok', '1']);
     for (const n of await s.cluster.status()) assert.ok((n.snapshotIndex ?? 0) > 0, `node ${n.id} took its snapshot point`);
     assert.equal(await c.call(['BGSAVE', 'SCHEDULE']), 'Background saving started', 'none running: SCHEDULE starts one');
+  } finally {
+    c.close();
+    await s.stop();
+  }
+});
+
+test('BGREWRITEAOF runs on its own: another is refused, BGSAVE refused or with SCHEDULE started after it, SAVE allowed', async () => {
+  const s = await serve();
+  const c = await SimpleConn.open('127.0.0.1', s.port);
+  try {
+    await c.call(['SET', 'a', '1']);
+    const stall = s.cluster.stallNodeForTest(3, 1000); // node 3's snapshot point waits for it
+    assert.equal(await c.call(['BGREWRITEAOF']), 'Background append only file rewriting started');
+    assert.deepEqual(await c.call(['BGREWRITEAOF']), new RespError('ERR Background append only file rewriting already in progress'));
+    assert.deepEqual(await c.call(['BGSAVE']), new RespError("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."));
+    assert.equal(await c.call(['BGSAVE', 'SCHEDULE']), 'Background saving scheduled');
+    // SAVE is refused only while a BGSAVE runs, as on Redis: it goes (and ends once node 3 is back).
+    assert.equal(await c.call(['SAVE']), 'OK');
+    await stall;
+    const info = await idle(c, 2, 1); // the rewrite, then the BGSAVE it held
+    assert.deepEqual([info.get('aof_rewrites'), info.get('aof_last_bgrewrite_status'), info.get('rdb_saves'), info.get('rdb_last_bgsave_status')], ['1', 'ok', '2', 'ok']);
   } finally {
     c.close();
     await s.stop();
@@ -114,12 +153,12 @@ test('a save that fails (a node down before it answered) is rdb_last_bgsave_stat
   const saves = new Saves(async () => {
     if (fail) throw new Error('node 3 went down before it answered');
   });
-  const { lastSaveTime } = saves.stats();
-  assert.equal(saves.background(), true);
+  const { lastSaveTime, rewrite } = saves.stats();
+  assert.equal(saves.background(false), 'started');
   assert.equal(saves.stats().inProgress, true);
-  assert.equal(saves.background(), false, 'one at a time');
+  assert.equal(saves.background(true), 'in-progress', 'one at a time');
   await settled(saves);
-  assert.deepEqual(saves.stats(), { inProgress: false, lastSaveTime, lastStatus: 'err', lastBackgroundSeconds: 0, currentBackgroundSeconds: -1, saves: 1 });
+  assert.deepEqual(saves.stats(), { inProgress: false, lastSaveTime, lastStatus: 'err', lastBackgroundSeconds: 0, currentBackgroundSeconds: -1, saves: 1, rewrite });
   await assert.rejects(saves.save(), /went down/);
   assert.equal(saves.stats().saves, 2);
   fail = false;
@@ -129,12 +168,46 @@ test('a save that fails (a node down before it answered) is rdb_last_bgsave_stat
   const realNow = Date.now;
   Date.now = () => realNow() + 100_000;
   try {
-    assert.equal(saves.background(), true);
+    assert.equal(saves.background(false), 'started');
     await settled(saves);
     assert.ok(saves.lastSave >= lastSaveTime + 100, String(saves.lastSave - lastSaveTime));
   } finally {
     Date.now = realNow;
   }
+});
+
+test('BGSAVE and BGREWRITEAOF take turns as Redis\'s child processes do: refused, or scheduled after the other; failures counted', async () => {
+  // Each snapshot waits until the test ends it.
+  const ends: Array<(ok: boolean) => void> = [];
+  const saves = new Saves(() => new Promise<void>((resolve, reject) => ends.push((ok) => (ok ? resolve() : reject(new Error('node down'))))));
+  const end = async (ok: boolean): Promise<void> => {
+    ends.shift()!(ok);
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); // its finally, and the next start
+  };
+  assert.equal(saves.rewrite(), 'started');
+  assert.equal(saves.rewrite(), 'in-progress');
+  assert.equal(saves.background(false), 'busy', 'BGSAVE without SCHEDULE while a rewrite runs');
+  assert.equal(saves.background(true), 'scheduled');
+  assert.deepEqual(saves.stats().rewrite, { inProgress: true, scheduled: false, lastSeconds: -1, currentSeconds: 0, lastStatus: 'ok', started: 1, consecutiveFailures: 0 });
+  assert.equal(saves.stats().inProgress, false);
+  await end(true); // the rewrite ends: the scheduled BGSAVE starts
+  assert.equal(saves.stats().inProgress, true);
+  assert.equal(saves.stats().saves, 1);
+  assert.equal(saves.rewrite(), 'scheduled', 'a rewrite waits for the BGSAVE');
+  assert.equal(saves.rewrite(), 'scheduled');
+  assert.equal(saves.stats().rewrite.scheduled, true);
+  assert.equal(saves.background(true), 'in-progress');
+  await end(true); // the BGSAVE ends: the scheduled rewrite starts
+  assert.deepEqual([saves.stats().inProgress, saves.stats().rewrite.inProgress, saves.stats().rewrite.scheduled, saves.stats().rewrite.started], [false, true, false, 2]);
+  await end(false);
+  assert.deepEqual([saves.stats().rewrite.lastStatus, saves.stats().rewrite.consecutiveFailures, saves.stats().lastStatus], ['err', 1, 'ok']);
+  assert.equal(saves.rewrite(), 'started');
+  await end(false);
+  assert.equal(saves.stats().rewrite.consecutiveFailures, 2);
+  assert.equal(saves.rewrite(), 'started');
+  await end(true);
+  assert.deepEqual([saves.stats().rewrite.lastStatus, saves.stats().rewrite.consecutiveFailures, saves.stats().rewrite.started, saves.stats().rewrite.inProgress], ['ok', 0, 4, false]);
+  assert.equal(ends.length, 0, 'nothing else started');
 });
 
 test('SAVE, BGSAVE and LASTSAVE answer as redis-server 7.0 does', { skip: !onPath('redis-server') && NO_REDIS }, async () => {
@@ -143,11 +216,16 @@ test('SAVE, BGSAVE and LASTSAVE answer as redis-server 7.0 does', { skip: !onPat
     const c = await SimpleConn.open('127.0.0.1', redis.port);
     try {
       for (const [l, want] of ASKED) assert.deepEqual(await c.call(words(l)), want, l);
-      const fields = await idle(c, 2); // its BGSAVE done before the same again
-      for (const k of ['rdb_bgsave_in_progress', 'rdb_last_save_time', 'rdb_last_bgsave_status', 'rdb_last_bgsave_time_sec', 'rdb_current_bgsave_time_sec', 'rdb_saves', 'aof_enabled']) {
-        assert.ok(fields.has(k), k);
+      const fields = await idle(c, 2, 1); // its BGSAVE and BGREWRITEAOF done before the same again
+      assert.deepEqual([fields.get('rdb_last_bgsave_status'), fields.get('rdb_saves'), fields.get('aof_enabled'), fields.get('aof_rewrites')], ['ok', '2', '0', '1']);
+      // Every rdb_ and aof_ field given here is Redis's, in Redis's order (Redis has more: copy-on-write sizes, ...).
+      const o = await SimpleConn.open('127.0.0.1', served.port);
+      try {
+        const ours = [...(await persistence(o)).keys()];
+        assert.deepEqual(ours, [...fields.keys()].filter((k) => ours.includes(k)));
+      } finally {
+        o.close();
       }
-      assert.deepEqual([fields.get('rdb_last_bgsave_status'), fields.get('rdb_saves'), fields.get('aof_enabled')], ['ok', '2', '0']);
     } finally {
       c.close();
     }

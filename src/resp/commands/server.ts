@@ -277,12 +277,15 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['mem_fragmentation_ratio', used > 0 ? fixed2(mem.rss, used) : '0.00'], ['mem_fragmentation_bytes', mem.rss - used],
       ['mem_clients_normal', buffers.total],
     ]],
-    // The saves (../saves.ts) as Redis names them (its rdb_* fields), and aof_enabled.
+    // The saves and log rewrites (../saves.ts) as Redis names them (its rdb_* and aof_* fields).
     ['persistence', [
       ['loading', 0], ['rdb_bgsave_in_progress', save.inProgress ? 1 : 0], ['rdb_last_save_time', save.lastSaveTime],
       ['rdb_last_bgsave_status', save.lastStatus], ['rdb_last_bgsave_time_sec', save.lastBackgroundSeconds],
       ['rdb_current_bgsave_time_sec', save.currentBackgroundSeconds], ['rdb_saves', save.saves],
-      ['aof_enabled', appendOnly(o) ? 1 : 0], ['storage', o.storage], ['sync', o.sync ? 1 : 0], ['pool', o.pool],
+      ['aof_enabled', appendOnly(o) ? 1 : 0], ['aof_rewrite_in_progress', save.rewrite.inProgress ? 1 : 0],
+      ['aof_rewrite_scheduled', save.rewrite.scheduled ? 1 : 0], ['aof_last_rewrite_time_sec', save.rewrite.lastSeconds],
+      ['aof_current_rewrite_time_sec', save.rewrite.currentSeconds], ['aof_last_bgrewrite_status', save.rewrite.lastStatus],
+      ['aof_rewrites', save.rewrite.started], ['aof_rewrites_consecutive_failures', save.rewrite.consecutiveFailures], ['storage', o.storage], ['sync', o.sync ? 1 : 0], ['pool', o.pool],
       ['snapshot_every_entries', o.snapshotEveryEntries],
     ]],
     ['stats', [
@@ -851,16 +854,50 @@ function save(ctx: Ctx): CallPlan {
   });
 }
 
+const BGSAVE_STARTED = new SimpleString('Background saving started');
+const BGSAVE_SCHEDULED = new SimpleString('Background saving scheduled');
+const BGSAVE_BUSY = new ErrorReply("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+
 /**
  * BGSAVE [SCHEDULE]: the same, on its own (INFO persistence and LASTSAVE tell when it is done); refused while one runs,
- * as Redis refuses it (SCHEDULE waits only for Redis's other child processes, which have no counterpart here). Inside
- * MULTI it starts at EXEC and is answered "scheduled", as Redis answers it there.
+ * as Redis refuses it. While a BGREWRITEAOF runs (Redis's other child process), refused, or with SCHEDULE started once
+ * it ends and answered "scheduled", as Redis's. Inside MULTI it starts at EXEC and is answered "scheduled", as Redis
+ * answers it there.
  */
 function bgsave(ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   if (args.length > 2 || (args.length === 2 && !keyword(args[1], 'SCHEDULE'))) return SYNTAX;
   const { saves } = ctx.server;
-  const started = ctx.conn.multi ? new SimpleString('Background saving scheduled') : new SimpleString('Background saving started');
-  return new WritePlan([], () => (saves.background() ? started : SAVE_IN_PROGRESS));
+  const inMulti = ctx.conn.multi !== null;
+  return new WritePlan([], () => {
+    switch (saves.background(args.length === 2 || inMulti)) {
+      case 'started':
+        return inMulti ? BGSAVE_SCHEDULED : BGSAVE_STARTED;
+      case 'scheduled':
+        return BGSAVE_SCHEDULED;
+      case 'in-progress':
+        return SAVE_IN_PROGRESS;
+      default:
+        return BGSAVE_BUSY;
+    }
+  });
+}
+
+const REWRITE_STARTED = new SimpleString('Background append only file rewriting started');
+const REWRITE_SCHEDULED = new SimpleString('Background append only file rewriting scheduled');
+const REWRITE_IN_PROGRESS = new ErrorReply('ERR Background append only file rewriting already in progress');
+
+/**
+ * BGREWRITEAOF: what rewriting Redis's append-only file is here, the log compacted up to a snapshot point on every
+ * node (../saves.ts), on its own (INFO persistence's aof_* fields tell when it is done). As Redis's: refused while one
+ * runs, started after a running BGSAVE ("scheduled"); inside MULTI started at EXEC and answered "scheduled".
+ */
+function bgrewriteaof(ctx: Ctx): WritePlan {
+  const { saves } = ctx.server;
+  const inMulti = ctx.conn.multi !== null;
+  return new WritePlan([], () => {
+    const r = saves.rewrite();
+    return r === 'in-progress' ? REWRITE_IN_PROGRESS : r === 'scheduled' || inMulti ? REWRITE_SCHEDULED : REWRITE_STARTED;
+  });
 }
 
 /** LASTSAVE: the unix time of the last successful save (the server's start before any), in the connection's order. */
@@ -1119,6 +1156,7 @@ export function serverCommands(table: () => Map<string, CommandSpec>): CommandSp
       help: sub(2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', { since: '4.0.0' }),
     } }),
     command('save', 1, ['admin', 'noscript', 'no_async_loading', 'no_multi'], 'server', 'Synchronously saves the database(s) to disk.', save),
+    command('bgrewriteaof', 1, ['admin', 'noscript', 'no_async_loading'], 'server', 'Asynchronously rewrites the append-only file to disk.', bgrewriteaof),
     command('bgsave', -1, ['admin', 'noscript', 'no_async_loading'], 'server', 'Asynchronously saves the database(s) to disk.', bgsave),
     command('lastsave', 1, ['loading', 'stale', 'fast'], 'server', 'Returns the Unix timestamp of the last successful save to disk.', lastsave, { tips: ['nondeterministic_output'], acl: ['admin', 'dangerous'] }),
     command('shutdown', -1, ['admin', 'allow_busy', 'loading', 'no_multi', 'noscript', 'stale'], 'server', 'Synchronously saves the database(s) to disk and shuts down the Redis server.', shutdown, { since: '1.0.0' }),
