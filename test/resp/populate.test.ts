@@ -78,6 +78,20 @@ test('DEBUG POPULATE stops between batches once its connection is gone', async (
   }
 });
 
+test('DEBUG POPULATE ends with the cluster\'s error when its writes cannot commit', async () => {
+  const s = await serve({ maxBatchOps: 100, requestTimeoutMs: 1000 });
+  const c = await SimpleConn.open('127.0.0.1', s.port);
+  try {
+    const leader = await s.cluster.waitForLeader();
+    for (const m of s.cluster.members()) if (m.id !== leader) await s.cluster.crash(m.id);
+    const r = await c.call(words('DEBUG POPULATE 1000'));
+    assert.ok(r instanceof RespError && /NO_QUORUM|TIMEOUT/.test(r.message), String(r));
+  } finally {
+    c.close();
+    await s.stop();
+  }
+});
+
 test('DEBUG POPULATE answers as redis-server 7.0 does: replies, values, invalidations, no keyspace events', { skip: !onPath('redis-server') && NO_REDIS }, async () => {
   const c = (l: string): string[] => words(l);
   const steps: Step[] = [
