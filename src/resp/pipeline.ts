@@ -17,7 +17,6 @@ export interface Slot {
   remember?: Buffer[] | undefined;
 }
 
-
 function safeReply(f: () => Reply): Reply {
   try {
     return f();

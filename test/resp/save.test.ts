@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { RespError, SimpleConn, type RespValue } from '../../bench/resp-proto.js';
 import { onPath } from '../../bench/resp-targets.js';
 import { Saves } from '../../src/resp/saves.js';
-import { againstRedis, encode, endsWith, raw, sameAsRedis, serve, words, NO_REDIS, type Step } from './helpers.js';
+import { againstRedis, encode, endsWith, infoFields, raw, sameAsRedis, serve, words, NO_REDIS, type Step } from './helpers.js';
 
 /** Each command, in order on one connection, and what redis-server 7.0.15 answers (no save running). */
 const ASKED: Array<[string, RespValue]> = [
@@ -29,8 +29,7 @@ const ASKED: Array<[string, RespValue]> = [
 
 /** INFO persistence's save and rewrite fields. */
 async function persistence(c: SimpleConn): Promise<Map<string, string>> {
-  const text = String(await c.call(['INFO', 'persistence']));
-  return new Map([...text.matchAll(/^((?:rdb|aof)_[a-z_]+):(.*)\r$/gm)].map((m) => [m[1]!, m[2]!]));
+  return new Map([...(await infoFields(c, 'persistence'))].filter(([k]) => /^(rdb|aof)_/.test(k)));
 }
 
 /**

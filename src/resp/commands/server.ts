@@ -14,7 +14,7 @@ import { globMatch } from '../glob.js';
 import { arityOk, command, commandNamed, commandsIn, everyCommand, hasKeys, keySpec, keysOf, lookupCommand, sub, type ArgDoc, type CommandSpec, type KeySpec } from '../command.js';
 import type { Ctx } from '../context.js';
 import { arityError, clusterError, DB_RANGE, NOT_INTEGER, subcommandSyntax, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
-import { BATCH_OVERHEAD_BYTES, CallPlan, KeysPlan, ReadPlan, WritePlan, type RespOp } from '../plan.js';
+import { BATCH_OVERHEAD_BYTES, CallPlan, KeysPlan, opsBytes, ReadPlan, WritePlan, type RespOp } from '../plan.js';
 import { batch } from '../cluster-api.js';
 import { keyspaceFlagsText, parseKeyspaceFlags } from '../keyspace-flags.js';
 import { MAX_SLOWLOG_LEN } from '../slowlog.js';
@@ -122,12 +122,14 @@ function populate(ctx: Ctx, args: Buffer[]): Reply | CallPlan {
       let bytes = BATCH_OVERHEAD_BYTES;
       for (; j < n && ops.length < maxBatchOps; j++) {
         const key = Buffer.concat([prefix, Buffer.from(String(j))]);
-        const plain = Buffer.from(`value:${j}`);
-        const value = valueSize === 0 ? plain : Buffer.alloc(valueSize);
-        if (valueSize !== 0) plain.copy(value, 0, 0, Math.min(valueSize, plain.length));
-        const b = key.length + value.length + 8;
+        const text = `value:${j}`;
+        // With a size: zero bytes, with as much of the text as fits written over them (Buffer.write stops at the end).
+        const value = valueSize === 0 ? Buffer.from(text) : Buffer.alloc(valueSize);
+        if (valueSize !== 0) value.write(text, 'latin1');
+        const op: RespOp = { type: 'put', key, value, condition: 'absent' };
+        const b = opsBytes([op]);
         if (ops.length > 0 && bytes + b > maxBatchBytes) break;
-        ops.push({ type: 'put', key, value, condition: 'absent' });
+        ops.push(op);
         bytes += b;
       }
       inFlight.push(batch(cluster, ops).catch((err: unknown) => (failed ??= err)));
