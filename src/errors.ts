@@ -65,10 +65,7 @@ export class ClusterError extends Error {
   }
 
   toJSON(): ClusterErrorData {
-    const data: ClusterErrorData = { name: 'ClusterError', code: this.code, message: this.message };
-    if (this.leader !== undefined) data.leader = this.leader;
-    if (this.cause !== undefined) data.cause = this.cause;
-    return data;
+    return errorData(this.code, this.message, { leader: this.leader, cause: this.cause });
   }
 
   static fromJSON(data: ClusterErrorData): ClusterError {
@@ -77,6 +74,17 @@ export class ClusterError extends Error {
     if (data.cause !== undefined) extra.cause = data.cause;
     return new ClusterError(data.code, data.message, extra);
   }
+}
+
+/**
+ * An error's wire form without making the error (internal: not exported by the package). A node host answers this
+ * way every proposal or read it cannot serve; an Error would capture a stack trace only to drop it.
+ */
+export function errorData(code: ErrorCode, message: string, extra: { leader?: number | undefined; cause?: unknown } = {}): ClusterErrorData {
+  const data: ClusterErrorData = { name: 'ClusterError', code, message };
+  if (extra.leader !== undefined) data.leader = extra.leader;
+  if (extra.cause !== undefined) data.cause = extra.cause;
+  return data;
 }
 
 export function isClusterError(e: unknown, code?: ErrorCode): e is ClusterError {

@@ -23,6 +23,12 @@ export interface ChaosOptions {
   log?: (line: string) => void;
   /** Aborted (Ctrl-C): the run ends early, without checks; the cluster is stopped and its directory removed; rejects. */
   signal?: AbortSignal;
+  /**
+   * The faults phase goes on past `durationMs`, for up to `extraMs` more, until the nemesis has completed this many
+   * actions and membership changes. On a loaded machine each action takes longer and fewer fit in the duration;
+   * with this a short run still does what its checks count on (the tests', run beside other test files).
+   */
+  atLeast?: { faults: number; membershipChanges: number; extraMs: number };
 }
 
 export interface ChaosReport {
@@ -189,6 +195,11 @@ class Nemesis {
     this.membershipRand = mulberry32(o.seed * 53 + 5);
     this.nextId = o.nodes + 1;
     this.minVoters = o.nodes <= 3 ? o.nodes : o.nodes - 1;
+  }
+
+  /** Actions that completed, membership changes included. */
+  get completed(): number {
+    return Object.values(this.faults).reduce((n, k) => n + k, 0);
   }
 
   get membershipChanges(): number {
@@ -502,6 +513,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const loops = clients.map((c) => clientLoop(cluster, recorder, c, o, stop, unrecorded, cache));
     const nem = nemesis.run(stop);
     await delay(o.durationMs, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined); // an abort ends it early
+    const until = started + o.durationMs + (o.atLeast?.extraMs ?? 0);
+    const short = (): boolean => o.atLeast !== undefined && (nemesis.completed < o.atLeast.faults || nemesis.membershipChanges < o.atLeast.membershipChanges);
+    while (short() && Date.now() < until && !o.signal?.aborted) await sleep(50);
     stopped = true;
     await nem;
     await Promise.all(loops);

@@ -13,27 +13,31 @@ function entryBytes(e: Entry): number {
 }
 
 export class LogCache {
-  private readonly lru: LRUCache<number, Entry>;
+  /** Made at the first fill: a store opened and closed without a read of its log (most, in the simulation) skips its allocation. */
+  private lru: LRUCache<number, Entry> | undefined;
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
   private maxIndex = 0;
   /** Bumped on every change that removes entries: a read started before it must not fill the cache. */
   epoch = 0;
 
   constructor(maxEntries: number = CACHE_DEFAULTS.entries, maxBytes: number = CACHE_DEFAULTS.bytes) {
     if (!(maxEntries >= 1) || !(maxBytes >= 1)) throw new Error(`cache bounds must be >= 1 (entries ${maxEntries}, bytes ${maxBytes})`);
-    this.lru = new LRUCache<number, Entry>({ max: maxEntries, maxSize: maxBytes });
+    this.maxEntries = maxEntries;
+    this.maxBytes = maxBytes;
   }
 
   get size(): number {
-    return this.lru.size;
+    return this.lru?.size ?? 0;
   }
 
   get bytes(): number {
-    return this.lru.calculatedSize;
+    return this.lru?.calculatedSize ?? 0;
   }
 
   /** Every entry of [start, end) or undefined (all or nothing). */
   range(start: number, end: number): Entry[] | undefined {
-    if (end - start > this.lru.size) return undefined;
+    if (this.lru === undefined || end - start > this.lru.size) return undefined;
     const out: Entry[] = [];
     for (let i = start; i < end; i++) {
       const e = this.lru.get(i);
@@ -48,7 +52,7 @@ export class LogCache {
     const first = entries[0];
     if (!first || first.index > this.maxIndex) return;
     this.epoch++;
-    for (let i = first.index; i <= this.maxIndex; i++) this.lru.delete(i);
+    for (let i = first.index; i <= this.maxIndex; i++) this.lru?.delete(i);
     this.maxIndex = first.index - 1;
   }
 
@@ -58,6 +62,7 @@ export class LogCache {
   }
 
   private fill(entries: Entry[]): void {
+    this.lru ??= new LRUCache<number, Entry>({ max: this.maxEntries, maxSize: this.maxBytes });
     for (const e of entries) {
       const size = entryBytes(e);
       if (size > this.lru.maxSize) continue;
@@ -69,12 +74,13 @@ export class LogCache {
 
   purged(upTo: number): void {
     this.epoch++;
+    if (this.lru === undefined) return;
     for (const k of [...this.lru.keys()]) if (k <= upTo) this.lru.delete(k);
   }
 
   clear(): void {
     this.epoch++;
-    this.lru.clear();
+    this.lru?.clear();
     this.maxIndex = 0;
   }
 }

@@ -14,7 +14,7 @@ import type { WriteBatch } from '../storage/types.js';
 import { stampEntryData, type CommandResult } from '../storage/command.js';
 import { readTime } from '../storage/apply.js';
 import { runQuery, type QueryResult, type ReadQuery } from './queries.js';
-import { ClusterError, ErrorCode } from '../errors.js';
+import { ErrorCode, errorData } from '../errors.js';
 import { boundedReadTime } from '../util/clock.js';
 import { LatencyHistogram, nowMs } from '../util/histogram.js';
 import { mulberry32 } from '../util/random.js';
@@ -487,8 +487,7 @@ export class NodeHost {
     const r = this.core.propose([stampEntryData(data, stamp)]);
     if (!r.ok) {
       this.counters.rejectedProposals++;
-      const err = new ClusterError(ErrorCode.NOT_LEADER, `node ${this.id} is not the leader`, { leader: r.leader });
-      this.toMain({ t: 'proposal-failed', id, error: err.toJSON() });
+      this.toMain({ t: 'proposal-failed', id, error: errorData(ErrorCode.NOT_LEADER, `node ${this.id} is not the leader`, { leader: r.leader }) });
       return;
     }
     this.counters.proposals++;
@@ -513,8 +512,7 @@ export class NodeHost {
     if (mode === 'lease') this.countElapsed();
     const r = mode === 'lease' ? this.core.leaseRead(id) : this.core.readIndex(id);
     if (!r.ok) {
-      const err = new ClusterError(ErrorCode.NOT_LEADER, `node ${this.id} is not the leader`, { leader: r.leader });
-      this.toMain({ t: 'read-failed', id, error: err.toJSON() });
+      this.toMain({ t: 'read-failed', id, error: errorData(ErrorCode.NOT_LEADER, `node ${this.id} is not the leader`, { leader: r.leader }) });
       return;
     }
     this.readsById.set(id, read);
@@ -997,8 +995,7 @@ export class NodeHost {
       for (const q of w?.queries ?? []) values.push(runQuery(store, q, now));
       this.toMain({ t: 'read-ok', id: r.id, index: r.index, values });
     } catch (err) {
-      const e = new ClusterError(ErrorCode.STORAGE, `read failed on node ${this.id}`, { cause: String(err) });
-      this.toMain({ t: 'read-failed', id: r.id, error: e.toJSON() });
+      this.toMain({ t: 'read-failed', id: r.id, error: errorData(ErrorCode.STORAGE, `read failed on node ${this.id}`, { cause: String(err) }) });
     }
   }
 
@@ -1024,7 +1021,7 @@ export class NodeHost {
   }
 
   private failReads(code: ErrorCode, message: string): void {
-    const err = new ClusterError(code, message, { leader: this.leader }).toJSON();
+    const err = errorData(code, message, { leader: this.leader });
     for (const id of this.readsById.keys()) this.toMain({ t: 'read-failed', id, error: err });
     for (const r of this.readsWaiting) this.toMain({ t: 'read-failed', id: r.id, error: err });
     this.readsById.clear();

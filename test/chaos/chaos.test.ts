@@ -14,16 +14,19 @@ for (const seed of SEEDS) {
   test(`chaos seed ${seed}: linearizable, no acknowledged write lost, replicas identical`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'threadraft-chaos-test-'));
     try {
-      const report = await runChaos({ durationMs: DURATION_MS, seed, historyPath: join(dir, 'history.jsonl'), clients: 10, keys: 5, nodes: 3 });
+      // npm test runs two files at once: beside a busy one, fewer nemesis actions fit in the duration, so the run
+      // goes on (up to 20 s more) until the counts asserted below are reached.
+      const atLeast = { faults: 3, membershipChanges: 1, extraMs: 20_000 };
+      const report = await runChaos({ durationMs: DURATION_MS, seed, historyPath: join(dir, 'history.jsonl'), clients: 10, keys: 5, nodes: 3, atLeast });
       const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
       const faults = sum(report.faults);
       const failed = sum(report.nemesisFailures);
       console.log(`chaos seed ${seed}: ${report.operations.total} operations (${report.operations.checked} checked; reads recorded ${JSON.stringify(report.recordedReads)}), ${faults} faults ${JSON.stringify(report.faults)}, ${failed} nemesis actions failed ${JSON.stringify(report.nemesisFailures)} ${JSON.stringify(report.nemesisErrors)}, lost ${report.lostAcknowledgedWrites}, membership changes ${report.membershipChanges}, final ${JSON.stringify(report.finalMembership)}`);
       assert.deepEqual(report.violations, [], `seed ${seed}: replay with npm run chaos -- --seed ${seed} --duration ${DURATION_MS / 1000}`);
       assert.ok(report.operations.ok > 100, 'the clients made progress');
-      assert.ok(faults >= 3, 'the nemesis injected faults');
+      assert.ok(faults >= atLeast.faults, 'the nemesis injected faults');
       // Membership changes (issue 16) among the faults: at least one completed in every run.
-      assert.ok(report.membershipChanges >= 1, `membership changes: ${report.membershipChanges} ${JSON.stringify(report.faults)} ${JSON.stringify(report.nemesisFailures)}`);
+      assert.ok(report.membershipChanges >= atLeast.membershipChanges, `membership changes: ${report.membershipChanges} ${JSON.stringify(report.faults)} ${JSON.stringify(report.nemesisFailures)}`);
       assert.ok(report.finalMembership.voters.length >= 3, `voters at the end: ${JSON.stringify(report.finalMembership)}`);
       assert.equal(report.lostAcknowledgedWrites, 0);
       // Lease reads are in the history, held to linearizability with the rest (violations above).
