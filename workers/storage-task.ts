@@ -3,6 +3,10 @@
 import { Piscina } from 'piscina';
 import { Dispatcher } from '../src/adaptor/dispatch.js';
 import type { Task } from '../src/adaptor/protocol.js';
+import { loadStore } from '../src/storage/open.js';
+
+// The pool serves an LMDB store (a memory store stays on its node's thread): its module is loaded before the first task.
+await loadStore('lmdb');
 
 const dispatcher = new Dispatcher();
 

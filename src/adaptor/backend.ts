@@ -1,8 +1,9 @@
 // The bridge from the node's async world to the synchronous store: a piscina pool with ONE thread
 // (LMDB writes serialize anyway, and the thread owns the snapshot read transactions), or inline.
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { StorageError, StorageErrorCode } from '../storage/errors.js';
 import { Dispatcher } from './dispatch.js';
+import { loadStore } from '../storage/open.js';
 import type { SyncStore } from '../storage/store.js';
 import type { OpenParams, Reply, Task } from './protocol.js';
 
@@ -23,7 +24,8 @@ export class InlineBackend implements Backend {
 
   private constructor(private readonly dispatcher: Dispatcher) {}
 
-  static open(params: OpenParams): InlineBackend {
+  static async open(params: OpenParams): Promise<InlineBackend> {
+    await loadStore(params.kind);
     const b = new InlineBackend(new Dispatcher());
     unwrap(b.dispatcher.handle({ op: 'open', params }).reply);
     return b;
@@ -68,6 +70,8 @@ export class PoolBackend implements Backend {
   private constructor(private readonly pool: Piscina) {}
 
   static async open(params: OpenParams): Promise<PoolBackend> {
+    // Loaded here, not with this module: a node with memory storage never starts a pool.
+    const { Piscina } = await import('piscina');
     const pool = new Piscina({
       filename: STORAGE_TASK_URL.href,
       minThreads: 1,

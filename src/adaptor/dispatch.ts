@@ -2,7 +2,7 @@
 // Snapshot sources and sinks live here, by id, so a read transaction stays in the thread that opened it.
 import { packCopy, unpack } from '../storage/codec.js';
 import { StorageError, StorageErrorCode } from '../storage/errors.js';
-import { openStore } from '../storage/index.js';
+import { openStore } from '../storage/open.js';
 import type { SnapshotSink, SnapshotSource, SyncStore } from '../storage/store.js';
 import type { WriteBatch } from '../storage/types.js';
 import { ThreadHealth, poolMemory } from '../util/thread-health.js';

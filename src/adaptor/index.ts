@@ -20,7 +20,6 @@ export type PoolCounters = PoolMemoryCounters & Partial<PoolHealthCounters>;
 export { StorageError, StorageErrorCode, isStorageError } from '../storage/errors.js';
 export type { StorageErrorData, StorageSubject, StorageVerb } from '../storage/errors.js';
 export { validateKey, validateValue } from '../storage/validate.js';
-export { LmdbStateReader } from '../storage/lmdb.js';
 export { LogCache, CACHE_DEFAULTS } from './cache.js';
 export type { TransferMode, Task } from './protocol.js';
 export { type Backend, InlineBackend } from './backend.js';
@@ -330,7 +329,7 @@ export async function openNodeStorage(opts: NodeStorageOptions): Promise<NodeSto
   if (opts.maxBytes !== undefined) params.maxBytes = opts.maxBytes;
   if (opts.existing !== undefined) params.existing = opts.existing;
   // Memory storage lives on the node's thread: `pool: 'piscina'` runs it inline.
-  const backend = opts.pool === 'piscina' && opts.kind === 'lmdb' ? await PoolBackend.open(params) : InlineBackend.open(params);
+  const backend = opts.pool === 'piscina' && opts.kind === 'lmdb' ? await PoolBackend.open(params) : await InlineBackend.open(params);
   const cache = new LogCache(opts.cacheEntries ?? CACHE_DEFAULTS.entries, opts.cacheBytes ?? CACHE_DEFAULTS.bytes);
   return new NodeStorageImpl(backend, cache, opts.transfer ?? 'clone');
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { open } from 'lmdb';
 import { CHECKPOINT_FILE, DATA_FILE, LmdbStore, STATE_FILE } from '../../src/storage/lmdb.js';
 import { Dispatcher } from '../../src/adaptor/dispatch.js';
+import { loadStore } from '../../src/storage/open.js';
 import { decodeLogId } from '../../src/storage/codec.js';
 import { cmd, cmdEntry, k, put, rejectsWith, tempDir } from './helpers.js';
 
@@ -64,10 +65,11 @@ test("a 'log' store does not pin old pages of the state: the state file stays bo
   }
 });
 
-test("a pool thread's read task does not pin the log: a follower's data.mdb stays bounded while its node thread appends and purges (the pool thread runs 'initial', then nothing)", () => {
+test("a pool thread's read task does not pin the log: a follower's data.mdb stays bounded while its node thread appends and purges (the pool thread runs 'initial', then nothing)", async () => {
   const d = tempDir();
   // The pool thread's side, through the Dispatcher that runs its tasks; like that thread, this test never yields to
   // lmdb-js's macrotask that would release a read snapshot left open.
+  await loadStore('lmdb'); // as the pool thread does before its first task
   const pool = new Dispatcher();
   assert.deepEqual(pool.handle({ op: 'open', params: { kind: 'lmdb', dir: d.dir, membership, role: 'log' } }).reply, { ok: true, v: undefined });
   const node = LmdbStore.open({ dir: d.dir, membership, role: 'all' });
