@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { RespError, SimpleConn, type RespValue } from '../../bench/resp-proto.js';
 import { onPath } from '../../bench/resp-targets.js';
 import { Saves } from '../../src/resp/saves.js';
-import { againstRedis, encode, endsWith, infoFields, raw, sameAsRedis, serve, words, NO_REDIS, type Step } from './helpers.js';
+import { againstRedis, encode, endsWith, infoFields, raw, sameAsRedis, serve, words, NO_REDIS, type Served, type Step } from './helpers.js';
 
 /** Each command, in order on one connection, and what redis-server 7.0.15 answers (no save running). */
 const ASKED: Array<[string, RespValue]> = [
@@ -45,6 +45,18 @@ async function idle(c: SimpleConn, saves: number, rewrites = 0): Promise<Map<str
   }
 }
 
+/**
+ * The index every node has applied, once all have applied the same (at most 5 s): a snapshot point is taken at what
+ * a node has applied, and a follower learns of a commit a heartbeat later (on a busy machine, later still).
+ */
+async function appliedEverywhere(cluster: Served['cluster']): Promise<number> {
+  for (let i = 0; ; i++) {
+    const applied = (await cluster.status()).map((n) => n.applied ?? 0);
+    if (applied.every((a) => a === applied[0]) || i === 250) return Math.max(...applied);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 test('SAVE takes a snapshot point on every node; LASTSAVE and INFO persistence tell when; the errors are Redis\'s', async () => {
   const s = await serve();
   const c = await SimpleConn.open('127.0.0.1', s.port);
@@ -57,7 +69,7 @@ test('SAVE takes a snapshot point on every node; LASTSAVE and INFO persistence t
       ['aof_rewrites', '0'], ['aof_rewrites_consecutive_failures', '0']]);
     assert.ok(Math.abs(Number(before.get('rdb_last_save_time')) - started) <= 5, 'the server start counts as saved, as on Redis');
     for (let i = 0; i < 20; i++) await c.call(['SET', `k${i}`, 'v']);
-    const applied = Math.max(...(await s.cluster.status()).map((n) => n.applied ?? 0));
+    const applied = await appliedEverywhere(s.cluster);
     for (const [l, want] of ASKED) assert.deepEqual(await c.call(words(l)), want, l);
     // SAVE compacted every node up to what it had applied.
     for (const n of await s.cluster.status()) assert.ok((n.snapshotIndex ?? 0) >= applied, `node ${n.id}: snapshot ${n.snapshotIndex}, applied ${applied}`);
@@ -70,7 +82,7 @@ test('SAVE takes a snapshot point on every node; LASTSAVE and INFO persistence t
     assert.deepEqual([after.get('aof_rewrites'), after.get('aof_last_bgrewrite_status'), after.get('aof_last_rewrite_time_sec')], ['1', 'ok', '0']);
     // A rewrite alone: the log compacted on every node up to what it had applied, LASTSAVE not moved.
     for (let i = 0; i < 20; i++) await c.call(['SET', `r${i}`, 'v']);
-    const appliedNow = Math.max(...(await s.cluster.status()).map((n) => n.applied ?? 0));
+    const appliedNow = await appliedEverywhere(s.cluster);
     assert.equal(await c.call(['BGREWRITEAOF']), 'Background append only file rewriting started');
     assert.equal((await idle(c, 2, 2)).get('aof_rewrites'), '2');
     for (const n of await s.cluster.status()) assert.ok((n.snapshotIndex ?? 0) >= appliedNow, `node ${n.id}: snapshot ${n.snapshotIndex}, applied ${appliedNow}`);
@@ -86,6 +98,7 @@ test('BGSAVE runs on its own: SAVE and another BGSAVE are refused meanwhile', as
   const c = await SimpleConn.open('127.0.0.1', s.port);
   try {
     await c.call(['SET', 'a', '1']);
+    await appliedEverywhere(s.cluster);
     // Node 3's thread is held: its snapshot point waits for it.
     const stall = s.cluster.stallNodeForTest(3, 1000);
     assert.equal(await c.call(['BGSAVE']), 'Background saving started');
