@@ -1,5 +1,5 @@
 // Opening a store of either kind. The LMDB store's module, and with it the lmdb package (a native addon), loads
-// when an LMDB store is first wanted (loadStore): a node thread with memory storage never loads it, about a fifth
+// when an LMDB store is first wanted (loadStore): a node thread with memory storage never loads it, about a quarter
 // of the CPU time a memory cluster takes to start and stop (docs/storage.md).
 import { MemoryStore, type StoreTuning } from './memory.js';
 import type { SyncStore } from './store.js';
