@@ -10,8 +10,7 @@ import { test } from 'node:test';
 import { open } from 'lmdb';
 import { pack } from 'msgpackr';
 import { openNodeStorage } from '../../src/adaptor/index.js';
-import { LmdbStateReader } from '../../src/storage/lmdb.js';
-import { DATA_FILE, LmdbStore } from '../../src/storage/lmdb.js';
+import { DATA_FILE, LmdbStateReader, LmdbStore } from '../../src/storage/lmdb.js';
 import { acquireClusterLock, CLUSTER_LOCK_FILE, LOCK_FILE } from '../../src/storage/lock.js';
 import { cmd, cmdEntry, k, put, rejectsWith, tempDir } from './helpers.js';
 
