@@ -14,8 +14,8 @@ for (const seed of SEEDS) {
   test(`chaos seed ${seed}: linearizable, no acknowledged write lost, replicas identical`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'threadraft-chaos-test-'));
     try {
-      // npm test runs two files at once: beside a busy one, fewer nemesis actions fit in the duration, so the run
-      // goes on (up to 20 s more) until the counts asserted below are reached.
+      // On a busy machine (two test files at once: seen), fewer nemesis actions fit in the duration, so the run goes
+      // on (up to 20 s more) until the counts asserted below are reached.
       const atLeast = { faults: 3, membershipChanges: 1, extraMs: 20_000 };
       const report = await runChaos({ durationMs: DURATION_MS, seed, historyPath: join(dir, 'history.jsonl'), clients: 10, keys: 5, nodes: 3, atLeast });
       const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);

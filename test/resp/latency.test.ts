@@ -202,7 +202,7 @@ test('LATENCY and DEBUG SLEEP answer as redis-server 7.0 does', { skip: !onPath(
   await againstRedis(async (redis, served) => {
     const theirs = await played(redis.port);
     // SCRIPT is what this Redis answers. Its sample is the sleep and the time to be scheduled again: 54 ms was seen
-    // beside another test file (npm test runs two at once).
+    // on a busy machine (two test files at once).
     check(theirs, [50, 5000]);
     const ours = await played(served.port);
     assert.deepEqual(ours.masked, theirs.masked);
