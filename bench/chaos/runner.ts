@@ -513,7 +513,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const loops = clients.map((c) => clientLoop(cluster, recorder, c, o, stop, unrecorded, cache));
     const nem = nemesis.run(stop);
     await delay(o.durationMs, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined); // an abort ends it early
-    const until = started + o.durationMs + (o.atLeast?.extraMs ?? 0);
+    const until = Date.now() + (o.atLeast?.extraMs ?? 0);
     const short = (): boolean => o.atLeast !== undefined && (nemesis.completed < o.atLeast.faults || nemesis.membershipChanges < o.atLeast.membershipChanges);
     while (short() && Date.now() < until && !o.signal?.aborted) await sleep(50);
     stopped = true;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { RespError, SimpleConn, type RespValue } from '../../bench/resp-proto.js';
 import { onPath } from '../../bench/resp-targets.js';
 import { Saves } from '../../src/resp/saves.js';
+import { waitFor } from '../cluster/helpers.js';
 import { againstRedis, encode, endsWith, infoFields, raw, sameAsRedis, serve, words, NO_REDIS, type Served, type Step } from './helpers.js';
 
 /** Each command, in order on one connection, and what redis-server 7.0.15 answers (no save running). */
@@ -50,11 +51,10 @@ async function idle(c: SimpleConn, saves: number, rewrites = 0): Promise<Map<str
  * a node has applied, and a follower learns of a commit a heartbeat later (on a busy machine, later still).
  */
 async function appliedEverywhere(cluster: Served['cluster']): Promise<number> {
-  for (let i = 0; ; i++) {
+  return waitFor('every node to apply the same index', async () => {
     const applied = (await cluster.status()).map((n) => n.applied ?? 0);
-    if (applied.every((a) => a === applied[0]) || i === 250) return Math.max(...applied);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    return applied.every((a) => a === applied[0]) ? applied[0] : undefined;
+  }, 5_000);
 }
 
 test('SAVE takes a snapshot point on every node; LASTSAVE and INFO persistence tell when; the errors are Redis\'s', async () => {
