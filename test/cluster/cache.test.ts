@@ -419,9 +419,10 @@ for (const storage of ['lmdb', 'memory'] as const) {
     try {
       await c.batch(Array.from({ length: 100 }, (_, j) => ({ type: 'put' as const, key: `live${j}`, value: 'x' })));
       for (let i = 0; i < 500; i += 250) {
-        await c.batch(Array.from({ length: 250 }, (_, j) => ({ type: 'put' as const, key: `dead${i + j}`, value: 'x', ttlMs: 50 })));
+        // 250 ms: the first batch must still be live when the second is applied, even on a loaded machine.
+        await c.batch(Array.from({ length: 250 }, (_, j) => ({ type: 'put' as const, key: `dead${i + j}`, value: 'x', ttlMs: 250 })));
       }
-      await new Promise((r) => setTimeout(r, 120));
+      await new Promise((r) => setTimeout(r, 300));
       // One entry: it purges 256 of the 500 expired keys, then holds 644 records: 44 more must go, and they are expired ones.
       await c.batch(Array.from({ length: 300 }, (_, j) => ({ type: 'put' as const, key: `new${j}`, value: 'x' })));
       assert.equal(await c.size(), 400);

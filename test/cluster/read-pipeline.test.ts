@@ -48,12 +48,13 @@ test('a read that expired while its round was out keeps its place: the next read
   const { reads, sent } = pipeline({ requestTimeoutMs: 60, maxPendingOps: 100 });
   const a = reads.query([get('a1'), get('a2')], 'linearizable', undefined);
   a.catch(() => undefined);
-  await sleep(40);
+  await sleep(45);
+  const bAt = nowMs(); // a's deadline is at most bAt + 15 (+1 for a timer's rounding), b's at least bAt + 60
   const b = reads.query([get('b')], 'linearizable', undefined);
   reads.flush(1); // one round: a's two queries, then b's
   assert.equal(sent.length, 1);
-  await sleep(30);
-  reads.sweep(nowMs(), ErrorCode.TIMEOUT); // a is past its deadline, b is not
+  // The time of the sweep is given, not slept to: a late timer on a loaded machine would expire b as well.
+  reads.sweep(bAt + 40, ErrorCode.TIMEOUT); // a is past its deadline, b is not
   await assert.rejects(a, (e: unknown) => e instanceof ClusterError && e.code === ErrorCode.TIMEOUT);
   reads.onReadOk(1, sent[0]!.id, ['A1', 'A2', 'B'] as never);
   assert.deepEqual(await b, ['B'], 'b was answered with a\'s first answer before the fix');

@@ -1,7 +1,8 @@
 // A simulator that cannot fail checks nothing: with a safety rule deliberately broken (config.testBreak),
 // it must report the violation and name the property. Seeds are searched in a fixed range (deterministic);
 // at the time of writing (the simulator driving the real NodeHost), double-vote fails at seeds 16, 48, 52 and 71
-// (since session 29's timeouts judged after what a stall queued) and commit-old-term at seeds 1276 and 5785 among
+// of 1..80, and the test searches 1..52 (since session 29's timeouts judged after what a stall queued) and
+// commit-old-term at seeds 1276 and 5785 among
 // others (3 nodes; since session 30's snapshot requests taken at once on an idle node; before, 4667; none in 0..9999
 // with 5 nodes, which found 115 before that). Figure 8 needs a rare sequence of
 // leaders; when the simulator changes, find seeds again with a loop over runSimulation and update the ranges.
@@ -30,8 +31,8 @@ const doubleVote = { nodes: 3, steps: 2000, testBreak: 'double-vote' } as const;
 const commitOldTerm = { nodes: 3, steps: 3000, chaos: 3, testBreak: 'commit-old-term', overrides: { maxMsgBytes: 1 } } as const;
 
 test("'double-vote' (a node grants two votes in one term) is reported as an Election Safety violation", async () => {
-  const found = await violations(doubleVote, 1, 81);
-  assert.ok(found.length >= 2, `only ${found.length} of 80 seeds caught the double vote`);
+  const found = await violations(doubleVote, 1, 53);
+  assert.ok(found.length >= 2, `only ${found.length} of 52 seeds caught the double vote`);
   for (const f of found) assert.equal(f.property, 'Election Safety', `seed ${f.seed}: ${f.message}`);
   // And the same seeds are clean with the rule intact: the violations come from the injected bug.
   const { testBreak: _ignored, ...intact } = doubleVote;
