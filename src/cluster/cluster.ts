@@ -1264,7 +1264,10 @@ export class Cluster<V = Value> {
     return h.control.inject(from, frames);
   }
 
-  /** Test-only: block node `id`'s thread for `ms` (a busy loop). Resolves when the node is responsive again. */
+  /**
+   * Test-only: block node `id`'s thread for `ms` (a synchronous wait: no callback of that thread runs). Resolves when
+   * the node is responsive again.
+   */
   async stallNodeForTest(id: NodeId, ms: number): Promise<void> {
     this.checkOpen();
     const h = this.nodes.get(id);

@@ -21,7 +21,7 @@ export interface NodeControl {
   requestSnapshot(): void;
   /** Test-only: deliver raw frames as if they came from peer `from` (fuzzing). Returns the node's bad-frame count. */
   inject(from: NodeId, frames: unknown[]): number;
-  /** Test-only: block the node's thread for `ms` (a busy loop); what arrives meanwhile waits behind it. */
+  /** Test-only: block the node's thread for `ms` (a synchronous wait); what arrives meanwhile waits behind it. */
   stallForTest(ms: number): void;
   /** Test-only: a lease read of `key` on this node itself, whatever the coordinator believes about leadership. */
   leaseReadForTest(key: Uint8Array): Promise<LeaseReadForTest>;

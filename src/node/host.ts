@@ -1272,11 +1272,12 @@ export class NodeHost {
     if (this.state !== this.storage) await this.state.close();
   }
 
-  /** Test-only: block this node's thread for `ms` (a busy loop), as a long GC pause or a stuck handler would. */
+  /**
+   * Test-only: block this node's thread for `ms`, as a long GC pause or a stuck handler would: no timer, message or
+   * I/O callback of this thread runs meanwhile. A synchronous wait, not a busy loop, so that the stall does not take a
+   * core from the rest of the process (Worker.terminate() still interrupts it).
+   */
   stallForTest(ms: number): void {
-    const until = performance.now() + ms;
-    while (performance.now() < until) {
-      // busy: no timer, message or I/O callback of this thread runs meanwhile
-    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
   }
 }

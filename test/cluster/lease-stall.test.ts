@@ -32,7 +32,8 @@ test('§6.4.1 a leader stalled past its lease answers a lease read queued behind
     const others = c.members().map((m) => m.id).filter((id) => id !== L);
     const partitioned = c.partition([L], others);
     let stallOver = false;
-    const stall = c.stallNodeForTest(L, 3 * ELECTION_MAX_MS).then(() => {
+    // Six election timeouts: room for an election and a commit on a loaded machine (the stall itself takes no CPU).
+    const stall = c.stallNodeForTest(L, 6 * ELECTION_MAX_MS).then(() => {
       stallOver = true;
     });
     const N = await waitFor('a new leader', () => {
