@@ -1,11 +1,11 @@
 // A simulator that cannot fail checks nothing: with a safety rule deliberately broken (config.testBreak),
 // it must report the violation and name the property. Seeds are searched in a fixed range (deterministic);
 // at the time of writing (the simulator driving the real NodeHost), double-vote fails at seeds 16, 48, 52 and 71
-// of 1..80, and the test searches 1..52 (since session 29's timeouts judged after what a stall queued) and
-// commit-old-term at seeds 1276 and 5785 among
-// others (3 nodes; since session 30's snapshot requests taken at once on an idle node; before, 4667; none in 0..9999
-// with 5 nodes, which found 115 before that). Figure 8 needs a rare sequence of
-// leaders; when the simulator changes, find seeds again with a loop over runSimulation and update the ranges.
+// of 1..80 (since session 29's timeouts judged after what a stall queued; the test searches 1..52), and
+// commit-old-term at seeds 1276 and 5785 among others (3 nodes; since session 30's snapshot requests taken at once
+// on an idle node; before, 4667; none in 0..9999 with 5 nodes, which found 115 before that). Figure 8 needs a rare
+// sequence of leaders; when the simulator changes, find seeds again with a loop over runSimulation and update the
+// ranges.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSimulation, type Property, type SimOptions } from './sim.js';
