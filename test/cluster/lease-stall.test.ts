@@ -13,18 +13,17 @@ test('§6.4.1 a leader stalled past its lease answers a lease read queued behind
   await withCluster({ nodes: 3, timing: TIMING, requestTimeoutMs: 5_000 }, async (c) => {
     // With elections this fast, a busy machine can depose a leader before its first lease read: start from one that
     // served it (seen once in CI: NOT_LEADER here, before any fault).
-    let L = 0;
-    for (let attempt = 1; ; attempt++) {
-      L = await c.waitForLeader();
+    const L = await waitFor('a leader that serves a lease read', async () => {
+      const leader = await c.waitForLeader();
       await c.put('k', 'old');
-      const first = await c.leaseReadOnNodeForTest(L, 'k').catch((err: unknown) => {
-        if (attempt < 5 && err instanceof ClusterError && err.code === ErrorCode.NOT_LEADER) return undefined;
+      const first = await c.leaseReadOnNodeForTest(leader, 'k').catch((err: unknown) => {
+        if (err instanceof ClusterError && err.code === ErrorCode.NOT_LEADER) return undefined;
         throw err;
       });
-      if (first === undefined) continue;
+      if (first === undefined) return undefined;
       assert.equal(first, 'old');
-      break;
-    }
+      return leader;
+    }, 5_000);
 
     // Cut L off, then block its thread: what the new leader sends can no longer tell L it was deposed, so
     // only L's own clock can end its lease. (Both control calls are posted now, in this order; L handles
