@@ -40,9 +40,15 @@ class NsHistogram {
   }
 }
 
-/** The width of the bucket of values at `v` ns (an integer): 1 below 100, then 2 significant digits. */
+/**
+ * The width of the bucket of values at `v` ns (an integer): 1 below 100, then 2 significant digits. The digits are
+ * counted by comparing with exact powers of ten (Math.log10 may fall short at one; String(v) costs an allocation
+ * per command).
+ */
 function widthOf(v: number): number {
-  return v < 100 ? 1 : 10 ** (String(v).length - 2); // digits counted exactly (Math.log10 may fall short at a power of 10)
+  let w = 1;
+  for (let top = 100; v >= top; top *= 10) w *= 10;
+  return w;
 }
 
 function bucketOf(ns: number): number {
