@@ -41,9 +41,9 @@ class NsHistogram {
 }
 
 /**
- * The width of the bucket of values at `v` ns (an integer): 1 below 100, then 2 significant digits. The digits are
- * counted by comparing with exact powers of ten (Math.log10 may fall short at one; String(v) costs an allocation
- * per command).
+ * The width of the bucket of values at `v` ns (an integer, at most Number.MAX_SAFE_INTEGER: bucketOf clamps it, so
+ * the loop ends): 1 below 100, then 2 significant digits. The digits are counted by comparing with exact powers of
+ * ten (Math.log10 may fall short at one; String(v) costs an allocation per command).
  */
 function widthOf(v: number): number {
   let w = 1;
@@ -52,7 +52,7 @@ function widthOf(v: number): number {
 }
 
 function bucketOf(ns: number): number {
-  const v = Math.max(0, Math.round(ns));
+  const v = Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(ns)));
   const w = widthOf(v);
   return Math.floor(v / w) * w;
 }

@@ -52,6 +52,11 @@ test('CommandStats: latencies kept with 2 significant digits (ns), percentiles a
   const t = new CommandStats();
   t.called('ping', 0.001, 'PONG');
   assert.deepEqual(t.latencystats(), [['latency_percentiles_usec_ping', 'p50=1.099,p99=1.099,p99.9=1.099']]);
+  // A time past 2^53 ns (or infinite) is kept in the bucket of 2^53 − 1 ns ([9.0e15, 9.1e15)): counting its digits ends.
+  const u = new CommandStats();
+  u.called('ping', Infinity, 'PONG');
+  u.called('ping', 2 ** 60 / 1e6, 'PONG');
+  assert.deepEqual(u.latencystats(), [['latency_percentiles_usec_ping', 'p50=9100000000000.000,p99=9100000000000.000,p99.9=9100000000000.000']]);
   s.reset();
   assert.deepEqual([s.commandstats(), s.errorstats(), s.errorReplies], [[], [], 0]);
 });
