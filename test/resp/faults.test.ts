@@ -12,7 +12,11 @@ import { Prng } from '../sim/prng.js';
 import { serve } from './helpers.js';
 
 const CLIENTS = 6;
-const FAULTS_MS = 8_000;
+/** Faults for this long (longer on a slow machine, until the nemesis has acted 3 times, for at most EXTRA_MS more). */
+const FAULTS_MS = 6_500;
+/** Then the clients go on this long with no fault. */
+const QUIET_MS = 1_500;
+const EXTRA_MS = 20_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -21,7 +25,9 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
   const clients: Redis[] = [];
   try {
     const rng = new Prng(35);
-    const end = Date.now() + FAULTS_MS;
+    const faultsEnd = Date.now() + FAULTS_MS;
+    const hardEnd = faultsEnd + EXTRA_MS;
+    let running = true; // the clients' loads, until QUIET_MS after the nemesis's last fault
     const incrs: number[] = [];
     let incrFailed = 0;
     const tokens = new Set<string>();
@@ -33,7 +39,7 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
       const r = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
       clients.push(r);
       await r.connect();
-      for (let n = 1; Date.now() < end; n++) {
+      for (let n = 1; running; n++) {
         const token = `<${id}.${n}>`;
         const bit = id * 1_000_000 + n;
         const res = await r.pipeline().incr('ctr').append('log', token).setbit('bits', bit, 1).exec();
@@ -50,7 +56,9 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
     };
 
     // Optimistic transactions on one key: WATCH, GET, MULTI, SET to the value read plus one, EXEC. A commit that
-    // missed a concurrent one (a lost update) would give two acknowledged EXECs the same new value.
+    // missed a concurrent one (a lost update) would give two acknowledged EXECs the same new value. On a slow
+    // machine they go on after the other loads until 21 have committed (within EXTRA_MS), so that the check below
+    // always has enough of them.
     const casValues: number[] = [];
     let casUnknown = 0;
     let casAborted = 0;
@@ -58,7 +66,7 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
       const r = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
       clients.push(r);
       await r.connect();
-      while (Date.now() < end) {
+      while (running || (casValues.length <= 20 && Date.now() < hardEnd)) {
         let read: number;
         try {
           await r.watch('cas');
@@ -85,30 +93,36 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
       }
     };
 
-    const nemesis = async (): Promise<number> => {
-      let actions = 0;
-      while (Date.now() < end - 1_500) {
-        await sleep(150 + rng.int(400));
-        const leader = (await s.cluster.status()).find((n) => n.role === 'leader')?.id ?? 1;
-        const others = [1, 2, 3].filter((i) => i !== leader);
-        const a = rng.int(10);
-        if (a < 4) {
-          await s.cluster.crash(leader);
-          await sleep(200 + rng.int(500));
-          await s.cluster.restart(leader);
-        } else if (a < 7) {
-          await s.cluster.partition([leader], others);
-          await sleep(200 + rng.int(1_000));
-          await s.cluster.heal();
-        } else {
-          await s.cluster.transferLeadership(others[rng.int(2)]!).catch(() => undefined); // a transfer may time out
-        }
-        actions++;
+    // The nemesis: a fault every 150-550 ms, then QUIET_MS without one; the clients stop then (or if it throws).
+    let actions = 0;
+    const fault = async (): Promise<void> => {
+      await sleep(150 + rng.int(400));
+      const leader = (await s.cluster.status()).find((n) => n.role === 'leader')?.id ?? 1;
+      const others = [1, 2, 3].filter((i) => i !== leader);
+      const a = rng.int(10);
+      if (a < 4) {
+        await s.cluster.crash(leader);
+        await sleep(200 + rng.int(500));
+        await s.cluster.restart(leader);
+      } else if (a < 7) {
+        await s.cluster.partition([leader], others);
+        await sleep(200 + rng.int(1_000));
+        await s.cluster.heal();
+      } else {
+        await s.cluster.transferLeadership(others[rng.int(2)]!).catch(() => undefined); // a transfer may time out
       }
-      return actions;
+      actions++;
+    };
+    const nemesis = async (): Promise<void> => {
+      try {
+        while (Date.now() < faultsEnd || (actions < 3 && Date.now() < hardEnd)) await fault();
+      } finally {
+        await sleep(QUIET_MS);
+        running = false;
+      }
     };
 
-    const [actions] = await Promise.all([nemesis(), ...Array.from({ length: CLIENTS }, (_, i) => client(i + 1)), casClient(), casClient(), casClient()]);
+    await Promise.all([nemesis(), ...Array.from({ length: CLIENTS }, (_, i) => client(i + 1)), casClient(), casClient(), casClient()]);
     assert.ok(actions >= 3, `the nemesis acted ${actions} times`);
     assert.ok(incrs.length > 100, `${incrs.length} INCRs acknowledged`);
 
