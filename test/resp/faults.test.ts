@@ -12,11 +12,14 @@ import { Prng } from '../sim/prng.js';
 import { serve } from './helpers.js';
 
 const CLIENTS = 6;
-/** Faults for this long (longer on a slow machine, until the nemesis has acted 3 times, for at most EXTRA_MS more). */
+/** Faults for this long; on a slow machine longer, until the nemesis has acted MIN_FAULTS times (within EXTRA_MS). */
 const FAULTS_MS = 6_500;
 /** Then the clients go on this long with no fault. */
 const QUIET_MS = 1_500;
 const EXTRA_MS = 20_000;
+/** What the run must exercise: faults, and committed transactions (the loops go on, within EXTRA_MS, until it has). */
+const MIN_FAULTS = 3;
+const MIN_CAS_COMMITS = 21;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -57,8 +60,8 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
 
     // Optimistic transactions on one key: WATCH, GET, MULTI, SET to the value read plus one, EXEC. A commit that
     // missed a concurrent one (a lost update) would give two acknowledged EXECs the same new value. On a slow
-    // machine they go on after the other loads until 21 have committed (within EXTRA_MS), so that the check below
-    // always has enough of them.
+    // machine they go on after the other loads until MIN_CAS_COMMITS have committed (within EXTRA_MS), so that the
+    // check below always has enough of them.
     const casValues: number[] = [];
     let casUnknown = 0;
     let casAborted = 0;
@@ -66,7 +69,7 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
       const r = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
       clients.push(r);
       await r.connect();
-      while (running || (casValues.length <= 20 && Date.now() < hardEnd)) {
+      while (running || (casValues.length < MIN_CAS_COMMITS && Date.now() < hardEnd)) {
         let read: number;
         try {
           await r.watch('cas');
@@ -115,7 +118,7 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
     };
     const nemesis = async (): Promise<void> => {
       try {
-        while (Date.now() < faultsEnd || (actions < 3 && Date.now() < hardEnd)) await fault();
+        while (Date.now() < faultsEnd || (actions < MIN_FAULTS && Date.now() < hardEnd)) await fault();
       } finally {
         await sleep(QUIET_MS);
         running = false;
@@ -123,7 +126,7 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
     };
 
     await Promise.all([nemesis(), ...Array.from({ length: CLIENTS }, (_, i) => client(i + 1)), casClient(), casClient(), casClient()]);
-    assert.ok(actions >= 3, `the nemesis acted ${actions} times`);
+    assert.ok(actions >= MIN_FAULTS, `the nemesis acted ${actions} times`);
     assert.ok(incrs.length > 100, `${incrs.length} INCRs acknowledged`);
 
     const check = clients[0]!;
@@ -154,7 +157,7 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
     const isSet = (b: number): boolean => bitmap !== null && b >> 3 < bitmap.length && ((bitmap[b >> 3]! >> (7 - (b & 7))) & 1) === 1;
     assert.deepEqual(bits.filter((b) => !isSet(b)), [], 'every acknowledged bit is set');
     t.diagnostic(`${incrs.length} INCRs acknowledged, ${incrFailed} failed; ${casValues.length} transactions committed, ${casAborted} aborted, ${casUnknown} unknown; ${actions} faults`);
-    assert.ok(casValues.length > 20 && casAborted > 0, `${casValues.length} optimistic transactions committed, ${casAborted} aborted by a concurrent one`);
+    assert.ok(casValues.length >= MIN_CAS_COMMITS && casAborted > 0, `${casValues.length} optimistic transactions committed, ${casAborted} aborted by a concurrent one`);
     assert.equal(new Set(casValues).size, casValues.length, 'no two committed transactions wrote the same value: no update was lost');
     assert.ok(cas >= casValues.length && cas <= casValues.length + casUnknown && Math.max(...casValues) <= cas, `cas ${cas}: ${casValues.length} committed, ${casUnknown} unknown`);
     assert.equal((await s.cluster.checkReplicas()).consistent, true, 'the replicas agree');
