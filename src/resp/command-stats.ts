@@ -6,55 +6,89 @@
 import { ErrorReply } from './reply.js';
 
 /**
- * A command's latencies as Redis's HdrHistogram keeps them (nanoseconds, 2 significant digits): the count per
- * bucket, by the bucket's lowest value. At most 90 buckets per decade: about 730 up to a second, small.
+ * Redis's per-command latency histogram (LATENCY_HISTOGRAM_MIN_VALUE, MAX_VALUE and PRECISION): an HdrHistogram
+ * from 1 ns to 1 s with 2 significant digits. Its layout: 256 sub-buckets, so values below 256 ns have a slot each,
+ * and each power of two above is cut into 128 slots twice as wide as the previous power's; 23 buckets reach past
+ * 1 s, (23 + 1) · 128 slots in all. Times are clamped to [1 ns, 1 s] as Redis clamps them.
  */
+const SUB_BUCKET_HALF_MAGNITUDE = 7;
+const SUB_BUCKET_HALF_COUNT = 1 << SUB_BUCKET_HALF_MAGNITUDE;
+const MAX_NS = 1_000_000_000;
+const SLOTS = (23 + 1) * SUB_BUCKET_HALF_COUNT;
+
+/** The slot of `v` ns (an integer in [1, 2^31)), as HdrHistogram's counts_index. */
+export function nsSlot(v: number): number {
+  const bucket = Math.max(31 - Math.clz32(v) - SUB_BUCKET_HALF_MAGNITUDE, 0);
+  return ((bucket + 1) << SUB_BUCKET_HALF_MAGNITUDE) + (v >>> bucket) - SUB_BUCKET_HALF_COUNT;
+}
+
+/** Slot `i`'s lowest and highest value (lowest_equivalent_value, highest_equivalent_value). */
+export function nsSlotRange(i: number): [number, number] {
+  const bucket = Math.max((i >> SUB_BUCKET_HALF_MAGNITUDE) - 1, 0);
+  const sub = i < 2 * SUB_BUCKET_HALF_COUNT ? i : (i & (SUB_BUCKET_HALF_COUNT - 1)) + SUB_BUCKET_HALF_COUNT;
+  const low = sub * 2 ** bucket;
+  return [low, low + 2 ** bucket - 1];
+}
+
+/** A command's latencies: the count per slot (a Map: most commands touch a few dozen of the 3,072 slots). */
 class NsHistogram {
-  readonly counts = new Map<number, number>();
+  private readonly counts = new Map<number, number>();
   total = 0;
 
   record(ns: number): void {
-    const b = bucketOf(ns);
-    this.counts.set(b, (this.counts.get(b) ?? 0) + 1);
+    const slot = nsSlot(Math.min(MAX_NS, Math.max(1, Math.round(ns))));
+    this.counts.set(slot, (this.counts.get(slot) ?? 0) + 1);
     this.total++;
   }
 
-  /** The buckets, lowest first: [lowest value, highest equivalent value, count]. */
-  sorted(): Array<[number, number, number]> {
-    return [...this.counts].sort(([a], [b]) => a - b).map(([low, n]) => [low, low + widthOf(low) - 1, n]);
+  /** The slots counted, lowest first: [slot, count]. */
+  sorted(): Array<[number, number]> {
+    return [...this.counts].sort(([a], [b]) => a - b);
   }
 
   /**
-   * For each of `ps` (percents, ascending), the highest value of the bucket where that share of the values is reached
-   * (hdr_value_at_percentile), from one pass over the buckets.
+   * For each of `ps` (percents, ascending), hdr_value_at_percentile as Redis's copy of it computes it: the slot
+   * where the count reaches p/100 of the total, rounded half up (at least 1), read as its highest value, from one
+   * pass over the slots.
    */
   atPercentiles(ps: readonly number[]): number[] {
     const out: number[] = [];
     let seen = 0;
-    for (const [, high, n] of this.sorted()) {
+    const target = (p: number): number => Math.max(1, Math.trunc((p / 100) * this.total + 0.5));
+    for (const [slot, n] of this.sorted()) {
       seen += n;
-      while (out.length < ps.length && seen >= Math.max(1, Math.ceil((ps[out.length]! / 100) * this.total))) out.push(high);
+      while (out.length < ps.length && seen >= target(ps[out.length]!)) out.push(nsSlotRange(slot)[1]);
     }
     while (out.length < ps.length) out.push(0);
     return out;
   }
-}
 
-/**
- * The width of the bucket of values at `v` ns (an integer, at most Number.MAX_SAFE_INTEGER: bucketOf clamps it, so
- * the loop ends): 1 below 100, then 2 significant digits. The digits are counted by comparing with exact powers of
- * ten (Math.log10 may fall short at one; String(v) costs an allocation per command).
- */
-function widthOf(v: number): number {
-  let w = 1;
-  for (let top = 100; v >= top; top *= 10) w *= 10;
-  return w;
-}
-
-function bucketOf(ns: number): number {
-  const v = Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(ns)));
-  const w = widthOf(v);
-  return Math.floor(v / w) * w;
+  /**
+   * Redis's fillCommandCDF: HdrHistogram's logarithmic iteration from 1024 ns, doubling. At each level the count of
+   * every slot up to the level's own, written as that slot's highest value in whole µs (1, 2, 4, 8, 16, 33, 66, ...),
+   * where the count grows. A level past the last slot (2^30 ns) reports the last slot's highest value with every count.
+   */
+  cumulative(): Array<[number, number]> {
+    const slots = this.sorted();
+    const out: Array<[number, number]> = [];
+    let cumulative = 0;
+    let previous = 0;
+    let j = 0;
+    for (let level = 1024; cumulative < this.total; level *= 2) {
+      let highest: number;
+      const limit = nsSlot(level);
+      if (limit >= SLOTS) {
+        cumulative = this.total;
+        highest = nsSlotRange(SLOTS - 1)[1];
+      } else {
+        while (j < slots.length && slots[j]![0] <= limit) cumulative += slots[j++]![1];
+        highest = nsSlotRange(limit)[1];
+      }
+      if (cumulative > previous) out.push([Math.floor(highest / 1000), cumulative]);
+      previous = cumulative;
+    }
+    return out;
+  }
 }
 
 interface CommandStat {
@@ -150,7 +184,7 @@ export class CommandStats {
 
   /**
    * LATENCY HISTOGRAM: each command called, of `names` when given (a container's name gives its subcommands too),
-   * as Redis's fillCommandCDF: cumulative counts at 1024·2^k − 1 ns, each written as whole µs (1, 2, 4, 8, 16, 32, 65, ...).
+   * as Redis's fillCommandCDF (NsHistogram.cumulative).
    */
   histograms(names: readonly string[] | undefined): CommandHistogram[] {
     const all = this.sorted();
@@ -159,20 +193,7 @@ export class CommandStats {
     const out: CommandHistogram[] = [];
     for (const [name, s] of chosen) {
       if (s.latency === undefined) continue;
-      const buckets: Array<[number, number]> = [];
-      let bound = 1023;
-      let cumulative = 0;
-      let previous = 0;
-      for (const [, high, n] of s.latency.sorted()) {
-        while (high > bound) {
-          if (cumulative > previous) buckets.push([Math.floor(bound / 1000), cumulative]);
-          previous = cumulative;
-          bound = bound * 2 + 1;
-        }
-        cumulative += n;
-      }
-      if (cumulative > previous) buckets.push([Math.floor(bound / 1000), cumulative]);
-      out.push({ name, calls: s.latency.total, buckets });
+      out.push({ name, calls: s.latency.total, buckets: s.latency.cumulative() });
     }
     return out;
   }

@@ -76,7 +76,7 @@ test('INFO commandstats and errorstats count calls, refusals and errors as Redis
 });
 
 /** LATENCY HISTOGRAM after SCRIPT (RESP2: maps as flat arrays), and the monitor's subcommands' bytes. */
-async function latencyReplies(port: number): Promise<{ histogram: string; monitor: string }> {
+async function latencyReplies(port: number): Promise<{ histogram: string; monitor: string; sleep: string }> {
   const r = await raw(port);
   try {
     const words = [...SCRIPT, 'LATENCY HISTOGRAM set CLIENT nosuch'].map((l) => l.split(' '));
@@ -87,7 +87,12 @@ async function latencyReplies(port: number): Promise<{ histogram: string; monito
     const monitor = ['LATENCY LATEST', 'LATENCY HISTORY command', 'LATENCY GRAPH command', 'LATENCY RESET', 'LATENCY RESET a b', 'LATENCY DOCTOR', 'LATENCY LATEST x', 'LATENCY BOGUS'];
     r.socket.write(Buffer.concat([...monitor.map((l) => encode(...l.split(' '))), encode('PING', 'END-MARK')]));
     await r.until((b) => b.length > from && b.toString('latin1').endsWith('$8\r\nEND-MARK\r\n'));
-    return { histogram, monitor: r.received().subarray(from).toString('latin1') };
+    const monitorText = r.received().subarray(from).toString('latin1');
+    // A time past 33.5 ms (level 2^25 ns), so a bound at a level where the slot's width shows: 67 ms, not 67.1.
+    const from2 = r.received().length;
+    r.socket.write(Buffer.concat([encode('DEBUG', 'SLEEP', '0.04'), encode('LATENCY', 'HISTOGRAM', 'debug'), encode('PING', 'END-MARK')]));
+    await r.until((b) => b.length > from2 && b.toString('latin1').endsWith('$8\r\nEND-MARK\r\n'));
+    return { histogram, monitor: monitorText, sleep: r.received().subarray(from2).toString('latin1') };
   } finally {
     r.end();
   }
@@ -98,6 +103,12 @@ const DOCTOR_OFF = "I'm sorry, Dave, I can't do that. Latency monitoring is disa
 const MONITOR_REPLIES = `*0\r\n*0\r\n-ERR No samples available for event 'command'\r\n:0\r\n:0\r\n$${DOCTOR_OFF.length}\r\n${DOCTOR_OFF}\r\n` +
   "-ERR wrong number of arguments for 'latency|latest' command\r\n-ERR unknown subcommand 'BOGUS'. Try LATENCY HELP.\r\n$8\r\nEND-MARK\r\n";
 
+/**
+ * Redis's LATENCY HISTOGRAM bounds: level 1024·2^k ns read as the highest value of its HdrHistogram slot (2^(k+3) ns
+ * wide), in whole µs (1, 2, 4, 8, 16, 33, 66, ...); past the last slot (2^30 ns), that slot's highest value.
+ */
+const REDIS_BOUNDS = [...Array.from({ length: 20 }, (_, k) => Math.floor((1032 * 2 ** k - 1) / 1000)), 1073741];
+
 /** LATENCY HISTOGRAM's reply for SCRIPT: set's 4 calls, then client's subcommand called (CLIENT itself was only refused). */
 function checkHistogram(histogram: string): void {
   const m = /^\*4\r\n\$3\r\nset\r\n\*4\r\n\$5\r\ncalls\r\n:4\r\n\$14\r\nhistogram_usec\r\n\*(\d+)\r\n((?::\d+\r\n)+)\$11\r\nclient\|list\r\n\*4\r\n\$5\r\ncalls\r\n:1\r\n\$14\r\nhistogram_usec\r\n\*2\r\n:\d+\r\n:1\r\n$/.exec(histogram);
@@ -106,17 +117,25 @@ function checkHistogram(histogram: string): void {
   assert.equal(pairs.length, Number(m[1]));
   const bounds = pairs.filter((_, i) => i % 2 === 0);
   const cumulative = pairs.filter((_, i) => i % 2 === 1);
-  const redisBounds = Array.from({ length: 40 }, (_, k) => Math.floor((1024 * 2 ** k - 1) / 1000));
-  assert.ok(bounds.every((b) => redisBounds.includes(b)), `bounds ${bounds} are Redis's power-of-two ones`);
+  assert.ok(bounds.every((b) => REDIS_BOUNDS.includes(b)), `bounds ${bounds} are Redis's power-of-two ones`);
   assert.ok(cumulative.every((c, i) => i === 0 || c > cumulative[i - 1]!), 'cumulative counts grow');
   assert.equal(cumulative.at(-1), 4, 'the last bound counts every call');
+}
+
+/** DEBUG SLEEP 0.04's one call: at a single bound, Redis's, past 40 ms. */
+function checkSleep(reply: string): void {
+  const m = /^\+OK\r\n\*2\r\n\$5\r\ndebug\r\n\*4\r\n\$5\r\ncalls\r\n:1\r\n\$14\r\nhistogram_usec\r\n\*2\r\n:(\d+)\r\n:1\r\n\$8\r\nEND-MARK\r\n$/.exec(reply);
+  assert.ok(m, reply);
+  const bound = Number(m[1]);
+  assert.ok(REDIS_BOUNDS.includes(bound) && bound >= 40_000, `bound ${bound} is one of Redis's, past 40 ms`);
 }
 
 test('LATENCY HISTOGRAM counts and bounds as Redis 7.0; the latency monitor answers as Redis\'s when off', async () => {
   const s = await serve();
   try {
-    const { histogram, monitor } = await latencyReplies(s.port);
+    const { histogram, monitor, sleep } = await latencyReplies(s.port);
     checkHistogram(histogram);
+    checkSleep(sleep);
     assert.equal(monitor, MONITOR_REPLIES);
   } finally {
     await s.stop();
@@ -125,7 +144,8 @@ test('LATENCY HISTOGRAM counts and bounds as Redis 7.0; the latency monitor answ
 
 test('INFO commandstats and errorstats: the same counts from redis-server', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis) => {
   assert.deepEqual((await counts(redis.port)).counts, [...REDIS_COUNTS].sort());
-  const { histogram, monitor } = await latencyReplies(redis.port);
+  const { histogram, monitor, sleep } = await latencyReplies(redis.port);
   checkHistogram(histogram);
+  checkSleep(sleep);
   assert.equal(monitor, MONITOR_REPLIES);
-}));
+}, ['--enable-debug-command', 'yes']));

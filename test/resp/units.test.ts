@@ -9,7 +9,9 @@ import { clusterError, unknownCommand } from '../../src/resp/errors.js';
 import { openFilesLimit } from '../../src/resp/descriptors.js';
 import { COMMANDS, resolveRespOptions } from '../../src/resp/index.js';
 import { bytesToHuman } from '../../src/resp/commands/server.js';
-import { CommandStats } from '../../src/resp/command-stats.js';
+import * as hdr from 'hdr-histogram-js';
+import { CommandStats, nsSlot, nsSlotRange } from '../../src/resp/command-stats.js';
+import { mulberry32 as rng } from '../../src/util/random.js';
 import { ErrorReply } from '../../src/resp/reply.js';
 
 test("parseInteger reads Redis's string2ll syntax within the safe integers", () => {
@@ -36,27 +38,42 @@ test("bytesToHuman prints INFO's *_human fields as Redis 7.0.15 does (these pair
   for (const [n, text] of redis) assert.equal(bytesToHuman(n), text, String(n));
 });
 
-test('CommandStats: latencies kept with 2 significant digits (ns), percentiles at a bucket\'s highest value, LATENCY HISTOGRAM at 1024·2^k − 1 ns', () => {
+test("nsSlot and nsSlotRange lay values out as HdrHistogram (1 ns to 1 s, 2 significant digits): hdr-histogram-js's equivalent ranges", () => {
+  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e9, numberOfSignificantValueDigits: 2, useWebAssembly: false }) as hdr.JsHistogram;
+  const values = Array.from({ length: 20_000 }, (_, i) => i + 1);
+  const random = rng(51);
+  for (let i = 0; i < 20_000; i++) values.push(1 + Math.floor(random() ** 3 * 1e9));
+  values.push(2 ** 29 - 1, 2 ** 29, 1e9, 2 ** 30 - 1);
+  for (const v of values) assert.deepEqual(nsSlotRange(nsSlot(v)), [h.lowestEquivalentValue(v), h.highestEquivalentValue(v)], String(v));
+});
+
+test("CommandStats: latencies in Redis's HdrHistogram (1 ns to 1 s, 2 significant digits), its percentiles and LATENCY HISTOGRAM's levels", () => {
   const s = new CommandStats();
+  // 500 ns is in [500, 501]; 3000 in [2992, 3007]; 3100 in [3088, 3103]; 10000 in [9984, 10047]; 1.5 ms in [1499136, 1507327].
   for (const ms of [0.0005, 0.003, 0.0031, 1.5]) s.called('get', ms, 'v');
   s.called('get', 0.01, new ErrorReply('WRONGTYPE no'));
   s.rejected('get', new ErrorReply('ERR wrong number of arguments'));
   s.rejected(undefined, new ErrorReply('ERR unknown command'));
-  assert.deepEqual(s.histograms(undefined), [{ name: 'get', calls: 5, buckets: [[1, 1], [4, 3], [16, 4], [2097, 5]] }]);
+  // Levels 1024·2^k ns, each counted up to its slot's highest value: 1031 (1 µs), 4127 (4), 16511 (16), 2113535 (2113).
+  assert.deepEqual(s.histograms(undefined), [{ name: 'get', calls: 5, buckets: [[1, 1], [4, 3], [16, 4], [2113, 5]] }]);
   assert.deepEqual(s.histograms(['set']), []);
-  assert.deepEqual(s.latencystats(), [['latency_percentiles_usec_get', 'p50=3.199,p99=1599.999,p99.9=1599.999']]);
+  // p50 is the 3rd of 5 values (2.5 rounded half up), p99 and p99.9 the 5th.
+  assert.deepEqual(s.latencystats(), [['latency_percentiles_usec_get', 'p50=3.103,p99=1507.327,p99.9=1507.327']]);
   assert.deepEqual(s.commandstats(), [['cmdstat_get', 'calls=5,usec=1517,usec_per_call=303.32,rejected_calls=1,failed_calls=1']]);
   assert.deepEqual(s.errorstats(), [['errorstat_ERR', 'count=2'], ['errorstat_WRONGTYPE', 'count=1']]);
   assert.equal(s.errorReplies, 3);
-  // A width exactly at a power of ten: 1000 ns is in [1000, 1099], not [1000, 1009].
-  const t = new CommandStats();
-  t.called('ping', 0.001, 'PONG');
-  assert.deepEqual(t.latencystats(), [['latency_percentiles_usec_ping', 'p50=1.099,p99=1.099,p99.9=1.099']]);
-  // A time past 2^53 ns (or infinite) is kept in the bucket of 2^53 − 1 ns ([9.0e15, 9.1e15)): counting its digits ends.
+  // hdr_value_at_percentile rounds the count half up, not up: p99 of 60 values is the 59th (59.4 + 0.5), p50 of 4 the 2nd.
+  const r = new CommandStats();
+  for (let i = 1; i <= 60; i++) r.called('ping', i / 1e6, 'PONG'); // 1..60 ns, a slot each
+  assert.deepEqual(r.latencystats(), [['latency_percentiles_usec_ping', 'p50=0.030,p99=0.059,p99.9=0.060']]);
+  // Times are clamped to [1 ns, 1 s]: 1 s is in [998244352, 1002438655]; a level past the last slot (2^30 ns) reports
+  // that slot's highest value, 1073741823 ns, with every count.
   const u = new CommandStats();
+  u.called('ping', 0, 'PONG');
   u.called('ping', Infinity, 'PONG');
   u.called('ping', 2 ** 60 / 1e6, 'PONG');
-  assert.deepEqual(u.latencystats(), [['latency_percentiles_usec_ping', 'p50=9100000000000.000,p99=9100000000000.000,p99.9=9100000000000.000']]);
+  assert.deepEqual(u.latencystats(), [['latency_percentiles_usec_ping', 'p50=1002438.655,p99=1002438.655,p99.9=1002438.655']]);
+  assert.deepEqual(u.histograms(undefined), [{ name: 'ping', calls: 3, buckets: [[1, 1], [1073741, 3]] }]);
   s.reset();
   assert.deepEqual([s.commandstats(), s.errorstats(), s.errorReplies], [[], [], 0]);
 });
