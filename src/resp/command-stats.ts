@@ -3,6 +3,7 @@
 // NOAUTH) and those that answered an error; each command's latency percentiles; the error replies by their code.
 // A command's time here is from its dispatch to its reply: for a write, the cluster's whole round (Redis's is the
 // command's own execution). Bounded: one entry per command of the table, and at most MAX_ERROR_CODES error codes.
+import { fixedExact } from '../util/printf.js';
 import { ErrorReply } from './reply.js';
 
 /**
@@ -47,20 +48,17 @@ class NsHistogram {
   }
 
   /**
-   * For each of `ps` (percents, ascending), hdr_value_at_percentile as Redis's copy of it computes it: the slot
-   * where the count reaches p/100 of the total, rounded half up (at least 1), read as its highest value, from one
-   * pass over the slots.
+   * hdr_value_at_percentile as Redis's copy of it computes it: the slot where the count reaches p/100 of the total,
+   * rounded half up (at least 1), read as its highest value (its lowest for 0, as -0).
    */
-  atPercentiles(ps: readonly number[]): number[] {
-    const out: number[] = [];
+  atPercentile(p: number): number {
+    const target = Math.max(1, Math.trunc((Math.min(p, 100) / 100) * this.total + 0.5));
     let seen = 0;
-    const target = (p: number): number => Math.max(1, Math.trunc((p / 100) * this.total + 0.5));
     for (const [slot, n] of this.sorted()) {
       seen += n;
-      while (out.length < ps.length && seen >= target(ps[out.length]!)) out.push(nsSlotRange(slot)[1]);
+      if (seen >= target) return nsSlotRange(slot)[p === 0 ? 0 : 1];
     }
-    while (out.length < ps.length) out.push(0);
-    return out;
+    return 0;
   }
 
   /**
@@ -110,8 +108,15 @@ export interface CommandHistogram {
 /** Redis keeps 128 error codes, then stops adding (ERROR_STATS_NUMBER). */
 const MAX_ERROR_CODES = 128;
 
+/** INFO latencystats' percentiles when the server starts (Redis's latency-tracking-info-percentiles). */
+export const DEFAULT_PERCENTILES: readonly number[] = [50, 99, 99.9];
+
 export class CommandStats {
   private readonly commands = new Map<string, CommandStat>();
+  /** CONFIG SET latency-tracking: whether each call's time is recorded (the histograms kept are still read). */
+  latencyTracking = true;
+  /** CONFIG SET latency-tracking-info-percentiles: INFO latencystats' percentiles, in the order given. */
+  percentiles: readonly number[] = DEFAULT_PERCENTILES;
   private readonly errors = new Map<string, number>();
   /** Every error reply (INFO's total_error_replies), those refused before running included. */
   errorReplies = 0;
@@ -121,7 +126,7 @@ export class CommandStats {
     const s = this.stat(name);
     s.calls++;
     s.usec += ms * 1000;
-    (s.latency ??= new NsHistogram()).record(ms * 1e6);
+    if (this.latencyTracking) (s.latency ??= new NsHistogram()).record(ms * 1e6);
     if (reply instanceof ErrorReply) {
       s.failed++;
       this.error(reply);
@@ -166,13 +171,18 @@ export class CommandStats {
     ]);
   }
 
-  /** INFO latencystats: p50, p99 and p99.9 of each command's times, in µs. */
+  /**
+   * INFO latencystats: each command's times at `percentiles`, in µs (`p50=...,p99=...`); none while latency tracking
+   * is off, as Redis leaves the section empty then.
+   */
   latencystats(): Array<[string, string]> {
+    if (!this.latencyTracking) return [];
     const lines: Array<[string, string]> = [];
     for (const [name, s] of this.sorted()) {
-      if (s.latency === undefined) continue;
-      const [p50, p99, p999] = s.latency.atPercentiles([50, 99, 99.9]).map((ns) => (ns / 1000).toFixed(3));
-      lines.push([`latency_percentiles_usec_${name}`, `p50=${p50},p99=${p99},p99.9=${p999}`]);
+      const h = s.latency;
+      if (h === undefined) continue;
+      const values = this.percentiles.map((p) => `p${percentileText(p)}=${(h.atPercentile(p) / 1000).toFixed(3)}`);
+      lines.push([`latency_percentiles_usec_${name}`, values.join(',')]);
     }
     return lines;
   }
@@ -211,4 +221,9 @@ export class CommandStats {
   private sorted(): Array<[string, CommandStat]> {
     return [...this.commands].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
+}
+
+/** A percentile as Redis writes it, in INFO's field names and CONFIG GET: "%f" without trailing zeros (99.9, 0, -0). */
+export function percentileText(p: number): string {
+  return fixedExact(p, 6).replace(/\.?0+$/, '');
 }

@@ -148,6 +148,21 @@ function format(v: Finite): string {
   return (v.neg ? '-' : '') + whole + (fraction === '' ? '' : '.' + fraction);
 }
 
+/**
+ * Redis's string2d (strtod over the whole text, as CONFIG reads a float parameter): the double nearest `text`, or
+ * undefined for what it refuses: not a float (NaN, a space, characters after it), a value past the largest double,
+ * or a nonzero one that rounds to zero. Decimal text is read by Number, rounded once as strtod rounds it; hexadecimal
+ * through the long double reader above, whose 64 bits are rounded again to 53 (the two can differ at a tie only,
+ * of a text of more than 13 hexadecimal digits).
+ */
+export function string2d(text: string): number | undefined {
+  const v = parse(text);
+  if (v === undefined) return undefined;
+  if ('inf' in v) return v.neg ? -Infinity : Infinity;
+  const d = DECIMAL.test(text) ? Number(text) : (v.neg ? -1 : 1) * Number(v.m) * 2 ** v.e;
+  return Number.isFinite(d) && (d !== 0 || v.m === 0n) ? d : undefined;
+}
+
 /** Whether `text` is a float Redis's INCRBYFLOAT accepts as an increment (inf included: the sum is then refused). */
 export function isFloatText(text: string): boolean {
   return parse(text) !== undefined;

@@ -8,3 +8,29 @@ export function fixed2(p: number, q: number): string {
   if (r2 > q || (r2 === q && h % 2 === 1)) h++;
   return `${Math.floor(h / 100)}.${String(h % 100).padStart(2, '0')}`;
 }
+
+/**
+ * `x` (finite) with `digits` decimals as C's printf("%.*f") writes it: from its exact binary value, a half rounded to
+ * even as glibc's does (toFixed rounds it up), and -0 with its sign.
+ */
+export function fixedExact(x: number, digits: number): string {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, Math.abs(x));
+  const bits = view.getBigUint64(0);
+  const biased = Number(bits >> 52n);
+  const fraction = bits & ((1n << 52n) - 1n);
+  const m = biased === 0 ? fraction : fraction | (1n << 52n);
+  const e = (biased === 0 ? 1 : biased) - 1075; // x = m · 2^e
+  const scaled = m * 10n ** BigInt(digits);
+  let q: bigint;
+  if (e >= 0) q = scaled << BigInt(e);
+  else {
+    const shift = BigInt(-e);
+    q = scaled >> shift;
+    const r2 = (scaled - (q << shift)) * 2n;
+    if (r2 > 1n << shift || (r2 === 1n << shift && (q & 1n) === 1n)) q++;
+  }
+  const text = q.toString().padStart(digits + 1, '0');
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  return digits === 0 ? sign + text : `${sign}${text.slice(0, -digits)}.${text.slice(-digits)}`;
+}

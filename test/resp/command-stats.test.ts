@@ -6,6 +6,7 @@
 // Redis's with the monitor off, byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { RespError, SimpleConn, type RespValue } from '../../bench/resp-proto.js';
 import { onPath } from '../../bench/resp-targets.js';
 import { againstRedis, encode, raw, serve, NO_REDIS } from './helpers.js';
 
@@ -149,3 +150,92 @@ test('INFO commandstats and errorstats: the same counts from redis-server', { sk
   checkSleep(sleep);
   assert.equal(monitor, MONITOR_REPLIES);
 }, ['--enable-debug-command', 'yes']));
+
+/** A reply as text: errors as `-message`, bulk strings as text, arrays as JSON. */
+function text(v: RespValue): string {
+  const plain = (x: RespValue): unknown => (x instanceof RespError ? `-${x.message}` : Array.isArray(x) ? x.map(plain) : Buffer.isBuffer(x) ? x.toString('latin1') : x);
+  return Array.isArray(v) ? JSON.stringify(plain(v)) : String(plain(v));
+}
+
+const PERCENTILES = 'latency-tracking-info-percentiles';
+const INVALID = `-ERR CONFIG SET failed (possibly related to argument '${PERCENTILES}') - Invalid ${PERCENTILES} parameters`;
+const OUTSIDE = `-ERR CONFIG SET failed (possibly related to argument '${PERCENTILES}') - ${PERCENTILES} parameters should sit between [0.0,100.0]`;
+
+/**
+ * CONFIG SET latency-tracking and latency-tracking-info-percentiles, and what INFO latencystats and LATENCY
+ * HISTOGRAM show then: each request, and what redis-server 7.0.15 answered (INFO's get line with its times `N`).
+ */
+const TRACKING: Array<[request: string[], redis: string]> = [
+  [['CONFIG', 'GET', PERCENTILES], `["${PERCENTILES}","50 99 99.9"]`],
+  // strtod's syntax (exponents, hexadecimal, a sign, a bare point); -0 is 0 to hdr_value_at_percentile, 1e-7 is not.
+  [['CONFIG', 'SET', PERCENTILES, '50 90.5 99 0 100 99.99 -0 1e-7 0x10 +5. 99.9999999'], 'OK'],
+  [['CONFIG', 'GET', PERCENTILES], `["${PERCENTILES}","50 90.5 99 0 100 99.99 -0 0 16 5 100"]`],
+  [['SET', 'a', '1'], 'OK'],
+  [['GET', 'a'], '1'],
+  [['INFO', 'latencystats'], 'latency_percentiles_usec_get:p50=N,p90.5=N,p99=N,p0=N,p100=N,p99.99=N,p-0=N,p0=N,p16=N,p5=N,p100=N'],
+  ...['abc', '  50', '50 ', 'nan', '1e-400', '1e400', '50 x'].map((v): [string[], string] => [['CONFIG', 'SET', PERCENTILES, v], INVALID]),
+  ...['101', 'inf', '-1', '50 100.0000001'].map((v): [string[], string] => [['CONFIG', 'SET', PERCENTILES, v], OUTSIDE]),
+  [['CONFIG', 'GET', PERCENTILES], `["${PERCENTILES}","50 90.5 99 0 100 99.99 -0 0 16 5 100"]`], // unchanged
+  [['CONFIG', 'SET', PERCENTILES, ''], 'OK'],
+  [['CONFIG', 'GET', PERCENTILES], `["${PERCENTILES}",""]`],
+  [['INFO', 'latencystats'], 'latency_percentiles_usec_get:'],
+  [['CONFIG', 'SET', 'latency-tracking', 'NO'], 'OK'],
+  [['CONFIG', 'GET', 'latency-tracking'], '["latency-tracking","no"]'],
+  [['SET', 'b', '2'], 'OK'], // not recorded: set has 1 call in its histogram, and none in INFO
+  [['INFO', 'latencystats'], ''],
+  [['LATENCY', 'HISTOGRAM', 'set'], '["set",["calls",1,"histogram_usec",["N","N"]]]'],
+  [['CONFIG', 'SET', 'latency-tracking', 'maybe'], "-ERR CONFIG SET failed (possibly related to argument 'latency-tracking') - argument must be 'yes' or 'no'"],
+  [['CONFIG', 'SET', 'latency-tracking', 'Yes', PERCENTILES, '50'], 'OK'],
+  // One name per CONFIG GET: Redis answers several in the order of a dict, which varies from run to run.
+  [['CONFIG', 'GET', 'latency-tracking'], '["latency-tracking","yes"]'],
+  [['CONFIG', 'GET', PERCENTILES], `["${PERCENTILES}","50"]`],
+];
+
+/** TRACKING's replies (INFO's: the get line, its times masked), and the times of the first INFO's get line. */
+async function tracking(port: number): Promise<{ replies: string[]; times: number[] }> {
+  const c = await SimpleConn.open('127.0.0.1', port);
+  try {
+    await c.call(['CONFIG', 'RESETSTAT']);
+    const replies: string[] = [];
+    let times: number[] = [];
+    for (const [request] of TRACKING) {
+      const reply = text(await c.call(request));
+      if (request[0] === 'INFO') {
+        const line = reply.split('\r\n').find((l) => l.startsWith('latency_percentiles_usec_get:')) ?? '';
+        if (times.length === 0) times = [...line.matchAll(/=(\d+\.\d+)/g)].map((m) => Number(m[1]));
+        replies.push(line.replace(/=\d+\.\d+/g, '=N'));
+      } else {
+        replies.push(request[0] === 'LATENCY' ? reply.replace(/\[\d+,\d+\]/, '["N","N"]') : reply);
+      }
+    }
+    return { replies, times };
+  } finally {
+    c.close();
+  }
+}
+
+/** The first INFO's times: one GET, so p0 and p-0 are its slot's lowest value, every other percentile its highest. */
+function checkTimes(times: number[]): void {
+  assert.equal(times.length, 11);
+  const [p50, , , p0, , , minus0, tiny] = times as [number, number, number, number, number, number, number, number];
+  assert.ok(p0 < p50 && p0 === minus0, `lowest ${p0}, ${minus0}; highest ${p50}`);
+  assert.deepEqual(times.filter((_, i) => i !== 3 && i !== 6), Array(9).fill(p50));
+  assert.equal(tiny, p50, '1e-7 is not 0');
+}
+
+test('CONFIG SET latency-tracking and latency-tracking-info-percentiles: INFO latencystats and LATENCY HISTOGRAM follow them, as Redis 7.0', async () => {
+  const s = await serve();
+  try {
+    const { replies, times } = await tracking(s.port);
+    TRACKING.forEach(([request, redis], i) => assert.equal(replies[i], redis, request.join(' ')));
+    checkTimes(times);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('CONFIG SET latency-tracking and latency-tracking-info-percentiles: the same replies from redis-server', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis) => {
+  const { replies, times } = await tracking(redis.port);
+  TRACKING.forEach(([request, expected], i) => assert.equal(replies[i], expected, request.join(' ')));
+  checkTimes(times);
+}));

@@ -9,7 +9,7 @@ import { ReplyReader, RespError, SimpleConn, type RespValue } from '../../bench/
 import { onPath } from '../../bench/resp-targets.js';
 import { isFast } from '../../src/resp/dispatch.js';
 import { LatencyMonitor, sparkline } from '../../src/resp/latency-monitor.js';
-import { fixed2 } from '../../src/util/printf.js';
+import { fixed2, fixedExact } from '../../src/util/printf.js';
 import { againstRedis, encode, endsWith, raw, serve, words, NO_REDIS } from './helpers.js';
 
 /** A reply as text: errors as `-message`, arrays as JSON, with every run of digits `N` when `masked`. */
@@ -320,6 +320,15 @@ test('the fast flag chooses the event: GET, PING and INCR are fast, SET, DEBUG a
 test("C's %.2f: an exact half rounds to even", () => {
   assert.deepEqual([[1, 8], [3, 8], [5, 8], [10, 3], [4, 3], [0, 5], [12345, 100], [1, 200], [3, 200]].map(([p, q]) => fixed2(p!, q!)),
     ['0.12', '0.38', '0.62', '3.33', '1.33', '0.00', '123.45', '0.00', '0.02']);
+});
+
+test("C's %.*f of any double: exact, an exact half to even, -0 signed (Python's %-formatting agrees)", () => {
+  const cases: Array<[number, number, string]> = [
+    [0.0078125, 6, '0.007812'], [0.5, 0, '0'], [1.5, 0, '2'], [2.5, 0, '2'], [-2.5, 0, '-2'], [99.9, 6, '99.900000'],
+    [1e-7, 6, '0.000000'], [100, 6, '100.000000'], [50.000001, 6, '50.000001'], [33.3333333333, 6, '33.333333'],
+    [5e-324, 6, '0.000000'], [1e20, 6, '100000000000000000000.000000'], [-0, 6, '-0.000000'], [0.1, 20, '0.10000000000000000555'],
+  ];
+  for (const [x, digits, c] of cases) assert.equal(fixedExact(x, digits), c, `${x} ${digits}`);
 });
 
 /** 170 samples (three blocks of at most 80), and what Redis 7.0.15's sparklineRender (80 columns, 4 rows, filled) drew for them. */

@@ -2,7 +2,7 @@
 // the RESP differential test (test/resp/differential.test.ts) checks it against a live redis-server as well.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { incrByFloat, isFloatText } from '../../src/storage/float80.js';
+import { incrByFloat, isFloatText, string2d } from '../../src/storage/float80.js';
 
 const E300 =
   '1000000000000000000008997324079559193870523944273290747938260082321265646596180935755849152083750497190350372508614274835903592556184672983913096260520748646287327135641843653294084255107606016789726652932370030551382947620994540294772781889620606179267611627097410650567187386105690089424915104006144';
@@ -78,4 +78,13 @@ test('isFloatText accepts what strtold reads whole, inf included, and nothing el
   for (const t of ['1', '-1.5', '.5', '5.', '1e5', '1E+5', '1e-5', '0x10', '0x.8p1', 'inf', '-INFINITY', '+0']) assert.ok(isFloatText(t), t);
   for (const t of ['', '.', 'e5', '1e', '0x', '0xp1', 'nan', 'infinit', '1_0', '١', ' 1', '1\n', 'x'.repeat(5120), '1'.repeat(5120)]) assert.ok(!isFloatText(t), JSON.stringify(t.slice(0, 10)));
   assert.ok(isFloatText('0'.repeat(5119)));
+});
+
+test("string2d reads a double as Redis's string2d (strtod over the whole text): refusals, overflow, underflow", () => {
+  const read: Array<[string, number]> = [
+    ['50', 50], ['99.9', 99.9], ['-0', -0], ['+5.', 5], ['.5', 0.5], ['1e-7', 1e-7], ['1E+2', 100], ['0x10', 16],
+    ['0x1.8p1', 3], ['-0x.8', -0.5], ['inf', Infinity], ['-Infinity', -Infinity], ['4.9e-324', 5e-324], ['0e999999', 0],
+  ];
+  for (const [text, value] of read) assert.ok(Object.is(string2d(text), value), text);
+  for (const text of ['', ' 1', '1 ', 'nan', 'abc', '1e', '0x', '1e400', '-1e400', '1e-400', '0x1p-1100', '1.2.3']) assert.equal(string2d(text), undefined, text);
 });

@@ -9,6 +9,8 @@ import { nodeMemoryBytes } from '../../cluster/cluster.js';
 import { memoryBytes, threadCpuTimes } from '../../util/thread-health.js';
 import { valueBytes } from '../../storage/codec.js';
 import { fixed2 } from '../../util/printf.js';
+import { string2d } from '../../storage/float80.js';
+import { percentileText } from '../command-stats.js';
 import { clampInt64, INT64_MAX, keyBytes, keyError, keyword, parseInt64, parseInteger, upper } from '../args.js';
 import { globMatch } from '../glob.js';
 import { arityOk, command, commandNamed, commandsIn, everyCommand, hasKeys, keySpec, keysOf, lookupCommand, sub, type ArgDoc, type CommandSpec, type KeySpec } from '../command.js';
@@ -424,9 +426,9 @@ function configParams(ctx: Ctx): Array<[string, string]> {
     ['dir', cluster.dir],
     ['notify-keyspace-events', keyspaceFlagsText(ctx.server.keyspace.current)],
     ['tracking-table-max-keys', String(options.trackingTableMaxKeys)],
-    // Per-command latencies are tracked (INFO latencystats, LATENCY HISTOGRAM).
-    ['latency-tracking', 'yes'],
-    ['latency-tracking-info-percentiles', '50 99 99.9'],
+    // Per-command latencies (INFO latencystats, LATENCY HISTOGRAM).
+    ['latency-tracking', ctx.server.commandStats.latencyTracking ? 'yes' : 'no'],
+    ['latency-tracking-info-percentiles', ctx.server.commandStats.percentiles.map(percentileText).join(' ')],
     ['latency-monitor-threshold', String(ctx.server.latency.thresholdMs)],
     ['slowlog-log-slower-than', String(ctx.server.slowlog.slowerThanUs)],
     ['slowlog-max-len', String(ctx.server.slowlog.maxLength)],
@@ -452,6 +454,19 @@ const SETTERS: Record<string, (ctx: Ctx, value: Buffer) => (() => void) | string
   'latency-monitor-threshold': (ctx, value) => {
     const ms = integerWithin(value, 0n, INT64_MAX);
     return typeof ms === 'string' ? ms : () => (ctx.server.latency.thresholdMs = ms);
+  },
+  'latency-tracking': (ctx, value) => {
+    const text = value.toString('latin1').toLowerCase();
+    if (text !== 'yes' && text !== 'no') return "argument must be 'yes' or 'no'";
+    return () => (ctx.server.commandStats.latencyTracking = text === 'yes');
+  },
+  // Percentiles separated by single spaces (two spaces make an empty one, refused); "" for none. As Redis's string2d.
+  'latency-tracking-info-percentiles': (ctx, value) => {
+    const text = value.toString('latin1');
+    const ps = text === '' ? [] : text.split(' ').map(string2d);
+    if (ps.some((p) => p === undefined)) return 'Invalid latency-tracking-info-percentiles parameters';
+    if (ps.some((p) => p! < 0 || p! > 100)) return 'latency-tracking-info-percentiles parameters should sit between [0.0,100.0]';
+    return () => (ctx.server.commandStats.percentiles = ps as number[]);
   },
   'slowlog-max-len': (ctx, value) => {
     const len = integerWithin(value, 0n, BigInt(MAX_SLOWLOG_LEN));
@@ -479,7 +494,7 @@ function integerWithin(value: Buffer, min: bigint, max: bigint): number | string
 const CONFIG_HELP = [
   'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'GET <pattern> [<pattern> ...]', '    Return parameters matching the glob-like <pattern>s and their values.',
-  'SET <directive> <value> [<directive> <value> ...]', '    Set notify-keyspace-events, latency-monitor-threshold, slowlog-log-slower-than or slowlog-max-len; every other parameter is fixed when the server starts (its own value is accepted).',
+  'SET <directive> <value> [<directive> <value> ...]', '    Set notify-keyspace-events, latency-monitor-threshold, latency-tracking, latency-tracking-info-percentiles, slowlog-log-slower-than or slowlog-max-len; every other parameter is fixed when the server starts (its own value is accepted).',
   'RESETSTAT', '    Reset statistics reported by the INFO command and the cluster\'s metrics.',
   'REWRITE', '    Refused: the server runs without a config file.',
   'HELP', '    Prints this help.',
