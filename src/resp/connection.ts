@@ -46,6 +46,8 @@ export class Connection {
   private queue: Buffer[][] = [];
   private running = false;
   private closed = false;
+  /** When it last sent or was written anything (Redis's lastinteraction), for the idle timeout: idleMs(). */
+  private lastInteraction = Date.now();
   /** Ends this connection's wait for a CLIENT PAUSE (it closed). */
   private pauseCancel: (() => void) | undefined;
   private readPaused = false;
@@ -129,8 +131,19 @@ export class Connection {
     this.socket.destroy();
   }
 
+  /**
+   * How long it has been idle, for CONFIG SET timeout (./server.ts): undefined when it may not be closed for that, as
+   * Redis exempts them: subscribed to anything, blocked (WAIT, a CLIENT PAUSE), a monitor, or running a command.
+   */
+  idleMs(now: number): number | undefined {
+    const s = this.state;
+    if (this.running || s.blocked || s.subscriptions.active || this.server.monitors.has(s.id)) return undefined;
+    return now - this.lastInteraction;
+  }
+
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    this.lastInteraction = Date.now();
     this.server.stats.netInputBytes += chunk.length;
     this.parse(chunk);
     this.pump();
@@ -505,5 +518,6 @@ export class Connection {
       this.socket.uncork();
     }
     this.server.stats.netOutputBytes += bytes;
+    this.lastInteraction = Date.now();
   }
 }

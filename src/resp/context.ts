@@ -166,6 +166,8 @@ export interface ServerContext {
   readonly rates: InstantaneousMetrics<'ops' | 'input' | 'output'>;
   /** ACL LOG: the failed authentications (./acl-log.ts). */
   readonly aclLog: AclLog;
+  /** CONFIG SET timeout: a connection idle longer than this many seconds is closed (0: never; ./server.ts). */
+  idleTimeoutSeconds: number;
   readonly startedAt: number;
   /** A random id of this server's run (INFO's run_id: 40 hex digits, new at every start, as Redis's). */
   readonly runId: string;

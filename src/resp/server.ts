@@ -64,6 +64,7 @@ export class RespServer {
       monitors: new Monitors(monitored),
       rates: new InstantaneousMetrics(() => ({ ops: stats.commandsProcessed, input: stats.netInputBytes, output: stats.netOutputBytes })),
       aclLog: new AclLog(),
+      idleTimeoutSeconds: 0,
       startedAt: Date.now(),
       runId: randomBytes(20).toString('hex'),
       port: () => this.port,
@@ -75,11 +76,15 @@ export class RespServer {
     const unhookTracking = cluster.onWriteApplied((ops, results, tag) => tracking.applied(ops, results, tag));
     const { latency, rates } = this.context;
     rates.start();
+    // CONFIG SET timeout: idle connections closed, checked every second as Redis's clientsCron does.
+    const idle = setInterval(() => this.closeIdle(), 1000);
+    idle.unref();
     this.unhook = () => {
       unhookWatches();
       unhookTracking();
       latency.close();
       rates.close();
+      clearInterval(idle);
     };
   }
 
@@ -150,6 +155,17 @@ export class RespServer {
     });
     this.connections.add(c);
     this.context.clients.set(c.state.id, c.state);
+  }
+
+  /** Close the connections idle for longer than `timeout` seconds (0: never), without a reply, as Redis does. */
+  private closeIdle(): void {
+    const seconds = this.context.idleTimeoutSeconds;
+    if (seconds === 0) return;
+    const now = Date.now();
+    for (const c of this.connections) {
+      const idle = c.idleMs(now);
+      if (idle !== undefined && idle > seconds * 1000) c.destroy();
+    }
   }
 
   /** Stop listening and close every connection (the cluster is left running). */

@@ -417,7 +417,7 @@ function configParams(ctx: Ctx): Array<[string, string]> {
     ['maxclients', String(options.maxClients)],
     ['proto-max-bulk-len', String(options.maxBulkBytes)],
     ['databases', '1'],
-    ['timeout', '0'],
+    ['timeout', String(ctx.server.idleTimeoutSeconds)],
     ['save', ''],
     ['appendonly', persisted ? 'yes' : 'no'],
     ['appendfsync', persisted && o.sync ? 'always' : 'no'],
@@ -454,6 +454,10 @@ const SETTERS: Record<string, (ctx: Ctx, value: Buffer) => (() => void) | string
   'latency-monitor-threshold': (ctx, value) => {
     const ms = integerWithin(value, 0n, INT64_MAX);
     return typeof ms === 'string' ? ms : () => (ctx.server.latency.thresholdMs = ms);
+  },
+  timeout: (ctx, value) => {
+    const seconds = integerWithin(value, 0n, 2147483647n);
+    return typeof seconds === 'string' ? seconds : () => (ctx.server.idleTimeoutSeconds = seconds);
   },
   'latency-tracking': (ctx, value) => {
     const text = value.toString('latin1').toLowerCase();
@@ -494,7 +498,7 @@ function integerWithin(value: Buffer, min: bigint, max: bigint): number | string
 const CONFIG_HELP = [
   'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'GET <pattern> [<pattern> ...]', '    Return parameters matching the glob-like <pattern>s and their values.',
-  'SET <directive> <value> [<directive> <value> ...]', '    Set notify-keyspace-events, latency-monitor-threshold, latency-tracking, latency-tracking-info-percentiles, slowlog-log-slower-than or slowlog-max-len; every other parameter is fixed when the server starts (its own value is accepted).',
+  'SET <directive> <value> [<directive> <value> ...]', '    Set notify-keyspace-events, timeout, latency-monitor-threshold, latency-tracking, latency-tracking-info-percentiles, slowlog-log-slower-than or slowlog-max-len; every other parameter is fixed when the server starts (its own value is accepted).',
   'RESETSTAT', '    Reset statistics reported by the INFO command and the cluster\'s metrics.',
   'REWRITE', '    Refused: the server runs without a config file.',
   'HELP', '    Prints this help.',
