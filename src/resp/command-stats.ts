@@ -109,7 +109,7 @@ export interface CommandHistogram {
 const MAX_ERROR_CODES = 128;
 
 /** INFO latencystats' percentiles when the server starts (Redis's latency-tracking-info-percentiles). */
-export const DEFAULT_PERCENTILES: readonly number[] = [50, 99, 99.9];
+const DEFAULT_PERCENTILES: readonly number[] = [50, 99, 99.9];
 
 export class CommandStats {
   private readonly commands = new Map<string, CommandStat>();
