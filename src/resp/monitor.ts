@@ -10,6 +10,7 @@
 // Pub/Sub output bound (maxPubsubOutputBytes), as a slow subscriber is.
 import { redacted } from './slowlog.js';
 import { RawReply } from './reply.js';
+import { unixMicros } from '../util/clock.js';
 
 /** A connection in monitor mode: fed a line, `own` when it ran the command itself (right after that command's reply). */
 export interface Monitor {
@@ -44,7 +45,7 @@ export class Monitors {
    */
   feed(name: string, args: readonly Buffer[], from: { id: number; addr: string }, silenced: boolean): void {
     if (this.monitors.size === 0 || !this.fed(name)) return;
-    const line = new RawReply(monitorLine(redacted(args), from.addr, Math.floor((performance.timeOrigin + performance.now()) * 1000)));
+    const line = new RawReply(monitorLine(redacted(args), from.addr, unixMicros()));
     for (const m of this.monitors.values()) if (m.id !== from.id || !silenced) m.feed(line, m.id === from.id);
   }
 }

@@ -15,3 +15,15 @@ export function boundedReadTime(now: number, wall: number, bound: number): numbe
 export function unixSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
+
+/**
+ * Unix time in microseconds (Redis's gettimeofday: TIME, MONITOR's timestamps): the wall clock's millisecond, and the
+ * microseconds within it from the monotonic clock. The monotonic clock alone (timeOrigin + now()) drifts from the wall
+ * clock as NTP slews it: TIME was seen 1.2 ms past Date.now(). Its reading is used only while it falls inside the
+ * wall clock's current millisecond, else that millisecond's start.
+ */
+export function unixMicros(): number {
+  const wall = Date.now();
+  const precise = performance.timeOrigin + performance.now();
+  return Math.floor((precise >= wall && precise < wall + 1 ? precise : wall) * 1000);
+}

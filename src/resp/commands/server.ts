@@ -9,6 +9,7 @@ import { nodeMemoryBytes } from '../../cluster/cluster.js';
 import { memoryBytes, threadCpuTimes } from '../../util/thread-health.js';
 import { valueBytes } from '../../storage/codec.js';
 import { fixed2 } from '../../util/printf.js';
+import { unixMicros } from '../../util/clock.js';
 import { string2d } from '../../storage/float80.js';
 import { percentileText } from '../command-stats.js';
 import { clampInt64, INT64_MAX, keyBytes, keyError, keyword, parseInt64, parseInteger, upper } from '../args.js';
@@ -989,7 +990,7 @@ function time(ctx: Ctx): ReadPlan | WritePlan {
 }
 
 function now(): Reply {
-  const us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const us = unixMicros();
   const seconds = Math.floor(us / 1e6);
   return [String(seconds), String(us - seconds * 1e6)];
 }
