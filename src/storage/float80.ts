@@ -6,6 +6,7 @@
 //
 // A finite value is m * 2^e with 0 <= m < 2^64 and MIN_EXP <= e <= MAX_EXP (m < 2^63 only at e = MIN_EXP: the
 // subnormals). Nothing here is on the hot path of puts: only an INCRBYFLOAT pays for it.
+import { scaledHalfEven } from '../util/printf.js';
 
 const TWO_63 = 1n << 63n;
 const TWO_64 = 1n << 64n;
@@ -131,16 +132,7 @@ function add(a: Float80, b: Float80): Finite | undefined {
 
 /** "%.17Lf" of the exact value (ties to even), trailing fraction zeros and a bare point removed, "-0" as "0". */
 function format(v: Finite): string {
-  const scaled = v.m * 10n ** BigInt(FRACTION_DIGITS);
-  let q: bigint;
-  if (v.e >= 0) q = scaled << BigInt(v.e);
-  else {
-    const shift = BigInt(-v.e);
-    q = scaled >> shift;
-    const r2 = (scaled - (q << shift)) * 2n;
-    const half = 1n << shift;
-    if (r2 > half || (r2 === half && (q & 1n) === 1n)) q++;
-  }
+  const q = scaledHalfEven(v.m, v.e, FRACTION_DIGITS);
   if (q === 0n) return '0';
   const digits = q.toString().padStart(FRACTION_DIGITS + 1, '0');
   const whole = digits.slice(0, -FRACTION_DIGITS);

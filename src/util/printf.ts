@@ -10,6 +10,21 @@ export function fixed2(p: number, q: number): string {
 }
 
 /**
+ * m · 2^e · 10^digits (m >= 0) rounded to an integer, a half to even: the digits of C's printf("%.*f") of the exact
+ * binary value m · 2^e, as glibc writes them.
+ */
+export function scaledHalfEven(m: bigint, e: number, digits: number): bigint {
+  const scaled = m * 10n ** BigInt(digits);
+  if (e >= 0) return scaled << BigInt(e);
+  const shift = BigInt(-e);
+  let q = scaled >> shift;
+  const r2 = (scaled - (q << shift)) * 2n;
+  const half = 1n << shift;
+  if (r2 > half || (r2 === half && (q & 1n) === 1n)) q++;
+  return q;
+}
+
+/**
  * `x` (finite) with `digits` decimals as C's printf("%.*f") writes it: from its exact binary value, a half rounded to
  * even as glibc's does (toFixed rounds it up), and -0 with its sign.
  */
@@ -21,16 +36,7 @@ export function fixedExact(x: number, digits: number): string {
   const fraction = bits & ((1n << 52n) - 1n);
   const m = biased === 0 ? fraction : fraction | (1n << 52n);
   const e = (biased === 0 ? 1 : biased) - 1075; // x = m · 2^e
-  const scaled = m * 10n ** BigInt(digits);
-  let q: bigint;
-  if (e >= 0) q = scaled << BigInt(e);
-  else {
-    const shift = BigInt(-e);
-    q = scaled >> shift;
-    const r2 = (scaled - (q << shift)) * 2n;
-    if (r2 > 1n << shift || (r2 === 1n << shift && (q & 1n) === 1n)) q++;
-  }
-  const text = q.toString().padStart(digits + 1, '0');
+  const text = scaledHalfEven(m, e, digits).toString().padStart(digits + 1, '0');
   const sign = x < 0 || Object.is(x, -0) ? '-' : '';
   return digits === 0 ? sign + text : `${sign}${text.slice(0, -digits)}.${text.slice(-digits)}`;
 }
