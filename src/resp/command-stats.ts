@@ -48,17 +48,20 @@ class NsHistogram {
   }
 
   /**
-   * hdr_value_at_percentile as Redis's copy of it computes it: the slot where the count reaches p/100 of the total,
-   * rounded half up (at least 1), read as its highest value (its lowest for 0, as -0).
+   * For each of `ps` (in any order), hdr_value_at_percentile as Redis's copy of it computes it: the slot where the
+   * count reaches p/100 of the total, rounded half up (at least 1), read as its highest value (its lowest for 0, as -0).
    */
-  atPercentile(p: number): number {
-    const target = Math.max(1, Math.trunc((Math.min(p, 100) / 100) * this.total + 0.5));
-    let seen = 0;
-    for (const [slot, n] of this.sorted()) {
-      seen += n;
-      if (seen >= target) return nsSlotRange(slot)[p === 0 ? 0 : 1];
-    }
-    return 0;
+  atPercentiles(ps: readonly number[]): number[] {
+    const slots = this.sorted();
+    return ps.map((p) => {
+      const target = Math.max(1, Math.trunc((Math.min(p, 100) / 100) * this.total + 0.5));
+      let seen = 0;
+      for (const [slot, n] of slots) {
+        seen += n;
+        if (seen >= target) return nsSlotRange(slot)[p === 0 ? 0 : 1];
+      }
+      return 0;
+    });
   }
 
   /**
@@ -181,7 +184,8 @@ export class CommandStats {
     for (const [name, s] of this.sorted()) {
       const h = s.latency;
       if (h === undefined) continue;
-      const values = this.percentiles.map((p) => `p${percentileText(p)}=${(h.atPercentile(p) / 1000).toFixed(3)}`);
+      const ns = h.atPercentiles(this.percentiles);
+      const values = this.percentiles.map((p, i) => `p${percentileText(p)}=${(ns[i]! / 1000).toFixed(3)}`);
       lines.push([`latency_percentiles_usec_${name}`, values.join(',')]);
     }
     return lines;
