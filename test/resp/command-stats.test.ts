@@ -6,9 +6,9 @@
 // Redis's with the monitor off, byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RespError, SimpleConn, type RespValue } from '../../bench/resp-proto.js';
+import { SimpleConn, type RespValue } from '../../bench/resp-proto.js';
 import { onPath } from '../../bench/resp-targets.js';
-import { againstRedis, encode, raw, serve, NO_REDIS } from './helpers.js';
+import { againstRedis, encode, plainReply, raw, serve, NO_REDIS } from './helpers.js';
 
 const SCRIPT = [
   'CONFIG RESETSTAT', 'SET a 1', 'GET a', 'GET', 'INCR a', 'SET s x', 'INCR s', 'NOSUCH x', 'CLIENT BOGUS', 'CLIENT LIST x',
@@ -153,8 +153,7 @@ test('INFO commandstats and errorstats: the same counts from redis-server', { sk
 
 /** A reply as text: errors as `-message`, bulk strings as text, arrays as JSON. */
 function text(v: RespValue): string {
-  const plain = (x: RespValue): unknown => (x instanceof RespError ? `-${x.message}` : Array.isArray(x) ? x.map(plain) : Buffer.isBuffer(x) ? x.toString('latin1') : x);
-  return Array.isArray(v) ? JSON.stringify(plain(v)) : String(plain(v));
+  return Array.isArray(v) ? JSON.stringify(plainReply(v)) : String(plainReply(v));
 }
 
 const PERCENTILES = 'latency-tracking-info-percentiles';

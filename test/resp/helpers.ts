@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Cluster, type ClusterOptions } from '../../src/index.js';
 import { RespServer, type RespServerOptions } from '../../src/resp/index.js';
 import { startRedisNoPersist, type Target } from '../../bench/resp-targets.js';
-import { SimpleConn } from '../../bench/resp-proto.js';
+import { RespError, SimpleConn, type RespValue } from '../../bench/resp-proto.js';
 import { parseSeedRange } from '../sim/prng.js';
 import assert from 'node:assert/strict';
 
@@ -223,6 +223,11 @@ export async function withMonitor(body: (c: SimpleConn, fed: () => Promise<strin
 
 /** The subcommands threadraft has from Redis 7.2, which the redis-server 7.0 these tests compare with lacks. */
 export const SINCE_REDIS_72: ReadonlySet<string> = new Set(['client|setinfo', 'client|no-touch']);
+
+/** A reply as plain values: errors as `-message`, bulk strings as latin1 text, arrays of those. */
+export function plainReply(x: RespValue): unknown {
+  return x instanceof RespError ? `-${x.message}` : Array.isArray(x) ? x.map(plainReply) : Buffer.isBuffer(x) ? x.toString('latin1') : x;
+}
 
 export const NO_REDIS = 'redis-server is not installed (Debian: apt-get install redis-server)';
 

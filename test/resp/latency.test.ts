@@ -10,12 +10,11 @@ import { onPath } from '../../bench/resp-targets.js';
 import { isFast } from '../../src/resp/dispatch.js';
 import { LatencyMonitor, sparkline } from '../../src/resp/latency-monitor.js';
 import { fixed2, fixedExact } from '../../src/util/printf.js';
-import { againstRedis, encode, endsWith, raw, serve, words, NO_REDIS } from './helpers.js';
+import { againstRedis, encode, endsWith, plainReply, raw, serve, words, NO_REDIS } from './helpers.js';
 
 /** A reply as text: errors as `-message`, arrays as JSON, with every run of digits `N` when `masked`. */
 function shown(v: RespValue, masked: boolean): string {
-  const plain = (x: RespValue): unknown => (x instanceof RespError ? `-${x.message}` : Array.isArray(x) ? x.map(plain) : Buffer.isBuffer(x) ? x.toString('latin1') : x);
-  const text = JSON.stringify(plain(v));
+  const text = JSON.stringify(plainReply(v));
   return masked ? text.replace(/\d+/g, 'N') : text;
 }
 
