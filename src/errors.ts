@@ -33,6 +33,10 @@ export const ErrorCode = {
   NOT_FLOAT: 'NOT_FLOAT',
   /** incrByFloat(): the sum would be infinite (Redis's "increment would produce NaN or Infinity"). Nothing was written. */
   NOT_FINITE: 'NOT_FINITE',
+  /** pfCount(), a batch pfadd or pfmerge: a value is not a HyperLogLog (Redis's WRONGTYPE reply). Nothing was written. */
+  NOT_HLL: 'NOT_HLL',
+  /** pfCount(), a batch pfadd or pfmerge: a value is a HyperLogLog whose registers are broken (Redis's INVALIDOBJ). Nothing was written. */
+  INVALID_HLL: 'INVALID_HLL',
   /**
    * A stored value the cluster's codec cannot decode (a value written raw through batch(), or an append, under the
    * `'json'` or `'msgpack'` codec): the read, or the watch that met it, fails with this code; nothing was changed.

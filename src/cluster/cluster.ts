@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeId, RaftStatus } from '../raft/types.js';
 import { type BitField, fieldProblem } from '../storage/bitfield.js';
+import { pfcount } from '../storage/hyperloglog.js';
 import { BIT_OPS, type BitOp, EXPIRE_CONDS, type ExpireCond, type Op, type OpResult, type Value } from '../storage/command.js';
 import type { FromNode } from '../node/protocol.js';
 import { decodeApplied } from '../node/applied.js';
@@ -92,6 +93,17 @@ export type BatchOp =
    * overflow under 'fail'). A set or incrby grows the value with zero bytes to every field written; the expiry stays.
    */
   | { type: 'bitfield'; key: KeyInput; fields: Array<{ op: 'get' | 'set' | 'incrby'; signed: boolean; bits: number; offset: number; value?: number | string; overflow?: 'wrap' | 'sat' | 'fail' }> }
+  /**
+   * Redis PFADD: add `elements` to the HyperLogLog the key holds (absent: a new one), byte for byte as Redis's; the
+   * expiry stays. `changed` of the result: whether PFADD answers 1 (the key is new or the estimate may have changed;
+   * otherwise nothing is written). Errors of the op: NOT_HLL (the value is not an HLL), INVALID_HLL (a broken one).
+   */
+  | { type: 'pfadd'; key: KeyInput; elements: Value[] }
+  /**
+   * Redis PFMERGE: the union of the HyperLogLogs of the key and of `keys` (absent ones empty) written to the key; the
+   * expiry stays. Errors of the op as pfadd's. (PFCOUNT: pfCount().)
+   */
+  | { type: 'pfmerge'; key: KeyInput; keys: KeyInput[] }
   /**
    * Move the key's value and expiry to `to`, replacing what it held (Redis RENAME; `condition: 'absent'`: RENAMENX,
    * only when `to` is absent). ok: false when the key is absent (`existed: false`) or the condition fails.
@@ -241,6 +253,8 @@ const BATCH_OP_FIELDS: { readonly [T in BatchOp['type']]: readonly string[] } = 
   setbit: ['key', 'offset', 'bit'],
   bitop: ['key', 'operation', 'keys'],
   bitfield: ['key', 'fields'],
+  pfadd: ['key', 'elements'],
+  pfmerge: ['key', 'keys'],
   rename: ['key', 'to', 'condition'],
   copy: ['key', 'to', 'replace'],
   msetnx: ['entries'],
@@ -326,6 +340,12 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
       if (!Array.isArray(x.fields) || x.fields.length === 0) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch bitfield: fields must be a non-empty array');
       return { t: 'bitfield', key, fields: x.fields.map((f: unknown, i) => bitField(f, i)) };
     }
+    case 'pfadd':
+      if (!Array.isArray(x.elements)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch pfadd: elements must be an array');
+      return { t: 'pfadd', key, elements: x.elements.map((e) => toValue(e, maxValueBytes, false)) };
+    case 'pfmerge':
+      if (!Array.isArray(x.keys)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch pfmerge: keys must be an array');
+      return { t: 'pfmerge', key, from: x.keys.map((k) => toKey(k)) };
     case 'rename': {
       const op: Op = { t: 'rename', key, to: toKey(x.to) };
       if (x.condition !== undefined && oneOf('rename condition', x.condition, ['absent'] as const)) op.nx = true;
@@ -764,6 +784,22 @@ export class Cluster<V = Value> {
     // A string key goes as is to an LMDB reader (which writes it into LMDB's key buffer); the rest need bytes.
     const v = await this.reads.get(consistency === 'stale' ? checkKey(key) : toKey(key), consistency, options.node);
     return this.decode(v) as T | undefined;
+  }
+
+  /**
+   * Redis PFCOUNT: the estimated number of distinct elements added (batch pfadd, pfmerge) to the HyperLogLog of one
+   * key, or to the union of several (absent keys empty), read as getMany() reads. NOT_HLL when a value is not an HLL,
+   * INVALID_HLL when one is broken. Unlike Redis's, it does not write the estimate back into the value's cache.
+   */
+  async pfCount(keys: KeyInput[], options?: ReadOptions): Promise<number> {
+    this.checkOpen();
+    if (!Array.isArray(keys) || keys.length === 0) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'pfCount needs a non-empty array of keys');
+    positiveInt('pfCount length', keys.length, 1, this.opts.maxBatchOps);
+    const values = await this.query('pfCount', keys.map((k): ReadQuery => ({ q: 'get', key: toKey(k) })), options);
+    const r = pfcount(values.map((v) => (v === undefined ? undefined : typeof v === 'string' ? Buffer.from(v) : (v as Uint8Array))));
+    if (r === 'WRONGTYPE') throw new ClusterError(ErrorCode.NOT_HLL, 'pfCount: a value is not a HyperLogLog');
+    if (r === 'INVALIDOBJ') throw new ClusterError(ErrorCode.INVALID_HLL, 'pfCount: a HyperLogLog is broken');
+    return r.card;
   }
 
   /** Whether `key` is present (and not expired). */

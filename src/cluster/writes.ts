@@ -62,6 +62,8 @@ function opsBytes(ops: Op[], exact: boolean): number {
     else if (op.t === 'incrbyfloat') bytes += op.by.length; // ASCII when valid
     else if (op.t === 'bitop') for (const k of op.from) bytes += k.length;
     else if (op.t === 'bitfield') bytes += op.fields.length * FIELD_BYTES;
+    else if (op.t === 'pfadd') for (const e of op.elements) bytes += valueBytes(e, exact) + OP_OVERHEAD_BYTES;
+    else if (op.t === 'pfmerge') for (const k of op.from) bytes += k.length;
   }
   return bytes;
 }

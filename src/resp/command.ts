@@ -111,7 +111,7 @@ export const ACL_CATEGORIES = [
 ];
 
 /** The category a command of a group has, unless its entry names others (`acl`); a container has none of its own. */
-const GROUP_CATEGORY: Record<string, string> = { string: 'string', bitmap: 'bitmap', generic: 'keyspace', transactions: 'transaction', connection: 'connection' };
+const GROUP_CATEGORY: Record<string, string> = { string: 'string', bitmap: 'bitmap', hyperloglog: 'hyperloglog', generic: 'keyspace', transactions: 'transaction', connection: 'connection' };
 
 /**
  * A command's ACL categories as Redis 7 sets them: those it declares (`declared`), and those its flags imply

@@ -4,6 +4,7 @@
 import { arityOk, commandNamed, keysOf, type CommandSpec } from './command.js';
 import { aclCommands } from './commands/acl.js';
 import { BITMAP_COMMANDS } from './commands/bitmaps.js';
+import { HYPERLOGLOG_COMMANDS } from './commands/hyperloglog.js';
 import { CONNECTION_COMMANDS } from './commands/connection.js';
 import { KEY_COMMANDS } from './commands/keys.js';
 import { PUBSUB_COMMANDS, SUBSCRIBED_MODE_COMMANDS } from './commands/pubsub.js';
@@ -16,7 +17,7 @@ import { KeysPlan, keysAsWrite, WritePlan, isPlan, type Plan } from './plan.js';
 import { ErrorReply, QUEUED, type Reply } from './reply.js';
 
 const TABLE = new Map<string, CommandSpec>();
-for (const c of [...CONNECTION_COMMANDS, ...STRING_COMMANDS, ...BITMAP_COMMANDS, ...KEY_COMMANDS, ...PUBSUB_COMMANDS, ...TRANSACTION_COMMANDS, ...serverCommands(() => TABLE), ...aclCommands(() => TABLE)]) {
+for (const c of [...CONNECTION_COMMANDS, ...STRING_COMMANDS, ...BITMAP_COMMANDS, ...HYPERLOGLOG_COMMANDS, ...KEY_COMMANDS, ...PUBSUB_COMMANDS, ...TRANSACTION_COMMANDS, ...serverCommands(() => TABLE), ...aclCommands(() => TABLE)]) {
   if (TABLE.has(c.name)) throw new Error(`command ${c.name} defined twice`);
   TABLE.set(c.name, c);
 }

@@ -7,6 +7,7 @@
 //   NOT_INTEGER                   -> -ERR value is not an integer or out of range   (Redis's text)
 //   NOT_FLOAT, NOT_FINITE         -> -ERR value is not a valid float, -ERR increment would produce NaN or Infinity
 //   an incr op's OVERFLOW         -> -ERR increment or decrement would overflow
+//   NOT_HLL, INVALID_HLL          -> -WRONGTYPE Key is not a valid HyperLogLog string value., -INVALIDOBJ Corrupted HLL object detected
 //   everything else               -> -ERR <CODE> <message>       (TIMEOUT, STORAGE, INVALID_ARGUMENT, ...)
 import { ClusterError, ErrorCode } from '../index.js';
 import { ErrorReply } from './reply.js';
@@ -20,6 +21,8 @@ export const NOAUTH = new ErrorReply('NOAUTH Authentication required.');
 export const WRONGPASS = new ErrorReply('WRONGPASS invalid username-password pair or user is disabled.');
 export const EXECABORT = new ErrorReply('EXECABORT Transaction discarded because of previous errors.');
 export const DB_RANGE = new ErrorReply('ERR DB index is out of range');
+export const NOT_HLL = new ErrorReply('WRONGTYPE Key is not a valid HyperLogLog string value.');
+export const INVALID_HLL = new ErrorReply('INVALIDOBJ Corrupted HLL object detected');
 
 /** `-ERR wrong number of arguments for 'get' command` (the command's lower-case full name, as Redis 7). */
 export function arityError(name: string): ErrorReply {
@@ -68,6 +71,8 @@ const REDIS_TEXT: Partial<Record<string, ErrorReply>> = {
   [ErrorCode.NOT_INTEGER]: NOT_INTEGER,
   [ErrorCode.NOT_FLOAT]: NOT_FLOAT,
   [ErrorCode.NOT_FINITE]: NOT_FINITE,
+  [ErrorCode.NOT_HLL]: NOT_HLL,
+  [ErrorCode.INVALID_HLL]: INVALID_HLL,
 };
 
 /** A cluster call's rejection as an error reply (a bug of ours, not a ClusterError, is `-ERR INTERNAL`). */

@@ -89,10 +89,11 @@ export class KeyspaceNotifier {
       const op = ops[i]!;
       const r = results[i];
       // Redis reads these with lookupKeyRead: GET's of SET ... GET, GETSET, GETDEL and GETEX, TTL inside MULTI, COPY's
-      // source, BITOP's sources.
+      // source, BITOP's sources, PFMERGE's keys (its destination the first).
       if (op.type === 'get' || op.type === 'ttl') this.looked(op.key, r?.ok === true);
       else if (op.type === 'copy') this.looked(op.key, r?.existed === true);
       else if (op.type === 'bitop') op.keys.forEach((k, j) => this.looked(k, r?.absent?.includes(j) !== true));
+      else if (op.type === 'pfmerge' && r?.ok === true) [op.key, ...op.keys].forEach((k, j) => this.looked(k, r.absent?.includes(j) !== true));
       else if (op.type === 'clear') this.tracking?.flush(by);
       if (publishing && r?.ok === true) {
         const events = opEvents(op, r);
@@ -204,6 +205,10 @@ function opEvents(op: RespOp, r: RespOpResult): KeyEvent[] | undefined {
     case 'setbit':
     case 'bitfield':
       return r.changed === true ? [[S, 'setbit', op.key]] : undefined;
+    case 'pfadd':
+      return r.changed === true ? [[S, 'pfadd', op.key]] : undefined;
+    case 'pfmerge':
+      return [[S, 'pfadd', op.key]]; // Redis's PFMERGE says "pfadd" too
     case 'bitop':
       return (r.n ?? 0) > 0 ? [[S, 'set', op.key]] : r.deleted === true ? [[G, 'del', op.key]] : undefined;
     case 'rename':

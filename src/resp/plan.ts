@@ -31,6 +31,8 @@ export type RespOp =
   | { type: 'setbit'; key: Buffer; offset: number; bit: 0 | 1 }
   | { type: 'bitop'; key: Buffer; operation: BitOp; keys: Buffer[] }
   | { type: 'bitfield'; key: Buffer; fields: BitField[] }
+  | { type: 'pfadd'; key: Buffer; elements: Buffer[] }
+  | { type: 'pfmerge'; key: Buffer; keys: Buffer[] }
   | { type: 'rename'; key: Buffer; to: Buffer; condition?: 'absent' }
   | { type: 'copy'; key: Buffer; to: Buffer; replace?: boolean }
   | { type: 'msetnx'; entries: Array<[Buffer, Buffer]> }
@@ -168,6 +170,8 @@ export function opsBytes(ops: RespOp[]): number {
     else if (op.type === 'incrbyfloat') bytes += op.by.length;
     else if (op.type === 'bitop') for (const k of op.keys) bytes += k.length;
     else if (op.type === 'bitfield') bytes += op.fields.length * FIELD_BYTES;
+    else if (op.type === 'pfadd') for (const e of op.elements) bytes += e.length + 8;
+    else if (op.type === 'pfmerge') for (const k of op.keys) bytes += k.length;
   }
   return bytes;
 }

@@ -14,6 +14,7 @@ import type { ScanOptions, ScanRange } from './types.js';
 import { keyProblem, valueProblem } from './validate.js';
 import { incrByFloat, MAX_FLOAT_TEXT } from './float80.js';
 import { type BitField, bytesWritten, fieldProblem, runFields } from './bitfield.js';
+import { type HllProblem, pfadd, pfmerge } from './hyperloglog.js';
 
 export const SESSION_DEFAULTS = {
   /** Sessions beyond this are evicted, least recently used first (deterministically: same order on every replica). */
@@ -284,6 +285,16 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
     }
     case 'bitfield':
       return Array.isArray(o.fields) && o.fields.length > 0 && !o.fields.some((f) => fieldProblem(f as BitField)) ? undefined : 'INVALID_COMMAND';
+    case 'pfadd':
+      if (!Array.isArray(o.elements)) return 'INVALID_COMMAND';
+      for (const e of o.elements) {
+        const code = valueCode(e, maxValueBytes);
+        if (code) return code;
+      }
+      return undefined;
+    case 'pfmerge':
+      if (!Array.isArray(o.from)) return 'INVALID_COMMAND';
+      return o.from.some((k) => keyProblem(k)) ? 'INVALID_KEY' : undefined;
     case 'rename':
     case 'copy': {
       if (keyProblem(o.to)) return 'INVALID_KEY';
@@ -441,6 +452,9 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBy
       return evalBitOp(op, ov, maxBytes);
     case 'bitfield':
       return evalBitField(op, ov, maxValueBytes, maxBytes);
+    case 'pfadd':
+    case 'pfmerge':
+      return evalHll(op, ov, maxValueBytes, maxBytes);
     case 'rename':
     case 'copy':
       return evalMove(op, ov);
@@ -562,6 +576,27 @@ function evalBitField(op: Extract<Op, { t: 'bitfield' }>, ov: Overlay, maxValueB
   const values = runFields(bytes, op.fields, change);
   ov.set(op.key, { value: textIfUtf8(bytes, cur === undefined || typeof cur.value === 'string'), expiresAt: cur?.expiresAt });
   return { ok: true, values, changed: change.changed };
+}
+
+/** Redis PFADD and PFMERGE (./hyperloglog.ts): the HLL written back with the key's expiry, unless PFADD changed nothing. */
+function evalHll(op: Extract<Op, { t: 'pfadd' | 'pfmerge' }>, ov: Overlay, maxValueBytes: number, maxBytes: number): OpResult {
+  const cur = ov.read(op.key);
+  const bytes = (v: Live | undefined): Uint8Array | undefined => (v === undefined ? undefined : asBytes(v.value));
+  let r: { value: Uint8Array; changed: boolean } | HllProblem;
+  let absent: { absent: number[] } | undefined; // pfmerge: the keys absent among the key and `from`, as bitop's
+  if (op.t === 'pfadd') r = pfadd(bytes(cur), op.elements.map(asBytes));
+  else {
+    const values = [cur, ...op.from.map((k) => ov.read(k))];
+    const missing = values.flatMap((v, j) => (v === undefined ? [j] : []));
+    if (missing.length > 0) absent = { absent: missing };
+    const merged = pfmerge(bytes(cur), values.map(bytes));
+    r = typeof merged === 'string' ? merged : { value: merged, changed: true };
+  }
+  if (typeof r === 'string') return { ok: false, error: r === 'WRONGTYPE' ? 'NOT_HLL' : 'INVALID_HLL' };
+  if (!r.changed) return { ok: true, changed: false };
+  if (tooLarge(op.key, r.value.byteLength, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' };
+  ov.set(op.key, { value: Buffer.from(r.value), expiresAt: cur?.expiresAt });
+  return { ok: true, changed: true, ...absent };
 }
 
 /** Redis BITOP: byte by byte over the longest value, the shorter ones read as zeros; nothing to combine deletes. */

@@ -82,6 +82,18 @@ export type Op =
    */
   | { t: 'bitfield'; key: Key; fields: BitField[] }
   /**
+   * Redis PFADD: add `elements` to the HyperLogLog the key holds (absent: a new one; src/storage/hyperloglog.ts),
+   * byte for byte as Redis's; the expiry stays. Result `changed`: whether PFADD answers 1 (the key is new or a
+   * register rose; otherwise nothing is written). NOT_HLL for a value that is not an HLL, INVALID_HLL for a broken
+   * one, VALUE_TOO_LARGE (this op only) as append's.
+   */
+  | { t: 'pfadd'; key: Key; elements: Value[] }
+  /**
+   * Redis PFMERGE: the union of the HLLs of the key itself and of `from` (absent ones empty) written to the key,
+   * dense when any of them was; the expiry stays. Errors as pfadd's.
+   */
+  | { t: 'pfmerge'; key: Key; from: Key[] }
+  /**
    * Move the key's value and expiry to `to` (Redis RENAME; `nx`: RENAMENX, only when `to` is absent), replacing what
    * `to` held. ok: false when the key is absent (`existed`: false) or `nx` and `to` is present. Onto itself: ok
    * (false with `nx`), nothing written.
@@ -173,18 +185,18 @@ export interface OpResult {
   value?: Value;
   /** append, setrange, bitop: the new length in bytes; setbit: the bit before. */
   n?: number;
-  /** setbit, bitfield: whether the value changed as Redis counts it (the key is new, the value grew, or a bit written flipped). */
+  /** setbit, bitfield: whether the value changed as Redis counts it (the key is new, the value grew, or a bit written flipped); pfadd: whether it answers 1. */
   changed?: boolean;
   /** expire: true when the expiry had passed, so the key was deleted; bitop: true when nothing to combine deleted the key. */
   deleted?: boolean;
-  /** bitop: the positions in `from` of the sources that were absent, when some were. */
+  /** bitop: the positions in `from` of the sources that were absent, when some were; pfmerge: in the key and `from`. */
   absent?: number[];
   /** bitfield: per field its reply (a 64-bit integer's text), or null. */
   values?: Array<string | null>;
   /** ttl: the ms left at the entry's time and the expiry (ms since the epoch); -1 when the key has none. */
   ttlMs?: number;
   expiresAt?: number;
-  /** INVALID_KEY, INVALID_VALUE, VALUE_TOO_LARGE, INVALID_COMMAND (the whole command applied nothing), NOT_INTEGER, OVERFLOW, NOT_FLOAT, NOT_FINITE (this op only). */
+  /** INVALID_KEY, INVALID_VALUE, VALUE_TOO_LARGE, INVALID_COMMAND (the whole command applied nothing), NOT_INTEGER, OVERFLOW, NOT_FLOAT, NOT_FINITE, NOT_HLL, INVALID_HLL (this op only). */
   error?: string;
 }
 

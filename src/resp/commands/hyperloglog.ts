@@ -1,0 +1,48 @@
+// HyperLogLog commands (Redis 7.0's, on string values: src/storage/hyperloglog.ts): PFADD, PFCOUNT, PFMERGE.
+// PFADD and PFMERGE are the state machine's pfadd and pfmerge ops, so every replica writes the same bytes Redis
+// would. PFCOUNT reads the values and counts here; unlike Redis it does not write the count it computed back into
+// the value's header (a read here, no log entry): the value keeps its cache marked stale, and a later PFCOUNT counts
+// again, to the same figure.
+import { keyError, keysError } from '../args.js';
+import { command, keySpec, type CommandSpec } from '../command.js';
+import type { Ctx } from '../context.js';
+import { opError } from '../errors.js';
+import { bytesOf } from './strings.js';
+import { KeysPlan, WritePlan } from '../plan.js';
+import { OK, type Reply } from '../reply.js';
+import { pfcount as countOf } from '../../storage/hyperloglog.js';
+
+/** PFADD key [element ...]: 1 when the key is new or a register rose, else 0. */
+function pfadd(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
+  const key = args[1]!;
+  return keyError(key) ?? new WritePlan([{ type: 'pfadd', key, elements: args.slice(2) }], (rs) => {
+    const r = rs[0]!;
+    return r.error !== undefined ? opError(r.error) : r.changed === true ? 1 : 0;
+  });
+}
+
+/** PFCOUNT key [key ...]: the estimate of one HLL (its cached one while valid), or of the union of several. */
+function pfcount(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
+  const keys = args.slice(1);
+  return keysError(keys) ?? new KeysPlan(keys, (vs) => {
+    const r = countOf(vs.map((v) => (v === undefined ? undefined : bytesOf(v))));
+    return typeof r === 'string' ? opError(r === 'WRONGTYPE' ? 'NOT_HLL' : 'INVALID_HLL') : r.card;
+  });
+}
+
+/** PFMERGE destkey [sourcekey ...]: the union written to destkey. */
+function pfmerge(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
+  const keys = args.slice(1);
+  return keysError(keys) ?? new WritePlan([{ type: 'pfmerge', key: keys[0]!, keys: keys.slice(1) }], (rs) => {
+    const r = rs[0]!;
+    return r.error !== undefined ? opError(r.error) : OK;
+  });
+}
+
+export const HYPERLOGLOG_COMMANDS: CommandSpec[] = [
+  command('pfadd', -2, ['write', 'denyoom', 'fast'], 'hyperloglog', 'Adds the specified elements to the specified HyperLogLog.', pfadd, { keys: [keySpec('RW insert', 1)], since: '2.8.9' }),
+  command('pfcount', -2, ['readonly'], 'hyperloglog', 'Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).', pfcount, {
+    keys: [keySpec('RW access', 1, -1, 1, 'RW because it may change the internal representation of the key, and propagate to replicas')], since: '2.8.9',
+  }),
+  command('pfmerge', -2, ['write', 'denyoom'], 'hyperloglog', 'Merge N different HyperLogLogs into a single one.', pfmerge, { keys: [keySpec('RW access insert', 1), keySpec('RO access', 2, -1)], since: '2.8.9' }),
+];
