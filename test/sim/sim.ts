@@ -528,7 +528,7 @@ export class Simulation {
     const value = (): string => (r.chance(0.3) ? String(r.int(20) - 5) : `w${this.nextValue++}`);
     const one = (): Op => {
       const k = key();
-      switch (r.int(17)) {
+      switch (r.int(18)) {
         case 0: return { t: 'put', key: k, value: value(), ...(r.chance(0.5) ? { ttlMs: ttl() } : {}) };
         case 1: return { t: 'put', key: k, value: value(), ...(r.chance(0.5) ? { keepTtl: true } : { cond: r.chance(0.5) ? 'nx' : 'xx' }) };
         case 2: return { t: 'del', key: k };
@@ -545,6 +545,7 @@ export class Simulation {
         case 13: return { t: 'bitfield', key: k, fields: [{ op: 'incrby', signed: r.chance(0.5), bits: 1 + r.int(12), offset: r.int(30), value: String(r.int(300) - 100), ...(r.chance(0.5) ? { overflow: r.pick(['sat', 'fail'] as const)! } : {}) }] };
         case 14: return { t: 'copy', key: k, to: key(), ...(r.chance(0.4) ? { replace: true } : {}) };
         case 15: return { t: 'msetnx', pairs: [[k, value()], [key(), value()]] };
+        case 16: return r.chance(0.6) ? { t: 'pfadd', key: k, elements: Array.from({ length: r.int(4) }, value) } : { t: 'pfmerge', key: k, from: [key()] };
         default: return r.pick<Op>([{ t: 'get', key: k }, { t: 'ttl', key: k }, { t: 'size' }])!;
       }
     };
