@@ -797,8 +797,11 @@ export class Cluster<V = Value> {
     positiveInt('pfCount length', keys.length, 1, this.opts.maxBatchOps);
     const values = await this.query('pfCount', keys.map((k): ReadQuery => ({ q: 'get', key: toKey(k) })), options);
     const r = pfcount(values.map((v) => (v === undefined ? undefined : typeof v === 'string' ? Buffer.from(v) : (v as Uint8Array))));
-    if (r === 'WRONGTYPE') throw new ClusterError(ErrorCode.NOT_HLL, 'pfCount: a value is not a HyperLogLog');
-    if (r === 'INVALIDOBJ') throw new ClusterError(ErrorCode.INVALID_HLL, 'pfCount: a HyperLogLog is broken');
+    if ('problem' in r) {
+      const key = show(keys[r.at]);
+      if (r.problem === 'WRONGTYPE') throw new ClusterError(ErrorCode.NOT_HLL, `pfCount: the value of ${key} is not a HyperLogLog`);
+      throw new ClusterError(ErrorCode.INVALID_HLL, `pfCount: the HyperLogLog of ${key} is broken`);
+    }
     return r.card;
   }
 

@@ -93,7 +93,7 @@ export class KeyspaceNotifier {
       if (op.type === 'get' || op.type === 'ttl') this.looked(op.key, r?.ok === true);
       else if (op.type === 'copy') this.looked(op.key, r?.existed === true);
       else if (op.type === 'bitop') op.keys.forEach((k, j) => this.looked(k, r?.absent?.includes(j) !== true));
-      else if (op.type === 'pfmerge' && r?.ok === true) [op.key, ...op.keys].forEach((k, j) => this.looked(k, r.absent?.includes(j) !== true));
+      else if (op.type === 'pfmerge') [op.key, ...op.keys].slice(0, r?.n ?? 0).forEach((k, j) => this.looked(k, r?.absent?.includes(j) !== true));
       else if (op.type === 'clear') this.tracking?.flush(by);
       if (publishing && r?.ok === true) {
         const events = opEvents(op, r);

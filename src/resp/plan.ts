@@ -86,12 +86,17 @@ export class KeysPlan {
    * (RESTORE's check for an existing key, MEMORY USAGE).
    */
   lookups: 'read' | 'quiet' | 'none' = 'read';
+  /** How many of its keys, in order, the command looked up (PFCOUNT stops at a value it refuses); all when unset. */
+  looks: ((values: Array<Value | undefined>) => number) | undefined;
 
   constructor(readonly keys: Buffer[], readonly reply: (values: Array<Value | undefined>) => Reply) {}
 
   /** The reply to the values read, its keys' lookups counted first. */
   answer(values: Array<Value | undefined>, keyspace: KeyspaceNotifier): Reply {
-    if (this.lookups !== 'none') this.keys.forEach((key, i) => keyspace.looked(key, values[i] !== undefined, this.lookups === 'read'));
+    if (this.lookups !== 'none') {
+      const n = this.looks?.(values) ?? this.keys.length;
+      for (let i = 0; i < n; i++) keyspace.looked(this.keys[i]!, values[i] !== undefined, this.lookups === 'read');
+    }
     return this.reply(values);
   }
 }

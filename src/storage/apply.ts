@@ -14,7 +14,7 @@ import type { ScanOptions, ScanRange } from './types.js';
 import { keyProblem, valueProblem } from './validate.js';
 import { incrByFloat, MAX_FLOAT_TEXT } from './float80.js';
 import { type BitField, bytesWritten, fieldProblem, runFields } from './bitfield.js';
-import { type HllProblem, pfadd, pfmerge } from './hyperloglog.js';
+import { type HllAdded, pfadd, pfmerge } from './hyperloglog.js';
 
 export const SESSION_DEFAULTS = {
   /** Sessions beyond this are evicted, least recently used first (deterministically: same order on every replica). */
@@ -582,21 +582,26 @@ function evalBitField(op: Extract<Op, { t: 'bitfield' }>, ov: Overlay, maxValueB
 function evalHll(op: Extract<Op, { t: 'pfadd' | 'pfmerge' }>, ov: Overlay, maxValueBytes: number, maxBytes: number): OpResult {
   const cur = ov.read(op.key);
   const bytes = (v: Live | undefined): Uint8Array | undefined => (v === undefined ? undefined : asBytes(v.value));
-  let r: { value: Uint8Array; changed: boolean } | HllProblem;
-  let absent: { absent: number[] } | undefined; // pfmerge: the keys absent among the key and `from`, as bitop's
-  if (op.t === 'pfadd') r = pfadd(bytes(cur), op.elements.map(asBytes));
-  else {
+  let r: HllAdded;
+  let read: { n: number; absent?: number[] } | undefined; // pfmerge: the keys read (of the key and `from`), and the absent ones
+  if (op.t === 'pfadd') {
+    const added = pfadd(bytes(cur), op.elements.map(asBytes));
+    if (added === 'WRONGTYPE') return { ok: false, error: 'NOT_HLL' };
+    r = added;
+  } else {
     const values = [cur, ...op.from.map((k) => ov.read(k))];
-    const missing = values.flatMap((v, j) => (v === undefined ? [j] : []));
-    if (missing.length > 0) absent = { absent: missing };
     const merged = pfmerge(bytes(cur), values.map(bytes));
-    r = typeof merged === 'string' ? merged : { value: merged, changed: true };
+    const n = merged instanceof Uint8Array ? values.length : merged.at + 1;
+    const missing = values.slice(0, n).flatMap((v, j) => (v === undefined ? [j] : []));
+    read = missing.length > 0 ? { n, absent: missing } : { n };
+    if (!(merged instanceof Uint8Array)) return { ok: false, error: merged.problem === 'WRONGTYPE' ? 'NOT_HLL' : 'INVALID_HLL', ...read };
+    r = { value: merged, changed: true };
   }
-  if (typeof r === 'string') return { ok: false, error: r === 'WRONGTYPE' ? 'NOT_HLL' : 'INVALID_HLL' };
-  if (!r.changed) return { ok: true, changed: false };
-  if (tooLarge(op.key, r.value.byteLength, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' };
-  ov.set(op.key, { value: Buffer.from(r.value), expiresAt: cur?.expiresAt });
-  return { ok: true, changed: true, ...absent };
+  if (r.changed && tooLarge(op.key, r.value.byteLength, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' };
+  // A broken HLL keeps the registers set before the broken part was met, as Redis's does: INVALID_HLL all the same.
+  if (r.changed) ov.set(op.key, { value: Buffer.from(r.value), expiresAt: cur?.expiresAt });
+  if (r.broken) return { ok: false, error: 'INVALID_HLL' };
+  return r.changed ? { ok: true, changed: true, ...read } : { ok: true, changed: false };
 }
 
 /** Redis BITOP: byte by byte over the longest value, the shorter ones read as zeros; nothing to combine deletes. */

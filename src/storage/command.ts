@@ -85,7 +85,8 @@ export type Op =
    * Redis PFADD: add `elements` to the HyperLogLog the key holds (absent: a new one; src/storage/hyperloglog.ts),
    * byte for byte as Redis's; the expiry stays. Result `changed`: whether PFADD answers 1 (the key is new or a
    * register rose; otherwise nothing is written). NOT_HLL for a value that is not an HLL, INVALID_HLL for a broken
-   * one, VALUE_TOO_LARGE (this op only) as append's.
+   * one (the registers the elements before the broken part set are written all the same, as Redis's value keeps
+   * them), VALUE_TOO_LARGE (this op only) as append's.
    */
   | { t: 'pfadd'; key: Key; elements: Value[] }
   /**
@@ -183,7 +184,7 @@ export interface OpResult {
   current?: Value | null;
   /** incr, incrbyfloat: the new value. */
   value?: Value;
-  /** append, setrange, bitop: the new length in bytes; setbit: the bit before. */
+  /** append, setrange, bitop: the new length in bytes; setbit: the bit before; pfmerge: how many of the key and `from` it read (all, or up to the one refused). */
   n?: number;
   /** setbit, bitfield: whether the value changed as Redis counts it (the key is new, the value grew, or a bit written flipped); pfadd: whether it answers 1. */
   changed?: boolean;

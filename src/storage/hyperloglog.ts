@@ -29,6 +29,26 @@ const ALPHA_INF = 0.721347520444481703680; // 0.5 / ln(2)
 /** Why an HLL command refuses a value: not an HLL at all (Redis's WRONGTYPE reply), or a sparse one that is broken (INVALIDOBJ). */
 export type HllProblem = 'WRONGTYPE' | 'INVALIDOBJ';
 
+/**
+ * A PFCOUNT or PFMERGE refused: why, and the position of the value refused. Redis reads the keys in order and stops
+ * there: the keys after it are not looked up (INFO's keyspace hits and misses, "keymiss" events).
+ */
+export interface HllRefusal {
+  problem: HllProblem;
+  at: number;
+}
+
+/** Merge the registers of `values`, in order, into `max`: the refusal of the first that is not an HLL or is broken. */
+function mergeAll(max: Uint8Array, values: Array<Uint8Array | undefined>): HllRefusal | undefined {
+  for (let at = 0; at < values.length; at++) {
+    const v = values[at];
+    if (v === undefined) continue;
+    if (hllProblem(v) !== undefined) return { problem: 'WRONGTYPE', at };
+    if (!mergeInto(max, v)) return { problem: 'INVALIDOBJ', at };
+  }
+  return undefined;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The hash: MurmurHash64A with Redis's seed, on 64-bit words as two 32-bit halves.
 
@@ -394,8 +414,19 @@ function count(v: Uint8Array): number | undefined {
 // ---------------------------------------------------------------------------------------------------------------
 // The commands, over values (undefined: the key is absent).
 
-/** PFADD: the value after adding `elements` (a new HLL when absent) and whether PFADD answers 1 (created, or a register rose). */
-export function pfadd(v: Uint8Array | undefined, elements: Uint8Array[]): { value: Uint8Array; changed: boolean } | HllProblem {
+/**
+ * PFADD's outcome: the value after adding the elements and whether PFADD answers 1 (created, or a register rose).
+ * `broken`: it met a broken part of a sparse value (Redis's INVALIDOBJ reply); `value` holds the registers the
+ * elements before set, as Redis's value then does (it changes the value in place), and `changed` says whether any did.
+ */
+export interface HllAdded {
+  value: Uint8Array;
+  changed: boolean;
+  broken?: true;
+}
+
+/** PFADD: `elements` added to the HLL `v` (a new one when absent). */
+export function pfadd(v: Uint8Array | undefined, elements: Uint8Array[]): HllAdded | 'WRONGTYPE' {
   let h: Hll;
   let changed = false;
   if (v === undefined) {
@@ -407,7 +438,7 @@ export function pfadd(v: Uint8Array | undefined, elements: Uint8Array[]): { valu
   }
   for (const e of elements) {
     const r = add(h, e);
-    if (r < 0) return 'INVALIDOBJ';
+    if (r < 0) return { value: h.b.subarray(0, h.len), changed, broken: true };
     if (r > 0) changed = true;
   }
   if (changed) invalidate(h.b);
@@ -418,18 +449,18 @@ export function pfadd(v: Uint8Array | undefined, elements: Uint8Array[]): { valu
  * PFCOUNT: the cardinality of the union of the values (absent ones empty). Of one value, its cached cardinality when
  * valid; else it is computed and `value` is the value with it cached (Redis writes it back, and replicates that).
  */
-export function pfcount(values: Array<Uint8Array | undefined>): { card: number; value?: Uint8Array } | HllProblem {
+export function pfcount(values: Array<Uint8Array | undefined>): { card: number; value?: Uint8Array } | HllRefusal {
   if (values.length === 1) {
     const v = values[0];
     if (v === undefined) return { card: 0 };
-    if (hllProblem(v) !== undefined) return 'WRONGTYPE';
+    if (hllProblem(v) !== undefined) return { problem: 'WRONGTYPE', at: 0 };
     if ((v[15]! & 0x80) === 0) {
       let card = 0;
       for (let i = 7; i >= 0; i--) card = card * 256 + v[8 + i]!;
       return { card };
     }
     const card = count(v);
-    if (card === undefined) return 'INVALIDOBJ';
+    if (card === undefined) return { problem: 'INVALIDOBJ', at: 0 };
     const value = v.slice();
     let c = card;
     for (let i = 0; i < 8; i++) {
@@ -439,11 +470,8 @@ export function pfcount(values: Array<Uint8Array | undefined>): { card: number; 
     return { card, value };
   }
   const max = new Uint8Array(REGISTERS);
-  for (const v of values) {
-    if (v === undefined) continue;
-    if (hllProblem(v) !== undefined) return 'WRONGTYPE'; // each key checked, then merged, in order, as Redis
-    if (!mergeInto(max, v)) return 'INVALIDOBJ';
-  }
+  const refused = mergeAll(max, values);
+  if (refused !== undefined) return refused;
   const histo = new Float64Array(64);
   for (let r = 0; r < REGISTERS; r++) histo[max[r]!]!++;
   return { card: estimate(histo) };
@@ -453,17 +481,13 @@ export function pfcount(values: Array<Uint8Array | undefined>): { card: number; 
  * PFMERGE: the destination's value after merging every source into it (`sources` includes the destination's own
  * value first, as Redis reads it). Dense when any source was; the cached cardinality made stale.
  */
-export function pfmerge(dest: Uint8Array | undefined, sources: Array<Uint8Array | undefined>): Uint8Array | HllProblem {
+export function pfmerge(dest: Uint8Array | undefined, sources: Array<Uint8Array | undefined>): Uint8Array | HllRefusal {
   const max = new Uint8Array(REGISTERS);
-  let dense = false;
-  for (const v of sources) {
-    if (v === undefined) continue;
-    if (hllProblem(v) !== undefined) return 'WRONGTYPE';
-    if (v[4] === DENSE) dense = true;
-    if (!mergeInto(max, v)) return 'INVALIDOBJ';
-  }
+  const refused = mergeAll(max, sources);
+  if (refused !== undefined) return refused;
   const h = dest === undefined ? create() : { b: dest.slice(), len: dest.length };
-  if (dense && !toDense(h)) return 'INVALIDOBJ';
+  // Dense when any source is (the destination, merged already, is not broken).
+  if (sources.some((v) => v !== undefined && v[4] === DENSE)) toDense(h);
   for (let r = 0; r < REGISTERS; r++) {
     if (max[r] === 0) continue;
     if (h.b[4] === DENSE) denseSet(h.b, r, max[r]!);

@@ -73,7 +73,7 @@ const OFFSETS = ['0', '1', '3', '5', '-1', 'abc', '9223372036854775808', '1.5'];
 const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', '-9223372036854775808', '9223372036854775808', 'x'];
 /** SETBIT and GETBIT offsets: inside and past short values, negative, past Redis's 2^32 bits and 64 bits, not integers. */
 const BIT_OFFSETS = ['0', '1', '7', '8', '13', '40', '100', '-1', 'x', '4294967296', '9223372036854775808'];
-const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'LCS', 'LCS', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD', 'SETBIT', 'SETBIT', 'GETBIT', 'BITCOUNT', 'BITCOUNT', 'BITPOS', 'BITPOS', 'BITOP', 'BITFIELD', 'BITFIELD', 'BITFIELD_RO'];
+const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'LCS', 'LCS', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD', 'SETBIT', 'SETBIT', 'GETBIT', 'BITCOUNT', 'BITCOUNT', 'BITPOS', 'BITPOS', 'BITOP', 'BITFIELD', 'BITFIELD', 'BITFIELD_RO', 'PFADD', 'PFADD', 'PFMERGE'];
 /** Refused inside MULTI by threadraft (docs/resp.md, "Transactions"). */
 const NOT_IN_MULTI = new Set(['KEYS', 'SCAN']);
 
@@ -160,6 +160,9 @@ function command(r: Prng): string[] {
       return a;
     }
     case 'BITOP': return [c, pick(['AND', 'or', 'XOR', 'NOT', 'not', 'bogus']), pick(KEYS), ...some(0.4), k];
+    // HLLs among the other string values (PFCOUNT is in test/resp/hyperloglog.test.ts: it writes its estimate back into the value on Redis).
+    case 'PFADD': return [c, k, ...Array.from({ length: r.int(4) }, () => pick(VALUES))];
+    case 'PFMERGE': return [c, k, ...some(0.4)];
     case 'DBSIZE': case 'MULTI': case 'EXEC': case 'DISCARD': return [c];
     default: return [c, k];
   }

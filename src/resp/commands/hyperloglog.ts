@@ -11,6 +11,7 @@ import { bytesOf } from './strings.js';
 import { KeysPlan, WritePlan } from '../plan.js';
 import { OK, type Reply } from '../reply.js';
 import { pfcount as countOf } from '../../storage/hyperloglog.js';
+import type { Value } from '../../index.js';
 
 /** PFADD key [element ...]: 1 when the key is new or a register rose, else 0. */
 function pfadd(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
@@ -21,13 +22,25 @@ function pfadd(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   });
 }
 
-/** PFCOUNT key [key ...]: the estimate of one HLL (its cached one while valid), or of the union of several. */
+/**
+ * PFCOUNT key [key ...]: the estimate of one HLL (its cached one while valid), or of the union of several. The keys
+ * are looked up in order up to one refused, as Redis's.
+ */
 function pfcount(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   const keys = args.slice(1);
-  return keysError(keys) ?? new KeysPlan(keys, (vs) => {
-    const r = countOf(vs.map((v) => (v === undefined ? undefined : bytesOf(v))));
-    return typeof r === 'string' ? opError(r === 'WRONGTYPE' ? 'NOT_HLL' : 'INVALID_HLL') : r.card;
+  const error = keysError(keys);
+  if (error) return error;
+  let counted: ReturnType<typeof countOf> | undefined;
+  const count = (vs: Array<Value | undefined>): ReturnType<typeof countOf> => (counted ??= countOf(vs.map((v) => (v === undefined ? undefined : bytesOf(v)))));
+  const plan = new KeysPlan(keys, (vs) => {
+    const r = count(vs);
+    return 'problem' in r ? opError(r.problem === 'WRONGTYPE' ? 'NOT_HLL' : 'INVALID_HLL') : r.card;
   });
+  plan.looks = (vs) => {
+    const r = count(vs);
+    return 'problem' in r ? r.at + 1 : vs.length;
+  };
+  return plan;
 }
 
 /** PFMERGE destkey [sourcekey ...]: the union written to destkey. */
