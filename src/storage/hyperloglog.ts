@@ -38,17 +38,6 @@ export interface HllRefusal {
   at: number;
 }
 
-/** Merge the registers of `values`, in order, into `max`: the refusal of the first that is not an HLL or is broken. */
-function mergeAll(max: Uint8Array, values: Array<Uint8Array | undefined>): HllRefusal | undefined {
-  for (let at = 0; at < values.length; at++) {
-    const v = values[at];
-    if (v === undefined) continue;
-    if (hllProblem(v) !== undefined) return { problem: 'WRONGTYPE', at };
-    if (!mergeInto(max, v)) return { problem: 'INVALIDOBJ', at };
-  }
-  return undefined;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // The hash: MurmurHash64A with Redis's seed, on 64-bit words as two 32-bit halves.
 
@@ -171,7 +160,11 @@ export function hllProblem(v: Uint8Array): 'WRONGTYPE' | undefined {
   return undefined;
 }
 
-/** Walk a sparse value's opcodes: `run(first, span, value)` for each (value 0 for the zero runs); whether they cover exactly every register. */
+/**
+ * Walk a sparse value's opcodes, `run(first, span, value)` for each VAL: whether they cover exactly every register.
+ * An opcode past the last register makes the value broken wherever it is read, as in Redis 7.0.15 as Debian ships it
+ * (with the fix for CVE-2025-32023: its hllMerge too refuses a VAL past the end, where the code before stopped there).
+ */
 function walkSparse(b: Uint8Array, len: number, run: (first: number, span: number, value: number) => void): boolean {
   let idx = 0;
   for (let p = HDR; p < len; ) {
@@ -351,6 +344,17 @@ function mergeInto(max: Uint8Array, v: Uint8Array): boolean {
   return walkSparse(v, v.length, (first, span, value) => {
     for (let r = first; r < first + span; r++) if (value > max[r]!) max[r] = value;
   });
+}
+
+/** Merge the registers of `values`, in order, into `max`: the refusal of the first that is not an HLL or is broken. */
+function mergeAll(max: Uint8Array, values: Array<Uint8Array | undefined>): HllRefusal | undefined {
+  for (let at = 0; at < values.length; at++) {
+    const v = values[at];
+    if (v === undefined) continue;
+    if (hllProblem(v) !== undefined) return { problem: 'WRONGTYPE', at };
+    if (!mergeInto(max, v)) return { problem: 'INVALIDOBJ', at };
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -60,6 +60,9 @@ const FIXED: Step[] = [
   // Its runs one register short (the XZERO's last bit cleared), g is broken at register 16383, where r7803 goes: x's
   // register is set before PFADD meets it, and stays set (INVALIDOBJ all the same), as in Redis's value.
   [0, [c('PFADD g'), c('SETBIT g 143 0'), c('PFADD g x r7803'), ...layout('g'), c('PFCOUNT g'), c('PFCOUNT h g')]],
+  // Two VAL opcodes (é in UTF-8) after runs that cover every register: broken to every read of the registers (Redis
+  // 7.0.15 as Debian ships it); a PFADD that needs no promotion does not read them.
+  [0, [c('PFADD v a b'), c('APPEND v é'), c('PFCOUNT v'), c('PFCOUNT v h'), c('PFMERGE v2 v'), ...layout('v2'), c('PFADD v c d e f'), ...layout('v'), c('PFCOUNT v')]],
 ];
 
 /** INFO stats' keyspace hits and misses of the server at `port`: the keys PFCOUNT and PFMERGE looked up, in order, up to one refused. */
