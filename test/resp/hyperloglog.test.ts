@@ -52,7 +52,7 @@ function script(seed: number): Step[] {
 }
 
 const FIXED: Step[] = [
-  [0, [c('PFADD h'), c('PFADD h'), c('PFCOUNT h'), c('PFADD h a b c'), c('PFADD h a'), c('PFCOUNT h nokey'), ...layout('h')]],
+  [0, [c('PFADD h'), c('PFADD h'), c('PFCOUNT h'), c('PFADD h a b c'), c('PFADD h a'), c('PFCOUNT h nokey'), ...layout('h'), c('OBJECT ENCODING h')]],
   [0, [c('PFMERGE m'), c('PFMERGE m2 h nokey'), c('PFCOUNT m m2'), ...layout('m2'), c('PFADD'), c('PFCOUNT'), c('PFMERGE')]],
   [0, [c('SET str x'), c('PFADD str a'), c('PFCOUNT str'), c('PFCOUNT h str'), c('PFMERGE h str'), c('PFMERGE str h'), c('PFADD h z')]],
   [0, [c('SETRANGE h 17 \xfe'), c('PFCOUNT h'), c('PFCOUNT h m'), c('PFMERGE m h'), c('PFADD h q'), ...layout('h')]],

@@ -8,6 +8,7 @@ import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
 import { nodeMemoryBytes } from '../../cluster/cluster.js';
 import { memoryBytes, threadCpuTimes } from '../../util/thread-health.js';
 import { valueBytes } from '../../storage/codec.js';
+import { hllProblem } from '../../storage/hyperloglog.js';
 import { fixed2 } from '../../util/printf.js';
 import { unixMicros } from '../../util/clock.js';
 import { string2d } from '../../storage/float80.js';
@@ -828,7 +829,8 @@ const SHARED_REFCOUNT = 2_147_483_647;
  * OBJECT ENCODING / REFCOUNT / FREQ / IDLETIME key, and HELP, as Redis 7.0 answers them for a string: nil for no
  * key. ENCODING and REFCOUNT are told from the value as Redis's SET would store it (an integer of at most 20 characters
  * `int`, shared when below 10,000 and the maxmemory policy lets Redis share integers; else `embstr` up to 44 bytes,
- * then `raw`); Redis may differ for a value APPEND, SETRANGE or SETBIT made (`raw`). FREQ gets Redis's refusal under
+ * then `raw`), and a HyperLogLog `raw`, as after any PF command; Redis may differ for a value APPEND, SETRANGE or
+ * SETBIT made (`raw`), and for an HLL of at most 44 bytes written by SET and not read by a PF command since (`embstr`). FREQ gets Redis's refusal under
  * a policy that is not LFU (redis-cli --hotkeys stops there, as against Redis); IDLETIME is refused: reads are not
  * recorded, so no key's idle time is known. The key is looked up as Redis's OBJECT does: a keyspace hit or miss, no
  * keymiss event.
@@ -847,7 +849,8 @@ function object(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
     const n = parseInt64(b); // a 64-bit integer of Redis's syntax: at most 20 characters
     switch (sub) {
       case 'ENCODING':
-        return n !== null ? 'int' : b.length <= EMBSTR_MAX ? 'embstr' : 'raw';
+        // An HLL is `raw` on Redis once a PF command has touched it (it makes the value its own raw string first).
+        return n !== null ? 'int' : b.length <= EMBSTR_MAX && hllProblem(b) !== undefined ? 'embstr' : 'raw';
       case 'REFCOUNT':
         return shared && n !== null && n >= 0n && n < BigInt(SHARED_INTEGERS) ? SHARED_REFCOUNT : 1;
       case 'FREQ':
