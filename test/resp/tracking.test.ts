@@ -148,7 +148,7 @@ function randomScript(seed: number, steps: number): Step[] {
       const roll = r.int(16);
       const key = r.pick(KEYS)!;
       const read = (): string[] => r.pick([['GET', key], ['MGET', key, r.pick(KEYS)!], ['EXISTS', key], ['STRLEN', key], ['TTL', key]])!;
-      const write = (): string[] => r.pick([['SET', key, `v${i}`], ['INCR', key], ['DEL', key, r.pick(KEYS)!], ['APPEND', key, 'x'], ['SET', key, 'v', 'NX'], ['EXPIRE', key, '100'], ['MSETNX', key, 'm', r.pick(KEYS)!, 'n']])!;
+      const write = (): string[] => r.pick([['SET', key, `v${i}`], ['INCR', key], ['DEL', key, r.pick(KEYS)!], ['APPEND', key, 'x'], ['SET', key, 'v', 'NX'], ['EXPIRE', key, '100'], ['MSETNX', key, 'm', r.pick(KEYS)!, 'n'], ['PFADD', key, `e${i % 3}`], ['PFMERGE', key, r.pick(KEYS)!]])!;
       if (roll < 4) cmds.push(read());
       else if (roll < 8) cmds.push(write());
       else if (roll === 8) cmds.push(['CLIENT', 'TRACKING', ...r.pick([['ON'], ['ON', 'NOLOOP'], ['ON', 'OPTIN'], ['ON', 'OPTOUT'], ['ON', 'BCAST'], ['ON', 'BCAST', 'PREFIX', 'a'], ['ON', 'BCAST', 'NOLOOP'], ['OFF']])!]);
