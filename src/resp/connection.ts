@@ -47,7 +47,6 @@ export class Connection {
   private running = false;
   private closed = false;
   /** When it last sent or was written anything (Redis's lastinteraction), for the idle timeout: idleMs(). */
-  private lastInteraction = Date.now();
   /** Ends this connection's wait for a CLIENT PAUSE (it closed). */
   private pauseCancel: (() => void) | undefined;
   private readPaused = false;
@@ -92,7 +91,7 @@ export class Connection {
       watched: new WatchSet(id),
       subscriptions: new Subscriptions(),
       lastCommand: 'NULL',
-      lastCommandAt: now,
+      lastInteraction: now,
       blocked: false,
       unblock: undefined,
       closing: false,
@@ -138,12 +137,12 @@ export class Connection {
   idleMs(now: number): number | undefined {
     const s = this.state;
     if (this.running || s.blocked || s.subscriptions.active || this.server.monitors.has(s.id)) return undefined;
-    return now - this.lastInteraction;
+    return now - s.lastInteraction;
   }
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    this.lastInteraction = Date.now();
+    this.state.lastInteraction = Date.now();
     this.server.stats.netInputBytes += chunk.length;
     this.parse(chunk);
     this.pump();
@@ -518,6 +517,6 @@ export class Connection {
       this.socket.uncork();
     }
     this.server.stats.netOutputBytes += bytes;
-    this.lastInteraction = Date.now();
+    this.state.lastInteraction = Date.now();
   }
 }

@@ -64,7 +64,8 @@ export interface ConnectionState extends Subscriber, Monitor {
   /** The channels, patterns and shard channels it is subscribed to (./pubsub.ts). */
   readonly subscriptions: Subscriptions;
   lastCommand: string;
-  lastCommandAt: number;
+  /** When it last sent or was sent bytes (Redis's lastinteraction): CLIENT LIST's idle, CONFIG SET timeout. */
+  lastInteraction: number;
   /**
    * Its next command is held by CLIENT PAUSE (./pause.ts), or a WAIT waits: flag `b` in CLIENT LIST, counted in INFO's
    * blocked_clients.

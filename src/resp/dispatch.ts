@@ -134,7 +134,6 @@ function writes(spec: CommandSpec): boolean {
 export function dispatch(ctx: Ctx, args: Buffer[], out: Dispatched): Reply | Plan {
   const conn = ctx.conn;
   ctx.server.stats.commandsProcessed++;
-  conn.lastCommandAt = Date.now();
   const { spec, name, error, counted } = admit(ctx, args);
   if (spec === undefined) return refuse(ctx, out, error!, counted);
   conn.lastCommand = name;

@@ -173,3 +173,21 @@ test('CLIENT LIST: the same steps on redis-server 7.0 give the same fields', { s
     await redis.stop();
   }
 });
+
+test('CLIENT LIST idle: the seconds since the connection last sent or was sent bytes (a reply written late counts)', async () => {
+  const s = await serve({ nodes: 3, storage: 'memory' });
+  const a = await SimpleConn.open('127.0.0.1', s.port);
+  const b = await SimpleConn.open('127.0.0.1', s.port);
+  try {
+    await a.call(['CLIENT', 'SETNAME', 'sleeper']);
+    // Dispatched 1.1 s before its reply: idle counts from the reply, as Redis's lastinteraction.
+    await a.call(['DEBUG', 'SLEEP', '1.1']);
+    assert.equal((await lineOf(b, 'sleeper')).get('idle'), '0');
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.ok(Number((await lineOf(b, 'sleeper')).get('idle')) >= 1);
+  } finally {
+    a.close();
+    b.close();
+    await s.stop();
+  }
+});

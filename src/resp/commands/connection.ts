@@ -146,7 +146,7 @@ export function clientLine(c: ConnectionState, monitoring: boolean): string {
   const { input, multi: multiMem, output: omem, total } = clientMemory(c);
   const events = `${input.reading ? 'r' : ''}${omem > 0 ? 'w' : ''}`;
   return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} ` +
-    `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${flags} db=0 sub=${subs.channel.size} psub=${subs.pattern.size} ssub=${subs.shard.size} ` +
+    `idle=${Math.floor((now - c.lastInteraction) / 1000)} flags=${flags} db=0 sub=${subs.channel.size} psub=${subs.pattern.size} ssub=${subs.shard.size} ` +
     `multi=${c.multi ? c.multi.items.length : -1} watch=${c.watched.size} qbuf=${input.queryBytes} qbuf-free=0 argv-mem=${input.argvBytes} ` +
     `multi-mem=${multiMem} rbs=0 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${total} ` +
     `events=${events} cmd=${c.lastCommand} user=default redir=${t.on ? t.redirect || -1 : -1} resp=${c.protocol} lib-name=${c.libName} lib-ver=${c.libVer}\n`;
