@@ -271,6 +271,28 @@ test('BITFIELD and BITFIELD_RO: Redis\'s documented examples, OVERFLOW WRAP, SAT
   assert.equal(await r.exists('bf:big'), 0);
 });
 
+test('PFADD, PFCOUNT, PFMERGE: estimates, unions, MULTI, a value moved with DUMP and RESTORE, the errors', async () => {
+  assert.equal(await r.pfadd('hll:a', 'x', 'y', 'z'), 1);
+  assert.equal(await r.pfadd('hll:a', 'x'), 0);
+  assert.equal(await r.pfcount('hll:a'), 3);
+  await r.pfadd('hll:b', ...Array.from({ length: 1000 }, (_, i) => `e${i}`));
+  const b = await r.pfcount('hll:b');
+  assert.ok(Math.abs(b - 1000) <= 20, `1000 estimated ${b}`);
+  assert.equal(await r.pfmerge('hll:u', 'hll:a', 'hll:b'), 'OK');
+  assert.equal(await r.pfcount('hll:u'), await r.pfcount('hll:a', 'hll:b'));
+  const multi = await r.multi().pfadd('hll:m', 'a', 'b').pfcount('hll:m').pfmerge('hll:m2', 'hll:m').pfcount('hll:m2').exec();
+  assert.deepEqual(multi, [[null, 1], [null, 2], [null, 'OK'], [null, 2]]);
+  const dumped = await r.dumpBuffer('hll:b');
+  await r.restore('hll:copy', 0, dumped!);
+  assert.equal(await r.pfcount('hll:copy'), b);
+  assert.deepEqual(await r.getBuffer('hll:copy'), await r.getBuffer('hll:b'));
+  await r.set('hll:str', 'plain');
+  assert.equal(await replyError(r.pfadd('hll:str', 'x')), 'WRONGTYPE Key is not a valid HyperLogLog string value.');
+  assert.equal(await replyError(r.pfcount('hll:a', 'hll:str')), 'WRONGTYPE Key is not a valid HyperLogLog string value.');
+  await r.setrange('hll:a', 16, '\x00');
+  assert.equal(await replyError(r.pfcount('hll:a')), 'INVALIDOBJ Corrupted HLL object detected');
+});
+
 test('DUMP and RESTORE: Redis 7.0\'s payloads (integers, LZF) read, its bytes written; BUSYKEY, REPLACE, ABSTTL, the TTL; errors in Redis\'s order', async () => {
   // Payloads redis-server 7.0.15 gave for 'hello', '200' and 'a' x 100 (LZF-compressed).
   const hello = Buffer.from('\x00\x05hello\n\x00cr\xdfve4 \n', 'latin1');
