@@ -315,6 +315,22 @@ function sparseSet(h: Hll, reg: number, count: number): number {
   return promote(h, reg, count);
 }
 
+/** A register of a sparse value: its value (0 in a zero run), or -1 when no opcode covers it (a broken value). */
+function sparseGet(b: Uint8Array, reg: number): number {
+  let first = 0;
+  for (let p = HDR; p < b.length; ) {
+    const op = b[p]!;
+    let span: number;
+    if ((op & 0xc0) === 0) span = (op & 0x3f) + 1;
+    else if (op & 0x80) span = (op & 3) + 1;
+    else span = (((op & 0x3f) << 8) | (b[p + 1] ?? 0)) + 1;
+    if (reg < first + span) return op & 0x80 ? ((op >> 2) & 0x1f) + 1 : 0;
+    first += span;
+    p += (op & 0xc0) === 0x40 ? 2 : 1;
+  }
+  return -1;
+}
+
 function promote(h: Hll, reg: number, count: number): number {
   if (!toDense(h)) return -1;
   denseSet(h.b, reg, count);
@@ -429,19 +445,30 @@ export interface HllAdded {
   broken?: true;
 }
 
-/** PFADD: `elements` added to the HLL `v` (a new one when absent). */
+/**
+ * PFADD: `elements` added to the HLL `v` (a new one when absent). The value is copied only from the first element
+ * that raises a register (or meets a broken part): most PFADDs to an HLL that has seen many elements change nothing.
+ */
 export function pfadd(v: Uint8Array | undefined, elements: Uint8Array[]): HllAdded | 'WRONGTYPE' {
   let h: Hll;
   let changed = false;
+  let from = 0;
   if (v === undefined) {
     h = create();
     changed = true;
   } else {
     if (hllProblem(v) !== undefined) return 'WRONGTYPE';
+    while (from < elements.length) {
+      const count = patLen(elements[from]!);
+      const cur = v[4] === DENSE ? denseGet(v, patIndex) : sparseGet(v, patIndex);
+      if (cur < 0 || count > cur) break;
+      from++;
+    }
+    if (from === elements.length) return { value: v, changed: false };
     h = { b: v.slice(), len: v.length };
   }
-  for (const e of elements) {
-    const r = add(h, e);
+  for (let i = from; i < elements.length; i++) {
+    const r = add(h, elements[i]!);
     if (r < 0) return { value: h.b.subarray(0, h.len), changed, broken: true };
     if (r > 0) changed = true;
   }
