@@ -52,6 +52,7 @@ function script(seed: number): Step[] {
 }
 
 const FIXED: Step[] = [
+  [0, [c('CONFIG GET hll-sparse-max-bytes'), c('CONFIG SET hll-sparse-max-bytes 3000')]],
   [0, [c('PFADD h'), c('PFADD h'), c('PFCOUNT h'), c('PFADD h a b c'), c('PFADD h a'), c('PFCOUNT h nokey'), ...layout('h'), c('OBJECT ENCODING h')]],
   [0, [c('PFMERGE m'), c('PFMERGE m2 h nokey'), c('PFCOUNT m m2'), ...layout('m2'), c('PFADD'), c('PFCOUNT'), c('PFMERGE')]],
   [0, [c('SET str x'), c('PFADD str a'), c('PFCOUNT str'), c('PFCOUNT h str'), c('PFMERGE h str'), c('PFMERGE str h'), c('PFADD h z')]],

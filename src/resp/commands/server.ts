@@ -8,7 +8,7 @@ import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
 import { nodeMemoryBytes } from '../../cluster/cluster.js';
 import { memoryBytes, threadCpuTimes } from '../../util/thread-health.js';
 import { valueBytes } from '../../storage/codec.js';
-import { hllProblem } from '../../storage/hyperloglog.js';
+import { HLL_SPARSE_MAX_BYTES, hllProblem } from '../../storage/hyperloglog.js';
 import { fixed2 } from '../../util/printf.js';
 import { unixMicros } from '../../util/clock.js';
 import { string2d } from '../../storage/float80.js';
@@ -428,6 +428,8 @@ function configParams(ctx: Ctx): Array<[string, string]> {
     ['dir', cluster.dir],
     ['notify-keyspace-events', keyspaceFlagsText(ctx.server.keyspace.current)],
     ['tracking-table-max-keys', String(options.trackingTableMaxKeys)],
+    // Redis's default, which every replica's PFADD and PFMERGE apply (src/storage/hyperloglog.ts).
+    ['hll-sparse-max-bytes', String(HLL_SPARSE_MAX_BYTES)],
     // Per-command latencies (INFO latencystats, LATENCY HISTOGRAM).
     ['latency-tracking', ctx.server.commandStats.latencyTracking ? 'yes' : 'no'],
     ['latency-tracking-info-percentiles', ctx.server.commandStats.percentiles.map(percentileText).join(' ')],
