@@ -46,7 +46,6 @@ export class Connection {
   private queue: Buffer[][] = [];
   private running = false;
   private closed = false;
-  /** When it last sent or was written anything (Redis's lastinteraction), for the idle timeout: idleMs(). */
   /** Ends this connection's wait for a CLIENT PAUSE (it closed). */
   private pauseCancel: (() => void) | undefined;
   private readPaused = false;

@@ -597,7 +597,7 @@ function evalHll(op: Extract<Op, { t: 'pfadd' | 'pfmerge' }>, ov: Overlay, maxVa
     if (!(merged instanceof Uint8Array)) return { ok: false, error: merged.problem === 'WRONGTYPE' ? 'NOT_HLL' : 'INVALID_HLL', ...read };
     r = { value: merged, changed: true };
   }
-  if (r.changed && tooLarge(op.key, r.value.byteLength, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' };
+  if (r.changed && tooLarge(op.key, r.value.byteLength, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE', ...read };
   // A broken HLL keeps the registers set before the broken part was met, as Redis's does: INVALID_HLL all the same.
   if (r.changed) ov.set(op.key, { value: Buffer.from(r.value), expiresAt: cur?.expiresAt });
   if (r.broken) return { ok: false, error: 'INVALID_HLL' };
