@@ -799,7 +799,7 @@ export class Cluster<V = Value> {
     const r = pfcount(values.map((v) => (v === undefined ? undefined : typeof v === 'string' ? Buffer.from(v) : (v as Uint8Array))));
     if ('problem' in r) {
       const key = show(keys[r.at]);
-      if (r.problem === 'WRONGTYPE') throw new ClusterError(ErrorCode.NOT_HLL, `pfCount: the value of ${key} is not a HyperLogLog`);
+      if (r.problem === 'NOT_HLL') throw new ClusterError(ErrorCode.NOT_HLL, `pfCount: the value of ${key} is not a HyperLogLog`);
       throw new ClusterError(ErrorCode.INVALID_HLL, `pfCount: the HyperLogLog of ${key} is broken`);
     }
     return r.card;

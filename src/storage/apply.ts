@@ -586,7 +586,7 @@ function evalHll(op: Extract<Op, { t: 'pfadd' | 'pfmerge' }>, ov: Overlay, maxVa
   let read: { n: number; absent?: number[] } | undefined; // pfmerge: the keys read (of the key and `from`), and the absent ones
   if (op.t === 'pfadd') {
     const added = pfadd(bytes(cur), op.elements.map(asBytes));
-    if (added === 'WRONGTYPE') return { ok: false, error: 'NOT_HLL' };
+    if (added === 'NOT_HLL') return { ok: false, error: added };
     r = added;
   } else {
     const values = [cur, ...op.from.map((k) => ov.read(k))];
@@ -594,7 +594,7 @@ function evalHll(op: Extract<Op, { t: 'pfadd' | 'pfmerge' }>, ov: Overlay, maxVa
     const n = merged instanceof Uint8Array ? values.length : merged.at + 1;
     const missing = values.slice(0, n).flatMap((v, j) => (v === undefined ? [j] : []));
     read = missing.length > 0 ? { n, absent: missing } : { n };
-    if (!(merged instanceof Uint8Array)) return { ok: false, error: merged.problem === 'WRONGTYPE' ? 'NOT_HLL' : 'INVALID_HLL', ...read };
+    if (!(merged instanceof Uint8Array)) return { ok: false, error: merged.problem, ...read };
     r = { value: merged, changed: true };
   }
   if (r.changed && tooLarge(op.key, r.value.byteLength, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE', ...read };

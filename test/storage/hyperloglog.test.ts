@@ -3,7 +3,7 @@
 // byte-for-byte comparison over random commands against redis-server is in test/resp/hyperloglog.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HLL_SPARSE_MAX_BYTES, hllProblem, pfadd, pfcount, pfmerge } from '../../src/storage/hyperloglog.js';
+import { HLL_SPARSE_MAX_BYTES, isHll, pfadd, pfcount, pfmerge } from '../../src/storage/hyperloglog.js';
 
 const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 const elements = (prefix: string, n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => bytes(`${prefix}${i}`));
@@ -84,19 +84,19 @@ test('PFMERGE and a PFCOUNT of several keys count the union; a merge with a dens
 
 test('a value that is not an HLL is WRONGTYPE, a broken sparse one INVALIDOBJ, and nothing is returned written', () => {
   for (const s of ['', 'foo', 'HYLL', 'HYLL\x02' + '\x00'.repeat(20), 'HYLL\x00' + '\x00'.repeat(20)]) {
-    assert.equal(hllProblem(bytes(s)), 'WRONGTYPE', JSON.stringify(s));
-    assert.equal(pfadd(bytes(s), [bytes('x')]), 'WRONGTYPE');
-    assert.deepEqual(pfcount([bytes(s)]), { problem: 'WRONGTYPE', at: 0 });
-    assert.deepEqual(pfmerge(undefined, [undefined, bytes(s)]), { problem: 'WRONGTYPE', at: 1 });
+    assert.equal(isHll(bytes(s)), false, JSON.stringify(s));
+    assert.equal(pfadd(bytes(s), [bytes('x')]), 'NOT_HLL');
+    assert.deepEqual(pfcount([bytes(s)]), { problem: 'NOT_HLL', at: 0 });
+    assert.deepEqual(pfmerge(undefined, [undefined, bytes(s)]), { problem: 'NOT_HLL', at: 1 });
   }
   // A sparse value whose opcodes cover one register too few (the first XZERO run one shorter).
   const broken = Buffer.from(added(undefined, []));
   broken[17] = 0xfe;
-  assert.equal(hllProblem(broken), undefined);
-  assert.deepEqual(pfcount([broken]), { problem: 'INVALIDOBJ', at: 0 });
-  assert.deepEqual(pfcount([undefined, broken, bytes('x')]), { problem: 'INVALIDOBJ', at: 1 });
-  assert.deepEqual(pfcount([undefined, bytes('x'), broken]), { problem: 'WRONGTYPE', at: 1 }); // in order, as Redis
-  assert.deepEqual(pfmerge(undefined, [undefined, broken]), { problem: 'INVALIDOBJ', at: 1 });
+  assert.equal(isHll(broken), true);
+  assert.deepEqual(pfcount([broken]), { problem: 'INVALID_HLL', at: 0 });
+  assert.deepEqual(pfcount([undefined, broken, bytes('x')]), { problem: 'INVALID_HLL', at: 1 });
+  assert.deepEqual(pfcount([undefined, bytes('x'), broken]), { problem: 'NOT_HLL', at: 1 }); // in order, as Redis
+  assert.deepEqual(pfmerge(undefined, [undefined, broken]), { problem: 'INVALID_HLL', at: 1 });
   // PFADD meets the broken part only at the register its runs no longer cover, the last one (an element of it makes
   // a new HLL of 19 bytes: XZERO of 16383, then one VAL). The registers set before stay set, as in Redis's value.
   const last = elements('r', 200_000).find((e) => {

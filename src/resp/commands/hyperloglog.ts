@@ -34,7 +34,7 @@ function pfcount(_ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
   const count = (vs: Array<Value | undefined>): ReturnType<typeof countOf> => (counted ??= countOf(vs.map((v) => (v === undefined ? undefined : bytesOf(v)))));
   const plan = new KeysPlan(keys, (vs) => {
     const r = count(vs);
-    return 'problem' in r ? opError(r.problem === 'WRONGTYPE' ? 'NOT_HLL' : 'INVALID_HLL') : r.card;
+    return 'problem' in r ? opError(r.problem) : r.card;
   });
   plan.looks = (vs) => {
     const r = count(vs);

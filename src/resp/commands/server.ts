@@ -8,7 +8,7 @@ import { MAX_TIMEOUT_MS } from '../../cluster/validate.js';
 import { nodeMemoryBytes } from '../../cluster/cluster.js';
 import { memoryBytes, threadCpuTimes } from '../../util/thread-health.js';
 import { valueBytes } from '../../storage/codec.js';
-import { HLL_SPARSE_MAX_BYTES, hllProblem } from '../../storage/hyperloglog.js';
+import { HLL_SPARSE_MAX_BYTES, isHll } from '../../storage/hyperloglog.js';
 import { fixed2 } from '../../util/printf.js';
 import { unixMicros } from '../../util/clock.js';
 import { string2d } from '../../storage/float80.js';
@@ -852,7 +852,7 @@ function object(ctx: Ctx, args: Buffer[]): Reply | KeysPlan {
     switch (sub) {
       case 'ENCODING':
         // An HLL is `raw` on Redis once a PF command has touched it (it makes the value its own raw string first).
-        return n !== null ? 'int' : b.length <= EMBSTR_MAX && hllProblem(b) !== undefined ? 'embstr' : 'raw';
+        return n !== null ? 'int' : b.length <= EMBSTR_MAX && !isHll(b) ? 'embstr' : 'raw';
       case 'REFCOUNT':
         return shared && n !== null && n >= 0n && n < BigInt(SHARED_INTEGERS) ? SHARED_REFCOUNT : 1;
       case 'FREQ':
