@@ -105,6 +105,12 @@ export type BatchOp =
    */
   | { type: 'pfmerge'; key: KeyInput; keys: KeyInput[] }
   /**
+   * Redis PFDEBUG TODENSE: the HyperLogLog the key holds made dense (the same registers; 12,304 bytes), the expiry
+   * kept. ok: false when the key is absent; `changed`: whether it was sparse (then written); `current`: the dense
+   * value. Errors of the op as pfadd's.
+   */
+  | { type: 'pftodense'; key: KeyInput }
+  /**
    * Move the key's value and expiry to `to`, replacing what it held (Redis RENAME; `condition: 'absent'`: RENAMENX,
    * only when `to` is absent). ok: false when the key is absent (`existed: false`) or the condition fails.
    */
@@ -255,6 +261,7 @@ const BATCH_OP_FIELDS: { readonly [T in BatchOp['type']]: readonly string[] } = 
   bitfield: ['key', 'fields'],
   pfadd: ['key', 'elements'],
   pfmerge: ['key', 'keys'],
+  pftodense: ['key'],
   rename: ['key', 'to', 'condition'],
   copy: ['key', 'to', 'replace'],
   msetnx: ['entries'],
@@ -346,6 +353,8 @@ function batchOp(o: BatchOp, maxValueBytes: number): Op {
     case 'pfmerge':
       if (!Array.isArray(x.keys)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch pfmerge: keys must be an array');
       return { t: 'pfmerge', key, from: x.keys.map((k) => toKey(k)) };
+    case 'pftodense':
+      return { t: 'pftodense', key };
     case 'rename': {
       const op: Op = { t: 'rename', key, to: toKey(x.to) };
       if (x.condition !== undefined && oneOf('rename condition', x.condition, ['absent'] as const)) op.nx = true;

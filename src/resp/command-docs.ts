@@ -150,6 +150,7 @@ export const COMMAND_DOCS: Readonly<Record<string, CommandDoc>> = {
   "pexpiretime": {"complexity":"O(1)","arguments":[{"name":"key","type":"key","keySpecIndex":0}]},
   "pfadd": {"complexity":"O(1) to add every element.","arguments":[{"name":"key","type":"key","keySpecIndex":0},{"name":"element","type":"string","flags":["optional","multiple"]}]},
   "pfcount": {"complexity":"O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.","arguments":[{"name":"key","type":"key","keySpecIndex":0,"flags":["multiple"]}]},
+  "pfdebug": {"complexity":"N/A","docFlags":["syscmd"],"arguments":[{"name":"subcommand","type":"string"},{"name":"key","type":"key","keySpecIndex":0}]},
   "pfmerge": {"complexity":"O(N) to merge N HyperLogLogs, but with high constant times.","arguments":[{"name":"destkey","type":"key","keySpecIndex":0},{"name":"sourcekey","type":"key","keySpecIndex":1,"flags":["multiple"]}]},
   "ping": {"complexity":"O(1)","arguments":[{"name":"message","type":"string","flags":["optional"]}]},
   "psetex": {"complexity":"O(1)","arguments":[{"name":"key","type":"key","keySpecIndex":0},{"name":"milliseconds","type":"integer"},{"name":"value","type":"string"}]},

@@ -209,6 +209,8 @@ function opEvents(op: RespOp, r: RespOpResult): KeyEvent[] | undefined {
       return r.changed === true ? [[S, 'pfadd', op.key]] : undefined;
     case 'pfmerge':
       return [[S, 'pfadd', op.key]]; // Redis's PFMERGE says "pfadd" too
+    case 'pftodense':
+      return undefined; // Redis's PFDEBUG notifies nothing (nor signals the key: client-side caching keeps the value it had)
     case 'bitop':
       return (r.n ?? 0) > 0 ? [[S, 'set', op.key]] : r.deleted === true ? [[G, 'del', op.key]] : undefined;
     case 'rename':

@@ -33,6 +33,7 @@ export type RespOp =
   | { type: 'bitfield'; key: Buffer; fields: BitField[] }
   | { type: 'pfadd'; key: Buffer; elements: Buffer[] }
   | { type: 'pfmerge'; key: Buffer; keys: Buffer[] }
+  | { type: 'pftodense'; key: Buffer }
   | { type: 'rename'; key: Buffer; to: Buffer; condition?: 'absent' }
   | { type: 'copy'; key: Buffer; to: Buffer; replace?: boolean }
   | { type: 'msetnx'; entries: Array<[Buffer, Buffer]> }

@@ -14,7 +14,7 @@ import type { ScanOptions, ScanRange } from './types.js';
 import { keyProblem, valueProblem } from './validate.js';
 import { incrByFloat, MAX_FLOAT_TEXT } from './float80.js';
 import { type BitField, bytesWritten, fieldProblem, runFields } from './bitfield.js';
-import { type HllAdded, pfadd, pfmerge } from './hyperloglog.js';
+import { type HllAdded, hllToDense, isHll, pfadd, pfmerge } from './hyperloglog.js';
 
 export const SESSION_DEFAULTS = {
   /** Sessions beyond this are evicted, least recently used first (deterministically: same order on every replica). */
@@ -295,6 +295,8 @@ function opProblem(op: unknown, maxValueBytes: number): string | undefined {
     case 'pfmerge':
       if (!Array.isArray(o.from)) return 'INVALID_COMMAND';
       return o.from.some((k) => keyProblem(k)) ? 'INVALID_KEY' : undefined;
+    case 'pftodense':
+      return undefined;
     case 'rename':
     case 'copy': {
       if (keyProblem(o.to)) return 'INVALID_KEY';
@@ -455,6 +457,8 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBy
     case 'pfadd':
     case 'pfmerge':
       return evalHll(op, ov, maxValueBytes, maxBytes);
+    case 'pftodense':
+      return evalToDense(op, ov, maxValueBytes, maxBytes);
     case 'rename':
     case 'copy':
       return evalMove(op, ov);
@@ -602,6 +606,21 @@ function evalHll(op: Extract<Op, { t: 'pfadd' | 'pfmerge' }>, ov: Overlay, maxVa
   if (r.changed) ov.set(op.key, { value: Buffer.from(r.value), expiresAt: cur?.expiresAt });
   if (r.broken) return { ok: false, error: 'INVALID_HLL' };
   return r.changed ? { ok: true, changed: true, ...read } : { ok: true, changed: false };
+}
+
+/** Redis PFDEBUG TODENSE: the HLL written back dense with the key's expiry, when it was sparse. */
+function evalToDense(op: Extract<Op, { t: 'pftodense' }>, ov: Overlay, maxValueBytes: number, maxBytes: number): OpResult {
+  const cur = ov.read(op.key);
+  if (cur === undefined) return { ok: false };
+  const v = asBytes(cur.value);
+  if (!isHll(v)) return { ok: false, error: 'NOT_HLL' };
+  const dense = hllToDense(v);
+  if (dense === undefined) return { ok: false, error: 'INVALID_HLL' };
+  if (dense === v) return { ok: true, changed: false, current: cur.value };
+  if (tooLarge(op.key, dense.byteLength, maxValueBytes, maxBytes)) return { ok: false, error: 'VALUE_TOO_LARGE' };
+  const value = Buffer.from(dense);
+  ov.set(op.key, { value, expiresAt: cur.expiresAt });
+  return { ok: true, changed: true, current: value };
 }
 
 /** Redis BITOP: byte by byte over the longest value, the shorter ones read as zeros; nothing to combine deletes. */

@@ -95,6 +95,12 @@ export type Op =
    */
   | { t: 'pfmerge'; key: Key; from: Key[] }
   /**
+   * Redis PFDEBUG TODENSE (and GETREG, which converts first): the HLL the key holds made dense, its registers, header
+   * and expiry kept. ok: false when the key is absent. Result `changed`: whether it was sparse (then written);
+   * `current`: the dense value. Errors as pfadd's.
+   */
+  | { t: 'pftodense'; key: Key }
+  /**
    * Move the key's value and expiry to `to` (Redis RENAME; `nx`: RENAMENX, only when `to` is absent), replacing what
    * `to` held. ok: false when the key is absent (`existed`: false) or `nx` and `to` is present. Onto itself: ok
    * (false with `nx`), nothing written.
@@ -186,7 +192,7 @@ export interface OpResult {
   value?: Value;
   /** append, setrange, bitop: the new length in bytes; setbit: the bit before; pfmerge: how many of the key and `from` it read (all, or up to the one refused). */
   n?: number;
-  /** setbit, bitfield: whether the value changed as Redis counts it (the key is new, the value grew, or a bit written flipped); pfadd: whether it answers 1. */
+  /** setbit, bitfield: whether the value changed as Redis counts it (the key is new, the value grew, or a bit written flipped); pfadd: whether it answers 1; pftodense: whether it was sparse. */
   changed?: boolean;
   /** expire: true when the expiry had passed, so the key was deleted; bitop: true when nothing to combine deleted the key. */
   deleted?: boolean;

@@ -537,3 +537,38 @@ export function pfmerge(dest: Uint8Array | undefined, sources: Array<Uint8Array 
   invalidate(h.b);
   return h.b.subarray(0, h.len);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// PFDEBUG: Redis's internal commands to look into an HLL value (each takes a value isHll() accepts).
+
+/** PFDEBUG TODENSE and GETREG: the value dense (the same registers and header), itself when dense; undefined when broken. */
+export function hllToDense(v: Uint8Array): Uint8Array | undefined {
+  const h = { b: v, len: v.length };
+  return toDense(h) ? h.b : undefined;
+}
+
+/** PFDEBUG GETREG: the 16384 registers of a dense value. */
+export function hllRegisters(v: Uint8Array): number[] {
+  const out = new Array<number>(REGISTERS);
+  for (let r = 0; r < REGISTERS; r++) out[r] = denseGet(v, r);
+  return out;
+}
+
+/** PFDEBUG ENCODING. */
+export function hllEncoding(v: Uint8Array): 'dense' | 'sparse' {
+  return v[4] === DENSE ? 'dense' : 'sparse';
+}
+
+/**
+ * PFDEBUG DECODE: a sparse value's opcodes as Redis prints them, "z:<run>" (ZERO), "Z:<run>" (XZERO) and
+ * "v:<value>,<run>" (VAL), separated by spaces; every byte is decoded, a broken value's too.
+ */
+export function hllDecode(v: Uint8Array): string {
+  const out: string[] = [];
+  for (let p = HDR; p < v.length; p += opLength(v[p]!)) {
+    const op = v[p]!;
+    const span = spanAt(v, p);
+    out.push((op & 0xc0) === 0 ? `z:${span}` : op & 0x80 ? `v:${((op >> 2) & 0x1f) + 1},${span}` : `Z:${span}`);
+  }
+  return out.join(' ');
+}

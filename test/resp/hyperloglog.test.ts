@@ -1,4 +1,4 @@
-// PFADD, PFCOUNT and PFMERGE through the RESP server, compared byte for byte with redis-server (skipped with a
+// PFADD, PFCOUNT, PFMERGE and PFDEBUG through the RESP server, compared byte for byte with redis-server (skipped with a
 // message when it is not installed): replies, errors, keyspace events and the HLL values' bytes (read with GETRANGE
 // around the cached cardinality, which PFCOUNT writes back on Redis and not here: src/resp/commands/hyperloglog.ts).
 // And the same HLLs through the Cluster API: batch pfadd and pfmerge, pfCount, on every replica alike.
@@ -19,7 +19,7 @@ function layout(key: string): string[][] {
 
 /**
  * A random script: PFADDs of a few or of thousands of elements (so values turn dense), PFCOUNTs of one or several
- * keys, PFMERGEs, a plain string to be refused, an HLL broken by a SETRANGE, and the values' bytes read back. A
+ * keys, PFMERGEs, PFDEBUGs (which look up their key as a write does, and may make a value dense), a plain string to be refused, an HLL broken by a SETRANGE, and the values' bytes read back. A
  * subscriber (connection 1) hears the string, generic and keymiss events.
  */
 function script(seed: number): Step[] {
@@ -39,7 +39,8 @@ function script(seed: number): Step[] {
       const n = rnd() < 0.15 ? 500 + Math.floor(rnd() * 1500) : Math.floor(rnd() * 6);
       cmds.push(['PFADD', key, ...Array.from({ length: n }, element)]);
     } else if (x < 0.7) cmds.push(['PFCOUNT', ...KEYS.filter(() => rnd() < 0.5), key]);
-    else if (x < 0.85) cmds.push(['PFMERGE', key, ...KEYS.filter(() => rnd() < 0.4)]);
+    else if (x < 0.8) cmds.push(['PFMERGE', key, ...KEYS.filter(() => rnd() < 0.4)]);
+    else if (x < 0.85) cmds.push(['PFDEBUG', pick(['ENCODING', 'DECODE', 'TODENSE', 'encoding', 'decode', 'GETREG']), key]);
     // Break h3's first opcodes, marking its cache stale as PFADD would: Redis would answer a valid cache's count
     // for registers changed under it, where threadraft, which does not write the count back, counts them.
     else if (x < 0.9) cmds.push(['SETRANGE', 'h3', '15', `\x80${pick(['\x7f', '\x00', '\x80', 'A', '\x7f\xfe'])}`]);
@@ -61,9 +62,17 @@ const FIXED: Step[] = [
   // Its runs one register short (the XZERO's last bit cleared), g is broken at register 16383, where r7803 goes: x's
   // register is set before PFADD meets it, and stays set (INVALIDOBJ all the same), as in Redis's value.
   [0, [c('PFADD g'), c('SETBIT g 143 0'), c('PFADD g x r7803'), ...layout('g'), c('PFCOUNT g'), c('PFCOUNT h g')]],
+  // PFDEBUG: the key looked up before the subcommand is read; GETREG makes a sparse value dense, as TODENSE does; a
+  // broken sparse value cannot be; no events (the subscriber hears none), the expiry kept.
+  [0, [c('PFDEBUG'), c('PFDEBUG ENCODING'), c('PFDEBUG ENCODING h x'), c('PFDEBUG ENCODING nokey'), c('PFDEBUG nosuch nokey'), c('PFDEBUG nosuch h'), c('PFDEBUG NoSuch str')]],
+  [0, [c('PFADD d 1 2 3'), c('EXPIRE d 1000'), c('PFDEBUG ENCODING d'), c('PFDEBUG DECODE d'), c('PFDEBUG TODENSE d'), c('PFDEBUG TODENSE d'), c('PFDEBUG ENCODING d'), c('PFDEBUG DECODE d'), c('TTL d'), ...layout('d')]],
+  [0, [c('PFADD d2 x'), c('PFDEBUG GETREG d2'), c('PFDEBUG encoding d2'), c('PFDEBUG GETREG d2'), c('PFDEBUG DECODE str'), c('PFDEBUG TODENSE str'), c('PFDEBUG GETREG str')]],
+  [0, [c('PFDEBUG DECODE g'), c('PFDEBUG TODENSE g'), c('PFDEBUG GETREG g'), c('PFDEBUG ENCODING g'), ...layout('g')]],
+  [0, [c('PFADD d3 a'), c('MULTI'), c('PFDEBUG TODENSE d3'), c('PFDEBUG ENCODING d3'), c('PFDEBUG DECODE nokey'), c('EXEC')]],
   // Two VAL opcodes (é in UTF-8) after runs that cover every register: broken to every read of the registers (Redis
   // 7.0.15 as Debian ships it); a PFADD that needs no promotion does not read them.
   [0, [c('PFADD v a b'), c('APPEND v é'), c('PFCOUNT v'), c('PFCOUNT v h'), c('PFMERGE v2 v'), ...layout('v2'), c('PFADD v c d e f'), ...layout('v'), c('PFCOUNT v')]],
+  [0, [c('PFDEBUG DECODE v'), c('PFDEBUG TODENSE v'), c('PFDEBUG GETREG v'), c('PFDEBUG ENCODING v')]],
 ];
 
 /** INFO stats' keyspace hits and misses of the server at `port`: the keys PFCOUNT and PFMERGE looked up, in order, up to one refused. */
@@ -88,7 +97,7 @@ test('HyperLogLog commands get the same replies, events, lookups and bytes from 
   }
 }));
 
-test('the Cluster API: batch pfadd and pfmerge, pfCount, errors, and every replica holds the same HLL bytes', async () => {
+test('the Cluster API: batch pfadd, pfmerge and pftodense, pfCount, errors, and every replica holds the same HLL bytes', async () => {
   const cluster = await Cluster.start({ nodes: 3, storage: 'memory' });
   try {
     const add = (key: string, elements: string[]) => cluster.batch([{ type: 'pfadd', key, elements }]);
@@ -109,6 +118,14 @@ test('the Cluster API: batch pfadd and pfmerge, pfCount, errors, and every repli
     await assert.rejects(cluster.pfCount(['visitors', 'plain']), (e: unknown) => e instanceof ClusterError && e.code === ErrorCode.NOT_HLL);
     await assert.rejects(cluster.pfCount([]), (e: unknown) => e instanceof ClusterError && e.code === ErrorCode.INVALID_ARGUMENT);
     await assert.rejects(cluster.batch([{ type: 'pfadd', key: 'k', elements: 'x' as never }]), (e: unknown) => e instanceof ClusterError && e.code === ErrorCode.INVALID_ARGUMENT);
+    const sparse = await cluster.get('other');
+    const dense = await cluster.batch([{ type: 'pftodense', key: 'other' }, { type: 'pftodense', key: 'other' }, { type: 'pftodense', key: 'absent' }, { type: 'pftodense', key: 'plain' }]);
+    assert.deepEqual(dense.results.map((r) => [r.ok, r.changed, r.error]), [[true, true, undefined], [true, false, undefined], [false, undefined, undefined], [false, undefined, 'NOT_HLL']]);
+    assert.ok(sparse instanceof Uint8Array && sparse[4] === 1 && sparse.length < 3000, 'other was sparse');
+    const denseValue = dense.results[0]!.current;
+    assert.ok(denseValue instanceof Uint8Array && denseValue.length === 12_304 && denseValue[4] === 0, 'other is dense');
+    assert.deepEqual(await cluster.get('other'), denseValue);
+    assert.equal(await cluster.pfCount(['other']), await cluster.pfCount(['other', 'absent']));
     const stale = await cluster.get('visitors', { consistency: 'stale', node: 1 });
     assert.ok(stale instanceof Uint8Array && Buffer.from(stale).subarray(0, 4).toString() === 'HYLL');
     const check = await cluster.checkReplicas();

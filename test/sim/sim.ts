@@ -545,7 +545,7 @@ export class Simulation {
         case 13: return { t: 'bitfield', key: k, fields: [{ op: 'incrby', signed: r.chance(0.5), bits: 1 + r.int(12), offset: r.int(30), value: String(r.int(300) - 100), ...(r.chance(0.5) ? { overflow: r.pick(['sat', 'fail'] as const)! } : {}) }] };
         case 14: return { t: 'copy', key: k, to: key(), ...(r.chance(0.4) ? { replace: true } : {}) };
         case 15: return { t: 'msetnx', pairs: [[k, value()], [key(), value()]] };
-        case 16: return r.chance(0.6) ? { t: 'pfadd', key: k, elements: Array.from({ length: r.int(4) }, value) } : { t: 'pfmerge', key: k, from: [key()] };
+        case 16: return r.chance(0.6) ? { t: 'pfadd', key: k, elements: Array.from({ length: r.int(4) }, value) } : r.chance(0.7) ? { t: 'pfmerge', key: k, from: [key()] } : { t: 'pftodense', key: k };
         default: return r.pick<Op>([{ t: 'get', key: k }, { t: 'ttl', key: k }, { t: 'size' }])!;
       }
     };
