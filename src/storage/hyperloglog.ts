@@ -351,11 +351,9 @@ function invalidate(b: Uint8Array): void {
   b[15] = b[15]! | 0x80;
 }
 
-/** Add an element's pattern: 1 when a register rose, 0 when not, -1 for a broken sparse value. */
-function add(h: Hll, ele: Uint8Array): number {
-  const count = patLen(ele);
-  if (h.b[4] === DENSE) return denseSet(h.b, patIndex, count) ? 1 : 0;
-  return sparseSet(h, patIndex, count);
+/** Raise register `reg` to `count`: 1 when it rose, 0 when not, -1 for a broken sparse value. */
+function raise(h: Hll, reg: number, count: number): number {
+  return h.b[4] === DENSE ? (denseSet(h.b, reg, count) ? 1 : 0) : sparseSet(h, reg, count);
 }
 
 /** The registers of a checked value raised into `max` (Redis's hllMerge); false for a broken sparse value. */
@@ -463,22 +461,23 @@ export function pfadd(v: Uint8Array | undefined, elements: Uint8Array[]): HllAdd
   let h: Hll;
   let changed = false;
   let from = 0;
+  let count = 0; // of elements[from], hashed already (its register in patIndex), when v is given
   if (v === undefined) {
     h = create();
     changed = true;
   } else {
     if (!isHll(v)) return 'NOT_HLL';
-    while (from < elements.length) {
-      const count = patLen(elements[from]!);
+    for (; from < elements.length; from++) {
+      count = patLen(elements[from]!);
       const cur = v[4] === DENSE ? denseGet(v, patIndex) : sparseGet(v, patIndex);
       if (cur < 0 || count > cur) break;
-      from++;
     }
     if (from === elements.length) return { value: v, changed: false };
     h = { b: v.slice(), len: v.length };
   }
   for (let i = from; i < elements.length; i++) {
-    const r = add(h, elements[i]!);
+    if (i > from || v === undefined) count = patLen(elements[i]!);
+    const r = raise(h, patIndex, count);
     if (r < 0) return { value: h.b.subarray(0, h.len), changed, broken: true };
     if (r > 0) changed = true;
   }
