@@ -14,6 +14,7 @@ export type { ClusterErrorData } from './errors.js';
 export { TIMING_PRESETS } from './node/config.js';
 export type { Timing, TimingPreset, LogLevel } from './node/config.js';
 export type { Value, OpResult } from './storage/command.js';
+export type { KeyRecord } from './storage/types.js';
 export type { KeyInput } from './cluster/validate.js';
 export type { NodeId } from './raft/types.js';
 export { STAGES } from './cluster/profile.js';

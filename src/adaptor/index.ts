@@ -192,7 +192,7 @@ export interface NodeStorage {
         /** SyncStore.checkpointBytes: about what a checkpoint of the state copies now. */
         checkpointBytes(): number;
         /** The state's reads (get, ttl, expiresAt, scan, size, revision, randomKey), answered at once on this thread. */
-        reads(): Pick<SyncStore, 'get' | 'ttl' | 'expiresAt' | 'scan' | 'size' | 'revision' | 'randomKey'>;
+        reads(): Pick<SyncStore, 'get' | 'ttl' | 'expiresAt' | 'scan' | 'size' | 'revision' | 'record' | 'randomKey'>;
         /** The digests in progress (SyncStore.digestsPending, digestStep), hashed a slice at a time between Raft steps. */
         digests(): Pick<SyncStore, 'digestsPending' | 'digestStep'>;
       }

@@ -11,7 +11,7 @@ import { pfcount } from '../storage/hyperloglog.js';
 import { BIT_OPS, type BitOp, EXPIRE_CONDS, type ExpireCond, type Op, type OpResult, type Value } from '../storage/command.js';
 import type { FromNode } from '../node/protocol.js';
 import { decodeApplied } from '../node/applied.js';
-import type { QueryResult, ReadQuery } from '../node/queries.js';
+import type { KeyRecord, QueryResult, ReadQuery } from '../node/queries.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { nowMs, type LatencySummaryMs } from '../util/histogram.js';
 import { LatencyHistogram } from '../util/histogram.js';
@@ -831,6 +831,28 @@ export class Cluster<V = Value> {
     }
     const values = await this.query('getMany', keys.map((k): ReadQuery => ({ q: 'get', key: toKey(k) })), options);
     return values.map((v) => this.decode(v as Value | undefined) as T | undefined);
+  }
+
+  /**
+   * Each key's value, revision (as revision()) and expiry (ms since the epoch; undefined: none), the three read
+   * together from the key's record; undefined where absent. At most maxBatchOps keys. For an optimistic transaction
+   * over several keys: read them here, compute, then batch() a `check` of each revision read before the writes
+   * (nothing applies if one changed).
+   */
+  async records<T extends V = V>(keys: KeyInput[], options?: ReadOptions): Promise<Array<KeyRecord<T> | undefined>> {
+    this.checkOpen();
+    if (!Array.isArray(keys)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'records needs an array of keys');
+    positiveInt('records length', keys.length, 0, this.opts.maxBatchOps);
+    if (keys.length === 0) {
+      readOptions('records', options);
+      return [];
+    }
+    const found = await this.query('records', keys.map((k): ReadQuery => ({ q: 'record', key: toKey(k) })), options);
+    return found.map((r) => {
+      if (r === undefined) return undefined;
+      const rec = r as KeyRecord;
+      return { value: this.decode(rec.value) as T, revision: rec.revision, expiresAt: rec.expiresAt };
+    });
   }
 
   /** Remaining time-to-live of `key` in ms; Infinity when it has no expiry; undefined when absent. */

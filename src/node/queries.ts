@@ -3,9 +3,9 @@
 // LmdbStateReader, or sends them with the read to a memory node, whose state only its thread can see;
 // both evaluate them here, so a query means the same thing on either storage.
 import type { Key, Value } from '../storage/command.js';
-import type { ScanOptions, ScanRange } from '../storage/types.js';
+import type { KeyRecord, ScanOptions, ScanRange } from '../storage/types.js';
 
-export type { ScanOptions, ScanRange };
+export type { KeyRecord, ScanOptions, ScanRange };
 
 export type ReadQuery =
   | { q: 'get'; key: Key }
@@ -19,10 +19,12 @@ export type ReadQuery =
   | { q: 'size' }
   /** The key's revision (0: absent). */
   | { q: 'rev'; key: Key }
+  /** The key's value, revision and expiry, from one read of its record; undefined when absent. */
+  | { q: 'record'; key: Key }
   /** A live key picked by `r` in [0, 1) (StateMachine.randomKey), undefined when none. */
   | { q: 'random'; r: number };
 
-export type QueryResult = Value | undefined | boolean | number | Array<[Key, Value]>;
+export type QueryResult = Value | undefined | boolean | number | Array<[Key, Value]> | KeyRecord;
 
 /**
  * What a state machine answers (the cache semantics of issue 13: an expired key is absent once its expiry is
@@ -35,6 +37,7 @@ export interface StateView {
   expiresAt(key: Key, now?: number): number | undefined;
   scan(range: ScanRange, opts: ScanOptions, now?: number): Array<[Key, Value]>;
   revision(key: Key, now?: number): number;
+  record(key: Key, now?: number): KeyRecord | undefined;
   randomKey(r: number, now?: number): Key | undefined;
   /** Only the store that applies has it: it counts expired keys not yet purged through its expiry index, kept in memory. */
   size?(now?: number): number;
@@ -60,6 +63,8 @@ export function runQuery(s: StateView, query: ReadQuery, now: number | undefined
       return s.scan(query.range, query.opts, now);
     case 'rev':
       return s.revision(query.key, now);
+    case 'record':
+      return s.record(query.key, now);
     case 'random':
       return s.randomKey(query.r, now);
     case 'size':

@@ -33,7 +33,7 @@ import { membershipAfter } from './membership.js';
 import { checkApplyOrder, checkHardState, checkPurge, type StoreRole, type StoreTuning } from './memory.js';
 import { DEFAULT_CHUNK_BYTES, SnapshotAssembler, snapshotChunks } from './snapshot-format.js';
 import type { SnapshotSink, SnapshotSource, SyncStore } from './store.js';
-import type { AppliedState, LogState, ScanOptions, ScanRange, StoreOptions, StoreStats, WriteBatch, WriteBatchResult } from './types.js';
+import type { AppliedState, KeyRecord, LogState, ScanOptions, ScanRange, StoreOptions, StoreStats, WriteBatch, WriteBatchResult } from './types.js';
 import { validateAppend, validateKey, validateRange } from './validate.js';
 
 /** The on-disk format this code reads and writes; any other → FORMAT_VERSION. 2: the state machine has an environment of its own. */
@@ -426,6 +426,13 @@ function slotTtl(s: StateHandles, slot: Slot, key: Key, time: number): number | 
 function slotExpiresAt(s: StateHandles, slot: Slot, key: Key, time: number): number | undefined {
   const h = slotLive(s, slot, key, time);
   return h && absoluteExpiry(h.expiresAt);
+}
+
+function slotRecord(s: StateHandles, slot: Slot, key: Key, time: number): KeyRecord | undefined {
+  const b = s.kv[slot].getBinaryFast(key as Buffer);
+  if (b === undefined) return undefined;
+  const h = recordHeader(b);
+  return isExpired(h.expiresAt, time) ? undefined : { value: decodeValueCopy(b, h), revision: liveRevision(h, time), expiresAt: h.expiresAt };
 }
 
 function slotRevision(s: StateHandles, slot: Slot, key: Key, time: number): number {
@@ -1258,6 +1265,12 @@ export class LmdbStore implements SyncStore {
     return slotRevision(this.h.sm, this.active, key, readTime(this.machine.clock, now));
   }
 
+  record(key: Key, now?: number): KeyRecord | undefined {
+    this.check('read');
+    validateKey(key);
+    return slotRecord(this.h.sm, this.active, key, readTime(this.machine.clock, now));
+  }
+
   randomKey(r: number, now?: number): Key | undefined {
     this.check('read');
     return slotRandomKey(this.h.sm, this.active, r, readTime(this.machine.clock, now));
@@ -1556,6 +1569,12 @@ export class LmdbStateReader {
     validateKey(key);
     this.refresh();
     return slotRevision(this.h.sm, this.active, key, readTime(this.machine.clock, now));
+  }
+
+  record(key: Uint8Array, now?: number): KeyRecord | undefined {
+    validateKey(key);
+    this.refresh();
+    return slotRecord(this.h.sm, this.active, key, readTime(this.machine.clock, now));
   }
 
   scan(range: ScanRange, opts?: ScanOptions, now?: number): Array<[Key, Value]> {

@@ -15,7 +15,7 @@ import { SortedKeys } from './sorted-keys.js';
 import { membershipAfter } from './membership.js';
 import { DEFAULT_CHUNK_BYTES, SnapshotAssembler, snapshotChunks } from './snapshot-format.js';
 import type { SnapshotSink, SnapshotSource, SyncStore } from './store.js';
-import type { AppliedState, LogState, ScanOptions, ScanRange, StoreOptions, StoreStats, WriteBatch, WriteBatchResult } from './types.js';
+import type { AppliedState, KeyRecord, LogState, ScanOptions, ScanRange, StoreOptions, StoreStats, WriteBatch, WriteBatchResult } from './types.js';
 import type { FreeBytes } from './space.js';
 import { validateAppend, validateKey, validateRange } from './validate.js';
 
@@ -381,6 +381,14 @@ export class MemoryStore implements SyncStore {
     this.check();
     validateKey(key);
     return liveRevision(this.kv.get(key), readTime(this.machine.clock, now));
+  }
+
+  record(key: Key, now?: number): KeyRecord | undefined {
+    this.check();
+    validateKey(key);
+    const time = readTime(this.machine.clock, now);
+    const rec = this.kv.get(key);
+    return rec === undefined || isExpired(rec.expiresAt, time) ? undefined : { value: rec.value, revision: liveRevision(rec, time), expiresAt: rec.expiresAt };
   }
 
   size(now?: number): number {

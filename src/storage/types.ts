@@ -24,6 +24,13 @@ export interface LogStorage {
   loadHardState(): HardState; // { term: 0, vote: 0, commit: 0 } when never saved
 }
 
+/** A live key's value, revision (StateMachine.revision) and expiry (ms since the epoch; undefined: none). */
+export interface KeyRecord<V = Value> {
+  value: V;
+  revision: number;
+  expiresAt: number | undefined;
+}
+
 export interface AppliedState {
   lastApplied: LogId | undefined;
   membership: Membership;
@@ -49,6 +56,8 @@ export interface StateMachine {
   randomKey(r: number, now?: number): Key | undefined;
   /** The key's revision (apply.ts liveRevision): 0 when absent (as get), else a number every write of the key changes. */
   revision(key: Key, now?: number): number;
+  /** The key's value, revision and expiry from one read of its record (a script's view of it); undefined when absent (as get). */
+  record(key: Key, now?: number): KeyRecord | undefined;
   stats(): StoreStats;
   appliedState(): AppliedState;
 }

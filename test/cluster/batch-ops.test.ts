@@ -132,6 +132,39 @@ for (const storage of ['lmdb', 'memory'] as const) {
     }
   });
 
+  test(`${storage}: records() reads each key's value, revision and expiry together; with check ops, an optimistic transaction over two keys`, async () => {
+    const c = await Cluster.start({ nodes: 3, storage });
+    try {
+      await c.put('a', '10');
+      await c.put('b', '5', { ttlMs: 60_000 });
+      const [a, b, none] = await c.records(['a', 'b', 'none']);
+      assert.deepEqual(a, { value: '10', revision: await c.revision('a'), expiresAt: undefined });
+      assert.deepEqual(b, { value: '5', revision: await c.revision('b'), expiresAt: await c.expiresAt('b') });
+      assert.ok(b!.revision > 0 && b!.expiresAt! > Date.now());
+      assert.equal(none, undefined);
+      for (const consistency of ['lease', 'stale'] as const) assert.deepEqual(await c.records(['a', 'b', 'none'], { consistency }), [a, b, none], consistency);
+      assert.deepEqual(await c.records([]), []);
+      await assert.rejects(c.records('a' as never), isCode(ErrorCode.INVALID_ARGUMENT));
+      // Move 3 from a to b: read both, then write both behind a check of each revision read.
+      const transfer = async (read: Array<{ value: string; revision: number } | undefined>, during?: () => Promise<unknown>) => {
+        const [x, y] = read as Array<{ value: string; revision: number }>;
+        await during?.();
+        return c.batch([
+          { type: 'check', key: 'a', revision: x!.revision }, { type: 'check', key: 'b', revision: y!.revision },
+          { type: 'put', key: 'a', value: String(Number(x!.value) - 3) }, { type: 'put', key: 'b', value: String(Number(y!.value) + 3), keepTtl: true },
+        ]);
+      };
+      assert.equal((await transfer(await c.records<string>(['a', 'b']))).ok, true);
+      assert.deepEqual(await c.getMany(['a', 'b']), ['7', '8']);
+      assert.ok((await c.ttl('b'))! > 0, 'keepTtl kept b\'s expiry');
+      // A write of b between the read and the batch: nothing applies.
+      assert.equal((await transfer(await c.records<string>(['a', 'b']), () => c.put('b', '100'))).ok, false);
+      assert.deepEqual(await c.getMany(['a', 'b']), ['7', '100']);
+    } finally {
+      await c.stop();
+    }
+  });
+
   test(`${storage}: batch msetnx writes all or none where it stands, the rest of the batch applied; clear empties the store for the ops after it; size counts as the batch sees it`, async () => {
     const c = await Cluster.start({ nodes: 3, storage, maxBatchOps: 8 });
     try {

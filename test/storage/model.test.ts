@@ -634,6 +634,8 @@ function runSeed(seed: number, cfg: Config, steps: number, tally: Tally): void {
           assert.deepEqual(plain(reads.get(key, now)), plain(rec?.value), where(index, `${who} get ${ks} at clock+${now - model.clock}`));
           assert.equal(reads.ttl(key, now), rec && (rec.expiresAt === undefined ? -1 : rec.expiresAt - now), where(index, `${who} ttl ${ks}`));
           assert.equal(reads.revision(key, now), model.revision(ks, now), where(index, `${who} revision ${ks}`));
+          const found = reads.record(key, now);
+          assert.deepEqual(found && { ...found, value: plain(found.value) }, rec && { value: plain(rec.value), revision: model.revision(ks, now), expiresAt: rec.expiresAt }, where(index, `${who} record ${ks}`));
         }
         assert.deepEqual(plain(reads.scan({}, {}, now)), plain(live.map((x) => [x.key, x.value])), where(index, `${who} scan`));
       }
