@@ -72,7 +72,7 @@ export class LmdbReaders implements StateReaders {
   answer(id: NodeId, queries: ReadQuery[], bound = Infinity): QueryResult[] {
     const r = this.reader(id);
     const now = boundedReadTime(Date.now(), realWallNow(), bound);
-    return queries.map((q) => runQuery(r, q, now));
+    return r.view(() => queries.map((q) => runQuery(r, q, now)));
   }
 
   get(id: NodeId, key: string | Uint8Array): Value | undefined {

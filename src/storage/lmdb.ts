@@ -1504,10 +1504,13 @@ const READER_KEYS = {
  * the latest committed data. lmdb-js keeps a thread's read transaction until a later event-loop turn,
  * so a write committed on another thread could be invisible to a get in the same turn; the writer
  * bumps a process-wide shared counter after each commit, and the reader renews its read transaction
- * whenever the counter moved (one Atomics.load per get otherwise).
+ * whenever the counter moved (one Atomics.load per get otherwise). Inside view(), it renews it once, at the
+ * start: every read of a multi-key read comes from one committed state.
  */
 export class LmdbStateReader {
   private seen = -1;
+  /** Inside view(): the read transaction stays as it was when view() began. */
+  private pinned = false;
   private active: Slot = 0;
   private machine: MachineState = emptyMachine();
   private closed = false;
@@ -1529,8 +1532,25 @@ export class LmdbStateReader {
     }
   }
 
+  /**
+   * `read`'s reads all from one committed state, the latest when view() is called: a multi-key read (getMany, MGET,
+   * records) must not see one key before an entry's commit and another after it, as it would when the read
+   * transaction were renewed between two of its gets (a batch that writes both keys, applied meanwhile on a node's
+   * thread).
+   */
+  view<T>(read: () => T): T {
+    this.refresh();
+    this.pinned = true;
+    try {
+      return read();
+    } finally {
+      this.pinned = false;
+    }
+  }
+
   private refresh(): void {
     if (this.closed) throw new StorageError(StorageErrorCode.CLOSED, 'state-machine', 'read', 'reader is closed');
+    if (this.pinned) return;
     const seq = Atomics.load(this.h.sm.commitSeq, 0);
     if (seq !== this.seen) {
       this.seen = seq;

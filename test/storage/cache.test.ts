@@ -98,6 +98,31 @@ test('an LMDB state written before expiries (tag 0/1 records, no indexes, no cou
   }
 });
 
+test('the LMDB reader: the reads inside view() come from one committed state, as a multi-key read needs; outside, each get renews to the latest', () => {
+  const d = tempDir();
+  const s = LmdbStore.open({ dir: d.dir, membership });
+  const reader = LmdbStateReader.open(d.dir);
+  try {
+    let index = 0;
+    const both = (v: string): void => void s.apply([at(++index, T0, [cmd(1, index, [put('a', v), put('b', v)])])]);
+    both('1');
+    const get = (key: string): string | undefined => {
+      const v = reader.get(k(key), T0);
+      return v === undefined ? undefined : typeof v === 'string' ? v : str(v);
+    };
+    // An entry that writes both keys commits between the two gets (here on this thread; on a node's thread in a cluster).
+    const torn = [get('a'), (both('2'), get('b'))];
+    assert.deepEqual(torn, ['1', '2'], 'two plain gets straddle the commit');
+    const whole = reader.view(() => [get('a'), (both('3'), get('b'))]);
+    assert.deepEqual(whole, ['2', '2'], 'inside view(): the state when it began');
+    assert.deepEqual([get('a'), get('b')], ['3', '3'], 'after it, the latest');
+  } finally {
+    reader.close();
+    s.close();
+    d.remove();
+  }
+});
+
 test('revision: 0 when absent or expired, changed by every write of the key (expire and persist included), the same in the LMDB reader', () => {
   const d = tempDir();
   const lmdb = LmdbStore.open({ dir: d.dir, membership });
