@@ -273,8 +273,8 @@ const BATCH_OP_TYPES = Object.keys(BATCH_OP_FIELDS) as Array<BatchOp['type']>;
 const BATCH_OP_KEYS = new Map(BATCH_OP_TYPES.map((t) => [t, ['type', ...BATCH_OP_FIELDS[t]]]));
 const BITFIELD_FIELDS: readonly string[] = ['op', 'signed', 'bits', 'offset', 'value', 'overflow'];
 
-/** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). */
-function batchOp(o: BatchOp, maxValueBytes: number): Op {
+/** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). Internal: also the calls of a Lua script (src/resp/scripting.ts). */
+export function batchOp(o: BatchOp, maxValueBytes: number): Op {
   if (o === null || typeof o !== 'object') throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch operations must be objects');
   const type = oneOf('batch op type', (o as { type?: unknown }).type, BATCH_OP_TYPES);
   const x = o as Record<string, unknown>;

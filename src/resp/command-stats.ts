@@ -132,7 +132,7 @@ export class CommandStats {
     if (this.latencyTracking) (s.latency ??= new NsHistogram()).record(ms * 1e6);
     if (reply instanceof ErrorReply) {
       s.failed++;
-      this.error(reply);
+      if (!reply.counted) this.error(reply);
     }
   }
 

@@ -69,7 +69,8 @@ export interface CommandSpec {
 
 /**
  * Where a command's keys are, as one of Redis 7's key specs: the first at argument `index` (begin_search index), the
- * last `lastKey` after it (negative: counted from the end), every `keyStep`-th (find_keys range, no limit). These are
+ * last `lastKey` after it (negative: counted from the end), every `keyStep`-th (find_keys range, no limit); or, with
+ * `keynum` (EVAL), as many keys as the argument `keynumIdx` after `index` says, from `firstKey` after it. These are
  * the only kinds threadraft's commands need.
  */
 export interface KeySpec {
@@ -78,6 +79,7 @@ export interface KeySpec {
   index: number;
   lastKey: number;
   keyStep: number;
+  keynum?: { keynumIdx: number; firstKey: number; keyStep: number };
   /** Redis's note on the spec, where it has one. */
   notes?: string;
 }
@@ -120,7 +122,7 @@ const GROUP_CATEGORY: Record<string, string> = { string: 'string', bitmap: 'bitm
 function categories(declared: string[], flags: string[]): string[] {
   const all = new Set(declared);
   if (flags.includes('write')) all.add('write');
-  if (flags.includes('readonly')) all.add('read');
+  if (flags.includes('readonly') && !all.has('scripting')) all.add('read'); // Redis keeps scripts out of @read
   if (flags.includes('admin')) {
     all.add('admin');
     all.add('dangerous');
@@ -191,7 +193,7 @@ function specOf(
  * (populateCommandLegacyRangeSpec): one spec is itself; several, contiguous with a step of 1, are their union.
  */
 function legacyRange(name: string, specs: KeySpec[]): [number, number, number] {
-  if (specs.length === 0) return [0, 0, 0];
+  if (specs.length === 0 || specs.some((s) => s.keynum !== undefined)) return [0, 0, 0]; // movablekeys
   if (specs.length === 1) {
     const [s] = specs as [KeySpec];
     return [s.index, s.lastKey >= 0 ? s.index + s.lastKey : s.lastKey, s.keyStep];
@@ -250,6 +252,16 @@ export function keysOf(spec: CommandSpec, argv: Buffer[]): KeyArg[] | undefined 
   const out: KeyArg[] = [];
   for (const s of spec.keySpecs) {
     if (s.flags.includes('not_key')) continue;
+    if (s.keynum !== undefined) {
+      const { keynumIdx, firstKey, keyStep } = s.keynum;
+      const text = argv[s.index + keynumIdx]?.toString('latin1') ?? '';
+      const n = /^(0|[1-9][0-9]{0,8})$/.test(text) ? Number(text) : -1;
+      const from = s.index + firstKey;
+      if (n < 0 || from + (n - 1) * keyStep >= argv.length) return undefined;
+      const flags = spec.keyFlags?.(argv) ?? s.flags;
+      for (let i = 0; i < n; i++) out.push({ key: argv[from + i * keyStep]!, flags });
+      continue;
+    }
     const first = s.index;
     const last = s.lastKey >= 0 ? first + s.lastKey : argv.length + s.lastKey;
     if (last >= argv.length || last < first || first >= argv.length) return undefined;

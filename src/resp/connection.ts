@@ -21,6 +21,7 @@ import { dispatch, heldByPause, isFast, waitsForEarlierReplies, type Dispatched 
 import { RequestParser, requestBytes } from './parser.js';
 import { isPlan, KeysPlan, planClass, WritePlan, type Plan } from './plan.js';
 import { readAfterWrites, runSegment, type Slot } from './pipeline.js';
+import { ScriptPlan } from './commands/scripting.js';
 import { Subscriptions } from './pubsub.js';
 import { ErrorReply, RawReply, ReplyWriter, unsilenced, type Protocol, type PushReply, type Reply } from './reply.js';
 import { trackingOff } from './tracking.js';
@@ -380,8 +381,10 @@ export class Connection {
         plan = readAfterWrites(plan, this.server.cluster, this.server.keyspace) ?? plan;
       }
       const cls = planClass(plan);
-      // EXEC with reads to remember starts a run: the connection's writes before it are answered first.
-      const alone = plan instanceof WritePlan && plan.reads !== undefined;
+      // EXEC with reads to remember starts a run: the connection's writes before it are answered first. A script
+      // runs alone: after the commands before it are answered (it reads their writes), before those after it.
+      const script = plan instanceof ScriptPlan;
+      const alone = (plan instanceof WritePlan && plan.reads !== undefined) || script;
       if (run.length > 0 && (cls !== runClass || (cls === 'read' && this.state.readOptions !== runRead) || alone)) await send();
       if (this.closed) return;
       runClass = cls;
@@ -399,6 +402,8 @@ export class Connection {
         },
         remember: out.remember,
       });
+      if (script) await send();
+      if (this.closed) return;
     }
     replies.length = n; // after QUIT nothing more is answered
     if (run.length > 0) await send();

@@ -15,6 +15,7 @@ import type { Monitor, Monitors } from './monitor.js';
 import type { CommandStats } from './command-stats.js';
 import type { InstantaneousMetrics } from './instantaneous.js';
 import type { AclLog } from './acl-log.js';
+import type { Scripts } from './commands/scripting.js';
 
 export interface ServerStats {
   connectionsReceived: number;
@@ -167,6 +168,8 @@ export interface ServerContext {
   readonly rates: InstantaneousMetrics<'ops' | 'input' | 'output'>;
   /** ACL LOG: the failed authentications (./acl-log.ts). */
   readonly aclLog: AclLog;
+  /** EVAL's scripts and their Lua state (./commands/scripting.ts). */
+  readonly scripts: Scripts;
   /** CONFIG SET timeout: a connection idle longer than this many seconds is closed (0: never; ./server.ts). */
   idleTimeoutSeconds: number;
   readonly startedAt: number;

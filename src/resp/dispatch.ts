@@ -11,13 +11,14 @@ import { PUBSUB_COMMANDS, SUBSCRIBED_MODE_COMMANDS } from './commands/pubsub.js'
 import { serverCommands } from './commands/server.js';
 import { STRING_COMMANDS } from './commands/strings.js';
 import { TRANSACTION_COMMANDS, unwatchAll } from './commands/transactions.js';
+import { scriptingCommands } from './commands/scripting.js';
 import type { Ctx, MultiState } from './context.js';
 import { arityError, NOAUTH, unknownCommand, unknownSubcommand } from './errors.js';
 import { KeysPlan, keysAsWrite, WritePlan, isPlan, type Plan } from './plan.js';
 import { ErrorReply, QUEUED, type Reply } from './reply.js';
 
 const TABLE = new Map<string, CommandSpec>();
-for (const c of [...CONNECTION_COMMANDS, ...STRING_COMMANDS, ...BITMAP_COMMANDS, ...HYPERLOGLOG_COMMANDS, ...KEY_COMMANDS, ...PUBSUB_COMMANDS, ...TRANSACTION_COMMANDS, ...serverCommands(() => TABLE), ...aclCommands(() => TABLE)]) {
+for (const c of [...CONNECTION_COMMANDS, ...STRING_COMMANDS, ...BITMAP_COMMANDS, ...HYPERLOGLOG_COMMANDS, ...KEY_COMMANDS, ...PUBSUB_COMMANDS, ...TRANSACTION_COMMANDS, ...scriptingCommands(() => TABLE), ...serverCommands(() => TABLE), ...aclCommands(() => TABLE)]) {
   if (TABLE.has(c.name)) throw new Error(`command ${c.name} defined twice`);
   TABLE.set(c.name, c);
 }
@@ -125,9 +126,9 @@ export function heldByPause(ctx: Ctx, args: Buffer[]): string | undefined {
   return pause.holds(writes(spec) || (spec.name === 'exec' && ctx.conn.multi?.writes === true)) ? name : undefined;
 }
 
-/** A command Redis flags write or may-replicate. */
+/** A command Redis flags write or may-replicate, and a script that may write (EVAL, EVALSHA: not their _RO forms). */
 function writes(spec: CommandSpec): boolean {
-  return spec.flags.includes('write') || spec.name === 'publish' || spec.name === 'spublish';
+  return spec.flags.includes('write') || spec.name === 'publish' || spec.name === 'spublish' || spec.name === 'eval' || spec.name === 'evalsha';
 }
 
 /** One command: its reply, or a plan to send. Never throws (a handler's bug becomes `-ERR INTERNAL`). */

@@ -14,7 +14,11 @@ export class ErrorReply {
    * `text` is the whole line after '-', with its prefix: "ERR syntax error", "WRONGPASS ...". `latin1`: its
    * characters are bytes (a client's arguments echoed as they came, as Redis does), written one byte each.
    */
-  constructor(readonly text: string, readonly latin1 = false) {}
+  /**
+   * `counted`: INFO errorstats counted this error already (a script's error that a command inside it answered, as
+   * Redis's ignore_error_stats_update says): the reply that carries it out is not counted again.
+   */
+  constructor(readonly text: string, readonly latin1 = false, readonly counted = false) {}
 }
 
 /** RESP3 map (`%`); RESP2: a flat array of keys and values. */

@@ -18,6 +18,8 @@ import { monitored } from './dispatch.js';
 import { CommandStats } from './command-stats.js';
 import { InstantaneousMetrics } from './instantaneous.js';
 import { AclLog } from './acl-log.js';
+import { Scripts } from './commands/scripting.js';
+import { LuaRuntime } from './lua.js';
 import { connectionRoom } from './descriptors.js';
 
 const MAX_CLIENTS_REPLY = Buffer.from('-ERR max number of clients reached\r\n');
@@ -37,7 +39,7 @@ export class RespServer {
    */
   maxClientsLowered: { requested: number; openFilesLimit: number } | undefined;
 
-  private constructor(readonly cluster: Cluster, readonly options: ResolvedRespOptions) {
+  private constructor(readonly cluster: Cluster, readonly options: ResolvedRespOptions, lua: LuaRuntime) {
     const stats: ServerStats = {
       connectionsReceived: 0, rejectedConnections: 0, commandsProcessed: 0, netInputBytes: 0, netOutputBytes: 0,
       keyspaceHits: 0, keyspaceMisses: 0, protocolErrors: 0, peakMemory: 0,
@@ -64,6 +66,7 @@ export class RespServer {
       monitors: new Monitors(monitored),
       rates: new InstantaneousMetrics(() => ({ ops: stats.commandsProcessed, input: stats.netInputBytes, output: stats.netOutputBytes })),
       aclLog: new AclLog(),
+      scripts: new Scripts(lua),
       idleTimeoutSeconds: 0,
       startedAt: Date.now(),
       runId: randomBytes(20).toString('hex'),
@@ -100,7 +103,7 @@ export class RespServer {
     const requested = resolved.maxClients;
     const lowered = room !== undefined && requested > room.connections;
     if (lowered) resolved.maxClients = room.connections;
-    const server = new RespServer(cluster, resolved);
+    const server = new RespServer(cluster, resolved, await LuaRuntime.create());
     if (lowered) server.maxClientsLowered = { requested, openFilesLimit: room.openFilesLimit };
     await new Promise<void>((resolve, reject) => {
       const failed = (err: Error): void => {

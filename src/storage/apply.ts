@@ -10,7 +10,7 @@ import { BIT_OPS, type BitOp, entryPayload, entryTime, EXPIRE_CONDS, INT64_MAX, 
 import { decodeCommands, isExpired, keyString, type Session, type StoredRecord, valueBytes, valuesEqual } from './codec.js';
 import type { DigestRequest } from './digest.js';
 import { StorageError, StorageErrorCode } from './errors.js';
-import type { ScanOptions, ScanRange } from './types.js';
+import type { KeyRecord, ScanOptions, ScanRange } from './types.js';
 import { keyProblem, valueProblem } from './validate.js';
 import { incrByFloat, MAX_FLOAT_TEXT } from './float80.js';
 import { type BitField, bytesWritten, fieldProblem, runFields } from './bitfield.js';
@@ -814,6 +814,73 @@ export function runOpsOverlay(ops: Op[], ctx: ApplyContext, revision: number): O
     else writeRecord(ctx, key, ks, rec, revision);
   }
   return results;
+}
+
+/**
+ * Ops run away from the state machine, over the records of the keys they touch read before: a Lua script's calls on
+ * the coordinator (src/resp/scripting/). Each call's ops run as a command's do at apply, all or nothing, each seeing
+ * the writes before it; the writes stay here. The caller then sends the ops to the log behind a `check` of each
+ * record's revision, where, the records unchanged, they apply to the same results (the clock aside: an expiry is
+ * counted from the entry's time there).
+ */
+export class LocalState {
+  private readonly records = new Map<string, StoredRecord | undefined>();
+
+  constructor(private readonly clock: number, private readonly maxValueBytes: number, private readonly maxBytes: number) {}
+
+  /** A key as it was read (undefined: absent). */
+  add(key: Key, rec: KeyRecord | undefined): void {
+    this.records.set(keyString(key), rec && { value: rec.value, expiresAt: rec.expiresAt, rev: rec.revision - 1 });
+  }
+
+  /** The keys `op` touches that were not read; 'all' for an op over every key (clear, size), which cannot run here. */
+  missing(op: Op): Key[] | 'all' {
+    if (op.t === 'clear' || op.t === 'size' || op.t === 'digest') return 'all';
+    const keys: Key[] = op.t === 'msetnx' ? op.pairs.map(([k]) => k) : [op.key];
+    if (op.t === 'rename' || op.t === 'copy') keys.push(op.to);
+    else if (op.t === 'bitop' || op.t === 'pfmerge') keys.push(...op.from);
+    return keys.filter((k) => !this.records.has(keyString(k)));
+  }
+
+  /** Run one call's ops (every key among those added: missing() says): their results, as at apply. */
+  run(ops: Op[]): OpResult[] {
+    for (const op of ops) {
+      const error = opProblem(op, this.maxValueBytes);
+      if (error) return ops.map(() => ({ ok: false, error }));
+    }
+    const ov = new Overlay(this.view, this.clock);
+    const results: OpResult[] = [];
+    for (let i = 0; i < ops.length; i++) {
+      const r = evalOp(ops[i]!, ov, this.clock, this.maxValueBytes, this.maxBytes);
+      if ('reject' in r) return ops.map((_, j) => (j === i ? r.reject : { ok: false }));
+      results.push(r);
+    }
+    for (const [ks, { rec }] of ov.writes) this.records.set(ks, rec === null ? undefined : { value: rec.value, expiresAt: rec.expiresAt, rev: -1 });
+    return results;
+  }
+
+  /** The records as the overlay reads a store: only what it asks of one (an op over every key never gets here). */
+  private readonly view: KvAccess = {
+    get: (key) => this.records.get(keyString(key)),
+    meta: (key) => {
+      const r = this.records.get(keyString(key));
+      return r && { expiresAt: r.expiresAt, rev: r.rev, valueBytes: valueBytes(r.value) };
+    },
+    live: () => {
+      throw new Error('LocalState: no count of every key');
+    },
+    put: unsupported,
+    del: unsupported,
+    clear: unsupported,
+    each: unsupported,
+    takeExpired: unsupported,
+    oldest: unsupported,
+    putBlind: unsupported,
+  };
+}
+
+function unsupported(): never {
+  throw new Error('LocalState: read-only view');
 }
 
 export function applyCommand(cmd: Command, ctx: ApplyContext, revision: number): CommandResult {

@@ -430,6 +430,9 @@ function configParams(ctx: Ctx): Array<[string, string]> {
     ['tracking-table-max-keys', String(options.trackingTableMaxKeys)],
     // Redis's default, which every replica's PFADD and PFMERGE apply (src/storage/hyperloglog.ts).
     ['hll-sparse-max-bytes', String(HLL_SPARSE_MAX_BYTES)],
+    // How long a script runs before it is stopped (./scripting.ts), under both of Redis's names.
+    ['busy-reply-threshold', String(ctx.server.scripts.timeMs)],
+    ['lua-time-limit', String(ctx.server.scripts.timeMs)],
     // Per-command latencies (INFO latencystats, LATENCY HISTOGRAM).
     ['latency-tracking', ctx.server.commandStats.latencyTracking ? 'yes' : 'no'],
     ['latency-tracking-info-percentiles', ctx.server.commandStats.percentiles.map(percentileText).join(' ')],
@@ -440,6 +443,12 @@ function configParams(ctx: Ctx): Array<[string, string]> {
     ['replicaof', ''],
     ['slaveof', ''],
   ];
+}
+
+/** busy-reply-threshold (lua-time-limit): a script is stopped past it; 0, which would let one run for ever here, is refused. */
+function scriptTime(ctx: Ctx, value: Buffer): (() => void) | string {
+  const ms = integerWithin(value, 1n, 2147483647n);
+  return typeof ms === 'string' ? ms : () => (ctx.server.scripts.timeMs = ms);
 }
 
 /**
@@ -459,6 +468,8 @@ const SETTERS: Record<string, (ctx: Ctx, value: Buffer) => (() => void) | string
     const ms = integerWithin(value, 0n, INT64_MAX);
     return typeof ms === 'string' ? ms : () => (ctx.server.latency.thresholdMs = ms);
   },
+  'busy-reply-threshold': scriptTime,
+  'lua-time-limit': scriptTime,
   timeout: (ctx, value) => {
     const seconds = integerWithin(value, 0n, 2147483647n);
     return typeof seconds === 'string' ? seconds : () => (ctx.server.idleTimeoutSeconds = seconds);
@@ -976,7 +987,8 @@ function commandKeys(table: ReadonlyMap<string, CommandSpec>, argv: Buffer[], wi
   if (!hasKeys(c)) return new ErrorReply('ERR The command has no key arguments');
   if (!arityOk(c.arity, argv.length)) return new ErrorReply('ERR Invalid number of arguments specified for command');
   const keys = keysOf(c, argv);
-  if (keys === undefined || keys.length === 0) return new ErrorReply('ERR Invalid arguments specified for command');
+  // A command whose keys are optional (EVAL with numkeys 0) has none: Redis's CMD_NO_MANDATORY_KEYS.
+  if (keys === undefined || keys.length === 0) return c.flags.includes('no_mandatory_keys') ? [] : new ErrorReply('ERR Invalid arguments specified for command');
   return keys.map((k) => (withFlags ? [k.key, flagSet(k.flags)] : k.key));
 }
 
@@ -1031,7 +1043,9 @@ function keySpecReply(k: KeySpec): Reply {
   const fields: [string, Reply][] = [
     ['flags', flagSet(k.flags)],
     ['begin_search', new MapReply([['type', 'index'], ['spec', new MapReply([['index', k.index]])]])],
-    ['find_keys', new MapReply([['type', 'range'], ['spec', new MapReply([['lastkey', k.lastKey], ['keystep', k.keyStep], ['limit', 0]])]])],
+    ['find_keys', k.keynum !== undefined
+      ? new MapReply([['type', 'keynum'], ['spec', new MapReply([['keynumidx', k.keynum.keynumIdx], ['firstkey', k.keynum.firstKey], ['keystep', k.keynum.keyStep]])]])
+      : new MapReply([['type', 'range'], ['spec', new MapReply([['lastkey', k.lastKey], ['keystep', k.keyStep], ['limit', 0]])]])],
   ];
   if (k.notes !== undefined) fields.unshift(['notes', k.notes]);
   return new MapReply(fields);

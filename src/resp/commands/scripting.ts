@@ -1,0 +1,341 @@
+// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT: Lua scripts (../lua.ts), atomic as Redis's are.
+//
+// How a script is atomic here, where commands are ops that a log applies: the script runs on this thread against
+// the records of the keys it touches, read before it starts (Cluster.records: each key's value and revision), each
+// redis.call compiled as its command is inside MULTI and its ops run there (storage LocalState) as they will at
+// apply. Its writes then go to the log as one batch behind a `check` of every revision read: applied, the keys were
+// as the script saw them, so the batch applies to the results the script saw; refused (another client wrote one
+// meanwhile), the script runs again from a new read. A script that touches a key it did not declare in KEYS reads
+// it and runs again. Scripts of this server run one at a time, so they never refuse each other.
+import { batchOp, type BatchOp } from '../../cluster/cluster.js';
+import { ClusterError } from '../../index.js';
+import { LocalState } from '../../storage/apply.js';
+import { readsOnly, type Op } from '../../storage/command.js';
+import { keysError } from '../args.js';
+import { batch } from '../cluster-api.js';
+import { arityOk, command, sub, type CommandSpec, type KeySpec } from '../command.js';
+import type { ConnectionState, Ctx, MultiState } from '../context.js';
+import { arityError, clusterError, NOT_INTEGER, unknownSubcommand } from '../errors.js';
+import { LuaRuntime, ScriptAbort, type ScriptHost } from '../lua.js';
+import { CallPlan, isPlan, KeysPlan, opsCount, WritePlan, type RespOp, type RespOpResult } from '../plan.js';
+import { ErrorReply, helpReply, OK, type Reply } from '../reply.js';
+import type { KeyRecord } from '../../index.js';
+
+/** Runs of one script at most: a conflict with another client's write, or a key it read without declaring it. */
+const MAX_RUNS = 16;
+
+/**
+ * The server's scripts: the Lua state (made as the server starts), the scripts compiled in it by SHA1 (as Redis,
+ * every one until SCRIPT FLUSH), one run at a time.
+ */
+export class Scripts {
+  /** How long one run of a script may take before it is stopped (CONFIG busy-reply-threshold; Redis's default). */
+  timeMs = 5000;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly lua: LuaRuntime) {}
+
+  /** Compile `body` under its SHA1 (EVAL of a new body, SCRIPT LOAD): undefined, or Redis's compile error. */
+  compile(sha: string, body: Buffer): ErrorReply | undefined {
+    return this.lua.compile(sha, body);
+  }
+
+  has(sha: string): boolean {
+    return this.lua.has(sha);
+  }
+
+  flush(): void {
+    this.lua.flush();
+  }
+
+  /** Run `job` once the scripts before it have run. */
+  serial<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(job, job);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}
+
+const NOSCRIPT = new ErrorReply('NOSCRIPT No matching script. Please use EVAL.');
+
+/** A connection's plan that runs alone: the commands before it answered first, those after it wait for it. */
+export class ScriptPlan extends CallPlan {}
+
+/** One redis.call of a run, for what is done once its batch applied (lookups counted, events published). */
+type Call =
+  | { kind: 'keys'; plan: KeysPlan; values: Array<KeyValue> }
+  | { kind: 'ops'; plan: WritePlan; results: RespOpResult[]; writes: boolean };
+
+type KeyValue = Parameters<KeysPlan['reply']>[0][number];
+
+/** How INFO commandstats counts one redis.call once the run's batch applied: a call (its reply), or a refusal. */
+interface Tally {
+  name: string | undefined;
+  reply: Reply;
+  refused: boolean;
+}
+
+/** EVAL script numkeys key... arg... (and EVALSHA sha1 ...; _RO: no writes). */
+function evalCommand(bySha: boolean, readOnly: boolean) {
+  return (ctx: Ctx, args: Buffer[]): Reply | ScriptPlan => {
+    const n = parseNumKeys(args[2]!);
+    if (n === null) return NOT_INTEGER;
+    if (n > args.length - 3) return new ErrorReply("ERR Number of keys can't be greater than number of args");
+    if (n < 0) return new ErrorReply("ERR Number of keys can't be negative");
+    const keys = args.slice(3, 3 + n);
+    const bad = keys.length > 0 ? keysError(keys) : undefined;
+    if (bad) return bad;
+    const argv = args.slice(3 + n);
+    const { scripts } = ctx.server;
+    const sha = bySha ? args[1]!.toString('latin1').toLowerCase() : LuaRuntime.sha(args[1]!);
+    if (bySha && !scripts.has(sha)) return NOSCRIPT;
+    const error = bySha ? undefined : scripts.compile(sha, args[1]!);
+    if (error) return error;
+    return new ScriptPlan(() => scripts.serial(() => runScript(ctx, sha, keys, argv, readOnly)));
+  };
+}
+
+function parseNumKeys(b: Buffer): number | null {
+  const s = b.toString('latin1');
+  if (!/^-?(0|[1-9][0-9]{0,17})$/.test(s)) return null;
+  return Number(s);
+}
+
+/** One script, run until its batch applies (or it fails): its reply, given once the batch's events are published. */
+async function runScript(ctx: Ctx, sha: string, keys: Buffer[], argv: Buffer[], readOnly: boolean): Promise<Reply | (() => Reply)> {
+  const rt = ctx.server.scripts.lua;
+  // SCRIPT FLUSH between the dispatch and the run (it runs after the commands before it are answered).
+  if (!rt.has(sha)) return NOSCRIPT;
+  const { cluster, keyspace, tracking, watches } = ctx.server;
+  const { maxValueBytes, maxBytes, maxBatchOps } = cluster.options;
+  const known = new Map<string, Buffer>(keys.map((k) => [k.toString('latin1'), k]));
+  for (let run = 1; run <= MAX_RUNS; run++) {
+    const list = [...known.values()];
+    if (list.length > maxBatchOps) return new ErrorReply(`ERR a script here touches at most maxBatchOps (${maxBatchOps}) keys; this one touched ${list.length}`);
+    let records: Array<KeyRecord | undefined>;
+    try {
+      // The first read may be stale (a changed key only fails the check); a run again reads the latest.
+      records = list.length === 0 ? [] : await cluster.records(list, { consistency: run === 1 ? 'stale' : 'linearizable' });
+    } catch (err) {
+      return clusterError(err);
+    }
+    const state = new LocalState(Date.now(), maxValueBytes, maxBytes ?? Infinity);
+    list.forEach((k, i) => state.add(k, records[i]));
+    const calls: Call[] = [];
+    const missing: Buffer[] = [];
+    const tallies: Tally[] = [];
+    const host: ScriptHost = {
+      call: (args, protocol) => {
+        const t: Tally = { name: undefined, reply: null, refused: false };
+        t.reply = scriptCall(ctx, args, protocol, readOnly, state, calls, missing, t);
+        tallies.push(t);
+        return t.reply;
+      },
+      log: () => undefined,
+    };
+    // Counted as Redis counts the commands a script ran (calls, failed and rejected calls, errors), once it is done.
+    const count = (): void => {
+      const stats = ctx.server.commandStats;
+      for (const t of tallies) {
+        if (t.refused) stats.rejected(t.name, t.reply as ErrorReply);
+        else if (t.name !== undefined) stats.calledInExec(t.name, t.reply);
+      }
+    };
+    const timeMs = ctx.server.scripts.timeMs;
+    const outcome = rt.run(sha, keys, argv, host, timeMs);
+    if (outcome.aborted !== undefined) {
+      if (outcome.aborted.reason === 'timeout') return new ErrorReply(`ERR script ran for more than busy-reply-threshold (${timeMs} ms) and was stopped: nothing it did was written`);
+      if (missing.length === 0) return outcome.aborted.error ?? new ErrorReply('ERR script stopped');
+      for (const k of missing) known.set(k.toString('latin1'), k);
+      continue;
+    }
+    const writes = calls.flatMap((c) => (c.kind === 'ops' && c.writes ? c.plan.ops : []));
+    if (list.length > 0 || writes.length > 0) {
+      const ops: RespOp[] = list.map((key, i) => ({ type: 'check', key, revision: records[i]?.revision ?? 0 }));
+      ops.push(...writes);
+      if (opsCount(ops) > maxBatchOps) return new ErrorReply(`ERR this script's batch is ${opsCount(ops)} operations: maxBatchOps is ${maxBatchOps} (threadraft serve --max-batch-ops)`);
+      watches.touch(writes);
+      let results: RespOpResult[];
+      try {
+        results = (await tracking.ownWrite(ops, () => batch(cluster, ops))).results;
+      } catch (err) {
+        return clusterError(err);
+      }
+      if (results.slice(0, list.length).some((r) => !r.ok)) continue; // a key changed since it was read: run again
+      let offset = list.length;
+      return () => {
+        count();
+        for (const c of calls) {
+          if (c.kind === 'keys') c.plan.answer(c.values, keyspace);
+          else if (c.writes) {
+            c.plan.answer(results.slice(offset, offset + c.plan.ops.length), keyspace, true);
+            offset += c.plan.ops.length;
+          } else c.plan.answer(c.results, keyspace, true);
+        }
+        tracking.deliverOwn();
+        return outcome.reply;
+      };
+    }
+    count();
+    return outcome.reply;
+  }
+  return new ErrorReply(`ERR script ran ${MAX_RUNS} times and each time a key it read changed before its writes applied`);
+}
+
+/** The MULTI state a script's commands are compiled under: each gives the ops of a batch (TTL, DBSIZE included). */
+function scriptConnection(conn: ConnectionState, protocol: 2 | 3): ConnectionState {
+  const multi: MultiState = { items: [], aborted: false, reads: [], writes: false, names: [], args: [] };
+  return Object.create(conn, { multi: { value: multi, writable: true }, protocol: { value: protocol, writable: true } }) as ConnectionState;
+}
+
+/** redis.call: the command checked as Redis's scriptCall does, compiled, and its ops run over the script's records. */
+function scriptCall(ctx: Ctx, args: Buffer[], protocol: 2 | 3, readOnly: boolean, state: LocalState, calls: Call[], missing: Buffer[], tally: Tally): Reply {
+  const table = commands();
+  const refuse = (text: string): ErrorReply => {
+    tally.refused = true;
+    return new ErrorReply(text);
+  };
+  const base = table.get(args[0]!.toString('latin1').toLowerCase());
+  if (base === undefined) return refuse('ERR Unknown Redis command called from script');
+  let spec = base;
+  if (base.subcommands !== undefined && args.length > 1) {
+    const s = base.subcommands.get(args[1]!.toString('latin1').toLowerCase());
+    if (s === undefined) return refuse('ERR Unknown Redis command called from script');
+    spec = s;
+  }
+  tally.name = spec.name;
+  if (!arityOk(spec.arity, args.length)) return refuse('ERR Wrong number of args calling Redis command from script');
+  if (spec.flags.includes('noscript')) return refuse('ERR This Redis command is not allowed from script');
+  const writes = spec.flags.includes('write');
+  if (writes && readOnly) return refuse('ERR Write commands are not allowed from read-only scripts.');
+  if (spec.name === 'publish' || spec.name === 'spublish') return refuse(notHere(spec.name).text);
+  let r: ReturnType<CommandSpec['handler']>;
+  try {
+    r = spec.handler({ server: ctx.server, conn: scriptConnection(ctx.conn, protocol) }, args);
+  } catch (err) {
+    return new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (r instanceof KeysPlan) {
+    const ops: Op[] = r.keys.map((key) => ({ t: 'get', key }));
+    if (!ready(state, ops, missing)) throw NEED_KEYS;
+    const values = state.run(ops).map((x) => (x.ok && x.current !== null && x.current !== undefined ? asBuffer(x.current) : undefined));
+    calls.push({ kind: 'keys', plan: r, values });
+    return r.reply(values);
+  }
+  if (r instanceof WritePlan && !r.alone && r.prepare === undefined && r.ops.length > 0) {
+    let ops: Op[];
+    try {
+      ops = r.ops.map((op) => batchOp(op as BatchOp, ctx.server.cluster.options.maxValueBytes));
+    } catch (err) {
+      return err instanceof ClusterError ? clusterError(err) : new ErrorReply(`ERR INTERNAL ${String(err)}`);
+    }
+    if (ops.some((op) => state.missing(op) === 'all')) return refuse(notHere(spec.name).text);
+    if (!ready(state, ops, missing)) throw NEED_KEYS;
+    const results = state.run(ops).map((x) => ({ ...x, ...(x.current instanceof Uint8Array ? { current: asBuffer(x.current) } : {}), ...(x.value instanceof Uint8Array ? { value: asBuffer(x.value) } : {}) }));
+    r.by = ctx.conn.id;
+    calls.push({ kind: 'ops', plan: r, results, writes: !ops.every(readsOnly) });
+    return r.reply(results);
+  }
+  return isPlan(r) ? refuse(notHere(spec.name).text) : r;
+}
+
+function notHere(name: string): ErrorReply {
+  return new ErrorReply(`ERR '${name}' cannot run inside a script here (it is not an operation of one batch)`);
+}
+
+/** The keys of `ops` all read? Those missing are added to `missing` (the script then runs again with them). */
+function ready(state: LocalState, ops: Op[], missing: Buffer[]): boolean {
+  let ok = true;
+  for (const op of ops) {
+    const m = state.missing(op);
+    if (m === 'all') continue;
+    for (const k of m) {
+      missing.push(asBuffer(k));
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+/** Thrown through the script (it cannot catch it): the run stops and begins again with the keys found missing. */
+const NEED_KEYS = new ScriptAbort('retry');
+
+function asBuffer(v: Uint8Array | string): Buffer {
+  if (typeof v === 'string') return Buffer.from(v, 'utf8');
+  return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+let commandTable: (() => ReadonlyMap<string, CommandSpec>) | undefined;
+function commands(): ReadonlyMap<string, CommandSpec> {
+  return commandTable!();
+}
+
+const SCRIPT_HELP = [
+  'SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'DEBUG (YES|SYNC|NO)',
+  '    Refused: threadraft has no Lua debugger.',
+  'EXISTS <sha1> [<sha1> ...]',
+  '    Return information about the existence of the scripts in the script cache.',
+  'FLUSH [ASYNC|SYNC]',
+  '    Flush the Lua scripts cache.',
+  'KILL',
+  '    Kill the currently executing Lua script (none ever is when another command runs here).',
+  'LOAD <script>',
+  '    Load a script into the scripts cache without executing it.',
+  'HELP',
+  '    Prints this help.',
+];
+
+function script(ctx: Ctx, args: Buffer[]): Reply {
+  const sub = args[1]!.toString('latin1').toLowerCase();
+  const { scripts } = ctx.server;
+  switch (sub) {
+    case 'help':
+      return helpReply(SCRIPT_HELP);
+    case 'load': {
+      const sha = LuaRuntime.sha(args[2]!);
+      return scripts.compile(sha, args[2]!) ?? sha;
+    }
+    case 'exists':
+      return args.slice(2).map((s) => (scripts.has(s.toString('latin1').toLowerCase()) ? 1 : 0));
+    case 'flush':
+      if (args.length > 3 || (args.length === 3 && !/^(a?sync)$/i.test(args[2]!.toString('latin1')))) return new ErrorReply('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
+      scripts.flush();
+      return OK;
+    case 'kill':
+      return new ErrorReply('NOTBUSY No scripts in execution right now.');
+    case 'debug':
+      return new ErrorReply('ERR SCRIPT DEBUG is not supported by threadraft');
+    default:
+      return args.length === 2 && sub === '' ? arityError('script') : unknownSubcommand(args[1]!, 'script');
+  }
+}
+
+
+const SCRIPT_FLAGS = ['noscript', 'stale', 'skip_monitor', 'no_mandatory_keys', 'movablekeys'];
+
+/** EVAL's keys: numkeys (argument 2), then that many keys; Redis's spec, its note included (EVALSHA's has none). */
+function scriptKeys(flags: string, notes?: string): KeySpec[] {
+  const spec: KeySpec = { flags: flags.split(' '), index: 2, lastKey: 0, keyStep: 1, keynum: { keynumIdx: 0, firstKey: 1, keyStep: 1 } };
+  if (notes !== undefined) spec.notes = notes;
+  return [spec];
+}
+const NOTES = 'We cannot tell how the keys will be used so we assume the worst, ';
+
+export function scriptingCommands(table: () => ReadonlyMap<string, CommandSpec>): CommandSpec[] {
+  commandTable = table;
+  return [
+    command('eval', -3, SCRIPT_FLAGS, 'scripting', 'Execute a Lua script server side', evalCommand(false, false), { since: '2.6.0', acl: ['scripting'], keys: scriptKeys('RW access update', `${NOTES}RW and UPDATE`) }),
+    command('evalsha', -3, SCRIPT_FLAGS, 'scripting', 'Execute a Lua script server side', evalCommand(true, false), { since: '2.6.0', acl: ['scripting'], keys: scriptKeys('RW access update') }),
+    command('eval_ro', -3, ['readonly', ...SCRIPT_FLAGS], 'scripting', 'Execute a read-only Lua script server side', evalCommand(false, true), { since: '7.0.0', acl: ['scripting'], keys: scriptKeys('RO access', `${NOTES}RO and ACCESS`) }),
+    command('evalsha_ro', -3, ['readonly', ...SCRIPT_FLAGS], 'scripting', 'Execute a read-only Lua script server side', evalCommand(true, true), { since: '7.0.0', acl: ['scripting'], keys: scriptKeys('RO access') }),
+    command('script', -2, [], 'scripting', 'A container for Lua scripts management commands', script, { since: '2.6.0', subcommands: {
+      load: sub(3, ['noscript', 'stale'], 'Load the specified Lua script into the script cache.', { since: '2.6.0', acl: ['scripting'], tips: ['request_policy:all_nodes', 'response_policy:all_succeeded'] }),
+      help: sub(2, ['loading', 'stale'], 'Show helpful text about the different subcommands', { since: '5.0.0', acl: ['scripting'] }),
+      kill: sub(2, ['noscript', 'allow_busy'], 'Kill the script currently in execution.', { since: '2.6.0', acl: ['scripting'], tips: ['request_policy:all_shards', 'response_policy:one_succeeded'] }),
+      exists: sub(-3, ['noscript'], 'Check existence of scripts in the script cache.', { since: '2.6.0', acl: ['scripting'], tips: ['request_policy:all_shards', 'response_policy:agg_logical_and'] }),
+      debug: sub(3, ['noscript'], 'Set the debug mode for executed scripts.', { since: '3.2.0', acl: ['scripting'] }),
+      flush: sub(-2, ['noscript'], 'Remove all the scripts from the script cache.', { since: '2.6.0', acl: ['scripting'], tips: ['request_policy:all_nodes', 'response_policy:all_succeeded'] }),
+    } }),
+  ];
+}

@@ -1,0 +1,742 @@
+// The Lua of EVAL: Lua 5.4 compiled to WebAssembly (wasmoon's build, driven through its C API so that strings stay
+// bytes), set up as Redis 7.0 sets up its Lua: the base, table, string and math libraries, bit, the redis table
+// (call, pcall, error_reply, status_reply, sha1hex, log, setresp, set_repl, replicate_commands), Redis's pcall (an
+// error table becomes its message), its math.random (the same 48-bit generator, so the same numbers), KEYS and ARGV,
+// and globals that cannot be created or read when absent. What a script asks of Redis goes to `ScriptHost.call`.
+// Learned from Redis's src/script_lua.c and src/eval.c (7.0.15); the code is ours.
+//
+// Lua 5.4 is not Redis's Lua 5.1: integers and floats are two kinds of number (10/2 is 5.0, and prints so), and
+// 5.1's unpack, loadstring, math.pow and table.getn are given back; setfenv, getfenv, cjson, cmsgpack and struct
+// are not there (docs/resp.md).
+import { createHash } from 'node:crypto';
+import { LuaWasm } from 'wasmoon';
+import { BoolReply, DoubleReply, ErrorReply, integerReply, MapReply, type Reply, ReplyWriter, SetReply, SimpleString, VerbatimReply } from './reply.js';
+
+type Module = LuaWasm['module'] & {
+  HEAPU8: Uint8Array;
+  HEAPU32: Uint32Array;
+  _malloc(n: number): number;
+  _free(p: number): void;
+  _lua_tolstring(L: number, idx: number, len: number): number;
+  _lua_pushlstring(L: number, p: number, n: number): number;
+  _luaL_loadbufferx(L: number, p: number, n: number, name: number, mode: number): number;
+  _lua_pcallk(L: number, nargs: number, nresults: number, errfunc: number, ctx: number, k: number): number;
+  _lua_error(L: number): number;
+  _lua_gettop(L: number): number;
+  _lua_settop(L: number, idx: number): void;
+  _lua_pushcclosure(L: number, f: number, n: number): void;
+  _lua_sethook(L: number, f: number, mask: number, count: number): void;
+};
+
+const LUA_REGISTRYINDEX = -1001000;
+const T_NIL = 0;
+const T_BOOLEAN = 1;
+const T_NUMBER = 3;
+const T_STRING = 4;
+const T_TABLE = 5;
+const LUA_MASKCOUNT = 8;
+/** The hook runs every this many instructions (Redis's luaMaskCountHook: 100,000). */
+const HOOK_EVERY = 100_000;
+
+/** What a script's redis.call reaches: the command's reply; the protocol it is read in is the script's (setresp). */
+export interface ScriptHost {
+  call(args: Buffer[], protocol: 2 | 3): Reply;
+  /** redis.log(level, ...): the message, its level 0 (debug) to 3 (warning). */
+  log(level: number, message: string): void;
+}
+
+/** A script stopped by the host (its time ran out, or it must run again): it ends the run whatever the script does. */
+export class ScriptAbort {
+  constructor(readonly reason: 'timeout' | 'retry', readonly error: ErrorReply | undefined = undefined) {}
+}
+
+export interface ScriptOutcome {
+  reply: Reply;
+  /** The host's abort, when the run was stopped (its reply is then meaningless). */
+  aborted?: ScriptAbort;
+}
+
+/** Redis 7.0's Lua globals protection and its pcall, 5.1's names, Redis's random and the bit library, in Lua. */
+const PRELUDE = `
+local G = _G
+local dbg = debug
+local rawpcall, rawerror, type, tostring, select, unpack = pcall, error, type, tostring, select, table.unpack
+G.__threadraft_err__handler = function(err)
+  -- The frame that raised it: past C functions and this prelude's own (the globals' guards), as Redis's C ones are.
+  local level = 2
+  local i = dbg.getinfo(level, 'nSl')
+  while i and (i.what == 'C' or i.source == '=prelude') do
+    level = level + 1
+    i = dbg.getinfo(level, 'nSl')
+  end
+  if type(err) ~= 'table' then err = {err = 'ERR ' .. tostring(err)} end
+  if i then err['source'] = i.source; err['line'] = i.currentline end
+  return err
+end
+G.pcall = function(f, ...)
+  local r = table.pack(rawpcall(f, ...))
+  if __threadraft_aborted() then rawerror(r[2], 0) end
+  if not r[1] and type(r[2]) == 'table' and type(r[2].err) == 'string' then r[2] = r[2].err end
+  return unpack(r, 1, r.n)
+end
+local rawxpcall = xpcall
+G.xpcall = function(f, h, ...)
+  local r = table.pack(rawxpcall(f, function(e) if __threadraft_aborted() then return e end return h(e) end, ...))
+  if __threadraft_aborted() then rawerror(r[2], 0) end
+  return unpack(r, 1, r.n)
+end
+G.unpack = table.unpack
+G.loadstring = load
+math.pow = function(x, y) return x ^ y end
+table.getn = function(t) return #t end
+-- Redis's redisLrand48: 48 bits, a = 0x5DEECE66D, c = 0xB, seeded as its rand.c is at start.
+local state = 0x1234ABCD330E
+local function lrand48()
+  state = (state * 0x5DEECE66D + 0xB) & 0xFFFFFFFFFFFF
+  return state >> 17
+end
+math.random = function(...)
+  local r = (lrand48() % 0x7FFFFFFF) / 0x7FFFFFFF
+  local n = select('#', ...)
+  if n == 0 then return r end
+  local l, u
+  if n == 1 then l, u = 1, math.tointeger(math.floor(...)) else l, u = math.tointeger(math.floor((...))), math.tointeger(math.floor(select(2, ...))) end
+  if n > 2 then rawerror('wrong number of arguments', 2) end
+  if l > u then rawerror("bad argument #" .. n .. " to 'random' (interval is empty)", 2) end
+  return math.floor(r * (u - l + 1)) + l
+end
+math.randomseed = function(x)
+  state = ((math.tointeger(math.floor(x)) & 0xFFFFFFFF) << 16) | 0x330E
+end
+-- LuaBitOp on 32-bit integers.
+local function tobit(x)
+  x = math.tointeger(math.floor(x)) & 0xFFFFFFFF
+  if x >= 0x80000000 then x = x - 0x100000000 end
+  return x
+end
+local function fold(op)
+  return function(x, ...)
+    local r = tobit(x)
+    for i = 1, select('#', ...) do r = op(r, tobit((select(i, ...)))) end
+    return tobit(r)
+  end
+end
+G.bit = {
+  tobit = tobit,
+  bnot = function(x) return tobit(~tobit(x)) end,
+  band = fold(function(a, b) return a & b end),
+  bor = fold(function(a, b) return a | b end),
+  bxor = fold(function(a, b) return a ~ b end),
+  lshift = function(x, n) return tobit(tobit(x) << (tobit(n) & 31)) end,
+  rshift = function(x, n) return tobit((tobit(x) & 0xFFFFFFFF) >> (tobit(n) & 31)) end,
+  arshift = function(x, n) return tobit(tobit(x) >> (tobit(n) & 31) | (tobit(x) < 0 and ~(0xFFFFFFFF >> (tobit(n) & 31)) or 0)) end,
+  rol = function(x, n) n = tobit(n) & 31; x = tobit(x) & 0xFFFFFFFF; return tobit((x << n) | (x >> (32 - n))) end,
+  ror = function(x, n) n = tobit(n) & 31; x = tobit(x) & 0xFFFFFFFF; return tobit((x >> n) | (x << (32 - n))) end,
+  bswap = function(x) x = tobit(x) & 0xFFFFFFFF; return tobit(((x & 0xFF) << 24) | ((x & 0xFF00) << 8) | ((x >> 8) & 0xFF00) | (x >> 24)) end,
+  tohex = function(x, n)
+    n = n or 8
+    local up = n < 0
+    if up then n = -n end
+    local s = string.format(up and '%08X' or '%08x', tobit(x) & 0xFFFFFFFF)
+    return s:sub(-n)
+  end,
+}
+-- The globals a script sees: reading an absent one or writing any is an error, as Redis 7.0's are.
+G.__threadraft_env = setmetatable({}, {
+  __index = function(_, k)
+    local v = G[k]
+    if v == nil then rawerror("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
+    return v
+  end,
+  __newindex = function() rawerror('Attempt to modify a readonly table', 2) end,
+  __metatable = false,
+})
+debug = nil
+print, dofile, loadfile, require, io, os, package, utf8 = nil, nil, nil, nil, nil, nil, nil, nil
+`;
+
+/** C's "%.17g": how Redis writes a number a script passes to redis.call. */
+export function g17(n: number): string {
+  if (Number.isNaN(n)) return 'nan';
+  if (!Number.isFinite(n)) return n > 0 ? 'inf' : '-inf';
+  if (n === 0) return Object.is(n, -0) ? '-0' : '0';
+  const [mant, expText] = n.toExponential(16).split('e') as [string, string];
+  const e = Number(expText);
+  const strip = (t: string): string => (t.includes('.') ? t.replace(/0+$/, '').replace(/\.$/, '') : t);
+  if (e < -4 || e >= 17) return `${strip(mant)}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  return strip(n.toFixed(16 - e));
+}
+
+/** One Lua state for a server's scripts, their compiled functions kept by SHA1 in its registry. */
+export class LuaRuntime {
+  private readonly m: Module;
+  private readonly L: number;
+  private readonly lenPtr: number;
+  private host: ScriptHost | undefined;
+  private protocol: 2 | 3 = 2;
+  private aborted: ScriptAbort | undefined;
+  private deadline = 0;
+  private readonly loaded = new Set<string>();
+
+  private constructor(private readonly wasm: LuaWasm) {
+    this.m = wasm.module as Module;
+    const m = this.m;
+    this.L = wasm.luaL_newstate() as unknown as number;
+    this.lenPtr = m._malloc(8);
+    const L = this.L;
+    wasm.luaL_openlibs(L as never);
+    this.fn('__threadraft_aborted', () => {
+      wasm.lua_pushboolean(L as never, this.aborted === undefined ? 0 : 1);
+      return 1;
+    });
+    const redis = [
+      ['call', () => this.redisCall(true)],
+      ['pcall', () => this.redisCall(false)],
+      ['sha1hex', () => this.sha1hex()],
+      ['error_reply', () => this.singleField('err')],
+      ['status_reply', () => this.singleField('ok')],
+      ['log', () => this.log()],
+      ['setresp', () => this.setresp()],
+      ['set_repl', () => 0],
+      ['replicate_commands', () => {
+        wasm.lua_pushboolean(L as never, 1);
+        return 1;
+      }],
+      ['breakpoint', () => {
+        wasm.lua_pushboolean(L as never, 0);
+        return 1;
+      }],
+      ['debug', () => 0],
+    ] as const;
+    wasm.lua_createtable(L as never, 0, redis.length + 10);
+    for (const [name, f] of redis) {
+      m._lua_pushcclosure(L, m.addFunction(() => this.guard(f), 'ii'), 0);
+      wasm.lua_setfield(L as never, -2, name);
+    }
+    const constants: Array<[string, number | string]> = [
+      ['LOG_DEBUG', 0], ['LOG_VERBOSE', 1], ['LOG_NOTICE', 2], ['LOG_WARNING', 3],
+      ['REPL_NONE', 0], ['REPL_AOF', 1], ['REPL_SLAVE', 2], ['REPL_REPLICA', 2], ['REPL_ALL', 3],
+      ['REDIS_VERSION', '7.0.15'], ['REDIS_VERSION_NUM', 0x07000f],
+    ];
+    for (const [name, v] of constants) {
+      if (typeof v === 'number') wasm.lua_pushinteger(L as never, BigInt(v));
+      else this.pushBytes(Buffer.from(v));
+      wasm.lua_setfield(L as never, -2, name);
+    }
+    wasm.lua_setglobal(L as never, 'redis');
+    if (this.load(Buffer.from(PRELUDE), '=prelude') !== undefined || m._lua_pcallk(L, 0, 0, 0, 0, 0) !== 0) {
+      throw new Error(`the Lua prelude failed: ${this.text(-1)}`);
+    }
+    // The hook: a script past its time is stopped (its end is the host's: ScriptAbort).
+    const hook = m.addFunction(() => {
+      if (this.aborted === undefined && Date.now() > this.deadline) this.aborted = new ScriptAbort('timeout');
+      if (this.aborted !== undefined) {
+        this.stopped();
+        m._lua_error(L);
+      }
+    }, 'vii');
+    m._lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_EVERY);
+  }
+
+  static async create(): Promise<LuaRuntime> {
+    return new LuaRuntime(await LuaWasm.initialize());
+  }
+
+  /** SHA1 of a script body, as Redis names it (40 lower-case hex digits). */
+  static sha(body: Uint8Array): string {
+    return createHash('sha1').update(body).digest('hex');
+  }
+
+  /** Whether the script `sha` is compiled here. */
+  has(sha: string): boolean {
+    return this.loaded.has(sha);
+  }
+
+  /** Compile `body` as the function of `sha` (SCRIPT LOAD, a first EVAL): undefined, or Redis's compile error. */
+  compile(sha: string, body: Buffer): ErrorReply | undefined {
+    if (this.loaded.has(sha)) return undefined;
+    const w = this.wasm;
+    const L = this.L as never;
+    // Redis compiles "function f_<sha>() <body> end"; the body as a chunk of its own gives the same lines.
+    const problem = this.load(body, '@user_script');
+    // Lua 5.1 quotes the end of the script as a token, 5.4 does not: Redis's words.
+    if (problem !== undefined) return new ErrorReply(`ERR Error compiling script (new function): ${problem.replace(/near <eof>$/, "near '<eof>'")}`);
+    w.lua_getglobal(L, '__threadraft_env');
+    if (w.lua_setupvalue(L, -2, 1) === null) w.lua_settop(L, -2);
+    w.lua_setfield(L, LUA_REGISTRYINDEX, `f_${sha}`);
+    this.loaded.add(sha);
+    return undefined;
+  }
+
+  /** SCRIPT FLUSH: every compiled function dropped. */
+  flush(): void {
+    for (const sha of this.loaded) {
+      this.wasm.lua_pushnil(this.L as never);
+      this.wasm.lua_setfield(this.L as never, LUA_REGISTRYINDEX, `f_${sha}`);
+    }
+    this.loaded.clear();
+  }
+
+  /** Run the compiled script `sha` with `keys` and `args` (KEYS, ARGV) and `host` for its calls, for at most `timeMs`. */
+  run(sha: string, keys: Buffer[], args: Buffer[], host: ScriptHost, timeMs: number): ScriptOutcome {
+    const w = this.wasm;
+    const m = this.m;
+    const L = this.L;
+    this.host = host;
+    this.protocol = 2;
+    this.aborted = undefined;
+    this.deadline = Date.now() + timeMs;
+    const top = m._lua_gettop(L);
+    try {
+      this.pushArray(keys);
+      w.lua_setglobal(L as never, 'KEYS');
+      this.pushArray(args);
+      w.lua_setglobal(L as never, 'ARGV');
+      w.lua_getglobal(L as never, '__threadraft_err__handler');
+      w.lua_getfield(L as never, LUA_REGISTRYINDEX, `f_${sha}`);
+      const rc = m._lua_pcallk(L, 0, 1, top + 1, 0, 0);
+      if (this.aborted !== undefined) return { reply: null, aborted: this.aborted };
+      if (rc !== 0) return { reply: this.errorOf(sha) };
+      return { reply: this.toReply(-1) };
+    } finally {
+      m._lua_settop(L, top);
+      this.host = undefined;
+    }
+  }
+
+  // ── the redis table ──
+
+  /**
+   * A JS function as a Lua one. No JS exception may cross the Lua state, and lua_error (a longjmp, which the
+   * WebAssembly build makes a JS exception) must not be caught here: `f` returns RAISE to raise the error table it
+   * pushed, and an exception it throws (the host's ScriptAbort, a bug) stops the run.
+   */
+  private guard(f: () => number): number {
+    let n: number;
+    try {
+      n = f();
+    } catch (err) {
+      if (err instanceof ScriptAbort) this.aborted ??= err;
+      else this.aborted ??= new ScriptAbort('retry', new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`));
+      n = this.stopped();
+    }
+    return n === RAISE ? this.m._lua_error(this.L) : n;
+  }
+
+  /** The error a stopped run raises at each step (the host's outcome replaces it). */
+  private stopped(): number {
+    this.pushErrorTable('-ERR script stopped');
+    return RAISE;
+  }
+
+  private fn(name: string, f: () => number): void {
+    this.m._lua_pushcclosure(this.L, this.m.addFunction(() => this.guard(f), 'ii'), 0);
+    this.wasm.lua_setglobal(this.L as never, name);
+  }
+
+  /** redis.call (raise) and redis.pcall: the command's reply, or an error table (raised by call). */
+  private redisCall(raise: boolean): number {
+    const L = this.L;
+    if (this.aborted !== undefined) return this.stopped();
+    const n = this.m._lua_gettop(L);
+    if (n === 0) return raise ? this.raise('Please specify at least one argument for this redis lib call') : (this.pushErrorTable('Please specify at least one argument for this redis lib call'), 1);
+    const args: Buffer[] = [];
+    for (let i = 1; i <= n; i++) {
+      const t = this.wasm.lua_type(L as never, i) as number;
+      if (t === T_NUMBER) args.push(Buffer.from(g17(this.wasm.lua_tonumberx(L as never, i, null)), 'latin1'));
+      else if (t === T_STRING) args.push(this.bytes(i));
+      else return raise ? this.raise('Lua redis lib command arguments must be strings or integers') : (this.pushErrorTable('Lua redis lib command arguments must be strings or integers'), 1);
+    }
+    this.m._lua_settop(L, 0);
+    const reply = this.host!.call(args, this.protocol);
+    if (reply instanceof ErrorReply) return this.failCall(reply, raise);
+    this.pushReply(reply);
+    return 1;
+  }
+
+  /**
+   * A command's error reply (its text has its code): raised by redis.call, the table returned by redis.pcall; marked
+   * as counted in INFO errorstats already (when the command answered it), as Redis's ignore_error_stats_update.
+   */
+  private failCall(e: ErrorReply, raise: boolean): number {
+    this.pushErrorTable(`-${e.text}`);
+    this.wasm.lua_pushboolean(this.L as never, 1);
+    this.wasm.lua_setfield(this.L as never, -2, 'ignore_error_stats_update');
+    return raise ? RAISE : 1;
+  }
+
+  /** Raise a message of Redis's own (no code: ERR). */
+  private raise(message: string): number {
+    this.pushErrorTable(message);
+    return RAISE;
+  }
+
+  /**
+   * Redis's luaPushErrorBuff: {err = "CODE message"}. "-CODE message" gives its code (none without a space: ERR);
+   * a text without the '-' is a message of Redis's own, coded ERR. A line end at the end is cut.
+   */
+  private pushErrorTable(text: string): void {
+    let msg: string;
+    if (text.startsWith('-')) {
+      const space = text.indexOf(' ');
+      msg = space < 0 ? `ERR ${text.slice(1)}` : `${text.slice(1, space)} ${text.slice(space + 1)}`;
+    } else msg = `ERR ${text}`;
+    msg = msg.replace(/[\r\n]+$/, '');
+    this.wasm.lua_createtable(this.L as never, 0, 1);
+    this.pushBytes(Buffer.from(msg, 'latin1'));
+    this.wasm.lua_setfield(this.L as never, -2, 'err');
+  }
+
+  private sha1hex(): number {
+    const L = this.L;
+    if (this.m._lua_gettop(L) !== 1) return this.raise('wrong number of arguments');
+    const t = this.wasm.lua_type(L as never, 1) as number;
+    const body = t === T_STRING || t === T_NUMBER ? this.bytes(1) : Buffer.alloc(0);
+    this.pushBytes(Buffer.from(LuaRuntime.sha(body), 'latin1'));
+    return 1;
+  }
+
+  /** redis.error_reply and redis.status_reply: a one-field table; a bad argument gives an error table back. */
+  private singleField(field: 'err' | 'ok'): number {
+    const L = this.L;
+    if (this.m._lua_gettop(L) !== 1 || (this.wasm.lua_type(L as never, 1) as number) !== T_STRING) {
+      this.pushErrorTable('wrong number or type of arguments');
+      return 1;
+    }
+    const text = this.bytes(1);
+    if (field === 'err') {
+      // Redis's error_reply adds the '-' the error text lacks, then reads the code from it.
+      const s = text.toString('latin1');
+      this.pushErrorTable(s.startsWith('-') ? s : `-${s}`);
+      return 1;
+    }
+    this.wasm.lua_createtable(L as never, 0, 1);
+    this.pushBytes(text);
+    this.wasm.lua_setfield(L as never, -2, 'ok');
+    return 1;
+  }
+
+  private log(): number {
+    const L = this.L;
+    const n = this.m._lua_gettop(L);
+    if (n < 2) return this.raise('redis.log() requires two arguments or more.');
+    if ((this.wasm.lua_type(L as never, 1) as number) !== T_NUMBER) return this.raise('First argument must be a number (log level).');
+    const level = Math.trunc(this.wasm.lua_tonumberx(L as never, 1, null));
+    if (level < 0 || level > 3) return this.raise('Invalid debug level.');
+    const parts: string[] = [];
+    for (let i = 2; i <= n; i++) {
+      const t = this.wasm.lua_type(L as never, i) as number;
+      if (t === T_STRING || t === T_NUMBER) parts.push(this.bytes(i).toString('utf8'));
+    }
+    this.host!.log(level, parts.join(' '));
+    return 0;
+  }
+
+  private setresp(): number {
+    const L = this.L;
+    if (this.m._lua_gettop(L) !== 1) return this.raise('redis.setresp() requires one argument.');
+    const v = Math.trunc(this.wasm.lua_tonumberx(L as never, 1, null));
+    if (v !== 2 && v !== 3) return this.raise('RESP version must be 2 or 3.');
+    this.protocol = v;
+    return 0;
+  }
+
+  // ── values between Lua and replies ──
+
+  /** A reply as Redis hands it to a script: encoded in the script's protocol, then read back as Lua values. */
+  private pushReply(reply: Reply): void {
+    const w = new ReplyWriter(this.protocol);
+    w.write(reply);
+    const bytes = Buffer.concat(w.take());
+    const end = this.pushParsed(bytes, 0);
+    if (end !== bytes.length) throw new Error(`a reply of ${bytes.length} bytes read as ${end}`);
+  }
+
+  /** Redis's redisProtocolToLuaType: one RESP value from `b` at `at` pushed; where it ends. */
+  private pushParsed(b: Buffer, at: number): number {
+    const w = this.wasm;
+    const L = this.L as never;
+    const eol = b.indexOf('\r\n', at, 'latin1');
+    const line = b.toString('latin1', at + 1, eol);
+    const next = eol + 2;
+    switch (b[at]) {
+      case 0x3a: // ':' integer: a number
+        w.lua_pushinteger(L, BigInt(line));
+        return next;
+      case 0x24: { // '$' bulk, or null ($-1): false
+        const n = Number(line);
+        if (n < 0) {
+          w.lua_pushboolean(L, 0);
+          return next;
+        }
+        this.pushBytes(b.subarray(next, next + n));
+        return next + n + 2;
+      }
+      case 0x2b: // '+' status: {ok = ...}
+        w.lua_createtable(L, 0, 1);
+        this.pushBytes(b.subarray(at + 1, eol));
+        w.lua_setfield(L, -2, 'ok');
+        return next;
+      case 0x2d: // '-' error: {err = ...}
+        this.pushErrorTable(`-${b.toString('latin1', at + 1, eol)}`);
+        return next;
+      case 0x2a: // '*' array, or null (*-1): false
+      case 0x7e: // '~' set: {set = {member = true}}
+      case 0x3e: { // '>' push
+        const n = Number(line);
+        if (n < 0) {
+          w.lua_pushboolean(L, 0);
+          return next;
+        }
+        let p = next;
+        w.lua_createtable(L, b[at] === 0x7e ? 0 : n, 0);
+        if (b[at] === 0x7e) {
+          w.lua_createtable(L, 0, n);
+          for (let i = 0; i < n; i++) {
+            p = this.pushParsed(b, p);
+            w.lua_pushboolean(L, 1);
+            w.lua_rawset(L, -3);
+          }
+          w.lua_setfield(L, -2, 'set');
+          return p;
+        }
+        for (let i = 1; i <= n; i++) {
+          p = this.pushParsed(b, p);
+          w.lua_rawseti(L, -2, BigInt(i));
+        }
+        return p;
+      }
+      case 0x25: { // '%' map: {map = {k = v}}
+        const n = Number(line);
+        let p = next;
+        w.lua_createtable(L, 0, 1);
+        w.lua_createtable(L, 0, n);
+        for (let i = 0; i < n; i++) {
+          p = this.pushParsed(b, p);
+          p = this.pushParsed(b, p);
+          w.lua_rawset(L, -3);
+        }
+        w.lua_setfield(L, -2, 'map');
+        return p;
+      }
+      case 0x5f: // '_' null: nil
+        w.lua_pushnil(L);
+        return next;
+      case 0x23: // '#' boolean
+        w.lua_pushboolean(L, line === 't' ? 1 : 0);
+        return next;
+      case 0x2c: // ',' double: {double = n}
+        w.lua_createtable(L, 0, 1);
+        w.lua_pushnumber(L, Number(line === 'inf' ? Infinity : line === '-inf' ? -Infinity : line));
+        w.lua_setfield(L, -2, 'double');
+        return next;
+      case 0x28: // '(' big number: {big_number = "..."}
+        w.lua_createtable(L, 0, 1);
+        this.pushBytes(Buffer.from(line, 'latin1'));
+        w.lua_setfield(L, -2, 'big_number');
+        return next;
+      case 0x3d: { // '=' verbatim: {verbatim_string = {format = ..., string = ...}}
+        const n = Number(line);
+        w.lua_createtable(L, 0, 1);
+        w.lua_createtable(L, 0, 2);
+        this.pushBytes(b.subarray(next, next + 3));
+        w.lua_setfield(L, -2, 'format');
+        this.pushBytes(b.subarray(next + 4, next + n));
+        w.lua_setfield(L, -2, 'string');
+        w.lua_setfield(L, -2, 'verbatim_string');
+        return next + n + 2;
+      }
+      default:
+        throw new Error(`a reply starting with ${String(b[at])}`);
+    }
+  }
+
+  /** Redis's luaReplyToRedisReply: the Lua value at `idx` as the script's reply. */
+  private toReply(idx: number, depth = 0): Reply {
+    const w = this.wasm;
+    const L = this.L as never;
+    const i = w.lua_absindex(L, idx);
+    switch (w.lua_type(L, i) as number) {
+      case T_STRING:
+        return this.bytes(i);
+      case T_BOOLEAN:
+        return this.protocol === 2 ? (w.lua_toboolean(L, i) ? 1 : null) : new BoolReply(w.lua_toboolean(L, i) !== 0);
+      case T_NUMBER:
+        return this.integer(i);
+      case T_TABLE:
+        if (depth > 1000) return new ErrorReply('ERR reached lua stack limit');
+        return this.tableReply(i, depth);
+      default:
+        return null;
+    }
+  }
+
+  /**
+   * A number as Redis's (long long) of it: truncated; NaN and numbers past the 64-bit range are the lowest integer,
+   * as x86's conversion gives them.
+   */
+  private integer(i: number): Reply {
+    const w = this.wasm;
+    if (w.lua_isinteger(this.L as never, i)) return integerReply(this.bytes(i).toString('latin1')); // exact, any 64-bit integer
+    const x = w.lua_tonumberx(this.L as never, i, null);
+    const t = Math.trunc(x);
+    if (Number.isSafeInteger(t)) return t;
+    return integerReply(Number.isNaN(x) || x >= 2 ** 63 || x < -(2 ** 63) ? '-9223372036854775808' : BigInt(t).toString());
+  }
+
+  private tableReply(i: number, depth: number): Reply {
+    const w = this.wasm;
+    const L = this.L as never;
+    const field = (name: string): number => {
+      this.pushBytes(Buffer.from(name, 'latin1'));
+      return w.lua_rawget(L, i) as number;
+    };
+    if (field('err') === T_STRING) {
+      const text = this.bytes(-1).toString('latin1');
+      w.lua_settop(L, -2);
+      field('ignore_error_stats_update');
+      const counted = w.lua_toboolean(L, -1) !== 0;
+      w.lua_settop(L, -2);
+      return new ErrorReply(text, true, counted);
+    }
+    w.lua_settop(L, -2);
+    if (field('ok') === T_STRING) {
+      const text = this.bytes(-1).toString('latin1');
+      w.lua_settop(L, -2);
+      return new SimpleString(text);
+    }
+    w.lua_settop(L, -2);
+    if (field('double') === T_NUMBER) {
+      const x = w.lua_tonumberx(L, -1, null);
+      w.lua_settop(L, -2);
+      return new DoubleReply(x);
+    }
+    w.lua_settop(L, -2);
+    if (field('big_number') === T_STRING) {
+      const text = this.bytes(-1);
+      w.lua_settop(L, -2);
+      return text; // RESP3's big number written as its digits in a bulk string, as RESP2 has it
+    }
+    w.lua_settop(L, -2);
+    if (field('verbatim_string') === T_TABLE) {
+      const v = w.lua_absindex(L, -1);
+      this.pushBytes(Buffer.from('format'));
+      const ft = w.lua_rawget(L, v) as number;
+      this.pushBytes(Buffer.from('string'));
+      const st = w.lua_rawget(L, v) as number;
+      if (ft === T_STRING && st === T_STRING) {
+        const reply = new VerbatimReply(this.bytes(-2).toString('latin1'), this.bytes(-1).toString('utf8'));
+        w.lua_settop(L, -4);
+        return reply;
+      }
+      w.lua_settop(L, -3);
+    }
+    w.lua_settop(L, -2);
+    if (field('map') === T_TABLE) {
+      const entries: Array<[Reply, Reply]> = [];
+      const t = w.lua_absindex(L, -1);
+      w.lua_pushnil(L);
+      while (w.lua_next(L, t) !== 0) {
+        entries.push([this.toReply(-2, depth + 1), this.toReply(-1, depth + 1)]);
+        w.lua_settop(L, -2);
+      }
+      w.lua_settop(L, -2);
+      return new MapReply(entries);
+    }
+    w.lua_settop(L, -2);
+    if (field('set') === T_TABLE) {
+      const items: Reply[] = [];
+      const t = w.lua_absindex(L, -1);
+      w.lua_pushnil(L);
+      while (w.lua_next(L, t) !== 0) {
+        items.push(this.toReply(-2, depth + 1));
+        w.lua_settop(L, -2);
+      }
+      w.lua_settop(L, -2);
+      return new SetReply(items);
+    }
+    w.lua_settop(L, -2);
+    const items: Reply[] = [];
+    for (let j = 1; ; j++) {
+      if ((w.lua_rawgeti(L, i, BigInt(j)) as number) === T_NIL) {
+        w.lua_settop(L, -2);
+        break;
+      }
+      items.push(this.toReply(-1, depth + 1));
+      w.lua_settop(L, -2);
+    }
+    return items;
+  }
+
+  /** The error a script ended with, as Redis words it: the message, then which script and line when known. */
+  private errorOf(sha: string): ErrorReply {
+    const w = this.wasm;
+    const L = this.L as never;
+    if ((w.lua_type(L, -1) as number) !== T_TABLE) return new ErrorReply(`ERR Error running script ${sha}, ${this.text(-1).slice(0, 100)}`);
+    const t = w.lua_absindex(L, -1);
+    const get = (name: string): string | undefined => {
+      this.pushBytes(Buffer.from(name));
+      const type = w.lua_rawget(L, t) as number;
+      const s = type === T_STRING || type === T_NUMBER ? this.bytes(-1).toString('latin1') : undefined;
+      w.lua_settop(L, -2);
+      return s;
+    };
+    const msg = get('err') ?? 'ERR unknown error';
+    const source = get('source');
+    const line = get('line');
+    this.pushBytes(Buffer.from('ignore_error_stats_update'));
+    w.lua_rawget(L, t);
+    const counted = w.lua_toboolean(L, -1) !== 0;
+    w.lua_settop(L, -2);
+    return new ErrorReply(source !== undefined && line !== undefined ? `${msg} script: ${sha}, on ${source}:${line}.` : msg, true, counted);
+  }
+
+  // ── the C API with bytes ──
+
+  /** luaL_loadbuffer: undefined when compiled (the function pushed), else the message (nothing pushed). */
+  private load(body: Buffer, name: string): string | undefined {
+    const m = this.m;
+    const p = m._malloc(body.length || 1);
+    m.HEAPU8.set(body, p);
+    const nameBytes = Buffer.from(`${name}\0`, 'latin1');
+    const np = m._malloc(nameBytes.length);
+    m.HEAPU8.set(nameBytes, np);
+    const rc = m._luaL_loadbufferx(this.L, p, body.length, np, 0);
+    m._free(p);
+    m._free(np);
+    if (rc === 0) return undefined;
+    const msg = this.text(-1);
+    m._lua_settop(this.L, -2);
+    return msg;
+  }
+
+  private bytes(idx: number): Buffer {
+    const m = this.m;
+    const p = m._lua_tolstring(this.L, idx, this.lenPtr);
+    if (p === 0) return Buffer.alloc(0);
+    return Buffer.from(m.HEAPU8.subarray(p, p + m.HEAPU32[this.lenPtr >> 2]!));
+  }
+
+  private text(idx: number): string {
+    return this.bytes(idx).toString('latin1');
+  }
+
+  private pushBytes(b: Uint8Array): void {
+    const m = this.m;
+    const p = m._malloc(b.length || 1);
+    m.HEAPU8.set(b, p);
+    m._lua_pushlstring(this.L, p, b.length);
+    m._free(p);
+  }
+
+  private pushArray(items: Buffer[]): void {
+    this.wasm.lua_createtable(this.L as never, items.length, 0);
+    items.forEach((b, i) => {
+      this.pushBytes(b);
+      this.wasm.lua_rawseti(this.L as never, -2, BigInt(i + 1));
+    });
+  }
+}
+
+/** What a JS function returns to raise the error table it pushed (guard raises it: never a count of results). */
+const RAISE = -1;
