@@ -110,22 +110,30 @@ test('EVAL and SCRIPT: the same replies, errors, counts, events and WATCH from t
   }
 }));
 
-test('a script is atomic against other clients: concurrent read-modify-write scripts and INCRs lose no update', async () => {
+test('scripts are atomic against other clients and each other: concurrent read-modify-write scripts, transfers and INCRs lose no update', async () => {
   const served = await serve();
   const conns: SimpleConn[] = [];
   try {
-    for (let i = 0; i < 6; i++) conns.push(await SimpleConn.open('127.0.0.1', served.port));
+    for (let i = 0; i < 12; i++) conns.push(await SimpleConn.open('127.0.0.1', served.port));
     // Not atomic unless the script is: GET, then SET of one more (a lost update shows as a smaller total).
     const body = "local v = tonumber(redis.call('GET', KEYS[1]) or '0') redis.call('SET', KEYS[1], v + 1) return v + 1";
+    // Moves one from a key to another, both read first: the two keys' sum stays 0 only if each script sees the
+    // writes of the scripts run before it (those run together in one group included).
+    const transfer = "local a = tonumber(redis.call('GET', KEYS[1]) or '0') local b = tonumber(redis.call('GET', KEYS[2]) or '0') redis.call('SET', KEYS[1], a - 1) redis.call('SET', KEYS[2], b + 1) return a - 1";
     const rounds = 30;
     await Promise.all(conns.map(async (c, i) => {
       for (let r = 0; r < rounds; r++) {
-        // Half the connections increment with INCR, a plain write that may land between a script's read and write.
-        const reply = i % 2 === 0 ? await c.call(['EVAL', body, '1', 'counter']) : await c.call(['INCR', 'counter']);
+        // A third of the connections increment with INCR, a plain write that may land between a script's read and
+        // write; a third run the counter's script; a third move between x and y, one way or the other.
+        const kind = i % 3;
+        const reply = kind === 0 ? await c.call(['INCR', 'counter']) : kind === 1 ? await c.call(['EVAL', body, '1', 'counter'])
+          : await c.call(['EVAL', transfer, '2', ...(r % 2 === 0 ? ['x', 'y'] : ['y', 'x'])]);
         assert.equal(typeof reply, 'number', String(reply));
       }
     }));
-    assert.equal(Number(String(await conns[0]!.call(['GET', 'counter']))), conns.length * rounds);
+    assert.equal(Number(String(await conns[0]!.call(['GET', 'counter']))), (conns.length / 3) * 2 * rounds);
+    const [x, y] = (await conns[0]!.call(['MGET', 'x', 'y'])) as string[];
+    assert.equal(Number(x) + Number(y), 0, `x ${x}, y ${y}`);
     // A key the script did not declare: it is read, and the script runs again with it.
     await conns[0]!.call(['SET', 'hidden', '41']);
     assert.equal(await conns[0]!.call(['EVAL', "return redis.call('INCR', 'hidden')", '0']), 42);

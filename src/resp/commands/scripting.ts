@@ -6,7 +6,8 @@
 // apply. Its writes then go to the log as one batch behind a `check` of every revision read: applied, the keys were
 // as the script saw them, so the batch applies to the results the script saw; refused (another client wrote one
 // meanwhile), the script runs again from a new read. A script that touches a key it did not declare in KEYS reads
-// it and runs again. Scripts of this server run one at a time, so they never refuse each other.
+// it and runs again. The scripts waiting when a group ends run next as a group (runGroup): one after another over one
+// read, their writes one log entry; groups run one at a time, so scripts never refuse each other.
 import { batchOp, type BatchOp } from '../../cluster/cluster.js';
 import { ClusterError } from '../../index.js';
 import { LocalState } from '../../storage/apply.js';
@@ -16,22 +17,37 @@ import { batch } from '../cluster-api.js';
 import { arityOk, command, sub, type CommandSpec, type KeySpec } from '../command.js';
 import type { ConnectionState, Ctx, MultiState } from '../context.js';
 import { arityError, clusterError, NOT_INTEGER, unknownSubcommand } from '../errors.js';
-import { LuaRuntime, ScriptAbort, type ScriptHost } from '../lua.js';
-import { CallPlan, isPlan, KeysPlan, opsCount, WritePlan, type RespOp, type RespOpResult } from '../plan.js';
+import { LuaRuntime, ScriptAbort, type ScriptHost, type ScriptOutcome } from '../lua.js';
+import { BATCH_OVERHEAD_BYTES, CallPlan, isPlan, KeysPlan, opsBytes, opsCount, WritePlan, type RespOp, type RespOpResult } from '../plan.js';
 import { ErrorReply, helpReply, OK, type Reply } from '../reply.js';
 import type { KeyRecord } from '../../index.js';
 
 /** Runs of one script at most: a conflict with another client's write, or a key it read without declaring it. */
 const MAX_RUNS = 16;
 
+/** Scripts run together over one read and one log entry at most (fewer when their keys or writes need fewer). */
+const MAX_GROUP = 256;
+
+/** A script waiting to run, and where its reply goes. */
+interface Job {
+  ctx: Ctx;
+  sha: string;
+  keys: Buffer[];
+  argv: Buffer[];
+  readOnly: boolean;
+  done(reply: Reply | (() => Reply)): void;
+}
+
 /**
  * The server's scripts: the Lua state (made as the server starts), the scripts compiled in it by SHA1 (as Redis,
- * every one until SCRIPT FLUSH), one run at a time.
+ * every one until SCRIPT FLUSH), and the scripts waiting to run: those waiting when a group ends run next, one
+ * after another over one read of their keys, and their writes go to the log as one entry.
  */
 export class Scripts {
   /** How long one run of a script may take before it is stopped (CONFIG busy-reply-threshold; Redis's default). */
   timeMs = 5000;
-  private tail: Promise<unknown> = Promise.resolve();
+  private queue: Job[] = [];
+  private draining = false;
 
   constructor(readonly lua: LuaRuntime) {}
 
@@ -48,11 +64,28 @@ export class Scripts {
     this.lua.flush();
   }
 
-  /** Run `job` once the scripts before it have run. */
-  serial<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(job, job);
-    this.tail = run.catch(() => undefined);
-    return run;
+  /** Run a script after the groups before it: its reply, or what gives it once its connection answers it. */
+  run(job: Omit<Job, 'done'>): Promise<Reply | (() => Reply)> {
+    return new Promise((done) => {
+      this.queue.push({ ...job, done });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0, MAX_GROUP);
+        try {
+          await runGroup(this, group);
+        } catch (err) {
+          for (const j of group) j.done(clusterError(err)); // a job answered already keeps its reply
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 }
 
@@ -91,7 +124,7 @@ function evalCommand(bySha: boolean, readOnly: boolean) {
     if (bySha && !scripts.has(sha)) return NOSCRIPT;
     const error = bySha ? undefined : scripts.compile(sha, args[1]!);
     if (error) return error;
-    return new ScriptPlan(() => scripts.serial(() => runScript(ctx, sha, keys, argv, readOnly)));
+    return new ScriptPlan(() => scripts.run({ ctx, sha, keys, argv, readOnly }));
   };
 }
 
@@ -101,85 +134,143 @@ function parseNumKeys(b: Buffer): number | null {
   return Number(s);
 }
 
-/** One script, run until its batch applies (or it fails): its reply, given once the batch's events are published. */
-async function runScript(ctx: Ctx, sha: string, keys: Buffer[], argv: Buffer[], readOnly: boolean): Promise<Reply | (() => Reply)> {
-  const rt = ctx.server.scripts.lua;
-  // SCRIPT FLUSH between the dispatch and the run (it runs after the commands before it are answered).
-  if (!rt.has(sha)) return NOSCRIPT;
-  const { cluster, keyspace, tracking, watches } = ctx.server;
-  const { maxValueBytes, maxBytes, maxBatchOps } = cluster.options;
-  const known = new Map<string, Buffer>(keys.map((k) => [k.toString('latin1'), k]));
-  for (let run = 1; run <= MAX_RUNS; run++) {
+/** One script's run over a group's records: its outcome, its calls, its writes, the keys it lacked. */
+interface JobRun {
+  outcome: ScriptOutcome;
+  calls: Call[];
+  tallies: Tally[];
+  writes: RespOp[];
+  missing: Buffer[];
+}
+
+/**
+ * Scripts run one after another over one read of every key they declared, then their writes go to the log as one
+ * batch behind a check of every revision read: applied, each script saw what the scripts before it left, as if they
+ * had run alone in that order at that entry. When a key changed meanwhile the group runs again from a new read; when
+ * a script touched a key it did not declare, again with that key read too; a script stopped (its time, a fault) is
+ * answered and the group runs again without it. A group whose keys or writes do not fit one batch runs script by
+ * script.
+ */
+async function runGroup(scripts: Scripts, jobs: Job[]): Promise<void> {
+  const rt = scripts.lua;
+  const { cluster, tracking, watches } = jobs[0]!.ctx.server;
+  const { maxValueBytes, maxBytes, maxBatchOps, maxBatchBytes } = cluster.options;
+  // SCRIPT FLUSH between a script's dispatch and its run (it runs after the commands before it are answered).
+  let live = jobs.filter((j) => rt.has(j.sha) || (j.done(NOSCRIPT), false));
+  const known = new Map<string, Buffer>();
+  for (const j of live) for (const k of j.keys) known.set(k.toString('latin1'), k);
+  const oneByOne = async (): Promise<void> => {
+    for (const j of live) await runGroup(scripts, [j]);
+  };
+  for (let run = 1; live.length > 0; run++) {
+    if (run > MAX_RUNS) {
+      for (const j of live) j.done(new ErrorReply(`ERR script ran ${MAX_RUNS} times and each time a key it read changed before its writes applied`));
+      return;
+    }
     const list = [...known.values()];
-    if (list.length > maxBatchOps) return new ErrorReply(`ERR a script here touches at most maxBatchOps (${maxBatchOps}) keys; this one touched ${list.length}`);
+    if (list.length > maxBatchOps) {
+      if (live.length > 1) return oneByOne();
+      live[0]!.done(new ErrorReply(`ERR a script here touches at most maxBatchOps (${maxBatchOps}) keys; this one touched ${list.length}`));
+      return;
+    }
     let records: Array<KeyRecord | undefined>;
     try {
       // The first read may be stale (a changed key only fails the check); a run again reads the latest.
       records = list.length === 0 ? [] : await cluster.records(list, { consistency: run === 1 ? 'stale' : 'linearizable' });
     } catch (err) {
-      return clusterError(err);
+      for (const j of live) j.done(clusterError(err));
+      return;
     }
     const state = new LocalState(Date.now(), maxValueBytes, maxBytes ?? Infinity);
     list.forEach((k, i) => state.add(k, records[i]));
-    const calls: Call[] = [];
-    const missing: Buffer[] = [];
-    const tallies: Tally[] = [];
-    const host: ScriptHost = {
-      call: (args, protocol) => {
-        const t: Tally = { name: undefined, reply: null, refused: false };
-        t.reply = scriptCall(ctx, args, protocol, readOnly, state, calls, missing, t);
-        tallies.push(t);
-        return t.reply;
-      },
-      log: () => undefined,
-    };
-    // Counted as Redis counts the commands a script ran (calls, failed and rejected calls, errors), once it is done.
-    const count = (): void => {
-      const stats = ctx.server.commandStats;
-      for (const t of tallies) {
-        if (t.refused) stats.rejected(t.name, t.reply as ErrorReply);
-        else if (t.name !== undefined) stats.calledInExec(t.name, t.reply);
+    const runs: JobRun[] = [];
+    let again = false;
+    for (const j of live) {
+      const r = runJob(j, state, scripts.timeMs);
+      if (r.missing.length > 0) {
+        for (const k of r.missing) known.set(k.toString('latin1'), k);
+        again = true;
+        break;
       }
-    };
-    const timeMs = ctx.server.scripts.timeMs;
-    const outcome = rt.run(sha, keys, argv, host, timeMs);
-    if (outcome.aborted !== undefined) {
-      if (outcome.aborted.reason === 'timeout') return new ErrorReply(`ERR script ran for more than busy-reply-threshold (${timeMs} ms) and was stopped: nothing it did was written`);
-      if (missing.length === 0) return outcome.aborted.error ?? new ErrorReply('ERR script stopped');
-      for (const k of missing) known.set(k.toString('latin1'), k);
-      continue;
-    }
-    const writes = calls.flatMap((c) => (c.kind === 'ops' && c.writes ? c.plan.ops : []));
-    if (list.length > 0 || writes.length > 0) {
-      const ops: RespOp[] = list.map((key, i) => ({ type: 'check', key, revision: records[i]?.revision ?? 0 }));
-      ops.push(...writes);
-      if (opsCount(ops) > maxBatchOps) return new ErrorReply(`ERR this script's batch is ${opsCount(ops)} operations: maxBatchOps is ${maxBatchOps} (threadraft serve --max-batch-ops)`);
-      watches.touch(writes);
-      let results: RespOpResult[];
-      try {
-        results = (await tracking.ownWrite(ops, () => batch(cluster, ops))).results;
-      } catch (err) {
-        return clusterError(err);
+      if (r.outcome.aborted !== undefined) {
+        const { reason, error } = r.outcome.aborted;
+        j.done(reason === 'timeout' ? new ErrorReply(`ERR script ran for more than busy-reply-threshold (${scripts.timeMs} ms) and was stopped: nothing it did was written`) : (error ?? new ErrorReply('ERR script stopped')));
+        live = live.filter((x) => x !== j); // what it wrote is in this run's records: the others run again without it
+        again = true;
+        break;
       }
-      if (results.slice(0, list.length).some((r) => !r.ok)) continue; // a key changed since it was read: run again
-      let offset = list.length;
-      return () => {
-        count();
-        for (const c of calls) {
-          if (c.kind === 'keys') c.plan.answer(c.values, keyspace);
-          else if (c.writes) {
-            c.plan.answer(results.slice(offset, offset + c.plan.ops.length), keyspace, true);
-            offset += c.plan.ops.length;
-          } else c.plan.answer(c.results, keyspace, true);
-        }
-        tracking.deliverOwn();
-        return outcome.reply;
-      };
+      runs.push(r);
     }
-    count();
-    return outcome.reply;
+    if (again) continue;
+    const writes = runs.flatMap((r) => r.writes);
+    if (list.length === 0 && writes.length === 0) {
+      live.forEach((j, i) => j.done(() => answerRun(j, runs[i]!, [])));
+      return;
+    }
+    const ops: RespOp[] = list.map((key, i) => ({ type: 'check', key, revision: records[i]?.revision ?? 0 }));
+    ops.push(...writes);
+    if (opsCount(ops) > maxBatchOps || opsBytes(ops) > maxBatchBytes - BATCH_OVERHEAD_BYTES) {
+      if (live.length > 1) return oneByOne();
+      live[0]!.done(new ErrorReply(`ERR this script's batch is ${opsCount(ops)} operations of ${opsBytes(ops)} bytes: more than one batch holds (maxBatchOps ${maxBatchOps}, maxBatchBytes ${maxBatchBytes}; threadraft serve --max-batch-ops, --max-batch-bytes)`));
+      return;
+    }
+    watches.touch(writes);
+    let results: RespOpResult[];
+    try {
+      results = (await tracking.ownWrite(ops, () => batch(cluster, ops))).results;
+    } catch (err) {
+      for (const j of live) j.done(clusterError(err));
+      return;
+    }
+    if (results.slice(0, list.length).some((r) => !r.ok)) continue; // a key changed since it was read: run again
+    let offset = list.length;
+    live.forEach((j, i) => {
+      const r = runs[i]!;
+      const mine = results.slice(offset, offset + r.writes.length);
+      offset += r.writes.length;
+      j.done(() => answerRun(j, r, mine));
+    });
+    return;
   }
-  return new ErrorReply(`ERR script ran ${MAX_RUNS} times and each time a key it read changed before its writes applied`);
+}
+
+/** One script over the group's state: redis.call compiled and run there, its calls kept for when it is answered. */
+function runJob(j: Job, state: LocalState, timeMs: number): JobRun {
+  const r: JobRun = { outcome: { reply: null }, calls: [], tallies: [], writes: [], missing: [] };
+  const host: ScriptHost = {
+    call: (args, protocol) => {
+      const t: Tally = { name: undefined, reply: null, refused: false };
+      t.reply = scriptCall(j.ctx, args, protocol, j.readOnly, state, r.calls, r.missing, t);
+      r.tallies.push(t);
+      return t.reply;
+    },
+    log: () => undefined,
+  };
+  r.outcome = j.ctx.server.scripts.lua.run(j.sha, j.keys, j.argv, host, timeMs);
+  for (const c of r.calls) if (c.kind === 'ops' && c.writes) r.writes.push(...c.plan.ops);
+  return r;
+}
+
+/**
+ * A script's reply as its connection answers it, once its writes applied (`results`: theirs, in order): the
+ * commands it ran counted as Redis counts them, their lookups and keyspace events in the order they ran.
+ */
+function answerRun(j: Job, r: JobRun, results: RespOpResult[]): Reply {
+  const { commandStats: stats, keyspace, tracking } = j.ctx.server;
+  for (const t of r.tallies) {
+    if (t.refused) stats.rejected(t.name, t.reply as ErrorReply);
+    else if (t.name !== undefined) stats.calledInExec(t.name, t.reply);
+  }
+  let offset = 0;
+  for (const c of r.calls) {
+    if (c.kind === 'keys') c.plan.answer(c.values, keyspace);
+    else if (c.writes) {
+      c.plan.answer(results.slice(offset, offset + c.plan.ops.length), keyspace, true);
+      offset += c.plan.ops.length;
+    } else c.plan.answer(c.results, keyspace, true);
+  }
+  tracking.deliverOwn();
+  return r.outcome.reply;
 }
 
 /** The MULTI state a script's commands are compiled under: each gives the ops of a batch (TTL, DBSIZE included). */
