@@ -1,12 +1,12 @@
 // The Lua of EVAL: Lua 5.4 compiled to WebAssembly (wasmoon's build, driven through its C API so that strings stay
 // bytes), set up as Redis 7.0 sets up its Lua: the base, table, string and math libraries, bit, the redis table
-// (call, pcall, error_reply, status_reply, sha1hex, log, setresp, set_repl, replicate_commands), Redis's pcall (an
+// (call, pcall, error_reply, status_reply, sha1hex, log, setresp, set_repl, replicate_commands), cjson, Redis's pcall (an
 // error table becomes its message), its math.random (the same 48-bit generator, so the same numbers), KEYS and ARGV,
 // and globals that cannot be created or read when absent. What a script asks of Redis goes to `ScriptHost.call`.
 // Learned from Redis's src/script_lua.c and src/eval.c (7.0.15); the code is ours.
 //
 // Lua 5.4 is not Redis's Lua 5.1: integers and floats are two kinds of number (10/2 is 5.0, and prints so), and
-// 5.1's unpack, loadstring, math.pow and table.getn are given back; setfenv, getfenv, cjson, cmsgpack and struct
+// 5.1's unpack, loadstring, math.pow and table.getn are given back; setfenv, getfenv, cmsgpack and struct
 // are not there (docs/resp.md).
 import { createHash } from 'node:crypto';
 import { LuaWasm } from 'wasmoon';
@@ -61,6 +61,7 @@ const PRELUDE = `
 local G = _G
 local dbg = debug
 local rawpcall, rawerror, type, tostring, select, unpack = pcall, error, type, tostring, select, table.unpack
+local utf8char = utf8.char
 G.__threadraft_err__handler = function(err)
   -- The frame that raised it: past C functions and this prelude's own (the globals' guards), as Redis's C ones are.
   local level = 2
@@ -141,6 +142,166 @@ G.bit = {
     return s:sub(-n)
   end,
 }
+-- lua-cjson as Redis ships it: encode (numbers as %.14g, '/' escaped, arrays of keys 1..n, at most twice as many
+-- slots as items past 10) and decode (its error words); cjson.null is set from the host (a null light userdata).
+do
+  local escapes = { ['"'] = '\\\\"', ['\\\\'] = '\\\\\\\\', ['/'] = '\\\\/', ['\\b'] = '\\\\b', ['\\f'] = '\\\\f', ['\\n'] = '\\\\n', ['\\r'] = '\\\\r', ['\\t'] = '\\\\t' }
+  local function str(s)
+    return '"' .. (s:gsub('[%c"\\\\/\\127]', function(c) return escapes[c] or string.format('\\\\u%04x', c:byte()) end)) .. '"'
+  end
+  local function num(x)
+    if x ~= x or x == math.huge or x == -math.huge then rawerror('Cannot serialise number: must not be NaN or Inf', 0) end
+    return string.format('%.14g', x)
+  end
+  local encode
+  local function arrayLength(t)
+    local max, items = 0, 0
+    for k in pairs(t) do
+      if type(k) == 'number' and k > 0 and math.floor(k) == k then
+        if k > max then max = k end
+        items = items + 1
+      else
+        return -1
+      end
+    end
+    if max > 10 and max > items * 2 then rawerror('Cannot serialise table: excessively sparse array', 0) end
+    return max
+  end
+  encode = function(v, depth)
+    local t = type(v)
+    if t == 'string' then return str(v) end
+    if t == 'number' then return num(v) end
+    if t == 'boolean' then return v and 'true' or 'false' end
+    if t == 'nil' or v == G.cjson.null then return 'null' end
+    if t ~= 'table' then rawerror('Cannot serialise ' .. t .. ': type not supported', 0) end
+    if depth > 1000 then rawerror('Cannot serialise, excessive nesting (' .. depth .. ')', 0) end
+    local n = arrayLength(v)
+    local out = {}
+    if n > 0 then
+      for i = 1, n do out[i] = encode(v[i], depth + 1) end
+      return '[' .. table.concat(out, ',') .. ']'
+    end
+    for k, x in pairs(v) do
+      local kt = type(k)
+      local key
+      if kt == 'string' then key = str(k) elseif kt == 'number' then key = '"' .. num(k) .. '"'
+      else rawerror('Cannot serialise ' .. kt .. ': table key must be a number or string', 0) end
+      out[#out + 1] = key .. ':' .. encode(x, depth + 1)
+    end
+    return '{' .. table.concat(out, ',') .. '}'
+  end
+  local function decoder(s)
+    local pos = 1
+    local function token()
+      local p = s:find('[^ \\t\\n\\r]', pos) or (#s + 1)
+      pos = p
+      local c = s:sub(p, p)
+      if c == '' then return 'T_END', p end
+      if c == '{' then return 'T_OBJ_BEGIN', p elseif c == '}' then return 'T_OBJ_END', p
+      elseif c == '[' then return 'T_ARR_BEGIN', p elseif c == ']' then return 'T_ARR_END', p
+      elseif c == ':' then return 'T_COLON', p elseif c == ',' then return 'T_COMMA', p
+      elseif c == '"' then return 'T_STRING', p
+      elseif c:match('[%-0-9]') then return 'T_NUMBER', p
+      elseif s:sub(p, p + 3) == 'true' or s:sub(p, p + 4) == 'false' then return 'T_BOOLEAN', p
+      elseif s:sub(p, p + 3) == 'null' then return 'T_NULL', p end
+      return 'invalid token', p
+    end
+    local function fail(what, found, at) rawerror('Expected ' .. what .. ' but found ' .. found .. ' at character ' .. at, 0) end
+    local function readString(p)
+      local out, i = {}, p + 1
+      while true do
+        local c = s:sub(i, i)
+        if c == '' then fail('value', 'unexpected end of string', i) end
+        if c == '"' then pos = i + 1 return table.concat(out) end
+        if c == '\\\\' then
+          local e = s:sub(i + 1, i + 1)
+          local simple = ({ ['"'] = '"', ['\\\\'] = '\\\\', ['/'] = '/', b = '\\b', f = '\\f', n = '\\n', r = '\\r', t = '\\t' })[e]
+          if simple then out[#out + 1] = simple i = i + 2
+          elseif e == 'u' then
+            local hex = s:sub(i + 2, i + 5)
+            if not hex:match('^%x%x%x%x$') then fail('value', 'invalid unicode escape code', i) end
+            local cp = tonumber(hex, 16)
+            i = i + 6
+            if cp >= 0xD800 and cp <= 0xDBFF and s:sub(i, i + 1) == '\\\\u' and s:sub(i + 2, i + 5):match('^%x%x%x%x$') then
+              local lo = tonumber(s:sub(i + 2, i + 5), 16)
+              if lo >= 0xDC00 and lo <= 0xDFFF then cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00) i = i + 6 end
+            end
+            out[#out + 1] = utf8char(cp)
+          else fail('value', 'invalid escape code', i) end
+        else
+          out[#out + 1] = c
+          i = i + 1
+        end
+      end
+    end
+    local value
+    value = function(depth)
+      local t, p = token()
+      if depth > 1000 then rawerror('Found too many nested data structures (' .. depth .. ') at character ' .. p, 0) end
+      if t == 'T_STRING' then return readString(p) end
+      if t == 'T_NUMBER' then
+        local text = s:match('^-?%d+%.?%d*[eE]?[-+]?%d*', p)
+        pos = p + #text
+        local n = tonumber(text)
+        if n == nil then fail('value', 'invalid number', p) end
+        return math.tointeger(n) or n
+      end
+      if t == 'T_BOOLEAN' then
+        if s:sub(p, p + 3) == 'true' then pos = p + 4 return true end
+        pos = p + 5
+        return false
+      end
+      if t == 'T_NULL' then pos = p + 4 return G.cjson.null end
+      if t == 'T_OBJ_BEGIN' then
+        pos = p + 1
+        local obj = {}
+        local k, kp = token()
+        if k == 'T_OBJ_END' then pos = kp + 1 return obj end
+        while true do
+          if k ~= 'T_STRING' then fail('object key string', k, kp) end
+          local key = readString(kp)
+          local c, cp = token()
+          if c ~= 'T_COLON' then fail('colon', c, cp) end
+          pos = cp + 1
+          obj[key] = value(depth + 1)
+          local e, ep = token()
+          if e == 'T_OBJ_END' then pos = ep + 1 return obj end
+          if e ~= 'T_COMMA' then fail('comma or object end', e, ep) end
+          pos = ep + 1
+          k, kp = token()
+        end
+      end
+      if t == 'T_ARR_BEGIN' then
+        pos = p + 1
+        local arr = {}
+        local e, ep = token()
+        if e == 'T_ARR_END' then pos = ep + 1 return arr end
+        local i = 1
+        while true do
+          arr[i] = value(depth + 1)
+          i = i + 1
+          e, ep = token()
+          if e == 'T_ARR_END' then pos = ep + 1 return arr end
+          if e ~= 'T_COMMA' then fail('comma or array end', e, ep) end
+          pos = ep + 1
+        end
+      end
+      fail('value', t, p)
+    end
+    local v = value(1)
+    local t, p = token()
+    if t ~= 'T_END' then fail('the end', t, p) end
+    return v
+  end
+  -- cjson.encode and cjson.decode are C functions set by the host around these (a script's error line, as lua-cjson's).
+  G.__threadraft_cjson_encode = function(v) return encode(v, 1) end
+  G.__threadraft_cjson_decode = function(v)
+    if type(v) == 'number' then v = tostring(v) end
+    if type(v) ~= 'string' then rawerror("bad argument #1 to 'decode' (string expected, got " .. type(v) .. ')', 0) end
+    return decoder(v)
+  end
+  G.cjson = {}
+end
 -- The globals a script sees: reading an absent one or writing any is an error, as Redis 7.0's are.
 G.__threadraft_env = setmetatable({}, {
   __index = function(_, k)
@@ -227,6 +388,16 @@ export class LuaRuntime {
     if (this.load(Buffer.from(PRELUDE), '=prelude') !== undefined || m._lua_pcallk(L, 0, 0, 0, 0, 0) !== 0) {
       throw new Error(`the Lua prelude failed: ${this.text(-1)}`);
     }
+    // cjson: C functions around the prelude's Lua (an error then names the script's line, as lua-cjson's C does:
+    // a Lua function would replace the script's frame when called in a tail call), and null a null light userdata.
+    wasm.lua_getglobal(L as never, 'cjson');
+    for (const name of ['encode', 'decode'] as const) {
+      m._lua_pushcclosure(L, m.addFunction(() => this.guard(() => this.cjson(name)), 'ii'), 0);
+      wasm.lua_setfield(L as never, -2, name);
+    }
+    (m as unknown as { _lua_pushlightuserdata(L: number, p: number): void })._lua_pushlightuserdata(L, 0);
+    wasm.lua_setfield(L as never, -2, 'null');
+    m._lua_settop(L, -2);
     // The hook: a script past its time is stopped (its end is the host's: ScriptAbort).
     const hook = m.addFunction(() => {
       if (this.aborted === undefined && Date.now() > this.deadline) this.aborted = new ScriptAbort('timeout');
@@ -351,6 +522,27 @@ export class LuaRuntime {
     const reply = this.host!.call(args, this.protocol);
     if (reply instanceof ErrorReply) return this.failCall(reply, raise);
     this.pushReply(reply);
+    return 1;
+  }
+
+  /** cjson.encode / cjson.decode: the prelude's function of one argument; its error raised where the script called. */
+  private cjson(name: 'encode' | 'decode'): number {
+    const w = this.wasm;
+    const L = this.L;
+    if (this.m._lua_gettop(L) !== 1) {
+      w.luaL_where(L as never, 1);
+      this.pushBytes(Buffer.from(`bad argument #1 to '${name}' (expected 1 argument)`));
+      w.lua_concat(L as never, 2);
+      return RAISE;
+    }
+    w.lua_getglobal(L as never, `__threadraft_cjson_${name}`);
+    w.lua_rotate(L as never, 1, 1);
+    if (this.m._lua_pcallk(L, 1, 1, 0, 0, 0) !== 0) {
+      w.luaL_where(L as never, 1);
+      w.lua_rotate(L as never, -2, 1);
+      w.lua_concat(L as never, 2);
+      return RAISE;
+    }
     return 1;
   }
 

@@ -71,6 +71,20 @@ const ERRORS: Step[] = [
   ]],
 ];
 
+/** lua-cjson: encode and decode, their errors (objects of one key only: the order of several is the hash's). */
+const CJSON: Step[] = [
+  [0, [
+    lua('return cjson.encode({1, 2, 3})', '0'), lua('return cjson.encode({a = 1})', '0'), lua('return cjson.encode({})', '0'),
+    lua("return cjson.encode('a/b\"c\\\\d\\n\\t\\1' .. string.char(127, 200))", '0'), lua('return cjson.encode({0.1, 1e20, 3.0, -0.0, 1/3, 123456789012345, 2^64})', '0'),
+    lua('return cjson.encode({true, false, cjson.null})', '0'), lua('return cjson.encode({[1] = 1, [3] = 3})', '0'), lua('return cjson.encode({[1] = 1, [20] = 3})', '0'),
+    lua('return cjson.encode(function() end)', '0'), lua('return cjson.encode({[true] = 1})', '0'), lua('return cjson.encode(0/0)', '0'), lua('return cjson.encode()', '0'),
+    lua('return cjson.encode(cjson.decode(ARGV[1]))', '0', '{"a":[1,2,{"b":null},[],{}]}'), lua('return cjson.decode(ARGV[1]).n', '0', '{"n": 1.5e2}'),
+    lua('local t = cjson.decode(ARGV[1]) return {t[1], t[3].a, tostring(t[4] == cjson.null), tostring(t[5]), type(cjson.null)}', '0', '[1,2,{"a":"x"},null,true]'),
+    lua('return cjson.decode(ARGV[1])', '0', '"\\u00e9\\ud83d\\ude00"'), lua('return cjson.decode(123)', '0'), lua('return cjson.decode()', '0'),
+    ...['[1,', '[1,2', '{"a" 1}', '{"a":1,}', '[1 2]', 'x', '', '[1] x', '"abc', '"a\\qb"', '{1:2}', '[tru]', '  [ 1 , -2.5e1 , "s" ]  '].map((j) => lua('return cjson.decode(ARGV[1])', '0', j)),
+  ]],
+];
+
 /** Commands that read and write through a script: the usual ones a cache's scripts use. */
 const COMMANDS: Step[] = [
   [0, [
@@ -105,7 +119,7 @@ const EVENTS: Step[] = [
 ];
 
 test('EVAL and SCRIPT: the same replies, errors, counts, events and WATCH from threadraft as from Redis', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis, served) => {
-  for (const [name, steps, conns] of [['conversions', CONVERSIONS, 1], ['errors', ERRORS, 1], ['commands', COMMANDS, 1], ['events', EVENTS, 3]] as const) {
+  for (const [name, steps, conns] of [['conversions', CONVERSIONS, 1], ['errors', ERRORS, 1], ['cjson', CJSON, 1], ['commands', COMMANDS, 1], ['events', EVENTS, 3]] as const) {
     await sameAsRedis(redis, served, { name, conns, steps: [[0, [['FLUSHALL']]], ...steps] });
   }
 }));
