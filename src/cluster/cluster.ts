@@ -822,15 +822,20 @@ export class Cluster<V = Value> {
 
   /** The values of `keys` (at most maxBatchOps), read from one state: undefined where absent. */
   async getMany<T extends V = V>(keys: KeyInput[], options?: ReadOptions): Promise<Array<T | undefined>> {
-    this.checkOpen();
-    if (!Array.isArray(keys)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'getMany needs an array of keys');
-    positiveInt('getMany length', keys.length, 0, this.opts.maxBatchOps);
-    if (keys.length === 0) {
-      readOptions('getMany', options); // checked as for any other read
-      return [];
-    }
-    const values = await this.query('getMany', keys.map((k): ReadQuery => ({ q: 'get', key: toKey(k) })), options);
+    const values = await this.keyQueries('getMany', 'get', keys, options);
     return values.map((v) => this.decode(v as Value | undefined) as T | undefined);
+  }
+
+  /** One query `q` per key of `keys` (at most maxBatchOps, checked as `call`'s), read from one state. */
+  private keyQueries(call: string, q: 'get' | 'record', keys: KeyInput[], options: ReadOptions | undefined): Promise<QueryResult[]> {
+    this.checkOpen();
+    if (!Array.isArray(keys)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `${call} needs an array of keys`);
+    positiveInt(`${call} length`, keys.length, 0, this.opts.maxBatchOps);
+    if (keys.length === 0) {
+      readOptions(call, options); // checked as for any other read
+      return Promise.resolve([]);
+    }
+    return this.query(call, keys.map((k): ReadQuery => ({ q, key: toKey(k) })), options);
   }
 
   /**
@@ -840,14 +845,7 @@ export class Cluster<V = Value> {
    * (nothing applies if one changed).
    */
   async records<T extends V = V>(keys: KeyInput[], options?: ReadOptions): Promise<Array<KeyRecord<T> | undefined>> {
-    this.checkOpen();
-    if (!Array.isArray(keys)) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'records needs an array of keys');
-    positiveInt('records length', keys.length, 0, this.opts.maxBatchOps);
-    if (keys.length === 0) {
-      readOptions('records', options);
-      return [];
-    }
-    const found = await this.query('records', keys.map((k): ReadQuery => ({ q: 'record', key: toKey(k) })), options);
+    const found = await this.keyQueries('records', 'record', keys, options);
     return found.map((r) => {
       if (r === undefined) return undefined;
       const rec = r as KeyRecord;

@@ -25,6 +25,7 @@ type Module = LuaWasm['module'] & {
   _lua_gettop(L: number): number;
   _lua_settop(L: number, idx: number): void;
   _lua_pushcclosure(L: number, f: number, n: number): void;
+  _lua_pushlightuserdata(L: number, p: number): void;
   _lua_sethook(L: number, f: number, mask: number, count: number): void;
 };
 
@@ -346,10 +347,11 @@ export class LuaRuntime {
     this.lenPtr = m._malloc(8);
     const L = this.L;
     wasm.luaL_openlibs(L as never);
-    this.fn('__threadraft_aborted', () => {
+    this.pushFunction(() => {
       wasm.lua_pushboolean(L as never, this.aborted === undefined ? 0 : 1);
       return 1;
     });
+    wasm.lua_setglobal(L as never, '__threadraft_aborted');
     const redis = [
       ['call', () => this.redisCall(true)],
       ['pcall', () => this.redisCall(false)],
@@ -371,7 +373,7 @@ export class LuaRuntime {
     ] as const;
     wasm.lua_createtable(L as never, 0, redis.length + 10);
     for (const [name, f] of redis) {
-      m._lua_pushcclosure(L, m.addFunction(() => this.guard(f), 'ii'), 0);
+      this.pushFunction(f);
       wasm.lua_setfield(L as never, -2, name);
     }
     const constants: Array<[string, number | string]> = [
@@ -392,10 +394,10 @@ export class LuaRuntime {
     // a Lua function would replace the script's frame when called in a tail call), and null a null light userdata.
     wasm.lua_getglobal(L as never, 'cjson');
     for (const name of ['encode', 'decode'] as const) {
-      m._lua_pushcclosure(L, m.addFunction(() => this.guard(() => this.cjson(name)), 'ii'), 0);
+      this.pushFunction(() => this.cjson(name));
       wasm.lua_setfield(L as never, -2, name);
     }
-    (m as unknown as { _lua_pushlightuserdata(L: number, p: number): void })._lua_pushlightuserdata(L, 0);
+    m._lua_pushlightuserdata(L, 0);
     wasm.lua_setfield(L as never, -2, 'null');
     m._lua_settop(L, -2);
     // The hook: a script past its time is stopped (its end is the host's: ScriptAbort).
@@ -500,9 +502,9 @@ export class LuaRuntime {
     return RAISE;
   }
 
-  private fn(name: string, f: () => number): void {
+  /** Push `f` as a Lua function (a C closure), guarded. */
+  private pushFunction(f: () => number): void {
     this.m._lua_pushcclosure(this.L, this.m.addFunction(() => this.guard(f), 'ii'), 0);
-    this.wasm.lua_setglobal(this.L as never, name);
   }
 
   /** redis.call (raise) and redis.pcall: the command's reply, or an error table (raised by call). */
@@ -510,13 +512,13 @@ export class LuaRuntime {
     const L = this.L;
     if (this.aborted !== undefined) return this.stopped();
     const n = this.m._lua_gettop(L);
-    if (n === 0) return raise ? this.raise('Please specify at least one argument for this redis lib call') : (this.pushErrorTable('Please specify at least one argument for this redis lib call'), 1);
+    if (n === 0) return this.callError('Please specify at least one argument for this redis lib call', raise);
     const args: Buffer[] = [];
     for (let i = 1; i <= n; i++) {
       const t = this.wasm.lua_type(L as never, i) as number;
       if (t === T_NUMBER) args.push(Buffer.from(g17(this.wasm.lua_tonumberx(L as never, i, null)), 'latin1'));
       else if (t === T_STRING) args.push(this.bytes(i));
-      else return raise ? this.raise('Lua redis lib command arguments must be strings or integers') : (this.pushErrorTable('Lua redis lib command arguments must be strings or integers'), 1);
+      else return this.callError('Lua redis lib command arguments must be strings or integers', raise);
     }
     this.m._lua_settop(L, 0);
     const reply = this.host!.call(args, this.protocol);
@@ -559,8 +561,13 @@ export class LuaRuntime {
 
   /** Raise a message of Redis's own (no code: ERR). */
   private raise(message: string): number {
+    return this.callError(message, true);
+  }
+
+  /** An error table of a message of Redis's own: raised, or (redis.pcall) returned. */
+  private callError(message: string, raise: boolean): number {
     this.pushErrorTable(message);
-    return RAISE;
+    return raise ? RAISE : 1;
   }
 
   /**

@@ -342,12 +342,15 @@ export function liveRevision(meta: { expiresAt: number | undefined; rev: number 
   return meta === undefined || isExpired(meta.expiresAt, time) ? 0 : meta.rev + 1;
 }
 
+/** What an overlay reads of a store. */
+type OverlayStore = Pick<KvAccess, 'get' | 'meta' | 'live'>;
+
 /** A command's view: its own writes over the store's live records (expired records are absent). */
 class Overlay {
   readonly writes = new Map<string, { key: Key; rec: Live | null }>();
   cleared = false;
 
-  constructor(private readonly kv: KvAccess, private readonly clock: number) {}
+  constructor(private readonly kv: OverlayStore, private readonly clock: number) {}
 
   read(key: Key): Live | undefined {
     const o = this.writes.get(keyString(key));
@@ -792,28 +795,42 @@ function requestDigest(op: Extract<Op, { t: 'digest' }>, ctx: ApplyContext, revi
 
 /** runOps' general path, for any command (exported for the test that holds the plain-put path to it). */
 export function runOpsOverlay(ops: Op[], ctx: ApplyContext, revision: number): OpResult[] {
-  for (const op of ops) {
-    const error = opProblem(op, ctx.maxValueBytes) ?? (op.t === 'digest' && ops.length > 1 ? 'INVALID_COMMAND' : undefined);
-    if (error) return ops.map(() => ({ ok: false, error }));
-  }
+  const invalid = refusedWhole(ops, ctx.maxValueBytes);
+  if (invalid) return invalid;
   const first = ops[0];
   if (first?.t === 'digest') return [requestDigest(first, ctx, revision)]; // alone in its command (checked above)
   const ov = new Overlay(ctx.kv, ctx.machine.clock);
-  const results: OpResult[] = [];
-  for (let i = 0; i < ops.length; i++) {
-    const r = evalOp(ops[i]!, ov, ctx.machine.clock, ctx.maxValueBytes, ctx.bounds.maxBytes);
-    if ('reject' in r) {
-      // The command is rejected as a whole: nothing applies; the failing op says why.
-      return ops.map((_, j) => (j === i ? r.reject : { ok: false }));
-    }
-    results.push(r);
-  }
+  const { results, rejected } = evalOps(ops, ov, ctx.machine.clock, ctx.maxValueBytes, ctx.bounds.maxBytes);
+  if (rejected) return results;
   if (ov.cleared) clearRecords(ctx, revision);
   for (const [ks, { key, rec }] of ov.writes) {
     if (rec === null) deleteRecord(ctx, key, revision);
     else writeRecord(ctx, key, ks, rec, revision);
   }
   return results;
+}
+
+/** A command refused whole before it runs (an invalid op, a digest not alone): every op's result; undefined when valid. */
+function refusedWhole(ops: Op[], maxValueBytes: number): OpResult[] | undefined {
+  for (const op of ops) {
+    const error = opProblem(op, maxValueBytes) ?? (op.t === 'digest' && ops.length > 1 ? 'INVALID_COMMAND' : undefined);
+    if (error) return ops.map(() => ({ ok: false, error }));
+  }
+  return undefined;
+}
+
+/**
+ * A command's ops evaluated in order over `ov`: their results; or, when a cas or check fails, the command rejected
+ * as a whole (`rejected`: nothing of the overlay applies; the failing op's result says why, the others ok: false).
+ */
+function evalOps(ops: Op[], ov: Overlay, clock: number, maxValueBytes: number, maxBytes: number): { results: OpResult[]; rejected: boolean } {
+  const results: OpResult[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    const r = evalOp(ops[i]!, ov, clock, maxValueBytes, maxBytes);
+    if ('reject' in r) return { results: ops.map((_, j) => (j === i ? r.reject : { ok: false })), rejected: true };
+    results.push(r);
+  }
+  return { results, rejected: false };
 }
 
 /**
@@ -844,23 +861,17 @@ export class LocalState {
 
   /** Run one call's ops (every key among those added: missing() says): their results, as at apply. */
   run(ops: Op[]): OpResult[] {
-    for (const op of ops) {
-      const error = opProblem(op, this.maxValueBytes);
-      if (error) return ops.map(() => ({ ok: false, error }));
-    }
+    const invalid = refusedWhole(ops, this.maxValueBytes);
+    if (invalid) return invalid;
     const ov = new Overlay(this.view, this.clock);
-    const results: OpResult[] = [];
-    for (let i = 0; i < ops.length; i++) {
-      const r = evalOp(ops[i]!, ov, this.clock, this.maxValueBytes, this.maxBytes);
-      if ('reject' in r) return ops.map((_, j) => (j === i ? r.reject : { ok: false }));
-      results.push(r);
-    }
+    const { results, rejected } = evalOps(ops, ov, this.clock, this.maxValueBytes, this.maxBytes);
+    if (rejected) return results;
     for (const [ks, { rec }] of ov.writes) this.records.set(ks, rec === null ? undefined : { value: rec.value, expiresAt: rec.expiresAt, rev: -1 });
     return results;
   }
 
-  /** The records as the overlay reads a store: only what it asks of one (an op over every key never gets here). */
-  private readonly view: KvAccess = {
+  /** The records as the overlay reads a store (an op over every key, which would count them, never gets here). */
+  private readonly view: OverlayStore = {
     get: (key) => this.records.get(keyString(key)),
     meta: (key) => {
       const r = this.records.get(keyString(key));
@@ -869,18 +880,7 @@ export class LocalState {
     live: () => {
       throw new Error('LocalState: no count of every key');
     },
-    put: unsupported,
-    del: unsupported,
-    clear: unsupported,
-    each: unsupported,
-    takeExpired: unsupported,
-    oldest: unsupported,
-    putBlind: unsupported,
   };
-}
-
-function unsupported(): never {
-  throw new Error('LocalState: read-only view');
 }
 
 export function applyCommand(cmd: Command, ctx: ApplyContext, revision: number): CommandResult {

@@ -384,11 +384,8 @@ export class MemoryStore implements SyncStore {
   }
 
   record(key: Key, now?: number): KeyRecord | undefined {
-    this.check();
-    validateKey(key);
-    const time = readTime(this.machine.clock, now);
-    const rec = this.kv.get(key);
-    return rec === undefined || isExpired(rec.expiresAt, time) ? undefined : { value: rec.value, revision: liveRevision(rec, time), expiresAt: rec.expiresAt };
+    const rec = this.live(key, now);
+    return rec && { value: rec.value, revision: liveRevision(rec, readTime(this.machine.clock, now)), expiresAt: rec.expiresAt };
   }
 
   size(now?: number): number {

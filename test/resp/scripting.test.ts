@@ -42,7 +42,7 @@ const CONVERSIONS: Step[] = [
 const ERRORS: Step[] = [
   [0, [
     lua('return {KEYS[1], KEYS[2], ARGV[1], #ARGV}', '2', 'a', 'b', 'c', 'd'), lua('return #KEYS', '0'), lua('return 1', '-1'), lua('return 1', '2', 'a'),
-    lua('return 1', 'x'), lua('return 1', '99999999999999999999'), lua('return 1 +', '0'), ['EVAL', 'return 1'], ['EVAL'],
+    lua('return 1', 'x'), lua('return 1', '99999999999999999999'), lua('return 1', '-0'), lua('return 1', '01'), lua('return 1', '1000000000000000000'), lua('return 1 +', '0'), ['EVAL', 'return 1'], ['EVAL'],
   ]],
   [0, [
     ['SCRIPT', 'LOAD', 'return ARGV[1]'], ['EVALSHA', '098e0f0d1448c0a81dafe820f66d460eb09263da', '0', 'hello'], ['EVALSHA', '098E0F0D1448C0A81DAFE820F66D460EB09263DA', '0', 'hi'],

@@ -66,13 +66,12 @@ function pfdebug(_ctx: Ctx, args: Buffer[]): Reply | WritePlan | KeysPlan {
   const keyErr = keyError(key);
   if (keyErr) return keyErr;
   if (name === 'todense' || name === 'getreg') {
-    const plan = new WritePlan([{ type: 'pftodense', key }], (rs) => {
+    return new WritePlan([{ type: 'pftodense', key }], (rs) => {
       const r = rs[0]!;
       if (r.error !== undefined) return opError(r.error);
       if (!r.ok) return NO_KEY;
       return name === 'todense' ? (r.changed === true ? 1 : 0) : hllRegisters(bytesOf(r.current!));
     });
-    return plan;
   }
   const plan = new KeysPlan([key], ([value]) => {
     if (value === undefined) return NO_KEY;

@@ -12,14 +12,15 @@ import { batchOp, type BatchOp } from '../../cluster/cluster.js';
 import { ClusterError } from '../../index.js';
 import { LocalState } from '../../storage/apply.js';
 import { readsOnly, type Op } from '../../storage/command.js';
-import { keysError } from '../args.js';
+import { keyBytes, keysError, parseInt64 } from '../args.js';
 import { batch } from '../cluster-api.js';
-import { arityOk, command, sub, type CommandSpec, type KeySpec } from '../command.js';
+import { arityOk, command, lookupCommand, sub, type CommandSpec, type KeySpec } from '../command.js';
 import type { ConnectionState, Ctx, MultiState } from '../context.js';
-import { arityError, clusterError, NOT_INTEGER, unknownSubcommand } from '../errors.js';
+import { clusterError, NOT_INTEGER, unknownSubcommand } from '../errors.js';
 import { LuaRuntime, ScriptAbort, type ScriptHost, type ScriptOutcome } from '../lua.js';
 import { BATCH_OVERHEAD_BYTES, CallPlan, isPlan, KeysPlan, opsBytes, opsCount, WritePlan, type RespOp, type RespOpResult } from '../plan.js';
 import { ErrorReply, helpReply, OK, type Reply } from '../reply.js';
+import { bytesOf } from './strings.js';
 import type { KeyRecord } from '../../index.js';
 
 /** Runs of one script at most: a conflict with another client's write, or a key it read without declaring it. */
@@ -111,14 +112,14 @@ interface Tally {
 /** EVAL script numkeys key... arg... (and EVALSHA sha1 ...; _RO: no writes). */
 function evalCommand(bySha: boolean, readOnly: boolean) {
   return (ctx: Ctx, args: Buffer[]): Reply | ScriptPlan => {
-    const n = parseNumKeys(args[2]!);
+    const n = parseInt64(args[2]!);
     if (n === null) return NOT_INTEGER;
-    if (n > args.length - 3) return new ErrorReply("ERR Number of keys can't be greater than number of args");
-    if (n < 0) return new ErrorReply("ERR Number of keys can't be negative");
-    const keys = args.slice(3, 3 + n);
+    if (n > BigInt(args.length - 3)) return new ErrorReply("ERR Number of keys can't be greater than number of args");
+    if (n < 0n) return new ErrorReply("ERR Number of keys can't be negative");
+    const keys = args.slice(3, 3 + Number(n));
     const bad = keys.length > 0 ? keysError(keys) : undefined;
     if (bad) return bad;
-    const argv = args.slice(3 + n);
+    const argv = args.slice(3 + keys.length);
     const { scripts } = ctx.server;
     const sha = bySha ? args[1]!.toString('latin1').toLowerCase() : LuaRuntime.sha(args[1]!);
     if (bySha && !scripts.has(sha)) return NOSCRIPT;
@@ -126,12 +127,6 @@ function evalCommand(bySha: boolean, readOnly: boolean) {
     if (error) return error;
     return new ScriptPlan(() => scripts.run({ ctx, sha, keys, argv, readOnly }));
   };
-}
-
-function parseNumKeys(b: Buffer): number | null {
-  const s = b.toString('latin1');
-  if (!/^-?(0|[1-9][0-9]{0,17})$/.test(s)) return null;
-  return Number(s);
 }
 
 /** One script's run over a group's records: its outcome, its calls, its writes, the keys it lacked. */
@@ -281,19 +276,12 @@ function scriptConnection(conn: ConnectionState, protocol: 2 | 3): ConnectionSta
 
 /** redis.call: the command checked as Redis's scriptCall does, compiled, and its ops run over the script's records. */
 function scriptCall(ctx: Ctx, args: Buffer[], protocol: 2 | 3, readOnly: boolean, state: LocalState, calls: Call[], missing: Buffer[], tally: Tally): Reply {
-  const table = commands();
   const refuse = (text: string): ErrorReply => {
     tally.refused = true;
     return new ErrorReply(text);
   };
-  const base = table.get(args[0]!.toString('latin1').toLowerCase());
-  if (base === undefined) return refuse('ERR Unknown Redis command called from script');
-  let spec = base;
-  if (base.subcommands !== undefined && args.length > 1) {
-    const s = base.subcommands.get(args[1]!.toString('latin1').toLowerCase());
-    if (s === undefined) return refuse('ERR Unknown Redis command called from script');
-    spec = s;
-  }
+  const spec = lookupCommand(commands(), args);
+  if (spec === undefined) return refuse('ERR Unknown Redis command called from script');
   tally.name = spec.name;
   if (!arityOk(spec.arity, args.length)) return refuse('ERR Wrong number of args calling Redis command from script');
   if (spec.flags.includes('noscript')) return refuse('ERR This Redis command is not allowed from script');
@@ -309,7 +297,7 @@ function scriptCall(ctx: Ctx, args: Buffer[], protocol: 2 | 3, readOnly: boolean
   if (r instanceof KeysPlan) {
     const ops: Op[] = r.keys.map((key) => ({ t: 'get', key }));
     if (!ready(state, ops, missing)) throw NEED_KEYS;
-    const values = state.run(ops).map((x) => (x.ok && x.current !== null && x.current !== undefined ? asBuffer(x.current) : undefined));
+    const values = state.run(ops).map((x) => (x.ok && x.current !== null && x.current !== undefined ? bytesOf(x.current) : undefined));
     calls.push({ kind: 'keys', plan: r, values });
     return r.reply(values);
   }
@@ -322,7 +310,7 @@ function scriptCall(ctx: Ctx, args: Buffer[], protocol: 2 | 3, readOnly: boolean
     }
     if (ops.some((op) => state.missing(op) === 'all')) return refuse(notHere(spec.name).text);
     if (!ready(state, ops, missing)) throw NEED_KEYS;
-    const results = state.run(ops).map((x) => ({ ...x, ...(x.current instanceof Uint8Array ? { current: asBuffer(x.current) } : {}), ...(x.value instanceof Uint8Array ? { value: asBuffer(x.value) } : {}) }));
+    const results = state.run(ops).map((x) => ({ ...x, ...(x.current instanceof Uint8Array ? { current: bytesOf(x.current) } : {}), ...(x.value instanceof Uint8Array ? { value: bytesOf(x.value) } : {}) }));
     r.by = ctx.conn.id;
     calls.push({ kind: 'ops', plan: r, results, writes: !ops.every(readsOnly) });
     return r.reply(results);
@@ -341,7 +329,7 @@ function ready(state: LocalState, ops: Op[], missing: Buffer[]): boolean {
     const m = state.missing(op);
     if (m === 'all') continue;
     for (const k of m) {
-      missing.push(asBuffer(k));
+      missing.push(keyBytes(k));
       ok = false;
     }
   }
@@ -350,11 +338,6 @@ function ready(state: LocalState, ops: Op[], missing: Buffer[]): boolean {
 
 /** Thrown through the script (it cannot catch it): the run stops and begins again with the keys found missing. */
 const NEED_KEYS = new ScriptAbort('retry');
-
-function asBuffer(v: Uint8Array | string): Buffer {
-  if (typeof v === 'string') return Buffer.from(v, 'utf8');
-  return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-}
 
 let commandTable: (() => ReadonlyMap<string, CommandSpec>) | undefined;
 function commands(): ReadonlyMap<string, CommandSpec> {
@@ -397,8 +380,8 @@ function script(ctx: Ctx, args: Buffer[]): Reply {
       return new ErrorReply('NOTBUSY No scripts in execution right now.');
     case 'debug':
       return new ErrorReply('ERR SCRIPT DEBUG is not supported by threadraft');
-    default:
-      return args.length === 2 && sub === '' ? arityError('script') : unknownSubcommand(args[1]!, 'script');
+    default: // never: the dispatcher refuses an unknown subcommand before the handler
+      return unknownSubcommand(args[1]!, 'script');
   }
 }
 
