@@ -13,6 +13,7 @@ import { writeManifest, type ManifestNode } from './manifest.js';
 import { hasLog } from '../storage/lmdb.js';
 import { optionsObject } from './cache-args.js';
 import { checkNodeId, MAX_TIMEOUT_MS, positiveInt } from './validate.js';
+import { Tripwire } from '../util/tripwire.js';
 
 /** The part of a node's status() the membership calls read. */
 export interface ConfigStatus {
@@ -52,8 +53,7 @@ export class MembershipControl {
   /** Ids an addLearner() call is adding: a second call for one is refused, not left to remove the first's node. */
   private readonly adding = new Set<NodeId>();
   /** Rejects once stop() is called: a control call to a node being stopped may never settle. */
-  private readonly stopping: Promise<never>;
-  private stopNow!: (err: ClusterError) => void;
+  private readonly stopping = new Tripwire();
 
   constructor(
     private readonly nodes: NodeSet,
@@ -61,10 +61,7 @@ export class MembershipControl {
     private readonly dir: string,
     /** A removed node's worker has stopped: release what the coordinator holds open on its store. */
     private readonly onRemoved: (id: NodeId) => void,
-  ) {
-    this.stopping = new Promise<never>((_, reject) => (this.stopNow = reject));
-    this.stopping.catch(() => undefined);
-  }
+  ) {}
 
   /** The ids a reopened directory's manifest lists as removed. */
   adoptRetired(ids: readonly NodeId[]): void {
@@ -74,13 +71,13 @@ export class MembershipControl {
   /** The cluster stops: every call in progress rejects with CLUSTER_STOPPED at its next step. */
   stop(): void {
     this.stopped = true;
-    this.stopNow(stoppedError());
+    this.stopping.trip(stoppedError());
   }
 
   /** `p`, unless the cluster stops first. */
   private guard<T>(p: Promise<T>): Promise<T> {
     if (this.stopped) return Promise.reject(stoppedError());
-    return Promise.race([p, this.stopping]);
+    return this.stopping.race(p);
   }
 
   private checkRunning(): void {

@@ -10,6 +10,7 @@ import type { NodeControl } from '../node/control.js';
 import { portEndpoint } from '../util/comlink-port.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { checkNodeId } from './validate.js';
+import { Tripwire } from '../util/tripwire.js';
 
 const WORKER_URL = new URL('../../workers/node-worker.js', import.meta.url);
 /** How long a stopping or crashing node may take to finish its storage work before it is terminated. */
@@ -117,18 +118,14 @@ export class NodeSet {
       rejectStarted = rej;
     });
     started.catch(() => undefined);
-    let failControl!: (err: Error) => void;
-    const down = new Promise<never>((_res, rej) => {
-      failControl = rej;
-    });
-    down.catch(() => undefined);
+    const down = new Tripwire();
     const h: NodeHandle = {
       id: options.id,
       options,
       worker,
       control: settleWhenDown(Comlink.wrap<NodeControl>(portEndpoint(ctrl.port1)), down),
       controlPort: ctrl.port1,
-      failControl,
+      failControl: (err) => down.trip(err),
       alive: true,
       role: 'follower',
       leader: 0,
@@ -357,15 +354,16 @@ export function unlessDown(h: NodeHandle, call: Promise<void>): Promise<void> {
 /**
  * `remote` with each call raced against `down`. comlink never settles a call whose proxy was released or whose
  * port closed (its pending calls are dropped, not rejected), so without this a metrics() or status() asked of a
- * node that then crashed never returned.
+ * node that then crashed never returned. (A Tripwire, not a race against a promise pending for the node's life,
+ * which kept every call's result: ../util/tripwire.ts.)
  */
-function settleWhenDown(remote: Comlink.Remote<NodeControl>, down: Promise<never>): Comlink.Remote<NodeControl> {
+function settleWhenDown(remote: Comlink.Remote<NodeControl>, down: Tripwire): Comlink.Remote<NodeControl> {
   return new Proxy(remote, {
     get(target, prop) {
       if (typeof prop === 'symbol') return Reflect.get(target, prop) as unknown; // Comlink.releaseProxy and the like
       if (prop === 'then') return undefined; // not a thenable: an async function may return it
       const member = Reflect.get(target, prop) as (...a: unknown[]) => Promise<unknown>;
-      return (...args: unknown[]) => Promise.race([member(...args), down]);
+      return (...args: unknown[]) => down.race(member(...args));
     },
   });
 }

@@ -4,7 +4,7 @@
 // A command's time here is from its dispatch to its reply: for a write, the cluster's whole round (Redis's is the
 // command's own execution). Bounded: one entry per command of the table, and at most MAX_ERROR_CODES error codes.
 import { fixedExact } from '../util/printf.js';
-import { ErrorReply } from './reply.js';
+import { ErrorReply, type Reply } from './reply.js';
 
 /**
  * Redis's per-command latency histogram (LATENCY_HISTOGRAM_MIN_VALUE, MAX_VALUE and PRECISION): an HdrHistogram
@@ -114,6 +114,23 @@ const MAX_ERROR_CODES = 128;
 /** INFO latencystats' percentiles when the server starts (Redis's latency-tracking-info-percentiles). */
 const DEFAULT_PERCENTILES: readonly number[] = [50, 99, 99.9];
 
+/**
+ * The errors inside a reply (a script's, a table of its redis.pcall replies and of its own {err = ...}), as Redis
+ * counts them: each one INFO errorstats counted already (a command inside the script answered it) is a failed call of
+ * the command whose reply carries it (afterErrorReply with ERR_REPLY_FLAG_NO_STATS_UPDATE), returned as their number;
+ * the others go to `fresh`, each counted in errorstats, together one failed call.
+ */
+function countedErrors(reply: readonly Reply[], fresh: ErrorReply[]): number {
+  let n = 0;
+  for (const r of reply) {
+    if (r instanceof ErrorReply) {
+      if (r.counted) n++;
+      else fresh.push(r);
+    } else if (Array.isArray(r)) n += countedErrors(r, fresh);
+  }
+  return n;
+}
+
 export class CommandStats {
   private readonly commands = new Map<string, CommandStat>();
   /** CONFIG SET latency-tracking: whether each call's time is recorded (the histograms kept are still read). */
@@ -133,6 +150,10 @@ export class CommandStats {
     if (reply instanceof ErrorReply) {
       s.failed++;
       if (!reply.counted) this.error(reply);
+    } else if (Array.isArray(reply)) {
+      const fresh: ErrorReply[] = [];
+      s.failed += countedErrors(reply, fresh) + (fresh.length > 0 ? 1 : 0);
+      for (const e of fresh) this.error(e);
     }
   }
 

@@ -291,8 +291,9 @@ export class Connection {
     // `silent`: CLIENT REPLY silenced it, and so its line to its own connection, if that is a monitor (as Redis decides
     // both: by the flags once the command ran).
     const ran = (i: number, counted: NonNullable<Dispatched['counted']>, ms: number, reply: Reply, silent: boolean) => (): void => {
-      stats.called(counted.name!, ms, reply);
       const queued = counted.queued;
+      // EXEC's array holds its commands' replies: their errors are theirs, counted below.
+      stats.called(counted.name!, ms, queued !== undefined && Array.isArray(reply) ? null : reply);
       if (queued !== undefined && Array.isArray(reply)) {
         queued.args.forEach((args, j) => {
           stats.calledInExec(queued.names[j]!, reply[j]);

@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { encodeCommand, ReplyReader, RespError, type RespValue } from '../../bench/resp-proto.js';
+import { encodeCommand, ReplyReader, Resp3, RespError, type RespValue } from '../../bench/resp-proto.js';
 import { HOST, onPath, startRedisNoPersist, type Target } from '../../bench/resp-targets.js';
 import { parseSeedRange, Prng } from '../sim/prng.js';
 import { againstRedis, encode, endsWith, grown, raw, serve, statCounts, NO_REDIS, type Raw, type Served } from './helpers.js';
@@ -73,9 +73,24 @@ const OFFSETS = ['0', '1', '3', '5', '-1', 'abc', '9223372036854775808', '1.5'];
 const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', '-9223372036854775808', '9223372036854775808', 'x'];
 /** SETBIT and GETBIT offsets: inside and past short values, negative, past Redis's 2^32 bits and 64 bits, not integers. */
 const BIT_OFFSETS = ['0', '1', '7', '8', '13', '40', '100', '-1', 'x', '4294967296', '9223372036854775808'];
-const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'LCS', 'LCS', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD', 'SETBIT', 'SETBIT', 'GETBIT', 'BITCOUNT', 'BITCOUNT', 'BITPOS', 'BITPOS', 'BITOP', 'BITFIELD', 'BITFIELD', 'BITFIELD_RO', 'PFADD', 'PFADD', 'PFMERGE'];
-/** Refused inside MULTI by threadraft (docs/resp.md, "Transactions"). */
-const NOT_IN_MULTI = new Set(['KEYS', 'SCAN']);
+const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'LCS', 'LCS', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD', 'SETBIT', 'SETBIT', 'GETBIT', 'BITCOUNT', 'BITCOUNT', 'BITPOS', 'BITPOS', 'BITOP', 'BITFIELD', 'BITFIELD', 'BITFIELD_RO', 'PFADD', 'PFADD', 'PFMERGE', 'EVAL', 'EVAL'];
+/** Refused inside MULTI by threadraft (docs/resp.md, "Transactions" and "Scripts"). */
+const NOT_IN_MULTI = new Set(['KEYS', 'SCAN', 'EVAL']);
+/**
+ * Left out of scripts: what threadraft refuses there (docs/resp.md, "Scripts"), what cannot run in a script on
+ * either, and TTLs (normalised outside a script, where the reply is theirs alone).
+ */
+const NOT_IN_SCRIPT = new Set(['KEYS', 'SCAN', 'DBSIZE', 'FLUSHDB', 'FLUSHALL', 'flushdb', 'SELECT', 'MULTI', 'EXEC', 'DISCARD', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'EVAL']);
+/**
+ * Scripts that run the commands in ARGV (each as its length, then its words): the replies of each by redis.pcall as
+ * a table; one command by redis.call, its error raised; the replies in RESP3; the commands, then an error.
+ */
+const SCRIPTS = [
+  'local out, i = {}, 1 while i <= #ARGV do local n = tonumber(ARGV[i]) out[#out + 1] = redis.pcall(unpack(ARGV, i + 1, i + n)) i = i + n + 1 end return out',
+  'return redis.call(unpack(ARGV, 2, 1 + tonumber(ARGV[1])))',
+  'redis.setresp(3) local out, i = {}, 1 while i <= #ARGV do local n = tonumber(ARGV[i]) out[#out + 1] = redis.pcall(unpack(ARGV, i + 1, i + n)) i = i + n + 1 end return out',
+  "local i = 1 while i <= #ARGV do local n = tonumber(ARGV[i]) redis.pcall(unpack(ARGV, i + 1, i + n)) i = i + n + 1 end error('after ' .. #ARGV)",
+];
 
 /** Counts the relative GT/LT times handed out (see EXPIRE below); reset for each seed's sequence. */
 let uniqueTtls = 0;
@@ -90,6 +105,20 @@ function command(r: Prng): string[] {
   }
   const c = pick(NAMES);
   switch (c) {
+    case 'EVAL': {
+      // Its keys declared, or not (a key not declared is read and the script run again here).
+      const script = r.int(SCRIPTS.length);
+      const a = ['EVAL', SCRIPTS[script]!, ...(r.chance(0.5) ? ['0'] : [String(KEYS.length), ...KEYS])];
+      for (let n = script === 1 ? 1 : 1 + r.int(4); n > 0;) {
+        const cmd = command(r);
+        if (NOT_IN_SCRIPT.has(cmd[0]!)) continue;
+        // LCS ... IDX in RESP3 is a map: a script returns its pairs in Lua 5.4's table order (docs/resp.md, "Scripts").
+        if (script === 2 && cmd[0] === 'LCS' && cmd.some((w) => w.toUpperCase() === 'IDX')) continue;
+        a.push(String(cmd.length), ...cmd);
+        n--;
+      }
+      return a;
+    }
     case 'SET': {
       const a = ['SET', k, v];
       for (let i = r.int(3); i > 0; i--) {
@@ -168,6 +197,20 @@ function command(r: Prng): string[] {
   }
 }
 
+/**
+ * A script's reply as compared: `f` applied to each value in it, arrays and RESP3 aggregates walked, the pairs of a
+ * map and the members of a set in a sorted order (a Lua table's order: Lua 5.4's is not 5.1's, docs/resp.md).
+ */
+function deep(reply: RespValue, f: (v: RespValue) => unknown): unknown {
+  if (Array.isArray(reply)) return reply.map((v) => deep(v, f));
+  if (reply instanceof Resp3 && (reply.type === '%' || reply.type === '~') && Array.isArray(reply.value)) {
+    const items = reply.value.map((v) => deep(v, f));
+    const groups = reply.type === '%' ? items.flatMap((v, i) => (i % 2 === 0 ? [[v, items[i + 1]]] : [])) : items.map((v) => [v]);
+    return { [reply.type]: groups.map((g) => JSON.stringify(g, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).sort() };
+  }
+  return reply instanceof RespError ? `-${reply.message}` : f(reply);
+}
+
 /** What may differ between the two without being a difference: a TTL's exact value, the order of KEYS and SCAN. */
 function normal(cmd: string[], reply: RespValue): unknown {
   const name = cmd[0]!;
@@ -178,6 +221,8 @@ function normal(cmd: string[], reply: RespValue): unknown {
     const seconds = name === 'EXPIRETIME' ? reply : reply / 1000;
     return seconds === 4_000_000_000 || seconds === 4_100_000_000 ? reply : 'an expiry time >= 0';
   }
+  // Redis's Lua numbers are doubles: an integer past 2^53 comes back from a script rounded (docs/resp.md, "Scripts").
+  if (name === 'EVAL') return deep(reply, (v) => (typeof v === 'bigint' ? 'an integer past 2^53' : v));
   if (name === 'KEYS' && Array.isArray(reply)) return [...reply].map(String).sort();
   if (name === 'SCAN' && Array.isArray(reply)) return Array.isArray(reply[1]) ? [...reply[1]].map(String).sort() : reply;
   return reply instanceof RespError ? `-${reply.message}` : reply;
@@ -244,7 +289,16 @@ function events(transcript: string): string {
   return [...transcript.matchAll(/\$8\r\npmessage\r\n\$10\r\n__key\*__:\*\r\n\$\d+\r\n(.*?)\r\n\$\d+\r\n(.*?)\r\n/gs)].map((m) => `${m[1]} ${m[2]}`).join('\n');
 }
 
-/** INFO's lookup counters compared after every pipeline (slower), not only after each run. */
+/** The counters that grew otherwise on threadraft (`ours`) than on Redis, one line each; '' when none. */
+function statsDiff(ours: Array<[string, number[]]>, redis: Array<[string, number[]]>): string {
+  const a = new Map(ours);
+  const b = new Map(redis);
+  return [...new Set([...a.keys(), ...b.keys()])].sort()
+    .filter((k) => JSON.stringify(a.get(k)) !== JSON.stringify(b.get(k)))
+    .map((k) => `${k}: threadraft ${JSON.stringify(a.get(k) ?? [])}, Redis ${JSON.stringify(b.get(k) ?? [])}`).join('\n');
+}
+
+/** INFO's lookup and command counters compared after every pipeline (slower), not only after each run. */
 const LOOKUPS_EACH_BATCH = process.env.THREADRAFT_RESP_DIFF_LOOKUPS === 'batch';
 
 /** Compares one run; resolves to the number of keyspace events Redis published during it. */
@@ -261,7 +315,8 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
       const text = String((await p.send([['INFO', 'stats']]))[0]);
       return [Number(/keyspace_hits:(\d+)/.exec(text)?.[1]), Number(/keyspace_misses:(\d+)/.exec(text)?.[1])];
     };
-    const [ca0, cb0] = await Promise.all([statCounts(redis.port), statCounts(served.port)]);
+    let [ca0, cb0] = await Promise.all([statCounts(redis.port), statCounts(served.port)]);
+    const [ca00, cb00] = [ca0, cb0];
     let [la0, lb0] = await Promise.all([lookups(a), lookups(b)]);
     const [la00, lb00] = [la0, lb0];
     const history: string[] = [];
@@ -276,6 +331,9 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
         const [la1, lb1] = await Promise.all([lookups(a), lookups(b)]);
         assert.deepEqual([lb1[0] - lb0[0], lb1[1] - lb0[1]], [la1[0] - la0[0], la1[1] - la0[1]], `seed ${seed} (RESP${protocol}): keyspace hits and misses of '${batch.map((c) => c.join(' ')).join(' | ')}' differ`);
         [la0, lb0] = [la1, lb1];
+        const [ca1, cb1] = await Promise.all([statCounts(redis.port), statCounts(served.port)]);
+        assert.equal(statsDiff(grown(cb0, cb1), grown(ca0, ca1)), '', `seed ${seed} (RESP${protocol}): INFO commandstats or errorstats of '${batch.map((c) => c.join(' ')).join(' | ')}' counted otherwise`);
+        [ca0, cb0] = [ca1, cb1];
       }
       if (eb !== ea) {
         assert.equal(events(eb), events(ea), `seed ${seed} (RESP${protocol}): the keyspace events of '${batch.map((c) => c.join(' ')).join(' | ')}' differ; the commands before it: ${history.slice(-12).join(' | ')}`);
@@ -304,7 +362,7 @@ async function compare(redis: Target, served: Served, seed: number, count: numbe
     assert.deepEqual([lb1[0] - lb00[0], lb1[1] - lb00[1]], [la1[0] - la00[0], la1[1] - la00[1]], `seed ${seed} (RESP${protocol}): keyspace hits and misses differ (THREADRAFT_RESP_DIFF_LOOKUPS=batch compares them after each pipeline)`);
     // INFO commandstats and errorstats: each command's calls, rejected and failed calls, each error code's count.
     const [ca1, cb1] = await Promise.all([statCounts(redis.port), statCounts(served.port)]);
-    assert.deepEqual(grown(cb0, cb1), grown(ca0, ca1), `seed ${seed} (RESP${protocol}): INFO commandstats or errorstats counted otherwise`);
+    assert.equal(statsDiff(grown(cb00, cb1), grown(ca00, ca1)), '', `seed ${seed} (RESP${protocol}): INFO commandstats or errorstats counted otherwise (THREADRAFT_RESP_DIFF_LOOKUPS=batch compares them after each pipeline)`);
     return published;
   } finally {
     a.close();

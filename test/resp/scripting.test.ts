@@ -105,6 +105,13 @@ const COMMANDS: Step[] = [
     lua("return {redis.call('GETDEL', 'm4'), redis.call('GETSET', 'm3', 'new'), redis.call('SETNX', 'm3', 'x'), redis.call('DECRBY', 'cnt', 5)}", '0'),
     lua("return redis.call('DEL', 'm1', 'm3', 'cnt', 'never')", '0'), lua("return redis.call('OBJECT', 'ENCODING', 'fl')", '0'),
   ]],
+  // Errors inside a script's reply as INFO counts them: each one a command answered is a failed EVAL; the script's
+  // own, each counted by its code, together one.
+  [0, [
+    lua("return {redis.pcall('BITPOS', 'b', '2'), redis.pcall('SETNX', 'c'), {redis.pcall('INCR', 'm1')}}", '0'), lua("return {{err = 'X a'}, {err = 'Y b'}}", '0'),
+    lua("return {redis.pcall('BITPOS', 'b', '2'), {err = 'X a'}, 1}", '0'), lua("redis.pcall('BITPOS', 'b', '2') return 1", '0'),
+    ['MULTI'], ['INCR', 'm1'], ['SETNX', 'c', '1'], ['EXEC'],
+  ]],
 ];
 
 /** Keyspace events of a script's writes (connection 1 subscribed), and a WATCH that a script's write of the key aborts. */

@@ -224,7 +224,29 @@ function latencyFields(prefix: string, s: LatencySummaryMs): Array<[string, stri
   return [[prefix, `count=${s.count},p50=${ms(s.p50)},p99=${ms(s.p99)},max=${ms(s.max)}`]];
 }
 
-async function sections(ctx: Ctx): Promise<Section[]> {
+/** INFO's sections in Redis's order. */
+const ORDER = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'latency', 'commandstats', 'errorstats', 'latencystats', 'cluster', 'keyspace'];
+
+/** The sections whose fields are this server's own: an INFO of only these (a monitor's INFO commandstats) asks the nodes nothing. */
+function ownSections(ctx: Ctx): Section[] {
+  return [
+    ['cpu', cpuFields()],
+    ['modules', []], // none loaded (MODULE LIST)
+    ['commandstats', ctx.server.commandStats.commandstats()],
+    ['errorstats', ctx.server.commandStats.errorstats()],
+    ['latencystats', ctx.server.commandStats.latencystats()],
+    ['cluster', [['cluster_enabled', 0]]], // no Redis Cluster: one node answers for every key
+  ];
+}
+
+/** The sections `want` names, in Redis's order; the nodes' status and metrics are asked for only when one needs them. */
+async function sections(ctx: Ctx, want: (name: string) => boolean): Promise<Section[]> {
+  const own = ownSections(ctx);
+  const list = ORDER.filter(want).every((name) => own.some(([n]) => n === name)) ? own : [...(await clusterSections(ctx)), ...own];
+  return ORDER.flatMap((name) => list.filter(([n]) => n === name && want(n)));
+}
+
+async function clusterSections(ctx: Ctx): Promise<Section[]> {
   const { cluster, stats, options, rates } = ctx.server;
   const [status, metrics, keys] = await Promise.all([cluster.status(), cluster.metrics(), cluster.size(ctx.conn.readOptions)]);
   const uptime = Math.floor((Date.now() - ctx.server.startedAt) / 1000);
@@ -320,13 +342,7 @@ async function sections(ctx: Ctx): Promise<Section[]> {
       ['raft_writes_resent', metrics.coordinator.resends], ['raft_leader_changes', metrics.coordinator.leaderChanges],
     ]],
     ['replication', replication],
-    ['cpu', cpuFields()],
-    ['modules', []], // none loaded (MODULE LIST)
     ['latency', latency],
-    ['commandstats', ctx.server.commandStats.commandstats()],
-    ['errorstats', ctx.server.commandStats.errorstats()],
-    ['latencystats', ctx.server.commandStats.latencystats()],
-    ['cluster', [['cluster_enabled', 0]]], // no Redis Cluster: one node answers for every key
     // keys: DBSIZE's count (live keys); expires and avg_ttl (ms): the leader's, whose count has the expired keys not
     // purged yet too (Redis's has them in both), so it is capped at keys. Without a leader, none is counted as expiring.
     ['keyspace', keys > 0 ? [['db0', `keys=${keys},expires=${Math.min(keys, lc?.expires ?? 0)},avg_ttl=${lc?.avgTtlMs ?? 0}`]] : []],
@@ -389,7 +405,7 @@ function info(ctx: Ctx, args: Buffer[]): ReadPlan {
   const defaults = wanted.length === 0 || wanted.includes('default');
   return new ReadPlan(async () => {
     try {
-      const list = (await sections(ctx)).filter(([name]) => all || wanted.includes(name) || (defaults && !NOT_DEFAULT.has(name)));
+      const list = await sections(ctx, (name) => all || wanted.includes(name) || (defaults && !NOT_DEFAULT.has(name)));
       return new VerbatimReply('txt', render(list));
     } catch (err) {
       return clusterError(err);
