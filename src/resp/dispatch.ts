@@ -153,7 +153,8 @@ export function dispatch(ctx: Ctx, args: Buffer[], out: Dispatched): Reply | Pla
   if (t.on) {
     // Client-side caching (./tracking.ts): a read-only command's keys are to be remembered (whether is decided now,
     // in order); CLIENT CACHING holds for the next command (or transaction) only, as Redis's resetClient clears it.
-    if (spec.flags.includes('readonly') && ctx.server.tracking.wants(conn)) out.remember = keyArgs(spec, args);
+    // EVAL_RO's keys are not: the commands it runs remember theirs (./commands/scripting.ts), as Redis 7.2's.
+    if (spec.flags.includes('readonly') && spec.group !== 'scripting' && ctx.server.tracking.wants(conn)) out.remember = keyArgs(spec, args);
     if (!conn.multi && !spec.name.startsWith('client|')) t.caching = false;
   }
   return r;

@@ -1,5 +1,6 @@
 // Differential test: the same seeded random string-command sequences go to redis-server and to threadraft serve
-// (a 3-node memory cluster), one at a time and as pipelines, and every reply must be the same, error texts included.
+// (a 3-node memory cluster), one at a time and as pipelines, and every reply must be the same, error texts included;
+// among them EVAL scripts that run generated commands (SCRIPTS below), their replies converted both ways.
 // Skipped with a message when redis-server is not installed (Debian: redis-server; `.ci/run` installs it).
 // What threadraft documents as different from Redis (docs/resp.md, "Differences from Redis") is left out of the
 // generated commands: WATCH (its conservative touches), commands threadraft does not have,

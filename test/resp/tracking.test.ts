@@ -242,6 +242,40 @@ test('tracked keys are invalidated by writes through the Cluster API, cluster.cl
   }
 });
 
+test('a script\'s reads are remembered (its read-only commands\' keys, declared or not, as Redis 7.2), EVAL_RO\'s declared keys alone are not, OPTIN holds for the script', async () => {
+  const s = await serve({ nodes: 3, storage: 'memory' });
+  const t = await tracker(s.port);
+  const o = await tracker(s.port, 'OPTIN');
+  const w = await raw(s.port);
+  try {
+    const send = async (r: Raw, ...cmds: string[][]): Promise<void> => {
+      const m = `mark-${Math.random()}`;
+      r.socket.write(Buffer.concat([...cmds.map((cmd) => encode(...cmd)), encode('PING', m)]));
+      await r.until((buf) => buf.toString('latin1').includes(m));
+    };
+    await send(t,
+      ['EVAL', "return {redis.call('GET', KEYS[1]), redis.call('STRLEN', 'undeclared'), redis.call('SET', 'written', 'x').ok}", '1', 'declared'],
+      ['EVAL_RO', 'return 1', '1', 'ro-unread'], ['EVALSHA_RO', 'e0e1f9fabfc9d4800c877a703b823ac0578ff8db', '1', 'ro-unread'],
+      ['EVAL_RO', "return redis.call('GET', KEYS[1])", '1', 'ro-read']);
+    await send(o, ['EVAL', "return redis.call('GET', 'not-opted')", '0'], ['CLIENT', 'CACHING', 'YES'], ['EVAL', "return redis.call('GET', 'opted')", '0']);
+    await send(w, ...['declared', 'undeclared', 'ro-unread', 'ro-read', 'not-opted', 'opted'].map((k) => ['SET', k, 'changed']));
+    await t.until((buf) => buf.toString('latin1').includes(invalidated('ro-read')));
+    await o.until((buf) => buf.toString('latin1').includes(invalidated('opted')));
+    await send(t, ['PING']);
+    await send(o, ['PING']);
+    const tb = t.received().toString('latin1');
+    const ob = o.received().toString('latin1');
+    for (const k of ['declared', 'undeclared']) assert.ok(tb.includes(invalidated(k)), `${k} invalidated`);
+    assert.ok(!tb.includes(invalidated('ro-unread')), 'EVAL_RO\'s declared key it did not read is not remembered');
+    assert.ok(!ob.includes(invalidated('not-opted')), 'OPTIN: a script without CLIENT CACHING YES is not remembered');
+  } finally {
+    t.end();
+    o.end();
+    w.end();
+    await s.stop();
+  }
+});
+
 test('on one RESP3 connection, keyspace events and invalidations come in Redis\'s order: a write\'s invalidation first (RENAME: both keys, then its events; MSETNX key by key), an expiry\'s event first', async () => {
   const s = await serve();
   const w = await raw(s.port);

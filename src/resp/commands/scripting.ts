@@ -14,7 +14,7 @@ import { LocalState } from '../../storage/apply.js';
 import { readsOnly, type Op } from '../../storage/command.js';
 import { keyBytes, keysError, parseInt64 } from '../args.js';
 import { batch } from '../cluster-api.js';
-import { arityOk, command, lookupCommand, sub, type CommandSpec, type KeySpec } from '../command.js';
+import { arityOk, command, keysOf, lookupCommand, sub, type CommandSpec, type KeySpec } from '../command.js';
 import type { ConnectionState, Ctx, MultiState } from '../context.js';
 import { clusterError, NOT_INTEGER, unknownSubcommand } from '../errors.js';
 import { LuaRuntime, ScriptAbort, type ScriptHost, type ScriptOutcome } from '../lua.js';
@@ -36,6 +36,8 @@ interface Job {
   keys: Buffer[];
   argv: Buffer[];
   readOnly: boolean;
+  /** Client-side caching: the keys its read-only commands read are remembered for its connection (decided at dispatch). */
+  tracked: boolean;
   done(reply: Reply | (() => Reply)): void;
 }
 
@@ -125,7 +127,9 @@ function evalCommand(bySha: boolean, readOnly: boolean) {
     if (bySha && !scripts.has(sha)) return NOSCRIPT;
     const error = bySha ? undefined : scripts.compile(sha, args[1]!);
     if (error) return error;
-    return new ScriptPlan(() => scripts.run({ ctx, sha, keys, argv, readOnly }));
+    // CLIENT CACHING holds for this command: whether its reads are remembered is decided now (../dispatch.ts).
+    const tracked = ctx.server.tracking.wants(ctx.conn);
+    return new ScriptPlan(() => scripts.run({ ctx, sha, keys, argv, readOnly, tracked }));
   };
 }
 
@@ -136,6 +140,8 @@ interface JobRun {
   tallies: Tally[];
   writes: RespOp[];
   missing: Buffer[];
+  /** The keys of the read-only commands it ran (client-side caching remembers them, as Redis 7.2's scripts do). */
+  reads: Buffer[];
 }
 
 /**
@@ -209,6 +215,11 @@ async function runGroup(scripts: Scripts, jobs: Job[]): Promise<void> {
       live[0]!.done(new ErrorReply(`ERR this script's batch is ${opsCount(ops)} operations of ${opsBytes(ops)} bytes: more than one batch holds (maxBatchOps ${maxBatchOps}, maxBatchBytes ${maxBatchBytes}; threadraft serve --max-batch-ops, --max-batch-bytes)`));
       return;
     }
+    // Remembered before the batch is sent: a key written after the read and before this fails its check (the group
+    // runs again); one written after is invalidated for the connection.
+    live.forEach((j, i) => {
+      if (j.tracked) tracking.add(j.ctx.conn, runs[i]!.reads);
+    });
     watches.touch(writes);
     let results: RespOpResult[];
     try {
@@ -231,11 +242,11 @@ async function runGroup(scripts: Scripts, jobs: Job[]): Promise<void> {
 
 /** One script over the group's state: redis.call compiled and run there, its calls kept for when it is answered. */
 function runJob(j: Job, state: LocalState, timeMs: number): JobRun {
-  const r: JobRun = { outcome: { reply: null }, calls: [], tallies: [], writes: [], missing: [] };
+  const r: JobRun = { outcome: { reply: null }, calls: [], tallies: [], writes: [], missing: [], reads: [] };
   const host: ScriptHost = {
     call: (args, protocol) => {
       const t: Tally = { name: undefined, reply: null, refused: false };
-      t.reply = scriptCall(j.ctx, args, protocol, j.readOnly, state, r.calls, r.missing, t);
+      t.reply = scriptCall(j.ctx, args, protocol, j.readOnly, state, r, t);
       r.tallies.push(t);
       return t.reply;
     },
@@ -275,7 +286,8 @@ function scriptConnection(conn: ConnectionState, protocol: 2 | 3): ConnectionSta
 }
 
 /** redis.call: the command checked as Redis's scriptCall does, compiled, and its ops run over the script's records. */
-function scriptCall(ctx: Ctx, args: Buffer[], protocol: 2 | 3, readOnly: boolean, state: LocalState, calls: Call[], missing: Buffer[], tally: Tally): Reply {
+function scriptCall(ctx: Ctx, args: Buffer[], protocol: 2 | 3, readOnly: boolean, state: LocalState, run: Pick<JobRun, 'calls' | 'missing' | 'reads'>, tally: Tally): Reply {
+  const { calls, missing } = run;
   const refuse = (text: string): ErrorReply => {
     tally.refused = true;
     return new ErrorReply(text);
@@ -294,6 +306,7 @@ function scriptCall(ctx: Ctx, args: Buffer[], protocol: 2 | 3, readOnly: boolean
   } catch (err) {
     return new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`);
   }
+  if (spec.flags.includes('readonly')) for (const k of keysOf(spec, args) ?? []) run.reads.push(k.key);
   if (r instanceof KeysPlan) {
     const ops: Op[] = r.keys.map((key) => ({ t: 'get', key }));
     if (!ready(state, ops, missing)) throw NEED_KEYS;
