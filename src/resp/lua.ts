@@ -88,7 +88,6 @@ G.xpcall = function(f, h, ...)
   return unpack(r, 1, r.n)
 end
 G.unpack = table.unpack
-G.loadstring = load
 math.pow = function(x, y) return x ^ y end
 table.getn = function(t) return #t end
 -- Redis's redisLrand48: 48 bits, a = 0x5DEECE66D, c = 0xB, seeded as its rand.c is at start.
@@ -303,16 +302,66 @@ do
   end
   G.cjson = {}
 end
--- The globals a script sees: reading an absent one or writing any is an error, as Redis 7.0's are.
-G.__threadraft_env = setmetatable({}, {
-  __index = function(_, k)
-    local v = G[k]
-    if v == nil then rawerror("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
-    return v
-  end,
-  __newindex = function() rawerror('Attempt to modify a readonly table', 2) end,
-  __metatable = false,
-})
+-- Readonly tables, as Redis 7.0's (its Lua's lua_enablereadonlytable): a script sees the globals and every table
+-- reachable from them (string, table, math, redis, bit, cjson, coroutine, _G) and the strings' metatable through a
+-- proxy that refuses writes, so no script changes what the next one runs. rawset, setmetatable, rawget, rawequal,
+-- rawlen, next, getmetatable and load see through the proxies; pairs and # go to the table.
+do
+  local proxyOf, original = {}, {}
+  local rawgetmetatable, rawsetmetatable, rawrawset, rawrawget, rawrawequal, rawrawlen, rawnext, rawload =
+    getmetatable, setmetatable, rawset, rawget, rawequal, rawlen, next, load
+  local function wrap(v) if v == nil then return nil end return proxyOf[v] or v end
+  local function unwrap(v) if v == nil then return nil end return original[v] or v end
+  local function iterate(t) return function(_, k) local nk, nv = rawnext(t, k) return nk, wrap(nv) end end
+  -- The globals a script sees: reading an absent one or writing any is an error, as Redis 7.0's are.
+  local env = {}
+  proxyOf[G], original[env] = env, G
+  rawsetmetatable(env, {
+    __index = function(_, k)
+      local v = G[k]
+      if v == nil then rawerror("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
+      return wrap(v)
+    end,
+    __newindex = function() rawerror('Attempt to modify a readonly table', 2) end,
+    __pairs = function(p) return iterate(G), p, nil end,
+    __metatable = false,
+  })
+  local function protect(t)
+    if proxyOf[t] then return end
+    local p = {}
+    proxyOf[t], original[p] = p, t
+    rawsetmetatable(p, {
+      __index = function(_, k) return wrap(t[k]) end,
+      __newindex = function() rawerror('Attempt to modify a readonly table', 2) end,
+      __pairs = function(q) return iterate(t), q, nil end,
+      __len = function() return #t end,
+    })
+    for _, v in rawnext, t do if type(v) == 'table' then protect(v) end end
+  end
+  for _, v in rawnext, G do if type(v) == 'table' then protect(v) end end
+  protect(rawgetmetatable(''))
+  local function readonly(t) return original[t] ~= nil or proxyOf[t] ~= nil end
+  G.rawset = function(t, k, v)
+    if readonly(t) then rawerror('Attempt to modify a readonly table', 0) end
+    return rawrawset(t, k, v)
+  end
+  G.setmetatable = function(t, mt)
+    if readonly(t) then rawerror('Attempt to modify a readonly table', 0) end
+    return rawsetmetatable(t, mt)
+  end
+  G.getmetatable = function(v) return wrap(rawgetmetatable(unwrap(v))) end
+  G.rawget = function(t, k) return wrap(rawrawget(unwrap(t), k)) end
+  G.rawequal = function(a, b) return rawrawequal(unwrap(a), unwrap(b)) end
+  G.rawlen = function(t) return rawrawlen(unwrap(t)) end
+  G.next = function(t, k)
+    local nk, nv = rawnext(unwrap(t), k)
+    return nk, wrap(nv)
+  end
+  -- A chunk a script loads runs in the script's globals (text only: a binary chunk could break the VM).
+  G.load = function(chunk, name, _, e) return rawload(chunk, name, 't', e or env) end
+  G.loadstring = G.load
+  G.__threadraft_env = env
+end
 debug = nil
 print, dofile, loadfile, require, io, os, package, utf8 = nil, nil, nil, nil, nil, nil, nil, nil
 `;

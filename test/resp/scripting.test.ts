@@ -69,6 +69,19 @@ const ERRORS: Step[] = [
     lua('return {unpack({1, 2, 3})}', '0'), lua("return loadstring('return 5')()", '0'), lua('return table.getn({1, 2})', '0'), lua("return redis.sha1hex('')", '0'),
     lua("return redis.sha1hex('abc')", '0'), lua('return redis.REDIS_VERSION_NUM >= 0x070000', '0'), lua("return redis.log(redis.LOG_WARNING, 'from a script')", '0'),
   ]],
+  // Readonly tables: no script changes the libraries, the globals or the strings' metatable for the next one, by
+  // assignment, rawset, setmetatable, a loaded chunk or a path through _G or the metatable; KEYS and ARGV are the script's.
+  [0, [
+    ...["string.len = nil", "redis.call = nil", "math.huge = 1", "bit.band = nil", "cjson.null = 1", "table.sort = nil", "coroutine.wrap = nil", "_G.x = 1",
+      "_G.string.len = nil", "getmetatable('').__index.len = nil", "local mt = getmetatable('') mt.x = 1", "rawset(string, 'x', 1) return 1", "rawset(_G, 'y', 1) return 1",
+      "rawset(getmetatable(''), 'x', 1)", "setmetatable(string, {}) return 1", "loadstring('string.len = nil')()", "return {pcall(rawset, redis, 'a', 1)}",
+      "return pcall(loadstring('x = 1'))", "table.insert(string, 'x')"].map((body) => lua(body, '0')),
+    ...["return {string.len('ab'), ('abc'):len(), string.x, rawget(_G, 'x'), rawget(_G, 'y'), math.huge > 1, getmetatable(string) == nil, type(redis.call)}",
+      "return {next(string) ~= nil, #string, rawget(string, 'len') ~= nil, rawequal(string, getmetatable('').__index), rawequal(_G, _G._G), type(getmetatable(''))}",
+      "local t = setmetatable({}, {__index = string}) t.len = 5 return {t.len, cjson.encode({1, 2}), loadstring('return 1 + 1')(), redis.call('PING').ok}",
+      "local n = 0 for _, v in pairs(_G) do if type(v) == 'table' then n = n + 1 end end return n >= 6", "table.insert(KEYS, 'a') ARGV[1] = 'z' return {#KEYS, ARGV[1]}",
+      'return _G.nosuch'].map((body) => lua(body, '0', 'x')),
+  ]],
 ];
 
 /** lua-cjson: encode and decode, their errors (objects of one key only: the order of several is the hash's). */
