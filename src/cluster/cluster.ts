@@ -14,7 +14,6 @@ import { decodeApplied } from '../node/applied.js';
 import type { KeyRecord, QueryResult, ReadQuery } from '../node/queries.js';
 import { ClusterError, ErrorCode } from '../errors.js';
 import { nowMs, type LatencySummaryMs } from '../util/histogram.js';
-import { LatencyHistogram } from '../util/histogram.js';
 import { NodeSet, unlessDown, withTimeout, type NodeHandle } from './nodes.js';
 import { nodeOptions, prepareDir, resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import { acquireClusterLock, type DirLock } from '../storage/lock.js';
@@ -1125,8 +1124,7 @@ export class Cluster<V = Value> {
       this.nodes.alive().map(async (h) => {
         try {
           const m = await this.answerWithin(h.id, h.control!.metrics());
-          const histograms = Object.fromEntries(Object.entries(m.histograms).map(([k, v]) => [k, LatencyHistogram.decode(v).summary()]));
-          return { id: h.id, role: h.role, term: h.term, ...memberOf(ls, h.id), counters: m.counters as unknown as Record<string, number>, histograms };
+          return { id: h.id, role: h.role, term: h.term, ...memberOf(ls, h.id), counters: m.counters as unknown as Record<string, number>, histograms: m.histograms };
         } catch (err) {
           // A node that did not answer (it is stopping, or died meanwhile) is reported as such, not as zeros.
           return { id: h.id, role: h.role, term: h.term, ...memberOf(ls, h.id), counters: {}, histograms: {}, unavailable: err instanceof Error ? err.message : String(err) };

@@ -5,10 +5,11 @@ import type { LinkFaults } from './protocol.js';
 import type { Value } from '../storage/command.js';
 import type { ClusterErrorData } from '../errors.js';
 import type { NodeHistograms, NodeMetricsCounters } from './host.js';
+import type { LatencySummaryMs } from '../util/histogram.js';
 
 export interface NodeControl {
   status(): Record<string, unknown>;
-  metrics(): Promise<{ counters: NodeMetricsCounters; histograms: Record<keyof NodeHistograms, string> }>;
+  metrics(): Promise<{ counters: NodeMetricsCounters; histograms: Record<keyof NodeHistograms, LatencySummaryMs> }>;
   resetMetrics(): Promise<void>;
   /** Stage timing on or off from now on (NodeOptions.instrument). */
   setInstrument(on: boolean): void;
