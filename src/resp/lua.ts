@@ -490,6 +490,18 @@ export class LuaRuntime {
     return undefined;
   }
 
+  /** The compiled script `sha` dropped (evicted: ./commands/scripting.ts). */
+  drop(sha: string): void {
+    if (!this.loaded.delete(sha)) return;
+    this.wasm.lua_pushnil(this.L as never);
+    this.wasm.lua_setfield(this.L as never, LUA_REGISTRYINDEX, `f_${sha}`);
+  }
+
+  /** How many scripts are compiled (INFO's number_of_cached_scripts). */
+  get size(): number {
+    return this.loaded.size;
+  }
+
   /** SCRIPT FLUSH: every compiled function dropped. */
   flush(): void {
     for (const sha of this.loaded) {

@@ -4,6 +4,7 @@
 // threadraft has to show: scripts are atomic against other clients' writes (run again when a key they read changed),
 // a script that reads a key it did not declare, a script stopped at busy-reply-threshold, and every replica alike.
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { onPath } from '../../bench/resp-targets.js';
 import { RespError, SimpleConn } from '../../bench/resp-proto.js';
@@ -181,6 +182,40 @@ test('scripts are atomic against other clients and each other: concurrent read-m
     assert.ok(check.consistent, JSON.stringify(check.nodes));
   } finally {
     for (const c of conns) c.close();
+    await served.stop();
+  }
+});
+
+test('scripts EVAL compiled are kept 500 at most, the least recently run evicted first (as Redis 7.4); SCRIPT LOAD\'s are kept', async () => {
+  const served = await serve({ nodes: 1 });
+  const c = await SimpleConn.open('127.0.0.1', served.port);
+  try {
+    const sha = (body: string): string => createHash('sha1').update(body).digest('hex');
+    const info = async (): Promise<string> => String(await c.call(['INFO', 'everything']));
+    const field = (text: string, name: string): number => Number(new RegExp(`^${name}:(\\d+)\\r$`, 'm').exec(text)?.[1]);
+    assert.equal(await c.call(['SCRIPT', 'LOAD', "return 'kept'"]), sha("return 'kept'"));
+    assert.equal(await c.call(['EVAL', "return 'often'", '0']), 'often');
+    // 600 new bodies; the first one run again every 100.
+    for (let i = 1; i <= 600; i++) {
+      assert.equal(await c.call(['EVAL', `return ${i}`, '0']), i);
+      if (i % 100 === 0) assert.equal(await c.call(['EVALSHA', sha("return 'often'"), '0']), 'often');
+    }
+    const text = await info();
+    assert.equal(field(text, 'evicted_scripts'), 101, '601 compiled by EVAL, 500 kept');
+    assert.equal(field(text, 'number_of_cached_scripts'), 501);
+    assert.deepEqual(await c.call(['SCRIPT', 'EXISTS', sha("return 'kept'"), sha("return 'often'"), sha('return 1'), sha('return 101'), sha('return 102'), sha('return 600')]), [1, 1, 0, 0, 1, 1]);
+    const gone = await c.call(['EVALSHA', sha('return 1'), '0']);
+    assert.ok(gone instanceof RespError && gone.message.startsWith('NOSCRIPT'), String(gone));
+    assert.equal(await c.call(['EVAL', 'return 1', '0']), 1, 'EVAL compiles it again');
+    // SCRIPT LOAD of a script EVAL compiled keeps it; SCRIPT FLUSH drops every one.
+    assert.equal(await c.call(['SCRIPT', 'LOAD', 'return 102']), sha('return 102'));
+    for (let i = 601; i <= 1200; i++) assert.equal(await c.call(['EVAL', `return ${i}`, '0']), i);
+    assert.deepEqual(await c.call(['SCRIPT', 'EXISTS', sha("return 'kept'"), sha('return 102'), sha('return 600'), sha('return 1200')]), [1, 1, 0, 1]);
+    assert.equal(field(await info(), 'number_of_cached_scripts'), 502);
+    assert.equal(await c.call(['SCRIPT', 'FLUSH']), 'OK');
+    assert.equal(field(await info(), 'number_of_cached_scripts'), 0);
+  } finally {
+    c.close();
     await served.stop();
   }
 });

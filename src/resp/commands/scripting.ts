@@ -26,6 +26,12 @@ import type { KeyRecord } from '../../index.js';
 /** Runs of one script at most: a conflict with another client's write, or a key it read without declaring it. */
 const MAX_RUNS = 16;
 
+/**
+ * Scripts that EVAL compiled are kept this many at most, the least recently run evicted first (as Redis 7.4, which
+ * bounds what a client sending a new script body each time makes the server keep); SCRIPT LOAD's are kept.
+ */
+export const MAX_EVAL_SCRIPTS = 500;
+
 /** Scripts run together over one read and one log entry at most (fewer when their keys or writes need fewer). */
 const MAX_GROUP = 256;
 
@@ -33,6 +39,8 @@ const MAX_GROUP = 256;
 interface Job {
   ctx: Ctx;
   sha: string;
+  /** EVAL's body: compiled again should the script be evicted before the job runs. */
+  body: Buffer | undefined;
   keys: Buffer[];
   argv: Buffer[];
   readOnly: boolean;
@@ -51,20 +59,46 @@ export class Scripts {
   timeMs = 5000;
   private queue: Job[] = [];
   private draining = false;
+  /** The scripts EVAL compiled (not SCRIPT LOAD), least recently run first: evicted past MAX_EVAL_SCRIPTS. */
+  private readonly evictable = new Set<string>();
+  /** Scripts evicted since the server started (INFO's evicted_scripts). */
+  evicted = 0;
 
   constructor(readonly lua: LuaRuntime) {}
 
-  /** Compile `body` under its SHA1 (EVAL of a new body, SCRIPT LOAD): undefined, or Redis's compile error. */
-  compile(sha: string, body: Buffer): ErrorReply | undefined {
-    return this.lua.compile(sha, body);
+  /**
+   * Compile `body` under its SHA1: undefined, or Redis's compile error. By EVAL (`evictable`), it joins the scripts
+   * evicted least recently run first; by SCRIPT LOAD, it is kept until SCRIPT FLUSH (a script EVAL compiled too).
+   */
+  compile(sha: string, body: Buffer, evictable: boolean): ErrorReply | undefined {
+    const known = this.lua.has(sha);
+    const error = known ? undefined : this.lua.compile(sha, body);
+    if (error !== undefined) return error;
+    if (!evictable) this.evictable.delete(sha);
+    else if (!known) {
+      for (const oldest of this.evictable) {
+        if (this.evictable.size < MAX_EVAL_SCRIPTS) break;
+        this.evictable.delete(oldest);
+        this.lua.drop(oldest);
+        this.evicted++;
+      }
+      this.evictable.add(sha);
+    }
+    return undefined;
   }
 
   has(sha: string): boolean {
     return this.lua.has(sha);
   }
 
+  /** A script is run (EVAL, EVALSHA): an evictable one becomes the most recently run. */
+  touch(sha: string): void {
+    if (this.evictable.delete(sha)) this.evictable.add(sha);
+  }
+
   flush(): void {
     this.lua.flush();
+    this.evictable.clear();
   }
 
   /** Run a script after the groups before it: its reply, or what gives it once its connection answers it. */
@@ -125,11 +159,13 @@ function evalCommand(bySha: boolean, readOnly: boolean) {
     const { scripts } = ctx.server;
     const sha = bySha ? args[1]!.toString('latin1').toLowerCase() : LuaRuntime.sha(args[1]!);
     if (bySha && !scripts.has(sha)) return NOSCRIPT;
-    const error = bySha ? undefined : scripts.compile(sha, args[1]!);
+    const error = bySha ? undefined : scripts.compile(sha, args[1]!, true);
     if (error) return error;
+    scripts.touch(sha);
     // CLIENT CACHING holds for this command: whether its reads are remembered is decided now (../dispatch.ts).
     const tracked = ctx.server.tracking.wants(ctx.conn);
-    return new ScriptPlan(() => scripts.run({ ctx, sha, keys, argv, readOnly, tracked }));
+    const body = bySha ? undefined : args[1]!;
+    return new ScriptPlan(() => scripts.run({ ctx, sha, body, keys, argv, readOnly, tracked }));
   };
 }
 
@@ -156,8 +192,10 @@ async function runGroup(scripts: Scripts, jobs: Job[]): Promise<void> {
   const rt = scripts.lua;
   const { cluster, tracking, watches } = jobs[0]!.ctx.server;
   const { maxValueBytes, maxBytes, maxBatchOps, maxBatchBytes } = cluster.options;
-  // SCRIPT FLUSH between a script's dispatch and its run (it runs after the commands before it are answered).
-  let live = jobs.filter((j) => rt.has(j.sha) || (j.done(NOSCRIPT), false));
+  // SCRIPT FLUSH, or an eviction, between a script's dispatch and its run (it runs after the commands before it are
+  // answered): EVAL compiles its body again, EVALSHA is answered NOSCRIPT.
+  const compiled = (j: Job): boolean => rt.has(j.sha) || (j.body !== undefined && scripts.compile(j.sha, j.body, true) === undefined);
+  let live = jobs.filter((j) => compiled(j) || (j.done(NOSCRIPT), false));
   const known = new Map<string, Buffer>();
   for (const j of live) for (const k of j.keys) known.set(k.toString('latin1'), k);
   const oneByOne = async (): Promise<void> => {
@@ -381,7 +419,7 @@ function script(ctx: Ctx, args: Buffer[]): Reply {
       return helpReply(SCRIPT_HELP);
     case 'load': {
       const sha = LuaRuntime.sha(args[2]!);
-      return scripts.compile(sha, args[2]!) ?? sha;
+      return scripts.compile(sha, args[2]!, false) ?? sha;
     }
     case 'exists':
       return args.slice(2).map((s) => (scripts.has(s.toString('latin1').toLowerCase()) ? 1 : 0));

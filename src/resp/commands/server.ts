@@ -307,7 +307,7 @@ async function clusterSections(ctx: Ctx): Promise<Section[]> {
       ['total_system_memory', totalmem()], ['total_system_memory_human', bytesToHuman(totalmem())],
       ['maxmemory', o.maxBytes ?? 0], ['maxmemory_human', bytesToHuman(o.maxBytes ?? 0)], ['maxmemory_policy', evictionPolicy(o)],
       ['mem_fragmentation_ratio', used > 0 ? fixed2(mem.rss, used) : '0.00'], ['mem_fragmentation_bytes', mem.rss - used],
-      ['mem_clients_normal', buffers.total],
+      ['mem_clients_normal', buffers.total], ['number_of_cached_scripts', ctx.server.scripts.lua.size],
     ]],
     // The saves and log rewrites (../saves.ts) as Redis names them (its rdb_* and aof_* fields).
     ['persistence', [
@@ -328,7 +328,7 @@ async function clusterSections(ctx: Ctx): Promise<Section[]> {
       ['instantaneous_input_kbps', rates.kbps('input')], ['instantaneous_output_kbps', rates.kbps('output')],
       // The leader's replica's counts since the state was created (replicated state: RESETSTAT leaves them).
       ['rejected_connections', stats.rejectedConnections], ['expired_keys', lc?.expirations ?? 0],
-      ['evicted_keys', lc?.evictions ?? 0], ['keyspace_hits', stats.keyspaceHits],
+      ['evicted_keys', lc?.evictions ?? 0], ['evicted_scripts', ctx.server.scripts.evicted], ['keyspace_hits', stats.keyspaceHits],
       ['keyspace_misses', stats.keyspaceMisses], ['pubsub_channels', ctx.server.pubsub.size('channel')],
       ['pubsub_patterns', ctx.server.pubsub.size('pattern')], ['pubsubshard_channels', ctx.server.pubsub.size('shard')],
       ['tracking_total_keys', tracking.keys], ['tracking_total_items', tracking.items],
