@@ -30,7 +30,7 @@ const MAX_RUNS = 16;
  * Scripts that EVAL compiled are kept this many at most, the least recently run evicted first (as Redis 7.4, which
  * bounds what a client sending a new script body each time makes the server keep); SCRIPT LOAD's are kept.
  */
-export const MAX_EVAL_SCRIPTS = 500;
+const MAX_EVAL_SCRIPTS = 500;
 
 /** Scripts run together over one read and one log entry at most (fewer when their keys or writes need fewer). */
 const MAX_GROUP = 256;

@@ -305,9 +305,10 @@ async function clusterSections(ctx: Ctx): Promise<Section[]> {
       ['used_memory_main', memoryBytes(metrics.memory.mainThread)],
       ...metrics.nodes.filter((n) => n.unavailable === undefined).map((n): [string, number] => [`used_memory_node${n.id}`, nodeMemoryBytes(n.counters)]),
       ['total_system_memory', totalmem()], ['total_system_memory_human', bytesToHuman(totalmem())],
+      ['number_of_cached_scripts', ctx.server.scripts.lua.size],
       ['maxmemory', o.maxBytes ?? 0], ['maxmemory_human', bytesToHuman(o.maxBytes ?? 0)], ['maxmemory_policy', evictionPolicy(o)],
       ['mem_fragmentation_ratio', used > 0 ? fixed2(mem.rss, used) : '0.00'], ['mem_fragmentation_bytes', mem.rss - used],
-      ['mem_clients_normal', buffers.total], ['number_of_cached_scripts', ctx.server.scripts.lua.size],
+      ['mem_clients_normal', buffers.total],
     ]],
     // The saves and log rewrites (../saves.ts) as Redis names them (its rdb_* and aof_* fields).
     ['persistence', [
