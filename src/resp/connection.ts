@@ -21,7 +21,7 @@ import { dispatch, heldByPause, isFast, waitsForEarlierReplies, type Dispatched 
 import { RequestParser, requestBytes } from './parser.js';
 import { isPlan, KeysPlan, planClass, WritePlan, type Plan } from './plan.js';
 import { readAfterWrites, runSegment, type Slot } from './pipeline.js';
-import { ScriptPlan } from './commands/scripting.js';
+import { ScriptPlan, SCRIPT_COMMANDS } from './commands/scripting.js';
 import { Subscriptions } from './pubsub.js';
 import { ErrorReply, RawReply, ReplyWriter, unsilenced, type Protocol, type PushReply, type Reply } from './reply.js';
 import { trackingOff } from './tracking.js';
@@ -94,6 +94,7 @@ export class Connection {
       lastInteraction: now,
       blocked: false,
       unblock: undefined,
+      scriptCalls: undefined,
       closing: false,
       noEvict: false,
       noTouch: false,
@@ -304,7 +305,11 @@ export class Connection {
       }
       if (queued === undefined) slowlog.add(commands[i]!, ms * 1000, this.state);
       if (latency.on) latency.command(isFast(counted.name!), ms * 1000); // the table's flags looked up only when on
-      monitors.feed(counted.name!, commands[i]!, this.state, silent);
+      // EVAL (skip_monitor: Redis's evalCommand feeds it itself, before the commands its script runs, as `lua`).
+      const calls = this.state.scriptCalls;
+      this.state.scriptCalls = undefined;
+      if (SCRIPT_COMMANDS.has(counted.name!)) monitors.feedScript(commands[i]!, calls ?? [], this.state, silent);
+      else monitors.feed(counted.name!, commands[i]!, this.state, silent);
     };
     const flushReady = (): void => {
       while (this.written < replies.length && replies[this.written] !== undefined) {

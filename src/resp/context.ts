@@ -76,6 +76,8 @@ export interface ConnectionState extends Subscriber, Monitor {
   unblock: ((error: boolean) => void) | undefined;
   /** QUIT: close once the replies before it are written. */
   closing: boolean;
+  /** The commands its script just ran ([full name, args]), for MONITOR once the EVAL is fed (./connection.ts). */
+  scriptCalls: Array<[string, Buffer[]]> | undefined;
   /** CLIENT TRACKING (./tracking.ts). */
   tracking: ClientTracking;
   /** CLIENT REPLY: which replies are not written (pushes always are). */

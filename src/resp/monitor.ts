@@ -48,7 +48,18 @@ export class Monitors {
     const line = new RawReply(monitorLine(redacted(args), from.addr, unixMicros()));
     for (const m of this.monitors.values()) if (m.id !== from.id || !silenced) m.feed(line, m.id === from.id);
   }
+
+  /** EVAL's `args` fed whatever its flags say (as Redis's evalCommand feeds it), then the commands its script ran. */
+  feedScript(args: readonly Buffer[], calls: ReadonlyArray<[string, Buffer[]]>, from: { id: number; addr: string }, silenced: boolean): void {
+    if (this.monitors.size === 0) return;
+    const line = new RawReply(monitorLine(redacted(args), from.addr, unixMicros()));
+    for (const m of this.monitors.values()) if (m.id !== from.id || !silenced) m.feed(line, m.id === from.id);
+    for (const [name, callArgs] of calls) this.feed(name, callArgs, LUA, false);
+  }
 }
+
+/** Where MONITOR says a script's commands come from, as Redis's. */
+const LUA = { id: -1, addr: 'lua' };
 
 /** Redis's monitor line of `args` run by `addr` at `us` (µs since the epoch). */
 export function monitorLine(args: readonly Buffer[], addr: string, us: number): Buffer {

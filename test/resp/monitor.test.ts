@@ -20,6 +20,10 @@ const STEPS: Array<[conn: number, args: Array<string | Buffer>]> = [
   [1, ['SLOWLOG', 'LEN']],
   [1, ['CLIENT', 'SETNAME', 'one']],
   [1, ['PING']],
+  // A script: its EVAL (skip_monitor, fed by EVAL itself, before its script runs), then the commands it ran as `lua`.
+  [1, ['EVAL', "redis.call('SET', KEYS[1], 'v') return redis.pcall('incr', KEYS[1])", '1', 'k']],
+  [1, ['EVAL', "redis.call('CONFIG', 'GET', 'maxclients') redis.pcall('GET', 'x', 'y') return redis.call('nosuch')", '0']],
+  [1, ['EVALSHA', '0000000000000000000000000000000000000000', '0']],
   [1, ['MULTI']],
   [1, ['SET', 'b', '1']],
   [1, ['CONFIG', 'SET', 'slowlog-max-len', '128']], // administrative inside a transaction: not fed either
@@ -50,6 +54,11 @@ const REDIS_FED = [
   '+T [0 <1>] "get" "a"',
   '+T [0 <1>] "CLIENT" "SETNAME" "one"',
   '+T [0 <1>] "PING"',
+  '+T [0 <1>] "EVAL" "redis.call(\'SET\', KEYS[1], \'v\') return redis.pcall(\'incr\', KEYS[1])" "1" "k"',
+  '+T [0 <-1>] "SET" "k" "v"',
+  '+T [0 <-1>] "incr" "k"',
+  '+T [0 <1>] "EVAL" "redis.call(\'CONFIG\', \'GET\', \'maxclients\') redis.pcall(\'GET\', \'x\', \'y\') return redis.call(\'nosuch\')" "0"',
+  '+T [0 <1>] "EVALSHA" "0000000000000000000000000000000000000000" "0"',
   '+T [0 <1>] "MULTI"',
   '+T [0 <1>] "SET" "b" "1"',
   '+T [0 <1>] "INCR" "b"',

@@ -128,6 +128,9 @@ export class Scripts {
 
 const NOSCRIPT = new ErrorReply('NOSCRIPT No matching script. Please use EVAL.');
 
+/** The commands that run a script (MONITOR feeds them before the script's commands, whatever their flags say). */
+export const SCRIPT_COMMANDS: ReadonlySet<string> = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro']);
+
 /** A connection's plan that runs alone: the commands before it answered first, those after it wait for it. */
 export class ScriptPlan extends CallPlan {}
 
@@ -141,6 +144,7 @@ type KeyValue = Parameters<KeysPlan['reply']>[0][number];
 /** How INFO commandstats counts one redis.call once the run's batch applied: a call (its reply), or a refusal. */
 interface Tally {
   name: string | undefined;
+  args: Buffer[];
   reply: Reply;
   refused: boolean;
 }
@@ -283,7 +287,7 @@ function runJob(j: Job, state: LocalState, timeMs: number): JobRun {
   const r: JobRun = { outcome: { reply: null }, calls: [], tallies: [], writes: [], missing: [], reads: [] };
   const host: ScriptHost = {
     call: (args, protocol) => {
-      const t: Tally = { name: undefined, reply: null, refused: false };
+      const t: Tally = { name: undefined, args, reply: null, refused: false };
       t.reply = scriptCall(j.ctx, args, protocol, j.readOnly, state, r, t);
       r.tallies.push(t);
       return t.reply;
@@ -305,6 +309,8 @@ function answerRun(j: Job, r: JobRun, results: RespOpResult[]): Reply {
     if (t.refused) stats.rejected(t.name, t.reply as ErrorReply);
     else if (t.name !== undefined) stats.calledInExec(t.name, t.reply);
   }
+  // For MONITOR, fed once the EVAL is (../connection.ts): the commands that ran, not those refused.
+  j.ctx.conn.scriptCalls = r.tallies.filter((t) => !t.refused && t.name !== undefined).map((t) => [t.name!, t.args]);
   let offset = 0;
   for (const c of r.calls) {
     if (c.kind === 'keys') c.plan.answer(c.values, keyspace);
