@@ -70,6 +70,16 @@ const ERRORS: Step[] = [
     lua('return {unpack({1, 2, 3})}', '0'), lua("return loadstring('return 5')()", '0'), lua('return table.getn({1, 2})', '0'), lua("return redis.sha1hex('')", '0'),
     lua("return redis.sha1hex('abc')", '0'), lua('return redis.REDIS_VERSION_NUM >= 0x070000', '0'), lua("return redis.log(redis.LOG_WARNING, 'from a script')", '0'),
   ]],
+  // Shebang flags (Redis 7): no-writes makes a script read-only, EVAL_RO refuses a script that may write, the
+  // others are taken; Redis's errors for a bad engine, option or flag; the script's lines keep their numbers.
+  [0, [
+    ['SET', 'a', 'b'],
+    ...['#!lua\nreturn 1', '#!lua flags=no-writes\nreturn redis.call("SET", "a", "c")', '#!lua flags=no-writes\nreturn redis.call("GET", "a")', '#!lua flags=bogus\nreturn 1',
+      '#!lua name=x\nreturn 1', '#!python\nreturn 1', '#!lua flags=allow-oom,no-cluster,allow-cross-slot-keys,allow-stale\nreturn 2', '#!lua flags=\nreturn 5',
+      '#!lua flags=no-writes,\nreturn 5', '#!lua', '#!\nreturn 1', '#! lua\nreturn 1', '#!lua\n\nerror("x")', '#!lua   flags=no-writes  \nreturn 6', 'return redis.call("SET", "a", "d")']
+      .flatMap((body) => [lua(body, '0'), ['EVAL_RO', body, '0']]),
+    ['SCRIPT', 'LOAD', '#!lua flags=bad\nreturn 1'], ['SCRIPT', 'LOAD', '#!lua\nreturn 7'], ['EVALSHA_RO', 'ed8d22a2dd0538847dce0f01a660f76b512ed2b6', '0'], ['GET', 'a'],
+  ]],
   // Readonly tables: no script changes the libraries, the globals or the strings' metatable for the next one, by
   // assignment, rawset, setmetatable, a loaded chunk or a path through _G or the metatable; KEYS and ARGV are the script's.
   [0, [

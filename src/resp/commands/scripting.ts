@@ -63,6 +63,8 @@ export class Scripts {
   private readonly evictable = new Set<string>();
   /** Scripts evicted since the server started (INFO's evicted_scripts). */
   evicted = 0;
+  /** Each compiled script's shebang flags (a script without one: compatibility mode). */
+  private readonly flags = new Map<string, ShebangFlags>();
 
   constructor(readonly lua: LuaRuntime) {}
 
@@ -72,14 +74,21 @@ export class Scripts {
    */
   compile(sha: string, body: Buffer, evictable: boolean): ErrorReply | undefined {
     const known = this.lua.has(sha);
-    const error = known ? undefined : this.lua.compile(sha, body);
-    if (error !== undefined) return error;
+    if (!known) {
+      const shebang = parseShebang(body);
+      if (shebang instanceof ErrorReply) return shebang;
+      // Compiled from the line feed that ends the shebang: the script's lines keep their numbers (as Redis).
+      const error = this.lua.compile(sha, body.subarray(shebang.length));
+      if (error !== undefined) return error;
+      this.flags.set(sha, shebang.flags);
+    }
     if (!evictable) this.evictable.delete(sha);
     else if (!known) {
       for (const oldest of this.evictable) {
         if (this.evictable.size < MAX_EVAL_SCRIPTS) break;
         this.evictable.delete(oldest);
         this.lua.drop(oldest);
+        this.flags.delete(oldest);
         this.evicted++;
       }
       this.evictable.add(sha);
@@ -91,6 +100,11 @@ export class Scripts {
     return this.lua.has(sha);
   }
 
+  /** The shebang flags of a compiled script. */
+  flagsOf(sha: string): ShebangFlags {
+    return this.flags.get(sha) ?? COMPAT;
+  }
+
   /** A script is run (EVAL, EVALSHA): an evictable one becomes the most recently run. */
   touch(sha: string): void {
     if (this.evictable.delete(sha)) this.evictable.add(sha);
@@ -99,6 +113,7 @@ export class Scripts {
   flush(): void {
     this.lua.flush();
     this.evictable.clear();
+    this.flags.clear();
   }
 
   /** Run a script after the groups before it: its reply, or what gives it once its connection answers it. */
@@ -127,6 +142,39 @@ export class Scripts {
 }
 
 const NOSCRIPT = new ErrorReply('NOSCRIPT No matching script. Please use EVAL.');
+
+/** What a script's shebang line (`#!lua flags=no-writes,...`) says; `compat`: it has none (Redis's EVAL compat mode). */
+interface ShebangFlags {
+  compat: boolean;
+  noWrites: boolean;
+}
+
+const COMPAT: ShebangFlags = { compat: true, noWrites: false };
+
+/** Redis 7's script flags; only no-writes changes anything here (no cluster, no OOM state, no stale replica). */
+const SHEBANG_FLAGS = new Set(['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys']);
+
+/**
+ * Redis's evalExtractShebangFlags: a body starting `#!` has a first line `#!lua [flags=a,b]`; its flags, and the
+ * bytes before its line feed (the script is compiled from there), or Redis's error.
+ */
+function parseShebang(body: Buffer): { flags: ShebangFlags; length: number } | ErrorReply {
+  if (body[0] !== 0x23 || body[1] !== 0x21) return { flags: COMPAT, length: 0 };
+  const end = body.indexOf(0x0a);
+  if (end < 0) return new ErrorReply('ERR Invalid script shebang');
+  const parts = body.toString('latin1', 0, end).split(/[ \t\r\v\f]+/).filter((p) => p !== '');
+  if (parts[0] !== '#!lua') return new ErrorReply(`ERR Unexpected engine in script shebang: ${parts[0]}`, true);
+  let noWrites = false;
+  for (const part of parts.slice(1)) {
+    if (!part.startsWith('flags=')) return new ErrorReply(`ERR Unknown lua shebang option: ${part}`, true);
+    const list = part.slice(6);
+    for (const f of list === '' ? [] : list.split(',')) {
+      if (!SHEBANG_FLAGS.has(f)) return new ErrorReply(`ERR Unexpected flag in script shebang: ${f}`, true);
+      if (f === 'no-writes') noWrites = true;
+    }
+  }
+  return { flags: { compat: false, noWrites }, length: end };
+}
 
 /** The commands that run a script (MONITOR feeds them before the script's commands, whatever their flags say). */
 export const SCRIPT_COMMANDS: ReadonlySet<string> = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro']);
@@ -166,10 +214,14 @@ function evalCommand(bySha: boolean, readOnly: boolean) {
     const error = bySha ? undefined : scripts.compile(sha, args[1]!, true);
     if (error) return error;
     scripts.touch(sha);
+    // A script with a shebang may write unless it says no-writes; one without runs as before Redis 7.
+    const flags = scripts.flagsOf(sha);
+    if (!flags.compat && !flags.noWrites && readOnly) return new ErrorReply('ERR Can not execute a script with write flag using *_ro command.');
+    const noWrites = readOnly || (!flags.compat && flags.noWrites);
     // CLIENT CACHING holds for this command: whether its reads are remembered is decided now (../dispatch.ts).
     const tracked = ctx.server.tracking.wants(ctx.conn);
     const body = bySha ? undefined : args[1]!;
-    return new ScriptPlan(() => scripts.run({ ctx, sha, body, keys, argv, readOnly, tracked }));
+    return new ScriptPlan(() => scripts.run({ ctx, sha, body, keys, argv, readOnly: noWrites, tracked }));
   };
 }
 
