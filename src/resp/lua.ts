@@ -42,6 +42,8 @@ const HOOK_EVERY = 100_000;
 /** What a script's redis.call reaches: the command's reply; the protocol it is read in is the script's (setresp). */
 export interface ScriptHost {
   call(args: Buffer[], protocol: 2 | 3): Reply;
+  /** Whether `args` name a command (redis.acl_check_cmd: the default user may run every one). */
+  known(args: Buffer[]): boolean;
   /** redis.log(level, ...): the message, its level 0 (debug) to 3 (warning). */
   log(level: number, message: string): void;
 }
@@ -405,6 +407,7 @@ export class LuaRuntime {
       ['call', () => this.redisCall(true)],
       ['pcall', () => this.redisCall(false)],
       ['sha1hex', () => this.sha1hex()],
+      ['acl_check_cmd', () => this.aclCheckCmd()],
       ['error_reply', () => this.singleField('err')],
       ['status_reply', () => this.singleField('ok')],
       ['log', () => this.log()],
@@ -568,10 +571,9 @@ export class LuaRuntime {
     this.m._lua_pushcclosure(this.L, this.m.addFunction(() => this.guard(f), 'ii'), 0);
   }
 
-  /** redis.call (raise) and redis.pcall: the command's reply, or an error table (raised by call). */
-  private redisCall(raise: boolean): number {
+  /** The arguments of a redis lib call as a command's (Redis's luaArgsToRedisArgv), or the error pushed (raised or not). */
+  private commandArgs(raise: boolean): Buffer[] | number {
     const L = this.L;
-    if (this.aborted !== undefined) return this.stopped();
     const n = this.m._lua_gettop(L);
     if (n === 0) return this.callError('Please specify at least one argument for this redis lib call', raise);
     const args: Buffer[] = [];
@@ -582,9 +584,26 @@ export class LuaRuntime {
       else return this.callError('Lua redis lib command arguments must be strings or integers', raise);
     }
     this.m._lua_settop(L, 0);
+    return args;
+  }
+
+  /** redis.call (raise) and redis.pcall: the command's reply, or an error table (raised by call). */
+  private redisCall(raise: boolean): number {
+    if (this.aborted !== undefined) return this.stopped();
+    const args = this.commandArgs(raise);
+    if (typeof args === 'number') return args;
     const reply = this.host!.call(args, this.protocol);
     if (reply instanceof ErrorReply) return this.failCall(reply, raise);
     this.pushReply(reply);
+    return 1;
+  }
+
+  /** redis.acl_check_cmd(command, ...): whether the user may run it (true: ACL here is the default user's), or an error for an unknown command. */
+  private aclCheckCmd(): number {
+    const args = this.commandArgs(true);
+    if (typeof args === 'number') return args;
+    if (!this.host!.known(args)) return this.raise('Invalid command passed to redis.acl_check_cmd()');
+    this.wasm.lua_pushboolean(this.L as never, 1);
     return 1;
   }
 

@@ -70,6 +70,10 @@ const ERRORS: Step[] = [
     lua('return {unpack({1, 2, 3})}', '0'), lua("return loadstring('return 5')()", '0'), lua('return table.getn({1, 2})', '0'), lua("return redis.sha1hex('')", '0'),
     lua("return redis.sha1hex('abc')", '0'), lua('return redis.REDIS_VERSION_NUM >= 0x070000', '0'), lua("return redis.log(redis.LOG_WARNING, 'from a script')", '0'),
   ]],
+  // redis.acl_check_cmd: true for any command (the default user's), an error for an unknown one.
+  [0, ["return redis.acl_check_cmd('set', 'x', 1)", "return redis.acl_check_cmd('nosuch')", 'return redis.acl_check_cmd()', "return redis.acl_check_cmd('config')",
+    "return redis.acl_check_cmd('config', 'nosuch')", "return redis.acl_check_cmd('config', 'get')", 'return redis.acl_check_cmd({})',
+    "return {pcall(redis.acl_check_cmd, 'nosuch')}", "return redis.acl_check_cmd('eval', 'x')"].map((body) => lua(body, '0'))],
   // Shebang flags (Redis 7): no-writes makes a script read-only, EVAL_RO refuses a script that may write, the
   // others are taken; Redis's errors for a bad engine, option or flag; the script's lines keep their numbers.
   [0, [

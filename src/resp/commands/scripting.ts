@@ -344,6 +344,7 @@ function runJob(j: Job, state: LocalState, timeMs: number): JobRun {
       r.tallies.push(t);
       return t.reply;
     },
+    known: (args) => lookupCommand(commands(), args) !== undefined,
     log: () => undefined,
   };
   r.outcome = j.ctx.server.scripts.lua.run(j.sha, j.keys, j.argv, host, timeMs);
