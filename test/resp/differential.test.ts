@@ -93,6 +93,16 @@ const SCRIPTS = [
   "local i = 1 while i <= #ARGV do local n = tonumber(ARGV[i]) redis.pcall(unpack(ARGV, i + 1, i + n)) i = i + n + 1 end error('after ' .. #ARGV)",
 ];
 
+/**
+ * A SET whose EXAT or PXAT is already past: Redis keeps the key, expired, until a lookup or its active expiry removes
+ * it, and a command that deletes without a lookup (BITOP of an empty result) publishes `del` for it only until then
+ * (seed 618, a race with Redis's active expiry): such a SET is followed by a read of its key, which removes it on
+ * Redis, and is left out of scripts.
+ */
+function pastExpiry(cmd: string[]): boolean {
+  return cmd[0] === 'SET' && cmd.some((w, i) => (w === 'EXAT' || w === 'PXAT') && cmd[i + 1] === '1');
+}
+
 /** Counts the relative GT/LT times handed out (see EXPIRE below); reset for each seed's sequence. */
 let uniqueTtls = 0;
 
@@ -112,7 +122,7 @@ function command(r: Prng): string[] {
       const a = ['EVAL', SCRIPTS[script]!, ...(r.chance(0.5) ? ['0'] : [String(KEYS.length), ...KEYS])];
       for (let n = script === 1 ? 1 : 1 + r.int(4); n > 0;) {
         const cmd = command(r);
-        if (NOT_IN_SCRIPT.has(cmd[0]!)) continue;
+        if (NOT_IN_SCRIPT.has(cmd[0]!) || pastExpiry(cmd)) continue;
         // LCS ... IDX in RESP3 is a map: a script returns its pairs in Lua 5.4's table order (docs/resp.md, "Scripts").
         if (script === 2 && cmd[0] === 'LCS' && cmd.some((w) => w.toUpperCase() === 'IDX')) continue;
         a.push(String(cmd.length), ...cmd);
@@ -246,6 +256,7 @@ function batches(seed: number, count: number, maxPipeline: number): string[][][]
       // read of every key first removes those.
       if (cmd[0] === 'DBSIZE' || (cmd[0] === 'SCAN' && cmd.includes('TYPE'))) batch.push(['EXISTS', ...KEYS]);
       batch.push(cmd);
+      if (pastExpiry(cmd)) batch.push(['EXISTS', cmd[1]!]);
     }
     if (inMulti) batch.push(['EXEC']);
     inMulti = false;
