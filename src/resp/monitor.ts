@@ -45,16 +45,19 @@ export class Monitors {
    */
   feed(name: string, args: readonly Buffer[], from: { id: number; addr: string }, silenced: boolean): void {
     if (this.monitors.size === 0 || !this.fed(name)) return;
-    const line = new RawReply(monitorLine(redacted(args), from.addr, unixMicros()));
-    for (const m of this.monitors.values()) if (m.id !== from.id || !silenced) m.feed(line, m.id === from.id);
+    this.send(args, from, silenced);
   }
 
   /** EVAL's `args` fed whatever its flags say (as Redis's evalCommand feeds it), then the commands its script ran. */
   feedScript(args: readonly Buffer[], calls: ReadonlyArray<[string, Buffer[]]>, from: { id: number; addr: string }, silenced: boolean): void {
     if (this.monitors.size === 0) return;
+    this.send(args, from, silenced);
+    for (const [name, callArgs] of calls) this.feed(name, callArgs, LUA, false);
+  }
+
+  private send(args: readonly Buffer[], from: { id: number; addr: string }, silenced: boolean): void {
     const line = new RawReply(monitorLine(redacted(args), from.addr, unixMicros()));
     for (const m of this.monitors.values()) if (m.id !== from.id || !silenced) m.feed(line, m.id === from.id);
-    for (const [name, callArgs] of calls) this.feed(name, callArgs, LUA, false);
   }
 }
 
