@@ -293,6 +293,9 @@ export class Connection {
     // both: by the flags once the command ran).
     const ran = (i: number, counted: NonNullable<Dispatched['counted']>, ms: number, reply: Reply, silent: boolean) => (): void => {
       const queued = counted.queued;
+      // EVAL (skip_monitor: Redis's evalCommand feeds it itself, before the commands its script runs, as `lua`).
+      const calls = this.state.scriptCalls;
+      this.state.scriptCalls = undefined;
       // EXEC's array holds its commands' replies: their errors are theirs, counted below.
       stats.called(counted.name!, ms, queued !== undefined && Array.isArray(reply) ? null : reply);
       if (queued !== undefined && Array.isArray(reply)) {
@@ -300,15 +303,13 @@ export class Connection {
           stats.calledInExec(queued.names[j]!, reply[j]);
           slowlog.add(args, ms * 1000, this.state);
           if (latency.on) latency.command(isFast(queued.names[j]!), ms * 1000);
-          monitors.feed(queued.names[j]!, args, this.state, silent);
+          if (SCRIPT_COMMANDS.has(queued.names[j]!)) monitors.feedScript(args, calls?.[j] ?? [], this.state, silent);
+          else monitors.feed(queued.names[j]!, args, this.state, silent);
         });
       }
       if (queued === undefined) slowlog.add(commands[i]!, ms * 1000, this.state);
       if (latency.on) latency.command(isFast(counted.name!), ms * 1000); // the table's flags looked up only when on
-      // EVAL (skip_monitor: Redis's evalCommand feeds it itself, before the commands its script runs, as `lua`).
-      const calls = this.state.scriptCalls;
-      this.state.scriptCalls = undefined;
-      if (SCRIPT_COMMANDS.has(counted.name!)) monitors.feedScript(commands[i]!, calls ?? [], this.state, silent);
+      if (SCRIPT_COMMANDS.has(counted.name!)) monitors.feedScript(commands[i]!, calls?.[0] ?? [], this.state, silent);
       else monitors.feed(counted.name!, commands[i]!, this.state, silent);
     };
     const flushReady = (): void => {

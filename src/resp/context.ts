@@ -2,7 +2,7 @@
 import type { Cluster, Consistency } from '../index.js';
 import type { ResolvedRespOptions } from './options.js';
 import type { Protocol, Reply } from './reply.js';
-import type { WritePlan } from './plan.js';
+import type { QueuedScript, WritePlan } from './plan.js';
 import type { KeyspaceNotifier } from './keyspace.js';
 import type { PubSubRegistry, Subscriber, Subscriptions } from './pubsub.js';
 import type { ClientTracking, TrackingTable } from './tracking.js';
@@ -32,7 +32,13 @@ export interface ServerStats {
 
 /** MULTI's queue: per command a plan of the transaction's batch or a reply already known (PING, an error). */
 export interface MultiState {
-  items: Array<WritePlan | Reply>;
+  items: Array<WritePlan | QueuedScript | Reply>;
+  /**
+   * A script is queued, or a command that reads or writes the whole keyspace (DBSIZE, FLUSHDB, FLUSHALL): its name.
+   * A transaction holding a script runs as one over the records of its keys, so it cannot hold the other kind.
+   */
+  script: string | undefined;
+  whole: string | undefined;
   /** A command was refused while queueing: EXEC replies EXECABORT. */
   aborted: boolean;
   /** The keys of its read-only commands answered when queued (an error): remembered for client-side caching at EXEC (./tracking.ts). */
@@ -76,8 +82,11 @@ export interface ConnectionState extends Subscriber, Monitor {
   unblock: ((error: boolean) => void) | undefined;
   /** QUIT: close once the replies before it are written. */
   closing: boolean;
-  /** The commands its script just ran ([full name, args]), for MONITOR once the EVAL is fed (./connection.ts). */
-  scriptCalls: Array<[string, Buffer[]]> | undefined;
+  /**
+   * The commands its scripts just ran ([full name, args]): EVAL's at 0, EXEC's at the place of each EVAL it ran
+   * (none for one refused), for MONITOR once each EVAL is fed (./connection.ts).
+   */
+  scriptCalls: Array<Array<[string, Buffer[]]> | undefined> | undefined;
   /** CLIENT TRACKING (./tracking.ts). */
   tracking: ClientTracking;
   /** CLIENT REPLY: which replies are not written (pushes always are). */

@@ -11,10 +11,10 @@ import { PUBSUB_COMMANDS, SUBSCRIBED_MODE_COMMANDS } from './commands/pubsub.js'
 import { serverCommands } from './commands/server.js';
 import { STRING_COMMANDS } from './commands/strings.js';
 import { TRANSACTION_COMMANDS, unwatchAll } from './commands/transactions.js';
-import { scriptingCommands } from './commands/scripting.js';
+import { SCRIPT_COMMANDS, scriptingCommands } from './commands/scripting.js';
 import type { Ctx, MultiState } from './context.js';
 import { arityError, NOAUTH, unknownCommand, unknownSubcommand } from './errors.js';
-import { KeysPlan, keysAsWrite, WritePlan, isPlan, type Plan } from './plan.js';
+import { KeysPlan, keysAsWrite, QueuedScript, WritePlan, isPlan, type Plan } from './plan.js';
 import { ErrorReply, QUEUED, type Reply } from './reply.js';
 
 const TABLE = new Map<string, CommandSpec>();
@@ -203,12 +203,22 @@ function queue(ctx: Ctx, out: Dispatched, spec: CommandSpec, fullName: string, a
   // A transaction EXEC will refuse (a command was refused while queueing, or a write to a watched key was sent)
   // keeps nothing more, as Redis's queueMultiCommand: QUEUED, and CLIENT LIST's multi= stops counting.
   if (m.aborted || ctx.conn.watched.dirty) return QUEUED;
-  const r = spec.handler(ctx, args);
+  // A script is checked, compiled and run by EXEC (as Redis's: an error is its reply in EXEC's array); the transaction
+  // then runs as a script does, over the records of its keys (./commands/scripting.ts), which do not give DBSIZE's
+  // count nor FLUSHDB's keys.
+  const r = SCRIPT_COMMANDS.has(spec.name) ? new QueuedScript(args) : spec.handler(ctx, args);
+  const whole = r instanceof WritePlan && r.ops.some((op) => op.type === 'size' || op.type === 'clear');
+  if ((r instanceof QueuedScript && m.whole !== undefined) || (whole && m.script !== undefined)) {
+    return refuse(ctx, out, new ErrorReply(`ERR '${fullName}' and '${m.whole ?? m.script}' cannot be in one transaction here (a transaction holding a script runs over its keys' records alone)`), fullName);
+  }
+  if (r instanceof QueuedScript) m.script ??= fullName;
+  if (whole) m.whole ??= fullName;
   if (writes(spec)) m.writes = true;
   // Read-only commands' keys, for client-side caching (./tracking.ts): remembered when EXEC is sent (but after a
   // write of the same key before it in the transaction), and again as EXEC answers the command.
   const reads = spec.flags.includes('readonly') ? keyArgs(spec, args) : undefined;
-  if (!isPlan(r)) {
+  if (r instanceof QueuedScript) m.items.push(r);
+  else if (!isPlan(r)) {
     if (reads !== undefined) m.reads.push(...reads);
     m.items.push(r);
   }

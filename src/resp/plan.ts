@@ -117,6 +117,15 @@ export class CallPlan {
 
 export type Plan = WritePlan | KeysPlan | ReadPlan | CallPlan;
 
+/**
+ * EVAL, EVALSHA, EVAL_RO or EVALSHA_RO queued inside MULTI: its arguments checked, its script compiled and run by
+ * EXEC, as Redis runs it (an error is its reply in EXEC's array). A transaction holding one runs as a script does
+ * (./commands/scripting.ts).
+ */
+export class QueuedScript {
+  constructor(readonly args: Buffer[]) {}
+}
+
 export function isPlan(r: unknown): r is Plan {
   return r instanceof WritePlan || r instanceof KeysPlan || r instanceof ReadPlan || r instanceof CallPlan;
 }

@@ -75,8 +75,10 @@ const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', 
 /** SETBIT and GETBIT offsets: inside and past short values, negative, past Redis's 2^32 bits and 64 bits, not integers. */
 const BIT_OFFSETS = ['0', '1', '7', '8', '13', '40', '100', '-1', 'x', '4294967296', '9223372036854775808'];
 const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'LCS', 'LCS', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD', 'SETBIT', 'SETBIT', 'GETBIT', 'BITCOUNT', 'BITCOUNT', 'BITPOS', 'BITPOS', 'BITOP', 'BITFIELD', 'BITFIELD', 'BITFIELD_RO', 'PFADD', 'PFADD', 'PFMERGE', 'EVAL', 'EVAL'];
-/** Refused inside MULTI by threadraft (docs/resp.md, "Transactions" and "Scripts"). */
-const NOT_IN_MULTI = new Set(['KEYS', 'SCAN', 'EVAL']);
+/** Refused inside MULTI by threadraft (docs/resp.md, "Transactions"). */
+const NOT_IN_MULTI = new Set(['KEYS', 'SCAN']);
+/** Of the whole keyspace: not in one transaction with a script here (docs/resp.md, "Scripts"). */
+const WHOLE = new Set(['DBSIZE', 'FLUSHDB', 'FLUSHALL', 'flushdb']);
 /**
  * Left out of scripts: what threadraft refuses there (docs/resp.md, "Scripts"), what cannot run in a script on
  * either, and TTLs (normalised outside a script, where the reply is theirs alone).
@@ -245,13 +247,18 @@ function batches(seed: number, count: number, maxPipeline: number): string[][][]
   uniqueTtls = 0;
   const out: string[][][] = [];
   let inMulti = false;
+  // Inside MULTI: a script was queued, or a command of the whole keyspace (each keeps the other out).
+  let script = false;
+  let whole = false;
   for (let i = 0; i < count; i++) {
     const batch: string[][] = [];
     for (let n = 1 + r.int(maxPipeline); n > 0; n--) {
       const cmd = command(r);
-      if (inMulti && NOT_IN_MULTI.has(cmd[0]!)) continue;
+      if (inMulti && (NOT_IN_MULTI.has(cmd[0]!) || (cmd[0] === 'EVAL' && whole) || (WHOLE.has(cmd[0]!) && script))) continue;
+      if (inMulti && cmd[0] === 'EVAL') script = true;
+      if (inMulti && WHOLE.has(cmd[0]!)) whole = true;
       if (cmd[0] === 'MULTI') inMulti = true;
-      if (cmd[0] === 'EXEC' || cmd[0] === 'DISCARD') inMulti = false;
+      if (cmd[0] === 'EXEC' || cmd[0] === 'DISCARD') [inMulti, script, whole] = [false, false, false];
       // Redis counts a key that expired and was not yet touched (and SCAN ... TYPE looks it up: a keyspace miss); a
       // read of every key first removes those.
       if (cmd[0] === 'DBSIZE' || (cmd[0] === 'SCAN' && cmd.includes('TYPE'))) batch.push(['EXISTS', ...KEYS]);
@@ -259,7 +266,7 @@ function batches(seed: number, count: number, maxPipeline: number): string[][][]
       if (pastExpiry(cmd)) batch.push(['EXISTS', cmd[1]!]);
     }
     if (inMulti) batch.push(['EXEC']);
-    inMulti = false;
+    [inMulti, script, whole] = [false, false, false];
     if (batch.length > 0) out.push(batch);
   }
   return out;

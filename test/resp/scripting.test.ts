@@ -153,8 +153,33 @@ const EVENTS: Step[] = [
   [2, [['WATCH', 'w'], lua("return redis.call('GET', KEYS[1])", '1', 'w'), ['MULTI'], ['GET', 'w'], ['EXEC']]],
 ];
 
+/**
+ * Scripts inside MULTI: queued, then checked, compiled and run by EXEC in order with the commands around them (their
+ * errors EXEC's replies), events and counts as Redis's; WATCH of a key written by another client, by a script, or
+ * by the connection itself aborts it; the transaction's own writes do not.
+ */
+const IN_MULTI: Step[] = [
+  [1, [['CONFIG', 'SET', 'notify-keyspace-events', 'KEA'], ['PSUBSCRIBE', '__key*@0__:*']]],
+  [0, [['MULTI'], ['SET', 't', '1'], lua("return redis.call('INCR', KEYS[1])", '1', 't'), lua('return 1', '2', 't'), ['EVALSHA', '0'.repeat(40), '0'],
+    lua('return (', '0'), ['EVAL_RO', "return redis.call('SET', 't', '5')", '0'], lua("redis.call('SET', 'u', '5') return redis.call('NOSUCH')", '0'),
+    ['GET', 'u'], ['PUBLISH', 'ch', 'm'], lua("return {redis.call('GET', 't'), redis.call('EXISTS', 'nokey'), redis.pcall('INCR', 'u', 'x')}", '0'),
+    ['APPEND', 't', 'z'], lua("return redis.call('GET', KEYS[1])", '1', 't'), ['EXEC']]],
+  [0, [['HELLO', '3'], ['MULTI'], lua("redis.setresp(3) return redis.call('GET', 't')", '0'), lua('return {double = 1.5}', '0'), lua("error('boom')", '0'),
+    ['SCRIPT', 'LOAD', 'return ARGV[1]'], ['EXEC'], ['HELLO', '2']]],
+  [0, [['MULTI'], ['EVALSHA', '098e0f0d1448c0a81dafe820f66d460eb09263da', '0', 'x'], ['EVALSHA_RO', '098E0F0D1448C0A81DAFE820F66D460EB09263DA', '0', 'y'], ['EXEC']]],
+  [2, [['SET', 'w', '1'], ['WATCH', 'w']]],
+  [0, [['SET', 'w', '2']]],
+  [2, [['MULTI'], lua("return redis.call('INCR', KEYS[1])", '1', 'w'), ['EXEC'], ['GET', 'w']]],
+  [2, [['WATCH', 'w']]],
+  [0, [lua("return redis.call('SET', KEYS[1], '3')", '1', 'w')]],
+  [2, [['MULTI'], lua("return redis.call('INCR', KEYS[1])", '1', 'w'), ['EXEC']]],
+  [2, [['WATCH', 'w'], lua("return redis.call('SET', KEYS[1], '4')", '1', 'w'), ['MULTI'], lua("return redis.call('GET', KEYS[1])", '1', 'w'), ['EXEC']]],
+  [2, [['WATCH', 'w', 'nokey'], ['MULTI'], lua("return redis.call('SET', KEYS[1], 'x')", '1', 'nokey'), ['INCR', 'w'], lua("return redis.call('GET', 'w')", '0'), ['EXEC'], ['MGET', 'w', 'nokey']]],
+  [2, [['MULTI'], lua("return redis.call('SET', 'd', '1')", '0'), ['DISCARD'], ['EXISTS', 'd'], ['MULTI'], lua("return redis.call('SET', 'd', '1')", '0'), ['GET'], ['EXEC'], ['EXISTS', 'd']]],
+];
+
 test('EVAL and SCRIPT: the same replies, errors, counts, events and WATCH from threadraft as from Redis', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis, served) => {
-  for (const [name, steps, conns] of [['conversions', CONVERSIONS, 1], ['errors', ERRORS, 1], ['cjson', CJSON, 1], ['commands', COMMANDS, 1], ['events', EVENTS, 3]] as const) {
+  for (const [name, steps, conns] of [['conversions', CONVERSIONS, 1], ['errors', ERRORS, 1], ['cjson', CJSON, 1], ['commands', COMMANDS, 1], ['events', EVENTS, 3], ['in MULTI', IN_MULTI, 3]] as const) {
     await sameAsRedis(redis, served, { name, conns, steps: [[0, [['FLUSHALL']]], ...steps] });
   }
 }));
@@ -192,6 +217,76 @@ test('scripts are atomic against other clients and each other: concurrent read-m
     assert.ok(stopped instanceof RespError && /busy-reply-threshold \(200 ms\) and was stopped/.test(stopped.message), String(stopped));
     assert.equal(await conns[0]!.call(['EXISTS', 'looped']), 0);
     assert.equal(await conns[1]!.call(['PING']), 'PONG', 'the server answers after it');
+    const check = await served.cluster.checkReplicas();
+    assert.ok(check.consistent, JSON.stringify(check.nodes));
+  } finally {
+    for (const c of conns) c.close();
+    await served.stop();
+  }
+});
+
+test('transactions holding a script, under WATCH, lose no update to concurrent scripts, transactions and INCRs', async () => {
+  const served = await serve();
+  const conns: SimpleConn[] = [];
+  try {
+    for (let i = 0; i < 9; i++) conns.push(await SimpleConn.open('127.0.0.1', served.port));
+    const body = "local v = tonumber(redis.call('GET', KEYS[1]) or '0') redis.call('SET', KEYS[1], v + 1) return v + 1";
+    const rounds = 20;
+    let aborted = 0;
+    await Promise.all(conns.map(async (c, i) => {
+      for (let r = 0; r < rounds; r++) {
+        const kind = i % 3;
+        if (kind === 0) assert.equal(typeof await c.call(['INCR', 'counter']), 'number');
+        else if (kind === 1) assert.equal(typeof await c.call(['EVAL', body, '1', 'counter']), 'number');
+        else {
+          // Optimistic: WATCH, read, then write one more inside MULTI (by a script, or by SET beside a script) until
+          // EXEC goes ahead. A script run in the same group before EXEC that wrote the key must abort it too.
+          for (let attempt = 0; ; attempt++) {
+            assert.ok(attempt < 500, 'EXEC aborted 500 times in a row');
+            assert.equal(await c.call(['WATCH', 'counter']), 'OK');
+            const v = Number(await c.call(['GET', 'counter']) ?? 0);
+            assert.equal(await c.call(['MULTI']), 'OK');
+            if (r % 2 === 0) await c.call(['EVAL', "return redis.call('SET', KEYS[1], ARGV[1])", '1', 'counter', String(v + 1)]);
+            else {
+              await c.call(['SET', 'counter', String(v + 1)]);
+              await c.call(['EVAL', "return redis.call('INCR', KEYS[1])", '1', 'txs']);
+            }
+            const done = await c.call(['EXEC']);
+            if (done !== null) {
+              assert.ok(Array.isArray(done) && done.length === (r % 2 === 0 ? 1 : 2), JSON.stringify(done));
+              break;
+            }
+            aborted++;
+          }
+        }
+      }
+    }));
+    assert.equal(Number(String(await conns[0]!.call(['GET', 'counter']))), conns.length * rounds, `${aborted} EXECs aborted`);
+    assert.equal(Number(String(await conns[0]!.call(['GET', 'txs']))), (conns.length / 3) * (rounds / 2));
+    // A script that writes a watched key and the EXEC run in one group, the script first: the script's write is not
+    // in the revision the group read, and must abort EXEC all the same. A slow script holds the server while the
+    // other two arrive (they then run together, in the order they came). The three are sent in one turn: the server
+    // runs in this process, and its script holds this thread too.
+    const [slow, writer, watcher] = conns as [SimpleConn, SimpleConn, SimpleConn];
+    let ordered = 0;
+    for (let trial = 0; trial < 4; trial++) {
+      await writer.call(['SET', 'g', '10']);
+      assert.equal(await watcher.call(['WATCH', 'g']), 'OK');
+      assert.equal(await watcher.call(['MULTI']), 'OK');
+      assert.equal(await watcher.call(['EVAL', "return redis.call('SET', KEYS[1], '11')", '1', 'g']), 'QUEUED');
+      const held = slow.call(['EVAL', "for i = 1, 20000000 do end return redis.call('INCR', KEYS[1])", '1', 'slow']);
+      const incr = writer.call(['EVAL', "return redis.call('INCR', KEYS[1])", '1', 'g']);
+      const exec = watcher.call(['EXEC']);
+      const [, n, done] = await Promise.all([held, incr, exec]);
+      if (n === 11) {
+        ordered++; // the INCR ran first: EXEC must not go ahead
+        assert.equal(done, null, 'EXEC after a script that wrote its watched key');
+        assert.equal(String(await writer.call(['GET', 'g'])), '11');
+      } else {
+        assert.deepEqual([n, done], [12, ['OK']]);
+      }
+    }
+    assert.ok(ordered > 0, 'the INCR never ran before EXEC: the case was not tried');
     const check = await served.cluster.checkReplicas();
     assert.ok(check.consistent, JSON.stringify(check.nodes));
   } finally {

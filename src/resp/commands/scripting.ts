@@ -17,9 +17,10 @@ import { batch } from '../cluster-api.js';
 import { arityOk, command, keysOf, lookupCommand, sub, type CommandSpec, type KeySpec } from '../command.js';
 import type { ConnectionState, Ctx, MultiState } from '../context.js';
 import { clusterError, NOT_INTEGER, unknownSubcommand } from '../errors.js';
-import { LuaRuntime, ScriptAbort, type ScriptHost, type ScriptOutcome } from '../lua.js';
-import { BATCH_OVERHEAD_BYTES, CallPlan, isPlan, KeysPlan, opsBytes, opsCount, WritePlan, type RespOp, type RespOpResult } from '../plan.js';
-import { ErrorReply, helpReply, OK, type Reply } from '../reply.js';
+import { LuaRuntime, ScriptAbort, type ScriptHost } from '../lua.js';
+import { BATCH_OVERHEAD_BYTES, CallPlan, isPlan, KeysPlan, opsBytes, opsCount, QueuedScript, WritePlan, writtenKeys, type RespOp, type RespOpResult } from '../plan.js';
+import { ErrorReply, helpReply, NULL_ARRAY, OK, type Reply } from '../reply.js';
+import type { WatchSet } from '../watches.js';
 import { bytesOf } from './strings.js';
 import type { KeyRecord } from '../../index.js';
 
@@ -35,15 +36,25 @@ const MAX_EVAL_SCRIPTS = 500;
 /** Scripts run together over one read and one log entry at most (fewer when their keys or writes need fewer). */
 const MAX_GROUP = 256;
 
-/** A script waiting to run, and where its reply goes. */
-interface Job {
-  ctx: Ctx;
+/** A script to run: its SHA1 (EVAL's body too: compiled again should it be evicted before it runs), keys, arguments. */
+interface ScriptStep {
   sha: string;
-  /** EVAL's body: compiled again should the script be evicted before the job runs. */
   body: Buffer | undefined;
   keys: Buffer[];
   argv: Buffer[];
   readOnly: boolean;
+}
+
+/** What a job runs, in order: a script; or, in a transaction, a queued command's plan, or the reply it was given when queued. */
+type Step = { script: ScriptStep } | { plan: WritePlan } | { reply: Reply };
+
+/** A script waiting to run (EVAL), or a transaction holding one (EXEC), and where its reply goes. */
+interface Job {
+  ctx: Ctx;
+  /** EVAL's script alone, or EXEC's queued commands. */
+  steps: Step[];
+  /** EXEC's: the keys it watched, and the keys of reads answered when queued (client-side caching). */
+  exec: { watched: WatchSet; reads: Buffer[] } | undefined;
   /** Client-side caching: the keys its read-only commands read are remembered for its connection (decided at dispatch). */
   tracked: boolean;
   done(reply: Reply | (() => Reply)): void;
@@ -116,7 +127,7 @@ export class Scripts {
     this.flags.clear();
   }
 
-  /** Run a script after the groups before it: its reply, or what gives it once its connection answers it. */
+  /** Run a script (or a transaction) after the groups before it: its reply, or what gives it once its connection answers it. */
   run(job: Omit<Job, 'done'>): Promise<Reply | (() => Reply)> {
     return new Promise((done) => {
       this.queue.push({ ...job, done });
@@ -185,7 +196,7 @@ export class ScriptPlan extends CallPlan {}
 /** One redis.call of a run, for what is done once its batch applied (lookups counted, events published). */
 type Call =
   | { kind: 'keys'; plan: KeysPlan; values: Array<KeyValue> }
-  | { kind: 'ops'; plan: WritePlan; results: RespOpResult[]; writes: boolean };
+  | { kind: 'ops'; plan: WritePlan; results: RespOpResult[]; writes: boolean; step: number | undefined };
 
 type KeyValue = Parameters<KeysPlan['reply']>[0][number];
 
@@ -198,38 +209,70 @@ interface Tally {
 }
 
 /** EVAL script numkeys key... arg... (and EVALSHA sha1 ...; _RO: no writes). */
-function evalCommand(bySha: boolean, readOnly: boolean) {
-  return (ctx: Ctx, args: Buffer[]): Reply | ScriptPlan => {
-    const n = parseInt64(args[2]!);
-    if (n === null) return NOT_INTEGER;
-    if (n > BigInt(args.length - 3)) return new ErrorReply("ERR Number of keys can't be greater than number of args");
-    if (n < 0n) return new ErrorReply("ERR Number of keys can't be negative");
-    const keys = args.slice(3, 3 + Number(n));
-    const bad = keys.length > 0 ? keysError(keys) : undefined;
-    if (bad) return bad;
-    const argv = args.slice(3 + keys.length);
-    const { scripts } = ctx.server;
-    const sha = bySha ? args[1]!.toString('latin1').toLowerCase() : LuaRuntime.sha(args[1]!);
-    if (bySha && !scripts.has(sha)) return NOSCRIPT;
-    const error = bySha ? undefined : scripts.compile(sha, args[1]!, true);
-    if (error) return error;
-    scripts.touch(sha);
-    // A script with a shebang may write unless it says no-writes; one without runs as before Redis 7.
-    const flags = scripts.flagsOf(sha);
-    if (!flags.compat && !flags.noWrites && readOnly) return new ErrorReply('ERR Can not execute a script with write flag using *_ro command.');
-    const noWrites = readOnly || (!flags.compat && flags.noWrites);
-    // CLIENT CACHING holds for this command: whether its reads are remembered is decided now (../dispatch.ts).
-    const tracked = ctx.server.tracking.wants(ctx.conn);
-    const body = bySha ? undefined : args[1]!;
-    return new ScriptPlan(() => scripts.run({ ctx, sha, body, keys, argv, readOnly: noWrites, tracked }));
-  };
+function evalCommand(ctx: Ctx, args: Buffer[]): Reply | ScriptPlan {
+  const script = scriptStep(ctx, args);
+  if (script instanceof ErrorReply) return script;
+  // CLIENT CACHING holds for this command: whether its reads are remembered is decided now (../dispatch.ts).
+  const tracked = ctx.server.tracking.wants(ctx.conn);
+  return new ScriptPlan(() => ctx.server.scripts.run({ ctx, steps: [{ script }], exec: undefined, tracked }));
 }
 
-/** One script's run over a group's records: its outcome, its calls, its writes, the keys it lacked. */
+/** EVAL's (EVALSHA's, _RO's) arguments checked and its script compiled, as Redis's evalGenericCommand: the script to run, or the error. */
+function scriptStep(ctx: Ctx, args: Buffer[]): ScriptStep | ErrorReply {
+  const name = args[0]!.toString('latin1').toLowerCase();
+  const bySha = name === 'evalsha' || name === 'evalsha_ro';
+  const readOnly = name.endsWith('_ro');
+  const n = parseInt64(args[2]!);
+  if (n === null) return NOT_INTEGER;
+  if (n > BigInt(args.length - 3)) return new ErrorReply("ERR Number of keys can't be greater than number of args");
+  if (n < 0n) return new ErrorReply("ERR Number of keys can't be negative");
+  const keys = args.slice(3, 3 + Number(n));
+  const bad = keys.length > 0 ? keysError(keys) : undefined;
+  if (bad) return bad;
+  const argv = args.slice(3 + keys.length);
+  const { scripts } = ctx.server;
+  const sha = bySha ? args[1]!.toString('latin1').toLowerCase() : LuaRuntime.sha(args[1]!);
+  if (bySha && !scripts.has(sha)) return NOSCRIPT;
+  const error = bySha ? undefined : scripts.compile(sha, args[1]!, true);
+  if (error) return error;
+  scripts.touch(sha);
+  // A script with a shebang may write unless it says no-writes; one without runs as before Redis 7.
+  const flags = scripts.flagsOf(sha);
+  if (!flags.compat && !flags.noWrites && readOnly) return new ErrorReply('ERR Can not execute a script with write flag using *_ro command.');
+  return { sha, body: bySha ? undefined : args[1]!, keys, argv, readOnly: readOnly || (!flags.compat && flags.noWrites) };
+}
+
+/**
+ * EXEC of a transaction holding a script: run as a script is, its queued commands in order over the records of
+ * their keys (a queued script's arguments checked and its script compiled now, as Redis's EXEC runs it), its writes
+ * one batch behind the checks of its reads and of the keys it watched. A watched key written since its WATCH (by
+ * this server, another client, or a script before it in its group) aborts it: a null array.
+ */
+export function execScripts(ctx: Ctx, m: MultiState, watched: WatchSet): ScriptPlan {
+  const steps: Step[] = m.items.map((item) => {
+    if (item instanceof QueuedScript) {
+      const script = scriptStep(ctx, item.args);
+      return script instanceof ErrorReply ? { reply: script } : { script };
+    }
+    if (item instanceof WritePlan) return { plan: item };
+    return { reply: item };
+  });
+  const tracked = ctx.server.tracking.wants(ctx.conn); // CLIENT CACHING: as of EXEC
+  return new ScriptPlan(() => ctx.server.scripts.run({ ctx, steps, exec: { watched, reads: m.reads }, tracked }));
+}
+
+/** One job's run over a group's records: its steps' replies, its calls, its writes, the keys it lacked. */
 interface JobRun {
-  outcome: ScriptOutcome;
+  /** Each step's reply: a script's; a queued command's as run here (EXEC's array takes its answer once applied). */
+  replies: Reply[];
+  /** A script stopped (its time, a fault): the job's reply; nothing it did is written, the others run again without it. */
+  aborted: ErrorReply | undefined;
+  /** EXEC: a key it watched changed since its WATCH; it ran nothing and is answered a null array. */
+  watchFailed: boolean;
   calls: Call[];
   tallies: Tally[];
+  /** The commands each script ran, by its step (MONITOR feeds them after its EVAL). */
+  scriptCalls: Array<Array<[string, Buffer[]]> | undefined>;
   writes: RespOp[];
   missing: Buffer[];
   /** The keys of the read-only commands it ran (client-side caching remembers them, as Redis 7.2's scripts do). */
@@ -242,7 +285,7 @@ interface JobRun {
  * had run alone in that order at that entry. When a key changed meanwhile the group runs again from a new read; when
  * a script touched a key it did not declare, again with that key read too; a script stopped (its time, a fault) is
  * answered and the group runs again without it. A group whose keys or writes do not fit one batch runs script by
- * script.
+ * script. A transaction holding a script (EXEC) is one job: its commands run in order over the same records.
  */
 async function runGroup(scripts: Scripts, jobs: Job[]): Promise<void> {
   const rt = scripts.lua;
@@ -250,10 +293,35 @@ async function runGroup(scripts: Scripts, jobs: Job[]): Promise<void> {
   const { maxValueBytes, maxBytes, maxBatchOps, maxBatchBytes } = cluster.options;
   // SCRIPT FLUSH, or an eviction, between a script's dispatch and its run (it runs after the commands before it are
   // answered): EVAL compiles its body again, EVALSHA is answered NOSCRIPT.
-  const compiled = (j: Job): boolean => rt.has(j.sha) || (j.body !== undefined && scripts.compile(j.sha, j.body, true) === undefined);
-  let live = jobs.filter((j) => compiled(j) || (j.done(NOSCRIPT), false));
+  const compiled = (s: ScriptStep): boolean => rt.has(s.sha) || (s.body !== undefined && scripts.compile(s.sha, s.body, true) === undefined);
+  let live: Job[] = [];
   const known = new Map<string, Buffer>();
-  for (const j of live) for (const k of j.keys) known.set(k.toString('latin1'), k);
+  const empty = new LocalState(0, maxValueBytes, Infinity);
+  for (const j of jobs) {
+    j.steps = j.steps.map((s) => ('script' in s && !compiled(s.script) ? { reply: NOSCRIPT } : s));
+    if (j.exec === undefined && 'reply' in j.steps[0]!) {
+      j.done(j.steps[0].reply);
+      continue;
+    }
+    if (j.exec !== undefined) {
+      // Its WATCH ends as it first runs: a write of a watched key sent through this server since (or a key whose
+      // revision WATCH could not read) aborts it; from here on, a changed revision does (runJob).
+      const { watched } = j.exec;
+      watches.release(watched);
+      if (watched.dirty || [...watched.entries.values()].some((w) => w.revision === undefined)) {
+        j.done(NULL_ARRAY);
+        continue;
+      }
+      for (const w of watched.entries.values()) known.set(w.key.toString('latin1'), w.key);
+    }
+    for (const s of j.steps) {
+      if ('script' in s) for (const k of s.script.keys) known.set(k.toString('latin1'), k);
+      else if ('plan' in s) for (const k of opKeys(s.plan.ops, empty, maxValueBytes)) known.set(k.toString('latin1'), k);
+    }
+    live.push(j);
+  }
+  // A watched revision is compared with the group's read: that read must be the latest.
+  const watching = live.some((j) => j.exec !== undefined && j.exec.watched.entries.size > 0);
   const oneByOne = async (): Promise<void> => {
     for (const j of live) await runGroup(scripts, [j]);
   };
@@ -271,28 +339,34 @@ async function runGroup(scripts: Scripts, jobs: Job[]): Promise<void> {
     let records: Array<KeyRecord | undefined>;
     try {
       // The first read may be stale (a changed key only fails the check); a run again reads the latest.
-      records = list.length === 0 ? [] : await cluster.records(list, { consistency: run === 1 ? 'stale' : 'linearizable' });
+      records = list.length === 0 ? [] : await cluster.records(list, { consistency: run === 1 && !watching ? 'stale' : 'linearizable' });
     } catch (err) {
       for (const j of live) j.done(clusterError(err));
       return;
     }
     const state = new LocalState(Date.now(), maxValueBytes, maxBytes ?? Infinity);
     list.forEach((k, i) => state.add(k, records[i]));
+    // The revision each key had when read, unless a job before in the group wrote it (a WATCH of it then fails).
+    const revisions = new Map<string, number>();
+    list.forEach((k, i) => revisions.set(k.toString('latin1'), records[i]?.revision ?? 0));
     const runs: JobRun[] = [];
     let again = false;
     for (const j of live) {
-      const r = runJob(j, state, scripts.timeMs);
+      const r = runJob(j, state, scripts.timeMs, revisions);
       if (r.missing.length > 0) {
         for (const k of r.missing) known.set(k.toString('latin1'), k);
         again = true;
         break;
       }
-      if (r.outcome.aborted !== undefined) {
-        const { reason, error } = r.outcome.aborted;
-        j.done(reason === 'timeout' ? new ErrorReply(`ERR script ran for more than busy-reply-threshold (${scripts.timeMs} ms) and was stopped: nothing it did was written`) : (error ?? new ErrorReply('ERR script stopped')));
+      if (r.aborted !== undefined) {
+        j.done(r.aborted);
         live = live.filter((x) => x !== j); // what it wrote is in this run's records: the others run again without it
         again = true;
         break;
+      }
+      for (const op of r.writes) {
+        const keys = writtenKeys(op);
+        if (keys !== 'all') for (const k of keys) revisions.delete(k.toString('latin1'));
       }
       runs.push(r);
     }
@@ -312,7 +386,7 @@ async function runGroup(scripts: Scripts, jobs: Job[]): Promise<void> {
     // Remembered before the batch is sent: a key written after the read and before this fails its check (the group
     // runs again); one written after is invalidated for the connection.
     live.forEach((j, i) => {
-      if (j.tracked) tracking.add(j.ctx.conn, runs[i]!.reads);
+      if (j.tracked && !runs[i]!.watchFailed) tracking.add(j.ctx.conn, runs[i]!.reads);
     });
     watches.touch(writes);
     let results: RespOpResult[];
@@ -334,51 +408,113 @@ async function runGroup(scripts: Scripts, jobs: Job[]): Promise<void> {
   }
 }
 
-/** One script over the group's state: redis.call compiled and run there, its calls kept for when it is answered. */
-function runJob(j: Job, state: LocalState, timeMs: number): JobRun {
-  const r: JobRun = { outcome: { reply: null }, calls: [], tallies: [], writes: [], missing: [], reads: [] };
-  const host: ScriptHost = {
-    call: (args, protocol) => {
-      const t: Tally = { name: undefined, args, reply: null, refused: false };
-      t.reply = scriptCall(j.ctx, args, protocol, j.readOnly, state, r, t);
-      r.tallies.push(t);
-      return t.reply;
-    },
-    known: (args) => lookupCommand(commands(), args) !== undefined,
-    log: () => undefined,
-  };
-  r.outcome = j.ctx.server.scripts.lua.run(j.sha, j.keys, j.argv, host, timeMs);
+/** The keys of a queued command's ops (read before its transaction runs, so that it need not run again for them). */
+function opKeys(ops: RespOp[], empty: LocalState, maxValueBytes: number): Buffer[] {
+  const keys: Buffer[] = [];
+  try {
+    ready(empty, ops.map((op) => batchOp(op as BatchOp, maxValueBytes)), keys);
+  } catch {
+    // a bad op: its run answers its error
+  }
+  return keys;
+}
+
+/**
+ * One job over the group's state: a script's redis.calls compiled and run there; a transaction's commands in order
+ * (its scripts so, its queued commands' ops run there), once its watched keys are found as WATCH read them. Its calls
+ * are kept for when it is answered.
+ */
+function runJob(j: Job, state: LocalState, timeMs: number, revisions: ReadonlyMap<string, number>): JobRun {
+  const r: JobRun = { replies: [], aborted: undefined, watchFailed: false, calls: [], tallies: [], scriptCalls: [], writes: [], missing: [], reads: [...(j.exec?.reads ?? [])] };
+  for (const w of j.exec?.watched.entries.values() ?? []) {
+    if (revisions.get(w.key.toString('latin1')) !== w.revision) {
+      r.watchFailed = true;
+      return r;
+    }
+  }
+  // Client-side caching: a queued read is remembered as the transaction is sent unless a command before it wrote
+  // its key (then as EXEC answers it, as Redis runs them: its own write does not tell it changed).
+  const written = new Set<string>();
+  for (let i = 0; i < j.steps.length; i++) {
+    const s = j.steps[i]!;
+    const callsBefore = r.calls.length;
+    if ('reply' in s) r.replies.push(s.reply);
+    else if ('plan' in s) {
+      for (const k of s.plan.reads ?? []) if (!written.has(k.toString('latin1'))) r.reads.push(k);
+      const results = runOps(j.ctx, s.plan, state, r, i);
+      if (results === undefined) return r; // keys missing: the group runs again with them
+      r.replies.push(results instanceof ErrorReply ? results : null); // the call's answer, once applied
+    } else {
+      const { sha, keys, argv, readOnly } = s.script;
+      const tallied = r.tallies.length;
+      const host: ScriptHost = {
+        call: (args, protocol) => {
+          const t: Tally = { name: undefined, args, reply: null, refused: false };
+          t.reply = scriptCall(j.ctx, args, protocol, readOnly, state, r, t);
+          r.tallies.push(t);
+          return t.reply;
+        },
+        known: (args) => lookupCommand(commands(), args) !== undefined,
+        log: () => undefined,
+      };
+      const outcome = j.ctx.server.scripts.lua.run(sha, keys, argv, host, timeMs);
+      if (r.missing.length > 0) return r;
+      if (outcome.aborted !== undefined) {
+        const { reason, error } = outcome.aborted;
+        r.aborted = reason === 'timeout' ? new ErrorReply(`ERR script ran for more than busy-reply-threshold (${timeMs} ms) and was stopped: nothing it did was written`) : (error ?? new ErrorReply('ERR script stopped'));
+        return r;
+      }
+      r.replies.push(outcome.reply);
+      // For MONITOR, fed once the EVAL is (../connection.ts): the commands that ran, not those refused.
+      r.scriptCalls[i] = r.tallies.slice(tallied).filter((t) => !t.refused && t.name !== undefined).map((t) => [t.name!, t.args]);
+    }
+    for (const c of r.calls.slice(callsBefore)) {
+      if (c.kind !== 'ops' || !c.writes) continue;
+      for (const op of c.plan.ops) {
+        const keys = writtenKeys(op);
+        if (keys !== 'all') for (const k of keys) written.add(k.toString('latin1'));
+      }
+    }
+  }
   for (const c of r.calls) if (c.kind === 'ops' && c.writes) r.writes.push(...c.plan.ops);
   return r;
 }
 
 /**
- * A script's reply as its connection answers it, once its writes applied (`results`: theirs, in order): the
- * commands it ran counted as Redis counts them, their lookups and keyspace events in the order they ran.
+ * A job's reply as its connection answers it, once its writes applied (`results`: theirs, in order): the commands it
+ * ran counted as Redis counts them, their lookups and keyspace events in the order they ran; EXEC's, its commands'
+ * replies.
  */
 function answerRun(j: Job, r: JobRun, results: RespOpResult[]): Reply {
+  if (r.watchFailed) return NULL_ARRAY;
   const { commandStats: stats, keyspace, tracking } = j.ctx.server;
   for (const t of r.tallies) {
     if (t.refused) stats.rejected(t.name, t.reply as ErrorReply);
     else if (t.name !== undefined) stats.calledInExec(t.name, t.reply);
   }
-  // For MONITOR, fed once the EVAL is (../connection.ts): the commands that ran, not those refused.
-  j.ctx.conn.scriptCalls = r.tallies.filter((t) => !t.refused && t.name !== undefined).map((t) => [t.name!, t.args]);
+  j.ctx.conn.scriptCalls = r.scriptCalls;
+  const replies = [...r.replies];
   let offset = 0;
   for (const c of r.calls) {
-    if (c.kind === 'keys') c.plan.answer(c.values, keyspace);
-    else if (c.writes) {
-      c.plan.answer(results.slice(offset, offset + c.plan.ops.length), keyspace, true);
-      offset += c.plan.ops.length;
-    } else c.plan.answer(c.results, keyspace, true);
+    if (c.kind === 'keys') {
+      c.plan.answer(c.values, keyspace);
+      continue;
+    }
+    const mine = c.writes ? results.slice(offset, offset + c.plan.ops.length) : c.results;
+    if (c.writes) offset += c.plan.ops.length;
+    const reply = c.plan.answer(mine, keyspace, true);
+    if (c.step === undefined) continue;
+    replies[c.step] = reply; // a queued command: answered as EXEC answers it
+    // Remembered (again) as Redis runs it: after the writes before it in the transaction.
+    if (c.plan.reads !== undefined && j.tracked) tracking.add(j.ctx.conn, c.plan.reads);
   }
   tracking.deliverOwn();
-  return r.outcome.reply;
+  return j.exec !== undefined ? replies : replies[0]!;
 }
 
 /** The MULTI state a script's commands are compiled under: each gives the ops of a batch (TTL, DBSIZE included). */
 function scriptConnection(conn: ConnectionState, protocol: 2 | 3): ConnectionState {
-  const multi: MultiState = { items: [], aborted: false, reads: [], writes: false, names: [], args: [] };
+  const multi: MultiState = { items: [], aborted: false, reads: [], writes: false, names: [], args: [], script: undefined, whole: undefined };
   return Object.create(conn, { multi: { value: multi, writable: true }, protocol: { value: protocol, writable: true } }) as ConnectionState;
 }
 
@@ -412,20 +548,35 @@ function scriptCall(ctx: Ctx, args: Buffer[], protocol: 2 | 3, readOnly: boolean
     return r.reply(values);
   }
   if (r instanceof WritePlan && !r.alone && r.prepare === undefined && r.ops.length > 0) {
-    let ops: Op[];
-    try {
-      ops = r.ops.map((op) => batchOp(op as BatchOp, ctx.server.cluster.options.maxValueBytes));
-    } catch (err) {
-      return err instanceof ClusterError ? clusterError(err) : new ErrorReply(`ERR INTERNAL ${String(err)}`);
-    }
-    if (ops.some((op) => state.missing(op) === 'all')) return refuse(notHere(spec.name).text);
-    if (!ready(state, ops, missing)) throw NEED_KEYS;
-    const results = state.run(ops).map((x) => ({ ...x, ...(x.current instanceof Uint8Array ? { current: bytesOf(x.current) } : {}), ...(x.value instanceof Uint8Array ? { value: bytesOf(x.value) } : {}) }));
-    r.by = ctx.conn.id;
-    calls.push({ kind: 'ops', plan: r, results, writes: !ops.every(readsOnly) });
-    return r.reply(results);
+    const results = runOps(ctx, r, state, run, undefined);
+    if (results === undefined) throw NEED_KEYS;
+    if (results === NOT_HERE) return refuse(notHere(spec.name).text);
+    return results instanceof ErrorReply ? results : r.reply(results);
   }
   return isPlan(r) ? refuse(notHere(spec.name).text) : r;
+}
+
+/** runOps' answer for an op that needs the whole keyspace (FLUSHDB's, DBSIZE's): not one a script can run. */
+const NOT_HERE = new ErrorReply('ERR not an operation of one batch');
+
+/**
+ * A plan's ops run over the job's records, as they will run at apply, its call kept (`step`: a queued command of a
+ * transaction, answered as EXEC's reply is): their results, or the error that refused them; undefined when a key was
+ * not read (`missing` says which). The plan's reply is not asked for here: a queued read's counts its lookups.
+ */
+function runOps(ctx: Ctx, plan: WritePlan, state: LocalState, run: Pick<JobRun, 'calls' | 'missing'>, step: number | undefined): RespOpResult[] | ErrorReply | undefined {
+  let ops: Op[];
+  try {
+    ops = plan.ops.map((op) => batchOp(op as BatchOp, ctx.server.cluster.options.maxValueBytes));
+  } catch (err) {
+    return err instanceof ClusterError ? clusterError(err) : new ErrorReply(`ERR INTERNAL ${String(err)}`);
+  }
+  if (ops.some((op) => state.missing(op) === 'all')) return NOT_HERE;
+  if (!ready(state, ops, run.missing)) return undefined;
+  const results = ops.length === 0 ? [] : state.run(ops).map((x) => ({ ...x, ...(x.current instanceof Uint8Array ? { current: bytesOf(x.current) } : {}), ...(x.value instanceof Uint8Array ? { value: bytesOf(x.value) } : {}) }));
+  plan.by = ctx.conn.id;
+  run.calls.push({ kind: 'ops', plan, results, writes: !ops.every(readsOnly), step });
+  return results;
 }
 
 function notHere(name: string): ErrorReply {
@@ -509,10 +660,10 @@ const NOTES = 'We cannot tell how the keys will be used so we assume the worst, 
 export function scriptingCommands(table: () => ReadonlyMap<string, CommandSpec>): CommandSpec[] {
   commandTable = table;
   return [
-    command('eval', -3, SCRIPT_FLAGS, 'scripting', 'Execute a Lua script server side', evalCommand(false, false), { since: '2.6.0', acl: ['scripting'], keys: scriptKeys('RW access update', `${NOTES}RW and UPDATE`) }),
-    command('evalsha', -3, SCRIPT_FLAGS, 'scripting', 'Execute a Lua script server side', evalCommand(true, false), { since: '2.6.0', acl: ['scripting'], keys: scriptKeys('RW access update') }),
-    command('eval_ro', -3, ['readonly', ...SCRIPT_FLAGS], 'scripting', 'Execute a read-only Lua script server side', evalCommand(false, true), { since: '7.0.0', acl: ['scripting'], keys: scriptKeys('RO access', `${NOTES}RO and ACCESS`) }),
-    command('evalsha_ro', -3, ['readonly', ...SCRIPT_FLAGS], 'scripting', 'Execute a read-only Lua script server side', evalCommand(true, true), { since: '7.0.0', acl: ['scripting'], keys: scriptKeys('RO access') }),
+    command('eval', -3, SCRIPT_FLAGS, 'scripting', 'Execute a Lua script server side', evalCommand, { since: '2.6.0', acl: ['scripting'], keys: scriptKeys('RW access update', `${NOTES}RW and UPDATE`) }),
+    command('evalsha', -3, SCRIPT_FLAGS, 'scripting', 'Execute a Lua script server side', evalCommand, { since: '2.6.0', acl: ['scripting'], keys: scriptKeys('RW access update') }),
+    command('eval_ro', -3, ['readonly', ...SCRIPT_FLAGS], 'scripting', 'Execute a read-only Lua script server side', evalCommand, { since: '7.0.0', acl: ['scripting'], keys: scriptKeys('RO access', `${NOTES}RO and ACCESS`) }),
+    command('evalsha_ro', -3, ['readonly', ...SCRIPT_FLAGS], 'scripting', 'Execute a read-only Lua script server side', evalCommand, { since: '7.0.0', acl: ['scripting'], keys: scriptKeys('RO access') }),
     command('script', -2, [], 'scripting', 'A container for Lua scripts management commands', script, { since: '2.6.0', subcommands: {
       load: sub(3, ['noscript', 'stale'], 'Load the specified Lua script into the script cache.', { since: '2.6.0', acl: ['scripting'], tips: ['request_policy:all_nodes', 'response_policy:all_succeeded'] }),
       help: sub(2, ['loading', 'stale'], 'Show helpful text about the different subcommands', { since: '5.0.0', acl: ['scripting'] }),

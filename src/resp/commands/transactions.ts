@@ -11,10 +11,11 @@ import { clusterError, EXECABORT } from '../errors.js';
 import { ReadPlan, WritePlan, writtenKeys, type RespOp } from '../plan.js';
 import { ErrorReply, NULL_ARRAY, OK, type Reply } from '../reply.js';
 import { keysError } from '../args.js';
+import { execScripts, type ScriptPlan } from './scripting.js';
 
 function multi(ctx: Ctx): Reply {
   if (ctx.conn.multi) return new ErrorReply('ERR MULTI calls can not be nested');
-  ctx.conn.multi = { items: [], aborted: false, reads: [], writes: false, names: [], args: [] };
+  ctx.conn.multi = { items: [], aborted: false, reads: [], writes: false, names: [], args: [], script: undefined, whole: undefined };
   return OK;
 }
 
@@ -37,7 +38,7 @@ function discard(ctx: Ctx): Reply {
   return OK;
 }
 
-function exec(ctx: Ctx): Reply | WritePlan {
+function exec(ctx: Ctx): Reply | WritePlan | ScriptPlan {
   const m = ctx.conn.multi;
   if (!m) return new ErrorReply('ERR EXEC without MULTI');
   const { watches } = ctx.server;
@@ -47,15 +48,17 @@ function exec(ctx: Ctx): Reply | WritePlan {
     watches.release(set);
     return EXECABORT;
   }
+  if (m.script !== undefined) return execScripts(ctx, m, set);
+  const items = m.items as Array<WritePlan | Reply>; // no script among them
   const { tracking } = ctx.server;
   const conn = ctx.conn;
   const tracked = tracking.wants(conn); // CLIENT CACHING: as of EXEC
-  const reads = tracked ? sentReads(m.items, m.reads) : [];
-  const plans = m.items.filter((i): i is WritePlan => i instanceof WritePlan);
+  const reads = tracked ? sentReads(items, m.reads) : [];
+  const plans = items.filter((i): i is WritePlan => i instanceof WritePlan);
   for (const p of plans) p.by = conn.id;
   if (plans.length === 0 && set.size === 0) {
     tracking.add(conn, reads);
-    return m.items as Reply[];
+    return items as Reply[];
   }
   let checks = 0;
   const plan = new WritePlan(
@@ -63,7 +66,7 @@ function exec(ctx: Ctx): Reply | WritePlan {
     (rs) => {
       if (rs.slice(0, checks).some((r) => !r.ok)) return NULL_ARRAY;
       let offset = checks;
-      return m.items.map((item) => {
+      return items.map((item) => {
         if (!(item instanceof WritePlan)) return item;
         const mine = rs.slice(offset, offset + item.ops.length);
         offset += item.ops.length;
