@@ -78,6 +78,8 @@ export class TrackingTable {
   /** Sum of the connections remembered per key (INFO's tracking_total_items). */
   private items = 0;
   private broadcastScheduled = false;
+  /** While a script's command is answered (asScript): its connection. */
+  private scriptCaller: number | undefined;
   /** Keys wait for a broadcast. */
   private pending = false;
   /**
@@ -187,6 +189,19 @@ export class TrackingTable {
     }
   }
 
+  /**
+   * Run `f`, the answer of a command a script of connection `caller` ran: BCAST's NOLOOP takes its writes as another
+   * client's, as Redis 7.0 records a script's changed keys under its Lua client (outside BCAST they are the caller's).
+   */
+  asScript<T>(caller: number, f: () => T): T {
+    this.scriptCaller = caller;
+    try {
+      return f();
+    } finally {
+      this.scriptCaller = undefined;
+    }
+  }
+
   /** The command's own keys (invalidate's `by`), after its reply and its keyspace events, as Redis sends its pending keys. */
   sendPending(): void {
     if (this.ownKeys.length === 0) return;
@@ -248,9 +263,11 @@ export class TrackingTable {
    * change of no connection's (an expiry, an eviction) at the end of this event-loop turn.
    */
   private toBroadcast(key: Buffer, by: number | undefined): void {
+    // A script's write is its Lua client's to Redis's broadcast (its NOLOOP skips no key of it), not its caller's.
+    const writer = by === undefined ? 0 : by === this.scriptCaller ? -1 : by;
     for (const p of this.prefixes.values()) {
       if (key.length < p.prefix.length || key.compare(p.prefix, 0, p.prefix.length, 0, p.prefix.length) !== 0) continue;
-      p.keys.set(key.toString('latin1'), { key, by: by ?? 0 });
+      p.keys.set(key.toString('latin1'), { key, by: writer });
       this.pending = true;
     }
     if (by !== undefined || this.broadcastScheduled) return;

@@ -45,6 +45,8 @@ const SCRIPTS: Conversation[] = [
       [0, [c('MSET a2 1 b1 2 c1 3 a1 4')]],
       [0, [c('SET c2 1')]],
       [2, [c('SET a3 1'), c('SET zz 1')]],
+      // A script's write is its Lua client's to Redis 7.0's broadcast: NOLOOP does not keep it from its caller.
+      [2, [['EVAL', "return redis.call('SET', KEYS[1], 's')", '1', 'a4'], c('PING')]],
       [1, [c('SET b2 1'), c('PING')]],
       [1, [c('CLIENT TRACKING ON PREFIX c'), c('CLIENT TRACKING ON BCAST PREFIX ab'), c('CLIENT TRACKING ON BCAST PREFIX c PREFIX cd'), c('CLIENT TRACKING ON BCAST PREFIX c')]],
       [0, [c('SET cd 1'), c('DEL nothing'), c('FLUSHALL')]],
@@ -156,7 +158,13 @@ function randomScript(seed: number, steps: number): Step[] {
       else if (roll === 10) cmds.push(['CLIENT', 'TRACKINGINFO']);
       // Redirects go to connection 0, which runs no MULTI: a message for a connection running EXEC, Redis writes inside
       // EXEC's array, threadraft before it (docs/resp.md, Differences).
-      else if (roll === 11 && conn !== 0) cmds.push(['MULTI'], read(), r.chance(0.2) ? ['FLUSHDB'] : write(), read(), ['EXEC']);
+      else if (roll === 11 && conn !== 0 && r.chance(0.6)) cmds.push(['MULTI'], read(), r.chance(0.2) ? ['FLUSHDB'] : write(), read(), ['EXEC']);
+      // A transaction holding scripts that read or write (not both: a script's read of a key it then writes, Redis
+      // remembers after the write; docs/resp.md, Client-side caching).
+      else if (roll === 11 && conn !== 0) {
+        const script = (): string[] => r.chance(0.5) ? ['EVAL', "return redis.call('GET', KEYS[1])", '1', r.pick(KEYS)!] : ['EVAL', "return redis.call('SET', KEYS[1], 's')", '1', r.pick(KEYS)!];
+        cmds.push(['MULTI'], script(), write(), script(), read(), ['EXEC']);
+      }
       else if (roll === 12) cmds.push(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', r.pick(['$0', `$${conn}`])!]);
       else if (roll === 13) cmds.push(['HELLO', r.pick(['2', '3'])!]);
       else if (roll === 14 && r.chance(0.2)) cmds.push(['FLUSHALL']);

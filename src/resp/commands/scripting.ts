@@ -277,6 +277,8 @@ interface JobRun {
   missing: Buffer[];
   /** The keys of the read-only commands it ran (client-side caching remembers them, as Redis 7.2's scripts do). */
   reads: Buffer[];
+  /** EXEC's: those a script read after a command before it in the transaction wrote them (remembered once answered). */
+  lateReads: Buffer[];
 }
 
 /**
@@ -425,7 +427,7 @@ function opKeys(ops: RespOp[], empty: LocalState, maxValueBytes: number): Buffer
  * are kept for when it is answered.
  */
 function runJob(j: Job, state: LocalState, timeMs: number, revisions: ReadonlyMap<string, number>): JobRun {
-  const r: JobRun = { replies: [], aborted: undefined, watchFailed: false, calls: [], tallies: [], scriptCalls: [], writes: [], missing: [], reads: [...(j.exec?.reads ?? [])] };
+  const r: JobRun = { replies: [], aborted: undefined, watchFailed: false, calls: [], tallies: [], scriptCalls: [], writes: [], missing: [], reads: [...(j.exec?.reads ?? [])], lateReads: [] };
   for (const w of j.exec?.watched.entries.values() ?? []) {
     if (revisions.get(w.key.toString('latin1')) !== w.revision) {
       r.watchFailed = true;
@@ -457,8 +459,10 @@ function runJob(j: Job, state: LocalState, timeMs: number, revisions: ReadonlyMa
         known: (args) => lookupCommand(commands(), args) !== undefined,
         log: () => undefined,
       };
+      const readsBefore = r.reads.length;
       const outcome = j.ctx.server.scripts.lua.run(sha, keys, argv, host, timeMs);
       if (r.missing.length > 0) return r;
+      for (const k of r.reads.splice(readsBefore)) (written.has(k.toString('latin1')) ? r.lateReads : r.reads).push(k);
       if (outcome.aborted !== undefined) {
         const { reason, error } = outcome.aborted;
         r.aborted = reason === 'timeout' ? new ErrorReply(`ERR script ran for more than busy-reply-threshold (${timeMs} ms) and was stopped: nothing it did was written`) : (error ?? new ErrorReply('ERR script stopped'));
@@ -502,12 +506,16 @@ function answerRun(j: Job, r: JobRun, results: RespOpResult[]): Reply {
     }
     const mine = c.writes ? results.slice(offset, offset + c.plan.ops.length) : c.results;
     if (c.writes) offset += c.plan.ops.length;
+    if (c.step === undefined) {
+      tracking.asScript(j.ctx.conn.id, () => c.plan.answer(mine, keyspace, true));
+      continue;
+    }
     const reply = c.plan.answer(mine, keyspace, true);
-    if (c.step === undefined) continue;
     replies[c.step] = reply; // a queued command: answered as EXEC answers it
     // Remembered (again) as Redis runs it: after the writes before it in the transaction.
     if (c.plan.reads !== undefined && j.tracked) tracking.add(j.ctx.conn, c.plan.reads);
   }
+  if (j.tracked && r.lateReads.length > 0) tracking.add(j.ctx.conn, r.lateReads);
   tracking.deliverOwn();
   return j.exec !== undefined ? replies : replies[0]!;
 }
