@@ -543,6 +543,32 @@ test('MULTI/EXEC applies the queued commands as one batch and returns their repl
   assert.equal(await r.get('t:after'), 'yes');
 });
 
+test('scripts inside MULTI: a command defined by a script (EVALSHA, loaded first) runs in its place in EXEC, under WATCH too', async () => {
+  const cmd = r as Redis & { incrCapped(key: string, cap: number): Promise<number> };
+  r.defineCommand('incrCapped', { numberOfKeys: 1, lua: "local n = redis.call('INCR', KEYS[1]) if n > tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) return tonumber(ARGV[1]) end return n" });
+  await r.set('t:cap', '3');
+  type Tx = ReturnType<Redis['multi']> & { incrCapped(key: string, cap: number): Tx };
+  const tx = r.multi() as Tx;
+  tx.incrCapped('t:cap', 4).incrCapped('t:cap', 4).get('t:cap');
+  assert.deepEqual(await tx.exec(), [[null, 4], [null, 4], [null, '4']]);
+  // WATCH: another client's write between WATCH and EXEC aborts it; without one it applies.
+  const other = r.duplicate();
+  try {
+    await r.watch('t:cap');
+    await other.set('t:cap', '0');
+    const aborted = r.multi() as typeof tx;
+    aborted.incrCapped('t:cap', 10);
+    assert.equal(await aborted.exec(), null);
+    await r.watch('t:cap');
+    const ok = r.multi() as typeof tx;
+    ok.incrCapped('t:cap', 10);
+    assert.deepEqual(await ok.exec(), [[null, 1]]);
+    assert.equal(await cmd.incrCapped('t:cap', 10), 2);
+  } finally {
+    other.disconnect();
+  }
+});
+
 test('MULTI with TTL, PTTL, EXPIRETIME, PEXPIRETIME: read at the transaction\'s time (a fixed-window rate limiter: SET NX EX, INCRBY, PTTL)', async () => {
   const hit = () => r.multi().set('rl:k', '0', 'EX', 60, 'NX').incrby('rl:k', 1).pttl('rl:k').exec();
   const first = await hit();
