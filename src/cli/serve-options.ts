@@ -18,6 +18,8 @@ export const SERVE_OPTIONS = {
   'proto-max-bulk-len': { type: 'int', min: 1, max: 512 * 1024 * 1024, default: 64 * 1024 * 1024, arg: '<bytes>', defaultText: '67108864: 64 MiB', help: 'largest bulk string of a request' },
   'notify-keyspace-events': { type: 'string', arg: '<flags>', defaultText: 'none', help: "keyspace notifications as Redis's: the classes (g generic, $ strings, x expired, e evicted, A all of those, m key misses) on __keyspace@0__:<key> (K) and __keyevent@0__:<event> (E), e.g. KEA (CONFIG SET changes it)" },
   'latency-monitor-threshold': { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, arg: '<ms>', defaultText: '0: off', help: 'sample the commands and write-path stages that take at least this long (LATENCY LATEST, DOCTOR; CONFIG SET changes it)' },
+  loglevel: { type: 'enum', values: ['debug', 'verbose', 'notice', 'warning', 'nothing'], default: 'notice', help: "what scripts write with redis.log at this level or above goes to the log (CONFIG SET changes it)" },
+  logfile: { type: 'string', arg: '<path>', defaultText: 'standard error', help: 'append the log (pino lines) to this file' },
   'tracking-table-max-keys': { type: 'int', min: 1, max: 1 << 30, default: 1_000_000, arg: '<n>', help: 'keys remembered for client-side caching (CLIENT TRACKING) at most; past it, those remembered longest ago are invalidated' },
 } as const satisfies OptionTable;
 

@@ -53,8 +53,9 @@ function serveOptions(argv: string[]): { cluster: ClusterOptions; resp: RespServ
   if (v.dir !== undefined) cluster.dir = v.dir;
   if (v['max-keys'] !== undefined) cluster.maxKeys = v['max-keys'];
   if (v['max-bytes'] !== undefined) cluster.maxBytes = v['max-bytes'];
-  const resp: RespServerOptions = { port: v.port, maxClients: v.maxclients, maxBulkBytes: v['proto-max-bulk-len'], trackingTableMaxKeys: v['tracking-table-max-keys'], latencyMonitorThresholdMs: v['latency-monitor-threshold'] };
+  const resp: RespServerOptions = { port: v.port, maxClients: v.maxclients, maxBulkBytes: v['proto-max-bulk-len'], trackingTableMaxKeys: v['tracking-table-max-keys'], latencyMonitorThresholdMs: v['latency-monitor-threshold'], logLevel: v.loglevel };
   if (v.requirepass !== undefined) resp.requirepass = v.requirepass;
+  if (v.logfile !== undefined) resp.logFile = v.logfile;
   const notify = v['notify-keyspace-events'];
   if (notify !== undefined) {
     const flags = parseKeyspaceFlags(notify);

@@ -16,6 +16,7 @@ import type { CommandStats } from './command-stats.js';
 import type { InstantaneousMetrics } from './instantaneous.js';
 import type { AclLog } from './acl-log.js';
 import type { Scripts } from './commands/scripting.js';
+import type { ServerLog } from './server-log.js';
 
 export interface ServerStats {
   connectionsReceived: number;
@@ -181,6 +182,8 @@ export interface ServerContext {
   readonly aclLog: AclLog;
   /** EVAL's scripts and their Lua state (./commands/scripting.ts). */
   readonly scripts: Scripts;
+  /** Redis's log (loglevel, logfile): what scripts write with redis.log. */
+  readonly log: ServerLog;
   /** CONFIG SET timeout: a connection idle longer than this many seconds is closed (0: never; ./server.ts). */
   idleTimeoutSeconds: number;
   readonly startedAt: number;

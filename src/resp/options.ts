@@ -2,6 +2,7 @@
 import { ClusterError, ErrorCode } from '../index.js';
 import { positiveInt } from '../cluster/validate.js';
 import { parseKeyspaceFlags, type KeyspaceFlags } from './keyspace-flags.js';
+import { LOG_LEVELS, type LogLevelName } from './server-log.js';
 
 export interface RespServerOptions {
   /** TCP port on 127.0.0.1 (default 6379; 0: any free port, see RespServer.port). */
@@ -46,6 +47,13 @@ export interface RespServerOptions {
    */
   latencyMonitorThresholdMs?: number;
   /**
+   * Redis's loglevel at start (CONFIG SET changes it): what scripts write with redis.log at this level or above goes
+   * to the server's log (pino lines). Default 'nothing' (`threadraft serve` starts at 'notice', as Redis).
+   */
+  logLevel?: LogLevelName;
+  /** Redis's logfile: the server's log is appended there. Default '' (standard error). */
+  logFile?: string;
+  /**
    * Called by SHUTDOWN (Redis: the server process stops), after which the calling connection is closed. `threadraft
    * serve` passes one that closes the server, stops the cluster and exits 0. Without it SHUTDOWN is refused: an
    * application that embeds the server decides when it stops.
@@ -63,6 +71,7 @@ export type ResolvedRespOptions = Required<Omit<RespServerOptions, 'requirepass'
 const KNOWN = new Set([
   'port', 'host', 'requirepass', 'maxClients', 'maxBulkBytes', 'maxArgs', 'maxInlineBytes', 'outputHighWaterBytes',
   'maxPubsubOutputBytes', 'notifyKeyspaceEvents', 'maxQueuedCommands', 'maxScanCursors', 'trackingTableMaxKeys', 'latencyMonitorThresholdMs', 'shutdown',
+  'logLevel', 'logFile',
 ]);
 
 function invalid(message: string): ClusterError {
@@ -83,6 +92,8 @@ export function resolveRespOptions(input: RespServerOptions = {}): ResolvedRespO
   if (input.shutdown !== undefined && typeof input.shutdown !== 'function') throw invalid('shutdown must be a function');
   const notify = input.notifyKeyspaceEvents ?? '';
   if (typeof notify !== 'string') throw invalid('notifyKeyspaceEvents must be a string');
+  if (input.logLevel !== undefined && !(LOG_LEVELS as readonly unknown[]).includes(input.logLevel)) throw invalid(`logLevel must be one of ${LOG_LEVELS.join(', ')}`);
+  if (input.logFile !== undefined && typeof input.logFile !== 'string') throw invalid('logFile must be a string');
   const flags = parseKeyspaceFlags(notify);
   if (typeof flags === 'string') throw invalid(`notifyKeyspaceEvents: ${flags}`);
   return {
@@ -101,5 +112,7 @@ export function resolveRespOptions(input: RespServerOptions = {}): ResolvedRespO
     maxScanCursors: int('maxScanCursors', input.maxScanCursors, 10_000, 1, 1 << 24),
     trackingTableMaxKeys: int('trackingTableMaxKeys', input.trackingTableMaxKeys, 1_000_000, 1, 1 << 30),
     latencyMonitorThresholdMs: int('latencyMonitorThresholdMs', input.latencyMonitorThresholdMs, 0, 0, Number.MAX_SAFE_INTEGER),
+    logLevel: input.logLevel ?? 'nothing',
+    logFile: input.logFile ?? '',
   };
 }

@@ -20,6 +20,7 @@ import { InstantaneousMetrics } from './instantaneous.js';
 import { AclLog } from './acl-log.js';
 import { Scripts } from './commands/scripting.js';
 import { LuaRuntime } from './lua.js';
+import { ServerLog } from './server-log.js';
 import { connectionRoom } from './descriptors.js';
 
 const MAX_CLIENTS_REPLY = Buffer.from('-ERR max number of clients reached\r\n');
@@ -67,6 +68,7 @@ export class RespServer {
       rates: new InstantaneousMetrics(() => ({ ops: stats.commandsProcessed, input: stats.netInputBytes, output: stats.netOutputBytes })),
       aclLog: new AclLog(),
       scripts: new Scripts(lua),
+      log: new ServerLog(options.logLevel, options.logFile),
       idleTimeoutSeconds: 0,
       startedAt: Date.now(),
       runId: randomBytes(20).toString('hex'),
@@ -88,6 +90,7 @@ export class RespServer {
       latency.close();
       rates.close();
       clearInterval(idle);
+      this.context.log.close();
     };
   }
 

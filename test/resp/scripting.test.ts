@@ -5,6 +5,9 @@
 // a script that reads a key it did not declare, a script stopped at busy-reply-threshold, and every replica alike.
 import { test } from 'node:test';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { onPath } from '../../bench/resp-targets.js';
 import { RespError, SimpleConn } from '../../bench/resp-proto.js';
@@ -326,5 +329,36 @@ test('scripts EVAL compiled are kept 500 at most, the least recently run evicted
   } finally {
     c.close();
     await served.stop();
+  }
+});
+
+test('redis.log writes to the server\'s log at its loglevel or above (CONFIG GET and SET loglevel, logfile), as pino lines', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'threadraft-log-'));
+  const file = join(dir, 'server.log');
+  try {
+    const served = await serve({ nodes: 1 }, { logLevel: 'verbose', logFile: file });
+    const c = await SimpleConn.open('127.0.0.1', served.port);
+    try {
+      const logAll = (tag: string): string[] => ['EVAL', `redis.log(redis.LOG_DEBUG, '${tag}', 'debug') redis.log(redis.LOG_VERBOSE, '${tag}', 'verbose') redis.log(redis.LOG_NOTICE, '${tag}', 'notice', 7) redis.log(redis.LOG_WARNING, '${tag}', 'warning', {}) return 1`, '0'];
+      assert.deepEqual(await c.call(['CONFIG', 'GET', 'log*']), ['loglevel', 'verbose', 'logfile', file]);
+      assert.equal(await c.call(logAll('a')), 1);
+      assert.equal(await c.call(['CONFIG', 'SET', 'loglevel', 'WARNING']), 'OK');
+      assert.equal(await c.call(logAll('b')), 1);
+      const bad = await c.call(['CONFIG', 'SET', 'loglevel', 'loud']);
+      assert.ok(bad instanceof RespError && bad.message === "ERR CONFIG SET failed (possibly related to argument 'loglevel') - argument(s) must be one of the following: debug, verbose, notice, warning, nothing", String(bad));
+      assert.equal(await c.call(['CONFIG', 'SET', 'loglevel', 'nothing']), 'OK');
+      assert.equal(await c.call(logAll('c')), 1);
+      const bad2 = await c.call(['EVAL', 'redis.log(9, "x")', '0']);
+      assert.ok(bad2 instanceof RespError && /Invalid debug level/.test(bad2.message), String(bad2));
+    } finally {
+      c.close();
+      await served.stop();
+    }
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string; source: string });
+    assert.deepEqual(lines.map((l) => [l.level, l.msg, l.source]), [
+      [20, 'a verbose', 'script'], [30, 'a notice 7', 'script'], [40, 'a warning', 'script'], [40, 'b warning', 'script'],
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -457,7 +457,7 @@ function runJob(j: Job, state: LocalState, timeMs: number, revisions: ReadonlyMa
           return t.reply;
         },
         known: (args) => lookupCommand(commands(), args) !== undefined,
-        log: () => undefined,
+        log: (level, message) => j.ctx.server.log.script(level, message),
       };
       const readsBefore = r.reads.length;
       const outcome = j.ctx.server.scripts.lua.run(sha, keys, argv, host, timeMs);

@@ -25,6 +25,7 @@ import { MAX_SLOWLOG_LEN } from '../slowlog.js';
 import { COMMAND_DOCS } from '../command-docs.js';
 import { ErrorReply, helpReply, MapReply, NO_REPLY, OK, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
 import { clientMemory, REDIS_VERSION } from './connection.js';
+import { LOG_LEVELS } from '../server-log.js';
 
 export const THREADRAFT_VERSION = '0.1.0';
 
@@ -456,6 +457,9 @@ function configParams(ctx: Ctx): Array<[string, string]> {
     ['latency-monitor-threshold', String(ctx.server.latency.thresholdMs)],
     ['slowlog-log-slower-than', String(ctx.server.slowlog.slowerThanUs)],
     ['slowlog-max-len', String(ctx.server.slowlog.maxLength)],
+    // The server's log: what scripts write with redis.log (../server-log.ts); '' is standard error here.
+    ['loglevel', ctx.server.log.level],
+    ['logfile', ctx.server.log.file],
     // Not a replica of anything (REPLICAOF NO ONE), under both of Redis's names.
     ['replicaof', ''],
     ['slaveof', ''],
@@ -484,6 +488,10 @@ const SETTERS: Record<string, (ctx: Ctx, value: Buffer) => (() => void) | string
   'latency-monitor-threshold': (ctx, value) => {
     const ms = integerWithin(value, 0n, INT64_MAX);
     return typeof ms === 'string' ? ms : () => (ctx.server.latency.thresholdMs = ms);
+  },
+  loglevel: (ctx, value) => {
+    const level = LOG_LEVELS.find((l) => l === value.toString('latin1').toLowerCase());
+    return level === undefined ? 'argument(s) must be one of the following: debug, verbose, notice, warning, nothing' : () => (ctx.server.log.level = level);
   },
   'busy-reply-threshold': scriptTime,
   'lua-time-limit': scriptTime,
