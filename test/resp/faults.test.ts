@@ -3,8 +3,10 @@
 // write a client saw acknowledged must be applied exactly once: INCR replies are all different and the counter ends
 // between the acknowledged and the acknowledged plus failed ones; each acknowledged token is in the log once (a
 // failed one at most once, no other); each acknowledged bit is set and its SETBIT answered 0 (a write applied twice
-// answers 1 the second time); optimistic transactions (WATCH, GET, MULTI, SET, EXEC) lose no update; the replicas agree. (Without the state machine's per-session results, which make a
-// write sent again after a leader change apply once, this test fails: the counter passes the acknowledged ones.)
+// answers 1 the second time); scripts (a read-modify-write and an APPEND) apply once each; optimistic transactions
+// (WATCH, GET, MULTI, SET or a script setting, EXEC) lose no update; the replicas agree. (Without the state machine's
+// per-session results, which make a write sent again after a leader change apply once, this test fails: the counter
+// passes the acknowledged ones.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
@@ -58,6 +60,31 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
       }
     };
 
+    // Scripts: a read-modify-write of a counter (GET, then SET of one more: atomic only as a script is) and an APPEND
+    // of a unique token, in one EVAL. Each acknowledged one must have applied once: its value unique, its token in
+    // the log once.
+    const SCRIPT = "local v = tonumber(redis.call('GET', KEYS[1]) or '0') + 1 redis.call('SET', KEYS[1], v) redis.call('APPEND', KEYS[2], ARGV[1]) return v";
+    const scriptValues: number[] = [];
+    let scriptFailed = 0;
+    const scriptTokens = new Set<string>();
+    const failedScriptTokens = new Set<string>();
+    const scriptClient = async (id: number): Promise<void> => {
+      const r = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+      clients.push(r);
+      await r.connect();
+      for (let n = 1; running; n++) {
+        const token = `[${id}.${n}]`;
+        try {
+          scriptValues.push(Number(await r.eval(SCRIPT, 2, 'sctr', 'slog', token)));
+          scriptTokens.add(token);
+        } catch {
+          scriptFailed++;
+          failedScriptTokens.add(token);
+          await sleep(20);
+        }
+      }
+    };
+
     // Optimistic transactions on one key: WATCH, GET, MULTI, SET to the value read plus one, EXEC. A commit that
     // missed a concurrent one (a lost update) would give two acknowledged EXECs the same new value. On a slow
     // machine they go on after the other loads until MIN_CAS_COMMITS have committed (within EXTRA_MS), so that the
@@ -65,7 +92,8 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
     const casValues: number[] = [];
     let casUnknown = 0;
     let casAborted = 0;
-    const casClient = async (): Promise<void> => {
+    // `scripted`: the SET inside MULTI is a script's (a transaction holding a script runs as one).
+    const casClient = async (scripted = false): Promise<void> => {
       const r = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
       clients.push(r);
       await r.connect();
@@ -81,7 +109,8 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
         }
         let replies: Array<[Error | null, unknown]> | null;
         try {
-          replies = await r.multi().set('cas', String(read + 1)).exec();
+          const tx = r.multi();
+          replies = await (scripted ? tx.eval("return redis.call('SET', KEYS[1], ARGV[1])", 1, 'cas', String(read + 1)) : tx.set('cas', String(read + 1))).exec();
         } catch {
           casUnknown++; // EXEC itself failed: its SET may have applied
           await sleep(20);
@@ -125,7 +154,7 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
       }
     };
 
-    await Promise.all([nemesis(), ...Array.from({ length: CLIENTS }, (_, i) => client(i + 1)), casClient(), casClient(), casClient()]);
+    await Promise.all([nemesis(), ...Array.from({ length: CLIENTS }, (_, i) => client(i + 1)), casClient(), casClient(), casClient(true), scriptClient(1), scriptClient(2)]);
     assert.ok(actions >= MIN_FAULTS, `the nemesis acted ${actions} times`);
     assert.ok(incrs.length > 100, `${incrs.length} INCRs acknowledged`);
 
@@ -134,10 +163,12 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
     let log = '';
     let bitmap: Buffer | null = null;
     let cas = NaN;
+    let sctr = NaN;
+    let slog = '';
     for (let i = 0; i < 50 && Number.isNaN(ctr); i++) {
       try {
-        const [[, c], [, l], [, b], [, v]] = (await check.pipeline().get('ctr').get('log').getBuffer('bits').get('cas').exec()) as Array<[Error | null, unknown]> as [[null, string], [null, string], [null, Buffer], [null, string | null]];
-        [ctr, log, bitmap, cas] = [Number(c), l, b, Number(v ?? '0')];
+        const [[, c], [, l], [, b], [, v], [, sc], [, sl]] = (await check.pipeline().get('ctr').get('log').getBuffer('bits').get('cas').get('sctr').get('slog').exec()) as Array<[Error | null, unknown]> as [[null, string], [null, string], [null, Buffer], [null, string | null], [null, string | null], [null, string | null]];
+        [ctr, log, bitmap, cas, sctr, slog] = [Number(c), l, b, Number(v ?? '0'), Number(sc ?? '0'), sl ?? ''];
       } catch {
         await sleep(200);
       }
@@ -154,9 +185,16 @@ test('writes through RESP pipelines apply exactly once while the leader crashes,
       assert.equal(count, 1, `${t} once`);
       assert.ok(tokens.has(t) || failedTokens.has(t), `${t} was sent`);
     }
+    assert.ok(scriptValues.length > 20, `${scriptValues.length} scripts acknowledged`);
+    assert.equal(new Set(scriptValues).size, scriptValues.length, 'no two scripts got the same value: none lost an update');
+    assert.ok(sctr >= scriptValues.length && sctr <= scriptValues.length + scriptFailed && Math.max(...scriptValues) <= sctr, `script counter ${sctr}: ${scriptValues.length} acknowledged, ${scriptFailed} failed`);
+    const scriptSeen = new Map<string, number>();
+    for (const t of slog.match(/\[[0-9.]+\]/g) ?? []) scriptSeen.set(t, (scriptSeen.get(t) ?? 0) + 1);
+    for (const t of scriptTokens) assert.equal(scriptSeen.get(t), 1, `acknowledged script ${t} is in its log once`);
+    for (const [t, count] of scriptSeen) assert.ok(count === 1 && (scriptTokens.has(t) || failedScriptTokens.has(t)), `${t}: ${count} times`);
     const isSet = (b: number): boolean => bitmap !== null && b >> 3 < bitmap.length && ((bitmap[b >> 3]! >> (7 - (b & 7))) & 1) === 1;
     assert.deepEqual(bits.filter((b) => !isSet(b)), [], 'every acknowledged bit is set');
-    t.diagnostic(`${incrs.length} INCRs acknowledged, ${incrFailed} failed; ${casValues.length} transactions committed, ${casAborted} aborted, ${casUnknown} unknown; ${actions} faults`);
+    t.diagnostic(`${incrs.length} INCRs acknowledged, ${incrFailed} failed; ${scriptValues.length} scripts acknowledged, ${scriptFailed} failed; ${casValues.length} transactions committed, ${casAborted} aborted, ${casUnknown} unknown; ${actions} faults`);
     assert.ok(casValues.length >= MIN_CAS_COMMITS && casAborted > 0, `${casValues.length} optimistic transactions committed, ${casAborted} aborted by a concurrent one`);
     assert.equal(new Set(casValues).size, casValues.length, 'no two committed transactions wrote the same value: no update was lost');
     assert.ok(cas >= casValues.length && cas <= casValues.length + casUnknown && Math.max(...casValues) <= cas, `cas ${cas}: ${casValues.length} committed, ${casUnknown} unknown`);
