@@ -37,6 +37,19 @@ const SCRIPTS: Conversation[] = [
     ],
   },
   {
+    name: 'scripts: a read is remembered as it runs (the script\'s own write of the key before it tells nothing of it), in a transaction too',
+    conns: 2,
+    steps: [
+      [1, [c('HELLO 3'), c('CLIENT TRACKING ON'), c('GET k')]],
+      [0, [c('SET k 1')]],
+      [1, [['EVAL', "redis.call('GET', KEYS[1]) return redis.call('SET', KEYS[1], 'x')", '1', 'k'], c('PING')]],
+      [1, [['EVAL', "redis.call('SET', KEYS[1], 'z') return redis.call('GET', KEYS[1])", '1', 'k'], c('PING')]],
+      [0, [c('SET k w')]],
+      [1, [c('MULTI'), c('SET k 2'), ['EVAL', "return redis.call('GET', KEYS[1])", '1', 'k'], ['EVAL', "return redis.call('STRLEN', KEYS[1])", '1', 'j'], c('EXEC'), c('PING')]],
+      [0, [c('SET k 3'), c('SET j 3')]],
+    ],
+  },
+  {
     name: 'BCAST: prefixes, one message per prefix for the keys of a command, NOLOOP; switching modes',
     conns: 3,
     steps: [

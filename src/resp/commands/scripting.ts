@@ -277,8 +277,13 @@ interface JobRun {
   missing: Buffer[];
   /** The keys of the read-only commands it ran (client-side caching remembers them, as Redis 7.2's scripts do). */
   reads: Buffer[];
-  /** EXEC's: those a script read after a command before it in the transaction wrote them (remembered once answered). */
+  /**
+   * Those a script read after it (or a command before it in the transaction) wrote them: remembered once answered,
+   * as Redis remembers a script's read as it runs (the write before it then tells it nothing).
+   */
   lateReads: Buffer[];
+  /** The keys its commands wrote so far, by latin1. */
+  written: Set<string>;
 }
 
 /**
@@ -427,22 +432,20 @@ function opKeys(ops: RespOp[], empty: LocalState, maxValueBytes: number): Buffer
  * are kept for when it is answered.
  */
 function runJob(j: Job, state: LocalState, timeMs: number, revisions: ReadonlyMap<string, number>): JobRun {
-  const r: JobRun = { replies: [], aborted: undefined, watchFailed: false, calls: [], tallies: [], scriptCalls: [], writes: [], missing: [], reads: [...(j.exec?.reads ?? [])], lateReads: [] };
+  const r: JobRun = { replies: [], aborted: undefined, watchFailed: false, calls: [], tallies: [], scriptCalls: [], writes: [], missing: [], reads: [...(j.exec?.reads ?? [])], lateReads: [], written: new Set() };
   for (const w of j.exec?.watched.entries.values() ?? []) {
     if (revisions.get(w.key.toString('latin1')) !== w.revision) {
       r.watchFailed = true;
       return r;
     }
   }
-  // Client-side caching: a queued read is remembered as the transaction is sent unless a command before it wrote
-  // its key (then as EXEC answers it, as Redis runs them: its own write does not tell it changed).
-  const written = new Set<string>();
   for (let i = 0; i < j.steps.length; i++) {
     const s = j.steps[i]!;
-    const callsBefore = r.calls.length;
     if ('reply' in s) r.replies.push(s.reply);
     else if ('plan' in s) {
-      for (const k of s.plan.reads ?? []) if (!written.has(k.toString('latin1'))) r.reads.push(k);
+      // Client-side caching: a queued read is remembered as the transaction is sent unless a command before it wrote
+      // its key (then as EXEC answers it, as Redis runs them: its own write does not tell it changed).
+      for (const k of s.plan.reads ?? []) if (!r.written.has(k.toString('latin1'))) r.reads.push(k);
       const results = runOps(j.ctx, s.plan, state, r, i);
       if (results === undefined) return r; // keys missing: the group runs again with them
       r.replies.push(results instanceof ErrorReply ? results : null); // the call's answer, once applied
@@ -459,10 +462,8 @@ function runJob(j: Job, state: LocalState, timeMs: number, revisions: ReadonlyMa
         known: (args) => lookupCommand(commands(), args) !== undefined,
         log: (level, message) => j.ctx.server.log.script(level, message),
       };
-      const readsBefore = r.reads.length;
       const outcome = j.ctx.server.scripts.lua.run(sha, keys, argv, host, timeMs);
       if (r.missing.length > 0) return r;
-      for (const k of r.reads.splice(readsBefore)) (written.has(k.toString('latin1')) ? r.lateReads : r.reads).push(k);
       if (outcome.aborted !== undefined) {
         const { reason, error } = outcome.aborted;
         r.aborted = reason === 'timeout' ? new ErrorReply(`ERR script ran for more than busy-reply-threshold (${timeMs} ms) and was stopped: nothing it did was written`) : (error ?? new ErrorReply('ERR script stopped'));
@@ -471,13 +472,6 @@ function runJob(j: Job, state: LocalState, timeMs: number, revisions: ReadonlyMa
       r.replies.push(outcome.reply);
       // For MONITOR, fed once the EVAL is (../connection.ts): the commands that ran, not those refused.
       r.scriptCalls[i] = r.tallies.slice(tallied).filter((t) => !t.refused && t.name !== undefined).map((t) => [t.name!, t.args]);
-    }
-    for (const c of r.calls.slice(callsBefore)) {
-      if (c.kind !== 'ops' || !c.writes) continue;
-      for (const op of c.plan.ops) {
-        const keys = writtenKeys(op);
-        if (keys !== 'all') for (const k of keys) written.add(k.toString('latin1'));
-      }
     }
   }
   for (const c of r.calls) if (c.kind === 'ops' && c.writes) r.writes.push(...c.plan.ops);
@@ -527,7 +521,7 @@ function scriptConnection(conn: ConnectionState, protocol: 2 | 3): ConnectionSta
 }
 
 /** redis.call: the command checked as Redis's scriptCall does, compiled, and its ops run over the script's records. */
-function scriptCall(ctx: Ctx, args: Buffer[], protocol: 2 | 3, readOnly: boolean, state: LocalState, run: Pick<JobRun, 'calls' | 'missing' | 'reads'>, tally: Tally): Reply {
+function scriptCall(ctx: Ctx, args: Buffer[], protocol: 2 | 3, readOnly: boolean, state: LocalState, run: Pick<JobRun, 'calls' | 'missing' | 'reads' | 'lateReads' | 'written'>, tally: Tally): Reply {
   const { calls, missing } = run;
   const refuse = (text: string): ErrorReply => {
     tally.refused = true;
@@ -547,7 +541,7 @@ function scriptCall(ctx: Ctx, args: Buffer[], protocol: 2 | 3, readOnly: boolean
   } catch (err) {
     return new ErrorReply(`ERR INTERNAL ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (spec.flags.includes('readonly')) for (const k of keysOf(spec, args) ?? []) run.reads.push(k.key);
+  if (spec.flags.includes('readonly')) for (const { key } of keysOf(spec, args) ?? []) (run.written.has(key.toString('latin1')) ? run.lateReads : run.reads).push(key);
   if (r instanceof KeysPlan) {
     const ops: Op[] = r.keys.map((key) => ({ t: 'get', key }));
     if (!ready(state, ops, missing)) throw NEED_KEYS;
@@ -572,7 +566,7 @@ const NOT_HERE = new ErrorReply('ERR not an operation of one batch');
  * transaction, answered as EXEC's reply is): their results, or the error that refused them; undefined when a key was
  * not read (`missing` says which). The plan's reply is not asked for here: a queued read's counts its lookups.
  */
-function runOps(ctx: Ctx, plan: WritePlan, state: LocalState, run: Pick<JobRun, 'calls' | 'missing'>, step: number | undefined): RespOpResult[] | ErrorReply | undefined {
+function runOps(ctx: Ctx, plan: WritePlan, state: LocalState, run: Pick<JobRun, 'calls' | 'missing' | 'written'>, step: number | undefined): RespOpResult[] | ErrorReply | undefined {
   let ops: Op[];
   try {
     ops = plan.ops.map((op) => batchOp(op as BatchOp, ctx.server.cluster.options.maxValueBytes));
@@ -583,7 +577,14 @@ function runOps(ctx: Ctx, plan: WritePlan, state: LocalState, run: Pick<JobRun, 
   if (!ready(state, ops, run.missing)) return undefined;
   const results = ops.length === 0 ? [] : state.run(ops).map((x) => ({ ...x, ...(x.current instanceof Uint8Array ? { current: bytesOf(x.current) } : {}), ...(x.value instanceof Uint8Array ? { value: bytesOf(x.value) } : {}) }));
   plan.by = ctx.conn.id;
-  run.calls.push({ kind: 'ops', plan, results, writes: !ops.every(readsOnly), step });
+  const writes = !ops.every(readsOnly);
+  run.calls.push({ kind: 'ops', plan, results, writes, step });
+  if (writes) {
+    for (const op of plan.ops) {
+      const keys = writtenKeys(op);
+      if (keys !== 'all') for (const k of keys) run.written.add(k.toString('latin1'));
+    }
+  }
   return results;
 }
 
