@@ -1,13 +1,13 @@
 // The Lua of EVAL: Lua 5.4 compiled to WebAssembly (wasmoon's build, driven through its C API so that strings stay
 // bytes), set up as Redis 7.0 sets up its Lua: the base, table, string and math libraries, bit, the redis table
-// (call, pcall, error_reply, status_reply, sha1hex, log, setresp, set_repl, replicate_commands), cjson, Redis's pcall (an
+// (call, pcall, error_reply, status_reply, sha1hex, log, setresp, set_repl, replicate_commands), cjson, cmsgpack, Redis's pcall (an
 // error table becomes its message), its math.random (the same 48-bit generator, so the same numbers), KEYS and ARGV,
 // and globals that cannot be created or read when absent. What a script asks of Redis goes to `ScriptHost.call`.
 // Learned from Redis's src/script_lua.c and src/eval.c (7.0.15); the code is ours.
 //
 // Lua 5.4 is not Redis's Lua 5.1: integers and floats are two kinds of number (10/2 is 5.0, and prints so), and
-// 5.1's unpack, loadstring, math.pow and table.getn are given back; setfenv, getfenv, cmsgpack and struct
-// are not there (docs/resp.md).
+// 5.1's unpack, loadstring, math.pow and table.getn are given back; setfenv, getfenv and struct are not there
+// (docs/resp.md).
 import { createHash } from 'node:crypto';
 import { LuaWasm } from 'wasmoon';
 import { BoolReply, DoubleReply, ErrorReply, integerReply, MapReply, type Reply, ReplyWriter, SetReply, SimpleString, VerbatimReply } from './reply.js';
@@ -304,6 +304,177 @@ do
   end
   G.cjson = {}
 end
+-- lua-cmsgpack 0.4.0 as Redis ships it: pack (a number that is an integer, as Lua 5.1 sees it, in the shortest
+-- integer form; another as a float when one holds it exactly, else a double; a table of keys 1..n an array, any other
+-- a map, in next()'s order; a table nested 16 deep, and any other type, nil), unpack, unpack_one, unpack_limit (the
+-- values of a stream: arrays and maps as tables; bin, ext and 0xc1 are a bad format, as this version knows them not).
+do
+  local spack, sunpack, mtype, tointeger, char = string.pack, string.unpack, math.type, math.tointeger, string.char
+  local function int(n)
+    if n >= 0 then
+      if n <= 127 then return char(n) end
+      if n <= 0xff then return spack('>BB', 0xcc, n) end
+      if n <= 0xffff then return spack('>BI2', 0xcd, n) end
+      if n <= 0xffffffff then return spack('>BI4', 0xce, n) end
+      return spack('>Bi8', 0xcf, n)
+    end
+    if n >= -32 then return spack('b', n) end
+    if n >= -128 then return spack('>Bb', 0xd0, n) end
+    if n >= -32768 then return spack('>Bi2', 0xd1, n) end
+    if n >= -2147483648 then return spack('>Bi4', 0xd2, n) end
+    return spack('>Bi8', 0xd3, n)
+  end
+  local function header(n, fix, b16, b32)
+    if n <= 15 then return char(fix | n) end
+    if n <= 0xffff then return spack('>BI2', b16, n) end
+    return spack('>BI4', b32, n)
+  end
+  local function isArray(t)
+    local count, max = 0, 0
+    for k in next, t do
+      if mtype(k) ~= 'integer' or k <= 0 then return false end
+      if k > max then max = k end
+      count = count + 1
+    end
+    return max == count
+  end
+  local encode
+  encode = function(v, level, out)
+    local t = type(v)
+    if t == 'table' and level == 16 then t = 'nil' end
+    if t == 'string' then
+      local n = #v
+      if n < 32 then out[#out + 1] = char(0xa0 | n)
+      elseif n <= 0xff then out[#out + 1] = spack('>BB', 0xd9, n)
+      elseif n <= 0xffff then out[#out + 1] = spack('>BI2', 0xda, n)
+      else out[#out + 1] = spack('>BI4', 0xdb, n) end
+      out[#out + 1] = v
+    elseif t == 'boolean' then out[#out + 1] = char(v and 0xc3 or 0xc2)
+    elseif t == 'number' then
+      local i = mtype(v) == 'integer' and v or tointeger(v)
+      if i then out[#out + 1] = int(i)
+      elseif sunpack('>f', spack('>f', v)) == v then out[#out + 1] = spack('>Bf', 0xca, v)
+      else out[#out + 1] = spack('>Bd', 0xcb, v) end
+    elseif t == 'table' then
+      if isArray(v) then
+        local n = rawlen(v)
+        out[#out + 1] = header(n, 0x90, 0xdc, 0xdd)
+        for j = 1, n do encode(v[j], level + 1, out) end
+      else
+        local n = 0
+        for _ in next, v do n = n + 1 end
+        out[#out + 1] = header(n, 0x80, 0xde, 0xdf)
+        for k, x in next, v do
+          encode(k, level + 1, out)
+          encode(x, level + 1, out)
+        end
+      end
+    else out[#out + 1] = char(0xc0) end
+  end
+  -- The decoder: the value at pos of s, and the position after it; an error word ('eof', 'fmt') for a bad one.
+  local decode
+  local function need(s, pos, n) if pos + n - 1 > #s then error('eof', 0) end end
+  local function str(s, pos, n)
+    need(s, pos, n)
+    return s:sub(pos, pos + n - 1), pos + n
+  end
+  local function array(s, pos, n)
+    local t = {}
+    for i = 1, n do t[i], pos = decode(s, pos) end
+    return t, pos
+  end
+  local function map(s, pos, n)
+    local t = {}
+    for _ = 1, n do
+      local k, v
+      k, pos = decode(s, pos)
+      v, pos = decode(s, pos)
+      t[k] = v
+    end
+    return t, pos
+  end
+  local fixed = {
+    [0xcc] = { 1, '>B' }, [0xd0] = { 1, '>b' }, [0xcd] = { 2, '>I2' }, [0xd1] = { 2, '>i2' }, [0xce] = { 4, '>I4' },
+    [0xd2] = { 4, '>i4' }, [0xd3] = { 8, '>i8' }, [0xca] = { 4, '>f' }, [0xcb] = { 8, '>d' },
+    -- uint 64 as lua-cmsgpack pushes it (lua_pushinteger of the unsigned value): past 2^63, wrapped around.
+    [0xcf] = { 8, '>i8' },
+  }
+  decode = function(s, pos)
+    need(s, pos, 1)
+    local b = s:byte(pos)
+    local f = fixed[b]
+    if f then
+      need(s, pos, 1 + f[1])
+      return (sunpack(f[2], s, pos + 1)), pos + 1 + f[1]
+    end
+    if b == 0xc0 then return nil, pos + 1 end
+    if b == 0xc3 then return true, pos + 1 end
+    if b == 0xc2 then return false, pos + 1 end
+    if b == 0xd9 then need(s, pos, 2) return str(s, pos + 2, s:byte(pos + 1)) end
+    if b == 0xda then need(s, pos, 3) return str(s, pos + 3, (sunpack('>I2', s, pos + 1))) end
+    if b == 0xdb then need(s, pos, 5) return str(s, pos + 5, (sunpack('>I4', s, pos + 1))) end
+    if b == 0xdc then need(s, pos, 3) return array(s, pos + 3, (sunpack('>I2', s, pos + 1))) end
+    if b == 0xdd then need(s, pos, 5) return array(s, pos + 5, (sunpack('>I4', s, pos + 1))) end
+    if b == 0xde then need(s, pos, 3) return map(s, pos + 3, (sunpack('>I2', s, pos + 1))) end
+    if b == 0xdf then need(s, pos, 5) return map(s, pos + 5, (sunpack('>I4', s, pos + 1))) end
+    if b < 0x80 then return b, pos + 1 end
+    if b >= 0xe0 then return b - 256, pos + 1 end
+    if b >= 0xa0 and b < 0xc0 then return str(s, pos + 1, b & 0x1f) end
+    if b >= 0x90 and b < 0xa0 then return array(s, pos + 1, b & 0x0f) end
+    if b >= 0x80 and b < 0x90 then return map(s, pos + 1, b & 0x0f) end
+    error('fmt', 0)
+  end
+  local function checkString(v, n, name)
+    if type(v) == 'number' then return tostring(v) end
+    if type(v) ~= 'string' then rawerror('bad argument #' .. n .. " to '" .. name .. "' (string expected, got " .. (v == nil and 'no value' or type(v)) .. ')', 0) end
+    return v
+  end
+  local function checkInteger(v, n, name, default)
+    if v == nil and default then return default end
+    local x = tonumber(v)
+    if x == nil then rawerror('bad argument #' .. n .. " to '" .. name .. "' (number expected, got " .. (v == nil and 'no value' or type(v)) .. ')', 0) end
+    return tointeger(x >= 0 and math.floor(x) or math.ceil(x)) or 0
+  end
+  -- Up to limit values (every one when limit and offset are 0) from byte offset: the values, and the offset after them
+  -- first when not decoding every one (-1 once the input is used up).
+  local function unpackFull(name, s, limit, offset)
+    local all = limit == 0 and offset == 0
+    if offset < 0 or limit < 0 then rawerror('Invalid request to unpack with offset of ' .. offset .. ' and limit of ' .. #s .. '.', 0) end
+    if offset > #s then rawerror('Start offset ' .. offset .. ' greater than input length ' .. #s .. '.', 0) end
+    local out, pos, n = {}, offset + 1, 0
+    while pos <= #s and (all or n < limit) do
+      local ok, v, after = pcall(decode, s, pos)
+      if not ok then
+        if v == 'eof' then rawerror('Missing bytes in input.', 0) end
+        if v == 'fmt' then rawerror('Bad data format in input.', 0) end
+        error(v, 0)
+      end
+      n = n + 1
+      out[n] = v
+      pos = after
+    end
+    if all then return table.unpack(out, 1, n) end
+    return pos > #s and -1 or pos - 1, table.unpack(out, 1, n)
+  end
+  -- The library's functions are C functions set by the host around these (an error then names the script's line).
+  G.__threadraft_cmsgpack_pack = function(...)
+    local n = select('#', ...)
+    if n == 0 then rawerror("bad argument #0 to 'pack' (MessagePack pack needs input.)", 0) end
+    local out = {}
+    for i = 1, n do encode((select(i, ...)), 0, out) end
+    return table.concat(out)
+  end
+  G.__threadraft_cmsgpack_unpack = function(s) return unpackFull('unpack', checkString(s, 1, 'unpack'), 0, 0) end
+  G.__threadraft_cmsgpack_unpack_one = function(s, offset)
+    s = checkString(s, 1, 'unpack_one')
+    return unpackFull('unpack_one', s, 1, checkInteger(offset, 2, 'unpack_one', 0))
+  end
+  G.__threadraft_cmsgpack_unpack_limit = function(s, limit, offset)
+    s = checkString(s, 1, 'unpack_limit')
+    return unpackFull('unpack_limit', s, checkInteger(limit, 2, 'unpack_limit'), checkInteger(offset, 3, 'unpack_limit', 0))
+  end
+  G.cmsgpack = { _NAME = 'cmsgpack', _VERSION = 'lua-cmsgpack 0.4.0', _COPYRIGHT = 'Copyright (C) 2012, Salvatore Sanfilippo', _DESCRIPTION = 'MessagePack C implementation for Lua' }
+end
 -- Readonly tables, as Redis 7.0's (its Lua's lua_enablereadonlytable): a script sees the globals and every table
 -- reachable from them (string, table, math, redis, bit, cjson, coroutine, _G) and the strings' metatable through a
 -- proxy that refuses writes, so no script changes what the next one runs. rawset, setmetatable, rawget, rawequal,
@@ -451,6 +622,12 @@ export class LuaRuntime {
     }
     m._lua_pushlightuserdata(L, 0);
     wasm.lua_setfield(L as never, -2, 'null');
+    m._lua_settop(L, -2);
+    wasm.lua_getglobal(L as never, 'cmsgpack');
+    for (const name of ['pack', 'unpack', 'unpack_one', 'unpack_limit'] as const) {
+      this.pushFunction(() => this.hosted(`cmsgpack_${name}`));
+      wasm.lua_setfield(L as never, -2, name);
+    }
     m._lua_settop(L, -2);
     // The hook: a script past its time is stopped (its end is the host's: ScriptAbort).
     const hook = m.addFunction(() => {
@@ -605,6 +782,25 @@ export class LuaRuntime {
     if (!this.host!.known(args)) return this.raise('Invalid command passed to redis.acl_check_cmd()');
     this.wasm.lua_pushboolean(this.L as never, 1);
     return 1;
+  }
+
+  /**
+   * A library function of the prelude's (`__threadraft_<name>`: cmsgpack's), called with the arguments given, its
+   * results returned; its error raised where the script called, as a C library's is.
+   */
+  private hosted(name: string): number {
+    const w = this.wasm;
+    const L = this.L;
+    const n = this.m._lua_gettop(L);
+    w.lua_getglobal(L as never, `__threadraft_${name}`);
+    w.lua_rotate(L as never, 1, 1);
+    if (this.m._lua_pcallk(L, n, -1, 0, 0, 0) !== 0) {
+      w.luaL_where(L as never, 1);
+      w.lua_rotate(L as never, -2, 1);
+      w.lua_concat(L as never, 2);
+      return RAISE;
+    }
+    return this.m._lua_gettop(L);
   }
 
   /** cjson.encode / cjson.decode: the prelude's function of one argument; its error raised where the script called. */

@@ -156,6 +156,33 @@ const EVENTS: Step[] = [
   [2, [['WATCH', 'w'], lua("return redis.call('GET', KEYS[1])", '1', 'w'), ['MULTI'], ['GET', 'w'], ['EXEC']]],
 ];
 
+/** cmsgpack (lua-cmsgpack 0.4.0): its bytes for every kind of value and bound, the values it reads back, its errors. */
+const CMSGPACK: Step[] = [
+  [0, [
+    lua("return cmsgpack.pack({1, 2, {a = 1}}, 'x', true, false, 1.5, 0.1, -5, 300, -300, 70000, 2^40, -2^40, {}, nil, 0/0, 1/0, -1/0, -0.0)", '0'),
+    lua("local out = {} for _, n in ipairs({0, 127, 128, 255, 256, 65535, 65536, 4294967295, 4294967296, 2^53, -1, -32, -33, -128, -129, -32768, -32769, -2147483648, -2147483649, -2^53, 2^63, -2^63, 1e300, 3.25}) do out[#out + 1] = cmsgpack.pack(n) end return out", '0'),
+    lua("local out = {} for _, n in ipairs({0, 31, 32, 255, 256, 65535, 65536}) do out[#out + 1] = cmsgpack.pack(string.rep('a', n)):sub(1, 8) end return out", '0'),
+    lua("local out = {} for _, n in ipairs({15, 16, 65535, 65536}) do local t = {} for i = 1, n do t[i] = i % 3 end out[#out + 1] = cmsgpack.pack(t):sub(1, 12) end return out", '0'),
+    lua("local t = {} for i = 1, 20 do t = {t} end return {cmsgpack.pack(t), cmsgpack.pack({1, nil, 3}), cmsgpack.pack({[0] = 1}), cmsgpack.pack({[1.5] = 2}), cmsgpack.pack(type), cmsgpack.pack({x = {y = {}}})}", '0'),
+    lua("local m = {} for i = 1, 20 do m['k' .. i] = i end local t = cmsgpack.unpack(cmsgpack.pack(m)) local n = 0 for k, v in pairs(t) do n = n + v end return {n, #cmsgpack.pack(m), cmsgpack.pack(m):byte(1)}", '0'),
+    lua("return {cmsgpack.unpack(cmsgpack.pack({1, 2, {a = 1}}, 'x', true, false, 1.5, -5, 2^53, string.rep('b', 300), {c = {d = 'e'}}))}", '0'),
+    lua("local s = string.char(0xcc, 200, 0xd0, 0x80, 0xcd, 1, 2, 0xd1, 0x80, 0, 0xce, 255, 255, 255, 255, 0xd2, 0x80, 0, 0, 0, 0xcf, 255, 255, 255, 255, 255, 255, 255, 255, 0xd3, 0, 0, 0, 1, 0, 0, 0, 0, 0xca, 0x40, 0x20, 0, 0, 0xcb, 0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18, 0xc0, 0xc3, 0xc2, 0xff, 0xe0, 0x7f) return {cmsgpack.unpack(s)}", '0'),
+    lua("local s = string.char(0xd9, 2, 104, 105, 0xda, 0, 1, 33, 0xdb, 0, 0, 0, 1, 63, 0xdc, 0, 2, 1, 2, 0xdd, 0, 0, 0, 1, 7, 0xde, 0, 1, 0xa1, 107, 9, 0xdf, 0, 0, 0, 1, 1, 2, 0x92, 5, 6, 0x81, 0xa1, 122, 0xc3) local v = {cmsgpack.unpack(s)} return {v[1], v[2], v[3], v[4][2], v[5][1], v[6].k, v[7][1], v[8][2], v[9].z}", '0'),
+    lua("local s, out, offset = cmsgpack.pack(1, 'two', {3}, nil, 5), {}, 0 while offset ~= -1 do local v offset, v = cmsgpack.unpack_one(s, offset) out[#out + 1] = offset out[#out + 1] = type(v) end return out", '0'),
+    lua("local s = cmsgpack.pack(1, 2, 3, 4, 5) return {{cmsgpack.unpack_limit(s, 2)}, {cmsgpack.unpack_limit(s, 2, 2)}, {cmsgpack.unpack_limit(s, 9, 3)}, {cmsgpack.unpack_limit(s, 0, 1)}, {cmsgpack.unpack_one(s, '4')}, {cmsgpack.unpack(123)}}", '0'),
+    lua("return {cmsgpack._NAME, cmsgpack._VERSION, cmsgpack._COPYRIGHT, cmsgpack._DESCRIPTION}", '0'),
+    // One key per map here: a map of several is written in next()'s order, Lua 5.4's (docs/resp.md).
+    lua("redis.call('SET', KEYS[1], cmsgpack.pack({user = {'n', 3, true}})) local t = cmsgpack.unpack(redis.call('GET', KEYS[1])) return t.user", '1', 'packed'), ['GET', 'packed'],
+  ]],
+  [0, [
+    lua('return cmsgpack.pack()', '0'), lua('return cmsgpack.unpack()', '0'), lua('return cmsgpack.unpack({})', '0'),
+    lua('return cmsgpack.unpack(string.char(0xc1))', '0'), lua('return cmsgpack.unpack(string.char(0xc4, 1, 65))', '0'), lua('return cmsgpack.unpack(string.char(0xd4, 1, 1))', '0'),
+    lua('return cmsgpack.unpack(string.char(0xcd, 1))', '0'), lua('return cmsgpack.unpack(string.char(0x82, 1, 2))', '0'), lua('return cmsgpack.unpack(string.char(0xdb, 0, 0, 1, 0, 65))', '0'),
+    lua("return cmsgpack.unpack_one('abc', -1)", '0'), lua("return cmsgpack.unpack_one('abc', 9)", '0'), lua("return cmsgpack.unpack_limit('a')", '0'),
+    lua("return cmsgpack.unpack_limit('a', -2)", '0'), lua("return cmsgpack.unpack_one('a', 'x')", '0'), lua('cmsgpack.pack = nil', '0'),
+  ]],
+];
+
 /**
  * Scripts inside MULTI: queued, then checked, compiled and run by EXEC in order with the commands around them (their
  * errors EXEC's replies), events and counts as Redis's; WATCH of a key written by another client, by a script, or
@@ -182,7 +209,7 @@ const IN_MULTI: Step[] = [
 ];
 
 test('EVAL and SCRIPT: the same replies, errors, counts, events and WATCH from threadraft as from Redis', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis, served) => {
-  for (const [name, steps, conns] of [['conversions', CONVERSIONS, 1], ['errors', ERRORS, 1], ['cjson', CJSON, 1], ['commands', COMMANDS, 1], ['events', EVENTS, 3], ['in MULTI', IN_MULTI, 3]] as const) {
+  for (const [name, steps, conns] of [['conversions', CONVERSIONS, 1], ['errors', ERRORS, 1], ['cjson', CJSON, 1], ['commands', COMMANDS, 1], ['cmsgpack', CMSGPACK, 1], ['events', EVENTS, 3], ['in MULTI', IN_MULTI, 3]] as const) {
     await sameAsRedis(redis, served, { name, conns, steps: [[0, [['FLUSHALL']]], ...steps] });
   }
 }));
