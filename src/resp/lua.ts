@@ -1,12 +1,12 @@
 // The Lua of EVAL: Lua 5.4 compiled to WebAssembly (wasmoon's build, driven through its C API so that strings stay
 // bytes), set up as Redis 7.0 sets up its Lua: the base, table, string and math libraries, bit, the redis table
-// (call, pcall, error_reply, status_reply, sha1hex, log, setresp, set_repl, replicate_commands), cjson, cmsgpack, Redis's pcall (an
+// (call, pcall, error_reply, status_reply, sha1hex, log, setresp, set_repl, replicate_commands), cjson, cmsgpack, struct, Redis's pcall (an
 // error table becomes its message), its math.random (the same 48-bit generator, so the same numbers), KEYS and ARGV,
 // and globals that cannot be created or read when absent. What a script asks of Redis goes to `ScriptHost.call`.
 // Learned from Redis's src/script_lua.c and src/eval.c (7.0.15); the code is ours.
 //
 // Lua 5.4 is not Redis's Lua 5.1: integers and floats are two kinds of number (10/2 is 5.0, and prints so), and
-// 5.1's unpack, loadstring, math.pow and table.getn are given back; setfenv, getfenv and struct are not there
+// 5.1's unpack, loadstring, math.pow and table.getn are given back; setfenv and getfenv are not there
 // (docs/resp.md).
 import { createHash } from 'node:crypto';
 import { LuaWasm } from 'wasmoon';
@@ -475,6 +475,188 @@ do
   end
   G.cmsgpack = { _NAME = 'cmsgpack', _VERSION = 'lua-cmsgpack 0.4.0', _COPYRIGHT = 'Copyright (C) 2012, Salvatore Sanfilippo', _DESCRIPTION = 'MessagePack C implementation for Lua' }
 end
+-- The struct library as Redis ships it (Roberto Ierusalimschy's, for Lua 5.1, on x86-64): pack, unpack and size of
+-- its formats ('<' '>' '!n' 'x' 'b' 'B' 'h' 'H' 'l' 'L' 'T' 'in' 'In' 'cn' 's' 'f' 'd'; little-endian and no
+-- alignment by default; integers of up to 32 bytes, of which the 64 low bits carry the value), its errors.
+do
+  local spack, sunpack, char, byte = string.pack, string.unpack, string.char, string.byte
+  -- An argument's type as luaL_check* names it: 'no value' past the arguments given (pack marks its end with a nil).
+  local ABSENT = {}
+  local function typeName(v) if v == ABSENT then return 'no value' end return type(v) end
+  local function argError(fn, n, msg) rawerror('bad argument #' .. n .. " to '" .. fn .. "' (" .. msg .. ')', 0) end
+  local function checkString(fn, v, n)
+    if type(v) == 'number' then return tostring(v) end
+    if type(v) ~= 'string' then argError(fn, n, 'string expected, got ' .. typeName(v)) end
+    return v
+  end
+  local function checkNumber(fn, v, n)
+    local x = (type(v) == 'number' or type(v) == 'string') and tonumber(v) or nil
+    if x == nil then argError(fn, n, 'number expected, got ' .. typeName(v)) end
+    return x
+  end
+  -- A number as the 64 bits C's (unsigned long) of it holds (negative ones through a long: two's complement).
+  local function bits(x)
+    if math.type(x) == 'integer' then return x end
+    if x ~= x then return math.mininteger end
+    if x < 0 then return math.tointeger(math.ceil(x)) or math.mininteger end
+    if x < 2^63 then return math.tointeger(math.floor(x)) end
+    if x < 2^64 then return math.tointeger(math.floor(x - 2^63)) | math.mininteger end
+    return 0
+  end
+  local function getnum(f, default)
+    local digits = f.s:match('^%d+', f.i)
+    if digits == nil then return default end
+    f.i = f.i + #digits
+    local a = tonumber(digits)
+    if a > 2147483647 then rawerror('integral size overflow', 0) end
+    return math.tointeger(a)
+  end
+  local SIZES = { B = 1, b = 1, H = 2, h = 2, L = 8, l = 8, T = 8, f = 4, d = 8, x = 1 }
+  local INTEGERS = { b = true, B = true, h = true, H = true, l = true, L = true, T = true, i = true, I = true }
+  local function optsize(opt, f)
+    if SIZES[opt] then return SIZES[opt] end
+    if opt == 'c' then return getnum(f, 1) end
+    if opt == 'i' or opt == 'I' then
+      local size = getnum(f, 4)
+      if size > 32 then rawerror('integral size ' .. size .. ' is larger than limit of 32', 0) end
+      return size
+    end
+    return 0
+  end
+  local function toalign(len, h, opt, size)
+    if size == 0 or opt == 'c' then return 0 end
+    if size > h.align then size = h.align end
+    return (size - (len & (size - 1))) & (size - 1)
+  end
+  local function control(fn, opt, f, h)
+    if opt == ' ' then return end
+    if opt == '>' then h.little = false return end
+    if opt == '<' then h.little = true return end
+    if opt == '!' then
+      local a = getnum(f, 8)
+      if not (a > 0 and (a & (a - 1)) == 0) then rawerror('alignment ' .. a .. ' is not a power of 2', 0) end
+      h.align = a
+      return
+    end
+    argError(fn, 1, "invalid format option '" .. opt .. "'")
+  end
+  local function option(f)
+    local opt = f.s:sub(f.i, f.i)
+    f.i = f.i + 1
+    return opt
+  end
+  G.__threadraft_struct_pack = function(...)
+    local fmt = checkString('pack', select('#', ...) == 0 and ABSENT or (...), 1)
+    local args = table.pack(select(2, ...))
+    local h, f = { little = true, align = 1 }, { s = fmt, i = 1 }
+    local out, total, arg = {}, 0, 2
+    while f.i <= #fmt do
+      local opt = option(f)
+      local size = optsize(opt, f)
+      local pad = toalign(total, h, opt, size)
+      total = total + pad
+      if pad > 0 then out[#out + 1] = char(0):rep(pad) end
+      if INTEGERS[opt] then
+        local v = bits(checkNumber('pack', args[arg - 1], arg))
+        arg = arg + 1
+        local b = {}
+        for i = 1, size do
+          b[h.little and i or size - i + 1] = char(v & 0xff)
+          v = v >> 8
+        end
+        out[#out + 1] = table.concat(b)
+      elseif opt == 'x' then out[#out + 1] = char(0)
+      elseif opt == 'f' or opt == 'd' then
+        out[#out + 1] = spack((h.little and '<' or '>') .. opt, checkNumber('pack', args[arg - 1], arg))
+        arg = arg + 1
+      elseif opt == 'c' or opt == 's' then
+        local v = checkString('pack', args[arg - 1], arg)
+        arg = arg + 1
+        if size == 0 then size = #v end
+        if #v < size then argError('pack', arg, 'string too short') end
+        out[#out + 1] = v:sub(1, size)
+        if opt == 's' then
+          out[#out + 1] = char(0)
+          size = size + 1
+        end
+      else control('pack', opt, f, h) end
+      total = total + size
+    end
+    return table.concat(out)
+  end
+  G.__threadraft_struct_unpack = function(...)
+    local given = select('#', ...)
+    local fmt, data, init = ...
+    fmt = checkString('unpack', given < 1 and ABSENT or fmt, 1)
+    data = checkString('unpack', given < 2 and ABSENT or data, 2)
+    local pos = 1
+    if init ~= nil then
+      local x = checkNumber('unpack', init, 3)
+      pos = math.tointeger(x >= 0 and math.floor(x) or math.ceil(x)) or 0
+    end
+    if pos == 0 then argError('unpack', 3, 'offset must be 1 or greater') end
+    pos = pos - 1
+    local ld = #data
+    local h, f = { little = true, align = 1 }, { s = fmt, i = 1 }
+    local out, n = {}, 0
+    while f.i <= #fmt do
+      local opt = option(f)
+      local size = optsize(opt, f)
+      pos = pos + toalign(pos, h, opt, size)
+      if pos < 0 or size > ld or pos > ld - size then argError('unpack', 2, 'data string too short') end
+      if INTEGERS[opt] then
+        local l = 0
+        for i = 1, size do l = (l << 8) | byte(data, pos + (h.little and size - i + 1 or i)) end
+        if opt:lower() == opt then
+          local mask = -1 << ((size * 8 - 1) & 63)
+          if l & mask ~= 0 then l = l | mask end
+        elseif l < 0 then
+          l = (l >> 1) * 2.0 + (l & 1)
+        end
+        n = n + 1
+        out[n] = l
+      elseif opt == 'f' or opt == 'd' then
+        n = n + 1
+        out[n] = sunpack((h.little and '<' or '>') .. opt, data, pos + 1)
+      elseif opt == 'c' then
+        if size == 0 then
+          local prev = out[n]
+          if n == 0 or not ((type(prev) == 'number' or type(prev) == 'string') and tonumber(prev)) then rawerror("format 'c0' needs a previous size", 0) end
+          size = math.tointeger(math.floor(tonumber(prev))) or 0
+          out[n] = nil
+          n = n - 1
+          if size > ld or pos > ld - size then argError('unpack', 2, 'data string too short') end
+        end
+        n = n + 1
+        out[n] = data:sub(pos + 1, pos + size)
+      elseif opt == 's' then
+        local e = data:find(char(0), pos + 1, true)
+        if e == nil then rawerror('unfinished string in data', 0) end
+        size = e - pos
+        n = n + 1
+        out[n] = data:sub(pos + 1, e - 1)
+      elseif opt ~= 'x' then control('unpack', opt, f, h) end
+      pos = pos + size
+    end
+    out[n + 1] = pos + 1
+    return table.unpack(out, 1, n + 1)
+  end
+  G.__threadraft_struct_size = function(...)
+    local fmt = checkString('size', select('#', ...) == 0 and ABSENT or (...), 1)
+    local h, f, pos = { little = true, align = 1 }, { s = fmt, i = 1 }, 0
+    while f.i <= #fmt do
+      local opt = option(f)
+      local size = optsize(opt, f)
+      pos = pos + toalign(pos, h, opt, size)
+      if opt == 's' then argError('size', 1, "option 's' has no fixed size")
+      elseif opt == 'c' and size == 0 then argError('size', 1, "option 'c0' has no fixed size") end
+      if not opt:match('%w') then control('size', opt, f, h) end
+      pos = pos + size
+    end
+    return pos
+  end
+  G.struct = {}
+end
 -- Readonly tables, as Redis 7.0's (its Lua's lua_enablereadonlytable): a script sees the globals and every table
 -- reachable from them (string, table, math, redis, bit, cjson, coroutine, _G) and the strings' metatable through a
 -- proxy that refuses writes, so no script changes what the next one runs. rawset, setmetatable, rawget, rawequal,
@@ -622,6 +804,12 @@ export class LuaRuntime {
     }
     m._lua_pushlightuserdata(L, 0);
     wasm.lua_setfield(L as never, -2, 'null');
+    m._lua_settop(L, -2);
+    wasm.lua_getglobal(L as never, 'struct');
+    for (const name of ['pack', 'unpack', 'size'] as const) {
+      this.pushFunction(() => this.hosted(`struct_${name}`));
+      wasm.lua_setfield(L as never, -2, name);
+    }
     m._lua_settop(L, -2);
     wasm.lua_getglobal(L as never, 'cmsgpack');
     for (const name of ['pack', 'unpack', 'unpack_one', 'unpack_limit'] as const) {

@@ -183,6 +183,26 @@ const CMSGPACK: Step[] = [
   ]],
 ];
 
+/** struct (Redis's, for Lua 5.1 on x86-64): formats, endianness, alignment, sizes, what unpack reads, the errors. */
+const STRUCT: Step[] = [
+  [0, [
+    lua("return {struct.pack('>iHb', 1, 2, 3), struct.pack('<i3hd', -2, 300, 1.5), struct.pack('!4bi!8bd', 1, 2, 3, 4.25), struct.pack('c5s', 'abcdefg', 'zz'), struct.pack('c0', 'whole'), struct.pack('I16', -1), struct.pack('L', 2^63 + 4096), struct.pack('>lT', -5, 7), struct.pack(' x b B ', -1, 255), struct.pack('i0f', 9, 0.1), struct.pack('c', '12'), struct.pack('i', '42')}", '0'),
+    lua("return {struct.unpack('>iHb', struct.pack('>iHb', -1, 65535, -3))}", '0'), lua("return {struct.unpack('bc0', struct.pack('bc0', 3, 'xyz'))}", '0'),
+    lua("return {struct.unpack('s', 'ab' .. string.char(0) .. 'c')}", '0'), lua("return {struct.unpack('b', 'ab', 2)}", '0'), lua("return {struct.unpack('!4 b i', struct.pack('!4 b i', 1, 2))}", '0'),
+    lua("return {struct.unpack('L', string.rep(string.char(255), 8)) > 1e19, struct.unpack('l', string.rep(string.char(255), 8))}", '0'),
+    lua("return {struct.unpack('i2', string.char(255, 127)), struct.unpack('I2', string.char(255, 255)), struct.unpack('>I3', string.char(1, 2, 3))}", '0'),
+    lua("return {struct.unpack('<f>d', struct.pack('<f>d', 0.1, 0.1))}", '0'), lua("return {struct.size('!8bdi3'), struct.size('xxh'), struct.size('zq'), struct.size('c9')}", '0'),
+    lua("redis.call('SET', KEYS[1], struct.pack('>I4c3', 1000, 'abc')) return {struct.unpack('>I4c3', redis.call('GET', KEYS[1]))}", '1', 'st'), ['GET', 'st'],
+  ]],
+  [0, [
+    lua("return struct.pack('c5', 'ab')", '0'), lua("return struct.pack('z', 1)", '0'), lua("return struct.pack('i33', 1)", '0'), lua("return struct.pack('!3b', 1)", '0'),
+    lua("return struct.pack('i', 'x')", '0'), lua("return struct.pack('i')", '0'), lua('return struct.pack()', '0'), lua("return struct.pack('b3', 1)", '0'),
+    lua("return {struct.unpack('c0', 'ab')}", '0'), lua("return {struct.unpack('i', 'ab')}", '0'), lua("return {struct.unpack('b', 'ab', 0)}", '0'), lua("return struct.unpack('s', 'ab')", '0'),
+    lua("return struct.unpack('i', nil)", '0'), lua("return struct.unpack('i')", '0'), lua("return struct.size('s')", '0'), lua("return struct.size('c0')", '0'),
+    lua("return struct.size('z?')", '0'), lua('return struct.size()', '0'), lua("return struct.pack('!0b', 1)", '0'), lua('struct.pack = nil', '0'),
+  ]],
+];
+
 /**
  * Scripts inside MULTI: queued, then checked, compiled and run by EXEC in order with the commands around them (their
  * errors EXEC's replies), events and counts as Redis's; WATCH of a key written by another client, by a script, or
@@ -209,7 +229,7 @@ const IN_MULTI: Step[] = [
 ];
 
 test('EVAL and SCRIPT: the same replies, errors, counts, events and WATCH from threadraft as from Redis', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis, served) => {
-  for (const [name, steps, conns] of [['conversions', CONVERSIONS, 1], ['errors', ERRORS, 1], ['cjson', CJSON, 1], ['commands', COMMANDS, 1], ['cmsgpack', CMSGPACK, 1], ['events', EVENTS, 3], ['in MULTI', IN_MULTI, 3]] as const) {
+  for (const [name, steps, conns] of [['conversions', CONVERSIONS, 1], ['errors', ERRORS, 1], ['cjson', CJSON, 1], ['commands', COMMANDS, 1], ['cmsgpack', CMSGPACK, 1], ['struct', STRUCT, 1], ['events', EVENTS, 3], ['in MULTI', IN_MULTI, 3]] as const) {
     await sameAsRedis(redis, served, { name, conns, steps: [[0, [['FLUSHALL']]], ...steps] });
   }
 }));
