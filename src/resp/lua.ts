@@ -6,8 +6,8 @@
 // Learned from Redis's src/script_lua.c and src/eval.c (7.0.15); the code is ours.
 //
 // Lua 5.4 is not Redis's Lua 5.1: integers and floats are two kinds of number (10/2 is 5.0, and prints so), and
-// 5.1's unpack, loadstring, math.pow and table.getn are given back; setfenv and getfenv are not there
-// (docs/resp.md).
+// 5.1's unpack, loadstring and the math and table functions 5.4 dropped are given back; setfenv, getfenv, gcinfo
+// and newproxy are not there (docs/resp.md).
 import { createHash } from 'node:crypto';
 import { LuaWasm } from 'wasmoon';
 import { BoolReply, DoubleReply, ErrorReply, integerReply, MapReply, type Reply, ReplyWriter, SetReply, SimpleString, VerbatimReply } from './reply.js';
@@ -92,6 +92,49 @@ end
 G.unpack = table.unpack
 math.pow = function(x, y) return x ^ y end
 table.getn = function(t) return #t end
+-- The rest of 5.1's math and table functions that 5.4 dropped, as 5.1 answers them.
+math.mod = math.fmod
+math.log10 = function(x) return math.log(x, 10) end
+math.atan2 = function(y, x) return math.atan(y, x) end
+math.cosh = function(x) return (math.exp(x) + math.exp(-x)) / 2 end
+math.sinh = function(x) return (math.exp(x) - math.exp(-x)) / 2 end
+math.tanh = function(x)
+  if x > 20 then return 1.0 elseif x < -20 then return -1.0 end
+  local a, b = math.exp(x), math.exp(-x)
+  return (a - b) / (a + b)
+end
+math.ldexp = function(m, e)
+  e = math.tointeger(e) or math.floor(e)
+  local half = e // 2
+  return m * 2.0 ^ half * 2.0 ^ (e - half)
+end
+math.frexp = function(x)
+  if x == 0 or x ~= x or x == math.huge or x == -math.huge then return x, 0 end
+  local e = 0
+  local m = math.abs(x)
+  while m >= 1 do m = m / 2 e = e + 1 end
+  while m < 0.5 do m = m * 2 e = e - 1 end
+  return x < 0 and -m or m, e
+end
+table.maxn = function(t)
+  local max = 0
+  for k in next, t do if type(k) == 'number' and k > max then max = k end end
+  return max
+end
+table.foreach = function(t, f)
+  for k, v in next, t do
+    local r = f(k, v)
+    if r ~= nil then return r end
+  end
+end
+table.foreachi = function(t, f)
+  for i = 1, #t do
+    local r = f(i, t[i])
+    if r ~= nil then return r end
+  end
+end
+-- table.setn: a C function set by the host around this (its error names the script's line, as 5.1's C one's does).
+G.__threadraft_table_setn = function() rawerror("'setn' is obsolete", 0) end
 -- Redis's redisLrand48: 48 bits, a = 0x5DEECE66D, c = 0xB, seeded as its rand.c is at start.
 local state = 0x1234ABCD330E
 local function lrand48()
@@ -804,6 +847,10 @@ export class LuaRuntime {
     }
     m._lua_pushlightuserdata(L, 0);
     wasm.lua_setfield(L as never, -2, 'null');
+    m._lua_settop(L, -2);
+    wasm.lua_getglobal(L as never, 'table');
+    this.pushFunction(() => this.hosted('table_setn'));
+    wasm.lua_setfield(L as never, -2, 'setn');
     m._lua_settop(L, -2);
     wasm.lua_getglobal(L as never, 'struct');
     for (const name of ['pack', 'unpack', 'size'] as const) {

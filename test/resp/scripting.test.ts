@@ -183,6 +183,17 @@ const CMSGPACK: Step[] = [
   ]],
 ];
 
+/** Lua 5.1's math and table functions that 5.4 dropped, given back (their values printed as 5.1 prints them). */
+const LUA51: Step[] = [
+  [0, [
+    lua("return {tostring(math.log10(2)), tostring(math.atan2(-1, -2)), tostring(math.cosh(1.5)), tostring(math.sinh(-0.5)), tostring(math.tanh(0.3)), math.mod(7, 3), math.mod(-7, 3), tostring(math.ldexp(0.5, 1024)), tostring(math.ldexp(3, -2)), tostring(math.ldexp(1, -1074))}", '0'),
+    lua("local out = {} for _, x in ipairs({1, 8, 0.1, -3.5, 1e300, 5e-324, 2^-1030, 0}) do local m, e = math.frexp(x) out[#out + 1] = tostring(m) .. ' ' .. tostring(e) end return out", '0'),
+    lua("return {table.maxn({1, 2, [10] = 3, [2.5] = 1, x = 1}), table.maxn({}), table.maxn({[-1] = 1})}", '0'),
+    lua("local out = {} table.foreach({a = 1}, function(k, v) out[#out + 1] = k .. v end) table.foreachi({'x', 'y'}, function(i, v) out[#out + 1] = i .. v end) return {out, table.foreachi({5, 6}, function(i, v) if i == 2 then return v * 10 end end), table.getn({1, 2, 3})}", '0'),
+    lua('return table.setn({}, 1)', '0'), lua('table.setn({}, 1) return 1', '0'),
+  ]],
+];
+
 /** struct (Redis's, for Lua 5.1 on x86-64): formats, endianness, alignment, sizes, what unpack reads, the errors. */
 const STRUCT: Step[] = [
   [0, [
@@ -229,7 +240,7 @@ const IN_MULTI: Step[] = [
 ];
 
 test('EVAL and SCRIPT: the same replies, errors, counts, events and WATCH from threadraft as from Redis', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis, served) => {
-  for (const [name, steps, conns] of [['conversions', CONVERSIONS, 1], ['errors', ERRORS, 1], ['cjson', CJSON, 1], ['commands', COMMANDS, 1], ['cmsgpack', CMSGPACK, 1], ['struct', STRUCT, 1], ['events', EVENTS, 3], ['in MULTI', IN_MULTI, 3]] as const) {
+  for (const [name, steps, conns] of [['conversions', CONVERSIONS, 1], ['errors', ERRORS, 1], ['cjson', CJSON, 1], ['commands', COMMANDS, 1], ['cmsgpack', CMSGPACK, 1], ['struct', STRUCT, 1], ['Lua 5.1', LUA51, 1], ['events', EVENTS, 3], ['in MULTI', IN_MULTI, 3]] as const) {
     await sameAsRedis(redis, served, { name, conns, steps: [[0, [['FLUSHALL']]], ...steps] });
   }
 }));
