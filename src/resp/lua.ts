@@ -6,8 +6,8 @@
 // Learned from Redis's src/script_lua.c and src/eval.c (7.0.15); the code is ours.
 //
 // Lua 5.4 is not Redis's Lua 5.1: integers and floats are two kinds of number (10/2 is 5.0, and prints so), and
-// 5.1's unpack, loadstring and the math and table functions 5.4 dropped are given back; setfenv, getfenv, gcinfo
-// and newproxy are not there (docs/resp.md).
+// 5.1's unpack, loadstring, gcinfo, string.gfind and the math and table functions 5.4 dropped are given back
+// (docs/resp.md).
 import { createHash } from 'node:crypto';
 import { LuaWasm } from 'wasmoon';
 import { BoolReply, DoubleReply, ErrorReply, integerReply, MapReply, type Reply, ReplyWriter, SetReply, SimpleString, VerbatimReply } from './reply.js';
@@ -92,7 +92,9 @@ end
 G.unpack = table.unpack
 math.pow = function(x, y) return x ^ y end
 table.getn = function(t) return #t end
--- The rest of 5.1's math and table functions that 5.4 dropped, as 5.1 answers them.
+-- The rest of 5.1's functions that 5.4 dropped, as 5.1 answers them (Redis 7.0 has no setfenv, getfenv or newproxy).
+G.gcinfo = function() return math.floor(collectgarbage('count')) end
+string.gfind = string.gmatch
 math.mod = math.fmod
 math.log10 = function(x) return math.log(x, 10) end
 math.atan2 = function(y, x) return math.atan(y, x) end

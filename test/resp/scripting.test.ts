@@ -190,6 +190,7 @@ const LUA51: Step[] = [
     lua("local out = {} for _, x in ipairs({1, 8, 0.1, -3.5, 1e300, 5e-324, 2^-1030, 0}) do local m, e = math.frexp(x) out[#out + 1] = tostring(m) .. ' ' .. tostring(e) end return out", '0'),
     lua("return {table.maxn({1, 2, [10] = 3, [2.5] = 1, x = 1}), table.maxn({}), table.maxn({[-1] = 1})}", '0'),
     lua("local out = {} table.foreach({a = 1}, function(k, v) out[#out + 1] = k .. v end) table.foreachi({'x', 'y'}, function(i, v) out[#out + 1] = i .. v end) return {out, table.foreachi({5, 6}, function(i, v) if i == 2 then return v * 10 end end), table.getn({1, 2, 3})}", '0'),
+    lua("local out = {} for w in string.gfind('a bb ccc', '%a+') do out[#out + 1] = w end return {out, gcinfo() > 0, gcinfo() == math.floor(gcinfo())}", '0'),
     lua('return table.setn({}, 1)', '0'), lua('table.setn({}, 1) return 1', '0'),
   ]],
 ];
