@@ -189,16 +189,74 @@ G.bit = {
     return s:sub(-n)
   end,
 }
--- lua-cjson as Redis ships it: encode (numbers as %.14g, '/' escaped, arrays of keys 1..n, at most twice as many
--- slots as items past 10) and decode (its error words); cjson.null is set from the host (a null light userdata).
+-- lua-cjson 2.1.0 as Redis ships it: encode (numbers as %.14g, '/' escaped, arrays of keys 1..n, at most twice as
+-- many slots as items past 10) and decode (strtod's numbers, inf, nan and hex ones too; its error words), and its
+-- settings (encode_sparse_array, encode_max_depth, decode_max_depth, encode_number_precision, encode_keep_buffer,
+-- encode_invalid_numbers, decode_invalid_numbers), each module's own (cjson.new() makes another); cjson.null is set
+-- from the host (a null light userdata).
 do
   local escapes = { ['"'] = '\\\\"', ['\\\\'] = '\\\\\\\\', ['/'] = '\\\\/', ['\\b'] = '\\\\b', ['\\f'] = '\\\\f', ['\\n'] = '\\\\n', ['\\r'] = '\\\\r', ['\\t'] = '\\\\t' }
   local function str(s)
     return '"' .. (s:gsub('[%c"\\\\/\\127]', function(c) return escapes[c] or string.format('\\\\u%04x', c:byte()) end)) .. '"'
   end
+  local function typeName(v) if v == nil then return 'no value' end return type(v) end
+  local function argError(fn, n, msg) rawerror('bad argument #' .. n .. " to '" .. fn .. "' (" .. msg .. ')', 0) end
+  -- strtod: the number at p of s (a sign, then inf, infinity, nan, a hex or a decimal number), and the position
+  -- after it; nil when there is none.
+  local function strtod(s, p)
+    local i, negative = p, false
+    local c = s:sub(i, i)
+    if c == '+' or c == '-' then
+      negative = c == '-'
+      i = i + 1
+    end
+    local word = s:sub(i, i + 7):lower()
+    if word == 'infinity' then return negative and -math.huge or math.huge, i + 8 end
+    if word:sub(1, 3) == 'inf' then return negative and -math.huge or math.huge, i + 3 end
+    if word:sub(1, 3) == 'nan' then
+      local j = i + 3
+      local tag = s:match('^%([%w_]*%)', j)
+      if tag then j = j + #tag end
+      local nan = -(0 / 0)
+      return negative and -nan or nan, j
+    end
+    local text
+    if word:sub(1, 2) == '0x' and s:match('^%.?%x', i + 2) then
+      text = s:match('^0[xX]%x*%.?%x*', i)
+      local e = s:match('^[pP][+-]?%d+', i + #text)
+      if e then text = text .. e end
+    else
+      text = s:match('^%d*%.?%d*', i)
+      if not text:find('%d') then return nil end
+      local e = s:match('^[eE][+-]?%d+', i + #text)
+      if e then text = text .. e end
+    end
+    local v = tonumber(text)
+    if negative then v = -v end
+    return v, i + #text
+  end
+  -- lua-cjson's json_is_invalid_number: a number strict JSON refuses (a plus sign, hex, leading zeros, inf, nan).
+  local function invalidNumber(s, p)
+    local c = s:sub(p, p)
+    if c == '+' then return true end
+    if c == '-' then p = p + 1 c = s:sub(p, p) end
+    if c == '0' then
+      local c2 = s:sub(p + 1, p + 1)
+      return c2 == 'x' or c2 == 'X' or c2:match('%d') ~= nil
+    end
+    if c == '' or c <= '9' then return false end
+    local w = s:sub(p, p + 2):lower()
+    return w == 'inf' or w == 'nan'
+  end
+  local function makeModule()
+  local cfg = { sparseConvert = 0, sparseRatio = 2, sparseSafe = 10, encodeDepth = 1000, decodeDepth = 1000, encodeInvalid = 0, decodeInvalid = 1, keepBuffer = 1, precision = 14 }
   local function num(x)
-    if x ~= x or x == math.huge or x == -math.huge then rawerror('Cannot serialise number: must not be NaN or Inf', 0) end
-    return string.format('%.14g', x)
+    if x ~= x or x == math.huge or x == -math.huge then
+      if cfg.encodeInvalid == 0 then rawerror('Cannot serialise number: must not be NaN or Inf', 0) end
+      if cfg.encodeInvalid == 2 then return 'null' end
+      if x ~= x then return 'nan' end
+    end
+    return string.format('%.' .. cfg.precision .. 'g', x)
   end
   local encode
   local function arrayLength(t)
@@ -211,7 +269,10 @@ do
         return -1
       end
     end
-    if max > 10 and max > items * 2 then rawerror('Cannot serialise table: excessively sparse array', 0) end
+    if cfg.sparseRatio > 0 and max > items * cfg.sparseRatio and max > cfg.sparseSafe then
+      if cfg.sparseConvert == 0 then rawerror('Cannot serialise table: excessively sparse array', 0) end
+      return -1
+    end
     return max
   end
   encode = function(v, depth)
@@ -221,7 +282,7 @@ do
     if t == 'boolean' then return v and 'true' or 'false' end
     if t == 'nil' or v == G.cjson.null then return 'null' end
     if t ~= 'table' then rawerror('Cannot serialise ' .. t .. ': type not supported', 0) end
-    if depth > 1000 then rawerror('Cannot serialise, excessive nesting (' .. depth .. ')', 0) end
+    if depth > cfg.encodeDepth then rawerror('Cannot serialise, excessive nesting (' .. depth .. ')', 0) end
     local n = arrayLength(v)
     local out = {}
     if n > 0 then
@@ -248,9 +309,12 @@ do
       elseif c == '[' then return 'T_ARR_BEGIN', p elseif c == ']' then return 'T_ARR_END', p
       elseif c == ':' then return 'T_COLON', p elseif c == ',' then return 'T_COMMA', p
       elseif c == '"' then return 'T_STRING', p
-      elseif c:match('[%-0-9]') then return 'T_NUMBER', p
+      elseif c:match('[%-0-9]') then
+        if cfg.decodeInvalid == 0 and invalidNumber(s, p) then return 'invalid number', p end
+        return strtod(s, p) and 'T_NUMBER' or 'invalid number', p
       elseif s:sub(p, p + 3) == 'true' or s:sub(p, p + 4) == 'false' then return 'T_BOOLEAN', p
-      elseif s:sub(p, p + 3) == 'null' then return 'T_NULL', p end
+      elseif s:sub(p, p + 3) == 'null' then return 'T_NULL', p
+      elseif cfg.decodeInvalid ~= 0 and invalidNumber(s, p) then return strtod(s, p) and 'T_NUMBER' or 'invalid number', p end
       return 'invalid token', p
     end
     local function fail(what, found, at) rawerror('Expected ' .. what .. ' but found ' .. found .. ' at character ' .. at, 0) end
@@ -284,13 +348,11 @@ do
     local value
     value = function(depth)
       local t, p = token()
-      if depth > 1000 then rawerror('Found too many nested data structures (' .. depth .. ') at character ' .. p, 0) end
+      if (t == 'T_OBJ_BEGIN' or t == 'T_ARR_BEGIN') and depth > cfg.decodeDepth then rawerror('Found too many nested data structures (' .. depth .. ') at character ' .. p, 0) end
       if t == 'T_STRING' then return readString(p) end
       if t == 'T_NUMBER' then
-        local text = s:match('^-?%d+%.?%d*[eE]?[-+]?%d*', p)
-        pos = p + #text
-        local n = tonumber(text)
-        if n == nil then fail('value', 'invalid number', p) end
+        local n, after = strtod(s, p)
+        pos = after
         return math.tointeger(n) or n
       end
       if t == 'T_BOOLEAN' then
@@ -340,14 +402,78 @@ do
     if t ~= 'T_END' then fail('the end', t, p) end
     return v
   end
-  -- cjson.encode and cjson.decode are C functions set by the host around these (a script's error line, as lua-cjson's).
-  G.__threadraft_cjson_encode = function(v) return encode(v, 1) end
-  G.__threadraft_cjson_decode = function(v)
+  local m = {}
+  m.encode = function(v) return encode(v, 1) end
+  m.decode = function(v)
     if type(v) == 'number' then v = tostring(v) end
     if type(v) ~= 'string' then rawerror("bad argument #1 to 'decode' (string expected, got " .. type(v) .. ')', 0) end
     return decoder(v)
   end
-  G.cjson = {}
+  -- The settings, as lua-cjson's: no argument (or nil) reads one, a value sets it; each answers the setting.
+  local function argInit(fn, given, args) if given > args then argError(fn, args + 1, 'found too many arguments') end end
+  local function integer(fn, n, v, current, min, max)
+    if v == nil then return current end
+    local x = (type(v) == 'number' or type(v) == 'string') and tonumber(v) or nil
+    if x == nil then argError(fn, n, 'number expected, got ' .. typeName(v)) end
+    x = math.tointeger(x >= 0 and math.floor(x) or math.ceil(x)) or 0
+    if x < min or x > max then argError(fn, 1, 'expected integer between ' .. min .. ' and ' .. max) end
+    return x
+  end
+  local BOOL = { 'off', 'on' }
+  local function enum(fn, n, v, current, options)
+    if v == nil then return current end
+    if type(v) == 'boolean' then return v and 1 or 0 end
+    if type(v) ~= 'string' and type(v) ~= 'number' then argError(fn, n, 'string expected, got ' .. typeName(v)) end
+    for i, o in ipairs(options) do if o == tostring(v) then return i - 1 end end
+    argError(fn, n, "invalid option '" .. tostring(v) .. "'")
+  end
+  local function enumValue(setting, options) if setting <= 1 then return setting == 1 end return options[setting + 1] end
+  local INT_MAX = 2147483647
+  m.encode_sparse_array = function(...)
+    argInit('encode_sparse_array', select('#', ...), 3)
+    local convert, ratio, safe = ...
+    cfg.sparseConvert = enum('encode_sparse_array', 1, convert, cfg.sparseConvert, BOOL)
+    cfg.sparseRatio = integer('encode_sparse_array', 2, ratio, cfg.sparseRatio, 0, INT_MAX)
+    cfg.sparseSafe = integer('encode_sparse_array', 3, safe, cfg.sparseSafe, 0, INT_MAX)
+    return enumValue(cfg.sparseConvert, BOOL), cfg.sparseRatio, cfg.sparseSafe
+  end
+  local function integerSetting(name, key, min, max)
+    m[name] = function(...)
+      argInit(name, select('#', ...), 1)
+      cfg[key] = integer(name, 1, (...), cfg[key], min, max)
+      return cfg[key]
+    end
+  end
+  integerSetting('encode_max_depth', 'encodeDepth', 1, INT_MAX)
+  integerSetting('decode_max_depth', 'decodeDepth', 1, INT_MAX)
+  integerSetting('encode_number_precision', 'precision', 1, 14)
+  local function enumSetting(name, key, options)
+    m[name] = function(...)
+      argInit(name, select('#', ...), 1)
+      cfg[key] = enum(name, 1, (...), cfg[key], options)
+      return enumValue(cfg[key], options)
+    end
+  end
+  enumSetting('encode_keep_buffer', 'keepBuffer', BOOL)
+  enumSetting('encode_invalid_numbers', 'encodeInvalid', { 'off', 'on', 'null' })
+  enumSetting('decode_invalid_numbers', 'decodeInvalid', BOOL)
+  return m
+  end
+  -- cjson.new(): another module, with settings of its own (its functions C functions, as the module's).
+  local function newModule()
+    local t = { _NAME = 'cjson', _VERSION = '2.1.0', null = G.cjson.null, new = newModule }
+    for name, f in pairs(makeModule()) do
+      t[name] = __threadraft_wrap(function(...)
+        if (name == 'encode' or name == 'decode') and select('#', ...) ~= 1 then argError(name, 1, 'expected 1 argument') end
+        return f(...)
+      end)
+    end
+    return t
+  end
+  -- The module's functions are C functions set by the host around these (a script's error line, as lua-cjson's).
+  for name, f in pairs(makeModule()) do G['__threadraft_cjson_' .. name] = f end
+  G.__threadraft_cjson_new = newModule
+  G.cjson = { _NAME = 'cjson', _VERSION = '2.1.0' }
 end
 -- lua-cmsgpack 0.4.0 as Redis ships it: pack (a number that is an integer, as Lua 5.1 sees it, in the shortest
 -- integer form; another as a float when one holds it exactly, else a double; a table of keys 1..n an array, any other
@@ -837,6 +963,14 @@ export class LuaRuntime {
       wasm.lua_setfield(L as never, -2, name);
     }
     wasm.lua_setglobal(L as never, 'redis');
+    // __threadraft_wrap(f): f as a C function (errors raised where the script called it, as a C library's are).
+    const wrapped = m.addFunction(() => this.guard(() => this.callUpvalue()), 'ii');
+    this.pushFunction(() => {
+      m._lua_settop(L, 1);
+      m._lua_pushcclosure(L, wrapped, 1);
+      return 1;
+    });
+    wasm.lua_setglobal(L as never, '__threadraft_wrap');
     if (this.load(Buffer.from(PRELUDE), '=prelude') !== undefined || m._lua_pcallk(L, 0, 0, 0, 0, 0) !== 0) {
       throw new Error(`the Lua prelude failed: ${this.text(-1)}`);
     }
@@ -845,6 +979,10 @@ export class LuaRuntime {
     wasm.lua_getglobal(L as never, 'cjson');
     for (const name of ['encode', 'decode'] as const) {
       this.pushFunction(() => this.cjson(name));
+      wasm.lua_setfield(L as never, -2, name);
+    }
+    for (const name of ['encode_sparse_array', 'encode_max_depth', 'decode_max_depth', 'encode_number_precision', 'encode_keep_buffer', 'encode_invalid_numbers', 'decode_invalid_numbers', 'new']) {
+      this.pushFunction(() => this.hosted(`cjson_${name}`));
       wasm.lua_setfield(L as never, -2, name);
     }
     m._lua_pushlightuserdata(L, 0);
@@ -1030,6 +1168,22 @@ export class LuaRuntime {
     const L = this.L;
     const n = this.m._lua_gettop(L);
     w.lua_getglobal(L as never, `__threadraft_${name}`);
+    w.lua_rotate(L as never, 1, 1);
+    if (this.m._lua_pcallk(L, n, -1, 0, 0, 0) !== 0) {
+      w.luaL_where(L as never, 1);
+      w.lua_rotate(L as never, -2, 1);
+      w.lua_concat(L as never, 2);
+      return RAISE;
+    }
+    return this.m._lua_gettop(L);
+  }
+
+  /** A C closure made by __threadraft_wrap: its Lua function (upvalue 1) called with the arguments, as hosted() calls one. */
+  private callUpvalue(): number {
+    const w = this.wasm;
+    const L = this.L;
+    const n = this.m._lua_gettop(L);
+    w.lua_pushvalue(L as never, LUA_REGISTRYINDEX - 1);
     w.lua_rotate(L as never, 1, 1);
     if (this.m._lua_pcallk(L, n, -1, 0, 0, 0) !== 0) {
       w.luaL_where(L as never, 1);

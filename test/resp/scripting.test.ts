@@ -113,6 +113,31 @@ const CJSON: Step[] = [
     lua('local t = cjson.decode(ARGV[1]) return {t[1], t[3].a, tostring(t[4] == cjson.null), tostring(t[5]), type(cjson.null)}', '0', '[1,2,{"a":"x"},null,true]'),
     lua('return cjson.decode(ARGV[1])', '0', '"\\u00e9\\ud83d\\ude00"'), lua('return cjson.decode(123)', '0'), lua('return cjson.decode()', '0'),
     ...['[1,', '[1,2', '{"a" 1}', '{"a":1,}', '[1 2]', 'x', '', '[1] x', '"abc', '"a\\qb"', '{1:2}', '[tru]', '  [ 1 , -2.5e1 , "s" ]  '].map((j) => lua('return cjson.decode(ARGV[1])', '0', j)),
+    // Numbers as strtod reads them, invalid ones too (decode_invalid_numbers is on: lua-cjson's default).
+    ...['0x10', 'inf', '-Infinity', 'nan', 'NaN(abc)', '+5', '-', '[-x]', '{-: 1}', '1e+', '01', '0x', '0x1.8p1', '[1.e2, -.5, 2E-3]'].map((j) => lua('return cjson.encode({pcall(cjson.decode, ARGV[1])})', '0', j)),
+    lua('return tostring(cjson.decode(ARGV[1]))', '0', '-inf'),
+  ]],
+  // Settings: read on the module (every script shares them, as on Redis), changed on modules cjson.new() makes.
+  [0, [
+    lua('local t = {} for k in pairs(cjson) do t[#t + 1] = k end table.sort(t) return t', '0'), lua('return {cjson._NAME, cjson._VERSION}', '0'),
+    lua('return {cjson.encode_number_precision(), cjson.encode_max_depth(), cjson.decode_max_depth(), cjson.encode_keep_buffer(), tostring(cjson.encode_invalid_numbers()), cjson.decode_invalid_numbers(), {cjson.encode_sparse_array()}}', '0'),
+    lua("local c = cjson.new() return {c.decode_invalid_numbers(false), pcall(c.decode, '0x10')}", '0'),
+    lua("local c = cjson.new() c.decode_invalid_numbers('off') return {pcall(c.decode, 'inf')}", '0'),
+    lua('local c = cjson.new() c.encode_number_precision(3) return c.encode({1.23456, 100000, 0.5})', '0'),
+    lua('local c = cjson.new() c.encode_invalid_numbers(true) return c.encode({1/0, -1/0, 0/0})', '0'),
+    lua("local c = cjson.new() c.encode_invalid_numbers('null') return {c.encode_invalid_numbers(), c.encode({1/0, 0/0})}", '0'),
+    lua('local c = cjson.new() c.encode_sparse_array(true) return c.encode({[1] = 1, [20] = 2})', '0'),
+    lua('local c = cjson.new() return {c.encode_sparse_array(true, 0, 3)}', '0'),
+    lua('local c = cjson.new() c.encode_sparse_array(false, 1, 0) return {pcall(c.encode, {[1] = 1, [3] = 2})}', '0'),
+    lua('local c = cjson.new() c.encode_max_depth(2) return {pcall(c.encode, {{{1}}})}', '0'),
+    lua("local c = cjson.new() c.decode_max_depth(2) return {pcall(c.decode, '[[[1]]]'), c.decode('[[1]]')[1][1]}", '0'),
+    lua("return {pcall(cjson.decode, string.rep('[', 1001) .. '1' .. string.rep(']', 1001))}", '0'),
+    lua("return {pcall(cjson.decode, string.rep('[', 1000) .. '1' .. string.rep(']', 1000))}", '0'),
+    lua('local d = {} for i = 1, 1001 do d = {d} end return {pcall(cjson.encode, d)}', '0'),
+    lua('local c = cjson.new() return {c._VERSION, c.new()._NAME, cjson.encode(c.null)}', '0'),
+    lua('return cjson.encode_max_depth(0)', '0'), lua("return cjson.encode_max_depth('x')", '0'), lua('return cjson.encode_number_precision(15)', '0'),
+    lua("return cjson.encode_keep_buffer('maybe')", '0'), lua('return cjson.encode_keep_buffer({})', '0'), lua('return cjson.encode_max_depth(1, 2)', '0'),
+    lua('return {cjson.encode_sparse_array(1, 2, 3, 4)}', '0'), lua('return cjson.new().encode(1, 2)', '0'), lua("return cjson.new().decode('[')", '0'),
   ]],
 ];
 
