@@ -249,7 +249,11 @@ do
     return w == 'inf' or w == 'nan'
   end
   local function makeModule()
-  local cfg = { sparseConvert = 0, sparseRatio = 2, sparseSafe = 10, encodeDepth = 1000, decodeDepth = 1000, encodeInvalid = 0, decodeInvalid = 1, keepBuffer = 1, precision = 14 }
+  local cfg = {}
+  local function reset()
+    for k, v in pairs({ sparseConvert = 0, sparseRatio = 2, sparseSafe = 10, encodeDepth = 1000, decodeDepth = 1000, encodeInvalid = 0, decodeInvalid = 1, keepBuffer = 1, precision = 14 }) do cfg[k] = v end
+  end
+  reset()
   local function num(x)
     if x ~= x or x == math.huge or x == -math.huge then
       if cfg.encodeInvalid == 0 then rawerror('Cannot serialise number: must not be NaN or Inf', 0) end
@@ -457,7 +461,7 @@ do
   enumSetting('encode_keep_buffer', 'keepBuffer', BOOL)
   enumSetting('encode_invalid_numbers', 'encodeInvalid', { 'off', 'on', 'null' })
   enumSetting('decode_invalid_numbers', 'decodeInvalid', BOOL)
-  return m
+  return m, reset
   end
   -- cjson.new(): another module, with settings of its own (its functions C functions, as the module's).
   local function newModule()
@@ -471,7 +475,10 @@ do
     return t
   end
   -- The module's functions are C functions set by the host around these (a script's error line, as lua-cjson's).
-  for name, f in pairs(makeModule()) do G['__threadraft_cjson_' .. name] = f end
+  local main, reset = makeModule()
+  for name, f in pairs(main) do G['__threadraft_cjson_' .. name] = f end
+  -- SCRIPT FLUSH: the settings as at start (Redis makes a new Lua state).
+  G.__threadraft_cjson_reset = reset
   G.__threadraft_cjson_new = newModule
   G.cjson = { _NAME = 'cjson', _VERSION = '2.1.0' }
 end
@@ -1064,6 +1071,9 @@ export class LuaRuntime {
       this.wasm.lua_setfield(this.L as never, LUA_REGISTRYINDEX, `f_${sha}`);
     }
     this.loaded.clear();
+    // cjson's settings go back to lua-cjson's defaults, as Redis's new Lua state has them.
+    this.wasm.lua_getglobal(this.L as never, '__threadraft_cjson_reset');
+    if (this.m._lua_pcallk(this.L, 0, 0, 0, 0, 0) !== 0) this.m._lua_settop(this.L, -2);
   }
 
   /** Run the compiled script `sha` with `keys` and `args` (KEYS, ARGV) and `host` for its calls, for at most `timeMs`. */

@@ -138,6 +138,8 @@ const CJSON: Step[] = [
     lua('return cjson.encode_max_depth(0)', '0'), lua("return cjson.encode_max_depth('x')", '0'), lua('return cjson.encode_number_precision(15)', '0'),
     lua("return cjson.encode_keep_buffer('maybe')", '0'), lua('return cjson.encode_keep_buffer({})', '0'), lua('return cjson.encode_max_depth(1, 2)', '0'),
     lua('return {cjson.encode_sparse_array(1, 2, 3, 4)}', '0'), lua('return cjson.new().encode(1, 2)', '0'), lua("return cjson.new().decode('[')", '0'),
+    // A setting of the module holds for the scripts after it, until SCRIPT FLUSH.
+    lua('return cjson.decode_max_depth(5)', '0'), lua('return cjson.decode_max_depth()', '0'), ['SCRIPT', 'FLUSH'], lua('return cjson.decode_max_depth()', '0'),
   ]],
 ];
 
