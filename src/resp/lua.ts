@@ -249,219 +249,219 @@ do
     return w == 'inf' or w == 'nan'
   end
   local function makeModule()
-  local cfg = {}
-  local function reset()
-    for k, v in pairs({ sparseConvert = 0, sparseRatio = 2, sparseSafe = 10, encodeDepth = 1000, decodeDepth = 1000, encodeInvalid = 0, decodeInvalid = 1, keepBuffer = 1, precision = 14 }) do cfg[k] = v end
-  end
-  reset()
-  local function num(x)
-    if x ~= x or x == math.huge or x == -math.huge then
-      if cfg.encodeInvalid == 0 then rawerror('Cannot serialise number: must not be NaN or Inf', 0) end
-      if cfg.encodeInvalid == 2 then return 'null' end
-      if x ~= x then return 'nan' end
+    local cfg = {}
+    local function reset()
+      for k, v in pairs({ sparseConvert = 0, sparseRatio = 2, sparseSafe = 10, encodeDepth = 1000, decodeDepth = 1000, encodeInvalid = 0, decodeInvalid = 1, keepBuffer = 1, precision = 14 }) do cfg[k] = v end
     end
-    return string.format('%.' .. cfg.precision .. 'g', x)
-  end
-  local encode
-  local function arrayLength(t)
-    local max, items = 0, 0
-    for k in pairs(t) do
-      if type(k) == 'number' and k > 0 and math.floor(k) == k then
-        if k > max then max = k end
-        items = items + 1
-      else
+    reset()
+    local function num(x)
+      if x ~= x or x == math.huge or x == -math.huge then
+        if cfg.encodeInvalid == 0 then rawerror('Cannot serialise number: must not be NaN or Inf', 0) end
+        if cfg.encodeInvalid == 2 then return 'null' end
+        if x ~= x then return 'nan' end
+      end
+      return string.format('%.' .. cfg.precision .. 'g', x)
+    end
+    local encode
+    local function arrayLength(t)
+      local max, items = 0, 0
+      for k in pairs(t) do
+        if type(k) == 'number' and k > 0 and math.floor(k) == k then
+          if k > max then max = k end
+          items = items + 1
+        else
+          return -1
+        end
+      end
+      if cfg.sparseRatio > 0 and max > items * cfg.sparseRatio and max > cfg.sparseSafe then
+        if cfg.sparseConvert == 0 then rawerror('Cannot serialise table: excessively sparse array', 0) end
         return -1
       end
+      return max
     end
-    if cfg.sparseRatio > 0 and max > items * cfg.sparseRatio and max > cfg.sparseSafe then
-      if cfg.sparseConvert == 0 then rawerror('Cannot serialise table: excessively sparse array', 0) end
-      return -1
+    encode = function(v, depth)
+      local t = type(v)
+      if t == 'string' then return str(v) end
+      if t == 'number' then return num(v) end
+      if t == 'boolean' then return v and 'true' or 'false' end
+      if t == 'nil' or v == G.cjson.null then return 'null' end
+      if t ~= 'table' then rawerror('Cannot serialise ' .. t .. ': type not supported', 0) end
+      if depth > cfg.encodeDepth then rawerror('Cannot serialise, excessive nesting (' .. depth .. ')', 0) end
+      local n = arrayLength(v)
+      local out = {}
+      if n > 0 then
+        for i = 1, n do out[i] = encode(v[i], depth + 1) end
+        return '[' .. table.concat(out, ',') .. ']'
+      end
+      for k, x in pairs(v) do
+        local kt = type(k)
+        local key
+        if kt == 'string' then key = str(k) elseif kt == 'number' then key = '"' .. num(k) .. '"'
+        else rawerror('Cannot serialise ' .. kt .. ': table key must be a number or string', 0) end
+        out[#out + 1] = key .. ':' .. encode(x, depth + 1)
+      end
+      return '{' .. table.concat(out, ',') .. '}'
     end
-    return max
-  end
-  encode = function(v, depth)
-    local t = type(v)
-    if t == 'string' then return str(v) end
-    if t == 'number' then return num(v) end
-    if t == 'boolean' then return v and 'true' or 'false' end
-    if t == 'nil' or v == G.cjson.null then return 'null' end
-    if t ~= 'table' then rawerror('Cannot serialise ' .. t .. ': type not supported', 0) end
-    if depth > cfg.encodeDepth then rawerror('Cannot serialise, excessive nesting (' .. depth .. ')', 0) end
-    local n = arrayLength(v)
-    local out = {}
-    if n > 0 then
-      for i = 1, n do out[i] = encode(v[i], depth + 1) end
-      return '[' .. table.concat(out, ',') .. ']'
-    end
-    for k, x in pairs(v) do
-      local kt = type(k)
-      local key
-      if kt == 'string' then key = str(k) elseif kt == 'number' then key = '"' .. num(k) .. '"'
-      else rawerror('Cannot serialise ' .. kt .. ': table key must be a number or string', 0) end
-      out[#out + 1] = key .. ':' .. encode(x, depth + 1)
-    end
-    return '{' .. table.concat(out, ',') .. '}'
-  end
-  local function decoder(s)
-    local pos = 1
-    local function token()
-      local p = s:find('[^ \\t\\n\\r]', pos) or (#s + 1)
-      pos = p
-      local c = s:sub(p, p)
-      if c == '' then return 'T_END', p end
-      if c == '{' then return 'T_OBJ_BEGIN', p elseif c == '}' then return 'T_OBJ_END', p
-      elseif c == '[' then return 'T_ARR_BEGIN', p elseif c == ']' then return 'T_ARR_END', p
-      elseif c == ':' then return 'T_COLON', p elseif c == ',' then return 'T_COMMA', p
-      elseif c == '"' then return 'T_STRING', p
-      elseif c:match('[%-0-9]') then
-        if cfg.decodeInvalid == 0 and invalidNumber(s, p) then return 'invalid number', p end
-        return strtod(s, p) and 'T_NUMBER' or 'invalid number', p
-      elseif s:sub(p, p + 3) == 'true' or s:sub(p, p + 4) == 'false' then return 'T_BOOLEAN', p
-      elseif s:sub(p, p + 3) == 'null' then return 'T_NULL', p
-      elseif cfg.decodeInvalid ~= 0 and invalidNumber(s, p) then return strtod(s, p) and 'T_NUMBER' or 'invalid number', p end
-      return 'invalid token', p
-    end
-    local function fail(what, found, at) rawerror('Expected ' .. what .. ' but found ' .. found .. ' at character ' .. at, 0) end
-    local function readString(p)
-      local out, i = {}, p + 1
-      while true do
-        local c = s:sub(i, i)
-        if c == '' then fail('value', 'unexpected end of string', i) end
-        if c == '"' then pos = i + 1 return table.concat(out) end
-        if c == '\\\\' then
-          local e = s:sub(i + 1, i + 1)
-          local simple = ({ ['"'] = '"', ['\\\\'] = '\\\\', ['/'] = '/', b = '\\b', f = '\\f', n = '\\n', r = '\\r', t = '\\t' })[e]
-          if simple then out[#out + 1] = simple i = i + 2
-          elseif e == 'u' then
-            local hex = s:sub(i + 2, i + 5)
-            if not hex:match('^%x%x%x%x$') then fail('value', 'invalid unicode escape code', i) end
-            local cp = tonumber(hex, 16)
-            i = i + 6
-            if cp >= 0xD800 and cp <= 0xDBFF and s:sub(i, i + 1) == '\\\\u' and s:sub(i + 2, i + 5):match('^%x%x%x%x$') then
-              local lo = tonumber(s:sub(i + 2, i + 5), 16)
-              if lo >= 0xDC00 and lo <= 0xDFFF then cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00) i = i + 6 end
-            end
-            out[#out + 1] = utf8char(cp)
-          else fail('value', 'invalid escape code', i) end
-        else
-          out[#out + 1] = c
-          i = i + 1
+    local function decoder(s)
+      local pos = 1
+      local function token()
+        local p = s:find('[^ \\t\\n\\r]', pos) or (#s + 1)
+        pos = p
+        local c = s:sub(p, p)
+        if c == '' then return 'T_END', p end
+        if c == '{' then return 'T_OBJ_BEGIN', p elseif c == '}' then return 'T_OBJ_END', p
+        elseif c == '[' then return 'T_ARR_BEGIN', p elseif c == ']' then return 'T_ARR_END', p
+        elseif c == ':' then return 'T_COLON', p elseif c == ',' then return 'T_COMMA', p
+        elseif c == '"' then return 'T_STRING', p
+        elseif c:match('[%-0-9]') then
+          if cfg.decodeInvalid == 0 and invalidNumber(s, p) then return 'invalid number', p end
+          return strtod(s, p) and 'T_NUMBER' or 'invalid number', p
+        elseif s:sub(p, p + 3) == 'true' or s:sub(p, p + 4) == 'false' then return 'T_BOOLEAN', p
+        elseif s:sub(p, p + 3) == 'null' then return 'T_NULL', p
+        elseif cfg.decodeInvalid ~= 0 and invalidNumber(s, p) then return strtod(s, p) and 'T_NUMBER' or 'invalid number', p end
+        return 'invalid token', p
+      end
+      local function fail(what, found, at) rawerror('Expected ' .. what .. ' but found ' .. found .. ' at character ' .. at, 0) end
+      local function readString(p)
+        local out, i = {}, p + 1
+        while true do
+          local c = s:sub(i, i)
+          if c == '' then fail('value', 'unexpected end of string', i) end
+          if c == '"' then pos = i + 1 return table.concat(out) end
+          if c == '\\\\' then
+            local e = s:sub(i + 1, i + 1)
+            local simple = ({ ['"'] = '"', ['\\\\'] = '\\\\', ['/'] = '/', b = '\\b', f = '\\f', n = '\\n', r = '\\r', t = '\\t' })[e]
+            if simple then out[#out + 1] = simple i = i + 2
+            elseif e == 'u' then
+              local hex = s:sub(i + 2, i + 5)
+              if not hex:match('^%x%x%x%x$') then fail('value', 'invalid unicode escape code', i) end
+              local cp = tonumber(hex, 16)
+              i = i + 6
+              if cp >= 0xD800 and cp <= 0xDBFF and s:sub(i, i + 1) == '\\\\u' and s:sub(i + 2, i + 5):match('^%x%x%x%x$') then
+                local lo = tonumber(s:sub(i + 2, i + 5), 16)
+                if lo >= 0xDC00 and lo <= 0xDFFF then cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00) i = i + 6 end
+              end
+              out[#out + 1] = utf8char(cp)
+            else fail('value', 'invalid escape code', i) end
+          else
+            out[#out + 1] = c
+            i = i + 1
+          end
         end
       end
-    end
-    local value
-    value = function(depth)
-      local t, p = token()
-      if (t == 'T_OBJ_BEGIN' or t == 'T_ARR_BEGIN') and depth > cfg.decodeDepth then rawerror('Found too many nested data structures (' .. depth .. ') at character ' .. p, 0) end
-      if t == 'T_STRING' then return readString(p) end
-      if t == 'T_NUMBER' then
-        local n, after = strtod(s, p)
-        pos = after
-        return math.tointeger(n) or n
-      end
-      if t == 'T_BOOLEAN' then
-        if s:sub(p, p + 3) == 'true' then pos = p + 4 return true end
-        pos = p + 5
-        return false
-      end
-      if t == 'T_NULL' then pos = p + 4 return G.cjson.null end
-      if t == 'T_OBJ_BEGIN' then
-        pos = p + 1
-        local obj = {}
-        local k, kp = token()
-        if k == 'T_OBJ_END' then pos = kp + 1 return obj end
-        while true do
-          if k ~= 'T_STRING' then fail('object key string', k, kp) end
-          local key = readString(kp)
-          local c, cp = token()
-          if c ~= 'T_COLON' then fail('colon', c, cp) end
-          pos = cp + 1
-          obj[key] = value(depth + 1)
+      local value
+      value = function(depth)
+        local t, p = token()
+        if (t == 'T_OBJ_BEGIN' or t == 'T_ARR_BEGIN') and depth > cfg.decodeDepth then rawerror('Found too many nested data structures (' .. depth .. ') at character ' .. p, 0) end
+        if t == 'T_STRING' then return readString(p) end
+        if t == 'T_NUMBER' then
+          local n, after = strtod(s, p)
+          pos = after
+          return math.tointeger(n) or n
+        end
+        if t == 'T_BOOLEAN' then
+          if s:sub(p, p + 3) == 'true' then pos = p + 4 return true end
+          pos = p + 5
+          return false
+        end
+        if t == 'T_NULL' then pos = p + 4 return G.cjson.null end
+        if t == 'T_OBJ_BEGIN' then
+          pos = p + 1
+          local obj = {}
+          local k, kp = token()
+          if k == 'T_OBJ_END' then pos = kp + 1 return obj end
+          while true do
+            if k ~= 'T_STRING' then fail('object key string', k, kp) end
+            local key = readString(kp)
+            local c, cp = token()
+            if c ~= 'T_COLON' then fail('colon', c, cp) end
+            pos = cp + 1
+            obj[key] = value(depth + 1)
+            local e, ep = token()
+            if e == 'T_OBJ_END' then pos = ep + 1 return obj end
+            if e ~= 'T_COMMA' then fail('comma or object end', e, ep) end
+            pos = ep + 1
+            k, kp = token()
+          end
+        end
+        if t == 'T_ARR_BEGIN' then
+          pos = p + 1
+          local arr = {}
           local e, ep = token()
-          if e == 'T_OBJ_END' then pos = ep + 1 return obj end
-          if e ~= 'T_COMMA' then fail('comma or object end', e, ep) end
-          pos = ep + 1
-          k, kp = token()
-        end
-      end
-      if t == 'T_ARR_BEGIN' then
-        pos = p + 1
-        local arr = {}
-        local e, ep = token()
-        if e == 'T_ARR_END' then pos = ep + 1 return arr end
-        local i = 1
-        while true do
-          arr[i] = value(depth + 1)
-          i = i + 1
-          e, ep = token()
           if e == 'T_ARR_END' then pos = ep + 1 return arr end
-          if e ~= 'T_COMMA' then fail('comma or array end', e, ep) end
-          pos = ep + 1
+          local i = 1
+          while true do
+            arr[i] = value(depth + 1)
+            i = i + 1
+            e, ep = token()
+            if e == 'T_ARR_END' then pos = ep + 1 return arr end
+            if e ~= 'T_COMMA' then fail('comma or array end', e, ep) end
+            pos = ep + 1
+          end
         end
+        fail('value', t, p)
       end
-      fail('value', t, p)
+      local v = value(1)
+      local t, p = token()
+      if t ~= 'T_END' then fail('the end', t, p) end
+      return v
     end
-    local v = value(1)
-    local t, p = token()
-    if t ~= 'T_END' then fail('the end', t, p) end
-    return v
-  end
-  local m = {}
-  m.encode = function(v) return encode(v, 1) end
-  m.decode = function(v)
-    if type(v) == 'number' then v = tostring(v) end
-    if type(v) ~= 'string' then rawerror("bad argument #1 to 'decode' (string expected, got " .. type(v) .. ')', 0) end
-    return decoder(v)
-  end
-  -- The settings, as lua-cjson's: no argument (or nil) reads one, a value sets it; each answers the setting.
-  local function argInit(fn, given, args) if given > args then argError(fn, args + 1, 'found too many arguments') end end
-  local function integer(fn, n, v, current, min, max)
-    if v == nil then return current end
-    local x = (type(v) == 'number' or type(v) == 'string') and tonumber(v) or nil
-    if x == nil then argError(fn, n, 'number expected, got ' .. typeName(v)) end
-    x = math.tointeger(x >= 0 and math.floor(x) or math.ceil(x)) or 0
-    if x < min or x > max then argError(fn, 1, 'expected integer between ' .. min .. ' and ' .. max) end
-    return x
-  end
-  local BOOL = { 'off', 'on' }
-  local function enum(fn, n, v, current, options)
-    if v == nil then return current end
-    if type(v) == 'boolean' then return v and 1 or 0 end
-    if type(v) ~= 'string' and type(v) ~= 'number' then argError(fn, n, 'string expected, got ' .. typeName(v)) end
-    for i, o in ipairs(options) do if o == tostring(v) then return i - 1 end end
-    argError(fn, n, "invalid option '" .. tostring(v) .. "'")
-  end
-  local function enumValue(setting, options) if setting <= 1 then return setting == 1 end return options[setting + 1] end
-  local INT_MAX = 2147483647
-  m.encode_sparse_array = function(...)
-    argInit('encode_sparse_array', select('#', ...), 3)
-    local convert, ratio, safe = ...
-    cfg.sparseConvert = enum('encode_sparse_array', 1, convert, cfg.sparseConvert, BOOL)
-    cfg.sparseRatio = integer('encode_sparse_array', 2, ratio, cfg.sparseRatio, 0, INT_MAX)
-    cfg.sparseSafe = integer('encode_sparse_array', 3, safe, cfg.sparseSafe, 0, INT_MAX)
-    return enumValue(cfg.sparseConvert, BOOL), cfg.sparseRatio, cfg.sparseSafe
-  end
-  local function integerSetting(name, key, min, max)
-    m[name] = function(...)
-      argInit(name, select('#', ...), 1)
-      cfg[key] = integer(name, 1, (...), cfg[key], min, max)
-      return cfg[key]
+    local m = {}
+    m.encode = function(v) return encode(v, 1) end
+    m.decode = function(v)
+      if type(v) == 'number' then v = tostring(v) end
+      if type(v) ~= 'string' then rawerror("bad argument #1 to 'decode' (string expected, got " .. type(v) .. ')', 0) end
+      return decoder(v)
     end
-  end
-  integerSetting('encode_max_depth', 'encodeDepth', 1, INT_MAX)
-  integerSetting('decode_max_depth', 'decodeDepth', 1, INT_MAX)
-  integerSetting('encode_number_precision', 'precision', 1, 14)
-  local function enumSetting(name, key, options)
-    m[name] = function(...)
-      argInit(name, select('#', ...), 1)
-      cfg[key] = enum(name, 1, (...), cfg[key], options)
-      return enumValue(cfg[key], options)
+    -- The settings, as lua-cjson's: no argument (or nil) reads one, a value sets it; each answers the setting.
+    local function argInit(fn, given, args) if given > args then argError(fn, args + 1, 'found too many arguments') end end
+    local function integer(fn, n, v, current, min, max)
+      if v == nil then return current end
+      local x = (type(v) == 'number' or type(v) == 'string') and tonumber(v) or nil
+      if x == nil then argError(fn, n, 'number expected, got ' .. typeName(v)) end
+      x = math.tointeger(x >= 0 and math.floor(x) or math.ceil(x)) or 0
+      if x < min or x > max then argError(fn, 1, 'expected integer between ' .. min .. ' and ' .. max) end
+      return x
     end
-  end
-  enumSetting('encode_keep_buffer', 'keepBuffer', BOOL)
-  enumSetting('encode_invalid_numbers', 'encodeInvalid', { 'off', 'on', 'null' })
-  enumSetting('decode_invalid_numbers', 'decodeInvalid', BOOL)
-  return m, reset
+    local BOOL = { 'off', 'on' }
+    local function enum(fn, n, v, current, options)
+      if v == nil then return current end
+      if type(v) == 'boolean' then return v and 1 or 0 end
+      if type(v) ~= 'string' and type(v) ~= 'number' then argError(fn, n, 'string expected, got ' .. typeName(v)) end
+      for i, o in ipairs(options) do if o == tostring(v) then return i - 1 end end
+      argError(fn, n, "invalid option '" .. tostring(v) .. "'")
+    end
+    local function enumValue(setting, options) if setting <= 1 then return setting == 1 end return options[setting + 1] end
+    local INT_MAX = 2147483647
+    m.encode_sparse_array = function(...)
+      argInit('encode_sparse_array', select('#', ...), 3)
+      local convert, ratio, safe = ...
+      cfg.sparseConvert = enum('encode_sparse_array', 1, convert, cfg.sparseConvert, BOOL)
+      cfg.sparseRatio = integer('encode_sparse_array', 2, ratio, cfg.sparseRatio, 0, INT_MAX)
+      cfg.sparseSafe = integer('encode_sparse_array', 3, safe, cfg.sparseSafe, 0, INT_MAX)
+      return enumValue(cfg.sparseConvert, BOOL), cfg.sparseRatio, cfg.sparseSafe
+    end
+    local function integerSetting(name, key, min, max)
+      m[name] = function(...)
+        argInit(name, select('#', ...), 1)
+        cfg[key] = integer(name, 1, (...), cfg[key], min, max)
+        return cfg[key]
+      end
+    end
+    integerSetting('encode_max_depth', 'encodeDepth', 1, INT_MAX)
+    integerSetting('decode_max_depth', 'decodeDepth', 1, INT_MAX)
+    integerSetting('encode_number_precision', 'precision', 1, 14)
+    local function enumSetting(name, key, options)
+      m[name] = function(...)
+        argInit(name, select('#', ...), 1)
+        cfg[key] = enum(name, 1, (...), cfg[key], options)
+        return enumValue(cfg[key], options)
+      end
+    end
+    enumSetting('encode_keep_buffer', 'keepBuffer', BOOL)
+    enumSetting('encode_invalid_numbers', 'encodeInvalid', { 'off', 'on', 'null' })
+    enumSetting('decode_invalid_numbers', 'decodeInvalid', BOOL)
+    return m, reset
   end
   -- cjson.new(): another module, with settings of its own (its functions C functions, as the module's).
   local function newModule()
