@@ -63,9 +63,15 @@ export interface ScriptOutcome {
 const PRELUDE = `
 local G = _G
 local dbg = debug
+-- What the host calls (the error handler, the libraries' Lua behind their C functions, the globals' proxy): kept in
+-- the registry, out of a script's sight. The host's own two functions are taken from the globals here.
+local HOST = {}
+dbg.getregistry().threadraft = HOST
+local aborted, wrap = __threadraft_aborted, __threadraft_wrap
+__threadraft_aborted, __threadraft_wrap = nil, nil
 local rawpcall, rawerror, type, tostring, select, unpack = pcall, error, type, tostring, select, table.unpack
 local utf8char = utf8.char
-G.__threadraft_err__handler = function(err)
+HOST.err__handler = function(err)
   -- The frame that raised it: past C functions and this prelude's own (the globals' guards), as Redis's C ones are.
   local level = 2
   local i = dbg.getinfo(level, 'nSl')
@@ -77,16 +83,18 @@ G.__threadraft_err__handler = function(err)
   if i then err['source'] = i.source; err['line'] = i.currentline end
   return err
 end
+-- Redis's name for it, which a script sees among the globals.
+G.__redis__err__handler = HOST.err__handler
 G.pcall = function(f, ...)
   local r = table.pack(rawpcall(f, ...))
-  if __threadraft_aborted() then rawerror(r[2], 0) end
+  if aborted() then rawerror(r[2], 0) end
   if not r[1] and type(r[2]) == 'table' and type(r[2].err) == 'string' then r[2] = r[2].err end
   return unpack(r, 1, r.n)
 end
 local rawxpcall = xpcall
 G.xpcall = function(f, h, ...)
-  local r = table.pack(rawxpcall(f, function(e) if __threadraft_aborted() then return e end return h(e) end, ...))
-  if __threadraft_aborted() then rawerror(r[2], 0) end
+  local r = table.pack(rawxpcall(f, function(e) if aborted() then return e end return h(e) end, ...))
+  if aborted() then rawerror(r[2], 0) end
   return unpack(r, 1, r.n)
 end
 G.unpack = table.unpack
@@ -136,7 +144,7 @@ table.foreachi = function(t, f)
   end
 end
 -- table.setn: a C function set by the host around this (its error names the script's line, as 5.1's C one's does).
-G.__threadraft_table_setn = function() rawerror("'setn' is obsolete", 0) end
+HOST.table_setn = function() rawerror("'setn' is obsolete", 0) end
 -- Redis's redisLrand48: 48 bits, a = 0x5DEECE66D, c = 0xB, seeded as its rand.c is at start.
 local state = 0x1234ABCD330E
 local function lrand48()
@@ -467,7 +475,7 @@ do
   local function newModule()
     local t = { _NAME = 'cjson', _VERSION = '2.1.0', null = G.cjson.null, new = newModule }
     for name, f in pairs(makeModule()) do
-      t[name] = __threadraft_wrap(function(...)
+      t[name] = wrap(function(...)
         if (name == 'encode' or name == 'decode') and select('#', ...) ~= 1 then argError(name, 1, 'expected 1 argument') end
         return f(...)
       end)
@@ -476,10 +484,10 @@ do
   end
   -- The module's functions are C functions set by the host around these (a script's error line, as lua-cjson's).
   local main, reset = makeModule()
-  for name, f in pairs(main) do G['__threadraft_cjson_' .. name] = f end
+  for name, f in pairs(main) do HOST['cjson_' .. name] = f end
   -- SCRIPT FLUSH: the settings as at start (Redis makes a new Lua state).
-  G.__threadraft_cjson_reset = reset
-  G.__threadraft_cjson_new = newModule
+  HOST.cjson_reset = reset
+  HOST.cjson_new = newModule
   G.cjson = { _NAME = 'cjson', _VERSION = '2.1.0' }
 end
 -- lua-cmsgpack 0.4.0 as Redis ships it: pack (a number that is an integer, as Lua 5.1 sees it, in the shortest
@@ -635,19 +643,19 @@ do
     return pos > #s and -1 or pos - 1, table.unpack(out, 1, n)
   end
   -- The library's functions are C functions set by the host around these (an error then names the script's line).
-  G.__threadraft_cmsgpack_pack = function(...)
+  HOST.cmsgpack_pack = function(...)
     local n = select('#', ...)
     if n == 0 then rawerror("bad argument #0 to 'pack' (MessagePack pack needs input.)", 0) end
     local out = {}
     for i = 1, n do encode((select(i, ...)), 0, out) end
     return table.concat(out)
   end
-  G.__threadraft_cmsgpack_unpack = function(s) return unpackFull('unpack', checkString(s, 1, 'unpack'), 0, 0) end
-  G.__threadraft_cmsgpack_unpack_one = function(s, offset)
+  HOST.cmsgpack_unpack = function(s) return unpackFull('unpack', checkString(s, 1, 'unpack'), 0, 0) end
+  HOST.cmsgpack_unpack_one = function(s, offset)
     s = checkString(s, 1, 'unpack_one')
     return unpackFull('unpack_one', s, 1, checkInteger(offset, 2, 'unpack_one', 0))
   end
-  G.__threadraft_cmsgpack_unpack_limit = function(s, limit, offset)
+  HOST.cmsgpack_unpack_limit = function(s, limit, offset)
     s = checkString(s, 1, 'unpack_limit')
     return unpackFull('unpack_limit', s, checkInteger(limit, 2, 'unpack_limit'), checkInteger(offset, 3, 'unpack_limit', 0))
   end
@@ -723,7 +731,7 @@ do
     f.i = f.i + 1
     return opt
   end
-  G.__threadraft_struct_pack = function(...)
+  HOST.struct_pack = function(...)
     local fmt = checkString('pack', select('#', ...) == 0 and ABSENT or (...), 1)
     local args = table.pack(select(2, ...))
     local h, f = { little = true, align = 1 }, { s = fmt, i = 1 }
@@ -762,7 +770,7 @@ do
     end
     return table.concat(out)
   end
-  G.__threadraft_struct_unpack = function(...)
+  HOST.struct_unpack = function(...)
     local given = select('#', ...)
     local fmt, data, init = ...
     fmt = checkString('unpack', given < 1 and ABSENT or fmt, 1)
@@ -819,7 +827,7 @@ do
     out[n + 1] = pos + 1
     return table.unpack(out, 1, n + 1)
   end
-  G.__threadraft_struct_size = function(...)
+  HOST.struct_size = function(...)
     local fmt = checkString('size', select('#', ...) == 0 and ABSENT or (...), 1)
     local h, f, pos = { little = true, align = 1 }, { s = fmt, i = 1 }, 0
     while f.i <= #fmt do
@@ -893,10 +901,10 @@ do
   -- A chunk a script loads runs in the script's globals (text only: a binary chunk could break the VM).
   G.load = function(chunk, name, _, e) return rawload(chunk, name, 't', e or env) end
   G.loadstring = G.load
-  G.__threadraft_env = env
+  HOST.env = env
 end
 debug = nil
-print, dofile, loadfile, require, io, os, package, utf8 = nil, nil, nil, nil, nil, nil, nil, nil
+print, dofile, loadfile, require, io, os, package, utf8, warn = nil, nil, nil, nil, nil, nil, nil, nil, nil
 `;
 
 /** C's "%.17g": how Redis writes a number a script passes to redis.call. */
@@ -1045,7 +1053,7 @@ export class LuaRuntime {
     const problem = this.load(body, '@user_script');
     // Lua 5.1 quotes the end of the script as a token, 5.4 does not: Redis's words.
     if (problem !== undefined) return new ErrorReply(`ERR Error compiling script (new function): ${problem.replace(/near <eof>$/, "near '<eof>'")}`);
-    w.lua_getglobal(L, '__threadraft_env');
+    this.pushHost('env');
     if (w.lua_setupvalue(L, -2, 1) === null) w.lua_settop(L, -2);
     w.lua_setfield(L, LUA_REGISTRYINDEX, `f_${sha}`);
     this.loaded.add(sha);
@@ -1072,7 +1080,7 @@ export class LuaRuntime {
     }
     this.loaded.clear();
     // cjson's settings go back to lua-cjson's defaults, as Redis's new Lua state has them.
-    this.wasm.lua_getglobal(this.L as never, '__threadraft_cjson_reset');
+    this.pushHost('cjson_reset');
     if (this.m._lua_pcallk(this.L, 0, 0, 0, 0, 0) !== 0) this.m._lua_settop(this.L, -2);
   }
 
@@ -1091,7 +1099,7 @@ export class LuaRuntime {
       w.lua_setglobal(L as never, 'KEYS');
       this.pushArray(args);
       w.lua_setglobal(L as never, 'ARGV');
-      w.lua_getglobal(L as never, '__threadraft_err__handler');
+      this.pushHost('err__handler');
       w.lua_getfield(L as never, LUA_REGISTRYINDEX, `f_${sha}`);
       const rc = m._lua_pcallk(L, 0, 1, top + 1, 0, 0);
       if (this.aborted !== undefined) return { reply: null, aborted: this.aborted };
@@ -1170,14 +1178,14 @@ export class LuaRuntime {
   }
 
   /**
-   * A library function of the prelude's (`__threadraft_<name>`: cmsgpack's), called with the arguments given, its
+   * A library function of the prelude's (its `name` for the host: cmsgpack's, struct's), called with the arguments given, its
    * results returned; its error raised where the script called, as a C library's is.
    */
   private hosted(name: string): number {
     const w = this.wasm;
     const L = this.L;
     const n = this.m._lua_gettop(L);
-    w.lua_getglobal(L as never, `__threadraft_${name}`);
+    this.pushHost(name);
     w.lua_rotate(L as never, 1, 1);
     if (this.m._lua_pcallk(L, n, -1, 0, 0, 0) !== 0) {
       w.luaL_where(L as never, 1);
@@ -1186,6 +1194,15 @@ export class LuaRuntime {
       return RAISE;
     }
     return this.m._lua_gettop(L);
+  }
+
+  /** Push the prelude's `name` for the host (its registry table, out of a script's sight). */
+  private pushHost(name: string): void {
+    const w = this.wasm;
+    w.lua_getfield(this.L as never, LUA_REGISTRYINDEX, 'threadraft');
+    w.lua_getfield(this.L as never, -1, name);
+    w.lua_rotate(this.L as never, -2, 1);
+    this.m._lua_settop(this.L, -2);
   }
 
   /** A C closure made by __threadraft_wrap: its Lua function (upvalue 1) called with the arguments, as hosted() calls one. */
@@ -1214,7 +1231,7 @@ export class LuaRuntime {
       w.lua_concat(L as never, 2);
       return RAISE;
     }
-    w.lua_getglobal(L as never, `__threadraft_cjson_${name}`);
+    this.pushHost(`cjson_${name}`);
     w.lua_rotate(L as never, 1, 1);
     if (this.m._lua_pcallk(L, 1, 1, 0, 0, 0) !== 0) {
       w.luaL_where(L as never, 1);

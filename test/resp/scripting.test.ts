@@ -219,6 +219,8 @@ const LUA51: Step[] = [
     lua("local out = {} table.foreach({a = 1}, function(k, v) out[#out + 1] = k .. v end) table.foreachi({'x', 'y'}, function(i, v) out[#out + 1] = i .. v end) return {out, table.foreachi({5, 6}, function(i, v) if i == 2 then return v * 10 end end), table.getn({1, 2, 3})}", '0'),
     lua("local out = {} for w in string.gfind('a bb ccc', '%a+') do out[#out + 1] = w end return {out, gcinfo() > 0, gcinfo() == math.floor(gcinfo())}", '0'),
     lua('return table.setn({}, 1)', '0'), lua('table.setn({}, 1) return 1', '0'),
+    // The globals a script sees are Redis's (the host's helpers out of sight), and 5.4's rawlen.
+    lua("local t = {} for k in pairs(_G) do if k ~= 'rawlen' then t[#t + 1] = k end end table.sort(t) return t", '0'), lua('return type(__redis__err__handler)', '0'),
   ]],
 ];
 
