@@ -857,7 +857,7 @@ do
   -- The globals a script sees: reading an absent one or writing any is an error, as Redis 7.0's are.
   local env = {}
   proxyOf[G], original[env] = env, G
-  rawsetmetatable(env, {
+  local envMeta = {
     __index = function(_, k)
       local v = G[k]
       if v == nil then rawerror("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2) end
@@ -866,7 +866,8 @@ do
     __newindex = function() rawerror('Attempt to modify a readonly table', 2) end,
     __pairs = function(p) return iterate(G), p, nil end,
     __metatable = false,
-  })
+  }
+  rawsetmetatable(env, envMeta)
   local function protect(t)
     if proxyOf[t] then return end
     local p = {}
@@ -881,6 +882,9 @@ do
   end
   for _, v in rawnext, G do if type(v) == 'table' then protect(v) end end
   protect(rawgetmetatable(''))
+  -- What getmetatable(_G) gives, as Redis 7.0's: a readonly table whose __index refuses an absent global.
+  local globalsMeta = { __index = envMeta.__index }
+  protect(globalsMeta)
   local function readonly(t) return original[t] ~= nil or proxyOf[t] ~= nil end
   G.rawset = function(t, k, v)
     if readonly(t) then rawerror('Attempt to modify a readonly table', 0) end
@@ -890,7 +894,10 @@ do
     if readonly(t) then rawerror('Attempt to modify a readonly table', 0) end
     return rawsetmetatable(t, mt)
   end
-  G.getmetatable = function(v) return wrap(rawgetmetatable(unwrap(v))) end
+  G.getmetatable = function(v)
+    if v == env or v == G then return wrap(globalsMeta) end
+    return wrap(rawgetmetatable(unwrap(v)))
+  end
   G.rawget = function(t, k) return wrap(rawrawget(unwrap(t), k)) end
   G.rawequal = function(a, b) return rawrawequal(unwrap(a), unwrap(b)) end
   G.rawlen = function(t) return rawrawlen(unwrap(t)) end

@@ -221,6 +221,9 @@ const LUA51: Step[] = [
     lua('return table.setn({}, 1)', '0'), lua('table.setn({}, 1) return 1', '0'),
     // The globals a script sees are Redis's (the host's helpers out of sight), and 5.4's rawlen.
     lua("local t = {} for k in pairs(_G) do if k ~= 'rawlen' then t[#t + 1] = k end end table.sort(t) return t", '0'), lua('return type(__redis__err__handler)', '0'),
+    // getmetatable(_G): Redis 7.0's readonly table, whose __index refuses an absent global.
+    lua("local m = getmetatable(_G) local t = {} for k, v in pairs(m) do t[#t + 1] = k .. ':' .. type(v) end return {t, pcall(m.__index, _G, 'zz')}", '0'),
+    lua('local m = getmetatable(_G) m.x = 1 return 1', '0'), lua('setmetatable(getmetatable(_G), {}) return 1', '0'), lua('return rawequal(getmetatable(_G), getmetatable(_G))', '0'),
   ]],
 ];
 
