@@ -56,6 +56,11 @@ export class WritePlan {
    * answers it); EXEC's, the keys it remembers when sent.
    */
   reads: Buffer[] | undefined;
+  /**
+   * Without ops, a reply that does nothing but read something of the server's now (TIME's clock): a script may run
+   * it there and then (../commands/scripting.ts), where a plan without ops that acts (PUBLISH) is refused.
+   */
+  readsOnlyServer = false;
 
   constructor(
     public ops: RespOp[],

@@ -153,6 +153,8 @@ const COMMANDS: Step[] = [
     // A fixed-window rate limiter.
     ...[1, 2, 3].map(() => lua("local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return {n, redis.call('PTTL', KEYS[1]) > 0 and 1 or 0}", '1', 'rate', '60000')),
     lua("return {redis.call('TTL', 'rate') > 0, redis.call('TTL', 'nokey'), redis.call('PERSIST', 'rate'), redis.call('TTL', 'rate')}", '0'),
+    // The server's clock (a sliding window's limiter reads it): its shape; its value is the server's own.
+    lua("local t = redis.call('TIME') return {#t, type(t[1]), type(t[2]), tonumber(t[2]) < 1000000, tonumber(t[1]) > 1700000000}", '0'),
   ]],
   [0, [
     lua("redis.call('MSET', 'm1', 'a', 'm2', 'b') return redis.call('MGET', 'm1', 'm2', 'm3')", '0'), lua("return redis.call('APPEND', 'm1', 'xyz')", '0'),

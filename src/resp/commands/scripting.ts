@@ -549,6 +549,8 @@ function scriptCall(ctx: Ctx, args: Buffer[], protocol: 2 | 3, readOnly: boolean
     calls.push({ kind: 'keys', plan: r, values });
     return r.reply(values);
   }
+  // TIME: the server's clock as the script runs (Redis 7's scripts replicate their effects, so they may read it).
+  if (r instanceof WritePlan && r.ops.length === 0 && r.readsOnlyServer) return r.reply([]);
   if (r instanceof WritePlan && !r.alone && r.prepare === undefined && r.ops.length > 0) {
     const results = runOps(ctx, r, state, run, undefined);
     if (results === undefined) throw NEED_KEYS;

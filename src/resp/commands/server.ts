@@ -1027,7 +1027,7 @@ function flagSet(flags: string[]): SetReply {
  * connection's order; inside MULTI a plan of no ops, read when EXEC is answered (not when queued).
  */
 function time(ctx: Ctx): ReadPlan | WritePlan {
-  if (ctx.conn.multi) return new WritePlan([], now);
+  if (ctx.conn.multi) return Object.assign(new WritePlan([], now), { readsOnlyServer: true });
   return new ReadPlan(async () => now());
 }
 
