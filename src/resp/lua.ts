@@ -312,15 +312,19 @@ do
     end
     local function decoder(s)
       local pos = 1
+      local scanString
       local function token()
         local p = s:find('[^ \\t\\n\\r]', pos) or (#s + 1)
         pos = p
         local c = s:sub(p, p)
-        if c == '' then return 'T_END', p end
+        if c == '' or c == '\\0' then return 'T_END', p end
         if c == '{' then return 'T_OBJ_BEGIN', p elseif c == '}' then return 'T_OBJ_END', p
         elseif c == '[' then return 'T_ARR_BEGIN', p elseif c == ']' then return 'T_ARR_END', p
         elseif c == ':' then return 'T_COLON', p elseif c == ',' then return 'T_COMMA', p
-        elseif c == '"' then return 'T_STRING', p
+        elseif c == '"' then
+          local v, after, at = scanString(p)
+          if v == nil then return after, at end
+          return 'T_STRING', p, v, after
         elseif c:match('[%-0-9]') then
           if cfg.decodeInvalid == 0 and invalidNumber(s, p) then return 'invalid number', p end
           return strtod(s, p) and 'T_NUMBER' or 'invalid number', p
@@ -330,27 +334,32 @@ do
         return 'invalid token', p
       end
       local function fail(what, found, at) rawerror('Expected ' .. what .. ' but found ' .. found .. ' at character ' .. at, 0) end
-      local function readString(p)
+      -- A string token at p, as lua-cjson reads one (a NUL ends the input): its value and the position after it, or
+      -- nil, the error word and where it was found.
+      scanString = function(p)
         local out, i = {}, p + 1
         while true do
           local c = s:sub(i, i)
-          if c == '' then fail('value', 'unexpected end of string', i) end
-          if c == '"' then pos = i + 1 return table.concat(out) end
+          if c == '' or c == '\\0' then return nil, 'unexpected end of string', i end
+          if c == '"' then return table.concat(out), i + 1 end
           if c == '\\\\' then
             local e = s:sub(i + 1, i + 1)
             local simple = ({ ['"'] = '"', ['\\\\'] = '\\\\', ['/'] = '/', b = '\\b', f = '\\f', n = '\\n', r = '\\r', t = '\\t' })[e]
             if simple then out[#out + 1] = simple i = i + 2
             elseif e == 'u' then
               local hex = s:sub(i + 2, i + 5)
-              if not hex:match('^%x%x%x%x$') then fail('value', 'invalid unicode escape code', i) end
+              if not hex:match('^%x%x%x%x$') then return nil, 'invalid unicode escape code', i end
               local cp = tonumber(hex, 16)
-              i = i + 6
-              if cp >= 0xD800 and cp <= 0xDBFF and s:sub(i, i + 1) == '\\\\u' and s:sub(i + 2, i + 5):match('^%x%x%x%x$') then
-                local lo = tonumber(s:sub(i + 2, i + 5), 16)
-                if lo >= 0xDC00 and lo <= 0xDFFF then cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00) i = i + 6 end
+              local len = 6
+              if cp & 0xF800 == 0xD800 then
+                local lo = s:sub(i + 6, i + 7) == '\\\\u' and s:sub(i + 8, i + 11):match('^%x%x%x%x$') and tonumber(s:sub(i + 8, i + 11), 16)
+                if cp & 0x400 ~= 0 or not lo or lo & 0xFC00 ~= 0xDC00 then return nil, 'invalid unicode escape code', i end
+                cp = (((cp & 0x3FF) << 10) | (lo & 0x3FF)) + 0x10000
+                len = 12
               end
               out[#out + 1] = utf8char(cp)
-            else fail('value', 'invalid escape code', i) end
+              i = i + len
+            else return nil, 'invalid escape code', i end
           else
             out[#out + 1] = c
             i = i + 1
@@ -359,9 +368,12 @@ do
       end
       local value
       value = function(depth)
-        local t, p = token()
+        local t, p, str, after = token()
         if (t == 'T_OBJ_BEGIN' or t == 'T_ARR_BEGIN') and depth > cfg.decodeDepth then rawerror('Found too many nested data structures (' .. depth .. ') at character ' .. p, 0) end
-        if t == 'T_STRING' then return readString(p) end
+        if t == 'T_STRING' then
+          pos = after
+          return str
+        end
         if t == 'T_NUMBER' then
           local n, after = strtod(s, p)
           pos = after
@@ -376,11 +388,11 @@ do
         if t == 'T_OBJ_BEGIN' then
           pos = p + 1
           local obj = {}
-          local k, kp = token()
+          local k, kp, key, kafter = token()
           if k == 'T_OBJ_END' then pos = kp + 1 return obj end
           while true do
             if k ~= 'T_STRING' then fail('object key string', k, kp) end
-            local key = readString(kp)
+            pos = kafter
             local c, cp = token()
             if c ~= 'T_COLON' then fail('colon', c, cp) end
             pos = cp + 1
@@ -389,7 +401,7 @@ do
             if e == 'T_OBJ_END' then pos = ep + 1 return obj end
             if e ~= 'T_COMMA' then fail('comma or object end', e, ep) end
             pos = ep + 1
-            k, kp = token()
+            k, kp, key, kafter = token()
           end
         end
         if t == 'T_ARR_BEGIN' then
@@ -419,6 +431,8 @@ do
     m.decode = function(v)
       if type(v) == 'number' then v = tostring(v) end
       if type(v) ~= 'string' then rawerror("bad argument #1 to 'decode' (string expected, got " .. type(v) .. ')', 0) end
+      -- A NUL among the first two bytes: UTF-16 or UTF-32, as lua-cjson guesses.
+      if #v >= 2 and (v:byte(1) == 0 or v:byte(2) == 0) then rawerror('JSON parser does not support UTF-16 or UTF-32', 0) end
       return decoder(v)
     end
     -- The settings, as lua-cjson's: no argument (or nil) reads one, a value sets it; each answers the setting.

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { onPath } from '../../bench/resp-targets.js';
 import { RespError, SimpleConn } from '../../bench/resp-proto.js';
 import { againstRedis, sameAsRedis, serve, NO_REDIS, type Step } from './helpers.js';
+import { parseSeedRange, Prng } from '../sim/prng.js';
 
 const lua = (body: string, ...rest: string[]): string[] => ['EVAL', body, ...rest];
 
@@ -274,10 +275,56 @@ const IN_MULTI: Step[] = [
   [2, [['MULTI'], lua("return redis.call('SET', 'd', '1')", '0'), ['DISCARD'], ['EXISTS', 'd'], ['MULTI'], lua("return redis.call('SET', 'd', '1')", '0'), ['GET'], ['EXEC'], ['EXISTS', 'd']]],
 ];
 
+/** A random Lua value's source: numbers, strings of any bytes, booleans, arrays, maps of one key (their order is 5.4's). */
+function luaValue(r: Prng, depth: number): string {
+  const roll = r.int(depth >= 3 ? 4 : 6);
+  if (roll === 0) return String(r.pick([0, 1, -1, 127, 128, -32, -33, 255, 256, 65535, 65536, -32769, 2147483647, -2147483649, 4294967296, 9007199254740991])! + (r.chance(0.3) ? r.int(1000) : 0));
+  if (roll === 1) return `(${r.int(2000000) - 1000000}/${r.pick([1, 2, 3, 8, 10, 1000, 3.5e10])})`;
+  if (roll === 2) return `"${Array.from({ length: r.int(r.chance(0.1) ? 300 : 40) }, () => `\\${r.int(256)}`).join('')}"`;
+  if (roll === 3) return r.chance(0.5) ? 'true' : 'false';
+  if (roll === 4) return `{${Array.from({ length: r.int(r.chance(0.1) ? 20 : 5) }, () => luaValue(r, depth + 1)).join(', ')}}`;
+  return `{["k${r.int(100)}"] = ${luaValue(r, depth + 1)}}`;
+}
+
+/** Some bytes: a value's msgpack or JSON with a byte changed, dropped or added, or noise. */
+function mangled(r: Prng, text: Buffer): Buffer {
+  const b = [...text];
+  const at = r.int(b.length + 1);
+  const what = r.int(4);
+  if (what === 0 && b.length > 0) b.splice(Math.min(at, b.length - 1), 1);
+  else if (what === 1) b.splice(at, 0, r.pick([0x2c, 0x5d, 0x7d, 0x3a, 0x22, 0x31, 0x2d, 0x65, 0x2e, 0x20, 0x78, 0x5b, 0x7b, 0xc1, 0xd9, 0xdc, 0xcb, 0x92])!);
+  else if (what === 2 && b.length > 0) b[Math.min(at, b.length - 1)] = r.int(256);
+  return Buffer.from(b);
+}
+
+/** cjson and cmsgpack over seeded random values: their bytes, their round trips, and decodes of mangled input. */
+function libraryFuzz(seed: number, count: number): Step[] {
+  const r = new Prng(seed);
+  const steps: Step[] = [];
+  const show = "local function show(...) local out = {} for i = 1, select('#', ...) do local v = select(i, ...) if type(v) == 'number' then out[i] = v ~= v and 'nan' or string.format('%.17g', v) elseif type(v) == 'table' then out[i] = 'table' else out[i] = tostring(v) end end return out end ";
+  for (let i = 0; i < count; i++) {
+    const v = luaValue(r, 0);
+    steps.push([0, [
+      lua(`local v = ${v} return {cjson.encode(v), cmsgpack.pack(v), cmsgpack.pack(cmsgpack.unpack(cmsgpack.pack(v))), cjson.encode(cjson.decode(cjson.encode(v)))}`, '0'),
+      lua(`local v = ${v} local ok, j = pcall(cjson.encode, v) local m = cmsgpack.pack(v) return {tostring(ok), j, m}`, '0'),
+    ]]);
+  }
+  return steps.map(([c, cmds]) => [c, cmds.concat(...Array.from({ length: 2 }, () => {
+    const json = mangled(r, Buffer.from(JSON.stringify(r.pick([1, -2.5, 'a"b', [1, [2, {}]], { k: [true, null] }, '\u00e9', 1e300, [[[[]]]]]))));
+    return [
+      [...lua(show + 'local ok, v = pcall(cjson.decode, ARGV[1]) if ok then return {1, cjson.encode(v)} end return {0, v}', '0'), json.toString('latin1')],
+      [...lua(show + 'return show(pcall(cmsgpack.unpack, ARGV[1]))', '0'), mangled(r, Buffer.from([0x93, 0x01, 0xa2, 0x61, 0x62, 0x92, 0xcb, 0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18, 0xc3])).toString('latin1')],
+    ];
+  }))]);
+}
+
 test('EVAL and SCRIPT: the same replies, errors, counts, events and WATCH from threadraft as from Redis', { skip: onPath('redis-server') ? false : NO_REDIS }, () => againstRedis(async (redis, served) => {
   for (const [name, steps, conns] of [['conversions', CONVERSIONS, 1], ['errors', ERRORS, 1], ['cjson', CJSON, 1], ['commands', COMMANDS, 1], ['cmsgpack', CMSGPACK, 1], ['struct', STRUCT, 1], ['Lua 5.1', LUA51, 1], ['events', EVENTS, 3], ['in MULTI', IN_MULTI, 3]] as const) {
     await sameAsRedis(redis, served, { name, conns, steps: [[0, [['FLUSHALL']]], ...steps] });
   }
+  // THREADRAFT_LUA_SEEDS=1-500 runs more.
+  const [from, to] = parseSeedRange(process.env.THREADRAFT_LUA_SEEDS ?? '1-4') ?? [1, 4];
+  for (let seed = from; seed <= to; seed++) await sameAsRedis(redis, served, { name: `cjson and cmsgpack, seed ${seed} (THREADRAFT_LUA_SEEDS=${seed})`, conns: 1, steps: libraryFuzz(seed, 10) });
 }));
 
 test('scripts are atomic against other clients and each other: concurrent read-modify-write scripts, transfers and INCRs lose no update', async () => {
