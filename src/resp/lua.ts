@@ -605,7 +605,10 @@ do
     local f = fixed[b]
     if f then
       need(s, pos, 1 + f[1])
-      return (sunpack(f[2], s, pos + 1)), pos + 1 + f[1]
+      local v = sunpack(f[2], s, pos + 1)
+      -- Past 2^53 an integer as 5.1's double holds it (its reply and its text are Redis's then).
+      if math.type(v) == 'integer' and (v >= 2^53 or v <= -2^53) then v = v + 0.0 end
+      return v, pos + 1 + f[1]
     end
     if b == 0xc0 then return nil, pos + 1 end
     if b == 0xc3 then return true, pos + 1 end
@@ -813,6 +816,8 @@ do
         elseif l < 0 then
           l = (l >> 1) * 2.0 + (l & 1)
         end
+        -- Past 2^53 a number as 5.1's double holds it (its reply and its text are Redis's then).
+        if l >= 2^53 or l <= -2^53 then l = l + 0.0 end
         n = n + 1
         out[n] = l
       elseif opt == 'f' or opt == 'd' then
