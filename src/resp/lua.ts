@@ -1204,14 +1204,14 @@ export class LuaRuntime {
   }
 
   /**
-   * A library function of the prelude's (its `name` for the host: cmsgpack's, struct's), called with the arguments given, its
-   * results returned; its error raised where the script called, as a C library's is.
+   * The Lua function `push` pushes, called with this C function's arguments, its results returned; its error raised
+   * where the script called, as a C library's is (a Lua function called in a tail call would leave no line).
    */
-  private hosted(name: string): number {
+  private callAsLibrary(push: () => void): number {
     const w = this.wasm;
     const L = this.L;
     const n = this.m._lua_gettop(L);
-    this.pushHost(name);
+    push();
     w.lua_rotate(L as never, 1, 1);
     if (this.m._lua_pcallk(L, n, -1, 0, 0, 0) !== 0) {
       w.luaL_where(L as never, 1);
@@ -1220,6 +1220,11 @@ export class LuaRuntime {
       return RAISE;
     }
     return this.m._lua_gettop(L);
+  }
+
+  /** A library function of the prelude's (its `name` for the host: cmsgpack's, struct's, cjson's settings). */
+  private hosted(name: string): number {
+    return this.callAsLibrary(() => this.pushHost(name));
   }
 
   /** Push the prelude's `name` for the host (its registry table, out of a script's sight). */
@@ -1231,23 +1236,12 @@ export class LuaRuntime {
     this.m._lua_settop(this.L, -2);
   }
 
-  /** A C closure made by __threadraft_wrap: its Lua function (upvalue 1) called with the arguments, as hosted() calls one. */
+  /** A C closure made by __threadraft_wrap: its Lua function (upvalue 1) called as a library function. */
   private callUpvalue(): number {
-    const w = this.wasm;
-    const L = this.L;
-    const n = this.m._lua_gettop(L);
-    w.lua_pushvalue(L as never, LUA_REGISTRYINDEX - 1);
-    w.lua_rotate(L as never, 1, 1);
-    if (this.m._lua_pcallk(L, n, -1, 0, 0, 0) !== 0) {
-      w.luaL_where(L as never, 1);
-      w.lua_rotate(L as never, -2, 1);
-      w.lua_concat(L as never, 2);
-      return RAISE;
-    }
-    return this.m._lua_gettop(L);
+    return this.callAsLibrary(() => this.wasm.lua_pushvalue(this.L as never, LUA_REGISTRYINDEX - 1));
   }
 
-  /** cjson.encode / cjson.decode: the prelude's function of one argument; its error raised where the script called. */
+  /** cjson.encode / cjson.decode: the prelude's function of one argument, called as a library function. */
   private cjson(name: 'encode' | 'decode'): number {
     const w = this.wasm;
     const L = this.L;
@@ -1257,15 +1251,7 @@ export class LuaRuntime {
       w.lua_concat(L as never, 2);
       return RAISE;
     }
-    this.pushHost(`cjson_${name}`);
-    w.lua_rotate(L as never, 1, 1);
-    if (this.m._lua_pcallk(L, 1, 1, 0, 0, 0) !== 0) {
-      w.luaL_where(L as never, 1);
-      w.lua_rotate(L as never, -2, 1);
-      w.lua_concat(L as never, 2);
-      return RAISE;
-    }
-    return 1;
+    return this.callAsLibrary(() => this.pushHost(`cjson_${name}`));
   }
 
   /**
