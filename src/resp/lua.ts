@@ -70,6 +70,26 @@ dbg.getregistry().threadraft = HOST
 local aborted, wrap = __threadraft_aborted, __threadraft_wrap
 __threadraft_aborted, __threadraft_wrap = nil, nil
 local rawpcall, rawerror, type, tostring, select, unpack = pcall, error, type, tostring, select, table.unpack
+-- Argument checks as luaL_check* makes them, for the C libraries written here in Lua (cjson, cmsgpack, struct):
+-- ABSENT stands for an argument past those given ('no value'; a nil given is 'nil').
+local ABSENT = {}
+local function typeName(v) if v == ABSENT then return 'no value' end return type(v) end
+local function argError(fn, n, msg) rawerror('bad argument #' .. n .. " to '" .. fn .. "' (" .. msg .. ')', 0) end
+local function checkString(fn, v, n)
+  if type(v) == 'number' then return tostring(v) end
+  if type(v) ~= 'string' then argError(fn, n, 'string expected, got ' .. typeName(v)) end
+  return v
+end
+local function checkNumber(fn, v, n)
+  local x = (type(v) == 'number' or type(v) == 'string') and tonumber(v) or nil
+  if x == nil then argError(fn, n, 'number expected, got ' .. typeName(v)) end
+  return x
+end
+-- luaL_checkinteger: a number truncated toward zero, as 5.1's lua_tointeger does.
+local function checkInteger(fn, v, n)
+  local x = checkNumber(fn, v, n)
+  return math.tointeger(x >= 0 and math.floor(x) or math.ceil(x)) or 0
+end
 local utf8char = utf8.char
 HOST.err__handler = function(err)
   -- The frame that raised it: past C functions and this prelude's own (the globals' guards), as Redis's C ones are.
@@ -207,8 +227,6 @@ do
   local function str(s)
     return '"' .. (s:gsub('[%c"\\\\/\\127]', function(c) return escapes[c] or string.format('\\\\u%04x', c:byte()) end)) .. '"'
   end
-  local function typeName(v) if v == nil then return 'no value' end return type(v) end
-  local function argError(fn, n, msg) rawerror('bad argument #' .. n .. " to '" .. fn .. "' (" .. msg .. ')', 0) end
   -- strtod: the number at p of s (a sign, then inf, infinity, nan, a hex or a decimal number), and the position
   -- after it; nil when there is none.
   local function strtod(s, p)
@@ -429,8 +447,7 @@ do
     local m = {}
     m.encode = function(v) return encode(v, 1) end
     m.decode = function(v)
-      if type(v) == 'number' then v = tostring(v) end
-      if type(v) ~= 'string' then rawerror("bad argument #1 to 'decode' (string expected, got " .. type(v) .. ')', 0) end
+      v = checkString('decode', v, 1)
       -- A NUL among the first two bytes: UTF-16 or UTF-32, as lua-cjson guesses.
       if #v >= 2 and (v:byte(1) == 0 or v:byte(2) == 0) then rawerror('JSON parser does not support UTF-16 or UTF-32', 0) end
       return decoder(v)
@@ -439,9 +456,7 @@ do
     local function argInit(fn, given, args) if given > args then argError(fn, args + 1, 'found too many arguments') end end
     local function integer(fn, n, v, current, min, max)
       if v == nil then return current end
-      local x = (type(v) == 'number' or type(v) == 'string') and tonumber(v) or nil
-      if x == nil then argError(fn, n, 'number expected, got ' .. typeName(v)) end
-      x = math.tointeger(x >= 0 and math.floor(x) or math.ceil(x)) or 0
+      local x = checkInteger(fn, v, n)
       if x < min or x > max then argError(fn, 1, 'expected integer between ' .. min .. ' and ' .. max) end
       return x
     end
@@ -627,17 +642,7 @@ do
     if b >= 0x80 and b < 0x90 then return map(s, pos + 1, b & 0x0f) end
     error('fmt', 0)
   end
-  local function checkString(v, n, name)
-    if type(v) == 'number' then return tostring(v) end
-    if type(v) ~= 'string' then rawerror('bad argument #' .. n .. " to '" .. name .. "' (string expected, got " .. (v == nil and 'no value' or type(v)) .. ')', 0) end
-    return v
-  end
-  local function checkInteger(v, n, name, default)
-    if v == nil and default then return default end
-    local x = tonumber(v)
-    if x == nil then rawerror('bad argument #' .. n .. " to '" .. name .. "' (number expected, got " .. (v == nil and 'no value' or type(v)) .. ')', 0) end
-    return tointeger(x >= 0 and math.floor(x) or math.ceil(x)) or 0
-  end
+  local function orAbsent(v) if v == nil then return ABSENT end return v end
   -- Up to limit values (every one when limit and offset are 0) from byte offset: the values, and the offset after them
   -- first when not decoding every one (-1 once the input is used up).
   local function unpackFull(name, s, limit, offset)
@@ -667,14 +672,14 @@ do
     for i = 1, n do encode((select(i, ...)), 0, out) end
     return table.concat(out)
   end
-  HOST.cmsgpack_unpack = function(s) return unpackFull('unpack', checkString(s, 1, 'unpack'), 0, 0) end
+  HOST.cmsgpack_unpack = function(s) return unpackFull('unpack', checkString('unpack', orAbsent(s), 1), 0, 0) end
   HOST.cmsgpack_unpack_one = function(s, offset)
-    s = checkString(s, 1, 'unpack_one')
-    return unpackFull('unpack_one', s, 1, checkInteger(offset, 2, 'unpack_one', 0))
+    s = checkString('unpack_one', orAbsent(s), 1)
+    return unpackFull('unpack_one', s, 1, offset == nil and 0 or checkInteger('unpack_one', offset, 2))
   end
   HOST.cmsgpack_unpack_limit = function(s, limit, offset)
-    s = checkString(s, 1, 'unpack_limit')
-    return unpackFull('unpack_limit', s, checkInteger(limit, 2, 'unpack_limit'), checkInteger(offset, 3, 'unpack_limit', 0))
+    s = checkString('unpack_limit', orAbsent(s), 1)
+    return unpackFull('unpack_limit', s, checkInteger('unpack_limit', orAbsent(limit), 2), offset == nil and 0 or checkInteger('unpack_limit', offset, 3))
   end
   G.cmsgpack = { _NAME = 'cmsgpack', _VERSION = 'lua-cmsgpack 0.4.0', _COPYRIGHT = 'Copyright (C) 2012, Salvatore Sanfilippo', _DESCRIPTION = 'MessagePack C implementation for Lua' }
 end
@@ -683,20 +688,7 @@ end
 -- alignment by default; integers of up to 32 bytes, of which the 64 low bits carry the value), its errors.
 do
   local spack, sunpack, char, byte = string.pack, string.unpack, string.char, string.byte
-  -- An argument's type as luaL_check* names it: 'no value' past the arguments given (pack marks its end with a nil).
-  local ABSENT = {}
-  local function typeName(v) if v == ABSENT then return 'no value' end return type(v) end
-  local function argError(fn, n, msg) rawerror('bad argument #' .. n .. " to '" .. fn .. "' (" .. msg .. ')', 0) end
-  local function checkString(fn, v, n)
-    if type(v) == 'number' then return tostring(v) end
-    if type(v) ~= 'string' then argError(fn, n, 'string expected, got ' .. typeName(v)) end
-    return v
-  end
-  local function checkNumber(fn, v, n)
-    local x = (type(v) == 'number' or type(v) == 'string') and tonumber(v) or nil
-    if x == nil then argError(fn, n, 'number expected, got ' .. typeName(v)) end
-    return x
-  end
+  -- (A value pack lacks is 'nil', not ABSENT: the C library marks the end of its arguments with a nil.)
   -- A number as the 64 bits C's (unsigned long) of it holds (negative ones through a long: two's complement).
   local function bits(x)
     if math.type(x) == 'integer' then return x end
@@ -793,10 +785,7 @@ do
     fmt = checkString('unpack', given < 1 and ABSENT or fmt, 1)
     data = checkString('unpack', given < 2 and ABSENT or data, 2)
     local pos = 1
-    if init ~= nil then
-      local x = checkNumber('unpack', init, 3)
-      pos = math.tointeger(x >= 0 and math.floor(x) or math.ceil(x)) or 0
-    end
+    if init ~= nil then pos = checkInteger('unpack', init, 3) end
     if pos == 0 then argError('unpack', 3, 'offset must be 1 or greater') end
     pos = pos - 1
     local ld = #data
