@@ -282,7 +282,7 @@ interface JobRun {
    * as Redis remembers a script's read as it runs (the write before it then tells it nothing).
    */
   lateReads: Buffer[];
-  /** The keys its commands wrote so far, by latin1. */
+  /** The keys its commands wrote so far, by latin1 (a read of one after is remembered late; a WATCH of one after it in its group fails). */
   written: Set<string>;
 }
 
@@ -371,10 +371,7 @@ async function runGroup(scripts: Scripts, jobs: Job[]): Promise<void> {
         again = true;
         break;
       }
-      for (const op of r.writes) {
-        const keys = writtenKeys(op);
-        if (keys !== 'all') for (const k of keys) revisions.delete(k.toString('latin1'));
-      }
+      for (const k of r.written) revisions.delete(k);
       runs.push(r);
     }
     if (again) continue;
