@@ -642,7 +642,6 @@ do
     if b >= 0x80 and b < 0x90 then return map(s, pos + 1, b & 0x0f) end
     error('fmt', 0)
   end
-  local function orAbsent(v) if v == nil then return ABSENT end return v end
   -- Up to limit values (every one when limit and offset are 0) from byte offset: the values, and the offset after them
   -- first when not decoding every one (-1 once the input is used up).
   local function unpackFull(name, s, limit, offset)
@@ -672,14 +671,21 @@ do
     for i = 1, n do encode((select(i, ...)), 0, out) end
     return table.concat(out)
   end
-  HOST.cmsgpack_unpack = function(s) return unpackFull('unpack', checkString('unpack', orAbsent(s), 1), 0, 0) end
-  HOST.cmsgpack_unpack_one = function(s, offset)
-    s = checkString('unpack_one', orAbsent(s), 1)
+  -- Arguments past those given are ABSENT ('no value'), a nil given is 'nil', as luaL_check* tells them apart.
+  HOST.cmsgpack_unpack = function(...)
+    local s = select('#', ...) < 1 and ABSENT or ...
+    return unpackFull('unpack', checkString('unpack', s, 1), 0, 0)
+  end
+  HOST.cmsgpack_unpack_one = function(...)
+    local s, offset = ...
+    s = checkString('unpack_one', select('#', ...) < 1 and ABSENT or s, 1)
     return unpackFull('unpack_one', s, 1, offset == nil and 0 or checkInteger('unpack_one', offset, 2))
   end
-  HOST.cmsgpack_unpack_limit = function(s, limit, offset)
-    s = checkString('unpack_limit', orAbsent(s), 1)
-    return unpackFull('unpack_limit', s, checkInteger('unpack_limit', orAbsent(limit), 2), offset == nil and 0 or checkInteger('unpack_limit', offset, 3))
+  HOST.cmsgpack_unpack_limit = function(...)
+    local given = select('#', ...)
+    local s, limit, offset = ...
+    s = checkString('unpack_limit', given < 1 and ABSENT or s, 1)
+    return unpackFull('unpack_limit', s, checkInteger('unpack_limit', given < 2 and ABSENT or limit, 2), offset == nil and 0 or checkInteger('unpack_limit', offset, 3))
   end
   G.cmsgpack = { _NAME = 'cmsgpack', _VERSION = 'lua-cmsgpack 0.4.0', _COPYRIGHT = 'Copyright (C) 2012, Salvatore Sanfilippo', _DESCRIPTION = 'MessagePack C implementation for Lua' }
 end

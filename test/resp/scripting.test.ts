@@ -210,6 +210,7 @@ const CMSGPACK: Step[] = [
     lua('return cmsgpack.unpack(string.char(0xcd, 1))', '0'), lua('return cmsgpack.unpack(string.char(0x82, 1, 2))', '0'), lua('return cmsgpack.unpack(string.char(0xdb, 0, 0, 1, 0, 65))', '0'),
     lua("return cmsgpack.unpack_one('abc', -1)", '0'), lua("return cmsgpack.unpack_one('abc', 9)", '0'), lua("return cmsgpack.unpack_limit('a')", '0'),
     lua("return cmsgpack.unpack_limit('a', -2)", '0'), lua("return cmsgpack.unpack_one('a', 'x')", '0'), lua('cmsgpack.pack = nil', '0'),
+    lua('return cmsgpack.unpack(nil)', '0'), lua("return cmsgpack.unpack_limit('a', nil)", '0'), lua("return {cmsgpack.unpack_one(cmsgpack.pack(7), nil)}", '0'),
   ]],
 ];
 
