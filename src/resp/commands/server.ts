@@ -491,7 +491,7 @@ const SETTERS: Record<string, (ctx: Ctx, value: Buffer) => (() => void) | string
   },
   loglevel: (ctx, value) => {
     const level = LOG_LEVELS.find((l) => l === value.toString('latin1').toLowerCase());
-    return level === undefined ? 'argument(s) must be one of the following: debug, verbose, notice, warning, nothing' : () => (ctx.server.log.level = level);
+    return level === undefined ? `argument(s) must be one of the following: ${LOG_LEVELS.join(', ')}` : () => (ctx.server.log.level = level);
   },
   'busy-reply-threshold': scriptTime,
   'lua-time-limit': scriptTime,
