@@ -125,16 +125,9 @@ export class KeyvThreadraft extends EventEmitter implements KeyvStoreAdapter {
     return values.map((v) => v !== undefined);
   }
 
-  /** The namespace's keys (a page at a time, deleted in batches), or with no namespace every key. */
+  /** The namespace's keys (`<namespace>:` and on), or with no namespace every key: one write either way (Cluster.clear). */
   async clear(): Promise<void> {
-    if (this.namespace === undefined) return this.cluster.clear();
-    // One pass in key order, each page after the last key of the one before: every key there from the start is
-    // deleted, a key written meanwhile may stay (as with any write concurrent with the clear). It used to scan
-    // from the start again after each page until none was left, and never ended while writers kept more than a
-    // page of keys there.
-    for await (const items of this.pages(this.namespace)) {
-      if (items.length > 0) await this.deleteKeys(items.map(([key]) => String(key)));
-    }
+    await this.cluster.clear(this.namespace === undefined ? undefined : { prefix: `${this.namespace}:` });
   }
 
   /** [key, stored value] of every key of `namespace` (every key without one), in byte order, a page at a time. */

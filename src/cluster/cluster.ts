@@ -20,7 +20,7 @@ import { acquireClusterLock, type DirLock } from '../storage/lock.js';
 import { DATA_FILE, hasLog } from '../storage/lmdb.js';
 import { asBuffer } from '../storage/codec.js';
 import { isStorageError, StorageErrorCode } from '../storage/errors.js';
-import { checkKey, floatText, int64Text, MAX_TIMEOUT_MS, toKey, toValue, oneOf, positiveInt, show, type KeyInput } from './validate.js';
+import { checkKey, floatText, int64Text, MAX_TIMEOUT_MS, toKey, toPrefix, toValue, oneOf, positiveInt, show, type KeyInput } from './validate.js';
 import { WriteProfile, type Stage } from './profile.js';
 import type { CoordinatorCounters, PipelineContext } from './pipeline.js';
 import { WritePipeline } from './writes.js';
@@ -122,8 +122,11 @@ export type BatchOp =
    * maxBatchOps.
    */
   | { type: 'msetnx'; entries: Array<[KeyInput, Value]> }
-  /** Remove every key (Redis FLUSHDB inside MULTI): the ops after it see an empty store. */
-  | { type: 'clear' }
+  /**
+   * Remove every key (Redis FLUSHDB inside MULTI), or every key starting with `prefix` (as scan's; '' is every key):
+   * the ops after it see them absent. `n` of the result: the live keys it removed.
+   */
+  | { type: 'clear'; prefix?: KeyInput }
   /** Count the live keys as the batch sees them so far (Redis DBSIZE inside MULTI): `n` of the result. */
   | { type: 'size' };
 
@@ -264,13 +267,18 @@ const BATCH_OP_FIELDS: { readonly [T in BatchOp['type']]: readonly string[] } = 
   rename: ['key', 'to', 'condition'],
   copy: ['key', 'to', 'replace'],
   msetnx: ['entries'],
-  clear: [],
+  clear: ['prefix'],
   size: [],
 };
 const BATCH_OP_TYPES = Object.keys(BATCH_OP_FIELDS) as Array<BatchOp['type']>;
 /** What an op of each type may hold: `type` and its fields. */
 const BATCH_OP_KEYS = new Map(BATCH_OP_TYPES.map((t) => [t, ['type', ...BATCH_OP_FIELDS[t]]]));
 const BITFIELD_FIELDS: readonly string[] = ['op', 'signed', 'bits', 'offset', 'value', 'overflow'];
+
+/** A clear's op: of every key, or of those starting with `prefix` when it is not empty. */
+function clearOp(prefix: Uint8Array | undefined): Op {
+  return prefix === undefined || prefix.length === 0 ? { t: 'clear' } : { t: 'clear', prefix };
+}
 
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). Internal: also the calls of a Lua script (src/resp/scripting.ts). */
 export function batchOp(o: BatchOp, maxValueBytes: number): Op {
@@ -280,7 +288,8 @@ export function batchOp(o: BatchOp, maxValueBytes: number): Op {
   const known = BATCH_OP_KEYS.get(type)!;
   const unknown = unknownKey(x, known);
   if (unknown !== undefined) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `batch ${type}: unknown field ${unknown} (it takes ${known.join(', ')})`);
-  if (type === 'clear' || type === 'size') return { t: type };
+  if (type === 'size') return { t: type };
+  if (type === 'clear') return clearOp(x.prefix === undefined ? undefined : toPrefix(x.prefix));
   if (type === 'msetnx') {
     if (!Array.isArray(x.entries) || x.entries.length === 0) throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'batch msetnx: entries must be a non-empty array of [key, value]');
     return {
@@ -704,16 +713,22 @@ export class Cluster<V = Value> {
     return () => this.writes.appliedListeners.delete(listener);
   }
 
-  /** Remove every key. */
-  async clear(): Promise<void> {
-    return this.clearTagged(undefined);
+  /**
+   * Remove every key, or with `prefix` every key starting with it (a string's UTF-8 bytes or bytes, as scan's; ''
+   * is every key), in one log entry: no read sees some of them removed and others not. Resolves to the number of
+   * live keys removed. A prefix costs the apply of its entry a walk over its keys, on every replica.
+   */
+  async clear(options?: { prefix?: KeyInput }): Promise<number> {
+    this.checkOpen();
+    const o = optionsObject<{ prefix?: KeyInput }>('clear', options, ['prefix']);
+    return this.clearTagged(undefined, o.prefix === undefined ? undefined : toPrefix(o.prefix));
   }
 
   /** @internal clear(), its write given `tag` for onWriteApplied listeners (the RESP server's FLUSHDB). */
-  async clearTagged(tag: object | undefined): Promise<void> {
+  async clearTagged(tag: object | undefined, prefix?: Uint8Array): Promise<number> {
     this.checkOpen();
-    const [r] = await this.writes.submit([{ t: 'clear' }], tag);
-    opResult('clear', r);
+    const [r] = await this.writes.submit([clearOp(prefix)], tag);
+    return opResult('clear', r).n ?? 0;
   }
 
   /**

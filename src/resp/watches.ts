@@ -81,12 +81,15 @@ export class WatchRegistry {
 
   /**
    * The cluster accepted a write (from any caller; a RESP command's was touched already): what it writes is touched,
-   * every key for a clear (FLUSHDB, FLUSHALL, Cluster.clear()).
+   * every key for a clear (FLUSHDB, FLUSHALL, Cluster.clear()), those under its prefix for Cluster.clear({ prefix }).
    */
   touchAccepted(ops: readonly Op[]): void {
     if (this.byKey.size === 0) return;
     for (const op of ops) {
-      if (op.t === 'clear') this.touchAll();
+      if (op.t === 'clear' && op.prefix !== undefined) {
+        const p = keyString(op.prefix);
+        for (const id of this.byKey.keys()) if (id.startsWith(p)) this.touchKey(id);
+      } else if (op.t === 'clear') this.touchAll();
       else if (op.t === 'msetnx') for (const [key] of op.pairs) this.touchKey(keyString(key));
       else if (!readsOnly(op)) {
         this.touchKey(keyString(op.key));

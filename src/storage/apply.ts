@@ -174,6 +174,8 @@ export interface KvAccess {
   del(key: Key, old: RecordMeta): void;
   /** Remove every record; `each` (when given) sees each one first, in key byte order. */
   clear(each?: (key: Key, rec: StoredRecord) => void): void;
+  /** The keys of the records (expired or not) whose bytes start with `prefix`, in key byte order: a copy, so the caller may remove them. */
+  keysUnder(prefix: Key): Key[];
   /** Every record, expired or not, in key byte order. */
   each(fn: (key: Key, rec: StoredRecord) => void): void;
   /** Take up to `limit` keys whose expiry is <= `time` out of the expiry index, in (expiresAt, key bytes) order. The caller removes each one's record. */
@@ -261,7 +263,8 @@ function valueCode(v: unknown, maxValueBytes: number): string | undefined {
 function opProblem(op: unknown, maxValueBytes: number): string | undefined {
   if (typeof op !== 'object' || op === null) return 'INVALID_COMMAND';
   const o = op as Record<string, unknown>;
-  if (o.t === 'clear' || o.t === 'size') return undefined;
+  if (o.t === 'clear') return o.prefix === undefined ? undefined : keyProblem(o.prefix) ? 'INVALID_KEY' : undefined;
+  if (o.t === 'size') return undefined;
   if (o.t === 'digest') return Number.isSafeInteger(o.id) ? undefined : 'INVALID_COMMAND';
   if (o.t === 'msetnx') return pairsProblem(o.pairs, maxValueBytes);
   if (keyProblem(o.key)) return 'INVALID_KEY';
@@ -343,19 +346,34 @@ export function liveRevision(meta: { expiresAt: number | undefined; rev: number 
 }
 
 /** What an overlay reads of a store. */
-type OverlayStore = Pick<KvAccess, 'get' | 'meta' | 'live'>;
+type OverlayStore = Pick<KvAccess, 'get' | 'meta' | 'live' | 'keysUnder'>;
+
+/** Whether `key`'s bytes start with `prefix`'s. */
+export function hasPrefix(key: Uint8Array, prefix: Uint8Array): boolean {
+  if (key.byteLength < prefix.byteLength) return false;
+  for (let i = 0; i < prefix.byteLength; i++) if (key[i] !== prefix[i]) return false;
+  return true;
+}
 
 /** A command's view: its own writes over the store's live records (expired records are absent). */
 class Overlay {
   readonly writes = new Map<string, { key: Key; rec: Live | null }>();
+  /** A clear of every key ran: the store's records are gone for the command (its writes after it stay). */
   cleared = false;
+  /** The prefixes a clear removed (none inside another), while no clear of every key ran. */
+  prefixes: Key[] = [];
 
   constructor(private readonly kv: OverlayStore, private readonly clock: number) {}
+
+  /** Whether the store's record of `key` is gone for the command (a clear removed it). */
+  private gone(key: Key): boolean {
+    return this.cleared || this.prefixes.some((p) => hasPrefix(key, p));
+  }
 
   read(key: Key): Live | undefined {
     const o = this.writes.get(keyString(key));
     if (o) return o.rec ?? undefined;
-    if (this.cleared) return undefined;
+    if (this.gone(key)) return undefined;
     const r = this.kv.get(key);
     return r && !isExpired(r.expiresAt, this.clock) ? r : undefined;
   }
@@ -368,22 +386,48 @@ class Overlay {
   revision(key: Key): number {
     const o = this.writes.get(keyString(key));
     if (o) return o.rec === null ? 0 : -1;
-    if (this.cleared) return 0;
+    if (this.gone(key)) return 0;
     return liveRevision(this.kv.meta(key), this.clock);
   }
 
-  clear(): void {
-    this.writes.clear();
-    this.cleared = true;
+  /** Remove every key, or those starting with `prefix`: how many were live as the command saw them. */
+  clear(prefix: Key | undefined): number {
+    const n = this.count(prefix);
+    if (prefix === undefined) {
+      this.writes.clear();
+      this.cleared = true;
+      this.prefixes = [];
+      return n;
+    }
+    for (const [ks, w] of this.writes) if (hasPrefix(w.key, prefix)) this.writes.delete(ks);
+    if (!this.gone(prefix)) this.prefixes = [...this.prefixes.filter((p) => !hasPrefix(p, prefix)), prefix];
+    return n;
   }
 
   /** Live keys as the command sees them: the store's, less those it deleted or cleared, plus those it wrote. */
   size(): number {
-    let n = this.cleared ? 0 : this.kv.live(this.clock);
+    return this.count(undefined);
+  }
+
+  /** Live keys as the command sees them, of every key or of those starting with `prefix`. */
+  private count(prefix: Key | undefined): number {
+    let n = 0;
+    if (!this.cleared && (prefix === undefined || !this.gone(prefix))) {
+      n = prefix === undefined ? this.kv.live(this.clock) : this.liveUnder(prefix);
+      for (const p of this.prefixes) if (prefix === undefined || hasPrefix(p, prefix)) n -= this.liveUnder(p);
+    }
     for (const { key, rec } of this.writes.values()) {
-      const before = !this.cleared && liveRevision(this.kv.meta(key), this.clock) > 0;
+      if (prefix !== undefined && !hasPrefix(key, prefix)) continue;
+      const before = !this.gone(key) && liveRevision(this.kv.meta(key), this.clock) > 0;
       n += (rec === null ? 0 : 1) - (before ? 1 : 0);
     }
+    return n;
+  }
+
+  /** The store's live records under `prefix`. */
+  private liveUnder(prefix: Key): number {
+    let n = 0;
+    for (const key of this.kv.keysUnder(prefix)) if (liveRevision(this.kv.meta(key), this.clock) > 0) n++;
     return n;
   }
 }
@@ -476,8 +520,7 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBy
     case 'check':
       return ov.revision(op.key) === op.rev ? { ok: true } : { reject: { ok: false } };
     case 'clear':
-      ov.clear();
-      return { ok: true };
+      return { ok: true, n: ov.clear(op.prefix) };
     case 'size':
       return { ok: true, n: ov.size() };
     case 'digest':
@@ -803,6 +846,8 @@ export function runOpsOverlay(ops: Op[], ctx: ApplyContext, revision: number): O
   const { results, rejected } = evalOps(ops, ov, ctx.machine.clock, ctx.maxValueBytes, ctx.bounds.maxBytes);
   if (rejected) return results;
   if (ov.cleared) clearRecords(ctx, revision);
+  // A prefix: each record under it removed as a delete is (an expired one: its expiry, as a delete of it reports).
+  for (const p of ov.prefixes) for (const key of ctx.kv.keysUnder(p)) deleteRecord(ctx, key, revision);
   for (const [ks, { key, rec }] of ov.writes) {
     if (rec === null) deleteRecord(ctx, key, revision);
     else writeRecord(ctx, key, ks, rec, revision);
@@ -879,6 +924,9 @@ export class LocalState {
     },
     live: () => {
       throw new Error('LocalState: no count of every key');
+    },
+    keysUnder: () => {
+      throw new Error('LocalState: no walk over keys');
     },
   };
 }
@@ -987,7 +1035,7 @@ export interface ScanBounds {
 const asBuf = (k: Uint8Array): Buffer => Buffer.from(k.buffer, k.byteOffset, k.byteLength);
 
 /** The first key after every key starting with `prefix` (undefined: none, the prefix is all 0xff). */
-function prefixEnd(prefix: Uint8Array): Buffer | undefined {
+export function prefixEnd(prefix: Uint8Array): Buffer | undefined {
   const b = Buffer.from(prefix);
   for (let i = b.length - 1; i >= 0; i--) {
     if (b[i]! < 0xff) {

@@ -16,7 +16,7 @@ import { DigestQueue, type DigestRequest, type RecordCursor } from './digest.js'
 import { LIMITS } from './command.js';
 import {
   type ApplyContext, applyEntry, type CacheBounds, cacheBounds, emptyMachine, inScan, isBounded, type KvAccess, liveRevision, type MachineState, readTime,
-  type RecordMeta, remainingTtl, absoluteExpiry, type ScanBounds, scanBounds, SessionTable,
+  type RecordMeta, remainingTtl, absoluteExpiry, type ScanBounds, scanBounds, SessionTable, prefixEnd,
 } from './apply.js';
 import {
   decodeHardState, decodeLogId, decodeLogRecord, decodeMembership, decodeRecord, decodeSession, decodeValueCopy, encodeHardState,
@@ -355,6 +355,11 @@ class LmdbKv implements KvAccess {
     if (each) this.each(each);
     clearSlotData(this.s, this.slot);
     this.expiries?.clear();
+  }
+
+  keysUnder(prefix: Key): Key[] {
+    const end = prefixEnd(prefix);
+    return Array.from(this.s.kv[this.slot].getKeys(end === undefined ? { start: prefix as Buffer } : { start: prefix as Buffer, end }));
   }
 
   takeExpired(time: number, limit: number): Key[] {

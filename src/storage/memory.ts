@@ -140,6 +140,16 @@ class MemoryKv implements KvAccess {
     this.expiries.clear();
   }
 
+  keysUnder(prefix: Key): Key[] {
+    const from = keyString(prefix);
+    const keys: Key[] = [];
+    for (const ks of this.order.walk(from, false)) {
+      if (!ks.startsWith(from)) break;
+      keys.push(keyFromString(ks));
+    }
+    return keys;
+  }
+
   takeExpired(time: number, limit: number): Key[] {
     return this.expiries.take(time, limit).map(keyFromString);
   }

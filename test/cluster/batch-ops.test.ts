@@ -189,7 +189,7 @@ for (const storage of ['lmdb', 'memory'] as const) {
       r = await c.batch([{ type: 'size' }, { type: 'put', key: 'new', value: 'n' }, { type: 'put', key: 'c', value: 'c2' }, { type: 'delete', key: 'd' }, { type: 'size' }]);
       assert.deepEqual(r.results, [{ ok: true, n: 4 }, { ok: true }, { ok: true }, { ok: true, existed: true }, { ok: true, n: 4 }]);
       r = await c.batch([{ type: 'get', key: 'c' }, { type: 'clear' }, { type: 'size' }, { type: 'get', key: 'c' }, { type: 'msetnx', entries: [['c', 'again']] }, { type: 'put', key: 'z', value: 'zz' }, { type: 'size' }]);
-      assert.deepEqual(r.results, [{ ok: true, current: 'c2' }, { ok: true }, { ok: true, n: 0 }, { ok: false, current: null }, { ok: true }, { ok: true }, { ok: true, n: 2 }]);
+      assert.deepEqual(r.results, [{ ok: true, current: 'c2' }, { ok: true, n: 4 }, { ok: true, n: 0 }, { ok: false, current: null }, { ok: true }, { ok: true }, { ok: true, n: 2 }]);
       assert.equal(await c.size(), 2);
       assert.deepEqual(await c.getMany(['c', 'z', 'd', 'taken']), ['again', 'zz', undefined, undefined]);
       // Entries count toward maxBatchOps; malformed ones are INVALID_ARGUMENT and nothing is written.
@@ -200,6 +200,56 @@ for (const storage of ['lmdb', 'memory'] as const) {
         await assert.rejects(c.batch([{ type: 'msetnx', entries: entries as never }]), isCode(ErrorCode.INVALID_ARGUMENT), JSON.stringify(entries));
       }
       assert.equal(await c.has('p'), false);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  test(`${storage}: clear({ prefix }) removes the keys starting with it in one entry, answering how many were live; in a batch the ops after it see them absent`, async () => {
+    const c = await Cluster.start({ nodes: 3, storage });
+    try {
+      await c.batch(['user:1', 'user:2', 'user:20', 'user', 'users:1', 'us', 'v'].map((key) => ({ type: 'put' as const, key, value: key })));
+      await c.put('user:3', 'gone', { ttlMs: 1 }); // expired before the clear: not counted
+      await c.put(Buffer.from([0xff, 0xff, 1]), 'b');
+      await c.put(Buffer.from([0xff, 0xfe]), 'b');
+      await new Promise((r) => setTimeout(r, 5));
+      const w = c.watch({ prefix: 'us' });
+      await w.started;
+      assert.equal(await c.clear({ prefix: 'user:2' }), 2, 'user:2 and user:20');
+      assert.equal(await c.clear({ prefix: 'user:' }), 1, 'user:1 (user:3 had expired)');
+      assert.deepEqual(await c.getMany(['user:1', 'user:2', 'user:20', 'user', 'users:1', 'us', 'v']), [undefined, undefined, undefined, 'user', 'users:1', 'us', 'v']);
+      // The watch saw a delete for each key live at its clear, in key order, the events of one clear at one revision
+      // (user:3's expiry is purged by whichever entry comes first after it).
+      const seen: Array<[string, string, number]> = [];
+      for await (const e of w) {
+        if (e.type !== 'expire') seen.push([e.type, String(e.key), e.revision]);
+        if (seen.length === 3) break;
+      }
+      assert.deepEqual(seen.map(([t, k]) => `${t} ${k}`), ['delete user:2', 'delete user:20', 'delete user:1']);
+      assert.equal(seen[0]![2], seen[1]![2]);
+      assert.ok(seen[2]![2] > seen[0]![2]);
+      // Bytes, a prefix of 0xff bytes (no key after it), a prefix no key has.
+      assert.equal(await c.clear({ prefix: Buffer.from([0xff, 0xff]) }), 1);
+      assert.equal(await c.get(Buffer.from([0xff, 0xfe])), 'b');
+      assert.equal(await c.clear({ prefix: 'nothing' }), 0);
+      // In a batch: reads before it see the keys, the ops after it see them absent, a write after it stays; a size
+      // counts what is left.
+      const r = await c.batch([
+        { type: 'get', key: 'users:1' }, { type: 'clear', prefix: 'us' }, { type: 'get', key: 'users:1' }, { type: 'get', key: 'v' },
+        { type: 'put', key: 'us:new', value: 'n' }, { type: 'size' }, { type: 'clear', prefix: 'u' }, { type: 'msetnx', entries: [['user', 'again']] },
+      ]);
+      assert.deepEqual(r.results, [
+        { ok: true, current: 'users:1' }, { ok: true, n: 3 }, { ok: false, current: null }, { ok: true, current: 'v' },
+        { ok: true }, { ok: true, n: 3 }, { ok: true, n: 1 }, { ok: true },
+      ]);
+      assert.deepEqual(await c.scan({}), { items: [['user', 'again'], ['v', 'v'], [Buffer.from([0xff, 0xfe]), 'b']] });
+      // '' is every key, as scan's prefix.
+      assert.equal(await c.clear({ prefix: '' }), 3);
+      assert.equal(await c.size(), 0);
+      for (const bad of [{ prefix: 7 }, { prefx: 'a' }, 'a', { prefix: 'x'.repeat(2000) }]) {
+        await assert.rejects(c.clear(bad as never), isCode(ErrorCode.INVALID_ARGUMENT), JSON.stringify(bad));
+      }
+      await assert.rejects(c.batch([{ type: 'clear', prefix: null as never }]), isCode(ErrorCode.INVALID_ARGUMENT));
     } finally {
       await c.stop();
     }

@@ -43,7 +43,7 @@ function generator(codec: CodecName, r: Prng): () => Call {
       case 'move': return ['batch', [{ type: 'rename', key: k, to: pick(keys), ...(r.chance(0.5) ? { condition: 'absent' } : {}) }, { type: 'copy', key: pick(keys), to: 'n', replace: r.chance(0.5) }]];
       case 'conditions': return ['batch', [{ type: 'put', key: k, value: 'p', condition: pick(['absent', 'present']) }, { type: 'expire', key: k, ttlMs: 50_000, condition: pick(['nx', 'xx', 'gt', 'lt', 'xx-lt']) }, { type: 'persist', key: pick(keys) }, { type: 'check', key: k, revision: pick([0, 1]) }]];
       case 'msetnx': return ['batch', [{ type: 'msetnx', entries: [[k, 'm'], [pick(keys), Buffer.from('mb')]] }, ...(r.chance(0.3) ? [{ type: 'get', key: k }, { type: 'clear' }, { type: 'put', key: pick(keys), value: 'after' }] : [])]];
-      default: return r.chance(0.2) ? ['clear'] : ['size'];
+      default: return r.chance(0.2) ? ['clear'] : r.chance(0.3) ? ['clear', { prefix: pick(['a', 'n', Buffer.from('d'), 'x']) }] : ['size'];
     }
   };
 }

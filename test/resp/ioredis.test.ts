@@ -666,6 +666,16 @@ test('WATCH as on Redis: a key created and deleted again (or created to expire) 
     await r.watch('aba:api-clear');
     await s.cluster.clear();
     assert.equal(await r.multi().set('aba:api-clear', 'mine').exec(), null);
+    // A clear of a prefix touches the watched keys under it, present or not, and no other (aba:kept's revision is
+    // unchanged: only a touch would abort its EXEC).
+    await r.set('aba:kept', '1');
+    await r.watch('aba:kept');
+    await s.cluster.put('aba:pfx:1', '1');
+    assert.equal(await s.cluster.clear({ prefix: 'aba:pfx:' }), 1);
+    assert.deepEqual(await r.multi().set('aba:kept', 'mine').exec(), [[null, 'OK']]);
+    await r.watch('aba:pfx:2');
+    await s.cluster.clear({ prefix: 'aba:pfx' });
+    assert.equal(await r.multi().set('aba:pfx:2', 'mine').exec(), null);
     // The same connection's own write between WATCH and MULTI aborts it too (Redis does the same).
     await r.watch('aba:own');
     await r.set('aba:own', 'x');

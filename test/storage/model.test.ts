@@ -106,12 +106,23 @@ class Model {
     // The command's view: its writes (null: deleted) in the order each key was first written, over the live records.
     let writes = new Map<string, { key: Buffer; rec: { value: Value; expiresAt: number | undefined } | null }>();
     let cleared = false;
+    // The prefixes cleared (while no whole clear ran), none under another, in the order the store removes them.
+    let prefixes: Buffer[] = [];
+    const under = (key: Uint8Array, p: Uint8Array | undefined): boolean => p === undefined || Buffer.from(key).subarray(0, p.byteLength).equals(p);
+    const gone = (key: Uint8Array): boolean => cleared || prefixes.some((p) => under(key, p));
     const clock = this.clock;
     const read = (key: Uint8Array): { value: Value; expiresAt: number | undefined } | undefined => {
       const ks = Buffer.from(key).toString('latin1');
       const w = writes.get(ks);
       if (w) return w.rec ?? undefined;
-      return cleared ? undefined : this.live(ks, clock);
+      return gone(key) ? undefined : this.live(ks, clock);
+    };
+    /** Live keys (under `p`) as the command sees them. */
+    const count = (p: Uint8Array | undefined): number => {
+      let n = 0;
+      for (const w of writes.values()) if (w.rec && under(w.key, p)) n++;
+      for (const [ks, r] of this.recs) if (!writes.has(ks) && under(r.key, p) && !gone(r.key) && this.live(ks, clock)) n++;
+      return n;
     };
     const write = (key: Uint8Array, rec: { value: Value; expiresAt: number | undefined } | null): void => {
       const ks = Buffer.from(key).toString('latin1');
@@ -377,23 +388,27 @@ class Model {
         case 'check': {
           const ks = Buffer.from(op.key).toString('latin1');
           const w = writes.get(ks);
-          const rev = w ? (w.rec === null ? 0 : -1) : cleared ? 0 : this.revision(ks, clock);
+          const rev = w ? (w.rec === null ? 0 : -1) : gone(op.key) ? 0 : this.revision(ks, clock);
           if (rev !== op.rev) return reject({ ok: false });
           results.push({ ok: true });
           break;
         }
-        case 'clear':
-          writes = new Map();
-          cleared = true;
-          results.push({ ok: true });
-          break;
-        case 'size': {
-          let n = 0;
-          for (const w of writes.values()) if (w.rec) n++;
-          if (!cleared) for (const ks of this.recs.keys()) if (!writes.has(ks) && this.live(ks, clock)) n++;
-          results.push({ ok: true, n });
+        case 'clear': {
+          results.push({ ok: true, n: count(op.prefix) });
+          const p = op.prefix;
+          if (p === undefined) {
+            writes = new Map();
+            cleared = true;
+            prefixes = [];
+            break;
+          }
+          for (const [ks, w] of writes) if (under(w.key, p)) writes.delete(ks);
+          if (!gone(p)) prefixes = [...prefixes.filter((q) => !under(q, p)), Buffer.from(p)];
           break;
         }
+        case 'size':
+          results.push({ ok: true, n: count(undefined) });
+          break;
         default:
           throw new Error(`model: op ${op.t} not generated`);
       }
@@ -404,6 +419,12 @@ class Model {
         if (!Model.expired(r, clock)) this.events.push({ type: 'delete', key: r.key, revision: index });
       }
       this.recs.clear();
+    }
+    // Each prefix's records in key order, a live one a delete, an expired one its expiry (as a delete of it).
+    for (const p of prefixes) {
+      for (const [ks, r] of [...this.recs].filter(([, r]) => under(r.key, p)).sort(([, a], [, b]) => Buffer.compare(a.key, b.key))) {
+        this.remove(ks, Model.expired(r, clock) ? 'expire' : 'delete', index);
+      }
     }
     for (const [ks, w] of writes) {
       const old = this.recs.get(ks);
@@ -447,6 +468,8 @@ const KEYS = ['a', 'b', 'c', 'aa', 'ab', 'é', 'z'].map((s) => Buffer.from(s)).c
 /** Keys of the bulk writes: BULK_PUT of them at a time, out of BULK_KEYS, more than CACHE_LIMITS.maxPurgePerEntry. */
 const BULK_PUT = 300;
 const BULK_KEYS = 700;
+/** Prefixes of clears: of one key and more, of keys inside another's, of bulk keys, of none. */
+const PREFIXES = ['a', 'aa', 'b', 'm', 'm1', 'm01', 'zz', 'é'].map((s) => Buffer.from(s)).concat([Buffer.from([0xff]), Buffer.from([0xff, 0])]);
 const bulkKey = (i: number): Buffer => Buffer.from(`m${String(i).padStart(3, '0')}`);
 const VALUES: Value[] = ['x', 'héllo', '', '12', '-3', '007', '9007199254740990', 'y'.repeat(40), Buffer.from([1, 2, 3]), Buffer.from('41'), Buffer.alloc(0)];
 
@@ -540,7 +563,10 @@ class Gen {
         const rev = this.model.revision(Buffer.from(key).toString('latin1'), clock);
         return { t: 'check', key, rev: r.chance(0.7) ? rev : this.pick([0, rev + 1, 1]) };
       }
-      case 'clear': return r.chance(0.15) ? { t: 'clear' } : { t: 'get', key };
+      case 'clear': {
+        if (!r.chance(0.25)) return { t: 'get', key };
+        return r.chance(0.3) ? { t: 'clear' } : { t: 'clear', prefix: this.pick(PREFIXES) };
+      }
       default: return this.pick<Op>([{ t: 'put', key, value, ttlMs: 0 }, { t: 'expire', key }, { t: 'put', key, value, keepTtl: true, ttlMs: 5 }, { t: 'setrange', key, offset: -1, value: 'v' }, { t: 'copy', key, to: key }, { t: 'setbit', key, offset: -8, bit: 1 }, { t: 'setbit', key, offset: 1, bit: 2 as 1 }, { t: 'bitop', key, op: 'not', from: [key, key] }, { t: 'bitop', key, op: 'or', from: [key, Buffer.alloc(0)] }, { t: 'bitfield', key, fields: [{ op: 'get', signed: false, bits: 64, offset: 0 }] }, { t: 'bitfield', key, fields: [{ op: 'set', signed: true, bits: 8, offset: 0 }] }]);
     }
   }

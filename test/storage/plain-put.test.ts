@@ -28,6 +28,10 @@ class MapKv implements KvAccess {
   each(fn: (key: Key, rec: StoredRecord) => void): void {
     for (const ks of [...this.records.keys()].sort()) fn(keyFromString(ks), this.records.get(ks)!);
   }
+  keysUnder(prefix: Key): Key[] {
+    const p = keyString(prefix);
+    return [...this.records.keys()].filter((ks) => ks.startsWith(p)).sort().map(keyFromString);
+  }
   takeExpired(): Key[] {
     return [];
   }
