@@ -24,3 +24,4 @@ export { RecordingClient } from './cluster/recording.js';
 export { HistoryRecorder, readHistory, parseHistory } from './history/recorder.js';
 export { checkLinearizable } from './history/checker.js';
 export type { HistoryEvent } from './history/types.js';
+export { HistoryError, HistoryErrorCode } from './history/types.js';

@@ -1257,7 +1257,7 @@ export class Cluster<V = Value> {
    */
   async checkReplicas(options?: { timeoutMs?: number }): Promise<ReplicaCheck> {
     this.checkOpen();
-    const timeoutMs = options?.timeoutMs ?? 5_000;
+    const timeoutMs = optionsObject<{ timeoutMs?: number }>('checkReplicas', options, ['timeoutMs']).timeoutMs ?? 5_000;
     if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
       throw new ClusterError(ErrorCode.INVALID_ARGUMENT, 'checkReplicas: timeoutMs must be a finite number >= 0');
     }

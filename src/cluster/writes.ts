@@ -64,6 +64,7 @@ function opsBytes(ops: Op[], exact: boolean): number {
     else if (op.t === 'bitfield') bytes += op.fields.length * FIELD_BYTES;
     else if (op.t === 'pfadd') for (const e of op.elements) bytes += valueBytes(e, exact) + OP_OVERHEAD_BYTES;
     else if (op.t === 'pfmerge') for (const k of op.from) bytes += k.length;
+    else if (op.t === 'clear' && op.prefix !== undefined) bytes += op.prefix.length;
   }
   return bytes;
 }
@@ -71,39 +72,65 @@ function opsBytes(ops: Op[], exact: boolean): number {
 /**
  * Why a call's writes could never be held within the cache bounds (undefined: they could). Apply would accept them
  * and then evict to the bounds after the entry: the call's own keys, and every other key, before it resolves
- * (found by a review: a put larger than maxBytes emptied the cache). A record is its key and value bytes; an
- * append counts what it appends (its result is longer), a setrange its offset and what it writes there, a setbit
- * or bitfield the bytes up to the last bit it writes (a bitop's length is known only when it applies: apply checks it).
+ * (found by a review: a put larger than maxBytes emptied the cache). A record is its key and value bytes, at least
+ * what is known before apply: an append counts what it appends (its result is longer), a setrange its offset and
+ * what it writes there, a setbit or bitfield the bytes up to the last bit it writes, a counter one byte, a copy or
+ * rename what the batch wrote to its source before (else nothing), an HLL or bitop result nothing (their lengths
+ * are known only when they apply: apply checks them against maxBytes). Every key the ops write counts toward
+ * maxKeys, a rename's source no more.
  */
 function boundsProblem(ops: Op[], maxKeys: number | undefined, maxBytes: number | undefined): string | undefined {
-  let written: Map<string, number> | undefined;
+  const written = new Map<string, number>();
+  const many = ops.length > 1 || ops[0]?.t === 'msetnx'; // one op writes one key: its size is all there is to check
+  const id = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
   const record = (key: Uint8Array, bytes: number): string | undefined => {
     if (maxBytes !== undefined && bytes > maxBytes) return `a record of ${bytes} bytes (key and value) cannot be held: maxBytes is ${maxBytes}`;
-    if (ops.length > 1 || ops[0]!.t === 'msetnx') (written ??= new Map()).set(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1'), bytes);
+    if (many) written.set(id(key), bytes);
     return undefined;
   };
   for (const op of ops) {
-    if (op.t === 'msetnx') {
-      for (const [k, v] of op.pairs) {
-        const problem = record(k, k.length + valueBytes(v, true));
-        if (problem) return problem;
+    let problem: string | undefined;
+    switch (op.t) {
+      case 'msetnx':
+        for (const [k, v] of op.pairs) problem ??= record(k, k.length + valueBytes(v, true));
+        break;
+      case 'put':
+      case 'append':
+        problem = record(op.key, op.key.length + valueBytes(op.value, true));
+        break;
+      case 'cas':
+        if (op.value !== null) problem = record(op.key, op.key.length + valueBytes(op.value, true));
+        break;
+      case 'setrange':
+        if (valueBytes(op.value, true) > 0) problem = record(op.key, op.key.length + op.offset + valueBytes(op.value, true));
+        break;
+      case 'setbit':
+        problem = record(op.key, op.key.length + Math.floor(op.offset / 8) + 1);
+        break;
+      case 'bitfield':
+        if (bytesWritten(op.fields) > 0) problem = record(op.key, op.key.length + bytesWritten(op.fields));
+        break;
+      case 'incr':
+      case 'incrbyfloat':
+        problem = record(op.key, op.key.length + 1);
+        break;
+      case 'pfadd':
+      case 'pfmerge':
+      case 'bitop':
+        problem = record(op.key, op.key.length);
+        break;
+      case 'rename':
+      case 'copy': {
+        const from = many ? written.get(id(op.key)) : undefined;
+        problem = record(op.to, op.to.length + (from === undefined ? 0 : from - op.key.length));
+        if (op.t === 'rename' && many && id(op.key) !== id(op.to)) written.delete(id(op.key));
+        break;
       }
-      continue;
+      default:
+        break;
     }
-    let value;
-    let at = 0; // a setrange's bytes start at its offset
-    if (op.t === 'put' || op.t === 'append') value = op.value;
-    else if (op.t === 'cas' && op.value !== null) value = op.value;
-    else if (op.t === 'setrange' && valueBytes(op.value, true) > 0) {
-      value = op.value;
-      at = op.offset;
-    } else if (op.t === 'setbit') at = Math.floor(op.offset / 8) + 1;
-    else if (op.t === 'bitfield' && bytesWritten(op.fields) > 0) at = bytesWritten(op.fields);
-    else continue;
-    const problem = record(op.key, op.key.length + at + (value === undefined ? 0 : valueBytes(value, true)));
     if (problem) return problem;
   }
-  if (written === undefined) return undefined;
   if (maxKeys !== undefined && written.size > maxKeys) return `the operations write ${written.size} keys: maxKeys is ${maxKeys}`;
   let total = 0;
   for (const b of written.values()) total += b;

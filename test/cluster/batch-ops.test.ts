@@ -270,6 +270,28 @@ test('a batch msetnx is held to maxKeys and maxBytes as a batch of puts is', asy
   }
 });
 
+test('every key a batch writes counts toward maxKeys and maxBytes (counters, HLLs, bitop, copy and rename targets), a rename\'s source no more: found by a docs audit', async () => {
+  const c = await Cluster.start({ nodes: 1, storage: 'memory', maxKeys: 2, maxBytes: 100 });
+  try {
+    const refused = [
+      [{ type: 'incr', key: 'n1' }, { type: 'incr', key: 'n2' }, { type: 'incr', key: 'n3' }],
+      [{ type: 'incrbyfloat', key: 'f1', by: '1' }, { type: 'pfadd', key: 'h1', elements: ['x'] }, { type: 'pfmerge', key: 'h2', keys: ['h1'] }],
+      [{ type: 'put', key: 'a', value: '1' }, { type: 'bitop', key: 'b', operation: 'or', keys: ['a'] }, { type: 'copy', key: 'a', to: 'c' }],
+      // The copy's target holds the 60 bytes put before it: 120 bytes held.
+      [{ type: 'put', key: 'a', value: 'x'.repeat(60) }, { type: 'copy', key: 'a', to: 'b' }],
+    ] as const;
+    for (const ops of refused) await assert.rejects(c.batch(ops as never), isCode(ErrorCode.INVALID_ARGUMENT), JSON.stringify(ops));
+    assert.equal(await c.size(), 0, 'nothing written');
+    // A rename's source is gone once it applies: two keys held, not three; a rename onto itself writes nothing.
+    const r = await c.batch([{ type: 'put', key: 'a', value: '1' }, { type: 'put', key: 'b', value: '2' }, { type: 'rename', key: 'a', to: 'c' }, { type: 'rename', key: 'c', to: 'c' }]);
+    assert.equal(r.ok, true);
+    assert.deepEqual(await c.getMany(['a', 'b', 'c']), [undefined, '2', '1']);
+    assert.equal((await c.metrics()).nodes[0]!.counters.evictions, 0);
+  } finally {
+    await c.stop();
+  }
+});
+
 test('a batch op with a field its type does not take is refused, as an unknown option is: a misspelt ttl or condition never writes without it', async () => {
   const c = await Cluster.start({ nodes: 1, storage: 'memory' });
   try {

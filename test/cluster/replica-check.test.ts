@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { Cluster } from '../../src/index.js';
+import { Cluster, ClusterError, ErrorCode } from '../../src/index.js';
 import { decodeRecord, encodeRecord } from '../../src/storage/codec.js';
 import { STATE_FILE } from '../../src/storage/lmdb.js';
 import { withTempDir } from './helpers.js';
@@ -29,6 +29,9 @@ test('checkReplicas: the replicas agree under load; a crashed one is missing; on
 
       const [f] = c.members().map((m) => m.id).filter((id) => id !== c.leader());
       await c.crash(f!);
+      for (const bad of [{ timeout: 1 }, 5, 'x', [], null, { timeoutMs: -1 }]) {
+        await assert.rejects(c.checkReplicas(bad as never), (e: unknown) => e instanceof ClusterError && e.code === ErrorCode.INVALID_ARGUMENT, JSON.stringify(bad));
+      }
       const down = await c.checkReplicas({ timeoutMs: 300 });
       assert.equal(down.consistent, false);
       assert.equal(down.nodes.find((n) => n.id === f)?.status, 'missing');
