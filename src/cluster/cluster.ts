@@ -277,7 +277,7 @@ const BITFIELD_FIELDS: readonly string[] = ['op', 'signed', 'bits', 'offset', 'v
 
 /** A clear's op: of every key, or of those starting with `prefix` when it is not empty. */
 function clearOp(prefix: Uint8Array | undefined): Op {
-  return prefix === undefined || prefix.length === 0 ? { t: 'clear' } : { t: 'clear', prefix };
+  return prefix === undefined || prefix.length === 0 ? { t: 'clear' } : { t: 'clearprefix', prefix };
 }
 
 /** A batch() op as the state machine's Op, its arguments checked (INVALID_ARGUMENT). Internal: also the calls of a Lua script (src/resp/scripting.ts). */

@@ -64,7 +64,7 @@ function opsBytes(ops: Op[], exact: boolean): number {
     else if (op.t === 'bitfield') bytes += op.fields.length * FIELD_BYTES;
     else if (op.t === 'pfadd') for (const e of op.elements) bytes += valueBytes(e, exact) + OP_OVERHEAD_BYTES;
     else if (op.t === 'pfmerge') for (const k of op.from) bytes += k.length;
-    else if (op.t === 'clear' && op.prefix !== undefined) bytes += op.prefix.length;
+    else if (op.t === 'clearprefix') bytes += op.prefix.length;
   }
   return bytes;
 }

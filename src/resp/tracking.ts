@@ -224,7 +224,7 @@ export class TrackingTable {
       const op = ops[i]!;
       const r = results[i];
       // A prefix's clear too: the keys it removed are not known here (a BCAST prefix could not be told them).
-      if (op.t === 'clear') this.flush(undefined);
+      if (op.t === 'clear' || op.t === 'clearprefix') this.flush(undefined);
       else if (op.t === 'msetnx') {
         if (r?.ok === true) for (const [key] of op.pairs) this.invalidate(asBuffer(key), undefined);
       } else if (readsOnly(op) || r?.ok !== true) continue;

@@ -86,7 +86,7 @@ export class WatchRegistry {
   touchAccepted(ops: readonly Op[]): void {
     if (this.byKey.size === 0) return;
     for (const op of ops) {
-      if (op.t === 'clear' && op.prefix !== undefined) {
+      if (op.t === 'clearprefix') {
         const p = keyString(op.prefix);
         for (const id of this.byKey.keys()) if (id.startsWith(p)) this.touchKey(id);
       } else if (op.t === 'clear') this.touchAll();

@@ -263,8 +263,8 @@ function valueCode(v: unknown, maxValueBytes: number): string | undefined {
 function opProblem(op: unknown, maxValueBytes: number): string | undefined {
   if (typeof op !== 'object' || op === null) return 'INVALID_COMMAND';
   const o = op as Record<string, unknown>;
-  if (o.t === 'clear') return o.prefix === undefined ? undefined : keyProblem(o.prefix) ? 'INVALID_KEY' : undefined;
-  if (o.t === 'size') return undefined;
+  if (o.t === 'clear' || o.t === 'size') return undefined;
+  if (o.t === 'clearprefix') return keyProblem(o.prefix) ? 'INVALID_KEY' : undefined;
   if (o.t === 'digest') return Number.isSafeInteger(o.id) ? undefined : 'INVALID_COMMAND';
   if (o.t === 'msetnx') return pairsProblem(o.pairs, maxValueBytes);
   if (keyProblem(o.key)) return 'INVALID_KEY';
@@ -520,6 +520,8 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBy
     case 'check':
       return ov.revision(op.key) === op.rev ? { ok: true } : { reject: { ok: false } };
     case 'clear':
+      return { ok: true, n: ov.clear(undefined) };
+    case 'clearprefix':
       return { ok: true, n: ov.clear(op.prefix) };
     case 'size':
       return { ok: true, n: ov.size() };
@@ -895,9 +897,9 @@ export class LocalState {
     this.records.set(keyString(key), rec && { value: rec.value, expiresAt: rec.expiresAt, rev: rec.revision - 1 });
   }
 
-  /** The keys `op` touches that were not read; 'all' for an op over every key (clear, size), which cannot run here. */
+  /** The keys `op` touches that were not read; 'all' for an op over every key or a prefix's (clear, size), which cannot run here. */
   missing(op: Op): Key[] | 'all' {
-    if (op.t === 'clear' || op.t === 'size' || op.t === 'digest') return 'all';
+    if (op.t === 'clear' || op.t === 'clearprefix' || op.t === 'size' || op.t === 'digest') return 'all';
     const keys: Key[] = op.t === 'msetnx' ? op.pairs.map(([k]) => k) : [op.key];
     if (op.t === 'rename' || op.t === 'copy') keys.push(op.to);
     else if (op.t === 'bitop' || op.t === 'pfmerge') keys.push(...op.from);

@@ -120,11 +120,13 @@ export type Op =
   | { t: 'ttl'; key: Key }
   /** Reject the whole command unless the key's revision (see liveRevision) before the command is `rev` (0: absent). */
   | { t: 'check'; key: Key; rev: number }
+  /** Remove every key: result `n`, the live keys removed as the command saw them. */
+  | { t: 'clear' }
   /**
-   * Remove every key, or every key whose bytes start with `prefix` (not empty): result `n`, the live keys removed as
-   * the command saw them. Every replica removes the same keys at the entry: the cost of a prefix is its keys'.
+   * Remove every key whose bytes start with `prefix` (not empty): result `n`, as clear's. Its own type rather than a
+   * field of clear: a store that does not know it refuses the command (INVALID_COMMAND) instead of clearing all.
    */
-  | { t: 'clear'; prefix?: Key }
+  | { t: 'clearprefix'; prefix: Key }
   /** Count the live keys as the command sees them so far (Redis's DBSIZE inside MULTI): result `n`. */
   | { t: 'size' }
   /**

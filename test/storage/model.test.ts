@@ -393,15 +393,15 @@ class Model {
           results.push({ ok: true });
           break;
         }
-        case 'clear': {
+        case 'clear':
+          results.push({ ok: true, n: count(undefined) });
+          writes = new Map();
+          cleared = true;
+          prefixes = [];
+          break;
+        case 'clearprefix': {
           results.push({ ok: true, n: count(op.prefix) });
           const p = op.prefix;
-          if (p === undefined) {
-            writes = new Map();
-            cleared = true;
-            prefixes = [];
-            break;
-          }
           for (const [ks, w] of writes) if (under(w.key, p)) writes.delete(ks);
           if (!gone(p)) prefixes = [...prefixes.filter((q) => !under(q, p)), Buffer.from(p)];
           break;
@@ -450,6 +450,7 @@ class Model {
 function invalidCode(op: Op): string | undefined {
   if ('key' in op && op.key.byteLength === 0) return 'INVALID_KEY';
   if (op.t === 'msetnx' && op.pairs.some(([k]) => k.byteLength === 0)) return 'INVALID_KEY';
+  if (op.t === 'clearprefix' && op.prefix.byteLength === 0) return 'INVALID_KEY';
   if ((op.t === 'put' || op.t === 'cas' || op.t === 'incr' || op.t === 'incrbyfloat') && op.ttlMs !== undefined && op.ttlMs <= 0) return 'INVALID_COMMAND';
   if (op.t === 'put' && op.keepTtl && op.ttlMs !== undefined) return 'INVALID_COMMAND';
   if (op.t === 'expire' && (op.ttlMs === undefined) === (op.atMs === undefined)) return 'INVALID_COMMAND';
@@ -468,8 +469,8 @@ const KEYS = ['a', 'b', 'c', 'aa', 'ab', 'é', 'z'].map((s) => Buffer.from(s)).c
 /** Keys of the bulk writes: BULK_PUT of them at a time, out of BULK_KEYS, more than CACHE_LIMITS.maxPurgePerEntry. */
 const BULK_PUT = 300;
 const BULK_KEYS = 700;
-/** Prefixes of clears: of one key and more, of keys inside another's, of bulk keys, of none. */
-const PREFIXES = ['a', 'aa', 'b', 'm', 'm1', 'm01', 'zz', 'é'].map((s) => Buffer.from(s)).concat([Buffer.from([0xff]), Buffer.from([0xff, 0])]);
+/** Prefixes of clears: of one key and more, of keys inside another's, of bulk keys, of none, and an empty one (refused). */
+const PREFIXES = ['a', 'aa', 'b', 'm', 'm1', 'm01', 'zz', 'é', ''].map((s) => Buffer.from(s)).concat([Buffer.from([0xff]), Buffer.from([0xff, 0])]);
 const bulkKey = (i: number): Buffer => Buffer.from(`m${String(i).padStart(3, '0')}`);
 const VALUES: Value[] = ['x', 'héllo', '', '12', '-3', '007', '9007199254740990', 'y'.repeat(40), Buffer.from([1, 2, 3]), Buffer.from('41'), Buffer.alloc(0)];
 
@@ -565,7 +566,7 @@ class Gen {
       }
       case 'clear': {
         if (!r.chance(0.25)) return { t: 'get', key };
-        return r.chance(0.3) ? { t: 'clear' } : { t: 'clear', prefix: this.pick(PREFIXES) };
+        return r.chance(0.3) ? { t: 'clear' } : { t: 'clearprefix', prefix: this.pick(PREFIXES) };
       }
       default: return this.pick<Op>([{ t: 'put', key, value, ttlMs: 0 }, { t: 'expire', key }, { t: 'put', key, value, keepTtl: true, ttlMs: 5 }, { t: 'setrange', key, offset: -1, value: 'v' }, { t: 'copy', key, to: key }, { t: 'setbit', key, offset: -8, bit: 1 }, { t: 'setbit', key, offset: 1, bit: 2 as 1 }, { t: 'bitop', key, op: 'not', from: [key, key] }, { t: 'bitop', key, op: 'or', from: [key, Buffer.alloc(0)] }, { t: 'bitfield', key, fields: [{ op: 'get', signed: false, bits: 64, offset: 0 }] }, { t: 'bitfield', key, fields: [{ op: 'set', signed: true, bits: 8, offset: 0 }] }]);
     }
