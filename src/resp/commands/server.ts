@@ -538,7 +538,7 @@ function integerWithin(value: Buffer, min: bigint, max: bigint): number | string
 const CONFIG_HELP = [
   'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'GET <pattern> [<pattern> ...]', '    Return parameters matching the glob-like <pattern>s and their values.',
-  'SET <directive> <value> [<directive> <value> ...]', '    Set notify-keyspace-events, timeout, latency-monitor-threshold, latency-tracking, latency-tracking-info-percentiles, slowlog-log-slower-than or slowlog-max-len; every other parameter is fixed when the server starts (its own value is accepted).',
+  'SET <directive> <value> [<directive> <value> ...]', '    Set notify-keyspace-events, loglevel, timeout, busy-reply-threshold (lua-time-limit), latency-monitor-threshold, latency-tracking, latency-tracking-info-percentiles, slowlog-log-slower-than or slowlog-max-len; every other parameter is fixed when the server starts (its own value is accepted).',
   'RESETSTAT', '    Reset statistics reported by the INFO command and the cluster\'s metrics.',
   'REWRITE', '    Refused: the server runs without a config file.',
   'HELP', '    Prints this help.',
