@@ -941,6 +941,12 @@ export function g17(n: number): string {
 }
 
 /** One Lua state for a server's scripts, their compiled functions kept by SHA1 in its registry. */
+/** Redis's REDIS_VERSION_NUM: major, minor and patch of 'x.y.z' in one byte each (0x070200 for 7.2.0). */
+function versionNum(version: string): number {
+  const [major = 0, minor = 0, patch = 0] = version.split('.').map(Number);
+  return (major << 16) | (minor << 8) | patch;
+}
+
 export class LuaRuntime {
   private readonly m: Module;
   private readonly L: number;
@@ -951,7 +957,7 @@ export class LuaRuntime {
   private deadline = 0;
   private readonly loaded = new Set<string>();
 
-  private constructor(private readonly wasm: LuaWasm) {
+  private constructor(private readonly wasm: LuaWasm, redisVersion: string) {
     this.m = wasm.module as Module;
     const m = this.m;
     this.L = wasm.luaL_newstate() as unknown as number;
@@ -991,7 +997,7 @@ export class LuaRuntime {
     const constants: Array<[string, number | string]> = [
       ['LOG_DEBUG', 0], ['LOG_VERBOSE', 1], ['LOG_NOTICE', 2], ['LOG_WARNING', 3],
       ['REPL_NONE', 0], ['REPL_AOF', 1], ['REPL_SLAVE', 2], ['REPL_REPLICA', 2], ['REPL_ALL', 3],
-      ['REDIS_VERSION', '7.0.15'], ['REDIS_VERSION_NUM', 0x07000f],
+      ['REDIS_VERSION', redisVersion], ['REDIS_VERSION_NUM', versionNum(redisVersion)],
     ];
     for (const [name, v] of constants) {
       if (typeof v === 'number') wasm.lua_pushinteger(L as never, BigInt(v));
@@ -1051,8 +1057,9 @@ export class LuaRuntime {
     m._lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_EVERY);
   }
 
-  static async create(): Promise<LuaRuntime> {
-    return new LuaRuntime(await LuaWasm.initialize());
+  /** `redisVersion`: what redis.REDIS_VERSION says (INFO's redis_version, so that a script sees what clients see). */
+  static async create(redisVersion: string): Promise<LuaRuntime> {
+    return new LuaRuntime(await LuaWasm.initialize(), redisVersion);
   }
 
   /** SHA1 of a script body, as Redis names it (40 lower-case hex digits). */

@@ -19,6 +19,7 @@ import { CommandStats } from './command-stats.js';
 import { InstantaneousMetrics } from './instantaneous.js';
 import { AclLog } from './acl-log.js';
 import { Scripts } from './commands/scripting.js';
+import { REDIS_VERSION } from './commands/connection.js';
 import { LuaRuntime } from './lua.js';
 import { ServerLog } from './server-log.js';
 import { connectionRoom } from './descriptors.js';
@@ -106,7 +107,7 @@ export class RespServer {
     const requested = resolved.maxClients;
     const lowered = room !== undefined && requested > room.connections;
     if (lowered) resolved.maxClients = room.connections;
-    const server = new RespServer(cluster, resolved, await LuaRuntime.create());
+    const server = new RespServer(cluster, resolved, await LuaRuntime.create(REDIS_VERSION));
     if (lowered) server.maxClientsLowered = { requested, openFilesLimit: room.openFilesLimit };
     await new Promise<void>((resolve, reject) => {
       const failed = (err: Error): void => {

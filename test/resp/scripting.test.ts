@@ -487,6 +487,9 @@ test('scripts EVAL compiled are kept 500 at most, the least recently run evicted
     assert.equal(field(await info(), 'number_of_cached_scripts'), 502);
     assert.equal(await c.call(['SCRIPT', 'FLUSH']), 'OK');
     assert.equal(field(await info(), 'number_of_cached_scripts'), 0);
+    // A script sees the Redis version INFO announces (it said 7.0.15 while INFO said 7.2.0).
+    const version = /^redis_version:(.*)\r$/m.exec(await info())?.[1];
+    assert.deepEqual(await c.call(['EVAL', 'return {redis.REDIS_VERSION, redis.REDIS_VERSION_NUM}', '0']), [version, 0x070200]);
   } finally {
     c.close();
     await served.stop();
