@@ -546,7 +546,8 @@ export class Simulation {
         case 14: return { t: 'copy', key: k, to: key(), ...(r.chance(0.4) ? { replace: true } : {}) };
         case 15: return { t: 'msetnx', pairs: [[k, value()], [key(), value()]] };
         case 16: return r.chance(0.6) ? { t: 'pfadd', key: k, elements: Array.from({ length: r.int(4) }, value) } : r.chance(0.7) ? { t: 'pfmerge', key: k, from: [key()] } : { t: 'pftodense', key: k };
-        default: return r.pick<Op>([{ t: 'get', key: k }, { t: 'ttl', key: k }, { t: 'size' }])!;
+        // A prefix clear of every other key, or of this one alone (no draw of its own: the seeds' sequences stay).
+        default: return r.pick<Op>([{ t: 'get', key: k }, { t: 'ttl', key: k }, { t: 'size' }, { t: 'clearprefix', prefix: k[1]! % 2 === 0 ? k.subarray(0, 1) : k }])!;
       }
     };
     return r.chance(0.3) ? [one(), one()] : [one()];
