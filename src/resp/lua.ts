@@ -940,13 +940,13 @@ export function g17(n: number): string {
   return strip(n.toFixed(16 - e));
 }
 
-/** One Lua state for a server's scripts, their compiled functions kept by SHA1 in its registry. */
 /** Redis's REDIS_VERSION_NUM: major, minor and patch of 'x.y.z' in one byte each (0x070200 for 7.2.0). */
 function versionNum(version: string): number {
   const [major = 0, minor = 0, patch = 0] = version.split('.').map(Number);
   return (major << 16) | (minor << 8) | patch;
 }
 
+/** One Lua state for a server's scripts, their compiled functions kept by SHA1 in its registry. */
 export class LuaRuntime {
   private readonly m: Module;
   private readonly L: number;

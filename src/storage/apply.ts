@@ -349,7 +349,7 @@ export function liveRevision(meta: { expiresAt: number | undefined; rev: number 
 type OverlayStore = Pick<KvAccess, 'get' | 'meta' | 'live' | 'keysUnder'>;
 
 /** Whether `key`'s bytes start with `prefix`'s. */
-export function hasPrefix(key: Uint8Array, prefix: Uint8Array): boolean {
+function hasPrefix(key: Uint8Array, prefix: Uint8Array): boolean {
   if (key.byteLength < prefix.byteLength) return false;
   for (let i = 0; i < prefix.byteLength; i++) if (key[i] !== prefix[i]) return false;
   return true;
