@@ -90,6 +90,6 @@ export function opError(code: string): ErrorReply {
   const redis = REDIS_TEXT[code];
   if (redis) return redis;
   if (code === 'OVERFLOW') return INCR_OVERFLOW;
-  if (code === 'VALUE_TOO_LARGE') return new ErrorReply('ERR VALUE_TOO_LARGE string exceeds maximum allowed size (the cluster\'s maxValueBytes)');
+  if (code === 'VALUE_TOO_LARGE') return new ErrorReply('ERR VALUE_TOO_LARGE string exceeds maximum allowed size (the cluster\'s maxValueBytes, or with its key maxBytes)');
   return new ErrorReply(`ERR ${code} the operation was refused`);
 }

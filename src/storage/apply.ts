@@ -508,7 +508,7 @@ function evalOp(op: Op, ov: Overlay, clock: number, maxValueBytes: number, maxBy
       return evalToDense(op, ov, maxValueBytes, maxBytes);
     case 'rename':
     case 'copy':
-      return evalMove(op, ov);
+      return evalMove(op, ov, maxBytes);
     case 'get': {
       const cur = ov.read(op.key);
       return { ok: cur !== undefined, current: cur?.value ?? null };
@@ -703,12 +703,14 @@ function evalBitOp(op: Extract<Op, { t: 'bitop' }>, ov: Overlay, maxBytes: numbe
 const EMPTY = new Uint8Array(0);
 
 /** Redis RENAME / RENAMENX / COPY: the value and its expiry go to `to`; the source stays for a copy. */
-function evalMove(op: Extract<Op, { t: 'rename' | 'copy' }>, ov: Overlay): OpResult {
+function evalMove(op: Extract<Op, { t: 'rename' | 'copy' }>, ov: Overlay, maxBytes: number): OpResult {
   const cur = ov.read(op.key);
   if (cur === undefined) return { ok: false, existed: false };
   if (op.t === 'rename' && valuesEqual(op.key, op.to)) return { ok: !op.nx, existed: true }; // onto itself: nothing to do
   const overwrite = op.t === 'rename' ? !op.nx : op.replace === true;
   if (!overwrite && ov.read(op.to) !== undefined) return { ok: false, existed: true };
+  // Under a longer key the record may not fit maxBytes: evicted after the entry, it would take every other key first.
+  if (tooLarge(op.to, valueBytes(cur.value), Infinity, maxBytes)) return { ok: false, existed: true, error: 'VALUE_TOO_LARGE' };
   ov.set(op.to, { value: cur.value, expiresAt: cur.expiresAt });
   if (op.t === 'rename') ov.set(op.key, null);
   return { ok: true, existed: true };

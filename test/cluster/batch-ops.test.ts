@@ -287,6 +287,16 @@ test('every key a batch writes counts toward maxKeys and maxBytes (counters, HLL
     assert.equal(r.ok, true);
     assert.deepEqual(await c.getMany(['a', 'b', 'c']), [undefined, '2', '1']);
     assert.equal((await c.metrics()).nodes[0]!.counters.evictions, 0);
+    // A rename or copy to a longer key whose record would not fit maxBytes fails VALUE_TOO_LARGE at apply (it would
+    // have been evicted after its entry, every other key first), the rest of the batch applied.
+    await c.clear();
+    await c.put('k', 'v');
+    await c.put('a', 'x'.repeat(96)); // 2 + 97 bytes held
+    const moved = await c.batch([{ type: 'rename', key: 'a', to: 'abcdef' }, { type: 'copy', key: 'a', to: 'abcdef' }, { type: 'put', key: 'k', value: 'w' }]);
+    assert.deepEqual(moved.results, [{ ok: false, existed: true, error: 'VALUE_TOO_LARGE' }, { ok: false, existed: true, error: 'VALUE_TOO_LARGE' }, { ok: true }]);
+    assert.deepEqual(await c.getMany(['k', 'abcdef']), ['w', undefined]);
+    assert.equal((await c.get<string>('a'))?.length, 96);
+    assert.equal((await c.metrics()).nodes[0]!.counters.evictions, 0);
   } finally {
     await c.stop();
   }

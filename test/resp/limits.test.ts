@@ -249,3 +249,21 @@ test('one command or transaction of more than maxBatchOps operations is refused 
     await own.stop();
   }
 });
+
+test('under --max-bytes, RENAME or COPY to a key too long for its record is VALUE_TOO_LARGE, nothing written, no key evicted', async () => {
+  const s = await serve({ maxBytes: 100 });
+  const r = new Redis({ port: s.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await r.set('k', 'v');
+    await r.set('a', 'x'.repeat(96));
+    for (const call of [r.rename('a', 'abcdef'), r.copy('a', 'abcdef')]) {
+      await assert.rejects(call, (e: Error) => /^ERR VALUE_TOO_LARGE string exceeds maximum allowed size/.test(e.message));
+    }
+    assert.deepEqual(await r.mget('k', 'abcdef'), ['v', null]);
+    assert.equal((await r.get('a'))?.length, 96);
+    assert.equal(await r.rename('a', 'abc'), 'OK', 'a key that fits');
+  } finally {
+    r.disconnect();
+    await s.stop();
+  }
+});

@@ -367,6 +367,7 @@ class Model {
           if (cur === undefined) results.push({ ok: false, existed: false });
           else if (self) results.push({ ok: !(op.t === 'rename' && op.nx), existed: true });
           else if (there && (op.t === 'rename' ? op.nx : !op.replace)) results.push({ ok: false, existed: true });
+          else if (op.to.byteLength + Buffer.byteLength(cur.value as never) > this.maxBytes) results.push({ ok: false, existed: true, error: 'VALUE_TOO_LARGE' });
           else {
             write(op.to, { ...cur });
             if (op.t === 'rename') write(op.key, null);

@@ -7,7 +7,7 @@ import { bytesOf } from './strings.js';
 import { MAX_TTL_MS } from '../../cluster/cache-args.js';
 import { command, keySpec, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { DB_RANGE, invalidExpire, NOT_INTEGER, SYNTAX } from '../errors.js';
+import { DB_RANGE, invalidExpire, NOT_INTEGER, opError, SYNTAX } from '../errors.js';
 import { expireTimeArg } from '../expiry.js';
 import { globMatch, literalPrefix } from '../glob.js';
 import { NOTIFY } from '../keyspace-flags.js';
@@ -35,6 +35,7 @@ function rename(nx: boolean) {
     return keysError([key, to]) ?? new WritePlan([op], (rs) => {
       const r = rs[0];
       if (r?.existed !== true) return NO_SUCH_KEY;
+      if (r.error !== undefined) return opError(r.error); // VALUE_TOO_LARGE: under `to` it would not fit maxBytes
       return nx ? (r.ok ? 1 : 0) : OK;
     });
   };
@@ -54,7 +55,7 @@ function copy(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   }
   if (key.equals(to)) return new ErrorReply('ERR source and destination objects are the same');
   const op: RespOp = replace ? { type: 'copy', key, to, replace } : { type: 'copy', key, to };
-  return keysError([key, to]) ?? new WritePlan([op], (rs) => (rs[0]?.ok ? 1 : 0));
+  return keysError([key, to]) ?? new WritePlan([op], (rs) => (rs[0]?.error !== undefined ? opError(rs[0].error) : rs[0]?.ok ? 1 : 0));
 }
 
 const STRING_TYPE = new SimpleString('string');
