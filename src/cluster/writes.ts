@@ -77,7 +77,7 @@ function opsBytes(ops: Op[], exact: boolean): number {
  * what it writes there, a setbit or bitfield the bytes up to the last bit it writes, a counter one byte, a copy or
  * rename what the batch wrote to its source before (else nothing), an HLL or bitop result nothing (their lengths
  * are known only when they apply: apply checks them against maxBytes). Every key the ops write counts toward
- * maxKeys, a rename's source no more.
+ * maxKeys, unless a later op of the batch removes it (a delete, a clear, a rename of it).
  */
 function boundsProblem(ops: Op[], maxKeys: number | undefined, maxBytes: number | undefined): string | undefined {
   const written = new Map<string, number>();
@@ -126,6 +126,16 @@ function boundsProblem(ops: Op[], maxKeys: number | undefined, maxBytes: number 
         if (op.t === 'rename' && many && id(op.key) !== id(op.to)) written.delete(id(op.key));
         break;
       }
+      // What the batch removes after writing it is not held.
+      case 'del':
+        if (many) written.delete(id(op.key));
+        break;
+      case 'clear':
+        written.clear();
+        break;
+      case 'clearprefix':
+        if (many) for (const k of written.keys()) if (k.startsWith(id(op.prefix))) written.delete(k);
+        break;
       default:
         break;
     }

@@ -287,6 +287,9 @@ test('every key a batch writes counts toward maxKeys and maxBytes (counters, HLL
     assert.equal(r.ok, true);
     assert.deepEqual(await c.getMany(['a', 'b', 'c']), [undefined, '2', '1']);
     assert.equal((await c.metrics()).nodes[0]!.counters.evictions, 0);
+    // Keys the batch deletes or clears after writing them are not held.
+    assert.equal((await c.batch([{ type: 'put', key: 'x1', value: '1' }, { type: 'delete', key: 'x1' }, { type: 'put', key: 'x2', value: '2' }, { type: 'clear', prefix: 'x' }, { type: 'put', key: 'x3', value: '3' }, { type: 'delete', key: 'b' }])).ok, true);
+    assert.deepEqual(await c.getMany(['x1', 'x2', 'x3', 'b', 'c']), [undefined, undefined, '3', undefined, '1']);
     // A rename or copy to a longer key whose record would not fit maxBytes fails VALUE_TOO_LARGE at apply (it would
     // have been evicted after its entry, every other key first), the rest of the batch applied.
     await c.clear();
