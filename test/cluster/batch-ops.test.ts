@@ -205,7 +205,7 @@ for (const storage of ['lmdb', 'memory'] as const) {
     }
   });
 
-  test(`${storage}: clear({ prefix }) removes the keys starting with it in one entry, answering how many were live; in a batch the ops after it see them absent`, async () => {
+  test(`${storage}: clear({ prefix }) removes the keys starting with it in one entry, answering how many were live; in a batch the ops after it see them absent`, { timeout: 60_000 }, async () => {
     const c = await Cluster.start({ nodes: 3, storage });
     try {
       await c.batch(['user:1', 'user:2', 'user:20', 'user', 'users:1', 'us', 'v'].map((key) => ({ type: 'put' as const, key, value: key })));
