@@ -223,8 +223,8 @@ export class TrackingTable {
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       const r = results[i];
-      // A prefix's clear too: the keys it removed are not known here (a BCAST prefix could not be told them).
-      if (op.t === 'clear' || op.t === 'clearprefix') this.flush(undefined);
+      if (op.t === 'clear') this.flush(undefined);
+      else if (op.t === 'clearprefix') this.flushPrefix(asBuffer(op.prefix));
       else if (op.t === 'msetnx') {
         if (r?.ok === true) for (const [key] of op.pairs) this.invalidate(asBuffer(key), undefined);
       } else if (readsOnly(op) || r?.ok !== true) continue;
@@ -256,6 +256,27 @@ export class TrackingTable {
     for (const c of this.clients.values()) if (c.tracking.on) this.send(c, NULLS[c.protocol], c.id === by ? 'current' : undefined);
     this.keys.clear();
     this.items = 0;
+  }
+
+  /**
+   * Cluster.clear({ prefix }) of another caller, whose removed keys are not known here: each remembered key under the
+   * prefix is invalidated, and each BCAST connection with a prefix that may hold one of them (either prefix under the
+   * other) is told that everything changed (a null), as it could not be told the keys.
+   */
+  flushPrefix(prefix: Buffer): void {
+    const p = prefix.toString('latin1');
+    for (const k of [...this.keys.keys()]) if (k.startsWith(p)) this.invalidate(Buffer.from(k, 'latin1'), undefined, false);
+    const told = new Set<number>();
+    for (const x of this.prefixes.values()) {
+      const q = x.prefix.toString('latin1');
+      if (!q.startsWith(p) && !p.startsWith(q)) continue;
+      for (const id of x.clients) {
+        const c = this.clients.get(id);
+        if (c === undefined || !c.tracking.on || told.has(id)) continue;
+        told.add(id);
+        this.send(c, NULLS[c.protocol], undefined);
+      }
+    }
   }
 
   /**

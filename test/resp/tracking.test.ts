@@ -247,13 +247,26 @@ test('tracked keys are invalidated by writes through the Cluster API, cluster.cl
     await s.cluster.clear();
     await next(t, '>2\r\n$10\r\ninvalidate\r\n_\r\n');
     await next(b, '>2\r\n$10\r\ninvalidate\r\n_\r\n');
-    // cluster.clear({ prefix }): the keys it removed are not known here, so a null as well, to both.
+    // cluster.clear({ prefix }): the keys read under it are invalidated, not the others; a BCAST connection whose
+    // prefix it may hold keys of is told everything changed (a null: the keys removed are not known here), one
+    // with another prefix nothing.
     const nulls = (buf: Buffer): number => buf.toString('latin1').split('>2\r\n$10\r\ninvalidate\r\n_\r\n').length - 1;
-    const [tn, bn] = [nulls(t.received()), nulls(b.received())];
-    await read('api:9');
-    await s.cluster.clear({ prefix: 'api:' });
-    await t.until((buf) => nulls(buf) > tn);
-    await b.until((buf) => nulls(buf) > bn);
+    const z = await tracker(s.port, 'BCAST', 'PREFIX', 'zz:');
+    try {
+      const [tn, bn] = [nulls(t.received()), nulls(b.received())];
+      await read('api:9', 'keep:1');
+      await s.cluster.clear({ prefix: 'api:' });
+      await next(t, invalidated('api:9'));
+      await b.until((buf) => nulls(buf) > bn);
+      await s.cluster.put(Buffer.from('keep:1'), Buffer.from('v'));
+      await next(t, invalidated('keep:1'));
+      await s.cluster.put(Buffer.from('zz:1'), Buffer.from('v'));
+      await next(z, invalidated('zz:1'));
+      assert.equal(nulls(t.received()), tn, 'no null for a connection that read keys');
+      assert.equal(nulls(z.received()), 0, 'no null for a BCAST prefix the cleared one cannot hold');
+    } finally {
+      z.end();
+    }
     // Expiry: purged through the log shortly after its time, whoever wrote it.
     await s.cluster.put(Buffer.from('exp'), Buffer.from('v'), { ttlMs: 150 });
     await read('exp');
