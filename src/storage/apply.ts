@@ -362,6 +362,8 @@ class Overlay {
   cleared = false;
   /** The prefixes a clear removed (none inside another), while no clear of every key ran. */
   prefixes: Key[] = [];
+  /** keysUnder()'s walks, by prefix (latin1). */
+  private readonly walked = new Map<string, Key[]>();
 
   constructor(private readonly kv: OverlayStore, private readonly clock: number) {}
 
@@ -427,8 +429,16 @@ class Overlay {
   /** The store's live records under `prefix`. */
   private liveUnder(prefix: Key): number {
     let n = 0;
-    for (const key of this.kv.keysUnder(prefix)) if (liveRevision(this.kv.meta(key), this.clock) > 0) n++;
+    for (const key of this.keysUnder(prefix)) if (liveRevision(this.kv.meta(key), this.clock) > 0) n++;
     return n;
+  }
+
+  /** The keys of the store's records under `prefix`, walked once per command (the store is not written before its end). */
+  keysUnder(prefix: Key): Key[] {
+    const ks = keyString(prefix);
+    let keys = this.walked.get(ks);
+    if (keys === undefined) this.walked.set(ks, (keys = this.kv.keysUnder(prefix)));
+    return keys;
   }
 }
 
@@ -851,7 +861,7 @@ export function runOpsOverlay(ops: Op[], ctx: ApplyContext, revision: number): O
   if (rejected) return results;
   if (ov.cleared) clearRecords(ctx, revision);
   // A prefix: each record under it removed as a delete is (an expired one: its expiry, as a delete of it reports).
-  for (const p of ov.prefixes) for (const key of ctx.kv.keysUnder(p)) deleteRecord(ctx, key, revision);
+  for (const p of ov.prefixes) for (const key of ov.keysUnder(p)) deleteRecord(ctx, key, revision);
   for (const [ks, { key, rec }] of ov.writes) {
     if (rec === null) deleteRecord(ctx, key, revision);
     else writeRecord(ctx, key, ks, rec, revision);
