@@ -71,7 +71,7 @@ export const BENCH_OPTIONS = {
   ops: { type: 'int', min: 0, max: 1e12, default: 0, help: 'stop each scenario after n operations (0: no limit)' },
   warmup: { type: 'time', unit: 's', min: 0, max: 600, default: 1, help: 'warm-up before each scenario' },
   seed: SEED,
-  suite: { type: 'enum', values: ['quick', 'standard', 'full'], default: 'standard', help: 'quick: a few scenarios of 2 s; standard: all but sustained and custom; full: all' },
+  suite: { type: 'enum', values: ['quick', 'standard', 'full'], default: 'standard', help: 'quick: a few scenarios of 2 s; standard: all but sustained, custom and resp; full: all but resp (resp runs with --resp or --scenarios resp)' },
   scenarios: { type: 'list', item: checkScenarioName, help: 'run only these (repeatable; names below)' },
   out: { type: 'string', default: 'bench-results', arg: '<dir>', help: 'where results.json, report.html and profiles go' },
   profile: { type: 'flag', help: 'record a CPU profile of every thread into <out>/profiles' },
