@@ -4,6 +4,7 @@
 // node at any revision that node still retains.
 import { nowMs } from '../util/histogram.js';
 import type { ChangeEvent, Key } from '../storage/command.js';
+import { hasPrefix } from '../storage/codec.js';
 import { assert } from '../raft/assert.js';
 import type { FromNode } from './protocol.js';
 
@@ -30,15 +31,9 @@ function eventBytes(e: ChangeEvent): number {
   return 64 + e.key.length + (v === undefined ? 0 : typeof v === 'string' ? 2 * v.length : v.length);
 }
 
-function startsWith(key: Key, prefix: Key): boolean {
-  if (prefix.length > key.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
-  return true;
-}
-
 export function filterMatches(f: WatchFilter, key: Key): boolean {
-  for (const k of f.keys) if (k.length === key.length && startsWith(key, k)) return true;
-  for (const p of f.prefixes) if (startsWith(key, p)) return true;
+  for (const k of f.keys) if (k.length === key.length && hasPrefix(key, k)) return true;
+  for (const p of f.prefixes) if (hasPrefix(key, p)) return true;
   return false;
 }
 

@@ -90,6 +90,12 @@ local function checkInteger(fn, v, n)
   local x = checkNumber(fn, v, n)
   return math.tointeger(x >= 0 and math.floor(x) or math.ceil(x)) or 0
 end
+-- A number cmsgpack or struct read, as 5.1's double holds it: an integer past 2^53 a float (its reply and its text
+-- are Redis's then).
+local function asDouble(v)
+  if math.type(v) == 'integer' and (v >= 2^53 or v <= -2^53) then return v + 0.0 end
+  return v
+end
 local utf8char = utf8.char
 HOST.err__handler = function(err)
   -- The frame that raised it: past C functions and this prelude's own (the globals' guards), as Redis's C ones are.
@@ -620,10 +626,7 @@ do
     local f = fixed[b]
     if f then
       need(s, pos, 1 + f[1])
-      local v = sunpack(f[2], s, pos + 1)
-      -- Past 2^53 an integer as 5.1's double holds it (its reply and its text are Redis's then).
-      if math.type(v) == 'integer' and (v >= 2^53 or v <= -2^53) then v = v + 0.0 end
-      return v, pos + 1 + f[1]
+      return asDouble((sunpack(f[2], s, pos + 1))), pos + 1 + f[1]
     end
     if b == 0xc0 then return nil, pos + 1 end
     if b == 0xc3 then return true, pos + 1 end
@@ -811,10 +814,8 @@ do
         elseif l < 0 then
           l = (l >> 1) * 2.0 + (l & 1)
         end
-        -- Past 2^53 a number as 5.1's double holds it (its reply and its text are Redis's then).
-        if l >= 2^53 or l <= -2^53 then l = l + 0.0 end
         n = n + 1
-        out[n] = l
+        out[n] = asDouble(l)
       elseif opt == 'f' or opt == 'd' then
         n = n + 1
         out[n] = sunpack((h.little and '<' or '>') .. opt, data, pos + 1)

@@ -7,7 +7,7 @@ import type { Entry } from '../raft/types.js';
 import { EntryType } from '../raft/types.js';
 import type { ChangeEvent, Command, CommandResult, Key, Op, OpResult, Value } from './command.js';
 import { BIT_OPS, type BitOp, entryPayload, entryTime, EXPIRE_CONDS, INT64_MAX, INT64_MAX_TEXT, INT64_MIN, parseInt64 } from './command.js';
-import { decodeCommands, isExpired, keyString, type Session, type StoredRecord, valueBytes, valuesEqual } from './codec.js';
+import { decodeCommands, hasPrefix, isExpired, keyString, type Session, type StoredRecord, valueBytes, valuesEqual } from './codec.js';
 import type { DigestRequest } from './digest.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import type { KeyRecord, ScanOptions, ScanRange } from './types.js';
@@ -347,13 +347,6 @@ export function liveRevision(meta: { expiresAt: number | undefined; rev: number 
 
 /** What an overlay reads of a store. */
 type OverlayStore = Pick<KvAccess, 'get' | 'meta' | 'live' | 'keysUnder'>;
-
-/** Whether `key`'s bytes start with `prefix`'s. */
-function hasPrefix(key: Uint8Array, prefix: Uint8Array): boolean {
-  if (key.byteLength < prefix.byteLength) return false;
-  for (let i = 0; i < prefix.byteLength; i++) if (key[i] !== prefix[i]) return false;
-  return true;
-}
 
 /** A command's view: its own writes over the store's live records (expired records are absent). */
 class Overlay {

@@ -234,6 +234,13 @@ export function valuesEqual(a: Value | undefined | null, b: Value | undefined | 
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
+/** Whether `key`'s bytes start with `prefix`'s (a prefix clear's keys, a watch's prefix). */
+export function hasPrefix(key: Uint8Array, prefix: Uint8Array): boolean {
+  if (key.byteLength < prefix.byteLength) return false;
+  for (let i = 0; i < prefix.byteLength; i++) if (key[i] !== prefix[i]) return false;
+  return true;
+}
+
 /** Keys of JS Maps: the key bytes as a latin1 string (one char per byte, reversible). */
 export function keyString(k: Uint8Array): string {
   // A Buffer (what msgpackr and lmdb-js hand out) converts in place; a plain Uint8Array needs a Buffer view first.
