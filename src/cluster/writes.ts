@@ -121,9 +121,10 @@ function boundsProblem(ops: Op[], maxKeys: number | undefined, maxBytes: number 
         break;
       case 'rename':
       case 'copy': {
-        const from = many ? written.get(id(op.key)) : undefined;
+        const source = many ? id(op.key) : undefined;
+        const from = source === undefined ? undefined : written.get(source);
         problem = record(op.to, op.to.length + (from === undefined ? 0 : from - op.key.length));
-        if (op.t === 'rename' && many && id(op.key) !== id(op.to)) written.delete(id(op.key));
+        if (op.t === 'rename' && source !== undefined && source !== id(op.to)) written.delete(source);
         break;
       }
       // What the batch removes after writing it is not held.
@@ -133,9 +134,11 @@ function boundsProblem(ops: Op[], maxKeys: number | undefined, maxBytes: number 
       case 'clear':
         written.clear();
         break;
-      case 'clearprefix':
-        if (many) for (const k of written.keys()) if (k.startsWith(id(op.prefix))) written.delete(k);
+      case 'clearprefix': {
+        const p = id(op.prefix);
+        for (const k of written.keys()) if (k.startsWith(p)) written.delete(k);
         break;
+      }
       default:
         break;
     }
