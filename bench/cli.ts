@@ -20,6 +20,7 @@ import { formatLeft, SuiteProgress } from './progress.js';
 import { SIGNAL_EXIT_CODES, judge, reserveStdout, type InterruptSignal, type RunResults } from './automation.js';
 import { isExtra, runExtra, TraceCollector, type ExtraResults } from './extra.js';
 import { sweepEstimateMs } from './sweep.js';
+import { median } from './stats.js';
 import { pairsFor, RUN_WARMUP_MS, TTL_EXPIRY_WAIT_MS, TTL_RUN_WARMUP_MS } from './paired-cost.js';
 import { LEARNER_CATCHUP, learnerCatchup } from './learner-catchup.js';
 
@@ -263,12 +264,11 @@ async function runCompare(run: Run): Promise<void> {
     const spec = baseSpec(a, `compare: ${label}`, label, { durationMs: dur, ...(clients === undefined ? {} : { clients }) });
     beside(label, await measure(spec, clusterOptions(a, run.dir, over), params(a, over as Record<string, string | number | boolean>)), clients ?? a.clients);
   }
-  const sorted = [...floors].sort((x, y) => x - y);
-  const median = sorted[Math.floor(sorted.length / 2)]!;
-  for (const r of run.compare) r.ratioToMedianFloor = r.opsPerSec / median;
+  const mid = median(floors);
+  for (const r of run.compare) r.ratioToMedianFloor = r.opsPerSec / mid;
   run.notes.push(
     `${FLOOR_NOTE} ${floors.length} times (${dur / 1000} s first, then ${FLOOR_BESIDE_MS / 1000} s after each row): ` +
-      `${Math.round(sorted[0]!)} to ${Math.round(sorted[sorted.length - 1]!)} puts/s, median ${Math.round(median)}; ` +
+      `${Math.round(Math.min(...floors))} to ${Math.round(Math.max(...floors))} puts/s, median ${Math.round(mid)}; ` +
       'each row is divided by the mean of the floors just before and after it (its "floor beside"), and by the median',
   );
 }
