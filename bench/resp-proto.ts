@@ -34,8 +34,8 @@ const CRLF = Buffer.from('\r\n');
 /** Nesting deeper than this is not a reply of any command the benchmark or the tests send (COMMAND INFO nests 9 deep). */
 const MAX_DEPTH = 12;
 
-/** One reply starting at `off`, or undefined when the buffer does not hold all of it yet. */
-export function parseReply(buf: Buffer, off: number, depth = 0): { value: RespValue; end: number } | undefined {
+/** One reply starting at `off` (bulk strings decoded with `encoding`: 'latin1' keeps their bytes), or undefined when the buffer does not hold all of it yet. */
+export function parseReply(buf: Buffer, off: number, depth = 0, encoding: BufferEncoding = 'utf8'): { value: RespValue; end: number } | undefined {
   if (off >= buf.length) return undefined;
   const lineEnd = buf.indexOf(CRLF, off);
   if (lineEnd < 0) return undefined;
@@ -58,13 +58,13 @@ export function parseReply(buf: Buffer, off: number, depth = 0): { value: RespVa
       if (len < 0) return { value: null, end: next };
       if (!Number.isInteger(len)) throw new Error(`bad bulk length ${line}`);
       if (buf.length < next + len + 2) return undefined;
-      return { value: buf.toString('utf8', next, next + len), end: next + len + 2 };
+      return { value: buf.toString(encoding, next, next + len), end: next + len + 2 };
     }
     case 0x2a: {
       // '*'
       const n = Number(line);
       if (n < 0) return { value: null, end: next };
-      return parseItems(buf, next, n, depth);
+      return parseItems(buf, next, n, depth, encoding);
     }
     // RESP3 (after HELLO 3)
     case 0x5f: // '_'
@@ -80,13 +80,13 @@ export function parseReply(buf: Buffer, off: number, depth = 0): { value: RespVa
       const len = Number(line);
       if (!Number.isInteger(len) || len < 0) throw new Error(`bad blob length ${line}`);
       if (buf.length < next + len + 2) return undefined;
-      return { value: new Resp3(String.fromCharCode(type), buf.toString('utf8', next, next + len)), end: next + len + 2 };
+      return { value: new Resp3(String.fromCharCode(type), buf.toString(encoding, next, next + len)), end: next + len + 2 };
     }
     case 0x25: // '%'
     case 0x7e: // '~'
     case 0x3e: {
       // '>'
-      const r = parseItems(buf, next, type === 0x25 ? 2 * Number(line) : Number(line), depth);
+      const r = parseItems(buf, next, type === 0x25 ? 2 * Number(line) : Number(line), depth, encoding);
       return r && { value: new Resp3(String.fromCharCode(type), r.value), end: r.end };
     }
     default:
@@ -95,11 +95,11 @@ export function parseReply(buf: Buffer, off: number, depth = 0): { value: RespVa
 }
 
 /** `n` replies in a row from `at`: an aggregate's items. */
-function parseItems(buf: Buffer, at: number, n: number, depth: number): { value: RespValue[]; end: number } | undefined {
+function parseItems(buf: Buffer, at: number, n: number, depth: number, encoding: BufferEncoding): { value: RespValue[]; end: number } | undefined {
   if (!Number.isInteger(n) || n < 0 || depth >= MAX_DEPTH) throw new Error(`bad aggregate length ${n}`);
   const items: RespValue[] = [];
   for (let i = 0; i < n; i++) {
-    const r = parseReply(buf, at, depth + 1);
+    const r = parseReply(buf, at, depth + 1, encoding);
     if (r === undefined) return undefined;
     items.push(r.value);
     at = r.end;
@@ -114,12 +114,15 @@ function parseItems(buf: Buffer, at: number, n: number, depth: number): { value:
 export class ReplyReader {
   private pending: Buffer = Buffer.alloc(0);
 
+  /** `encoding`: of bulk strings; 'latin1' gives one character per byte (binary replies kept exactly). */
+  constructor(private readonly encoding: BufferEncoding = 'utf8') {}
+
   push(chunk: Buffer): RespValue[] {
     const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const out: RespValue[] = [];
     let off = 0;
     for (;;) {
-      const r = parseReply(buf, off);
+      const r = parseReply(buf, off, 0, this.encoding);
       if (r === undefined) break;
       out.push(r.value);
       off = r.end;

@@ -132,8 +132,10 @@ function lzfDecompress(src: Buffer, len: number): Buffer | null {
 /** The string value of a DUMP payload (Redis's RESTORE), or why not. `maxBytes` bounds a length before anything is allocated. */
 export function restoreString(p: Buffer, maxBytes: number): Buffer | PayloadProblem {
   if (!verify(p)) return 'version-or-checksum';
-  const end = p.length - 10; // the footer
-  if (p[0] !== 0) return end > 0 ? { type: p[0]! } : 'format';
+  // Redis reads the value from the whole payload, its footer too (rioInitWithBuffer over all of it): a length that
+  // runs into the footer takes footer bytes, and bytes left before the footer are ignored. So does this.
+  const end = p.length;
+  if (p[0] !== 0) return end > 10 ? { type: p[0]! } : 'format';
   let i = 1;
   const length = (): number | null => {
     if (i >= end) return null;
@@ -172,18 +174,19 @@ export function restoreString(p: Buffer, maxBytes: number): Buffer | PayloadProb
     } else if (enc === 3) {
       const clen = length();
       const len = length();
-      if (len !== null && len > maxBytes) return 'too-large';
       if (clen === null || len === null || i + clen > end) return 'format';
+      if (len > maxBytes) return 'too-large'; // before its buffer is allocated
       value = lzfDecompress(p.subarray(i, i + clen), len);
       i += clen;
     }
   } else {
     const len = length();
-    if (len !== null && len > maxBytes) return 'too-large';
+    // A length past the payload is Redis's format error, whatever it is; one the payload holds may be too large.
     if (len !== null && i + len <= end) {
+      if (len > maxBytes) return 'too-large';
       value = p.subarray(i, i + len);
       i += len;
     }
   }
-  return value === null || i !== end ? 'format' : value;
+  return value === null ? 'format' : value;
 }
