@@ -249,16 +249,27 @@ function scriptStep(ctx: Ctx, args: Buffer[]): ScriptStep | ErrorReply {
  * this server, another client, or a script before it in its group) aborts it: a null array.
  */
 export function execScripts(ctx: Ctx, m: MultiState, watched: WatchSet): ScriptPlan {
-  const steps: Step[] = m.items.map((item) => {
-    if (item instanceof QueuedScript) {
-      const script = scriptStep(ctx, item.args);
-      return script instanceof ErrorReply ? { reply: script } : { script };
-    }
-    if (item instanceof WritePlan) return { plan: item };
-    return { reply: item };
-  });
   const tracked = ctx.server.tracking.wants(ctx.conn); // CLIENT CACHING: as of EXEC
-  return new ScriptPlan(() => ctx.server.scripts.run({ ctx, steps, exec: { watched, reads: m.reads }, tracked }));
+  return new ScriptPlan(() => {
+    // As EXEC runs, in the transaction's order: SCRIPT LOAD, EXISTS and FLUSH act on the script cache here, so a
+    // script after them finds (or misses) what they left. A FLUSH after a script, and the SCRIPT commands after it,
+    // act as EXEC is answered instead, in order (the script before it ran, as on Redis; one after it still finds its
+    // script: docs/resp.md).
+    let scripted = false;
+    let deferred = false;
+    const steps: Step[] = m.items.map((item) => {
+      if (item instanceof QueuedScript) {
+        scripted = true;
+        const script = scriptStep(ctx, item.args);
+        return script instanceof ErrorReply ? { reply: script } : { script };
+      }
+      if (item instanceof ScriptCachePlan) deferred ||= item.flushes && scripted;
+      if (item instanceof ScriptCachePlan && !deferred) return { reply: item.reply([]) };
+      if (item instanceof WritePlan) return { plan: item };
+      return { reply: item };
+    });
+    return ctx.server.scripts.run({ ctx, steps, exec: { watched, reads: m.reads }, tracked });
+  });
 }
 
 /** One job's run over a group's records: its steps' replies, its calls, its writes, the keys it lacked. */
@@ -629,22 +640,44 @@ const SCRIPT_HELP = [
   '    Prints this help.',
 ];
 
-function script(ctx: Ctx, args: Buffer[]): Reply {
+/**
+ * SCRIPT LOAD, EXISTS or FLUSH queued inside MULTI: it acts on the script cache as EXEC runs it, in the
+ * transaction's order (DISCARD drops it), as Redis's. A plan with nothing to send. (Outside MULTI it acts at once:
+ * the EVALSHA after it in a pipeline is checked as it is dispatched, and finds what it did.)
+ */
+class ScriptCachePlan extends WritePlan {
+  constructor(readonly flushes: boolean, act: () => Reply) {
+    super([], act);
+  }
+}
+
+function cacheCommand(ctx: Ctx, flushes: boolean, act: () => Reply): Reply | ScriptCachePlan {
+  return ctx.conn.multi ? new ScriptCachePlan(flushes, act) : act();
+}
+
+function script(ctx: Ctx, args: Buffer[]): Reply | ScriptCachePlan {
   const sub = args[1]!.toString('latin1').toLowerCase();
   const { scripts } = ctx.server;
   switch (sub) {
     case 'help':
       return helpReply(SCRIPT_HELP);
     case 'load': {
-      const sha = LuaRuntime.sha(args[2]!);
-      return scripts.compile(sha, args[2]!, false) ?? sha;
+      const body = args[2]!;
+      return cacheCommand(ctx, false, () => {
+        const sha = LuaRuntime.sha(body);
+        return scripts.compile(sha, body, false) ?? sha;
+      });
     }
-    case 'exists':
-      return args.slice(2).map((s) => (scripts.has(s.toString('latin1').toLowerCase()) ? 1 : 0));
+    case 'exists': {
+      const shas = args.slice(2).map((s) => s.toString('latin1').toLowerCase());
+      return cacheCommand(ctx, false, () => shas.map((sha) => (scripts.has(sha) ? 1 : 0)));
+    }
     case 'flush':
       if (args.length > 3 || (args.length === 3 && !/^(a?sync)$/i.test(args[2]!.toString('latin1')))) return new ErrorReply('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
-      scripts.flush();
-      return OK;
+      return cacheCommand(ctx, true, () => {
+        scripts.flush();
+        return OK;
+      });
     case 'kill':
       return new ErrorReply('NOTBUSY No scripts in execution right now.');
     case 'debug':
