@@ -11,6 +11,7 @@
 //   everything else               -> -ERR <CODE> <message>       (TIMEOUT, STORAGE, INVALID_ARGUMENT, ...)
 import { ClusterError, ErrorCode } from '../index.js';
 import { ErrorReply } from './reply.js';
+import { parseInt64 } from './args.js';
 
 export const SYNTAX = new ErrorReply('ERR syntax error');
 export const NOT_INTEGER = new ErrorReply('ERR value is not an integer or out of range');
@@ -23,6 +24,17 @@ export const EXECABORT = new ErrorReply('EXECABORT Transaction discarded because
 export const DB_RANGE = new ErrorReply('ERR DB index is out of range');
 export const NOT_HLL = new ErrorReply('WRONGTYPE Key is not a valid HyperLogLog string value.');
 export const INVALID_HLL = new ErrorReply('INVALIDOBJ Corrupted HLL object detected');
+
+/**
+ * A 32-bit integer argument as Redis's getIntFromObjectOrReply reads it (a database index): `msg` (or
+ * NOT_INTEGER) when it is no 64-bit integer; `msg` (or Redis's range text) when it is one outside 32 bits.
+ */
+export function intArg(b: Buffer, msg?: string): number | ErrorReply {
+  const n = parseInt64(b);
+  if (n === null) return msg === undefined ? NOT_INTEGER : new ErrorReply(`ERR ${msg}`);
+  if (n < -2147483648n || n > 2147483647n) return new ErrorReply(`ERR ${msg ?? 'value is out of range, value must between -2147483648 and 2147483647'}`);
+  return Number(n);
+}
 
 /** `-ERR wrong number of arguments for 'get' command` (the command's lower-case full name, as Redis 7). */
 export function arityError(name: string): ErrorReply {

@@ -498,6 +498,9 @@ test('KEYS with glob patterns, SCAN with MATCH and COUNT visits every key once, 
   assert.equal(await replyError(r.scan('123456789')), 'ERR invalid cursor (unknown or forgotten: the server keeps the most recent SCAN cursors only)');
   assert.equal(await replyError(r.call('SCAN', 'x')), 'ERR invalid cursor');
   assert.equal(await replyError(r.call('SCAN', '-1')), 'ERR invalid cursor');
+  // strtoul's sign, as Redis reads the cursor: +0 and -0 are 0, a new scan; a sign alone is no number.
+  for (const zero of ['+0', '-0', '+000']) assert.equal(((await r.call('SCAN', zero, 'COUNT', '1000')) as [string, string[]])[0], '0', zero);
+  assert.equal(await replyError(r.call('SCAN', '+')), 'ERR invalid cursor');
   // Cursors as Redis reads them: leading zeros, and empty for 0; a pattern whose literal prefix no key can have.
   assert.deepEqual(await r.call('SCAN', '00', 'COUNT', '1000', 'MATCH', 'nomatch'), ['0', []]);
   assert.deepEqual(await r.call('SCAN', '', 'COUNT', '1000', 'MATCH', 'nomatch'), ['0', []]);
@@ -892,6 +895,9 @@ test('CONFIG GET answers what the server and cluster were started with; SET, REW
   assert.equal(await replyError(r.call('CONFIG', 'SET', 'save', '', 'appendonly', 'no')), "ERR CONFIG SET failed (possibly related to argument 'appendonly') - can't set immutable config");
   assert.equal(await replyError(r.call('CONFIG', 'SET', 'save', '', 'SAVE', '')), "ERR CONFIG SET failed (possibly related to argument 'SAVE') - duplicate parameter");
   assert.equal(await replyError(r.call('CONFIG', 'SET', 'databases', '1')), "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config", 'immutable on Redis too');
+  assert.equal(await replyError(r.call('CONFIG', 'SET', 'logfile', '')), "ERR CONFIG SET failed (possibly related to argument 'logfile') - can't set immutable config", 'immutable on Redis too');
+  const dir = ((await r.call('CONFIG', 'GET', 'dir')) as string[])[1]!;
+  assert.equal(await replyError(r.call('CONFIG', 'SET', 'dir', dir)), "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config", 'protected on Redis');
   assert.equal(await replyError(r.call('CONFIG', 'SET', 'bogus', '1')), "ERR Unknown option or number of arguments for CONFIG SET - 'bogus'");
   assert.equal(await replyError(r.call('CONFIG', 'SET', 'port')), "ERR wrong number of arguments for 'config|set' command");
   assert.equal(await replyError(r.call('CONFIG', 'REWRITE')), 'ERR The server is running without a config file');
@@ -954,6 +960,11 @@ test('CLIENT LIST filters and CLIENT KILL, as Redis 7', async () => {
     assert.equal(await replyError(r.call('CLIENT', 'LIST', 'NAME', 'x')), 'ERR syntax error');
     assert.equal(await replyError(r.call('CLIENT', 'KILL')), "ERR wrong number of arguments for 'client|kill' command");
     assert.equal(await replyError(r.call('CLIENT', 'KILL', 'ID', '0')), 'ERR client-id should be greater than 0');
+    // Ids are 64-bit integers, as Redis's (redis-server 7.0.15's replies): past 2^53 there is no such client.
+    assert.equal(await r.call('CLIENT', 'KILL', 'ID', '9007199254740993'), 0);
+    assert.equal(await replyError(r.call('CLIENT', 'KILL', 'ID', '9223372036854775808')), 'ERR client-id should be greater than 0');
+    assert.equal(await r.call('CLIENT', 'LIST', 'ID', '9007199254740993'), '');
+    assert.equal(await replyError(r.call('CLIENT', 'LIST', 'ID', '9223372036854775808')), 'ERR Invalid client ID');
     assert.equal(await replyError(r.call('CLIENT', 'KILL', 'ID', String(idA), 'TYPE')), 'ERR syntax error');
     assert.equal(await replyError(r.call('CLIENT', 'KILL', 'USER', 'nobody')), "ERR No such user 'nobody'");
     assert.equal(await replyError(r.call('CLIENT', 'KILL', '127.0.0.1:1')), 'ERR No such client');

@@ -210,6 +210,15 @@ test('LATENCY and DEBUG SLEEP answer as redis-server 7.0 does', { skip: !onPath(
     const ours = await played(served.port);
     assert.deepEqual(ours.masked, theirs.masked);
     assert.equal(shown(await pipelined(redis.port), true), shown(await pipelined(served.port), true));
+    const help = async (port: number): Promise<RespValue> => {
+      const c = await SimpleConn.open('127.0.0.1', port);
+      try {
+        return await c.call(['LATENCY', 'HELP']);
+      } finally {
+        c.close();
+      }
+    };
+    assert.deepEqual(await help(served.port), await help(redis.port), 'LATENCY HELP');
   }, ['--enable-debug-command', 'yes']);
 });
 

@@ -369,7 +369,7 @@ test('the tracking table is bounded (trackingTableMaxKeys): the keys remembered 
     const text = (await info.until((buf) => /cmd=client\|list[^\n]*\n\r\n$/.test(buf.toString('latin1')))).toString('latin1');
     assert.match(text, /tracking_clients:2\r\n/);
     assert.match(text, /tracking_total_keys:3\r\ntracking_total_items:3\r\ntracking_total_prefixes:2\r\n/);
-    assert.match(text, /id=1 .* flags=t .* redir=-1 resp=3 /);
+    assert.match(text, /id=1 .* flags=t .* redir=0 resp=3 /, "tracking without REDIRECT: 0, as Redis");
     assert.match(text, /id=2 .* flags=tB .* redir=1 resp=2 /);
     // The connection it redirects to goes: the redirect is broken (R).
     t.end();

@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { clampInt64, INT64_MAX, keyword, parseInt64, parseInteger, upper } from '../args.js';
 import { command, sub, type CommandSpec } from '../command.js';
 import type { ConnectionState, Ctx, InputState } from '../context.js';
-import { arityError, DB_RANGE, NOAUTH, NOT_INTEGER, SYNTAX, subcommandSyntax, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand, WRONGPASS } from '../errors.js';
+import { arityError, DB_RANGE, intArg, NOAUTH, NOT_INTEGER, SYNTAX, subcommandSyntax, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand, WRONGPASS } from '../errors.js';
 import type { PauseMode } from '../pause.js';
 import { WritePlan } from '../plan.js';
 import { ErrorReply, helpReply, MapReply, NO_REPLY, OK, PONG, SetReply, SimpleString, VerbatimReply, type Reply } from '../reply.js';
@@ -149,7 +149,7 @@ export function clientLine(c: ConnectionState, monitoring: boolean): string {
     `idle=${Math.floor((now - c.lastInteraction) / 1000)} flags=${flags} db=0 sub=${subs.channel.size} psub=${subs.pattern.size} ssub=${subs.shard.size} ` +
     `multi=${c.multi ? c.multi.items.length : -1} watch=${c.watched.size} qbuf=${input.queryBytes} qbuf-free=0 argv-mem=${input.argvBytes} ` +
     `multi-mem=${multiMem} rbs=0 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${total} ` +
-    `events=${events} cmd=${c.lastCommand} user=default redir=${t.on ? t.redirect || -1 : -1} resp=${c.protocol} lib-name=${c.libName} lib-ver=${c.libVer}\n`;
+    `events=${events} cmd=${c.lastCommand} user=default redir=${t.on ? t.redirect : -1} resp=${c.protocol} lib-name=${c.libName} lib-ver=${c.libVer}\n`;
 }
 
 function client(ctx: Ctx, args: Buffer[]): Reply {
@@ -409,9 +409,9 @@ function clientList(ctx: Ctx, args: Buffer[]): Reply {
   } else if (args.length > 3 && keyword(args[2], 'ID')) {
     shown = [];
     for (let i = 3; i < args.length; i++) {
-      const id = parseInteger(args[i]!);
+      const id = parseInt64(args[i]!); // any 64-bit integer, as Redis's: past the ids there are, none shown
       if (id === null) return new ErrorReply('ERR Invalid client ID');
-      const c = all.get(id);
+      const c = id <= BigInt(Number.MAX_SAFE_INTEGER) ? all.get(Number(id)) : undefined;
       if (c) shown.push(c);
     }
   } else return SYNTAX;
@@ -437,9 +437,9 @@ function clientKill(ctx: Ctx, args: Buffer[]): Reply {
       if (value === undefined) return SYNTAX;
       const opt = upper(args[i]!);
       if (opt === 'ID') {
-        const v = parseInteger(value);
-        if (v === null || v < 1) return new ErrorReply('ERR client-id should be greater than 0');
-        id = v;
+        const v = parseInt64(value); // any 64-bit integer from 1, as Redis's: past the ids there are, it kills none
+        if (v === null || v < 1n) return new ErrorReply('ERR client-id should be greater than 0');
+        id = v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : Infinity;
       } else if (opt === 'TYPE') {
         type = clientType(value);
         if (type === undefined) return unknownType(value);
@@ -471,8 +471,8 @@ function clientKill(ctx: Ctx, args: Buffer[]): Reply {
 }
 
 function select(_ctx: Ctx, args: Buffer[]): Reply {
-  const db = parseInteger(args[1]!);
-  if (db === null) return NOT_INTEGER;
+  const db = intArg(args[1]!);
+  if (db instanceof ErrorReply) return db;
   return db === 0 ? OK : DB_RANGE;
 }
 

@@ -7,7 +7,7 @@ import { bytesOf } from './strings.js';
 import { MAX_TTL_MS } from '../../cluster/cache-args.js';
 import { command, keySpec, type CommandSpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { DB_RANGE, invalidExpire, NOT_INTEGER, opError, SYNTAX } from '../errors.js';
+import { DB_RANGE, intArg, invalidExpire, NOT_INTEGER, opError, SYNTAX } from '../errors.js';
 import { expireTimeArg } from '../expiry.js';
 import { globMatch, literalPrefix } from '../glob.js';
 import { NOTIFY } from '../keyspace-flags.js';
@@ -48,8 +48,8 @@ function copy(_ctx: Ctx, args: Buffer[]): Reply | WritePlan {
   for (let i = 3; i < args.length; i++) {
     if (keyword(args[i], 'REPLACE')) replace = true;
     else if (keyword(args[i], 'DB') && i + 1 < args.length) {
-      const n = parseInteger(args[++i]!);
-      if (n === null || n < -(2 ** 31) || n >= 2 ** 31) return NOT_INTEGER;
+      const n = intArg(args[++i]!);
+      if (n instanceof ErrorReply) return n;
       if (n !== 0) return DB_RANGE; // one database (docs/resp.md); Redis checks it here too
     } else return SYNTAX;
   }
@@ -241,11 +241,17 @@ function scanArgs(args: Buffer[]): ScanArgs | ErrorReply {
   return o;
 }
 
-/** A SCAN cursor as Redis reads one (strtoul): decimal digits, leading zeros allowed, empty meaning 0. */
+/**
+ * A SCAN cursor as Redis reads one (strtoul): decimal digits after an optional sign, leading zeros allowed, empty
+ * meaning 0. A negative one is strtoul's 2^64 less it: no cursor handed out, except -0, which is 0.
+ */
 function scanCursor(b: Buffer): number | null {
-  if (b.length > 20) return null;
-  for (const c of b) if (c < 0x30 || c > 0x39) return null;
-  const n = b.length === 0 ? 0 : Number(b.toString('latin1'));
+  const signed = b.length > 0 && (b[0] === 0x2b || b[0] === 0x2d);
+  const digits = signed ? b.subarray(1) : b;
+  if ((signed && digits.length === 0) || digits.length > 20) return null;
+  for (const c of digits) if (c < 0x30 || c > 0x39) return null;
+  const n = digits.length === 0 ? 0 : Number(digits.toString('latin1'));
+  if (b[0] === 0x2d && n !== 0) return null;
   return Number.isSafeInteger(n) ? n : null;
 }
 
@@ -364,8 +370,8 @@ function restorePut(ctx: Ctx, key: Buffer, ttlArg: Buffer, payload: Buffer, abso
  * the same-database one for db 0 (checked before the key is looked up, as Redis does).
  */
 function move(_ctx: Ctx, args: Buffer[]): Reply {
-  const db = parseInteger(args[2]!);
-  if (db === null) return NOT_INTEGER;
+  const db = intArg(args[2]!);
+  if (db instanceof ErrorReply) return db;
   return db === 0 ? new ErrorReply('ERR source and destination objects are the same') : DB_RANGE;
 }
 

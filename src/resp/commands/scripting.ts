@@ -222,6 +222,8 @@ function scriptStep(ctx: Ctx, args: Buffer[]): ScriptStep | ErrorReply {
   const name = args[0]!.toString('latin1').toLowerCase();
   const bySha = name === 'evalsha' || name === 'evalsha_ro';
   const readOnly = name.endsWith('_ro');
+  // Redis's evalShaCommand: no SHA1 but one of 40 characters can match, so another is NOSCRIPT before numkeys is read.
+  if (bySha && args[1]!.length !== 40) return NOSCRIPT;
   const n = parseInt64(args[2]!);
   if (n === null) return NOT_INTEGER;
   if (n > BigInt(args.length - 3)) return new ErrorReply("ERR Number of keys can't be greater than number of args");

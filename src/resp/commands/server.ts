@@ -17,7 +17,7 @@ import { clampInt64, INT64_MAX, keyBytes, keyError, keyword, parseInt64, parseIn
 import { globMatch } from '../glob.js';
 import { arityOk, command, commandNamed, commandsIn, everyCommand, hasKeys, keySpec, keysOf, lookupCommand, sub, type ArgDoc, type CommandSpec, type KeySpec } from '../command.js';
 import type { Ctx } from '../context.js';
-import { arityError, clusterError, DB_RANGE, NOT_INTEGER, subcommandSyntax, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
+import { arityError, clusterError, DB_RANGE, intArg, NOT_INTEGER, subcommandSyntax, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_INTEGER, unknownSubcommand } from '../errors.js';
 import { BATCH_OVERHEAD_BYTES, CallPlan, KeysPlan, opsBytes, ReadPlan, WritePlan, type RespOp } from '../plan.js';
 import { batch } from '../cluster-api.js';
 import { keyspaceFlagsText, parseKeyspaceFlags } from '../keyspace-flags.js';
@@ -518,13 +518,14 @@ const SETTERS: Record<string, (ctx: Ctx, value: Buffer) => (() => void) | string
   },
 };
 
-/** Parameters Redis does not let CONFIG SET change either, whatever the value. */
-const REDIS_IMMUTABLE = new Set(['databases', 'replicaof', 'slaveof']);
+/** Parameters Redis does not let CONFIG SET change either, whatever the value: immutable, and protected (as Redis's default `enable-protected-configs no`). */
+const REDIS_IMMUTABLE = new Set(['databases', 'replicaof', 'slaveof', 'logfile']);
+const REDIS_PROTECTED = new Set(['dir']);
 
 /** Whether CONFIG SET's `given` is the parameter's current value (words case-insensitively, as Redis parses them). */
 function sameValue(name: string, given: Buffer, value: string): boolean {
   const text = given.toString('utf8');
-  return text === value || (name !== 'requirepass' && name !== 'dir' && text.toLowerCase() === value);
+  return text === value || (name !== 'requirepass' && text.toLowerCase() === value);
 }
 
 /** An integer parameter's value within [min, max] (past the safe integers: the nearest), or why it is refused. */
@@ -586,7 +587,7 @@ function config(ctx: Ctx, args: Buffer[]): Reply | CallPlan | WritePlan {
         const value = current.get(name);
         if (value === undefined) return new ErrorReply(`ERR Unknown option or number of arguments for CONFIG SET - '${given}'`);
         const fixed = !(name in SETTERS) && (REDIS_IMMUTABLE.has(name) || !sameValue(name, args[i + 1]!, value));
-        const why = fixed ? "can't set immutable config" : seen.has(name) ? 'duplicate parameter' : undefined;
+        const why = REDIS_PROTECTED.has(name) ? "can't set protected config" : fixed ? "can't set immutable config" : seen.has(name) ? 'duplicate parameter' : undefined;
         if (why !== undefined) return new ErrorReply(`ERR CONFIG SET failed (possibly related to argument '${given}') - ${why}`);
         seen.add(name);
       }
@@ -637,6 +638,7 @@ const LATENCY_HELP = [
   'RESET [<event> ...]', '    Reset latency data of one or more <event> classes.', '    (default: reset all data for all event classes)',
   'HISTOGRAM [COMMAND ...]', '    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.',
   '    If no commands are specified then all histograms are replied.',
+  'HELP', '    Prints this help.',
 ];
 
 /**
@@ -735,10 +737,10 @@ function monitor(ctx: Ctx): Reply {
 
 /** SWAPDB index1 index2: database 0 with itself (a no-op), the only one there is; Redis's errors else. */
 function swapdb(_ctx: Ctx, args: Buffer[]): Reply {
-  const a = parseInteger(args[1]!);
-  if (a === null) return new ErrorReply('ERR invalid first DB index');
-  const b = parseInteger(args[2]!);
-  if (b === null) return new ErrorReply('ERR invalid second DB index');
+  const a = intArg(args[1]!, 'invalid first DB index');
+  if (a instanceof ErrorReply) return a;
+  const b = intArg(args[2]!, 'invalid second DB index');
+  if (b instanceof ErrorReply) return b;
   return a === 0 && b === 0 ? OK : DB_RANGE;
 }
 
