@@ -370,6 +370,8 @@ async function finish(a: Args, results: RunResults, emitJson: ((text: string) =>
 let interrupted = false;
 /** How long a signal waits for the running clusters to stop before exiting anyway. */
 const STOP_ON_SIGNAL_MS = 10_000;
+/** A signal again within this long is the same interrupt delivered twice (below), not a second one. */
+const SAME_SIGNAL_MS = 1_000;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -388,9 +390,16 @@ async function main(): Promise<void> {
   let current: string | undefined;
   // SIGINT (^C), SIGTERM and SIGHUP alike: write what was measured so far, stop the clusters still running (an exit
   // with LMDB clusters running in worker threads can hang), remove the temp dir, exit as the signal would (130, 143,
-  // 129). A second signal stops at once (the temp dir goes with the cleanup registered on exit).
+  // 129). A second signal stops at once (the temp dir goes with the cleanup registered on exit), unless it is the
+  // same one within a second: one ^C reaches this process twice when a parent forwards it (threadraft's CLI, npm)
+  // and the terminal sends it to the whole process group too (so does `timeout`).
+  let firstSignal: { signal: InterruptSignal; at: number } | undefined;
   const onSignal = (signal: InterruptSignal): void => {
-    if (interrupted) process.exit(SIGNAL_EXIT_CODES[signal]);
+    if (firstSignal !== undefined) {
+      if (firstSignal.signal === signal && performance.now() - firstSignal.at < SAME_SIGNAL_MS) return;
+      process.exit(SIGNAL_EXIT_CODES[signal]);
+    }
+    firstSignal = { signal, at: performance.now() };
     interrupted = true;
     process.stderr.write(`\n${signal}: writing what was measured so far (${run.scenarios.length} scenario(s)); ^C again to stop at once\n`);
     const completed = current === undefined ? a.scenarios.length : a.scenarios.indexOf(current);
