@@ -102,6 +102,11 @@ export class RespServer {
       throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `the RESP server needs a cluster with the 'raw' codec, not '${cluster.options.codec}'`);
     }
     const resolved = resolveRespOptions(options);
+    try {
+      ServerLog.check(resolved.logFile);
+    } catch (err) {
+      throw new ClusterError(ErrorCode.INVALID_ARGUMENT, `logFile ${JSON.stringify(resolved.logFile)} cannot be opened: ${err instanceof Error ? err.message : String(err)}`);
+    }
     // As Redis: maxclients lowered to what the descriptor limit leaves (./descriptors.ts), and the caller told.
     const room = connectionRoom();
     const requested = resolved.maxClients;

@@ -88,6 +88,22 @@ test('threadraft serve on a port in use: exits 1 naming the port, and leaves no 
   }
 });
 
+test('threadraft serve with a --logfile it cannot open: exits 1 saying so, as Redis will not start, and leaves no directory behind', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'threadraft-logfile-'));
+  try {
+    writeFileSync(join(tmp, 'a-file'), '');
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--nodes', '1', '--storage', 'memory', '--logfile', join(tmp, 'a-file', 'server.log')], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 1, err);
+    assert.match(err, /^threadraft: INVALID_ARGUMENT: logFile ".*a-file\/server\.log" cannot be opened: /);
+    assert.deepEqual(readdirSync(tmp), ['a-file'], 'the cluster it started was stopped and its temporary directory removed');
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
 test('threadraft serve driven by redis-cli and redis-benchmark; SIGTERM stops it and removes its directory', async (t) => {
   if (!installed('redis-cli')) {
     t.skip('redis-cli is not installed (Debian package redis-tools; .ci/run installs it)');
