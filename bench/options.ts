@@ -12,7 +12,7 @@ import type { Consistency } from '../src/index.js';
 import { loadBaseline } from './baseline.js';
 import type { Results } from './report/types.js';
 import { DEFAULT_SLO_P99_MS, EXTRA_SCENARIOS, EXTRA_SUITES } from './extra.js';
-import { TARGET_IDS, type TargetId } from './resp.js';
+import { respRowNames, TARGET_IDS, type TargetId } from './resp.js';
 import { parseThreshold, type Threshold, THRESHOLD_EXIT_CODE } from './thresholds.js';
 
 // ---- scenarios -----------------------------------------------------------------------------------
@@ -202,8 +202,13 @@ export function toArgs(v: Parsed<typeof BENCH_OPTIONS>): Args {
   const scenarios = [...new Set(list.map((s) => canonicalScenario(s, v.clients)))];
   const thresholds = v.threshold?.map((t) => parseThreshold(t, (s) => canonicalScenario(s, v.clients))) ?? [];
   for (const t of thresholds) {
-    const measured = scenarios.includes(t.scenario) || (t.scenario.startsWith('resp: ') && scenarios.includes('resp'));
-    if (!measured) throw new Error(`--threshold ${t.text}: this run does not measure ${t.scenario} (it runs ${scenarios.join(', ')})`);
+    if (t.scenario.startsWith('resp: ') && scenarios.includes('resp')) {
+      // A resp row: one of those the run's targets report (a misspelt one would only fail once the run is over).
+      const rows = respRowNames(v['resp-targets'] as TargetId[]);
+      if (!rows.includes(t.scenario)) throw new Error(`--threshold ${t.text}: this run does not measure ${t.scenario} (its resp rows are ${rows.map((r) => `'${r}'`).join(', ')})`);
+      continue;
+    }
+    if (!scenarios.includes(t.scenario)) throw new Error(`--threshold ${t.text}: this run does not measure ${t.scenario} (it runs ${scenarios.join(', ')})`);
   }
   if (v['fail-on-regression'] && v.baseline === undefined) throw new Error('--fail-on-regression needs --baseline');
   let baseline: Args['baseline'];

@@ -112,6 +112,15 @@ function loadsFor(id: TargetId): Load[] {
   }
 }
 
+/** The rows (scenario names) a run of `targets` may report: what a `resp: ...` threshold may name. */
+export function respRowNames(targets: readonly TargetId[]): string[] {
+  return targets.flatMap((id) => loadsFor(id).map((l) => rowName(id, l)));
+}
+
+function rowName(id: TargetId, l: Pick<Load, 'test' | 'tool' | 'connections' | 'pipeline'>): string {
+  return `resp: ${id} ${describeLoad(l)}${l.tool === 'resp-load' ? ' (resp-load)' : ''}`;
+}
+
 /** SET then GET of each shape, so the GETs find the keys the SETs wrote. */
 function interleave(a: Load[], b: Load[]): Load[] {
   return a.flatMap((x, i) => (b[i] === undefined ? [x] : [x, b[i]]));
@@ -307,7 +316,7 @@ export function respScenarios(run: RespRun, o: Pick<RespBenchOptions, 'keyspace'
     if (r.target === 'threadraft') Object.assign(params, { nodes: o.nodes, storage: o.storage, sync: o.sync, pool: o.pool });
     if (r.tool === 'redis-benchmark') params.p999 = 'not reported by redis-benchmark --csv';
     return {
-      name: `resp: ${r.target} ${describeLoad(r)}${r.tool === 'resp-load' ? ' (resp-load)' : ''}`,
+      name: rowName(r.target, r),
       description: `${TARGET_LABELS[r.target]}, ${describeLoad(r)}, measured with ${r.tool}`,
       ops: r.ops, errors: r.errors, durationMs: r.durationMs, opsPerSec: r.opsPerSec, latencyMs: r.latencyMs,
       histogram: r.histogram, throughput: r.throughput, params,

@@ -83,6 +83,12 @@ test('--threshold: comma-separated and repeatable; aliases resolved; a scenario 
   assert.throws(() => args(['--scenarios', 'write-1', '--threshold', 'write-256.p99<20ms']), /--threshold write-256.p99<20ms: this run does not measure write-256 \(it runs write-1\)/);
   assert.throws(() => args(['--threshold', 'nope.p99<1']), /--threshold: unknown scenario "nope"/);
   assert.throws(() => args(['--threshold', 'write-1.p99~1']), /--threshold: threshold "write-1.p99~1": expected/);
+  // A resp row must be one the run's targets report: a misspelt one is refused now, not failed after the run.
+  assert.equal(args(['--resp', '--threshold', 'resp: threadraft SET -c 64.opsPerSec>1000']).thresholds[0]!.scenario, 'resp: threadraft SET -c 64');
+  assert.equal(args(['--resp', '--resp-targets', 'redis-replicas', '--threshold', 'resp: redis-replicas SET + WAIT 1 0 -c 64 (resp-load).p99<5ms']).thresholds.length, 1);
+  assert.throws(() => args(['--resp', '--threshold', 'resp: bogus.p99<1ms']), /--threshold resp: bogus.p99<1ms: this run does not measure resp: bogus \(its resp rows are 'resp: threadraft SET -c 1', /);
+  assert.throws(() => args(['--resp', '--resp-targets', 'threadraft', '--threshold', 'resp: redis-aof SET -c 64.p99<1ms']), /this run does not measure resp: redis-aof SET -c 64/);
+  assert.throws(() => args(['--scenarios', 'write-1', '--threshold', 'resp: threadraft SET -c 64.p99<1ms']), /this run does not measure resp: threadraft SET -c 64 \(it runs write-1\)/);
 });
 
 test('evaluateThresholds: each bound against its scenario; a scenario not measured fails', () => {
