@@ -32,11 +32,12 @@ Commands
   chaos        the chaos tester (threadraft chaos --help)
   sim          one deterministic simulation (threadraft sim --help)
 
-  --version    print the version
-  -h, --help   this text
+  -v, --version  print the version
+  -h, --help     this text
 
 Every command takes --help and --version. Exit codes: 0 done; 1 failed; 2 a usage error (the message names
-the option and what it allows); bench: 3 a --threshold failed; 130 interrupted.
+the option and what it allows); bench: 3 a --threshold failed; 130 interrupted by SIGINT (143 by SIGTERM, 129
+by SIGHUP), except serve once it is listening: a signal then stops it and it exits 0.
 `;
 
 function version(): string {
@@ -59,7 +60,7 @@ function serveOptions(argv: string[]): { cluster: ClusterOptions; resp: RespServ
   const notify = v['notify-keyspace-events'];
   if (notify !== undefined) {
     const flags = parseKeyspaceFlags(notify);
-    if (typeof flags === 'string') fail(`--notify-keyspace-events ${JSON.stringify(notify)}: ${flags}`);
+    if (typeof flags === 'string') usageExit('threadraft serve', `--notify-keyspace-events ${JSON.stringify(notify)}: ${flags}`);
     resp.notifyKeyspaceEvents = notify;
   }
   return { cluster, resp };
@@ -112,7 +113,7 @@ async function serve(argv: string[]): Promise<void> {
   if (interrupted) return exitInterrupted();
   const o = cluster.options;
   const bounds = `${o.maxKeys !== undefined ? `, at most ${o.maxKeys} keys` : ''}${o.maxBytes !== undefined ? `, at most ${o.maxBytes} bytes of keys and values` : ''}`;
-  process.stdout.write(`threadraft ${version()}: ${o.nodes} nodes, ${o.storage}${o.storage === 'lmdb' ? (o.sync ? ', synced' : ', NOT synced (unsafe for durability)') : ''}${bounds}, ${cluster.dir}\n`);
+  process.stdout.write(`threadraft ${version()}: ${o.nodes} node${o.nodes === 1 ? '' : 's'}, ${o.storage}${o.storage === 'lmdb' ? (o.sync ? ', synced' : ', NOT synced (unsafe for durability)') : ''}${bounds}, ${cluster.dir}\n`);
   // A node whose store is damaged stays down while a majority serves (docs/storage.md, "Damaged files"), and one
   // may go down while serving (its thread crashed, a storage error): say so, with its error.
   reportDownNodes(cluster, (line) => process.stderr.write(`threadraft: ${line}\n`));

@@ -64,8 +64,10 @@ test('usage errors exit 2 and name the option and what it allows, in every comma
     [['sim', '--ops', 'all'], /^threadraft sim: --ops must be one of put, mixed, got "all"/],
     [['sim', '--seeds', '5-2'], /^threadraft sim: --seeds must be a range a-b of seeds with 0 <= a <= b <= 4294967295, got "5-2"/],
     [['sim'], /^threadraft sim: --seeds must be a range a-b .*, got "1-x"/, { SEEDS: '1-x' }],
+    [['sim', '--seed', '3', '--seeds', '1-2'], /^threadraft sim: --seed and --seeds: give one seed or a range of them, not both/],
     [['serve', '--nodes', '8'], /^threadraft serve: --nodes must be an integer in \[1, 7\]/],
     [['serve', '--prot', '1'], /^threadraft serve: unknown option --prot; did you mean --port\?/],
+    [['serve', '--notify-keyspace-events', 'bogus'], /^threadraft serve: --notify-keyspace-events "bogus": Invalid event class character\. .*\nRun threadraft serve --help for the options\./],
     [['launch'], /^threadraft: unknown command launch; the commands are serve, bench, chaos, sim/],
   ];
   for (const [args, re, env] of cases) {
@@ -85,6 +87,10 @@ test('threadraft sim --seeds sweeps a range on worker threads: the totals, or th
   assert.equal(totals.ok, true);
   assert.equal(totals.runs, 4);
   assert.ok(totals.elections > 0);
+  // A --seed flag wins over SEEDS from the environment: one run, not a sweep.
+  const one = run(['sim', '--seed', '4', '--steps', '300'], { SEEDS: '1-2' });
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal((JSON.parse(one.stdout) as { seed: number }).seed, 4);
   // Seed 16 is one that the double-vote bug fails (test/sim/injected-bug.test.ts); the sweep names it.
   const bad = run(['sim', '--seeds', '14-17', '--steps', '2000', '--break', 'double-vote']);
   assert.equal(bad.code, 1, bad.stderr);

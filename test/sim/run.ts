@@ -36,9 +36,14 @@ function seedRange(text: string | undefined): [number, number] | undefined {
   return [r[0], r[1] + 1];
 }
 
-const v = parseCommandLine(process.argv.slice(2), SIM_OPTIONS, SIM_HELP);
+const argv = process.argv.slice(2);
+const v = parseCommandLine(argv, SIM_OPTIONS, SIM_HELP);
 const o = overrides(v.overrides);
-const range = seedRange(v.seeds);
+// One seed or a sweep: both flags is a usage error; a --seed flag wins over SEEDS from the environment (a flag wins
+// over its variable, and these two name one choice).
+const given = (name: string): boolean => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+if (given('seed') && given('seeds')) usageExit(SIM_HELP.command, '--seed and --seeds: give one seed or a range of them, not both');
+const range = given('seed') ? undefined : seedRange(v.seeds);
 const opts: SimOptions = {
   seed: v.seed, nodes: v.nodes, steps: v.steps, chaos: v.chaos, ...(v.spares > 0 ? { spares: v.spares } : {}), ...(v.ops === 'mixed' ? { ops: 'mixed' } : {}),
   ...(o === undefined ? {} : { overrides: o }), ...(v.break === undefined ? {} : { testBreak: v.break }),
