@@ -148,7 +148,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (cmd === 'serve') return serve(rest);
   const entry = PASS_THROUGH[cmd];
-  if (entry === undefined) fail(`unknown command ${cmd}; the commands are ${['serve', ...Object.keys(PASS_THROUGH)].join(', ')}`);
+  if (entry === undefined) fail(`unknown command ${cmd === '' ? "''" : cmd}; the commands are ${['serve', ...Object.keys(PASS_THROUGH)].join(', ')}`);
   passThrough(entry, rest);
 }
 
