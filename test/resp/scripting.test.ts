@@ -466,6 +466,22 @@ test('transactions holding a script, under WATCH, lose no update to concurrent s
   }
 });
 
+test('a transaction its WATCH aborts after SCRIPT FLUSH was queued runs nothing: the scripts stay (as on Redis)', async () => {
+  const s = await serve({ nodes: 1, storage: 'memory' });
+  const [a, b] = await Promise.all([SimpleConn.open('127.0.0.1', s.port), SimpleConn.open('127.0.0.1', s.port)]);
+  try {
+    const sha = await a.call(['SCRIPT', 'LOAD', 'return ARGV[1]']);
+    for (const cmd of [['WATCH', 'v'], ['MULTI'], ['SCRIPT', 'FLUSH'], ['EVAL', 'return 1', '0']]) await a.call(cmd);
+    assert.equal(await b.call(['SET', 'v', '1']), 'OK');
+    assert.equal(await a.call(['EXEC']), null);
+    assert.deepEqual(await a.call(['SCRIPT', 'EXISTS', String(sha)]), [1]);
+  } finally {
+    a.close();
+    b.close();
+    await s.stop();
+  }
+});
+
 test('scripts EVAL compiled are kept 500 at most, the least recently run evicted first (as Redis 7.4); SCRIPT LOAD\'s are kept', async () => {
   const served = await serve({ nodes: 1 });
   const c = await SimpleConn.open('127.0.0.1', served.port);

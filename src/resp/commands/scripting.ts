@@ -257,8 +257,10 @@ export function execScripts(ctx: Ctx, m: MultiState, watched: WatchSet): ScriptP
     // script after them finds (or misses) what they left. A FLUSH after a script, and the SCRIPT commands after it,
     // act as EXEC is answered instead, in order (the script before it ran, as on Redis; one after it still finds its
     // script: docs/resp.md).
+    // A transaction its WATCH already aborts runs nothing: its SCRIPT commands do not act either (deferred, they
+    // are never answered).
     let scripted = false;
-    let deferred = false;
+    let deferred = watched.dirty || [...watched.entries.values()].some((w) => w.revision === undefined);
     const steps: Step[] = m.items.map((item) => {
       if (item instanceof QueuedScript) {
         scripted = true;
