@@ -181,6 +181,12 @@ class Nemesis {
   readonly failures: Record<string, number> = {};
   readonly errors: string[] = [];
   private readonly crashed = new Set<NodeId>();
+  /**
+   * Nodes a removal was started for and did not finish (a TIMEOUT under faults): it may still commit, and the node
+   * then runs on outside the configuration until removeNode is called again (docs/api.md: a retry after TIMEOUT is
+   * safe). healAll() makes that call for those the configuration no longer holds.
+   */
+  private readonly removing = new Set<NodeId>();
   private readonly rand: Rand;
   private readonly membershipRand: Rand;
   /** The next node id to add (ids are never reused). */
@@ -325,7 +331,9 @@ class Nemesis {
       if (this.majorityUp([...c.voters, newId]) && this.majorityUp([...c.voters.filter((v) => v !== old), newId])) {
         choices.push(['replace', async () => {
           this.nextId++;
+          this.removing.add(old);
           await this.cluster.replaceNode(old, newId, { timeoutMs: 2 * MEMBERSHIP_TIMEOUT_MS });
+          this.removing.delete(old);
           this.crashed.delete(old);
         }]);
       }
@@ -338,8 +346,26 @@ class Nemesis {
   }
 
   private async removeNode(id: NodeId, opts: { timeoutMs: number }): Promise<void> {
+    this.removing.add(id);
     await this.cluster.removeNode(id, opts);
+    this.removing.delete(id);
     this.crashed.delete(id);
+  }
+
+  /** The removals that timed out but committed since: removeNode again stops the node and deletes its store. */
+  private async finishRemovals(): Promise<void> {
+    let c: { voters: NodeId[]; learners: NodeId[] } | undefined;
+    for (let attempt = 0; attempt < 40 && c === undefined; attempt++) {
+      c = await this.config();
+      if (c === undefined) await sleep(250);
+    }
+    if (c === undefined) return;
+    const present = new Set(this.cluster.members().map((m) => m.id));
+    for (const id of [...this.removing]) {
+      if (c.voters.includes(id) || c.learners.includes(id)) continue; // never committed: still a member
+      if (present.has(id)) await this.act('finish-removal', () => this.cluster.removeNode(id, { timeoutMs: MEMBERSHIP_TIMEOUT_MS }));
+      if (!this.cluster.members().some((m) => m.id === id)) this.removing.delete(id);
+    }
   }
 
   /** A node no longer in the cluster (removed, or an addLearner undone) is not restarted. */
@@ -365,6 +391,7 @@ class Nemesis {
     for (let attempt = 0; attempt < 5 && this.crashed.size > 0; attempt++) {
       for (let n = this.crashed.size; n > 0; n--) await this.restartOne();
     }
+    await this.finishRemovals();
   }
 }
 
