@@ -85,7 +85,15 @@ function encodeString(s: Buffer): Buffer {
 
 /** DUMP's payload of a string value. */
 export function dumpString(value: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from([0]), encodeString(value), Buffer.from([RDB_VERSION & 0xff, RDB_VERSION >> 8])]);
+  return stringPayload(encodeString(value));
+}
+
+/**
+ * A payload of RDB type 0 (a string) around `encoded`, the string as the RDB encodes it (or any bytes: the tests'
+ * payloads Redis must refuse), then `version` and the CRC-64 of everything before it.
+ */
+export function stringPayload(encoded: Uint8Array, version = RDB_VERSION): Buffer {
+  const body = Buffer.concat([Buffer.from([0]), encoded, Buffer.from([version & 0xff, version >> 8])]);
   return Buffer.concat([body, crc64(body)]);
 }
 
@@ -170,14 +178,12 @@ export function restoreString(p: Buffer, maxBytes: number): Buffer | PayloadProb
     const width = enc === 0 ? 1 : enc === 1 ? 2 : enc === 2 ? 4 : 0;
     if (width > 0 && i + width <= end) {
       value = Buffer.from(String(p.readIntLE(i, width)), 'latin1');
-      i += width;
     } else if (enc === 3) {
       const clen = length();
       const len = length();
       if (clen === null || len === null || i + clen > end) return 'format';
       if (len > maxBytes) return 'too-large'; // before its buffer is allocated
       value = lzfDecompress(p.subarray(i, i + clen), len);
-      i += clen;
     }
   } else {
     const len = length();
@@ -185,7 +191,6 @@ export function restoreString(p: Buffer, maxBytes: number): Buffer | PayloadProb
     if (len !== null && i + len <= end) {
       if (len > maxBytes) return 'too-large';
       value = p.subarray(i, i + len);
-      i += len;
     }
   }
   return value === null ? 'format' : value;

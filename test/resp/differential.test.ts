@@ -20,7 +20,7 @@ import { HOST, onPath, startRedisNoPersist, type Target } from '../../bench/resp
 import { parseSeedRange, Prng } from '../sim/prng.js';
 import { againstRedis, encode, endsWith, grown, raw, serve, statCounts, NO_REDIS, type Raw, type Served } from './helpers.js';
 import { Redis } from 'ioredis';
-import { crc64, dumpString, restoreString } from '../../src/resp/dump.js';
+import { dumpString, restoreString, stringPayload } from '../../src/resp/dump.js';
 
 /** A connection that sends a list of commands at once and resolves with their replies, in order. */
 class Pipe {
@@ -78,10 +78,9 @@ const RANGE = ['0', '1', '2', '-1', '-2', '-100', '100', '9223372036854775807', 
 /** SETBIT and GETBIT offsets: inside and past short values, negative, past Redis's 2^32 bits and 64 bits, not integers. */
 const BIT_OFFSETS = ['0', '1', '7', '8', '13', '40', '100', '-1', 'x', '4294967296', '9223372036854775808'];
 const NAMES = ['GET', 'SET', 'SET', 'SET', 'SETNX', 'SETEX', 'PSETEX', 'GETSET', 'GETDEL', 'GETEX', 'MGET', 'MSET', 'MSETNX', 'INCR', 'INCR', 'DECR', 'INCRBY', 'DECRBY', 'INCRBYFLOAT', 'INCRBYFLOAT', 'APPEND', 'APPEND', 'STRLEN', 'SETRANGE', 'SETRANGE', 'GETRANGE', 'GETRANGE', 'SUBSTR', 'LCS', 'LCS', 'RENAME', 'RENAMENX', 'COPY', 'COPY', 'DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST', 'TYPE', 'KEYS', 'DBSIZE', 'MULTI', 'EXEC', 'DISCARD', 'SETBIT', 'SETBIT', 'GETBIT', 'BITCOUNT', 'BITCOUNT', 'BITPOS', 'BITPOS', 'BITOP', 'BITFIELD', 'BITFIELD', 'BITFIELD_RO', 'PFADD', 'PFADD', 'PFMERGE', 'EVAL', 'EVAL', 'DUMP', 'RESTORE', 'RESTORE'];
-/** A DUMP payload of a string (version 10 and its CRC-64), encoded as Redis encodes it: `body` after the type byte. */
-function payload(body: number[] | Buffer, version = 10): string {
-  const b = Buffer.concat([Buffer.from([0]), Buffer.from(body), Buffer.from([version & 0xff, version >> 8])]);
-  return Buffer.concat([b, crc64(b)]).toString('latin1');
+/** A DUMP payload of a string (its version and CRC-64), encoded as Redis encodes it: `body` after the type byte. */
+function payload(body: number[], version = 10): string {
+  return stringPayload(Buffer.from(body), version).toString('latin1');
 }
 
 /**

@@ -267,8 +267,10 @@ export function execScripts(ctx: Ctx, m: MultiState, watched: WatchSet): ScriptP
         const script = scriptStep(ctx, item.args);
         return script instanceof ErrorReply ? { reply: script } : { script };
       }
-      if (item instanceof ScriptCachePlan) deferred ||= item.flushes && scripted;
-      if (item instanceof ScriptCachePlan && !deferred) return { reply: item.reply([]) };
+      if (item instanceof ScriptCachePlan) {
+        deferred ||= item.flushes && scripted;
+        if (!deferred) return { reply: item.reply([]) };
+      }
       if (item instanceof WritePlan) return { plan: item };
       return { reply: item };
     });
